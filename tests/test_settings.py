@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from wamkt_nb.settings import Secret, SettingsError, load_settings
+
+
+def test_secrets_never_show_in_repr(tmp_path):
+    s = load_settings(config_file=None, environ={"WAMKT_ACCESS_TOKEN": "EAAGsecret123", "WAMKT_APP_SECRET": "appsec"})
+    text = repr(s) + str(s) + repr(s.access_token) + f"{s.app_secret}"
+    assert "EAAGsecret123" not in text and "appsec" not in text
+    assert s.access_token.reveal() == "EAAGsecret123"
+
+
+def test_sandbox_is_default_without_token():
+    assert load_settings(environ={}).sandbox is True
+    assert load_settings(environ={"WAMKT_ACCESS_TOKEN": "x"}).sandbox is False
+    assert load_settings(environ={"WAMKT_ACCESS_TOKEN": "x", "WAMKT_SANDBOX": "true"}).sandbox is True
+
+
+def test_toml_then_environment_then_overrides(tmp_path):
+    cfg = tmp_path / "wamkt.toml"
+    cfg.write_text('[wamkt]\nphone_number_ids = ["111", "222"]\napi_version = "v20.0"\npace = "standard"\n')
+    s = load_settings(config_file=cfg, environ={"WAMKT_API_VERSION": "v22.0"}, db_path=tmp_path / "x.db")
+    assert s.phone_number_ids == ("111", "222")
+    assert s.api_version == "v22.0"
+    assert s.rate_per_second == 80.0
+    assert s.db_path == tmp_path / "x.db"
+
+
+def test_config_file_found_through_environment(tmp_path):
+    cfg = tmp_path / "other.toml"
+    cfg.write_text('waba_id = "42"\n')
+    assert load_settings(environ={"WAMKT_CONFIG": str(cfg)}).waba_id == "42"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"WAMKT_PACE": "ludicrous"}, "pace must be one of"),
+        ({"WAMKT_SANDBOX": "maybe"}, "sandbox must be true or false"),
+        ({"WAMKT_WEBHOOK_PORT": "eighty"}, "webhook_port must be a whole number"),
+    ],
+)
+def test_bad_values_are_named(env, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ=env)
+
+
+def test_missing_explicit_config_and_bad_toml(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(config_file=tmp_path / "nope.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is = = not toml")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(config_file=bad, environ={})
+
+
+def test_unknown_setting_is_refused(tmp_path):
+    cfg = tmp_path / "wamkt.toml"
+    cfg.write_text('acess_token = "typo"\n')
+    with pytest.raises(SettingsError, match="unknown setting 'acess_token'"):
+        load_settings(config_file=cfg, environ={})
+
+
+def test_secret_equality_and_truth():
+    assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
+    assert not Secret("") and Secret("x")

@@ -1,0 +1,158 @@
+"""One typed settings object, read from ``WAMKT_*`` environment variables and an optional ``wamkt.toml``.
+
+Secrets are wrapped in :class:`Secret` so that a repr, a log line or a notebook output never shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
+"""Messages per second for each pacing preset: the seed's 30/min, Meta's default 80/s, an upgraded number."""
+
+GRAPH_BASE_URL = "https://graph.facebook.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or has a value that cannot be used."""
+
+
+class Secret:
+    """A string that never shows itself in repr/str; call :meth:`reveal` where it is really needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = str(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything wamkt_nb needs to know about the account and the machine."""
+
+    access_token: Secret = field(default_factory=lambda: Secret(""))
+    app_secret: Secret = field(default_factory=lambda: Secret(""))
+    verify_token: Secret = field(default_factory=lambda: Secret(""))
+    phone_number_ids: tuple[str, ...] = ()
+    waba_id: str = ""
+    api_version: str = "v21.0"
+    base_url: str = GRAPH_BASE_URL
+    db_path: Path = Path("wamkt.db")
+    sandbox: bool = True
+    pace: str = "safe"
+    max_rate: float = 80.0
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8787
+
+    @property
+    def rate_per_second(self) -> float:
+        """The pacing preset as messages per second."""
+        return PACE_PRESETS[self.pace]
+
+    @property
+    def phone_number_id(self) -> str:
+        """The first (default) sending phone number id."""
+        if not self.phone_number_ids:
+            raise SettingsError("no phone number id configured (WAMKT_PHONE_NUMBER_IDS)")
+        return self.phone_number_ids[0]
+
+    def replace(self, **changes: Any) -> "Settings":
+        return _build(dataclasses.asdict(self) | changes)
+
+
+_SECRETS = {"access_token", "app_secret", "verify_token"}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _build(values: Mapping[str, Any]) -> Settings:
+    out: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in _FIELDS:
+            raise SettingsError(f"unknown setting {name!r}; known: {', '.join(sorted(_FIELDS))}")
+        out[name] = _coerce(name, raw)
+    if out.get("pace", "safe") not in PACE_PRESETS:
+        raise SettingsError(f"pace must be one of {', '.join(PACE_PRESETS)}, not {out['pace']!r}")
+    return Settings(**out)
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    if name in _SECRETS:
+        return raw if isinstance(raw, Secret) else Secret("" if raw is None else str(raw))
+    if name == "phone_number_ids":
+        if isinstance(raw, str):
+            return tuple(p.strip() for p in raw.split(",") if p.strip())
+        return tuple(str(p) for p in raw)
+    if name == "db_path":
+        return Path(raw).expanduser()
+    if name == "sandbox":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"sandbox must be true or false, not {raw!r}")
+    if name in {"max_rate"}:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if name == "webhook_port":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    return str(raw)
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from ``wamkt.toml`` (or ``WAMKT_CONFIG``), then ``WAMKT_*`` variables, then ``overrides``.
+
+    The sandbox is on unless an access token is set and ``sandbox`` is not given explicitly.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(config_file or env.get("WAMKT_CONFIG", "wamkt.toml"))
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        values.update(data.get("wamkt", data))
+    elif config_file is not None:
+        raise SettingsError(f"config file {path} does not exist")
+    for name in _FIELDS:
+        key = f"WAMKT_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update(overrides)
+    if "sandbox" not in values:
+        values["sandbox"] = not values.get("access_token")
+    return _build(values)

@@ -1,0 +1,95 @@
+"""Versioned schema migrations, one numbered sequence per component.
+
+Each component owns a folder here (``core/``, ``campaigns/``, ...) holding ``NNN_what.sql`` files.
+A file, once released, never changes: a schema change is a new file. A database records which
+(component, version) it has, so a file written by an older wamkt_nb opens in a newer one, and one
+written by a newer wamkt_nb is refused with a clear message instead of being damaged.
+Components are applied ``core`` first, then by name; tables do not reference other components.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from importlib import resources
+
+_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    component: str
+    version: int
+    name: str
+    sql: str
+
+
+def known_migrations() -> list[Migration]:
+    """Every migration shipped with this package, in the order it must be applied."""
+    root = resources.files(__name__)
+    found: list[Migration] = []
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.name.startswith(("_", ".")):
+            continue
+        for file in folder.iterdir():
+            match = _FILE.match(file.name)
+            if match:
+                found.append(
+                    Migration(folder.name, int(match.group(1)), match.group(2), file.read_text("utf-8"))
+                )
+    found.sort(key=lambda m: (m.component != "core", m.component, m.version))
+    return found
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
+    """Apply what the database lacks; return what was applied. Raises ValueError on a newer database."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+        " applied_at REAL NOT NULL, PRIMARY KEY (component, version))"
+    )
+    have = {(r[0], r[1]) for r in conn.execute("SELECT component, version FROM schema_migrations")}
+    migrations = known_migrations()
+    newest: dict[str, int] = {}
+    for m in migrations:
+        newest[m.component] = max(newest.get(m.component, 0), m.version)
+    for component, version in have:
+        if version > newest.get(component, 0):
+            raise ValueError(
+                f"written by a newer wamkt_nb (schema {component} v{version}, this version knows "
+                f"v{newest.get(component, 0)}); upgrade wamkt_nb to open it"
+            )
+    applied = []
+    for m in migrations:
+        if (m.component, m.version) in have:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(m.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                (m.component, m.version, m.name, time.time()),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(m)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration file into complete statements (sqlite3.complete_statement keeps triggers whole)."""
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip().strip(";").strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buf.strip()[:80]!r}")
+    return out
