@@ -1,0 +1,17 @@
+"""Client for the WhatsApp Cloud API (Graph API): payload builders, typed results, error taxonomy."""
+
+from .errors import (
+    ERROR_MEANINGS, AuthError, CloudAPIError, InvalidParameterError, MarketingLimitError,
+    OptedOutError, OutcomeUnknownError, PairRateLimitError, PolicyError, RateLimitError,
+    ReEngagementError, ServerError, TemplateError, TransientError, TransportError,
+    UndeliverableError, error_from_payload, error_meaning,
+)
+from .payloads import buttons_message, media_message, template_message, text_message
+
+__all__ = [
+    "ERROR_MEANINGS", "AuthError", "CloudAPIError", "InvalidParameterError", "MarketingLimitError",
+    "OptedOutError", "OutcomeUnknownError", "PairRateLimitError", "PolicyError", "RateLimitError",
+    "ReEngagementError", "ServerError", "TemplateError", "TransientError", "TransportError",
+    "UndeliverableError", "error_from_payload", "error_meaning",
+    "buttons_message", "media_message", "template_message", "text_message",
+]
