@@ -6,9 +6,12 @@ from .errors import (
     ReEngagementError, ServerError, TemplateError, TransientError, TransportError,
     UndeliverableError, error_from_payload, error_meaning,
 )
+from .client import AsyncCloudClient, CloudClient
+from .models import PhoneNumberInfo, SendResult, TemplateInfo
 from .payloads import buttons_message, media_message, template_message, text_message
 
 __all__ = [
+    "AsyncCloudClient", "CloudClient", "PhoneNumberInfo", "SendResult", "TemplateInfo",
     "ERROR_MEANINGS", "AuthError", "CloudAPIError", "InvalidParameterError", "MarketingLimitError",
     "OptedOutError", "OutcomeUnknownError", "PairRateLimitError", "PolicyError", "RateLimitError",
     "ReEngagementError", "ServerError", "TemplateError", "TransientError", "TransportError",

@@ -1,0 +1,202 @@
+"""HTTP client for the Graph API endpoints wamkt_nb uses; one shared connection pool.
+
+The token travels only in the ``Authorization`` header: never in URLs, reprs, logs or exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Coroutine, TypeVar
+
+import httpx
+import orjson
+
+from ..settings import Secret, Settings
+from .errors import CloudAPIError, OutcomeUnknownError, TransportError, error_from_payload
+from .models import PhoneNumberInfo, SendResult, TemplateInfo
+
+T = TypeVar("T")
+TEMPLATE_FIELDS = "id,name,status,category,language,components,parameter_format,rejected_reason"
+PHONE_FIELDS = (
+    "id,display_phone_number,verified_name,quality_rating,throughput,messaging_limit_tier,"
+    "whatsapp_business_manager_messaging_limit,code_verification_status,name_status"
+)
+
+
+class AsyncCloudClient:
+    """Async client: ``send_message``, templates and phone-number fields.
+
+    Built from ``Settings`` (base URL, API version, token) or explicit arguments; use as
+    ``async with AsyncCloudClient(settings) as client:`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        access_token: str | Secret | None = None,
+        timeout: float = 10.0,
+        max_connections: int = 100,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        token = access_token if access_token is not None else settings.access_token
+        self._token = token if isinstance(token, Secret) else Secret(token)
+        self.base_url = (base_url or settings.base_url).rstrip("/")
+        self.api_version = api_version or settings.api_version
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=f"{self.base_url}/{self.api_version}",
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncCloudClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
+
+    async def __aenter__(self) -> "AsyncCloudClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, *, json: Any = None,
+                      params: dict[str, Any] | None = None) -> Any:
+        """One Graph call; returns the decoded JSON or raises a :class:`CloudAPIError` subclass."""
+        headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+        content = None
+        if json is not None:
+            content = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        where = f"{method} /{self.api_version}{path}"
+        try:
+            resp = await self._http.request(method, path, content=content, params=params, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransportError(f"could not connect for {where}: {type(exc).__name__}") from None
+        except httpx.TimeoutException as exc:
+            raise OutcomeUnknownError(
+                f"no answer within {self.timeout:g}s for {where} ({type(exc).__name__}); it may have been accepted"
+            ) from None
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            raise OutcomeUnknownError(
+                f"connection dropped during {where} ({type(exc).__name__}); it may have been accepted"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{where} failed: {type(exc).__name__}") from None
+        try:
+            body = orjson.loads(resp.content) if resp.content else None
+        except orjson.JSONDecodeError:
+            body = resp.text[:200]
+        if resp.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            raise error_from_payload(body, resp.status_code)
+        return body
+
+    async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
+        """POST a message body (see :mod:`wamkt_nb.cloudapi.payloads`); 200 means accepted, not delivered."""
+        body = await self.request("POST", f"/{phone_number_id}/messages", json=payload)
+        try:
+            contact = body["contacts"][0]
+            message = body["messages"][0]
+            return SendResult(wamid=message["id"], wa_id=contact.get("wa_id", ""),
+                              input=contact.get("input", ""), message_status=message.get("message_status"))
+        except (KeyError, IndexError, TypeError):
+            raise CloudAPIError(f"unexpected send response: {str(body)[:200]}", None, http_status=200) from None
+
+    async def list_templates(self, waba_id: str, *, fields: str = TEMPLATE_FIELDS, limit: int = 100,
+                             status: str | None = None, name: str | None = None) -> list[TemplateInfo]:
+        """All templates of the account, following the paging cursors."""
+        params: dict[str, Any] = {"fields": fields, "limit": limit}
+        if status:
+            params["status"] = status
+        if name:
+            params["name"] = name
+        out: list[TemplateInfo] = []
+        while True:
+            body = await self.request("GET", f"/{waba_id}/message_templates", params=params)
+            out.extend(TemplateInfo.from_json(t) for t in body.get("data", []))
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return out
+            params = {**params, "after": after}
+
+    async def create_template(self, waba_id: str, name: str, language: str, category: str,
+                              components: list[dict[str, Any]],
+                              parameter_format: str | None = None) -> TemplateInfo:
+        """Submit a template for review; the answer carries its id and status (usually PENDING)."""
+        payload: dict[str, Any] = {"name": name, "language": language, "category": category,
+                                   "components": components}
+        if parameter_format:
+            payload["parameter_format"] = parameter_format
+        body = await self.request("POST", f"/{waba_id}/message_templates", json=payload)
+        return TemplateInfo.from_json({"name": name, "language": language, **body})
+
+    async def get_template(self, template_id: str, *, fields: str = TEMPLATE_FIELDS) -> TemplateInfo:
+        return TemplateInfo.from_json(await self.request("GET", f"/{template_id}", params={"fields": fields}))
+
+    async def get_phone_number(self, phone_number_id: str, *, fields: str = PHONE_FIELDS) -> PhoneNumberInfo:
+        """Throughput, quality rating and messaging limit tier of a business number."""
+        body = await self.request("GET", f"/{phone_number_id}", params={"fields": fields})
+        return PhoneNumberInfo.from_json(body)
+
+
+class CloudClient:
+    """Blocking facade over :class:`AsyncCloudClient` for notebooks and scripts.
+
+    Runs its own event loop in a background thread, so it also works inside Jupyter's running loop.
+    """
+
+    def __init__(self, settings: Settings | None = None, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="wamkt-cloudclient", daemon=True)
+        self._thread.start()
+        self._client: AsyncCloudClient = self._run(_make_client(settings, kwargs))
+
+    def __repr__(self) -> str:
+        return f"CloudClient(base_url={self._client.base_url!r}, api_version={self._client.api_version!r})"
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
+        return self._run(self._client.send_message(phone_number_id, payload))
+
+    def list_templates(self, waba_id: str, **kwargs: Any) -> list[TemplateInfo]:
+        return self._run(self._client.list_templates(waba_id, **kwargs))
+
+    def create_template(self, waba_id: str, name: str, language: str, category: str,
+                        components: list[dict[str, Any]], parameter_format: str | None = None) -> TemplateInfo:
+        return self._run(self._client.create_template(waba_id, name, language, category, components,
+                                                      parameter_format))
+
+    def get_template(self, template_id: str, **kwargs: Any) -> TemplateInfo:
+        return self._run(self._client.get_template(template_id, **kwargs))
+
+    def get_phone_number(self, phone_number_id: str, **kwargs: Any) -> PhoneNumberInfo:
+        return self._run(self._client.get_phone_number(phone_number_id, **kwargs))
+
+    def close(self) -> None:
+        """Close the pool and stop the background loop."""
+        if self._loop.is_closed():
+            return
+        self._run(self._client.aclose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def __enter__(self) -> "CloudClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _make_client(settings: Settings | None, kwargs: dict[str, Any]) -> AsyncCloudClient:
+    return AsyncCloudClient(settings, **kwargs)

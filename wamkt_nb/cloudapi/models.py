@@ -1,0 +1,91 @@
+"""Typed results of the Cloud API calls, parsed from Meta's JSON (the raw dict is kept)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+THROUGHPUT_LEVELS: dict[str, int] = {"STANDARD": 80, "HIGH": 1000, "NOT_APPLICABLE": 20}
+"""Messages per second for Meta's ``throughput.level`` values (20 for numbers shared with the Business app)."""
+
+TIER_LIMITS: dict[str, int | None] = {
+    "TIER_50": 50, "TIER_250": 250, "TIER_1K": 1_000, "TIER_2K": 2_000, "TIER_10K": 10_000,
+    "TIER_100K": 100_000, "TIER_UNLIMITED": None,
+}
+"""Unique users per rolling 24 h for each messaging limit tier (None = unlimited)."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """An accepted message: ``wamid`` identifies it in every later status webhook."""
+
+    wamid: str
+    wa_id: str
+    input: str
+    message_status: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A message template as the templates endpoints return it."""
+
+    id: str
+    name: str = ""
+    language: str = ""
+    status: str = ""
+    category: str = ""
+    parameter_format: str = "POSITIONAL"
+    components: list[dict[str, Any]] = field(default_factory=list)
+    rejected_reason: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TemplateInfo":
+        return cls(
+            id=str(data.get("id", "")), name=data.get("name", ""), language=data.get("language", ""),
+            status=data.get("status", ""), category=data.get("category", ""),
+            parameter_format=str(data.get("parameter_format", "POSITIONAL")).upper(),
+            components=list(data.get("components") or []), rejected_reason=data.get("rejected_reason"),
+            raw=data,
+        )
+
+    @property
+    def body_text(self) -> str:
+        """The body component's text with its ``{{...}}`` placeholders."""
+        return next((c.get("text", "") for c in self.components if c.get("type", "").upper() == "BODY"), "")
+
+
+@dataclass(frozen=True)
+class PhoneNumberInfo:
+    """A business phone number's limits and standing."""
+
+    id: str
+    display_phone_number: str = ""
+    verified_name: str = ""
+    quality_rating: str = ""
+    throughput_level: str = ""
+    messaging_limit_tier: str = ""
+    code_verification_status: str = ""
+    name_status: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PhoneNumberInfo":
+        throughput = data.get("throughput") or {}
+        tier = data.get("whatsapp_business_manager_messaging_limit") or data.get("messaging_limit_tier") or ""
+        return cls(
+            id=str(data.get("id", "")), display_phone_number=data.get("display_phone_number", ""),
+            verified_name=data.get("verified_name", ""), quality_rating=data.get("quality_rating", ""),
+            throughput_level=throughput.get("level", "") if isinstance(throughput, dict) else str(throughput),
+            messaging_limit_tier=tier, code_verification_status=data.get("code_verification_status", ""),
+            name_status=data.get("name_status", ""), raw=data,
+        )
+
+    @property
+    def messages_per_second(self) -> int | None:
+        return THROUGHPUT_LEVELS.get(self.throughput_level)
+
+    @property
+    def unique_users_per_day(self) -> int | None:
+        """The tier's unique-user limit per 24 h (None when unlimited or unknown)."""
+        return TIER_LIMITS.get(self.messaging_limit_tier)
