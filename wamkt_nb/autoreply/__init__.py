@@ -1,0 +1,1 @@
+"""Keyword auto-replies: rules stored in the database, matched case- and accent-insensitively."""

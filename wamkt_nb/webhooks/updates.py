@@ -1,0 +1,300 @@
+"""Typed webhook updates, parsed from Meta's envelope.
+
+``parse_payload`` turns a decoded JSON body into a :class:`WebhookBatch`. An envelope of the wrong
+shape raises :class:`PayloadError`; a single malformed item inside a good envelope becomes a
+:class:`Reject` (with the reason and the item) so the rest of the batch is still recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUS_KINDS = ("sent", "delivered", "read", "failed", "deleted", "warning")
+
+
+class PayloadError(ValueError):
+    """The body is not a WhatsApp webhook envelope; the message names the offending field."""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a customer sent us (any type; ``text`` is what a keyword rule can read)."""
+
+    wamid: str
+    wa_id: str
+    type: str
+    timestamp: float
+    text: str | None = None
+    profile_name: str | None = None
+    context_wamid: str | None = None
+    phone_number_id: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def phone(self) -> str:
+        """E.164 with '+' (wa_id is without)."""
+        return "+" + self.wa_id
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status of one of our messages: sent, delivered, read, failed (or deleted/warning)."""
+
+    wamid: str
+    status: str
+    timestamp: float
+    recipient_id: str | None = None
+    callback_data: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    pricing_category: str | None = None
+    pricing_type: str | None = None
+    billable: bool | None = None
+    phone_number_id: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class UserPreference:
+    """A customer stopped (``stop``) or resumed (``resume``) marketing messages."""
+
+    wa_id: str
+    value: str
+    timestamp: float
+    category: str = "marketing_messages"
+    detail: str | None = None
+
+    @property
+    def phone(self) -> str:
+        return "+" + self.wa_id
+
+
+@dataclass(frozen=True)
+class TemplateStatusUpdate:
+    """Meta reviewed or re-rated a template: APPROVED, REJECTED, PAUSED, DISABLED, ..."""
+
+    event: str
+    template_id: str | None
+    name: str | None
+    language: str | None
+    reason: str | None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One item that could not be understood, kept for the record."""
+
+    field: str
+    reason: str
+    item: Any
+
+
+@dataclass
+class WebhookBatch:
+    """Everything one POST carried, by kind."""
+
+    inbound: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    preferences: list[UserPreference] = field(default_factory=list)
+    templates: list[TemplateStatusUpdate] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (len(self.inbound) + len(self.statuses) + len(self.preferences)
+                + len(self.templates) + len(self.rejects))
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _str(obj: dict, key: str, where: str) -> str:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise _Bad(f"{where}.{key} must be a non-empty string")
+    return str(value)
+
+
+def _opt_str(obj: Any, key: str) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get(key)
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _timestamp(obj: dict, where: str) -> float:
+    value = obj.get("timestamp")
+    try:
+        ts = float(value)  # Meta sends strings of epoch seconds
+    except (TypeError, ValueError):
+        raise _Bad(f"{where}.timestamp must be epoch seconds") from None
+    if not (0 <= ts < 1e11):
+        raise _Bad(f"{where}.timestamp out of range")
+    return ts
+
+
+def _digits(wa_id: str, where: str) -> str:
+    wa_id = wa_id.lstrip("+")
+    if not wa_id.isdigit() or not 5 <= len(wa_id) <= 20:
+        raise _Bad(f"{where} must be a phone number in digits")
+    return wa_id
+
+
+def message_text(msg: dict) -> str | None:
+    """The words a customer typed or tapped, whatever the message type."""
+    kind = msg.get("type")
+    body = msg.get(kind) if isinstance(kind, str) else None
+    if not isinstance(body, dict):
+        return None
+    if kind == "text":
+        return _opt_str(body, "body")
+    if kind == "button":
+        return _opt_str(body, "text") or _opt_str(body, "payload")
+    if kind == "interactive":
+        reply = body.get("button_reply") or body.get("list_reply")
+        return _opt_str(reply, "title")
+    if kind in ("image", "document", "video"):
+        return _opt_str(body, "caption")
+    if kind == "reaction":
+        return _opt_str(body, "emoji")
+    return None
+
+
+def _inbound(msg: Any, value: dict, names: dict[str, str], where: str) -> InboundMessage:
+    if not isinstance(msg, dict):
+        raise _Bad(f"{where} must be an object")
+    wa_id = _digits(_str(msg, "from", where), f"{where}.from")
+    context = msg.get("context")
+    return InboundMessage(
+        wamid=_str(msg, "id", where),
+        wa_id=wa_id,
+        type=_str(msg, "type", where),
+        timestamp=_timestamp(msg, where),
+        text=message_text(msg),
+        profile_name=names.get(wa_id),
+        context_wamid=_opt_str(context, "id"),
+        phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
+        raw=msg,
+    )
+
+
+def _status(item: Any, value: dict, where: str) -> StatusUpdate:
+    if not isinstance(item, dict):
+        raise _Bad(f"{where} must be an object")
+    status = _str(item, "status", where)
+    if status not in STATUS_KINDS:
+        raise _Bad(f"{where}.status {status[:40]!r} is not one of {', '.join(STATUS_KINDS)}")
+    errors = item.get("errors")
+    first_error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = first_error.get("code")
+    pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+    billable = pricing.get("billable")
+    recipient = _opt_str(item, "recipient_id")
+    return StatusUpdate(
+        wamid=_str(item, "id", where),
+        status=status,
+        timestamp=_timestamp(item, where),
+        recipient_id=recipient,
+        callback_data=_opt_str(item, "biz_opaque_callback_data"),
+        error_code=int(code) if isinstance(code, int) and not isinstance(code, bool) else None,
+        error_title=_opt_str(first_error, "title") or _opt_str(first_error, "message"),
+        pricing_category=_opt_str(pricing, "category"),
+        pricing_type=_opt_str(pricing, "type"),
+        billable=billable if isinstance(billable, bool) else None,
+        phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
+        raw=item,
+    )
+
+
+def _preference(item: Any, where: str) -> UserPreference:
+    if not isinstance(item, dict):
+        raise _Bad(f"{where} must be an object")
+    value = _str(item, "value", where).lower()
+    if value not in ("stop", "resume"):
+        raise _Bad(f"{where}.value must be stop or resume")
+    return UserPreference(
+        wa_id=_digits(_str(item, "wa_id", where), f"{where}.wa_id"),
+        value=value,
+        timestamp=_timestamp(item, where),
+        category=_opt_str(item, "category") or "marketing_messages",
+        detail=_opt_str(item, "detail"),
+    )
+
+
+def _template(value: dict, where: str) -> TemplateStatusUpdate:
+    return TemplateStatusUpdate(
+        event=_str(value, "event", where).upper(),
+        template_id=_opt_str(value, "message_template_id"),
+        name=_opt_str(value, "message_template_name"),
+        language=_opt_str(value, "message_template_language"),
+        reason=_opt_str(value, "reason"),
+        raw=value,
+    )
+
+
+def _items(value: dict, key: str) -> list:
+    items = value.get(key, [])
+    if not isinstance(items, list):
+        raise _Bad(f"{key} must be a list")
+    return items
+
+
+def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
+    names: dict[str, str] = {}
+    for contact in value.get("contacts") or []:
+        if isinstance(contact, dict):
+            wa_id, name = _opt_str(contact, "wa_id"), _opt_str(contact.get("profile"), "name")
+            if wa_id and name:
+                names[wa_id.lstrip("+")] = name
+    parsers = (
+        ("messages", batch.inbound, lambda it, w: _inbound(it, value, names, w)),
+        ("statuses", batch.statuses, lambda it, w: _status(it, value, w)),
+        ("user_preferences", batch.preferences, lambda it, w: _preference(it, w)),
+    )
+    for key, out, parse in parsers:
+        try:
+            items = _items(value, key)
+        except _Bad as exc:
+            batch.rejects.append(Reject(f"{where}.{key}", str(exc), value.get(key)))
+            continue
+        for i, item in enumerate(items):
+            try:
+                out.append(parse(item, f"{where}.{key}[{i}]"))
+            except _Bad as exc:
+                batch.rejects.append(Reject(f"{where}.{key}[{i}]", str(exc), item))
+
+
+def parse_payload(payload: Any) -> WebhookBatch:
+    """All updates in a decoded webhook body; :class:`PayloadError` if the envelope itself is wrong."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the body must be a JSON object")
+    if payload.get("object") != "whatsapp_business_account":
+        raise PayloadError("object must be 'whatsapp_business_account'")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("entry must be a list")
+    batch = WebhookBatch()
+    for e, entry in enumerate(entries):
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            batch.rejects.append(Reject(f"entry[{e}]", "changes must be a list", entry))
+            continue
+        for c, change in enumerate(changes):
+            where = f"entry[{e}].changes[{c}]"
+            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(value, dict):
+                batch.rejects.append(Reject(where, "value must be an object", change))
+                continue
+            kind = change.get("field")
+            try:
+                if kind in ("messages", "user_preferences"):
+                    _parse_messages_value(value, f"{where}.value", batch)
+                elif kind == "message_template_status_update":
+                    batch.templates.append(_template(value, f"{where}.value"))
+                else:
+                    batch.rejects.append(Reject(f"{where}.field", f"unsupported field {str(kind)[:60]!r}", change))
+            except _Bad as exc:
+                batch.rejects.append(Reject(where, str(exc), change))
+    return batch
