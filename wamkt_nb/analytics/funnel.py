@@ -1,0 +1,159 @@
+"""The per-recipient funnel: which stage each ledger row reached, replies and orders attributed to it.
+
+``enrich`` adds one boolean column per stage (a later stage implies the earlier ones, because a
+``read`` webhook may arrive without ``delivered``), the first reply within the reply window and the
+revenue of orders attributed to the message (last touch within the attribution window).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
+EMAIL_READ_RATE = 0.20
+"""The seed's e-mail open rate, the baseline a WhatsApp read rate is compared with."""
+REPLY_WARNING_RATE = 0.05
+"""Under 5 % replies within 24 h Meta sees spam and lowers the sender's priority (seed)."""
+
+_NOT_ATTEMPTED = ("planned", "excluded", "cancelled")
+_AT_LEAST = {
+    "accepted": ("accepted", "sent", "delivered", "read"),
+    "sent": ("sent", "delivered", "read"),
+    "delivered": ("delivered", "read"),
+    "read": ("read",),
+}
+
+
+def enrich(
+    sends: pd.DataFrame,
+    inbound: pd.DataFrame,
+    conversions: pd.DataFrame,
+    reply_window: pd.Timedelta = pd.Timedelta(hours=24),
+    attribution_window: pd.Timedelta = pd.Timedelta(days=7),
+) -> pd.DataFrame:
+    """Sends with stage flags, ``out_at``, ``first_reply_at``, ``reply_minutes``, ``revenue``.
+
+    A reply is the first inbound message from the recipient's phone after the message went out and
+    before the next message to that phone, within ``reply_window``. An order counts for the latest
+    delivered message to that customer before it, within ``attribution_window``.
+    """
+    out = sends.copy()
+    state = out["state"]
+    out["attempted"] = ~state.isin(_NOT_ATTEMPTED).to_numpy()
+    reached = pd.Series(False, index=out.index)
+    for stage in ("read", "delivered", "sent", "accepted"):  # a later stage implies the earlier ones
+        reached = reached | state.isin(_AT_LEAST[stage]) | out[f"{stage}_at"].notna()
+        out[stage] = reached.to_numpy()
+    out["failed"] = (state == "failed").to_numpy()
+    out["excluded"] = (state == "excluded").to_numpy()
+    out["out_at"] = (
+        out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
+    )
+    _attach_replies(out, inbound, reply_window)
+    _attach_revenue(out, conversions, attribution_window)
+    return out
+
+
+def _attach_replies(out: pd.DataFrame, inbound: pd.DataFrame, window: pd.Timedelta) -> None:
+    out["first_reply_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    reached = out.loc[out["accepted"] & out["out_at"].notna(), ["phone", "out_at"]]
+    if len(reached) and len(inbound):
+        left = inbound.loc[inbound["timestamp"].notna(), ["phone", "timestamp"]].sort_values("timestamp")
+        right = reached.rename_axis("row").reset_index().sort_values("out_at")
+        hits = pd.merge_asof(
+            left, right, left_on="timestamp", right_on="out_at", by="phone",
+            direction="backward", tolerance=window,
+        ).dropna(subset=["row"])
+        first = hits.groupby("row")["timestamp"].min()
+        out.loc[first.index.astype(out.index.dtype), "first_reply_at"] = first.to_numpy()
+    start = out["delivered_at"].fillna(out["out_at"])
+    out["reply_minutes"] = (out["first_reply_at"] - start).dt.total_seconds() / 60.0
+    out["replied"] = out["first_reply_at"].notna().to_numpy()
+
+
+def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Timedelta) -> None:
+    out["revenue"] = 0.0
+    out["orders"] = 0
+    touched = out.loc[out["delivered"] & out["out_at"].notna(), ["customer_id", "out_at"]]
+    if len(touched) and len(conversions):
+        orders = conversions.loc[conversions["at"].notna(), ["customer_id", "at", "amount"]]
+        orders = orders.astype({"customer_id": touched["customer_id"].dtype}).sort_values("at")
+        right = touched.rename_axis("row").reset_index().sort_values("out_at")
+        hits = pd.merge_asof(
+            orders, right, left_on="at", right_on="out_at", by="customer_id",
+            direction="backward", tolerance=window,
+        ).dropna(subset=["row"])
+        per_row = hits.groupby("row")["amount"].agg(["sum", "count"])
+        idx = per_row.index.astype(out.index.dtype)
+        out.loc[idx, "revenue"] = per_row["sum"].to_numpy(dtype=float)
+        out.loc[idx, "orders"] = per_row["count"].to_numpy(dtype=int)
+    out["converted"] = (out["orders"] > 0).to_numpy()
+
+
+def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.DataFrame:
+    """Counts per stage per group, with rates: accept/delivery of attempted, read/reply/conversion
+    of delivered, and the read rate against the e-mail baseline of 20 %."""
+    by = list(by)
+    counts = enriched.groupby(by, dropna=False, sort=True)[list(STAGES) + ["failed", "excluded"]].sum()
+    counts = counts.astype("int64")
+    counts["revenue"] = enriched.groupby(by, dropna=False, sort=True)["revenue"].sum()
+    delivered = counts["delivered"].where(counts["delivered"] > 0)
+    attempted = counts["attempted"].where(counts["attempted"] > 0)
+    counts["accept_rate"] = counts["accepted"] / attempted
+    counts["delivery_rate"] = counts["delivered"] / attempted
+    counts["read_rate"] = counts["read"] / delivered
+    counts["reply_rate"] = counts["replied"] / delivered
+    counts["conversion_rate"] = counts["converted"] / delivered
+    counts["read_vs_email"] = counts["read_rate"] / EMAIL_READ_RATE
+    return counts.reset_index()
+
+
+def funnel_stages(enriched: pd.DataFrame) -> pd.DataFrame:
+    """The funnel of all given rows as one column of counts (stage, count, share of attempted)."""
+    counts = enriched[list(STAGES)].sum().astype("int64")
+    base = counts["attempted"] or np.nan
+    return pd.DataFrame({"stage": list(STAGES), "count": counts.to_numpy(), "share": counts.to_numpy() / base})
+
+
+def reply_health(
+    enriched: pd.DataFrame,
+    by: Sequence[str] = ("campaign_id",),
+    threshold: float = REPLY_WARNING_RATE,
+    min_delivered: int = 20,
+) -> pd.DataFrame:
+    """Reply rate within the reply window per group; ``warning`` where it is under ``threshold``
+    (Meta treats that as spam) and at least ``min_delivered`` messages make the rate meaningful."""
+    table = funnel(enriched, by)[list(by) + ["delivered", "replied", "reply_rate"]]
+    table["warning"] = (table["reply_rate"] < threshold) & (table["delivered"] >= min_delivered)
+    table["message"] = np.where(
+        table["warning"],
+        "reply rate under {:.0%} in 24 h: Meta may treat it as spam; add a clear call to action".format(threshold),
+        "",
+    )
+    return table
+
+
+def failures(enriched: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Failed rows by Meta error code (and ``by``): count, share of failures and of attempts,
+    Meta's meaning and whether a retry can succeed."""
+    from ..cloudapi.errors import error_class, error_meaning
+
+    by = list(by)
+    failed = enriched.loc[enriched["failed"]]
+    codes = failed["error_code"].astype("float64").fillna(-1).astype("int64")
+    table = failed.assign(error_code=codes).groupby(by + ["error_code"]).size().rename("count").reset_index()
+    if by:
+        attempted = enriched.groupby(by)["attempted"].sum()
+        failed_n = table.groupby(by)["count"].transform("sum")
+        table["share_of_attempted"] = table["count"] / table.set_index(by).index.map(attempted).to_numpy()
+    else:
+        failed_n = table["count"].sum()
+        table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
+    table["share_of_failed"] = table["count"] / failed_n
+    known = table["error_code"] >= 0
+    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known)]
+    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known)]
+    return table.sort_values(by + ["count"], ascending=[True] * len(by) + [False]).reset_index(drop=True)

@@ -1,0 +1,91 @@
+"""All metrics of one selection at once: what the dashboards show and the benchmark times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pandas as pd
+
+from .funnel import enrich, failures, funnel, funnel_stages, reply_health
+from .load import LedgerData
+from .money import DEFAULT_PRICES, FREE_PER_MONTH, monthly_costs, roi_per_message
+from .segments import segment_comparison
+from .service import conversations, service_summary
+from .timing import activity_heatmap, best_send_hours, reply_time_decay
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """The knobs an analyst may turn: windows, price book, free tier, local time zones."""
+
+    reply_window: pd.Timedelta = pd.Timedelta(hours=24)
+    attribution_window: pd.Timedelta = pd.Timedelta(days=7)
+    prices: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    free_per_month: int = FREE_PER_MONTH
+    timezones: pd.Series | None = None
+
+
+@dataclass
+class Metrics:
+    enriched: pd.DataFrame
+    headline: pd.DataFrame
+    stages: pd.DataFrame
+    by_campaign: pd.DataFrame
+    by_segment: pd.DataFrame
+    failures: pd.DataFrame
+    reply_health: pd.DataFrame
+    reply_decay: pd.DataFrame
+    heatmap: pd.DataFrame
+    best_hours: pd.DataFrame
+    segments: pd.DataFrame
+    costs: pd.DataFrame
+    roi: pd.DataFrame
+    service: pd.DataFrame
+    conversations: pd.DataFrame
+
+
+def headline(enriched: pd.DataFrame, roi: pd.DataFrame) -> pd.DataFrame:
+    """One row of key figures: recipients, delivered, read/reply/conversion rate, revenue, cost, ROI."""
+    n = enriched[["attempted", "delivered", "read", "replied", "converted"]].sum().astype(int)
+    delivered = n["delivered"] or float("nan")
+    revenue, cost = float(roi["revenue"].sum()), float(roi["cost"].sum())
+    return pd.DataFrame([{
+        "campaigns": int(enriched["campaign_id"].nunique()),
+        "recipients": int(len(enriched)),
+        "attempted": int(n["attempted"]),
+        "delivered": int(n["delivered"]),
+        "delivery_rate": n["delivered"] / (n["attempted"] or float("nan")),
+        "read_rate": n["read"] / delivered,
+        "reply_rate": n["replied"] / delivered,
+        "conversion_rate": n["converted"] / delivered,
+        "revenue": revenue,
+        "cost": cost,
+        "roi": revenue / cost if cost > 0 else float("nan"),
+    }])
+
+
+def compute_metrics(
+    data: LedgerData, now: pd.Timestamp, options: MetricOptions = MetricOptions()
+) -> Metrics:
+    """Every table of the dashboards for the sends in ``data`` (already filtered by the caller)."""
+    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
+    roi = roi_per_message(rich, ("campaign_id", "campaign_name"), options.prices, options.free_per_month)
+    convs = conversations(data.inbound, data.responses, now)
+    return Metrics(
+        enriched=rich,
+        headline=headline(rich, roi),
+        stages=funnel_stages(rich),
+        by_campaign=funnel(rich, ("campaign_id", "campaign_name", "segment")),
+        by_segment=funnel(rich, ("segment",)),
+        failures=failures(rich),
+        reply_health=reply_health(rich, ("campaign_id", "campaign_name")),
+        reply_decay=reply_time_decay(rich),
+        heatmap=activity_heatmap(rich, options.timezones),
+        best_hours=best_send_hours(rich, "segment", 3, options.timezones),
+        segments=segment_comparison(rich, prices=options.prices),
+        costs=monthly_costs(rich, options.prices, options.free_per_month),
+        roi=roi,
+        service=service_summary(convs),
+        conversations=convs,
+    )
