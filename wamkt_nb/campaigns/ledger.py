@@ -1,0 +1,381 @@
+"""The send ledger: a campaign and one row per recipient, written before any request is made.
+
+Every state change goes through here, so a crash at any moment leaves a row whose state says what
+may have happened: ``planned`` was never sent, ``in_flight`` may have reached the API (it becomes
+``unknown`` on recovery), ``accepted`` and later were accepted and are never sent again.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import orjson
+import pandas as pd
+
+from ..store import Store
+from ..webhooks.ledger import reconcile_sends
+
+PLAN_COLUMNS = ("customer_id", "phone", "outcome", "reason", "category", "message_type", "body",
+                "payload", "planned_at")
+CATEGORIES = ("marketing", "utility", "authentication", "service")
+STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "excluded",
+          "unknown", "cancelled")
+FINAL_STATES = frozenset({"accepted", "sent", "delivered", "read", "failed", "excluded", "cancelled"})
+"""States the sender never touches again (``unknown`` is final only under the never-resend policy)."""
+OPEN_STATES = frozenset({"planned", "in_flight", "unknown"})
+
+
+class LedgerError(ValueError):
+    """A plan or campaign that cannot be written or run as asked."""
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """One recipient's row as the sender needs it."""
+
+    send_id: int
+    recipient_key: str
+    customer_id: str
+    phone: str
+    payload: dict[str, Any]
+    planned_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one attempt, to be written by :func:`record_outcomes`.
+
+    ``kind`` is ``accepted`` (with ``wamid``), ``retry`` (error, will be tried again), ``failed``
+    (permanent error), ``unknown`` (timeout or dropped response after the request left) or
+    ``excluded`` (stopped before the request, with ``reason``).
+    """
+
+    send_id: int
+    attempt_no: int
+    kind: str
+    at: float
+    wamid: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    http_status: int | None = None
+    details: str | None = None
+    reason: str | None = None
+
+
+def recipient_key(campaign_id: str, customer_id: str) -> str:
+    """The ledger key that travels in ``biz_opaque_callback_data``."""
+    return f"{campaign_id}:{customer_id}"
+
+
+def new_campaign_id(now: float) -> str:
+    """A readable, unique campaign id such as ``cmp-20260525-1012-3fa9``."""
+    stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(now))
+    return f"cmp-{stamp}-{secrets.token_hex(2)}"
+
+
+def _epoch(value: Any, default: float) -> float:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.timestamp()
+
+
+def _validate_plan(plan: pd.DataFrame) -> None:
+    missing = [c for c in PLAN_COLUMNS if c not in plan.columns]
+    if missing:
+        raise LedgerError(f"campaign plan lacks column(s): {', '.join(missing)}")
+    dup = plan["customer_id"].astype(str).duplicated(keep=False)
+    if dup.any():
+        ids = sorted(set(plan.loc[dup, "customer_id"].astype(str)))[:5]
+        raise LedgerError(f"campaign plan lists customer(s) more than once: {', '.join(ids)}")
+    bad_outcome = ~plan["outcome"].isin(["send", "excluded", "later"])
+    if bad_outcome.any():
+        row = plan.index[bad_outcome][0]
+        raise LedgerError(f"plan row {row}: outcome must be send, excluded or later, "
+                          f"not {plan.at[row, 'outcome']!r}")
+    bad_cat = ~plan["category"].isin(CATEGORIES)
+    if bad_cat.any():
+        row = plan.index[bad_cat][0]
+        raise LedgerError(f"plan row {row}: unknown category {plan.at[row, 'category']!r}")
+    for row, cid, phone, outcome, payload in zip(plan.index, plan["customer_id"], plan["phone"],
+                                                 plan["outcome"], plan["payload"]):
+        if ":" in str(cid):
+            raise LedgerError(f"plan row {row}: customer_id {cid!r} may not contain ':'")
+        if not (isinstance(phone, str) and phone.startswith("+") and phone[1:].isdigit()):
+            raise LedgerError(f"plan row {row}: phone of customer {cid!r} is not E.164 (+digits)")
+        if outcome != "excluded" and not isinstance(payload, dict):
+            raise LedgerError(f"plan row {row}: payload of customer {cid!r} must be a dict")
+
+
+def create_campaign(
+    store: Store,
+    plan: pd.DataFrame,
+    *,
+    name: str,
+    now: float,
+    campaign_id: str | None = None,
+    segment_name: str | None = None,
+    experiment_key: str | None = None,
+    spec: dict[str, Any] | None = None,
+) -> str:
+    """Write the campaign and one ledger row per plan row (``send``/``later`` → planned, else excluded).
+
+    Nothing is sent here; the rows exist before any request, so a crash loses nobody.
+    """
+    _validate_plan(plan)
+    categories = set(plan["category"])
+    if len(categories) != 1:
+        raise LedgerError(f"a campaign has one category, the plan mixes {sorted(categories)}")
+    campaign_id = campaign_id or new_campaign_id(now)
+    if ":" in campaign_id or not campaign_id.strip():
+        raise LedgerError(f"campaign id {campaign_id!r} must be non-empty and contain no ':'")
+    arms = plan["arm"] if "arm" in plan.columns else pd.Series([None] * len(plan), index=plan.index)
+    rows = []
+    for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm in zip(
+        plan["customer_id"].astype(str), plan["phone"], plan["outcome"], plan["reason"],
+        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms,
+    ):
+        key = recipient_key(campaign_id, cid)
+        arm = arm if isinstance(arm, str) and arm else None
+        excluded = outcome == "excluded" or arm == "holdout"
+        state = "excluded" if excluded else "planned"
+        why = (reason or "excluded") if outcome == "excluded" else ("holdout" if excluded else None)
+        body_json = None
+        if isinstance(payload, dict):
+            body_json = orjson.dumps({**payload, "biz_opaque_callback_data": key}).decode()
+        rows.append((campaign_id, key, cid, phone, arm, state, why, mtype, body, body_json,
+                     _epoch(planned_at, now), now))
+    with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone():
+            raise LedgerError(f"campaign {campaign_id!r} already exists")
+        conn.execute(
+            "INSERT INTO campaigns (campaign_id, name, category, status, created_at, segment_name,"
+            " experiment_key, spec_json) VALUES (?, ?, ?, 'planned', ?, ?, ?, ?)",
+            (campaign_id, name, categories.pop(), now, segment_name, experiment_key,
+             orjson.dumps(spec or {}).decode()),
+        )
+        conn.executemany(
+            "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason,"
+            " message_type, body, payload_json, planned_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return campaign_id
+
+
+def campaign_info(store: Store, campaign_id: str) -> dict[str, Any]:
+    """The campaign row as a dict; a clear error when there is no such campaign."""
+    row = store.query("SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+    if not row:
+        known = [r[0] for r in store.query(
+            "SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 5")]
+        raise LedgerError(f"no campaign {campaign_id!r}; recent: {', '.join(known) or 'none'}")
+    return dict(row[0])
+
+
+def set_campaign_status(store: Store, campaign_id: str, status: str, now: float) -> None:
+    """Move the campaign to ``running``/``paused``/``cancelled``/``complete`` (stamping start/finish)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE campaigns SET status = ?,"
+            " started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,"
+            " finished_at = CASE WHEN ? IN ('complete', 'cancelled') THEN ? ELSE finished_at END"
+            " WHERE campaign_id = ?",
+            (status, status, now, status, now, campaign_id),
+        )
+
+
+def planned_sends(store: Store, campaign_id: str) -> list[SendRow]:
+    """Rows still to send (``planned``), earliest planned time first."""
+    rows = store.query(
+        "SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts"
+        " FROM sends WHERE campaign_id = ? AND state = 'planned' ORDER BY planned_at, send_id",
+        (campaign_id,),
+    )
+    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6]) for r in rows]
+
+
+def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float) -> None:
+    """Mark rows ``in_flight`` with a pending attempt, committed BEFORE their requests go out.
+
+    ``claims`` are ``(send_id, attempt_no, phone_number_id)``.
+    """
+    claims = list(claims)
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE sends SET state = 'in_flight', attempts = ?, phone_number_id = ?, updated_at = ?"
+            " WHERE send_id = ? AND state = 'planned'",
+            [(n, pid, now, sid) for sid, n, pid in claims],
+        )
+        conn.executemany(
+            "INSERT INTO attempts (send_id, attempt_no, started_at, outcome) VALUES (?, ?, ?, 'pending')",
+            [(sid, n, now) for sid, n, _ in claims],
+        )
+
+
+_ATTEMPT_OUTCOME = {"accepted": "accepted", "retry": "error", "failed": "error", "unknown": "timeout"}
+
+
+def record_outcomes(store: Store, outcomes: Iterable[Outcome]) -> None:
+    """Write a batch of attempt results; rows only move forward (a webhook may have been first)."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return
+    attempts, accepted, retry, failed, unknown, excluded = [], [], [], [], [], []
+    for o in outcomes:
+        if o.kind in _ATTEMPT_OUTCOME:
+            attempts.append((o.at, _ATTEMPT_OUTCOME[o.kind], o.http_status, o.error_code, o.details,
+                             o.send_id, o.attempt_no))
+        if o.kind == "accepted":
+            accepted.append((o.wamid, o.at, o.at, o.send_id))
+        elif o.kind == "retry":
+            retry.append((o.error_code, o.error_title, o.at, o.send_id))
+        elif o.kind == "failed":
+            failed.append((o.error_code, o.error_title, o.at, o.at, o.send_id))
+        elif o.kind == "unknown":
+            unknown.append((o.at, o.send_id))
+        elif o.kind == "excluded":
+            excluded.append((o.reason, o.at, o.send_id))
+        else:
+            raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
+            " error_details = ? WHERE send_id = ? AND attempt_no = ?",
+            attempts,
+        )
+        conn.executemany(
+            "UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
+            " state = CASE WHEN state IN ('planned', 'in_flight', 'unknown') THEN 'accepted'"
+            " ELSE state END, updated_at = ? WHERE send_id = ?",
+            accepted,
+        )
+        conn.executemany(
+            "UPDATE sends SET state = 'planned', error_code = ?, error_title = ?, updated_at = ?"
+            " WHERE send_id = ? AND state = 'in_flight'",
+            retry,
+        )
+        conn.executemany(
+            "UPDATE sends SET state = 'failed', error_code = ?, error_title = ?, failed_at = ?,"
+            " updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
+            failed,
+        )
+        conn.executemany(
+            "UPDATE sends SET state = 'unknown', updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
+            unknown,
+        )
+        conn.executemany(
+            "UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
+            " WHERE send_id = ? AND state = 'planned'",
+            excluded,
+        )
+
+
+def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:
+    """After a crash: rows left ``in_flight`` may or may not have reached the API → ``unknown``."""
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE attempts SET outcome = 'lost', finished_at = ? WHERE outcome = 'pending'"
+            " AND send_id IN (SELECT send_id FROM sends WHERE campaign_id = ? AND state = 'in_flight')",
+            (now, campaign_id),
+        )
+        return conn.execute(
+            "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
+            (now, campaign_id),
+        ).rowcount
+
+
+def reconcile_unknown(store: Store, campaign_id: str, now: float) -> int:
+    """Settle ``unknown`` rows from the status webhooks already recorded (found by callback data);
+    return how many are no longer unknown. The webhook receiver's own rules move the rows."""
+    keys = [r[0] for r in store.query(
+        "SELECT recipient_key FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))]
+    if not keys:
+        return 0
+    reconcile_sends(store, keys, now)
+    left = store.query(
+        "SELECT count(*) FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))[0][0]
+    return len(keys) - left
+
+
+def unknown_sends(store: Store, campaign_id: str) -> list[tuple[int, float]]:
+    """``(send_id, started_at of the last attempt)`` of every ``unknown`` row."""
+    return [(r[0], r[1] or 0.0) for r in store.query(
+        "SELECT s.send_id, MAX(a.started_at) FROM sends s LEFT JOIN attempts a ON a.send_id = s.send_id"
+        " WHERE s.campaign_id = ? AND s.state = 'unknown' GROUP BY s.send_id",
+        (campaign_id,),
+    )]
+
+
+def requeue(store: Store, send_ids: Iterable[int], now: float) -> int:
+    """Put ``unknown`` rows back to ``planned`` for a resend (the policy decided no webhook will come)."""
+    with store.transaction() as conn:
+        return conn.executemany(
+            "UPDATE sends SET state = 'planned', updated_at = ? WHERE send_id = ? AND state = 'unknown'",
+            [(now, sid) for sid in send_ids],
+        ).rowcount
+
+
+def cancel_open(store: Store, campaign_id: str, now: float) -> int:
+    """Cancel every row not yet sent (``planned``); rows already in flight are left to finish."""
+    with store.transaction() as conn:
+        return conn.execute(
+            "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ? AND state = 'planned'",
+            (now, campaign_id),
+        ).rowcount
+
+
+def state_counts(store: Store, campaign_id: str) -> dict[str, int]:
+    """How many rows are in each ledger state (every state present, zero when none)."""
+    counts = dict.fromkeys(STATES, 0)
+    for state, n in store.query(
+        "SELECT state, count(*) FROM sends WHERE campaign_id = ? GROUP BY state", (campaign_id,)
+    ):
+        counts[state] = n
+    return counts
+
+
+def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
+    """Errors by Meta code over every attempt and async failure: code, count, meaning."""
+    from ..cloudapi.errors import error_meaning
+
+    frame = store.read_frame(
+        "SELECT code, count(*) AS count FROM ("
+        " SELECT a.error_code AS code FROM attempts a JOIN sends s ON s.send_id = a.send_id"
+        "  WHERE s.campaign_id = :c AND a.outcome IN ('error', 'timeout', 'lost')"
+        " UNION ALL SELECT s.error_code FROM sends s WHERE s.campaign_id = :c AND s.state = 'failed'"
+        "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = s.send_id AND a.outcome = 'error')"
+        ") GROUP BY code ORDER BY count DESC",
+        {"c": campaign_id},
+    )
+    frame["meaning"] = [
+        error_meaning(int(c)) if pd.notna(c) else "Timeout or dropped response: outcome unknown"
+        for c in frame["code"]
+    ]
+    return frame
+
+
+def resend_report(store: Store, campaign_id: str) -> dict[str, int]:
+    """Possible and confirmed duplicates: rows resent after an unknown outcome, and rows with
+    status webhooks for more than one wamid (the API accepted the message twice)."""
+    resent = store.query(
+        "SELECT count(DISTINCT a.send_id) FROM attempts a JOIN sends s ON s.send_id = a.send_id"
+        " WHERE s.campaign_id = ? AND a.outcome IN ('timeout', 'lost')"
+        " AND EXISTS (SELECT 1 FROM attempts b WHERE b.send_id = a.send_id AND b.attempt_no > a.attempt_no)",
+        (campaign_id,),
+    )[0][0]
+    confirmed = store.query(
+        "SELECT count(*) FROM (SELECT e.callback_data FROM status_events e JOIN sends s"
+        " ON s.recipient_key = e.callback_data WHERE s.campaign_id = ?"
+        " GROUP BY e.callback_data HAVING count(DISTINCT e.wamid) > 1)",
+        (campaign_id,),
+    )[0][0]
+    return {"resent_after_unknown": resent, "confirmed_duplicates": confirmed}
