@@ -20,8 +20,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .schema import CustomerData
+from .schema import INTERACTION_KINDS, CustomerData
 
 DAY_NS = 86_400 * 10**9
 MONTH_DAYS = 30.44
@@ -96,27 +98,40 @@ def build_features(
     now_ns = as_utc_timestamp(now).value
     customers = data.customers.reset_index(drop=True)
     n = len(customers)
-    ids = pd.Index(customers["customer_id"].astype("string"))
+    ids = pa.array(customers["customer_id"].astype("string[pyarrow]"))
     out = customers.copy()
 
-    orders = _events(data.orders, "ordered_at", ids, now_ns, ("amount",))
+    amount = data.orders["amount"].to_numpy(dtype="float64", na_value=0.0)
+    orders = _events(data.orders, "ordered_at", ids, now_ns, {"amount": amount})
     _order_features(out, orders, n, now_ns, th)
-    inter = _events(data.interactions, "at", ids, now_ns, ("kind",))
-    _interaction_features(out, inter, n, now_ns, customers["timezone"], messages_sent, ids)
+    inter = _events(data.interactions, "at", ids, now_ns, {"kind": _kind_codes(data.interactions["kind"])})
+    _interaction_features(out, inter, n, now_ns, customers["timezone"], messages_sent, customers["customer_id"])
     _rfm(out)
     _tags(out, orders, n, now_ns, th)
     return out
 
 
-def _events(frame: pd.DataFrame, at: str, ids: pd.Index, now_ns: int, extra: tuple[str, ...]) -> dict:
+def _events(frame: pd.DataFrame, at: str, ids: pa.Array, now_ns: int, extra: dict[str, np.ndarray]) -> dict:
     """Integer customer codes and ns timestamps of the events up to ``now`` of known customers."""
-    code = ids.get_indexer(frame["customer_id"].astype("string"))
+    code = _customer_codes(frame["customer_id"], ids)
     t = _utc_ns(frame[at])
     keep = (code >= 0) & (t <= now_ns) & (t != np.iinfo("int64").min)
-    events = {"code": code[keep], "t": t[keep]}
-    for column in extra:
-        events[column] = frame[column].to_numpy()[keep]
-    return events
+    return {"code": code[keep], "t": t[keep], **{name: values[keep] for name, values in extra.items()}}
+
+
+def _kind_codes(kinds: pd.Series) -> np.ndarray:
+    """Position of each interaction kind in INTERACTION_KINDS (-1 for anything else)."""
+    if not isinstance(kinds.dtype, pd.CategoricalDtype):
+        return np.asarray(pd.Categorical(kinds, categories=INTERACTION_KINDS).codes, dtype="int8")
+    lookup = np.array([INTERACTION_KINDS.index(c) if c in INTERACTION_KINDS else -1
+                       for c in kinds.cat.categories] + [-1], dtype="int8")
+    return lookup[np.asarray(kinds.cat.codes)]  # code -1 (missing) picks the trailing -1
+
+
+def _customer_codes(customer_ids: pd.Series, ids: pa.Array) -> np.ndarray:
+    """Row number of each event's customer in ``ids`` (-1 if unknown), hashed by Arrow, not Python."""
+    values = pa.array(customer_ids.astype("string[pyarrow]"))
+    return pc.index_in(values, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
 
 
 def _utc_ns(values: pd.Series) -> np.ndarray:
@@ -140,7 +155,7 @@ def _timestamps(ns: np.ndarray, present: np.ndarray) -> pd.Series:
 def _order_features(out: pd.DataFrame, orders: dict, n: int, now_ns: int, th: TagThresholds) -> None:
     code, t = orders["code"], orders["t"]
     count = np.bincount(code, minlength=n)
-    spend = np.bincount(code, weights=orders["amount"].astype("float64"), minlength=n)
+    spend = np.bincount(code, weights=orders["amount"], minlength=n)
     first, last = _group_min_max(code, t, n)
     has = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -161,10 +176,10 @@ def _interaction_features(
     now_ns: int,
     timezones: pd.Series,
     messages_sent: pd.Series | None,
-    ids: pd.Index,
+    ids: pd.Series,
 ) -> None:
     code, t = inter["code"], inter["t"]
-    kind = pd.Categorical(inter["kind"]).astype(str) if len(code) else np.array([], dtype=str)
+    kind = inter["kind"]
     count = np.bincount(code, minlength=n)
     has = count > 0
     _, last = _group_min_max(code, t, n)
@@ -174,12 +189,13 @@ def _interaction_features(
     for days in (7, 30, 90):
         out[f"interactions_{days}d"] = np.bincount(code[age_days <= days], minlength=n).astype("int64")
 
-    reads = np.bincount(code[kind == "read"], minlength=n)
-    replies = np.bincount(code[kind == "reply"], minlength=n)
+    reads, clicks, replies = (
+        np.bincount(code[kind == INTERACTION_KINDS.index(k)], minlength=n) for k in ("read", "click", "reply")
+    )
     if messages_sent is not None:
         sent = messages_sent.reindex(ids).fillna(0).to_numpy(dtype="float64")
     else:
-        sent = (reads + replies + np.bincount(code[kind == "click"], minlength=n)).astype("float64")
+        sent = (reads + clicks + replies).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         out["read_rate"] = np.where(sent > 0, np.clip(reads / sent, 0.0, 1.0), np.nan)
         out["reply_rate"] = np.where(sent > 0, np.clip(replies / sent, 0.0, 1.0), np.nan)

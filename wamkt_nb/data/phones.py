@@ -1,0 +1,103 @@
+"""Phone numbers to E.164 (``+491511234567``) with ``phonenumbers`` and a default region.
+
+National forms ("0151 1234567"), international forms ("+49 (151) 123-4567", "0049151...")
+and bare country-code forms ("491511234567") all normalise to the same E.164 string; anything
+that is not a valid number comes back with a reason instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import phonenumbers
+
+DEFAULT_REGION = "DE"
+_JUNK = re.compile(r"[\s().\-/\u2010-\u2015]")
+_LETTERS = re.compile(r"[^\d+]")
+_IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+def normalize_phone(
+    raw: object, default_region: str = DEFAULT_REGION, strict: bool = False
+) -> tuple[str | None, str | None]:
+    """``(e164, None)`` for a usable number, ``(None, reason)`` otherwise.
+
+    Numbers ``phonenumbers`` knows as valid win; with ``strict=False`` a number of possible length
+    for its country is accepted too (its metadata lags behind new number ranges).
+    """
+    if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
+        return None, "phone is empty"
+    compact = _JUNK.sub("", str(_as_text(raw)).strip())
+    if compact.lower().startswith(("whatsapp:", "tel:")):
+        compact = compact.split(":", 1)[1]
+    if not compact:
+        return None, "phone is empty"
+    if _LETTERS.search(compact):
+        return None, "phone has characters other than digits"
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    candidates = [compact]
+    if compact[0] not in "+0" and len(compact) >= 10:
+        # "491511234567": a country code without "+". Where national numbers start with a trunk
+        # "0" (DE, AT, ...), digits without it are international; elsewhere (US) national first.
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(default_region.upper())
+        trunk_zero = metadata is not None and metadata.national_prefix == "0"
+        candidates.insert(0 if trunk_zero else 1, "+" + compact)
+    reason = "not a phone number"
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, default_region)
+        except phonenumbers.NumberParseException as exc:
+            reason = f"not a phone number ({_parse_error(exc)})"
+            continue
+        explicit = candidate[0] in "+0"  # written with a country code or trunk prefix
+        if phonenumbers.is_valid_number(number) or (explicit and not strict and _plausible(number)):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+        reason = _invalid_reason(number)
+    return None, reason
+
+
+def _plausible(number: phonenumbers.PhoneNumber) -> bool:
+    """A possible length for its country and long enough to be a mobile or landline number."""
+    national = phonenumbers.national_significant_number(number)
+    return len(national) >= 8 and phonenumbers.is_possible_number_with_reason(number) == _IS_POSSIBLE
+
+
+def normalize_phones(
+    values: pd.Series, default_region: str = DEFAULT_REGION, strict: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """E.164 numbers and reject reasons for a whole column, parsing each distinct value once."""
+    keys = values.map(_as_text).astype("string")
+    results = {v: normalize_phone(v, default_region, strict) for v in pd.unique(keys.dropna())}
+    phone = keys.map(lambda v: results[v][0] if v in results else None)
+    reason = keys.map(lambda v: results[v][1] if v in results else "phone is empty")
+    return phone.astype("string"), reason.astype("string")
+
+
+def _as_text(value: object) -> object:
+    """Numbers from Excel/JSON as digits ("4915112345678.0" would not parse)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _parse_error(exc: phonenumbers.NumberParseException) -> str:
+    return {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "no digits",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }.get(exc.error_type, str(exc))
+
+
+def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    region = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+    return {
+        phonenumbers.ValidationResult.TOO_SHORT: f"too short for {region}",
+        phonenumbers.ValidationResult.TOO_LONG: f"too long for {region}",
+        phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.ValidationResult.INVALID_LENGTH: f"wrong length for {region}",
+    }.get(possible, f"not a valid {region} number")
