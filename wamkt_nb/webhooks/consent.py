@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..autoreply.normalize import normalize_text
+from .text import normalize_text
 from ..store import Store
 
 OPT_OUT_KEYWORDS = frozenset({"stop", "stopp", "abmelden", "unsubscribe"})

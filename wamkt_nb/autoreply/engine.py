@@ -1,0 +1,154 @@
+"""Deciding and recording auto-replies for inbound messages.
+
+:func:`decide` is pure (rule + what would be sent); :class:`AutoReplier` plugs into the webhook
+receiver: inside its transaction it logs the decision, applies consent and tags, and queues the
+reply; after the commit the reply is sent in the background, so the webhook answers at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from ..cloudapi.payloads import template_message, text_message
+from ..store import Store
+from ..webhooks.consent import record_consent
+from ..webhooks.replies import ReplyDispatcher, queue_reply
+from ..webhooks.updates import InboundMessage
+from .repository import load_rules
+from .rules import Rule, first_match
+
+DEFAULT_COOLDOWN_SECONDS = 60.0
+DEFAULT_MAX_PER_HOUR = 5
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which rule fired for a message and what it does; ``payload`` is the reply body, if any."""
+
+    rule: Rule | None
+    payload: dict[str, Any] | None = None
+    consent: bool | None = None
+    tag: str | None = None
+    handover: bool = False
+
+    @property
+    def reply_preview(self) -> str:
+        """The reply as the customer would read it (template: its name and parameters)."""
+        if not self.payload:
+            return ""
+        if self.payload["type"] == "text":
+            return self.payload["text"]["body"]
+        tpl = self.payload["template"]
+        params = [p["text"] for c in tpl.get("components", []) for p in c.get("parameters", [])]
+        return f"template {tpl['name']} ({tpl['language']['code']})" + (f" with {params}" if params else "")
+
+    def describe(self) -> str:
+        """One line for a person: the rule and its effects."""
+        if self.rule is None:
+            return "no rule matches: the message goes to the inbox"
+        effects = [f"rule {self.rule.rule_id!r} ({self.rule.action})"]
+        if self.consent is not None:
+            effects.append("records opt-in" if self.consent else "records opt-out")
+        if self.tag:
+            effects.append(f"adds tag {self.tag!r}")
+        if self.handover:
+            effects.append("hands over to a person")
+        if self.payload:
+            effects.append(f"replies: {self.reply_preview}")
+        return "; ".join(effects)
+
+
+def decide(rules: Iterable[Rule], text: str | None, phone: str, language: str | None = None) -> Decision:
+    """The decision for one message from ``phone`` (E.164), without side effects."""
+    rule = first_match(rules, text, language)
+    if rule is None:
+        return Decision(None)
+    payload = None
+    if rule.action == "template":
+        payload = template_message(phone, rule.template_name, rule.template_language,
+                                   body_params=list(rule.template_params) or None)
+    elif rule.reply_text.strip():
+        payload = text_message(phone, rule.reply_text)
+    consent = {"opt_out": False, "opt_in": True}.get(rule.action)
+    return Decision(rule, payload, consent, rule.tag or None, rule.action == "handover")
+
+
+def try_message(store: Store, text: str, phone: str = "+491510000000", language: str | None = None) -> Decision:
+    """What the stored rules would do with ``text`` (for the rule editor's "try a message" box)."""
+    return decide(load_rules(store), text, phone, language)
+
+
+class AutoReplier:
+    """The receiver's inbound handler: rules from the store, a per-customer cooldown, background sends.
+
+    At most one auto-reply per customer per ``cooldown_seconds`` (opt-in/opt-out confirmations
+    excepted) and ``max_per_hour`` in any hour, so two bots answering each other stop quickly.
+    """
+
+    def __init__(
+        self,
+        dispatcher: ReplyDispatcher | None,
+        *,
+        cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS,
+        max_per_hour: int = DEFAULT_MAX_PER_HOUR,
+        language_of: Callable[[str], str | None] | None = None,
+        default_phone_number_id: str | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.cooldown_seconds = float(cooldown_seconds)
+        self.max_per_hour = int(max_per_hour)
+        self.language_of = language_of
+        self.default_phone_number_id = default_phone_number_id
+
+    def __repr__(self) -> str:
+        return f"AutoReplier(cooldown_seconds={self.cooldown_seconds:g}, max_per_hour={self.max_per_hour})"
+
+    def _throttled(self, conn: sqlite3.Connection, phone: str, now: float, confirmation: bool) -> str | None:
+        last, hourly = conn.execute(
+            "SELECT MAX(created_at), SUM(created_at > ?) FROM replies WHERE phone = ? AND kind = 'auto'"
+            " AND created_at > ?", (now - 3600, phone, now - max(3600.0, self.cooldown_seconds)),
+        ).fetchone()
+        if hourly and hourly >= self.max_per_hour:
+            return "hourly_cap"
+        if not confirmation and last is not None and now - last < self.cooldown_seconds:
+            return "cooldown"
+        return None
+
+    def record(self, conn: sqlite3.Connection, messages: list[InboundMessage], received_at: float) -> list[int]:
+        """Decide and record every message's auto-reply in the receiver's transaction; reply ids to send."""
+        rules = load_rules(conn)
+        reply_ids: list[int] = []
+        for msg in messages:
+            language = self.language_of(msg.phone) if self.language_of else None
+            decision = decide(rules, msg.text, msg.phone, language)
+            rule = decision.rule
+            outcome, reply_id = ("no_match" if rule is None else "no_reply"), None
+            if decision.consent is not None:
+                record_consent(conn, msg.phone, decision.consent, msg.timestamp, "keyword")
+            if decision.tag:
+                conn.execute(
+                    "INSERT OR IGNORE INTO customer_tags (phone, tag, added_at, source) VALUES (?,?,?,?)",
+                    (msg.phone, decision.tag, received_at, f"autoreply:{rule.rule_id}"),
+                )
+            if decision.payload is not None:
+                outcome = self._throttled(conn, msg.phone, received_at, decision.consent is not None) or "replied"
+                if outcome == "replied":
+                    reply_id = queue_reply(
+                        conn, phone=msg.phone, kind="auto", payload=decision.payload,
+                        phone_number_id=msg.phone_number_id or self.default_phone_number_id,
+                        now=received_at, source=rule.rule_id, in_reply_to=msg.wamid, received_at=received_at,
+                    )
+                    reply_ids.append(reply_id)
+            conn.execute(
+                "INSERT OR IGNORE INTO autoreply_log (wamid, phone, rule_id, action, outcome, reply_id, at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (msg.wamid, msg.phone, rule.rule_id if rule else None, rule.action if rule else None,
+                 outcome, reply_id, received_at),
+            )
+        return reply_ids
+
+    def dispatch(self, job_ids: list[int], started: float) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.submit(job_ids, started)

@@ -1,0 +1,50 @@
+"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="receive WhatsApp webhooks and send keyword auto-replies")
+    p.add_argument("--host", default=None, help="address to bind (default: settings webhook_host)")
+    p.add_argument("--port", type=int, default=None, help="port (default: settings webhook_port)")
+    p.add_argument("--db", type=Path, default=None, help="SQLite file (default: the workspace database)")
+    p.add_argument("--path", default="/webhook", help="URL path of the webhook (default /webhook)")
+    p.add_argument("--max-body", type=int, default=None, help="largest accepted body in bytes")
+    p.add_argument("--cooldown", type=float, default=None, help="seconds between auto-replies to one customer")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..settings import SettingsError, load_settings
+    from ..store import StoreError, open_store
+    from ..webhooks.service import service_from_settings
+    from ..workspace import database_path
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        store = open_store(args.db or database_path())
+    except (SettingsError, StoreError) as exc:
+        print(f"wamkt serve: {exc}")
+        return 2
+    if not settings.app_secret or not settings.verify_token:
+        print("wamkt serve: set WAMKT_APP_SECRET and WAMKT_VERIFY_TOKEN (every webhook would be refused)")
+        return 2
+    options = {}
+    if args.max_body is not None:
+        options["max_body_bytes"] = args.max_body
+    if args.cooldown is not None:
+        options["cooldown_seconds"] = args.cooldown
+    service = service_from_settings(settings, store, **options)
+    host = args.host or settings.webhook_host
+    port = args.port if args.port is not None else settings.webhook_port
+    print(f"webhook: http://{host}:{port}{args.path}  database: {store.path}", flush=True)
+    uvicorn.run(service.asgi_app(args.path), host=host, port=port, log_level="warning", access_log=False)
+    store.close()
+    return 0
