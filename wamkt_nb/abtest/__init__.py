@@ -1,0 +1,41 @@
+"""A/B tests for message campaigns: plan the sample size and duration, assign arms, evaluate.
+
+Statistics are small pure functions with named formulas (in the style of GrowthBook's gbstats),
+tested against statsmodels and textbook values; only numpy and scipy at runtime.
+"""
+
+from .assignment import HOLDOUT, apply_arms, assign_arms, bucket, ledger_arms
+from .bayes import chance_to_beat_control
+from .errors import AbTestError
+from .evaluation import Evaluation, Verdict, evaluate
+from .frequentist import (
+    absolute_difference_interval,
+    holm_adjust,
+    relative_lift_interval,
+    two_proportion_ztest,
+    wilson_interval,
+)
+from .outcomes import METRICS, arm_counts, experiments
+from .planning import (
+    MESSAGING_TIERS,
+    DurationPlan,
+    SamplePlan,
+    TestPlan,
+    detectable_effect,
+    plan_duration,
+    plan_sample_size,
+    plan_test,
+    power_at,
+    power_curve,
+)
+from .sequential import sequential_interval
+from .srm import SrmResult, srm_check
+
+__all__ = [
+    "AbTestError", "DurationPlan", "Evaluation", "HOLDOUT", "MESSAGING_TIERS", "METRICS",
+    "SamplePlan", "SrmResult", "TestPlan", "Verdict", "absolute_difference_interval", "apply_arms",
+    "arm_counts", "assign_arms", "bucket", "chance_to_beat_control", "detectable_effect",
+    "evaluate", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",
+    "plan_test", "power_at", "power_curve", "relative_lift_interval", "sequential_interval",
+    "srm_check", "two_proportion_ztest", "wilson_interval",
+]

@@ -1,0 +1,125 @@
+"""Deterministic arm assignment: a hash of experiment key and customer id, optionally stratified.
+
+The same key and customer always give the same arm, so a resumed or re-planned campaign keeps
+every customer where they were; the ledger (``sends.arm``) records the arm as well, and arms
+already recorded there win over a fresh assignment (``existing=``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import AbTestError
+from .planning import arm_names, normalised
+
+HOLDOUT = "holdout"
+
+
+def hash_units(customer_ids: Iterable[str], salt: str) -> np.ndarray:
+    """Four independent uniform numbers in [0, 1) per id, from SHA-256("salt:id"), shape (n, 4).
+
+    SHA-256 rather than Python's ``hash``: stable across processes, versions and machines.
+    Each 8-byte word keeps its top 53 bits, so the value is exact in a float and never 1.0.
+    """
+    prefix = f"{salt}:".encode()
+    sha = hashlib.sha256
+    raw = b"".join([sha(prefix + str(c).encode()).digest() for c in customer_ids])
+    words = np.frombuffer(raw, dtype=">u8").reshape(-1, 4)
+    return (words >> np.uint64(11)).astype(float) * 2.0**-53
+
+
+def bucket(customer_ids: Iterable[str], salt: str) -> np.ndarray:
+    """A uniform number in [0, 1) per id, the same for the same salt and id everywhere."""
+    return hash_units(customer_ids, salt)[:, 0]
+
+
+def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Index of the arm whose cumulative-share interval holds each u."""
+    edges = np.cumsum(shares)
+    edges[-1] = 1.0
+    return np.minimum(np.searchsorted(edges, u, side="right"), len(shares) - 1)
+
+
+def assign_arms(
+    customer_ids: Sequence[str] | pd.Series,
+    experiment_key: str,
+    arms: int | Sequence[str] = 2,
+    *,
+    allocation: Sequence[float] | None = None,
+    holdout: float = 0.0,
+    strata: Sequence | pd.Series | None = None,
+    existing: pd.Series | dict | None = None,
+) -> pd.Series:
+    """Arm per customer (a Series indexed by customer id, named ``arm``).
+
+    ``holdout``: that share gets ``"holdout"`` (decided by its own hash, so changing the arms
+    never moves anyone in or out of it). ``strata``: a label per customer (a tag, a segment);
+    within each stratum customers are ordered by their hash and dealt to the arms in proportion,
+    so every stratum is split as designed. ``existing``: arms already in the ledger, kept as they are.
+    """
+    if not experiment_key or not str(experiment_key).strip():
+        raise AbTestError("experiment_key must be a non-empty string")
+    names = arm_names(arms)
+    shares = normalised(allocation, len(names))
+    if not 0 <= holdout < 1:
+        raise AbTestError(f"holdout must be a share in [0, 1), got {holdout}")
+    ids = pd.Index(pd.Series(customer_ids, dtype="string").astype(str), name="customer_id")
+    if ids.has_duplicates:
+        dup = ids[ids.duplicated()][:3].tolist()
+        raise AbTestError(f"customer ids must be unique; repeated: {dup}")
+    if ids.hasnans or (ids == "").any():
+        raise AbTestError("customer ids must not be empty")
+
+    units = hash_units(ids, experiment_key)
+    u = units[:, 0]
+    if strata is None:
+        picked = _pick(u, shares)
+    else:
+        labels = pd.Series(np.asarray(strata, dtype=object), index=ids)
+        if len(labels) != len(ids):
+            raise AbTestError(f"{len(labels)} strata labels for {len(ids)} customers")
+        picked = np.empty(len(ids), dtype=int)
+        codes, uniques = pd.factorize(labels.astype(str), use_na_sentinel=False)
+        offsets = bucket((str(s) for s in uniques), f"{experiment_key}:stratum")
+        for code in range(len(uniques)):
+            members = np.flatnonzero(codes == code)
+            order = members[np.argsort(u[members], kind="stable")]
+            # systematic allocation: position (rank + offset)/size through the cumulative shares
+            positions = (np.arange(order.size) + offsets[code]) / order.size
+            picked[order] = _pick(positions, shares)
+    result = pd.Series(np.asarray(names, dtype=object)[picked], index=ids, name="arm")
+    if holdout > 0:
+        result[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
+    if existing is not None:
+        kept = pd.Series(existing, dtype=object).dropna()
+        kept.index = kept.index.astype(str)
+        common = result.index.intersection(kept.index)
+        result.loc[common] = kept.loc[common].to_numpy()
+    return result
+
+
+def apply_arms(plan: pd.DataFrame, arms: pd.Series) -> pd.DataFrame:
+    """The dry-run plan with its ``arm`` column filled; holdout rows become excluded ('holdout')."""
+    if "customer_id" not in plan.columns:
+        raise AbTestError("the plan has no customer_id column")
+    out = plan.copy()
+    out["arm"] = out["customer_id"].astype(str).map(arms).fillna("").astype(object)
+    if "outcome" in out.columns:
+        held = (out["arm"] == HOLDOUT) & (out["outcome"] == "send")
+        out.loc[held, "outcome"] = "excluded"
+        if "reason" in out.columns:
+            out.loc[held, "reason"] = HOLDOUT
+    return out
+
+
+def ledger_arms(store, campaign_id: str) -> pd.Series:
+    """The arms already recorded for a campaign's recipients (``sends.arm``), by customer id."""
+    frame = store.read_frame(
+        "SELECT customer_id, arm FROM sends WHERE campaign_id = ? AND arm IS NOT NULL AND arm != ''",
+        (campaign_id,),
+    )
+    return pd.Series(frame["arm"].to_numpy(dtype=object), index=frame["customer_id"].astype(str), name="arm")

@@ -1,0 +1,5 @@
+"""The one error class of the A/B package: bad inputs, named by field."""
+
+
+class AbTestError(ValueError):
+    """An input to planning, assignment or evaluation is out of range; the message names it."""

@@ -1,0 +1,210 @@
+"""Evaluating an experiment: one table of per-arm statistics and a plain-language verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .assignment import HOLDOUT
+from .bayes import chance_to_beat_control
+from .errors import AbTestError
+from .frequentist import (
+    absolute_difference_interval,
+    check_counts,
+    holm_adjust,
+    relative_lift_interval,
+    two_proportion_ztest,
+    wilson_interval,
+)
+from .sequential import sequential_interval
+from .srm import SrmResult, srm_check
+
+VERDICTS = ("winner", "no difference", "not enough data yet", "sample ratio mismatch")
+COLUMNS = [
+    "arm", "users", "successes", "rate", "rate_low", "rate_high", "diff", "diff_low", "diff_high",
+    "lift", "lift_low", "lift_high", "z", "p_value", "p_adjusted", "chance_to_beat_control",
+    "seq_low", "seq_high", "seq_p_value", "seq_p_adjusted",
+]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with the experiment now, and why, in words an analyst can forward."""
+
+    kind: str  # one of VERDICTS
+    winner: str | None
+    reason: str
+
+    @property
+    def headline(self) -> str:
+        if self.kind == "winner":
+            return f"Winner: {self.winner}"
+        return self.kind[:1].upper() + self.kind[1:]
+
+    def __str__(self) -> str:
+        return f"{self.headline}. {self.reason}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-arm table (``COLUMNS``; comparisons are each arm vs control), SRM check and verdict."""
+
+    control: str
+    alpha: float
+    table: pd.DataFrame
+    srm: SrmResult
+    verdict: Verdict
+
+
+def _as_counts(counts: pd.DataFrame | Mapping[str, tuple[int, int]]) -> pd.DataFrame:
+    if isinstance(counts, Mapping):
+        counts = pd.DataFrame(
+            [(arm, users, successes) for arm, (successes, users) in counts.items()],
+            columns=["arm", "users", "successes"],
+        )
+    missing = {"arm", "users", "successes"} - set(counts.columns)
+    if missing:
+        raise AbTestError(f"counts need columns arm, users, successes; missing {sorted(missing)}")
+    frame = counts[["arm", "users", "successes"]].copy()
+    frame["arm"] = frame["arm"].astype(str)
+    if frame["arm"].duplicated().any():
+        raise AbTestError(f"each arm must appear once, got {frame['arm'].tolist()}")
+    for row in frame.itertuples():
+        check_counts(int(row.successes), int(row.users), f"arm {row.arm}")
+    return frame.astype({"users": int, "successes": int}).reset_index(drop=True)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.2%}" if x == x else "n/a"
+
+
+def evaluate(
+    counts: pd.DataFrame | Mapping[str, tuple[int, int]],
+    *,
+    control: str | None = None,
+    alpha: float = 0.05,
+    shares: Mapping[str, float] | None = None,
+    planned_per_arm: int | None = None,
+    mde: float | None = None,
+    sequential: bool = False,
+    tau: float | None = None,
+    min_users: int = 100,
+    bayes_method: str = "integration",
+    seed: int | None = 0,
+) -> Evaluation:
+    """Compare every arm with ``control`` (default: the first arm that is not the holdout).
+
+    ``counts``: a frame with ``arm``, ``users``, ``successes`` (see ``arm_counts``) or
+    ``{arm: (successes, users)}``. ``shares``: the intended split for the SRM check (equal over the
+    message arms by default). ``planned_per_arm`` and ``mde`` (absolute) let the verdict tell
+    "no difference" from "not enough data yet"; before the planned size is reached a winner is
+    only called from the always-valid ``sequential`` intervals (peeking-safe).
+    """
+    frame = _as_counts(counts)
+    message_arms = [a for a in frame["arm"] if a != HOLDOUT]
+    if control is None:
+        if not message_arms:
+            raise AbTestError("no arm to use as control")
+        control = message_arms[0]
+    if control not in message_arms:
+        raise AbTestError(f"control arm {control!r} is not among {message_arms}")
+    treatments = [a for a in message_arms if a != control]
+    if not treatments:
+        raise AbTestError(f"nothing to compare with control {control!r}: one arm only")
+
+    by_arm = frame.set_index("arm")
+    x_c, n_c = int(by_arm.at[control, "successes"]), int(by_arm.at[control, "users"])
+    rows = []
+    for arm, users, successes in frame.itertuples(index=False):
+        low, high = wilson_interval(successes, users, alpha)
+        row = {"arm": arm, "users": users, "successes": successes,
+               "rate": successes / users if users else np.nan, "rate_low": low, "rate_high": high}
+        if arm != control:
+            row["diff"], row["diff_low"], row["diff_high"] = absolute_difference_interval(
+                successes, users, x_c, n_c, alpha)
+            row["lift"], row["lift_low"], row["lift_high"] = relative_lift_interval(
+                successes, users, x_c, n_c, alpha)
+            row["z"], row["p_value"] = two_proportion_ztest(successes, users, x_c, n_c)
+            row["chance_to_beat_control"] = chance_to_beat_control(
+                successes, users, x_c, n_c, method=bayes_method, seed=seed)
+            row["seq_low"], row["seq_high"], row["seq_p_value"] = sequential_interval(
+                successes, users, x_c, n_c, alpha, tau if tau is not None else mde)
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    is_treatment = table["arm"].isin(treatments)
+    table.loc[is_treatment, "p_adjusted"] = holm_adjust(table.loc[is_treatment, "p_value"].tolist())
+    table.loc[is_treatment, "seq_p_adjusted"] = holm_adjust(table.loc[is_treatment, "seq_p_value"].tolist())
+
+    srm_counts = {a: int(by_arm.at[a, "users"]) for a in (message_arms if shares is None or HOLDOUT not in shares
+                                                           else list(frame["arm"]))}
+    srm = srm_check(srm_counts, {a: shares[a] for a in srm_counts} if shares else None)
+    verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users)
+    return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict)
+
+
+def _verdict(
+    table: pd.DataFrame, control: str, treatments: list[str], alpha: float, srm: SrmResult,
+    planned: int | None, mde: float | None, sequential: bool, min_users: int,
+) -> Verdict:
+    """The decision rules, in order: SRM, too few users, significant arms, then size or precision."""
+    if srm.alert:
+        return Verdict("sample ratio mismatch", None,
+                       f"{srm.describe()} Results are not trustworthy until the assignment is fixed.")
+    rows = table.set_index("arm")
+    message_arms = [control, *treatments]
+    small = [a for a in message_arms if rows.at[a, "users"] < min_users]
+    if small:
+        return Verdict("not enough data yet", None,
+                       f"Arm(s) {', '.join(small)} have fewer than {min_users} users; too early for any call.")
+    reached = planned is None or all(rows.at[a, "users"] >= planned for a in message_arms)
+    progress = (
+        "" if planned is None else
+        f" {min(rows.at[a, 'users'] for a in message_arms):,} of {planned:,} planned users per arm so far."
+    )
+    if sequential:
+        column, how = "seq_p_adjusted", "always-valid p"
+    elif reached:
+        column, how = "p_adjusted", "p"
+    else:
+        return Verdict("not enough data yet", None,
+                       f"The planned sample is not reached and fixed-horizon p-values are not valid while "
+                       f"peeking.{progress} Wait, or turn on sequential intervals to stop early safely.")
+    control_rate = rows.at[control, "rate"]
+    significant = [a for a in treatments if rows.at[a, column] < alpha]
+    better = sorted((a for a in significant if rows.at[a, "diff"] > 0), key=lambda a: -rows.at[a, "diff"])
+    holm = " after Holm correction" if len(treatments) > 1 else ""
+    if better:
+        a = better[0]
+        r = rows.loc[a]
+        return Verdict("winner", a, (
+            f"{a} reaches {_pct(r['rate'])} vs {_pct(control_rate)} for {control} "
+            f"({r['lift']:+.1%} relative, {1 - alpha:.0%} CI {r['lift_low']:+.1%} to {r['lift_high']:+.1%}); "
+            f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}."
+        ))
+    if significant and len(significant) == len(treatments):
+        worst = ", ".join(f"{a} {_pct(rows.at[a, 'rate'])}" for a in significant)
+        return Verdict("winner", control, (
+            f"Control {control} ({_pct(control_rate)}) beats every variant ({worst}); "
+            f"{how} < {alpha:g}{holm}."
+        ))
+    summary = "; ".join(
+        f"{a} {rows.at[a, 'diff']:+.2%} points ({how} = {rows.at[a, column]:.2g})" for a in treatments
+    )
+    within_mde = mde is not None and all(
+        -mde < rows.at[a, "diff_low"] and rows.at[a, "diff_high"] < mde for a in treatments
+    )
+    if planned is not None and reached:
+        return Verdict("no difference", None,
+                       f"The planned {planned:,} users per arm are reached and no variant differs "
+                       f"significantly from {control} ({_pct(control_rate)}): {summary}.")
+    if within_mde:
+        return Verdict("no difference", None,
+                       f"No variant differs from {control} and the {1 - alpha:.0%} intervals rule out "
+                       f"effects as large as the MDE ({mde:.2%} points): {summary}.")
+    return Verdict("not enough data yet", None,
+                   f"No significant difference from {control} yet: {summary}.{progress}"
+                   + ("" if planned is not None or mde is not None else
+                      " Give the planned size or the MDE to know when to stop."))

@@ -1,0 +1,90 @@
+"""Per-arm counts of an experiment's outcome, read from the ledger.
+
+Who counts (intention to treat): every recipient of a message arm whose message was attempted
+(accepted, sent, delivered, read, failed or unknown) and every holdout member. Outcomes:
+
+* ``read``: the message's ``read_at`` is set (message arms only);
+* ``reply``: an inbound message from the recipient's phone within ``reply_hours`` after delivery
+  (message arms only);
+* ``conversion``: an order in ``conversions`` within ``attribution_hours`` after the message was
+  sent (holdout: after its planned time), with the revenue.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .assignment import HOLDOUT
+from .errors import AbTestError
+
+METRICS = ("read", "reply", "conversion")
+ATTEMPTED = ("accepted", "sent", "delivered", "read", "failed", "unknown")
+_STATES = ", ".join(f"'{s}'" for s in ATTEMPTED)
+_EXPOSED = f"""
+  SELECT s.send_id, s.customer_id, s.phone, s.arm, s.read_at, s.delivered_at,
+         COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.planned_at) AS ref_at
+  FROM sends s
+  WHERE s.campaign_id = :campaign AND s.arm IS NOT NULL AND s.arm != ''
+    AND ((s.arm = '{HOLDOUT}' AND s.state != 'cancelled') OR s.state IN ({_STATES}))
+"""
+_SQL = {
+    "read": f"""
+      SELECT arm, COUNT(*) AS users, SUM(read_at IS NOT NULL) AS successes, 0.0 AS revenue
+      FROM ({_EXPOSED}) WHERE arm != '{HOLDOUT}' GROUP BY arm ORDER BY arm""",
+    "reply": f"""
+      SELECT e.arm, COUNT(*) AS users,
+             SUM(e.delivered_at IS NOT NULL AND EXISTS (
+               SELECT 1 FROM inbound_messages i
+               WHERE i.phone = e.phone AND i.timestamp >= e.delivered_at
+                 AND i.timestamp <= e.delivered_at + :reply_seconds)) AS successes,
+             0.0 AS revenue
+      FROM ({_EXPOSED}) e WHERE e.arm != '{HOLDOUT}' GROUP BY e.arm ORDER BY e.arm""",
+    "conversion": f"""
+      SELECT e.arm, COUNT(*) AS users, SUM(c.orders > 0) AS successes,
+             COALESCE(SUM(c.revenue), 0.0) AS revenue
+      FROM ({_EXPOSED}) e
+      LEFT JOIN (
+        SELECT x.send_id, COUNT(*) AS orders, SUM(o.amount) AS revenue
+        FROM ({_EXPOSED}) x JOIN conversions o
+          ON o.customer_id = x.customer_id AND o.at >= x.ref_at
+         AND o.at < x.ref_at + :attribution_seconds
+        GROUP BY x.send_id) c ON c.send_id = e.send_id
+      GROUP BY e.arm ORDER BY e.arm""",
+}
+
+
+def arm_counts(
+    store, campaign_id: str, metric: str = "conversion", *, reply_hours: float = 24.0,
+    attribution_hours: float = 168.0,
+) -> pd.DataFrame:
+    """One row per arm: ``arm``, ``users``, ``successes``, ``rate``, ``revenue`` (conversion only)."""
+    if metric not in METRICS:
+        raise AbTestError(f"metric must be one of {list(METRICS)}, got {metric!r}")
+    if reply_hours <= 0 or attribution_hours <= 0:
+        raise AbTestError("reply_hours and attribution_hours must be positive")
+    frame = store.read_frame(
+        _SQL[metric],
+        {"campaign": campaign_id, "reply_seconds": reply_hours * 3600.0,
+         "attribution_seconds": attribution_hours * 3600.0},
+    )
+    frame["users"] = frame["users"].astype(int)
+    frame["successes"] = frame["successes"].fillna(0).astype(int)
+    frame["revenue"] = frame["revenue"].astype(float)
+    frame["rate"] = frame["successes"] / frame["users"].where(frame["users"] > 0)
+    return frame[["arm", "users", "successes", "rate", "revenue"]]
+
+
+def experiments(store) -> pd.DataFrame:
+    """Campaigns that are experiments: id, name, key, status, created time, arms and recipients."""
+    frame = store.read_frame(
+        """
+        SELECT c.campaign_id, c.name, c.experiment_key, c.status, c.created_at,
+               GROUP_CONCAT(DISTINCT s.arm) AS arms, COUNT(s.send_id) AS recipients
+        FROM campaigns c LEFT JOIN sends s ON s.campaign_id = c.campaign_id
+        WHERE c.experiment_key IS NOT NULL AND c.experiment_key != ''
+        GROUP BY c.campaign_id ORDER BY c.created_at DESC
+        """
+    )
+    frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
+    frame["arms"] = frame["arms"].fillna("").map(lambda s: tuple(sorted(a for a in s.split(",") if a)))
+    return frame
