@@ -27,6 +27,7 @@ from .schema import INTERACTION_KINDS, CustomerData
 
 DAY_NS = 86_400 * 10**9
 MONTH_DAYS = 30.44
+_CHUNK = 1_000_000
 
 FREQUENCY_LEVELS = ("monthly", "quarterly", "rare", "none")
 VALUE_BANDS = ("under_50", "50_200", "over_200", "none")
@@ -116,7 +117,10 @@ def _events(frame: pd.DataFrame, at: str, ids: pa.Array, now_ns: int, extra: dic
     code = _customer_codes(frame["customer_id"], ids)
     t = _utc_ns(frame[at])
     keep = (code >= 0) & (t <= now_ns) & (t != np.iinfo("int64").min)
-    return {"code": code[keep], "t": t[keep], **{name: values[keep] for name, values in extra.items()}}
+    events = {"code": code, "t": t, **extra}
+    if keep.all():  # the usual case: no copies of 10 M-row arrays
+        return events
+    return {name: values[keep] for name, values in events.items()}
 
 
 def _kind_codes(kinds: pd.Series) -> np.ndarray:
@@ -206,16 +210,16 @@ def _most_active_hour(code: np.ndarray, t: np.ndarray, n: int, timezones: pd.Ser
     """Local hour (0-23) with the most interactions; ties go to the earlier hour; NaN without."""
     zone_of_customer, zones = pd.factorize(timezones.astype("string").fillna("UTC"))
     zone = zone_of_customer[code]
-    hour = np.empty(len(code), dtype="int64")
+    hour = np.empty(len(code), dtype="int8")
     for k, name in enumerate(zones):
-        idx = np.flatnonzero(zone == k)
-        if not len(idx):
-            continue
-        utc = pd.DatetimeIndex(t[idx].view("datetime64[ns]")).tz_localize("UTC")
-        try:
-            hour[idx] = utc.tz_convert(str(name)).hour
-        except Exception:  # an unknown zone name: fall back to UTC rather than drop the row
-            hour[idx] = utc.hour
+        rows = np.flatnonzero(zone == k)
+        for idx in np.array_split(rows, max(1, len(rows) // _CHUNK)):  # bounded temporary memory
+            utc = pd.DatetimeIndex(t[idx].view("datetime64[ns]")).tz_localize("UTC")
+            try:
+                hour[idx] = utc.tz_convert(str(name)).hour
+            except Exception:  # an unknown zone name: fall back to UTC rather than drop the row
+                hour[idx] = utc.hour
+    del zone
     per_hour = np.bincount(code * 24 + hour, minlength=n * 24).reshape(n, 24)
     best = per_hour.argmax(axis=1).astype("float64")
     best[per_hour.max(axis=1) == 0] = np.nan
