@@ -121,18 +121,24 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=25,
 )
+item_like = st.dictionaries(
+    st.sampled_from(["from", "id", "timestamp", "type", "text", "context", "interactive", "button", "status",
+                     "errors", "pricing", "wa_id", "value", "category", "biz_opaque_callback_data"]),
+    st.one_of(json_values, st.sampled_from(["4915112345678", "text", "read", "stop", "1750000000"])),
+    max_size=8,
+)
 envelope_like = st.fixed_dictionaries({
     "object": st.sampled_from(["whatsapp_business_account", "page", ""]),
     "entry": st.lists(st.fixed_dictionaries({"changes": st.lists(st.fixed_dictionaries({
         "field": st.sampled_from(["messages", "user_preferences", "message_template_status_update", "other"]),
         "value": st.dictionaries(
             st.sampled_from(["messages", "statuses", "contacts", "user_preferences", "metadata", "event"]),
-            json_values, max_size=4),
+            st.one_of(st.lists(item_like, max_size=3), json_values), max_size=4),
     }), max_size=3)}), max_size=3),
 })
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(envelope_like, json_values, st.binary(max_size=200)), sign=st.booleans())
 def test_fuzz_never_500_and_server_stays_up(server, payload, sign):
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

@@ -243,7 +243,8 @@ def _items(value: dict, key: str) -> list:
 
 def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
     names: dict[str, str] = {}
-    for contact in value.get("contacts") or []:
+    contacts = value.get("contacts")
+    for contact in contacts if isinstance(contacts, list) else []:
         if isinstance(contact, dict):
             wa_id, name = _opt_str(contact, "wa_id"), _opt_str(contact.get("profile"), "name")
             if wa_id and name:
