@@ -79,9 +79,10 @@ def assign_arms(
     if strata is None:
         picked = _pick(u, shares)
     else:
-        labels = pd.Series(np.asarray(strata, dtype=object), index=ids)
-        if len(labels) != len(ids):
-            raise AbTestError(f"{len(labels)} strata labels for {len(ids)} customers")
+        values = np.asarray(strata, dtype=object)
+        if len(values) != len(ids):
+            raise AbTestError(f"{len(values)} strata labels for {len(ids)} customers")
+        labels = pd.Series(values, index=ids)
         picked = np.empty(len(ids), dtype=int)
         codes, uniques = pd.factorize(labels.astype(str), use_na_sentinel=False)
         offsets = bucket((str(s) for s in uniques), f"{experiment_key}:stratum")

@@ -1,7 +1,9 @@
 """Per-arm counts of an experiment's outcome, read from the ledger.
 
 Who counts (intention to treat): every recipient of a message arm whose message was attempted
-(accepted, sent, delivered, read, failed or unknown) and every holdout member. Outcomes:
+(accepted, sent, delivered, read, failed or unknown) and every holdout member held back only
+for being in the holdout (not for a compliance reason, which would have excluded them anyway).
+Outcomes:
 
 * ``read``: the message's ``read_at`` is set (message arms only);
 * ``reply``: an inbound message from the recipient's phone within ``reply_hours`` after delivery
@@ -25,7 +27,7 @@ _EXPOSED = f"""
          COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.planned_at) AS ref_at
   FROM sends s
   WHERE s.campaign_id = :campaign AND s.arm IS NOT NULL AND s.arm != ''
-    AND ((s.arm = '{HOLDOUT}' AND s.state != 'cancelled') OR s.state IN ({_STATES}))
+    AND ((s.arm = '{HOLDOUT}' AND s.reason = '{HOLDOUT}') OR s.state IN ({_STATES}))
 """
 _SQL = {
     "read": f"""

@@ -1,0 +1,118 @@
+"""Deterministic, stratified assignment with a holdout, kept across a resumed campaign's ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from wamkt_nb.abtest import HOLDOUT, AbTestError, apply_arms, assign_arms, bucket, ledger_arms
+from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.store import open_store
+
+IDS = [f"c{i:05d}" for i in range(20_000)]
+
+
+def test_same_key_same_arms_other_key_other_arms():
+    first = assign_arms(IDS, "exp-1")
+    assert first.equals(assign_arms(list(reversed(IDS)), "exp-1").loc[first.index])
+    other = assign_arms(IDS, "exp-2")
+    agree = (first == other).mean()
+    assert 0.45 < agree < 0.55  # independent keys: about half agree by chance
+
+
+def test_bucket_is_stable_across_processes():
+    """Not Python's salted hash: another interpreter gives the same numbers."""
+    code = "from wamkt_nb.abtest import bucket; print(list(bucket(['a', 'b', 'c'], 'k')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(list(bucket(["a", "b", "c"], "k")))
+    u = bucket(IDS, "k")
+    assert ((0 <= u) & (u < 1)).all()
+    assert stats.kstest(u, "uniform").pvalue > 0.001
+
+
+def test_allocation_and_holdout_shares():
+    arms = assign_arms(IDS, "exp", ["ctrl", "short", "long"], allocation=[2, 1, 1], holdout=0.1)
+    shares = arms.value_counts(normalize=True)
+    assert shares[HOLDOUT] == pytest.approx(0.10, abs=0.01)
+    assert shares["ctrl"] == pytest.approx(0.45, abs=0.015)
+    assert shares["short"] == pytest.approx(0.225, abs=0.015)
+    observed = arms.value_counts()[["ctrl", "short", "long"]]
+    assert stats.chisquare(observed, observed.sum() * np.array([0.5, 0.25, 0.25])).pvalue > 0.001
+
+
+def test_holdout_membership_does_not_depend_on_the_arms():
+    two = assign_arms(IDS, "exp", 2, holdout=0.2)
+    four = assign_arms(IDS, "exp", 4, holdout=0.2, allocation=[1, 2, 3, 4])
+    assert ((two == HOLDOUT) == (four == HOLDOUT)).all()
+
+
+def test_stratified_assignment_balances_every_stratum():
+    rng = np.random.default_rng(1)
+    strata = pd.Series(rng.choice(["frequent_buyer", "rare_buyer", "dormant"], len(IDS), p=[0.1, 0.6, 0.3]))
+    arms = assign_arms(IDS, "exp", 2, strata=strata)
+    table = pd.crosstab(strata.to_numpy(), arms.to_numpy())
+    assert (abs(table["A"] - table["B"]) <= 1).all()  # exact split within each stratum
+    single = assign_arms(["x1", "x2", "x3"], "exp", 2, strata=["s1", "s2", "s3"])  # one per stratum
+    assert set(single) <= {"A", "B"}
+    many = assign_arms(IDS[:4_000], "exp", 2, strata=[f"s{i}" for i in range(4_000)])
+    assert many.value_counts(normalize=True)["A"] == pytest.approx(0.5, abs=0.03)  # random, not all "A"
+
+
+def test_existing_arms_win():
+    arms = assign_arms(IDS[:10], "exp", existing={IDS[0]: "B", IDS[1]: "A", "other": "B"})
+    assert arms[IDS[0]] == "B" and arms[IDS[1]] == "A" and "other" not in arms.index
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(customer_ids=["a", "a"], experiment_key="k"), "repeated"),
+    (dict(customer_ids=["a", ""], experiment_key="k"), "empty"),
+    (dict(customer_ids=["a"], experiment_key=" "), "experiment_key"),
+    (dict(customer_ids=["a"], experiment_key="k", arms=["A", "holdout"]), "reserved"),
+    (dict(customer_ids=["a", "b"], experiment_key="k", strata=["x"]), "strata"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(AbTestError, match=match):
+        assign_arms(**kwargs)
+
+
+def _plan(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": ids, "phone": [f"+49151{int(i[1:]):08d}" for i in ids], "outcome": "send", "reason": "",
+        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"} for _ in ids],
+        "planned_at": 1_700_000_000.0,
+    })
+
+
+def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
+    """Arms go into the ledger (sends.arm); re-planning with more customers keeps the recorded ones."""
+    ids = IDS[:2_000]
+    strata = ["vip" if i % 5 == 0 else "rest" for i in range(len(ids))]
+    arms = assign_arms(ids, "spring-sale", 2, holdout=0.1, strata=strata)
+    plan = apply_arms(_plan(ids), arms)
+    assert (plan.loc[plan["arm"] == HOLDOUT, "reason"] == HOLDOUT).all()
+    path = tmp_path / "w.db"
+    with open_store(path) as store:
+        create_campaign(store, plan, name="spring", now=1_700_000_000.0, campaign_id="cmp-1",
+                        experiment_key="spring-sale")
+    with open_store(path) as store:  # a new process resumes
+        recorded = ledger_arms(store, "cmp-1")
+        held = store.query("SELECT COUNT(*) FROM sends WHERE arm = 'holdout' AND state = 'excluded'"
+                           " AND reason = 'holdout'")[0][0]
+        key = store.query("SELECT experiment_key FROM campaigns WHERE campaign_id = 'cmp-1'")[0][0]
+    assert recorded.sort_index().equals(arms.sort_index())
+    assert held == (arms == HOLDOUT).sum() and key == "spring-sale"
+    # more customers now: stratified ranks shift, yet every recorded customer keeps the arm
+    more = IDS[:2_600]
+    more_strata = ["vip" if i % 5 == 0 else "rest" for i in range(len(more))]
+    fresh = assign_arms(more, "spring-sale", 2, holdout=0.1, strata=more_strata)
+    resumed = assign_arms(more, "spring-sale", 2, holdout=0.1, strata=more_strata, existing=recorded)
+    assert (fresh.loc[ids] != arms).any()  # without the ledger some would move
+    assert resumed.loc[ids].equals(arms.loc[ids])
+    # unstratified: the hash alone reproduces the ledger
+    plain = assign_arms(ids, "spring-sale", 2, holdout=0.1)
+    assert plain.equals(assign_arms(list(reversed(ids)), "spring-sale", 2, holdout=0.1).loc[plain.index])
