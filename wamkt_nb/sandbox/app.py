@@ -1,0 +1,177 @@
+"""The sandbox as a raw ASGI app: Graph API routes (same paths and JSON as Meta) plus ``/_sandbox/...``.
+
+Raw ASGI keeps the hot path (``POST /messages``) lean enough for thousands of requests per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from .errors import SandboxError
+from .webhooks import WebhookError
+
+if TYPE_CHECKING:
+    from .server import Sandbox
+
+log = logging.getLogger(__name__)
+JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
+
+
+class DroppedResponse(Exception):
+    """Raised after the response started, so the server closes the connection mid-answer (fault)."""
+
+
+class _DropFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedResponse)
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Any, status: int, payload: Any) -> None:
+    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    await send({"type": "http.response.start", "status": status,
+                "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SandboxApp:
+    """ASGI callable bound to one :class:`~wamkt_nb.sandbox.server.Sandbox`."""
+
+    def __init__(self, sandbox: "Sandbox") -> None:
+        self.sandbox = sandbox
+        self.engine = sandbox.engine
+
+    def _authorised(self, scope: dict[str, Any], query: dict[str, list[str]]) -> bool:
+        expected = self.sandbox.config.access_token.encode()
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return value[:7].lower() == b"bearer " and hmac.compare_digest(value[7:].strip(), expected)
+        token = query.get("access_token", [""])[0].encode()
+        return bool(token) and hmac.compare_digest(token, expected)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                pass
+            return
+        if scope["type"] != "http":
+            return
+        parts = scope["path"].strip("/").split("/")
+        method = scope["method"]
+        engine = self.engine
+        # Hot path first: POST /vNN.N/{phone_number_id}/messages
+        if method == "POST" and len(parts) == 3 and parts[2] == "messages" and not scope["query_string"]:
+            body = await _read_body(receive)
+            if not self._authorised(scope, {}):
+                return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
+            if not self.sandbox.config.accepts_version(parts[0]):
+                return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
+            fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
+            if fault is not None:
+                return await self._fault(fault, parts[1], body, send)
+            status, result = engine.send(parts[1], body)
+            return await _respond(send, status, result)
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        body = await _read_body(receive)
+        try:
+            if not self._authorised(scope, query):
+                raise SandboxError(190, "Invalid OAuth access token - Cannot parse access token")
+            if parts[0] == "_sandbox":
+                result = self.sandbox.inspect_route(method, parts[1:], query, body)
+            elif self.sandbox.config.accepts_version(parts[0]):
+                result = self._graph(method, parts[1:], query, body, scope)
+            else:
+                raise SandboxError(100, f"Unknown path components: /{parts[0]}")
+        except SandboxError as err:
+            return await self._error(send, err)
+        except (KeyError, ValueError, TypeError, WebhookError) as exc:
+            return await self._error(send, SandboxError(100, str(exc)))
+        await _respond(send, 200, result)
+
+    async def _error(self, send: Any, err: SandboxError) -> None:
+        self.engine.counters[f"error_{err.code}"] += 1
+        await _respond(send, err.http_status, err.envelope())
+
+    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any) -> None:
+        self.engine.counters[f"fault_{fault}"] += 1
+        if fault == "429":
+            return await self._error(send, SandboxError(130429, "Cloud API message throughput has been reached.",
+                                                        http_status=self.sandbox.config.throughput_http_status))
+        if fault == "error_500":
+            return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
+        if fault == "timeout":
+            await asyncio.sleep(self.sandbox.faults.timeout_seconds)
+            return await self._error(send, SandboxError(131016, "Service temporarily unavailable", http_status=503))
+        status, result = self.engine.send(phone_number_id, body)  # "drop": accepted, answer lost
+        await send({"type": "http.response.start", "status": status,
+                    "headers": JSON_HEADERS + [(b"content-length", b"4096")]})
+        raise DroppedResponse("response dropped on purpose (fault injection)")
+
+    def _graph(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes,
+               scope: dict[str, Any]) -> Any:
+        sandbox, cfg = self.sandbox, self.sandbox.config
+        if len(parts) == 2 and parts[1] == "message_templates":
+            self._check_waba(parts[0])
+            if method == "GET":
+                limit = int(query.get("limit", ["25"])[0])
+                host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode()
+                base = f"http://{host}{scope['path']}?limit={limit}"
+                if "fields" in query:
+                    base += f"&fields={query['fields'][0]}"
+                return sandbox.templates.page(query.get("fields", [None])[0], limit, query.get("after", [None])[0],
+                                              query.get("status", [None])[0], query.get("name", [None])[0], base)
+            if method == "POST":
+                return sandbox.templates.create(_json(body), sandbox.clock.now())
+        if len(parts) == 2 and parts[1] == "subscribed_apps" and method == "POST":
+            self._check_waba(parts[0])
+            data = _json(body) if body else {k: v[0] for k, v in query.items()}
+            url = data.get("override_callback_uri")
+            if url:
+                sandbox.set_webhook(url, str(data.get("verify_token", "")))
+            return {"success": True}
+        if len(parts) == 1 and method == "GET":
+            fields = query.get("fields", [None])[0]
+            if parts[0] == cfg.phone_number_id:
+                return _pick(sandbox.phone_number_fields(), fields)
+            template = sandbox.templates.get(parts[0])
+            if template is not None:
+                return _pick(template, fields)
+        raise SandboxError(100, f"Unsupported {method.lower()} request. Object with ID '{'/'.join(parts)}' does not "
+                                "exist, cannot be loaded due to missing permissions, or does not support this operation",
+                           subcode=33)
+
+    def _check_waba(self, waba_id: str) -> None:
+        if waba_id != self.sandbox.config.waba_id:
+            raise SandboxError(100, f"Object with ID '{waba_id}' does not exist", subcode=33)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise SandboxError(100, "Request body is not valid JSON") from None
+
+
+def _pick(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    if not fields:
+        return obj
+    wanted = {f.strip() for f in fields.split(",")} | {"id"}
+    return {k: v for k, v in obj.items() if k in wanted}

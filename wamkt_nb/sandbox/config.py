@@ -1,0 +1,73 @@
+"""The sandbox's account and Meta's limits as data; defaults follow the wire contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TIERS: dict[str, int | None] = {
+    "TIER_250": 250, "TIER_2K": 2_000, "TIER_10K": 10_000, "TIER_100K": 100_000, "TIER_UNLIMITED": None,
+}
+
+
+@dataclass
+class SandboxConfig:
+    """What the simulated account looks like and which limits apply.
+
+    Change a field and the running sandbox uses it for the next request (limits are read live).
+    """
+
+    phone_number_id: str = "106540352242922"
+    waba_id: str = "102290129340398"
+    display_phone_number: str = "4930123456"
+    verified_name: str = "wamkt Sandbox Shop"
+    access_token: str = "sandbox-token"
+    app_secret: str = "sandbox-app-secret"
+    min_api_version: float = 17.0
+    max_api_version: float = 25.0
+    # Throughput per phone number (messages/s, bucket depth = one second of traffic).
+    throughput_per_second: float = 80.0
+    throughput_http_status: int = 429  # (unverified) Meta answers 130429 with 429 or 400
+    # Pair rate: one message per `pair_interval` seconds to the same user, `pair_burst` may borrow.
+    pair_interval: float = 6.0
+    pair_burst: int = 3
+    # Unique users reached outside a service window per rolling 24 h (None: unlimited).
+    messaging_tier: str = "TIER_2K"
+    tier_exceeded_code: int = 131048  # (unverified) Meta documents no dedicated code
+    # Per-user marketing limit: marketing templates delivered per user per rolling 24 h.
+    marketing_per_user_24h: int = 1
+    service_window_hours: float = 24.0
+    block_us_marketing: bool = True
+    quality_rating: str = "GREEN"
+    throughput_level: str = "STANDARD"
+    # Template review: simulated seconds until a PENDING template is decided.
+    template_review_seconds: float = 3_600.0
+    promotional_words: tuple[str, ...] = ("limited-time", "limited time", "nur heute", "gratis", "100%")
+    # Share of known customers whose number is not on WhatsApp or who stopped marketing in the app.
+    not_on_whatsapp_rate: float = 0.01
+    marketing_stopped_rate: float = 0.02
+    # Webhooks: batch up to this many updates, wait this long (real seconds) to fill a batch.
+    webhook_batch_size: int = 100
+    webhook_batch_wait: float = 0.02
+    webhook_max_attempts: int = 6
+    webhook_retry_base: float = 0.2  # real seconds, doubled per attempt
+    webhook_timeout: float = 5.0
+    seed: int = 7
+    extra_api_versions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def tier_limit(self) -> int | None:
+        if self.messaging_tier not in TIERS:
+            raise ValueError(f"messaging_tier must be one of {', '.join(TIERS)}, not {self.messaging_tier!r}")
+        return TIERS[self.messaging_tier]
+
+    def accepts_version(self, version: str) -> bool:
+        """``v17.0`` .. ``v25.0`` (by default), the same range Meta serves."""
+        if version in self.extra_api_versions:
+            return True
+        if not version.startswith("v"):
+            return False
+        try:
+            number = float(version[1:])
+        except ValueError:
+            return False
+        return self.min_api_version <= number <= self.max_api_version

@@ -1,0 +1,314 @@
+"""The sandbox's core, without HTTP: accept or refuse a send, then play the message's life in simulated time.
+
+Every accepted message gets its fate decided once (seeded), as events on a time-ordered queue:
+status updates, the customer's reply, a conversion. ``run_due`` plays the events whose time has
+come and hands the webhook ``changes`` to a sink (the emitter).
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import itertools
+import random
+import threading
+from collections import Counter, deque
+from typing import Any, Callable
+
+import orjson
+
+from ..clock import Clock
+from . import behaviour as bm
+from .config import SandboxConfig
+from .customers import SimCustomer
+from .errors import SandboxError, webhook_error
+from .faults import Faults
+from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
+from .templates import TemplateStore
+from .validate import Outgoing, validate_message
+
+Sink = Callable[[list[dict[str, Any]]], None]
+
+
+def make_wamid(wa_id: str, n: int) -> str:
+    """An id shaped like Meta's (``wamid.`` + base64 of the recipient and a counter)."""
+    raw = f"\x15\x02\x00\x11\x18\x0c{wa_id}\x15\x02\x00\x12\x18\x12{n:018X}\x00".encode()
+    return "wamid." + base64.b64encode(raw).decode()
+
+
+class Engine:
+    """State, limits and the event queue of one sandbox account; thread-safe."""
+
+    def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, faults: Faults, clock: Clock,
+                 customers: dict[str, SimCustomer], templates: TemplateStore, sink: Sink,
+                 log_limit: int = 100_000) -> None:
+        self.config = config
+        self.params = params
+        self.faults = faults
+        self.clock = clock
+        self.customers = customers
+        self.templates = templates
+        self.sink = sink
+        self.lock = threading.RLock()
+        self.received: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.conversions: list[dict[str, Any]] = []
+        self.counters: Counter[str] = Counter()
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._wamids = itertools.count(1)
+        self._reset_limits()
+
+    def _reset_limits(self) -> None:
+        self.rng = random.Random(self.config.seed)
+        self._throughput = TokenBucket(self.config.throughput_per_second)
+        self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
+        self._tier = RollingUsers()
+        self._marketing = PerUserLimit()
+
+    def reset(self, customers: dict[str, SimCustomer]) -> None:
+        """Forget messages, logs, counters and events; start over with ``customers``."""
+        with self.lock:
+            self.customers = customers
+            self.received.clear()
+            self.messages.clear()
+            self.conversions.clear()
+            self.counters.clear()
+            self._events.clear()
+            self._reset_limits()
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def send(self, phone_number_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """Handle ``POST /{phone_number_id}/messages``: (HTTP status, response JSON)."""
+        now = self.clock.now()
+        try:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            body = raw[:200].decode("utf-8", "replace")
+        with self.lock:
+            try:
+                result = self._send(phone_number_id, body, now)
+                status = 200
+            except SandboxError as err:
+                result, status = err.envelope(), err.http_status
+                self.counters[f"error_{err.code}"] += 1
+            self.counters["requests"] += 1
+            self.received.append({"at": now, "phone_number_id": phone_number_id, "body": body,
+                                  "http_status": status, "response": result})
+        return status, result
+
+    def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
+        cfg = self.config
+        if phone_number_id != cfg.phone_number_id:
+            raise SandboxError(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, "
+                                    "cannot be loaded due to missing permissions, or does not support this operation",
+                               subcode=33)
+        if isinstance(body, str):
+            raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
+        msg = validate_message(body, self.templates, cfg.display_phone_number)
+        if self._throughput.rate != cfg.throughput_per_second:
+            self._throughput = TokenBucket(cfg.throughput_per_second)
+        if not self._throughput.take(now):
+            raise SandboxError(130429, "Cloud API message throughput has been reached.",
+                               http_status=cfg.throughput_http_status)
+        self._pair.interval, self._pair.burst = cfg.pair_interval, cfg.pair_burst
+        if not self._pair.take(msg.wa_id, now):
+            raise SandboxError(131056, "Message failed to send because there were too many messages sent from "
+                                       "this phone number to the same phone number in a short period of time.")
+        return self._accept(msg, now)
+
+    def _accept(self, msg: Outgoing, now: float) -> dict[str, Any]:
+        wamid = make_wamid(msg.wa_id, next(self._wamids))
+        customer = self.customers.get(msg.wa_id)
+        record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
+                  "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
+                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None}
+        self.messages[wamid] = record
+        self.counters["accepted"] += 1
+        self._schedule(now + self.rng.uniform(*self.params.sent_delay), lambda: self._decide(msg, record))
+        response: dict[str, Any] = {"messaging_product": "whatsapp",
+                                    "contacts": [{"input": msg.to, "wa_id": msg.wa_id}],
+                                    "messages": [{"id": wamid}]}
+        if msg.is_template:
+            response["messages"][0]["message_status"] = "accepted"
+        return response
+
+    # -- the message's life --------------------------------------------------------------------------
+
+    def _schedule(self, at: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._events, (at, next(self._seq), action))
+
+    def run_due(self, now: float | None = None) -> int:
+        """Play every event due by ``now`` (default: the clock); returns how many ran."""
+        now = self.clock.now() if now is None else now
+        changes: list[dict[str, Any]] = []
+        ran = 0
+        with self.lock:
+            self._changes = changes
+            while self._events and self._events[0][0] <= now:
+                at, _, action = heapq.heappop(self._events)
+                self._at = at
+                action()
+                ran += 1
+            for t in self.templates.review_due(now):
+                changes.append(_template_change(t))
+        if changes:
+            self.sink(changes)
+        return ran
+
+    def next_event_at(self) -> float | None:
+        with self.lock:
+            return self._events[0][0] if self._events else None
+
+    def _metadata(self) -> dict[str, str]:
+        return {"display_phone_number": self.config.display_phone_number,
+                "phone_number_id": self.config.phone_number_id}
+
+    def _status(self, record: dict[str, Any], status: str, pricing: dict[str, Any] | None = None,
+                error: tuple[int, str] | None = None) -> None:
+        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at)),
+                                "recipient_id": record["wa_id"]}
+        if record["callback_data"] is not None:
+            item["biz_opaque_callback_data"] = record["callback_data"]
+        if pricing is not None:
+            item["pricing"] = pricing
+        if error is not None:
+            item["errors"] = [webhook_error(*error)]
+            record["error_code"] = error[0]
+        record["status"] = status
+        record[f"{status}_at"] = self._at
+        self.counters[f"status_{status}"] += 1
+        self._changes.append({"field": "messages", "value": {"messaging_product": "whatsapp",
+                                                             "metadata": self._metadata(), "statuses": [item]}})
+
+    def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
+        self._status(record, "failed", error=(code, details))
+
+    def _decide(self, msg: Outgoing, record: dict[str, Any]) -> None:
+        """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
+        cfg, p, now = self.config, self.params, self._at
+        customer = self.customers.get(msg.wa_id)
+        if customer is None or not customer.on_whatsapp:
+            return self._fail(record, 131026, "Message Undeliverable.")
+        window = customer.window_open(now, cfg.service_window_hours)
+        if not msg.is_template and not window:
+            return self._fail(record, 131047, "Message failed to send because more than 24 hours have passed "
+                                              "since the customer last replied to this number.")
+        marketing = msg.category == "marketing"
+        if marketing and customer.marketing_stopped:
+            return self._fail(record, 131050, "Unable to deliver the message. This recipient has chosen to stop "
+                                              "receiving marketing messages on WhatsApp from your business.")
+        if marketing and cfg.block_us_marketing and msg.wa_id.startswith("1"):
+            return self._fail(record, 131049, "Marketing template messages are not delivered to +1 (US) numbers.")
+        if marketing and not self._marketing.admit(msg.wa_id, now, cfg.marketing_per_user_24h):
+            return self._fail(record, 131049, "In order to maintain a healthy ecosystem engagement, the message "
+                                              "failed to be delivered.")
+        if not window and not self._tier.admit(msg.wa_id, now, cfg.tier_limit):
+            return self._fail(record, cfg.tier_exceeded_code,
+                              f"Messaging limit {cfg.messaging_tier} reached: too many unique users in 24 hours.")
+        pricing = _pricing(msg, window)
+        self._status(record, "sent", pricing)
+        customer.counts["received"] = customer.counts.get("received", 0) + 1
+        rng = self.rng
+        if rng.random() >= bm.delivery_probability(msg.media_kind, p):
+            return
+        t_delivered = now + rng.uniform(*p.delivered_delay)
+        self._schedule(t_delivered, lambda: self._status(record, "delivered", pricing))
+        read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
+        p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
+        if rng.random() >= p_read:
+            return
+        t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
+        self._schedule(t_read, lambda: self._read(customer, record, pricing))
+        if rng.random() < bm.reply_probability(customer.features, msg.text, msg.category, p):
+            self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record))
+        uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
+        if rng.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
+            amount = bm.sample_order_value(customer.features, rng, p)
+            self._schedule(t_read + rng.uniform(*p.conversion_delay),
+                           lambda: self._convert(customer, record, amount))
+
+    def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
+        customer.counts["read"] = customer.counts.get("read", 0) + 1
+        self._status(record, "read", pricing)
+
+    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any]) -> None:
+        rng = self.rng
+        context = {"from": self.config.display_phone_number, "id": record["wamid"]}
+        if msg.buttons:
+            bid, title = rng.choice(msg.buttons)
+            content = {"type": "interactive", "interactive": {"type": "button_reply",
+                                                              "button_reply": {"id": bid, "title": title}}}
+        else:
+            content = {"type": "text", "text": {"body": bm.sample_reply_text(rng, self.params)}}
+        self._inbound(customer, content, context)
+
+    def _convert(self, customer: SimCustomer, record: dict[str, Any], amount: float) -> None:
+        customer.counts["orders"] = customer.counts.get("orders", 0) + 1
+        self.counters["conversions"] += 1
+        self.conversions.append({
+            "order_id": f"SBX-{len(self.conversions) + 1:07d}", "customer_id": customer.customer_id,
+            "phone": customer.phone, "at": self._at, "amount": amount, "currency": "EUR", "source": "sandbox",
+            "wamid": record["wamid"], "callback_data": record["callback_data"], "template": record["template"],
+        })
+
+    def _inbound(self, customer: SimCustomer, content: dict[str, Any], context: dict[str, str] | None) -> str:
+        wamid = make_wamid(customer.wa_id, next(self._wamids))
+        message: dict[str, Any] = {"from": customer.wa_id, "id": wamid, "timestamp": str(int(self._at))}
+        if context:
+            message["context"] = context
+        message.update(content)
+        customer.last_inbound_at = self._at
+        customer.counts["replies"] = customer.counts.get("replies", 0) + 1
+        self.counters["inbound"] += 1
+        self._changes.append({"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": self._metadata(),
+            "contacts": [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}], "messages": [message]}})
+        text = content.get("text", {}).get("body", "") if content.get("type") == "text" else ""
+        if text.strip().upper() == "STOP" and not customer.marketing_stopped:
+            customer.marketing_stopped = True
+            self._changes.append({"field": "user_preferences", "value": {
+                "messaging_product": "whatsapp", "metadata": self._metadata(),
+                "contacts": [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}],
+                "user_preferences": [{"wa_id": customer.wa_id, "detail": "User requested to stop marketing messages",
+                                      "category": "marketing_messages", "value": "stop",
+                                      "timestamp": int(self._at)}]}})
+        return wamid
+
+    def inject_inbound(self, who: str, text: str, at: float | None = None, reply_to: str | None = None) -> str:
+        """A customer (phone, wa_id or customer_id) writes ``text`` now; returns the inbound wamid."""
+        with self.lock:
+            customer = self.find_customer(who)
+            at = self.clock.now() if at is None else at
+            changes: list[dict[str, Any]] = []
+            self._changes, self._at = changes, at
+            context = {"from": self.config.display_phone_number, "id": reply_to} if reply_to else None
+            wamid = self._inbound(customer, {"type": "text", "text": {"body": text}}, context)
+        self.sink(changes)
+        return wamid
+
+    def find_customer(self, who: str) -> SimCustomer:
+        key = str(who).lstrip("+")
+        if key in self.customers:
+            return self.customers[key]
+        for c in self.customers.values():
+            if c.customer_id == who:
+                return c
+        raise KeyError(f"no simulated customer with phone or id {who!r}")
+
+
+def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:
+    """Per-message pricing: templates are billable by category; anything inside an open window is free."""
+    if not msg.is_template:
+        return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}
+    if window and msg.category == "utility":
+        return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "utility"}
+    return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": msg.category}
+
+
+def _template_change(t: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = {"event": t["status"], "message_template_id": int(t["id"]),
+                             "message_template_name": t["name"], "message_template_language": t["language"],
+                             "reason": t.get("rejected_reason") or "NONE"}
+    return {"field": "message_template_status_update", "value": value}

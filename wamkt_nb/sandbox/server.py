@@ -1,0 +1,317 @@
+"""The sandbox to embed (in a background thread on 127.0.0.1) or run standalone.
+
+``with Sandbox(customers=data, clock=clock) as sb:`` gives a base URL and ``sb.settings()`` that
+point any Cloud API client at it; the same object answers inspection calls in-process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from dataclasses import asdict, fields
+from typing import Any
+
+import orjson
+import pandas as pd
+import uvicorn
+
+from ..clock import Clock, SystemClock
+from ..data.schema import CustomerData
+from ..settings import Secret, Settings
+from .app import SandboxApp
+from .behaviour import BehaviourParams
+from .config import SandboxConfig
+from .customers import build_customers
+from .engine import Engine
+from .errors import SandboxError
+from .faults import Faults
+from .templates import TemplateStore
+from .webhooks import WebhookEmitter, verify_callback
+
+API_VERSION = "v21.0"
+
+
+class Sandbox:
+    """A local, wire-faithful WhatsApp Cloud API with simulated customers.
+
+    ``customers``: CustomerData or a features DataFrame (default: the workspace's data).
+    ``clock``: SystemClock (default), SimulatedClock (fast-forward) or ManualClock (tests).
+    """
+
+    def __init__(self, customers: CustomerData | pd.DataFrame | None = None, clock: Clock | None = None,
+                 config: SandboxConfig | None = None, params: BehaviourParams | None = None,
+                 faults: Faults | None = None, templates: list[dict[str, Any]] | None = None,
+                 tick: float = 0.01) -> None:
+        self.config = config or SandboxConfig()
+        if not self.config.access_token:
+            self.config.access_token = secrets.token_urlsafe(24)
+        if not self.config.app_secret:
+            self.config.app_secret = secrets.token_hex(16)
+        self.clock = clock or SystemClock()
+        self.params = params or BehaviourParams()
+        self.faults = faults or Faults()
+        if customers is None:
+            from ..workspace import load_customer_data
+
+            customers = load_customer_data()
+        self._customer_source = customers
+        self.templates = TemplateStore(templates, self.config.template_review_seconds, self.config.promotional_words)
+        cfg = self.config
+        self.emitter = WebhookEmitter(cfg.waba_id, lambda: self.config.app_secret, self.faults, cfg.webhook_batch_size,
+                                      cfg.webhook_batch_wait, cfg.webhook_max_attempts, cfg.webhook_retry_base,
+                                      cfg.webhook_timeout)
+        self.engine = Engine(cfg, self.params, self.faults, self.clock, self._build_customers(), self.templates,
+                             self.emitter.push)
+        self._verify_token = Secret("")
+        self._tick = tick
+        self._server: uvicorn.Server | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.base_url: str | None = None
+
+    def __repr__(self) -> str:
+        state = self.base_url or "not started"
+        return f"Sandbox({state}, customers={len(self.engine.customers):,}, clock={self.clock!r})"
+
+    def _build_customers(self) -> dict:
+        cfg = self.config
+        return build_customers(self._customer_source, self.clock.now(), cfg.seed, cfg.not_on_whatsapp_rate,
+                               cfg.marketing_stopped_rate)
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    @property
+    def access_token(self) -> Secret:
+        return Secret(self.config.access_token)
+
+    @property
+    def app_secret(self) -> Secret:
+        return Secret(self.config.app_secret)
+
+    @property
+    def verify_token(self) -> Secret:
+        return self._verify_token
+
+    @property
+    def phone_number_id(self) -> str:
+        return self.config.phone_number_id
+
+    @property
+    def waba_id(self) -> str:
+        return self.config.waba_id
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings that point a Cloud API client (and the webhook receiver) at this sandbox."""
+        if self.base_url is None:
+            raise RuntimeError("start the sandbox first (Sandbox.start())")
+        values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
+                      phone_number_ids=(self.phone_number_id,), waba_id=self.waba_id, base_url=self.base_url,
+                      api_version=API_VERSION, sandbox=True)
+        return Settings().replace(**(values | overrides))
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve on ``host:port`` (a free port by default) in a background thread; returns the base URL."""
+        if self._server is not None:
+            return self.base_url  # type: ignore[return-value]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+        config = uvicorn.Config(SandboxApp(self), log_level="warning", lifespan="off", access_log=False,
+                                http="httptools", loop="uvloop", timeout_graceful_shutdown=1,
+                                backlog=2048)
+        self._server = uvicorn.Server(config)
+        self._stopping.clear()
+        serve = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="wamkt-sandbox-http",
+                                 daemon=True)
+        ticker = threading.Thread(target=self._run_clock, name="wamkt-sandbox-clock", daemon=True)
+        self._threads = [serve, ticker]
+        serve.start()
+        ticker.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not serve.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.005)
+        self._socket = sock
+        self.base_url = f"http://{host}:{sock.getsockname()[1]}"
+        return self.base_url
+
+    def serve_forever(self, port: int, host: str = "127.0.0.1") -> None:
+        """Standalone: serve until interrupted (Ctrl-C)."""
+        self.start(port, host)
+        try:
+            while self._threads[0].is_alive():
+                self._threads[0].join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the HTTP server, the clock thread and the webhook emitter."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        for t in self._threads:
+            t.join(10)
+        self._threads = []
+        self._server = None
+        self.base_url = None
+        self.emitter.close()
+
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run_clock(self) -> None:
+        while not self._stopping.wait(self._tick):
+            self.engine.run_due()
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Play everything due by the clock's now (the clock thread does this every ``tick``)."""
+        return self.engine.run_due()
+
+    def advance(self, seconds: float) -> int:
+        """Move a ManualClock/SimulatedClock forward and play what became due, in time order."""
+        target = self.clock.now() + seconds
+        ran = 0
+        while (at := self.engine.next_event_at()) is not None and at <= target:
+            ran += self.engine.run_due(at)
+        self.clock.advance(target - self.clock.now())  # type: ignore[attr-defined]
+        return ran + self.engine.run_due()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Play what is due and wait until every webhook batch was sent (or given up)."""
+        self.engine.run_due()
+        return self.emitter.wait_idle(timeout)
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    def set_webhook(self, url: str | None, verify_token: str | Secret = "") -> None:
+        """Register the callback URL after Meta's GET verification handshake (None: stop posting)."""
+        token = verify_token.reveal() if isinstance(verify_token, Secret) else str(verify_token)
+        if url:
+            verify_callback(url, token, self.config.webhook_timeout)
+        self._verify_token = Secret(token)
+        self.emitter.url = url or None
+
+    # -- inspection -------------------------------------------------------------------------------
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every ``/messages`` request: time, body, HTTP status and the answer."""
+        with self.engine.lock:
+            return list(self.engine.received)
+
+    def emitted(self) -> list[dict[str, Any]]:
+        """Every webhook batch: payload, attempt, callback URL and the receiver's HTTP status."""
+        return list(self.emitter.emitted)
+
+    def counters(self) -> dict[str, int]:
+        with self.engine.lock:
+            out = dict(self.engine.counters)
+        out.update({f"webhook_{k}": v for k, v in self.emitter.counters.items()})
+        return out
+
+    def messages_frame(self) -> pd.DataFrame:
+        """One row per accepted message with its current status and times."""
+        with self.engine.lock:
+            return pd.DataFrame(list(self.engine.messages.values()))
+
+    def conversions_frame(self) -> pd.DataFrame:
+        """Simulated orders; the first seven columns match the store's ``conversions`` table."""
+        cols = ["order_id", "customer_id", "phone", "at", "amount", "currency", "source", "wamid",
+                "callback_data", "template"]
+        with self.engine.lock:
+            return pd.DataFrame(list(self.engine.conversions), columns=cols)
+
+    def customers_frame(self) -> pd.DataFrame:
+        """The simulated customers' live state (window, opt-out, counts)."""
+        with self.engine.lock:
+            return pd.DataFrame([c.state() for c in self.engine.customers.values()])
+
+    def inject_inbound(self, who: str, text: str, reply_to: str | None = None) -> str:
+        """Customer ``who`` (phone, wa_id or customer_id) writes ``text`` now; returns its wamid."""
+        return self.engine.inject_inbound(who, text, reply_to=reply_to)
+
+    def set_faults(self, **rates: float) -> Faults:
+        """Change fault rates live, e.g. ``set_faults(error_500=0.1, duplicate_webhook=0.2)``."""
+        known = {f.name for f in fields(Faults) if f.init}
+        for name, value in rates.items():
+            if name not in known:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
+            setattr(self.faults, name, type(getattr(self.faults, name))(value))
+        self.faults.__post_init__()
+        return self.faults
+
+    def configure(self, **changes: Any) -> SandboxConfig:
+        """Change limits live, e.g. ``configure(throughput_per_second=1000, pair_interval=0)``."""
+        known = {f.name for f in fields(SandboxConfig)} - {"access_token", "app_secret"}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown sandbox setting {name!r}")
+            current = getattr(self.config, name)
+            setattr(self.config, name, value if current is None or value is None else type(current)(value))
+        return self.config
+
+    def reset(self) -> None:
+        """Forget messages, logs, counters and customers' state; keep config, faults and the webhook."""
+        self.engine.reset(self._build_customers())
+        self.emitter.clear()
+
+    def phone_number_fields(self) -> dict[str, Any]:
+        """What ``GET /{phone_number_id}`` answers."""
+        cfg = self.config
+        return {"id": cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
+                "verified_name": cfg.verified_name, "quality_rating": cfg.quality_rating,
+                "throughput": {"level": cfg.throughput_level}, "messaging_limit_tier": cfg.messaging_tier,
+                "whatsapp_business_manager_messaging_limit": cfg.messaging_tier,
+                "code_verification_status": "VERIFIED", "name_status": "APPROVED", "platform_type": "CLOUD_API"}
+
+    def inspect_route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes) -> Any:
+        """The ``/_sandbox/...`` routes of the HTTP server (same data as the methods above)."""
+        route = "/".join(parts)
+        data = orjson.loads(body) if body else {}
+        limit = int(query.get("limit", ["1000"])[0])
+        if method == "GET":
+            if route == "received":
+                return self.received()[-limit:]
+            if route == "emitted":
+                return self.emitted()[-limit:]
+            if route == "counters":
+                return self.counters()
+            if route == "customers":
+                return self.customers_frame().head(limit).to_dict("records")
+            if route == "conversions":
+                return self.conversions_frame().to_dict("records")
+            if route == "messages":
+                return self.messages_frame().tail(limit).to_dict("records")
+            if route == "faults":
+                return self.faults.to_dict()
+            if route == "config":
+                return {k: v for k, v in asdict(self.config).items() if k not in ("access_token", "app_secret")}
+        if method == "POST":
+            if route == "reset":
+                self.reset()
+                return {"success": True}
+            if route == "inbound":
+                return {"id": self.inject_inbound(str(data["from"]), str(data["text"]), data.get("reply_to"))}
+            if route == "faults":
+                return self.set_faults(**data).to_dict()
+            if route == "config":
+                self.configure(**data)
+                return {"success": True}
+            if route == "webhook":
+                self.set_webhook(data.get("url"), str(data.get("verify_token", "")))
+                return {"success": True}
+            if route == "advance":
+                return {"ran": self.advance(float(data["seconds"]))}
+        raise SandboxError(100, f"Unknown sandbox route {method} /_sandbox/{route}", http_status=404)

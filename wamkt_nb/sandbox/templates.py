@@ -1,0 +1,348 @@
+"""The sandbox's message templates: statuses, review, paging, and checking a template send."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..cloudapi.payloads import MEDIA_TYPES
+from .errors import SandboxError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
+CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+MAX_BODY = 1024
+MAX_HEADER = 60
+MAX_FOOTER = 60
+MAX_BUTTONS = 10
+MAX_BUTTON_LABEL = 25
+
+
+def _body(text: str, example: list[str] | None = None, named: dict[str, str] | None = None) -> dict[str, Any]:
+    comp: dict[str, Any] = {"type": "BODY", "text": text}
+    if example:
+        comp["example"] = {"body_text": [example]}
+    if named:
+        comp["example"] = {"body_text_named_params": [{"param_name": k, "example": v} for k, v in named.items()]}
+    return comp
+
+
+def default_templates() -> list[dict[str, Any]]:
+    """A small, realistic template library (approved, paused, disabled, pending)."""
+    footer = {"type": "FOOTER", "text": "Antworte STOP zum Abmelden"}
+    return [
+        {"name": "order_shipped", "language": "de", "category": "UTILITY", "status": "APPROVED",
+         "components": [_body("Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.", ["Anna", "#12345"])]},
+        {"name": "order_shipped", "language": "en", "category": "UTILITY", "status": "APPROVED",
+         "components": [_body("Hi {{1}}, your order {{2}} is on its way.", ["Anna", "#12345"])]},
+        {"name": "rabatt_aktion", "language": "de", "category": "MARKETING", "status": "APPROVED",
+         "parameter_format": "NAMED",
+         "components": [_body("Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
+                              named={"first_name": "Anna", "discount": "10 %"}), footer]},
+        {"name": "willkommen", "language": "de", "category": "MARKETING", "status": "APPROVED",
+         "components": [{"type": "HEADER", "format": "IMAGE",
+                         "example": {"header_handle": ["https://example.com/willkommen.jpg"]}},
+                        _body("Willkommen {{1}}! Schau dir unsere Neuheiten an.", ["Anna"]), footer,
+                        {"type": "BUTTONS", "buttons": [
+                            {"type": "URL", "text": "Zum Shop", "url": "https://shop.example.com/{{1}}",
+                             "example": ["https://shop.example.com/welcome"]}]}]},
+        {"name": "feedback_request", "language": "de", "category": "UTILITY", "status": "APPROVED",
+         "components": [_body("Wie zufrieden bist du mit deiner letzten Bestellung?"),
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Sehr gut"},
+                                                        {"type": "QUICK_REPLY", "text": "Geht so"}]}]},
+        {"name": "winter_sale", "language": "de", "category": "MARKETING", "status": "PAUSED",
+         "components": [_body("Hallo {{1}}, unser Winter-Sale startet jetzt.", ["Anna"])]},
+        {"name": "alte_aktion", "language": "de", "category": "MARKETING", "status": "DISABLED",
+         "components": [_body("Hallo {{1}}, nur diese Woche: alles reduziert.", ["Anna"])]},
+        {"name": "neue_kollektion", "language": "de", "category": "MARKETING", "status": "PENDING",
+         "components": [_body("Hallo {{1}}, die neue Kollektion ist da.", ["Anna"])]},
+    ]
+
+
+@dataclass
+class RenderedTemplate:
+    """What a valid template send turns into: the text the customer sees and its category."""
+
+    name: str
+    text: str
+    category: str
+    header_kind: str | None
+
+
+def _component(template: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in template.get("components", []) if c.get("type", "").upper() == kind), None)
+
+
+def _cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(str(index).encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise SandboxError(100, f"Invalid cursor {cursor!r}") from None
+
+
+class TemplateStore:
+    """Templates by id and by (name, language); thread-safe."""
+
+    def __init__(self, templates: list[dict[str, Any]] | None = None, review_seconds: float = 3600.0,
+                 promotional_words: tuple[str, ...] = ()) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(5_943_200_000_000_001)
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._pending: dict[str, float] = {}  # template id -> decision time
+        self.review_seconds = review_seconds
+        self.promotional_words = promotional_words
+        for t in default_templates() if templates is None else templates:
+            self._add(copy.deepcopy(t))
+
+    def _add(self, template: dict[str, Any]) -> dict[str, Any]:
+        template.setdefault("parameter_format", "POSITIONAL")
+        template["id"] = str(next(self._ids))
+        self._by_id[template["id"]] = template
+        return template
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(t) for t in self._by_id.values()]
+
+    def get(self, template_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            t = self._by_id.get(template_id)
+            return copy.deepcopy(t) if t else None
+
+    def set_status(self, template_id: str, status: str, reason: str | None = None) -> dict[str, Any]:
+        """Change a template's status (e.g. PAUSED for a quality test); returns the template."""
+        with self._lock:
+            t = self._by_id[template_id]
+            t["status"] = status
+            if reason:
+                t["rejected_reason"] = reason
+            return copy.deepcopy(t)
+
+    def find(self, name: str, language: str) -> dict[str, Any] | None:
+        with self._lock:
+            return next((t for t in self._by_id.values() if t["name"] == name and t["language"] == language), None)
+
+    def page(self, fields: str | None, limit: int, after: str | None, status: str | None,
+             name: str | None, next_url: str) -> dict[str, Any]:
+        """One page of ``GET /message_templates`` with Meta's cursor paging."""
+        if limit < 1:
+            raise SandboxError(100, "limit must be a positive number")
+        wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else ["name", "status", "language", "category", "id"]
+        with self._lock:
+            items = [t for t in self._by_id.values()
+                     if (not status or t["status"] == status.upper()) and (not name or name in t["name"])]
+            start = _uncursor(after) + 1 if after else 0
+            chunk = items[start:start + limit]
+            data = [{k: copy.deepcopy(t[k]) for k in wanted + ["id"] if k in t} for t in chunk]
+        body: dict[str, Any] = {"data": data}
+        if chunk:
+            body["paging"] = {"cursors": {"before": _cursor(start), "after": _cursor(start + len(chunk) - 1)}}
+            if start + len(chunk) < len(items):
+                body["paging"]["next"] = f"{next_url}&after={_cursor(start + len(chunk) - 1)}"
+        return body
+
+    def create(self, body: Any, now: float) -> dict[str, Any]:
+        """Validate a ``POST /message_templates`` body like Meta does and file it as PENDING."""
+        if not isinstance(body, dict):
+            raise SandboxError(100, "Request body must be a JSON object")
+        name, language, category = body.get("name"), body.get("language"), body.get("category")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise SandboxError(100, "Param name must be lowercase letters, digits and underscores, at most 512 characters")
+        if not isinstance(language, str) or not language:
+            raise SandboxError(100, "Param language is required")
+        if category not in CATEGORIES:
+            raise SandboxError(100, f"Param category must be one of {', '.join(CATEGORIES)}")
+        fmt = str(body.get("parameter_format", "positional")).upper()
+        if fmt not in ("POSITIONAL", "NAMED"):
+            raise SandboxError(100, "Param parameter_format must be positional or named")
+        components = body.get("components")
+        if not isinstance(components, list):
+            raise SandboxError(100, "Param components must be a list")
+        _check_components(components)
+        if self.find(name, language):
+            raise SandboxError(100, f"Content in this language already exists for template {name}", subcode=2388024)
+        text = " ".join(str(c.get("text", "")) for c in components if isinstance(c, dict)).lower()
+        promotional = any(w in text for w in self.promotional_words)
+        with self._lock:
+            t = self._add({"name": name, "language": language, "category": category, "status": "PENDING",
+                           "parameter_format": fmt, "components": copy.deepcopy(components)})
+            self._pending[t["id"]] = now + self.review_seconds
+            if promotional:
+                t["_verdict"] = "PROMOTIONAL"
+        return {"id": t["id"], "status": "PENDING", "category": category}
+
+    def review_due(self, now: float) -> list[dict[str, Any]]:
+        """Decide reviews whose time has come; returns the changed templates (for status webhooks)."""
+        changed = []
+        with self._lock:
+            for tid, due in list(self._pending.items()):
+                if due <= now:
+                    t = self._by_id[tid]
+                    verdict = t.pop("_verdict", None)
+                    t["status"] = "REJECTED" if verdict else "APPROVED"
+                    if verdict:
+                        t["rejected_reason"] = verdict
+                    del self._pending[tid]
+                    changed.append(copy.deepcopy(t))
+        return changed
+
+    def render(self, template_obj: Any) -> RenderedTemplate:
+        """Check a ``template`` object of a send against the stored template (132xxx codes)."""
+        if not isinstance(template_obj, dict):
+            raise SandboxError(131008, "Parameter template is required and must be an object")
+        name = template_obj.get("name")
+        lang = template_obj.get("language")
+        code = lang.get("code") if isinstance(lang, dict) else None
+        if not isinstance(name, str) or not name:
+            raise SandboxError(131008, "Required parameter template.name is missing")
+        if not isinstance(code, str) or not code:
+            raise SandboxError(131008, "Required parameter template.language.code is missing")
+        with self._lock:
+            stored = next((t for t in self._by_id.values() if t["name"] == name and t["language"] == code), None)
+            stored = copy.deepcopy(stored) if stored else None
+        if stored is None:
+            raise SandboxError(132001, f"template name ({name}) does not exist in {code}")
+        if stored["status"] == "PAUSED":
+            raise SandboxError(132015, f"Template {name} is paused because of low quality")
+        if stored["status"] == "DISABLED":
+            raise SandboxError(132016, f"Template {name} has been disabled because of low quality")
+        if stored["status"] != "APPROVED":
+            raise SandboxError(132001, f"template name ({name}) is not approved in {code} (status {stored['status']})")
+        given = template_obj.get("components") or []
+        if not isinstance(given, list):
+            raise SandboxError(131009, "Parameter template.components must be a list")
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for comp in given:
+            if not isinstance(comp, dict) or "type" not in comp:
+                raise SandboxError(131009, "Each template component needs a type")
+            by_type.setdefault(str(comp["type"]).lower(), []).append(comp)
+        named = stored.get("parameter_format") == "NAMED"
+        text = _fill_body(_component(stored, "BODY"), by_type.get("body", []), named)
+        header_kind = _check_header(_component(stored, "HEADER"), by_type.get("header", []))
+        _check_buttons(_component(stored, "BUTTONS"), by_type.get("button", []))
+        if len(text) > MAX_BODY:
+            raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
+        return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind)
+
+
+def _params(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for comp in comps:
+        params = comp.get("parameters", [])
+        if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
+            raise SandboxError(131009, "Parameter parameters must be a list of objects")
+        out.extend(params)
+    return out
+
+
+def _fill_body(stored: dict[str, Any] | None, given: list[dict[str, Any]], named: bool) -> str:
+    text = stored.get("text", "") if stored else ""
+    slots = PLACEHOLDER.findall(text)
+    params = _params(given)
+    if len(params) != len(slots):
+        raise SandboxError(132000, f"body: number of localizable_params ({len(params)}) does not match the "
+                                   f"expected number of params ({len(slots)})")
+    values: dict[str, str] = {}
+    for i, p in enumerate(params):
+        if p.get("type") not in ("text", "currency", "date_time"):
+            raise SandboxError(132012, f"body parameter {i + 1}: type {p.get('type')!r} is not allowed in the body")
+        if "text" not in p or not isinstance(p["text"], str):
+            raise SandboxError(131008, f"body parameter {i + 1}: text is missing")
+        has_name = "parameter_name" in p
+        if has_name != named:
+            raise SandboxError(132012, "Parameter format does not match format in the created template "
+                                       f"({'named' if named else 'positional'})")
+        values[p["parameter_name"] if named else str(i + 1)] = p["text"]
+    if named and set(values) != set(slots):
+        missing = sorted(set(slots) - set(values))
+        raise SandboxError(132000, f"body: named parameters do not match; missing {missing}")
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _check_header(stored: dict[str, Any] | None, given: list[dict[str, Any]]) -> str | None:
+    params = _params(given)
+    if stored is None:
+        if params:
+            raise SandboxError(132000, "header: the template has no header parameters")
+        return None
+    fmt = str(stored.get("format", "TEXT")).lower()
+    if fmt == "text":
+        expected = len(PLACEHOLDER.findall(stored.get("text", "")))
+        if len(params) != expected:
+            raise SandboxError(132000, f"header: number of parameters ({len(params)}) does not match the "
+                                       f"expected number of params ({expected})")
+        return None
+    if len(params) != 1:
+        raise SandboxError(132000, f"header: the template needs one {fmt} parameter")
+    p = params[0]
+    if p.get("type") != fmt or not isinstance(p.get(fmt), dict):
+        raise SandboxError(132012, f"header: parameter type must be {fmt}, not {p.get('type')!r}")
+    media = p[fmt]
+    if not (isinstance(media.get("link"), str) and media["link"].startswith(("http://", "https://"))) \
+            and not isinstance(media.get("id"), str):
+        raise SandboxError(131009, f"header {fmt}: needs a link (http/https) or an id")
+    return fmt
+
+
+def _check_buttons(stored: dict[str, Any] | None, given: list[dict[str, Any]]) -> None:
+    buttons = stored.get("buttons", []) if stored else []
+    dynamic = {str(i) for i, b in enumerate(buttons) if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))}
+    seen = set()
+    for comp in given:
+        index = str(comp.get("index", ""))
+        if index not in dynamic and comp.get("sub_type") == "url":
+            raise SandboxError(132000, f"button {index}: the template has no dynamic URL button there")
+        if comp.get("sub_type") == "url" and len(_params([comp])) != 1:
+            raise SandboxError(132000, f"button {index}: a URL button takes exactly one parameter")
+        seen.add(index)
+    missing = dynamic - seen
+    if missing:
+        raise SandboxError(132000, f"button {sorted(missing)[0]}: the URL button parameter is missing")
+
+
+def _check_components(components: list[Any]) -> None:
+    bodies = [c for c in components if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"]
+    if len(bodies) != 1:
+        raise SandboxError(100, "A template needs exactly one BODY component")
+    for comp in components:
+        if not isinstance(comp, dict):
+            raise SandboxError(100, "Each component must be an object")
+        kind = str(comp.get("type", "")).upper()
+        text = str(comp.get("text", ""))
+        slots = PLACEHOLDER.findall(text)
+        if kind == "BODY":
+            if len(text) > MAX_BODY:
+                raise SandboxError(100, f"BODY has {len(text)} characters; the limit is {MAX_BODY}")
+            stripped = text.strip()
+            if slots and (stripped.startswith("{{") or stripped.endswith("}}")):
+                raise SandboxError(100, "A variable may not be at the start or the end of the BODY")
+            example = comp.get("example") or {}
+            if slots and not (example.get("body_text") or example.get("body_text_named_params")):
+                raise SandboxError(100, "Each BODY variable needs an example (example.body_text)")
+        elif kind == "HEADER":
+            fmt = str(comp.get("format", "TEXT")).upper()
+            if fmt == "TEXT" and (len(text) > MAX_HEADER or len(slots) > 1):
+                raise SandboxError(100, f"HEADER text: at most {MAX_HEADER} characters and one variable")
+            if fmt != "TEXT" and fmt.lower() not in MEDIA_TYPES + ("location",):
+                raise SandboxError(100, f"HEADER format {fmt} is not supported")
+        elif kind == "FOOTER":
+            if len(text) > MAX_FOOTER or slots:
+                raise SandboxError(100, f"FOOTER: at most {MAX_FOOTER} characters and no variables")
+        elif kind == "BUTTONS":
+            buttons = comp.get("buttons") or []
+            if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
+                raise SandboxError(100, f"BUTTONS: 1 to {MAX_BUTTONS} buttons")
+            for b in buttons:
+                if not isinstance(b, dict) or not 1 <= len(str(b.get("text", ""))) <= MAX_BUTTON_LABEL:
+                    raise SandboxError(100, f"Button labels need 1-{MAX_BUTTON_LABEL} characters")
+        else:
+            raise SandboxError(100, f"Unknown component type {kind!r}")

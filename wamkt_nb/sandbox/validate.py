@@ -1,0 +1,162 @@
+"""Check a ``POST /messages`` body like the Graph API does; return what the customer would get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cloudapi import payloads as limits
+from .errors import SandboxError
+from .templates import TemplateStore
+
+SUPPORTED = frozenset({"text", "template", "interactive", "reaction", "location", "contacts", *limits.MEDIA_TYPES})
+FREE_FORM_CATEGORY = "service"
+
+
+@dataclass
+class Outgoing:
+    """A valid outbound message, reduced to what the simulation needs."""
+
+    to: str  # as given by the caller ("input")
+    wa_id: str  # digits only
+    kind: str
+    text: str  # what the customer reads (body, caption or hydrated template)
+    category: str  # marketing | utility | authentication | service
+    callback_data: str | None = None
+    reply_to: str | None = None
+    template_name: str | None = None
+    header_kind: str | None = None
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_template(self) -> bool:
+        return self.kind == "template"
+
+    @property
+    def media_kind(self) -> str:
+        """The media type that affects delivery (media messages and media headers)."""
+        return self.header_kind or self.kind
+
+
+def _need(obj: dict[str, Any], key: str, where: str) -> Any:
+    if key not in obj or obj[key] in (None, ""):
+        raise SandboxError(131008, f"Required parameter {where}{key} is missing")
+    return obj[key]
+
+
+def _text_limit(value: Any, limit: int, where: str) -> str:
+    if not isinstance(value, str):
+        raise SandboxError(131009, f"Parameter {where} must be a string")
+    if len(value) > limit:
+        raise SandboxError(100, f"Param {where} must be at most {limit} characters long")
+    return value
+
+
+def normalise_recipient(to: Any, own_number: str) -> str:
+    """The recipient's wa_id (digits), or 131009/131021 for a bad or own number."""
+    if not isinstance(to, str) or not to.strip():
+        raise SandboxError(100, "The parameter to is required")
+    digits = to.strip().lstrip("+").replace(" ", "").replace("-", "")
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise SandboxError(131009, f"Parameter value is not valid: to={to!r} is not a phone number")
+    if digits == own_number:
+        raise SandboxError(131021, "Recipient cannot be the sender")
+    return digits
+
+
+def validate_message(body: Any, templates: TemplateStore, own_number: str) -> Outgoing:
+    """An :class:`Outgoing` for a valid body, else :class:`SandboxError` with Meta's code."""
+    if not isinstance(body, dict):
+        raise SandboxError(100, "Request body must be a JSON object")
+    if body.get("messaging_product") != "whatsapp":
+        raise SandboxError(100, "The parameter messaging_product is required and must be 'whatsapp'")
+    if body.get("recipient_type", "individual") != "individual":
+        raise SandboxError(100, "Param recipient_type must be 'individual'")
+    wa_id = normalise_recipient(body.get("to"), own_number)
+    kind = body.get("type", "text")
+    if not isinstance(kind, str) or kind not in SUPPORTED:
+        raise SandboxError(131051, f"Unsupported message type: {kind!r}")
+    content = body.get(kind)
+    if not isinstance(content, dict):
+        raise SandboxError(131008, f"Required parameter {kind} is missing (an object named like the type)")
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None:
+        _text_limit(callback, limits.MAX_CALLBACK_DATA, "biz_opaque_callback_data")
+    context = body.get("context")
+    reply_to = None
+    if context is not None:
+        if not isinstance(context, dict) or not isinstance(context.get("message_id"), str):
+            raise SandboxError(131009, "Parameter context must be an object with message_id")
+        reply_to = context["message_id"]
+    out = Outgoing(to=body["to"], wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY,
+                   callback_data=callback, reply_to=reply_to)
+    if kind == "text":
+        out.text = _text_limit(_need(content, "body", "text."), limits.MAX_TEXT_BODY, "text['body']")
+        if not isinstance(content.get("preview_url", False), bool):
+            raise SandboxError(131009, "Param text['preview_url'] must be a boolean")
+    elif kind == "template":
+        rendered = templates.render(content)
+        out.text, out.category = rendered.text, rendered.category
+        out.template_name, out.header_kind = rendered.name, rendered.header_kind
+    elif kind in limits.MEDIA_TYPES:
+        out.text = _media(content, kind)
+    elif kind == "interactive":
+        out.text, out.buttons = _interactive(content)
+    elif kind == "reaction":
+        _need(content, "message_id", "reaction.")
+    return out
+
+
+def _media(content: dict[str, Any], kind: str) -> str:
+    link, media_id = content.get("link"), content.get("id")
+    if bool(link) == bool(media_id):
+        raise SandboxError(131009, f"Parameter {kind} needs exactly one of link or id")
+    if link is not None and not (isinstance(link, str) and link.startswith(("http://", "https://"))):
+        raise SandboxError(131009, f"Parameter {kind}.link must be an http(s) URL")
+    caption = content.get("caption")
+    if caption is not None:
+        if kind in ("audio", "sticker"):
+            raise SandboxError(131009, f"Parameter {kind} does not take a caption")
+        return _text_limit(caption, limits.MAX_CAPTION, f"{kind}['caption']")
+    return ""
+
+
+def _interactive(content: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    itype = content.get("type")
+    body = content.get("body")
+    if not isinstance(body, dict):
+        raise SandboxError(131008, "Required parameter interactive.body is missing")
+    text = _text_limit(_need(body, "text", "interactive.body."), limits.MAX_INTERACTIVE_BODY, "interactive['body']['text']")
+    footer = content.get("footer")
+    if footer is not None:
+        _text_limit(footer.get("text") if isinstance(footer, dict) else footer, limits.MAX_FOOTER,
+                    "interactive['footer']['text']")
+    action = content.get("action")
+    if not isinstance(action, dict):
+        raise SandboxError(131008, "Required parameter interactive.action is missing")
+    if itype == "button":
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= limits.MAX_BUTTONS:
+            raise SandboxError(131009, f"Parameter interactive.action.buttons needs 1 to {limits.MAX_BUTTONS} buttons")
+        out = []
+        for i, b in enumerate(buttons):
+            reply = b.get("reply") if isinstance(b, dict) else None
+            if not isinstance(reply, dict) or b.get("type") != "reply":
+                raise SandboxError(131009, f"Button {i}: must be {{'type': 'reply', 'reply': {{...}}}}")
+            bid = _text_limit(_need(reply, "id", f"buttons[{i}].reply."), limits.MAX_BUTTON_ID, f"buttons[{i}].reply.id")
+            title = _text_limit(_need(reply, "title", f"buttons[{i}].reply."), limits.MAX_BUTTON_TITLE,
+                                f"buttons[{i}].reply.title")
+            out.append((bid, title))
+        if len({bid for bid, _ in out}) != len(out):
+            raise SandboxError(131009, "Button ids must be unique")
+        return text, out
+    if itype == "list":
+        sections = action.get("sections")
+        if not isinstance(sections, list) or not sections or not isinstance(action.get("button"), str):
+            raise SandboxError(131009, "Parameter interactive.action needs a button label and sections")
+        rows = [(r.get("id", ""), r.get("title", "")) for s in sections if isinstance(s, dict)
+                for r in s.get("rows", []) if isinstance(r, dict)]
+        return text, rows
+    if itype == "cta_url":
+        return text, []
+    raise SandboxError(131009, f"Parameter interactive.type {itype!r} is not supported (button, list, cta_url)")
