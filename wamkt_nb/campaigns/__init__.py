@@ -1,0 +1,1 @@
+"""Campaigns: plan → dry-run report → send."""
