@@ -1,0 +1,128 @@
+"""Benchmark: concurrent clients against the standalone sandbox on loopback (throughput limit raised).
+
+Prints accepted requests/s and p50/p99 latency, and the ratio to the 2,000 req/s target.
+Run: .venv/bin/python bench/sandbox.py [--seconds 10] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import Request, urlopen
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 2_000.0
+TOKEN = "bench-token"
+PNID = "106540352242922"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("sandbox did not start")
+
+
+def request_bytes(port: int, phone: str, n: int) -> bytes:
+    body = json.dumps({
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": phone, "type": "template",
+        "biz_opaque_callback_data": f"bench:{n}",
+        "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{n}"}]}]},
+    }).encode()
+    head = (f"POST /v21.0/{PNID}/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+async def client(port: int, requests: list[bytes], stop_at: float, latencies: list[float], statuses: dict) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = 0
+    try:
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            writer.write(requests[i % len(requests)])
+            i += 1
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - t0)
+            code = int(status_line.split()[1])
+            statuses[code] = statuses.get(code, 0) + 1
+    finally:
+        writer.close()
+
+
+async def load(port: int, phones: list[str], seconds: float, connections: int) -> tuple[list[float], dict, float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    per_client = [[request_bytes(port, phones[(c * 97 + k) % len(phones)], k) for k in range(200)]
+                  for c in range(connections)]
+    start = time.perf_counter()
+    stop_at = start + seconds
+    await asyncio.gather(*(client(port, per_client[c], stop_at, latencies, statuses) for c in range(connections)))
+    return latencies, statuses, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--customers", type=int, default=5_000)
+    args = parser.parse_args()
+    port = free_port()
+    env = dict(os.environ, WAMKT_SANDBOX_TOKEN=TOKEN)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", str(args.customers),
+         "--throughput", "1000000", "--pair-interval", "0", "--tier", "TIER_UNLIMITED"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(port, proc)
+        req = Request(f"http://127.0.0.1:{port}/_sandbox/customers?limit={args.customers}",
+                      headers={"Authorization": f"Bearer {TOKEN}"})
+        phones = [c["phone"] for c in json.load(urlopen(req))]
+        asyncio.run(load(port, phones, 1.0, args.connections))  # warm-up
+        latencies, statuses, elapsed = asyncio.run(load(port, phones, args.seconds, args.connections))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    latencies.sort()
+    accepted = statuses.get(200, 0)
+    rate = accepted / elapsed
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    print(f"sandbox bench: {args.connections} connections, {elapsed:.1f} s, statuses {statuses}")
+    print(f"accepted: {rate:,.0f} req/s   p50 {p50:.2f} ms   p99 {p99:.2f} ms")
+    print(f"ratio to target {TARGET:,.0f} req/s: {rate / TARGET:.2f}x")
+    return 0 if rate >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

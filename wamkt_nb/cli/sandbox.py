@@ -1,0 +1,53 @@
+"""``wamkt sandbox --port N``: the local Cloud API as a standalone server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sandbox", help="run the local WhatsApp Cloud API sandbox with simulated customers")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--workspace", type=Path, default=None, help="folder with customer data (default: sample)")
+    p.add_argument("--customers", type=int, default=None, help="use a seeded sample of this many customers")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--throughput", type=float, default=80.0, help="messages per second per number (default 80)")
+    p.add_argument("--pair-interval", type=float, default=6.0, help="seconds between messages to one user (0: off)")
+    p.add_argument("--tier", default="TIER_2K", help="messaging limit tier, e.g. TIER_250 ... TIER_UNLIMITED")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (3600: 1 h/s)")
+    p.add_argument("--webhook", default=None, help="callback URL for status and inbound webhooks")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..clock import SimulatedClock, SystemClock
+    from ..sandbox import Sandbox, SandboxConfig
+
+    if args.customers:
+        from ..data.sample import generate
+
+        customers = generate(args.customers, seed=args.seed)
+    else:
+        from ..workspace import load_customer_data
+
+        customers = load_customer_data(args.workspace)
+    config = SandboxConfig(
+        access_token=os.environ.get("WAMKT_SANDBOX_TOKEN", "sandbox-token"),
+        app_secret=os.environ.get("WAMKT_SANDBOX_APP_SECRET", "sandbox-app-secret"),
+        throughput_per_second=args.throughput, pair_interval=args.pair_interval, messaging_tier=args.tier,
+    )
+    import time
+
+    clock = SystemClock() if args.speed == 1.0 else SimulatedClock(time.time(), args.speed)
+    sandbox = Sandbox(customers=customers, clock=clock, config=config)
+    if args.webhook:
+        sandbox.set_webhook(args.webhook, os.environ.get("WAMKT_VERIFY_TOKEN", ""))
+    print(f"sandbox: http://{args.host}:{args.port}  phone_number_id={config.phone_number_id}  "
+          f"waba_id={config.waba_id}  customers={len(sandbox.engine.customers):,}", flush=True)
+    print("token and app secret: $WAMKT_SANDBOX_TOKEN / $WAMKT_SANDBOX_APP_SECRET (defaults: sandbox-token, "
+          "sandbox-app-secret)", flush=True)
+    sandbox.serve_forever(args.port, args.host)
+    return 0
