@@ -17,20 +17,7 @@ from wamkt_nb.webhooks.service import build_service
 from wamkt_nb.webhooks.server import BackgroundServer
 
 from conftest import free_port, wait_for_port
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed, status
-
-
-class RecordingSender:
-    """Stands in for the Cloud API where only the receiver is under test: keeps what it was asked to send."""
-
-    def __init__(self):
-        self.sent = []
-
-    async def send_message(self, phone_number_id, payload):
-        from wamkt_nb.cloudapi import SendResult
-
-        self.sent.append((phone_number_id, payload))
-        return SendResult(wamid=f"wamid.reply{len(self.sent)}", wa_id=payload["to"].lstrip("+"), input=payload["to"])
+from webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, signed, status
 
 
 @pytest.fixture

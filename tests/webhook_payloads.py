@@ -56,3 +56,19 @@ def template_update(event: str = "APPROVED", name: str = "order_shipped", reason
 def signed(payload: dict | bytes, secret: str = APP_SECRET) -> tuple[bytes, dict[str, str]]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return body, {"X-Hub-Signature-256": sign_body(body, secret), "Content-Type": "application/json"}
+
+
+class RecordingSender:
+    """Stands in for the Cloud API where only our side is under test: keeps what it was asked to send."""
+
+    def __init__(self, fail_with: Exception | None = None):
+        self.sent: list[tuple[str, dict]] = []
+        self.fail_with = fail_with
+
+    async def send_message(self, phone_number_id: str, payload: dict):
+        from wamkt_nb.cloudapi import SendResult
+
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((phone_number_id, payload))
+        return SendResult(wamid=f"wamid.reply{len(self.sent)}", wa_id=payload["to"].lstrip("+"), input=payload["to"])

@@ -1,0 +1,143 @@
+"""Auto-replies through the real HTTP receiver: reply sent in the background, cooldown, loop guard,
+opt-out, handover, failures and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from wamkt_nb.autoreply import Rule, save_rule
+from wamkt_nb.clock import ManualClock
+from wamkt_nb.cloudapi import ServerError
+from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.consent import opted_out
+from wamkt_nb.webhooks.server import BackgroundServer
+from wamkt_nb.webhooks.service import build_service
+
+from webhook_payloads import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, RecordingSender, inbound, signed
+
+PHONE = "+4915112345678"
+
+
+class Harness:
+    def __init__(self, tmp_path, sender=None, **options):
+        self.store = open_store(tmp_path / "w.db")
+        self.clock = ManualClock(1_750_000_000)
+        self.sender = sender or RecordingSender()
+        self.service = build_service(self.store, self.sender, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
+                                     clock=self.clock, **options)
+        self.server = BackgroundServer(self.service.asgi_app())
+        self.url = self.server.start() + "/webhook"
+        self.n = 0
+
+    def say(self, text, wa_id="4915112345678"):
+        self.n += 1
+        body, headers = signed(inbound(wa_id=wa_id, text=text, wamid=f"wamid.in{self.n}", ts=self.clock.now()))
+        resp = httpx.post(self.url, content=body, headers=headers)
+        assert resp.status_code == 200
+        return f"wamid.in{self.n}"
+
+    def outcome(self, wamid, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self.store.query(
+                "SELECT l.outcome, r.state, r.latency_ms, r.wamid, r.error_title FROM autoreply_log l"
+                " LEFT JOIN replies r USING (reply_id) WHERE l.wamid = ?", (wamid,))
+            if row and row[0]["state"] != "queued" or time.monotonic() > deadline:
+                return dict(row[0]) if row else None
+            time.sleep(0.01)
+
+    def close(self):
+        self.server.stop()
+        self.store.close()
+
+
+@pytest.fixture
+def harness(tmp_path):
+    h = Harness(tmp_path)
+    yield h
+    h.close()
+
+
+def test_rabatt_gets_the_discount_code(harness):
+    wamid = harness.say("Rabatt?")
+    result = harness.outcome(wamid)
+    assert result["outcome"] == "replied" and result["state"] == "accepted"
+    assert result["wamid"] == "wamid.reply1" and 0 < result["latency_ms"] < 2000
+    [(number, payload)] = harness.sender.sent
+    assert number == PHONE_NUMBER_ID and payload["to"] == PHONE and "WILLKOMMEN10" in payload["text"]["body"]
+
+
+def test_redelivered_webhook_replies_once(harness):
+    body, headers = signed(inbound(text="Rabatt", wamid="wamid.same", ts=harness.clock.now()))
+    for _ in range(3):
+        assert httpx.post(harness.url, content=body, headers=headers).status_code == 200
+    harness.outcome("wamid.same")
+    time.sleep(0.2)
+    assert len(harness.sender.sent) == 1
+
+
+def test_cooldown_and_opt_out_confirmation(harness):
+    harness.outcome(harness.say("Rabatt"))
+    assert harness.outcome(harness.say("Rabatt"))["outcome"] == "cooldown"
+    stop = harness.outcome(harness.say("STOP"))  # confirmations are not held back by the cooldown
+    assert stop["outcome"] == "replied" and opted_out(harness.store, PHONE)
+    harness.clock.advance(61)
+    assert harness.outcome(harness.say("Lieferzeit?"))["outcome"] == "replied"
+    assert len(harness.sender.sent) == 3
+
+
+def test_two_bots_cannot_loop(harness):
+    """Another bot answering every reply with a keyword gets at most max_per_hour answers an hour."""
+    outcomes = []
+    for _ in range(20):
+        outcomes.append(harness.outcome(harness.say("Rabatt"))["outcome"])
+        harness.clock.advance(61)
+    assert outcomes.count("replied") == 5 and outcomes[5:].count("hourly_cap") >= 10
+
+
+def test_handover_tag_and_no_match(harness):
+    save_rule(harness.store, Rule("ja", "ja", match_type="exact", action="tag", tag="interested"))
+    assert harness.outcome(harness.say("Ich möchte einen Mitarbeiter sprechen"))["outcome"] == "replied"
+    assert harness.outcome(harness.say("JA"))["outcome"] == "no_reply"
+    assert harness.outcome(harness.say("Wie geht's?"))["outcome"] == "no_match"
+    assert harness.store.query("SELECT tag FROM customer_tags WHERE phone = ?", (PHONE,))[0][0] == "interested"
+    actions = [r[0] for r in harness.store.query("SELECT action FROM autoreply_log ORDER BY wamid")]
+    assert actions == ["handover", "tag", None]
+
+
+def test_send_failure_is_recorded_and_webhook_still_200(tmp_path):
+    h = Harness(tmp_path, sender=RecordingSender(fail_with=ServerError("(#131000) Something went wrong", 131000)))
+    try:
+        result = h.outcome(h.say("Rabatt"))
+        assert result["state"] == "failed" and "131000" in result["error_title"]
+    finally:
+        h.close()
+
+
+def test_queued_replies_are_recovered_on_start(tmp_path):
+    from wamkt_nb.webhooks.replies import queue_reply
+
+    store = open_store(tmp_path / "w.db")
+    now = time.time()
+    with store.transaction() as conn:
+        fresh = queue_reply(conn, phone=PHONE, kind="auto", payload={"type": "text", "to": PHONE, "text": {"body": "a"}},
+                            phone_number_id=PHONE_NUMBER_ID, now=now - 10)
+        stale = queue_reply(conn, phone=PHONE, kind="auto", payload={"type": "text", "to": PHONE, "text": {"body": "b"}},
+                            phone_number_id=PHONE_NUMBER_ID, now=now - 3600)
+    sender = RecordingSender()
+    service = build_service(store, sender, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN)
+
+    async def run():
+        await service.start()
+        await service.dispatcher.drain()
+        await service.stop()
+
+    asyncio.run(run())
+    states = dict(store.query("SELECT reply_id, state FROM replies"))
+    assert states == {fresh: "accepted", stale: "failed"}
+    assert [p["text"]["body"] for _, p in sender.sent] == ["a"]
+    store.close()

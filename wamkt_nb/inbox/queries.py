@@ -1,0 +1,108 @@
+"""The team inbox: open conversations by priority, red flags, first-response times.
+
+A conversation is a customer's inbound messages up to our next reply (auto or agent); the
+conversation logic itself is :func:`wamkt_nb.analytics.service.conversations`. An auto-reply
+that hands over to a person does not count as an answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..analytics.service import conversations, service_summary
+from ..store import Store
+from ..webhooks.windows import WINDOW_SECONDS
+
+RED_AFTER_SECONDS = 2 * 3600.0
+"""Unanswered this long, a conversation is flagged red (seed: 2 hours)."""
+
+VALUE_RANK = {"over_200": 3, "50_200": 2, "under_50": 1, "none": 0}
+OPEN_COLUMNS = (
+    "phone", "name", "customer_id", "last_message", "messages", "started_at", "waiting_min", "red",
+    "needs_human", "window_open", "avg_order_value", "total_spend", "order_value_band",
+)
+
+
+def _utc(seconds: pd.Series) -> pd.Series:
+    return pd.to_datetime(seconds.astype(float), unit="s", utc=True)
+
+
+def load_messages(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inbound messages (phone, timestamp, text, profile_name, wamid) and our answers (phone, at)."""
+    inbound = store.read_frame(
+        "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages ORDER BY timestamp"
+    )
+    responses = store.read_frame(
+        "SELECT phone, COALESCE(accepted_at, created_at) AS at, kind FROM replies WHERE state != 'failed'"
+        " AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
+        " AND reply_id IS NOT NULL) ORDER BY at"
+    )
+    inbound["timestamp"] = _utc(inbound["timestamp"])
+    responses["at"] = _utc(responses["at"])
+    return inbound, responses
+
+
+def _value_band(customers: pd.DataFrame) -> pd.Series:
+    if "order_value_band" in customers:
+        return customers["order_value_band"].astype(str)
+    aov = customers.get("avg_order_value", pd.Series(np.nan, index=customers.index)).astype(float)
+    band = np.select([aov > 200, aov >= 50, aov < 50], ["over_200", "50_200", "under_50"], "none")
+    return pd.Series(band, index=customers.index)
+
+
+def open_conversations(
+    store: Store,
+    now: float,
+    customers: pd.DataFrame | None = None,
+    red_after_seconds: float = RED_AFTER_SECONDS,
+) -> pd.DataFrame:
+    """Unanswered conversations, highest order value first, then longest waiting.
+
+    ``customers``: rows with ``phone`` and optionally ``customer_id``, ``name``, ``avg_order_value``,
+    ``total_spend``, ``order_value_band`` (e.g. ``build_features`` output).
+    """
+    inbound, responses = load_messages(store)
+    now_ts = pd.Timestamp(now, unit="s", tz="UTC")
+    table = conversations(inbound, responses, now_ts, pd.Timedelta(seconds=red_after_seconds))
+    table = table.loc[~table["answered"]].copy()
+    if table.empty:
+        return pd.DataFrame(columns=list(OPEN_COLUMNS))
+    last = inbound.groupby("phone").agg(last_message=("text", "last"), profile_name=("profile_name", "last"),
+                                        last_at=("timestamp", "max"))
+    table = table.join(last, on="phone")
+    handovers = store.read_frame(
+        "SELECT phone, MAX(at) AS at FROM autoreply_log WHERE action = 'handover' GROUP BY phone"
+    )
+    handover_at = dict(zip(handovers["phone"], handovers["at"]))
+    started = table["started_at"].map(lambda t: t.timestamp())
+    table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started)]
+    table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < WINDOW_SECONDS
+    info = pd.DataFrame(index=pd.Index([], name="phone"))
+    if customers is not None and len(customers):
+        cols = [c for c in ("customer_id", "name", "avg_order_value", "total_spend") if c in customers]
+        info = customers.drop_duplicates("phone").set_index("phone")[cols].copy()
+        info["order_value_band"] = _value_band(customers.drop_duplicates("phone")).to_numpy()
+    table = table.join(info, on="phone")
+    for col in ("customer_id", "name", "avg_order_value", "total_spend", "order_value_band"):
+        if col not in table:
+            table[col] = np.nan
+    table["name"] = table["name"].where(table["name"].notna(), table["profile_name"])
+    table["order_value_band"] = table["order_value_band"].fillna("none").astype(str)
+    rank = table["order_value_band"].map(VALUE_RANK).fillna(0)
+    table = table.assign(_rank=rank).sort_values(["_rank", "waiting_min"], ascending=[False, False])
+    return table.reset_index(drop=True)[list(OPEN_COLUMNS)]
+
+
+def first_response_times(store: Store, now: float) -> pd.DataFrame:
+    """Every conversation with its first response time in minutes (NaN while unanswered)."""
+    inbound, responses = load_messages(store)
+    return conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"))
+
+
+def inbox_summary(store: Store, now: float, red_after_seconds: float = RED_AFTER_SECONDS) -> pd.DataFrame:
+    """One row: conversations, answered, median/p90 first response, share within 5 min, open, red."""
+    inbound, responses = load_messages(store)
+    table = conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"),
+                          pd.Timedelta(seconds=red_after_seconds))
+    return service_summary(table)
