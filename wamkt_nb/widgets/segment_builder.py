@@ -1,0 +1,425 @@
+"""The visual segment builder: nested condition groups, a live count and the saved segments.
+
+A thin ipywidgets shell over ``wamkt_nb.segments``: every change rebuilds the rule, evaluates it
+on the prepared features frame and updates count, share, the excluded-inactive note, a masked
+sample and a composition chart. ``.rule``, ``.result``, ``.mask`` and ``.customer_ids`` are what
+the next steps (compose, dry-run) read; the ``rule_json`` and ``count`` traits can be observed.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+import traitlets
+
+from ..segments import (
+    KIND_OPS, PRESETS, And, Condition, Node, Not, Or, RuleError, SegmentResult, check_rule,
+    compare_segments, delete_segment, evaluate, evaluate_saved, load_segment, overlap_counts,
+    save_segment, segment_frame,
+)
+from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
+from ..segments.frame import SegmentFrame
+from ..segments.preview import composition_figure, figure_png, sample_members
+from ..segments.rules import to_json
+from ..store import Store
+
+PREFERRED_FIELDS = (
+    "tags", "purchase_frequency", "order_value_band", "interaction_recency", "order_count",
+    "avg_order_value", "total_spend", "last_interaction_at", "last_order_at", "read_rate",
+    "reply_rate", "country", "city", "language", "opted_in",
+)
+OP_LABELS = {
+    "within_last": "within last", "more_than_ago": "more than ... ago", "is_set": "is set",
+    "is_empty": "is empty", "not_in": "not in", "starts_with": "starts with",
+    "ends_with": "ends with", "has_any": "has any of", "has_all": "has all of",
+    "has_none": "has none of",
+}
+
+
+class ConditionEditor(W.HBox):
+    """One condition: a field, an operator fitting its kind, and a value control fitting both."""
+
+    def __init__(self, builder: "SegmentBuilder", cond: Condition | None = None) -> None:
+        self.builder = builder
+        sf = builder.sf
+        fields = builder.fields
+        self.field = W.Dropdown(options=[(FIELD_LABELS.get(f, f), f) for f in fields],
+                                layout=W.Layout(width="190px"))
+        self.op = W.Dropdown(layout=W.Layout(width="150px"))
+        self.value_box = W.HBox()
+        self.remove = W.Button(icon="trash", tooltip="remove condition", layout=W.Layout(width="36px"))
+        self.remove.add_class("wamkt-segment-remove")
+        self._controls: list[W.Widget] = []
+        super().__init__([self.field, self.op, self.value_box, self.remove])
+        self.add_class("wamkt-segment-condition")
+        self.field.add_class("wamkt-segment-field")
+        self.op.add_class("wamkt-segment-op")
+        self._sf: SegmentFrame = sf
+        self.set_condition(cond or builder.default_condition())
+        self.field.observe(self._on_field, names="value")
+        self.op.observe(self._on_op, names="value")
+
+    @property
+    def kind(self) -> str:
+        return self._sf.schema.kinds[self.field.value]
+
+    def set_condition(self, cond: Condition) -> None:
+        with self.builder.quiet():
+            self.field.value = cond.field
+            self.op.options = [(OP_LABELS.get(o, o), o) for o in KIND_OPS[self.kind]]
+            self.op.value = cond.op
+            self._build_value(cond.value)
+
+    def _on_field(self, change: dict) -> None:
+        with self.builder.quiet():
+            self.op.options = [(OP_LABELS.get(o, o), o) for o in KIND_OPS[self.kind]]
+            self.op.value = self.op.options[0][1]
+            self._build_value(None)
+        self.builder.refresh()
+
+    def _on_op(self, change: dict) -> None:
+        with self.builder.quiet():
+            self._build_value(None)
+        self.builder.refresh()
+
+    def _build_value(self, value: Any) -> None:
+        """Controls that fit the kind and operator, pre-filled with ``value`` when given."""
+        kind, op, column = self.kind, self.op.value, self.field.value
+        sf = self._sf
+        controls: list[W.Widget]
+        if op in ("is_set", "is_empty"):
+            controls = []
+        elif kind == "tags":
+            tags = list(sf.schema.tags)
+            chosen = [t for t in (value or ()) if t in tags]
+            controls = [W.SelectMultiple(options=[(TAG_LABELS.get(t, t), t) for t in tags], value=chosen,
+                                         rows=min(6, len(tags)), layout=W.Layout(width="260px"))]
+        elif kind == "category":
+            cats = list(sf.schema.categories[column])
+            if op in ("in", "not_in"):
+                chosen = [c for c in (value or ()) if c in cats]
+                controls = [W.SelectMultiple(options=cats, value=chosen, rows=min(5, len(cats)))]
+            else:
+                controls = [W.Dropdown(options=cats, value=value if value in cats else cats[0])]
+        elif kind == "bool":
+            controls = [W.Dropdown(options=[("true", True), ("false", False)],
+                                   value=bool(value) if value is not None else True)]
+        elif kind == "datetime" and op in ("within_last", "more_than_ago"):
+            controls = [W.BoundedIntText(value=int(value) if value is not None else 7, min=0, max=3650,
+                                         layout=W.Layout(width="90px")), W.Label("days")]
+        elif kind == "datetime":
+            given = list(value) if isinstance(value, tuple) else [value] if value else []
+            dates = [pd.Timestamp(v).date() for v in given if v] + [None, None]
+            controls = [W.DatePicker(value=d) for d in dates[: 2 if op == "between" else 1]]
+        elif kind == "number" and op == "between":
+            x = sf.numbers(column)
+            finite = x[np.isfinite(x)]
+            span = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+            lo, hi = value if value else span
+            controls = [W.FloatText(value=lo, layout=W.Layout(width="100px")), W.Label("to"),
+                        W.FloatText(value=hi, layout=W.Layout(width="100px"))]
+        elif kind == "number" and op not in ("in", "not_in"):
+            controls = [W.FloatText(value=float(value) if value is not None else 0.0, layout=W.Layout(width="110px"))]
+        else:  # strings, and lists of numbers or strings typed comma-separated
+            text = ", ".join(str(v) for v in value) if isinstance(value, tuple) else (value or "")
+            controls = [W.Text(value=text, placeholder="comma-separated" if op in ("in", "not_in") else "")]
+        for c in controls:
+            if not isinstance(c, W.Label):
+                c.add_class("wamkt-segment-value")
+                c.observe(lambda _change: self.builder.refresh(), names="value")
+        self._controls = controls
+        self.value_box.children = controls
+
+    def to_condition(self) -> Condition:
+        kind, op, column = self.kind, self.op.value, self.field.value
+        values = [c.value for c in self._controls if not isinstance(c, W.Label)]
+        if op in ("is_set", "is_empty"):
+            return Condition(column, op)
+        if kind in ("tags", "category") and op in ("in", "not_in", "has_any", "has_all", "has_none"):
+            return Condition(column, op, list(values[0]))
+        if kind == "datetime" and op not in ("within_last", "more_than_ago"):
+            stamps = [_iso(v) for v in values]
+            return Condition(column, op, stamps if op == "between" else stamps[0])
+        if op == "between":
+            return Condition(column, op, [float(values[0]), float(values[1])])
+        if op in ("in", "not_in"):
+            parts = [p.strip() for p in values[0].split(",") if p.strip()]
+            return Condition(column, op, [_number(p) for p in parts] if kind == "number" else parts)
+        return Condition(column, op, values[0])
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else pd.Timestamp(value).tz_localize("UTC").isoformat()
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text  # the type check names it
+
+
+class GroupEditor(W.VBox):
+    """AND/OR over conditions and nested groups, optionally negated."""
+
+    def __init__(self, builder: "SegmentBuilder", node: Node | None = None, root: bool = False) -> None:
+        self.builder = builder
+        self.logic = W.Dropdown(options=[("all of", "and"), ("any of", "or")], layout=W.Layout(width="90px"))
+        self.negate = W.Checkbox(description="not", indent=False, layout=W.Layout(width="60px"))
+        self.add_condition = W.Button(description="+ condition", layout=W.Layout(width="110px"))
+        self.add_group = W.Button(description="+ group", layout=W.Layout(width="90px"))
+        self.remove = W.Button(icon="trash", tooltip="remove group", layout=W.Layout(width="36px"))
+        self.items = W.VBox(layout=W.Layout(margin="0 0 0 24px"))
+        header = [self.negate, self.logic, W.Label("of the following"), self.add_condition, self.add_group]
+        super().__init__([W.HBox(header + ([] if root else [self.remove])), self.items])
+        self.add_class("wamkt-segment-group")
+        self.add_condition.add_class("wamkt-segment-add-condition")
+        self.add_group.add_class("wamkt-segment-add-group")
+        self.remove.add_class("wamkt-segment-remove-group")
+        self.layout.border = "1px solid #ddd"
+        self.layout.padding = "4px"
+        self.set_node(node if node is not None else And())
+        self.logic.observe(lambda _c: builder.refresh(), names="value")
+        self.negate.observe(lambda _c: builder.refresh(), names="value")
+        self.add_condition.on_click(lambda _b: self.append(ConditionEditor(builder)))
+        self.add_group.on_click(lambda _b: self.append(GroupEditor(builder, And(builder.default_condition()))))
+
+    def set_node(self, node: Node) -> None:
+        with self.builder.quiet():
+            negate = isinstance(node, Not) and isinstance(node.child, (And, Or))
+            inner = node.child if negate else node
+            if not isinstance(inner, (And, Or)):
+                inner = And(inner)
+            self.negate.value = negate
+            self.logic.value = "and" if isinstance(inner, And) else "or"
+            self.items.children = []
+            for child in inner.children:
+                self._attach(ConditionEditor(self.builder, child) if isinstance(child, Condition)
+                             else GroupEditor(self.builder, child))
+
+    def append(self, editor: W.Widget) -> None:
+        self._attach(editor)
+        self.builder.refresh()
+
+    def _attach(self, editor: W.Widget) -> None:
+        editor.remove.on_click(lambda _b: self._detach(editor))
+        self.items.children = (*self.items.children, editor)
+
+    def _detach(self, editor: W.Widget) -> None:
+        self.items.children = tuple(c for c in self.items.children if c is not editor)
+        self.builder.refresh()
+
+    def to_rule(self) -> Node:
+        children = [c.to_condition() if isinstance(c, ConditionEditor) else c.to_rule()
+                    for c in self.items.children]
+        node: Node = And(*children) if self.logic.value == "and" else Or(*children)
+        return Not(node) if self.negate.value else node
+
+
+class SegmentBuilder(W.VBox):
+    """Build a segment visually on a features frame; save, load and compare segments in a store."""
+
+    rule_json = traitlets.Unicode("").tag(sync=False)
+    count = traitlets.Int(0).tag(sync=False)
+
+    def __init__(self, features: pd.DataFrame | SegmentFrame, now: Any, store: Store | None = None,
+                 rule: Node | None = None, include_inactive: bool = False, sample_size: int = 8) -> None:
+        self.sf = segment_frame(features)
+        self.now = now
+        self.store = store
+        self.sample_size = sample_size
+        self.result: SegmentResult | None = None
+        self._quiet = 0
+        kinds = self.sf.schema.kinds
+        usable = [c for c, k in kinds.items() if k in KIND_OPS and c != self.sf.id_column]
+        self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(set(usable) - set(PREFERRED_FIELDS))
+
+        self.preset = W.Dropdown(options=[("start from a preset...", "")] + [(p.label, k) for k, p in PRESETS.items()],
+                                 layout=W.Layout(width="300px"))
+        self.preset.add_class("wamkt-segment-preset")
+        self.root = GroupEditor(self, rule, root=True)
+        self.count_label = W.HTML()
+        self.count_label.add_class("wamkt-segment-count")
+        self.inactive_label = W.HTML()
+        self.inactive_label.add_class("wamkt-segment-inactive")
+        self.include_inactive = W.Checkbox(value=include_inactive, description="include inactive 90 d customers",
+                                           indent=False)
+        self.include_inactive.add_class("wamkt-segment-include-inactive")
+        self.description = W.HTML()
+        self.description.add_class("wamkt-segment-description")
+        self.error = W.HTML()
+        self.error.add_class("wamkt-segment-error")
+        self.sample = W.HTML()
+        self.sample.add_class("wamkt-segment-sample")
+        self.chart = W.Image(format="png")
+        self.chart.add_class("wamkt-segment-chart")
+
+        self.save_name = W.Text(placeholder="segment name", layout=W.Layout(width="220px"))
+        self.save_button = W.Button(description="Save", button_style="primary")
+        self.saved = W.Dropdown(options=[], layout=W.Layout(width="220px"))
+        self.load_button = W.Button(description="Load")
+        self.delete_button = W.Button(description="Delete")
+        self.store_message = W.HTML()
+        self.overlap = W.HTML()
+        self.comparison = W.HTML()
+        for w, cls in ((self.save_name, "wamkt-segment-name"), (self.save_button, "wamkt-segment-save"),
+                       (self.saved, "wamkt-segment-saved"), (self.load_button, "wamkt-segment-load"),
+                       (self.delete_button, "wamkt-segment-delete"), (self.overlap, "wamkt-segment-overlap"),
+                       (self.comparison, "wamkt-segment-comparison"), (self.store_message, "wamkt-segment-store-message")):
+            w.add_class(cls)
+
+        children = [
+            self.preset, self.root, self.error, self.count_label,
+            W.HBox([self.inactive_label, self.include_inactive]), self.description, self.chart, self.sample,
+        ]
+        if store is not None:
+            children += [
+                W.HTML("<b>Saved segments</b>"),
+                W.HBox([self.save_name, self.save_button]),
+                W.HBox([self.saved, self.load_button, self.delete_button]),
+                self.store_message, W.HTML("<i>Overlap (customers in both)</i>"), self.overlap,
+                W.HTML("<i>Comparison</i>"), self.comparison,
+            ]
+        super().__init__(children)
+        self.add_class("wamkt-segment-builder")
+        self.preset.observe(self._on_preset, names="value")
+        self.include_inactive.observe(lambda _c: self.refresh(), names="value")
+        self.save_button.on_click(lambda _b: self.save())
+        self.load_button.on_click(lambda _b: self.load(self.saved.value))
+        self.delete_button.on_click(lambda _b: self.delete(self.saved.value))
+        self.refresh()
+        if store is not None:
+            self._refresh_saved()
+
+    # --- what the next steps read -------------------------------------------------------------
+    @property
+    def rule(self) -> Node:
+        return self.root.to_rule()
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return None if self.result is None else self.result.mask
+
+    @property
+    def customer_ids(self) -> np.ndarray:
+        return np.array([], dtype=object) if self.result is None else self.result.customer_ids
+
+    # --- editing ------------------------------------------------------------------------------
+    def default_condition(self) -> Condition:
+        if "order_count" in self.fields:
+            return Condition("order_count", ">=", 1)
+        field = self.fields[0]
+        return Condition(field, "is_set")
+
+    def set_rule(self, rule: Node, include_inactive: bool | None = None) -> None:
+        """Show ``rule`` in the editor (and optionally the inactive choice), then refresh once."""
+        with self.quiet():
+            self.root.set_node(rule)
+            if include_inactive is not None:
+                self.include_inactive.value = include_inactive
+        self.refresh()
+
+    def quiet(self):
+        """A context in which control changes do not refresh (used while rebuilding editors)."""
+        builder = self
+
+        class _Quiet:
+            def __enter__(self):
+                builder._quiet += 1
+
+            def __exit__(self, *exc):
+                builder._quiet -= 1
+
+        return _Quiet()
+
+    def _on_preset(self, change: dict) -> None:
+        if change["new"]:
+            p = PRESETS[change["new"]]
+            self.set_rule(p.rule, p.include_inactive)
+
+    def refresh(self) -> None:
+        """Evaluate the current rule and update every view; a bad rule shows its message only."""
+        if self._quiet:
+            return
+        try:
+            rule = self.rule
+            result = evaluate(rule, self.sf, self.now, self.include_inactive.value)
+        except (RuleError, ValueError, TypeError) as exc:
+            self.error.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            return
+        self.error.value = ""
+        self.result = result
+        with self.hold_sync():
+            self.count_label.value = (
+                f"<b>{result.count:,}</b> customers match "
+                f"(<b>{result.share:.1%}</b> of {result.base:,})"
+            )
+            verb = "included" if result.include_inactive else "excluded"
+            self.inactive_label.value = f"{result.excluded_inactive:,} inactive 90 d customers {verb}"
+            self.description.value = html.escape(describe(rule, result.include_inactive))
+            self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
+                index=False, border=0, na_rep="")
+            self.chart.value = figure_png(composition_figure(self.sf, result.mask))
+            self.rule_json = to_json(rule)
+            self.count = result.count
+
+    # --- saved segments -----------------------------------------------------------------------
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("this builder has no store; pass store=open_store(...)")
+        return self.store
+
+    def save(self, name: str | None = None) -> None:
+        store = self._require_store()
+        name = (name if name is not None else self.save_name.value).strip()
+        try:
+            rule = self.rule
+            check_rule(rule, self.sf.schema)  # only rules that fit the data are saved
+            save_segment(store, name, rule, self.include_inactive.value)
+        except (RuleError, ValueError) as exc:
+            self.store_message.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            return
+        self.store_message.value = f"saved {html.escape(name)!s}"
+        self._refresh_saved(select=name)
+
+    def load(self, name: str) -> None:
+        store = self._require_store()
+        try:
+            seg = load_segment(store, name)
+            check_rule(seg.rule, self.sf.schema)
+        except KeyError as exc:
+            self.store_message.value = html.escape(str(exc.args[0]))
+            return
+        except RuleError as exc:
+            self.store_message.value = f"cannot load {html.escape(name)}: {html.escape(str(exc))}"
+            return
+        self.save_name.value = seg.name
+        self.set_rule(seg.rule, seg.include_inactive)
+        self.store_message.value = f"loaded {html.escape(seg.name)}"
+
+    def delete(self, name: str) -> None:
+        if delete_segment(self._require_store(), name):
+            self.store_message.value = f"deleted {html.escape(name)}"
+        self._refresh_saved()
+
+    def _refresh_saved(self, select: str | None = None) -> None:
+        results = evaluate_saved(self.store, self.sf, self.now)
+        names = list(results)
+        self.saved.options = names
+        if select in names:
+            self.saved.value = select
+        if not names:
+            self.overlap.value = self.comparison.value = "<i>no saved segments yet</i>"
+            return
+        self.overlap.value = overlap_counts(results).to_html(border=0)
+        table = compare_segments(self.sf, results)
+        self.comparison.value = table.to_html(border=0, formatters={
+            "share": "{:.1%}".format, "avg_order_value": "{:,.2f}".format,
+            "total_spend": "{:,.0f}".format, "spend_per_customer": "{:,.2f}".format,
+            "read_rate": "{:.1%}".format, "reply_rate": "{:.1%}".format,
+        })
