@@ -16,9 +16,8 @@ from ..store import Store
 UNSEGMENTED = "unsegmented"
 
 SEND_COLUMNS = (
-    "send_id", "campaign_id", "customer_id", "phone", "arm", "state", "reason", "error_code",
-    "error_title", "message_type", "planned_at", "accepted_at", "sent_at", "delivered_at",
-    "read_at", "failed_at", "pricing_category", "billable",
+    "campaign_id", "customer_id", "phone", "arm", "state", "error_code", "message_type",
+    "accepted_at", "sent_at", "delivered_at", "read_at", "pricing_category", "billable",
 )
 CAMPAIGN_COLUMNS = (
     "campaign_id", "name", "category", "status", "created_at", "started_at", "finished_at",
@@ -143,12 +142,12 @@ def load_responses(store: Store) -> pd.DataFrame:
 
 def attach_campaigns(sends: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
     """Sends with their campaign's name, category, segment and experiment key as columns."""
-    info = campaigns.set_index("campaign_id")
-    keys = sends["campaign_id"]
+    codes, keys = pd.factorize(sends["campaign_id"])
+    info = campaigns.set_index("campaign_id").reindex(keys)
+    segment = info["segment_name"]
+    info["segment"] = segment.where(segment.notna() & (segment.astype(str) != ""), UNSEGMENTED)
     out = sends.copy()
-    out["campaign_name"] = keys.map(info["name"]).to_numpy()
-    out["category"] = keys.map(info["category"]).to_numpy()
-    segment = keys.map(info["segment_name"])
-    out["segment"] = segment.where(segment.notna() & (segment.astype(str) != ""), UNSEGMENTED).to_numpy()
-    out["experiment_key"] = keys.map(info["experiment_key"]).to_numpy()
+    for column, source in (("campaign_name", "name"), ("category", "category"), ("segment", "segment"),
+                           ("experiment_key", "experiment_key")):
+        out[column] = info[source].to_numpy(dtype=object).take(codes) if len(codes) else []
     return out

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .funnel import enrich, failures, funnel, funnel_stages, reply_health
 from .load import LedgerData
-from .money import DEFAULT_PRICES, FREE_PER_MONTH, monthly_costs, roi_per_message
+from .money import DEFAULT_PRICES, FREE_PER_MONTH, message_costs, monthly_costs, roi_per_message
 from .segments import segment_comparison
 from .service import conversations, service_summary
 from .timing import activity_heatmap, best_send_hours, reply_time_decay
@@ -70,6 +70,7 @@ def compute_metrics(
 ) -> Metrics:
     """Every table of the dashboards for the sends in ``data`` (already filtered by the caller)."""
     rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
+    rich["cost"] = message_costs(rich, options.prices, options.free_per_month)
     roi = roi_per_message(rich, ("campaign_id", "campaign_name"), options.prices, options.free_per_month)
     convs = conversations(data.inbound, data.responses, now)
     return Metrics(

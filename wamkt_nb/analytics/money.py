@@ -18,6 +18,14 @@ DEFAULT_PRICES: Mapping[str, float] = {
 """USD per billable message by category: the seed's 0.005-0.01 range (marketing at the top)."""
 
 
+def calendar_month(times: pd.Series) -> pd.Series:
+    """UTC calendar month of each timestamp as "YYYY-MM" (NaN for NaT); labels built once per month."""
+    months = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[M]")
+    codes, uniques = pd.factorize(months)
+    labels = np.datetime_as_string(np.asarray(uniques, dtype="datetime64[M]"))
+    return pd.Series(pd.Categorical.from_codes(codes, labels), index=times.index)
+
+
 def billable(enriched: pd.DataFrame) -> pd.Series:
     """Whether Meta charges the row: the webhook's ``pricing.billable`` when known, else a
     delivered template outside the service category."""
@@ -43,10 +51,17 @@ def message_costs(
     if rows.empty:
         return cost
     rows = rows.sort_values("out_at", kind="stable")
-    rank = rows.groupby(rows["out_at"].dt.strftime("%Y-%m")).cumcount()
+    rank = rows.groupby(calendar_month(rows["out_at"])).cumcount()
     paid = rank.index[rank.to_numpy() >= free_per_month]
     cost.loc[paid] = price.loc[paid]
     return cost
+
+
+def _cost(enriched: pd.DataFrame, prices: Mapping[str, float], free_per_month: int) -> pd.Series:
+    """The ``cost`` column when the caller already priced the rows, else priced now."""
+    if "cost" in enriched.columns:
+        return enriched["cost"]
+    return message_costs(enriched, prices, free_per_month)
 
 
 def monthly_costs(
@@ -54,11 +69,11 @@ def monthly_costs(
     prices: Mapping[str, float] = DEFAULT_PRICES,
     free_per_month: int = FREE_PER_MONTH,
 ) -> pd.DataFrame:
-    """Per calendar month: billable messages, how many the free tier covered, paid ones, USD cost."""
+    """Per calendar month (of rows priced by ``message_costs``, or a ``cost`` column): billable messages, how many the free tier covered, paid ones, USD cost."""
     frame = pd.DataFrame({
-        "month": enriched["out_at"].dt.strftime("%Y-%m"),
+        "month": calendar_month(enriched["out_at"]),
         "billable": billable(enriched),
-        "cost": message_costs(enriched, prices, free_per_month),
+        "cost": _cost(enriched, prices, free_per_month),
     }).dropna(subset=["month"])
     table = frame.groupby("month").agg(billable=("billable", "sum"), cost=("cost", "sum"))
     table["free_tier"] = free_per_month
@@ -75,7 +90,7 @@ def roi_per_message(
 ) -> pd.DataFrame:
     """Per group: messages delivered, cost, attributed revenue (see ``enrich``'s window), revenue
     and cost per message, and ``roi`` = revenue / cost (NaN while the free tier covers all)."""
-    frame = enriched.assign(cost=message_costs(enriched, prices, free_per_month))
+    frame = enriched.assign(cost=_cost(enriched, prices, free_per_month))
     table = frame.groupby(list(by), dropna=False).agg(
         delivered=("delivered", "sum"), orders=("orders", "sum"),
         revenue=("revenue", "sum"), cost=("cost", "sum"),
@@ -108,7 +123,7 @@ def ltv_monthly(
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame = frame[frame["customer_id"].isin(set(ids))]
     frame["group"] = np.where(frame["customer_id"].isin(reached_set), "whatsapp", "rest")
-    frame["month"] = frame["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m")
+    frame["month"] = calendar_month(frame["at"]).astype(object)
     table = frame.groupby(["month", "group"])["amount"].sum().unstack("group")
     table = table.reindex(columns=["whatsapp", "rest"]).fillna(0.0).sort_index()
     rows = []
