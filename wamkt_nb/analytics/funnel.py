@@ -62,6 +62,7 @@ def _attach_replies(out: pd.DataFrame, inbound: pd.DataFrame, window: pd.Timedel
     reached = out.loc[out["accepted"] & out["out_at"].notna(), ["phone", "out_at"]]
     if len(reached) and len(inbound):
         left = inbound.loc[inbound["timestamp"].notna(), ["phone", "timestamp"]].sort_values("timestamp")
+        left["timestamp"] = left["timestamp"].astype(reached["out_at"].dtype)
         right = reached.rename_axis("row").reset_index().sort_values("out_at")
         hits = pd.merge_asof(
             left, right, left_on="timestamp", right_on="out_at", by="phone",
@@ -80,7 +81,8 @@ def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Tim
     touched = out.loc[out["delivered"] & out["out_at"].notna(), ["customer_id", "out_at"]]
     if len(touched) and len(conversions):
         orders = conversions.loc[conversions["at"].notna(), ["customer_id", "at", "amount"]]
-        orders = orders.astype({"customer_id": touched["customer_id"].dtype}).sort_values("at")
+        orders = orders.astype({"customer_id": touched["customer_id"].dtype, "at": touched["out_at"].dtype})
+        orders = orders.sort_values("at")
         right = touched.rename_axis("row").reset_index().sort_values("out_at")
         hits = pd.merge_asof(
             orders, right, left_on="at", right_on="out_at", by="customer_id",

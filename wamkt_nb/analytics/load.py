@@ -128,16 +128,11 @@ def load_ledger(
 
 
 def load_responses(store: Store) -> pd.DataFrame:
-    """Our answers to customers (auto-replies and inbox answers from the receiver's ``replies``
-    table), as phone and the time the API accepted them; empty when the table does not exist."""
-    exists = store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'replies'")
-    if not exists:
-        return empty_frame(RESPONSE_COLUMNS)
-    return _fetch(
-        store,
-        "SELECT phone, COALESCE(accepted_at, created_at) FROM replies WHERE state != 'failed' ORDER BY 2",
-        RESPONSE_COLUMNS,
-    )
+    """Our answers to customers (phone, at) as the inbox counts them: auto-replies and agents'
+    answers, not hand-overs to a person."""
+    from ..inbox.queries import load_messages  # the inbox owns what counts as an answer
+
+    return load_messages(store)[1][list(RESPONSE_COLUMNS)]
 
 
 def attach_campaigns(sends: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:

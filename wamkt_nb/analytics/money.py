@@ -11,11 +11,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-FREE_PER_MONTH = 1_000
-DEFAULT_PRICES: Mapping[str, float] = {
-    "marketing": 0.01, "utility": 0.005, "authentication": 0.005, "service": 0.0,
-}
-"""USD per billable message by category: the seed's 0.005-0.01 range (marketing at the top)."""
+from ..campaigns.pricing import PriceBook
+
+FREE_PER_MONTH = PriceBook().free_per_month
+DEFAULT_PRICES: Mapping[str, float] = dict(PriceBook().prices)
+"""USD per billable message by category, from the dry-run's editable price book."""
 
 
 def calendar_month(times: pd.Series) -> pd.Series:

@@ -26,6 +26,8 @@ def conversations(
     """
     left = inbound.loc[inbound["timestamp"].notna(), ["phone", "timestamp"]].sort_values("timestamp")
     right = responses.loc[responses["at"].notna(), ["phone", "at"]].sort_values("at")
+    left["timestamp"] = left["timestamp"].astype("datetime64[ns, UTC]")
+    right["at"] = right["at"].astype("datetime64[ns, UTC]")
     right = right.astype({"phone": left["phone"].dtype}) if len(left) else right
     matched = pd.merge_asof(left, right, left_on="timestamp", right_on="at", by="phone", direction="forward")
     matched["at"] = pd.to_datetime(matched["at"], utc=True)
