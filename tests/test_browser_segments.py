@@ -1,0 +1,45 @@
+"""Voila serves the segment dashboard; in headless Chromium a preset and a checkbox move the count."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, voila_server
+
+pytestmark = pytest.mark.browser
+
+
+def count(page) -> int:
+    text = page.locator(".wamkt-segment-count").inner_text()
+    return int(re.search(r"([\d,]+) customers match", text).group(1).replace(",", ""))
+
+
+def test_changing_controls_changes_the_count(page, workspace: Path, tmp_path):
+    with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
+                      log=tmp_path / "voila.log") as url:
+        page.goto(url, timeout=120_000)
+        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
+        page.locator(".wamkt-segment-count").wait_for(state="visible", timeout=120_000)
+        page.wait_for_function(
+            "document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")
+        start = count(page)
+        assert "interacted in the last 7 days" in page.locator(".wamkt-segment-description").inner_text()
+
+        page.locator(".wamkt-segment-preset select").select_option(label="Frequent buyers")
+        page.wait_for_function(
+            f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{start:,} ')")
+        frequent = count(page)
+        assert frequent != start
+        assert "frequent buyers" in page.locator(".wamkt-segment-description").inner_text()
+
+        page.locator(".wamkt-segment-include-inactive input").check()
+        page.wait_for_function(
+            f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{frequent:,} ')")
+        assert count(page) > frequent
+        assert "included" in page.locator(".wamkt-segment-inactive").inner_text()
+        # phones in the sample are masked
+        sample = page.locator(".wamkt-segment-sample").inner_text()
+        assert "*****" in sample and not re.search(r"\+\d{11,}", sample)
