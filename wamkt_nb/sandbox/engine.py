@@ -65,6 +65,7 @@ class Engine:
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
         self._tier = RollingUsers()
         self._marketing = PerUserLimit()
+        self._last_decide = 0.0
 
     def reset(self, customers: dict[str, SimCustomer]) -> None:
         """Forget messages, logs, counters and events; start over with ``customers``."""
@@ -126,7 +127,9 @@ class Engine:
                   "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None}
         self.messages[wamid] = record
         self.counters["accepted"] += 1
-        self._schedule(now + self.rng.uniform(*self.params.sent_delay), lambda: self._decide(msg, record))
+        # Messages leave in the order they were accepted (a queue), a short random delay apart.
+        self._last_decide = max(self._last_decide, now + self.rng.uniform(*self.params.sent_delay))
+        self._schedule(self._last_decide, lambda: self._decide(msg, record))
         response: dict[str, Any] = {"messaging_product": "whatsapp",
                                     "contacts": [{"input": msg.to, "wa_id": msg.wa_id}],
                                     "messages": [{"id": wamid}]}
