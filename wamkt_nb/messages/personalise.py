@@ -229,7 +229,7 @@ def shorten(text: pd.Series, max_length: int, ellipsis: str = "…") -> tuple[pd
     head = sub.str.slice(0, room + 1)  # one extra char tells whether the cut falls between words
     cut = head.str.replace(r"\S*$", "", regex=True).str.rstrip(" \t\n,;:-")
     whole_word = cut.str.len() == 0
-    cut = cut.where(~whole_word, sub.str.extract(r"^(\S+)", expand=False))
+    cut = cut.where(~whole_word, sub.str.lstrip().str.extract(r"^(\S*)", expand=False))
     out = text.copy()
     out[long] = (cut + ellipsis).to_numpy()
     return out, pd.Series(long, index=text.index)
