@@ -106,6 +106,7 @@ def _exact_beat_probability(x_t, n_t, x_c, n_c):
 
 @pytest.mark.parametrize("x_t, n_t, x_c, n_c", [
     (12, 100, 10, 100), (590, 10_000, 500, 10_000), (30, 1_000, 45, 1_200), (0, 50, 0, 50), (2_100, 40_000, 2_000, 40_000),
+    (45, 1_000, 4_100, 100_000),  # a wide treatment posterior against a narrow control one
 ])
 def test_chance_to_beat_control_integration_and_sampling_match_closed_form(x_t, n_t, x_c, n_c):
     exact = _exact_beat_probability(x_t, n_t, x_c, n_c)
