@@ -11,19 +11,34 @@ from wamkt_nb.store import open_store
 NOW = 1_780_000_000.0
 
 
-def make_plan(n: int, *, category: str = "utility", excluded: int = 0) -> pd.DataFrame:
-    """A campaign plan shaped like the dry-run report (docs/contracts.md)."""
+def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int = 0,
+              template: str | None = None, planned_at: float = NOW) -> pd.DataFrame:
+    """A campaign plan shaped like the dry-run report (docs/contracts.md).
+
+    ``n`` is a count (made-up phones) or a customers frame; ``template`` sends that approved
+    template (positional name + order number) instead of free-form text.
+    """
+    if isinstance(n, int):
+        people = [(f"c{i}", f"+49151{i:07d}", f"Kunde {i}") for i in range(n)]
+    else:
+        people = list(zip(n["customer_id"].astype(str), n["phone"], n["first_name"].fillna("Kunde")))
     rows = []
-    for i in range(n):
-        phone = f"+49151{i:07d}"
+    for i, (cid, phone, first) in enumerate(people):
         out = "excluded" if i < excluded else "send"
+        if template:
+            payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
+                       "type": "template", "template": {"name": template, "language": {"code": "de"},
+                       "components": [{"type": "body", "parameters": [
+                           {"type": "text", "text": first}, {"type": "text", "text": f"#{i}"}]}]}}
+        else:
+            payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
+                       "type": "text", "text": {"body": f"Hallo {first}", "preview_url": False}}
         rows.append({
-            "customer_id": f"c{i}", "phone": phone, "name": f"Kunde {i}", "outcome": out,
+            "customer_id": cid, "phone": phone, "name": first, "outcome": out,
             "reason": "opted_out" if out == "excluded" else "", "category": category,
-            "message_type": "text", "body": f"Hallo {i}",
-            "payload": {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
-                        "type": "text", "text": {"body": f"Hallo {i}", "preview_url": False}},
-            "planned_at": pd.Timestamp(NOW, unit="s", tz="UTC"), "arm": "", "cost": 0.0,
+            "message_type": "template" if template else "text", "body": f"Hallo {first}",
+            "payload": payload, "planned_at": pd.Timestamp(planned_at, unit="s", tz="UTC"), "arm": "",
+            "cost": 0.0,
         })
     return pd.DataFrame(rows)
 

@@ -77,7 +77,8 @@ def new_campaign_id(now: float) -> str:
     return f"cmp-{stamp}-{secrets.token_hex(2)}"
 
 
-def _epoch(value: Any, default: float) -> float:
+def to_epoch(value: Any, default: float) -> float:
+    """Epoch seconds from a timestamp, ISO text or number (naive means UTC); ``default`` when empty."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return default
     if isinstance(value, (int, float)):
@@ -152,7 +153,7 @@ def create_campaign(
         if isinstance(payload, dict):
             body_json = orjson.dumps({**payload, "biz_opaque_callback_data": key}).decode()
         rows.append((campaign_id, key, cid, phone, arm, state, why, mtype, body, body_json,
-                     _epoch(planned_at, now), now))
+                     to_epoch(planned_at, now), now))
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone():
             raise LedgerError(f"campaign {campaign_id!r} already exists")

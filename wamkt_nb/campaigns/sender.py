@@ -1,0 +1,455 @@
+"""The paced async sender: sends a campaign's planned ledger rows through the Cloud API.
+
+Each row is marked ``in_flight`` (committed) before its request, so a crash never loses track of
+what may have gone out. Run it again to resume: rows left in flight become ``unknown`` and are
+settled from status webhooks before the :class:`UnknownPolicy` allows a resend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Callable, Protocol
+
+import pandas as pd
+
+from ..clock import Clock, SystemClock
+from ..cloudapi.errors import (
+    CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, error_meaning,
+)
+from ..compliance import release_marketing, reserve_marketing
+from ..store import Store
+from . import ledger
+from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
+
+STOP_CODES = frozenset({190, 368, 131031})
+"""Errors that concern the account, not the recipient: the run pauses instead of failing rows."""
+
+
+class UnknownPolicy(str, Enum):
+    """What to do with a request whose outcome was lost (timeout, dropped response, crash)."""
+
+    WAIT_THEN_RESEND = "wait_then_resend"
+    """Wait up to ``unknown_wait`` seconds for a status webhook; resend if none came (may duplicate)."""
+    NEVER_RESEND = "never_resend"
+    """Never resend: the row stays ``unknown`` unless a webhook settles it (may lose the message)."""
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How a campaign is sent; every limit here is visible to the analyst."""
+
+    phone_number_ids: tuple[str, ...]
+    pace: str | float = "safe"
+    confirm_high_rate: bool = False
+    concurrency: int = 32
+    max_attempts: int = 5
+    unknown_policy: UnknownPolicy = UnknownPolicy.WAIT_THEN_RESEND
+    unknown_wait: float = 60.0
+    start_at: float | None = None
+    pair_interval: float = 6.0
+    backoff_scale: float = 1.0
+    """Multiplies the wait each error class suggests (``retry_after``); below 1 only for tests."""
+    progress_interval: float = 0.25
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.phone_number_ids:
+            raise ValueError("at least one sending phone number id is needed")
+        if self.concurrency < 1 or self.max_attempts < 1:
+            raise ValueError("concurrency and max_attempts must be at least 1")
+        object.__setattr__(self, "unknown_policy", UnknownPolicy(self.unknown_policy))
+        resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate)
+
+    @property
+    def rate(self) -> float:
+        """Messages per second per phone number."""
+        return resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate)
+
+
+@dataclass
+class Progress:
+    """A snapshot of a running campaign, passed to the progress callback."""
+
+    campaign_id: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    elapsed: float
+    rate: float
+    eta_seconds: float | None
+    errors: dict[int | None, int] = field(default_factory=dict)
+    requests: int = 0
+    throttled: int = 0
+    resent_after_unknown: int = 0
+    pace: float = 0.0
+    message: str = ""
+
+    @property
+    def done(self) -> int:
+        """Rows in a final state (plus ``unknown`` rows that will not be resent)."""
+        return sum(self.counts[s] for s in ledger.FINAL_STATES)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def errors_frame(self) -> pd.DataFrame:
+        """Errors by Meta code with their meaning, most frequent first."""
+        rows = [{"code": c, "count": n,
+                 "meaning": error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown"}
+                for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
+        return pd.DataFrame(rows, columns=["code", "count", "meaning"])
+
+
+class Reserve(Protocol):
+    def __call__(self, store: Store, phone: str, campaign_id: str, now: float) -> bool: ...
+
+
+class SendClient(Protocol):
+    async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> Any: ...
+
+
+@dataclass(order=True)
+class _Due:
+    due: float
+    seq: int
+    row: ledger.SendRow = field(compare=False)
+
+
+class CampaignRunner:
+    """Sends one campaign; ``await run()`` to start or resume, ``pause()``/``resume()``/``cancel()``
+    from anywhere (plain flags, safe from another thread)."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: SendClient,
+        campaign_id: str,
+        options: SendOptions,
+        *,
+        clock: Clock | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        reserve: Reserve | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.campaign_id = campaign_id
+        self.options = options
+        self.clock = clock or SystemClock()
+        self.on_progress = on_progress
+        self.info = ledger.campaign_info(store, campaign_id)
+        marketing = self.info["category"] == "marketing"
+        self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
+        self._paused = False
+        self._cancelled = False
+        self._stopped = False
+        self._message = ""
+        self._rng = random.Random(options.seed)
+        self._seq = itertools.count()
+        self._heap: list[_Due] = []
+        self._waiting_unknown: dict[int, float] = {}
+        self._outcomes: list[ledger.Outcome] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._errors: Counter = Counter()
+        self._requests = 0
+        self._throttled = 0
+        self._resent = 0
+        self._sent_times: deque[float] = deque(maxlen=4096)
+        self._start = time.monotonic()
+        self._last_progress = 0.0
+        self.latencies: deque[float] = deque(maxlen=200_000)
+        self.dispatched = 0
+        self.first_dispatch = self.last_dispatch = 0.0
+
+    # control -----------------------------------------------------------------------------
+    def pause(self) -> None:
+        """Stop starting new requests (those in flight finish); ``resume()`` continues."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self._message = ""
+
+    def cancel(self) -> None:
+        """Stop: requests in flight finish, every row not yet sent becomes ``cancelled``."""
+        self._cancelled = True
+
+    def stop(self) -> None:
+        """Leave the run: requests in flight finish, the rest stays planned for a later resume."""
+        self._stopped = True
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    # run ---------------------------------------------------------------------------------
+    async def run(self) -> Progress:
+        """Send (or resume) until every row is final, the run is cancelled, or nothing is left to do now."""
+        if self.info["status"] in ("cancelled", "complete"):
+            return self.progress(self.info["status"])
+        now = self.clock.now()
+        ledger.set_campaign_status(self.store, self.campaign_id, "running", now)
+        ledger.recover_in_flight(self.store, self.campaign_id, now)
+        self._prepare_unknown(now)
+        self._errors.update(_codes(ledger.error_breakdown(self.store, self.campaign_id)))
+        start_at = self.options.start_at or 0.0
+        for row in ledger.planned_sends(self.store, self.campaign_id):
+            self._push(row, max(row.planned_at, start_at))
+        mono = time.monotonic()
+        self._pacers = [NumberPacer(pid, self.options.rate, mono) for pid in self.options.phone_number_ids]
+        self._pair = PairLimiter(self.options.pair_interval)
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._start = mono
+        self._emit(force=True)
+        try:
+            status = await self._loop()
+        finally:
+            await self._drain()
+        return self._finish(status)
+
+    async def _loop(self) -> str:
+        next_unknown_check = next_prune = 0.0
+        rr = 0
+        while True:
+            self._flush()
+            now = self.clock.now()
+            if time.monotonic() >= next_prune:
+                self._pair.prune(time.monotonic())
+                next_prune = time.monotonic() + 5.0
+            if self._cancelled:
+                return "cancelled"
+            if self._stopped:
+                return "paused"
+            if self._paused:
+                ledger.set_campaign_status(self.store, self.campaign_id, "paused", now)
+                self._emit(force=True)
+                while self._paused and not (self._cancelled or self._stopped):
+                    await asyncio.sleep(0.05)
+                    self._flush()
+                if not (self._cancelled or self._stopped):
+                    ledger.set_campaign_status(self.store, self.campaign_id, "running", self.clock.now())
+                continue
+            if self._waiting_unknown and time.monotonic() >= next_unknown_check:
+                self._check_unknown(now)
+                next_unknown_check = time.monotonic() + 0.5
+            if not self._heap:
+                if not self._tasks and not self._waiting_unknown:
+                    return "done"
+                self._emit()
+                await asyncio.sleep(0.02)
+                continue
+            head = self._heap[0]
+            if head.due > now:
+                self._emit()
+                await asyncio.sleep(min(0.2, head.due - now))
+                continue
+            mono = time.monotonic()
+            launch: list[tuple[ledger.SendRow, int, str]] = []
+            wait = 0.0
+            while self._heap and self._heap[0].due <= now and not self._slots.locked():
+                row = self._heap[0].row
+                pair_wait = self._pair.wait_time(row.phone, mono)
+                if pair_wait > 0:
+                    heapq.heappop(self._heap)
+                    self._push(row, now + pair_wait)
+                    continue
+                pacer = None
+                wait = float("inf")
+                for i in range(len(self._pacers)):
+                    candidate = self._pacers[(rr + i) % len(self._pacers)]
+                    w = candidate.try_take(mono)
+                    if w == 0.0:
+                        pacer = candidate
+                        rr = (rr + i + 1) % len(self._pacers)
+                        break
+                    wait = min(wait, w)
+                if pacer is None:
+                    break
+                heapq.heappop(self._heap)
+                if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
+                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
+                                                         reason="marketing_24h"))
+                    continue
+                self._pair.note_sent(row.phone, mono)
+                await self._slots.acquire()
+                launch.append((row, row.attempts + 1, pacer.phone_number_id))
+            if launch:
+                ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now)
+                for row, n, pid in launch:
+                    self._start_task(row, n, pid)
+                if not self.dispatched:
+                    self.first_dispatch = mono
+                self.dispatched += len(launch)
+                self.last_dispatch = mono
+                self._emit()
+                await asyncio.sleep(0)
+            else:
+                self._emit()
+                await asyncio.sleep(min(max(wait, 0.0005), 0.05) if wait != float("inf") else 0.002)
+
+    def _start_task(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._send_one(row, attempt, phone_number_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
+        t0 = time.monotonic()
+        try:
+            result = await self.client.send_message(phone_number_id, row.payload)
+        except CloudAPIError as exc:
+            self._on_error(row, attempt, phone_number_id, exc)
+        except Exception as exc:  # a bug or unexpected transport failure: the outcome is unknown
+            self._on_error(row, attempt, phone_number_id,
+                           OutcomeUnknownError(f"unexpected {type(exc).__name__} while sending"))
+        else:
+            self._sent_times.append(time.monotonic())
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "accepted", self.clock.now(),
+                                                 wamid=result.wamid, http_status=200))
+        finally:
+            self._requests += 1
+            self.latencies.append(time.monotonic() - t0)
+            self._slots.release()
+
+    def _on_error(self, row: ledger.SendRow, attempt: int, phone_number_id: str, exc: CloudAPIError) -> None:
+        now = self.clock.now()
+        mono = time.monotonic()
+        self._errors[exc.code] += 1
+        common = dict(error_code=exc.code, error_title=exc.message[:300], http_status=exc.http_status,
+                      details=(exc.details or exc.message)[:500])
+        again = replace(row, attempts=attempt)
+        if exc.outcome_unknown:
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "unknown", now, **common))
+            if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and attempt < self.options.max_attempts:
+                self._waiting_unknown[row.send_id] = now + self.options.unknown_wait
+            return
+        if exc.code in STOP_CODES:
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+            self._push(again, now)
+            self._message = f"paused: {exc.meaning} ({exc.code}); fix it, then resume"
+            self._paused = True
+            return
+        if isinstance(exc, RateLimitError) and exc.code == 130429:
+            self._throttled += 1
+            for p in self._pacers:
+                if p.phone_number_id == phone_number_id:
+                    p.throttled(mono)
+        if exc.retryable and attempt < self.options.max_attempts:
+            delay = jittered(exc.retry_after(attempt) * self.options.backoff_scale, self._rng)
+            if isinstance(exc, PairRateLimitError):
+                self._pair.hold(row.phone, delay, mono)
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+            self._push(again, now + delay)
+            return
+        if exc.retryable:
+            common["error_title"] = f"gave up after {attempt} attempts: {common['error_title']}"[:300]
+        self._outcomes.append(ledger.Outcome(row.send_id, attempt, "failed", now, **common))
+        if self.reserve is reserve_marketing:
+            release_marketing(self.store, row.phone, self.campaign_id)  # it never reached them
+
+    # unknown outcomes ---------------------------------------------------------------------
+    def _prepare_unknown(self, now: float) -> None:
+        """Settle what webhooks already told; per policy, plan when the rest may be resent."""
+        ledger.reconcile_unknown(self.store, self.campaign_id, now)
+        if self.options.unknown_policy is not UnknownPolicy.WAIT_THEN_RESEND:
+            return
+        attempts = dict(self.store.query(
+            "SELECT send_id, attempts FROM sends WHERE campaign_id = ? AND state = 'unknown'",
+            (self.campaign_id,)))
+        for send_id, started in ledger.unknown_sends(self.store, self.campaign_id):
+            if attempts.get(send_id, 0) < self.options.max_attempts:
+                self._waiting_unknown[send_id] = started + self.options.unknown_wait
+
+    def _check_unknown(self, now: float) -> None:
+        self._flush()
+        ledger.reconcile_unknown(self.store, self.campaign_id, now)
+        still = {sid for sid, _ in ledger.unknown_sends(self.store, self.campaign_id)}
+        due = [sid for sid, t in self._waiting_unknown.items() if sid in still and t <= now]
+        for sid in [s for s in self._waiting_unknown if s not in still]:
+            del self._waiting_unknown[sid]
+        if not due:
+            return
+        for sid in due:
+            del self._waiting_unknown[sid]
+        ledger.requeue(self.store, due, now)
+        self._resent += len(due)
+        wanted = set(due)
+        for row in ledger.planned_sends(self.store, self.campaign_id):
+            if row.send_id in wanted:
+                self._push(row, now)
+
+    # bookkeeping --------------------------------------------------------------------------
+    def _push(self, row: ledger.SendRow, due: float) -> None:
+        heapq.heappush(self._heap, _Due(due, next(self._seq), row))
+
+    def _flush(self) -> None:
+        if self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            ledger.record_outcomes(self.store, batch)
+
+    async def _drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._flush()
+
+    def _finish(self, status: str) -> Progress:
+        now = self.clock.now()
+        if status == "cancelled":
+            ledger.cancel_open(self.store, self.campaign_id, now)
+        if status == "done":
+            counts = ledger.state_counts(self.store, self.campaign_id)
+            status = "complete" if counts["planned"] + counts["in_flight"] == 0 else "paused"
+        ledger.set_campaign_status(self.store, self.campaign_id, status, now)
+        progress = self.progress(status)
+        if self.on_progress:
+            self.on_progress(progress)
+        return progress
+
+    def progress(self, status: str | None = None) -> Progress:
+        """A snapshot now (reads the ledger, so webhook updates show too)."""
+        counts = ledger.state_counts(self.store, self.campaign_id)
+        total = sum(counts.values())
+        mono = time.monotonic()
+        recent = [t for t in self._sent_times if t >= mono - 5.0]
+        window = min(5.0, max(mono - self._start, 1e-9))
+        rate = len(recent) / window if recent else 0.0
+        left = counts["planned"] + counts["in_flight"]
+        eta = left / rate if rate > 0 else None
+        if status is None:
+            status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
+        return Progress(
+            campaign_id=self.campaign_id, status=status, total=total, counts=counts,
+            elapsed=mono - self._start, rate=rate, eta_seconds=eta, errors=dict(self._errors),
+            requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
+            pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
+        )
+
+    def _emit(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        mono = time.monotonic()
+        if force or mono - self._last_progress >= self.options.progress_interval:
+            self._last_progress = mono
+            self._flush()
+            self.on_progress(self.progress())
+
+
+def _codes(frame: pd.DataFrame) -> dict[int | None, int]:
+    return {(None if pd.isna(c) else int(c)): int(n) for c, n in zip(frame["code"], frame["count"])}
+
+
+async def send_campaign(
+    store: Store,
+    client: SendClient,
+    campaign_id: str,
+    options: SendOptions,
+    **kwargs: Any,
+) -> Progress:
+    """Send or resume ``campaign_id`` to the end; the one-call form of :class:`CampaignRunner`."""
+    return await CampaignRunner(store, client, campaign_id, options, **kwargs).run()

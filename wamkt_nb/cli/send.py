@@ -1,0 +1,141 @@
+"""``wamkt send CAMPAIGN --sandbox|--live [--resume]``: send a planned campaign headless.
+
+The same :class:`~wamkt_nb.campaigns.sender.CampaignRunner` as the notebook widget; progress goes
+to stdout. SIGINT/SIGTERM stop after the requests in flight; ``--resume`` continues later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import orjson
+import pandas as pd
+
+from ..campaigns import ledger
+from ..campaigns.pacing import PaceError, describe_rate
+from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
+from ..settings import Secret, Settings, SettingsError, load_settings
+from ..store import open_store
+from ..workspace import database_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("send", help="send (or resume) a planned campaign through the sandbox or Meta")
+    p.add_argument("campaign", help="campaign id in the ledger (created from a dry-run plan)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sandbox", action="store_true",
+                       help="send to a sandbox: --base-url of a running one, else an embedded one")
+    where.add_argument("--live", action="store_true", help="send through Meta's Cloud API (needs a token)")
+    p.add_argument("--resume", action="store_true", help="continue a campaign that was started before")
+    p.add_argument("--plan", type=Path, help="create the campaign first from a plan file (.json records or .pkl)")
+    p.add_argument("--name", help="campaign name when created from --plan")
+    p.add_argument("--db", type=Path, help="SQLite ledger (default: the workspace database)")
+    p.add_argument("--base-url", help="API base URL (e.g. http://127.0.0.1:8900 for a standalone sandbox)")
+    p.add_argument("--phone-number-id", action="append", dest="phone_number_ids",
+                   help="sending number (repeat for several); default from settings")
+    p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
+    p.add_argument("--confirm-high-rate", action="store_true",
+                   help="allow more than 50 msg/s per number (restriction risk)")
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--max-attempts", type=int, default=5)
+    p.add_argument("--unknown-policy", choices=[u.value for u in UnknownPolicy],
+                   default=UnknownPolicy.WAIT_THEN_RESEND.value,
+                   help="lost responses: wait for a status webhook then resend, or never resend")
+    p.add_argument("--unknown-wait", type=float, default=60.0,
+                   help="seconds to wait for a webhook before resending an unknown outcome")
+    p.add_argument("--start-at", help="send nothing before this UTC time (ISO 8601)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.set_defaults(run=run)
+
+
+def _read_plan(path: Path) -> pd.DataFrame:
+    if path.suffix == ".pkl":
+        return pd.read_pickle(path)
+    return pd.DataFrame(orjson.loads(path.read_bytes()))
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack) -> tuple[str, Secret, tuple[str, ...]]:
+    """Base URL, token and numbers of a running sandbox (``--base-url``) or of an embedded one."""
+    from ..sandbox import Sandbox, SandboxConfig
+
+    if args.base_url:
+        token = os.environ.get("WAMKT_SANDBOX_TOKEN") or settings.access_token or SandboxConfig().access_token
+        token = token if isinstance(token, Secret) else Secret(token)
+        return args.base_url, token, settings.phone_number_ids or (SandboxConfig().phone_number_id,)
+    sandbox = stack.enter_context(Sandbox())
+    print(f"embedded sandbox: {sandbox.base_url}", flush=True)
+    return sandbox.base_url, sandbox.access_token, (sandbox.phone_number_id,)
+
+
+def _line(p: Progress) -> str:
+    c = p.counts
+    eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
+    return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {c['accepted'] + c['sent'] + c['delivered'] + c['read']:,}"
+            f" · failed {c['failed']:,} · unknown {c['unknown']:,} · planned {c['planned']:,}"
+            f" · {p.rate:,.1f} msg/s · ETA {eta}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except (ledger.LedgerError, PaceError, SettingsError, ValueError) as exc:
+        print(f"wamkt send: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from ..cloudapi import AsyncCloudClient
+
+    settings = load_settings()
+    store = open_store(args.db or database_path())
+    with ExitStack() as stack:
+        stack.callback(store.close)
+        if args.plan is not None and not store.query(
+                "SELECT 1 FROM campaigns WHERE campaign_id = ?", (args.campaign,)):
+            ledger.create_campaign(store, _read_plan(args.plan), name=args.name or args.campaign,
+                                   now=time.time(), campaign_id=args.campaign)
+        info = ledger.campaign_info(store, args.campaign)
+        if info["started_at"] is not None and not args.resume and info["status"] != "planned":
+            raise ValueError(f"campaign {args.campaign!r} was started before ({info['status']}); "
+                             "add --resume to continue it")
+        if args.live:
+            if not settings.access_token:
+                raise ValueError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
+            base_url, token, numbers = args.base_url or settings.base_url, settings.access_token, settings.phone_number_ids
+        else:
+            base_url, token, numbers = _sandbox(args, settings, stack)
+        numbers = tuple(args.phone_number_ids or numbers)
+        options = SendOptions(
+            phone_number_ids=numbers, pace=args.pace or settings.pace,
+            confirm_high_rate=args.confirm_high_rate, concurrency=args.concurrency,
+            max_attempts=args.max_attempts, unknown_policy=UnknownPolicy(args.unknown_policy),
+            unknown_wait=args.unknown_wait,
+            start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None,
+            progress_interval=1.0,
+        )
+        async with AsyncCloudClient(settings, base_url=base_url, access_token=token,
+                                    timeout=args.timeout, max_connections=max(args.concurrency, 10)) as client:
+            printer = None if args.quiet else (lambda p: print(_line(p), flush=True))
+            runner = CampaignRunner(store, client, args.campaign, options, on_progress=printer)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, runner.stop)
+            print(f"sending {args.campaign} to {'Meta' if args.live else base_url} from "
+                  f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
+            progress = await runner.run()
+        print(_line(progress), flush=True)
+        report = ledger.resend_report(store, args.campaign)
+        print(f"resent after unknown outcome: {report['resent_after_unknown']}, "
+              f"confirmed duplicates: {report['confirmed_duplicates']}", flush=True)
+        errors = progress.errors_frame()
+        if not errors.empty:
+            print(errors.to_string(index=False), flush=True)
+        return 0 if progress.status == "complete" else 3
