@@ -169,7 +169,7 @@ def dry_run(
         "message_type": message_type,
         "body": body,
         "payload": None,
-        "planned_at": pd.to_datetime(np.round(planned * 1e3).astype("int64"), unit="ms", utc=True),
+        "planned_at": pd.DatetimeIndex(np.round(planned * 1e3).astype("int64") * 1_000_000, tz="UTC"),
         "arm": arm,
         "cost": cost,
         "language": lang,

@@ -1,0 +1,175 @@
+"""The dry-run plan: contract columns, reasons, schedule, tier, cost, funnel, A/B arms, ledger hand-off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
+from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.campaigns.pricing import PriceBook, compare_providers
+from wamkt_nb.compliance import Policy
+from wamkt_nb.data.features import build_features
+from wamkt_nb.data.sample import generate
+from wamkt_nb.messages import MessageSpec, Param, template_from_text
+from wamkt_nb.store import open_store
+
+NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
+PROMO = template_from_text("rabatt_aktion", "de", "MARKETING",
+                           "Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
+                           examples={"first_name": "Anna", "discount": "10 %"})
+SPEC = MessageSpec(template={"de": PROMO}, params={"first_name": Param("first_name"),
+                                                    "discount": Param("discount", fallback="10 %")})
+
+
+@pytest.fixture(scope="module")
+def features():
+    data = generate(1_500, seed=7, now=NOW.normalize())
+    f = build_features(data, NOW)
+    f["discount"] = np.where(f["total_spend"] > 500, "20 %", "10 %")
+    return f
+
+
+def small(n=6, **extra):
+    base = {"customer_id": [f"c{i}" for i in range(n)], "phone": [f"+4915100000{i:03d}" for i in range(n)],
+            "name": [None] + [f"Name{i} Muster" for i in range(1, n)], "discount": ["15 %"] * n, "first_name": [None] + [f"Name{i}" for i in range(1, n)],
+            "language": ["de"] * n, "timezone": ["Europe/Berlin"] * n, "opted_in": [True] * n,
+            "most_active_hour": [20.0] * n, "read_rate": [0.5] * n, "reply_rate": [0.1] * n}
+    return pd.DataFrame(base | extra)
+
+
+def test_plan_has_the_contract_columns_and_one_row_per_recipient(features):
+    report = dry_run(features, SPEC, now=NOW)
+    plan = report.plan
+    assert set(PLAN_COLUMNS) <= set(plan.columns) and len(plan) == len(features)
+    assert str(plan["planned_at"].dtype) == "datetime64[ns, UTC]"
+    sent = plan[plan["outcome"] != "excluded"]
+    assert sent["payload"].map(lambda p: p["type"] == "template" and p["to"] == p["to"]).all()
+    assert plan.loc[plan["outcome"] == "excluded", "payload"].isna().all()
+    assert (plan.loc[plan["outcome"] == "send", "reason"] == "").all()
+    assert set(plan.loc[plan["outcome"] == "excluded", "reason"]) <= {"no_opt_in", "us_marketing", "inactive_90d"}
+    assert (plan["planned_at"] >= NOW).all()
+    counts = report.counts()
+    assert counts["recipients"].sum() == len(plan)
+    inactive = (features["interaction_recency"].astype(str).eq("inactive_90d") & features["opted_in"]
+                & ~features["phone"].str.startswith("+1"))
+    assert counts.loc[counts["reason"] == "inactive_90d", "recipients"].item() == inactive.sum()
+    assert counts.loc[counts["reason"] != "", "meaning"].str.len().gt(0).all()
+
+
+def test_payload_matches_the_rendered_body(features):
+    plan = dry_run(features, SPEC, now=NOW).plan
+    row = plan[plan["outcome"] == "send"].iloc[0]
+    params = {p["parameter_name"]: p["text"] for p in row["payload"]["template"]["components"][0]["parameters"]}
+    assert row["body"] == PROMO.render(params)
+    assert row["payload"]["template"]["name"] == "rabatt_aktion"
+
+
+def test_plan_is_accepted_by_the_ledger(tmp_path, features):
+    report = dry_run(features.head(200), SPEC, now=NOW)
+    with open_store(tmp_path / "w.db") as store:
+        cid = create_campaign(store, report.plan, name="promo", now=NOW.timestamp())
+        states = store.read_frame("SELECT state, reason FROM sends WHERE campaign_id = ?", (cid,))
+    assert (states["state"] == "planned").sum() == (report.plan["outcome"] != "excluded").sum()
+
+
+def test_best_hour_schedule_and_duration_at_pace():
+    report = dry_run(small(), SPEC, now=NOW, pace="safe", policy=Policy(daily_limit=None))
+    local = report.plan["planned_at"].dt.tz_convert("Europe/Berlin")
+    assert (local.dt.hour == 20).all() and (local.dt.day == 25).all()
+    assert report.duration_seconds == pytest.approx(6 / 0.5)
+    assert dry_run(small(), SPEC, now=NOW, pace="max").duration_seconds == pytest.approx(6 / 1000)
+
+
+def test_tier_limit_moves_the_rest_to_later_days():
+    report = dry_run(small(), SPEC, now=NOW, policy=Policy(daily_limit=4))
+    plan = report.plan
+    assert (plan["outcome"] == "send").sum() == 4
+    later = plan[plan["outcome"] == "later"]
+    assert set(later["reason"]) == {"tier_limit"} and len(later) == 2
+    assert (later["planned_at"] - plan.loc[plan["outcome"] == "send", "planned_at"].max()
+            == pd.Timedelta(days=1)).all()
+
+
+def test_quiet_hours_defer_an_immediate_send():
+    aud = small(2, timezone=["Europe/Berlin", "Asia/Tokyo"])  # 18:00 and 02:00 local
+    plan = dry_run(aud, SPEC, now=NOW, schedule="now").plan
+    assert plan["outcome"].tolist() == ["send", "later"]
+    assert plan["reason"].tolist() == ["", "quiet_hours"]
+    assert plan["planned_at"].iloc[1].tz_convert("Asia/Tokyo").hour == 8
+
+
+def test_cost_uses_the_free_quota_then_category_prices():
+    book = PriceBook(free_per_month=2, prices={"marketing": 0.02, "utility": 0.004, "authentication": 0.004,
+                                               "service": 0.0})
+    report = dry_run(small(), SPEC, now=NOW, price_book=book, policy=Policy(daily_limit=None))
+    assert report.total_cost == pytest.approx(4 * 0.02)
+    assert (report.plan["cost"] == 0).sum() == 2
+    assert report.summary()["cost"] == pytest.approx(0.08)
+
+
+def test_price_book_round_trip_and_provider_comparison(tmp_path):
+    book = PriceBook().with_price("marketing", 0.0123)
+    book.save(tmp_path / "prices.json")
+    assert PriceBook.load(tmp_path / "prices.json") == book
+    with pytest.raises(ValueError, match="unknown price book field"):
+        PriceBook.from_dict({"colour": "red"})
+    table = compare_providers(10_000)
+    assert set(table["provider"]) >= {"Twilio", "MessageBird", "Zenvia"}
+    twilio = table.set_index("provider").loc["Twilio", "monthly_cost"]
+    assert twilio == pytest.approx(50.0)
+    assert table.set_index("provider").loc["MessageBird", "monthly_cost"] == pytest.approx(50 + 9_000 * 0.0045)
+
+
+def test_funnel_from_history():
+    report = dry_run(small(4, read_rate=[1.0, 0.5, np.nan, 0.0]), SPEC, now=NOW)
+    funnel = report.funnel.set_index("stage")["expected"]
+    assert funnel["messages"] == 4
+    assert funnel["delivered"] == pytest.approx(4 * 0.98)
+    assert funnel["read"] == pytest.approx((1.0 + 0.5 + 0.58 + 0.0) * 0.98)
+
+
+def test_free_form_text_outside_the_window_is_excluded_and_inside_is_free(tmp_path):
+    spec = MessageSpec(category="service", text="{{first_name}}, danke für deine Nachricht!")
+    with open_store(tmp_path / "w.db") as store:
+        store.execute("INSERT INTO service_windows VALUES ('+4915100000001', ?)", (NOW.timestamp() - 600,))
+        plan = dry_run(small(3), spec, now=NOW, store=store).plan
+    assert plan["reason"].tolist() == ["outside_service_window", "", "outside_service_window"]
+    assert plan.loc[1, "payload"] == {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                      "to": "+4915100000001", "type": "text",
+                                      "text": {"preview_url": False, "body": "Name1, danke für deine Nachricht!"}}
+    assert plan["cost"].sum() == 0
+
+
+def test_ab_arms_render_their_own_variant_and_holdout_gets_nothing():
+    b = MessageSpec(text="{{first_name}}, Code: JA antworten!")
+    a = MessageSpec(text="{{first_name}}, dein Code wartet!")
+    aud = small(4, arm=["a", "b", "holdout", "a"])
+    with open_store(":memory:") as store:
+        store.execute("INSERT INTO service_windows SELECT phone, ? FROM (SELECT '+4915100000000' AS phone "
+                      "UNION SELECT '+4915100000001' UNION SELECT '+4915100000002' UNION SELECT '+4915100000003')",
+                      (NOW.timestamp() - 60,))
+        plan = dry_run(aud, {"a": a, "b": b}, now=NOW, store=store).plan
+    assert plan["body"].tolist()[:2] == ["Hallo, dein Code wartet!", "Name1, Code: JA antworten!"]
+    assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
+    assert plan.loc[2, "reason"] == "holdout"
+    with pytest.raises(ValueError, match="arm\\(s\\) 'c'"):
+        dry_run(small(2, arm=["a", "c"]), {"a": a, "b": b}, now=NOW)
+    with pytest.raises(ValueError, match="'arm' column"):
+        dry_run(small(2), {"a": a, "b": b}, now=NOW)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="lacks column\\(s\\) phone"):
+        dry_run(pd.DataFrame({"customer_id": ["x"]}), SPEC, now=NOW)
+    with pytest.raises(ValueError, match="pace must be one of"):
+        dry_run(small(), SPEC, now=NOW, pace="ludicrous")
+
+
+def test_too_long_messages_are_excluded():
+    spec = MessageSpec(category="utility", text="Hallo {{first_name}}, " + "x" * 4100 + " ok")
+    with open_store(":memory:") as store:
+        store.execute("INSERT INTO service_windows VALUES ('+4915100000001', ?)", (NOW.timestamp() - 60,))
+        plan = dry_run(small(2), spec, now=NOW, store=store).plan
+    assert plan["reason"].tolist() == ["outside_service_window", "message_too_long"]
