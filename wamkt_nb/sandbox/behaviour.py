@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import pandas as pd
+
 MEDIA_KINDS = frozenset({"image", "document", "video", "audio", "sticker"})
 
 
@@ -66,7 +68,7 @@ class BehaviourParams:
 
 def _get(features: Mapping[str, Any], name: str, default: Any = None) -> Any:
     value = features.get(name, default) if hasattr(features, "get") else default
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (not isinstance(value, (str, tuple, list)) and pd.isna(value)):
         return default
     return value
 

@@ -69,6 +69,10 @@ def features_of(customers: CustomerData | pd.DataFrame, now: float) -> tuple[pd.
     return customers, {}
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, (str, tuple, list)) and bool(pd.isna(value)))
+
+
 def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: int, not_on_whatsapp_rate: float,
                     marketing_stopped_rate: float) -> dict[str, SimCustomer]:
     """Simulated customers by wa_id (digits of the E.164 phone); a seeded few are not on WhatsApp."""
@@ -78,7 +82,8 @@ def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: in
     keep = [c for c in ("first_name", "days_since_last_interaction", "interactions_30d", "avg_order_value",
                         "order_value_band", "interaction_recency", "most_active_hour") if c in feats.columns]
     records = feats[["customer_id", "phone", *[c for c in ("name", "timezone") if c in feats.columns], *keep]]
-    for row in records.to_dict("records"):
+    for raw in records.to_dict("records"):
+        row = {k: None if _missing(v) else v for k, v in raw.items()}
         phone = str(row["phone"])
         wa_id = phone.lstrip("+")
         cid = str(row["customer_id"])

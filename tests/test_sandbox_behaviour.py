@@ -1,0 +1,145 @@
+"""The simulated customers: pure probability functions and a played campaign's analytics."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pandas as pd
+import pytest
+
+from wamkt_nb.clock import ManualClock
+from wamkt_nb.cloudapi import template_message
+from wamkt_nb.data.sample import generate
+from wamkt_nb.sandbox import (
+    BehaviourParams, Sandbox, SandboxConfig, conversion_probability, delivery_probability, read_probability,
+    reply_probability, variant_key_uplift,
+)
+from wamkt_nb.sandbox.behaviour import sample_reply_delay
+
+P = BehaviourParams()
+ACTIVE = {"first_name": "Anna", "days_since_last_interaction": 20.0, "interactions_30d": 0,
+          "order_value_band": "50_200", "interaction_recency": "recent_30d"}
+
+
+def test_delivery_text_vs_media():
+    assert delivery_probability("text", P) == 0.98
+    assert delivery_probability("template", P) == 0.98
+    assert 0.90 <= delivery_probability("image", P) <= 0.95
+    assert 0.90 <= delivery_probability("document", P) <= 0.95
+
+
+def test_read_probability_seed_figures():
+    generic = read_probability(ACTIVE, "Neue Angebote warten in unserem Shop auf dich", 15, P)
+    personal = read_probability(ACTIVE, "Anna, dein Paket ist da!", 15, P)  # 24 chars, name first
+    assert generic == pytest.approx(0.58) and personal == pytest.approx(0.79)
+    assert read_probability(ACTIVE, "Anna", 15, P) == pytest.approx(0.58)  # too short to count as personal
+    peak = read_probability(ACTIVE, "Neue Angebote warten in unserem Shop auf dich", 21, P)
+    assert 1.20 <= peak / generic <= 1.25
+
+
+def test_read_probability_rises_with_recency_and_frequency():
+    text = "Neue Angebote warten in unserem Shop auf dich"
+    by_days = [read_probability({**ACTIVE, "days_since_last_interaction": d}, text, 15, P) for d in (2, 20, 60, 200)]
+    assert by_days == sorted(by_days, reverse=True) and by_days[0] > by_days[-1] * 2
+    assert read_probability({**ACTIVE, "days_since_last_interaction": float("nan")}, text, 15, P) == by_days[-1]
+    by_count = [read_probability({**ACTIVE, "interactions_30d": n}, text, 15, P) for n in (0, 3, 10, 50)]
+    assert by_count[0] < by_count[1] < by_count[2] == by_count[3]
+    assert read_probability(ACTIVE, text, 15, P, uplift=10.0) == P.max_read
+
+
+def test_reply_and_conversion_probabilities():
+    promo = reply_probability(ACTIVE, "Neue Herbstmode", "marketing", P)
+    cta = reply_probability(ACTIVE, "Antworte JA für deinen Code", "marketing", P)
+    order = reply_probability(ACTIVE, "Deine Bestellung ist unterwegs", "utility", P)
+    assert 0.01 <= promo <= 0.03 < cta and 0.15 <= order <= 0.20
+    untargeted = conversion_probability(ACTIVE, "marketing", P)
+    targeted = conversion_probability({**ACTIVE, "order_value_band": "over_200", "interaction_recency": "active_7d"},
+                                      "marketing", P)
+    assert untargeted == pytest.approx(0.069) and targeted == pytest.approx(0.18)
+    assert conversion_probability(ACTIVE, "marketing", P, uplift=0.5) == pytest.approx(untargeted * 1.5)
+
+
+def test_reply_delays_follow_the_seed():
+    rng = random.Random(1)
+    delays = [sample_reply_delay(rng, P) for _ in range(20_000)]
+    within_3min = sum(d <= 180 for d in delays) / len(delays)
+    after_30min = sum(d > 1800 for d in delays) / len(delays)
+    assert within_3min == pytest.approx(0.65, abs=0.015) and after_30min == pytest.approx(0.12, abs=0.01)
+
+
+def test_variant_key_uplift_matching():
+    table = {"rabatt_b": 0.3, "B": 0.2}
+    assert variant_key_uplift(table, "rabatt_b", None) == 0.3
+    assert variant_key_uplift(table, "other", "cmp1:C0001:B") == 0.2
+    assert variant_key_uplift(table, "other", "arm=B|cmp1") == 0.2
+    assert variant_key_uplift(table, "other", "cmp1:C0001:A") == 0.0
+    assert variant_key_uplift({}, "rabatt_b", "B") == 0.0
+
+
+def play(data, params: BehaviourParams, start: float) -> Sandbox:
+    """Send ``rabatt_aktion`` to every customer (arms A/B alternating) and play three simulated days."""
+    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K")
+    sb = Sandbox(customers=data, clock=ManualClock(start), config=cfg, params=params)
+    for i, row in enumerate(data.customers.itertuples()):
+        name = row.first_name if isinstance(row.first_name, str) else "Hallo"
+        body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": name, "discount": "10 %"},
+                                callback_data=f"cmp1:{row.customer_id}:{'AB'[i % 2]}")
+        status, _ = sb.engine.send(sb.phone_number_id, orjson.dumps(body))
+        assert status == 200
+    sb.advance(3 * 86_400)
+    return sb
+
+
+START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
+
+
+@pytest.fixture(scope="module")
+def played():
+    """A campaign to 3,000 customers, arm B with a planted +100 % conversion uplift."""
+    data = generate(3_000, seed=21, now="2026-11-20")
+    sb = play(data, BehaviourParams(variant_uplift={"B": 1.0}), START)
+    try:
+        yield sb, data
+    finally:
+        sb.stop()
+
+
+def test_campaign_rates_look_like_the_seed(played):
+    sb, _ = played
+    msgs = sb.messages_frame()
+    sent = msgs[msgs.sent_at.notna()]
+    delivered = sent.delivered_at.notna().mean()
+    assert delivered == pytest.approx(0.98, abs=0.012)
+    read_rate = sent.read_at.notna().sum() / sent.delivered_at.notna().sum()
+    assert 0.35 < read_rate < 0.85
+    failed = msgs[msgs.status == "failed"].error_code.value_counts()
+    assert set(failed.index) <= {131026, 131049, 131050}  # not on WhatsApp, US marketing, stopped marketing
+    assert 0.03 < failed.sum() / len(msgs) < 0.12
+    counters = sb.counters()
+    assert 0.02 * len(sent) < counters["inbound"] < 0.2 * len(sent)  # promotions with a call to action
+
+
+def test_conversions_for_the_store_and_planted_uplift(played):
+    sb, data = played
+    conv = sb.conversions_frame()
+    assert list(conv.columns[:7]) == ["order_id", "customer_id", "phone", "at", "amount", "currency", "source"]
+    assert conv.order_id.is_unique and (conv.source == "sandbox").all() and (conv.amount > 0).all()
+    assert set(conv.customer_id) <= set(data.customers.customer_id)
+    arm = conv.callback_data.str[-1]
+    assert (arm == "A").sum() > 30
+    assert (arm == "B").sum() > 1.5 * (arm == "A").sum()  # planted +100 % on conversion
+
+
+def test_same_seed_same_story():
+    data = generate(300, seed=8, now="2026-11-20")
+    runs = [play(data, BehaviourParams(), START) for _ in range(2)]
+    try:
+        cols = ["wamid", "status", "error_code", "sent_at", "delivered_at", "read_at"]
+        frames = [sb.messages_frame().reindex(columns=cols) for sb in runs]
+        pd.testing.assert_frame_equal(frames[0], frames[1])
+        pd.testing.assert_frame_equal(runs[0].conversions_frame(), runs[1].conversions_frame())
+        assert frames[0].read_at.notna().sum() > 50
+    finally:
+        for sb in runs:
+            sb.stop()
