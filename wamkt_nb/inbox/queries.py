@@ -88,7 +88,8 @@ def open_conversations(
         if col not in table:
             table[col] = np.nan
     table["name"] = table["name"].where(table["name"].notna(), table["profile_name"])
-    table["order_value_band"] = table["order_value_band"].fillna("none").astype(str)
+    band = table["order_value_band"].astype(object)
+    table["order_value_band"] = band.where(band.notna(), "none").astype(str)
     rank = table["order_value_band"].map(VALUE_RANK).fillna(0)
     table = table.assign(_rank=rank).sort_values(["_rank", "waiting_min"], ascending=[False, False])
     return table.reset_index(drop=True)[list(OPEN_COLUMNS)]
