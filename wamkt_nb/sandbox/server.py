@@ -244,12 +244,13 @@ class Sandbox:
 
     def set_faults(self, **rates: float) -> Faults:
         """Change fault rates live, e.g. ``set_faults(error_500=0.1, duplicate_webhook=0.2)``."""
-        known = {f.name for f in fields(Faults) if f.init}
-        for name, value in rates.items():
-            if name not in known:
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-            setattr(self.faults, name, type(getattr(self.faults, name))(value))
-        self.faults.__post_init__()
+        current = self.faults.to_dict()
+        unknown = set(rates) - set(current)
+        if unknown:
+            raise ValueError(f"unknown fault {sorted(unknown)[0]!r}; known: {', '.join(sorted(current))}")
+        checked = Faults(**{k: type(current[k])(v) for k, v in (current | rates).items()})  # validates
+        for name in rates:
+            setattr(self.faults, name, getattr(checked, name))
         return self.faults
 
     def configure(self, **changes: Any) -> SandboxConfig:

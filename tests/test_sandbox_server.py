@@ -1,0 +1,102 @@
+"""The sandbox as a server: standalone command, inspection routes, simulated clock, settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, free_port, wait_for_port
+from wamkt_nb.clock import ManualClock, SimulatedClock
+from wamkt_nb.cloudapi import CloudClient, template_message
+from wamkt_nb.data.sample import generate
+from wamkt_nb.sandbox import Sandbox, SandboxConfig
+
+START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate(40, seed=6, now="2026-11-20")
+
+
+def test_standalone_command_serves_the_graph_routes():
+    port = free_port()
+    env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
+    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "30"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+        headers = {"Authorization": "Bearer cli-token"}
+        base = f"http://127.0.0.1:{port}"
+        phones = [c["phone"] for c in httpx.get(f"{base}/_sandbox/customers", headers=headers).json()]
+        assert len(phones) == 30
+        resp = httpx.post(f"{base}/v23.0/106540352242922/messages", headers=headers, json=template_message(
+            phones[0], "order_shipped", "de", ["Anna", "#1"]))
+        assert resp.status_code == 200 and resp.json()["messages"][0]["message_status"] == "accepted"
+        assert httpx.get(f"{base}/_sandbox/counters", headers=headers).json()["accepted"] == 1
+        assert httpx.get(f"{base}/_sandbox/counters").status_code == 401
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0].decode()
+    assert "cli-token" not in out and "sandbox:" in out
+
+
+def test_inspection_routes(data):
+    with Sandbox(customers=data, clock=ManualClock(START), config=SandboxConfig(not_on_whatsapp_rate=0)) as sb:
+        http = httpx.Client(base_url=f"{sb.base_url}/_sandbox",
+                            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        phone = data.customers.phone.iloc[0]
+        with CloudClient(sb.settings()) as client:
+            client.send_message(sb.phone_number_id, template_message(phone, "order_shipped", "de", ["A", "#1"],
+                                                                     callback_data="c:1"))
+        assert http.post("/advance", json={"seconds": 3600}).json()["ran"] >= 1
+        received = http.get("/received").json()
+        assert received[0]["body"]["biz_opaque_callback_data"] == "c:1" and received[0]["http_status"] == 200
+        messages = http.get("/messages").json()
+        assert messages[0]["status"] in ("sent", "delivered", "read")
+        sb.wait_idle()
+        assert http.get("/emitted").json()[0]["payload"]["object"] == "whatsapp_business_account"
+        assert http.get("/customers", params={"limit": 5}).json()[0]["customer_id"]
+        assert isinstance(http.get("/conversions").json(), list)
+        assert http.post("/faults", json={"error_500": 0.25}).json()["error_500"] == 0.25
+        assert http.post("/faults", json={"error_500": 3}).json()["error"]["code"] == 100
+        assert http.post("/faults", json={"error_500": 0}).json()["error_500"] == 0
+        assert http.post("/config", json={"throughput_per_second": 500}).json() == {"success": True}
+        config = http.get("/config").json()
+        assert config["throughput_per_second"] == 500 and "access_token" not in config and "app_secret" not in config
+        assert http.post("/inbound", json={"from": phone, "text": "Rabatt"}).json()["id"].startswith("wamid.")
+        assert http.post("/inbound", json={"from": "+499999", "text": "x"}).status_code == 400
+        assert http.get("/nothing").status_code == 404
+        assert http.post("/reset").json() == {"success": True}
+        assert http.get("/received").json() == [] and http.get("/counters").json().get("accepted", 0) == 0
+        http.close()
+
+
+def test_simulated_clock_plays_a_day_in_seconds(data):
+    clock = SimulatedClock(START, speed=40_000)  # about 2 real seconds per simulated day
+    with Sandbox(customers=data, clock=clock, config=SandboxConfig(pair_interval=0)) as sb:
+        with CloudClient(sb.settings()) as client:
+            for phone in data.customers.phone:
+                client.send_message(sb.phone_number_id, template_message(phone, "order_shipped", "de", ["A", "#1"]))
+        time.sleep(2.5)
+        frame = sb.messages_frame()
+        assert frame.status.isin(["sent", "delivered", "read", "failed"]).all()
+        assert frame.read_at.notna().sum() >= 5
+
+
+def test_settings_point_at_the_sandbox(data):
+    sb = Sandbox(customers=data, clock=ManualClock(START))
+    with pytest.raises(RuntimeError, match="start the sandbox"):
+        sb.settings()
+    with sb:
+        s = sb.settings()
+        assert s.base_url == sb.base_url and s.phone_number_id == sb.phone_number_id and s.waba_id == sb.waba_id
+        assert s.access_token == sb.access_token and s.sandbox
+        assert sb.base_url.startswith("http://127.0.0.1:")
+    assert sb.base_url is None
