@@ -7,7 +7,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from wamkt_nb.abtest import AbTestError, arm_counts, evaluate, experiments
-from wamkt_nb.abtest.charts import figure_png, intervals_figure
+from wamkt_nb.abtest.charts import intervals_figure
+from wamkt_nb.segments.preview import figure_png
 from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.store import open_store
 

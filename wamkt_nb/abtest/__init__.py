@@ -4,10 +4,11 @@ Statistics are small pure functions with named formulas (in the style of GrowthB
 tested against statsmodels and textbook values; only numpy and scipy at runtime.
 """
 
-from .assignment import HOLDOUT, apply_arms, assign_arms, bucket, ledger_arms
+from .assignment import HOLDOUT, assign_arms, bucket, ledger_arms
 from .bayes import chance_to_beat_control
 from .errors import AbTestError
 from .evaluation import Evaluation, Verdict, evaluate
+from .experiment import evaluate_campaign, experiment_spec
 from .frequentist import (
     absolute_difference_interval,
     holm_adjust,
@@ -33,9 +34,9 @@ from .srm import SrmResult, srm_check
 
 __all__ = [
     "AbTestError", "DurationPlan", "Evaluation", "HOLDOUT", "MESSAGING_TIERS", "METRICS",
-    "SamplePlan", "SrmResult", "TestPlan", "Verdict", "absolute_difference_interval", "apply_arms",
+    "SamplePlan", "SrmResult", "TestPlan", "Verdict", "absolute_difference_interval",
     "arm_counts", "assign_arms", "bucket", "chance_to_beat_control", "detectable_effect",
-    "evaluate", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",
+    "evaluate", "evaluate_campaign", "experiment_spec", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",
     "plan_test", "power_at", "power_curve", "relative_lift_interval", "sequential_interval",
     "srm_check", "two_proportion_ztest", "wilson_interval",
 ]

@@ -103,20 +103,6 @@ def assign_arms(
     return result
 
 
-def apply_arms(plan: pd.DataFrame, arms: pd.Series) -> pd.DataFrame:
-    """The dry-run plan with its ``arm`` column filled; holdout rows become excluded ('holdout')."""
-    if "customer_id" not in plan.columns:
-        raise AbTestError("the plan has no customer_id column")
-    out = plan.copy()
-    out["arm"] = out["customer_id"].astype(str).map(arms).fillna("").astype(object)
-    if "outcome" in out.columns:
-        held = (out["arm"] == HOLDOUT) & (out["outcome"] == "send")
-        out.loc[held, "outcome"] = "excluded"
-        if "reason" in out.columns:
-            out.loc[held, "reason"] = HOLDOUT
-    return out
-
-
 def ledger_arms(store, campaign_id: str) -> pd.Series:
     """The arms already recorded for a campaign's recipients (``sends.arm``), by customer id."""
     frame = store.read_frame(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -19,7 +17,7 @@ def power_curve_figure(plan: SamplePlan, width: float = 6.4, height: float = 3.6
     for mde, part in data.groupby("mde", sort=True):
         planned = np.isclose(mde, plan.absolute_mde)
         ax.plot(part["total"], part["power"], lw=2.2 if planned else 1.2,
-                label=f"MDE {mde:+.2%}" + (" (planned)" if planned else ""))
+                label=f"MDE {mde * 100:+.2f} pp" + (" (planned)" if planned else ""))
     ax.axhline(plan.power, color="grey", ls="--", lw=1)
     ax.axvline(plan.total, color="grey", ls=":", lw=1)
     ax.annotate(f"{plan.total:,} users", (plan.total, 0.03), xytext=(4, 0), textcoords="offset points",
@@ -62,9 +60,3 @@ def intervals_figure(evaluation: Evaluation, metric: str = "rate", width: float 
         ax.set_ylim(-0.7, max(len(table), 1) - 0.3)
     return fig
 
-
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """PNG bytes of a figure, for an ``ipywidgets.Image``."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()

@@ -191,7 +191,7 @@ def _verdict(
             f"{how} < {alpha:g}{holm}."
         ))
     summary = "; ".join(
-        f"{a} {rows.at[a, 'diff']:+.2%} points ({how} = {rows.at[a, column]:.2g})" for a in treatments
+        f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp ({how} = {rows.at[a, column]:.2g})" for a in treatments
     )
     within_mde = mde is not None and all(
         -mde < rows.at[a, "diff_low"] and rows.at[a, "diff_high"] < mde for a in treatments
@@ -203,7 +203,7 @@ def _verdict(
     if within_mde:
         return Verdict("no difference", None,
                        f"No variant differs from {control} and the {1 - alpha:.0%} intervals rule out "
-                       f"effects as large as the MDE ({mde:.2%} points): {summary}.")
+                       f"effects as large as the MDE ({mde * 100:.2f} pp): {summary}.")
     return Verdict("not enough data yet", None,
                    f"No significant difference from {control} yet: {summary}.{progress}"
                    + ("" if planned is not None or mde is not None else

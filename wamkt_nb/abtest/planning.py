@@ -164,10 +164,19 @@ class SamplePlan:
         """Users who receive a message (all arms but the holdout)."""
         return int(sum(n for a, n in self.per_arm.items() if a != "holdout"))
 
+    def spec(self) -> dict:
+        """The design as JSON-able data, for ``campaigns.spec_json["experiment"]`` (read back by the results)."""
+        return {
+            "arms": list(self.arms), "shares": self.shares, "planned_per_arm": self.per_arm[self.control],
+            "baseline": self.baseline, "mde": self.absolute_mde, "alpha": self.alpha, "power": self.power,
+            "method": self.method,
+        }
+
     def describe(self) -> str:
         arms = ", ".join(f"{a}: {n:,}" for a, n in self.per_arm.items())
         return (
-            f"To detect {self.baseline:.2%} → {self.target:.2%} ({self.relative_mde:+.1%} relative) "
+            f"To detect {self.baseline:.2%} → {self.target:.2%} ({self.absolute_mde * 100:+.2f} pp, "
+            f"{self.relative_mde:+.1%} relative) "
             f"with {self.power:.0%} power at α = {self.alpha:g}"
             + (f" ({self.alpha_per_comparison:.3g} per comparison)" if len(self.arms) > 2 else "")
             + f": {self.total:,} users ({arms})."
@@ -372,7 +381,7 @@ class TestPlan:
             else:
                 rel = self.detectable_with_segment / self.sample.baseline
                 text += (
-                    f" With the whole segment the test detects {self.detectable_with_segment:+.2%} "
+                    f" With the whole segment the test detects {self.detectable_with_segment * 100:+.2f} pp "
                     f"({rel:+.1%} relative)."
                 )
         return text

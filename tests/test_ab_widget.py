@@ -1,0 +1,122 @@
+"""The planner and results widgets driven in plain pytest: set values, read traits and core state."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from wamkt_nb.abtest import evaluate, plan_test
+from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.store import open_store
+from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
+from wamkt_nb.widgets.ab_results import AbResults
+
+T0 = 1_700_000_000.0
+
+
+def test_planner_shows_the_core_plan_and_a_power_curve():
+    w = AbPlanner(baseline=0.05, segment_size=100_000)
+    expected = plan_test(0.05, 0.10, 100_000, relative=True)
+    assert w.plan.sample.per_arm == expected.sample.per_arm
+    assert f"{expected.sample.total:,} customers" in w.summary.value
+    assert "fits the segment" in w.summary.value
+    assert w.chart.value[:4] == b"\x89PNG"
+    first_chart = w.chart.value
+
+    w.mde_kind.value = "absolute"
+    w.mde.value = 1.0  # one point: 5 % -> 6 %
+    assert w.plan.sample.target == pytest.approx(0.06)
+    w.arms.value = 3
+    w.allocation.value = "50/25/25"
+    assert w.plan.sample.shares["A"] == pytest.approx(0.5) and "C" in w.plan.sample.per_arm
+    w.holdout.value = 10
+    assert w.plan.sample.per_arm["holdout"] > 0
+    w.tier.value = "TIER_250"
+    assert w.plan.duration.daily_capacity == 250 and "messaging tier" in w.summary.value
+    w.segment_size.value = 1_000
+    assert "segment too small" in w.summary.value
+    assert w.chart.value != first_chart
+
+
+def test_planner_shows_bad_input_as_a_message_and_keeps_the_last_plan():
+    w = AbPlanner()
+    good = w.plan
+    w.allocation.value = "50/abc"
+    assert "allocation" in w.error.value and "Traceback" not in w.error.value
+    assert w.plan is good
+    w.allocation.value = ""
+    w.mde_kind.value = "absolute"
+    w.mde.value = 99.0  # 5 % + 99 points is beyond 100 %
+    assert "outside 0..1" in w.error.value
+    w.mde.value = 1.0
+    assert w.error.value == "" and w.plan is not good
+
+
+def test_parse_allocation():
+    assert parse_allocation("2:1:1", 3) == [2.0, 1.0, 1.0]
+    assert parse_allocation(" ", 2) is None
+
+
+def _experiment_store(path, a=(60, 1_000), b=(95, 1_000), spec=None):
+    """A ledger with two arms of ``users`` conversions each, delivered one hour after T0."""
+    rows = []
+    for arm, (conv, users) in (("A", a), ("B", b)):
+        for i in range(users):
+            rows.append((f"{arm}{i}", arm, i < conv))
+    plan = pd.DataFrame({
+        "customer_id": [r[0] for r in rows], "phone": [f"+4915{n:09d}" for n in range(len(rows))],
+        "outcome": "send", "reason": "", "category": "marketing", "message_type": "text", "body": "Hi",
+        "payload": [{"type": "text"}] * len(rows), "planned_at": T0, "arm": [r[1] for r in rows],
+    })
+    store = open_store(path)
+    create_campaign(store, plan, name="Spring", now=T0, campaign_id="cmp-ab", experiment_key="spring",
+                    spec={"experiment": spec or {"metric": "conversion"}})
+    store.execute("UPDATE sends SET state = 'delivered', sent_at = ?, delivered_at = ?", (T0 + 3600, T0 + 3700))
+    store.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 25.0)",
+                      [(f"o{cid}", cid, T0 + 7200) for cid, _, converted in rows if converted])
+    return store
+
+
+def test_results_view_shows_verdict_table_and_chart(tmp_path):
+    store = _experiment_store(tmp_path / "w.db")
+    view = AbResults(store)
+    assert view.experiment.value == "cmp-ab"
+    expected = evaluate({"A": (60, 1_000), "B": (95, 1_000)})
+    assert view.evaluation.verdict == expected.verdict
+    assert "Winner: B" in view.verdict.value
+    assert "1,000" in view.table.value and "(control)" in view.table.value
+    assert "+58.3%" in view.table.value  # 9.5 % vs 6 %
+    assert "2,375.00" in view.table.value  # B's revenue: 95 orders of 25
+    assert view.chart.value[:4] == b"\x89PNG"
+    assert "+4915" not in view.table.value + view.verdict.value  # never a phone number
+    view.metric.value = "read"  # nothing read: still evaluated, no winner
+    assert view.evaluation.verdict.kind != "winner"
+    view.metric.value = "conversion"
+    view.attribution.value = 1  # orders came 1 h after the message: outside a 1-hour window
+    assert view.evaluation.table["successes"].sum() == 0
+    store.close()
+
+
+def test_results_view_with_planned_size_and_peeking(tmp_path):
+    store = _experiment_store(tmp_path / "w.db", b=(130, 1_000), spec={"metric": "conversion", "planned_per_arm": 5_000,
+                                                        "mde": 0.02, "shares": {"A": 0.5, "B": 0.5}})
+    view = AbResults(store)
+    assert view.evaluation.verdict.kind == "not enough data yet" and "1,000 of 5,000" in view.verdict.value
+    view.sequential.value = True
+    assert view.evaluation.verdict.winner == "B" and "always-valid p" in view.verdict.value
+    store.close()
+
+
+def test_results_view_without_experiments_says_so(tmp_path):
+    store = open_store(tmp_path / "empty.db")
+    view = AbResults(store)
+    assert view.evaluation is None and "No experiments yet" in view.verdict.value
+    store.close()
+
+
+def test_results_view_before_anything_was_sent(tmp_path):
+    store = _experiment_store(tmp_path / "w.db")
+    store.execute("UPDATE sends SET state = 'planned'")
+    view = AbResults(store)
+    assert view.evaluation is None and "no conversion results in two arms yet" in view.verdict.value
+    store.close()

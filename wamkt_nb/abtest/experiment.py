@@ -1,0 +1,60 @@
+"""An experiment as stored: its design (``campaigns.spec_json["experiment"]``) and its evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from .errors import AbTestError
+from .evaluation import Evaluation, evaluate
+from .outcomes import arm_counts
+
+
+def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
+    """The design recorded with the campaign (``SamplePlan.spec()`` plus ``metric``), or ``{}``."""
+    rows = store.query("SELECT spec_json, experiment_key FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+    if not rows:
+        raise AbTestError(f"no campaign {campaign_id!r}")
+    try:
+        spec = orjson.loads(rows[0]["spec_json"] or "{}")
+    except orjson.JSONDecodeError:
+        spec = {}
+    experiment = spec.get("experiment") if isinstance(spec, dict) else None
+    return dict(experiment) if isinstance(experiment, dict) else {}
+
+
+def evaluate_campaign(
+    store,
+    campaign_id: str,
+    metric: str | None = None,
+    *,
+    reply_hours: float = 24.0,
+    attribution_hours: float = 168.0,
+    sequential: bool = False,
+    planned_per_arm: int | None = None,
+    mde: float | None = None,
+    alpha: float | None = None,
+) -> tuple[pd.DataFrame, Evaluation]:
+    """Counts from the ledger and their evaluation; the stored design fills what is not given."""
+    spec = experiment_spec(store, campaign_id)
+    metric = metric or spec.get("metric", "conversion")
+    counts = arm_counts(store, campaign_id, metric, reply_hours=reply_hours, attribution_hours=attribution_hours)
+    counts = counts[counts["users"] > 0]
+    arms = [a for a in spec.get("arms", []) if a in set(counts["arm"])] or sorted(counts["arm"])
+    arms = [a for a in arms if a != "holdout"]
+    if len(arms) < 2:
+        raise AbTestError(
+            f"campaign {campaign_id!r} has no {metric} results in two arms yet "
+            f"(arms with messages sent: {', '.join(arms) or 'none'})"
+        )
+    shares = spec.get("shares") or None
+    if shares and not all(a in shares for a in counts["arm"]):
+        shares = None
+    evaluation = evaluate(
+        counts, control=arms[0], alpha=alpha or spec.get("alpha", 0.05), shares=shares,
+        planned_per_arm=planned_per_arm if planned_per_arm is not None else spec.get("planned_per_arm"),
+        mde=mde if mde is not None else spec.get("mde"), sequential=sequential,
+    )
+    return counts, evaluation

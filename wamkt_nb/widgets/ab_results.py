@@ -1,0 +1,134 @@
+"""The A/B results view: pick an experiment, see per-arm rates, intervals and the verdict.
+
+Aggregates only (no customer rows, so no phone numbers); a thin shell over
+``wamkt_nb.abtest.evaluate_campaign``. ``.evaluation`` holds the last result.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import pandas as pd
+
+from ..abtest import METRICS, AbTestError, Evaluation, evaluate_campaign, experiment_spec, experiments
+from ..abtest.charts import intervals_figure
+from ..segments.preview import figure_png
+from ..store import Store
+
+VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
+                   "sample ratio mismatch": "#b00020"}
+
+
+class AbResults(W.VBox):
+    """Experiment picker and options on top; verdict, SRM note, per-arm table and chart below."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        style = {"description_width": "110px"}
+        self.experiment = W.Dropdown(description="Experiment", style=style, layout=W.Layout(width="520px"))
+        self.metric = W.Dropdown(options=list(METRICS), value="conversion", description="Metric", style=style)
+        self.attribution = W.BoundedIntText(value=168, min=1, max=24 * 90, description="Window (h)", style=style,
+                                            tooltip="conversions counted this many hours after the message")
+        self.sequential = W.Checkbox(value=False, description="Always-valid intervals (peeking)", indent=False)
+        self.refresh = W.Button(description="Refresh", icon="refresh")
+        self.verdict = W.HTML()
+        self.srm = W.HTML()
+        self.table = W.HTML()
+        self.chart = W.Image(format="png", layout=W.Layout(width="600px"))
+        self.evaluation: Evaluation | None = None
+        for name, widget in (("experiment", self.experiment), ("metric", self.metric),
+                             ("attribution", self.attribution), ("sequential", self.sequential),
+                             ("refresh", self.refresh), ("verdict", self.verdict), ("srm", self.srm),
+                             ("table", self.table), ("chart", self.chart)):
+            widget.add_class(f"wamkt-ab-{name}")
+        self.load_experiments()
+        for widget in (self.experiment, self.metric, self.attribution, self.sequential):
+            widget.observe(self._changed, names="value")
+        self.refresh.on_click(lambda _b: self.update())
+        super().__init__([
+            W.HBox([self.experiment, self.refresh]),
+            W.HBox([self.metric, self.attribution, self.sequential]),
+            self.verdict, self.srm, self.table, self.chart,
+        ])
+        self.add_class("wamkt-ab-results")
+        self.update()
+
+    def load_experiments(self) -> None:
+        """Fill the picker from the store's campaigns that carry an experiment key (newest first)."""
+        frame = experiments(self.store)
+        self.experiment.options = [
+            (f"{r.name} · {r.experiment_key} · {r.created_at:%Y-%m-%d} ({r.recipients:,} recipients)", r.campaign_id)
+            for r in frame.itertuples()
+        ]
+        if len(frame):
+            self.experiment.value = frame["campaign_id"].iloc[0]
+            self._metric_from_spec()
+
+    def _metric_from_spec(self) -> None:
+        metric = experiment_spec(self.store, self.experiment.value).get("metric")
+        if metric in METRICS:
+            self.metric.value = metric
+
+    def _changed(self, change: dict) -> None:
+        if change["owner"] is self.experiment and change["new"]:
+            self._metric_from_spec()
+        self.update()
+
+    def update(self) -> None:
+        """Re-read the ledger and re-evaluate; problems show as a message, never a traceback."""
+        if not self.experiment.value:
+            self._message("No experiments yet: a campaign with an experiment key appears here once planned.")
+            return
+        try:
+            counts, evaluation = evaluate_campaign(
+                self.store, self.experiment.value, self.metric.value,
+                attribution_hours=self.attribution.value, sequential=self.sequential.value,
+            )
+        except AbTestError as exc:
+            self._message(str(exc))
+            return
+        self.evaluation = evaluation
+        verdict = evaluation.verdict
+        colour = VERDICT_COLOURS[verdict.kind]
+        self.verdict.value = (
+            f"<div style='border-left:6px solid {colour};padding:6px 10px'>"
+            f"<b style='color:{colour};font-size:1.2em'>{html.escape(verdict.headline)}</b><br>"
+            f"{html.escape(verdict.reason)}</div>"
+        )
+        self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
+        self.table.value = results_table_html(evaluation, counts)
+        self.chart.value = figure_png(intervals_figure(evaluation, self.metric.value))
+
+    def _message(self, text: str) -> None:
+        self.evaluation = None
+        self.verdict.value = f"<div style='padding:6px 10px'><i>{html.escape(text)}</i></div>"
+        self.srm.value = self.table.value = ""
+        self.chart.value = b""
+
+
+def results_table_html(evaluation: Evaluation, counts: pd.DataFrame) -> str:
+    """Per-arm rows: users, successes, rate with interval, lift with interval, p (Holm), P(beat control)."""
+    revenue = counts.set_index("arm")["revenue"] if "revenue" in counts else pd.Series(dtype=float)
+
+    def pct(x: float, signed: bool = False) -> str:
+        return "–" if pd.isna(x) else (f"{x:+.1%}" if signed else f"{x:.2%}")
+
+    rows = []
+    for r in evaluation.table.itertuples():
+        control = r.arm == evaluation.control
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(r.arm)}{' (control)' if control else ''}</td>"
+            f"<td>{r.users:,}</td><td>{r.successes:,}</td>"
+            f"<td>{pct(r.rate)} <small>[{pct(r.rate_low)}, {pct(r.rate_high)}]</small></td>"
+            f"<td>{'' if control else pct(r.lift, True)} "
+            f"<small>{'' if control else f'[{pct(r.lift_low, True)}, {pct(r.lift_high, True)}]'}</small></td>"
+            f"<td>{'' if pd.isna(r.p_adjusted) else f'{r.p_adjusted:.3g}'}</td>"
+            f"<td>{'' if control else pct(r.chance_to_beat_control)}</td>"
+            f"<td>{revenue.get(r.arm, 0.0):,.2f}</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>arm</th><th>users</th><th>successes</th><th>rate [CI]</th><th>lift [CI]</th>"
+            "<th>p (Holm)</th><th>P(beats control)</th><th>revenue</th></tr>")
+    return f"<table class='wamkt-ab-arms'>{head}{''.join(rows)}</table>"
