@@ -23,7 +23,7 @@ PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\
 
 @st.composite
 def frames(draw) -> pd.DataFrame:
-    n = draw(st.integers(0, 25))
+    n = draw(st.integers(0, 30))
     col = lambda values: draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
     return pd.DataFrame({
         "customer_id": pd.array([f"c{i}" for i in range(n)], dtype="string"),
@@ -85,7 +85,7 @@ rules = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), rule=rules, include_inactive=st.booleans())
 def test_pandas_and_duckdb_pick_the_same_customers(frame, rule, include_inactive):
     a = evaluate(rule, frame, NOW, include_inactive)
@@ -93,3 +93,48 @@ def test_pandas_and_duckdb_pick_the_same_customers(frame, rule, include_inactive
         b = ev.evaluate(rule, NOW, include_inactive)
     assert sorted(a.customer_ids) == sorted(b.customer_ids), to_json(rule)
     assert (a.count, a.excluded_inactive) == (b.count, b.excluded_inactive)
+
+
+def every_condition() -> list[Condition]:
+    """Each operator of each kind with every interesting value, for an exhaustive check."""
+    nums = [x for x in NUMBERS if not np.isnan(x)]
+    texts = [t for t in TEXTS if t is not None]
+    isos = [t.isoformat() for t in TIMES if t is not None]
+    out = []
+    for f in ("amount", "count"):
+        out += [Condition(f, op, v) for op in ("=", "!=", ">", ">=", "<", "<=") for v in nums]
+        out += [Condition(f, op, [v, 2.5]) for op in ("in", "not_in") for v in nums]
+        out += [Condition(f, "between", [v, 3.0]) for v in nums if v <= 3]
+    out += [Condition("text", op, v) for op in ("=", "!=", "contains", "starts_with", "ends_with") for v in texts if v]
+    out += [Condition("text", op, [v, "a"]) for op in ("in", "not_in") for v in texts]
+    out += [Condition("text", "regex", p) for p in PATTERNS]
+    out += [Condition("band", op, v) for op in ("=", "!=") for v in "xyz"]
+    out += [Condition("band", op, [v]) for op in ("in", "not_in") for v in "xyz"]
+    out += [Condition("flag", op, v) for op in ("=", "!=") for v in (True, False)]
+    out += [Condition("seen_at", op, d) for op in ("within_last", "more_than_ago") for d in (0, 1, 7, 30, 90, 2.5)]
+    out += [Condition("seen_at", op, v) for op in (">", ">=", "<", "<=") for v in isos]
+    out += [Condition("tags", op, [t]) for op in ("has_any", "has_all", "has_none") for t in TAGS]
+    out += [Condition(f, op) for f in ("amount", "count", "text", "band", "flag", "seen_at", "tags")
+            for op in ("is_set", "is_empty")]
+    return out
+
+
+def test_every_operator_agrees_on_every_kind_of_value():
+    n = 64
+    rng = np.random.default_rng(5)
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)],
+        "amount": pick(NUMBERS), "count": rng.integers(0, 4, n),
+        "text": pd.array(pick(TEXTS), dtype="string"),
+        "band": pd.Categorical(pick(CATS), categories=["x", "y", "z"]),
+        "flag": pd.array(pick([True, False, None]), dtype="boolean"),
+        "seen_at": pd.to_datetime(pd.Series(pick(TIMES), dtype=object), utc=True).dt.as_unit("ns"),
+        "tags": pick([None, (), ("active_7d",), ("inactive_90d", "frequent_buyer"), ("dormant_30d",)]),
+    })
+    with SqlEvaluator(frame) as ev:
+        for cond in every_condition():
+            for rule in (cond, Not(cond)):
+                a = sorted(evaluate(rule, frame, NOW, include_inactive=True).customer_ids)
+                b = sorted(ev.evaluate(rule, NOW, include_inactive=True).customer_ids)
+                assert a == b, to_json(rule)

@@ -7,7 +7,7 @@ inactive for 90+ days unless ``include_inactive=True`` and say how many they dro
 
 from .compare import compare_segments, evaluate_saved, overlap_counts
 from .describe import describe
-from .evaluate import SegmentResult, evaluate, rule_mask
+from .evaluation import SegmentResult, evaluate, rule_mask
 from .frame import SegmentFrame, segment_frame
 from .presets import PRESETS, Preset, preset
 from .regex import RegexError

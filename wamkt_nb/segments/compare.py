@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from .evaluate import SegmentResult, evaluate
+from .evaluation import SegmentResult, evaluate
 from .frame import SegmentFrame, segment_frame
 from .saved import list_segments
 

@@ -86,9 +86,9 @@ def translate(pattern: str) -> PortableRegex:
                 sql.append("(")
                 i += 1
             can_repeat = False
-        elif ch == ")":
-            py.append(")")
-            sql.append(")")
+        elif ch in ".)":
+            py.append(ch)
+            sql.append(ch)
             i += 1
             can_repeat = True
         elif ch == "}" or ch == "]":
@@ -98,11 +98,6 @@ def translate(pattern: str) -> PortableRegex:
             sql.append("$")
             i += 1
             can_repeat = False
-        elif ch == ".":
-            py.append(".")
-            sql.append(".")
-            i += 1
-            can_repeat = True
         elif ch in "^|":
             py.append(ch)
             sql.append(ch)

@@ -43,6 +43,8 @@ class FrameSchema:
     @classmethod
     def of(cls, frame: pd.DataFrame, tags_column: str = "tags") -> "FrameSchema":
         kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
+        if kinds.get(tags_column) == "other" and frame[tags_column].isna().all():
+            kinds[tags_column] = "tags"  # no one has tags yet
         categories = {
             c: tuple(str(v) for v in frame[c].cat.categories) for c, k in kinds.items() if k == "category"
         }
@@ -67,7 +69,9 @@ def column_kind(series: pd.Series) -> str:
     if pd.api.types.is_string_dtype(dtype) and dtype != object:
         return "string"
     sample = series.dropna().head(50)
-    if len(sample) and all(isinstance(v, (tuple, list, np.ndarray)) for v in sample):
+    if not len(sample):
+        return "other"
+    if all(isinstance(v, (tuple, list, np.ndarray)) for v in sample):
         return "tags"
     if all(isinstance(v, str) for v in sample):
         return "string"

@@ -2,7 +2,7 @@
 
 Values always travel as ``?`` parameters with an explicit CAST; column names are checked against
 the frame and quoted. Every condition is wrapped in ``COALESCE(..., FALSE)`` so NULLs follow the
-same semantics as the pandas evaluator (see ``evaluate.py``). The same text runs against a
+same semantics as the pandas evaluator (see ``evaluation.py``). The same text runs against a
 warehouse table with the features columns (tags as a VARCHAR list).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .evaluate import SegmentResult, cutoff, require_now
+from .evaluation import SegmentResult, cutoff, require_now
 from .frame import INACTIVE_TAG, SegmentFrame, segment_frame
 from .regex import translate
 from .rules import And, Condition, Node, Not, Or
@@ -139,13 +139,18 @@ class SqlEvaluator:
         self._lock = threading.Lock()
         self._con = duckdb.connect()
         arrow = pa.Table.from_pandas(self.sf.frame, preserve_index=False)
+        tags = self.sf.tags_column
+        if self.sf.schema.kinds.get(tags) == "tags" and arrow.schema.field(tags).type != pa.list_(pa.string()):
+            index = arrow.schema.get_field_index(tags)
+            values = pa.array([None if v is None else list(v) for v in self.sf.frame[tags]], pa.list_(pa.string()))
+            arrow = arrow.set_column(index, tags, values)
         self._con.register(self.table, arrow)
 
     def query(self, rule: Node, now: Any = None) -> SqlPredicate:
         return segment_query(rule, self.sf.schema, now, self.table, self.sf.id_column, self.sf.tags_column)
 
     def evaluate(self, rule: Node, now: Any = None, include_inactive: bool = False) -> SegmentResult:
-        """Same contract as ``evaluate.evaluate``; the ids come back in frame order."""
+        """Same contract as ``evaluation.evaluate`` (ids in no particular order; no mask)."""
         q = self.query(rule, now)
         with self._lock:
             got = self._con.execute(q.sql, list(q.params)).fetchnumpy()
