@@ -20,7 +20,7 @@ import pandas as pd
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import And, Condition, Not, Or, SqlEvaluator, evaluate, segment_frame
-from wamkt_nb.segments.evaluate import cutoff
+from wamkt_nb.segments.evaluation import cutoff
 from wamkt_nb.segments.rules import walk
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
