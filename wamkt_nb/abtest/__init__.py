@@ -18,7 +18,6 @@ from .frequentist import (
 )
 from .outcomes import METRICS, arm_counts, experiments
 from .planning import (
-    MESSAGING_TIERS,
     DurationPlan,
     SamplePlan,
     TestPlan,
@@ -33,7 +32,7 @@ from .sequential import sequential_interval
 from .srm import SrmResult, srm_check
 
 __all__ = [
-    "AbTestError", "DurationPlan", "Evaluation", "HOLDOUT", "MESSAGING_TIERS", "METRICS",
+    "AbTestError", "DurationPlan", "Evaluation", "HOLDOUT", "METRICS",
     "SamplePlan", "SrmResult", "TestPlan", "Verdict", "absolute_difference_interval",
     "arm_counts", "assign_arms", "bucket", "chance_to_beat_control", "detectable_effect",
     "evaluate", "evaluate_campaign", "experiment_spec", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",

@@ -23,14 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..cloudapi.models import TIER_LIMITS
 from .errors import AbTestError
 
 METHODS = ("arcsine", "pooled")
-# Meta's messaging limit: unique users reached outside a service window per rolling 24 h.
-MESSAGING_TIERS: dict[str, float] = {
-    "TIER_250": 250, "TIER_2K": 2_000, "TIER_10K": 10_000, "TIER_100K": 100_000,
-    "TIER_UNLIMITED": math.inf,
-}
 # Hours after the send until each metric's outcome is known.
 OBSERVATION_HOURS = {"read": 24.0, "reply": 24.0, "conversion": 168.0}
 
@@ -323,9 +319,9 @@ def plan_duration(
             f"(needed={needed}, holdout_users={holdout_users}, segment_size={segment_size})"
         )
     if isinstance(tier, str):
-        if tier not in MESSAGING_TIERS:
-            raise AbTestError(f"unknown messaging tier {tier!r}; one of {list(MESSAGING_TIERS)}")
-        tier_limit = MESSAGING_TIERS[tier]
+        if tier not in TIER_LIMITS:
+            raise AbTestError(f"unknown messaging tier {tier!r}; one of {list(TIER_LIMITS)}")
+        tier_limit = TIER_LIMITS[tier] or math.inf  # None: unlimited
     else:
         tier_limit = float(tier)
     if tier_limit <= 0 or not 0 < tier_share <= 1:

@@ -10,8 +10,9 @@ import html
 
 import ipywidgets as W
 
-from ..abtest import MESSAGING_TIERS, AbTestError, TestPlan, plan_test
+from ..abtest import AbTestError, TestPlan, plan_test
 from ..abtest.charts import power_curve_figure
+from ..cloudapi.models import TIER_LIMITS
 from ..segments.preview import figure_png
 
 METRIC_LABELS = {"read": "read rate", "reply": "reply rate (24 h)", "conversion": "conversion rate (7 days)"}
@@ -58,7 +59,7 @@ class AbPlanner(W.VBox):
                                           style=style, layout=wide)
         self.segment_size = W.BoundedIntText(value=segment_size, min=0, max=10**9, description="Segment size",
                                              style=style, layout=wide)
-        self.tier = W.Dropdown(options=list(MESSAGING_TIERS), value="TIER_10K", description="Messaging tier",
+        self.tier = W.Dropdown(options=list(TIER_LIMITS), value="TIER_10K", description="Messaging tier",
                                style=style, layout=wide)
         self.pace = W.BoundedFloatText(value=30.0, min=0.1, max=100_000, description="Pace (msg/min)",
                                        style=style, layout=wide)
