@@ -143,3 +143,30 @@ def test_same_seed_same_story():
     finally:
         for sb in runs:
             sb.stop()
+
+
+def test_replies_use_the_buttons_offered():
+    data = generate(300, seed=13, now="2026-11-20")
+    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000)
+    sb = Sandbox(customers=data, clock=ManualClock(START), config=cfg)
+    try:
+        for i, phone in enumerate(data.customers.phone):
+            body = template_message(phone, "feedback_request", "de") if i % 2 else {
+                "messaging_product": "whatsapp", "to": phone, "type": "interactive", "interactive": {
+                    "type": "button", "body": {"text": "Rabattcode gefällig?"},
+                    "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "JA"}}]}}}
+            sb.engine.send(sb.phone_number_id, orjson.dumps(body))
+        for phone in data.customers.phone[::2]:  # open their windows so the free-form buttons are delivered
+            sb.inject_inbound(phone, "Hallo")
+        sb.advance(2 * 86_400)
+        sb.wait_idle()
+        inbound = [m for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
+                   for m in c["value"].get("messages", []) if "context" in m]
+        kinds = {m["type"] for m in inbound}
+        assert kinds == {"button", "interactive"}
+        assert {m["button"]["payload"] for m in inbound if m["type"] == "button"} <= {"Sehr gut", "Geht so"}
+        assert {m["interactive"]["button_reply"]["id"] for m in inbound if m["type"] == "interactive"} == {"yes"}
+        wamids = set(sb.messages_frame().wamid)
+        assert all(m["context"]["id"] in wamids for m in inbound)
+    finally:
+        sb.stop()

@@ -50,7 +50,7 @@ class Engine:
         self.templates = templates
         self.sink = sink
         self.lock = threading.RLock()
-        self.received: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self.received: deque[tuple[float, str, bytes, int, bytes]] = deque(maxlen=log_limit)
         self.messages: dict[str, dict[str, Any]] = {}
         self.conversions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
@@ -80,8 +80,11 @@ class Engine:
 
     # -- sending -----------------------------------------------------------------------------------
 
-    def send(self, phone_number_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-        """Handle ``POST /{phone_number_id}/messages``: (HTTP status, response JSON)."""
+    def send(self, phone_number_id: str, raw: bytes) -> tuple[int, bytes]:
+        """Handle ``POST /{phone_number_id}/messages``: (HTTP status, response JSON bytes).
+
+        The log keeps raw bytes (one untracked object per request), so a long run adds no GC work.
+        """
         now = self.clock.now()
         try:
             body = orjson.loads(raw) if raw else None
@@ -94,10 +97,17 @@ class Engine:
             except SandboxError as err:
                 result, status = err.envelope(), err.http_status
                 self.counters[f"error_{err.code}"] += 1
+            answer = orjson.dumps(result)
             self.counters["requests"] += 1
-            self.received.append({"at": now, "phone_number_id": phone_number_id, "body": body,
-                                  "http_status": status, "response": result})
-        return status, result
+            self.received.append((now, phone_number_id, raw, status, answer))
+        return status, answer
+
+    def received_log(self) -> list[dict[str, Any]]:
+        """The request log decoded: time, phone number id, body, HTTP status, response."""
+        with self.lock:
+            rows = list(self.received)
+        return [{"at": at, "phone_number_id": pnid, "body": _decode(raw), "http_status": status,
+                 "response": orjson.loads(answer)} for at, pnid, raw, status, answer in rows]
 
     def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
         cfg = self.config
@@ -243,6 +253,9 @@ class Engine:
             bid, title = rng.choice(msg.buttons)
             content = {"type": "interactive", "interactive": {"type": "button_reply",
                                                               "button_reply": {"id": bid, "title": title}}}
+        elif msg.quick_replies:
+            label = rng.choice(msg.quick_replies)
+            content = {"type": "button", "button": {"payload": label, "text": label}}
         else:
             content = {"type": "text", "text": {"body": bm.sample_reply_text(rng, self.params)}}
         self._inbound(customer, content, context)
@@ -299,6 +312,13 @@ class Engine:
             if c.customer_id == who:
                 return c
         raise KeyError(f"no simulated customer with phone or id {who!r}")
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return raw[:200].decode("utf-8", "replace")
 
 
 def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:

@@ -208,8 +208,7 @@ class Sandbox:
 
     def received(self) -> list[dict[str, Any]]:
         """Every ``/messages`` request: time, body, HTTP status and the answer."""
-        with self.engine.lock:
-            return list(self.engine.received)
+        return self.engine.received_log()
 
     def emitted(self) -> list[dict[str, Any]]:
         """Every webhook batch: payload, attempt, callback URL and the receiver's HTTP status."""

@@ -72,6 +72,7 @@ class RenderedTemplate:
     text: str
     category: str
     header_kind: str | None
+    quick_replies: list[str]
 
 
 def _component(template: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -231,7 +232,10 @@ class TemplateStore:
         _check_buttons(_component(stored, "BUTTONS"), by_type.get("button", []))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
-        return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind)
+        buttons = (_component(stored, "BUTTONS") or {}).get("buttons", [])
+        quick = [b["text"] for b in buttons if b.get("type") == "QUICK_REPLY"]
+        return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
+                                quick_replies=quick)
 
 
 def _params(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:

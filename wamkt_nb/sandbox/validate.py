@@ -26,7 +26,8 @@ class Outgoing:
     reply_to: str | None = None
     template_name: str | None = None
     header_kind: str | None = None
-    buttons: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
+    quick_replies: list[str] = field(default_factory=list)  # the template's quick-reply buttons
 
     @property
     def is_template(self) -> bool:
@@ -98,6 +99,7 @@ def validate_message(body: Any, templates: TemplateStore, own_number: str) -> Ou
         rendered = templates.render(content)
         out.text, out.category = rendered.text, rendered.category
         out.template_name, out.header_kind = rendered.name, rendered.header_kind
+        out.quick_replies = rendered.quick_replies
     elif kind in limits.MEDIA_TYPES:
         out.text = _media(content, kind)
     elif kind == "interactive":
