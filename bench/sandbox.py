@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from urllib.request import Request, urlopen
 
+import uvloop
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 2_000.0
 TOKEN = "bench-token"
@@ -105,8 +107,8 @@ def main() -> int:
         req = Request(f"http://127.0.0.1:{port}/_sandbox/customers?limit={args.customers}",
                       headers={"Authorization": f"Bearer {TOKEN}"})
         phones = [c["phone"] for c in json.load(urlopen(req))]
-        asyncio.run(load(port, phones, 1.0, args.connections))  # warm-up
-        latencies, statuses, elapsed = asyncio.run(load(port, phones, args.seconds, args.connections))
+        uvloop.run(load(port, phones, 1.0, args.connections))  # warm-up
+        latencies, statuses, elapsed = uvloop.run(load(port, phones, args.seconds, args.connections))
     finally:
         proc.terminate()
         try:

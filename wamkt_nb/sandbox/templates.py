@@ -98,6 +98,7 @@ class TemplateStore:
         self._lock = threading.Lock()
         self._ids = itertools.count(5_943_200_000_000_001)
         self._by_id: dict[str, dict[str, Any]] = {}
+        self._by_key: dict[tuple[str, str], dict[str, Any]] = {}
         self._pending: dict[str, float] = {}  # template id -> decision time
         self.review_seconds = review_seconds
         self.promotional_words = promotional_words
@@ -108,6 +109,7 @@ class TemplateStore:
         template.setdefault("parameter_format", "POSITIONAL")
         template["id"] = str(next(self._ids))
         self._by_id[template["id"]] = template
+        self._by_key[(template["name"], template["language"])] = template
         return template
 
     def all(self) -> list[dict[str, Any]]:
@@ -129,8 +131,7 @@ class TemplateStore:
             return copy.deepcopy(t)
 
     def find(self, name: str, language: str) -> dict[str, Any] | None:
-        with self._lock:
-            return next((t for t in self._by_id.values() if t["name"] == name and t["language"] == language), None)
+        return self._by_key.get((name, language))
 
     def page(self, fields: str | None, limit: int, after: str | None, status: str | None,
              name: str | None, next_url: str) -> dict[str, Any]:
@@ -207,9 +208,7 @@ class TemplateStore:
             raise SandboxError(131008, "Required parameter template.name is missing")
         if not isinstance(code, str) or not code:
             raise SandboxError(131008, "Required parameter template.language.code is missing")
-        with self._lock:
-            stored = next((t for t in self._by_id.values() if t["name"] == name and t["language"] == code), None)
-            stored = copy.deepcopy(stored) if stored else None
+        stored = self._by_key.get((name, code))  # read-only use: no copy on the hot path
         if stored is None:
             raise SandboxError(132001, f"template name ({name}) does not exist in {code}")
         if stored["status"] == "PAUSED":
