@@ -80,8 +80,9 @@ class TokenBucket:
 
 
 class Aimd:
-    """Additive increase, multiplicative decrease: halve on 130429 (once per ``cooldown``), then
-    climb back to ``target`` by ``target * recover_per_s`` each second."""
+    """Additive increase, multiplicative decrease: halve on 130429 (once per ``cooldown``, never
+    below ``floor``, default 5 % of the target), then climb back by ``target * recover_per_s``
+    each second."""
 
     def __init__(self, target: float, now: float, *, decrease: float = 0.5, recover_per_s: float = 0.1,
                  floor: float | None = None, cooldown: float = 1.0) -> None:
@@ -89,7 +90,7 @@ class Aimd:
         self.rate = float(target)
         self.decrease = decrease
         self.step = self.target * recover_per_s
-        self.floor = floor if floor is not None else min(self.target, 0.5)
+        self.floor = floor if floor is not None else min(self.target, max(0.5, self.target * 0.05))
         self.cooldown = cooldown
         self.last_cut = -float("inf")
         self.stamp = now
