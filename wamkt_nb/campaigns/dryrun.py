@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..cloudapi.payloads import MAX_TEXT_BODY, template_message, text_message
 from ..compliance import (
-    Policy, apply_daily_limit, check_rules, explain, planned_times, reached_last_24h, recipient_zones,
+    REASON_CODES, Policy, apply_daily_limit, check_rules, explain, planned_times, reached_last_24h, recipient_zones,
 )
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
@@ -31,6 +31,8 @@ DEFAULT_READ_RATE = 0.58
 DEFAULT_REPLY_RATE = {"marketing": 0.02, "utility": 0.175, "authentication": 0.0, "service": 0.4}
 """Used where a customer has no history: seed read rate 58 %, replies 1-3 % for promotions and
 15-20 % for order notifications."""
+OUTCOMES = ("send", "later", "excluded")
+SEND, LATER, EXCLUDED = 0, 1, 2
 PLAN_COLUMNS = ("customer_id", "phone", "name", "outcome", "reason", "category", "message_type", "body",
                 "payload", "planned_at", "arm", "cost")
 
@@ -52,16 +54,15 @@ class DryRunReport:
         return self.plan[self.plan["outcome"] != "excluded"]
 
     def counts(self) -> pd.DataFrame:
-        """Recipients by outcome and reason, with what each reason means."""
+        """Recipients by outcome and reason (send, later, excluded; largest first), with the meaning."""
         plan = self.plan
-        out = (plan.groupby(["outcome", "reason"], observed=True, sort=False).size()
-               .rename("recipients").reset_index())
-        out["meaning"] = out["reason"].map(lambda r: explain(r) if r else "")
-        order = {"send": 0, "later": 1, "excluded": 2}
-        out = out.sort_values(["outcome", "recipients"], key=lambda s: s.map(order) if s.name == "outcome"
-                              else -s, kind="stable").reset_index(drop=True)
+        out = (plan.groupby(["outcome", "reason"], observed=True).size().rename("recipients").reset_index()
+               .astype({"outcome": "str", "reason": "str"}))
+        out["meaning"] = out["reason"].map(explain).where(out["reason"] != "", "")
+        out["rank"] = out["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
+        out = out.sort_values(["rank", "recipients"], ascending=[True, False], kind="stable")
         out["share"] = out["recipients"] / max(len(plan), 1)
-        return out
+        return out.drop(columns="rank").reset_index(drop=True)
 
     @property
     def total_cost(self) -> float:
@@ -136,35 +137,33 @@ def dry_run(
     body, lang, values, truncated = _personalise_arms(audience, specs, arm)
     rules = check_rules(audience, category=category, message_type=message_type, now=now_s, store=store,
                         campaign_id=campaign_id, policy=policy)
-    reason = rules.reason.to_numpy(dtype=object).copy()
+    code = rules.reason.cat.codes.to_numpy().copy()  # index into REASON_CODES, 0 = no reason
     limit = MAX_BODY if kind == "template" else MAX_TEXT_BODY
-    too_long = (body.str.len() > limit).fillna(False).to_numpy(dtype=bool) & (reason == "")
-    reason[too_long] = "message_too_long"
+    length = body.str.len().fillna(0).to_numpy(dtype=np.int64)
+    code[(length > limit) & (code == 0)] = REASON_CODES.index("message_too_long")
 
     zones = recipient_zones(audience)
     planned, quiet = planned_times(audience, zones, now_s, mode=schedule, start=start,  # type: ignore[arg-type]
                                    policy=policy)
-    outcome = np.where(reason == "", "send", "excluded").astype(object)
-    deferred = quiet & (outcome == "send")
-    reason[deferred] = "quiet_hours"
-    outcome[deferred] = "later"
+    outcome = np.where(code == 0, SEND, EXCLUDED).astype(np.int8)
+    deferred = quiet & (outcome == SEND)
+    code[deferred], outcome[deferred] = REASON_CODES.index("quiet_hours"), LATER
     window_open = rules.window_open.to_numpy(dtype=bool)
-    counts_tier = (outcome != "excluded") & ~window_open & (category != "service")
+    going = outcome != EXCLUDED
+    counts_tier = going & ~window_open & (category != "service")
     days = apply_daily_limit(planned, counts_tier, policy.daily_limit, reached_last_24h(store, now_s))
     planned = planned + days * DAY
     pushed = days > 0
-    reason[pushed] = "tier_limit"
-    outcome[pushed] = "later"
+    code[pushed], outcome[pushed] = REASON_CODES.index("tier_limit"), LATER
 
     used = billed_this_month(store, now_s) if store is not None else 0
-    cost = message_costs(price_book, category, audience.get("country"), window_open,
-                         outcome != "excluded", planned, used)
+    cost = message_costs(price_book, category, audience.get("country"), window_open, going, planned, used)
     plan = pd.DataFrame({
-        "customer_id": audience["customer_id"].astype("str"),
-        "phone": audience["phone"].astype("str"),
-        "name": audience["name"].astype("str") if "name" in audience else pd.Series(pd.NA, dtype="str"),
-        "outcome": pd.Series(outcome, dtype="str"),
-        "reason": pd.Series(reason, dtype="str"),
+        "customer_id": audience["customer_id"],
+        "phone": audience["phone"],
+        "name": audience["name"] if "name" in audience else pd.Series(pd.NA, index=audience.index, dtype="str"),
+        "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+        "reason": pd.Categorical.from_codes(code, categories=list(REASON_CODES)),
         "category": category,
         "message_type": message_type,
         "body": body,
@@ -173,15 +172,15 @@ def dry_run(
         "arm": arm,
         "cost": cost,
         "language": lang,
-        "timezone": zones.astype("str"),
-        "length": body.str.len().astype("int64"),
+        "timezone": zones,
+        "length": length,
         "truncated": truncated.to_numpy(dtype=bool),
         "window_open": window_open,
     })
     if payloads:
         plan["payload"] = build_payloads(plan, specs, values)
     rate = PACE_PRESETS[pace]
-    funnel = expected_funnel(audience, outcome != "excluded", category, _has_media(specs))
+    funnel = expected_funnel(audience, going, category, _has_media(specs))
     return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, price_book=price_book,
                         funnel=funnel)
 

@@ -2,12 +2,12 @@
 
 from .reasons import DEFERRING, EXCLUDING, REASONS, explain
 from .reservation import MARKETING_CAP_SECONDS, recently_marketed, release_marketing, reserve_marketing
-from .rules import Policy, RuleResult, check_rules, reached_last_24h
+from .rules import REASON_CODES, Policy, RuleResult, check_rules, reached_last_24h
 from .schedule import apply_daily_limit, planned_times
 from .timezones import local_hours, recipient_zones, utc_offsets, zone_for_phone
 
 __all__ = [
-    "DEFERRING", "EXCLUDING", "MARKETING_CAP_SECONDS", "REASONS", "Policy", "RuleResult",
+    "DEFERRING", "EXCLUDING", "MARKETING_CAP_SECONDS", "REASONS", "REASON_CODES", "Policy", "RuleResult",
     "apply_daily_limit", "check_rules", "explain", "local_hours", "planned_times", "reached_last_24h",
     "recently_marketed", "recipient_zones", "release_marketing", "reserve_marketing", "utc_offsets",
     "zone_for_phone",

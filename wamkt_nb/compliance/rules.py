@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..messages.templates import to_arrow
 from ..store import Store
-from .reasons import EXCLUDING
+from .reasons import EXCLUDING, REASONS
 from .reservation import MARKETING_CAP_SECONDS, SENT_STATES, recently_marketed
 
 SERVICE_WINDOW_SECONDS = 86_400.0
@@ -51,10 +54,17 @@ class Policy:
 
 @dataclass
 class RuleResult:
-    """Per recipient: the first exclusion reason ('' when allowed) and whether a service window is open."""
+    """Per recipient: the first exclusion reason ('' when allowed) and whether a service window is open.
+
+    ``reason`` is categorical over ``REASON_CODES`` ('' first), cheap for a million rows.
+    """
 
     reason: pd.Series
     window_open: pd.Series
+
+
+REASON_CODES = ("", *EXCLUDING, *(c for c in REASONS if c not in EXCLUDING))
+"""Every reason code, '' (no reason) first: the categories of the ``reason`` columns."""
 
 
 def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now: float,
@@ -65,62 +75,81 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
     Marketing rules (opt-out, +1 numbers, the 24 h cap) apply to ``category == "marketing"``.
     """
     n = len(audience)
-    idx = audience.index
-    phone = audience["phone"].astype("str")
+    none = np.zeros(n, dtype=bool)
+    phone = to_arrow(audience["phone"])
     marketing = category == "marketing"
-    masks: dict[str, np.ndarray] = {}
-    masks["no_phone"] = ~phone.str.match(r"^\+\d{6,15}$").fillna(False).to_numpy(dtype=bool)
-
+    masks: dict[str, np.ndarray] = {"no_phone": ~_valid_phones(phone)}
     flag = (audience["opted_in"].fillna(False).to_numpy(dtype=bool) if "opted_in" in audience
             else np.ones(n, dtype=bool))
     consent = _consent(store, phone)  # keyword / WhatsApp-settings answers override the import
     said_yes, said_no = consent == 1, consent == 0
     if category == "service":  # the customer wrote to us: answering needs no opt-in
-        masks["no_opt_in"] = np.zeros(n, dtype=bool)
+        masks["no_opt_in"] = none
     else:
         masks["no_opt_in"] = ~(flag | said_yes) & ~(said_no & marketing)
     masks["opted_out"] = said_no & marketing
-    masks["us_marketing"] = (phone.str.startswith("+1").fillna(False).to_numpy(dtype=bool)
-                             if marketing else np.zeros(n, dtype=bool))
-    masks["holdout"] = (audience["arm"].astype("str").fillna("").to_numpy(dtype=object) == "holdout"
-                        if "arm" in audience else np.zeros(n, dtype=bool))
-    masks["inactive_90d"] = (_inactive(audience) if marketing and not policy.include_inactive
-                             else np.zeros(n, dtype=bool))
+    masks["us_marketing"] = _bool(pc.starts_with(phone, "+1")) if marketing else none
+    masks["holdout"] = audience["arm"].eq("holdout").fillna(False).to_numpy(bool) if "arm" in audience else none
+    masks["inactive_90d"] = _inactive(audience) if marketing and not policy.include_inactive else none
     if marketing and store is not None:
-        taken = recently_marketed(store, now, campaign_id, policy.marketing_cap_seconds)
-        masks["marketing_cap_24h"] = phone.isin(taken).to_numpy(dtype=bool)
+        masks["marketing_cap_24h"] = _member(phone, recently_marketed(store, now, campaign_id,
+                                                                    policy.marketing_cap_seconds))
     else:
-        masks["marketing_cap_24h"] = np.zeros(n, dtype=bool)
+        masks["marketing_cap_24h"] = none
     window_open = _window_open(store, phone, now, policy.service_window_seconds)
-    masks["outside_service_window"] = (~window_open if message_type == "text" else np.zeros(n, dtype=bool))
-    reason = np.select([masks[c] for c in EXCLUDING], list(EXCLUDING), default="")
-    return RuleResult(reason=pd.Series(reason, index=idx, dtype="str"),
-                      window_open=pd.Series(window_open, index=idx))
+    masks["outside_service_window"] = ~window_open if message_type == "text" else none
+    codes = np.select([masks[c] for c in EXCLUDING], [REASON_CODES.index(c) for c in EXCLUDING], default=0)
+    reason = pd.Categorical.from_codes(codes.astype(np.int8), categories=list(REASON_CODES))
+    return RuleResult(reason=pd.Series(reason, index=audience.index),
+                      window_open=pd.Series(window_open, index=audience.index))
+
+
+def _valid_phones(phone: pa.Array) -> np.ndarray:
+    """E.164: '+' and 6 to 15 digits."""
+    digits = pc.utf8_slice_codeunits(phone, 1)
+    length = pc.utf8_length(digits)
+    ok = pc.and_(pc.and_(pc.starts_with(phone, "+"), pc.ascii_is_decimal(digits)),
+                 pc.and_(pc.greater_equal(length, 6), pc.less_equal(length, 15)))
+    return _bool(ok)
+
+
+def _bool(values: pa.Array) -> np.ndarray:
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _member(phone: pa.Array, phones: set[str] | list[str]) -> np.ndarray:
+    if not phones:
+        return np.zeros(len(phone), dtype=bool)
+    return _bool(pc.is_in(phone, value_set=pa.array(list(phones), pa.large_string())))
 
 
 def _inactive(audience: pd.DataFrame) -> np.ndarray:
     if "interaction_recency" in audience:
-        return (audience["interaction_recency"].astype("str") == "inactive_90d").fillna(False).to_numpy(bool)
+        return audience["interaction_recency"].eq("inactive_90d").fillna(False).to_numpy(bool)
     if "days_since_last_interaction" in audience:
         days = audience["days_since_last_interaction"].to_numpy(dtype=float)
         return ~(days < INACTIVE_DAYS)  # no interaction at all counts as inactive
     return np.zeros(len(audience), dtype=bool)
 
 
-def _consent(store: Store | None, phone: pd.Series) -> np.ndarray:
+def _consent(store: Store | None, phone: pa.Array) -> np.ndarray:
     """The latest consent answer per recipient: 1 in, 0 out, NaN unknown (all NaN without a store)."""
     rows = store.query("SELECT phone, marketing FROM consent") if store is not None else []
     if not rows:
         return np.full(len(phone), np.nan)
-    return phone.map(pd.Series({r[0]: float(r[1]) for r in rows})).to_numpy(dtype=float)
+    keys = pa.array([r[0] for r in rows], pa.large_string())
+    answers = np.array([float(r[1]) for r in rows])
+    pos = pc.index_in(phone, value_set=keys).to_numpy(zero_copy_only=False)
+    pos = np.nan_to_num(pos.astype(float), nan=-1).astype(np.int64)
+    return np.where(pos >= 0, answers[np.maximum(pos, 0)], np.nan)
 
 
-def _window_open(store: Store | None, phone: pd.Series, now: float, seconds: float) -> np.ndarray:
+def _window_open(store: Store | None, phone: pa.Array, now: float, seconds: float) -> np.ndarray:
     if store is None:
         return np.zeros(len(phone), dtype=bool)
     rows = store.query("SELECT phone FROM service_windows WHERE last_inbound_at > ? AND last_inbound_at <= ?",
                        (now - seconds, now))
-    return phone.isin({r[0] for r in rows}).to_numpy(dtype=bool)
+    return _member(phone, [r[0] for r in rows])
 
 
 def reached_last_24h(store: Store | None, now: float) -> int:

@@ -31,39 +31,53 @@ def zone_for_phone(phone: str) -> str:
 
 
 def recipient_zones(audience: pd.DataFrame) -> pd.Series:
-    """Every recipient's IANA zone: ``timezone`` where valid, else derived from ``phone``."""
+    """Every recipient's IANA zone (categorical): ``timezone`` where valid, else from ``phone``."""
     n = len(audience)
-    zones = (audience["timezone"].astype("str") if "timezone" in audience
-             else pd.Series(pd.NA, index=audience.index, dtype="str"))
-    codes, uniques = pd.factorize(zones)
-    valid = np.array([_known(z) for z in uniques], dtype=bool)
-    ok = (codes >= 0) & (valid[np.maximum(codes, 0)] if len(valid) else np.zeros(n, bool))
-    if ok.all():
-        return zones
-    phones = audience["phone"].astype("str").fillna("")
-    missing = ~ok
-    prefixes = phones[missing].str.slice(0, _PREFIX)
-    first_of_prefix = phones[missing].groupby(prefixes.to_numpy(), sort=False).first()
-    derived = {p: zone_for_phone(full) for p, full in first_of_prefix.items()}
-    out = zones.copy()
-    out[missing] = prefixes.map(derived).fillna(FALLBACK_ZONE).to_numpy()
-    return out
+    if "timezone" in audience:
+        codes, uniques = pd.factorize(audience["timezone"].array)
+    else:
+        codes, uniques = np.full(n, -1, dtype=np.int64), pd.Index([], dtype=object)
+    names = [str(z) for z in uniques]
+    valid = np.array([_known(z) for z in names] + [False], dtype=bool)
+    ok = valid[np.where(codes >= 0, codes, len(names))]
+    if not ok.all():
+        phones = audience["phone"].astype("str").fillna("")
+        missing = np.flatnonzero(~ok)
+        prefixes = phones.iloc[missing].str.slice(0, _PREFIX)
+        first_of_prefix = phones.iloc[missing].groupby(prefixes.to_numpy(), sort=False).first()
+        derived = {p: zone_for_phone(full) for p, full in first_of_prefix.items()}
+        zone_of_prefix = prefixes.map(derived).fillna(FALLBACK_ZONE).to_numpy(dtype=object)
+        extra, extra_codes = np.unique(zone_of_prefix, return_inverse=True)
+        lookup = {z: i for i, z in enumerate(names)}
+        for z in extra:
+            lookup.setdefault(z, len(names))
+            if lookup[z] == len(names):
+                names.append(z)
+        codes = codes.copy()
+        codes[missing] = np.array([lookup[z] for z in extra], dtype=np.int64)[extra_codes]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=audience.index)
 
 
 def utc_offsets(zones: pd.Series, at: pd.Series | np.ndarray | float) -> np.ndarray:
     """Seconds to add to UTC epoch ``at`` (a scalar or one per row) to get each row's local time.
 
-    Offsets are looked up once per zone and distinct UTC hour, so DST changes are honoured.
+    Offsets are looked up once per zone and UTC hour in the range of ``at``, so DST is honoured.
     """
-    codes, uniques = pd.factorize(zones)
-    at_arr = np.broadcast_to(np.asarray(at, dtype=float), (len(zones),))
-    out = np.zeros(len(zones))
-    for i, zone in enumerate(uniques):
-        rows = np.flatnonzero(codes == i)
-        hours, inverse = np.unique(np.floor(at_arr[rows] / 3600) * 3600, return_inverse=True)
-        tz = ZoneInfo(zone)
-        out[rows] = np.array([_offset(tz, h) for h in hours])[inverse]
-    return out
+    if isinstance(zones.dtype, pd.CategoricalDtype):
+        codes, uniques = zones.cat.codes.to_numpy(), list(zones.cat.categories)
+    else:
+        codes, uniques = pd.factorize(zones.array)
+    n = len(zones)
+    if n == 0:
+        return np.zeros(0)
+    at_arr = np.broadcast_to(np.asarray(at, dtype=float), (n,))
+    hour = np.floor(at_arr / 3600).astype(np.int64)
+    first, last = int(hour.min()), int(hour.max())
+    if last - first > 24 * 400:
+        raise ValueError("times more than 400 days apart: plan them in separate runs")
+    hours = np.arange(first, last + 1) * 3600.0
+    table = np.array([[_offset(ZoneInfo(z), h) for h in hours] for z in uniques]).reshape(len(uniques), -1)
+    return table[codes, hour - first]
 
 
 def local_hours(zones: pd.Series, at: pd.Series | float) -> np.ndarray:

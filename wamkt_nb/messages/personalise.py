@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .templates import Template, render_text, to_arrow, variables
+from .templates import Template, from_arrow, render_text, to_arrow, variables
 
 GREETINGS: dict[str, str] = {"de": "Hallo", "en": "Hi", "nl": "Hallo", "pt": "Olá", "fr": "Bonjour",
                              "es": "Hola", "it": "Ciao", "tr": "Merhaba", "*": "Hi"}
@@ -127,42 +127,52 @@ def first_names(audience: pd.DataFrame) -> pd.Series:
 
     All-lowercase or all-uppercase names are title-cased ("ANNA" → "Anna"); others are kept.
     """
-    first = audience["first_name"] if "first_name" in audience else pd.Series(pd.NA, index=audience.index,
-                                                                             dtype="str")
-    first = first.astype("str")
-    if "name" in audience:
-        first = first.where(first.str.strip().str.len() > 0, audience["name"].astype("str"))
-
     def clean(u: pd.Series) -> pd.Series:
         word = u.str.strip().str.extract(r"^(\S+)", expand=False)
+        word = word.where(word.str.len() > 0)
         case = word.str.islower() | word.str.isupper()
         return word.where(~case.fillna(False), word.str.title())
 
-    return _on_distinct(first, clean)
+    if "first_name" in audience:
+        first = _on_distinct(audience["first_name"], clean)
+    else:
+        first = pd.Series(pd.NA, index=audience.index, dtype="str")
+    missing = first.isna().to_numpy()
+    if "name" in audience and missing.any():
+        first[missing] = _on_distinct(audience["name"][missing], clean).to_numpy(dtype=object)
+    return first
 
 
 def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.Series) -> pd.Series:
     """The value of one variable for every customer, fallbacks applied, never NA."""
+    def clean(u: pd.Series) -> pd.Series:
+        # Meta refuses parameters with new lines, tabs or more than 4 spaces in a row.
+        u = u.str.replace(r"\s+", " ", regex=True).str.strip()
+        if param.max_length:
+            u = shorten(u, param.max_length)[0]
+        return u.where(u.str.len() > 0)
+
     if param.source == FIRST_NAME:
-        raw = first_names(audience)
+        values = first_names(audience)
+        if param.max_length:
+            values = _on_distinct(values, lambda u: shorten(u, param.max_length)[0])
     elif param.source in audience:
-        raw = audience[param.source].astype("str")
+        values = _on_distinct(audience[param.source], clean)
     else:
         raise KeyError(f"variable {{{{{name}}}}}: no customer column {param.source!r}; "
                        f"known: {', '.join(map(str, audience.columns))}")
-    # Meta refuses parameters with new lines, tabs or more than 4 spaces in a row.
-    clean = _on_distinct(raw, lambda u: u.str.replace(r"\s+", " ", regex=True).str.strip())
-    if param.max_length:
-        clean = _on_distinct(clean, lambda u: shorten(u, param.max_length)[0])
-    clean = clean.where(clean.str.len() > 0)
     fallback = param.fallback
     if fallback is None:
         fallback = GREETINGS if param.source == FIRST_NAME else ""
+    missing = values.isna().to_numpy()
+    if not missing.any():
+        return values
     if isinstance(fallback, str):
-        return clean.fillna(fallback)
+        return values.fillna(fallback)
     default = fallback.get("*", "")
-    by_lang = _on_distinct(language, lambda u: u.map(lambda lang: fallback.get(lang, default)))
-    return clean.fillna(by_lang)
+    by_language = _on_distinct(language[missing], lambda u: u.map(lambda lang: fallback.get(lang, default)))
+    values[missing] = by_language.to_numpy(dtype=object)
+    return values
 
 
 def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
@@ -237,7 +247,10 @@ def shorten(text: pd.Series, max_length: int, ellipsis: str = "…") -> tuple[pd
 
 def _on_distinct(values: pd.Series, fn) -> pd.Series:
     """Apply a Series transform to the distinct values only, then map the results back."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.array, use_na_sentinel=True)
     done = to_arrow(fn(pd.Series(uniques, dtype="str")))
     taken = pc.take(done, pa.array(codes, mask=codes < 0))
-    return pd.Series(taken, index=values.index, dtype="str")
+    return from_arrow(taken, values.index)

@@ -212,15 +212,25 @@ def render_text(text: str, values: Mapping[str, pd.Series | str], n: int) -> pd.
     if not any(isinstance(p, pa.Array) for p in parts):
         return pd.Series(np.full(n, "".join(p.as_py() for p in parts), dtype=object), dtype="str")
     joined = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
-    return pd.Series(joined, dtype="str")
+    return from_arrow(joined)
 
 
 def to_arrow(values: pd.Series) -> pa.Array:
     """A Series of strings as one Arrow ``large_string`` array (no copy for Arrow-backed strings)."""
-    arr = pa.array(values.astype("str").array)
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        arr = pa.array(values.array)
+    else:
+        arr = pa.array(values.to_numpy(dtype=object, na_value=None), from_pandas=True)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type)):
+            arr = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None), pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+
+
+def from_arrow(values: pa.Array, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow string array as a pandas ``str`` Series (no copy)."""
+    return pd.Series(values, index=index, dtype="str")
 
 
 def template_from_text(name: str, language: str, category: str, body: str, *,
