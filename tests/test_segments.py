@@ -140,8 +140,10 @@ def test_inactive_customers_are_excluded_visibly(small):
     assert "1 inactive 90 d excluded" in default.summary()
     included = evaluate(rule, small, NOW, include_inactive=True)
     assert list(included.customer_ids) == ["b", "c"] and included.count == 2
-    sql = SqlEvaluator(small).evaluate(rule, NOW)
-    assert (sql.count, sql.excluded_inactive) == (1, 1)
+    sql = SqlEvaluator(small)
+    result = sql.evaluate(rule, NOW)
+    assert (result.count, result.excluded_inactive) == (1, 1)
+    assert sql.count(rule, NOW) == (1, 1) and sql.count(rule, NOW, include_inactive=True) == (2, 1)
 
 
 def test_sql_passes_values_as_parameters_and_quotes_columns(small):
@@ -230,3 +232,6 @@ def test_describe_in_plain_language():
         "not (last interaction in the last 30 days)"
     )
     assert describe(Condition("order_count", "between", [2, 5.0])) == "orders between 2 and 5"
+    assert describe(Condition("last_order_at", ">=", "2025-06-01")) == "last order on or after 2025-06-01"
+    assert describe(Condition("opted_in", "=", False)) == "not opted in"
+    assert describe(Or()) == "no one" and describe(And()) == "all customers"

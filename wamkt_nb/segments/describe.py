@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rules import And, Condition, Node, Not, Or
+from .rules import And, Condition, Node, Not
 
 FIELD_LABELS = {
     "order_count": "orders", "orders_per_month": "orders per month",
@@ -75,9 +75,17 @@ def _condition(c: Condition) -> str:
         return f"{label} between {_fmt(v[0])} and {_fmt(v[1])}"
     if op in ("in", "not_in"):
         return f"{label} {'is one of' if op == 'in' else 'is none of'} {', '.join(_fmt(x) for x in v)}"
+    if isinstance(v, str) and op in _TIME_WORDS and _looks_like_time(v):
+        return f"{label} {_TIME_WORDS[op]} {v}"
     if isinstance(v, bool):
         return label if (v and op == "=") or (not v and op == "!=") else f"not {label}"
     return f"{label} {_OP_WORDS[op]} {_fmt(v)}"
+
+_TIME_WORDS = {">": "after", ">=": "on or after", "<": "before", "<=": "on or before"}
+
+
+def _looks_like_time(text: str) -> bool:
+    return len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit()
 
 
 def _fmt(value: Any) -> str:

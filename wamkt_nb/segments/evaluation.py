@@ -19,7 +19,7 @@ import pandas as pd
 
 from .frame import SegmentFrame, segment_frame
 from .regex import translate
-from .rules import And, Condition, Node, Not, Or, RELATIVE_DATE_OPS, RuleError, walk
+from .rules import RELATIVE_DATE_OPS, And, Condition, Node, Not, RuleError, walk
 from .schema import check_rule, to_timestamp
 
 DAY_NS = 86_400 * 10**9

@@ -18,7 +18,7 @@ import pandas as pd
 from .evaluation import SegmentResult, cutoff, require_now
 from .frame import INACTIVE_TAG, SegmentFrame, segment_frame
 from .regex import translate
-from .rules import And, Condition, Node, Not, Or
+from .rules import And, Condition, Node, Not
 from .schema import FrameSchema, check_rule, to_timestamp
 
 
@@ -161,6 +161,15 @@ class SqlEvaluator:
             count=int(keep.sum()), base=len(self.sf), excluded_inactive=int(inactive.sum()),
             include_inactive=include_inactive, _ids=ids[keep],
         )
+
+    def count(self, rule: Node, now: Any = None, include_inactive: bool = False) -> tuple[int, int]:
+        """(matching customers, inactive-90-day customers among the matches) without fetching ids."""
+        q = self.query(rule, now)
+        sql = ("SELECT count(*) FILTER (WHERE NOT inactive) AS active, count(*) FILTER (WHERE inactive) "
+               f"AS inactive FROM ({q.sql}) AS matches")
+        with self._lock:
+            active, inactive = self._con.execute(sql, list(q.params)).fetchone()
+        return (active + inactive if include_inactive else active), inactive
 
     def close(self) -> None:
         self._con.close()

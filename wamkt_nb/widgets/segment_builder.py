@@ -9,8 +9,9 @@ the next steps (compose, dry-run) read; the ``rule_json`` and ``count`` traits c
 from __future__ import annotations
 
 import html
+from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, Iterator
 
 import ipywidgets as W
 import numpy as np
@@ -46,9 +47,7 @@ class ConditionEditor(W.HBox):
 
     def __init__(self, builder: "SegmentBuilder", cond: Condition | None = None) -> None:
         self.builder = builder
-        sf = builder.sf
-        fields = builder.fields
-        self.field = W.Dropdown(options=[(FIELD_LABELS.get(f, f), f) for f in fields],
+        self.field = W.Dropdown(options=[(FIELD_LABELS.get(f, f), f) for f in builder.fields],
                                 layout=W.Layout(width="190px"))
         self.op = W.Dropdown(layout=W.Layout(width="150px"))
         self.value_box = W.HBox()
@@ -59,14 +58,13 @@ class ConditionEditor(W.HBox):
         self.add_class("wamkt-segment-condition")
         self.field.add_class("wamkt-segment-field")
         self.op.add_class("wamkt-segment-op")
-        self._sf: SegmentFrame = sf
         self.set_condition(cond or builder.default_condition())
         self.field.observe(self._on_field, names="value")
         self.op.observe(self._on_op, names="value")
 
     @property
     def kind(self) -> str:
-        return self._sf.schema.kinds[self.field.value]
+        return self.builder.sf.schema.kinds[self.field.value]
 
     def set_condition(self, cond: Condition) -> None:
         with self.builder.quiet():
@@ -90,7 +88,7 @@ class ConditionEditor(W.HBox):
     def _build_value(self, value: Any) -> None:
         """Controls that fit the kind and operator, pre-filled with ``value`` when given."""
         kind, op, column = self.kind, self.op.value, self.field.value
-        sf = self._sf
+        sf = self.builder.sf
         controls: list[W.Widget]
         if op in ("is_set", "is_empty"):
             controls = []
@@ -324,18 +322,14 @@ class SegmentBuilder(W.VBox):
                 self.include_inactive.value = include_inactive
         self.refresh()
 
-    def quiet(self):
-        """A context in which control changes do not refresh (used while rebuilding editors)."""
-        builder = self
-
-        class _Quiet:
-            def __enter__(self):
-                builder._quiet += 1
-
-            def __exit__(self, *exc):
-                builder._quiet -= 1
-
-        return _Quiet()
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """A block in which control changes do not refresh (used while rebuilding editors)."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
 
     def _on_preset(self, change: dict) -> None:
         if change["new"]:
