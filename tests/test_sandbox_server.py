@@ -100,3 +100,20 @@ def test_settings_point_at_the_sandbox(data):
         assert s.access_token == sb.access_token and s.sandbox
         assert sb.base_url.startswith("http://127.0.0.1:")
     assert sb.base_url is None
+
+
+def test_open_cloud_api_embeds_the_sandbox_without_a_token(data, tmp_path):
+    from wamkt_nb.sandbox import open_cloud_api
+    from wamkt_nb.settings import load_settings
+
+    settings, sandbox = open_cloud_api(load_settings(environ={}, db_path=tmp_path / "x.db"), customers=data,
+                                       clock=ManualClock(START))
+    try:
+        assert sandbox is not None and settings.base_url == sandbox.base_url
+        assert settings.db_path == tmp_path / "x.db"
+        with CloudClient(settings) as client:
+            assert client.get_phone_number(settings.phone_number_id).quality_rating == "GREEN"
+    finally:
+        sandbox.stop()
+    real, none = open_cloud_api(load_settings(environ={"WAMKT_ACCESS_TOKEN": "t"}))
+    assert none is None and real.base_url == "https://graph.facebook.com"

@@ -6,10 +6,11 @@ from .behaviour import (
 )
 from .config import SandboxConfig
 from .faults import Faults
-from .server import Sandbox
+from .server import Sandbox, open_cloud_api
 from .webhooks import WebhookError, sign
 
 __all__ = [
     "BehaviourParams", "Faults", "Sandbox", "SandboxConfig", "WebhookError", "conversion_probability",
-    "delivery_probability", "read_probability", "reply_probability", "sign", "variant_key_uplift",
+    "delivery_probability", "open_cloud_api", "read_probability", "reply_probability", "sign",
+    "variant_key_uplift",
 ]

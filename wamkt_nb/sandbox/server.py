@@ -212,7 +212,7 @@ class Sandbox:
 
     def emitted(self) -> list[dict[str, Any]]:
         """Every webhook batch: payload, attempt, callback URL and the receiver's HTTP status."""
-        return list(self.emitter.emitted)
+        return self.emitter.records()
 
     def counters(self) -> dict[str, int]:
         with self.engine.lock:
@@ -315,3 +315,18 @@ class Sandbox:
             if route == "advance":
                 return {"ran": self.advance(float(data["seconds"]))}
         raise SandboxError(100, f"Unknown sandbox route {method} /_sandbox/{route}", http_status=404)
+
+
+def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> tuple[Settings, Sandbox | None]:
+    """Settings to send with: Meta's when a token is configured, else a started embedded sandbox's.
+
+    Returns ``(settings, sandbox)``; ``sandbox`` is None for the real API, otherwise stop it when done.
+    """
+    from ..settings import load_settings
+
+    settings = settings or load_settings()
+    if not settings.sandbox:
+        return settings, None
+    sandbox = Sandbox(**sandbox_kwargs)
+    sandbox.start()
+    return sandbox.settings(db_path=settings.db_path, pace=settings.pace, max_rate=settings.max_rate), sandbox

@@ -52,7 +52,7 @@ def verify_callback(url: str, verify_token: str, timeout: float = 5.0) -> None:
 class WebhookEmitter:
     """Collects webhook ``changes``, POSTs them in signed batches, retries non-200 with backoff.
 
-    Every batch (delivered or not, and without a callback URL) is kept in :attr:`emitted` for inspection.
+    Every batch (delivered or not, and without a callback URL) is kept for inspection (:meth:`records`).
     """
 
     def __init__(self, waba_id: str, app_secret: Callable[[], str], faults: Faults, batch_size: int = 100,
@@ -77,6 +77,11 @@ class WebhookEmitter:
         self._http = httpx.Client(timeout=timeout)
         self._thread = threading.Thread(target=self._run, name="wamkt-sandbox-webhooks", daemon=True)
         self._thread.start()
+
+    def records(self) -> list[dict[str, Any]]:
+        """The emitted batches with their payload decoded (kept as raw bytes until asked)."""
+        return [{k: v for k, v in r.items() if k != "body"} | {"payload": orjson.loads(r["body"])}
+                for r in list(self.emitted)]
 
     def push(self, changes: list[dict[str, Any]]) -> None:
         if not changes:
@@ -150,8 +155,7 @@ class WebhookEmitter:
             self.counters["updates"] += sum(len(c["value"].get("statuses", ())) + len(c["value"].get("messages", ()))
                                             for c in batch["changes"])
         body: bytes = batch["body"]
-        record = {"at": time.time(), "attempt": attempt, "url": self.url, "status_code": None,
-                  "payload": orjson.loads(body)}
+        record = {"at": time.time(), "attempt": attempt, "url": self.url, "status_code": None, "body": body}
         if self.url is None:
             self.emitted.append(record)
             return
