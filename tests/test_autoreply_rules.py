@@ -67,6 +67,7 @@ def test_priority_languages_and_disabled():
     ({"match_type": "regex", "pattern": "(unclosed"}, "regular expression"),
     ({"pattern": " , "}, "pattern is empty"),
     ({"reply_text": ""}, "needs a reply_text"),
+    ({"reply_text": "x" * 5000}, "limit is 4096"),
     ({"action": "template"}, "template_name"),
     ({"action": "tag"}, "needs a tag"),
 ])

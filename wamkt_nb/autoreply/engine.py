@@ -44,20 +44,25 @@ class Decision:
         params = [p["text"] for c in tpl.get("components", []) for p in c.get("parameters", [])]
         return f"template {tpl['name']} ({tpl['language']['code']})" + (f" with {params}" if params else "")
 
+    def effects(self) -> list[str]:
+        """What happens, one plain sentence each (empty when no rule fires)."""
+        if self.rule is None:
+            return []
+        out = [f"rule {self.rule.rule_id!r} fires ({self.rule.action})"]
+        if self.payload:
+            kind = "session message" if self.payload["type"] == "text" else "template"
+            out.append(f"{kind} that would be sent: {self.reply_preview}")
+        if self.consent is not None:
+            out.append("records an opt-in" if self.consent else "records an opt-out")
+        if self.tag:
+            out.append(f"adds tag {self.tag!r}")
+        if self.handover:
+            out.append("hands the conversation to a person in the inbox")
+        return out
+
     def describe(self) -> str:
         """One line for a person: the rule and its effects."""
-        if self.rule is None:
-            return "no rule matches: the message goes to the inbox"
-        effects = [f"rule {self.rule.rule_id!r} ({self.rule.action})"]
-        if self.consent is not None:
-            effects.append("records opt-in" if self.consent else "records opt-out")
-        if self.tag:
-            effects.append(f"adds tag {self.tag!r}")
-        if self.handover:
-            effects.append("hands over to a person")
-        if self.payload:
-            effects.append(f"replies: {self.reply_preview}")
-        return "; ".join(effects)
+        return "; ".join(self.effects()) or "no rule matches: the message goes to the inbox"
 
 
 def decide(rules: Iterable[Rule], text: str | None, phone: str, language: str | None = None) -> Decision:

@@ -9,10 +9,11 @@ searched case-insensitively in the normalised text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
 
+from ..cloudapi.payloads import MAX_TEXT_BODY
 from ..webhooks.text import normalize_text
 
 MATCH_TYPES = ("exact", "contains", "starts_with", "regex")
@@ -63,6 +64,8 @@ class Rule:
             raise RuleError(f"{where}: pattern is empty")
         if self.action in NEEDS_TEXT and not self.reply_text.strip():
             raise RuleError(f"{where}: action {self.action!r} needs a reply_text")
+        if len(self.reply_text) > MAX_TEXT_BODY:
+            raise RuleError(f"{where}: reply_text has {len(self.reply_text)} characters; the limit is {MAX_TEXT_BODY}")
         if self.action == "template" and not (self.template_name and self.template_language):
             raise RuleError(f"{where}: action 'template' needs template_name and template_language")
         if self.action == "tag" and not self.tag.strip():
@@ -89,9 +92,6 @@ class Rule:
     def speaks(self, language: str | None) -> bool:
         """A rule without languages, or a customer of unknown language, always qualifies."""
         return not self.languages or not language or language.lower().split("_")[0] in self.languages
-
-    def with_changes(self, **changes: object) -> "Rule":
-        return replace(self, **changes)
 
 
 @lru_cache(maxsize=256)

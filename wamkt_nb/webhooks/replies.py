@@ -125,8 +125,9 @@ class ReplyDispatcher:
         self._spawn(left, None)
 
     def submit(self, reply_ids: list[int], started: float | None = None) -> None:
-        if self._loop is None:
-            raise RuntimeError("ReplyDispatcher.start() was not awaited in the server's event loop")
+        if self._loop is None:  # not started: the rows stay queued and go out on the next start()
+            log.warning("reply dispatcher not started; %d replies stay queued", len(reply_ids))
+            return
         self._loop.call_soon_threadsafe(self._spawn, list(reply_ids), started)
 
     def _spawn(self, reply_ids: list[int], started: float | None) -> None:

@@ -101,10 +101,6 @@ class WebhookBatch:
     templates: list[TemplateStatusUpdate] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
-    def __len__(self) -> int:
-        return (len(self.inbound) + len(self.statuses) + len(self.preferences)
-                + len(self.templates) + len(self.rejects))
-
 
 class _Bad(ValueError):
     pass

@@ -135,18 +135,10 @@ class AutoReplyEditor(W.VBox):
             self.try_result.value = "<i>Type a customer message to see which rule answers.</i>"
             return
         decision = try_message(self.store, text, language=self.try_language.value.strip() or None)
-        if decision.rule is None:
+        effects = decision.effects()
+        if not effects:
             self.try_result.value = "<b>No rule fires.</b> The message waits in the inbox for a person."
             return
-        parts = [f"Rule <b class='wamkt-autoreply-fired'>{html.escape(decision.rule.rule_id)}</b> fires "
-                 f"({html.escape(decision.rule.action)})."]
-        if decision.payload:
-            kind = "Session message" if decision.payload["type"] == "text" else "Template"
-            parts.append(f"{kind} that would be sent: <q class='wamkt-autoreply-preview'>{html.escape(decision.reply_preview)}</q>")
-        if decision.consent is not None:
-            parts.append("Records an <b>opt-in</b>." if decision.consent else "Records an <b>opt-out</b>.")
-        if decision.tag:
-            parts.append(f"Adds tag <code>{html.escape(decision.tag)}</code>.")
-        if decision.handover:
-            parts.append("Hands the conversation to a person in the inbox.")
-        self.try_result.value = "<br>".join(parts)
+        lines = [html.escape(e) for e in effects]
+        lines[0] = f"<b class='wamkt-autoreply-fired'>{lines[0]}</b>"
+        self.try_result.value = "<br>".join(lines)
