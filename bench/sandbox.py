@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,28 +19,11 @@ from urllib.request import Request, urlopen
 import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.conftest import free_port, wait_for_port  # noqa: E402
 TARGET = 2_000.0
 TOKEN = "bench-token"
 PNID = "106540352242922"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sandbox exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("sandbox did not start")
 
 
 def request_bytes(port: int, phone: str, n: int) -> bytes:
@@ -103,7 +85,7 @@ def main() -> int:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        wait_for(port, proc)
+        wait_for_port(port, proc=proc)
         req = Request(f"http://127.0.0.1:{port}/_sandbox/customers?limit={args.customers}",
                       headers={"Authorization": f"Bearer {TOKEN}"})
         phones = [c["phone"] for c in json.load(urlopen(req))]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TIERS: dict[str, int | None] = {
-    "TIER_250": 250, "TIER_2K": 2_000, "TIER_10K": 10_000, "TIER_100K": 100_000, "TIER_UNLIMITED": None,
-}
+from ..cloudapi.models import TIER_LIMITS
+
 
 
 @dataclass
@@ -56,9 +55,9 @@ class SandboxConfig:
 
     @property
     def tier_limit(self) -> int | None:
-        if self.messaging_tier not in TIERS:
-            raise ValueError(f"messaging_tier must be one of {', '.join(TIERS)}, not {self.messaging_tier!r}")
-        return TIERS[self.messaging_tier]
+        if self.messaging_tier not in TIER_LIMITS:
+            raise ValueError(f"messaging_tier must be one of {', '.join(TIER_LIMITS)}, not {self.messaging_tier!r}")
+        return TIER_LIMITS[self.messaging_tier]
 
     def accepts_version(self, version: str) -> bool:
         """``v17.0`` .. ``v25.0`` (by default), the same range Meta serves."""
