@@ -122,7 +122,7 @@ def missing_fields(mapping: Mapping[str, str], kind: str, columns: Iterable[obje
     columns = [str(c) for c in columns]
     shown = ", ".join(map(repr, columns[:12])) + (" ..." if len(columns) > 12 else "")
     hint = ""
-    if len(columns) == 1 and re.search(r"[;,\t|]", columns[0]):
+    if len(columns) == 1 and re.search(r"[;,\t|:]", columns[0]):
         hint = " The file seems to have a single column: is the delimiter right?"
     for field in REQUIRED[kind]:
         if field not in mapping:

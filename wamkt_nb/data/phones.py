@@ -52,9 +52,13 @@ def normalize_phone(
             reason = f"not a phone number ({_parse_error(exc)})"
             continue
         explicit = candidate[0] in "+0"  # written with a country code or trunk prefix
-        if phonenumbers.is_valid_number(number) or (explicit and not strict and _plausible(number)):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
-        reason = _invalid_reason(number)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if len(e164) > 16:  # E.164 allows at most 15 digits
+            reason = "too long for E.164 (more than 15 digits)"
+        elif phonenumbers.is_valid_number(number) or (explicit and not strict and _plausible(number)):
+            return e164, None
+        else:
+            reason = _invalid_reason(number)
     return None, reason
 
 

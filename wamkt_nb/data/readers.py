@@ -109,12 +109,16 @@ def read_csv_text(text: str, label: str, notes: list[str] | None = None) -> RawT
     records, rows, rejects = [], [], []
     number = 0
     for fields in reader:
-        if not any(f.strip() for f in fields):
+        if not fields or (header is None and not any(f.strip() for f in fields)):
             continue  # blank lines are not records
         if header is None:
             header = _unique_headers(fields)
             continue
         number += 1
+        if not any(f.strip() for f in fields):
+            rejects.append({"row": number, "column": "", "value": delimiter.join(fields),
+                            "reason": f"empty row (line {reader.line_num})"})
+            continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
             fields = fields[: len(header)]  # trailing delimiters
         if len(fields) > len(header):
