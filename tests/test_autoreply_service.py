@@ -141,3 +141,17 @@ def test_queued_replies_are_recovered_on_start(tmp_path):
     assert states == {fresh: "accepted", stale: "failed"}
     assert [p["text"]["body"] for _, p in sender.sent] == ["a"]
     store.close()
+
+
+def test_a_failing_language_lookup_never_loses_the_message(tmp_path):
+    def broken(phone):
+        raise KeyError(phone)
+
+    h = Harness(tmp_path, language_of=broken)
+    try:
+        wamid = h.say("Rabatt")
+        assert h.store.query("SELECT count(*) FROM inbound_messages WHERE wamid = ?", (wamid,))[0][0] == 1
+        assert h.store.query("SELECT count(*) FROM autoreply_log")[0][0] == 0
+        assert h.store.query("SELECT count(*) FROM service_windows")[0][0] == 1
+    finally:
+        h.close()

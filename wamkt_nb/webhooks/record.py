@@ -7,6 +7,7 @@ nothing new and triggers nothing twice.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,6 +17,8 @@ from .consent import keyword_consent, record_consent
 from .ledger import apply_status
 from .updates import InboundMessage, WebhookBatch
 from .windows import open_window
+
+log = logging.getLogger("wamkt_nb.webhooks")
 
 
 class InboundHandler(Protocol):
@@ -104,5 +107,20 @@ def record_batch(
             )
         result.rejects = len(batch.rejects)
         if handler is not None and result.inbound:
-            result.jobs = handler.record(conn, result.inbound, received_at)
+            result.jobs = _handle(conn, handler, result.inbound, received_at)
     return result
+
+
+def _handle(conn: sqlite3.Connection, handler: InboundHandler, messages: list[InboundMessage],
+            received_at: float) -> list[int]:
+    """Run the handler in a savepoint: if it fails, its writes are undone but the messages stay recorded."""
+    conn.execute("SAVEPOINT inbound_handler")
+    try:
+        jobs = handler.record(conn, messages, received_at)
+    except Exception:
+        conn.execute("ROLLBACK TO inbound_handler")
+        conn.execute("RELEASE inbound_handler")
+        log.exception("inbound handler failed; %d messages recorded without auto-replies", len(messages))
+        return []
+    conn.execute("RELEASE inbound_handler")
+    return jobs
