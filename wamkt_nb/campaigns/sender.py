@@ -54,6 +54,8 @@ class SendOptions:
     unknown_wait: float = 60.0
     start_at: float | None = None
     pair_interval: float = 6.0
+    wait_for_later: bool = True
+    """Keep running until rows planned for later are due; False sends what is due now and stops."""
     backoff_scale: float = 1.0
     """Multiplies the wait each error class suggests (``retry_after``); below 1 only for tests."""
     progress_interval: float = 0.25
@@ -246,6 +248,9 @@ class CampaignRunner:
                 await asyncio.sleep(0.02)
                 continue
             head = self._heap[0]
+            idle = not self._tasks and not self._waiting_unknown
+            if head.due > now and idle and not self.options.wait_for_later:
+                return "done"
             if head.due > now:
                 self._emit()
                 await asyncio.sleep(min(0.2, head.due - now))

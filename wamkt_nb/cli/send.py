@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unknown-wait", type=float, default=60.0,
                    help="seconds to wait for a webhook before resending an unknown outcome")
     p.add_argument("--start-at", help="send nothing before this UTC time (ISO 8601)")
+    p.add_argument("--due-only", action="store_true",
+                   help="send what is due now and exit; rows planned for later stay for a --resume")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.set_defaults(run=run)
@@ -117,7 +119,7 @@ async def _run(args: argparse.Namespace) -> int:
             phone_number_ids=numbers, pace=args.pace or settings.pace,
             confirm_high_rate=args.confirm_high_rate, concurrency=args.concurrency,
             max_attempts=args.max_attempts, unknown_policy=UnknownPolicy(args.unknown_policy),
-            unknown_wait=args.unknown_wait,
+            unknown_wait=args.unknown_wait, wait_for_later=not args.due_only,
             start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None,
             progress_interval=1.0,
         )
