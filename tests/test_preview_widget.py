@@ -1,0 +1,122 @@
+"""Preview and dry-run widgets driven in plain pytest: set values, click, read traits and core state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wamkt_nb.data.features import build_features
+from wamkt_nb.data.sample import generate
+from wamkt_nb.messages import Template
+from wamkt_nb.sandbox.templates import default_templates
+from wamkt_nb.segments import PRESETS
+from wamkt_nb.store import open_store
+from wamkt_nb.widgets.dry_run import DryRunView
+from wamkt_nb.widgets.preview import MessagePreview
+
+NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def features():
+    return build_features(generate(600, seed=4, now=NOW.normalize()), NOW)
+
+
+@pytest.fixture(scope="module")
+def templates():
+    return [Template.from_api(t) for t in default_templates() if t["status"] == "APPROVED"]
+
+
+def test_text_preview_shows_masked_bubbles_warnings_lint_and_chart(features):
+    p = MessagePreview(features, None, now=NOW, text="{{first_name}}, dein Code wartet! Antworte JA",
+                       sample_size=3)
+    assert "wamkt-preview" in p._dom_classes
+    assert p.bubbles.value.count("wamkt-bubble'") == 3
+    assert "+49" in p.bubbles.value or "+43" in p.bubbles.value
+    phones = set(features["phone"])
+    assert not any(ph in p.bubbles.value for ph in phones)  # masked
+    assert "length outside 20-30" in p.bubbles.value
+    assert "length_outside_sweet_spot" in p.lint.value
+    assert p.chart.value[:4] == b"\x89PNG"
+    assert len(p.rendered[""]) == len(features)
+    p.text_a.value = "{{first_name}}, Code? Antworte JA"
+    assert "no advice" in p.lint.value
+
+
+def test_segment_rule_mask_and_ids(features):
+    rule = PRESETS["active_7d"].rule
+    p = MessagePreview(features, rule, now=NOW)
+    active = features["tags"].map(lambda t: "active_7d" in t)
+    assert len(p.audience) == active.sum()
+    assert f"<b>{active.sum():,}</b> recipients" in p.status.value
+    p.set_segment(features["customer_id"].head(5).tolist())
+    assert len(p.audience) == 5
+    p.set_segment(np.zeros(len(features), dtype=bool))
+    assert "no recipients" in p.bubbles.value
+    p.set_segment(np.ones(3, dtype=bool))
+    assert "mask has 3 entries" in p.error.value
+
+
+def test_ab_variants_render_side_by_side(features):
+    p = MessagePreview(features, None, now=NOW, text="{{first_name}}, Code wartet! Antworte JA",
+                       variant_b="Neu: dein Code, {{first_name}}! Antworte JA")
+    assert p.ab.value and isinstance(p.spec, dict) and set(p.spec) == {"A", "B"}
+    assert "Variant A" in p.bubbles.value and "Variant B" in p.bubbles.value
+    assert "name_not_at_start" in p.lint.value  # variant B puts the name late
+
+
+def test_template_mode_fills_params_and_flags_promo_in_utility(features, templates):
+    p = MessagePreview(features, None, now=NOW, templates=templates)
+    p.kind.value = "template"
+    p.template.value = "order_shipped (de)"
+    params = {c.description: c for c in p.params_box.children}
+    assert set(params) == {"{{1}}", "{{2}}"}
+    params["{{2}}"].value = "city"
+    assert "deine Bestellung" in p.bubbles.value and p.error.value == ""
+    assert p.spec.kind == "template"
+    p.category.value = "utility"
+    assert "promotional_in_utility" not in p.lint.value
+
+
+def test_errors_are_shown_not_raised(features):
+    p = MessagePreview(features, None, now=NOW, text="Hallo {{shoe_size}} ok")
+    assert "no customer column 'shoe_size'" in p.error.value and p.spec is None
+    p.kind.value = "template"
+    assert "no template to choose from" in p.error.value
+
+
+def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, features, templates):
+    p = MessagePreview(features, None, now=NOW, templates=templates)
+    p.kind.value = "template"
+    p.template.value = "rabatt_aktion (de)"
+    params = {c.description: c for c in p.params_box.children}
+    params["{{discount}}"].value = "rfm_score"
+    with open_store(tmp_path / "w.db") as store:
+        view = DryRunView(message=p, now=NOW, store=store)
+        view.run_button.click()
+        report = view.report
+        assert report is not None and view.error.value == ""
+        s = report.summary()
+        assert f"<b>{s['send']:,}</b> would be sent" in view.summary.value
+        assert "inactive_90d" in view.counts.value and "Twilio" in view.providers.value
+        assert "replied" in view.funnel.value
+        inactive = s["excluded"]
+        view.include_inactive.value = True
+        view.daily_limit.value = 50
+        view.pace.value = "max"
+        view.run_button.click()
+        s2 = view.report.summary()
+        assert s2["excluded"] < inactive
+        assert s2["send"] == 50 and "tier_limit" in view.counts.value
+        assert view.report.pace == "max"
+        view.price.value = 0.02
+        view.free.value = 0
+        view.run_button.click()
+        assert view.report.total_cost == pytest.approx(0.02 * (s2["send"] + s2["later"]))
+
+
+def test_dry_run_view_shows_bad_input(features):
+    view = DryRunView(now=NOW)
+    view.run_button.click()
+    assert "nothing to dry-run" in view.error.value and view.report is None

@@ -1,0 +1,252 @@
+"""Message preview: pick a segment, write session text or pick a template (with an A/B variant), and
+see what sample recipients get as WhatsApp-like bubbles, per-message warnings, copy advice and the
+length distribution over the whole segment.
+
+A thin shell over ``wamkt_nb.messages``; ``.spec`` (one :class:`MessageSpec` or ``{arm: spec}``)
+and ``.audience`` are what the dry-run view reads.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping, Sequence
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+
+from ..data.privacy import mask_phones
+from ..messages import MessageSpec, Param, Template, first_names, personalise
+from ..messages.charts import length_figure
+from ..messages.findings import Finding
+from ..messages.lint import lint_message, message_warnings
+from ..segments import Node, evaluate
+from ..segments.preview import figure_png
+
+CATEGORIES = ("marketing", "utility", "authentication", "service")
+BUBBLE_CSS = """
+<style>
+.wamkt-chat{background:#efeae2;padding:8px;border-radius:6px;display:flex;flex-direction:column;gap:6px}
+.wamkt-bubble{background:#d9fdd3;border-radius:8px;padding:6px 9px;max-width:340px;box-shadow:0 1px .5px #0002;
+ font:13px/1.35 system-ui,sans-serif;white-space:pre-wrap;align-self:flex-end}
+.wamkt-bubble .who{font-size:11px;color:#667781;margin-bottom:2px}
+.wamkt-bubble .warn{font-size:11px;color:#b35c00;margin-top:3px}
+.wamkt-bubble .btn{display:block;text-align:center;color:#027eb5;border-top:1px solid #0001;margin-top:4px;padding-top:3px}
+.wamkt-arm{font:600 12px system-ui,sans-serif;color:#54656f}
+</style>
+"""
+
+
+class MessagePreview(W.VBox):
+    """The compose-and-preview view over ``audience`` (features or customers, one row each).
+
+    ``segment``: a segment rule, a boolean mask over the audience, a list of customer ids, or None
+    (everyone). ``templates``: templates to choose from (e.g. ``TemplateRegistry.approved()``).
+    """
+
+    def __init__(self, audience: pd.DataFrame, segment: Node | np.ndarray | Sequence[str] | None = None, *,
+                 now: Any = None, templates: Sequence[Template] = (), text: str = "",
+                 variant_b: str = "", sample_size: int = 4, seed: int = 0) -> None:
+        self.full = audience.reset_index(drop=True)
+        self.now = now
+        self.templates = {f"{t.name} ({t.language})": t for t in templates}
+        self.sample_size = sample_size
+        self.seed = seed
+        self.audience = self.full
+        self.spec: MessageSpec | dict[str, MessageSpec] | None = None
+        self.rendered: dict[str, pd.Series] = {}
+        self.findings: dict[str, list[Finding]] = {}
+
+        self.kind = W.ToggleButtons(options=[("Session text", "text"), ("Template", "template")], value="text")
+        self.kind.add_class("wamkt-preview-kind")
+        self.category = W.Dropdown(options=CATEGORIES, value="marketing", description="Category")
+        self.category.add_class("wamkt-preview-category")
+        self.text_a = W.Textarea(value=text or "{{first_name}}, dein Code wartet! Antworte JA",
+                                 description="Text A", layout=W.Layout(width="520px", height="60px"))
+        self.text_a.add_class("wamkt-preview-text")
+        self.ab = W.Checkbox(value=bool(variant_b), description="A/B variant")
+        self.ab.add_class("wamkt-preview-ab")
+        self.text_b = W.Textarea(value=variant_b, description="Text B", layout=W.Layout(width="520px", height="60px"))
+        self.text_b.add_class("wamkt-preview-text-b")
+        self.template = W.Dropdown(options=list(self.templates) or [""], description="Template")
+        self.template.add_class("wamkt-preview-template")
+        self.template_b = W.Dropdown(options=list(self.templates) or [""], description="Template B")
+        self.params_box = W.VBox()
+        self.max_length = W.BoundedIntText(value=0, min=0, max=4096, description="Max length",
+                                           tooltip="0 = no limit; longer texts are cut after a whole word")
+        self.max_length.add_class("wamkt-preview-maxlen")
+        self.status = W.HTML()
+        self.status.add_class("wamkt-preview-status")
+        self.bubbles = W.HTML()
+        self.bubbles.add_class("wamkt-preview-bubbles")
+        self.lint = W.HTML()
+        self.lint.add_class("wamkt-preview-lint")
+        self.chart = W.Image(format="png", layout=W.Layout(max_width="620px"))
+        self.chart.add_class("wamkt-preview-lengths")
+        self.error = W.HTML()
+        self.error.add_class("wamkt-preview-error")
+        self.editor = W.VBox()
+        super().__init__([
+            W.HBox([self.kind, self.category]), self.editor, self.max_length, self.error, self.status,
+            W.HBox([self.bubbles, self.lint]), self.chart,
+        ])
+        self.add_class("wamkt-preview")
+        self._param_controls: dict[str, W.Dropdown] = {}
+        for w in (self.kind, self.category, self.text_a, self.text_b, self.ab, self.template, self.template_b,
+                  self.max_length):
+            w.observe(self._changed, names="value")
+        self.set_segment(segment)
+
+    # -- inputs ------------------------------------------------------------------------------------
+
+    def set_segment(self, segment: Node | np.ndarray | Sequence[str] | None) -> None:
+        """Preview for another segment (rule, boolean mask, customer ids or None for everyone)."""
+        try:
+            mask = self._mask(segment)
+        except Exception as exc:  # a bad rule is shown, not raised into the notebook
+            self._show_error(f"segment: {exc}")
+            return
+        self.audience = self.full[mask].reset_index(drop=True)
+        self.refresh()
+
+    def _mask(self, segment: Node | np.ndarray | Sequence[str] | None) -> np.ndarray:
+        if segment is None:
+            return np.ones(len(self.full), dtype=bool)
+        if isinstance(segment, np.ndarray) and segment.dtype == bool:
+            if len(segment) != len(self.full):
+                raise ValueError(f"mask has {len(segment)} entries for {len(self.full)} customers")
+            return segment
+        if isinstance(segment, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+            return self.full["customer_id"].astype(str).isin(set(map(str, segment))).to_numpy()
+        return evaluate(segment, self.full, self.now).mask
+
+    def _changed(self, change: dict) -> None:
+        self.refresh()
+
+    # -- the view ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Rebuild the spec from the controls and re-render everything."""
+        self._layout_editor()
+        self.error.value = ""
+        try:
+            spec = self._build_spec()
+            arms = spec if isinstance(spec, dict) else {"": spec}
+            personalised = {arm: personalise(self.audience, s) for arm, s in arms.items()}
+        except (KeyError, ValueError) as exc:
+            self.spec = None
+            self._show_error(exc.args[0] if exc.args else str(exc))
+            return
+        self.spec = spec
+        self.rendered = {arm: p.body for arm, p in personalised.items()}
+        self.findings = {}
+        for arm, spec in arms.items():
+            for lang, found in lint_message(spec, personalised[arm].body).items():
+                self.findings[f"{arm} {lang}".strip()] = found
+        self.status.value = (f"<b>{len(self.audience):,}</b> recipients in the segment "
+                             f"(of {len(self.full):,})")
+        self.bubbles.value = self._bubbles(arms, personalised)
+        self.lint.value = _findings_html(self.findings)
+        limit = self.max_length.value or None
+        fig = length_figure({arm or "message": p.body.str.len() for arm, p in personalised.items()}, limit)
+        self.chart.value = figure_png(fig)
+
+    def _layout_editor(self) -> None:
+        if self.kind.value == "text":
+            rows: list[W.Widget] = [self.text_a, self.ab]
+            if self.ab.value:
+                rows.append(self.text_b)
+        else:
+            rows = [self.template, self.ab]
+            if self.ab.value:
+                rows.append(self.template_b)
+            rows.append(self.params_box)
+        if list(self.editor.children) != rows:
+            self.editor.children = rows
+
+    def _build_spec(self) -> MessageSpec | dict[str, MessageSpec]:
+        max_length = self.max_length.value or None
+        if self.kind.value == "text":
+            texts = [self.text_a.value] + ([self.text_b.value] if self.ab.value else [])
+            if not all(t.strip() for t in texts):
+                raise ValueError("write the message text first")
+            specs = [MessageSpec(category=self.category.value, text=t, max_length=max_length) for t in texts]
+        else:
+            chosen = [self.template.value] + ([self.template_b.value] if self.ab.value else [])
+            if not self.templates or not all(chosen):
+                raise ValueError("no template to choose from: sync or draft one first")
+            picked = [self.templates[c] for c in chosen]
+            self._param_editors(picked)
+            params = {v: Param(dd.value) for v, dd in self._param_controls.items()}
+            specs = [MessageSpec(category=self.category.value, template={"*": t},
+                                 params={v: p for v, p in params.items() if v in _vars(t)}) for t in picked]
+        return specs[0] if len(specs) == 1 else {"A": specs[0], "B": specs[1]}
+
+    def _param_editors(self, templates: Sequence[Template]) -> None:
+        names = list(dict.fromkeys(v for t in templates for v in _vars(t)))
+        columns = list(dict.fromkeys(["first_name", *(c for c in self.full.columns
+                                                      if pd.api.types.is_string_dtype(self.full[c]))]))
+        if list(self._param_controls) != names:
+            self._param_controls = {}
+            for i, name in enumerate(names):
+                default = name if name in columns else ("first_name" if i == 0 else columns[min(i, len(columns) - 1)])
+                dd = W.Dropdown(options=columns, value=default, description=f"{{{{{name}}}}}")
+                dd.add_class("wamkt-preview-param")
+                dd.observe(self._changed, names="value")
+                self._param_controls[name] = dd
+            self.params_box.children = list(self._param_controls.values())
+
+    def _bubbles(self, arms: Mapping[str, MessageSpec], personalised: Mapping[str, Any]) -> str:
+        n = len(self.audience)
+        if n == 0:
+            return BUBBLE_CSS + "<div class='wamkt-chat'><i>no recipients in this segment</i></div>"
+        rng = np.random.default_rng(self.seed)
+        rows = np.sort(rng.choice(n, size=min(self.sample_size, n), replace=False))
+        phones = mask_phones(self.audience["phone"].iloc[rows].astype("string")).tolist()
+        fallback = first_names(self.audience.iloc[rows]).isna()
+        parts = [BUBBLE_CSS]
+        for arm, spec in arms.items():
+            p = personalised[arm]
+            body = p.body.iloc[rows]
+            limit = 1024 if spec.kind == "template" else 4096
+            warnings = message_warnings(body, category=spec.category, limit=limit,
+                                        truncated=p.truncated.iloc[rows], fallback=fallback)
+            buttons = _buttons(spec)
+            if arm:
+                parts.append(f"<div class='wamkt-arm'>Variant {html.escape(arm)}</div>")
+            parts.append("<div class='wamkt-chat'>")
+            for phone, text, warn in zip(phones, body, warnings):
+                parts.append(
+                    f"<div class='wamkt-bubble'><div class='who'>to {html.escape(phone)}</div>"
+                    f"{html.escape(str(text))}{buttons}"
+                    + (f"<div class='warn'>⚠ {html.escape(warn)}</div>" if warn else "") + "</div>")
+            parts.append("</div>")
+        return "".join(parts)
+
+    def _show_error(self, message: str) -> None:
+        self.error.value = f"<span style='color:#b00020'>{html.escape(message, quote=False)}</span>"
+        self.bubbles.value = ""
+
+
+def _vars(t: Template) -> list[str]:
+    return list(dict.fromkeys(t.header_variables + t.body_variables))
+
+
+def _buttons(spec: MessageSpec) -> str:
+    t = next(iter(spec.template.values())) if spec.template else None
+    if t is None or not t.buttons:
+        return ""
+    return "".join(f"<span class='btn'>{html.escape(b.text)}</span>" for b in t.buttons)
+
+
+def _findings_html(findings: Mapping[str, list[Finding]]) -> str:
+    items = []
+    for where, found in findings.items():
+        for f in found:
+            colour = {"error": "#b00020", "warning": "#b35c00"}.get(f.severity, "#54656f")
+            label = f"{html.escape(where)}: " if where else ""
+            items.append(f"<li style='color:{colour}'><b>{label}{html.escape(f.code)}</b>: "
+                         f"{html.escape(f.message)}</li>")
+    if not items:
+        return "<div><b>Copy check</b>: no advice, looks good.</div>"
+    return "<div><b>Copy check</b><ul style='margin:2px 0 0 16px;padding:0'>" + "".join(items) + "</ul></div>"
