@@ -235,3 +235,15 @@ def test_describe_in_plain_language():
     assert describe(Condition("last_order_at", ">=", "2025-06-01")) == "last order on or after 2025-06-01"
     assert describe(Condition("opted_in", "=", False)) == "not opted in"
     assert describe(Or()) == "no one" and describe(And()) == "all customers"
+
+
+def test_sql_evaluator_can_share_a_connection(small):
+    import duckdb
+
+    con = duckdb.connect()
+    with SqlEvaluator(small, connection=con, table="first") as ev:
+        assert ev.evaluate(Condition("order_count", ">=", 3), NOW, include_inactive=True).count == 2
+    assert con.execute("SELECT 1").fetchall() == [(1,)]  # still open for the next frame
+    with SqlEvaluator(small.iloc[:2], connection=con) as ev:
+        assert ev.count(Condition("order_count", ">=", 3), NOW) == (1, 0)
+    con.close()

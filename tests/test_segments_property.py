@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,11 +87,18 @@ rules = st.recursive(
 )
 
 
+@pytest.fixture(scope="module")
+def duck():
+    con = duckdb.connect()
+    yield con
+    con.close()
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), rule=rules, include_inactive=st.booleans())
-def test_pandas_and_duckdb_pick_the_same_customers(frame, rule, include_inactive):
+def test_pandas_and_duckdb_pick_the_same_customers(duck, frame, rule, include_inactive):
     a = evaluate(rule, frame, NOW, include_inactive)
-    with SqlEvaluator(frame) as ev:
+    with SqlEvaluator(frame, connection=duck) as ev:
         b = ev.evaluate(rule, NOW, include_inactive)
     assert sorted(a.customer_ids) == sorted(b.customer_ids), to_json(rule)
     assert (a.count, a.excluded_inactive) == (b.count, b.excluded_inactive)
