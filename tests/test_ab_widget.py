@@ -57,7 +57,7 @@ def test_parse_allocation():
     assert parse_allocation(" ", 2) is None
 
 
-def _experiment_store(path, a=(60, 1_000), b=(95, 1_000), spec=None):
+def experiment_store(path, a=(60, 1_000), b=(95, 1_000), spec=None):
     """A ledger with two arms of ``users`` conversions each, delivered one hour after T0."""
     rows = []
     for arm, (conv, users) in (("A", a), ("B", b)):
@@ -78,7 +78,7 @@ def _experiment_store(path, a=(60, 1_000), b=(95, 1_000), spec=None):
 
 
 def test_results_view_shows_verdict_table_and_chart(tmp_path):
-    store = _experiment_store(tmp_path / "w.db")
+    store = experiment_store(tmp_path / "w.db")
     view = AbResults(store)
     assert view.experiment.value == "cmp-ab"
     expected = evaluate({"A": (60, 1_000), "B": (95, 1_000)})
@@ -98,7 +98,7 @@ def test_results_view_shows_verdict_table_and_chart(tmp_path):
 
 
 def test_results_view_with_planned_size_and_peeking(tmp_path):
-    store = _experiment_store(tmp_path / "w.db", b=(130, 1_000), spec={"metric": "conversion", "planned_per_arm": 5_000,
+    store = experiment_store(tmp_path / "w.db", b=(130, 1_000), spec={"metric": "conversion", "planned_per_arm": 5_000,
                                                         "mde": 0.02, "shares": {"A": 0.5, "B": 0.5}})
     view = AbResults(store)
     assert view.evaluation.verdict.kind == "not enough data yet" and "1,000 of 5,000" in view.verdict.value
@@ -115,7 +115,7 @@ def test_results_view_without_experiments_says_so(tmp_path):
 
 
 def test_results_view_before_anything_was_sent(tmp_path):
-    store = _experiment_store(tmp_path / "w.db")
+    store = experiment_store(tmp_path / "w.db")
     store.execute("UPDATE sends SET state = 'planned'")
     view = AbResults(store)
     assert view.evaluation is None and "no conversion results in two arms yet" in view.verdict.value

@@ -163,8 +163,9 @@ class SamplePlan:
     def spec(self) -> dict:
         """The design as JSON-able data, for ``campaigns.spec_json["experiment"]`` (read back by the results)."""
         return {
-            "arms": list(self.arms), "shares": self.shares, "planned_per_arm": self.per_arm[self.control],
-            "baseline": self.baseline, "mde": self.absolute_mde, "alpha": self.alpha, "power": self.power,
+            "arms": list(self.arms), "shares": {a: float(s) for a, s in self.shares.items()},
+            "planned_per_arm": int(self.per_arm[self.control]), "baseline": float(self.baseline),
+            "mde": float(self.absolute_mde), "alpha": float(self.alpha), "power": float(self.power),
             "method": self.method,
         }
 

@@ -1,0 +1,50 @@
+"""Notebook 06 (plan, run in the sandbox, evaluate) and the results dashboard execute top to bottom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from wamkt_nb.abtest import experiments
+from wamkt_nb.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(path: str) -> list:
+    nb = nbformat.read(ROOT / path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str((ROOT / path).parent)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert not errors, errors[0].get("traceback")
+    return outputs
+
+
+def text_of(outputs: list) -> str:
+    return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+@pytest.mark.slow
+def test_notebook_06_runs_the_experiment_and_the_dashboard_shows_it(workspace):
+    outputs = run("notebooks/06_ab_test.ipynb")
+    printed = text_of(outputs)
+    assert "customers may receive a marketing message now" in printed
+    assert "planted uplift +25%" in printed
+    assert any(word in printed for word in ("Winner: B.", "Not enough data yet.", "No difference."))
+    with open_store(workspace / "wamkt.db") as store:
+        found = experiments(store)
+        assert len(found) == 1 and found.at[0, "arms"] == ("A", "B")
+        states = dict(store.query("SELECT state, COUNT(*) FROM sends GROUP BY state"))
+    assert states.get("read", 0) > 0 and states.get("planned", 0) == 0
+    dashboard = run("dashboards/ab_results.ipynb")
+    views = [o for o in dashboard if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, "the results view was not displayed"
+
+
+def test_dashboard_runs_on_an_empty_workspace(workspace):
+    outputs = run("dashboards/ab_results.ipynb")
+    assert [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]

@@ -1,0 +1,37 @@
+"""Voila serves the A/B results dashboard; headless Chromium sees the verdict, the table and no phone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, voila_server
+from test_ab_widget import experiment_store
+
+pytestmark = pytest.mark.browser
+
+
+def test_results_dashboard_shows_the_verdict(page, workspace: Path, tmp_path):
+    experiment_store(workspace / "wamkt.db").close()  # A converts 6 %, B 9.5 % of 1,000 each
+    with voila_server(ROOT / "dashboards" / "ab_results.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
+                      log=tmp_path / "voila.log") as url:
+        page.goto(url, timeout=120_000)
+        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
+        verdict = page.locator(".wamkt-ab-verdict")
+        verdict.wait_for(state="visible", timeout=120_000)
+        page.wait_for_function("document.querySelector('.wamkt-ab-verdict').innerText.includes('Winner')")
+        assert "Winner: B" in verdict.inner_text()
+        assert "B reaches 9.50% vs 6.00% for A" in verdict.inner_text()
+        table = page.locator(".wamkt-ab-table").inner_text()
+        assert "A (control)" in table and "1,000" in table
+        chart = page.locator("img.wamkt-ab-chart")
+        page.wait_for_function("document.querySelector('img.wamkt-ab-chart').naturalWidth > 0")
+        assert chart.count() == 1
+        body = page.locator("body").inner_text()
+        assert not re.search(r"\+\d{9,}", body), "a phone number is visible"
+
+        page.locator(".wamkt-ab-metric select").select_option("read")
+        page.wait_for_function("!document.querySelector('.wamkt-ab-verdict').innerText.includes('Winner')")
+        assert "Winner" not in verdict.inner_text()
