@@ -187,6 +187,7 @@ def test_retries_after_non_200_with_backoff(sb, data):
         sb.set_webhook(flaky.url, VERIFY)
         sb.inject_inbound(data.customers.phone.iloc[0], "Hallo?")
         assert wait_for(lambda: len(flaky.posts) == 1)
+        assert sb.wait_idle()  # the emitter records the answer after the receiver stored the post
         counters = sb.counters()
         assert counters["webhook_retries"] == 2 and counters["webhook_posts"] == 3
         assert [e["status_code"] for e in sb.emitted()] == [500, 500, 200]
@@ -199,6 +200,7 @@ def test_duplicate_delivery_on_demand(sb, receiver, data):
     sb.set_faults(duplicate_webhook=1.0)
     wamid = sb.inject_inbound(data.customers.phone.iloc[1], "Info")
     assert wait_for(lambda: len(receiver.posts) == 2)
+    assert sb.wait_idle()
     assert [m["id"] for _, m in receiver.messages()] == [wamid, wamid]
     assert sb.counters()["webhook_duplicates"] == 1
 

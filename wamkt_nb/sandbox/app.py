@@ -107,11 +107,13 @@ class SandboxApp:
         await _respond(send, 200, result)
 
     async def _error(self, send: Any, err: SandboxError) -> None:
-        self.engine.counters[f"error_{err.code}"] += 1
+        with self.engine.lock:
+            self.engine.counters[f"error_{err.code}"] += 1
         await _respond(send, err.http_status, err.envelope())
 
     async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any) -> None:
-        self.engine.counters[f"fault_{fault}"] += 1
+        with self.engine.lock:
+            self.engine.counters[f"fault_{fault}"] += 1
         if fault == "429":
             return await self._error(send, SandboxError(130429, "Cloud API message throughput has been reached.",
                                                         http_status=self.sandbox.config.throughput_http_status))

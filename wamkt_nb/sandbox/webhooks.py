@@ -76,7 +76,6 @@ class WebhookEmitter:
         self._busy = False
         self._http = httpx.Client(timeout=timeout)
         self._thread = threading.Thread(target=self._run, name="wamkt-sandbox-webhooks", daemon=True)
-        self._thread.start()
 
     def records(self) -> list[dict[str, Any]]:
         """The emitted batches with their payload decoded (kept as raw bytes until asked)."""
@@ -87,6 +86,10 @@ class WebhookEmitter:
         if not changes:
             return
         with self._cond:
+            if self._stop:
+                return
+            if not self._thread.is_alive():  # started on first use: an unused sandbox costs no thread
+                self._thread.start()
             self._pending.extend(changes)
             self._cond.notify()
 
@@ -107,7 +110,8 @@ class WebhookEmitter:
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         self._http.close()
 
     def clear(self) -> None:
