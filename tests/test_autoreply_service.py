@@ -155,3 +155,22 @@ def test_a_failing_language_lookup_never_loses_the_message(tmp_path):
         assert h.store.query("SELECT count(*) FROM service_windows")[0][0] == 1
     finally:
         h.close()
+
+
+def test_rule_changes_from_another_connection_apply_at_once(harness):
+    assert "WILLKOMMEN10" in _reply_text(harness, "Rabatt")
+    other = open_store(harness.store.path)  # e.g. the rule editor in a notebook kernel
+    save_rule(other, Rule("rabatt", "rabatt", reply_text="Neu: HERBST20", priority=50))
+    harness.clock.advance(61)
+    assert _reply_text(harness, "Rabatt") == "Neu: HERBST20"
+    from wamkt_nb.autoreply import delete_rule
+
+    delete_rule(other, "rabatt")
+    harness.clock.advance(61)
+    assert harness.outcome(harness.say("Rabatt"))["outcome"] == "no_match"
+    other.close()
+
+
+def _reply_text(harness, text):
+    harness.outcome(harness.say(text))
+    return harness.sender.sent[-1][1]["text"]["body"]

@@ -16,7 +16,7 @@ from ..store import Store
 from ..webhooks.consent import record_consent
 from ..webhooks.replies import ReplyDispatcher, queue_reply
 from ..webhooks.updates import InboundMessage
-from .repository import load_rules
+from .repository import load_rules, rules_version
 from .rules import Rule, first_match
 
 DEFAULT_COOLDOWN_SECONDS = 60.0
@@ -106,6 +106,7 @@ class AutoReplier:
         self.max_per_hour = int(max_per_hour)
         self.language_of = language_of
         self.default_phone_number_id = default_phone_number_id
+        self._rules: tuple[tuple, list[Rule]] = ((), [])
 
     def __repr__(self) -> str:
         return f"AutoReplier(cooldown_seconds={self.cooldown_seconds:g}, max_per_hour={self.max_per_hour})"
@@ -121,9 +122,16 @@ class AutoReplier:
             return "cooldown"
         return None
 
+    def _current_rules(self, conn: sqlite3.Connection) -> list[Rule]:
+        """The stored rules, re-read only when they changed (the editor may run in another process)."""
+        version = rules_version(conn)
+        if version != self._rules[0]:
+            self._rules = (version, load_rules(conn))
+        return self._rules[1]
+
     def record(self, conn: sqlite3.Connection, messages: list[InboundMessage], received_at: float) -> list[int]:
         """Decide and record every message's auto-reply in the receiver's transaction; reply ids to send."""
-        rules = load_rules(conn)
+        rules = self._current_rules(conn)
         reply_ids: list[int] = []
         for msg in messages:
             language = self.language_of(msg.phone) if self.language_of else None

@@ -36,6 +36,12 @@ def load_rules(source: Store | sqlite3.Connection) -> list[Rule]:
     return rules
 
 
+def rules_version(source: Store | sqlite3.Connection) -> tuple:
+    """Changes whenever a rule is added, changed or deleted (cheap: lets a reader cache the rules)."""
+    return tuple(source.execute(
+        "SELECT count(*), max(updated_at), total(updated_at) FROM autoreply_rules").fetchone())
+
+
 def save_rule(store: Store, rule: Rule) -> Rule:
     """Insert or replace ``rule`` (validated by constructing it)."""
     values = (
