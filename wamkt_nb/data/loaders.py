@@ -77,6 +77,7 @@ def load_customers(
     columns, mapping_ = _mapping(raw, "customers", mapping)
     frame = raw.frame
     problems = _Problems(raw.rejects)
+    notes = list(raw.notes)
 
     phone_col = mapping_["phone"]
     phone, reason = normalize_phones(frame[phone_col], default_region)
@@ -106,7 +107,7 @@ def load_customers(
         problems.add(reason, mapping_["opted_in"], frame[mapping_["opted_in"]])
     else:
         out["opted_in"] = False
-        raw.notes.append("no opt-in column: every customer counts as not opted in")
+        notes.append("no opt-in column: every customer counts as not opted in")
     for column in ("opt_in_at", "signup_at"):
         if column in mapping_:
             out[column], reason = v.timestamps(frame[mapping_[column]], column.replace("_", " "))
@@ -116,7 +117,7 @@ def load_customers(
     if "email" in mapping_:
         bad = v.text(frame[mapping_["email"]]).notna() & out["email"].isna()
         if bad.any():
-            raw.notes.append(f"{int(bad.sum())} e-mail addresses were not addresses and were left empty")
+            notes.append(f"{int(bad.sum())} e-mail addresses were not addresses and were left empty")
 
     good = out[~out.index.isin(problems.rows)]
     good, merges = _merge_customers(good)
@@ -125,7 +126,7 @@ def load_customers(
     rows = good[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
     rows = rows.astype({c: "string" for c in CUSTOMER_COLUMNS if c not in ("opted_in", "opt_in_at", "signup_at")})
     rows["opted_in"] = rows["opted_in"].astype(bool)
-    return _result("customers", rows, problems, raw, mapping_, columns, merges)
+    return _result("customers", rows, problems, raw, mapping_, columns, merges, notes)
 
 
 def load_orders(
@@ -346,10 +347,11 @@ def _no_merges() -> pd.DataFrame:
     return pd.DataFrame({"row": pd.Series(dtype="int64"), "kept_row": pd.Series(dtype="int64"), "key": pd.Series(dtype="string")})
 
 
-def _result(kind, rows, problems, raw, mapping, columns, merges) -> LoadResult:
+def _result(kind, rows, problems, raw, mapping, columns, merges, notes=None) -> LoadResult:
     result = LoadResult(
         kind=kind, rows=rows, rejects=problems.frame(), rows_in=raw.rows_in, merged=len(merges),
-        mapping=mapping, columns=columns, source=raw.source, notes=list(raw.notes), merges=merges,
+        mapping=mapping, columns=columns, source=raw.source, notes=list(raw.notes if notes is None else notes),
+        merges=merges,
     )
     if not result.balanced:  # a bug, not bad input: never hand out rows that do not add up
         raise AssertionError(f"{result!r} does not add up")

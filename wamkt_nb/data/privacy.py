@@ -6,16 +6,19 @@ import pandas as pd
 
 
 def mask_phone(phone: object) -> str:
-    """``+491511234567`` -> ``+49151*****67``: enough to recognise a number, not to dial it."""
+    """``+491511234567`` -> ``+49151*****67``: enough to recognise a number, not to dial it.
+
+    Works on raw text too ("0151 1234567" -> "0151 1*****67"): only digits are hidden.
+    """
     if phone is None or (not isinstance(phone, str) and pd.isna(phone)):
         return ""
     text = str(phone).strip()
-    digits = text.lstrip("+")
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
     if len(digits) <= 4:
-        return "+" * (len(text) - len(digits)) + "*" * len(digits)
-    keep_head = min(5, len(digits) - 4)
-    head, tail = digits[:keep_head], digits[-2:]
-    return "+" * (len(text) - len(digits)) + head + "*" * (len(digits) - keep_head - 2) + tail
+        hidden = set(digits)
+    else:
+        hidden = set(digits[min(5, len(digits) - 4): -2])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
 
 
 def mask_phones(phones: pd.Series) -> pd.Series:

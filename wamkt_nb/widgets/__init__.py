@@ -1,0 +1,1 @@
+"""ipywidgets views: thin shells over the core packages, one module per view."""

@@ -1,0 +1,268 @@
+"""Load customers, orders and interactions from a file, a CRM or the sample, and check the result.
+
+A thin shell over ``wamkt_nb.data`` loaders: the detected column mapping can be changed with
+dropdowns, the preview masks phone numbers, rejects show their reasons, and errors appear as a
+message (never a traceback). ``.data`` holds the loaded :class:`CustomerData` for the next steps.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as W
+import pandas as pd
+
+from ..data.columns import SYNONYMS
+from ..data.crm import PAGINATIONS, CrmConfig, fetch_records
+from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
+from ..data.privacy import mask_phones
+from ..data.readers import LoadError, RawTable, read_source, records_to_table
+from ..data.sample import generate
+from ..data.schema import CustomerData
+from ..data.summary import data_summary
+from ..workspace import save_customer_data
+
+KINDS = ("customers", "orders", "interactions")
+NONE = "(not in the source)"
+PREVIEW_ROWS = 15
+REJECT_ROWS = 50
+
+
+class DataLoaderWidget(W.VBox):
+    """Sample / file / CRM loader with mapping, preview, rejects and summary; ``.data`` is the result."""
+
+    def __init__(self, data: CustomerData | None = None, default_region: str = "DE") -> None:
+        self.data: CustomerData | None = data
+        self.result: LoadResult | None = None
+        self.default_region = default_region
+        self._raw: RawTable | None = None
+        self._callbacks: list[Callable[[CustomerData], None]] = []
+
+        self.sample_size = W.BoundedIntText(value=2_000, min=1, max=1_000_000, description="Customers")
+        self.sample_button = W.Button(description="Use sample data", icon="magic").add_class("wamkt-data-sample")
+        self.kind = W.Dropdown(options=KINDS, value="customers", description="Load as").add_class("wamkt-data-kind")
+        self.upload = W.FileUpload(accept=".csv,.txt,.tsv,.xlsx,.xlsm,.parquet,.json,.ndjson,.jsonl", multiple=False,
+                                   description="Upload file").add_class("wamkt-data-upload")
+        self.path = W.Text(placeholder="/path/to/customers.csv", description="or path").add_class("wamkt-data-path")
+        self.path_button = W.Button(description="Load file", icon="folder-open").add_class("wamkt-data-load")
+        self.crm_url = W.Text(placeholder="https://crm.example.com/api/customers", description="CRM URL",
+                              layout=W.Layout(width="460px")).add_class("wamkt-data-crm-url")
+        self.crm_token = W.Password(description="Token").add_class("wamkt-data-crm-token")
+        self.crm_auth = W.Dropdown(options=[("Bearer token", "bearer"), ("API-key header", "api_key"), ("none", "none")],
+                                   value="bearer", description="Auth")
+        self.crm_pagination = W.Dropdown(options=PAGINATIONS, value="auto", description="Paging")
+        self.crm_records = W.Text(placeholder="auto (data, results, customers...)", description="Records at")
+        self.crm_button = W.Button(description="Fetch from CRM", icon="cloud-download").add_class("wamkt-data-crm-fetch")
+        self.mapping_box = W.VBox().add_class("wamkt-data-mapping")
+        self.apply_button = W.Button(description="Apply mapping", icon="check",
+                                     disabled=True).add_class("wamkt-data-apply")
+        self.save_button = W.Button(description="Save to workspace", icon="save").add_class("wamkt-data-save")
+        self.status = W.HTML().add_class("wamkt-data-status")
+        self.summary = W.HTML().add_class("wamkt-data-summary")
+        self.preview = W.HTML().add_class("wamkt-data-preview")
+        self.rejects = W.HTML().add_class("wamkt-data-rejects")
+        self._dropdowns: dict[str, W.Dropdown] = {}
+
+        self.sample_button.on_click(lambda _: self.use_sample())
+        self.upload.observe(self._on_upload, names="value")
+        self.path_button.on_click(lambda _: self.load_path())
+        self.crm_button.on_click(lambda _: self.load_crm())
+        self.apply_button.on_click(lambda _: self.apply_mapping())
+        self.save_button.on_click(lambda _: self.save())
+
+        sources = W.Tab(children=[
+            W.HBox([self.sample_size, self.sample_button]),
+            W.VBox([self.kind, W.HBox([self.upload]), W.HBox([self.path, self.path_button])]),
+            W.VBox([self.crm_url, W.HBox([self.crm_token, self.crm_auth]),
+                    W.HBox([self.crm_pagination, self.crm_records]), self.crm_button]),
+        ]).add_class("wamkt-data-sources")
+        for i, title in enumerate(("Sample", "File", "CRM")):
+            sources.set_title(i, title)
+        details = W.Accordion(children=[W.VBox([self.mapping_box, self.apply_button]), self.rejects])
+        details.set_title(0, "Column mapping")
+        details.set_title(1, "Rejected rows")
+        super().__init__([sources, self.status, self.summary, self.preview, details, self.save_button])
+        self.add_class("wamkt-data-loader")
+        self._show()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def on_loaded(self, callback: Callable[[CustomerData], None]) -> None:
+        """Call ``callback(data)`` whenever new data is loaded."""
+        self._callbacks.append(callback)
+
+    def use_sample(self) -> None:
+        """Seeded sample customers with orders and interactions."""
+        self._guard(lambda: self._set_data(generate(self.sample_size.value), None, "sample data"))
+
+    def load_path(self) -> None:
+        path = self.path.value.strip()
+        if not path:
+            self._error("Enter a file path first.")
+            return
+        self._guard(lambda: self._load_raw(read_source(Path(path))))
+
+    def load_bytes(self, content: bytes, name: str) -> None:
+        """Load an uploaded file's content (``name`` gives the file type)."""
+        self._guard(lambda: self._load_raw(read_source(content, name)))
+
+    def load_crm(self) -> None:
+        """Fetch every page of the CRM's customer list, then load it like a file."""
+        def fetch() -> None:
+            config = CrmConfig(self.crm_url.value.strip(), token=self.crm_token.value or None,
+                               auth=self.crm_auth.value, pagination=self.crm_pagination.value,
+                               records_path=self.crm_records.value.strip() or None)
+            fetched = fetch_records(config)
+            raw = records_to_table(fetched.records, f"CRM {config.url.split('?')[0]}")
+            raw.notes.append(f"{fetched.pages} page(s), pagination {fetched.pagination}")
+            self.kind.value = "customers"
+            self._load_raw(raw)
+
+        self._guard(fetch)
+
+    def apply_mapping(self) -> None:
+        """Reload the last source with the mapping chosen in the dropdowns."""
+        if self._raw is None:
+            self._error("Load a file or the CRM first.")
+            return
+        mapping = {f: (d.value if d.value != NONE else None) for f, d in self._dropdowns.items()}
+        self._guard(lambda: self._load_raw(self._raw, mapping))
+
+    def save(self) -> None:
+        """Save the loaded data to the workspace, where the other notebooks and dashboards find it."""
+        if self.data is None:
+            self._error("Nothing loaded yet.")
+            return
+        self._guard(lambda: self._ok(f"Saved to {html.escape(str(save_customer_data(self.data)))}."))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _on_upload(self, change: dict) -> None:
+        files = change["new"]
+        if files:
+            item = files[0]
+            self.load_bytes(bytes(item["content"]), item["name"])
+
+    def _load_raw(self, raw: RawTable, mapping: dict[str, str | None] | None = None) -> None:
+        self._raw = raw
+        kind = self.kind.value
+        if kind == "customers":
+            result = load_customers(raw, mapping, self.default_region)
+            data = CustomerData(result.rows, empty_orders(), empty_interactions())
+            if self.data is not None:  # keep history of customers that are still there
+                ids = result.rows["customer_id"]
+                data.orders = self.data.orders[self.data.orders["customer_id"].isin(ids)]
+                data.interactions = self.data.interactions[self.data.interactions["customer_id"].isin(ids)]
+        else:
+            if self.data is None:
+                raise LoadError(f"Load customers before {kind}: {kind} are joined to them.")
+            loader = load_orders if kind == "orders" else load_interactions
+            result = loader(raw, self.data.customers, mapping, self.default_region)
+            data = CustomerData(self.data.customers, self.data.orders, self.data.interactions)
+            setattr(data, kind, result.rows)
+        self._set_data(data, result, raw.source)
+
+    def _set_data(self, data: CustomerData, result: LoadResult | None, label: str) -> None:
+        self.data, self.result = data, result
+        if result is None:
+            self._raw = None
+        self._show()
+        loaded = f"{result.loaded:,} {result.kind}" if result else f"{len(data.customers):,} customers"
+        self._ok(f"Loaded {loaded} from {html.escape(label)}.")
+        for callback in self._callbacks:
+            callback(data)
+
+    def _guard(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (LoadError, ValueError, OSError) as exc:
+            self._error(str(exc))
+        except Exception as exc:  # a widget never shows a traceback; the message says what failed
+            self._error(f"{type(exc).__name__}: {exc}")
+
+    def _ok(self, message: str) -> None:
+        self.status.value = f"<div class='wamkt-data-ok' style='color:#1a7f37'>{message}</div>"
+
+    def _error(self, message: str) -> None:
+        self.status.value = (f"<div class='wamkt-data-error' style='color:#b42318'><b>Could not load:</b> "
+                             f"{html.escape(message)}</div>")
+
+    def _show(self) -> None:
+        with self.hold_sync():
+            self.summary.value = summary_html(self.data, self.result)
+            self.preview.value = preview_html(self.data, self.result)
+            self.rejects.value = rejects_html(self.result)
+            self._show_mapping()
+
+    def _show_mapping(self) -> None:
+        result = self.result
+        if result is None:
+            self.mapping_box.children = (W.HTML("<i>The mapping appears after loading a file or the CRM.</i>"),)
+            self._dropdowns = {}
+            self.apply_button.disabled = True
+            return
+        options = [NONE, *result.columns]
+        self._dropdowns = {
+            f: W.Dropdown(options=options, value=result.mapping.get(f, NONE), description=f,
+                          style={"description_width": "110px"}).add_class(f"wamkt-data-map-{f}")
+            for f in SYNONYMS[result.kind]
+        }
+        self.mapping_box.children = tuple(self._dropdowns.values())
+        self.apply_button.disabled = False
+
+
+def summary_html(data: CustomerData | None, result: LoadResult | None) -> str:
+    """Headline figures of the data and of the last load (rows in / loaded / rejected / merged)."""
+    if data is None:
+        return "<div class='wamkt-summary-empty'>No data loaded yet.</div>"
+    s = data_summary(data)
+    countries = ", ".join(f"{html.escape(k)} {v:,}" for k, v in s["countries"].items())
+    cells = [("customers", f"{s['customers']:,}"), ("opted in", f"{s['opted_in']:,} ({s['opted_in_share']:.0%})"),
+             ("orders", f"{s['orders']:,}"), ("revenue", f"{s['revenue']:,.0f} {html.escape(s['currency'])}"),
+             ("interactions", f"{s['interactions']:,}"), ("countries", countries)]
+    if result is not None:
+        cells = [(f"{result.kind}: rows in", f"{result.rows_in:,}"), ("loaded", f"{result.loaded:,}"),
+                 ("rejected", f"{result.rejected:,}"), ("merged", f"{result.merged:,}")] + cells
+    figures = "".join(
+        f"<div class='wamkt-figure' data-name='{html.escape(name)}' style='display:inline-block;margin:0 18px 6px 0'>"
+        f"<div style='font-size:11px;color:#667085'>{html.escape(name)}</div>"
+        f"<div class='wamkt-figure-value' style='font-size:18px;font-weight:600'>{value}</div></div>"
+        for name, value in cells
+    )
+    notes = ""
+    if result is not None and result.notes:
+        notes = "<div style='font-size:12px;color:#667085'>" + "; ".join(html.escape(n) for n in result.notes) + "</div>"
+    return f"<div class='wamkt-summary'>{figures}{notes}</div>"
+
+
+def preview_html(data: CustomerData | None, result: LoadResult | None, rows: int = PREVIEW_ROWS) -> str:
+    """The first loaded rows as a table, phone numbers masked."""
+    if data is None:
+        return ""
+    frame = result.rows if result is not None else data.customers
+    head = frame.head(rows).copy()
+    if "phone" in head:
+        head["phone"] = mask_phones(head["phone"].astype("string"))
+    for column in head.columns:
+        if isinstance(head[column].dtype, pd.DatetimeTZDtype):
+            head[column] = head[column].dt.strftime("%Y-%m-%d %H:%M")
+    title = f"First {len(head)} of {len(frame):,} {result.kind if result else 'customers'}"
+    table = head.to_html(index=False, na_rep="", escape=True, classes="wamkt-table", border=0)
+    return f"<div><b>{title}</b> (phones masked)<div style='overflow-x:auto'>{table}</div></div>"
+
+
+def rejects_html(result: LoadResult | None, rows: int = REJECT_ROWS) -> str:
+    """Rejected rows with their reasons; values from the phone column are masked."""
+    if result is None:
+        return "<i>Nothing loaded from a file or the CRM yet.</i>"
+    if result.rejects.empty:
+        return "<i>No rejected rows.</i>"
+    shown = result.rejects.head(rows).copy()
+    phone_column = result.mapping.get("phone")
+    is_phone = shown["column"] == phone_column
+    shown.loc[is_phone, "value"] = mask_phones(shown.loc[is_phone, "value"])
+    more = f" (first {rows} shown)" if len(result.rejects) > rows else ""
+    table = shown.to_html(index=False, na_rep="", escape=True, classes="wamkt-table", border=0)
+    return f"<div><b>{result.rejected:,} rejected rows</b>{more}<div style='overflow-x:auto'>{table}</div></div>"
