@@ -57,13 +57,21 @@ def enrich(
     return out
 
 
+def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes for two key columns over one vocabulary (merging on ints is much faster)."""
+    codes, _ = pd.factorize(np.concatenate([a.to_numpy(dtype=object), b.to_numpy(dtype=object)]))
+    return codes[: len(a)], codes[len(a):]
+
+
 def _attach_replies(out: pd.DataFrame, inbound: pd.DataFrame, window: pd.Timedelta) -> None:
     out["first_reply_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
     reached = out.loc[out["accepted"] & out["out_at"].notna(), ["phone", "out_at"]]
     if len(reached) and len(inbound):
-        left = inbound.loc[inbound["timestamp"].notna(), ["phone", "timestamp"]].sort_values("timestamp")
-        left["timestamp"] = left["timestamp"].astype(reached["out_at"].dtype)
-        right = reached.rename_axis("row").reset_index().sort_values("out_at")
+        left = inbound.loc[inbound["timestamp"].notna(), ["phone", "timestamp"]]
+        left = left.astype({"timestamp": reached["out_at"].dtype})
+        right = reached.rename_axis("row").reset_index()
+        left["phone"], right["phone"] = _shared_codes(left["phone"], right["phone"])
+        left, right = left.sort_values("timestamp"), right.sort_values("out_at")
         hits = pd.merge_asof(
             left, right, left_on="timestamp", right_on="out_at", by="phone",
             direction="backward", tolerance=window,
@@ -81,9 +89,11 @@ def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Tim
     touched = out.loc[out["delivered"] & out["out_at"].notna(), ["customer_id", "out_at"]]
     if len(touched) and len(conversions):
         orders = conversions.loc[conversions["at"].notna(), ["customer_id", "at", "amount"]]
-        orders = orders.astype({"customer_id": touched["customer_id"].dtype, "at": touched["out_at"].dtype})
-        orders = orders.sort_values("at")
-        right = touched.rename_axis("row").reset_index().sort_values("out_at")
+        orders = orders.astype({"at": touched["out_at"].dtype})
+        right = touched.rename_axis("row").reset_index()
+        orders["customer_id"], right["customer_id"] = _shared_codes(
+            orders["customer_id"].astype(str), right["customer_id"].astype(str))
+        orders, right = orders.sort_values("at"), right.sort_values("out_at")
         hits = pd.merge_asof(
             orders, right, left_on="at", right_on="out_at", by="customer_id",
             direction="backward", tolerance=window,

@@ -63,14 +63,20 @@ def to_utc(seconds: pd.Series | np.ndarray) -> pd.Series:
 
 
 def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
-    return _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
+    return pd.DataFrame({name: _column(name, ()) for name in columns})
 
 
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for col in frame.columns:
-        if col in _TIME_COLUMNS:
-            frame[col] = to_utc(frame[col].to_numpy(dtype="float64", na_value=np.nan)).set_axis(frame.index)
-    return frame
+_NUMERIC_COLUMNS = _TIME_COLUMNS | {"error_code", "billable", "amount"}
+
+
+def _column(name: str, values: tuple) -> pd.Series:
+    """One fetched column: floats (NULL -> NaN), tz-aware UTC for times, object for text (the
+    arrow string conversion of pandas 3 would double the load time of a large ledger)."""
+    if name in _TIME_COLUMNS:
+        return to_utc(np.array(values, dtype="float64"))
+    if name in _NUMERIC_COLUMNS:
+        return pd.Series(np.array(values, dtype="float64"))
+    return pd.Series(np.array(values, dtype=object), dtype=object)
 
 
 def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pd.DataFrame:
@@ -78,8 +84,8 @@ def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ())
         cur = store.conn.cursor()
         cur.row_factory = None
         rows = cur.execute(sql, params).fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=True)
-    return _typed(frame)
+    values = list(zip(*rows)) if rows else [()] * len(columns)
+    return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values)})
 
 
 def load_ledger(

@@ -114,15 +114,16 @@ def ltv_monthly(
     ``ltv_change`` is the month-over-month change of cumulative LTV per customer; ``uplift`` the
     reached group's revenue per customer over the rest's, minus 1.
     """
-    ids = pd.Series(customer_ids if customer_ids is not None else orders["customer_id"]).astype(str)
-    ids = ids.drop_duplicates()
-    reached_set = set(pd.Series(reached).astype(str))
-    is_reached = ids.isin(reached_set)
-    sizes = {"whatsapp": int(is_reached.sum()), "rest": int((~is_reached).sum())}
     frame = orders.loc[orders["at"].notna(), ["customer_id", "at", "amount"]].copy()
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    frame = frame[frame["customer_id"].isin(set(ids))]
-    frame["group"] = np.where(frame["customer_id"].isin(reached_set), "whatsapp", "rest")
+    codes, uniques = pd.factorize(frame["customer_id"])  # membership tests on distinct ids only
+    known = pd.Index(uniques).astype(str)
+    ids = pd.Index(pd.Series(customer_ids).astype(str).unique()) if customer_ids is not None else known
+    reached_ids = pd.Index(pd.Series(reached).astype(str).unique())
+    is_reached = ids.isin(reached_ids)
+    sizes = {"whatsapp": int(is_reached.sum()), "rest": int((~is_reached).sum())}
+    in_base = known.isin(ids)[codes]
+    frame = frame[in_base]
+    frame["group"] = np.where(known.isin(reached_ids)[codes[in_base]], "whatsapp", "rest")
     frame["month"] = calendar_month(frame["at"]).astype(object)
     table = frame.groupby(["month", "group"])["amount"].sum().unstack("group")
     table = table.reindex(columns=["whatsapp", "rest"]).fillna(0.0).sort_index()
