@@ -174,3 +174,21 @@ def test_rule_changes_from_another_connection_apply_at_once(harness):
 def _reply_text(harness, text):
     harness.outcome(harness.say(text))
     return harness.sender.sent[-1][1]["text"]["body"]
+
+
+def test_rule_languages_follow_the_customer(tmp_path):
+    import pandas as pd
+
+    from wamkt_nb.autoreply import language_lookup
+
+    customers = pd.DataFrame({"phone": [PHONE, "+447700900123"], "language": ["de", "EN"]})
+    h = Harness(tmp_path, language_of=language_lookup(customers))
+    try:
+        save_rule(h.store, Rule("discount_en", "rabatt, discount", reply_text="Your code: WELCOME10", priority=1,
+                                languages=("en",)))
+        assert "WILLKOMMEN10" in _reply_text(h, "Rabatt")
+        h.outcome(h.say("discount?", wa_id="447700900123"))
+        assert h.sender.sent[-1][1]["to"] == "+447700900123"
+        assert h.sender.sent[-1][1]["text"]["body"] == "Your code: WELCOME10"
+    finally:
+        h.close()

@@ -80,6 +80,13 @@ def decide(rules: Iterable[Rule], text: str | None, phone: str, language: str | 
     return Decision(rule, payload, consent, rule.tag or None, rule.action == "handover")
 
 
+def language_lookup(customers: Any) -> Callable[[str], str | None]:
+    """``phone -> language`` from a customers DataFrame (columns ``phone``, ``language``), for rule languages."""
+    table = customers.dropna(subset=["phone", "language"])
+    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower()))
+    return languages.get
+
+
 def try_message(store: Store, text: str, phone: str = "+491510000000", language: str | None = None) -> Decision:
     """What the stored rules would do with ``text`` (for the rule editor's "try a message" box)."""
     return decide(load_rules(store), text, phone, language)
