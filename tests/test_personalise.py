@@ -40,7 +40,7 @@ def test_fallback_can_be_given_per_language_and_values_are_cleaned_for_meta():
                        params={"city": Param("city", fallback={"de": "deiner Stadt", "*": "your city"})})
     out = personalise(audience(), spec)
     assert out.body.iloc[3] == "Hallo Jürgen aus Graz!"  # new line removed (Meta refuses it)
-    assert out.body.iloc[4] == "Hallo Hi aus your city!"
+    assert out.body.iloc[4] == "Hallo there aus your city!"  # English speaker, German-only text
     assert out.values["city"].iloc[4] == "your city"
 
 
@@ -52,7 +52,7 @@ def test_template_variants_use_params_and_keep_the_index():
                        params={"1": Param("first_name"), "2": Param("city", fallback="town")})
     out = personalise(aud, spec)
     assert list(out.body.index) == [5, 6, 7, 8, 9]
-    assert out.body[9] == "Hi Hi, your parcel is in town."
+    assert out.body[9] == "Hi there, your parcel is in town."
     assert out.body[5] == "Hallo Anna, dein Paket ist in Berlin."
 
 
@@ -97,3 +97,14 @@ def test_whole_sample_audience_renders_without_gaps():
     nameless = data.customers["first_name"].isna() & data.customers["name"].isna()
     assert nameless.any()
     assert out.body[nameless].str.match(r"^(Hallo|Hi|Olá),").all()
+
+
+def test_text_that_greets_before_the_name_gets_a_neutral_address_not_a_second_greeting():
+    out = personalise(audience(), MessageSpec(text={"de": "Hallo {{first_name}}, dein Paket ist da.",
+                                                    "en": "Hi {{first_name}}, it's here."}))
+    assert out.body.iloc[0] == "Hallo Anna, dein Paket ist da."
+    assert out.body.iloc[4] == "Hi there, it's here."
+    t = template_from_text("p", "de", "UTILITY", "Hallo {{1}}, dein Paket ist da.", examples={"1": "A"})
+    spec = MessageSpec(category="utility", template=t, params={"1": Param("first_name")})
+    aud = audience().assign(language="de")
+    assert personalise(aud, spec).body.iloc[4] == "Hallo du, dein Paket ist da."

@@ -120,3 +120,23 @@ def test_dry_run_view_shows_bad_input(features):
     view = DryRunView(now=NOW)
     view.run_button.click()
     assert "nothing to dry-run" in view.error.value and view.report is None
+
+
+def test_notebook_03_executes_against_the_sandbox(workspace):
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "03_compose_and_dry_run.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) >= 2, "preview and dry-run views were not displayed"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "synced" in text and "variable_at_start" in text  # the draft's findings were printed
+    assert "'send':" in text and "error" not in text.split("synced")[1].split("\n")[0]
+    assert (workspace / "wamkt.db").is_file()

@@ -8,6 +8,7 @@ customers with a few thousand distinct names cost little more than those names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
@@ -16,11 +17,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .templates import Template, from_arrow, render_text, to_arrow, variables
+from .templates import VARIABLE, Template, from_arrow, render_text, to_arrow, variables
 
 GREETINGS: dict[str, str] = {"de": "Hallo", "en": "Hi", "nl": "Hallo", "pt": "Olá", "fr": "Bonjour",
                              "es": "Hola", "it": "Ciao", "tr": "Merhaba", "*": "Hi"}
 """Neutral greeting per language, used where a customer's first name is unknown."""
+ADDRESSES: dict[str, str] = {"de": "du", "en": "there", "nl": "daar", "pt": "você", "fr": "à vous",
+                             "es": "a ti", "it": "a te", "tr": "dostum", "*": "there"}
+"""Neutral address where the text already greets ("Hallo {{1}}" → "Hallo du", not "Hallo Hallo")."""
+_AFTER_GREETING = re.compile(r"\b(hallo|hello|hi|hey|moin|servus|liebe|lieber|dear|hoi|olá|ola|oi|bonjour|"
+                             r"hola|ciao|merhaba)[\s,]*$", re.IGNORECASE)
 
 FIRST_NAME = "first_name"
 CATEGORIES = ("marketing", "utility", "authentication", "service")
@@ -33,7 +39,8 @@ class Param:
     ``source`` is a customer column; ``"first_name"`` means the first name (the ``first_name``
     column, else the first word of ``name``). ``fallback`` is used where the value is missing: a
     constant or a mapping language → text (``"*"`` for any other language); for the first name it
-    defaults to :data:`GREETINGS`. ``max_length`` shortens long values at a word boundary.
+    defaults to :data:`GREETINGS`, or :data:`ADDRESSES` where the text greets right before it.
+    ``max_length`` shortens long values at a word boundary.
     """
 
     source: str
@@ -143,8 +150,13 @@ def first_names(audience: pd.DataFrame) -> pd.Series:
     return first
 
 
-def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.Series) -> pd.Series:
-    """The value of one variable for every customer, fallbacks applied, never NA."""
+def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.Series,
+                 after_greeting: bool = False) -> pd.Series:
+    """The value of one variable for every customer, fallbacks applied, never NA.
+
+    ``after_greeting``: the text greets right before the variable, so a missing first name
+    becomes a neutral address ("Hallo du") rather than a second greeting.
+    """
     def clean(u: pd.Series) -> pd.Series:
         # Meta refuses parameters with new lines, tabs or more than 4 spaces in a row.
         u = u.str.replace(r"\s+", " ", regex=True).str.strip()
@@ -163,7 +175,7 @@ def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.S
                        f"known: {', '.join(map(str, audience.columns))}")
     fallback = param.fallback
     if fallback is None:
-        fallback = GREETINGS if param.source == FIRST_NAME else ""
+        fallback = (ADDRESSES if after_greeting else GREETINGS) if param.source == FIRST_NAME else ""
     missing = values.isna().to_numpy()
     if not missing.any():
         return values
@@ -179,8 +191,8 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
     """Render ``spec`` for every row of ``audience`` (index kept)."""
     n = len(audience)
     lang = languages(audience, spec.default_language)
-    values = {name: param_values(audience, name, spec.param(name), lang).reset_index(drop=True)
-              for name in spec.variable_names()}
+    values = {name: param_values(audience, name, spec.param(name), lang, _follows_greeting(spec, name))
+              .reset_index(drop=True) for name in spec.variable_names()}
     codes, uniques = pd.factorize(lang)
     key_of_code = [spec.variant_language(language) for language in uniques]
     group_of_code = pd.factorize(pd.Series(key_of_code, dtype=object))[0]
@@ -221,6 +233,17 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
         body=body.set_axis(idx), language=variant_lang.set_axis(idx),
         values={k: v.set_axis(idx) for k, v in values.items()}, truncated=truncated.set_axis(idx),
     )
+
+
+def _follows_greeting(spec: MessageSpec, name: str) -> bool:
+    """Whether any variant greets right before ``{{name}}``."""
+    for v in spec.variants.values():
+        texts = [v.header or "", v.body] if isinstance(v, Template) else [v]
+        for text in texts:
+            for m in VARIABLE.finditer(text):
+                if m.group(1) == name and _AFTER_GREETING.search(text[:m.start()]):
+                    return True
+    return False
 
 
 def shorten(text: pd.Series, max_length: int, ellipsis: str = "…") -> tuple[pd.Series, pd.Series]:
