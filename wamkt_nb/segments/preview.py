@@ -46,7 +46,8 @@ def composition(sf: SegmentFrame, mask: np.ndarray, column: str) -> pd.DataFrame
 def composition_figure(sf: SegmentFrame, mask: np.ndarray) -> Figure:
     """Small bars: each band's share in the segment, with the base as a tick for comparison."""
     columns = [c for c in COMPOSITION_COLUMNS if sf.schema.kinds.get(c) == "category"]
-    fig = Figure(figsize=(3.2 * max(len(columns), 1), 2.2), dpi=90, layout="constrained")
+    fig = Figure(figsize=(3.2 * max(len(columns), 1), 2.2), dpi=80)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.88, wspace=0.55)  # cheaper than a layout engine
     for i, column in enumerate(columns):
         ax = fig.add_subplot(1, len(columns), i + 1)
         table = composition(sf, mask, column)

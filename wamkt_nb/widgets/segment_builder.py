@@ -356,11 +356,12 @@ class SegmentBuilder(W.VBox):
             verb = "included" if result.include_inactive else "excluded"
             self.inactive_label.value = f"{result.excluded_inactive:,} inactive 90 d customers {verb}"
             self.description.value = html.escape(describe(rule, result.include_inactive))
-            self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
-                index=False, border=0, na_rep="")
-            self.chart.value = figure_png(composition_figure(self.sf, result.mask))
             self.rule_json = to_json(rule)
             self.count = result.count
+        # The count goes out first; the sample and the chart (~0.1 s to draw) follow.
+        self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
+            index=False, border=0, na_rep="")
+        self.chart.value = figure_png(composition_figure(self.sf, result.mask))
 
     # --- saved segments -----------------------------------------------------------------------
     def _require_store(self) -> Store:
