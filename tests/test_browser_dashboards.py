@@ -1,0 +1,120 @@
+"""The analytics dashboards in a real browser: Voila serves each one, headless Chromium looks at it."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, voila_server
+from wamkt_nb.analytics.synthetic import write_ledger
+from wamkt_nb.data.sample import generate
+from wamkt_nb.store import open_store
+from wamkt_nb.workspace import save_customer_data
+
+pytestmark = pytest.mark.browser
+SECRETS = {"WAMKT_ACCESS_TOKEN": "EAAGtesttokenDoNotShow123", "WAMKT_APP_SECRET": "appsecretDoNotShow456",
+           "WAMKT_VERIFY_TOKEN": "verifyDoNotShow789"}
+PAINT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> tuple[Path, list[str]]:
+    directory = tmp_path_factory.mktemp("dash-workspace")
+    data = generate(400, seed=11)
+    save_customer_data(data, directory)
+    store = open_store(directory / "wamkt.db")
+    write_ledger(store, data.customers, 4_000, time.time(), seed=11)
+    store.close()
+    return directory, data.customers["phone"].astype(str).tolist()
+
+
+def open_dashboard(page, url: str) -> None:
+    page.goto(url, timeout=PAINT_MS)
+    page.wait_for_selector("#rendered_cells", state="visible", timeout=PAINT_MS)
+    page.wait_for_selector(".wamkt-analytics", state="visible", timeout=PAINT_MS)
+
+
+def check_clean(page, phones: list[str]) -> None:
+    """No error box, no traceback, no full phone number, no secret anywhere in the HTML."""
+    html = page.content()
+    assert page.locator(".wamkt-error").count() == 0
+    assert "Traceback" not in html and page.locator(".jp-OutputArea-output .ansi-red-fg").count() == 0
+    assert not any(p in html or p[1:] in html for p in phones)
+    assert not any(secret in html for secret in SECRETS.values())
+
+
+def image_src(page, css: str) -> str:
+    return page.locator(f"{css} img").first.get_attribute("src") or ""
+
+
+def test_campaign_overview(page, filled):
+    directory, phones = filled
+    env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
+    with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", env) as url:
+        open_dashboard(page, url)
+        page.wait_for_selector(".wamkt-chart-funnel img", state="visible", timeout=PAINT_MS)
+        read = page.locator(".wamkt-kpi-read-rate").inner_text()
+        assert 30 < float(read.rstrip("%")) <= 100
+        campaigns = int(page.locator(".wamkt-kpi-campaigns").inner_text().replace(",", ""))
+        assert campaigns == 20
+        assert page.locator(".wamkt-chart-funnel .wamkt-export-png").count() == 1
+        check_clean(page, phones)
+        before = image_src(page, ".wamkt-chart-funnel")
+        page.locator(".wamkt-select-campaign select").select_option(index=2)
+        page.wait_for_function(
+            "before => document.querySelector('.wamkt-chart-funnel img').src !== before", arg=before,
+            timeout=PAINT_MS,
+        )
+        page.wait_for_function("() => document.querySelector('.wamkt-kpi-campaigns').innerText === '1'",
+                               timeout=PAINT_MS)
+        check_clean(page, phones)
+
+
+def test_segment_comparison(page, filled):
+    directory, phones = filled
+    env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
+    with voila_server(ROOT / "dashboards" / "segment_comparison.ipynb", env) as url:
+        open_dashboard(page, url)
+        page.wait_for_selector(".wamkt-chart-segments img", state="visible", timeout=PAINT_MS)
+        table = page.locator(".wamkt-chart-segments .wamkt-table").inner_text()
+        assert "unsegmented" in table and "frequent_buyers" in table
+        rates = [float(x) for x in re.findall(r"(\d+\.\d)%", table)]
+        assert rates and all(0 <= r <= 1000 for r in rates)
+        check_clean(page, phones)
+        before = image_src(page, ".wamkt-chart-segment-rates")
+        page.locator(".wamkt-select-segment select").select_option("active_7d")
+        page.wait_for_function(
+            "before => document.querySelector('.wamkt-chart-segment-rates img').src !== before", arg=before,
+            timeout=PAINT_MS,
+        )
+        check_clean(page, phones)
+
+
+def test_send_times(page, filled):
+    directory, phones = filled
+    env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
+    with voila_server(ROOT / "dashboards" / "send_times.ipynb", env) as url:
+        open_dashboard(page, url)
+        page.wait_for_selector(".wamkt-chart-heatmap img", state="visible", timeout=PAINT_MS)
+        best = page.locator(".wamkt-chart-best-hours .wamkt-table").inner_text()
+        hours = [int(h) for h in re.findall(r"^\S+\s+\d\s+(\d+)\s", best, flags=re.M)]
+        assert hours and all(0 <= h <= 23 for h in hours)
+        check_clean(page, phones)
+        before = image_src(page, ".wamkt-chart-best-hours")
+        page.locator(".wamkt-select-segment select").select_option("frequent_buyers")
+        page.wait_for_function(
+            "before => document.querySelector('.wamkt-chart-best-hours img').src !== before", arg=before,
+            timeout=PAINT_MS,
+        )
+        check_clean(page, phones)
+
+
+def test_empty_workspace_shows_friendly_state(page, tmp_path):
+    with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", {"WAMKT_WORKSPACE": str(tmp_path)}) as url:
+        open_dashboard(page, url)
+        page.wait_for_selector(".wamkt-empty", state="visible", timeout=PAINT_MS)
+        assert "No campaigns yet" in page.locator(".wamkt-empty").inner_text()
+        assert page.locator(".wamkt-error").count() == 0
