@@ -50,7 +50,12 @@ class FrameSchema:
         }
         tags: set[str] = set()
         if kinds.get(tags_column) == "tags":
-            for value in frame[tags_column].dropna():
+            values = frame[tags_column].dropna()
+            try:
+                values = pd.unique(values)  # tuples: a handful of distinct tag sets
+            except TypeError:  # lists are not hashable
+                pass
+            for value in values:
                 tags.update(value)
         return cls(kinds, categories, tuple(sorted(tags)))
 

@@ -34,6 +34,9 @@ PREFERRED_FIELDS = (
     "avg_order_value", "total_spend", "last_interaction_at", "last_order_at", "read_rate",
     "reply_rate", "country", "city", "language", "opted_in",
 )
+# The operator a field starts with: the control that fits the column best.
+DEFAULT_OPS = {"tags": "has_any", "category": "in", "datetime": "within_last", "number": ">=",
+               "string": "contains", "bool": "="}
 OP_LABELS = {
     "within_last": "within last", "more_than_ago": "more than ... ago", "is_set": "is set",
     "is_empty": "is empty", "not_in": "not in", "starts_with": "starts with",
@@ -76,7 +79,7 @@ class ConditionEditor(W.HBox):
     def _on_field(self, change: dict) -> None:
         with self.builder.quiet():
             self.op.options = [(OP_LABELS.get(o, o), o) for o in KIND_OPS[self.kind]]
-            self.op.value = self.op.options[0][1]
+            self.op.value = DEFAULT_OPS[self.kind]
             self._build_value(None)
         self.builder.refresh()
 
@@ -94,13 +97,13 @@ class ConditionEditor(W.HBox):
             controls = []
         elif kind == "tags":
             tags = list(sf.schema.tags)
-            chosen = [t for t in (value or ()) if t in tags]
+            chosen = [t for t in (value or tags[:1]) if t in tags]
             controls = [W.SelectMultiple(options=[(TAG_LABELS.get(t, t), t) for t in tags], value=chosen,
                                          rows=min(6, len(tags)), layout=W.Layout(width="260px"))]
         elif kind == "category":
             cats = list(sf.schema.categories[column])
             if op in ("in", "not_in"):
-                chosen = [c for c in (value or ()) if c in cats]
+                chosen = [c for c in (value or cats[:1]) if c in cats]
                 controls = [W.SelectMultiple(options=cats, value=chosen, rows=min(5, len(cats)))]
             else:
                 controls = [W.Dropdown(options=cats, value=value if value in cats else cats[0])]
