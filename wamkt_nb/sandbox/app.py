@@ -19,7 +19,6 @@ from .webhooks import WebhookError
 if TYPE_CHECKING:
     from .server import Sandbox
 
-log = logging.getLogger(__name__)
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
 
 

@@ -22,7 +22,6 @@ from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, webhook_error
-from .faults import Faults
 from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
 from .templates import TemplateStore
 from .validate import Outgoing, validate_message
@@ -39,12 +38,11 @@ def make_wamid(wa_id: str, n: int) -> str:
 class Engine:
     """State, limits and the event queue of one sandbox account; thread-safe."""
 
-    def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, faults: Faults, clock: Clock,
+    def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, clock: Clock,
                  customers: dict[str, SimCustomer], templates: TemplateStore, sink: Sink,
                  log_limit: int = 100_000) -> None:
         self.config = config
         self.params = params
-        self.faults = faults
         self.clock = clock
         self.customers = customers
         self.templates = templates

@@ -62,7 +62,7 @@ class Sandbox:
         self.emitter = WebhookEmitter(cfg.waba_id, lambda: self.config.app_secret, self.faults, cfg.webhook_batch_size,
                                       cfg.webhook_batch_wait, cfg.webhook_max_attempts, cfg.webhook_retry_base,
                                       cfg.webhook_timeout)
-        self.engine = Engine(cfg, self.params, self.faults, self.clock, self._build_customers(), self.templates,
+        self.engine = Engine(cfg, self.params, self.clock, self._build_customers(), self.templates,
                              self.emitter.push)
         self._verify_token = Secret("")
         self._tick = tick
