@@ -193,7 +193,6 @@ def _tags(cond: Condition, sf: SegmentFrame, now: Any) -> np.ndarray:
 
 _COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
     "=": np.equal, ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
-    "!=": np.not_equal,
 }
 
 _TEXT_TESTS: dict[str, Callable[[Any], Callable[[str], bool]]] = {

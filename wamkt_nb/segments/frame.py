@@ -36,7 +36,7 @@ class SegmentFrame:
             schema = FrameSchema(schema.kinds, schema.categories, tuple(sorted(set(schema.tags) | set(extra_tags))))
         self.schema = schema
         self._cache: dict[tuple[str, str], object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.frame)
