@@ -44,7 +44,3 @@ def test_notebook_06_runs_the_experiment_and_the_dashboard_shows_it(workspace):
     views = [o for o in dashboard if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views, "the results view was not displayed"
 
-
-def test_dashboard_runs_on_an_empty_workspace(workspace):
-    outputs = run("dashboards/ab_results.ipynb")
-    assert [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]

@@ -74,7 +74,7 @@ def assign_arms(
     if ids.hasnans or (ids == "").any():
         raise AbTestError("customer ids must not be empty")
 
-    units = hash_units(ids, experiment_key)
+    units = hash_units(ids.tolist(), experiment_key)  # a list: iterating an Arrow index is slow
     u = units[:, 0]
     if strata is None:
         picked = _pick(u, shares)
@@ -82,16 +82,17 @@ def assign_arms(
         values = np.asarray(strata, dtype=object)
         if len(values) != len(ids):
             raise AbTestError(f"{len(values)} strata labels for {len(ids)} customers")
-        labels = pd.Series(values, index=ids)
-        picked = np.empty(len(ids), dtype=int)
-        codes, uniques = pd.factorize(labels.astype(str), use_na_sentinel=False)
+        codes, uniques = pd.factorize(pd.Series(values).astype(str), use_na_sentinel=False)
         offsets = bucket((str(s) for s in uniques), f"{experiment_key}:stratum")
-        for code in range(len(uniques)):
-            members = np.flatnonzero(codes == code)
-            order = members[np.argsort(u[members], kind="stable")]
-            # systematic allocation: position (rank + offset)/size through the cumulative shares
-            positions = (np.arange(order.size) + offsets[code]) / order.size
-            picked[order] = _pick(positions, shares)
+        # order by stratum, then hash; each customer's rank within its stratum
+        order = np.lexsort((u, codes))
+        sizes = np.bincount(codes)
+        starts = np.cumsum(sizes) - sizes
+        code_sorted = codes[order]
+        rank = np.arange(len(order)) - starts[code_sorted]
+        # systematic allocation: position (rank + offset)/size through the cumulative shares
+        picked = np.empty(len(ids), dtype=int)
+        picked[order] = _pick((rank + offsets[code_sorted]) / sizes[code_sorted], shares)
     result = pd.Series(np.asarray(names, dtype=object)[picked], index=ids, name="arm")
     if holdout > 0:
         result[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
