@@ -192,3 +192,37 @@ def test_rule_languages_follow_the_customer(tmp_path):
         assert h.sender.sent[-1][1]["text"]["body"] == "Your code: WELCOME10"
     finally:
         h.close()
+
+
+class FlakySender(RecordingSender):
+    """Fails the first ``failures`` sends with the given error, then works."""
+
+    def __init__(self, error, failures=1):
+        super().__init__()
+        self.error, self.failures, self.calls = error, failures, 0
+
+    async def send_message(self, phone_number_id, payload):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return await super().send_message(phone_number_id, payload)
+
+
+def test_transient_error_retried_within_budget(tmp_path):
+    h = Harness(tmp_path, sender=FlakySender(ServerError("(#131000) Something went wrong", 131000)))
+    try:
+        result = h.outcome(h.say("Rabatt"))
+        assert result["state"] == "accepted" and h.sender.calls == 2 and 400 < result["latency_ms"] < 2000
+    finally:
+        h.close()
+
+
+def test_outcome_unknown_is_not_retried(tmp_path):
+    from wamkt_nb.cloudapi import OutcomeUnknownError
+
+    h = Harness(tmp_path, sender=FlakySender(OutcomeUnknownError("no answer within 10s")))
+    try:
+        result = h.outcome(h.say("Rabatt"))
+        assert result["state"] == "failed" and h.sender.calls == 1  # a retry could deliver the reply twice
+    finally:
+        h.close()

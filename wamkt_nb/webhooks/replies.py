@@ -59,9 +59,30 @@ def queue_reply(
     return int(cur.lastrowid)
 
 
+RETRY_BUDGET_SECONDS = 1.5
+"""Transient errors are retried while the reply can still arrive within the 2 s the seed allows."""
+
+
+async def _send_with_retries(sender: MessageSender, number: str, payload: dict[str, Any], budget: float) -> Any:
+    """Retry errors that say retrying soon can work and that surely sent nothing (no duplicate replies)."""
+    deadline = time.monotonic() + budget
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await sender.send_message(number, payload)
+        except Exception as exc:
+            retry = getattr(exc, "retryable", False) and not getattr(exc, "outcome_unknown", True)
+            wait = exc.retry_after(attempt) if retry else None
+            if wait is None or time.monotonic() + wait > deadline:
+                raise
+            await asyncio.sleep(wait)
+
+
 async def deliver_reply(
     store: Store, sender: MessageSender, reply_id: int, *, clock: Clock | None = None,
     started: float | None = None, default_phone_number_id: str | None = None,
+    retry_budget: float = RETRY_BUDGET_SECONDS,
 ) -> ReplyOutcome:
     """Send one queued reply and record the outcome; ``started`` is ``perf_counter()`` at receipt."""
     clock = clock or SystemClock()
@@ -72,7 +93,7 @@ async def deliver_reply(
     try:
         if not number:
             raise ValueError("no phone number id to send from (set WAMKT_PHONE_NUMBER_IDS)")
-        result = await sender.send_message(number, json.loads(rows[0]["payload_json"]))
+        result = await _send_with_retries(sender, number, json.loads(rows[0]["payload_json"]), retry_budget)
     except Exception as exc:  # every failure is recorded on the row, the worker keeps going
         code = getattr(exc, "code", None)
         store.execute(
