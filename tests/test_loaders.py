@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -130,7 +131,7 @@ def test_wrong_delimiter_gets_a_hint(data):
         load_customers(data, name="x.csv")
 
 
-def test_explicit_mapping_overrides_detection(tmp_path):
+def test_explicit_mapping_overrides_detection():
     data = b"Kontakt,Nummer,Zweitnummer\nAnna,not a number,015112345678\n"
     assert load_customers(data, name="m.csv").rejected == 1
     r = load_customers(data, name="m.csv", mapping={"phone": "Zweitnummer"})
@@ -212,7 +213,6 @@ _row = st.tuples(st.sampled_from(["Anna", "Jürgen", "", "Ö,\"x\""]), _cell,
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
 def test_every_row_is_accounted_for(rows, delimiter, encoding):
     buffer = io.StringIO()
-    import csv
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["Vorname", "Telefon", "Einwilligung", "Kundennummer"])
     writer.writerows(rows)

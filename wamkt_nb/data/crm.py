@@ -22,7 +22,7 @@ import httpx
 from ..settings import Secret
 from .loaders import LoadResult, load_customers
 from .phones import DEFAULT_REGION
-from .readers import LoadError, extract_records, records_to_table
+from .readers import LoadError, RawTable, extract_records, records_to_table
 
 PAGINATIONS = ("auto", "page", "cursor", "next", "none")
 _NEXT_PATHS = ("next", "links.next", "meta.next", "paging.next", "pagination.next", "_links.next.href", "links.next.href")
@@ -97,6 +97,19 @@ def fetch_records(
             client.close()
 
 
+def fetch_table(
+    config: CrmConfig, client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep
+) -> RawTable:
+    """All CRM records as a raw table, ready for any loader (or a new mapping) without refetching."""
+    fetched = fetch_records(config, client, sleep)
+    label = f"CRM {display_url(config.url)}"
+    if not fetched.records:
+        raise CrmError(f"{label} returned no customer records")
+    raw = records_to_table(fetched.records, label)
+    raw.notes.append(f"{fetched.pages} page(s), pagination {fetched.pagination}, {fetched.retries} retried request(s)")
+    return raw
+
+
 def load_crm_customers(
     config: CrmConfig,
     mapping: Mapping[str, str | None] | None = None,
@@ -105,13 +118,7 @@ def load_crm_customers(
     sleep: Callable[[float], None] = time.sleep,
 ) -> LoadResult:
     """Customers from the CRM through the same mapping, validation and rejects as a file."""
-    fetched = fetch_records(config, client, sleep)
-    label = f"CRM {display_url(config.url)}"
-    if not fetched.records:
-        raise CrmError(f"{label} returned no customer records")
-    raw = records_to_table(fetched.records, label)
-    raw.notes.append(f"{fetched.pages} page(s), pagination {fetched.pagination}, {fetched.retries} retried request(s)")
-    return load_customers(raw, mapping, default_region)
+    return load_customers(fetch_table(config, client, sleep), mapping, default_region)
 
 
 def display_url(url: str) -> str:

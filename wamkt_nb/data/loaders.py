@@ -73,10 +73,8 @@ def load_customers(
     name: str | None = None,
 ) -> LoadResult:
     """Customers from a file path, uploaded bytes (``name`` gives the type), a RawTable or DataFrame."""
-    raw = _raw(source, name)
-    columns, mapping_ = _mapping(raw, "customers", mapping)
+    raw, columns, mapping_, problems = _begin(source, name, "customers", mapping)
     frame = raw.frame
-    problems = _Problems(raw.rejects)
     notes = list(raw.notes)
 
     phone_col = mapping_["phone"]
@@ -138,10 +136,8 @@ def load_orders(
     name: str | None = None,
 ) -> LoadResult:
     """Orders joined to ``customers`` by customer id or phone (without customers: as given)."""
-    raw = _raw(source, name)
-    columns, mapping_ = _mapping(raw, "orders", mapping)
+    raw, columns, mapping_, problems = _begin(source, name, "orders", mapping)
     frame = raw.frame
-    problems = _Problems(raw.rejects)
     out = pd.DataFrame(index=frame.index)
     out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems)
     out["amount"], reason = v.amounts(frame[mapping_["amount"]])
@@ -169,10 +165,8 @@ def load_interactions(
     name: str | None = None,
 ) -> LoadResult:
     """Interactions (inbound / read / click / reply, English or German) joined to ``customers``."""
-    raw = _raw(source, name)
-    columns, mapping_ = _mapping(raw, "interactions", mapping)
+    raw, columns, mapping_, problems = _begin(source, name, "interactions", mapping)
     frame = raw.frame
-    problems = _Problems(raw.rejects)
     out = pd.DataFrame(index=frame.index)
     out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems)
     out["at"], reason = v.timestamps(frame[mapping_["at"]], "time")
@@ -239,6 +233,15 @@ class _Problems:
         return frame.sort_values("row", kind="stable").reset_index(drop=True).astype(
             {"row": "int64", "column": "string", "value": "string", "reason": "string"}
         )
+
+
+def _begin(
+    source: Source, name: str | None, kind: str, mapping: Mapping[str, str | None] | None
+) -> tuple[RawTable, list[str], dict[str, str], _Problems]:
+    """Read the source, resolve its column mapping, and start the rejects with unreadable records."""
+    raw = _raw(source, name)
+    columns, mapping_ = _mapping(raw, kind, mapping)
+    return raw, columns, mapping_, _Problems(raw.rejects)
 
 
 def _raw(source: Source, name: str | None) -> RawTable:

@@ -15,10 +15,10 @@ import ipywidgets as W
 import pandas as pd
 
 from ..data.columns import SYNONYMS
-from ..data.crm import PAGINATIONS, CrmConfig, fetch_records
+from ..data.crm import PAGINATIONS, CrmConfig, fetch_table
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
 from ..data.privacy import mask_phones
-from ..data.readers import LoadError, RawTable, read_source, records_to_table
+from ..data.readers import LoadError, RawTable, read_source
 from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.summary import data_summary
@@ -114,9 +114,7 @@ class DataLoaderWidget(W.VBox):
             config = CrmConfig(self.crm_url.value.strip(), token=self.crm_token.value or None,
                                auth=self.crm_auth.value, pagination=self.crm_pagination.value,
                                records_path=self.crm_records.value.strip() or None)
-            fetched = fetch_records(config)
-            raw = records_to_table(fetched.records, f"CRM {config.url.split('?')[0]}")
-            raw.notes.append(f"{fetched.pages} page(s), pagination {fetched.pagination}")
+            raw = fetch_table(config)
             self.kind.value = "customers"
             self._load_raw(raw)
 
