@@ -114,3 +114,10 @@ def test_answering_through_the_sandbox(tmp_path):
         assert out.state == "accepted"
         assert [r["body"]["type"] for r in sb.received() if r["body"]["to"] == phone][-1] == "template"
     store.close()
+
+
+def test_old_conversations_leave_the_inbox(store):
+    later = T0 + 31 * 86400
+    assert open_conversations(store, later).empty
+    assert len(open_conversations(store, later, lookback_days=60)) == 4
+    assert inbox_summary(store, later).iloc[0]["conversations"] == 0

@@ -28,15 +28,20 @@ def _utc(seconds: pd.Series) -> pd.Series:
     return pd.to_datetime(seconds.astype(float), unit="s", utc=True)
 
 
-def load_messages(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Inbound messages (phone, timestamp, text, profile_name, wamid) and our answers (phone, at)."""
+LOOKBACK_DAYS = 30.0
+"""Conversations that started longer ago than this are left out of the inbox (and its figures)."""
+
+
+def load_messages(store: Store, since: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inbound messages since ``since`` (phone, timestamp, text, profile_name, wamid) and our answers (phone, at)."""
     inbound = store.read_frame(
-        "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages ORDER BY timestamp"
+        "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages WHERE timestamp >= ?"
+        " ORDER BY timestamp", (since,)
     )
     responses = store.read_frame(
         "SELECT phone, COALESCE(accepted_at, created_at) AS at, kind FROM replies WHERE state != 'failed'"
-        " AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
-        " AND reply_id IS NOT NULL) ORDER BY at"
+        " AND created_at >= ? AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
+        " AND reply_id IS NOT NULL) ORDER BY at", (since,)
     )
     inbound["timestamp"] = _utc(inbound["timestamp"])
     responses["at"] = _utc(responses["at"])
@@ -56,13 +61,14 @@ def open_conversations(
     now: float,
     customers: pd.DataFrame | None = None,
     red_after_seconds: float = RED_AFTER_SECONDS,
+    lookback_days: float = LOOKBACK_DAYS,
 ) -> pd.DataFrame:
     """Unanswered conversations, highest order value first, then longest waiting.
 
     ``customers``: rows with ``phone`` and optionally ``customer_id``, ``name``, ``avg_order_value``,
     ``total_spend``, ``order_value_band`` (e.g. ``build_features`` output).
     """
-    inbound, responses = load_messages(store)
+    inbound, responses = load_messages(store, now - lookback_days * 86400)
     now_ts = pd.Timestamp(now, unit="s", tz="UTC")
     table = conversations(inbound, responses, now_ts, pd.Timedelta(seconds=red_after_seconds))
     table = table.loc[~table["answered"]].copy()
@@ -95,15 +101,16 @@ def open_conversations(
     return table.reset_index(drop=True)[list(OPEN_COLUMNS)]
 
 
-def first_response_times(store: Store, now: float) -> pd.DataFrame:
-    """Every conversation with its first response time in minutes (NaN while unanswered)."""
-    inbound, responses = load_messages(store)
+def first_response_times(store: Store, now: float, lookback_days: float = LOOKBACK_DAYS) -> pd.DataFrame:
+    """Every recent conversation with its first response time in minutes (NaN while unanswered)."""
+    inbound, responses = load_messages(store, now - lookback_days * 86400)
     return conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"))
 
 
-def inbox_summary(store: Store, now: float, red_after_seconds: float = RED_AFTER_SECONDS) -> pd.DataFrame:
-    """One row: conversations, answered, median/p90 first response, share within 5 min, open, red."""
-    inbound, responses = load_messages(store)
+def inbox_summary(store: Store, now: float, red_after_seconds: float = RED_AFTER_SECONDS,
+                  lookback_days: float = LOOKBACK_DAYS) -> pd.DataFrame:
+    """One row for recent conversations: count, answered, median/p90 first response, within 5 min, open, red."""
+    inbound, responses = load_messages(store, now - lookback_days * 86400)
     table = conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"),
                           pd.Timedelta(seconds=red_after_seconds))
     return service_summary(table)
