@@ -109,9 +109,10 @@ def test_campaign_rates_look_like_the_seed(played):
     sb, _ = played
     msgs = sb.messages_frame()
     sent = msgs[msgs.sent_at.notna()]
-    delivered = sent.delivered_at.notna().mean()
-    assert delivered == pytest.approx(0.98, abs=0.012)
-    read_rate = sent.read_at.notna().sum() / sent.delivered_at.notna().sum()
+    reached = sent.delivered_at.notna() | sent.read_at.notna()  # "read" may come without "delivered"
+    assert reached.mean() == pytest.approx(0.98, abs=0.012)
+    assert 0 < (sent.read_at.notna() & sent.delivered_at.isna()).sum() < 0.05 * len(sent)
+    read_rate = sent.read_at.notna().sum() / reached.sum()
     assert 0.35 < read_rate < 0.85
     failed = msgs[msgs.status == "failed"].error_code.value_counts()
     assert set(failed.index) <= {131026, 131049, 131050}  # not on WhatsApp, US marketing, stopped marketing

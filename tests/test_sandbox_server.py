@@ -117,3 +117,24 @@ def test_open_cloud_api_embeds_the_sandbox_without_a_token(data, tmp_path):
         sandbox.stop()
     real, none = open_cloud_api(load_settings(environ={"WAMKT_ACCESS_TOKEN": "t"}))
     assert none is None and real.base_url == "https://graph.facebook.com"
+
+
+def test_template_status_changes_take_effect_and_notify(data):
+    with Sandbox(customers=data, clock=ManualClock(START)) as sb:
+        http = httpx.Client(base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        body = template_message(data.customers.phone.iloc[0], "order_shipped", "de", ["A", "#1"])
+        url = f"/v21.0/{sb.phone_number_id}/messages"
+        assert http.post(url, json=body).status_code == 200
+        assert http.post("/_sandbox/templates/order_shipped", json={"status": "PAUSED", "reason": "LOW_QUALITY"}
+                         ).json()["status"] == "PAUSED"
+        assert http.post(url, json=body).json()["error"]["code"] == 132015
+        sb.set_template_status("order_shipped", "DISABLED")
+        assert http.post(url, json=body).json()["error"]["code"] == 132016
+        sb.set_template_status("order_shipped", "APPROVED")
+        assert http.post(url, json=body).status_code == 200
+        assert http.post("/_sandbox/templates/nope", json={"status": "PAUSED"}).status_code == 400
+        sb.wait_idle()
+        events = [c["value"]["event"] for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
+                  if c["field"] == "message_template_status_update"]
+        assert events == ["PAUSED", "DISABLED", "APPROVED"]
+        http.close()

@@ -60,6 +60,7 @@ class BehaviourParams:
     # Delays from accept to sent / delivered / read (simulated seconds).
     sent_delay: tuple[float, float] = (0.3, 2.0)
     delivered_delay: tuple[float, float] = (1.0, 30.0)
+    delivered_webhook_missing: float = 0.02  # Meta may send "read" without "delivered" first
     read_delay_mean: float = 1_800.0
     # Known true effects for A/B tests: key = template name or a token of biz_opaque_callback_data.
     variant_uplift: dict[str, float] = field(default_factory=dict)  # relative, on conversion

@@ -225,7 +225,8 @@ class Engine:
         if rng.random() >= bm.delivery_probability(msg.media_kind, p):
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
-        self._schedule(t_delivered, lambda: self._status(record, "delivered", pricing))
+        if rng.random() >= p.delivered_webhook_missing:
+            self._schedule(t_delivered, lambda: self._status(record, "delivered", pricing))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         if rng.random() >= p_read:
@@ -301,6 +302,16 @@ class Engine:
             wamid = self._inbound(customer, {"type": "text", "text": {"body": text}}, context)
         self.sink(changes)
         return wamid
+
+    def set_template_status(self, template_id: str, status: str, reason: str | None = None) -> dict[str, Any]:
+        """Pause, disable or re-approve a template and emit ``message_template_status_update``."""
+        if status not in ("APPROVED", "PAUSED", "DISABLED", "REJECTED", "PENDING"):
+            raise ValueError(f"unknown template status {status!r}")
+        if self.templates.get(template_id) is None:
+            raise KeyError(f"no template with id {template_id!r}")
+        template = self.templates.set_status(template_id, status, reason)
+        self.sink([_template_change(template)])
+        return template
 
     def find_customer(self, who: str) -> SimCustomer:
         key = str(who).lstrip("+")

@@ -241,6 +241,12 @@ class Sandbox:
         """Customer ``who`` (phone, wa_id or customer_id) writes ``text`` now; returns its wamid."""
         return self.engine.inject_inbound(who, text, reply_to=reply_to)
 
+    def set_template_status(self, name_or_id: str, status: str, reason: str | None = None,
+                            language: str = "de") -> dict[str, Any]:
+        """Change a template's status (e.g. ``PAUSED`` for low quality); emits the status webhook."""
+        found = self.templates.find(name_or_id, language)
+        return self.engine.set_template_status(found["id"] if found else name_or_id, status, reason)
+
     def set_faults(self, **rates: float) -> Faults:
         """Change fault rates live, e.g. ``set_faults(error_500=0.1, duplicate_webhook=0.2)``."""
         current = self.faults.to_dict()
@@ -312,6 +318,9 @@ class Sandbox:
             if route == "webhook":
                 self.set_webhook(data.get("url"), str(data.get("verify_token", "")))
                 return {"success": True}
+            if len(parts) == 2 and parts[0] == "templates":
+                return self.set_template_status(parts[1], str(data["status"]), data.get("reason"),
+                                                str(data.get("language", "de")))
             if route == "advance":
                 return {"ran": self.advance(float(data["seconds"]))}
         raise SandboxError(100, f"Unknown sandbox route {method} /_sandbox/{route}", http_status=404)
