@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from wamkt_nb.abtest import HOLDOUT, AbTestError, assign_arms, bucket, ledger_arms
@@ -116,3 +118,35 @@ def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
     # unstratified: the hash alone reproduces the ledger
     plain = assign_arms(ids, "spring-sale", 2, holdout=0.1)
     assert plain.equals(assign_arms(list(reversed(ids)), "spring-sale", 2, holdout=0.1).loc[plain.index])
+
+
+def test_strata_from_a_tag_or_a_column():
+    from wamkt_nb.abtest import strata_from
+
+    features = pd.DataFrame({"customer_id": ["a", "b", "c"], "purchase_frequency": ["monthly", "rare", "monthly"],
+                             "tags": [("frequent_buyer", "active_7d"), ("rare_buyer",), ()]})
+    assert strata_from(features, "frequent_buyer").tolist() == ["frequent_buyer", "not frequent_buyer",
+                                                                "not frequent_buyer"]
+    assert strata_from(features, "purchase_frequency").tolist() == ["monthly", "rare", "monthly"]
+    assert strata_from(features, "tags").tolist() == ["active_7d+frequent_buyer", "rare_buyer", ""]
+    with pytest.raises(AbTestError, match="neither a column nor a tag"):
+        strata_from(features, "vip")
+    arms = assign_arms(features["customer_id"], "k", strata=strata_from(features, "frequent_buyer"))
+    assert len(arms) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 300), weights=st.lists(st.floats(0.05, 5), min_size=2, max_size=5),
+       holdout=st.sampled_from([0.0, 0.1, 0.5]), key=st.text(min_size=1, max_size=12).filter(str.strip))
+def test_assignment_properties(n, weights, holdout, key):
+    """Same input, same arms in any order; only known arm names; stratified split within one of quota."""
+    ids = [f"id{i}" for i in range(n)]
+    arms = assign_arms(ids, key, len(weights), allocation=weights, holdout=holdout)
+    again = assign_arms(ids[::-1], key, len(weights), allocation=weights, holdout=holdout)
+    assert arms.equals(again.loc[arms.index])
+    names = {chr(ord("A") + i) for i in range(len(weights))} | {HOLDOUT}
+    assert set(arms) <= names
+    stratified = assign_arms(ids, key, len(weights), allocation=weights, strata=["s"] * n)
+    quota = np.array(weights) / sum(weights) * n
+    counts = stratified.value_counts().reindex([chr(ord("A") + i) for i in range(len(weights))], fill_value=0)
+    assert (np.abs(counts.to_numpy() - quota) <= 1 + 1e-9).all()

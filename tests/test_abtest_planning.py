@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize, samplesize_proportions_2indep_onetail
 
@@ -138,3 +140,18 @@ def test_bad_duration_inputs_say_which():
         plan_duration(10, 10, tier="TIER_5")
     with pytest.raises(AbTestError, match="metric"):
         plan_duration(10, 10, metric="clicks")
+
+
+@settings(max_examples=80, deadline=None)
+@given(baseline=st.floats(0.01, 0.9), relative=st.floats(-0.5, 1.0).filter(lambda r: abs(r) > 0.02),
+       ratio=st.floats(0.25, 4.0), method=st.sampled_from(["arcsine", "pooled"]),
+       power=st.sampled_from([0.8, 0.9]))
+def test_planned_size_is_the_smallest_that_reaches_the_power(baseline, relative, ratio, method, power):
+    target = baseline * (1 + relative)
+    if not 0 < target < 1:
+        return
+    plan = plan_sample_size(baseline, relative, relative=True, allocation=[1, ratio], method=method, power=power)
+    n_c = plan.per_arm["A"]
+    assert power_at(n_c, baseline, target, 0.05, ratio, method) >= power - 1e-9
+    if method == "arcsine":  # exact two-tailed solution; the pooled one ignores the far tail by design
+        assert power_at(n_c - 1, baseline, target, 0.05, ratio, method) < power

@@ -4,7 +4,7 @@ Statistics are small pure functions with named formulas (in the style of GrowthB
 tested against statsmodels and textbook values; only numpy and scipy at runtime.
 """
 
-from .assignment import HOLDOUT, assign_arms, bucket, ledger_arms
+from .assignment import HOLDOUT, assign_arms, bucket, ledger_arms, strata_from
 from .bayes import chance_to_beat_control
 from .errors import AbTestError
 from .evaluation import Evaluation, Verdict, evaluate
@@ -37,5 +37,5 @@ __all__ = [
     "arm_counts", "assign_arms", "bucket", "chance_to_beat_control", "detectable_effect",
     "evaluate", "evaluate_campaign", "experiment_spec", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",
     "plan_test", "power_at", "power_curve", "relative_lift_interval", "sequential_interval",
-    "srm_check", "two_proportion_ztest", "wilson_interval",
+    "srm_check", "strata_from", "two_proportion_ztest", "wilson_interval",
 ]

@@ -104,6 +104,20 @@ def assign_arms(
     return result
 
 
+def strata_from(features: pd.DataFrame, by: str) -> pd.Series:
+    """Stratum labels for ``assign_arms``: a column's values, or has/has-not for a tag in ``tags``."""
+    if by in features.columns:
+        values = features[by]
+        if values.map(lambda v: isinstance(v, (tuple, list))).any():
+            return values.map(lambda v: "+".join(sorted(v)) if isinstance(v, (tuple, list)) else str(v))
+        return values.astype(str)
+    if "tags" in features.columns:
+        known = set().union(*features["tags"].map(lambda t: set(t) if isinstance(t, (tuple, list)) else set()))
+        if by in known:
+            return features["tags"].map(lambda t: by if isinstance(t, (tuple, list)) and by in t else f"not {by}")
+    raise AbTestError(f"cannot stratify by {by!r}: neither a column nor a tag of these customers")
+
+
 def ledger_arms(store, campaign_id: str) -> pd.Series:
     """The arms already recorded for a campaign's recipients (``sends.arm``), by customer id."""
     frame = store.read_frame(
