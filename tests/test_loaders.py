@@ -223,3 +223,21 @@ def test_every_row_is_accounted_for(rows, delimiter, encoding):
     assert r.rows["phone"].str.match(r"^\+[1-9]\d{6,14}$").all()
     accounted = set(r.rejects["row"]) | set(r.merges["row"])
     assert len(accounted) == r.rejected + r.merged
+
+
+def test_cli_load_saves_the_workspace_and_the_rejects(tmp_path, capsys):
+    from wamkt_nb.cli import main
+    from wamkt_nb.workspace import load_customer_data
+
+    (tmp_path / "k.csv").write_bytes(GERMAN_CSV.encode("cp1252"))
+    (tmp_path / "o.csv").write_text("Kundennummer,Datum,Betrag\nK1,2025-05-01,10\nK2,2025-05-02,20\nK7,2025-05-02,1\n")
+    ws = tmp_path / "ws"
+    assert main(["load", str(tmp_path / "k.csv"), "--orders", str(tmp_path / "o.csv"), "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "customers from k.csv: rows in 5, loaded 2, rejected 2, merged 1" in out
+    assert "orders from o.csv: rows in 3, loaded 2, rejected 1, merged 0" in out
+    data = load_customer_data(ws)
+    assert list(data.customers["customer_id"]) == ["K1", "K2"] and len(data.orders) == 2
+    assert set(pd.read_csv(ws / "rejects_customers.csv")["row"]) == {3, 5}
+    assert main(["load", str(tmp_path / "missing.csv"), "--workspace", str(ws)]) == 1
+    assert "could not load:" in capsys.readouterr().out
