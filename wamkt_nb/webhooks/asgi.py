@@ -6,14 +6,11 @@ receiver's size limit, so an oversized upload is refused with 413 before it is b
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from .receiver import WebhookReceiver, WebhookResponse
 from .signature import SIGNATURE_HEADER
-
-log = logging.getLogger("wamkt_nb.webhooks")
 
 Hook = Callable[[], Awaitable[None] | None]
 _SIG = SIGNATURE_HEADER.lower().encode()
