@@ -38,6 +38,13 @@ def test_read_probability_seed_figures():
     assert 1.20 <= peak / generic <= 1.25
 
 
+def test_customers_own_active_hour_reads_more():
+    text = "Neue Angebote warten in unserem Shop auf dich"
+    owl = {**ACTIVE, "most_active_hour": 23.0}
+    assert read_probability(owl, text, 0, P) == pytest.approx(read_probability(ACTIVE, text, 0, P) * 1.15)
+    assert read_probability(owl, text, 15, P) == read_probability(ACTIVE, text, 15, P)
+
+
 def test_read_probability_rises_with_recency_and_frequency():
     text = "Neue Angebote warten in unserem Shop auf dich"
     by_days = [read_probability({**ACTIVE, "days_since_last_interaction": d}, text, 15, P) for d in (2, 20, 60, 200)]

@@ -31,6 +31,7 @@ class BehaviourParams:
     peak_read_factor: float = 1.225
     night_hours: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
     night_read_factor: float = 0.8
+    own_hour_read_factor: float = 1.15  # within an hour of the customer's own most active hour
     # Interaction recency (days since last interaction) -> read factor.
     recency_read_factors: tuple[tuple[float, float], ...] = ((7, 1.15), (30, 1.0), (90, 0.75))
     inactive_read_factor: float = 0.45
@@ -98,12 +99,17 @@ def is_personal(text: str, first_name: str | None, params: BehaviourParams) -> b
     return bool(first_name) and low <= len(text) <= high and text.strip().startswith(str(first_name))
 
 
-def hour_factor(local_hour: int, params: BehaviourParams) -> float:
+def hour_factor(local_hour: int, params: BehaviourParams, most_active_hour: float | None = None) -> float:
+    """Peak hours (10-12 h, 20-22 h) read more, nights less; the customer's own active hour adds a bonus."""
+    factor = 1.0
     if local_hour in params.peak_hours:
-        return params.peak_read_factor
-    if local_hour in params.night_hours:
-        return params.night_read_factor
-    return 1.0
+        factor = params.peak_read_factor
+    elif local_hour in params.night_hours:
+        factor = params.night_read_factor
+    if most_active_hour is not None and min(abs(local_hour - most_active_hour),
+                                            24 - abs(local_hour - most_active_hour)) <= 1:
+        factor *= params.own_hour_read_factor
+    return factor
 
 
 def engagement_factor(features: Mapping[str, Any], params: BehaviourParams) -> float:
@@ -123,7 +129,8 @@ def read_probability(features: Mapping[str, Any], text: str, local_hour: int, pa
                      uplift: float = 0.0) -> float:
     """Chance a delivered message is read, from the customer's features, the text and the local hour."""
     base = params.personal_read if is_personal(text, _get(features, "first_name"), params) else params.base_read
-    p = base * engagement_factor(features, params) * hour_factor(local_hour, params) * (1.0 + uplift)
+    hours = hour_factor(local_hour, params, _get(features, "most_active_hour"))
+    p = base * engagement_factor(features, params) * hours * (1.0 + uplift)
     return max(0.0, min(params.max_read, p))
 
 
