@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -389,25 +389,20 @@ def plan_test(
     mde: float,
     segment_size: int,
     *,
-    relative: bool = False,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    arms: int | Sequence[str] = 2,
-    allocation: Sequence[float] | None = None,
-    holdout: float = 0.0,
-    method: str = "arcsine",
     metric: str = "conversion",
     tier: str | float = "TIER_10K",
     tier_share: float = 1.0,
     pace_per_minute: float = 30.0,
     sending_hours: float = 12.0,
     messages_per_customer: int = 1,
+    **design: Any,
 ) -> TestPlan:
-    """Sample size, duration and feasibility in one call (what the planner widget shows)."""
-    sample = plan_sample_size(
-        baseline, mde, relative=relative, alpha=alpha, power=power, arms=arms,
-        allocation=allocation, holdout=holdout, method=method,
-    )
+    """Sample size, duration and feasibility in one call (what the planner widget shows).
+
+    ``design``: the keywords of :func:`plan_sample_size` (relative, alpha, power, arms, allocation,
+    holdout, method); the rest are those of :func:`plan_duration`.
+    """
+    sample = plan_sample_size(baseline, mde, **design)
     duration = plan_duration(
         sample.total, segment_size, holdout_users=sample.total - sample.messaged, tier=tier, tier_share=tier_share,
         pace_per_minute=pace_per_minute, sending_hours=sending_hours,
@@ -419,7 +414,7 @@ def plan_test(
         ratio = min(sample.shares[a] for a in sample.arms[1:]) / w_c
         detectable = (
             detectable_effect(baseline, segment_size * w_c, alpha=sample.alpha_per_comparison,
-                              power=power, ratio=ratio, method=method)
+                              power=sample.power, ratio=ratio, method=sample.method)
             if segment_size * w_c >= 2 else math.nan
         )
     return TestPlan(sample=sample, duration=duration, detectable_with_segment=detectable)
