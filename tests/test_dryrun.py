@@ -173,3 +173,15 @@ def test_too_long_messages_are_excluded():
         store.execute("INSERT INTO service_windows VALUES ('+4915100000001', ?)", (NOW.timestamp() - 60,))
         plan = dry_run(small(2), spec, now=NOW, store=store).plan
     assert plan["reason"].tolist() == ["outside_service_window", "message_too_long"]
+
+
+def test_positional_template_payload_keeps_parameter_order():
+    t = template_from_text("order_shipped", "de", "UTILITY", "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
+                           examples={"1": "Anna", "2": "#1"}, header="Bestellung {{1}}")
+    spec = MessageSpec(category="utility", template=t, params={"1": Param("first_name"), "2": Param("customer_id")})
+    plan = dry_run(small(2), spec, now=NOW).plan
+    template = plan.loc[1, "payload"]["template"]
+    assert template["components"] == [
+        {"type": "header", "parameters": [{"type": "text", "text": "Name1"}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Name1"}, {"type": "text", "text": "c1"}]}]
+    assert plan.loc[1, "body"] == "Bestellung Name1\nHallo Name1, deine Bestellung c1 ist unterwegs."

@@ -235,14 +235,20 @@ def _template_payloads(t: Template, phones: np.ndarray, cols: Mapping[str, np.nd
     body_names = list(dict.fromkeys(t.body_variables)) if named else sorted(
         set(t.body_variables), key=int)
     header_names = t.header_variables
-    body = [cols[n] for n in body_names]
-    header = [cols[n] for n in header_names]
-    out = []
-    for i, phone in enumerate(phones):
-        bp = ({n: c[i] for n, c in zip(body_names, body)} if named else [c[i] for c in body]) or None
-        hp = ({n: c[i] for n, c in zip(header_names, header)} if named else [c[i] for c in header]) or None
-        out.append(template_message(phone, t.name, t.language, body_params=bp, header_params=hp))
-    return out
+    n = len(phones)
+    body = _params_per_row([cols[k] for k in body_names], body_names if named else None, n)
+    header = _params_per_row([cols[k] for k in header_names], header_names if named else None, n)
+    return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp)
+            for phone, bp, hp in zip(phones, body, header)]
+
+
+def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) -> list[Any]:
+    """One parameter set per row: a dict for named templates, a list for positional, None if none."""
+    if not columns:
+        return [None] * n
+    if names is None:
+        return [list(row) for row in zip(*columns)]
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, media: bool) -> pd.DataFrame:
