@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..workspace import database_path, workspace_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per reply otherwise
     try:
         settings = load_settings()
         store = open_store(args.db or database_path())
