@@ -226,3 +226,23 @@ def test_outcome_unknown_is_not_retried(tmp_path):
         assert result["state"] == "failed" and h.sender.calls == 1  # a retry could deliver the reply twice
     finally:
         h.close()
+
+
+class SlowSender(RecordingSender):
+    async def send_message(self, phone_number_id, payload):
+        await asyncio.sleep(1.0)
+        return await super().send_message(phone_number_id, payload)
+
+
+def test_webhook_answers_before_the_reply_is_sent(tmp_path):
+    h = Harness(tmp_path, sender=SlowSender())
+    try:
+        started = time.perf_counter()
+        wamid = h.say("Rabatt")
+        assert time.perf_counter() - started < 0.5
+        queued = h.store.query("SELECT r.state FROM replies r JOIN autoreply_log l USING (reply_id) WHERE l.wamid = ?",
+                               (wamid,))
+        assert queued[0][0] == "queued"  # recorded durably before the 200, sent afterwards
+        assert h.outcome(wamid)["state"] == "accepted"
+    finally:
+        h.close()
