@@ -138,3 +138,20 @@ def test_template_status_changes_take_effect_and_notify(data):
                   if c["field"] == "message_template_status_update"]
         assert events == ["PAUSED", "DISABLED", "APPROVED"]
         http.close()
+
+
+def test_bad_inspection_requests_get_4xx_and_the_server_stays_up(data):
+    from wamkt_nb.clock import SystemClock
+
+    with Sandbox(customers=data, clock=SystemClock()) as sb:
+        http = httpx.Client(base_url=f"{sb.base_url}/_sandbox",
+                            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        assert http.post("/advance", json={"seconds": 10}).status_code == 400  # the system clock cannot jump
+        assert http.post("/inbound", content=b"{broken").status_code == 400
+        assert http.post("/inbound", json={"text": "no sender"}).status_code == 400
+        assert http.get("/received", params={"limit": "many"}).status_code == 400
+        assert http.post("/config", json={"messaging_tier": "TIER_X"}).status_code == 400
+        assert http.post("/config", json={"throughput_per_second": 0}).status_code == 400
+        assert sb.config.messaging_tier == "TIER_2K" and sb.config.throughput_per_second == 80
+        assert http.get("/counters").status_code == 200
+        http.close()

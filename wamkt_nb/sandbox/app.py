@@ -19,6 +19,7 @@ from .webhooks import WebhookError
 if TYPE_CHECKING:
     from .server import Sandbox
 
+log = logging.getLogger(__name__)
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
 
 
@@ -103,6 +104,9 @@ class SandboxApp:
             return await self._error(send, err)
         except (KeyError, ValueError, TypeError, WebhookError) as exc:
             return await self._error(send, SandboxError(100, str(exc)))
+        except Exception:  # a bug must not take the server down: answer like Meta's unknown error
+            log.exception("sandbox: %s %s failed", method, scope["path"])
+            return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
         await _respond(send, 200, result)
 
     async def _error(self, send: Any, err: SandboxError) -> None:

@@ -53,6 +53,21 @@ class SandboxConfig:
     seed: int = 7
     extra_api_versions: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse values the limits cannot work with (a clear message, before anything runs)."""
+        if self.throughput_per_second <= 0:
+            raise ValueError("throughput_per_second must be positive")
+        if self.pair_interval < 0 or self.pair_burst < 1:
+            raise ValueError("pair_interval must be >= 0 and pair_burst >= 1")
+        if self.marketing_per_user_24h < 0 or self.service_window_hours <= 0:
+            raise ValueError("marketing_per_user_24h must be >= 0 and service_window_hours positive")
+        if not 0 <= self.not_on_whatsapp_rate <= 1 or not 0 <= self.marketing_stopped_rate <= 1:
+            raise ValueError("not_on_whatsapp_rate and marketing_stopped_rate must be between 0 and 1")
+        self.tier_limit  # noqa: B018 - raises for an unknown tier name
+
     @property
     def tier_limit(self) -> int | None:
         if self.messaging_tier not in TIER_LIMITS:

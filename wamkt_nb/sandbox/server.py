@@ -6,11 +6,12 @@ point any Cloud API client at it; the same object answers inspection calls in-pr
 
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
 import threading
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ from .templates import TemplateStore
 from .webhooks import WebhookEmitter, verify_callback
 
 API_VERSION = "v21.0"
+log = logging.getLogger(__name__)
 
 
 class Sandbox:
@@ -172,7 +174,10 @@ class Sandbox:
 
     def _run_clock(self) -> None:
         while not self._stopping.wait(self._tick):
-            self.engine.run_due()
+            try:
+                self.engine.run_due()
+            except Exception:  # keep simulated time running; the log says what went wrong
+                log.exception("sandbox: playing due events failed")
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -182,6 +187,10 @@ class Sandbox:
 
     def advance(self, seconds: float) -> int:
         """Move a ManualClock/SimulatedClock forward and play what became due, in time order."""
+        if not hasattr(self.clock, "advance"):
+            raise TypeError(f"the sandbox clock {self.clock!r} cannot be advanced; use ManualClock or SimulatedClock")
+        if seconds < 0:
+            raise ValueError("a clock does not run backwards")
         target = self.clock.now() + seconds
         ran = 0
         while (at := self.engine.next_event_at()) is not None and at <= target:
@@ -261,11 +270,15 @@ class Sandbox:
     def configure(self, **changes: Any) -> SandboxConfig:
         """Change limits live, e.g. ``configure(throughput_per_second=1000, pair_interval=0)``."""
         known = {f.name for f in fields(SandboxConfig)} - {"access_token", "app_secret"}
+        typed = {}
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown sandbox setting {name!r}")
             current = getattr(self.config, name)
-            setattr(self.config, name, value if current is None or value is None else type(current)(value))
+            typed[name] = value if current is None or value is None else type(current)(value)
+        replace(self.config, **typed).validate()  # check before the running sandbox sees it
+        for name, value in typed.items():
+            setattr(self.config, name, value)
         return self.config
 
     def reset(self) -> None:
