@@ -61,6 +61,8 @@ def test_adding_and_editing_conditions_updates_the_live_count(features):
     assert b.rule == And(Condition("purchase_frequency", "in", ["monthly", "quarterly"]))
     assert b.count == evaluate(b.rule, features, NOW).count
     assert bytes(b.chart.value[:4]) == b"\x89PNG"
+    assert "IN (CAST(? AS VARCHAR), CAST(? AS VARCHAR))" in b.sql.value and "monthly" not in b.sql.value.split("params")[0]
+    assert "params = [&#x27;inactive_90d&#x27;, &#x27;monthly&#x27;, &#x27;quarterly&#x27;]" in b.sql.value
 
 
 def test_nested_group_not_and_relative_date(features):

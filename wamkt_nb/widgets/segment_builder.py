@@ -21,7 +21,7 @@ import traitlets
 from ..segments import (
     KIND_OPS, PRESETS, And, Condition, Node, Not, Or, RuleError, SegmentResult, check_rule,
     compare_segments, delete_segment, evaluate, evaluate_saved, load_segment, overlap_counts,
-    save_segment, segment_frame,
+    save_segment, segment_frame, segment_query,
 )
 from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
 from ..segments.frame import SegmentFrame
@@ -258,6 +258,9 @@ class SegmentBuilder(W.VBox):
         self.sample = W.HTML()
         self.sample.add_class("wamkt-segment-sample")
         self.chart = W.Image(format="png")
+        self.sql = W.HTML()
+        self.sql.add_class("wamkt-segment-sql")
+        sql_box = W.Accordion([self.sql], titles=("SQL (DuckDB dialect, values as parameters)",), selected_index=None)
         self.chart.add_class("wamkt-segment-chart")
 
         self.save_name = W.Text(placeholder="segment name", layout=W.Layout(width="220px"))
@@ -277,6 +280,7 @@ class SegmentBuilder(W.VBox):
         children = [
             self.preset, self.root, self.error, self.count_label,
             W.HBox([self.inactive_label, self.include_inactive]), self.description, self.chart, self.sample,
+            sql_box,
         ]
         if store is not None:
             children += [
@@ -361,6 +365,10 @@ class SegmentBuilder(W.VBox):
             self.description.value = html.escape(describe(rule, result.include_inactive))
             self.rule_json = to_json(rule)
             self.count = result.count
+            query = segment_query(rule, self.sf.schema, self.now, id_column=self.sf.id_column,
+                                  tags_column=self.sf.tags_column)
+            self.sql.value = (f"<pre>{html.escape(query.sql)}</pre>"
+                              f"<pre>params = {html.escape(repr(list(query.params)))}</pre>")
         # The count goes out first; the sample and the chart (~0.1 s to draw) follow.
         self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
             index=False, border=0, na_rep="")
