@@ -185,3 +185,14 @@ def test_positional_template_payload_keeps_parameter_order():
         {"type": "header", "parameters": [{"type": "text", "text": "Name1"}]},
         {"type": "body", "parameters": [{"type": "text", "text": "Name1"}, {"type": "text", "text": "c1"}]}]
     assert plan.loc[1, "body"] == "Bestellung Name1\nHallo Name1, deine Bestellung c1 ist unterwegs."
+
+
+def test_template_variable_without_value_or_fallback_is_excluded():
+    t = template_from_text("order_shipped", "de", "UTILITY", "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
+                           examples={"1": "Anna", "2": "#1"})
+    spec = MessageSpec(category="utility", template=t, params={"1": Param("first_name"), "2": Param("order")})
+    plan = dry_run(small(3, order=["#1", None, " "]), spec, now=NOW).plan
+    assert plan["reason"].tolist() == ["", "missing_parameter", "missing_parameter"]
+    spec = MessageSpec(category="utility", template=t,
+                       params={"1": Param("first_name"), "2": Param("order", fallback="deine Bestellung")})
+    assert (dry_run(small(3, order=["#1", None, " "]), spec, now=NOW).plan["reason"] == "").all()

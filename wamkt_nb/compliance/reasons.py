@@ -12,6 +12,8 @@ REASONS: dict[str, str] = {
                               "use an approved template",
     "holdout": "A/B holdout: receives nothing, to measure the campaign's effect",
     "no_phone": "no usable phone number",
+    "missing_parameter": "a template variable has no value for this customer and no fallback: "
+                         "give the variable a fallback",
     "message_too_long": "the personalised message is longer than WhatsApp allows (4096 characters "
                         "for text, 1024 for a template body)",
     "quiet_hours": "quiet hours in the customer's own time zone: planned for the next allowed time",

@@ -200,7 +200,7 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
     keys = list(dict.fromkeys(key_of_code))
     rendered_parts: list[pa.Array] = []
     lang_parts: list[pa.Array] = []
-    order = np.argsort(group, kind="stable")
+    order = np.argsort(group, kind="stable") if len(keys) > 1 else np.arange(n)
     bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
     for g, key in enumerate(keys):
         rows = order[bounds[g]:bounds[g + 1]]
