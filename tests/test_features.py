@@ -160,3 +160,15 @@ def test_rates_stay_in_range_on_sample_data():
     monthly = f.tags.map(lambda t: "monthly_buyer" in t)
     assert (monthly == (f.purchase_frequency == "monthly")).all()
     assert np.array_equal(f.tags.map(lambda t: "inactive_90d" in t), f.interaction_recency == "inactive_90d")
+
+
+def test_customers_without_any_history_and_no_customers_at_all():
+    from wamkt_nb.data.loaders import empty_interactions, empty_orders
+
+    data = _data()
+    bare = CustomerData(data.customers, empty_orders(), empty_interactions())
+    f = build_features(bare, NOW)
+    assert (f.order_count == 0).all() and f.tags.map(lambda t: t == ("inactive_90d",)).all()
+    assert (f.rfm_score == "111").all() and f.most_active_hour.isna().all()
+    none = build_features(CustomerData(data.customers.iloc[:0], empty_orders(), empty_interactions()), NOW)
+    assert len(none) == 0 and set(FEATURE_COLUMNS) <= set(none.columns)
