@@ -83,7 +83,8 @@ async def test_bad_token_and_secrets_stay_hidden(sb, data):
         assert info.value.http_status == 401
         for text in (str(info.value), repr(info.value), repr(client), str(info.value.to_dict())):
             assert secret not in text and sb.access_token.reveal() not in text
-        assert sb.access_token.reveal() not in repr(sb) and sb.access_token.reveal() not in repr(sb.settings())
+        for obj in (sb, sb.settings(), sb.config):
+            assert sb.access_token.reveal() not in repr(obj) and sb.app_secret.reveal() not in repr(obj)
     finally:
         await client.aclose()
 

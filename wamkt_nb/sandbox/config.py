@@ -19,8 +19,9 @@ class SandboxConfig:
     waba_id: str = "102290129340398"
     display_phone_number: str = "4930123456"
     verified_name: str = "wamkt Sandbox Shop"
-    access_token: str = "sandbox-token"
-    app_secret: str = "sandbox-app-secret"
+    # Known defaults for the standalone server; an embedded Sandbox without a config draws random ones.
+    access_token: str = field(default="sandbox-token", repr=False)
+    app_secret: str = field(default="sandbox-app-secret", repr=False)
     min_api_version: float = 17.0
     max_api_version: float = 25.0
     # Throughput per phone number (messages/s, bucket depth = one second of traffic).

@@ -46,11 +46,9 @@ class Sandbox:
                  config: SandboxConfig | None = None, params: BehaviourParams | None = None,
                  faults: Faults | None = None, templates: list[dict[str, Any]] | None = None,
                  tick: float = 0.01) -> None:
-        self.config = config or SandboxConfig()
-        if not self.config.access_token:
-            self.config.access_token = secrets.token_urlsafe(24)
-        if not self.config.app_secret:
-            self.config.app_secret = secrets.token_hex(16)
+        if config is None:
+            config = SandboxConfig(access_token=secrets.token_urlsafe(24), app_secret=secrets.token_hex(16))
+        self.config = config
         self.clock = clock or SystemClock()
         self.params = params or BehaviourParams()
         self.faults = faults or Faults()
