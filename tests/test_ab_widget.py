@@ -120,3 +120,16 @@ def test_results_view_before_anything_was_sent(tmp_path):
     view = AbResults(store)
     assert view.evaluation is None and "no conversion results in two arms yet" in view.verdict.value
     store.close()
+
+
+def test_cli_results_shows_the_same_verdict(tmp_path, capsys):
+    from wamkt_nb.cli import main
+
+    experiment_store(tmp_path / "w.db").close()
+    assert main(["ab", "results", "--db", str(tmp_path / "w.db")]) == 0
+    assert "cmp-ab  spring  Spring  arms=A,B  recipients=2,000" in capsys.readouterr().out
+    assert main(["ab", "results", "cmp-ab", "--db", str(tmp_path / "w.db")]) == 0
+    out = capsys.readouterr().out
+    assert "Winner: B. B reaches 9.50% vs 6.00% for A" in out and "95/1,000 = 9.50%" in out
+    assert main(["ab", "results", "nope", "--db", str(tmp_path / "w.db")]) == 2
+    assert "no campaign 'nope'" in capsys.readouterr().err

@@ -155,3 +155,15 @@ def test_planned_size_is_the_smallest_that_reaches_the_power(baseline, relative,
     assert power_at(n_c, baseline, target, 0.05, ratio, method) >= power - 1e-9
     if method == "arcsine":  # exact two-tailed solution; the pooled one ignores the far tail by design
         assert power_at(n_c - 1, baseline, target, 0.05, ratio, method) < power
+
+
+def test_cli_plan_prints_the_same_plan(capsys):
+    from wamkt_nb.cli import main
+
+    assert main(["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100000"]) == 0
+    out = capsys.readouterr().out
+    expected = plan_test(0.05, 0.1, 100_000, relative=True)
+    assert f"{expected.sample.per_arm['A']:>10,} users" in out and expected.describe() in out
+    assert main(["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100"]) == 1
+    assert main(["ab", "plan", "--baseline", "1.5", "--mde", "0.1", "--segment", "100"]) == 2
+    assert "baseline rate must be between 0 and 1" in capsys.readouterr().err
