@@ -150,6 +150,7 @@ def test_holdout_is_compared_but_never_the_winner():
     assert table.at["holdout", "diff"] == pytest.approx(0.02 - 0.08)
     assert pd.isna(table.at["holdout", "p_adjusted"])
     assert ev.verdict.winner == "A" and set(ev.srm.observed) == {"A", "B"}
+    assert "Messaging at all: A 8.00% vs holdout 2.00%" in ev.verdict.reason
     fig = intervals_figure(ev, "conversion")
     assert len(fig.axes) == 2 and figure_png(fig)[:4] == b"\x89PNG"
 

@@ -142,7 +142,17 @@ def evaluate(
                                                            else list(frame["arm"]))}
     srm = srm_check(srm_counts, {a: shares[a] for a in srm_counts} if shares else None)
     verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users)
+    if HOLDOUT in set(table["arm"]) and not srm.alert:
+        verdict = Verdict(verdict.kind, verdict.winner, f"{verdict.reason} {_holdout_note(table, control)}")
     return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict)
+
+
+def _holdout_note(table: pd.DataFrame, control: str) -> str:
+    """The incremental effect of messaging at all: control against the holdout that got nothing."""
+    rows = table.set_index("arm")
+    h = rows.loc[HOLDOUT]
+    return (f"Messaging at all: {control} {_pct(rows.at[control, 'rate'])} vs holdout {_pct(h['rate'])} "
+            f"(p = {h['p_value']:.2g}).")
 
 
 def _verdict(
