@@ -196,3 +196,24 @@ def test_template_variable_without_value_or_fallback_is_excluded():
     spec = MessageSpec(category="utility", template=t,
                        params={"1": Param("first_name"), "2": Param("order", fallback="deine Bestellung")})
     assert (dry_run(small(3, order=["#1", None, " "]), spec, now=NOW).plan["reason"] == "").all()
+
+
+def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_it(tmp_path):
+    from wamkt_nb.cloudapi import CloudClient
+    from wamkt_nb.messages import Template
+    from wamkt_nb.sandbox import Sandbox
+    from wamkt_nb.sandbox.templates import default_templates
+
+    data = generate(30, seed=2, now=NOW.normalize())
+    willkommen = Template.from_api(next(t for t in default_templates() if t["name"] == "willkommen"))
+    spec = MessageSpec(template=willkommen, params={"1": Param("first_name")})
+    aud = data.customers.assign(most_active_hour=12.0)
+    plan = dry_run(aud, spec, now=NOW, policy=Policy(include_inactive=True)).plan
+    row = plan[plan["outcome"] != "excluded"].iloc[0]
+    components = row["payload"]["template"]["components"]
+    assert components[0] == {"type": "header", "parameters": [
+        {"type": "image", "image": {"link": "https://example.com/willkommen.jpg"}}]}
+    assert components[-1]["sub_type"] == "url" and components[-1]["parameters"][0]["text"] == "welcome"
+    with Sandbox(customers=data) as box, CloudClient(box.settings()) as api:
+        result = api.send_message(box.phone_number_id, row["payload"])
+    assert result.wamid

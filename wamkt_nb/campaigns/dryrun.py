@@ -231,11 +231,12 @@ def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
         spec = specs[arm]
         template = spec.template[spec.variant_language(language)]  # type: ignore[index]
         g = group.to_numpy()
-        out[rows[g]] = _template_payloads(template, phones[g], {k: v[g] for k, v in cols.items()})
+        out[rows[g]] = _template_payloads(template, spec, phones[g], {k: v[g] for k, v in cols.items()})
     return pd.Series(out, index=plan.index)
 
 
-def _template_payloads(t: Template, phones: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[dict]:
+def _template_payloads(t: Template, spec: MessageSpec, phones: np.ndarray,
+                       cols: Mapping[str, np.ndarray]) -> list[dict]:
     named = t.parameter_format == "NAMED"
     body_names = list(dict.fromkeys(t.body_variables)) if named else sorted(
         set(t.body_variables), key=int)
@@ -243,8 +244,18 @@ def _template_payloads(t: Template, phones: np.ndarray, cols: Mapping[str, np.nd
     n = len(phones)
     body = _params_per_row([cols[k] for k in body_names], body_names if named else None, n)
     header = _params_per_row([cols[k] for k in header_names], header_names if named else None, n)
-    return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp)
+    media = (t.header_format.lower(), spec.header_media or t.header or "") if t.has_media else None
+    buttons = {i: spec.button_suffixes.get(i, _example_suffix(b.url or "", b.example or ""))
+               for i, b in enumerate(t.buttons) if b.type == "URL" and b.url and "{{" in b.url} or None
+    return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp,
+                             header_media=media, button_params=buttons)
             for phone, bp, hp in zip(phones, body, header)]
+
+
+def _example_suffix(url: str, example: str) -> str:
+    """The part of an example URL that the button's ``{{1}}`` stands for."""
+    prefix = url.split("{{", 1)[0]
+    return example[len(prefix):] if example.startswith(prefix) else example
 
 
 def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) -> list[Any]:

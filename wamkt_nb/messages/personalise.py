@@ -56,6 +56,9 @@ class MessageSpec:
     is used for other languages). ``params`` maps each variable name to its :class:`Param`; a
     variable without one that names a column is filled from that column. ``max_length`` cuts
     session text at the last whole word that fits (templates cannot be changed, see lint).
+    ``header_media`` is the link for a template's image/video/document header (default: the
+    template's example); ``button_suffixes`` the URL-button suffix by button index (default: the
+    part of the example URL that the variable stands for).
     """
 
     category: str = "marketing"
@@ -64,6 +67,8 @@ class MessageSpec:
     params: Mapping[str, Param] = field(default_factory=dict)
     max_length: int | None = None
     default_language: str = "de"
+    header_media: str | None = None
+    button_suffixes: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):
