@@ -23,6 +23,8 @@ def sample_members(sf: SegmentFrame, mask: np.ndarray, n: int = 8, seed: int = 0
         rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
     columns = [c for c in SAMPLE_COLUMNS if c in sf.frame.columns]
     out = sf.frame.iloc[rows][columns].reset_index(drop=True)
+    if "avg_order_value" in out:
+        out["avg_order_value"] = out["avg_order_value"].round(2)
     if "phone" in out:
         out["phone"] = mask_phones(out["phone"])
     if "tags" in out:
@@ -46,7 +48,7 @@ def composition(sf: SegmentFrame, mask: np.ndarray, column: str) -> pd.DataFrame
 def composition_figure(sf: SegmentFrame, mask: np.ndarray) -> Figure:
     """Small bars: each band's share in the segment, with the base as a tick for comparison."""
     columns = [c for c in COMPOSITION_COLUMNS if sf.schema.kinds.get(c) == "category"]
-    fig = Figure(figsize=(3.2 * max(len(columns), 1), 2.2), dpi=80)
+    fig = Figure(figsize=(3.2 * max(len(columns), 1), 2.2), dpi=100)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.88, wspace=0.55)  # cheaper than a layout engine
     for i, column in enumerate(columns):
         ax = fig.add_subplot(1, len(columns), i + 1)

@@ -257,7 +257,7 @@ class SegmentBuilder(W.VBox):
         self.error.add_class("wamkt-segment-error")
         self.sample = W.HTML()
         self.sample.add_class("wamkt-segment-sample")
-        self.chart = W.Image(format="png")
+        self.chart = W.Image(format="png", layout=W.Layout(max_width="960px"))
         self.sql = W.HTML()
         self.sql.add_class("wamkt-segment-sql")
         sql_box = W.Accordion([self.sql], titles=("SQL (DuckDB dialect, values as parameters)",), selected_index=None)
