@@ -123,8 +123,8 @@ class Sandbox:
         sock.listen(2048)
         sock.setblocking(False)
         config = uvicorn.Config(SandboxApp(self), log_level="warning", lifespan="off", access_log=False,
-                                http="httptools", loop="uvloop", timeout_graceful_shutdown=1,
-                                backlog=2048)
+                                http="httptools", loop="uvloop", timeout_graceful_shutdown=1, backlog=2048,
+                                proxy_headers=False, server_header=False)
         self._server = uvicorn.Server(config)
         self._stopping.clear()
         serve = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="wamkt-sandbox-http",

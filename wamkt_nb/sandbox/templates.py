@@ -8,7 +8,7 @@ import itertools
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from ..cloudapi.payloads import MEDIA_TYPES
 from .errors import SandboxError
@@ -75,6 +75,29 @@ class RenderedTemplate:
     quick_replies: list[str]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a send is checked against, computed once per template (the hot path only reads it)."""
+
+    body_text: str
+    body_slots: tuple[str, ...]
+    header: dict[str, Any] | None
+    dynamic_buttons: frozenset[str]
+    quick_replies: tuple[str, ...]
+
+    @classmethod
+    def of(cls, template: dict[str, Any]) -> "_Shape":
+        body = _component(template, "BODY") or {}
+        buttons = (_component(template, "BUTTONS") or {}).get("buttons", [])
+        return cls(
+            body_text=body.get("text", ""), body_slots=tuple(PLACEHOLDER.findall(body.get("text", ""))),
+            header=_component(template, "HEADER"),
+            dynamic_buttons=frozenset(str(i) for i, b in enumerate(buttons)
+                                      if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))),
+            quick_replies=tuple(b["text"] for b in buttons if b.get("type") == "QUICK_REPLY"),
+        )
+
+
 def _component(template: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((c for c in template.get("components", []) if c.get("type", "").upper() == kind), None)
 
@@ -99,6 +122,7 @@ class TemplateStore:
         self._ids = itertools.count(5_943_200_000_000_001)
         self._by_id: dict[str, dict[str, Any]] = {}
         self._by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        self._shapes: dict[str, _Shape] = {}
         self._pending: dict[str, float] = {}  # template id -> decision time
         self.review_seconds = review_seconds
         self.promotional_words = promotional_words
@@ -110,6 +134,7 @@ class TemplateStore:
         template["id"] = str(next(self._ids))
         self._by_id[template["id"]] = template
         self._by_key[(template["name"], template["language"])] = template
+        self._shapes[template["id"]] = _Shape.of(template)
         return template
 
     def all(self) -> list[dict[str, Any]]:
@@ -226,18 +251,17 @@ class TemplateStore:
                 raise SandboxError(131009, "Each template component needs a type")
             by_type.setdefault(str(comp["type"]).lower(), []).append(comp)
         named = stored.get("parameter_format") == "NAMED"
-        text = _fill_body(_component(stored, "BODY"), by_type.get("body", []), named)
-        header_kind = _check_header(_component(stored, "HEADER"), by_type.get("header", []))
-        _check_buttons(_component(stored, "BUTTONS"), by_type.get("button", []))
+        shape = self._shapes[stored["id"]]
+        text = _fill_body(shape.body_text, shape.body_slots, by_type.get("body", ()), named)
+        header_kind = _check_header(shape.header, by_type.get("header", ()))
+        _check_buttons(shape.dynamic_buttons, by_type.get("button", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
-        buttons = (_component(stored, "BUTTONS") or {}).get("buttons", [])
-        quick = [b["text"] for b in buttons if b.get("type") == "QUICK_REPLY"]
         return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
-                                quick_replies=quick)
+                                quick_replies=list(shape.quick_replies))
 
 
-def _params(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for comp in comps:
         params = comp.get("parameters", [])
@@ -247,9 +271,7 @@ def _params(comps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _fill_body(stored: dict[str, Any] | None, given: list[dict[str, Any]], named: bool) -> str:
-    text = stored.get("text", "") if stored else ""
-    slots = PLACEHOLDER.findall(text)
+def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]], named: bool) -> str:
     params = _params(given)
     if len(params) != len(slots):
         raise SandboxError(132000, f"body: number of localizable_params ({len(params)}) does not match the "
@@ -268,10 +290,12 @@ def _fill_body(stored: dict[str, Any] | None, given: list[dict[str, Any]], named
     if named and set(values) != set(slots):
         missing = sorted(set(slots) - set(values))
         raise SandboxError(132000, f"body: named parameters do not match; missing {missing}")
+    if not slots:
+        return text
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _check_header(stored: dict[str, Any] | None, given: list[dict[str, Any]]) -> str | None:
+def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]) -> str | None:
     params = _params(given)
     if stored is None:
         if params:
@@ -296,9 +320,7 @@ def _check_header(stored: dict[str, Any] | None, given: list[dict[str, Any]]) ->
     return fmt
 
 
-def _check_buttons(stored: dict[str, Any] | None, given: list[dict[str, Any]]) -> None:
-    buttons = stored.get("buttons", []) if stored else []
-    dynamic = {str(i) for i, b in enumerate(buttons) if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))}
+def _check_buttons(dynamic: frozenset[str], given: Sequence[dict[str, Any]]) -> None:
     seen = set()
     for comp in given:
         index = str(comp.get("index", ""))
