@@ -133,3 +133,20 @@ def test_cli_results_shows_the_same_verdict(tmp_path, capsys):
     assert "Winner: B. B reaches 9.50% vs 6.00% for A" in out and "95/1,000 = 9.50%" in out
     assert main(["ab", "results", "nope", "--db", str(tmp_path / "w.db")]) == 2
     assert "no campaign 'nope'" in capsys.readouterr().err
+
+
+def test_refresh_picks_up_new_experiments_and_keeps_the_choice(tmp_path):
+    store = experiment_store(tmp_path / "w.db")
+    view = AbResults(store)
+    plan = pd.DataFrame({"customer_id": ["x1"], "phone": ["+4917000000001"], "outcome": "send", "reason": "",
+                         "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}],
+                         "planned_at": T0, "arm": ["A"]})
+    create_campaign(store, plan, name="Later", now=T0 + 86_400, campaign_id="cmp-new", experiment_key="later",
+                    spec={"experiment": {"metric": "read"}})
+    view.refresh.click()
+    assert [v for _, v in view.experiment.options] == ["cmp-new", "cmp-ab"]
+    assert view.experiment.value == "cmp-ab" and "Winner: B" in view.verdict.value
+    view.experiment.value = "cmp-new"
+    assert view.metric.value == "read"  # the design's metric
+    assert "no read results in two arms yet" in view.verdict.value
+    store.close()

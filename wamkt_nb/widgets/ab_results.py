@@ -37,6 +37,7 @@ class AbResults(W.VBox):
         self.table = W.HTML()
         self.chart = W.Image(format="png", layout=W.Layout(width="600px"))
         self.evaluation: Evaluation | None = None
+        self._quiet = False
         for name, widget in (("experiment", self.experiment), ("metric", self.metric),
                              ("attribution", self.attribution), ("sequential", self.sequential),
                              ("refresh", self.refresh), ("verdict", self.verdict), ("srm", self.srm),
@@ -45,7 +46,7 @@ class AbResults(W.VBox):
         self.load_experiments()
         for widget in (self.experiment, self.metric, self.attribution, self.sequential):
             widget.observe(self._changed, names="value")
-        self.refresh.on_click(lambda _b: self.update())
+        self.refresh.on_click(self._refresh)
         super().__init__([
             W.HBox([self.experiment, self.refresh]),
             W.HBox([self.metric, self.attribution, self.sequential]),
@@ -55,24 +56,43 @@ class AbResults(W.VBox):
         self.update()
 
     def load_experiments(self) -> None:
-        """Fill the picker from the store's campaigns that carry an experiment key (newest first)."""
+        """Fill the picker from the store's campaigns that carry an experiment key (newest first);
+        the current choice stays selected while it exists."""
         frame = experiments(self.store)
-        self.experiment.options = [
-            (f"{r.name} · {r.experiment_key} · {r.created_at:%Y-%m-%d} ({r.recipients:,} recipients)", r.campaign_id)
-            for r in frame.itertuples()
-        ]
-        if len(frame):
-            self.experiment.value = frame["campaign_id"].iloc[0]
-            self._metric_from_spec()
+        current = self.experiment.value
+        self._quiet = True
+        try:
+            self.experiment.options = [
+                (f"{r.name} · {r.experiment_key} · {r.created_at:%Y-%m-%d} ({r.recipients:,} recipients)",
+                 r.campaign_id)
+                for r in frame.itertuples()
+            ]
+            if len(frame):
+                keep = current in set(frame["campaign_id"])
+                self.experiment.value = current if keep else frame["campaign_id"].iloc[0]
+                if not keep:
+                    self._metric_from_spec()
+        finally:
+            self._quiet = False
 
     def _metric_from_spec(self) -> None:
         metric = experiment_spec(self.store, self.experiment.value).get("metric")
         if metric in METRICS:
             self.metric.value = metric
 
+    def _refresh(self, _button: W.Button) -> None:
+        self.load_experiments()
+        self.update()
+
     def _changed(self, change: dict) -> None:
+        if self._quiet:
+            return
         if change["owner"] is self.experiment and change["new"]:
-            self._metric_from_spec()
+            self._quiet = True
+            try:
+                self._metric_from_spec()
+            finally:
+                self._quiet = False
         self.update()
 
     def update(self) -> None:
