@@ -155,3 +155,20 @@ def test_bad_inspection_requests_get_4xx_and_the_server_stays_up(data):
         assert sb.config.messaging_tier == "TIER_2K" and sb.config.throughput_per_second == 80
         assert http.get("/counters").status_code == 200
         http.close()
+
+
+def test_customers_from_a_features_frame(data):
+    from wamkt_nb.data.features import build_features
+
+    features = build_features(data, START)
+    sb = Sandbox(customers=features, clock=ManualClock(START))
+    try:
+        state = sb.customers_frame()
+        assert len(state) == len(data.customers) and set(state.customer_id) == set(data.customers.customer_id)
+        assert state.last_inbound_at.isna().all()  # a features frame carries no inbound history
+        sample = next(iter(sb.engine.customers.values()))
+        assert {"days_since_last_interaction", "order_value_band", "first_name"} <= set(sample.features)
+    finally:
+        sb.stop()
+    with pytest.raises(TypeError, match="CustomerData or a features DataFrame"):
+        Sandbox(customers=pd.DataFrame({"x": [1]}))
