@@ -9,7 +9,7 @@ import pytest
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import (
-    PRESETS, And, Condition, Not, Or, RuleError, SqlEvaluator, describe, evaluate, from_dict,
+    PRESETS, And, Condition, FrameSchema, Not, Or, RuleError, SqlEvaluator, describe, evaluate, from_dict,
     from_json, to_json, to_sql, segment_frame,
 )
 from wamkt_nb.segments.regex import RegexError, translate
@@ -214,6 +214,14 @@ def test_real_features_nested_rule_agrees(features):
     )
     ids = both(rule, features, include_inactive=False)
     assert 0 < len(ids) < len(features)
+
+
+def test_sql_for_a_warehouse_needs_only_the_columns(features):
+    schema = FrameSchema.of(features.head(0))
+    assert schema.kinds["tags"] == "tags" and schema.kinds["purchase_frequency"] == "category"
+    pred = to_sql(PRESETS["high_value_active_7d"].rule, schema)
+    assert pred.params == (["aov_50_200", "aov_over_200"], ["active_7d"])
+    assert pred.sql.count("list_has_any") == 2
 
 
 def test_segment_frame_is_prepared_once(features):

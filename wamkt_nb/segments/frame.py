@@ -25,16 +25,13 @@ class SegmentFrame:
     """One features frame plus cached per-column arrays."""
 
     def __init__(self, frame: pd.DataFrame, id_column: str = "customer_id", tags_column: str = "tags",
-                 extra_tags: tuple[str, ...] = TAGS) -> None:
+                 known_tags: tuple[str, ...] = TAGS) -> None:
         if id_column not in frame.columns:
             raise ValueError(f"the frame has no {id_column!r} column")
         self.frame = frame
         self.id_column = id_column
         self.tags_column = tags_column
-        schema = FrameSchema.of(frame, tags_column)
-        if extra_tags:
-            schema = FrameSchema(schema.kinds, schema.categories, tuple(sorted(set(schema.tags) | set(extra_tags))))
-        self.schema = schema
+        self.schema = FrameSchema.of(frame, tags_column, known_tags)
         self._cache: dict[tuple[str, str], object] = {}
         self._lock = threading.RLock()
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..data.features import as_utc_timestamp
+from ..data.features import TAGS, as_utc_timestamp
 from .regex import RegexError, translate
 from .rules import (
     COMPARE_OPS, LIST_OPS, PRESENCE_OPS, RELATIVE_DATE_OPS, STRING_OPS, TAG_OPS, Condition, Node,
@@ -41,14 +41,15 @@ class FrameSchema:
     tags: tuple[str, ...]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, tags_column: str = "tags") -> "FrameSchema":
+    def of(cls, frame: pd.DataFrame, tags_column: str = "tags", known_tags: tuple[str, ...] = TAGS) -> "FrameSchema":
+        """The schema of ``frame`` (``frame.head(0)`` is enough); tags are those seen plus ``known_tags``."""
         kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
         if kinds.get(tags_column) == "other" and frame[tags_column].isna().all():
             kinds[tags_column] = "tags"  # no one has tags yet
         categories = {
             c: tuple(str(v) for v in frame[c].cat.categories) for c, k in kinds.items() if k == "category"
         }
-        tags: set[str] = set()
+        tags: set[str] = set(known_tags)
         if kinds.get(tags_column) == "tags":
             values = frame[tags_column].dropna()
             try:
