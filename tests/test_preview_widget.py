@@ -69,7 +69,7 @@ def test_ab_variants_render_side_by_side(features):
 def test_template_mode_fills_params_and_flags_promo_in_utility(features, templates):
     p = MessagePreview(features, None, now=NOW, templates=templates)
     p.kind.value = "template"
-    p.template.value = "order_shipped (de)"
+    p.template.value = "order_shipped"
     params = {c.description: c for c in p.params_box.children}
     assert set(params) == {"{{1}}", "{{2}}"}
     params["{{2}}"].value = "city"
@@ -89,7 +89,7 @@ def test_errors_are_shown_not_raised(features):
 def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, features, templates):
     p = MessagePreview(features, None, now=NOW, templates=templates)
     p.kind.value = "template"
-    p.template.value = "rabatt_aktion (de)"
+    p.template.value = "rabatt_aktion"
     params = {c.description: c for c in p.params_box.children}
     params["{{discount}}"].value = "rfm_score"
     with open_store(tmp_path / "w.db") as store:
@@ -140,3 +140,21 @@ def test_notebook_03_executes_against_the_sandbox(workspace):
     assert "synced" in text and "variable_at_start" in text  # the draft's findings were printed
     assert "'send':" in text and "error" not in text.split("synced")[1].split("\n")[0]
     assert (workspace / "wamkt.db").is_file()
+
+
+def test_segment_picker_and_language_variants_of_a_template(tmp_path, features, templates):
+    from wamkt_nb.segments import save_segment
+
+    with open_store(tmp_path / "w.db") as store:
+        save_segment(store, "vip", PRESETS["high_order_value"].rule)
+        p = MessagePreview(features, None, now=NOW, templates=templates, store=store)
+    assert "saved: vip" in p.segment.options and "Everyone" in p.segment.options
+    p.segment.value = PRESETS["active_7d"].label
+    assert len(p.audience) == features["tags"].map(lambda t: "active_7d" in t).sum()
+    p.kind.value = "template"
+    p.template.value = "order_shipped"
+    assert set(p.spec.template) == {"de", "en"} and p.category.value == "utility"
+    english = p.audience["language"] == "en"
+    body = p.rendered[""]
+    assert body[english.to_numpy()].str.startswith("Hi ").all()
+    assert body[(p.audience["language"] == "de").to_numpy()].str.startswith("Hallo ").all()

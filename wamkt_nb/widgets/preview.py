@@ -20,8 +20,9 @@ from ..messages import MessageSpec, Param, Template, first_names, personalise
 from ..messages.charts import length_figure
 from ..messages.findings import Finding
 from ..messages.lint import lint_message, message_warnings
-from ..segments import Node, evaluate
+from ..segments import PRESETS, Node, evaluate, list_segments
 from ..segments.preview import figure_png
+from ..store import Store
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
 BUBBLE_CSS = """
@@ -41,15 +42,19 @@ class MessagePreview(W.VBox):
     """The compose-and-preview view over ``audience`` (features or customers, one row each).
 
     ``segment``: a segment rule, a boolean mask over the audience, a list of customer ids, or None
-    (everyone). ``templates``: templates to choose from (e.g. ``TemplateRegistry.approved()``).
+    (everyone); the segment picker also offers the presets and, with a ``store``, the saved segments.
+    ``templates``: templates to choose from (e.g. ``TemplateRegistry.approved()``); the languages of
+    one template name become its per-language variants.
     """
 
     def __init__(self, audience: pd.DataFrame, segment: Node | np.ndarray | Sequence[str] | None = None, *,
                  now: Any = None, templates: Sequence[Template] = (), text: str = "",
-                 variant_b: str = "", sample_size: int = 4, seed: int = 0) -> None:
+                 variant_b: str = "", sample_size: int = 4, seed: int = 0, store: Store | None = None) -> None:
         self.full = audience.reset_index(drop=True)
         self.now = now
-        self.templates = {f"{t.name} ({t.language})": t for t in templates}
+        self.templates: dict[str, dict[str, Template]] = {}
+        for t in templates:
+            self.templates.setdefault(t.name, {})[t.language.split("_")[0].lower()] = t
         self.sample_size = sample_size
         self.seed = seed
         self.audience = self.full
@@ -68,9 +73,10 @@ class MessagePreview(W.VBox):
         self.ab.add_class("wamkt-preview-ab")
         self.text_b = W.Textarea(value=variant_b, description="Text B", layout=W.Layout(width="520px", height="60px"))
         self.text_b.add_class("wamkt-preview-text-b")
-        self.template = W.Dropdown(options=list(self.templates) or [""], description="Template")
+        names = [(f"{n} ({', '.join(sorted(v))})", n) for n, v in self.templates.items()] or [("", "")]
+        self.template = W.Dropdown(options=names, description="Template")
         self.template.add_class("wamkt-preview-template")
-        self.template_b = W.Dropdown(options=list(self.templates) or [""], description="Template B")
+        self.template_b = W.Dropdown(options=names, description="Template B")
         self.params_box = W.VBox()
         self.max_length = W.BoundedIntText(value=0, min=0, max=4096, description="Max length",
                                            tooltip="0 = no limit; longer texts are cut after a whole word")
@@ -86,8 +92,17 @@ class MessagePreview(W.VBox):
         self.error = W.HTML()
         self.error.add_class("wamkt-preview-error")
         self.editor = W.VBox()
+        self.segments: dict[str, Node | np.ndarray | Sequence[str] | None] = {"Everyone": None}
+        if segment is not None:
+            self.segments = {"Given segment": segment, **self.segments}
+        self.segments.update({p.label: p.rule for p in PRESETS.values()})
+        if store is not None:
+            self.segments.update({f"saved: {s.name}": s.rule for s in list_segments(store)})
+        self.segment = W.Dropdown(options=list(self.segments), description="Segment")
+        self.segment.add_class("wamkt-preview-segment")
+        self.segment.observe(lambda change: self.set_segment(self.segments[change["new"]]), names="value")
         super().__init__([
-            W.HBox([self.kind, self.category]), self.editor, self.max_length, self.error, self.status,
+            self.segment, W.HBox([self.kind, self.category]), self.editor, self.max_length, self.error, self.status,
             W.HBox([self.bubbles, self.lint]), self.chart,
         ])
         self.add_class("wamkt-preview")
@@ -176,10 +191,16 @@ class MessagePreview(W.VBox):
             if not self.templates or not all(chosen):
                 raise ValueError("no template to choose from: sync or draft one first")
             picked = [self.templates[c] for c in chosen]
-            self._param_editors(picked)
+            self._param_editors([t for group in picked for t in group.values()])
             params = {v: Param(dd.value) for v, dd in self._param_controls.items()}
-            specs = [MessageSpec(category=self.category.value, template={"*": t},
-                                 params={v: p for v, p in params.items() if v in _vars(t)}) for t in picked]
+            category = next(iter(picked[0].values())).category.lower()  # the template decides
+            if self.category.value != category:
+                self.category.value = category  # refreshes again with the right category
+            specs = [MessageSpec(category=category, template=group, default_language="de" if "de" in group
+                                 else next(iter(group)),
+                                 params={v: p for v, p in params.items()
+                                         if any(v in _vars(t) for t in group.values())})
+                     for group in picked]
         return specs[0] if len(specs) == 1 else {"A": specs[0], "B": specs[1]}
 
     def _param_editors(self, templates: Sequence[Template]) -> None:
