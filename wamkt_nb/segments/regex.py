@@ -19,6 +19,11 @@ _META = set(".^$*+?()[]{}|\\")
 _PUNCT = set(".^$*+?()[]{}|\\-/ ")
 _PLAIN_ESCAPES = set("dDwWbBtnrf")
 _SPACE = "\\t\\n\\f\\r "
+# Single-character tokens: Python spelling, RE2 spelling, whether a quantifier may follow.
+_TOKENS = {
+    ".": (".", ".", True), "(": ("(", "(", False), ")": (")", ")", True), "^": ("^", "^", False),
+    "|": ("|", "|", False), "$": (r"\Z", "$", False),
+}
 _QUANT = re.compile(r"\{(\d{1,4})(,(\d{0,4}))?\}")
 
 
@@ -74,35 +79,20 @@ def translate(pattern: str) -> PortableRegex:
             py.append(tok)
             sql.append(tok)
             can_repeat = False
-        elif ch == "(":
-            if pattern.startswith("(?", i):
-                if not pattern.startswith("(?:", i):
-                    raise RegexError(f"group syntax '(?' at position {i}: only '(?:' is portable")
-                py.append("(?:")
-                sql.append("(?:")
-                i += 3
-            else:
-                py.append("(")
-                sql.append("(")
-                i += 1
+        elif pattern.startswith("(?", i):
+            if not pattern.startswith("(?:", i):
+                raise RegexError(f"group syntax '(?' at position {i}: only '(?:' is portable")
+            py.append("(?:")
+            sql.append("(?:")
+            i += 3
             can_repeat = False
-        elif ch in ".)":
-            py.append(ch)
-            sql.append(ch)
+        elif ch in _TOKENS:
+            py_tok, sql_tok, can_repeat = _TOKENS[ch]
+            py.append(py_tok)
+            sql.append(sql_tok)
             i += 1
-            can_repeat = True
-        elif ch == "}" or ch == "]":
+        elif ch in "}]":
             raise RegexError(f"unescaped {ch!r} at position {i}")
-        elif ch == "$":
-            py.append(r"\Z")
-            sql.append("$")
-            i += 1
-            can_repeat = False
-        elif ch in "^|":
-            py.append(ch)
-            sql.append(ch)
-            i += 1
-            can_repeat = False
         else:
             py.append(re.escape(ch) if ch in _META else ch)
             sql.append(ch)
