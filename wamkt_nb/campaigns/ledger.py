@@ -8,6 +8,7 @@ may have happened: ``planned`` was never sent, ``in_flight`` may have reached th
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -204,13 +205,16 @@ def planned_sends(store: Store, campaign_id: str) -> list[SendRow]:
     return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6]) for r in rows]
 
 
-def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float) -> None:
+def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
+          outcomes: Iterable[Outcome] = ()) -> None:
     """Mark rows ``in_flight`` with a pending attempt, committed BEFORE their requests go out.
 
-    ``claims`` are ``(send_id, attempt_no, phone_number_id)``.
+    ``claims`` are ``(send_id, attempt_no, phone_number_id)``. ``outcomes`` of earlier attempts
+    are written first in the same transaction (one commit per dispatcher tick).
     """
     claims = list(claims)
     with store.transaction() as conn:
+        _write_outcomes(conn, list(outcomes))
         conn.executemany(
             "UPDATE sends SET state = 'in_flight', attempts = ?, phone_number_id = ?, updated_at = ?"
             " WHERE send_id = ? AND state = 'planned'",
@@ -228,8 +232,12 @@ _ATTEMPT_OUTCOME = {"accepted": "accepted", "retry": "error", "failed": "error",
 def record_outcomes(store: Store, outcomes: Iterable[Outcome]) -> None:
     """Write a batch of attempt results; rows only move forward (a webhook may have been first)."""
     outcomes = list(outcomes)
-    if not outcomes:
-        return
+    if outcomes:
+        with store.transaction() as conn:
+            _write_outcomes(conn, outcomes)
+
+
+def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
     attempts, accepted, retry, failed, unknown, excluded = [], [], [], [], [], []
     for o in outcomes:
         if o.kind in _ATTEMPT_OUTCOME:
@@ -247,37 +255,24 @@ def record_outcomes(store: Store, outcomes: Iterable[Outcome]) -> None:
             excluded.append((o.reason, o.at, o.send_id))
         else:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
-    with store.transaction() as conn:
-        conn.executemany(
-            "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
-            " error_details = ? WHERE send_id = ? AND attempt_no = ?",
-            attempts,
-        )
-        conn.executemany(
-            "UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
-            " state = CASE WHEN state IN ('planned', 'in_flight', 'unknown') THEN 'accepted'"
-            " ELSE state END, updated_at = ? WHERE send_id = ?",
-            accepted,
-        )
-        conn.executemany(
-            "UPDATE sends SET state = 'planned', error_code = ?, error_title = ?, updated_at = ?"
-            " WHERE send_id = ? AND state = 'in_flight'",
-            retry,
-        )
-        conn.executemany(
-            "UPDATE sends SET state = 'failed', error_code = ?, error_title = ?, failed_at = ?,"
-            " updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-            failed,
-        )
-        conn.executemany(
-            "UPDATE sends SET state = 'unknown', updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-            unknown,
-        )
-        conn.executemany(
-            "UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
-            " WHERE send_id = ? AND state = 'planned'",
-            excluded,
-        )
+    statements = [
+        ("UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
+         " error_details = ? WHERE send_id = ? AND attempt_no = ?", attempts),
+        ("UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
+         " state = CASE WHEN state IN ('planned', 'in_flight', 'unknown') THEN 'accepted'"
+         " ELSE state END, updated_at = ? WHERE send_id = ?", accepted),
+        ("UPDATE sends SET state = 'planned', error_code = ?, error_title = ?, updated_at = ?"
+         " WHERE send_id = ? AND state = 'in_flight'", retry),
+        ("UPDATE sends SET state = 'failed', error_code = ?, error_title = ?, failed_at = ?,"
+         " updated_at = ? WHERE send_id = ? AND state = 'in_flight'", failed),
+        ("UPDATE sends SET state = 'unknown', updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
+         unknown),
+        ("UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
+         " WHERE send_id = ? AND state = 'planned'", excluded),
+    ]
+    for sql, rows in statements:
+        if rows:
+            conn.executemany(sql, rows)
 
 
 def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:

@@ -46,8 +46,8 @@ def describe_rate(rate: float) -> str:
 
 
 def default_burst(rate: float) -> float:
-    """Two messages or 20 ms worth: enough that a dispatcher waking a little late loses no time."""
-    return max(2.0, rate * 0.02)
+    """Two messages or 50 ms worth: a dispatcher woken late on a busy machine loses no time."""
+    return max(2.0, rate * 0.05)
 
 
 class TokenBucket:
