@@ -217,3 +217,15 @@ def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_i
     with Sandbox(customers=data) as box, CloudClient(box.settings()) as api:
         result = api.send_message(box.phone_number_id, row["payload"])
     assert result.wamid
+
+
+def test_messy_input_gets_reasons_instead_of_errors():
+    aud = pd.DataFrame({"customer_id": [1, 2, 3], "phone": ["+4915112345678", None, 4915112345679],
+                        "first_name": ["anna", None, "Y"], "language": [None, "EN", "fr"],
+                        "opted_in": [True, None, 1], "timezone": [np.nan, "Mars/Base", None]}, dtype=object)
+    spec = MessageSpec(category="utility", text={"de": "Hallo {{first_name}}, ok!", "en": "Hi {{first_name}}, ok!"})
+    plan = dry_run(aud, spec, now=NOW).plan
+    assert plan["customer_id"].tolist() == ["1", "2", "3"]
+    assert plan["reason"].tolist() == ["outside_service_window", "no_phone", "no_phone"]
+    assert plan["body"].tolist() == ["Hallo Anna, ok!", "Hi there, ok!", "Hallo Y, ok!"]
+    assert plan["timezone"].tolist() == ["Europe/Berlin", "UTC", "UTC"]

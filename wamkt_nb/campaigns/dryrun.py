@@ -166,8 +166,8 @@ def dry_run(
     used = billed_this_month(store, now_s) if store is not None else 0
     cost = message_costs(price_book, category, audience.get("country"), window_open, going, planned, used)
     plan = pd.DataFrame({
-        "customer_id": audience["customer_id"],
-        "phone": audience["phone"],
+        "customer_id": _as_text(audience["customer_id"]),
+        "phone": _as_text(audience["phone"]),
         "name": audience["name"] if "name" in audience else pd.Series(pd.NA, index=audience.index, dtype="str"),
         "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
         "reason": pd.Categorical.from_codes(code, categories=list(REASON_CODES)),
@@ -339,6 +339,11 @@ def _personalise_arms(audience: pd.DataFrame, specs: Mapping[str, MessageSpec], 
 
 def _has_media(specs: Mapping[str, MessageSpec]) -> bool:
     return any(isinstance(v, Template) and v.has_media for s in specs.values() for v in s.variants.values())
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Strings stay as they are (no copy); anything else becomes text."""
+    return values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
 
 
 def _epoch(now: float | pd.Timestamp) -> float:

@@ -55,7 +55,8 @@ def recipient_zones(audience: pd.DataFrame) -> pd.Series:
                 names.append(z)
         codes = codes.copy()
         codes[missing] = np.array([lookup[z] for z in extra], dtype=np.int64)[extra_codes]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=names), index=audience.index)
+    zones = pd.Series(pd.Categorical.from_codes(codes, categories=names), index=audience.index)
+    return zones.cat.remove_unused_categories()  # drops the invalid names that were replaced
 
 
 def utc_offsets(zones: pd.Series, at: pd.Series | np.ndarray | float) -> np.ndarray:

@@ -220,8 +220,9 @@ def to_arrow(values: pd.Series) -> pa.Array:
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         arr = pa.array(values.array)
     else:
-        arr = pa.array(values.to_numpy(dtype=object, na_value=None), from_pandas=True)
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_null(arr.type)):
+        try:
+            arr = pa.array(values.to_numpy(dtype=object, na_value=None), pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types, e.g. numbers among strings
             arr = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None), pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
