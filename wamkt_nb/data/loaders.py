@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import values as v
 from .columns import MappingError, missing_fields, resolve_mapping
-from .phones import DEFAULT_REGION, normalize_phones
+from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .readers import REJECT_COLUMNS, LoadError, RawTable, read_source
 from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, ORDER_COLUMNS, CustomerData
 
@@ -92,7 +92,7 @@ def load_customers(
     out["first_name"] = first.fillna(parts.str[0].astype("string"))
     out["last_name"] = last.fillna(parts.str[1].astype("string"))
     out["email"] = v.emails(frame[mapping_["email"]]) if "email" in mapping_ else get("email")
-    phone_country, phone_zone = v.phone_region(phone)
+    phone_country, phone_zone = phone_regions(phone)
     country = v.country_codes(frame[mapping_["country"]]) if "country" in mapping_ else get("country")
     out["country"] = country.fillna(phone_country)
     language = v.language_codes(frame[mapping_["language"]]) if "language" in mapping_ else get("language")

@@ -12,8 +12,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import phonenumbers
-import phonenumbers.timezone
 
 _TRUE = {"1", "true", "yes", "y", "ja", "j", "x", "wahr", "optin", "optedin", "ok", "✓", "✔", "granted", "1.0"}
 _FALSE = {"0", "false", "no", "n", "nein", "falsch", "optout", "optedout", "-", "denied", "0.0"}
@@ -157,38 +155,9 @@ def time_zones(values: pd.Series) -> pd.Series:
     return text(values).map(lambda z: z if not pd.isna(z) and z in known else pd.NA).astype("string")
 
 
-def phone_region(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Country code and first time zone of E.164 numbers (phonenumbers' geodata)."""
-    cache = {p: _region_zone(p) for p in pd.unique(phones.dropna())}
-    country = phones.map(lambda p: cache[p][0] if p in cache else pd.NA).astype("string")
-    zone = phones.map(lambda p: cache[p][1] if p in cache else pd.NA).astype("string")
-    return country, zone
-
-
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-def _region_zone(e164: str) -> tuple[object, object]:
-    number = phonenumbers.parse(e164)
-    region = phonenumbers.region_code_for_number(number)
-    if region is None:  # numbers outside the metadata's ranges: the calling code's main country
-        region = phonenumbers.region_code_for_country_code(number.country_code)
-    zones = _known_zones(number) or (_country_zone(region) if region else None)
-    return (region if region and region != "ZZ" else pd.NA), zones or pd.NA
-
-
-def _known_zones(number: phonenumbers.PhoneNumber) -> str | None:
-    zones = [z for z in phonenumbers.timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
-    return zones[0] if zones else None
-
-
-@lru_cache(maxsize=None)
-def _country_zone(region: str) -> str | None:
-    """The zone of the country's example mobile number, e.g. DE -> Europe/Berlin."""
-    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    return _known_zones(example) if example is not None else None
 
 
 def _one_timestamp(raw: object) -> pd.Timestamp | None:
