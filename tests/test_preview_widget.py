@@ -158,3 +158,18 @@ def test_segment_picker_and_language_variants_of_a_template(tmp_path, features, 
     body = p.rendered[""]
     assert body[english.to_numpy()].str.startswith("Hi ").all()
     assert body[(p.audience["language"] == "de").to_numpy()].str.startswith("Hallo ").all()
+
+
+def test_dry_run_view_takes_now_from_a_clock(features):
+    from wamkt_nb.clock import ManualClock
+    from wamkt_nb.messages import MessageSpec
+
+    clock = ManualClock(NOW.timestamp())
+    spec = MessageSpec(category="service", text="{{first_name}}, danke!")
+    view = DryRunView(features.head(20), spec, now=None, clock=clock)
+    view.schedule.value = "now"
+    view.run()
+    assert view.report.now == NOW.timestamp()
+    clock.advance(3600)
+    view.run()
+    assert view.report.now == NOW.timestamp() + 3600

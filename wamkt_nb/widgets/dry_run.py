@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import ipywidgets as W
 import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.pricing import PriceBook, compare_providers
+from ..clock import Clock
 from ..compliance import Policy
 from ..messages import MessageSpec
 from ..settings import PACE_PRESETS
@@ -31,12 +32,12 @@ class DryRunView(W.VBox):
     """Dry-run controls and report for ``audience`` and a message.
 
     ``message`` is a spec, ``{arm: spec}``, or a :class:`MessagePreview` (its current spec and
-    segment are used at every run).
+    segment are used at every run). ``clock`` (when given) supplies "now" at every run.
     """
 
     def __init__(self, audience: pd.DataFrame | None = None, message: Any = None, *, now: Any,
                  store: Store | None = None, campaign_id: str = "", price_book: PriceBook = PriceBook(),
-                 policy: Policy = Policy(), clock: Callable[[], Any] | None = None) -> None:
+                 policy: Policy = Policy(), clock: Clock | None = None) -> None:
         self._audience = audience
         self._message = message
         self.now = now
@@ -95,7 +96,7 @@ class DryRunView(W.VBox):
         self.error.value = ""
         try:
             audience, message = self._inputs()
-            now = self.clock() if self.clock else self.now
+            now = self.clock.now() if self.clock else self.now
             self.report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
                                   policy=self.policy, price_book=self.price_book, pace=self.pace.value,
                                   schedule=self.schedule.value)
