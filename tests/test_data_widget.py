@@ -39,6 +39,7 @@ def test_starts_empty_and_uses_the_sample():
     assert _figure(w, "customers") == "300"
     assert "Loaded 300 customers from sample data" in w.status.value
     assert not FULL_PHONE.search(w.preview.value) and "*****" in w.preview.value
+    assert w.data.customers["email"].dropna().iloc[0] not in w.preview.value and "***@example.com" in w.preview.value
 
 
 def test_upload_shows_mapping_preview_rejects_and_summary():

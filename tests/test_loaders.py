@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from wamkt_nb.data.columns import detect_mapping
 from wamkt_nb.data.loaders import load_customers, load_interactions, load_orders, to_customer_data
 from wamkt_nb.data.phones import normalize_phone, normalize_phones
-from wamkt_nb.data.privacy import mask_phone, mask_phones
+from wamkt_nb.data.privacy import mask_email, mask_phone, mask_phones
 from wamkt_nb.data.readers import LoadError, sniff_delimiter
 from wamkt_nb.data.schema import CUSTOMER_COLUMNS
 
@@ -56,6 +56,8 @@ def test_mask_phone_hides_the_middle():
     assert mask_phone("+12125550100") == "+12125****00"
     assert mask_phone(None) == "" and mask_phone("123") == "***"
     assert mask_phones(pd.Series(["+491511234567", None], dtype="string")).tolist() == ["+49151*****67", ""]
+    assert mask_phone("0151 1234567") == "0151 1****67"  # raw text: only digits are hidden
+    assert mask_email("anna.mueller@example.com") == "a***@example.com" and mask_email(pd.NA) == ""
 
 
 def test_detects_german_and_english_headers():

@@ -26,3 +26,11 @@ def mask_phones(phones: pd.Series) -> pd.Series:
     unique = pd.unique(phones.dropna())
     masked = {p: mask_phone(p) for p in unique}
     return phones.map(masked).fillna("").astype("string")
+
+
+def mask_email(email: object) -> str:
+    """``anna.mueller@example.com`` -> ``a***@example.com``."""
+    if email is None or (not isinstance(email, str) and pd.isna(email)):
+        return ""
+    local, at, domain = str(email).partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"

@@ -17,7 +17,7 @@ import pandas as pd
 from ..data.columns import SYNONYMS
 from ..data.crm import PAGINATIONS, CrmConfig, fetch_table
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
-from ..data.privacy import mask_phones
+from ..data.privacy import mask_email, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
 from ..data.sample import generate
 from ..data.schema import CustomerData
@@ -243,12 +243,14 @@ def preview_html(data: CustomerData | None, result: LoadResult | None, rows: int
     head = frame.head(rows).copy()
     if "phone" in head:
         head["phone"] = mask_phones(head["phone"].astype("string"))
+    if "email" in head:
+        head["email"] = head["email"].map(mask_email)
     for column in head.columns:
         if isinstance(head[column].dtype, pd.DatetimeTZDtype):
             head[column] = head[column].dt.strftime("%Y-%m-%d %H:%M")
+    head = head.astype(object).where(head.notna(), "")
     title = f"First {len(head)} of {len(frame):,} {result.kind if result else 'customers'}"
-    table = head.to_html(index=False, na_rep="", escape=True, classes="wamkt-table", border=0)
-    return f"<div><b>{title}</b> (phones masked)<div style='overflow-x:auto'>{table}</div></div>"
+    return f"<div><b>{title}</b> (phones and e-mails masked){_table(head)}</div>"
 
 
 def rejects_html(result: LoadResult | None, rows: int = REJECT_ROWS) -> str:
@@ -262,5 +264,9 @@ def rejects_html(result: LoadResult | None, rows: int = REJECT_ROWS) -> str:
     is_phone = shown["column"] == phone_column
     shown.loc[is_phone, "value"] = mask_phones(shown.loc[is_phone, "value"])
     more = f" (first {rows} shown)" if len(result.rejects) > rows else ""
-    table = shown.to_html(index=False, na_rep="", escape=True, classes="wamkt-table", border=0)
-    return f"<div><b>{result.rejected:,} rejected rows</b>{more}<div style='overflow-x:auto'>{table}</div></div>"
+    return f"<div><b>{result.rejected:,} rejected rows</b>{more}{_table(shown.astype(object).fillna(''))}</div>"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    table = frame.to_html(index=False, escape=True, classes="wamkt-table", border=0, justify="left")
+    return f"<div style='overflow-x:auto'>{table}</div>"
