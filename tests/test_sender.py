@@ -4,6 +4,7 @@ receiver writing status events into the same SQLite file."""
 import asyncio
 import time
 
+import pandas as pd
 import pytest
 from test_ledger import make_plan
 
@@ -11,7 +12,7 @@ from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Faults, Sandbox
+from wamkt_nb.sandbox import Faults, Sandbox, SandboxConfig
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import service_from_settings
@@ -139,7 +140,7 @@ async def test_throughput_limit_slows_down_and_recovers(sandbox, store):
 async def test_start_time_and_planned_hours_are_honoured(sandbox, store):
     start = time.time()
     plan = plan_for(DATA.customers.head(6))
-    plan.loc[3:, "planned_at"] = plan.loc[3:, "planned_at"] + __import__("pandas").Timedelta(seconds=1.2)
+    plan.loc[3:, "planned_at"] = plan.loc[3:, "planned_at"] + pd.Timedelta(seconds=1.2)
     cid = ledger.create_campaign(store, plan, name="t", now=start)
     _, progress = await run(store, sandbox, cid, start_at=start + 0.5)
     times = dict(store.query("SELECT customer_id, accepted_at FROM sends"))
@@ -225,3 +226,28 @@ async def test_account_errors_pause_the_run_instead_of_failing_rows(sandbox, sto
         await task
     assert ledger.state_counts(store, cid)["planned"] == 4
     assert ledger.campaign_info(store, cid)["status"] == "paused"
+
+
+async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
+    """Two business numbers (one sandbox each, real HTTP); the sender routes by phone number id."""
+    first = Sandbox(customers=DATA, config=SandboxConfig(phone_number_id="1111"))
+    second = Sandbox(customers=DATA, config=SandboxConfig(phone_number_id="2222"))
+    with first, second:
+        clients = {"1111": AsyncCloudClient(first.settings()), "2222": AsyncCloudClient(second.settings())}
+
+        class ByNumber:
+            async def send_message(self, phone_number_id, payload):
+                return await clients[phone_number_id].send_message(phone_number_id, payload)
+
+        cid = ledger.create_campaign(store, plan_for(DATA.customers.head(40)), name="t", now=time.time())
+        runner = CampaignRunner(store, ByNumber(), cid, SendOptions(phone_number_ids=("1111", "2222"), pace=20))
+        progress = await runner.run()
+        for c in clients.values():
+            await c.aclose()
+        span = runner.last_dispatch - runner.first_dispatch
+        a, b = len(first.messages_frame()), len(second.messages_frame())
+    assert progress.counts["accepted"] == 40 and a + b == 40
+    assert abs(a - b) <= 2
+    assert 0.8 <= span <= 1.3  # 20/s each, 40/s together
+    used = dict(store.query("SELECT phone_number_id, count(*) FROM sends GROUP BY 1"))
+    assert used == {"1111": a, "2222": b}
