@@ -27,7 +27,7 @@ K5;Tom;Brown;+1 212 555 0100;t@ex.com;NYC;vielleicht;
 """
 
 
-@pytest.mark.parametrize("raw", ["0151 1234567", "+49 (151) 123-4567", "0049151 1234567", "491511234567",
+@pytest.mark.parametrize("raw", ["0151 1234567", "+49 (151) 123-4567", "0049151 1234567", "491511234567", "01511234567",
                                  "0049-151-1234567", "whatsapp:+491511234567", 491511234567.0])
 def test_german_forms_normalise_to_one_e164(raw):
     assert normalize_phone(raw, "DE") == ("+491511234567", None)
@@ -45,6 +45,7 @@ def test_invalid_numbers_get_a_reason(raw, reason):
 def test_other_countries_and_regions():
     assert normalize_phone("+43 664 1234567")[0] == "+436641234567"
     assert normalize_phone("436641234567")[0] == "+436641234567"  # country code without "+"
+    assert normalize_phone(15112345678)[0] == "+4915112345678"  # Excel dropped the leading 0
     assert normalize_phone("(212) 555-0100", "US")[0] == "+12125550100"
     assert normalize_phone("0151 1234567", strict=True) == (None, "not a valid DE number")
     phones, reasons = normalize_phones(pd.Series(["0151 1234567", None, "x1"], dtype=object))

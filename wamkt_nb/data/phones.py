@@ -39,25 +39,27 @@ def normalize_phone(
         return None, "phone has characters other than digits"
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    candidates = [compact]
+    # (text to parse, whether a number of merely possible length is trusted in that reading)
+    candidates = [(compact, compact[0] in "+0")]
     if compact[0] not in "+0" and len(compact) >= 10:
         # "491511234567": a country code without "+". Where national numbers start with a trunk
         # "0" (DE, AT, ...), digits without it are international; elsewhere (US) national first.
+        # Only the region's own country code is trusted without full validation.
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(default_region.upper())
         trunk_zero = metadata is not None and metadata.national_prefix == "0"
-        candidates.insert(0 if trunk_zero else 1, "+" + compact)
+        own_code = compact.startswith(str(phonenumbers.country_code_for_region(default_region)))
+        candidates.insert(0 if trunk_zero else 1, ("+" + compact, trunk_zero and own_code))
     reason = "not a phone number"
-    for candidate in candidates:
+    for candidate, trusted in candidates:
         try:
             number = phonenumbers.parse(candidate, default_region)
         except phonenumbers.NumberParseException as exc:
             reason = f"not a phone number ({_parse_error(exc)})"
             continue
-        explicit = candidate[0] in "+0"  # written with a country code or trunk prefix
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if len(e164) > 16:  # E.164 allows at most 15 digits
             reason = "too long for E.164 (more than 15 digits)"
-        elif phonenumbers.is_valid_number(number) or (explicit and not strict and _plausible(number)):
+        elif phonenumbers.is_valid_number(number) or (trusted and not strict and _plausible(number)):
             return e164, None
         else:
             reason = _invalid_reason(number)
