@@ -172,3 +172,17 @@ def test_customers_without_any_history_and_no_customers_at_all():
     assert (f.rfm_score == "111").all() and f.most_active_hour.isna().all()
     none = build_features(CustomerData(data.customers.iloc[:0], empty_orders(), empty_interactions()), NOW)
     assert len(none) == 0 and set(FEATURE_COLUMNS) <= set(none.columns)
+
+
+def test_agrees_with_plain_pandas_groupby_on_sample_data():
+    data = generate(800, seed=3, now=NOW)
+    f = build_features(data, NOW).set_index("customer_id")
+    by = data.orders.groupby("customer_id")
+    ref = pd.DataFrame({"n": by.size(), "spend": by["amount"].sum(), "last": by["ordered_at"].max()})
+    ref = ref.reindex(f.index)
+    assert (f.order_count == ref.n.fillna(0)).all()
+    assert np.allclose(f.total_spend, ref.spend.fillna(0))
+    assert (f.last_order_at.dropna() == ref["last"].dropna()).all()
+    recent = data.interactions[data.interactions["at"] > NOW - pd.Timedelta(days=30)]
+    counts = recent.groupby("customer_id").size().reindex(f.index).fillna(0)
+    assert (f.interactions_30d == counts).all()

@@ -244,3 +244,22 @@ def test_cli_load_saves_the_workspace_and_the_rejects(tmp_path, capsys):
     assert set(pd.read_csv(ws / "rejects_customers.csv")["row"]) == {3, 5}
     assert main(["load", str(tmp_path / "missing.csv"), "--workspace", str(ws)]) == 1
     assert "could not load:" in capsys.readouterr().out
+
+
+_order_row = st.tuples(st.sampled_from(["A1", "A2", "A3", "", "A1"]), st.sampled_from(["K1", "K2", "K9", ""]),
+                       st.sampled_from(["2025-05-01", "01.02.2025 10:00", "gestern", "", "1700000000"]),
+                       st.sampled_from(["12,50", "3", "-1", "abc", "", "1.234,56 €"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(_order_row, min_size=1, max_size=20))
+def test_every_order_row_is_accounted_for(rows):
+    customers = load_customers(GERMAN_CSV.encode(), name="k.csv").rows
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Bestellnummer", "Kundennummer", "Datum", "Betrag"])
+    writer.writerows(rows)
+    r = load_orders(buffer.getvalue().encode(), customers=customers, name="o.csv")
+    assert r.rows_in == len(rows) == r.loaded + r.rejected + r.merged
+    assert r.rows["order_id"].is_unique and r.rows["customer_id"].isin(customers["customer_id"]).all()
+    assert (r.rows["amount"] >= 0).all() and r.rows["ordered_at"].notna().all()
