@@ -179,3 +179,11 @@ def test_bad_counts_name_the_arm():
         two_proportion_ztest(12, 10, 1, 10)
     with pytest.raises(AbTestError, match="alpha"):
         wilson_interval(1, 10, alpha=1.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_t=st.integers(1, 50_000), n_c=st.integers(1, 50_000), ft=st.floats(0, 0.2), fc=st.floats(0, 0.2))
+def test_chance_to_beat_control_matches_closed_form_everywhere(n_t, n_c, ft, fc):
+    x_t, x_c = int(ft * n_t), int(fc * n_c)
+    assert chance_to_beat_control(x_t, n_t, x_c, n_c) == pytest.approx(
+        _exact_beat_probability(x_t, n_t, x_c, n_c), abs=1e-6)

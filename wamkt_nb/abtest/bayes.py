@@ -7,7 +7,7 @@ from scipy import integrate, stats
 
 from .frequentist import check_counts
 
-GRID = 4_001  # points per posterior's range for the numerical integration
+GRID = 1_501  # points per posterior's range for the numerical integration
 
 
 def posterior(successes: int, n: int, prior: tuple[float, float] = (1.0, 1.0)):
