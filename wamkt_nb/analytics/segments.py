@@ -27,10 +27,14 @@ def segment_comparison(
     enriched: pd.DataFrame,
     baseline: str = UNSEGMENTED,
     prices: Mapping[str, float] = DEFAULT_PRICES,
+    category: str | None = "marketing",
 ) -> pd.DataFrame:
     """Per segment: delivered, read rate, conversion rate, cost per conversion at list price, and
     against the ``baseline`` segment the conversion uplift and the cost reduction (both NaN when no
-    baseline was sent). List price, not the free tier, so segments of any size compare fairly."""
+    baseline was sent). List price, not the free tier, so segments of any size compare fairly.
+    Only ``category`` campaigns count (the seed compares marketing sends); None takes all."""
+    if category is not None:
+        enriched = enriched[enriched["category"] == category]
     table = funnel(enriched, ("segment",))
     category = enriched.groupby("segment")["category"].agg(lambda c: c.mode().iat[0] if len(c.dropna()) else "marketing")
     price = table["segment"].map(category).map(dict(prices)).fillna(max(prices.values())).to_numpy()

@@ -1,4 +1,5 @@
-"""``wamkt demo``: sample data in a workspace, then the dashboards served by Voila."""
+"""``wamkt demo``: sample data, a played campaign history through the embedded sandbox, then the
+dashboards served by Voila."""
 
 from __future__ import annotations
 
@@ -6,34 +7,77 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from ..data.sample import generate
+import pandas as pd
+
+from ..data.sample import default_now, generate
+from ..demo import play_history
+from ..store import open_store
 from ..workspace import save_customer_data, workspace_dir
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
+FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments",
+         "customer_data")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="generate sample data and serve the dashboards with Voila")
-    p.add_argument("--customers", type=int, default=5_000, help="sample size (default 5,000)")
+    p = sub.add_parser("demo", help="play a campaign history through the sandbox and serve the dashboards")
+    p.add_argument("--customers", type=int, default=2_000, help="sample size (default 2,000)")
+    p.add_argument("--days", type=float, default=21.0, help="simulated days of history (default 21)")
     p.add_argument("--port", type=int, default=8866)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workspace", type=Path, default=None, help="folder for data and database")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-serve", action="store_true", help="play the history, do not start Voila")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    directory = args.workspace or workspace_dir()
-    data = generate(args.customers, seed=args.seed)
+def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
+    """Fresh sample data and a played history in ``directory``; returns the database path."""
+    start = default_now() - pd.Timedelta(days=days)
+    data = generate(customers, seed=seed, now=start)
     save_customer_data(data, directory)
+    db = directory / "wamkt.db"
+    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time
     print(f"sample data: {data} in {directory}", flush=True)
-    env = dict(os.environ, WAMKT_WORKSPACE=str(directory.resolve()))
-    url = f"http://{args.host}:{args.port}/"
-    print(f"dashboards: {url}", flush=True)
-    cmd = [
-        sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser",
-        f"--port={args.port}", f"--Voila.ip={args.host}",
-    ]
-    return subprocess.call(cmd, env=env)
+    print(f"playing {days:g} days of campaigns through the embedded sandbox ...", flush=True)
+    t0 = time.monotonic()
+    store = open_store(db)
+    try:
+        result = play_history(store, data, start=start.timestamp(), days=days, seed=seed,
+                              log=lambda line: print(line, flush=True))
+    finally:
+        store.close()
+    counters = result.counters
+    print(f"history played in {time.monotonic() - t0:.0f} s: {len(result.played)} campaigns, "
+          f"{counters.get('accepted', 0):,} messages, {counters.get('status_read', 0):,} reads, "
+          f"{counters.get('inbound', 0):,} customer messages, {counters.get('conversions', 0):,} orders", flush=True)
+    for line in result.skipped:
+        print(f"left out: {line}", flush=True)
+    return db
+
+
+def run(args: argparse.Namespace) -> int:
+    directory = (args.workspace or workspace_dir()).resolve()
+    prepare(directory, args.customers, args.days, args.seed)
+    if args.no_serve:
+        return 0
+    env = dict(os.environ, WAMKT_WORKSPACE=str(directory))
+    env.pop("WAMKT_DB_PATH", None)  # the dashboards read the demo's database, not another one
+    base = f"http://{args.host}:{args.port}/"
+    cmd = [sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser", f"--port={args.port}",
+           f"--Voila.ip={args.host}"]
+    proc = subprocess.Popen(cmd, env=env)
+    print(f"dashboards: {base}", flush=True)
+    for name in FIRST:
+        if (DASHBOARDS / f"{name}.ipynb").is_file():
+            print(f"  {base}voila/render/{name}.ipynb", flush=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(10)
+        return 130

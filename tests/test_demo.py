@@ -1,0 +1,91 @@
+"""The demo: its history-playing step leaves campaigns, statuses and replies in the store, and
+``wamkt demo`` serves dashboards that show them in a browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, free_port, wait_for_port
+from wamkt_nb.analytics import compute_metrics, load_ledger
+from wamkt_nb.data.sample import generate
+from wamkt_nb.demo import AB_EXPERIMENT, DemoCampaign, play_history
+from wamkt_nb.store import open_store
+
+SMALL = (
+    DemoCampaign(0.42, "Newsletter", None),
+    DemoCampaign(1.42, "A/B test", None, ab_test=True),
+    DemoCampaign(2.42, "Stammkunden", "frequent_buyers", discount="15 %"),
+    DemoCampaign(2.6, "Versand-Info", None, template="order_shipped"),
+)
+
+
+def test_play_history_fills_the_store(tmp_path):
+    start = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=4))
+    data = generate(250, seed=3, now=start)
+    store = open_store(tmp_path / "wamkt.db")
+    result = play_history(store, data, start=start.timestamp(), days=4, campaigns=SMALL, inbound_per_day=4,
+                          log=lambda _line: None)
+    assert result.played == [c.name for c in SMALL] and result.skipped == []
+    count = lambda sql: store.query(sql)[0][0]  # noqa: E731
+    assert count("SELECT COUNT(*) FROM campaigns") == 4
+    assert count("SELECT COUNT(*) FROM campaigns WHERE segment_name = 'frequent_buyers'") == 1
+    assert count(f"SELECT COUNT(DISTINCT arm) FROM sends s JOIN campaigns c USING (campaign_id)"
+                 f" WHERE c.experiment_key = '{AB_EXPERIMENT}' AND arm IN ('A', 'B')") == 2
+    assert count("SELECT COUNT(*) FROM sends WHERE state IN ('delivered', 'read')") > 50
+    assert count("SELECT COUNT(*) FROM sends WHERE state = 'read'") > 20
+    assert count("SELECT COUNT(*) FROM status_events") > 100
+    assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16
+    assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0
+    assert count("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'") > 0
+    times = store.query("SELECT MIN(created_at), MAX(created_at) FROM campaigns")[0]
+    assert start.timestamp() < times[0] < times[1] < start.timestamp() + 4 * 86_400  # simulated time
+    metrics = compute_metrics(load_ledger(store), pd.Timestamp.now(tz="UTC"))
+    store.close()
+    head = metrics.headline.iloc[0]
+    assert 0.3 < head["read_rate"] <= 1.0 and head["reply_rate"] > 0
+    assert metrics.service.iloc[0]["answered"] > 0
+
+
+@pytest.mark.browser
+def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
+    port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("WAMKT_DB_PATH", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "demo", "--customers", "300", "--days", "4", "--port", str(port),
+         "--workspace", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "voila/render/campaign_overview.ipynb" in line:
+                break
+        url = next((m.group(0) for m in map(re.compile(r"http://\S+campaign_overview\.ipynb").search, lines) if m),
+                   None)
+        assert url, "".join(lines)
+        assert any(re.search(r"history played .*campaigns", line) for line in lines), "".join(lines)
+        wait_for_port(port, proc=proc)
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(".wamkt-kpis", state="visible", timeout=120_000)
+        assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.42 and 3.42 of the default plan
+        assert page.locator(".wamkt-error").count() == 0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,243 @@
+"""The demo's history: several campaigns played through the embedded sandbox on simulated time.
+
+One sandbox (simulated customers built from the sample data) and one webhook receiver with
+keyword auto-replies run for the whole history. Each campaign goes the real way: features at
+that day -> segment preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks ->
+receiver -> ledger; between campaigns the sandbox's clock moves on, so customers read, reply
+("JA", "Rabatt", questions) and buy, and the auto-replier answers. Nothing here computes a metric:
+the dashboards read what this leaves in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .abtest import assign_arms
+from .abtest.play import CONVERSION_COLUMNS, approved_template
+from .autoreply import Rule
+from .autoreply.repository import save_rule
+from .campaigns.dryrun import dry_run
+from .campaigns.ledger import create_campaign
+from .campaigns.sender import SendOptions, send_campaign
+from .clock import SimulatedClock
+from .cloudapi import AsyncCloudClient, CloudClient
+from .compliance import Policy
+from .data.features import build_features
+from .data.schema import CustomerData
+from .inbox.answer import answer
+from .messages import MessageSpec, Param, Template, template_from_text
+from .sandbox import BehaviourParams, Sandbox, SandboxConfig
+from .sandbox.templates import default_templates
+from .segments import evaluate, preset
+from .store import Store
+from .webhooks.wiring import connect_sandbox
+
+DAY = 86_400.0
+AB_EXPERIMENT = "demo-rabatt-wording"
+AB_TRUE_READ_UPLIFT = 0.25
+RULES = (
+    Rule(rule_id="demo-rabatt", name="Rabatt-Code", pattern="rabatt, ja, yes", priority=10,
+         reply_text="Dein Code: WA10. 10 % auf deinen nächsten Einkauf, gültig 7 Tage."),
+    Rule(rule_id="demo-stop", name="Abmelden", pattern="stop, stopp, abmelden, unsubscribe", action="opt_out",
+         priority=1, reply_text="Du bekommst keine Angebote mehr. Schreib START, um sie wieder zu erhalten."),
+    Rule(rule_id="demo-hours", name="Öffnungszeiten", pattern="öffnungszeiten, geöffnet", action="faq",
+         priority=20, reply_text="Unser Kundenservice ist Mo-Fr 9-18 Uhr für dich da."),
+)
+"""The demo's auto-replies: a discount code for "Rabatt"/"JA", opt-out, an FAQ answer."""
+
+INBOUND_TEXTS = ("Rabatt", "Gibt es Rabatt?", "Öffnungszeiten?", "Wo ist meine Bestellung?",
+                 "Kann ich umtauschen?", "Danke!")
+"""What customers write on their own between campaigns; the last three have no rule (inbox work)."""
+AGENT_ANSWER = "Danke für deine Nachricht! Wir kümmern uns sofort darum."
+
+
+@dataclass(frozen=True)
+class DemoCampaign:
+    """One campaign of the history: when (days after the start, fractional = time of day UTC)."""
+
+    day: float
+    name: str
+    segment: str | None  # a segment preset key; None = everyone (unsegmented)
+    template: str = "rabatt_aktion"
+    discount: str = "10 %"
+    ab_test: bool = False
+
+
+DEFAULT_CAMPAIGNS = (
+    DemoCampaign(0.42, "Newsletter März: Neuheiten", None),
+    DemoCampaign(3.42, "Stammkunden-Rabatt", "frequent_buyers", discount="15 %"),
+    DemoCampaign(6.83, "Premium-Angebot", "high_order_value", discount="20 %"),
+    DemoCampaign(9.42, "Diese Woche aktiv", "active_7d"),
+    DemoCampaign(12.42, "A/B: Rabatt-Wording", "high_value_active_7d", ab_test=True),
+    DemoCampaign(15.6, "Versand-Info", "active_7d", template="order_shipped"),
+    DemoCampaign(18.42, "Newsletter: Sale", None, discount="15 %"),
+)
+
+
+@dataclass
+class DemoResult:
+    """What the history left in the store, and what it could not play (with the reason)."""
+
+    campaign_ids: list[str] = field(default_factory=list)
+    played: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    injected: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def _templates() -> dict[str, Template]:
+    library = {t["name"]: t for t in default_templates() if t["language"] == "de"}
+    found = {name: Template.from_api(library[name]) for name in ("rabatt_aktion", "order_shipped")}
+    found["rabatt_aktion_b"] = template_from_text(
+        "rabatt_aktion_b", "de", "MARKETING",
+        "Hallo {{first_name}}, {{discount}} Rabatt nur für dich! Antworte JA für deinen Code.",
+        examples={"first_name": "Anna", "discount": "10 %"},
+    )
+    return found
+
+
+def _spec(template: Template) -> MessageSpec:
+    if template.name == "order_shipped":
+        return MessageSpec(category="utility", template={"*": template},
+                           params={"1": Param("first_name"), "2": Param("order_ref", fallback="#10001")})
+    return MessageSpec(template={"*": template},
+                       params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")})
+
+
+def _audience(features: pd.DataFrame, campaign: DemoCampaign, now: float) -> pd.DataFrame:
+    if campaign.segment:
+        chosen = preset(campaign.segment)
+        result = evaluate(chosen.rule, features, now=pd.Timestamp(now, unit="s", tz="UTC"),
+                          include_inactive=chosen.include_inactive)
+        features = features[result.mask]
+    ids = features["customer_id"].astype(str)
+    return features.assign(discount=campaign.discount, order_ref="#" + ids.str[-5:]).reset_index(drop=True)
+
+
+def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None:
+    options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=pace, confirm_high_rate=pace > 50,
+                          wait_for_later=False)  # quiet-hour rows stay planned: no waiting on wall time
+
+    async def run() -> None:
+        async with AsyncCloudClient(sandbox.settings()) as client:
+            await send_campaign(store, client, campaign_id, options, clock=sandbox.clock)
+
+    # a thread of its own: works inside a running event loop (Jupyter) as well as outside
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def _advance_to(sandbox: Sandbox, when: float) -> None:
+    gap = when - sandbox.clock.now()
+    if gap > 0:
+        sandbox.advance(gap)
+
+
+def play_campaign(store: Store, sandbox: Sandbox, features: pd.DataFrame, campaign: DemoCampaign,
+                  templates: dict[str, Template], pace: float) -> str:
+    """Dry-run, ledger and send one campaign at the sandbox's current simulated time.
+
+    ``features`` are the customers as the CRM export knew them when the history started.
+    """
+    now = sandbox.clock.now()
+    audience = _audience(features, campaign, now)
+    if audience.empty:
+        raise ValueError("the segment is empty at that time")
+    if campaign.ab_test:
+        audience["arm"] = assign_arms(audience["customer_id"], AB_EXPERIMENT, ["A", "B"]).to_numpy()
+        message = {"A": _spec(templates["rabatt_aktion"]), "B": _spec(templates["rabatt_aktion_b"])}
+    else:
+        message = _spec(templates[campaign.template])
+    report = dry_run(audience, message, now=now, store=store, schedule="now", policy=Policy(daily_limit=None))
+    campaign_id = create_campaign(
+        store, report.plan, name=campaign.name, now=now, segment_name=campaign.segment,
+        experiment_key=AB_EXPERIMENT if campaign.ab_test else None,
+        spec={"experiment": {"metric": "read", "arms": ["A", "B"]}} if campaign.ab_test else None,
+    )
+    _send(store, sandbox, campaign_id, pace)
+    return campaign_id
+
+
+def _answer(store: Store, sandbox: Sandbox, api: CloudClient, phone: str, delay: float) -> None:
+    """A person in the team answers after ``delay`` simulated seconds."""
+    _advance_to(sandbox, sandbox.clock.now() + delay)
+    sandbox.wait_idle(10.0)  # the inbound webhook is recorded: the service window is open
+    answer(store, api, phone, text=AGENT_ANSWER, agent="demo-team", phone_number_id=sandbox.phone_number_id,
+           clock=sandbox.clock)
+
+
+def play_history(
+    store: Store,
+    data: CustomerData,
+    *,
+    start: float,
+    days: float = 21.0,
+    campaigns: Sequence[DemoCampaign] = DEFAULT_CAMPAIGNS,
+    inbound_per_day: int = 6,
+    agent_share: float = 0.8,
+    pace: float = 400.0,
+    seed: int = 42,
+    log: Callable[[str], None] = print,
+) -> DemoResult:
+    """Play ``campaigns`` from ``start`` (epoch s) over ``days`` simulated days into ``store``.
+
+    Besides the campaigns, ``inbound_per_day`` customers write on their own (daytime); keyword
+    messages get auto-replies, and ``agent_share`` of the other questions a person's answer.
+    """
+    rng = random.Random(seed)
+    result = DemoResult()
+    templates = _templates()
+    for rule in RULES:
+        save_rule(store, rule)
+    features = build_features(data, now=pd.Timestamp(start, unit="s", tz="UTC"))
+    events: list[tuple[float, DemoCampaign | None]] = [(start + c.day * DAY, c) for c in campaigns if c.day < days]
+    for day in range(int(np.ceil(days))):
+        events += [(start + day * DAY + rng.uniform(8, 21) * 3600, None) for _ in range(inbound_per_day)]
+    events.sort(key=lambda e: e[0])
+    ids = data.customers["customer_id"].astype(str).to_numpy()
+    phones = data.customers["phone"].astype(str).to_numpy()
+    sandbox = Sandbox(
+        customers=data, clock=SimulatedClock(start),
+        params=BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT}),
+        config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace)),
+        templates=default_templates() + [approved_template(templates["rabatt_aktion_b"])],
+    )
+    sandbox.start()
+    try:
+        with connect_sandbox(sandbox, store), CloudClient(sandbox.settings()) as api:
+            for at, campaign in events:
+                _advance_to(sandbox, at)
+                if campaign is None:  # a customer writes on their own
+                    who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
+                    sandbox.inject_inbound(ids[who], text)
+                    result.injected += 1
+                    if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
+                        _answer(store, sandbox, api, phones[who], rng.expovariate(1 / 600.0))
+                    continue
+                try:
+                    campaign_id = play_campaign(store, sandbox, features, campaign, templates, pace)
+                except Exception as exc:  # play what can be played; say what was left out
+                    result.skipped.append(f"{campaign.name}: {exc}")
+                    log(f"  skipped {campaign.name}: {exc}")
+                    continue
+                result.campaign_ids.append(campaign_id)
+                result.played.append(campaign.name)
+                log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
+            _advance_to(sandbox, start + days * DAY)
+            sandbox.wait_idle(60.0)
+            orders = sandbox.conversions_frame()[list(CONVERSION_COLUMNS)]
+            store.executemany(
+                f"INSERT OR IGNORE INTO conversions ({', '.join(CONVERSION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                orders.itertuples(index=False, name=None),
+            )
+            result.counters = dict(sandbox.counters())
+    finally:
+        sandbox.stop()
+    return result
