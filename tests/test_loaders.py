@@ -213,14 +213,21 @@ _row = st.tuples(st.sampled_from(["Anna", "Jürgen", "", "Ö,\"x\""]), _cell,
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(_row, min_size=1, max_size=25), delimiter=st.sampled_from([",", ";", "\t"]),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "mixed"]))
 def test_every_row_is_accounted_for(rows, delimiter, encoding):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["Vorname", "Telefon", "Einwilligung", "Kundennummer"])
     writer.writerows(rows)
-    r = load_customers(buffer.getvalue().encode(encoding), name="h.csv")
+    lines = buffer.getvalue().splitlines(keepends=True)
+    if encoding == "mixed":  # every other line in cp1252, the rest UTF-8
+        data = b"".join(line.encode("cp1252" if i % 2 else "utf-8") for i, line in enumerate(lines))
+    else:
+        data = buffer.getvalue().encode(encoding)
+    r = load_customers(data, name="h.csv")
     assert r.rows_in == len(rows)
+    names = {name for name, *_ in rows if name}
+    assert set(r.rows["first_name"].dropna()) <= names | {n.split(" ")[0] for n in names}
     assert r.rows_in == r.loaded + r.rejected + r.merged
     assert r.rows["phone"].is_unique and r.rows["customer_id"].is_unique
     assert r.rows["phone"].str.match(r"^\+[1-9]\d{6,14}$").all()
