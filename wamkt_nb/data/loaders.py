@@ -8,7 +8,7 @@ the later rows); repeated orders (same order id) and interactions are merged the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +83,13 @@ def load_customers(
 
     out = pd.DataFrame(index=frame.index)
     out["phone"] = phone
-    get = lambda f: v.text(frame[mapping_[f]]) if f in mapping_ else pd.Series(pd.NA, index=frame.index, dtype="string")  # noqa: E731
+
+    def get(field: str, parse: Callable[[pd.Series], pd.Series] = v.text) -> pd.Series:
+        """The parsed source column of ``field``, or all missing when the source has none."""
+        if field in mapping_:
+            return parse(frame[mapping_[field]])
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+
     out["customer_id"] = get("customer_id").fillna(phone)
     first, last, full = get("first_name"), get("last_name"), get("name")
     joined = (first.fillna("") + " " + last.fillna("")).str.strip().replace("", pd.NA)
@@ -91,14 +97,11 @@ def load_customers(
     parts = out["name"].str.split(" ", n=1)
     out["first_name"] = first.fillna(parts.str[0].astype("string"))
     out["last_name"] = last.fillna(parts.str[1].astype("string"))
-    out["email"] = v.emails(frame[mapping_["email"]]) if "email" in mapping_ else get("email")
+    out["email"] = get("email", v.emails)
     phone_country, phone_zone = phone_regions(phone)
-    country = v.country_codes(frame[mapping_["country"]]) if "country" in mapping_ else get("country")
-    out["country"] = country.fillna(phone_country)
-    language = v.language_codes(frame[mapping_["language"]]) if "language" in mapping_ else get("language")
-    out["language"] = language.fillna(v.default_language(out["country"]))
-    zone = v.time_zones(frame[mapping_["timezone"]]) if "timezone" in mapping_ else get("timezone")
-    out["timezone"] = zone.fillna(phone_zone).fillna("UTC")
+    out["country"] = get("country", v.country_codes).fillna(phone_country)
+    out["language"] = get("language", v.language_codes).fillna(v.default_language(out["country"]))
+    out["timezone"] = get("timezone", v.time_zones).fillna(phone_zone).fillna("UTC")
     out["city"] = get("city")
     if "opted_in" in mapping_:
         out["opted_in"], reason = v.yes_no(frame[mapping_["opted_in"]], "opt-in")
@@ -112,10 +115,9 @@ def load_customers(
             problems.add(reason, mapping_[column], frame[mapping_[column]])
         else:
             out[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    if "email" in mapping_:
-        bad = v.text(frame[mapping_["email"]]).notna() & out["email"].isna()
-        if bad.any():
-            notes.append(f"{int(bad.sum())} e-mail addresses were not addresses and were left empty")
+    bad_emails = int((get("email").notna() & out["email"].isna()).sum())
+    if bad_emails:
+        notes.append(f"{bad_emails} e-mail addresses were not addresses and were left empty")
 
     good = out[~out.index.isin(problems.rows)]
     good, merges = _merge_customers(good)
