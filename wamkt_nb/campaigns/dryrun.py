@@ -215,18 +215,20 @@ def _no_gc() -> Iterator[None]:
 def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
                     values: Mapping[str, pd.Series]) -> pd.Series:
     out = np.full(len(plan), None, dtype=object)
-    rows = np.flatnonzero(plan["outcome"].to_numpy(dtype=object) != "excluded")
+    rows = np.flatnonzero((plan["outcome"] != "excluded").to_numpy())
     if not len(rows):
         return pd.Series(out, index=plan.index)
-    phones = plan["phone"].to_numpy(dtype=object)[rows]
+
+    def pick(column: pd.Series) -> np.ndarray:
+        return column.iloc[rows].to_numpy(dtype=object)
+
+    phones = pick(plan["phone"])
     first = next(iter(specs.values()))
     if first.kind == "text":
-        bodies = plan["body"].to_numpy(dtype=object)[rows]
-        out[rows] = [text_message(p, b) for p, b in zip(phones, bodies)]
+        out[rows] = [text_message(p, b) for p, b in zip(phones, pick(plan["body"]))]
         return pd.Series(out, index=plan.index)
-    langs = plan["language"].to_numpy(dtype=object)[rows]
-    arms = plan["arm"].to_numpy(dtype=object)[rows]
-    cols = {k: v.to_numpy(dtype=object)[rows] for k, v in values.items()}
+    langs, arms = pick(plan["language"]), pick(plan["arm"])
+    cols = {k: pick(v.reset_index(drop=True)) for k, v in values.items()}
     for (arm, language), group in pd.Series(np.arange(len(rows))).groupby([arms, langs], sort=False):
         spec = specs[arm]
         template = spec.template[spec.variant_language(language)]  # type: ignore[index]
