@@ -15,11 +15,11 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import timezone as phone_tz
 
-_PREFIX = 8  # "+49151" + 2 digits: enough to pick the zone of any geographic number plan
+_PREFIX = 7  # "+" and 6 digits: country code plus the area code that decides the zone
 FALLBACK_ZONE = "UTC"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65_536)
 def zone_for_phone(phone: str) -> str:
     """The first IANA zone phonenumbers knows for ``phone``; UTC when it cannot tell."""
     try:
