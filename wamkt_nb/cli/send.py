@@ -58,6 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``wamkt send ...`` on its own, without loading the other subcommands (scripts, tests)."""
+    parser = argparse.ArgumentParser(prog="wamkt")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
 def _read_plan(path: Path) -> pd.DataFrame:
     if path.suffix == ".pkl":
         return pd.read_pickle(path)
