@@ -178,3 +178,16 @@ def test_replies_use_the_buttons_offered():
         assert all(m["context"]["id"] in wamids for m in inbound)
     finally:
         sb.stop()
+
+
+def test_conversions_go_into_the_store(played, tmp_path):
+    from wamkt_nb.store import open_store
+
+    sb, _ = played
+    store = open_store(tmp_path / "wamkt.db")
+    offered = sb.save_conversions(store)
+    assert offered == len(sb.conversions_frame()) > 0
+    assert sb.save_conversions(store) == offered  # idempotent: order ids are the key
+    rows = store.query("SELECT COUNT(*) AS n, SUM(amount) AS total FROM conversions WHERE source = 'sandbox'")
+    assert rows[0]["n"] == offered
+    assert rows[0]["total"] == pytest.approx(sb.conversions_frame().amount.sum())

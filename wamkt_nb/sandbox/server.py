@@ -18,9 +18,11 @@ import orjson
 import pandas as pd
 import uvicorn
 
+from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
 from ..data.schema import CustomerData
 from ..settings import Secret, Settings
+from ..store import Store
 from .app import SandboxApp
 from .behaviour import BehaviourParams
 from .config import SandboxConfig
@@ -234,10 +236,19 @@ class Sandbox:
 
     def conversions_frame(self) -> pd.DataFrame:
         """Simulated orders; the first seven columns match the store's ``conversions`` table."""
-        cols = ["order_id", "customer_id", "phone", "at", "amount", "currency", "source", "wamid",
-                "callback_data", "template"]
+        cols = [*CONVERSION_COLUMNS, "wamid", "callback_data", "template"]
         with self.engine.lock:
             return pd.DataFrame(list(self.engine.conversions), columns=cols)
+
+    def save_conversions(self, store: Store) -> int:
+        """Write the simulated orders into the store's ``conversions`` table (idempotent); returns the rows offered."""
+        orders = self.conversions_frame()[list(CONVERSION_COLUMNS)]
+        store.executemany(
+            f"INSERT OR IGNORE INTO conversions ({', '.join(CONVERSION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(CONVERSION_COLUMNS))})",
+            orders.itertuples(index=False, name=None),
+        )
+        return len(orders)
 
     def customers_frame(self) -> pd.DataFrame:
         """The simulated customers' live state (window, opt-out, counts)."""
