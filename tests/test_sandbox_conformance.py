@@ -122,6 +122,11 @@ def test_auth_errors(sb, data):
     assert_error(httpx.post(url, json=body), 401, 190)
     assert_error(httpx.post(url, json=body, headers={"Authorization": "Bearer wrong"}), 401, 190)
     assert_error(httpx.get(f"{sb.base_url}/v21.0/{sb.waba_id}/message_templates"), 401, 190)
+    # Graph also takes the token as a query parameter
+    token = sb.access_token.reveal()
+    assert httpx.post(url, json=body, params={"access_token": token}).status_code == 200
+    assert httpx.get(f"{sb.base_url}/v21.0/{sb.waba_id}/message_templates", params={"access_token": token}
+                     ).status_code == 200
 
 
 @pytest.mark.parametrize("change,status,code", [

@@ -77,10 +77,11 @@ class SandboxApp:
         parts = scope["path"].strip("/").split("/")
         method = scope["method"]
         engine = self.engine
+        query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
-        if method == "POST" and len(parts) == 3 and parts[2] == "messages" and not scope["query_string"]:
+        if method == "POST" and len(parts) == 3 and parts[2] == "messages":
             body = await _read_body(receive)
-            if not self._authorised(scope, {}):
+            if not self._authorised(scope, query):
                 return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
             if not self.sandbox.config.accepts_version(parts[0]):
                 return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
@@ -89,7 +90,6 @@ class SandboxApp:
                 return await self._fault(fault, parts[1], body, send)
             status, result = engine.send(parts[1], body)
             return await _respond(send, status, result)
-        query = parse_qs(scope["query_string"].decode("latin-1"))
         body = await _read_body(receive)
         try:
             if not self._authorised(scope, query):
