@@ -46,7 +46,8 @@ async def _read_body(receive: Any) -> bytes:
 
 
 async def _respond(send: Any, status: int, payload: Any) -> None:
-    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    body = payload if isinstance(payload, bytes) else orjson.dumps(
+        payload, option=orjson.OPT_SERIALIZE_NUMPY, default=str)  # inspection frames carry numpy/pandas values
     await send({"type": "http.response.start", "status": status,
                 "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -88,18 +89,18 @@ class SandboxApp:
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
             if fault is not None:
                 return await self._fault(fault, parts[1], body, send)
-            status, result = engine.send(parts[1], body)
+            try:
+                status, result = engine.send(parts[1], body)
+            except Exception:  # a bug must not take the server down: answer like Meta's unknown error
+                log.exception("sandbox: POST %s failed", scope["path"])
+                return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
             return await _respond(send, status, result)
         body = await _read_body(receive)
         try:
             if not self._authorised(scope, query):
                 raise SandboxError(190, "Invalid OAuth access token - Cannot parse access token")
-            if parts[0] == "_sandbox":
-                result = self.sandbox.inspect_route(method, parts[1:], query, body)
-            elif self.sandbox.config.accepts_version(parts[0]):
-                result = self._graph(method, parts[1:], query, body, scope)
-            else:
-                raise SandboxError(100, f"Unknown path components: /{parts[0]}")
+            # Off the event loop: these may block (webhook handshake, advancing the clock, big logs).
+            result = await asyncio.to_thread(self._route, method, parts, query, body, scope)
         except SandboxError as err:
             return await self._error(send, err)
         except (KeyError, ValueError, TypeError, WebhookError) as exc:
@@ -108,6 +109,14 @@ class SandboxApp:
             log.exception("sandbox: %s %s failed", method, scope["path"])
             return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
         await _respond(send, 200, result)
+
+    def _route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes,
+               scope: dict[str, Any]) -> Any:
+        if parts[0] == "_sandbox":
+            return self.sandbox.inspect_route(method, parts[1:], query, body)
+        if self.sandbox.config.accepts_version(parts[0]):
+            return self._graph(method, parts[1:], query, body, scope)
+        raise SandboxError(100, f"Unknown path components: /{parts[0]}")
 
     async def _error(self, send: Any, err: SandboxError) -> None:
         with self.engine.lock:
