@@ -251,3 +251,21 @@ async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
     assert 0.8 <= span <= 1.3  # 20/s each, 40/s together
     used = dict(store.query("SELECT phone_number_id, count(*) FROM sends GROUP BY 1"))
     assert used == {"1111": a, "2222": b}
+
+
+async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
+    from conftest import free_port
+
+    cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
+    async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="x") as client:
+        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=("1",), pace=50, max_attempts=2,
+                                                                backoff_scale=0.01, pair_interval=0.0))
+        task = asyncio.create_task(runner.run())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if runner.paused:
+                break
+        assert "cannot reach the API" in runner.progress().message
+        runner.stop()
+        progress = await task
+    assert progress.status == "paused" and progress.counts["planned"] == 3 and progress.counts["failed"] == 0

@@ -195,13 +195,15 @@ def set_campaign_status(store: Store, campaign_id: str, status: str, now: float)
         )
 
 
-def planned_sends(store: Store, campaign_id: str) -> list[SendRow]:
-    """Rows still to send (``planned``), earliest planned time first."""
-    rows = store.query(
-        "SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts"
-        " FROM sends WHERE campaign_id = ? AND state = 'planned' ORDER BY planned_at, send_id",
-        (campaign_id,),
-    )
+def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None = None) -> list[SendRow]:
+    """Rows still to send (``planned``; all, or those of ``send_ids``), earliest planned time first."""
+    sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts"
+           " FROM sends WHERE campaign_id = ? AND state = 'planned'")
+    params: tuple = (campaign_id,)
+    if send_ids is not None:
+        sql += " AND send_id IN (SELECT value FROM json_each(?))"
+        params += (orjson.dumps(list(send_ids)).decode(),)
+    rows = store.query(sql + " ORDER BY planned_at, send_id", params)
     return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6]) for r in rows]
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..clock import Clock, SystemClock
 from ..cloudapi.errors import (
-    CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, error_meaning,
+    CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError, error_meaning,
 )
 from ..compliance import release_marketing, reserve_marketing
 from ..store import Store
@@ -350,6 +350,12 @@ class CampaignRunner:
             for p in self._pacers:
                 if p.phone_number_id == phone_number_id:
                     p.throttled(mono)
+        if isinstance(exc, TransportError) and attempt >= self.options.max_attempts:
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+            self._push(again, now)
+            self._message = f"paused: cannot reach the API ({exc.message}); resume when it is back"
+            self._paused = True
+            return
         if exc.retryable and attempt < self.options.max_attempts:
             delay = jittered(exc.retry_after(attempt) * self.options.backoff_scale, self._rng)
             if isinstance(exc, PairRateLimitError):
@@ -389,10 +395,8 @@ class CampaignRunner:
             del self._waiting_unknown[sid]
         ledger.requeue(self.store, due, now)
         self._resent += len(due)
-        wanted = set(due)
-        for row in ledger.planned_sends(self.store, self.campaign_id):
-            if row.send_id in wanted:
-                self._push(row, now)
+        for row in ledger.planned_sends(self.store, self.campaign_id, due):
+            self._push(row, now)
 
     # bookkeeping --------------------------------------------------------------------------
     def _push(self, row: ledger.SendRow, due: float) -> None:

@@ -133,8 +133,16 @@ async def _run(args: argparse.Namespace) -> int:
         )
         async with AsyncCloudClient(settings, base_url=base_url, access_token=token,
                                     timeout=args.timeout, max_connections=max(args.concurrency, 10)) as client:
-            printer = None if args.quiet else (lambda p: print(_line(p), flush=True))
-            runner = CampaignRunner(store, client, args.campaign, options, on_progress=printer)
+            runner = CampaignRunner(store, client, args.campaign, options)
+
+            def report(p: Progress) -> None:
+                if not args.quiet:
+                    print(_line(p), flush=True)
+                if p.status == "paused" and p.message:  # an account or connection problem: nobody to click resume
+                    print(p.message, flush=True)
+                    runner.stop()
+
+            runner.on_progress = report
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
