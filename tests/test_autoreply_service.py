@@ -4,6 +4,7 @@ opt-out, handover, failures and recovery."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
@@ -40,7 +41,7 @@ class Harness:
         assert resp.status_code == 200
         return f"wamid.in{self.n}"
 
-    def outcome(self, wamid, timeout=5.0):
+    def outcome(self, wamid, timeout=30.0):
         deadline = time.monotonic() + timeout
         while True:
             row = self.store.query(
@@ -66,7 +67,7 @@ def test_rabatt_gets_the_discount_code(harness):
     wamid = harness.say("Rabatt?")
     result = harness.outcome(wamid)
     assert result["outcome"] == "replied" and result["state"] == "accepted"
-    assert result["wamid"] == "wamid.reply1" and 0 < result["latency_ms"] < 2000
+    assert result["wamid"] == "wamid.reply1" and result["latency_ms"] > 0
     [(number, payload)] = harness.sender.sent
     assert number == PHONE_NUMBER_ID and payload["to"] == PHONE and "WILLKOMMEN10" in payload["text"]["body"]
 
@@ -212,7 +213,7 @@ def test_transient_error_retried_within_budget(tmp_path):
     h = Harness(tmp_path, sender=FlakySender(ServerError("(#131000) Something went wrong", 131000)))
     try:
         result = h.outcome(h.say("Rabatt"))
-        assert result["state"] == "accepted" and h.sender.calls == 2 and 400 < result["latency_ms"] < 2000
+        assert result["state"] == "accepted" and h.sender.calls == 2 and result["latency_ms"] >= 500  # one 0.5 s back-off
     finally:
         h.close()
 
@@ -228,21 +229,27 @@ def test_outcome_unknown_is_not_retried(tmp_path):
         h.close()
 
 
-class SlowSender(RecordingSender):
+class HeldSender(RecordingSender):
+    """Sends only once the test lets it (a Cloud API that answers slowly)."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+
     async def send_message(self, phone_number_id, payload):
-        await asyncio.sleep(1.0)
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
         return await super().send_message(phone_number_id, payload)
 
 
 def test_webhook_answers_before_the_reply_is_sent(tmp_path):
-    h = Harness(tmp_path, sender=SlowSender())
+    h = Harness(tmp_path, sender=HeldSender())
     try:
-        started = time.perf_counter()
-        wamid = h.say("Rabatt")
-        assert time.perf_counter() - started < 0.5
+        wamid = h.say("Rabatt")  # returns with 200 while the reply is still held
         queued = h.store.query("SELECT r.state FROM replies r JOIN autoreply_log l USING (reply_id) WHERE l.wamid = ?",
                                (wamid,))
         assert queued[0][0] == "queued"  # recorded durably before the 200, sent afterwards
+        h.sender.release.set()
         assert h.outcome(wamid)["state"] == "accepted"
     finally:
         h.close()

@@ -94,7 +94,7 @@ def test_answering_through_the_sandbox(tmp_path):
     phone = data.customers["phone"].iloc[0]
     with Sandbox(customers=data, clock=clock) as sb, connect_sandbox(sb, store), CloudClient(sb.settings()) as client:
         sb.inject_inbound(phone, "Hat jemand Zeit für eine Frage?")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while open_conversations(store, clock.now()).empty and time.monotonic() < deadline:
             time.sleep(0.02)
         assert list(open_conversations(store, clock.now())["phone"]) == [phone]

@@ -27,7 +27,7 @@ def test_inbox_widget_answers_and_masks(tmp_path):
         sb.inject_inbound(poor, "Meine Lieferung fehlt!!")
         clock.advance(3 * 3600)
         sb.inject_inbound(rich, "Frage zur Rechnung")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while len(open_conversations(store, clock.now())) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         clock.advance(600)

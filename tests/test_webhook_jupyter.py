@@ -79,7 +79,7 @@ def test_sandbox_keyword_reply_through_jupyter(jupyter, sandbox):
     sandbox.set_webhook(url, VERIFY)
     phone = sandbox.test_phone
     sandbox.inject_inbound(phone, "Rabatt bitte")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     got = []
     while time.monotonic() < deadline and not got:
         sandbox.wait_idle(1)
