@@ -63,9 +63,13 @@ def voila_server(notebook: Path, env: dict[str, str] | None = None, log: Path | 
             out.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium for the session (never a downloaded browser)."""
+    """One headless Debian Chromium per test module (never a downloaded browser).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running while it is
+    open, and pytest-asyncio cannot start its own loop for the async tests that follow.
+    """
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium is not installed: run the tests through scripts/test.sh")
