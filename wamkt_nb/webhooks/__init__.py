@@ -1,7 +1,7 @@
 """The webhook receiver: verify, parse, deduplicate and record WhatsApp updates.
 
 Framework-free core (:class:`WebhookReceiver`), an ASGI app for ``wamkt serve`` and a Jupyter
-server extension (``jupyter server --ServerApp.jpserver_extensions='{"wamkt_nb.webhooks": true}'``).
+server extension (``jupyter server --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True``).
 """
 
 from .ledger import STATE_RANK, apply_status, moves_forward, reconcile_sends

@@ -1,6 +1,6 @@
 """Jupyter server extension: the webhook endpoint at ``{base_url}wamkt/webhook`` inside JupyterLab.
 
-Enable with ``jupyter server --ServerApp.jpserver_extensions='{"wamkt_nb.webhooks": true}'`` (or
+Enable with ``jupyter server --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True`` (or
 ``jupyter server extension enable wamkt_nb.webhooks``). Meta cannot log in to Jupyter nor send an
 XSRF token, so the handler skips both and authenticates every POST by ``X-Hub-Signature-256``
 and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``.
