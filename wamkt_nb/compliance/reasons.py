@@ -25,8 +25,14 @@ EXCLUDING = ("no_phone", "no_opt_in", "opted_out", "us_marketing", "holdout", "i
              "marketing_cap_24h", "outside_service_window")
 """Exclusions in order of precedence: a recipient gets the first that applies."""
 
+MESSAGE_EXCLUDING = ("missing_parameter", "message_too_long")
+"""Exclusions the dry-run decides from the rendered message, after the rules."""
+
 DEFERRING = ("quiet_hours", "tier_limit")
 """Reasons that move a recipient to a later time instead of excluding them."""
+
+REASON_CODES = ("", *EXCLUDING, *MESSAGE_EXCLUDING, *DEFERRING)
+"""Every reason code, '' (no reason) first: the categories of the plan's ``reason`` column."""
 
 
 def explain(code: str) -> str:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ..messages.templates import to_arrow
 from ..store import Store
-from .reasons import EXCLUDING, REASONS
+from .reasons import EXCLUDING, REASON_CODES
 from .reservation import MARKETING_CAP_SECONDS, SENT_STATES, recently_marketed
 
 SERVICE_WINDOW_SECONDS = 86_400.0
@@ -56,15 +56,11 @@ class Policy:
 class RuleResult:
     """Per recipient: the first exclusion reason ('' when allowed) and whether a service window is open.
 
-    ``reason`` is categorical over ``REASON_CODES`` ('' first), cheap for a million rows.
+    ``reason`` is categorical over :data:`reasons.REASON_CODES` ('' first), cheap for a million rows.
     """
 
     reason: pd.Series
     window_open: pd.Series
-
-
-REASON_CODES = ("", *EXCLUDING, *(c for c in REASONS if c not in EXCLUDING))
-"""Every reason code, '' (no reason) first: the categories of the ``reason`` columns."""
 
 
 def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now: float,

@@ -81,13 +81,6 @@ def utc_offsets(zones: pd.Series, at: pd.Series | np.ndarray | float) -> np.ndar
     return table[codes, hour - first]
 
 
-def local_hours(zones: pd.Series, at: pd.Series | float) -> np.ndarray:
-    """The local hour (0-23, fractional) for each row at UTC epoch ``at``."""
-    at_arr = np.broadcast_to(np.asarray(at, dtype=float), (len(zones),))
-    local = at_arr + utc_offsets(zones, at_arr)
-    return (local % 86_400) / 3600
-
-
 def _offset(tz: ZoneInfo, epoch: float) -> float:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz).utcoffset().total_seconds()
 

@@ -82,11 +82,6 @@ class Template:
         object.__setattr__(self, "examples", dict(self.examples))
 
     @property
-    def key(self) -> tuple[str, str]:
-        """Templates are unique by name and language."""
-        return (self.name, self.language)
-
-    @property
     def body_variables(self) -> list[str]:
         return variables(self.body)
 
