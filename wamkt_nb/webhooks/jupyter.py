@@ -1,7 +1,7 @@
 """Jupyter server extension: the webhook endpoint at ``{base_url}wamkt/webhook`` inside JupyterLab.
 
-Enable with ``jupyter server --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True`` (or
-``jupyter server extension enable wamkt_nb.webhooks``). Meta cannot log in to Jupyter nor send an
+Enable with ``jupyter lab --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True`` (or the same
+key in ``jupyter_server_config.json``); it is not on by default. Meta cannot log in to Jupyter nor send an
 XSRF token, so the handler skips both and authenticates every POST by ``X-Hub-Signature-256``
 and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``.
 """
