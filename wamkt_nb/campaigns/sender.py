@@ -95,11 +95,13 @@ class Progress:
     resent_after_unknown: int = 0
     pace: float = 0.0
     message: str = ""
+    unknown_waiting: int = 0
 
     @property
     def done(self) -> int:
-        """Rows in a final state (plus ``unknown`` rows that will not be resent)."""
-        return sum(self.counts[s] for s in ledger.FINAL_STATES)
+        """Rows in a final state, plus ``unknown`` rows that will not be resent."""
+        unknown_final = max(0, self.counts["unknown"] - self.unknown_waiting)
+        return sum(self.counts[s] for s in ledger.FINAL_STATES) + unknown_final
 
     @property
     def fraction(self) -> float:
@@ -166,7 +168,7 @@ class CampaignRunner:
         self._requests = 0
         self._throttled = 0
         self._resent = 0
-        self._sent_times: deque[float] = deque(maxlen=4096)
+        self._sent_times: deque[float] = deque(maxlen=20_000)
         self._start = time.monotonic()
         self._last_progress = 0.0
         self.latencies: deque[float] = deque(maxlen=200_000)
@@ -442,6 +444,7 @@ class CampaignRunner:
             elapsed=mono - self._start, rate=rate, eta_seconds=eta, errors=dict(self._errors),
             requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
             pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
+            unknown_waiting=len(self._waiting_unknown),
         )
 
     def _emit(self, force: bool = False) -> None:
