@@ -48,6 +48,9 @@ class BehaviourParams:
     reply_texts: dict[str, float] = field(default_factory=lambda: {
         "JA": 0.30, "Rabatt": 0.25, "Danke!": 0.17, "Wann kommt meine Bestellung?": 0.12,
         "Info": 0.08, "STOP": 0.08})
+    # Blocking/reporting after reading a marketing message, by interaction recency (feeds quality).
+    block_given_read: dict[str, float] = field(default_factory=lambda: {
+        "active_7d": 0.002, "recent_30d": 0.004, "dormant_30d": 0.01, "inactive_90d": 0.03})
     # Conversion given a read.
     base_conversion: float = 0.06
     conversion_by_value_band: dict[str, float] = field(default_factory=lambda: {
@@ -152,6 +155,13 @@ def conversion_probability(features: Mapping[str, Any], category: str, params: B
     p = (params.base_conversion * params.conversion_by_value_band.get(band, 1.0)
          * params.conversion_by_recency.get(recency, 1.0) * (1.0 + uplift))
     return max(0.0, min(1.0, p))
+
+
+def block_probability(features: Mapping[str, Any], category: str, params: BehaviourParams) -> float:
+    """Chance a read marketing message gets the sender blocked or reported (higher for dormant customers)."""
+    if category != "marketing":
+        return 0.0
+    return params.block_given_read.get(_get(features, "interaction_recency", "inactive_90d"), 0.0)
 
 
 def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..cloudapi.models import TIER_LIMITS
+from .quality import QualityRules
 
 
 
@@ -37,7 +38,8 @@ class SandboxConfig:
     marketing_per_user_24h: int = 1
     service_window_hours: float = 24.0
     block_us_marketing: bool = True
-    quality_rating: str = "GREEN"
+    quality_rating: str = "GREEN"  # updated live from blocks and STOPs (see quality_rules)
+    quality_rules: QualityRules = field(default_factory=QualityRules)
     throughput_level: str = "STANDARD"
     # Template review: simulated seconds until a PENDING template is decided.
     template_review_seconds: float = 3_600.0

@@ -39,6 +39,7 @@ class SimCustomer:
     features: dict[str, Any]
     on_whatsapp: bool = True
     marketing_stopped: bool = False
+    blocked: bool = False
     last_inbound_at: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -50,7 +51,7 @@ class SimCustomer:
 
     def state(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "wa_id": self.wa_id, "phone": self.phone, "name": self.name,
-                "on_whatsapp": self.on_whatsapp, "marketing_stopped": self.marketing_stopped,
+                "on_whatsapp": self.on_whatsapp, "marketing_stopped": self.marketing_stopped, "blocked": self.blocked,
                 "last_inbound_at": self.last_inbound_at, **{f"n_{k}": v for k, v in self.counts.items()}}
 
 

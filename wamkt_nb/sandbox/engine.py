@@ -23,6 +23,7 @@ from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, webhook_error
 from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
+from .quality import QualityMonitor
 from .templates import TemplateStore
 from .validate import Outgoing, validate_message
 
@@ -63,6 +64,7 @@ class Engine:
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
         self._tier = RollingUsers()
         self._marketing = PerUserLimit()
+        self.quality = QualityMonitor(self.config.quality_rules)
         self._last_decide = 0.0
 
     def reset(self, customers: dict[str, SimCustomer]) -> None:
@@ -200,7 +202,7 @@ class Engine:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         customer = self.customers.get(msg.wa_id)
-        if customer is None or not customer.on_whatsapp:
+        if customer is None or not customer.on_whatsapp or customer.blocked:
             return self._fail(record, 131026, "Message Undeliverable.")
         window = customer.window_open(now, cfg.service_window_hours)
         if not msg.is_template and not window:
@@ -225,8 +227,8 @@ class Engine:
         if rng.random() >= bm.delivery_probability(msg.media_kind, p):
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
-        if rng.random() >= p.delivered_webhook_missing:
-            self._schedule(t_delivered, lambda: self._status(record, "delivered", pricing))
+        emit = rng.random() >= p.delivered_webhook_missing
+        self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         if rng.random() >= p_read:
@@ -235,11 +237,47 @@ class Engine:
         self._schedule(t_read, lambda: self._read(customer, record, pricing))
         if rng.random() < bm.reply_probability(customer.features, msg.text, msg.category, p):
             self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record))
+        if rng.random() < bm.block_probability(customer.features, msg.category, p):
+            self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
+            return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
         if rng.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay),
                            lambda: self._convert(customer, record, amount))
+
+    def _delivered(self, msg: Outgoing, record: dict[str, Any], pricing: dict[str, Any], emit: bool) -> None:
+        if msg.template_name:
+            self.quality.delivered(msg.template_name, self._at)
+        if emit:
+            self._status(record, "delivered", pricing)
+        else:
+            record["delivered_at"] = self._at
+
+    def _block(self, customer: SimCustomer, msg: Outgoing) -> None:
+        """The customer blocks the business: nothing reaches them any more, and quality suffers."""
+        customer.blocked = True
+        self.counters["blocked"] += 1
+        self._negative(msg)
+
+    def _negative(self, msg: Outgoing) -> None:
+        """A block or STOP after a template: rate the number and maybe pause the template."""
+        if msg.template_name is None or msg.template_language is None:
+            return
+        verdict = self.quality.negative(msg.template_name, self._at)
+        self.config.quality_rating = self.quality.rating(self._at)
+        template = self.templates.find(msg.template_name, msg.template_language)
+        if verdict is None or template is None:
+            return
+        changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
+        self._changes.append(_template_change(changed))
+        if verdict == "PAUSED":
+            self._schedule(self._at + self.quality.pause_seconds(msg.template_name),
+                           lambda: self._unpause(template["id"]))
+
+    def _unpause(self, template_id: str) -> None:
+        if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
+            self._changes.append(_template_change(self.templates.set_status(template_id, "APPROVED")))
 
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
@@ -258,6 +296,8 @@ class Engine:
         else:
             content = {"type": "text", "text": {"body": bm.sample_reply_text(rng, self.params)}}
         self._inbound(customer, content, context)
+        if content.get("text", {}).get("body", "").strip().upper() == "STOP":
+            self._negative(msg)
 
     def _convert(self, customer: SimCustomer, record: dict[str, Any], amount: float) -> None:
         customer.counts["orders"] = customer.counts.get("orders", 0) + 1

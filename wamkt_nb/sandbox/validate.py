@@ -25,6 +25,7 @@ class Outgoing:
     callback_data: str | None = None
     reply_to: str | None = None
     template_name: str | None = None
+    template_language: str | None = None
     header_kind: str | None = None
     buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
     quick_replies: list[str] = field(default_factory=list)  # the template's quick-reply buttons
@@ -100,6 +101,7 @@ def validate_message(body: Any, templates: TemplateStore, own_number: str) -> Ou
         out.text, out.category = rendered.text, rendered.category
         out.template_name, out.header_kind = rendered.name, rendered.header_kind
         out.quick_replies = rendered.quick_replies
+        out.template_language = content["language"]["code"]
     elif kind in limits.MEDIA_TYPES:
         out.text = _media(content, kind)
     elif kind == "interactive":
