@@ -266,3 +266,28 @@ def test_empty_store(tmp_path):
     metrics = compute_metrics(data, pd.Timestamp("2026-03-01", tz="UTC"))
     assert metrics.headline.iloc[0]["recipients"] == 0
     assert metrics.heatmap.values.sum() == 0 and metrics.failures.empty
+
+
+def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
+    from wamkt_nb.analytics.snapshot import snapshot_path
+
+    store = open_store(tmp_path / "wamkt.db")
+    now = pd.Timestamp(T1 + 3600, unit="s", tz="UTC")
+    direct = compute_metrics(load_ledger(store), now)
+    first = compute_metrics(load_ledger(store, snapshot=True), now)  # builds the snapshot
+    path = snapshot_path(store)
+    assert path.is_file()
+    again = compute_metrics(load_ledger(store, snapshot=True), now)  # reads it
+    for name in ("headline", "by_campaign", "failures", "segments", "roi"):
+        for other in (first, again):
+            pd.testing.assert_frame_equal(getattr(direct, name), getattr(other, name), check_dtype=False,
+                                          check_categorical=False)
+    store.execute("UPDATE sends SET state = 'read', read_at = ?, updated_at = ? WHERE recipient_key = 'A:2'",
+                  (T0 + 500, T1 + 10))
+    after = load_ledger(store, snapshot=True)
+    assert int(after.sends["read_at"].notna().sum()) == 4  # the change is seen, not the stale snapshot
+    only_b = load_ledger(store, since=pd.Timestamp(T1, unit="s", tz="UTC"), snapshot=True)
+    assert set(only_b.sends["campaign_id"]) == {"B"}
+    path.write_bytes(b"not parquet")
+    assert len(load_ledger(store, snapshot=True).sends) == 9  # a damaged snapshot is rebuilt
+    store.close()

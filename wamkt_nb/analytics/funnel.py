@@ -59,7 +59,8 @@ def enrich(
 
 def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes for two key columns over one vocabulary (merging on ints is much faster)."""
-    codes, _ = pd.factorize(np.concatenate([a.to_numpy(dtype=object), b.to_numpy(dtype=object)]))
+    both = pd.concat([a, b.astype(a.dtype)], ignore_index=True)  # Arrow strings factorize natively
+    codes, _ = pd.factorize(both)
     return codes[: len(a)], codes[len(a):]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
+from .snapshot import read_sends
 
 UNSEGMENTED = "unsegmented"
 
@@ -92,11 +93,13 @@ def load_ledger(
     store: Store,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
+    snapshot: bool = False,
 ) -> LedgerData:
     """Campaigns created in ``[since, until)`` with their sends, plus all inbound messages and orders.
 
     Each send row carries its campaign's ``campaign_name``, ``category``, ``segment`` (the
-    campaign's segment name, or ``"unsegmented"``) and ``experiment_key``.
+    campaign's segment name, or ``"unsegmented"``) and ``experiment_key``. ``snapshot`` reads the
+    ledger from a columnar snapshot beside the database while it is current (see ``snapshot``).
     """
     where, params = [], []
     if since is not None:
@@ -113,9 +116,14 @@ def load_ledger(
     send_clause = (
         f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if where else ""
     )
-    sends = _fetch(
-        store, f"SELECT {', '.join(SEND_COLUMNS)} FROM sends{send_clause}", SEND_COLUMNS, tuple(params)
-    )
+    if snapshot:
+        sends = read_sends(store, lambda: _fetch(store, f"SELECT {', '.join(SEND_COLUMNS)} FROM sends", SEND_COLUMNS))
+        if where:
+            sends = sends[sends["campaign_id"].isin(campaigns["campaign_id"])].reset_index(drop=True)
+    else:
+        sends = _fetch(
+            store, f"SELECT {', '.join(SEND_COLUMNS)} FROM sends{send_clause}", SEND_COLUMNS, tuple(params)
+        )
     inbound = _fetch(
         store, f"SELECT {', '.join(INBOUND_COLUMNS)} FROM inbound_messages ORDER BY timestamp",
         INBOUND_COLUMNS,
@@ -150,5 +158,7 @@ def attach_campaigns(sends: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFra
     out = sends.copy()
     for column, source in (("campaign_name", "name"), ("category", "category"), ("segment", "segment"),
                            ("experiment_key", "experiment_key")):
-        out[column] = info[source].to_numpy(dtype=object).take(codes) if len(codes) else []
+        per_campaign = pd.Categorical(info[source].to_numpy(dtype=object))  # one code per campaign
+        out[column] = pd.Categorical.from_codes(per_campaign.codes[codes], per_campaign.categories) \
+            if len(codes) else pd.Series([], dtype=object)
     return out

@@ -65,7 +65,7 @@ class Source:
              options: A.MetricOptions = A.MetricOptions()) -> "Source":
         store = open_store(db_path or database_path())
         try:
-            data = A.load_ledger(store)
+            data = A.load_ledger(store, snapshot=True)
         finally:
             store.close()
         rich = A.enrich(data.sends, data.inbound, data.conversions, options.reply_window,
@@ -155,6 +155,7 @@ class ChartView(W.VBox):
                                                   if table is not None else [])
         with self.hold_sync():
             self.image.value = png
+            self.image.width = str(int(fig.get_figwidth() * fig.dpi))  # natural size, not stretched
             self.links.value = "Download: " + " ".join(links)
             if self.with_table and table is not None:
                 self.table.value = format_table(shown if shown is not None else table)
@@ -331,11 +332,13 @@ class CampaignOverview(AnalyticsDashboard):
         fails = A.failures(rows)
         self.failures.show(charts.failures_chart(fails), fails)
         self.decay.show(charts.reply_decay_chart(A.reply_time_decay(rows)))
-        self.costs.show(charts.costs_chart(A.monthly_costs(rows)), A.monthly_costs(rows))
+        costs = A.monthly_costs(rows)
+        self.costs.show(charts.costs_chart(costs), costs)
         self.roi.show(charts.roi_chart(roi), roi, roi.drop(columns=["campaign_id"]))
         reached = rows.loc[rows["delivered"], "customer_id"].unique()
         ltv = A.ltv_monthly(src.orders, pd.Series(reached), None)
-        self.ltv.show(charts.ltv_chart(ltv.tail(24)), ltv)
+        recent = sorted(ltv["month"].unique())[-12:]
+        self.ltv.show(charts.ltv_chart(ltv[ltv["month"].isin(recent)]), ltv)
         convs = A.conversations(src.inbound_in(self.selector.since.value, self.selector.until.value),
                                 src.data.responses, src.now)
         summary = A.service_summary(convs)
