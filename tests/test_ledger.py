@@ -158,3 +158,34 @@ def test_cancel_and_campaign_status(store):
     ledger.set_campaign_status(store, cid, "cancelled", NOW + 3)
     info = ledger.campaign_info(store, cid)
     assert (info["status"], info["started_at"], info["finished_at"]) == ("cancelled", NOW + 1, NOW + 3)
+
+
+def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
+    import subprocess
+    import sys
+
+    ledger.acquire_lease(store, "c1")
+    ledger.acquire_lease(store, "c1")  # the same process may take it again
+    other = subprocess.run([sys.executable, "-c", (
+        "import sys; from wamkt_nb.store import open_store; from wamkt_nb.campaigns import ledger\n"
+        "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
+        "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"), str(store.path)],
+        capture_output=True, text=True, timeout=60)
+    assert other.returncode == 3 and "is being sent by another process" in other.stdout
+    # a lease whose process is gone is taken over at once
+    store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1'")
+    code = subprocess.run([sys.executable, "-c", (
+        "import sys; from wamkt_nb.store import open_store; from wamkt_nb.campaigns import ledger\n"
+        "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"), str(store.path)], timeout=60).returncode
+    assert code == 0
+    ledger.release_lease(store, "c1")  # not ours any more: nothing happens
+    assert store.query("SELECT count(*) FROM send_leases")[0][0] == 1
+
+
+def test_claim_skips_rows_that_are_no_longer_planned(store):
+    cid = ledger.create_campaign(store, make_plan(3), name="x", now=NOW)
+    rows = ledger.planned_sends(store, cid)
+    store.execute("UPDATE sends SET state = 'cancelled' WHERE send_id = ?", (rows[1].send_id,))
+    claimed = ledger.claim(store, [(r.send_id, 1, "pn1") for r in rows], NOW)
+    assert claimed == [rows[0].send_id, rows[2].send_id]
+    assert store.query("SELECT count(*) FROM attempts")[0][0] == 2

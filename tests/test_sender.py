@@ -269,3 +269,16 @@ async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
         runner.stop()
         progress = await task
     assert progress.status == "paused" and progress.counts["planned"] == 3 and progress.counts["failed"] == 0
+
+
+async def test_a_campaign_runs_once_at_a_time(sandbox, store):
+    cid = ledger.create_campaign(store, plan_for(DATA.customers.head(10)), name="t", now=time.time())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=20)
+        first = asyncio.create_task(CampaignRunner(store, client, cid, options).run())
+        await asyncio.sleep(0.1)
+        with pytest.raises(ledger.LedgerError, match="already being sent"):
+            await CampaignRunner(store, client, cid, options).run()
+        assert (await first).counts["accepted"] == 10
+    assert accepted_per_key(sandbox) == {k: 1 for k in accepted_per_key(sandbox)}
+    assert store.query("SELECT count(*) FROM send_leases")[0][0] == 0

@@ -7,7 +7,9 @@ may have happened: ``planned`` was never sent, ``in_flight`` may have reached th
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -183,6 +185,51 @@ def campaign_info(store: Store, campaign_id: str) -> dict[str, Any]:
     return dict(row[0])
 
 
+LEASE_SECONDS = 15.0
+"""A sender renews its lease every few seconds; one not renewed for this long is taken over."""
+
+
+def acquire_lease(store: Store, campaign_id: str) -> None:
+    """Take the right to send ``campaign_id`` for this process; a clear error if another has it.
+
+    A lease is free when its process is gone (same host) or it was not renewed for LEASE_SECONDS.
+    """
+    host, pid, now = socket.gethostname(), os.getpid(), time.time()
+    with store.transaction() as conn:
+        row = conn.execute("SELECT host, pid, heartbeat_at FROM send_leases WHERE campaign_id = ?",
+                           (campaign_id,)).fetchone()
+        if row is not None and (row[0], row[1]) != (host, pid) and now - row[2] < LEASE_SECONDS:
+            if row[0] != host or _alive(row[1]):
+                raise LedgerError(f"campaign {campaign_id!r} is being sent by another process "
+                                  f"({row[0]}:{row[1]}); stop it first, or wait {LEASE_SECONDS:g}s if it died")
+        conn.execute(
+            "INSERT INTO send_leases (campaign_id, owner, host, pid, heartbeat_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign_id) DO UPDATE SET owner = excluded.owner, host = excluded.host,"
+            " pid = excluded.pid, heartbeat_at = excluded.heartbeat_at",
+            (campaign_id, f"{host}:{pid}", host, pid, now),
+        )
+
+
+def renew_lease(store: Store, campaign_id: str) -> None:
+    store.execute("UPDATE send_leases SET heartbeat_at = ? WHERE campaign_id = ? AND host = ? AND pid = ?",
+                  (time.time(), campaign_id, socket.gethostname(), os.getpid()))
+
+
+def release_lease(store: Store, campaign_id: str) -> None:
+    store.execute("DELETE FROM send_leases WHERE campaign_id = ? AND host = ? AND pid = ?",
+                  (campaign_id, socket.gethostname(), os.getpid()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def set_campaign_status(store: Store, campaign_id: str, status: str, now: float) -> None:
     """Move the campaign to ``running``/``paused``/``cancelled``/``complete`` (stamping start/finish)."""
     with store.transaction() as conn:
@@ -208,24 +255,25 @@ def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None
 
 
 def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
-          outcomes: Iterable[Outcome] = ()) -> None:
+          outcomes: Iterable[Outcome] = ()) -> list[int]:
     """Mark rows ``in_flight`` with a pending attempt, committed BEFORE their requests go out.
 
-    ``claims`` are ``(send_id, attempt_no, phone_number_id)``. ``outcomes`` of earlier attempts
-    are written first in the same transaction (one commit per dispatcher tick).
+    ``claims`` are ``(send_id, attempt_no, phone_number_id)``; returns the send ids really claimed
+    (a row no longer ``planned``, e.g. cancelled meanwhile, is left alone and must not be sent).
+    ``outcomes`` of earlier attempts are written first in the same transaction (one commit per tick).
     """
-    claims = list(claims)
+    claimed = []
     with store.transaction() as conn:
         _write_outcomes(conn, list(outcomes))
-        conn.executemany(
-            "UPDATE sends SET state = 'in_flight', attempts = ?, phone_number_id = ?, updated_at = ?"
-            " WHERE send_id = ? AND state = 'planned'",
-            [(n, pid, now, sid) for sid, n, pid in claims],
-        )
-        conn.executemany(
-            "INSERT INTO attempts (send_id, attempt_no, started_at, outcome) VALUES (?, ?, ?, 'pending')",
-            [(sid, n, now) for sid, n, _ in claims],
-        )
+        for sid, n, pid in claims:
+            if conn.execute(
+                "UPDATE sends SET state = 'in_flight', attempts = ?, phone_number_id = ?, updated_at = ?"
+                " WHERE send_id = ? AND state = 'planned'", (n, pid, now, sid),
+            ).rowcount:
+                conn.execute("INSERT INTO attempts (send_id, attempt_no, started_at, outcome)"
+                             " VALUES (?, ?, ?, 'pending')", (sid, n, now))
+                claimed.append(sid)
+    return claimed
 
 
 _ATTEMPT_OUTCOME = {"accepted": "accepted", "retry": "error", "failed": "error", "unknown": "timeout"}

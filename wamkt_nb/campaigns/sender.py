@@ -35,6 +35,10 @@ STOP_CODES = frozenset({190, 368, 131031})
 """Errors that concern the account, not the recipient: the run pauses instead of failing rows."""
 
 
+_RUNNING: set[str] = set()
+"""Campaigns this process is sending now (other processes are kept out by the ledger's lease)."""
+
+
 class UnknownPolicy(str, Enum):
     """What to do with a request whose outcome was lost (timeout, dropped response, crash)."""
 
@@ -201,6 +205,17 @@ class CampaignRunner:
         """Send (or resume) until every row is final, the run is cancelled, or nothing is left to do now."""
         if self.info["status"] in ("cancelled", "complete"):
             return self.progress(self.info["status"])
+        if self.campaign_id in _RUNNING:
+            raise ledger.LedgerError(f"campaign {self.campaign_id!r} is already being sent in this process")
+        ledger.acquire_lease(self.store, self.campaign_id)
+        _RUNNING.add(self.campaign_id)
+        try:
+            return await self._run()
+        finally:
+            _RUNNING.discard(self.campaign_id)
+            ledger.release_lease(self.store, self.campaign_id)
+
+    async def _run(self) -> Progress:
         now = self.clock.now()
         ledger.set_campaign_status(self.store, self.campaign_id, "running", now)
         ledger.recover_in_flight(self.store, self.campaign_id, now)
@@ -228,7 +243,8 @@ class CampaignRunner:
             now = self.clock.now()
             if time.monotonic() >= next_prune:
                 self._pair.prune(time.monotonic())
-                next_prune = time.monotonic() + 5.0
+                ledger.renew_lease(self.store, self.campaign_id)
+                next_prune = time.monotonic() + 2.0
             if self._cancelled:
                 return "cancelled"
             if self._stopped:
@@ -239,6 +255,9 @@ class CampaignRunner:
                 while self._paused and not (self._cancelled or self._stopped):
                     await asyncio.sleep(0.05)
                     self._flush()
+                    if time.monotonic() >= next_prune:
+                        ledger.renew_lease(self.store, self.campaign_id)
+                        next_prune = time.monotonic() + 2.0
                 if not (self._cancelled or self._stopped):
                     ledger.set_campaign_status(self.store, self.campaign_id, "running", self.clock.now())
                 continue
@@ -294,13 +313,16 @@ class CampaignRunner:
                 launch.append((row, row.attempts + 1, pacer.phone_number_id))
             if launch:
                 done, self._outcomes = self._outcomes, []
-                ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done)
+                claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
                 for row, n, pid in launch:
-                    self._start_task(row, n, pid)
-                if not self.dispatched:
+                    if row.send_id in claimed:
+                        self._start_task(row, n, pid)
+                    else:  # cancelled or settled meanwhile: not ours to send
+                        self._slots.release()
+                if claimed and not self.dispatched:
                     self.first_dispatch = mono
-                self.dispatched += len(launch)
-                self.last_dispatch = mono
+                self.dispatched += len(claimed)
+                self.last_dispatch = mono if claimed else self.last_dispatch
             else:
                 self._flush()
             self._emit()
