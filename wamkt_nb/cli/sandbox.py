@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     clock = SystemClock() if args.speed == 1.0 else SimulatedClock(time.time(), args.speed)
-    sandbox = Sandbox(customers=customers, clock=clock, config=config)
+    sandbox = Sandbox(customers=customers, clock=clock, config=config, freeze_gc_every=1.0)
     if args.webhook:
         sandbox.set_webhook(args.webhook, os.environ.get("WAMKT_VERIFY_TOKEN", ""))
     print(f"sandbox: http://{args.host}:{args.port}  phone_number_id={config.phone_number_id}  "
