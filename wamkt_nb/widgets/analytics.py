@@ -63,6 +63,7 @@ class Source:
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
              options: A.MetricOptions = A.MetricOptions()) -> "Source":
+        directory = Path(db_path).parent if db_path else workspace_dir()
         store = open_store(db_path or database_path())
         try:
             data = A.load_ledger(store, snapshot=True)
@@ -71,14 +72,14 @@ class Source:
         rich = A.enrich(data.sends, data.inbound, data.conversions, options.reply_window,
                         options.attribution_window)
         rich["cost"] = A.message_costs(rich, options.prices, options.free_per_month)
-        history = workspace_orders()
+        history = workspace_orders(directory)
         orders = data.conversions[["customer_id", "at", "amount"]]
         if history is not None:
             orders = pd.concat([history.astype({"at": orders["at"].dtype}), orders], ignore_index=True)
         latest = [t for t in (rich["out_at"].max(), data.inbound["timestamp"].max()) if pd.notna(t)]
         now = now if now is not None else max([pd.Timestamp.now(tz="UTC"), *latest])
-        return cls(data, rich, options.timezones if options.timezones is not None else customer_timezones(),
-                   orders, now)
+        zones = options.timezones if options.timezones is not None else customer_timezones(directory)
+        return cls(data, rich, zones, orders, now)
 
     def campaigns(self) -> list[tuple[str, str]]:
         c = self.data.campaigns
@@ -96,21 +97,20 @@ class Source:
             keep &= rich["campaign_id"] == campaign
         if segment != ALL:
             keep &= rich["segment"] == segment
-        when = rich["out_at"]
-        if since is not None:
-            keep &= when >= pd.Timestamp(since, tz="UTC")
-        if until is not None:
-            keep &= when < pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
-        return rich.loc[keep]
+        return rich.loc[keep & _in_range(rich["out_at"], since, until)]
 
     def inbound_in(self, since: date | None, until: date | None) -> pd.DataFrame:
-        ts = self.data.inbound["timestamp"]
-        keep = pd.Series(True, index=ts.index)
-        if since is not None:
-            keep &= ts >= pd.Timestamp(since, tz="UTC")
-        if until is not None:
-            keep &= ts < pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
-        return self.data.inbound.loc[keep]
+        return self.data.inbound.loc[_in_range(self.data.inbound["timestamp"], since, until)]
+
+
+def _in_range(times: pd.Series, since: date | None, until: date | None) -> pd.Series:
+    """Whether each time falls on the days ``since`` .. ``until`` (both included, UTC)."""
+    keep = pd.Series(True, index=times.index)
+    if since is not None:
+        keep &= times >= pd.Timestamp(since, tz="UTC")
+    if until is not None:
+        keep &= times < pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
+    return keep
 
 
 def _link(name: str, fmt: str, data: bytes) -> str:
@@ -191,15 +191,15 @@ def format_table(table: pd.DataFrame, max_rows: int = 30) -> str:
 class Selector(W.HBox):
     """Campaign, segment and date range; calls ``on_change`` after every change."""
 
-    def __init__(self, source: Source, on_change: Callable[[], None], campaign: bool = True) -> None:
+    def __init__(self, source: Source, on_change: Callable[[], None]) -> None:
         self.campaign = W.Dropdown(options=[("All campaigns", ALL)] + source.campaigns(), value=ALL,
                                    description="Campaign", layout=W.Layout(width="320px"))
         self.segment = W.Dropdown(options=[("All segments", ALL)] + [(s, s) for s in source.segments()],
                                   value=ALL, description="Segment", layout=W.Layout(width="280px"))
         self.since = W.DatePicker(description="From", layout=W.Layout(width="220px"))
         self.until = W.DatePicker(description="To", layout=W.Layout(width="220px"))
-        controls = ([self.campaign] if campaign else []) + [self.segment, self.since, self.until]
-        super().__init__(controls, layout=W.Layout(flex_flow="row wrap"))
+        super().__init__([self.campaign, self.segment, self.since, self.until],
+                         layout=W.Layout(flex_flow="row wrap"))
         self.add_class("wamkt-selector")
         for widget, css in ((self.campaign, "campaign"), (self.segment, "segment"),
                             (self.since, "since"), (self.until, "until")):
