@@ -71,6 +71,9 @@ class BehaviourParams:
     variant_read_uplift: dict[str, float] = field(default_factory=dict)  # relative, on read
 
 
+DEFAULT_PARAMS = BehaviourParams()
+
+
 def _get(features: Mapping[str, Any], name: str, default: Any = None) -> Any:
     value = features.get(name, default) if hasattr(features, "get") else default
     if value is None or (not isinstance(value, (str, tuple, list)) and pd.isna(value)):
@@ -91,8 +94,9 @@ def variant_key_uplift(table: Mapping[str, float], template_name: str | None, ca
     return 0.0
 
 
-def delivery_probability(kind: str, params: BehaviourParams) -> float:
+def delivery_probability(kind: str, params: BehaviourParams | None = None) -> float:
     """Chance the message reaches the phone: text 98 %, media (or media header) 90-95 %."""
+    params = params or DEFAULT_PARAMS
     return params.delivery_media if kind in MEDIA_KINDS else params.delivery_text
 
 
@@ -128,26 +132,30 @@ def engagement_factor(features: Mapping[str, Any], params: BehaviourParams) -> f
     return recency * (1.0 + params.frequency_read_step * recent)
 
 
-def read_probability(features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams,
+def read_probability(features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams | None = None,
                      uplift: float = 0.0) -> float:
     """Chance a delivered message is read, from the customer's features, the text and the local hour."""
+    params = params or DEFAULT_PARAMS
     base = params.personal_read if is_personal(text, _get(features, "first_name"), params) else params.base_read
     hours = hour_factor(local_hour, params, _get(features, "most_active_hour"))
     p = base * engagement_factor(features, params) * hours * (1.0 + uplift)
     return max(0.0, min(params.max_read, p))
 
 
-def reply_probability(features: Mapping[str, Any], text: str, category: str, params: BehaviourParams) -> float:
+def reply_probability(features: Mapping[str, Any], text: str, category: str,
+                      params: BehaviourParams | None = None) -> float:
     """Chance of a reply once read: order news 15-20 %, promotions 1-3 %, more with a call to action."""
+    params = params or DEFAULT_PARAMS
     p = params.reply_given_read.get(category, params.reply_given_read["marketing"])
     if category == "marketing" and any(w.lower() in text.lower() for w in params.call_to_action_words):
         p = max(p, params.call_to_action_reply)
     return max(0.0, min(1.0, p * min(1.5, engagement_factor(features, params))))
 
 
-def conversion_probability(features: Mapping[str, Any], category: str, params: BehaviourParams,
+def conversion_probability(features: Mapping[str, Any], category: str, params: BehaviourParams | None = None,
                            uplift: float = 0.0) -> float:
     """Chance a read message leads to an order: 6 % untargeted, ~18 % for high value + active 7 d."""
+    params = params or DEFAULT_PARAMS
     if category not in ("marketing", "service"):
         return params.utility_conversion
     band = _get(features, "order_value_band", "none")
