@@ -291,3 +291,15 @@ def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
     path.write_bytes(b"not parquet")
     assert len(load_ledger(store, snapshot=True).sends) == 9  # a damaged snapshot is rebuilt
     store.close()
+
+
+def test_heatmap_and_best_hours_with_interaction_history(rich):
+    history = pd.DataFrame({  # C1 (in both segments) was active on two Thursday evenings; C99 never messaged
+        "customer_id": ["C1", "C1", "C99"],
+        "at": pd.to_datetime(["2026-02-19 20:30", "2026-02-26 20:10", "2026-02-26 20:10"], utc=True),
+    })
+    grid = activity_heatmap(rich, history=history)
+    assert grid.values.sum() == 5 + 2 and grid.loc["Thu", 20] == 2  # once, not once per segment
+    best = best_send_hours(rich, top=2, history=history).set_index(["segment", "rank"])
+    assert best.loc[("unsegmented", 1), "hour"] == 10 and best.loc[("unsegmented", 2), "hour"] == 20
+    assert best.loc[("unsegmented", 2), "events"] == 2

@@ -92,7 +92,7 @@ def reply_decay_chart(decay: pd.DataFrame) -> Figure:
     return fig
 
 
-def heatmap_chart(grid: pd.DataFrame, title: str = "Reads and replies by local hour and weekday") -> Figure:
+def heatmap_chart(grid: pd.DataFrame, title: str = "Activity by local hour and weekday") -> Figure:
     """Weekday x hour activity as a colour grid."""
     fig, ax = _figure(8.0, 3.2, left=0.07, right=1.0)
     if grid.values.sum() == 0:

@@ -60,30 +60,41 @@ def local_time(
 
 
 def activity_events(
-    enriched: pd.DataFrame, timezones: pd.Series | None = None, by: str = "segment"
+    enriched: pd.DataFrame,
+    timezones: pd.Series | None = None,
+    by: str = "segment",
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per read and per reply (``by`` column, customer, local ``at``, ``kind``)."""
-    parts = []
+    """One row per read and per reply (``by`` column, customer, local ``at``, ``kind``), plus the
+    recorded interactions (``history``: customer_id, at) of the customers in ``enriched``, each
+    counted for every ``by`` group the customer was messaged in."""
+    frames = []
     for kind, col in (("read", "read_at"), ("reply", "first_reply_at")):
         rows = enriched.loc[enriched[col].notna(), [by, "customer_id", col]]
-        parts.append(
-            pd.DataFrame(
-                {
-                    by: rows[by].to_numpy(),
-                    "customer_id": rows["customer_id"].to_numpy(),
-                    "at": local_time(rows[col], rows["customer_id"], timezones).to_numpy(),
-                    "kind": kind,
-                }
-            )
-        )
+        frames.append((kind, rows[by], rows["customer_id"], rows[col]))
+    if history is not None and len(history):
+        pairs = enriched[[by, "customer_id"]].astype({"customer_id": str}).drop_duplicates()
+        past = history.loc[history["at"].notna(), ["customer_id", "at"]].astype({"customer_id": str})
+        past = past.merge(pairs, on="customer_id")
+        frames.append(("history", past[by], past["customer_id"], past["at"]))
+    parts = [
+        pd.DataFrame({
+            by: group.to_numpy(), "customer_id": who.to_numpy(),
+            "at": local_time(at, who, timezones).to_numpy(), "kind": kind,
+        })
+        for kind, group, who, at in frames
+    ]
     events = pd.concat(parts, ignore_index=True)
     events["at"] = pd.to_datetime(events["at"])
     return events
 
 
-def activity_heatmap(enriched: pd.DataFrame, timezones: pd.Series | None = None) -> pd.DataFrame:
-    """Reads + replies counted by local weekday (rows Mon..Sun) and hour (columns 0..23)."""
-    events = activity_events(enriched, timezones)
+def activity_heatmap(
+    enriched: pd.DataFrame, timezones: pd.Series | None = None, history: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Reads + replies (+ ``history`` interactions) by local weekday (rows Mon..Sun) and hour (0..23)."""
+    columns = enriched[["customer_id", "read_at", "first_reply_at"]].assign(everyone="")
+    events = activity_events(columns, timezones, "everyone", history)  # each interaction counted once
     grid = pd.crosstab(events["at"].dt.day_of_week, events["at"].dt.hour)
     grid = grid.reindex(index=range(7), columns=range(24), fill_value=0).astype("int64")
     grid.index = pd.Index(WEEKDAYS, name="weekday")
@@ -96,10 +107,12 @@ def best_send_hours(
     by: str = "segment",
     top: int = 3,
     timezones: pd.Series | None = None,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per group the ``top`` local hours with the most reads and replies, with their share of the
-    group's activity and the lift over an average hour (1.0 = average)."""
-    events = activity_events(enriched, timezones, by)
+    """Per group the ``top`` local hours with the most reads and replies (and ``history``
+    interactions of its customers), with their share of the group's activity and the lift over an
+    average hour (1.0 = average)."""
+    events = activity_events(enriched, timezones, by, history)
     events["hour"] = events["at"].dt.hour
     counts = events.groupby([by, "hour"]).size().rename("events").reset_index()
     totals = counts.groupby(by)["events"].transform("sum")

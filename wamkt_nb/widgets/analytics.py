@@ -41,6 +41,14 @@ def customer_timezones(directory: Path | None = None) -> pd.Series | None:
     return frame.set_index(frame["customer_id"].astype(str))["timezone"].astype(str)
 
 
+def workspace_interactions(directory: Path | None = None) -> pd.DataFrame | None:
+    """The workspace's interaction history (customer_id, at), or None when none is saved."""
+    path = (directory or workspace_dir()) / "interactions.parquet"
+    if not path.is_file():
+        return None
+    return pd.read_parquet(path, columns=["customer_id", "at"])
+
+
 def workspace_orders(directory: Path | None = None) -> pd.DataFrame | None:
     """The workspace's order history (customer_id, at, amount), or None when none is saved."""
     path = (directory or workspace_dir()) / "orders.parquet"
@@ -59,6 +67,7 @@ class Source:
     timezones: pd.Series | None
     orders: pd.DataFrame
     now: pd.Timestamp
+    history: pd.DataFrame | None = None
 
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
@@ -79,7 +88,7 @@ class Source:
         latest = [t for t in (rich["out_at"].max(), data.inbound["timestamp"].max()) if pd.notna(t)]
         now = now if now is not None else max([pd.Timestamp.now(tz="UTC"), *latest])
         zones = options.timezones if options.timezones is not None else customer_timezones(directory)
-        return cls(data, rich, zones, orders, now)
+        return cls(data, rich, zones, orders, now, workspace_interactions(directory))
 
     def campaigns(self) -> list[tuple[str, str]]:
         c = self.data.campaigns
@@ -381,20 +390,21 @@ class SendTimes(AnalyticsDashboard):
     css = "wamkt-send-times"
 
     def build(self) -> None:
-        self.heatmap = ChartView("heatmap", "Activity by local weekday and hour")
+        self.heatmap = ChartView("heatmap", "Activity by local weekday and hour: reads, replies and the "
+                                             "recorded interactions of these customers")
         self.hours = ChartView("best-hours", "Best send hours per segment")
         self.decay = ChartView("reply-decay", "Reply-time decay (seed: 65 % within 3 min, 12 % after 30 min)")
         self.body.children = [self.heatmap, self.hours, self.decay]
 
     def draw(self, rows: pd.DataFrame) -> None:
-        tz = self.source.timezones
-        grid = A.activity_heatmap(rows, tz)
+        tz, history = self.source.timezones, self.source.history
+        grid = A.activity_heatmap(rows, tz, history)
         self.heatmap.show(charts.heatmap_chart(grid), grid.reset_index())
-        best = A.best_send_hours(rows, "segment", 3, tz)
+        best = A.best_send_hours(rows, "segment", 3, tz, history)
         per_hour = grid.sum(axis=0)
         label = self.selector.segment.value if self.selector.segment.value != ALL else "all segments"
         top = per_hour.sort_values(ascending=False).head(3).index.tolist() if per_hour.sum() else []
-        self.hours.show(charts.hours_chart(per_hour, top, f"Reads and replies per local hour: {label}"), best)
+        self.hours.show(charts.hours_chart(per_hour, top, f"Activity per local hour: {label}"), best)
         decay = A.reply_time_decay(rows)
         self.decay.show(charts.reply_decay_chart(decay), decay)
 
