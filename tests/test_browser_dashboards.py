@@ -46,8 +46,14 @@ def check_clean(page, phones: list[str]) -> None:
     assert not any(secret in html for secret in SECRETS.values())
 
 
-def image_src(page, css: str) -> str:
-    return page.locator(f"{css} img").first.get_attribute("src") or ""
+def choose_and_wait_for_redraw(page, select: str, chart: str, **option) -> None:
+    """Pick an option in the ``select`` control and wait until ``chart``'s image is a new one."""
+    before = page.locator(f"{chart} img").first.get_attribute("src") or ""
+    page.locator(f"{select} select").select_option(**option)
+    page.wait_for_function(
+        "([css, before]) => document.querySelector(css + ' img').src !== before", arg=[chart, before],
+        timeout=PAINT_MS,
+    )
 
 
 def test_campaign_overview(page, filled):
@@ -62,12 +68,7 @@ def test_campaign_overview(page, filled):
         assert campaigns == 20
         assert page.locator(".wamkt-chart-funnel .wamkt-export-png").count() == 1
         check_clean(page, phones)
-        before = image_src(page, ".wamkt-chart-funnel")
-        page.locator(".wamkt-select-campaign select").select_option(index=2)
-        page.wait_for_function(
-            "before => document.querySelector('.wamkt-chart-funnel img').src !== before", arg=before,
-            timeout=PAINT_MS,
-        )
+        choose_and_wait_for_redraw(page, ".wamkt-select-campaign", ".wamkt-chart-funnel", index=2)
         page.wait_for_function("() => document.querySelector('.wamkt-kpi-campaigns').innerText === '1'",
                                timeout=PAINT_MS)
         check_clean(page, phones)
@@ -84,12 +85,7 @@ def test_segment_comparison(page, filled):
         rates = [float(x) for x in re.findall(r"(\d+\.\d)%", table)]
         assert rates and all(0 <= r <= 1000 for r in rates)
         check_clean(page, phones)
-        before = image_src(page, ".wamkt-chart-segment-rates")
-        page.locator(".wamkt-select-segment select").select_option("active_7d")
-        page.wait_for_function(
-            "before => document.querySelector('.wamkt-chart-segment-rates img').src !== before", arg=before,
-            timeout=PAINT_MS,
-        )
+        choose_and_wait_for_redraw(page, ".wamkt-select-segment", ".wamkt-chart-segment-rates", value="active_7d")
         check_clean(page, phones)
 
 
@@ -103,12 +99,7 @@ def test_send_times(page, filled):
         hours = [int(h) for h in re.findall(r"^\S+\s+\d\s+(\d+)\s", best, flags=re.M)]
         assert hours and all(0 <= h <= 23 for h in hours)
         check_clean(page, phones)
-        before = image_src(page, ".wamkt-chart-best-hours")
-        page.locator(".wamkt-select-segment select").select_option("frequent_buyers")
-        page.wait_for_function(
-            "before => document.querySelector('.wamkt-chart-best-hours img').src !== before", arg=before,
-            timeout=PAINT_MS,
-        )
+        choose_and_wait_for_redraw(page, ".wamkt-select-segment", ".wamkt-chart-best-hours", value="frequent_buyers")
         check_clean(page, phones)
 
 

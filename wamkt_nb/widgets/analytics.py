@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -60,14 +61,14 @@ def workspace_orders(directory: Path | None = None) -> pd.DataFrame | None:
 
 @dataclass
 class Source:
-    """The loaded ledger, enriched and priced once, plus the order history for LTV."""
+    """The loaded ledger, enriched and priced once; the workspace's order and interaction history
+    are read only by the views that need them."""
 
     data: A.LedgerData
     enriched: pd.DataFrame
     timezones: pd.Series | None
-    orders: pd.DataFrame
     now: pd.Timestamp
-    history: pd.DataFrame | None = None
+    directory: Path
 
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
@@ -81,14 +82,23 @@ class Source:
         rich = A.enrich(data.sends, data.inbound, data.conversions, options.reply_window,
                         options.attribution_window)
         rich["cost"] = A.message_costs(rich, options.prices, options.free_per_month)
-        history = workspace_orders(directory)
-        orders = data.conversions[["customer_id", "at", "amount"]]
-        if history is not None:
-            orders = pd.concat([history.astype({"at": orders["at"].dtype}), orders], ignore_index=True)
         latest = [t for t in (rich["out_at"].max(), data.inbound["timestamp"].max()) if pd.notna(t)]
         now = now if now is not None else max([pd.Timestamp.now(tz="UTC"), *latest])
         zones = options.timezones if options.timezones is not None else customer_timezones(directory)
-        return cls(data, rich, zones, orders, now, workspace_interactions(directory))
+        return cls(data, rich, zones, now, directory)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """Order history of the workspace plus the orders recorded in the store (for LTV)."""
+        orders = self.data.conversions[["customer_id", "at", "amount"]]
+        history = workspace_orders(self.directory)
+        if history is None:
+            return orders
+        return pd.concat([history.astype({"at": orders["at"].dtype}), orders], ignore_index=True)
+
+    @cached_property
+    def history(self) -> pd.DataFrame | None:
+        return workspace_interactions(self.directory)
 
     def campaigns(self) -> list[tuple[str, str]]:
         c = self.data.campaigns
