@@ -55,7 +55,7 @@ class SendOptions:
     phone_number_ids: tuple[str, ...]
     pace: str | float = "safe"
     confirm_high_rate: bool = False
-    concurrency: int = 32
+    concurrency: int = 8
     max_attempts: int = 5
     unknown_policy: UnknownPolicy = UnknownPolicy.WAIT_THEN_RESEND
     unknown_wait: float = 60.0
@@ -167,7 +167,7 @@ class CampaignRunner:
         self._heap: list[_Due] = []
         self._waiting_unknown: dict[int, float] = {}
         self._outcomes: list[ledger.Outcome] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._busy = 0
         self._errors: Counter = Counter()
         self._requests = 0
         self._throttled = 0
@@ -227,13 +227,15 @@ class CampaignRunner:
         mono = time.monotonic()
         self._pacers = [NumberPacer(pid, self.options.rate, mono) for pid in self.options.phone_number_ids]
         self._pair = PairLimiter(self.options.pair_interval)
-        self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._queue: asyncio.Queue = asyncio.Queue()
+        workers = [asyncio.get_running_loop().create_task(self._worker())
+                   for _ in range(self.options.concurrency)]
         self._start = mono
         self._emit(force=True)
         try:
             status = await self._loop()
         finally:
-            await self._drain()
+            await self._drain(workers)
         return self._finish(status)
 
     async def _loop(self) -> str:
@@ -265,14 +267,14 @@ class CampaignRunner:
                 self._check_unknown(now)
                 next_unknown_check = time.monotonic() + 0.5
             if not self._heap:
-                if not self._tasks and not self._waiting_unknown:
+                if not self._busy and not self._waiting_unknown:
                     return "done"
                 self._flush()
                 self._emit()
                 await asyncio.sleep(0.02)
                 continue
             head = self._heap[0]
-            idle = not self._tasks and not self._waiting_unknown
+            idle = not self._busy and not self._waiting_unknown
             if head.due > now and idle and not self.options.wait_for_later:
                 return "done"
             if head.due > now:
@@ -283,7 +285,7 @@ class CampaignRunner:
             mono = time.monotonic()
             launch: list[tuple[ledger.SendRow, int, str]] = []
             wait = 0.0
-            while self._heap and self._heap[0].due <= now and not self._slots.locked():
+            while self._heap and self._heap[0].due <= now and self._busy + len(launch) < 2 * self.options.concurrency:
                 row = self._heap[0].row
                 pair_wait = self._pair.wait_time(row.phone, mono)
                 if pair_wait > 0:
@@ -309,16 +311,14 @@ class CampaignRunner:
                                                          reason="marketing_24h"))
                     continue
                 self._pair.note_sent(row.phone, mono)
-                await self._slots.acquire()
                 launch.append((row, row.attempts + 1, pacer.phone_number_id))
             if launch:
                 done, self._outcomes = self._outcomes, []
                 claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
-                for row, n, pid in launch:
-                    if row.send_id in claimed:
-                        self._start_task(row, n, pid)
-                    else:  # cancelled or settled meanwhile: not ours to send
-                        self._slots.release()
+                for item in launch:
+                    if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
+                        self._busy += 1
+                        self._queue.put_nowait(item)
                 if claimed and not self.dispatched:
                     self.first_dispatch = mono
                 self.dispatched += len(claimed)
@@ -328,10 +328,14 @@ class CampaignRunner:
             self._emit()
             await asyncio.sleep(min(max(wait, DISPATCH_TICK), 0.05))
 
-    def _start_task(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._send_one(row, attempt, phone_number_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _worker(self) -> None:
+        """One of ``concurrency`` workers: sends claimed rows one after another."""
+        while (item := await self._queue.get()) is not None:
+            try:
+                await self._send_one(*item)
+            except Exception as exc:  # recording failed (e.g. the database): stop starting new sends
+                self._message = f"paused: {type(exc).__name__}: {exc}"
+                self._paused = True
 
     async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
         t0 = time.monotonic()
@@ -349,7 +353,7 @@ class CampaignRunner:
         finally:
             self._requests += 1
             self.latencies.append(time.monotonic() - t0)
-            self._slots.release()
+            self._busy -= 1
 
     def _on_error(self, row: ledger.SendRow, attempt: int, phone_number_id: str, exc: CloudAPIError) -> None:
         now = self.clock.now()
@@ -431,9 +435,13 @@ class CampaignRunner:
             batch, self._outcomes = self._outcomes, []
             ledger.record_outcomes(self.store, batch)
 
-    async def _drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def _drain(self, workers: list[asyncio.Task]) -> None:
+        """Let the claimed rows go out (they are in flight in the ledger), then stop the workers."""
+        while self._busy and all(not w.done() for w in workers):
+            await asyncio.sleep(0.005)
+        for _ in workers:
+            self._queue.put_nowait(None)
+        await asyncio.gather(*workers, return_exceptions=True)
         self._flush()
 
     def _finish(self, status: str) -> Progress:

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
     p.add_argument("--confirm-high-rate", action="store_true",
                    help="allow more than 50 msg/s per number (restriction risk)")
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (workers)")
     p.add_argument("--max-attempts", type=int, default=5)
     p.add_argument("--unknown-policy", choices=[u.value for u in UnknownPolicy],
                    default=UnknownPolicy.WAIT_THEN_RESEND.value,
