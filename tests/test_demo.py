@@ -41,6 +41,8 @@ def test_play_history_fills_the_store(tmp_path):
                  f" WHERE c.experiment_key = '{AB_EXPERIMENT}' AND arm IN ('A', 'B')") == 2
     assert count("SELECT COUNT(*) FROM sends WHERE state IN ('delivered', 'read')") > 50
     assert count("SELECT COUNT(*) FROM sends WHERE state = 'read'") > 20
+    # rows planned for later (the recipient's quiet hours) went out once they were due
+    assert count(f"SELECT COUNT(*) FROM sends WHERE state = 'planned' AND planned_at < {start.timestamp() + 4 * 86_400}") == 0
     assert count("SELECT COUNT(*) FROM status_events") > 100
     assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0

@@ -123,7 +123,7 @@ def _audience(features: pd.DataFrame, campaign: DemoCampaign, now: float) -> pd.
 
 def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None:
     options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=pace, confirm_high_rate=pace > 50,
-                          wait_for_later=False)  # quiet-hour rows stay planned: no waiting on wall time
+                          wait_for_later=False)  # quiet-hour rows wait for a later _send_due, not wall time
 
     async def run() -> None:
         async with AsyncCloudClient(sandbox.settings()) as client:
@@ -132,6 +132,15 @@ def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None
     # a thread of its own: works inside a running event loop (Jupyter) as well as outside
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:
+    """Send rows planned for later (quiet hours) that are due by now; returns how many campaigns."""
+    due = store.query("SELECT DISTINCT campaign_id FROM sends WHERE state = 'planned' AND planned_at <= ?",
+                      (sandbox.clock.now(),))
+    for (campaign_id,) in due:
+        _send(store, sandbox, campaign_id, pace)
+    return len(due)
 
 
 def _advance_to(sandbox: Sandbox, when: float) -> None:
@@ -221,6 +230,7 @@ def play_history(
                     if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
                         _answer(store, sandbox, api, phones[who], rng.expovariate(1 / 600.0))
                     continue
+                _send_due(store, sandbox, pace)
                 try:
                     campaign_id = play_campaign(store, sandbox, features, campaign, templates, pace)
                 except Exception as exc:  # play what can be played; say what was left out
@@ -231,6 +241,7 @@ def play_history(
                 result.played.append(campaign.name)
                 log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
             _advance_to(sandbox, start + days * DAY)
+            _send_due(store, sandbox, pace)
             sandbox.wait_idle(60.0)
             orders = sandbox.conversions_frame()[list(CONVERSION_COLUMNS)]
             store.executemany(
