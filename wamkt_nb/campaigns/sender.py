@@ -285,7 +285,8 @@ class CampaignRunner:
             mono = time.monotonic()
             launch: list[tuple[ledger.SendRow, int, str]] = []
             wait = 0.0
-            while self._heap and self._heap[0].due <= now and self._busy + len(launch) < 2 * self.options.concurrency:
+            room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
+            while self._heap and self._heap[0].due <= now and len(launch) < room:
                 row = self._heap[0].row
                 pair_wait = self._pair.wait_time(row.phone, mono)
                 if pair_wait > 0:

@@ -132,7 +132,7 @@ async def _run(args: argparse.Namespace) -> int:
             progress_interval=1.0,
         )
         async with AsyncCloudClient(settings, base_url=base_url, access_token=token,
-                                    timeout=args.timeout, max_connections=max(args.concurrency, 10)) as client:
+                                    timeout=args.timeout, max_connections=args.concurrency) as client:
             runner = CampaignRunner(store, client, args.campaign, options)
 
             def report(p: Progress) -> None:
