@@ -262,17 +262,24 @@ def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
     (a row no longer ``planned``, e.g. cancelled meanwhile, is left alone and must not be sent).
     ``outcomes`` of earlier attempts are written first in the same transaction (one commit per tick).
     """
-    claimed = []
+    by_number: dict[str, dict[int, int]] = {}
+    for sid, n, pid in claims:
+        by_number.setdefault(pid, {})[sid] = n
+    claimed: list[int] = []
     with store.transaction() as conn:
         _write_outcomes(conn, list(outcomes))
-        for sid, n, pid in claims:
-            if conn.execute(
-                "UPDATE sends SET state = 'in_flight', attempts = ?, phone_number_id = ?, updated_at = ?"
-                " WHERE send_id = ? AND state = 'planned'", (n, pid, now, sid),
-            ).rowcount:
-                conn.execute("INSERT INTO attempts (send_id, attempt_no, started_at, outcome)"
-                             " VALUES (?, ?, ?, 'pending')", (sid, n, now))
-                claimed.append(sid)
+        for pid, wanted in by_number.items():
+            rows = conn.execute(
+                "UPDATE sends SET state = 'in_flight', attempts = attempts + 1, phone_number_id = ?,"
+                " updated_at = ? WHERE state = 'planned' AND send_id IN (SELECT value FROM json_each(?))"
+                " RETURNING send_id, attempts", (pid, now, orjson.dumps(list(wanted)).decode()),
+            ).fetchall()
+            for sid, n in rows:
+                if n != wanted[sid]:
+                    raise LedgerError(f"send {sid}: attempt {n} in the ledger, {wanted[sid]} expected")
+            conn.executemany("INSERT INTO attempts (send_id, attempt_no, started_at, outcome)"
+                             " VALUES (?, ?, ?, 'pending')", [(sid, n, now) for sid, n in rows])
+            claimed.extend(sid for sid, _ in rows)
     return claimed
 
 
