@@ -178,9 +178,12 @@ def main() -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
         print(table)
     fast, naive = table.loc["sender 1000/s"], table.loc["naive sequential httpx"]
-    print(f"\nsender at 1,000/s vs the naive loop: {fast['achieved/s'] / naive['achieved/s']:.1f}x the rate; "
-          f"pacing error {fast['pacing error %']:.2f} % (target < 2 %); "
-          f"{'met' if fast['achieved/s'] >= 980 and fast['pacing error %'] < 2 else 'NOT met'}: 1,000 msg/s sustained")
+    met = fast["achieved/s"] >= 980 and fast["pacing error %"] < 2
+    print(f"\nsender at a 1,000/s target: {fast['achieved/s']:,.0f}/s, pacing error {fast['pacing error %']:.2f} % "
+          f"(target < 2 %): {'met' if met else 'NOT met'}; "
+          f"{fast['achieved/s'] / naive['achieved/s']:.2f}x the naive loop's rate "
+          f"({naive['achieved/s']:,.0f}/s, unpaced, no ledger, no retries), "
+          f"{fast['CPU µs/msg'] / naive['CPU µs/msg']:.1f}x its CPU per message")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared: figures are noisy)")
 
 
