@@ -168,6 +168,7 @@ class CampaignRunner:
         self._waiting_unknown: dict[int, float] = {}
         self._outcomes: list[ledger.Outcome] = []
         self._busy = 0
+        self._turn = 0
         self._errors: Counter = Counter()
         self._requests = 0
         self._throttled = 0
@@ -240,7 +241,6 @@ class CampaignRunner:
 
     async def _loop(self) -> str:
         next_unknown_check = next_prune = 0.0
-        rr = 0
         while True:
             now = self.clock.now()
             if time.monotonic() >= next_prune:
@@ -282,52 +282,63 @@ class CampaignRunner:
                 self._emit()
                 await asyncio.sleep(min(0.2, head.due - now))
                 continue
-            mono = time.monotonic()
-            launch: list[tuple[ledger.SendRow, int, str]] = []
-            wait = 0.0
-            room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
-            while self._heap and self._heap[0].due <= now and len(launch) < room:
-                row = self._heap[0].row
-                pair_wait = self._pair.wait_time(row.phone, mono)
-                if pair_wait > 0:
-                    heapq.heappop(self._heap)
-                    self._push(row, now + pair_wait)
-                    continue
-                pacer = None
-                waits = []
-                for i in range(len(self._pacers)):
-                    candidate = self._pacers[(rr + i) % len(self._pacers)]
-                    w = candidate.try_take(mono)
-                    if w == 0.0:
-                        pacer = candidate
-                        rr = (rr + i + 1) % len(self._pacers)
-                        break
-                    waits.append(w)
-                if pacer is None:
-                    wait = min(waits)
-                    break
-                heapq.heappop(self._heap)
-                if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
-                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
-                                                         reason="marketing_24h"))
-                    continue
-                self._pair.note_sent(row.phone, mono)
-                launch.append((row, row.attempts + 1, pacer.phone_number_id))
+            launch, wait = self._admit(now, time.monotonic())
             if launch:
-                done, self._outcomes = self._outcomes, []
-                claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
-                for item in launch:
-                    if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
-                        self._busy += 1
-                        self._queue.put_nowait(item)
-                if claimed and not self.dispatched:
-                    self.first_dispatch = mono
-                self.dispatched += len(claimed)
-                self.last_dispatch = mono if claimed else self.last_dispatch
+                self._launch(launch, now)
             else:
                 self._flush()
             self._emit()
             await asyncio.sleep(min(max(wait, DISPATCH_TICK), 0.05))
+
+    def _admit(self, now: float, mono: float) -> tuple[list[tuple[ledger.SendRow, int, str]], float]:
+        """Rows due now that the pair rate, a number's bucket and the 24 h reservation let through,
+        each with its attempt number and sending number; and how long until a bucket has a token."""
+        launch: list[tuple[ledger.SendRow, int, str]] = []
+        room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
+        while self._heap and self._heap[0].due <= now and len(launch) < room:
+            row = self._heap[0].row
+            pair_wait = self._pair.wait_time(row.phone, mono)
+            if pair_wait > 0:
+                heapq.heappop(self._heap)
+                self._push(row, now + pair_wait)
+                continue
+            pacer, wait = self._take_token(mono)
+            if pacer is None:
+                return launch, wait
+            heapq.heappop(self._heap)
+            if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
+                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
+                                                     reason="marketing_24h"))
+                continue
+            self._pair.note_sent(row.phone, mono)
+            launch.append((row, row.attempts + 1, pacer.phone_number_id))
+        return launch, 0.0
+
+    def _take_token(self, mono: float) -> tuple[NumberPacer | None, float]:
+        """A token from the next number in turn that has one; else the shortest wait for one."""
+        waits = []
+        for i in range(len(self._pacers)):
+            pacer = self._pacers[(self._turn + i) % len(self._pacers)]
+            wait = pacer.try_take(mono)
+            if wait == 0.0:
+                self._turn = (self._turn + i + 1) % len(self._pacers)
+                return pacer, 0.0
+            waits.append(wait)
+        return None, min(waits)
+
+    def _launch(self, launch: list[tuple[ledger.SendRow, int, str]], now: float) -> None:
+        """Claim the rows (with the last outcomes, one commit), then hand them to the workers."""
+        done, self._outcomes = self._outcomes, []
+        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
+        for item in launch:
+            if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
+                self._busy += 1
+                self._queue.put_nowait(item)
+        if claimed:
+            mono = time.monotonic()
+            self.first_dispatch = self.first_dispatch or mono
+            self.last_dispatch = mono
+            self.dispatched += len(claimed)
 
     async def _worker(self) -> None:
         """One of ``concurrency`` workers: sends claimed rows one after another."""
