@@ -49,5 +49,10 @@ def test_clear_errors(env, capsys):
     assert main(["send", "c1", "--sandbox", "--db", str(db), "--pace", "max",
                  "--base-url", "http://127.0.0.1:9"]) == 2
     assert "above 50/s" in capsys.readouterr().err
+    assert main(["send", "c2", "--sandbox", "--db", str(db), "--plan", str(env / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    (env / "bad.json").write_text("[{\"customer_id\": \"a\"}]")
+    assert main(["send", "c2", "--sandbox", "--db", str(db), "--plan", str(env / "bad.json")]) == 2
+    assert "lacks column" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["send", "c1", "--db", str(db)])  # --sandbox or --live is required

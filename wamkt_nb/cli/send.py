@@ -22,7 +22,7 @@ from ..campaigns import ledger
 from ..campaigns.pacing import PaceError, describe_rate
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..settings import Secret, Settings, SettingsError, load_settings
-from ..store import open_store
+from ..store import StoreError, open_store
 from ..workspace import database_path
 
 
@@ -72,7 +72,8 @@ def _read_plan(path: Path) -> pd.DataFrame:
     return pd.DataFrame(orjson.loads(path.read_bytes()))
 
 
-def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack) -> tuple[str, Secret, tuple[str, ...]]:
+def _sandbox(args: argparse.Namespace, settings: Settings,
+             stack: ExitStack) -> tuple[str, Secret, tuple[str, ...]]:
     """Base URL, token and numbers of a running sandbox (``--base-url``) or of an embedded one."""
     from ..sandbox import Sandbox, SandboxConfig
 
@@ -88,7 +89,8 @@ def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack) -> 
 def _line(p: Progress) -> str:
     c = p.counts
     eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
-    return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {c['accepted'] + c['sent'] + c['delivered'] + c['read']:,}"
+    accepted = c["accepted"] + c["sent"] + c["delivered"] + c["read"]
+    return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
             f" · failed {c['failed']:,} · unknown {c['unknown']:,} · planned {c['planned']:,}"
             f" · {p.rate:,.1f} msg/s · ETA {eta}")
 
@@ -96,7 +98,7 @@ def _line(p: Progress) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_run(args))
-    except (ledger.LedgerError, PaceError, SettingsError, ValueError) as exc:
+    except (ledger.LedgerError, PaceError, SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"wamkt send: {exc}", file=sys.stderr)
         return 2
 
@@ -119,7 +121,8 @@ async def _run(args: argparse.Namespace) -> int:
         if args.live:
             if not settings.access_token:
                 raise ValueError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
-            base_url, token, numbers = args.base_url or settings.base_url, settings.access_token, settings.phone_number_ids
+            base_url, token = args.base_url or settings.base_url, settings.access_token
+            numbers = settings.phone_number_ids
         else:
             base_url, token, numbers = _sandbox(args, settings, stack)
         numbers = tuple(args.phone_number_ids or numbers)
@@ -138,7 +141,7 @@ async def _run(args: argparse.Namespace) -> int:
             def report(p: Progress) -> None:
                 if not args.quiet:
                     print(_line(p), flush=True)
-                if p.status == "paused" and p.message:  # an account or connection problem: nobody to click resume
+                if p.status == "paused" and p.message:  # account or connection problem: nobody to resume
                     print(p.message, flush=True)
                     runner.stop()
 
@@ -150,9 +153,9 @@ async def _run(args: argparse.Namespace) -> int:
                   f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
         print(_line(progress), flush=True)
-        report = ledger.resend_report(store, args.campaign)
-        print(f"resent after unknown outcome: {report['resent_after_unknown']}, "
-              f"confirmed duplicates: {report['confirmed_duplicates']}", flush=True)
+        resends = ledger.resend_report(store, args.campaign)
+        print(f"resent after unknown outcome: {resends['resent_after_unknown']}, "
+              f"confirmed duplicates: {resends['confirmed_duplicates']}", flush=True)
         errors = progress.errors_frame()
         if not errors.empty:
             print(errors.to_string(index=False), flush=True)
