@@ -32,6 +32,7 @@ from .compliance import Policy
 from .data.features import build_features
 from .data.schema import CustomerData
 from .inbox.answer import answer
+from .inbox.queries import open_conversations
 from .messages import MessageSpec, Param, Template, template_from_text
 from .sandbox import BehaviourParams, Sandbox, SandboxConfig
 from .sandbox.templates import default_templates
@@ -49,11 +50,15 @@ RULES = (
          priority=1, reply_text="Du bekommst keine Angebote mehr. Schreib START, um sie wieder zu erhalten."),
     Rule(rule_id="demo-hours", name="Öffnungszeiten", pattern="öffnungszeiten, geöffnet", action="faq",
          priority=20, reply_text="Unser Kundenservice ist Mo-Fr 9-18 Uhr für dich da."),
+    Rule(rule_id="demo-info", name="Info", pattern="info", action="faq", priority=30,
+         reply_text="Alle Infos zu Versand und Rückgabe: shop.example.com/hilfe"),
+    Rule(rule_id="demo-danke", name="Danke", pattern="danke", priority=40, reply_text="Gern geschehen!"),
 )
-"""The demo's auto-replies: a discount code for "Rabatt"/"JA", opt-out, an FAQ answer."""
+"""The demo's auto-replies: a discount code for "Rabatt"/"JA", opt-out, FAQ answers, thanks.
+Questions about an order have no rule: the team answers them (see ``_team_round``)."""
 
 INBOUND_TEXTS = ("Rabatt", "Gibt es Rabatt?", "Öffnungszeiten?", "Wo ist meine Bestellung?",
-                 "Kann ich umtauschen?", "Danke!")
+                 "Kann ich umtauschen?", "Ist das auch in Blau da?")
 """What customers write on their own between campaigns; the last three have no rule (inbox work)."""
 AGENT_ANSWER = "Danke für deine Nachricht! Wir kümmern uns sofort darum."
 
@@ -143,7 +148,17 @@ def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:
     return len(due)
 
 
+STEP_SECONDS = 120.0
+"""Simulated time is played in steps of at most this much around pending events, and each step's
+webhooks reach the receiver before the next, so auto-replies happen when the message arrived."""
+
+
 def _advance_to(sandbox: Sandbox, when: float) -> None:
+    """Move the sandbox's simulated time to ``when``, jumping over quiet stretches."""
+    while (pending := sandbox.engine.next_event_at()) is not None and pending <= when:
+        step_end = min(max(pending, sandbox.clock.now()) + STEP_SECONDS, when)
+        sandbox.advance(max(step_end - sandbox.clock.now(), 0.0))
+        sandbox.wait_idle(10.0)
     gap = when - sandbox.clock.now()
     if gap > 0:
         sandbox.advance(gap)
@@ -182,6 +197,15 @@ def _answer(store: Store, sandbox: Sandbox, api: CloudClient, phone: str, delay:
            clock=sandbox.clock)
 
 
+def _team_round(store: Store, sandbox: Sandbox, api: CloudClient, rng: random.Random, share: float) -> None:
+    """The team answers each open conversation (window still open) with probability ``share``."""
+    waiting = open_conversations(store, sandbox.clock.now())
+    for phone, window_open in zip(waiting["phone"], waiting["window_open"]):
+        if window_open and rng.random() < share:
+            answer(store, api, phone, text=AGENT_ANSWER, agent="demo-team",
+                   phone_number_id=sandbox.phone_number_id, clock=sandbox.clock)
+
+
 def play_history(
     store: Store,
     data: CustomerData,
@@ -198,7 +222,8 @@ def play_history(
     """Play ``campaigns`` from ``start`` (epoch s) over ``days`` simulated days into ``store``.
 
     Besides the campaigns, ``inbound_per_day`` customers write on their own (daytime); keyword
-    messages get auto-replies, and ``agent_share`` of the other questions a person's answer.
+    messages get auto-replies; ``agent_share`` of their other questions a person's answer within
+    minutes, and at every later event the team answers that share of what is still open.
     """
     rng = random.Random(seed)
     result = DemoResult()
@@ -223,6 +248,7 @@ def play_history(
         with connect_sandbox(sandbox, store), CloudClient(sandbox.settings()) as api:
             for at, campaign in events:
                 _advance_to(sandbox, at)
+                _team_round(store, sandbox, api, rng, agent_share)
                 if campaign is None:  # a customer writes on their own
                     who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
                     sandbox.inject_inbound(ids[who], text)
