@@ -44,13 +44,24 @@ def replies_to(sb, phone, timeout=30.0):
     return []
 
 
+def reply_rows(store, state, timeout=10.0):
+    """The receiver marks a reply accepted only after the sandbox's answer comes back: wait for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = store.query("SELECT in_reply_to, state, latency_ms FROM replies WHERE state = ?", (state,))
+        if rows:
+            return rows
+        time.sleep(0.02)
+    return store.query("SELECT in_reply_to, state, latency_ms FROM replies")
+
+
 def test_rabatt_reply_arrives_at_the_sandbox(linked, data):
     sb, store, link = linked
     phone = data.customers["phone"].iloc[0]
     wamid = sb.inject_inbound(phone, "RABATT!")
     [req] = replies_to(sb, phone)
     assert req["http_status"] == 200 and "WILLKOMMEN10" in req["body"]["text"]["body"]
-    row = store.query("SELECT in_reply_to, state, latency_ms FROM replies")[0]
+    row = reply_rows(store, "accepted")[0]
     assert row["in_reply_to"] == wamid and row["state"] == "accepted" and row["latency_ms"] > 0
 
 

@@ -17,10 +17,10 @@ from .behaviour import (
 from .config import SandboxConfig
 from .faults import Faults
 from .server import Sandbox, open_cloud_api
-from .webhooks import WebhookError, sign
+from .webhooks import WebhookError
 
 __all__ = [
     "BehaviourParams", "Faults", "Sandbox", "SandboxConfig", "WebhookError", "conversion_probability",
-    "delivery_probability", "open_cloud_api", "read_probability", "reply_probability", "sign",
+    "delivery_probability", "open_cloud_api", "read_probability", "reply_probability",
     "variant_key_uplift",
 ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import hmac
 import itertools
 import logging
 import secrets
@@ -17,14 +15,10 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from ..webhooks.signature import sign_body
 from .faults import Faults
 
 log = logging.getLogger(__name__)
-
-
-def sign(raw_body: bytes, app_secret: str) -> str:
-    """The ``X-Hub-Signature-256`` header value for ``raw_body``."""
-    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
 
 
 def envelope(waba_id: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -182,7 +176,7 @@ class WebhookEmitter:
 
     def _post(self, body: bytes) -> int | None:
         self.counters["posts"] += 1
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, self._secret())}
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign_body(body, self._secret())}
         try:
             return self._http.post(self.url, content=body, headers=headers).status_code  # type: ignore[arg-type]
         except httpx.HTTPError:
