@@ -47,6 +47,10 @@ def test_play_history_fills_the_store(tmp_path):
     assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'") > 0
+    lags = [r[0] for r in store.query(
+        "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r JOIN inbound_messages i ON i.wamid = r.in_reply_to"
+        " WHERE r.kind = 'auto' AND r.state = 'accepted'")]
+    assert sorted(lags)[len(lags) // 2] < 5  # auto-replies answer at the simulated moment, not hours later
     times = store.query("SELECT MIN(created_at), MAX(created_at) FROM campaigns")[0]
     assert start.timestamp() < times[0] < times[1] < start.timestamp() + 4 * 86_400  # simulated time
     metrics = compute_metrics(load_ledger(store), pd.Timestamp.now(tz="UTC"))
