@@ -114,19 +114,25 @@ def ltv_monthly(
     ``ltv_change`` is the month-over-month change of cumulative LTV per customer; ``uplift`` the
     reached group's revenue per customer over the rest's, minus 1.
     """
-    frame = orders.loc[orders["at"].notna(), ["customer_id", "at", "amount"]].copy()
+    frame = orders.loc[orders["at"].notna(), ["customer_id", "at", "amount"]]
     codes, uniques = pd.factorize(frame["customer_id"])  # membership tests on distinct ids only
-    known = pd.Index(uniques).astype(str)
-    ids = pd.Index(pd.Series(customer_ids).astype(str).unique()) if customer_ids is not None else known
-    reached_ids = pd.Index(pd.Series(reached).astype(str).unique())
+    def id_index(values: object) -> pd.Index:  # plain objects: Arrow-string isin is a Python loop
+        return pd.Index(pd.Series(values).astype(str).unique(), dtype=object)
+
+    known = id_index(uniques)
+    ids = id_index(customer_ids) if customer_ids is not None else known
+    reached_ids = id_index(reached)
     is_reached = ids.isin(reached_ids)
     sizes = {"whatsapp": int(is_reached.sum()), "rest": int((~is_reached).sum())}
     in_base = known.isin(ids)[codes]
-    frame = frame[in_base]
-    frame["group"] = np.where(known.isin(reached_ids)[codes[in_base]], "whatsapp", "rest")
-    frame["month"] = calendar_month(frame["at"]).astype(object)
-    table = frame.groupby(["month", "group"])["amount"].sum().unstack("group")
-    table = table.reindex(columns=["whatsapp", "rest"]).fillna(0.0).sort_index()
+    month = calendar_month(frame["at"]).cat
+    sums = pd.Series(frame["amount"].to_numpy(dtype=float)[in_base]).groupby(
+        [month.codes.to_numpy()[in_base], known.isin(reached_ids)[codes[in_base]]]
+    ).sum()
+    table = sums.unstack().reindex(columns=[True, False]).fillna(0.0)
+    table.columns = ["whatsapp", "rest"]
+    table.index = month.categories[table.index]
+    table = table.sort_index()
     rows = []
     for group in ("whatsapp", "rest"):
         n = sizes[group]
