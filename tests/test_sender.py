@@ -92,7 +92,7 @@ async def test_pace_is_kept(sandbox, store):
     runner, progress = await run(store, sandbox, cid, pace=20)
     span = runner.last_dispatch - runner.first_dispatch
     assert progress.counts["accepted"] == 21
-    assert 0.85 <= span <= 1.3  # 20 gaps at 20/s (one token may be there at the start)
+    assert 0.85 <= span <= 2.0  # 20 gaps at 20/s: never faster (a starved machine may be slower)
 
 
 async def test_retryable_errors_are_retried_with_a_cap(sandbox, store):
@@ -248,7 +248,7 @@ async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
         a, b = len(first.messages_frame()), len(second.messages_frame())
     assert progress.counts["accepted"] == 40 and a + b == 40
     assert abs(a - b) <= 2
-    assert 0.8 <= span <= 1.3  # 20/s each, 40/s together
+    assert 0.8 <= span <= 2.0  # 20/s each, 40/s together: never faster
     used = dict(store.query("SELECT phone_number_id, count(*) FROM sends GROUP BY 1"))
     assert used == {"1111": a, "2222": b}
 
