@@ -65,24 +65,24 @@ def activity_events(
     by: str = "segment",
     history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per read and per reply (``by`` column, customer, local ``at``, ``kind``), plus the
-    recorded interactions (``history``: customer_id, at) of the customers in ``enriched``, each
-    counted for every ``by`` group the customer was messaged in."""
+    """One row per read and per reply (``by`` column, customer, local ``at``), plus the recorded
+    interactions (``history``: customer_id, at) of the customers in ``enriched``, each counted for
+    every ``by`` group the customer was messaged in."""
     frames = []
-    for kind, col in (("read", "read_at"), ("reply", "first_reply_at")):
+    for col in ("read_at", "first_reply_at"):
         rows = enriched.loc[enriched[col].notna(), [by, "customer_id", col]]
-        frames.append((kind, rows[by], rows["customer_id"], rows[col]))
+        frames.append((rows[by], rows["customer_id"], rows[col]))
     if history is not None and len(history):
         pairs = enriched[[by, "customer_id"]].astype({"customer_id": str}).drop_duplicates()
         past = history.loc[history["at"].notna(), ["customer_id", "at"]].astype({"customer_id": str})
         past = past.merge(pairs, on="customer_id")
-        frames.append(("history", past[by], past["customer_id"], past["at"]))
-    parts = [
+        frames.append((past[by], past["customer_id"], past["at"]))
+    parts = [  # Series, not arrays: no conversion of a million ids when the zone is not needed
         pd.DataFrame({
-            by: group.to_numpy(), "customer_id": who.to_numpy(),
-            "at": local_time(at, who, timezones).to_numpy(), "kind": kind,
+            by: group.reset_index(drop=True), "customer_id": who.reset_index(drop=True),
+            "at": local_time(at, who, timezones).reset_index(drop=True),
         })
-        for kind, group, who, at in frames
+        for group, who, at in frames
     ]
     events = pd.concat(parts, ignore_index=True)
     events["at"] = pd.to_datetime(events["at"])
