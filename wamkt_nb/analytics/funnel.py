@@ -59,7 +59,8 @@ def enrich(
 
 def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes for two key columns over one vocabulary (merging on ints is much faster)."""
-    both = pd.concat([a, b.astype(a.dtype)], ignore_index=True)  # Arrow strings factorize natively
+    dtype = a.dtype if len(a) >= len(b) else b.dtype  # the big side's: Arrow strings factorize natively
+    both = pd.concat([a.astype(dtype), b.astype(dtype)], ignore_index=True)
     codes, _ = pd.factorize(both)
     return codes[: len(a)], codes[len(a):]
 
