@@ -48,12 +48,19 @@ class AsyncCloudClient:
         self.base_url = (base_url or settings.base_url).rstrip("/")
         self.api_version = api_version or settings.api_version
         self.timeout = timeout
+        self._root = f"{self.base_url}/{self.api_version}"
         self._http = httpx.AsyncClient(
-            base_url=f"{self.base_url}/{self.api_version}",
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
         )
+        # Built once: merging headers and parsing URLs per request cost more CPU than the request.
+        self._extensions = {"timeout": self._http.timeout.as_dict()}
+        self._headers = httpx.Headers(self._http.headers)
+        self._headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        self._json_headers = httpx.Headers(self._headers)
+        self._json_headers["Content-Type"] = "application/json"
+        self._message_urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"AsyncCloudClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
@@ -70,37 +77,49 @@ class AsyncCloudClient:
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, Any] | None = None) -> Any:
         """One Graph call; returns the decoded JSON or raises a :class:`CloudAPIError` subclass."""
-        headers = {"Authorization": f"Bearer {self._token.reveal()}"}
-        content = None
-        if json is not None:
-            content = orjson.dumps(json)
-            headers["Content-Type"] = "application/json"
-        where = f"{method} /{self.api_version}{path}"
+        return await self._call(method, httpx.URL(self._root + path, params=params), path, json)
+
+    async def _call(self, method: str, url: httpx.URL, path: str, json: Any) -> Any:
+        if json is None:
+            request = httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
+        else:
+            request = httpx.Request(method, url, headers=self._json_headers, content=orjson.dumps(json),
+                                    extensions=self._extensions)
         try:
-            resp = await self._http.request(method, path, content=content, params=params, headers=headers)
+            resp = await self._http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransportError(f"could not connect for {where}: {type(exc).__name__}") from None
+            raise TransportError(f"could not connect for {self._where(method, path)}: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
             raise OutcomeUnknownError(
-                f"no answer within {self.timeout:g}s for {where} ({type(exc).__name__}); it may have been accepted"
+                f"no answer within {self.timeout:g}s for {self._where(method, path)} ({type(exc).__name__}); "
+                "it may have been accepted"
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             raise OutcomeUnknownError(
-                f"connection dropped during {where} ({type(exc).__name__}); it may have been accepted"
+                f"connection dropped during {self._where(method, path)} ({type(exc).__name__}); "
+                "it may have been accepted"
             ) from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"{where} failed: {type(exc).__name__}") from None
+            raise TransportError(f"{self._where(method, path)} failed: {type(exc).__name__}") from None
+        content = resp.content
         try:
-            body = orjson.loads(resp.content) if resp.content else None
+            body = orjson.loads(content) if content else None
         except orjson.JSONDecodeError:
             body = resp.text[:200]
         if resp.status_code >= 400 or (isinstance(body, dict) and "error" in body):
             raise error_from_payload(body, resp.status_code)
         return body
 
+    def _where(self, method: str, path: str) -> str:
+        return f"{method} /{self.api_version}{path}"
+
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         """POST a message body (see :mod:`wamkt_nb.cloudapi.payloads`); 200 means accepted, not delivered."""
-        body = await self.request("POST", f"/{phone_number_id}/messages", json=payload)
+        path = f"/{phone_number_id}/messages"
+        url = self._message_urls.get(phone_number_id)
+        if url is None:
+            url = self._message_urls[phone_number_id] = httpx.URL(self._root + path)
+        body = await self._call("POST", url, path, payload)
         try:
             contact = body["contacts"][0]
             message = body["messages"][0]
