@@ -127,13 +127,6 @@ class SendClient(Protocol):
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> Any: ...
 
 
-@dataclass(order=True)
-class _Due:
-    due: float
-    seq: int
-    row: ledger.SendRow = field(compare=False)
-
-
 class CampaignRunner:
     """Sends one campaign; ``await run()`` to start or resume, ``pause()``/``resume()``/``cancel()``
     from anywhere (plain flags, safe from another thread)."""
@@ -164,7 +157,8 @@ class CampaignRunner:
         self._message = ""
         self._rng = random.Random(options.seed)
         self._seq = itertools.count()
-        self._heap: list[_Due] = []
+        # (due, sequence, row): plain tuples, so the heap compares in C, not through Python methods
+        self._heap: list[tuple[float, int, ledger.SendRow]] = []
         self._waiting_unknown: dict[int, float] = {}
         self._outcomes: list[ledger.Outcome] = []
         self._busy = 0
@@ -273,14 +267,14 @@ class CampaignRunner:
                 self._emit()
                 await asyncio.sleep(0.02)
                 continue
-            head = self._heap[0]
+            due = self._heap[0][0]
             idle = not self._busy and not self._waiting_unknown
-            if head.due > now and idle and not self.options.wait_for_later:
+            if due > now and idle and not self.options.wait_for_later:
                 return "done"
-            if head.due > now:
+            if due > now:
                 self._flush()
                 self._emit()
-                await asyncio.sleep(min(0.2, head.due - now))
+                await asyncio.sleep(min(0.2, due - now))
                 continue
             launch, wait = self._admit(now, time.monotonic())
             if launch:
@@ -295,8 +289,8 @@ class CampaignRunner:
         each with its attempt number and sending number; and how long until a bucket has a token."""
         launch: list[tuple[ledger.SendRow, int, str]] = []
         room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
-        while self._heap and self._heap[0].due <= now and len(launch) < room:
-            row = self._heap[0].row
+        while self._heap and self._heap[0][0] <= now and len(launch) < room:
+            row = self._heap[0][2]
             pair_wait = self._pair.wait_time(row.phone, mono)
             if pair_wait > 0:
                 heapq.heappop(self._heap)
@@ -440,7 +434,7 @@ class CampaignRunner:
 
     # bookkeeping --------------------------------------------------------------------------
     def _push(self, row: ledger.SendRow, due: float) -> None:
-        heapq.heappush(self._heap, _Due(due, next(self._seq), row))
+        heapq.heappush(self._heap, (due, next(self._seq), row))
 
     def _flush(self) -> None:
         if self._outcomes:
