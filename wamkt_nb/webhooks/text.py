@@ -12,6 +12,7 @@ def normalize_text(text: str | None) -> str:
     """Case-folded, accents removed, punctuation and extra spaces dropped (words kept apart by one space)."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Fold case after decomposing too: compatibility forms such as "₨" decompose to capitals ("Rs").
+    decomposed = unicodedata.normalize("NFKD", text.casefold()).casefold()
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", stripped).strip()
