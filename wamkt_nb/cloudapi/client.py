@@ -15,6 +15,7 @@ import orjson
 from ..settings import Secret, Settings
 from .errors import CloudAPIError, OutcomeUnknownError, TransportError, error_from_payload
 from .models import PhoneNumberInfo, SendResult, TemplateInfo
+from .transport import Http11Transport
 
 T = TypeVar("T")
 TEMPLATE_FIELDS = "id,name,status,category,language,components,parameter_format,rejected_reason"
@@ -52,7 +53,7 @@ class AsyncCloudClient:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
+            transport=transport or Http11Transport(max_connections=max_connections),
         )
         # Built once: merging headers and parsing URLs per request cost more CPU than the request.
         self._extensions = {"timeout": self._http.timeout.as_dict()}
