@@ -16,7 +16,8 @@ import pytest
 from conftest import ROOT, free_port, wait_for_port
 from wamkt_nb.analytics import compute_metrics, load_ledger
 from wamkt_nb.data.sample import generate
-from wamkt_nb.demo import AB_EXPERIMENT, DemoCampaign, play_history
+from wamkt_nb.demo import AB_EXPERIMENT, LEFT_OPEN_HOURS, DemoCampaign, play_history
+from wamkt_nb.inbox.queries import open_conversations
 from wamkt_nb.store import open_store
 
 SMALL = (
@@ -44,7 +45,8 @@ def test_play_history_fills_the_store(tmp_path):
     # rows planned for later (the recipient's quiet hours) went out once they were due
     assert count(f"SELECT COUNT(*) FROM sends WHERE state = 'planned' AND planned_at < {start.timestamp() + 4 * 86_400}") == 0
     assert count("SELECT COUNT(*) FROM status_events") > 100
-    assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16
+    assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16 + len(LEFT_OPEN_HOURS)
+    assert len(open_conversations(store, start.timestamp() + 4 * 86_400)) >= len(LEFT_OPEN_HOURS) - 1
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'") > 0
     lags = [r[0] for r in store.query(

@@ -61,6 +61,8 @@ INBOUND_TEXTS = ("Rabatt", "Gibt es Rabatt?", "Öffnungszeiten?", "Wo ist meine 
                  "Kann ich umtauschen?", "Ist das auch in Blau da?")
 """What customers write on their own between campaigns; the last three have no rule (inbox work)."""
 AGENT_ANSWER = "Danke für deine Nachricht! Wir kümmern uns sofort darum."
+LEFT_OPEN_HOURS = (6.0, 4.0, 1.5, 0.5)
+"""Questions in the last hours of the history that nobody answered yet: the inbox's open (red) rows."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,10 @@ def play_history(
                 result.campaign_ids.append(campaign_id)
                 result.played.append(campaign.name)
                 log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
+            for hours_left in LEFT_OPEN_HOURS:
+                _advance_to(sandbox, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
+                sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
+                result.injected += 1
             _advance_to(sandbox, start + days * DAY)
             _send_due(store, sandbox, pace)
             sandbox.wait_idle(60.0)
