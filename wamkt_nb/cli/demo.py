@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..analytics import load_ledger
 from ..data.sample import default_now, generate
 from ..demo import play_history
 from ..store import open_store
@@ -49,6 +50,7 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     try:
         result = play_history(store, data, start=start.timestamp(), days=days, seed=seed,
                               log=lambda line: print(line, flush=True))
+        load_ledger(store, snapshot=True)  # build the columnar snapshot now, not on the first dashboard visit
     finally:
         store.close()
     counters = result.counters
