@@ -40,7 +40,7 @@ from wamkt_nb.store import open_store  # noqa: E402
 
 TOKEN = "sandbox-token"
 CONCURRENCY = 8
-"""Requests in flight: at ~1-10 ms per request a few suffice, and httpcore's pool costs grow with its size."""
+"""Requests in flight: at ~1-10 ms per request a few suffice."""
 PNID = SandboxConfig().phone_number_id
 
 
