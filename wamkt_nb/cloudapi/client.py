@@ -29,7 +29,8 @@ class AsyncCloudClient:
     """Async client: ``send_message``, templates and phone-number fields.
 
     Built from ``Settings`` (base URL, API version, token) or explicit arguments; use as
-    ``async with AsyncCloudClient(settings) as client:`` or call :meth:`aclose`.
+    ``async with AsyncCloudClient(settings) as client:`` or call :meth:`aclose`. Requests go
+    through :class:`~wamkt_nb.cloudapi.transport.Http11Transport` unless ``transport`` is given.
     """
 
     def __init__(
