@@ -8,7 +8,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from wamkt_nb.abtest import AbTestError, arm_counts, evaluate, experiments
 from wamkt_nb.abtest.charts import intervals_figure
-from wamkt_nb.segments.preview import figure_png
+from wamkt_nb.analytics.export import figure_bytes
 from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.store import open_store
 
@@ -152,7 +152,7 @@ def test_holdout_is_compared_but_never_the_winner():
     assert ev.verdict.winner == "A" and set(ev.srm.observed) == {"A", "B"}
     assert "Messaging at all: A 8.00% vs holdout 2.00%" in ev.verdict.reason
     fig = intervals_figure(ev, "conversion")
-    assert len(fig.axes) == 2 and figure_png(fig)[:4] == b"\x89PNG"
+    assert len(fig.axes) == 2 and figure_bytes(fig)[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("counts, kwargs, match", [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -65,9 +63,3 @@ def composition_figure(sf: SegmentFrame, mask: np.ndarray) -> Figure:
     if columns:
         fig.axes[0].legend(fontsize=7, loc="lower right", frameon=False)
     return fig
-
-
-def figure_png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()

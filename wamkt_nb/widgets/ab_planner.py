@@ -13,7 +13,7 @@ import ipywidgets as W
 from ..abtest import AbTestError, TestPlan, plan_test
 from ..abtest.charts import power_curve_figure
 from ..cloudapi.models import TIER_LIMITS
-from ..segments.preview import figure_png
+from ..analytics.export import figure_bytes
 
 METRIC_LABELS = {"read": "read rate", "reply": "reply rate (24 h)", "conversion": "conversion rate (7 days)"}
 
@@ -113,7 +113,7 @@ class AbPlanner(W.VBox):
         self.plan = plan
         self.error.value = ""
         self.summary.value = _summary_html(plan)
-        self.chart.value = figure_png(power_curve_figure(plan.sample))
+        self.chart.value = figure_bytes(power_curve_figure(plan.sample))
 
 
 def _summary_html(plan: TestPlan) -> str:

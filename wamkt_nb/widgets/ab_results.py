@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..abtest import METRICS, AbTestError, Evaluation, evaluate_campaign, experiment_spec, experiments
 from ..abtest.charts import intervals_figure
-from ..segments.preview import figure_png
+from ..analytics.export import figure_bytes
 from ..store import Store
 
 VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
@@ -118,7 +118,7 @@ class AbResults(W.VBox):
         )
         self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
         self.table.value = results_table_html(evaluation, counts)
-        self.chart.value = figure_png(intervals_figure(evaluation, self.metric.value))
+        self.chart.value = figure_bytes(intervals_figure(evaluation, self.metric.value))
 
     def _message(self, text: str) -> None:
         self.evaluation = None

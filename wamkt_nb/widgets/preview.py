@@ -21,7 +21,7 @@ from ..messages.charts import length_figure
 from ..messages.findings import Finding
 from ..messages.lint import lint_message, message_warnings
 from ..segments import PRESETS, Node, evaluate, list_segments
-from ..segments.preview import figure_png
+from ..analytics.export import figure_bytes
 from ..store import Store
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
@@ -164,7 +164,7 @@ class MessagePreview(W.VBox):
         self.lint.value = _findings_html(self.findings)
         limit = self.max_length.value or None
         fig = length_figure({arm or "message": p.body.str.len() for arm, p in personalised.items()}, limit)
-        self.chart.value = figure_png(fig)
+        self.chart.value = figure_bytes(fig)
 
     def _layout_editor(self) -> None:
         if self.kind.value == "text":

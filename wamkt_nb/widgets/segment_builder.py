@@ -25,7 +25,8 @@ from ..segments import (
 )
 from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
 from ..segments.frame import SegmentFrame
-from ..segments.preview import composition_figure, figure_png, sample_members
+from ..analytics.export import figure_bytes
+from ..segments.preview import composition_figure, sample_members
 from ..segments.rules import to_json
 from ..store import Store
 
@@ -372,7 +373,7 @@ class SegmentBuilder(W.VBox):
         # The count goes out first; the sample and the chart (~0.1 s to draw) follow.
         self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
             index=False, border=0, na_rep="")
-        self.chart.value = figure_png(composition_figure(self.sf, result.mask))
+        self.chart.value = figure_bytes(composition_figure(self.sf, result.mask))
 
     # --- saved segments -----------------------------------------------------------------------
     def _require_store(self) -> Store:
