@@ -20,7 +20,7 @@ import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.conftest import free_port, wait_for_port  # noqa: E402
+from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 TARGET = 2_000.0
 TOKEN = "bench-token"
 PNID = "106540352242922"
@@ -100,11 +100,7 @@ def main() -> int:
         latencies, statuses, elapsed = uvloop.run(load(port, phones, args.seconds, args.connections))
         server_cpu = cpu_seconds(proc.pid) - cpu0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
     latencies.sort()
     accepted = statuses.get(200, 0)
     rate = accepted / elapsed

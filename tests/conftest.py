@@ -40,6 +40,16 @@ def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Terminate a server process, killing it if it does not exit within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def voila_server(notebook: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """Serve ``notebook`` with the real ``voila`` command; yield its URL."""
@@ -54,11 +64,7 @@ def voila_server(notebook: Path, env: dict[str, str] | None = None, log: Path | 
         wait_for_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         if log:
             out.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, wait_for_port
+from conftest import ROOT, free_port, stop_process, wait_for_port
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
@@ -85,11 +85,7 @@ def rig(tmp_path_factory):
             with httpx.Client(base_url=url, headers={"Authorization": "Bearer sandbox-token"}, timeout=30) as http:
                 yield Rig(url, db, settings, http)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
             log.close()
     receiver_store.close()
 
