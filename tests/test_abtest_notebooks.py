@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from wamkt_nb.abtest import experiments
 from wamkt_nb.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, execute_notebook, printed_text
+
 
 
 def run(path: str) -> list:
-    nb = nbformat.read(ROOT / path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str((ROOT / path).parent)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    errors = [o for o in outputs if o.output_type == "error"]
-    assert not errors, errors[0].get("traceback")
-    return outputs
-
-
-def text_of(outputs: list) -> str:
-    return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    return execute_notebook(ROOT / path, timeout=300)[1]
 
 
 @pytest.mark.slow
 def test_notebook_06_runs_the_experiment_and_the_dashboard_shows_it(workspace):
     outputs = run("notebooks/06_ab_test.ipynb")
-    printed = text_of(outputs)
+    printed = printed_text(outputs)
     assert "customers may receive a marketing message now" in printed
     assert "planted uplift +25%" in printed
     assert any(word in printed for word in ("Winner: B.", "Not enough data yet.", "No difference."))

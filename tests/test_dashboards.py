@@ -6,16 +6,15 @@ import json
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, execute_notebook
+
 DASHBOARDS = ("campaign_overview", "segment_comparison", "send_times")
 
 
@@ -30,12 +29,7 @@ def fill_workspace(directory: Path, customers: int = 400, rows: int = 4_000) -> 
 
 def run(name: str) -> str:
     """Execute the dashboard; return its widget state and outputs as one searchable text."""
-    nb = nbformat.read(ROOT / "dashboards" / f"{name}.ipynb", as_version=4)
-    client = NotebookClient(nb, timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT / "dashboards")}})
-    client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, errors
+    nb, _ = execute_notebook(ROOT / "dashboards" / f"{name}.ipynb")
     return json.dumps(nb.metadata.get("widgets", {})) + json.dumps([c.get("outputs", []) for c in nb.cells])
 
 

@@ -7,9 +7,7 @@ import re
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from wamkt_nb.autoreply import AutoReplier
 from wamkt_nb.data.features import build_features
@@ -18,7 +16,7 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.workspace import save_customer_data
 
-from conftest import ROOT, voila_server
+from conftest import ROOT, execute_notebook, voila_server, widget_views
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 DASHBOARD = ROOT / "dashboards" / "inbox.ipynb"
@@ -42,12 +40,8 @@ def populate(workspace: Path) -> tuple[str, str]:
 
 def test_inbox_dashboard_executes(workspace):
     rich, poor = populate(workspace)
-    nb = nbformat.read(DASHBOARD, as_version=4)
-    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(DASHBOARD.parent)}})
-    client.execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    nb, outputs = execute_notebook(DASHBOARD)
+    assert widget_views(outputs)
     state = str(nb.metadata.get("widgets", ""))
     assert "Frage zur Rechnung" in state and rich not in state and poor not in state
 

@@ -15,6 +15,8 @@ from wamkt_nb.store import open_store
 from wamkt_nb.widgets.dry_run import DryRunView
 from wamkt_nb.widgets.preview import MessagePreview
 
+from conftest import ROOT, execute_notebook, widget_views
+
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 
 
@@ -123,19 +125,8 @@ def test_dry_run_view_shows_bad_input(features):
 
 
 def test_notebook_03_executes_against_the_sandbox(workspace):
-    from pathlib import Path
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "03_compose_and_dry_run.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
-    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) >= 2, "preview and dry-run views were not displayed"
+    _, outputs = execute_notebook(ROOT / "notebooks" / "03_compose_and_dry_run.ipynb")
+    assert len(widget_views(outputs)) >= 2, "preview and dry-run views were not displayed"
     text = "".join(o.get("text", "") for o in outputs)
     assert "synced" in text and "variable_at_start" in text  # the draft's findings were printed
     assert "'send':" in text and "error" not in text.split("synced")[1].split("\n")[0]

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
 
 from wamkt_nb.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT, execute_notebook, printed_text, widget_views
+
 
 
 def test_send_notebook(workspace):
     path = ROOT / "notebooks" / "04_send.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
-    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    _, outputs = execute_notebook(path)
+    text = printed_text(outputs)
     assert "complete" in text or "paused" in text
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert widget_views(outputs)
     store = open_store(workspace / "wamkt.db")
     states = dict(store.query("SELECT state, count(*) FROM sends GROUP BY state"))
     assert not states.get("in_flight") and not states.get("unknown")
