@@ -96,6 +96,15 @@ def voila_server(notebook: Path, env: dict[str, str] | None = None, log: Path | 
             out.close()
 
 
+def open_dashboard(page, url: str, selector: str, timeout_ms: int = 120_000):
+    """Load a Voila page, wait until its cells rendered and ``selector`` is visible; return that locator."""
+    page.goto(url, timeout=timeout_ms)
+    page.locator("#rendered_cells").wait_for(state="visible", timeout=timeout_ms)
+    found = page.locator(selector).first
+    found.wait_for(state="visible", timeout=timeout_ms)
+    return found
+
+
 @pytest.fixture(scope="module")
 def browser():
     """One headless Debian Chromium per test module (never a downloaded browser).

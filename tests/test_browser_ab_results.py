@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, voila_server
+from conftest import ROOT, open_dashboard, voila_server
 from test_ab_widget import experiment_store
 
 pytestmark = pytest.mark.browser
@@ -17,10 +17,7 @@ def test_results_dashboard_shows_the_verdict(page, workspace: Path, tmp_path):
     experiment_store(workspace / "wamkt.db").close()  # A converts 6 %, B 9.5 % of 1,000 each
     with voila_server(ROOT / "dashboards" / "ab_results.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
                       log=tmp_path / "voila.log") as url:
-        page.goto(url, timeout=120_000)
-        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
-        verdict = page.locator(".wamkt-ab-verdict")
-        verdict.wait_for(state="visible", timeout=120_000)
+        verdict = open_dashboard(page, url, ".wamkt-ab-verdict")
         page.wait_for_function("document.querySelector('.wamkt-ab-verdict').innerText.includes('Winner')")
         assert "Winner: B" in verdict.inner_text()
         assert "B reaches 9.50% vs 6.00% for A" in verdict.inner_text()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, voila_server
+from conftest import ROOT, open_dashboard, voila_server
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
@@ -29,12 +29,6 @@ def filled(tmp_path_factory) -> tuple[Path, list[str]]:
     write_ledger(store, data.customers, 4_000, time.time(), seed=11)
     store.close()
     return directory, data.customers["phone"].astype(str).tolist()
-
-
-def open_dashboard(page, url: str) -> None:
-    page.goto(url, timeout=PAINT_MS)
-    page.wait_for_selector("#rendered_cells", state="visible", timeout=PAINT_MS)
-    page.wait_for_selector(".wamkt-analytics", state="visible", timeout=PAINT_MS)
 
 
 def check_clean(page, phones: list[str]) -> None:
@@ -60,7 +54,7 @@ def test_campaign_overview(page, filled):
     directory, phones = filled
     env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
     with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", env) as url:
-        open_dashboard(page, url)
+        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
         page.wait_for_selector(".wamkt-chart-funnel img", state="visible", timeout=PAINT_MS)
         read = page.locator(".wamkt-kpi-read-rate").inner_text()
         assert 30 < float(read.rstrip("%")) <= 100
@@ -78,7 +72,7 @@ def test_segment_comparison(page, filled):
     directory, phones = filled
     env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
     with voila_server(ROOT / "dashboards" / "segment_comparison.ipynb", env) as url:
-        open_dashboard(page, url)
+        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
         page.wait_for_selector(".wamkt-chart-segments img", state="visible", timeout=PAINT_MS)
         table = page.locator(".wamkt-chart-segments .wamkt-table").inner_text()
         assert "unsegmented" in table and "frequent_buyers" in table
@@ -93,7 +87,7 @@ def test_send_times(page, filled):
     directory, phones = filled
     env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
     with voila_server(ROOT / "dashboards" / "send_times.ipynb", env) as url:
-        open_dashboard(page, url)
+        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
         page.wait_for_selector(".wamkt-chart-heatmap img", state="visible", timeout=PAINT_MS)
         best = page.locator(".wamkt-chart-best-hours .wamkt-table").inner_text()
         hours = [int(h) for h in re.findall(r"^\S+\s+\d\s+(\d+)\s", best, flags=re.M)]
@@ -105,7 +99,7 @@ def test_send_times(page, filled):
 
 def test_empty_workspace_shows_friendly_state(page, tmp_path):
     with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", {"WAMKT_WORKSPACE": str(tmp_path)}) as url:
-        open_dashboard(page, url)
+        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
         page.wait_for_selector(".wamkt-empty", state="visible", timeout=PAINT_MS)
         assert "No campaigns yet" in page.locator(".wamkt-empty").inner_text()
         assert page.locator(".wamkt-error").count() == 0

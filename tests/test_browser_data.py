@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, voila_server
+from conftest import ROOT, open_dashboard, voila_server
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
 
@@ -19,10 +19,7 @@ def test_dashboard_shows_the_summary_with_masked_phones(page, workspace: Path, t
     save_customer_data(data, workspace)
     with voila_server(ROOT / "dashboards" / "customer_data.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
                       log=tmp_path / "voila.log") as url:
-        page.goto(url, timeout=120_000)
-        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
-        summary = page.locator(".wamkt-data-summary")
-        summary.wait_for(state="visible", timeout=120_000)
+        summary = open_dashboard(page, url, ".wamkt-data-summary")
         text = summary.inner_text()
         assert re.search(r"customers\s+437", text)
         assert re.search(rf"orders\s+{len(data.orders):,}", text)

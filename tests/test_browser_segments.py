@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, voila_server
+from conftest import ROOT, open_dashboard, voila_server
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +20,7 @@ def count(page) -> int:
 def test_changing_controls_changes_the_count(page, workspace: Path, tmp_path):
     with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
                       log=tmp_path / "voila.log") as url:
-        page.goto(url, timeout=120_000)
-        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
-        page.locator(".wamkt-segment-count").wait_for(state="visible", timeout=120_000)
+        open_dashboard(page, url, ".wamkt-segment-count")
         page.wait_for_function(
             "document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")
         start = count(page)

@@ -16,7 +16,7 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.workspace import save_customer_data
 
-from conftest import ROOT, execute_notebook, voila_server, widget_views
+from conftest import ROOT, execute_notebook, open_dashboard, voila_server, widget_views
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 DASHBOARD = ROOT / "dashboards" / "inbox.ipynb"
@@ -50,9 +50,7 @@ def test_inbox_dashboard_executes(workspace):
 def test_inbox_dashboard_in_the_browser(page, workspace, tmp_path):
     rich, poor = populate(workspace)
     with voila_server(DASHBOARD, env={"WAMKT_WORKSPACE": str(workspace)}, log=tmp_path / "voila.log") as url:
-        page.goto(url, timeout=120_000)
-        page.locator("#rendered_cells").wait_for(state="visible", timeout=120_000)
-        page.locator(".wamkt-inbox-table table").wait_for(state="visible", timeout=120_000)
+        open_dashboard(page, url, ".wamkt-inbox-table table")
         rows = page.locator(".wamkt-inbox-table tbody tr")
         assert rows.count() == 2
         first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
