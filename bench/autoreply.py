@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,37 +25,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from measure import cpu_seconds  # noqa: E402
+from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.data.sample import generate  # noqa: E402
 from wamkt_nb.sandbox import Sandbox  # noqa: E402
 
 BUDGET_MS = 2000.0
 TARGET_P99_MS = 50.0
 KEYWORDS = ("Rabatt", "RABATT!", "rabatt?", "Lieferzeit?", "Wann kommt mein Paket", "Rábatt bitte")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"wamkt serve exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError("wamkt serve did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: np.ndarray, q: float) -> float:
@@ -85,7 +61,7 @@ def main() -> int:
         proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve"], cwd=workdir, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
-            wait_for(port, proc)
+            wait_for_port(port, proc=proc)
             sb.set_webhook(f"http://127.0.0.1:{port}/webhook", token)
             injected: dict[str, float] = {}
             cpu0 = cpu_seconds(proc.pid)
@@ -114,8 +90,7 @@ def main() -> int:
             logged = conn.execute("SELECT outcome, count(*) FROM autoreply_log GROUP BY outcome").fetchall()
             conn.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop_process(proc)
     accepted = [r for r in rows if r[1] == "accepted"]
     lat = np.array([r[2] for r in accepted if r[2] is not None])
     e2e = np.array([(r[3] - injected[r[0]]) * 1000 for r in accepted if r[0] in injected])

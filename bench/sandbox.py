@@ -20,16 +20,11 @@ import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from measure import cpu_seconds  # noqa: E402
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 TARGET = 2_000.0
 TOKEN = "bench-token"
 PNID = "106540352242922"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), to size the server independently of the load."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def request_bytes(port: int, phone: str, n: int) -> bytes:
