@@ -165,3 +165,17 @@ async def test_sync_client_works_inside_a_running_loop(sb, data):
 def test_faults_validate_rates():
     with pytest.raises(ValueError, match="between 0 and 1"):
         Faults(error_500=2.0)
+
+
+def test_fault_sequence_is_reproducible_whatever_the_webhooks_draw():
+    rates = dict(error_500=0.05, timeout=0.02, drop_after_accept=0.03, burst_429=0.015, burst_length=8,
+                 duplicate_webhook=0.5)
+    quiet, busy = Faults(**rates), Faults(**rates)
+    sequence = []
+    for _ in range(500):
+        sequence.append(quiet.pick_request_fault())
+        busy.duplicate(), busy.duplicate()  # webhook deliveries interleave differently
+        assert busy.pick_request_fault() == sequence[-1]
+    assert {"error_500", "timeout", "drop", "429"} <= set(sequence)
+    busy.restart()
+    assert [busy.pick_request_fault() for _ in range(500)] == sequence

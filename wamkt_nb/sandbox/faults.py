@@ -14,7 +14,8 @@ class Faults:
     hold the request ``timeout_seconds`` before closing. ``drop_after_accept``: accept the message
     (it will be delivered) and close the connection without an answer. ``burst_429``: start a
     burst of ``burst_length`` consecutive 130429 answers. ``duplicate_webhook``: deliver a webhook
-    batch twice.
+    batch twice. Requests and webhooks draw from separate streams seeded by ``seed``, so the
+    n-th request meets the same fault on every run, however webhook deliveries interleave.
     """
 
     error_500: float = 0.0
@@ -26,6 +27,7 @@ class Faults:
     duplicate_webhook: float = 0.0
     seed: int = 11
     _rng: random.Random = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+    _webhook_rng: random.Random = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
     _burst_left: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -34,7 +36,13 @@ class Faults:
                 value = getattr(self, f.name)
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"fault rate {f.name} must be between 0 and 1, not {value!r}")
+        self.restart()
+
+    def restart(self) -> None:
+        """Start both fault sequences again from ``seed``."""
         self._rng = random.Random(self.seed)
+        self._webhook_rng = random.Random(f"{self.seed}:webhooks")
+        self._burst_left = 0
 
     @property
     def active(self) -> bool:
@@ -59,7 +67,7 @@ class Faults:
         return None
 
     def duplicate(self) -> bool:
-        return bool(self.duplicate_webhook) and self._rng.random() < self.duplicate_webhook
+        return bool(self.duplicate_webhook) and self._webhook_rng.random() < self.duplicate_webhook
 
     def to_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.init}

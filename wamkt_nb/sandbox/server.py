@@ -275,7 +275,8 @@ class Sandbox:
         return self.engine.set_template_status(found["id"] if found else name_or_id, status, reason)
 
     def set_faults(self, **rates: float) -> Faults:
-        """Change fault rates live, e.g. ``set_faults(error_500=0.1, duplicate_webhook=0.2)``."""
+        """Change fault rates live, e.g. ``set_faults(error_500=0.1, duplicate_webhook=0.2)``; the
+        fault sequences restart from the seed, so the same calls give the same faults."""
         current = self.faults.to_dict()
         unknown = set(rates) - set(current)
         if unknown:
@@ -283,6 +284,7 @@ class Sandbox:
         checked = Faults(**{k: type(current[k])(v) for k, v in (current | rates).items()})  # validates
         for name in rates:
             setattr(self.faults, name, getattr(checked, name))
+        self.faults.restart()
         return self.faults
 
     def configure(self, **changes: Any) -> SandboxConfig:
