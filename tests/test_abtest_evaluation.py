@@ -10,6 +10,7 @@ from wamkt_nb.abtest import AbTestError, arm_counts, evaluate, experiments
 from wamkt_nb.abtest.charts import intervals_figure
 from wamkt_nb.analytics.export import figure_bytes
 from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.currency import CurrencyError, ExchangeRates
 from wamkt_nb.store import open_store
 
 T0 = 1_700_000_000.0
@@ -75,6 +76,17 @@ def test_conversion_counts_with_attribution_window_and_holdout(store):
     assert counts.set_index("arm").at["A", "rate"] == pytest.approx(1 / 3)
     wider = _as_dict(arm_counts(store, "cmp-1", "conversion", attribution_hours=9 * 24))
     assert wider["A"] == (3, 2, 129.0)
+
+
+def test_conversion_revenue_in_the_reporting_currency(store):
+    store.execute("UPDATE conversions SET currency = 'chf' WHERE order_id IN ('o3', 'o4')")  # arm B's 25
+    rates = ExchangeRates("EUR", {"EUR": 1.0, "CHF": 2.0})
+    assert _as_dict(arm_counts(store, "cmp-1", "conversion", rates=rates))["B"] == (3, 1, 50.0)
+    in_chf = ExchangeRates("CHF", rates.value_in_eur)
+    assert _as_dict(arm_counts(store, "cmp-1", "conversion", rates=in_chf))["A"] == (3, 1, 15.0)
+    store.execute("UPDATE conversions SET currency = 'SEK' WHERE order_id = 'o3'")
+    with pytest.raises(CurrencyError, match="no exchange rate for SEK"):
+        arm_counts(store, "cmp-1", "conversion", rates=rates)
 
 
 def test_experiments_lists_only_campaigns_with_a_key(store):

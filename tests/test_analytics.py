@@ -14,6 +14,7 @@ from wamkt_nb.analytics import (
     service_summary,
 )
 from wamkt_nb.cloudapi import error_meaning
+from wamkt_nb.currency import CurrencyError, ExchangeRates
 from wamkt_nb.store import open_store
 
 T0 = pd.Timestamp("2026-03-02 10:00", tz="UTC").timestamp()  # a Monday
@@ -249,13 +250,32 @@ def test_ltv_monthly_reached_vs_rest():
     assert wa.loc["2026-01", "uplift"] == pytest.approx(25 / 4 - 1)
 
 
+EUR_HALF_USD = ExchangeRates("EUR", {"EUR": 1.0, "USD": 0.5, "CHF": 2.0})  # round numbers to check by hand
+
+
 def test_compute_metrics_bundle(data):
-    metrics = compute_metrics(data, pd.Timestamp(T1 + 3600, unit="s", tz="UTC"), MetricOptions(free_per_month=2))
+    options = MetricOptions(free_per_month=2, rates=EUR_HALF_USD)
+    metrics = compute_metrics(data, pd.Timestamp(T1 + 3600, unit="s", tz="UTC"), options)
     head = metrics.headline.iloc[0]
     assert (head["campaigns"], head["recipients"], head["attempted"], head["delivered"]) == (2, 9, 7, 5)
     assert head["read_rate"] == pytest.approx(3 / 5)
-    assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(0.02)
+    assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(0.02 * 0.5)  # USD price book in EUR
     assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 2, 2]
+    assert metrics.roi["cost"].sum() == pytest.approx(0.01) and metrics.costs["cost"].sum() == pytest.approx(0.01)
+
+
+def test_revenue_and_cost_in_one_reporting_currency(data):
+    now = pd.Timestamp(T1 + 3600, unit="s", tz="UTC")
+    data.conversions.loc[data.conversions["order_id"] == "o2", "currency"] = "CHF"  # 30 CHF = 60 EUR here
+    in_eur = compute_metrics(data, now, MetricOptions(free_per_month=2, rates=EUR_HALF_USD)).headline.iloc[0]
+    assert in_eur["revenue"] == pytest.approx(50 + 60) and in_eur["roi"] == pytest.approx(110 / 0.01)
+    in_usd = MetricOptions(free_per_month=2, rates=ExchangeRates("USD", EUR_HALF_USD.value_in_eur))
+    head = compute_metrics(data, now, in_usd).headline.iloc[0]
+    assert head["revenue"] == pytest.approx(220.0) and head["cost"] == pytest.approx(0.02)
+    assert head["roi"] == pytest.approx(in_eur["roi"])  # a ratio of one currency does not depend on which
+    data.conversions.loc[data.conversions["order_id"] == "o2", "currency"] = "XYZ"
+    with pytest.raises(CurrencyError, match="no exchange rate for XYZ"):
+        compute_metrics(data, now, MetricOptions(rates=EUR_HALF_USD))
 
 
 def test_empty_store(tmp_path):

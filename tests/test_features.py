@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.clock import ManualClock
+from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import FEATURE_COLUMNS, TAGS, TagThresholds, build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CUSTOMER_COLUMNS, CustomerData
@@ -79,6 +80,16 @@ def test_order_features_by_hand(features):
     assert c.order_count == 0 and c.total_spend == 0.0 and c.orders_per_month == 0.0
     assert math.isnan(c.avg_order_value) and math.isnan(c.days_since_last_order)
     assert pd.isna(c.first_order_at) and pd.isna(c.last_order_at)
+
+
+def test_orders_in_other_currencies_are_summed_in_the_reporting_currency():
+    data = _data()
+    data.orders.loc[data.orders["customer_id"] == "B", "currency"] = "CHF"  # 30 and 330 CHF
+    rates = ExchangeRates("EUR", {"EUR": 1.0, "CHF": 0.5})
+    b = build_features(data, NOW, rates=rates).set_index("customer_id").loc["B"]
+    assert b.total_spend == 180.0 and b.avg_order_value == 90.0
+    in_chf = build_features(data, NOW, rates=ExchangeRates("CHF", rates.value_in_eur)).set_index("customer_id")
+    assert in_chf.loc["A", "total_spend"] == 2400.0 and in_chf.loc["B", "total_spend"] == 360.0
 
 
 def test_interaction_features_by_hand(features):

@@ -10,7 +10,10 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from .currency import ExchangeRates
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
 """Messages per second for each pacing preset: the seed's 30/min, Meta's default 80/s, an upgraded number."""
@@ -65,6 +68,15 @@ class Settings:
     max_rate: float = 80.0
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8787
+    currency: str = "EUR"
+    exchange_rates: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def rates(self) -> "ExchangeRates":
+        """Converter into the reporting ``currency``: the default rates with ``exchange_rates`` on top."""
+        from .currency import exchange_rates
+
+        return exchange_rates(self.currency, dict(self.exchange_rates))
 
     @property
     def rate_per_second(self) -> float:
@@ -120,6 +132,16 @@ def _coerce(name: str, raw: Any) -> Any:
             return float(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if name == "exchange_rates":
+        from .currency import CurrencyError, parse_rates
+
+        try:
+            pairs = parse_rates(raw) if isinstance(raw, str) else dict(raw)
+            return tuple(sorted((str(k).upper(), float(v)) for k, v in pairs.items()))
+        except (CurrencyError, TypeError, ValueError) as exc:
+            raise SettingsError(f"exchange_rates: {exc}") from None
+    if name == "currency":
+        return str(raw).strip().upper()
     if name == "webhook_port":
         try:
             return int(raw)

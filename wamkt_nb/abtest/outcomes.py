@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..currency import CurrencyError, ExchangeRates, reporting_rates
 from .assignment import HOLDOUT
 from .errors import AbTestError
 
@@ -43,32 +44,51 @@ _SQL = {
       FROM ({_EXPOSED}) e WHERE e.arm != '{HOLDOUT}' GROUP BY e.arm ORDER BY e.arm""",
     "conversion": f"""
       SELECT e.arm, COUNT(*) AS users, SUM(c.orders > 0) AS successes,
-             COALESCE(SUM(c.revenue), 0.0) AS revenue
+             COALESCE(SUM(c.revenue), 0.0) AS revenue, group_concat(c.unpriced) AS unpriced
       FROM ({_EXPOSED}) e
       LEFT JOIN (
-        SELECT x.send_id, COUNT(*) AS orders, SUM(o.amount) AS revenue
+        SELECT x.send_id, COUNT(*) AS orders, SUM(o.amount * fx.rate) AS revenue,
+               group_concat(CASE WHEN fx.rate IS NULL THEN o.currency END) AS unpriced
         FROM ({_EXPOSED}) x JOIN conversions o
           ON o.customer_id = x.customer_id AND o.at >= x.ref_at
          AND o.at < x.ref_at + :attribution_seconds
+        LEFT JOIN fx ON fx.currency = upper(trim(o.currency))
         GROUP BY x.send_id) c ON c.send_id = e.send_id
       GROUP BY e.arm ORDER BY e.arm""",
 }
 
 
+def _with_rates(sql: str, rates: ExchangeRates) -> tuple[str, dict[str, object]]:
+    """``sql`` behind a ``fx(currency, rate)`` table of the reporting rates, values as parameters."""
+    codes = sorted({*rates.value_in_eur, rates.currency})
+    rows = ", ".join(f"(:fx_code_{i}, :fx_rate_{i})" for i in range(len(codes)))
+    params: dict[str, object] = {}
+    for i, code in enumerate(codes):
+        params[f"fx_code_{i}"], params[f"fx_rate_{i}"] = code, rates.rate(code)
+    return f"WITH fx(currency, rate) AS (VALUES {rows})\n{sql}", params
+
+
 def arm_counts(
     store, campaign_id: str, metric: str = "conversion", *, reply_hours: float = 24.0,
-    attribution_hours: float = 168.0,
+    attribution_hours: float = 168.0, rates: ExchangeRates | None = None,
 ) -> pd.DataFrame:
-    """One row per arm: ``arm``, ``users``, ``successes``, ``rate``, ``revenue`` (conversion only)."""
+    """One row per arm: ``arm``, ``users``, ``successes``, ``rate``, ``revenue`` (conversion only,
+    in ``rates.currency``: default the settings' reporting currency)."""
     if metric not in METRICS:
         raise AbTestError(f"metric must be one of {list(METRICS)}, got {metric!r}")
     if reply_hours <= 0 or attribution_hours <= 0:
         raise AbTestError("reply_hours and attribution_hours must be positive")
-    frame = store.read_frame(
-        _SQL[metric],
-        {"campaign": campaign_id, "reply_seconds": reply_hours * 3600.0,
-         "attribution_seconds": attribution_hours * 3600.0},
-    )
+    params = {"campaign": campaign_id, "reply_seconds": reply_hours * 3600.0,
+              "attribution_seconds": attribution_hours * 3600.0}
+    sql = _SQL[metric]
+    if metric == "conversion":
+        sql, fx = _with_rates(sql, rates or reporting_rates())
+        params |= fx
+    frame = store.read_frame(sql, params)
+    unpriced = sorted({c for cell in frame.get("unpriced", pd.Series(dtype=object)).dropna() for c in cell.split(",")})
+    if unpriced:
+        raise CurrencyError(f"no exchange rate for {unpriced[0]} (orders attributed to campaign {campaign_id!r}): "
+                            f"add it to WAMKT_EXCHANGE_RATES")
     frame["users"] = frame["users"].astype(int)
     frame["successes"] = frame["successes"].fillna(0).astype(int)
     frame["revenue"] = frame["revenue"].astype(float)

@@ -4,7 +4,7 @@ from .funnel import (
     EMAIL_READ_RATE, REPLY_WARNING_RATE, STAGES, enrich, failures, funnel, funnel_stages, reply_health,
 )
 from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
-from .metrics import MetricOptions, Metrics, compute_metrics, headline
+from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
 from .money import DEFAULT_PRICES, FREE_PER_MONTH, billable, ltv_monthly, message_costs, monthly_costs, roi_per_message
 from .segments import SEED_SEGMENTATION, segment_comparison
 from .service import conversations, service_summary
@@ -13,7 +13,7 @@ from .timing import WEEKDAYS, activity_heatmap, best_send_hours, reply_share_wit
 __all__ = [
     "EMAIL_READ_RATE", "REPLY_WARNING_RATE", "STAGES", "enrich", "failures", "funnel", "funnel_stages",
     "reply_health", "UNSEGMENTED", "LedgerData", "load_ledger", "load_responses", "MetricOptions",
-    "Metrics", "compute_metrics", "headline", "DEFAULT_PRICES", "FREE_PER_MONTH", "billable",
+    "Metrics", "compute_metrics", "headline", "priced_sends", "DEFAULT_PRICES", "FREE_PER_MONTH", "billable",
     "ltv_monthly", "message_costs", "monthly_costs", "roi_per_message", "SEED_SEGMENTATION",
     "segment_comparison", "conversations", "service_summary", "WEEKDAYS", "activity_heatmap",
     "best_send_hours", "reply_share_within", "reply_time_decay",

@@ -149,8 +149,8 @@ def segment_comparison_chart(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def costs_chart(costs: pd.DataFrame) -> Figure:
-    """Billable messages per month, split into free tier and paid, with the cost."""
+def costs_chart(costs: pd.DataFrame, currency: str) -> Figure:
+    """Billable messages per month, split into free tier and paid, with the cost in ``currency``."""
     fig, ax = _figure(left=0.12)
     if costs.empty:
         _empty(ax, "no billable messages yet")
@@ -158,15 +158,15 @@ def costs_chart(costs: pd.DataFrame) -> Figure:
     ax.bar(costs["month"], costs["free_used"], color=GREEN, label="free tier")
     ax.bar(costs["month"], costs["paid"], bottom=costs["free_used"], color=BLUE, label="paid")
     for x, total, cost in zip(costs["month"], costs["billable"], costs["cost"]):
-        ax.text(x, total, f"${cost:,.2f}", ha="center", va="bottom", fontsize=8)
+        ax.text(x, total, f"{cost:,.2f} {currency}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("billable messages")
     ax.legend(fontsize=8)
     ax.set_title("Cost against the free tier")
     return fig
 
 
-def roi_chart(roi: pd.DataFrame, label: str = "campaign_name") -> Figure:
-    """Revenue and cost per delivered message per campaign."""
+def roi_chart(roi: pd.DataFrame, currency: str, label: str = "campaign_name") -> Figure:
+    """Revenue and cost per delivered message per campaign, both in ``currency``."""
     fig, ax = _figure(bottom=0.3)
     if roi.empty:
         _empty(ax)
@@ -175,7 +175,7 @@ def roi_chart(roi: pd.DataFrame, label: str = "campaign_name") -> Figure:
     ax.bar(x - 0.2, roi["revenue_per_message"].fillna(0), 0.4, color=GREEN, label="revenue / message")
     ax.bar(x + 0.2, roi["cost_per_message"].fillna(0), 0.4, color=RED, label="cost / message")
     ax.set_xticks(x, roi[label].astype(str), rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("EUR / USD per message")
+    ax.set_ylabel(f"{currency} per message")
     ax.legend(fontsize=8)
     ax.set_title("ROI per message")
     return fig

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import pandas as pd
 
+from ..campaigns.pricing import PriceBook
+from ..currency import ExchangeRates, reporting_rates
 from .funnel import enrich, failures, funnel, funnel_stages, reply_health
 from .load import LedgerData
 from .money import DEFAULT_PRICES, FREE_PER_MONTH, message_costs, monthly_costs, roi_per_message
@@ -17,13 +20,39 @@ from .timing import activity_heatmap, best_send_hours, reply_time_decay
 
 @dataclass(frozen=True)
 class MetricOptions:
-    """The knobs an analyst may turn: windows, price book, free tier, local time zones."""
+    """The knobs an analyst may turn: windows, price book (in ``price_currency``), free tier, local
+    time zones, and the exchange rates that put revenue and cost into one reporting currency."""
 
     reply_window: pd.Timedelta = pd.Timedelta(hours=24)
     attribution_window: pd.Timedelta = pd.Timedelta(days=7)
     prices: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     free_per_month: int = FREE_PER_MONTH
     timezones: pd.Series | None = None
+    rates: ExchangeRates = field(default_factory=reporting_rates)
+    price_currency: str = PriceBook().currency
+
+    @property
+    def currency(self) -> str:
+        """The reporting currency of every revenue and cost figure."""
+        return self.rates.currency
+
+    @property
+    def report_prices(self) -> dict[str, float]:
+        """The price book converted into the reporting currency."""
+        factor = self.rates.rate(self.price_currency)
+        return {category: price * factor for category, price in self.prices.items()}
+
+    def in_report_currency(self, data: LedgerData) -> LedgerData:
+        """``data`` with order amounts converted into the reporting currency."""
+        return dataclasses.replace(data, conversions=self.rates.convert_frame(data.conversions))
+
+
+def priced_sends(data: LedgerData, options: MetricOptions) -> pd.DataFrame:
+    """Sends with stages, attributed revenue and cost, money in the reporting currency
+    (``data`` already converted by ``options.in_report_currency``)."""
+    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
+    rich["cost"] = message_costs(rich, options.report_prices, options.free_per_month)
+    return rich
 
 
 @dataclass
@@ -66,12 +95,14 @@ def headline(enriched: pd.DataFrame, roi: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_metrics(
-    data: LedgerData, now: pd.Timestamp, options: MetricOptions = MetricOptions()
+    data: LedgerData, now: pd.Timestamp, options: MetricOptions | None = None
 ) -> Metrics:
-    """Every table of the dashboards for the sends in ``data`` (already filtered by the caller)."""
-    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
-    rich["cost"] = message_costs(rich, options.prices, options.free_per_month)
-    roi = roi_per_message(rich, ("campaign_id", "campaign_name"), options.prices, options.free_per_month)
+    """Every table of the dashboards for the sends in ``data`` (already filtered by the caller);
+    money in ``options.currency`` (default: the settings' reporting currency)."""
+    options = options or MetricOptions()
+    data = options.in_report_currency(data)
+    rich = priced_sends(data, options)
+    roi = roi_per_message(rich, ("campaign_id", "campaign_name"))
     convs = conversations(data.inbound, data.responses, now)
     return Metrics(
         enriched=rich,
@@ -84,8 +115,8 @@ def compute_metrics(
         reply_decay=reply_time_decay(rich),
         heatmap=activity_heatmap(rich, options.timezones),
         best_hours=best_send_hours(rich, "segment", 3, options.timezones),
-        segments=segment_comparison(rich, prices=options.prices),
-        costs=monthly_costs(rich, options.prices, options.free_per_month),
+        segments=segment_comparison(rich, prices=options.report_prices),
+        costs=monthly_costs(rich, free_per_month=options.free_per_month),
         roi=roi,
         service=service_summary(convs),
         conversations=convs,

@@ -1,7 +1,9 @@
 """What messages cost against the free tier, the revenue they bring (ROI per message), and LTV.
 
 Meta charges per delivered template message by category (see the wire contract's pricing); the
-seed's price book: 1,000 free messages a month, then about 0.005-0.01 USD each. Prices are data.
+seed's price book: 1,000 free messages a month, then about 0.005-0.01 USD each. Prices are data,
+and costs come out in the currency of the prices given (``MetricOptions.report_prices`` converts
+the USD price book into the reporting currency that revenue is in).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def message_costs(
     prices: Mapping[str, float] = DEFAULT_PRICES,
     free_per_month: int = FREE_PER_MONTH,
 ) -> pd.Series:
-    """USD cost of each row: billable rows in time order, the first ``free_per_month`` of each
+    """Cost of each row in the prices' currency: billable rows in time order, the first ``free_per_month`` of each
     calendar month free, the rest at their category's price."""
     category = enriched["pricing_category"].fillna(enriched["category"])
     price = category.map(dict(prices)).fillna(max(prices.values(), default=0.0)).astype("float64")
@@ -69,7 +71,7 @@ def monthly_costs(
     prices: Mapping[str, float] = DEFAULT_PRICES,
     free_per_month: int = FREE_PER_MONTH,
 ) -> pd.DataFrame:
-    """Per calendar month (of rows priced by ``message_costs``, or a ``cost`` column): billable messages, how many the free tier covered, paid ones, USD cost."""
+    """Per calendar month (of rows priced by ``message_costs``, or a ``cost`` column): billable messages, how many the free tier covered, paid ones, cost."""
     frame = pd.DataFrame({
         "month": calendar_month(enriched["out_at"]),
         "billable": billable(enriched),

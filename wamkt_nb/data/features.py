@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..currency import ExchangeRates, reporting_rates
 from .schema import INTERACTION_KINDS, CustomerData
 
 DAY_NS = 86_400 * 10**9
@@ -89,11 +90,14 @@ def build_features(
     now: object,
     thresholds: TagThresholds | None = None,
     messages_sent: pd.Series | None = None,
+    rates: ExchangeRates | None = None,
 ) -> pd.DataFrame:
     """One row per customer: the customer columns plus the features and tags of the contract.
 
     ``now`` is a clock, epoch seconds or a timestamp; ``messages_sent`` (indexed by customer_id)
     replaces the reaction proxy as the read/reply-rate denominator when the ledger knows it.
+    Order values are summed in ``rates.currency`` (default: the settings' reporting currency,
+    EUR unless set), whatever currency each order has.
     """
     th = thresholds or TagThresholds()
     now_ns = as_utc_timestamp(now).value
@@ -102,7 +106,9 @@ def build_features(
     ids = pa.array(customers["customer_id"].astype("string[pyarrow]"))
     out = customers.copy()
 
-    amount = data.orders["amount"].to_numpy(dtype="float64", na_value=0.0)
+    currencies = data.orders["currency"] if "currency" in data.orders.columns else None
+    amount = (rates or reporting_rates()).convert(data.orders["amount"], currencies).to_numpy(
+        dtype="float64", na_value=0.0)
     orders = _events(data.orders, "ordered_at", ids, now_ns, {"amount": amount})
     _order_features(out, orders, n, now_ns, th)
     inter = _events(data.interactions, "at", ids, now_ns, {"kind": _kind_codes(data.interactions["kind"])})

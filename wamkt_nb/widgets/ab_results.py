@@ -14,6 +14,7 @@ import pandas as pd
 from ..abtest import METRICS, AbTestError, Evaluation, evaluate_campaign, experiment_spec, experiments
 from ..abtest.charts import intervals_figure
 from ..analytics.export import figure_bytes
+from ..currency import reporting_rates
 from ..store import Store
 
 VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
@@ -117,7 +118,7 @@ class AbResults(W.VBox):
             f"{html.escape(verdict.reason)}</div>"
         )
         self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
-        self.table.value = results_table_html(evaluation, counts)
+        self.table.value = results_table_html(evaluation, counts, reporting_rates().currency)
         self.chart.value = figure_bytes(intervals_figure(evaluation, self.metric.value))
 
     def _message(self, text: str) -> None:
@@ -127,8 +128,9 @@ class AbResults(W.VBox):
         self.chart.value = b""
 
 
-def results_table_html(evaluation: Evaluation, counts: pd.DataFrame) -> str:
-    """Per-arm rows: users, successes, rate with interval, lift with interval, p (Holm), P(beat control)."""
+def results_table_html(evaluation: Evaluation, counts: pd.DataFrame, currency: str) -> str:
+    """Per-arm rows: users, successes, rate with interval, lift with interval, p (Holm), P(beat control),
+    attributed revenue in ``currency``."""
     revenue = counts.set_index("arm")["revenue"] if "revenue" in counts else pd.Series(dtype=float)
 
     def pct(x: float, signed: bool = False) -> str:
@@ -150,5 +152,6 @@ def results_table_html(evaluation: Evaluation, counts: pd.DataFrame) -> str:
             "</tr>"
         )
     head = ("<tr><th>arm</th><th>users</th><th>successes</th><th>rate [CI]</th><th>lift [CI]</th>"
-            "<th>p (Holm)</th><th>P(beats control)</th><th>revenue</th></tr>")
+            "<th>p (Holm)</th><th>P(beats control)</th>"
+            f"<th>revenue ({html.escape(currency)})</th></tr>")
     return f"<table class='wamkt-ab-arms'>{head}{''.join(rows)}</table>"

@@ -51,11 +51,11 @@ def workspace_interactions(directory: Path | None = None) -> pd.DataFrame | None
 
 
 def workspace_orders(directory: Path | None = None) -> pd.DataFrame | None:
-    """The workspace's order history (customer_id, at, amount), or None when none is saved."""
+    """The workspace's order history (customer_id, at, amount, currency), or None when none is saved."""
     path = (directory or workspace_dir()) / "orders.parquet"
     if not path.is_file():
         return None
-    orders = pd.read_parquet(path, columns=["customer_id", "ordered_at", "amount"])
+    orders = pd.read_parquet(path, columns=["customer_id", "ordered_at", "amount", "currency"])
     return orders.rename(columns={"ordered_at": "at"})
 
 
@@ -69,31 +69,38 @@ class Source:
     timezones: pd.Series | None
     now: pd.Timestamp
     directory: Path
+    options: A.MetricOptions
 
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
-             options: A.MetricOptions = A.MetricOptions()) -> "Source":
+             options: A.MetricOptions | None = None) -> "Source":
+        """The ledger at ``db_path``; money in the settings' reporting currency unless ``options`` say."""
+        options = options or A.MetricOptions()
         directory = Path(db_path).parent if db_path else workspace_dir()
         store = open_store(db_path or database_path())
         try:
-            data = A.load_ledger(store, snapshot=True)
+            data = options.in_report_currency(A.load_ledger(store, snapshot=True))
         finally:
             store.close()
-        rich = A.enrich(data.sends, data.inbound, data.conversions, options.reply_window,
-                        options.attribution_window)
-        rich["cost"] = A.message_costs(rich, options.prices, options.free_per_month)
+        rich = A.priced_sends(data, options)
         latest = [t for t in (rich["out_at"].max(), data.inbound["timestamp"].max()) if pd.notna(t)]
         now = now if now is not None else max([pd.Timestamp.now(tz="UTC"), *latest])
         zones = options.timezones if options.timezones is not None else customer_timezones(directory)
-        return cls(data, rich, zones, now, directory)
+        return cls(data, rich, zones, now, directory, options)
+
+    @property
+    def currency(self) -> str:
+        return self.options.currency
 
     @cached_property
     def orders(self) -> pd.DataFrame:
-        """Order history of the workspace plus the orders recorded in the store (for LTV)."""
+        """Order history of the workspace plus the orders recorded in the store (for LTV), in the
+        reporting currency."""
         orders = self.data.conversions[["customer_id", "at", "amount"]]
         history = workspace_orders(self.directory)
         if history is None:
             return orders
+        history = self.options.rates.convert_frame(history).drop(columns="currency")
         return pd.concat([history.astype({"at": orders["at"].dtype}), orders], ignore_index=True)
 
     @cached_property
@@ -229,8 +236,8 @@ class Selector(W.HBox):
         return source.select(self.campaign.value, self.segment.value, self.since.value, self.until.value)
 
 
-def kpi_html(head: pd.Series, reply_ok: bool) -> str:
-    """Key-figure cards; every value in a span with class ``wamkt-kpi-<name>``."""
+def kpi_html(head: pd.Series, reply_ok: bool, currency: str) -> str:
+    """Key-figure cards, money in ``currency``; every value in a span with class ``wamkt-kpi-<name>``."""
     def pct(v: float) -> str:
         return "–" if pd.isna(v) else f"{v:.1%}"
 
@@ -243,8 +250,8 @@ def kpi_html(head: pd.Series, reply_ok: bool) -> str:
         ("reply-rate", "Reply rate 24 h", pct(head["reply_rate"]),
          "ok" if reply_ok else f"⚠ under {A.REPLY_WARNING_RATE:.0%}: spam risk"),
         ("conversion-rate", "Conversion", pct(head["conversion_rate"]), ""),
-        ("revenue", "Attributed revenue", f"{head['revenue']:,.2f}", ""),
-        ("cost", "Cost (USD)", f"{head['cost']:,.2f}", "after the free tier"),
+        ("revenue", f"Attributed revenue ({currency})", f"{head['revenue']:,.2f}", ""),
+        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}", "after the free tier"),
         ("roi", "ROI", "–" if pd.isna(head["roi"]) else f"{head['roi']:,.1f}×", "revenue / cost"),
     ]
     return "".join(
@@ -335,7 +342,8 @@ class CampaignOverview(AnalyticsDashboard):
         head = A.headline(rows, roi).iloc[0]
         health = A.reply_health(rows, ("campaign_name",))
         warned = health[health["warning"]]
-        self.kpis.value = kpi_html(head, reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE))
+        self.kpis.value = kpi_html(head, reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE),
+                                  currency=src.currency)
         self.warnings.value = "".join(
             f'<div class="wamkt-warning" style="color:#a94442">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
@@ -352,8 +360,8 @@ class CampaignOverview(AnalyticsDashboard):
         self.failures.show(charts.failures_chart(fails), fails)
         self.decay.show(charts.reply_decay_chart(A.reply_time_decay(rows)))
         costs = A.monthly_costs(rows)
-        self.costs.show(charts.costs_chart(costs), costs)
-        self.roi.show(charts.roi_chart(roi), roi, roi.drop(columns=["campaign_id"]))
+        self.costs.show(charts.costs_chart(costs, src.currency), costs)
+        self.roi.show(charts.roi_chart(roi, src.currency), roi, roi.drop(columns=["campaign_id"]))
         reached = rows.loc[rows["delivered"], "customer_id"].unique()
         ltv = A.ltv_monthly(src.orders, pd.Series(reached), None)
         recent = sorted(ltv["month"].unique())[-12:]
@@ -384,7 +392,7 @@ class SegmentComparison(AnalyticsDashboard):
         # The comparison needs the baseline even when one segment is picked: use the other filters only.
         sel = self.selector
         rows_all = self.source.select(sel.campaign.value, ALL, sel.since.value, sel.until.value)
-        table = A.segment_comparison(rows_all)
+        table = A.segment_comparison(rows_all, prices=self.source.options.report_prices)
         if sel.segment.value != ALL:
             table = table[table["is_baseline"] | (table["segment"] == sel.segment.value)]
         self.comparison.show(charts.segment_comparison_chart(table), table)
