@@ -8,11 +8,16 @@ Routes (``TOKEN`` is the only accepted credential):
   /broken/customers                   always 500
   /html/customers                     a login page (text/html, 200)
   /badjson/customers                  200 with a body that is not JSON
-Anything else is 404. ``hits`` counts requests per path.
+  /forbidden/customers                403
+  /hang/customers                     answers only after ``hang`` seconds (for client timeouts)
+Anything else is 404. ``hits`` counts requests per path. ``delay`` (seconds) slows every page of
+the three paging routes, so a test can watch a fetch in progress; ``fail_from`` makes
+/page/customers answer 500 from that page on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -48,16 +53,31 @@ class FakeCrm:
         self.customers = customers
         self.hits: Counter[str] = Counter()
         self.base = ""
+        self.delay = 0.0
+        self.hang = 2.0
+        self.fail_from: int | None = None
         self.app = Starlette(routes=[
             Route("/page/customers", self.page), Route("/cursor/contacts", self.cursor),
             Route("/next/customers", self.next_link), Route("/flaky/customers", self.flaky),
             Route("/broken/customers", lambda r: self._count(r) or PlainTextResponse("boom", 500)),
             Route("/html/customers", lambda r: self._count(r) or HTMLResponse("<!doctype html><html><body>Login</body></html>")),
             Route("/badjson/customers", lambda r: self._count(r) or Response('{"data": [1, 2', media_type="application/json")),
+            Route("/forbidden/customers", lambda r: self._count(r) or JSONResponse({"error": "forbidden"}, 403)),
+            Route("/hang/customers", self.hanging),
         ])
 
     def _count(self, request: Request) -> None:
         self.hits[request.url.path] += 1
+
+    async def _slow(self, request: Request) -> None:
+        self._count(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+    async def hanging(self, request: Request) -> Response:
+        self._count(request)
+        await asyncio.sleep(self.hang)
+        return JSONResponse({"data": []})
 
     @staticmethod
     def _authorised(request: Request, scheme: str) -> bool:
@@ -69,16 +89,18 @@ class FakeCrm:
         return JSONResponse({"error": "unauthorized"}, 401)
 
     async def page(self, request: Request) -> Response:
-        self._count(request)
+        await self._slow(request)
         if not self._authorised(request, "bearer"):
             return self._deny()
         page, size = int(request.query_params.get("page", 1)), int(request.query_params.get("per_page", 10))
+        if self.fail_from is not None and page >= self.fail_from:
+            return PlainTextResponse("database on fire", 500)
         total = max(1, -(-len(self.customers) // size))
         chunk = self.customers[(page - 1) * size: page * size]
         return JSONResponse({"data": chunk, "meta": {"page": page, "total_pages": total}})
 
     async def cursor(self, request: Request) -> Response:
-        self._count(request)
+        await self._slow(request)
         if not self._authorised(request, "api_key"):
             return self._deny()
         start, size = int(request.query_params.get("cursor", "0") or 0), int(request.query_params.get("limit", 7))
@@ -87,7 +109,7 @@ class FakeCrm:
                              "next_cursor": str(end) if end < len(self.customers) else None})
 
     async def next_link(self, request: Request) -> Response:
-        self._count(request)
+        await self._slow(request)
         if not self._authorised(request, "bearer"):
             return self._deny()
         offset = int(request.query_params.get("offset", 0))

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from crm_server import TOKEN, crm_server, make_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.widgets.data_loader import NONE, DataLoaderWidget
 from wamkt_nb.workspace import load_customer_data
@@ -108,22 +107,6 @@ def test_orders_before_customers_is_explained(tmp_path):
     w.kind.value = "orders"
     _upload(w, b"order_id,customer_id,date,amount\nA1,K1,2025-01-01,5\n", "o.csv")
     assert "Load customers before orders" in w.status.value
-
-
-def test_crm_fetch_and_errors():
-    with crm_server(make_customers(25)) as crm:
-        w = DataLoaderWidget()
-        w.crm_url.value = crm.base + "/page/customers"
-        w.crm_token.value = "wrong"
-        w.crm_button.click()
-        assert "HTTP 401" in w.status.value and "wrong" not in w.status.value
-        w.crm_token.value = TOKEN
-        w.crm_button.click()
-        assert w.result.rows_in == 25 and w.result.balanced and _figure(w, "customers: rows in") == "25"
-        assert TOKEN not in w.status.value + w.summary.value + w.preview.value
-        w.crm_url.value = crm.base + "/html/customers"
-        w.crm_button.click()
-        assert "HTML page instead of JSON" in w.status.value and w.result.rows_in == 25
 
 
 def test_save_puts_the_data_where_notebooks_find_it(workspace):

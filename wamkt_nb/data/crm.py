@@ -3,13 +3,20 @@
 Pagination is page-number (``?page=2``), cursor (``?cursor=abc`` from ``next_cursor``) or
 ``next``-link (a URL in the body or a ``Link: rel="next"`` header); ``auto`` recognises the
 three from the first response. 429 and 5xx answers are retried with exponential backoff
-(honouring ``Retry-After``); 401/403/404, HTML pages and invalid JSON fail with a message
-naming the request. The token never appears in a message, log or repr.
+(honouring ``Retry-After``); 401/403/404, HTML pages, invalid JSON and timeouts fail with a
+message naming the request. The token never appears in a message, log or repr.
+
+A fetch reports :class:`FetchProgress` to an ``on_progress`` callback before every request and
+once when done, and stops when its ``cancel`` event is set (retry waits end at once, a request in
+flight is finished first, so a cancel takes at most ``timeout``). A stopped fetch raises
+:class:`FetchCancelled` (or the :class:`CrmError` that stopped it) with the records received so
+far in ``.partial``: nothing is lost, and the caller decides whether an incomplete list is loaded.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +42,16 @@ _SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key"}
 
 
 class CrmError(LoadError):
-    """The CRM could not be read; the message names the request (never the token)."""
+    """The CRM could not be read; the message names the request (never the token).
+
+    ``partial`` holds what was received before the failure (None when it happened before the fetch).
+    """
+
+    partial: CrmFetch | None = None
+
+
+class FetchCancelled(CrmError):
+    """The fetch was cancelled; ``partial`` holds the records received until then."""
 
 
 @dataclass(frozen=True)
@@ -79,35 +95,84 @@ class CrmFetch:
     pages: int
     pagination: str
     retries: int
+    stopped: str = ""  # why the fetch ended early (then ``records`` are only the first pages)
+
+
+@dataclass(frozen=True)
+class FetchProgress:
+    """Where a fetch is, for a progress line; ``url`` is host and path only (no query, no token)."""
+
+    pages: int  # pages received
+    records: int  # records received
+    retries: int
+    elapsed: float  # seconds since the fetch started
+    url: str  # the request in flight (or the last one, when done)
+    total_pages: int | None = None  # when the CRM says how many there are
+    waiting: str = ""  # e.g. "HTTP 429, retrying in 2.0 s"
+    done: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def describe_progress(progress: FetchProgress) -> str:
+    """One line for a progress display: page, records, rate, elapsed time and where."""
+    p = progress
+    of = f" of {p.total_pages:,}" if p.total_pages else ""
+    head = f"{p.pages:,}{of} pages" if p.done else f"page {p.pages + 1:,}{of}"
+    retried = f" · {p.retries:,} retried" if p.retries else ""
+    waiting = f" · {p.waiting}" if p.waiting else ""
+    return (f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed"
+            f"{retried} · {p.url}{waiting}")
+
+ProgressCallback = Callable[[FetchProgress], None]
 
 
 def fetch_records(
     config: CrmConfig,
     client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    on_page: Callable[[int, int], None] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> CrmFetch:
-    """GET every page; ``on_page(page, records_so_far)`` reports progress."""
+    """GET every page, reporting progress and stopping when ``cancel`` is set.
+
+    ``sleep`` waits between retries (default: wait on ``cancel``, so a cancel ends the wait).
+    """
     own = client is None
     client = client or httpx.Client(timeout=config.timeout, follow_redirects=True)
     try:
-        return _Pager(config, client, sleep, on_page).run()
+        return _Pager(config, client, sleep, on_progress, cancel).run()
     finally:
         if own:
             client.close()
 
 
-def fetch_table(
-    config: CrmConfig, client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep
-) -> RawTable:
-    """All CRM records as a raw table, ready for any loader (or a new mapping) without refetching."""
-    fetched = fetch_records(config, client, sleep)
+def crm_table(fetched: CrmFetch, config: CrmConfig) -> RawTable:
+    """Fetched records as a raw table; an incomplete fetch says so in the source label and notes."""
     label = f"CRM {display_url(config.url)}"
+    if fetched.stopped:
+        label += f" (incomplete: first {fetched.pages:,} pages)"
     if not fetched.records:
         raise CrmError(f"{label} returned no customer records")
     raw = records_to_table(fetched.records, label)
     raw.notes.append(f"{fetched.pages} page(s), pagination {fetched.pagination}, {fetched.retries} retried request(s)")
+    if fetched.stopped:
+        raw.notes.append(f"incomplete: {fetched.stopped}")
     return raw
+
+
+def fetch_table(
+    config: CrmConfig,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], object] | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RawTable:
+    """All CRM records as a raw table, ready for any loader (or a new mapping) without refetching."""
+    return crm_table(fetch_records(config, client, sleep, on_progress, cancel), config)
 
 
 def load_crm_customers(
@@ -115,10 +180,12 @@ def load_crm_customers(
     mapping: Mapping[str, str | None] | None = None,
     default_region: str = DEFAULT_REGION,
     client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> LoadResult:
     """Customers from the CRM through the same mapping, validation and rejects as a file."""
-    return load_customers(fetch_table(config, client, sleep), mapping, default_region)
+    return load_customers(fetch_table(config, client, sleep, on_progress, cancel), mapping, default_region)
 
 
 def display_url(url: str) -> str:
@@ -128,29 +195,53 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
+def url_place(url: str | httpx.URL) -> str:
+    """Host and path of a URL (no credentials, no query), for progress lines."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    return f"{host}:{parts.port}{parts.path}" if parts.port else f"{host}{parts.path}"
+
+
 class _Pager:
-    def __init__(self, config: CrmConfig, client: httpx.Client, sleep: Callable[[float], None],
-                 on_page: Callable[[int, int], None] | None) -> None:
-        self.config, self.client, self.sleep, self.on_page = config, client, sleep, on_page
-        self.retried = 0
+    def __init__(self, config: CrmConfig, client: httpx.Client, sleep: Callable[[float], object] | None,
+                 on_progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+        self.config, self.client, self.on_progress = config, client, on_progress
+        self.cancel = cancel or threading.Event()
+        self.sleep = sleep if sleep is not None else self.cancel.wait
+        self.retried, self.pages, self.total_pages = 0, 0, None
+        self.records: list[Any] = []
+        self.mode = config.pagination
+        self.started = time.monotonic()
+        self.place = url_place(config.url)
 
     def run(self) -> CrmFetch:
+        try:
+            fetched = self._pages()
+        except CrmError as exc:
+            exc.partial = CrmFetch(self.records, self.pages, self.mode, self.retried, stopped=str(exc))
+            raise
+        finally:
+            self._report(done=True)
+        return fetched
+
+    def _pages(self) -> CrmFetch:
         cfg = self.config
         mode = cfg.pagination
         params = dict(cfg.params)
         if mode == "page":
             params.update({cfg.page_param: str(cfg.first_page), cfg.page_size_param: str(cfg.page_size)})
-        url, records, seen, page = cfg.url, [], set(), 1
+        url, records, seen, page = cfg.url, self.records, set(), 1
         while True:
             doc, response = self._get(url, params, page)
             batch = self._records(doc, url, page)
             records.extend(batch)
-            if self.on_page:
-                self.on_page(page, len(records))
+            self.pages = page
             if mode == "auto":
-                mode = _detect(doc, response)
+                mode = self.mode = _detect(doc, response)
                 if mode == "page" and cfg.page_param not in params:
                     params[cfg.page_param] = str(cfg.first_page)
+            if mode == "page":
+                self.total_pages = _int_or_none(_first(doc, _TOTAL_PAGES_PATHS))
             step = self._next(mode, doc, response, params, batch, page)
             if step is None:
                 return CrmFetch(records, page, mode, self.retried)
@@ -189,24 +280,40 @@ class _Pager:
         except LoadError as exc:
             raise CrmError(str(exc)) from None
 
+    def _report(self, waiting: str = "", done: bool = False) -> None:
+        if self.on_progress:
+            self.on_progress(FetchProgress(self.pages, len(self.records), self.retried, time.monotonic() - self.started,
+                                           self.place, self.total_pages, waiting, done))
+
+    def _check_cancel(self, page: int) -> None:
+        if self.cancel.is_set():
+            raise FetchCancelled(f"CRM fetch cancelled before page {page:,}: {self.pages:,} pages, "
+                                 f"{len(self.records):,} records received")
+
     def _get(self, url: str, params: dict, page: int) -> tuple[Any, httpx.Response]:
         cfg = self.config
         where = f"GET {display_url(str(httpx.URL(url).copy_merge_params(params)))} (page {page})"
+        self.place = url_place(url)
         attempt = 0
         while True:
             attempt += 1
+            self._check_cancel(page)
+            self._report()
             try:
                 response = self.client.get(url, params=params or None, headers=self._headers(), timeout=cfg.timeout)
             except httpx.TransportError as exc:
                 if attempt > cfg.retries:
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise CrmError(f"CRM did not answer within {cfg.timeout:g} s ({type(exc).__name__}) to {where}, "
+                                       f"{attempt} attempts; is it overloaded? Raise the timeout") from None
                     raise CrmError(f"CRM unreachable: {where}: {type(exc).__name__} after {attempt} attempts") from None
-                self._wait(attempt, None)
+                self._wait(attempt, None, type(exc).__name__)
                 continue
             status = response.status_code
             if status == 429 or status >= 500:
                 if attempt > cfg.retries:
                     raise CrmError(f"CRM answered HTTP {status} to {where} {attempt} times; giving up")
-                self._wait(attempt, response.headers.get("Retry-After"))
+                self._wait(attempt, response.headers.get("Retry-After"), f"HTTP {status}")
                 continue
             if status in (401, 403):
                 raise CrmError(f"CRM refused the credentials (HTTP {status}) for {where}: check the token and auth type")
@@ -225,13 +332,15 @@ class _Pager:
             headers[cfg.api_key_header] = cfg.token.reveal()
         return headers
 
-    def _wait(self, attempt: int, retry_after: str | None) -> None:
+    def _wait(self, attempt: int, retry_after: str | None, reason: str) -> None:
         self.retried += 1
         wait = self.config.backoff * 2 ** (attempt - 1)
         hinted = _retry_after_seconds(retry_after)
         if hinted is not None:
             wait = max(wait, hinted)
-        self.sleep(min(wait, self.config.max_wait))
+        wait = min(wait, self.config.max_wait)
+        self._report(waiting=f"{reason}, retrying in {wait:.1f} s")
+        self.sleep(wait)
 
 
 def _detect(doc: Any, response: httpx.Response) -> str:
@@ -268,6 +377,20 @@ def _json(response: httpx.Response, where: str) -> Any:
     except json.JSONDecodeError as exc:
         raise CrmError(f"CRM answered invalid JSON to {where}: {exc.msg} at line {exc.lineno} "
                        f"column {exc.colno}; starts with {_excerpt(body)}") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _clock(seconds: float) -> str:
+    """Elapsed time as m:ss (h:mm:ss past an hour)."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -3,19 +3,30 @@
 A thin shell over ``wamkt_nb.data`` loaders: the detected column mapping can be changed with
 dropdowns, the preview masks phone numbers, rejects show their reasons, and errors appear as a
 message (never a traceback). ``.data`` holds the loaded :class:`CustomerData` for the next steps.
+
+A CRM fetch runs in a worker thread, so the kernel (and a Voila dashboard) stays responsive: the
+thread only sets traits (progress line, bar); the finished table is applied on the kernel's asyncio
+loop when one runs, so ``on_loaded`` callbacks run on the main thread. Cancel, or an error, loads
+nothing and says how many records were received; "Load the N records fetched" loads them anyway,
+marked incomplete in the notes and the source label.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
 
 from ..data.columns import SYNONYMS
-from ..data.crm import PAGINATIONS, CrmConfig, fetch_table
+from ..data.crm import (PAGINATIONS, CrmConfig, CrmError, CrmFetch, FetchCancelled, FetchProgress, crm_table,
+                        describe_progress, fetch_records, url_place)
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
 from ..data.privacy import mask_email, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
@@ -28,17 +39,28 @@ KINDS = ("customers", "orders", "interactions")
 NONE = "(not in the source)"
 PREVIEW_ROWS = 15
 REJECT_ROWS = 50
+PROGRESS_EVERY = 0.1  # seconds between progress line updates (each one is a message to the browser)
 
 
 class DataLoaderWidget(W.VBox):
     """Sample / file / CRM loader with mapping, preview, rejects and summary; ``.data`` is the result."""
 
-    def __init__(self, data: CustomerData | None = None, default_region: str = "DE") -> None:
+    def __init__(self, data: CustomerData | None = None, default_region: str = "DE",
+                 crm_options: Mapping[str, Any] | None = None) -> None:
+        """``crm_options``: further :class:`CrmConfig` settings (page_size, timeout, retries, params...)."""
         self.data: CustomerData | None = data
         self.result: LoadResult | None = None
         self.default_region = default_region
+        self.crm_options = dict(crm_options or {})
+        self.fetching = False  # a CRM fetch (or the load of its records) is running
+        self.progress: FetchProgress | None = None  # the latest progress of the CRM fetch
+        self.crm_job: threading.Thread | None = None
         self._raw: RawTable | None = None
         self._callbacks: list[Callable[[CustomerData], None]] = []
+        self._cancel = threading.Event()
+        self._crm_config: CrmConfig | None = None
+        self._partial: CrmFetch | None = None
+        self._shown_at = 0.0
 
         self.sample_size = W.BoundedIntText(value=2_000, min=1, max=1_000_000, description="Customers")
         self.sample_button = W.Button(description="Use sample data", icon="magic").add_class("wamkt-data-sample")
@@ -55,6 +77,13 @@ class DataLoaderWidget(W.VBox):
         self.crm_pagination = W.Dropdown(options=PAGINATIONS, value="auto", description="Paging")
         self.crm_records = W.Text(placeholder="auto (data, results, customers...)", description="Records at")
         self.crm_button = W.Button(description="Fetch from CRM", icon="cloud-download").add_class("wamkt-data-crm-fetch")
+        self.crm_cancel = W.Button(description="Cancel", icon="stop", button_style="warning",
+                                   disabled=True).add_class("wamkt-data-crm-cancel")
+        self.crm_partial = W.Button(description="Load the fetched records", icon="download",
+                                    layout=W.Layout(display="none", width="auto")).add_class("wamkt-data-crm-partial")
+        self.crm_bar = W.IntProgress(value=0, min=0, max=1, description="Pages",
+                                     layout=W.Layout(display="none")).add_class("wamkt-data-crm-bar")
+        self.crm_progress = W.Label().add_class("wamkt-data-crm-progress")
         self.mapping_box = W.VBox().add_class("wamkt-data-mapping")
         self.apply_button = W.Button(description="Apply mapping", icon="check",
                                      disabled=True).add_class("wamkt-data-apply")
@@ -69,6 +98,8 @@ class DataLoaderWidget(W.VBox):
         self.upload.observe(self._on_upload, names="value")
         self.path_button.on_click(lambda _: self.load_path())
         self.crm_button.on_click(lambda _: self.load_crm())
+        self.crm_cancel.on_click(lambda _: self.cancel_crm())
+        self.crm_partial.on_click(lambda _: self.load_partial())
         self.apply_button.on_click(lambda _: self.apply_mapping())
         self.save_button.on_click(lambda _: self.save())
 
@@ -76,7 +107,9 @@ class DataLoaderWidget(W.VBox):
             W.HBox([self.sample_size, self.sample_button]),
             W.VBox([self.kind, W.HBox([self.upload]), W.HBox([self.path, self.path_button])]),
             W.VBox([self.crm_url, W.HBox([self.crm_token, self.crm_auth]),
-                    W.HBox([self.crm_pagination, self.crm_records]), self.crm_button]),
+                    W.HBox([self.crm_pagination, self.crm_records]),
+                    W.HBox([self.crm_button, self.crm_cancel, self.crm_partial]),
+                    W.HBox([self.crm_bar, self.crm_progress])]),
         ]).add_class("wamkt-data-sources")
         for i, title in enumerate(("Sample", "File", "CRM")):
             sources.set_title(i, title)
@@ -109,16 +142,41 @@ class DataLoaderWidget(W.VBox):
         self._guard(lambda: self._load_raw(read_source(content, name)))
 
     def load_crm(self) -> None:
-        """Fetch every page of the CRM's customer list, then load it like a file."""
-        def fetch() -> None:
-            config = CrmConfig(self.crm_url.value.strip(), token=self.crm_token.value or None,
-                               auth=self.crm_auth.value, pagination=self.crm_pagination.value,
-                               records_path=self.crm_records.value.strip() or None)
-            raw = fetch_table(config)
-            self.kind.value = "customers"
-            self._load_raw(raw)
+        """Start fetching every page of the CRM's customer list in the background; load it when complete."""
+        if self.fetching:
+            return
+        try:
+            config = CrmConfig(**{**self.crm_options, "url": self.crm_url.value.strip(),
+                                  "token": self.crm_token.value or None, "auth": self.crm_auth.value,
+                                  "pagination": self.crm_pagination.value,
+                                  "records_path": self.crm_records.value.strip() or None})
+        except (LoadError, ValueError, TypeError) as exc:
+            self._error(str(exc))
+            return
+        self._crm_config, self._partial, self.progress = config, None, None
+        self._cancel = cancel = threading.Event()
+        self.crm_progress.value = f"Connecting to {url_place(config.url)}..."
+        self.crm_bar.layout.display = "none"
+        self._info(f"Fetching customers from {html.escape(url_place(config.url))} in the background; "
+                   "the notebook stays usable.")
+        self._in_background(lambda: crm_table(fetch_records(config, on_progress=self._on_progress, cancel=cancel),
+                                              config))
 
-        self._guard(fetch)
+    def cancel_crm(self) -> None:
+        """Stop the CRM fetch after the request in flight; what was received is kept, not loaded."""
+        if self.fetching and not self._cancel.is_set():
+            self._cancel.set()
+            self.crm_cancel.disabled = True
+            self.crm_progress.value = "Cancelling after the request in flight..."
+
+    def load_partial(self) -> None:
+        """Load the records a cancelled or failed fetch received (marked incomplete)."""
+        partial, config = self._partial, self._crm_config
+        if partial is None or config is None or self.fetching:
+            return
+        self._show_partial(None)
+        self._info(f"Loading the {len(partial.records):,} records fetched...")
+        self._in_background(lambda: crm_table(partial, config))
 
     def apply_mapping(self) -> None:
         """Reload the last source with the mapping chosen in the dropdowns."""
@@ -143,9 +201,93 @@ class DataLoaderWidget(W.VBox):
             item = files[0]
             self.load_bytes(bytes(item["content"]), item["name"])
 
+    def _in_background(self, table: Callable[[], RawTable]) -> None:
+        """Build the raw table and load it as customers in a worker thread; show the outcome when done."""
+        self.fetching = True
+        self._show_busy(True)
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def work() -> None:
+            try:
+                raw = table()
+                outcome: tuple | Exception = (raw, *self._loaded(raw, "customers", None))
+            except Exception as exc:  # shown as a message by _finish
+                outcome = exc
+            if loop is None:
+                self._finish(outcome)
+                return
+            try:
+                loop.call_soon_threadsafe(self._finish, outcome)
+            except RuntimeError:  # the loop closed meanwhile (kernel shutting down)
+                self._finish(outcome)
+
+        self.crm_job = threading.Thread(target=work, name="wamkt-crm-fetch", daemon=True)
+        self.crm_job.start()
+
+    def _finish(self, outcome: tuple | Exception) -> None:
+        if self.progress is not None:
+            self._show_progress(self.progress)
+        if isinstance(outcome, Exception):
+            self._stopped(outcome)
+        else:
+            self._guard(lambda: self._apply(*outcome))
+        self._show_busy(False)
+        self.fetching = False
+
+    def _apply(self, raw: RawTable, data: CustomerData, result: LoadResult) -> None:
+        self._raw = raw
+        self.kind.value = "customers"
+        self._set_data(data, result, raw.source)
+
+    def _stopped(self, exc: Exception) -> None:
+        partial = exc.partial if isinstance(exc, CrmError) else None
+        self._show_partial(partial if partial is not None and partial.records else None)
+        kept = ""
+        if self._partial is not None:
+            kept = (f" Nothing was loaded; {len(partial.records):,} records from {partial.pages:,} pages were "
+                    f"received: '{self.crm_partial.description}' loads them anyway (marked incomplete).")
+        if isinstance(exc, FetchCancelled):
+            self._warn(f"{exc}.{kept or ' Nothing was loaded.'}")
+        else:
+            self._error((str(exc) if isinstance(exc, (LoadError, OSError)) else f"{type(exc).__name__}: {exc}") + kept)
+
+    def _on_progress(self, progress: FetchProgress) -> None:
+        """Called by the fetch in its thread: keeps the latest, shows it at most every PROGRESS_EVERY s."""
+        self.progress = progress
+        now = time.monotonic()
+        if progress.done or progress.waiting or now - self._shown_at >= PROGRESS_EVERY:
+            self._shown_at = now
+            self._show_progress(progress)
+
+    def _show_progress(self, progress: FetchProgress) -> None:
+        if progress.total_pages:
+            self.crm_bar.max = max(progress.total_pages, 1)
+            self.crm_bar.value = min(progress.pages, self.crm_bar.max)
+            self.crm_bar.layout.display = None
+        self.crm_progress.value = describe_progress(progress)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.crm_button.disabled = busy
+        self.crm_cancel.disabled = not busy
+        if busy:
+            self._show_partial(None)
+
+    def _show_partial(self, partial: CrmFetch | None) -> None:
+        self._partial = partial
+        if partial is not None:
+            self.crm_partial.description = f"Load the {len(partial.records):,} records fetched"
+        self.crm_partial.layout.display = None if partial is not None else "none"
+
     def _load_raw(self, raw: RawTable, mapping: dict[str, str | None] | None = None) -> None:
         self._raw = raw
-        kind = self.kind.value
+        data, result = self._loaded(raw, self.kind.value, mapping)
+        self._set_data(data, result, raw.source)
+
+    def _loaded(self, raw: RawTable, kind: str, mapping: dict[str, str | None] | None) -> tuple[CustomerData, LoadResult]:
+        """``raw`` loaded as ``kind`` beside the data there; touches no widget, so it may run in a thread."""
         if kind == "customers":
             result = load_customers(raw, mapping, self.default_region)
             data = CustomerData(result.rows, empty_orders(), empty_interactions())
@@ -160,7 +302,7 @@ class DataLoaderWidget(W.VBox):
             result = loader(raw, self.data.customers, mapping, self.default_region)
             data = CustomerData(self.data.customers, self.data.orders, self.data.interactions)
             setattr(data, kind, result.rows)
-        self._set_data(data, result, raw.source)
+        return data, result
 
     def _set_data(self, data: CustomerData, result: LoadResult | None, label: str) -> None:
         self.data, self.result = data, result
@@ -182,6 +324,12 @@ class DataLoaderWidget(W.VBox):
 
     def _ok(self, message: str) -> None:
         self.status.value = f"<div class='wamkt-data-ok' style='color:#1a7f37'>{message}</div>"
+
+    def _info(self, message: str) -> None:
+        self.status.value = f"<div class='wamkt-data-info' style='color:#475467'>{message}</div>"
+
+    def _warn(self, message: str) -> None:
+        self.status.value = f"<div class='wamkt-data-warning' style='color:#b54708'>{html.escape(message)}</div>"
 
     def _error(self, message: str) -> None:
         self.status.value = (f"<div class='wamkt-data-error' style='color:#b42318'><b>Could not load:</b> "
