@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from crm_server import TOKEN, crm_server, make_customers
-from wamkt_nb.data.crm import CrmConfig, CrmError, display_url, fetch_records, load_crm_customers
+from wamkt_nb.data.crm import (CrmConfig, CrmError, FetchCancelled, FetchProgress, crm_table, describe_progress,
+                               display_url, fetch_records, load_crm_customers, url_place)
+from wamkt_nb.data.loaders import load_customers
 
 N = 47
 
@@ -104,3 +109,78 @@ def test_unreachable_crm_and_secrets_in_urls():
     assert display_url("https://crm.example/api?token=s3cret&page=2") == "https://crm.example/api?token=***&page=2"
     with pytest.raises(CrmError, match="must start with http"):
         CrmConfig("ftp://crm.example/customers")
+
+
+def test_progress_before_every_request_and_once_done(crm):
+    seen: list[FetchProgress] = []
+    config = CrmConfig(crm.base + "/page/customers?api_key=abc123", token=TOKEN, pagination="page", page_size=10)
+    fetch_records(config, on_progress=seen.append)
+    assert [(p.pages, p.records, p.done) for p in seen] == [
+        (0, 0, False), (1, 10, False), (2, 20, False), (3, 30, False), (4, 40, False), (5, N, True)]
+    assert [p.total_pages for p in seen] == [None, 5, 5, 5, 5, 5]
+    assert all(p.url == crm.base.removeprefix("http://") + "/page/customers" for p in seen)  # no query, no key
+    assert [p.elapsed for p in seen] == sorted(p.elapsed for p in seen) and seen[-1].rate > 0
+    line = describe_progress(seen[-1])
+    assert line.startswith(f"5 of 5 pages · {N} records · ") and "records/s" in line and "abc123" not in line
+
+
+def test_describe_progress_while_running_and_waiting():
+    p = FetchProgress(pages=11, records=1_100, retries=2, elapsed=75.5, url="crm.example/api/customers",
+                      total_pages=40, waiting="HTTP 429, retrying in 2.0 s")
+    assert describe_progress(p) == ("page 12 of 40 · 1,100 records · 15 records/s · 1:15 elapsed · 2 retried"
+                                    " · crm.example/api/customers · HTTP 429, retrying in 2.0 s")
+    assert url_place("https://user:pw@crm.example:8443/v1/people?token=s") == "crm.example:8443/v1/people"
+
+
+def test_cancel_keeps_the_pages_received(crm):
+    cancel = threading.Event()
+
+    def stop_after_two_pages(p: FetchProgress) -> None:
+        if p.pages == 2:
+            cancel.set()
+
+    config = CrmConfig(crm.base + "/page/customers", token=TOKEN, pagination="page", page_size=10)
+    with pytest.raises(FetchCancelled, match="cancelled before page 3: 2 pages, 20 records received") as info:
+        fetch_records(config, on_progress=stop_after_two_pages, cancel=cancel)
+    partial = info.value.partial
+    assert (partial.pages, len(partial.records), crm.hits["/page/customers"]) == (2, 20, 2)
+    assert [r["id"] for r in partial.records] == list(range(1, 21))
+    raw = crm_table(partial, config)
+    assert "incomplete: first 2 pages" in raw.source and any("incomplete: " in n for n in raw.notes)
+    assert load_customers(raw).rows_in == 20
+
+
+def test_cancel_ends_a_retry_wait_at_once(crm):
+    cancel = threading.Event()
+    waits: list[str] = []
+
+    def on_progress(p: FetchProgress) -> None:
+        if p.waiting:
+            waits.append(p.waiting)
+            cancel.set()  # during the Retry-After: 1 wait of the 429
+
+    config = CrmConfig(crm.base + "/flaky/customers", token=TOKEN, pagination="page", page_size=50, backoff=0.25)
+    started = time.monotonic()
+    with pytest.raises(FetchCancelled):
+        fetch_records(config, on_progress=on_progress, cancel=cancel)
+    assert waits == ["HTTP 429, retrying in 1.0 s"] and crm.hits["/flaky/customers"] == 1
+    assert time.monotonic() - started < 1.0  # the 1 s wait was not served
+
+
+def test_an_error_midway_keeps_the_pages_received(crm):
+    crm.fail_from = 3
+    config = CrmConfig(crm.base + "/page/customers", token=TOKEN, pagination="page", page_size=10, retries=0)
+    try:
+        with pytest.raises(CrmError, match="HTTP 500 to GET .*page=3.* 1 times") as info:
+            fetch_records(config)
+    finally:
+        crm.fail_from = None
+    assert len(info.value.partial.records) == 20 and "HTTP 500" in info.value.partial.stopped
+
+
+def test_a_timeout_says_so(crm):
+    config = CrmConfig(crm.base + "/hang/customers", token=TOKEN, timeout=0.2, retries=1, backoff=0.01)
+    with pytest.raises(CrmError, match=r"did not answer within 0.2 s \(ReadTimeout\) to GET .*/hang/customers "
+                                       r"\(page 1\), 2 attempts") as info:
+        fetch_records(config)
+    assert info.value.partial.records == []

@@ -1,16 +1,25 @@
 """``wamkt load``: customers (and orders, interactions) from files or a CRM into the workspace.
 
 The same loaders as the data loader widget; prints the counts per file, writes the rejects
-next to the data as CSV, and exits 1 when nothing could be loaded.
+next to the data as CSV, and exits 1 when nothing could be loaded. A CRM fetch shows the widget's
+progress line on stderr (rewritten in place on a terminal, every few seconds in a log); the first
+Ctrl-C cancels it after the request in flight and saves nothing, a second one aborts at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-from ..data.crm import CrmConfig, load_crm_customers
+from ..data.crm import PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress, load_crm_customers
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.readers import LoadError
 from ..workspace import save_customer_data, workspace_dir
@@ -22,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("customers", nargs="?", type=Path, help="customer file (CSV, Excel, Parquet, JSON, NDJSON)")
     src.add_argument("--crm-url", help="CRM REST endpoint listing customers (token from WAMKT_CRM_TOKEN)")
     p.add_argument("--crm-auth", choices=("bearer", "api_key", "none"), default="bearer")
+    p.add_argument("--crm-pagination", choices=PAGINATIONS, default="auto", help="how the CRM pages (auto: recognise)")
+    p.add_argument("--crm-page-size", type=int, default=CrmConfig.page_size,
+                   help="records per page to ask for, with --crm-pagination page")
+    p.add_argument("--crm-retries", type=int, default=CrmConfig.retries, help="retries of a CRM request on 429/5xx")
+    p.add_argument("--quiet", action="store_true", help="no CRM progress on stderr")
     p.add_argument("--orders", type=Path)
     p.add_argument("--interactions", type=Path)
     p.add_argument("--region", default="DE", help="default phone region for numbers without +country code")
@@ -40,8 +54,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.crm_url:
-            config = CrmConfig(args.crm_url, token=os.environ.get("WAMKT_CRM_TOKEN") or None, auth=args.crm_auth)
-            customers = load_crm_customers(config, mapping, args.region)
+            config = CrmConfig(args.crm_url, token=os.environ.get("WAMKT_CRM_TOKEN") or None, auth=args.crm_auth,
+                               pagination=args.crm_pagination, page_size=args.crm_page_size,
+                               retries=args.crm_retries)
+            cancel = threading.Event()
+            progress = None if args.quiet else ProgressLine(sys.stderr)
+            with _cancel_on_interrupt(cancel):
+                customers = load_crm_customers(config, mapping, args.region, on_progress=progress, cancel=cancel)
         else:
             customers = load_customers(args.customers, mapping, args.region)
         _report(customers, directory)
@@ -53,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             interactions = load_interactions(args.interactions, customers.rows, default_region=args.region)
             _report(interactions, directory)
     except LoadError as exc:
-        print(f"could not load: {exc}")
+        print(f"could not load: {exc}{_received(exc)}; nothing saved")
         return 1
     if customers.loaded == 0:
         print("no customer could be loaded; nothing saved")
@@ -73,3 +92,53 @@ def _report(result: LoadResult, directory: Path) -> None:
         path = directory / f"rejects_{result.kind}.csv"
         result.rejects.to_csv(path, index=False)
         print(f"  rejects with reasons: {path}")
+
+
+def _received(exc: LoadError) -> str:
+    """What a failed CRM fetch had received (a cancel's own message says it already)."""
+    partial = exc.partial if isinstance(exc, CrmError) and not isinstance(exc, FetchCancelled) else None
+    if partial is None or not partial.records:
+        return ""
+    return f" ({len(partial.records):,} records from {partial.pages:,} pages received)"
+
+
+class ProgressLine:
+    """CRM fetch progress on a stream: rewritten in place on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = 0.2 if self.tty else 5.0
+        self.shown_at = float("-inf")
+
+    def __call__(self, progress: FetchProgress) -> None:
+        now = time.monotonic()
+        if not (progress.done or progress.waiting or now - self.shown_at >= self.every):
+            return
+        self.shown_at = now
+        line = f"CRM {describe_progress(progress)}"
+        if self.tty:
+            self.stream.write(f"\r\x1b[K{line}" + ("\n" if progress.done else ""))
+            self.stream.flush()
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+@contextmanager
+def _cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C sets ``cancel`` (a clean stop, counts reported); the next one interrupts as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupted(signum: int, frame: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)
+        print("\ncancelling after the request in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

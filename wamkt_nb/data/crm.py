@@ -297,8 +297,8 @@ class _Pager:
         attempt = 0
         while True:
             attempt += 1
-            self._check_cancel(page)
             self._report()
+            self._check_cancel(page)
             try:
                 response = self.client.get(url, params=params or None, headers=self._headers(), timeout=cfg.timeout)
             except httpx.TransportError as exc:
