@@ -13,7 +13,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from .errors import SandboxError
+from .errors import SandboxError, invalid_param, unknown_object
+from .media import MAX_REQUEST_BYTES, StoredMedia
 from .webhooks import WebhookError
 
 if TYPE_CHECKING:
@@ -36,13 +37,18 @@ class _DropFilter(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_DropFilter())
 
 
-async def _read_body(receive: Any) -> bytes:
+async def _read_body(receive: Any, limit: int | None = None) -> bytes | None:
+    """The request body; None when it is longer than ``limit`` (read to the end, so the answer reaches the client)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is None or size <= limit:
+            chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks)
+            return b"".join(chunks) if limit is None or size <= limit else None
 
 
 async def _respond(send: Any, status: int, payload: Any) -> None:
@@ -95,10 +101,12 @@ class SandboxApp:
                 log.exception("sandbox: POST %s failed", scope["path"])
                 return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
             return await _respond(send, status, result)
-        body = await _read_body(receive)
+        body = await _read_body(receive, MAX_REQUEST_BYTES)
         try:
             if not self._authorised(scope, query):
                 raise SandboxError(190, "Invalid OAuth access token - Cannot parse access token")
+            if body is None:
+                raise SandboxError(100, f"File Too Large: the request body is larger than {MAX_REQUEST_BYTES:,} bytes.")
             # Off the event loop: these may block (webhook handshake, advancing the clock, big logs).
             result = await asyncio.to_thread(self._route, method, parts, query, body, scope)
         except SandboxError as err:
@@ -108,12 +116,16 @@ class SandboxApp:
         except Exception:  # a bug must not take the server down: answer like Meta's unknown error
             log.exception("sandbox: %s %s failed", method, scope["path"])
             return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
+        if isinstance(result, StoredMedia):  # a media download: the file's bytes, not JSON
+            return await _respond_file(send, result)
         await _respond(send, 200, result)
 
     def _route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes,
                scope: dict[str, Any]) -> Any:
         if parts[0] == "_sandbox":
             return self.sandbox.inspect_route(method, parts[1:], query, body)
+        if parts == ["whatsapp_business", "attachments"] and method == "GET":
+            return self.sandbox.media.open_url(query)
         if self.sandbox.config.accepts_version(parts[0]):
             return self._graph(method, parts[1:], query, body, scope)
         raise SandboxError(100, f"Unknown path components: /{parts[0]}")
@@ -146,8 +158,7 @@ class SandboxApp:
             self._check_waba(parts[0])
             if method == "GET":
                 limit = int(query.get("limit", ["25"])[0])
-                host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode()
-                base = f"http://{host}{scope['path']}?limit={limit}"
+                base = f"{_origin(scope)}{scope['path']}?limit={limit}"
                 if "fields" in query:
                     base += f"&fields={query['fields'][0]}"
                 return sandbox.templates.page(query.get("fields", [None])[0], limit, query.get("after", [None])[0],
@@ -161,6 +172,11 @@ class SandboxApp:
             if url:
                 sandbox.set_webhook(url, str(data.get("verify_token", "")))
             return {"success": True}
+        if len(parts) == 2 and parts[1] == "media" and method == "POST":
+            if parts[0] != cfg.phone_number_id:
+                raise unknown_object(method, parts[0])
+            content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            return {"id": sandbox.media.upload(parts[0], content_type, body).id}
         if len(parts) == 1 and method == "GET":
             fields = query.get("fields", [None])[0]
             if parts[0] == cfg.phone_number_id:
@@ -168,13 +184,35 @@ class SandboxApp:
             template = sandbox.templates.get(parts[0])
             if template is not None:
                 return _pick(template, fields)
-        raise SandboxError(100, f"Unsupported {method.lower()} request. Object with ID '{'/'.join(parts)}' does not "
-                                "exist, cannot be loaded due to missing permissions, or does not support this operation",
-                           subcode=33)
+        if len(parts) == 1 and method in ("GET", "DELETE"):
+            media = sandbox.media.get(parts[0])
+            if media is not None:
+                wanted = query.get("phone_number_id", [media.phone_number_id])[0]
+                if wanted != media.phone_number_id:
+                    raise invalid_param("Param phone_number_id is not a valid whatsapp business phone number id ID")
+                if method == "DELETE":
+                    return {"success": sandbox.media.delete(media.id)}
+                return _pick({"messaging_product": "whatsapp", "url": sandbox.media.url(media, _origin(scope)),
+                              "mime_type": media.mime_type, "sha256": media.sha256,
+                              "file_size": str(len(media.content)), "id": media.id},
+                             query.get("fields", [None])[0])
+        raise unknown_object(method, "/".join(parts))
 
     def _check_waba(self, waba_id: str) -> None:
         if waba_id != self.sandbox.config.waba_id:
             raise SandboxError(100, f"Object with ID '{waba_id}' does not exist", subcode=33)
+
+
+async def _respond_file(send: Any, media: StoredMedia) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", media.mime_type.encode()),
+                            (b"content-length", str(len(media.content)).encode())]})
+    await send({"type": "http.response.body", "body": media.content})
+
+
+def _origin(scope: dict[str, Any]) -> str:
+    """``http://host:port`` as the client addressed this server (for URLs in answers)."""
+    return f"http://{dict(scope['headers']).get(b'host', b'127.0.0.1').decode('latin-1')}"
 
 
 def _json(body: bytes) -> Any:

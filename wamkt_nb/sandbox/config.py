@@ -53,6 +53,9 @@ class SandboxConfig:
     webhook_max_attempts: int = 6
     webhook_retry_base: float = 0.2  # real seconds, doubled per attempt
     webhook_timeout: float = 5.0
+    # Uploaded media: ids are valid this long (Meta: 30 days), download URLs this many seconds (Meta: 5 min).
+    media_retention_days: float = 30.0
+    media_url_ttl: float = 300.0
     seed: int = 7
     extra_api_versions: tuple[str, ...] = field(default_factory=tuple)
 
@@ -69,6 +72,8 @@ class SandboxConfig:
             raise ValueError("marketing_per_user_24h must be >= 0 and service_window_hours positive")
         if not 0 <= self.not_on_whatsapp_rate <= 1 or not 0 <= self.marketing_stopped_rate <= 1:
             raise ValueError("not_on_whatsapp_rate and marketing_stopped_rate must be between 0 and 1")
+        if self.media_retention_days <= 0 or self.media_url_ttl <= 0:
+            raise ValueError("media_retention_days and media_url_ttl must be positive")
         self.tier_limit  # noqa: B018 - raises for an unknown tier name
 
     @property

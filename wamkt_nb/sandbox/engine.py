@@ -21,8 +21,9 @@ from ..clock import Clock
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
-from .errors import SandboxError, webhook_error
+from .errors import SandboxError, unknown_object, webhook_error
 from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
+from .media import MediaStore
 from .quality import QualityMonitor
 from .templates import TemplateStore
 from .validate import Outgoing, validate_message
@@ -41,8 +42,9 @@ class Engine:
 
     def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, clock: Clock,
                  customers: dict[str, SimCustomer], templates: TemplateStore, sink: Sink,
-                 log_limit: int = 100_000) -> None:
+                 log_limit: int = 100_000, media: MediaStore | None = None) -> None:
         self.config = config
+        self._media_type = media.mime_type if media is not None else None  # checks sends' media ids
         self.params = params
         self.clock = clock
         self.customers = customers
@@ -112,12 +114,10 @@ class Engine:
     def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
         cfg = self.config
         if phone_number_id != cfg.phone_number_id:
-            raise SandboxError(100, f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, "
-                                    "cannot be loaded due to missing permissions, or does not support this operation",
-                               subcode=33)
+            raise unknown_object("post", phone_number_id)
         if isinstance(body, str):
             raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
-        msg = validate_message(body, self.templates, cfg.display_phone_number)
+        msg = validate_message(body, self.templates, cfg.display_phone_number, self._media_type)
         if self._throughput.rate != cfg.throughput_per_second:
             self._throughput = TokenBucket(cfg.throughput_per_second)
         if not self._throughput.take(now):
@@ -201,6 +201,8 @@ class Engine:
     def _decide(self, msg: Outgoing, record: dict[str, Any]) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
+        if msg.media_error is not None:
+            return self._fail(record, 131053, msg.media_error)
         customer = self.customers.get(msg.wa_id)
         if customer is None or not customer.on_whatsapp or customer.blocked:
             return self._fail(record, 131026, "Message Undeliverable.")

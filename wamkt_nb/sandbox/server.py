@@ -31,6 +31,7 @@ from .customers import build_customers
 from .engine import Engine
 from .errors import SandboxError
 from .faults import Faults
+from .media import MediaStore
 from .templates import TemplateStore
 from .webhooks import WebhookEmitter, verify_callback
 
@@ -66,8 +67,9 @@ class Sandbox:
         self.emitter = WebhookEmitter(cfg.waba_id, lambda: self.config.app_secret, self.faults, cfg.webhook_batch_size,
                                       cfg.webhook_batch_wait, cfg.webhook_max_attempts, cfg.webhook_retry_base,
                                       cfg.webhook_timeout)
+        self.media = MediaStore(self.clock.now, cfg)
         self.engine = Engine(cfg, self.params, self.clock, self._build_customers(), self.templates,
-                             self.emitter.push)
+                             self.emitter.push, media=self.media)
         self._verify_token = Secret("")
         self._tick = tick
         self._freeze_gc_every = freeze_gc_every
@@ -259,6 +261,10 @@ class Sandbox:
         )
         return len(orders)
 
+    def uploaded_media(self) -> list[dict[str, Any]]:
+        """Every stored upload: id, MIME type, size, sha256, file name, upload time (not the bytes)."""
+        return self.media.all()
+
     def customers_frame(self) -> pd.DataFrame:
         """The simulated customers' live state (window, opt-out, counts)."""
         with self.engine.lock:
@@ -302,8 +308,9 @@ class Sandbox:
         return self.config
 
     def reset(self) -> None:
-        """Forget messages, logs, counters and customers' state; keep config, faults and the webhook."""
+        """Forget messages, uploaded media, logs, counters and customers' state; keep config, faults and the webhook."""
         self.engine.reset(self._build_customers())
+        self.media.clear()
         self.emitter.clear()
 
     def phone_number_fields(self) -> dict[str, Any]:
@@ -335,6 +342,8 @@ class Sandbox:
                 return self.messages_frame().tail(limit).to_dict("records")
             if route == "faults":
                 return self.faults.to_dict()
+            if route == "media":
+                return self.uploaded_media()
             if route == "config":
                 return {k: v for k, v in asdict(self.config).items() if k not in ("access_token", "app_secret")}
         if method == "POST":

@@ -73,6 +73,7 @@ class RenderedTemplate:
     category: str
     header_kind: str | None
     quick_replies: list[str]
+    header_media_id: str | None = None  # an uploaded file's id in a media header (the send checks it exists)
 
 
 @dataclass(frozen=True)
@@ -253,12 +254,12 @@ class TemplateStore:
         named = stored.get("parameter_format") == "NAMED"
         shape = self._shapes[stored["id"]]
         text = _fill_body(shape.body_text, shape.body_slots, by_type.get("body", ()), named)
-        header_kind = _check_header(shape.header, by_type.get("header", ()))
+        header_kind, header_media_id = _check_header(shape.header, by_type.get("header", ()))
         _check_buttons(shape.dynamic_buttons, by_type.get("button", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
         return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
-                                quick_replies=list(shape.quick_replies))
+                                quick_replies=list(shape.quick_replies), header_media_id=header_media_id)
 
 
 def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -295,29 +296,31 @@ def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]) -> str | None:
+def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """The header's media kind and, when it names an uploaded file, its media id."""
     params = _params(given)
     if stored is None:
         if params:
             raise SandboxError(132000, "header: the template has no header parameters")
-        return None
+        return None, None
     fmt = str(stored.get("format", "TEXT")).lower()
     if fmt == "text":
         expected = len(PLACEHOLDER.findall(stored.get("text", "")))
         if len(params) != expected:
             raise SandboxError(132000, f"header: number of parameters ({len(params)}) does not match the "
                                        f"expected number of params ({expected})")
-        return None
+        return None, None
     if len(params) != 1:
         raise SandboxError(132000, f"header: the template needs one {fmt} parameter")
     p = params[0]
     if p.get("type") != fmt or not isinstance(p.get(fmt), dict):
         raise SandboxError(132012, f"header: parameter type must be {fmt}, not {p.get('type')!r}")
     media = p[fmt]
-    if not (isinstance(media.get("link"), str) and media["link"].startswith(("http://", "https://"))) \
-            and not isinstance(media.get("id"), str):
+    if isinstance(media.get("link"), str) and media["link"].startswith(("http://", "https://")):
+        return fmt, None
+    if not isinstance(media.get("id"), str):
         raise SandboxError(131009, f"header {fmt}: needs a link (http/https) or an id")
-    return fmt
+    return fmt, media["id"]
 
 
 def _check_buttons(dynamic: frozenset[str], given: Sequence[dict[str, Any]]) -> None:

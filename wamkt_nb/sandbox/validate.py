@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..cloudapi import payloads as limits
 from .errors import SandboxError
+from .media import SUPPORTED_TYPES, media_id_error
 from .templates import TemplateStore
 
 SUPPORTED = frozenset({"text", "template", "interactive", "reaction", "location", "contacts", *limits.MEDIA_TYPES})
@@ -29,6 +30,7 @@ class Outgoing:
     header_kind: str | None = None
     buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
     quick_replies: list[str] = field(default_factory=list)  # the template's quick-reply buttons
+    media_error: str | None = None  # the uploaded file does not fit the message: it fails later with 131053
 
     @property
     def is_template(self) -> bool:
@@ -66,8 +68,13 @@ def normalise_recipient(to: Any, own_number: str) -> str:
     return digits
 
 
-def validate_message(body: Any, templates: TemplateStore, own_number: str) -> Outgoing:
-    """An :class:`Outgoing` for a valid body, else :class:`SandboxError` with Meta's code."""
+def validate_message(body: Any, templates: TemplateStore, own_number: str,
+                     media: Callable[[str], str | None] | None = None) -> Outgoing:
+    """An :class:`Outgoing` for a valid body, else :class:`SandboxError` with Meta's code.
+
+    ``media`` maps an uploaded media id to its MIME type (None: no such file); without it media ids
+    are not checked.
+    """
     if not isinstance(body, dict):
         raise SandboxError(100, "Request body must be a JSON object")
     if body.get("messaging_product") != "whatsapp":
@@ -102,8 +109,14 @@ def validate_message(body: Any, templates: TemplateStore, own_number: str) -> Ou
         out.template_name, out.header_kind = rendered.name, rendered.header_kind
         out.quick_replies = rendered.quick_replies
         out.template_language = content["language"]["code"]
+        if media is not None and rendered.header_media_id is not None:
+            index = next(i for i, c in enumerate(content["components"]) if str(c["type"]).lower() == "header")
+            where = f"template['components'][{index}]['parameters'][0]['{rendered.header_kind}']['id']"
+            out.media_error = _uploaded(rendered.header_media_id, str(rendered.header_kind), where, media)
     elif kind in limits.MEDIA_TYPES:
         out.text = _media(content, kind)
+        if media is not None and content.get("id"):
+            out.media_error = _uploaded(str(content["id"]), kind, f"{kind}['id']", media)
     elif kind == "interactive":
         out.text, out.buttons = _interactive(content)
     elif kind == "reaction":
@@ -123,6 +136,16 @@ def _media(content: dict[str, Any], kind: str) -> str:
             raise SandboxError(131009, f"Parameter {kind} does not take a caption")
         return _text_limit(caption, limits.MAX_CAPTION, f"{kind}['caption']")
     return ""
+
+
+def _uploaded(media_id: str, kind: str, where: str, media: Callable[[str], str | None]) -> str | None:
+    """Why the uploaded file cannot go out as ``kind`` (a later 131053), None if it can; 100 if there is no file."""
+    mime = media(media_id)
+    if mime is None:
+        raise media_id_error(where)
+    if kind == "document" or SUPPORTED_TYPES[mime][0] == kind:
+        return None
+    return f"Media {media_id} is a {mime} file, which cannot be sent as {kind}."
 
 
 def _interactive(content: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
