@@ -7,11 +7,11 @@ from .errors import (
     UndeliverableError, error_from_payload, error_meaning,
 )
 from .client import AsyncCloudClient, CloudClient
-from .models import PhoneNumberInfo, SendResult, TemplateInfo
+from .models import MediaInfo, MediaUpload, PhoneNumberInfo, SendResult, TemplateInfo
 from .payloads import buttons_message, media_message, template_message, text_message
 
 __all__ = [
-    "AsyncCloudClient", "CloudClient", "PhoneNumberInfo", "SendResult", "TemplateInfo",
+    "AsyncCloudClient", "CloudClient", "MediaInfo", "MediaUpload", "PhoneNumberInfo", "SendResult", "TemplateInfo",
     "ERROR_MEANINGS", "AuthError", "CloudAPIError", "InvalidParameterError", "MarketingLimitError",
     "OptedOutError", "OutcomeUnknownError", "PairRateLimitError", "PolicyError", "RateLimitError",
     "ReEngagementError", "ServerError", "TemplateError", "TransientError", "TransportError",

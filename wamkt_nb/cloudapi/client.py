@@ -6,7 +6,11 @@ The token travels only in the ``Authorization`` header: never in URLs, reprs, lo
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import mimetypes
+import os
 import threading
+from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
 import httpx
@@ -14,11 +18,13 @@ import orjson
 
 from ..settings import Secret, Settings
 from .errors import CloudAPIError, OutcomeUnknownError, TransportError, error_from_payload
-from .models import PhoneNumberInfo, SendResult, TemplateInfo
+from .models import MediaInfo, MediaUpload, PhoneNumberInfo, SendResult, TemplateInfo
 from .transport import Http11Transport
 
 T = TypeVar("T")
 TEMPLATE_FIELDS = "id,name,status,category,language,components,parameter_format,rejected_reason"
+MEDIA_URL_HOSTS = (".fbsbx.com", ".facebook.com", ".whatsapp.net")
+"""Hosts of Meta's media download URLs: the only ones besides the API's own that get the token."""
 PHONE_FIELDS = (
     "id,display_phone_number,verified_name,quality_rating,throughput,messaging_limit_tier,"
     "whatsapp_business_manager_messaging_limit,code_verification_status,name_status"
@@ -26,7 +32,7 @@ PHONE_FIELDS = (
 
 
 class AsyncCloudClient:
-    """Async client: ``send_message``, templates and phone-number fields.
+    """Async client: ``send_message``, media, templates and phone-number fields.
 
     Built from ``Settings`` (base URL, API version, token) or explicit arguments; use as
     ``async with AsyncCloudClient(settings) as client:`` or call :meth:`aclose`. Requests go
@@ -79,41 +85,40 @@ class AsyncCloudClient:
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, Any] | None = None) -> Any:
         """One Graph call; returns the decoded JSON or raises a :class:`CloudAPIError` subclass."""
-        return await self._call(method, httpx.URL(self._root + path, params=params), path, json)
+        return await self._call(method, httpx.URL(self._root + path, params=params), json)
 
-    async def _call(self, method: str, url: httpx.URL, path: str, json: Any) -> Any:
+    async def _call(self, method: str, url: httpx.URL, json: Any) -> Any:
         if json is None:
             request = httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
         else:
             request = httpx.Request(method, url, headers=self._json_headers, content=orjson.dumps(json),
                                     extensions=self._extensions)
+        return _decoded(await self._send(request))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send with the shared pool; transport failures become our error classes, naming method and path only."""
         try:
-            resp = await self._http.send(request)
+            return await self._http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransportError(f"could not connect for {self._where(method, path)}: {type(exc).__name__}") from None
+            raise TransportError(f"could not connect for {_where(request)}: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
             raise OutcomeUnknownError(
-                f"no answer within {self.timeout:g}s for {self._where(method, path)} ({type(exc).__name__}); "
-                "it may have been accepted"
+                f"no answer within {request.extensions['timeout']['read']:g}s for {_where(request)} "
+                f"({type(exc).__name__}); it may have been accepted"
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             raise OutcomeUnknownError(
-                f"connection dropped during {self._where(method, path)} ({type(exc).__name__}); "
+                f"connection dropped during {_where(request)} ({type(exc).__name__}); "
                 "it may have been accepted"
             ) from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"{self._where(method, path)} failed: {type(exc).__name__}") from None
-        content = resp.content
-        try:
-            body = orjson.loads(content) if content else None
-        except orjson.JSONDecodeError:
-            body = resp.text[:200]
-        if resp.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-            raise error_from_payload(body, resp.status_code)
-        return body
+            raise TransportError(f"{_where(request)} failed: {type(exc).__name__}") from None
 
-    def _where(self, method: str, path: str) -> str:
-        return f"{method} /{self.api_version}{path}"
+    def _timeout(self, seconds: float | None) -> dict[str, Any]:
+        """Request extensions with a longer timeout for big uploads and downloads (None: the client's)."""
+        if seconds is None:
+            return self._extensions
+        return {"timeout": httpx.Timeout(seconds, connect=min(seconds, 5.0)).as_dict()}
 
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         """POST a message body (see :mod:`wamkt_nb.cloudapi.payloads`); 200 means accepted, not delivered."""
@@ -121,7 +126,7 @@ class AsyncCloudClient:
         url = self._message_urls.get(phone_number_id)
         if url is None:
             url = self._message_urls[phone_number_id] = httpx.URL(self._root + path)
-        body = await self._call("POST", url, path, payload)
+        body = await self._call("POST", url, payload)
         try:
             contact = body["contacts"][0]
             message = body["messages"][0]
@@ -129,6 +134,50 @@ class AsyncCloudClient:
                               input=contact.get("input", ""), message_status=message.get("message_status"))
         except (KeyError, IndexError, TypeError):
             raise CloudAPIError(f"unexpected send response: {str(body)[:200]}", None, http_status=200) from None
+
+    async def upload_media(self, phone_number_id: str, file: str | os.PathLike[str] | bytes, mime_type: str,
+                           filename: str | None = None, *, timeout: float | None = None) -> MediaUpload:
+        """Upload a file (a path or its bytes) to send it by id; Meta checks the type and size (error 100)."""
+        if isinstance(file, (bytes, bytearray, memoryview)):
+            content = bytes(file)
+            name = filename or "upload" + (mimetypes.guess_extension(mime_type) or "")
+        else:
+            content = await asyncio.to_thread(Path(file).read_bytes)
+            name = filename or Path(file).name
+        request = httpx.Request("POST", httpx.URL(f"{self._root}/{phone_number_id}/media"), headers=self._headers,
+                                data={"messaging_product": "whatsapp", "type": mime_type},
+                                files={"file": (name, content, mime_type)}, extensions=self._timeout(timeout))
+        body = _decoded(await self._send(request))
+        return MediaUpload(id=str(body["id"]), mime_type=mime_type, file_size=len(content),
+                           sha256=hashlib.sha256(content).hexdigest(), filename=name)
+
+    async def get_media(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
+        """The file's download URL (valid about 5 minutes), type, size and sha256.
+
+        With ``phone_number_id`` Meta answers only if the file was uploaded from that number.
+        """
+        params = {"phone_number_id": phone_number_id} if phone_number_id else None
+        return MediaInfo.from_json(await self.request("GET", f"/{media_id}", params=params))
+
+    async def download_media(self, url: str, *, timeout: float | None = None) -> bytes:
+        """The bytes behind a :meth:`get_media` URL (it needs the token, so only Meta's hosts get it)."""
+        target = httpx.URL(url)
+        own = httpx.URL(self.base_url)
+        if (target.scheme, target.host, target.port) != (own.scheme, own.host, own.port) and not (
+                target.scheme == "https" and target.host.endswith(MEDIA_URL_HOSTS)):
+            raise ValueError(f"not a media URL of this API ({target.scheme}://{target.host}); "
+                             "the access token is only sent to Meta's hosts or the configured base URL")
+        request = httpx.Request("GET", target, headers=self._headers, extensions=self._timeout(timeout))
+        resp = await self._send(request)
+        if resp.status_code >= 400:
+            _decoded(resp)  # raises the Graph error
+        return resp.content
+
+    async def delete_media(self, media_id: str, phone_number_id: str | None = None) -> bool:
+        """Delete an uploaded file; sends with its id fail afterwards."""
+        params = {"phone_number_id": phone_number_id} if phone_number_id else None
+        body = await self.request("DELETE", f"/{media_id}", params=params)
+        return bool(body.get("success")) if isinstance(body, dict) else False
 
     async def list_templates(self, waba_id: str, *, fields: str = TEMPLATE_FIELDS, limit: int = 100,
                              status: str | None = None, name: str | None = None) -> list[TemplateInfo]:
@@ -189,6 +238,19 @@ class CloudClient:
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         return self._run(self._client.send_message(phone_number_id, payload))
 
+    def upload_media(self, phone_number_id: str, file: str | os.PathLike[str] | bytes, mime_type: str,
+                     filename: str | None = None, **kwargs: Any) -> MediaUpload:
+        return self._run(self._client.upload_media(phone_number_id, file, mime_type, filename, **kwargs))
+
+    def get_media(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
+        return self._run(self._client.get_media(media_id, phone_number_id))
+
+    def download_media(self, url: str, **kwargs: Any) -> bytes:
+        return self._run(self._client.download_media(url, **kwargs))
+
+    def delete_media(self, media_id: str, phone_number_id: str | None = None) -> bool:
+        return self._run(self._client.delete_media(media_id, phone_number_id))
+
     def list_templates(self, waba_id: str, **kwargs: Any) -> list[TemplateInfo]:
         return self._run(self._client.list_templates(waba_id, **kwargs))
 
@@ -217,6 +279,23 @@ class CloudClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _where(request: httpx.Request) -> str:
+    """``POST /v21.0/123/messages``: what failed, without host or query string."""
+    return f"{request.method} {request.url.path}"
+
+
+def _decoded(resp: httpx.Response) -> Any:
+    """The JSON answer, or the Graph error it carries raised as a :class:`CloudAPIError` subclass."""
+    content = resp.content
+    try:
+        body = orjson.loads(content) if content else None
+    except orjson.JSONDecodeError:
+        body = resp.text[:200]
+    if resp.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+        raise error_from_payload(body, resp.status_code)
+    return body
 
 
 async def _make_client(settings: Settings | None, kwargs: dict[str, Any]) -> AsyncCloudClient:

@@ -89,3 +89,32 @@ class PhoneNumberInfo:
     def unique_users_per_day(self) -> int | None:
         """The tier's unique-user limit per 24 h (None when unlimited or unknown)."""
         return TIER_LIMITS.get(self.messaging_limit_tier)
+
+
+@dataclass(frozen=True)
+class MediaUpload:
+    """An uploaded file: send it with ``{"id": id}`` (Meta keeps it 30 days)."""
+
+    id: str
+    mime_type: str
+    file_size: int
+    sha256: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ``GET /{media_id}`` tells: a download URL (valid about 5 minutes) and the file's facts."""
+
+    id: str
+    url: str
+    mime_type: str = ""
+    sha256: str = ""
+    file_size: int = 0
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "MediaInfo":
+        size = data.get("file_size")  # Meta documents it as a string of digits
+        return cls(id=str(data.get("id", "")), url=str(data.get("url", "")), mime_type=data.get("mime_type", ""),
+                   sha256=data.get("sha256", ""), file_size=int(size) if str(size or "").isdigit() else 0, raw=data)
