@@ -213,6 +213,7 @@ class DataLoaderWidget(W.VBox):
         def work() -> None:
             try:
                 raw = table()
+                self._info(f"Received {raw.rows_in:,} records; checking phone numbers and loading them...")
                 outcome: tuple | Exception = (raw, *self._loaded(raw, "customers", None))
             except Exception as exc:  # shown as a message by _finish
                 outcome = exc
