@@ -66,3 +66,18 @@ def test_unknown_setting_is_refused(tmp_path):
 def test_secret_equality_and_truth():
     assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
     assert not Secret("") and Secret("x")
+
+
+def test_database_path_follows_the_settings_else_the_workspace(tmp_path, monkeypatch):
+    from wamkt_nb.workspace import database_path
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("WAMKT_DB_PATH", "WAMKT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WAMKT_WORKSPACE", str(tmp_path / "ws"))
+    assert database_path() == tmp_path / "ws" / "wamkt.db"
+    assert database_path(tmp_path / "other") == tmp_path / "other" / "wamkt.db"
+    (tmp_path / "wamkt.toml").write_text(f'[wamkt]\ndb_path = "{tmp_path / "from-toml.db"}"\n')
+    assert database_path() == tmp_path / "from-toml.db"
+    monkeypatch.setenv("WAMKT_DB_PATH", str(tmp_path / "from-env.db"))
+    assert database_path() == tmp_path / "from-env.db"

@@ -62,7 +62,7 @@ class Settings:
     waba_id: str = ""
     api_version: str = "v21.0"
     base_url: str = GRAPH_BASE_URL
-    db_path: Path = Path("wamkt.db")
+    db_path: Path | None = None  # None: the workspace's wamkt.db (see wamkt_nb.workspace)
     sandbox: bool = True
     pace: str = "safe"
     max_rate: float = 80.0
@@ -117,7 +117,7 @@ def _coerce(name: str, raw: Any) -> Any:
             return tuple(p.strip() for p in raw.split(",") if p.strip())
         return tuple(str(p) for p in raw)
     if name == "db_path":
-        return Path(raw).expanduser()
+        return None if raw in (None, "") else Path(raw).expanduser()
     if name == "sandbox":
         if isinstance(raw, bool):
             return raw

@@ -21,10 +21,12 @@ def workspace_dir() -> Path:
 
 
 def database_path(directory: Path | None = None) -> Path:
-    """The workspace's SQLite file, unless ``WAMKT_DB_PATH`` names another."""
-    if "WAMKT_DB_PATH" in os.environ:
-        return Path(os.environ["WAMKT_DB_PATH"]).expanduser()
-    return (directory or workspace_dir()) / "wamkt.db"
+    """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
+    workspace's ``wamkt.db``."""
+    from .settings import load_settings
+
+    configured = load_settings().db_path
+    return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"
 
 
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:

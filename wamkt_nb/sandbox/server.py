@@ -109,14 +109,15 @@ class Sandbox:
     def waba_id(self) -> str:
         return self.config.waba_id
 
-    def settings(self, **overrides: Any) -> Settings:
-        """Settings that point a Cloud API client (and the webhook receiver) at this sandbox."""
+    def settings(self, base: Settings | None = None, **overrides: Any) -> Settings:
+        """Settings that point a Cloud API client (and the webhook receiver) at this sandbox; the
+        rest (database, pacing, currency) from ``base``."""
         if self.base_url is None:
             raise RuntimeError("start the sandbox first (Sandbox.start())")
         values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
                       phone_number_ids=(self.phone_number_id,), waba_id=self.waba_id, base_url=self.base_url,
                       api_version=API_VERSION, sandbox=True)
-        return Settings().replace(**(values | overrides))
+        return (base or Settings()).replace(**(values | overrides))
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -380,4 +381,4 @@ def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> t
         return settings, None
     sandbox = Sandbox(**sandbox_kwargs)
     sandbox.start()
-    return sandbox.settings(db_path=settings.db_path, pace=settings.pace, max_rate=settings.max_rate), sandbox
+    return sandbox.settings(settings), sandbox
