@@ -68,11 +68,6 @@ class StoredMedia:
     filename: str | None
     content: bytes = field(repr=False)
 
-    @property
-    def kind(self) -> str:
-        """The message type this file can be sent as (``document`` takes any file)."""
-        return SUPPORTED_TYPES[self.mime_type][0]
-
     def info(self) -> dict[str, Any]:
         """For inspection: everything but the bytes."""
         return {"id": self.id, "phone_number_id": self.phone_number_id, "mime_type": self.mime_type,
