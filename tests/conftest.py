@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -10,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -38,6 +39,23 @@ def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | Non
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.02) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds. The deadline is generous on
+    purpose: a starved CI machine is slow, not wrong, and a fixed sleep would fail there."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition still false after {timeout} s"
+        time.sleep(interval)
+
+
+async def wait_until_async(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.01) -> None:
+    """:func:`wait_until` for async tests: the event loop keeps running while it waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition still false after {timeout} s"
+        await asyncio.sleep(interval)
 
 
 def execute_notebook(path: Path, timeout: int = 180) -> tuple[Any, list]:

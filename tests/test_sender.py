@@ -6,6 +6,7 @@ import time
 
 import pandas as pd
 import pytest
+from conftest import wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
@@ -155,16 +156,16 @@ async def test_pause_resume_and_cancel(sandbox, store):
     async with AsyncCloudClient(sandbox.settings()) as client:
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40))
         task = asyncio.create_task(runner.run())
-        await asyncio.sleep(0.3)
+        await wait_until_async(lambda: sandbox.counters().get("requests", 0) >= 3)
         runner.pause()
-        await asyncio.sleep(0.2)
+        # paused, and the requests claimed before the pause have finished (none left in flight)
+        await wait_until_async(lambda: ledger.campaign_info(store, cid)["status"] == "paused"
+                    and ledger.state_counts(store, cid)["in_flight"] == 0)
         before = sandbox.counters()["requests"]
-        assert ledger.campaign_info(store, cid)["status"] == "paused"
         await asyncio.sleep(0.4)
         assert sandbox.counters()["requests"] == before
         runner.resume()
-        await asyncio.sleep(0.3)
-        assert sandbox.counters()["requests"] > before
+        await wait_until_async(lambda: sandbox.counters()["requests"] > before)
         runner.cancel()
         progress = await task
     assert progress.status == "cancelled"
@@ -200,9 +201,9 @@ async def test_unknown_without_webhook_is_resent_after_the_wait(sandbox, store):
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(sandbox.settings(), timeout=0.3) as client:
         runner = CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=50, unknown_wait=0.5, pair_interval=0.2))
+            phone_number_ids=(sandbox.phone_number_id,), pace=50, unknown_wait=2.0, pair_interval=0.2))
         task = asyncio.create_task(runner.run())
-        await asyncio.sleep(0.2)
+        await wait_until_async(lambda: sandbox.counters().get("fault_timeout", 0) >= 3)  # each first attempt timed out
         sandbox.set_faults(timeout=0.0)
         progress = await task
     assert progress.counts["accepted"] == 3
@@ -216,10 +217,7 @@ async def test_account_errors_pause_the_run_instead_of_failing_rows(sandbox, sto
     async with AsyncCloudClient(sandbox.settings(access_token="wrong")) as client:
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50))
         task = asyncio.create_task(runner.run())
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if runner.paused:
-                break
+        await wait_until_async(lambda: runner.paused)
         progress = runner.progress()
         assert runner.paused and "Access token" in progress.message
         runner.stop()
@@ -261,10 +259,7 @@ async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=("1",), pace=50, max_attempts=2,
                                                                 backoff_scale=0.01, pair_interval=0.0))
         task = asyncio.create_task(runner.run())
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if runner.paused:
-                break
+        await wait_until_async(lambda: runner.paused)
         assert "cannot reach the API" in runner.progress().message
         runner.stop()
         progress = await task
@@ -276,7 +271,7 @@ async def test_a_campaign_runs_once_at_a_time(sandbox, store):
     async with AsyncCloudClient(sandbox.settings()) as client:
         options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=20)
         first = asyncio.create_task(CampaignRunner(store, client, cid, options).run())
-        await asyncio.sleep(0.1)
+        await wait_until_async(lambda: store.query("SELECT count(*) FROM send_leases")[0][0] == 1)  # the first one holds it
         with pytest.raises(ledger.LedgerError, match="already being sent"):
             await CampaignRunner(store, client, cid, options).run()
         assert (await first).counts["accepted"] == 10
