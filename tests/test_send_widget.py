@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from conftest import wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
@@ -40,8 +41,7 @@ async def test_progress_counts_and_errors_show_in_the_widget(sandbox, tmp_path):
         await asyncio.sleep(0.2)
         view.pause_button.click()
         assert runner.paused and view.pause_button.description == "Resume"
-        await asyncio.sleep(0.3)
-        assert "paused" in view.status.value
+        await wait_until_async(lambda: "paused" in view.status.value)  # once the run loop sees the flag
         view.pause_button.click()
         assert not runner.paused and view.pause_button.description == "Pause"
         progress = await view.task
