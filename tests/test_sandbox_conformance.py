@@ -204,6 +204,14 @@ def test_templates_list_paging_get_and_phone_number(sb, http):
     assert len(names) == 8 and "winter_sale" in names
     one = http.get(f"/{sb.waba_id}/message_templates", params={"status": "PAUSED"}).json()["data"]
     assert [t["name"] for t in one] == ["winter_sale"]
+    page, approved = http.get(f"/{sb.waba_id}/message_templates", params={"status": "APPROVED", "limit": 2}).json(), []
+    while True:  # the filter stays on every "next" page
+        approved += [t["status"] for t in page["data"]]
+        if "next" not in page.get("paging", {}):
+            break
+        page = http.get(page["paging"]["next"]).json()
+    everything = http.get(f"/{sb.waba_id}/message_templates", params={"limit": 100}).json()["data"]
+    assert set(approved) == {"APPROVED"} and len(approved) == sum(t["status"] == "APPROVED" for t in everything) > 2
     got = http.get(f"/{one[0]['id']}", params={"fields": "name,status"}).json()
     assert got == {"id": one[0]["id"], "name": "winter_sale", "status": "PAUSED"}
     phone_fields = http.get(f"/{sb.phone_number_id}",
@@ -223,6 +231,7 @@ def test_create_template_review_and_errors(sb, http):
     assert_error(http.post(f"/{sb.waba_id}/message_templates", json=body), 400, 100)  # exists already
     promo = {**body, "name": "promo", "components": [{"type": "BODY", "text": "Nur heute: alles gratis!"}]}
     promo_id = http.post(f"/{sb.waba_id}/message_templates", json=promo).json()["id"]
+    assert http.get(f"/{promo_id}").json().keys() == http.get(f"/{created['id']}").json().keys()  # no hidden verdict
     for bad in ({**body, "name": "Bad Name"}, {**body, "category": "SPAM"},
                 {**body, "name": "x1", "components": [{"type": "BODY", "text": "{{1}} hallo", "example": {"body_text": [["A"]]}}]},
                 {**body, "name": "x2", "components": [{"type": "BODY", "text": "Hallo {{1}} du"}]},

@@ -9,7 +9,7 @@ import asyncio
 import hmac
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import orjson
 
@@ -158,9 +158,8 @@ class SandboxApp:
             self._check_waba(parts[0])
             if method == "GET":
                 limit = int(query.get("limit", ["25"])[0])
-                base = f"{_origin(scope)}{scope['path']}?limit={limit}"
-                if "fields" in query:
-                    base += f"&fields={query['fields'][0]}"
+                kept = {k: query[k][0] for k in ("fields", "status", "name") if k in query}  # filters stay on "next"
+                base = f"{_origin(scope)}{scope['path']}?{urlencode({'limit': limit, **kept})}"
                 return sandbox.templates.page(query.get("fields", [None])[0], limit, query.get("after", [None])[0],
                                               query.get("status", [None])[0], query.get("name", [None])[0], base)
             if method == "POST":

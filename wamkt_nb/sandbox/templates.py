@@ -125,6 +125,7 @@ class TemplateStore:
         self._by_key: dict[tuple[str, str], dict[str, Any]] = {}
         self._shapes: dict[str, _Shape] = {}
         self._pending: dict[str, float] = {}  # template id -> decision time
+        self._verdicts: dict[str, str] = {}  # template id -> rejection reason the review will give
         self.review_seconds = review_seconds
         self.promotional_words = promotional_words
         for t in default_templates() if templates is None else templates:
@@ -205,7 +206,7 @@ class TemplateStore:
                            "parameter_format": fmt, "components": copy.deepcopy(components)})
             self._pending[t["id"]] = now + self.review_seconds
             if promotional:
-                t["_verdict"] = "PROMOTIONAL"
+                self._verdicts[t["id"]] = "PROMOTIONAL"
         return {"id": t["id"], "status": "PENDING", "category": category}
 
     def review_due(self, now: float) -> list[dict[str, Any]]:
@@ -215,7 +216,7 @@ class TemplateStore:
             for tid, due in list(self._pending.items()):
                 if due <= now:
                     t = self._by_id[tid]
-                    verdict = t.pop("_verdict", None)
+                    verdict = self._verdicts.pop(tid, None)
                     t["status"] = "REJECTED" if verdict else "APPROVED"
                     if verdict:
                         t["rejected_reason"] = verdict
