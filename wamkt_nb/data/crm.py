@@ -8,7 +8,7 @@ message naming the request. The token never appears in a message, log or repr.
 
 A fetch reports :class:`FetchProgress` to an ``on_progress`` callback before every request and
 once when done, and stops when its ``cancel`` event is set (retry waits end at once, a request in
-flight is finished first, so a cancel takes at most ``timeout``). A stopped fetch raises
+flight is finished first, so a cancel takes at most about ``timeout``). A stopped fetch raises
 :class:`FetchCancelled` (or the :class:`CrmError` that stopped it) with the records received so
 far in ``.partial``: nothing is lost, and the caller decides whether an incomplete list is loaded.
 """
@@ -126,6 +126,7 @@ def describe_progress(progress: FetchProgress) -> str:
     waiting = f" · {p.waiting}" if p.waiting else ""
     return (f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed"
             f"{retried} · {p.url}{waiting}")
+
 
 ProgressCallback = Callable[[FetchProgress], None]
 

@@ -150,8 +150,8 @@ class DataLoaderWidget(W.VBox):
                                   "token": self.crm_token.value or None, "auth": self.crm_auth.value,
                                   "pagination": self.crm_pagination.value,
                                   "records_path": self.crm_records.value.strip() or None})
-        except (LoadError, ValueError, TypeError) as exc:
-            self._error(str(exc))
+        except (ValueError, TypeError) as exc:  # a bad URL, pagination or crm_options
+            self._error(_message(exc))
             return
         self._crm_config, self._partial, self.progress = config, None, None
         self._cancel = cancel = threading.Event()
@@ -253,7 +253,7 @@ class DataLoaderWidget(W.VBox):
         if isinstance(exc, FetchCancelled):
             self._warn(f"{exc}.{kept or ' Nothing was loaded.'}")
         else:
-            self._error((str(exc) if isinstance(exc, (LoadError, OSError)) else f"{type(exc).__name__}: {exc}") + kept)
+            self._error(_message(exc) + kept)
 
     def _on_progress(self, progress: FetchProgress) -> None:
         """Called by the fetch in its thread: keeps the latest, shows it at most every PROGRESS_EVERY s."""
@@ -318,10 +318,8 @@ class DataLoaderWidget(W.VBox):
     def _guard(self, action: Callable[[], None]) -> None:
         try:
             action()
-        except (LoadError, ValueError, OSError) as exc:
-            self._error(str(exc))
         except Exception as exc:  # a widget never shows a traceback; the message says what failed
-            self._error(f"{type(exc).__name__}: {exc}")
+            self._error(_message(exc))
 
     def _ok(self, message: str) -> None:
         self.status.value = f"<div class='wamkt-data-ok' style='color:#1a7f37'>{message}</div>"
@@ -358,6 +356,11 @@ class DataLoaderWidget(W.VBox):
         }
         self.mapping_box.children = tuple(self._dropdowns.values())
         self.apply_button.disabled = False
+
+
+def _message(exc: Exception) -> str:
+    """An exception as a message for the analyst: the text of expected errors, the type of others."""
+    return str(exc) if isinstance(exc, (LoadError, ValueError, OSError)) else f"{type(exc).__name__}: {exc}"
 
 
 def summary_html(data: CustomerData | None, result: LoadResult | None) -> str:
