@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for_port
+from tests.conftest import ROOT, free_port, wait_for_port, wait_until
 from wamkt_nb.clock import ManualClock, SimulatedClock
 from wamkt_nb.cloudapi import CloudClient, template_message
 from wamkt_nb.data.sample import generate
@@ -60,7 +59,7 @@ def test_inspection_routes(data):
         assert received[0]["body"]["biz_opaque_callback_data"] == "c:1" and received[0]["http_status"] == 200
         messages = http.get("/messages").json()
         assert messages[0]["status"] in ("sent", "delivered", "read")
-        sb.wait_idle()
+        sb.wait_idle(60)
         assert http.get("/emitted").json()[0]["payload"]["object"] == "whatsapp_business_account"
         assert http.get("/customers", params={"limit": 5}).json()[0]["customer_id"]
         assert isinstance(http.get("/conversions").json(), list)
@@ -84,10 +83,12 @@ def test_simulated_clock_plays_a_day_in_seconds(data):
         with CloudClient(sb.settings()) as client:
             for phone in data.customers.phone:
                 client.send_message(sb.phone_number_id, template_message(phone, "order_shipped", "de", ["A", "#1"]))
-        time.sleep(2.5)
-        frame = sb.messages_frame()
-        assert frame.status.isin(["sent", "delivered", "read", "failed"]).all()
-        assert frame.read_at.notna().sum() >= 5
+
+        def played() -> bool:  # about a simulated day: every message moved on, some were read
+            frame = sb.messages_frame()
+            return frame.status.isin(["sent", "delivered", "read", "failed"]).all() and frame.read_at.notna().sum() >= 5
+
+        wait_until(played)  # a fixed 2.5 s sleep was too short when the clock thread was starved
 
 
 def test_settings_point_at_the_sandbox(data):
@@ -133,7 +134,7 @@ def test_template_status_changes_take_effect_and_notify(data):
         sb.set_template_status("order_shipped", "APPROVED")
         assert http.post(url, json=body).status_code == 200
         assert http.post("/_sandbox/templates/nope", json={"status": "PAUSED"}).status_code == 400
-        sb.wait_idle()
+        sb.wait_idle(60)
         events = [c["value"]["event"] for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
                   if c["field"] == "message_template_status_update"]
         assert events == ["PAUSED", "DISABLED", "APPROVED"]

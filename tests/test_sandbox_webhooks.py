@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -14,6 +13,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from tests.conftest import wait_until
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message, text_message
 from wamkt_nb.data.sample import generate
@@ -98,15 +98,6 @@ def receiver(sb):
     r.close()
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def send(sb, payload):
     with httpx.Client() as http:
         resp = http.post(f"{sb.base_url}/v21.0/{sb.phone_number_id}/messages", json=payload,
@@ -130,7 +121,7 @@ def test_signed_statuses_in_metas_shape_with_callback_data(sb, receiver, data):
     wamids = [send(sb, template_message(p, "order_shipped", "de", ["A", "#1"], callback_data=f"cmp7:{i}"))
               for i, p in enumerate(phones)]
     sb.advance(2 * 86_400)
-    assert sb.wait_idle()
+    assert sb.wait_idle(60)
     assert receiver.bad_signatures == 0
     statuses = receiver.statuses()
     by_id = {}
@@ -157,7 +148,7 @@ def test_failed_status_carries_errors(sb, receiver, data):
     closed = next(c for c in sb.engine.customers.values() if not c.window_open(START, 24))
     wamid = send(sb, text_message(closed.phone, "Hallo", callback_data="cmp:x"))
     sb.advance(5)
-    sb.wait_idle()
+    sb.wait_idle(60)
     failed = [s for s in receiver.statuses() if s["id"] == wamid]
     assert [s["status"] for s in failed] == ["failed"]
     err = failed[0]["errors"][0]
@@ -172,7 +163,7 @@ def test_inbound_message_injected_and_via_http(sb, receiver, data):
     resp = httpx.post(f"{sb.base_url}/_sandbox/inbound", json={"from": customer.customer_id, "text": "JA"},
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
     assert resp.status_code == 200
-    assert wait_for(lambda: len(receiver.messages()) == 2)
+    wait_until(lambda: len(receiver.messages()) == 2)
     value, msg = receiver.messages()[0]
     assert msg == {"from": customer.wa_id, "id": wamid, "timestamp": str(int(START)), "type": "text",
                    "text": {"body": "Rabatt"}}
@@ -186,8 +177,8 @@ def test_retries_after_non_200_with_backoff(sb, data):
     try:
         sb.set_webhook(flaky.url, VERIFY)
         sb.inject_inbound(data.customers.phone.iloc[0], "Hallo?")
-        assert wait_for(lambda: len(flaky.posts) == 1)
-        assert sb.wait_idle()  # the emitter records the answer after the receiver stored the post
+        wait_until(lambda: len(flaky.posts) == 1)
+        assert sb.wait_idle(60)  # the emitter records the answer after the receiver stored the post
         counters = sb.counters()
         assert counters["webhook_retries"] == 2 and counters["webhook_posts"] == 3
         assert [e["status_code"] for e in sb.emitted()] == [500, 500, 200]
@@ -199,8 +190,8 @@ def test_duplicate_delivery_on_demand(sb, receiver, data):
     sb.set_webhook(receiver.url, VERIFY)
     sb.set_faults(duplicate_webhook=1.0)
     wamid = sb.inject_inbound(data.customers.phone.iloc[1], "Info")
-    assert wait_for(lambda: len(receiver.posts) == 2)
-    assert sb.wait_idle()
+    wait_until(lambda: len(receiver.posts) == 2)
+    assert sb.wait_idle(60)
     assert [m["id"] for _, m in receiver.messages()] == [wamid, wamid]
     assert sb.counters()["webhook_duplicates"] == 1
 
