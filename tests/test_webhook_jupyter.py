@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 
-from conftest import free_port, wait_for_port
+from conftest import free_port, stop_process, wait_for_port, wait_until
 from webhook_payloads import inbound, signed
 
 JUPYTER_TOKEN = "jupyter-login-token"
@@ -52,8 +51,7 @@ def jupyter(sandbox, tmp_path_factory):
         wait_for_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}/lab-base/wamkt/webhook", tmp
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_process(proc, timeout=30)
         log.close()
     text = (tmp / "server.log").read_text(errors="replace")
     assert settings.app_secret.reveal() not in text and VERIFY not in text
@@ -79,14 +77,16 @@ def test_sandbox_keyword_reply_through_jupyter(jupyter, sandbox):
     sandbox.set_webhook(url, VERIFY)
     phone = sandbox.test_phone
     sandbox.inject_inbound(phone, "Rabatt bitte")
-    deadline = time.monotonic() + 30
-    got = []
-    while time.monotonic() < deadline and not got:
+
+    def replies() -> list:
         sandbox.wait_idle(1)
-        got = [r for r in sandbox.received() if r["body"].get("to") == phone]
-        time.sleep(0.05)
-    sandbox.set_webhook(None)
-    assert got and "WILLKOMMEN10" in got[0]["body"]["text"]["body"]
+        return [r for r in sandbox.received() if r["body"].get("to") == phone]
+
+    wait_until(replies)
+    got = replies()
+    assert "WILLKOMMEN10" in got[0]["body"]["text"]["body"]
+    # the server marks the reply accepted only once the sandbox's answer is back: wait for that too
     store = open_store(tmp / "jupyter.db")
-    assert store.query("SELECT state FROM replies")[0][0] == "accepted"
+    wait_until(lambda: [tuple(r) for r in store.query("SELECT state FROM replies")] == [("accepted",)])
     store.close()
+    sandbox.set_webhook(None)

@@ -44,7 +44,7 @@ def replies_to(sb, phone, timeout=30.0):
     return []
 
 
-def reply_rows(store, state, timeout=10.0):
+def reply_rows(store, state, timeout=60.0):
     """The receiver marks a reply accepted only after the sandbox's answer comes back: wait for it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
