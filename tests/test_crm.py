@@ -127,8 +127,8 @@ def test_progress_before_every_request_and_once_done(crm):
 def test_describe_progress_while_running_and_waiting():
     p = FetchProgress(pages=11, records=1_100, retries=2, elapsed=75.5, url="crm.example/api/customers",
                       total_pages=40, waiting="HTTP 429, retrying in 2.0 s")
-    assert describe_progress(p) == ("page 12 of 40 · 1,100 records · 15 records/s · 1:15 elapsed · 2 retried"
-                                    " · crm.example/api/customers · HTTP 429, retrying in 2.0 s")
+    assert describe_progress(p) == ("page 12 of 40 · 1,100 records · 15 records/s · 1:15 elapsed, ~3:19 left"
+                                    " · 2 retried · crm.example/api/customers · HTTP 429, retrying in 2.0 s")
     assert url_place("https://user:pw@crm.example:8443/v1/people?token=s") == "crm.example:8443/v1/people"
 
 

@@ -122,9 +122,12 @@ def describe_progress(progress: FetchProgress) -> str:
     p = progress
     of = f" of {p.total_pages:,}" if p.total_pages else ""
     head = f"{p.pages:,}{of} pages" if p.done else f"page {p.pages + 1:,}{of}"
+    left = ""
+    if p.total_pages and p.pages and not p.done:
+        left = f", ~{_clock(p.elapsed / p.pages * max(p.total_pages - p.pages, 0))} left"
     retried = f" · {p.retries:,} retried" if p.retries else ""
     waiting = f" · {p.waiting}" if p.waiting else ""
-    return (f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed"
+    return (f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed{left}"
             f"{retried} · {p.url}{waiting}")
 
 
