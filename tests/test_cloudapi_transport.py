@@ -101,15 +101,18 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(server):
 
 
 async def test_failures_map_to_httpx_and_client_errors(server):
-    async with httpx.AsyncClient(transport=Http11Transport(), timeout=0.3) as client:
+    # only the request meant to time out gets a short timeout: a stalled CI machine must not turn the
+    # others into timeouts too
+    async with httpx.AsyncClient(transport=Http11Transport(), timeout=30.0) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             await client.post(f"{server.url}/drop", content=b"{}")
         with pytest.raises(httpx.ReadTimeout):
-            await client.post(f"{server.url}/silent", content=b"{}")
+            await client.post(f"{server.url}/silent", content=b"{}", timeout=0.3)
         assert (await client.get(f"{server.url}/ok")).status_code == 200  # still usable afterwards
-    async with AsyncCloudClient(base_url=server.url, access_token="t", timeout=0.3) as cloud:
+    async with AsyncCloudClient(base_url=server.url, access_token="t", timeout=30.0) as cloud:
         with pytest.raises(OutcomeUnknownError, match="connection dropped"):
             await cloud.request("POST", "/drop", json={})
+    async with AsyncCloudClient(base_url=server.url, access_token="t", timeout=0.3) as cloud:
         with pytest.raises(OutcomeUnknownError, match="no answer within"):
             await cloud.request("POST", "/silent", json={})
     async with AsyncCloudClient(base_url="http://127.0.0.1:9", access_token="t") as cloud:
