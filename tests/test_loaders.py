@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -194,12 +195,28 @@ def test_orders_and_interactions_join_by_id_or_phone():
     assert len(data.customers) == 2 and len(data.orders) == 2 and len(data.interactions) == 1
 
 
-def test_customer_id_defaults_to_phone_and_duplicates_fill_gaps():
+@pytest.fixture(scope="module", autouse=True)
+def own_workspace(tmp_path_factory):
+    """Ids derived from phones use the workspace's key: keep it out of the checkout."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAMKT_WORKSPACE", str(tmp_path_factory.mktemp("loaders-ws")))
+        yield
+
+
+def test_missing_customer_id_is_a_keyed_hash_of_the_phone_and_duplicates_fill_gaps(tmp_path):
     data = b"name,phone,email,opt-in\nAnna,0151 1234567,,yes\n,+491511234567,anna@x.de,yes\nBen,0152 23456789,,no\n"
     r = load_customers(data, name="d.csv")
     assert r.summary() == {"rows_in": 3, "loaded": 2, "rejected": 0, "merged": 1}
     anna = r.rows.set_index("phone").loc["+491511234567"]
-    assert anna.customer_id == "+491511234567" and anna["name"] == "Anna" and anna.email == "anna@x.de"
+    assert anna["name"] == "Anna" and anna.email == "anna@x.de"
+    assert re.fullmatch(r"c_[0-9a-f]{16}", anna.customer_id) and "1234567" not in anna.customer_id
+    again = load_customers(data[::-1][::-1], name="again.csv")  # same workspace key: same ids on every load
+    assert again.rows["customer_id"].tolist() == r.rows["customer_id"].tolist()
+    other = load_customers(data, name="d.csv", id_key=b"another workspace's key 32 bytes")
+    assert set(other.rows["customer_id"]).isdisjoint(r.rows["customer_id"])  # not a plain hash anyone can redo
+    orders = load_orders(b"Telefon,Datum,Betrag\n+49 151 1234567,2025-05-01,10\n", name="o.csv")
+    inter = load_interactions(b"Handy,Zeit,Art\n01511234567,2025-05-01 10:00,gelesen\n", name="i.csv")
+    assert orders.rows.loc[0, "customer_id"] == inter.rows.loc[0, "customer_id"] == anna.customer_id
 
 
 _cell = st.one_of(

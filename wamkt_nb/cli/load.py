@@ -21,6 +21,7 @@ from typing import TextIO
 
 from ..data.crm import PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress, load_crm_customers
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
+from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
 from ..workspace import save_customer_data, workspace_dir
 
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
             with _cancel_on_interrupt(cancel):
                 customers = load_crm_customers(config, mapping, args.region, on_progress=progress, cancel=cancel)
         else:
-            customers = load_customers(args.customers, mapping, args.region)
+            # ids derived from phones are keyed by the target workspace, so reloads keep them
+            customers = load_customers(args.customers, mapping, args.region, id_key=workspace_id_key(directory))
         _report(customers, directory)
         orders = interactions = None
         if args.orders:

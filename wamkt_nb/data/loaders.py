@@ -4,6 +4,8 @@ Each loader returns a ``LoadResult``: the good rows in the schema of ``schema.py
 table (source row, column, value, reason) and counts with rows in = loaded + rejected + merged.
 Customers with the same phone number are merged into the first one (missing fields filled from
 the later rows); repeated orders (same order id) and interactions are merged the same way.
+A source without customer ids gets ``privacy.customer_ids`` (a keyed hash of the phone, never the
+number itself), keyed by ``id_key`` or else the workspace's key.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 from . import values as v
 from .columns import MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
+from .privacy import customer_ids, workspace_id_key
 from .readers import REJECT_COLUMNS, LoadError, RawTable, read_source
 from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, ORDER_COLUMNS, CustomerData
 
@@ -71,6 +74,7 @@ def load_customers(
     mapping: Mapping[str, str | None] | None = None,
     default_region: str = DEFAULT_REGION,
     name: str | None = None,
+    id_key: bytes | None = None,
 ) -> LoadResult:
     """Customers from a file path, uploaded bytes (``name`` gives the type), a RawTable or DataFrame."""
     raw, columns, mapping_, problems = _begin(source, name, "customers", mapping)
@@ -90,7 +94,7 @@ def load_customers(
             return parse(frame[mapping_[field]])
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
-    out["customer_id"] = get("customer_id").fillna(phone)
+    out["customer_id"] = _fill_ids(get("customer_id"), phone, id_key)
     first, last, full = get("first_name"), get("last_name"), get("name")
     joined = (first.fillna("") + " " + last.fillna("")).str.strip().replace("", pd.NA)
     out["name"] = full.fillna(joined)
@@ -136,12 +140,13 @@ def load_orders(
     default_region: str = DEFAULT_REGION,
     default_currency: str = "EUR",
     name: str | None = None,
+    id_key: bytes | None = None,
 ) -> LoadResult:
     """Orders joined to ``customers`` by customer id or phone (without customers: as given)."""
     raw, columns, mapping_, problems = _begin(source, name, "orders", mapping)
     frame = raw.frame
     out = pd.DataFrame(index=frame.index)
-    out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems)
+    out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems, id_key)
     out["amount"], reason = v.amounts(frame[mapping_["amount"]])
     problems.add(reason, mapping_["amount"], frame[mapping_["amount"]])
     out["ordered_at"], reason = v.timestamps(frame[mapping_["ordered_at"]], "order date")
@@ -165,12 +170,13 @@ def load_interactions(
     mapping: Mapping[str, str | None] | None = None,
     default_region: str = DEFAULT_REGION,
     name: str | None = None,
+    id_key: bytes | None = None,
 ) -> LoadResult:
     """Interactions (inbound / read / click / reply, English or German) joined to ``customers``."""
     raw, columns, mapping_, problems = _begin(source, name, "interactions", mapping)
     frame = raw.frame
     out = pd.DataFrame(index=frame.index)
-    out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems)
+    out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems, id_key)
     out["at"], reason = v.timestamps(frame[mapping_["at"]], "time")
     problems.add(reason.fillna(_empty(out["at"], "time is empty")), mapping_["at"], frame[mapping_["at"]])
     kinds = v.text(frame[mapping_["kind"]]).str.lower().map(lambda k: _KIND_NAMES.get(k, pd.NA) if not pd.isna(k) else pd.NA)
@@ -279,8 +285,10 @@ def _customer_keys(
     customers: pd.DataFrame | None,
     region: str,
     problems: _Problems,
+    id_key: bytes | None,
 ) -> pd.Series:
-    """Each row's customer_id: the id column, else the phone (mapped to the customer's id)."""
+    """Each row's customer_id: the id column, else the loaded customer with that phone (without
+    ``customers``: the id ``load_customers`` derives from the phone)."""
     ids = v.text(frame[mapping["customer_id"]]) if "customer_id" in mapping else pd.Series(pd.NA, index=frame.index, dtype="string")
     if "phone" in mapping:
         phone, reason = normalize_phones(frame[mapping["phone"]], region)
@@ -289,7 +297,9 @@ def _customer_keys(
             by_phone = by_phone[~by_phone.index.duplicated()]
             phone = phone.map(by_phone).astype("string").where(phone.notna())
             reason = reason.where(phone.notna() | reason.notna(), "no loaded customer has this phone")
-        ids = ids.fillna(phone)
+            ids = ids.fillna(phone)
+        else:
+            ids = _fill_ids(ids, phone, id_key)
         problems.add(reason.where(ids.isna()), mapping["phone"], frame[mapping["phone"]])
     else:
         problems.add(pd.Series(np.where(ids.isna(), "customer id is empty", None), index=frame.index).astype("string"),
@@ -299,6 +309,15 @@ def _customer_keys(
         problems.add(pd.Series(np.where(unknown, "no loaded customer has this id", None), index=frame.index).astype("string"),
                      mapping["customer_id"], frame[mapping["customer_id"]])
     return ids
+
+
+def _fill_ids(ids: pd.Series, phone: pd.Series, id_key: bytes | None) -> pd.Series:
+    """Missing ids derived from the phone (the workspace's key is read only when one is missing)."""
+    missing = ids.isna() & phone.notna()
+    if not missing.any():
+        return ids
+    key = id_key if id_key is not None else workspace_id_key()
+    return ids.fillna(customer_ids(phone, key))
 
 
 def _merge_customers(good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

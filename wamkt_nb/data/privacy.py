@@ -1,8 +1,30 @@
-"""Masking of personal data for previews, dashboards and logs."""
+"""Personal data kept out of what people see: masking for previews, dashboards and logs, and
+customer ids that do not carry the phone number.
+
+Customer ids travel further than the data (tables on screen, exports, Meta's
+``biz_opaque_callback_data``), so a source without an id column gets ``c_`` + a keyed hash of the
+E.164 number. The key is random and per workspace (``customer-id.key``): the same workspace gives
+the same id on every load, so merges, orders and the ledger keep joining; without the key the ids
+cannot be turned back into numbers by hashing every possible phone number. Trade-off: a new
+workspace (or a deleted key file) gives new ids for the same customers.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+from pathlib import Path
+
 import pandas as pd
+
+KEY_FILE = "customer-id.key"
+ID_PREFIX = "c_"
+PHONE_PATTERN = re.compile(r"(?<![\w+.])\+?[1-9](?:[ \-./()]{0,2}\d){7,14}(?!\w)")
+"""An international number in text: E.164 (``+491511234567``), WhatsApp's ``wa_id`` form without
+the plus (11–15 digits, see below), or with single separators (``+49 151 1234567``)."""
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_MIN_BARE_DIGITS = 11  # a bare digit run counts as a phone from here (a wa_id); shorter ones are amounts
 
 
 def mask_phone(phone: object) -> str:
@@ -34,3 +56,70 @@ def mask_email(email: object) -> str:
         return ""
     local, at, domain = str(email).partition("@")
     return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+def _mask_match(match: re.Match) -> str:
+    found = match.group(0)
+    digits = sum(ch.isdigit() for ch in found)
+    if not found.startswith("+") and (digits < _MIN_BARE_DIGITS or not found.isdigit()):
+        return found  # "2025-05-01", "12.50", "1234 5678": not phone numbers
+    return mask_phone(found)
+
+
+def mask_text(text: object) -> object:
+    """Phone numbers and e-mail addresses inside free text masked ("call +491511234567" ->
+    "call +49151*****67"); anything that is not text comes back unchanged."""
+    if not isinstance(text, str):
+        return text
+    text = EMAIL_PATTERN.sub(lambda m: mask_email(m.group(0)), text)
+    return PHONE_PATTERN.sub(_mask_match, text)
+
+
+def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe to show: the ``phone`` and ``email`` columns masked, and any phone number or
+    e-mail address in any other text cell (ids, names, messages, reject values) too.
+
+    The one function every preview, sample and dashboard table goes through.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if column == "phone":
+            out[column] = mask_phones(values.astype("string"))
+        elif column == "email":
+            out[column] = values.map(mask_email).astype("string")
+        elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            unique = pd.unique(values.dropna())
+            out[column] = values.map({v: mask_text(v) for v in unique}).where(values.notna(), values)
+    return out
+
+
+def customer_ids(phones: pd.Series, key: bytes) -> pd.Series:
+    """Stable ids that do not show the number: ``c_`` + 16 hex digits of a keyed BLAKE2b of each
+    E.164 phone (missing phones give missing ids)."""
+    unique = pd.unique(phones.dropna())
+    ids = {p: ID_PREFIX + hashlib.blake2b(str(p).encode(), key=key, digest_size=8).hexdigest() for p in unique}
+    return phones.map(ids).astype("string")
+
+
+def workspace_id_key(directory: Path | None = None) -> bytes:
+    """The workspace's random key for ``customer_ids``, created (owner-only) on first use."""
+    from ..workspace import workspace_dir
+
+    path = (directory or workspace_dir()) / KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f"{KEY_FILE}.{os.getpid()}.tmp")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+        try:
+            os.link(fresh, path)  # atomic: the first process to link wins, the others use its key
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} is damaged (expected 32 random bytes); delete it to start new customer ids")
+    return key

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..data.privacy import mask_phones
+from ..data.privacy import mask_frame
 from .frame import SegmentFrame
 
 SAMPLE_COLUMNS = ("customer_id", "name", "phone", "country", "order_count", "avg_order_value",
@@ -15,7 +15,7 @@ COMPOSITION_COLUMNS = ("purchase_frequency", "order_value_band", "interaction_re
 
 
 def sample_members(sf: SegmentFrame, mask: np.ndarray, n: int = 8, seed: int = 0) -> pd.DataFrame:
-    """Up to ``n`` matching customers (a stable random pick), phone numbers masked."""
+    """Up to ``n`` matching customers (a stable random pick), phone numbers masked in every column."""
     rows = np.flatnonzero(mask)
     if len(rows) > n:
         rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
@@ -23,11 +23,9 @@ def sample_members(sf: SegmentFrame, mask: np.ndarray, n: int = 8, seed: int = 0
     out = sf.frame.iloc[rows][columns].reset_index(drop=True)
     if "avg_order_value" in out:
         out["avg_order_value"] = out["avg_order_value"].round(2)
-    if "phone" in out:
-        out["phone"] = mask_phones(out["phone"])
     if "tags" in out:
         out["tags"] = out["tags"].map(lambda t: ", ".join(t) if isinstance(t, tuple) else "")
-    return out
+    return mask_frame(out)
 
 
 def composition(sf: SegmentFrame, mask: np.ndarray, column: str) -> pd.DataFrame:
