@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
-from ..data.privacy import mask_phones
+from ..data.privacy import mask_frame
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
 
@@ -198,8 +198,9 @@ class ChartView(W.VBox):
 
 
 def format_table(table: pd.DataFrame, max_rows: int = 30) -> str:
-    """HTML of a metric table: rates as percentages, money with two decimals, at most ``max_rows``."""
-    out = table.head(max_rows).copy()
+    """HTML of a metric table: rates as percentages, money with two decimals, at most ``max_rows``,
+    phone numbers masked wherever they appear."""
+    out = mask_frame(table.head(max_rows))
     for col in out.columns:
         if out[col].dtype == bool or not isinstance(col, str):
             continue
@@ -369,8 +370,7 @@ class CampaignOverview(AnalyticsDashboard):
         convs = A.conversations(src.inbound_in(self.selector.since.value, self.selector.until.value),
                                 src.data.responses, src.now)
         summary = A.service_summary(convs)
-        red = convs.loc[convs["red"], ["phone", "started_at", "messages", "waiting_min"]].assign(
-            phone=lambda f: mask_phones(f["phone"]))
+        red = convs.loc[convs["red"], ["phone", "started_at", "messages", "waiting_min"]]
         self.service.show(charts.response_time_chart(convs), summary)
         if len(red):
             self.service.table.value += "<h5>Red flags: unanswered for 2 hours</h5>" + format_table(red)
