@@ -10,7 +10,8 @@ Routes (``TOKEN`` is the only accepted credential):
   /badjson/customers                  200 with a body that is not JSON
   /forbidden/customers                403
   /hang/customers                     answers only after ``hang`` seconds (for client timeouts)
-Anything else is 404. ``hits`` counts requests per path. ``delay`` (seconds) slows every page of
+Anything else is 404. ``hits`` counts requests per path. A test module imports the fixtures ``crm``
+(one server per module, ``CRM_CUSTOMERS`` contacts) and ``fresh_crm`` (autouse: resets it per test). ``delay`` (seconds) slows every page of
 the three paging routes, so a test can watch a fetch in progress; ``fail_from`` makes
 /page/customers answer 500 from that page on.
 """
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -65,6 +67,11 @@ class FakeCrm:
             Route("/forbidden/customers", lambda r: self._count(r) or JSONResponse({"error": "forbidden"}, 403)),
             Route("/hang/customers", self.hanging),
         ])
+
+    def reset(self) -> None:
+        """Forget the hits and the faults a test set (one server serves a whole test module)."""
+        self.hits.clear()
+        self.delay, self.fail_from = 0.0, None
 
     def _count(self, request: Request) -> None:
         self.hits[request.url.path] += 1
@@ -147,3 +154,17 @@ def crm_server(customers: list[dict]) -> Iterator[FakeCrm]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def crm(request: pytest.FixtureRequest) -> Iterator[FakeCrm]:
+    """One fake CRM for the test module, with its ``CRM_CUSTOMERS`` contacts (default 47)."""
+    with crm_server(make_customers(getattr(request.module, "CRM_CUSTOMERS", 47))) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def fresh_crm(crm: FakeCrm) -> FakeCrm:
+    """Every test starts with no hits and no faults."""
+    crm.reset()
+    return crm

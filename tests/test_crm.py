@@ -7,23 +7,12 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm_server, make_customers
+from crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.data.crm import (CrmConfig, CrmError, FetchCancelled, FetchProgress, crm_table, describe_progress,
                                display_url, fetch_records, load_crm_customers, url_place)
 from wamkt_nb.data.loaders import load_customers
 
-N = 47
-
-
-@pytest.fixture(scope="module")
-def crm():
-    with crm_server(make_customers(N)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _reset_hits(crm):
-    crm.hits.clear()
+CRM_CUSTOMERS = N = 47
 
 
 class Sleeps(list):
@@ -170,11 +159,8 @@ def test_cancel_ends_a_retry_wait_at_once(crm):
 def test_an_error_midway_keeps_the_pages_received(crm):
     crm.fail_from = 3
     config = CrmConfig(crm.base + "/page/customers", token=TOKEN, pagination="page", page_size=10, retries=0)
-    try:
-        with pytest.raises(CrmError, match="HTTP 500 to GET .*page=3.* 1 times") as info:
-            fetch_records(config)
-    finally:
-        crm.fail_from = None
+    with pytest.raises(CrmError, match="HTTP 500 to GET .*page=3.* 1 times") as info:
+        fetch_records(config)
     assert len(info.value.partial.records) == 20 and "HTTP 500" in info.value.partial.stopped
 
 

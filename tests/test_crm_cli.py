@@ -10,25 +10,17 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm_server, make_customers
+from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.cli import main
 from wamkt_nb.cli.load import ProgressLine
 from wamkt_nb.data.crm import FetchProgress
 from wamkt_nb.workspace import load_customer_data
 
-N = 1_000
-
-
-@pytest.fixture(scope="module")
-def crm():
-    with crm_server(make_customers(N)) as server:
-        yield server
+CRM_CUSTOMERS = N = 1_000
 
 
 @pytest.fixture(autouse=True)
-def _reset(crm, monkeypatch):
-    crm.hits.clear()
-    crm.delay, crm.fail_from = 0.0, None
+def _token(monkeypatch):
     monkeypatch.setenv("WAMKT_CRM_TOKEN", TOKEN)
 
 

@@ -15,25 +15,13 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from crm_server import TOKEN, crm_server, make_customers
+from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.data.crm import CrmConfig, load_crm_customers
 from wamkt_nb.widgets.data_loader import DataLoaderWidget
 
-N = 400
+CRM_CUSTOMERS = N = 400
 PAGE = 10
 DEADLINE = 60.0  # seconds; CI machines may be slow
-
-
-@pytest.fixture(scope="module")
-def crm():
-    with crm_server(make_customers(N)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _reset(crm):
-    crm.hits.clear()
-    crm.delay, crm.fail_from = 0.0, None
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float = DEADLINE) -> None:
