@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
@@ -121,6 +121,22 @@ def open_dashboard(page, url: str, selector: str, timeout_ms: int = 120_000):
     found = page.locator(selector).first
     found.wait_for(state="visible", timeout=timeout_ms)
     return found
+
+
+SECRETS = {"WAMKT_ACCESS_TOKEN": "EAAGtesttokenDoNotShow123", "WAMKT_APP_SECRET": "appsecretDoNotShow456",
+           "WAMKT_VERIFY_TOKEN": "verifyDoNotShow789"}
+"""Known secret values the browser tests give their Voila servers: none may reach a page."""
+
+
+def check_clean(page, phones: Iterable[str]) -> None:
+    """No error box, no traceback, and in the whole page HTML no full phone number of ``phones``
+    (E.164, with or without the plus) and no value of ``SECRETS``."""
+    html = page.content()
+    assert page.locator(".wamkt-error").count() == 0
+    assert "Traceback" not in html and page.locator(".jp-OutputArea-output .ansi-red-fg").count() == 0
+    leaked = [p for p in phones if p in html or p[1:] in html]
+    assert not leaked, f"{len(leaked)} full phone numbers in the page"
+    assert not [name for name, secret in SECRETS.items() if secret in html], "a secret in the page"
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, open_dashboard, voila_server
+from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
 
 pytestmark = pytest.mark.browser
-SECRETS = {"WAMKT_ACCESS_TOKEN": "EAAGtesttokenDoNotShow123", "WAMKT_APP_SECRET": "appsecretDoNotShow456",
-           "WAMKT_VERIFY_TOKEN": "verifyDoNotShow789"}
 PAINT_MS = 90_000
 
 
@@ -29,15 +27,6 @@ def filled(tmp_path_factory) -> tuple[Path, list[str]]:
     write_ledger(store, data.customers, 4_000, time.time(), seed=11)
     store.close()
     return directory, data.customers["phone"].astype(str).tolist()
-
-
-def check_clean(page, phones: list[str]) -> None:
-    """No error box, no traceback, no full phone number, no secret anywhere in the HTML."""
-    html = page.content()
-    assert page.locator(".wamkt-error").count() == 0
-    assert "Traceback" not in html and page.locator(".jp-OutputArea-output .ansi-red-fg").count() == 0
-    assert not any(p in html or p[1:] in html for p in phones)
-    assert not any(secret in html for secret in SECRETS.values())
 
 
 def choose_and_wait_for_redraw(page, select: str, chart: str, **option) -> None:

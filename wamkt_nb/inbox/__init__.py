@@ -2,10 +2,11 @@
 
 from .answer import TemplateChoice, WindowClosedError, answer, answer_async, compose_answer
 from .queries import (
-    RED_AFTER_SECONDS, first_response_times, inbox_summary, load_messages, open_conversations,
+    RED_AFTER_SECONDS, campaign_choices, first_response_times, inbox_summary, load_messages, open_conversations,
 )
 
 __all__ = [
-    "RED_AFTER_SECONDS", "TemplateChoice", "WindowClosedError", "answer", "answer_async", "compose_answer",
+    "RED_AFTER_SECONDS", "TemplateChoice", "WindowClosedError", "answer", "answer_async", "campaign_choices",
+    "compose_answer",
     "first_response_times", "inbox_summary", "load_messages", "open_conversations",
 ]

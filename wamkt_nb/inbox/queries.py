@@ -31,17 +31,32 @@ def _utc(seconds: pd.Series) -> pd.Series:
 LOOKBACK_DAYS = 30.0
 """Conversations that started longer ago than this are left out of the inbox (and its figures)."""
 
+REACHED_STATES = ("accepted", "sent", "delivered", "read")
+"""Ledger states of a message that went out: its recipient counts as reached by the campaign."""
+_REACHED = (f"SELECT phone FROM sends WHERE campaign_id = ? AND state IN ({', '.join('?' * len(REACHED_STATES))})")
 
-def load_messages(store: Store, since: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Inbound messages since ``since`` (phone, timestamp, text, profile_name, wamid) and our answers (phone, at)."""
+
+def campaign_choices(store: Store) -> list[tuple[str, str]]:
+    """(label, campaign_id) of every campaign, newest first: the inbox's campaign filter."""
+    rows = store.query("SELECT campaign_id, name FROM campaigns ORDER BY created_at DESC, campaign_id")
+    return [(f"{name} ({cid})", cid) for cid, name in rows]
+
+
+def load_messages(store: Store, since: float = 0.0,
+                  campaign_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inbound messages since ``since`` (phone, timestamp, text, profile_name, wamid) and our answers (phone, at);
+    with ``campaign_id`` only those of customers the campaign reached."""
+    reached, params = "", ()
+    if campaign_id is not None:
+        reached, params = f" AND phone IN ({_REACHED})", (campaign_id, *REACHED_STATES)
     inbound = store.read_frame(
         "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages WHERE timestamp >= ?"
-        " ORDER BY timestamp", (since,)
+        f"{reached} ORDER BY timestamp", (since, *params)
     )
     responses = store.read_frame(
         "SELECT phone, COALESCE(accepted_at, created_at) AS at, kind FROM replies WHERE state != 'failed'"
         " AND created_at >= ? AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
-        " AND reply_id IS NOT NULL) ORDER BY at", (since,)
+        f" AND reply_id IS NOT NULL){reached} ORDER BY at", (since, *params)
     )
     inbound["timestamp"] = _utc(inbound["timestamp"])
     responses["at"] = _utc(responses["at"])
@@ -62,13 +77,15 @@ def open_conversations(
     customers: pd.DataFrame | None = None,
     red_after_seconds: float = RED_AFTER_SECONDS,
     lookback_days: float = LOOKBACK_DAYS,
+    campaign_id: str | None = None,
 ) -> pd.DataFrame:
-    """Unanswered conversations, highest order value first, then longest waiting.
+    """Unanswered conversations, highest order value first, then longest waiting (with ``campaign_id``:
+    of customers that campaign reached).
 
     ``customers``: rows with ``phone`` and optionally ``customer_id``, ``name``, ``avg_order_value``,
     ``total_spend``, ``order_value_band`` (e.g. ``build_features`` output).
     """
-    inbound, responses = load_messages(store, now - lookback_days * 86400)
+    inbound, responses = load_messages(store, now - lookback_days * 86400, campaign_id)
     now_ts = pd.Timestamp(now, unit="s", tz="UTC")
     table = conversations(inbound, responses, now_ts, pd.Timedelta(seconds=red_after_seconds))
     table = table.loc[~table["answered"]].copy()
@@ -108,9 +125,10 @@ def first_response_times(store: Store, now: float, lookback_days: float = LOOKBA
 
 
 def inbox_summary(store: Store, now: float, red_after_seconds: float = RED_AFTER_SECONDS,
-                  lookback_days: float = LOOKBACK_DAYS) -> pd.DataFrame:
-    """One row for recent conversations: count, answered, median/p90 first response, within 5 min, open, red."""
-    inbound, responses = load_messages(store, now - lookback_days * 86400)
+                  lookback_days: float = LOOKBACK_DAYS, campaign_id: str | None = None) -> pd.DataFrame:
+    """One row for recent conversations (of ``campaign_id``'s reached customers when given): count, answered,
+    median/p90 first response, within 5 min, open, red."""
+    inbound, responses = load_messages(store, now - lookback_days * 86400, campaign_id)
     table = conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"),
                           pd.Timedelta(seconds=red_after_seconds))
     return service_summary(table)

@@ -12,9 +12,16 @@ import pandas as pd
 
 from ..clock import Clock, SystemClock
 from ..cloudapi import CloudAPIError
-from ..data.privacy import mask_phone
-from ..inbox import RED_AFTER_SECONDS, TemplateChoice, WindowClosedError, answer, inbox_summary, open_conversations
+from ..data.privacy import mask_phone, mask_text
+from ..inbox import (
+    RED_AFTER_SECONDS, TemplateChoice, WindowClosedError, answer, campaign_choices, inbox_summary, open_conversations,
+)
+from ..inbox.queries import LOOKBACK_DAYS
 from ..store import Store
+
+
+PERIODS = [("Last 24 hours", 1.0), ("Last 7 days", 7.0), ("Last 30 days", 30.0), ("Last 90 days", 90.0)]
+ALL_CUSTOMERS = ""
 
 
 def _money(value: Any) -> str:
@@ -22,7 +29,8 @@ def _money(value: Any) -> str:
 
 
 def conversations_html(table: pd.DataFrame) -> str:
-    """Open conversations as an HTML table; red rows for those waiting too long, phones masked."""
+    """Open conversations as an HTML table; red rows for those waiting too long, phone numbers masked
+    (also inside names and messages)."""
     if table.empty:
         return "<p class='wamkt-inbox-empty'>No open conversations. Everyone has an answer.</p>"
     head = "".join(f"<th>{h}</th>" for h in ("", "customer", "phone", "last message", "msgs", "waiting",
@@ -31,7 +39,8 @@ def conversations_html(table: pd.DataFrame) -> str:
     for r in table.itertuples(index=False):
         flags = ("🔴 " if r.red else "") + ("🙋 " if r.needs_human else "")
         waiting = f"{r.waiting_min / 60:.1f} h" if r.waiting_min >= 90 else f"{r.waiting_min:.0f} min"
-        cells = (flags, r.name if isinstance(r.name, str) else "", mask_phone(r.phone), (r.last_message or "")[:80],
+        cells = (flags, mask_text(r.name) if isinstance(r.name, str) else "", mask_phone(r.phone),
+                 mask_text((r.last_message or "")[:80]),
                  r.messages, waiting, _money(r.avg_order_value), _money(r.total_spend),
                  "open" if r.window_open else "closed: template")
         style = " class='wamkt-inbox-red' style='background:#fde0e0'" if r.red else ""
@@ -43,13 +52,15 @@ def summary_html(summary: pd.DataFrame) -> str:
     s = summary.iloc[0]
     median = "–" if pd.isna(s["median_first_response_min"]) else f"{s['median_first_response_min']:.1f} min"
     share = "–" if pd.isna(s["share_in_time"]) else f"{s['share_in_time']:.0%}"
-    return (f"<b>{int(s['open'])}</b> open · <b style='color:#b00020'>{int(s['red_flags'])}</b> red · "
+    return (f"<b class='wamkt-inbox-open'>{int(s['open'])}</b> open · "
+            f"<b class='wamkt-inbox-red-count' style='color:#b00020'>{int(s['red_flags'])}</b> red · "
             f"median first response <b>{median}</b> · answered within 5 min <b>{share}</b> "
-            f"({int(s['conversations'])} conversations)")
+            f"(<span class='wamkt-inbox-conversations'>{int(s['conversations'])}</span> conversations)")
 
 
 class InboxView(W.VBox):
-    """Summary, the prioritised table, and an answer box; without a ``client`` it is read-only."""
+    """Filters (period, campaign, red threshold), summary, the prioritised table, and an answer box;
+    without a ``client`` it is read-only."""
 
     def __init__(self, store: Store, customers: pd.DataFrame | None = None, client: Any = None,
                  clock: Clock | None = None, phone_number_id: str | None = None, agent: str = "team",
@@ -62,6 +73,11 @@ class InboxView(W.VBox):
         self.list = W.HTML().add_class("wamkt-inbox-table")
         self.red_after = W.BoundedFloatText(value=red_after_hours, min=0.05, max=72, step=0.5,
                                             description="Red after (h)").add_class("wamkt-inbox-red-after")
+        self.period = W.Dropdown(options=PERIODS, value=LOOKBACK_DAYS, description="Period",
+                                 layout=W.Layout(width="240px")).add_class("wamkt-inbox-period")
+        self.campaign = W.Dropdown(options=[("All customers", ALL_CUSTOMERS)] + campaign_choices(store),
+                                   value=ALL_CUSTOMERS, description="Reached by",
+                                   layout=W.Layout(width="360px")).add_class("wamkt-inbox-campaign")
         self.refresh_button = W.Button(description="Refresh", icon="refresh").add_class("wamkt-inbox-refresh")
         self.pick = W.Dropdown(description="Answer", layout=W.Layout(width="520px")).add_class("wamkt-inbox-pick")
         self.text = W.Textarea(placeholder="Your answer (inside the 24 h window)",
@@ -72,7 +88,8 @@ class InboxView(W.VBox):
         self.send = W.Button(description="Send", button_style="primary", icon="paper-plane").add_class("wamkt-inbox-send")
         self.status = W.HTML().add_class("wamkt-inbox-status")
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.red_after.observe(lambda _: self.refresh(), "value")
+        for control in (self.red_after, self.period, self.campaign):
+            control.observe(lambda _: self.refresh(), "value")
         self.pick.observe(lambda _: self._explain(), "value")
         self.send.on_click(lambda _: self.send_answer())
         box = [self.pick, self.text, W.HBox([self.template_name, self.template_language]), self.template_params,
@@ -80,18 +97,21 @@ class InboxView(W.VBox):
         if client is None:
             self.send.disabled = True
             box.append(W.HTML("<i>Read-only: no sending client configured.</i>"))
-        super().__init__([W.HTML("<h3>Team inbox</h3>"), W.HBox([self.red_after, self.refresh_button]),
-                          self.summary, self.list, W.VBox(box)])
+        filters = W.HBox([self.period, self.campaign, self.red_after, self.refresh_button],
+                         layout=W.Layout(flex_flow="row wrap"))
+        super().__init__([W.HTML("<h3>Team inbox</h3>"), filters, self.summary, self.list, W.VBox(box)])
         self.add_class("wamkt-inbox")
         self.refresh()
 
     def refresh(self) -> None:
         now = self.clock.now()
         red_after = float(self.red_after.value) * 3600
-        self.table = open_conversations(self.store, now, self.customers, red_after)
-        self.summary.value = summary_html(inbox_summary(self.store, now, red_after))
+        days, campaign = float(self.period.value), self.campaign.value or None
+        self.table = open_conversations(self.store, now, self.customers, red_after, days, campaign)
+        self.summary.value = summary_html(inbox_summary(self.store, now, red_after, days, campaign))
         self.list.value = conversations_html(self.table)
-        options = [(f"{'🔴 ' if r.red else ''}{r.name if isinstance(r.name, str) else ''} {mask_phone(r.phone)}", r.phone)
+        options = [(f"{'🔴 ' if r.red else ''}{mask_text(r.name) if isinstance(r.name, str) else ''} {mask_phone(r.phone)}",
+                    r.phone)
                    for r in self.table.itertuples(index=False)]
         keep = self.pick.value
         self.pick.options = options
