@@ -6,7 +6,9 @@ import pytest
 
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.ledger import LedgerError, Outcome
+from wamkt_nb.compliance import explain
 from wamkt_nb.store import open_store
+from wamkt_nb.store.migrations import apply_migrations
 
 NOW = 1_780_000_000.0
 
@@ -189,3 +191,15 @@ def test_claim_skips_rows_that_are_no_longer_planned(store):
     claimed = ledger.claim(store, [(r.send_id, 1, "pn1") for r in rows], NOW)
     assert sorted(claimed) == [rows[0].send_id, rows[2].send_id]
     assert store.query("SELECT count(*) FROM attempts")[0][0] == 2
+
+
+def test_old_rows_with_the_senders_former_reason_code_are_migrated(tmp_path):
+    path = tmp_path / "old.db"
+    with open_store(path) as s:
+        cid = ledger.create_campaign(s, make_plan(2, category="marketing"), name="o", now=1.0e9)
+        s.execute("UPDATE sends SET state = 'excluded', reason = 'marketing_24h' WHERE campaign_id = ?", (cid,))
+        s.execute("DELETE FROM schema_migrations WHERE component = 'campaigns' AND version = 2")
+        apply_migrations(s.conn)
+        reasons = {r[0] for r in s.query("SELECT reason FROM sends")}
+    assert reasons == {"marketing_cap_24h"}
+    assert "24 h" in explain("marketing_cap_24h")

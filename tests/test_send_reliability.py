@@ -209,7 +209,7 @@ def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig):
     assert phones and max(phones.values()) == 1
     overlap = set(DATA.customers.iloc[30:60]["phone"])
     excluded = {r[0] for r in store.query(
-        "SELECT phone FROM sends WHERE campaign_id IN (?, ?) AND state = 'excluded' AND reason = 'marketing_24h'",
+        "SELECT phone FROM sends WHERE campaign_id IN (?, ?) AND state = 'excluded' AND reason = 'marketing_cap_24h'",
         (a, b))}
     assert excluded == overlap
     assert len(phones) == 90

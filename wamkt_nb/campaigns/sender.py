@@ -302,7 +302,7 @@ class CampaignRunner:
             heapq.heappop(self._heap)
             if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
                 self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
-                                                     reason="marketing_24h"))
+                                                     reason="marketing_cap_24h"))
                 continue
             self._pair.note_sent(row.phone, mono)
             launch.append((row, row.attempts + 1, pacer.phone_number_id))
