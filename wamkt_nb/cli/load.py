@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from ..data.crm import PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress, load_crm_customers
+from ..data.crm import (PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress,
+                        load_crm_customers)
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
