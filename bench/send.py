@@ -32,6 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import zone_where_it_is  # noqa: E402
 from wamkt_nb.campaigns import ledger  # noqa: E402
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions  # noqa: E402
 from wamkt_nb.cloudapi import AsyncCloudClient  # noqa: E402
@@ -65,6 +66,7 @@ def plan(n: int, offset: int, category: str) -> pd.DataFrame:
         "customer_id": [f"b{offset + i}" for i in range(n)], "phone": phones, "name": "Anna", "outcome": "send",
         "reason": "", "category": category, "message_type": "template", "body": "Hallo Anna", "payload": payloads,
         "planned_at": pd.Timestamp.now(tz="UTC"), "arm": "", "cost": 0.0,
+        "timezone": zone_where_it_is(12),  # the send-time checks run in full, never deferring to morning
     })
 
 

@@ -28,6 +28,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def zone_where_it_is(hour: int, at: float | None = None) -> str:
+    """An IANA zone where the local clock shows ``hour`` o'clock at ``at`` (default now): tests put
+    recipients at noon (never in quiet hours) or at night, whatever the time the suite runs at."""
+    utc_hour = time.gmtime(time.time() if at is None else at).tm_hour
+    offset = (hour - utc_hour + 12) % 24 - 12  # -12 .. +11 hours from UTC
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT signs are inverted (POSIX)
+
+
 def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 import orjson
 import pandas as pd
 import pytest
+from conftest import zone_where_it_is
 
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.ledger import LedgerError, Outcome
@@ -40,7 +41,7 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
             "reason": "opted_out" if out == "excluded" else "", "category": category,
             "message_type": "template" if template else "text", "body": f"Hallo {first}",
             "payload": payload, "planned_at": pd.Timestamp(planned_at, unit="s", tz="UTC"), "arm": "",
-            "cost": 0.0,
+            "cost": 0.0, "timezone": zone_where_it_is(12),  # the sender checks quiet hours at send time
         })
     return pd.DataFrame(rows)
 

@@ -186,6 +186,7 @@ def dry_run(
     })
     if payloads:
         plan["payload"] = build_payloads(plan, specs, values)
+    plan.attrs["policy"] = policy  # stored with the campaign: the sender re-checks with the same limits
     rate = PACE_PRESETS[pace]
     funnel = expected_funnel(audience, going, category, _has_media(specs))
     return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, price_book=price_book,

@@ -12,12 +12,13 @@ import secrets
 import socket
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 import orjson
 import pandas as pd
 
+from ..compliance import Policy
 from ..store import Store
 from ..webhooks.ledger import reconcile_sends
 
@@ -46,6 +47,9 @@ class SendRow:
     payload: dict[str, Any]
     planned_at: float
     attempts: int
+    message_type: str | None = None
+    timezone: str | None = None
+    """The recipient's zone from the plan (None: the compliance checks derive it from the phone)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class Outcome:
     """The result of one attempt, to be written by :func:`record_outcomes`.
 
     ``kind`` is ``accepted`` (with ``wamid``), ``retry`` (error, will be tried again), ``failed``
-    (permanent error), ``unknown`` (timeout or dropped response after the request left) or
-    ``excluded`` (stopped before the request, with ``reason``).
+    (permanent error), ``unknown`` (timeout or dropped response after the request left),
+    ``excluded`` (stopped before the request, with ``reason``) or ``deferred`` (not yet: planned
+    again for ``planned_at``, with ``reason``).
     """
 
     send_id: int
@@ -67,6 +72,7 @@ class Outcome:
     http_status: int | None = None
     details: str | None = None
     reason: str | None = None
+    planned_at: float | None = None
 
 
 def recipient_key(campaign_id: str, customer_id: str) -> str:
@@ -142,10 +148,14 @@ def create_campaign(
     if ":" in campaign_id or not campaign_id.strip():
         raise LedgerError(f"campaign id {campaign_id!r} must be non-empty and contain no ':'")
     arms = plan["arm"] if "arm" in plan.columns else pd.Series([None] * len(plan), index=plan.index)
+    zones = plan["timezone"] if "timezone" in plan.columns else pd.Series([None] * len(plan), index=plan.index)
+    policy = plan.attrs.get("policy")
+    if isinstance(policy, Policy):
+        spec = {**(spec or {}), "policy": asdict(policy)}
     rows = []
-    for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm in zip(
+    for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm, zone in zip(
         plan["customer_id"].astype(str), plan["phone"], plan["outcome"], plan["reason"],
-        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms,
+        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones,
     ):
         key = recipient_key(campaign_id, cid)
         arm = arm if isinstance(arm, str) and arm else None
@@ -156,7 +166,7 @@ def create_campaign(
         if isinstance(payload, dict):
             body_json = orjson.dumps({**payload, "biz_opaque_callback_data": key}).decode()
         rows.append((campaign_id, key, cid, phone, arm, state, why, mtype, body, body_json,
-                     to_epoch(planned_at, now), now))
+                     to_epoch(planned_at, now), zone if isinstance(zone, str) and zone else None, now))
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone():
             raise LedgerError(f"campaign {campaign_id!r} already exists")
@@ -168,8 +178,8 @@ def create_campaign(
         )
         conn.executemany(
             "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason,"
-            " message_type, body, payload_json, planned_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " message_type, body, payload_json, planned_at, timezone, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return campaign_id
@@ -230,6 +240,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def campaign_policy(info: dict[str, Any]) -> Policy:
+    """The compliance policy the campaign was planned with (stored from the dry run's plan), else the default."""
+    stored = orjson.loads(info.get("spec_json") or "{}").get("policy") or {}
+    return Policy(**{k: v for k, v in stored.items() if k in Policy.__dataclass_fields__})
+
+
 def set_campaign_status(store: Store, campaign_id: str, status: str, now: float) -> None:
     """Move the campaign to ``running``/``paused``/``cancelled``/``complete`` (stamping start/finish)."""
     with store.transaction() as conn:
@@ -244,14 +260,14 @@ def set_campaign_status(store: Store, campaign_id: str, status: str, now: float)
 
 def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None = None) -> list[SendRow]:
     """Rows still to send (``planned``; all, or those of ``send_ids``), earliest planned time first."""
-    sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts"
-           " FROM sends WHERE campaign_id = ? AND state = 'planned'")
+    sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
+           " message_type, timezone FROM sends WHERE campaign_id = ? AND state = 'planned'")
     params: tuple = (campaign_id,)
     if send_ids is not None:
         sql += " AND send_id IN (SELECT value FROM json_each(?))"
         params += (orjson.dumps(list(send_ids)).decode(),)
     rows = store.query(sql + " ORDER BY planned_at, send_id", params)
-    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6]) for r in rows]
+    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6], r[7], r[8]) for r in rows]
 
 
 def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
@@ -295,7 +311,7 @@ def record_outcomes(store: Store, outcomes: Iterable[Outcome]) -> None:
 
 
 def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
-    attempts, accepted, retry, failed, unknown, excluded = [], [], [], [], [], []
+    attempts, accepted, retry, failed, unknown, excluded, deferred = [], [], [], [], [], [], []
     for o in outcomes:
         if o.kind in _ATTEMPT_OUTCOME:
             attempts.append((o.at, _ATTEMPT_OUTCOME[o.kind], o.http_status, o.error_code, o.details,
@@ -310,6 +326,8 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
             unknown.append((o.at, o.send_id))
         elif o.kind == "excluded":
             excluded.append((o.reason, o.at, o.send_id))
+        elif o.kind == "deferred":
+            deferred.append((o.planned_at, o.at, o.send_id))
         else:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
     statements = [
@@ -326,6 +344,7 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
          unknown),
         ("UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
          " WHERE send_id = ? AND state = 'planned'", excluded),
+        ("UPDATE sends SET planned_at = ?, updated_at = ? WHERE send_id = ? AND state = 'planned'", deferred),
     ]
     for sql, rows in statements:
         if rows:

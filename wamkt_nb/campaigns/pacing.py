@@ -72,6 +72,10 @@ class TokenBucket:
             return 0.0
         return (1.0 - self.tokens) / self.rate
 
+    def refund(self) -> None:
+        """Give back a token that was taken for a message that is not sent after all."""
+        self.tokens = min(self.burst, self.tokens + 1.0)
+
     def set_rate(self, rate: float, now: float) -> None:
         self._refill(now)
         self.rate = float(rate)
@@ -132,6 +136,9 @@ class NumberPacer:
         if rate != self.bucket.rate:
             self.bucket.set_rate(rate, now)
         return self.bucket.try_take(now)
+
+    def refund(self) -> None:
+        self.bucket.refund()
 
     def throttled(self, now: float) -> None:
         self.bucket.set_rate(self.aimd.throttled(now), now)

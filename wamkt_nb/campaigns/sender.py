@@ -23,7 +23,7 @@ from ..clock import Clock, SystemClock
 from ..cloudapi.errors import (
     CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError, error_meaning,
 )
-from ..compliance import release_marketing, reserve_marketing
+from ..compliance import SendTimeCheck, release_marketing, reserve_marketing
 from ..store import Store
 from . import ledger
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
@@ -151,6 +151,7 @@ class CampaignRunner:
         self.info = ledger.campaign_info(store, campaign_id)
         marketing = self.info["category"] == "marketing"
         self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
+        self.checks = SendTimeCheck(store, self.info["category"], ledger.campaign_policy(self.info))
         self._paused = False
         self._cancelled = False
         self._stopped = False
@@ -285,11 +286,13 @@ class CampaignRunner:
             await asyncio.sleep(min(max(wait, DISPATCH_TICK), 0.05))
 
     def _admit(self, now: float, mono: float) -> tuple[list[tuple[ledger.SendRow, int, str]], float]:
-        """Rows due now that the pair rate, a number's bucket and the 24 h reservation let through,
-        each with its attempt number and sending number; and how long until a bucket has a token."""
-        launch: list[tuple[ledger.SendRow, int, str]] = []
+        """Rows due now that the pair rate, a number's bucket, the send-time compliance check and the
+        24 h reservation let through, each with its attempt number and sending number; and how long
+        until a bucket has a token."""
         room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
-        while self._heap and self._heap[0][0] <= now and len(launch) < room:
+        due: list[tuple[ledger.SendRow, NumberPacer]] = []
+        wait = 0.0
+        while self._heap and self._heap[0][0] <= now and len(due) < room:
             row = self._heap[0][2]
             pair_wait = self._pair.wait_time(row.phone, mono)
             if pair_wait > 0:
@@ -298,15 +301,33 @@ class CampaignRunner:
                 continue
             pacer, wait = self._take_token(mono)
             if pacer is None:
-                return launch, wait
+                break
             heapq.heappop(self._heap)
+            due.append((row, pacer))
+        if not due:
+            return [], wait
+        verdicts = self.checks.check([r.phone for r, _ in due], [r.message_type for r, _ in due],
+                                     [r.timezone for r, _ in due], now)
+        launch: list[tuple[ledger.SendRow, int, str]] = []
+        for (row, pacer), verdict in zip(due, verdicts):
+            if verdict.reason:
+                pacer.refund()
+                if verdict.defer_to is not None:
+                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "deferred", now,
+                                                         reason=verdict.reason, planned_at=verdict.defer_to))
+                    self._push(row, verdict.defer_to)
+                else:
+                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
+                                                         reason=verdict.reason))
+                continue
             if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
+                pacer.refund()
                 self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
                                                      reason="marketing_cap_24h"))
                 continue
             self._pair.note_sent(row.phone, mono)
             launch.append((row, row.attempts + 1, pacer.phone_number_id))
-        return launch, 0.0
+        return launch, wait
 
     def _take_token(self, mono: float) -> tuple[NumberPacer | None, float]:
         """A token from the next number in turn that has one; else the shortest wait for one."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -77,13 +78,7 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
     masks: dict[str, np.ndarray] = {"no_phone": ~_valid_phones(phone)}
     flag = (audience["opted_in"].fillna(False).to_numpy(dtype=bool) if "opted_in" in audience
             else np.ones(n, dtype=bool))
-    consent = _consent(store, phone)  # keyword / WhatsApp-settings answers override the import
-    said_yes, said_no = consent == 1, consent == 0
-    if category == "service":  # the customer wrote to us: answering needs no opt-in
-        masks["no_opt_in"] = none
-    else:
-        masks["no_opt_in"] = ~(flag | said_yes) & ~(said_no & marketing)
-    masks["opted_out"] = said_no & marketing
+    masks["no_opt_in"], masks["opted_out"] = consent_exclusions(category, flag, consent_answers(store, phone))
     masks["us_marketing"] = _bool(pc.starts_with(phone, "+1")) if marketing else none
     masks["holdout"] = audience["arm"].eq("holdout").fillna(False).to_numpy(bool) if "arm" in audience else none
     masks["inactive_90d"] = _inactive(audience) if marketing and not policy.include_inactive else none
@@ -92,8 +87,8 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
                                                                     policy.marketing_cap_seconds))
     else:
         masks["marketing_cap_24h"] = none
-    window_open = _window_open(store, phone, now, policy.service_window_seconds)
-    masks["outside_service_window"] = ~window_open if message_type == "text" else none
+    window_open = window_closes_at(store, phone, now, policy.service_window_seconds) > now
+    masks["outside_service_window"] = ~window_open if needs_service_window(message_type) else none
     codes = np.select([masks[c] for c in EXCLUDING], [REASON_CODES.index(c) for c in EXCLUDING], default=0)
     reason = pd.Categorical.from_codes(codes.astype(np.int8), categories=list(REASON_CODES))
     return RuleResult(reason=pd.Series(reason, index=audience.index),
@@ -128,24 +123,69 @@ def _inactive(audience: pd.DataFrame) -> np.ndarray:
     return np.zeros(len(audience), dtype=bool)
 
 
-def _consent(store: Store | None, phone: pa.Array) -> np.ndarray:
-    """The latest consent answer per recipient: 1 in, 0 out, NaN unknown (all NaN without a store)."""
-    rows = store.query("SELECT phone, marketing FROM consent") if store is not None else []
+def needs_service_window(message_type: str | None) -> bool:
+    """Only approved templates may open a conversation; free-form (session) messages need a window."""
+    return message_type != "template"
+
+
+def consent_exclusions(category: str, opted_in: np.ndarray, consent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``no_opt_in`` and ``opted_out`` masks from the import's opt-in flag and the latest consent
+    answer (1 in, 0 out, NaN none): keyword / WhatsApp-settings answers override the import."""
+    said_yes, said_no = consent == 1, consent == 0
+    marketing = category == "marketing"
+    if category == "service":  # the customer wrote to us: answering needs no opt-in
+        no_opt_in = np.zeros(len(consent), dtype=bool)
+    else:
+        no_opt_in = ~(opted_in | said_yes) & ~(said_no & marketing)
+    return no_opt_in, said_no & marketing
+
+
+def consent_answers(store: Store | None, phones: pa.Array | list[str]) -> np.ndarray:
+    """The latest consent answer per recipient: 1 in, 0 out, NaN unknown (all NaN without a store).
+
+    Up to :data:`LOOKUP_ROWS` phones are looked up by key, more by one read of the whole table.
+    """
+    rows = _rows_for(store, "SELECT phone, marketing FROM consent", phones)
+    return _per_phone(phones, rows, 0.0)
+
+
+def window_closes_at(store: Store | None, phones: pa.Array | list[str], now: float,
+                     seconds: float = SERVICE_WINDOW_SECONDS) -> np.ndarray:
+    """When each recipient's service window closes (their last message by ``now`` + ``seconds``);
+    NaN when they never wrote. Open at ``t`` means ``closes_at > t``."""
+    rows = _rows_for(store, "SELECT phone, last_inbound_at FROM service_windows WHERE last_inbound_at <= ?",
+                     phones, (now,))
+    return _per_phone(phones, rows, seconds)
+
+
+def _per_phone(phones: pa.Array | list[str], rows: list, add: float) -> np.ndarray:
+    """The value of ``(phone, value)`` ``rows`` for each of ``phones`` (plus ``add``), NaN if absent."""
     if not rows:
-        return np.full(len(phone), np.nan)
+        return np.full(len(phones), np.nan)
+    if not isinstance(phones, pa.Array):  # a few rows (the sender's batch): a dict beats arrow's setup
+        found = {r[0]: float(r[1]) + add for r in rows}
+        return np.array([found.get(p, np.nan) for p in phones], dtype=float)
+    phone = phones
     keys = pa.array([r[0] for r in rows], pa.large_string())
-    answers = np.array([float(r[1]) for r in rows])
+    values = np.array([float(r[1]) + add for r in rows])
     pos = pc.index_in(phone, value_set=keys).to_numpy(zero_copy_only=False)
     pos = np.nan_to_num(pos.astype(float), nan=-1).astype(np.int64)
-    return np.where(pos >= 0, answers[np.maximum(pos, 0)], np.nan)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
 
 
-def _window_open(store: Store | None, phone: pa.Array, now: float, seconds: float) -> np.ndarray:
+LOOKUP_ROWS = 2_000
+"""Up to this many recipients, store facts are read by key (the sender's batches); above, by one scan."""
+
+
+def _rows_for(store: Store | None, sql: str, phones: pa.Array | list[str], params: tuple = ()) -> list:
     if store is None:
-        return np.zeros(len(phone), dtype=bool)
-    rows = store.query("SELECT phone FROM service_windows WHERE last_inbound_at > ? AND last_inbound_at <= ?",
-                       (now - seconds, now))
-    return _member(phone, [r[0] for r in rows])
+        return []
+    if len(phones) > LOOKUP_ROWS:
+        return store.query(sql, params)
+    where = " AND " if " WHERE " in sql else " WHERE "
+    wanted = phones.to_pylist() if isinstance(phones, pa.Array) else list(phones)
+    return store.query(sql + where + "phone IN (SELECT value FROM json_each(?))",
+                       (*params, orjson.dumps(wanted).decode()))
 
 
 def reached_last_24h(store: Store | None, now: float) -> int:

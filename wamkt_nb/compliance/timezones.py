@@ -76,13 +76,24 @@ def utc_offsets(zones: pd.Series, at: pd.Series | np.ndarray | float) -> np.ndar
     first, last = int(hour.min()), int(hour.max())
     if last - first > 24 * 400:
         raise ValueError("times more than 400 days apart: plan them in separate runs")
-    hours = np.arange(first, last + 1) * 3600.0
-    table = np.array([[_offset(ZoneInfo(z), h) for h in hours] for z in uniques]).reshape(len(uniques), -1)
+    hours = range(first, last + 1)
+    table = np.array([[_hour_offset(z, h) for h in hours] for z in uniques]).reshape(len(uniques), -1)
     return table[codes, hour - first]
 
 
-def _offset(tz: ZoneInfo, epoch: float) -> float:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz).utcoffset().total_seconds()
+def local_hours(zones: list[str], at: float) -> np.ndarray:
+    """Each zone's local clock hour (0-24, fractional) at UTC epoch ``at``; for a few rows at a time."""
+    hour = int(at // 3600)
+    offsets = np.array([_hour_offset(z, hour) for z in zones], dtype=float)
+    return ((at + offsets) % 86_400.0) / 3600.0
+
+
+@lru_cache(maxsize=65_536)
+def _hour_offset(zone: str, utc_hour: int) -> float:
+    """The UTC offset of ``zone`` at the start of one UTC hour (a change at half past, as in
+    St. John's, shows from the next hour)."""
+    moment = datetime.fromtimestamp(utc_hour * 3600.0, tz=timezone.utc)
+    return moment.astimezone(ZoneInfo(zone)).utcoffset().total_seconds()
 
 
 @lru_cache(maxsize=1024)
