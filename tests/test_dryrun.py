@@ -142,6 +142,24 @@ def test_free_form_text_outside_the_window_is_excluded_and_inside_is_free(tmp_pa
     assert plan["cost"].sum() == 0
 
 
+def test_free_form_text_is_planned_while_the_window_is_still_open(tmp_path):
+    """Best hour 20:00 local; a window that closes before then moves the message to now, or (in quiet
+    hours until it closes) excludes it: sent later it would fail with 131047."""
+    spec = MessageSpec(category="service", text="{{first_name}}, danke für deine Nachricht!")
+    now = NOW.timestamp()  # 18:00 in Berlin, 02:00 in Tokyo
+    aud = small(4, timezone=["Europe/Berlin", "Europe/Berlin", "Asia/Tokyo", "Asia/Tokyo"])
+    wrote = [now - 3600, now - 23 * 3600, now - 23 * 3600, now - 3600]  # window left: 23 h, 1 h, 1 h, 23 h
+    with open_store(tmp_path / "w.db") as store:
+        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote))
+        plan = dry_run(aud, spec, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
+    assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
+    assert plan["reason"].tolist() == ["", "", "outside_service_window", ""]
+    planned = plan["planned_at"].map(lambda t: t.timestamp()).to_numpy()
+    assert planned[0] == pytest.approx(now + 2 * 3600) and planned[1] == pytest.approx(now)  # best hour, now
+    assert plan["planned_at"].iloc[3].tz_convert("Asia/Tokyo").hour == 20  # 18 h later, still inside
+    assert (planned[[0, 1, 3]] < np.array(wrote)[[0, 1, 3]] + 86_400).all()
+
+
 def test_ab_arms_render_their_own_variant_and_holdout_gets_nothing():
     b = MessageSpec(text="{{first_name}}, Code: JA antworten!")
     a = MessageSpec(text="{{first_name}}, dein Code wartet!")

@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..cloudapi.payloads import MAX_TEXT_BODY, template_message, text_message
 from ..compliance import (
-    REASON_CODES, Policy, apply_daily_limit, check_rules, explain, planned_times, reached_last_24h, recipient_zones,
+    REASON_CODES, Policy, apply_daily_limit, check_rules, explain, needs_service_window, planned_times,
+    reached_last_24h, recipient_zones,
 )
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
@@ -162,6 +163,10 @@ def dry_run(
     planned = planned + days * DAY
     pushed = days > 0
     code[pushed], outcome[pushed] = REASON_CODES.index("tier_limit"), LATER
+    if needs_service_window(message_type):
+        _keep_in_window(audience, zones, rules.window_closes_at.to_numpy(dtype=float), planned, code, outcome,
+                        now_s, start, policy)
+    going = outcome != EXCLUDED
 
     used = billed_this_month(store, now_s) if store is not None else 0
     cost = message_costs(price_book, category, audience.get("country"), window_open, going, planned, used)
@@ -191,6 +196,26 @@ def dry_run(
     funnel = expected_funnel(audience, going, category, _has_media(specs))
     return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, price_book=price_book,
                         funnel=funnel)
+
+
+WINDOW_MARGIN = 600.0
+"""A free-form message is planned at least 10 minutes before the customer's service window closes."""
+
+
+def _keep_in_window(audience: pd.DataFrame, zones: pd.Series, closes: np.ndarray, planned: np.ndarray,
+                    code: np.ndarray, outcome: np.ndarray, now: float, start: float | None, policy: Policy) -> None:
+    """Free-form messages planned after the window closes (131047 at Meta) go out now instead, else
+    (quiet hours until it closes) are excluded as ``outside_service_window``; updates in place."""
+    late = np.flatnonzero((outcome != EXCLUDED) & ~(closes > planned + WINDOW_MARGIN))
+    if not len(late):
+        return
+    soon, quiet = planned_times(audience.iloc[late], zones.iloc[late], now, mode="now", start=start, policy=policy)
+    fits = closes[late] > soon + WINDOW_MARGIN
+    rows, quiet = late[fits], quiet[fits]
+    planned[rows] = soon[fits]
+    code[rows] = np.where(quiet, REASON_CODES.index("quiet_hours"), 0)
+    outcome[rows] = np.where(quiet, LATER, SEND)
+    code[late[~fits]], outcome[late[~fits]] = REASON_CODES.index("outside_service_window"), EXCLUDED
 
 
 def build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],

@@ -55,13 +55,15 @@ class Policy:
 
 @dataclass
 class RuleResult:
-    """Per recipient: the first exclusion reason ('' when allowed) and whether a service window is open.
+    """Per recipient: the first exclusion reason ('' when allowed), whether a service window is open
+    now and when it closes (NaN: never wrote).
 
     ``reason`` is categorical over :data:`reasons.REASON_CODES` ('' first), cheap for a million rows.
     """
 
     reason: pd.Series
     window_open: pd.Series
+    window_closes_at: pd.Series
 
 
 def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now: float,
@@ -87,12 +89,14 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
                                                                     policy.marketing_cap_seconds))
     else:
         masks["marketing_cap_24h"] = none
-    window_open = window_closes_at(store, phone, now, policy.service_window_seconds) > now
+    closes_at = window_closes_at(store, phone, now, policy.service_window_seconds)
+    window_open = closes_at > now
     masks["outside_service_window"] = ~window_open if needs_service_window(message_type) else none
     codes = np.select([masks[c] for c in EXCLUDING], [REASON_CODES.index(c) for c in EXCLUDING], default=0)
     reason = pd.Categorical.from_codes(codes.astype(np.int8), categories=list(REASON_CODES))
     return RuleResult(reason=pd.Series(reason, index=audience.index),
-                      window_open=pd.Series(window_open, index=audience.index))
+                      window_open=pd.Series(window_open, index=audience.index),
+                      window_closes_at=pd.Series(closes_at, index=audience.index))
 
 
 def _valid_phones(phone: pa.Array) -> np.ndarray:
