@@ -7,6 +7,7 @@ condition holds (generous deadlines, no fixed sleeps), and cancels or lets the f
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import time
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
-from wamkt_nb.data.crm import CrmConfig, load_crm_customers
+from wamkt_nb.data.crm import CRM_TOKEN_VARIABLE, CrmConfig, load_crm_customers
 from wamkt_nb.widgets.data_loader import DataLoaderWidget
 
 CRM_CUSTOMERS = N = 400
@@ -167,3 +168,14 @@ async def test_in_a_kernel_the_loop_keeps_running_and_the_result_lands_on_it(crm
         ticks += 1
     assert ticks >= 10  # the event loop (the kernel) ran all along the 40-page fetch
     assert loaded_on == [threading.main_thread()] and w.result.rows_in == N
+
+
+def test_the_token_leaves_the_widget_state_and_can_come_from_the_environment(crm, monkeypatch):
+    w = _widget(crm)
+    _fetch(w)
+    assert w.result is not None and w.crm_token.value == ""  # used, then gone from what a notebook saves
+    assert TOKEN not in json.dumps(w.crm_token.get_state(), default=str)
+    monkeypatch.setenv(CRM_TOKEN_VARIABLE, TOKEN)
+    from_env = _widget(crm, token="")
+    _fetch(from_env)
+    assert from_env.result is not None and from_env.result.summary() == w.result.summary()

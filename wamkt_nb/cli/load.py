@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from ..data.crm import (PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress,
+from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress,
                         load_crm_customers)
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("load", help="load customers/orders/interactions from files or a CRM into the workspace")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("customers", nargs="?", type=Path, help="customer file (CSV, Excel, Parquet, JSON, NDJSON)")
-    src.add_argument("--crm-url", help="CRM REST endpoint listing customers (token from WAMKT_CRM_TOKEN)")
+    src.add_argument("--crm-url", help=f"CRM REST endpoint listing customers (token from {CRM_TOKEN_VARIABLE})")
     p.add_argument("--crm-auth", choices=("bearer", "api_key", "none"), default="bearer")
     p.add_argument("--crm-pagination", choices=PAGINATIONS, default="auto", help="how the CRM pages (auto: recognise)")
     p.add_argument("--crm-page-size", type=int, default=CrmConfig.page_size,
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.crm_url:
-            config = CrmConfig(args.crm_url, token=os.environ.get("WAMKT_CRM_TOKEN") or None, auth=args.crm_auth,
+            config = CrmConfig(args.crm_url, token=os.environ.get(CRM_TOKEN_VARIABLE) or None, auth=args.crm_auth,
                                pagination=args.crm_pagination, page_size=args.crm_page_size,
                                retries=args.crm_retries)
             cancel = threading.Event()

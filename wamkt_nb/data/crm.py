@@ -54,6 +54,10 @@ class FetchCancelled(CrmError):
     """The fetch was cancelled; ``partial`` holds the records received until then."""
 
 
+CRM_TOKEN_VARIABLE = "WAMKT_CRM_TOKEN"
+"""Where the CRM token comes from when it is not typed in: the environment, never the repo."""
+
+
 @dataclass(frozen=True)
 class CrmConfig:
     """Where the CRM's customer list is and how to page through it."""

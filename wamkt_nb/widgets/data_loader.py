@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,8 +26,8 @@ import ipywidgets as W
 import pandas as pd
 
 from ..data.columns import SYNONYMS
-from ..data.crm import (PAGINATIONS, CrmConfig, CrmError, CrmFetch, FetchCancelled, FetchProgress, crm_table,
-                        describe_progress, fetch_records, url_place)
+from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, CrmFetch, FetchCancelled,
+                        FetchProgress, crm_table, describe_progress, fetch_records, url_place)
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
 from ..data.privacy import mask_email, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
@@ -71,7 +72,8 @@ class DataLoaderWidget(W.VBox):
         self.path_button = W.Button(description="Load file", icon="folder-open").add_class("wamkt-data-load")
         self.crm_url = W.Text(placeholder="https://crm.example.com/api/customers", description="CRM URL",
                               layout=W.Layout(width="460px")).add_class("wamkt-data-crm-url")
-        self.crm_token = W.Password(description="Token").add_class("wamkt-data-crm-token")
+        self.crm_token = W.Password(description="Token", placeholder=f"or set {CRM_TOKEN_VARIABLE}").add_class(
+            "wamkt-data-crm-token")
         self.crm_auth = W.Dropdown(options=[("Bearer token", "bearer"), ("API-key header", "api_key"), ("none", "none")],
                                    value="bearer", description="Auth")
         self.crm_pagination = W.Dropdown(options=PAGINATIONS, value="auto", description="Paging")
@@ -146,13 +148,15 @@ class DataLoaderWidget(W.VBox):
         if self.fetching:
             return
         try:
+            token = self.crm_token.value or os.environ.get(CRM_TOKEN_VARIABLE) or None
             config = CrmConfig(**{**self.crm_options, "url": self.crm_url.value.strip(),
-                                  "token": self.crm_token.value or None, "auth": self.crm_auth.value,
+                                  "token": token, "auth": self.crm_auth.value,
                                   "pagination": self.crm_pagination.value,
                                   "records_path": self.crm_records.value.strip() or None})
         except (ValueError, TypeError) as exc:  # a bad URL, pagination or crm_options
             self._error(_message(exc))
             return
+        self.crm_token.value = ""  # a typed token must not stay in the widget state a saved notebook keeps
         self._crm_config, self._partial, self.progress = config, None, None
         self._cancel = cancel = threading.Event()
         self.crm_progress.value = f"Connecting to {url_place(config.url)}..."
