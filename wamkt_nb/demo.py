@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .abtest import assign_arms
-from .abtest.play import CONVERSION_COLUMNS, approved_template
+from .abtest.play import approved_template
 from .autoreply import Rule
 from .autoreply.repository import save_rule
 from .campaigns.dryrun import dry_run
@@ -38,7 +38,7 @@ from .sandbox import BehaviourParams, Sandbox, SandboxConfig
 from .sandbox.templates import default_templates
 from .segments import evaluate, preset
 from .store import Store
-from .webhooks.wiring import connect_sandbox
+from .webhooks.wiring import SandboxLink, connect_sandbox
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
@@ -155,12 +155,20 @@ STEP_SECONDS = 120.0
 webhooks reach the receiver before the next, so auto-replies happen when the message arrived."""
 
 
-def _advance_to(sandbox: Sandbox, when: float) -> None:
+def _settle(sandbox: Sandbox, link: SandboxLink, timeout: float = 10.0) -> None:
+    """Block until the step's webhooks are recorded and the auto-replies they caused went out.
+
+    Both waits end on an event, not a fixed sleep; a step with no traffic costs nothing."""
+    sandbox.wait_idle(timeout)
+    link.service.dispatcher.wait_idle(timeout)
+
+
+def _advance_to(sandbox: Sandbox, link: SandboxLink, when: float) -> None:
     """Move the sandbox's simulated time to ``when``, jumping over quiet stretches."""
     while (pending := sandbox.engine.next_event_at()) is not None and pending <= when:
         step_end = min(max(pending, sandbox.clock.now()) + STEP_SECONDS, when)
         sandbox.advance(max(step_end - sandbox.clock.now(), 0.0))
-        sandbox.wait_idle(10.0)
+        _settle(sandbox, link)
     gap = when - sandbox.clock.now()
     if gap > 0:
         sandbox.advance(gap)
@@ -191,21 +199,38 @@ def play_campaign(store: Store, sandbox: Sandbox, features: pd.DataFrame, campai
     return campaign_id
 
 
-def _answer(store: Store, sandbox: Sandbox, api: CloudClient, phone: str, delay: float) -> None:
+def _answer(store: Store, sandbox: Sandbox, link: SandboxLink, api: CloudClient, phone: str, delay: float) -> None:
     """A person in the team answers after ``delay`` simulated seconds."""
-    _advance_to(sandbox, sandbox.clock.now() + delay)
-    sandbox.wait_idle(10.0)  # the inbound webhook is recorded: the service window is open
+    _advance_to(sandbox, link, sandbox.clock.now() + delay)
+    _settle(sandbox, link)  # the inbound webhook is recorded: the service window is open
     answer(store, api, phone, text=AGENT_ANSWER, agent="demo-team", phone_number_id=sandbox.phone_number_id,
            clock=sandbox.clock)
 
 
-def _team_round(store: Store, sandbox: Sandbox, api: CloudClient, rng: random.Random, share: float) -> None:
-    """The team answers each open conversation (window still open) with probability ``share``."""
-    waiting = open_conversations(store, sandbox.clock.now())
-    for phone, window_open in zip(waiting["phone"], waiting["window_open"]):
-        if window_open and rng.random() < share:
-            answer(store, api, phone, text=AGENT_ANSWER, agent="demo-team",
-                   phone_number_id=sandbox.phone_number_id, clock=sandbox.clock)
+class _Team:
+    """The team: at each event it answers each open conversation (window still open) with probability
+    ``share``. A round is skipped when no message came in since a round that left nothing it could answer:
+    the inbox can only have shrunk since, so the round would answer nothing and draw no random number."""
+
+    def __init__(self, store: Store, sandbox: Sandbox, api: CloudClient, rng: random.Random, share: float) -> None:
+        self.store, self.sandbox, self.api, self.rng, self.share = store, sandbox, api, rng, share
+        self._quiet_at: int | None = None  # inbound messages when a round left nothing answerable
+
+    def round(self) -> None:
+        inbound = self.store.query("SELECT COUNT(*) FROM inbound_messages")[0][0]
+        if inbound == self._quiet_at:
+            return
+        answerable = 0  # open windows this round leaves unanswered
+        waiting = open_conversations(self.store, self.sandbox.clock.now())
+        for phone, window_open in zip(waiting["phone"], waiting["window_open"]):
+            if not window_open:
+                continue
+            answerable += 1
+            if self.rng.random() < self.share:
+                outcome = answer(self.store, self.api, phone, text=AGENT_ANSWER, agent="demo-team",
+                                 phone_number_id=self.sandbox.phone_number_id, clock=self.sandbox.clock)
+                answerable -= outcome.state == "accepted"
+        self._quiet_at = inbound if answerable == 0 else None
 
 
 def play_history(
@@ -217,7 +242,7 @@ def play_history(
     campaigns: Sequence[DemoCampaign] = DEFAULT_CAMPAIGNS,
     inbound_per_day: int = 6,
     agent_share: float = 0.8,
-    pace: float = 400.0,
+    pace: float = 1000.0,
     seed: int = 42,
     log: Callable[[str], None] = print,
 ) -> DemoResult:
@@ -247,16 +272,17 @@ def play_history(
     )
     sandbox.start()
     try:
-        with connect_sandbox(sandbox, store), CloudClient(sandbox.settings()) as api:
+        with connect_sandbox(sandbox, store) as link, CloudClient(sandbox.settings()) as api:
+            team = _Team(store, sandbox, api, rng, agent_share)
             for at, campaign in events:
-                _advance_to(sandbox, at)
-                _team_round(store, sandbox, api, rng, agent_share)
+                _advance_to(sandbox, link, at)
+                team.round()
                 if campaign is None:  # a customer writes on their own
                     who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
                     sandbox.inject_inbound(ids[who], text)
                     result.injected += 1
                     if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
-                        _answer(store, sandbox, api, phones[who], rng.expovariate(1 / 600.0))
+                        _answer(store, sandbox, link, api, phones[who], rng.expovariate(1 / 600.0))
                     continue
                 _send_due(store, sandbox, pace)
                 try:
@@ -269,17 +295,13 @@ def play_history(
                 result.played.append(campaign.name)
                 log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
             for hours_left in LEFT_OPEN_HOURS:
-                _advance_to(sandbox, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
+                _advance_to(sandbox, link, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
                 sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
                 result.injected += 1
-            _advance_to(sandbox, start + days * DAY)
+            _advance_to(sandbox, link, start + days * DAY)
             _send_due(store, sandbox, pace)
-            sandbox.wait_idle(60.0)
-            orders = sandbox.conversions_frame()[list(CONVERSION_COLUMNS)]
-            store.executemany(
-                f"INSERT OR IGNORE INTO conversions ({', '.join(CONVERSION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                orders.itertuples(index=False, name=None),
-            )
+            _settle(sandbox, link, 60.0)
+            sandbox.save_conversions(store)
             result.counters = dict(sandbox.counters())
     finally:
         sandbox.stop()

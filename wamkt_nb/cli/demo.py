@@ -37,13 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     """Fresh sample data and a played history in ``directory``; returns the database path."""
+    t0 = time.monotonic()
     start = default_now() - pd.Timedelta(days=days)
     data = generate(customers, seed=seed, now=start)
     save_customer_data(data, directory)
     db = directory / "wamkt.db"
     for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time
-    print(f"sample data: {data} in {directory}", flush=True)
+    print(f"sample data: {data} in {directory} ({time.monotonic() - t0:.1f} s)", flush=True)
     print(f"playing {days:g} days of campaigns through the embedded sandbox ...", flush=True)
     t0 = time.monotonic()
     store = open_store(db)
@@ -54,7 +55,7 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     finally:
         store.close()
     counters = result.counters
-    print(f"history played in {time.monotonic() - t0:.0f} s: {len(result.played)} campaigns, "
+    print(f"history played in {time.monotonic() - t0:.1f} s: {len(result.played)} campaigns, "
           f"{counters.get('accepted', 0):,} messages, {counters.get('status_read', 0):,} reads, "
           f"{counters.get('inbound', 0):,} customer messages, {counters.get('conversions', 0):,} orders", flush=True)
     for line in result.skipped:
@@ -62,24 +63,35 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     return db
 
 
-def run(args: argparse.Namespace) -> int:
-    directory = (args.workspace or workspace_dir()).resolve()
-    prepare(directory, args.customers, args.days, args.seed)
-    if args.no_serve:
-        return 0
+def start_voila(directory: Path, host: str, port: int) -> subprocess.Popen:
+    """Voila serving ``dashboards/`` on the demo's workspace. Started before the history plays, so its
+    start-up overlaps the history; kernels start per page request, so a page shows the data there is then."""
     env = dict(os.environ, WAMKT_WORKSPACE=str(directory))
     env.pop("WAMKT_DB_PATH", None)  # the dashboards read the demo's database, not another one
-    base = f"http://{args.host}:{args.port}/"
-    cmd = [sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser", f"--port={args.port}",
-           f"--Voila.ip={args.host}"]
-    proc = subprocess.Popen(cmd, env=env)
-    print(f"dashboards: {base}", flush=True)
-    for name in FIRST:
-        if (DASHBOARDS / f"{name}.ipynb").is_file():
-            print(f"  {base}voila/render/{name}.ipynb", flush=True)
+    cmd = [sys.executable, "-m", "voila", str(DASHBOARDS), "--no-browser", f"--port={port}", f"--Voila.ip={host}"]
+    return subprocess.Popen(cmd, env=env)
+
+
+def run(args: argparse.Namespace) -> int:
+    directory = (args.workspace or workspace_dir()).resolve()
+    voila = None if args.no_serve else start_voila(directory, args.host, args.port)
     try:
-        return proc.wait()
+        prepare(directory, args.customers, args.days, args.seed)
+        if voila is None:
+            return 0
+        base = f"http://{args.host}:{args.port}/"
+        print(f"dashboards: {base}", flush=True)
+        for name in FIRST:
+            if (DASHBOARDS / f"{name}.ipynb").is_file():
+                print(f"  {base}voila/render/{name}.ipynb", flush=True)
+        return voila.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(10)
         return 130
+    finally:
+        if voila is not None and voila.poll() is None:
+            voila.terminate()
+            try:
+                voila.wait(10)
+            except subprocess.TimeoutExpired:
+                voila.kill()
+                voila.wait()

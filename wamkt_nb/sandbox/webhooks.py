@@ -68,6 +68,7 @@ class WebhookEmitter:
         self._cond = threading.Condition()
         self._stop = False
         self._busy = False
+        self._flushing = 0  # callers in wait_idle: post at once instead of waiting to fill a batch
         self._http = httpx.Client(timeout=timeout)
         self._thread = threading.Thread(target=self._run, name="wamkt-sandbox-webhooks", daemon=True)
 
@@ -85,25 +86,30 @@ class WebhookEmitter:
             if not self._thread.is_alive():  # started on first use: an unused sandbox costs no thread
                 self._thread.start()
             self._pending.extend(changes)
-            self._cond.notify()
+            self._cond.notify_all()  # notify_all: wait_idle callers share the condition with the thread
 
     def idle(self) -> bool:
         """True when nothing waits to be sent (pending or to retry)."""
         with self._cond:
-            return not self._pending and not self._retries and not self._busy
+            return self._idle()
+
+    def _idle(self) -> bool:
+        return not self._pending and not self._retries and not self._busy
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.idle():
-                return True
-            time.sleep(0.01)
-        return self.idle()
+        """Send what is pending now (no batching wait) and block until idle; False on timeout."""
+        with self._cond:
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(self._idle, timeout)
+            finally:
+                self._flushing -= 1
 
     def close(self) -> None:
         with self._cond:
             self._stop = True
-            self._cond.notify()
+            self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(5)
         self._http.close()
@@ -115,6 +121,7 @@ class WebhookEmitter:
             self.emitted.clear()
             for key in self.counters:
                 self.counters[key] = 0
+            self._cond.notify_all()
 
     def _next_job(self) -> tuple[dict[str, Any], int] | None:
         with self._cond:
@@ -125,7 +132,7 @@ class WebhookEmitter:
                     self._busy = True
                     return job["batch"], job["attempt"]
                 if self._pending:
-                    if len(self._pending) < self.batch_size and self.batch_wait > 0:
+                    if len(self._pending) < self.batch_size and self.batch_wait > 0 and not self._flushing:
                         self._cond.wait(self.batch_wait)
                     changes = self._pending[: self.batch_size]
                     del self._pending[: self.batch_size]
@@ -145,6 +152,7 @@ class WebhookEmitter:
             finally:
                 with self._cond:
                     self._busy = False
+                    self._cond.notify_all()
 
     def _deliver(self, batch: dict[str, Any], attempt: int) -> None:
         if batch["body"] is None:

@@ -7,6 +7,7 @@ it, then a background :class:`ReplyDispatcher` sends it and marks it ``accepted`
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import sqlite3
@@ -167,6 +168,20 @@ class ReplyDispatcher:
         """Wait for every reply in flight (used at shutdown and by tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """From another thread: block until every reply submitted so far was sent or failed; False on
+        timeout. Lets a simulation move its clock on only after the auto-replies went out."""
+        loop = self._loop
+        if loop is None:
+            return True
+        done = asyncio.run_coroutine_threadsafe(self.drain(), loop)
+        try:
+            done.result(timeout)
+        except concurrent.futures.TimeoutError:
+            done.cancel()
+            return False
+        return True
 
     async def stop(self) -> None:
         await self.drain()
