@@ -12,7 +12,7 @@ import heapq
 import itertools
 import random
 import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Protocol
@@ -31,6 +31,9 @@ from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
 DISPATCH_TICK = 0.01
 """The dispatcher wakes at most every 10 ms and claims what the buckets allow in one ledger
 transaction with the outcomes of the last tick (buckets save up 50 ms, so no rate is lost)."""
+ERRORS_REFRESH = 0.5
+"""The error breakdown is read from the ledger (where status webhooks write async failures) at
+most this often, however often progress is reported."""
 STOP_CODES = frozenset({190, 368, 131031})
 """Errors that concern the account, not the recipient: the run pauses instead of failing rows."""
 
@@ -164,7 +167,8 @@ class CampaignRunner:
         self._outcomes: list[ledger.Outcome] = []
         self._busy = 0
         self._turn = 0
-        self._errors: Counter = Counter()
+        self._errors: dict[int | None, int] = {}
+        self._errors_at = float("-inf")
         self._requests = 0
         self._throttled = 0
         self._resent = 0
@@ -216,7 +220,6 @@ class CampaignRunner:
         ledger.set_campaign_status(self.store, self.campaign_id, "running", now)
         ledger.recover_in_flight(self.store, self.campaign_id, now)
         self._prepare_unknown(now)
-        self._errors.update(_codes(ledger.error_breakdown(self.store, self.campaign_id)))
         start_at = self.options.start_at or 0.0
         for row in ledger.planned_sends(self.store, self.campaign_id):
             self._push(row, max(row.planned_at, start_at))
@@ -385,7 +388,6 @@ class CampaignRunner:
     def _on_error(self, row: ledger.SendRow, attempt: int, phone_number_id: str, exc: CloudAPIError) -> None:
         now = self.clock.now()
         mono = time.monotonic()
-        self._errors[exc.code] += 1
         common = dict(error_code=exc.code, error_title=exc.message[:300], http_status=exc.http_status,
                       details=(exc.details or exc.message)[:500])
         again = replace(row, attempts=attempt)
@@ -479,6 +481,7 @@ class CampaignRunner:
             counts = ledger.state_counts(self.store, self.campaign_id)
             status = "complete" if counts["planned"] + counts["in_flight"] == 0 else "paused"
         ledger.set_campaign_status(self.store, self.campaign_id, status, now)
+        self._errors_at = float("-inf")  # the last report reads the ledger's errors fresh
         progress = self.progress(status)
         if self.on_progress:
             self.on_progress(progress)
@@ -496,6 +499,9 @@ class CampaignRunner:
         eta = left / rate if rate > 0 else None
         if status is None:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
+        if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
+            self._errors = _codes(ledger.error_breakdown(self.store, self.campaign_id))
+            self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,
             elapsed=mono - self._start, rate=rate, eta_seconds=eta, errors=dict(self._errors),

@@ -1,0 +1,66 @@
+"""What the sender reports while it runs: errors by code from the ledger, including failures that
+arrive later in status webhooks. Real SQLite file, the embedded sandbox over real HTTP on 127.0.0.1
+and our webhook receiver writing into the same database."""
+
+import time
+
+import pandas as pd
+import pytest
+from conftest import wait_until
+from test_ledger import make_plan
+
+from wamkt_nb.campaigns import ledger
+from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions
+from wamkt_nb.cloudapi import AsyncCloudClient
+from wamkt_nb.data.sample import generate
+from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.wiring import connect_sandbox
+
+DATA = generate(30, seed=3)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "w.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sandbox(store):
+    with Sandbox(customers=DATA) as sb:
+        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+        with connect_sandbox(sb, store):
+            yield sb
+
+
+def strangers(n: int) -> pd.DataFrame:
+    """People the sandbox does not know: accepted, then a ``failed`` webhook with 131026."""
+    return pd.DataFrame({"customer_id": [f"x{i}" for i in range(n)], "phone": [f"+4915299{i:06d}" for i in range(n)],
+                         "first_name": "Kim"})
+
+
+async def test_failures_from_status_webhooks_show_in_the_error_breakdown_while_sending(sandbox, store):
+    people = pd.concat([strangers(3), DATA.customers.head(17)[["customer_id", "phone", "first_name"]]],
+                       ignore_index=True)
+    cid = ledger.create_campaign(store, make_plan(people, template="order_shipped", planned_at=time.time()),
+                                 name="e", now=time.time())
+    seen = []
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        runner = CampaignRunner(store, client, cid, SendOptions(
+            phone_number_ids=(sandbox.phone_number_id,), pace=8, pair_interval=0.0, progress_interval=0.05),
+            on_progress=seen.append)
+        progress = await runner.run()
+    assert progress.requests == 20  # every request was answered 200: no synchronous error at all
+    running = [p.errors for p in seen if p.status == "running"]
+    assert any(e.get(131026) for e in running), running[-3:]  # shown while the run was still going
+    # the breakdown is read from the ledger at most every 0.5 s, not once per report
+    changes = [i for i in range(1, len(running)) if running[i] != running[i - 1]]
+    assert len(seen) > 20 and len(changes) <= 4
+    wait_until(lambda: ledger.state_counts(store, cid)["failed"] == 3, timeout=30)
+    time.sleep(ERRORS_REFRESH)  # the next report reads the ledger again
+    final = runner.progress()
+    assert final.errors == {131026: 3}
+    frame = final.errors_frame()
+    assert frame.iloc[0]["meaning"].startswith("Message undeliverable")
