@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -22,8 +23,12 @@ from ..campaigns import ledger
 from ..campaigns.pacing import PaceError, describe_rate
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..settings import Secret, Settings, SettingsError, load_settings
-from ..store import StoreError, open_store
+from ..store import Store, StoreError, open_store
 from ..workspace import database_path
+
+
+SETTLE_SECONDS = 15.0
+"""How long ``--sandbox`` without ``--base-url`` waits at the end for its status webhooks."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,18 +77,33 @@ def _read_plan(path: Path) -> pd.DataFrame:
     return pd.DataFrame(orjson.loads(path.read_bytes()))
 
 
-def _sandbox(args: argparse.Namespace, settings: Settings,
-             stack: ExitStack) -> tuple[str, Secret, tuple[str, ...]]:
-    """Base URL, token and numbers of a running sandbox (``--base-url``) or of an embedded one."""
+def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack,
+             store: Store) -> tuple[str, Secret, tuple[str, ...], Any]:
+    """Base URL, token and numbers of a running sandbox (``--base-url``), or of an embedded one
+    (also returned) whose status webhooks go to a receiver writing into ``store``."""
     from ..sandbox import Sandbox, SandboxConfig
+    from ..webhooks.wiring import connect_sandbox
 
     if args.base_url:
         token = os.environ.get("WAMKT_SANDBOX_TOKEN") or settings.access_token or SandboxConfig().access_token
         token = token if isinstance(token, Secret) else Secret(token)
-        return args.base_url, token, settings.phone_number_ids or (SandboxConfig().phone_number_id,)
+        return args.base_url, token, settings.phone_number_ids or (SandboxConfig().phone_number_id,), None
     sandbox = stack.enter_context(Sandbox())
-    print(f"embedded sandbox: {sandbox.base_url}", flush=True)
-    return sandbox.base_url, sandbox.access_token, (sandbox.phone_number_id,)
+    link = stack.enter_context(connect_sandbox(sandbox, store))
+    print(f"embedded sandbox: {sandbox.base_url} (status webhooks to {link.url})", flush=True)
+    return sandbox.base_url, sandbox.access_token, (sandbox.phone_number_id,), sandbox
+
+
+async def _await_statuses(store: Store, campaign_id: str, sandbox: Any, timeout: float = SETTLE_SECONDS) -> None:
+    """Before the embedded sandbox stops: let it post the statuses of what it accepted (sent,
+    delivered or failed), so the ledger and the error breakdown are not left at ``accepted``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = ledger.state_counts(store, campaign_id)
+        if counts["accepted"] + counts["unknown"] == 0:
+            return
+        await asyncio.to_thread(sandbox.wait_idle, 0.5)
+        await asyncio.sleep(0.1)
 
 
 def _line(p: Progress) -> str:
@@ -122,9 +142,9 @@ async def _run(args: argparse.Namespace) -> int:
             if not settings.access_token:
                 raise ValueError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
             base_url, token = args.base_url or settings.base_url, settings.access_token
-            numbers = settings.phone_number_ids
+            numbers, embedded = settings.phone_number_ids, None
         else:
-            base_url, token, numbers = _sandbox(args, settings, stack)
+            base_url, token, numbers, embedded = _sandbox(args, settings, stack, store)
         numbers = tuple(args.phone_number_ids or numbers)
         options = SendOptions(
             phone_number_ids=numbers, pace=args.pace or settings.pace,
@@ -152,6 +172,9 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"sending {args.campaign} to {'Meta' if args.live else base_url} from "
                   f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
+            if embedded is not None:
+                await _await_statuses(store, args.campaign, embedded)
+                progress = runner.progress(progress.status)
         print(_line(progress), flush=True)
         resends = ledger.resend_report(store, args.campaign)
         print(f"resent after unknown outcome: {resends['resent_after_unknown']}, "
