@@ -18,6 +18,12 @@ CSV = ("Kundennummer;Vorname;Nachname;Handy;Einwilligung\n"
 FULL_PHONE = re.compile(r"\+\d{10,15}")
 
 
+@pytest.fixture(autouse=True)
+def own_workspace(workspace):
+    """Ids derived from phones use the workspace's key: keep it out of the checkout."""
+    return workspace
+
+
 def _upload(widget: DataLoaderWidget, content: bytes, name: str) -> None:
     widget.upload.value = ({"name": name, "type": "text/csv", "size": len(content), "content": memoryview(content),
                             "last_modified": datetime.now(timezone.utc)},)
@@ -65,6 +71,18 @@ def test_changing_the_mapping_reloads():
     w.apply_button.click()
     assert w.result.loaded == 2 and w.result.mapping["phone"] == "Zweitnummer"
     assert list(w.data.customers["phone"]) == ["+4915112345678", "+4915223456789"]
+
+
+def test_a_file_without_ids_shows_no_full_number_anywhere():
+    w = DataLoaderWidget()
+    _upload(w, b"Name;Handy\nAnna;0151 1234567\nBen;+49 152 23456789\nEva;0176 98765432\nTom;01511234567\nX;kaputt\n",
+            "nur-telefon.csv")
+    assert w.result.summary() == {"rows_in": 5, "loaded": 3, "rejected": 1, "merged": 1}
+    ids = w.data.customers["customer_id"]
+    assert ids.str.fullmatch(r"c_[0-9a-f]{16}").all() and ids.is_unique
+    shown = w.preview.value + w.rejects.value + w.summary.value + w.status.value
+    assert ids.iloc[0] in w.preview.value and "*****" in w.preview.value
+    assert not any(p in shown or p[1:] in shown for p in w.data.customers["phone"])
 
 
 @pytest.mark.parametrize("content, name, message", [
