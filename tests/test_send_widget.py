@@ -82,3 +82,21 @@ async def test_an_error_is_shown_as_a_message_not_a_traceback(sandbox, tmp_path)
     assert "Sending stopped" in view.message.value and "Traceback" not in view.message.value
     assert view.status.value == "error"
     store.close()
+
+
+async def test_unknown_outcomes_show_as_needs_review_with_what_to_do(sandbox, tmp_path):
+    from wamkt_nb.campaigns.sender import UnknownPolicy
+
+    store = open_store(tmp_path / "w.db")
+    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(2), template="order_shipped",
+                                                  planned_at=time.time()), name="w", now=time.time())
+    sandbox.set_faults(drop_after_accept=1.0)
+    async with AsyncCloudClient(sandbox.settings(), timeout=2.0) as client:
+        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40,
+                                                                unknown_policy=UnknownPolicy.NEVER_RESEND))
+        view = SendView(runner)
+        progress = await view.start()
+    assert progress.status == "needs_review"
+    assert view.status.value.startswith("needs review (2 unknown)") and view.bar.bar_style == "warning"
+    assert "resume later" in view.message.value
+    store.close()

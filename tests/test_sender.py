@@ -192,7 +192,9 @@ async def test_never_resend_policy_leaves_unknown_rows_visible(sandbox, store):
     sandbox.set_faults(timeout=1.0, timeout_seconds=2.0)
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     _, progress = await run(store, sandbox, cid, timeout=0.3, unknown_policy=UnknownPolicy.NEVER_RESEND)
-    assert progress.counts["unknown"] == 3 and progress.status == "complete" and progress.done == 3
+    assert progress.counts["unknown"] == 3 and progress.status == "needs_review" and progress.done == 3
+    assert "3 recipient(s) with an unknown outcome" in progress.message and "resume later" in progress.message
+    assert ledger.campaign_info(store, cid)["status"] == "paused"  # not complete: a resume may settle them
     assert sandbox.counters().get("accepted", 0) == 0
     assert store.query("SELECT count(*) FROM attempts WHERE outcome = 'timeout'")[0][0] == 3
 

@@ -10,7 +10,7 @@ from conftest import wait_until
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
-from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions
+from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
@@ -64,3 +64,22 @@ async def test_failures_from_status_webhooks_show_in_the_error_breakdown_while_s
     assert final.errors == {131026: 3}
     frame = final.errors_frame()
     assert frame.iloc[0]["meaning"].startswith("Message undeliverable")
+
+
+async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles_them(sandbox, store):
+    sandbox.set_faults(drop_after_accept=1.0)  # accepted, but every answer is lost on the way back
+    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(3), template="order_shipped",
+                                                  planned_at=time.time()), name="r", now=time.time())
+    options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0,
+                          unknown_policy=UnknownPolicy.NEVER_RESEND)
+    async with AsyncCloudClient(sandbox.settings(), timeout=2.0) as client:
+        first = await CampaignRunner(store, client, cid, options).run()
+        assert first.status == "needs_review" and first.counts["unknown"] == 3
+        assert "3 recipient(s) with an unknown outcome" in first.message
+        assert ledger.campaign_info(store, cid)["status"] == "paused"  # never "complete" with unknown rows
+        sandbox.set_faults(drop_after_accept=0.0)
+        wait_until(lambda: store.query("SELECT count(DISTINCT wamid) FROM status_events")[0][0] == 3, timeout=30)
+        second = await CampaignRunner(store, client, cid, options).run()
+    assert second.status == "complete" and second.counts["unknown"] == 0 and second.message == ""
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+    assert sandbox.counters()["accepted"] == 3  # settled from the webhooks, nothing was sent twice

@@ -3,6 +3,11 @@
 Each row is marked ``in_flight`` (committed) before its request, so a crash never loses track of
 what may have gone out. Run it again to resume: rows left in flight become ``unknown`` and are
 settled from status webhooks before the :class:`UnknownPolicy` allows a resend.
+
+A run is ``complete`` only when every row is final. Rows still ``unknown`` at the end (no answer
+and no status webhook after ``max_attempts``, or never resent by policy) end the run as
+``needs_review`` (the campaign stays ``paused`` in the ledger): a later resume settles them from
+the status webhooks that arrived meanwhile and never sends them again.
 """
 
 from __future__ import annotations
@@ -477,10 +482,17 @@ class CampaignRunner:
         now = self.clock.now()
         if status == "cancelled":
             ledger.cancel_open(self.store, self.campaign_id, now)
+        review = 0
         if status == "done":
             counts = ledger.state_counts(self.store, self.campaign_id)
-            status = "complete" if counts["planned"] + counts["in_flight"] == 0 else "paused"
+            review = counts["unknown"] if counts["planned"] + counts["in_flight"] == 0 else 0
+            status = "complete" if counts["planned"] + counts["in_flight"] + counts["unknown"] == 0 else "paused"
         ledger.set_campaign_status(self.store, self.campaign_id, status, now)
+        if review:
+            status = "needs_review"
+            self._message = (f"{review:,} recipient(s) with an unknown outcome: the request left, but neither an "
+                             "answer nor a status webhook came. They are not sent again; resume later to settle "
+                             "them from status webhooks (or check the ledger's 'unknown' rows)")
         self._errors_at = float("-inf")  # the last report reads the ledger's errors fresh
         progress = self.progress(status)
         if self.on_progress:

@@ -176,6 +176,8 @@ async def _run(args: argparse.Namespace) -> int:
                 await _await_statuses(store, args.campaign, embedded)
                 progress = runner.progress(progress.status)
         print(_line(progress), flush=True)
+        if progress.status == "needs_review":
+            print(f"needs review: {progress.message}; then: wamkt send {args.campaign} --resume", flush=True)
         resends = ledger.resend_report(store, args.campaign)
         print(f"resent after unknown outcome: {resends['resent_after_unknown']}, "
               f"confirmed duplicates: {resends['confirmed_duplicates']}", flush=True)

@@ -120,9 +120,12 @@ class SendView(widgets.VBox):
         with self.hold_sync():
             self.bar.max = max(1, progress.total)
             self.bar.value = progress.done
-            self.bar.bar_style = {"complete": "success", "cancelled": "warning", "paused": "warning"}.get(
-                progress.status, "info")
-            self.status.value = f"{progress.status} · {progress.done:,} / {progress.total:,} final"
+            self.bar.bar_style = {"complete": "success", "cancelled": "warning", "paused": "warning",
+                                  "needs_review": "warning"}.get(progress.status, "info")
+            status = progress.status.replace("_", " ")
+            if progress.status == "needs_review":
+                status += f" ({progress.counts['unknown']:,} unknown)"
+            self.status.value = f"{status} · {progress.done:,} / {progress.total:,} final"
             pace = f" (pace {describe_rate(progress.pace)})" if progress.pace else ""
             self.rate.value = (f"{progress.rate:,.1f} msg/s{pace} · ETA {_duration(progress.eta_seconds)}"
                                f" · {progress.requests:,} requests · {progress.throttled:,} throttled")
