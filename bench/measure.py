@@ -29,12 +29,12 @@ class Baseline:
     def in_full(self) -> bool:
         return self.timed_rows >= self.rows
 
-    def note(self) -> str:
+    def note(self, unit: str = "rows") -> str:
         """How the figure was obtained, to print next to it."""
         if self.in_full:
-            return f"MEASURED IN FULL on all {self.rows:,} rows"
+            return f"MEASURED IN FULL on all {self.rows:,} {unit}"
         return (f"EXTRAPOLATED linearly x{self.rows / self.timed_rows:.1f}: timed on {self.timed_rows:,} of "
-                f"{self.rows:,} rows ({self.timed_wall:.1f} s)")
+                f"{self.rows:,} {unit} ({self.timed_wall:.1f} s)")
 
 
 def timed_baseline(run: Callable[[int], object], rows: int, pilot_rows: int, budget: float) -> Baseline:
