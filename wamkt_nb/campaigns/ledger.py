@@ -30,6 +30,8 @@ STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "fail
 FINAL_STATES = frozenset({"accepted", "sent", "delivered", "read", "failed", "excluded", "cancelled"})
 """States the sender never touches again (``unknown`` is final only under the never-resend policy)."""
 OPEN_STATES = frozenset({"planned", "in_flight", "unknown"})
+THROTTLED = 130429
+"""Meta's throughput answer: the sender slows down and does not count it as an attempt."""
 
 
 class LedgerError(ValueError):
@@ -50,6 +52,8 @@ class SendRow:
     message_type: str | None = None
     timezone: str | None = None
     """The recipient's zone from the plan (None: the compliance checks derive it from the phone)."""
+    throttled: int = 0
+    """Attempts answered with 130429 (throughput): they do not count against the attempt cap."""
 
 
 @dataclass(frozen=True)
@@ -261,13 +265,14 @@ def set_campaign_status(store: Store, campaign_id: str, status: str, now: float)
 def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None = None) -> list[SendRow]:
     """Rows still to send (``planned``; all, or those of ``send_ids``), earliest planned time first."""
     sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
-           " message_type, timezone FROM sends WHERE campaign_id = ? AND state = 'planned'")
+           " message_type, timezone, (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
+           f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'planned'")
     params: tuple = (campaign_id,)
     if send_ids is not None:
         sql += " AND send_id IN (SELECT value FROM json_each(?))"
         params += (orjson.dumps(list(send_ids)).decode(),)
     rows = store.query(sql + " ORDER BY planned_at, send_id", params)
-    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, r[6], r[7], r[8]) for r in rows]
+    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, *r[6:]) for r in rows]
 
 
 def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,

@@ -71,6 +71,9 @@ class SendOptions:
     pair_interval: float = 6.0
     wait_for_later: bool = True
     """Keep running until rows planned for later are due; False sends what is due now and stops."""
+    max_throttled: int = 30
+    """Throttle answers (130429) do not count as attempts; a row throttled this often fails anyway
+    (the number's limit is far below the pace for a long time: something to look at)."""
     backoff_scale: float = 1.0
     """Multiplies the wait each error class suggests (``retry_after``); below 1 only for tests."""
     progress_interval: float = 0.25
@@ -79,8 +82,8 @@ class SendOptions:
     def __post_init__(self) -> None:
         if not self.phone_number_ids:
             raise ValueError("at least one sending phone number id is needed")
-        if self.concurrency < 1 or self.max_attempts < 1:
-            raise ValueError("concurrency and max_attempts must be at least 1")
+        if self.concurrency < 1 or self.max_attempts < 1 or self.max_throttled < 1:
+            raise ValueError("concurrency, max_attempts and max_throttled must be at least 1")
         object.__setattr__(self, "unknown_policy", UnknownPolicy(self.unknown_policy))
         resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate)
 
@@ -396,9 +399,10 @@ class CampaignRunner:
         common = dict(error_code=exc.code, error_title=exc.message[:300], http_status=exc.http_status,
                       details=(exc.details or exc.message)[:500])
         again = replace(row, attempts=attempt)
+        counted = attempt - row.throttled  # throttle answers (130429) do not use up attempts
         if exc.outcome_unknown:
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "unknown", now, **common))
-            if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and attempt < self.options.max_attempts:
+            if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and counted < self.options.max_attempts:
                 self._waiting_unknown[row.send_id] = now + self.options.unknown_wait
             return
         if exc.code in STOP_CODES:
@@ -407,26 +411,38 @@ class CampaignRunner:
             self._message = f"paused: {exc.meaning} ({exc.code}); fix it, then resume"
             self._paused = True
             return
-        if isinstance(exc, RateLimitError) and exc.code == 130429:
+        if isinstance(exc, RateLimitError) and exc.code == ledger.THROTTLED:
             self._throttled += 1
             for p in self._pacers:
                 if p.phone_number_id == phone_number_id:
-                    p.throttled(mono)
-        if isinstance(exc, TransportError) and attempt >= self.options.max_attempts:
+                    p.throttled(mono)  # AIMD: the number slows down
+            throttled = row.throttled + 1
+            if throttled < self.options.max_throttled:  # back to the queue, the attempt is not counted
+                delay = jittered(exc.retry_after(throttled) * self.options.backoff_scale, self._rng)
+                self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+                self._push(replace(again, throttled=throttled), now + delay)
+                return
+            common["error_title"] = f"gave up after {throttled} throttled attempts: {common['error_title']}"[:300]
+            self._fail(row, attempt, now, common)
+            return
+        if isinstance(exc, TransportError) and counted >= self.options.max_attempts:
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
             self._push(again, now)
             self._message = f"paused: cannot reach the API ({exc.message}); resume when it is back"
             self._paused = True
             return
-        if exc.retryable and attempt < self.options.max_attempts:
-            delay = jittered(exc.retry_after(attempt) * self.options.backoff_scale, self._rng)
+        if exc.retryable and counted < self.options.max_attempts:
+            delay = jittered(exc.retry_after(counted) * self.options.backoff_scale, self._rng)
             if isinstance(exc, PairRateLimitError):
                 self._pair.hold(row.phone, delay, mono)
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
             self._push(again, now + delay)
             return
         if exc.retryable:
-            common["error_title"] = f"gave up after {attempt} attempts: {common['error_title']}"[:300]
+            common["error_title"] = f"gave up after {counted} attempts: {common['error_title']}"[:300]
+        self._fail(row, attempt, now, common)
+
+    def _fail(self, row: ledger.SendRow, attempt: int, now: float, common: dict[str, Any]) -> None:
         self._outcomes.append(ledger.Outcome(row.send_id, attempt, "failed", now, **common))
         if self.reserve is reserve_marketing:
             release_marketing(self.store, row.phone, self.campaign_id)  # it never reached them
@@ -437,8 +453,9 @@ class CampaignRunner:
         ledger.reconcile_unknown(self.store, self.campaign_id, now)
         if self.options.unknown_policy is not UnknownPolicy.WAIT_THEN_RESEND:
             return
-        attempts = dict(self.store.query(
-            "SELECT send_id, attempts FROM sends WHERE campaign_id = ? AND state = 'unknown'",
+        attempts = dict(self.store.query(  # throttle answers do not count
+            "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
+            f" AND a.error_code = {ledger.THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
             (self.campaign_id,)))
         for send_id, started in ledger.unknown_sends(self.store, self.campaign_id):
             if attempts.get(send_id, 0) < self.options.max_attempts:
