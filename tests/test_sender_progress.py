@@ -84,33 +84,3 @@ async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles
     assert ledger.campaign_info(store, cid)["status"] == "complete"
     assert sandbox.counters()["accepted"] == 3  # settled from the webhooks, nothing was sent twice
 
-
-async def test_sustained_throttling_waits_instead_of_using_up_attempts(sandbox, store):
-    """The sandbox takes 4 msg/s, the sender tries 40/s with 2 attempts: every row is throttled
-    (130429) again and again, AIMD slows down, and nobody fails for it."""
-    sandbox.configure(throughput_per_second=4.0)
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(12), template="order_shipped",
-                                                  planned_at=time.time()), name="t", now=time.time())
-    async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=40, max_attempts=2, pair_interval=0.0,
-            backoff_scale=0.05))
-        progress = await runner.run()
-    reached = sum(progress.counts[s] for s in ("accepted", "sent", "delivered", "read"))
-    assert progress.status == "complete" and reached == 12 and progress.counts["failed"] == 0
-    assert progress.throttled > 12  # throttled a lot ...
-    assert store.query("SELECT max(attempts) FROM sends")[0][0] > 2  # ... beyond the cap of 2 attempts
-    assert progress.pace < 40  # and slowed down (AIMD)
-
-
-async def test_a_row_throttled_beyond_the_safety_limit_fails_with_the_reason(sandbox, store):
-    sandbox.configure(throughput_per_second=0.01)  # one message, then throttled for a long time
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(3), template="order_shipped",
-                                                  planned_at=time.time()), name="t", now=time.time())
-    async with AsyncCloudClient(sandbox.settings()) as client:
-        progress = await CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=40, max_throttled=3, pair_interval=0.0,
-            backoff_scale=0.01)).run()
-    assert progress.counts["failed"] >= 2
-    titles = {r[0] for r in store.query("SELECT error_title FROM sends WHERE state = 'failed'")}
-    assert all(t.startswith("gave up after 3 throttled attempts") for t in titles), titles
