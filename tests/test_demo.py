@@ -20,7 +20,9 @@ from wamkt_nb.autoreply.repository import save_rule
 from wamkt_nb.clock import SimulatedClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.demo import AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, DemoCampaign, _settle, _Team, play_history
+from wamkt_nb.demo import (
+    AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, STEP_SECONDS, DemoCampaign, _settle, _Team, play_history,
+)
 from wamkt_nb.inbox.queries import open_conversations
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.store import open_store
@@ -59,6 +61,7 @@ def test_play_history_fills_the_store(tmp_path):
         "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r JOIN inbound_messages i ON i.wamid = r.in_reply_to"
         " WHERE r.kind = 'auto' AND r.state = 'accepted'")]
     assert sorted(lags)[len(lags) // 2] < 5  # auto-replies answer at the simulated moment, not hours later
+    assert max(lags) <= STEP_SECONDS / 60 + 0.5  # also to messages customers wrote on their own
     times = store.query("SELECT MIN(created_at), MAX(created_at) FROM campaigns")[0]
     assert start.timestamp() < times[0] < times[1] < start.timestamp() + 4 * 86_400  # simulated time
     metrics = compute_metrics(load_ledger(store), pd.Timestamp.now(tz="UTC"))

@@ -280,6 +280,7 @@ def play_history(
                 if campaign is None:  # a customer writes on their own
                     who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
                     sandbox.inject_inbound(ids[who], text)
+                    _settle(sandbox, link)  # a keyword is auto-replied at the moment it came in
                     result.injected += 1
                     if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
                         _answer(store, sandbox, link, api, phones[who], rng.expovariate(1 / 600.0))
@@ -297,6 +298,7 @@ def play_history(
             for hours_left in LEFT_OPEN_HOURS:
                 _advance_to(sandbox, link, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
                 sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
+                _settle(sandbox, link)
                 result.injected += 1
             _advance_to(sandbox, link, start + days * DAY)
             _send_due(store, sandbox, pace)
