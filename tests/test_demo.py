@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -148,8 +150,14 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
         page.wait_for_selector(".wamkt-kpis", state="visible", timeout=120_000)
         assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.42 and 3.42 of the default plan
         assert page.locator(".wamkt-error").count() == 0
+        page.goto("about:blank")
+        proc.terminate()  # SIGTERM to the demo alone: it stops the Voila server it started
+        assert proc.wait(30) == 130
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # whatever of the demo's group is left
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:

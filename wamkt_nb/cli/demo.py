@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -72,13 +73,22 @@ def start_voila(directory: Path, host: str, port: int) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     directory = (args.workspace or workspace_dir()).resolve()
     voila = None if args.no_serve else start_voila(directory, args.host, args.port)
+    previous = signal.signal(signal.SIGTERM, _interrupted)  # a terminated demo stops its Voila too
     try:
         prepare(directory, args.customers, args.days, args.seed)
         if voila is None:
             return 0
+        if voila.poll() is not None:
+            print(f"Voila exited with code {voila.returncode} while the history played "
+                  f"(is port {args.port} in use? try --port)", file=sys.stderr, flush=True)
+            return voila.returncode or 1
         base = f"http://{args.host}:{args.port}/"
         print(f"dashboards: {base}", flush=True)
         for name in FIRST:
@@ -88,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if voila is not None and voila.poll() is None:
             voila.terminate()
             try:
