@@ -176,3 +176,58 @@ def test_holdout_is_compared_but_never_the_winner():
 def test_bad_counts(counts, kwargs, match):
     with pytest.raises(AbTestError, match=match):
         evaluate(counts, **kwargs)
+
+
+async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(tmp_path):
+    """After the plan, another campaign takes one customer of each side (24 h marketing cap) and a
+    holdout member answers STOP. The real sender (embedded sandbox, real HTTP) excludes the message
+    row, and evaluates the holdout members at their planned time with the same checks: both sides
+    lose the same kind of people, so the arms are compared on equal terms."""
+    import time
+
+    from conftest import zone_where_it_is
+    from test_ledger import make_plan
+
+    from wamkt_nb.campaigns import ledger
+    from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
+    from wamkt_nb.cloudapi import AsyncCloudClient
+    from wamkt_nb.compliance import reserve_marketing
+    from wamkt_nb.data.sample import generate
+    from wamkt_nb.sandbox import Sandbox
+    from wamkt_nb.webhooks.consent import record_consent
+
+    data = generate(12, seed=8)
+    people = data.customers.head(8)
+    phones = list(people["phone"])
+    now = time.time()
+    plan = make_plan(people, category="marketing", template="order_shipped", planned_at=now)
+    plan["arm"] = ["A"] * 4 + ["holdout"] * 4
+    with open_store(tmp_path / "w.db") as store:
+        cid = create_campaign(store, plan, name="ab", now=now, experiment_key="ab")
+        assert reserve_marketing(store, phones[1], "other", now) and reserve_marketing(store, phones[5], "other", now)
+        with store.transaction() as conn:
+            record_consent(conn, phones[6], False, now, "keyword")
+        with Sandbox(customers=data) as sandbox:
+            sandbox.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+            async with AsyncCloudClient(sandbox.settings()) as client:
+                progress = await CampaignRunner(store, client, cid, SendOptions(
+                    phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0)).run()
+            got = {"+" + w for w in sandbox.messages_frame()["wa_id"]}
+        assert progress.status == "complete" and got == {phones[0], phones[2], phones[3]}
+        rows = {r["phone"]: r for r in store.query("SELECT phone, state, reason, held_at FROM sends")}
+        assert [(rows[p]["state"], rows[p]["reason"]) for p in phones[4:]] == [
+            ("excluded", "holdout"), ("excluded", "marketing_cap_24h"), ("excluded", "opted_out"), ("excluded", "holdout")]
+        assert (rows[phones[1]]["state"], rows[phones[1]]["reason"]) == ("excluded", "marketing_cap_24h")
+        assert all(rows[p]["held_at"] is not None for p in (phones[4], phones[7]))
+        assert store.query("SELECT count(*) FROM marketing_reservations WHERE campaign_id = ?", (cid,))[0][0] == 3
+        users = arm_counts(store, cid, "conversion").set_index("arm")["users"].to_dict()
+        assert users == {"A": 3, "holdout": 2}
+
+        # a holdout member due in their quiet hours waits for the morning, like a message would
+        night = plan.assign(customer_id=plan["customer_id"] + "n", timezone=zone_where_it_is(23))
+        late = create_campaign(store, night.iloc[4:5], name="night", now=now)
+        async with AsyncCloudClient(base_url="http://127.0.0.1:9", access_token="unused") as client:  # nothing is sent
+            await CampaignRunner(store, client, late, SendOptions(phone_number_ids=("1",), wait_for_later=False)).run()
+        state, reason, held_at, planned_at = store.query(
+            "SELECT state, reason, held_at, planned_at FROM sends WHERE campaign_id = ?", (late,))[0]
+        assert (state, reason, held_at) == ("excluded", "holdout", None) and planned_at > now + 8 * 3600

@@ -2,14 +2,18 @@
 
 Who counts (intention to treat): every recipient of a message arm whose message was attempted
 (accepted, sent, delivered, read, failed or unknown) and every holdout member held back only
-for being in the holdout (not for a compliance reason, which would have excluded them anyway).
+for being in the holdout. Both sides pass the same exclusions: the dry run's rules, and the
+sender's checks at the planned time (opt-out, service window, quiet hours, the 24 h marketing cap)
+mark a holdout member excluded with the reason whenever a message to them would have been, so
+neither side loses people the other keeps (no biased comparison, no false sample-ratio alarm).
 Outcomes:
 
 * ``read``: the message's ``read_at`` is set (message arms only);
 * ``reply``: an inbound message from the recipient's phone within ``reply_hours`` after delivery
   (message arms only);
 * ``conversion``: an order in ``conversions`` within ``attribution_hours`` after the message was
-  sent (holdout: after its planned time), with the revenue.
+  sent (holdout: after the sender found a message would have gone out, else its planned time),
+  with the revenue.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ ATTEMPTED = ("accepted", "sent", "delivered", "read", "failed", "unknown")
 _STATES = ", ".join(f"'{s}'" for s in ATTEMPTED)
 _EXPOSED = f"""
   SELECT s.send_id, s.customer_id, s.phone, s.arm, s.read_at, s.delivered_at,
-         COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.planned_at) AS ref_at
+         COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.held_at, s.planned_at) AS ref_at
   FROM sends s
   WHERE s.campaign_id = :campaign AND s.arm IS NOT NULL AND s.arm != ''
     AND ((s.arm = '{HOLDOUT}' AND s.reason = '{HOLDOUT}') OR s.state IN ({_STATES}))

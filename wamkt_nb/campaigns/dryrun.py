@@ -143,12 +143,13 @@ def dry_run(
     code = rules.reason.cat.codes.to_numpy().copy()  # index into REASON_CODES, 0 = no reason
     limit = MAX_BODY if kind == "template" else MAX_TEXT_BODY
     length = body.str.len().fillna(0).to_numpy(dtype=np.int64)
-    code[(length > limit) & (code == 0)] = REASON_CODES.index("message_too_long")
+    holdout = REASON_CODES.index("holdout")  # holdout members are excluded for the same reasons as a message
+    code[(length > limit) & ((code == 0) | (code == holdout))] = REASON_CODES.index("message_too_long")
     if kind == "template":  # Meta refuses empty parameters
         empty = np.zeros(len(audience), dtype=bool)
         for v in values.values():
             empty |= (v.str.len().fillna(0).to_numpy() == 0)
-        code[empty & (code == 0)] = REASON_CODES.index("missing_parameter")
+        code[empty & ((code == 0) | (code == holdout))] = REASON_CODES.index("missing_parameter")
 
     zones = recipient_zones(audience)
     planned, quiet = planned_times(audience, zones, now_s, mode=schedule, start=start,  # type: ignore[arg-type]

@@ -30,6 +30,8 @@ STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "fail
 FINAL_STATES = frozenset({"accepted", "sent", "delivered", "read", "failed", "excluded", "cancelled"})
 """States the sender never touches again (``unknown`` is final only under the never-resend policy)."""
 OPEN_STATES = frozenset({"planned", "in_flight", "unknown"})
+_PENDING_HOLDOUT = "arm = 'holdout' AND state = 'excluded' AND reason = 'holdout' AND held_at IS NULL"
+"""A holdout member the sender has not evaluated yet (see :func:`pending_holdouts`)."""
 THROTTLED = 130429
 """Meta's throughput answer: the sender slows down and does not count it as an attempt."""
 
@@ -54,6 +56,8 @@ class SendRow:
     """The recipient's zone from the plan (None: the compliance checks derive it from the phone)."""
     throttled: int = 0
     """Attempts answered with 130429 (throughput): they do not count against the attempt cap."""
+    holdout: bool = False
+    """An A/B holdout member: nothing is sent, the send-time checks decide whether they count."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,9 @@ class Outcome:
 
     ``kind`` is ``accepted`` (with ``wamid``), ``retry`` (error, will be tried again), ``failed``
     (permanent error), ``unknown`` (timeout or dropped response after the request left),
-    ``excluded`` (stopped before the request, with ``reason``) or ``deferred`` (not yet: planned
-    again for ``planned_at``, with ``reason``).
+    ``excluded`` (stopped before the request, with ``reason``), ``deferred`` (not yet: planned
+    again for ``planned_at``, with ``reason``) or ``held`` (a holdout member evaluated at its time:
+    ``reason`` ``holdout`` when a message would have gone out, else the exclusion code).
     """
 
     send_id: int
@@ -316,7 +321,7 @@ def record_outcomes(store: Store, outcomes: Iterable[Outcome]) -> None:
 
 
 def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
-    attempts, accepted, retry, failed, unknown, excluded, deferred = [], [], [], [], [], [], []
+    attempts, accepted, retry, failed, unknown, excluded, deferred, held, held_out = [], [], [], [], [], [], [], [], []
     for o in outcomes:
         if o.kind in _ATTEMPT_OUTCOME:
             attempts.append((o.at, _ATTEMPT_OUTCOME[o.kind], o.http_status, o.error_code, o.details,
@@ -333,6 +338,10 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
             excluded.append((o.reason, o.at, o.send_id))
         elif o.kind == "deferred":
             deferred.append((o.planned_at, o.at, o.send_id))
+        elif o.kind == "held" and o.reason == "holdout":
+            held.append((o.at, o.at, o.send_id))
+        elif o.kind == "held":
+            held_out.append((o.reason, o.at, o.send_id))
         else:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
     statements = [
@@ -349,11 +358,22 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
          unknown),
         ("UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
          " WHERE send_id = ? AND state = 'planned'", excluded),
-        ("UPDATE sends SET planned_at = ?, updated_at = ? WHERE send_id = ? AND state = 'planned'", deferred),
+        ("UPDATE sends SET planned_at = ?, updated_at = ? WHERE send_id = ?"
+         f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))", deferred),
+        (f"UPDATE sends SET held_at = ?, updated_at = ? WHERE send_id = ? AND {_PENDING_HOLDOUT}", held),
+        (f"UPDATE sends SET reason = ?, updated_at = ? WHERE send_id = ? AND {_PENDING_HOLDOUT}", held_out),
     ]
     for sql, rows in statements:
         if rows:
             conn.executemany(sql, rows)
+
+
+def pending_holdouts(store: Store, campaign_id: str) -> list[SendRow]:
+    """Holdout members not yet evaluated at their planned time, earliest first (payload empty)."""
+    rows = store.query(
+        "SELECT send_id, recipient_key, customer_id, phone, planned_at, message_type, timezone FROM sends"
+        f" WHERE campaign_id = ? AND {_PENDING_HOLDOUT} ORDER BY planned_at, send_id", (campaign_id,))
+    return [SendRow(r[0], r[1], r[2], r[3], {}, r[4] or 0.0, 0, r[5], r[6], holdout=True) for r in rows]
 
 
 def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:
@@ -402,10 +422,12 @@ def requeue(store: Store, send_ids: Iterable[int], now: float) -> int:
 
 
 def cancel_open(store: Store, campaign_id: str, now: float) -> int:
-    """Cancel every row not yet sent (``planned``); rows already in flight are left to finish."""
+    """Cancel every row not yet sent (``planned``) and holdout members not yet evaluated (they count
+    like the message rows); rows already in flight are left to finish."""
     with store.transaction() as conn:
         return conn.execute(
-            "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ? AND state = 'planned'",
+            "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ?"
+            f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))",
             (now, campaign_id),
         ).rowcount
 

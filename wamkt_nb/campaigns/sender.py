@@ -28,7 +28,7 @@ from ..clock import Clock, SystemClock
 from ..cloudapi.errors import (
     CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError, error_meaning,
 )
-from ..compliance import SendTimeCheck, release_marketing, reserve_marketing
+from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
 from ..store import Store
 from . import ledger
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
@@ -160,7 +160,7 @@ class CampaignRunner:
         self.clock = clock or SystemClock()
         self.on_progress = on_progress
         self.info = ledger.campaign_info(store, campaign_id)
-        marketing = self.info["category"] == "marketing"
+        marketing = self._marketing = self.info["category"] == "marketing"
         self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
         self.checks = SendTimeCheck(store, self.info["category"], ledger.campaign_policy(self.info))
         self._paused = False
@@ -230,6 +230,8 @@ class CampaignRunner:
         self._prepare_unknown(now)
         start_at = self.options.start_at or 0.0
         for row in ledger.planned_sends(self.store, self.campaign_id):
+            self._push(row, max(row.planned_at, start_at))
+        for row in ledger.pending_holdouts(self.store, self.campaign_id):  # checked when a message would go
             self._push(row, max(row.planned_at, start_at))
         mono = time.monotonic()
         self._pacers = [NumberPacer(pid, self.options.rate, mono) for pid in self.options.phone_number_ids]
@@ -301,10 +303,14 @@ class CampaignRunner:
         24 h reservation let through, each with its attempt number and sending number; and how long
         until a bucket has a token."""
         room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
-        due: list[tuple[ledger.SendRow, NumberPacer]] = []
+        due: list[tuple[ledger.SendRow, NumberPacer | None]] = []
         wait = 0.0
         while self._heap and self._heap[0][0] <= now and len(due) < room:
             row = self._heap[0][2]
+            if row.holdout:  # nothing is sent: no pair slot, no token
+                heapq.heappop(self._heap)
+                due.append((row, None))
+                continue
             pair_wait = self._pair.wait_time(row.phone, mono)
             if pair_wait > 0:
                 heapq.heappop(self._heap)
@@ -321,15 +327,21 @@ class CampaignRunner:
                                      [r.timezone for r, _ in due], now)
         launch: list[tuple[ledger.SendRow, int, str]] = []
         for (row, pacer), verdict in zip(due, verdicts):
-            if verdict.reason:
+            if pacer is not None and (verdict.reason or row.holdout):
                 pacer.refund()
-                if verdict.defer_to is not None:
-                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "deferred", now,
-                                                         reason=verdict.reason, planned_at=verdict.defer_to))
-                    self._push(row, verdict.defer_to)
-                else:
-                    self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
-                                                         reason=verdict.reason))
+            if verdict.defer_to is not None:
+                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "deferred", now,
+                                                     reason=verdict.reason, planned_at=verdict.defer_to))
+                self._push(row, verdict.defer_to)
+                continue
+            if row.holdout:  # excluded exactly when a message would have been, so both sides count alike
+                capped = self._marketing and marketing_taken(self.store, row.phone, self.campaign_id, now)
+                reason = verdict.reason or ("marketing_cap_24h" if capped else "holdout")
+                self._outcomes.append(ledger.Outcome(row.send_id, 0, "held", now, reason=reason))
+                continue
+            if verdict.reason:
+                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
+                                                     reason=verdict.reason))
                 continue
             if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
                 pacer.refund()
@@ -502,8 +514,9 @@ class CampaignRunner:
         review = 0
         if status == "done":
             counts = ledger.state_counts(self.store, self.campaign_id)
-            review = counts["unknown"] if counts["planned"] + counts["in_flight"] == 0 else 0
-            status = "complete" if counts["planned"] + counts["in_flight"] + counts["unknown"] == 0 else "paused"
+            still = counts["planned"] + counts["in_flight"] + len(ledger.pending_holdouts(self.store, self.campaign_id))
+            review = counts["unknown"] if still == 0 else 0
+            status = "complete" if still + counts["unknown"] == 0 else "paused"
         ledger.set_campaign_status(self.store, self.campaign_id, status, now)
         if review:
             status = "needs_review"

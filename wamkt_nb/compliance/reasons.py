@@ -21,9 +21,11 @@ REASONS: dict[str, str] = {
 }
 """Every reason code with its explanation; codes ending in a deferral give outcome ``later``."""
 
-EXCLUDING = ("no_phone", "no_opt_in", "opted_out", "us_marketing", "holdout", "inactive_90d",
-             "marketing_cap_24h", "outside_service_window")
-"""Exclusions in order of precedence: a recipient gets the first that applies."""
+EXCLUDING = ("no_phone", "no_opt_in", "opted_out", "us_marketing", "inactive_90d", "marketing_cap_24h",
+             "outside_service_window", "holdout")
+"""Exclusions in order of precedence: a recipient gets the first that applies. ``holdout`` comes
+last, so holdout members are excluded for the same reasons as the message arms (an unbiased A/B
+comparison counts only those a message would have reached)."""
 
 MESSAGE_EXCLUDING = ("missing_parameter", "message_too_long")
 """Exclusions the dry-run decides from the rendered message, after the rules."""

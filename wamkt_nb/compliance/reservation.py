@@ -32,10 +32,9 @@ def reserve_marketing(store: Store, phone: str, campaign_id: str, now: float,
     message to it, less than ``cap_seconds`` ago. Asking again for the same campaign returns True.
     """
     with store.transaction() as conn:
-        row = conn.execute("SELECT campaign_id, reserved_at FROM marketing_reservations WHERE phone = ?",
-                           (phone,)).fetchone()
-        if row is not None and row["reserved_at"] > now - cap_seconds:
-            return row["campaign_id"] == campaign_id
+        holder = _holder(conn, phone, now, cap_seconds)
+        if holder is not None:
+            return holder == campaign_id
         if conn.execute(_LEDGER_RECENT, (phone, campaign_id, now - cap_seconds)).fetchone():
             return False
         conn.execute(
@@ -45,6 +44,24 @@ def reserve_marketing(store: Store, phone: str, campaign_id: str, now: float,
             (phone, campaign_id, float(now)),
         )
         return True
+
+
+def marketing_taken(store: Store, phone: str, campaign_id: str, now: float,
+                    cap_seconds: float = MARKETING_CAP_SECONDS) -> bool:
+    """Would :func:`reserve_marketing` refuse ``phone`` now? Reserves nothing: for A/B holdout
+    members, who get no message but must be excluded exactly when a message would have been."""
+    with store.transaction(immediate=False) as conn:
+        holder = _holder(conn, phone, now, cap_seconds)
+        if holder is not None:
+            return holder != campaign_id
+        return conn.execute(_LEDGER_RECENT, (phone, campaign_id, now - cap_seconds)).fetchone() is not None
+
+
+def _holder(conn, phone: str, now: float, cap_seconds: float) -> str | None:
+    """The campaign holding a reservation of ``phone`` younger than ``cap_seconds``, if any."""
+    row = conn.execute("SELECT campaign_id, reserved_at FROM marketing_reservations WHERE phone = ?",
+                       (phone,)).fetchone()
+    return row["campaign_id"] if row is not None and row["reserved_at"] > now - cap_seconds else None
 
 
 def release_marketing(store: Store, phone: str, campaign_id: str) -> bool:
