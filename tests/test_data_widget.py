@@ -85,6 +85,15 @@ def test_a_file_without_ids_shows_no_full_number_anywhere():
     assert not any(p in shown or p[1:] in shown for p in w.data.customers["phone"])
 
 
+def test_a_phone_number_in_any_column_is_masked_in_the_preview():
+    w = DataLoaderWidget()
+    _upload(w, b"Kundennummer,Name,Handy\n+491511234567,Anna,0151 1234567\n+4915223456789,Ben,+4915223456789\n", "ids.csv")
+    assert w.result.loaded == 2 and "+491511234567" in w.data.customers["customer_id"].tolist()
+    shown = w.preview.value + w.rejects.value
+    assert "+49151*****67" in w.preview.value
+    assert not any(p in shown or p[1:] in shown for p in w.data.customers["phone"])
+
+
 @pytest.mark.parametrize("content, name, message", [
     (b"", "leer.csv", "leer.csv is empty"),
     (b"name,email\nAnna,a@b.de\n", "x.csv", "no phone column found among: &#x27;name&#x27;, &#x27;email&#x27;"),

@@ -29,7 +29,7 @@ from ..data.columns import SYNONYMS
 from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, CrmFetch, FetchCancelled,
                         FetchProgress, crm_table, describe_progress, fetch_records, url_place)
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
-from ..data.privacy import mask_email, mask_phones
+from ..data.privacy import mask_frame, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
 from ..data.sample import generate
 from ..data.schema import CustomerData
@@ -397,10 +397,7 @@ def preview_html(data: CustomerData | None, result: LoadResult | None, rows: int
         return ""
     frame = result.rows if result is not None else data.customers
     head = frame.head(rows).copy()
-    if "phone" in head:
-        head["phone"] = mask_phones(head["phone"].astype("string"))
-    if "email" in head:
-        head["email"] = head["email"].map(mask_email)
+    head = mask_frame(head)
     for column in head.columns:
         if isinstance(head[column].dtype, pd.DatetimeTZDtype):
             head[column] = head[column].dt.strftime("%Y-%m-%d %H:%M")
@@ -419,6 +416,7 @@ def rejects_html(result: LoadResult | None, rows: int = REJECT_ROWS) -> str:
     phone_column = result.mapping.get("phone")
     is_phone = shown["column"] == phone_column
     shown.loc[is_phone, "value"] = mask_phones(shown.loc[is_phone, "value"])
+    shown = mask_frame(shown)  # a number in another column (an id, a name) too
     more = f" (first {rows} shown)" if len(result.rejects) > rows else ""
     return f"<div><b>{result.rejected:,} rejected rows</b>{more}{_table(shown.astype(object).fillna(''))}</div>"
 
