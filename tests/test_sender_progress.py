@@ -84,3 +84,19 @@ async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles
     assert ledger.campaign_info(store, cid)["status"] == "complete"
     assert sandbox.counters()["accepted"] == 3  # settled from the webhooks, nothing was sent twice
 
+
+
+async def test_metas_fbtrace_id_is_kept_with_the_attempt_and_shown_in_the_breakdown(sandbox, store):
+    from wamkt_nb.widgets.send import errors_html
+
+    plan = make_plan(DATA.customers.head(3), template="order_shipped", planned_at=time.time())
+    plan.at[0, "payload"] = {**plan.at[0, "payload"], "template": {"name": "no_such_template", "language": {"code": "de"}}}
+    cid = ledger.create_campaign(store, plan, name="f", now=time.time())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        progress = await CampaignRunner(store, client, cid, SendOptions(
+            phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0)).run()
+    (code, trace), = store.query("SELECT error_code, fbtrace_id FROM attempts WHERE outcome = 'error'")
+    assert code == 132001 and len(trace) > 8  # the sandbox's trace id, as Meta sends one
+    assert ledger.error_breakdown(store, cid).set_index("code").at[132001, "fbtrace_id"] == trace
+    assert progress.errors_frame().set_index("code").at[132001, "fbtrace_id"] == trace
+    assert trace in errors_html(progress)

@@ -82,6 +82,8 @@ class Outcome:
     details: str | None = None
     reason: str | None = None
     planned_at: float | None = None
+    fbtrace_id: str | None = None
+    """Meta's trace id of an error answer, for a support request."""
 
 
 def recipient_key(campaign_id: str, customer_id: str) -> str:
@@ -325,7 +327,7 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
     for o in outcomes:
         if o.kind in _ATTEMPT_OUTCOME:
             attempts.append((o.at, _ATTEMPT_OUTCOME[o.kind], o.http_status, o.error_code, o.details,
-                             o.send_id, o.attempt_no))
+                             o.fbtrace_id, o.send_id, o.attempt_no))
         if o.kind == "accepted":
             accepted.append((o.wamid, o.at, o.at, o.send_id))
         elif o.kind == "retry":
@@ -346,7 +348,7 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
     statements = [
         ("UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
-         " error_details = ? WHERE send_id = ? AND attempt_no = ?", attempts),
+         " error_details = ?, fbtrace_id = ? WHERE send_id = ? AND attempt_no = ?", attempts),
         ("UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
          " state = CASE WHEN state IN ('planned', 'in_flight', 'unknown') THEN 'accepted'"
          " ELSE state END, updated_at = ? WHERE send_id = ?", accepted),
@@ -443,14 +445,18 @@ def state_counts(store: Store, campaign_id: str) -> dict[str, int]:
 
 
 def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
-    """Errors by Meta code over every attempt and async failure: code, count, meaning."""
+    """Errors by Meta code over every attempt and async failure: code, count, meaning, and the
+    latest ``fbtrace_id`` Meta gave for the code (what its support asks for; None for async ones)."""
     from ..cloudapi.errors import error_meaning
 
-    frame = store.read_frame(
-        "SELECT code, count(*) AS count FROM ("
-        " SELECT a.error_code AS code FROM attempts a JOIN sends s ON s.send_id = a.send_id"
+    frame = store.read_frame(  # SQLite: the bare fbtrace_id comes from the row with the max() time
+        "SELECT code, count(*) AS count, max(CASE WHEN trace IS NOT NULL THEN at END) AS traced_at,"
+        " trace AS fbtrace_id FROM ("
+        " SELECT a.error_code AS code, a.fbtrace_id AS trace, a.started_at AS at FROM attempts a"
+        "  JOIN sends s ON s.send_id = a.send_id"
         "  WHERE s.campaign_id = :c AND a.outcome IN ('error', 'timeout', 'lost')"
-        " UNION ALL SELECT s.error_code FROM sends s WHERE s.campaign_id = :c AND s.state = 'failed'"
+        " UNION ALL SELECT s.error_code, NULL, s.updated_at FROM sends s WHERE s.campaign_id = :c"
+        "  AND s.state = 'failed'"
         "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = s.send_id AND a.outcome = 'error')"
         ") GROUP BY code ORDER BY count DESC",
         {"c": campaign_id},
@@ -459,7 +465,8 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
         error_meaning(int(c)) if pd.notna(c) else "Timeout or dropped response: outcome unknown"
         for c in frame["code"]
     ]
-    return frame
+    frame["fbtrace_id"] = frame["fbtrace_id"].where(frame["traced_at"].notna(), None)
+    return frame[["code", "count", "meaning", "fbtrace_id"]]
 
 
 def resend_report(store: Store, campaign_id: str) -> dict[str, int]:

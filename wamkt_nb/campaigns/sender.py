@@ -105,6 +105,8 @@ class Progress:
     rate: float
     eta_seconds: float | None
     errors: dict[int | None, int] = field(default_factory=dict)
+    traces: dict[int | None, str] = field(default_factory=dict)
+    """The latest ``fbtrace_id`` Meta gave per error code (for a support request)."""
     requests: int = 0
     throttled: int = 0
     resent_after_unknown: int = 0
@@ -123,11 +125,12 @@ class Progress:
         return self.done / self.total if self.total else 1.0
 
     def errors_frame(self) -> pd.DataFrame:
-        """Errors by Meta code with their meaning, most frequent first."""
+        """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first."""
         rows = [{"code": c, "count": n,
-                 "meaning": error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown"}
+                 "meaning": error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown",
+                 "fbtrace_id": self.traces.get(c)}
                 for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
-        return pd.DataFrame(rows, columns=["code", "count", "meaning"])
+        return pd.DataFrame(rows, columns=["code", "count", "meaning", "fbtrace_id"])
 
 
 class Reserve(Protocol):
@@ -176,6 +179,7 @@ class CampaignRunner:
         self._busy = 0
         self._turn = 0
         self._errors: dict[int | None, int] = {}
+        self._traces: dict[int | None, str] = {}
         self._errors_at = float("-inf")
         self._requests = 0
         self._throttled = 0
@@ -409,7 +413,7 @@ class CampaignRunner:
         now = self.clock.now()
         mono = time.monotonic()
         common = dict(error_code=exc.code, error_title=exc.message[:300], http_status=exc.http_status,
-                      details=(exc.details or exc.message)[:500])
+                      details=(exc.details or exc.message)[:500], fbtrace_id=exc.fbtrace_id or None)
         again = replace(row, attempts=attempt)
         counted = attempt - row.throttled  # throttle answers (130429) do not use up attempts
         if exc.outcome_unknown:
@@ -542,11 +546,12 @@ class CampaignRunner:
         if status is None:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
         if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
-            self._errors = _codes(ledger.error_breakdown(self.store, self.campaign_id))
+            self._errors, self._traces = _codes(ledger.error_breakdown(self.store, self.campaign_id))
             self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,
             elapsed=mono - self._start, rate=rate, eta_seconds=eta, errors=dict(self._errors),
+            traces=dict(self._traces),
             requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
             pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
             unknown_waiting=len(self._waiting_unknown),
@@ -562,8 +567,11 @@ class CampaignRunner:
             self.on_progress(self.progress())
 
 
-def _codes(frame: pd.DataFrame) -> dict[int | None, int]:
-    return {(None if pd.isna(c) else int(c)): int(n) for c, n in zip(frame["code"], frame["count"])}
+def _codes(frame: pd.DataFrame) -> tuple[dict[int | None, int], dict[int | None, str]]:
+    """Counts and latest fbtrace_id per code from :func:`ledger.error_breakdown`."""
+    codes = [None if pd.isna(c) else int(c) for c in frame["code"]]
+    traces = {c: t for c, t in zip(codes, frame["fbtrace_id"]) if isinstance(t, str) and t}
+    return {c: int(n) for c, n in zip(codes, frame["count"])}, traces
 
 
 async def send_campaign(

@@ -40,10 +40,12 @@ def errors_html(progress: Progress) -> str:
     if frame.empty:
         return "<i>No errors.</i>"
     rows = "".join(
-        f"<tr><td>{'–' if code is None else int(code)}</td><td>{count:,}</td><td>{html.escape(meaning)}</td></tr>"
-        for code, count, meaning in frame.itertuples(index=False)
+        f"<tr><td>{'–' if code is None else int(code)}</td><td>{count:,}</td><td>{html.escape(meaning)}</td>"
+        f"<td><code>{html.escape(trace or '')}</code></td></tr>"
+        for code, count, meaning, trace in frame.itertuples(index=False)
     )
-    return f"<table class='wamkt-send-errors'><tr><th>code</th><th>count</th><th>meaning</th></tr>{rows}</table>"
+    return ("<table class='wamkt-send-errors'><tr><th>code</th><th>count</th><th>meaning</th>"
+            f"<th title='for a Meta support request'>fbtrace_id (latest)</th></tr>{rows}</table>")
 
 
 class SendView(widgets.VBox):
