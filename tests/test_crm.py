@@ -22,6 +22,12 @@ class Sleeps(list):
         self.append(seconds)
 
 
+@pytest.fixture(autouse=True)
+def own_workspace(tmp_path, monkeypatch):
+    """Ids derived from phones need a workspace key: this test's own, not the checkout's."""
+    monkeypatch.setenv("WAMKT_WORKSPACE", str(tmp_path / "workspace"))
+
+
 def _expected_ids() -> list[str]:
     return [str(c["id"]) for c in make_customers(N) if c["id"] % 10 and c["id"] % 13]
 

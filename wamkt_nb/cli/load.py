@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress, describe_progress,
-                        load_crm_customers)
+from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress,
+                        describe_progress, fetch_table)
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
@@ -62,10 +62,11 @@ def run(args: argparse.Namespace) -> int:
             cancel = threading.Event()
             progress = None if args.quiet else ProgressLine(sys.stderr)
             with _cancel_on_interrupt(cancel):
-                customers = load_crm_customers(config, mapping, args.region, on_progress=progress, cancel=cancel)
+                source = fetch_table(config, on_progress=progress, cancel=cancel)
         else:
-            # ids derived from phones are keyed by the target workspace, so reloads keep them
-            customers = load_customers(args.customers, mapping, args.region, id_key=workspace_id_key(directory))
+            source = args.customers
+        # ids derived from phones are keyed by the target workspace (made only now), so reloads keep them
+        customers = load_customers(source, mapping, args.region, id_key=workspace_id_key(directory))
         _report(customers, directory)
         orders = interactions = None
         if args.orders:
