@@ -178,3 +178,14 @@ def workspace(tmp_path, monkeypatch) -> Path:
     """An empty workspace folder, exported as WAMKT_WORKSPACE for notebooks and Voila."""
     monkeypatch.setenv("WAMKT_WORKSPACE", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A real SQLite store (WAL, migrations applied) in the test's own folder (a module's own
+    ``store`` fixture takes precedence)."""
+    from wamkt_nb.store import open_store
+
+    s = open_store(tmp_path / "w.db")
+    yield s
+    s.close()

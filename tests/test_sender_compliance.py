@@ -15,7 +15,6 @@ from wamkt_nb.compliance import explain
 from wamkt_nb.compliance.timezones import local_hours
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.consent import record_consent
 
 DATA = generate(40, seed=11)
@@ -26,13 +25,6 @@ def sandbox():
     with Sandbox(customers=DATA) as sb:
         sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
         yield sb
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 async def send(store, sandbox, cid, **options):

@@ -11,16 +11,8 @@ from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
-from wamkt_nb.store import open_store
 
 DATA = generate(30, seed=3)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

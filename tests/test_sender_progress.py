@@ -14,17 +14,9 @@ from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOption
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.wiring import connect_sandbox
 
 DATA = generate(30, seed=3)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
