@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import zone_where_it_is  # noqa: E402
+from tests.conftest import free_port, stop_process, wait_for_port, zone_where_it_is  # noqa: E402
 from wamkt_nb.campaigns import ledger  # noqa: E402
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions  # noqa: E402
 from wamkt_nb.cloudapi import AsyncCloudClient  # noqa: E402
@@ -43,12 +42,6 @@ TOKEN = "sandbox-token"
 CONCURRENCY = 8
 """Requests in flight: at ~1-10 ms per request a few suffice."""
 PNID = SandboxConfig().phone_number_id
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def plan(n: int, offset: int, category: str) -> pd.DataFrame:
@@ -153,15 +146,7 @@ def main() -> None:
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if sandbox.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the standalone sandbox did not start")
-                time.sleep(0.2)
+        wait_for_port(port, proc=sandbox)
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(Path(tmp) / "bench.db")
             rows = [
@@ -174,8 +159,7 @@ def main() -> None:
             ]
             store.close()
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
+        stop_process(sandbox)
     table = pd.DataFrame(rows).set_index("leg")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
         print(table)

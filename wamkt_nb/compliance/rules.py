@@ -70,7 +70,7 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
                 store: Store | None = None, campaign_id: str = "", policy: Policy = Policy()) -> RuleResult:
     """Apply every exclusion rule (see :data:`reasons.EXCLUDING`, first match wins).
 
-    ``message_type`` ``"text"`` (free-form) needs an open service window; templates do not.
+    Every ``message_type`` but ``"template"`` (free-form text, media, ...) needs an open service window.
     Marketing rules (opt-out, +1 numbers, the 24 h cap) apply to ``category == "marketing"``.
     """
     n = len(audience)
