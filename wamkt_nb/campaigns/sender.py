@@ -331,7 +331,7 @@ class CampaignRunner:
                                      [r.timezone for r, _ in due], now)
         launch: list[tuple[ledger.SendRow, int, str]] = []
         for (row, pacer), verdict in zip(due, verdicts):
-            if pacer is not None and (verdict.reason or row.holdout):
+            if pacer is not None and verdict.reason:  # its token goes back: nothing is sent
                 pacer.refund()
             if verdict.defer_to is not None:
                 self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "deferred", now,

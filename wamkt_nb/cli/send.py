@@ -2,6 +2,8 @@
 
 The same :class:`~wamkt_nb.campaigns.sender.CampaignRunner` as the notebook widget; progress goes
 to stdout. SIGINT/SIGTERM stop after the requests in flight; ``--resume`` continues later.
+Exit code 0 when the campaign is complete; 3 when rows are left (paused, planned for later, or
+``needs review``: outcomes unknown, to be settled by a later ``--resume``); 2 on bad input.
 """
 
 from __future__ import annotations
