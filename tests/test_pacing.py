@@ -25,6 +25,13 @@ def test_presets_and_confirmation():
         resolve_rate(0)
 
 
+def test_a_real_number_is_capped_at_max_rate_unless_configured():
+    assert resolve_rate("standard", confirm_high_rate=True, max_rate=80.0) == 80
+    with pytest.raises(PaceError, match="above the configured cap of 80/s per number"):
+        resolve_rate("max", confirm_high_rate=True, max_rate=80.0)
+    assert resolve_rate("max", confirm_high_rate=True, max_rate=1000.0) == 1000
+
+
 def drive(bucket: TokenBucket, seconds: float, step: float) -> int:
     """Simulate a dispatcher waking every ``step`` seconds and taking every token there is."""
     taken, t = 0, 0.0

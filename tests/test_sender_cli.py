@@ -40,7 +40,7 @@ def test_send_a_plan_file_through_the_embedded_sandbox(env, capsys):
     assert "add --resume" in capsys.readouterr().err
 
 
-def test_clear_errors(env, capsys):
+def test_clear_errors(env, capsys, monkeypatch):
     db = env / "w.db"
     assert main(["send", "nope", "--sandbox", "--db", str(db)]) == 2
     assert "no campaign 'nope'" in capsys.readouterr().err
@@ -48,6 +48,11 @@ def test_clear_errors(env, capsys):
         ledger.create_campaign(store, make_plan(2), name="x", now=time.time(), campaign_id="c1")
     assert main(["send", "c1", "--live", "--db", str(db)]) == 2
     assert "--live needs an access token" in capsys.readouterr().err
+    monkeypatch.setenv("WAMKT_ACCESS_TOKEN", "live-token")  # never reached: the pace is refused first
+    assert main(["send", "c1", "--live", "--db", str(db), "--pace", "max", "--confirm-high-rate", "--phone-number-id", "1",
+                 "--base-url", "http://127.0.0.1:9"]) == 2
+    assert "above the configured cap of 80/s" in capsys.readouterr().err
+    monkeypatch.delenv("WAMKT_ACCESS_TOKEN")
     assert main(["send", "c1", "--sandbox", "--db", str(db), "--pace", "max",
                  "--base-url", "http://127.0.0.1:9"]) == 2
     assert "above 50/s" in capsys.readouterr().err

@@ -21,8 +21,9 @@ class PaceError(ValueError):
     """A pace that is unknown, not positive, or too fast without an explicit confirmation."""
 
 
-def resolve_rate(pace: str | float, *, confirm_high_rate: bool = False) -> float:
-    """Messages per second for a preset name or a number; above 50/s only when confirmed."""
+def resolve_rate(pace: str | float, *, confirm_high_rate: bool = False, max_rate: float | None = None) -> float:
+    """Messages per second for a preset name or a number; above 50/s only when confirmed, never
+    above ``max_rate`` (the settings' per-number cap for a real number, e.g. Meta's 80/s)."""
     if isinstance(pace, str) and not pace.replace(".", "", 1).isdigit():
         if pace not in PACE_PRESETS:
             raise PaceError(f"pace must be one of {', '.join(PACE_PRESETS)} or a number, not {pace!r}")
@@ -31,6 +32,11 @@ def resolve_rate(pace: str | float, *, confirm_high_rate: bool = False) -> float
         rate = float(pace)
     if not rate > 0:
         raise PaceError(f"pace must be more than 0 messages per second, not {rate}")
+    if max_rate is not None and rate > max_rate:
+        raise PaceError(
+            f"{rate:g} msg/s is above the configured cap of {max_rate:g}/s per number (WAMKT_MAX_RATE); "
+            "raise the cap only when Meta has upgraded the number's throughput."
+        )
     if rate > CONFIRM_ABOVE and not confirm_high_rate:
         raise PaceError(
             f"{rate:g} msg/s is above {CONFIRM_ABOVE:g}/s: the account may be restricted and the "

@@ -63,6 +63,8 @@ class SendOptions:
     phone_number_ids: tuple[str, ...]
     pace: str | float = "safe"
     confirm_high_rate: bool = False
+    max_rate: float | None = None
+    """The per-number cap of a real number (settings ``max_rate``); None for the sandbox."""
     concurrency: int = 8
     max_attempts: int = 5
     unknown_policy: UnknownPolicy = UnknownPolicy.WAIT_THEN_RESEND
@@ -85,12 +87,12 @@ class SendOptions:
         if self.concurrency < 1 or self.max_attempts < 1 or self.max_throttled < 1:
             raise ValueError("concurrency, max_attempts and max_throttled must be at least 1")
         object.__setattr__(self, "unknown_policy", UnknownPolicy(self.unknown_policy))
-        resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate)
+        resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate, max_rate=self.max_rate)  # fail early
 
     @property
     def rate(self) -> float:
         """Messages per second per phone number."""
-        return resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate)
+        return resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate, max_rate=self.max_rate)
 
 
 @dataclass

@@ -150,7 +150,8 @@ async def _run(args: argparse.Namespace) -> int:
         numbers = tuple(args.phone_number_ids or numbers)
         options = SendOptions(
             phone_number_ids=numbers, pace=args.pace or settings.pace,
-            confirm_high_rate=args.confirm_high_rate, concurrency=args.concurrency,
+            confirm_high_rate=args.confirm_high_rate, max_rate=settings.max_rate if args.live else None,
+            concurrency=args.concurrency,
             max_attempts=args.max_attempts, unknown_policy=UnknownPolicy(args.unknown_policy),
             unknown_wait=args.unknown_wait, wait_for_later=not args.due_only,
             start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None,
