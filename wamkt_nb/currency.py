@@ -54,12 +54,13 @@ class ExchangeRates:
         values = amounts.astype("float64")
         if currencies is None or isinstance(currencies, str):
             return values * self.rate(currencies or self.currency)
-        codes, distinct = pd.factorize(currencies, use_na_sentinel=False)  # a handful of codes, millions of rows
-        factors = np.array([self.rate(str(c).strip() if pd.notna(c) and str(c).strip() else self.currency)
-                            for c in distinct], dtype="float64")
-        if len(factors) == 1:
-            return values * factors[0]
-        return values * factors[codes]
+        distinct = pd.unique(currencies)  # a handful of codes among millions of rows
+        factors = [self.rate(str(c).strip() if pd.notna(c) and str(c).strip() else self.currency) for c in distinct]
+        if len(set(factors)) == 1:  # the usual case: one currency, often the reporting one (no copy then)
+            return values if factors[0] == 1.0 else values * factors[0]
+        codes, uniques = pd.factorize(currencies, use_na_sentinel=False)
+        by_code = {c: f for c, f in zip(distinct, factors)}
+        return values * np.array([by_code[c] for c in uniques], dtype="float64")[codes]
 
     def convert_frame(self, frame: pd.DataFrame, amount: str = "amount", currency: str = "currency") -> pd.DataFrame:
         """A copy of ``frame`` whose ``amount`` is in the reporting currency and ``currency`` says so."""
