@@ -194,15 +194,25 @@ async def test_faults_every_recipient_final_attempts_capped_duplicates_explained
     store.close()
 
 
-def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig):
+def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig, tmp_path):
     store = open_store(rig.db)
     a = new_campaign(store, DATA.customers.iloc[:60], "overlap-a", category="marketing", template="rabatt_aktion")
     b = new_campaign(store, DATA.customers.iloc[30:90], "overlap-b", category="marketing", template="rabatt_aktion")
-    procs = [subprocess.Popen(send_command(rig, cid), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for cid in (a, b)]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err.decode()[-2000:]
+    # stderr to files, not pipes read one after the other (a full pipe would stall the second sender);
+    # senders still running when the test gives up are stopped, not left behind
+    logs = [tmp_path / f"send-{cid}.log" for cid in (a, b)]
+    with logs[0].open("wb") as err_a, logs[1].open("wb") as err_b:
+        procs = [subprocess.Popen(send_command(rig, cid), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                 for cid, err in ((a, err_a), (b, err_b))]
+        try:
+            for p in procs:
+                p.wait(timeout=300)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    stop_process(p)
+    for p, log in zip(procs, logs):
+        assert p.returncode == 0, log.read_text(errors="replace")[-2000:]
     phones: dict[str, int] = {}
     for cid in (a, b):
         for key in rig.accepted(cid):
