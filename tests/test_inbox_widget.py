@@ -17,7 +17,7 @@ from wamkt_nb.widgets.inbox import InboxView
 
 
 def test_inbox_widget_answers_and_masks(tmp_path):
-    data = generate(30, seed=4)
+    data = generate(30, seed=4, now="2025-10-09")  # the day of the ManualClock below, not today
     store = open_store(tmp_path / "w.db")
     clock = ManualClock(1_760_000_000)
     features = build_features(data, clock.now())

@@ -111,7 +111,7 @@ def sandbox():
     from wamkt_nb.sandbox import Sandbox
 
     clock = ManualClock(1_780_000_000.0)
-    box = Sandbox(customers=generate(50, seed=1), clock=clock)
+    box = Sandbox(customers=generate(50, seed=1, now="2026-05-28"), clock=clock)  # the clock's day, not today
     box.start()
     yield box
     box.stop()

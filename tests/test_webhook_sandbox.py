@@ -18,7 +18,7 @@ from wamkt_nb.webhooks.wiring import connect_sandbox
 
 @pytest.fixture(scope="module")
 def data():
-    return generate(40, seed=3)
+    return generate(40, seed=3, now="2025-10-09")  # the day of the sandbox's ManualClock, not today
 
 
 @pytest.fixture
