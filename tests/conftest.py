@@ -167,7 +167,12 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # a Voila kernel on a busy 2-core CI machine may take well over Playwright's 30 s / 5 s defaults
+    context.set_default_timeout(120_000)
+    expect.set_options(timeout=60_000)
     pg = context.new_page()
     yield pg
     context.close()
