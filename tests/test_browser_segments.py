@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
 from wamkt_nb.data.sample import generate
@@ -36,12 +37,13 @@ def test_changing_controls_changes_the_count(page, workspace: Path, tmp_path):
             f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{start:,} ')")
         frequent = count(page)
         assert frequent != start
-        assert "frequent buyers" in page.locator(".wamkt-segment-description").inner_text()
+        # the count is redrawn first, the description after it: wait for it rather than read it at once
+        expect(page.locator(".wamkt-segment-description")).to_contain_text("frequent buyers")
 
         page.locator(".wamkt-segment-include-inactive input").check()
         page.wait_for_function(
             f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{frequent:,} ')")
         assert count(page) > frequent
-        assert "included" in page.locator(".wamkt-segment-inactive").inner_text()
-        assert "*****" in page.locator(".wamkt-segment-sample").inner_text()  # phones in the sample are masked
+        expect(page.locator(".wamkt-segment-inactive")).to_contain_text("included")
+        expect(page.locator(".wamkt-segment-sample")).to_contain_text("*****")  # phones in the sample are masked
         check_clean(page, data.customers["phone"].tolist())

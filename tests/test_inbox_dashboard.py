@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from wamkt_nb.autoreply import AutoReplier
 from wamkt_nb.data.features import build_features
@@ -93,10 +94,13 @@ def test_inbox_dashboard_in_the_browser(page, workspace, tmp_path):
 
         page.locator(".wamkt-inbox-period select").select_option(label="Last 24 hours")
         page.wait_for_function("document.querySelector('.wamkt-inbox-open').innerText === '2'")
-        assert rows.count() == 2 and page.locator(".wamkt-inbox-red-count").inner_text() == "1"
+        # the summary is redrawn before the table: wait for the table too instead of counting its rows at once
+        expect(rows).to_have_count(2)
+        expect(page.locator(".wamkt-inbox-red-count")).to_have_text("1")
 
         page.locator(".wamkt-inbox-campaign select").select_option(label=f"Spring sale ({CAMPAIGN})")
         page.wait_for_function("document.querySelector('.wamkt-inbox-open').innerText === '1'")
-        assert rows.count() == 1 and "Frage zur Rechnung" in rows.first.inner_text()
-        assert page.locator(".wamkt-inbox-red-count").inner_text() == "0"
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Frage zur Rechnung")
+        expect(page.locator(".wamkt-inbox-red-count")).to_have_text("0")
         check_clean(page, phones + [who["old"]])
