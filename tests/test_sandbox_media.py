@@ -175,6 +175,7 @@ def test_sends_check_media_ids_while_links_keep_working(sb, http, data):
     assert frame.loc[mismatch.json()["messages"][0]["id"], "error_code"] == 131053
     assert frame.loc[ok.json()["messages"][0]["id"], "status"] != "failed"
     assert (frame.status == "failed").sum() == 1
+    assert sb.wait_idle(60)  # the emitter thread records the batch with the failed status a moment later
     failed = [s for batch in sb.emitted() for entry in batch["payload"]["entry"] for change in entry["changes"]
               for s in change["value"].get("statuses", []) if s["status"] == "failed"]
     assert failed[0]["errors"][0]["code"] == 131053 and pdf_id in failed[0]["errors"][0]["error_data"]["details"]
