@@ -185,6 +185,16 @@ def workspace(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@contextmanager
+def sender_sandbox(customers, **options):
+    """An embedded sandbox for sender tests: ``customers``, no pair rate, no messaging tier limit."""
+    from wamkt_nb.sandbox import Sandbox
+
+    with Sandbox(customers=customers, **options) as sb:
+        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+        yield sb
+
+
 @pytest.fixture
 def store(tmp_path):
     """A real SQLite store (WAL, migrations applied) in the test's own folder (a module's own

@@ -4,14 +4,13 @@ import asyncio
 import time
 
 import pytest
-from conftest import wait_until_async
+from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.send import SendView
 
@@ -20,8 +19,7 @@ DATA = generate(30, seed=4)
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(customers=DATA) as sb:
-        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    with sender_sandbox(DATA) as sb:
         yield sb
 
 

@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import wait_until_async
+from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
@@ -23,16 +23,8 @@ DATA = generate(60, seed=5)
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(customers=DATA, faults=Faults(timeout_seconds=2.0)) as sb:
-        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    with sender_sandbox(DATA, faults=Faults(timeout_seconds=2.0)) as sb:
         yield sb
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ the embedded sandbox over real HTTP on 127.0.0.1."""
 import time
 
 import pytest
-from conftest import zone_where_it_is
+from conftest import sender_sandbox, zone_where_it_is
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
@@ -14,7 +14,6 @@ from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.compliance import explain
 from wamkt_nb.compliance.timezones import local_hours
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.webhooks.consent import record_consent
 
 DATA = generate(40, seed=11)
@@ -22,8 +21,7 @@ DATA = generate(40, seed=11)
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(customers=DATA) as sb:
-        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    with sender_sandbox(DATA) as sb:
         yield sb
 
 

@@ -6,19 +6,18 @@ import time
 import pytest
 from test_ledger import make_plan
 
+from conftest import sender_sandbox
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Sandbox
 
 DATA = generate(30, seed=3)
 
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(customers=DATA) as sb:
-        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    with sender_sandbox(DATA) as sb:
         yield sb
 
 

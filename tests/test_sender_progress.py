@@ -6,14 +6,13 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import wait_until
+from conftest import sender_sandbox, wait_until
 from test_ledger import make_plan
 
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.webhooks.wiring import connect_sandbox
 
 DATA = generate(30, seed=3)
@@ -21,10 +20,8 @@ DATA = generate(30, seed=3)
 
 @pytest.fixture
 def sandbox(store):
-    with Sandbox(customers=DATA) as sb:
-        sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
-        with connect_sandbox(sb, store):
-            yield sb
+    with sender_sandbox(DATA) as sb, connect_sandbox(sb, store):
+        yield sb
 
 
 def strangers(n: int) -> pd.DataFrame:
