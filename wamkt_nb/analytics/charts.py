@@ -43,18 +43,23 @@ def funnel_chart(stages: pd.DataFrame, title: str = "Funnel") -> Figure:
     return fig
 
 
+def _paired_bars(ax, table: pd.DataFrame, label: str, left: tuple[str, str, str], right: tuple[str, str, str]) -> None:
+    """Two bars per row of ``table`` (column, legend, colour each), labelled by its ``label`` column."""
+    x = np.arange(len(table))
+    for offset, (column, legend, color) in ((-0.2, left), (0.2, right)):
+        ax.bar(x + offset, table[column].fillna(0), 0.4, label=legend, color=color)
+    ax.set_xticks(x, table[label].astype(str), rotation=20, ha="right", fontsize=8)
+
+
 def rates_chart(table: pd.DataFrame, label: str, title: str = "Read and reply rate") -> Figure:
     """Read and reply rate per group (``label`` column), with the 20 % e-mail and 5 % reply lines."""
     fig, ax = _figure(bottom=0.3)
     if table.empty:
         _empty(ax)
         return fig
-    x = np.arange(len(table))
-    ax.bar(x - 0.2, table["read_rate"].fillna(0), 0.4, label="read rate", color=BLUE)
-    ax.bar(x + 0.2, table["reply_rate"].fillna(0), 0.4, label="reply rate (24 h)", color=GREEN)
+    _paired_bars(ax, table, label, ("read_rate", "read rate", BLUE), ("reply_rate", "reply rate (24 h)", GREEN))
     ax.axhline(EMAIL_READ_RATE, color=GREY, ls="--", lw=1, label=f"e-mail open rate {EMAIL_READ_RATE:.0%}")
     ax.axhline(REPLY_WARNING_RATE, color=RED, ls=":", lw=1, label=f"spam risk under {REPLY_WARNING_RATE:.0%}")
-    ax.set_xticks(x, table[label].astype(str), rotation=20, ha="right", fontsize=8)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.legend(fontsize=7, loc="upper right")
@@ -171,10 +176,8 @@ def roi_chart(roi: pd.DataFrame, currency: str, label: str = "campaign_name") ->
     if roi.empty:
         _empty(ax)
         return fig
-    x = np.arange(len(roi))
-    ax.bar(x - 0.2, roi["revenue_per_message"].fillna(0), 0.4, color=GREEN, label="revenue / message")
-    ax.bar(x + 0.2, roi["cost_per_message"].fillna(0), 0.4, color=RED, label="cost / message")
-    ax.set_xticks(x, roi[label].astype(str), rotation=20, ha="right", fontsize=8)
+    _paired_bars(ax, roi, label, ("revenue_per_message", "revenue / message", GREEN),
+                 ("cost_per_message", "cost / message", RED))
     ax.set_ylabel(f"{currency} per message")
     ax.legend(fontsize=8)
     ax.set_title("ROI per message")
