@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,20 @@ def choose_and_wait_for_redraw(page, select: str, chart: str, **option) -> None:
     )
 
 
-def test_campaign_overview(page, filled):
-    directory, phones = filled
+@contextmanager
+def analytics_dashboard(page, filled, notebook: str, chart: str):
+    """``notebook`` served with the filled workspace and the test secrets, painted up to ``chart``."""
+    directory, _ = filled
     env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
-    with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", env) as url:
+    with voila_server(ROOT / "dashboards" / notebook, env) as url:
         open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
-        page.wait_for_selector(".wamkt-chart-funnel img", state="visible", timeout=PAINT_MS)
+        page.wait_for_selector(f"{chart} img", state="visible", timeout=PAINT_MS)
+        yield
+
+
+def test_campaign_overview(page, filled):
+    phones = filled[1]
+    with analytics_dashboard(page, filled, "campaign_overview.ipynb", ".wamkt-chart-funnel"):
         read = page.locator(".wamkt-kpi-read-rate").inner_text()
         assert 30 < float(read.rstrip("%")) <= 100
         campaigns = int(page.locator(".wamkt-kpi-campaigns").inner_text().replace(",", ""))
@@ -58,11 +67,8 @@ def test_campaign_overview(page, filled):
 
 
 def test_segment_comparison(page, filled):
-    directory, phones = filled
-    env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
-    with voila_server(ROOT / "dashboards" / "segment_comparison.ipynb", env) as url:
-        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
-        page.wait_for_selector(".wamkt-chart-segments img", state="visible", timeout=PAINT_MS)
+    phones = filled[1]
+    with analytics_dashboard(page, filled, "segment_comparison.ipynb", ".wamkt-chart-segments"):
         table = page.locator(".wamkt-chart-segments .wamkt-table").inner_text()
         assert "unsegmented" in table and "frequent_buyers" in table
         rates = [float(x) for x in re.findall(r"(\d+\.\d)%", table)]
@@ -73,11 +79,8 @@ def test_segment_comparison(page, filled):
 
 
 def test_send_times(page, filled):
-    directory, phones = filled
-    env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}
-    with voila_server(ROOT / "dashboards" / "send_times.ipynb", env) as url:
-        open_dashboard(page, url, ".wamkt-analytics", PAINT_MS)
-        page.wait_for_selector(".wamkt-chart-heatmap img", state="visible", timeout=PAINT_MS)
+    phones = filled[1]
+    with analytics_dashboard(page, filled, "send_times.ipynb", ".wamkt-chart-heatmap"):
         best = page.locator(".wamkt-chart-best-hours .wamkt-table").inner_text()
         hours = [int(h) for h in re.findall(r"^\S+\s+\d\s+(\d+)\s", best, flags=re.M)]
         assert hours and all(0 <= h <= 23 for h in hours)
