@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs wamkt_nb with its test extras; re-installs only when pyproject.toml changed.
+# Creates .venv and installs wamkt_nb with its test extras at the versions the suite was tested with
+# (constraints.txt); re-installs only when pyproject.toml or constraints.txt changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -19,9 +20,9 @@ if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then  # none yet, or a h
   "$PY" -m venv .venv
 fi
 stamp=.venv/.wamkt-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
   echo "$want" > "$stamp"
 fi
