@@ -108,7 +108,9 @@ class WebhookReceiver:
             log.error("webhook not recorded, asking Meta to retry: %s", exc)
             return _text(503, "could not record the update, retry later")
         for rej in batch.rejects[:5]:
-            log.warning("webhook item rejected: %s: %s", rej.field, rej.reason)
+            log.warning("webhook item rejected (kept in webhook_rejects): %s: %s", ascii(rej.field), rej.reason)
+        if len(batch.rejects) > 5:
+            log.warning("webhook: %d more items of the same POST rejected", len(batch.rejects) - 5)
         if self.handler is not None and result.jobs:
             self.handler.dispatch(result.jobs, started)
         return WebhookResponse(200, json.dumps(result.as_dict()).encode(), "application/json")

@@ -106,6 +106,18 @@ class _Bad(ValueError):
     pass
 
 
+INT64_MAX = 2**63 - 1
+"""SQLite stores integers as signed 64-bit: a larger number cannot be recorded as a number."""
+
+MALFORMED = (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError, RecursionError)
+"""What reading one item of arbitrary JSON can raise; each is that item's fault, so it becomes a reject."""
+
+
+def describe(exc: BaseException) -> str:
+    """A reject's reason: our own message, or the exception's kind and text for anything else."""
+    return str(exc) if isinstance(exc, _Bad) else f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
 def _str(obj: dict, key: str, where: str) -> str:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
@@ -124,7 +136,7 @@ def _timestamp(obj: dict, where: str) -> float:
     value = obj.get("timestamp")
     try:
         ts = float(value)  # Meta sends strings of epoch seconds
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _Bad(f"{where}.timestamp must be epoch seconds") from None
     if not (0 <= ts < 1e11):
         raise _Bad(f"{where}.timestamp out of range")
@@ -185,6 +197,8 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
     errors = item.get("errors")
     first_error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first_error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and abs(code) > INT64_MAX:
+        raise _Bad(f"{where}.errors[0].code is out of range")
     pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
     billable = pricing.get("billable")
     recipient = _opt_str(item, "recipient_id")
@@ -259,8 +273,8 @@ def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
         for i, item in enumerate(items):
             try:
                 out.append(parse(item, f"{where}.{key}[{i}]"))
-            except _Bad as exc:
-                batch.rejects.append(Reject(f"{where}.{key}[{i}]", str(exc), item))
+            except MALFORMED as exc:
+                batch.rejects.append(Reject(f"{where}.{key}[{i}]", describe(exc), item))
 
 
 def parse_payload(payload: Any) -> WebhookBatch:
@@ -292,6 +306,6 @@ def parse_payload(payload: Any) -> WebhookBatch:
                     batch.templates.append(_template(value, f"{where}.value"))
                 else:
                     batch.rejects.append(Reject(f"{where}.field", f"unsupported field {str(kind)[:60]!r}", change))
-            except _Bad as exc:
-                batch.rejects.append(Reject(where, str(exc), change))
+            except MALFORMED as exc:
+                batch.rejects.append(Reject(where, describe(exc), change))
     return batch
