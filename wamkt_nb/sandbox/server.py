@@ -327,6 +327,8 @@ class Sandbox:
         """The ``/_sandbox/...`` routes of the HTTP server (same data as the methods above)."""
         route = "/".join(parts)
         data = orjson.loads(body) if body else {}
+        if not isinstance(data, dict):
+            raise SandboxError(100, f"The request body must be a JSON object, not {type(data).__name__}")
         limit = int(query.get("limit", ["1000"])[0])
         if method == "GET":
             if route == "received":
