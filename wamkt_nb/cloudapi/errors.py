@@ -199,7 +199,8 @@ class ServerError(TransientError):
 
 
 class TransportError(CloudAPIError):
-    """The connection failed before the request was sent: nothing was accepted, retry."""
+    """No connection could be opened (refused, unreachable, DNS, TLS, connect timeout): the request
+    never left this machine, so nothing was accepted; retry."""
 
     retryable = True
 
@@ -214,6 +215,13 @@ class OutcomeUnknownError(TransportError):
     """
 
     outcome_unknown = True
+
+
+class InvalidURLError(CloudAPIError, ValueError):
+    """The API address cannot be used (scheme, host or port): nothing can be sent until it is fixed.
+
+    The message never repeats the URL, which may carry credentials.
+    """
 
 
 class AuthError(CloudAPIError):
