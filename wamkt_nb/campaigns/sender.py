@@ -30,6 +30,7 @@ from ..cloudapi.errors import (
     error_meaning,
 )
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
+from ..scrub import scrub
 from ..store import Store
 from . import ledger
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
@@ -391,7 +392,7 @@ class CampaignRunner:
             try:
                 await self._send_one(*item)
             except Exception as exc:  # recording failed (e.g. the database): stop starting new sends
-                self._message = f"paused: {type(exc).__name__}: {exc}"
+                self._message = scrub(f"paused: {type(exc).__name__}: {exc}")
                 self._paused = True
 
     async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:

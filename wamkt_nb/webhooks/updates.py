@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scrub import scrub
+
 STATUS_KINDS = ("sent", "delivered", "read", "failed", "deleted", "warning")
 
 
@@ -209,13 +211,19 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
         recipient_id=recipient,
         callback_data=_opt_str(item, "biz_opaque_callback_data"),
         error_code=int(code) if isinstance(code, int) and not isinstance(code, bool) else None,
-        error_title=_opt_str(first_error, "title") or _opt_str(first_error, "message"),
+        error_title=_error_title(first_error),
         pricing_category=_opt_str(pricing, "category"),
         pricing_type=_opt_str(pricing, "type"),
         billable=billable if isinstance(billable, bool) else None,
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
         raw=item,
     )
+
+
+def _error_title(error: dict) -> str | None:
+    """The failed status's error title, scrubbed: it is stored and shown in reports."""
+    title = _opt_str(error, "title") or _opt_str(error, "message")
+    return None if title is None else scrub(title)
 
 
 def _preference(item: Any, where: str) -> UserPreference:
