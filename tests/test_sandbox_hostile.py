@@ -17,6 +17,9 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.sandbox.app import MAX_MESSAGE_BYTES
 from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
+from wamkt_nb.sandbox.webhooks import WebhookError, verify_callback
+
+from conftest import free_port
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
 
@@ -223,3 +226,13 @@ def test_fuzz_messages_bodies_get_a_meta_shaped_answer_never_500(sb, http, body)
     assert resp.status_code < 500, resp.text
     if resp.status_code != 200:
         graph_error(resp, resp.status_code)
+
+
+def test_unreachable_callback_error_names_the_endpoint_without_its_token():
+    port = free_port()
+    with pytest.raises(WebhookError) as caught:
+        verify_callback(f"http://user:pw@127.0.0.1:{port}/hook?token=hook-secret-1", "v", timeout=2)
+    assert str(caught.value) == f"callback http://127.0.0.1:{port}/hook is not reachable: ConnectError"
+    with pytest.raises(WebhookError) as caught:
+        verify_callback("htp://user:pw@[::1", "v", timeout=2)
+    assert "pw" not in str(caught.value)
