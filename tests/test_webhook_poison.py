@@ -116,3 +116,14 @@ def test_fuzz_signed_bodies_never_500_and_the_good_message_is_always_recorded(se
     resp = _post(server, payload)
     assert resp.status_code == 200, resp.text
     assert wamid in _wamids(server)
+
+
+def test_declared_huge_body_is_refused_before_a_byte_of_it_is_read(server):
+    import socket
+
+    host, port = server.base_url.host, server.base_url.port
+    for extra in ("", "X-Hub-Signature-256: sha256=00\r\n"):
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(f"POST /webhook HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: 300000000\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 413")
+    assert server.get("/healthz").status_code == 200
