@@ -3,8 +3,9 @@
 Every :class:`~wamkt_nb.settings.Secret` registers its value here when it is made, so an error
 body that echoes the access token or the app secret is cleaned without the code that stores it
 knowing which secrets exist. Text shaped like a credential is masked too, known or not:
-``Bearer ...``, ``access_token=...`` (and the other secret query parameters), and Meta's access
-tokens, which start with ``EAA``.
+``Bearer ...``, ``access_token=...`` (and the other secret query parameters), and ``EAA...``, the
+usual look of Meta's user and system-user tokens. Meta documents tokens as opaque strings, so the
+patterns are a safety net; masking the known values is the guarantee.
 """
 
 from __future__ import annotations
