@@ -70,6 +70,16 @@ def test_timestamp_too_large_for_a_float_is_a_reject(server):
     assert resp.status_code == 200 and resp.json()["rejects"] == 1 and _wamids(server) == {"wamid.good"}
 
 
+def test_a_5000_digit_number_fails_only_its_own_item(server):
+    payload = _with_good_message(inbound(wamid="wamid.big"))
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = "TS"
+    body = json.dumps(payload).replace('"TS"', "9" * 5000)
+    signed_body, headers = signed(body.encode())
+    resp = server.post("/webhook", content=signed_body, headers=headers)
+    assert resp.status_code == 200 and resp.json()["rejects"] == 1
+    assert _wamids(server) == {"wamid.good"}
+
+
 # -- fuzz: any JSON shape, poison values included ---------------------------------------------------
 
 poison = st.sampled_from(["\ud800", "a\udfffb", 2**63, -(2**63) - 1, 2**64 + 5, 10**30, 1e308, -1e308, "", 0])
