@@ -244,11 +244,15 @@ def _origin(scope: dict[str, Any]) -> str:
     return f"http://{dict(scope['headers']).get(b'host', b'127.0.0.1').decode('latin-1')}"
 
 
-def _json(body: bytes) -> Any:
+def _json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; anything else is Meta's 100."""
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise SandboxError(100, "Request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SandboxError(100, "Request body must be a JSON object")
+    return data
 
 
 def _pick(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
