@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
-from wamkt_nb.sandbox.app import MAX_MESSAGE_BYTES
+from wamkt_nb.sandbox.app import MAX_JSON_BYTES
 from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
 from wamkt_nb.sandbox.webhooks import WebhookError, verify_callback
 
@@ -126,7 +126,7 @@ def test_authorised_oversized_body_is_refused_while_it_streams(sb):
     declared = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 300000000\r\n")
     assert declared.startswith(b"HTTP/1.1 400") and b"File Too Large" in declared
     # chunked, no length: refused once the bytes streamed pass the cap, before the body ends
-    over = MAX_MESSAGE_BYTES + 1
+    over = MAX_JSON_BYTES + 1
     streamed = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Transfer-Encoding: chunked\r\n",
                             f"{over:x}\r\n".encode() + b"x" * over + b"\r\n")
     assert streamed.startswith(b"HTTP/1.1 400") and b"File Too Large" in streamed
@@ -134,7 +134,7 @@ def test_authorised_oversized_body_is_refused_while_it_streams(sb):
 
 def test_request_log_keeps_junk_bodies_bounded(sb, http):
     before = sb.engine.received.bytes
-    junk = b"{" + b" " * (MAX_MESSAGE_BYTES - 10) + b"x"
+    junk = b"{" + b" " * (MAX_JSON_BYTES - 10) + b"x"
     for _ in range(3):
         resp = http.post(f"/{sb.phone_number_id}/messages", content=junk)
         assert graph_error(resp)["code"] == 100

@@ -37,8 +37,9 @@ class _DropFilter(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_DropFilter())
 
 
-MAX_MESSAGE_BYTES = 1024 * 1024
-"""The largest ``POST /messages`` body read: a template with every parameter at its limit is far smaller."""
+MAX_JSON_BYTES = 1024 * 1024
+"""The largest body read on any route but a media upload: a ``/messages`` template with every
+parameter at its limit, a template definition or an inspection call is far smaller."""
 
 
 class BodyTooLarge(Exception):
@@ -119,9 +120,9 @@ class SandboxApp:
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
         if method == "POST" and len(parts) == 3 and parts[2] == "messages":
             try:
-                body = await _read_body(receive, scope, MAX_MESSAGE_BYTES)
+                body = await _read_body(receive, scope, MAX_JSON_BYTES)
             except BodyTooLarge:
-                return await self._error(send, _too_large(MAX_MESSAGE_BYTES))
+                return await self._error(send, _too_large(MAX_JSON_BYTES))
             if not self.sandbox.config.accepts_version(parts[0]):
                 return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
@@ -133,12 +134,13 @@ class SandboxApp:
                 log.exception("sandbox: POST %s failed", scope["path"])
                 return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
             return await _respond(send, status, result)
+        limit = MAX_REQUEST_BYTES if method == "POST" and len(parts) == 3 and parts[2] == "media" else MAX_JSON_BYTES
         try:
-            body = await _read_body(receive, scope, MAX_REQUEST_BYTES)
+            body = await _read_body(receive, scope, limit)
             # Off the event loop: these may block (webhook handshake, advancing the clock, big logs).
             result = await asyncio.to_thread(self._route, method, parts, query, body, scope)
         except BodyTooLarge:
-            return await self._error(send, _too_large(MAX_REQUEST_BYTES))
+            return await self._error(send, _too_large(limit))
         except SandboxError as err:
             return await self._error(send, err)
         except (KeyError, ValueError, TypeError, WebhookError) as exc:
