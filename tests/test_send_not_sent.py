@@ -32,9 +32,10 @@ def env(tmp_path, monkeypatch):
     return db
 
 
-def test_closed_port_is_a_transport_error_not_an_unknown_outcome():
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "wamkt-test.invalid"])  # refused; DNS failure (RFC 2606)
+def test_no_connection_is_a_transport_error_not_an_unknown_outcome(host):
     async def go():
-        async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="t",
+        async with AsyncCloudClient(base_url=f"http://{host.format(port=free_port())}", access_token="t",
                                     api_version="v21.0") as client:
             await client.send_message("1", text_message("+4915112345678", "Hallo"))
     with pytest.raises(TransportError) as caught:
