@@ -86,18 +86,15 @@ def _reject_json(item: object) -> str:
 
 
 def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
-              write: Callable[[], None]) -> bool:
+              write: Callable[[], None]) -> None:
     """Run ``write`` in a savepoint; if the item cannot be stored, undo it and keep it as a reject."""
     conn.execute("SAVEPOINT webhook_item")
     try:
         write()
     except STORE_ERRORS as exc:
         conn.execute("ROLLBACK TO webhook_item")
-        conn.execute("RELEASE webhook_item")
         batch.rejects.append(Reject(where, _reason(exc), item))
-        return False
     conn.execute("RELEASE webhook_item")
-    return True
 
 
 def record_batch(
