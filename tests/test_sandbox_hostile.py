@@ -20,6 +20,7 @@ from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
 from wamkt_nb.sandbox.webhooks import WebhookError, verify_callback
 
 from conftest import free_port
+from json_mutation import mutated
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
 
@@ -181,44 +182,9 @@ VALID_BODIES = [
 ]
 
 
-def _paths(node, prefix=()):
-    """Every place in a JSON tree (dict keys, list indexes), the root included."""
-    yield prefix
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, child in children:
-        yield from _paths(child, (*prefix, key))
-
-
-def _replaced(node, path, value):
-    if not path:
-        return value
-    copy = dict(node) if isinstance(node, dict) else list(node)
-    copy[path[0]] = _replaced(node[path[0]], path[1:], value)
-    return copy
-
-
-@st.composite
-def mutated_bodies(draw):
-    """A valid ``/messages`` body with one to three nodes replaced by any JSON value (or dropped)."""
-    body = draw(st.sampled_from(VALID_BODIES))
-    for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
-        path = draw(st.sampled_from(list(_paths(body))[1:]))  # the root: json_values below covers it
-        if path and draw(st.booleans()) and isinstance(parent := _at(body, path[:-1]), dict):
-            body = _replaced(body, path[:-1], {k: v for k, v in parent.items() if k != path[-1]})
-        else:
-            body = _replaced(body, path, draw(json_values))
-    return body
-
-
-def _at(node, path):
-    for key in path:
-        node = node[key]
-    return node
-
-
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(body=st.one_of(mutated_bodies(), json_values))
+@given(body=st.one_of(mutated(VALID_BODIES, json_values), json_values))
 def test_fuzz_messages_bodies_get_a_meta_shaped_answer_never_500(sb, http, body):
     raw = json.dumps(body).replace('"PHONE"', json.dumps(sb.phone))
     resp = http.post(f"/{sb.phone_number_id}/messages", content=raw.encode(),

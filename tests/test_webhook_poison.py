@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webhook_payloads import inbound, receiver_client, signed, status
+from json_mutation import mutated
+from webhook_payloads import inbound, preference, receiver_client, signed, status, template_update
 
 
 @pytest.fixture
@@ -98,7 +99,18 @@ value_like = st.dictionaries(
     st.sampled_from(["messages", "statuses", "contacts", "user_preferences", "metadata", "event",
                      "message_template_id", "message_template_name"]),
     st.one_of(st.lists(item_like, max_size=3), json_values, item_like), max_size=5)
+VALID_CHANGES = [payload["entry"][0]["changes"][0] for payload in (
+    inbound(wamid="wamid.m1", context={"from": "4930123456", "id": "wamid.out1"}),
+    inbound(wamid="wamid.m2", type="interactive",
+            interactive={"type": "button_reply", "button_reply": {"id": "ja", "title": "Ja"}}),
+    status("wamid.s1", "failed", errors=[{"code": 131026, "title": "Message undeliverable",
+                                          "error_data": {"details": "x"}}]),
+    status("wamid.s2", "read"),
+    preference("4915112345678", "stop"),
+    template_update("REJECTED"),
+)]
 change_like = st.one_of(
+    mutated(VALID_CHANGES, json_values),
     st.fixed_dictionaries({"field": st.sampled_from(["messages", "user_preferences",
                                                      "message_template_status_update", "other"]),
                            "value": value_like}),
