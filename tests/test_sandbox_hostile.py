@@ -93,7 +93,8 @@ def test_config_min_api_version_1_18e21_is_refused_and_requests_still_served(sb,
     with httpx.Client(base_url=f"{sb.base_url}/_sandbox",
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as inspect:
         for change in ({"min_api_version": 1.18e21}, {"max_api_version": 0.5}, {"min_api_version": "nan"},
-                       {"throughput_per_second": "inf"}, {"min_api_version": 30}):
+                       {"throughput_per_second": "inf"}, {"min_api_version": 30}, {"block_us_marketing": "false"},
+                       {"pair_interval": True}, {"messaging_tier": False}):
             err = graph_error(inspect.post("/config", json=change))
             assert err["code"] == 100, change
         assert inspect.get("/config").json()["min_api_version"] == 17.0

@@ -302,6 +302,9 @@ class Sandbox:
             if name not in known:
                 raise ValueError(f"unknown sandbox setting {name!r}")
             current = getattr(self.config, name)
+            if isinstance(current, bool) != isinstance(value, bool) and current is not None:
+                expected = "true or false" if isinstance(current, bool) else f"a {type(current).__name__}"
+                raise ValueError(f"{name} must be {expected}, not {value!r}"[:200])
             typed[name] = value if current is None or value is None else type(current)(value)
         replace(self.config, **typed).validate()  # check before the running sandbox sees it
         for name, value in typed.items():
