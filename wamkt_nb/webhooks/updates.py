@@ -117,7 +117,8 @@ MALFORMED = (ValueError, TypeError, OverflowError, KeyError, IndexError, Attribu
 
 def describe(exc: BaseException) -> str:
     """A reject's reason: our own message, or the exception's kind and text for anything else."""
-    return str(exc) if isinstance(exc, _Bad) else f"{type(exc).__name__}: {str(exc)[:200]}"
+    text = str(exc) if isinstance(exc, _Bad) else f"{type(exc).__name__}: {str(exc)[:200]}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from the item, escaped
 
 
 def _str(obj: dict, key: str, where: str) -> str:
