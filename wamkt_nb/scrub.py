@@ -14,7 +14,9 @@ import re
 import threading
 from typing import Any
 
-MASK = "[redacted]"
+MASK = "***"
+"""What a secret becomes in text."""
+
 MIN_SECRET_LENGTH = 8
 """Shorter values are not masked by value (they would mask ordinary words); the patterns still apply."""
 
