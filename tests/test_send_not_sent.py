@@ -28,7 +28,8 @@ def env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "w.db"
     with open_store(db) as store:
-        ledger.create_campaign(store, make_plan(3, template="order_shipped", planned_at=time.time()), name="x", now=time.time(), campaign_id="c1")
+        plan = make_plan(3, template="order_shipped", planned_at=time.time())
+        ledger.create_campaign(store, plan, name="x", now=time.time(), campaign_id="c1")
     return db
 
 

@@ -129,7 +129,8 @@ def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
     """Refuse an unusable API address before anything is opened or sent (the message hides the URL)."""
     from ..cloudapi import InvalidURLError, check_base_url
 
-    for option, url in (("--base-url", args.base_url), ("the base_url setting", settings.base_url if args.live else None)):
+    given = (("--base-url", args.base_url), ("the base_url setting", settings.base_url if args.live else None))
+    for option, url in given:
         if url:
             try:
                 check_base_url(url)
