@@ -119,6 +119,16 @@ def test_send_failure_is_recorded_and_webhook_still_200(tmp_path):
         h.close()
 
 
+def test_reply_failure_that_echoes_a_secret_is_stored_scrubbed(tmp_path):
+    echo = RuntimeError(f"refused: Authorization: Bearer abcdefgh12345678, app secret {APP_SECRET}")
+    h = Harness(tmp_path, sender=RecordingSender(fail_with=echo))
+    try:
+        title = h.outcome(h.say("Rabatt"))["error_title"]
+        assert title.startswith("refused:") and "abcdefgh12345678" not in title and APP_SECRET not in title
+    finally:
+        h.close()
+
+
 def test_queued_replies_are_recovered_on_start(tmp_path):
     from wamkt_nb.webhooks.replies import queue_reply
 

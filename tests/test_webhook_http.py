@@ -17,18 +17,13 @@ from wamkt_nb.webhooks.service import build_service
 from wamkt_nb.webhooks.server import BackgroundServer
 
 from conftest import free_port, wait_for_port
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, signed, status
+from webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, receiver_client, signed, status
 
 
 @pytest.fixture
 def server(tmp_path):
-    store = open_store(tmp_path / "wamkt.db")
-    service = build_service(store, RecordingSender(), app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
-                            max_body_bytes=200_000)
-    with BackgroundServer(service.asgi_app()) as srv, httpx.Client(base_url=srv.url, timeout=10) as client:
-        client.store = store
+    with receiver_client(tmp_path / "wamkt.db", max_body_bytes=200_000) as client:
         yield client
-    store.close()
 
 
 def test_handshake_over_http(server):

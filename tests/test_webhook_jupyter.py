@@ -90,3 +90,15 @@ def test_sandbox_keyword_reply_through_jupyter(jupyter, sandbox):
     wait_until(lambda: [tuple(r) for r in store.query("SELECT state FROM replies")] == [("accepted",)])
     store.close()
     sandbox.set_webhook(None)
+
+
+def test_poison_item_through_jupyter_is_a_reject_and_the_good_message_is_kept(jupyter, sandbox):
+    url, tmp = jupyter
+    payload = inbound(wamid="wamid.jp.bad", text="kaputt \ud800")
+    payload["entry"][0]["changes"].append(inbound(wamid="wamid.jp.good", text="ok")["entry"][0]["changes"][0])
+    body, headers = signed(payload, secret=sandbox.app_secret.reveal())
+    resp = httpx.post(url, content=body, headers=headers)
+    assert resp.status_code == 200 and resp.json()["rejects"] == 1, resp.text
+    with open_store(tmp / "jupyter.db") as store:
+        assert store.query("SELECT count(*) FROM inbound_messages WHERE wamid = 'wamid.jp.good'")[0][0] == 1
+        assert "surrogate" in store.query("SELECT reason FROM webhook_rejects")[-1][0]

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
+import httpx
+
+from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.server import BackgroundServer
+from wamkt_nb.webhooks.service import build_service
 from wamkt_nb.webhooks.signature import sign_body
 
 APP_SECRET = "test-app-secret"
@@ -72,3 +80,15 @@ class RecordingSender:
             raise self.fail_with
         self.sent.append((phone_number_id, payload))
         return SendResult(wamid=f"wamid.reply{len(self.sent)}", wa_id=payload["to"].lstrip("+"), input=payload["to"])
+
+
+@contextmanager
+def receiver_client(db: Path, **options: Any) -> Iterator[httpx.Client]:
+    """An HTTP client for a receiver served on 127.0.0.1 (``client.store`` is its store); ``options`` go to
+    ``build_service``."""
+    store = open_store(db)
+    service = build_service(store, RecordingSender(), app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, **options)
+    with BackgroundServer(service.asgi_app()) as srv, httpx.Client(base_url=srv.url, timeout=10) as client:
+        client.store = store
+        yield client
+    store.close()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .scrub import remember_secret
+
 if TYPE_CHECKING:
     from .currency import ExchangeRates
 
@@ -32,6 +34,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = str(value)
+        remember_secret(self._value)  # so an error that echoes it is scrubbed before it is stored or shown
 
     def reveal(self) -> str:
         return self._value

@@ -26,9 +26,11 @@ import pandas as pd
 
 from ..clock import Clock, SystemClock
 from ..cloudapi.errors import (
-    CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError, error_meaning,
+    CloudAPIError, InvalidURLError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError,
+    error_meaning,
 )
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
+from ..scrub import scrub
 from ..store import Store
 from . import ledger
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
@@ -390,7 +392,7 @@ class CampaignRunner:
             try:
                 await self._send_one(*item)
             except Exception as exc:  # recording failed (e.g. the database): stop starting new sends
-                self._message = f"paused: {type(exc).__name__}: {exc}"
+                self._message = scrub(f"paused: {type(exc).__name__}: {exc}")
                 self._paused = True
 
     async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
@@ -423,10 +425,11 @@ class CampaignRunner:
             if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and counted < self.options.max_attempts:
                 self._waiting_unknown[row.send_id] = now + self.options.unknown_wait
             return
-        if exc.code in STOP_CODES:
+        if exc.code in STOP_CODES or isinstance(exc, InvalidURLError):  # nothing can go out until it is fixed
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
             self._push(again, now)
-            self._message = f"paused: {exc.meaning} ({exc.code}); fix it, then resume"
+            problem = exc.message if exc.code is None else f"{exc.meaning} ({exc.code})"
+            self._message = f"paused: {problem}; fix it, then resume"
             self._paused = True
             return
         if isinstance(exc, RateLimitError) and exc.code == ledger.THROTTLED:

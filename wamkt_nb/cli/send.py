@@ -125,10 +125,24 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse an unusable API address before anything is opened or sent (the message hides the URL)."""
+    from ..cloudapi import InvalidURLError, check_base_url
+
+    given = (("--base-url", args.base_url), ("the base_url setting", settings.base_url if args.live else None))
+    for option, url in given:
+        if url:
+            try:
+                check_base_url(url)
+            except InvalidURLError as exc:
+                raise ValueError(f"{option}: {exc}") from None
+
+
 async def _run(args: argparse.Namespace) -> int:
     from ..cloudapi import AsyncCloudClient
 
     settings = load_settings()
+    _checked_base_url(args, settings)
     store = open_store(args.db or database_path())
     with ExitStack() as stack:
         stack.callback(store.close)

@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from ..settings import Secret, Settings
-from .errors import CloudAPIError, OutcomeUnknownError, TransportError, error_from_payload
+from .errors import CloudAPIError, InvalidURLError, OutcomeUnknownError, TransportError, error_from_payload
 from .models import MediaInfo, MediaUpload, PhoneNumberInfo, SendResult, TemplateInfo
 from .transport import Http11Transport
 
@@ -53,7 +53,7 @@ class AsyncCloudClient:
         settings = settings or Settings()
         token = access_token if access_token is not None else settings.access_token
         self._token = token if isinstance(token, Secret) else Secret(token)
-        self.base_url = (base_url or settings.base_url).rstrip("/")
+        self.base_url = check_base_url(base_url or settings.base_url)
         self.api_version = api_version or settings.api_version
         self.timeout = timeout
         self._root = f"{self.base_url}/{self.api_version}"
@@ -96,11 +96,20 @@ class AsyncCloudClient:
         return _decoded(await self._send(request))
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send with the shared pool; transport failures become our error classes, naming method and path only."""
+        """Send with the shared pool; transport failures become our error classes, naming method and path only.
+
+        Only a failure after the request may have reached the server is an unknown outcome; one
+        before (no connection, an unusable URL, a request h11 refuses to write) is a definite not-sent.
+        """
         try:
             return await self._http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransportError(f"could not connect for {_where(request)}: {type(exc).__name__}") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise InvalidURLError(f"cannot send {_where(request)}: the API URL is not usable "
+                                  f"({type(exc).__name__})") from None
+        except httpx.LocalProtocolError as exc:
+            raise TransportError(f"{_where(request)} was not sent: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
             raise OutcomeUnknownError(
                 f"no answer within {request.extensions['timeout']['read']:g}s for {_where(request)} "
@@ -125,7 +134,12 @@ class AsyncCloudClient:
         path = f"/{phone_number_id}/messages"
         url = self._message_urls.get(phone_number_id)
         if url is None:
-            url = self._message_urls[phone_number_id] = httpx.URL(self._root + path)
+            try:
+                url = httpx.URL(self._root + path)
+            except httpx.InvalidURL:
+                raise InvalidURLError(f"cannot send to phone number id {phone_number_id[:40]!r}: "
+                                      "not a usable URL path") from None
+            self._message_urls[phone_number_id] = url
         body = await self._call("POST", url, payload)
         try:
             contact = body["contacts"][0]
@@ -279,6 +293,26 @@ class CloudClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_base_url(url: str) -> str:
+    """``url`` without its trailing slash if a client can send to it: http(s), a host, a valid port.
+
+    Otherwise :class:`InvalidURLError`, whose message says what is wrong without repeating the URL
+    (it may carry a user name and password).
+    """
+    try:
+        parsed = httpx.URL(str(url))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise InvalidURLError("the API base URL cannot be parsed (check brackets, port and characters); "
+                              "give it as http(s)://host[:port]") from None
+    if parsed.scheme not in ("http", "https"):
+        raise InvalidURLError("the API base URL must start with http:// or https://")
+    if not parsed.host or any(c in parsed.host for c in " %/\\"):
+        raise InvalidURLError("the API base URL has no valid host name")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidURLError(f"the API base URL's port {parsed.port} is out of range (1-65535)")
+    return str(url).rstrip("/")
 
 
 def _where(request: httpx.Request) -> str:

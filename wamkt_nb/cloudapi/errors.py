@@ -1,13 +1,16 @@
 """Cloud API errors as a small class hierarchy keyed on Meta's ``code``.
 
 Each class knows whether a retry makes sense and how long to wait; the raw fields
-(code, details, fbtrace_id, HTTP status) are kept for reports. No token ever appears here.
+(code, details, fbtrace_id, HTTP status) are kept for reports. No token ever appears here: the
+texts are scrubbed (:mod:`wamkt_nb.scrub`) when an error is made, even if Meta's answer echoed one.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from ..scrub import scrub, scrub_json
 
 ERROR_MEANINGS: dict[int, str] = {
     4: "App API call rate limit reached; back off",
@@ -121,6 +124,7 @@ class CloudAPIError(Exception):
         error_type: str = "",
         raw: dict[str, Any] | None = None,
     ) -> None:
+        message, details = scrub(message), scrub(details)  # an error body may echo the token
         super().__init__(message)
         self.message = message
         self.code = code
@@ -129,7 +133,7 @@ class CloudAPIError(Exception):
         self.http_status = http_status
         self.error_subcode = error_subcode
         self.error_type = error_type
-        self.raw = raw or {}
+        self.raw = scrub_json(raw or {})
 
     @property
     def meaning(self) -> str:
@@ -199,7 +203,8 @@ class ServerError(TransientError):
 
 
 class TransportError(CloudAPIError):
-    """The connection failed before the request was sent: nothing was accepted, retry."""
+    """No connection could be opened (refused, unreachable, DNS, TLS, connect timeout): the request
+    never left this machine, so nothing was accepted; retry."""
 
     retryable = True
 
@@ -214,6 +219,13 @@ class OutcomeUnknownError(TransportError):
     """
 
     outcome_unknown = True
+
+
+class InvalidURLError(CloudAPIError, ValueError):
+    """The API address cannot be used (scheme, host or port): nothing can be sent until it is fixed.
+
+    The message never repeats the URL, which may carry credentials.
+    """
 
 
 class AuthError(CloudAPIError):

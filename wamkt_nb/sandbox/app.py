@@ -37,18 +37,47 @@ class _DropFilter(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_DropFilter())
 
 
-async def _read_body(receive: Any, limit: int | None = None) -> bytes | None:
-    """The request body; None when it is longer than ``limit`` (read to the end, so the answer reaches the client)."""
+MAX_JSON_BYTES = 1024 * 1024
+"""The largest body read on any route but a media upload: a ``/messages`` template with every
+parameter at its limit, a template definition or an inspection call is far smaller."""
+
+
+class BodyTooLarge(Exception):
+    """The request declares or streams more bytes than the route's limit; nothing more is read."""
+
+
+def _declared_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive: Any, scope: dict[str, Any], limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes: :class:`BodyTooLarge` as soon as the declared length or
+    the bytes streamed so far pass it (the server discards the rest once the answer is sent)."""
+    declared = _declared_length(scope)
+    if declared is not None and declared > limit:
+        raise BodyTooLarge
     chunks = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if limit is None or size <= limit:
-            chunks.append(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks) if limit is None or size <= limit else None
+            return b"".join(chunks)
+
+
+def _too_large(limit: int) -> SandboxError:
+    """Meta's wording and status for an upload past its limit: 400, code 100, "File Too Large"."""
+    return SandboxError(100, f"File Too Large: the request body is larger than {limit:,} bytes.")
 
 
 async def _respond(send: Any, status: int, payload: Any) -> None:
@@ -85,11 +114,15 @@ class SandboxApp:
         method = scope["method"]
         engine = self.engine
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
+        # The token is checked before a byte of the body is read: a stranger's upload costs nothing.
+        if not self._authorised(scope, query):
+            return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
         if method == "POST" and len(parts) == 3 and parts[2] == "messages":
-            body = await _read_body(receive)
-            if not self._authorised(scope, query):
-                return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
+            try:
+                body = await _read_body(receive, scope, MAX_JSON_BYTES)
+            except BodyTooLarge:
+                return await self._error(send, _too_large(MAX_JSON_BYTES))
             if not self.sandbox.config.accepts_version(parts[0]):
                 return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
@@ -101,14 +134,13 @@ class SandboxApp:
                 log.exception("sandbox: POST %s failed", scope["path"])
                 return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
             return await _respond(send, status, result)
-        body = await _read_body(receive, MAX_REQUEST_BYTES)
+        limit = MAX_REQUEST_BYTES if method == "POST" and len(parts) == 3 and parts[2] == "media" else MAX_JSON_BYTES
         try:
-            if not self._authorised(scope, query):
-                raise SandboxError(190, "Invalid OAuth access token - Cannot parse access token")
-            if body is None:
-                raise SandboxError(100, f"File Too Large: the request body is larger than {MAX_REQUEST_BYTES:,} bytes.")
+            body = await _read_body(receive, scope, limit)
             # Off the event loop: these may block (webhook handshake, advancing the clock, big logs).
             result = await asyncio.to_thread(self._route, method, parts, query, body, scope)
+        except BodyTooLarge:
+            return await self._error(send, _too_large(limit))
         except SandboxError as err:
             return await self._error(send, err)
         except (KeyError, ValueError, TypeError, WebhookError) as exc:
@@ -214,11 +246,15 @@ def _origin(scope: dict[str, Any]) -> str:
     return f"http://{dict(scope['headers']).get(b'host', b'127.0.0.1').decode('latin-1')}"
 
 
-def _json(body: bytes) -> Any:
+def _json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; anything else is Meta's 100."""
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise SandboxError(100, "Request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise SandboxError(100, "Request body must be a JSON object")
+    return data
 
 
 def _pick(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 
 from ..cloudapi.models import TIER_LIMITS
 from .quality import QualityRules
 
+MAX_API_VERSION = 100.0
+"""Above any Graph API version Meta has published; a larger bound is a typo (``1.18e21``)."""
 
 
 @dataclass
@@ -64,6 +67,13 @@ class SandboxConfig:
 
     def validate(self) -> None:
         """Refuse values the limits cannot work with (a clear message, before anything runs)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, not {value}")
+        if not 1 <= self.min_api_version <= self.max_api_version <= MAX_API_VERSION:
+            raise ValueError(f"min_api_version and max_api_version must satisfy 1 <= min <= max <= "
+                             f"{MAX_API_VERSION:g} (got {self.min_api_version:g} and {self.max_api_version:g})")
         if self.throughput_per_second <= 0:
             raise ValueError("throughput_per_second must be positive")
         if self.pair_interval < 0 or self.pair_burst < 1:

@@ -12,7 +12,7 @@ import heapq
 import itertools
 import random
 import threading
-from collections import Counter, deque
+from collections import Counter
 from typing import Any, Callable
 
 import orjson
@@ -26,6 +26,7 @@ from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
 from .media import MediaStore
 from .quality import QualityMonitor
 from .templates import TemplateStore
+from .requestlog import RequestLog
 from .validate import Outgoing, validate_message
 
 Sink = Callable[[list[dict[str, Any]]], None]
@@ -51,7 +52,7 @@ class Engine:
         self.templates = templates
         self.sink = sink
         self.lock = threading.RLock()
-        self.received: deque[tuple[float, str, bytes, int, bytes]] = deque(maxlen=log_limit)
+        self.received = RequestLog(log_limit)
         self.messages: dict[str, dict[str, Any]] = {}
         self.conversions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
@@ -101,7 +102,7 @@ class Engine:
                 self.counters[f"error_{err.code}"] += 1
             answer = orjson.dumps(result)
             self.counters["requests"] += 1
-            self.received.append((now, phone_number_id, raw, status, answer))
+            self.received.append(now, phone_number_id, raw, status, answer)
         return status, answer
 
     def received_log(self) -> list[dict[str, Any]]:

@@ -201,8 +201,8 @@ class Sandbox:
         """Move a ManualClock/SimulatedClock forward and play what became due, in time order."""
         if not hasattr(self.clock, "advance"):
             raise TypeError(f"the sandbox clock {self.clock!r} cannot be advanced; use ManualClock or SimulatedClock")
-        if seconds < 0:
-            raise ValueError("a clock does not run backwards")
+        if not seconds >= 0 or seconds == float("inf"):  # NaN fails the first test
+            raise ValueError(f"seconds must be a finite number >= 0, not {seconds}")
         target = self.clock.now() + seconds
         ran = 0
         while (at := self.engine.next_event_at()) is not None and at <= target:
@@ -302,6 +302,9 @@ class Sandbox:
             if name not in known:
                 raise ValueError(f"unknown sandbox setting {name!r}")
             current = getattr(self.config, name)
+            if isinstance(current, bool) != isinstance(value, bool) and current is not None:
+                expected = "true or false" if isinstance(current, bool) else f"a {type(current).__name__}"
+                raise ValueError(f"{name} must be {expected}, not {value!r}"[:200])
             typed[name] = value if current is None or value is None else type(current)(value)
         replace(self.config, **typed).validate()  # check before the running sandbox sees it
         for name, value in typed.items():
@@ -327,6 +330,8 @@ class Sandbox:
         """The ``/_sandbox/...`` routes of the HTTP server (same data as the methods above)."""
         route = "/".join(parts)
         data = orjson.loads(body) if body else {}
+        if not isinstance(data, dict):
+            raise SandboxError(100, f"The request body must be a JSON object, not {type(data).__name__}")
         limit = int(query.get("limit", ["1000"])[0])
         if method == "GET":
             if route == "received":

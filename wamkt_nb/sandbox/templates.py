@@ -288,6 +288,8 @@ def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]
         if has_name != named:
             raise SandboxError(132012, "Parameter format does not match format in the created template "
                                        f"({'named' if named else 'positional'})")
+        if named and not isinstance(p["parameter_name"], str):
+            raise SandboxError(131009, f"body parameter {i + 1}: parameter_name must be a string")
         values[p["parameter_name"] if named else str(i + 1)] = p["text"]
     if named and set(values) != set(slots):
         missing = sorted(set(slots) - set(values))

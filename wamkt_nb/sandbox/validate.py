@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -10,6 +11,7 @@ from .errors import SandboxError
 from .media import SUPPORTED_TYPES, media_id_error
 from .templates import TemplateStore
 
+log = logging.getLogger(__name__)
 SUPPORTED = frozenset({"text", "template", "interactive", "reaction", "location", "contacts", *limits.MEDIA_TYPES})
 FREE_FORM_CATEGORY = "service"
 
@@ -68,13 +70,27 @@ def normalise_recipient(to: Any, own_number: str) -> str:
     return digits
 
 
+MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError, StopIteration)
+"""What checking a body of a shape no rule foresaw can raise; it is the body's fault, so Meta's 100 answers it."""
+
+
 def validate_message(body: Any, templates: TemplateStore, own_number: str,
                      media: Callable[[str], str | None] | None = None) -> Outgoing:
     """An :class:`Outgoing` for a valid body, else :class:`SandboxError` with Meta's code.
 
     ``media`` maps an uploaded media id to its MIME type (None: no such file); without it media ids
-    are not checked.
+    are not checked. A body no specific check names still gets a 400 (code 100), never a 500.
     """
+    try:
+        return _validate(body, templates, own_number, media)
+    except MALFORMED as exc:
+        log.warning("sandbox: /messages body of an unexpected shape (%s: %s)", type(exc).__name__, exc)
+        kind = type(exc).__name__
+        raise SandboxError(100, f"Invalid parameter: the message object could not be read ({kind})") from None
+
+
+def _validate(body: Any, templates: TemplateStore, own_number: str,
+              media: Callable[[str], str | None] | None) -> Outgoing:
     if not isinstance(body, dict):
         raise SandboxError(100, "Request body must be a JSON object")
     if body.get("messaging_product") != "whatsapp":
@@ -181,8 +197,16 @@ def _interactive(content: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
         sections = action.get("sections")
         if not isinstance(sections, list) or not sections or not isinstance(action.get("button"), str):
             raise SandboxError(131009, "Parameter interactive.action needs a button label and sections")
-        rows = [(r.get("id", ""), r.get("title", "")) for s in sections if isinstance(s, dict)
-                for r in s.get("rows", []) if isinstance(r, dict)]
+        rows = []
+        for i, section in enumerate(sections):
+            section_rows = section.get("rows") if isinstance(section, dict) else None
+            if not isinstance(section_rows, list) or not section_rows:
+                raise SandboxError(131009, f"Parameter interactive.action.sections[{i}] needs a list of rows")
+            for j, row in enumerate(section_rows):
+                where = f"sections[{i}].rows[{j}]"
+                if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("id", "title")):
+                    raise SandboxError(131009, f"Parameter {where} must be an object with id and title strings")
+                rows.append((row["id"], row["title"]))
         return text, rows
     if itype == "cta_url":
         return text, []

@@ -43,6 +43,12 @@ def _reveal(secret: Secret | str) -> str:
     return secret.reveal() if isinstance(secret, Secret) else str(secret)
 
 
+def _json_int(literal: str) -> int | str:
+    """A JSON integer; one longer than Python converts (4,300 digits) stays a string of digits, so
+    the item carrying it is judged (and rejected) on its own instead of the whole body failing."""
+    return int(literal) if len(literal) <= 4_000 else literal
+
+
 class WebhookReceiver:
     """Verifies, parses, deduplicates and records WhatsApp webhooks into ``store``."""
 
@@ -93,7 +99,7 @@ class WebhookReceiver:
         if not verify_signature(body, signature, self._app_secret):
             return _text(401, "missing or invalid X-Hub-Signature-256")
         try:
-            payload = json.loads(body)
+            payload = json.loads(body, parse_int=_json_int)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _text(400, f"body is not valid JSON: {str(exc)[:200]}")
         try:
@@ -108,7 +114,9 @@ class WebhookReceiver:
             log.error("webhook not recorded, asking Meta to retry: %s", exc)
             return _text(503, "could not record the update, retry later")
         for rej in batch.rejects[:5]:
-            log.warning("webhook item rejected: %s: %s", rej.field, rej.reason)
+            log.warning("webhook item rejected (kept in webhook_rejects): %s: %s", ascii(rej.field), rej.reason)
+        if len(batch.rejects) > 5:
+            log.warning("webhook: %d more items of the same POST rejected", len(batch.rejects) - 5)
         if self.handler is not None and result.jobs:
             self.handler.dispatch(result.jobs, started)
         return WebhookResponse(200, json.dumps(result.as_dict()).encode(), "application/json")

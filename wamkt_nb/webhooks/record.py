@@ -10,12 +10,12 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..store import Store
 from .consent import keyword_consent, record_consent
 from .ledger import apply_status
-from .updates import InboundMessage, WebhookBatch
+from .updates import InboundMessage, Reject, StatusUpdate, TemplateStatusUpdate, UserPreference, WebhookBatch
 from .windows import open_window
 
 log = logging.getLogger("wamkt_nb.webhooks")
@@ -51,17 +51,64 @@ class RecordResult:
         }
 
 
+STORE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, sqlite3.InterfaceError,
+                sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.DataError)
+"""What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits);
+``sqlite3.OperationalError`` (locked, disk full) is not among them: that fails the batch, and Meta retries."""
+
+MAX_REJECT_ITEM_CHARS = 100_000
+
+
 def _json(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _printable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "contains text that is not valid Unicode (a lone surrogate escape)"
+    if isinstance(exc, OverflowError):
+        return f"a number is out of range: {exc}"
+    return f"could not be stored: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _reject_json(item: object) -> str:
+    """The rejected item as ASCII JSON (surrogates escaped), truncated; never raises."""
+    try:
+        text = json.dumps(item, ensure_ascii=True, separators=(",", ":"), default=str)
+    except (ValueError, TypeError, RecursionError) as exc:
+        text = f"<not serialisable: {type(exc).__name__}>"
+    return text[:MAX_REJECT_ITEM_CHARS]
+
+
+def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
+              write: Callable[[], None]) -> None:
+    """Run ``write`` in a savepoint; if the item cannot be stored, undo it and keep it as a reject."""
+    conn.execute("SAVEPOINT webhook_item")
+    try:
+        write()
+    except STORE_ERRORS as exc:
+        conn.execute("ROLLBACK TO webhook_item")
+        batch.rejects.append(Reject(where, _reason(exc), item))
+    conn.execute("RELEASE webhook_item")
 
 
 def record_batch(
     store: Store, batch: WebhookBatch, received_at: float, handler: InboundHandler | None = None
 ) -> RecordResult:
-    """Record every update of ``batch`` durably; the handler queues its work in the same transaction."""
+    """Record every update of ``batch`` durably; the handler queues its work in the same transaction.
+
+    Each item is written on its own (a savepoint): one that cannot be stored becomes a row of
+    ``webhook_rejects`` with its reason and the rest of the batch is kept.
+    """
     result = RecordResult()
     with store.transaction() as conn:
-        for msg in batch.inbound:
+
+        def inbound(msg: InboundMessage) -> None:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
                 " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -70,13 +117,14 @@ def record_batch(
             )
             if cur.rowcount == 0:
                 result.duplicates += 1
-                continue
-            result.inbound.append(msg)
+                return
             open_window(conn, msg.phone, msg.timestamp)
             choice = keyword_consent(msg.text)
             if choice is not None:
                 record_consent(conn, msg.phone, choice, msg.timestamp, "keyword")
-        for st in batch.statuses:
+            result.inbound.append(msg)
+
+        def status(st: StatusUpdate) -> None:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
                 " error_code, pricing_category, billable, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -85,25 +133,37 @@ def record_batch(
             )
             if cur.rowcount == 0:
                 result.duplicates += 1
-                continue
+                return
+            moved = apply_status(conn, st, received_at)
             result.statuses += 1
-            result.ledger_moved += apply_status(conn, st, received_at)
-        for pref in batch.preferences:
+            result.ledger_moved += moved
+
+        def preference(pref: UserPreference) -> None:
             if pref.category == "marketing_messages":
                 result.preferences += record_consent(
                     conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
-        for tpl in batch.templates:
+
+        def template(tpl: TemplateStatusUpdate) -> None:
             conn.execute(
                 "INSERT INTO template_status_events (template_id, name, language, event, reason,"
                 " payload_json, received_at) VALUES (?,?,?,?,?,?,?)",
                 (tpl.template_id, tpl.name, tpl.language, tpl.event, tpl.reason, _json(tpl.raw), received_at),
             )
             result.templates += 1
+
+        for msg in batch.inbound:
+            _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, lambda: inbound(msg))
+        for st in batch.statuses:
+            _isolated(conn, batch, f"statuses[id={_printable(st.wamid)[:80]}]", st.raw, lambda: status(st))
+        for pref in batch.preferences:
+            _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), lambda: preference(pref))
+        for tpl in batch.templates:
+            _isolated(conn, batch, "message_template_status_update", tpl.raw, lambda: template(tpl))
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",
-                (rej.field, rej.reason, _json(rej.item)[:100_000], received_at),
+                (_printable(rej.field), _printable(rej.reason), _reject_json(rej.item), received_at),
             )
         result.rejects = len(batch.rejects)
         if handler is not None and result.inbound:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..clock import Clock, SystemClock
+from ..scrub import scrub
 from ..store import Store
 
 log = logging.getLogger("wamkt_nb.webhooks")
@@ -97,12 +98,13 @@ async def deliver_reply(
         result = await _send_with_retries(sender, number, json.loads(rows[0]["payload_json"]), retry_budget)
     except Exception as exc:  # every failure is recorded on the row, the worker keeps going
         code = getattr(exc, "code", None)
+        error = scrub(exc)  # any sender's error, not only the Cloud API client's (already scrubbed)
         store.execute(
             "UPDATE replies SET state = 'failed', error_code = ?, error_title = ? WHERE reply_id = ?",
-            (code if isinstance(code, int) else None, str(exc)[:500], reply_id),
+            (code if isinstance(code, int) else None, error[:500], reply_id),
         )
-        log.warning("reply %s failed: %s", reply_id, exc)
-        return ReplyOutcome(reply_id, "failed", error=str(exc))
+        log.warning("reply %s failed: %s", reply_id, error)
+        return ReplyOutcome(reply_id, "failed", error=error)
     latency = (time.perf_counter() - started) * 1000 if started is not None else None
     store.execute(
         "UPDATE replies SET state = 'accepted', wamid = ?, accepted_at = ?, latency_ms = ? WHERE reply_id = ?",

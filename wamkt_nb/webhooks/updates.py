@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..scrub import scrub
+
 STATUS_KINDS = ("sent", "delivered", "read", "failed", "deleted", "warning")
 
 
@@ -106,6 +108,19 @@ class _Bad(ValueError):
     pass
 
 
+INT64_MAX = 2**63 - 1
+"""SQLite stores integers as signed 64-bit: a larger number cannot be recorded as a number."""
+
+MALFORMED = (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError, RecursionError)
+"""What reading one item of arbitrary JSON can raise; each is that item's fault, so it becomes a reject."""
+
+
+def describe(exc: BaseException) -> str:
+    """A reject's reason: our own message, or the exception's kind and text for anything else."""
+    text = str(exc) if isinstance(exc, _Bad) else f"{type(exc).__name__}: {str(exc)[:200]}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from the item, escaped
+
+
 def _str(obj: dict, key: str, where: str) -> str:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
@@ -124,7 +139,7 @@ def _timestamp(obj: dict, where: str) -> float:
     value = obj.get("timestamp")
     try:
         ts = float(value)  # Meta sends strings of epoch seconds
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _Bad(f"{where}.timestamp must be epoch seconds") from None
     if not (0 <= ts < 1e11):
         raise _Bad(f"{where}.timestamp out of range")
@@ -185,6 +200,8 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
     errors = item.get("errors")
     first_error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first_error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and abs(code) > INT64_MAX:
+        raise _Bad(f"{where}.errors[0].code is out of range")
     pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
     billable = pricing.get("billable")
     recipient = _opt_str(item, "recipient_id")
@@ -195,13 +212,19 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
         recipient_id=recipient,
         callback_data=_opt_str(item, "biz_opaque_callback_data"),
         error_code=int(code) if isinstance(code, int) and not isinstance(code, bool) else None,
-        error_title=_opt_str(first_error, "title") or _opt_str(first_error, "message"),
+        error_title=_error_title(first_error),
         pricing_category=_opt_str(pricing, "category"),
         pricing_type=_opt_str(pricing, "type"),
         billable=billable if isinstance(billable, bool) else None,
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
         raw=item,
     )
+
+
+def _error_title(error: dict) -> str | None:
+    """The failed status's error title, scrubbed: it is stored and shown in reports."""
+    title = _opt_str(error, "title") or _opt_str(error, "message")
+    return None if title is None else scrub(title)
 
 
 def _preference(item: Any, where: str) -> UserPreference:
@@ -259,8 +282,8 @@ def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
         for i, item in enumerate(items):
             try:
                 out.append(parse(item, f"{where}.{key}[{i}]"))
-            except _Bad as exc:
-                batch.rejects.append(Reject(f"{where}.{key}[{i}]", str(exc), item))
+            except MALFORMED as exc:
+                batch.rejects.append(Reject(f"{where}.{key}[{i}]", describe(exc), item))
 
 
 def parse_payload(payload: Any) -> WebhookBatch:
@@ -292,6 +315,6 @@ def parse_payload(payload: Any) -> WebhookBatch:
                     batch.templates.append(_template(value, f"{where}.value"))
                 else:
                     batch.rejects.append(Reject(f"{where}.field", f"unsupported field {str(kind)[:60]!r}", change))
-            except _Bad as exc:
-                batch.rejects.append(Reject(where, str(exc), change))
+            except MALFORMED as exc:
+                batch.rejects.append(Reject(where, describe(exc), change))
     return batch
