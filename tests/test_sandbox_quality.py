@@ -6,6 +6,7 @@ import httpx
 import orjson
 import pandas as pd
 
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
@@ -55,7 +56,7 @@ def test_blocks_pause_a_spammy_template_then_it_comes_back():
     cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K",
                         not_on_whatsapp_rate=0, marketing_stopped_rate=0)
     with Sandbox(customers=data, clock=ManualClock(START), config=cfg, params=params) as sb:
-        http = httpx.Client(base_url=f"{sb.base_url}/v21.0",
+        http = httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
                             headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
         german = data.customers[data.customers.phone.str.startswith("+49")]
         for row in german.head(1_000).itertuples():

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
-from .errors import SandboxError, invalid_param, unknown_object
+from .errors import SandboxError, invalid_param, unknown_object, unknown_path
 from .media import MAX_REQUEST_BYTES, StoredMedia
 from .webhooks import WebhookError
 
@@ -91,7 +91,7 @@ class SandboxApp:
             if not self._authorised(scope, query):
                 return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
             if not self.sandbox.config.accepts_version(parts[0]):
-                return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
+                return await self._error(send, unknown_path(parts))
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
             if fault is not None:
                 return await self._fault(fault, parts[1], body, send)
@@ -128,7 +128,7 @@ class SandboxApp:
             return self.sandbox.media.open_url(query)
         if self.sandbox.config.accepts_version(parts[0]):
             return self._graph(method, parts[1:], query, body, scope)
-        raise SandboxError(100, f"Unknown path components: /{parts[0]}")
+        raise unknown_path(parts)
 
     async def _error(self, send: Any, err: SandboxError) -> None:
         with self.engine.lock:

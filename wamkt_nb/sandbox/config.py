@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from ..cloudapi.models import TIER_LIMITS
+from ..graph_versions import is_served
 from .quality import QualityRules
 
 
@@ -23,8 +25,8 @@ class SandboxConfig:
     # Known defaults for the standalone server; an embedded Sandbox without a config draws random ones.
     access_token: str = field(default="sandbox-token", repr=False)
     app_secret: str = field(default="sandbox-app-secret", repr=False)
-    min_api_version: float = 17.0
-    max_api_version: float = 25.0
+    # The day whose Graph API versions are served (Meta's changelog dates); None: today (UTC).
+    api_date: dt.date | None = None
     # Throughput per phone number (messages/s, bucket depth = one second of traffic).
     throughput_per_second: float = 80.0
     throughput_http_status: int = 429  # (unverified) Meta answers 130429 with 429 or 400
@@ -83,13 +85,5 @@ class SandboxConfig:
         return TIER_LIMITS[self.messaging_tier]
 
     def accepts_version(self, version: str) -> bool:
-        """``v17.0`` .. ``v25.0`` (by default), the same range Meta serves."""
-        if version in self.extra_api_versions:
-            return True
-        if not version.startswith("v"):
-            return False
-        try:
-            number = float(version[1:])
-        except ValueError:
-            return False
-        return self.min_api_version <= number <= self.max_api_version
+        """The versions Meta serves on ``api_date`` (see :mod:`wamkt_nb.graph_versions`), plus extras."""
+        return version in self.extra_api_versions or is_served(version, self.api_date)

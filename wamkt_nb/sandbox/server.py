@@ -22,6 +22,7 @@ import uvicorn
 from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
 from ..data.schema import CustomerData
+from ..graph_versions import CURRENT_VERSION
 from ..settings import Secret, Settings
 from ..store import Store
 from .app import SandboxApp
@@ -35,7 +36,6 @@ from .media import MediaStore
 from .templates import TemplateStore
 from .webhooks import WebhookEmitter, verify_callback
 
-API_VERSION = "v21.0"
 log = logging.getLogger(__name__)
 
 
@@ -116,7 +116,7 @@ class Sandbox:
             raise RuntimeError("start the sandbox first (Sandbox.start())")
         values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
                       phone_number_ids=(self.phone_number_id,), waba_id=self.waba_id, base_url=self.base_url,
-                      api_version=API_VERSION, sandbox=True)
+                      api_version=CURRENT_VERSION, sandbox=True)
         return (base or Settings()).replace(**(values | overrides))
 
     # -- lifecycle --------------------------------------------------------------------------------
