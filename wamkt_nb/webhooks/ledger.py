@@ -47,7 +47,10 @@ def apply_status(conn: sqlite3.Connection, status: StatusUpdate, now: float) -> 
         row = conn.execute(
             "SELECT send_id, state, wamid FROM sends WHERE recipient_key = ?", (status.callback_data,)
         ).fetchone()
-    if row is None or not moves_forward(row[1], status.status):
+    if row is None:
+        return False
+    if not moves_forward(row[1], status.status):
+        _record_late_time(conn, row[0], row[1], status)
         return False
     sets = ["state = ?", f"{_TIME_COLUMN[status.status]} = ?", "updated_at = ?", "wamid = COALESCE(wamid, ?)"]
     params: list = [status.status, status.timestamp, now, status.wamid]
@@ -62,6 +65,16 @@ def apply_status(conn: sqlite3.Connection, status: StatusUpdate, now: float) -> 
         params.append(int(status.billable))
     conn.execute(f"UPDATE sends SET {', '.join(sets)} WHERE send_id = ?", (*params, row[0]))
     return True
+
+
+def _record_late_time(conn: sqlite3.Connection, send_id: int, current: str, status: StatusUpdate) -> None:
+    """A ``sent``/``delivered`` that arrives after a later state (Meta does not guarantee order):
+    keep its time in the empty column without moving the state back."""
+    rank, earlier = STATE_RANK.get(current), STATE_RANK.get(status.status)
+    if rank is None or earlier is None or earlier >= rank or status.status not in _TIME_COLUMN:
+        return
+    column = _TIME_COLUMN[status.status]
+    conn.execute(f"UPDATE sends SET {column} = COALESCE({column}, ?) WHERE send_id = ?", (status.timestamp, send_id))
 
 
 def _from_event(row: sqlite3.Row) -> StatusUpdate:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..store import Store
-from .consent import keyword_consent, record_consent
+from .consent import message_consent, record_consent
 from .ledger import apply_status
 from .updates import InboundMessage, WebhookBatch
 from .windows import open_window
@@ -73,7 +73,7 @@ def record_batch(
                 continue
             result.inbound.append(msg)
             open_window(conn, msg.phone, msg.timestamp)
-            choice = keyword_consent(msg.text)
+            choice = message_consent(msg.meanings)
             if choice is not None:
                 record_consent(conn, msg.phone, choice, msg.timestamp, "keyword")
         for st in batch.statuses:
@@ -94,12 +94,23 @@ def record_batch(
                     conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
         for tpl in batch.templates:
-            conn.execute(
-                "INSERT INTO template_status_events (template_id, name, language, event, reason,"
-                " payload_json, received_at) VALUES (?,?,?,?,?,?,?)",
-                (tpl.template_id, tpl.name, tpl.language, tpl.event, tpl.reason, _json(tpl.raw), received_at),
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO template_status_events (template_id, name, language, event, reason,"
+                " event_key, event_at, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (tpl.template_id, tpl.name, tpl.language, tpl.event, tpl.reason, tpl.event_key, tpl.at,
+                 _json(tpl.raw), received_at),
             )
-            result.templates += 1
+            result.templates += cur.rowcount
+            result.duplicates += 1 - cur.rowcount
+        for q in batch.qualities:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO template_quality_events (event_key, template_id, name, language,"
+                " previous_score, new_score, event_at, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (q.event_key, q.template_id, q.name, q.language, q.previous_score, q.new_score, q.at,
+                 _json(q.raw), received_at),
+            )
+            result.templates += cur.rowcount
+            result.duplicates += 1 - cur.rowcount
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",
