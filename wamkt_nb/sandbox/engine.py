@@ -293,8 +293,8 @@ class Engine:
             content = {"type": "interactive", "interactive": {"type": "button_reply",
                                                               "button_reply": {"id": bid, "title": title}}}
         elif msg.quick_replies:
-            label = rng.choice(msg.quick_replies)
-            content = {"type": "button", "button": {"payload": label, "text": label}}
+            payload, label = rng.choice(msg.quick_replies)
+            content = {"type": "button", "button": {"payload": payload, "text": label}}
         else:
             content = {"type": "text", "text": {"body": bm.sample_reply_text(rng, self.params)}}
         self._inbound(customer, content, context)

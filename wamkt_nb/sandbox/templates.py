@@ -72,7 +72,7 @@ class RenderedTemplate:
     text: str
     category: str
     header_kind: str | None
-    quick_replies: list[str]
+    quick_replies: list[tuple[str, str]]  # (payload, label) of each quick-reply button
     header_media_id: str | None = None  # an uploaded file's id in a media header (the send checks it exists)
 
 
@@ -84,7 +84,7 @@ class _Shape:
     body_slots: tuple[str, ...]
     header: dict[str, Any] | None
     dynamic_buttons: frozenset[str]
-    quick_replies: tuple[str, ...]
+    quick_replies: tuple[tuple[str, str], ...]  # (button index, label)
 
     @classmethod
     def of(cls, template: dict[str, Any]) -> "_Shape":
@@ -95,7 +95,7 @@ class _Shape:
             header=_component(template, "HEADER"),
             dynamic_buttons=frozenset(str(i) for i, b in enumerate(buttons)
                                       if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))),
-            quick_replies=tuple(b["text"] for b in buttons if b.get("type") == "QUICK_REPLY"),
+            quick_replies=tuple((str(i), b["text"]) for i, b in enumerate(buttons) if b.get("type") == "QUICK_REPLY"),
         )
 
 
@@ -259,8 +259,10 @@ class TemplateStore:
         _check_buttons(shape.dynamic_buttons, by_type.get("button", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
+        payloads = _quick_reply_payloads(by_type.get("button", ()))
+        quick_replies = [(payloads.get(index, label), label) for index, label in shape.quick_replies]
         return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
-                                quick_replies=list(shape.quick_replies), header_media_id=header_media_id)
+                                quick_replies=quick_replies, header_media_id=header_media_id)
 
 
 def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -336,6 +338,21 @@ def _check_buttons(dynamic: frozenset[str], given: Sequence[dict[str, Any]]) -> 
     missing = dynamic - seen
     if missing:
         raise SandboxError(132000, f"button {sorted(missing)[0]}: the URL button parameter is missing")
+
+
+def _quick_reply_payloads(given: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``{button index: payload}`` the business set in the send
+    (``{"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload",
+    "payload": "STOP"}]}``): Meta returns it in ``button.payload`` when the customer taps the button;
+    a button without one comes back with its label as payload."""
+    payloads: dict[str, str] = {}
+    for comp in given:
+        if comp.get("sub_type") != "quick_reply":
+            continue
+        for p in _params([comp]):
+            if p.get("type") == "payload" and isinstance(p.get("payload"), str) and p["payload"]:
+                payloads[str(comp.get("index", ""))] = p["payload"]
+    return payloads
 
 
 def _check_components(components: list[Any]) -> None:
