@@ -31,6 +31,7 @@ from ..cloudapi.errors import (
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
 from ..store import Store
 from . import ledger
+from .held import held_count
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
 
 DISPATCH_TICK = 0.01
@@ -115,6 +116,13 @@ class Progress:
     pace: float = 0.0
     message: str = ""
     unknown_waiting: int = 0
+    held: int = 0
+    """Failed rows that are Meta holding the message back (131049), not failures of ours."""
+
+    @property
+    def failed_ours(self) -> int:
+        """Failures, without the messages Meta held back."""
+        return self.counts["failed"] - self.held
 
     @property
     def done(self) -> int:
@@ -183,6 +191,7 @@ class CampaignRunner:
         self._errors: dict[int | None, int] = {}
         self._traces: dict[int | None, str] = {}
         self._errors_at = float("-inf")
+        self._held = 0
         self._requests = 0
         self._throttled = 0
         self._resent = 0
@@ -549,6 +558,7 @@ class CampaignRunner:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
         if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
             self._errors, self._traces = _codes(ledger.error_breakdown(self.store, self.campaign_id))
+            self._held = held_count(self.store, self.campaign_id)
             self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,
@@ -556,7 +566,7 @@ class CampaignRunner:
             traces=dict(self._traces),
             requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
             pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
-            unknown_waiting=len(self._waiting_unknown),
+            unknown_waiting=len(self._waiting_unknown), held=self._held,
         )
 
     def _emit(self, force: bool = False) -> None:

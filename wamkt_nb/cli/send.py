@@ -113,7 +113,8 @@ def _line(p: Progress) -> str:
     eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
     accepted = c["accepted"] + c["sent"] + c["delivered"] + c["read"]
     return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
-            f" · failed {c['failed']:,} · unknown {c['unknown']:,} · planned {c['planned']:,}"
+            f" · failed {p.failed_ours:,} · held by Meta {p.held:,} · unknown {c['unknown']:,}"
+            f" · planned {c['planned']:,}"
             f" · {p.rate:,.1f} msg/s · ETA {eta}")
 
 
