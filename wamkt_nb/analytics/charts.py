@@ -68,16 +68,18 @@ def rates_chart(table: pd.DataFrame, label: str, title: str = "Read and reply ra
 
 
 def failures_chart(failures: pd.DataFrame) -> Figure:
-    """Failures by Meta error code, labelled with the meaning."""
+    """Failures by Meta error code, labelled with the meaning; messages Meta held back (131049)
+    in grey, apart from the failures."""
     fig, ax = _figure(height=3.0, left=0.55)
     if failures.empty:
         _empty(ax, "no failed messages")
         return fig
     top = failures.head(8).iloc[::-1]
-    labels = [f"{c}: {m[:45]}" for c, m in zip(top["error_code"], top["meaning"])]
-    ax.barh(labels, top["count"], color=RED)
+    held = top.get("outcome", pd.Series("failed", index=top.index)) == "held by Meta"
+    labels = [f"{c}: {'held by Meta' if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held)]
+    ax.barh(labels, top["count"], color=[GREY if h else RED for h in held])
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_title("Failures by error code")
+    ax.set_title("Failures by error code (grey: held by Meta, not failed)" if held.any() else "Failures by error code")
     return fig
 
 

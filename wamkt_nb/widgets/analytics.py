@@ -353,7 +353,8 @@ class CampaignOverview(AnalyticsDashboard):
         stages = A.funnel_stages(rows)
         by_campaign = A.funnel(rows, ("campaign_name", "segment"))
         self.funnel.show(charts.funnel_chart(stages), by_campaign,
-                         by_campaign[["campaign_name", "segment", *A.STAGES]])
+                         by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]]
+                         .rename(columns={"held": "held by Meta"}))
         self.rates.show(charts.rates_chart(by_campaign, "campaign_name"), by_campaign,
                         by_campaign[["campaign_name", "delivered", "read_rate", "read_vs_email", "reply_rate",
                                      "conversion_rate"]])
