@@ -32,6 +32,7 @@ from ..compliance import SendTimeCheck, marketing_taken, release_marketing, rese
 from ..store import Store
 from . import ledger
 from .held import held_count
+from .template_status import TEMPLATE_DISABLED, TEMPLATE_PAUSED, template_block, template_of
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
 
 DISPATCH_TICK = 0.01
@@ -41,6 +42,8 @@ ERRORS_REFRESH = 0.5
 """The error breakdown is read from the ledger (where status webhooks write async failures) at
 most this often, however often progress is reported."""
 STOP_CODES = frozenset({190, 368, 131031})
+TEMPLATE_CHECK_SECONDS = 0.5
+"""How often (real seconds) the run re-reads its templates' status from the webhooks recorded."""
 """Errors that concern the account, not the recipient: the run pauses instead of failing rows."""
 
 
@@ -192,6 +195,9 @@ class CampaignRunner:
         self._traces: dict[int | None, str] = {}
         self._errors_at = float("-inf")
         self._held = 0
+        self._templates: set[tuple[str, str]] = set()
+        self._template_wait: tuple[str, str] | None = None
+        """The template Meta paused that holds this run; the run resumes when Meta re-approves it."""
         self._requests = 0
         self._throttled = 0
         self._resent = 0
@@ -263,9 +269,12 @@ class CampaignRunner:
         return self._finish(status)
 
     async def _loop(self) -> str:
-        next_unknown_check = next_prune = 0.0
+        next_unknown_check = next_prune = next_template_check = 0.0
         while True:
             now = self.clock.now()
+            if time.monotonic() >= next_template_check:
+                self._check_templates()
+                next_template_check = time.monotonic() + TEMPLATE_CHECK_SECONDS
             if time.monotonic() >= next_prune:
                 self._pair.prune(time.monotonic())
                 ledger.renew_lease(self.store, self.campaign_id)
@@ -280,6 +289,9 @@ class CampaignRunner:
                 while self._paused and not (self._cancelled or self._stopped):
                     await asyncio.sleep(0.05)
                     self._flush()
+                    if self._template_wait is not None and time.monotonic() >= next_template_check:
+                        self._check_templates()
+                        next_template_check = time.monotonic() + TEMPLATE_CHECK_SECONDS
                     if time.monotonic() >= next_prune:
                         ledger.renew_lease(self.store, self.campaign_id)
                         next_prune = time.monotonic() + 2.0
@@ -432,6 +444,12 @@ class CampaignRunner:
             if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and counted < self.options.max_attempts:
                 self._waiting_unknown[row.send_id] = now + self.options.unknown_wait
             return
+        template = template_of(row.payload) if exc.code in (TEMPLATE_PAUSED, TEMPLATE_DISABLED) else None
+        if template is not None:  # Meta's pause is not the recipient's failure: wait for it to lift
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+            self._push(again, now)
+            self._hold_for_template(*template, "PAUSED" if exc.code == TEMPLATE_PAUSED else "DISABLED")
+            return
         if exc.code in STOP_CODES:
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
             self._push(again, now)
@@ -506,7 +524,31 @@ class CampaignRunner:
 
     # bookkeeping --------------------------------------------------------------------------
     def _push(self, row: ledger.SendRow, due: float) -> None:
+        template = template_of(row.payload) if row.payload else None
+        if template is not None:
+            self._templates.add(template)
         heapq.heappush(self._heap, (due, next(self._seq), row))
+
+    def _check_templates(self) -> None:
+        """Pause when Meta paused (or disabled) one of the campaign's templates; resume on our own
+        when a pause we took for it is lifted (its status is back to APPROVED)."""
+        if self._template_wait is not None and self._paused:
+            if template_block(self.store, *self._template_wait) is None:
+                self._template_wait = None
+                self.resume()
+            return
+        for name, language in sorted(self._templates):
+            block = template_block(self.store, name, language)
+            if block is not None:
+                self._hold_for_template(name, language, block)
+                return
+
+    def _hold_for_template(self, name: str, language: str, block: str) -> None:
+        self._template_wait = (name, language)
+        self._paused = True
+        self._message = (f"paused: Meta paused template {name} ({language}) for low quality; the run resumes "
+                         "when Meta re-approves it" if block == "PAUSED" else
+                         f"paused: Meta disabled template {name} ({language}); choose another template")
 
     def _flush(self) -> None:
         if self._outcomes:

@@ -165,7 +165,7 @@ class Engine:
                 action()
                 ran += 1
             for t in self.templates.review_due(now):
-                changes.append(_template_change(t))
+                changes.append(_template_change(t, now))
         if changes:
             self.sink(changes)
         return ran
@@ -269,17 +269,23 @@ class Engine:
         verdict = self.quality.negative(msg.template_name, self._at)
         self.config.quality_rating = self.quality.rating(self._at)
         template = self.templates.find(msg.template_name, msg.template_language)
-        if verdict is None or template is None:
+        if template is None:
+            return
+        score = self.quality.rating(self._at, msg.template_name)
+        previous = self.templates.set_quality(template["id"], score, self._at)
+        if previous is not None:
+            self._changes.append(_quality_change(template, previous, score, self._at))
+        if verdict is None:
             return
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
-        self._changes.append(_template_change(changed))
+        self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
             self._schedule(self._at + self.quality.pause_seconds(msg.template_name),
                            lambda: self._unpause(template["id"]))
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
-            self._changes.append(_template_change(self.templates.set_status(template_id, "APPROVED")))
+            self._changes.append(_template_change(self.templates.set_status(template_id, "APPROVED"), self._at))
 
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
@@ -352,7 +358,7 @@ class Engine:
         if self.templates.get(template_id) is None:
             raise KeyError(f"no template with id {template_id!r}")
         template = self.templates.set_status(template_id, status, reason)
-        self.sink([_template_change(template)])
+        self.sink([_template_change(template, self.clock.now())])
         return template
 
     def find_customer(self, who: str) -> SimCustomer:
@@ -381,8 +387,17 @@ def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:
     return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": msg.category}
 
 
-def _template_change(t: dict[str, Any]) -> dict[str, Any]:
+def _template_change(t: dict[str, Any], at: float) -> dict[str, Any]:
+    """``message_template_status_update``; ``time`` becomes the entry's trigger time (``entry[].time``)."""
     value: dict[str, Any] = {"event": t["status"], "message_template_id": int(t["id"]),
                              "message_template_name": t["name"], "message_template_language": t["language"],
-                             "reason": t.get("rejected_reason") or "NONE"}
-    return {"field": "message_template_status_update", "value": value}
+                             "reason": t.get("rejected_reason") or "NONE",
+                             "message_template_category": t.get("category")}
+    return {"field": "message_template_status_update", "value": value, "time": int(at)}
+
+
+def _quality_change(t: dict[str, Any], previous: str, score: str, at: float) -> dict[str, Any]:
+    """``message_template_quality_update`` as Meta documents it (docs/cloud-api.md)."""
+    value = {"previous_quality_score": previous, "new_quality_score": score, "message_template_id": int(t["id"]),
+             "message_template_name": t["name"], "message_template_language": t["language"]}
+    return {"field": "message_template_quality_update", "value": value, "time": int(at)}

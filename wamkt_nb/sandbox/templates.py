@@ -157,6 +157,16 @@ class TemplateStore:
                 t["rejected_reason"] = reason
             return copy.deepcopy(t)
 
+    def set_quality(self, template_id: str, score: str, at: float) -> str | None:
+        """Set a template's ``quality_score``; returns the previous score if it changed, else None."""
+        with self._lock:
+            t = self._by_id[template_id]
+            previous = (t.get("quality_score") or {}).get("score", "GREEN")
+            if previous == score:
+                return None
+            t["quality_score"] = {"score": score, "date": int(at)}
+            return previous
+
     def find(self, name: str, language: str) -> dict[str, Any] | None:
         return self._by_key.get((name, language))
 
