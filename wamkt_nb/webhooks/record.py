@@ -93,23 +93,17 @@ def record_batch(
                 result.preferences += record_consent(
                     conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
-        for tpl in batch.templates:
+        template_rows = [("template_status_events", ("event", "reason"), tpl) for tpl in batch.templates]
+        template_rows += [("template_quality_events", ("previous_score", "new_score"), q) for q in batch.qualities]
+        for table, own, event in template_rows:
+            values = [getattr(event, column) for column in own]  # the columns are named like the fields
             cur = conn.execute(
-                "INSERT OR IGNORE INTO template_status_events (template_id, name, language, event, reason,"
-                " event_key, event_at, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (tpl.template_id, tpl.name, tpl.language, tpl.event, tpl.reason, tpl.event_key, tpl.at,
-                 _json(tpl.raw), received_at),
+                f"INSERT OR IGNORE INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
+                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (event.template_id, event.name, event.language, *values, event.event_key, event.at,
+                 _json(event.raw), received_at),
             )
-            result.templates += cur.rowcount
-            result.duplicates += 1 - cur.rowcount
-        for q in batch.qualities:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO template_quality_events (event_key, template_id, name, language,"
-                " previous_score, new_score, event_at, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (q.event_key, q.template_id, q.name, q.language, q.previous_score, q.new_score, q.at,
-                 _json(q.raw), received_at),
-            )
-            result.templates += cur.rowcount
+            result.templates += cur.rowcount  # 0: a redelivered change, recorded once
             result.duplicates += 1 - cur.rowcount
         for rej in batch.rejects:
             conn.execute(

@@ -77,46 +77,43 @@ class UserPreference:
         return "+" + self.wa_id
 
 
-def _event_key(kind: str, value: dict, at: float | None) -> str:
-    """The identity of one template change: a redelivered webhook has the same key, a later change
-    of the same template (a second pause) has a later trigger time ``entry[].time``."""
-    parts = (kind, value.get("message_template_id"), value.get("message_template_name"),
-             value.get("message_template_language"), value.get("event"), value.get("new_quality_score"), at)
-    return "|".join("" if p is None else str(p) for p in parts)
+@dataclass(frozen=True, kw_only=True)
+class TemplateEvent:
+    """A change Meta announces about one template, at ``at`` (the webhook's ``entry[].time``)."""
+
+    kind = "template"
+    template_id: str | None = None
+    name: str | None = None
+    language: str | None = None
+    at: float | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def event_key(self) -> str:
+        """The identity of the change: a redelivered webhook has the same key, a later change of the
+        same template (a second pause) has a later trigger time."""
+        raw = self.raw
+        parts = (self.kind, raw.get("message_template_id"), raw.get("message_template_name"),
+                 raw.get("message_template_language"), raw.get("event"), raw.get("new_quality_score"), self.at)
+        return "|".join("" if p is None else str(p) for p in parts)
 
 
-@dataclass(frozen=True)
-class TemplateStatusUpdate:
+@dataclass(frozen=True, kw_only=True)
+class TemplateStatusUpdate(TemplateEvent):
     """Meta reviewed or re-rated a template: APPROVED, REJECTED, PAUSED, DISABLED, ..."""
 
+    kind = "status"
     event: str
-    template_id: str | None
-    name: str | None
-    language: str | None
-    reason: str | None
-    at: float | None = None
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def event_key(self) -> str:
-        return _event_key("status", self.raw, self.at)
+    reason: str | None = None
 
 
-@dataclass(frozen=True)
-class TemplateQualityUpdate:
+@dataclass(frozen=True, kw_only=True)
+class TemplateQualityUpdate(TemplateEvent):
     """A template's quality score moved (``message_template_quality_update``)."""
 
+    kind = "quality"
     new_score: str
-    previous_score: str | None
-    template_id: str | None
-    name: str | None
-    language: str | None
-    at: float | None = None
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def event_key(self) -> str:
-        return _event_key("quality", self.raw, self.at)
+    previous_score: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,28 +273,19 @@ def _entry_time(entry: dict) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _template_ref(value: dict, at: float | None) -> dict[str, Any]:
+    return dict(template_id=_opt_str(value, "message_template_id"), name=_opt_str(value, "message_template_name"),
+                language=_opt_str(value, "message_template_language"), at=at, raw=value)
+
+
 def _template(value: dict, where: str, at: float | None) -> TemplateStatusUpdate:
-    return TemplateStatusUpdate(
-        event=_str(value, "event", where).upper(),
-        template_id=_opt_str(value, "message_template_id"),
-        name=_opt_str(value, "message_template_name"),
-        language=_opt_str(value, "message_template_language"),
-        reason=_opt_str(value, "reason"),
-        at=at,
-        raw=value,
-    )
+    return TemplateStatusUpdate(event=_str(value, "event", where).upper(), reason=_opt_str(value, "reason"),
+                                **_template_ref(value, at))
 
 
 def _quality(value: dict, where: str, at: float | None) -> TemplateQualityUpdate:
-    return TemplateQualityUpdate(
-        new_score=_str(value, "new_quality_score", where).upper(),
-        previous_score=_opt_str(value, "previous_quality_score"),
-        template_id=_opt_str(value, "message_template_id"),
-        name=_opt_str(value, "message_template_name"),
-        language=_opt_str(value, "message_template_language"),
-        at=at,
-        raw=value,
-    )
+    return TemplateQualityUpdate(new_score=_str(value, "new_quality_score", where).upper(),
+                                 previous_score=_opt_str(value, "previous_quality_score"), **_template_ref(value, at))
 
 
 def _items(value: dict, key: str) -> list:
