@@ -70,3 +70,18 @@ async def test_a_paused_template_pauses_its_campaign_which_finishes_after_the_pa
     assert counts["failed"] == 0 and counts["planned"] == 0
     assert sum(counts[s] for s in ("accepted", "sent", "delivered", "read")) == len(people)
     assert template_events(store)[-2:] == ["PAUSED", "APPROVED"]
+
+
+async def test_a_disabled_template_ends_the_run_paused_with_the_rest_still_planned(store):
+    people = DATA.customers[~DATA.customers.phone.str.startswith("+1")].head(5)
+    with sender_sandbox(DATA, clock=ManualClock(START)) as sb, connect_sandbox(sb, store):
+        template = sb.templates.find("order_shipped", "de")
+        sb.engine.set_template_status(template["id"], "DISABLED", "LOW_QUALITY")
+        await wait_until_async(lambda: template_events(store) == ["DISABLED"], timeout=30)
+        cid = ledger.create_campaign(store, make_plan(people, template="order_shipped", planned_at=time.time()),
+                                     name="disabled", now=time.time())
+        async with AsyncCloudClient(sb.settings()) as client:
+            progress = await CampaignRunner(store, client, cid, SendOptions(
+                phone_number_ids=(sb.phone_number_id,), pace=20, pair_interval=0.0)).run()
+    assert progress.status == "paused" and "disabled template order_shipped" in progress.message
+    assert progress.requests == 0 and ledger.state_counts(store, cid)["planned"] == len(people)

@@ -544,11 +544,16 @@ class CampaignRunner:
                 return
 
     def _hold_for_template(self, name: str, language: str, block: str) -> None:
-        self._template_wait = (name, language)
-        self._paused = True
-        self._message = (f"paused: Meta paused template {name} ({language}) for low quality; the run resumes "
-                         "when Meta re-approves it" if block == "PAUSED" else
-                         f"paused: Meta disabled template {name} ({language}); choose another template")
+        """Wait while Meta pauses the template; a disabled one will not come back: leave the run
+        (the rest stays planned)."""
+        if block == "PAUSED":
+            self._template_wait = (name, language)
+            self._paused = True
+            self._message = (f"paused: Meta paused template {name} ({language}) for low quality; the run "
+                             "resumes when Meta re-approves it")
+        else:
+            self._stopped = True
+            self._message = f"paused: Meta disabled template {name} ({language}); choose another template"
 
     def _flush(self) -> None:
         if self._outcomes:
