@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..compliance.reservation import HELD_LABEL
 from .funnel import EMAIL_READ_RATE, REPLY_WARNING_RATE
 from .segments import SEED_SEGMENTATION
 
@@ -75,11 +76,11 @@ def failures_chart(failures: pd.DataFrame) -> Figure:
         _empty(ax, "no failed messages")
         return fig
     top = failures.head(8).iloc[::-1]
-    held = top.get("outcome", pd.Series("failed", index=top.index)) == "held by Meta"
-    labels = [f"{c}: {'held by Meta' if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held)]
+    held = top.get("outcome", pd.Series("failed", index=top.index)) == HELD_LABEL
+    labels = [f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held)]
     ax.barh(labels, top["count"], color=[GREY if h else RED for h in held])
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_title("Failures by error code (grey: held by Meta, not failed)" if held.any() else "Failures by error code")
+    ax.set_title(f"Failures by error code (grey: {HELD_LABEL}, not failed)" if held.any() else "Failures by error code")
     return fig
 
 

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..compliance.reservation import HELD_BY_META
+from ..compliance.reservation import HELD_BY_META, HELD_LABEL
 
 STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
 EMAIL_READ_RATE = 0.20
@@ -161,7 +161,7 @@ def failures(enriched: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     back (131049) follow as their own rows with ``outcome`` "held by Meta", outside the failure shares."""
     by = list(by)
     table = _by_code(enriched, enriched["failed"], by).assign(outcome="failed")
-    held = _by_code(enriched, enriched["held"], by).assign(outcome="held by Meta", share_of_failed=np.nan)
+    held = _by_code(enriched, enriched["held"], by).assign(outcome=HELD_LABEL, share_of_failed=np.nan)
     return pd.concat([table, held], ignore_index=True) if len(held) else table
 
 

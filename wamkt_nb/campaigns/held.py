@@ -15,7 +15,6 @@ import pandas as pd
 from ..compliance.reservation import HELD_BY_META
 from ..store import Store
 
-HELD_LABEL = "held by Meta"
 _HELD = f"state = 'failed' AND error_code = {HELD_BY_META}"
 
 

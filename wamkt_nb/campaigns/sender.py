@@ -29,6 +29,7 @@ from ..cloudapi.errors import (
     CloudAPIError, OutcomeUnknownError, PairRateLimitError, RateLimitError, TransportError, error_meaning,
 )
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
+from ..compliance.reservation import HELD_BY_META, HELD_LABEL
 from ..store import Store
 from . import ledger
 from .held import held_count
@@ -138,9 +139,11 @@ class Progress:
         return self.done / self.total if self.total else 1.0
 
     def errors_frame(self) -> pd.DataFrame:
-        """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first."""
+        """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first; a
+        131049 says it is Meta holding the message back, not a failure."""
         rows = [{"code": c, "count": n,
-                 "meaning": error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown",
+                 "meaning": (f"{HELD_LABEL} (not a failure): {error_meaning(c)}" if c == HELD_BY_META
+                             else error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown"),
                  "fbtrace_id": self.traces.get(c)}
                 for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
         return pd.DataFrame(rows, columns=["code", "count", "meaning", "fbtrace_id"])

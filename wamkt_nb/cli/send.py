@@ -22,6 +22,7 @@ import orjson
 import pandas as pd
 
 from ..campaigns import ledger
+from ..compliance.reservation import HELD_LABEL
 from ..campaigns.pacing import PaceError, describe_rate
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..settings import Secret, Settings, SettingsError, load_settings
@@ -113,7 +114,7 @@ def _line(p: Progress) -> str:
     eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
     accepted = c["accepted"] + c["sent"] + c["delivered"] + c["read"]
     return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
-            f" · failed {p.failed_ours:,} · held by Meta {p.held:,} · unknown {c['unknown']:,}"
+            f" · failed {p.failed_ours:,} · {HELD_LABEL} {p.held:,} · unknown {c['unknown']:,}"
             f" · planned {c['planned']:,}"
             f" · {p.rate:,.1f} msg/s · ETA {eta}")
 

@@ -14,6 +14,8 @@ from ..store import Store
 MARKETING_CAP_SECONDS = 86_400.0
 HELD_BY_META = 131049
 """Meta's per-user marketing limit: the message was held back, not failed; retry no sooner than 24 h."""
+HELD_LABEL = "held by Meta"
+"""How reports name a 131049 outcome, apart from failures."""
 HELD_RETRY_SECONDS = 86_400.0
 SENT_STATES = ("in_flight", "accepted", "unknown", "sent", "delivered", "read")
 """Ledger states in which a message may have reached the customer."""

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
+from ..compliance.reservation import HELD_LABEL
 
 SHOWN_STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "held", "unknown",
                 "excluded", "cancelled")
@@ -30,7 +31,7 @@ def _duration(seconds: float | None) -> str:
 
 def counts_html(progress: Progress) -> str:
     counts = {**progress.counts, "failed": progress.failed_ours, "held": progress.held}
-    labels = {"held": "held by Meta"}
+    labels = {"held": HELD_LABEL}
     cells = "".join(
         f"<td class='wamkt-state-{s}'><b>{counts.get(s, 0):,}</b><br>{labels.get(s, s.replace('_', ' '))}</td>"
         for s in SHOWN_STATES
