@@ -26,7 +26,7 @@ TEMPLATE_FIELDS = "id,name,status,category,language,components,parameter_format,
 MEDIA_URL_HOSTS = (".fbsbx.com", ".facebook.com", ".whatsapp.net")
 """Hosts of Meta's media download URLs: the only ones besides the API's own that get the token."""
 PHONE_FIELDS = (
-    "id,display_phone_number,verified_name,quality_rating,throughput,messaging_limit_tier,"
+    "id,display_phone_number,verified_name,quality_rating,throughput,"
     "whatsapp_business_manager_messaging_limit,code_verification_status,name_status"
 )
 
@@ -212,7 +212,7 @@ class AsyncCloudClient:
         return TemplateInfo.from_json(await self.request("GET", f"/{template_id}", params={"fields": fields}))
 
     async def get_phone_number(self, phone_number_id: str, *, fields: str = PHONE_FIELDS) -> PhoneNumberInfo:
-        """Throughput, quality rating and messaging limit tier of a business number."""
+        """Throughput, quality rating and the business portfolio's messaging limit, read on a number."""
         body = await self.request("GET", f"/{phone_number_id}", params={"fields": fields})
         return PhoneNumberInfo.from_json(body)
 

@@ -178,8 +178,8 @@ class SandboxApp:
             return {"id": sandbox.media.upload(parts[0], content_type, body).id}
         if len(parts) == 1 and method == "GET":
             fields = query.get("fields", [None])[0]
-            if parts[0] == cfg.phone_number_id:
-                return _pick(sandbox.phone_number_fields(), fields)
+            if parts[0] in cfg.phone_numbers:
+                return _pick(sandbox.phone_number_fields(parts[0]), fields)
             template = sandbox.templates.get(parts[0])
             if template is not None:
                 return _pick(template, fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..cloudapi.models import TIER_LIMITS
+from ..cloudapi.models import PORTFOLIO_TIERS, TIER_LIMITS
 from ..graph_versions import is_served
 from .quality import QualityRules
 
@@ -33,8 +33,13 @@ class SandboxConfig:
     # Pair rate: one message per `pair_interval` seconds to the same user, `pair_burst` may borrow.
     pair_interval: float = 6.0
     pair_burst: int = 3
-    # Unique users reached outside a service window per rolling 24 h (None: unlimited).
+    # The business portfolio's messaging limit: unique users reached outside a service window per
+    # rolling 24 h, shared by `phone_number_id` and `portfolio_phone_number_ids` (Meta since Oct 2025).
     messaging_tier: str = "TIER_2K"
+    portfolio_phone_number_ids: tuple[str, ...] = field(default_factory=tuple)
+    # Automatic scaling: one level up within this many simulated hours (Meta: 6) of meeting the criteria.
+    automatic_scaling: bool = True
+    limit_upgrade_hours: float = 6.0
     tier_exceeded_code: int = 131048  # (unverified) Meta documents no dedicated code
     # Per-user marketing limit: marketing templates delivered per user per rolling 24 h.
     marketing_per_user_24h: int = 1
@@ -76,13 +81,20 @@ class SandboxConfig:
             raise ValueError("not_on_whatsapp_rate and marketing_stopped_rate must be between 0 and 1")
         if self.media_retention_days <= 0 or self.media_url_ttl <= 0:
             raise ValueError("media_retention_days and media_url_ttl must be positive")
+        if self.limit_upgrade_hours < 0:
+            raise ValueError("limit_upgrade_hours must be >= 0")
         self.tier_limit  # noqa: B018 - raises for an unknown tier name
 
     @property
     def tier_limit(self) -> int | None:
-        if self.messaging_tier not in TIER_LIMITS:
-            raise ValueError(f"messaging_tier must be one of {', '.join(TIER_LIMITS)}, not {self.messaging_tier!r}")
+        if self.messaging_tier not in PORTFOLIO_TIERS:
+            raise ValueError(f"messaging_tier must be one of {', '.join(PORTFOLIO_TIERS)}, not {self.messaging_tier!r}")
         return TIER_LIMITS[self.messaging_tier]
+
+    @property
+    def phone_numbers(self) -> tuple[str, ...]:
+        """Every business number of the simulated portfolio (they share the messaging limit)."""
+        return (self.phone_number_id, *self.portfolio_phone_number_ids)
 
     def accepts_version(self, version: str) -> bool:
         """The versions Meta serves on ``api_date`` (see :mod:`wamkt_nb.graph_versions`), plus extras."""

@@ -22,7 +22,7 @@ from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, unknown_object, webhook_error
-from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
+from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
 from .media import MediaStore
 from .quality import QualityMonitor
 from .templates import TemplateStore
@@ -64,7 +64,7 @@ class Engine:
         self.rng = random.Random(self.config.seed)
         self._throughput = TokenBucket(self.config.throughput_per_second)
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
-        self._tier = RollingUsers()
+        self._tier = PortfolioLimit()
         self._marketing = PerUserLimit()
         self.quality = QualityMonitor(self.config.quality_rules)
         self._last_decide = 0.0
@@ -113,7 +113,7 @@ class Engine:
 
     def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
         cfg = self.config
-        if phone_number_id != cfg.phone_number_id:
+        if phone_number_id not in cfg.phone_numbers:
             raise unknown_object("post", phone_number_id)
         if isinstance(body, str):
             raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
@@ -127,14 +127,15 @@ class Engine:
         if not self._pair.take(msg.wa_id, now):
             raise SandboxError(131056, "Message failed to send because there were too many messages sent from "
                                        "this phone number to the same phone number in a short period of time.")
-        return self._accept(msg, now)
+        return self._accept(msg, now, phone_number_id)
 
-    def _accept(self, msg: Outgoing, now: float) -> dict[str, Any]:
+    def _accept(self, msg: Outgoing, now: float, phone_number_id: str) -> dict[str, Any]:
         wamid = make_wamid(msg.wa_id, next(self._wamids))
         customer = self.customers.get(msg.wa_id)
         record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
                   "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
-                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None}
+                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None,
+                  "phone_number_id": phone_number_id}
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         # Messages leave in the order they were accepted (a queue), a short random delay apart.
@@ -174,9 +175,9 @@ class Engine:
         with self.lock:
             return self._events[0][0] if self._events else None
 
-    def _metadata(self) -> dict[str, str]:
+    def _metadata(self, phone_number_id: str | None = None) -> dict[str, str]:
         return {"display_phone_number": self.config.display_phone_number,
-                "phone_number_id": self.config.phone_number_id}
+                "phone_number_id": phone_number_id or self.config.phone_number_id}
 
     def _status(self, record: dict[str, Any], status: str, pricing: dict[str, Any] | None = None,
                 error: tuple[int, str] | None = None) -> None:
@@ -193,7 +194,22 @@ class Engine:
         record[f"{status}_at"] = self._at
         self.counters[f"status_{status}"] += 1
         self._changes.append({"field": "messages", "value": {"messaging_product": "whatsapp",
-                                                             "metadata": self._metadata(), "statuses": [item]}})
+                                                             "metadata": self._metadata(record.get("phone_number_id")),
+                                                             "statuses": [item]}})
+
+    def _scale(self, now: float) -> None:
+        """Meta's automatic scaling of the portfolio's limit; an upgrade waits ``limit_upgrade_hours``."""
+        cfg = self.config
+        if not cfg.automatic_scaling:
+            return
+        waiting = self._tier.upgrade_at
+        higher = self._tier.upgrade(cfg.messaging_tier, now, cfg.quality_rating != "RED",
+                                    cfg.limit_upgrade_hours * 3600)
+        if higher is not None:
+            cfg.messaging_tier = higher
+            self.counters["limit_upgrades"] += 1
+        elif self._tier.upgrade_at is not None and waiting is None:
+            self._schedule(self._tier.upgrade_at, lambda: self._scale(self._at))
 
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
@@ -221,7 +237,10 @@ class Engine:
                                               "failed to be delivered.")
         if not window and not self._tier.admit(msg.wa_id, now, cfg.tier_limit):
             return self._fail(record, cfg.tier_exceeded_code,
-                              f"Messaging limit {cfg.messaging_tier} reached: too many unique users in 24 hours.")
+                              f"The business portfolio's messaging limit {cfg.messaging_tier} is reached: "
+                              "too many unique users in 24 hours.")
+        if not window:
+            self._scale(now)
         pricing = _pricing(msg, window)
         self._status(record, "sent", pricing)
         customer.counts["received"] = customer.counts.get("received", 0) + 1

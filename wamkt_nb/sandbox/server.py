@@ -115,7 +115,7 @@ class Sandbox:
         if self.base_url is None:
             raise RuntimeError("start the sandbox first (Sandbox.start())")
         values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
-                      phone_number_ids=(self.phone_number_id,), waba_id=self.waba_id, base_url=self.base_url,
+                      phone_number_ids=self.config.phone_numbers, waba_id=self.waba_id, base_url=self.base_url,
                       api_version=CURRENT_VERSION, sandbox=True)
         return (base or Settings()).replace(**(values | overrides))
 
@@ -314,10 +314,10 @@ class Sandbox:
         self.media.clear()
         self.emitter.clear()
 
-    def phone_number_fields(self) -> dict[str, Any]:
-        """What ``GET /{phone_number_id}`` answers."""
+    def phone_number_fields(self, phone_number_id: str | None = None) -> dict[str, Any]:
+        """What ``GET /{phone_number_id}`` answers; every number of the portfolio shows its shared limit."""
         cfg = self.config
-        return {"id": cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
+        return {"id": phone_number_id or cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
                 "verified_name": cfg.verified_name, "quality_rating": cfg.quality_rating,
                 "throughput": {"level": cfg.throughput_level}, "messaging_limit_tier": cfg.messaging_tier,
                 "whatsapp_business_manager_messaging_limit": cfg.messaging_tier,
