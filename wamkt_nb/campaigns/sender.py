@@ -35,6 +35,7 @@ from . import ledger
 from .held import held_count
 from .template_status import TEMPLATE_DISABLED, TEMPLATE_PAUSED, template_block, template_of
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
+from .send_api import campaign_api, check_api, send_function
 
 DISPATCH_TICK = 0.01
 """The dispatcher wakes at most every 10 ms and claims what the buckets allow in one ledger
@@ -182,6 +183,8 @@ class CampaignRunner:
         marketing = self._marketing = self.info["category"] == "marketing"
         self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
         self.checks = SendTimeCheck(store, self.info["category"], ledger.campaign_policy(self.info))
+        self.api = check_api(campaign_api(self.info), self.info["category"])
+        self._post = send_function(client, self.api)
         self._paused = False
         self._cancelled = False
         self._stopped = False
@@ -397,7 +400,8 @@ class CampaignRunner:
     def _launch(self, launch: list[tuple[ledger.SendRow, int, str]], now: float) -> None:
         """Claim the rows (with the last outcomes, one commit), then hand them to the workers."""
         done, self._outcomes = self._outcomes, []
-        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
+        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done,
+                                   api=self.api))
         for item in launch:
             if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
                 self._busy += 1
@@ -420,7 +424,7 @@ class CampaignRunner:
     async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
         t0 = time.monotonic()
         try:
-            result = await self.client.send_message(phone_number_id, row.payload)
+            result = await self._post(phone_number_id, row.payload)
         except CloudAPIError as exc:
             self._on_error(row, attempt, phone_number_id, exc)
         except Exception as exc:  # a bug or unexpected transport failure: the outcome is unknown

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode
 import orjson
 
 from .errors import SandboxError, invalid_param, unknown_object, unknown_path
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
 from .media import MAX_REQUEST_BYTES, StoredMedia
 from .webhooks import WebhookError
 
@@ -86,7 +87,7 @@ class SandboxApp:
         engine = self.engine
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
-        if method == "POST" and len(parts) == 3 and parts[2] == "messages":
+        if method == "POST" and len(parts) == 3 and parts[2] in ("messages", MARKETING_ENDPOINT):
             body = await _read_body(receive)
             if not self._authorised(scope, query):
                 return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
@@ -94,9 +95,9 @@ class SandboxApp:
                 return await self._error(send, unknown_path(parts))
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
             if fault is not None:
-                return await self._fault(fault, parts[1], body, send)
+                return await self._fault(fault, parts[1], body, send, parts[2])
             try:
-                status, result = engine.send(parts[1], body)
+                status, result = engine.send(parts[1], body, parts[2])
             except Exception:  # a bug must not take the server down: answer like Meta's unknown error
                 log.exception("sandbox: POST %s failed", scope["path"])
                 return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
@@ -135,7 +136,8 @@ class SandboxApp:
             self.engine.counters[f"error_{err.code}"] += 1
         await _respond(send, err.http_status, err.envelope())
 
-    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any) -> None:
+    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any,
+                     endpoint: str = "messages") -> None:
         with self.engine.lock:
             self.engine.counters[f"fault_{fault}"] += 1
         if fault == "429":
@@ -146,7 +148,7 @@ class SandboxApp:
         if fault == "timeout":
             await asyncio.sleep(self.sandbox.faults.timeout_seconds)
             return await self._error(send, SandboxError(131016, "Service temporarily unavailable", http_status=503))
-        status, result = self.engine.send(phone_number_id, body)  # "drop": accepted, answer lost
+        status, result = self.engine.send(phone_number_id, body, endpoint)  # "drop": accepted, answer lost
         await send({"type": "http.response.start", "status": status,
                     "headers": JSON_HEADERS + [(b"content-length", b"4096")]})
         raise DroppedResponse("response dropped on purpose (fault injection)")

@@ -22,6 +22,7 @@ from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, unknown_object, webhook_error
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT, check_marketing_send, lite_pricing
 from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
 from .media import MediaStore
 from .quality import QualityMonitor
@@ -82,8 +83,8 @@ class Engine:
 
     # -- sending -----------------------------------------------------------------------------------
 
-    def send(self, phone_number_id: str, raw: bytes) -> tuple[int, bytes]:
-        """Handle ``POST /{phone_number_id}/messages``: (HTTP status, response JSON bytes).
+    def send(self, phone_number_id: str, raw: bytes, endpoint: str = "messages") -> tuple[int, bytes]:
+        """Handle ``POST /{phone_number_id}/messages`` (or ``/marketing_messages``): (HTTP status, response JSON bytes).
 
         The log keeps raw bytes (one untracked object per request), so a long run adds no GC work.
         """
@@ -94,7 +95,7 @@ class Engine:
             body = raw[:200].decode("utf-8", "replace")
         with self.lock:
             try:
-                result = self._send(phone_number_id, body, now)
+                result = self._send(phone_number_id, body, now, endpoint)
                 status = 200
             except SandboxError as err:
                 result, status = err.envelope(), err.http_status
@@ -111,13 +112,15 @@ class Engine:
         return [{"at": at, "phone_number_id": pnid, "body": _decode(raw), "http_status": status,
                  "response": orjson.loads(answer)} for at, pnid, raw, status, answer in rows]
 
-    def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
+    def _send(self, phone_number_id: str, body: Any, now: float, endpoint: str = "messages") -> dict[str, Any]:
         cfg = self.config
         if phone_number_id not in cfg.phone_numbers:
             raise unknown_object("post", phone_number_id)
         if isinstance(body, str):
             raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
         msg = validate_message(body, self.templates, cfg.display_phone_number, self._media_type)
+        if endpoint == MARKETING_ENDPOINT:
+            check_marketing_send(body, msg)
         if self._throughput.rate != cfg.throughput_per_second:
             self._throughput = TokenBucket(cfg.throughput_per_second)
         if not self._throughput.take(now):
@@ -127,15 +130,15 @@ class Engine:
         if not self._pair.take(msg.wa_id, now):
             raise SandboxError(131056, "Message failed to send because there were too many messages sent from "
                                        "this phone number to the same phone number in a short period of time.")
-        return self._accept(msg, now, phone_number_id)
+        return self._accept(msg, now, phone_number_id, endpoint)
 
-    def _accept(self, msg: Outgoing, now: float, phone_number_id: str) -> dict[str, Any]:
+    def _accept(self, msg: Outgoing, now: float, phone_number_id: str, endpoint: str) -> dict[str, Any]:
         wamid = make_wamid(msg.wa_id, next(self._wamids))
         customer = self.customers.get(msg.wa_id)
         record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
                   "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
                   "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None,
-                  "phone_number_id": phone_number_id}
+                  "phone_number_id": phone_number_id, "endpoint": endpoint}
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         # Messages leave in the order they were accepted (a queue), a short random delay apart.
@@ -144,7 +147,7 @@ class Engine:
         response: dict[str, Any] = {"messaging_product": "whatsapp",
                                     "contacts": [{"input": msg.to, "wa_id": msg.wa_id}],
                                     "messages": [{"id": wamid}]}
-        if msg.is_template:
+        if msg.is_template and endpoint != MARKETING_ENDPOINT:  # Meta's /marketing_messages example has none
             response["messages"][0]["message_status"] = "accepted"
         return response
 
@@ -242,6 +245,8 @@ class Engine:
         if not window:
             self._scale(now)
         pricing = _pricing(msg, window)
+        if record["endpoint"] == MARKETING_ENDPOINT:
+            pricing = lite_pricing(pricing)
         self._status(record, "sent", pricing)
         customer.counts["received"] = customer.counts.get("received", 0) + 1
         rng = self.rng

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..cloudapi.payloads import MEDIA_TYPES
-from .errors import SandboxError
+from .errors import SandboxError, invalid_param
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+TTL_SECONDS = {"AUTHENTICATION": (30, 900), "UTILITY": (30, 43_200), "MARKETING": (43_200, 2_592_000)}
+"""Meta's ``message_send_ttl_seconds`` range per category (a marketing TTL applies only to sends
+through the Marketing Messages API); see docs/cloud-api.md."""
 MAX_BODY = 1024
 MAX_HEADER = 60
 MAX_FOOTER = 60
@@ -207,13 +210,15 @@ class TemplateStore:
         if not isinstance(components, list):
             raise SandboxError(100, "Param components must be a list")
         _check_components(components)
+        ttl = _check_ttl(body.get("message_send_ttl_seconds"), category)
         if self.find(name, language):
             raise SandboxError(100, f"Content in this language already exists for template {name}", subcode=2388024)
         text = " ".join(str(c.get("text", "")) for c in components if isinstance(c, dict)).lower()
         promotional = any(w in text for w in self.promotional_words)
         with self._lock:
             t = self._add({"name": name, "language": language, "category": category, "status": "PENDING",
-                           "parameter_format": fmt, "components": copy.deepcopy(components)})
+                           "parameter_format": fmt, "components": copy.deepcopy(components)}
+                          | ({"message_send_ttl_seconds": ttl} if ttl is not None else {}))
             self._pending[t["id"]] = now + self.review_seconds
             if promotional:
                 self._verdicts[t["id"]] = "PROMOTIONAL"
@@ -402,3 +407,14 @@ def _check_components(components: list[Any]) -> None:
                     raise SandboxError(100, f"Button labels need 1-{MAX_BUTTON_LABEL} characters")
         else:
             raise SandboxError(100, f"Unknown component type {kind!r}")
+
+
+def _check_ttl(value: Any, category: str) -> int | None:
+    """The template's time-to-live in seconds within Meta's range for ``category`` (None: Meta's default)."""
+    if value is None:
+        return None
+    low, high = TTL_SECONDS[category]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid_param(f"Param message_send_ttl_seconds must be an integer from {low} to {high} "
+                            f"for {category.lower()} templates")
+    return value
