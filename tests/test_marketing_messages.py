@@ -166,3 +166,15 @@ def test_wamkt_send_api_option(tmp_path, monkeypatch, capsys):
     assert main(["send", "order", "--sandbox", "--plan", str(tmp_path / "order.json"), "--db", str(db),
                  "--api", "marketing_messages"]) == 2
     assert "marketing templates only" in capsys.readouterr().err
+
+
+def test_a_ledger_snapshot_from_before_a_new_sends_column_is_rebuilt(tmp_path):
+    from wamkt_nb.analytics.snapshot import fingerprint
+
+    with open_store(tmp_path / "s.db") as store:
+        ledger.create_campaign(store, marketing_plan(GERMAN.head(3)), name="s", now=time.time())
+        data = load_ledger(store, snapshot=True)  # writes the snapshot
+        assert "api" in data.sends.columns
+        before = fingerprint(store)
+        store.execute("ALTER TABLE sends ADD COLUMN probe TEXT")  # what a later migration does
+        assert fingerprint(store) != before
