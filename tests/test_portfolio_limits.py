@@ -121,3 +121,29 @@ def test_shared_limit_refuses_numbers_of_different_portfolios():
         shared_limit([a, b])
     with pytest.raises(ValueError, match="report no messaging limit"):
         shared_limit([PhoneNumberInfo.from_json({"id": "4"})])
+
+
+def test_standalone_sandbox_serves_a_portfolio_of_numbers():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import free_port, wait_for_port
+
+    port = free_port()
+    env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
+    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "20",
+                             "--tier", "TIER_250", "--portfolio-number", SECOND],
+                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+        headers = {"Authorization": "Bearer cli-token"}
+        for number in ("106540352242922", SECOND):
+            answer = httpx.get(f"http://127.0.0.1:{port}/{CURRENT_VERSION}/{number}", headers=headers,
+                               params={"fields": "whatsapp_business_manager_messaging_limit"}).json()
+            assert answer == {"id": number, "whatsapp_business_manager_messaging_limit": "TIER_250"}
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
