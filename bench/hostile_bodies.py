@@ -19,6 +19,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
+from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
 
 BASELINE_PEAK_MB = 897.0
 TOKEN = "bench-token"
@@ -50,8 +51,8 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         start = peak_mb(proc.pid)
         print(f"sandbox started: peak RSS {start:,.0f} MB")
-        cases = [(f"unauthenticated {args.mb} MB /messages", f"/v21.0/{PNID}/messages", {}, args.mb),
-                 (f"authorised {args.mb} MB /messages", f"/v21.0/{PNID}/messages", auth, args.mb)]
+        cases = [(f"unauthenticated {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", {}, args.mb),
+                 (f"authorised {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", auth, args.mb)]
         cases += [(f"authorised 50 MB junk #{i + 1} /_sandbox/config", "/_sandbox/config", auth, 50) for i in range(3)]
         for name, path, headers, size in cases:
             resp = httpx.post(base + path, content=chunks(size), headers=headers, timeout=120)

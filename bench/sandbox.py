@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from measure import cpu_seconds  # noqa: E402
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
+from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
 TARGET = 2_000.0
 TOKEN = "bench-token"
 PNID = "106540352242922"
@@ -34,7 +35,7 @@ def request_bytes(port: int, phone: str, n: int) -> bytes:
         "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
             {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{n}"}]}]},
     }).encode()
-    head = (f"POST /v21.0/{PNID}/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head = (f"POST /{CURRENT_VERSION}/{PNID}/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     return head + body

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import free_port, stop_process, wait_for_port, zone_where_it_is  # noqa: E402
+from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
 from wamkt_nb.campaigns import ledger  # noqa: E402
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions  # noqa: E402
 from wamkt_nb.cloudapi import AsyncCloudClient  # noqa: E402
@@ -109,7 +110,7 @@ async def client_floor(base_url: str, n: int) -> dict:
 def baseline(base_url: str, n: int) -> dict:
     """A sequential loop of httpx posts (one client, keep-alive): what simple scripts do."""
     payloads = plan(n, 900_000, "utility")["payload"]
-    url = f"{base_url}/v21.0/{PNID}/messages"
+    url = f"{base_url}/{CURRENT_VERSION}/{PNID}/messages"
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     lat = []
     with httpx.Client(timeout=10.0) as client:

@@ -122,7 +122,8 @@ def test_funnel_counts_per_campaign(rich):
         4, 4, 3, 3, 2, 1, 1]
     assert [b[s] for s in ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")] == [
         3, 3, 2, 2, 1, 1, 1]
-    assert (a["failed"], a["excluded"], b["failed"], b["excluded"]) == (1, 1, 1, 0)
+    assert (a["failed"], a["excluded"], b["failed"], b["excluded"]) == (1, 1, 0, 0)
+    assert (a["held"], b["held"]) == (0, 1)  # B's 131049: Meta held it back, not a failure
     assert a["read_rate"] == pytest.approx(2 / 3)
     assert a["read_vs_email"] == pytest.approx((2 / 3) / 0.20)
     assert a["reply_rate"] == pytest.approx(1 / 3)
@@ -159,9 +160,10 @@ def test_failures_by_code_with_meaning(rich):
     table = failures(rich).set_index("error_code")
     assert set(table.index) == {131026, 131049}
     assert table.loc[131026, "count"] == 1
-    assert table.loc[131026, "share_of_failed"] == pytest.approx(0.5)
+    assert table.loc[131026, "share_of_failed"] == pytest.approx(1.0)  # the 131049 is held, not failed
     assert table.loc[131026, "share_of_attempted"] == pytest.approx(1 / 7)
     assert table.loc[131049, "meaning"] == error_meaning(131049)
+    assert (table.loc[131026, "outcome"], table.loc[131049, "outcome"]) == ("failed", "held by Meta")
     per_campaign = failures(rich, ("campaign_id",))
     assert per_campaign.set_index("campaign_id").loc["A", "share_of_attempted"] == pytest.approx(1 / 4)
 

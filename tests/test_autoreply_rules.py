@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wamkt_nb.autoreply import Rule, RuleError, decide, delete_rule, first_match, load_rules, save_rule, try_message
+from wamkt_nb.autoreply import Rule, RuleError, decide, decide_message, delete_rule, first_match, load_rules, save_rule, try_message
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.text import normalize_text
 
@@ -106,3 +106,15 @@ def test_decide_actions():
     hand = decide([Rule("h", "mensch", action="handover")], "Mensch bitte", phone)
     assert hand.handover and hand.payload is None
     assert decide([], "Hallo", phone).describe().startswith("no rule matches")
+
+
+def test_quick_reply_payload_stop_triggers_the_opt_out_rule_before_its_label():
+    """Regression (issue 14): the label "Stop promotions" was read first, so the exact STOP rule
+    never fired for a quick reply whose payload is ``STOP``."""
+    rules = [Rule("s", "stop", action="opt_out", match_type="exact", reply_text="Abgemeldet"),
+             Rule("p", "promotions", match_type="contains", reply_text="Unsere Angebote")]
+    phone = "+4915112345678"
+    out = decide_message(rules, ("STOP", "Stop promotions"), phone)
+    assert out.rule.rule_id == "s" and out.consent is False
+    assert decide_message(rules, ("promo_more", "Stop promotions"), phone).rule.rule_id == "p"
+    assert decide_message(rules, (), phone).rule is None

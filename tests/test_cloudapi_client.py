@@ -107,7 +107,7 @@ async def test_templates_paging_create_get_and_phone_number(sb):
         assert got.parameter_format == "NAMED" and got.status == "PENDING"
         phone = await client.get_phone_number(sb.phone_number_id)
         assert phone.quality_rating == "GREEN" and phone.messages_per_second == 80
-        assert phone.messaging_limit_tier == "TIER_2K" and phone.unique_users_per_day == 2000
+        assert phone.messaging_limit == "TIER_2K" and phone.unique_users_per_day == 2000
 
 
 async def test_faults_500_timeout_and_dropped_response(sb, data):

@@ -187,6 +187,32 @@ def test_replies_use_the_buttons_offered():
         sb.stop()
 
 
+def test_a_tap_answers_with_the_payload_the_business_set_not_the_label():
+    """Regression (issue 14): the sandbox answered a quick-reply tap with the button's label as
+    payload and dropped the payload the business set in the send."""
+    data = generate(200, seed=14, now="2026-11-20")
+    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000)
+    sb = Sandbox(customers=data, clock=ManualClock(START), config=cfg)
+    try:
+        sent = {}
+        for i, phone in enumerate(data.customers.phone):
+            payloads = {0: "FEEDBACK_GOOD", 1: "STOP"} if i % 2 else None
+            result = sb.engine.send(sb.phone_number_id, orjson.dumps(
+                template_message(phone, "feedback_request", "de", quick_reply_payloads=payloads)))
+            sent[orjson.loads(result[1])["messages"][0]["id"]] = payloads
+        sb.advance(2 * 86_400)
+        sb.wait_idle()
+        taps = [m for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
+                for m in c["value"].get("messages", []) if m.get("type") == "button"]
+        with_payload = [m["button"] for m in taps if sent[m["context"]["id"]]]
+        without = [m["button"] for m in taps if not sent[m["context"]["id"]]]
+        assert with_payload and without
+        assert {(b["payload"], b["text"]) for b in with_payload} <= {("FEEDBACK_GOOD", "Sehr gut"), ("STOP", "Geht so")}
+        assert all(b["payload"] == b["text"] for b in without)  # none set: Meta returns the label
+    finally:
+        sb.stop()
+
+
 def test_conversions_go_into_the_store(played, tmp_path):
     from wamkt_nb.store import open_store
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.sandbox.app import MAX_JSON_BYTES
 from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
@@ -36,7 +37,7 @@ def sb():
 
 @pytest.fixture(scope="module")
 def http(sb):
-    with httpx.Client(base_url=f"{sb.base_url}/v21.0",
+    with httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}, timeout=30) as client:
         yield client
 
@@ -89,15 +90,15 @@ def test_sandbox_webhook_route_with_body_null_answers_400(sb):
                 assert err["code"] == 100 and "JSON object" in err["error_data"]["details"], (route, body)
 
 
-def test_config_min_api_version_1_18e21_is_refused_and_requests_still_served(sb, http):
+def test_config_impossible_api_date_is_refused_and_requests_still_served(sb, http):
     with httpx.Client(base_url=f"{sb.base_url}/_sandbox",
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as inspect:
-        for change in ({"min_api_version": 1.18e21}, {"max_api_version": 0.5}, {"min_api_version": "nan"},
-                       {"throughput_per_second": "inf"}, {"min_api_version": 30}, {"block_us_marketing": "false"},
+        for change in ({"api_date": 1.18e21}, {"api_date": "1.18e21"}, {"api_date": [2026, 12, 2]},
+                       {"throughput_per_second": "inf"}, {"block_us_marketing": "false"},
                        {"pair_interval": True}, {"messaging_tier": False}):
             err = graph_error(inspect.post("/config", json=change))
             assert err["code"] == 100, change
-        assert inspect.get("/config").json()["min_api_version"] == 17.0
+        assert inspect.get("/config").json()["api_date"] is None
     assert send(http, sb, {"messaging_product": "whatsapp", "to": sb.phone, "text": {"body": "Hallo"}}
                 ).status_code == 200
     with pytest.raises(ValueError, match="finite"):
@@ -114,7 +115,7 @@ def _raw_request(sb, head: str, body: bytes = b"") -> bytes:
 
 def test_unauthenticated_huge_body_is_refused_before_it_is_read(sb):
     # 300 MB declared, not one byte sent: only a server that checks the token first can answer.
-    path = f"/v21.0/{sb.phone_number_id}/messages"
+    path = ff"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
     answer = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n")
     assert answer.startswith(b"HTTP/1.1 401") and b"190" in answer
     chunked = _raw_request(sb, "POST /_sandbox/config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
@@ -124,7 +125,7 @@ def test_unauthenticated_huge_body_is_refused_before_it_is_read(sb):
 
 def test_authorised_oversized_body_is_refused_while_it_streams(sb):
     auth = f"Authorization: Bearer {sb.access_token.reveal()}\r\n"
-    path = f"/v21.0/{sb.phone_number_id}/messages"
+    path = ff"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
     declared = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 300000000\r\n")
     assert declared.startswith(b"HTTP/1.1 400") and b"File Too Large" in declared
     # chunked, no length: refused once the bytes streamed pass the cap, before the body ends
@@ -215,10 +216,10 @@ def scratch():
 
 
 ROUTES = ["/_sandbox/inbound", "/_sandbox/faults", "/_sandbox/config", "/_sandbox/webhook", "/_sandbox/advance",
-          "/_sandbox/templates/order_shipped", "/_sandbox/nope", "/v21.0/102290129340398/message_templates",
-          "/v21.0/102290129340398/subscribed_apps", "/v21.0/106540352242922/media", "/v21.0/106540352242922"]
+          "/_sandbox/templates/order_shipped", "/_sandbox/nope", f"/{CURRENT_VERSION}/102290129340398/message_templates",
+          f"/{CURRENT_VERSION}/102290129340398/subscribed_apps", f"/{CURRENT_VERSION}/106540352242922/media", f"/{CURRENT_VERSION}/106540352242922"]
 route_bodies = st.one_of(json_values, st.dictionaries(keys | st.sampled_from(
-    ["from", "text", "seconds", "status", "url", "verify_token", "error_500", "min_api_version", "pair_burst",
+    ["from", "text", "seconds", "status", "url", "verify_token", "error_500", "api_date", "pair_burst",
      "category", "components", "override_callback_uri"]), json_values, max_size=4))
 
 
@@ -231,4 +232,4 @@ def test_fuzz_other_routes_answer_a_graph_error_never_500(scratch, route, body):
     assert resp.status_code < 500, (route, resp.text)
     if resp.status_code != 200:
         graph_error(resp, resp.status_code)
-    sandbox.configure(min_api_version=17.0, max_api_version=25.0)  # keep the next example's routes reachable
+    sandbox.configure(api_date=None)  # keep the next example's routes reachable

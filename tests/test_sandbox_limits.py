@@ -6,6 +6,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
@@ -29,7 +30,7 @@ def http_for():
     clients = []
 
     def open_client(sb):
-        client = httpx.Client(base_url=f"{sb.base_url}/v21.0/{sb.phone_number_id}",
+        client = httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}",
                               headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
         clients.append(client)
         return client

@@ -8,6 +8,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
@@ -34,7 +35,7 @@ def sb(data):
 
 @pytest.fixture
 def http(sb):
-    with httpx.Client(base_url=f"{sb.base_url}/v21.0",
+    with httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as client:
         yield client
 
@@ -137,7 +138,7 @@ def test_bad_uploads_answer_400_with_metas_codes_and_the_server_stays_up(sb, htt
     wrong_number = http.post("/999/media", data={"messaging_product": "whatsapp"},
                              files={"file": ("a.png", PNG, "image/png")})
     assert graph_error(wrong_number, 400, 100)["error_subcode"] == 33
-    graph_error(httpx.post(f"{sb.base_url}/v21.0/{sb.phone_number_id}/media", data={"messaging_product": "whatsapp"},
+    graph_error(httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/media", data={"messaging_product": "whatsapp"},
                            files={"file": ("a.png", PNG, "image/png")}), 401, 190)
     monkeypatch.setattr("wamkt_nb.sandbox.app.MAX_REQUEST_BYTES", 1 * MB)  # a body past the cap is not kept
     assert "File Too Large" in graph_error(upload(http, sb, PDF + b"\x00" * (2 * MB), "application/pdf"), 400,

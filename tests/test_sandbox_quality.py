@@ -6,6 +6,7 @@ import httpx
 import orjson
 import pandas as pd
 
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
@@ -55,7 +56,7 @@ def test_blocks_pause_a_spammy_template_then_it_comes_back():
     cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K",
                         not_on_whatsapp_rate=0, marketing_stopped_rate=0)
     with Sandbox(customers=data, clock=ManualClock(START), config=cfg, params=params) as sb:
-        http = httpx.Client(base_url=f"{sb.base_url}/v21.0",
+        http = httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
                             headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
         german = data.customers[data.customers.phone.str.startswith("+49")]
         for row in german.head(1_000).itertuples():
@@ -65,10 +66,16 @@ def test_blocks_pause_a_spammy_template_then_it_comes_back():
         assert sb.counters()["blocked"] > 30
         assert http.get(f"/{sb.phone_number_id}", params={"fields": "quality_rating"}).json()["quality_rating"] == "RED"
         sb.wait_idle()
-        events = [c["value"] for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
+        entries = [e for b in sb.emitted() for e in b["payload"]["entry"]]
+        events = [(e["time"], c["value"]) for e in entries for c in e["changes"]
                   if c["field"] == "message_template_status_update"]
-        assert events[0]["event"] == "PAUSED" and events[0]["reason"] == "LOW_QUALITY"
-        assert events[1]["event"] == "APPROVED"  # back after the 3 h pause
+        assert events[0][1]["event"] == "PAUSED" and events[0][1]["reason"] == "LOW_QUALITY"
+        assert events[1][1]["event"] == "APPROVED"  # back after the 3 h pause
+        assert events[1][0] - events[0][0] == 3 * HOUR  # Meta's first pause: 3 h (entry[].time)
+        scores = [c["value"] for e in entries for c in e["changes"] if c["field"] == "message_template_quality_update"]
+        assert scores and scores[-1]["new_quality_score"] == "RED"  # quality fell from the blocks first
+        assert [s["previous_quality_score"] for s in scores][0] == "GREEN"
+        assert {s["message_template_name"] for s in scores} == {"rabatt_aktion"}
         blocked = sb.customers_frame().query("blocked").phone.iloc[0]
         wamid = http.post(f"/{sb.phone_number_id}/messages", json=template_message(
             blocked, "order_shipped", "de", ["A", "#1"])).json()["messages"][0]["id"]
@@ -95,3 +102,28 @@ def test_paused_template_refuses_sends_until_it_is_back():
         sb.advance(3 * HOUR + 1)
         assert sb.templates.find("rabatt_aktion", "de")["status"] == "APPROVED"
         assert engine.send(sb.phone_number_id, orjson.dumps(msg_body))[0] == 200
+
+
+def test_pauses_follow_metas_schedule_3h_then_6h_then_disabled():
+    """Meta's template pausing: 1st instance 3 h, 2nd 6 h, 3rd disabled (docs/cloud-api.md)."""
+    data = generate(20, seed=3, now="2026-11-20")
+    with Sandbox(customers=data, clock=ManualClock(START)) as sb:
+        engine = sb.engine
+        engine.quality.rules.min_sample = 1
+        msg = validate_message(template_message(data.customers.phone.iloc[0], "rabatt_aktion", "de",
+                                                {"first_name": "A", "discount": "5 %"}),
+                               sb.templates, sb.config.display_phone_number)
+        statuses = []
+        for pause in (3 * HOUR, 6 * HOUR, None):
+            with engine.lock:
+                now = sb.clock.now()
+                engine.quality.delivered("rabatt_aktion", now)
+                engine._changes, engine._at = [], now
+                engine._negative(msg)
+            statuses.append(sb.templates.find("rabatt_aktion", "de")["status"])
+            if pause is not None:
+                sb.advance(pause - 1)
+                assert sb.templates.find("rabatt_aktion", "de")["status"] == "PAUSED"
+                sb.advance(2)
+                assert sb.templates.find("rabatt_aktion", "de")["status"] == "APPROVED"
+        assert statuses == ["PAUSED", "PAUSED", "DISABLED"]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, free_port, wait_for_port, wait_until
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock, SimulatedClock
 from wamkt_nb.cloudapi import CloudClient, template_message
 from wamkt_nb.data.sample import generate
@@ -124,7 +125,7 @@ def test_template_status_changes_take_effect_and_notify(data):
     with Sandbox(customers=data, clock=ManualClock(START)) as sb:
         http = httpx.Client(base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
         body = template_message(data.customers.phone.iloc[0], "order_shipped", "de", ["A", "#1"])
-        url = f"/v21.0/{sb.phone_number_id}/messages"
+        url = f"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
         assert http.post(url, json=body).status_code == 200
         assert http.post("/_sandbox/templates/order_shipped", json={"status": "PAUSED", "reason": "LOW_QUALITY"}
                          ).json()["status"] == "PAUSED"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import wait_until
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message, text_message
 from wamkt_nb.data.sample import generate
@@ -100,7 +101,7 @@ def receiver(sb):
 
 def send(sb, payload):
     with httpx.Client() as http:
-        resp = http.post(f"{sb.base_url}/v21.0/{sb.phone_number_id}/messages", json=payload,
+        resp = http.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/messages", json=payload,
                          headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
     assert resp.status_code == 200, resp.text
     return resp.json()["messages"][0]["id"]
@@ -197,12 +198,12 @@ def test_duplicate_delivery_on_demand(sb, receiver, data):
 
 
 def test_register_callback_like_graph_api(sb, receiver):
-    resp = httpx.post(f"{sb.base_url}/v21.0/{sb.waba_id}/subscribed_apps",
+    resp = httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
                       json={"override_callback_uri": receiver.url, "verify_token": VERIFY},
                       headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
     assert resp.json() == {"success": True}
     assert sb.emitter.url == receiver.url
-    bad = httpx.post(f"{sb.base_url}/v21.0/{sb.waba_id}/subscribed_apps",
+    bad = httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
                      json={"override_callback_uri": receiver.url, "verify_token": "nope"},
                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 100

@@ -10,6 +10,7 @@ import pytest
 from test_ledger import make_plan
 
 from conftest import free_port
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.campaigns import ledger
 from wamkt_nb.cli import main
 from wamkt_nb.cloudapi import (
@@ -37,7 +38,7 @@ def env(tmp_path, monkeypatch):
 def test_no_connection_is_a_transport_error_not_an_unknown_outcome(host):
     async def go():
         async with AsyncCloudClient(base_url=f"http://{host.format(port=free_port())}", access_token="t",
-                                    api_version="v21.0") as client:
+                                    api_version=CURRENT_VERSION) as client:
             await client.send_message("1", text_message("+4915112345678", "Hallo"))
     with pytest.raises(TransportError) as caught:
         asyncio.run(go())

@@ -17,7 +17,9 @@ from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.updates import PayloadError, StatusUpdate
 from wamkt_nb.webhooks.windows import WINDOW_SECONDS, window_open
 
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_update
+from webhook_payloads import (
+    APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_quality_update, template_update,
+)
 
 
 @pytest.fixture
@@ -178,6 +180,43 @@ def test_stop_keyword_and_user_preferences(receiver, store):
     assert not opted_out(store, "+4915112345678")
 
 
+def test_quick_reply_with_stop_payload_opts_out_whatever_its_label(receiver, store):
+    """Regression (issue 14): a quick reply labelled "Stop promotions" with payload ``STOP`` recorded
+    no opt-out, because the label was read before the payload and only a whole "STOP" counted."""
+    tap = inbound(wamid="w1", ts=1000, type="button", button={"payload": "STOP", "text": "Stop promotions"},
+                  context={"from": "4930123456", "id": "wamid.out1"})
+    del tap["entry"][0]["changes"][0]["value"]["messages"][0]["text"]
+    post(receiver, tap)
+    assert opted_out(store, "+4915112345678")
+    row = store.query("SELECT type, text FROM inbound_messages WHERE wamid = 'w1'")[0]
+    assert tuple(row) == ("button", "Stop promotions")  # the inbox shows what the customer tapped
+    resume = inbound(wamid="w2", ts=2000, type="button", button={"payload": "Start", "text": "Angebote wieder"})
+    post(receiver, resume)
+    assert not opted_out(store, "+4915112345678")
+    post(receiver, inbound(wamid="w3", ts=3000, type="button", button={"payload": "promo_yes", "text": "STOP"}))
+    assert opted_out(store, "+4915112345678")  # no keyword in the payload: a label that is one counts
+
+
+def test_redelivered_template_status_webhook_is_stored_once(receiver, store):
+    """Regression (issue 14): a redelivered template status webhook was stored twice."""
+    paused = template_update("PAUSED", reason="LOW_QUALITY", time=1_750_000_100)
+    post(receiver, paused)
+    post(receiver, paused)  # Meta redelivers the same change
+    assert store.query("SELECT COUNT(*) FROM template_status_events")[0][0] == 1
+    post(receiver, template_update("PAUSED", reason="LOW_QUALITY", time=1_750_020_000))  # a second pause
+    post(receiver, template_update("APPROVED", time=1_750_000_100 + 3 * 3600))
+    events = [tuple(r) for r in store.query("SELECT event, event_at FROM template_status_events ORDER BY event_id")]
+    assert events == [("PAUSED", 1_750_000_100), ("PAUSED", 1_750_020_000), ("APPROVED", 1_750_010_900)]
+
+
+def test_template_quality_update_recorded_once(receiver, store):
+    update = template_quality_update("RED", "YELLOW", time=1_750_000_200)
+    post(receiver, update)
+    post(receiver, update)
+    rows = store.query("SELECT name, language, previous_score, new_score, event_at FROM template_quality_events")
+    assert [tuple(r) for r in rows] == [("order_shipped", "de", "YELLOW", "RED", 1_750_000_200)]
+
+
 def test_template_updates_and_rejects_recorded(receiver, store):
     post(receiver, template_update("PAUSED", reason="LOW_QUALITY"))
     bad = inbound()
@@ -190,15 +229,20 @@ def test_template_updates_and_rejects_recorded(receiver, store):
 
 # --- ledger ----------------------------------------------------------------------------------
 
-def test_late_delivered_after_read_changes_nothing(receiver, store):
+def test_delivered_after_read_records_delivered_at_without_moving_the_state_back(receiver, store):
+    """Regression (issue 14): a ``delivered`` arriving after ``read`` left ``delivered_at`` empty."""
     add_send(store, wamid="wamid.1")
     post(receiver, status("wamid.1", "sent", ts=100))
     post(receiver, status("wamid.1", "read", ts=300))
     before = send_row(store)
+    assert before["delivered_at"] is None
     post(receiver, status("wamid.1", "delivered", ts=200))
     after = send_row(store)
-    assert before == after and after["state"] == "read" and after["read_at"] == 300
+    assert after["state"] == "read" and after["read_at"] == 300 and after["delivered_at"] == 200
+    assert {k: v for k, v in after.items() if k != "delivered_at"} == {k: v for k, v in before.items() if k != "delivered_at"}
     assert after["pricing_category"] == "marketing" and after["billable"] == 1
+    post(receiver, status("wamid.1", "delivered", ts=250, callback=None))  # another late one keeps the first time
+    assert send_row(store)["delivered_at"] == 200
 
 
 def test_failed_with_error_and_final(receiver, store):

@@ -19,9 +19,11 @@ VERIFY_TOKEN = "test-verify-token"
 PHONE_NUMBER_ID = "106540352242922"
 
 
-def envelope(field: str, value: dict) -> dict:
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "WABA1", "changes": [{"field": field, "value": value}]}]}
+def envelope(field: str, value: dict, time: int | None = None) -> dict:
+    entry = {"id": "WABA1", "changes": [{"field": field, "value": value}]}
+    if time is not None:
+        entry["time"] = time
+    return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
 def _meta() -> dict:
@@ -55,10 +57,20 @@ def preference(wa_id: str, value: str, ts: float = 1750000000) -> dict:
                                                                "timestamp": int(ts)}]})
 
 
-def template_update(event: str = "APPROVED", name: str = "order_shipped", reason: str = "NONE") -> dict:
+def template_update(event: str = "APPROVED", name: str = "order_shipped", reason: str = "NONE",
+                    time: int | None = None) -> dict:
     return envelope("message_template_status_update", {"event": event, "message_template_id": 594425479261596,
                                                        "message_template_name": name,
-                                                       "message_template_language": "de", "reason": reason})
+                                                       "message_template_language": "de", "reason": reason},
+                    time)
+
+
+def template_quality_update(new: str = "RED", previous: str = "GREEN", name: str = "order_shipped",
+                            time: int | None = None) -> dict:
+    """Meta's documented message_template_quality_update shape."""
+    return envelope("message_template_quality_update", {
+        "previous_quality_score": previous, "new_quality_score": new, "message_template_id": 594425479261596,
+        "message_template_name": name, "message_template_language": "de"}, time)
 
 
 def signed(payload: dict | bytes, secret: str = APP_SECRET) -> tuple[bytes, dict[str, str]]:

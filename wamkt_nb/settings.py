@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .graph_versions import CURRENT_VERSION
 from .scrub import remember_secret
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Settings:
     verify_token: Secret = field(default_factory=lambda: Secret(""))
     phone_number_ids: tuple[str, ...] = ()
     waba_id: str = ""
-    api_version: str = "v21.0"
+    api_version: str = CURRENT_VERSION
     base_url: str = GRAPH_BASE_URL
     db_path: Path | None = None  # None: the workspace's wamkt.db (see wamkt_nb.workspace)
     sandbox: bool = True

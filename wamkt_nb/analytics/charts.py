@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..compliance.reservation import HELD_LABEL
 from .funnel import EMAIL_READ_RATE, REPLY_WARNING_RATE
 from .segments import SEED_SEGMENTATION
 
@@ -68,16 +69,18 @@ def rates_chart(table: pd.DataFrame, label: str, title: str = "Read and reply ra
 
 
 def failures_chart(failures: pd.DataFrame) -> Figure:
-    """Failures by Meta error code, labelled with the meaning."""
+    """Failures by Meta error code, labelled with the meaning; messages Meta held back (131049)
+    in grey, apart from the failures."""
     fig, ax = _figure(height=3.0, left=0.55)
     if failures.empty:
         _empty(ax, "no failed messages")
         return fig
     top = failures.head(8).iloc[::-1]
-    labels = [f"{c}: {m[:45]}" for c, m in zip(top["error_code"], top["meaning"])]
-    ax.barh(labels, top["count"], color=RED)
+    held = top.get("outcome", pd.Series("failed", index=top.index)) == HELD_LABEL
+    labels = [f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held)]
+    ax.barh(labels, top["count"], color=[GREY if h else RED for h in held])
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_title("Failures by error code")
+    ax.set_title(f"Failures by error code (grey: {HELD_LABEL}, not failed)" if held.any() else "Failures by error code")
     return fig
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..compliance.reservation import HELD_BY_META, HELD_LABEL
+
 STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
 EMAIL_READ_RATE = 0.20
 """The seed's e-mail open rate, the baseline a WhatsApp read rate is compared with."""
@@ -47,7 +49,10 @@ def enrich(
     for stage in ("read", "delivered", "sent", "accepted"):  # a later stage implies the earlier ones
         reached = reached | state.isin(_AT_LEAST[stage]) | out[f"{stage}_at"].notna()
         out[stage] = reached.to_numpy()
-    out["failed"] = (state == "failed").to_numpy()
+    # 131049 is Meta holding a marketing message back (per-user limit), not a failure of ours.
+    held = (state == "failed") & (pd.to_numeric(out["error_code"], errors="coerce") == HELD_BY_META)
+    out["held"] = held.to_numpy()
+    out["failed"] = ((state == "failed") & ~held).to_numpy()
     out["excluded"] = (state == "excluded").to_numpy()
     out["out_at"] = (
         out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
@@ -111,7 +116,7 @@ def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.D
     """Counts per stage per group, with rates: accept/delivery of attempted, read/reply/conversion
     of delivered, and the read rate against the e-mail baseline of 20 %."""
     by = list(by)
-    counts = enriched.groupby(by, dropna=False, sort=True)[list(STAGES) + ["failed", "excluded"]].sum()
+    counts = enriched.groupby(by, dropna=False, sort=True)[list(STAGES) + ["failed", "held", "excluded"]].sum()
     counts = counts.astype("int64")
     counts["revenue"] = enriched.groupby(by, dropna=False, sort=True)["revenue"].sum()
     delivered = counts["delivered"].where(counts["delivered"] > 0)
@@ -152,11 +157,18 @@ def reply_health(
 
 def failures(enriched: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """Failed rows by Meta error code (and ``by``): count, share of failures and of attempts,
-    Meta's meaning and whether a retry can succeed."""
+    Meta's meaning and whether a retry can succeed; ``outcome`` is "failed". Messages Meta held
+    back (131049) follow as their own rows with ``outcome`` "held by Meta", outside the failure shares."""
+    by = list(by)
+    table = _by_code(enriched, enriched["failed"], by).assign(outcome="failed")
+    held = _by_code(enriched, enriched["held"], by).assign(outcome=HELD_LABEL, share_of_failed=np.nan)
+    return pd.concat([table, held], ignore_index=True) if len(held) else table
+
+
+def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataFrame:
     from ..cloudapi.errors import error_class, error_meaning
 
-    by = list(by)
-    failed = enriched.loc[enriched["failed"]]
+    failed = enriched.loc[mask]
     codes = failed["error_code"].astype("float64").fillna(-1).astype("int64")
     table = failed.assign(error_code=codes).groupby(by + ["error_code"]).size().rename("count").reset_index()
     if by:

@@ -18,7 +18,7 @@ UNSEGMENTED = "unsegmented"
 
 SEND_COLUMNS = (
     "campaign_id", "customer_id", "phone", "arm", "state", "error_code", "message_type",
-    "accepted_at", "sent_at", "delivered_at", "read_at", "pricing_category", "billable",
+    "accepted_at", "sent_at", "delivered_at", "read_at", "pricing_category", "billable", "api",
 )
 CAMPAIGN_COLUMNS = (
     "campaign_id", "name", "category", "status", "created_at", "started_at", "finished_at",

@@ -37,8 +37,10 @@ def snapshot_path(store: Store) -> Path | None:
 
 
 def fingerprint(store: Store) -> str:
-    """One scan of ``sends`` summarised; equal fingerprints mean the snapshot is current."""
-    return json.dumps(list(store.query(_FINGERPRINT_SQL)[0]))
+    """One scan of ``sends`` summarised, with its columns (a migration that adds one makes the
+    snapshot stale); equal fingerprints mean the snapshot is current."""
+    columns = [r[1] for r in store.query("PRAGMA table_info(sends)")]
+    return json.dumps([*store.query(_FINGERPRINT_SQL)[0], columns])
 
 
 def read_sends(store: Store, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:

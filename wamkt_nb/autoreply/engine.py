@@ -80,6 +80,18 @@ def decide(rules: Iterable[Rule], text: str | None, phone: str, language: str | 
     return Decision(rule, payload, consent, rule.tag or None, rule.action == "handover")
 
 
+def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str,
+                   language: str | None = None) -> Decision:
+    """The decision for a message by its meanings in order (a button's payload before its label):
+    the first meaning a rule matches decides."""
+    rules = list(rules)
+    for meaning in meanings:
+        decision = decide(rules, meaning, phone, language)
+        if decision.rule is not None:
+            return decision
+    return Decision(None)
+
+
 def language_lookup(customers: Any) -> Callable[[str], str | None]:
     """``phone -> language`` from a customers DataFrame (columns ``phone``, ``language``), for rule languages."""
     table = customers.dropna(subset=["phone", "language"])
@@ -142,7 +154,7 @@ class AutoReplier:
         reply_ids: list[int] = []
         for msg in messages:
             language = self.language_of(msg.phone) if self.language_of else None
-            decision = decide(rules, msg.text, msg.phone, language)
+            decision = decide_message(rules, msg.meanings, msg.phone, language)
             rule = decision.rule
             outcome, reply_id = ("no_match" if rule is None else "no_reply"), None
             if decision.consent is not None:

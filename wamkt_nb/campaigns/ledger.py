@@ -283,12 +283,13 @@ def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None
 
 
 def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
-          outcomes: Iterable[Outcome] = ()) -> list[int]:
+          outcomes: Iterable[Outcome] = (), api: str = "messages") -> list[int]:
     """Mark rows ``in_flight`` with a pending attempt, committed BEFORE their requests go out.
 
     ``claims`` are ``(send_id, attempt_no, phone_number_id)``; returns the send ids really claimed
     (a row no longer ``planned``, e.g. cancelled meanwhile, is left alone and must not be sent).
     ``outcomes`` of earlier attempts are written first in the same transaction (one commit per tick).
+    ``api`` is the endpoint the rows go to (``campaigns.send_api``), recorded on each row.
     """
     by_number: dict[str, dict[int, int]] = {}
     for sid, n, pid in claims:
@@ -298,9 +299,9 @@ def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
         _write_outcomes(conn, list(outcomes))
         for pid, wanted in by_number.items():
             rows = conn.execute(
-                "UPDATE sends SET state = 'in_flight', attempts = attempts + 1, phone_number_id = ?,"
+                "UPDATE sends SET state = 'in_flight', attempts = attempts + 1, phone_number_id = ?, api = ?,"
                 " updated_at = ? WHERE state = 'planned' AND send_id IN (SELECT value FROM json_each(?))"
-                " RETURNING send_id, attempts", (pid, now, orjson.dumps(list(wanted)).decode()),
+                " RETURNING send_id, attempts", (pid, api, now, orjson.dumps(list(wanted)).decode()),
             ).fetchall()
             for sid, n in rows:
                 if n != wanted[sid]:

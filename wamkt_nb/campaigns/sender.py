@@ -30,10 +30,14 @@ from ..cloudapi.errors import (
     error_meaning,
 )
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
+from ..compliance.reservation import HELD_BY_META, HELD_LABEL
 from ..scrub import scrub
 from ..store import Store
 from . import ledger
+from .held import held_count
+from .template_status import TEMPLATE_DISABLED, TEMPLATE_PAUSED, template_block, template_of
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
+from .send_api import campaign_api, check_api, send_function
 
 DISPATCH_TICK = 0.01
 """The dispatcher wakes at most every 10 ms and claims what the buckets allow in one ledger
@@ -42,6 +46,8 @@ ERRORS_REFRESH = 0.5
 """The error breakdown is read from the ledger (where status webhooks write async failures) at
 most this often, however often progress is reported."""
 STOP_CODES = frozenset({190, 368, 131031})
+TEMPLATE_CHECK_SECONDS = 0.5
+"""How often (real seconds) the run re-reads its templates' status from the webhooks recorded."""
 """Errors that concern the account, not the recipient: the run pauses instead of failing rows."""
 
 
@@ -117,6 +123,13 @@ class Progress:
     pace: float = 0.0
     message: str = ""
     unknown_waiting: int = 0
+    held: int = 0
+    """Failed rows that are Meta holding the message back (131049), not failures of ours."""
+
+    @property
+    def failed_ours(self) -> int:
+        """Failures, without the messages Meta held back."""
+        return self.counts["failed"] - self.held
 
     @property
     def done(self) -> int:
@@ -129,9 +142,11 @@ class Progress:
         return self.done / self.total if self.total else 1.0
 
     def errors_frame(self) -> pd.DataFrame:
-        """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first."""
+        """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first; a
+        131049 says it is Meta holding the message back, not a failure."""
         rows = [{"code": c, "count": n,
-                 "meaning": error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown",
+                 "meaning": (f"{HELD_LABEL} (not a failure): {error_meaning(c)}" if c == HELD_BY_META
+                             else error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown"),
                  "fbtrace_id": self.traces.get(c)}
                 for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
         return pd.DataFrame(rows, columns=["code", "count", "meaning", "fbtrace_id"])
@@ -170,6 +185,8 @@ class CampaignRunner:
         marketing = self._marketing = self.info["category"] == "marketing"
         self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
         self.checks = SendTimeCheck(store, self.info["category"], ledger.campaign_policy(self.info))
+        self.api = check_api(campaign_api(self.info), self.info["category"])
+        self._post = send_function(client, self.api)
         self._paused = False
         self._cancelled = False
         self._stopped = False
@@ -185,6 +202,10 @@ class CampaignRunner:
         self._errors: dict[int | None, int] = {}
         self._traces: dict[int | None, str] = {}
         self._errors_at = float("-inf")
+        self._held = 0
+        self._templates: set[tuple[str, str]] = set()
+        self._template_wait: tuple[str, str] | None = None
+        """The template Meta paused that holds this run; the run resumes when Meta re-approves it."""
         self._requests = 0
         self._throttled = 0
         self._resent = 0
@@ -256,9 +277,12 @@ class CampaignRunner:
         return self._finish(status)
 
     async def _loop(self) -> str:
-        next_unknown_check = next_prune = 0.0
+        next_unknown_check = next_prune = next_template_check = 0.0
         while True:
             now = self.clock.now()
+            if time.monotonic() >= next_template_check:
+                self._check_templates()
+                next_template_check = time.monotonic() + TEMPLATE_CHECK_SECONDS
             if time.monotonic() >= next_prune:
                 self._pair.prune(time.monotonic())
                 ledger.renew_lease(self.store, self.campaign_id)
@@ -273,6 +297,9 @@ class CampaignRunner:
                 while self._paused and not (self._cancelled or self._stopped):
                     await asyncio.sleep(0.05)
                     self._flush()
+                    if self._template_wait is not None and time.monotonic() >= next_template_check:
+                        self._check_templates()
+                        next_template_check = time.monotonic() + TEMPLATE_CHECK_SECONDS
                     if time.monotonic() >= next_prune:
                         ledger.renew_lease(self.store, self.campaign_id)
                         next_prune = time.monotonic() + 2.0
@@ -375,7 +402,8 @@ class CampaignRunner:
     def _launch(self, launch: list[tuple[ledger.SendRow, int, str]], now: float) -> None:
         """Claim the rows (with the last outcomes, one commit), then hand them to the workers."""
         done, self._outcomes = self._outcomes, []
-        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done))
+        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done,
+                                   api=self.api))
         for item in launch:
             if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
                 self._busy += 1
@@ -398,7 +426,7 @@ class CampaignRunner:
     async def _send_one(self, row: ledger.SendRow, attempt: int, phone_number_id: str) -> None:
         t0 = time.monotonic()
         try:
-            result = await self.client.send_message(phone_number_id, row.payload)
+            result = await self._post(phone_number_id, row.payload)
         except CloudAPIError as exc:
             self._on_error(row, attempt, phone_number_id, exc)
         except Exception as exc:  # a bug or unexpected transport failure: the outcome is unknown
@@ -424,6 +452,12 @@ class CampaignRunner:
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "unknown", now, **common))
             if self.options.unknown_policy is UnknownPolicy.WAIT_THEN_RESEND and counted < self.options.max_attempts:
                 self._waiting_unknown[row.send_id] = now + self.options.unknown_wait
+            return
+        template = template_of(row.payload) if exc.code in (TEMPLATE_PAUSED, TEMPLATE_DISABLED) else None
+        if template is not None:  # Meta's pause is not the recipient's failure: wait for it to lift
+            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
+            self._push(again, now)
+            self._hold_for_template(*template, "PAUSED" if exc.code == TEMPLATE_PAUSED else "DISABLED")
             return
         if exc.code in STOP_CODES or isinstance(exc, InvalidURLError):  # nothing can go out until it is fixed
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "retry", now, **common))
@@ -500,7 +534,36 @@ class CampaignRunner:
 
     # bookkeeping --------------------------------------------------------------------------
     def _push(self, row: ledger.SendRow, due: float) -> None:
+        template = template_of(row.payload) if row.payload else None
+        if template is not None:
+            self._templates.add(template)
         heapq.heappush(self._heap, (due, next(self._seq), row))
+
+    def _check_templates(self) -> None:
+        """Pause when Meta paused (or disabled) one of the campaign's templates; resume on our own
+        when a pause we took for it is lifted (its status is back to APPROVED)."""
+        if self._template_wait is not None and self._paused:
+            if template_block(self.store, *self._template_wait) is None:
+                self._template_wait = None
+                self.resume()
+            return
+        for name, language in sorted(self._templates):
+            block = template_block(self.store, name, language)
+            if block is not None:
+                self._hold_for_template(name, language, block)
+                return
+
+    def _hold_for_template(self, name: str, language: str, block: str) -> None:
+        """Wait while Meta pauses the template; a disabled one will not come back: leave the run
+        (the rest stays planned)."""
+        if block == "PAUSED":
+            self._template_wait = (name, language)
+            self._paused = True
+            self._message = (f"paused: Meta paused template {name} ({language}) for low quality; the run "
+                             "resumes when Meta re-approves it")
+        else:
+            self._stopped = True
+            self._message = f"paused: Meta disabled template {name} ({language}); choose another template"
 
     def _flush(self) -> None:
         if self._outcomes:
@@ -552,6 +615,7 @@ class CampaignRunner:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
         if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
             self._errors, self._traces = _codes(ledger.error_breakdown(self.store, self.campaign_id))
+            self._held = held_count(self.store, self.campaign_id)
             self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,
@@ -559,7 +623,7 @@ class CampaignRunner:
             traces=dict(self._traces),
             requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
             pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
-            unknown_waiting=len(self._waiting_unknown),
+            unknown_waiting=len(self._waiting_unknown), held=self._held,
         )
 
     def _emit(self, force: bool = False) -> None:

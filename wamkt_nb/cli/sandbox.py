@@ -16,7 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--throughput", type=float, default=80.0, help="messages per second per number (default 80)")
     p.add_argument("--pair-interval", type=float, default=6.0, help="seconds between messages to one user (0: off)")
-    p.add_argument("--tier", default="TIER_2K", help="messaging limit tier, e.g. TIER_250 ... TIER_UNLIMITED")
+    p.add_argument("--tier", default="TIER_2K", help="the business portfolio's messaging limit: TIER_250, TIER_2K, "
+                                                      "TIER_10K, TIER_100K or TIER_UNLIMITED")
+    p.add_argument("--portfolio-number", action="append", dest="portfolio_numbers", default=[],
+                   help="id of another phone number of the portfolio (repeat); all share the messaging limit")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (3600: 1 h/s)")
     p.add_argument("--webhook", default=None, help="callback URL for status and inbound webhooks")
     p.set_defaults(run=run)
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         access_token=os.environ.get("WAMKT_SANDBOX_TOKEN", "sandbox-token"),
         app_secret=os.environ.get("WAMKT_SANDBOX_APP_SECRET", "sandbox-app-secret"),
         throughput_per_second=args.throughput, pair_interval=args.pair_interval, messaging_tier=args.tier,
+        portfolio_phone_number_ids=tuple(args.portfolio_numbers),
     )
     import time
 

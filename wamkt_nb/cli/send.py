@@ -22,7 +22,9 @@ import orjson
 import pandas as pd
 
 from ..campaigns import ledger
+from ..compliance.reservation import HELD_LABEL
 from ..campaigns.pacing import PaceError, describe_rate
+from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..settings import Secret, Settings, SettingsError, load_settings
 from ..store import Store, StoreError, open_store
@@ -45,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="campaign name when created from --plan")
     p.add_argument("--db", type=Path, help="SQLite ledger (default: the workspace database)")
     p.add_argument("--base-url", help="API base URL (e.g. http://127.0.0.1:8900 for a standalone sandbox)")
+    p.add_argument("--api", choices=SEND_APIS, default=None,
+                   help="send through Cloud API /messages or the Marketing Messages API /marketing_messages "
+                        "(marketing campaigns only); stored with the campaign (default: as stored, else messages)")
     p.add_argument("--phone-number-id", action="append", dest="phone_number_ids",
                    help="sending number (repeat for several); default from settings")
     p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
@@ -113,7 +118,8 @@ def _line(p: Progress) -> str:
     eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
     accepted = c["accepted"] + c["sent"] + c["delivered"] + c["read"]
     return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
-            f" · failed {c['failed']:,} · unknown {c['unknown']:,} · planned {c['planned']:,}"
+            f" · failed {p.failed_ours:,} · {HELD_LABEL} {p.held:,} · unknown {c['unknown']:,}"
+            f" · planned {c['planned']:,}"
             f" · {p.rate:,.1f} msg/s · ETA {eta}")
 
 
@@ -151,6 +157,8 @@ async def _run(args: argparse.Namespace) -> int:
             ledger.create_campaign(store, _read_plan(args.plan), name=args.name or args.campaign,
                                    now=time.time(), campaign_id=args.campaign)
         info = ledger.campaign_info(store, args.campaign)
+        if args.api is not None:
+            set_campaign_api(store, args.campaign, args.api)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
             raise ValueError(f"campaign {args.campaign!r} was started before ({info['status']}); "
                              "add --resume to continue it")
@@ -186,7 +194,7 @@ async def _run(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
-            print(f"sending {args.campaign} to {'Meta' if args.live else base_url} from "
+            print(f"sending {args.campaign} through /{runner.api} to {'Meta' if args.live else base_url} from "
                   f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
             if embedded is not None:

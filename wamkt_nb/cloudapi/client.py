@@ -22,11 +22,13 @@ from .models import MediaInfo, MediaUpload, PhoneNumberInfo, SendResult, Templat
 from .transport import Http11Transport
 
 T = TypeVar("T")
+PRODUCT_POLICIES = ("CLOUD_API_FALLBACK", "STRICT")
+"""Marketing Messages API: fall back to Cloud API when the account is not onboarded, or never."""
 TEMPLATE_FIELDS = "id,name,status,category,language,components,parameter_format,rejected_reason"
 MEDIA_URL_HOSTS = (".fbsbx.com", ".facebook.com", ".whatsapp.net")
 """Hosts of Meta's media download URLs: the only ones besides the API's own that get the token."""
 PHONE_FIELDS = (
-    "id,display_phone_number,verified_name,quality_rating,throughput,messaging_limit_tier,"
+    "id,display_phone_number,verified_name,quality_rating,throughput,"
     "whatsapp_business_manager_messaging_limit,code_verification_status,name_status"
 )
 
@@ -68,7 +70,7 @@ class AsyncCloudClient:
         self._headers["Authorization"] = f"Bearer {self._token.reveal()}"
         self._json_headers = httpx.Headers(self._headers)
         self._json_headers["Content-Type"] = "application/json"
-        self._message_urls: dict[str, httpx.URL] = {}
+        self._message_urls: dict[tuple[str, str], httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"AsyncCloudClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
@@ -131,15 +133,37 @@ class AsyncCloudClient:
 
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         """POST a message body (see :mod:`wamkt_nb.cloudapi.payloads`); 200 means accepted, not delivered."""
-        path = f"/{phone_number_id}/messages"
-        url = self._message_urls.get(phone_number_id)
+        return await self._post_message(phone_number_id, "messages", payload)
+
+    async def send_marketing_message(self, phone_number_id: str, payload: dict[str, Any], *,
+                                     product_policy: str | None = None,
+                                     message_activity_sharing: bool | None = None) -> SendResult:
+        """POST a marketing template to Meta's Marketing Messages API (``/marketing_messages``).
+
+        Same body as :meth:`send_message`; Meta refuses any other message (131055 for a utility or
+        authentication template, 100 for a non-template). ``product_policy`` ``"STRICT"`` forbids
+        Meta's fallback to Cloud API (default ``"CLOUD_API_FALLBACK"``); ``message_activity_sharing``
+        overrides the account's setting for sharing this message's activity with Meta. The
+        time-to-live is a template property (``message_send_ttl_seconds``), not part of the send.
+        """
+        if product_policy is not None:
+            if product_policy not in PRODUCT_POLICIES:
+                raise ValueError(f"product_policy must be one of {', '.join(PRODUCT_POLICIES)}, not {product_policy!r}")
+            payload = {**payload, "product_policy": product_policy}
+        if message_activity_sharing is not None:
+            payload = {**payload, "message_activity_sharing": bool(message_activity_sharing)}
+        return await self._post_message(phone_number_id, "marketing_messages", payload)
+
+    async def _post_message(self, phone_number_id: str, endpoint: str, payload: dict[str, Any]) -> SendResult:
+        key = (phone_number_id, endpoint)
+        url = self._message_urls.get(key)
         if url is None:
             try:
-                url = httpx.URL(self._root + path)
+                url = httpx.URL(f"{self._root}/{phone_number_id}/{endpoint}")
             except httpx.InvalidURL:
                 raise InvalidURLError(f"cannot send to phone number id {phone_number_id[:40]!r}: "
                                       "not a usable URL path") from None
-            self._message_urls[phone_number_id] = url
+            self._message_urls[key] = url
         body = await self._call("POST", url, payload)
         try:
             contact = body["contacts"][0]
@@ -226,7 +250,7 @@ class AsyncCloudClient:
         return TemplateInfo.from_json(await self.request("GET", f"/{template_id}", params={"fields": fields}))
 
     async def get_phone_number(self, phone_number_id: str, *, fields: str = PHONE_FIELDS) -> PhoneNumberInfo:
-        """Throughput, quality rating and messaging limit tier of a business number."""
+        """Throughput, quality rating and the business portfolio's messaging limit, read on a number."""
         body = await self.request("GET", f"/{phone_number_id}", params={"fields": fields})
         return PhoneNumberInfo.from_json(body)
 
@@ -251,6 +275,9 @@ class CloudClient:
 
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         return self._run(self._client.send_message(phone_number_id, payload))
+
+    def send_marketing_message(self, phone_number_id: str, payload: dict[str, Any], **kwargs: Any) -> SendResult:
+        return self._run(self._client.send_marketing_message(phone_number_id, payload, **kwargs))
 
     def upload_media(self, phone_number_id: str, file: str | os.PathLike[str] | bytes, mime_type: str,
                      filename: str | None = None, **kwargs: Any) -> MediaUpload:

@@ -12,7 +12,20 @@ TIER_LIMITS: dict[str, int | None] = {
     "TIER_50": 50, "TIER_250": 250, "TIER_1K": 1_000, "TIER_2K": 2_000, "TIER_10K": 10_000,
     "TIER_100K": 100_000, "TIER_UNLIMITED": None,
 }
-"""Unique users per rolling 24 h for each messaging limit tier (None = unlimited)."""
+"""Unique users per rolling 24 h for each messaging limit value (None = unlimited).
+
+``TIER_50`` and ``TIER_1K`` are per-number values from before October 2025, kept to read old answers.
+"""
+
+PORTFOLIO_TIERS: tuple[str, ...] = ("TIER_250", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED")
+"""A business portfolio's messaging limits in Meta's upgrade order (see docs/cloud-api.md)."""
+
+
+def next_tier(tier: str) -> str | None:
+    """The portfolio limit one level above ``tier`` (None at unlimited or for a pre-2025 value)."""
+    if tier not in PORTFOLIO_TIERS or tier == PORTFOLIO_TIERS[-1]:
+        return None
+    return PORTFOLIO_TIERS[PORTFOLIO_TIERS.index(tier) + 1]
 
 
 @dataclass(frozen=True)
@@ -57,14 +70,19 @@ class TemplateInfo:
 
 @dataclass(frozen=True)
 class PhoneNumberInfo:
-    """A business phone number's limits and standing."""
+    """A business phone number's limits and standing.
+
+    ``messaging_limit`` is the business portfolio's limit, shared by all its numbers: Meta's
+    ``whatsapp_business_manager_messaging_limit`` (the deprecated ``messaging_limit_tier`` only
+    when an old API version answers without the new field).
+    """
 
     id: str
     display_phone_number: str = ""
     verified_name: str = ""
     quality_rating: str = ""
     throughput_level: str = ""
-    messaging_limit_tier: str = ""
+    messaging_limit: str = ""
     code_verification_status: str = ""
     name_status: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -77,7 +95,7 @@ class PhoneNumberInfo:
             id=str(data.get("id", "")), display_phone_number=data.get("display_phone_number", ""),
             verified_name=data.get("verified_name", ""), quality_rating=data.get("quality_rating", ""),
             throughput_level=throughput.get("level", "") if isinstance(throughput, dict) else str(throughput),
-            messaging_limit_tier=tier, code_verification_status=data.get("code_verification_status", ""),
+            messaging_limit=tier, code_verification_status=data.get("code_verification_status", ""),
             name_status=data.get("name_status", ""), raw=data,
         )
 
@@ -87,8 +105,8 @@ class PhoneNumberInfo:
 
     @property
     def unique_users_per_day(self) -> int | None:
-        """The tier's unique-user limit per 24 h (None when unlimited or unknown)."""
-        return TIER_LIMITS.get(self.messaging_limit_tier)
+        """The portfolio's unique-user limit per 24 h (None when unlimited or unknown)."""
+        return TIER_LIMITS.get(self.messaging_limit)
 
 
 @dataclass(frozen=True)

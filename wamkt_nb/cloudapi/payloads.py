@@ -70,12 +70,15 @@ def template_message(
     button_params: Sequence[str] | Mapping[int, str] | None = None,
     callback_data: str | None = None,
     header_params: Params | None = None,
+    quick_reply_payloads: Sequence[str] | Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """A template message.
 
     ``body_params``: a list for positional ``{{1}}``.. templates or a dict for named ones.
     ``header_media``: ``("image" | "document" | "video", link_or_media_id)``.
     ``button_params``: URL-button suffixes by button index (a list means indexes 0, 1, ...).
+    ``quick_reply_payloads``: the payload Meta returns when a quick-reply button is tapped, by button
+    index (e.g. ``{1: "STOP"}`` for a "Stop promotions" button); without one Meta returns the label.
     """
     components: list[dict[str, Any]] = []
     if header_media is not None:
@@ -92,6 +95,12 @@ def template_message(
         for index, suffix in items:
             components.append({"type": "button", "sub_type": "url", "index": str(index),
                                "parameters": [{"type": "text", "text": str(suffix)}]})
+    if quick_reply_payloads:
+        items = (quick_reply_payloads.items() if isinstance(quick_reply_payloads, Mapping)
+                 else enumerate(quick_reply_payloads))
+        for index, payload in items:
+            components.append({"type": "button", "sub_type": "quick_reply", "index": str(index),
+                               "parameters": [{"type": "payload", "payload": str(payload)}]})
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
     if components:
         template["components"] = components

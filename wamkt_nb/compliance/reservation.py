@@ -12,6 +12,11 @@ from __future__ import annotations
 from ..store import Store
 
 MARKETING_CAP_SECONDS = 86_400.0
+HELD_BY_META = 131049
+"""Meta's per-user marketing limit: the message was held back, not failed; retry no sooner than 24 h."""
+HELD_LABEL = "held by Meta"
+"""How reports name a 131049 outcome, apart from failures."""
+HELD_RETRY_SECONDS = 86_400.0
 SENT_STATES = ("in_flight", "accepted", "unknown", "sent", "delivered", "read")
 """Ledger states in which a message may have reached the customer."""
 
@@ -86,3 +91,13 @@ def recently_marketed(store: Store, now: float, campaign_id: str = "",
         "AND COALESCE(s.accepted_at, s.sent_at, s.delivered_at, s.read_at, s.updated_at) > ?",
         (campaign_id, since))
     return {r[0] for r in reserved} | {r[0] for r in sent}
+
+
+def held_retry_at(conn, phone: str, held_at: float, delay: float = HELD_RETRY_SECONDS,
+                  cap_seconds: float = MARKETING_CAP_SECONDS) -> float:
+    """When a marketing message Meta held back (131049) at ``held_at`` may be retried: ``delay``
+    after the hold, and not before the customer's latest marketing reservation is ``cap_seconds``
+    old (the retry itself must still pass :func:`reserve_marketing` when it runs)."""
+    row = conn.execute("SELECT reserved_at FROM marketing_reservations WHERE phone = ?", (phone,)).fetchone()
+    reserved = row[0] if row is not None else float("-inf")
+    return max(held_at + delay, reserved + cap_seconds)

@@ -27,8 +27,12 @@ INACTIVE_DAYS = 90.0
 class Policy:
     """The limits a campaign respects; every field is a setting the analyst may change.
 
-    ``daily_limit`` is the messaging tier (unique users reached outside a service window per 24 h;
-    None = unlimited). Quiet hours run from ``quiet_start`` to ``quiet_end`` local time.
+    ``daily_limit`` is the business portfolio's messaging limit (unique users reached outside a
+    service window per rolling 24 h; None = unlimited). Since October 2025 Meta sets it per
+    portfolio and all its numbers share it, so a campaign sent from several numbers reaches this many
+    users per 24 h in all, not per number (read it with
+    :func:`wamkt_nb.campaigns.portfolio.portfolio_policy`). Quiet hours run from ``quiet_start`` to
+    ``quiet_end`` local time.
     """
 
     include_inactive: bool = False

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
-from .errors import SandboxError, invalid_param, unknown_object
+from .errors import SandboxError, invalid_param, unknown_object, unknown_path
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
 from .media import MAX_REQUEST_BYTES, StoredMedia
 from .webhooks import WebhookError
 
@@ -118,18 +119,18 @@ class SandboxApp:
         if not self._authorised(scope, query):
             return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
-        if method == "POST" and len(parts) == 3 and parts[2] == "messages":
+        if method == "POST" and len(parts) == 3 and parts[2] in ("messages", MARKETING_ENDPOINT):
             try:
                 body = await _read_body(receive, scope, MAX_JSON_BYTES)
             except BodyTooLarge:
                 return await self._error(send, _too_large(MAX_JSON_BYTES))
             if not self.sandbox.config.accepts_version(parts[0]):
-                return await self._error(send, SandboxError(100, f"Unknown path components: /{parts[0]}"))
+                return await self._error(send, unknown_path(parts))
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
             if fault is not None:
-                return await self._fault(fault, parts[1], body, send)
+                return await self._fault(fault, parts[1], body, send, parts[2])
             try:
-                status, result = engine.send(parts[1], body)
+                status, result = engine.send(parts[1], body, parts[2])
             except Exception:  # a bug must not take the server down: answer like Meta's unknown error
                 log.exception("sandbox: POST %s failed", scope["path"])
                 return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
@@ -160,14 +161,15 @@ class SandboxApp:
             return self.sandbox.media.open_url(query)
         if self.sandbox.config.accepts_version(parts[0]):
             return self._graph(method, parts[1:], query, body, scope)
-        raise SandboxError(100, f"Unknown path components: /{parts[0]}")
+        raise unknown_path(parts)
 
     async def _error(self, send: Any, err: SandboxError) -> None:
         with self.engine.lock:
             self.engine.counters[f"error_{err.code}"] += 1
         await _respond(send, err.http_status, err.envelope())
 
-    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any) -> None:
+    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any,
+                     endpoint: str = "messages") -> None:
         with self.engine.lock:
             self.engine.counters[f"fault_{fault}"] += 1
         if fault == "429":
@@ -178,7 +180,7 @@ class SandboxApp:
         if fault == "timeout":
             await asyncio.sleep(self.sandbox.faults.timeout_seconds)
             return await self._error(send, SandboxError(131016, "Service temporarily unavailable", http_status=503))
-        status, result = self.engine.send(phone_number_id, body)  # "drop": accepted, answer lost
+        status, result = self.engine.send(phone_number_id, body, endpoint)  # "drop": accepted, answer lost
         await send({"type": "http.response.start", "status": status,
                     "headers": JSON_HEADERS + [(b"content-length", b"4096")]})
         raise DroppedResponse("response dropped on purpose (fault injection)")
@@ -210,8 +212,8 @@ class SandboxApp:
             return {"id": sandbox.media.upload(parts[0], content_type, body).id}
         if len(parts) == 1 and method == "GET":
             fields = query.get("fields", [None])[0]
-            if parts[0] == cfg.phone_number_id:
-                return _pick(sandbox.phone_number_fields(), fields)
+            if parts[0] in cfg.phone_numbers:
+                return _pick(sandbox.phone_number_fields(parts[0]), fields)
             template = sandbox.templates.get(parts[0])
             if template is not None:
                 return _pick(template, fields)

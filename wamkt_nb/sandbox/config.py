@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, fields
 
-from ..cloudapi.models import TIER_LIMITS
+from ..cloudapi.models import PORTFOLIO_TIERS, TIER_LIMITS
+from ..graph_versions import is_served
 from .quality import QualityRules
-
-MAX_API_VERSION = 100.0
-"""Above any Graph API version Meta has published; a larger bound is a typo (``1.18e21``)."""
-
 
 @dataclass
 class SandboxConfig:
@@ -26,16 +24,21 @@ class SandboxConfig:
     # Known defaults for the standalone server; an embedded Sandbox without a config draws random ones.
     access_token: str = field(default="sandbox-token", repr=False)
     app_secret: str = field(default="sandbox-app-secret", repr=False)
-    min_api_version: float = 17.0
-    max_api_version: float = 25.0
+    # The day whose Graph API versions are served (Meta's changelog dates); None: today (UTC).
+    api_date: dt.date | None = None
     # Throughput per phone number (messages/s, bucket depth = one second of traffic).
     throughput_per_second: float = 80.0
     throughput_http_status: int = 429  # (unverified) Meta answers 130429 with 429 or 400
     # Pair rate: one message per `pair_interval` seconds to the same user, `pair_burst` may borrow.
     pair_interval: float = 6.0
     pair_burst: int = 3
-    # Unique users reached outside a service window per rolling 24 h (None: unlimited).
+    # The business portfolio's messaging limit: unique users reached outside a service window per
+    # rolling 24 h, shared by `phone_number_id` and `portfolio_phone_number_ids` (Meta since Oct 2025).
     messaging_tier: str = "TIER_2K"
+    portfolio_phone_number_ids: tuple[str, ...] = field(default_factory=tuple)
+    # Automatic scaling: one level up within this many simulated hours (Meta: 6) of meeting the criteria.
+    automatic_scaling: bool = True
+    limit_upgrade_hours: float = 6.0
     tier_exceeded_code: int = 131048  # (unverified) Meta documents no dedicated code
     # Per-user marketing limit: marketing templates delivered per user per rolling 24 h.
     marketing_per_user_24h: int = 1
@@ -71,9 +74,8 @@ class SandboxConfig:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{f.name} must be a finite number, not {value}")
-        if not 1 <= self.min_api_version <= self.max_api_version <= MAX_API_VERSION:
-            raise ValueError(f"min_api_version and max_api_version must satisfy 1 <= min <= max <= "
-                             f"{MAX_API_VERSION:g} (got {self.min_api_version:g} and {self.max_api_version:g})")
+        if self.api_date is not None and not isinstance(self.api_date, dt.date):
+            raise ValueError(f"api_date must be a date (YYYY-MM-DD) or null, not {self.api_date!r}"[:200])
         if self.throughput_per_second <= 0:
             raise ValueError("throughput_per_second must be positive")
         if self.pair_interval < 0 or self.pair_burst < 1:
@@ -84,22 +86,21 @@ class SandboxConfig:
             raise ValueError("not_on_whatsapp_rate and marketing_stopped_rate must be between 0 and 1")
         if self.media_retention_days <= 0 or self.media_url_ttl <= 0:
             raise ValueError("media_retention_days and media_url_ttl must be positive")
+        if self.limit_upgrade_hours < 0:
+            raise ValueError("limit_upgrade_hours must be >= 0")
         self.tier_limit  # noqa: B018 - raises for an unknown tier name
 
     @property
     def tier_limit(self) -> int | None:
-        if self.messaging_tier not in TIER_LIMITS:
-            raise ValueError(f"messaging_tier must be one of {', '.join(TIER_LIMITS)}, not {self.messaging_tier!r}")
+        if self.messaging_tier not in PORTFOLIO_TIERS:
+            raise ValueError(f"messaging_tier must be one of {', '.join(PORTFOLIO_TIERS)}, not {self.messaging_tier!r}")
         return TIER_LIMITS[self.messaging_tier]
 
+    @property
+    def phone_numbers(self) -> tuple[str, ...]:
+        """Every business number of the simulated portfolio (they share the messaging limit)."""
+        return (self.phone_number_id, *self.portfolio_phone_number_ids)
+
     def accepts_version(self, version: str) -> bool:
-        """``v17.0`` .. ``v25.0`` (by default), the same range Meta serves."""
-        if version in self.extra_api_versions:
-            return True
-        if not version.startswith("v"):
-            return False
-        try:
-            number = float(version[1:])
-        except ValueError:
-            return False
-        return self.min_api_version <= number <= self.max_api_version
+        """The versions Meta serves on ``api_date`` (see :mod:`wamkt_nb.graph_versions`), plus extras."""
+        return version in self.extra_api_versions or is_served(version, self.api_date)

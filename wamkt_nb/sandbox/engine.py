@@ -22,7 +22,8 @@ from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, unknown_object, webhook_error
-from .limits import PairLimiter, PerUserLimit, RollingUsers, TokenBucket
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT, check_marketing_send, lite_pricing
+from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
 from .media import MediaStore
 from .quality import QualityMonitor
 from .templates import TemplateStore
@@ -65,7 +66,7 @@ class Engine:
         self.rng = random.Random(self.config.seed)
         self._throughput = TokenBucket(self.config.throughput_per_second)
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
-        self._tier = RollingUsers()
+        self._tier = PortfolioLimit()
         self._marketing = PerUserLimit()
         self.quality = QualityMonitor(self.config.quality_rules)
         self._last_decide = 0.0
@@ -83,8 +84,8 @@ class Engine:
 
     # -- sending -----------------------------------------------------------------------------------
 
-    def send(self, phone_number_id: str, raw: bytes) -> tuple[int, bytes]:
-        """Handle ``POST /{phone_number_id}/messages``: (HTTP status, response JSON bytes).
+    def send(self, phone_number_id: str, raw: bytes, endpoint: str = "messages") -> tuple[int, bytes]:
+        """Handle ``POST /{phone_number_id}/messages`` (or ``/marketing_messages``): (HTTP status, response JSON bytes).
 
         The log keeps raw bytes (one untracked object per request), so a long run adds no GC work.
         """
@@ -95,7 +96,7 @@ class Engine:
             body = raw[:200].decode("utf-8", "replace")
         with self.lock:
             try:
-                result = self._send(phone_number_id, body, now)
+                result = self._send(phone_number_id, body, now, endpoint)
                 status = 200
             except SandboxError as err:
                 result, status = err.envelope(), err.http_status
@@ -112,13 +113,15 @@ class Engine:
         return [{"at": at, "phone_number_id": pnid, "body": _decode(raw), "http_status": status,
                  "response": orjson.loads(answer)} for at, pnid, raw, status, answer in rows]
 
-    def _send(self, phone_number_id: str, body: Any, now: float) -> dict[str, Any]:
+    def _send(self, phone_number_id: str, body: Any, now: float, endpoint: str = "messages") -> dict[str, Any]:
         cfg = self.config
-        if phone_number_id != cfg.phone_number_id:
+        if phone_number_id not in cfg.phone_numbers:
             raise unknown_object("post", phone_number_id)
         if isinstance(body, str):
             raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
         msg = validate_message(body, self.templates, cfg.display_phone_number, self._media_type)
+        if endpoint == MARKETING_ENDPOINT:
+            check_marketing_send(body, msg)
         if self._throughput.rate != cfg.throughput_per_second:
             self._throughput = TokenBucket(cfg.throughput_per_second)
         if not self._throughput.take(now):
@@ -128,14 +131,15 @@ class Engine:
         if not self._pair.take(msg.wa_id, now):
             raise SandboxError(131056, "Message failed to send because there were too many messages sent from "
                                        "this phone number to the same phone number in a short period of time.")
-        return self._accept(msg, now)
+        return self._accept(msg, now, phone_number_id, endpoint)
 
-    def _accept(self, msg: Outgoing, now: float) -> dict[str, Any]:
+    def _accept(self, msg: Outgoing, now: float, phone_number_id: str, endpoint: str) -> dict[str, Any]:
         wamid = make_wamid(msg.wa_id, next(self._wamids))
         customer = self.customers.get(msg.wa_id)
         record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
                   "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
-                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None}
+                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None,
+                  "phone_number_id": phone_number_id, "endpoint": endpoint}
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         # Messages leave in the order they were accepted (a queue), a short random delay apart.
@@ -144,7 +148,7 @@ class Engine:
         response: dict[str, Any] = {"messaging_product": "whatsapp",
                                     "contacts": [{"input": msg.to, "wa_id": msg.wa_id}],
                                     "messages": [{"id": wamid}]}
-        if msg.is_template:
+        if msg.is_template and endpoint != MARKETING_ENDPOINT:  # Meta's /marketing_messages example has none
             response["messages"][0]["message_status"] = "accepted"
         return response
 
@@ -166,7 +170,7 @@ class Engine:
                 action()
                 ran += 1
             for t in self.templates.review_due(now):
-                changes.append(_template_change(t))
+                changes.append(_template_change(t, now))
         if changes:
             self.sink(changes)
         return ran
@@ -175,9 +179,9 @@ class Engine:
         with self.lock:
             return self._events[0][0] if self._events else None
 
-    def _metadata(self) -> dict[str, str]:
+    def _metadata(self, phone_number_id: str | None = None) -> dict[str, str]:
         return {"display_phone_number": self.config.display_phone_number,
-                "phone_number_id": self.config.phone_number_id}
+                "phone_number_id": phone_number_id or self.config.phone_number_id}
 
     def _status(self, record: dict[str, Any], status: str, pricing: dict[str, Any] | None = None,
                 error: tuple[int, str] | None = None) -> None:
@@ -194,7 +198,22 @@ class Engine:
         record[f"{status}_at"] = self._at
         self.counters[f"status_{status}"] += 1
         self._changes.append({"field": "messages", "value": {"messaging_product": "whatsapp",
-                                                             "metadata": self._metadata(), "statuses": [item]}})
+                                                             "metadata": self._metadata(record.get("phone_number_id")),
+                                                             "statuses": [item]}})
+
+    def _scale(self, now: float) -> None:
+        """Meta's automatic scaling of the portfolio's limit; an upgrade waits ``limit_upgrade_hours``."""
+        cfg = self.config
+        if not cfg.automatic_scaling:
+            return
+        waiting = self._tier.upgrade_at
+        higher = self._tier.upgrade(cfg.messaging_tier, now, cfg.quality_rating != "RED",
+                                    cfg.limit_upgrade_hours * 3600)
+        if higher is not None:
+            cfg.messaging_tier = higher
+            self.counters["limit_upgrades"] += 1
+        elif self._tier.upgrade_at is not None and waiting is None:
+            self._schedule(self._tier.upgrade_at, lambda: self._scale(self._at))
 
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
@@ -222,8 +241,13 @@ class Engine:
                                               "failed to be delivered.")
         if not window and not self._tier.admit(msg.wa_id, now, cfg.tier_limit):
             return self._fail(record, cfg.tier_exceeded_code,
-                              f"Messaging limit {cfg.messaging_tier} reached: too many unique users in 24 hours.")
+                              f"The business portfolio's messaging limit {cfg.messaging_tier} is reached: "
+                              "too many unique users in 24 hours.")
+        if not window:
+            self._scale(now)
         pricing = _pricing(msg, window)
+        if record["endpoint"] == MARKETING_ENDPOINT:
+            pricing = lite_pricing(pricing)
         self._status(record, "sent", pricing)
         customer.counts["received"] = customer.counts.get("received", 0) + 1
         rng = self.rng
@@ -270,17 +294,23 @@ class Engine:
         verdict = self.quality.negative(msg.template_name, self._at)
         self.config.quality_rating = self.quality.rating(self._at)
         template = self.templates.find(msg.template_name, msg.template_language)
-        if verdict is None or template is None:
+        if template is None:
+            return
+        score = self.quality.rating(self._at, msg.template_name)
+        previous = self.templates.set_quality(template["id"], score, self._at)
+        if previous is not None:
+            self._changes.append(_quality_change(template, previous, score, self._at))
+        if verdict is None:
             return
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
-        self._changes.append(_template_change(changed))
+        self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
             self._schedule(self._at + self.quality.pause_seconds(msg.template_name),
                            lambda: self._unpause(template["id"]))
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
-            self._changes.append(_template_change(self.templates.set_status(template_id, "APPROVED")))
+            self._changes.append(_template_change(self.templates.set_status(template_id, "APPROVED"), self._at))
 
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
@@ -294,8 +324,8 @@ class Engine:
             content = {"type": "interactive", "interactive": {"type": "button_reply",
                                                               "button_reply": {"id": bid, "title": title}}}
         elif msg.quick_replies:
-            label = rng.choice(msg.quick_replies)
-            content = {"type": "button", "button": {"payload": label, "text": label}}
+            payload, label = rng.choice(msg.quick_replies)
+            content = {"type": "button", "button": {"payload": payload, "text": label}}
         else:
             content = {"type": "text", "text": {"body": bm.sample_reply_text(rng, self.params)}}
         self._inbound(customer, content, context)
@@ -353,7 +383,7 @@ class Engine:
         if self.templates.get(template_id) is None:
             raise KeyError(f"no template with id {template_id!r}")
         template = self.templates.set_status(template_id, status, reason)
-        self.sink([_template_change(template)])
+        self.sink([_template_change(template, self.clock.now())])
         return template
 
     def find_customer(self, who: str) -> SimCustomer:
@@ -382,8 +412,17 @@ def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:
     return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": msg.category}
 
 
-def _template_change(t: dict[str, Any]) -> dict[str, Any]:
+def _template_change(t: dict[str, Any], at: float) -> dict[str, Any]:
+    """``message_template_status_update``; ``time`` becomes the entry's trigger time (``entry[].time``)."""
     value: dict[str, Any] = {"event": t["status"], "message_template_id": int(t["id"]),
                              "message_template_name": t["name"], "message_template_language": t["language"],
-                             "reason": t.get("rejected_reason") or "NONE"}
-    return {"field": "message_template_status_update", "value": value}
+                             "reason": t.get("rejected_reason") or "NONE",
+                             "message_template_category": t.get("category")}
+    return {"field": "message_template_status_update", "value": value, "time": int(at)}
+
+
+def _quality_change(t: dict[str, Any], previous: str, score: str, at: float) -> dict[str, Any]:
+    """``message_template_quality_update`` as Meta documents it (docs/cloud-api.md)."""
+    value = {"previous_quality_score": previous, "new_quality_score": score, "message_template_id": int(t["id"]),
+             "message_template_name": t["name"], "message_template_language": t["language"]}
+    return {"field": "message_template_quality_update", "value": value, "time": int(at)}

@@ -47,6 +47,13 @@ def unknown_object(method: str, object_id: str) -> SandboxError:
     return SandboxError(100, text, subcode=33, message=text, error_type="GraphMethodException")
 
 
+def unknown_path(parts: list[str]) -> SandboxError:
+    """Meta's answer for a path it does not serve, such as a retired or unknown Graph API version:
+    HTTP 400, ``OAuthException`` code 2500 "Unknown path components: /..." (see docs/cloud-api.md)."""
+    text = f"Unknown path components: /{'/'.join(parts)}"
+    return SandboxError(2500, text, message=text)
+
+
 def invalid_param(text: str) -> SandboxError:
     """A Graph parameter error as Meta words it: ``(#100) <text>``, no ``error_data``."""
     return SandboxError(100, text, message=f"(#100) {text}")

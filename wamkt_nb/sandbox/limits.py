@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..cloudapi.models import next_tier
+
 DAY = 86_400.0
 
 
@@ -87,3 +89,41 @@ class PerUserLimit:
             return False
         events.append(now)
         return True
+
+
+class PortfolioLimit:
+    """A business portfolio's messaging limit: unique users per rolling 24 h shared by all its numbers.
+
+    Meta's automatic scaling (from 2,000 upward): when the portfolio sends good-quality messages and
+    has used at least half of its limit in the last 7 days, the limit goes up one level within
+    ``upgrade_delay`` seconds (Meta: 6 hours). The 250 -> 2,000 step needs a scaling path (business
+    verification), so it is not taken here on its own.
+    """
+
+    def __init__(self, window: float = DAY, lookback: float = 7 * DAY) -> None:
+        self.users = RollingUsers(window)
+        self.lookback = lookback
+        self.half_used_at: float | None = None
+        self.upgrade_at: float | None = None
+
+    def admit(self, user: str, now: float, limit: int | None) -> bool:
+        """Count ``user`` against the shared limit; false when a new user would exceed it."""
+        if not self.users.admit(user, now, limit):
+            return False
+        if limit is not None and 2 * self.users.count(now) >= limit:
+            self.half_used_at = now
+        return True
+
+    def upgrade(self, tier: str, now: float, healthy: bool, upgrade_delay: float) -> str | None:
+        """The tier to move to now (None: stay), scheduling the upgrade once the criteria are met."""
+        higher = next_tier(tier) if tier != "TIER_250" else None
+        used = self.half_used_at is not None and self.half_used_at > now - self.lookback
+        if higher is None or not healthy or not used:
+            self.upgrade_at = None
+            return None
+        if self.upgrade_at is None:
+            self.upgrade_at = now + upgrade_delay
+        if now < self.upgrade_at:
+            return None
+        self.upgrade_at, self.half_used_at = None, None  # the next level needs half of the new limit
+        return higher

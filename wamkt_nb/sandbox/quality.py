@@ -1,4 +1,4 @@
-"""Quality: blocks and STOPs over the last 7 days set the number's rating and pause templates.
+"""Quality: blocks and STOPs over the last 7 days rate the number and each template, and pause templates.
 
 Meta pauses a template whose recipients block or report it (3 h, then 6 h, then disables it) and
 rates the number GREEN / YELLOW / RED; the thresholds here are data (Meta does not publish its own).
@@ -62,12 +62,13 @@ class QualityMonitor:
     def pause_seconds(self, template: str) -> float:
         return self.rules.pause_hours[self.pauses[template] - 1] * 3600.0
 
-    def rating(self, now: float) -> str:
-        """GREEN / YELLOW / RED from the share of negative feedback in the last 7 days."""
-        sent = self._count(self._delivered, None, now)
+    def rating(self, now: float, template: str | None = None) -> str:
+        """GREEN / YELLOW / RED from the share of negative feedback in the last 7 days, for the
+        number (all templates) or one ``template`` (its ``quality_score``)."""
+        sent = self._count(self._delivered, template, now)
         if sent < self.rules.min_sample:
             return "GREEN"
-        share = self._count(self._negative, None, now) / sent
+        share = self._count(self._negative, template, now) / sent
         if share > self.rules.red_rate:
             return "RED"
         return "YELLOW" if share > self.rules.yellow_rate else "GREEN"

@@ -6,6 +6,7 @@ point any Cloud API client at it; the same object answers inspection calls in-pr
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import secrets
@@ -22,6 +23,7 @@ import uvicorn
 from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
 from ..data.schema import CustomerData
+from ..graph_versions import CURRENT_VERSION
 from ..settings import Secret, Settings
 from ..store import Store
 from .app import SandboxApp
@@ -35,7 +37,6 @@ from .media import MediaStore
 from .templates import TemplateStore
 from .webhooks import WebhookEmitter, verify_callback
 
-API_VERSION = "v21.0"
 log = logging.getLogger(__name__)
 
 
@@ -115,8 +116,8 @@ class Sandbox:
         if self.base_url is None:
             raise RuntimeError("start the sandbox first (Sandbox.start())")
         values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
-                      phone_number_ids=(self.phone_number_id,), waba_id=self.waba_id, base_url=self.base_url,
-                      api_version=API_VERSION, sandbox=True)
+                      phone_number_ids=self.config.phone_numbers, waba_id=self.waba_id, base_url=self.base_url,
+                      api_version=CURRENT_VERSION, sandbox=True)
         return (base or Settings()).replace(**(values | overrides))
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -302,6 +303,8 @@ class Sandbox:
             if name not in known:
                 raise ValueError(f"unknown sandbox setting {name!r}")
             current = getattr(self.config, name)
+            if name == "api_date" and isinstance(value, str):  # JSON carries the day as ISO text
+                value = _iso_day(value)
             if isinstance(current, bool) != isinstance(value, bool) and current is not None:
                 expected = "true or false" if isinstance(current, bool) else f"a {type(current).__name__}"
                 raise ValueError(f"{name} must be {expected}, not {value!r}"[:200])
@@ -317,10 +320,10 @@ class Sandbox:
         self.media.clear()
         self.emitter.clear()
 
-    def phone_number_fields(self) -> dict[str, Any]:
-        """What ``GET /{phone_number_id}`` answers."""
+    def phone_number_fields(self, phone_number_id: str | None = None) -> dict[str, Any]:
+        """What ``GET /{phone_number_id}`` answers; every number of the portfolio shows its shared limit."""
         cfg = self.config
-        return {"id": cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
+        return {"id": phone_number_id or cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
                 "verified_name": cfg.verified_name, "quality_rating": cfg.quality_rating,
                 "throughput": {"level": cfg.throughput_level}, "messaging_limit_tier": cfg.messaging_tier,
                 "whatsapp_business_manager_messaging_limit": cfg.messaging_tier,
@@ -387,3 +390,10 @@ def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> t
     sandbox = Sandbox(**sandbox_kwargs)
     sandbox.start()
     return sandbox.settings(settings), sandbox
+
+
+def _iso_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"api_date must be a date (YYYY-MM-DD), not {text[:40]!r}") from None

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..cloudapi.payloads import MEDIA_TYPES
-from .errors import SandboxError
+from .errors import SandboxError, invalid_param
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+TTL_SECONDS = {"AUTHENTICATION": (30, 900), "UTILITY": (30, 43_200), "MARKETING": (43_200, 2_592_000)}
+"""Meta's ``message_send_ttl_seconds`` range per category (a marketing TTL applies only to sends
+through the Marketing Messages API); see docs/cloud-api.md."""
 MAX_BODY = 1024
 MAX_HEADER = 60
 MAX_FOOTER = 60
@@ -72,7 +75,7 @@ class RenderedTemplate:
     text: str
     category: str
     header_kind: str | None
-    quick_replies: list[str]
+    quick_replies: list[tuple[str, str]]  # (payload, label) of each quick-reply button
     header_media_id: str | None = None  # an uploaded file's id in a media header (the send checks it exists)
 
 
@@ -84,7 +87,7 @@ class _Shape:
     body_slots: tuple[str, ...]
     header: dict[str, Any] | None
     dynamic_buttons: frozenset[str]
-    quick_replies: tuple[str, ...]
+    quick_replies: tuple[tuple[str, str], ...]  # (button index, label)
 
     @classmethod
     def of(cls, template: dict[str, Any]) -> "_Shape":
@@ -95,7 +98,7 @@ class _Shape:
             header=_component(template, "HEADER"),
             dynamic_buttons=frozenset(str(i) for i, b in enumerate(buttons)
                                       if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))),
-            quick_replies=tuple(b["text"] for b in buttons if b.get("type") == "QUICK_REPLY"),
+            quick_replies=tuple((str(i), b["text"]) for i, b in enumerate(buttons) if b.get("type") == "QUICK_REPLY"),
         )
 
 
@@ -157,6 +160,16 @@ class TemplateStore:
                 t["rejected_reason"] = reason
             return copy.deepcopy(t)
 
+    def set_quality(self, template_id: str, score: str, at: float) -> str | None:
+        """Set a template's ``quality_score``; returns the previous score if it changed, else None."""
+        with self._lock:
+            t = self._by_id[template_id]
+            previous = (t.get("quality_score") or {}).get("score", "GREEN")
+            if previous == score:
+                return None
+            t["quality_score"] = {"score": score, "date": int(at)}
+            return previous
+
     def find(self, name: str, language: str) -> dict[str, Any] | None:
         return self._by_key.get((name, language))
 
@@ -197,13 +210,15 @@ class TemplateStore:
         if not isinstance(components, list):
             raise SandboxError(100, "Param components must be a list")
         _check_components(components)
+        ttl = _check_ttl(body.get("message_send_ttl_seconds"), category)
         if self.find(name, language):
             raise SandboxError(100, f"Content in this language already exists for template {name}", subcode=2388024)
         text = " ".join(str(c.get("text", "")) for c in components if isinstance(c, dict)).lower()
         promotional = any(w in text for w in self.promotional_words)
         with self._lock:
             t = self._add({"name": name, "language": language, "category": category, "status": "PENDING",
-                           "parameter_format": fmt, "components": copy.deepcopy(components)})
+                           "parameter_format": fmt, "components": copy.deepcopy(components)}
+                          | ({"message_send_ttl_seconds": ttl} if ttl is not None else {}))
             self._pending[t["id"]] = now + self.review_seconds
             if promotional:
                 self._verdicts[t["id"]] = "PROMOTIONAL"
@@ -259,8 +274,10 @@ class TemplateStore:
         _check_buttons(shape.dynamic_buttons, by_type.get("button", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
+        payloads = _quick_reply_payloads(by_type.get("button", ()))
+        quick_replies = [(payloads.get(index, label), label) for index, label in shape.quick_replies]
         return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
-                                quick_replies=list(shape.quick_replies), header_media_id=header_media_id)
+                                quick_replies=quick_replies, header_media_id=header_media_id)
 
 
 def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -340,6 +357,21 @@ def _check_buttons(dynamic: frozenset[str], given: Sequence[dict[str, Any]]) -> 
         raise SandboxError(132000, f"button {sorted(missing)[0]}: the URL button parameter is missing")
 
 
+def _quick_reply_payloads(given: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``{button index: payload}`` the business set in the send
+    (``{"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload",
+    "payload": "STOP"}]}``): Meta returns it in ``button.payload`` when the customer taps the button;
+    a button without one comes back with its label as payload."""
+    payloads: dict[str, str] = {}
+    for comp in given:
+        if comp.get("sub_type") != "quick_reply":
+            continue
+        for p in _params([comp]):
+            if p.get("type") == "payload" and isinstance(p.get("payload"), str) and p["payload"]:
+                payloads[str(comp.get("index", ""))] = p["payload"]
+    return payloads
+
+
 def _check_components(components: list[Any]) -> None:
     bodies = [c for c in components if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"]
     if len(bodies) != 1:
@@ -377,3 +409,14 @@ def _check_components(components: list[Any]) -> None:
                     raise SandboxError(100, f"Button labels need 1-{MAX_BUTTON_LABEL} characters")
         else:
             raise SandboxError(100, f"Unknown component type {kind!r}")
+
+
+def _check_ttl(value: Any, category: str) -> int | None:
+    """The template's time-to-live in seconds within Meta's range for ``category`` (None: Meta's default)."""
+    if value is None:
+        return None
+    low, high = TTL_SECONDS[category]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid_param(f"Param message_send_ttl_seconds must be an integer from {low} to {high} "
+                            f"for {category.lower()} templates")
+    return value

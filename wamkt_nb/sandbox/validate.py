@@ -31,7 +31,7 @@ class Outgoing:
     template_language: str | None = None
     header_kind: str | None = None
     buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
-    quick_replies: list[str] = field(default_factory=list)  # the template's quick-reply buttons
+    quick_replies: list[tuple[str, str]] = field(default_factory=list)  # the template's quick replies (payload, label)
     media_error: str | None = None  # the uploaded file does not fit the message: it fails later with 131053
 
     @property

@@ -22,8 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def envelope(waba_id: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{"object": "whatsapp_business_account", "entry": [...]}`` around a list of ``changes``."""
-    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": changes}]}
+    """``{"object": "whatsapp_business_account", "entry": [...]}`` around a list of ``changes``.
+
+    Changes that carry a ``time`` (template status and quality updates) go into an entry with that
+    trigger time, as Meta sends them; the others share the first entry."""
+    entries: dict[int | None, dict[str, Any]] = {None: {"id": waba_id, "changes": []}}
+    for change in changes:
+        at = change.get("time")
+        if at is not None:
+            change = {k: v for k, v in change.items() if k != "time"}
+        entry = entries.setdefault(at, {"id": waba_id, "time": at, "changes": []})
+        entry["changes"].append(change)
+    return {"object": "whatsapp_business_account", "entry": [e for e in entries.values() if e["changes"]]}
 
 
 class WebhookError(RuntimeError):

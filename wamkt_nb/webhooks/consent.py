@@ -6,6 +6,7 @@ The keywords are fixed here, not in editable rules, so deleting a rule can never
 from __future__ import annotations
 
 import sqlite3
+from typing import Iterable
 
 from .text import normalize_text
 from ..store import Store
@@ -21,6 +22,17 @@ def keyword_consent(text: str | None) -> bool | None:
         return False
     if words in OPT_IN_KEYWORDS:
         return True
+    return None
+
+
+def message_consent(meanings: Iterable[str]) -> bool | None:
+    """The consent a message expresses, reading its meanings in order (payload before label/text):
+    the first that is a keyword decides. A button labelled "Stop promotions" with payload ``STOP``
+    opts out."""
+    for meaning in meanings:
+        choice = keyword_consent(meaning)
+        if choice is not None:
+            return choice
     return None
 
 

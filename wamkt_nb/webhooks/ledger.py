@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 
+from ..compliance.reservation import HELD_BY_META, held_retry_at
 from ..store import Store
 from .updates import StatusUpdate
 
@@ -47,7 +48,10 @@ def apply_status(conn: sqlite3.Connection, status: StatusUpdate, now: float) -> 
         row = conn.execute(
             "SELECT send_id, state, wamid FROM sends WHERE recipient_key = ?", (status.callback_data,)
         ).fetchone()
-    if row is None or not moves_forward(row[1], status.status):
+    if row is None:
+        return False
+    if not moves_forward(row[1], status.status):
+        _record_late_time(conn, row[0], row[1], status)
         return False
     sets = ["state = ?", f"{_TIME_COLUMN[status.status]} = ?", "updated_at = ?", "wamid = COALESCE(wamid, ?)"]
     params: list = [status.status, status.timestamp, now, status.wamid]
@@ -61,7 +65,31 @@ def apply_status(conn: sqlite3.Connection, status: StatusUpdate, now: float) -> 
         sets.append("billable = ?")
         params.append(int(status.billable))
     conn.execute(f"UPDATE sends SET {', '.join(sets)} WHERE send_id = ?", (*params, row[0]))
+    if status.status == "failed" and status.error_code == HELD_BY_META:
+        _schedule_held_retry(conn, row[0], status.timestamp)
     return True
+
+
+def _schedule_held_retry(conn: sqlite3.Connection, send_id: int, held_at: float) -> None:
+    """Meta held the message back (131049): if its campaign opted in (``retry_held_by_meta`` in its
+    spec), record when one retry may run, durably, for the worker that sends due retries."""
+    row = conn.execute(
+        "SELECT s.phone FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id"
+        " WHERE s.send_id = ? AND s.retry_after IS NULL"
+        " AND json_extract(c.spec_json, '$.retry_held_by_meta') = 1", (send_id,)).fetchone()
+    if row is not None:
+        conn.execute("UPDATE sends SET retry_after = ? WHERE send_id = ?",
+                     (held_retry_at(conn, row[0], held_at), send_id))
+
+
+def _record_late_time(conn: sqlite3.Connection, send_id: int, current: str, status: StatusUpdate) -> None:
+    """A ``sent``/``delivered`` that arrives after a later state (Meta does not guarantee order):
+    keep its time in the empty column without moving the state back."""
+    rank, earlier = STATE_RANK.get(current), STATE_RANK.get(status.status)
+    if rank is None or earlier is None or earlier >= rank or status.status not in _TIME_COLUMN:
+        return
+    column = _TIME_COLUMN[status.status]
+    conn.execute(f"UPDATE sends SET {column} = COALESCE({column}, ?) WHERE send_id = ?", (status.timestamp, send_id))
 
 
 def _from_event(row: sqlite3.Row) -> StatusUpdate:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from ..store import Store
-from .consent import keyword_consent, record_consent
+from .consent import message_consent, record_consent
 from .ledger import apply_status
-from .updates import InboundMessage, Reject, StatusUpdate, TemplateStatusUpdate, UserPreference, WebhookBatch
+from .updates import InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch
 from .windows import open_window
 
 log = logging.getLogger("wamkt_nb.webhooks")
@@ -119,7 +119,7 @@ def record_batch(
                 result.duplicates += 1
                 return
             open_window(conn, msg.phone, msg.timestamp)
-            choice = keyword_consent(msg.text)
+            choice = message_consent(msg.meanings)
             if choice is not None:
                 record_consent(conn, msg.phone, choice, msg.timestamp, "keyword")
             result.inbound.append(msg)
@@ -144,13 +144,16 @@ def record_batch(
                     conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
 
-        def template(tpl: TemplateStatusUpdate) -> None:
-            conn.execute(
-                "INSERT INTO template_status_events (template_id, name, language, event, reason,"
-                " payload_json, received_at) VALUES (?,?,?,?,?,?,?)",
-                (tpl.template_id, tpl.name, tpl.language, tpl.event, tpl.reason, _json(tpl.raw), received_at),
+        def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
+            values = [getattr(event, column) for column in own]  # the columns are named like the fields
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
+                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (event.template_id, event.name, event.language, *values, event.event_key, event.at,
+                 _json(event.raw), received_at),
             )
-            result.templates += 1
+            result.templates += cur.rowcount  # 0: a redelivered change, recorded once
+            result.duplicates += 1 - cur.rowcount
 
         for msg in batch.inbound:
             _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, lambda: inbound(msg))
@@ -159,7 +162,11 @@ def record_batch(
         for pref in batch.preferences:
             _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), lambda: preference(pref))
         for tpl in batch.templates:
-            _isolated(conn, batch, "message_template_status_update", tpl.raw, lambda: template(tpl))
+            _isolated(conn, batch, "message_template_status_update", tpl.raw,
+                      lambda: template("template_status_events", ("event", "reason"), tpl))
+        for q in batch.qualities:
+            _isolated(conn, batch, "message_template_quality_update", q.raw,
+                      lambda: template("template_quality_events", ("previous_score", "new_score"), q))
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",

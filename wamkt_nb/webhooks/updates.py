@@ -31,12 +31,19 @@ class InboundMessage:
     profile_name: str | None = None
     context_wamid: str | None = None
     phone_number_id: str | None = None
+    payload: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def phone(self) -> str:
         """E.164 with '+' (wa_id is without)."""
         return "+" + self.wa_id
+
+    @property
+    def meanings(self) -> tuple[str, ...]:
+        """What the message says, payload first: a tapped button means its payload (set by the
+        business), not its label; then the words shown or typed."""
+        return tuple(part for part in (self.payload, self.text) if part)
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,43 @@ class UserPreference:
         return "+" + self.wa_id
 
 
-@dataclass(frozen=True)
-class TemplateStatusUpdate:
+@dataclass(frozen=True, kw_only=True)
+class TemplateEvent:
+    """A change Meta announces about one template, at ``at`` (the webhook's ``entry[].time``)."""
+
+    kind = "template"
+    template_id: str | None = None
+    name: str | None = None
+    language: str | None = None
+    at: float | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def event_key(self) -> str:
+        """The identity of the change: a redelivered webhook has the same key, a later change of the
+        same template (a second pause) has a later trigger time."""
+        raw = self.raw
+        parts = (self.kind, raw.get("message_template_id"), raw.get("message_template_name"),
+                 raw.get("message_template_language"), raw.get("event"), raw.get("new_quality_score"), self.at)
+        return "|".join("" if p is None else str(p) for p in parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateStatusUpdate(TemplateEvent):
     """Meta reviewed or re-rated a template: APPROVED, REJECTED, PAUSED, DISABLED, ..."""
 
+    kind = "status"
     event: str
-    template_id: str | None
-    name: str | None
-    language: str | None
-    reason: str | None
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateQualityUpdate(TemplateEvent):
+    """A template's quality score moved (``message_template_quality_update``)."""
+
+    kind = "quality"
+    new_score: str
+    previous_score: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +135,7 @@ class WebhookBatch:
     statuses: list[StatusUpdate] = field(default_factory=list)
     preferences: list[UserPreference] = field(default_factory=list)
     templates: list[TemplateStatusUpdate] = field(default_factory=list)
+    qualities: list[TemplateQualityUpdate] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -153,8 +188,20 @@ def _digits(wa_id: str, where: str) -> str:
     return wa_id
 
 
+def message_payload(msg: dict) -> str | None:
+    """The business-defined payload of a tapped button: a template quick reply's ``button.payload``,
+    an interactive reply's ``id``; None for anything typed."""
+    kind = msg.get("type")
+    body = msg.get(kind) if isinstance(kind, str) else None
+    if kind == "button":
+        return _opt_str(body, "payload")
+    if kind == "interactive" and isinstance(body, dict):
+        return _opt_str(body.get("button_reply") or body.get("list_reply"), "id")
+    return None
+
+
 def message_text(msg: dict) -> str | None:
-    """The words a customer typed or tapped, whatever the message type."""
+    """The words a customer typed or saw on the button they tapped, whatever the message type."""
     kind = msg.get("type")
     body = msg.get(kind) if isinstance(kind, str) else None
     if not isinstance(body, dict):
@@ -187,6 +234,7 @@ def _inbound(msg: Any, value: dict, names: dict[str, str], where: str) -> Inboun
         profile_name=names.get(wa_id),
         context_wamid=_opt_str(context, "id"),
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
+        payload=message_payload(msg),
         raw=msg,
     )
 
@@ -242,15 +290,25 @@ def _preference(item: Any, where: str) -> UserPreference:
     )
 
 
-def _template(value: dict, where: str) -> TemplateStatusUpdate:
-    return TemplateStatusUpdate(
-        event=_str(value, "event", where).upper(),
-        template_id=_opt_str(value, "message_template_id"),
-        name=_opt_str(value, "message_template_name"),
-        language=_opt_str(value, "message_template_language"),
-        reason=_opt_str(value, "reason"),
-        raw=value,
-    )
+def _entry_time(entry: dict) -> float | None:
+    """``entry[].time``: when Meta triggered a WhatsApp Business Account webhook (epoch seconds)."""
+    value = entry.get("time")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _template_ref(value: dict, at: float | None) -> dict[str, Any]:
+    return dict(template_id=_opt_str(value, "message_template_id"), name=_opt_str(value, "message_template_name"),
+                language=_opt_str(value, "message_template_language"), at=at, raw=value)
+
+
+def _template(value: dict, where: str, at: float | None) -> TemplateStatusUpdate:
+    return TemplateStatusUpdate(event=_str(value, "event", where).upper(), reason=_opt_str(value, "reason"),
+                                **_template_ref(value, at))
+
+
+def _quality(value: dict, where: str, at: float | None) -> TemplateQualityUpdate:
+    return TemplateQualityUpdate(new_score=_str(value, "new_quality_score", where).upper(),
+                                 previous_score=_opt_str(value, "previous_quality_score"), **_template_ref(value, at))
 
 
 def _items(value: dict, key: str) -> list:
@@ -312,7 +370,9 @@ def parse_payload(payload: Any) -> WebhookBatch:
                 if kind in ("messages", "user_preferences"):
                     _parse_messages_value(value, f"{where}.value", batch)
                 elif kind == "message_template_status_update":
-                    batch.templates.append(_template(value, f"{where}.value"))
+                    batch.templates.append(_template(value, f"{where}.value", _entry_time(entry)))
+                elif kind == "message_template_quality_update":
+                    batch.qualities.append(_quality(value, f"{where}.value", _entry_time(entry)))
                 else:
                     batch.rejects.append(Reject(f"{where}.field", f"unsupported field {str(kind)[:60]!r}", change))
             except MALFORMED as exc:

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
+from ..compliance.reservation import HELD_LABEL
 from ..data.privacy import mask_frame
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
@@ -353,7 +354,8 @@ class CampaignOverview(AnalyticsDashboard):
         stages = A.funnel_stages(rows)
         by_campaign = A.funnel(rows, ("campaign_name", "segment"))
         self.funnel.show(charts.funnel_chart(stages), by_campaign,
-                         by_campaign[["campaign_name", "segment", *A.STAGES]])
+                         by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]]
+                         .rename(columns={"held": HELD_LABEL}))
         self.rates.show(charts.rates_chart(by_campaign, "campaign_name"), by_campaign,
                         by_campaign[["campaign_name", "delivered", "read_rate", "read_vs_email", "reply_rate",
                                      "conversion_rate"]])

@@ -53,7 +53,7 @@ class DryRunView(W.VBox):
         self.include_inactive = W.Checkbox(value=policy.include_inactive, description="include inactive 90 d")
         self.include_inactive.add_class("wamkt-dryrun-inactive")
         self.daily_limit = W.BoundedIntText(value=policy.daily_limit or 0, min=0, max=10_000_000,
-                                            description="Daily limit", tooltip="messaging tier; 0 = unlimited")
+                                            description="Daily limit", tooltip="the business portfolio's messaging limit, shared by all its numbers; 0 = unlimited")
         self.daily_limit.add_class("wamkt-dryrun-limit")
         self.price = W.BoundedFloatText(value=price_book.price("marketing"), min=0, max=1, step=0.0005,
                                         description="USD / mktg")

@@ -13,9 +13,11 @@ import ipywidgets as widgets
 
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
+from ..compliance.reservation import HELD_LABEL
 
-SHOWN_STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "unknown",
+SHOWN_STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "held", "unknown",
                 "excluded", "cancelled")
+"""Ledger states, with "held" (by Meta, 131049) shown apart from "failed"."""
 
 
 def _duration(seconds: float | None) -> str:
@@ -28,8 +30,10 @@ def _duration(seconds: float | None) -> str:
 
 
 def counts_html(progress: Progress) -> str:
+    counts = {**progress.counts, "failed": progress.failed_ours, "held": progress.held}
+    labels = {"held": HELD_LABEL}
     cells = "".join(
-        f"<td class='wamkt-state-{s}'><b>{progress.counts.get(s, 0):,}</b><br>{s.replace('_', ' ')}</td>"
+        f"<td class='wamkt-state-{s}'><b>{counts.get(s, 0):,}</b><br>{labels.get(s, s.replace('_', ' '))}</td>"
         for s in SHOWN_STATES
     )
     return f"<table class='wamkt-send-counts'><tr>{cells}</tr></table>"
