@@ -115,7 +115,7 @@ def _raw_request(sb, head: str, body: bytes = b"") -> bytes:
 
 def test_unauthenticated_huge_body_is_refused_before_it_is_read(sb):
     # 300 MB declared, not one byte sent: only a server that checks the token first can answer.
-    path = ff"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
+    path = f"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
     answer = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n")
     assert answer.startswith(b"HTTP/1.1 401") and b"190" in answer
     chunked = _raw_request(sb, "POST /_sandbox/config HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
@@ -125,7 +125,7 @@ def test_unauthenticated_huge_body_is_refused_before_it_is_read(sb):
 
 def test_authorised_oversized_body_is_refused_while_it_streams(sb):
     auth = f"Authorization: Bearer {sb.access_token.reveal()}\r\n"
-    path = ff"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
+    path = f"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
     declared = _raw_request(sb, f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 300000000\r\n")
     assert declared.startswith(b"HTTP/1.1 400") and b"File Too Large" in declared
     # chunked, no length: refused once the bytes streamed pass the cap, before the body ends
