@@ -1,0 +1,82 @@
+"""Which of Meta's pricing markets a WhatsApp number belongs to.
+
+Meta prices a message by the recipient's country calling code (and, for +1, the area code). Some
+countries are markets of their own (Germany, India, ...); the others fall into regional rows
+("Rest of Western Europe", ...) and everything unlisted into "Other". The grouping below is Meta's
+"Country calling codes" table (developers.facebook.com/documentation/business-messaging/whatsapp/
+pricing, see docs/pricing.md). A rate card decides which countries stand alone: a card row for a
+country's ISO code wins over its regional row, so a newer card that splits a country out of its
+region needs no code change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+NORTH_AMERICA = "North America"
+OTHER = "Other"
+
+REGIONS: dict[str, tuple[str, ...]] = {
+    NORTH_AMERICA: ("US", "CA"),
+    "Rest of Africa": (
+        "DZ", "AO", "BJ", "BW", "BF", "BI", "CM", "TD", "CG", "ER", "ET", "GA", "GM", "GH", "GW", "CI", "KE",
+        "LS", "LR", "LY", "MG", "MW", "ML", "MR", "MA", "MZ", "NA", "NE", "RW", "SN", "SL", "SO", "SS", "SD",
+        "SZ", "TZ", "TG", "TN", "UG", "ZM", "ZW"),
+    "Rest of Asia Pacific": (
+        "AF", "AU", "BD", "KH", "CN", "HK", "JP", "LA", "MN", "NP", "NZ", "PG", "PH", "SG", "LK", "TW", "TJ",
+        "TH", "TM", "UZ", "VN"),
+    "Rest of Central & Eastern Europe": (
+        "AL", "AM", "AZ", "BY", "BG", "HR", "CZ", "GE", "GR", "HU", "LV", "LT", "MD", "MK", "PL", "RO", "RS",
+        "SK", "SI", "UA"),
+    "Rest of Western Europe": ("AT", "BE", "DK", "FI", "IE", "NO", "PT", "SE", "CH"),
+    "Rest of Latin America": (
+        "BO", "CR", "DO", "EC", "SV", "GT", "HT", "HN", "JM", "NI", "PA", "PY", "PR", "UY", "VE"),
+    "Rest of Middle East": ("BH", "IQ", "JO", "KW", "LB", "OM", "QA", "YE"),
+}
+"""Meta's regional markets and the countries (ISO 3166 codes) in each; Zimbabwe moved from Other to
+Rest of Africa on 2025-10-01."""
+
+OWN_MARKETS = (
+    "AR", "BR", "CL", "CO", "EG", "FR", "DE", "IN", "ID", "IL", "IT", "MY", "MX", "NL", "NG", "PK", "PE", "RU",
+    "SA", "ZA", "ES", "TR", "AE", "GB",
+)
+"""Countries that are a market of their own on Meta's card (no regional fallback)."""
+
+REGION_OF: dict[str, str] = {country: region for region, members in REGIONS.items() for country in members}
+
+_PREFIX = 8
+"""Characters of an E.164 number ("+" and 7 digits) that fix its country, area code included."""
+
+
+def region_codes(phones: pd.Series) -> pd.Series:
+    """ISO country code of each E.164 number ("" when it cannot be read), via ``phonenumbers``.
+
+    Numbers sharing their first digits share a country, so each distinct prefix is parsed once:
+    a million sends from a few thousand prefixes cost a factorize, not a million parses.
+    """
+    text = phones.astype("string").fillna("")
+    codes, prefixes = pd.factorize(text.str.slice(0, _PREFIX))
+    _, first = np.unique(codes, return_index=True)
+    sample = text.to_numpy(dtype=object)[first]
+    regions = np.array([_region(str(p)) for p in sample], dtype=object)
+    out = regions[codes] if len(codes) else np.array([], dtype=object)
+    return pd.Series(out, index=phones.index, dtype=object)
+
+
+def _region(number: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    return phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code) or ""
+
+
+def market_of(region: str, priced: frozenset[str] | set[str]) -> str:
+    """Meta's market for a country: itself when the card prices it (or Meta lists it alone), else its
+    regional row, else "Other"."""
+    if region in priced or region in OWN_MARKETS:
+        return region
+    return REGION_OF.get(region, OTHER)
