@@ -76,16 +76,22 @@ class RateCard:
         return float(row["price"]), str(row["currency"])
 
     @classmethod
-    def load(cls, path: str | Path, name: str = "Meta rate card", free_in_window: tuple[str, ...] = ("utility",),
-             free_per_month: int = 0) -> "RateCard":
-        """Read and check a card file; every bad row is reported with its line number and field."""
-        path = Path(path)
-        try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise RateCardError(f"{path}: cannot read the rate card: {exc}") from None
-        return cls(name=name, rows=parse_rows(raw, str(path)), free_in_window=free_in_window,
-                   free_per_month=free_per_month, path=str(path))
+    def load(cls, path: str | Path | list[str | Path], name: str = "Meta rate card",
+             free_in_window: tuple[str, ...] = ("utility",), free_per_month: int = 0) -> "RateCard":
+        """Read and check a card file (or several: an older card and the newer one that follows it);
+        every bad row is reported with its file, line number and field."""
+        paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
+        parts = []
+        for one in paths:
+            try:
+                raw = pd.read_csv(one, dtype=str, keep_default_na=False)
+            except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+                raise RateCardError(f"{one}: cannot read the rate card: {exc}") from None
+            parts.append(parse_rows(raw, str(one)))
+        rows = pd.concat(parts, ignore_index=True)
+        _no_duplicates(rows, ", ".join(map(str, paths)))
+        return cls(name=name, rows=rows, free_in_window=free_in_window, free_per_month=free_per_month,
+                   path=", ".join(map(str, paths)))
 
 
 def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
@@ -133,9 +139,14 @@ def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
         "source": raw["source"],
         "min_monthly_volume": pd.to_numeric(volume.replace("", "1")).astype("int64"),
     })
+    _no_duplicates(rows, where, line=True)
+    return rows
+
+
+def _no_duplicates(rows: pd.DataFrame, where: str, line: bool = False) -> None:
     dupes = rows.duplicated(["market", "category", "effective_from", "min_monthly_volume"], keep=False)
     if dupes.any():
         first = rows[dupes].iloc[0]
+        lines = f" (lines {', '.join(str(i + 2) for i in rows.index[dupes])})" if line else ""
         raise RateCardError(f"{where}: two prices for {first['market']} {first['category']} from "
-                            f"{first['effective_from'].date()} (lines {', '.join(str(i + 2) for i in rows.index[dupes])})")
-    return rows
+                            f"{first['effective_from'].date()}{lines}")

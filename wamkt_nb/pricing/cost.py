@@ -18,7 +18,8 @@ from .card import CATEGORIES, RateCard, RateCardError
 from .markets import market_of, region_codes
 
 MESSAGE_COLUMNS = ("phone", "category", "message_type", "at", "delivered")
-"""What :func:`message_costs` reads; ``window_open`` and ``free_entry_point`` (booleans) are optional."""
+"""What :func:`message_costs` reads. Optional: ``window_open`` and ``free_entry_point`` (booleans), and
+``billable`` (1, 0 or NaN): what Meta's status webhook said; a message Meta called not billable is free."""
 
 
 def chargeable(messages: pd.DataFrame, card: RateCard) -> np.ndarray:
@@ -29,7 +30,11 @@ def chargeable(messages: pd.DataFrame, card: RateCard) -> np.ndarray:
     template = messages["message_type"].astype(object).fillna("template").to_numpy() == "template"
     delivered = messages["delivered"].fillna(False).to_numpy(dtype=bool)
     window = _flag(messages, "window_open", n) & np.isin(category, list(card.free_in_window))
-    return delivered & template & np.isin(category, list(CATEGORIES)) & ~window & ~_flag(messages, "free_entry_point", n)
+    free = window | _flag(messages, "free_entry_point", n)
+    if "billable" in messages.columns:
+        said = pd.to_numeric(messages["billable"], errors="coerce").to_numpy(dtype=float)
+        free |= said == 0
+    return delivered & template & np.isin(category, list(CATEGORIES)) & ~free
 
 
 def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> pd.Series:

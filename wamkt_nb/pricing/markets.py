@@ -80,3 +80,10 @@ def market_of(region: str, priced: frozenset[str] | set[str]) -> str:
     if region in priced or region in OWN_MARKETS:
         return region
     return REGION_OF.get(region, OTHER)
+
+
+def main_market(phones: pd.Series, priced: frozenset[str] | set[str], sample: int = 10_000) -> str:
+    """The market most of ``phones`` are in (from the first ``sample``), e.g. for a one-market quote."""
+    regions = region_codes(phones.head(sample))
+    top = regions[regions != ""].mode()
+    return market_of(str(top.iat[0]), priced) if len(top) else OTHER
