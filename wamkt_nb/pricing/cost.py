@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..currency import ExchangeRates
 from .card import CATEGORIES, RateCard, RateCardError
-from .markets import market_of, region_codes
+from .markets import distinct_regions, market_of
 
 MESSAGE_COLUMNS = ("phone", "category", "message_type", "at", "delivered")
 """What :func:`message_costs` reads. Optional: ``window_open`` and ``free_entry_point`` (booleans), and
@@ -26,15 +26,16 @@ def chargeable(messages: pd.DataFrame, card: RateCard) -> np.ndarray:
     """Which messages the card charges for: delivered templates of a priced category outside the
     free windows."""
     n = len(messages)
-    category = messages["category"].astype(object).to_numpy()
-    template = messages["message_type"].astype(object).fillna("template").to_numpy() == "template"
+    category = messages["category"]
+    kind = messages["message_type"]
+    template = (kind.isna() | (kind == "template")).to_numpy(dtype=bool)
     delivered = messages["delivered"].fillna(False).to_numpy(dtype=bool)
-    window = _flag(messages, "window_open", n) & np.isin(category, list(card.free_in_window))
+    window = _flag(messages, "window_open", n) & category.isin(list(card.free_in_window)).to_numpy(dtype=bool)
     free = window | _flag(messages, "free_entry_point", n)
     if "billable" in messages.columns:
         said = pd.to_numeric(messages["billable"], errors="coerce").to_numpy(dtype=float)
         free |= said == 0
-    return delivered & template & np.isin(category, list(CATEGORIES)) & ~free
+    return delivered & template & category.isin(list(CATEGORIES)).to_numpy(dtype=bool) & ~free
 
 
 def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> pd.Series:
@@ -48,14 +49,19 @@ def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) 
     if not len(rows):
         return pd.Series(cost, index=messages.index)
     at = _utc_ns(messages["at"].iloc[rows])
-    regions = region_codes(messages["phone"].iloc[rows]).to_numpy(dtype=object)
-    distinct = pd.unique(regions)
-    market = pd.Series({r: market_of(r, card.priced) for r in distinct}).reindex(regions).to_numpy(dtype=object)
-    category = messages["category"].astype(object).to_numpy()[rows]
-    groups = pd.Series(np.arange(len(rows))).groupby([market, category], sort=False).indices
-    for (mkt, cat), members in groups.items():
-        cost[rows[members]] = _price_group(card, rates, str(mkt), str(cat), at[members],
-                                           _example(regions[members], mkt))
+    region_ids, regions = distinct_regions(messages["phone"].iloc[rows])
+    market_ids, markets = pd.factorize(np.array([market_of(r, card.priced) for r in regions], dtype=object))
+    category = messages["category"].iloc[rows]
+    category_ids = np.select([(category == c).to_numpy(dtype=bool) for c in CATEGORIES], range(len(CATEGORIES)))
+    key = market_ids[region_ids] * len(CATEGORIES) + category_ids
+    order = np.argsort(key, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1, len(order)]
+    for a, b in zip(starts[:-1], starts[1:]):
+        members = order[a:b]
+        region = str(regions[region_ids[members[0]]])
+        market, category_name = str(markets[key[members[0]] // len(CATEGORIES)]), CATEGORIES[key[members[0]] % len(CATEGORIES)]
+        cost[rows[members]] = _price_group(card, rates, market, category_name, at[members],
+                                           f" ({region} numbers)" if region and region != market else "")
     if card.free_per_month:
         cost[rows[_free_allowance(at, card.free_per_month)]] = 0.0
     return pd.Series(cost, index=messages.index)
@@ -118,7 +124,3 @@ def _utc_ns(values: pd.Series) -> np.ndarray:
         raise ValueError("a charged message has no time: pricing needs the delivery (or planned) time")
     return times.to_numpy(dtype="datetime64[ns]").astype("int64")
 
-
-def _example(regions: np.ndarray, market: str) -> str:
-    country = next((str(r) for r in regions if r), "")
-    return f" (e.g. a +{country} number)" if country and country != market else ""
