@@ -113,9 +113,10 @@ def test_volume_tiers_count_per_market_and_month(tmp_path):
 
 
 def test_a_users_card_with_bad_rows_names_row_and_field(tmp_path):
-    path = write_card(tmp_path, "bad.csv", ["DE,marketing,abc,EUR,2026-01-01,x", "DE,promo,0.1,EUR,2026-01-01,x",
-                                            "DE,utility,0.1,EUR,01.07.2026,x",
-                                            "DE,marketing,0.1,EUR,2026-02-01,x,5"], header=HEADER + ",min_monthly_volume")
+    path = write_card(tmp_path, "bad.csv", [
+        "DE,marketing,abc,EUR,2026-01-01,x", "DE,promo,0.1,EUR,2026-01-01,x", "DE,utility,0.1,EUR,01.07.2026,x",
+        "DE,marketing,0.1,EUR,2026-02-01,x,5",
+    ], header=HEADER + ",min_monthly_volume")
     with pytest.raises(RateCardError) as err:
         RateCard.load(path)
     text = str(err.value)

@@ -1,4 +1,5 @@
-"""One function prices every message: the dry run's estimate, the analytics' cost and ROI, A/B revenue.
+"""One function prices every message: the dry run's estimate and the analytics' cost, cost per
+conversion and ROI (and so every dashboard).
 
 Meta's per-message model (since 1 July 2025, developers.facebook.com/documentation/business-messaging/
 whatsapp/pricing): only a *delivered template* message is charged; non-template messages are free;
@@ -58,10 +59,10 @@ def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) 
     starts = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1, len(order)]
     for a, b in zip(starts[:-1], starts[1:]):
         members = order[a:b]
-        region = str(regions[region_ids[members[0]]])
-        market, category_name = str(markets[key[members[0]] // len(CATEGORIES)]), CATEGORIES[key[members[0]] % len(CATEGORIES)]
-        cost[rows[members]] = _price_group(card, rates, market, category_name, at[members],
-                                           f" ({region} numbers)" if region and region != market else "")
+        first = members[0]
+        region, market = str(regions[region_ids[first]]), str(markets[key[first] // len(CATEGORIES)])
+        cost[rows[members]] = _price_group(card, rates, market, CATEGORIES[key[first] % len(CATEGORIES)],
+                                           at[members], f" ({region} numbers)" if region and region != market else "")
     if card.free_per_month:
         cost[rows[_free_allowance(at, card.free_per_month)]] = 0.0
     return pd.Series(cost, index=messages.index)

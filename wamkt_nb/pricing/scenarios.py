@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..currency import ExchangeRates
-from .card import META_CARD, RATE_CARDS, RateCard
+from .card import META_CARD, RATE_CARDS, RateCard, RateCardError
 
 GUIDE_2024 = "WhatsApp marketing guide, 2024"
 
@@ -40,20 +40,24 @@ GUIDE_PROVIDERS = (
 )
 
 
+def load_card(path: str | Path = META_CARD) -> RateCard:
+    """A Meta rate card file, read again only when the file changed."""
+    try:
+        changed = Path(path).stat().st_mtime_ns
+    except OSError as exc:
+        raise RateCardError(f"{path}: cannot read the rate card: {exc}") from None
+    return _read_card(str(path), changed)
+
+
 @lru_cache(maxsize=8)
-def load_card(path: str = str(META_CARD)) -> RateCard:
-    """A Meta rate card file, read once per process."""
+def _read_card(path: str, changed: int) -> RateCard:
     return RateCard.load(path)
 
 
+@lru_cache(maxsize=1)
 def guide_2024() -> RateCard:
     """The 2024 guide's figures as a card: 1,000 free a month, 0.01 USD marketing, 0.005 utility and
-    authentication, service and utility free inside the customer service window."""
-    return _guide()
-
-
-@lru_cache(maxsize=1)
-def _guide() -> RateCard:
+    authentication, utility free inside the customer service window."""
     return RateCard.load(RATE_CARDS / "guide-2024.csv", name=GUIDE_2024, free_in_window=("utility",),
                          free_per_month=1_000)
 
@@ -63,7 +67,7 @@ def default_card() -> RateCard:
     from ..settings import load_settings
 
     path = load_settings().rate_card
-    return load_card(str(Path(path).expanduser()) if path else str(META_CARD))
+    return load_card(Path(path).expanduser() if path else META_CARD)
 
 
 def compare_providers(messages: int, card: RateCard, rates: ExchangeRates, market: str = "DE",
@@ -71,18 +75,9 @@ def compare_providers(messages: int, card: RateCard, rates: ExchangeRates, marke
     """Monthly cost of ``messages`` in ``rates.currency``: Meta direct at ``card``'s price for
     ``market``, the 2024 guide's Meta scenario and its providers, side by side with their sources."""
     usd = rates.rate("USD")
-    price, currency = card.list_price(market, category, at)
-    guide = guide_2024()
-    guide_price, guide_currency = guide.list_price(market, category, at)
-    rows = [{"provider": f"Meta Cloud API direct, {market}", "monthly_fee": 0.0,
-             "per_message": price * rates.rate(currency), "free_messages": card.free_per_month,
-             "verification_days": "", "monthly_cost": max(messages - card.free_per_month, 0) * price * rates.rate(currency),
-             "source": card.label},
-            {"provider": "Meta Cloud API direct (2024 scenario)", "monthly_fee": 0.0,
-             "per_message": guide_price * rates.rate(guide_currency), "free_messages": guide.free_per_month,
-             "verification_days": "",
-             "monthly_cost": max(messages - guide.free_per_month, 0) * guide_price * rates.rate(guide_currency),
-             "source": GUIDE_2024}]
+    rows = [_direct(f"Meta Cloud API direct, {market}", card, card.label, messages, market, category, at, rates),
+            _direct("Meta Cloud API direct (2024 scenario)", guide_2024(), GUIDE_2024, messages, market, category,
+                    at, rates)]
     rows += [{"provider": p.name, "monthly_fee": p.monthly_fee * usd, "per_message": p.per_message * usd,
               "free_messages": p.free_messages, "verification_days": p.verification_days,
               "monthly_cost": p.monthly_cost(messages) * usd, "source": GUIDE_2024} for p in GUIDE_PROVIDERS]
@@ -90,3 +85,13 @@ def compare_providers(messages: int, card: RateCard, rates: ExchangeRates, marke
     table["monthly_cost"] = table["monthly_cost"].round(2)
     table["currency"] = rates.currency
     return table
+
+
+def _direct(provider: str, card: RateCard, source: str, messages: int, market: str, category: str,
+            at: pd.Timestamp | None, rates: ExchangeRates) -> dict:
+    """One comparison row: ``messages`` a month straight through Meta at ``card``'s price."""
+    price, currency = card.list_price(market, category, at)
+    per_message = price * rates.rate(currency)
+    return {"provider": provider, "monthly_fee": 0.0, "per_message": per_message,
+            "free_messages": card.free_per_month, "verification_days": "",
+            "monthly_cost": max(messages - card.free_per_month, 0) * per_message, "source": source}
