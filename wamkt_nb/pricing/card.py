@@ -30,9 +30,10 @@ class RateCardError(ValueError):
     """A rate card that cannot be used; the message names the file, row and field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RateCard:
-    """Prices by market, category and date, plus the rules that make a message free.
+    """Prices by market, category and date, plus the rules that make a message free (compared by
+    identity: two loads of one file are two cards).
 
     ``free_in_window``: categories free inside an open customer service window (Meta: utility);
     ``free_per_month``: messages free each calendar month before any price applies (Meta: none since
