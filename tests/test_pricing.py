@@ -15,6 +15,7 @@ from wamkt_nb.pricing.markets import OTHER, OWN_MARKETS, REGIONS
 
 RATES = ExchangeRates("EUR", {"EUR": 1.0, "USD": 0.86, "INR": 0.0098})
 DEC = pd.Timestamp("2026-12-01 10:00", tz="UTC")
+SEP = pd.Timestamp("2026-09-15 10:00", tz="UTC")
 HEADER = "market,category,price,currency,effective_from,source"
 
 
@@ -39,7 +40,8 @@ def write_card(tmp_path, name: str, lines: list[str], header: str = HEADER) -> s
 def test_a_mixed_campaign_to_the_cent():
     """Meta rate card 2026-07-01: DE marketing 0.1131 EUR, BR utility 0.0056 EUR, IN authentication
     0.1150 INR (= 0.001127 EUR at 0.0098 EUR/INR); free: BR utility in an open service window, a
-    free-form reply, a template in a free entry point window, an undelivered template."""
+    free-form reply, a template in a free entry point window, an undelivered template. Delivered in
+    September 2026, while Meta still let utility templates inside the service window go free."""
     card = load_card()
     frame = messages([
         ("+4915112345678", "marketing", "template", True, False, False),       # 0.1131
@@ -49,11 +51,62 @@ def test_a_mixed_campaign_to_the_cent():
         ("+4915112345678", "marketing", "text", True, True, False),            # free-form reply: 0
         ("+4915212345678", "marketing", "template", True, False, True),        # free entry point: 0
         ("+4915212345679", "marketing", "template", False, False, False),      # not delivered: 0
-    ])
+    ], at=SEP)
     cost = message_costs(frame, card, RATES)
     assert cost.tolist() == pytest.approx([0.1131, 0.0, 0.0056, 0.1150 * 0.0098, 0.0, 0.0, 0.0])
     assert round(cost.sum(), 2) == 0.12
     assert card.label == "Meta rate card 2026-07-01"
+
+
+def test_utility_inside_the_service_window_is_charged_from_october_2026():
+    """Meta charges utility templates delivered inside an open service window from 2026-10-01; older
+    deliveries keep the old rule (free), and the 2024 scenario keeps them free."""
+    at = pd.Series(pd.to_datetime(["2026-09-30 23:59:59", "2026-10-01 00:00:00", "2026-12-01 10:00:00"], utc=True))
+    frame = messages([("+5511912345678", "utility", "template", True, True, False)] * 3)
+    frame["at"] = at
+    assert message_costs(frame, load_card(), RATES).tolist() == pytest.approx([0.0, 0.0056, 0.0056])
+    assert message_costs(frame, guide_2024(), RATES).tolist() == [0.0, 0.0, 0.0]
+    marketing = frame.assign(category="marketing")  # marketing was never free inside the window
+    assert message_costs(marketing, load_card(), RATES).tolist() == pytest.approx([0.0518] * 3)
+
+
+def test_a_card_refuses_an_unknown_window_rule(tmp_path):
+    path = write_card(tmp_path, "c.csv", ["DE,utility,0.05,EUR,2026-07-01,test"])
+    with pytest.raises(RateCardError, match="'service' is not one of"):
+        RateCard.load(path, free_in_window={"service": None})
+    with pytest.raises(RateCardError, match="utility until 'October' is not a date"):
+        RateCard.load(path, free_in_window={"utility": "October"})
+
+
+REQUIRED_MARKETS = ("DE", "AT", "CH", "NL", "FR", "IT", "ES", "GB", "US", "BR", "MX", "IN", "ID", "TR", "SA",
+                    "AE", "ZA", "NG")
+"""Issue 12: the shipped card prices these markets (and the sample data's) in every category."""
+UNVERIFIED = {("TR", c) for c in ("marketing", "utility", "authentication")} | {
+    (m, "authentication") for m in ("NL", "FR", "IT", "ES", "BR")}
+"""Rows no figure from Meta's current card could be verified for (docs/pricing.md, "Missing"): pricing
+them must fail with the error that names the market, never fall back to another price."""
+
+
+@pytest.mark.parametrize("region", REQUIRED_MARKETS)
+@pytest.mark.parametrize("category", ["marketing", "utility", "authentication"])
+def test_every_required_market_is_priced_in_every_category(region, category):
+    frame = messages([(example(region), category, "template", True, False, False)])
+    if (region, category) in UNVERIFIED:
+        with pytest.raises(RateCardError, match=f"no {category} price for {region}"):
+            message_costs(frame, load_card(), RATES)
+    else:
+        assert message_costs(frame, load_card(), RATES).iat[0] > 0
+
+
+def test_every_regional_row_is_priced_in_every_category():
+    card = load_card()
+    for market in ("Rest of Western Europe", "Rest of Central & Eastern Europe", "Rest of Latin America",
+                   "Rest of Middle East", "Rest of Africa", "Rest of Asia Pacific", "Other"):
+        for category in ("marketing", "utility", "authentication"):
+            if (market, category) in {("Rest of Latin America", "authentication")}:
+                continue
+            price, _ = card.list_price(market, category, DEC)
+            assert price > 0, (market, category)
 
 
 def test_every_card_row_is_reachable_from_a_phone_number():
@@ -81,8 +134,8 @@ def test_rest_of_fallbacks(region, market):
 
 def test_a_market_without_a_price_is_named():
     card = load_card()
-    frame = messages([(example("GB"), "marketing", "template", True, False, False)])
-    with pytest.raises(RateCardError, match="no marketing price for GB"):
+    frame = messages([(example("TR"), "marketing", "template", True, False, False)])
+    with pytest.raises(RateCardError, match="no marketing price for TR"):
         message_costs(frame, card, RATES)
 
 

@@ -11,6 +11,7 @@ category make its history: a message pays the row in force on its date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,10 @@ COLUMNS = ("market", "category", "price", "currency", "effective_from", "source"
 RATE_CARDS = Path(__file__).with_name("rate_cards")
 META_CARD = RATE_CARDS / "meta-2026-07-01.csv"
 """The rate card shipped as the default (see docs/pricing.md for where each row comes from)."""
+META_FREE_IN_WINDOW = {"utility": "2026-10-01"}
+"""Meta: utility templates delivered inside an open customer service window are free from 1 July 2025
+until 30 September 2026; from 1 October 2026 Meta charges them ("Upcoming pricing updates for Meta
+Business Agent, service and utility messages", developers.facebook.com, updated 1 July 2026)."""
 
 
 class RateCardError(ValueError):
@@ -35,20 +40,37 @@ class RateCard:
     """Prices by market, category and date, plus the rules that make a message free (compared by
     identity: two loads of one file are two cards).
 
-    ``free_in_window``: categories free inside an open customer service window (Meta: utility);
+    ``free_in_window``: category -> the first delivery date (YYYY-MM-DD) on which it is no longer free
+    inside an open customer service window, or None for "free there for good" (Meta: utility, until
+    2026-10-01; a tuple of categories means free for good);
     ``free_per_month``: messages free each calendar month before any price applies (Meta: none since
     July 2025; the 2024 guide's scenario: 1,000).
     """
 
     name: str
     rows: pd.DataFrame
-    free_in_window: tuple[str, ...] = ("utility",)
+    free_in_window: Mapping[str, str | None] | tuple[str, ...] = field(default_factory=lambda: dict(META_FREE_IN_WINDOW))
     free_per_month: int = 0
     path: str = ""
     priced: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "priced", frozenset(self.rows["market"]))
+        rules = self.free_in_window
+        if not isinstance(rules, Mapping):
+            rules = {category: None for category in rules}
+        for category, until in rules.items():
+            if category not in CATEGORIES:
+                raise RateCardError(f"free_in_window: {category!r} is not one of {', '.join(CATEGORIES)}")
+            if until is not None and pd.isna(pd.to_datetime(until, format="%Y-%m-%d", errors="coerce")):
+                raise RateCardError(f"free_in_window: {category} until {until!r} is not a date YYYY-MM-DD")
+        object.__setattr__(self, "free_in_window", dict(rules))
+
+    def window_free_until_ns(self, category: str) -> int | None:
+        """UTC nanoseconds from which ``category`` (one of ``free_in_window``) is charged inside an open
+        service window; None when it is free there for good."""
+        until = self.free_in_window[category]
+        return None if until is None else int(pd.Timestamp(until, tz="UTC").value)
 
     @property
     def date(self) -> str:
@@ -78,7 +100,8 @@ class RateCard:
 
     @classmethod
     def load(cls, path: str | Path | list[str | Path], name: str = "Meta rate card",
-             free_in_window: tuple[str, ...] = ("utility",), free_per_month: int = 0) -> "RateCard":
+             free_in_window: Mapping[str, str | None] | tuple[str, ...] | None = None,
+             free_per_month: int = 0) -> "RateCard":
         """Read and check a card file (or several: an older card and the newer one that follows it);
         every bad row is reported with its file, line number and field."""
         paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
@@ -91,7 +114,8 @@ class RateCard:
             parts.append(parse_rows(raw, str(one)))
         rows = pd.concat(parts, ignore_index=True)
         _no_duplicates(rows, ", ".join(map(str, paths)))
-        return cls(name=name, rows=rows, free_in_window=free_in_window, free_per_month=free_per_month,
+        rules = dict(META_FREE_IN_WINDOW) if free_in_window is None else free_in_window
+        return cls(name=name, rows=rows, free_in_window=rules, free_per_month=free_per_month,
                    path=", ".join(map(str, paths)))
 
 

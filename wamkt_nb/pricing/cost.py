@@ -3,7 +3,8 @@ conversion and ROI (and so every dashboard).
 
 Meta's per-message model (since 1 July 2025, developers.facebook.com/documentation/business-messaging/
 whatsapp/pricing): only a *delivered template* message is charged; non-template messages are free;
-utility templates are free inside an open customer service window; every message is free inside a
+utility templates are free inside an open customer service window (delivered until 30 September 2026;
+the card's ``free_in_window`` holds that date); every message is free inside a
 72-hour free entry point window; the price is the card's for the template category, the recipient's
 market (from the calling code) and the date, with volume tiers for utility and authentication
 counted per market and calendar month.
@@ -31,12 +32,26 @@ def chargeable(messages: pd.DataFrame, card: RateCard) -> np.ndarray:
     kind = messages["message_type"]
     template = (kind.isna() | (kind == "template")).to_numpy(dtype=bool)
     delivered = messages["delivered"].fillna(False).to_numpy(dtype=bool)
-    window = _flag(messages, "window_open", n) & category.isin(list(card.free_in_window)).to_numpy(dtype=bool)
-    free = window | _flag(messages, "free_entry_point", n)
+    free = _free_in_window(messages, card, n) | _flag(messages, "free_entry_point", n)
     if "billable" in messages.columns:
         said = pd.to_numeric(messages["billable"], errors="coerce").to_numpy(dtype=float)
         free |= said == 0
     return delivered & template & category.isin(list(CATEGORIES)).to_numpy(dtype=bool) & ~free
+
+
+def _free_in_window(messages: pd.DataFrame, card: RateCard, n: int) -> np.ndarray:
+    """Messages inside an open customer service window whose category the card makes free there on
+    their delivery date (Meta: utility, until 30 September 2026)."""
+    inside = _flag(messages, "window_open", n)
+    free = np.zeros(n, dtype=bool)
+    for category in card.free_in_window:
+        mine = inside & (messages["category"] == category).to_numpy(dtype=bool)
+        until = card.window_free_until_ns(category)
+        if until is not None and mine.any():
+            rows = np.flatnonzero(mine)
+            mine[rows] = _utc_ns(messages["at"].iloc[rows]) < until
+        free |= mine
+    return free
 
 
 def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> pd.Series:
