@@ -99,14 +99,17 @@ def test_every_required_market_is_priced_in_every_category(region, category):
 
 
 def test_every_regional_row_is_priced_in_every_category():
+    """Meta's "Rest of ..." rows and "Other"; Rest of Latin America has no verified authentication
+    figure (docs/pricing.md), so it must name the gap."""
     card = load_card()
     for market in ("Rest of Western Europe", "Rest of Central & Eastern Europe", "Rest of Latin America",
                    "Rest of Middle East", "Rest of Africa", "Rest of Asia Pacific", "Other"):
         for category in ("marketing", "utility", "authentication"):
-            if (market, category) in {("Rest of Latin America", "authentication")}:
-                continue
-            price, _ = card.list_price(market, category, DEC)
-            assert price > 0, (market, category)
+            if (market, category) == ("Rest of Latin America", "authentication"):
+                with pytest.raises(RateCardError, match="no authentication price for Rest of Latin America"):
+                    card.list_price(market, category, DEC)
+            else:
+                assert card.list_price(market, category, DEC)[0] > 0, (market, category)
 
 
 def test_every_card_row_is_reachable_from_a_phone_number():
