@@ -156,7 +156,7 @@ def main() -> None:
             print(f"  ratio: {base / best:.1f}x wall, {base_cpu / cpu:.1f}x CPU  (target >= 20x and < 5 s)")
         summary = report.summary()
         print(f"\nplan: send {summary['send']:,}, later {summary['later']:,}, excluded {summary['excluded']:,}; "
-              f"cost {summary['cost']:,.2f} {summary['currency']}")
+              f"cost {summary['cost']:,.2f} {summary['currency']} ({summary['rate_card']})")
         print(report.counts()[["outcome", "reason", "recipients"]].to_string(index=False))
     print("(machine shared with other work: figures may be noisy)")
 

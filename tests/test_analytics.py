@@ -11,10 +11,12 @@ from wamkt_nb.analytics import (
     SEED_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
     compute_metrics, conversations, enrich, failures, funnel, load_ledger, ltv_monthly,
     monthly_costs, reply_health, reply_time_decay, roi_per_message, segment_comparison,
-    service_summary,
+    send_costs, service_summary,
 )
 from wamkt_nb.cloudapi import error_meaning
 from wamkt_nb.currency import CurrencyError, ExchangeRates
+from wamkt_nb.pricing import RateCard
+from wamkt_nb.pricing.card import parse_rows
 from wamkt_nb.store import open_store
 
 T0 = pd.Timestamp("2026-03-02 10:00", tz="UTC").timestamp()  # a Monday
@@ -93,7 +95,15 @@ def data(tmp_path) -> LedgerData:
 
 @pytest.fixture
 def rich(data):
-    return enrich(data.sends, data.inbound, data.conversions)
+    frame = enrich(data.sends, data.inbound, data.conversions)
+    return frame.assign(cost=send_costs(frame, CARD, EUR_HALF_USD))
+
+
+CARD = RateCard("Test card", parse_rows(pd.DataFrame({
+    "market": ["DE"], "category": ["marketing"], "price": ["0.02"], "currency": ["USD"],
+    "effective_from": ["2026-01-01"], "source": ["test"]})))
+"""0.02 USD a German marketing template: 0.01 EUR at the test rates below."""
+EUR_HALF_USD = ExchangeRates("EUR", {"EUR": 1.0, "USD": 0.5, "CHF": 2.0})  # round numbers to check by hand
 
 
 def by_campaign(table: pd.DataFrame) -> dict:
@@ -193,18 +203,17 @@ def test_best_send_hours_per_segment(rich):
     assert table.loc[("unsegmented", 1), "events"] == 2
 
 
-def test_costs_free_tier_and_roi(rich):
-    costs = monthly_costs(rich, free_per_month=2).iloc[0]
-    assert (costs["month"], costs["billable"], costs["free_used"], costs["paid"]) == ("2026-03", 4, 2, 2)
-    assert costs["cost"] == pytest.approx(0.02)
-    roi = by_campaign(roi_per_message(rich, free_per_month=2))
-    assert roi["A"]["cost"] == 0 and math.isnan(roi["A"]["roi"])
-    assert roi["B"]["cost"] == pytest.approx(0.02)
+def test_costs_and_roi(rich):
+    # delivered templates A:1, A:2, A:5, B:1, B:6; Meta said A:5 was not billable: 4 charged at 0.01 EUR
+    costs = monthly_costs(rich).iloc[0]
+    assert (costs["month"], costs["delivered_templates"], costs["charged"], costs["free"]) == ("2026-03", 5, 4, 1)
+    assert costs["cost"] == pytest.approx(0.04)
+    roi = by_campaign(roi_per_message(rich))
+    assert roi["A"]["cost"] == pytest.approx(0.02) and roi["B"]["cost"] == pytest.approx(0.02)
     assert roi["B"]["roi"] == pytest.approx(30 / 0.02)
     assert roi["B"]["revenue_per_message"] == pytest.approx(15.0)
     assert roi["A"]["revenue_per_message"] == pytest.approx(50 / 3)
-    free = by_campaign(roi_per_message(rich))  # 1,000 free a month: nothing paid yet
-    assert free["B"]["cost"] == 0
+    assert roi["A"]["cost_per_message"] == pytest.approx(0.02 / 3)
 
 
 def test_segment_comparison_against_unsegmented(rich):
@@ -212,8 +221,8 @@ def test_segment_comparison_against_unsegmented(rich):
     assert table.loc["unsegmented", "is_baseline"]
     assert table.loc["frequent_buyers", "read_rate"] == pytest.approx(2 / 3)
     assert table.loc["frequent_buyers", "conversion_uplift"] == pytest.approx((1 / 3) / 0.5 - 1)
-    assert table.loc["frequent_buyers", "cost_per_conversion"] == pytest.approx(0.03)
-    assert table.loc["frequent_buyers", "cost_reduction"] == pytest.approx(1 - 0.03 / 0.02)
+    assert table.loc["frequent_buyers", "cost_per_conversion"] == pytest.approx(0.02)
+    assert table.loc["frequent_buyers", "cost_reduction"] == pytest.approx(0.0)
     assert table.loc["unsegmented", "conversion_uplift"] == pytest.approx(0.0)
     assert list(SEED_SEGMENTATION["read_rate"]) == [0.45, 0.58, 0.63, 0.72]
 
@@ -252,32 +261,30 @@ def test_ltv_monthly_reached_vs_rest():
     assert wa.loc["2026-01", "uplift"] == pytest.approx(25 / 4 - 1)
 
 
-EUR_HALF_USD = ExchangeRates("EUR", {"EUR": 1.0, "USD": 0.5, "CHF": 2.0})  # round numbers to check by hand
-
 
 def test_compute_metrics_bundle(data):
-    options = MetricOptions(free_per_month=2, rates=EUR_HALF_USD)
+    options = MetricOptions(card=CARD, rates=EUR_HALF_USD)
     metrics = compute_metrics(data, pd.Timestamp(T1 + 3600, unit="s", tz="UTC"), options)
     head = metrics.headline.iloc[0]
     assert (head["campaigns"], head["recipients"], head["attempted"], head["delivered"]) == (2, 9, 7, 5)
     assert head["read_rate"] == pytest.approx(3 / 5)
-    assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(0.02 * 0.5)  # USD price book in EUR
+    assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(4 * 0.02 * 0.5)  # USD card in EUR
     assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 2, 2]
-    assert metrics.roi["cost"].sum() == pytest.approx(0.01) and metrics.costs["cost"].sum() == pytest.approx(0.01)
+    assert metrics.roi["cost"].sum() == pytest.approx(0.04) and metrics.costs["cost"].sum() == pytest.approx(0.04)
 
 
 def test_revenue_and_cost_in_one_reporting_currency(data):
     now = pd.Timestamp(T1 + 3600, unit="s", tz="UTC")
     data.conversions.loc[data.conversions["order_id"] == "o2", "currency"] = "CHF"  # 30 CHF = 60 EUR here
-    in_eur = compute_metrics(data, now, MetricOptions(free_per_month=2, rates=EUR_HALF_USD)).headline.iloc[0]
-    assert in_eur["revenue"] == pytest.approx(50 + 60) and in_eur["roi"] == pytest.approx(110 / 0.01)
-    in_usd = MetricOptions(free_per_month=2, rates=ExchangeRates("USD", EUR_HALF_USD.value_in_eur))
+    in_eur = compute_metrics(data, now, MetricOptions(card=CARD, rates=EUR_HALF_USD)).headline.iloc[0]
+    assert in_eur["revenue"] == pytest.approx(50 + 60) and in_eur["roi"] == pytest.approx(110 / 0.04)
+    in_usd = MetricOptions(card=CARD, rates=ExchangeRates("USD", EUR_HALF_USD.value_in_eur))
     head = compute_metrics(data, now, in_usd).headline.iloc[0]
-    assert head["revenue"] == pytest.approx(220.0) and head["cost"] == pytest.approx(0.02)
+    assert head["revenue"] == pytest.approx(220.0) and head["cost"] == pytest.approx(0.08)
     assert head["roi"] == pytest.approx(in_eur["roi"])  # a ratio of one currency does not depend on which
     data.conversions.loc[data.conversions["order_id"] == "o2", "currency"] = "XYZ"
     with pytest.raises(CurrencyError, match="no exchange rate for XYZ"):
-        compute_metrics(data, now, MetricOptions(rates=EUR_HALF_USD))
+        compute_metrics(data, now, MetricOptions(card=CARD, rates=EUR_HALF_USD))
 
 
 def test_empty_store(tmp_path):

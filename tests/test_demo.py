@@ -70,6 +70,7 @@ def test_play_history_fills_the_store(tmp_path):
     store.close()
     head = metrics.headline.iloc[0]
     assert 0.3 < head["read_rate"] <= 1.0 and head["reply_rate"] > 0
+    assert head["cost"] / head["delivered"] > 0.03  # Meta's card: a German marketing template is 0.1131 EUR
     assert metrics.service.iloc[0]["answered"] > 0
 
 
@@ -149,6 +150,7 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
         page.goto(url, timeout=120_000)
         page.wait_for_selector(".wamkt-kpis", state="visible", timeout=120_000)
         assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.42 and 3.42 of the default plan
+        assert "Meta rate card 2026-07-01" in page.locator(".wamkt-kpis").inner_text()  # the cost names its card
         assert page.locator(".wamkt-error").count() == 0
         page.goto("about:blank")
         proc.terminate()  # SIGTERM to the demo alone: it stops the Voila server it started

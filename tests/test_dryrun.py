@@ -8,11 +8,12 @@ import pytest
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
 from wamkt_nb.campaigns.ledger import create_campaign
-from wamkt_nb.campaigns.pricing import PriceBook, compare_providers
 from wamkt_nb.compliance import Policy
+from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
+from wamkt_nb.pricing import RateCard, guide_2024
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
@@ -100,26 +101,22 @@ def test_quiet_hours_defer_an_immediate_send():
     assert plan["planned_at"].iloc[1].tz_convert("Asia/Tokyo").hour == 8
 
 
-def test_cost_uses_the_free_quota_then_category_prices():
-    book = PriceBook(free_per_month=2, prices={"marketing": 0.02, "utility": 0.004, "authentication": 0.004,
-                                               "service": 0.0})
-    report = dry_run(small(), SPEC, now=NOW, price_book=book, policy=Policy(daily_limit=None))
-    assert report.total_cost == pytest.approx(4 * 0.02)
-    assert (report.plan["cost"] == 0).sum() == 2
-    assert report.summary()["cost"] == pytest.approx(0.08)
-
-
-def test_price_book_round_trip_and_provider_comparison(tmp_path):
-    book = PriceBook().with_price("marketing", 0.0123)
-    book.save(tmp_path / "prices.json")
-    assert PriceBook.load(tmp_path / "prices.json") == book
-    with pytest.raises(ValueError, match="unknown price book field"):
-        PriceBook.from_dict({"colour": "red"})
-    table = compare_providers(10_000)
-    assert set(table["provider"]) >= {"Twilio", "MessageBird", "Zenvia"}
-    twilio = table.set_index("provider").loc["Twilio", "monthly_cost"]
-    assert twilio == pytest.approx(50.0)
-    assert table.set_index("provider").loc["MessageBird", "monthly_cost"] == pytest.approx(50 + 9_000 * 0.0045)
+def test_cost_is_what_each_message_will_cost_if_delivered(tmp_path):
+    card_file = tmp_path / "card.csv"
+    card_file.write_text("market,category,price,currency,effective_from,source\n"
+                         "DE,marketing,0.02,USD,2026-01-01,test\n", encoding="utf-8")
+    usd = ExchangeRates("USD", {"USD": 1.0, "EUR": 1.16})
+    report = dry_run(small(), SPEC, now=NOW, card=RateCard.load(card_file, name="Test card"), rates=usd,
+                     policy=Policy(daily_limit=None))
+    assert report.total_cost == pytest.approx(6 * 0.02)
+    summary = report.summary()
+    assert summary["cost"] == pytest.approx(0.12) and summary["currency"] == "USD"
+    assert summary["rate_card"] == "Test card 2026-01-01"
+    guide = dry_run(small(), SPEC, now=NOW, card=guide_2024(), rates=usd, policy=Policy(daily_limit=None))
+    assert guide.total_cost == 0  # the 2024 guide's 1,000 free messages a month
+    default = dry_run(small(), SPEC, now=NOW, policy=Policy(daily_limit=None))
+    assert default.summary()["rate_card"].startswith("Meta rate card")
+    assert (default.plan["cost"] > 0.1).all()  # a German marketing template costs over 0.10 EUR
 
 
 def test_funnel_from_history():

@@ -112,10 +112,11 @@ def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, fea
         assert s2["excluded"] < inactive
         assert s2["send"] == 50 and "tier_limit" in view.counts.value
         assert view.report.pace == "max"
-        view.price.value = 0.02
-        view.free.value = 0
+        assert view.report.total_cost > 0 and "Meta rate card" in view.summary.value
+        assert "2024 scenario" in view.providers.value
+        view.prices.value = "guide"  # the 2024 guide's scenario: 1,000 free messages a month
         view.run_button.click()
-        assert view.report.total_cost == pytest.approx(0.02 * (s2["send"] + s2["later"]))
+        assert view.report.total_cost == 0 and "WhatsApp marketing guide, 2024" in view.summary.value
 
 
 def test_dry_run_view_shows_bad_input(features):

@@ -74,6 +74,7 @@ class Settings:
     webhook_port: int = 8787
     currency: str = "EUR"
     exchange_rates: tuple[tuple[str, float], ...] = ()
+    rate_card: Path | None = None  # None: Meta's card shipped with wamkt_nb (see wamkt_nb.pricing)
 
     @property
     def rates(self) -> "ExchangeRates":
@@ -120,7 +121,7 @@ def _coerce(name: str, raw: Any) -> Any:
         if isinstance(raw, str):
             return tuple(p.strip() for p in raw.split(",") if p.strip())
         return tuple(str(p) for p in raw)
-    if name == "db_path":
+    if name in {"db_path", "rate_card"}:
         return None if raw in (None, "") else Path(raw).expanduser()
     if name == "sandbox":
         if isinstance(raw, bool):

@@ -5,7 +5,7 @@ from .funnel import (
 )
 from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
 from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
-from .money import DEFAULT_PRICES, FREE_PER_MONTH, billable, ltv_monthly, message_costs, monthly_costs, roi_per_message
+from .money import ltv_monthly, monthly_costs, roi_per_message, send_costs
 from .segments import SEED_SEGMENTATION, segment_comparison
 from .service import conversations, service_summary
 from .timing import WEEKDAYS, activity_heatmap, best_send_hours, reply_share_within, reply_time_decay
@@ -13,8 +13,8 @@ from .timing import WEEKDAYS, activity_heatmap, best_send_hours, reply_share_wit
 __all__ = [
     "EMAIL_READ_RATE", "REPLY_WARNING_RATE", "STAGES", "enrich", "failures", "funnel", "funnel_stages",
     "reply_health", "UNSEGMENTED", "LedgerData", "load_ledger", "load_responses", "MetricOptions",
-    "Metrics", "compute_metrics", "headline", "priced_sends", "DEFAULT_PRICES", "FREE_PER_MONTH", "billable",
-    "ltv_monthly", "message_costs", "monthly_costs", "roi_per_message", "SEED_SEGMENTATION",
+    "Metrics", "compute_metrics", "headline", "priced_sends",
+    "ltv_monthly", "send_costs", "monthly_costs", "roi_per_message", "SEED_SEGMENTATION",
     "segment_comparison", "conversations", "service_summary", "WEEKDAYS", "activity_heatmap",
     "best_send_hours", "reply_share_within", "reply_time_decay",
 ]

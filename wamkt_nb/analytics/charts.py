@@ -157,19 +157,20 @@ def segment_comparison_chart(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def costs_chart(costs: pd.DataFrame, currency: str) -> Figure:
-    """Billable messages per month, split into free tier and paid, with the cost in ``currency``."""
+def costs_chart(costs: pd.DataFrame, currency: str, prices: str) -> Figure:
+    """Delivered template messages per month, split into charged and free, with the cost in
+    ``currency`` at ``prices`` (the rate card's label)."""
     fig, ax = _figure(left=0.12)
     if costs.empty:
-        _empty(ax, "no billable messages yet")
+        _empty(ax, "no delivered template messages yet")
         return fig
-    ax.bar(costs["month"], costs["free_used"], color=GREEN, label="free tier")
-    ax.bar(costs["month"], costs["paid"], bottom=costs["free_used"], color=BLUE, label="paid")
-    for x, total, cost in zip(costs["month"], costs["billable"], costs["cost"]):
+    ax.bar(costs["month"], costs["charged"], color=BLUE, label="charged")
+    ax.bar(costs["month"], costs["free"], bottom=costs["charged"], color=GREEN, label="free (window, allowance)")
+    for x, total, cost in zip(costs["month"], costs["delivered_templates"], costs["cost"]):
         ax.text(x, total, f"{cost:,.2f} {currency}", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("billable messages")
+    ax.set_ylabel("delivered template messages")
     ax.legend(fontsize=8)
-    ax.set_title("Cost against the free tier")
+    ax.set_title(f"Cost per month ({prices})")
     return fig
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Mapping
-
 import pandas as pd
 
-from ..campaigns.pricing import PriceBook
 from ..currency import ExchangeRates, reporting_rates
+from ..pricing import RateCard, default_card
 from .funnel import enrich, failures, funnel, funnel_stages, reply_health
 from .load import LedgerData
-from .money import DEFAULT_PRICES, FREE_PER_MONTH, message_costs, monthly_costs, roi_per_message
+from .money import monthly_costs, roi_per_message, send_costs
 from .segments import segment_comparison
 from .service import conversations, service_summary
 from .timing import activity_heatmap, best_send_hours, reply_time_decay
@@ -20,27 +18,20 @@ from .timing import activity_heatmap, best_send_hours, reply_time_decay
 
 @dataclass(frozen=True)
 class MetricOptions:
-    """The knobs an analyst may turn: windows, price book (in ``price_currency``), free tier, local
-    time zones, and the exchange rates that put revenue and cost into one reporting currency."""
+    """The knobs an analyst may turn: windows, the rate card that prices every message (default: the
+    settings' card), local time zones, and the exchange rates that put revenue and cost into one
+    reporting currency."""
 
     reply_window: pd.Timedelta = pd.Timedelta(hours=24)
     attribution_window: pd.Timedelta = pd.Timedelta(days=7)
-    prices: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    free_per_month: int = FREE_PER_MONTH
+    card: RateCard = field(default_factory=default_card)
     timezones: pd.Series | None = None
     rates: ExchangeRates = field(default_factory=reporting_rates)
-    price_currency: str = PriceBook().currency
 
     @property
     def currency(self) -> str:
         """The reporting currency of every revenue and cost figure."""
         return self.rates.currency
-
-    @property
-    def report_prices(self) -> dict[str, float]:
-        """The price book converted into the reporting currency."""
-        factor = self.rates.rate(self.price_currency)
-        return {category: price * factor for category, price in self.prices.items()}
 
     def in_report_currency(self, data: LedgerData) -> LedgerData:
         """``data`` with order amounts converted into the reporting currency."""
@@ -51,7 +42,7 @@ def priced_sends(data: LedgerData, options: MetricOptions) -> pd.DataFrame:
     """Sends with stages, attributed revenue and cost, money in the reporting currency
     (``data`` already converted by ``options.in_report_currency``)."""
     rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
-    rich["cost"] = message_costs(rich, options.report_prices, options.free_per_month)
+    rich["cost"] = send_costs(rich, options.card, options.rates)
     return rich
 
 
@@ -115,8 +106,8 @@ def compute_metrics(
         reply_decay=reply_time_decay(rich),
         heatmap=activity_heatmap(rich, options.timezones),
         best_hours=best_send_hours(rich, "segment", 3, options.timezones),
-        segments=segment_comparison(rich, prices=options.report_prices),
-        costs=monthly_costs(rich, free_per_month=options.free_per_month),
+        segments=segment_comparison(rich),
+        costs=monthly_costs(rich),
         roi=roi,
         service=service_summary(convs),
         conversations=convs,

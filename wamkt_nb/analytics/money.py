@@ -1,23 +1,18 @@
-"""What messages cost against the free tier, the revenue they bring (ROI per message), and LTV.
+"""What messages cost, the revenue they bring (ROI per message), and LTV.
 
-Meta charges per delivered template message by category (see the wire contract's pricing); the
-seed's price book: 1,000 free messages a month, then about 0.005-0.01 USD each. Prices are data,
-and costs come out in the currency of the prices given (``MetricOptions.report_prices`` converts
-the USD price book into the reporting currency that revenue is in).
+Every cost comes from :func:`wamkt_nb.pricing.message_costs` with the rate card of the
+``MetricOptions`` (Meta's per-message card by default, see docs/pricing.md), in the reporting currency.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..campaigns.pricing import PriceBook
-
-FREE_PER_MONTH = PriceBook().free_per_month
-DEFAULT_PRICES: Mapping[str, float] = dict(PriceBook().prices)
-"""USD per billable message by category, from the dry-run's editable price book."""
+from ..currency import ExchangeRates
+from ..pricing import RateCard, message_costs
 
 
 def calendar_month(times: pd.Series) -> pd.Series:
@@ -28,72 +23,44 @@ def calendar_month(times: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, labels), index=times.index)
 
 
-def billable(enriched: pd.DataFrame) -> pd.Series:
-    """Whether Meta charges the row: the webhook's ``pricing.billable`` when known, else a
-    delivered template outside the service category."""
-    known = enriched["billable"].astype("float64")
-    guessed = (
-        (enriched["message_type"].fillna("template") == "template") & (enriched["category"] != "service")
-    )
-    flag = np.where(known.notna(), known.fillna(0) > 0, guessed)
-    return pd.Series(flag, index=enriched.index) & enriched["delivered"]
+def send_costs(enriched: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> pd.Series:
+    """Cost of each send in ``rates.currency`` under ``card``: delivered templates only, free where the
+    status webhook said Meta does not charge (``billable`` 0, e.g. a utility template inside a customer
+    service window) or the message went out in a free entry point window (``pricing_category``
+    referral_conversion)."""
+    pricing = enriched["pricing_category"].astype(object)
+    at = enriched["delivered_at"].fillna(enriched["read_at"]).fillna(enriched["out_at"])
+    return message_costs(pd.DataFrame({
+        "phone": enriched["phone"],
+        "category": enriched["category"],
+        "message_type": enriched["message_type"],
+        "at": at,
+        "delivered": enriched["delivered"],
+        "billable": enriched["billable"],
+        "free_entry_point": pricing == "referral_conversion",
+    }, index=enriched.index), card, rates)
 
 
-def message_costs(
-    enriched: pd.DataFrame,
-    prices: Mapping[str, float] = DEFAULT_PRICES,
-    free_per_month: int = FREE_PER_MONTH,
-) -> pd.Series:
-    """Cost of each row in the prices' currency: billable rows in time order, the first ``free_per_month`` of each
-    calendar month free, the rest at their category's price."""
-    category = enriched["pricing_category"].fillna(enriched["category"])
-    price = category.map(dict(prices)).fillna(max(prices.values(), default=0.0)).astype("float64")
-    cost = pd.Series(0.0, index=enriched.index)
-    rows = enriched.loc[billable(enriched), ["out_at"]]
-    if rows.empty:
-        return cost
-    rows = rows.sort_values("out_at", kind="stable")
-    rank = rows.groupby(calendar_month(rows["out_at"])).cumcount()
-    paid = rank.index[rank.to_numpy() >= free_per_month]
-    cost.loc[paid] = price.loc[paid]
-    return cost
-
-
-def _cost(enriched: pd.DataFrame, prices: Mapping[str, float], free_per_month: int) -> pd.Series:
-    """The ``cost`` column when the caller already priced the rows, else priced now."""
-    if "cost" in enriched.columns:
-        return enriched["cost"]
-    return message_costs(enriched, prices, free_per_month)
-
-
-def monthly_costs(
-    enriched: pd.DataFrame,
-    prices: Mapping[str, float] = DEFAULT_PRICES,
-    free_per_month: int = FREE_PER_MONTH,
-) -> pd.DataFrame:
-    """Per calendar month (of rows priced by ``message_costs``, or a ``cost`` column): billable messages, how many the free tier covered, paid ones, cost."""
+def monthly_costs(enriched: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month of priced sends (a ``cost`` column): delivered template messages, how many
+    were charged and how many free (service window, free entry point, free allowance), and the cost."""
+    template = enriched["message_type"].fillna("template") == "template"
     frame = pd.DataFrame({
         "month": calendar_month(enriched["out_at"]),
-        "billable": billable(enriched),
-        "cost": _cost(enriched, prices, free_per_month),
+        "templates": enriched["delivered"] & template,
+        "charged": enriched["cost"] > 0,
+        "cost": enriched["cost"],
     }).dropna(subset=["month"])
-    table = frame.groupby("month").agg(billable=("billable", "sum"), cost=("cost", "sum"))
-    table["free_tier"] = free_per_month
-    table["free_used"] = np.minimum(table["billable"], free_per_month)
-    table["paid"] = table["billable"] - table["free_used"]
-    return table.reset_index()[["month", "billable", "free_tier", "free_used", "paid", "cost"]]
+    table = frame.groupby("month", observed=True).agg(
+        delivered_templates=("templates", "sum"), charged=("charged", "sum"), cost=("cost", "sum"))
+    table["free"] = table["delivered_templates"] - table["charged"]
+    return table.reset_index()[["month", "delivered_templates", "charged", "free", "cost"]]
 
 
-def roi_per_message(
-    enriched: pd.DataFrame,
-    by: Sequence[str] = ("campaign_id",),
-    prices: Mapping[str, float] = DEFAULT_PRICES,
-    free_per_month: int = FREE_PER_MONTH,
-) -> pd.DataFrame:
-    """Per group: messages delivered, cost, attributed revenue (see ``enrich``'s window), revenue
-    and cost per message, and ``roi`` = revenue / cost (NaN while the free tier covers all)."""
-    frame = enriched.assign(cost=_cost(enriched, prices, free_per_month))
-    table = frame.groupby(list(by), dropna=False).agg(
+def roi_per_message(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.DataFrame:
+    """Per group of priced sends: messages delivered, cost, attributed revenue (see ``enrich``'s
+    window), revenue and cost per message, and ``roi`` = revenue / cost (NaN when nothing was charged)."""
+    table = enriched.groupby(list(by), dropna=False).agg(
         delivered=("delivered", "sum"), orders=("orders", "sum"),
         revenue=("revenue", "sum"), cost=("cost", "sum"),
     )

@@ -3,14 +3,11 @@ marketing cost reduction of each segment against unsegmented sends."""
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 import pandas as pd
 
 from .funnel import funnel
 from .load import UNSEGMENTED
-from .money import DEFAULT_PRICES
 
 SEED_SEGMENTATION = pd.DataFrame(
     {
@@ -26,19 +23,16 @@ SEED_SEGMENTATION = pd.DataFrame(
 def segment_comparison(
     enriched: pd.DataFrame,
     baseline: str = UNSEGMENTED,
-    prices: Mapping[str, float] = DEFAULT_PRICES,
     category: str | None = "marketing",
 ) -> pd.DataFrame:
-    """Per segment: delivered, read rate, conversion rate, cost per conversion at list price, and
-    against the ``baseline`` segment the conversion uplift and the cost reduction (both NaN when no
-    baseline was sent). List price, not the free tier, so segments of any size compare fairly.
-    Only ``category`` campaigns count (the seed compares marketing sends); None takes all."""
+    """Per segment of priced sends (a ``cost`` column, see ``priced_sends``): delivered, read rate,
+    conversion rate, cost per conversion, and against the ``baseline`` segment the conversion uplift
+    and the cost reduction (both NaN when no baseline was sent). Only ``category`` campaigns count
+    (the published comparison is of marketing sends); None takes all."""
     if category is not None:
         enriched = enriched[enriched["category"] == category]
     table = funnel(enriched, ("segment",))
-    category = enriched.groupby("segment")["category"].agg(lambda c: c.mode().iat[0] if len(c.dropna()) else "marketing")
-    price = table["segment"].map(category).map(dict(prices)).fillna(max(prices.values())).to_numpy()
-    table["cost"] = table["delivered"] * price
+    table["cost"] = table["segment"].map(enriched.groupby("segment")["cost"].sum()).fillna(0.0).to_numpy()
     table["cost_per_conversion"] = table["cost"] / table["converted"].where(table["converted"] > 0)
     base = table.loc[table["segment"] == baseline]
     base_conv = float(base["conversion_rate"].iat[0]) if len(base) else np.nan

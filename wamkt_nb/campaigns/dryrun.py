@@ -23,9 +23,10 @@ from ..compliance import (
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
+from ..currency import ExchangeRates, reporting_rates
+from ..pricing import RateCard, default_card, message_costs
 from ..settings import PACE_PRESETS
 from ..store import Store
-from .pricing import PriceBook, billed_this_month, message_costs
 
 DAY = 86_400.0
 DELIVERY_RATE = {"text": 0.98, "media": 0.925}
@@ -48,7 +49,8 @@ class DryRunReport:
     now: float
     pace: str
     rate_per_second: float
-    price_book: PriceBook
+    card: RateCard
+    currency: str
     funnel: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
@@ -81,17 +83,14 @@ class DryRunReport:
         plan = self.plan
         outcome = plan["outcome"]
         planned = plan.loc[outcome != "excluded", "planned_at"]
-        n_msgs = int((outcome != "excluded").sum())
-        low, high = self.price_book.range_per_message
-        paid = max(n_msgs - self.price_book.free_per_month, 0)
         return {
             "recipients": len(plan),
             "send": int((outcome == "send").sum()),
             "later": int((outcome == "later").sum()),
             "excluded": int((outcome == "excluded").sum()),
             "cost": round(self.total_cost, 4),
-            "cost_range": (round(paid * low, 2), round(paid * high, 2)),
-            "currency": self.price_book.currency,
+            "currency": self.currency,
+            "rate_card": self.card.label,
             "pace": self.pace,
             "rate_per_second": self.rate_per_second,
             "duration_seconds": self.duration_seconds,
@@ -110,7 +109,8 @@ def dry_run(
     store: Store | None = None,
     campaign_id: str = "",
     policy: Policy = Policy(),
-    price_book: PriceBook = PriceBook(),
+    card: RateCard | None = None,
+    rates: ExchangeRates | None = None,
     pace: str = "safe",
     schedule: str = "best_hour",
     start: float | None = None,
@@ -121,7 +121,9 @@ def dry_run(
     ``message`` is one :class:`MessageSpec` or, for an A/B test, ``{arm: spec}`` with the arm of
     each customer in the audience's ``arm`` column (``"holdout"`` gets nothing). ``schedule`` is
     ``"best_hour"`` (each customer's ``most_active_hour``), ``"windows"`` (10-12 h / 20-22 h local)
-    or ``"now"``; ``pace`` names a :data:`wamkt_nb.settings.PACE_PRESETS` entry.
+    or ``"now"``; ``pace`` names a :data:`wamkt_nb.settings.PACE_PRESETS` entry. Each message's
+    ``cost`` is what it will cost if delivered at its planned time, priced by ``card`` (default: the
+    settings' rate card) in ``rates.currency`` (default: the reporting currency).
     """
     now_s = _epoch(now)
     if pace not in PACE_PRESETS:
@@ -169,8 +171,12 @@ def dry_run(
                         now_s, start, policy)
     going = outcome != EXCLUDED
 
-    used = billed_this_month(store, now_s) if store is not None else 0
-    cost = message_costs(price_book, category, audience.get("country"), window_open, going, planned, used)
+    card = card or default_card()
+    rates = rates or reporting_rates()
+    cost = message_costs(pd.DataFrame({
+        "phone": audience["phone"], "category": category, "message_type": message_type,
+        "at": planned, "delivered": going, "window_open": window_open,
+    }), card, rates).to_numpy()
     plan = pd.DataFrame({
         "customer_id": _as_text(audience["customer_id"]),
         "phone": _as_text(audience["phone"]),
@@ -195,8 +201,8 @@ def dry_run(
     plan.attrs["policy"] = policy  # stored with the campaign: the sender re-checks with the same limits
     rate = PACE_PRESETS[pace]
     funnel = expected_funnel(audience, going, category, _has_media(specs))
-    return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, price_book=price_book,
-                        funnel=funnel)
+    return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, card=card,
+                        currency=rates.currency, funnel=funnel)
 
 
 WINDOW_MARGIN = 600.0

@@ -238,8 +238,9 @@ class Selector(W.HBox):
         return source.select(self.campaign.value, self.segment.value, self.since.value, self.until.value)
 
 
-def kpi_html(head: pd.Series, reply_ok: bool, currency: str) -> str:
-    """Key-figure cards, money in ``currency``; every value in a span with class ``wamkt-kpi-<name>``."""
+def kpi_html(head: pd.Series, reply_ok: bool, currency: str, prices: str) -> str:
+    """Key-figure cards, money in ``currency`` and costs at ``prices`` (the rate card's label); every
+    value in a span with class ``wamkt-kpi-<name>``."""
     def pct(v: float) -> str:
         return "–" if pd.isna(v) else f"{v:.1%}"
 
@@ -253,7 +254,7 @@ def kpi_html(head: pd.Series, reply_ok: bool, currency: str) -> str:
          "ok" if reply_ok else f"⚠ under {A.REPLY_WARNING_RATE:.0%}: spam risk"),
         ("conversion-rate", "Conversion", pct(head["conversion_rate"]), ""),
         ("revenue", f"Attributed revenue ({currency})", f"{head['revenue']:,.2f}", ""),
-        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}", "after the free tier"),
+        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}", prices),
         ("roi", "ROI", "–" if pd.isna(head["roi"]) else f"{head['roi']:,.1f}×", "revenue / cost"),
     ]
     return "".join(
@@ -331,7 +332,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.rates = ChartView("rates", "Read and reply rate per campaign")
         self.failures = ChartView("failures", "Failures by Meta error code")
         self.decay = ChartView("reply-decay", "Reply-time decay", with_table=False)
-        self.costs = ChartView("costs", "Cost against the free tier")
+        self.costs = ChartView("costs", "Cost per month")
         self.roi = ChartView("roi", "ROI per message")
         self.ltv = ChartView("ltv", "Monthly LTV: WhatsApp-reached customers vs the rest", with_table=False)
         self.service = ChartView("service", "Inbox service levels")
@@ -345,7 +346,7 @@ class CampaignOverview(AnalyticsDashboard):
         health = A.reply_health(rows, ("campaign_name",))
         warned = health[health["warning"]]
         self.kpis.value = kpi_html(head, reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE),
-                                  currency=src.currency)
+                                  currency=src.currency, prices=src.options.card.label)
         self.warnings.value = "".join(
             f'<div class="wamkt-warning" style="color:#a94442">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
@@ -363,7 +364,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.failures.show(charts.failures_chart(fails), fails)
         self.decay.show(charts.reply_decay_chart(A.reply_time_decay(rows)))
         costs = A.monthly_costs(rows)
-        self.costs.show(charts.costs_chart(costs, src.currency), costs)
+        self.costs.show(charts.costs_chart(costs, src.currency, src.options.card.label), costs)
         self.roi.show(charts.roi_chart(roi, src.currency), roi, roi.drop(columns=["campaign_id"]))
         reached = rows.loc[rows["delivered"], "customer_id"].unique()
         ltv = A.ltv_monthly(src.orders, pd.Series(reached), None)
@@ -394,7 +395,7 @@ class SegmentComparison(AnalyticsDashboard):
         # The comparison needs the baseline even when one segment is picked: use the other filters only.
         sel = self.selector
         rows_all = self.source.select(sel.campaign.value, ALL, sel.since.value, sel.until.value)
-        table = A.segment_comparison(rows_all, prices=self.source.options.report_prices)
+        table = A.segment_comparison(rows_all)
         if sel.segment.value != ALL:
             table = table[table["is_baseline"] | (table["segment"] == sel.segment.value)]
         self.comparison.show(charts.segment_comparison_chart(table), table)

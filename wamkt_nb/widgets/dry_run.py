@@ -16,8 +16,9 @@ import ipywidgets as W
 import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport, dry_run
-from ..campaigns.pricing import PriceBook, compare_providers
 from ..clock import Clock
+from ..currency import reporting_rates
+from ..pricing import RateCard, compare_providers, default_card, guide_2024, main_market
 from ..compliance import Policy
 from ..messages import MessageSpec
 from ..settings import PACE_PRESETS
@@ -36,7 +37,7 @@ class DryRunView(W.VBox):
     """
 
     def __init__(self, audience: pd.DataFrame | None = None, message: Any = None, *, now: Any,
-                 store: Store | None = None, campaign_id: str = "", price_book: PriceBook = PriceBook(),
+                 store: Store | None = None, campaign_id: str = "", card: RateCard | None = None,
                  policy: Policy = Policy(), clock: Clock | None = None) -> None:
         self._audience = audience
         self._message = message
@@ -55,11 +56,10 @@ class DryRunView(W.VBox):
         self.daily_limit = W.BoundedIntText(value=policy.daily_limit or 0, min=0, max=10_000_000,
                                             description="Daily limit", tooltip="the business portfolio's messaging limit, shared by all its numbers; 0 = unlimited")
         self.daily_limit.add_class("wamkt-dryrun-limit")
-        self.price = W.BoundedFloatText(value=price_book.price("marketing"), min=0, max=1, step=0.0005,
-                                        description="USD / mktg")
-        self.price.add_class("wamkt-dryrun-price")
-        self.free = W.BoundedIntText(value=price_book.free_per_month, min=0, max=10_000_000,
-                                     description="Free / month")
+        self._cards = {"card": card or default_card(), "guide": guide_2024()}
+        self.prices = W.Dropdown(options=[(c.label if k == "card" else c.name, k) for k, c in self._cards.items()],
+                                 value="card", description="Prices")
+        self.prices.add_class("wamkt-dryrun-prices")
         self.run_button = W.Button(description="Run dry-run", button_style="primary", icon="play")
         self.run_button.add_class("wamkt-dryrun-run")
         self.summary = W.HTML()
@@ -73,18 +73,18 @@ class DryRunView(W.VBox):
         self.error = W.HTML()
         self.error.add_class("wamkt-dryrun-error")
         self._policy = policy
-        self._book = price_book
         super().__init__([
             W.HBox([self.pace, self.schedule, self.include_inactive]),
-            W.HBox([self.daily_limit, self.price, self.free]),
+            W.HBox([self.daily_limit, self.prices]),
             self.run_button, self.error, self.summary, W.HBox([self.counts, self.funnel]), self.providers,
         ])
         self.add_class("wamkt-dryrun")
         self.run_button.on_click(lambda _: self.run())
 
     @property
-    def price_book(self) -> PriceBook:
-        return replace(self._book.with_price("marketing", self.price.value), free_per_month=int(self.free.value))
+    def card(self) -> RateCard:
+        """The prices picked: the rate card, or the 2024 guide's scenario to compare with."""
+        return self._cards[self.prices.value]
 
     @property
     def policy(self) -> Policy:
@@ -98,7 +98,7 @@ class DryRunView(W.VBox):
             audience, message = self._inputs()
             now = self.clock.now() if self.clock else self.now
             self.report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
-                                  policy=self.policy, price_book=self.price_book, pace=self.pace.value,
+                                  policy=self.policy, card=self.card, pace=self.pace.value,
                                   schedule=self.schedule.value)
         except (KeyError, ValueError) as exc:
             message = exc.args[0] if exc.args else str(exc)
@@ -119,13 +119,12 @@ class DryRunView(W.VBox):
 
     def _show(self, report: DryRunReport) -> None:
         s = report.summary()
-        low, high = s["cost_range"]
         self.summary.value = (
             "<div style='font:14px system-ui,sans-serif'>"
             f"<b>{s['send']:,}</b> would be sent, <b>{s['later']:,}</b> planned for later, "
             f"<b>{s['excluded']:,}</b> excluded (of {s['recipients']:,}).<br>"
-            f"Estimated cost <b>{s['cost']:,.2f} {s['currency']}</b> "
-            f"(seed range {low:,.2f}-{high:,.2f}); sending takes <b>{_duration(s['duration_seconds'])}</b> "
+            f"Estimated cost if delivered <b>{s['cost']:,.2f} {s['currency']}</b> "
+            f"({html.escape(s['rate_card'])}); sending takes <b>{_duration(s['duration_seconds'])}</b> "
             f"at {s['pace']} pace ({s['rate_per_second']:g}/s); first {_ts(s['first_send'])}, "
             f"last {_ts(s['last_send'])}.</div>")
         counts = report.counts()
@@ -135,8 +134,10 @@ class DryRunView(W.VBox):
         funnel["expected"] = funnel["expected"].round(0).astype(int)
         funnel["rate_of_messages"] = (funnel["rate_of_messages"] * 100).round(1).astype(str) + " %"
         self.funnel.value = "<b>Expected funnel</b>" + funnel.to_html(index=False, border=0)
-        providers = compare_providers(s["send"] + s["later"], self.price_book)
-        self.providers.value = "<b>Monthly cost by provider</b>" + providers.to_html(index=False, border=0)
+        market = main_market(report.to_send["phone"], self.card.priced)
+        providers = compare_providers(s["send"] + s["later"], self._cards["card"], reporting_rates(), market)
+        self.providers.value = (f"<b>Monthly cost by provider</b> (recipients mostly in {html.escape(market)})"
+                                + providers.to_html(index=False, border=0))
 
 
 def _duration(seconds: float) -> str:
