@@ -1,7 +1,8 @@
 """``wamkt load``: customers (and orders, interactions) from files or a CRM into the workspace.
 
 The same loaders as the data loader widget; prints the counts per file, writes the rejects
-next to the data as CSV, and exits 1 when nothing could be loaded. A CRM fetch shows the widget's
+next to the data as CSV (owner-only, formula cells defused), and exits 1 when no row could be
+loaded; a source that cannot be read at all is one line on stderr and exit code 2. A CRM fetch shows the widget's
 progress line on stderr (rewritten in place on a terminal, every few seconds in a log); the first
 Ctrl-C cancels it after the request in flight and saves nothing, a second one aborts at once.
 """
@@ -26,6 +27,7 @@ from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
 from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
+from . import CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         mapping = dict(item.split("=", 1) for item in args.map)
     except ValueError:
-        print("--map needs FIELD=COLUMN")
-        return 2
+        raise CliError("--map needs FIELD=COLUMN, e.g. --map phone=Handy") from None
     try:
         if args.crm_url:
             config = CrmConfig(args.crm_url, token=os.environ.get(CRM_TOKEN_VARIABLE) or None, auth=args.crm_auth,
@@ -77,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
             interactions = load_interactions(args.interactions, customers.rows, default_region=args.region)
             _report(interactions, directory)
     except LoadError as exc:
-        print(f"could not load: {exc}{_received(exc)}; nothing saved")
-        return 1
+        raise CliError(f"could not load: {exc}{_received(exc)}; nothing saved") from None
     if customers.loaded == 0:
         print("no customer could be loaded; nothing saved")
         return 1

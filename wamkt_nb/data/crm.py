@@ -87,13 +87,13 @@ class CrmConfig:
             raise ValueError(f"pagination must be one of {', '.join(PAGINATIONS)}")
         if self.auth not in ("bearer", "api_key", "none"):
             raise ValueError("auth must be bearer, api_key or none")
-        if urlsplit(str(self.url)).scheme.lower() not in ("http", "https"):
-            raise CrmError(f"CRM URL {redact_url(self.url)!r} must start with http:// or https://")
         try:
-            host = httpx.URL(self.url).host
-        except httpx.InvalidURL as exc:
+            parsed = httpx.URL(str(self.url))
+        except (httpx.InvalidURL, ValueError) as exc:
             raise CrmError(f"CRM URL {redact_url(self.url)!r} is not a valid URL ({redact_urls(str(exc))})") from None
-        if not host:
+        if parsed.scheme not in ("http", "https"):
+            raise CrmError(f"CRM URL {redact_url(self.url)!r} must start with http:// or https://")
+        if not parsed.host:
             raise CrmError(f"CRM URL {redact_url(self.url)!r} names no host")
 
 
