@@ -98,9 +98,9 @@ def load_customers(
     first, last, full = get("first_name"), get("last_name"), get("name")
     joined = (first.fillna("") + " " + last.fillna("")).str.strip().replace("", pd.NA)
     out["name"] = full.fillna(joined)
-    parts = out["name"].str.split(" ", n=1)
-    out["first_name"] = first.fillna(parts.str[0].astype("string"))
-    out["last_name"] = last.fillna(parts.str[1].astype("string"))
+    parts = out["name"].str.split(" ", n=1, expand=True).reindex(columns=[0, 1])  # columnar: no list per row
+    out["first_name"] = first.fillna(parts[0].astype("string"))
+    out["last_name"] = last.fillna(parts[1].astype("string"))
     out["email"] = get("email", v.emails)
     phone_country, phone_zone = phone_regions(phone)
     out["country"] = get("country", v.country_codes).fillna(phone_country)

@@ -44,6 +44,11 @@ def normalize_phone(
     text, reason = phone_text(raw)
     if text is None:
         return None, reason
+    return _normalize_text(text, default_region, strict)
+
+
+def _normalize_text(text: str, default_region: str, strict: bool) -> tuple[str | None, str | None]:
+    """``normalize_phone`` of a cell already read by ``phone_text``."""
     if _CANONICAL.fullmatch(text) and _valid_e164(text):
         return text, None
     compact = _JUNK.sub("", text.strip())
@@ -94,15 +99,23 @@ def normalize_phones(
     """E.164 numbers and reject reasons for a whole column, parsing each distinct value once.
 
     The cells are read one by one (never through a column-wide conversion, which would turn a
-    column of integers with one blank cell into floats).
+    column of integers with one blank cell into floats). A text column (CSV) is factorised first:
+    each distinct text is parsed once without a dictionary of a million entries.
     """
+    if pd.api.types.is_string_dtype(values.dtype) and not values.isna().any():
+        codes, distinct = pd.factorize(values)
+        pairs = [normalize_phone(text, default_region, strict) for text in distinct.tolist()]
+        phones = np.array([p for p, _ in pairs] + [None], dtype=object)[codes]
+        reasons = np.array([r for _, r in pairs] + [None], dtype=object)[codes]
+        return (pd.Series(phones, index=values.index, dtype="string"),
+                pd.Series(reasons, index=values.index, dtype="string"))
     results: dict[str, tuple[str | None, str | None]] = {}
     phones, reasons = [], []
     for value in values.tolist():
         text, reason = phone_text(value)
         if text is not None:
             if text not in results:
-                results[text] = normalize_phone(text, default_region, strict)
+                results[text] = _normalize_text(text, default_region, strict)
             phone, reason = results[text]
         else:
             phone = None
@@ -137,6 +150,8 @@ def phone_text(value: object) -> tuple[str | None, str | None]:
     stripped = text.strip()
     if not stripped:
         return None, "phone is empty"
+    if "." not in stripped and "e" not in stripped and "E" not in stripped:
+        return text, None
     spreadsheet = _SPREADSHEET_NUMBER.fullmatch(stripped)
     if spreadsheet:
         return spreadsheet.group(1), None
@@ -186,30 +201,18 @@ def _valid_e164(text: str) -> bool:
     if not rules:
         return False
     national = text[1 + length :]
-    prefix, general, special, fixed_line, mobile = rules
+    prefix, general, any_type = rules
     if len(national) < 2 or national[0] == "0" or (prefix is not None and prefix.match(national)):
         return False
-    if not _matches(national, general):
-        return False
-    return (any(_matches(national, desc) for desc in special) or _matches(national, fixed_line)
-            or _matches(national, mobile))
-
-
-_Desc = tuple[frozenset[int], re.Pattern] | None
-
-
-def _matches(national: str, desc: _Desc) -> bool:
-    """``phonenumbers``' _is_number_matching_desc with the pattern compiled once."""
-    if desc is None:
-        return False
-    lengths, pattern = desc
-    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+    return general.fullmatch(national) is not None and any_type.fullmatch(national) is not None
 
 
 @lru_cache(maxsize=None)
 def _region_rules(country_code: int) -> tuple | None:
     """None: not a calling code; (): one ``_valid_e164`` leaves to ``phonenumbers``; else the
-    region's national-prefix pattern and number descriptions (the order of _number_type_helper)."""
+    region's national-prefix pattern, its general description and one pattern matching any number
+    type (``_number_type_helper`` is not UNKNOWN), each description's lengths as a lookahead
+    (the national number is all digits here, so ``(?=\\d{n}$)`` is "its length is n")."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if regions is None:
         return None
@@ -219,16 +222,26 @@ def _region_rules(country_code: int) -> tuple | None:
     if metadata is None or metadata.general_desc is None:
         return ()
 
-    def desc(d: phonenumbers.PhoneNumberDesc | None) -> _Desc:
+    def desc(d: phonenumbers.PhoneNumberDesc | None) -> str | None:
         if d is None or not d.national_number_pattern:
             return None
-        return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern)
+        lengths = "|".join(rf"\d{{{n}}}$" for n in sorted(set(d.possible_length or ())))
+        return f"(?=(?:{lengths})){_group(d.national_number_pattern)}" if lengths else _group(d.national_number_pattern)
 
+    names = ["fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+             "voicemail"]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        names.append("mobile")
+    types = [p for p in (desc(getattr(metadata, name)) for name in names) if p is not None]
+    general = desc(metadata.general_desc)
+    if general is None or not types:
+        return ()
     prefix = metadata.national_prefix_for_parsing
-    special = tuple(desc(getattr(metadata, name)) for name in (
-        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail"))
-    mobile = None if metadata.same_mobile_and_fixed_line_pattern else desc(metadata.mobile)
-    return re.compile(prefix) if prefix else None, desc(metadata.general_desc), special, desc(metadata.fixed_line), mobile
+    return re.compile(prefix) if prefix else None, re.compile(general), re.compile("|".join(map(_group, types)))
+
+
+def _group(pattern: str) -> str:
+    return f"(?:{pattern})"
 
 
 def phone_regions(phones: pd.Series) -> tuple[pd.Series, pd.Series]:

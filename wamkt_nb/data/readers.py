@@ -32,7 +32,7 @@ from ..errors import WamktError
 DELIMITERS = (",", ";", "\t", "|")
 RECORD_KEYS = ("data", "results", "customers", "records", "items", "orders", "interactions", "rows")
 REJECT_COLUMNS = ("row", "column", "value", "reason")
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 20_000
 MAX_COLUMNS = 10_000  # more is not a customer table (a wrong delimiter, or not a table at all)
 _FIELD_LIMIT = csv.field_size_limit()
 _SNIFF_LINES = 50
@@ -262,7 +262,7 @@ def read_csv_lines(lines: Iterable[str], label: str, notes: list[str] | None = N
                 rejects.append({"row": number, "column": "", "value": "".join(tracked.taken)[:80],
                                 "reason": _csv_error_reason(exc, first_line, reader.line_num)})
                 continue
-        if not fields or (header is None and not any(f.strip() for f in fields)):
+        if not fields or (header is None and not "".join(fields).strip()):
             continue  # blank lines are not records
         if header is None:
             if len(fields) > MAX_COLUMNS:
@@ -271,11 +271,11 @@ def read_csv_lines(lines: Iterable[str], label: str, notes: list[str] | None = N
             header = _unique_headers(fields)
             continue
         number += 1
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():
             rejects.append({"row": number, "column": "", "value": delimiter.join(fields)[:80],
                             "reason": f"empty row (line {reader.line_num})"})
             continue
-        if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
+        if len(fields) > len(header) and not "".join(fields[len(header):]).strip():
             fields = fields[: len(header)]  # trailing delimiters
         if len(fields) > len(header):
             rejects.append({
@@ -341,7 +341,7 @@ def _csv_error_reason(exc: csv.Error, first: int, last: int) -> str:
 
 
 def _chunk(records: list[list[str]], header: list[str], rows: list[int]) -> pd.DataFrame:
-    return pd.DataFrame(records, columns=header, index=pd.Index(rows, name="row", dtype="int64"), dtype=object)
+    return pd.DataFrame(records, columns=header, index=pd.Index(rows, name="row", dtype="int64"), dtype="str")
 
 
 def sniff_delimiter(text: str) -> str:
