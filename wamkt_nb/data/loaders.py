@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import values as v
-from .columns import MappingError, missing_fields, resolve_mapping
+from .columns import CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .privacy import customer_ids, workspace_id_key
 from .readers import REJECT_COLUMNS, LoadError, RawTable, read_source
@@ -271,7 +271,12 @@ def _mapping(raw: RawTable, kind: str, override: Mapping[str, str | None] | None
         mapping = resolve_mapping(columns, kind, override)
     except MappingError as exc:
         raise LoadError(f"{raw.source}: {exc}") from None
-    if raw.frame.empty:
+    if raw.frame.empty:  # every record was unreadable: no rows to map, all of them rejects
+        needed = REQUIRED[kind] + (("phone",) if kind != "customers" and not any(k in mapping for k in CUSTOMER_KEYS) else ())
+        for name in needed:
+            if name not in mapping:
+                mapping[name] = name
+                raw.frame[name] = pd.Series(dtype=object)
         return columns, mapping
     message = missing_fields(mapping, kind, columns)
     if message:

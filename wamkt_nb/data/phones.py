@@ -27,9 +27,10 @@ _JUNK = re.compile(r"[\s().\-/\u2010-\u2015]")
 _LETTERS = re.compile(r"[^\d+]")
 _IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 _E164_DIGITS = 15
-_SPREADSHEET_NUMBER = re.compile(r"(\+?\d+)\.0+")  # "4915112345678.0": a number cell written as text
-_SCIENTIFIC = re.compile(r"([+-]?)(\d+)(?:[.,](\d*))?[eE]\+?(\d{1,4})")
-_CANONICAL = re.compile(r"\+[1-9]\d{1,14}")
+_SPREADSHEET_NUMBER = re.compile(r"(\+?\d+)\.0+", re.ASCII)  # "4915112345678.0": a number cell written as text
+_DECIMAL = re.compile(r"\+?\d{7,}[.,]\d{1,3}", re.ASCII)  # "4915112345678.5": not a phone's separator
+_SCIENTIFIC = re.compile(r"([+-]?)(\d+)(?:[.,](\d*))?[eE]\+?(\d{1,4})", re.ASCII)
+_CANONICAL = re.compile(r"\+[1-9]\d{1,14}", re.ASCII)
 _TOO_LONG = "too long for E.164 (more than 15 digits)"
 
 
@@ -102,7 +103,7 @@ def normalize_phones(
     column of integers with one blank cell into floats). A text column (CSV) is factorised first:
     each distinct text is parsed once without a dictionary of a million entries.
     """
-    if pd.api.types.is_string_dtype(values.dtype) and not values.isna().any():
+    if isinstance(values.dtype, pd.StringDtype) and not values.isna().any():
         codes, distinct = pd.factorize(values)
         pairs = [normalize_phone(text, default_region, strict) for text in distinct.tolist()]
         phones = np.array([p for p, _ in pairs] + [None], dtype=object)[codes]
@@ -155,6 +156,8 @@ def phone_text(value: object) -> tuple[str | None, str | None]:
     spreadsheet = _SPREADSHEET_NUMBER.fullmatch(stripped)
     if spreadsheet:
         return spreadsheet.group(1), None
+    if _DECIMAL.fullmatch(stripped):
+        return None, f"phone {stripped} has decimals: not a phone number"
     scientific = _SCIENTIFIC.fullmatch(stripped)
     if scientific:
         return _scientific_digits(stripped, *scientific.groups())
