@@ -41,10 +41,12 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_bytes(table: pd.DataFrame, fmt: str = "csv") -> bytes:
-    """The table as CSV (UTF-8) or an Excel workbook, formula cells defused."""
+    """The table as CSV (UTF-8, CRLF) or an Excel workbook, formula cells defused."""
     safe = spreadsheet_safe(table)
     if fmt == "csv":
-        return safe.to_csv(index=False).encode("utf-8", "replace")
+        # CRLF line ends (RFC 4180) make the writer quote a value holding a lone CR, which a
+        # spreadsheet would otherwise read as the start of a new row
+        return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8", "replace")
     if fmt == "xlsx":
         buf = io.BytesIO()
         _excel_ready(safe).to_excel(buf, index=False, engine="openpyxl")
