@@ -18,6 +18,7 @@ from ..errors import WamktError
 from ..redact import redact_urls
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (SIGINT)
 
 
 class CliError(WamktError):
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except (WamktError, SettingsError) as exc:
         return fail(args.command, str(exc))
     except OSError as exc:

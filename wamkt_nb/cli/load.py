@@ -2,7 +2,8 @@
 
 The same loaders as the data loader widget; prints the counts per file, writes the rejects
 next to the data as CSV (owner-only, formula cells defused), and exits 1 when no row could be
-loaded; a source that cannot be read at all is one line on stderr and exit code 2. A CRM fetch shows the widget's
+loaded; a source that cannot be read at all is one line on stderr and exit code 2 (130 after a
+cancelled CRM fetch). A CRM fetch shows the widget's
 progress line on stderr (rewritten in place on a terminal, every few seconds in a log); the first
 Ctrl-C cancels it after the request in flight and saves nothing, a second one aborts at once.
 """
@@ -27,7 +28,7 @@ from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
 from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
-from . import CliError
+from . import INTERRUPTED, CliError, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         if args.interactions:
             interactions = load_interactions(args.interactions, customers.rows, default_region=args.region)
             _report(interactions, directory)
+    except FetchCancelled as exc:  # the first Ctrl-C: a clean stop, with the exit code of any Ctrl-C
+        fail("load", f"{exc}; nothing saved")
+        return INTERRUPTED
     except LoadError as exc:
         raise CliError(f"could not load: {exc}{_received(exc)}; nothing saved") from None
     if customers.loaded == 0:
@@ -98,8 +102,8 @@ def _report(result: LoadResult, directory: Path) -> None:
 
 
 def _received(exc: LoadError) -> str:
-    """What a failed CRM fetch had received (a cancel's own message says it already)."""
-    partial = exc.partial if isinstance(exc, CrmError) and not isinstance(exc, FetchCancelled) else None
+    """What a failed CRM fetch had received."""
+    partial = exc.partial if isinstance(exc, CrmError) else None
     if partial is None or not partial.records:
         return ""
     return f" ({len(partial.records):,} records from {partial.pages:,} pages received)"
