@@ -204,18 +204,19 @@ def _valid_e164(text: str) -> bool:
     if not rules:
         return False
     national = text[1 + length :]
-    prefix, general, any_type = rules
+    prefix, valid = rules
     if len(national) < 2 or national[0] == "0" or (prefix is not None and prefix.match(national)):
         return False
-    return general.fullmatch(national) is not None and any_type.fullmatch(national) is not None
+    return valid.fullmatch(national) is not None
 
 
 @lru_cache(maxsize=None)
 def _region_rules(country_code: int) -> tuple | None:
     """None: not a calling code; (): one ``_valid_e164`` leaves to ``phonenumbers``; else the
-    region's national-prefix pattern, its general description and one pattern matching any number
-    type (``_number_type_helper`` is not UNKNOWN), each description's lengths as a lookahead
-    (the national number is all digits here, so ``(?=\\d{n}$)`` is "its length is n")."""
+    region's national-prefix pattern and one pattern for a valid national number: the general
+    description (a lookahead) and any number type (``_number_type_helper`` is not UNKNOWN), each
+    description's lengths as a lookahead (the national number is all digits here, so
+    ``(?=\\d{n}$)`` is "its length is n")."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
     if regions is None:
         return None
@@ -240,7 +241,8 @@ def _region_rules(country_code: int) -> tuple | None:
     if general is None or not types:
         return ()
     prefix = metadata.national_prefix_for_parsing
-    return re.compile(prefix) if prefix else None, re.compile(general), re.compile("|".join(map(_group, types)))
+    valid = re.compile(f"(?=(?:{general})$)(?:{'|'.join(map(_group, types))})")
+    return re.compile(prefix) if prefix else None, valid
 
 
 def _group(pattern: str) -> str:
