@@ -214,7 +214,8 @@ def test_a_json_record_that_cannot_be_flattened_is_one_reject():
     r = load_customers(raw, id_key=KEY)
     assert r.rows_in == 4 and r.loaded + r.rejected == 4
     assert "+4915112345678" in set(r.rows["phone"])
-    assert "record is a int, not an object" in set(r.rejects["reason"])
+    assert {"record is a int, not an object", "record holds text that is not valid Unicode (a lone surrogate escape)",
+            "record cannot be read as a table row (RecursionError)"} <= set(r.rejects["reason"])
 
 
 def test_dates_out_of_range_are_rejects_of_their_rows():

@@ -442,6 +442,8 @@ def _flatten(records: list[dict]) -> tuple[pd.DataFrame, dict[int, str]]:
     for position, record in enumerate(records):
         try:
             frames.append(pd.json_normalize(record))
+        except UnicodeError:
+            failed[position] = "record holds text that is not valid Unicode (a lone surrogate escape)"
         except (RecursionError, ValueError, TypeError) as exc:
             failed[position] = f"record cannot be read as a table row ({type(exc).__name__})"
     frame = pd.concat(frames, ignore_index=True).astype(object) if frames else pd.DataFrame()
