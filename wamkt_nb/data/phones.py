@@ -81,6 +81,10 @@ def _normalize_text(text: str, default_region: str, strict: bool) -> tuple[str |
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if len(e164) > 16:  # E.164 allows at most 15 digits
             reason = _TOO_LONG
+        elif candidate[0] == "+" and compact[0] != "+" and e164 != candidate:
+            # the "+" was a guess: a reading that also drops digits ("117162000000" as +1 (1) 716...)
+            # would be a different number
+            reason = "not a valid number with or without a country code"
         elif phonenumbers.is_valid_number(number) or (trusted and not strict and _plausible(number)):
             return e164, None
         else:
