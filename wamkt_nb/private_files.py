@@ -39,7 +39,12 @@ def private_file(path: str | Path) -> Path:
     one owner-only, before anything is written to it; returns the path for the writer."""
     path = Path(path)
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        if path.is_file() and os.stat(path).st_uid == os.getuid():
+            os.chmod(path, FILE_MODE)  # another owner's file keeps its mode (and its owner decides)
+        return path
     try:
         os.fchmod(fd, FILE_MODE)
     finally:
