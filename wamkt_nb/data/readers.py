@@ -94,10 +94,10 @@ def _read_stream(stream: BinaryIO, label: str, sheet: str | int) -> RawTable:
         return table
     if head.startswith(_PARQUET) or suffix == ".parquet":
         return _read_parquet(head + stream.read(), label)
-    encoding, bom = _text_encoding(head, label)
     if suffix in (".ndjson", ".jsonl", ".json"):
-        text, notes = decode_text(head + stream.read(), label)
+        text = decode_text(head + stream.read(), label)[0]
         return _read_ndjson(text, label) if suffix != ".json" else read_json_text(text, label)
+    encoding, bom = _text_encoding(head, label)
     if encoding is not None:  # UTF-16/32: decoded whole (such files come from Excel, not from a bulk export)
         data = head[len(bom):] + stream.read()
         try:
@@ -122,8 +122,8 @@ def _text_encoding(head: bytes, label: str) -> tuple[str | None, bytes]:
         even_zeros = sample[0::2].count(0)
         encoding = "utf-16-be" if even_zeros > zeros // 2 else "utf-16-le"
         return encoding, b""
-    controls = sum(1 for byte in sample if byte in _TEXT_CONTROLS)
-    if zeros or controls > len(sample) // 100:
+    controls = sum(1 for byte in sample if byte in _TEXT_CONTROLS)  # NUL included
+    if controls > len(sample) // 100:  # a stray control byte in a text file is a value's problem, not the file's
         raise LoadError(f"{label} is not a text table (binary data: {controls:,} control bytes in its first "
                         f"{len(sample):,}): is it the right file? CSV, Excel, Parquet, JSON and NDJSON can be loaded")
     return None, b""
