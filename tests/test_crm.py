@@ -9,8 +9,9 @@ import pytest
 
 from crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.data.crm import (CrmConfig, CrmError, FetchCancelled, FetchProgress, crm_table, describe_progress,
-                               display_url, fetch_records, load_crm_customers, url_place)
+                               fetch_records, load_crm_customers, url_place)
 from wamkt_nb.data.loaders import load_customers
+from wamkt_nb.redact import redact_url
 
 CRM_CUSTOMERS = N = 47
 
@@ -101,7 +102,7 @@ def test_unreachable_crm_and_secrets_in_urls():
         fetch_records(config, sleep=sleeps)
     assert "abc123" not in str(info.value) and "api_key=***" in str(info.value)
     assert "t" not in repr(config.token).replace("Secret", "")
-    assert display_url("https://crm.example/api?token=s3cret&page=2") == "https://crm.example/api?token=***&page=2"
+    assert redact_url("https://crm.example/api?token=s3cret&page=2") == "https://crm.example/api?token=***&page=2"
     with pytest.raises(CrmError, match="must start with http"):
         CrmConfig("ftp://crm.example/customers")
 

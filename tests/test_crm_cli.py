@@ -48,9 +48,9 @@ def test_an_error_says_what_was_received_and_saves_nothing(crm, tmp_path, capsys
     ws = tmp_path / "ws"
     argv = ["load", "--crm-url", crm.base + "/page/customers", "--crm-pagination", "page", "--crm-retries", "0",
             "--workspace", str(ws)]
-    assert main(argv) == 1
-    out = capsys.readouterr().out
-    assert "could not load: CRM answered HTTP 500" in out and "(200 records from 2 pages received); nothing saved" in out
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "could not load: CRM answered HTTP 500" in err and "(200 records from 2 pages received); nothing saved" in err
     assert not ws.exists()
 
 
@@ -68,11 +68,12 @@ def test_first_ctrl_c_cancels_cleanly(crm, tmp_path, capsys):
     threading.Thread(target=interrupt_after_three_pages, daemon=True).start()
     argv = ["load", "--crm-url", crm.base + "/page/customers", "--crm-pagination", "page", "--crm-page-size", "10",
             "--workspace", str(ws)]
-    assert main(argv) == 1
+    assert main(argv) == 130  # as for any Ctrl-C
     assert signal.getsignal(signal.SIGINT) is previous  # the handler is put back
     captured = capsys.readouterr()
     assert "cancelling after the request in flight" in captured.err
-    assert "could not load: CRM fetch cancelled before page" in captured.out and "nothing saved" in captured.out
+    last = captured.err.splitlines()[-1]
+    assert "wamkt load: CRM fetch cancelled before page" in last and "nothing saved" in last
     assert not ws.exists() and crm.hits["/page/customers"] < 100
 
 

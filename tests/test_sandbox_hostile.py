@@ -200,7 +200,7 @@ def test_unreachable_callback_error_names_the_endpoint_without_its_token():
     port = free_port()
     with pytest.raises(WebhookError) as caught:
         verify_callback(f"http://user:pw@127.0.0.1:{port}/hook?token=hook-secret-1", "v", timeout=2)
-    assert str(caught.value) == f"callback http://127.0.0.1:{port}/hook is not reachable: ConnectError"
+    assert str(caught.value) == f"callback http://***@127.0.0.1:{port}/hook?token=*** is not reachable: ConnectError"
     with pytest.raises(WebhookError) as caught:
         verify_callback("htp://user:pw@[::1", "v", timeout=2)
     assert "pw" not in str(caught.value)

@@ -161,4 +161,4 @@ def test_wamkt_serve_refuses_without_secrets(tmp_path):
     env["WAMKT_DB_PATH"] = str(tmp_path / "x.db")
     out = subprocess.run([sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "WAMKT_APP_SECRET" in out.stdout
+    assert out.returncode == 2 and "WAMKT_APP_SECRET" in out.stderr

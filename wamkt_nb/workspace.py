@@ -2,6 +2,7 @@
 
 Notebooks and dashboards find their data here (``WAMKT_WORKSPACE``, default ``./wamkt-workspace``);
 when nothing was saved yet they fall back to a small sample, so every notebook runs on its own.
+The folder and its files hold phone numbers: they are created owner-only (0700 / 0600).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .data.schema import CustomerData
+from .private_files import private_dir, private_file
 
 _FILES = {"customers": "customers.parquet", "orders": "orders.parquet", "interactions": "interactions.parquet"}
 
@@ -31,9 +33,9 @@ def database_path(directory: Path | None = None) -> Path:
 
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
     directory = directory or workspace_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     for attr, name in _FILES.items():
-        getattr(data, attr).to_parquet(directory / name, index=False)
+        getattr(data, attr).to_parquet(private_file(directory / name), index=False)
     return directory
 
 

@@ -1,4 +1,10 @@
-"""The ``wamkt`` command: every module in this package adds one subcommand via ``register``."""
+"""The ``wamkt`` command: every module in this package adds one subcommand via ``register``.
+
+Expected failures (a bad path, an unreachable URL, bad settings, an unreadable file: any
+``WamktError``, ``SettingsError`` or ``OSError``) end the command with one line on stderr that
+says what to do, and exit code 2; URLs in that line have their secrets masked. A traceback
+means a bug.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,17 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
+
+from ..errors import WamktError
+from ..redact import redact_urls
+
+USAGE_ERROR = 2
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (SIGINT)
+
+
+class CliError(WamktError):
+    """A command's arguments or environment cannot work; the message says what to change."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,11 +36,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; its return value is the exit code."""
+    from ..settings import SettingsError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except (WamktError, SettingsError) as exc:
+        return fail(args.command, str(exc))
+    except OSError as exc:
+        return fail(args.command, describe_os_error(exc))
+
+
+def fail(command: str, message: str) -> int:
+    """Print ``wamkt COMMAND: message`` as one line on stderr (secrets in URLs masked); exit code 2."""
+    line = " ".join(redact_urls(message).split())
+    print(f"wamkt {command}: {line}", file=sys.stderr, flush=True)
+    return USAGE_ERROR
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An OSError as "what: where; check ..." without the errno noise."""
+    what = exc.strerror or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename is not None else ""
+    hint = "; check the path and its permissions" if exc.filename is not None else ""
+    return f"{what}{where}{hint}" if exc.strerror else f"{exc}{hint}"
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port 0-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def existing_parent(path: Path, option: str) -> Path:
+    """``path`` whose folder exists (a file is not created in a folder that is not there: a typo
+    would otherwise scatter data in new folders); a CliError saying what to do otherwise."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise CliError(f"{option} {path} is a folder: name a file in it, e.g. {path / 'wamkt.db'}")
+    folder = path.parent
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise CliError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
+    if not folder.is_dir():
+        raise CliError(f"{option} {path}: the folder {folder} does not exist; create it first "
+                       f"(mkdir -p {folder}) or choose another path")
+    return path
 
 
 if __name__ == "__main__":

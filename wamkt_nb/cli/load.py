@@ -1,7 +1,9 @@
 """``wamkt load``: customers (and orders, interactions) from files or a CRM into the workspace.
 
 The same loaders as the data loader widget; prints the counts per file, writes the rejects
-next to the data as CSV, and exits 1 when nothing could be loaded. A CRM fetch shows the widget's
+next to the data as CSV (owner-only, formula cells defused), and exits 1 when no row could be
+loaded; a source that cannot be read at all is one line on stderr and exit code 2 (130 after a
+cancelled CRM fetch). A CRM fetch shows the widget's
 progress line on stderr (rewritten in place on a terminal, every few seconds in a log); the first
 Ctrl-C cancels it after the request in flight and saves nothing, a second one aborts at once.
 """
@@ -24,7 +26,9 @@ from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, Fe
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
+from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
+from . import INTERRUPTED, CliError, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         mapping = dict(item.split("=", 1) for item in args.map)
     except ValueError:
-        print("--map needs FIELD=COLUMN")
-        return 2
+        raise CliError("--map needs FIELD=COLUMN, e.g. --map phone=Handy") from None
     try:
         if args.crm_url:
             config = CrmConfig(args.crm_url, token=os.environ.get(CRM_TOKEN_VARIABLE) or None, auth=args.crm_auth,
@@ -75,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
         if args.interactions:
             interactions = load_interactions(args.interactions, customers.rows, default_region=args.region)
             _report(interactions, directory)
+    except FetchCancelled as exc:  # the first Ctrl-C: a clean stop, with the exit code of any Ctrl-C
+        fail("load", f"{exc}; nothing saved")
+        return INTERRUPTED
     except LoadError as exc:
-        print(f"could not load: {exc}{_received(exc)}; nothing saved")
-        return 1
+        raise CliError(f"could not load: {exc}{_received(exc)}; nothing saved") from None
     if customers.loaded == 0:
         print("no customer could be loaded; nothing saved")
         return 1
@@ -92,15 +97,13 @@ def _report(result: LoadResult, directory: Path) -> None:
     for note in result.notes:
         print(f"  {note}")
     if result.rejected:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"rejects_{result.kind}.csv"
-        result.rejects.to_csv(path, index=False)
+        path = save_table(result.rejects, directory / f"rejects_{result.kind}.csv")
         print(f"  rejects with reasons: {path}")
 
 
 def _received(exc: LoadError) -> str:
-    """What a failed CRM fetch had received (a cancel's own message says it already)."""
-    partial = exc.partial if isinstance(exc, CrmError) and not isinstance(exc, FetchCancelled) else None
+    """What a failed CRM fetch had received."""
+    partial = exc.partial if isinstance(exc, CrmError) else None
     if partial is None or not partial.records:
         return ""
     return f" ({len(partial.records):,} records from {partial.pages:,} pages received)"

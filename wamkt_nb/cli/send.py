@@ -26,6 +26,7 @@ from ..compliance.reservation import HELD_LABEL
 from ..campaigns.pacing import PaceError, describe_rate
 from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
+from ..redact import redact_url
 from ..settings import Secret, Settings, SettingsError, load_settings
 from ..store import Store, StoreError, open_store
 from ..workspace import database_path
@@ -97,7 +98,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack,
         return args.base_url, token, settings.phone_number_ids or (SandboxConfig().phone_number_id,), None
     sandbox = stack.enter_context(Sandbox())
     link = stack.enter_context(connect_sandbox(sandbox, store))
-    print(f"embedded sandbox: {sandbox.base_url} (status webhooks to {link.url})", flush=True)
+    print(f"embedded sandbox: {sandbox.base_url} (status webhooks to {redact_url(link.url)})", flush=True)
     return sandbox.base_url, sandbox.access_token, (sandbox.phone_number_id,), sandbox
 
 
@@ -194,7 +195,7 @@ async def _run(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
-            print(f"sending {args.campaign} through /{runner.api} to {'Meta' if args.live else base_url} from "
+            print(f"sending {args.campaign} through /{runner.api} to {'Meta' if args.live else redact_url(base_url)} from "
                   f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
             if embedded is not None:

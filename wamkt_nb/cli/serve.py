@@ -1,4 +1,8 @@
-"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn)."""
+"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn).
+
+``--db`` names a database file in a folder that exists (a typo must not create folders); the
+default, the workspace's database, is created with its folder.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import argparse
 import logging
 from pathlib import Path
 
+from . import CliError, existing_parent, port_number
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="receive WhatsApp webhooks and send keyword auto-replies")
     p.add_argument("--host", default=None, help="address to bind (default: settings webhook_host)")
-    p.add_argument("--port", type=int, default=None, help="port (default: settings webhook_port)")
+    p.add_argument("--port", type=port_number, default=None, help="port (default: settings webhook_port)")
     p.add_argument("--db", type=Path, default=None, help="SQLite file (default: the workspace database)")
     p.add_argument("--path", default="/webhook", help="URL path of the webhook (default /webhook)")
     p.add_argument("--max-body", type=int, default=None, help="largest accepted body in bytes")
@@ -21,22 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..settings import SettingsError, load_settings
-    from ..store import StoreError, open_store
+    from ..settings import load_settings
+    from ..store import open_store
     from ..webhooks.service import service_from_settings
     from ..workspace import database_path, workspace_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per reply otherwise
-    try:
-        settings = load_settings()
-        store = open_store(args.db or database_path())
-    except (SettingsError, StoreError) as exc:
-        print(f"wamkt serve: {exc}")
-        return 2
+    settings = load_settings()
     if not settings.app_secret or not settings.verify_token:
-        print("wamkt serve: set WAMKT_APP_SECRET and WAMKT_VERIFY_TOKEN (every webhook would be refused)")
-        return 2
+        raise CliError("set WAMKT_APP_SECRET and WAMKT_VERIFY_TOKEN (every webhook would be refused)")
+    store = open_store(existing_parent(args.db, "--db") if args.db else database_path())
     options = {}
     if args.max_body is not None:
         options["max_body_bytes"] = args.max_body
@@ -48,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
 
         from ..autoreply import language_lookup
 
-        options["language_of"] = language_lookup(pd.read_parquet(customers, columns=["phone", "language"]))
+        try:
+            languages = pd.read_parquet(customers, columns=["phone", "language"])
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            store.close()
+            raise CliError(f"{customers} cannot be read ({exc}): load the customers again (wamkt load)") from None
+        options["language_of"] = language_lookup(languages)
     service = service_from_settings(settings, store, **options)
     host = args.host or settings.webhook_host
     port = args.port if args.port is not None else settings.webhook_port

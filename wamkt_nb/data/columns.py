@@ -120,7 +120,8 @@ def resolve_mapping(
 def missing_fields(mapping: Mapping[str, str], kind: str, columns: Iterable[object]) -> str | None:
     """A message naming what a mapping lacks, or None when it is complete enough to load."""
     columns = [str(c) for c in columns]
-    shown = ", ".join(map(repr, columns[:12])) + (" ..." if len(columns) > 12 else "")
+    shown = ", ".join(repr(c if len(c) <= 40 else c[:40] + "...") for c in columns[:12])
+    shown += " ..." if len(columns) > 12 else ""
     hint = ""
     if len(columns) == 1 and re.search(r"[;,\t|:]", columns[0]):
         hint = " The file seems to have a single column: is the delimiter right?"

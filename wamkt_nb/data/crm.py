@@ -22,10 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from ..redact import redact_url, redact_urls
 from ..settings import Secret
 from .loaders import LoadResult, load_customers
 from .phones import DEFAULT_REGION
@@ -38,7 +39,6 @@ _CURSOR_PATHS = ("next_cursor", "nextCursor", "meta.next_cursor", "pagination.ne
 _TOTAL_PAGES_PATHS = ("total_pages", "totalPages", "meta.total_pages", "meta.last_page", "last_page",
                       "pagination.total_pages", "meta.pagination.total_pages")
 _HAS_MORE_PATHS = ("has_more", "hasMore", "meta.has_more", "pagination.has_more")
-_SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key"}
 
 
 class CrmError(LoadError):
@@ -87,8 +87,14 @@ class CrmConfig:
             raise ValueError(f"pagination must be one of {', '.join(PAGINATIONS)}")
         if self.auth not in ("bearer", "api_key", "none"):
             raise ValueError("auth must be bearer, api_key or none")
-        if not urlsplit(self.url).scheme.startswith("http"):
-            raise CrmError(f"CRM URL {self.url!r} must start with http:// or https://")
+        try:
+            parsed = httpx.URL(str(self.url))
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise CrmError(f"CRM URL {redact_url(self.url)!r} is not a valid URL ({redact_urls(str(exc))})") from None
+        if parsed.scheme not in ("http", "https"):
+            raise CrmError(f"CRM URL {redact_url(self.url)!r} must start with http:// or https://")
+        if not parsed.host:
+            raise CrmError(f"CRM URL {redact_url(self.url)!r} names no host")
 
 
 @dataclass
@@ -160,7 +166,7 @@ def fetch_records(
 
 def crm_table(fetched: CrmFetch, config: CrmConfig) -> RawTable:
     """Fetched records as a raw table; an incomplete fetch says so in the source label and notes."""
-    label = f"CRM {display_url(config.url)}"
+    label = f"CRM {redact_url(config.url)}"
     if fetched.stopped:
         label += f" (incomplete: first {fetched.pages:,} pages)"
     if not fetched.records:
@@ -194,13 +200,6 @@ def load_crm_customers(
 ) -> LoadResult:
     """Customers from the CRM through the same mapping, validation and rejects as a file."""
     return load_customers(fetch_table(config, client, sleep, on_progress, cancel), mapping, default_region)
-
-
-def display_url(url: str) -> str:
-    """The URL with secret-looking query parameters masked, for messages."""
-    parts = urlsplit(str(url))
-    query = [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def url_place(url: str | httpx.URL) -> str:
@@ -256,11 +255,11 @@ class _Pager:
             url, params = step
             key = (url, tuple(sorted(params.items())))
             if key in seen:
-                raise CrmError(f"CRM pagination loops: page {page + 1} would repeat {display_url(url)}")
+                raise CrmError(f"CRM pagination loops: page {page + 1} would repeat {redact_url(url)}")
             seen.add(key)
             page += 1
             if page > cfg.max_pages:
-                raise CrmError(f"CRM has more than {cfg.max_pages} pages at {display_url(cfg.url)}; raise max_pages")
+                raise CrmError(f"CRM has more than {cfg.max_pages} pages at {redact_url(cfg.url)}; raise max_pages")
 
     def _next(self, mode: str, doc: Any, response: httpx.Response, params: dict, batch: list,
               page: int) -> tuple[str, dict] | None:
@@ -284,7 +283,7 @@ class _Pager:
 
     def _records(self, doc: Any, url: str, page: int) -> list:
         try:
-            return extract_records(doc, f"CRM {display_url(url)} (page {page})", self.config.records_path)
+            return extract_records(doc, f"CRM {redact_url(url)} (page {page})", self.config.records_path)
         except LoadError as exc:
             raise CrmError(str(exc)) from None
 
@@ -300,7 +299,7 @@ class _Pager:
 
     def _get(self, url: str, params: dict, page: int) -> tuple[Any, httpx.Response]:
         cfg = self.config
-        where = f"GET {display_url(str(httpx.URL(url).copy_merge_params(params)))} (page {page})"
+        where = f"GET {redact_url(str(httpx.URL(url).copy_merge_params(params)))} (page {page})"
         self.place = url_place(url)
         attempt = 0
         while True:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import values as v
-from .columns import MappingError, missing_fields, resolve_mapping
+from .columns import CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .privacy import customer_ids, workspace_id_key
 from .readers import REJECT_COLUMNS, LoadError, RawTable, read_source
@@ -98,9 +98,9 @@ def load_customers(
     first, last, full = get("first_name"), get("last_name"), get("name")
     joined = (first.fillna("") + " " + last.fillna("")).str.strip().replace("", pd.NA)
     out["name"] = full.fillna(joined)
-    parts = out["name"].str.split(" ", n=1)
-    out["first_name"] = first.fillna(parts.str[0].astype("string"))
-    out["last_name"] = last.fillna(parts.str[1].astype("string"))
+    parts = out["name"].str.split(" ", n=1, expand=True).reindex(columns=[0, 1])  # columnar: no list per row
+    out["first_name"] = first.fillna(parts[0].astype("string"))
+    out["last_name"] = last.fillna(parts[1].astype("string"))
     out["email"] = get("email", v.emails)
     phone_country, phone_zone = phone_regions(phone)
     out["country"] = get("country", v.country_codes).fillna(phone_country)
@@ -271,7 +271,12 @@ def _mapping(raw: RawTable, kind: str, override: Mapping[str, str | None] | None
         mapping = resolve_mapping(columns, kind, override)
     except MappingError as exc:
         raise LoadError(f"{raw.source}: {exc}") from None
-    if raw.frame.empty:
+    if raw.frame.empty:  # every record was unreadable: no rows to map, all of them rejects
+        needed = REQUIRED[kind] + (("phone",) if kind != "customers" and not any(k in mapping for k in CUSTOMER_KEYS) else ())
+        for name in needed:
+            if name not in mapping:
+                mapping[name] = name
+                raw.frame[name] = pd.Series(dtype=object)
         return columns, mapping
     message = missing_fields(mapping, kind, columns)
     if message:

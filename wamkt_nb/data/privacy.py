@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..private_files import private_dir
+
 KEY_FILE = "customer-id.key"
 ID_PREFIX = "c_"
 PHONE_PATTERN = re.compile(r"(?<![\w+.])\+?[1-9](?:[ \-./()]{0,2}\d){7,14}(?!\w)")
@@ -115,7 +117,7 @@ def workspace_id_key(directory: Path | None = None) -> bytes:
 
     path = (directory or workspace_dir()) / KEY_FILE
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fresh = path.with_name(f"{KEY_FILE}.{os.getpid()}.tmp")
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:

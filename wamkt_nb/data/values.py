@@ -1,13 +1,17 @@
 """Parsing of single source values (text, yes/no, timestamps, amounts, countries, languages).
 
 Each parser works on a whole column and returns the parsed values plus a reason (or NA) per row,
-so a loader can reject exactly the rows whose value is unusable and say why.
+so a loader can reject exactly the rows whose value is unusable and say why. Each distinct
+value is parsed once (``_each``): a million rows with a few hundred distinct countries or yes/no
+spellings cost a few hundred parses.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -48,7 +52,10 @@ def text(values: pd.Series) -> pd.Series:
         s = str(v).strip()
         return s if s else pd.NA
 
-    return values.map(one).astype("string")
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # text only (CSV): vectorised
+        stripped = values.astype("string").str.strip()
+        return stripped.mask(stripped == "")
+    return pd.Series(_each(values, one), index=values.index, dtype="string")
 
 
 def yes_no(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
@@ -63,8 +70,9 @@ def yes_no(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
             return False, pd.NA
         return False, f"{label} value {v!r} is not yes/no"
 
-    pairs = values.map(one)
-    return pairs.str[0].astype(bool), pairs.str[1].astype("string")
+    flags, reasons = _unzip(_each(values, one), len(values))
+    return (pd.Series(flags, index=values.index, dtype=bool),
+            pd.Series(reasons, index=values.index, dtype="string"))
 
 
 def timestamps(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
@@ -76,7 +84,10 @@ def timestamps(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
     out = pd.to_datetime(raw_text, format="ISO8601", utc=True, errors="coerce").astype("datetime64[ns, UTC]")
     reasons = pd.Series(pd.NA, index=values.index, dtype="string")
     for index in raw_text.index[out.isna() & raw_text.notna()]:
-        ts = _one_timestamp(values[index])
+        try:
+            ts = _one_timestamp(values[index])
+        except (ValueError, TypeError, OverflowError, ArithmeticError):  # e.g. out of pandas' range
+            ts = None
         if ts is None:
             reasons[index] = f"{label} {str(values[index])[:40]!r} is not a date/time"
         else:
@@ -103,12 +114,15 @@ def amounts(values: pd.Series, label: str = "amount") -> tuple[pd.Series, pd.Ser
                 return np.nan, f"{label} {v!r} is not a number"
         if np.isnan(number):
             return np.nan, f"{label} is empty"
+        if not math.isfinite(number):
+            return np.nan, f"{label} {v!r} is not a number"
         if number < 0:
             return np.nan, f"{label} {v!r} is negative (refunds are not orders)"
         return round(number, 2), pd.NA
 
-    pairs = values.map(one)
-    return pairs.str[0].astype("float64"), pairs.str[1].astype("string")
+    numbers, reasons = _unzip(_each(values, one), len(values))
+    return (pd.Series(numbers, index=values.index, dtype="float64"),
+            pd.Series(reasons, index=values.index, dtype="string"))
 
 
 def country_codes(values: pd.Series) -> pd.Series:
@@ -122,7 +136,7 @@ def country_codes(values: pd.Series) -> pd.Series:
         key = re.sub(r"[^a-z]", "", s.lower().replace("ö", "o").replace("ü", "u").replace("ä", "a").replace("ß", "ss"))
         return _COUNTRY_NAMES.get(key, pd.NA)
 
-    return values.map(one).astype("string")
+    return pd.Series(_each(values, one), index=values.index, dtype="string")
 
 
 def language_codes(values: pd.Series) -> pd.Series:
@@ -136,7 +150,7 @@ def language_codes(values: pd.Series) -> pd.Series:
         key = re.sub(r"[^a-z]", "", s.replace("ö", "o").replace("ü", "u").replace("ä", "a"))
         return _LANGUAGE_NAMES.get(key, pd.NA)
 
-    return values.map(one).astype("string")
+    return pd.Series(_each(values, one), index=values.index, dtype="string")
 
 
 def default_language(country: pd.Series) -> pd.Series:
@@ -153,6 +167,30 @@ def time_zones(values: pd.Series) -> pd.Series:
     """IANA zone names kept when they exist; NA otherwise."""
     known = _zones()
     return text(values).map(lambda z: z if not pd.isna(z) and z in known else pd.NA).astype("string")
+
+
+def _each(values: pd.Series, one: Callable[[object], object]) -> list:
+    """``one(v)`` for every value, computed once per distinct value (keyed by type too: True, 1
+    and 1.0 are equal keys but different cells); unhashable values (JSON lists) each on their own."""
+    cache: dict[tuple[type, object], object] = {}
+    out = []
+    for value in values.tolist():
+        key = (type(value), value)
+        try:
+            result = cache[key]
+        except KeyError:
+            result = cache[key] = one(value)
+        except TypeError:
+            result = one(value)
+        out.append(result)
+    return out
+
+
+def _unzip(pairs: list[tuple[object, object]], n: int) -> tuple[list, list]:
+    if not n:
+        return [], []
+    first, second = zip(*pairs)
+    return list(first), list(second)
 
 
 @lru_cache(maxsize=1)

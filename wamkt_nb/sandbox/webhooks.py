@@ -10,11 +10,12 @@ import threading
 import time
 from collections import deque
 from typing import Any, Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
+from ..redact import redact_url
 from ..webhooks.signature import sign_body
 from .faults import Faults
 
@@ -45,7 +46,7 @@ def verify_callback(url: str, verify_token: str, timeout: float = 5.0) -> None:
     challenge = str(secrets.randbelow(10**9) + 1)
     query = urlencode({"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token})
     sep = "&" if "?" in url else "?"
-    where = _endpoint(url)
+    where = redact_url(url)
     try:
         resp = httpx.get(f"{url}{sep}{query}", timeout=timeout)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -53,16 +54,6 @@ def verify_callback(url: str, verify_token: str, timeout: float = 5.0) -> None:
     if resp.status_code != 200 or resp.text.strip() != challenge:
         raise WebhookError(f"callback {where} failed verification: HTTP {resp.status_code}, challenge not echoed")
 
-
-def _endpoint(url: str) -> str:
-    """Where a callback URL points, for messages: scheme, host, port and path; never its user
-    name, password or query string (a token often rides there)."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(an unparsable URL)"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 class WebhookEmitter:

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from ..errors import WamktError
+from ..private_files import private_file
 from .migrations import apply_migrations
 
 
-class StoreError(RuntimeError):
+class StoreError(WamktError, RuntimeError):
     """The database cannot be opened or is of a version this code does not know."""
 
 
@@ -73,10 +75,20 @@ class Store:
 
 
 def open_store(path: str | Path) -> Store:
-    """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+    """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+
+    A new database and its folders are created owner-only (0600 / 0700); SQLite gives the WAL and
+    SHM files the database file's mode.
+    """
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            private_file(path)
+            for journal in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                if journal.exists():  # left by an older version with the umask's mode
+                    private_file(journal)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the database ({exc.strerror or exc}): check the path") from None
     try:
         conn = sqlite3.connect(
             str(path), timeout=30.0, isolation_level=None, check_same_thread=False

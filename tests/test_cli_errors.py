@@ -1,0 +1,137 @@
+"""The real ``wamkt`` command, as a subprocess, on expected failures: exit 2, one line, no secret.
+
+Each case is named after the defect of issue #17 it guards against (a traceback, a password or
+token printed, folders created silently).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wamkt_nb.redact import redact_url, redact_urls
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "S3cretPassw0rd"
+
+
+def wamkt(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
+    environment.update({"PYTHONPATH": str(ROOT), "WAMKT_WORKSPACE": str(cwd / "ws"), **env})
+    return subprocess.run([sys.executable, "-m", "wamkt_nb", *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=120)
+
+
+def assert_one_clear_line(done: subprocess.CompletedProcess, *expected: str) -> str:
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output and SECRET not in output
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def receiver_env() -> dict[str, str]:
+    return {"WAMKT_APP_SECRET": "app-secret", "WAMKT_VERIFY_TOKEN": "verify-token"}
+
+
+def test_serve_db_under_a_regular_file_is_one_line_not_a_traceback(tmp_path, receiver_env):
+    (tmp_path / "FILE").write_text("x")
+    done = wamkt("serve", "--db", str(tmp_path / "FILE" / "x.db"), cwd=tmp_path, **receiver_env)
+    assert_one_clear_line(done, "wamkt serve: --db", "is a file, not a folder")
+
+
+def test_serve_db_in_a_missing_folder_refuses_instead_of_creating_it(tmp_path, receiver_env):
+    target = tmp_path / "nonexistent" / "dir" / "x.db"
+    done = wamkt("serve", "--db", str(target), cwd=tmp_path, **receiver_env)
+    assert_one_clear_line(done, "does not exist; create it first")
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_serve_db_that_is_a_folder_names_a_file_to_use(tmp_path, receiver_env):
+    done = wamkt("serve", "--db", str(tmp_path), cwd=tmp_path, **receiver_env)
+    assert_one_clear_line(done, "is a folder: name a file in it")
+
+
+def test_serve_without_secrets_says_which_to_set(tmp_path):
+    done = wamkt("serve", cwd=tmp_path)
+    assert_one_clear_line(done, "set WAMKT_APP_SECRET and WAMKT_VERIFY_TOKEN")
+
+
+def test_sandbox_unreachable_webhook_is_one_line_without_the_token(tmp_path):
+    url = f"http://127.0.0.1:9/webhook?token={SECRET}&hub.verify_token={SECRET}"
+    done = wamkt("sandbox", "--customers", "20", "--port", "0", "--webhook", url, cwd=tmp_path)
+    line = assert_one_clear_line(done, "not reachable", "is the receiver running")
+    assert "token=***" in line
+
+
+def test_sandbox_malformed_webhook_url_is_one_line_without_the_password(tmp_path):
+    done = wamkt("sandbox", "--customers", "20", "--webhook", f"htp://user:{SECRET}@[::1", cwd=tmp_path)
+    assert_one_clear_line(done, "--webhook htp://***@[::1")
+
+
+def test_sandbox_missing_workspace_folder_is_one_line(tmp_path):
+    done = wamkt("sandbox", "--workspace", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert_one_clear_line(done, "is not a folder")
+
+
+def test_load_crm_url_with_a_password_never_prints_it(tmp_path):
+    done = wamkt("load", "--crm-url", f"http://user:{SECRET}@127.0.0.1:9/customers?api_key={SECRET}",
+                 "--crm-retries", "0", "--quiet", cwd=tmp_path)
+    assert_one_clear_line(done, "CRM unreachable", "http://***@127.0.0.1:9/customers?api_key=***")
+
+
+def test_load_crm_url_that_is_not_a_url_is_one_line(tmp_path):
+    done = wamkt("load", "--crm-url", f"http://user:{SECRET}@[::1", "--quiet", cwd=tmp_path)
+    assert_one_clear_line(done, "is not a valid URL")
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("missing.csv", None, "no such file"),
+    ("garbage.csv", bytes(range(256)) * 20, "is not a text table"),
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("header.csv", b'"name\nwith a line break",x\nA,1\n', "no phone column"),
+])
+def test_load_unreadable_files_are_one_line(tmp_path, name, content, expected):
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    done = wamkt("load", str(tmp_path / name), cwd=tmp_path)
+    assert_one_clear_line(done, "wamkt load: could not load", expected, "nothing saved")
+
+
+def test_load_into_a_workspace_under_a_file_is_one_line(tmp_path):
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "k.csv").write_text("phone,name\n+4915112345678,A\n")
+    done = wamkt("load", str(tmp_path / "k.csv"), "--workspace", str(tmp_path / "FILE" / "ws"), cwd=tmp_path)
+    assert_one_clear_line(done, "Not a directory", "check the path")
+
+
+def test_load_bad_mapping_argument_is_one_line(tmp_path):
+    (tmp_path / "k.csv").write_text("phone,name\n+4915112345678,A\n")
+    done = wamkt("load", str(tmp_path / "k.csv"), "--map", "phone", cwd=tmp_path)
+    assert_one_clear_line(done, "--map needs FIELD=COLUMN")
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://user:pw@host/x?page=2&token=abc", "http://***@host/x?page=2&token=***"),
+    ("https://crm.example/api?access_token=a&apiKey=b&client_secret=c&signature=d&q=1",
+     "https://crm.example/api?access_token=***&apiKey=***&client_secret=***&signature=***&q=1"),
+    ("http://h/cb?hub.verify_token=v&hub.challenge=1", "http://h/cb?hub.verify_token=***&hub.challenge=1"),
+    ("https://app.example/#access_token=xyz&state=1", "https://app.example/#access_token=***&state=1"),
+    ("htp://user:pw@[::1", "htp://***@[::1"),
+    ("http://127.0.0.1:8000/webhook", "http://127.0.0.1:8000/webhook"),
+])
+def test_redact_url_masks_userinfo_and_secret_parameters(url, expected):
+    assert redact_url(url) == expected
+
+
+def test_redact_urls_masks_every_url_in_a_message():
+    message = f"callback http://a:{SECRET}@h/x?token={SECRET} failed; see https://ok.example/p?password={SECRET}"
+    assert SECRET not in redact_urls(message) and "http://***@h/x?token=***" in redact_urls(message)

@@ -1,0 +1,102 @@
+"""Files that hold phone numbers are owner-only, and spreadsheet exports cannot run formulas.
+
+Guards issue #17's "databases, WAL files, customers.parquet and rejects CSVs are created
+world-readable (0644)" and "rejects_customers.csv carries =HYPERLINK(...), +cmd|..., @SUM cells".
+Modes are checked under a permissive umask (022), as a default shell has.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from wamkt_nb.cli import main
+from wamkt_nb.data.privacy import workspace_id_key
+from wamkt_nb.data.sample import generate
+from wamkt_nb.exports import defuse_formula, save_table, spreadsheet_safe, table_bytes
+from wamkt_nb.store import open_store
+from wamkt_nb.workspace import save_customer_data
+
+HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+           "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(autouse=True)
+def permissive_umask():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_database_wal_and_shm_files_are_created_owner_only(tmp_path):
+    path = tmp_path / "new" / "folder" / "wamkt.db"
+    with open_store(path) as store:
+        with store.transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS probe (x)")
+            conn.execute("INSERT INTO probe VALUES (1)")
+        journals = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
+        assert all(p.exists() for p in journals)
+        assert {mode(p) for p in [path, *journals]} == {0o600}
+    assert mode(tmp_path / "new") == mode(tmp_path / "new" / "folder") == 0o700
+
+
+def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
+    path = tmp_path / "old.db"
+    open_store(path).close()
+    os.chmod(path, 0o644)
+    open_store(path).close()
+    assert mode(path) == 0o600
+
+
+def test_workspace_parquet_files_and_id_key_are_owner_only(tmp_path):
+    ws = tmp_path / "ws"
+    save_customer_data(generate(30), ws)
+    workspace_id_key(ws)
+    assert mode(ws) == 0o700
+    assert {mode(p) for p in ws.iterdir()} == {0o600}, {p.name: oct(mode(p)) for p in ws.iterdir()}
+
+
+def test_rejects_csv_is_owner_only_and_its_formula_cells_are_defused(tmp_path, capsys):
+    hostile = [v for v in HOSTILE if "\r" not in v and '"' not in v]
+    rows = "\n".join(f"{value},x{i}" for i, value in enumerate(hostile))
+    (tmp_path / "k.csv").write_text(f"phone,name\n+4915112345678,Anna\n{rows}\n")
+    ws = tmp_path / "ws"
+    assert main(["load", str(tmp_path / "k.csv"), "--workspace", str(ws)]) == 0
+    rejects = ws / "rejects_customers.csv"
+    assert mode(rejects) == 0o600 and mode(ws / "customers.parquet") == 0o600
+    values = pd.read_csv(rejects, dtype=str)["value"].dropna()
+    assert len(values) == len(hostile)
+    assert all(v.startswith("'") for v in values), values.tolist()
+
+
+def test_formula_leading_text_is_escaped_and_numbers_stay_numbers():
+    table = pd.DataFrame({"text": HOSTILE + ["-12.5", "+4915112345678", "Anna", None],
+                          "amount": [-1.5] * (len(HOSTILE) + 4)})
+    safe = spreadsheet_safe(table)
+    assert all(v.startswith("'") for v in safe["text"][: len(HOSTILE)])
+    assert safe["text"].tolist()[len(HOSTILE):-1] == ["-12.5", "+4915112345678", "Anna"]
+    assert pd.isna(safe["text"].iloc[-1]) and safe["amount"].tolist() == table["amount"].tolist()
+    back = list(csv.reader(io.StringIO(table_bytes(table, "csv").decode(), newline="")))
+    assert back[0] == ["text", "amount"] and {row[1] for row in back[1:]} == {"-1.5"}
+    assert [row[0][0] for row in back[1 : len(HOSTILE) + 1]] == ["'"] * len(HOSTILE)
+    assert defuse_formula("=1") == "'=1" and defuse_formula(-3) == -3
+
+
+def test_excel_export_holds_no_formula_cells(tmp_path):
+    table = pd.DataFrame({"=cmd": HOSTILE, "n": range(len(HOSTILE))})
+    path = save_table(table, tmp_path / "out.xlsx")
+    assert mode(path) == 0o600
+    sheet = openpyxl.load_workbook(path).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert sheet["A1"].value == "'=cmd"
