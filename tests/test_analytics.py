@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.analytics import (
-    SEED_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
+    GUIDE_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
     compute_metrics, conversations, enrich, failures, funnel, load_ledger, ltv_monthly,
     monthly_costs, reply_health, reply_time_decay, roi_per_message, segment_comparison,
     service_summary,
@@ -213,7 +213,7 @@ def test_segment_comparison_against_unsegmented(rich):
     assert table.loc["frequent_buyers", "cost_per_conversion"] == pytest.approx(0.03)
     assert table.loc["frequent_buyers", "cost_reduction"] == pytest.approx(1 - 0.03 / 0.02)
     assert table.loc["unsegmented", "conversion_uplift"] == pytest.approx(0.0)
-    assert list(SEED_SEGMENTATION["read_rate"]) == [0.45, 0.58, 0.63, 0.72]
+    assert list(GUIDE_SEGMENTATION["read_rate"]) == [0.45, 0.58, 0.63, 0.72]
 
 
 def test_segment_comparison_without_baseline_is_nan(rich):

@@ -1,4 +1,4 @@
-"""The seed's segmentation comparison, reproduced from the ledger: read rate, conversion uplift and
+"""The segmentation comparison of the WhatsApp marketing guide, 2024, reproduced from the ledger: read rate, conversion uplift and
 marketing cost reduction of each segment against unsegmented sends."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .funnel import funnel
 from .load import UNSEGMENTED
 from .money import DEFAULT_PRICES
 
-SEED_SEGMENTATION = pd.DataFrame(
+GUIDE_SEGMENTATION = pd.DataFrame(
     {
         "segmentation": ["none", "by purchase frequency", "by average order value", "by interaction frequency"],
         "read_rate": [0.45, 0.58, 0.63, 0.72],
@@ -20,7 +20,7 @@ SEED_SEGMENTATION = pd.DataFrame(
         "cost_reduction": [0.0, 0.15, 0.28, 0.40],
     }
 )
-"""The seed's table (average open rate, conversion uplift, marketing cost reduction vs none)."""
+"""The WhatsApp marketing guide, 2024 table (average open rate, conversion uplift, marketing cost reduction vs none)."""
 
 
 def segment_comparison(
@@ -32,7 +32,7 @@ def segment_comparison(
     """Per segment: delivered, read rate, conversion rate, cost per conversion at list price, and
     against the ``baseline`` segment the conversion uplift and the cost reduction (both NaN when no
     baseline was sent). List price, not the free tier, so segments of any size compare fairly.
-    Only ``category`` campaigns count (the seed compares marketing sends); None takes all."""
+    Only ``category`` campaigns count (the guide compares marketing sends); None takes all."""
     if category is not None:
         enriched = enriched[enriched["category"] == category]
     table = funnel(enriched, ("segment",))

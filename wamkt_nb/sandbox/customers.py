@@ -80,8 +80,8 @@ def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: in
     feats, last_inbound = features_of(customers, now)
     rng = random.Random(seed)
     out: dict[str, SimCustomer] = {}
-    keep = [c for c in ("first_name", "days_since_last_interaction", "interactions_30d", "avg_order_value",
-                        "order_value_band", "interaction_recency", "most_active_hour") if c in feats.columns]
+    keep = [c for c in ("first_name", "days_since_last_interaction", "orders_per_month", "avg_order_value",
+                        "order_value_band", "interaction_recency") if c in feats.columns]
     records = feats[["customer_id", "phone", *[c for c in ("name", "timezone") if c in feats.columns], *keep]]
     for raw in records.to_dict("records"):
         row = {k: None if _missing(v) else v for k, v in raw.items()}
