@@ -174,6 +174,16 @@ def _advance_to(sandbox: Sandbox, link: SandboxLink, when: float) -> None:
         sandbox.advance(gap)
 
 
+def finish_history(store: Store, sandbox: Sandbox, link: SandboxLink, until: float, pace: float) -> dict[str, int]:
+    """End a history at ``until``: send what is due, wait for the last webhooks, store the sandbox's
+    orders; returns the sandbox's counters."""
+    _advance_to(sandbox, link, until)
+    _send_due(store, sandbox, pace)
+    _settle(sandbox, link, 60.0)
+    sandbox.save_conversions(store)
+    return dict(sandbox.counters())
+
+
 def play_campaign(store: Store, sandbox: Sandbox, features: pd.DataFrame, campaign: DemoCampaign,
                   templates: dict[str, Template], pace: float) -> str:
     """Dry-run, ledger and send one campaign at the sandbox's current simulated time.
@@ -300,11 +310,7 @@ def play_history(
                 sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
                 _settle(sandbox, link)
                 result.injected += 1
-            _advance_to(sandbox, link, start + days * DAY)
-            _send_due(store, sandbox, pace)
-            _settle(sandbox, link, 60.0)
-            sandbox.save_conversions(store)
-            result.counters = dict(sandbox.counters())
+            result.counters = finish_history(store, sandbox, link, start + days * DAY, pace)
     finally:
         sandbox.stop()
     return result

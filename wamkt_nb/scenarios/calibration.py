@@ -28,6 +28,7 @@ from typing import Callable
 import pandas as pd
 
 from .. import analytics as A
+from ..analytics.timing import local_time
 from ..abtest import assign_arms
 from ..abtest.play import approved_template
 from ..campaigns.dryrun import dry_run
@@ -37,9 +38,10 @@ from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
-from ..demo import _advance_to, _send, _send_due, _settle
+from ..demo import _advance_to, _send, _send_due, finish_history
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
+from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store, open_store
@@ -79,6 +81,7 @@ class CalibrationRun:
 
     data: CustomerData
     start: float
+    params: BehaviourParams
     comparison: list[str] = field(default_factory=list)
     media: str = ""
     copy_test: str = ""
@@ -128,9 +131,9 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     features = build_features(data, now=START)
     features = features.assign(order_ref="#" + features["customer_id"].astype(str).str[-5:])
     library = _library()
-    run = CalibrationRun(data=data, start=START.timestamp())
+    run = CalibrationRun(data=data, start=START.timestamp(), params=params or BehaviourParams())
     sandbox = Sandbox(
-        customers=data, clock=SimulatedClock(START.timestamp()), params=params or BehaviourParams(),
+        customers=data, clock=SimulatedClock(START.timestamp()), params=run.params,
         config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace),
                              seed=seed),
         templates=default_templates() + [approved_template(t) for t in (NEWSLETTER, NAME_FIRST, NAME_LATE)],
@@ -173,11 +176,8 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
             run.utility = campaign(at_local(day + 6), "Versand-Info", _segment(features, "active_7d"),
                                    _spec(library["order_shipped"]), segment="active_7d")
             _advance_to(sandbox, link, at_local(day + 8))
-            _send_due(store, sandbox, pace)
-            _advance_to(sandbox, link, at_local(day + 9))
-            _settle(sandbox, link, 60.0)
-            sandbox.save_conversions(store)
-            run.counters = dict(sandbox.counters())
+            _send_due(store, sandbox, pace)  # rows held back by quiet hours, then a day to answer and buy
+            run.counters = finish_history(store, sandbox, link, at_local(day + 9), pace)
     finally:
         sandbox.stop()
     return run
@@ -195,6 +195,7 @@ class Check:
     measured_by: str
     n: int
     se: float
+    model: float = float("nan")  # what the customer model expects for the same messages
     yields_to: str = ""  # the figure that wins where both cannot hold (docs/figures.md)
 
     @property
@@ -222,6 +223,23 @@ def ratio_se(p_a: float, n_a: float, p_b: float, n_b: float) -> float:
     return p_a / p_b * math.sqrt((1 - p_a) / (n_a * p_a) + (1 - p_b) / (n_b * p_b))
 
 
+def model_rates(run: CalibrationRun, sends: pd.DataFrame) -> pd.DataFrame:
+    """Per segment of ``sends``: the mean read chance and order chance (read × conversion) the
+    customer model gives the delivered messages, each at its customer's local hour — the rates the
+    campaign would show without sampling noise."""
+    rows = sends.loc[sends["delivered"]]
+    features = build_features(run.data, now=START).set_index("customer_id")
+    features = features.loc[rows["customer_id"].astype(str)].to_dict("records")
+    hours = local_time(rows["delivered_at"].fillna(rows["out_at"]), rows["customer_id"], run.timezones).dt.hour
+    read, order = [], []
+    for customer, hour in zip(features, hours):
+        p = bm.read_probability(customer, NEWSLETTER.body, int(hour), run.params)
+        read.append(p)
+        order.append(p * bm.conversion_probability(customer, "marketing", run.params))
+    frame = pd.DataFrame({"segment": rows["segment"].astype(str).to_numpy(), "read": read, "order": order})
+    return frame.groupby("segment")[["read", "order"]].mean()
+
+
 def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     """Each published figure beside what the dashboards' functions measure in ``store``."""
     options = A.MetricOptions(timezones=run.timezones)
@@ -234,8 +252,8 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     checks: list[Check] = []
 
     def add(figure: str, low: float, high: float, measured: float, how: str, n: float, se: float,
-            yields_to: str = "") -> None:
-        checks.append(Check(figure, low, high, float(measured), how, int(n), float(se), yields_to))
+            yields_to: str = "", model: float = float("nan")) -> None:
+        checks.append(Check(figure, low, high, float(measured), how, int(n), float(se), model, yields_to))
 
     for label, frame, low, high in (("plain text", rows[rows["campaign_id"] != run.media], 0.98, 0.98),
                                     ("with media", of(run.media), 0.90, 0.95)):
@@ -253,11 +271,13 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
         return float(table[column].get(segment, nan))
 
     base = A.UNSEGMENTED
+    expected = model_rates(run, of(run.comparison))
     for label, row in published.iterrows():
         seg = names[label]
         add(f"read rate, segmented {label}", row["read_rate"], row["read_rate"], cell(seg, "read_rate"),
             f"segment_comparison read_rate [{seg}]", cell(seg, "delivered"),
-            rate_se(cell(seg, "read_rate"), cell(seg, "delivered")))
+            rate_se(cell(seg, "read_rate"), cell(seg, "delivered")), model=expected.loc[seg, "read"])
+    model_ratio = expected["order"] / expected.loc[base, "order"]
     for column, figure, yields_to in (("conversion_uplift", "conversion uplift", ""),
                                       ("cost_reduction", "cost reduction", "conversion uplift")):
         for label, row in published.iloc[1:].iterrows():
@@ -266,8 +286,9 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
                           cell(base, "conversion_rate"), cell(base, "delivered"))
             if column == "cost_reduction":  # 1 - cost per conversion ratio = 1 - 1 / conversion ratio
                 se = se / (1 + cell(seg, "conversion_uplift")) ** 2
+            model = model_ratio[seg] - 1 if column == "conversion_uplift" else 1 - 1 / model_ratio[seg]
             add(f"{figure}, {label}", row[column], row[column], cell(seg, column),
-                f"segment_comparison {column} [{seg}]", cell(seg, "delivered"), se, yields_to)
+                f"segment_comparison {column} [{seg}]", cell(seg, "delivered"), se, yields_to, model)
 
     arms = A.funnel(of(run.copy_test), ("arm",)).set_index("arm")
     for arm, figure, target in (("A", "read rate, name late in long copy (frequent buyers)", 0.58),
@@ -300,7 +321,7 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     add("reply rate under 5 % warns", 1.0, 1.0, float(warns),
         f"reply_health warning: newsletter {bool(promo['warning'])}, utility {bool(notice['warning'])}", 2, 0.0)
     return pd.DataFrame([{
-        "figure": c.figure, "published": c.published, "measured": c.measured, "n": c.n, "se": c.se,
+        "figure": c.figure, "published": c.published, "measured": c.measured, "model": c.model, "n": c.n, "se": c.se,
         "status": c.status, "low": c.low, "high": c.high,
         "measured_by": c.measured_by + (f" (yields to {c.yields_to})" if c.status == "YIELDS" else ""),
     } for c in checks])
@@ -311,13 +332,17 @@ def format_report(table: pd.DataFrame, customers: int, seed: int) -> str:
     lines = [f"Calibration: {customers:,} sample customers (seed {seed}) through the sandbox; "
              f"published figures: {SOURCE}; PASS within ±{TOLERANCE * 100:.0f} percentage points; "
              "n = messages (replies for reply timing), SE = binomial standard error.", "",
-             "| figure | published | measured | n | SE | status | measured by |", "|---|---|---|---|---|---|---|"]
+             "model = what the customer model expects for the same messages (its calibration without sampling "
+             "noise; segment comparison only).", "",
+             "| figure | published | measured | model | n | SE | status | measured by |", "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples(index=False):
         flag = row.figure.endswith("warns")
         published = "warns / silent" if flag else row.published
         measured = ("warns / silent" if row.measured == 1 else "wrong") if flag else f"{row.measured:.1%}"
         se = "" if flag or math.isnan(row.se) else f"{row.se:.1%}"
-        lines.append(f"| {row.figure} | {published} | {measured} | {row.n:,} | {se} | {row.status} | {row.measured_by} |")
+        model = "" if math.isnan(row.model) else f"{row.model:.1%}"
+        lines.append(f"| {row.figure} | {published} | {measured} | {model} | {row.n:,} | {se} | {row.status} "
+                     f"| {row.measured_by} |")
     return "\n".join(lines)
 
 
