@@ -299,7 +299,8 @@ def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) 
 def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, media: bool) -> pd.DataFrame:
     """Messages → delivered → read → replied expected from each customer's history.
 
-    Customers without history count with the rates of the WhatsApp marketing guide, 2024 (read 58 %, replies by category).
+    Customers without history count with the rates of the WhatsApp marketing guide, 2024 (read 58 %,
+    replies by category).
     """
     n = int(planned.sum())
     delivery = DELIVERY_RATE["media" if media else "text"]

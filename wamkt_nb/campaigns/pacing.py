@@ -12,7 +12,8 @@ import random
 from ..settings import PACE_PRESETS
 
 CONFIRM_ABOVE = 50.0
-"""Above this rate (msg/s) the WhatsApp marketing guide, 2024 warns of temporary restriction and < 60 % success: ask first."""
+"""Above this rate (msg/s) the WhatsApp marketing guide, 2024 warns of temporary restriction and
+< 60 % success: ask first."""
 PAIR_INTERVAL = 6.0
 """Meta's pair rate: about one message per 6 s to the same recipient."""
 

@@ -334,7 +334,8 @@ def format_report(table: pd.DataFrame, customers: int, seed: int) -> str:
              "n = messages (replies for reply timing), SE = binomial standard error.", "",
              "model = what the customer model expects for the same messages (its calibration without sampling "
              "noise; segment comparison only).", "",
-             "| figure | published | measured | model | n | SE | status | measured by |", "|---|---|---|---|---|---|---|---|"]
+             "| figure | published | measured | model | n | SE | status | measured by |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples(index=False):
         flag = row.figure.endswith("warns")
         published = "warns / silent" if flag else row.published

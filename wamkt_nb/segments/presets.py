@@ -1,4 +1,5 @@
-"""Ready-made segments from the WhatsApp marketing guide, 2024: purchase frequency, order value and interaction recency.
+"""Ready-made segments from the WhatsApp marketing guide, 2024: purchase frequency, order value and
+interaction recency.
 
 "High order value" means an average order of 50 or more (the guide's bands are under 50 and
 50-200+). Inactive-90-day customers are excluded from marketing segments by default; only the

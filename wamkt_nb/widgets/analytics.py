@@ -377,16 +377,18 @@ class CampaignOverview(AnalyticsDashboard):
 
 
 class SegmentComparison(AnalyticsDashboard):
-    """The segmentation table of the WhatsApp marketing guide, 2024 from the ledger: read rate, conversion uplift, cost reduction."""
+    """The segmentation table of the WhatsApp marketing guide, 2024 from the ledger: read rate,
+    conversion uplift, cost reduction."""
 
     title = "Segment comparison"
     css = "wamkt-segment-comparison"
 
     def build(self) -> None:
         self.comparison = ChartView("segments", "Segments against an unsegmented send")
-        self.seed = W.HTML("<h4>Published figures (WhatsApp marketing guide, 2024)</h4>" + format_table(A.GUIDE_SEGMENTATION))
+        self.published = W.HTML("<h4>Published figures (WhatsApp marketing guide, 2024)</h4>"
+                                + format_table(A.GUIDE_SEGMENTATION))
         self.rates = ChartView("segment-rates", "Read and reply rate per segment")
-        self.body.children = [self.comparison, self.seed, self.rates]
+        self.body.children = [self.comparison, self.published, self.rates]
 
     def draw(self, rows: pd.DataFrame) -> None:
         # The comparison needs the baseline even when one segment is picked: use the other filters only.
