@@ -61,3 +61,12 @@ def test_cost_reduction_follows_from_the_conversion_uplift(report):
 def test_reply_warning_fires_for_a_pure_promotion_only(report):
     row = report.set_index("figure").loc["reply rate under 5 % warns"]
     assert row["measured"] == 1.0, row["measured_by"]
+
+
+def test_wamkt_calibrate_is_a_command(capsys):
+    from wamkt_nb.cli import build_parser, main
+
+    args = build_parser().parse_args(["calibrate", "--customers", "500", "--rounds", "2"])
+    assert (args.customers, args.rounds, args.seed) == (500, 2, 42)
+    with pytest.raises(SystemExit, match="at least 100"):
+        main(["calibrate", "--customers", "50"])
