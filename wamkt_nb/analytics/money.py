@@ -2,8 +2,9 @@
 
 Meta charges per delivered template message by category (see the wire contract's pricing); the
 price book of the WhatsApp marketing guide, 2024: 1,000 free messages a month, then about
-0.005-0.01 USD each. Prices are data, and costs come out in the currency of the prices given (``MetricOptions.report_prices`` converts
-the USD price book into the reporting currency that revenue is in).
+0.005-0.01 USD each. Prices are data, and costs come out in the currency of the prices given
+(``MetricOptions.report_prices`` converts the USD price book into the reporting currency that
+revenue is in).
 """
 
 from __future__ import annotations
