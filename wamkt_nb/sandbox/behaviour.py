@@ -65,7 +65,7 @@ class BehaviourParams:
     night_read_factor: float = 0.8
     """Read chance multiplier at night (no published figure; quiet hours keep campaigns out of it)."""
     max_read: float = 0.97
-    """Upper bound of any read chance (some messages are never opened, as the 98 % open-rate ceiling says)."""
+    """Upper bound of any read chance (the guide: WhatsApp open rates reach up to 98 %)."""
     reply_given_read: dict[str, float] = field(default_factory=lambda: {
         "marketing": 0.03, "utility": 0.24, "authentication": 0.01, "service": 0.35})
     """Reply chance once read, by category: order notifications get 15-20 % replies and pure
@@ -74,7 +74,8 @@ class BehaviourParams:
     """Reply chance once read for marketing text with a call to action ("Reply YES to get a discount
     code"), which the guide recommends to keep replies above the 5 % spam line."""
     call_to_action_words: tuple[str, ...] = ("JA", "YES", "antworte", "reply", "Rabatt")
-    """Words that make a marketing text a call to action."""
+    """Words that make a marketing text a call to action (the guide's example: "Reply YES to get a
+    discount code")."""
     reply_delays: tuple[tuple[float, float, float], ...] = (
         (0.65, 5.0, 180.0), (0.23, 180.0, 1_800.0), (0.12, 1_800.0, 21_600.0))
     """Delay from reading to replying as a mixture (share, min s, max s): 65 % of replies within
@@ -108,17 +109,20 @@ class BehaviourParams:
     conversion_delay: tuple[float, float] = (600.0, 86_400.0)
     """Seconds from reading to ordering (within the dashboards' 7-day attribution window)."""
     sent_delay: tuple[float, float] = (0.3, 2.0)
-    """Seconds from accept to sent (queueing at Meta)."""
+    """Seconds from accept to sent (queueing at Meta; no published figure)."""
     delivered_delay: tuple[float, float] = (1.0, 30.0)
-    """Seconds from sent to delivered."""
+    """Seconds from sent to delivered (no published figure)."""
     delivered_webhook_missing: float = 0.005
     """Share of delivered messages whose "delivered" webhook never comes (Meta may send "read" first)."""
     read_delay_mean: float = 1_800.0
-    """Mean seconds from delivery to reading (exponential)."""
+    """Mean seconds from delivery to reading (exponential; no published figure: it is why reply
+    timing counts from the read, see docs/figures.md)."""
     variant_uplift: dict[str, float] = field(default_factory=dict)
-    """Planted relative conversion uplift for A/B tests, by template name or callback-data token."""
+    """Planted relative conversion uplift for A/B tests, by template name or callback-data token (a
+    known true effect, not a published figure)."""
     variant_read_uplift: dict[str, float] = field(default_factory=dict)
-    """Planted relative read uplift for A/B tests, by template name or callback-data token."""
+    """Planted relative read uplift for A/B tests, by template name or callback-data token (a known
+    true effect, not a published figure)."""
 
 
 DEFAULT_PARAMS = BehaviourParams()

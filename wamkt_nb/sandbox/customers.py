@@ -76,7 +76,11 @@ def _missing(value: Any) -> bool:
 
 def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: int, not_on_whatsapp_rate: float,
                     marketing_stopped_rate: float) -> dict[str, SimCustomer]:
-    """Simulated customers by wa_id (digits of the E.164 phone); a seeded few are not on WhatsApp."""
+    """Simulated customers by wa_id (digits of the E.164 phone); a seeded few are not on WhatsApp.
+
+    Each keeps the features the customer model reads (``behaviour.customer_scores``: days since the
+    last interaction, orders per month, average order value; the first name for name-first copy;
+    the recency tag for blocking), as they were at ``now``."""
     feats, last_inbound = features_of(customers, now)
     rng = random.Random(seed)
     out: dict[str, SimCustomer] = {}
