@@ -148,7 +148,7 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
         wait_for_port(port, proc=proc)
         page.goto(url, timeout=120_000)
         page.wait_for_selector(".wamkt-kpis", state="visible", timeout=120_000)
-        assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.42 and 3.42 of the default plan
+        assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.58 and 3.58 of the default plan
         assert page.locator(".wamkt-error").count() == 0
         page.goto("about:blank")
         proc.terminate()  # SIGTERM to the demo alone: it stops the Voila server it started
