@@ -13,8 +13,9 @@ The history (days after ``START``, sent at 15 h Berlin time unless said otherwis
   plain-text newsletter to everyone, to frequent buyers, to high order value (50+), to customers
   active in the last 7 days;
 * then: an image-header template to everyone (media delivery); a copy test on frequent buyers
-  (arm A the name late in a long text, arm B 20-30 characters starting with the name); a send-time test (everyone
-  in 14 slices, one per local hour 8-21 h); order notifications (utility) to active customers.
+  (arm A the name late in a long text, arm B 20-30 characters starting with the name); a
+  send-time test (everyone in 14 slices, one per local hour 8-21 h); order notifications
+  (utility) to active customers.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ NAME_LATE = template_from_text(
     "neuheiten_mit_name", "de", "MARKETING",
     "Neu im Shop: die Frühlingskollektion, ausgesucht für dich, {{first_name}}. Schau vorbei!",
     examples={"first_name": "Anna"})
-"""The copy test's control: the same name, but late in a longer text (both arms fill the same
-variable, so the dry run checks one parameter for every recipient)."""
+"""The copy test's control: the same name, but late in a longer text. Both arms fill the same
+variable: the dry run checks every arm's parameters on every recipient, so an arm without the
+variable would be excluded as ``missing_parameter``."""
 
 
 @dataclass
