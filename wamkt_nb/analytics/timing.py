@@ -68,9 +68,8 @@ def read_rate_by_hour(
     its ``read_uplift`` over the read rate of all these messages (0.20 = 20 % above average) and whether the
     hour is a peak hour. Only delivered messages count, as in every read rate."""
     rows = enriched.loc[enriched["delivered"]]
-    at = rows["delivered_at"].fillna(rows["out_at"])
-    hour = local_time(at, rows["customer_id"], timezones).dt.hour
-    table = rows.groupby(hour.to_numpy())["read"].agg(["size", "sum"]).rename(
+    hour = local_hour(rows["delivered_at"].fillna(rows["out_at"]), rows["customer_id"], timezones)
+    table = rows.groupby(hour)["read"].agg(["size", "sum"]).rename(
         columns={"size": "delivered", "sum": "read"}).astype("int64")
     table.index = pd.Index(table.index.astype("int64"), name="hour")
     average = table["read"].sum() / table["delivered"].sum() if len(table) else np.nan
@@ -80,11 +79,32 @@ def read_rate_by_hour(
     return table.reset_index()
 
 
+def local_hour(times: pd.Series, customer_ids: pd.Series, timezones: pd.Series | None) -> np.ndarray:
+    """Local wall-clock hour (float, NaN for NaT) of each UTC time in its customer's zone (UTC where
+    unknown); one conversion per zone over integer codes, so a million rows take well under a second."""
+    index = pd.DatetimeIndex(times)
+    if timezones is None or not len(index):
+        return index.tz_convert("UTC").hour.to_numpy(dtype="float64")
+    codes, ids = pd.factorize(customer_ids.astype(str))
+    zone_codes, zones = pd.factorize(pd.Series(ids).map(timezones).fillna("UTC").astype(str))
+    per_row = zone_codes[codes]
+    out = np.full(len(index), np.nan)
+    for k, name in enumerate(zones):
+        rows = per_row == k
+        try:
+            out[rows] = index[rows].tz_convert(name).hour
+        except Exception:  # an unknown zone name: UTC rather than fail the table
+            out[rows] = index[rows].tz_convert("UTC").hour
+    return out
+
+
 def peak_read_lift(
-    enriched: pd.DataFrame, timezones: pd.Series | None = None, peak_hours: Sequence[int] = PEAK_HOURS
+    enriched: pd.DataFrame | None = None, timezones: pd.Series | None = None,
+    peak_hours: Sequence[int] = PEAK_HOURS, *, by_hour: pd.DataFrame | None = None,
 ) -> float:
-    """Read rate of messages delivered in the peak hours over the read rate of all of them, minus 1."""
-    table = read_rate_by_hour(enriched, timezones, peak_hours)
+    """Read rate of messages delivered in the peak hours over the read rate of all of them, minus 1
+    (from ``by_hour``, a ``read_rate_by_hour`` table, when the caller has it already)."""
+    table = by_hour if by_hour is not None else read_rate_by_hour(enriched, timezones, peak_hours)
     peak = table[table["peak"]]
     if peak.empty or not table["delivered"].sum():
         return float("nan")

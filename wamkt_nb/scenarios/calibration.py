@@ -301,7 +301,7 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     peak = hours[hours["peak"]]
     p_peak, n_peak = peak["read"].sum() / max(peak["delivered"].sum(), 1), peak["delivered"].sum()
     p_all, n_all = hours["read"].sum() / max(hours["delivered"].sum(), 1), hours["delivered"].sum()
-    add("read rate in peak hours vs average", 0.20, 0.25, A.peak_read_lift(of(run.send_time), run.timezones),
+    add("read rate in peak hours vs average", 0.20, 0.25, A.peak_read_lift(by_hour=hours),
         "peak_read_lift, send-time test", n_peak, ratio_se(p_peak, n_peak, p_all, n_all))
 
     decay = A.reply_time_decay(rows).set_index("end_min")

@@ -428,7 +428,7 @@ class SendTimes(AnalyticsDashboard):
         top = per_hour.sort_values(ascending=False).head(3).index.tolist() if per_hour.sum() else []
         self.hours.show(charts.hours_chart(per_hour, top, f"Activity per local hour: {label}"), best)
         by_hour = A.read_rate_by_hour(rows, tz)
-        lift = A.peak_read_lift(rows, tz)
+        lift = A.peak_read_lift(by_hour=by_hour)
         shown = "no reads yet" if pd.isna(lift) else f"{lift:+.0%}"
         self.peak.value = (f"<h4>{html.escape(A.PEAK_TITLE)}</h4><p class='wamkt-peak-lift'>peak hours vs average: "
                            f"{shown}</p>" + format_table(by_hour))
