@@ -1,10 +1,9 @@
 """What messages cost against the free tier, the revenue they bring (ROI per message), and LTV.
 
 Meta charges per delivered template message by category (see the wire contract's pricing); the
-price book of the WhatsApp marketing guide, 2024: 1,000 free messages a month, then about
-0.005-0.01 USD each. Prices are data, and costs come out in the currency of the prices given
-(``MetricOptions.report_prices`` converts the USD price book into the reporting currency that
-revenue is in).
+seed's price book: 1,000 free messages a month, then about 0.005-0.01 USD each. Prices are data,
+and costs come out in the currency of the prices given (``MetricOptions.report_prices`` converts
+the USD price book into the reporting currency that revenue is in).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """An editable price book: what a campaign costs, per message and per provider.
 
-Defaults are the WhatsApp marketing guide's (2024): 1,000 free messages per month, then
-0.005-0.01 USD per message (marketing at the top, utility and authentication at the bottom, service
-free), and the provider comparison (Twilio, MessageBird, Zenvia). Everything is data: change it in
-code, from a dict, or a JSON file.
+Defaults are the seed's: 1,000 free messages per month, then 0.005-0.01 USD per message (marketing
+at the top, utility and authentication at the bottom, service free), and the provider comparison
+(Twilio, MessageBird, Zenvia). Everything is data: change it in code, from a dict, or a JSON file.
 """
 
 from __future__ import annotations
