@@ -3,8 +3,9 @@
 The embedded sandbox injects keyword messages from distinct customers at ``--rate``/s for
 ``--seconds`` s; its signed webhooks go to ``wamkt serve`` in its own process, whose auto-replies
 go back to the sandbox's Cloud API. Prints the latency from webhook received (at the receiver) to
-reply request accepted (200 from the sandbox), p50/p99/max, against the seed's 2 s budget and
-the 50 ms p99 target; plus inject -> accepted (which adds the sandbox's webhook batching).
+reply request accepted (200 from the sandbox), p50/p99/max, against the 2 s budget of the
+WhatsApp marketing guide, 2024 and the 50 ms p99 target; plus inject -> accepted (which adds the
+sandbox's webhook batching).
 Run: .venv/bin/python bench/autoreply.py [--rate 100] [--seconds 30]
 """
 

@@ -34,7 +34,7 @@ def model(features):
 
 
 def test_probabilities_follow_the_model(features, model):
-    assert model["B"].mean() / model["A"].mean() == pytest.approx(1.25, rel=1e-6)  # no rate near the cap
+    assert model["B"].mean() / model["A"].mean() == pytest.approx(1.25, rel=1e-4)  # a few rates at the cap of 1
     row = features.iloc[0].to_dict()
     p = bm.BehaviourParams()
     expected = (bm.delivery_probability("text", p) * bm.read_probability(row, TEXT, 11, p)

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.analytics import (
-    SEED_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
+    DECAY_TITLE, GUIDE_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
     compute_metrics, conversations, enrich, failures, funnel, load_ledger, ltv_monthly,
-    monthly_costs, reply_health, reply_time_decay, roi_per_message, segment_comparison,
-    send_costs, service_summary,
+    monthly_costs, peak_read_lift, read_rate_by_hour, reply_delay_minutes, reply_health, reply_time_decay,
+    roi_per_message, segment_comparison, send_costs, service_summary,
 )
 from wamkt_nb.cloudapi import error_meaning
 from wamkt_nb.currency import CurrencyError, ExchangeRates
@@ -178,6 +178,32 @@ def test_failures_by_code_with_meaning(rich):
     assert per_campaign.set_index("campaign_id").loc["A", "share_of_attempted"] == pytest.approx(1 / 4)
 
 
+def test_reply_delays_count_from_the_read(rich):
+    """Minutes from the customer reading the message (delivery when no read came), as the
+    reply-time table's title says (docs/figures.md: 65 % within 3 min of reading)."""
+    row = rich.set_index(rich["campaign_id"] + ":" + rich["customer_id"].str[1:])
+    minutes = reply_delay_minutes(row)
+    assert minutes["A:1"] == pytest.approx((120 - 60) / 60)
+    assert minutes["B:1"] == pytest.approx((2400 - 100) / 60)
+    assert minutes[~row["replied"]].isna().all()
+    assert "after the customer read the message" in DECAY_TITLE and "WhatsApp marketing guide, 2024" in DECAY_TITLE
+
+
+def test_read_rate_by_local_send_hour(rich):
+    table = read_rate_by_hour(rich).set_index("hour")  # UTC: A delivered at 10 h, B at 10 h the next day
+    assert table.loc[10, "delivered"] == 5 and table.loc[10, "read"] == 3 and table.loc[10, "peak"]
+    assert peak_read_lift(rich) == pytest.approx(0.0)  # every delivered message was in a peak hour
+    berlin = pd.Series({f"C{n}": "Europe/Berlin" for n in range(1, 10)})
+    local = read_rate_by_hour(rich, berlin).set_index("hour")
+    assert list(local.index) == [11] and local.loc[11, "read_rate"] == pytest.approx(3 / 5)
+    later = rich.assign(delivered_at=rich["delivered_at"] + pd.Timedelta(hours=3),
+                        read_at=rich["read_at"] + pd.Timedelta(hours=3))
+    later.loc[later["campaign_id"] == "A", ["delivered_at", "read_at"]] = rich.loc[
+        rich["campaign_id"] == "A", ["delivered_at", "read_at"]].to_numpy()
+    # A (2 of 3 read) in the 10 h peak, B (1 of 2 read) at 13 h: peak read rate 2/3 vs 3/5 overall
+    assert peak_read_lift(later) == pytest.approx((2 / 3) / (3 / 5) - 1)
+
+
 def test_reply_time_decay(rich):
     table = reply_time_decay(rich).set_index("bin")
     assert table.loc["0-3 min", "replies"] == 1 and table.loc["30-60 min", "replies"] == 1
@@ -224,7 +250,7 @@ def test_segment_comparison_against_unsegmented(rich):
     assert table.loc["frequent_buyers", "cost_per_conversion"] == pytest.approx(0.02)
     assert table.loc["frequent_buyers", "cost_reduction"] == pytest.approx(0.0)
     assert table.loc["unsegmented", "conversion_uplift"] == pytest.approx(0.0)
-    assert list(SEED_SEGMENTATION["read_rate"]) == [0.45, 0.58, 0.63, 0.72]
+    assert list(GUIDE_SEGMENTATION["read_rate"]) == [0.45, 0.58, 0.63, 0.72]
 
 
 def test_segment_comparison_without_baseline_is_nan(rich):

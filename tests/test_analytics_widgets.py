@@ -69,11 +69,12 @@ def test_no_full_phone_number_anywhere(filled):
         assert not any(p in text or p[1:] in text for p in phones)
 
 
-def test_segment_comparison_has_baseline_and_seed(filled):
+def test_segment_comparison_has_baseline_and_published_figures(filled):
     view = SegmentComparison()
     table = view.comparison.table.value
     assert "unsegmented" in table and "frequent_buyers" in table
-    assert "by interaction frequency" in view.seed.value
+    assert "by interaction frequency" in view.published.value
+    assert "WhatsApp marketing guide, 2024" in view.published.value and "seed" not in view.published.value
     view.selector.segment.value = "active_7d"
     assert "active_7d" in view.comparison.table.value and "frequent_buyers" not in view.comparison.table.value
 
@@ -81,6 +82,8 @@ def test_segment_comparison_has_baseline_and_seed(filled):
 def test_send_times_heatmap_and_empty_selection(filled):
     view = SendTimes()
     assert view.heatmap.image.value.tobytes().startswith(b"\x89PNG")
+    assert "after the customer read the message" in view.decay.title.value  # the table says from when
+    assert "Read rate by local send hour" in view.peak.value and "peak hours vs average" in view.peak.value
     view.selector.since.value = pd.Timestamp.now().date() + pd.Timedelta(days=30)
     assert "No messages match" in view.status.value
 

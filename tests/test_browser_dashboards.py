@@ -84,6 +84,9 @@ def test_send_times(page, filled):
         best = page.locator(".wamkt-chart-best-hours .wamkt-table").inner_text()
         hours = [int(h) for h in re.findall(r"^\S+\s+\d\s+(\d+)\s", best, flags=re.M)]
         assert hours and all(0 <= h <= 23 for h in hours)
+        decay = page.locator(".wamkt-chart-reply-decay").inner_text()
+        assert "after the customer read the message" in decay and "65 % within 3 min" in decay
+        assert "Read rate by local send hour" in page.locator(".wamkt-send-times").inner_text()
         check_clean(page, phones)
         choose_and_wait_for_redraw(page, ".wamkt-select-segment", ".wamkt-chart-best-hours", value="frequent_buyers")
         check_clean(page, phones)

@@ -149,7 +149,7 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
         wait_for_port(port, proc=proc)
         page.goto(url, timeout=120_000)
         page.wait_for_selector(".wamkt-kpis", state="visible", timeout=120_000)
-        assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.42 and 3.42 of the default plan
+        assert int(page.locator(".wamkt-kpi-campaigns").inner_text()) == 2  # days 0.58 and 3.58 of the default plan
         assert "Meta rate card 2026-07-01" in page.locator(".wamkt-kpis").inner_text()  # the cost names its card
         assert page.locator(".wamkt-error").count() == 0
         page.goto("about:blank")

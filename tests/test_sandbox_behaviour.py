@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import orjson
@@ -18,56 +19,67 @@ from wamkt_nb.sandbox import (
 from wamkt_nb.sandbox.behaviour import sample_reply_delay
 
 P = BehaviourParams()
-ACTIVE = {"first_name": "Anna", "days_since_last_interaction": 20.0, "interactions_30d": 0,
-          "order_value_band": "50_200", "interaction_recency": "recent_30d"}
+ACTIVE = {"first_name": "Anna", "days_since_last_interaction": 20.0, "orders_per_month": 0.5,
+          "avg_order_value": 40.0, "order_value_band": "under_50", "interaction_recency": "recent_30d"}
+GENERIC = "Neue Angebote warten in unserem Shop auf dich"
 
 
 def test_delivery_text_vs_media():
-    assert delivery_probability("text", P) == 0.98
-    assert delivery_probability("template", P) == 0.98
-    assert 0.90 <= delivery_probability("image", P) <= 0.95
-    assert 0.90 <= delivery_probability("document", P) <= 0.95
+    assert delivery_probability("text", P) == P.delivery_text == delivery_probability("template", P)
+    assert 0.98 <= P.delivery_text <= 1.0
+    assert 0.90 <= delivery_probability("image", P) <= 0.95 + 0.01  # 90-95 % of attempted after the same losses
+    assert delivery_probability("document", P) == delivery_probability("image", P) < P.delivery_text
 
 
-def test_read_probability_seed_figures():
-    generic = read_probability(ACTIVE, "Neue Angebote warten in unserem Shop auf dich", 15, P)
+def test_name_first_short_copy_reads_more():
+    """20-30 characters starting with the first name add ``personal_read_logit`` to the log-odds."""
+    generic = read_probability(ACTIVE, GENERIC, 15, P)
     personal = read_probability(ACTIVE, "Anna, dein Paket ist da!", 15, P)  # 24 chars, name first
-    assert generic == pytest.approx(0.58) and personal == pytest.approx(0.79)
-    assert read_probability(ACTIVE, "Anna", 15, P) == pytest.approx(0.58)  # too short to count as personal
-    peak = read_probability(ACTIVE, "Neue Angebote warten in unserem Shop auf dich", 21, P)
-    assert 1.20 <= peak / generic <= 1.25
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    assert logit(personal) - logit(generic) == pytest.approx(P.personal_read_logit)
+    assert read_probability(ACTIVE, "Anna", 15, P) == generic  # too short to count as personal
+    assert read_probability(ACTIVE, "Anna, dein Paket ist jetzt endlich da!", 15, P) == generic  # too long
+    assert read_probability({**ACTIVE, "first_name": None}, "Anna, dein Paket ist da!", 15, P) == generic
 
 
-def test_customers_own_active_hour_reads_more():
-    text = "Neue Angebote warten in unserem Shop auf dich"
-    owl = {**ACTIVE, "most_active_hour": 23.0}
-    assert read_probability(owl, text, 0, P) == pytest.approx(read_probability(ACTIVE, text, 0, P) * 1.15)
-    assert read_probability(owl, text, 15, P) == read_probability(ACTIVE, text, 15, P)
+def test_peak_and_night_hours():
+    generic = read_probability(ACTIVE, GENERIC, 15, P)
+    assert read_probability(ACTIVE, GENERIC, 21, P) == pytest.approx(generic * P.peak_read_factor)
+    assert read_probability(ACTIVE, GENERIC, 10, P) == pytest.approx(generic * P.peak_read_factor)
+    assert read_probability(ACTIVE, GENERIC, 12, P) == generic  # the peaks are 10-12 h and 20-22 h
+    assert read_probability(ACTIVE, GENERIC, 3, P) == pytest.approx(generic * P.night_read_factor)
 
 
-def test_read_probability_rises_with_recency_and_frequency():
-    text = "Neue Angebote warten in unserem Shop auf dich"
-    by_days = [read_probability({**ACTIVE, "days_since_last_interaction": d}, text, 15, P) for d in (2, 20, 60, 200)]
+def test_read_probability_rises_with_recency_frequency_and_order_value():
+    """Segment differences come from the features a segment selects on, not from its label."""
+    by_days = [read_probability({**ACTIVE, "days_since_last_interaction": d}, GENERIC, 15, P) for d in (2, 20, 60, 200)]
     assert by_days == sorted(by_days, reverse=True) and by_days[0] > by_days[-1] * 2
-    assert read_probability({**ACTIVE, "days_since_last_interaction": float("nan")}, text, 15, P) == by_days[-1]
-    by_count = [read_probability({**ACTIVE, "interactions_30d": n}, text, 15, P) for n in (0, 3, 10, 50)]
-    assert by_count[0] < by_count[1] < by_count[2] == by_count[3]
-    assert read_probability(ACTIVE, text, 15, P, uplift=10.0) == P.max_read
+    never = read_probability({**ACTIVE, "days_since_last_interaction": float("nan")}, GENERIC, 15, P)
+    assert never < by_days[-1]  # never interacted reads like a year of silence
+    by_orders = [read_probability({**ACTIVE, "orders_per_month": n}, GENERIC, 15, P) for n in (0, 0.5, 2, 5)]
+    assert by_orders == sorted(by_orders) and by_orders[0] < by_orders[-1]
+    by_value = [read_probability({**ACTIVE, "avg_order_value": v}, GENERIC, 15, P) for v in (20, 50, 120)]
+    assert by_value == sorted(by_value) and by_value[0] < by_value[-1]
+    labelled = {**ACTIVE, "order_value_band": "over_200", "interaction_recency": "active_7d"}
+    assert read_probability(labelled, GENERIC, 15, P) == read_probability(ACTIVE, GENERIC, 15, P)
+    assert read_probability(ACTIVE, GENERIC, 15, P, uplift=10.0) == P.max_read
 
 
 def test_reply_and_conversion_probabilities():
     promo = reply_probability(ACTIVE, "Neue Herbstmode", "marketing", P)
     cta = reply_probability(ACTIVE, "Antworte JA für deinen Code", "marketing", P)
     order = reply_probability(ACTIVE, "Deine Bestellung ist unterwegs", "utility", P)
-    assert 0.01 <= promo <= 0.03 < cta and 0.15 <= order <= 0.20
-    untargeted = conversion_probability(ACTIVE, "marketing", P)
-    targeted = conversion_probability({**ACTIVE, "order_value_band": "over_200", "interaction_recency": "active_7d"},
-                                      "marketing", P)
-    assert untargeted == pytest.approx(0.069) and targeted == pytest.approx(0.18)
-    assert conversion_probability(ACTIVE, "marketing", P, uplift=0.5) == pytest.approx(untargeted * 1.5)
+    assert promo == P.reply_given_read["marketing"] < cta == P.call_to_action_reply
+    assert order == P.reply_given_read["utility"]
+    base = conversion_probability(ACTIVE, "marketing", P)
+    assert 0 < base < 1
+    assert conversion_probability(ACTIVE, "marketing", P, uplift=0.5) == pytest.approx(base * 1.5)
+    assert conversion_probability(ACTIVE, "utility", P) == P.utility_conversion
+    quiet = conversion_probability({**ACTIVE, "days_since_last_interaction": 200.0}, "marketing", P)
+    assert quiet == pytest.approx(base * math.exp(P.conversion_recency * (math.log1p(200 / 7) - math.log1p(20 / 7))))
 
 
-def test_reply_delays_follow_the_seed():
+def test_reply_delays_follow_the_guide():
     rng = random.Random(1)
     delays = [sample_reply_delay(rng, P) for _ in range(20_000)]
     within_3min = sum(d <= 180 for d in delays) / len(delays)
@@ -112,12 +124,12 @@ def played():
         sb.stop()
 
 
-def test_campaign_rates_look_like_the_seed(played):
+def test_campaign_rates_look_like_the_guide(played):
     sb, _ = played
     msgs = sb.messages_frame()
     sent = msgs[msgs.sent_at.notna()]
     reached = sent.delivered_at.notna()
-    assert reached.mean() == pytest.approx(0.98, abs=0.012)
+    assert reached.mean() == pytest.approx(P.delivery_text, abs=0.01)
     read_rate = sent.read_at.notna().sum() / reached.sum()
     sb.wait_idle()
     webhooks = {}

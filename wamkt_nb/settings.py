@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .currency import ExchangeRates
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
-"""Messages per second for each pacing preset: the seed's 30/min, Meta's default 80/s, an upgraded number."""
+"""Messages per second for each pacing preset: 30/min (WhatsApp marketing guide, 2024), Meta's
+default 80/s, an upgraded number."""
 
 GRAPH_BASE_URL = "https://graph.facebook.com"
 

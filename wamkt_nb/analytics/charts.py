@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ..compliance.reservation import HELD_LABEL
 from .funnel import EMAIL_READ_RATE, REPLY_WARNING_RATE
-from .segments import SEED_SEGMENTATION
+from .segments import GUIDE_SEGMENTATION
 
 GREEN, BLUE, GREY, RED, ORANGE = "#25D366", "#128C7E", "#9e9e9e", "#d9534f", "#f0ad4e"
 
@@ -130,7 +130,8 @@ def hours_chart(events_by_hour: pd.Series, best: list[int], title: str) -> Figur
 
 
 def segment_comparison_chart(table: pd.DataFrame) -> Figure:
-    """Read rate, conversion uplift and cost reduction per segment next to the seed's figures."""
+    """Read rate, conversion uplift and cost reduction per segment next to the published figures
+    (WhatsApp marketing guide, 2024; docs/figures.md)."""
     fig = Figure(figsize=(9.0, 3.4), dpi=100)
     fig.subplots_adjust(left=0.17, right=0.98, bottom=0.15, top=0.88, wspace=0.1)
     axes = fig.subplots(1, 3)
@@ -144,10 +145,10 @@ def segment_comparison_chart(table: pd.DataFrame) -> Figure:
         values = table[col].fillna(0)
         colors = [GREY if b else GREEN for b in table["is_baseline"]]
         ax.barh(table["segment"].astype(str), values, color=colors)
-        seed = SEED_SEGMENTATION[col].iloc[1:]
+        published = GUIDE_SEGMENTATION[col].iloc[1:]
         if col != "read_rate":
             ax.axvline(0, color="black", lw=0.8)
-        ax.axvspan(seed.min(), seed.max(), color=ORANGE, alpha=0.15, label="seed range")
+        ax.axvspan(published.min(), published.max(), color=ORANGE, alpha=0.15, label="published range")
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.set_title(label, fontsize=10)
         ax.tick_params(axis="y", labelsize=8)

@@ -16,9 +16,9 @@ from ..compliance.reservation import HELD_BY_META, HELD_LABEL
 
 STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
 EMAIL_READ_RATE = 0.20
-"""The seed's e-mail open rate, the baseline a WhatsApp read rate is compared with."""
+"""The e-mail open rate of the WhatsApp marketing guide, 2024, the baseline a WhatsApp read rate is compared with."""
 REPLY_WARNING_RATE = 0.05
-"""Under 5 % replies within 24 h Meta sees spam and lowers the sender's priority (seed)."""
+"""Under 5 % replies within 24 h Meta sees spam and lowers the sender's priority (WhatsApp marketing guide, 2024)."""
 
 _NOT_ATTEMPTED = ("planned", "excluded", "cancelled")
 _AT_LEAST = {

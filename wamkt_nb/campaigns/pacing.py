@@ -1,7 +1,7 @@
 """How fast the sender may go: a token bucket per phone number that backs off on 130429 (AIMD),
 the pair rate per recipient, and jittered backoff for retries.
 
-Rates are messages per second. Presets come from the settings: ``safe`` (the seed's 30 per
+Rates are messages per second. Presets come from the settings: ``safe`` (the guide's 30 per
 minute, the default), ``standard`` (Meta's 80/s per number), ``max`` (1,000/s, an upgraded number).
 """
 
@@ -12,7 +12,8 @@ import random
 from ..settings import PACE_PRESETS
 
 CONFIRM_ABOVE = 50.0
-"""Above this rate (msg/s) the seed warns of temporary restriction and < 60 % success: ask first."""
+"""Above this rate (msg/s) the WhatsApp marketing guide, 2024 warns of temporary restriction and
+< 60 % success: ask first."""
 PAIR_INTERVAL = 6.0
 """Meta's pair rate: about one message per 6 s to the same recipient."""
 

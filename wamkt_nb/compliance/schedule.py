@@ -15,7 +15,8 @@ from .timezones import utc_offsets
 DAY = 86_400.0
 ACTIVE_WINDOWS = (10.0, 20.0)
 WINDOW_HOURS = 2.0
-"""Local start hours and length of the seed's activity peaks (10-12 h and 20-22 h)."""
+"""Local start hours and length of the activity peaks (10-12 h and 20-22 h) of the WhatsApp
+marketing guide, 2024 (docs/figures.md)."""
 
 Mode = Literal["now", "windows", "best_hour"]
 

@@ -51,8 +51,8 @@ class SandboxConfig:
     template_review_seconds: float = 3_600.0
     promotional_words: tuple[str, ...] = ("limited-time", "limited time", "nur heute", "gratis", "100%")
     # Share of known customers whose number is not on WhatsApp or who stopped marketing in the app.
-    not_on_whatsapp_rate: float = 0.01
-    marketing_stopped_rate: float = 0.02
+    not_on_whatsapp_rate: float = 0.005
+    marketing_stopped_rate: float = 0.01
     # Webhooks: batch up to this many updates, wait this long (real seconds) to fill a batch.
     webhook_batch_size: int = 100
     webhook_batch_wait: float = 0.02

@@ -76,12 +76,16 @@ def _missing(value: Any) -> bool:
 
 def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: int, not_on_whatsapp_rate: float,
                     marketing_stopped_rate: float) -> dict[str, SimCustomer]:
-    """Simulated customers by wa_id (digits of the E.164 phone); a seeded few are not on WhatsApp."""
+    """Simulated customers by wa_id (digits of the E.164 phone); a seeded few are not on WhatsApp.
+
+    Each keeps the features the customer model reads (``behaviour.customer_scores``: days since the
+    last interaction, orders per month, average order value; the first name for name-first copy;
+    the recency tag for blocking), as they were at ``now``."""
     feats, last_inbound = features_of(customers, now)
     rng = random.Random(seed)
     out: dict[str, SimCustomer] = {}
-    keep = [c for c in ("first_name", "days_since_last_interaction", "interactions_30d", "avg_order_value",
-                        "order_value_band", "interaction_recency", "most_active_hour") if c in feats.columns]
+    keep = [c for c in ("first_name", "days_since_last_interaction", "orders_per_month", "avg_order_value",
+                        "order_value_band", "interaction_recency") if c in feats.columns]
     records = feats[["customer_id", "phone", *[c for c in ("name", "timezone") if c in feats.columns], *keep]]
     for raw in records.to_dict("records"):
         row = {k: None if _missing(v) else v for k, v in raw.items()}

@@ -1,6 +1,7 @@
-"""Ready-made segments from the seed: purchase frequency, order value and interaction recency.
+"""Ready-made segments from the WhatsApp marketing guide, 2024: purchase frequency, order value and
+interaction recency.
 
-"High order value" means an average order of 50 or more (the seed's bands are under 50 and
+"High order value" means an average order of 50 or more (the guide's bands are under 50 and
 50-200+). Inactive-90-day customers are excluded from marketing segments by default; only the
 "inactive 90 days" preset, which exists to look at them, includes them.
 """

@@ -62,7 +62,8 @@ def queue_reply(
 
 
 RETRY_BUDGET_SECONDS = 1.5
-"""Transient errors are retried while the reply can still arrive within the 2 s the seed allows."""
+"""Transient errors are retried while the reply can still arrive within the 2 s the WhatsApp
+marketing guide, 2024 allows."""
 
 
 async def _send_with_retries(sender: MessageSender, number: str, payload: dict[str, Any], budget: float) -> Any:

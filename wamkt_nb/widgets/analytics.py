@@ -380,16 +380,18 @@ class CampaignOverview(AnalyticsDashboard):
 
 
 class SegmentComparison(AnalyticsDashboard):
-    """The seed's segmentation table from the ledger: read rate, conversion uplift, cost reduction."""
+    """The segmentation table of the WhatsApp marketing guide, 2024 from the ledger: read rate,
+    conversion uplift, cost reduction."""
 
     title = "Segment comparison"
     css = "wamkt-segment-comparison"
 
     def build(self) -> None:
         self.comparison = ChartView("segments", "Segments against an unsegmented send")
-        self.seed = W.HTML("<h4>The seed's reference</h4>" + format_table(A.SEED_SEGMENTATION))
+        self.published = W.HTML("<h4>Published figures (WhatsApp marketing guide, 2024)</h4>"
+                                + format_table(A.GUIDE_SEGMENTATION))
         self.rates = ChartView("segment-rates", "Read and reply rate per segment")
-        self.body.children = [self.comparison, self.seed, self.rates]
+        self.body.children = [self.comparison, self.published, self.rates]
 
     def draw(self, rows: pd.DataFrame) -> None:
         # The comparison needs the baseline even when one segment is picked: use the other filters only.
@@ -405,7 +407,8 @@ class SegmentComparison(AnalyticsDashboard):
 
 
 class SendTimes(AnalyticsDashboard):
-    """When customers read and reply: heatmap, hours of the chosen segment, reply-time decay."""
+    """When customers read and reply: heatmap, hours of the chosen segment, read rate by local send hour,
+    reply-time decay."""
 
     title = "Best send times"
     css = "wamkt-send-times"
@@ -414,8 +417,9 @@ class SendTimes(AnalyticsDashboard):
         self.heatmap = ChartView("heatmap", "Activity by local weekday and hour: reads, replies and the "
                                              "recorded interactions of these customers")
         self.hours = ChartView("best-hours", "Best send hours per segment")
-        self.decay = ChartView("reply-decay", "Reply-time decay (seed: 65 % within 3 min, 12 % after 30 min)")
-        self.body.children = [self.heatmap, self.hours, self.decay]
+        self.decay = ChartView("reply-decay", A.DECAY_TITLE)
+        self.peak = W.HTML()
+        self.body.children = [self.heatmap, self.hours, self.peak, self.decay]
 
     def draw(self, rows: pd.DataFrame) -> None:
         tz, history = self.source.timezones, self.source.history
@@ -426,6 +430,11 @@ class SendTimes(AnalyticsDashboard):
         label = self.selector.segment.value if self.selector.segment.value != ALL else "all segments"
         top = per_hour.sort_values(ascending=False).head(3).index.tolist() if per_hour.sum() else []
         self.hours.show(charts.hours_chart(per_hour, top, f"Activity per local hour: {label}"), best)
+        by_hour = A.read_rate_by_hour(rows, tz)
+        lift = A.peak_read_lift(by_hour=by_hour)
+        shown = "no reads yet" if pd.isna(lift) else f"{lift:+.0%}"
+        self.peak.value = (f"<h4>{html.escape(A.PEAK_TITLE)}</h4><p class='wamkt-peak-lift'>peak hours vs average: "
+                           f"{shown}</p>" + format_table(by_hour))
         decay = A.reply_time_decay(rows)
         self.decay.show(charts.reply_decay_chart(decay), decay)
 
