@@ -358,3 +358,4 @@ def test_heatmap_and_best_hours_with_interaction_history(rich):
     best = best_send_hours(rich, top=2, history=history).set_index(["segment", "rank"])
     assert best.loc[("unsegmented", 1), "hour"] == 10 and best.loc[("unsegmented", 2), "hour"] == 20
     assert best.loc[("unsegmented", 2), "events"] == 2
+

@@ -9,10 +9,11 @@ import ipywidgets as W
 import pandas as pd
 import pytest
 
+from wamkt_nb.analytics import headline
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
-from wamkt_nb.widgets.analytics import CampaignOverview, SegmentComparison, SendTimes, format_table
+from wamkt_nb.widgets.analytics import CampaignOverview, SegmentComparison, SendTimes, format_table, kpi_html
 from wamkt_nb.workspace import save_customer_data
 
 
@@ -98,3 +99,14 @@ def test_empty_and_damaged_database(workspace):
 def test_format_table_rates_and_money():
     html = format_table(pd.DataFrame({"read_rate": [0.5], "revenue": [1234.5], "roi": [3.0]}))
     assert "50.0%" in html and "1,234.50" in html and "3.0×" in html
+
+
+def test_kpi_cost_says_how_many_sends_have_no_price_on_the_card():
+    sends = pd.DataFrame({"campaign_id": ["a", "a", "a"], "attempted": [1, 1, 1], "delivered": [1, 1, 1],
+                          "read": [1, 0, 1], "replied": [0, 0, 0], "converted": [0, 0, 1],
+                          "cost": [0.1, float("nan"), 0.2]})
+    roi = pd.DataFrame({"revenue": [30.0], "cost": [sends["cost"].sum()]})
+    head = headline(sends, roi).iloc[0]
+    assert head["unpriced"] == 1 and head["cost"] == pytest.approx(0.3)
+    assert "Meta rate card 2026-07-01 · excludes 1 unpriced" in kpi_html(head, True, "EUR", "Meta rate card 2026-07-01")
+    assert "unpriced" not in kpi_html(headline(sends.iloc[[0, 2]], roi).iloc[0], True, "EUR", "card")

@@ -119,6 +119,20 @@ def test_cost_is_what_each_message_will_cost_if_delivered(tmp_path):
     assert (default.plan["cost"] > 0.1).all()  # a German marketing template costs over 0.10 EUR
 
 
+def test_recipients_in_a_market_without_a_price_are_planned_and_named_beside_the_cost():
+    """A Turkish number on a card without Turkey: the recipient is still planned, its cost is
+    unknown (not 0), the total counts the priced ones and the summary names what it leaves out."""
+    audience = small(3)
+    audience.loc[2, "phone"] = "+905012345678"
+    report = dry_run(audience, SPEC, now=NOW, policy=Policy(daily_limit=None))
+    assert (report.plan["outcome"] != "excluded").all()
+    assert report.plan["cost"].isna().tolist() == [False, False, True]
+    summary = report.summary()
+    assert summary["cost"] == pytest.approx(report.plan["cost"].iloc[:2].sum(), abs=1e-4)
+    assert "excludes 1 message(s)" in summary["cost_note"] and "(TR 1)" in summary["cost_note"]
+    assert dry_run(small(3), SPEC, now=NOW, policy=Policy(daily_limit=None)).summary()["cost_note"] == ""
+
+
 def test_funnel_from_history():
     report = dry_run(small(4, read_rate=[1.0, 0.5, np.nan, 0.0]), SPEC, now=NOW)
     funnel = report.funnel.set_index("stage")["expected"]

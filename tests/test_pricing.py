@@ -8,7 +8,7 @@ import pytest
 
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.pricing import (
-    GUIDE_2024, META_CARD, RateCard, RateCardError, compare_providers, default_card, guide_2024, load_card,
+    GUIDE_2024, META_CARD, RateCard, RateCardError, compare_providers, default_card, guide_2024, load_card, unpriced, unpriced_note,
     market_of, message_costs, region_codes,
 )
 from wamkt_nb.pricing.markets import OTHER, OWN_MARKETS, REGIONS
@@ -92,8 +92,8 @@ them must fail with the error that names the market, never fall back to another 
 def test_every_required_market_is_priced_in_every_category(region, category):
     frame = messages([(example(region), category, "template", True, False, False)])
     if (region, category) in UNVERIFIED:
-        with pytest.raises(RateCardError, match=f"no {category} price for {region}"):
-            message_costs(frame, load_card(), RATES)
+        costs = message_costs(frame, load_card(), RATES)
+        assert costs.isna().all() and unpriced(frame, costs).to_dict() == {region: 1}
     else:
         assert message_costs(frame, load_card(), RATES).iat[0] > 0
 
@@ -135,11 +135,20 @@ def test_rest_of_fallbacks(region, market):
     assert market_of("PL", card.priced - {"PL"}) == "Rest of Central & Eastern Europe"  # a card without PL
 
 
-def test_a_market_without_a_price_is_named():
+def test_a_market_without_a_price_is_unknown_not_free_and_named():
+    """A charged message the card has no price for is NaN (a total skips it) and the note beside the
+    total names how many and where; priced and free messages keep their cost."""
     card = load_card()
-    frame = messages([(example("TR"), "marketing", "template", True, False, False)])
-    with pytest.raises(RateCardError, match="no marketing price for TR"):
-        message_costs(frame, card, RATES)
+    frame = messages([(example("TR"), "marketing", "template", True, False, False),
+                      (example("TR"), "marketing", "template", True, False, False),
+                      (example("DE"), "marketing", "template", True, False, False),
+                      (example("TR"), "service", "text", True, False, False)])
+    costs = message_costs(frame, card, RATES)
+    assert costs.isna().tolist() == [True, True, False, False]
+    assert costs.iat[2] > 0 and costs.iat[3] == 0
+    assert unpriced(frame, costs).to_dict() == {"TR": 2}
+    assert unpriced_note(frame, costs, card) == f"excludes 2 message(s) {card.label} has no price for (TR 2): add rows for them"
+    assert unpriced_note(frame.iloc[2:], costs.iloc[2:], card) == ""
 
 
 def test_the_price_in_force_on_the_delivery_date(tmp_path):

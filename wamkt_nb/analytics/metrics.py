@@ -81,6 +81,7 @@ def headline(enriched: pd.DataFrame, roi: pd.DataFrame) -> pd.DataFrame:
         "conversion_rate": n["converted"] / delivered,
         "revenue": revenue,
         "cost": cost,
+        "unpriced": int(enriched["cost"].isna().sum()) if "cost" in enriched else 0,
         "roi": revenue / cost if cost > 0 else float("nan"),
     }])
 

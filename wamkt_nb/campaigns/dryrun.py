@@ -24,7 +24,7 @@ from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
 from ..currency import ExchangeRates, reporting_rates
-from ..pricing import RateCard, default_card, message_costs
+from ..pricing import RateCard, default_card, message_costs, unpriced_note
 from ..settings import PACE_PRESETS
 from ..store import Store
 
@@ -91,6 +91,7 @@ class DryRunReport:
             "cost": round(self.total_cost, 4),
             "currency": self.currency,
             "rate_card": self.card.label,
+            "cost_note": unpriced_note(plan[outcome != "excluded"], plan.loc[outcome != "excluded", "cost"], self.card),
             "pace": self.pace,
             "rate_per_second": self.rate_per_second,
             "duration_seconds": self.duration_seconds,

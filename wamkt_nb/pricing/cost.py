@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..currency import ExchangeRates
 from .card import CATEGORIES, RateCard, RateCardError
-from .markets import distinct_regions, market_of
+from .markets import distinct_regions, market_of, region_codes
 
 MESSAGE_COLUMNS = ("phone", "category", "message_type", "at", "delivered")
 """What :func:`message_costs` reads. Optional: ``window_open`` and ``free_entry_point`` (booleans), and
@@ -56,7 +56,8 @@ def _free_in_window(messages: pd.DataFrame, card: RateCard, n: int) -> np.ndarra
 
 def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> pd.Series:
     """Cost of each message in ``rates.currency`` (0 for free ones); ``at`` is when it was (or will
-    be) delivered, UTC. A market the card has no price for raises :class:`RateCardError`."""
+    be) delivered, UTC. A charged message to a market the card has no price for costs NaN: a total
+    skips it, and :func:`unpriced` says how many there are and where, so no figure is silently low."""
     missing = [c for c in MESSAGE_COLUMNS if c not in messages.columns]
     if missing:
         raise ValueError(f"pricing needs column(s) {', '.join(missing)}")
@@ -75,22 +76,37 @@ def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) 
     for a, b in zip(starts[:-1], starts[1:]):
         members = order[a:b]
         first = members[0]
-        region, market = str(regions[region_ids[first]]), str(markets[key[first] // len(CATEGORIES)])
-        cost[rows[members]] = _price_group(card, rates, market, CATEGORIES[key[first] % len(CATEGORIES)],
-                                           at[members], f" ({region} numbers)" if region and region != market else "")
+        cost[rows[members]] = _price_group(card, rates, str(markets[key[first] // len(CATEGORIES)]),
+                                           CATEGORIES[key[first] % len(CATEGORIES)], at[members])
     if card.free_per_month:
         cost[rows[_free_allowance(at, card.free_per_month)]] = 0.0
     return pd.Series(cost, index=messages.index)
 
 
-def _price_group(card: RateCard, rates: ExchangeRates, market: str, category: str, at: np.ndarray,
-                 country: str) -> np.ndarray:
+def unpriced(messages: pd.DataFrame, costs: pd.Series) -> pd.Series:
+    """Charged messages the card has no price for, counted by the recipient's country (ISO code),
+    largest first; empty when every charged message has its price."""
+    missing = costs.isna().to_numpy()
+    if not missing.any():
+        return pd.Series(dtype="int64", name="messages")
+    return region_codes(messages["phone"][missing]).value_counts().rename("messages")
+
+
+def unpriced_note(messages: pd.DataFrame, costs: pd.Series, card: RateCard) -> str:
+    """One line for a total that leaves unpriced messages out ('' when there are none)."""
+    counts = unpriced(messages, costs)
+    if counts.empty:
+        return ""
+    where = ", ".join(f"{code or '?'} {n:,}" for code, n in counts.items())
+    return f"excludes {int(counts.sum()):,} message(s) {card.label} has no price for ({where}): add rows for them"
+
+
+def _price_group(card: RateCard, rates: ExchangeRates, market: str, category: str, at: np.ndarray) -> np.ndarray:
     table = card.rows[(card.rows["market"] == market) & (card.rows["category"] == category)]
     if table.empty:
         table = card.rows[(card.rows["market"] == "*") & (card.rows["category"] == category)]
-    if table.empty:
-        raise RateCardError(f"{card.label} has no {category} price for {market}{country}: add a row for it "
-                            f"to the card ({card.path or 'in memory'})")
+    if table.empty:  # unknown, not free: NaN, counted by unpriced() and shown beside every total
+        return np.full(len(at), np.nan)
     versions = np.unique(table["effective_ns"].to_numpy())
     # a message older than the card's first row for it pays that first row (the oldest price known)
     version = np.clip(np.searchsorted(versions, at, side="right") - 1, 0, None)

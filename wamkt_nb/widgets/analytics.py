@@ -254,7 +254,8 @@ def kpi_html(head: pd.Series, reply_ok: bool, currency: str, prices: str) -> str
          "ok" if reply_ok else f"⚠ under {A.REPLY_WARNING_RATE:.0%}: spam risk"),
         ("conversion-rate", "Conversion", pct(head["conversion_rate"]), ""),
         ("revenue", f"Attributed revenue ({currency})", f"{head['revenue']:,.2f}", ""),
-        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}", prices),
+        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}",
+         prices + (f" · excludes {int(head['unpriced']):,} unpriced" if head.get("unpriced", 0) else "")),
         ("roi", "ROI", "–" if pd.isna(head["roi"]) else f"{head['roi']:,.1f}×", "revenue / cost"),
     ]
     return "".join(

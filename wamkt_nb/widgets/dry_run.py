@@ -124,7 +124,7 @@ class DryRunView(W.VBox):
             f"<b>{s['send']:,}</b> would be sent, <b>{s['later']:,}</b> planned for later, "
             f"<b>{s['excluded']:,}</b> excluded (of {s['recipients']:,}).<br>"
             f"Estimated cost if delivered <b>{s['cost']:,.2f} {s['currency']}</b> "
-            f"({html.escape(s['rate_card'])}); sending takes <b>{_duration(s['duration_seconds'])}</b> "
+            f"({html.escape(s['rate_card'])}{'; ' + html.escape(s['cost_note']) if s['cost_note'] else ''}); sending takes <b>{_duration(s['duration_seconds'])}</b> "
             f"at {s['pace']} pace ({s['rate_per_second']:g}/s); first {_ts(s['first_send'])}, "
             f"last {_ts(s['last_send'])}.</div>")
         counts = report.counts()
