@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wamkt_nb.abtest import evaluate, plan_test
+from wamkt_nb.abtest import evaluate, plan_test, unit_outcomes
 from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
@@ -149,4 +149,26 @@ def test_refresh_picks_up_new_experiments_and_keeps_the_choice(tmp_path):
     view.experiment.value = "cmp-new"
     assert view.metric.value == "read"  # the design's metric
     assert "no read results in two arms yet" in view.verdict.value
+    store.close()
+
+
+def test_results_view_shows_cuped_and_guardrails_from_the_ledger(tmp_path):
+    store = experiment_store(tmp_path / "g.db")
+    # pre-period orders (10 days before): most of those who convert now bought before, few others did
+    buyers = [f"A{i}" for i in range(50)] + [f"B{i}" for i in range(80)] + ["A500", "B500", "B501"]
+    store.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 10.0)",
+                      [(f"pre{cid}", cid, T0 - 10 * 86_400) for cid in buyers])
+    # B's recipients opt out far more often (phones: A0.. = +4915000000000.., B0.. from +4915000001000)
+    store.executemany("INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
+                      [(f"+4915{n:09d}", T0 + 5_000) for n in [*range(5), *range(1_000, 1_060)]])
+    view = AbResults(store)
+    ev = view.evaluation
+    assert ev.cuped is not None and ev.cuped.set_index("arm").at["B", "variance_reduction"] > 0.3
+    assert "Plain vs CUPED" in view.table.value and "With CUPED" in ev.verdict.reason
+    assert ev.verdict.kind == "guardrail harmed" and "Guardrail harmed" in view.verdict.value
+    assert "opt-out" in view.table.value and "harmed" in view.table.value
+    assert "+4915" not in view.table.value + view.verdict.value
+    units = unit_outcomes(store, "cmp-ab", "conversion")
+    assert units.groupby("arm")["y"].sum().to_dict() == {"A": 60, "B": 95}  # as arm_counts counts
+    assert units["x"].sum() == len(buyers)
     store.close()
