@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -36,6 +38,17 @@ def test_planner_shows_the_core_plan_and_a_power_curve():
     w.segment_size.value = 1_000
     assert "segment too small" in w.summary.value
     assert w.chart.value != first_chart
+
+
+def test_planner_shows_the_cuped_sample_size_beside_the_plain_one():
+    w = AbPlanner(baseline=0.05, segment_size=100_000)
+    assert "with CUPED" not in w.summary.value
+    w.cuped_rho.value = 0.5
+    plain = w.plan.sample.per_arm["A"]
+    assert w.plan.sample.per_arm_cuped["A"] == math.ceil(plain * 0.75 - 1e-9)
+    assert "with CUPED" in w.summary.value and f"{w.plan.sample.per_arm_cuped['B']:,}" in w.summary.value
+    assert f"{w.plan.sample.total - w.plan.sample.total_cuped:,} fewer" in w.summary.value
+    assert w.plan.sample.spec()["cuped_rho"] == 0.5
 
 
 def test_planner_shows_bad_input_as_a_message_and_keeps_the_last_plan():
