@@ -180,3 +180,13 @@ def test_cuped_rho_shrinks_every_arm_by_one_minus_rho_squared():
     assert f"{cuped.total - cuped.total_cuped:,} fewer" in cuped.describe()
     with pytest.raises(AbTestError, match="rho"):
         plan_sample_size(0.05, 0.01, cuped_rho=1.2)
+
+
+def test_cli_plan_prints_the_cuped_sizes(capsys):
+    from wamkt_nb.cli import main
+
+    args = ["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100000"]
+    assert main([*args, "--cuped-rho", "0.5"]) == 0
+    expected = plan_test(0.05, 0.1, 100_000, relative=True, cuped_rho=0.5)
+    out = capsys.readouterr().out
+    assert f"({expected.sample.per_arm_cuped['A']:,} with CUPED)" in out and "With CUPED" in out
