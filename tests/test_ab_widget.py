@@ -185,3 +185,26 @@ def test_results_view_shows_cuped_and_guardrails_from_the_ledger(tmp_path):
     assert units.groupby("arm")["y"].sum().to_dict() == {"A": 60, "B": 95}  # as arm_counts counts
     assert units["x"].sum() == len(buyers)
     store.close()
+
+
+def test_block_guardrail_counts_later_undeliverable_messages(tmp_path):
+    from wamkt_nb.abtest import guardrail_counts
+
+    store = experiment_store(tmp_path / "b.db")
+    blocked = [f"B{i}" for i in range(30)] + ["A0"]
+    phones = {f"B{i}": f"+4915{1_000 + i:09d}" for i in range(30)} | {"A0": f"+4915{0:09d}"}
+    later = pd.DataFrame({
+        "customer_id": blocked, "phone": [phones[c] for c in blocked], "outcome": "send", "reason": "",
+        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}] * len(blocked),
+        "planned_at": T0 + 86_400,
+    })
+    create_campaign(store, later, name="Later", now=T0 + 86_400, campaign_id="cmp-later")
+    store.execute("UPDATE sends SET state = 'failed', error_code = 131026, failed_at = ? WHERE campaign_id = 'cmp-later'",
+                  (T0 + 86_400 + 60,))
+    counts = guardrail_counts(store, "cmp-ab", "block").set_index("arm")
+    assert counts.loc["A", ["users", "successes"]].tolist() == [1_000, 1]
+    assert counts.loc["B", ["users", "successes"]].tolist() == [1_000, 30]
+    assert guardrail_counts(store, "cmp-ab", "block", window_hours=1)["successes"].sum() == 0  # a day later
+    view = AbResults(store)
+    assert view.evaluation.verdict.kind == "guardrail harmed" and "block rate" in view.evaluation.verdict.reason
+    store.close()

@@ -73,3 +73,23 @@ def test_sample_size_and_bad_input():
     with pytest.raises(AbTestError, match="arm"):
         cuped_table(pd.DataFrame({"arm": ["A", "A"], "y": [1, 0], "x": [1, 2]}), "A", ["B"])
     assert correlation([ArmMoments.of([1, 2], [3, 3])]) == 0.0
+
+
+def test_evaluate_reports_plain_and_cuped_for_every_arm_without_the_holdout():
+    from wamkt_nb.abtest import evaluate
+
+    rng = np.random.default_rng(21)
+    arms = np.repeat(["A", "B", "C", "holdout"], [3_000, 3_000, 3_000, 600])
+    x = rng.poisson(1.5, arms.size).astype(float)
+    p = np.minimum(0.9, 0.05 + 0.06 * x) + np.select([arms == "B", arms == "C"], [0.04, 0.0], 0.0)
+    units = pd.DataFrame({"arm": arms, "x": x, "y": (rng.random(arms.size) < p).astype(float)})
+    counts = units.groupby("arm", sort=False)["y"].agg(["size", "sum"])
+    ev = evaluate({a: (int(r["sum"]), int(r["size"])) for a, r in counts.iterrows()}, units=units)
+    table = ev.cuped.set_index("arm")
+    assert list(table.index) == ["A", "B", "C"]  # control first, no holdout
+    plain = ev.table.set_index("arm")
+    for arm in "BC":  # the plain columns agree with the rate table's difference and Holm p
+        assert table.at[arm, "diff"] == pytest.approx(plain.at[arm, "diff"])
+        assert table.at[arm, "cuped_p_adjusted"] >= table.at[arm, "cuped_p_value"]
+    assert table.at["B", "cuped_high"] - table.at["B", "cuped_low"] < table.at["B", "diff_high"] - table.at["B", "diff_low"]
+    assert ev.verdict.winner == "B" and "With CUPED" in ev.verdict.reason
