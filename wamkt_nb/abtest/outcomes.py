@@ -136,7 +136,8 @@ _UNIT_X = {
 }
 # Guardrails, per message-arm recipient within ``window_seconds`` after the message: an opt-out
 # (the phone's marketing consent withdrawn), or a block as the business sees one (Meta does not
-# report blocks): a later message to the phone failing with 131026 "Message Undeliverable".
+# report blocks): a later message to the phone failing with 131026 "Message Undeliverable", a code
+# Meta also uses for other causes, shared by both arms (see docs/contracts.md).
 GUARDRAILS = ("opt_out", "block")
 _GUARDRAIL_Y = {
     "opt_out": """EXISTS (SELECT 1 FROM consent k WHERE k.phone = e.phone AND k.marketing = 0
