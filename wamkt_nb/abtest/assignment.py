@@ -37,15 +37,6 @@ def bucket(customer_ids: Iterable[str], salt: str) -> np.ndarray:
     return hash_units(customer_ids, salt)[:, 0]
 
 
-def _as_str_list(customer_ids: Sequence[str] | pd.Series, ids: pd.Index) -> list[str]:
-    """The ids as a list of Python strings for hashing: the caller's own list when it holds only
-    strings (the same text the index has), else the index's values (converting an Arrow index is slow)."""
-    values = customer_ids.tolist() if isinstance(customer_ids, pd.Series) else customer_ids
-    if isinstance(values, list) and all(type(v) is str for v in values):
-        return values
-    return ids.tolist()
-
-
 def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Index of the arm whose cumulative-share interval holds each u."""
     edges = np.cumsum(shares)
@@ -83,7 +74,7 @@ def assign_arms(
     if ids.hasnans or (ids == "").any():
         raise AbTestError("customer ids must not be empty")
 
-    units = hash_units(_as_str_list(customer_ids, ids), experiment_key)
+    units = hash_units(ids.tolist(), experiment_key)  # a list: iterating an Arrow index is slow
     u = units[:, 0]
     if strata is None:
         picked = _pick(u, shares)
