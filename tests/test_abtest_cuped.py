@@ -93,3 +93,10 @@ def test_evaluate_reports_plain_and_cuped_for_every_arm_without_the_holdout():
         assert table.at[arm, "cuped_p_adjusted"] >= table.at[arm, "cuped_p_value"]
     assert table.at["B", "cuped_high"] - table.at["B", "cuped_low"] < table.at["B", "diff_high"] - table.at["B", "diff_low"]
     assert ev.verdict.winner == "B" and "With CUPED" in ev.verdict.reason
+
+
+def test_an_arm_with_one_customer_leaves_its_row_empty_instead_of_failing():
+    units = pd.DataFrame({"arm": ["A", "A", "A", "B", "C", "C"], "y": [1, 0, 0, 1, 0, 1], "x": [2, 0, 1, 3, 0, 1]})
+    table = cuped_table(units, "A", ["B", "C"]).set_index("arm")
+    assert pd.isna(table.at["B", "cuped_diff"]) and table.at["B", "users"] == 1
+    assert table.at["C", "p_adjusted"] == table.at["C", "p_value"]  # Holm over the one comparison made

@@ -120,7 +120,7 @@ def _z_result(effect: float, se: float, alpha: float) -> tuple[float, float, flo
 
 def compare(treatment: ArmMoments, control: ArmMoments, alpha: float = 0.05) -> Comparison:
     """Plain and CUPED comparison of ``treatment`` with ``control`` (formulas in the module docstring)."""
-    if treatment.n < 2 or control.n < 2 or treatment.n + control.n < 4:
+    if treatment.n < 2 or control.n < 2:
         raise AbTestError(f"each arm needs at least 2 users (got {treatment.n} and {control.n})")
     t, c = treatment, control
     effect = t.mean_y - c.mean_y
@@ -161,13 +161,16 @@ def cuped_table(units: pd.DataFrame, control: str, treatments: list[str], alpha:
         raise AbTestError(f"CUPED: no customers of arm(s) {absent} in the per-customer outcomes")
     rows = [{"arm": control, "users": moments[control].n, "mean": moments[control].mean_y}]
     for arm in treatments:
+        if min(moments[arm].n, moments[control].n) < 2:  # too early to compare: the row stays empty
+            rows.append({"arm": arm, "users": moments[arm].n, "mean": moments[arm].mean_y})
+            continue
         r = compare(moments[arm], moments[control], alpha)
         rows.append({"arm": arm, "users": moments[arm].n, "mean": moments[arm].mean_y, "diff": r.effect,
                      "diff_low": r.low, "diff_high": r.high, "p_value": r.p_value, "cuped_diff": r.cuped_effect,
                      "cuped_low": r.cuped_low, "cuped_high": r.cuped_high, "cuped_p_value": r.cuped_p_value,
                      "theta": r.theta, "correlation": r.correlation, "variance_reduction": r.variance_reduction})
     table = pd.DataFrame(rows).reindex(columns=CUPED_COLUMNS)
-    others = table["arm"] != control
+    others = (table["arm"] != control) & table["p_value"].notna()
     table.loc[others, "p_adjusted"] = holm_adjust(table.loc[others, "p_value"].tolist())
     table.loc[others, "cuped_p_adjusted"] = holm_adjust(table.loc[others, "cuped_p_value"].tolist())
     return table
