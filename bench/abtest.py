@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from wamkt_nb.abtest import arm_counts, assign_arms, evaluate, plan_test
+from wamkt_nb.abtest import arm_counts, assign_arms, evaluate, guardrail_counts, plan_test, unit_outcomes
 from wamkt_nb.store import open_store
 
 
@@ -102,10 +103,21 @@ def main() -> None:
                 counts, t = timed(arm_counts, store, "bench", metric)
                 print(f"arm_counts({metric}) on {args.ledger:,} sends: {t * 1000:.0f} ms "
                       f"-> {dict(zip(counts['arm'], counts['successes']))}")
+            units, t = timed(unit_outcomes, store, "bench", "conversion")
+            print(f"unit_outcomes(conversion, 90-day pre-period orders for CUPED) on {args.ledger:,} sends: "
+                  f"{t * 1000:.0f} ms ({len(units):,} rows)")
+            _, t = timed(lambda: [guardrail_counts(store, "bench", g) for g in ("opt_out", "block")])
+            print(f"guardrail_counts(opt_out + block): {t * 1000:.0f} ms")
 
     counts = {"A": (5_000, 100_000), "B": (5_300, 100_000), "C": (5_100, 100_000)}
     _, t_eval = timed(lambda: [evaluate(counts, sequential=True) for _ in range(100)])
     print(f"evaluate (3 arms, Bayes by integration, sequential): {t_eval * 10:.1f} ms per call")
+    rng = np.random.default_rng(3)
+    x = rng.poisson(1.0, 300_000).astype(float)
+    units = {"arm": np.repeat(["A", "B", "C"], 100_000), "x": x, "y": (rng.random(300_000) < 0.05 + 0.01 * x) * 1.0}
+    frame = pd.DataFrame(units)
+    _, t_cuped = timed(evaluate, counts, units=frame)
+    print(f"evaluate with CUPED (3 arms, 300,000 customers): {t_cuped * 1000:.0f} ms")
     _, t_plan = timed(lambda: [plan_test(0.05, 0.1, 50_000, relative=True, arms=3) for _ in range(100)])
     print(f"plan_test (3 arms): {t_plan * 10:.2f} ms per call")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
-from wamkt_nb.abtest import evaluate, plan_test
+from wamkt_nb.abtest import evaluate, plan_test, unit_outcomes
 from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
@@ -36,6 +38,17 @@ def test_planner_shows_the_core_plan_and_a_power_curve():
     w.segment_size.value = 1_000
     assert "segment too small" in w.summary.value
     assert w.chart.value != first_chart
+
+
+def test_planner_shows_the_cuped_sample_size_beside_the_plain_one():
+    w = AbPlanner(baseline=0.05, segment_size=100_000)
+    assert "with CUPED" not in w.summary.value
+    w.cuped_rho.value = 0.5
+    plain = w.plan.sample.per_arm["A"]
+    assert w.plan.sample.per_arm_cuped["A"] == math.ceil(plain * 0.75 - 1e-9)
+    assert "with CUPED" in w.summary.value and f"{w.plan.sample.per_arm_cuped['B']:,}" in w.summary.value
+    assert f"{w.plan.sample.total - w.plan.sample.total_cuped:,} fewer" in w.summary.value
+    assert w.plan.sample.spec()["cuped_rho"] == 0.5
 
 
 def test_planner_shows_bad_input_as_a_message_and_keeps_the_last_plan():
@@ -149,4 +162,49 @@ def test_refresh_picks_up_new_experiments_and_keeps_the_choice(tmp_path):
     view.experiment.value = "cmp-new"
     assert view.metric.value == "read"  # the design's metric
     assert "no read results in two arms yet" in view.verdict.value
+    store.close()
+
+
+def test_results_view_shows_cuped_and_guardrails_from_the_ledger(tmp_path):
+    store = experiment_store(tmp_path / "g.db")
+    # pre-period orders (10 days before): most of those who convert now bought before, few others did
+    buyers = [f"A{i}" for i in range(50)] + [f"B{i}" for i in range(80)] + ["A500", "B500", "B501"]
+    store.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 10.0)",
+                      [(f"pre{cid}", cid, T0 - 10 * 86_400) for cid in buyers])
+    # B's recipients opt out far more often (phones: A0.. = +4915000000000.., B0.. from +4915000001000)
+    store.executemany("INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
+                      [(f"+4915{n:09d}", T0 + 5_000) for n in [*range(5), *range(1_000, 1_060)]])
+    view = AbResults(store)
+    ev = view.evaluation
+    assert ev.cuped is not None and ev.cuped.set_index("arm").at["B", "variance_reduction"] > 0.3
+    assert "Plain vs CUPED" in view.table.value and "With CUPED" in ev.verdict.reason
+    assert ev.verdict.kind == "guardrail harmed" and "Guardrail harmed" in view.verdict.value
+    assert "opt-out" in view.table.value and "harmed" in view.table.value
+    assert "+4915" not in view.table.value + view.verdict.value
+    units = unit_outcomes(store, "cmp-ab", "conversion")
+    assert units.groupby("arm")["y"].sum().to_dict() == {"A": 60, "B": 95}  # as arm_counts counts
+    assert units["x"].sum() == len(buyers)
+    store.close()
+
+
+def test_block_guardrail_counts_later_undeliverable_messages(tmp_path):
+    from wamkt_nb.abtest import guardrail_counts
+
+    store = experiment_store(tmp_path / "b.db")
+    blocked = [f"B{i}" for i in range(30)] + ["A0"]
+    phones = {f"B{i}": f"+4915{1_000 + i:09d}" for i in range(30)} | {"A0": f"+4915{0:09d}"}
+    later = pd.DataFrame({
+        "customer_id": blocked, "phone": [phones[c] for c in blocked], "outcome": "send", "reason": "",
+        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}] * len(blocked),
+        "planned_at": T0 + 86_400,
+    })
+    create_campaign(store, later, name="Later", now=T0 + 86_400, campaign_id="cmp-later")
+    store.execute("UPDATE sends SET state = 'failed', error_code = 131026, failed_at = ? WHERE campaign_id = 'cmp-later'",
+                  (T0 + 86_400 + 60,))
+    counts = guardrail_counts(store, "cmp-ab", "block").set_index("arm")
+    assert counts.loc["A", ["users", "successes"]].tolist() == [1_000, 1]
+    assert counts.loc["B", ["users", "successes"]].tolist() == [1_000, 30]
+    assert guardrail_counts(store, "cmp-ab", "block", window_hours=1)["successes"].sum() == 0  # a day later
+    view = AbResults(store)
+    assert view.evaluation.verdict.kind == "guardrail harmed" and "block rate" in view.evaluation.verdict.reason
     store.close()

@@ -167,3 +167,26 @@ def test_cli_plan_prints_the_same_plan(capsys):
     assert main(["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100"]) == 1
     assert main(["ab", "plan", "--baseline", "1.5", "--mde", "0.1", "--segment", "100"]) == 2
     assert "baseline rate must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_cuped_rho_shrinks_every_arm_by_one_minus_rho_squared():
+    from wamkt_nb.abtest import AbTestError, plan_sample_size
+
+    plain = plan_sample_size(0.05, 0.1, relative=True, arms=3, holdout=0.1)
+    cuped = plan_sample_size(0.05, 0.1, relative=True, arms=3, holdout=0.1, cuped_rho=0.4)
+    assert cuped.per_arm == plain.per_arm  # the plain sizes stay as they were
+    assert cuped.per_arm_cuped == {a: math.ceil(n * 0.84 - 1e-9) for a, n in plain.per_arm.items()}
+    assert plain.per_arm_cuped == plain.per_arm and "CUPED" not in plain.describe()
+    assert f"{cuped.total - cuped.total_cuped:,} fewer" in cuped.describe()
+    with pytest.raises(AbTestError, match="rho"):
+        plan_sample_size(0.05, 0.01, cuped_rho=1.2)
+
+
+def test_cli_plan_prints_the_cuped_sizes(capsys):
+    from wamkt_nb.cli import main
+
+    args = ["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100000"]
+    assert main([*args, "--cuped-rho", "0.5"]) == 0
+    expected = plan_test(0.05, 0.1, 100_000, relative=True, cuped_rho=0.5)
+    out = capsys.readouterr().out
+    assert f"({expected.sample.per_arm_cuped['A']:,} with CUPED)" in out and "With CUPED" in out

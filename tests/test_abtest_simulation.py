@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.abtest import evaluate, plan_sample_size
-from wamkt_nb.abtest.simulation import outcome_probabilities, simulate_experiment
+from wamkt_nb.abtest.cuped import cuped_table
+from wamkt_nb.abtest.simulation import outcome_probabilities, simulate_experiment, simulate_units
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import behaviour as bm
@@ -70,3 +71,37 @@ def test_holm_keeps_the_family_wise_error_with_four_a_a_arms(model):
     wrong = sum(evaluate(simulate_experiment(same, 2_000, rng), planned_per_arm=2_000).verdict.kind == "winner"
                 for _ in range(150))
     assert wrong / 150 <= 0.09
+
+
+@pytest.fixture(scope="module")
+def read_model(features):
+    """Read rates with a planted +8 % for B, and each customer's pre-period interactions as the covariate."""
+    params = bm.BehaviourParams(variant_read_uplift={"B": 0.08})
+    rates = {arm: outcome_probabilities(features, "read", text=TEXT, variant=arm, params=params) for arm in "AB"}
+    return rates, features["interactions_90d"].to_numpy(dtype=float)
+
+
+def _cuped_rejects(units, alpha=0.05):
+    table = cuped_table(units, "A", ["B"], alpha).set_index("arm")
+    return table.at["B", "p_value"] < alpha, table.at["B", "cuped_p_value"] < alpha
+
+
+def test_cuped_a_a_runs_reject_at_about_alpha(read_model):
+    (rates, covariate), rng = read_model, np.random.default_rng(13)
+    plain = cuped = 0
+    for _ in range(RUNS):
+        p, c = _cuped_rejects(simulate_units({"A": rates["A"], "B": rates["A"]}, covariate, 3_000, rng))
+        plain, cuped = plain + p, cuped + c
+    assert 0.01 <= cuped / RUNS <= 0.095 and 0.01 <= plain / RUNS <= 0.095
+
+
+def test_cuped_has_more_power_than_plain_at_the_same_size(read_model):
+    (rates, covariate), rng = read_model, np.random.default_rng(17)
+    baseline, target = rates["A"].mean(), rates["B"].mean()
+    n = plan_sample_size(baseline, target - baseline, power=0.8).per_arm["A"]
+    plain = cuped = 0
+    for _ in range(RUNS):
+        p, c = _cuped_rejects(simulate_units(rates, covariate, n, rng))
+        plain, cuped = plain + p, cuped + c
+    assert 0.72 <= plain / RUNS <= 0.88  # the plain test keeps its planned power
+    assert cuped > plain  # the same runs, adjusted for pre-period interactions (rho ≈ 0.33)

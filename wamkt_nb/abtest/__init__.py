@@ -6,17 +6,19 @@ tested against statsmodels and textbook values; only numpy and scipy at runtime.
 
 from .assignment import HOLDOUT, assign_arms, bucket, ledger_arms, strata_from
 from .bayes import chance_to_beat_control
+from .cuped import ArmMoments, cuped_sample_size, cuped_table
 from .errors import AbTestError
 from .evaluation import Evaluation, Verdict, evaluate
 from .experiment import evaluate_campaign, experiment_spec
 from .frequentist import (
     absolute_difference_interval,
+    harm_test,
     holm_adjust,
     relative_lift_interval,
     two_proportion_ztest,
     wilson_interval,
 )
-from .outcomes import METRICS, arm_counts, experiments
+from .outcomes import GUARDRAILS, METRICS, arm_counts, experiments, guardrail_counts, unit_outcomes
 from .planning import (
     DurationPlan,
     SamplePlan,
@@ -32,7 +34,8 @@ from .sequential import sequential_interval
 from .srm import SrmResult, srm_check
 
 __all__ = [
-    "AbTestError", "DurationPlan", "Evaluation", "HOLDOUT", "METRICS",
+    "AbTestError", "ArmMoments", "GUARDRAILS", "cuped_sample_size", "cuped_table", "guardrail_counts",
+    "harm_test", "unit_outcomes", "DurationPlan", "Evaluation", "HOLDOUT", "METRICS",
     "SamplePlan", "SrmResult", "TestPlan", "Verdict", "absolute_difference_interval",
     "arm_counts", "assign_arms", "bucket", "chance_to_beat_control", "detectable_effect",
     "evaluate", "evaluate_campaign", "experiment_spec", "experiments", "holm_adjust", "ledger_arms", "plan_duration", "plan_sample_size",

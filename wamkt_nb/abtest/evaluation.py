@@ -10,10 +10,12 @@ import pandas as pd
 
 from .assignment import HOLDOUT
 from .bayes import chance_to_beat_control
+from .cuped import cuped_table
 from .errors import AbTestError
 from .frequentist import (
     absolute_difference_interval,
     check_counts,
+    harm_test,
     holm_adjust,
     relative_lift_interval,
     two_proportion_ztest,
@@ -22,7 +24,8 @@ from .frequentist import (
 from .sequential import sequential_interval
 from .srm import SrmResult, srm_check
 
-VERDICTS = ("winner", "no difference", "not enough data yet", "sample ratio mismatch")
+VERDICTS = ("winner", "no difference", "not enough data yet", "sample ratio mismatch", "guardrail harmed")
+GUARDRAIL_COLUMNS = ["guardrail", "arm", "users", "events", "rate", "control_rate", "diff", "p_one_sided", "harmed"]
 COLUMNS = [
     "arm", "users", "successes", "rate", "rate_low", "rate_high", "diff", "diff_low", "diff_high",
     "lift", "lift_low", "lift_high", "z", "p_value", "p_adjusted", "chance_to_beat_control",
@@ -57,6 +60,8 @@ class Evaluation:
     table: pd.DataFrame
     srm: SrmResult
     verdict: Verdict
+    cuped: pd.DataFrame | None = None  # plain vs CUPED per treatment (``cuped.CUPED_COLUMNS``), given units
+    guardrails: pd.DataFrame | None = None  # per guardrail and treatment (``GUARDRAIL_COLUMNS``)
 
 
 def _as_counts(counts: pd.DataFrame | Mapping[str, tuple[int, int]]) -> pd.DataFrame:
@@ -94,6 +99,9 @@ def evaluate(
     min_users: int = 100,
     bayes_method: str = "integration",
     seed: int | None = 0,
+    units: pd.DataFrame | None = None,
+    guardrails: Mapping[str, pd.DataFrame | Mapping[str, tuple[int, int]]] | None = None,
+    guardrail_margin: float = 0.0,
 ) -> Evaluation:
     """Compare every arm with ``control`` (default: the first arm that is not the holdout).
 
@@ -102,6 +110,11 @@ def evaluate(
     message arms by default). ``planned_per_arm`` and ``mde`` (absolute) let the verdict tell
     "no difference" from "not enough data yet"; before the planned size is reached a winner is
     only called from the always-valid ``sequential`` intervals (peeking-safe).
+
+    ``units``: one row per customer (``arm``, ``y``, ``x``; see ``unit_outcomes``) adds the CUPED
+    table (plain and covariate-adjusted estimates side by side). ``guardrails``: per guardrail
+    (e.g. ``opt_out``, ``block``) counts like ``counts``; a winner whose guardrail rate rises by
+    more than ``guardrail_margin`` (absolute; one-sided test at ``alpha``) is not named.
     """
     frame = _as_counts(counts)
     message_arms = [a for a in frame["arm"] if a != HOLDOUT]
@@ -144,7 +157,63 @@ def evaluate(
     verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users)
     if HOLDOUT in set(table["arm"]) and not srm.alert:
         verdict = Verdict(verdict.kind, verdict.winner, f"{verdict.reason} {_holdout_note(table, control)}")
-    return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict)
+    cuped = cuped_table(units[units["arm"].isin(message_arms)], control, treatments, alpha) if units is not None else None
+    harms = guardrail_table(guardrails, control, treatments, alpha, guardrail_margin) if guardrails else None
+    if harms is not None:
+        verdict = _guarded(verdict, harms, alpha, guardrail_margin)
+    if cuped is not None and verdict.kind != "sample ratio mismatch" and cuped["theta"].abs().gt(0).any():
+        verdict = Verdict(verdict.kind, verdict.winner, f"{verdict.reason} {_cuped_note(cuped)}")
+    return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict, cuped=cuped,
+                      guardrails=harms)
+
+
+def guardrail_table(
+    guardrails: Mapping[str, pd.DataFrame | Mapping[str, tuple[int, int]]], control: str, treatments: list[str],
+    alpha: float, margin: float,
+) -> pd.DataFrame:
+    """Each guardrail's rate per treatment against control, with the one-sided harm test."""
+    rows = []
+    for name, counts in guardrails.items():
+        by_arm = _as_counts(counts).set_index("arm")
+        absent = [a for a in (control, *treatments) if a not in by_arm.index]
+        if absent:
+            raise AbTestError(f"guardrail {name!r}: no counts for arm(s) {absent}")
+        x_c, n_c = int(by_arm.at[control, "successes"]), int(by_arm.at[control, "users"])
+        for arm in treatments:
+            x_t, n_t = int(by_arm.at[arm, "successes"]), int(by_arm.at[arm, "users"])
+            diff, p = harm_test(x_t, n_t, x_c, n_c, margin)
+            rows.append({"guardrail": name, "arm": arm, "users": n_t, "events": x_t,
+                         "rate": x_t / n_t if n_t else np.nan, "control_rate": x_c / n_c if n_c else np.nan,
+                         "diff": diff, "p_one_sided": p, "harmed": p < alpha})
+    return pd.DataFrame(rows, columns=GUARDRAIL_COLUMNS)
+
+
+def _guarded(verdict: Verdict, harms: pd.DataFrame, alpha: float, margin: float) -> Verdict:
+    """No winner that harms a guardrail: the verdict says which guardrail and by how much."""
+    if verdict.kind != "winner" or verdict.winner is None:
+        return verdict
+    hit = harms[harms["harmed"] & (harms["arm"] == verdict.winner)]
+    if hit.empty:
+        return verdict
+    what = "; ".join(
+        f"its {r.guardrail.replace('_', '-')} rate is {_pct(r.rate)} vs {_pct(r.control_rate)} in control "
+        f"({r.diff * 100:+.2f} pp, one-sided p = {r.p_one_sided:.2g})" for r in hit.itertuples()
+    )
+    beyond = f"more than the allowed {margin * 100:.2f} pp" if margin > 0 else "significantly"
+    return Verdict("guardrail harmed", None, (
+        f"{verdict.winner} would win on the metric, but it harms a guardrail {beyond} (α = {alpha:g}): {what}. "
+        f"No winner is named; the metric result was: {verdict.reason}"
+    ))
+
+
+def _cuped_note(cuped: pd.DataFrame) -> str:
+    """The covariate-adjusted (CUPED) estimate per treatment, beside the plain one (said only when the
+    covariate carries information, i.e. some θ is not 0)."""
+    rows = cuped.dropna(subset=["cuped_diff"])
+    return "With CUPED (pre-period covariate): " + "; ".join(
+        f"{r.arm} {r.cuped_diff * 100:+.2f} pp (p = {r.cuped_p_adjusted:.2g}, variance "
+        f"{r.variance_reduction:.0%} lower)" for r in rows.itertuples()
+    ) + "."
 
 
 def _holdout_note(table: pd.DataFrame, control: str) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .errors import AbTestError
 from .evaluation import Evaluation, evaluate
-from .outcomes import arm_counts
+from .outcomes import GUARDRAILS, arm_counts, guardrail_counts, unit_outcomes
 
 
 def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
@@ -36,8 +36,15 @@ def evaluate_campaign(
     planned_per_arm: int | None = None,
     mde: float | None = None,
     alpha: float | None = None,
+    pre_days: float | None = 90.0,
+    guardrail_margin: float = 0.0,
 ) -> tuple[pd.DataFrame, Evaluation]:
-    """Counts from the ledger and their evaluation; the stored design fills what is not given."""
+    """Counts from the ledger and their evaluation; the stored design fills what is not given.
+
+    Besides the counts, the evaluation gets each customer's outcome with the pre-period covariate
+    of the last ``pre_days`` for CUPED (``None``: no CUPED) and the opt-out and block guardrails
+    over the attribution window.
+    """
     spec = experiment_spec(store, campaign_id)
     metric = metric or spec.get("metric", "conversion")
     counts = arm_counts(store, campaign_id, metric, reply_hours=reply_hours, attribution_hours=attribution_hours)
@@ -56,5 +63,10 @@ def evaluate_campaign(
         counts, control=arms[0], alpha=alpha or spec.get("alpha", 0.05), shares=shares,
         planned_per_arm=planned_per_arm if planned_per_arm is not None else spec.get("planned_per_arm"),
         mde=mde if mde is not None else spec.get("mde"), sequential=sequential,
+        units=None if pre_days is None else unit_outcomes(
+            store, campaign_id, metric, pre_days=pre_days, reply_hours=reply_hours,
+            attribution_hours=attribution_hours),
+        guardrails={g: guardrail_counts(store, campaign_id, g, window_hours=attribution_hours) for g in GUARDRAILS},
+        guardrail_margin=guardrail_margin,
     )
     return counts, evaluation

@@ -114,3 +114,23 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     out = np.empty(m)
     out[order] = adjusted
     return out.tolist()
+
+
+def harm_test(x_t: int, n_t: int, x_c: int, n_c: int, margin: float = 0.0) -> tuple[float, float]:
+    """One-sided test that a guardrail rate (opt-outs, blocks) rises by more than ``margin``.
+
+    H₀: p_t − p_c ≤ margin against H₁: p_t − p_c > margin, z = (p_t − p_c − margin)/se with the
+    unpooled se = sqrt(p_t(1−p_t)/n_t + p_c(1−p_c)/n_c); returns (p_t − p_c, one-sided p = 1 − Φ(z)).
+    """
+    check_counts(x_t, n_t, "treatment")
+    check_counts(x_c, n_c, "control")
+    if margin < 0:
+        raise AbTestError(f"the guardrail margin must not be negative, got {margin}")
+    if n_t == 0 or n_c == 0:
+        return (math.nan, 1.0)
+    p_t, p_c = x_t / n_t, x_c / n_c
+    diff = p_t - p_c
+    se = math.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
+    if se == 0:
+        return (diff, 0.0 if diff > margin else 1.0)
+    return (diff, float(stats.norm.sf((diff - margin) / se)))

@@ -114,3 +114,72 @@ def experiments(store) -> pd.DataFrame:
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
     frame["arms"] = frame["arms"].fillna("").map(lambda s: tuple(sorted(a for a in s.split(",") if a)))
     return frame
+
+
+# Per-customer outcome y (as in ``_SQL``) and the same customer's pre-period covariate x: orders,
+# reads of earlier messages, or inbound messages in the ``pre_seconds`` before this message.
+_UNIT_Y = {
+    "read": "e.read_at IS NOT NULL",
+    "reply": """e.delivered_at IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM inbound_messages i WHERE i.phone = e.phone AND i.timestamp >= e.delivered_at
+                   AND i.timestamp <= e.delivered_at + :reply_seconds)""",
+    "conversion": """EXISTS (SELECT 1 FROM conversions o WHERE o.customer_id = e.customer_id
+                   AND o.at >= e.ref_at AND o.at < e.ref_at + :attribution_seconds)""",
+}
+_UNIT_X = {
+    "read": """(SELECT COUNT(*) FROM sends p WHERE p.customer_id = e.customer_id AND p.read_at IS NOT NULL
+                AND p.read_at < e.ref_at AND p.read_at >= e.ref_at - :pre_seconds)""",
+    "reply": """(SELECT COUNT(*) FROM inbound_messages i WHERE i.phone = e.phone
+                 AND i.timestamp < e.ref_at AND i.timestamp >= e.ref_at - :pre_seconds)""",
+    "conversion": """(SELECT COUNT(*) FROM conversions o WHERE o.customer_id = e.customer_id
+                      AND o.at < e.ref_at AND o.at >= e.ref_at - :pre_seconds)""",
+}
+# Guardrails, per message-arm recipient within ``window_seconds`` after the message: an opt-out
+# (the phone's marketing consent withdrawn), or a block as the business sees one (Meta does not
+# report blocks): a later message to the phone failing with 131026 "Message Undeliverable", a code
+# Meta also uses for other causes, shared by both arms (see docs/contracts.md).
+GUARDRAILS = ("opt_out", "block")
+_GUARDRAIL_Y = {
+    "opt_out": """EXISTS (SELECT 1 FROM consent k WHERE k.phone = e.phone AND k.marketing = 0
+                  AND k.changed_at >= e.ref_at AND k.changed_at < e.ref_at + :window_seconds)""",
+    "block": """EXISTS (SELECT 1 FROM sends f WHERE f.phone = e.phone AND f.error_code = 131026
+                AND f.failed_at > e.ref_at AND f.failed_at < e.ref_at + :window_seconds)""",
+}
+
+
+def unit_outcomes(
+    store, campaign_id: str, metric: str = "conversion", *, pre_days: float = 90.0, reply_hours: float = 24.0,
+    attribution_hours: float = 168.0,
+) -> pd.DataFrame:
+    """One row per customer in the experiment: ``arm``, ``customer_id``, ``y`` (the outcome, 0/1, counted
+    as ``arm_counts`` counts it) and ``x`` (the pre-period covariate for CUPED: orders for conversion,
+    reads for read, inbound messages for reply, in the ``pre_days`` before the customer's message)."""
+    if metric not in METRICS:
+        raise AbTestError(f"metric must be one of {list(METRICS)}, got {metric!r}")
+    if pre_days <= 0 or reply_hours <= 0 or attribution_hours <= 0:
+        raise AbTestError("pre_days, reply_hours and attribution_hours must be positive")
+    where = "" if metric == "conversion" else f"WHERE e.arm != '{HOLDOUT}'"
+    frame = store.read_frame(
+        f"SELECT e.arm, e.customer_id, ({_UNIT_Y[metric]}) AS y, {_UNIT_X[metric]} AS x "
+        f"FROM ({_EXPOSED}) e {where} ORDER BY e.arm, e.send_id",
+        {"campaign": campaign_id, "reply_seconds": reply_hours * 3600.0,
+         "attribution_seconds": attribution_hours * 3600.0, "pre_seconds": pre_days * 86_400.0},
+    )
+    return frame.astype({"y": float, "x": float})
+
+
+def guardrail_counts(store, campaign_id: str, guardrail: str, *, window_hours: float = 168.0) -> pd.DataFrame:
+    """Per message arm: ``arm``, ``users``, ``successes`` (recipients with the guardrail event), ``rate``."""
+    if guardrail not in GUARDRAILS:
+        raise AbTestError(f"guardrail must be one of {list(GUARDRAILS)}, got {guardrail!r}")
+    if window_hours <= 0:
+        raise AbTestError("window_hours must be positive")
+    frame = store.read_frame(
+        f"SELECT e.arm, COUNT(*) AS users, SUM({_GUARDRAIL_Y[guardrail]}) AS successes "
+        f"FROM ({_EXPOSED}) e WHERE e.arm != '{HOLDOUT}' GROUP BY e.arm ORDER BY e.arm",
+        {"campaign": campaign_id, "window_seconds": window_hours * 3600.0},
+    )
+    frame["users"] = frame["users"].astype(int)
+    frame["successes"] = frame["successes"].fillna(0).astype(int)
+    frame["rate"] = frame["successes"] / frame["users"].where(frame["users"] > 0)
+    return frame

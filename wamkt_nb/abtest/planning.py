@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..cloudapi.models import TIER_LIMITS
+from .cuped import cuped_sample_size
 from .errors import AbTestError
 
 METHODS = ("arcsine", "pooled")
@@ -138,6 +139,16 @@ class SamplePlan:
     shares: dict[str, float]  # of all users in the test, holdout included
     per_arm: dict[str, int]
     alpha_per_comparison: float
+    cuped_rho: float = 0.0  # correlation of the outcome with its pre-period covariate (0: no CUPED)
+
+    @property
+    def per_arm_cuped(self) -> dict[str, int]:
+        """Users per arm when the evaluation adjusts for the covariate (CUPED): n·(1 − ρ²)."""
+        return {a: cuped_sample_size(n, self.cuped_rho) for a, n in self.per_arm.items()}
+
+    @property
+    def total_cuped(self) -> int:
+        return int(sum(self.per_arm_cuped.values()))
 
     @property
     def absolute_mde(self) -> float:
@@ -166,7 +177,7 @@ class SamplePlan:
             "arms": list(self.arms), "shares": {a: float(s) for a, s in self.shares.items()},
             "planned_per_arm": int(self.per_arm[self.control]), "baseline": float(self.baseline),
             "mde": float(self.absolute_mde), "alpha": float(self.alpha), "power": float(self.power),
-            "method": self.method,
+            "method": self.method, **({"cuped_rho": float(self.cuped_rho)} if self.cuped_rho else {}),
         }
 
     def describe(self) -> str:
@@ -177,6 +188,8 @@ class SamplePlan:
             f"with {self.power:.0%} power at α = {self.alpha:g}"
             + (f" ({self.alpha_per_comparison:.3g} per comparison)" if len(self.arms) > 2 else "")
             + f": {self.total:,} users ({arms})."
+            + (f" With CUPED (pre-period correlation ρ = {self.cuped_rho:.2f}): {self.total_cuped:,} users, "
+               f"{self.total - self.total_cuped:,} fewer." if self.cuped_rho else "")
         )
 
 
@@ -195,8 +208,12 @@ def plan_sample_size(
     allocation: Sequence[float] | None = None,
     holdout: float = 0.0,
     method: str = "arcsine",
+    cuped_rho: float = 0.0,
 ) -> SamplePlan:
     """Users per arm for a rate metric; ``mde`` is absolute (0.01 = one point) or relative (0.1 = +10 %).
+
+    ``cuped_rho``: the correlation of the outcome with a pre-period covariate (e.g. estimated on a
+    past period); the plan then also gives the smaller sizes a CUPED evaluation needs, n·(1 − ρ²).
 
     ``allocation`` weights the message arms (control first); ``holdout`` is the share of all users
     who get nothing, added on top (it is not powered: it measures messaging's incremental effect).
@@ -204,6 +221,7 @@ def plan_sample_size(
     names = arm_names(arms)
     _check_probability("alpha", alpha)
     _check_probability("power", power)
+    cuped_sample_size(1, cuped_rho)  # refuses a correlation outside (-1, 1)
     if not 0 <= holdout < 1:
         raise AbTestError(f"holdout must be a share in [0, 1), got {holdout}")
     if method not in METHODS:
@@ -224,7 +242,7 @@ def plan_sample_size(
         shares["holdout"] = float(holdout)
     return SamplePlan(
         baseline=baseline, target=target, alpha=alpha, power=power, method=method, arms=names,
-        shares=shares, per_arm=per_arm, alpha_per_comparison=alpha_each,
+        shares=shares, per_arm=per_arm, alpha_per_comparison=alpha_each, cuped_rho=cuped_rho,
     )
 
 

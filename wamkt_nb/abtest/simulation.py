@@ -66,3 +66,22 @@ def simulate_experiment(
         who = rng.integers(0, len(p), size=n)
         rows.append({"arm": arm, "users": int(n), "successes": int((rng.random(n) < p[who]).sum())})
     return pd.DataFrame(rows, columns=["arm", "users", "successes"])
+
+
+def simulate_units(
+    probabilities: Mapping[str, np.ndarray], covariate: np.ndarray, users_per_arm: Mapping[str, int] | int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """One run, customer by customer, for CUPED: like ``simulate_experiment`` but each drawn user
+    keeps their pre-period ``covariate`` (one value per customer of the population, e.g. orders or
+    interactions before the test). Returns ``arm``, ``y`` (0/1), ``x`` as ``evaluate(units=...)`` takes them.
+    """
+    covariate = np.asarray(covariate, dtype=float)
+    parts = []
+    for arm, p in probabilities.items():
+        n = users_per_arm if isinstance(users_per_arm, int) else users_per_arm[arm]
+        if len(p) == 0 or n < 0 or len(covariate) != len(p):
+            raise AbTestError(f"arm {arm}: needs a population, a covariate per customer and a non-negative size")
+        who = rng.integers(0, len(p), size=n)
+        parts.append(pd.DataFrame({"arm": arm, "y": (rng.random(n) < p[who]).astype(float), "x": covariate[who]}))
+    return pd.concat(parts, ignore_index=True)

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--tier", choices=list(TIER_LIMITS), default="TIER_10K", help="messaging limit tier")
     plan.add_argument("--pace", type=float, default=30.0, help="messages per minute (default 30)")
     plan.add_argument("--sending-hours", type=float, default=12.0, help="hours per day outside quiet hours")
+    plan.add_argument("--cuped-rho", type=float, default=0.0,
+                      help="correlation of the outcome with a pre-period covariate: also print the CUPED sizes")
     plan.set_defaults(run=run_plan)
 
     results = cmd.add_parser("results", help="per-arm rates and the verdict of an experiment in the ledger")
@@ -49,13 +51,14 @@ def run_plan(args: argparse.Namespace) -> int:
         plan = plan_test(
             args.baseline, args.mde, args.segment, relative=args.relative, alpha=args.alpha, power=args.power,
             arms=args.arms, allocation=args.allocation, holdout=args.holdout, metric=args.metric, tier=args.tier,
-            pace_per_minute=args.pace, sending_hours=args.sending_hours,
+            pace_per_minute=args.pace, sending_hours=args.sending_hours, cuped_rho=args.cuped_rho,
         )
     except AbTestError as exc:
         print(f"wamkt ab plan: {exc}", file=sys.stderr)
         return 2
     for arm, n in plan.sample.per_arm.items():
-        print(f"{arm:>8}: {n:>10,} users")
+        cuped = f" ({plan.sample.per_arm_cuped[arm]:,} with CUPED)" if plan.sample.cuped_rho else ""
+        print(f"{arm:>8}: {n:>10,} users{cuped}")
     print(plan.describe())
     return 0 if plan.duration.feasible else 1
 

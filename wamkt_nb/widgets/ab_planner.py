@@ -65,6 +65,9 @@ class AbPlanner(W.VBox):
                                        style=style, layout=wide)
         self.sending_hours = W.BoundedIntText(value=12, min=1, max=24, description="Sending hours/day",
                                               style=style, layout=wide)
+        self.cuped_rho = W.BoundedFloatText(
+            value=0.0, min=0.0, max=0.95, step=0.05, description="CUPED ρ (pre-period)", style=style, layout=wide,
+            tooltip="correlation of the outcome with the customers' pre-period purchases or reads; 0 = no CUPED")
         self.summary = W.HTML()
         self.error = W.HTML()
         self.chart = W.Image(format="png", layout=W.Layout(width="560px"))
@@ -74,14 +77,15 @@ class AbPlanner(W.VBox):
                              ("mde-kind", self.mde_kind), ("alpha", self.alpha), ("power", self.power),
                              ("arms", self.arms), ("allocation", self.allocation), ("holdout", self.holdout),
                              ("segment-size", self.segment_size), ("tier", self.tier), ("pace", self.pace),
-                             ("sending-hours", self.sending_hours), ("summary", self.summary),
+                             ("sending-hours", self.sending_hours), ("cuped-rho", self.cuped_rho),
+                             ("summary", self.summary),
                              ("error", self.error), ("power-curve", self.chart)):
             widget.add_class(f"wamkt-ab-{name}")
             if widget not in (self.summary, self.error, self.chart):
                 widget.observe(self._changed, names="value")
         inputs = W.VBox([self.metric, self.baseline, W.HBox([self.mde, self.mde_kind]), self.alpha, self.power,
                          self.arms, self.allocation, self.holdout, self.segment_size, self.tier, self.pace,
-                         self.sending_hours])
+                         self.sending_hours, self.cuped_rho])
         super().__init__([W.HBox([inputs, W.VBox([self.error, self.summary, self.chart])])])
         self.add_class("wamkt-ab-planner")
         self.update()
@@ -106,6 +110,7 @@ class AbPlanner(W.VBox):
                 tier=self.tier.value,
                 pace_per_minute=self.pace.value,
                 sending_hours=self.sending_hours.value,
+                cuped_rho=self.cuped_rho.value,
             )
         except AbTestError as exc:
             self.error.value = f"<div style='color:#b00020'>⚠ {html.escape(str(exc))}</div>"
@@ -118,16 +123,20 @@ class AbPlanner(W.VBox):
 
 def _summary_html(plan: TestPlan) -> str:
     sample, duration = plan.sample, plan.duration
+    cuped = sample.cuped_rho > 0
     rows = "".join(
         f"<tr><td>{html.escape(arm)}{' (control)' if arm == sample.control else ''}</td>"
-        f"<td style='text-align:right'>{n:,}</td><td style='text-align:right'>{sample.shares[arm]:.0%}</td></tr>"
+        f"<td style='text-align:right'>{n:,}</td>"
+        + (f"<td style='text-align:right'>{sample.per_arm_cuped[arm]:,}</td>" if cuped else "")
+        + f"<td style='text-align:right'>{sample.shares[arm]:.0%}</td></tr>"
         for arm, n in sample.per_arm.items()
     )
     state = ("<b style='color:#1b5e20'>fits the segment</b>" if duration.feasible
              else "<b style='color:#b00020'>segment too small</b>")
     return (
         f"<div><b>{sample.total:,} customers</b> in the test: {state}</div>"
-        f"<table><tr><th>arm</th><th>users</th><th>share</th></tr>{rows}</table>"
+        f"<table><tr><th>arm</th><th>users</th>{'<th>with CUPED</th>' if cuped else ''}<th>share</th></tr>"
+        f"{rows}</table>"
         f"<p>{html.escape(plan.describe())}</p>"
         f"<p><b>Duration:</b> about {duration.total_days:g} days "
         f"({duration.send_days} sending + {duration.observation_days:g} observing).</p>"

@@ -18,7 +18,7 @@ from ..currency import reporting_rates
 from ..store import Store
 
 VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
-                   "sample ratio mismatch": "#b00020"}
+                   "sample ratio mismatch": "#b00020", "guardrail harmed": "#b00020"}
 
 
 class AbResults(W.VBox):
@@ -118,7 +118,8 @@ class AbResults(W.VBox):
             f"{html.escape(verdict.reason)}</div>"
         )
         self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
-        self.table.value = results_table_html(evaluation, counts, reporting_rates().currency)
+        self.table.value = (results_table_html(evaluation, counts, reporting_rates().currency)
+                            + cuped_table_html(evaluation) + guardrails_table_html(evaluation))
         self.chart.value = figure_bytes(intervals_figure(evaluation, self.metric.value))
 
     def _message(self, text: str) -> None:
@@ -155,3 +156,39 @@ def results_table_html(evaluation: Evaluation, counts: pd.DataFrame, currency: s
             "<th>p (Holm)</th><th>P(beats control)</th>"
             f"<th>revenue ({html.escape(currency)})</th></tr>")
     return f"<table class='wamkt-ab-arms'>{head}{''.join(rows)}</table>"
+
+
+HARMED = "<b style='color:#b00020'>harmed</b>"
+
+
+def _pp(x: float) -> str:
+    return "–" if pd.isna(x) else f"{x * 100:+.2f} pp"
+
+
+def cuped_table_html(evaluation: Evaluation) -> str:
+    """Plain and CUPED (pre-period covariate) difference per treatment, with intervals and Holm p."""
+    if evaluation.cuped is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(r.arm)}</td><td>{_pp(r.diff)} <small>[{_pp(r.diff_low)}, {_pp(r.diff_high)}]</small></td>"
+        f"<td>{r.p_adjusted:.3g}</td><td>{_pp(r.cuped_diff)} <small>[{_pp(r.cuped_low)}, {_pp(r.cuped_high)}]</small></td>"
+        f"<td>{r.cuped_p_adjusted:.3g}</td><td>{r.variance_reduction:.0%}</td></tr>"
+        for r in evaluation.cuped.dropna(subset=["cuped_diff"]).itertuples()
+    )
+    return ("<p><b>Plain vs CUPED</b> <small>(adjusted for the same customers' pre-period behaviour)</small></p>"
+            "<table class='wamkt-ab-cuped'><tr><th>arm</th><th>plain diff [CI]</th><th>p (Holm)</th>"
+            f"<th>CUPED diff [CI]</th><th>p (Holm)</th><th>variance saved</th></tr>{rows}</table>")
+
+
+def guardrails_table_html(evaluation: Evaluation) -> str:
+    """Opt-out and block rates per treatment against control; harmed ones marked."""
+    if evaluation.guardrails is None or evaluation.guardrails.empty:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(r.guardrail.replace('_', '-'))}</td><td>{html.escape(r.arm)}</td>"
+        f"<td>{r.rate:.2%} vs {r.control_rate:.2%}</td><td>{_pp(r.diff)}</td><td>{r.p_one_sided:.3g}</td>"
+        f"<td>{HARMED if r.harmed else 'ok'}</td></tr>"
+        for r in evaluation.guardrails.itertuples()
+    )
+    return ("<p><b>Guardrails</b></p><table class='wamkt-ab-guardrails'><tr><th>guardrail</th><th>arm</th>"
+            f"<th>rate vs control</th><th>diff</th><th>p (one-sided)</th><th></th></tr>{rows}</table>")
