@@ -25,6 +25,16 @@ def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
     return dict(experiment) if isinstance(experiment, dict) else {}
 
 
+def campaign_over(store, campaign_id: str) -> bool:
+    """Whether no more recipients can join: the campaign is complete or cancelled and nothing of it
+    waits to be sent."""
+    rows = store.query(
+        "SELECT status IN ('complete', 'cancelled') AND NOT EXISTS ("
+        " SELECT 1 FROM sends s WHERE s.campaign_id = c.campaign_id AND s.state IN ('planned', 'in_flight'))"
+        " FROM campaigns c WHERE campaign_id = ?", (campaign_id,))
+    return bool(rows and rows[0][0])
+
+
 def evaluate_campaign(
     store,
     campaign_id: str,
@@ -37,7 +47,8 @@ def evaluate_campaign(
     mde: float | None = None,
     alpha: float | None = None,
 ) -> tuple[pd.DataFrame, Evaluation]:
-    """Counts from the ledger and their evaluation; the stored design fills what is not given."""
+    """Counts from the ledger and their evaluation; the stored design fills what is not given. A
+    campaign that is over and short of its planned size is called underpowered."""
     spec = experiment_spec(store, campaign_id)
     metric = metric or spec.get("metric", "conversion")
     counts = arm_counts(store, campaign_id, metric, reply_hours=reply_hours, attribution_hours=attribution_hours)
@@ -56,5 +67,6 @@ def evaluate_campaign(
         counts, control=arms[0], alpha=alpha or spec.get("alpha", 0.05), shares=shares,
         planned_per_arm=planned_per_arm if planned_per_arm is not None else spec.get("planned_per_arm"),
         mde=mde if mde is not None else spec.get("mde"), sequential=sequential,
+        final=campaign_over(store, campaign_id),
     )
     return counts, evaluation
