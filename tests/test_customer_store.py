@@ -68,6 +68,11 @@ def test_an_import_round_trips_through_the_store(tmp_path):
     assert pd.isna(back.customers["signup_at"].iloc[1]) and pd.isna(back.customers["email"].iloc[0])
     assert back.orders["amount"].tolist() == [80.0] and back.orders["ordered_at"].iloc[0] == data.orders["ordered_at"].iloc[0]
     assert back.interactions["kind"].tolist() == ["inbound"]
+    assert (tmp_path / "wamkt.db.import-orders.parquet").is_file()  # the next read is columnar
+    assert read_customer_data(store).orders.equals(back.orders)
+    renamed = data.customers.assign(first_name=["Anne", "Benno"])
+    write_customer_data(store, CustomerData(renamed, data.orders, data.interactions))
+    assert read_customer_data(store).customers["first_name"].tolist() == ["Anne", "Benno"]  # same size, new import
     write_customer_data(store, CustomerData(data.customers.iloc[:1], data.orders.iloc[:0], data.interactions))
     again = read_customer_data(store)  # a new import replaces the previous one
     assert list(again.customers["customer_id"]) == ["K1"] and again.orders.empty

@@ -2,26 +2,32 @@
 
 ``write_customer_data`` keeps an import (customers, order and interaction history) in the store's
 ``customers``, ``orders`` and ``interactions`` tables (migration ``customers/001``), replacing the
-previous import. ``read_customer_data`` reads it back through the views that add what the webhook
-receiver and the shop recorded afterwards: reads of our messages, replies, button taps and other
-messages (``customer_interactions``), conversions (``customer_orders``) and STOP / START
-(``consent`` overrides the imported ``opted_in``). So features, segments and dashboards built on
-it see every campaign's effect without anyone re-exporting a file.
+previous import. ``read_customer_data`` adds what the webhook receiver and the shop recorded
+afterwards: reads of our messages, replies, button taps and other messages
+(``flowback_interactions``), conversions (``flowback_orders``) and STOP / START (``consent``
+overrides the imported ``opted_in``). So features, segments and dashboards built on it see every
+campaign's effect without anyone re-exporting a file. The views ``customer_orders`` and
+``customer_interactions`` give the same union to anyone querying the database directly.
 
-Times are kept as UTC epoch seconds (REAL, like every table of the store): they come back to the
-microsecond. Customer columns beyond the contract are kept as JSON per row and come back as
-columns (numbers and text as they were, timestamps as ISO text).
+Speed: a million customers bring ten million orders; pulling them row by row out of SQLite takes
+minutes, so the import's tables are read through columnar snapshots next to the database
+(``store.snapshot``), valid while the import is unchanged; what flowed back is read live.
+Times are kept as UTC epoch seconds (REAL, like every table of the store) to the microsecond.
+Customer columns beyond the contract are kept as JSON per row and come back as columns (numbers
+and text as they were, timestamps as ISO text).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..store import Store
+from ..store.snapshot import read_snapshotted
 from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, ORDER_COLUMNS, CustomerData
 
 _TIME_COLUMNS = {"opt_in_at", "signup_at", "ordered_at", "at"}
@@ -42,33 +48,54 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
     if extra:
         customer_rows = (row + (_extra_json(customers, extra, i),) for i, row in enumerate(customer_rows))
         present = present + ["extra_json"]
+    order_columns = [c for c in ORDER_COLUMNS if c in data.orders.columns]
     with store.transaction() as conn:
         for table in ("customers", "orders", "interactions"):
             conn.execute(f"DELETE FROM {table}")
         _insert(conn, "customers", present, customer_rows, replace=True)
-        order_columns = [c for c in ORDER_COLUMNS if c in data.orders.columns]
         _insert(conn, "orders", order_columns, _rows(data.orders, order_columns), replace=True)
         _insert(conn, "interactions", list(INTERACTION_COLUMNS), _rows(data.interactions, list(INTERACTION_COLUMNS)))
+        conn.execute("INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
+                     (time.time(), len(customers), len(data.orders), len(data.interactions)))
 
 
 def read_customer_data(store: Store) -> CustomerData:
     """The stored customers with every order and interaction known to the store (see module doc)."""
-    customers = store.read_frame(
-        "SELECT c.*, COALESCE(k.marketing, c.opted_in) AS opted_in_now FROM customers c "
-        "LEFT JOIN consent k ON k.phone = c.phone ORDER BY c.rowid"
-    )
-    customers["opted_in"] = customers.pop("opted_in_now").fillna(0).astype(bool)
-    customers = _with_extra(customers)
-    orders = store.read_frame(
-        "SELECT order_id, customer_id, ordered_at, amount, currency FROM customer_orders"
-    )
-    interactions = store.read_frame("SELECT customer_id, at, kind FROM customer_interactions")
+    customers = _imported(store, "customers")
+    consent = store.read_frame("SELECT phone, marketing FROM consent")
+    if len(consent):
+        now_opted = customers["phone"].map(consent.set_index("phone")["marketing"].astype(bool))
+        customers["opted_in"] = now_opted.fillna(customers["opted_in"]).astype(bool)
+    orders = pd.concat([_imported(store, "orders"), _typed(store.read_frame(
+        "SELECT order_id, customer_id, ordered_at, amount, currency FROM flowback_orders"))], ignore_index=True)
+    interactions = pd.concat([_imported(store, "interactions"), _typed(store.read_frame(
+        "SELECT customer_id, at, kind FROM flowback_interactions"))], ignore_index=True)
     return CustomerData(
-        customers=_typed(customers),
-        orders=_typed(orders).astype({"amount": "float64"}),
-        interactions=_typed(interactions).assign(
-            kind=lambda f: pd.Categorical(f["kind"], categories=list(INTERACTION_KINDS))),
+        customers=customers,
+        orders=orders.astype({"amount": "float64"}),
+        interactions=interactions.assign(kind=pd.Categorical(interactions["kind"], categories=list(INTERACTION_KINDS))),
     )
+
+
+_SELECT = {
+    "customers": "SELECT * FROM customers ORDER BY rowid",
+    "orders": f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders ORDER BY rowid",
+    "interactions": f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interactions ORDER BY rowid",
+}
+def _imported(store: Store, table: str) -> pd.DataFrame:
+    """One of the import's tables as typed frame, through its snapshot. Only ``write_customer_data``
+    writes these tables, and each call records a new import: the import id with the row count and
+    the highest rowid tell a current snapshot from a stale one without scanning the rows' values."""
+    fingerprint = f"SELECT (SELECT MAX(import_id) FROM customer_imports), COUNT(*), MAX(rowid) FROM {table}"
+
+    def load() -> pd.DataFrame:
+        frame = store.read_frame(_SELECT[table])
+        if table == "customers":
+            frame["opted_in"] = frame["opted_in"].fillna(0).astype(bool)
+            frame = _with_extra(frame)
+        return _typed(frame)
+
+    return read_snapshotted(store, f"import-{table}", fingerprint, load, ("kind",) if table == "interactions" else ())
 
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterable[tuple]:
@@ -136,20 +163,19 @@ def imported_history(store: Store, table: str) -> pd.DataFrame | None:
     """The import's own ``orders`` (customer_id, at, amount, currency) or ``interactions``
     (customer_id, at) without the events recorded since, for reports that add those from the
     ledger themselves; None when nothing was imported."""
+    if table not in ("orders", "interactions"):
+        raise ValueError(f"no imported table {table!r}; known: orders, interactions")
     if not has_customer_data(store):
         return None
+    frame = _imported(store, table)
     if table == "orders":
-        frame = store.read_frame("SELECT customer_id, ordered_at AS at, amount, currency FROM orders")
-    elif table == "interactions":
-        frame = store.read_frame("SELECT customer_id, at FROM interactions")
-    else:
-        raise ValueError(f"no imported table {table!r}; known: orders, interactions")
-    return _typed(frame)
+        return frame[["customer_id", "ordered_at", "amount", "currency"]].rename(columns={"ordered_at": "at"})
+    return frame[["customer_id", "at"]]
 
 
 def customer_column(store: Store, column: str) -> pd.Series | None:
     """customer_id -> one column of the stored customers (None when nothing was imported)."""
     if column not in CUSTOMER_COLUMNS or not has_customer_data(store):
         return None
-    frame = store.read_frame(f"SELECT customer_id, {column} FROM customers ORDER BY rowid")
+    frame = _imported(store, "customers")
     return frame.set_index(frame["customer_id"].astype(str))[column]

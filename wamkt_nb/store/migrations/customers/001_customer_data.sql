@@ -1,8 +1,9 @@
 -- The customer data that features and segments read: one source of truth in the store.
 -- Imported files (customers, their order and interaction history) land in three tables; what
 -- customers do afterwards is not copied here but read where the receiver already records it
--- (sends.read_at, inbound_messages, consent, conversions), through two views. The views read core
--- tables, which are always migrated before any other component.
+-- (sends.read_at, inbound_messages, consent, conversions), through views. The views read core
+-- tables, which are always migrated before any other component. The import's tables are written
+-- and read whole (no per-customer lookups), so they carry no index beyond their keys.
 -- Times are UTC epoch seconds (REAL); phones E.164 with '+'.
 
 CREATE TABLE customers (
@@ -31,7 +32,6 @@ CREATE TABLE orders (
   amount      REAL,
   currency    TEXT
 );
-CREATE INDEX orders_customer_time ON orders (customer_id, ordered_at);
 
 -- Interactions from an imported file (before this tool recorded them).
 CREATE TABLE interactions (
@@ -39,24 +39,28 @@ CREATE TABLE interactions (
   at          REAL,
   kind        TEXT
 );
-CREATE INDEX interactions_customer_time ON interactions (customer_id, at);
 
--- Every order of a customer: imported history plus conversions (the shop's or the sandbox's
--- orders after a message); an order both imported and reported counts once.
-CREATE VIEW customer_orders AS
-SELECT order_id, customer_id, ordered_at, amount, currency, 'import' AS source FROM orders
-UNION ALL
-SELECT order_id, customer_id, at, amount, currency, source FROM conversions
+-- One row per import: what changed, for the columnar snapshots that must notice it.
+CREATE TABLE customer_imports (
+  import_id    INTEGER PRIMARY KEY,
+  imported_at  REAL NOT NULL,
+  customers    INTEGER NOT NULL,
+  orders       INTEGER NOT NULL,
+  interactions INTEGER NOT NULL
+);
+
+-- Orders reported after the import (the shop's or the sandbox's conversions); an order that was
+-- also imported counts once.
+CREATE VIEW flowback_orders AS
+SELECT order_id, customer_id, at AS ordered_at, amount, currency, source FROM conversions
 WHERE order_id NOT IN (SELECT order_id FROM orders);
 
--- Every interaction of a customer: imported history, reads of our messages (status webhooks),
--- and messages from the customer (inbound webhooks): a button or list tap is a 'click'; a message
--- quoting one of ours, or arriving within 24 h after one of ours was delivered, a 'reply'; any
--- other message 'inbound'.
-CREATE VIEW customer_interactions AS
-SELECT customer_id, at, kind, 'import' AS source FROM interactions
-UNION ALL
-SELECT customer_id, read_at, 'read', 'webhook' FROM sends WHERE read_at IS NOT NULL
+-- What customers did with our messages, from the webhooks: reads (status webhooks) and messages
+-- from the customer (inbound webhooks): a button or list tap is a 'click'; a message quoting one
+-- of ours, or arriving within 24 h after one of ours was delivered, a 'reply'; any other message
+-- 'inbound'.
+CREATE VIEW flowback_interactions AS
+SELECT customer_id, read_at AS at, 'read' AS kind FROM sends WHERE read_at IS NOT NULL
 UNION ALL
 SELECT c.customer_id, m.timestamp,
        CASE WHEN m.type IN ('button', 'interactive') THEN 'click'
@@ -64,6 +68,16 @@ SELECT c.customer_id, m.timestamp,
                  SELECT 1 FROM sends s WHERE s.phone = m.phone
                    AND s.delivered_at <= m.timestamp AND s.delivered_at > m.timestamp - 86400)
             THEN 'reply'
-            ELSE 'inbound' END,
-       'webhook'
+            ELSE 'inbound' END
 FROM inbound_messages m JOIN customers c ON c.phone = m.phone;
+
+-- Every order and every interaction of a customer: the import plus what flowed back.
+CREATE VIEW customer_orders AS
+SELECT order_id, customer_id, ordered_at, amount, currency, 'import' AS source FROM orders
+UNION ALL
+SELECT order_id, customer_id, ordered_at, amount, currency, source FROM flowback_orders;
+
+CREATE VIEW customer_interactions AS
+SELECT customer_id, at, kind, 'import' AS source FROM interactions
+UNION ALL
+SELECT customer_id, at, kind, 'webhook' FROM flowback_interactions;
