@@ -40,7 +40,8 @@ def has_customer_data(store: Store) -> bool:
 
 
 def write_customer_data(store: Store, data: CustomerData) -> None:
-    """Replace the stored import with ``data`` in one transaction (events recorded since stay)."""
+    """Replace the stored import with ``data`` in one transaction (events recorded since stay), then
+    build the import's snapshots."""
     customers = data.customers.reset_index(drop=True)
     extra = [c for c in customers.columns if c not in CUSTOMER_COLUMNS]
     present = [c for c in CUSTOMER_COLUMNS if c in customers.columns]
@@ -57,6 +58,8 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
         _insert(conn, "interactions", list(INTERACTION_COLUMNS), _rows(data.interactions, list(INTERACTION_COLUMNS)))
         conn.execute("INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
                      (time.time(), len(customers), len(data.orders), len(data.interactions)))
+    for table in _SELECT:  # the snapshots now, so no dashboard's first visit waits for them
+        _imported(store, table)
 
 
 def read_customer_data(store: Store) -> CustomerData:
