@@ -113,7 +113,9 @@ def test_the_workspace_keeps_its_data_in_its_database(workspace, monkeypatch):
     assert len(load_customer_data(sample_size=30).customers) == 30  # nothing saved: a sample
     assert not (workspace / "wamkt.db").exists()
     path = save_customer_data(_tiny())
-    assert path == workspace / "wamkt.db" and not list(workspace.glob("*.parquet"))
+    assert path == workspace / "wamkt.db" and not (workspace / "customers.parquet").exists()
+    for snapshot in workspace.glob("wamkt.db.import-*.parquet"):
+        snapshot.unlink()  # snapshots are copies: the database alone holds the data
     assert list(load_customer_data().customers["customer_id"]) == ["K1", "K2"]
     stored = open_store(path)
     assert json.loads(stored.query("SELECT extra_json FROM customers WHERE customer_id = 'K1'")[0][0]) == {"vip_level": 3}
