@@ -2,9 +2,10 @@
 
 One sandbox (simulated customers built from the sample data) and one webhook receiver with
 keyword auto-replies run for the whole history. Each campaign goes the real way: features at
-that day from the store (the import plus every read, reply and order recorded so far) -> segment preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks ->
-receiver -> ledger; between campaigns the sandbox's clock moves on, so customers read, reply
-("JA", "Rabatt", questions) and buy, and the auto-replier answers. Nothing here computes a metric:
+that day from the store (the import plus every read, reply and order recorded so far) -> segment
+preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks -> receiver -> ledger;
+between campaigns the sandbox's clock moves on, so customers read, reply ("JA", "Rabatt",
+questions) and buy, and the auto-replier answers. Nothing here computes a metric:
 the dashboards read what this leaves in the store.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .abtest import arm_counts, assign_arms, experiment_spec
+from .abtest.evaluation import underpowered
 from .abtest.play import approved_template, plan_from_history
 from .autoreply import Rule
 from .autoreply.repository import save_rule
@@ -224,7 +226,7 @@ def ab_plan_summary(store: Store, campaign_id: str) -> str:
             f"{spec['mde'] / spec['baseline']:+.0%} relative with {spec['power']:.0%} power at "
             f"alpha {spec['alpha']:g}: {planned:,} per arm; audience "
             + ", ".join(f"{a} {n:,}" for a, n in sorted(arms.items()))
-            + ("" if smallest >= planned else f" (underpowered: needs {planned:,} per arm, has {smallest:,})"))
+            + ("" if smallest >= planned else f" ({underpowered(planned, smallest)})"))
 
 
 def _answer(store: Store, sandbox: Sandbox, link: SandboxLink, api: CloudClient, phone: str, delay: float) -> None:

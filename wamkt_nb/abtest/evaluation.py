@@ -30,6 +30,11 @@ COLUMNS = [
 ]
 
 
+def underpowered(needs: int, has: int) -> str:
+    """How far a test is from its planned size, in the words the dashboard shows."""
+    return f"underpowered: needs {needs:,} per arm, has {has:,}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What to do with the experiment now, and why, in words an analyst can forward."""
@@ -46,7 +51,8 @@ class Verdict:
         if self.kind == "winner":
             return f"Winner: {self.winner}"
         if self.kind == "underpowered":
-            return f"Underpowered: needs {self.needs:,} per arm, has {self.has:,}"
+            text = underpowered(self.needs, self.has)
+            return text[:1].upper() + text[1:]
         return self.kind[:1].upper() + self.kind[1:]
 
     def __str__(self) -> str:

@@ -42,8 +42,9 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     start = default_now() - pd.Timedelta(days=days)
     data = generate(customers, seed=seed, now=start)
     db = directory / "wamkt.db"
-    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time
+    snapshots = directory.glob(db.name + ".*.parquet")
+    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), *snapshots):
+        old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time (snapshots too)
     print(f"sample data: {data} in {directory} ({time.monotonic() - t0:.1f} s)", flush=True)
     print(f"playing {days:g} days of campaigns through the embedded sandbox ...", flush=True)
     t0 = time.monotonic()

@@ -87,9 +87,11 @@ _SELECT = {
 }
 def _imported(store: Store, table: str) -> pd.DataFrame:
     """One of the import's tables as typed frame, through its snapshot. Only ``write_customer_data``
-    writes these tables, and each call records a new import: the import id with the row count and
-    the highest rowid tell a current snapshot from a stale one without scanning the rows' values."""
-    fingerprint = f"SELECT (SELECT MAX(import_id) FROM customer_imports), COUNT(*), MAX(rowid) FROM {table}"
+    writes these tables, and each call records a new import: the latest import's id and time with
+    the row count and the highest rowid tell a current snapshot from a stale one (also one left
+    beside a database that was deleted and written again) without scanning the rows' values."""
+    fingerprint = ("SELECT (SELECT json_array(import_id, imported_at) FROM customer_imports"
+                   f" ORDER BY import_id DESC LIMIT 1), COUNT(*), MAX(rowid) FROM {table}")
 
     def load() -> pd.DataFrame:
         frame = store.read_frame(_SELECT[table])
