@@ -140,3 +140,17 @@ def test_after_a_played_history_every_preset_counts_what_the_store_says(tmp_path
     assert shown["active_7d"] > evaluate(PRESETS["active_7d"].rule, before, now=now).count
     assert shown["high_value_active_7d"] > 0
     store.close()
+
+
+def test_a_snapshot_left_beside_a_recreated_database_is_not_taken_for_current(tmp_path):
+    data = _tiny()
+    store = open_store(tmp_path / "wamkt.db")
+    write_customer_data(store, data)
+    store.close()
+    for name in ("wamkt.db", "wamkt.db-wal", "wamkt.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)  # the snapshots stay behind
+    store = open_store(tmp_path / "wamkt.db")
+    other = data.customers.assign(city=["Bonn", "Ulm"])  # same count, same rowids, first import again
+    write_customer_data(store, CustomerData(other, data.orders, data.interactions))
+    assert read_customer_data(store).customers["city"].tolist() == ["Bonn", "Ulm"]
+    store.close()
