@@ -32,6 +32,11 @@ from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, OR
 
 _TIME_COLUMNS = {"opt_in_at", "signup_at", "ordered_at", "at"}
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_SELECT = {  # the import's tables, each read whole in the order it was written
+    "customers": "SELECT * FROM customers ORDER BY rowid",
+    "orders": f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders ORDER BY rowid",
+    "interactions": f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interactions ORDER BY rowid",
+}
 
 
 def has_customer_data(store: Store) -> bool:
@@ -51,7 +56,7 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
         present = present + ["extra_json"]
     order_columns = [c for c in ORDER_COLUMNS if c in data.orders.columns]
     with store.transaction() as conn:
-        for table in ("customers", "orders", "interactions"):
+        for table in _SELECT:
             conn.execute(f"DELETE FROM {table}")
         _insert(conn, "customers", present, customer_rows, replace=True)
         _insert(conn, "orders", order_columns, _rows(data.orders, order_columns), replace=True)
@@ -80,11 +85,6 @@ def read_customer_data(store: Store) -> CustomerData:
     )
 
 
-_SELECT = {
-    "customers": "SELECT * FROM customers ORDER BY rowid",
-    "orders": f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders ORDER BY rowid",
-    "interactions": f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interactions ORDER BY rowid",
-}
 def _imported(store: Store, table: str) -> pd.DataFrame:
     """One of the import's tables as typed frame, through its snapshot. Only ``write_customer_data``
     writes these tables, and each call records a new import: the latest import's id and time with
