@@ -147,6 +147,17 @@ def test_peeking_before_the_planned_size_needs_sequential():
     assert weak.verdict.kind == "not enough data yet"
 
 
+def test_a_finished_test_short_of_its_plan_says_how_underpowered_it_is():
+    counts = {"A": (50, 73), "B": (70, 88)}
+    over = evaluate(counts, planned_per_arm=248, final=True)
+    assert over.verdict.kind == "underpowered" and over.verdict.winner is None
+    assert over.verdict.headline == "Underpowered: needs 248 per arm, has 73"
+    assert "B +11.05 pp" in over.verdict.reason
+    assert evaluate(counts, planned_per_arm=248).verdict.kind == "not enough data yet"  # still running: wait
+    done = evaluate({"A": (500, 1_000), "B": (600, 1_000)}, planned_per_arm=248, final=True)
+    assert done.verdict.kind == "winner" and done.verdict.winner == "B"  # the plan was reached
+
+
 def test_too_few_users_and_srm():
     assert evaluate({"A": (1, 50), "B": (20, 50)}).verdict.kind == "not enough data yet"
     srm = evaluate({"A": (500, 10_000), "B": (700, 10_700)})

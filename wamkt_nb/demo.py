@@ -2,9 +2,10 @@
 
 One sandbox (simulated customers built from the sample data) and one webhook receiver with
 keyword auto-replies run for the whole history. Each campaign goes the real way: features at
-that day -> segment preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks ->
-receiver -> ledger; between campaigns the sandbox's clock moves on, so customers read, reply
-("JA", "Rabatt", questions) and buy, and the auto-replier answers. Nothing here computes a metric:
+that day from the store (the import plus every read, reply and order recorded so far) -> segment
+preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks -> receiver -> ledger;
+between campaigns the sandbox's clock moves on, so customers read, reply ("JA", "Rabatt",
+questions) and buy, and the auto-replier answers. Nothing here computes a metric:
 the dashboards read what this leaves in the store.
 """
 
@@ -19,8 +20,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .abtest import assign_arms
-from .abtest.play import approved_template
+from .abtest import arm_counts, assign_arms, experiment_spec
+from .abtest.evaluation import underpowered
+from .abtest.play import approved_template, plan_from_history
 from .autoreply import Rule
 from .autoreply.repository import save_rule
 from .campaigns.dryrun import dry_run
@@ -31,6 +33,7 @@ from .cloudapi import AsyncCloudClient, CloudClient
 from .compliance import Policy
 from .data.features import build_features
 from .data.schema import CustomerData
+from .data.stored import read_customer_data, write_customer_data
 from .inbox.answer import answer
 from .inbox.queries import open_conversations
 from .messages import MessageSpec, Param, Template, template_from_text
@@ -43,6 +46,16 @@ from .webhooks.wiring import SandboxLink, connect_sandbox
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
 AB_TRUE_READ_UPLIFT = 0.25
+"""The effect planted on arm B: its customers read 25 % more often (relative) than they would arm A."""
+AB_METRIC = "read"
+"""What the demo's A/B test measures. The planted effect is on reads; replies (a few % of messages)
+and orders (about 5 %) are too rare: a +25 % change in either needs thousands of customers per arm,
+more than the demo's 2,000 customers in all. The read rate is away from its ceiling when the test
+goes to everyone (inactive customers read far less than active ones), not to an engaged segment."""
+AB_PLANNED_MDE = 0.15
+"""The smallest relative change in the read rate the demo's test is planned to detect (80 % power):
+below the planted +25 %, so the planted effect is found even where some customers already read
+nearly everything and cannot read 25 % more."""
 RULES = (
     Rule(rule_id="demo-rabatt", name="Rabatt-Code", pattern="rabatt, ja, yes", priority=10,
          reply_text="Dein Code: WA10. 10 % auf deinen nächsten Einkauf, gültig 7 Tage."),
@@ -82,7 +95,7 @@ DEFAULT_CAMPAIGNS = (
     DemoCampaign(3.58, "Stammkunden-Rabatt", "frequent_buyers", discount="15 %"),
     DemoCampaign(6.58, "Premium-Angebot", "high_order_value", discount="20 %"),
     DemoCampaign(9.58, "Diese Woche aktiv", "active_7d"),
-    DemoCampaign(12.42, "A/B: Rabatt-Wording", "high_value_active_7d", ab_test=True),
+    DemoCampaign(12.42, "A/B: Rabatt-Wording", None, ab_test=True),
     DemoCampaign(15.6, "Versand-Info", "active_7d", template="order_shipped"),
     DemoCampaign(18.58, "Newsletter: Sale", None, discount="15 %"),
 )
@@ -190,25 +203,42 @@ def play_campaign(store: Store, sandbox: Sandbox, features: pd.DataFrame, campai
                   templates: dict[str, Template], pace: float) -> str:
     """Dry-run, ledger and send one campaign at the sandbox's current simulated time.
 
-    ``features`` are the customers as the CRM export knew them when the history started.
+    ``features`` are the customers as the store knows them now: the import plus every read,
+    reply and order recorded so far.
     """
     now = sandbox.clock.now()
     audience = _audience(features, campaign, now)
     if audience.empty:
         raise ValueError("the segment is empty at that time")
+    design = None
     if campaign.ab_test:
-        audience["arm"] = assign_arms(audience["customer_id"], AB_EXPERIMENT, ["A", "B"]).to_numpy()
+        plan = plan_from_history(store, audience["customer_id"], AB_PLANNED_MDE, relative=True, power=0.8)
+        design = {"experiment": plan.spec() | {"metric": AB_METRIC}}
+        audience["arm"] = assign_arms(audience["customer_id"], AB_EXPERIMENT, list(plan.arms)).to_numpy()
         message = {"A": _spec(templates["rabatt_aktion"]), "B": _spec(templates["rabatt_aktion_b"])}
     else:
         message = _spec(templates[campaign.template])
     report = dry_run(audience, message, now=now, store=store, schedule="now", policy=Policy(daily_limit=None))
     campaign_id = create_campaign(
         store, report.plan, name=campaign.name, now=now, segment_name=campaign.segment,
-        experiment_key=AB_EXPERIMENT if campaign.ab_test else None,
-        spec={"experiment": {"metric": "read", "arms": ["A", "B"]}} if campaign.ab_test else None,
+        experiment_key=AB_EXPERIMENT if campaign.ab_test else None, spec=design,
     )
     _send(store, sandbox, campaign_id, pace)
     return campaign_id
+
+
+def ab_plan_summary(store: Store, campaign_id: str) -> str:
+    """The stored plan of an A/B campaign beside the users it reached, in one line."""
+    spec = experiment_spec(store, campaign_id)
+    counts = arm_counts(store, campaign_id, spec["metric"])
+    arms = dict(zip(counts["arm"], counts["users"]))
+    planned = spec["planned_per_arm"]
+    smallest = min(arms.values(), default=0)
+    return (f"A/B plan ({spec['metric']} rate): baseline {spec['baseline']:.1%}, detect "
+            f"{spec['mde'] / spec['baseline']:+.0%} relative with {spec['power']:.0%} power at "
+            f"alpha {spec['alpha']:g}: {planned:,} per arm; audience "
+            + ", ".join(f"{a} {n:,}" for a, n in sorted(arms.items()))
+            + ("" if smallest >= planned else f" ({underpowered(planned, smallest)})"))
 
 
 def _answer(store: Store, sandbox: Sandbox, link: SandboxLink, api: CloudClient, phone: str, delay: float) -> None:
@@ -269,7 +299,7 @@ def play_history(
     templates = _templates()
     for rule in RULES:
         save_rule(store, rule)
-    features = build_features(data, now=pd.Timestamp(start, unit="s", tz="UTC"))
+    write_customer_data(store, data)
     events: list[tuple[float, DemoCampaign | None]] = [(start + c.day * DAY, c) for c in campaigns if c.day < days]
     for day in range(int(np.ceil(days))):
         events += [(start + day * DAY + rng.uniform(8, 21) * 3600, None) for _ in range(inbound_per_day)]
@@ -298,6 +328,8 @@ def play_history(
                         _answer(store, sandbox, link, api, phones[who], rng.expovariate(1 / 600.0))
                     continue
                 _send_due(store, sandbox, pace)
+                sandbox.save_conversions(store)  # the shop's orders so far reach the store
+                features = build_features(read_customer_data(store), now=sandbox.clock.now())
                 try:
                     campaign_id = play_campaign(store, sandbox, features, campaign, templates, pace)
                 except Exception as exc:  # play what can be played; say what was left out
@@ -307,6 +339,8 @@ def play_history(
                 result.campaign_ids.append(campaign_id)
                 result.played.append(campaign.name)
                 log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
+                if campaign.ab_test:
+                    log(f"    {ab_plan_summary(store, campaign_id)}")
             for hours_left in LEFT_OPEN_HOURS:
                 _advance_to(sandbox, link, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
                 sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))

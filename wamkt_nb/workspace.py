@@ -1,7 +1,9 @@
-"""Where a demo or an analyst's session keeps its data files and database.
+"""Where a demo or an analyst's session keeps its database, and the customer data in it.
 
-Notebooks and dashboards find their data here (``WAMKT_WORKSPACE``, default ``./wamkt-workspace``);
-when nothing was saved yet they fall back to a small sample, so every notebook runs on its own.
+Notebooks and dashboards find their data here (``WAMKT_WORKSPACE``, default ``./wamkt-workspace``):
+the customer data lives in the workspace's store (see ``data.stored``), together with everything
+the receiver recorded since, so features and segments see what customers did after a campaign.
+When nothing was saved yet they fall back to a small sample, so every notebook runs on its own.
 The folder and its files hold phone numbers: they are created owner-only (0700 / 0600).
 """
 
@@ -10,12 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from .data.schema import CustomerData
-from .private_files import private_dir, private_file
-
-_FILES = {"customers": "customers.parquet", "orders": "orders.parquet", "interactions": "interactions.parquet"}
 
 
 def workspace_dir() -> Path:
@@ -32,19 +29,28 @@ def database_path(directory: Path | None = None) -> Path:
 
 
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
-    directory = directory or workspace_dir()
-    private_dir(directory)
-    for attr, name in _FILES.items():
-        getattr(data, attr).to_parquet(private_file(directory / name), index=False)
-    return directory
+    """Keep ``data`` as the workspace's imported customer data (replacing the previous import);
+    returns the database it went into."""
+    from .data.stored import write_customer_data
+    from .store import open_store
+
+    path = database_path(directory)
+    with open_store(path) as store:
+        write_customer_data(store, data)
+    return path
 
 
 def load_customer_data(directory: Path | None = None, sample_size: int = 2_000) -> CustomerData:
-    """The workspace's saved customer data, or a seeded sample of ``sample_size`` when none is saved."""
-    directory = directory or workspace_dir()
-    if all((directory / name).is_file() for name in _FILES.values()):
-        frames = {attr: pd.read_parquet(directory / name) for attr, name in _FILES.items()}
-        return CustomerData(**frames)
+    """The workspace's customer data with every order and interaction recorded since, or a seeded
+    sample of ``sample_size`` when none is saved."""
+    from .data.stored import has_customer_data, read_customer_data
+    from .store import open_store
+
+    path = database_path(directory)
+    if path.is_file():
+        with open_store(path) as store:
+            if has_customer_data(store):
+                return read_customer_data(store)
     from .data.sample import generate
 
     return generate(sample_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -24,13 +24,19 @@ from .frequentist import (
 from .sequential import sequential_interval
 from .srm import SrmResult, srm_check
 
-VERDICTS = ("winner", "no difference", "not enough data yet", "sample ratio mismatch", "guardrail harmed")
+VERDICTS = ("winner", "no difference", "not enough data yet", "underpowered", "sample ratio mismatch",
+            "guardrail harmed")
 GUARDRAIL_COLUMNS = ["guardrail", "arm", "users", "events", "rate", "control_rate", "diff", "p_one_sided", "harmed"]
 COLUMNS = [
     "arm", "users", "successes", "rate", "rate_low", "rate_high", "diff", "diff_low", "diff_high",
     "lift", "lift_low", "lift_high", "z", "p_value", "p_adjusted", "chance_to_beat_control",
     "seq_low", "seq_high", "seq_p_value", "seq_p_adjusted",
 ]
+
+
+def underpowered(needs: int, has: int) -> str:
+    """How far a test is from its planned size, in the words the dashboard shows."""
+    return f"underpowered: needs {needs:,} per arm, has {has:,}"
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,16 @@ class Verdict:
     winner: str | None
     reason: str
 
+    needs: int | None = None  # underpowered: users per arm the plan needs ...
+    has: int | None = None  # ... and the smallest arm has
+
     @property
     def headline(self) -> str:
         if self.kind == "winner":
             return f"Winner: {self.winner}"
+        if self.kind == "underpowered":
+            text = underpowered(self.needs, self.has)
+            return text[:1].upper() + text[1:]
         return self.kind[:1].upper() + self.kind[1:]
 
     def __str__(self) -> str:
@@ -102,6 +114,7 @@ def evaluate(
     units: pd.DataFrame | None = None,
     guardrails: Mapping[str, pd.DataFrame | Mapping[str, tuple[int, int]]] | None = None,
     guardrail_margin: float = 0.0,
+    final: bool = False,
 ) -> Evaluation:
     """Compare every arm with ``control`` (default: the first arm that is not the holdout).
 
@@ -109,7 +122,9 @@ def evaluate(
     ``{arm: (successes, users)}``. ``shares``: the intended split for the SRM check (equal over the
     message arms by default). ``planned_per_arm`` and ``mde`` (absolute) let the verdict tell
     "no difference" from "not enough data yet"; before the planned size is reached a winner is
-    only called from the always-valid ``sequential`` intervals (peeking-safe).
+    only called from the always-valid ``sequential`` intervals (peeking-safe). ``final``: no more
+    users will come (the campaign is over); an arm short of ``planned_per_arm`` then makes the
+    verdict "underpowered" with both numbers, since waiting cannot help.
 
     ``units``: one row per customer (``arm``, ``y``, ``x``; see ``unit_outcomes``) adds the CUPED
     table (plain and covariate-adjusted estimates side by side). ``guardrails``: per guardrail
@@ -154,15 +169,15 @@ def evaluate(
     srm_counts = {a: int(by_arm.at[a, "users"]) for a in (message_arms if shares is None or HOLDOUT not in shares
                                                            else list(frame["arm"]))}
     srm = srm_check(srm_counts, {a: shares[a] for a in srm_counts} if shares else None)
-    verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users)
+    verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users, final)
     if HOLDOUT in set(table["arm"]) and not srm.alert:
-        verdict = Verdict(verdict.kind, verdict.winner, f"{verdict.reason} {_holdout_note(table, control)}")
+        verdict = replace(verdict, reason=f"{verdict.reason} {_holdout_note(table, control)}")
     cuped = cuped_table(units[units["arm"].isin(message_arms)], control, treatments, alpha) if units is not None else None
     harms = guardrail_table(guardrails, control, treatments, alpha, guardrail_margin) if guardrails else None
     if harms is not None:
         verdict = _guarded(verdict, harms, alpha, guardrail_margin)
     if cuped is not None and verdict.kind != "sample ratio mismatch" and cuped["theta"].abs().gt(0).any():
-        verdict = Verdict(verdict.kind, verdict.winner, f"{verdict.reason} {_cuped_note(cuped)}")
+        verdict = replace(verdict, reason=f"{verdict.reason} {_cuped_note(cuped)}")
     return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict, cuped=cuped,
                       guardrails=harms)
 
@@ -226,14 +241,24 @@ def _holdout_note(table: pd.DataFrame, control: str) -> str:
 
 def _verdict(
     table: pd.DataFrame, control: str, treatments: list[str], alpha: float, srm: SrmResult,
-    planned: int | None, mde: float | None, sequential: bool, min_users: int,
+    planned: int | None, mde: float | None, sequential: bool, min_users: int, final: bool = False,
 ) -> Verdict:
-    """The decision rules, in order: SRM, too few users, significant arms, then size or precision."""
+    """The decision rules, in order: SRM, a finished test short of its plan, too few users,
+    significant arms, then size or precision."""
     if srm.alert:
         return Verdict("sample ratio mismatch", None,
                        f"{srm.describe()} Results are not trustworthy until the assignment is fixed.")
     rows = table.set_index("arm")
     message_arms = [control, *treatments]
+    has = int(min(rows.at[a, "users"] for a in message_arms))
+    if final and planned is not None and has < planned:
+        summary = "; ".join(f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp (p = {rows.at[a, 'p_value']:.2g})"
+                            for a in treatments)
+        return Verdict("underpowered", None, (
+            f"The test is over with {has:,} users in its smallest arm; the plan needs {planned:,} per arm "
+            f"to detect its effect with the planned power. Observed vs {control}: {summary}. "
+            f"Treat any difference as a hint and rerun with a larger audience."
+        ), needs=int(planned), has=has)
     small = [a for a in message_arms if rows.at[a, "users"] < min_users]
     if small:
         return Verdict("not enough data yet", None,

@@ -25,6 +25,16 @@ def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
     return dict(experiment) if isinstance(experiment, dict) else {}
 
 
+def campaign_over(store, campaign_id: str) -> bool:
+    """Whether no more recipients can join: the campaign is complete or cancelled and nothing of it
+    waits to be sent."""
+    rows = store.query(
+        "SELECT status IN ('complete', 'cancelled') AND NOT EXISTS ("
+        " SELECT 1 FROM sends s WHERE s.campaign_id = c.campaign_id AND s.state IN ('planned', 'in_flight'))"
+        " FROM campaigns c WHERE campaign_id = ?", (campaign_id,))
+    return bool(rows and rows[0][0])
+
+
 def evaluate_campaign(
     store,
     campaign_id: str,
@@ -39,7 +49,8 @@ def evaluate_campaign(
     pre_days: float | None = 90.0,
     guardrail_margin: float = 0.0,
 ) -> tuple[pd.DataFrame, Evaluation]:
-    """Counts from the ledger and their evaluation; the stored design fills what is not given.
+    """Counts from the ledger and their evaluation; the stored design fills what is not given. A
+    campaign that is over and short of its planned size is called underpowered.
 
     Besides the counts, the evaluation gets each customer's outcome with the pre-period covariate
     of the last ``pre_days`` for CUPED (``None``: no CUPED) and the opt-out and block guardrails
@@ -68,5 +79,6 @@ def evaluate_campaign(
             attribution_hours=attribution_hours),
         guardrails={g: guardrail_counts(store, campaign_id, g, window_hours=attribution_hours) for g in GUARDRAILS},
         guardrail_margin=guardrail_margin,
+        final=campaign_over(store, campaign_id),
     )
     return counts, evaluation

@@ -13,6 +13,7 @@ import concurrent.futures
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import orjson
 import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport, dry_run
@@ -27,9 +28,9 @@ from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..store import Store
 from ..webhooks.wiring import connect_sandbox
-
-CONVERSION_COLUMNS = ("order_id", "customer_id", "phone", "at", "amount", "currency", "source")
-
+from .errors import AbTestError
+from .outcomes import ATTEMPTED
+from .planning import SamplePlan, plan_sample_size
 
 @dataclass(frozen=True)
 class PlayResult:
@@ -39,6 +40,31 @@ class PlayResult:
     report: DryRunReport
     progress: Progress
     sandbox_counters: dict[str, int]
+
+
+def history_read_rate(store: Store, customer_ids: Sequence[str]) -> tuple[int, int]:
+    """(messages, reads) of the marketing messages these customers were sent before: attempted
+    messages and those with ``read_at``, counted as the ``read`` outcome counts them."""
+    rows = store.query(
+        f"""SELECT COUNT(*), COALESCE(SUM(s.read_at IS NOT NULL), 0) FROM sends s
+            JOIN campaigns c ON c.campaign_id = s.campaign_id
+            WHERE c.category = 'marketing' AND s.state IN ({', '.join('?' * len(ATTEMPTED))})
+              AND s.customer_id IN (SELECT value FROM json_each(?))""",
+        (*ATTEMPTED, orjson.dumps([str(c) for c in customer_ids]).decode()),
+    )
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def plan_from_history(
+    store: Store, customer_ids: Sequence[str], mde: float, *, relative: bool = True, power: float = 0.8,
+    alpha: float = 0.05,
+) -> SamplePlan:
+    """A two-arm read-rate test planned for ``customer_ids``: the baseline is their read rate on
+    earlier marketing messages (the ledger), the size the planner's for ``mde`` at ``power``."""
+    messages, reads = history_read_rate(store, customer_ids)
+    if messages == 0:
+        raise AbTestError("no earlier marketing messages to these customers: no baseline read rate to plan from")
+    return plan_sample_size(reads / messages, mde, relative=relative, power=power, alpha=alpha)
 
 
 def approved_template(template: Template) -> dict[str, Any]:
@@ -92,11 +118,7 @@ def play_in_sandbox(
                 progress = pool.submit(asyncio.run, send()).result()
             sandbox.advance(observe_hours * 3600.0)
             sandbox.wait_idle(60.0)
-            orders = sandbox.conversions_frame()[list(CONVERSION_COLUMNS)]
-            store.executemany(
-                f"INSERT OR IGNORE INTO conversions ({', '.join(CONVERSION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                orders.itertuples(index=False, name=None),
-            )
+            sandbox.save_conversions(store)
             counters = sandbox.counters()
     finally:
         sandbox.stop()

@@ -17,7 +17,7 @@ from ..analytics import load_ledger
 from ..data.sample import default_now, generate
 from ..demo import play_history
 from ..store import open_store
-from ..workspace import save_customer_data, workspace_dir
+from ..workspace import workspace_dir
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments",
@@ -41,10 +41,10 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     t0 = time.monotonic()
     start = default_now() - pd.Timedelta(days=days)
     data = generate(customers, seed=seed, now=start)
-    save_customer_data(data, directory)
     db = directory / "wamkt.db"
-    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time
+    snapshots = directory.glob(db.name + ".*.parquet")
+    for old in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), *snapshots):
+        old.unlink(missing_ok=True)  # the demo's workspace starts from scratch every time (snapshots too)
     print(f"sample data: {data} in {directory} ({time.monotonic() - t0:.1f} s)", flush=True)
     print(f"playing {days:g} days of campaigns through the embedded sandbox ...", flush=True)
     t0 = time.monotonic()

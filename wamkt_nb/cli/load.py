@@ -86,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if customers.loaded == 0:
         print("no customer could be loaded; nothing saved")
         return 1
-    save_customer_data(to_customer_data(customers, orders, interactions), directory)
-    print(f"saved to {directory}")
+    print(f"saved to {save_customer_data(to_customer_data(customers, orders, interactions), directory)}")
     return 0
 
 

@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from ..settings import load_settings
     from ..store import open_store
     from ..webhooks.service import service_from_settings
-    from ..workspace import database_path, workspace_dir
+    import pandas as pd
+
+    from ..data.stored import customer_column
+    from ..workspace import database_path
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per reply otherwise
@@ -43,18 +46,12 @@ def run(args: argparse.Namespace) -> int:
         options["max_body_bytes"] = args.max_body
     if args.cooldown is not None:
         options["cooldown_seconds"] = args.cooldown
-    customers = workspace_dir() / "customers.parquet"
-    if customers.is_file():  # the customers' languages, for rules limited to some languages
-        import pandas as pd
-
+    languages = customer_column(store, "language")
+    phones = customer_column(store, "phone")
+    if languages is not None:  # the customers' languages, for rules limited to some languages
         from ..autoreply import language_lookup
 
-        try:
-            languages = pd.read_parquet(customers, columns=["phone", "language"])
-        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            store.close()
-            raise CliError(f"{customers} cannot be read ({exc}): load the customers again (wamkt load)") from None
-        options["language_of"] = language_lookup(languages)
+        options["language_of"] = language_lookup(pd.DataFrame({"phone": phones, "language": languages}))
     service = service_from_settings(settings, store, **options)
     host = args.host or settings.webhook_host
     port = args.port if args.port is not None else settings.webhook_port

@@ -18,7 +18,7 @@ from ..currency import reporting_rates
 from ..store import Store
 
 VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
-                   "sample ratio mismatch": "#b00020", "guardrail harmed": "#b00020"}
+                   "underpowered": "#8d6e00", "sample ratio mismatch": "#b00020", "guardrail harmed": "#b00020"}
 
 
 class AbResults(W.VBox):

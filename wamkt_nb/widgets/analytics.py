@@ -24,6 +24,7 @@ from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
 from ..compliance.reservation import HELD_LABEL
 from ..data.privacy import mask_frame
+from ..data.stored import customer_column, imported_history
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
 
@@ -34,30 +35,31 @@ EMPTY_TEXT = (
 )
 
 
-def customer_timezones(directory: Path | None = None) -> pd.Series | None:
-    """customer_id -> IANA zone from the workspace's saved customers (None when there are none)."""
-    path = (directory or workspace_dir()) / "customers.parquet"
+def _stored(directory: Path | None, read):
+    """``read(store)`` on the workspace's store, or None when there is no database yet."""
+    path = database_path(directory)
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path, columns=["customer_id", "timezone"])
-    return frame.set_index(frame["customer_id"].astype(str))["timezone"].astype(str)
+    with open_store(path) as store:
+        return read(store)
+
+
+def customer_timezones(directory: Path | None = None) -> pd.Series | None:
+    """customer_id -> IANA zone from the workspace's saved customers (None when there are none)."""
+    zones = _stored(directory, lambda store: customer_column(store, "timezone"))
+    return None if zones is None else zones.astype(str)
 
 
 def workspace_interactions(directory: Path | None = None) -> pd.DataFrame | None:
-    """The workspace's interaction history (customer_id, at), or None when none is saved."""
-    path = (directory or workspace_dir()) / "interactions.parquet"
-    if not path.is_file():
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "at"])
+    """The workspace's imported interaction history (customer_id, at), or None when none is saved;
+    reads and replies since come from the ledger."""
+    return _stored(directory, lambda store: imported_history(store, "interactions"))
 
 
 def workspace_orders(directory: Path | None = None) -> pd.DataFrame | None:
-    """The workspace's order history (customer_id, at, amount, currency), or None when none is saved."""
-    path = (directory or workspace_dir()) / "orders.parquet"
-    if not path.is_file():
-        return None
-    orders = pd.read_parquet(path, columns=["customer_id", "ordered_at", "amount", "currency"])
-    return orders.rename(columns={"ordered_at": "at"})
+    """The workspace's imported order history (customer_id, at, amount, currency), or None when none
+    is saved; orders since come from the store's conversions."""
+    return _stored(directory, lambda store: imported_history(store, "orders"))
 
 
 @dataclass

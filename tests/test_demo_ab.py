@@ -1,0 +1,42 @@
+"""The default demo's A/B test, played alone: the customers and campaigns of the default demo up
+to the A/B campaign and one day of reads after it. The test is planned by our planner from these
+customers' read rate and either calls the planted winner B or says exactly how underpowered it is."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from wamkt_nb.abtest import evaluate_campaign, experiment_spec, plan_sample_size
+from wamkt_nb.data.sample import generate
+from wamkt_nb.demo import AB_METRIC, AB_PLANNED_MDE, DEFAULT_CAMPAIGNS, play_history
+from wamkt_nb.store import open_store
+from wamkt_nb.widgets.ab_results import AbResults
+
+DEMO_CUSTOMERS = 2_000  # ``wamkt demo``'s default
+
+
+def test_the_default_demo_ab_test_is_planned_and_calls_b(tmp_path):
+    campaigns = [c for c in DEFAULT_CAMPAIGNS if c.day <= next(c.day for c in DEFAULT_CAMPAIGNS if c.ab_test)]
+    days = campaigns[-1].day + 1.5  # reads come within hours; the read outcome counts them all
+    start = pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=days)
+    store = open_store(tmp_path / "wamkt.db")
+    result = play_history(store, generate(DEMO_CUSTOMERS, seed=42, now=start), start=start.timestamp(), days=days,
+                          campaigns=campaigns, log=lambda _line: None)
+    assert result.skipped == []
+    campaign_id = result.campaign_ids[-1]
+    spec = experiment_spec(store, campaign_id)
+    assert spec["metric"] == AB_METRIC == "read" and spec["power"] == 0.8 and spec["method"] == "arcsine"
+    assert 0.3 < spec["baseline"] < 0.9  # measured from the earlier campaigns, away from the ceiling
+    plan = plan_sample_size(spec["baseline"], AB_PLANNED_MDE, relative=True, power=0.8)
+    assert spec["planned_per_arm"] == plan.per_arm["A"] == plan.per_arm["B"]
+
+    counts, evaluation = evaluate_campaign(store, campaign_id)
+    has = int(counts["users"].min())
+    verdict = evaluation.verdict
+    if has >= spec["planned_per_arm"]:
+        assert (verdict.kind, verdict.winner) == ("winner", "B"), str(verdict)
+    else:
+        assert verdict.headline == f"Underpowered: needs {spec['planned_per_arm']:,} per arm, has {has:,}"
+    shown = AbResults(store)
+    assert shown.metric.value == "read" and verdict.headline in shown.verdict.value
+    store.close()
