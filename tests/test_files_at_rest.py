@@ -21,7 +21,7 @@ from wamkt_nb.data.privacy import workspace_id_key
 from wamkt_nb.data.sample import generate
 from wamkt_nb.exports import defuse_formula, save_table, spreadsheet_safe, table_bytes
 from wamkt_nb.store import open_store
-from wamkt_nb.workspace import save_customer_data
+from wamkt_nb.workspace import load_customer_data, save_customer_data
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
@@ -58,10 +58,12 @@ def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
     assert mode(path) == 0o600
 
 
-def test_workspace_parquet_files_and_id_key_are_owner_only(tmp_path):
+def test_workspace_database_snapshots_and_id_key_are_owner_only(tmp_path):
     ws = tmp_path / "ws"
     save_customer_data(generate(30), ws)
+    load_customer_data(ws)  # reading writes the columnar snapshots next to the database
     workspace_id_key(ws)
+    assert any(p.suffix == ".parquet" for p in ws.iterdir()), sorted(p.name for p in ws.iterdir())
     assert mode(ws) == 0o700
     assert {mode(p) for p in ws.iterdir()} == {0o600}, {p.name: oct(mode(p)) for p in ws.iterdir()}
 
@@ -73,7 +75,7 @@ def test_rejects_csv_is_owner_only_and_its_formula_cells_are_defused(tmp_path, c
     ws = tmp_path / "ws"
     assert main(["load", str(tmp_path / "k.csv"), "--workspace", str(ws)]) == 0
     rejects = ws / "rejects_customers.csv"
-    assert mode(rejects) == 0o600 and mode(ws / "customers.parquet") == 0o600
+    assert mode(rejects) == 0o600 and mode(ws / "wamkt.db") == 0o600
     values = pd.read_csv(rejects, dtype=str)["value"].dropna()
     assert len(values) == len(hostile)
     assert all(v.startswith("'") for v in values), values.tolist()
