@@ -158,6 +158,16 @@ def test_a_finished_test_short_of_its_plan_says_how_underpowered_it_is():
     assert done.verdict.kind == "winner" and done.verdict.winner == "B"  # the plan was reached
 
 
+def test_a_finished_test_short_of_its_plan_still_names_a_significant_winner():
+    """Analysed once at its end, the fixed-horizon test is valid short of the plan: a significant B
+    wins (the verdict says the sample was smaller); the same counts while running must wait."""
+    counts = {"A": (300, 533), "B": (363, 533)}
+    over = evaluate(counts, planned_per_arm=540, final=True)
+    assert (over.verdict.kind, over.verdict.winner) == ("winner", "B")
+    assert "ended with 533 users in its smallest arm of the 540 planned" in over.verdict.reason
+    assert evaluate(counts, planned_per_arm=540).verdict.kind == "not enough data yet"
+
+
 def test_too_few_users_and_srm():
     assert evaluate({"A": (1, 50), "B": (20, 50)}).verdict.kind == "not enough data yet"
     srm = evaluate({"A": (500, 10_000), "B": (700, 10_700)})

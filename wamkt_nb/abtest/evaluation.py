@@ -243,15 +243,19 @@ def _verdict(
     table: pd.DataFrame, control: str, treatments: list[str], alpha: float, srm: SrmResult,
     planned: int | None, mde: float | None, sequential: bool, min_users: int, final: bool = False,
 ) -> Verdict:
-    """The decision rules, in order: SRM, a finished test short of its plan, too few users,
-    significant arms, then size or precision."""
+    """The decision rules, in order: SRM, too few users, significant arms, then a finished test
+    short of its plan, then size or precision. A finished test is analysed once, at its end, so
+    its fixed-horizon p-values are valid even short of the plan: a significant arm still wins (the
+    shortfall only costs power), and without one the verdict says how underpowered it was."""
     if srm.alert:
         return Verdict("sample ratio mismatch", None,
                        f"{srm.describe()} Results are not trustworthy until the assignment is fixed.")
     rows = table.set_index("arm")
     message_arms = [control, *treatments]
     has = int(min(rows.at[a, "users"] for a in message_arms))
-    if final and planned is not None and has < planned:
+    short = final and planned is not None and has < planned
+
+    def underpowered() -> Verdict:
         summary = "; ".join(f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp (p = {rows.at[a, 'p_value']:.2g})"
                             for a in treatments)
         return Verdict("underpowered", None, (
@@ -259,15 +263,20 @@ def _verdict(
             f"to detect its effect with the planned power. Observed vs {control}: {summary}. "
             f"Treat any difference as a hint and rerun with a larger audience."
         ), needs=int(planned), has=has)
+
     small = [a for a in message_arms if rows.at[a, "users"] < min_users]
     if small:
+        if short:
+            return underpowered()
         return Verdict("not enough data yet", None,
                        f"Arm(s) {', '.join(small)} have fewer than {min_users} users; too early for any call.")
-    reached = planned is None or all(rows.at[a, "users"] >= planned for a in message_arms)
+    reached = planned is None or final or all(rows.at[a, "users"] >= planned for a in message_arms)
     progress = (
         "" if planned is None else
         f" {min(rows.at[a, 'users'] for a in message_arms):,} of {planned:,} planned users per arm so far."
     )
+    shortfall = (f" The test ended with {has:,} users in its smallest arm of the {planned:,} planned; the "
+                 f"difference is significant all the same." if short else "")
     if sequential:
         column, how = "seq_p_adjusted", "always-valid p"
     elif reached:
@@ -286,14 +295,16 @@ def _verdict(
         return Verdict("winner", a, (
             f"{a} reaches {_pct(r['rate'])} vs {_pct(control_rate)} for {control} "
             f"({r['lift']:+.1%} relative, {1 - alpha:.0%} CI {r['lift_low']:+.1%} to {r['lift_high']:+.1%}); "
-            f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}."
+            f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}.{shortfall}"
         ))
     if significant and len(significant) == len(treatments):
         worst = ", ".join(f"{a} {_pct(rows.at[a, 'rate'])}" for a in significant)
         return Verdict("winner", control, (
             f"Control {control} ({_pct(control_rate)}) beats every variant ({worst}); "
-            f"{how} < {alpha:g}{holm}."
+            f"{how} < {alpha:g}{holm}.{shortfall}"
         ))
+    if short:
+        return underpowered()
     summary = "; ".join(
         f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp ({how} = {rows.at[a, column]:.2g})" for a in treatments
     )
