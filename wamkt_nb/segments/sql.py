@@ -147,6 +147,13 @@ def segment_query(rule: Node, schema: FrameSchema, now: Any = None, table: str =
     return SqlPredicate(sql, tuple(inactive_params) + where.params, d.name)
 
 
+def count_query(query: SqlPredicate) -> SqlPredicate:
+    """``SELECT active, inactive`` counts over a ``segment_query`` without fetching the ids."""
+    sql = ("SELECT count(*) FILTER (WHERE NOT inactive) AS active, count(*) FILTER (WHERE inactive) "
+           f"AS inactive FROM ({query.sql}) AS matches")
+    return SqlPredicate(sql, query.params, query.dialect)
+
+
 def inline_sql(query: SqlPredicate) -> str:
     """The query with its parameters written in as literals (via sqlglot, parsed in its dialect).
 
@@ -281,11 +288,9 @@ class SqlEvaluator:
 
     def count(self, rule: Node, now: Any = None, include_inactive: bool = False) -> tuple[int, int]:
         """(matching customers, inactive-90-day customers among the matches) without fetching ids."""
-        q = self.query(rule, now)
-        sql = ("SELECT count(*) FILTER (WHERE NOT inactive) AS active, count(*) FILTER (WHERE inactive) "
-               f"AS inactive FROM ({q.sql}) AS matches")
+        q = count_query(self.query(rule, now))
         with self._lock:
-            [(active, inactive)] = self._con.execute(sql, list(q.params)).fetchall()
+            [(active, inactive)] = self._con.execute(q.sql, list(q.params)).fetchall()
         return (active + inactive if include_inactive else active), inactive
 
     def close(self) -> None:
