@@ -119,3 +119,29 @@ def test_cli_wrong_password_is_one_line_without_it(tmp_path, postgres_server):
     url = f"postgresql://nobody:{SECRET}@127.0.0.1:{postgres_server.port}/postgres"
     done = wamkt("load", "--sql", url, "--query", "SELECT 1", cwd=tmp_path)
     assert_one_clear_line(done, "could not load", "postgresql://***@127.0.0.1")
+
+
+def test_loader_widget_sql_tab_loads_and_keeps_no_password(postgres_server):
+    import json
+
+    import psycopg
+
+    from wamkt_nb.widgets.data_loader import DataLoaderWidget
+
+    url = postgres_server.create_database("crm_widget")
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE TABLE people (id TEXT, phone TEXT, name TEXT, opt_in TEXT)")
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO people VALUES (%s, %s, %s, %s)", ROWS)
+    w = DataLoaderWidget()
+    w.sql_url.value = url.replace("postgres@", f"postgres:{SECRET}@")  # the test server trusts any password
+    w.sql_query.value = QUERY
+    w.sql_button.click()
+    check(w.result)
+    assert "Loaded 2 customers" in w.status.value
+    state = json.dumps([w.sql_url.get_state(), w.sql_password.get_state(), w.status.get_state()], default=str)
+    assert SECRET not in state and w.sql_url.value == url
+
+    w.sql_query.value = "SELECT * FROM nowhere"
+    w.sql_button.click()
+    assert "nowhere" in w.status.value and w.result is not None  # the error shown, the data kept

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pandas as pd
 
@@ -51,6 +51,32 @@ def read_sql_table(url: str, query: str) -> RawTable:
     frame = pd.DataFrame.from_records(rows, columns=columns).astype(object)
     frame.index = pd.Index(range(1, len(frame) + 1), name="row")
     return RawTable(frame, f"{shown} (SQL query)", [], [f"SQL query on {scheme}"])
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """The URL without the password in its userinfo (the user kept), and that password (decoded)."""
+    scheme, rest, at = _userinfo_end(url)
+    user, colon, password = rest[:at].partition(":") if at >= 0 else ("", "", "")
+    if not colon:
+        return url, None
+    return f"{scheme}://{user}{rest[at:]}", unquote(password)
+
+
+def with_password(url: str, password: str) -> str:
+    """The URL with ``password`` (percent-encoded) in its userinfo; unchanged without a user part."""
+    scheme, rest, at = _userinfo_end(url)
+    if not password or at < 0:
+        return url
+    return f"{scheme}://{rest[:at].partition(':')[0]}:{quote(password, safe='')}{rest[at:]}"
+
+
+def _userinfo_end(url: str) -> tuple[str, str, int]:
+    """(scheme, the rest after ``://``, index of the ``@`` ending its userinfo or -1)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, "", -1
+    authority_end = min([i for i in (rest.find(c) for c in "/?#") if i >= 0] + [len(rest)])
+    return scheme, rest, rest.rfind("@", 0, authority_end)
 
 
 def load_customers_sql(url: str, query: str, mapping: Mapping[str, str | None] | None = None,
