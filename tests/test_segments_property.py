@@ -38,7 +38,8 @@ DAY = pd.Timedelta(days=1)
 TIMES = [None] + [NOW - d for d in (0 * DAY, DAY, 7 * DAY, 7 * DAY + pd.Timedelta("1ns"),
                                     7 * DAY - pd.Timedelta("1ns"), 7 * DAY + pd.Timedelta("1us"),
                                     30 * DAY, 90.5 * DAY, 400 * DAY)]
-PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\sb", r"\d", "[^a]"]
+PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\sb", r"\d", "[^a]", r"\bb",
+            r"b\B", r"[\d\w]b", r"\W", "b.$"]
 
 
 @st.composite
