@@ -98,12 +98,7 @@ def _file_path(url: str, scheme: str) -> str:
 
 def _sqlite(url: str, query: str) -> tuple[list[str], list[tuple]]:
     path = _file_path(url, "sqlite")
-    con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        cur = con.execute(query)
-        return [d[0] for d in cur.description or ()], cur.fetchall()
-    finally:
-        con.close()
+    return _fetch_and_close(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True), query)
 
 
 def _duckdb(url: str, query: str) -> tuple[list[str], list[tuple]]:
@@ -111,6 +106,11 @@ def _duckdb(url: str, query: str) -> tuple[list[str], list[tuple]]:
 
     in_memory = url.split("://", 1)[1] in ("", "/", "/:memory:")
     con = duckdb.connect() if in_memory else duckdb.connect(_file_path(url, "duckdb"), read_only=True)
+    return _fetch_and_close(con, query)
+
+
+def _fetch_and_close(con, query: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of ``query`` on a DB-API connection, which is closed afterwards."""
     try:
         cur = con.execute(query)
         return [d[0] for d in cur.description or ()], cur.fetchall()
