@@ -252,6 +252,20 @@ def test_every_operator_agrees_in_postgresql(pg):
             assert a == pg_evaluate(pg, frame, rule, include_inactive=True)[0], to_json(rule)
 
 
+def test_postgresql_quotes_hostile_column_names_and_values(pg):
+    frame = pd.DataFrame({"customer_id": ["a", "b"], 'ci"%ty': ["Köln", "x'; DROP TABLE features; --"]})
+    rule = Condition('ci"%ty', "in", ["x'; DROP TABLE features; --", "%s"])
+    q = segment_query(rule, segment_frame(frame).schema, dialect="postgres")
+    assert "DROP" not in q.sql
+    with pg.transaction():
+        pg.execute('CREATE TEMP TABLE hostile ("customer_id" TEXT, "ci""%ty" TEXT)')
+        pg.execute("INSERT INTO hostile VALUES ('a', 'Köln'), ('b', 'x''; DROP TABLE features; --')")
+        rows = pg.execute(q.sql.replace('FROM "features"', 'FROM "hostile"'), q.params).fetchall()
+        pg.execute("DROP TABLE hostile")
+    assert rows == [("b", False)]
+    assert 'WHERE COALESCE(("ci""%ty" IN (' in inline_sql(q)
+
+
 # --- BigQuery and Snowflake (text only) ---------------------------------------------------------
 
 def warehouse_check(duck, frame: pd.DataFrame, rule, dialect: str) -> bool:

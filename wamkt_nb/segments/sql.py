@@ -16,6 +16,7 @@ fails there) for pasting into the warehouse's console. PostgreSQL string compari
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -112,9 +113,11 @@ def dialect_of(name: str) -> Dialect:
 
 
 def quote(name: str, dialect: str = "duckdb") -> str:
-    """A safely quoted SQL identifier."""
-    q = dialect_of(dialect).quote_char
-    return q + name.replace(q, q + q) + q
+    """A safely quoted SQL identifier (``%`` doubled where ``%s`` marks the parameters)."""
+    d = dialect_of(dialect)
+    q = d.quote_char
+    quoted = q + name.replace(q, q + q) + q
+    return quoted.replace("%", "%%") if d.placeholder == "%s" else quoted
 
 
 def to_sql(rule: Node, schema: FrameSchema, now: Any = None, dialect: str = "duckdb") -> SqlPredicate:
@@ -162,8 +165,10 @@ def inline_sql(query: SqlPredicate) -> str:
     import sqlglot
     from sqlglot import exp
 
-    read = "postgres" if query.dialect == "postgres" else query.dialect
-    text = query.sql.replace("%s", "?") if query.dialect == "postgres" else query.sql
+    read = query.dialect
+    text = query.sql
+    if dialect_of(read).placeholder == "%s":
+        text = re.sub(r"%([s%])", lambda m: "?" if m.group(1) == "s" else "%", text)
     tree = sqlglot.parse_one(text, read=read)
     values = [list(v) if isinstance(v, tuple) else v for v in query.params]
     return exp.replace_placeholders(tree, *values).sql(dialect=read)
