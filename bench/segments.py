@@ -6,8 +6,8 @@ Run: .venv/bin/python bench/segments.py [n_customers] [--baseline-budget 300] [-
 ``--big`` adds the warehouse scale (default 10,000,000 customers; takes minutes): a features
 Parquet file is generated at run time in a temp dir, written in chunks of 1,000,000 rows (memory
 stays at one chunk), and DuckDB counts rules straight from the Parquet (``read_parquet``, the
-compiled ``segment_query``; nothing loaded into pandas). The counts run in a child process so
-its peak memory (RSS high-water mark) is the querying's alone. The first chunk is checked against
+compiled ``segment_query``; nothing loaded into pandas). The counts run in a spawned child process
+so its peak memory (``VmHWM``, which starts afresh there) is the querying's alone. The first chunk is checked against
 the pandas evaluator.
 
 Data: ``generate(n)`` + ``build_features`` once (the real features). The rule has 6 conditions
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ from wamkt_nb.segments.evaluation import cutoff
 from wamkt_nb.segments.sql import count_query
 from wamkt_nb.segments.rules import walk
 
-from measure import timed_baseline
+from measure import peak_rss_mib, timed_baseline
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
 RUNS = 20
@@ -172,12 +171,12 @@ def write_parquet(path: Path, n: int) -> pd.DataFrame:
     return first
 
 
-def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, int, int]:
+def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, float, float]:
     """Child process: p50 ms of each big rule's count over the Parquet, and this process's peak RSS
-    (KiB) before the first query (Python, pandas, DuckDB imported) and at the end."""
+    (MiB) before the first query (Python, pandas, DuckDB imported) and at the end."""
     import duckdb
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mib()
     con = duckdb.connect()
     con.execute(f"CREATE VIEW features AS SELECT * FROM read_parquet('{path}')")
     out = {}
@@ -190,7 +189,7 @@ def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, int, int]:
             times.append(time.perf_counter() - t0)
         out[name] = (float(np.percentile(np.array(times[1:]) * 1000, 50)), counts)
     con.close()
-    return out, before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return out, before, peak_rss_mib()
 
 
 def big(n: int) -> None:
@@ -207,12 +206,12 @@ def big(n: int) -> None:
                 assert ev.count(rule, NOW) == (lambda r: (r.count, r.excluded_inactive))(evaluate(rule, first, NOW))
         del first
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            results, before_kib, peak_kib = pool.apply(count_from_parquet, (str(path), schema, BIG_RUNS))
+            results, before_mib, peak_mib = pool.apply(count_from_parquet, (str(path), schema, BIG_RUNS))
         print(f"{'rule (DuckDB count over read_parquet)':<40}{'p50 ms':>10}{'matches':>14}{'inactive':>12}")
         for name, (p50, (active, inactive)) in results.items():
             print(f"{name:<40}{p50:>10.0f}{active:>14,}{inactive:>12,}")
-        print(f"peak memory of the counting process: {peak_kib / 1024:,.0f} MiB (RSS high-water mark; "
-              f"{before_kib / 1024:,.0f} MiB of it before the first query; "
+        print(f"peak memory of the counting process: {peak_mib:,.0f} MiB (VmHWM; "
+              f"{before_mib:,.0f} MiB of it before the first query; "
               f"{BIG_RUNS} timed runs per rule after one warm-up)")
 
 
