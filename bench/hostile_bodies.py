@@ -21,14 +21,11 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
 
+from measure import peak_rss_mib as peak_mb  # noqa: E402
+
 BASELINE_PEAK_MB = 897.0
 TOKEN = "bench-token"
 PNID = "106540352242922"
-
-
-def peak_mb(pid: int) -> float:
-    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM"))
-    return int(line.split()[1]) / 1024
 
 
 def chunks(megabytes: int):

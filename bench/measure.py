@@ -15,6 +15,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's peak resident set size (Linux ``VmHWM``; unlike ``ru_maxrss`` it starts afresh at exec)."""
+    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 @dataclass(frozen=True)
 class Baseline:
     """A baseline's time for all ``rows``: measured on all of them, or extrapolated from ``timed_rows``."""

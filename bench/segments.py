@@ -1,6 +1,14 @@
 """Segment evaluation at 1,000,000 customers: pandas (live-count path) vs DuckDB vs a row-wise apply.
 
 Run: .venv/bin/python bench/segments.py [n_customers] [--baseline-budget 300] [--pilot-rows 20000]
+     [--big [N]] [--big-only]
+
+``--big`` adds the warehouse scale (default 10,000,000 customers; takes minutes): a features
+Parquet file is generated at run time in a temp dir, written in chunks of 1,000,000 rows (memory
+stays at one chunk), and DuckDB counts rules straight from the Parquet (``read_parquet``, the
+compiled ``segment_query``; nothing loaded into pandas). The counts run in a spawned child process
+so its peak memory (``VmHWM``, which starts afresh there) is the querying's alone. The first chunk is checked against
+the pandas evaluator.
 
 Data: ``generate(n)`` + ``build_features`` once (the real features). The rule has 6 conditions
 in nested AND/OR/NOT groups over tags, numbers, a relative date, a string and a category.
@@ -13,18 +21,22 @@ fits the budget (else the pilot is extrapolated, and the output says so).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
-from wamkt_nb.segments import And, Condition, Not, Or, SqlEvaluator, evaluate, segment_frame
+from wamkt_nb.segments import And, Condition, Not, Or, SqlEvaluator, evaluate, segment_frame, segment_query
 from wamkt_nb.segments.evaluation import cutoff
+from wamkt_nb.segments.sql import count_query
 from wamkt_nb.segments.rules import walk
 
-from measure import timed_baseline
+from measure import peak_rss_mib, timed_baseline
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
 RUNS = 20
@@ -103,6 +115,106 @@ def main(n: int, budget: float, pilot_rows: int) -> None:
     print(f"target p50 < 100 ms for the live-count path at {n:,} customers: {verdict}")
 
 
+BIG_RULES = {
+    "the 6-condition rule above": RULE,
+    "one tag": Condition("tags", "has_any", ["frequent_buyer"]),
+    "country + value range + regex": And(Condition("country", "in", ["DE", "FR", "IN"]),
+                                         Condition("avg_order_value", "between", [20, 80]),
+                                         Condition("city", "regex", r"^[A-M]\w+$")),
+}
+BIG_RUNS = 5
+CHUNK = 1_000_000
+
+
+def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
+    """``n`` synthetic customers with the columns the rules read (the features' names and kinds)."""
+    rng = np.random.default_rng(seed)
+    aov = rng.gamma(2.0, 25.0, n)
+    aov[rng.random(n) < 0.2] = np.nan
+    seen = NOW - pd.to_timedelta(rng.integers(0, 400 * 86_400, n), unit="s")
+    seen = pd.Series(seen).where(rng.random(n) >= 0.05)
+    countries = np.array(["DE", "US", "BR", "FR", "IN", "MX", "ID", "GB"])
+    frequencies = np.array(["weekly", "monthly", "quarterly", "yearly", "once"])
+    cities = np.array(["Aachen", "Berlin", "Munich", "Lagos", "Mumbai", "Recife", "Zurich", "Oslo"])
+    tag_names = np.array(["active_7d", "frequent_buyer", "dormant_30d", "inactive_90d"])
+    per = rng.integers(0, 3, n)
+    picks = rng.integers(0, 4, (n, 2))
+    tags = [() if k == 0 else (tag_names[a],) if k == 1 or a == b else (tag_names[a], tag_names[b])
+            for k, (a, b) in zip(per, picks)]
+    return pd.DataFrame({
+        "customer_id": pd.array(np.char.add("c", np.arange(start, start + n).astype(str)), dtype="string"),
+        "avg_order_value": aov,
+        "last_interaction_at": pd.to_datetime(seen, utc=True),
+        "country": pd.array(countries[rng.integers(0, len(countries), n)], dtype="string"),
+        "city": pd.array(cities[rng.integers(0, len(cities), n)], dtype="string"),
+        "purchase_frequency": pd.Categorical(frequencies[rng.integers(0, len(frequencies), n)], categories=frequencies),
+        "reply_rate": rng.random(n) * 0.3,
+        "tags": tags,
+    })
+
+
+def write_parquet(path: Path, n: int) -> pd.DataFrame:
+    """The big file, chunk by chunk; returns the first chunk (for the correctness check)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = first = None
+    for i, start in enumerate(range(0, n, CHUNK)):
+        chunk = feature_chunk(start, min(CHUNK, n - start), seed=i)
+        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        table = table.set_column(table.schema.get_field_index("tags"), "tags",
+                                 pa.array([list(t) for t in chunk["tags"]], pa.list_(pa.string())))
+        if writer is None:
+            writer, first = pq.ParquetWriter(path, table.schema), chunk
+        writer.write_table(table)
+    writer.close()
+    return first
+
+
+def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, float, float]:
+    """Child process: p50 ms of each big rule's count over the Parquet, and this process's peak RSS
+    (MiB) before the first query (Python, pandas, DuckDB imported) and at the end."""
+    import duckdb
+
+    before = peak_rss_mib()
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW features AS SELECT * FROM read_parquet('{path}')")
+    out = {}
+    for name, rule in BIG_RULES.items():
+        q = count_query(segment_query(rule, schema, NOW))
+        times = []
+        for _ in range(runs + 1):  # the first run warms the file cache
+            t0 = time.perf_counter()
+            counts = con.execute(q.sql, list(q.params)).fetchone()
+            times.append(time.perf_counter() - t0)
+        out[name] = (float(np.percentile(np.array(times[1:]) * 1000, 50)), counts)
+    con.close()
+    return out, before, peak_rss_mib()
+
+
+def big(n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="wamkt-bench-") as tmp:
+        path = Path(tmp) / "features.parquet"
+        t0 = time.perf_counter()
+        first = write_parquet(path, n)
+        size = path.stat().st_size / 2**20
+        print(f"\nwarehouse scale: {n:,} customers written to Parquet in chunks of {CHUNK:,}: "
+              f"{time.perf_counter() - t0:.1f} s, {size:,.0f} MiB")
+        schema = segment_frame(first.head(1000)).schema
+        with SqlEvaluator(first) as ev:  # correctness on the first chunk: DuckDB = pandas
+            for rule in BIG_RULES.values():
+                assert ev.count(rule, NOW) == (lambda r: (r.count, r.excluded_inactive))(evaluate(rule, first, NOW))
+        del first
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            results, before_mib, peak_mib = pool.apply(count_from_parquet, (str(path), schema, BIG_RUNS))
+        print(f"{'rule (DuckDB count over read_parquet)':<40}{'p50 ms':>10}{'matches':>14}{'inactive':>12}")
+        for name, (p50, (active, inactive)) in results.items():
+            print(f"{name:<40}{p50:>10.0f}{active:>14,}{inactive:>12,}")
+        print(f"peak memory of the counting process: {peak_mib:,.0f} MiB (VmHWM; "
+              f"{before_mib:,.0f} MiB of it before the first query; "
+              f"{BIG_RUNS} timed runs per rule after one warm-up)")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, nargs="?", default=1_000_000, help="customers (default 1,000,000)")
@@ -110,6 +222,12 @@ if __name__ == "__main__":
                         help="run the row-wise baseline on all rows if the pilot estimates at most this many "
                              "seconds, else extrapolate the pilot (0 = always in full)")
     parser.add_argument("--pilot-rows", type=int, default=20_000, help="rows the baseline's pilot runs on")
+    parser.add_argument("--big", type=int, nargs="?", const=10_000_000, default=0, metavar="N",
+                        help="also count rules over N customers (default 10,000,000) from Parquet through DuckDB")
+    parser.add_argument("--big-only", action="store_true", help="with --big: skip the in-memory comparison")
     args = parser.parse_args()
-    main(args.n, args.baseline_budget, args.pilot_rows)
+    if not args.big_only:
+        main(args.n, args.baseline_budget, args.pilot_rows)
+    if args.big:
+        big(args.big)
     print("(machine shared with other work: figures may be noisy)")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up .venv and Debian's chromium (for the browser tests), then runs the whole test suite.
+# Sets up .venv, Debian's chromium (for the browser tests) and Debian's postgresql (the tests start
+# their own throw-away server from its binaries), then runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,5 +9,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq </dev/null
   apt-get install -y -qq chromium </dev/null >/dev/null
+fi
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing Debian's postgresql for the PostgreSQL tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null
+  apt-get install -y -qq postgresql </dev/null >/dev/null
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -204,3 +204,26 @@ def store(tmp_path):
     s = open_store(tmp_path / "w.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (see ``pg_server.py``). When it cannot start, the
+    tests that need it fail in CI (``CI`` set) and are skipped elsewhere, with the reason either way."""
+    from pg_server import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres(free_port())
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+        reason = f"PostgreSQL test server unavailable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server) -> str:
+    """``postgresql://postgres@127.0.0.1:PORT/wamkt_test``: an empty database on the session's server."""
+    return postgres_server.create_database("wamkt_test")

@@ -168,6 +168,16 @@ def test_regex_translation(pattern, python, sql):
     assert out.python.pattern == python and out.sql == sql
 
 
+@pytest.mark.parametrize("pattern, postgres", [
+    ("a.b", "a[^\\n]b"),
+    (r"^\w+\d$", "^[0-9A-Za-z_]+[0-9]$"),
+    (r"[\d.]", "[0-9.]"),
+    (r"\bx", "(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))x"),
+])
+def test_regex_postgresql_spelling(pattern, postgres):
+    assert translate(pattern).postgres == postgres
+
+
 @pytest.mark.parametrize("pattern", [
     r"(a)\1", "(?i)a", "(?P<n>a)", "[[:alpha:]]", "a{,3}", "a**", "*a", r"\Aa", "x{2000}", "[]a]", "",
 ])

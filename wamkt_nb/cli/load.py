@@ -1,4 +1,4 @@
-"""``wamkt load``: customers (and orders, interactions) from files or a CRM into the workspace.
+"""``wamkt load``: customers (and orders, interactions) from files, a CRM or a SQL query into the workspace.
 
 The same loaders as the data loader widget; prints the counts per file, writes the rejects
 next to the data as CSV (owner-only, formula cells defused), and exits 1 when no row could be
@@ -26,16 +26,22 @@ from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, Fe
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
+from ..data.sql_source import read_sql_table
 from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
 from . import INTERRUPTED, CliError, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("load", help="load customers/orders/interactions from files or a CRM into the workspace")
+    p = sub.add_parser("load", help="load customers/orders/interactions from files, a CRM or a SQL database "
+                                    "into the workspace")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("customers", nargs="?", type=Path, help="customer file (CSV, Excel, Parquet, JSON, NDJSON)")
     src.add_argument("--crm-url", help=f"CRM REST endpoint listing customers (token from {CRM_TOKEN_VARIABLE})")
+    src.add_argument("--sql", metavar="URL",
+                     help="database with the customers: sqlite:///file.db, duckdb:///file.duckdb, duckdb:// "
+                          "(query Parquet/CSV files directly) or postgresql://user:password@host/db")
+    p.add_argument("--query", help="with --sql: the SELECT returning one row per customer")
     p.add_argument("--crm-auth", choices=("bearer", "api_key", "none"), default="bearer")
     p.add_argument("--crm-pagination", choices=PAGINATIONS, default="auto", help="how the CRM pages (auto: recognise)")
     p.add_argument("--crm-page-size", type=int, default=CrmConfig.page_size,
@@ -57,8 +63,12 @@ def run(args: argparse.Namespace) -> int:
         mapping = dict(item.split("=", 1) for item in args.map)
     except ValueError:
         raise CliError("--map needs FIELD=COLUMN, e.g. --map phone=Handy") from None
+    if bool(args.sql) != bool(args.query):
+        raise CliError("--sql URL and --query \"SELECT ...\" go together")
     try:
-        if args.crm_url:
+        if args.sql:
+            source = read_sql_table(args.sql, args.query)
+        elif args.crm_url:
             config = CrmConfig(args.crm_url, token=os.environ.get(CRM_TOKEN_VARIABLE) or None, auth=args.crm_auth,
                                pagination=args.crm_pagination, page_size=args.crm_page_size,
                                retries=args.crm_retries)

@@ -14,13 +14,13 @@ from .regex import RegexError
 from .rules import OPERATORS, And, Condition, Node, Not, Or, RuleError, from_dict, from_json, to_json
 from .saved import SavedSegment, delete_segment, list_segments, load_segment, save_segment
 from .schema import KIND_OPS, FrameSchema, check_rule
-from .sql import SqlEvaluator, SqlPredicate, segment_query, to_sql
+from .sql import DIALECTS, SqlEvaluator, SqlPredicate, inline_sql, segment_query, to_sql
 
 __all__ = [
     "And", "Condition", "FrameSchema", "KIND_OPS", "Node", "Not", "OPERATORS", "Or", "PRESETS",
     "Preset", "RegexError", "RuleError", "SavedSegment", "SegmentFrame", "SegmentResult",
-    "SqlEvaluator", "SqlPredicate", "check_rule", "compare_segments", "delete_segment",
+    "DIALECTS", "SqlEvaluator", "SqlPredicate", "check_rule", "compare_segments", "delete_segment",
     "describe", "evaluate", "evaluate_saved", "from_dict", "from_json", "list_segments",
     "load_segment", "overlap_counts", "preset", "rule_mask", "save_segment", "segment_frame",
-    "segment_query", "to_json", "to_sql",
+    "inline_sql", "segment_query", "to_json", "to_sql",
 ]

@@ -8,6 +8,10 @@ look-arounds or back-references. Matching is case-sensitive and searches anywher
 Where the dialects differ the pattern is translated: ``$`` becomes ``\\Z`` for Python (Python's
 ``$`` also matches before a final newline), ``\\s`` becomes ``[\\t\\n\\f\\r ]`` (Python's includes
 ``\\v``), and Python compiles with ``re.ASCII`` so ``\\d \\w \\b`` are ASCII as in RE2.
+
+PostgreSQL's regexes (Spencer's ARE, not RE2) get a third spelling: ``.`` becomes ``[^\\n]`` (its
+``.`` also matches a newline), ``\\d \\w`` become explicit ASCII classes (its classes follow the
+database locale), and ``\\b \\B`` become ASCII look-arounds (its ``\\b`` is a backspace).
 """
 
 from __future__ import annotations
@@ -19,10 +23,17 @@ _META = set(".^$*+?()[]{}|\\")
 _PUNCT = set(".^$*+?()[]{}|\\-/ ")
 _PLAIN_ESCAPES = set("dDwWbBtnrf")
 _SPACE = "\\t\\n\\f\\r "
-# Single-character tokens: Python spelling, RE2 spelling, whether a quantifier may follow.
+_WORD = "0-9A-Za-z_"
+_WORD_EDGE = f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))"
+_NOT_WORD_EDGE = f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))"
+# PostgreSQL spellings of the escapes whose meaning there differs from RE2 (outside / inside [...]).
+_PG_ESCAPES = {"d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "b": _WORD_EDGE,
+               "B": _NOT_WORD_EDGE}
+_PG_CLASS_ESCAPES = {"d": "0-9", "w": _WORD}
+# Single-character tokens: Python, RE2 and PostgreSQL spellings, whether a quantifier may follow.
 _TOKENS = {
-    ".": (".", ".", True), "(": ("(", "(", False), ")": (")", ")", True), "^": ("^", "^", False),
-    "|": ("|", "|", False), "$": (r"\Z", "$", False),
+    ".": (".", ".", "[^\\n]", True), "(": ("(", "(", "(", False), ")": (")", ")", ")", True),
+    "^": ("^", "^", "^", False), "|": ("|", "|", "|", False), "$": (r"\Z", "$", "$", False),
 }
 _QUANT = re.compile(r"\{(\d{1,4})(,(\d{0,4}))?\}")
 
@@ -33,10 +44,11 @@ class RegexError(ValueError):
 
 @dataclass(frozen=True)
 class PortableRegex:
-    """One pattern in two spellings with the same meaning."""
+    """One pattern in three spellings with the same meaning."""
 
     python: re.Pattern
-    sql: str
+    sql: str  # RE2: DuckDB, BigQuery
+    postgres: str
 
 
 def translate(pattern: str) -> PortableRegex:
@@ -45,19 +57,22 @@ def translate(pattern: str) -> PortableRegex:
         raise RegexError("a regex must be a non-empty string")
     py: list[str] = []
     sql: list[str] = []
+    pg: list[str] = []
     i, n = 0, len(pattern)
     can_repeat = False  # whether a quantifier may follow
     while i < n:
         ch = pattern[i]
         if ch == "\\":
-            py_tok, sql_tok, i = _escape(pattern, i, in_class=False)
+            py_tok, sql_tok, pg_tok, i = _escape(pattern, i, in_class=False)
             py.append(py_tok)
             sql.append(sql_tok)
+            pg.append(pg_tok)
             can_repeat = pattern[i - 1] not in "bB"
         elif ch == "[":
-            py_tok, sql_tok, i = _char_class(pattern, i)
+            py_tok, sql_tok, pg_tok, i = _char_class(pattern, i)
             py.append(py_tok)
             sql.append(sql_tok)
+            pg.append(pg_tok)
             can_repeat = True
         elif ch in "*+?{":
             if not can_repeat:
@@ -78,55 +93,62 @@ def translate(pattern: str) -> PortableRegex:
                 raise RegexError(f"quantifier at position {i} repeats a quantifier")
             py.append(tok)
             sql.append(tok)
+            pg.append(tok)
             can_repeat = False
         elif pattern.startswith("(?", i):
             if not pattern.startswith("(?:", i):
                 raise RegexError(f"group syntax '(?' at position {i}: only '(?:' is portable")
             py.append("(?:")
             sql.append("(?:")
+            pg.append("(?:")
             i += 3
             can_repeat = False
         elif ch in _TOKENS:
-            py_tok, sql_tok, can_repeat = _TOKENS[ch]
+            py_tok, sql_tok, pg_tok, can_repeat = _TOKENS[ch]
             py.append(py_tok)
             sql.append(sql_tok)
+            pg.append(pg_tok)
             i += 1
         elif ch in "}]":
             raise RegexError(f"unescaped {ch!r} at position {i}")
         else:
             py.append(re.escape(ch) if ch in _META else ch)
             sql.append(ch)
+            pg.append(ch)
             i += 1
             can_repeat = True
     try:
         compiled = re.compile("".join(py), re.ASCII)
     except re.error as exc:
         raise RegexError(f"invalid regex: {exc}") from None
-    return PortableRegex(compiled, "".join(sql))
+    return PortableRegex(compiled, "".join(sql), "".join(pg))
 
 
-def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, str, int]:
+def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, str, str, int]:
     if i + 1 >= len(pattern):
         raise RegexError("pattern ends with a lone backslash")
     ch = pattern[i + 1]
     if ch == "s":
         tok = _SPACE if in_class else f"[{_SPACE}]"
-        return tok, tok, i + 2
+        return tok, tok, tok, i + 2
     if ch == "S" and not in_class:
-        return f"[^{_SPACE}]", f"[^{_SPACE}]", i + 2
+        return f"[^{_SPACE}]", f"[^{_SPACE}]", f"[^{_SPACE}]", i + 2
     if in_class and ch in "DWSbB":
         raise RegexError(f"escape \\{ch} at position {i} is not portable inside [...]")
     if ch in _PLAIN_ESCAPES or ch in _PUNCT:
         tok = "\\" + ch
-        return tok, tok, i + 2
+        pg_tok = (_PG_CLASS_ESCAPES if in_class else _PG_ESCAPES).get(ch, tok)
+        return tok, tok, pg_tok, i + 2
     raise RegexError(f"escape \\{ch} at position {i} is not in the portable subset")
 
 
-def _char_class(pattern: str, start: int) -> tuple[str, str, int]:
+def _char_class(pattern: str, start: int) -> tuple[str, str, str, int]:
     i, n = start + 1, len(pattern)
     body: list[str] = []
+    pg_body: list[str] = []
     if i < n and pattern[i] == "^":
         body.append("^")
+        pg_body.append("^")
         i += 1
     first = True
     while True:
@@ -141,13 +163,15 @@ def _char_class(pattern: str, start: int) -> tuple[str, str, int]:
         if ch == "[":
             raise RegexError(f"'[' inside a class at position {i} (escape it as \\[)")
         if ch == "\\":
-            tok, _, i = _escape(pattern, i, in_class=True)
+            tok, _, pg_tok, i = _escape(pattern, i, in_class=True)
             body.append(tok)
+            pg_body.append(pg_tok)
         else:
             if ch in "&~|-" and i + 1 < n and pattern[i + 1] == ch:
                 raise RegexError(f"{ch * 2!r} inside a class at position {i} is not portable")
             body.append(ch)
+            pg_body.append(ch)
             i += 1
         first = False
     tok = "[" + "".join(body) + "]"
-    return tok, tok, i
+    return tok, tok, "[" + "".join(pg_body) + "]", i

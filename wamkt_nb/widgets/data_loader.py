@@ -31,6 +31,7 @@ from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, Cr
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
 from ..data.privacy import mask_frame, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
+from ..data.sql_source import read_sql_table, split_password, with_password
 from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.summary import data_summary
@@ -86,6 +87,13 @@ class DataLoaderWidget(W.VBox):
         self.crm_bar = W.IntProgress(value=0, min=0, max=1, description="Pages",
                                      layout=W.Layout(display="none")).add_class("wamkt-data-crm-bar")
         self.crm_progress = W.Label().add_class("wamkt-data-crm-progress")
+        self.sql_url = W.Text(placeholder="postgresql://user@host:5432/db, sqlite:///file.db, duckdb://",
+                              description="Database", layout=W.Layout(width="460px")).add_class("wamkt-data-sql-url")
+        self.sql_password = W.Password(description="Password", placeholder="or PGPASSWORD / ~/.pgpass").add_class(
+            "wamkt-data-sql-password")
+        self.sql_query = W.Textarea(placeholder="SELECT id, phone, name, opted_in FROM customers", description="Query",
+                                    layout=W.Layout(width="460px")).add_class("wamkt-data-sql-query")
+        self.sql_button = W.Button(description="Run query", icon="database").add_class("wamkt-data-sql-load")
         self.mapping_box = W.VBox().add_class("wamkt-data-mapping")
         self.apply_button = W.Button(description="Apply mapping", icon="check",
                                      disabled=True).add_class("wamkt-data-apply")
@@ -102,6 +110,7 @@ class DataLoaderWidget(W.VBox):
         self.crm_button.on_click(lambda _: self.load_crm())
         self.crm_cancel.on_click(lambda _: self.cancel_crm())
         self.crm_partial.on_click(lambda _: self.load_partial())
+        self.sql_button.on_click(lambda _: self.load_sql())
         self.apply_button.on_click(lambda _: self.apply_mapping())
         self.save_button.on_click(lambda _: self.save())
 
@@ -112,8 +121,9 @@ class DataLoaderWidget(W.VBox):
                     W.HBox([self.crm_pagination, self.crm_records]),
                     W.HBox([self.crm_button, self.crm_cancel, self.crm_partial]),
                     W.HBox([self.crm_bar, self.crm_progress])]),
+            W.VBox([self.sql_url, self.sql_password, self.sql_query, self.sql_button]),
         ]).add_class("wamkt-data-sources")
-        for i, title in enumerate(("Sample", "File", "CRM")):
+        for i, title in enumerate(("Sample", "File", "CRM", "SQL")):
             sources.set_title(i, title)
         details = W.Accordion(children=[W.VBox([self.mapping_box, self.apply_button]), self.rejects])
         details.set_title(0, "Column mapping")
@@ -142,6 +152,19 @@ class DataLoaderWidget(W.VBox):
     def load_bytes(self, content: bytes, name: str) -> None:
         """Load an uploaded file's content (``name`` gives the file type)."""
         self._guard(lambda: self._load_raw(read_source(content, name)))
+
+    def load_sql(self) -> None:
+        """Run the query on the database (read-only) and load its rows as the chosen kind.
+
+        A password typed into the URL moves to the password field; both leave the widget state (which
+        a saved notebook keeps) once used."""
+        url, typed = split_password(self.sql_url.value.strip())
+        password = self.sql_password.value or typed
+        self.sql_url.value, self.sql_password.value = url, ""
+        if not url or not self.sql_query.value.strip():
+            self._error("Enter a database URL and a query first.")
+            return
+        self._guard(lambda: self._load_raw(read_sql_table(with_password(url, password or ""), self.sql_query.value)))
 
     def load_crm(self) -> None:
         """Start fetching every page of the CRM's customer list in the background; load it when complete."""
