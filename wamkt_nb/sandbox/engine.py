@@ -18,6 +18,7 @@ from typing import Any, Callable
 import orjson
 
 from ..clock import Clock
+from ..pricing.card import free_in_window
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
@@ -245,7 +246,7 @@ class Engine:
                               "too many unique users in 24 hours.")
         if not window:
             self._scale(now)
-        pricing = _pricing(msg, window)
+        pricing = _pricing(msg, window, now)
         if record["endpoint"] == MARKETING_ENDPOINT:
             pricing = lite_pricing(pricing)
         self._status(record, "sent", pricing)
@@ -403,11 +404,13 @@ def _decode(raw: bytes) -> Any:
         return raw[:200].decode("utf-8", "replace")
 
 
-def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:
-    """Per-message pricing: templates are billable by category; anything inside an open window is free."""
+def _pricing(msg: Outgoing, window: bool, at: float) -> dict[str, Any]:
+    """Per-message pricing at ``at`` (epoch seconds): templates are billable by category; non-template
+    messages are free; a utility template inside an open window is free while Meta's dated rule
+    (``pricing.card.META_FREE_IN_WINDOW``) says so, so the webhook's ``billable`` and the rate card agree."""
     if not msg.is_template:
         return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}
-    if window and msg.category == "utility":
+    if window and msg.category == "utility" and free_in_window(msg.category, at):
         return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "utility"}
     return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": msg.category}
 
