@@ -117,6 +117,15 @@ class BehaviourParams:
     read_delay_mean: float = 1_800.0
     """Mean seconds from delivery to reading (exponential; no published figure: it is why reply
     timing counts from the read, see docs/figures.md)."""
+    shared_draws_days: float = 0.0
+    """0 (the default): every message's read and order are drawn independently. Above 0: a customer's
+    read and order draws are common to all her messages sent within the same period of this many days
+    (periods counted from 1 January 1970 UTC) — her mood that period. Each message still reads and
+    converts with exactly its own chance; only messages to the same customer in one period move
+    together (she reads every message at least as likely to be read as one she read). No published
+    figure: the calibration run uses it as common random numbers, so its segment comparison's
+    segment and baseline campaigns draw the same customers' luck and the conversion uplifts'
+    sampling noise largely cancels (docs/figures.md, "Sampling error")."""
     variant_uplift: dict[str, float] = field(default_factory=dict)
     """Planted relative conversion uplift for A/B tests, by template name or callback-data token (a
     known true effect, not a published figure)."""

@@ -259,7 +259,8 @@ class Engine:
         self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
-        if rng.random() >= p_read:
+        mood = self._mood(msg.wa_id, now)
+        if mood.random() >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
         self._schedule(t_read, lambda: self._read(customer, record, pricing))
@@ -269,10 +270,19 @@ class Engine:
             self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
-        if rng.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
+        if mood.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay),
                            lambda: self._convert(customer, record, amount))
+
+    def _mood(self, wa_id: str, now: float) -> random.Random:
+        """Where the read and order draws come from: the sandbox's stream, or with
+        ``shared_draws_days`` one stream per customer and period, so her messages of that period
+        share the same two draws (``BehaviourParams.shared_draws_days``)."""
+        days = self.params.shared_draws_days
+        if days <= 0:
+            return self.rng
+        return random.Random(f"{self.config.seed}:{wa_id}:{int(now // (days * 86_400.0))}")
 
     def _delivered(self, msg: Outgoing, record: dict[str, Any], pricing: dict[str, Any], emit: bool) -> None:
         if msg.template_name:
