@@ -260,7 +260,7 @@ class Engine:
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         mood = self._mood(msg.wa_id, now)
-        if mood.random() >= p_read:
+        if (rng.random() if mood is None else mood) >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
         self._schedule(t_read, lambda: self._read(customer, record, pricing))
@@ -270,19 +270,28 @@ class Engine:
             self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
-        if mood.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
+        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
+        if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay),
                            lambda: self._convert(customer, record, amount))
 
-    def _mood(self, wa_id: str, now: float) -> random.Random:
-        """Where the read and order draws come from: the sandbox's stream, or with
-        ``shared_draws_days`` one stream per customer and period, so her messages of that period
-        share the same two draws (``BehaviourParams.shared_draws_days``)."""
-        days = self.params.shared_draws_days
+    def _mood(self, wa_id: str, now: float) -> float | None:
+        """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``
+        and ``shared_draws_strata``), or None for independent draws from the sandbox's stream.
+
+        One uniform u decides both: read if u < read chance, order if u < read chance × order chance
+        (so P(order | read) is the order chance, as with two draws). Period k of a block of
+        ``strata`` periods takes u = (slot + v) / strata, the slots a random order of 0..strata-1
+        per customer and block, v uniform: every u is uniform, and over a block each slice of
+        [0, 1) comes once (Latin hypercube sampling)."""
+        days, strata = self.params.shared_draws_days, max(1, self.params.shared_draws_strata)
         if days <= 0:
-            return self.rng
-        return random.Random(f"{self.config.seed}:{wa_id}:{int(now // (days * 86_400.0))}")
+            return None
+        period = int(now // (days * 86_400.0))
+        block, slot = divmod(period, strata)
+        slots = random.Random(f"{self.config.seed}:{wa_id}:block {block}").sample(range(strata), strata)
+        return (slots[slot] + random.Random(f"{self.config.seed}:{wa_id}:{period}").random()) / strata
 
     def _delivered(self, msg: Outgoing, record: dict[str, Any], pricing: dict[str, Any], emit: bool) -> None:
         if msg.template_name:

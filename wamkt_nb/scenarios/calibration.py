@@ -13,8 +13,9 @@ The history (days after ``START``, sent at 15 h Berlin time unless said otherwis
   plain-text newsletter to everyone, to frequent buyers, to high order value (50+), to customers
   active in the last 7 days. Each round lies in one period of the customers' shared draws
   (``BehaviourParams.shared_draws_days``): a customer's read and order luck is the same for the
-  baseline and the segment message of that round (common random numbers), so the uplifts'
-  sampling noise largely cancels while every message keeps its own read and order chance;
+  baseline and the segment message of that round (common random numbers), and over the rounds it
+  is stratified (``shared_draws_strata``), so the uplifts' sampling noise largely cancels while
+  every message keeps its own read and order chance;
 * then: an image-header template to everyone (media delivery); a copy test on frequent buyers
   (arm A the name late in a long text, arm B 20-30 characters starting with the name); a
   send-time test (everyone in 14 slices, one per local hour 8-21 h); order notifications
@@ -57,9 +58,10 @@ ROUND_DAYS = 8
 """Days from one comparison round to the next, and the period of the customers' shared draws."""
 ROUNDS = 8
 """Comparison rounds: enough orders for the uplifts' ±3 points (docs/figures.md, "Sampling error")."""
-START = pd.Timestamp("2026-03-08", tz="UTC")
-"""The history's first day: the start of a shared-draw period (a multiple of ``ROUND_DAYS`` days
-after 1 January 1970), so each comparison round lies inside one period."""
+START = pd.Timestamp("2026-04-01", tz="UTC")
+"""The history's first day: the start of a block of ``ROUNDS`` shared-draw periods of ``ROUND_DAYS``
+days (a multiple of 64 days after 1 January 1970), so each comparison round lies inside one period
+and the rounds stratify each customer's draws (``BehaviourParams.shared_draws_strata``)."""
 HOME_ZONE = "Europe/Berlin"
 """Where most sample customers live: campaigns go out at a Berlin hour."""
 SEND_HOUR = 15.0
@@ -144,7 +146,7 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     features = features.assign(order_ref="#" + features["customer_id"].astype(str).str[-5:])
     library = _library()
     run = CalibrationRun(data=data, start=START.timestamp(),
-                         params=params or BehaviourParams(shared_draws_days=ROUND_DAYS))
+                         params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
     sandbox = Sandbox(
         customers=data, clock=SimulatedClock(START.timestamp()), params=run.params,
         config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace),
