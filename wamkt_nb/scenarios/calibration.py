@@ -9,17 +9,17 @@ which one gives way where two cannot both hold.
 
 The history (days after ``START``, sent at 15 h Berlin time unless said otherwise):
 
-* days 0, 2, 4, 6 (repeated ``rounds`` times, 8 days apart): the segment comparison — the same
+* days 0-6, on the fresh list: an image-header template to everyone (media delivery); a copy test
+  on frequent buyers (arm A the name late in a long text, arm B 20-30 characters starting with
+  the name); a send-time test (everyone in 14 slices, one per local hour 8-21 h); order
+  notifications (utility) to active customers;
+* from day 8, days 0, 2, 4, 6 of each round (``rounds`` rounds, 8 days apart): the segment comparison — the same
   plain-text newsletter to everyone, to frequent buyers, to high order value (50+), to customers
   active in the last 7 days. Each round lies in one period of the customers' shared draws
   (``BehaviourParams.shared_draws_days``): a customer's read and order luck is the same for the
   baseline and the segment message of that round (common random numbers), and over the rounds it
   is stratified (``shared_draws_strata``), so the uplifts' sampling noise largely cancels while
-  every message keeps its own read and order chance;
-* then: an image-header template to everyone (media delivery); a copy test on frequent buyers
-  (arm A the name late in a long text, arm B 20-30 characters starting with the name); a
-  send-time test (everyone in 14 slices, one per local hour 8-21 h); order notifications
-  (utility) to active customers.
+  every message keeps its own read and order chance.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ ROUND_DAYS = 8
 """Days from one comparison round to the next, and the period of the customers' shared draws."""
 ROUNDS = 8
 """Comparison rounds: enough orders for the uplifts' ±3 points (docs/figures.md, "Sampling error")."""
-START = pd.Timestamp("2026-04-01", tz="UTC")
-"""The history's first day: the start of a block of ``ROUNDS`` shared-draw periods of ``ROUND_DAYS``
-days (a multiple of 64 days after 1 January 1970), so each comparison round lies inside one period
-and the rounds stratify each customer's draws (``BehaviourParams.shared_draws_strata``)."""
+START = pd.Timestamp("2026-03-24", tz="UTC")
+"""The history's first day: ``ROUND_DAYS`` before the start of a block of ``ROUNDS`` shared-draw
+periods (1 April 2026, a multiple of 64 days after 1 January 1970), so each comparison round lies
+inside one period and the rounds stratify each customer's draws (``BehaviourParams.shared_draws_strata``)."""
 HOME_ZONE = "Europe/Berlin"
 """Where most sample customers live: campaigns go out at a Berlin hour."""
 SEND_HOUR = 15.0
@@ -169,30 +169,30 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
                 return campaign_id
 
             newsletter = _spec(NEWSLETTER)
-            day = 0.0
+            run.media = campaign(at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
+                                 segment="media test")
+            buyers = _segment(features, "frequent_buyers")
+            buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
+            run.copy_test = campaign(at_local(2), "Text-Test: Name zuerst", buyers,
+                                     {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
+                                     experiment="calibration-name-first")
+            slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
+            for hour in TEST_HOURS:
+                audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
+                run.send_time.append(campaign(at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience,
+                                              newsletter, segment="send-time test"))
+            run.utility = campaign(at_local(6), "Versand-Info", _segment(features, "active_7d"),
+                                   _spec(library["order_shipped"]), segment="active_7d")
+            day = float(ROUND_DAYS)
             for r in range(rounds):
                 run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
                 for k, key in enumerate(COMPARISON, start=1):
                     run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
                                                    _segment(features, key), newsletter, segment=key))
                 day += ROUND_DAYS
-            run.media = campaign(at_local(day), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
-                                 segment="media test")
-            buyers = _segment(features, "frequent_buyers")
-            buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
-            run.copy_test = campaign(at_local(day + 2), "Text-Test: Name zuerst", buyers,
-                                     {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
-                                     experiment="calibration-name-first")
-            slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
-            for hour in TEST_HOURS:
-                audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
-                run.send_time.append(campaign(at_local(day + 4, hour), f"Sendezeit-Test {hour:02d} h", audience,
-                                              newsletter, segment="send-time test"))
-            run.utility = campaign(at_local(day + 6), "Versand-Info", _segment(features, "active_7d"),
-                                   _spec(library["order_shipped"]), segment="active_7d")
-            _advance_to(sandbox, link, at_local(day + 8))
+            _advance_to(sandbox, link, at_local(day))
             _send_due(store, sandbox, pace)  # rows held back by quiet hours, then a day to answer and buy
-            run.counters = finish_history(store, sandbox, link, at_local(day + 9), pace)
+            run.counters = finish_history(store, sandbox, link, at_local(day + 1), pace)
     finally:
         sandbox.stop()
     return run
