@@ -236,3 +236,64 @@ def test_conversions_go_into_the_store(played, tmp_path):
     rows = store.query("SELECT COUNT(*) AS n, SUM(amount) AS total FROM conversions WHERE source = 'sandbox'")
     assert rows[0]["n"] == offered
     assert rows[0]["total"] == pytest.approx(sb.conversions_frame().amount.sum())
+
+
+def test_shared_draws_repeat_a_customers_luck_within_a_period_only():
+    """``shared_draws_days``: the same message to the same customer twice in one period is read (or
+    not) both times; a period later the draws are new. The read rate itself stays the model's."""
+    period = 8 * 86_400.0
+    start = (START // period + 1) * period + 9 * 3600.0  # 09:00 UTC on a period's first day
+    data = generate(600, seed=5, now=pd.Timestamp(start, unit="s", tz="UTC"))
+    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K")
+    sb = Sandbox(customers=data, clock=ManualClock(start), config=cfg, params=BehaviourParams(shared_draws_days=8))
+    try:
+        for send, day in enumerate((0, 2, 8)):  # two sends in the first period, one in the next
+            sb.advance(start + day * 86_400.0 - sb.clock.now())
+            for row in data.customers.itertuples():
+                body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"},
+                                        callback_data=f"s{send}:{row.customer_id}")
+                assert sb.engine.send(sb.phone_number_id, orjson.dumps(body))[0] == 200
+            sb.advance(86_400)
+        msgs = sb.messages_frame()
+    finally:
+        sb.stop()
+    msgs = msgs[msgs.delivered_at.notna()].assign(send=msgs.callback_data.str[1], read=msgs.read_at.notna())
+    reads = msgs.pivot_table(index="customer_id", columns="send", values="read", aggfunc="first").dropna()
+    assert len(reads) > 300
+    assert (reads["0"] == reads["1"]).all()  # same period, same read chance: the same outcome
+    assert 0.1 < (reads["0"] != reads["2"]).mean() < 0.6  # next period: fresh draws
+    first, later = float(reads["0"].mean()), float(reads["2"].mean())  # same chances, independent draws
+    assert abs(first - later) < 4 * math.sqrt(2 * first * (1 - first) / len(reads))
+
+
+def test_stratified_shared_draws_read_as_often_as_the_chance_says():
+    """``shared_draws_strata``: over a block of 4 periods each customer's draws fall one in each
+    quarter of [0, 1), so the same message sent once per period is read floor(4p) or ceil(4p) times
+    by a customer whose read chance is p — never 0 or 4 times by luck."""
+    period, strata = 2 * 86_400.0, 4
+    start = (START // (period * strata) + 1) * period * strata + 9 * 3600.0  # a block's first period, 09:00 UTC
+    data = generate(400, seed=6, now=pd.Timestamp(start, unit="s", tz="UTC"))
+    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K")
+    params = BehaviourParams(shared_draws_days=2, shared_draws_strata=strata)
+    sb = Sandbox(customers=data, clock=ManualClock(start), config=cfg, params=params)
+    try:
+        for send in range(strata):
+            sb.advance(start + send * period - sb.clock.now())
+            for row in data.customers.itertuples():
+                body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"})
+                assert sb.engine.send(sb.phone_number_id, orjson.dumps(body))[0] == 200
+            sb.advance(86_400)
+        msgs = sb.messages_frame()
+        customers = sb.engine.customers
+    finally:
+        sb.stop()
+    msgs = msgs[msgs.delivered_at.notna()]
+    chance = [read_probability(customers[m.wa_id].features, m.text, customers[m.wa_id].local_hour(m.delivered_at), params)
+              for m in msgs.itertuples()]
+    per = msgs.assign(read=msgs.read_at.notna(), p=chance).groupby("wa_id").agg(
+        sends=("read", "size"), reads=("read", "sum"), p=("p", "mean"), spread=("p", "std"))
+    per = per[(per.sends == strata) & (per.spread < 1e-12)]  # reached every period at the same chance
+    assert len(per) > 250
+    expected = per.p * strata
+    assert ((per.reads >= expected.apply(math.floor)) & (per.reads <= expected.apply(math.ceil))).all()
+    assert 0.1 < per.p.mean() < 0.9 and per.reads.nunique() > 1

@@ -189,3 +189,28 @@ def test_limits_are_live_config(data, http_for):
         assert http.post("/messages", json=utility(to)).status_code == 200
         with pytest.raises(ValueError, match="unknown sandbox setting"):
             sb.configure(speed_of_light=1)
+
+
+@pytest.mark.parametrize("day, billable", [("2026-09-30 23:00", False), ("2026-10-01 09:00", True)])
+def test_utility_inside_the_window_is_billed_by_metas_dated_rule(data, http_for, day, billable):
+    """Meta: a utility template inside an open service window is free until 30 September 2026 and
+    charged from 1 October 2026. The status webhook's ``billable`` follows that date, and the rate
+    card (which the analytics and the dry run price with) charges exactly the same message."""
+    from wamkt_nb.pricing import chargeable, default_card
+
+    at = pd.Timestamp(day, tz="UTC").timestamp()
+    cfg = SandboxConfig(not_on_whatsapp_rate=0, marketing_stopped_rate=0)
+    with Sandbox(customers=data, clock=ManualClock(at - 60), config=cfg) as sb:
+        http = http_for(sb)
+        to = german(data, 1)[0]
+        sb.inject_inbound(to, "Wo ist mein Paket?")  # opens the service window
+        sb.clock.advance(60)
+        wamid = http.post("/messages", json=utility(to)).json()["messages"][0]["id"]
+        sb.advance(10)
+        sent = final_status(sb, wamid)
+    assert sent["pricing"]["billable"] is billable
+    assert sent["pricing"]["type"] == ("regular" if billable else "free_customer_service")
+    message = pd.DataFrame({"phone": [to], "category": ["utility"], "message_type": ["template"],
+                            "at": [pd.Timestamp(day, tz="UTC")], "delivered": [True], "window_open": [True]})
+    assert bool(chargeable(message, default_card())[0]) is billable
+    assert bool(chargeable(message.assign(billable=[int(billable)]), default_card())[0]) is billable

@@ -11,15 +11,15 @@ import argparse
 import time
 from pathlib import Path
 
-from ..scenarios.calibration import calibration_report
+from ..scenarios.calibration import ROUNDS, calibration_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="check the simulated customers against the published figures")
     p.add_argument("--customers", type=int, default=10_000, help="sample customers (default 10,000)")
     p.add_argument("--seed", type=int, default=42, help="sample data and sandbox seed (default 42)")
-    p.add_argument("--rounds", type=int, default=4,
-                   help="repeats of the segment comparison, for enough orders to measure uplift (default 4)")
+    p.add_argument("--rounds", type=int, default=ROUNDS,
+                   help=f"repeats of the segment comparison, for enough orders to measure uplift (default {ROUNDS})")
     p.add_argument("--db", type=Path, default=None, help="keep the played history in this database")
     p.add_argument("--quiet", action="store_true", help="do not list the campaigns as they are played")
     p.set_defaults(run=run)

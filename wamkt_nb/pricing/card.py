@@ -31,6 +31,22 @@ until 30 September 2026; from 1 October 2026 Meta charges them ("Upcoming pricin
 Business Agent, service and utility messages", developers.facebook.com, updated 1 July 2026)."""
 
 
+def charged_in_window_from_ns(rules: Mapping[str, str | None], category: str) -> int | None:
+    """UTC nanoseconds from which ``category`` (one of ``rules``: category -> first charged date
+    YYYY-MM-DD, or None) is charged inside an open service window; None when it is free there for good."""
+    until = rules[category]
+    return None if until is None else int(pd.Timestamp(until, tz="UTC").value)
+
+
+def free_in_window(category: str, at: float, rules: Mapping[str, str | None] = META_FREE_IN_WINDOW) -> bool:
+    """Whether a ``category`` template delivered at ``at`` (epoch seconds) inside an open customer
+    service window is free under ``rules`` (default: Meta's, ``META_FREE_IN_WINDOW``)."""
+    if category not in rules:
+        return False
+    start = charged_in_window_from_ns(rules, category)
+    return start is None or at * 1e9 < start
+
+
 class RateCardError(ValueError):
     """A rate card that cannot be used; the message names the file, row and field."""
 
@@ -69,8 +85,7 @@ class RateCard:
     def window_free_until_ns(self, category: str) -> int | None:
         """UTC nanoseconds from which ``category`` (one of ``free_in_window``) is charged inside an open
         service window; None when it is free there for good."""
-        until = self.free_in_window[category]
-        return None if until is None else int(pd.Timestamp(until, tz="UTC").value)
+        return charged_in_window_from_ns(self.free_in_window, category)
 
     @property
     def date(self) -> str:

@@ -117,6 +117,21 @@ class BehaviourParams:
     read_delay_mean: float = 1_800.0
     """Mean seconds from delivery to reading (exponential; no published figure: it is why reply
     timing counts from the read, see docs/figures.md)."""
+    shared_draws_days: float = 0.0
+    """0 (the default): every message's read and order are drawn independently. Above 0: a customer's
+    read and order draw is common to all her messages sent within the same period of this many days
+    (periods counted from 1 January 1970 UTC) — her mood that period. Each message still reads and
+    converts with exactly its own chance; only messages to the same customer in one period move
+    together (she reads every message at least as likely to be read as one she read). No published
+    figure: the calibration run uses it as common random numbers, so its segment comparison's
+    segment and baseline campaigns draw the same customers' luck and the conversion uplifts'
+    sampling noise largely cancels (docs/figures.md, "Sampling error")."""
+    shared_draws_strata: int = 1
+    """With ``shared_draws_days``: over each block of this many consecutive periods (counted from 1970)
+    a customer's shared draws are stratified, one in each 1/strata slice of [0, 1) in random order, so
+    over the block she reads and buys about as often as her chances say (each single draw is still
+    uniform). No published figure: the calibration run stratifies over its comparison rounds, which
+    leaves the expected rates unchanged and cuts the uplifts' sampling noise (docs/figures.md)."""
     variant_uplift: dict[str, float] = field(default_factory=dict)
     """Planted relative conversion uplift for A/B tests, by template name or callback-data token (a
     known true effect, not a published figure)."""

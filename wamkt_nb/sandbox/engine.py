@@ -18,6 +18,7 @@ from typing import Any, Callable
 import orjson
 
 from ..clock import Clock
+from ..pricing.card import free_in_window
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
@@ -245,7 +246,7 @@ class Engine:
                               "too many unique users in 24 hours.")
         if not window:
             self._scale(now)
-        pricing = _pricing(msg, window)
+        pricing = _pricing(msg, window, now)
         if record["endpoint"] == MARKETING_ENDPOINT:
             pricing = lite_pricing(pricing)
         self._status(record, "sent", pricing)
@@ -258,7 +259,8 @@ class Engine:
         self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
-        if rng.random() >= p_read:
+        mood = self._mood(msg.wa_id, now)
+        if (rng.random() if mood is None else mood) >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
         self._schedule(t_read, lambda: self._read(customer, record, pricing))
@@ -268,10 +270,28 @@ class Engine:
             self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
-        if rng.random() < bm.conversion_probability(customer.features, msg.category, p, uplift):
+        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
+        if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay),
                            lambda: self._convert(customer, record, amount))
+
+    def _mood(self, wa_id: str, now: float) -> float | None:
+        """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``
+        and ``shared_draws_strata``), or None for independent draws from the sandbox's stream.
+
+        One uniform u decides both: read if u < read chance, order if u < read chance × order chance
+        (so P(order | read) is the order chance, as with two draws). Period k of a block of
+        ``strata`` periods takes u = (slot + v) / strata, the slots a random order of 0..strata-1
+        per customer and block, v uniform: every u is uniform, and over a block each slice of
+        [0, 1) comes once (Latin hypercube sampling)."""
+        days, strata = self.params.shared_draws_days, max(1, self.params.shared_draws_strata)
+        if days <= 0:
+            return None
+        period = int(now // (days * 86_400.0))
+        block, slot = divmod(period, strata)
+        slots = random.Random(f"{self.config.seed}:{wa_id}:block {block}").sample(range(strata), strata)
+        return (slots[slot] + random.Random(f"{self.config.seed}:{wa_id}:{period}").random()) / strata
 
     def _delivered(self, msg: Outgoing, record: dict[str, Any], pricing: dict[str, Any], emit: bool) -> None:
         if msg.template_name:
@@ -403,11 +423,13 @@ def _decode(raw: bytes) -> Any:
         return raw[:200].decode("utf-8", "replace")
 
 
-def _pricing(msg: Outgoing, window: bool) -> dict[str, Any]:
-    """Per-message pricing: templates are billable by category; anything inside an open window is free."""
+def _pricing(msg: Outgoing, window: bool, at: float) -> dict[str, Any]:
+    """Per-message pricing at ``at`` (epoch seconds): templates are billable by category; non-template
+    messages are free; a utility template inside an open window is free while Meta's dated rule
+    (``pricing.card.META_FREE_IN_WINDOW``) says so, so the webhook's ``billable`` and the rate card agree."""
     if not msg.is_template:
         return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}
-    if window and msg.category == "utility":
+    if window and msg.category == "utility" and free_in_window(msg.category, at):
         return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "utility"}
     return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": msg.category}
 

@@ -9,13 +9,17 @@ which one gives way where two cannot both hold.
 
 The history (days after ``START``, sent at 15 h Berlin time unless said otherwise):
 
-* days 0, 2, 4, 6 (repeated ``rounds`` times, 8 days apart): the segment comparison — the same
+* days 0-6, on the fresh list: an image-header template to everyone (media delivery); a copy test
+  on frequent buyers (arm A the name late in a long text, arm B 20-30 characters starting with
+  the name); a send-time test (everyone in 14 slices, one per local hour 8-21 h); order
+  notifications (utility) to active customers;
+* from day 8, days 0, 2, 4, 6 of each round (``rounds`` rounds, 8 days apart): the segment comparison — the same
   plain-text newsletter to everyone, to frequent buyers, to high order value (50+), to customers
-  active in the last 7 days;
-* then: an image-header template to everyone (media delivery); a copy test on frequent buyers
-  (arm A the name late in a long text, arm B 20-30 characters starting with the name); a
-  send-time test (everyone in 14 slices, one per local hour 8-21 h); order notifications
-  (utility) to active customers.
+  active in the last 7 days. Each round lies in one period of the customers' shared draws
+  (``BehaviourParams.shared_draws_days``): a customer's read and order luck is the same for the
+  baseline and the segment message of that round (common random numbers), and over the rounds it
+  is stratified (``shared_draws_strata``), so the uplifts' sampling noise largely cancels while
+  every message keeps its own read and order chance.
 """
 
 from __future__ import annotations
@@ -49,10 +53,17 @@ from ..store import Store, open_store
 from ..webhooks.wiring import connect_sandbox
 
 SOURCE = "WhatsApp marketing guide, 2024"
-START = pd.Timestamp("2026-03-02", tz="UTC")
-"""A Monday in winter time: 14:00 UTC is 15 h in Berlin, where most sample customers live."""
 DAY = 86_400.0
-UTC_OFFSET_H = 1.0  # Berlin in March before the clock change
+ROUND_DAYS = 8
+"""Days from one comparison round to the next, and the period of the customers' shared draws."""
+ROUNDS = 8
+"""Comparison rounds: enough orders for the uplifts' ±3 points (docs/figures.md, "Sampling error")."""
+START = pd.Timestamp("2026-03-24", tz="UTC")
+"""The history's first day: ``ROUND_DAYS`` before the start of a block of ``ROUNDS`` shared-draw
+periods (1 April 2026, a multiple of 64 days after 1 January 1970), so each comparison round lies
+inside one period and the rounds stratify each customer's draws (``BehaviourParams.shared_draws_strata``)."""
+HOME_ZONE = "Europe/Berlin"
+"""Where most sample customers live: campaigns go out at a Berlin hour."""
 SEND_HOUR = 15.0
 """Local send hour of every campaign but the send-time test: not a peak hour, so the segment
 comparison and the copy test read at the model's plain rate."""
@@ -121,11 +132,12 @@ def _segment(features: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def at_local(day: float, hour: float = SEND_HOUR) -> float:
-    """Epoch seconds of ``hour`` o'clock Berlin time on ``day`` days after ``START``."""
-    return START.timestamp() + day * DAY + (hour - UTC_OFFSET_H) * 3600.0
+    """Epoch seconds of ``hour`` o'clock Berlin time (summer or winter) on ``day`` days after ``START``."""
+    date = (START + pd.Timedelta(days=day)).tz_convert(HOME_ZONE).normalize()
+    return (date + pd.Timedelta(hours=hour)).timestamp()
 
 
-def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, rounds: int = 4,
+def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, rounds: int = ROUNDS,
                      pace: float = 2_000.0, params: BehaviourParams | None = None,
                      log: Callable[[str], None] = print) -> CalibrationRun:
     """Play the calibration history for ``customers`` sample customers into ``store``."""
@@ -133,7 +145,8 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     features = build_features(data, now=START)
     features = features.assign(order_ref="#" + features["customer_id"].astype(str).str[-5:])
     library = _library()
-    run = CalibrationRun(data=data, start=START.timestamp(), params=params or BehaviourParams())
+    run = CalibrationRun(data=data, start=START.timestamp(),
+                         params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
     sandbox = Sandbox(
         customers=data, clock=SimulatedClock(START.timestamp()), params=run.params,
         config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace),
@@ -156,30 +169,30 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
                 return campaign_id
 
             newsletter = _spec(NEWSLETTER)
-            day = 0.0
-            for r in range(rounds):
-                run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
-                for k, key in enumerate(COMPARISON, start=1):
-                    run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
-                                                   _segment(features, key), newsletter, segment=key))
-                day += 8
-            run.media = campaign(at_local(day), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
+            run.media = campaign(at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
                                  segment="media test")
             buyers = _segment(features, "frequent_buyers")
             buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
-            run.copy_test = campaign(at_local(day + 2), "Text-Test: Name zuerst", buyers,
+            run.copy_test = campaign(at_local(2), "Text-Test: Name zuerst", buyers,
                                      {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
                                      experiment="calibration-name-first")
             slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
             for hour in TEST_HOURS:
                 audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
-                run.send_time.append(campaign(at_local(day + 4, hour), f"Sendezeit-Test {hour:02d} h", audience,
+                run.send_time.append(campaign(at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience,
                                               newsletter, segment="send-time test"))
-            run.utility = campaign(at_local(day + 6), "Versand-Info", _segment(features, "active_7d"),
+            run.utility = campaign(at_local(6), "Versand-Info", _segment(features, "active_7d"),
                                    _spec(library["order_shipped"]), segment="active_7d")
-            _advance_to(sandbox, link, at_local(day + 8))
+            day = float(ROUND_DAYS)
+            for r in range(rounds):
+                run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
+                for k, key in enumerate(COMPARISON, start=1):
+                    run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
+                                                   _segment(features, key), newsletter, segment=key))
+                day += ROUND_DAYS
+            _advance_to(sandbox, link, at_local(day))
             _send_due(store, sandbox, pace)  # rows held back by quiet hours, then a day to answer and buy
-            run.counters = finish_history(store, sandbox, link, at_local(day + 9), pace)
+            run.counters = finish_history(store, sandbox, link, at_local(day + 1), pace)
     finally:
         sandbox.stop()
     return run
@@ -242,6 +255,21 @@ def model_rates(run: CalibrationRun, sends: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby("segment")[["read", "order"]].mean()
 
 
+def round_spread(of: Callable[[list[str]], pd.DataFrame], comparison: list[str]) -> pd.DataFrame | None:
+    """Standard error of the pooled uplifts and cost reductions from their spread over the rounds:
+    the standard deviation of each round's ``segment_comparison`` value / sqrt(rounds). With shared
+    draws the baseline and the segment campaigns of a round are correlated (that is their purpose),
+    so the binomial delta-method SE, which assumes independent samples, would overstate the error;
+    the rounds are independent of each other. None below 3 rounds (too few to estimate a spread)."""
+    size = 1 + len(COMPARISON)
+    rounds = [comparison[i:i + size] for i in range(0, len(comparison), size)]
+    if len(rounds) < 3:
+        return None
+    values = pd.concat([A.segment_comparison(of(ids)).set_index("segment")[["conversion_uplift", "cost_reduction"]]
+                        for ids in rounds])
+    return values.groupby(level=0).std(ddof=1) / math.sqrt(len(rounds))
+
+
 def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     """Each published figure beside what the dashboards' functions measure in ``store``."""
     options = A.MetricOptions(timezones=run.timezones)
@@ -280,17 +308,23 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
             f"segment_comparison read_rate [{seg}]", cell(seg, "delivered"),
             rate_se(cell(seg, "read_rate"), cell(seg, "delivered")), model=expected.loc[seg, "read"])
     model_ratio = expected["order"] / expected.loc[base, "order"]
+    spread = round_spread(of, run.comparison)
     for column, figure, yields_to in (("conversion_uplift", "conversion uplift", ""),
                                       ("cost_reduction", "cost reduction", "conversion uplift")):
         for label, row in published.iloc[1:].iterrows():
             seg = names[label]
-            se = ratio_se(cell(seg, "conversion_rate"), cell(seg, "delivered"),
-                          cell(base, "conversion_rate"), cell(base, "delivered"))
-            if column == "cost_reduction":  # 1 - cost per conversion ratio = 1 - 1 / conversion ratio
-                se = se / (1 + cell(seg, "conversion_uplift")) ** 2
+            if spread is not None:
+                se = float(spread.loc[seg, column])
+            else:
+                se = ratio_se(cell(seg, "conversion_rate"), cell(seg, "delivered"),
+                              cell(base, "conversion_rate"), cell(base, "delivered"))
+                if column == "cost_reduction":  # 1 - cost per conversion ratio = 1 - 1 / conversion ratio
+                    se = se / (1 + cell(seg, "conversion_uplift")) ** 2
             model = model_ratio[seg] - 1 if column == "conversion_uplift" else 1 - 1 / model_ratio[seg]
+            why = (f"{yields_to} {row['conversion_uplift']:+.0%}, and at one price per delivered message "
+                   f"1 - 1/(1 + uplift) = {1 - 1 / (1 + row['conversion_uplift']):.1%}") if yields_to else ""
             add(f"{figure}, {label}", row[column], row[column], cell(seg, column),
-                f"segment_comparison {column} [{seg}]", cell(seg, "delivered"), se, yields_to, model)
+                f"segment_comparison {column} [{seg}]", cell(seg, "delivered"), se, why, model)
 
     arms = A.funnel(of(run.copy_test), ("arm",)).set_index("arm")
     for arm, figure, target in (("A", "read rate, name late in long copy (frequent buyers)", 0.58),
@@ -333,7 +367,8 @@ def format_report(table: pd.DataFrame, customers: int, seed: int) -> str:
     """The report as a Markdown table (pasted into docs/figures.md)."""
     lines = [f"Calibration: {customers:,} sample customers (seed {seed}) through the sandbox; "
              f"published figures: {SOURCE}; PASS within ±{TOLERANCE * 100:.0f} percentage points; "
-             "n = messages (replies for reply timing), SE = binomial standard error.", "",
+             "n = messages (replies for reply timing), SE = binomial standard error (uplifts and cost "
+             "reductions over 3+ rounds: spread of the per-round values / sqrt(rounds)).", "",
              "model = what the customer model expects for the same messages (its calibration without sampling "
              "noise; segment comparison only).", "",
              "| figure | published | measured | model | n | SE | status | measured by |",
@@ -349,7 +384,7 @@ def format_report(table: pd.DataFrame, customers: int, seed: int) -> str:
     return "\n".join(lines)
 
 
-def calibration_report(customers: int = 10_000, *, seed: int = 42, rounds: int = 4, db: Path | None = None,
+def calibration_report(customers: int = 10_000, *, seed: int = 42, rounds: int = ROUNDS, db: Path | None = None,
                        log: Callable[[str], None] = print) -> tuple[pd.DataFrame, str]:
     """Play the history into ``db`` (default: a temporary database, removed afterwards) and
     return the checks and the Markdown report."""
