@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..private_files import private_file
 from ..store import Store
 
 _FINGERPRINT_SQL = (
@@ -60,7 +61,7 @@ def read_sends(store: Store, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _KEY: current.encode()})
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, private_file(tmp))  # phone numbers: owner-only like the database
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only folder: work without a snapshot
