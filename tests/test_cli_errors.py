@@ -135,3 +135,17 @@ def test_redact_url_masks_userinfo_and_secret_parameters(url, expected):
 def test_redact_urls_masks_every_url_in_a_message():
     message = f"callback http://a:{SECRET}@h/x?token={SECRET} failed; see https://ok.example/p?password={SECRET}"
     assert SECRET not in redact_urls(message) and "http://***@h/x?token=***" in redact_urls(message)
+
+
+def test_load_of_a_fifo_says_it_is_not_a_regular_file_instead_of_no_such_file(tmp_path):
+    os.mkfifo(tmp_path / "customers.csv")
+    done = wamkt("load", str(tmp_path / "customers.csv"), cwd=tmp_path)
+    assert_one_clear_line(done, "could not load", "is not a regular file", "nothing saved")
+
+
+def test_load_of_a_gzip_file_says_to_decompress_it(tmp_path):
+    import gzip
+
+    (tmp_path / "customers.csv.gz").write_bytes(gzip.compress(b"phone,name\n+4915112345678,A\n"))
+    done = wamkt("load", str(tmp_path / "customers.csv.gz"), cwd=tmp_path)
+    assert_one_clear_line(done, "could not load", "gzip-compressed", "nothing saved")
