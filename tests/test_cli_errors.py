@@ -149,3 +149,26 @@ def test_load_of_a_gzip_file_says_to_decompress_it(tmp_path):
     (tmp_path / "customers.csv.gz").write_bytes(gzip.compress(b"phone,name\n+4915112345678,A\n"))
     done = wamkt("load", str(tmp_path / "customers.csv.gz"), cwd=tmp_path)
     assert_one_clear_line(done, "could not load", "gzip-compressed", "nothing saved")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["serve", "--max-body", "-5"], "--max-body: -5 is less than 1"),  # was: every webhook answered 413
+    (["serve", "--cooldown", "nan"], "--cooldown: nan is not a finite number"),
+    (["serve", "--path", "webhook"], "--path: 'webhook' must start with '/'"),  # was: a 404 for everything
+    (["sandbox", "--customers", "-5"], "--customers: -5 is less than 1"),  # was: a ValueError traceback
+    (["demo", "--no-serve", "--customers", "0"], "--customers: 0 is less than 1"),
+    (["demo", "--no-serve", "--days", "nan"], "--days: nan is not a finite number"),  # was: a traceback
+    (["demo", "--port", "99999"], "--port: 99999 is not a port number"),
+    (["calibrate", "--rounds", "-1"], "--rounds: -1 is less than 1"),  # was: a KeyError traceback
+    (["calibrate", "--customers", "50"], "--customers: 50 is less than 100"),  # was: exit 1, a failed figure's code
+    (["send", "--sandbox", "c1", "--timeout", "0"], "--timeout: 0 is not a finite number of at least 0.1"),
+    (["send", "--sandbox", "c1", "--concurrency", "0"], "--concurrency: 0 is less than 1"),
+    (["load", "k.csv", "--crm-page-size", "0"], "--crm-page-size: 0 is less than 1"),
+])
+def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_runs(tmp_path, receiver_env,
+                                                                                     args, expected):
+    done = wamkt(*args, cwd=tmp_path, **receiver_env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert expected in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "ws").exists()
