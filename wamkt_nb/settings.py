@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .graph_versions import CURRENT_VERSION
+from .redact import redacted_repr
 from .scrub import remember_secret
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class Secret:
 @dataclass(frozen=True)
 class Settings:
     """Everything wamkt_nb needs to know about the account and the machine."""
+
+    __repr__ = redacted_repr  # a base URL may carry credentials
 
     access_token: Secret = field(default_factory=lambda: Secret(""))
     app_secret: Secret = field(default_factory=lambda: Secret(""))
