@@ -125,3 +125,15 @@ def test_the_ledger_snapshot_is_owner_only(tmp_path):
     with open_store(tmp_path / "wamkt.db") as store:
         read_sends(store, lambda: pd.DataFrame({"send_id": [1], "state": ["sent"]}))
         assert mode(snapshot_path(store)) == 0o600
+
+
+def test_categorical_text_cells_are_defused_in_csv_and_excel_exports():
+    """Analytics frames hold segment, arm and campaign names as categoricals: those cells were
+    written as they were, and the Excel export stored =HYPERLINK(...) as a live formula."""
+    table = pd.DataFrame({"arm": pd.Categorical([HOSTILE[0], "control", None]), "n": [1, 2, 3]})
+    text = table_bytes(table, "csv").decode()
+    assert "\r\n\"'=HYPERLINK" in text and "control" in text
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes(table, "xlsx"))).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert sheet["A2"].value == "'" + HOSTILE[0] and sheet["B4"].value == 3
