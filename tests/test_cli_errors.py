@@ -172,3 +172,19 @@ def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_r
     assert "Traceback" not in done.stderr
     assert expected in done.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "ws").exists()
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("plan.json", bytes(range(256)) * 4, "is not a campaign plan"),  # was: "str is not valid UTF-8: surrogates..."
+    ("plan.json", b"[" * 2_000 + b"]" * 2_000, "is not a campaign plan"),  # was: "depth limit exceeded"
+    ("plan.json", b'"just text"', "is not a campaign plan"),
+    ("plan.pkl", b"garbage", "is not a campaign plan"),  # was: "invalid literal for int() with base 10"
+    ("folder", None, "check the path"),  # was: "[Errno 21] Is a directory"
+])
+def test_send_plan_that_is_not_a_plan_names_the_file(tmp_path, name, content, expected):
+    if content is None:
+        (tmp_path / name).mkdir()
+    else:
+        (tmp_path / name).write_bytes(content)
+    done = wamkt("send", "c1", "--sandbox", "--plan", str(tmp_path / name), "--db", str(tmp_path / "w.db"), cwd=tmp_path)
+    assert_one_clear_line(done, f"wamkt send: --plan {tmp_path / name}", expected)

@@ -30,7 +30,7 @@ from ..redact import redact_url
 from ..settings import Secret, Settings, SettingsError, load_settings
 from ..store import Store, StoreError, open_store
 from ..workspace import database_path
-from . import finite_number, whole_number
+from . import CliError, finite_number, whole_number
 
 
 SETTLE_SECONDS = 15.0
@@ -81,9 +81,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _read_plan(path: Path) -> pd.DataFrame:
-    if path.suffix == ".pkl":
-        return pd.read_pickle(path)
-    return pd.DataFrame(orjson.loads(path.read_bytes()))
+    """The dry run's plan from ``--plan`` (.json records or .pkl); a file that is not one is a
+    CliError naming it (unpickling a wrong file can raise anything)."""
+    what = "is not a campaign plan (.json records or .pkl from the dry run)"
+    try:
+        plan = pd.read_pickle(path) if path.suffix == ".pkl" else pd.DataFrame(orjson.loads(path.read_bytes()))
+    except OSError as exc:
+        raise CliError(f"--plan {path}: {exc.strerror or exc}; check the path") from None
+    except Exception as exc:
+        raise CliError(f"--plan {path} {what}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(plan, pd.DataFrame):
+        raise CliError(f"--plan {path} {what}: it holds a {type(plan).__name__}")
+    return plan
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack,
