@@ -188,3 +188,14 @@ def test_send_plan_that_is_not_a_plan_names_the_file(tmp_path, name, content, ex
         (tmp_path / name).write_bytes(content)
     done = wamkt("send", "c1", "--sandbox", "--plan", str(tmp_path / name), "--db", str(tmp_path / "w.db"), cwd=tmp_path)
     assert_one_clear_line(done, f"wamkt send: --plan {tmp_path / name}", expected)
+
+
+def test_load_region_in_lower_case_is_read_and_an_unknown_region_is_refused(tmp_path):
+    """--region de rejected every local number as 'unknown country code'; --region XX did the same
+    silently instead of saying the region is unknown."""
+    (tmp_path / "k.csv").write_text("phone,name\n015112345678,A\n+4915112345679,B\n")
+    done = wamkt("load", str(tmp_path / "k.csv"), "--region", "de", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "loaded 2, rejected 0" in done.stdout
+    done = wamkt("load", str(tmp_path / "k.csv"), "--region", "XX", cwd=tmp_path)
+    assert_one_clear_line(done, "could not load: unknown phone region 'XX'", "nothing saved")
