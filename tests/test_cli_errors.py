@@ -135,3 +135,67 @@ def test_redact_url_masks_userinfo_and_secret_parameters(url, expected):
 def test_redact_urls_masks_every_url_in_a_message():
     message = f"callback http://a:{SECRET}@h/x?token={SECRET} failed; see https://ok.example/p?password={SECRET}"
     assert SECRET not in redact_urls(message) and "http://***@h/x?token=***" in redact_urls(message)
+
+
+def test_load_of_a_fifo_says_it_is_not_a_regular_file_instead_of_no_such_file(tmp_path):
+    os.mkfifo(tmp_path / "customers.csv")
+    done = wamkt("load", str(tmp_path / "customers.csv"), cwd=tmp_path)
+    assert_one_clear_line(done, "could not load", "is not a regular file", "nothing saved")
+
+
+def test_load_of_a_gzip_file_says_to_decompress_it(tmp_path):
+    import gzip
+
+    (tmp_path / "customers.csv.gz").write_bytes(gzip.compress(b"phone,name\n+4915112345678,A\n"))
+    done = wamkt("load", str(tmp_path / "customers.csv.gz"), cwd=tmp_path)
+    assert_one_clear_line(done, "could not load", "gzip-compressed", "nothing saved")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["serve", "--max-body", "-5"], "--max-body: -5 is less than 1"),  # was: every webhook answered 413
+    (["serve", "--cooldown", "nan"], "--cooldown: nan is not a finite number"),
+    (["serve", "--path", "webhook"], "--path: 'webhook' must start with '/'"),  # was: a 404 for everything
+    (["sandbox", "--customers", "-5"], "--customers: -5 is less than 1"),  # was: a ValueError traceback
+    (["demo", "--no-serve", "--customers", "0"], "--customers: 0 is less than 1"),
+    (["demo", "--no-serve", "--days", "nan"], "--days: nan is not a finite number"),  # was: a traceback
+    (["demo", "--port", "99999"], "--port: 99999 is not a port number"),
+    (["calibrate", "--rounds", "-1"], "--rounds: -1 is less than 1"),  # was: a KeyError traceback
+    (["calibrate", "--customers", "50"], "--customers: 50 is less than 100"),  # was: exit 1, a failed figure's code
+    (["send", "--sandbox", "c1", "--timeout", "0"], "--timeout: 0 is not a finite number of at least 0.1"),
+    (["send", "--sandbox", "c1", "--concurrency", "0"], "--concurrency: 0 is less than 1"),
+    (["load", "k.csv", "--crm-page-size", "0"], "--crm-page-size: 0 is less than 1"),
+])
+def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_runs(tmp_path, receiver_env,
+                                                                                     args, expected):
+    done = wamkt(*args, cwd=tmp_path, **receiver_env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert expected in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "ws").exists()
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("plan.json", bytes(range(256)) * 4, "is not a campaign plan"),  # was: "str is not valid UTF-8: surrogates..."
+    ("plan.json", b"[" * 2_000 + b"]" * 2_000, "is not a campaign plan"),  # was: "depth limit exceeded"
+    ("plan.json", b'"just text"', "is not a campaign plan"),
+    ("plan.pkl", b"garbage", "is not a campaign plan"),  # was: "invalid literal for int() with base 10"
+    ("folder", None, "check the path"),  # was: "[Errno 21] Is a directory"
+])
+def test_send_plan_that_is_not_a_plan_names_the_file(tmp_path, name, content, expected):
+    if content is None:
+        (tmp_path / name).mkdir()
+    else:
+        (tmp_path / name).write_bytes(content)
+    done = wamkt("send", "c1", "--sandbox", "--plan", str(tmp_path / name), "--db", str(tmp_path / "w.db"), cwd=tmp_path)
+    assert_one_clear_line(done, f"wamkt send: --plan {tmp_path / name}", expected)
+
+
+def test_load_region_in_lower_case_is_read_and_an_unknown_region_is_refused(tmp_path):
+    """--region de rejected every local number as 'unknown country code'; --region XX did the same
+    silently instead of saying the region is unknown."""
+    (tmp_path / "k.csv").write_text("phone,name\n015112345678,A\n+4915112345679,B\n")
+    done = wamkt("load", str(tmp_path / "k.csv"), "--region", "de", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "loaded 2, rejected 0" in done.stdout
+    done = wamkt("load", str(tmp_path / "k.csv"), "--region", "XX", cwd=tmp_path)
+    assert_one_clear_line(done, "could not load: unknown phone region 'XX'", "nothing saved")

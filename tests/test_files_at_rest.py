@@ -11,6 +11,9 @@ import csv
 import io
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -102,3 +105,37 @@ def test_excel_export_holds_no_formula_cells(tmp_path):
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert sheet["A1"].value == "'=cmd"
+
+
+def test_every_file_wamkt_demo_creates_is_owner_only(tmp_path):
+    """The whole workspace of a demo run (databases, Parquet, the ledger's snapshot next to the
+    database) is owner-only: the snapshot was written 0644 by pyarrow under a 022 umask."""
+    workspace = tmp_path / "demo"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-m", "wamkt_nb", "demo", "--no-serve", "--customers", "200", "--days", "2",
+                    "--workspace", str(workspace)], env=env, check=True, capture_output=True, timeout=300)
+    created = [workspace, *workspace.rglob("*")]
+    assert any(p.name.endswith(".sends.parquet") for p in created)
+    loose = {str(p.relative_to(tmp_path)): oct(mode(p)) for p in created
+             if mode(p) != (0o700 if p.is_dir() else 0o600)}
+    assert loose == {}
+
+
+def test_the_ledger_snapshot_is_owner_only(tmp_path):
+    from wamkt_nb.analytics.snapshot import read_sends, snapshot_path
+
+    with open_store(tmp_path / "wamkt.db") as store:
+        read_sends(store, lambda: pd.DataFrame({"send_id": [1], "state": ["sent"]}))
+        assert mode(snapshot_path(store)) == 0o600
+
+
+def test_categorical_text_cells_are_defused_in_csv_and_excel_exports():
+    """Analytics frames hold segment, arm and campaign names as categoricals: those cells were
+    written as they were, and the Excel export stored =HYPERLINK(...) as a live formula."""
+    table = pd.DataFrame({"arm": pd.Categorical([HOSTILE[0], "control", None]), "n": [1, 2, 3]})
+    text = table_bytes(table, "csv").decode()
+    assert "\r\n\"'=HYPERLINK" in text and "control" in text
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes(table, "xlsx"))).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert sheet["A2"].value == "'" + HOSTILE[0] and sheet["B4"].value == 3

@@ -233,3 +233,14 @@ def test_fuzz_other_routes_answer_a_graph_error_never_500(scratch, route, body):
     if resp.status_code != 200:
         graph_error(resp, resp.status_code)
     sandbox.configure(api_date=None)  # keep the next example's routes reachable
+
+
+def test_inspection_limit_below_one_is_refused_not_read_as_everything(sb, http):
+    send(http, sb, {"messaging_product": "whatsapp", "to": sb.phone, "type": "text", "text": {"body": "a"}})
+    send(http, sb, {"messaging_product": "whatsapp", "to": sb.phone, "type": "text", "text": {"body": "b"}})
+    with httpx.Client(base_url=f"{sb.base_url}/_sandbox",
+                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as inspect:
+        for limit in ("0", "-1", "-5"):
+            err = graph_error(inspect.get("/received", params={"limit": limit}))
+            assert err["code"] == 100 and "limit must be 1 or more" in err["error_data"]["details"]
+        assert len(inspect.get("/received", params={"limit": "1"}).json()) == 1

@@ -193,3 +193,17 @@ def test_reset_forgets_uploads(sb, http):
     sb.reset()
     graph_error(http.get(f"/{media_id}"), 400, 100)
     assert sb.uploaded_media() == []
+
+
+def test_uploads_held_in_memory_are_bounded_and_refused_past_the_bound(sb, http):
+    """Uploads stayed resident without limit (5 x 90 MB text files: +570 MB RSS); past the store's
+    bound an upload is a 400 with code 100 saying what to do, and deleting makes room again."""
+    sb.media.max_bytes = 3 * len(PDF)
+    ids = [upload(http, sb, PDF, "application/pdf", "r.pdf").json()["id"] for _ in range(3)]
+    err = graph_error(upload(http, sb, PDF, "application/pdf", "r.pdf"), 400, 100)
+    assert "keeps at most" in err["error_data"]["details"] and "DELETE" in err["error_data"]["details"]
+    assert len(sb.uploaded_media()) == 3
+    assert http.delete(f"/{ids[0]}").status_code == 200
+    assert upload(http, sb, PDF, "application/pdf", "r.pdf").status_code == 200
+    sb.clock.advance(31 * 86_400)  # past Meta's 30-day retention: no longer held, room for new uploads
+    assert all(upload(http, sb, PDF, "application/pdf", "r.pdf").status_code == 200 for _ in range(3))

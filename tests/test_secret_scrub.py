@@ -102,3 +102,22 @@ def test_cloud_api_errors_are_scrubbed_when_made():
                                         "raw": ["echoed-token-0000000"]}}, 401)
     for text in (str(err), repr(err), err.message, err.details, json.dumps(err.raw), json.dumps(err.to_dict())):
         assert "echoed-token-0000000" not in text
+
+
+def test_reprs_of_settings_crm_config_and_clients_do_not_show_url_credentials(monkeypatch):
+    """A notebook that shows its settings or client prints their repr: a base URL or CRM URL with a
+    password or key in it must come out masked (they were shown verbatim)."""
+    from wamkt_nb.cloudapi import AsyncCloudClient, CloudClient
+    from wamkt_nb.data.crm import CrmConfig
+    from wamkt_nb.settings import load_settings
+
+    url = "http://user:PASSW0RD@127.0.0.1:9/graph?access_token=URLTOKEN"
+    monkeypatch.setenv("WAMKT_BASE_URL", url)
+    shown = [repr(load_settings(config_file=None)), repr(AsyncCloudClient(base_url=url, access_token="t")),
+             repr(CrmConfig(url=url, params={"api_key": "PARAMKEY", "page": "1"}))]
+    with CloudClient(base_url=url, access_token="t") as client:
+        shown.append(repr(client))
+    for text in shown:
+        assert "PASSW0RD" not in text and "URLTOKEN" not in text and "PARAMKEY" not in text, text
+        assert "127.0.0.1:9" in text
+    assert "'page': '1'" in shown[2]

@@ -83,3 +83,25 @@ def test_send_to_a_closed_port_retries_then_pauses_without_unknown_outcomes(env,
         assert counts["unknown"] == 0 and counts["in_flight"] == 0
         outcomes = {r[0] for r in store.query("SELECT outcome FROM attempts")}
         assert "unknown" not in outcomes and outcomes, outcomes
+
+
+def test_send_to_a_closed_port_reports_not_sent_never_an_unknown_outcome_in_the_error_table(env, capsys):
+    port = free_port()
+    code = main(["send", "c1", "--sandbox", "--db", str(env), "--base-url", f"http://127.0.0.1:{port}",
+                 "--max-attempts", "2", "--pace", "40", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert "outcome unknown" not in out and "could not connect: not sent" in out.lower()
+    with open_store(env) as store:
+        meanings = set(ledger.error_breakdown(store, "c1")["meaning"])
+    assert meanings == {"Could not connect: not sent"}
+
+
+def test_uncoded_errors_of_both_kinds_are_counted_apart(env):
+    with open_store(env) as store:
+        rows = [r[0] for r in store.query("SELECT send_id FROM sends WHERE campaign_id = 'c1'")]
+        with store.transaction() as conn:
+            conn.executemany("INSERT INTO attempts (send_id, attempt_no, started_at, outcome, http_status)"
+                             " VALUES (?, 1, 1, ?, NULL)", [(rows[0], "error"), (rows[1], "timeout"), (rows[2], "lost")])
+        frame = ledger.error_breakdown(store, "c1")
+    assert frame["meaning"].tolist() == ["2 timeout or dropped response: outcome unknown; 1 could not connect: not sent"]

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,32 @@ def test_database_path_follows_the_settings_else_the_workspace(tmp_path, monkeyp
     assert database_path() == tmp_path / "from-toml.db"
     monkeypatch.setenv("WAMKT_DB_PATH", str(tmp_path / "from-env.db"))
     assert database_path() == tmp_path / "from-env.db"
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ("phone_number_ids = 5\n", "phone_number_ids must be a list"),  # was: TypeError traceback
+    ("db_path = [1, 2]\n", "db_path must be a file path"),  # was: TypeError traceback
+    ("rate_card = 3\n", "rate_card must be a file path"),
+    ("webhook_port = 99999\n", "webhook_port must be a port number"),  # was: accepted, uvicorn failed later
+    ("max_rate = nan\n", "max_rate must be a positive number"),
+    ("max_rate = -1\n", "max_rate must be a positive number"),
+    ("wamkt = 5\n", "[wamkt] must be a table"),
+])
+def test_impossible_values_in_the_settings_file_are_a_settings_error(tmp_path, toml, expected):
+    cfg = tmp_path / "wamkt.toml"
+    cfg.write_text(toml)
+    with pytest.raises(SettingsError, match=re.escape(expected)):
+        load_settings(config_file=cfg, environ={})
+
+
+def test_settings_file_that_is_not_utf8_names_the_file(tmp_path):
+    cfg = tmp_path / "wamkt.toml"
+    cfg.write_bytes(b"\xff\xfe pace = 'safe'")
+    with pytest.raises(SettingsError, match="wamkt.toml: not valid TOML"):
+        load_settings(config_file=cfg, environ={})
+
+
+@pytest.mark.parametrize("where", ["missing.toml", "."])
+def test_wamkt_config_naming_a_missing_file_or_a_folder_is_an_error_not_ignored(tmp_path, where):
+    with pytest.raises(SettingsError, match="does not exist or is not a file"):
+        load_settings(environ={"WAMKT_CONFIG": str(tmp_path / where)})

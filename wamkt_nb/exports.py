@@ -34,7 +34,9 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``table`` whose text cells and column names cannot run as formulas."""
     out = table.copy()
     for column in out.columns:
-        if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
+        if isinstance(out[column].dtype, pd.CategoricalDtype):  # its categories are text cells too
+            out[column] = out[column].astype(object).map(defuse_formula, na_action="ignore")
+        elif out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
             out[column] = out[column].map(defuse_formula, na_action="ignore").astype(out[column].dtype)
     out.columns = [defuse_formula(str(c)) if isinstance(c, str) else c for c in out.columns]
     return out

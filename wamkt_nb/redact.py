@@ -8,7 +8,9 @@ It works on text, not on a parsed URL: a malformed URL (``htp://user:pw@[::1``) 
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 MASK = "***"
@@ -46,6 +48,17 @@ def redact_url(url: object) -> str:
 def redact_urls(text: str) -> str:
     """Every URL inside a message redacted (see ``redact_url``)."""
     return _URL.sub(lambda m: redact_url(m.group(0)), str(text))
+
+
+def redacted_repr(config: object) -> str:
+    """A dataclass's repr with the secrets a config can carry masked: URLs as ``redact_url`` does
+    and the values of secret-named keys in mapping fields (``params={"api_key": ...}``)."""
+    def shown(value: object) -> str:
+        if isinstance(value, Mapping):
+            value = {k: MASK if is_secret_name(str(k)) else v for k, v in value.items()}
+        return redact_urls(repr(value))
+    fields = (f"{f.name}={shown(getattr(config, f.name))}" for f in dataclasses.fields(config) if f.repr)
+    return f"{type(config).__name__}({', '.join(fields)})"
 
 
 def _mask_param(match: re.Match) -> str:

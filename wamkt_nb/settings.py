@@ -6,6 +6,7 @@ Secrets are wrapped in :class:`Secret` so that a repr, a log line or a notebook 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .graph_versions import CURRENT_VERSION
+from .redact import redacted_repr
 from .scrub import remember_secret
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ class Secret:
 @dataclass(frozen=True)
 class Settings:
     """Everything wamkt_nb needs to know about the account and the machine."""
+
+    __repr__ = redacted_repr  # a base URL may carry credentials
 
     access_token: Secret = field(default_factory=lambda: Secret(""))
     app_secret: Secret = field(default_factory=lambda: Secret(""))
@@ -121,9 +125,15 @@ def _coerce(name: str, raw: Any) -> Any:
     if name == "phone_number_ids":
         if isinstance(raw, str):
             return tuple(p.strip() for p in raw.split(",") if p.strip())
+        if not isinstance(raw, (list, tuple)):
+            raise SettingsError(f"{name} must be a list or comma-separated text of ids, not {raw!r}")
         return tuple(str(p) for p in raw)
     if name in {"db_path", "rate_card"}:
-        return None if raw in (None, "") else Path(raw).expanduser()
+        if raw in (None, ""):
+            return None
+        if not isinstance(raw, (str, Path)):
+            raise SettingsError(f"{name} must be a file path, not {raw!r}")
+        return Path(raw).expanduser()
     if name == "sandbox":
         if isinstance(raw, bool):
             return raw
@@ -135,9 +145,12 @@ def _coerce(name: str, raw: Any) -> Any:
         raise SettingsError(f"sandbox must be true or false, not {raw!r}")
     if name in {"max_rate"}:
         try:
-            return float(raw)
+            rate = float(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+        if not (math.isfinite(rate) and rate > 0):
+            raise SettingsError(f"{name} must be a positive number of messages per second, not {raw!r}")
+        return rate
     if name == "exchange_rates":
         from .currency import CurrencyError, parse_rates
 
@@ -150,9 +163,12 @@ def _coerce(name: str, raw: Any) -> Any:
         return str(raw).strip().upper()
     if name == "webhook_port":
         try:
-            return int(raw)
+            port = int(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"{name} must be a port number (0-65535), not {port}")
+        return port
     return str(raw)
 
 
@@ -167,15 +183,21 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = Path(config_file or env.get("WAMKT_CONFIG", "wamkt.toml"))
+    named = config_file or env.get("WAMKT_CONFIG")  # a file asked for by name must be there
+    path = Path(named or "wamkt.toml")
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{path}: not valid TOML: {exc}") from None
-        values.update(data.get("wamkt", data))
-    elif config_file is not None:
-        raise SettingsError(f"config file {path} does not exist")
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        table = data.get("wamkt", data)
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: [wamkt] must be a table of settings, not {table!r}")
+        values.update(table)
+    elif named:
+        raise SettingsError(f"config file {path} does not exist or is not a file")
     for name in _FIELDS:
         key = f"WAMKT_{name.upper()}"
         if key in env:

@@ -452,22 +452,36 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
 
     frame = store.read_frame(  # SQLite: the bare fbtrace_id comes from the row with the max() time
         "SELECT code, count(*) AS count, max(CASE WHEN trace IS NOT NULL THEN at END) AS traced_at,"
-        " trace AS fbtrace_id FROM ("
-        " SELECT a.error_code AS code, a.fbtrace_id AS trace, a.started_at AS at FROM attempts a"
+        " trace AS fbtrace_id, total(kind = 'unknown') AS unknown, total(kind = 'not_sent') AS not_sent FROM ("
+        " SELECT a.error_code AS code, a.fbtrace_id AS trace, a.started_at AS at,"
+        "  CASE WHEN a.outcome IN ('timeout', 'lost') THEN 'unknown'"
+        "   WHEN a.http_status IS NULL AND a.error_code IS NULL THEN 'not_sent' END AS kind FROM attempts a"
         "  JOIN sends s ON s.send_id = a.send_id"
         "  WHERE s.campaign_id = :c AND a.outcome IN ('error', 'timeout', 'lost')"
-        " UNION ALL SELECT s.error_code, NULL, s.updated_at FROM sends s WHERE s.campaign_id = :c"
+        " UNION ALL SELECT s.error_code, NULL, s.updated_at, NULL FROM sends s WHERE s.campaign_id = :c"
         "  AND s.state = 'failed'"
         "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = s.send_id AND a.outcome = 'error')"
         ") GROUP BY code ORDER BY count DESC",
         {"c": campaign_id},
     )
     frame["meaning"] = [
-        error_meaning(int(c)) if pd.notna(c) else "Timeout or dropped response: outcome unknown"
-        for c in frame["code"]
+        error_meaning(int(c)) if pd.notna(c) else _uncoded_meaning(int(n), int(unknown), int(not_sent))
+        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"])
     ]
     frame["fbtrace_id"] = frame["fbtrace_id"].where(frame["traced_at"].notna(), None)
     return frame[["code", "count", "meaning", "fbtrace_id"]]
+
+
+def _uncoded_meaning(count: int, unknown: int, not_sent: int) -> str:
+    """What errors without a Meta code were: a timeout or dropped response may have been accepted
+    (outcome unknown), a connection that could not be opened sent nothing; the two are told apart."""
+    kinds = [(unknown, "timeout or dropped response: outcome unknown"),
+             (not_sent, "could not connect: not sent"),
+             (count - unknown - not_sent, "no error code")]
+    present = [(n, text) for n, text in kinds if n]
+    if len(present) == 1:
+        return present[0][1].capitalize()
+    return "; ".join(f"{n} {text}" for n, text in present)
 
 
 def resend_report(store: Store, campaign_id: str) -> dict[str, int]:

@@ -117,6 +117,8 @@ class Progress:
     errors: dict[int | None, int] = field(default_factory=dict)
     traces: dict[int | None, str] = field(default_factory=dict)
     """The latest ``fbtrace_id`` Meta gave per error code (for a support request)."""
+    meanings: dict[int | None, str] = field(default_factory=dict)
+    """Each code's meaning as :func:`ledger.error_breakdown` gives it."""
     requests: int = 0
     throttled: int = 0
     resent_after_unknown: int = 0
@@ -146,7 +148,7 @@ class Progress:
         131049 says it is Meta holding the message back, not a failure."""
         rows = [{"code": c, "count": n,
                  "meaning": (f"{HELD_LABEL} (not a failure): {error_meaning(c)}" if c == HELD_BY_META
-                             else error_meaning(c) if c is not None else "Timeout or dropped response: outcome unknown"),
+                             else self.meanings.get(c) or error_meaning(c)),
                  "fbtrace_id": self.traces.get(c)}
                 for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
         return pd.DataFrame(rows, columns=["code", "count", "meaning", "fbtrace_id"])
@@ -201,6 +203,7 @@ class CampaignRunner:
         self._turn = 0
         self._errors: dict[int | None, int] = {}
         self._traces: dict[int | None, str] = {}
+        self._meanings: dict[int | None, str] = {}
         self._errors_at = float("-inf")
         self._held = 0
         self._templates: set[tuple[str, str]] = set()
@@ -614,13 +617,13 @@ class CampaignRunner:
         if status is None:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
         if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
-            self._errors, self._traces = _codes(ledger.error_breakdown(self.store, self.campaign_id))
+            self._errors, self._traces, self._meanings = _codes(ledger.error_breakdown(self.store, self.campaign_id))
             self._held = held_count(self.store, self.campaign_id)
             self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,
             elapsed=mono - self._start, rate=rate, eta_seconds=eta, errors=dict(self._errors),
-            traces=dict(self._traces),
+            traces=dict(self._traces), meanings=dict(self._meanings),
             requests=self._requests, throttled=self._throttled, resent_after_unknown=self._resent,
             pace=sum(p.rate for p in getattr(self, "_pacers", [])), message=self._message,
             unknown_waiting=len(self._waiting_unknown), held=self._held,
@@ -636,11 +639,11 @@ class CampaignRunner:
             self.on_progress(self.progress())
 
 
-def _codes(frame: pd.DataFrame) -> tuple[dict[int | None, int], dict[int | None, str]]:
-    """Counts and latest fbtrace_id per code from :func:`ledger.error_breakdown`."""
+def _codes(frame: pd.DataFrame) -> tuple[dict[int | None, int], dict[int | None, str], dict[int | None, str]]:
+    """Counts, latest fbtrace_id and meaning per code from :func:`ledger.error_breakdown`."""
     codes = [None if pd.isna(c) else int(c) for c in frame["code"]]
     traces = {c: t for c, t in zip(codes, frame["fbtrace_id"]) if isinstance(t, str) and t}
-    return {c: int(n) for c, n in zip(codes, frame["count"])}, traces
+    return {c: int(n) for c, n in zip(codes, frame["count"])}, traces, dict(zip(codes, frame["meaning"]))
 
 
 async def send_campaign(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import pkgutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ..errors import WamktError
 from ..redact import redact_urls
@@ -73,6 +75,33 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
     return port
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """argparse type: a whole number of at least ``minimum`` (a count, a size in bytes)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+    return parse
+
+
+def finite_number(minimum: float = 0.0) -> Callable[[str], float]:
+    """argparse type: a finite number of at least ``minimum`` (seconds, days): nan and inf would
+    make a wait endless or a comparison always false."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number of at least {minimum:g}")
+        return value
+    return parse
 
 
 def existing_parent(path: Path, option: str) -> Path:

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 from ..scenarios.calibration import ROUNDS, calibration_report
+from . import whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="check the simulated customers against the published figures")
-    p.add_argument("--customers", type=int, default=10_000, help="sample customers (default 10,000)")
+    p.add_argument("--customers", type=whole_number(100), default=10_000, help="sample customers (default 10,000)")
     p.add_argument("--seed", type=int, default=42, help="sample data and sandbox seed (default 42)")
-    p.add_argument("--rounds", type=int, default=ROUNDS,
+    p.add_argument("--rounds", type=whole_number(1), default=ROUNDS,
                    help=f"repeats of the segment comparison, for enough orders to measure uplift (default {ROUNDS})")
     p.add_argument("--db", type=Path, default=None, help="keep the played history in this database")
     p.add_argument("--quiet", action="store_true", help="do not list the campaigns as they are played")
@@ -26,8 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.customers < 100:
-        raise SystemExit("wamkt calibrate: --customers must be at least 100")
     t0 = time.monotonic()
     table, report = calibration_report(args.customers, seed=args.seed, rounds=args.rounds, db=args.db,
                                        log=(lambda line: None) if args.quiet else print)

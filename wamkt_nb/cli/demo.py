@@ -18,6 +18,7 @@ from ..data.sample import default_now, generate
 from ..demo import play_history
 from ..store import open_store
 from ..workspace import workspace_dir
+from . import finite_number, port_number, whole_number
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments",
@@ -26,9 +27,9 @@ FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="play a campaign history through the sandbox and serve the dashboards")
-    p.add_argument("--customers", type=int, default=2_000, help="sample size (default 2,000)")
-    p.add_argument("--days", type=float, default=21.0, help="simulated days of history (default 21)")
-    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--customers", type=whole_number(1), default=2_000, help="sample size (default 2,000)")
+    p.add_argument("--days", type=finite_number(0), default=21.0, help="simulated days of history (default 21)")
+    p.add_argument("--port", type=port_number, default=8866)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workspace", type=Path, default=None, help="folder for data and database")
     p.add_argument("--seed", type=int, default=42)

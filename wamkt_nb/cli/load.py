@@ -29,7 +29,7 @@ from ..data.readers import LoadError
 from ..data.sql_source import read_sql_table
 from ..exports import save_table
 from ..workspace import save_customer_data, workspace_dir
-from . import INTERRUPTED, CliError, fail
+from . import INTERRUPTED, CliError, fail, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--query", help="with --sql: the SELECT returning one row per customer")
     p.add_argument("--crm-auth", choices=("bearer", "api_key", "none"), default="bearer")
     p.add_argument("--crm-pagination", choices=PAGINATIONS, default="auto", help="how the CRM pages (auto: recognise)")
-    p.add_argument("--crm-page-size", type=int, default=CrmConfig.page_size,
+    p.add_argument("--crm-page-size", type=whole_number(1), default=CrmConfig.page_size,
                    help="records per page to ask for, with --crm-pagination page")
-    p.add_argument("--crm-retries", type=int, default=CrmConfig.retries, help="retries of a CRM request on 429/5xx")
+    p.add_argument("--crm-retries", type=whole_number(0), default=CrmConfig.retries, help="retries of a CRM request on 429/5xx")
     p.add_argument("--quiet", action="store_true", help="no CRM progress on stderr")
     p.add_argument("--orders", type=Path)
     p.add_argument("--interactions", type=Path)

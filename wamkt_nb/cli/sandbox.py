@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ..redact import redact_url, redact_urls
-from . import CliError, port_number
+from . import CliError, port_number, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=port_number, default=8765)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workspace", type=Path, default=None, help="folder with customer data (default: sample)")
-    p.add_argument("--customers", type=int, default=None, help="use a seeded sample of this many customers")
+    p.add_argument("--customers", type=whole_number(1), default=None, help="use a seeded sample of this many customers")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--throughput", type=float, default=80.0, help="messages per second per number (default 80)")
     p.add_argument("--pair-interval", type=float, default=6.0, help="seconds between messages to one user (0: off)")

@@ -30,6 +30,7 @@ from ..redact import redact_url
 from ..settings import Secret, Settings, SettingsError, load_settings
 from ..store import Store, StoreError, open_store
 from ..workspace import database_path
+from . import CliError, finite_number, whole_number
 
 
 SETTLE_SECONDS = 15.0
@@ -56,17 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
     p.add_argument("--confirm-high-rate", action="store_true",
                    help="allow more than 50 msg/s per number (restriction risk)")
-    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (workers)")
-    p.add_argument("--max-attempts", type=int, default=5)
+    p.add_argument("--concurrency", type=whole_number(1), default=8, help="requests in flight (workers)")
+    p.add_argument("--max-attempts", type=whole_number(1), default=5)
     p.add_argument("--unknown-policy", choices=[u.value for u in UnknownPolicy],
                    default=UnknownPolicy.WAIT_THEN_RESEND.value,
                    help="lost responses: wait for a status webhook then resend, or never resend")
-    p.add_argument("--unknown-wait", type=float, default=60.0,
+    p.add_argument("--unknown-wait", type=finite_number(0), default=60.0,
                    help="seconds to wait for a webhook before resending an unknown outcome")
     p.add_argument("--start-at", help="send nothing before this UTC time (ISO 8601)")
     p.add_argument("--due-only", action="store_true",
                    help="send what is due now and exit; rows planned for later stay for a --resume")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--timeout", type=finite_number(0.1), default=10.0, help="seconds per request")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.set_defaults(run=run)
 
@@ -80,9 +81,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _read_plan(path: Path) -> pd.DataFrame:
-    if path.suffix == ".pkl":
-        return pd.read_pickle(path)
-    return pd.DataFrame(orjson.loads(path.read_bytes()))
+    """The dry run's plan from ``--plan`` (.json records or .pkl); a file that is not one is a
+    CliError naming it (unpickling a wrong file can raise anything)."""
+    what = "is not a campaign plan (.json records or .pkl from the dry run)"
+    try:
+        plan = pd.read_pickle(path) if path.suffix == ".pkl" else pd.DataFrame(orjson.loads(path.read_bytes()))
+    except OSError as exc:
+        raise CliError(f"--plan {path}: {exc.strerror or exc}; check the path") from None
+    except Exception as exc:
+        raise CliError(f"--plan {path} {what}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(plan, pd.DataFrame):
+        raise CliError(f"--plan {path} {what}: it holds a {type(plan).__name__}")
+    return plan
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack,

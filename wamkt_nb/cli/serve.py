@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from . import CliError, existing_parent, port_number
+from . import CliError, existing_parent, finite_number, port_number, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,10 +18,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=None, help="address to bind (default: settings webhook_host)")
     p.add_argument("--port", type=port_number, default=None, help="port (default: settings webhook_port)")
     p.add_argument("--db", type=Path, default=None, help="SQLite file (default: the workspace database)")
-    p.add_argument("--path", default="/webhook", help="URL path of the webhook (default /webhook)")
-    p.add_argument("--max-body", type=int, default=None, help="largest accepted body in bytes")
-    p.add_argument("--cooldown", type=float, default=None, help="seconds between auto-replies to one customer")
+    p.add_argument("--path", type=url_path, default="/webhook", help="URL path of the webhook (default /webhook)")
+    p.add_argument("--max-body", type=whole_number(1), default=None, help="largest accepted body in bytes")
+    p.add_argument("--cooldown", type=finite_number(0), default=None, help="seconds between auto-replies to one customer")
     p.set_defaults(run=run)
+
+
+def url_path(text: str) -> str:
+    """argparse type: a URL path, which starts with '/' (else the printed URL runs into the port)."""
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{text!r} must start with '/', e.g. /webhook")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Coroutine, TypeVar
 import httpx
 import orjson
 
+from ..redact import redact_url
 from ..settings import Secret, Settings
 from .errors import CloudAPIError, InvalidURLError, OutcomeUnknownError, TransportError, error_from_payload
 from .models import MediaInfo, MediaUpload, PhoneNumberInfo, SendResult, TemplateInfo
@@ -73,7 +74,7 @@ class AsyncCloudClient:
         self._message_urls: dict[tuple[str, str], httpx.URL] = {}
 
     def __repr__(self) -> str:
-        return f"AsyncCloudClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
+        return f"AsyncCloudClient(base_url={redact_url(self.base_url)!r}, api_version={self.api_version!r})"
 
     async def __aenter__(self) -> "AsyncCloudClient":
         return self
@@ -268,7 +269,7 @@ class CloudClient:
         self._client: AsyncCloudClient = self._run(_make_client(settings, kwargs))
 
     def __repr__(self) -> str:
-        return f"CloudClient(base_url={self._client.base_url!r}, api_version={self._client.api_version!r})"
+        return f"CloudClient(base_url={redact_url(self._client.base_url)!r}, api_version={self._client.api_version!r})"
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..redact import redact_url, redact_urls
+from ..redact import redact_url, redact_urls, redacted_repr
 from ..settings import Secret
 from .loaders import LoadResult, load_customers
 from .phones import DEFAULT_REGION
@@ -61,6 +61,8 @@ CRM_TOKEN_VARIABLE = "WAMKT_CRM_TOKEN"
 @dataclass(frozen=True)
 class CrmConfig:
     """Where the CRM's customer list is and how to page through it."""
+
+    __repr__ = redacted_repr  # the URL and params may carry credentials
 
     url: str
     token: Secret | None = None

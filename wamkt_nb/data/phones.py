@@ -22,7 +22,20 @@ import pandas as pd
 import phonenumbers
 import phonenumbers.timezone
 
+from .readers import LoadError
+
 DEFAULT_REGION = "DE"
+
+
+def region_code(region: str) -> str:
+    """``region`` as the upper-case code phonenumbers knows ("de" -> "DE"). An unknown one is a
+    LoadError: phonenumbers would read every number without +country code as unparsable."""
+    code = str(region).strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise LoadError(f"unknown phone region {region!r}: give a two-letter country code such as DE, AT or US")
+    return code
+
+
 _JUNK = re.compile(r"[\s().\-/\u2010-\u2015]")
 _LETTERS = re.compile(r"[^\d+]")
 _IS_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
@@ -45,7 +58,7 @@ def normalize_phone(
     text, reason = phone_text(raw)
     if text is None:
         return None, reason
-    return _normalize_text(text, default_region, strict)
+    return _normalize_text(text, region_code(default_region), strict)
 
 
 def _normalize_text(text: str, default_region: str, strict: bool) -> tuple[str | None, str | None]:
@@ -107,6 +120,7 @@ def normalize_phones(
     column of integers with one blank cell into floats). A text column (CSV) is factorised first:
     each distinct text is parsed once without a dictionary of a million entries.
     """
+    default_region = region_code(default_region)
     if isinstance(values.dtype, pd.StringDtype) and not values.isna().any():
         codes, distinct = pd.factorize(values)
         pairs = [normalize_phone(text, default_region, strict) for text in distinct.tolist()]

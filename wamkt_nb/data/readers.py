@@ -39,6 +39,7 @@ _SNIFF_LINES = 50
 _SNIFF_BYTES = 1 << 20
 _LONE_CR = re.compile(r"\r(?!\n)")
 _ZIP, _PARQUET, _OLE2 = b"PK\x03\x04", b"PAR1", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_GZIP = b"\x1f\x8b"
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _TEXT_CONTROLS = frozenset(range(32)) - {9, 10, 12, 13}
 
@@ -70,8 +71,10 @@ def read_source(source: str | Path | bytes, name: str | None = None, sheet: str 
     label = name or path.name
     if path.is_dir():
         raise LoadError(f"{path} is a folder, not a file")
-    if not path.is_file():
+    if not path.exists():
         raise LoadError(f"{path}: no such file")
+    if not path.is_file():  # opening a pipe nobody writes to would wait forever
+        raise LoadError(f"{path} is not a regular file (a pipe, socket or device): save it as a file first")
     try:
         with path.open("rb") as stream:
             return _read_stream(stream, label, sheet)
@@ -85,6 +88,8 @@ def _read_stream(stream: BinaryIO, label: str, sheet: str | int) -> RawTable:
     suffix = Path(label).suffix.lower()
     if not head.strip():
         raise LoadError(f"{label} is empty")
+    if head.startswith(_GZIP):
+        raise LoadError(f"{label} is gzip-compressed: decompress it (gunzip) and load the file inside")
     if head.startswith(_OLE2):
         raise LoadError(f"{label} is an old Excel 97-2003 workbook (.xls): save it as .xlsx or CSV and load that")
     if head.startswith(_ZIP) or suffix in _EXCEL_SUFFIXES:

@@ -40,6 +40,9 @@ SUPPORTED_TYPES: dict[str, tuple[str, int]] = {
     "video/3gpp": ("video", 16 * MB),
 }
 STATIC_STICKER_BYTES = 100 * KB
+MAX_STORED_BYTES = 1024 * MB
+"""Uploads held in memory at most; past it an upload is refused (a test double must not grow
+without bound: ten 100 MB documents would otherwise stay resident for the 30-day retention)."""
 MAX_REQUEST_BYTES = 100 * MB + 64 * KB  # the largest file plus room for the multipart framing
 # Leading bytes of the formats whose content is checked against the declared type.
 SIGNATURES: dict[str, tuple[bytes, ...]] = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -85,9 +88,17 @@ class MediaStore:
         self._by_id: dict[str, StoredMedia] = {}
         self._ids = itertools.count(1_729_040_000_000_001)
         self._url_key = secrets.token_bytes(16)
+        self.max_bytes = MAX_STORED_BYTES
 
     def add(self, phone_number_id: str, mime_type: str, content: bytes, filename: str | None) -> StoredMedia:
         with self._lock:
+            expired = self._now() - self.config.media_retention_days * 86_400
+            for media_id in [i for i, m in self._by_id.items() if m.uploaded_at < expired]:
+                del self._by_id[media_id]  # past retention: gone for get() already, and not counted
+            held = sum(len(m.content) for m in self._by_id.values())
+            if held + len(content) > self.max_bytes:
+                raise SandboxError(100, f"The sandbox holds {held:,} bytes of uploads and keeps at most "
+                                        f"{self.max_bytes:,}: delete media (DELETE /{{media_id}}) or reset the sandbox")
             media = StoredMedia(str(next(self._ids)), phone_number_id, mime_type, hashlib.sha256(content).hexdigest(),
                                 self._now(), filename, content)
             self._by_id[media.id] = media

@@ -336,6 +336,8 @@ class Sandbox:
         if not isinstance(data, dict):
             raise SandboxError(100, f"The request body must be a JSON object, not {type(data).__name__}")
         limit = int(query.get("limit", ["1000"])[0])
+        if limit < 1:  # a slice [-0:] or [-(-1):] would answer (nearly) everything
+            raise SandboxError(100, f"limit must be 1 or more, not {limit}")
         if method == "GET":
             if route == "received":
                 return self.received()[-limit:]
