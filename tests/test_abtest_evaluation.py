@@ -209,7 +209,6 @@ async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(t
     from conftest import zone_where_it_is
     from test_ledger import make_plan
 
-    from wamkt_nb.campaigns import ledger
     from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
     from wamkt_nb.cloudapi import AsyncCloudClient
     from wamkt_nb.compliance import reserve_marketing
