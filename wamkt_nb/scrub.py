@@ -14,8 +14,7 @@ import re
 import threading
 from typing import Any
 
-MASK = "***"
-"""What a secret becomes in text."""
+from .redact import MASK
 
 MIN_SECRET_LENGTH = 8
 """Shorter values are not masked by value (they would mask ordinary words); the patterns still apply."""
