@@ -170,7 +170,8 @@ class AsyncCloudClient:
             contact = body["contacts"][0]
             message = body["messages"][0]
             return SendResult(wamid=message["id"], wa_id=contact.get("wa_id", ""),
-                              input=contact.get("input", ""), message_status=message.get("message_status"))
+                              input=contact.get("input", ""), message_status=message.get("message_status"),
+                              user_id=contact.get("user_id"))
         except (KeyError, IndexError, TypeError):
             raise CloudAPIError(f"unexpected send response: {str(body)[:200]}", None, http_status=200) from None
 

@@ -30,12 +30,17 @@ def next_tier(tier: str) -> str | None:
 
 @dataclass(frozen=True)
 class SendResult:
-    """An accepted message: ``wamid`` identifies it in every later status webhook."""
+    """An accepted message: ``wamid`` identifies it in every later status webhook.
+
+    Meta answers ``contacts[].wa_id`` for a send to a phone and ``contacts[].user_id`` for a send
+    to a BSUID (``wa_id`` is then empty); ``input`` is what the request named.
+    """
 
     wamid: str
     wa_id: str
     input: str
     message_status: str | None = None
+    user_id: str | None = None
 
 
 @dataclass(frozen=True)

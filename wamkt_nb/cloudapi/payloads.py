@@ -1,11 +1,15 @@
 """Builders for ``POST /{phone_number_id}/messages`` bodies, producing exactly Meta's JSON.
 
-The length limits live here too, so the sandbox validates with the same numbers.
+The length limits live here too, so the sandbox validates with the same numbers. Every builder's
+``to`` is a phone number or a business-scoped user ID (BSUID): Meta takes a phone in ``to`` and a
+BSUID or parent BSUID in ``recipient`` (:func:`recipient_fields`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
+
+from ..bsuid import is_any_bsuid
 
 MAX_TEXT_BODY = 4096
 MAX_CAPTION = 1024
@@ -21,10 +25,18 @@ MEDIA_TYPES = ("image", "document", "video", "audio", "sticker")
 Params = Sequence[str] | Mapping[str, str]
 
 
+def recipient_fields(to: str) -> dict[str, str]:
+    """``{"recipient": bsuid}`` for a BSUID or parent BSUID, else ``{"to": phone}``.
+
+    Meta lets ``to`` win when a body has both, so a BSUID send carries no ``to`` at all.
+    """
+    return {"recipient": to} if is_any_bsuid(to) else {"to": to}
+
+
 def _envelope(to: str, kind: str, content: dict[str, Any], callback_data: str | None,
               reply_to: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                            "to": to, "type": kind}
+                            **recipient_fields(to), "type": kind}
     if reply_to:
         body["context"] = {"message_id": reply_to}
     body[kind] = content

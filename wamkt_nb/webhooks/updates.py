@@ -3,6 +3,10 @@
 ``parse_payload`` turns a decoded JSON body into a :class:`WebhookBatch`. An envelope of the wrong
 shape raises :class:`PayloadError`; a single malformed item inside a good envelope becomes a
 :class:`Reject` (with the reason and the item) so the rest of the batch is still recorded.
+
+A customer is identified by a phone number (``wa_id``), a business-scoped user ID (``user_id``,
+see :mod:`wamkt_nb.bsuid`) or both: Meta leaves the phone out for some users who adopted a
+username, so every update carries whichever of the two Meta sent and needs at least one.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..bsuid import is_bsuid, is_parent_bsuid
 from ..scrub import scrub
 
 STATUS_KINDS = ("sent", "delivered", "read", "failed", "deleted", "warning")
@@ -21,10 +26,14 @@ class PayloadError(ValueError):
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A message a customer sent us (any type; ``text`` is what a keyword rule can read)."""
+    """A message a customer sent us (any type; ``text`` is what a keyword rule can read).
+
+    ``wa_id`` is None when Meta left the phone out (a username user): ``user_id`` (the BSUID) is
+    then the only identifier; ``username`` comes from the webhook's ``contacts[].profile``.
+    """
 
     wamid: str
-    wa_id: str
+    wa_id: str | None
     type: str
     timestamp: float
     text: str | None = None
@@ -33,11 +42,14 @@ class InboundMessage:
     phone_number_id: str | None = None
     payload: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
 
     @property
-    def phone(self) -> str:
-        """E.164 with '+' (wa_id is without)."""
-        return "+" + self.wa_id
+    def phone(self) -> str | None:
+        """E.164 with '+' (wa_id is without); None for a message that carried no phone."""
+        return None if self.wa_id is None else "+" + self.wa_id
 
     @property
     def meanings(self) -> tuple[str, ...]:
@@ -62,21 +74,48 @@ class StatusUpdate:
     billable: bool | None = None
     phone_number_id: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    recipient_user_id: str | None = None
+    recipient_parent_user_id: str | None = None
+    username: str | None = None
 
 
 @dataclass(frozen=True)
 class UserPreference:
-    """A customer stopped (``stop``) or resumed (``resume``) marketing messages."""
+    """A customer stopped (``stop``) or resumed (``resume``) marketing messages.
 
-    wa_id: str
+    ``wa_id`` is None when Meta sent only the customer's BSUID (``user_id``).
+    """
+
+    wa_id: str | None
     value: str
     timestamp: float
     category: str = "marketing_messages"
     detail: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
 
     @property
-    def phone(self) -> str:
-        return "+" + self.wa_id
+    def phone(self) -> str | None:
+        return None if self.wa_id is None else "+" + self.wa_id
+
+
+@dataclass(frozen=True)
+class IdentityChange:
+    """Meta says a customer's identifiers changed; merge the old identity into the new one.
+
+    ``kind`` is the source: ``user_id_update`` (the webhook field: ``previous_user_id`` became
+    ``user_id``), ``user_changed_user_id`` (a system message: only the new ``user_id``) or
+    ``user_changed_number`` (a system message: ``wa_id`` moved to ``new_wa_id``, a new ``user_id``).
+    """
+
+    kind: str
+    timestamp: float
+    wa_id: str | None = None
+    new_wa_id: str | None = None
+    previous_user_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +175,7 @@ class WebhookBatch:
     preferences: list[UserPreference] = field(default_factory=list)
     templates: list[TemplateStatusUpdate] = field(default_factory=list)
     qualities: list[TemplateQualityUpdate] = field(default_factory=list)
+    identity_changes: list[IdentityChange] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -188,6 +228,74 @@ def _digits(wa_id: str, where: str) -> str:
     return wa_id
 
 
+def _user_id(obj: Any, key: str, where: str) -> str | None:
+    """A BSUID field (``user_id``, ``from_user_id``, ``recipient_user_id``...), None when absent."""
+    value = _opt_str(obj, key)
+    if value is None or value == "":
+        return None
+    if not is_bsuid(value):
+        raise _Bad(f"{where}.{key} must be a business-scoped user ID like US.13491208655302741918")
+    return value
+
+
+def _parent_user_id(obj: Any, key: str, where: str) -> str | None:
+    """A parent BSUID field (``parent_user_id``...), None when absent."""
+    value = _opt_str(obj, key)
+    if value is None or value == "":
+        return None
+    if not is_parent_bsuid(value):
+        raise _Bad(f"{where}.{key} must be a parent business-scoped user ID like US.ENT.11815799212886844830")
+    return value
+
+
+def _opt_digits(obj: dict, key: str, where: str) -> str | None:
+    """A phone field Meta may leave out (``from``, ``wa_id``, ``recipient_id``): digits or None."""
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    return _digits(_str(obj, key, where), f"{where}.{key}")
+
+
+@dataclass(frozen=True)
+class _Contact:
+    """One ``contacts[]`` entry: the profile name and username Meta shows for a user."""
+
+    name: str | None
+    username: str | None
+    user_id: str | None
+    parent_user_id: str | None
+
+
+class _Contacts:
+    """``contacts[]`` of one change, found by phone or by BSUID (a username user may have no phone)."""
+
+    def __init__(self, contacts: Any) -> None:
+        self._by_key: dict[str, _Contact] = {}
+        for contact in contacts if isinstance(contacts, list) else []:
+            if not isinstance(contact, dict):
+                continue
+            profile = contact.get("profile")
+            user_id = _opt_str(contact, "user_id")
+            parent = _opt_str(contact, "parent_user_id")
+            found = _Contact(
+                name=_opt_str(profile, "name"), username=_opt_str(profile, "username"),
+                user_id=user_id if is_bsuid(user_id) else None,
+                parent_user_id=parent if is_parent_bsuid(parent) else None,
+            )
+            wa_id = _opt_str(contact, "wa_id")
+            for key in (wa_id.lstrip("+") if wa_id else None, found.user_id):
+                if key:
+                    self._by_key[key] = found
+
+    def find(self, wa_id: str | None, user_id: str | None) -> _Contact | None:
+        return self._by_key.get(user_id or "") or self._by_key.get(wa_id or "")
+
+
+def _who(wa_id: str | None, user_id: str | None, where: str) -> None:
+    if wa_id is None and user_id is None:
+        raise _Bad(f"{where} names no customer: neither a phone number nor a business-scoped user ID")
+
+
 def message_payload(msg: dict) -> str | None:
     """The business-defined payload of a tapped button: a template quick reply's ``button.payload``,
     an interactive reply's ``id``; None for anything typed."""
@@ -220,10 +328,14 @@ def message_text(msg: dict) -> str | None:
     return None
 
 
-def _inbound(msg: Any, value: dict, names: dict[str, str], where: str) -> InboundMessage:
+def _inbound(msg: Any, value: dict, contacts: _Contacts, where: str) -> InboundMessage:
     if not isinstance(msg, dict):
         raise _Bad(f"{where} must be an object")
-    wa_id = _digits(_str(msg, "from", where), f"{where}.from")
+    wa_id = _opt_digits(msg, "from", where)
+    user_id = _user_id(msg, "from_user_id", where)
+    contact = contacts.find(wa_id, user_id)
+    user_id = user_id or (contact.user_id if contact else None)
+    _who(wa_id, user_id, where)
     context = msg.get("context")
     return InboundMessage(
         wamid=_str(msg, "id", where),
@@ -231,15 +343,64 @@ def _inbound(msg: Any, value: dict, names: dict[str, str], where: str) -> Inboun
         type=_str(msg, "type", where),
         timestamp=_timestamp(msg, where),
         text=message_text(msg),
-        profile_name=names.get(wa_id),
+        profile_name=contact.name if contact else None,
         context_wamid=_opt_str(context, "id"),
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
         payload=message_payload(msg),
         raw=msg,
+        user_id=user_id,
+        parent_user_id=(_parent_user_id(msg, "from_parent_user_id", where)
+                        or (contact.parent_user_id if contact else None)),
+        username=contact.username if contact else None,
     )
 
 
-def _status(item: Any, value: dict, where: str) -> StatusUpdate:
+def _system(msg: dict, where: str) -> IdentityChange:
+    """A ``user_changed_number`` or ``user_changed_user_id`` system message (no ``contacts`` array)."""
+    system = msg.get("system")
+    if not isinstance(system, dict):
+        raise _Bad(f"{where}.system must be an object")
+    kind = _str(system, "type", f"{where}.system")
+    changed_number = kind == "user_changed_number"
+    return IdentityChange(
+        kind=kind, timestamp=_timestamp(msg, where),
+        wa_id=_opt_digits(msg, "from", where),
+        new_wa_id=_opt_digits(system, "wa_id", f"{where}.system") if changed_number else None,
+        user_id=_user_id(system, "user_id", f"{where}.system"),
+        parent_user_id=_parent_user_id(system, "parent_user_id", f"{where}.system"),
+        raw=msg,
+    )
+
+
+IDENTITY_SYSTEM_TYPES = ("user_changed_number", "user_changed_user_id")
+
+
+def _is_identity_system(msg: Any) -> bool:
+    return (isinstance(msg, dict) and msg.get("type") == "system"
+            and _opt_str(msg.get("system"), "type") in IDENTITY_SYSTEM_TYPES)
+
+
+def _user_id_update(item: Any, where: str) -> IdentityChange:
+    """One ``user_id_update[]`` item: ``user_id.previous`` became ``user_id.current``."""
+    if not isinstance(item, dict):
+        raise _Bad(f"{where} must be an object")
+    ids = item.get("user_id")
+    if not isinstance(ids, dict):
+        raise _Bad(f"{where}.user_id must be an object with previous and current")
+    previous = _user_id(ids, "previous", f"{where}.user_id")
+    current = _user_id(ids, "current", f"{where}.user_id")
+    if previous is None or current is None:
+        raise _Bad(f"{where}.user_id needs both previous and current")
+    parents = item.get("parent_user_id")
+    return IdentityChange(
+        kind="user_id_update", timestamp=_timestamp(item, where), wa_id=_opt_digits(item, "wa_id", where),
+        previous_user_id=previous, user_id=current,
+        parent_user_id=_parent_user_id(parents, "current", f"{where}.parent_user_id"),
+        raw=item,
+    )
+
+
+def _status(item: Any, value: dict, contacts: _Contacts, where: str) -> StatusUpdate:
     if not isinstance(item, dict):
         raise _Bad(f"{where} must be an object")
     status = _str(item, "status", where)
@@ -253,6 +414,8 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
     pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
     billable = pricing.get("billable")
     recipient = _opt_str(item, "recipient_id")
+    user_id = _user_id(item, "recipient_user_id", where)
+    contact = contacts.find(recipient, user_id)
     return StatusUpdate(
         wamid=_str(item, "id", where),
         status=status,
@@ -266,6 +429,10 @@ def _status(item: Any, value: dict, where: str) -> StatusUpdate:
         billable=billable if isinstance(billable, bool) else None,
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
         raw=item,
+        recipient_user_id=user_id or (contact.user_id if contact else None),
+        recipient_parent_user_id=(_parent_user_id(item, "recipient_parent_user_id", where)
+                                  or (contact.parent_user_id if contact else None)),
+        username=contact.username if contact else None,
     )
 
 
@@ -275,18 +442,26 @@ def _error_title(error: dict) -> str | None:
     return None if title is None else scrub(title)
 
 
-def _preference(item: Any, where: str) -> UserPreference:
+def _preference(item: Any, contacts: _Contacts, where: str) -> UserPreference:
     if not isinstance(item, dict):
         raise _Bad(f"{where} must be an object")
     value = _str(item, "value", where).lower()
     if value not in ("stop", "resume"):
         raise _Bad(f"{where}.value must be stop or resume")
+    wa_id = _opt_digits(item, "wa_id", where)
+    user_id = _user_id(item, "user_id", where)
+    contact = contacts.find(wa_id, user_id)
+    user_id = user_id or (contact.user_id if contact else None)
+    _who(wa_id, user_id, where)
     return UserPreference(
-        wa_id=_digits(_str(item, "wa_id", where), f"{where}.wa_id"),
+        wa_id=wa_id,
         value=value,
         timestamp=_timestamp(item, where),
         category=_opt_str(item, "category") or "marketing_messages",
         detail=_opt_str(item, "detail"),
+        user_id=user_id,
+        parent_user_id=(_parent_user_id(item, "parent_user_id", where)
+                        or (contact.parent_user_id if contact else None)),
     )
 
 
@@ -319,19 +494,21 @@ def _items(value: dict, key: str) -> list:
 
 
 def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
-    names: dict[str, str] = {}
-    contacts = value.get("contacts")
-    for contact in contacts if isinstance(contacts, list) else []:
-        if isinstance(contact, dict):
-            wa_id, name = _opt_str(contact, "wa_id"), _opt_str(contact.get("profile"), "name")
-            if wa_id and name:
-                names[wa_id.lstrip("+")] = name
-    parsers = (
-        ("messages", batch.inbound, lambda it, w: _inbound(it, value, names, w)),
-        ("statuses", batch.statuses, lambda it, w: _status(it, value, w)),
-        ("user_preferences", batch.preferences, lambda it, w: _preference(it, w)),
+    contacts = _Contacts(value.get("contacts"))
+
+    def message(item: Any, w: str) -> None:
+        if _is_identity_system(item):
+            batch.identity_changes.append(_system(item, w))
+        else:
+            batch.inbound.append(_inbound(item, value, contacts, w))
+
+    parsers: tuple[tuple[str, Any], ...] = (
+        ("messages", message),
+        ("statuses", lambda it, w: batch.statuses.append(_status(it, value, contacts, w))),
+        ("user_preferences", lambda it, w: batch.preferences.append(_preference(it, contacts, w))),
+        ("user_id_update", lambda it, w: batch.identity_changes.append(_user_id_update(it, w))),
     )
-    for key, out, parse in parsers:
+    for key, parse in parsers:
         try:
             items = _items(value, key)
         except _Bad as exc:
@@ -339,7 +516,7 @@ def _parse_messages_value(value: dict, where: str, batch: WebhookBatch) -> None:
             continue
         for i, item in enumerate(items):
             try:
-                out.append(parse(item, f"{where}.{key}[{i}]"))
+                parse(item, f"{where}.{key}[{i}]")
             except MALFORMED as exc:
                 batch.rejects.append(Reject(f"{where}.{key}[{i}]", describe(exc), item))
 
@@ -367,7 +544,7 @@ def parse_payload(payload: Any) -> WebhookBatch:
                 continue
             kind = change.get("field")
             try:
-                if kind in ("messages", "user_preferences"):
+                if kind in ("messages", "user_preferences", "user_id_update"):
                     _parse_messages_value(value, f"{where}.value", batch)
                 elif kind == "message_template_status_update":
                     batch.templates.append(_template(value, f"{where}.value", _entry_time(entry)))
