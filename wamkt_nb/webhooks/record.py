@@ -85,6 +85,12 @@ def _reject_json(item: object) -> str:
     return text[:MAX_REJECT_ITEM_CHARS]
 
 
+def _need_phone(phone: str | None) -> None:
+    """Customers are keyed by phone in the store: an update with only a BSUID becomes a reject (kept)."""
+    if phone is None:
+        raise ValueError("no phone number, only a business-scoped user ID: the store is keyed by phone")
+
+
 def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
               write: Callable[[], None]) -> None:
     """Run ``write`` in a savepoint; if the item cannot be stored, undo it and keep it as a reject."""
@@ -109,6 +115,7 @@ def record_batch(
     with store.transaction() as conn:
 
         def inbound(msg: InboundMessage) -> None:
+            _need_phone(msg.phone)
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
                 " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -139,6 +146,7 @@ def record_batch(
             result.ledger_moved += moved
 
         def preference(pref: UserPreference) -> None:
+            _need_phone(pref.phone)
             if pref.category == "marketing_messages":
                 result.preferences += record_consent(
                     conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
