@@ -166,9 +166,11 @@ def test_inbound_message_injected_and_via_http(sb, receiver, data):
     assert resp.status_code == 200
     wait_until(lambda: len(receiver.messages()) == 2)
     value, msg = receiver.messages()[0]
-    assert msg == {"from": customer.wa_id, "id": wamid, "timestamp": str(int(START)), "type": "text",
-                   "text": {"body": "Rabatt"}}
-    assert value["contacts"] == [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}]
+    # Since April 2026 Meta adds the user's BSUID to every messages webhook (docs/cloud-api.md).
+    assert msg == {"from": customer.wa_id, "from_user_id": customer.user_id, "id": wamid,
+                   "timestamp": str(int(START)), "type": "text", "text": {"body": "Rabatt"}}
+    assert value["contacts"] == [{"profile": {"name": customer.name}, "wa_id": customer.wa_id,
+                                  "user_id": customer.user_id}]
     assert receiver.messages()[1][1]["text"]["body"] == "JA"
     assert customer.window_open(START + 1, 24)
 

@@ -53,6 +53,10 @@ class SandboxConfig:
     # Share of known customers whose number is not on WhatsApp or who stopped marketing in the app.
     not_on_whatsapp_rate: float = 0.005
     marketing_stopped_rate: float = 0.01
+    # Share of customers who adopted a WhatsApp username: their webhooks carry their BSUID and
+    # username but no phone (Meta leaves it out, see docs/cloud-api.md). 0 while the store is keyed
+    # by phone; a test or demo sets it (e.g. 0.33) to exercise BSUID-only customers.
+    username_share: float = 0.0
     # Webhooks: batch up to this many updates, wait this long (real seconds) to fill a batch.
     webhook_batch_size: int = 100
     webhook_batch_wait: float = 0.02
@@ -84,6 +88,8 @@ class SandboxConfig:
             raise ValueError("marketing_per_user_24h must be >= 0 and service_window_hours positive")
         if not 0 <= self.not_on_whatsapp_rate <= 1 or not 0 <= self.marketing_stopped_rate <= 1:
             raise ValueError("not_on_whatsapp_rate and marketing_stopped_rate must be between 0 and 1")
+        if not 0 <= self.username_share <= 1:
+            raise ValueError("username_share must be between 0 and 1")
         if self.media_retention_days <= 0 or self.media_url_ttl <= 0:
             raise ValueError("media_retention_days and media_url_ttl must be positive")
         if self.limit_upgrade_hours < 0:

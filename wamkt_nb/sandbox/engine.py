@@ -51,6 +51,7 @@ class Engine:
         self.params = params
         self.clock = clock
         self.customers = customers
+        self._by_user_id = _by_user_id(customers)
         self.templates = templates
         self.sink = sink
         self.lock = threading.RLock()
@@ -76,6 +77,7 @@ class Engine:
         """Forget messages, logs, counters and events; start over with ``customers``."""
         with self.lock:
             self.customers = customers
+            self._by_user_id = _by_user_id(customers)
             self.received.clear()
             self.messages.clear()
             self.conversions.clear()
@@ -121,6 +123,9 @@ class Engine:
         if isinstance(body, str):
             raise SandboxError(100, f"Request body is not valid JSON: {body[:80]!r}")
         msg = validate_message(body, self.templates, cfg.display_phone_number, self._media_type)
+        addressed = self._customer(msg.wa_id)
+        if addressed is not None:  # a BSUID send reaches the same customer (and limits) as a phone send
+            msg.wa_id = addressed.key
         if endpoint == MARKETING_ENDPOINT:
             check_marketing_send(body, msg)
         if self._throughput.rate != cfg.throughput_per_second:
@@ -138,6 +143,7 @@ class Engine:
         wamid = make_wamid(msg.wa_id, next(self._wamids))
         customer = self.customers.get(msg.wa_id)
         record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
+                  "by_user_id": msg.by_user_id,
                   "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
                   "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None,
                   "phone_number_id": phone_number_id, "endpoint": endpoint}
@@ -146,8 +152,9 @@ class Engine:
         # Messages leave in the order they were accepted (a queue), a short random delay apart.
         self._last_decide = max(self._last_decide, now + self.rng.uniform(*self.params.sent_delay))
         self._schedule(self._last_decide, lambda: self._decide(msg, record))
-        response: dict[str, Any] = {"messaging_product": "whatsapp",
-                                    "contacts": [{"input": msg.to, "wa_id": msg.wa_id}],
+        # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
+        contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
+        response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact],
                                     "messages": [{"id": wamid}]}
         if msg.is_template and endpoint != MARKETING_ENDPOINT:  # Meta's /marketing_messages example has none
             response["messages"][0]["message_status"] = "accepted"
@@ -186,8 +193,19 @@ class Engine:
 
     def _status(self, record: dict[str, Any], status: str, pricing: dict[str, Any] | None = None,
                 error: tuple[int, str] | None = None) -> None:
-        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at)),
-                                "recipient_id": record["wa_id"]}
+        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at))}
+        customer = self.customers.get(record["wa_id"])
+        value: dict[str, Any] = {"messaging_product": "whatsapp",
+                                 "metadata": self._metadata(record.get("phone_number_id"))}
+        # Sent to a phone: the phone is ours to see; sent to a BSUID: only if Meta may share it.
+        phone = not record["by_user_id"] or (customer is not None and customer.shares_phone)
+        if phone:
+            item["recipient_id"] = customer.wa_id if customer is not None and customer.wa_id else record["wa_id"]
+        user_id = customer.user_id if customer is not None else (record["wa_id"] if record["by_user_id"] else None)
+        if user_id and (status != "failed" or record["by_user_id"]):  # failed: only for a BSUID send
+            item["recipient_user_id"] = user_id
+        if customer is not None and status != "failed":
+            value["contacts"] = [_contact(customer, username=status in ("delivered", "read"), phone=phone)]
         if record["callback_data"] is not None:
             item["biz_opaque_callback_data"] = record["callback_data"]
         if pricing is not None:
@@ -198,9 +216,8 @@ class Engine:
         record["status"] = status
         record[f"{status}_at"] = self._at
         self.counters[f"status_{status}"] += 1
-        self._changes.append({"field": "messages", "value": {"messaging_product": "whatsapp",
-                                                             "metadata": self._metadata(record.get("phone_number_id")),
-                                                             "statuses": [item]}})
+        value["statuses"] = [item]
+        self._changes.append({"field": "messages", "value": value})
 
     def _scale(self, now: float) -> None:
         """Meta's automatic scaling of the portfolio's limit; an upgrade waits ``limit_upgrade_hours``."""
@@ -235,7 +252,7 @@ class Engine:
         if marketing and customer.marketing_stopped:
             return self._fail(record, 131050, "Unable to deliver the message. This recipient has chosen to stop "
                                               "receiving marketing messages on WhatsApp from your business.")
-        if marketing and cfg.block_us_marketing and msg.wa_id.startswith("1"):
+        if marketing and cfg.block_us_marketing and (msg.wa_id.startswith("1") or msg.wa_id.startswith("US.")):
             return self._fail(record, 131049, "Marketing template messages are not delivered to +1 (US) numbers.")
         if marketing and not self._marketing.admit(msg.wa_id, now, cfg.marketing_per_user_24h):
             return self._fail(record, 131049, "In order to maintain a healthy ecosystem engagement, the message "
@@ -362,8 +379,9 @@ class Engine:
         })
 
     def _inbound(self, customer: SimCustomer, content: dict[str, Any], context: dict[str, str] | None) -> str:
-        wamid = make_wamid(customer.wa_id, next(self._wamids))
-        message: dict[str, Any] = {"from": customer.wa_id, "id": wamid, "timestamp": str(int(self._at))}
+        wamid = make_wamid(customer.key, next(self._wamids))
+        message: dict[str, Any] = {"from": customer.wa_id} if customer.shares_phone else {}
+        message.update({"from_user_id": customer.user_id, "id": wamid, "timestamp": str(int(self._at))})
         if context:
             message["context"] = context
         message.update(content)
@@ -372,14 +390,14 @@ class Engine:
         self.counters["inbound"] += 1
         self._changes.append({"field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": self._metadata(),
-            "contacts": [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}], "messages": [message]}})
+            "contacts": [_contact(customer)], "messages": [message]}})
         text = content.get("text", {}).get("body", "") if content.get("type") == "text" else ""
         if text.strip().upper() == "STOP" and not customer.marketing_stopped:
             customer.marketing_stopped = True
             self._changes.append({"field": "user_preferences", "value": {
                 "messaging_product": "whatsapp", "metadata": self._metadata(),
-                "contacts": [{"profile": {"name": customer.name}, "wa_id": customer.wa_id}],
-                "user_preferences": [{"wa_id": customer.wa_id, "detail": "User requested to stop marketing messages",
+                "contacts": [_contact(customer)],
+                "user_preferences": [{**_ids(customer), "detail": "User requested to stop marketing messages",
                                       "category": "marketing_messages", "value": "stop",
                                       "timestamp": int(self._at)}]}})
         return wamid
@@ -406,14 +424,38 @@ class Engine:
         self.sink([_template_change(template, self.clock.now())])
         return template
 
+    def _customer(self, key: str) -> SimCustomer | None:
+        """The customer filed under ``key`` (phone digits or BSUID), or whose BSUID ``key`` is."""
+        return self.customers.get(key) or self._by_user_id.get(key)
+
     def find_customer(self, who: str) -> SimCustomer:
-        key = str(who).lstrip("+")
-        if key in self.customers:
-            return self.customers[key]
+        customer = self._customer(str(who).lstrip("+"))
+        if customer is not None:
+            return customer
         for c in self.customers.values():
             if c.customer_id == who:
                 return c
         raise KeyError(f"no simulated customer with phone or id {who!r}")
+
+
+def _by_user_id(customers: dict[str, SimCustomer]) -> dict[str, SimCustomer]:
+    return {c.user_id: c for c in customers.values() if c.user_id}
+
+
+def _ids(customer: SimCustomer, phone: bool | None = None) -> dict[str, str]:
+    """The customer's identifiers as Meta puts them in webhooks: the phone only when it may be shared
+    (``phone``; default: unless the customer is a username user)."""
+    shared = customer.shares_phone if phone is None else phone
+    ids = {"wa_id": customer.wa_id} if shared and customer.wa_id else {}
+    return {**ids, "user_id": customer.user_id}
+
+
+def _contact(customer: SimCustomer, username: bool = True, phone: bool | None = None) -> dict[str, Any]:
+    """A ``contacts[]`` entry: profile (name, username if any), then the identifiers."""
+    profile: dict[str, str] = {"name": customer.name}
+    if username and customer.username:
+        profile["username"] = customer.username
+    return {"profile": profile, **_ids(customer, phone)}
 
 
 def _decode(raw: bytes) -> Any:

@@ -86,7 +86,7 @@ class Sandbox:
     def _build_customers(self) -> dict:
         cfg = self.config
         return build_customers(self._customer_source, self.clock.now(), cfg.seed, cfg.not_on_whatsapp_rate,
-                               cfg.marketing_stopped_rate)
+                               cfg.marketing_stopped_rate, cfg.username_share)
 
     # -- identity ---------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..bsuid import is_any_bsuid
 from ..cloudapi import payloads as limits
 from .errors import SandboxError
 from .media import SUPPORTED_TYPES, media_id_error
@@ -20,8 +21,8 @@ FREE_FORM_CATEGORY = "service"
 class Outgoing:
     """A valid outbound message, reduced to what the simulation needs."""
 
-    to: str  # as given by the caller ("input")
-    wa_id: str  # digits only
+    to: str  # as given by the caller ("input"): ``to`` or, without it, ``recipient``
+    wa_id: str  # digits only, or the BSUID of a send by ``recipient``
     kind: str
     text: str  # what the customer reads (body, caption or hydrated template)
     category: str  # marketing | utility | authentication | service
@@ -37,6 +38,11 @@ class Outgoing:
     @property
     def is_template(self) -> bool:
         return self.kind == "template"
+
+    @property
+    def by_user_id(self) -> bool:
+        """Addressed to a BSUID (``recipient``), not to a phone number (``to``)."""
+        return is_any_bsuid(self.to)
 
     @property
     def media_kind(self) -> str:
@@ -56,6 +62,18 @@ def _text_limit(value: Any, limit: int, where: str) -> str:
     if len(value) > limit:
         raise SandboxError(100, f"Param {where} must be at most {limit} characters long")
     return value
+
+
+def recipient_of(body: dict, own_number: str) -> tuple[str, str]:
+    """``(input, key)``: the phone in ``to`` (it wins when both are there, as at Meta) and its
+    digits, else the BSUID or parent BSUID in ``recipient`` (131009 when it is not one)."""
+    if "to" in body or "recipient" not in body:
+        return body.get("to"), normalise_recipient(body.get("to"), own_number)
+    recipient = body["recipient"]
+    if not is_any_bsuid(recipient):
+        raise SandboxError(131009, f"Parameter value is not valid: recipient={str(recipient)[:80]!r} "
+                                   "is not a business-scoped user ID")
+    return recipient, recipient
 
 
 def normalise_recipient(to: Any, own_number: str) -> str:
@@ -97,7 +115,7 @@ def _validate(body: Any, templates: TemplateStore, own_number: str,
         raise SandboxError(100, "The parameter messaging_product is required and must be 'whatsapp'")
     if body.get("recipient_type", "individual") != "individual":
         raise SandboxError(100, "Param recipient_type must be 'individual'")
-    wa_id = normalise_recipient(body.get("to"), own_number)
+    to, wa_id = recipient_of(body, own_number)
     kind = body.get("type", "text")
     if not isinstance(kind, str) or kind not in SUPPORTED:
         raise SandboxError(131051, f"Unsupported message type: {kind!r}")
@@ -113,7 +131,7 @@ def _validate(body: Any, templates: TemplateStore, own_number: str,
         if not isinstance(context, dict) or not isinstance(context.get("message_id"), str):
             raise SandboxError(131009, "Parameter context must be an object with message_id")
         reply_to = context["message_id"]
-    out = Outgoing(to=body["to"], wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY,
+    out = Outgoing(to=to, wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY,
                    callback_data=callback, reply_to=reply_to)
     if kind == "text":
         out.text = _text_limit(_need(content, "body", "text."), limits.MAX_TEXT_BODY, "text['body']")
@@ -137,6 +155,8 @@ def _validate(body: Any, templates: TemplateStore, own_number: str,
         out.text, out.buttons = _interactive(content)
     elif kind == "reaction":
         _need(content, "message_id", "reaction.")
+    if out.by_user_id and out.category == "authentication":
+        raise SandboxError(131062, "Business-scoped User ID recipients are not supported for this message.")
     return out
 
 
