@@ -12,6 +12,7 @@ from tests.test_sandbox_webhooks import VERIFY, Receiver
 from wamkt_nb.bsuid import bsuid_country, is_bsuid
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message, text_message
+from wamkt_nb.data.loaders import load_customers, to_customer_data
 from wamkt_nb.data.sample import generate
 from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
@@ -128,3 +129,20 @@ def test_recipient_checks(sb):
 def test_username_share_is_checked():
     with pytest.raises(ValueError, match="username_share"):
         SandboxConfig(username_share=1.5)
+
+
+def test_a_customer_loaded_with_only_a_bsuid_is_reachable_by_recipient():
+    loaded = load_customers(b"id,name,phone,bsuid\n1,Anna,+491511234567,\n2,Ben,,DE.24817305912873645029\n",
+                            name="x.csv", id_key=b"a test workspace key of 32 bytes")
+    cfg = SandboxConfig(not_on_whatsapp_rate=0, marketing_stopped_rate=0)
+    with Sandbox(customers=to_customer_data(loaded), clock=ManualClock(START), config=cfg) as sb:
+        ben = sb.engine.find_customer("DE.24817305912873645029")
+        assert (ben.customer_id, ben.wa_id, ben.phone) == ("2", None, None) and ben.username
+        anna = sb.engine.find_customer("+491511234567")
+        assert bsuid_country(anna.user_id) == "DE" and anna.username is None  # username_share 0: phone shared
+        resp = post(sb, template_message(ben.user_id, "order_shipped", "de", ["Ben", "#2"]))
+        assert resp.status_code == 200, resp.text
+        sb.advance(60)
+        wamid = resp.json()["messages"][0]["id"]
+        row = sb.messages_frame().set_index("wamid").loc[wamid]
+        assert row["customer_id"] == "2" and row["status"] in ("sent", "delivered", "read")

@@ -16,6 +16,8 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                   "mobilenumber", "mobil", "mobilnummer", "mobiltelefon", "handy", "handynummer",
                   "cell", "cellphone", "msisdn", "phone", "phonenumber", "phoneno", "telephone",
                   "telefon", "telefonnummer", "tel", "telnr", "rufnummer", "nummer", "number"),
+        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
+        "username": ("username", "whatsappusername", "wausername", "benutzername"),
         "customer_id": ("customerid", "kundennummer", "kundennr", "kdnr", "kundenid", "customerno",
                         "customernumber", "clientid", "contactid", "crmid", "externalid", "id"),
         "first_name": ("firstname", "vorname", "givenname", "forename", "first"),
@@ -59,7 +61,9 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "kind": ("kind", "type", "event", "eventtype", "art", "typ", "ereignis", "status"),
     },
 }
-REQUIRED = {"customers": ("phone",), "orders": ("amount", "ordered_at"), "interactions": ("at", "kind")}
+REQUIRED = {"customers": (), "orders": ("amount", "ordered_at"), "interactions": ("at", "kind")}
+# A customer is reached by phone, by business-scoped user ID (BSUID) or both: one of them is needed.
+CUSTOMER_ADDRESSES = ("phone", "bsuid")
 # Orders and interactions need one way to find their customer.
 CUSTOMER_KEYS = ("customer_id", "phone")
 
@@ -128,6 +132,8 @@ def missing_fields(mapping: Mapping[str, str], kind: str, columns: Iterable[obje
     for field in REQUIRED[kind]:
         if field not in mapping:
             return f"no {field} column found among: {shown}.{hint} Pick it in the column mapping."
+    if kind == "customers" and not any(k in mapping for k in CUSTOMER_ADDRESSES):
+        return f"no phone column found among: {shown}.{hint} Pick it (or a BSUID column) in the column mapping."
     if kind != "customers" and not any(k in mapping for k in CUSTOMER_KEYS):
         return f"no customer id or phone column found among: {shown}.{hint} Pick one in the column mapping."
     return None

@@ -4,8 +4,11 @@ Each loader returns a ``LoadResult``: the good rows in the schema of ``schema.py
 table (source row, column, value, reason) and counts with rows in = loaded + rejected + merged.
 Customers with the same phone number are merged into the first one (missing fields filled from
 the later rows); repeated orders (same order id) and interactions are merged the same way.
-A source without customer ids gets ``privacy.customer_ids`` (a keyed hash of the phone, never the
-number itself), keyed by ``id_key`` or else the workspace's key.
+A customer row needs a phone number, a business-scoped user ID (BSUID, column ``bsuid``) or both;
+rows with the same BSUID are merged too, also when only one of them has the phone. ``bsuid`` and
+``username`` columns are kept when the source has them.
+A source without customer ids gets ``privacy.customer_ids`` (a keyed hash of the phone, or of the
+BSUID without a phone, never the number itself), keyed by ``id_key`` or else the workspace's key.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from . import values as v
-from .columns import CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
+from ..bsuid import BSUID_RE
+from .columns import CUSTOMER_ADDRESSES, CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .privacy import customer_ids, workspace_id_key
 from .readers import REJECT_COLUMNS, LoadError, RawTable, read_source
@@ -81,20 +85,18 @@ def load_customers(
     frame = raw.frame
     notes = list(raw.notes)
 
-    phone_col = mapping_["phone"]
-    phone, reason = normalize_phones(frame[phone_col], default_region)
-    problems.add(reason, phone_col, frame[phone_col])
-
-    out = pd.DataFrame(index=frame.index)
-    out["phone"] = phone
-
     def get(field: str, parse: Callable[[pd.Series], pd.Series] = v.text) -> pd.Series:
         """The parsed source column of ``field``, or all missing when the source has none."""
         if field in mapping_:
             return parse(frame[mapping_[field]])
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
-    out["customer_id"] = _fill_ids(get("customer_id"), phone, id_key)
+    bsuid = _bsuids(frame, mapping_, problems)
+    phone = _phones(frame, mapping_, default_region, bsuid, problems)
+
+    out = pd.DataFrame(index=frame.index)
+    out["phone"] = phone
+    out["customer_id"] = _fill_ids(get("customer_id"), phone.fillna(bsuid), id_key)
     first, last, full = get("first_name"), get("last_name"), get("name")
     joined = (first.fillna("") + " " + last.fillna("")).str.strip().replace("", pd.NA)
     out["name"] = full.fillna(joined)
@@ -103,7 +105,7 @@ def load_customers(
     out["last_name"] = last.fillna(parts[1].astype("string"))
     out["email"] = get("email", v.emails)
     phone_country, phone_zone = phone_regions(phone)
-    out["country"] = get("country", v.country_codes).fillna(phone_country)
+    out["country"] = get("country", v.country_codes).fillna(phone_country).fillna(bsuid.str[:2])
     out["language"] = get("language", v.language_codes).fillna(v.default_language(out["country"]))
     out["timezone"] = get("timezone", v.time_zones).fillna(phone_zone).fillna("UTC")
     out["city"] = get("city")
@@ -123,12 +125,17 @@ def load_customers(
     if bad_emails:
         notes.append(f"{bad_emails} e-mail addresses were not addresses and were left empty")
 
+    identity = [c for c in ("bsuid", "username") if c in mapping_]  # kept only when the source has them
+    out["bsuid"] = bsuid
+    if "username" in identity:
+        out["username"] = get("username")
     good = out[~out.index.isin(problems.rows)]
     good, merges = _merge_customers(good)
     good, conflicts = _id_conflicts(good)
     problems.extend(conflicts)
-    rows = good[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
-    rows = rows.astype({c: "string" for c in CUSTOMER_COLUMNS if c not in ("opted_in", "opt_in_at", "signup_at")})
+    columns_out = [*CUSTOMER_COLUMNS, *identity]
+    rows = good[columns_out].reset_index(drop=True)
+    rows = rows.astype({c: "string" for c in columns_out if c not in ("opted_in", "opt_in_at", "signup_at")})
     rows["opted_in"] = rows["opted_in"].astype(bool)
     return _result("customers", rows, problems, raw, mapping_, columns, merges, notes)
 
@@ -272,7 +279,8 @@ def _mapping(raw: RawTable, kind: str, override: Mapping[str, str | None] | None
     except MappingError as exc:
         raise LoadError(f"{raw.source}: {exc}") from None
     if raw.frame.empty:  # every record was unreadable: no rows to map, all of them rejects
-        needed = REQUIRED[kind] + (("phone",) if kind != "customers" and not any(k in mapping for k in CUSTOMER_KEYS) else ())
+        keys = CUSTOMER_ADDRESSES if kind == "customers" else CUSTOMER_KEYS
+        needed = REQUIRED[kind] + (("phone",) if not any(k in mapping for k in keys) else ())
         for name in needed:
             if name not in mapping:
                 mapping[name] = name
@@ -316,8 +324,39 @@ def _customer_keys(
     return ids
 
 
+def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: "_Problems") -> pd.Series:
+    """The rows' BSUIDs (all missing without a ``bsuid`` column); a malformed one is a reject."""
+    if "bsuid" not in mapping:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    column = mapping["bsuid"]
+    values = v.text(frame[column]).astype("string")
+    good = values.str.fullmatch(BSUID_RE.pattern).fillna(False).astype(bool)
+    bad = values.notna() & ~good
+    problems.add(pd.Series(np.where(bad, "not a business-scoped user ID (like US.13491208655302741918)", None),
+                           index=frame.index).astype("string"), column, frame[column])
+    return values.where(good)
+
+
+def _phones(frame: pd.DataFrame, mapping: dict[str, str], region: str, bsuid: pd.Series,
+            problems: "_Problems") -> pd.Series:
+    """The rows' E.164 phones; an empty phone is fine for a row with a BSUID, a row with neither is a reject."""
+    if "phone" not in mapping:
+        problems.add(_empty(bsuid, "no phone number and no business-scoped user ID"), mapping["bsuid"],
+                     frame[mapping["bsuid"]])
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    column = mapping["phone"]
+    phone, reason = normalize_phones(frame[column], region)
+    empty = v.text(frame[column]).isna()
+    reason = reason.where(~(empty & bsuid.notna()))
+    if "bsuid" in mapping:
+        reason = reason.where(~(empty & bsuid.isna()), "no phone number and no business-scoped user ID")
+    problems.add(reason, column, frame[column])
+    return phone
+
+
 def _fill_ids(ids: pd.Series, phone: pd.Series, id_key: bytes | None) -> pd.Series:
-    """Missing ids derived from the phone (the workspace's key is read only when one is missing)."""
+    """Missing ids derived from the phone, else the BSUID (``phone`` holds the BSUID where there is
+    no phone; the workspace's key is read only when one is missing)."""
     missing = ids.isna() & phone.notna()
     if not missing.any():
         return ids
@@ -325,21 +364,33 @@ def _fill_ids(ids: pd.Series, phone: pd.Series, id_key: bytes | None) -> pd.Seri
     return ids.fillna(customer_ids(phone, key))
 
 
+def _identity_keys(good: pd.DataFrame) -> pd.Series:
+    """Which rows are one customer: the phone; a row without one joins the row with its BSUID and a
+    phone (a customer seen both ways), else its BSUID is the key."""
+    phone, bsuid = good["phone"], good["bsuid"]
+    both = good[phone.notna() & bsuid.notna()]
+    phone_of = pd.Series(both["phone"].to_numpy(), index=both["bsuid"].to_numpy())
+    phone_of = phone_of[~phone_of.index.duplicated()]
+    return phone.fillna(bsuid.map(phone_of).astype("string")).fillna(bsuid).rename("key")
+
+
 def _merge_customers(good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One customer per phone: the first row, its gaps filled from the later ones."""
-    dup = good["phone"].duplicated(keep=False)
+    """One customer per phone or BSUID (:func:`_identity_keys`): the first row, its gaps filled
+    from the later ones."""
+    key = _identity_keys(good)
+    dup = key.duplicated(keep=False)
     if not dup.any():
         return good, _no_merges()
-    groups = good[dup].groupby("phone", sort=False)
+    groups = good[dup].groupby(key[dup], sort=False)
     filled = groups.first()  # first non-missing value per column
     filled["opted_in"] = groups["opted_in"].all()  # opted in only if no duplicate says otherwise
     filled.loc[~filled["opted_in"], "opt_in_at"] = pd.NaT
-    kept_row = good[dup].reset_index().groupby("phone", sort=False)["row"].first()
-    filled = filled.reset_index().set_index(pd.Index(kept_row.reindex(filled.index).to_numpy(), name="row"))
-    later = good[dup & good["phone"].duplicated(keep="first")]
+    kept_row = good[dup].reset_index().groupby(key[dup].to_numpy(), sort=False)["row"].first()
+    filled = filled.set_index(pd.Index(kept_row.reindex(filled.index).to_numpy(), name="row"))
+    later = dup & key.duplicated(keep="first")
     merges = pd.DataFrame({
-        "row": later.index.to_numpy(), "kept_row": later["phone"].map(kept_row).to_numpy(),
-        "key": later["phone"].to_numpy(),
+        "row": good.index[later].to_numpy(), "kept_row": key[later].map(kept_row).to_numpy(),
+        "key": key[later].to_numpy(),
     })
     return pd.concat([good[~dup], filled[good.columns]]).sort_index(), merges
 

@@ -27,6 +27,10 @@ PHONE_PATTERN = re.compile(r"(?<![\w+.])\+?[1-9](?:[ \-./()]{0,2}\d){7,14}(?!\w)
 """An international number in text: E.164 (``+491511234567``), WhatsApp's ``wa_id`` form without
 the plus (11–15 digits, see below), or with single separators (``+49 151 1234567``)."""
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+BSUID_PATTERN = re.compile(r"(?<![\w.])[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{5,128}(?![\w.])")
+"""A business-scoped user ID (or parent BSUID) in text: ``US.13491208655302741918``."""
+IDENTITY_COLUMNS = ("bsuid", "user_id", "parent_user_id", "recipient_user_id")
+USERNAME_COLUMNS = ("username",)
 _MIN_BARE_DIGITS = 11  # a bare digit run counts as a phone from here (a wa_id); shorter ones are amounts
 
 
@@ -53,6 +57,26 @@ def mask_phones(phones: pd.Series) -> pd.Series:
     return phones.map(masked).fillna("").astype("string")
 
 
+def mask_bsuid(bsuid: object) -> str:
+    """``US.13491208655302741918`` -> ``US.1349**************18``: the country and enough to tell
+    customers apart, not the identifier (it addresses the customer like a phone number)."""
+    if bsuid is None or (not isinstance(bsuid, str) and pd.isna(bsuid)):
+        return ""
+    prefix, _, rest = str(bsuid).rpartition(".")
+    if len(rest) <= 6:
+        return f"{prefix}.{'*' * len(rest)}" if prefix else "*" * len(rest)
+    return f"{prefix}.{rest[:4]}{'*' * (len(rest) - 6)}{rest[-2:]}" if prefix else f"{rest[:4]}***"
+
+
+def mask_username(username: object) -> str:
+    """``@sheena.nelson`` -> ``@s***``: a WhatsApp username is personal data, like a name."""
+    if username is None or (not isinstance(username, str) and pd.isna(username)):
+        return ""
+    text = str(username).strip()
+    at = "@" if text.startswith("@") else ""
+    return f"{at}{text[len(at):len(at) + 1]}***"
+
+
 def mask_email(email: object) -> str:
     """``anna.mueller@example.com`` -> ``a***@example.com``."""
     if email is None or (not isinstance(email, str) and pd.isna(email)):
@@ -75,12 +99,14 @@ def mask_text(text: object) -> object:
     if not isinstance(text, str):
         return text
     text = EMAIL_PATTERN.sub(lambda m: mask_email(m.group(0)), text)
+    text = BSUID_PATTERN.sub(lambda m: mask_bsuid(m.group(0)), text)
     return PHONE_PATTERN.sub(_mask_match, text)
 
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy safe to show: the ``phone`` and ``email`` columns masked, and any phone number or
-    e-mail address in any other text cell (ids, names, messages, reject values) too.
+    """A copy safe to show: the ``phone``, ``email``, BSUID and ``username`` columns masked, and any
+    phone number, e-mail address or BSUID in any other text cell (ids, names, messages, reject
+    values) too.
 
     The one function every preview, sample and dashboard table goes through.
     """
@@ -91,6 +117,10 @@ def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = mask_phones(values.astype("string"))
         elif column == "email":
             out[column] = values.map(mask_email).astype("string")
+        elif column in IDENTITY_COLUMNS:
+            out[column] = values.map(mask_bsuid).astype("string")
+        elif column in USERNAME_COLUMNS:
+            out[column] = values.map(mask_username).astype("string")
         elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
             unique = pd.unique(values.dropna())
             out[column] = values.map({v: mask_text(v) for v in unique}).where(values.notna(), values)

@@ -6,6 +6,10 @@ customers:    customer_id (str), name, first_name, last_name, phone (E.164 '+49.
 orders:       order_id (str), customer_id (str), ordered_at (UTC), amount (float), currency
 interactions: customer_id (str), at (UTC), kind (one of INTERACTION_KINDS)
 
+A customer has a phone, a business-scoped user ID or both: ``phone`` may be missing when the
+optional ``bsuid`` column (``US.13491208655302741918``) is set; ``bsuid`` and ``username`` (the
+customer's WhatsApp username, personal data) are present only when the source has them.
+
 Timestamps are tz-aware ``datetime64[ns, UTC]`` in DataFrames and epoch seconds in the store.
 """
 
