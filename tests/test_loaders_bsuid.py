@@ -6,11 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wamkt_nb.data.loaders import load_customers
+from wamkt_nb.data.loaders import load_customers, to_customer_data
 from wamkt_nb.data.privacy import mask_bsuid, mask_frame, mask_text, mask_username
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.stored import read_customer_data, write_customer_data
-from wamkt_nb.data.loaders import to_customer_data
 from wamkt_nb.store import open_store
 
 KEY = b"a test workspace key of 32 bytes"

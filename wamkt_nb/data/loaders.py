@@ -324,7 +324,7 @@ def _customer_keys(
     return ids
 
 
-def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: "_Problems") -> pd.Series:
+def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: _Problems) -> pd.Series:
     """The rows' BSUIDs (all missing without a ``bsuid`` column); a malformed one is a reject."""
     if "bsuid" not in mapping:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -332,13 +332,13 @@ def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: "_Problems")
     values = v.text(frame[column]).astype("string")
     good = values.str.fullmatch(BSUID_RE.pattern).fillna(False).astype(bool)
     bad = values.notna() & ~good
-    problems.add(pd.Series(np.where(bad, "not a business-scoped user ID (like US.13491208655302741918)", None),
-                           index=frame.index).astype("string"), column, frame[column])
+    reason = pd.Series("not a business-scoped user ID (like US.13491208655302741918)", index=frame.index)
+    problems.add(reason.where(bad).astype("string"), column, frame[column])
     return values.where(good)
 
 
 def _phones(frame: pd.DataFrame, mapping: dict[str, str], region: str, bsuid: pd.Series,
-            problems: "_Problems") -> pd.Series:
+            problems: _Problems) -> pd.Series:
     """The rows' E.164 phones; an empty phone is fine for a row with a BSUID, a row with neither is a reject."""
     if "phone" not in mapping:
         problems.add(_empty(bsuid, "no phone number and no business-scoped user ID"), mapping["bsuid"],

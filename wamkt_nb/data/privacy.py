@@ -60,9 +60,9 @@ def mask_phones(phones: pd.Series) -> pd.Series:
 def mask_bsuid(bsuid: object) -> str:
     """``US.13491208655302741918`` -> ``US.1349**************18``: the country and enough to tell
     customers apart, not the identifier (it addresses the customer like a phone number)."""
-    if bsuid is None or (not isinstance(bsuid, str) and pd.isna(bsuid)):
+    if not isinstance(bsuid, str):  # missing
         return ""
-    prefix, _, rest = str(bsuid).rpartition(".")
+    prefix, _, rest = bsuid.rpartition(".")
     if len(rest) <= 6:
         return f"{prefix}.{'*' * len(rest)}" if prefix else "*" * len(rest)
     return f"{prefix}.{rest[:4]}{'*' * (len(rest) - 6)}{rest[-2:]}" if prefix else f"{rest[:4]}***"
@@ -70,9 +70,9 @@ def mask_bsuid(bsuid: object) -> str:
 
 def mask_username(username: object) -> str:
     """``@sheena.nelson`` -> ``@s***``: a WhatsApp username is personal data, like a name."""
-    if username is None or (not isinstance(username, str) and pd.isna(username)):
+    if not isinstance(username, str):  # missing
         return ""
-    text = str(username).strip()
+    text = username.strip()
     at = "@" if text.startswith("@") else ""
     return f"{at}{text[len(at):len(at) + 1]}***"
 

@@ -64,7 +64,7 @@ def _text_limit(value: Any, limit: int, where: str) -> str:
     return value
 
 
-def recipient_of(body: dict, own_number: str) -> tuple[str, str]:
+def recipient_of(body: dict, own_number: str) -> tuple[Any, str]:
     """``(input, key)``: the phone in ``to`` (it wins when both are there, as at Meta) and its
     digits, else the BSUID or parent BSUID in ``recipient`` (131009 when it is not one)."""
     if "to" in body or "recipient" not in body:

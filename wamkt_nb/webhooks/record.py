@@ -85,10 +85,11 @@ def _reject_json(item: object) -> str:
     return text[:MAX_REJECT_ITEM_CHARS]
 
 
-def _need_phone(phone: str | None) -> None:
+def _need_phone(phone: str | None) -> str:
     """Customers are keyed by phone in the store: an update with only a BSUID becomes a reject (kept)."""
     if phone is None:
         raise ValueError("no phone number, only a business-scoped user ID: the store is keyed by phone")
+    return phone
 
 
 def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
@@ -115,20 +116,20 @@ def record_batch(
     with store.transaction() as conn:
 
         def inbound(msg: InboundMessage) -> None:
-            _need_phone(msg.phone)
+            phone = _need_phone(msg.phone)
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
                 " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (msg.wamid, msg.wa_id, msg.phone, msg.profile_name, msg.type, msg.text,
+                (msg.wamid, msg.wa_id, phone, msg.profile_name, msg.type, msg.text,
                  msg.context_wamid, msg.timestamp, _json(msg.raw), received_at),
             )
             if cur.rowcount == 0:
                 result.duplicates += 1
                 return
-            open_window(conn, msg.phone, msg.timestamp)
+            open_window(conn, phone, msg.timestamp)
             choice = message_consent(msg.meanings)
             if choice is not None:
-                record_consent(conn, msg.phone, choice, msg.timestamp, "keyword")
+                record_consent(conn, phone, choice, msg.timestamp, "keyword")
             result.inbound.append(msg)
 
         def status(st: StatusUpdate) -> None:
@@ -146,10 +147,10 @@ def record_batch(
             result.ledger_moved += moved
 
         def preference(pref: UserPreference) -> None:
-            _need_phone(pref.phone)
+            phone = _need_phone(pref.phone)
             if pref.category == "marketing_messages":
                 result.preferences += record_consent(
-                    conn, pref.phone, pref.value == "resume", pref.timestamp, "user_preferences"
+                    conn, phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
 
         def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
