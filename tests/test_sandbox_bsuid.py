@@ -146,3 +146,14 @@ def test_a_customer_loaded_with_only_a_bsuid_is_reachable_by_recipient():
         wamid = resp.json()["messages"][0]["id"]
         row = sb.messages_frame().set_index("wamid").loc[wamid]
         assert row["customer_id"] == "2" and row["status"] in ("sent", "delivered", "read")
+
+
+def test_authentication_templates_need_a_phone(sb):
+    created = sb.engine.templates.create({"name": "login_code", "language": "de", "category": "AUTHENTICATION",
+                                          "components": [{"type": "BODY", "text": "Dein Code: {{1}}. Nicht weitergeben.",
+                                                         "example": {"body_text": [["123456"]]}}]}, START)
+    sb.engine.set_template_status(created["id"], "APPROVED")
+    customer = next(iter(sb.engine.customers.values()))
+    resp = post(sb, template_message(customer.user_id, "login_code", "de", ["123456"]))
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == 131062
+    assert post(sb, template_message(customer.phone, "login_code", "de", ["123456"])).status_code == 200
