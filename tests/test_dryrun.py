@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
-from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.compliance import Policy
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
