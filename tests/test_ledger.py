@@ -6,8 +6,8 @@ import pytest
 from conftest import zone_where_it_is
 
 from wamkt_nb import ledger
-from wamkt_nb.ledger import LedgerError, Outcome
 from wamkt_nb.compliance import explain
+from wamkt_nb.ledger import LedgerError, Outcome
 from wamkt_nb.store import open_store
 from wamkt_nb.store.migrations import apply_migrations
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..currency import CurrencyError, ExchangeRates, reporting_rates
-from ..ledger.experiments import (
-    GUARDRAILS, METRICS, arm_frame, experiment_campaigns, guardrail_frame, unit_frame,
-)
+from ..ledger.experiments import GUARDRAILS, METRICS, arm_frame, experiment_campaigns, guardrail_frame, unit_frame
 from .errors import AbTestError
 
 

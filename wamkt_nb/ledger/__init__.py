@@ -22,7 +22,7 @@ column, and a repeated status changes nothing.
 """
 
 from .campaigns import (
-    CATEGORIES, PLAN_COLUMNS, campaign_names, campaign_info, campaign_over, create_campaign, find_campaign,
+    CATEGORIES, PLAN_COLUMNS, campaign_info, campaign_names, campaign_over, create_campaign, find_campaign,
     import_campaigns, new_campaign_id, recipient_key, set_campaign_status, spec_of, to_epoch, update_spec,
 )
 from .cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since, template_recipients
@@ -47,7 +47,7 @@ __all__ = [
     "ACCEPTED_STATES", "AT_LEAST", "ATTEMPTED_STATES", "CAP_STATES", "CATEGORIES", "EXPOSED_STATES", "FINAL_STATES",
     "HELD_BY_META", "HELD_LABEL", "HELD_RETRY_SECONDS", "HOLDOUT", "LEASE_SECONDS", "LedgerError",
     "MARKETING_CAP_SECONDS", "NOT_ATTEMPTED_STATES", "OPEN_STATES", "Outcome", "PLAN_COLUMNS", "STATES",
-    "STATE_RANK", "SendRow", "THROTTLED", "acquire_lease", "apply_status", "campaign_names", "campaign_info",
+    "STATE_RANK", "SendRow", "THROTTLED", "acquire_lease", "apply_status", "campaign_info", "campaign_names",
     "campaign_over", "campaign_rows", "cancel_open", "claim", "counted_attempts_of_unknown", "create_campaign",
     "due_campaigns", "due_held_retries", "error_breakdown", "find_campaign", "held_count", "held_customers",
     "held_retry_at", "import_campaigns", "import_sends", "marketed_phones", "marketed_since",

@@ -12,6 +12,7 @@ from ..cloudapi.errors import error_meaning
 from ..store import Store
 from .states import ACCEPTED_STATES, EXPOSED_STATES, STATES
 
+
 def state_counts(store: Store, campaign_id: str) -> dict[str, int]:
     """How many rows are in each ledger state (every state present, zero when none)."""
     counts = dict.fromkeys(STATES, 0)

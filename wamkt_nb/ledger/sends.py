@@ -235,10 +235,10 @@ def cancel_open(store: Store, campaign_id: str, now: float) -> int:
 def counted_attempts_of_unknown(store: Store, campaign_id: str) -> dict[int, int]:
     """``send_id`` → attempts made of every ``unknown`` row, without the throttle answers (they do
     not count against the attempt cap)."""
-    return dict(store.query(
+    return {r[0]: r[1] for r in store.query(
         "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
         f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
-        (campaign_id,)))
+        (campaign_id,))}
 
 
 def due_campaigns(store: Store, now: float) -> list[str]:

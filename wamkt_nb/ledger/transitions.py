@@ -21,14 +21,22 @@ from .states import HELD_BY_META, STATE_RANK, TIME_COLUMN
 class Status(Protocol):
     """What a status report carries (the webhook's ``StatusUpdate`` is one)."""
 
-    wamid: str
-    status: str
-    timestamp: float
-    callback_data: str | None
-    error_code: int | None
-    error_title: str | None
-    pricing_category: str | None
-    billable: bool | None
+    @property
+    def wamid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def timestamp(self) -> float: ...
+    @property
+    def callback_data(self) -> str | None: ...
+    @property
+    def error_code(self) -> int | None: ...
+    @property
+    def error_title(self) -> str | None: ...
+    @property
+    def pricing_category(self) -> str | None: ...
+    @property
+    def billable(self) -> bool | None: ...
 
 
 @dataclass(frozen=True)
