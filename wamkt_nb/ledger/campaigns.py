@@ -135,12 +135,12 @@ def create_campaign(
 
 def campaign_info(store: Store, campaign_id: str) -> dict[str, Any]:
     """The campaign row as a dict; a clear error when there is no such campaign."""
-    row = store.query("SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,))
-    if not row:
+    info = find_campaign(store, campaign_id)
+    if info is None:
         known = [r[0] for r in store.query(
             "SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 5")]
         raise LedgerError(f"no campaign {campaign_id!r}; recent: {', '.join(known) or 'none'}")
-    return dict(row[0])
+    return info
 
 
 def set_campaign_status(store: Store, campaign_id: str, status: str, now: float) -> None:
