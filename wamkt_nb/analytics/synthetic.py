@@ -13,6 +13,7 @@ import pandas as pd
 from ..ledger.campaigns import import_campaigns
 from ..ledger.sends import IMPORT_COLUMNS as SEND_IMPORT_COLUMNS
 from ..ledger.sends import import_sends
+from ..ledger.states import AT_LEAST
 from ..store import Store
 
 SEGMENTS = np.array(["unsegmented", "frequent_buyers", "high_order_value", "active_7d"])
@@ -40,12 +41,12 @@ def write_ledger(store: Store, customers: pd.DataFrame, rows: int, now: float, s
         u = rng.random(n)
         lift = 0.05 * (c % 4)
         state = np.select([u < 0.02, u < 0.05, u < 0.30 - lift, u < 0.38], ["excluded", "failed", "delivered", "sent"], "read")
-        delivered = np.isin(state, ("delivered", "read"))
+        delivered = np.isin(state, AT_LEAST["delivered"])
         cols.append(pd.DataFrame({
             "campaign_id": f"bench{c:02d}", "customer_id": ids[who], "phone": phones[who], "state": state,
             "error_code": np.where(state == "failed", rng.choice([131026, 131049, 131050, 131047], n), np.nan),
             "accepted_at": np.where(state != "excluded", out, np.nan),
-            "sent_at": np.where(np.isin(state, ("sent", "delivered", "read")), out + 1, np.nan),
+            "sent_at": np.where(np.isin(state, AT_LEAST["sent"]), out + 1, np.nan),
             "delivered_at": np.where(delivered, out + 3, np.nan),
             "read_at": np.where(state == "read", out + 3 + rng.exponential(3600, n), np.nan),
             "failed_at": np.where(state == "failed", out + 5, np.nan),
