@@ -1,5 +1,7 @@
 """Only ``wamkt_nb/ledger/`` holds SQL on the ``sends`` and ``campaigns`` tables: every other module
-calls its functions, so the state machine and its statements have one home."""
+calls its functions, so the state machine and its statements have one home. The schema's history
+(``store/migrations/*.sql``, applied once per database and never edited) is not Python and stays
+where the migration runner finds it."""
 
 import re
 from pathlib import Path
