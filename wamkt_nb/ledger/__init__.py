@@ -5,7 +5,7 @@ those tables (``tests/test_ledger_sql_home.py`` keeps it so).
 One row per recipient, written before any request is made::
 
                  ┌──────────── excluded(reason)   plan rule, send-time check, A/B holdout
-                 │
+                 │                                (a holdout member gets held_at when a message would have gone out)
     create ──> planned ──> in_flight ──> accepted ──> sent ──> delivered ──> read
                  │  ^         │  │          │          │
                  │  └─ retry ─┘  │          └──────────┴──> failed(code)   (webhook; 131049 = held by Meta)
