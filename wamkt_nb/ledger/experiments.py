@@ -25,7 +25,7 @@ _EXPOSED = f"""
 """
 _SQL = {
     "read": f"""
-      SELECT arm, COUNT(*) AS users, SUM(read_at IS NOT NULL) AS successes, 0.0 AS revenue
+      SELECT arm, COUNT(*) AS users, SUM(CASE WHEN read_at IS NOT NULL THEN 1 ELSE 0 END) AS successes, 0.0 AS revenue
       FROM ({_EXPOSED}) WHERE arm != '{HOLDOUT}' GROUP BY arm ORDER BY arm""",
     "reply": f"""
       SELECT e.arm, COUNT(*) AS users,

@@ -28,7 +28,8 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
     latest ``fbtrace_id`` Meta gave for the code (what its support asks for; None for async ones)."""
     frame = store.read_frame(  # SQLite: the bare fbtrace_id comes from the row with the max() time
         "SELECT code, count(*) AS count, max(CASE WHEN trace IS NOT NULL THEN at END) AS traced_at,"
-        " trace AS fbtrace_id, total(kind = 'unknown') AS unknown, total(kind = 'not_sent') AS not_sent FROM ("
+        " trace AS fbtrace_id, SUM(CASE WHEN kind = 'unknown' THEN 1 ELSE 0 END) AS unknown,"
+        " SUM(CASE WHEN kind = 'not_sent' THEN 1 ELSE 0 END) AS not_sent FROM ("
         " SELECT a.error_code AS code, a.fbtrace_id AS trace, a.started_at AS at,"
         "  CASE WHEN a.outcome IN ('timeout', 'lost') THEN 'unknown'"
         "   WHEN a.http_status IS NULL AND a.error_code IS NULL THEN 'not_sent' END AS kind FROM attempts a"
