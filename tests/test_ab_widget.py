@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.abtest import evaluate, plan_test, unit_outcomes
-from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
 from wamkt_nb.widgets.ab_results import AbResults

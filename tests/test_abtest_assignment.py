@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from wamkt_nb.abtest import HOLDOUT, AbTestError, assign_arms, bucket, ledger_arms
-from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 
 IDS = [f"c{i:05d}" for i in range(20_000)]

@@ -9,8 +9,8 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 from wamkt_nb.abtest import AbTestError, arm_counts, evaluate, experiments
 from wamkt_nb.abtest.charts import intervals_figure
 from wamkt_nb.analytics.export import figure_bytes
-from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.currency import CurrencyError, ExchangeRates
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 
 T0 = 1_700_000_000.0

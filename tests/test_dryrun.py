@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
-from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.compliance import Policy
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
 from wamkt_nb.pricing import RateCard, guide_2024
 from wamkt_nb.store import open_store

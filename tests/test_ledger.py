@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from conftest import zone_where_it_is
 
-from wamkt_nb.campaigns import ledger
-from wamkt_nb.campaigns.ledger import LedgerError, Outcome
+from wamkt_nb import ledger
 from wamkt_nb.compliance import explain
+from wamkt_nb.ledger import LedgerError, Outcome
 from wamkt_nb.store import open_store
 from wamkt_nb.store.migrations import apply_migrations
 
@@ -170,7 +170,7 @@ def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
     ledger.acquire_lease(store, "c1")
     ledger.acquire_lease(store, "c1")  # the same process may take it again
     other = subprocess.run([sys.executable, "-c", (
-        "import sys; from wamkt_nb.store import open_store; from wamkt_nb.campaigns import ledger\n"
+        "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
         "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
         "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"), str(store.path)],
         capture_output=True, text=True, timeout=60)
@@ -178,7 +178,7 @@ def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
     # a lease whose process is gone is taken over at once
     store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1'")
     code = subprocess.run([sys.executable, "-c", (
-        "import sys; from wamkt_nb.store import open_store; from wamkt_nb.campaigns import ledger\n"
+        "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
         "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"), str(store.path)], timeout=60).returncode
     assert code == 0
     ledger.release_lease(store, "c1")  # not ours any more: nothing happens

@@ -12,9 +12,9 @@ from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 from test_sender import receiver  # noqa: F401 - the webhook receiver fixture, on this module's sandbox
 
+from wamkt_nb import ledger
 from wamkt_nb.analytics.funnel import enrich, failures, funnel
 from wamkt_nb.analytics.load import load_ledger
-from wamkt_nb.campaigns import ledger
 from wamkt_nb.campaigns.send_api import campaign_api, set_campaign_api
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient, CloudClient

@@ -11,7 +11,7 @@ from test_ledger import make_plan
 
 from conftest import free_port
 from wamkt_nb.graph_versions import CURRENT_VERSION
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.cli import main
 from wamkt_nb.cloudapi import (
     AsyncCloudClient, InvalidURLError, OutcomeUnknownError, TransportError, check_base_url, text_message,

@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, free_port, stop_process, wait_for_port
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cli.send import main as send_main
 from wamkt_nb.cloudapi import AsyncCloudClient

@@ -7,7 +7,7 @@ import pytest
 from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate

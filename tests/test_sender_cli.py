@@ -5,7 +5,7 @@ import time
 import pytest
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.cli import main
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store

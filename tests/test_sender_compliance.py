@@ -8,7 +8,8 @@ import pytest
 from conftest import sender_sandbox, zone_where_it_is
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
+from wamkt_nb.campaigns.policy import campaign_policy
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.compliance import explain
@@ -109,6 +110,6 @@ async def test_a_dry_run_policy_is_the_one_the_sender_checks(sandbox, store):
     plan = make_plan(people, template="order_shipped", planned_at=now).assign(timezone=zone_where_it_is(23))
     plan.attrs["policy"] = Policy(quiet_start=0, quiet_end=0)
     cid = ledger.create_campaign(store, plan, name="p", now=now)
-    assert ledger.campaign_policy(ledger.campaign_info(store, cid)) == Policy(quiet_start=0, quiet_end=0)
+    assert campaign_policy(ledger.campaign_info(store, cid)) == Policy(quiet_start=0, quiet_end=0)
     progress = await send(store, sandbox, cid)
     assert progress.status == "complete" and sent_phones(sandbox) == set(people["phone"])

@@ -9,7 +9,7 @@ import pytest
 from conftest import sender_sandbox, wait_until
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate

@@ -11,7 +11,7 @@ import pandas as pd
 from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
-from wamkt_nb.campaigns import ledger
+from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import AsyncCloudClient, template_message

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks import (
-    WebhookReceiver, apply_status, moves_forward, parse_payload, reconcile_sends, sign_body, verify_signature,
-)
+from wamkt_nb.ledger import apply_status, moves_forward, reconcile_sends
+from wamkt_nb.webhooks import WebhookReceiver, parse_payload, sign_body, verify_signature
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.updates import PayloadError, StatusUpdate
 from wamkt_nb.webhooks.windows import WINDOW_SECONDS, window_open

@@ -26,7 +26,6 @@ from .abtest.play import approved_template, plan_from_history
 from .autoreply import Rule
 from .autoreply.repository import save_rule
 from .campaigns.dryrun import dry_run
-from .campaigns.ledger import create_campaign
 from .campaigns.sender import SendOptions, send_campaign
 from .clock import SimulatedClock
 from .cloudapi import AsyncCloudClient, CloudClient
@@ -36,6 +35,7 @@ from .data.schema import CustomerData
 from .data.stored import read_customer_data, write_customer_data
 from .inbox.answer import answer
 from .inbox.queries import open_conversations
+from .ledger import create_campaign, due_campaigns
 from .messages import MessageSpec, Param, Template, template_from_text
 from .sandbox import BehaviourParams, Sandbox, SandboxConfig
 from .sandbox.templates import default_templates
@@ -160,9 +160,8 @@ def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None
 
 def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:
     """Send rows planned for later (quiet hours) that are due by now; returns how many campaigns."""
-    due = store.query("SELECT DISTINCT campaign_id FROM sends WHERE state = 'planned' AND planned_at <= ?",
-                      (sandbox.clock.now(),))
-    for (campaign_id,) in due:
+    due = due_campaigns(store, sandbox.clock.now())
+    for campaign_id in due:
         _send(store, sandbox, campaign_id, pace)
     return len(due)
 

@@ -13,10 +13,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..ledger.sends import recorded_arms
+from ..ledger.states import HOLDOUT
 from .errors import AbTestError
 from .planning import arm_names, normalised
-
-HOLDOUT = "holdout"
 
 
 def hash_units(customer_ids: Iterable[str], salt: str) -> np.ndarray:
@@ -120,8 +120,5 @@ def strata_from(features: pd.DataFrame, by: str) -> pd.Series:
 
 def ledger_arms(store, campaign_id: str) -> pd.Series:
     """The arms already recorded for a campaign's recipients (``sends.arm``), by customer id."""
-    frame = store.read_frame(
-        "SELECT customer_id, arm FROM sends WHERE campaign_id = ? AND arm IS NOT NULL AND arm != ''",
-        (campaign_id,),
-    )
+    frame = pd.DataFrame(recorded_arms(store, campaign_id), columns=["customer_id", "arm"])
     return pd.Series(frame["arm"].to_numpy(dtype=object), index=frame["customer_id"].astype(str), name="arm")

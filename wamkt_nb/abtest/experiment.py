@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pandas as pd
 
+from ..ledger.campaigns import campaign_over, find_campaign, spec_of
 from .errors import AbTestError
 from .evaluation import Evaluation, evaluate
 from .outcomes import GUARDRAILS, arm_counts, guardrail_counts, unit_outcomes
@@ -14,25 +14,11 @@ from .outcomes import GUARDRAILS, arm_counts, guardrail_counts, unit_outcomes
 
 def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
     """The design recorded with the campaign (``SamplePlan.spec()`` plus ``metric``), or ``{}``."""
-    rows = store.query("SELECT spec_json, experiment_key FROM campaigns WHERE campaign_id = ?", (campaign_id,))
-    if not rows:
+    info = find_campaign(store, campaign_id)
+    if info is None:
         raise AbTestError(f"no campaign {campaign_id!r}")
-    try:
-        spec = orjson.loads(rows[0]["spec_json"] or "{}")
-    except orjson.JSONDecodeError:
-        spec = {}
-    experiment = spec.get("experiment") if isinstance(spec, dict) else None
+    experiment = spec_of(info["spec_json"]).get("experiment")
     return dict(experiment) if isinstance(experiment, dict) else {}
-
-
-def campaign_over(store, campaign_id: str) -> bool:
-    """Whether no more recipients can join: the campaign is complete or cancelled and nothing of it
-    waits to be sent."""
-    rows = store.query(
-        "SELECT status IN ('complete', 'cancelled') AND NOT EXISTS ("
-        " SELECT 1 FROM sends s WHERE s.campaign_id = c.campaign_id AND s.state IN ('planned', 'in_flight'))"
-        " FROM campaigns c WHERE campaign_id = ?", (campaign_id,))
-    return bool(rows and rows[0][0])
 
 
 def evaluate_campaign(

@@ -13,23 +13,21 @@ import concurrent.futures
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import orjson
 import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport, dry_run
-from ..campaigns.ledger import create_campaign
 from ..campaigns.sender import Progress, SendOptions, send_campaign
 from ..clock import SimulatedClock
 from ..cloudapi import AsyncCloudClient
 from ..compliance import Policy
 from ..data.schema import CustomerData
+from ..ledger import create_campaign, marketing_read_history
 from ..messages import MessageSpec, Template
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..store import Store
 from ..webhooks.wiring import connect_sandbox
 from .errors import AbTestError
-from .outcomes import ATTEMPTED
 from .planning import SamplePlan, plan_sample_size
 
 @dataclass(frozen=True)
@@ -45,14 +43,7 @@ class PlayResult:
 def history_read_rate(store: Store, customer_ids: Sequence[str]) -> tuple[int, int]:
     """(messages, reads) of the marketing messages these customers were sent before: attempted
     messages and those with ``read_at``, counted as the ``read`` outcome counts them."""
-    rows = store.query(
-        f"""SELECT COUNT(*), COALESCE(SUM(s.read_at IS NOT NULL), 0) FROM sends s
-            JOIN campaigns c ON c.campaign_id = s.campaign_id
-            WHERE c.category = 'marketing' AND s.state IN ({', '.join('?' * len(ATTEMPTED))})
-              AND s.customer_id IN (SELECT value FROM json_each(?))""",
-        (*ATTEMPTED, orjson.dumps([str(c) for c in customer_ids]).decode()),
-    )
-    return int(rows[0][0]), int(rows[0][1])
+    return marketing_read_history(store, customer_ids)
 
 
 def plan_from_history(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..compliance.reservation import HELD_LABEL
+from ..ledger.states import HELD_LABEL
 from .funnel import EMAIL_READ_RATE, REPLY_WARNING_RATE
 from .segments import GUIDE_SEGMENTATION
 

@@ -12,21 +12,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..compliance.reservation import HELD_BY_META, HELD_LABEL
+from ..ledger.states import AT_LEAST, HELD_BY_META, HELD_LABEL, NOT_ATTEMPTED_STATES
 
 STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
 EMAIL_READ_RATE = 0.20
 """The e-mail open rate of the WhatsApp marketing guide, 2024, the baseline a WhatsApp read rate is compared with."""
 REPLY_WARNING_RATE = 0.05
 """Under 5 % replies within 24 h Meta sees spam and lowers the sender's priority (WhatsApp marketing guide, 2024)."""
-
-_NOT_ATTEMPTED = ("planned", "excluded", "cancelled")
-_AT_LEAST = {
-    "accepted": ("accepted", "sent", "delivered", "read"),
-    "sent": ("sent", "delivered", "read"),
-    "delivered": ("delivered", "read"),
-    "read": ("read",),
-}
 
 
 def enrich(
@@ -44,10 +36,10 @@ def enrich(
     """
     out = sends.copy()
     state = out["state"]
-    out["attempted"] = ~state.isin(_NOT_ATTEMPTED).to_numpy()
+    out["attempted"] = ~state.isin(NOT_ATTEMPTED_STATES).to_numpy()
     reached = pd.Series(False, index=out.index)
     for stage in ("read", "delivered", "sent", "accepted"):  # a later stage implies the earlier ones
-        reached = reached | state.isin(_AT_LEAST[stage]) | out[f"{stage}_at"].notna()
+        reached = reached | state.isin(AT_LEAST[stage]) | out[f"{stage}_at"].notna()
         out[stage] = reached.to_numpy()
     # 131049 is Meta holding a marketing message back (per-user limit), not a failure of ours.
     held = (state == "failed") & (pd.to_numeric(out["error_code"], errors="coerce") == HELD_BY_META)

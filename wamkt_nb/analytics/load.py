@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..ledger.reports import campaign_rows, send_rows
 from ..store import Store
 from .snapshot import read_sends
 
@@ -81,10 +82,10 @@ def _column(name: str, values: tuple) -> pd.Series:
 
 
 def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pd.DataFrame:
-    with store.lock:
-        cur = store.conn.cursor()
-        cur.row_factory = None
-        rows = cur.execute(sql, params).fetchall()
+    return _frame(store.tuples(sql, params), columns)
+
+
+def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
     values = list(zip(*rows)) if rows else [()] * len(columns)
     return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values)})
 
@@ -101,29 +102,15 @@ def load_ledger(
     campaign's segment name, or ``"unsegmented"``) and ``experiment_key``. ``snapshot`` reads the
     ledger from a columnar snapshot beside the database while it is current (see ``snapshot``).
     """
-    where, params = [], []
-    if since is not None:
-        where.append("created_at >= ?")
-        params.append(pd.Timestamp(since).timestamp())
-    if until is not None:
-        where.append("created_at < ?")
-        params.append(pd.Timestamp(until).timestamp())
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    campaigns = _fetch(
-        store, f"SELECT {', '.join(CAMPAIGN_COLUMNS)} FROM campaigns{clause} ORDER BY created_at",
-        CAMPAIGN_COLUMNS, tuple(params),
-    )
-    send_clause = (
-        f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if where else ""
-    )
+    start = None if since is None else pd.Timestamp(since).timestamp()
+    end = None if until is None else pd.Timestamp(until).timestamp()
+    campaigns = _frame(campaign_rows(store, CAMPAIGN_COLUMNS, start, end), CAMPAIGN_COLUMNS)
     if snapshot:
-        sends = read_sends(store, lambda: _fetch(store, f"SELECT {', '.join(SEND_COLUMNS)} FROM sends", SEND_COLUMNS))
-        if where:
+        sends = read_sends(store, lambda: _frame(send_rows(store, SEND_COLUMNS), SEND_COLUMNS))
+        if start is not None or end is not None:
             sends = sends[sends["campaign_id"].isin(campaigns["campaign_id"])].reset_index(drop=True)
     else:
-        sends = _fetch(
-            store, f"SELECT {', '.join(SEND_COLUMNS)} FROM sends{send_clause}", SEND_COLUMNS, tuple(params)
-        )
+        sends = _frame(send_rows(store, SEND_COLUMNS, start, end), SEND_COLUMNS)
     inbound = _fetch(
         store, f"SELECT {', '.join(INBOUND_COLUMNS)} FROM inbound_messages ORDER BY timestamp",
         INBOUND_COLUMNS,

@@ -15,14 +15,10 @@ from typing import Callable
 
 import pandas as pd
 
+from ..ledger.reports import SENDS_FINGERPRINT_SQL, send_table_columns
 from ..store import Store
 from ..store.snapshot import read_snapshotted, snapshot_file, table_fingerprint
 
-_FINGERPRINT_SQL = (
-    "SELECT COUNT(*), MAX(send_id), TOTAL(updated_at), TOTAL(accepted_at), TOTAL(sent_at),"
-    " TOTAL(delivered_at), TOTAL(read_at), TOTAL(failed_at), TOTAL(error_code), TOTAL(billable),"
-    " TOTAL(LENGTH(state)) FROM sends"
-)
 _CATEGORIES = ("campaign_id", "state", "message_type", "pricing_category", "arm")
 """Few distinct values: read back as categoricals, which group and compare fastest."""
 
@@ -35,10 +31,9 @@ def snapshot_path(store: Store) -> Path | None:
 def fingerprint(store: Store) -> str:
     """One scan of ``sends`` summarised, with its columns (a migration that adds one makes the
     snapshot stale); equal fingerprints mean the snapshot is current."""
-    columns = [r[1] for r in store.query("PRAGMA table_info(sends)")]
-    return json.dumps([table_fingerprint(store, _FINGERPRINT_SQL), columns])
+    return json.dumps([table_fingerprint(store, SENDS_FINGERPRINT_SQL), send_table_columns(store)])
 
 
 def read_sends(store: Store, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """The whole ``sends`` frame from a current snapshot, else from ``load()`` (then snapshotted)."""
-    return read_snapshotted(store, "sends", _FINGERPRINT_SQL, load, _CATEGORIES)
+    return read_snapshotted(store, "sends", SENDS_FINGERPRINT_SQL, load, _CATEGORIES)

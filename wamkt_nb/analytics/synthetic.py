@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..ledger.campaigns import import_campaigns
+from ..ledger.sends import IMPORT_COLUMNS as SEND_IMPORT_COLUMNS
+from ..ledger.sends import import_sends
+from ..ledger.states import AT_LEAST
 from ..store import Store
 
 SEGMENTS = np.array(["unsegmented", "frequent_buyers", "high_order_value", "active_7d"])
@@ -28,11 +32,7 @@ def write_ledger(store: Store, customers: pd.DataFrame, rows: int, now: float, s
          None if SEGMENTS[c % 4] == "unsegmented" else str(SEGMENTS[c % 4]))
         for c in range(n_campaigns)
     ]
-    with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO campaigns (campaign_id, name, category, status, created_at, segment_name)"
-            " VALUES (?,?,?,?,?,?)", campaigns,
-        )
+    import_campaigns(store, campaigns)
     cols = []
     for c in range(n_campaigns):
         who = rng.choice(len(ids), size=min(per, len(ids)), replace=False)
@@ -41,12 +41,12 @@ def write_ledger(store: Store, customers: pd.DataFrame, rows: int, now: float, s
         u = rng.random(n)
         lift = 0.05 * (c % 4)
         state = np.select([u < 0.02, u < 0.05, u < 0.30 - lift, u < 0.38], ["excluded", "failed", "delivered", "sent"], "read")
-        delivered = np.isin(state, ("delivered", "read"))
+        delivered = np.isin(state, AT_LEAST["delivered"])
         cols.append(pd.DataFrame({
             "campaign_id": f"bench{c:02d}", "customer_id": ids[who], "phone": phones[who], "state": state,
             "error_code": np.where(state == "failed", rng.choice([131026, 131049, 131050, 131047], n), np.nan),
             "accepted_at": np.where(state != "excluded", out, np.nan),
-            "sent_at": np.where(np.isin(state, ("sent", "delivered", "read")), out + 1, np.nan),
+            "sent_at": np.where(np.isin(state, AT_LEAST["sent"]), out + 1, np.nan),
             "delivered_at": np.where(delivered, out + 3, np.nan),
             "read_at": np.where(state == "read", out + 3 + rng.exponential(3600, n), np.nan),
             "failed_at": np.where(state == "failed", out + 5, np.nan),
@@ -54,16 +54,10 @@ def write_ledger(store: Store, customers: pd.DataFrame, rows: int, now: float, s
     ledger = pd.concat(cols, ignore_index=True)
     ledger["recipient_key"] = ledger["campaign_id"] + ":" + ledger["customer_id"].astype(str)
     ledger["billable"] = np.where(ledger["delivered_at"].notna(), 1, np.nan)
-    columns = ["campaign_id", "recipient_key", "customer_id", "phone", "state", "error_code", "accepted_at",
-               "sent_at", "delivered_at", "read_at", "failed_at", "billable"]
-    records = ledger[columns].astype(object).where(ledger[columns].notna(), None)
-    with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, error_code, accepted_at,"
-            " sent_at, delivered_at, read_at, failed_at, billable, message_type, updated_at)"
-            f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'template',{now})",
-            records.itertuples(index=False, name=None),
-        )
+    ledger["message_type"], ledger["updated_at"] = "template", now
+    columns = list(SEND_IMPORT_COLUMNS)
+    import_sends(store, ledger[columns].astype(object).where(ledger[columns].notna(), None)
+                 .itertuples(index=False, name=None))
     # Replies: 12 % of delivered answer, mostly within minutes; orders: 4 % buy within a week.
     reached = ledger[ledger["delivered_at"].notna()]
     replied = reached.sample(frac=0.12, random_state=seed)

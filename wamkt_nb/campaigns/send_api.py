@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
-import orjson
-
+from ..ledger.campaigns import spec_of, update_spec
 from ..store import Store
 
 MESSAGES = "messages"
@@ -32,20 +31,12 @@ def check_api(api: str, category: str) -> str:
 
 def set_campaign_api(store: Store, campaign_id: str, api: str) -> None:
     """Send ``campaign_id`` through ``api`` from now on (rows already sent keep the API they went by)."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT spec_json, category FROM campaigns WHERE campaign_id = ?",
-                           (campaign_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no campaign {campaign_id!r}")
-        spec = orjson.loads(row[0] or "{}")
-        spec["api"] = check_api(api, row[1])
-        conn.execute("UPDATE campaigns SET spec_json = ? WHERE campaign_id = ?",
-                     (orjson.dumps(spec).decode(), campaign_id))
+    update_spec(store, campaign_id, lambda spec, category: {**spec, "api": check_api(api, category)})
 
 
 def campaign_api(info: dict[str, Any]) -> str:
     """The endpoint the campaign (a ``campaigns`` row) is sent through; ``messages`` unless chosen."""
-    return orjson.loads(info.get("spec_json") or "{}").get("api") or MESSAGES
+    return spec_of(info.get("spec_json")).get("api") or MESSAGES
 
 
 def send_function(client: Any, api: str) -> Callable[[str, dict[str, Any]], Awaitable[Any]]:

@@ -30,11 +30,11 @@ from ..cloudapi.errors import (
     error_meaning,
 )
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
-from ..compliance.reservation import HELD_BY_META, HELD_LABEL
+from .. import ledger
+from ..ledger.states import HELD_BY_META, HELD_LABEL
 from ..scrub import scrub
 from ..store import Store
-from . import ledger
-from .held import held_count
+from .policy import campaign_policy
 from .template_status import TEMPLATE_DISABLED, TEMPLATE_PAUSED, template_block, template_of
 from .pacing import NumberPacer, PairLimiter, jittered, resolve_rate
 from .send_api import campaign_api, check_api, send_function
@@ -186,7 +186,7 @@ class CampaignRunner:
         self.info = ledger.campaign_info(store, campaign_id)
         marketing = self._marketing = self.info["category"] == "marketing"
         self.reserve = reserve if reserve is not None else (reserve_marketing if marketing else None)
-        self.checks = SendTimeCheck(store, self.info["category"], ledger.campaign_policy(self.info))
+        self.checks = SendTimeCheck(store, self.info["category"], campaign_policy(self.info))
         self.api = check_api(campaign_api(self.info), self.info["category"])
         self._post = send_function(client, self.api)
         self._paused = False
@@ -511,10 +511,7 @@ class CampaignRunner:
         ledger.reconcile_unknown(self.store, self.campaign_id, now)
         if self.options.unknown_policy is not UnknownPolicy.WAIT_THEN_RESEND:
             return
-        attempts = dict(self.store.query(  # throttle answers do not count
-            "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-            f" AND a.error_code = {ledger.THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
-            (self.campaign_id,)))
+        attempts = ledger.counted_attempts_of_unknown(self.store, self.campaign_id)  # throttle answers do not count
         for send_id, started in ledger.unknown_sends(self.store, self.campaign_id):
             if attempts.get(send_id, 0) < self.options.max_attempts:
                 self._waiting_unknown[send_id] = started + self.options.unknown_wait
@@ -618,7 +615,7 @@ class CampaignRunner:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
         if mono - self._errors_at >= ERRORS_REFRESH:  # sync errors and async failures from webhooks
             self._errors, self._traces, self._meanings = _codes(ledger.error_breakdown(self.store, self.campaign_id))
-            self._held = held_count(self.store, self.campaign_id)
+            self._held = ledger.held_count(self.store, self.campaign_id)
             self._errors_at = mono
         return Progress(
             campaign_id=self.campaign_id, status=status, total=total, counts=counts,

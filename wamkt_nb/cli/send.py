@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from ..campaigns import ledger
-from ..compliance.reservation import HELD_LABEL
+from .. import ledger
+from ..ledger.states import HELD_LABEL
 from ..campaigns.pacing import PaceError, describe_rate
 from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
@@ -163,8 +163,7 @@ async def _run(args: argparse.Namespace) -> int:
     store = open_store(args.db or database_path())
     with ExitStack() as stack:
         stack.callback(store.close)
-        if args.plan is not None and not store.query(
-                "SELECT 1 FROM campaigns WHERE campaign_id = ?", (args.campaign,)):
+        if args.plan is not None and ledger.find_campaign(store, args.campaign) is None:
             ledger.create_campaign(store, _read_plan(args.plan), name=args.name or args.campaign,
                                    now=time.time(), campaign_id=args.campaign)
         info = ledger.campaign_info(store, args.campaign)

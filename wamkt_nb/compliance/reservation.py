@@ -9,24 +9,8 @@ never both claim the same customer within 24 h.
 
 from __future__ import annotations
 
+from ..ledger.cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since
 from ..store import Store
-
-MARKETING_CAP_SECONDS = 86_400.0
-HELD_BY_META = 131049
-"""Meta's per-user marketing limit: the message was held back, not failed; retry no sooner than 24 h."""
-HELD_LABEL = "held by Meta"
-"""How reports name a 131049 outcome, apart from failures."""
-HELD_RETRY_SECONDS = 86_400.0
-SENT_STATES = ("in_flight", "accepted", "unknown", "sent", "delivered", "read")
-"""Ledger states in which a message may have reached the customer."""
-
-_LEDGER_RECENT = f"""
-SELECT 1 FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id
-WHERE s.phone = ? AND c.category = 'marketing' AND s.campaign_id != ?
-  AND s.state IN ({", ".join(repr(s) for s in SENT_STATES)})
-  AND COALESCE(s.accepted_at, s.sent_at, s.delivered_at, s.read_at, s.updated_at) > ?
-LIMIT 1
-"""
 
 
 def reserve_marketing(store: Store, phone: str, campaign_id: str, now: float,
@@ -40,7 +24,7 @@ def reserve_marketing(store: Store, phone: str, campaign_id: str, now: float,
         holder = _holder(conn, phone, now, cap_seconds)
         if holder is not None:
             return holder == campaign_id
-        if conn.execute(_LEDGER_RECENT, (phone, campaign_id, now - cap_seconds)).fetchone():
+        if marketed_since(conn, phone, campaign_id, now - cap_seconds):
             return False
         conn.execute(
             "INSERT INTO marketing_reservations (phone, campaign_id, reserved_at) VALUES (?, ?, ?) "
@@ -59,7 +43,7 @@ def marketing_taken(store: Store, phone: str, campaign_id: str, now: float,
         holder = _holder(conn, phone, now, cap_seconds)
         if holder is not None:
             return holder != campaign_id
-        return conn.execute(_LEDGER_RECENT, (phone, campaign_id, now - cap_seconds)).fetchone() is not None
+        return marketed_since(conn, phone, campaign_id, now - cap_seconds)
 
 
 def _holder(conn, phone: str, now: float, cap_seconds: float) -> str | None:
@@ -84,20 +68,4 @@ def recently_marketed(store: Store, now: float, campaign_id: str = "",
     reserved = store.query(
         "SELECT phone FROM marketing_reservations WHERE reserved_at > ? AND campaign_id != ?",
         (since, campaign_id))
-    sent = store.query(
-        "SELECT DISTINCT s.phone FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id "
-        f"WHERE c.category = 'marketing' AND s.campaign_id != ? AND s.state IN "
-        f"({', '.join(repr(s) for s in SENT_STATES)}) "
-        "AND COALESCE(s.accepted_at, s.sent_at, s.delivered_at, s.read_at, s.updated_at) > ?",
-        (campaign_id, since))
-    return {r[0] for r in reserved} | {r[0] for r in sent}
-
-
-def held_retry_at(conn, phone: str, held_at: float, delay: float = HELD_RETRY_SECONDS,
-                  cap_seconds: float = MARKETING_CAP_SECONDS) -> float:
-    """When a marketing message Meta held back (131049) at ``held_at`` may be retried: ``delay``
-    after the hold, and not before the customer's latest marketing reservation is ``cap_seconds``
-    old (the retry itself must still pass :func:`reserve_marketing` when it runs)."""
-    row = conn.execute("SELECT reserved_at FROM marketing_reservations WHERE phone = ?", (phone,)).fetchone()
-    reserved = row[0] if row is not None else float("-inf")
-    return max(held_at + delay, reserved + cap_seconds)
+    return {r[0] for r in reserved} | marketed_phones(store, campaign_id, since)

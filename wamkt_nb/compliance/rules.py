@@ -14,10 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..ledger.cap import template_recipients
 from ..messages.templates import to_arrow
 from ..store import Store
 from .reasons import EXCLUDING, REASON_CODES
-from .reservation import MARKETING_CAP_SECONDS, SENT_STATES, recently_marketed
+from .reservation import MARKETING_CAP_SECONDS, recently_marketed
 
 SERVICE_WINDOW_SECONDS = 86_400.0
 INACTIVE_DAYS = 90.0
@@ -200,9 +201,4 @@ def reached_last_24h(store: Store | None, now: float) -> int:
     """Unique users who got a business-initiated (template) message in the last 24 h: the tier's use."""
     if store is None:
         return 0
-    row = store.query(
-        "SELECT COUNT(DISTINCT phone) FROM sends WHERE message_type = 'template' AND state IN "
-        f"({', '.join(repr(s) for s in SENT_STATES)}) "
-        "AND COALESCE(accepted_at, sent_at, updated_at) > ? AND COALESCE(accepted_at, sent_at, updated_at) <= ?",
-        (now - 86_400.0, now))
-    return int(row[0][0])
+    return template_recipients(store, now - 86_400.0, now)

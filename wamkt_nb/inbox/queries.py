@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..analytics.service import conversations, service_summary
+from ..ledger import campaign_names, reached_phones
 from ..store import Store
 from ..webhooks.windows import WINDOW_SECONDS
 
@@ -31,33 +32,28 @@ def _utc(seconds: pd.Series) -> pd.Series:
 LOOKBACK_DAYS = 30.0
 """Conversations that started longer ago than this are left out of the inbox (and its figures)."""
 
-REACHED_STATES = ("accepted", "sent", "delivered", "read")
-"""Ledger states of a message that went out: its recipient counts as reached by the campaign."""
-_REACHED = (f"SELECT phone FROM sends WHERE campaign_id = ? AND state IN ({', '.join('?' * len(REACHED_STATES))})")
-
-
 def campaign_choices(store: Store) -> list[tuple[str, str]]:
     """(label, campaign_id) of every campaign, newest first: the inbox's campaign filter."""
-    rows = store.query("SELECT campaign_id, name FROM campaigns ORDER BY created_at DESC, campaign_id")
-    return [(f"{name} ({cid})", cid) for cid, name in rows]
+    return [(f"{name} ({cid})", cid) for cid, name in campaign_names(store)]
 
 
 def load_messages(store: Store, since: float = 0.0,
                   campaign_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inbound messages since ``since`` (phone, timestamp, text, profile_name, wamid) and our answers (phone, at);
     with ``campaign_id`` only those of customers the campaign reached."""
-    reached, params = "", ()
-    if campaign_id is not None:
-        reached, params = f" AND phone IN ({_REACHED})", (campaign_id, *REACHED_STATES)
     inbound = store.read_frame(
         "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages WHERE timestamp >= ?"
-        f"{reached} ORDER BY timestamp", (since, *params)
+        " ORDER BY timestamp", (since,)
     )
     responses = store.read_frame(
         "SELECT phone, COALESCE(accepted_at, created_at) AS at, kind FROM replies WHERE state != 'failed'"
         " AND created_at >= ? AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
-        f" AND reply_id IS NOT NULL){reached} ORDER BY at", (since, *params)
+        " AND reply_id IS NOT NULL) ORDER BY at", (since,)
     )
+    if campaign_id is not None:
+        reached = reached_phones(store, campaign_id)
+        inbound = inbound[inbound["phone"].isin(reached)].reset_index(drop=True)
+        responses = responses[responses["phone"].isin(reached)].reset_index(drop=True)
     inbound["timestamp"] = _utc(inbound["timestamp"])
     responses["at"] = _utc(responses["at"])
     return inbound, responses

@@ -37,7 +37,7 @@ from ..analytics.timing import local_time
 from ..abtest import assign_arms
 from ..abtest.play import approved_template
 from ..campaigns.dryrun import dry_run
-from ..campaigns.ledger import create_campaign
+from ..ledger import create_campaign
 from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.features import build_features

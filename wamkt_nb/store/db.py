@@ -53,6 +53,13 @@ class Store:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
+    def tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        """A query's rows as plain tuples (no ``sqlite3.Row``): the fast path for large reads."""
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            return cur.execute(sql, params).fetchall()
+
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
         """A query's result as a pandas DataFrame."""
         import pandas as pd

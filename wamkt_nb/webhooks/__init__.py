@@ -4,7 +4,6 @@ Framework-free core (:class:`WebhookReceiver`), an ASGI app for ``wamkt serve`` 
 server extension (``jupyter server --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True``).
 """
 
-from .ledger import STATE_RANK, apply_status, moves_forward, reconcile_sends
 from .receiver import DEFAULT_MAX_BODY_BYTES, WebhookReceiver, WebhookResponse
 from .record import InboundHandler, RecordResult, record_batch
 from .signature import SIGNATURE_HEADER, sign_body, verify_signature
@@ -15,9 +14,9 @@ from .updates import (
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES", "InboundHandler", "InboundMessage", "PayloadError", "RecordResult",
-    "Reject", "SIGNATURE_HEADER", "STATE_RANK", "StatusUpdate", "TemplateStatusUpdate", "UserPreference",
-    "WebhookBatch", "WebhookReceiver", "WebhookResponse", "apply_status", "moves_forward",
-    "parse_payload", "reconcile_sends", "record_batch", "sign_body", "verify_signature",
+    "Reject", "SIGNATURE_HEADER", "StatusUpdate", "TemplateStatusUpdate", "UserPreference",
+    "WebhookBatch", "WebhookReceiver", "WebhookResponse",
+    "parse_payload", "record_batch", "sign_body", "verify_signature",
 ]
 
 

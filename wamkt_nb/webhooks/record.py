@@ -12,9 +12,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from ..ledger.transitions import apply_status
 from ..store import Store
 from .consent import message_consent, record_consent
-from .ledger import apply_status
 from .updates import InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch
 from .windows import open_window
 

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
-from ..compliance.reservation import HELD_LABEL
+from ..ledger.states import HELD_LABEL
 from ..data.privacy import mask_frame
 from ..data.stored import customer_column, imported_history
 from ..store import open_store

@@ -13,10 +13,9 @@ import ipywidgets as widgets
 
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
-from ..compliance.reservation import HELD_LABEL
+from ..ledger.states import HELD_LABEL, STATES
 
-SHOWN_STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "held", "unknown",
-                "excluded", "cancelled")
+SHOWN_STATES = tuple(shown for state in STATES for shown in ((state, "held") if state == "failed" else (state,)))
 """Ledger states, with "held" (by Meta, 131049) shown apart from "failed"."""
 
 
