@@ -1,0 +1,89 @@
+"""A PostgreSQL connection that answers like the sqlite3 one the store's callers were written for.
+
+Callers pass SQLite's ``?`` placeholders and read rows as ``row["col"]`` or ``row[0]``; this
+connection rewrites the placeholders (see ``dialect``), hands ``bool`` parameters over as 0/1
+(the schema keeps SQLite's integer flags) and returns sums and averages of integers as Python
+numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a statement outside
+``Store.transaction`` commits on its own, as on SQLite with ``isolation_level=None``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.types.numeric import Int8Dumper
+
+from .dialect import pyformat
+
+
+class Row(tuple):
+    """A result row read by position or by column name, like ``sqlite3.Row``."""
+
+    __slots__ = ()
+    _names: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._names[key])
+            except KeyError:
+                lowered = {k.lower(): i for k, i in self._names.items()}
+                if key.lower() in lowered:
+                    return tuple.__getitem__(self, lowered[key.lower()])
+                raise IndexError(f"No item with that key: {key!r}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: psycopg.Cursor) -> Any:
+    names = [c.name for c in cursor.description or ()]
+    cls = type("Row", (Row,), {"__slots__": (), "_names": {n: i for i, n in enumerate(names)}})
+    return lambda values: cls(values)
+
+
+class _Number(Loader):
+    """``numeric`` (sum/avg of integers) as an ``int`` when whole, else a ``float``."""
+
+    def load(self, data: Any) -> Any:
+        value = Decimal(bytes(data).decode())
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class _FlagDumper(Int8Dumper):
+    """``True``/``False`` as 1/0: flags are integer columns, as in SQLite."""
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class PostgresConnection:
+    """The subset of ``sqlite3.Connection`` the store's callers use, over one psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self.raw.execute(pyformat(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
+        cur = self.raw.cursor()
+        cur.executemany(pyformat(sql), [tuple(r) for r in rows])
+        return cur
+
+    def cursor(self) -> psycopg.Cursor:
+        return self.raw.cursor()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect(url: str) -> PostgresConnection:
+    conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    conn.adapters.register_loader("numeric", _Number)
+    conn.adapters.register_dumper(bool, _FlagDumper)
+    return PostgresConnection(conn)
