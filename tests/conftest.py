@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import socket
@@ -227,3 +228,39 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """``postgresql://postgres@127.0.0.1:PORT/wamkt_test``: an empty database on the session's server."""
     return postgres_server.create_database("wamkt_test")
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server) -> str:
+    """A database with every migration applied, copied for each test that needs a fresh one."""
+    from wamkt_nb.store import open_store
+
+    open_store(postgres_server.create_database("wamkt_template")).close()
+    return "wamkt_template"
+
+
+_fresh_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path) -> str:
+    """A fresh, migrated database on each backend: a SQLite file's path, or the URL of a new
+    PostgreSQL database copied from the migrated template (fast, and one per test)."""
+    if request.param == "sqlite":
+        from wamkt_nb.store import open_store
+
+        open_store(tmp_path / "w.db").close()
+        return str(tmp_path / "w.db")
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    return server.create_database(f"wamkt_{os.getpid()}_{next(_fresh_databases)}", template)
+
+
+@pytest.fixture
+def any_store(store_target):
+    """A real store on SQLite and on PostgreSQL (the test runs once on each)."""
+    from wamkt_nb.store import open_store
+
+    s = open_store(store_target)
+    yield s
+    s.close()

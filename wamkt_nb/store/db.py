@@ -18,6 +18,18 @@ from .migrations import apply_migrations
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
+def _driver_errors(name: str) -> tuple[type[Exception], ...]:
+    import psycopg
+
+    return (getattr(sqlite3, name), getattr(psycopg, name))
+
+
+INTEGRITY_ERRORS = _driver_errors("IntegrityError")
+"""A constraint refused the write (unique, check, foreign key), on either database."""
+DATABASE_ERRORS = _driver_errors("Error")
+"""Any error the database driver raised, on either database."""
+
+
 class StoreError(WamktError, RuntimeError):
     """The database cannot be opened or is of a version this code does not know."""
 
