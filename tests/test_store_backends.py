@@ -4,6 +4,7 @@ SQLite file and once on a fresh database of a real PostgreSQL server (see confte
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -171,17 +172,22 @@ def test_writers_in_two_threads_never_lose_an_update(store_target):
         s.close()
 
 
-def test_writers_in_two_processes_never_lose_an_update(store_target):
+def test_writers_in_two_processes_never_lose_an_update(store_target, tmp_path):
     with open_store(store_target) as store:
         store.execute("INSERT INTO service_windows VALUES ('counter', 0)")
-    script = ("import sys; sys.path[:0] = [sys.argv[2], sys.argv[3]]\n"
+    go = tmp_path / "go"
+    script = ("import sys, time, pathlib; sys.path[:0] = [sys.argv[2], sys.argv[3]]\n"
               "from test_store_backends import bump\nfrom wamkt_nb.store import open_store\n"
-              "with open_store(sys.argv[1]) as s: bump(s, 30)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script, store_target, str(ROOT), str(ROOT / "tests")])
+              "with open_store(sys.argv[1]) as s:\n"
+              "    while not pathlib.Path(sys.argv[4]).exists(): time.sleep(0.01)\n"
+              "    bump(s, 50)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, store_target, str(ROOT), str(ROOT / "tests"), str(go)])
              for _ in range(2)]
+    time.sleep(3)  # both have imported and connected
+    go.touch()
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     with open_store(store_target) as store:
-        assert store.query("SELECT last_inbound_at FROM service_windows")[0][0] == 60
+        assert store.query("SELECT last_inbound_at FROM service_windows")[0][0] == 100
 
 
 def test_concurrent_claimers_get_disjoint_rows(store_target):
