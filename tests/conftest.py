@@ -196,13 +196,23 @@ def sender_sandbox(customers, **options):
         yield sb
 
 
+_fresh_databases = itertools.count(1)
+"""Numbers the PostgreSQL databases the tests create on the session's server."""
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(request, tmp_path):
     """A real SQLite store (WAL, migrations applied) in the test's own folder (a module's own
-    ``store`` fixture takes precedence)."""
+    ``store`` fixture takes precedence). With ``WAMKT_TEST_STORE=postgresql`` it is a fresh
+    database on the test PostgreSQL server instead: the same tests, run on the team store."""
     from wamkt_nb.store import open_store
 
-    s = open_store(tmp_path / "w.db")
+    if os.environ.get("WAMKT_TEST_STORE") == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        template = request.getfixturevalue("postgres_template")
+        s = open_store(server.create_database(f"wamkt_{os.getpid()}_{next(_fresh_databases)}", template))
+    else:
+        s = open_store(tmp_path / "w.db")
     yield s
     s.close()
 
@@ -237,9 +247,6 @@ def postgres_template(postgres_server) -> str:
 
     open_store(postgres_server.create_database("wamkt_template")).close()
     return "wamkt_template"
-
-
-_fresh_databases = itertools.count(1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

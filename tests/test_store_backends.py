@@ -36,6 +36,8 @@ def test_placeholders_become_pyformat_outside_literals_only():
     assert pyformat(sql) == (
         """SELECT '?', "a?", x FROM t WHERE a = %s AND b LIKE '50 %%' -- why? 10 %%\nAND c = %s""")
     assert pyformat("SELECT 'it''s ?' , ? /* ? */") == "SELECT 'it''s ?' , %s /* ? */"
+    assert pyformat("SELECT a::text, ':b' FROM t WHERE c = :c AND d > :d_1", named=True) == (
+        "SELECT a::text, ':b' FROM t WHERE c = %(c)s AND d > %(d_1)s")
 
 
 def test_ddl_types_are_translated_in_code_not_in_comments_or_literals():
@@ -97,6 +99,16 @@ def test_placeholders_literals_and_rows_read_alike(any_store):
     assert list(row.keys()) == ["campaign_id", "title", "q"]
     assert dict(row) == {"campaign_id": "c?1", "title": "50 % off?", "q": "?"}
     assert tuple(row) == ("c?1", "50 % off?", "?")
+
+
+def test_named_parameters(any_store):
+    add_campaign(any_store, "c1")
+    add_campaign(any_store, "c2")
+    rows = any_store.query("SELECT campaign_id FROM campaigns WHERE campaign_id = :c OR (name = :n AND ':c' = ':c')",
+                           {"c": "c1", "n": "name of c2"})
+    assert sorted(r[0] for r in rows) == ["c1", "c2"]
+    frame = any_store.read_frame("SELECT count(*) AS n FROM campaigns WHERE created_at = :at", {"at": 1.0})
+    assert frame["n"].tolist() == [2]
 
 
 def test_numbers_keep_their_type_and_precision(any_store):

@@ -3,7 +3,7 @@
 Callers and migrations write SQLite's SQL restricted to what PostgreSQL also accepts (``?``
 placeholders, ``ON CONFLICT``, ``RETURNING``, ``COALESCE``). For PostgreSQL two rewrites remain:
 
-* placeholders: ``?`` becomes psycopg's ``%s`` and a literal ``%`` becomes ``%%``;
+* placeholders: ``?`` becomes psycopg's ``%s``, ``:name`` ``%(name)s``, a literal ``%`` ``%%``;
 * migration DDL: SQLite's column types mean something else there. ``REAL`` is a 4-byte float in
   PostgreSQL (epoch seconds would lose whole minutes), so it becomes ``DOUBLE PRECISION``;
   ``INTEGER`` (64-bit in SQLite) becomes ``BIGINT``; an ``INTEGER PRIMARY KEY`` column, SQLite's
@@ -46,10 +46,18 @@ def _on_code(sql: str, rewrite: Callable[[str], str], literal: Callable[[str], s
     return "".join(out)
 
 
-def pyformat(sql: str) -> str:
-    """``sql`` with ``?`` placeholders as psycopg's ``%s`` and every literal ``%`` doubled."""
-    return _on_code(sql, lambda code: code.replace("%", "%%").replace("?", "%s"),
-                    lambda text: text.replace("%", "%%"))
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def pyformat(sql: str, named: bool = False) -> str:
+    """``sql`` with its placeholders as psycopg spells them and every literal ``%`` doubled:
+    ``?`` becomes ``%s``, and with ``named`` (parameters in a mapping) ``:name`` becomes
+    ``%(name)s`` (a ``::type`` cast stays)."""
+    def code(text: str) -> str:
+        text = text.replace("%", "%%").replace("?", "%s")
+        return _NAMED.sub(r"%(\1)s", text) if named else text
+
+    return _on_code(sql, code, lambda text: text.replace("%", "%%"))
 
 
 def postgres_ddl(sql: str) -> str:

@@ -1,6 +1,6 @@
 """A PostgreSQL connection that answers like the sqlite3 one the store's callers were written for.
 
-Callers pass SQLite's ``?`` placeholders and read rows as ``row["col"]`` or ``row[0]``; this
+Callers pass SQLite's ``?`` or ``:name`` placeholders and read rows as ``row["col"]`` or ``row[0]``; this
 connection rewrites the placeholders (see ``dialect``), hands ``bool`` parameters over as 0/1
 (the schema keeps SQLite's integer flags) and returns sums and averages of integers as Python
 numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a statement outside
@@ -10,7 +10,7 @@ numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a s
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import psycopg
 from psycopg.adapt import Loader
@@ -67,12 +67,16 @@ class PostgresConnection:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.raw = conn
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> psycopg.Cursor:
+        if isinstance(params, Mapping):
+            return self.raw.execute(pyformat(sql, named=True), dict(params))
         return self.raw.execute(pyformat(sql), tuple(params))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> psycopg.Cursor:
+        rows = list(rows)
+        named = bool(rows) and isinstance(rows[0], Mapping)
         cur = self.raw.cursor()
-        cur.executemany(pyformat(sql), [tuple(r) for r in rows])
+        cur.executemany(pyformat(sql, named), [dict(r) if named else tuple(r) for r in rows])  # type: ignore[arg-type]
         return cur
 
     def cursor(self) -> psycopg.Cursor:
