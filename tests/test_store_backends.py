@@ -1,6 +1,7 @@
 """The store on both databases: every test taking ``any_store`` or ``store_target`` runs once on a
 SQLite file and once on a fresh database of a real PostgreSQL server (see conftest.py)."""
 
+import json
 import subprocess
 import sys
 import threading
@@ -109,6 +110,19 @@ def test_named_parameters(any_store):
     assert sorted(r[0] for r in rows) == ["c1", "c2"]
     frame = any_store.read_frame("SELECT count(*) AS n FROM campaigns WHERE created_at = :at", {"at": 1.0})
     assert frame["n"].tolist() == [2]
+
+
+def test_a_list_travels_as_one_json_parameter(any_store):
+    add_campaign(any_store)
+    add_sends(any_store, 5)
+    d = any_store.dialect
+    ids = [r[0] for r in any_store.query("SELECT send_id FROM sends ORDER BY send_id")]
+    rows = any_store.query(f"SELECT send_id FROM sends WHERE send_id IN ({d.values_of('INTEGER')}) ORDER BY 1",
+                           (json.dumps(ids[1:3] + [10**12]),))
+    assert [r[0] for r in rows] == ids[1:3]
+    rows = any_store.query(f"SELECT customer_id FROM sends WHERE phone IN ({d.values_of()})",
+                           (json.dumps(["+491510000004", "+49?"]),))
+    assert [r[0] for r in rows] == ["cu4"]
 
 
 def test_numbers_keep_their_type_and_precision(any_store):

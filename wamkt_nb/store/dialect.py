@@ -86,8 +86,18 @@ class Dialect:
     skip_locked: str
     """Appended to a ``SELECT`` that claims rows: other claimers pass over the rows it locked.
     SQLite needs none, its writing transactions run one at a time."""
+    json_list: str
+    """A subquery over the values of a JSON array passed as one ``?`` parameter, typed as the
+    ``{type}`` filled in (``TEXT``, ``INTEGER``): ``col IN ({json_list})`` with a list of any length.
+    Fill it with :meth:`values_of`."""
+
+    def values_of(self, sql_type: str = "TEXT") -> str:
+        """``json_list`` for values of ``sql_type``: ``send_id IN ({dialect.values_of("INTEGER")})``."""
+        return self.json_list.format(type=postgres_ddl(sql_type) if self is POSTGRES else sql_type)
 
 
-SQLITE = Dialect("sqlite", ("BEGIN IMMEDIATE",), ("BEGIN",), lambda sql: sql, "")
+SQLITE = Dialect("sqlite", ("BEGIN IMMEDIATE",), ("BEGIN",), lambda sql: sql, "",
+                 "SELECT value FROM json_each(?)")
 POSTGRES = Dialect("postgresql", ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"), ("BEGIN",),
-                   postgres_ddl, " FOR UPDATE SKIP LOCKED")
+                   postgres_ddl, " FOR UPDATE SKIP LOCKED",
+                   "SELECT CAST(value AS {type}) FROM json_array_elements_text(CAST(? AS json)) AS value")
