@@ -10,7 +10,7 @@ numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a s
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 import psycopg
 from psycopg.adapt import Loader
@@ -23,7 +23,7 @@ class Row(tuple):
     """A result row read by position or by column name, like ``sqlite3.Row``."""
 
     __slots__ = ()
-    _names: dict[str, int] = {}
+    _names: ClassVar[dict[str, int]] = {}
 
     def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
         if isinstance(key, str):
