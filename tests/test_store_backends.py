@@ -154,6 +154,14 @@ def test_rowcount_and_returning(any_store):
                              ("+49",)).rowcount == 0
 
 
+def test_plain_tuples(any_store):
+    add_campaign(any_store)
+    add_sends(any_store, 2)
+    rows = any_store.query_tuples("SELECT customer_id, updated_at FROM sends WHERE campaign_id = ? ORDER BY 1",
+                                  ("c1",))
+    assert rows == [("cu0", 1.0), ("cu1", 1.0)] and all(type(r) is tuple for r in rows)
+
+
 def test_read_frame(any_store):
     add_campaign(any_store)
     add_sends(any_store, 3)

@@ -81,10 +81,7 @@ def _column(name: str, values: tuple) -> pd.Series:
 
 
 def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pd.DataFrame:
-    with store.lock:
-        cur = store.conn.cursor()
-        cur.row_factory = None
-        rows = cur.execute(sql, params).fetchall()
+    rows = store.query_tuples(sql, params)
     values = list(zip(*rows)) if rows else [()] * len(columns)
     return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values)})
 

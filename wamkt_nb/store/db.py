@@ -86,6 +86,15 @@ class Store:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
+    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        """All rows of a query as plain tuples: the fastest read of many rows (no named access)."""
+        with self.lock:
+            if self.url is None:
+                cur = self.conn.cursor()
+                cur.row_factory = None
+                return cur.execute(sql, params).fetchall()
+            return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
         """A query's result as a pandas DataFrame."""
         import pandas as pd
