@@ -13,7 +13,7 @@ import pytest
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.settings import SettingsError, load_settings
 from wamkt_nb.store import INTEGRITY_ERRORS, StoreError, claim_rows, open_store
-from wamkt_nb.store.dialect import postgres_ddl, pyformat
+from wamkt_nb.store.dialect import dialect_of, postgres_ddl, pyformat
 from wamkt_nb.store.migrations import known_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,8 +120,9 @@ def test_a_list_travels_as_one_json_parameter(any_store):
     rows = any_store.query(f"SELECT send_id FROM sends WHERE send_id IN ({d.values_of('INTEGER')}) ORDER BY 1",
                            (json.dumps(ids[1:3] + [10**12]),))
     assert [r[0] for r in rows] == ids[1:3]
-    rows = any_store.query(f"SELECT customer_id FROM sends WHERE phone IN ({d.values_of()})",
-                           (json.dumps(["+491510000004", "+49?"]),))
+    with any_store.transaction() as conn:  # inside a transaction the connection tells its dialect
+        rows = conn.execute(f"SELECT customer_id FROM sends WHERE phone IN ({dialect_of(conn).values_of()})",
+                            (json.dumps(["+491510000004", "+49?"]),)).fetchall()
     assert [r[0] for r in rows] == ["cu4"]
 
 

@@ -101,3 +101,8 @@ SQLITE = Dialect("sqlite", ("BEGIN IMMEDIATE",), ("BEGIN",), lambda sql: sql, ""
 POSTGRES = Dialect("postgresql", ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"), ("BEGIN",),
                    postgres_ddl, " FOR UPDATE SKIP LOCKED",
                    "SELECT CAST(value AS {type}) FROM json_array_elements_text(CAST(? AS json)) AS value")
+
+
+def dialect_of(conn: object) -> Dialect:
+    """The dialect of a connection a ``Store.transaction`` block was given (sqlite3's or ours)."""
+    return getattr(conn, "dialect", SQLITE)

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.adapt import Loader
 from psycopg.types.numeric import Int8Dumper
 
-from .dialect import pyformat
+from .dialect import POSTGRES, pyformat
 
 
 class Row(tuple):
@@ -63,6 +63,8 @@ class _FlagDumper(Int8Dumper):
 
 class PostgresConnection:
     """The subset of ``sqlite3.Connection`` the store's callers use, over one psycopg connection."""
+
+    dialect = POSTGRES
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.raw = conn
