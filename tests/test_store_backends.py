@@ -65,6 +65,25 @@ def test_every_migration_applies_once_and_every_table_reads(store_target):
         assert store.query("SELECT count(*) FROM autoreply_rules")[0][0] == 5  # the seeded rules
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_opening_a_new_database_at_once_migrate_it_once(backend, request, tmp_path):
+    if backend == "sqlite":
+        target = str(tmp_path / "new.db")
+    else:
+        target = request.getfixturevalue("postgres_server").create_database(f"wamkt_new_{tmp_path.name[-20:]}")
+    go = tmp_path / "go"
+    script = ("import sys, time, pathlib; sys.path.insert(0, sys.argv[2])\n"
+              "from wamkt_nb.store import open_store\n"
+              "while not pathlib.Path(sys.argv[3]).exists(): time.sleep(0.005)\n"
+              "open_store(sys.argv[1]).close()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, target, str(ROOT), str(go)]) for _ in range(3)]
+    time.sleep(3)
+    go.touch()
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    with open_store(target) as store:
+        assert store.query("SELECT count(*) FROM schema_migrations")[0][0] == len(known_migrations())
+
+
 def test_newer_database_is_refused_on_both(store_target):
     with open_store(store_target) as store:
         store.execute("INSERT INTO schema_migrations VALUES ('core', 999, 'future', 0)")

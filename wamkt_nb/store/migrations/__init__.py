@@ -53,11 +53,14 @@ def apply_migrations(conn: Any, dialect: Dialect = SQLITE) -> list[Migration]:
     each migration runs in one writing transaction, so two processes opening a new database at
     once apply it once: the second finds it recorded when its turn comes and skips it.
     """
+    for begin in dialect.begin_write:  # PostgreSQL's IF NOT EXISTS is no guard against a concurrent CREATE
+        conn.execute(begin)
     conn.execute(dialect.ddl(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
         " applied_at REAL NOT NULL, PRIMARY KEY (component, version))"
     ))
+    conn.execute("COMMIT")
     have = {(r[0], r[1]) for r in conn.execute("SELECT component, version FROM schema_migrations")}
     migrations = known_migrations()
     newest: dict[str, int] = {}
