@@ -226,6 +226,29 @@ def test_writers_in_two_threads_never_lose_an_update(store_target):
         s.close()
 
 
+def test_a_lone_write_waits_for_the_writing_transaction(store_target):
+    """A write outside a transaction cannot slip between a transaction's read and its write."""
+    reader, other = open_store(store_target), open_store(store_target)
+    reader.execute("INSERT INTO service_windows VALUES ('counter', 0)")
+    has_read = threading.Event()
+
+    def lone_write():
+        has_read.wait()
+        other.execute("UPDATE service_windows SET last_inbound_at = last_inbound_at + 10")
+
+    thread = threading.Thread(target=lone_write)
+    thread.start()
+    with reader.transaction() as conn:
+        n = conn.execute("SELECT last_inbound_at FROM service_windows").fetchone()[0]
+        has_read.set()
+        time.sleep(0.5)  # the lone write is waiting now, not done
+        conn.execute("UPDATE service_windows SET last_inbound_at = ?", (n + 1,))
+    thread.join()
+    assert reader.query("SELECT last_inbound_at FROM service_windows")[0][0] == 11
+    reader.close()
+    other.close()
+
+
 def test_writers_in_two_processes_never_lose_an_update(store_target, tmp_path):
     with open_store(store_target) as store:
         store.execute("INSERT INTO service_windows VALUES ('counter', 0)")

@@ -9,14 +9,20 @@ numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a s
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 import psycopg
 from psycopg.adapt import Loader
+from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import Int8Dumper
 
 from .dialect import POSTGRES, pyformat
+
+
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 class Row(tuple):
@@ -62,7 +68,11 @@ class _FlagDumper(Int8Dumper):
 
 
 class PostgresConnection:
-    """The subset of ``sqlite3.Connection`` the store's callers use, over one psycopg connection."""
+    """The subset of ``sqlite3.Connection`` the store's callers use, over one psycopg connection.
+
+    A write outside a transaction runs in a writing transaction of its own (the writers' advisory
+    lock, see ``dialect.POSTGRES``): on SQLite such a write waits for the current writer too, so
+    it can never slip between another transaction's read and its write."""
 
     dialect = POSTGRES
 
@@ -70,16 +80,30 @@ class PostgresConnection:
         self.raw = conn
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> psycopg.Cursor:
-        if isinstance(params, Mapping):
-            return self.raw.execute(pyformat(sql, named=True), dict(params))
-        return self.raw.execute(pyformat(sql), tuple(params))
+        named = isinstance(params, Mapping)
+        args = dict(params) if named else tuple(params)  # type: ignore[arg-type]
+        with self._writing(sql):
+            return self.raw.execute(pyformat(sql, named), args)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> psycopg.Cursor:
         rows = list(rows)
         named = bool(rows) and isinstance(rows[0], Mapping)
         cur = self.raw.cursor()
-        cur.executemany(pyformat(sql, named), [dict(r) if named else tuple(r) for r in rows])  # type: ignore[arg-type]
+        with self._writing(sql):
+            cur.executemany(pyformat(sql, named), [dict(r) if named else tuple(r) for r in rows])  # type: ignore[arg-type]
         return cur
+
+    @contextmanager
+    def _writing(self, sql: str) -> Iterator[None]:
+        """Around a lone ``INSERT``/``UPDATE``/``DELETE``: a writing transaction; else nothing."""
+        if (self.raw.info.transaction_status != TransactionStatus.IDLE
+                or not _WRITE.match(sql)):
+            yield
+            return
+        with self.raw.transaction():
+            for begin in POSTGRES.begin_write[1:]:  # psycopg has begun the transaction
+                self.raw.execute(begin)
+            yield
 
     def cursor(self) -> psycopg.Cursor:
         return self.raw.cursor()
