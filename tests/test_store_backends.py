@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from wamkt_nb.compliance.reservation import reserve_marketing
+from wamkt_nb.scrub import scrub
 from wamkt_nb.settings import SettingsError, load_settings
 from wamkt_nb.store import INTEGRITY_ERRORS, StoreError, claim_rows, open_store
 from wamkt_nb.store.dialect import dialect_of, postgres_ddl, pyformat
@@ -82,6 +83,17 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(backend, reque
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with open_store(target) as store:
         assert store.query("SELECT count(*) FROM schema_migrations")[0][0] == len(known_migrations())
+
+
+def test_no_column_on_postgresql_is_narrower_than_on_sqlite(postgres_server, postgres_template):
+    """Every REAL is a DOUBLE PRECISION and every INTEGER a BIGINT there (no 4-byte types)."""
+    with open_store(postgres_server.url(postgres_template)) as store:
+        narrow = store.query("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                             "WHERE table_schema = 'public' AND data_type IN ('real', 'integer', 'smallint')")
+        assert narrow == []
+        kinds = {r[0] for r in store.query("SELECT DISTINCT data_type FROM information_schema.columns "
+                                           "WHERE table_schema = 'public'")}
+        assert kinds == {"text", "double precision", "bigint"}
 
 
 def test_newer_database_is_refused_on_both(store_target):
@@ -344,6 +356,7 @@ def test_database_url_comes_from_env_or_toml_and_hides_its_password(tmp_path, mo
     cfg = tmp_path / "wamkt.toml"
     cfg.write_text(f'[wamkt]\ndatabase_url = "{url}"\n')
     assert load_settings(config_file=cfg, environ={}).database_url == url
+    assert "hunter2-long" not in scrub(f"connection failed for {url}: password hunter2-long rejected")
     with pytest.raises(SettingsError, match="postgresql://") as caught:
         load_settings(environ={"WAMKT_DATABASE_URL": "mysql://team:hunter2-long@db/wamkt"})
     assert "hunter2-long" not in str(caught.value)
