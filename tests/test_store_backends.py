@@ -175,6 +175,8 @@ def test_rowcount_and_returning(any_store):
     add_sends(any_store, 4)
     assert any_store.execute("UPDATE sends SET state = 'cancelled' WHERE customer_id IN (?, ?)",
                              ("cu0", "cu1")).rowcount == 2
+    assert any_store.executemany("UPDATE sends SET state = 'excluded' WHERE customer_id = ?",
+                                 [("cu2",), ("cu3",), ("nobody",)]).rowcount == 2
     cur = any_store.execute(
         "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, updated_at) VALUES (?, ?, ?, ?, ?) "
         "RETURNING send_id", ("c1", "extra", "cu9", "+49", 2.0))
