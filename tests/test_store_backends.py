@@ -227,8 +227,8 @@ def bump(store, times):
             conn.execute("UPDATE service_windows SET last_inbound_at = ? WHERE phone = 'counter'", (n + 1,))
 
 
-def test_writers_in_two_threads_never_lose_an_update(store_target):
-    stores = [open_store(store_target) for _ in range(2)]
+def test_writers_in_two_threads_never_lose_an_update(any_store):
+    stores = [any_store, open_store(any_store.target)]  # a second connection to the same database
     stores[0].execute("INSERT INTO service_windows VALUES ('counter', 0)")
     threads = [threading.Thread(target=bump, args=(s, 40)) for s in stores]
     for t in threads:

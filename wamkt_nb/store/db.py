@@ -50,6 +50,12 @@ class Store:
         self.lock = threading.RLock()
 
     @property
+    def target(self) -> str:
+        """What ``open_store`` takes to open this database again (another process, another
+        connection): the URL (with its password; never print it, see ``where``) or the path."""
+        return self.url or str(self.path)
+
+    @property
     def where(self) -> str:
         """The database for messages: the file, or the server URL with its password masked."""
         return redact_url(self.url) if self.url else str(self.path)
