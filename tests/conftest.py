@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import socket
@@ -195,13 +196,32 @@ def sender_sandbox(customers, **options):
         yield sb
 
 
-@pytest.fixture
-def store(tmp_path):
-    """A real SQLite store (WAL, migrations applied) in the test's own folder (a module's own
-    ``store`` fixture takes precedence)."""
+_fresh_databases = itertools.count(1)
+"""Numbers the PostgreSQL databases the tests create on the session's server."""
+
+
+def fresh_postgres_database(request) -> str:
+    """The URL of a new database on the session's PostgreSQL server, copied from the migrated
+    template (fast, and one per test)."""
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    return server.create_database(f"wamkt_{os.getpid()}_{next(_fresh_databases)}", template)
+
+
+_STORE_BACKENDS = [b.strip() for b in os.environ.get("WAMKT_TEST_STORE", "sqlite").split(",") if b.strip()]
+"""Where the ``store`` fixture lives: ``WAMKT_TEST_STORE=postgresql`` runs its tests on the team
+store, ``WAMKT_TEST_STORE=sqlite,postgresql`` on both."""
+
+
+@pytest.fixture(params=_STORE_BACKENDS if len(_STORE_BACKENDS) > 1 else None)
+def store(request, tmp_path):
+    """A real store with migrations applied: a SQLite file (WAL) in the test's own folder, or a
+    fresh database on the test PostgreSQL server (see ``_STORE_BACKENDS``). A module's own
+    ``store`` fixture takes precedence."""
     from wamkt_nb.store import open_store
 
-    s = open_store(tmp_path / "w.db")
+    backend = getattr(request, "param", _STORE_BACKENDS[0])
+    s = open_store(fresh_postgres_database(request) if backend == "postgresql" else tmp_path / "w.db")
     yield s
     s.close()
 
@@ -227,3 +247,34 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """``postgresql://postgres@127.0.0.1:PORT/wamkt_test``: an empty database on the session's server."""
     return postgres_server.create_database("wamkt_test")
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server) -> str:
+    """A database with every migration applied, copied for each test that needs a fresh one."""
+    from wamkt_nb.store import open_store
+
+    open_store(postgres_server.create_database("wamkt_template")).close()
+    return "wamkt_template"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path) -> str:
+    """A fresh, migrated database on each backend: a SQLite file's path, or the URL of a new
+    PostgreSQL database (see ``fresh_postgres_database``)."""
+    if request.param == "sqlite":
+        from wamkt_nb.store import open_store
+
+        open_store(tmp_path / "w.db").close()
+        return str(tmp_path / "w.db")
+    return fresh_postgres_database(request)
+
+
+@pytest.fixture
+def any_store(store_target):
+    """A real store on SQLite and on PostgreSQL (the test runs once on each)."""
+    from wamkt_nb.store import open_store
+
+    s = open_store(store_target)
+    yield s
+    s.close()

@@ -72,6 +72,7 @@ class Settings:
     api_version: str = CURRENT_VERSION
     base_url: str = GRAPH_BASE_URL
     db_path: Path | None = None  # None: the workspace's wamkt.db (see wamkt_nb.workspace)
+    database_url: str = ""  # postgresql://user:password@host/db: the team store instead of db_path
     sandbox: bool = True
     pace: str = "safe"
     max_rate: float = 80.0
@@ -134,6 +135,8 @@ def _coerce(name: str, raw: Any) -> Any:
         if not isinstance(raw, (str, Path)):
             raise SettingsError(f"{name} must be a file path, not {raw!r}")
         return Path(raw).expanduser()
+    if name == "database_url":
+        return _database_url(raw)
     if name == "sandbox":
         if isinstance(raw, bool):
             return raw
@@ -170,6 +173,28 @@ def _coerce(name: str, raw: Any) -> Any:
             raise SettingsError(f"{name} must be a port number (0-65535), not {port}")
         return port
     return str(raw)
+
+
+def _database_url(raw: Any) -> str:
+    """A PostgreSQL URL (or "" for the SQLite file); its password is remembered as a secret, so an
+    error that echoes it is scrubbed."""
+    from urllib.parse import unquote, urlsplit
+
+    from .redact import redact_url
+
+    url = "" if raw is None else str(raw).strip()
+    if not url:
+        return ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(f"database_url must start with postgresql://, not {redact_url(url)!r}")
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        raise SettingsError(f"database_url is not a valid URL: {redact_url(url)!r}") from None
+    if password:
+        remember_secret(password)
+        remember_secret(unquote(password))
+    return url
 
 
 def load_settings(

@@ -28,6 +28,14 @@ def database_path(directory: Path | None = None) -> Path:
     return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"
 
 
+def database_target(directory: Path | None = None) -> str | Path:
+    """What ``open_store`` opens: the team's PostgreSQL server when the settings name one
+    (``WAMKT_DATABASE_URL``, ``database_url`` in ``wamkt.toml``), else :func:`database_path`."""
+    from .settings import load_settings
+
+    return load_settings().database_url or database_path(directory)
+
+
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
     """Keep ``data`` as the workspace's imported customer data (replacing the previous import);
     returns the database it went into."""

@@ -82,7 +82,7 @@ def _column(name: str, values: tuple) -> pd.Series:
 
 
 def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pd.DataFrame:
-    return _frame(store.tuples(sql, params), columns)
+    return _frame(store.query_tuples(sql, params), columns)
 
 
 def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -137,7 +137,7 @@ def campaign_rows(store: Store, columns: Sequence[str], since: float | None = No
                   until: float | None = None) -> list[tuple]:
     """``columns`` of the campaigns created in ``[since, until)`` (epoch s; None: unbounded), oldest first."""
     clause, params = _created_between(since, until)
-    return store.tuples(f"SELECT {', '.join(columns)} FROM campaigns{clause} ORDER BY created_at", params)
+    return store.query_tuples(f"SELECT {', '.join(columns)} FROM campaigns{clause} ORDER BY created_at", params)
 
 
 def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
@@ -145,4 +145,4 @@ def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
     """``columns`` of the sends of the campaigns created in ``[since, until)`` (None: unbounded)."""
     clause, params = _created_between(since, until)
     where = f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if clause else ""
-    return store.tuples(f"SELECT {', '.join(columns)} FROM sends{where}", params)
+    return store.query_tuples(f"SELECT {', '.join(columns)} FROM sends{where}", params)

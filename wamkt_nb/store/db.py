@@ -1,4 +1,5 @@
-"""Opening the database: pragmas, a lock for cross-thread use, and migrations on open."""
+"""Opening the database (a SQLite file or a PostgreSQL server): a lock for cross-thread use, and
+migrations on open. Both answer through the same ``Store``, so every caller has one code path."""
 
 from __future__ import annotations
 
@@ -10,7 +11,23 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import WamktError
 from ..private_files import private_file
+from ..redact import redact_url, redact_urls
+from .dialect import POSTGRES, SQLITE, Dialect
 from .migrations import apply_migrations
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _driver_errors(name: str) -> tuple[type[Exception], ...]:
+    import psycopg
+
+    return (getattr(sqlite3, name), getattr(psycopg, name))
+
+
+INTEGRITY_ERRORS = _driver_errors("IntegrityError")
+"""A constraint refused the write (unique, check, foreign key), on either database."""
+DATABASE_ERRORS = _driver_errors("Error")
+"""Any error the database driver raised, on either database."""
 
 
 class StoreError(WamktError, RuntimeError):
@@ -18,21 +35,42 @@ class StoreError(WamktError, RuntimeError):
 
 
 class Store:
-    """A SQLite connection shared by the threads of one process, serialised by a lock.
+    """A database connection shared by the threads of one process, serialised by a lock.
 
-    Other processes may open the same file; WAL plus a busy timeout let them write in turn.
+    On SQLite other processes may open the same file; WAL plus a busy timeout let them write in
+    turn. On PostgreSQL (``url`` set, ``path`` None) the server does that, and a writing
+    transaction holds an advisory lock that keeps writers one at a time, as on SQLite.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: Any, path: Path | None, url: str | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.url = url
+        self.dialect: Dialect = POSTGRES if url else SQLITE
         self.lock = threading.RLock()
 
+    @property
+    def target(self) -> str:
+        """What ``open_store`` takes to open this database again (another process, another
+        connection): the URL (with its password; never print it, see ``where``) or the path."""
+        return self.url or str(self.path)
+
+    @property
+    def where(self) -> str:
+        """The database for messages: the file, or the server URL with its password masked."""
+        return redact_url(self.url) if self.url else str(self.path)
+
     @contextmanager
-    def transaction(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
-        """Run a block in one transaction (BEGIN IMMEDIATE by default, so writers never deadlock)."""
+    def transaction(self, immediate: bool = True) -> Iterator[Any]:
+        """Run a block in one transaction and yield the connection to run it on.
+
+        ``immediate`` (the default) is a writing transaction: writers run one at a time, so a
+        block that reads and then writes never races another (SQLite's BEGIN IMMEDIATE). With
+        ``immediate=False`` concurrent transactions proceed side by side, which on PostgreSQL is
+        what row locks (``claim_rows``) need."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            for begin in self.dialect.begin_write if immediate else self.dialect.begin_read:
+                self.conn.execute(begin)
             try:
                 yield self.conn
             except BaseException:
@@ -41,31 +79,39 @@ class Store:
             else:
                 self.conn.execute("COMMIT")
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         with self.lock:
             return self.conn.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         with self.lock:
             return self.conn.executemany(sql, rows)
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """All rows of a query; each reads as ``row["column"]`` or ``row[0]``."""
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
-    def tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
-        """A query's rows as plain tuples (no ``sqlite3.Row``): the fast path for large reads."""
+    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        """All rows of a query as plain tuples: the fastest read of many rows (no named access)."""
         with self.lock:
-            cur = self.conn.cursor()
-            cur.row_factory = None
-            return cur.execute(sql, params).fetchall()
+            if self.url is None:
+                cur = self.conn.cursor()
+                cur.row_factory = None
+                return cur.execute(sql, params).fetchall()
+            return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
 
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
         """A query's result as a pandas DataFrame."""
         import pandas as pd
 
         with self.lock:
-            return pd.read_sql_query(sql, self.conn, params=params)
+            if self.url is None:
+                return pd.read_sql_query(sql, self.conn, params=params)
+            cur = self.conn.execute(sql, params)
+            rows = [tuple(r) for r in cur.fetchall()]
+            columns = [c.name for c in cur.description or ()]
+        return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
 
     def close(self) -> None:
         with self.lock:
@@ -78,16 +124,24 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({self.where!r})"
 
 
-def open_store(path: str | Path) -> Store:
-    """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+def is_database_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
-    A new database and its folders are created owner-only (0600 / 0700); SQLite gives the WAL and
-    SHM files the database file's mode.
+
+def open_store(target: str | Path) -> Store:
+    """Open the database ``target`` names and bring its schema up to date.
+
+    ``target`` is a ``postgresql://`` URL (the team store on a server; the database must exist)
+    or the path of a SQLite file. A new SQLite file and its folders are created owner-only
+    (0600 / 0700); SQLite gives the WAL and SHM files the database file's mode.
     """
-    path = Path(path)
+    if is_database_url(target):
+        return _open_postgres(str(target))
+    path = Path(target)
     if str(path) != ":memory:":
         try:
             private_file(path)
@@ -116,3 +170,24 @@ def open_store(path: str | Path) -> Store:
         conn.close()
         raise StoreError(f"{path}: not a wamkt_nb database or damaged: {exc}") from None
     return Store(conn, path)
+
+
+def _open_postgres(url: str) -> Store:
+    import psycopg
+
+    from .postgres import connect
+
+    shown = redact_url(url)
+    try:
+        conn = connect(url)
+    except psycopg.Error as exc:
+        raise StoreError(f"{shown}: cannot connect to PostgreSQL: {redact_urls(str(exc)).strip()}") from None
+    try:
+        apply_migrations(conn, POSTGRES)
+    except ValueError as exc:
+        conn.close()
+        raise StoreError(f"{shown}: {exc}") from None
+    except psycopg.Error as exc:
+        conn.close()
+        raise StoreError(f"{shown}: not a wamkt_nb database or damaged: {redact_urls(str(exc)).strip()}") from None
+    return Store(conn, None, url)

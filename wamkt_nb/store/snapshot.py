@@ -25,8 +25,8 @@ _KEY = b"wamkt_fingerprint"
 
 
 def snapshot_file(store: Store, name: str) -> Path | None:
-    """Where the snapshot ``name`` of ``store`` lives (None for an in-memory database)."""
-    if str(store.path) == ":memory:":
+    """Where the snapshot ``name`` of ``store`` lives (None for an in-memory or server database)."""
+    if store.path is None or str(store.path) == ":memory:":
         return None
     return store.path.with_name(f"{store.path.name}.{name}.parquet")
 

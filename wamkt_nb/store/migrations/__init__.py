@@ -14,6 +14,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
+
+from ..dialect import SQLITE, Dialect
 
 _FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -43,13 +46,21 @@ def known_migrations() -> list[Migration]:
     return found
 
 
-def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
-    """Apply what the database lacks; return what was applied. Raises ValueError on a newer database."""
-    conn.execute(
+def apply_migrations(conn: Any, dialect: Dialect = SQLITE) -> list[Migration]:
+    """Apply what the database lacks; return what was applied. Raises ValueError on a newer database.
+
+    ``conn`` is a sqlite3 connection or the store's PostgreSQL one (with ``dialect=POSTGRES``);
+    each migration runs in one writing transaction, so two processes opening a new database at
+    once apply it once: the second finds it recorded when its turn comes and skips it.
+    """
+    for begin in dialect.begin_write:  # PostgreSQL's IF NOT EXISTS is no guard against a concurrent CREATE
+        conn.execute(begin)
+    conn.execute(dialect.ddl(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
         " applied_at REAL NOT NULL, PRIMARY KEY (component, version))"
-    )
+    ))
+    conn.execute("COMMIT")
     have = {(r[0], r[1]) for r in conn.execute("SELECT component, version FROM schema_migrations")}
     migrations = known_migrations()
     newest: dict[str, int] = {}
@@ -65,19 +76,22 @@ def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
     for m in migrations:
         if (m.component, m.version) in have:
             continue
-        conn.execute("BEGIN IMMEDIATE")
+        for begin in dialect.begin_write:
+            conn.execute(begin)
         try:
-            for statement in _statements(m.sql):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                (m.component, m.version, m.name, time.time()),
-            )
+            if not conn.execute("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
+                                (m.component, m.version)).fetchone():
+                for statement in _statements(m.sql):
+                    conn.execute(dialect.ddl(statement))
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                    (m.component, m.version, m.name, time.time()),
+                )
+                applied.append(m)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        applied.append(m)
     return applied
 
 
