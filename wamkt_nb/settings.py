@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
 from .redact import redacted_repr
 from .scrub import remember_secret
@@ -27,7 +28,7 @@ default 80/s, an upgraded number."""
 GRAPH_BASE_URL = "https://graph.facebook.com"
 
 
-class SettingsError(ValueError):
+class SettingsError(WamktError, ValueError):
     """A setting is missing or has a value that cannot be used."""
 
 

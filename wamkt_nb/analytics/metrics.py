@@ -12,7 +12,7 @@ from .funnel import enrich, failures, funnel, funnel_stages, reply_health
 from .load import LedgerData
 from .money import monthly_costs, roi_per_message, send_costs
 from .segments import segment_comparison
-from .service import conversations, service_summary
+from ..inbox.service import conversations, service_summary
 from .timing import activity_heatmap, best_send_hours, reply_time_decay
 
 

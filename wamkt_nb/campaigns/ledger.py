@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 
 from ..compliance import Policy
+from ..errors import WamktError
 from ..store import Store
 from ..webhooks.ledger import reconcile_sends
 
@@ -36,7 +37,7 @@ THROTTLED = 130429
 """Meta's throughput answer: the sender slows down and does not count it as an attempt."""
 
 
-class LedgerError(ValueError):
+class LedgerError(WamktError, ValueError):
     """A plan or campaign that cannot be written or run as asked."""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import WamktError
 from ..scrub import scrub, scrub_json
 
 ERROR_MEANINGS: dict[int, str] = {
@@ -106,7 +107,7 @@ def error_title(code: int) -> str:
     return ERROR_TITLES.get(code, ERROR_MEANINGS.get(code, "Error"))
 
 
-class CloudAPIError(Exception):
+class CloudAPIError(WamktError):
     """An error answered by the Cloud API (or the sandbox), keyed on Meta's ``code``.
 
     ``retryable`` says whether retrying soon can succeed; ``retry_after(attempt)`` how long to wait.

@@ -1,7 +1,7 @@
 """The team inbox: open conversations by priority, red flags, first-response times.
 
 A conversation is a customer's inbound messages up to our next reply (auto or agent); the
-conversation logic itself is :func:`wamkt_nb.analytics.service.conversations`. An auto-reply
+conversation logic itself is :func:`wamkt_nb.inbox.service.conversations`. An auto-reply
 that hands over to a person does not count as an answer.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analytics.service import conversations, service_summary
+from .service import conversations, service_summary
 from ..store import Store
 from ..webhooks.windows import WINDOW_SECONDS
 

@@ -20,9 +20,8 @@ import orjson
 import pandas as pd
 import uvicorn
 
-from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
-from ..data.schema import CustomerData
+from ..data.schema import CONVERSION_COLUMNS, CustomerData
 from ..graph_versions import CURRENT_VERSION
 from ..settings import Secret, Settings
 from ..store import Store

@@ -27,7 +27,7 @@ import pandas as pd
 from .evaluation import SegmentResult, cutoff, require_now
 from .frame import INACTIVE_TAG, SegmentFrame, segment_frame
 from .regex import translate
-from .rules import And, Condition, Node, Not, RuleError
+from .rules import And, Condition, Node, Not, SegmentRuleError
 from .schema import FrameSchema, check_rule, to_timestamp
 
 
@@ -109,7 +109,7 @@ def dialect_of(name: str) -> Dialect:
     try:
         return DIALECTS[name]
     except KeyError:
-        raise RuleError(f"unknown SQL dialect {name!r}; known: {', '.join(DIALECTS)}") from None
+        raise SegmentRuleError(f"unknown SQL dialect {name!r}; known: {', '.join(DIALECTS)}") from None
 
 
 def quote(name: str, dialect: str = "duckdb") -> str:
