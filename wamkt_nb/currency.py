@@ -90,10 +90,3 @@ def parse_rates(text: str) -> dict[str, float]:
 def exchange_rates(currency: str = "EUR", overrides: Mapping[str, float] | None = None) -> ExchangeRates:
     """The default rates with the analyst's ``overrides``, reporting in ``currency``."""
     return ExchangeRates(currency.upper(), {**VALUE_IN_EUR, **{k.upper(): float(v) for k, v in (overrides or {}).items()}})
-
-
-def reporting_rates() -> ExchangeRates:
-    """The rates of the settings (``WAMKT_CURRENCY``, ``WAMKT_EXCHANGE_RATES``, ``wamkt.toml``)."""
-    from .settings import load_settings
-
-    return load_settings().rates

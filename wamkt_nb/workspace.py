@@ -9,14 +9,10 @@ The folder and its files hold phone numbers: they are created owner-only (0700 /
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .data.schema import CustomerData
-
-
-def workspace_dir() -> Path:
-    return Path(os.environ.get("WAMKT_WORKSPACE", "wamkt-workspace")).expanduser()
+from .settings import workspace_dir
 
 
 def database_path(directory: Path | None = None) -> Path:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..currency import CurrencyError, ExchangeRates, reporting_rates
+from ..currency import CurrencyError, ExchangeRates
+from ..settings import reporting_rates
 from .assignment import HOLDOUT
 from .errors import AbTestError
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .service import conversations, service_summary
+from ..compliance.rules import SERVICE_WINDOW_SECONDS
 from ..store import Store
-from ..webhooks.windows import WINDOW_SECONDS
+from .service import conversations, service_summary
 
 RED_AFTER_SECONDS = 2 * 3600.0
 """Unanswered this long, a conversation is flagged red (seed: 2 hours)."""
@@ -100,7 +100,7 @@ def open_conversations(
     handover_at = dict(zip(handovers["phone"], handovers["at"]))
     started = table["started_at"].map(lambda t: t.timestamp())
     table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started)]
-    table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < WINDOW_SECONDS
+    table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < SERVICE_WINDOW_SECONDS
     info = pd.DataFrame(index=pd.Index([], name="phone"))
     if customers is not None and len(customers):
         cols = [c for c in ("customer_id", "name", "avg_order_value", "total_spend") if c in customers]

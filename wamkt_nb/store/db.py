@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import pandas as pd
+
 from ..errors import WamktError
 from ..private_files import private_file
 from .migrations import apply_migrations
@@ -55,8 +57,6 @@ class Store:
 
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
         """A query's result as a pandas DataFrame."""
-        import pandas as pd
-
         with self.lock:
             return pd.read_sql_query(sql, self.conn, params=params)
 
