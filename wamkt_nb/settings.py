@@ -211,3 +211,10 @@ def reporting_rates() -> ExchangeRates:
 def workspace_dir() -> Path:
     """The folder a session keeps its database and files in: ``WAMKT_WORKSPACE``, else ``./wamkt-workspace``."""
     return Path(os.environ.get("WAMKT_WORKSPACE", "wamkt-workspace")).expanduser()
+
+
+def database_path(directory: Path | None = None) -> Path:
+    """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
+    workspace's ``wamkt.db``."""
+    configured = load_settings().db_path
+    return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"

@@ -12,16 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .data.schema import CustomerData
-from .settings import workspace_dir
-
-
-def database_path(directory: Path | None = None) -> Path:
-    """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
-    workspace's ``wamkt.db``."""
-    from .settings import load_settings
-
-    configured = load_settings().db_path
-    return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"
+from .settings import database_path
+from .settings import workspace_dir as workspace_dir  # the facade offers it to notebooks
 
 
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
