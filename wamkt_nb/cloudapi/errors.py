@@ -319,7 +319,8 @@ def error_from_payload(payload: Any, http_status: int | None = None) -> CloudAPI
         code = int(err["code"])
     except (TypeError, ValueError):
         code = None
-    data = err.get("error_data") if isinstance(err.get("error_data"), dict) else {}
+    error_data = err.get("error_data")
+    data = error_data if isinstance(error_data, dict) else {}
     message = str(err.get("message") or err.get("title") or error_title(code or 0))
     subcode = err.get("error_subcode")
     return error_class(code)(
