@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .currency import CurrencyError, ExchangeRates, exchange_rates, parse_rates
+from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
 from .redact import redacted_repr
@@ -152,7 +152,7 @@ def _coerce(name: str, raw: Any) -> Any:
         try:
             pairs = parse_rates(raw) if isinstance(raw, str) else dict(raw)
             return tuple(sorted((str(k).upper(), float(v)) for k, v in pairs.items()))
-        except (CurrencyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
     if name == "currency":
         return str(raw).strip().upper()
