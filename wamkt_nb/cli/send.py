@@ -148,7 +148,7 @@ def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
             try:
                 check_base_url(url)
             except InvalidURLError as exc:
-                raise ValueError(f"{option}: {exc}") from None
+                raise CliError(f"{option}: {exc}") from None
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -167,11 +167,11 @@ async def _run(args: argparse.Namespace) -> int:
         if args.api is not None:
             set_campaign_api(store, args.campaign, args.api)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
-            raise ValueError(f"campaign {args.campaign!r} was started before ({info['status']}); "
+            raise CliError(f"campaign {args.campaign!r} was started before ({info['status']}); "
                              "add --resume to continue it")
         if args.live:
             if not settings.access_token:
-                raise ValueError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
+                raise CliError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
             base_url, token = args.base_url or settings.base_url, settings.access_token
             numbers, embedded = settings.phone_number_ids, None
         else:
