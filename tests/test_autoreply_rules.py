@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wamkt_nb.autoreply import Rule, RuleError, decide, decide_message, delete_rule, first_match, load_rules, save_rule, try_message
+from wamkt_nb.autoreply import Rule, AutoReplyRuleError, decide, decide_message, delete_rule, first_match, load_rules, save_rule, try_message
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.text import normalize_text
 
@@ -73,7 +73,7 @@ def test_priority_languages_and_disabled():
 ])
 def test_invalid_rules_name_the_field(kwargs, words):
     base = {"rule_id": "bad", "pattern": "x", "reply_text": "hi"}
-    with pytest.raises(RuleError, match=words) as err:
+    with pytest.raises(AutoReplyRuleError, match=words) as err:
         Rule(**(base | kwargs))
     assert "'bad'" in str(err.value) or "rule_id" in str(err.value)
 

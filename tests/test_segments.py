@@ -9,7 +9,7 @@ import pytest
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import (
-    PRESETS, And, Condition, FrameSchema, Not, Or, RuleError, SqlEvaluator, describe, evaluate, from_dict,
+    PRESETS, And, Condition, FrameSchema, Not, Or, SegmentRuleError, SqlEvaluator, describe, evaluate, from_dict,
     from_json, to_json, to_sql, segment_frame,
 )
 from wamkt_nb.segments.regex import RegexError, translate
@@ -65,7 +65,7 @@ def test_json_round_trip_keeps_nested_groups():
     ([1, 2], "rule: expected an object"),
 ])
 def test_malformed_json_names_the_node(bad, where):
-    with pytest.raises(RuleError, match=__import__("re").escape(where)):
+    with pytest.raises(SegmentRuleError, match=__import__("re").escape(where)):
         from_dict(bad)
 
 
@@ -85,7 +85,7 @@ def test_malformed_json_names_the_node(bad, where):
 def test_type_check_names_the_condition_and_gives_no_result(small, cond, message):
     rule = And(Condition("order_count", ">=", 0), Or(Condition("opted_in", "=", True), cond))
     for run in (lambda: evaluate(rule, small, NOW), lambda: SqlEvaluator(small).evaluate(rule, NOW)):
-        with pytest.raises(RuleError) as info:
+        with pytest.raises(SegmentRuleError) as info:
             run()
         text = str(info.value)
         assert text.startswith("rule.and[1].or[1] (field ")
@@ -93,7 +93,7 @@ def test_type_check_names_the_condition_and_gives_no_result(small, cond, message
 
 
 def test_relative_dates_need_an_explicit_now(small):
-    with pytest.raises(RuleError, match="needs an explicit 'now'"):
+    with pytest.raises(SegmentRuleError, match="needs an explicit 'now'"):
         evaluate(Condition("last_interaction_at", "within_last", 7), small)
 
 

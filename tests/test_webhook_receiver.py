@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.clock import ManualClock
+from wamkt_nb.compliance.rules import SERVICE_WINDOW_SECONDS, window_open
 from wamkt_nb.store import open_store
 from wamkt_nb.ledger import apply_status, moves_forward, reconcile_sends
 from wamkt_nb.webhooks import WebhookReceiver, parse_payload, sign_body, verify_signature
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.updates import PayloadError, StatusUpdate
-from wamkt_nb.webhooks.windows import WINDOW_SECONDS, window_open
 
 from webhook_payloads import (
     APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_quality_update, template_update,
@@ -148,10 +148,10 @@ def test_inbound_recorded_once_opens_window(receiver, store):
     assert (json.loads(again.body)["inbound"], json.loads(again.body)["duplicates"]) == (0, 1)
     rows = store.query("SELECT phone, text, profile_name FROM inbound_messages")
     assert [tuple(r) for r in rows] == [("+4915112345678", "Hallo", "Anna Schmidt")]
-    assert window_open(store, "+4915112345678", 1749416383 + WINDOW_SECONDS - 1)
-    assert not window_open(store, "+4915112345678", 1749416383 + WINDOW_SECONDS + 1)
+    assert window_open(store, "+4915112345678", 1749416383 + SERVICE_WINDOW_SECONDS - 1)
+    assert not window_open(store, "+4915112345678", 1749416383 + SERVICE_WINDOW_SECONDS + 1)
     post(receiver, inbound(text="older", wamid="wamid.old", ts=1749416000))  # late older message
-    assert window_open(store, "+4915112345678", 1749416383 + WINDOW_SECONDS - 1)
+    assert window_open(store, "+4915112345678", 1749416383 + SERVICE_WINDOW_SECONDS - 1)
 
 
 def test_status_duplicates_recorded_once(receiver, store):

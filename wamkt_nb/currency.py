@@ -13,6 +13,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .errors import WamktError
+
 VALUE_IN_EUR: Mapping[str, float] = {
     "EUR": 1.0, "USD": 0.86, "CHF": 1.07, "GBP": 1.14, "INR": 0.0098, "BRL": 0.16,
     "PLN": 0.235, "SEK": 0.091, "DKK": 0.134, "NOK": 0.085, "CZK": 0.041,
@@ -20,7 +22,7 @@ VALUE_IN_EUR: Mapping[str, float] = {
 """What one unit of each currency is worth in EUR; cross rates follow from it."""
 
 
-class CurrencyError(ValueError):
+class CurrencyError(WamktError, ValueError):
     """An amount in a currency without a rate: naming it beats silently adding apples to pears."""
 
 
@@ -88,10 +90,3 @@ def parse_rates(text: str) -> dict[str, float]:
 def exchange_rates(currency: str = "EUR", overrides: Mapping[str, float] | None = None) -> ExchangeRates:
     """The default rates with the analyst's ``overrides``, reporting in ``currency``."""
     return ExchangeRates(currency.upper(), {**VALUE_IN_EUR, **{k.upper(): float(v) for k, v in (overrides or {}).items()}})
-
-
-def reporting_rates() -> ExchangeRates:
-    """The rates of the settings (``WAMKT_CURRENCY``, ``WAMKT_EXCHANGE_RATES``, ``wamkt.toml``)."""
-    from .settings import load_settings
-
-    return load_settings().rates

@@ -11,14 +11,13 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from .currency import ExchangeRates, exchange_rates, parse_rates
+from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
 from .redact import redacted_repr
 from .scrub import remember_secret
-
-if TYPE_CHECKING:
-    from .currency import ExchangeRates
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
 """Messages per second for each pacing preset: 30/min (WhatsApp marketing guide, 2024), Meta's
@@ -27,7 +26,7 @@ default 80/s, an upgraded number."""
 GRAPH_BASE_URL = "https://graph.facebook.com"
 
 
-class SettingsError(ValueError):
+class SettingsError(WamktError, ValueError):
     """A setting is missing or has a value that cannot be used."""
 
 
@@ -83,10 +82,8 @@ class Settings:
     rate_card: Path | None = None  # None: Meta's card shipped with wamkt_nb (see wamkt_nb.pricing)
 
     @property
-    def rates(self) -> "ExchangeRates":
+    def rates(self) -> ExchangeRates:
         """Converter into the reporting ``currency``: the default rates with ``exchange_rates`` on top."""
-        from .currency import exchange_rates
-
         return exchange_rates(self.currency, dict(self.exchange_rates))
 
     @property
@@ -155,12 +152,10 @@ def _coerce(name: str, raw: Any) -> Any:
             raise SettingsError(f"{name} must be a positive number of messages per second, not {raw!r}")
         return rate
     if name == "exchange_rates":
-        from .currency import CurrencyError, parse_rates
-
         try:
             pairs = parse_rates(raw) if isinstance(raw, str) else dict(raw)
             return tuple(sorted((str(k).upper(), float(v)) for k, v in pairs.items()))
-        except (CurrencyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
     if name == "currency":
         return str(raw).strip().upper()
@@ -231,3 +226,20 @@ def load_settings(
     if "sandbox" not in values:
         values["sandbox"] = not values.get("access_token")
     return _build(values)
+
+
+def reporting_rates() -> ExchangeRates:
+    """The rates of the settings (``WAMKT_CURRENCY``, ``WAMKT_EXCHANGE_RATES``, ``wamkt.toml``)."""
+    return load_settings().rates
+
+
+def workspace_dir() -> Path:
+    """The folder a session keeps its database and files in: ``WAMKT_WORKSPACE``, else ``./wamkt-workspace``."""
+    return Path(os.environ.get("WAMKT_WORKSPACE", "wamkt-workspace")).expanduser()
+
+
+def database_path(directory: Path | None = None) -> Path:
+    """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
+    workspace's ``wamkt.db``."""
+    configured = load_settings().db_path
+    return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"

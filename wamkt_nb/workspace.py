@@ -9,23 +9,11 @@ The folder and its files hold phone numbers: they are created owner-only (0700 /
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .data.schema import CustomerData
-
-
-def workspace_dir() -> Path:
-    return Path(os.environ.get("WAMKT_WORKSPACE", "wamkt-workspace")).expanduser()
-
-
-def database_path(directory: Path | None = None) -> Path:
-    """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
-    workspace's ``wamkt.db``."""
-    from .settings import load_settings
-
-    configured = load_settings().db_path
-    return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"
+from .settings import database_path
+from .settings import workspace_dir as workspace_dir  # the facade offers it to notebooks
 
 
 def database_target(directory: Path | None = None) -> str | Path:

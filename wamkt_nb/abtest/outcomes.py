@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..currency import CurrencyError, ExchangeRates, reporting_rates
+from ..currency import CurrencyError, ExchangeRates
 from ..ledger.experiments import GUARDRAILS, METRICS, arm_frame, experiment_campaigns, guardrail_frame, unit_frame
+from ..settings import reporting_rates
 from .errors import AbTestError
 
 

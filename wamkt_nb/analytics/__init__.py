@@ -7,7 +7,7 @@ from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
 from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
 from .money import ltv_monthly, monthly_costs, roi_per_message, send_costs
 from .segments import GUIDE_SEGMENTATION, segment_comparison
-from .service import conversations, service_summary
+from ..inbox.service import conversations, service_summary
 from .timing import (
     DECAY_TITLE, PEAK_HOURS, PEAK_TITLE, WEEKDAYS, activity_heatmap, best_send_hours, peak_read_lift,
     read_rate_by_hour, reply_delay_minutes, reply_share_within, reply_time_decay,

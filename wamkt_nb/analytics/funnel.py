@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..cloudapi.errors import error_class, error_meaning
 from ..ledger.states import AT_LEAST, HELD_BY_META, HELD_LABEL, NOT_ATTEMPTED_STATES
 
 STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
@@ -158,8 +159,6 @@ def failures(enriched: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataFrame:
-    from ..cloudapi.errors import error_class, error_meaning
-
     failed = enriched.loc[mask]
     codes = failed["error_code"].astype("float64").fillna(-1).astype("int64")
     table = failed.assign(error_code=codes).groupby(by + ["error_code"]).size().rename("count").reset_index()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..data.schema import CONVERSION_COLUMNS
+from ..inbox.queries import load_messages
 from ..ledger.reports import campaign_rows, send_rows
 from ..store import Store
 from .snapshot import read_sends
@@ -26,7 +28,6 @@ CAMPAIGN_COLUMNS = (
     "segment_name", "experiment_key",
 )
 INBOUND_COLUMNS = ("wamid", "phone", "type", "text", "context_wamid", "timestamp")
-CONVERSION_COLUMNS = ("order_id", "customer_id", "phone", "at", "amount", "currency", "source")
 RESPONSE_COLUMNS = ("phone", "at")
 
 _TIME_COLUMNS = {
@@ -130,9 +131,7 @@ def load_ledger(
 
 def load_responses(store: Store) -> pd.DataFrame:
     """Our answers to customers (phone, at) as the inbox counts them: auto-replies and agents'
-    answers, not hand-overs to a person."""
-    from ..inbox.queries import load_messages  # the inbox owns what counts as an answer
-
+    answers, not hand-overs to a person (the inbox owns what counts as an answer)."""
     return load_messages(store)[1][list(RESPONSE_COLUMNS)]
 
 

@@ -6,13 +6,14 @@ import dataclasses
 from dataclasses import dataclass, field
 import pandas as pd
 
-from ..currency import ExchangeRates, reporting_rates
+from ..currency import ExchangeRates
+from ..inbox.service import conversations, service_summary
 from ..pricing import RateCard, default_card
+from ..settings import reporting_rates
 from .funnel import enrich, failures, funnel, funnel_stages, reply_health
 from .load import LedgerData
 from .money import monthly_costs, roi_per_message, send_costs
 from .segments import segment_comparison
-from .service import conversations, service_summary
 from .timing import activity_heatmap, best_send_hours, reply_time_decay
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from ..store import Store
-from .rules import Rule, RuleError
+from .rules import Rule, AutoReplyRuleError
 
 _COLUMNS = ("rule_id", "name", "match_type", "pattern", "languages", "priority", "action", "reply_text",
             "template_name", "template_language", "template_params", "tag", "enabled")
@@ -31,7 +31,7 @@ def load_rules(source: Store | sqlite3.Connection) -> list[Rule]:
     for row in rows:
         try:
             rules.append(_rule(row))
-        except RuleError:  # a hand-edited row that can no longer work is skipped, not fatal
+        except AutoReplyRuleError:  # a hand-edited row that can no longer work is skipped, not fatal
             continue
     return rules
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from ..cloudapi.payloads import MAX_TEXT_BODY
+from ..errors import WamktError
 from ..webhooks.text import normalize_text
 
 MATCH_TYPES = ("exact", "contains", "starts_with", "regex")
@@ -21,7 +22,7 @@ ACTIONS = ("text", "template", "tag", "opt_out", "opt_in", "faq", "handover")
 NEEDS_TEXT = ("text", "faq")
 
 
-class RuleError(ValueError):
+class AutoReplyRuleError(WamktError, ValueError):
     """A rule that cannot work; the message names the rule and the field."""
 
 
@@ -47,29 +48,29 @@ class Rule:
     def __post_init__(self) -> None:
         where = f"rule {self.rule_id!r}"
         if not str(self.rule_id).strip():
-            raise RuleError("a rule needs a rule_id")
+            raise AutoReplyRuleError("a rule needs a rule_id")
         if self.match_type not in MATCH_TYPES:
-            raise RuleError(f"{where}: match_type must be one of {', '.join(MATCH_TYPES)}, not {self.match_type!r}")
+            raise AutoReplyRuleError(f"{where}: match_type must be one of {', '.join(MATCH_TYPES)}, not {self.match_type!r}")
         if self.action not in ACTIONS:
-            raise RuleError(f"{where}: action must be one of {', '.join(ACTIONS)}, not {self.action!r}")
+            raise AutoReplyRuleError(f"{where}: action must be one of {', '.join(ACTIONS)}, not {self.action!r}")
         if self.match_type == "regex":
             try:
                 _compiled(self.pattern)
             except re.error as exc:
-                raise RuleError(f"{where}: pattern is not a valid regular expression: {exc}") from None
+                raise AutoReplyRuleError(f"{where}: pattern is not a valid regular expression: {exc}") from None
             keywords: tuple[str, ...] = (self.pattern,)
         else:
             keywords = tuple(k for k in (normalize_text(p) for p in self.pattern.split(",")) if k)
         if not keywords or not self.pattern.strip():
-            raise RuleError(f"{where}: pattern is empty")
+            raise AutoReplyRuleError(f"{where}: pattern is empty")
         if self.action in NEEDS_TEXT and not self.reply_text.strip():
-            raise RuleError(f"{where}: action {self.action!r} needs a reply_text")
+            raise AutoReplyRuleError(f"{where}: action {self.action!r} needs a reply_text")
         if len(self.reply_text) > MAX_TEXT_BODY:
-            raise RuleError(f"{where}: reply_text has {len(self.reply_text)} characters; the limit is {MAX_TEXT_BODY}")
+            raise AutoReplyRuleError(f"{where}: reply_text has {len(self.reply_text)} characters; the limit is {MAX_TEXT_BODY}")
         if self.action == "template" and not (self.template_name and self.template_language):
-            raise RuleError(f"{where}: action 'template' needs template_name and template_language")
+            raise AutoReplyRuleError(f"{where}: action 'template' needs template_name and template_language")
         if self.action == "tag" and not self.tag.strip():
-            raise RuleError(f"{where}: action 'tag' needs a tag")
+            raise AutoReplyRuleError(f"{where}: action 'tag' needs a tag")
         object.__setattr__(self, "keywords", keywords)
         object.__setattr__(self, "languages", tuple(str(lang).strip().lower() for lang in self.languages if str(lang).strip()))
 

@@ -23,10 +23,11 @@ from ..compliance import (
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
-from ..currency import ExchangeRates, reporting_rates
+from ..currency import ExchangeRates
 from ..pricing import RateCard, default_card, message_costs, unpriced_note
-from ..settings import PACE_PRESETS
+from ..settings import PACE_PRESETS, reporting_rates
 from ..store import Store
+from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 
 DAY = 86_400.0
 DELIVERY_RATE = {"text": 0.98, "media": 0.925}
@@ -37,8 +38,9 @@ DEFAULT_REPLY_RATE = {"marketing": 0.02, "utility": 0.175, "authentication": 0.0
 15-20 % for order notifications."""
 OUTCOMES = ("send", "later", "excluded")
 SEND, LATER, EXCLUDED = 0, 1, 2
-PLAN_COLUMNS = ("customer_id", "phone", "name", "outcome", "reason", "category", "message_type", "body",
-                "payload", "planned_at", "arm", "cost")
+PLAN_COLUMNS = (*LEDGER_PLAN_COLUMNS, "name", "arm", "cost")
+"""The dry run's plan: every column the ledger records a campaign from, plus the recipient's name (for
+the preview), the A/B arm and the price."""
 
 
 @dataclass

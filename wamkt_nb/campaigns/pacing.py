@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from ..errors import WamktError
 from ..settings import PACE_PRESETS
 
 CONFIRM_ABOVE = 50.0
@@ -18,7 +19,7 @@ PAIR_INTERVAL = 6.0
 """Meta's pair rate: about one message per 6 s to the same recipient."""
 
 
-class PaceError(ValueError):
+class PaceError(WamktError, ValueError):
     """A pace that is unknown, not positive, or too fast without an explicit confirmation."""
 
 

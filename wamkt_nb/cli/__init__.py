@@ -1,7 +1,7 @@
 """The ``wamkt`` command: every module in this package adds one subcommand via ``register``.
 
 Expected failures (a bad path, an unreachable URL, bad settings, an unreadable file: any
-``WamktError``, ``SettingsError`` or ``OSError``) end the command with one line on stderr that
+``WamktError`` or ``OSError``) end the command with one line on stderr that
 says what to do, and exit code 2; URLs in that line have their secrets masked. A traceback
 means a bug.
 """
@@ -38,14 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; its return value is the exit code."""
-    from ..settings import SettingsError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return INTERRUPTED
-    except (WamktError, SettingsError) as exc:
+    except WamktError as exc:
         return fail(args.command, str(exc))
     except OSError as exc:
         return fail(args.command, describe_os_error(exc))

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
+import httpx
+
+from ..clock import SimulatedClock, SystemClock
+from ..data.sample import generate
 from ..redact import redact_url, redact_urls
+from ..sandbox import Sandbox, SandboxConfig
+from ..sandbox.webhooks import WebhookError
+from ..workspace import load_customer_data
 from . import CliError, port_number, whole_number
 
 
@@ -33,21 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..clock import SimulatedClock, SystemClock
-    from ..sandbox import Sandbox, SandboxConfig
-    from ..sandbox.webhooks import WebhookError
-
     if args.webhook:
         _check_url(args.webhook)
     if args.workspace is not None and not args.workspace.expanduser().is_dir():
         raise CliError(f"--workspace {args.workspace} is not a folder: give the folder wamkt load saved to")
     if args.customers:
-        from ..data.sample import generate
-
         customers = generate(args.customers, seed=args.seed)
     else:
-        from ..workspace import load_customer_data
-
         customers = load_customer_data(args.workspace)
     try:
         config = SandboxConfig(
@@ -58,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    import time
-
     clock = SystemClock() if args.speed == 1.0 else SimulatedClock(time.time(), args.speed)
     sandbox = Sandbox(customers=customers, clock=clock, config=config, freeze_gc_every=1.0)
     if args.webhook:
@@ -78,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_url(url: str) -> None:
     """An http(s) URL with a host, or a CliError naming it (secrets masked)."""
-    import httpx
-
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import signal
-import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,12 +22,12 @@ import pandas as pd
 
 from .. import ledger
 from ..ledger.states import HELD_LABEL
-from ..campaigns.pacing import PaceError, describe_rate
+from ..campaigns.pacing import describe_rate
 from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..redact import redact_url
-from ..settings import Secret, Settings, SettingsError, load_settings
-from ..store import Store, StoreError, open_store
+from ..settings import Secret, Settings, load_settings
+from ..store import Store, open_store
 from ..workspace import database_path
 from . import CliError, finite_number, whole_number
 
@@ -135,11 +134,8 @@ def _line(p: Progress) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_run(args))
-    except (ledger.LedgerError, PaceError, SettingsError, StoreError, ValueError, OSError) as exc:
-        print(f"wamkt send: {exc}", file=sys.stderr)
-        return 2
+    """Send (expected failures, all ``WamktError``, end as one line via :func:`wamkt_nb.cli.main`)."""
+    return asyncio.run(_run(args))
 
 
 def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
@@ -152,7 +148,7 @@ def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
             try:
                 check_base_url(url)
             except InvalidURLError as exc:
-                raise ValueError(f"{option}: {exc}") from None
+                raise CliError(f"{option}: {exc}") from None
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -170,11 +166,11 @@ async def _run(args: argparse.Namespace) -> int:
         if args.api is not None:
             set_campaign_api(store, args.campaign, args.api)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
-            raise ValueError(f"campaign {args.campaign!r} was started before ({info['status']}); "
+            raise CliError(f"campaign {args.campaign!r} was started before ({info['status']}); "
                              "add --resume to continue it")
         if args.live:
             if not settings.access_token:
-                raise ValueError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
+                raise CliError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
             base_url, token = args.base_url or settings.base_url, settings.access_token
             numbers, embedded = settings.phone_number_ids, None
         else:

@@ -10,6 +10,15 @@ import argparse
 import logging
 from pathlib import Path
 
+import pandas as pd
+import uvicorn
+
+from ..autoreply import language_lookup
+from ..data.stored import customer_column
+from ..settings import load_settings
+from ..store import open_store
+from ..webhooks.service import service_from_settings
+from ..workspace import database_path
 from . import CliError, existing_parent, finite_number, port_number, whole_number
 
 
@@ -32,16 +41,6 @@ def url_path(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from ..settings import load_settings
-    from ..store import open_store
-    from ..webhooks.service import service_from_settings
-    import pandas as pd
-
-    from ..data.stored import customer_column
-    from ..workspace import database_path
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per reply otherwise
     settings = load_settings()
@@ -56,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
     languages = customer_column(store, "language")
     phones = customer_column(store, "phone")
     if languages is not None:  # the customers' languages, for rules limited to some languages
-        from ..autoreply import language_lookup
-
         options["language_of"] = language_lookup(pd.DataFrame({"phone": phones, "language": languages}))
     service = service_from_settings(settings, store, **options)
     host = args.host or settings.webhook_host

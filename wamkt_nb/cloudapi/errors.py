@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import WamktError
 from ..scrub import scrub, scrub_json
 
 ERROR_MEANINGS: dict[int, str] = {
@@ -106,7 +107,7 @@ def error_title(code: int) -> str:
     return ERROR_TITLES.get(code, ERROR_MEANINGS.get(code, "Error"))
 
 
-class CloudAPIError(Exception):
+class CloudAPIError(WamktError):
     """An error answered by the Cloud API (or the sandbox), keyed on Meta's ``code``.
 
     ``retryable`` says whether retrying soon can succeed; ``retry_after(attempt)`` how long to wait.
@@ -318,7 +319,8 @@ def error_from_payload(payload: Any, http_status: int | None = None) -> CloudAPI
         code = int(err["code"])
     except (TypeError, ValueError):
         code = None
-    data = err.get("error_data") if isinstance(err.get("error_data"), dict) else {}
+    error_data = err.get("error_data")
+    data = error_data if isinstance(error_data, dict) else {}
     message = str(err.get("message") or err.get("title") or error_title(code or 0))
     subcode = err.get("error_subcode")
     return error_class(code)(

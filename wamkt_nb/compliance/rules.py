@@ -21,6 +21,7 @@ from .reasons import EXCLUDING, REASON_CODES
 from .reservation import MARKETING_CAP_SECONDS, recently_marketed
 
 SERVICE_WINDOW_SECONDS = 86_400.0
+"""A customer's message opens a 24 h customer service window for free-form messages."""
 INACTIVE_DAYS = 90.0
 
 
@@ -165,6 +166,11 @@ def window_closes_at(store: Store | None, phones: pa.Array | list[str], now: flo
     rows = _rows_for(store, "SELECT phone, last_inbound_at FROM service_windows WHERE last_inbound_at <= ?",
                      phones, (now,))
     return _per_phone(phones, rows, seconds)
+
+
+def window_open(store: Store | None, phone: str, now: float, seconds: float = SERVICE_WINDOW_SECONDS) -> bool:
+    """Whether a free-form (session) message may be sent to ``phone`` at ``now``."""
+    return bool(window_closes_at(store, [phone], now, seconds)[0] > now)
 
 
 def _per_phone(phones: pa.Array | list[str], rows: list, add: float) -> np.ndarray:

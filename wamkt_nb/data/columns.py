@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from ..errors import WamktError
+
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
         "phone": ("whatsapp", "whatsappnummer", "whatsappnumber", "waid", "mobile", "mobilephone",
@@ -139,7 +141,7 @@ def missing_fields(mapping: Mapping[str, str], kind: str, columns: Iterable[obje
     return None
 
 
-class MappingError(ValueError):
+class MappingError(WamktError, ValueError):
     """A column mapping that cannot work with the source's columns."""
 
 

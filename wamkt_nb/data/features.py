@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..currency import ExchangeRates, reporting_rates
+from ..currency import ExchangeRates
+from ..settings import reporting_rates
 from .schema import INTERACTION_KINDS, CustomerData
 
 DAY_NS = 86_400 * 10**9

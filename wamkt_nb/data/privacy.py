@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..private_files import private_dir
+from ..settings import workspace_dir
 
 KEY_FILE = "customer-id.key"
 ID_PREFIX = "c_"
@@ -143,8 +144,6 @@ def customer_ids(phones: pd.Series, key: bytes) -> pd.Series:
 
 def workspace_id_key(directory: Path | None = None) -> bytes:
     """The workspace's random key for ``customer_ids``, created (owner-only) on first use."""
-    from ..workspace import workspace_dir
-
     path = (directory or workspace_dir()) / KEY_FILE
     if not path.is_file():
         private_dir(path.parent)

@@ -5,6 +5,8 @@ customers:    customer_id (str), name, first_name, last_name, phone (E.164 '+49.
               opted_in (bool), opt_in_at, signup_at (UTC timestamps)
 orders:       order_id (str), customer_id (str), ordered_at (UTC), amount (float), currency
 interactions: customer_id (str), at (UTC), kind (one of INTERACTION_KINDS)
+conversions:  order_id, customer_id, phone, at, amount, currency, source: the store's orders attributed
+              to messages (the sandbox writes them, analytics reads them)
 
 A customer has a phone, a business-scoped user ID or both: ``phone`` may be missing when the
 optional ``bsuid`` column (``US.13491208655302741918``) is set; ``bsuid`` and ``username`` (the
@@ -26,6 +28,7 @@ CUSTOMER_COLUMNS = (
 ORDER_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "currency")
 INTERACTION_COLUMNS = ("customer_id", "at", "kind")
 INTERACTION_KINDS = ("inbound", "read", "click", "reply")
+CONVERSION_COLUMNS = ("order_id", "customer_id", "phone", "at", "amount", "currency", "source")
 
 
 @dataclass

@@ -102,7 +102,7 @@ def _sqlite(url: str, query: str) -> tuple[list[str], list[tuple]]:
 
 
 def _duckdb(url: str, query: str) -> tuple[list[str], list[tuple]]:
-    import duckdb
+    import duckdb  # noqa: PLC0415 (heavy, ~0.6 s to import: only for duckdb:// sources)
 
     in_memory = url.split("://", 1)[1] in ("", "/", "/:memory:")
     con = duckdb.connect() if in_memory else duckdb.connect(_file_path(url, "duckdb"), read_only=True)
@@ -119,7 +119,7 @@ def _fetch_and_close(con, query: str) -> tuple[list[str], list[tuple]]:
 
 
 def _postgres(url: str, query: str) -> tuple[list[str], list[tuple]]:
-    import psycopg
+    import psycopg  # noqa: PLC0415 (loads libpq: only for postgresql:// sources)
 
     if not urlsplit(url).hostname:
         raise LoadError(f"{redact_url(url)}: name the server, e.g. postgresql://user@host:5432/database")

@@ -9,12 +9,13 @@ from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..cloudapi.payloads import template_message, text_message
+from ..compliance.rules import window_open
+from ..errors import WamktError
 from ..store import Store
 from ..webhooks.replies import MessageSender, ReplyOutcome, deliver_reply, queue_reply
-from ..webhooks.windows import window_open
 
 
-class WindowClosedError(ValueError):
+class WindowClosedError(WamktError, ValueError):
     """Free text was asked for, but the customer's 24 h service window is closed: use a template."""
 
 

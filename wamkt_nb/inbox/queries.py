@@ -1,7 +1,7 @@
 """The team inbox: open conversations by priority, red flags, first-response times.
 
 A conversation is a customer's inbound messages up to our next reply (auto or agent); the
-conversation logic itself is :func:`wamkt_nb.analytics.service.conversations`. An auto-reply
+conversation logic itself is :func:`wamkt_nb.inbox.service.conversations`. An auto-reply
 that hands over to a person does not count as an answer.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analytics.service import conversations, service_summary
+from ..compliance.rules import SERVICE_WINDOW_SECONDS
 from ..ledger import campaign_names, reached_phones
 from ..store import Store
-from ..webhooks.windows import WINDOW_SECONDS
+from .service import conversations, service_summary
 
 RED_AFTER_SECONDS = 2 * 3600.0
 """Unanswered this long, a conversation is flagged red (seed: 2 hours)."""
@@ -96,7 +96,7 @@ def open_conversations(
     handover_at = dict(zip(handovers["phone"], handovers["at"]))
     started = table["started_at"].map(lambda t: t.timestamp())
     table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started)]
-    table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < WINDOW_SECONDS
+    table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < SERVICE_WINDOW_SECONDS
     info = pd.DataFrame(index=pd.Index([], name="phone"))
     if customers is not None and len(customers):
         cols = [c for c in ("customer_id", "name", "avg_order_value", "total_spend") if c in customers]

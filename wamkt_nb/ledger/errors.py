@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import WamktError
 
-class LedgerError(ValueError):
+
+class LedgerError(WamktError, ValueError):
     """A plan or campaign that cannot be written or run as asked."""

@@ -14,6 +14,7 @@ from typing import Any, Callable, Protocol
 
 import pandas as pd
 
+from ..errors import WamktError
 from ..store import Store
 from .findings import Finding, has_errors
 from .templates import Template
@@ -31,7 +32,7 @@ class TemplateAPI(Protocol):
     def get_template(self, template_id: str) -> Any: ...
 
 
-class TemplateRegistryError(ValueError):
+class TemplateRegistryError(WamktError, ValueError):
     """A template is unknown, invalid, or cannot be submitted; ``findings`` say why."""
 
     def __init__(self, message: str, findings: list[Finding] | None = None) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..currency import VALUE_IN_EUR
+from ..errors import WamktError
 
 CATEGORIES = ("marketing", "utility", "authentication")
 TIERED = ("utility", "authentication")
@@ -47,7 +48,7 @@ def free_in_window(category: str, at: float, rules: Mapping[str, str | None] = M
     return start is None or at * 1e9 < start
 
 
-class RateCardError(ValueError):
+class RateCardError(WamktError, ValueError):
     """A rate card that cannot be used; the message names the file, row and field."""
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..currency import ExchangeRates
+from ..settings import load_settings
 from .card import META_CARD, RATE_CARDS, RateCard, RateCardError
 
 GUIDE_2024 = "WhatsApp marketing guide, 2024"
@@ -64,8 +65,6 @@ def guide_2024() -> RateCard:
 
 def default_card() -> RateCard:
     """The card named by the settings (``WAMKT_RATE_CARD``), else the Meta card shipped with wamkt_nb."""
-    from ..settings import load_settings
-
     path = load_settings().rate_card
     return load_card(Path(path).expanduser() if path else META_CARD)
 

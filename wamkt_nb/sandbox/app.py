@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
+from ..errors import WamktError
 from .errors import SandboxError, invalid_param, unknown_object, unknown_path
 from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
 from .media import MAX_REQUEST_BYTES, StoredMedia
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
 
 
-class DroppedResponse(Exception):
+class DroppedResponse(WamktError):
     """Raised after the response started, so the server closes the connection mid-answer (fault)."""
 
 
@@ -43,7 +44,7 @@ MAX_JSON_BYTES = 1024 * 1024
 parameter at its limit, a template definition or an inspection call is far smaller."""
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(WamktError):
     """The request declares or streams more bytes than the route's limit; nothing more is read."""
 
 

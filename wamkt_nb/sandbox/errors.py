@@ -6,11 +6,12 @@ import secrets
 from typing import Any
 
 from ..cloudapi.errors import error_title
+from ..errors import WamktError
 
 HTTP_STATUS = {190: 401, 131000: 500, 131016: 503, 4: 429, 80007: 429}
 
 
-class SandboxError(Exception):
+class SandboxError(WamktError):
     """A Graph API error with Meta's ``code`` and ``details``; ``http_status`` defaults by code.
 
     ``message`` is for Graph-level errors (parameter checks, unknown objects): Meta then puts the

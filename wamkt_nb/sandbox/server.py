@@ -20,11 +20,10 @@ import orjson
 import pandas as pd
 import uvicorn
 
-from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
-from ..data.schema import CustomerData
+from ..data.schema import CONVERSION_COLUMNS, CustomerData
 from ..graph_versions import CURRENT_VERSION
-from ..settings import Secret, Settings
+from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from .app import SandboxApp
 from .behaviour import BehaviourParams
@@ -384,8 +383,6 @@ def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> t
 
     Returns ``(settings, sandbox)``; ``sandbox`` is None for the real API, otherwise stop it when done.
     """
-    from ..settings import load_settings
-
     settings = settings or load_settings()
     if not settings.sandbox:
         return settings, None

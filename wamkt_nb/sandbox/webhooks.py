@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from ..errors import WamktError
 from ..redact import redact_url
 from ..webhooks.signature import sign_body
 from .faults import Faults
@@ -37,7 +38,7 @@ def envelope(waba_id: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
     return {"object": "whatsapp_business_account", "entry": [e for e in entries.values() if e["changes"]]}
 
 
-class WebhookError(RuntimeError):
+class WebhookError(WamktError, RuntimeError):
     """The callback URL did not pass the verification handshake."""
 
 

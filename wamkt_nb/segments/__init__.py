@@ -11,14 +11,14 @@ from .evaluation import SegmentResult, evaluate, rule_mask
 from .frame import SegmentFrame, segment_frame
 from .presets import PRESETS, Preset, preset
 from .regex import RegexError
-from .rules import OPERATORS, And, Condition, Node, Not, Or, RuleError, from_dict, from_json, to_json
+from .rules import OPERATORS, And, Condition, Node, Not, Or, SegmentRuleError, from_dict, from_json, to_json
 from .saved import SavedSegment, delete_segment, list_segments, load_segment, save_segment
 from .schema import KIND_OPS, FrameSchema, check_rule
 from .sql import DIALECTS, SqlEvaluator, SqlPredicate, inline_sql, segment_query, to_sql
 
 __all__ = [
     "And", "Condition", "FrameSchema", "KIND_OPS", "Node", "Not", "OPERATORS", "Or", "PRESETS",
-    "Preset", "RegexError", "RuleError", "SavedSegment", "SegmentFrame", "SegmentResult",
+    "Preset", "RegexError", "SegmentRuleError", "SavedSegment", "SegmentFrame", "SegmentResult",
     "DIALECTS", "SqlEvaluator", "SqlPredicate", "check_rule", "compare_segments", "delete_segment",
     "describe", "evaluate", "evaluate_saved", "from_dict", "from_json", "list_segments",
     "load_segment", "overlap_counts", "preset", "rule_mask", "save_segment", "segment_frame",

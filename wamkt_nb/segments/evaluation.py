@@ -19,7 +19,7 @@ import pandas as pd
 
 from .frame import SegmentFrame, segment_frame
 from .regex import translate
-from .rules import RELATIVE_DATE_OPS, And, Condition, Node, Not, RuleError, walk
+from .rules import RELATIVE_DATE_OPS, And, Condition, Node, Not, SegmentRuleError, walk
 from .schema import check_rule, to_timestamp
 
 DAY_NS = 86_400 * 10**9
@@ -64,7 +64,7 @@ def require_now(rule: Node, now: Any) -> None:
     if now is None:
         for path, cond in walk(rule):
             if cond.op in RELATIVE_DATE_OPS:
-                raise RuleError(f"{path} (field {cond.field!r}, op {cond.op!r}): needs an explicit 'now'")
+                raise SegmentRuleError(f"{path} (field {cond.field!r}, op {cond.op!r}): needs an explicit 'now'")
 
 
 def rule_mask(rule: Node, frame: pd.DataFrame | SegmentFrame, now: Any = None) -> np.ndarray:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import WamktError
+
 _META = set(".^$*+?()[]{}|\\")
 _PUNCT = set(".^$*+?()[]{}|\\-/ ")
 _PLAIN_ESCAPES = set("dDwWbBtnrf")
@@ -38,7 +40,7 @@ _TOKENS = {
 _QUANT = re.compile(r"\{(\d{1,4})(,(\d{0,4}))?\}")
 
 
-class RegexError(ValueError):
+class RegexError(WamktError, ValueError):
     """The pattern uses something outside the portable subset."""
 
 

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
+from ..errors import WamktError
+
 COMPARE_OPS = ("=", "!=", ">", ">=", "<", "<=")
 RANGE_OPS = ("between",)
 LIST_OPS = ("in", "not_in")
@@ -25,7 +27,7 @@ RELATIVE_DATE_OPS = ("within_last", "more_than_ago")
 OPERATORS = COMPARE_OPS + RANGE_OPS + LIST_OPS + STRING_OPS + PRESENCE_OPS + TAG_OPS + RELATIVE_DATE_OPS
 
 
-class RuleError(ValueError):
+class SegmentRuleError(WamktError, ValueError):
     """A rule is malformed or does not fit the data; the message names the condition."""
 
 
@@ -93,29 +95,29 @@ def _flat(children: tuple) -> tuple:
         children = tuple(children[0])
     for child in children:
         if not isinstance(child, (Condition, And, Or, Not)):
-            raise RuleError(f"a group holds conditions or groups, not {type(child).__name__}")
+            raise SegmentRuleError(f"a group holds conditions or groups, not {type(child).__name__}")
     return tuple(children)
 
 
 def from_dict(data: Any, path: str = "rule") -> Node:
-    """Build a rule from its JSON form; a malformed node raises RuleError naming its path."""
+    """Build a rule from its JSON form; a malformed node raises SegmentRuleError naming its path."""
     if not isinstance(data, dict):
-        raise RuleError(f"{path}: expected an object, got {type(data).__name__}")
+        raise SegmentRuleError(f"{path}: expected an object, got {type(data).__name__}")
     keys = set(data)
     if keys in ({"and"}, {"or"}):
         key = keys.pop()
         items = data[key]
         if not isinstance(items, list):
-            raise RuleError(f"{path}: '{key}' must hold a list")
+            raise SegmentRuleError(f"{path}: '{key}' must hold a list")
         children = [from_dict(item, f"{path}.{key}[{i}]") for i, item in enumerate(items)]
         return And(*children) if key == "and" else Or(*children)
     if keys == {"not"}:
         return Not(from_dict(data["not"], f"{path}.not"))
     if "field" in data and "op" in data and keys <= {"field", "op", "value"}:
         if not isinstance(data["field"], str) or not isinstance(data["op"], str):
-            raise RuleError(f"{path}: 'field' and 'op' must be strings")
+            raise SegmentRuleError(f"{path}: 'field' and 'op' must be strings")
         return Condition(data["field"], data["op"], data.get("value"))
-    raise RuleError(
+    raise SegmentRuleError(
         f"{path}: expected {{'and': [...]}}, {{'or': [...]}}, {{'not': ...}} or "
         f"{{'field', 'op', 'value'}}, got keys {sorted(keys)}"
     )
@@ -129,7 +131,7 @@ def from_json(text: str) -> Node:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RuleError(f"rule: not valid JSON: {exc}") from None
+        raise SegmentRuleError(f"rule: not valid JSON: {exc}") from None
     return from_dict(data)
 
 

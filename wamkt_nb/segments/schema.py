@@ -19,7 +19,7 @@ from ..data.features import TAGS, as_utc_timestamp
 from .regex import RegexError, translate
 from .rules import (
     COMPARE_OPS, LIST_OPS, PRESENCE_OPS, RELATIVE_DATE_OPS, STRING_OPS, TAG_OPS, Condition, Node,
-    RuleError, walk,
+    SegmentRuleError, walk,
 )
 
 KIND_OPS: dict[str, tuple[str, ...]] = {
@@ -85,11 +85,11 @@ def column_kind(series: pd.Series) -> str:
 
 
 def check_rule(rule: Node, schema: FrameSchema) -> None:
-    """Raise one RuleError naming the first condition that does not fit the data."""
+    """Raise one SegmentRuleError naming the first condition that does not fit the data."""
     for path, cond in walk(rule):
         problem = _problem(cond, schema)
         if problem:
-            raise RuleError(
+            raise SegmentRuleError(
                 f"{path} (field {cond.field!r}, op {cond.op!r}, value {cond.value!r}): {problem}"
             )
 

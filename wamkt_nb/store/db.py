@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import pandas as pd
+
 from ..errors import WamktError
 from ..private_files import private_file
 from ..redact import redact_url, redact_urls
@@ -103,8 +105,6 @@ class Store:
 
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
         """A query's result as a pandas DataFrame."""
-        import pandas as pd
-
         with self.lock:
             if self.url is None:
                 return pd.read_sql_query(sql, self.conn, params=params)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
 
+from ..errors import WamktError
 from .receiver import WebhookReceiver, WebhookResponse
 from .signature import SIGNATURE_HEADER
 
@@ -16,7 +17,7 @@ Hook = Callable[[], Awaitable[None] | None]
 _SIG = SIGNATURE_HEADER.lower().encode()
 
 
-class _TooLarge(Exception):
+class _TooLarge(WamktError):
     pass
 
 

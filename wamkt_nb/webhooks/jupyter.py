@@ -15,9 +15,8 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..settings import load_settings
+from ..settings import database_path, load_settings
 from ..store import open_store
-from ..workspace import database_path
 from .service import WebhookService, service_from_settings
 from .signature import SIGNATURE_HEADER
 

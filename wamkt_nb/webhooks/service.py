@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..autoreply.engine import DEFAULT_COOLDOWN_SECONDS, DEFAULT_MAX_PER_HOUR, AutoReplier
 from ..clock import Clock, SystemClock
+from ..cloudapi import AsyncCloudClient
 from ..settings import Secret, Settings
 from ..store import Store
 from .asgi import create_app
@@ -72,8 +73,6 @@ def build_service(
 
 def service_from_settings(settings: Settings, store: Store, **options) -> WebhookService:
     """A service sending replies through the Cloud API (or sandbox) that ``settings`` point at."""
-    from ..cloudapi import AsyncCloudClient
-
     return build_service(
         store, AsyncCloudClient(settings), app_secret=settings.app_secret, verify_token=settings.verify_token,
         default_phone_number_id=settings.phone_number_ids[0] if settings.phone_number_ids else None, **options,

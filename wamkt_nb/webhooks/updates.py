@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..bsuid import is_bsuid, is_parent_bsuid
+from ..errors import WamktError
 from ..scrub import scrub
 
 STATUS_KINDS = ("sent", "delivered", "read", "failed", "deleted", "warning")
 
 
-class PayloadError(ValueError):
+class PayloadError(WamktError, ValueError):
     """The body is not a WhatsApp webhook envelope; the message names the offending field."""
 
 
@@ -179,7 +180,7 @@ class WebhookBatch:
     rejects: list[Reject] = field(default_factory=list)
 
 
-class _Bad(ValueError):
+class _Bad(WamktError, ValueError):
     pass
 
 

@@ -1,12 +1,12 @@
-"""The 24 h customer service window, opened by every inbound message."""
+"""Recording the customer service window that every inbound message opens.
+
+How long a window stays open and whether it is open now is a compliance rule:
+:func:`wamkt_nb.compliance.rules.window_closes_at` and :func:`~wamkt_nb.compliance.rules.window_open`.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-
-from ..store import Store
-
-WINDOW_SECONDS = 24 * 3600
 
 
 def open_window(conn: sqlite3.Connection, phone: str, at: float) -> None:
@@ -16,15 +16,3 @@ def open_window(conn: sqlite3.Connection, phone: str, at: float) -> None:
         " ON CONFLICT(phone) DO UPDATE SET last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at)",
         (phone, at),
     )
-
-
-def window_closes_at(store: Store, phone: str) -> float | None:
-    """When the customer's service window closes (epoch seconds), or None if they never wrote."""
-    row = store.query("SELECT last_inbound_at FROM service_windows WHERE phone = ?", (phone,))
-    return row[0][0] + WINDOW_SECONDS if row else None
-
-
-def window_open(store: Store, phone: str, now: float) -> bool:
-    """Whether a free-form (session) message may be sent to ``phone`` at ``now``."""
-    closes = window_closes_at(store, phone)
-    return closes is not None and now < closes

@@ -14,7 +14,7 @@ import pandas as pd
 from ..abtest import METRICS, AbTestError, Evaluation, evaluate_campaign, experiment_spec, experiments
 from ..abtest.charts import intervals_figure
 from ..analytics.export import figure_bytes
-from ..currency import reporting_rates
+from ..settings import reporting_rates
 from ..store import Store
 
 VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",

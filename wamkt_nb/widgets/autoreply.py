@@ -7,7 +7,7 @@ import html
 
 import ipywidgets as W
 
-from ..autoreply import ACTIONS, MATCH_TYPES, Rule, RuleError, delete_rule, load_rules, save_rule, try_message
+from ..autoreply import ACTIONS, MATCH_TYPES, Rule, AutoReplyRuleError, delete_rule, load_rules, save_rule, try_message
 from ..store import Store
 
 NEW = "__new__"
@@ -99,7 +99,7 @@ class AutoReplyEditor(W.VBox):
         self.enabled.value = rule.enabled
 
     def form_rule(self) -> Rule:
-        """The rule the form describes; :class:`RuleError` names the field that is wrong."""
+        """The rule the form describes; :class:`AutoReplyRuleError` names the field that is wrong."""
         return Rule(
             rule_id=self.rule_id.value.strip(), name=self.name.value.strip(), match_type=self.match_type.value,
             pattern=self.pattern.value, languages=tuple(x.strip() for x in self.languages.value.split(",") if x.strip()),
@@ -112,7 +112,7 @@ class AutoReplyEditor(W.VBox):
     def save_form(self) -> Rule | None:
         try:
             rule = save_rule(self.store, self.form_rule())
-        except RuleError as exc:
+        except AutoReplyRuleError as exc:
             self.status.value = f"<span class='wamkt-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
             return None
         self.refresh(select=rule.rule_id)

@@ -17,11 +17,10 @@ import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..clock import Clock
-from ..currency import reporting_rates
 from ..pricing import RateCard, compare_providers, default_card, guide_2024, main_market
 from ..compliance import Policy
 from ..messages import MessageSpec
-from ..settings import PACE_PRESETS
+from ..settings import PACE_PRESETS, reporting_rates
 from ..store import Store
 
 Message = MessageSpec | Mapping[str, MessageSpec]

@@ -19,7 +19,7 @@ import pandas as pd
 import traitlets
 
 from ..segments import (
-    KIND_OPS, PRESETS, And, Condition, Node, Not, Or, RuleError, SegmentResult, check_rule,
+    KIND_OPS, PRESETS, And, Condition, Node, Not, Or, SegmentRuleError, SegmentResult, check_rule,
     compare_segments, delete_segment, evaluate, evaluate_saved, load_segment, overlap_counts,
     save_segment, segment_frame, segment_query,
 )
@@ -351,7 +351,7 @@ class SegmentBuilder(W.VBox):
         try:
             rule = self.rule
             result = evaluate(rule, self.sf, self.now, self.include_inactive.value)
-        except (RuleError, ValueError, TypeError) as exc:
+        except (SegmentRuleError, ValueError, TypeError) as exc:
             self.error.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
             return
         self.error.value = ""
@@ -388,7 +388,7 @@ class SegmentBuilder(W.VBox):
             rule = self.rule
             check_rule(rule, self.sf.schema)  # only rules that fit the data are saved
             save_segment(store, name, rule, self.include_inactive.value)
-        except (RuleError, ValueError) as exc:
+        except (SegmentRuleError, ValueError) as exc:
             self.store_message.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
             return
         self.store_message.value = f"saved {html.escape(name)!s}"
@@ -402,7 +402,7 @@ class SegmentBuilder(W.VBox):
         except KeyError as exc:
             self.store_message.value = html.escape(str(exc.args[0]))
             return
-        except RuleError as exc:
+        except SegmentRuleError as exc:
             self.store_message.value = f"cannot load {html.escape(name)}: {html.escape(str(exc))}"
             return
         self.save_name.value = seg.name
