@@ -101,6 +101,7 @@ def test_pair_limiter():
 
 def test_jitter_stays_between_half_and_full():
     rng = random.Random(1)
-    values = [jittered(8.0, rng) for _ in range(500)]
+    values = [jittered(8.0, rng.random()) for _ in range(500)]
     assert min(values) >= 4.0 and max(values) <= 8.0
     assert len(set(round(v, 3) for v in values)) > 100
+    assert (jittered(8.0, 0.0), jittered(8.0, 1.0)) == (4.0, 8.0)
