@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from ..cloudapi.errors import CloudAPIError, InvalidURLError, PairRateLimitError, RateLimitError, TransportError
+from ..cloudapi.errors import (
+    AuthError, CloudAPIError, InvalidURLError, PairRateLimitError, RateLimitError, TransportError,
+)
 from ..compliance.reservation import HELD_BY_META
 from .ledger import THROTTLED
 from .pacing import jittered
@@ -129,8 +131,8 @@ def decide(exc: CloudAPIError, *, attempt: int, throttled: int, template: tuple[
         return template_hold(*template, "PAUSED" if exc.code == TEMPLATE_PAUSED else "DISABLED")
     if exc.code in STOP_CODES or isinstance(exc, InvalidURLError):
         problem = exc.message if exc.code is None else f"{exc.meaning} ({exc.code})"
-        reason = (PauseReason.ADDRESS if exc.code is None else
-                  PauseReason.AUTH if exc.code == 190 else PauseReason.ACCOUNT)
+        reason = (PauseReason.ADDRESS if isinstance(exc, InvalidURLError) else
+                  PauseReason.AUTH if isinstance(exc, AuthError) else PauseReason.ACCOUNT)
         return Pause(reason, f"paused: {problem}; fix it, then resume")
     if isinstance(exc, RateLimitError) and exc.code == THROTTLED:
         if throttled + 1 < options.max_throttled:
