@@ -25,7 +25,7 @@ from ..scrub import scrub
 from ..store import Store
 from . import ledger
 from .template_status import template_block, template_of
-from .pacing import NumberPacer, NumberPool, PairLimiter
+from .pacing import NumberPool, PairLimiter
 from .due import DueQueue
 from .policy import TITLE_LIMIT, Fail, Pause, PauseReason, Throttle, Unknown, decide, template_hold, unknown_resend_at
 from .progress import ERRORS_REFRESH, Progress, ProgressMeter
@@ -215,24 +215,7 @@ class CampaignRunner:
         24 h reservation let through, each with its attempt number and sending number; and how long
         until a bucket has a token."""
         room = 2 * self.options.concurrency - self._busy  # claimed rows waiting for a worker stay few
-        due: list[tuple[ledger.SendRow, NumberPacer | None]] = []
-        wait = 0.0
-        while self._due and self._due.next_due <= now and len(due) < room:
-            row = self._due.peek()
-            if row.holdout:  # nothing is sent: no pair slot, no token
-                self._due.pop()
-                due.append((row, None))
-                continue
-            pair_wait = self._pair.wait_time(row.phone, mono)
-            if pair_wait > 0:
-                self._due.pop()
-                self._due.push(row, now + pair_wait)
-                continue
-            pacer, wait = self._pacers.take(mono)
-            if pacer is None:
-                break
-            self._due.pop()
-            due.append((row, pacer))
+        due, wait = self._due.take(now, mono, room, self._pacers, self._pair)
         if not due:
             return [], wait
         verdicts = self.checks.check([r.phone for r, _ in due], [r.message_type for r, _ in due],
