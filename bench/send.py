@@ -74,9 +74,9 @@ async def leg(store, base_url: str, name: str, n: int, rate: float, offset: int,
         cpu0, wall0 = time.process_time(), time.perf_counter()
         progress = await runner.run()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    span = runner.last_dispatch - runner.first_dispatch
-    achieved = (runner.dispatched - 1) / span if span > 0 else float("nan")
-    lat = np.array(runner.latencies) * 1000
+    span = runner.meter.last_dispatch - runner.meter.first_dispatch
+    achieved = (runner.meter.dispatched - 1) / span if span > 0 else float("nan")
+    lat = np.array(runner.meter.latencies) * 1000
     return {
         "leg": name, "recipients": n, "target/s": rate, "achieved/s": achieved,
         "pacing error %": abs(achieved - rate) / rate * 100, "accepted": progress.counts["accepted"],

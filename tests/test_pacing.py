@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from wamkt_nb.campaigns.pacing import (
-    Aimd, NumberPacer, PaceError, PairLimiter, TokenBucket, describe_rate, jittered, resolve_rate,
+    Aimd, NumberPacer, NumberPool, PaceError, PairLimiter, TokenBucket, describe_rate, jittered, resolve_rate,
 )
 
 
@@ -101,6 +101,16 @@ def test_pair_limiter():
 
 def test_jitter_stays_between_half_and_full():
     rng = random.Random(1)
-    values = [jittered(8.0, rng) for _ in range(500)]
+    values = [jittered(8.0, rng.random()) for _ in range(500)]
     assert min(values) >= 4.0 and max(values) <= 8.0
     assert len(set(round(v, 3) for v in values)) > 100
+    assert (jittered(8.0, 0.0), jittered(8.0, 1.0)) == (4.0, 8.0)
+
+
+def test_number_pool_takes_the_numbers_in_turn_and_slows_only_the_throttled_one():
+    pool = NumberPool(("pn-a", "pn-b"), 10.0, 0.0)
+    taken = [pool.take(0.0)[0] for _ in range(2)]  # each bucket starts with one token
+    assert [p.phone_number_id for p in taken] == ["pn-a", "pn-b"]
+    assert pool.take(0.0) == (None, pytest.approx(0.1))  # both empty: wait for the next token
+    pool.throttled("pn-b", 0.0)
+    assert [p.rate for p in pool.pacers] == [10.0, 5.0] and pool.rate == 15.0

@@ -9,7 +9,7 @@ from conftest import sender_sandbox, zone_where_it_is
 from test_ledger import make_plan
 
 from wamkt_nb import ledger
-from wamkt_nb.campaigns.policy import campaign_policy
+from wamkt_nb.campaigns.planned_policy import campaign_policy
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.compliance import explain

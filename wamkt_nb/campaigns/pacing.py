@@ -7,8 +7,6 @@ minute, the default), ``standard`` (Meta's 80/s per number), ``max`` (1,000/s, a
 
 from __future__ import annotations
 
-import random
-
 from ..errors import WamktError
 from ..settings import PACE_PRESETS
 
@@ -152,6 +150,37 @@ class NumberPacer:
         self.bucket.set_rate(self.aimd.throttled(now), now)
 
 
+class NumberPool:
+    """The sending numbers of a campaign, each at its own pace, taken in turn."""
+
+    def __init__(self, phone_number_ids: tuple[str, ...], rate: float, now: float) -> None:
+        self.pacers = [NumberPacer(pid, rate, now) for pid in phone_number_ids]
+        self._turn = 0
+
+    @property
+    def rate(self) -> float:
+        """The pace of all numbers together (messages per second)."""
+        return sum(p.rate for p in self.pacers)
+
+    def take(self, now: float) -> tuple[NumberPacer | None, float]:
+        """A token from the next number in turn that has one; else the shortest wait for one."""
+        waits = []
+        for i in range(len(self.pacers)):
+            pacer = self.pacers[(self._turn + i) % len(self.pacers)]
+            wait = pacer.try_take(now)
+            if wait == 0.0:
+                self._turn = (self._turn + i + 1) % len(self.pacers)
+                return pacer, 0.0
+            waits.append(wait)
+        return None, min(waits)
+
+    def throttled(self, phone_number_id: str, now: float) -> None:
+        """The API said 130429 for ``phone_number_id``: that number slows down."""
+        for pacer in self.pacers:
+            if pacer.phone_number_id == phone_number_id:
+                pacer.throttled(now)
+
+
 class PairLimiter:
     """At most one message per ``interval`` seconds to the same recipient; longer holds on 131056."""
 
@@ -174,6 +203,7 @@ class PairLimiter:
         self._next = {p: t for p, t in self._next.items() if t > now}
 
 
-def jittered(delay: float, rng: random.Random) -> float:
-    """Equal jitter: half the delay fixed, half random, so retries of many rows spread out."""
-    return delay / 2 + rng.uniform(0, delay / 2)
+def jittered(delay: float, draw: float) -> float:
+    """Equal jitter: half the delay fixed, half scaled by ``draw`` (uniform in [0, 1], drawn by the
+    caller), so retries of many rows spread out."""
+    return delay / 2 + draw * delay / 2
