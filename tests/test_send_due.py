@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wamkt_nb.campaigns.due import DueQueue
-from wamkt_nb.campaigns.ledger import SendRow
+from wamkt_nb.ledger import SendRow
 from wamkt_nb.campaigns.pacing import NumberPool, PairLimiter
 
 

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..cloudapi.errors import (
-    AuthError, CloudAPIError, InvalidURLError, PairRateLimitError, RateLimitError, TransportError,
+    AuthError,
+    CloudAPIError,
+    InvalidURLError,
+    PairRateLimitError,
+    RateLimitError,
+    TransportError,
 )
-from ..compliance.reservation import HELD_BY_META
-from ..ledger.states import THROTTLED
+from ..ledger.states import HELD_BY_META, THROTTLED
 from .pacing import jittered
 from .send_options import SendOptions, UnknownPolicy
 from .template_status import TEMPLATE_DISABLED, TEMPLATE_PAUSED

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..cloudapi.errors import error_meaning
-from ..compliance.reservation import HELD_BY_META, HELD_LABEL
-from ..store import Store
 from .. import ledger
-
+from ..cloudapi.errors import error_meaning
+from ..ledger.states import HELD_BY_META, HELD_LABEL
+from ..store import Store
 
 ERRORS_REFRESH = 0.5
 """The error breakdown is read from the ledger (where status webhooks write async failures) at

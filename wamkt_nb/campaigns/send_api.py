@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
+from ..errors import WamktError
 from ..ledger.campaigns import spec_of, update_spec
 from ..store import Store
 
@@ -20,12 +21,16 @@ MARKETING_MESSAGES = "marketing_messages"
 SEND_APIS = (MESSAGES, MARKETING_MESSAGES)
 
 
+class SendApiError(WamktError, ValueError):
+    """An endpoint that does not exist, or cannot send this campaign's category."""
+
+
 def check_api(api: str, category: str) -> str:
     """``api`` when it can send a campaign of ``category``; a clear error otherwise."""
     if api not in SEND_APIS:
-        raise ValueError(f"api must be one of {', '.join(SEND_APIS)}, not {api!r}")
+        raise SendApiError(f"api must be one of {', '.join(SEND_APIS)}, not {api!r}")
     if api == MARKETING_MESSAGES and category != "marketing":
-        raise ValueError(f"the Marketing Messages API sends marketing templates only; this campaign is {category}")
+        raise SendApiError(f"the Marketing Messages API sends marketing templates only; this campaign is {category}")
     return api
 
 
