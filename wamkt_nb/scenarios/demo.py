@@ -20,28 +20,28 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .abtest import arm_counts, assign_arms, experiment_spec
-from .abtest.evaluation import underpowered
-from .abtest.play import approved_template, plan_from_history
-from .autoreply import Rule
-from .autoreply.repository import save_rule
-from .campaigns.dryrun import dry_run
-from .campaigns.ledger import create_campaign
-from .campaigns.sender import SendOptions, send_campaign
-from .clock import SimulatedClock
-from .cloudapi import AsyncCloudClient, CloudClient
-from .compliance import Policy
-from .data.features import build_features
-from .data.schema import CustomerData
-from .data.stored import read_customer_data, write_customer_data
-from .inbox.answer import answer
-from .inbox.queries import open_conversations
-from .messages import MessageSpec, Param, Template, template_from_text
-from .sandbox import BehaviourParams, Sandbox, SandboxConfig
-from .sandbox.templates import default_templates
-from .segments import evaluate, preset
-from .store import Store
-from .webhooks.wiring import SandboxLink, connect_sandbox
+from ..abtest import arm_counts, assign_arms, experiment_spec
+from ..abtest.evaluation import underpowered
+from ..autoreply import Rule
+from ..autoreply.repository import save_rule
+from ..campaigns.dryrun import dry_run
+from ..campaigns.ledger import create_campaign
+from ..campaigns.sender import SendOptions, send_campaign
+from ..clock import SimulatedClock
+from ..cloudapi import AsyncCloudClient, CloudClient
+from ..compliance import Policy
+from ..data.features import build_features
+from ..data.schema import CustomerData
+from ..data.stored import read_customer_data, write_customer_data
+from ..inbox.answer import answer
+from ..inbox.queries import open_conversations
+from ..messages import MessageSpec, Param, Template, template_from_text
+from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
+from ..sandbox.templates import default_templates
+from ..segments import evaluate, preset
+from ..store import Store
+from ..webhooks.wiring import SandboxLink, connect_sandbox
+from .ab_play import approved_template, plan_from_history
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"

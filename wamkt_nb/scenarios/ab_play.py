@@ -16,6 +16,9 @@ from typing import Any, Mapping, Sequence
 import orjson
 import pandas as pd
 
+from ..abtest.errors import AbTestError
+from ..abtest.outcomes import ATTEMPTED
+from ..abtest.planning import SamplePlan, plan_sample_size
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.ledger import create_campaign
 from ..campaigns.sender import Progress, SendOptions, send_campaign
@@ -28,9 +31,6 @@ from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..store import Store
 from ..webhooks.wiring import connect_sandbox
-from .errors import AbTestError
-from .outcomes import ATTEMPTED
-from .planning import SamplePlan, plan_sample_size
 
 @dataclass(frozen=True)
 class PlayResult:
