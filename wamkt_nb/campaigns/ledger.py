@@ -500,3 +500,17 @@ def resend_report(store: Store, campaign_id: str) -> dict[str, int]:
         (campaign_id,),
     )[0][0]
     return {"resent_after_unknown": resent, "confirmed_duplicates": confirmed}
+
+
+def discard_unsent(store: Store, campaign_id: str) -> None:
+    """Remove a campaign that was planned but never started (a dry run repeated under the same name).
+
+    A campaign that started sending keeps its rows: they are the record of what was sent."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT started_at FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone()
+        if row is None:
+            return
+        if row[0] is not None:
+            raise LedgerError(f"campaign {campaign_id!r} was started: resume it, or use a new name")
+        conn.execute("DELETE FROM sends WHERE campaign_id = ?", (campaign_id,))
+        conn.execute("DELETE FROM campaigns WHERE campaign_id = ?", (campaign_id,))

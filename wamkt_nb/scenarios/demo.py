@@ -11,8 +11,6 @@ the dashboards read what this leaves in the store.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -22,6 +20,7 @@ import pandas as pd
 
 from ..abtest import arm_counts, assign_arms, experiment_spec
 from ..abtest.evaluation import underpowered
+from ..aio import run_sync
 from ..autoreply import Rule
 from ..autoreply.repository import save_rule
 from ..campaigns.dryrun import dry_run
@@ -153,9 +152,7 @@ def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None
         async with AsyncCloudClient(sandbox.settings()) as client:
             await send_campaign(store, client, campaign_id, options, clock=sandbox.clock)
 
-    # a thread of its own: works inside a running event loop (Jupyter) as well as outside
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
+    run_sync(run())
 
 
 def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:
