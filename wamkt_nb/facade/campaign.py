@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..abtest import assign_arms, evaluate_campaign, plan_test
 from ..abtest.planning import TestPlan
+from ..abtest.simulation import outcome_probabilities
 from ..aio import run_sync
 from ..campaigns import ledger
 from ..campaigns.dryrun import DryRunReport, dry_run
@@ -107,18 +108,32 @@ class Campaign:
 
     def plan_test(self, mde: float, *, metric: str = "read", baseline: float | None = None,
                   **design: Any) -> TestPlan:
-        """Size an A/B test of the campaign's arms to detect ``mde`` (relative) on ``metric``; the
-        baseline defaults to these customers' read rate on earlier marketing messages (the ledger)."""
+        """Size an A/B test of the campaign's arms to detect ``mde`` (relative) on ``metric``.
+
+        Without ``baseline``: the read rate of these customers on earlier marketing messages (the
+        ledger); with no such history in sandbox mode, what the simulated customers' model expects
+        for the first arm's text (the sandbox's customers are that model)."""
         if not self.is_experiment or self.audience is None:
             raise ValueError("plan_test needs a composed campaign with {arm: message}")
         if baseline is None:
-            messages, reads = history_read_rate(self.workspace.store, self.audience["customer_id"])
-            if messages == 0:
-                raise ValueError("no earlier marketing messages to these customers: give baseline=")
-            baseline = reads / messages
+            baseline = self._baseline(metric)
         self.metric = metric
-        self.test_plan = plan_test(baseline, mde, len(self.audience), metric=metric, **design)
+        self.test_plan = plan_test(baseline, mde, len(self.audience), metric=metric,
+                                   **{"relative": True} | design)
         return self.test_plan
+
+    def _baseline(self, metric: str) -> float:
+        messages, reads = history_read_rate(self.workspace.store, self.audience["customer_id"])
+        if messages and metric == "read":
+            return reads / messages
+        if self.workspace.mode != "sandbox":
+            raise ValueError(f"no earlier {metric} rate of these customers in the ledger: give baseline=")
+        first = _spec(next(iter(self.message.values())))
+        texts = [t.body for t in first.template.values()] if first.template else list((first.text or {}).values())
+        text = texts[0] if texts else ""
+        hour = int(self.workspace.now().hour)
+        return float(outcome_probabilities(self.audience, metric, text=text, local_hour=hour,
+                                           params=self.workspace.behaviour).mean())
 
     # -- sending --------------------------------------------------------------------------------
     def _options(self, pace: str | float, **options: Any) -> SendOptions:

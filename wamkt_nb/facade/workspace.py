@@ -22,14 +22,15 @@ from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.stored import has_customer_data, read_customer_data, write_customer_data
-from ..messages import MessageSpec, Template
+from ..messages import Template
+from ..messages.registry import TemplateRegistry
 from ..sandbox import BehaviourParams, Sandbox
 from ..sandbox.templates import default_templates
 from ..scenarios.ab_play import approved_template
 from ..segments import evaluate, preset
 from ..segments.presets import PRESETS
 from ..segments.rules import Node
-from ..segments.saved import list_segments, load_segment
+from ..segments.saved import list_segments, load_segment, save_segment
 from ..settings import Settings, load_settings
 from ..store import Store, open_store
 from ..webhooks.wiring import SandboxLink, connect_sandbox
@@ -76,6 +77,7 @@ class Workspace:
         self._sandbox: Sandbox | None = None
         self._link: SandboxLink | None = None
         self._client: CloudClient | None = None
+        self._templates: TemplateRegistry | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({self.mode}, {self.directory})"
@@ -119,6 +121,10 @@ class Workspace:
         result = evaluate(chosen, features, now=self.now(), include_inactive=include_inactive)
         return Segment(name, chosen, include_inactive, features[result.mask].reset_index(drop=True))
 
+    def save_segment(self, name: str, rule: Node, include_inactive: bool = False) -> None:
+        """Keep ``rule`` under ``name``: later notebooks offer it (:meth:`segments`, :meth:`segment`)."""
+        save_segment(self.store, name, rule, include_inactive, clock=self.clock)
+
     # -- campaigns ----------------------------------------------------------------------------
     def campaign(self, segment: Segment | str | None = None, message: Message | None = None, *,
                  name: str | None = None, params: Mapping[str, Any] | None = None) -> Campaign:
@@ -140,12 +146,20 @@ class Workspace:
             raise ledger.LedgerError("no campaign in this workspace yet: compose one and dry-run it")
         return Campaign.saved(self, rows[0][0])
 
+    @property
+    def templates(self) -> TemplateRegistry:
+        """The account's templates (the sandbox's in sandbox mode) with local drafts, synced on first use."""
+        if self._templates is None:
+            waba = self.sandbox.waba_id if self.mode == "sandbox" else self.settings.waba_id
+            self._templates = TemplateRegistry(self.store, self.client, waba)
+            self._templates.sync()
+        return self._templates
+
     def template(self, name: str, language: str = "de") -> Template:
         """An approved template from the account's library (the sandbox's in sandbox mode)."""
-        waba = self.sandbox.waba_id if self.mode == "sandbox" else self.settings.waba_id
-        for info in self.client.list_templates(waba):
-            if info.name == name and info.language == language:
-                return Template.from_api(info)
+        for template in self.templates.approved():
+            if template.name == name and template.language == language:
+                return template
         raise KeyError(f"no approved template {name!r} ({language})")
 
     # -- the parts it owns --------------------------------------------------------------------
@@ -199,6 +213,7 @@ class Workspace:
 
     def close(self) -> None:
         """Close the client, the receiver, the sandbox and the store (each once)."""
+        self._templates = None
         if self._client is not None:
             self._client.close()
             self._client = None
