@@ -514,3 +514,10 @@ def discard_unsent(store: Store, campaign_id: str) -> None:
             raise LedgerError(f"campaign {campaign_id!r} was started: resume it, or use a new name")
         conn.execute("DELETE FROM sends WHERE campaign_id = ?", (campaign_id,))
         conn.execute("DELETE FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+
+
+def last_recorded(store: Store) -> float | None:
+    """The latest time the ledger recorded (a campaign created, a row changed); None when empty."""
+    row = store.query("SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
+                      " UNION ALL SELECT MAX(updated_at) FROM sends)")
+    return row[0][0]

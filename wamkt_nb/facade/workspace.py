@@ -55,7 +55,9 @@ class Workspace:
     """Store, client, sandbox and receiver of one session, built from settings (sandbox or live).
 
     ``now`` fixes the session's time (a simulated clock starting there, shared by the sandbox and the
-    sender) so a notebook plays the same day on every run; without it the wall clock is used.
+    sender) so a notebook plays the same day on every run; without it the wall clock is used. The
+    simulated clock starts no earlier than the store's last ledger record: notebooks run one after
+    another in one workspace see time move forward (04 sends what 03 planned for "now").
     Use it as a context manager, or call :meth:`close`: it stops everything it started.
     ``behaviour`` (the simulated customers, e.g. an arm's planted uplift) and ``templates`` (added to
     the sandbox's library as approved) shape the sandbox.
@@ -68,10 +70,12 @@ class Workspace:
         self.mode = "sandbox" if self.settings.sandbox else "live"
         if now is not None and self.mode == "live":
             raise ValueError("a live workspace runs on the wall clock: leave out now=")
-        self.clock: Clock = SimulatedClock(_epoch(now)) if now is not None else SystemClock()
         self.directory = directory or workspace_dir()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store: Store = open_store(database_path(self.directory))
+        self.clock: Clock = SystemClock()
+        if now is not None:  # a later session never starts before what an earlier one recorded
+            self.clock = SimulatedClock(max(_epoch(now), ledger.last_recorded(self.store) or 0.0))
         self.sample_size = sample_size
         self.behaviour, self.extra_templates = behaviour, tuple(templates)
         self._sandbox: Sandbox | None = None
@@ -139,12 +143,16 @@ class Workspace:
         audience = chosen.customers.assign(**dict(params or {}))
         return Campaign(self, name or chosen.name, chosen.name, audience, message)
 
+    def campaigns(self) -> list[str]:
+        """Names (ids) of the campaigns in the ledger, newest first."""
+        return [r[0] for r in self.store.query("SELECT campaign_id FROM campaigns ORDER BY created_at DESC")]
+
     def last_campaign(self) -> Campaign:
         """The campaign created last (by an earlier dry run or send)."""
-        rows = self.store.query("SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 1")
-        if not rows:
+        names = self.campaigns()
+        if not names:
             raise ledger.LedgerError("no campaign in this workspace yet: compose one and dry-run it")
-        return Campaign.saved(self, rows[0][0])
+        return Campaign.saved(self, names[0])
 
     @property
     def templates(self) -> TemplateRegistry:
