@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .data.sample import generate
 from .data.schema import CustomerData
+from .data.stored import has_customer_data, read_customer_data, write_customer_data
+from .settings import load_settings
+from .store import open_store
 
 
 def workspace_dir() -> Path:
@@ -22,8 +26,6 @@ def workspace_dir() -> Path:
 def database_path(directory: Path | None = None) -> Path:
     """The SQLite file the settings name (``WAMKT_DB_PATH``, ``db_path`` in ``wamkt.toml``), else the
     workspace's ``wamkt.db``."""
-    from .settings import load_settings
-
     configured = load_settings().db_path
     return configured if configured is not None else (directory or workspace_dir()) / "wamkt.db"
 
@@ -31,9 +33,6 @@ def database_path(directory: Path | None = None) -> Path:
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
     """Keep ``data`` as the workspace's imported customer data (replacing the previous import);
     returns the database it went into."""
-    from .data.stored import write_customer_data
-    from .store import open_store
-
     path = database_path(directory)
     with open_store(path) as store:
         write_customer_data(store, data)
@@ -43,14 +42,9 @@ def save_customer_data(data: CustomerData, directory: Path | None = None) -> Pat
 def load_customer_data(directory: Path | None = None, sample_size: int = 2_000) -> CustomerData:
     """The workspace's customer data with every order and interaction recorded since, or a seeded
     sample of ``sample_size`` when none is saved."""
-    from .data.stored import has_customer_data, read_customer_data
-    from .store import open_store
-
     path = database_path(directory)
     if path.is_file():
         with open_store(path) as store:
             if has_customer_data(store):
                 return read_customer_data(store)
-    from .data.sample import generate
-
     return generate(sample_size)

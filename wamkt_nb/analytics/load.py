@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..store import Store
+from ..store import CONVERSION_COLUMNS, Store
 from .snapshot import read_sends
 
 UNSEGMENTED = "unsegmented"
@@ -25,7 +25,6 @@ CAMPAIGN_COLUMNS = (
     "segment_name", "experiment_key",
 )
 INBOUND_COLUMNS = ("wamid", "phone", "type", "text", "context_wamid", "timestamp")
-CONVERSION_COLUMNS = ("order_id", "customer_id", "phone", "at", "amount", "currency", "source")
 RESPONSE_COLUMNS = ("phone", "at")
 
 _TIME_COLUMNS = {

@@ -20,12 +20,12 @@ import orjson
 import pandas as pd
 import uvicorn
 
-from ..analytics.load import CONVERSION_COLUMNS
 from ..clock import Clock, SystemClock
 from ..data.schema import CustomerData
 from ..graph_versions import CURRENT_VERSION
-from ..settings import Secret, Settings
-from ..store import Store
+from ..settings import Secret, Settings, load_settings
+from ..store import CONVERSION_COLUMNS, Store
+from ..workspace import load_customer_data
 from .app import SandboxApp
 from .behaviour import BehaviourParams
 from .config import SandboxConfig
@@ -59,8 +59,6 @@ class Sandbox:
         self.params = params or BehaviourParams()
         self.faults = faults or Faults()
         if customers is None:
-            from ..workspace import load_customer_data
-
             customers = load_customer_data()
         self._customer_source = customers
         self.templates = TemplateStore(templates, self.config.template_review_seconds, self.config.promotional_words)
@@ -384,8 +382,6 @@ def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> t
 
     Returns ``(settings, sandbox)``; ``sandbox`` is None for the real API, otherwise stop it when done.
     """
-    from ..settings import load_settings
-
     settings = settings or load_settings()
     if not settings.sandbox:
         return settings, None

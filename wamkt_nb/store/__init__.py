@@ -2,4 +2,8 @@
 
 from .db import Store, StoreError, open_store
 
-__all__ = ["Store", "StoreError", "open_store"]
+CONVERSION_COLUMNS = ("order_id", "customer_id", "phone", "at", "amount", "currency", "source")
+"""The columns of the ``conversions`` table (orders attributed to messages), in the order its
+writers (the sandbox, order imports) and its readers (analytics) use."""
+
+__all__ = ["CONVERSION_COLUMNS", "Store", "StoreError", "open_store"]
