@@ -71,24 +71,26 @@ class Campaign:
         rows = self.workspace.store.query("SELECT status FROM campaigns WHERE campaign_id = ?", (self.name,))
         return rows[0][0] if rows else "composed"
 
-    def _messages(self) -> MessageSpec | dict[str, MessageSpec]:
+    def _composed(self) -> tuple[pd.DataFrame, MessageSpec | dict[str, MessageSpec]]:
+        """The audience and the message spec(s); a campaign opened from the ledger has neither."""
         if self.message is None or self.audience is None:
             raise ValueError(f"campaign {self.name!r} was loaded from the ledger: it can be sent, not re-planned")
         if isinstance(self.message, Mapping):
-            return {arm: _spec(m) for arm, m in self.message.items()}
-        return _spec(self.message)
+            return self.audience, {arm: _spec(m) for arm, m in self.message.items()}
+        return self.audience, _spec(self.message)
 
     # -- before sending ------------------------------------------------------------------------
     def preview(self, n: int = 5) -> pd.DataFrame:
         """What the first ``n`` customers would get (body per customer, or why they would not)."""
-        sample = self._plan(self.audience.head(n) if self.audience is not None else None, schedule="now")
+        sample = self._plan(n, schedule="now")
         columns = [c for c in ("customer_id", "arm", "outcome", "reason", "body") if c in sample.plan.columns]
         return sample.plan[columns]
 
-    def _plan(self, audience: pd.DataFrame | None, **options: Any) -> DryRunReport:
-        messages = self._messages()
+    def _plan(self, first: int | None, **options: Any) -> DryRunReport:
+        """The dry run of the whole audience, or of its ``first`` customers."""
+        audience, messages = self._composed()
         ws = self.workspace
-        return dry_run(audience if audience is not None else self.audience, messages, now=ws.clock.now(),
+        return dry_run(audience if first is None else audience.head(first), messages, now=ws.clock.now(),
                        store=ws.store, campaign_id=self.name, **options)
 
     def dry_run(self, *, schedule: str = "best_hour", pace: str = "safe", policy: Policy | None = None,
@@ -123,16 +125,17 @@ class Campaign:
         return self.test_plan
 
     def _baseline(self, metric: str) -> float:
-        messages, reads = history_read_rate(self.workspace.store, self.audience["customer_id"])
+        audience, specs = self._composed()
+        messages, reads = history_read_rate(self.workspace.store, list(audience["customer_id"].astype(str)))
         if messages and metric == "read":
             return reads / messages
         if self.workspace.mode != "sandbox":
             raise ValueError(f"no earlier {metric} rate of these customers in the ledger: give baseline=")
-        first = _spec(next(iter(self.message.values())))
+        first = next(iter(specs.values())) if isinstance(specs, dict) else specs
         texts = [t.body for t in first.template.values()] if first.template else list((first.text or {}).values())
         text = texts[0] if texts else ""
         hour = int(self.workspace.now().hour)
-        return float(outcome_probabilities(self.audience, metric, text=text, local_hour=hour,
+        return float(outcome_probabilities(audience, metric, text=text, local_hour=hour,
                                            params=self.workspace.behaviour).mean())
 
     # -- sending --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..campaigns import ledger
@@ -41,7 +42,7 @@ from .campaign import Campaign, Message
 class Segment:
     """Customers chosen by a rule at the workspace's ``now``: ``customers`` are their feature rows."""
 
-    def __init__(self, name: str, rule: Node, include_inactive: bool, customers: pd.DataFrame) -> None:
+    def __init__(self, name: str, rule: Node | None, include_inactive: bool, customers: pd.DataFrame) -> None:
         self.name, self.rule, self.include_inactive, self.customers = name, rule, include_inactive, customers
 
     def __len__(self) -> int:
@@ -122,8 +123,9 @@ class Workspace:
             else:
                 p = preset(chosen)
                 chosen, include_inactive = p.rule, p.include_inactive
-        result = evaluate(chosen, features, now=self.now(), include_inactive=include_inactive)
-        return Segment(name, chosen, include_inactive, features[result.mask].reset_index(drop=True))
+        mask = evaluate(chosen, features, now=self.now(), include_inactive=include_inactive).mask
+        chosen_rows = features.iloc[np.flatnonzero(mask)] if mask is not None else features
+        return Segment(name, chosen, include_inactive, chosen_rows.reset_index(drop=True))
 
     def save_segment(self, name: str, rule: Node, include_inactive: bool = False) -> None:
         """Keep ``rule`` under ``name``: later notebooks offer it (:meth:`segments`, :meth:`segment`)."""
