@@ -5,6 +5,7 @@ context manager closes what it started; live mode talks only to the address its 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 
 import httpx
@@ -66,7 +67,7 @@ def test_campaign_end_to_end_in_the_sandbox(tmp_path):
     assert sandbox.base_url is None
     with pytest.raises(httpx.ConnectError):  # the receiver stopped listening
         httpx.get(link.url, timeout=2)
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         ws.store.query("SELECT 1")
 
 
