@@ -59,12 +59,13 @@ class Workspace:
     sender) so a notebook plays the same day on every run; without it the wall clock is used. The
     simulated clock starts no earlier than the store's last ledger record: notebooks run one after
     another in one workspace see time move forward (04 sends what 03 planned for "now").
-    Use it as a context manager, or call :meth:`close`: it stops everything it started.
+    Use it as a context manager, or call :meth:`close`: it stops everything it started. ``database``
+    names the SQLite file when it is not the workspace's (``wamkt send --db``).
     ``behaviour`` (the simulated customers, e.g. an arm's planted uplift) and ``templates`` (added to
     the sandbox's library as approved) shape the sandbox.
     """
 
-    def __init__(self, settings: Settings | None = None, *, directory: Path | None = None,
+    def __init__(self, settings: Settings | None = None, *, directory: Path | None = None, database: Path | None = None,
                  now: Any = None, sample_size: int = 2_000, behaviour: BehaviourParams | None = None,
                  templates: Sequence[Template] = ()) -> None:
         self.settings = settings or load_settings()
@@ -73,7 +74,7 @@ class Workspace:
             raise ValueError("a live workspace runs on the wall clock: leave out now=")
         self.directory = directory or workspace_dir()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.store: Store = open_store(database_path(self.directory))
+        self.store: Store = open_store(database or database_path(self.directory))
         self.clock: Clock = SystemClock()
         if now is not None:  # a later session never starts before what an earlier one recorded
             self.clock = SimulatedClock(max(_epoch(now), ledger.last_recorded(self.store) or 0.0))
@@ -186,6 +187,11 @@ class Workspace:
             self._sandbox = sandbox
             self._link = connect_sandbox(sandbox, self.store)
         return self._sandbox
+
+    @property
+    def receiver(self) -> SandboxLink | None:
+        """The webhook receiver the sandbox posts to (None until the sandbox started)."""
+        return self._link
 
     @property
     def api_settings(self) -> Settings:
