@@ -60,7 +60,10 @@ def test_campaign_end_to_end_in_the_sandbox(tmp_path):
         assert states[["accepted", "sent", "delivered", "read", "failed"]].sum() == planned
         assert states[["delivered", "read"]].sum() > 0  # the sandbox's status webhooks reached the ledger
         assert ws.last_campaign().name == "spring-sale"
-        assert list(picked.results().columns)[:2] == ["code", "count"]
+        results = picked.results()
+        assert len(results) == 1 and results.at[0, "attempted"] == planned
+        assert results.at[0, "delivered"] == states[["delivered", "read"]].sum()
+        assert list(picked.errors().columns)[:2] == ["code", "count"]
         with pytest.raises(LedgerError, match="started"):
             campaign.dry_run(schedule="now")  # a sent campaign keeps its record
         sandbox, link = ws.sandbox, ws._link

@@ -17,6 +17,7 @@ from ..abtest import assign_arms, evaluate_campaign, plan_test
 from ..abtest.planning import TestPlan
 from ..abtest.simulation import outcome_probabilities
 from ..aio import run_sync
+from ..analytics import compute_metrics, load_ledger
 from ..campaigns import ledger
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
@@ -175,6 +176,13 @@ class Campaign:
         return pd.Series(ledger.state_counts(self.workspace.store, self.name), name=self.name)
 
     def results(self) -> pd.DataFrame:
+        """The campaign's funnel as the dashboards count it (attempted, delivered, read, replied,
+        converted and their rates), from the ledger, the inbound messages and the orders so far."""
+        ws = self.workspace
+        by_campaign = compute_metrics(load_ledger(ws.store), ws.now()).by_campaign
+        return by_campaign[by_campaign["campaign_id"] == self.name].reset_index(drop=True)
+
+    def errors(self) -> pd.DataFrame:
         """Errors by Meta code with their meaning; empty when every request went through."""
         return ledger.error_breakdown(self.workspace.store, self.name)
 
