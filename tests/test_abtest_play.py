@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.abtest import HOLDOUT, arm_counts, assign_arms, evaluate_campaign, ledger_arms
-from wamkt_nb.abtest.play import play_in_sandbox
+from wamkt_nb.scenarios.ab_play import play_in_sandbox
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import MessageSpec, Param, template_from_text

@@ -13,7 +13,7 @@ from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
 from wamkt_nb.data.stored import has_customer_data, imported_history, read_customer_data, write_customer_data
-from wamkt_nb.demo import DemoCampaign, play_history
+from wamkt_nb.scenarios.demo import DemoCampaign, play_history
 from wamkt_nb.segments import PRESETS, evaluate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import load_customer_data, save_customer_data

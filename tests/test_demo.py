@@ -22,7 +22,7 @@ from wamkt_nb.autoreply.repository import save_rule
 from wamkt_nb.clock import SimulatedClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.demo import (
+from wamkt_nb.scenarios.demo import (
     AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, STEP_SECONDS, DemoCampaign, _settle, _Team, play_history,
 )
 from wamkt_nb.inbox.queries import open_conversations

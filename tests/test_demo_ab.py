@@ -8,7 +8,7 @@ import pandas as pd
 
 from wamkt_nb.abtest import evaluate_campaign, experiment_spec, plan_sample_size
 from wamkt_nb.data.sample import generate
-from wamkt_nb.demo import AB_METRIC, AB_PLANNED_MDE, DEFAULT_CAMPAIGNS, play_history
+from wamkt_nb.scenarios.demo import AB_METRIC, AB_PLANNED_MDE, DEFAULT_CAMPAIGNS, play_history
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_results import AbResults
 

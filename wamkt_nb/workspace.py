@@ -11,25 +11,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .data.sample import generate
 from .data.schema import CustomerData
-from .settings import database_path
+from .data.stored import has_customer_data, read_customer_data, write_customer_data
+from .settings import database_path, load_settings
 from .settings import workspace_dir as workspace_dir  # the facade offers it to notebooks
+from .store import open_store
 
 
 def database_target(directory: Path | None = None) -> str | Path:
     """What ``open_store`` opens: the team's PostgreSQL server when the settings name one
     (``WAMKT_DATABASE_URL``, ``database_url`` in ``wamkt.toml``), else :func:`database_path`."""
-    from .settings import load_settings
-
     return load_settings().database_url or database_path(directory)
 
 
 def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
     """Keep ``data`` as the workspace's imported customer data (replacing the previous import);
     returns the database it went into."""
-    from .data.stored import write_customer_data
-    from .store import open_store
-
     path = database_path(directory)
     with open_store(path) as store:
         write_customer_data(store, data)
@@ -39,14 +37,9 @@ def save_customer_data(data: CustomerData, directory: Path | None = None) -> Pat
 def load_customer_data(directory: Path | None = None, sample_size: int = 2_000) -> CustomerData:
     """The workspace's customer data with every order and interaction recorded since, or a seeded
     sample of ``sample_size`` when none is saved."""
-    from .data.stored import has_customer_data, read_customer_data
-    from .store import open_store
-
     path = database_path(directory)
     if path.is_file():
         with open_store(path) as store:
             if has_customer_data(store):
                 return read_customer_data(store)
-    from .data.sample import generate
-
     return generate(sample_size)

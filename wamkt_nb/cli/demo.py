@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..analytics import load_ledger
 from ..data.sample import default_now, generate
-from ..demo import play_history
+from ..scenarios.demo import play_history
 from ..store import open_store
 from ..workspace import workspace_dir
 from . import finite_number, port_number, whole_number

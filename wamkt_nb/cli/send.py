@@ -27,7 +27,7 @@ from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
 from ..redact import redact_url
 from ..settings import Secret, Settings, load_settings
-from ..store import Store, open_store
+from ..store import Store
 from ..workspace import database_path
 from . import CliError, finite_number, whole_number
 
@@ -94,20 +94,17 @@ def _read_plan(path: Path) -> pd.DataFrame:
     return plan
 
 
-def _sandbox(args: argparse.Namespace, settings: Settings, stack: ExitStack,
-             store: Store) -> tuple[str, Secret, tuple[str, ...], Any]:
-    """Base URL, token and numbers of a running sandbox (``--base-url``), or of an embedded one
-    (also returned) whose status webhooks go to a receiver writing into ``store``."""
-    from ..sandbox import Sandbox, SandboxConfig
-    from ..webhooks.wiring import connect_sandbox
+def _sandbox(args: argparse.Namespace, settings: Settings, workspace: Any) -> tuple[str, Secret, tuple[str, ...], Any]:
+    """Base URL, token and numbers of a running sandbox (``--base-url``), or of the workspace's
+    embedded one (also returned), whose status webhooks go to a receiver writing into its store."""
+    from ..sandbox import SandboxConfig  # the sandbox package loads uvicorn: only when a send runs
 
     if args.base_url:
         token = os.environ.get("WAMKT_SANDBOX_TOKEN") or settings.access_token or SandboxConfig().access_token
         token = token if isinstance(token, Secret) else Secret(token)
         return args.base_url, token, settings.phone_number_ids or (SandboxConfig().phone_number_id,), None
-    sandbox = stack.enter_context(Sandbox())
-    link = stack.enter_context(connect_sandbox(sandbox, store))
-    print(f"embedded sandbox: {sandbox.base_url} (status webhooks to {redact_url(link.url)})", flush=True)
+    sandbox = workspace.sandbox
+    print(f"embedded sandbox: {sandbox.base_url} (status webhooks to {redact_url(workspace.receiver.url)})", flush=True)
     return sandbox.base_url, sandbox.access_token, (sandbox.phone_number_id,), sandbox
 
 
@@ -152,13 +149,17 @@ def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    # the client, the sandbox and the facade (pandas, uvicorn) load only when a send runs, not for
+    # every ``wamkt`` command line
     from ..cloudapi import AsyncCloudClient
+    from ..facade import Workspace
 
     settings = load_settings()
     _checked_base_url(args, settings)
-    store = open_store(args.db or database_path())
     with ExitStack() as stack:
-        stack.callback(store.close)
+        workspace = stack.enter_context(Workspace(settings.replace(sandbox=not args.live),
+                                                  database=args.db or database_path()))
+        store = workspace.store
         if args.plan is not None and ledger.find_campaign(store, args.campaign) is None:
             ledger.create_campaign(store, _read_plan(args.plan), name=args.name or args.campaign,
                                    now=time.time(), campaign_id=args.campaign)
@@ -174,7 +175,7 @@ async def _run(args: argparse.Namespace) -> int:
             base_url, token = args.base_url or settings.base_url, settings.access_token
             numbers, embedded = settings.phone_number_ids, None
         else:
-            base_url, token, numbers, embedded = _sandbox(args, settings, stack, store)
+            base_url, token, numbers, embedded = _sandbox(args, settings, workspace)
         numbers = tuple(args.phone_number_ids or numbers)
         options = SendOptions(
             phone_number_ids=numbers, pace=args.pace or settings.pace,

@@ -9,13 +9,13 @@ import asyncio
 import hashlib
 import mimetypes
 import os
-import threading
 from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
 import httpx
 import orjson
 
+from ..aio import run_sync
 from ..redact import redact_url
 from ..settings import Secret, Settings
 from .errors import CloudAPIError, InvalidURLError, OutcomeUnknownError, TransportError, error_from_payload
@@ -260,20 +260,24 @@ class AsyncCloudClient:
 class CloudClient:
     """Blocking facade over :class:`AsyncCloudClient` for notebooks and scripts.
 
-    Runs its own event loop in a background thread, so it also works inside Jupyter's running loop.
+    Its requests run on the process's background loop (:func:`wamkt_nb.aio.run_sync`), so it also
+    works inside Jupyter's running loop; ``aclient`` is the async client for coroutines on that loop.
     """
 
     def __init__(self, settings: Settings | None = None, **kwargs: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="wamkt-cloudclient", daemon=True)
-        self._thread.start()
-        self._client: AsyncCloudClient = self._run(_make_client(settings, kwargs))
+        self._client: AsyncCloudClient = run_sync(_make_client(settings, kwargs))
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"CloudClient(base_url={redact_url(self._client.base_url)!r}, api_version={self._client.api_version!r})"
 
+    @property
+    def aclient(self) -> AsyncCloudClient:
+        """The async client under this one, bound to the background loop its coroutines must run on."""
+        return self._client
+
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return run_sync(coro)
 
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         return self._run(self._client.send_message(phone_number_id, payload))
@@ -309,13 +313,11 @@ class CloudClient:
         return self._run(self._client.get_phone_number(phone_number_id, **kwargs))
 
     def close(self) -> None:
-        """Close the pool and stop the background loop."""
-        if self._loop.is_closed():
+        """Close the connection pool (the background loop serves the whole process and keeps running)."""
+        if self._closed:
             return
+        self._closed = True
         self._run(self._client.aclose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
     def __enter__(self) -> "CloudClient":
         return self

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..aio import run_sync
 from ..clock import Clock, SystemClock
 from ..cloudapi.payloads import template_message, text_message
 from ..compliance.rules import window_open
@@ -61,20 +60,10 @@ async def answer_async(
     return await deliver_reply(store, sender, reply_id, clock=clock, default_phone_number_id=phone_number_id)
 
 
-class _Blocking:
-    """Lets a blocking client (``CloudClient``) stand where an async sender is expected."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> Any:
-        return self.client.send_message(phone_number_id, payload)
-
-
 def answer(store: Store, client: Any, phone: str, **options: Any) -> ReplyOutcome:
     """Blocking :func:`answer_async` for notebooks and widgets, with a blocking ``CloudClient``.
 
-    Runs in a worker thread, so it also works while Jupyter's event loop is running.
+    Runs on the background loop (:func:`wamkt_nb.aio.run_sync`) with the client's async half, so it
+    also works while Jupyter's event loop is running.
     """
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, answer_async(store, _Blocking(client), phone, **options)).result()
+    return run_sync(answer_async(store, client.aclient, phone, **options))

@@ -22,8 +22,8 @@ column, and a repeated status changes nothing.
 """
 
 from .campaigns import (
-    CATEGORIES, PLAN_COLUMNS, campaign_info, campaign_names, campaign_over, create_campaign, find_campaign,
-    import_campaigns, new_campaign_id, recipient_key, set_campaign_status, spec_of, to_epoch, update_spec,
+    CATEGORIES, PLAN_COLUMNS, campaign_info, campaign_names, campaign_over, create_campaign, discard_unsent,
+    find_campaign, import_campaigns, last_recorded, new_campaign_id, recipient_key, set_campaign_status, spec_of, to_epoch, update_spec,
 )
 from .cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since, template_recipients
 from .errors import LedgerError
@@ -49,8 +49,8 @@ __all__ = [
     "MARKETING_CAP_SECONDS", "NOT_ATTEMPTED_STATES", "OPEN_STATES", "Outcome", "PLAN_COLUMNS", "STATES",
     "STATE_RANK", "SendRow", "THROTTLED", "acquire_lease", "apply_status", "campaign_info", "campaign_names",
     "campaign_over", "campaign_rows", "cancel_open", "claim", "counted_attempts_of_unknown", "create_campaign",
-    "due_campaigns", "due_held_retries", "error_breakdown", "find_campaign", "held_count", "held_customers",
-    "held_retry_at", "import_campaigns", "import_sends", "marketed_phones", "marketed_since",
+    "discard_unsent", "due_campaigns", "due_held_retries", "error_breakdown", "find_campaign", "held_count", "held_customers",
+    "held_retry_at", "import_campaigns", "import_sends", "last_recorded", "marketed_phones", "marketed_since",
     "marketing_read_history", "moves_forward", "new_campaign_id", "pending_holdouts", "planned_sends",
     "reached_phones", "recipient_key", "reconcile_sends", "reconcile_unknown", "record_outcomes",
     "recorded_arms", "recover_in_flight", "release_lease", "renew_lease", "requeue", "resend_report",

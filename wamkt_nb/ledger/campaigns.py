@@ -211,3 +211,24 @@ def import_campaigns(store: Store, rows: Iterable[tuple]) -> None:
     with store.transaction() as conn:
         conn.executemany(f"INSERT INTO campaigns ({', '.join(IMPORT_COLUMNS)}) VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
                          rows)
+
+
+def discard_unsent(store: Store, campaign_id: str) -> None:
+    """Remove a campaign that was planned but never started (a dry run repeated under the same name).
+
+    A campaign that started sending keeps its rows: they are the record of what was sent."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT started_at FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone()
+        if row is None:
+            return
+        if row[0] is not None:
+            raise LedgerError(f"campaign {campaign_id!r} was started: resume it, or use a new name")
+        conn.execute("DELETE FROM sends WHERE campaign_id = ?", (campaign_id,))
+        conn.execute("DELETE FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+
+
+def last_recorded(store: Store) -> float | None:
+    """The latest time the ledger recorded (a campaign created, a row changed); None when empty."""
+    row = store.query("SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
+                      " UNION ALL SELECT MAX(updated_at) FROM sends) AS times")
+    return row[0][0]

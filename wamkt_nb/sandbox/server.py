@@ -25,6 +25,7 @@ from ..data.schema import CONVERSION_COLUMNS, CustomerData
 from ..graph_versions import CURRENT_VERSION
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
+from ..workspace import load_customer_data
 from .app import SandboxApp
 from .behaviour import BehaviourParams
 from .config import SandboxConfig
@@ -58,8 +59,6 @@ class Sandbox:
         self.params = params or BehaviourParams()
         self.faults = faults or Faults()
         if customers is None:
-            from ..workspace import load_customer_data
-
             customers = load_customer_data()
         self._customer_source = customers
         self.templates = TemplateStore(templates, self.config.template_review_seconds, self.config.promotional_words)

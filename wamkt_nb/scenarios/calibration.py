@@ -35,7 +35,6 @@ import pandas as pd
 from .. import analytics as A
 from ..analytics.timing import local_time
 from ..abtest import assign_arms
-from ..abtest.play import approved_template
 from ..campaigns.dryrun import dry_run
 from ..ledger import create_campaign
 from ..clock import SimulatedClock
@@ -43,7 +42,6 @@ from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
-from ..demo import _advance_to, _send, _send_due, finish_history
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox import behaviour as bm
@@ -51,6 +49,8 @@ from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store, open_store
 from ..webhooks.wiring import connect_sandbox
+from .ab_play import approved_template
+from .demo import _advance_to, _send, _send_due, finish_history
 
 SOURCE = "WhatsApp marketing guide, 2024"
 DAY = 86_400.0

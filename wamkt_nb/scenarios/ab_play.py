@@ -8,13 +8,14 @@ orders go into ``conversions``. Then ``evaluate_campaign`` reads it like any oth
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from ..abtest.errors import AbTestError
+from ..abtest.planning import SamplePlan, plan_sample_size
+from ..aio import run_sync
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import Progress, SendOptions, send_campaign
 from ..clock import SimulatedClock
@@ -27,8 +28,7 @@ from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..store import Store
 from ..webhooks.wiring import connect_sandbox
-from .errors import AbTestError
-from .planning import SamplePlan, plan_sample_size
+
 
 @dataclass(frozen=True)
 class PlayResult:
@@ -104,9 +104,7 @@ def play_in_sandbox(
                 async with AsyncCloudClient(sandbox.settings()) as client:
                     return await send_campaign(store, client, campaign_id, options, clock=sandbox.clock)
 
-            # a thread of its own: works inside a running event loop (Jupyter) as well as outside
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                progress = pool.submit(asyncio.run, send()).result()
+            progress = run_sync(send())
             sandbox.advance(observe_hours * 3600.0)
             sandbox.wait_idle(60.0)
             sandbox.save_conversions(store)

@@ -11,8 +11,6 @@ the dashboards read what this leaves in the store.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -20,28 +18,29 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .abtest import arm_counts, assign_arms, experiment_spec
-from .abtest.evaluation import underpowered
-from .abtest.play import approved_template, plan_from_history
-from .autoreply import Rule
-from .autoreply.repository import save_rule
-from .campaigns.dryrun import dry_run
-from .campaigns.sender import SendOptions, send_campaign
-from .clock import SimulatedClock
-from .cloudapi import AsyncCloudClient, CloudClient
-from .compliance import Policy
-from .data.features import build_features
-from .data.schema import CustomerData
-from .data.stored import read_customer_data, write_customer_data
-from .inbox.answer import answer
-from .inbox.queries import open_conversations
-from .ledger import create_campaign, due_campaigns
-from .messages import MessageSpec, Param, Template, template_from_text
-from .sandbox import BehaviourParams, Sandbox, SandboxConfig
-from .sandbox.templates import default_templates
-from .segments import evaluate, preset
-from .store import Store
-from .webhooks.wiring import SandboxLink, connect_sandbox
+from ..abtest import arm_counts, assign_arms, experiment_spec
+from ..abtest.evaluation import underpowered
+from ..aio import run_sync
+from ..autoreply import Rule
+from ..autoreply.repository import save_rule
+from ..campaigns.dryrun import dry_run
+from ..campaigns.sender import SendOptions, send_campaign
+from ..clock import SimulatedClock
+from ..cloudapi import AsyncCloudClient, CloudClient
+from ..compliance import Policy
+from ..data.features import build_features
+from ..data.schema import CustomerData
+from ..data.stored import read_customer_data, write_customer_data
+from ..inbox.answer import answer
+from ..inbox.queries import open_conversations
+from ..ledger import create_campaign, due_campaigns
+from ..messages import MessageSpec, Param, Template, template_from_text
+from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
+from ..sandbox.templates import default_templates
+from ..segments import evaluate, preset
+from ..store import Store
+from ..webhooks.wiring import SandboxLink, connect_sandbox
+from .ab_play import approved_template, plan_from_history
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
@@ -153,9 +152,7 @@ def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None
         async with AsyncCloudClient(sandbox.settings()) as client:
             await send_campaign(store, client, campaign_id, options, clock=sandbox.clock)
 
-    # a thread of its own: works inside a running event loop (Jupyter) as well as outside
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
+    run_sync(run())
 
 
 def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:

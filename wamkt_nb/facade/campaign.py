@@ -1,0 +1,217 @@
+"""One campaign of a :class:`~wamkt_nb.facade.workspace.Workspace`: compose, preview, dry-run, send, read back.
+
+The dry run writes the plan into the ledger under the campaign's name (its id), so a later notebook,
+``wamkt send NAME`` or a worker picks up exactly the campaign that was checked, by name. A dry run
+repeated before sending replaces that plan; once sending started the campaign is only resumed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Union
+
+import pandas as pd
+
+from ..abtest import assign_arms, evaluate_campaign, plan_test
+from ..abtest.planning import TestPlan
+from ..abtest.simulation import outcome_probabilities
+from ..aio import run_sync
+from ..analytics import compute_metrics, load_ledger
+from .. import ledger
+from ..campaigns.dryrun import DryRunReport, dry_run
+from ..campaigns.sender import CampaignRunner, Progress, SendOptions
+from ..compliance import Policy
+from ..messages import MessageSpec, Template
+from ..scenarios.ab_play import history_read_rate
+
+if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
+    from .workspace import Workspace
+
+Message = Union[MessageSpec, Template, Mapping[str, Union[MessageSpec, Template]]]
+"""One message for everyone, or ``{arm: message}`` for an A/B test (arms assigned by the campaign's name)."""
+
+
+def _spec(message: MessageSpec | Template) -> MessageSpec:
+    return message if isinstance(message, MessageSpec) else MessageSpec(category=message.category.lower(),
+                                                                        template={"*": message})
+
+
+class Campaign:
+    """A campaign composed for a segment (``audience``), or one saved by an earlier dry run."""
+
+    def __init__(self, workspace: Workspace, name: str, segment_name: str | None,
+                 audience: pd.DataFrame | None, message: Message | None) -> None:
+        if ":" in name or not name.strip():
+            raise ValueError(f"campaign name {name!r} must be non-empty and contain no ':'")
+        self.workspace, self.name, self.segment_name = workspace, name, segment_name
+        self.message = message
+        self.audience = audience
+        self.report: DryRunReport | None = None
+        self.test_plan: TestPlan | None = None
+        self.metric = "read"
+        if isinstance(message, Mapping) and audience is not None:
+            arms = assign_arms(audience["customer_id"], name, list(message)).to_numpy()
+            self.audience = audience.assign(arm=arms)
+
+    @classmethod
+    def saved(cls, workspace: Workspace, name: str) -> Campaign:
+        """The campaign the ledger holds under ``name`` (its id)."""
+        info = ledger.campaign_info(workspace.store, name)
+        return cls(workspace, info["campaign_id"], info["segment_name"], None, None)
+
+    def __repr__(self) -> str:
+        return f"Campaign({self.name!r}, {self.status})"
+
+    @property
+    def is_experiment(self) -> bool:
+        return isinstance(self.message, Mapping)
+
+    @property
+    def status(self) -> str:
+        rows = self.workspace.store.query("SELECT status FROM campaigns WHERE campaign_id = ?", (self.name,))
+        return rows[0][0] if rows else "composed"
+
+    def _composed(self) -> tuple[pd.DataFrame, MessageSpec | dict[str, MessageSpec]]:
+        """The audience and the message spec(s); a campaign opened from the ledger has neither."""
+        if self.message is None or self.audience is None:
+            raise ValueError(f"campaign {self.name!r} was loaded from the ledger: it can be sent, not re-planned")
+        if isinstance(self.message, Mapping):
+            return self.audience, {arm: _spec(m) for arm, m in self.message.items()}
+        return self.audience, _spec(self.message)
+
+    # -- before sending ------------------------------------------------------------------------
+    def preview(self, n: int = 5) -> pd.DataFrame:
+        """What the first ``n`` customers would get (body per customer, or why they would not)."""
+        sample = self._plan(n, schedule="now")
+        columns = [c for c in ("customer_id", "arm", "outcome", "reason", "body") if c in sample.plan.columns]
+        return sample.plan[columns]
+
+    def _plan(self, first: int | None, **options: Any) -> DryRunReport:
+        """The dry run of the whole audience, or of its ``first`` customers."""
+        audience, messages = self._composed()
+        ws = self.workspace
+        return dry_run(audience if first is None else audience.head(first), messages, now=ws.clock.now(),
+                       store=ws.store, campaign_id=self.name, **options)
+
+    def dry_run(self, *, schedule: str = "best_hour", pace: str = "safe", policy: Policy | None = None,
+                **options: Any) -> DryRunReport:
+        """Plan every recipient (who is excluded and why, when each gets it, the cost) and save the plan
+        in the ledger under the campaign's name; nothing is sent."""
+        report = self._plan(None, schedule=schedule, pace=pace, policy=policy or Policy(), **options)
+        store, now = self.workspace.store, self.workspace.clock.now()
+        if self.status != "composed":
+            ledger.discard_unsent(store, self.name)
+        design = {"experiment": self.test_plan.sample.spec() | {"metric": self.metric}} if self.test_plan else None
+        ledger.create_campaign(store, report.plan, name=self.name, now=now, campaign_id=self.name,
+                               segment_name=self.segment_name,
+                               experiment_key=self.name if self.is_experiment else None, spec=design)
+        self.report = report
+        return report
+
+    def plan_test(self, mde: float, *, metric: str = "read", baseline: float | None = None,
+                  **design: Any) -> TestPlan:
+        """Size an A/B test of the campaign's arms to detect ``mde`` (relative) on ``metric``.
+
+        Without ``baseline``: the read rate of these customers on earlier marketing messages (the
+        ledger); with no such history in sandbox mode, what the simulated customers' model expects
+        for the first arm's text (the sandbox's customers are that model)."""
+        if not self.is_experiment or self.audience is None:
+            raise ValueError("plan_test needs a composed campaign with {arm: message}")
+        if baseline is None:
+            baseline = self._baseline(metric)
+        self.metric = metric
+        self.test_plan = plan_test(baseline, mde, len(self.audience), metric=metric,
+                                   **{"relative": True} | design)
+        return self.test_plan
+
+    def _baseline(self, metric: str) -> float:
+        audience, specs = self._composed()
+        messages, reads = history_read_rate(self.workspace.store, list(audience["customer_id"].astype(str)))
+        if messages and metric == "read":
+            return reads / messages
+        if self.workspace.mode != "sandbox":
+            raise ValueError(f"no earlier {metric} rate of these customers in the ledger: give baseline=")
+        first = next(iter(specs.values())) if isinstance(specs, dict) else specs
+        texts = [t.body for t in first.template.values()] if first.template else list((first.text or {}).values())
+        text = texts[0] if texts else ""
+        hour = int(self.workspace.now().hour)
+        return float(outcome_probabilities(audience, metric, text=text, local_hour=hour,
+                                           params=self.workspace.behaviour).mean())
+
+    # -- sending --------------------------------------------------------------------------------
+    def _options(self, pace: str | float, **options: Any) -> SendOptions:
+        ws = self.workspace
+        live = ws.mode == "live"
+        # no account can be restricted in the sandbox: any pace there; live, above 50/s must be confirmed
+        options.setdefault("confirm_high_rate", not live)
+        return SendOptions(phone_number_ids=ws.phone_number_ids, pace=pace,
+                           max_rate=ws.settings.max_rate if live else None, **options)
+
+    def send(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
+        """Send (or resume) the saved plan. In Jupyter this shows the send widget and returns it (its
+        ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line progress display and
+        returns the final :class:`Progress`. ``options`` are :class:`SendOptions` fields."""
+        if self.status == "composed":
+            raise ledger.LedgerError(f"campaign {self.name!r} has no plan yet: dry_run() it first")
+        ws = self.workspace
+        client = ws.async_client()
+        runner = CampaignRunner(ws.store, client, self.name, self._options(pace, **options), clock=ws.clock)
+        if (display or _display()) == "widget":
+            return _widget_send(runner, client)
+        runner.on_progress = _line_printer()
+
+        async def run() -> Progress:
+            async with client:
+                return await runner.run()
+
+        progress = run_sync(run())
+        ws.settle()
+        print(file=sys.stdout, flush=True)
+        return progress
+
+    @property
+    def progress(self) -> pd.Series:
+        """Recipients per ledger state now (status webhooks included)."""
+        return pd.Series(ledger.state_counts(self.workspace.store, self.name), name=self.name)
+
+    def results(self) -> pd.DataFrame:
+        """The campaign's funnel as the dashboards count it (attempted, delivered, read, replied,
+        converted and their rates), from the ledger, the inbound messages and the orders so far."""
+        ws = self.workspace
+        by_campaign = compute_metrics(load_ledger(ws.store), ws.now()).by_campaign
+        return by_campaign[by_campaign["campaign_id"] == self.name].reset_index(drop=True)
+
+    def errors(self) -> pd.DataFrame:
+        """Errors by Meta code with their meaning; empty when every request went through."""
+        return ledger.error_breakdown(self.workspace.store, self.name)
+
+    def evaluate(self, metric: str | None = None, **options: Any) -> Any:
+        """The A/B evaluation (per-arm rates, test, lift, sample ratio check and verdict)."""
+        _, evaluation = evaluate_campaign(self.workspace.store, self.name, metric, **options)
+        return evaluation
+
+
+def _display() -> str:
+    """``widget`` inside a Jupyter kernel, ``text`` elsewhere (terminal, tests, CI)."""
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None else None  # type: ignore[attr-defined]
+    return "widget" if ip is not None and getattr(ip, "kernel", None) is not None else "text"
+
+
+def _widget_send(runner: CampaignRunner, client: Any) -> Any:
+    # ipywidgets only when a widget is shown: the CLI and workers send without it
+    from ..widgets.send import SendView
+
+    view = SendView(runner)
+    task = view.start()
+    task.add_done_callback(lambda _: task.get_loop().create_task(client.aclose()))
+    return view
+
+
+def _line_printer() -> Callable[[Progress], None]:
+    def show(p: Progress) -> None:
+        left = p.counts["planned"] + p.counts["in_flight"]
+        print(f"\r[{p.status}] {p.done:,}/{p.total:,} final · {left:,} left · {p.rate:,.1f} msg/s",
+              end="", file=sys.stdout, flush=True)
+    return show

@@ -1,0 +1,255 @@
+"""One analyst's session: the store, the Cloud API client and, in sandbox mode, the sandbox and its receiver.
+
+A notebook opens a :class:`Workspace`, picks customers with :meth:`Workspace.segment` and composes a
+:class:`~wamkt_nb.facade.campaign.Campaign`; the plumbing (starting the sandbox, connecting the webhook
+receiver, opening and closing clients) lives here once instead of in every notebook, script and CLI.
+Every method is synchronous; the async sender runs through :func:`wamkt_nb.aio.run_sync` or, in
+Jupyter, as a task of the send widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import ledger
+from ..clock import Clock, SimulatedClock, SystemClock
+from ..cloudapi import AsyncCloudClient, CloudClient
+from ..data.features import build_features
+from ..data.sample import generate
+from ..data.schema import CustomerData
+from ..data.stored import has_customer_data, read_customer_data, write_customer_data
+from ..messages import Template
+from ..messages.registry import TemplateRegistry
+from ..sandbox import BehaviourParams, Sandbox
+from ..sandbox.templates import default_templates
+from ..scenarios.ab_play import approved_template
+from ..segments import evaluate, preset
+from ..segments.presets import PRESETS
+from ..segments.rules import Node
+from ..segments.saved import list_segments, load_segment, save_segment
+from ..settings import Settings, load_settings
+from ..store import Store, open_store
+from ..webhooks.wiring import SandboxLink, connect_sandbox
+from ..workspace import database_path, workspace_dir
+from .campaign import Campaign, Message
+
+
+class Segment:
+    """Customers chosen by a rule at the workspace's ``now``: ``customers`` are their feature rows."""
+
+    def __init__(self, name: str, rule: Node | None, include_inactive: bool, customers: pd.DataFrame) -> None:
+        self.name, self.rule, self.include_inactive, self.customers = name, rule, include_inactive, customers
+
+    def __len__(self) -> int:
+        return len(self.customers)
+
+    def __repr__(self) -> str:
+        return f"Segment({self.name!r}, {len(self):,} customers)"
+
+
+class Workspace:
+    """Store, client, sandbox and receiver of one session, built from settings (sandbox or live).
+
+    ``now`` fixes the session's time (a simulated clock starting there, shared by the sandbox and the
+    sender) so a notebook plays the same day on every run; without it the wall clock is used. The
+    simulated clock starts no earlier than the store's last ledger record: notebooks run one after
+    another in one workspace see time move forward (04 sends what 03 planned for "now").
+    Use it as a context manager, or call :meth:`close`: it stops everything it started. ``database``
+    names the SQLite file when it is not the workspace's (``wamkt send --db``).
+    ``behaviour`` (the simulated customers, e.g. an arm's planted uplift) and ``templates`` (added to
+    the sandbox's library as approved) shape the sandbox.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, directory: Path | None = None, database: Path | None = None,
+                 now: Any = None, sample_size: int = 2_000, behaviour: BehaviourParams | None = None,
+                 templates: Sequence[Template] = ()) -> None:
+        self.settings = settings or load_settings()
+        self.mode = "sandbox" if self.settings.sandbox else "live"
+        if now is not None and self.mode == "live":
+            raise ValueError("a live workspace runs on the wall clock: leave out now=")
+        self.directory = directory or workspace_dir()
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.store: Store = open_store(database or database_path(self.directory))
+        self.clock: Clock = SystemClock()
+        if now is not None:  # a later session never starts before what an earlier one recorded
+            self.clock = SimulatedClock(max(_epoch(now), ledger.last_recorded(self.store) or 0.0))
+        self.sample_size = sample_size
+        self.behaviour, self.extra_templates = behaviour, tuple(templates)
+        self._sandbox: Sandbox | None = None
+        self._link: SandboxLink | None = None
+        self._client: CloudClient | None = None
+        self._templates: TemplateRegistry | None = None
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.mode}, {self.directory})"
+
+    # -- time and data ------------------------------------------------------------------------
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self.clock.now(), unit="s", tz="UTC")
+
+    @property
+    def customers(self) -> CustomerData:
+        """The imported customers with every order and interaction recorded since; a seeded sample
+        (saved into the store, so the sandbox and later notebooks see the same people) when none is."""
+        if not has_customer_data(self.store):
+            write_customer_data(self.store, generate(self.sample_size))
+        return read_customer_data(self.store)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """One row per customer with the features segments and messages use, as of :meth:`now`."""
+        return build_features(self.customers, self.now())
+
+    # -- segments -----------------------------------------------------------------------------
+    def segments(self) -> list[str]:
+        """Names a segment can be chosen by: the saved segments, then the presets."""
+        return [s.name for s in list_segments(self.store)] + list(PRESETS)
+
+    def segment(self, chosen: str | Node | None = None, *, include_inactive: bool = False) -> Segment:
+        """Customers of a saved segment or preset (by name), of a rule, or everyone (``None``)."""
+        features = self.features
+        if chosen is None:
+            return Segment("everyone", None, include_inactive, features.reset_index(drop=True))
+        name = chosen if isinstance(chosen, str) else "rule"
+        if isinstance(chosen, str):
+            saved = {s.name for s in list_segments(self.store)}
+            if chosen in saved:
+                found = load_segment(self.store, chosen)
+                chosen, include_inactive = found.rule, found.include_inactive
+            else:
+                p = preset(chosen)
+                chosen, include_inactive = p.rule, p.include_inactive
+        mask = evaluate(chosen, features, now=self.now(), include_inactive=include_inactive).mask
+        chosen_rows = features.iloc[np.flatnonzero(mask)] if mask is not None else features
+        return Segment(name, chosen, include_inactive, chosen_rows.reset_index(drop=True))
+
+    def save_segment(self, name: str, rule: Node, include_inactive: bool = False) -> None:
+        """Keep ``rule`` under ``name``: later notebooks offer it (:meth:`segments`, :meth:`segment`)."""
+        save_segment(self.store, name, rule, include_inactive, clock=self.clock)
+
+    # -- campaigns ----------------------------------------------------------------------------
+    def campaign(self, segment: Segment | str | None = None, message: Message | None = None, *,
+                 name: str | None = None, params: Mapping[str, Any] | None = None) -> Campaign:
+        """Compose a campaign for ``segment`` with ``message``, or (``message`` left out) open the
+        campaign saved under the name ``segment`` (or ``name``) by an earlier dry run."""
+        if message is None:
+            key = name or segment
+            if not isinstance(key, str):
+                raise ValueError("give a message to compose a campaign, or the name of a saved one")
+            return Campaign.saved(self, key)
+        chosen = segment if isinstance(segment, Segment) else self.segment(segment)
+        audience = chosen.customers.assign(**dict(params or {}))
+        return Campaign(self, name or chosen.name, chosen.name, audience, message)
+
+    def campaigns(self) -> list[str]:
+        """Names (ids) of the campaigns in the ledger, newest first."""
+        return [r[0] for r in self.store.query("SELECT campaign_id FROM campaigns ORDER BY created_at DESC")]
+
+    def last_campaign(self) -> Campaign:
+        """The campaign created last (by an earlier dry run or send)."""
+        names = self.campaigns()
+        if not names:
+            raise ledger.LedgerError("no campaign in this workspace yet: compose one and dry-run it")
+        return Campaign.saved(self, names[0])
+
+    @property
+    def templates(self) -> TemplateRegistry:
+        """The account's templates (the sandbox's in sandbox mode) with local drafts, synced on first use."""
+        if self._templates is None:
+            waba = self.sandbox.waba_id if self.mode == "sandbox" else self.settings.waba_id
+            self._templates = TemplateRegistry(self.store, self.client, waba)
+            self._templates.sync()
+        return self._templates
+
+    def template(self, name: str, language: str = "de") -> Template:
+        """An approved template from the account's library (the sandbox's in sandbox mode)."""
+        for template in self.templates.approved():
+            if template.name == name and template.language == language:
+                return template
+        raise KeyError(f"no approved template {name!r} ({language})")
+
+    # -- the parts it owns --------------------------------------------------------------------
+    @property
+    def sandbox(self) -> Sandbox:
+        """The embedded sandbox with the workspace's customers, and a receiver writing into the store;
+        started on first use."""
+        if self.mode != "sandbox":
+            raise ValueError("a live workspace has no sandbox")
+        if self._sandbox is None:
+            sandbox = Sandbox(customers=self.customers, clock=self.clock, params=self.behaviour,
+                              templates=default_templates() + [approved_template(t) for t in self.extra_templates])
+            sandbox.start()
+            self._sandbox = sandbox
+            self._link = connect_sandbox(sandbox, self.store)
+        return self._sandbox
+
+    @property
+    def receiver(self) -> SandboxLink | None:
+        """The webhook receiver the sandbox posts to (None until the sandbox started)."""
+        return self._link
+
+    @property
+    def api_settings(self) -> Settings:
+        """Where requests go: the sandbox's address and token, or the account's settings."""
+        return self.sandbox.settings() if self.mode == "sandbox" else self.settings
+
+    @property
+    def phone_number_ids(self) -> tuple[str, ...]:
+        return (self.sandbox.phone_number_id,) if self.mode == "sandbox" else self.settings.phone_number_ids
+
+    @property
+    def client(self) -> CloudClient:
+        """The blocking Cloud API client (templates, media, answers); opened on first use."""
+        if self._client is None:
+            self._client = CloudClient(self.api_settings)
+        return self._client
+
+    def async_client(self) -> AsyncCloudClient:
+        """A new async client for one send; whoever runs the send closes it."""
+        return AsyncCloudClient(self.api_settings)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """In sandbox mode: wait until the sandbox posted its pending webhooks and the receiver stored them."""
+        if self._sandbox is not None and self._link is not None:
+            self._sandbox.wait_idle(timeout)
+            self._link.service.dispatcher.wait_idle(timeout)
+
+    def advance(self, hours: float) -> None:
+        """Sandbox mode: let ``hours`` of simulated time pass, so the simulated customers read, reply and
+        buy; their webhooks are stored and the sandbox's orders saved as conversions."""
+        sandbox = self.sandbox
+        sandbox.advance(hours * 3600.0)
+        self.settle(60.0)
+        sandbox.save_conversions(self.store)
+
+    def close(self) -> None:
+        """Close the client, the receiver, the sandbox and the store (each once)."""
+        self._templates = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _epoch(now: Any) -> float:
+    if isinstance(now, (int, float)):
+        return float(now)
+    stamp = pd.Timestamp(now)
+    return (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).timestamp()
