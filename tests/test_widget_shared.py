@@ -12,13 +12,12 @@ import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+import ipywidgets as W
+from matplotlib.figure import Figure
 
-import ipywidgets as W  # noqa: E402
-
-from wamkt_nb.widgets.export_bar import ExportBar  # noqa: E402
-from wamkt_nb.widgets.feedback import StatusLine, guarded  # noqa: E402
-from wamkt_nb.widgets.theme import CARD_PAIRS, THEMES, TEXT_PAIRS, contrast  # noqa: E402
+from wamkt_nb.widgets.export_bar import ExportBar
+from wamkt_nb.widgets.feedback import StatusLine, guarded
+from wamkt_nb.widgets.theme import CARD_PAIRS, TEXT_PAIRS, THEMES, contrast
 
 
 class Closed(W.VBox):

@@ -3,7 +3,7 @@
 The send view, the CLI and a report say the same thing from here: how many rows are still
 planned for later (quiet hours, the daily limit), when the first and the last of them go (in UTC,
 with the recipient's zone for the first), and the excluded rows counted by reason with the
-reason's meaning.
+reason's meaning (as a table and a bar chart).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..compliance.reasons import explain
 from ..compliance.timezones import zone_for_phone
@@ -55,3 +56,16 @@ def exclusions(store: Store, campaign_id: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["reason", "recipients"])
     frame["meaning"] = frame["reason"].map(explain)
     return frame
+
+
+def exclusions_figure(frame: pd.DataFrame, width: float = 6.4) -> Figure:
+    """Excluded recipients by reason as horizontal bars, largest on top (``frame`` from :func:`exclusions`)."""
+    fig = Figure(figsize=(width, 0.9 + 0.35 * max(len(frame), 1)), layout="constrained")
+    ax = fig.add_subplot()
+    part = frame.iloc[::-1]
+    bars = ax.barh([r.replace("_", " ") or "(no reason)" for r in part["reason"]], part["recipients"], color="#5b7083")
+    ax.bar_label(bars, labels=[f"{n:,}" for n in part["recipients"]], padding=3, fontsize=8)
+    ax.set_xlabel("recipients excluded")
+    ax.set_title("Why recipients are excluded", fontsize=10)
+    ax.margins(x=0.15)
+    return fig

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as W
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..analytics.export import FIGURE_FORMATS, MIME, TABLE_FORMATS, figure_bytes, table_bytes
+from ..analytics.export import (
+    FIGURE_FORMATS,
+    MIME,
+    TABLE_FORMATS,
+    figure_bytes,
+    table_bytes,
+)
 from ..data.privacy import mask_frame
 from .feedback import StatusLine, guarded
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import ipywidgets as W
 
