@@ -102,6 +102,10 @@ def test_results_view_shows_verdict_table_and_chart(tmp_path):
     assert "2,375.00" in view.table.value  # B's revenue: 95 orders of 25
     assert view.chart.value[:4] == b"\x89PNG"
     assert "+4915" not in view.table.value + view.verdict.value  # never a phone number
+    # the verdict is marked by its border class, its words keep the theme's font colour (dark theme)
+    assert "wamkt-status-ok" in view.verdict.value and "color:" not in view.verdict.value
+    files = view.exports.build()
+    assert b"B" in files["ab-results.csv"] and files["ab-intervals.png"][:4] == b"\x89PNG"
     view.metric.value = "read"  # nothing read: still evaluated, no winner
     assert view.evaluation.verdict.kind != "winner"
     view.metric.value = "conversion"
