@@ -83,7 +83,8 @@ def test_template_mode_fills_params_and_flags_promo_in_utility(features, templat
 
 def test_errors_are_shown_not_raised(features):
     p = MessagePreview(features, None, now=NOW, text="Hallo {{shoe_size}} ok")
-    assert "no customer column 'shoe_size'" in p.error.value and p.spec is None
+    assert "no customer column 'shoe_size'" in p.error.text and p.spec is None
+    assert "{{first_name}} (first name)" in p.error.text and "rfm_r" not in p.error.text  # readable columns only
     p.kind.value = "template"
     assert "no template to choose from" in p.error.value
 
@@ -183,3 +184,13 @@ def test_dry_run_view_takes_now_from_a_clock(features):
     clock.advance(3600)
     view.run()
     assert view.report.now == NOW.timestamp() + 3600
+
+
+def test_the_default_copy_keeps_the_20_to_30_character_rule_and_exports_masked(features):
+    p = MessagePreview(features, None, now=NOW)
+    bubbles = p.bubbles.value.count("wamkt-bubble'")
+    assert bubbles == 4 and p.bubbles.value.count("length outside 20-30") < bubbles
+    assert "color:#" not in p.lint.value  # findings are marked by class and icon, not by coloured text
+    files = p.exports.build()
+    phone = str(p.audience["phone"].iloc[0]).encode()
+    assert phone not in files["message-sample.csv"] and "message-lengths.svg" in files

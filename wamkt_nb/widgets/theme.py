@@ -12,6 +12,8 @@ controls wrap instead of clipping at narrow widths.
 
 from __future__ import annotations
 
+from string import Template
+
 import ipywidgets as W
 
 THEMES: dict[str, dict[str, str]] = {
@@ -28,10 +30,15 @@ THEMES: dict[str, dict[str, str]] = {
 TEXT_PAIRS = (("--jp-ui-font-color1", "--jp-layout-color1"), ("--jp-ui-font-color1", "--jp-layout-color2"))
 """(text, background) pairs the style sheet uses for words; each must reach 4.5:1 in both themes."""
 
-CARD_PAIRS = (("#111b21", "#d9fdd3"), ("#111b21", "#ffffff"), ("#3b4a54", "#ffffff"), ("#3b4a54", "#d9fdd3"))
+BUBBLE = {"chat": "#efeae2", "bubble": "#d9fdd3", "text": "#111b21", "who": "#4a5a63", "warn": "#8a4500",
+          "button": "#005c87"}
+"""WhatsApp-like chat colours: a light card with its own dark text in both themes."""
+
+CARD_PAIRS = ((BUBBLE["text"], BUBBLE["bubble"]), (BUBBLE["text"], BUBBLE["chat"]), (BUBBLE["who"], BUBBLE["bubble"]),
+              (BUBBLE["warn"], BUBBLE["bubble"]), (BUBBLE["button"], BUBBLE["bubble"]), ("#111b21", "#ffffff"))
 """Fixed colours on the fixed light cards (chat bubbles, chart cards): the same in both themes."""
 
-CSS = """
+CSS = Template("""
 .wamkt-widget{color:var(--jp-ui-font-color1);max-width:100%;box-sizing:border-box}
 .wamkt-widget table{color:var(--jp-ui-font-color1);border-collapse:collapse;font-size:var(--jp-ui-font-size1)}
 .wamkt-widget th,.wamkt-widget td{border-bottom:1px solid var(--jp-border-color2);padding:2px 6px;text-align:left}
@@ -47,12 +54,21 @@ CSS = """
  color:var(--jp-ui-font-color1);background:var(--jp-layout-color2);border:1px solid var(--jp-border-color1)}
 .wamkt-good{border-left:4px solid var(--jp-success-color1);padding-left:4px;font-weight:600}
 .wamkt-bad{border-left:4px solid var(--jp-error-color1);padding-left:4px;font-weight:600}
+.wamkt-chat{background:$chat;color:$text;padding:8px;border-radius:6px;display:flex;flex-direction:column;gap:6px}
+.wamkt-bubble{background:$bubble;color:$text;border-radius:8px;padding:6px 9px;max-width:340px;
+ box-shadow:0 1px .5px #0002;font:13px/1.35 system-ui,sans-serif;white-space:pre-wrap;align-self:flex-end}
+.wamkt-bubble .who{font-size:11px;color:$who;margin-bottom:2px}
+.wamkt-bubble .warn{font-size:11px;color:$warn;margin-top:3px}
+.wamkt-bubble .btn{display:block;text-align:center;color:$button;border-top:1px solid #0001;margin-top:4px;padding-top:3px}
+.wamkt-arm{font-weight:600;font-size:12px;color:var(--jp-ui-font-color1)}
+.wamkt-finding-error::marker{content:"\\2716  "}
+.wamkt-finding-warning::marker{content:"\\26A0  "}
 .wamkt-card{background:#ffffff;color:#111b21;border:1px solid var(--jp-border-color2);border-radius:6px;padding:6px}
 .wamkt-wrap{flex-wrap:wrap;gap:4px}
 .wamkt-controls{min-width:340px;flex:0 0 auto}
 .wamkt-widget .widget-dropdown select{text-overflow:ellipsis}
 .wamkt-widget .widget-button{width:auto;min-width:max-content}
-"""
+""").substitute(BUBBLE)
 
 
 def style() -> W.HTML:
