@@ -9,6 +9,7 @@ import ipywidgets as W
 
 from ..autoreply import ACTIONS, MATCH_TYPES, Rule, RuleError, delete_rule, load_rules, save_rule, try_message
 from ..store import Store
+from .theme import themed
 
 NEW = "__new__"
 
@@ -74,6 +75,7 @@ class AutoReplyEditor(W.VBox):
                           W.HTML("<h4>Try a message</h4>"), W.HBox([self.try_text, self.try_language]),
                           self.try_result])
         self.add_class("wamkt-autoreply")
+        themed(self)
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
@@ -113,7 +115,7 @@ class AutoReplyEditor(W.VBox):
         try:
             rule = save_rule(self.store, self.form_rule())
         except RuleError as exc:
-            self.status.value = f"<span class='wamkt-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self.status.value = f"<span class='wamkt-error wamkt-bad'>{html.escape(str(exc))}</span>"
             return None
         self.refresh(select=rule.rule_id)
         self.status.value = f"Saved rule <b>{html.escape(rule.rule_id)}</b>."
