@@ -15,6 +15,7 @@ import math
 
 import ipywidgets as W
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..abtest import AbTestError, TestPlan, plan_test
 from ..abtest.charts import power_curve_figure
@@ -162,7 +163,7 @@ class AbPlanner(W.VBox):
         return pd.DataFrame({"arm": list(sample.per_arm), "users": list(sample.per_arm.values()),
                              "share": [sample.shares[a] for a in sample.per_arm]})
 
-    def _figure(self) -> object:
+    def _figure(self) -> Figure | None:
         return None if self.plan is None else power_curve_figure(self.plan.sample)
 
 

@@ -12,6 +12,7 @@ import html
 
 import ipywidgets as W
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..abtest import (
     METRICS,
@@ -145,7 +146,7 @@ class AbResults(W.VBox):
     def _table(self) -> pd.DataFrame | None:
         return None if self.evaluation is None else self.evaluation.table
 
-    def _figure(self) -> object:
+    def _figure(self) -> Figure | None:
         return None if self.evaluation is None else intervals_figure(self.evaluation, self.metric.value)
 
     def _message(self, text: str) -> None:

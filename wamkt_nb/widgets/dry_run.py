@@ -19,6 +19,7 @@ from typing import Any
 
 import ipywidgets as W
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..analytics.export import figure_bytes
 from ..campaigns.dryrun import DryRunReport, dry_run
@@ -144,7 +145,7 @@ class DryRunView(W.VBox):
     def _counts_table(self) -> pd.DataFrame | None:
         return None if self.report is None else self.report.counts()
 
-    def _exclusions_figure(self) -> Any:
+    def _exclusions_figure(self) -> Figure | None:
         frame = self._excluded()
         return exclusions_figure(frame) if frame is not None and len(frame) else None
 

@@ -66,8 +66,8 @@ class ExportBar(W.VBox):
             shown = table if self.full.value else mask_frame(table)
             for fmt in TABLE_FORMATS:
                 out[f"{stem}.{fmt}"] = table_bytes(shown, fmt)
-        for stem, source in self.figures.items():
-            fig = source()
+        for stem, draw in self.figures.items():
+            fig = draw()
             if fig is None:
                 continue
             for fmt in FIGURE_FORMATS:

@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..analytics.export import figure_bytes
 from ..data.privacy import mask_phones
@@ -166,9 +167,11 @@ class MessagePreview(W.VBox):
                              f"(of {len(self.full):,})")
         self.bubbles.value = self._bubbles(arms, personalised)
         self.lint.value = _findings_html(self.findings)
-        self.chart.value = figure_bytes(self._length_figure())
+        fig = self._length_figure()
+        if fig is not None:
+            self.chart.value = figure_bytes(fig)
 
-    def _length_figure(self) -> Any:
+    def _length_figure(self) -> Figure | None:
         if not self.rendered:
             return None
         limit = self.max_length.value or None

@@ -24,6 +24,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 import traitlets
+from matplotlib.figure import Figure
 
 from ..analytics.export import figure_bytes
 from ..segments import (
@@ -572,7 +573,7 @@ class SegmentBuilder(W.VBox):
                 lambda t: ", ".join(t) if isinstance(t, tuple) else "")
         return members
 
-    def _figure(self) -> Any:
+    def _figure(self) -> Figure | None:
         return None if self.result is None else composition_figure(self.sf, self.result.mask)
 
     def _refresh_saved(self, select: str | None = None) -> None:

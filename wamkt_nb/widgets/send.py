@@ -251,7 +251,7 @@ def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, pau
     excluded = progress.counts["excluded"]
     why_excluded = f" {excluded:,} excluded: see the reasons below." if excluded else ""
     later = ""
-    if wait.count:
+    if wait.count and wait.first_at is not None and wait.last_at is not None:
         reasons = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in wait.reasons.items() if r)
         why = f"({reasons})" if reasons else "for quiet hours in their own time zone or the daily limit"
         later = (f" {wait.count:,} recipient(s) wait {why}; the first goes {_when(wait.first_at, wait.first_zone)}"
@@ -259,21 +259,21 @@ def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, pau
     status = progress.status
     if status == "ready":
         due = meant - sent - wait.count
-        return (f"Ready: {due:,} of {meant:,} recipient(s) can be sent now.{later}{why_excluded}"
-                " Next: press Send (Pause and Cancel work once sending).", "info")
+        return ((f"Ready: {due:,} of {meant:,} recipient(s) can be sent now.{later}{why_excluded}"
+                " Next: press Send (Pause and Cancel work once sending)."), "info")
     if status == "complete":
         return f"Complete: {sent:,} of {meant:,} sent.{why_excluded}", "ok"
     if status == "cancelled":
         left = progress.counts["cancelled"]
-        return (f"Cancelled: {sent:,} sent, {left:,} will not be sent (a cancelled campaign does not resume; "
-                f"plan a new campaign to reach them).{why_excluded}", "warn")
+        return ((f"Cancelled: {sent:,} sent, {left:,} will not be sent (a cancelled campaign does not resume; "
+                f"plan a new campaign to reach them).{why_excluded}"), "warn")
     if status == "needs_review":
         return (f"Needs review: {progress.message}.{later}", "warn")
     if paused:
         return (f"Paused by you: {sent:,} of {meant:,} sent.{later} Next: press Resume to go on, or Cancel.", "warn")
     if status == "paused":
-        return (f"Waiting: {sent:,} of {meant:,} sent; nothing is due now.{later}{why_excluded}"
-                " Next: press 'Send due rows' after that time (the sender does not run in the background).",
+        return ((f"Waiting: {sent:,} of {meant:,} sent; nothing is due now.{later}{why_excluded}"
+                " Next: press 'Send due rows' after that time (the sender does not run in the background)."),
                 "warn")
-    return (f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
-            " Pause stops new requests; Cancel drops the rest.", "info")
+    return ((f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
+            " Pause stops new requests; Cancel drops the rest."), "info")
