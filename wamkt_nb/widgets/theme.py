@@ -99,10 +99,11 @@ def _rgb(value: str) -> tuple[float, float, float, float]:
         if len(h) == 3:
             h = "".join(c * 2 for c in h)
         return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 1.0
-    if value.startswith("rgba("):
-        r, g, b, a = (p.strip() for p in value[5:-1].split(","))
-        return float(r), float(g), float(b), float(a)
-    raise ValueError(f"colour {value!r}: use #rrggbb or rgba(r,g,b,a)")
+    if value.startswith(("rgba(", "rgb(")):
+        parts = [float(p) for p in value[value.index("(") + 1:-1].split(",")]
+        r, g, b, a = (parts + [1.0])[:4]
+        return r, g, b, a
+    raise ValueError(f"colour {value!r}: use #rrggbb, rgb(r,g,b) or rgba(r,g,b,a)")
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
