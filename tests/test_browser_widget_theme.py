@@ -46,3 +46,23 @@ def test_results_widget_is_readable_and_unclipped_in_both_themes(page, workspace
                 assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, selector, box)
             label = page.locator(".wamkt-export-prepare").first
             assert label.evaluate("b => b.scrollWidth <= b.clientWidth"), "the export button's label is cut"
+
+
+def test_segment_builder_keeps_its_inputs_and_contrast_in_the_dark_theme_at_1000_px(page, workspace: Path, tmp_path):
+    from wamkt_nb.data.sample import generate
+    from wamkt_nb.workspace import save_customer_data
+
+    save_customer_data(generate(500, seed=5), workspace)
+    with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+                      log=tmp_path / "voila.log") as url:
+        page.set_viewport_size({"width": 1000, "height": 900})
+        open_dashboard(page, f"{url}?theme=dark", ".wamkt-segment-count")
+        page.wait_for_function("document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")
+        page.locator(".wamkt-segment-add-condition").first.click()
+        page.locator(".wamkt-segment-condition").last.wait_for(state="visible")
+        for selector in (".wamkt-segment-field select", ".wamkt-segment-op select", ".wamkt-segment-value"):
+            box = page.locator(selector).last.bounding_box()
+            assert box is not None and box["width"] >= 60 and box["x"] + box["width"] <= 1000, (selector, box)
+        for selector in (".wamkt-segment-count", ".wamkt-segment-description", ".wamkt-segment-sample td"):
+            text, background = page.locator(selector).first.evaluate(COLOURS)
+            assert contrast(text, background) >= 4.5, (selector, text, background)
