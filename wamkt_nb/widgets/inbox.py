@@ -14,12 +14,18 @@ from ..clock import Clock, SystemClock
 from ..cloudapi import CloudAPIError
 from ..data.privacy import mask_phone, mask_text
 from ..inbox import (
-    RED_AFTER_SECONDS, TemplateChoice, WindowClosedError, answer, campaign_choices, inbox_summary, open_conversations,
+    RED_AFTER_SECONDS,
+    TemplateChoice,
+    WindowClosedError,
+    answer,
+    campaign_choices,
+    inbox_summary,
+    open_conversations,
 )
 from ..inbox.queries import LOOKBACK_DAYS
 from ..store import Store
+from .feedback import StatusLine, guarded
 from .theme import themed
-
 
 PERIODS = [("Last 24 hours", 1.0), ("Last 7 days", 7.0), ("Last 30 days", 30.0), ("Last 90 days", 90.0)]
 ALL_CUSTOMERS = ""
@@ -87,7 +93,7 @@ class InboxView(W.VBox):
         self.template_language = W.Text(description="Language", value="de")
         self.template_params = W.Text(description="Parameters", placeholder="comma separated")
         self.send = W.Button(description="Send", button_style="primary", icon="paper-plane").add_class("wamkt-inbox-send")
-        self.status = W.HTML().add_class("wamkt-inbox-status")
+        self.status = StatusLine().add_class("wamkt-inbox-status")
         self.refresh_button.on_click(lambda _: self.refresh())
         for control in (self.red_after, self.period, self.campaign):
             control.observe(lambda _: self.refresh(), "value")
@@ -105,6 +111,7 @@ class InboxView(W.VBox):
         themed(self)
         self.refresh()
 
+    @guarded(lambda self: self.status, "Refresh")
     def refresh(self) -> None:
         now = self.clock.now()
         red_after = float(self.red_after.value) * 3600
@@ -120,6 +127,7 @@ class InboxView(W.VBox):
         self.pick.value = keep if keep in dict(options).values() else (options[0][1] if options else None)
         self._explain()
 
+    @guarded(lambda self: self.status, "Showing the conversation")
     def _explain(self) -> None:
         if self.pick.value is None:
             self.status.value = ""
@@ -128,6 +136,7 @@ class InboxView(W.VBox):
         self.status.value = ("Window open: a free-text session message will be sent." if row["window_open"]
                              else "Window closed: only an approved template can be sent.")
 
+    @guarded(lambda self: self.status, "Send answer")
     def send_answer(self) -> None:
         phone = self.pick.value
         if phone is None or self.client is None:

@@ -29,7 +29,7 @@ from ..messages.lint import lint_message, message_warnings
 from ..segments import PRESETS, Node, evaluate, list_segments
 from ..store import Store
 from .export_bar import ExportBar
-from .feedback import StatusLine
+from .feedback import StatusLine, guarded
 from .segment_builder import field_label
 from .theme import themed, wrap
 
@@ -145,6 +145,7 @@ class MessagePreview(W.VBox):
 
     # -- the view ----------------------------------------------------------------------------------
 
+    @guarded(lambda self: self.error, "Updating the preview")
     def refresh(self) -> None:
         """Rebuild the spec from the controls and re-render everything."""
         self._layout_editor()
