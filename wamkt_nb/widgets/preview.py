@@ -82,7 +82,7 @@ class MessagePreview(W.VBox):
         self.max_length = W.BoundedIntText(value=0, min=0, max=4096, description="Max length",
                                            tooltip="0 = no limit; longer texts are cut after a whole word")
         self.max_length.add_class("wamkt-preview-maxlen")
-        self.status = W.HTML()
+        self.status = StatusLine()
         self.status.add_class("wamkt-preview-status")
         self.bubbles = W.HTML()
         self.bubbles.add_class("wamkt-preview-bubbles")
@@ -164,8 +164,7 @@ class MessagePreview(W.VBox):
         for arm, spec in arms.items():
             for lang, found in lint_message(spec, personalised[arm].body).items():
                 self.findings[f"{arm} {lang}".strip()] = found
-        self.status.value = (f"<b>{len(self.audience):,}</b> recipients in the segment "
-                             f"(of {len(self.full):,})")
+        self.status.show(f"{len(self.audience):,} recipients in the segment (of {len(self.full):,}).")
         self.bubbles.value = self._bubbles(arms, personalised)
         self.lint.value = _findings_html(self.findings)
         fig = self._length_figure()
