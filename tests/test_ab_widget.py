@@ -102,6 +102,10 @@ def test_results_view_shows_verdict_table_and_chart(tmp_path):
     assert "2,375.00" in view.table.value  # B's revenue: 95 orders of 25
     assert view.chart.value[:4] == b"\x89PNG"
     assert "+4915" not in view.table.value + view.verdict.value  # never a phone number
+    # the verdict is marked by its border class, its words keep the theme's font colour (dark theme)
+    assert "wamkt-status-ok" in view.verdict.value and "color:" not in view.verdict.value
+    files = view.exports.build()
+    assert b"B" in files["ab-results.csv"] and files["ab-intervals.png"][:4] == b"\x89PNG"
     view.metric.value = "read"  # nothing read: still evaluated, no winner
     assert view.evaluation.verdict.kind != "winner"
     view.metric.value = "conversion"
@@ -208,3 +212,25 @@ def test_block_guardrail_counts_later_undeliverable_messages(tmp_path):
     view = AbResults(store)
     assert view.evaluation.verdict.kind == "guardrail harmed" and "block rate" in view.evaluation.verdict.reason
     store.close()
+
+
+def test_planner_with_an_unmeasured_baseline_and_an_empty_segment_says_so():
+    """Notebook 06 after a daytime send: nobody eligible, the baseline is NaN."""
+    w = AbPlanner(baseline=float("nan"), segment_size=0, metric="read")
+    assert w.baseline.value == 5.0 and w.segment_size.value == 0
+    assert "baseline could not be measured" in w.note.text and "segment is empty" in w.note.text
+    assert w.plan is not None and not w.plan.duration.feasible
+    assert w.error.level == "warn" and "too small for this test" in w.error.text and "Next:" in w.error.text
+    assert "wamkt-bad" in w.summary.value and "color:" not in w.summary.value
+    w.segment_size.value = 1_000_000
+    assert w.plan.duration.feasible and w.error.value == "" and "wamkt-good" in w.summary.value
+    files = w.exports.build()
+    assert {"ab-plan.csv", "ab-power-curve.svg"} <= set(files)
+
+
+def test_planner_inputs_keep_their_width_whatever_the_plan_says():
+    w = AbPlanner(baseline=0.05, segment_size=10)
+    inputs = w.children[1].children[0]
+    assert inputs.layout.min_width == "350px" and inputs.layout.flex == "0 0 auto"
+    assert all(c.layout.min_width == "340px" for c in (w.metric, w.baseline, w.alpha, w.tier))
+    assert w.children[1].layout.flex_flow == "row wrap"

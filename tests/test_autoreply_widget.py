@@ -62,3 +62,14 @@ def test_edit_and_delete(editor):
     editor.delete.click()
     assert "rabatt" not in [r.rule_id for r in load_rules(editor.store)]
     assert "No rule fires" in editor.try_result.value
+
+
+def test_a_closed_database_shows_in_the_widget_not_only_in_the_log(editor):
+    editor.store.close()  # a notebook cell closed the workspace under the widget
+    editor.pick.value = "__new__"
+    editor.rule_id.value = "late"
+    editor.pattern.value = "late"
+    editor.reply_text.value = "ok"
+    editor.save.click()
+    assert editor.status.level == "error"
+    assert "Save rule failed: Cannot operate on a closed database" in editor.status.text

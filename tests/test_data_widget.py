@@ -140,6 +140,9 @@ def test_save_puts_the_data_where_notebooks_find_it(workspace):
     w = DataLoaderWidget(data=generate(50, seed=3))
     w.save_button.click()
     assert "Saved to" in w.status.value
+    # the confirmation sits beside the button, whose label is never cut
+    assert w.save_note.level == "ok" and w.save_note.text.startswith("Saved to")
+    assert w.save_note in w.save_button_row.children and w.save_button.layout.width == "auto"
     again = load_customer_data()
     assert list(again.customers["customer_id"]) == list(w.data.customers["customer_id"])
     saved = w.data.orders.assign(ordered_at=w.data.orders["ordered_at"].dt.floor("us"))  # the store's precision

@@ -51,7 +51,7 @@ def test_segment_rule_mask_and_ids(features):
     p = MessagePreview(features, rule, now=NOW)
     active = features["tags"].map(lambda t: "active_7d" in t)
     assert len(p.audience) == active.sum()
-    assert f"<b>{active.sum():,}</b> recipients" in p.status.value
+    assert p.status.text.startswith(f"{active.sum():,} recipients in the segment")  # plain text: prints cleanly
     p.set_segment(features["customer_id"].head(5).tolist())
     assert len(p.audience) == 5
     p.set_segment(np.zeros(len(features), dtype=bool))
@@ -83,7 +83,8 @@ def test_template_mode_fills_params_and_flags_promo_in_utility(features, templat
 
 def test_errors_are_shown_not_raised(features):
     p = MessagePreview(features, None, now=NOW, text="Hallo {{shoe_size}} ok")
-    assert "no customer column 'shoe_size'" in p.error.value and p.spec is None
+    assert "no customer column 'shoe_size'" in p.error.text and p.spec is None
+    assert "{{first_name}} (first name)" in p.error.text and "rfm_r" not in p.error.text  # readable columns only
     p.kind.value = "template"
     assert "no template to choose from" in p.error.value
 
@@ -98,7 +99,7 @@ def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, fea
         view = DryRunView(message=p, now=NOW, store=store)
         view.run_button.click()
         report = view.report
-        assert report is not None and view.error.value == ""
+        assert report is not None and view.error.level == "ok" and "Dry-run done" in view.error.text
         s = report.summary()
         assert f"<b>{s['send']:,}</b> would be sent" in view.summary.value
         assert "inactive_90d" in view.counts.value and "Twilio" in view.providers.value
@@ -106,8 +107,8 @@ def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, fea
         inactive = s["excluded"]
         view.include_inactive.value = True
         view.daily_limit.value = 50
-        view.pace.value = "max"
-        view.run_button.click()
+        view.pace.value = "max"  # a changed setting runs the shown report again, without a click
+        assert view.report.pace == "max"
         s2 = view.report.summary()
         assert s2["excluded"] < inactive
         assert s2["send"] == 50 and "tier_limit" in view.counts.value
@@ -115,7 +116,6 @@ def test_dry_run_view_runs_from_the_preview_and_reacts_to_settings(tmp_path, fea
         assert view.report.total_cost > 0 and "Meta rate card" in view.summary.value
         assert "2024 scenario" in view.providers.value
         view.prices.value = "guide"  # the 2024 guide's scenario: 1,000 free messages a month
-        view.run_button.click()
         assert view.report.total_cost == 0 and "WhatsApp marketing guide, 2024" in view.summary.value
 
 
@@ -123,6 +123,25 @@ def test_dry_run_view_shows_bad_input(features):
     view = DryRunView(now=NOW)
     view.run_button.click()
     assert "nothing to dry-run" in view.error.value and view.report is None
+    assert view.error.level == "error" and view.error.text.startswith("Run dry-run failed: ")
+
+
+def test_dry_run_view_shows_a_closed_database_in_the_widget(tmp_path, features, templates):
+    """Notebook 03 closed the store under the widget: the button says so, the old figures are marked."""
+    from wamkt_nb.messages import MessageSpec
+
+    store = open_store(tmp_path / "w.db")
+    view = DryRunView(features.head(30), MessageSpec(category="service", text="{{first_name}}, danke!"),
+                      now=NOW, store=store)
+    assert view.run() is not None
+    assert "expected" in view.summary.value.lower() and "{" not in view.summary.value
+    store.close()
+    view.run_button.click()
+    assert view.error.level == "error"
+    assert "Cannot operate on a closed database" in view.error.text and "run the set-up cells again" in view.error.text
+    assert "from the last successful run" in view.error.text
+    files = view.exports.build()
+    assert "dry-run-plan.csv" in files and "dry-run-counts.xlsx" in files
 
 
 def test_notebook_03_executes_against_the_sandbox(workspace):
@@ -165,3 +184,13 @@ def test_dry_run_view_takes_now_from_a_clock(features):
     clock.advance(3600)
     view.run()
     assert view.report.now == NOW.timestamp() + 3600
+
+
+def test_the_default_copy_keeps_the_20_to_30_character_rule_and_exports_masked(features):
+    p = MessagePreview(features, None, now=NOW)
+    bubbles = p.bubbles.value.count("wamkt-bubble'")
+    assert bubbles == 4 and p.bubbles.value.count("length outside 20-30") < bubbles
+    assert "color:#" not in p.lint.value  # findings are marked by class and icon, not by coloured text
+    files = p.exports.build()
+    phone = str(p.audience["phone"].iloc[0]).encode()
+    assert phone not in files["message-sample.csv"] and "message-lengths.svg" in files

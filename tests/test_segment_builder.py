@@ -9,7 +9,7 @@ import pytest
 
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
-from wamkt_nb.segments import PRESETS, And, Condition, Not, Or, evaluate, list_segments
+from wamkt_nb.segments import PRESETS, And, Condition, Not, Or, evaluate, list_segments, load_segment
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.segment_builder import ConditionEditor, GroupEditor, SegmentBuilder
 
@@ -88,9 +88,10 @@ def test_tag_picker_and_remove(features):
     row.field.value = "tags"
     assert row.op.value == "has_any" and isinstance(row._controls[0], W.SelectMultiple)
     last = b.count
-    # an empty tag pick is a clear message, not a traceback, and the last good count stays
+    # an empty tag pick says what it needs in words; the count waits and says so
     row._controls[0].value = ()
-    assert "has_any expects a non-empty list" in b.error.value and b.count == last
+    assert b.error.text == "Finish the condition 'tags has any of': pick at least one value." and b.count == last
+    assert "count follows once the rule is complete" in b.count_label.value
     row._controls[0].value = ("frequent_buyer",)
     assert b.error.value == ""
     assert b.count == evaluate(PRESETS["frequent_buyers"].rule, features, NOW).count
@@ -149,3 +150,69 @@ def test_rule_json_trait_for_the_next_steps(features):
     b.root.add_condition.click()
     assert '"country"' in b.rule_json and seen and seen[-1] == b.count
     assert isinstance(b.customer_ids, np.ndarray)
+
+
+def test_switching_the_operator_keeps_a_value_that_fits(features):
+    b = SegmentBuilder(features, NOW)
+    b.root.add_condition.click()
+    row = conditions(b.root)[0]
+    row._controls[0].value = 10.0
+    row.op.value = "<"
+    assert b.rule == And(Condition("order_count", "<", 10))  # not reset to "< 0"
+    row.op.value = "between"  # another control: a fresh range from the data
+    assert len([c for c in row._controls if isinstance(c, W.FloatText)]) == 2
+
+
+def test_an_unfinished_condition_says_what_it_needs_in_words(features):
+    b = SegmentBuilder(features, NOW)
+    b.root.add_condition.click()
+    before = b.count
+    b.root.add_condition.click()
+    row = conditions(b.root)[1]
+    row.field.value = "country"
+    row.op.value = "contains"
+    assert row._controls[0].value == ""
+    assert b.error.text == "Finish the condition 'country contains': type a value."
+    assert "rule." not in b.error.value and "field 'country'" not in b.error.value
+    assert f"the last complete rule matched {before:,}" in b.count_label.value
+    row._controls[0].value = "DE"
+    assert b.error.value == "" and "customers match" in b.count_label.value
+
+
+def test_fields_have_labels_and_personal_columns_are_not_offered(features):
+    b = SegmentBuilder(features, NOW)
+    assert not {"phone", "email", "first_name", "last_name", "name"} & set(b.fields)
+    b.root.add_condition.click()
+    labels = dict((v, k) for k, v in conditions(b.root)[0].field.options)
+    assert labels["rfm_f"] == "RFM frequency score" and labels["opt_in_at"] == "opted in on"
+
+
+def test_the_preset_picker_clears_once_the_rule_is_edited(features):
+    b = SegmentBuilder(features, NOW)
+    b.preset.value = "frequent_buyers"
+    assert b.rule == PRESETS["frequent_buyers"].rule and b.preset.value == "frequent_buyers"
+    b.root.add_condition.click()
+    assert b.preset.value == ""
+
+
+def test_saving_over_an_existing_name_asks_first(features, store):
+    b = SegmentBuilder(features, NOW, store=store)
+    b.set_rule(PRESETS["frequent_buyers"].rule)
+    b.save_name.value = "VIP"
+    b.save_button.click()
+    b.set_rule(PRESETS["active_7d"].rule)
+    b.save_button.click()  # the same name again: nothing is overwritten yet
+    assert load_segment(store, "VIP").rule == PRESETS["frequent_buyers"].rule
+    assert b.overwrite_box.layout.display == "flex" and "named 'VIP' exists" in b.store_message.text
+    b.keep_button.click()
+    assert b.overwrite_box.layout.display == "none" and load_segment(store, "VIP").rule == PRESETS["frequent_buyers"].rule
+    b.save_button.click()
+    b.overwrite_button.click()
+    assert load_segment(store, "VIP").rule == PRESETS["active_7d"].rule and b.store_message.text == "Saved 'VIP'."
+    b.save_name.value = "VIP 2"  # a new name saves at once
+    b.save_button.click()
+    assert [s.name for s in list_segments(store)] == ["VIP", "VIP 2"]
+    files = b.exports.build()
+    phone = str(b._members()["phone"].iloc[0]).encode()
+    assert phone not in files["segment-members.csv"] and b"******" in files["segment-members.csv"]
+    assert "segment-composition.png" in files

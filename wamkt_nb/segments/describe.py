@@ -17,6 +17,8 @@ FIELD_LABELS = {
     "reply_rate": "reply rate", "most_active_hour": "most active hour",
     "purchase_frequency": "purchase frequency", "order_value_band": "order value band",
     "interaction_recency": "interaction recency", "opted_in": "opted in", "signup_at": "sign-up",
+    "opt_in_at": "opted in on", "rfm_r": "RFM recency score", "rfm_f": "RFM frequency score",
+    "rfm_m": "RFM monetary score", "rfm_score": "RFM score", "timezone": "time zone",
 }
 TAG_LABELS = {
     "frequent_buyer": "frequent buyers", "monthly_buyer": "monthly buyers",

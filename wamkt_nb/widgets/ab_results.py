@@ -1,7 +1,9 @@
 """The A/B results view: pick an experiment, see per-arm rates, intervals and the verdict.
 
 Aggregates only (no customer rows, so no phone numbers); a thin shell over
-``wamkt_nb.abtest.evaluate_campaign``. ``.evaluation`` holds the last result.
+``wamkt_nb.abtest.evaluate_campaign``. ``.evaluation`` holds the last result. The verdict's kind
+shows as a coloured border and words (text stays in the theme's font colour, readable in light
+and dark); the per-arm table and the chart can be exported.
 """
 
 from __future__ import annotations
@@ -10,15 +12,27 @@ import html
 
 import ipywidgets as W
 import pandas as pd
+from matplotlib.figure import Figure
 
-from ..abtest import METRICS, AbTestError, Evaluation, evaluate_campaign, experiment_spec, experiments
+from ..abtest import (
+    METRICS,
+    AbTestError,
+    Evaluation,
+    evaluate_campaign,
+    experiment_spec,
+    experiments,
+)
 from ..abtest.charts import intervals_figure
 from ..analytics.export import figure_bytes
 from ..settings import reporting_rates
 from ..store import Store
+from .export_bar import ExportBar
+from .feedback import StatusLine, guarded
+from .theme import themed, wrap
 
-VERDICT_COLOURS = {"winner": "#1b5e20", "no difference": "#37474f", "not enough data yet": "#8d6e00",
-                   "underpowered": "#8d6e00", "sample ratio mismatch": "#b00020", "guardrail harmed": "#b00020"}
+VERDICT_LEVELS = {"winner": "ok", "no difference": "info", "not enough data yet": "warn",
+                  "underpowered": "warn", "sample ratio mismatch": "error", "guardrail harmed": "error"}
+"""How each verdict kind is marked (the status line's border colour and icon)."""
 
 
 class AbResults(W.VBox):
@@ -36,8 +50,11 @@ class AbResults(W.VBox):
         self.verdict = W.HTML()
         self.srm = W.HTML()
         self.table = W.HTML()
-        self.chart = W.Image(format="png", layout=W.Layout(width="600px"))
+        self.chart = W.Image(format="png", layout=W.Layout(width="100%", max_width="600px"))
+        self.chart.add_class("wamkt-card")
+        self.status = StatusLine()
         self.evaluation: Evaluation | None = None
+        self.exports = ExportBar(tables={"ab-results": self._table}, figures={"ab-intervals": self._figure})
         self._quiet = False
         for name, widget in (("experiment", self.experiment), ("metric", self.metric),
                              ("attribution", self.attribution), ("sequential", self.sequential),
@@ -49,11 +66,12 @@ class AbResults(W.VBox):
             widget.observe(self._changed, names="value")
         self.refresh.on_click(self._refresh)
         super().__init__([
-            W.HBox([self.experiment, self.refresh]),
-            W.HBox([self.metric, self.attribution, self.sequential]),
-            self.verdict, self.srm, self.table, self.chart,
+            wrap(self.experiment, self.refresh),
+            wrap(self.metric, self.attribution, self.sequential),
+            self.status, self.verdict, self.srm, self.table, self.chart, self.exports,
         ])
         self.add_class("wamkt-ab-results")
+        themed(self)
         self.update()
 
     def load_experiments(self) -> None:
@@ -81,6 +99,7 @@ class AbResults(W.VBox):
         if metric in METRICS:
             self.metric.value = metric
 
+    @guarded(lambda self: self.status, "Refresh")
     def _refresh(self, _button: W.Button) -> None:
         self.load_experiments()
         self.update()
@@ -96,8 +115,10 @@ class AbResults(W.VBox):
                 self._quiet = False
         self.update()
 
+    @guarded(lambda self: self.status, "Evaluating the experiment")
     def update(self) -> None:
         """Re-read the ledger and re-evaluate; problems show as a message, never a traceback."""
+        self.status.show("")
         if not self.experiment.value:
             self._message("No experiments yet: a campaign with an experiment key appears here once planned.")
             return
@@ -111,16 +132,22 @@ class AbResults(W.VBox):
             return
         self.evaluation = evaluation
         verdict = evaluation.verdict
-        colour = VERDICT_COLOURS[verdict.kind]
+        level = VERDICT_LEVELS[verdict.kind]
         self.verdict.value = (
-            f"<div style='border-left:6px solid {colour};padding:6px 10px'>"
-            f"<b style='color:{colour};font-size:1.2em'>{html.escape(verdict.headline)}</b><br>"
-            f"{html.escape(verdict.reason)}</div>"
+            f"<div class='wamkt-status'><div class='wamkt-status-{level}' role='status'>"
+            f"<b style='font-size:1.2em'>{html.escape(verdict.headline)}</b><br>"
+            f"{html.escape(verdict.reason)}</div></div>"
         )
         self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
         self.table.value = (results_table_html(evaluation, counts, reporting_rates().currency)
                             + cuped_table_html(evaluation) + guardrails_table_html(evaluation))
         self.chart.value = figure_bytes(intervals_figure(evaluation, self.metric.value))
+
+    def _table(self) -> pd.DataFrame | None:
+        return None if self.evaluation is None else self.evaluation.table
+
+    def _figure(self) -> Figure | None:
+        return None if self.evaluation is None else intervals_figure(self.evaluation, self.metric.value)
 
     def _message(self, text: str) -> None:
         self.evaluation = None
@@ -158,7 +185,7 @@ def results_table_html(evaluation: Evaluation, counts: pd.DataFrame, currency: s
     return f"<table class='wamkt-ab-arms'>{head}{''.join(rows)}</table>"
 
 
-HARMED = "<b style='color:#b00020'>harmed</b>"
+HARMED = "<span class='wamkt-bad'>harmed</span>"
 
 
 def _pp(x: float) -> str:

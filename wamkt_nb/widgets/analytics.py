@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
+from .theme import style
 from ..ledger.states import HELD_LABEL
 from ..data.privacy import mask_frame
 from ..data.stored import customer_column, imported_history
@@ -160,6 +161,7 @@ class ChartView(W.VBox):
         self.name = name
         self.title = W.HTML(f"<h4>{html.escape(title)}</h4>")
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image.add_class("wamkt-card")
         self.table = W.HTML()
         self.links = W.HTML()
         self.more = W.Button(description="SVG / Excel", tooltip="prepare SVG and Excel downloads",
@@ -262,9 +264,9 @@ def kpi_html(head: pd.Series, reply_ok: bool, currency: str, prices: str) -> str
     ]
     return "".join(
         f'<div class="wamkt-kpi" style="display:inline-block;margin:4px 10px;min-width:120px">'
-        f'<div style="color:#666;font-size:12px">{label}</div>'
+        f'<div style="font-size:12px">{label}</div>'
         f'<div class="wamkt-kpi-{key}" style="font-size:22px;font-weight:600">{value}</div>'
-        f'<div style="color:#888;font-size:11px">{html.escape(note)}</div></div>'
+        f'<div style="font-size:11px">{html.escape(note)}</div></div>'
         for key, label, value, note in cards
     )
 
@@ -278,6 +280,7 @@ class AnalyticsDashboard(W.VBox):
     def __init__(self, db_path: Path | None = None, now: pd.Timestamp | None = None) -> None:
         super().__init__()
         self.add_class("wamkt-analytics")
+        self.add_class("wamkt-widget")
         self.add_class(self.css)
         self.status = W.HTML()
         self.status.add_class("wamkt-status")
@@ -287,19 +290,20 @@ class AnalyticsDashboard(W.VBox):
         except Exception as exc:  # a damaged or foreign database: say so, no traceback
             self.source = None
             self._message(f"Cannot read the campaign database: {html.escape(str(exc))}", "wamkt-error")
-            self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.status]
+            self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.status, style()]
             return
         if self.source.data.empty:
             self._message(EMPTY_TEXT, "wamkt-empty")
-            self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.status]
+            self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.status, style()]
             return
         self.selector = Selector(self.source, self.refresh)
         self.build()
-        self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.selector, self.status, self.body]
+        self.children = [W.HTML(f"<h2>{self.title}</h2>"), self.selector, self.status, self.body, style()]
         self.refresh()
 
     def _message(self, text: str, css: str) -> None:
-        self.status.value = f'<div class="{css}" style="padding:8px;background:#f7f7f7">{text}</div>'
+        level = "error" if css == "wamkt-error" else "info"
+        self.status.value = f'<div class="{css} wamkt-status-{level}">{text}</div>'
 
     def refresh(self) -> None:
         """Redraw every section for the current selection; a failure shows as a message."""
@@ -351,7 +355,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.kpis.value = kpi_html(head, reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE),
                                   currency=src.currency, prices=src.options.card.label)
         self.warnings.value = "".join(
-            f'<div class="wamkt-warning" style="color:#a94442">⚠ {html.escape(str(n))}: '
+            f'<div class="wamkt-warning wamkt-bad">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
             for n, r, m in zip(warned["campaign_name"], warned["reply_rate"], warned["message"])
         )

@@ -7,8 +7,19 @@ import html
 
 import ipywidgets as W
 
-from ..autoreply import ACTIONS, MATCH_TYPES, Rule, AutoReplyRuleError, delete_rule, load_rules, save_rule, try_message
+from ..autoreply import (
+    ACTIONS,
+    MATCH_TYPES,
+    Rule,
+    AutoReplyRuleError,
+    delete_rule,
+    load_rules,
+    save_rule,
+    try_message,
+)
 from ..store import Store
+from .feedback import StatusLine, guarded
+from .theme import themed
 
 NEW = "__new__"
 
@@ -55,7 +66,7 @@ class AutoReplyEditor(W.VBox):
         self.enabled = W.Checkbox(value=True, description="enabled", indent=False)
         self.save = W.Button(description="Save rule", button_style="primary", icon="save").add_class("wamkt-autoreply-save")
         self.delete = W.Button(description="Delete", icon="trash").add_class("wamkt-autoreply-delete")
-        self.status = W.HTML().add_class("wamkt-autoreply-status")
+        self.status = StatusLine().add_class("wamkt-autoreply-status")
         self.try_text = W.Text(description="Try a message", placeholder="e.g. RABATT!", style=style,
                                continuous_update=True, layout=W.Layout(width="520px")).add_class("wamkt-autoreply-try-text")
         self.try_language = W.Text(description="Customer lang.", placeholder="optional", style=style)
@@ -74,8 +85,10 @@ class AutoReplyEditor(W.VBox):
                           W.HTML("<h4>Try a message</h4>"), W.HBox([self.try_text, self.try_language]),
                           self.try_result])
         self.add_class("wamkt-autoreply")
+        themed(self)
         self.refresh()
 
+    @guarded(lambda self: self.status, "Refresh")
     def refresh(self, select: str | None = None) -> None:
         rules = load_rules(self.store)
         self._rules = {r.rule_id: r for r in rules}
@@ -85,6 +98,7 @@ class AutoReplyEditor(W.VBox):
         self._load_form()
         self.try_now()
 
+    @guarded(lambda self: self.status, "Loading the rule")
     def _load_form(self, _: object = None) -> None:
         rule = self._rules.get(self.pick.value)
         if rule is None:
@@ -109,16 +123,18 @@ class AutoReplyEditor(W.VBox):
             tag=self.tag.value.strip(), enabled=self.enabled.value,
         )
 
+    @guarded(lambda self: self.status, "Save rule")
     def save_form(self) -> Rule | None:
         try:
             rule = save_rule(self.store, self.form_rule())
         except AutoReplyRuleError as exc:
-            self.status.value = f"<span class='wamkt-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self.status.value = f"<span class='wamkt-error wamkt-bad'>{html.escape(str(exc))}</span>"
             return None
         self.refresh(select=rule.rule_id)
         self.status.value = f"Saved rule <b>{html.escape(rule.rule_id)}</b>."
         return rule
 
+    @guarded(lambda self: self.status, "Delete rule")
     def delete_selected(self) -> None:
         if self.pick.value == NEW:
             self.status.value = "Pick a rule to delete."
@@ -128,6 +144,7 @@ class AutoReplyEditor(W.VBox):
         self.refresh()
         self.status.value = f"Deleted rule <b>{html.escape(rule_id)}</b>."
 
+    @guarded(lambda self: self.status, "Trying the rules")
     def try_now(self) -> None:
         """Show which rule fires for the text in the box and what would be sent."""
         text = self.try_text.value

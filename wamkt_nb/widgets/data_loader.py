@@ -36,6 +36,8 @@ from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.summary import data_summary
 from ..workspace import save_customer_data
+from .feedback import StatusLine
+from .theme import themed
 
 KINDS = ("customers", "orders", "interactions")
 NONE = "(not in the source)"
@@ -97,8 +99,10 @@ class DataLoaderWidget(W.VBox):
         self.mapping_box = W.VBox().add_class("wamkt-data-mapping")
         self.apply_button = W.Button(description="Apply mapping", icon="check",
                                      disabled=True).add_class("wamkt-data-apply")
-        self.save_button = W.Button(description="Save to workspace", icon="save").add_class("wamkt-data-save")
-        self.status = W.HTML().add_class("wamkt-data-status")
+        self.save_button = W.Button(description="Save to workspace", icon="save",
+                                    layout=W.Layout(width="auto")).add_class("wamkt-data-save")
+        self.save_note = StatusLine().add_class("wamkt-data-save-note")
+        self.status = W.HTML().add_class("wamkt-data-status").add_class("wamkt-status")
         self.summary = W.HTML().add_class("wamkt-data-summary")
         self.preview = W.HTML().add_class("wamkt-data-preview")
         self.rejects = W.HTML().add_class("wamkt-data-rejects")
@@ -128,8 +132,11 @@ class DataLoaderWidget(W.VBox):
         details = W.Accordion(children=[W.VBox([self.mapping_box, self.apply_button]), self.rejects])
         details.set_title(0, "Column mapping")
         details.set_title(1, "Rejected rows")
-        super().__init__([sources, self.status, self.summary, self.preview, details, self.save_button])
+        self.save_button_row = W.HBox([self.save_button, self.save_note],
+                                      layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        super().__init__([sources, self.status, self.summary, self.preview, details, self.save_button_row])
         self.add_class("wamkt-data-loader")
+        themed(self)
         self._show()
 
     # -- actions -------------------------------------------------------------------------------
@@ -217,8 +224,17 @@ class DataLoaderWidget(W.VBox):
         """Save the loaded data to the workspace, where the other notebooks and dashboards find it."""
         if self.data is None:
             self._error("Nothing loaded yet.")
+            self.save_note.show("Nothing to save yet: load data first.", "warn")
             return
-        self._guard(lambda: self._ok(f"Saved to {html.escape(str(save_customer_data(self.data)))}."))
+
+        def save() -> None:
+            path = save_customer_data(self.data)
+            self._ok(f"Saved to {html.escape(str(path))}.")
+            self.save_note.show(f"Saved to {path}.", "ok")  # beside the button, where the analyst looks
+
+        self._guard(save)
+        if "wamkt-data-error" in self.status.value:
+            self.save_note.show("Not saved: see the message above.", "error")
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -349,16 +365,16 @@ class DataLoaderWidget(W.VBox):
             self._error(_message(exc))
 
     def _ok(self, message: str) -> None:
-        self.status.value = f"<div class='wamkt-data-ok' style='color:#1a7f37'>{message}</div>"
+        self.status.value = f"<div class='wamkt-status-ok wamkt-data-ok'>{message}</div>"
 
     def _info(self, message: str) -> None:
-        self.status.value = f"<div class='wamkt-data-info' style='color:#475467'>{message}</div>"
+        self.status.value = f"<div class='wamkt-status-info wamkt-data-info'>{message}</div>"
 
     def _warn(self, message: str) -> None:
-        self.status.value = f"<div class='wamkt-data-warning' style='color:#b54708'>{html.escape(message)}</div>"
+        self.status.value = f"<div class='wamkt-status-warn wamkt-data-warning'>{html.escape(message)}</div>"
 
     def _error(self, message: str) -> None:
-        self.status.value = (f"<div class='wamkt-data-error' style='color:#b42318'><b>Could not load:</b> "
+        self.status.value = (f"<div class='wamkt-status-error wamkt-data-error'><b>Could not load:</b> "
                              f"{html.escape(message)}</div>")
 
     def _show(self) -> None:
@@ -404,13 +420,13 @@ def summary_html(data: CustomerData | None, result: LoadResult | None) -> str:
                  ("rejected", f"{result.rejected:,}"), ("merged", f"{result.merged:,}")] + cells
     figures = "".join(
         f"<div class='wamkt-figure' data-name='{html.escape(name)}' style='display:inline-block;margin:0 18px 6px 0'>"
-        f"<div style='font-size:11px;color:#667085'>{html.escape(name)}</div>"
+        f"<div style='font-size:11px;color:var(--jp-ui-font-color1)'>{html.escape(name)}</div>"
         f"<div class='wamkt-figure-value' style='font-size:18px;font-weight:600'>{value}</div></div>"
         for name, value in cells
     )
     notes = ""
     if result is not None and result.notes:
-        notes = "<div style='font-size:12px;color:#667085'>" + "; ".join(html.escape(n) for n in result.notes) + "</div>"
+        notes = "<div style='font-size:12px;color:var(--jp-ui-font-color1)'>" + "; ".join(html.escape(n) for n in result.notes) + "</div>"
     return f"<div class='wamkt-summary'>{figures}{notes}</div>"
 
 

@@ -4,24 +4,35 @@ A thin shell over :func:`wamkt_nb.campaigns.dryrun.dry_run`. Settings (pace, sch
 customers, daily limit, prices) are controls; ``Run`` builds the report and shows the counts by
 reason, cost (with the provider comparison), duration and the expected funnel. ``.report`` holds
 the last :class:`DryRunReport` for the send step.
+
+Once a report is shown, changing a setting runs it again, so the report always matches the
+controls. Costs are shown in the rate card's currency and in the reporting currency (the one
+revenue is reported in). Any error shows in the widget's status line (its trace in the log).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
+from matplotlib.figure import Figure
 
+from ..analytics.export import figure_bytes
 from ..campaigns.dryrun import DryRunReport, dry_run
+from ..campaigns.outlook import exclusions_figure
 from ..clock import Clock
-from ..pricing import RateCard, compare_providers, default_card, guide_2024, main_market
 from ..compliance import Policy
 from ..messages import MessageSpec
+from ..pricing import RateCard, compare_providers, default_card, guide_2024, main_market
 from ..settings import PACE_PRESETS, reporting_rates
 from ..store import Store
+from .export_bar import ExportBar
+from .feedback import StatusLine, guarded
+from .theme import themed, wrap
 
 Message = MessageSpec | Mapping[str, MessageSpec]
 SCHEDULES = (("each customer's best hour", "best_hour"), ("10-12 h / 20-22 h local", "windows"),
@@ -69,16 +80,30 @@ class DryRunView(W.VBox):
         self.funnel.add_class("wamkt-dryrun-funnel")
         self.providers = W.HTML()
         self.providers.add_class("wamkt-dryrun-providers")
-        self.error = W.HTML()
+        self.error = StatusLine("Press Run dry-run to see who would get the message, when and at what cost.")
         self.error.add_class("wamkt-dryrun-error")
+        self.chart = W.Image(format="png", layout=W.Layout(max_width="640px", width="100%", display="none"))
+        self.chart.add_class("wamkt-card")
+        self.chart.add_class("wamkt-dryrun-chart")
+        self.exports = ExportBar(tables={"dry-run-plan": self._plan_table, "dry-run-counts": self._counts_table},
+                                 figures={"dry-run-exclusions": self._exclusions_figure})
         self._policy = policy
         super().__init__([
-            W.HBox([self.pace, self.schedule, self.include_inactive]),
-            W.HBox([self.daily_limit, self.prices]),
-            self.run_button, self.error, self.summary, W.HBox([self.counts, self.funnel]), self.providers,
+            wrap(self.pace, self.schedule, self.include_inactive),
+            wrap(self.daily_limit, self.prices),
+            self.run_button, self.error, self.summary, wrap(self.counts, self.funnel), self.chart, self.providers,
+            self.exports,
         ])
         self.add_class("wamkt-dryrun")
+        themed(self)
         self.run_button.on_click(lambda _: self.run())
+        for control in (self.pace, self.schedule, self.include_inactive, self.daily_limit, self.prices):
+            control.observe(self._setting_changed, names="value")
+
+    def _setting_changed(self, _change: dict) -> None:
+        """A shown report follows the settings: run again (before the first run, nothing to redo)."""
+        if self.report is not None:
+            self.run()
 
     @property
     def card(self) -> RateCard:
@@ -92,19 +117,45 @@ class DryRunView(W.VBox):
 
     def run(self) -> DryRunReport | None:
         """Build the report with the current settings and show it (errors are shown, not raised)."""
-        self.error.value = ""
-        try:
-            audience, message = self._inputs()
-            now = self.clock.now() if self.clock else self.now
-            self.report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
-                                  policy=self.policy, card=self.card, pace=self.pace.value,
-                                  schedule=self.schedule.value)
-        except (KeyError, ValueError) as exc:
-            message = exc.args[0] if exc.args else str(exc)
-            self.error.value = f"<span style='color:#b00020'>{html.escape(str(message), quote=False)}</span>"
+        report = self._run_now()
+        if report is None and self.report is not None:
+            self.error.show(f"{self.error.text} The figures below are from the last successful run.", "error")
+        return report
+
+    @guarded(lambda self: self.error, "Run dry-run")
+    def _run_now(self) -> DryRunReport | None:
+        self.error.show("Running the dry-run...")
+        audience, message = self._inputs()
+        now = self.clock.now() if self.clock else self.now
+        report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
+                         policy=self.policy, card=self.card, pace=self.pace.value, schedule=self.schedule.value)
+        self._show(report)
+        self.report = report
+        s = report.summary()
+        self.error.show(f"Dry-run done at {s['pace']} pace: {s['send'] + s['later']:,} of {s['recipients']:,} would "
+                        "get the message. Next: change a setting (the report follows) or go on to send.", "ok")
+        return report
+
+    def _plan_table(self) -> pd.DataFrame | None:
+        if self.report is None:
             return None
-        self._show(self.report)
-        return self.report
+        return self.report.plan.drop(columns=["payload"], errors="ignore")
+
+    def _counts_table(self) -> pd.DataFrame | None:
+        return None if self.report is None else self.report.counts()
+
+    def _exclusions_figure(self) -> Figure | None:
+        frame = self._excluded()
+        return exclusions_figure(frame) if frame is not None and len(frame) else None
+
+    def _excluded(self) -> pd.DataFrame | None:
+        return None if self.report is None else self._excluded_of(self.report)
+
+    @staticmethod
+    def _excluded_of(report: DryRunReport) -> pd.DataFrame:
+        """The excluded recipients by reason, shaped like :func:`wamkt_nb.campaigns.outlook.exclusions`."""
+        counts = report.counts()
+        return counts.loc[counts["outcome"] == "excluded", ["reason", "recipients", "meaning"]].reset_index(drop=True)
 
     def _inputs(self) -> tuple[pd.DataFrame, Message]:
         message = self._message
@@ -118,14 +169,20 @@ class DryRunView(W.VBox):
 
     def _show(self, report: DryRunReport) -> None:
         s = report.summary()
+        rates = reporting_rates()
+        cost = f"{s['cost']:,.2f} {s['currency']}"
+        if s["currency"].upper() != rates.currency:
+            cost += f" (≈ {s['cost'] * rates.rate(s['currency']):,.2f} {rates.currency}, the reporting currency)"
         self.summary.value = (
-            "<div style='font:14px system-ui,sans-serif'>"
+            "<div>"
             f"<b>{s['send']:,}</b> would be sent, <b>{s['later']:,}</b> planned for later, "
             f"<b>{s['excluded']:,}</b> excluded (of {s['recipients']:,}).<br>"
-            f"Estimated cost if delivered <b>{s['cost']:,.2f} {s['currency']}</b> "
+            f"Estimated cost if delivered <b>{html.escape(cost)}</b> "
             f"({html.escape(s['rate_card'])}{'; ' + html.escape(s['cost_note']) if s['cost_note'] else ''}); sending takes <b>{_duration(s['duration_seconds'])}</b> "
-            f"at {s['pace']} pace ({s['rate_per_second']:g}/s); first {_ts(s['first_send'])}, "
-            f"last {_ts(s['last_send'])}.</div>")
+            f"at {html.escape(s['pace'])} pace ({s['rate_per_second']:g}/s); first {_ts(s['first_send'])}, "
+            f"last {_ts(s['last_send'])}.<br>"
+            f"Expected: about <b>{s['expected_read']:,.0f}</b> read and <b>{s['expected_replied']:,.0f}</b> replies."
+            "</div>")
         counts = report.counts()
         counts["share"] = (counts["share"] * 100).round(1).astype(str) + " %"
         self.counts.value = "<b>By outcome and reason</b>" + counts.to_html(index=False, border=0)
@@ -135,8 +192,15 @@ class DryRunView(W.VBox):
         self.funnel.value = "<b>Expected funnel</b>" + funnel.to_html(index=False, border=0)
         market = main_market(report.to_send["phone"], self.card.priced)
         providers = compare_providers(s["send"] + s["later"], self._cards["card"], reporting_rates(), market)
-        self.providers.value = (f"<b>Monthly cost by provider</b> (recipients mostly in {html.escape(market)})"
+        self.providers.value = (f"<b>Monthly cost by provider</b> in {html.escape(reporting_rates().currency)} "
+                                f"(recipients mostly in {html.escape(market)})"
                                 + providers.to_html(index=False, border=0))
+        excluded = self._excluded_of(report)
+        if len(excluded):
+            self.chart.value = figure_bytes(exclusions_figure(excluded))
+            self.chart.layout.display = None
+        else:
+            self.chart.layout.display = "none"
 
 
 def _duration(seconds: float) -> str:

@@ -14,11 +14,18 @@ from ..clock import Clock, SystemClock
 from ..cloudapi import CloudAPIError
 from ..data.privacy import mask_phone, mask_text
 from ..inbox import (
-    RED_AFTER_SECONDS, TemplateChoice, WindowClosedError, answer, campaign_choices, inbox_summary, open_conversations,
+    RED_AFTER_SECONDS,
+    TemplateChoice,
+    WindowClosedError,
+    answer,
+    campaign_choices,
+    inbox_summary,
+    open_conversations,
 )
 from ..inbox.queries import LOOKBACK_DAYS
 from ..store import Store
-
+from .feedback import StatusLine, guarded
+from .theme import themed
 
 PERIODS = [("Last 24 hours", 1.0), ("Last 7 days", 7.0), ("Last 30 days", 30.0), ("Last 90 days", 90.0)]
 ALL_CUSTOMERS = ""
@@ -43,7 +50,7 @@ def conversations_html(table: pd.DataFrame) -> str:
                  mask_text((r.last_message or "")[:80]),
                  r.messages, waiting, _money(r.avg_order_value), _money(r.total_spend),
                  "open" if r.window_open else "closed: template")
-        style = " class='wamkt-inbox-red' style='background:#fde0e0'" if r.red else ""
+        style = " class='wamkt-inbox-red' style='background:#fde0e0;color:#111b21'" if r.red else ""
         rows.append(f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table class='wamkt-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -53,7 +60,7 @@ def summary_html(summary: pd.DataFrame) -> str:
     median = "–" if pd.isna(s["median_first_response_min"]) else f"{s['median_first_response_min']:.1f} min"
     share = "–" if pd.isna(s["share_in_time"]) else f"{s['share_in_time']:.0%}"
     return (f"<b class='wamkt-inbox-open'>{int(s['open'])}</b> open · "
-            f"<b class='wamkt-inbox-red-count' style='color:#b00020'>{int(s['red_flags'])}</b> red · "
+            f"<b class='wamkt-inbox-red-count wamkt-bad'>{int(s['red_flags'])}</b> red · "
             f"median first response <b>{median}</b> · answered within 5 min <b>{share}</b> "
             f"(<span class='wamkt-inbox-conversations'>{int(s['conversations'])}</span> conversations)")
 
@@ -86,7 +93,7 @@ class InboxView(W.VBox):
         self.template_language = W.Text(description="Language", value="de")
         self.template_params = W.Text(description="Parameters", placeholder="comma separated")
         self.send = W.Button(description="Send", button_style="primary", icon="paper-plane").add_class("wamkt-inbox-send")
-        self.status = W.HTML().add_class("wamkt-inbox-status")
+        self.status = StatusLine().add_class("wamkt-inbox-status")
         self.refresh_button.on_click(lambda _: self.refresh())
         for control in (self.red_after, self.period, self.campaign):
             control.observe(lambda _: self.refresh(), "value")
@@ -101,8 +108,10 @@ class InboxView(W.VBox):
                          layout=W.Layout(flex_flow="row wrap"))
         super().__init__([W.HTML("<h3>Team inbox</h3>"), filters, self.summary, self.list, W.VBox(box)])
         self.add_class("wamkt-inbox")
+        themed(self)
         self.refresh()
 
+    @guarded(lambda self: self.status, "Refresh")
     def refresh(self) -> None:
         now = self.clock.now()
         red_after = float(self.red_after.value) * 3600
@@ -118,6 +127,7 @@ class InboxView(W.VBox):
         self.pick.value = keep if keep in dict(options).values() else (options[0][1] if options else None)
         self._explain()
 
+    @guarded(lambda self: self.status, "Showing the conversation")
     def _explain(self) -> None:
         if self.pick.value is None:
             self.status.value = ""
@@ -126,6 +136,7 @@ class InboxView(W.VBox):
         self.status.value = ("Window open: a free-text session message will be sent." if row["window_open"]
                              else "Window closed: only an approved template can be sent.")
 
+    @guarded(lambda self: self.status, "Send answer")
     def send_answer(self) -> None:
         phone = self.pick.value
         if phone is None or self.client is None:
@@ -139,10 +150,10 @@ class InboxView(W.VBox):
             out = answer(self.store, self.client, phone, text=self.text.value.strip() or None, template=template,
                          agent=self.agent, clock=self.clock, phone_number_id=self.phone_number_id)
         except (WindowClosedError, ValueError, CloudAPIError) as exc:
-            self.status.value = f"<span class='wamkt-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self.status.value = f"<span class='wamkt-error wamkt-bad'>{html.escape(str(exc))}</span>"
             return
         if out.state != "accepted":
-            self.status.value = (f"<span class='wamkt-error' style='color:#b00020'>Not sent: "
+            self.status.value = (f"<span class='wamkt-error wamkt-bad'>Not sent: "
                                  f"{html.escape(out.error or out.state)}</span>")
             return
         self.text.value = ""

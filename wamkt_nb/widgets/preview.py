@@ -3,39 +3,40 @@ see what sample recipients get as WhatsApp-like bubbles, per-message warnings, c
 length distribution over the whole segment.
 
 A thin shell over ``wamkt_nb.messages``; ``.spec`` (one :class:`MessageSpec` or ``{arm: spec}``)
-and ``.audience`` are what the dry-run view reads.
+and ``.audience`` are what the dry-run view reads. The chat bubbles are a light card with their
+own dark text (readable in JupyterLab's dark theme too); template variables offer the readable
+customer columns by label.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from ..analytics.export import figure_bytes
 from ..data.privacy import mask_phones
 from ..messages import MessageSpec, Param, Template, first_names, personalise
 from ..messages.charts import length_figure
 from ..messages.findings import Finding
 from ..messages.lint import lint_message, message_warnings
 from ..segments import PRESETS, Node, evaluate, list_segments
-from ..analytics.export import figure_bytes
 from ..store import Store
+from .export_bar import ExportBar
+from .feedback import StatusLine, guarded
+from .segment_builder import field_label
+from .theme import themed, wrap
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
-BUBBLE_CSS = """
-<style>
-.wamkt-chat{background:#efeae2;padding:8px;border-radius:6px;display:flex;flex-direction:column;gap:6px}
-.wamkt-bubble{background:#d9fdd3;border-radius:8px;padding:6px 9px;max-width:340px;box-shadow:0 1px .5px #0002;
- font:13px/1.35 system-ui,sans-serif;white-space:pre-wrap;align-self:flex-end}
-.wamkt-bubble .who{font-size:11px;color:#667781;margin-bottom:2px}
-.wamkt-bubble .warn{font-size:11px;color:#b35c00;margin-top:3px}
-.wamkt-bubble .btn{display:block;text-align:center;color:#027eb5;border-top:1px solid #0001;margin-top:4px;padding-top:3px}
-.wamkt-arm{font:600 12px system-ui,sans-serif;color:#54656f}
-</style>
-"""
+PARAM_COLUMNS = ("first_name", "last_name", "name", "city", "country", "language", "purchase_frequency",
+                 "order_value_band", "interaction_recency", "rfm_score")
+"""Columns offered for a template variable: text a customer may read (no phone, e-mail or ids)."""
 
 
 class MessagePreview(W.VBox):
@@ -66,7 +67,7 @@ class MessagePreview(W.VBox):
         self.kind.add_class("wamkt-preview-kind")
         self.category = W.Dropdown(options=CATEGORIES, value="marketing", description="Category")
         self.category.add_class("wamkt-preview-category")
-        self.text_a = W.Textarea(value=text or "{{first_name}}, dein Code wartet! Antworte JA",
+        self.text_a = W.Textarea(value=text or "{{first_name}}, 10 % Rabatt? Sag JA",
                                  description="Text A", layout=W.Layout(width="520px", height="60px"))
         self.text_a.add_class("wamkt-preview-text")
         self.ab = W.Checkbox(value=bool(variant_b), description="A/B variant")
@@ -81,15 +82,16 @@ class MessagePreview(W.VBox):
         self.max_length = W.BoundedIntText(value=0, min=0, max=4096, description="Max length",
                                            tooltip="0 = no limit; longer texts are cut after a whole word")
         self.max_length.add_class("wamkt-preview-maxlen")
-        self.status = W.HTML()
+        self.status = StatusLine()
         self.status.add_class("wamkt-preview-status")
         self.bubbles = W.HTML()
         self.bubbles.add_class("wamkt-preview-bubbles")
         self.lint = W.HTML()
         self.lint.add_class("wamkt-preview-lint")
-        self.chart = W.Image(format="png", layout=W.Layout(max_width="620px"))
+        self.chart = W.Image(format="png", layout=W.Layout(max_width="620px", width="100%"))
         self.chart.add_class("wamkt-preview-lengths")
-        self.error = W.HTML()
+        self.chart.add_class("wamkt-card")
+        self.error = StatusLine()
         self.error.add_class("wamkt-preview-error")
         self.editor = W.VBox()
         self.segments: dict[str, Node | np.ndarray | Sequence[str] | None] = {"Everyone": None}
@@ -101,11 +103,14 @@ class MessagePreview(W.VBox):
         self.segment = W.Dropdown(options=list(self.segments), description="Segment")
         self.segment.add_class("wamkt-preview-segment")
         self.segment.observe(lambda change: self.set_segment(self.segments[change["new"]]), names="value")
+        self.exports = ExportBar(tables={"message-sample": self._sample_table},
+                                 figures={"message-lengths": self._length_figure})
         super().__init__([
-            self.segment, W.HBox([self.kind, self.category]), self.editor, self.max_length, self.error, self.status,
-            W.HBox([self.bubbles, self.lint]), self.chart,
+            self.segment, wrap(self.kind, self.category), self.editor, self.max_length, self.error, self.status,
+            wrap(self.bubbles, self.lint), self.chart, self.exports,
         ])
         self.add_class("wamkt-preview")
+        themed(self)
         self._param_controls: dict[str, W.Dropdown] = {}
         for w in (self.kind, self.category, self.text_a, self.text_b, self.ab, self.template, self.template_b,
                   self.max_length):
@@ -140,10 +145,11 @@ class MessagePreview(W.VBox):
 
     # -- the view ----------------------------------------------------------------------------------
 
+    @guarded(lambda self: self.error, "Updating the preview")
     def refresh(self) -> None:
         """Rebuild the spec from the controls and re-render everything."""
         self._layout_editor()
-        self.error.value = ""
+        self.error.show("")
         try:
             spec = self._build_spec()
             arms = spec if isinstance(spec, dict) else {"": spec}
@@ -158,13 +164,27 @@ class MessagePreview(W.VBox):
         for arm, spec in arms.items():
             for lang, found in lint_message(spec, personalised[arm].body).items():
                 self.findings[f"{arm} {lang}".strip()] = found
-        self.status.value = (f"<b>{len(self.audience):,}</b> recipients in the segment "
-                             f"(of {len(self.full):,})")
+        self.status.show(f"{len(self.audience):,} recipients in the segment (of {len(self.full):,}).")
         self.bubbles.value = self._bubbles(arms, personalised)
         self.lint.value = _findings_html(self.findings)
+        fig = self._length_figure()
+        if fig is not None:
+            self.chart.value = figure_bytes(fig)
+
+    def _length_figure(self) -> Figure | None:
+        if not self.rendered:
+            return None
         limit = self.max_length.value or None
-        fig = length_figure({arm or "message": p.body.str.len() for arm, p in personalised.items()}, limit)
-        self.chart.value = figure_bytes(fig)
+        return length_figure({arm or "message": body.str.len() for arm, body in self.rendered.items()}, limit)
+
+    def _sample_table(self) -> pd.DataFrame | None:
+        """Every recipient's personalised text (phones masked by the export unless asked)."""
+        if not self.rendered:
+            return None
+        out = self.audience[["customer_id", "phone"]].copy() if "phone" in self.audience else self.audience[["customer_id"]].copy()
+        for arm, body in self.rendered.items():
+            out[f"text {arm}".strip()] = body.to_numpy()
+        return out
 
     def _layout_editor(self) -> None:
         if self.kind.value == "text":
@@ -205,13 +225,14 @@ class MessagePreview(W.VBox):
 
     def _param_editors(self, templates: Sequence[Template]) -> None:
         names = list(dict.fromkeys(v for t in templates for v in _vars(t)))
-        columns = list(dict.fromkeys(["first_name", *(c for c in self.full.columns
-                                                      if pd.api.types.is_string_dtype(self.full[c]))]))
+        columns = [c for c in PARAM_COLUMNS if c in self.full.columns or c == "first_name"]
+        columns += [n for n in names if n in self.full.columns and n not in columns]  # a variable named after a column
         if list(self._param_controls) != names:
             self._param_controls = {}
             for i, name in enumerate(names):
                 default = name if name in columns else ("first_name" if i == 0 else columns[min(i, len(columns) - 1)])
-                dd = W.Dropdown(options=columns, value=default, description=f"{{{{{name}}}}}")
+                dd = W.Dropdown(options=[(field_label(c), c) for c in columns], value=default,
+                                description=f"{{{{{name}}}}}")
                 dd.add_class("wamkt-preview-param")
                 dd.observe(self._changed, names="value")
                 self._param_controls[name] = dd
@@ -220,12 +241,12 @@ class MessagePreview(W.VBox):
     def _bubbles(self, arms: Mapping[str, MessageSpec], personalised: Mapping[str, Any]) -> str:
         n = len(self.audience)
         if n == 0:
-            return BUBBLE_CSS + "<div class='wamkt-chat'><i>no recipients in this segment</i></div>"
+            return "<div class='wamkt-chat'><i>no recipients in this segment</i></div>"
         rng = np.random.default_rng(self.seed)
         rows = np.sort(rng.choice(n, size=min(self.sample_size, n), replace=False))
         phones = mask_phones(self.audience["phone"].iloc[rows].astype("string")).tolist()
         fallback = first_names(self.audience.iloc[rows]).isna()
-        parts = [BUBBLE_CSS]
+        parts = []
         for arm, spec in arms.items():
             p = personalised[arm]
             body = p.body.iloc[rows]
@@ -245,8 +266,14 @@ class MessagePreview(W.VBox):
         return "".join(parts)
 
     def _show_error(self, message: str) -> None:
-        self.error.value = f"<span style='color:#b00020'>{html.escape(message, quote=False)}</span>"
+        message = _KNOWN_COLUMNS.sub("; write one of " + ", ".join(
+            f"{{{{{c}}}}} ({field_label(c)})" for c in PARAM_COLUMNS if c in self.full.columns), str(message))
+        self.error.show(message, "error")
         self.bubbles.value = ""
+
+
+_KNOWN_COLUMNS = re.compile(r"; known( columns)?:? .*$", re.S)
+"""The core's list of every column after an unknown variable: the preview names the readable ones."""
 
 
 def _vars(t: Template) -> list[str]:
@@ -264,9 +291,8 @@ def _findings_html(findings: Mapping[str, list[Finding]]) -> str:
     items = []
     for where, found in findings.items():
         for f in found:
-            colour = {"error": "#b00020", "warning": "#b35c00"}.get(f.severity, "#54656f")
             label = f"{html.escape(where)}: " if where else ""
-            items.append(f"<li style='color:{colour}'><b>{label}{html.escape(f.code)}</b>: "
+            items.append(f"<li class='wamkt-finding-{html.escape(f.severity)}'><b>{label}{html.escape(f.code)}</b>: "
                          f"{html.escape(f.message)}</li>")
     if not items:
         return "<div><b>Copy check</b>: no advice, looks good.</div>"

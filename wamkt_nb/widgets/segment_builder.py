@@ -4,37 +4,66 @@ A thin ipywidgets shell over ``wamkt_nb.segments``: every change rebuilds the ru
 on the prepared features frame and updates count, share, the excluded-inactive note, a masked
 sample and a composition chart. ``.rule``, ``.result``, ``.mask`` and ``.customer_ids`` are what
 the next steps (compose, dry-run) read; the ``rule_json`` and ``count`` traits can be observed.
+
+Fields show their labels (personal columns such as phone or e-mail are not offered); switching
+the operator keeps a value that still fits; an unfinished condition says what it needs and the
+count waits for it; the preset picker clears once the rule is edited; saving over an existing
+name asks first.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
 import pandas as pd
 import traitlets
+from matplotlib.figure import Figure
 
+from ..analytics.export import figure_bytes
 from ..segments import (
-    KIND_OPS, PRESETS, And, Condition, Node, Not, Or, SegmentRuleError, SegmentResult, check_rule,
-    compare_segments, delete_segment, evaluate, evaluate_saved, load_segment, overlap_counts,
-    save_segment, segment_frame, segment_query,
+    KIND_OPS,
+    PRESETS,
+    And,
+    Condition,
+    Node,
+    Not,
+    Or,
+    SegmentRuleError,
+    SegmentResult,
+    check_rule,
+    compare_segments,
+    delete_segment,
+    evaluate,
+    evaluate_saved,
+    load_segment,
+    overlap_counts,
+    save_segment,
+    segment_frame,
+    segment_query,
 )
 from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
 from ..segments.frame import SegmentFrame
-from ..analytics.export import figure_bytes
 from ..segments.preview import composition_figure, sample_members
 from ..segments.rules import to_json
 from ..store import Store
+from .export_bar import ExportBar
+from .feedback import StatusLine, guarded
+from .theme import themed, wrap
 
 PREFERRED_FIELDS = (
     "tags", "purchase_frequency", "order_value_band", "interaction_recency", "order_count",
     "avg_order_value", "total_spend", "last_interaction_at", "last_order_at", "read_rate",
     "reply_rate", "country", "city", "language", "opted_in",
 )
+PERSONAL_FIELDS = frozenset({"phone", "email", "first_name", "last_name", "name"})
+"""Columns that identify a person: never offered as segment fields (a segment is not a look-up)."""
 # The operator a field starts with: the control that fits the column best.
 DEFAULT_OPS = {"tags": "has_any", "category": "in", "datetime": "within_last", "number": ">=",
                "string": "contains", "bool": "="}
@@ -46,19 +75,49 @@ OP_LABELS = {
 }
 
 
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def _shape(kind: str, op: str) -> str:
+    """Which value control ``op`` takes on a ``kind`` column: a value carries over between equal shapes."""
+    if op in ("is_set", "is_empty"):
+        return "none"
+    if kind in ("tags", "category") and op in ("in", "not_in", "has_any", "has_all", "has_none"):
+        return "choices"
+    if op == "between":
+        return f"{kind}-range"
+    if op in ("in", "not_in"):
+        return "list"
+    if kind == "datetime":
+        return "days" if op in ("within_last", "more_than_ago") else "date"
+    return f"{kind}-single"
+
+
+_RULE_PATH = re.compile(r"^\S+ \(field '([^']*)', op '([^']*)', value .*?\): ", re.S)
+
+
+def friendly_rule_error(message: str) -> str:
+    """``rule.or[1] (field 'country', op 'contains', value ''): ...`` -> ``'country contains': ...``."""
+    m = _RULE_PATH.match(message)
+    if not m:
+        return message
+    return f"Condition '{field_label(m.group(1))} {OP_LABELS.get(m.group(2), m.group(2))}': {message[m.end():]}"
+
+
 class ConditionEditor(W.HBox):
     """One condition: a field, an operator fitting its kind, and a value control fitting both."""
 
     def __init__(self, builder: "SegmentBuilder", cond: Condition | None = None) -> None:
         self.builder = builder
-        self.field = W.Dropdown(options=[(FIELD_LABELS.get(f, f), f) for f in builder.fields],
-                                layout=W.Layout(width="190px"))
-        self.op = W.Dropdown(layout=W.Layout(width="150px"))
-        self.value_box = W.HBox()
+        self.field = W.Dropdown(options=[(field_label(f), f) for f in builder.fields],
+                                layout=W.Layout(width="210px"))
+        self.op = W.Dropdown(layout=W.Layout(width="160px"))
+        self.value_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))
         self.remove = W.Button(icon="trash", tooltip="remove condition", layout=W.Layout(width="36px"))
         self.remove.add_class("wamkt-segment-remove")
         self._controls: list[W.Widget] = []
-        super().__init__([self.field, self.op, self.value_box, self.remove])
+        super().__init__([self.field, self.op, self.value_box, self.remove], layout=W.Layout(flex_flow="row wrap"))
         self.add_class("wamkt-segment-condition")
         self.field.add_class("wamkt-segment-field")
         self.op.add_class("wamkt-segment-op")
@@ -85,9 +144,42 @@ class ConditionEditor(W.HBox):
         self.builder.refresh()
 
     def _on_op(self, change: dict) -> None:
+        """Keep the value when the new operator takes the same control ("orders >= 10" -> "< 10")."""
+        if self.builder._quiet:  # a field change or a loaded rule builds the value itself
+            return
+        kept = None
+        if change["old"] is not None and _shape(self.kind, change["old"]) == _shape(self.kind, change["new"]):
+            kept = self._values()
         with self.builder.quiet():
-            self._build_value(None)
+            self._build_value(kept)
         self.builder.refresh()
+
+    def _values(self) -> Any:
+        """The current value in the form ``_build_value`` takes (one value, a tuple, or None)."""
+        values = [c.value for c in self._controls if not isinstance(c, W.Label)]
+        if not values:
+            return None
+        if len(values) > 1:
+            return tuple(values)
+        value = values[0]
+        if isinstance(value, str) and "," in value:
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    def missing(self) -> str | None:
+        """What this condition still needs before it can count anyone (None when complete)."""
+        for c in self._controls:
+            if isinstance(c, W.Text) and not c.value.strip():
+                return "type a value"
+            if isinstance(c, W.SelectMultiple) and not c.value:
+                return "pick at least one value"
+            if isinstance(c, W.DatePicker) and c.value is None:
+                return "pick a date"
+        return None
+
+    @property
+    def label(self) -> str:
+        return f"{field_label(self.field.value)} {OP_LABELS.get(self.op.value, self.op.value)}"
 
     def _build_value(self, value: Any) -> None:
         """Controls that fit the kind and operator, pre-filled with ``value`` when given."""
@@ -238,8 +330,11 @@ class SegmentBuilder(W.VBox):
         self.result: SegmentResult | None = None
         self._quiet = 0
         kinds = self.sf.schema.kinds
-        usable = [c for c, k in kinds.items() if k in KIND_OPS and c != self.sf.id_column]
-        self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(set(usable) - set(PREFERRED_FIELDS))
+        usable = [c for c, k in kinds.items()
+                  if k in KIND_OPS and c != self.sf.id_column and c not in PERSONAL_FIELDS]
+        self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(set(usable) - set(PREFERRED_FIELDS),
+                                                                            key=field_label)
+        self._preset_json = ""
 
         self.preset = W.Dropdown(options=[("start from a preset...", "")] + [(p.label, k) for k, p in PRESETS.items()],
                                  layout=W.Layout(width="300px"))
@@ -254,7 +349,7 @@ class SegmentBuilder(W.VBox):
         self.include_inactive.add_class("wamkt-segment-include-inactive")
         self.description = W.HTML()
         self.description.add_class("wamkt-segment-description")
-        self.error = W.HTML()
+        self.error = StatusLine()
         self.error.add_class("wamkt-segment-error")
         self.sample = W.HTML()
         self.sample.add_class("wamkt-segment-sample")
@@ -264,38 +359,49 @@ class SegmentBuilder(W.VBox):
         sql_box = W.Accordion([self.sql], titles=("SQL (DuckDB dialect, values as parameters)",), selected_index=None)
         self.chart.add_class("wamkt-segment-chart")
 
-        self.save_name = W.Text(placeholder="segment name", layout=W.Layout(width="220px"))
+        self.save_name = W.Text(placeholder="segment name", continuous_update=True, layout=W.Layout(width="220px"))
         self.save_button = W.Button(description="Save", button_style="primary")
+        self.overwrite_button = W.Button(description="Overwrite", button_style="warning")
+        self.keep_button = W.Button(description="Keep the saved one")
+        self.overwrite_box = W.HBox([self.overwrite_button, self.keep_button], layout=W.Layout(display="none"))
+        self._pending_name = ""
         self.saved = W.Dropdown(options=[], layout=W.Layout(width="220px"))
         self.load_button = W.Button(description="Load")
         self.delete_button = W.Button(description="Delete")
-        self.store_message = W.HTML()
+        self.store_message = StatusLine()
         self.overlap = W.HTML()
         self.comparison = W.HTML()
         for w, cls in ((self.save_name, "wamkt-segment-name"), (self.save_button, "wamkt-segment-save"),
                        (self.saved, "wamkt-segment-saved"), (self.load_button, "wamkt-segment-load"),
                        (self.delete_button, "wamkt-segment-delete"), (self.overlap, "wamkt-segment-overlap"),
-                       (self.comparison, "wamkt-segment-comparison"), (self.store_message, "wamkt-segment-store-message")):
+                       (self.comparison, "wamkt-segment-comparison"), (self.store_message, "wamkt-segment-store-message"),
+                       (self.overwrite_button, "wamkt-segment-overwrite"), (self.keep_button, "wamkt-segment-keep")):
             w.add_class(cls)
 
+        self.chart.add_class("wamkt-card")
+        self.exports = ExportBar(tables={"segment-members": self._members},
+                                 figures={"segment-composition": self._figure})
         children = [
             self.preset, self.root, self.error, self.count_label,
-            W.HBox([self.inactive_label, self.include_inactive]), self.description, self.chart, self.sample,
-            sql_box,
+            wrap(self.inactive_label, self.include_inactive), self.description, self.chart, self.sample,
+            sql_box, self.exports,
         ]
         if store is not None:
             children += [
                 W.HTML("<b>Saved segments</b>"),
-                W.HBox([self.save_name, self.save_button]),
-                W.HBox([self.saved, self.load_button, self.delete_button]),
+                wrap(self.save_name, self.save_button), self.overwrite_box,
+                wrap(self.saved, self.load_button, self.delete_button),
                 self.store_message, W.HTML("<i>Overlap (customers in both)</i>"), self.overlap,
                 W.HTML("<i>Comparison</i>"), self.comparison,
             ]
         super().__init__(children)
         self.add_class("wamkt-segment-builder")
+        themed(self)
         self.preset.observe(self._on_preset, names="value")
         self.include_inactive.observe(lambda _c: self.refresh(), names="value")
         self.save_button.on_click(lambda _b: self.save())
+        self.overwrite_button.on_click(lambda _b: self.save(self._pending_name, overwrite=True))
+        self.keep_button.on_click(lambda _b: self._ask_overwrite(""))
         self.load_button.on_click(lambda _b: self.load(self.saved.value))
         self.delete_button.on_click(lambda _b: self.delete(self.saved.value))
         self.refresh()
@@ -342,19 +448,43 @@ class SegmentBuilder(W.VBox):
     def _on_preset(self, change: dict) -> None:
         if change["new"]:
             p = PRESETS[change["new"]]
+            self._preset_json = to_json(p.rule)
             self.set_rule(p.rule, p.include_inactive)
 
+    def _unfinished(self, group: "GroupEditor") -> str | None:
+        for item in group.items.children:
+            need = item.missing() if isinstance(item, ConditionEditor) else self._unfinished(item)
+            if need and isinstance(item, ConditionEditor):
+                return f"Finish the condition '{item.label}': {need}."
+            if need:
+                return need
+        return None
+
+    def _waiting(self, text: str) -> None:
+        """The rule cannot be counted yet: say what it needs and that the count waits for it."""
+        self.error.show(text, "warn")
+        last = f" (the last complete rule matched {self.result.count:,})" if self.result is not None else ""
+        self.count_label.value = f"<i>The count follows once the rule is complete{html.escape(last)}.</i>"
+
+    @guarded(lambda self: self.error, "Counting the segment")
     def refresh(self) -> None:
         """Evaluate the current rule and update every view; a bad rule shows its message only."""
         if self._quiet:
+            return
+        need = self._unfinished(self.root)
+        if need:
+            self._waiting(need)
             return
         try:
             rule = self.rule
             result = evaluate(rule, self.sf, self.now, self.include_inactive.value)
         except (SegmentRuleError, ValueError, TypeError) as exc:
-            self.error.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self._waiting(friendly_rule_error(str(exc)))
             return
-        self.error.value = ""
+        self.error.show("")
+        if self.preset.value and to_json(rule) != self._preset_json:
+            with self.quiet():
+                self.preset.value = ""  # the rule is no longer the preset: the picker says so
         self.result = result
         with self.hold_sync():
             self.count_label.value = (
@@ -381,18 +511,37 @@ class SegmentBuilder(W.VBox):
             raise RuntimeError("this builder has no store; pass store=open_store(...)")
         return self.store
 
-    def save(self, name: str | None = None) -> None:
+    def save(self, name: str | None = None, overwrite: bool = False) -> bool:
+        """Save the rule under ``name`` (the name box's when None); an existing name asks first.
+
+        Returns whether it was saved. ``overwrite=True`` is the answer "yes, replace it".
+        """
         store = self._require_store()
         name = (name if name is not None else self.save_name.value).strip()
         try:
             rule = self.rule
             check_rule(rule, self.sf.schema)  # only rules that fit the data are saved
+            if name and not overwrite and name in self.saved.options:
+                self._ask_overwrite(name)
+                return False
             save_segment(store, name, rule, self.include_inactive.value)
         except (SegmentRuleError, ValueError) as exc:
-            self.store_message.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
-            return
-        self.store_message.value = f"saved {html.escape(name)!s}"
+            self.store_message.show(f"Not saved: {friendly_rule_error(str(exc))}", "error")
+            return False
+        self._ask_overwrite("")
+        self.store_message.show(f"Saved '{name}'.", "ok")
         self._refresh_saved(select=name)
+        return True
+
+    def _ask_overwrite(self, name: str) -> None:
+        """Show (``name``) or hide ('') the "overwrite?" question."""
+        self._pending_name = name
+        self.overwrite_box.layout.display = "flex" if name else "none"
+        if name:
+            self.store_message.show(f"A saved segment named '{name}' exists. Overwrite it with this rule, or keep "
+                                    "the saved one (type another name to save both)?", "warn")
+        elif self.store_message.level == "warn":
+            self.store_message.show("")
 
     def load(self, name: str) -> None:
         store = self._require_store()
@@ -400,19 +549,32 @@ class SegmentBuilder(W.VBox):
             seg = load_segment(store, name)
             check_rule(seg.rule, self.sf.schema)
         except KeyError as exc:
-            self.store_message.value = html.escape(str(exc.args[0]))
+            self.store_message.show(str(exc.args[0]), "error")
             return
         except SegmentRuleError as exc:
-            self.store_message.value = f"cannot load {html.escape(name)}: {html.escape(str(exc))}"
+            self.store_message.show(f"Cannot load '{name}': {friendly_rule_error(str(exc))}", "error")
             return
         self.save_name.value = seg.name
         self.set_rule(seg.rule, seg.include_inactive)
-        self.store_message.value = f"loaded {html.escape(seg.name)}"
+        self.store_message.show(f"Loaded '{seg.name}'.", "ok")
 
     def delete(self, name: str) -> None:
         if delete_segment(self._require_store(), name):
-            self.store_message.value = f"deleted {html.escape(name)}"
+            self.store_message.show(f"Deleted '{name}'.", "ok")
         self._refresh_saved()
+
+    def _members(self) -> pd.DataFrame | None:
+        """The segment's members (personal columns masked by the export unless asked)."""
+        if self.result is None:
+            return None
+        members = self.sf.frame.iloc[np.flatnonzero(self.result.mask)].reset_index(drop=True)
+        if self.sf.tags_column in members:
+            members[self.sf.tags_column] = members[self.sf.tags_column].map(
+                lambda t: ", ".join(t) if isinstance(t, tuple) else "")
+        return members
+
+    def _figure(self) -> Figure | None:
+        return None if self.result is None else composition_figure(self.sf, self.result.mask)
 
     def _refresh_saved(self, select: str | None = None) -> None:
         results = evaluate_saved(self.store, self.sf, self.now)

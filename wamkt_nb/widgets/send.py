@@ -1,6 +1,12 @@
 """The send panel: a progress bar, counts per ledger state, rate, ETA, errors by code with Meta's
 meaning, and pause/cancel buttons over a :class:`~wamkt_nb.campaigns.sender.CampaignRunner`.
 
+A "next step" line says in words what the run is doing or waiting for: rows planned for later
+(quiet hours, the daily limit) with the time the first goes in the recipient's and the analyst's
+time, what a disabled button needs, and why rows were excluded (counts by reason, a chart).
+The bar counts messages sent out of those meant to be sent (excluded rows aside; cancelled rows
+stay in, so a cancelled run never shows as fully sent).
+
 The runner calls :meth:`SendView.update` from its asyncio task; it only sets traits.
 """
 
@@ -8,12 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import html
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import ipywidgets as widgets
+import pandas as pd
+from matplotlib.figure import Figure
 
+from ..analytics.export import figure_bytes
+from ..campaigns.outlook import Waiting, exclusions, exclusions_figure, waiting
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
 from ..ledger.states import HELD_LABEL, STATES
+from .export_bar import ExportBar
+from .feedback import StatusLine, guarded
+from .theme import themed, wrap
 
 SHOWN_STATES = tuple(shown for state in STATES for shown in ((state, "held") if state == "failed" else (state,)))
 """Ledger states, with "held" (by Meta, 131049) shown apart from "failed"."""
@@ -63,12 +78,18 @@ class SendView(widgets.VBox):
         self.status.add_class("wamkt-send-status")
         self.rate = widgets.Label(value="")
         self.rate.add_class("wamkt-send-rate")
+        self.next_step = StatusLine()
+        self.next_step.add_class("wamkt-send-next")
         self.counts = widgets.HTML()
         self.counts.add_class("wamkt-send-counts")
         self.errors = widgets.HTML(value="<i>No errors.</i>")
         self.errors.add_class("wamkt-send-errors")
         self.message = widgets.HTML()
         self.message.add_class("wamkt-send-message")
+        self.excluded = widgets.HTML()
+        self.excluded.add_class("wamkt-send-excluded")
+        self.excluded_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="640px", width="100%"))
+        self.excluded_chart.add_class("wamkt-card")
         self.start_button = widgets.Button(description="Send", button_style="primary", icon="paper-plane")
         self.start_button.add_class("wamkt-send-start")
         self.pause_button = widgets.Button(description="Pause", icon="pause", disabled=True)
@@ -76,37 +97,71 @@ class SendView(widgets.VBox):
         self.cancel_button = widgets.Button(description="Cancel", button_style="danger", icon="stop",
                                             disabled=True)
         self.cancel_button.add_class("wamkt-send-cancel")
+        self.confirm_cancel = widgets.Button(description="Yes, cancel the rest", button_style="danger")
+        self.confirm_cancel.add_class("wamkt-send-confirm-cancel")
+        self.keep_button = widgets.Button(description="Keep sending")
+        self.keep_button.add_class("wamkt-send-keep")
+        self.confirm_box = widgets.HBox([self.confirm_cancel, self.keep_button],
+                                        layout=widgets.Layout(display="none"))
         self.start_button.on_click(lambda _: self.start())
         self.pause_button.on_click(lambda _: self.toggle_pause())
-        self.cancel_button.on_click(lambda _: self.cancel())
+        self.cancel_button.on_click(lambda _: self.ask_cancel())
+        self.confirm_cancel.on_click(lambda _: self.cancel())
+        self.keep_button.on_click(lambda _: self._hide_confirm())
+        self.exports = ExportBar(tables={f"{runner.campaign_id}-exclusions": self._exclusions},
+                                 figures={f"{runner.campaign_id}-exclusions-chart": self._exclusions_chart})
+        self._finished: str | None = runner.info["status"] if runner.info["status"] in ("complete", "cancelled") else None
         runner.on_progress = self.update
         super().__init__([
-            widgets.HBox([self.start_button, self.pause_button, self.cancel_button]),
-            self.bar, widgets.HBox([self.status, self.rate]), self.counts, self.errors, self.message,
+            wrap(self.start_button, self.pause_button, self.cancel_button), self.confirm_box,
+            self.bar, wrap(self.status, self.rate), self.next_step, self.counts, self.errors, self.message,
+            widgets.HTML("<b>Excluded, by reason</b>"), self.excluded, self.excluded_chart, self.exports,
         ])
         self.add_class("wamkt-send")
-        self.update(runner.progress("ready"))
+        themed(self)
+        self._buttons(running=False)
+        self.update(runner.progress(self._finished or "ready"))
 
+    @guarded(lambda self: self.next_step, "Send")
     def start(self) -> asyncio.Task:
         """Run (or resume) the campaign as a task on the running event loop (the kernel's)."""
         if self.task is None or self.task.done():
+            self._finished = None
             self.task = asyncio.get_event_loop().create_task(self._run())
-            self.start_button.disabled = True
-            self.pause_button.disabled = False
-            self.cancel_button.disabled = False
+            self._buttons(running=True)
         return self.task
 
     async def _run(self) -> Progress | None:
+        progress: Progress | None = None
         try:
-            return await self.runner.run()
+            progress = await self.runner.run()
+            return progress
         except Exception as exc:  # shown to the analyst, never as a traceback
             self.message.value = f"<b>Sending stopped:</b> {html.escape(str(exc))}"
             self.status.value = "error"
+            self.next_step.show(f"Sending stopped: {exc}. Next: fix the cause and press Send to resume; rows "
+                                "already sent are never sent again.", "error")
             return None
         finally:
-            self.pause_button.disabled = True
-            self.cancel_button.disabled = True
+            self._finished = progress.status if progress else "error"
+            self._buttons(running=False)
+            if progress is not None:
+                self.update(progress)
 
+    def _buttons(self, running: bool) -> None:
+        """Enable what can be done now; every disabled button says in its tooltip what it needs."""
+        over = self._finished in ("complete", "cancelled")
+        self.start_button.disabled = running or over
+        self.start_button.tooltip = ("sending now" if running else "nothing left to send" if over
+                                     else "send the rows that are due now")
+        self.start_button.description = "Send" if self._finished in (None, "error") else "Send due rows"
+        self.pause_button.disabled = self.cancel_button.disabled = not running
+        self.pause_button.tooltip = self.cancel_button.tooltip = (
+            "" if running else "nothing is being sent: press Send first")
+        if not running:
+            self._hide_confirm()
+
+    @guarded(lambda self: self.next_step, "Pause")
     def toggle_pause(self) -> None:
         if self.runner.paused:
             self.runner.resume()
@@ -115,22 +170,48 @@ class SendView(widgets.VBox):
             self.runner.pause()
             self.pause_button.description, self.pause_button.icon = "Resume", "play"
 
+    def ask_cancel(self) -> None:
+        """Cancelling cannot be undone (rows not sent become ``cancelled``): ask first."""
+        left = self.runner.progress().counts["planned"]
+        self.confirm_box.layout.display = "flex"
+        self.next_step.show(f"Cancel? {left:,} recipient(s) not sent yet will never get this campaign "
+                            "(this cannot be undone; Pause keeps them). Confirm with 'Yes, cancel the rest'.",
+                            "warn")
+
+    def _hide_confirm(self) -> None:
+        self.confirm_box.layout.display = "none"
+
+    @guarded(lambda self: self.next_step, "Cancel")
     def cancel(self) -> None:
         self.runner.cancel()
         self.cancel_button.disabled = True
         self.pause_button.disabled = True
+        self._hide_confirm()
+
+    def _exclusions(self) -> pd.DataFrame:
+        return exclusions(self.runner.store, self.runner.campaign_id)
+
+    def _exclusions_chart(self) -> Figure | None:
+        frame = self._exclusions()
+        return exclusions_figure(frame) if len(frame) else None
 
     def update(self, progress: Progress) -> None:
         """Show a progress snapshot (sets traits only, so it works from any task or thread)."""
+        counts = progress.counts
+        meant = progress.total - counts["excluded"]
+        sent = max(0, progress.done - counts["excluded"] - counts["cancelled"])
+        now = self.runner.clock.now()
+        wait = waiting(self.runner.store, self.runner.campaign_id, now)
         with self.hold_sync():
-            self.bar.max = max(1, progress.total)
-            self.bar.value = progress.done
+            self.bar.max = max(1, meant)
+            self.bar.value = sent
             self.bar.bar_style = {"complete": "success", "cancelled": "warning", "paused": "warning",
                                   "needs_review": "warning"}.get(progress.status, "info")
             status = progress.status.replace("_", " ")
             if progress.status == "needs_review":
-                status += f" ({progress.counts['unknown']:,} unknown)"
-            self.status.value = f"{status} · {progress.done:,} / {progress.total:,} final"
+                status += f" ({counts['unknown']:,} unknown)"
+            self.status.value = (f"{status} · {sent:,} of {meant:,} sent · {counts['excluded']:,} excluded"
+                                 + (f" · {counts['cancelled']:,} cancelled" if counts["cancelled"] else ""))
             pace = f" (pace {describe_rate(progress.pace)})" if progress.pace else ""
             self.rate.value = (f"{progress.rate:,.1f} msg/s{pace} · ETA {_duration(progress.eta_seconds)}"
                                f" · {progress.requests:,} requests · {progress.throttled:,} throttled")
@@ -139,3 +220,59 @@ class SendView(widgets.VBox):
             self.message.value = html.escape(progress.message)
             if self.runner.paused and self.pause_button.description == "Pause" and not self.pause_button.disabled:
                 self.pause_button.description, self.pause_button.icon = "Resume", "play"
+            if self._finished != "error":
+                text, level = next_step_text(progress, wait, sent, meant, self.runner.paused)
+                self.next_step.show(text, level)
+        if progress.status in ("ready", "complete", "cancelled", "paused", "needs_review") or self.task is None:
+            self._show_exclusions()
+
+    def _show_exclusions(self) -> None:
+        frame = self._exclusions()
+        if frame.empty:
+            self.excluded.value = "<i>No recipient excluded.</i>"
+            self.excluded_chart.layout.display = "none"
+            return
+        self.excluded.value = frame.to_html(index=False, border=0)
+        self.excluded_chart.value = figure_bytes(exclusions_figure(frame))
+        self.excluded_chart.layout.display = None
+
+
+def _when(epoch: float, zone: str | None) -> str:
+    """``"Thu 03 Dec 08:00 Europe/Berlin"`` in the recipient's zone, ``"... (your time)"`` in the analyst's."""
+    theirs = datetime.fromtimestamp(epoch, ZoneInfo(zone)) if zone else None
+    yours = datetime.fromtimestamp(epoch).astimezone()
+    mine = f"{yours:%a %d %b %H:%M} your time ({yours:%Z})"
+    return f"{theirs:%a %d %b %H:%M} recipient's time ({zone}), {mine}" if theirs else mine
+
+
+def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, paused: bool) -> tuple[str, str]:
+    """What the run is doing or waiting for, and what the analyst can do next (text, level)."""
+    excluded = progress.counts["excluded"]
+    why_excluded = f" {excluded:,} excluded: see the reasons below." if excluded else ""
+    later = ""
+    if wait.count and wait.first_at is not None and wait.last_at is not None:
+        reasons = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in wait.reasons.items() if r)
+        why = f"({reasons})" if reasons else "for quiet hours in their own time zone or the daily limit"
+        later = (f" {wait.count:,} recipient(s) wait {why}; the first goes {_when(wait.first_at, wait.first_zone)}"
+                 + (f", the last {_when(wait.last_at, None)}" if wait.last_at != wait.first_at else "") + ".")
+    status = progress.status
+    if status == "ready":
+        due = meant - sent - wait.count
+        return ((f"Ready: {due:,} of {meant:,} recipient(s) can be sent now.{later}{why_excluded}"
+                " Next: press Send (Pause and Cancel work once sending)."), "info")
+    if status == "complete":
+        return f"Complete: {sent:,} of {meant:,} sent.{why_excluded}", "ok"
+    if status == "cancelled":
+        left = progress.counts["cancelled"]
+        return ((f"Cancelled: {sent:,} sent, {left:,} will not be sent (a cancelled campaign does not resume; "
+                f"plan a new campaign to reach them).{why_excluded}"), "warn")
+    if status == "needs_review":
+        return (f"Needs review: {progress.message}.{later}", "warn")
+    if paused:
+        return (f"Paused by you: {sent:,} of {meant:,} sent.{later} Next: press Resume to go on, or Cancel.", "warn")
+    if status == "paused":
+        return ((f"Waiting: {sent:,} of {meant:,} sent; nothing is due now.{later}{why_excluded}"
+                " Next: press 'Send due rows' after that time (the sender does not run in the background)."),
+                "warn")
+    return ((f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
+            " Pause stops new requests; Cancel drops the rest."), "info")
