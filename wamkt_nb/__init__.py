@@ -3,6 +3,7 @@
 ``wamkt_nb.Workspace`` is the analyst's entry point (see :mod:`wamkt_nb.facade`).
 """
 
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
@@ -13,6 +14,9 @@ def __getattr__(name: str) -> Any:
     # ``import wamkt_nb.<module>`` (CLI start-up, the sandbox's worker) stays light
     if name == "Workspace":
         from .facade import Workspace
+
+        if "ipykernel" in sys.modules:  # in Jupyter, Campaign.send shows the send widget
+            from .widgets import send  # noqa: F401
 
         return Workspace
     raise AttributeError(f"module 'wamkt_nb' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from ..compliance.reasons import explain
 from ..compliance.timezones import zone_for_phone
+from ..ledger.reports import excluded_by_reason, planned_recipient_at, waiting_by_reason
 from ..store import Store
 
 
@@ -34,26 +35,19 @@ class Waiting:
 
 def waiting(store: Store, campaign_id: str, now: float) -> Waiting:
     """Rows still ``planned`` for a time after ``now``."""
-    rows = store.query(
-        "SELECT coalesce(reason, ''), count(*), min(planned_at), max(planned_at) FROM sends"
-        " WHERE campaign_id = ? AND state = 'planned' AND planned_at > ? GROUP BY 1", (campaign_id, now))
+    rows = waiting_by_reason(store, campaign_id, now)
     if not rows:
         return Waiting(0)
     first_at = min(r[2] for r in rows)
-    first = store.query(
-        "SELECT timezone, phone FROM sends WHERE campaign_id = ? AND state = 'planned' AND planned_at = ?"
-        " ORDER BY send_id LIMIT 1", (campaign_id, first_at))
-    zone = (first[0][0] or zone_for_phone(first[0][1])) if first else None
+    first = planned_recipient_at(store, campaign_id, first_at)
+    zone = (first[0] or zone_for_phone(first[1])) if first else None
     return Waiting(count=sum(r[1] for r in rows), first_at=first_at, last_at=max(r[3] for r in rows),
                    first_zone=zone, reasons={r[0]: r[1] for r in rows})
 
 
 def exclusions(store: Store, campaign_id: str) -> pd.DataFrame:
     """Excluded rows by reason, largest first: ``reason``, ``recipients``, ``meaning``."""
-    rows = store.query(
-        "SELECT coalesce(reason, ''), count(*) FROM sends WHERE campaign_id = ? AND state = 'excluded'"
-        " GROUP BY 1 ORDER BY 2 DESC, 1", (campaign_id,))
-    frame = pd.DataFrame(rows, columns=["reason", "recipients"])
+    frame = pd.DataFrame(excluded_by_reason(store, campaign_id), columns=["reason", "recipients"])
     frame["meaning"] = frame["reason"].map(explain)
     return frame
 

@@ -28,6 +28,12 @@ from ..scenarios.ab_play import history_read_rate
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
     from .workspace import Workspace
 
+SEND_DISPLAYS: dict[str, Callable[[CampaignRunner, Any], Any]] = {}
+"""Views that show a running send, by name (``Campaign.send(display=...)``): given the runner and its
+client (to close when the run ends), start the run on the current event loop and return the view.
+The widgets layer adds ``"widget"`` (:mod:`wamkt_nb.widgets.send`), so this layer needs no ipywidgets;
+without a registered view the run blocks with a one-line progress display."""
+
 Message = Union[MessageSpec, Template, Mapping[str, Union[MessageSpec, Template]]]
 """One message for everyone, or ``{arm: message}`` for an A/B test (arms assigned by the campaign's name)."""
 
@@ -69,8 +75,8 @@ class Campaign:
 
     @property
     def status(self) -> str:
-        rows = self.workspace.store.query("SELECT status FROM campaigns WHERE campaign_id = ?", (self.name,))
-        return rows[0][0] if rows else "composed"
+        info = ledger.find_campaign(self.workspace.store, self.name)
+        return info["status"] if info else "composed"
 
     def _composed(self) -> tuple[pd.DataFrame, MessageSpec | dict[str, MessageSpec]]:
         """The audience and the message spec(s); a campaign opened from the ledger has neither."""
@@ -157,8 +163,9 @@ class Campaign:
         ws = self.workspace
         client = ws.async_client()
         runner = CampaignRunner(ws.store, client, self.name, self._options(pace, **options), clock=ws.clock)
-        if (display or _display()) == "widget":
-            return _widget_send(runner, client)
+        show = SEND_DISPLAYS.get(display or _display())
+        if show is not None:
+            return show(runner, client)
         runner.on_progress = _line_printer()
 
         async def run() -> Progress:
@@ -197,16 +204,6 @@ def _display() -> str:
     shell = sys.modules.get("IPython")
     ip = shell.get_ipython() if shell is not None else None  # type: ignore[attr-defined]
     return "widget" if ip is not None and getattr(ip, "kernel", None) is not None else "text"
-
-
-def _widget_send(runner: CampaignRunner, client: Any) -> Any:
-    # ipywidgets only when a widget is shown: the CLI and workers send without it
-    from ..widgets.send import SendView
-
-    view = SendView(runner)
-    task = view.start()
-    task.add_done_callback(lambda _: task.get_loop().create_task(client.aclose()))
-    return view
 
 
 def _line_printer() -> Callable[[Progress], None]:

@@ -148,7 +148,7 @@ class Workspace:
 
     def campaigns(self) -> list[str]:
         """Names (ids) of the campaigns in the ledger, newest first."""
-        return [r[0] for r in self.store.query("SELECT campaign_id FROM campaigns ORDER BY created_at DESC")]
+        return [campaign_id for campaign_id, _ in ledger.campaign_names(self.store)]
 
     def last_campaign(self) -> Campaign:
         """The campaign created last (by an earlier dry run or send)."""

@@ -146,3 +146,26 @@ def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
     clause, params = _created_between(since, until)
     where = f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if clause else ""
     return store.query_tuples(f"SELECT {', '.join(columns)} FROM sends{where}", params)
+
+
+def waiting_by_reason(store: Store, campaign_id: str, now: float) -> list[tuple[str, int, float, float]]:
+    """Rows still ``planned`` for after ``now``, by reason ('' when the plan gave none): count, first
+    and last planned time."""
+    return [tuple(r) for r in store.query(
+        "SELECT coalesce(reason, ''), count(*), min(planned_at), max(planned_at) FROM sends"
+        " WHERE campaign_id = ? AND state = 'planned' AND planned_at > ? GROUP BY 1", (campaign_id, now))]
+
+
+def planned_recipient_at(store: Store, campaign_id: str, at: float) -> tuple[str | None, str] | None:
+    """The plan's time zone and phone of the first row planned at ``at`` (None when there is none)."""
+    rows = store.query(
+        "SELECT timezone, phone FROM sends WHERE campaign_id = ? AND state = 'planned' AND planned_at = ?"
+        " ORDER BY send_id LIMIT 1", (campaign_id, at))
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def excluded_by_reason(store: Store, campaign_id: str) -> list[tuple[str, int]]:
+    """Excluded rows counted by reason, largest first."""
+    return [(r[0], r[1]) for r in store.query(
+        "SELECT coalesce(reason, ''), count(*) FROM sends WHERE campaign_id = ? AND state = 'excluded'"
+        " GROUP BY 1 ORDER BY 2 DESC, 1", (campaign_id,))]

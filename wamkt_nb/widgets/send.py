@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ipywidgets as widgets
@@ -25,6 +26,7 @@ from ..analytics.export import figure_bytes
 from ..campaigns.outlook import Waiting, exclusions, exclusions_figure, waiting
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
+from ..facade.campaign import SEND_DISPLAYS
 from ..ledger.states import HELD_LABEL, STATES
 from .export_bar import ExportBar
 from .feedback import StatusLine, guarded
@@ -276,3 +278,14 @@ def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, pau
                 "warn")
     return ((f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
             " Pause stops new requests; Cancel drops the rest."), "info")
+
+
+def show_send(runner: CampaignRunner, client: Any) -> SendView:
+    """Start ``runner`` on the kernel's loop under a new :class:`SendView`, closing ``client`` when it ends."""
+    view = SendView(runner)
+    task = view.start()
+    task.add_done_callback(lambda _: task.get_loop().create_task(client.aclose()))
+    return view
+
+
+SEND_DISPLAYS["widget"] = show_send
