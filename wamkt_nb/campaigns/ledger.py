@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 
 from ..compliance import Policy
+from ..links import save_links
 from ..store import Store
 from ..webhooks.ledger import reconcile_sends
 
@@ -193,6 +194,7 @@ def create_campaign(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        save_links(conn, plan, campaign_id=campaign_id, name=name, now=now)  # the plan's tracked links, if any
     return campaign_id
 
 

@@ -1,0 +1,79 @@
+"""Putting tracked links into a campaign plan: every URL a recipient would get becomes their own link.
+
+Which URLs: in session text, every http(s) URL of the body (a ``{{link}}`` variable filled from
+``MessageSpec.links`` is one); in a template, every URL inside a parameter (the template's fixed
+text cannot change), and a URL button whose suffix parameter is a whole URL gets the token as
+its suffix, so the template's button URL must be ``{link base}/l/{{1}}``. Each distinct URL of a
+message gets its own token; the plan's ``links`` column keeps the (token, destination) pairs that
+``create_campaign`` stores against the send.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .repository import LINKS_COLUMN, UTM_ATTR
+from .urls import PATH, URL, UTM, check_base_url, new_token, tracked_url
+
+
+def add_tracked_links(plan: pd.DataFrame, base_url: str, utm: UTM | None = None) -> int:
+    """Replace the URLs of every planned message (``body`` and ``payload``) by tracked links, in place.
+
+    Adds the ``links`` column and the UTM settings (``plan.attrs``); returns how many links were made.
+    """
+    base = check_base_url(base_url)
+    own = base + PATH
+    links = np.full(len(plan), None, dtype=object)
+    bodies = plan["body"].to_numpy(dtype=object).copy()
+    payloads = plan["payload"].to_numpy(dtype=object).copy()
+    made = 0
+    for i in np.flatnonzero((plan["outcome"] != "excluded").to_numpy()):
+        payload = payloads[i]
+        if not isinstance(payload, dict):
+            continue
+        tokens: dict[str, str] = {}
+
+        def track(url: str) -> str:
+            if url.startswith(own):
+                return url
+            return tracked_url(base, tokens.setdefault(url, new_token()))
+
+        changed = _rewrite(copy.deepcopy(payload), track, tokens)
+        if not tokens:
+            continue
+        payloads[i] = changed
+        if isinstance(bodies[i], str):
+            bodies[i] = URL.sub(lambda m: tracked_url(base, tokens[m.group(0)]) if m.group(0) in tokens
+                                else m.group(0), bodies[i])
+        links[i] = tuple((token, url) for url, token in tokens.items())
+        made += len(tokens)
+    plan["body"] = pd.Series(bodies, index=plan.index, dtype=plan["body"].dtype)
+    plan["payload"] = pd.Series(payloads, index=plan.index, dtype=object)
+    plan[LINKS_COLUMN] = pd.Series(links, index=plan.index, dtype=object)
+    plan.attrs[UTM_ATTR] = utm or UTM()
+    return made
+
+
+def _rewrite(payload: dict[str, Any], track: Callable[[str], str], tokens: dict[str, str]) -> dict[str, Any]:
+    """The payload with its URLs tracked (``tokens`` collects destination → token)."""
+    def sub(text: str) -> str:
+        return URL.sub(lambda m: track(m.group(0)), text)
+
+    if isinstance(payload.get("text"), dict) and isinstance(payload["text"].get("body"), str):
+        payload["text"]["body"] = sub(payload["text"]["body"])
+    template = payload.get("template")
+    for component in (template.get("components") or []) if isinstance(template, dict) else []:
+        button = component.get("type") == "button" and component.get("sub_type") == "url"
+        for param in component.get("parameters") or []:
+            text = param.get("text")
+            if not isinstance(text, str):
+                continue
+            if button and URL.fullmatch(text):
+                param["text"] = track(text).rsplit("/", 1)[-1]  # the button URL ends in /l/{{1}}
+            else:
+                param["text"] = sub(text)
+    return payload
