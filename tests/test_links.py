@@ -3,21 +3,29 @@ counts as a click, and links stored with the campaign's sends."""
 
 from __future__ import annotations
 
-import re
 import string
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wamkt_nb.campaigns.dryrun import dry_run
 from wamkt_nb.campaigns.ledger import create_campaign
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.compliance import Policy
 from wamkt_nb.links import (
-    UTM, classify, click_summary, clicks_per_send, find_urls, link_app, links_frame, tracked_links, with_utm,
+    UTM,
+    classify,
+    click_summary,
+    clicks_per_send,
+    find_urls,
+    link_app,
+    links_frame,
+    tracked_links,
+    with_utm,
 )
 from wamkt_nb.links.urls import TOKEN
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
