@@ -118,3 +118,19 @@ def test_sandbox_customers_click_and_the_funnel_counts_them(world):
 
     interactions = read_customer_data(store).interactions
     assert (interactions["kind"] == "click").sum() >= len(per_send)
+
+
+def test_the_sandbox_never_follows_links_off_this_machine(world):
+    data, store, sb, link = world
+    sb.params.click_given_read = 1.0
+    spec = MessageSpec(template={"*": TEMPLATE}, params={"first_name": Param("first_name")}, links={"link": SHOP})
+    report = dry_run(data.customers.head(30), spec, now=START, store=store, schedule="now",
+                     policy=Policy(daily_limit=None, include_inactive=True), link_base_url="https://go.shop.example")
+    cid = create_campaign(store, report.plan, name="extern", now=START)
+    send(store, sb, cid)
+    sb.advance(86_400)
+    counters = sb.counters()
+    assert counters["link_clicks"] > 0 and counters["link_person_not_followed"] == counters["link_clicks"]
+    assert counters["link_preview_not_followed"] > 0
+    assert not any(k.endswith(("_requests", "_redirected", "_failed")) for k in counters if k.startswith("link_"))
+    assert store.query("SELECT COUNT(*) FROM link_clicks")[0][0] == 0
