@@ -213,6 +213,19 @@ def test_redirect_sends_the_customer_to_the_destination_with_utm(served):
     assert tuple(row) == (tokens[0], cid, f"{cid}:c0", clock.now(), "mobile", 1)
 
 
+def test_a_destination_with_umlauts_arrives_percent_encoded(tmp_path):
+    with open_store(tmp_path / "w.db") as store:
+        plan = plan_with_links(audience(1), text_spec(link="https://shop.example.com/schuhe/größe-42?farbe=grün"))
+        create_campaign(store, plan, name="Größen", now=NOW.timestamp())
+        [[(token, _)]] = plan["links"]
+        with BackgroundServer(link_app(store)) as server:
+            answer = get(f"{server.url}/l/{token}")
+    assert answer.status_code == 302
+    target = urlsplit(answer.headers["location"])
+    assert target.path == "/schuhe/gr%C3%B6%C3%9Fe-42"
+    assert dict(parse_qsl(target.query))["farbe"] == "grün" and dict(parse_qsl(target.query))["utm_campaign"] == "Größen"
+
+
 def test_unknown_or_malformed_token_is_a_plain_404(served):
     url, store, _, tokens, _ = served
     for path in ("/l/AAAAAAAAAAAA", "/l/x", "/l/", "/l/" + tokens[0] + "%27%20OR%201=1", "/l/../webhook"):

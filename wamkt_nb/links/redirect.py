@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import quote
 
 from ..clock import Clock, SystemClock
 from ..store import Store
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND = (b"<!doctype html><html><head><meta charset='utf-8'><title>Link not found</title></head>"
              b"<body><p>This link is not valid.</p></body></html>")
+_URL_CHARS = ":/?#[]@!$&'()*+,;=%~"
 UNAVAILABLE = b"<!doctype html><html><body><p>Please try again in a moment.</p></body></html>"
 
 
@@ -36,8 +38,8 @@ class Redirect:
     def headers(self) -> list[tuple[bytes, bytes]]:
         out = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"),
                (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(self.body)).encode())]
-        if self.location:
-            out.append((b"location", self.location.encode("utf-8")))
+        if self.location:  # non-ASCII (e.g. "größe" in a path) percent-encoded, the rest kept as it is
+            out.append((b"location", quote(self.location, safe=_URL_CHARS).encode("ascii")))
         return out
 
 
