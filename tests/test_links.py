@@ -3,7 +3,10 @@ counts as a click, and links stored with the campaign's sends."""
 
 from __future__ import annotations
 
+import os
 import string
+import subprocess
+import sys
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -33,6 +36,8 @@ from wamkt_nb.messages.templates import Button
 from wamkt_nb.settings import SettingsError, load_settings
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
+
+from conftest import free_port, wait_for_port
 
 NOW = pd.Timestamp("2026-11-25 10:00", tz="UTC")
 BASE = "https://go.shop.example"
@@ -272,3 +277,26 @@ def test_a_broken_store_never_gives_a_500(served):
     store.close()
     answer = get(f"{url}/l/{tokens[0]}")
     assert answer.status_code == 503 and "location" not in answer.headers
+
+
+def test_wamkt_serve_answers_tracked_links(tmp_path):
+    with open_store(tmp_path / "serve.db") as store:
+        plan = plan_with_links(audience(1), text_spec())
+        create_campaign(store, plan, name="Herbst Sale", now=NOW.timestamp())
+    [[(token, _)]] = plan["links"]
+    port = free_port()
+    env = dict(os.environ, WAMKT_APP_SECRET="s" * 32, WAMKT_VERIFY_TOKEN="v" * 16, WAMKT_WEBHOOK_PORT=str(port),
+               WAMKT_DB_PATH=str(tmp_path / "serve.db"), WAMKT_LINK_BASE_URL=BASE)
+    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+        answer = get(f"http://127.0.0.1:{port}/l/{token}")
+        assert answer.status_code == 302 and answer.headers["location"].startswith("https://shop.example.com/sale?")
+        assert get(f"http://127.0.0.1:{port}/l/AAAAAAAAAAAA").status_code == 404
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode()
+    assert f"public base: {BASE}" in out
+    with open_store(tmp_path / "serve.db") as store:
+        assert [tuple(r) for r in store.query("SELECT token, agent FROM link_clicks")] == [(token, "mobile")]
