@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pandas as pd
 import pytest
+from conftest import free_port, wait_for_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,8 +37,6 @@ from wamkt_nb.messages.templates import Button
 from wamkt_nb.settings import SettingsError, load_settings
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
-
-from conftest import free_port, wait_for_port
 
 NOW = pd.Timestamp("2026-11-25 10:00", tz="UTC")
 BASE = "https://go.shop.example"

@@ -121,7 +121,7 @@ def test_sandbox_customers_click_and_the_funnel_counts_them(world):
 
 
 def test_the_sandbox_never_follows_links_off_this_machine(world):
-    data, store, sb, link = world
+    data, store, sb, _ = world
     sb.params.click_given_read = 1.0
     spec = MessageSpec(template={"*": TEMPLATE}, params={"first_name": Param("first_name")}, links={"link": SHOP})
     report = dry_run(data.customers.head(30), spec, now=START, store=store, schedule="now",

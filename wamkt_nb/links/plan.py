@@ -11,7 +11,8 @@ message gets its own token; the plan's ``links`` column keeps the (token, destin
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,31 +27,22 @@ def add_tracked_links(plan: pd.DataFrame, base_url: str, utm: UTM | None = None)
     Adds the ``links`` column and the UTM settings (``plan.attrs``); returns how many links were made.
     """
     base = check_base_url(base_url)
-    own = base + PATH
     links = np.full(len(plan), None, dtype=object)
     bodies = plan["body"].to_numpy(dtype=object).copy()
     payloads = plan["payload"].to_numpy(dtype=object).copy()
     made = 0
     for i in np.flatnonzero((plan["outcome"] != "excluded").to_numpy()):
-        payload = payloads[i]
-        if not isinstance(payload, dict):
+        if not isinstance(payloads[i], dict):
             continue
-        tokens: dict[str, str] = {}
-
-        def track(url: str) -> str:
-            if url.startswith(own):
-                return url
-            return tracked_url(base, tokens.setdefault(url, new_token()))
-
-        changed = _rewrite(copy.deepcopy(payload), track, tokens)
-        if not tokens:
+        tracker = _Tracker(base)
+        changed = _rewrite(copy.deepcopy(payloads[i]), tracker)
+        if not tracker.tokens:
             continue
         payloads[i] = changed
         if isinstance(bodies[i], str):
-            bodies[i] = URL.sub(lambda m: tracked_url(base, tokens[m.group(0)]) if m.group(0) in tokens
-                                else m.group(0), bodies[i])
-        links[i] = tuple((token, url) for url, token in tokens.items())
-        made += len(tokens)
+            bodies[i] = URL.sub(tracker.replace_known, bodies[i])
+        links[i] = tuple((token, url) for url, token in tracker.tokens.items())
+        made += len(tracker.tokens)
     plan["body"] = pd.Series(bodies, index=plan.index, dtype=plan["body"].dtype)
     plan["payload"] = pd.Series(payloads, index=plan.index, dtype=object)
     plan[LINKS_COLUMN] = pd.Series(links, index=plan.index, dtype=object)
@@ -58,10 +50,29 @@ def add_tracked_links(plan: pd.DataFrame, base_url: str, utm: UTM | None = None)
     return made
 
 
-def _rewrite(payload: dict[str, Any], track: Callable[[str], str], tokens: dict[str, str]) -> dict[str, Any]:
-    """The payload with its URLs tracked (``tokens`` collects destination → token)."""
+class _Tracker:
+    """One message's links: each distinct destination gets one new token (``tokens``)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.tokens: dict[str, str] = {}
+
+    def track(self, url: str) -> str:
+        """The tracked URL for ``url`` (a URL that already is one of ours stays as it is)."""
+        if url.startswith(self.base + PATH):
+            return url
+        return tracked_url(self.base, self.tokens.setdefault(url, new_token()))
+
+    def replace_known(self, match: re.Match[str]) -> str:
+        """For ``URL.sub``: a destination tracked in the payload, as its tracked URL; others unchanged."""
+        url = match.group(0)
+        return tracked_url(self.base, self.tokens[url]) if url in self.tokens else url
+
+
+def _rewrite(payload: dict[str, Any], tracker: _Tracker) -> dict[str, Any]:
+    """The payload with its URLs tracked."""
     def sub(text: str) -> str:
-        return URL.sub(lambda m: track(m.group(0)), text)
+        return URL.sub(lambda m: tracker.track(m.group(0)), text)
 
     if isinstance(payload.get("text"), dict) and isinstance(payload["text"].get("body"), str):
         payload["text"]["body"] = sub(payload["text"]["body"])
@@ -73,7 +84,7 @@ def _rewrite(payload: dict[str, Any], track: Callable[[str], str], tokens: dict[
             if not isinstance(text, str):
                 continue
             if button and URL.fullmatch(text):
-                param["text"] = track(text).rsplit("/", 1)[-1]  # the button URL ends in /l/{{1}}
+                param["text"] = tracker.track(text).rsplit("/", 1)[-1]  # the button URL ends in /l/{{1}}
             else:
                 param["text"] = sub(text)
     return payload
