@@ -294,7 +294,7 @@ def test_compute_metrics_bundle(data):
     assert (head["campaigns"], head["recipients"], head["attempted"], head["delivered"]) == (2, 9, 7, 5)
     assert head["read_rate"] == pytest.approx(3 / 5)
     assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(4 * 0.02 * 0.5)  # USD card in EUR
-    assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 2, 2]
+    assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 0, 2, 2]  # clicked: no tracked links here
     assert metrics.roi["cost"].sum() == pytest.approx(0.04) and metrics.costs["cost"].sum() == pytest.approx(0.04)
 
 

@@ -77,6 +77,7 @@ class Settings:
     max_rate: float = 80.0
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8787
+    link_base_url: str = ""  # "": tracked links point at wamkt serve (http://webhook_host:webhook_port)
     currency: str = "EUR"
     exchange_rates: tuple[tuple[str, float], ...] = ()
     rate_card: Path | None = None  # None: Meta's card shipped with wamkt_nb (see wamkt_nb.pricing)
@@ -85,6 +86,11 @@ class Settings:
     def rates(self) -> ExchangeRates:
         """Converter into the reporting ``currency``: the default rates with ``exchange_rates`` on top."""
         return exchange_rates(self.currency, dict(self.exchange_rates))
+
+    @property
+    def links_base(self) -> str:
+        """The public base URL of tracked links (``{links_base}/l/{token}``, served by ``wamkt serve``)."""
+        return self.link_base_url or f"http://{self.webhook_host}:{self.webhook_port}"
 
     @property
     def rate_per_second(self) -> float:
@@ -157,6 +163,13 @@ def _coerce(name: str, raw: Any) -> Any:
             return tuple(sorted((str(k).upper(), float(v)) for k, v in pairs.items()))
         except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
+    if name == "link_base_url":
+        from .links.urls import check_base_url
+
+        try:
+            return check_base_url(str(raw).strip()) if str(raw).strip() else ""
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     if name == "currency":
         return str(raw).strip().upper()
     if name == "webhook_port":

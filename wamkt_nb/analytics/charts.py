@@ -34,7 +34,7 @@ def funnel_chart(stages: pd.DataFrame, title: str = "Funnel") -> Figure:
         _empty(ax)
         return fig
     y = np.arange(len(stages))[::-1]
-    ax.barh(y, stages["count"], color=[BLUE] * 5 + [GREEN, GREEN][: max(len(stages) - 5, 0)])
+    ax.barh(y, stages["count"], color=[BLUE] * 5 + [GREEN] * max(len(stages) - 5, 0))  # what customers did: green
     for yi, count, share in zip(y, stages["count"], stages["share"]):
         ax.text(count, yi, f" {count:,} ({share:.0%})", va="center", fontsize=9)
     ax.set_yticks(y, stages["stage"])

@@ -24,8 +24,9 @@ from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
 from ..currency import ExchangeRates
+from ..links import UTM, add_tracked_links
 from ..pricing import RateCard, default_card, message_costs, unpriced_note
-from ..settings import PACE_PRESETS, reporting_rates
+from ..settings import PACE_PRESETS, load_settings, reporting_rates
 from ..store import Store
 from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 
@@ -118,6 +119,9 @@ def dry_run(
     schedule: str = "best_hour",
     start: float | None = None,
     payloads: bool = True,
+    tracked_links: bool | None = None,
+    link_base_url: str | None = None,
+    utm: UTM | None = None,
 ) -> DryRunReport:
     """Plan a campaign for ``audience`` (customers or features, one row each) without sending.
 
@@ -127,6 +131,10 @@ def dry_run(
     or ``"now"``; ``pace`` names a :data:`wamkt_nb.settings.PACE_PRESETS` entry. Each message's
     ``cost`` is what it will cost if delivered at its planned time, priced by ``card`` (default: the
     settings' rate card) in ``rates.currency`` (default: the reporting currency).
+
+    ``tracked_links`` (default: when a message declares ``links``) gives every recipient their own
+    tracked link for each URL of the message, under ``link_base_url`` (default: the settings'
+    ``links_base``) with ``utm`` parameters; ``create_campaign`` stores them with the sends.
     """
     now_s = _epoch(now)
     if pace not in PACE_PRESETS:
@@ -201,6 +209,8 @@ def dry_run(
     })
     if payloads:
         plan["payload"] = build_payloads(plan, specs, values)
+        if tracked_links or (tracked_links is None and any(s.links for s in specs.values())):
+            add_tracked_links(plan, link_base_url or load_settings().links_base, utm)
     plan.attrs["policy"] = policy  # stored with the campaign: the sender re-checks with the same limits
     rate = PACE_PRESETS[pace]
     funnel = expected_funnel(audience, going, category, _has_media(specs))

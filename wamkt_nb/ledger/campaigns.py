@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 import orjson
 import pandas as pd
 
+from ..links import save_links
 from ..store import Store
 from .errors import LedgerError
 from .states import HOLDOUT
@@ -130,6 +131,7 @@ def create_campaign(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        save_links(conn, plan, campaign_id=campaign_id, name=name, now=now)  # the plan's tracked links, if any
     return campaign_id
 
 
