@@ -129,7 +129,7 @@ def load_ledger(
         inbound=inbound,
         conversions=conversions,
         responses=load_responses(store),
-        clicks=load_clicks(store, campaigns["campaign_id"] if where else None),
+        clicks=load_clicks(store, campaigns["campaign_id"] if start is not None or end is not None else None),
     )
 
 
