@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.campaigns.dryrun import dry_run
-from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.compliance import Policy
 from wamkt_nb.links import (

@@ -12,7 +12,7 @@ import pytest
 
 from wamkt_nb.analytics import compute_metrics, funnel, load_ledger
 from wamkt_nb.campaigns.dryrun import dry_run
-from wamkt_nb.campaigns.ledger import create_campaign
+from wamkt_nb.ledger import create_campaign
 from wamkt_nb.campaigns.sender import SendOptions, send_campaign
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import AsyncCloudClient
