@@ -1,10 +1,10 @@
 """A real ``jupyter lab`` server for the browser tests, and the few JupyterLab page actions they need.
 
-The server runs on a free 127.0.0.1 port with a token, in a temporary root holding copies of the
-notebooks, with its own config, data, settings and workspaces folders (so nothing of the developer's
-JupyterLab leaks in and the theme can be chosen), and ``WAMKT_WORKSPACE`` pointing at a temporary
-workspace. Kernels inherit ``PYTHONPATH`` with this checkout first, so they import this checkout's
-``wamkt_nb``. Page helpers drive JupyterLab through its menus and DOM, as a person would.
+The server runs on a free 127.0.0.1 port with a token, in a temporary root that receives copies of
+the notebooks, with its own config, data, settings and workspaces folders (so nothing of the
+developer's JupyterLab leaks in, and the theme can be chosen). Kernels inherit ``PYTHONPATH`` with
+this checkout first, so they import this checkout's ``wamkt_nb``. Page helpers drive JupyterLab
+through its menus and DOM, as a person would.
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from conftest import ROOT, free_port, stop_process
+
+ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
+"""Screenshots of every widget per theme, and of every failure (ignored by git)."""
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
@@ -46,7 +51,7 @@ class JupyterLab:
     port: int
     token: str
     root: Path
-    workspace: Path
+    workspace: Path | None
     log: Path
     theme: str
     env: dict[str, str] = field(repr=False, default_factory=dict)
@@ -54,6 +59,13 @@ class JupyterLab:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def add_notebook(self, name: str, folder: str = "") -> str:
+        """Copy ``notebooks/<name>`` into ``folder`` under the root; return its path for :meth:`url`."""
+        target = self.root / folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "notebooks" / name, target)
+        return f"{folder}/{name}" if folder else name
 
     def url(self, notebook: str) -> str:
         """The page that opens ``notebook`` alone (``reset`` drops the tabs of an earlier test)."""
@@ -81,13 +93,16 @@ class JupyterLab:
 
 def start_jupyterlab(base: Path, theme: str, workspace: Path | None = None,
                      extra_env: dict[str, str] | None = None, timeout: float = 120.0) -> JupyterLab:
-    """Start ``jupyter lab`` in ``base`` (fresh folders under it) with ``theme`` ("light" or "dark")."""
+    """Start ``jupyter lab`` in ``base`` (fresh folders under it) with ``theme`` ("light" or "dark").
+
+    With ``workspace``, every kernel shares it (``WAMKT_WORKSPACE``); without, each notebook uses
+    ``./wamkt-workspace`` next to itself, so notebooks copied into folders of their own start empty.
+    The developer's own ``WAMKT_*`` variables (a live access token!) never reach the kernels.
+    """
     root, config, data, settings, workspaces = (base / n for n in ("root", "config", "data", "settings",
                                                                    "workspaces"))
-    workspace = workspace or base / "wamkt-workspace"
-    for folder in (config, data, settings, workspaces, workspace):
+    for folder in (root, config, data, settings, workspaces, *([workspace] if workspace else [])):
         folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     for name, values in SETTINGS.items():
         path = settings / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,12 +111,13 @@ def start_jupyterlab(base: Path, theme: str, workspace: Path | None = None,
         path.write_text(json.dumps(values))
     token = secrets.token_hex(16)
     port = free_port()
-    env = dict(os.environ, **(extra_env or {}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
+    env.update(extra_env or {})
     env.update({
         "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_DATA_DIR": str(data),
         "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "IPYTHONDIR": str(base / "ipython"),
-        "WAMKT_WORKSPACE": str(workspace),
+        **({"WAMKT_WORKSPACE": str(workspace)} if workspace else {}),
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
     })
     log = base / "jupyterlab.log"
@@ -216,3 +232,40 @@ def log_console_errors(page) -> list[str]:
     page.wait_for_timeout(500)
     return page.evaluate("""() => Array.from(document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-child'))
         .map(o => o.innerText).filter(t => /Traceback|Error|Exception/.test(t))""")
+
+
+def theme_of(page) -> str:
+    """"light" or "dark": what JupyterLab applied to the page."""
+    page.wait_for_function("() => document.body.dataset.jpThemeName", timeout=60_000)
+    return "light" if page.evaluate("() => document.body.dataset.jpThemeLight") == "true" else "dark"
+
+
+def screenshot_widget(page, css_class: str, name: str):
+    """Wait until the widget with ``css_class`` shows, and save its picture as ``<name>.png`` under
+    :data:`ARTIFACTS`; return its locator."""
+    widget = page.locator(f"{NOTEBOOK} .{css_class}").first
+    try:
+        widget.wait_for(state="visible", timeout=120_000)
+    except Exception as exc:
+        raise JupyterLabError(f"no visible .{css_class} widget: {exc}") from exc
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=ARTIFACTS / f"{name}.png", animations="disabled")
+    return widget
+
+
+@contextmanager
+def diagnosed(page, lab: JupyterLab, name: str) -> Iterator[None]:
+    """On any failure: a full-page screenshot under ``ARTIFACTS/failures`` and the server log's tail in
+    the message, so a red test says what JupyterLab showed and what the server and kernels printed."""
+    try:
+        yield
+    except Exception as exc:
+        shot = ARTIFACTS / "failures" / f"{name}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=shot, full_page=True)
+        except Exception as shot_error:  # the page itself may be gone; the log still helps
+            shot = Path(f"(no screenshot: {shot_error})")
+        raise JupyterLabError(f"{type(exc).__name__}: {exc}\nscreenshot: {shot}\n"
+                              f"--- jupyter lab log, last lines ---\n{lab.log_tail()}") from exc

@@ -1,0 +1,235 @@
+"""The notebooks in JupyterLab itself (not only Voila), in headless Chromium, in light and dark theme.
+
+Each notebook runs top to bottom (Run → Run All Cells) with no traceback, a picture of each of its
+widgets lands in ``test-artifacts/jupyterlab/<notebook>-<widget>-<theme>.png``, and nothing lands in
+the log console (where exceptions of widget callbacks go). Then the key interactions, as a person
+does them after Run All, and the journey 01 → 06 in one workspace at a daytime and a nighttime clock.
+One JupyterLab server per theme (module scope); each test opens its notebook alone, in a folder of
+its own (so its own empty ``./wamkt-workspace``) and shuts its kernel down afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import ROOT
+from jupyterlab_server import (
+    ARTIFACTS, NOTEBOOK, diagnosed, log_console_errors, menu, open_notebook, run_all, screenshot_widget,
+    start_jupyterlab, theme_of, tracebacks,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDGETS = {
+    "01_load_customers": ("wamkt-data-loader",),
+    "02_segments": ("wamkt-segment-builder",),
+    "03_compose_and_dry_run": ("wamkt-preview", "wamkt-dryrun"),
+    "04_send": ("wamkt-send",),
+    "05_auto_replies": ("wamkt-autoreply",),
+    "06_ab_test": ("wamkt-ab-planner", "wamkt-ab-results"),
+}
+"""The widgets each notebook shows, by their CSS class."""
+
+assert sorted(f"{n}.ipynb" for n in WIDGETS) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module", params=["light", "dark"])
+def lab(request, tmp_path_factory):
+    """A JupyterLab server in ``light`` or ``dark`` theme; its log is printed when it fails to start."""
+    server = start_jupyterlab(tmp_path_factory.mktemp(f"jupyterlab-{request.param}"), request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lab_page(browser, lab):
+    """A fresh browser context on ``lab``; afterwards every kernel of the server is shut down."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    expect.set_options(timeout=60_000)
+    page = context.new_page()
+    yield page
+    context.close()
+    lab.shutdown_kernels()
+
+
+def run_notebook(page, lab, notebook: str, folder: str) -> list[str]:
+    """Copy ``notebook`` into ``folder``, open it, Run All; fail on a traceback or a cell that did not
+    run. Returns the cell prompts."""
+    path = lab.add_notebook(f"{notebook}.ipynb", folder)
+    open_notebook(page, lab, path)
+    assert theme_of(page) == lab.theme
+    prompts = run_all(page)
+    errors = tracebacks(page)
+    assert not errors, f"{notebook}: a cell raised:\n{errors[0]}"
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"{notebook}: cells that did not run: {prompts}"
+    return prompts
+
+
+def no_log_console_errors(page) -> None:
+    errors = log_console_errors(page)
+    assert not errors, f"the log console shows an error (a widget callback raised):\n{errors[0]}"
+
+
+# --- (a) every notebook top to bottom, light and dark ------------------------------------------------
+
+@pytest.mark.parametrize("notebook", list(WIDGETS))
+def test_notebook_runs_top_to_bottom(lab, lab_page, notebook):
+    with diagnosed(lab_page, lab, f"{notebook}-{lab.theme}"):
+        run_notebook(lab_page, lab, notebook, f"{notebook}-alone")
+        for css in WIDGETS[notebook]:
+            widget = screenshot_widget(lab_page, css, f"{notebook}-{css.removeprefix('wamkt-')}-{lab.theme}")
+            assert widget.inner_text().strip(), f".{css} shows no text"
+        no_log_console_errors(lab_page)
+        assert (ARTIFACTS / f"{notebook}-{WIDGETS[notebook][0].removeprefix('wamkt-')}-{lab.theme}.png").stat().st_size
+
+
+# --- (c) the key interactions after Run All ---------------------------------------------------------
+
+def segment_count(page) -> int:
+    text = page.locator(f"{NOTEBOOK} .wamkt-segment-count").inner_text()
+    return int(re.search(r"([\d,.]+) customers match", text).group(1).replace(",", "").replace(".", ""))
+
+
+def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_page):
+    page = lab_page
+    with diagnosed(page, lab, f"02-interactions-{lab.theme}"):
+        run_notebook(page, lab, "02_segments", "02-interactions")
+        builder = page.locator(f"{NOTEBOOK} .wamkt-segment-builder").first
+        builder.scroll_into_view_if_needed()
+        expect(builder.locator(".wamkt-segment-count")).to_contain_text("customers match")
+        # the default condition is "order count >= 1"; make it "order count < 1" (nobody who ordered)
+        condition = builder.locator(".wamkt-segment-condition").first
+        before = segment_count(page)
+        op = condition.locator(".wamkt-segment-op select")
+        op.select_option(label="<")
+        page.wait_for_function(
+            f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')")
+        page.wait_for_timeout(1_000)  # any late redraw of the editor would show by now
+        assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "the operator went back"
+        assert segment_count(page) != before
+        expect(builder.locator(".wamkt-segment-error")).to_have_text("")
+
+        builder.locator(".wamkt-segment-name input").fill("Nie bestellt")
+        builder.locator(".wamkt-segment-save").click()
+        expect(builder.locator(".wamkt-segment-store-message")).to_contain_text("saved Nie bestellt")
+        expect(builder.locator(".wamkt-segment-saved select")).to_have_value("Nie bestellt")
+        expect(builder.locator(".wamkt-segment-comparison")).to_contain_text("Nie bestellt")
+        assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "saving reset the operator"
+        screenshot_widget(page, "wamkt-segment-builder", f"02_segments-segment-builder-saved-{lab.theme}")
+        no_log_console_errors(page)
+
+
+def test_dry_run_reruns_after_run_all(lab, lab_page):
+    page = lab_page
+    with diagnosed(page, lab, f"03-interactions-{lab.theme}"):
+        run_notebook(page, lab, "03_compose_and_dry_run", "03-interactions")
+        dry = page.locator(f"{NOTEBOOK} .wamkt-dryrun").first
+        dry.scroll_into_view_if_needed()
+        summary = dry.locator(".wamkt-dryrun-summary")
+        expect(summary).to_contain_text("would be sent")
+        first = summary.inner_text()
+        # a daily limit of 10 caps today's sends: the numbers must change
+        limit = dry.locator(".wamkt-dryrun-limit input")
+        limit.fill("10")
+        limit.press("Tab")
+        dry.locator(".wamkt-dryrun-run").click()
+        expect(summary).not_to_have_text(first)
+        expect(dry.locator(".wamkt-dryrun-error")).to_have_text("")
+        assert summary.inner_text().split(" would be sent")[0].strip() in ("10", "0"), summary.inner_text()
+        screenshot_widget(page, "wamkt-dryrun", f"03_compose_and_dry_run-dryrun-rerun-{lab.theme}")
+        no_log_console_errors(page)
+
+
+def send_status(page) -> str:
+    return page.locator(f"{NOTEBOOK} .wamkt-send .wamkt-send-status").inner_text()
+
+
+def test_send_pause_resume_cancel_resume(lab, lab_page):
+    """Run 04 up to the cell that shows the send panel (the send starts there), then pause, resume,
+    cancel and resume with its buttons; the campaign then finishes."""
+    page = lab_page
+    with diagnosed(page, lab, f"04-interactions-{lab.theme}"):
+        path = lab.add_notebook("04_send.ipynb", "04-interactions")
+        open_notebook(page, lab, path)
+        page.locator(f"{NOTEBOOK} .jp-CodeCell", has_text="await view.task").first.locator(
+            ".jp-InputArea-prompt").click()
+        menu(page, "Run", "Run All Above Selected Cell")
+        send = page.locator(f"{NOTEBOOK} .wamkt-send").first
+        send.wait_for(state="visible", timeout=180_000)
+        pause, cancel, start = (send.locator(f".wamkt-send-{b}") for b in ("pause", "cancel", "start"))
+        expect(pause).to_be_enabled()
+        pause.click()
+        expect(send.locator(".wamkt-send-status")).to_contain_text("paused", timeout=60_000)
+        expect(pause).to_contain_text("Resume")
+        paused_at = send_status(page)
+        time.sleep(2)
+        assert send_status(page) == paused_at, "the send went on while paused"
+        pause.click()
+        expect(pause).to_contain_text("Pause")
+        expect(send.locator(".wamkt-send-status")).not_to_contain_text("paused")
+        cancel.click()
+        expect(send.locator(".wamkt-send-status")).to_contain_text("cancelled", timeout=60_000)
+        screenshot_widget(page, "wamkt-send", f"04_send-send-cancelled-{lab.theme}")
+        # resume after cancel: the Send button takes the campaign up where it stopped
+        expect(start).to_be_enabled(timeout=30_000)
+        start.click()
+        expect(send.locator(".wamkt-send-status")).to_contain_text("complete", timeout=180_000)
+        assert not tracebacks(page)
+        screenshot_widget(page, "wamkt-send", f"04_send-send-resumed-{lab.theme}")
+        no_log_console_errors(page)
+
+
+def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
+    page = lab_page
+    with diagnosed(page, lab, f"06-interactions-{lab.theme}"):
+        run_notebook(page, lab, "06_ab_test", "06-interactions")
+        planner = page.locator(f"{NOTEBOOK} .wamkt-ab-planner").first
+        planner.scroll_into_view_if_needed()
+        size = planner.locator(".wamkt-ab-segment-size input")
+        size.fill("12")
+        size.press("Tab")
+        expect(planner.locator(".wamkt-ab-summary, .wamkt-ab-error")).to_contain_text(
+            re.compile("too small|not enough|at least", re.I))
+        for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
+            expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
+        expect(size).to_have_value("12")
+        screenshot_widget(page, "wamkt-ab-planner", f"06_ab_test-ab-planner-tiny-{lab.theme}")
+        no_log_console_errors(page)
+
+
+# --- (b) the journey 01 -> 06 in one workspace, by day and by night ---------------------------------
+
+YESTERDAY = date.today() - timedelta(days=1)
+CLOCKS = {"day": f"{YESTERDAY}T11:00:00+00:00", "night": f"{YESTERDAY}T01:00:00+00:00"}
+"""``WAMKT_NOW`` for the journey: 12/13 h and 2/3 h in Berlin (in the past, so nothing is "future")."""
+
+
+@pytest.mark.parametrize("clock", list(CLOCKS))
+def test_journey_01_to_06_in_one_workspace(browser, tmp_path, clock):
+    server = start_jupyterlab(tmp_path, "light", workspace=tmp_path / "wamkt-workspace",
+                              extra_env={"WAMKT_NOW": CLOCKS[clock]})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    page = context.new_page()
+    try:
+        for notebook, widgets in WIDGETS.items():
+            with diagnosed(page, server, f"journey-{clock}-{notebook}"):
+                run_notebook(page, server, notebook, "")
+                if notebook == "01_load_customers":  # the loaded data becomes the workspace's
+                    page.locator(f"{NOTEBOOK} .wamkt-data-save").first.click()
+                    expect(page.locator(f"{NOTEBOOK} .wamkt-data-status").first).to_contain_text(
+                        "Saved to")
+                for css in widgets:
+                    screenshot_widget(page, css, f"journey-{clock}-{notebook}-{css.removeprefix('wamkt-')}")
+                no_log_console_errors(page)
+            server.shutdown_kernels()
+        assert (tmp_path / "wamkt-workspace" / "wamkt.db").exists()
+    finally:
+        context.close()
+        server.stop()
