@@ -83,9 +83,11 @@ class JupyterLab:
         for kernel in self.api("GET", "/api/kernels"):  # type: ignore[union-attr]
             self.api("DELETE", f"/api/kernels/{kernel['id']}")
 
-    def log_tail(self, chars: int = 8_000) -> str:
+    def log_tail(self, chars: int = 6_000) -> str:
+        """The end of the server's log (kernels' stderr included), without its routine info lines."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return text[-chars:]
+        kept = [line for line in text.splitlines() if not line.startswith("[I ")]
+        return "\n".join(kept)[-chars:]
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=20)
@@ -249,8 +251,18 @@ def screenshot_widget(page, css_class: str, name: str):
     except Exception as exc:
         raise JupyterLabError(f"no visible .{css_class} widget: {exc}") from exc
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    widget.scroll_into_view_if_needed()
-    widget.screenshot(path=ARTIFACTS / f"{name}.png", animations="disabled")
+    # a widget taller than the window would be cut by the notebook's scroll area: grow the window
+    viewport = page.viewport_size
+    height = widget.evaluate("e => e.getBoundingClientRect().height")
+    if viewport and height + 200 > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": int(height) + 200})
+        page.wait_for_timeout(300)  # JupyterLab lays the panels out again
+    try:
+        widget.scroll_into_view_if_needed()
+        widget.screenshot(path=ARTIFACTS / f"{name}.png", animations="disabled")
+    finally:
+        if viewport and page.viewport_size != viewport:
+            page.set_viewport_size(viewport)
     return widget
 
 

@@ -103,8 +103,13 @@ def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_p
         builder = page.locator(f"{NOTEBOOK} .wamkt-segment-builder").first
         builder.scroll_into_view_if_needed()
         expect(builder.locator(".wamkt-segment-count")).to_contain_text("customers match")
-        # the default condition is "order count >= 1"; make it "order count < 1" (nobody who ordered)
+        # add the default condition "order count >= 1", then make it "order count < 1"
+        before = segment_count(page)
+        builder.locator(".wamkt-segment-add-condition").first.click()
         condition = builder.locator(".wamkt-segment-condition").first
+        expect(condition.locator(".wamkt-segment-op select")).to_have_value(">=")
+        page.wait_for_function(
+            f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')")
         before = segment_count(page)
         op = condition.locator(".wamkt-segment-op select")
         op.select_option(label="<")
@@ -139,11 +144,24 @@ def test_dry_run_reruns_after_run_all(lab, lab_page):
         limit.fill("10")
         limit.press("Tab")
         dry.locator(".wamkt-dryrun-run").click()
-        expect(summary).not_to_have_text(first)
+        changed(page, ".wamkt-dryrun-summary", first)
         expect(dry.locator(".wamkt-dryrun-error")).to_have_text("")
         assert summary.inner_text().split(" would be sent")[0].strip() in ("10", "0"), summary.inner_text()
         screenshot_widget(page, "wamkt-dryrun", f"03_compose_and_dry_run-dryrun-rerun-{lab.theme}")
         no_log_console_errors(page)
+
+
+def changed(page, css: str, before: str, timeout_ms: int = 120_000) -> str:
+    """Wait until the first ``css`` element of the notebook shows another text than ``before``; when it
+    does not, the failure quotes the log console (where a widget callback's exception lands)."""
+    try:
+        page.wait_for_function(
+            "([sel, before]) => { const e = document.querySelector(sel); return e && e.innerText !== before; }",
+            arg=[f"{NOTEBOOK} {css}", before], timeout=timeout_ms)
+    except Exception as exc:
+        raise AssertionError(f"{css} still shows {before!r} after {timeout_ms / 1000:g} s; "
+                             f"log console: {log_console_errors(page) or 'no errors'}") from exc
+    return page.locator(f"{NOTEBOOK} {css}").first.inner_text()
 
 
 def send_status(page) -> str:
@@ -194,8 +212,11 @@ def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
         size = planner.locator(".wamkt-ab-segment-size input")
         size.fill("12")
         size.press("Tab")
-        expect(planner.locator(".wamkt-ab-summary, .wamkt-ab-error")).to_contain_text(
-            re.compile("too small|not enough|at least", re.I))
+        page.wait_for_function(  # the plan says the segment is too small, or the error line says why
+            f"""() => {{ const p = document.querySelector('{NOTEBOOK} .wamkt-ab-planner');
+                return /too small|not enough|at least/i.test(p.querySelector('.wamkt-ab-summary').innerText
+                                                               + p.querySelector('.wamkt-ab-error').innerText); }}""",
+            timeout=120_000)
         for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
             expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
         expect(size).to_have_value("12")
