@@ -18,10 +18,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from conftest import ROOT, free_port, stop_process
 
@@ -123,14 +123,13 @@ def start_jupyterlab(base: Path, theme: str, workspace: Path | None = None,
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
     })
     log = base / "jupyterlab.log"
-    out = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.port_retries=0", "--allow-root", "--ServerApp.terminals_enabled=False"],
-        cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-    )
-    out.close()
+    with open(log, "wb") as out:  # the server keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--ServerApp.port_retries=0", "--allow-root", "--ServerApp.terminals_enabled=False"],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
     lab = JupyterLab(proc, port, token, root, workspace, log, theme, env)
     deadline = time.monotonic() + timeout
     while True:
@@ -277,7 +276,7 @@ def diagnosed(page, lab: JupyterLab, name: str) -> Iterator[None]:
         shot.parent.mkdir(parents=True, exist_ok=True)
         try:
             page.screenshot(path=shot, full_page=True)
-        except Exception as shot_error:  # the page itself may be gone; the log still helps
+        except Exception as shot_error:  # noqa: BLE001 - the page may be gone; the log still helps
             shot = Path(f"(no screenshot: {shot_error})")
         raise JupyterLabError(f"{type(exc).__name__}: {exc}\nscreenshot: {shot}\n"
                               f"--- jupyter lab log, last lines ---\n{lab.log_tail()}") from exc

@@ -15,13 +15,21 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import ROOT
 from jupyterlab_server import (
-    ARTIFACTS, NOTEBOOK, diagnosed, log_console_errors, menu, open_notebook, run_all, screenshot_widget,
-    start_jupyterlab, theme_of, tracebacks,
+    ARTIFACTS,
+    NOTEBOOK,
+    diagnosed,
+    log_console_errors,
+    menu,
+    open_notebook,
+    run_all,
+    screenshot_widget,
+    start_jupyterlab,
+    theme_of,
+    tracebacks,
 )
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -164,13 +172,15 @@ def changed(page, css: str, before: str, timeout_ms: int = 120_000) -> str:
     return page.locator(f"{NOTEBOOK} {css}").first.inner_text()
 
 
-def send_status(page) -> str:
-    return page.locator(f"{NOTEBOOK} .wamkt-send .wamkt-send-status").inner_text()
+def sent_so_far(page) -> str:
+    """The ledger counts the send panel shows (one cell per state)."""
+    return page.locator(f"{NOTEBOOK} .wamkt-send .wamkt-send-counts").first.inner_text()
 
 
 def test_send_pause_resume_cancel_resume(lab, lab_page):
-    """Run 04 up to the cell that shows the send panel (the send starts there), then pause, resume,
-    cancel and resume with its buttons; the campaign then finishes."""
+    """Run 04 up to the cell that shows the send panel (the send starts there), then with its buttons:
+    pause (nothing moves), resume (it moves on), cancel (confirming when asked), and resume again:
+    cancelled rows are final, so the panel refuses and says why, and nothing more is sent."""
     page = lab_page
     with diagnosed(page, lab, f"04-interactions-{lab.theme}"):
         path = lab.add_notebook("04_send.ipynb", "04-interactions")
@@ -180,26 +190,46 @@ def test_send_pause_resume_cancel_resume(lab, lab_page):
         menu(page, "Run", "Run All Above Selected Cell")
         send = page.locator(f"{NOTEBOOK} .wamkt-send").first
         send.wait_for(state="visible", timeout=180_000)
-        pause, cancel, start = (send.locator(f".wamkt-send-{b}") for b in ("pause", "cancel", "start"))
+        status = send.locator(".wamkt-send-status")
+        pause, cancel, start = (send.locator(f"button.wamkt-send-{b}, .wamkt-send-{b} button").first
+                                for b in ("pause", "cancel", "start"))
         expect(pause).to_be_enabled()
         pause.click()
-        expect(send.locator(".wamkt-send-status")).to_contain_text("paused", timeout=60_000)
+        expect(status).to_contain_text("paused", timeout=60_000)
         expect(pause).to_contain_text("Resume")
-        paused_at = send_status(page)
+        paused_at = sent_so_far(page)
         time.sleep(2)
-        assert send_status(page) == paused_at, "the send went on while paused"
-        pause.click()
+        assert sent_so_far(page) == paused_at, "the send went on while paused"
+
+        pause.click()  # resume
         expect(pause).to_contain_text("Pause")
-        expect(send.locator(".wamkt-send-status")).not_to_contain_text("paused")
+        changed(page, ".wamkt-send .wamkt-send-counts", paused_at)
+
         cancel.click()
-        expect(send.locator(".wamkt-send-status")).to_contain_text("cancelled", timeout=60_000)
+        page.wait_for_function(  # cancelled at once, or a confirmation asked first
+            f"""() => {{ const s = document.querySelector('{NOTEBOOK} .wamkt-send');
+                const ask = s.querySelector('.wamkt-send-confirm-cancel');
+                return /cancel/.test(s.querySelector('.wamkt-send-status').innerText)
+                       || (ask && ask.offsetParent !== null); }}""", timeout=60_000)
+        confirm = send.locator(".wamkt-send-confirm-cancel")
+        if confirm.count() and confirm.is_visible():
+            confirm.click()
+        expect(status).to_contain_text("cancelled", timeout=60_000)
         screenshot_widget(page, "wamkt-send", f"04_send-send-cancelled-{lab.theme}")
-        # resume after cancel: the Send button takes the campaign up where it stopped
-        expect(start).to_be_enabled(timeout=30_000)
-        start.click()
-        expect(send.locator(".wamkt-send-status")).to_contain_text("complete", timeout=180_000)
+
+        # resume after cancel: every control that would resume is refused, and says why
+        after_cancel = sent_so_far(page)
+        expect(pause).to_be_disabled()
+        expect(start).to_be_disabled()
+        for button in (pause, start):
+            assert (button.get_attribute("title") or "").strip(), (
+                f"the disabled {button.inner_text()!r} button does not say why it cannot resume")
+        start.click(force=True)  # a click on the disabled button must change nothing
+        time.sleep(2)
+        assert sent_so_far(page) == after_cancel, "rows were sent after the campaign was cancelled"
+        expect(status).to_contain_text("cancelled")
         assert not tracebacks(page)
-        screenshot_widget(page, "wamkt-send", f"04_send-send-resumed-{lab.theme}")
+        screenshot_widget(page, "wamkt-send", f"04_send-send-resume-refused-{lab.theme}")
         no_log_console_errors(page)
 
 
@@ -212,6 +242,7 @@ def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
         size = planner.locator(".wamkt-ab-segment-size input")
         size.fill("12")
         size.press("Tab")
+        expect(size).to_have_value("12")
         page.wait_for_function(  # the plan says the segment is too small, or the error line says why
             f"""() => {{ const p = document.querySelector('{NOTEBOOK} .wamkt-ab-planner');
                 return /too small|not enough|at least/i.test(p.querySelector('.wamkt-ab-summary').innerText
@@ -219,7 +250,6 @@ def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
             timeout=120_000)
         for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
             expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
-        expect(size).to_have_value("12")
         screenshot_widget(page, "wamkt-ab-planner", f"06_ab_test-ab-planner-tiny-{lab.theme}")
         no_log_console_errors(page)
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from wamkt_nb.clock import parse_now
 
 PROBE = ("import time; from wamkt_nb.clock import SystemClock, wall_time; from wamkt_nb.data.sample import default_now;"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 NOW_VARIABLE = "WAMKT_NOW"
@@ -23,7 +23,7 @@ def parse_now(text: str) -> float:
         stamp = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{NOW_VARIABLE}={text!r} is neither an ISO 8601 time nor epoch seconds") from None
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def _offset() -> float:
