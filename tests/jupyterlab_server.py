@@ -189,7 +189,9 @@ def run_all(page, timeout_ms: int = 600_000) -> list[str]:
             f"""() => {{
                 const prompts = ({PROMPTS_JS})();
                 const ran = prompts.every(p => /\\[\\d+\\]/.test(p));
-                const stopped = document.querySelector('{NOTEBOOK} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+                const stopped = Array.from(document.querySelectorAll(
+                    '{NOTEBOOK} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                    .some(o => /Traceback|Error/.test(o.innerText));  // Run All stops at an error
                 return !prompts.some(p => p.includes('*')) && (ran || stopped);
             }}""", timeout=timeout_ms, polling=250)
         wait_kernel_idle(page, timeout_ms)
