@@ -159,7 +159,7 @@ def test_dry_run_reruns_after_run_all(lab, lab_page):
         no_log_console_errors(page)
 
 
-def changed(page, css: str, before: str, timeout_ms: int = 120_000) -> str:
+def changed(page, css: str, before: str, timeout_ms: int = 60_000) -> str:
     """Wait until the first ``css`` element of the notebook shows another text than ``before``; when it
     does not, the failure quotes the log console (where a widget callback's exception lands)."""
     try:
