@@ -130,7 +130,8 @@ def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_p
 
         builder.locator(".wamkt-segment-name input").fill("Nie bestellt")
         builder.locator(".wamkt-segment-save").click()
-        expect(builder.locator(".wamkt-segment-store-message")).to_contain_text(re.compile(r"saved\W*Nie bestellt", re.I))
+        expect(builder.locator(".wamkt-segment-store-message")).to_contain_text(
+            re.compile(r"saved\W*Nie bestellt", re.I))
         expect(builder.locator(".wamkt-segment-saved select")).to_have_value("Nie bestellt")
         expect(builder.locator(".wamkt-segment-comparison")).to_contain_text("Nie bestellt")
         assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "saving reset the operator"
