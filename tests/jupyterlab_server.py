@@ -26,7 +26,18 @@ from pathlib import Path
 from conftest import ROOT, free_port, stop_process
 
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
-"""Screenshots of every widget per theme, and of every failure (ignored by git)."""
+"""Screenshots of every widget per theme, and of every failure (ignored by git: see :func:`artifacts`)."""
+
+
+def artifacts(*parts: str) -> Path:
+    """A folder under :data:`ARTIFACTS`, made on first use; ``test-artifacts/`` keeps a ``.gitignore``
+    of ``*`` so nothing in it is ever committed."""
+    folder = ARTIFACTS.joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = ARTIFACTS.parent / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    return folder
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
@@ -251,7 +262,7 @@ def screenshot_widget(page, css_class: str, name: str):
         widget.wait_for(state="visible", timeout=120_000)
     except Exception as exc:
         raise JupyterLabError(f"no visible .{css_class} widget: {exc}") from exc
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    folder = artifacts()
     # a widget taller than the window would be cut by the notebook's scroll area: grow the window
     viewport = page.viewport_size
     height = widget.evaluate("e => e.getBoundingClientRect().height")
@@ -260,7 +271,7 @@ def screenshot_widget(page, css_class: str, name: str):
         page.wait_for_timeout(300)  # JupyterLab lays the panels out again
     try:
         widget.scroll_into_view_if_needed()
-        widget.screenshot(path=ARTIFACTS / f"{name}.png", animations="disabled")
+        widget.screenshot(path=folder / f"{name}.png", animations="disabled")
     finally:
         if viewport and page.viewport_size != viewport:
             page.set_viewport_size(viewport)
@@ -274,8 +285,7 @@ def diagnosed(page, lab: JupyterLab, name: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        shot = ARTIFACTS / "failures" / f"{name}.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
+        shot = artifacts("failures") / f"{name}.png"
         try:
             page.screenshot(path=shot, full_page=True)
         except Exception as shot_error:  # noqa: BLE001 - the page may be gone; the log still helps
