@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..clock import wall_time
 from .schema import CustomerData
 
 DAY = 86_400.0
@@ -66,8 +67,9 @@ _KIND_P = np.array([0.52, 0.14, 0.19, 0.15])
 
 
 def default_now() -> pd.Timestamp:
-    """Today at midnight UTC: stable within a day, so repeated demo runs agree."""
-    return pd.Timestamp.now(tz="UTC").normalize()
+    """Today at midnight UTC (today by ``WAMKT_NOW`` when set): stable within a day, so repeated demo
+    runs agree."""
+    return pd.Timestamp(wall_time(), unit="s", tz="UTC").normalize()
 
 
 def generate(
