@@ -144,6 +144,10 @@ def record_batch(
             if cur.rowcount == 0:
                 result.duplicates += 1
                 return
+            if st.recipient_user_id is not None:  # names the BSUID of whoever we sent to, with the phone if shared
+                phone = st.recipient_id if st.recipient_id is not None and st.recipient_id.isdigit() else None
+                resolve_identity(conn, phone=None if phone is None else "+" + phone, bsuid=st.recipient_user_id,
+                                 parent_bsuid=st.recipient_parent_user_id, username=st.username, at=st.timestamp)
             moved = apply_status(conn, st, received_at)
             result.statuses += 1
             result.ledger_moved += moved
