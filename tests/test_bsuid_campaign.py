@@ -14,6 +14,8 @@ import pytest
 from conftest import wait_until
 
 from wamkt_nb import ledger
+from wamkt_nb.abtest.assignment import assign_arms
+from wamkt_nb.abtest.outcomes import unit_outcomes
 from wamkt_nb.campaigns.dryrun import dry_run
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.clock import ManualClock
@@ -70,10 +72,13 @@ def spec() -> MessageSpec:
 
 
 def plan(store, sb, name: str) -> tuple[str, pd.DataFrame]:
+    """An A/B test of one template against itself, arms assigned per customer_id."""
     customers = read_customer_data(store).customers.assign(discount="10 %")
-    report = dry_run(customers, spec(), now=sb.clock.now(), store=store, schedule="now",
+    customers["arm"] = assign_arms(customers["customer_id"], name, ["A", "B"]).to_numpy()
+    report = dry_run(customers, {"A": spec(), "B": spec()}, now=sb.clock.now(), store=store, schedule="now",
                      policy=Policy(daily_limit=None, include_inactive=True))
-    return ledger.create_campaign(store, report.plan, name=name, now=sb.clock.now()), report.plan
+    campaign_id = ledger.create_campaign(store, report.plan, name=name, now=sb.clock.now(), experiment_key=name)
+    return campaign_id, report.plan
 
 
 async def send(store, sb, campaign_id: str):
@@ -146,6 +151,13 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     flowback = store.query("SELECT customer_id, COUNT(*) FROM flowback_interactions WHERE kind != 'read'"
                            " GROUP BY customer_id")  # what features and segments see of the messages
     assert dict(flowback) == pd.Series(list(inbound.values())).value_counts().to_dict()
+
+    # A/B outcomes: everyone wrote after our message, so every delivered recipient replied, BSUID-only or not
+    outcomes = unit_outcomes(store, campaign_id, "reply").set_index("customer_id")
+    assert set(outcomes["arm"]) == {"A", "B"} and set(outcomes.index) >= only_bsuid
+    delivered = {r[0] for r in store.query("SELECT customer_id FROM sends WHERE campaign_id = ? AND delivered_at"
+                                           " IS NOT NULL", (campaign_id,))}
+    assert len(delivered & only_bsuid) >= 8 and (outcomes.loc[sorted(delivered), "y"] == 1).all()
 
     # the 24 h cap: an hour later a second marketing campaign reaches nobody, BSUID-only or not
     sb.advance(3600)
