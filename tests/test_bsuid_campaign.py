@@ -7,7 +7,6 @@ on 127.0.0.1."""
 
 from __future__ import annotations
 
-import time
 
 import pandas as pd
 import pytest

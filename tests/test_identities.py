@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from test_bsuid_conformance import (
-    BSUID, INCOMING_BOTH, INCOMING_USERNAME_ONLY, NEW_BSUID, PARENT, PREFERENCE_STOP, SYSTEM_CHANGED_NUMBER,
+    BSUID, INCOMING_USERNAME_ONLY, NEW_BSUID, PARENT, PREFERENCE_STOP, SYSTEM_CHANGED_NUMBER,
     USER_ID_UPDATE,
 )
 from webhook_payloads import receiver_client, signed
