@@ -153,3 +153,15 @@ def test_user_changed_number_moves_the_rows_to_the_new_number(tmp_path):
         assert [tuple(r) for r in client.store.query("SELECT wa_key, bsuid, parent_bsuid FROM identities")] == [
             ("+15557654321", NEW_BSUID, PARENT)]
         assert opted_out(client.store, "+15557654321") and not opted_out(client.store, "+15551234567")
+
+
+def test_a_bsuid_named_with_another_phone_moves_to_that_phone(store):
+    """The webhook is the truth: the BSUID leaves the old phone's identity (whose rows stay there)."""
+    _resolve(store, phone="+4915112345678", bsuid=BSUID, at=1)
+    with store.transaction() as conn:
+        record_consent(conn, "+4915112345678", False, 1.0, "keyword")
+    assert _resolve(store, phone=PHONE, bsuid=BSUID, at=2) == PHONE
+    assert [tuple(r) for r in store.query("SELECT wa_key, bsuid FROM identities ORDER BY wa_key")] == [
+        (PHONE, BSUID), ("+4915112345678", None)]
+    assert opted_out(store, "+4915112345678") and not opted_out(store, PHONE)
+    assert _resolve(store, bsuid=BSUID, at=3) == PHONE

@@ -54,13 +54,13 @@ def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsui
         raise ValueError("a customer needs a phone number or a business-scoped user ID")
     by_bsuid = _row(conn, "bsuid", bsuid)
     by_phone = _row(conn, "phone", phone)
-    if by_bsuid is not None and by_phone is not None and by_bsuid["wa_key"] != by_phone["wa_key"]:
-        if by_bsuid["phone"] is not None:  # the BSUID now belongs to this phone: the old pairing ends
-            conn.execute("UPDATE identities SET bsuid = NULL WHERE wa_key = ?", (by_bsuid["wa_key"],))
-            by_bsuid = None
-        else:
-            conn.execute("DELETE FROM identities WHERE wa_key = ?", (by_bsuid["wa_key"],))
-            merge_keys(conn, by_bsuid["wa_key"], by_phone["wa_key"])
+    if by_bsuid is not None and phone is not None and by_bsuid["phone"] not in (None, phone):
+        # Meta names the BSUID with another phone: the webhook is right, the old pairing ends
+        conn.execute("UPDATE identities SET bsuid = NULL WHERE wa_key = ?", (by_bsuid["wa_key"],))
+        by_bsuid = None
+    elif by_bsuid is not None and by_phone is not None and by_bsuid["wa_key"] != by_phone["wa_key"]:
+        conn.execute("DELETE FROM identities WHERE wa_key = ?", (by_bsuid["wa_key"],))  # BSUID-only: merged
+        merge_keys(conn, by_bsuid["wa_key"], by_phone["wa_key"])
     row = by_phone if by_phone is not None else by_bsuid
     if row is None:
         key = phone if phone is not None else bsuid
