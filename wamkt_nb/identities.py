@@ -12,9 +12,7 @@ new number) are applied by :func:`apply_identity_change`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from typing import Iterable
 
 import pandas as pd
 
@@ -24,15 +22,22 @@ from .store import Store
 _MOVED = ("inbound_messages", "replies", "autoreply_log", "conversions")
 """Tables with many rows per customer: their key column is rewritten."""
 
+def _later(table: str, column: str) -> str:
+    """The later of the row's and the incoming ``column`` (standard SQL: no two-argument MAX)."""
+    return f"CASE WHEN excluded.{column} > {table}.{column} THEN excluded.{column} ELSE {table}.{column} END"
+
+
+def _if_newer(table: str, column: str, time: str) -> str:
+    return f"CASE WHEN excluded.{time} >= {table}.{time} THEN excluded.{column} ELSE {table}.{column} END"
+
+
 _ONE_PER_KEY = {  # table: the SET clause that keeps the right row when both keys have one
-    "consent": "marketing = CASE WHEN excluded.changed_at >= consent.changed_at THEN excluded.marketing"
-               " ELSE consent.marketing END, source = CASE WHEN excluded.changed_at >= consent.changed_at"
-               " THEN excluded.source ELSE consent.source END,"
-               " changed_at = MAX(consent.changed_at, excluded.changed_at)",
-    "service_windows": "last_inbound_at = MAX(service_windows.last_inbound_at, excluded.last_inbound_at)",
-    "marketing_reservations": "campaign_id = CASE WHEN excluded.reserved_at > marketing_reservations.reserved_at"
-                              " THEN excluded.campaign_id ELSE marketing_reservations.campaign_id END,"
-                              " reserved_at = MAX(marketing_reservations.reserved_at, excluded.reserved_at)",
+    "consent": f"marketing = {_if_newer('consent', 'marketing', 'changed_at')},"
+               f" source = {_if_newer('consent', 'source', 'changed_at')},"
+               f" changed_at = {_later('consent', 'changed_at')}",
+    "service_windows": f"last_inbound_at = {_later('service_windows', 'last_inbound_at')}",
+    "marketing_reservations": f"campaign_id = {_if_newer('marketing_reservations', 'campaign_id', 'reserved_at')},"
+                              f" reserved_at = {_later('marketing_reservations', 'reserved_at')}",
 }
 _COLUMNS = {
     "consent": "marketing, changed_at, source",
@@ -75,8 +80,8 @@ def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsui
         key = phone
     conn.execute(
         "UPDATE identities SET bsuid = COALESCE(?, bsuid), parent_bsuid = COALESCE(?, parent_bsuid),"
-        " username = COALESCE(?, username), updated_at = MAX(updated_at, ?) WHERE wa_key = ?",
-        (bsuid, parent_bsuid, username, at, key))
+        " username = COALESCE(?, username), updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END"
+        " WHERE wa_key = ?", (bsuid, parent_bsuid, username, at, at, key))
     return str(key)
 
 
@@ -161,7 +166,14 @@ def customer_keys(store: Store | None, phones: pd.Series, bsuids: pd.Series | No
     return phones.fillna(bsuids.map(known).astype("string")).fillna(bsuids)
 
 
-def _keys_of_bsuids(store: Store, bsuids: Iterable[str]) -> list[tuple[str, str]]:
-    return [tuple(r) for r in store.query(
-        "SELECT bsuid, wa_key FROM identities WHERE bsuid IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(bsuids)),))]
+def _keys_of_bsuids(store: Store, bsuids: list[str]) -> list[tuple[str, str]]:
+    """``(bsuid, key)`` of the known ones among ``bsuids``, looked up in chunks (standard SQL)."""
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(bsuids), _CHUNK):
+        chunk = bsuids[start:start + _CHUNK]
+        found += [(r[0], r[1]) for r in store.query(
+            f"SELECT bsuid, wa_key FROM identities WHERE bsuid IN ({', '.join('?' * len(chunk))})", chunk)]
+    return found
+
+
+_CHUNK = 500
