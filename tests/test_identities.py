@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from test_bsuid_conformance import (
-    BSUID, INCOMING_USERNAME_ONLY, NEW_BSUID, PARENT, PREFERENCE_STOP, SYSTEM_CHANGED_NUMBER,
-    USER_ID_UPDATE,
+    BSUID, INCOMING_USERNAME_ONLY, NEW_BSUID, PARENT, PREFERENCE_STOP, STATUS_DELIVERED_TO_BSUID,
+    STATUS_FAILED_TO_PHONE, SYSTEM_CHANGED_NUMBER, USER_ID_UPDATE,
 )
 from webhook_payloads import receiver_client, signed
 from wamkt_nb import ledger
@@ -165,3 +165,20 @@ def test_a_bsuid_named_with_another_phone_moves_to_that_phone(store):
         (PHONE, BSUID), ("+4915112345678", None)]
     assert opted_out(store, "+4915112345678") and not opted_out(store, PHONE)
     assert _resolve(store, bsuid=BSUID, at=3) == PHONE
+
+
+def test_a_status_naming_phone_and_bsuid_links_them(tmp_path):
+    """A status of a message sent to a phone names the recipient's BSUID too: the username user's
+    later messages without a phone are found under the phone."""
+    import copy
+
+    both = copy.deepcopy(STATUS_DELIVERED_TO_BSUID)
+    both["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"] = "16505551234"
+    with receiver_client(tmp_path / "r.db") as client:
+        _post(client, STATUS_FAILED_TO_PHONE)  # no BSUID named: nothing to link
+        assert client.store.query("SELECT COUNT(*) FROM identities")[0][0] == 0
+        _post(client, both, INCOMING_USERNAME_ONLY)
+        assert [tuple(r) for r in client.store.query("SELECT wa_key, bsuid, parent_bsuid, username FROM identities")] \
+            == [(PHONE, BSUID, PARENT, "@sheena.nelson")]
+        assert [tuple(r) for r in client.store.query("SELECT phone, wa_id FROM inbound_messages")] == [(PHONE, None)]
+        assert client.store.query("SELECT recipient_user_id FROM status_events WHERE wamid = 'wamid.out1'")[0][0] == BSUID

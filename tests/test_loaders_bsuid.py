@@ -109,3 +109,12 @@ def test_an_imported_phone_and_bsuid_pair_is_one_identity_for_the_webhooks(loade
         with store.transaction() as conn:
             assert resolve_identity(conn, bsuid="DE.13491208655302741918", at=1) == "+491511234567"
             assert resolve_identity(conn, bsuid="DE.24817305912873645029", at=1) == "DE.24817305912873645029"
+
+
+def test_a_customer_key_that_is_a_bsuid_is_masked_as_one():
+    """Dashboards mask the ``phone`` column; for a BSUID-only customer it holds the BSUID."""
+    from wamkt_nb.data.privacy import mask_phone, mask_phones
+
+    assert mask_phone("DE.24817305912873645029") == mask_bsuid("DE.24817305912873645029") == "DE.2481**************29"
+    assert mask_phones(pd.Series(["+491511234567", "DE.24817305912873645029"])).tolist() == [
+        "+49151*****67", "DE.2481**************29"]
