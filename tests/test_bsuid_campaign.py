@@ -24,6 +24,7 @@ from wamkt_nb.compliance.rules import Policy
 from wamkt_nb.data.privacy import mask_frame
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
+from wamkt_nb.inbox import open_conversations
 from wamkt_nb.data.stored import read_customer_data, write_customer_data
 from wamkt_nb.messages.personalise import MessageSpec, Param
 from wamkt_nb.messages.templates import Template
@@ -117,9 +118,9 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     sb.advance(600)  # sent, delivered and read webhooks; some customers answer on their own
     assert sb.wait_idle(30)
 
-    wamids = {}
-    for i, customer_id in enumerate(sorted(keys)):
-        wamids[sb.inject_inbound(customer_id, REPLIES[i % 3])] = customer_id
+    said = {customer_id: REPLIES[(i + i // 3) % 3] for i, customer_id in enumerate(sorted(keys))}
+    # (i + i // 3) % 3: BSUID-only customers (every third) say each of the three texts too
+    wamids = {sb.inject_inbound(customer_id, text): customer_id for customer_id, text in said.items()}
     assert sb.wait_idle(30)
     texts = {m["id"]: m.get("text", {}).get("body") for m in sandbox_messages(sb)}
     inbound = {m["id"]: sb.engine.find_customer(m["from_user_id"]).customer_id for m in sandbox_messages(sb)}
@@ -133,7 +134,7 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     assert store.query("SELECT COUNT(*) FROM webhook_rejects")[0][0] == 0
 
     stopped = {c.customer_id for c in sb.engine.customers.values() if c.marketing_stopped}
-    assert {wamids[w] for w in wamids if REPLIES[sorted(keys).index(wamids[w]) % 3] == "STOP"} <= stopped
+    assert {c for c, text in said.items() if text == "STOP"} <= stopped
     assert {c for c in keys if opted_out(store, keys[c])} == stopped  # keyword and user preference alike
 
     def auto_replies():
@@ -150,6 +151,13 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     flowback = store.query("SELECT customer_id, COUNT(*) FROM flowback_interactions WHERE kind != 'read'"
                            " GROUP BY customer_id")  # what features and segments see of the messages
     assert dict(flowback) == pd.Series(list(inbound.values())).value_counts().to_dict()
+
+    # the inbox: open conversations (a plain "Danke!" has no auto-reply) show the right customer
+    conversations = open_conversations(store, sb.clock.now(), customers=read_customer_data(store).customers)
+    assert len(conversations) >= 8 and conversations["customer_id"].notna().all()
+    by_key = {key: customer for customer, key in keys.items()}
+    assert conversations["customer_id"].tolist() == conversations["phone"].map(by_key).tolist()
+    assert set(conversations["customer_id"]) & only_bsuid
 
     # A/B outcomes: everyone wrote after our message, so every delivered recipient replied, BSUID-only or not
     outcomes = unit_outcomes(store, campaign_id, "reply").set_index("customer_id")
