@@ -182,3 +182,11 @@ def test_a_status_naming_phone_and_bsuid_links_them(tmp_path):
             == [(PHONE, BSUID, PARENT, "@sheena.nelson")]
         assert [tuple(r) for r in client.store.query("SELECT phone, wa_id FROM inbound_messages")] == [(PHONE, None)]
         assert client.store.query("SELECT recipient_user_id FROM status_events WHERE wamid = 'wamid.out1'")[0][0] == BSUID
+
+
+def test_auto_reply_languages_know_bsuid_only_customers():
+    from wamkt_nb.autoreply.engine import language_lookup
+
+    language_of = language_lookup(pd.DataFrame({"phone": ["+491511234567", None], "bsuid": [None, BSUID],
+                                                "language": ["de", "EN"]}))
+    assert (language_of("+491511234567"), language_of(BSUID), language_of(NEW_BSUID)) == ("de", "en", None)

@@ -93,8 +93,10 @@ def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str,
 
 
 def language_lookup(customers: Any) -> Callable[[str], str | None]:
-    """``phone -> language`` from a customers DataFrame (columns ``phone``, ``language``), for rule languages."""
-    table = customers.dropna(subset=["phone", "language"])
+    """``customer key -> language`` from a customers DataFrame (columns ``phone``, ``language``, optionally
+    ``bsuid``: a customer without a phone is known by it), for rule languages."""
+    keys = customers["phone"].fillna(customers["bsuid"]) if "bsuid" in customers else customers["phone"]
+    table = customers.assign(phone=keys).dropna(subset=["phone", "language"])
     languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower()))
     return languages.get
 
