@@ -78,17 +78,20 @@ def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsui
         conn.execute("UPDATE identities SET wa_key = ?, phone = ? WHERE wa_key = ?", (phone, phone, key))
         merge_keys(conn, key, phone)
         key = phone
-    conn.execute(
-        "UPDATE identities SET bsuid = COALESCE(?, bsuid), parent_bsuid = COALESCE(?, parent_bsuid),"
-        " username = COALESCE(?, username), updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END"
-        " WHERE wa_key = ?", (bsuid, parent_bsuid, username, at, at, key))
+    news = {"bsuid": bsuid, "parent_bsuid": parent_bsuid, "username": username}
+    if any(value is not None and value != row[column] for column, value in news.items()):  # most webhooks: no
+        conn.execute(
+            "UPDATE identities SET bsuid = COALESCE(?, bsuid), parent_bsuid = COALESCE(?, parent_bsuid),"
+            " username = COALESCE(?, username), updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END"
+            " WHERE wa_key = ?", (bsuid, parent_bsuid, username, at, at, key))
     return str(key)
 
 
 def _row(conn: sqlite3.Connection, column: str, value: str | None) -> sqlite3.Row | None:
     if value is None:
         return None
-    return conn.execute(f"SELECT wa_key, phone, bsuid FROM identities WHERE {column} = ?", (value,)).fetchone()
+    return conn.execute(f"SELECT wa_key, phone, bsuid, parent_bsuid, username FROM identities WHERE {column} = ?",
+                        (value,)).fetchone()
 
 
 def merge_keys(conn: sqlite3.Connection, old: str, new: str) -> None:
