@@ -190,3 +190,31 @@ def test_auto_reply_languages_know_bsuid_only_customers():
     language_of = language_lookup(pd.DataFrame({"phone": ["+491511234567", None], "bsuid": [None, BSUID],
                                                 "language": ["de", "EN"]}))
     assert (language_of("+491511234567"), language_of(BSUID), language_of(NEW_BSUID)) == ("de", "en", None)
+
+
+def test_a_database_from_before_identities_keeps_its_messages_and_views(tmp_path):
+    """core/006 rebuilds inbound_messages (wa_id optional) and customers/002 recreates the views on it."""
+    import sqlite3
+
+    from wamkt_nb.store.migrations import _statements, known_migrations
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL,"
+                 " name TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, version))")
+    for m in known_migrations():
+        if (m.component, m.version) in {("core", 6), ("customers", 2)}:
+            continue
+        for statement in _statements(m.sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, 0)", (m.component, m.version, m.name))
+    conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json, received_at)"
+                 " VALUES ('w1', '491511234567', '+491511234567', 'text', 5, '{}', 5)")
+    conn.execute("INSERT INTO customers (customer_id, phone) VALUES ('K1', '+491511234567')")
+    conn.commit()
+    conn.close()
+    with open_store(path) as store:
+        assert [tuple(r) for r in store.query("SELECT wamid, wa_id, phone, user_id FROM inbound_messages")] == [
+            ("w1", "491511234567", "+491511234567", None)]
+        assert [tuple(r) for r in store.query("SELECT customer_id, kind, source FROM customer_interactions")] == [
+            ("K1", "inbound", "webhook")]
