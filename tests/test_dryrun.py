@@ -258,3 +258,25 @@ def test_messy_input_gets_reasons_instead_of_errors():
     assert plan["reason"].tolist() == ["outside_service_window", "no_phone", "no_phone"]
     assert plan["body"].tolist() == ["Hallo Anna, ok!", "Hi there, ok!", "Hallo Y, ok!"]
     assert plan["timezone"].tolist() == ["Europe/Berlin", "UTC", "UTC"]
+
+
+def test_bsuid_only_customers_are_planned_by_bsuid_priced_and_timed_by_its_country(tmp_path):
+    """A customer with a ``bsuid`` and no phone is addressed by Meta's ``recipient`` field; a ``US.``
+    BSUID is excluded from marketing like a +1 number; the country gives price and zone; once a
+    webhook linked the BSUID to a phone, the plan addresses the phone."""
+    from wamkt_nb.identities import resolve_identity
+
+    audience = small(4).drop(columns="timezone").assign(
+        phone=["+491510000000", None, None, None],
+        bsuid=[None, "DE.13491208655302741918", "US.24817305912873645029", "NL.5550001112223334445"])
+    with open_store(tmp_path / "s.db") as store:
+        with store.transaction() as conn:
+            resolve_identity(conn, phone="+31612345678", bsuid="NL.5550001112223334445", at=1)
+        plan = dry_run(audience, SPEC, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
+    assert plan["phone"].tolist() == ["+491510000000", "DE.13491208655302741918", "US.24817305912873645029",
+                                      "+31612345678"]
+    assert plan["reason"].astype(str).tolist()[2] == "us_marketing"
+    assert plan.loc[1, "outcome"] == "send" and plan.loc[1, "payload"]["recipient"] == "DE.13491208655302741918"
+    assert "to" not in plan.loc[1, "payload"] and plan.loc[3, "payload"]["to"] == "+31612345678"
+    assert plan.loc[1, "cost"] == pytest.approx(plan.loc[0, "cost"]) and plan.loc[1, "cost"] > 0.1  # German price
+    assert str(plan.loc[1, "timezone"]) == "Europe/Berlin"

@@ -24,6 +24,7 @@ from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
 from ..currency import ExchangeRates
+from ..identities import customer_keys
 from ..links import UTM, add_tracked_links
 from ..pricing import RateCard, default_card, message_costs, unpriced_note
 from ..settings import PACE_PRESETS, load_settings, reporting_rates
@@ -125,6 +126,10 @@ def dry_run(
 ) -> DryRunReport:
     """Plan a campaign for ``audience`` (customers or features, one row each) without sending.
 
+    A customer is addressed by their key (:func:`wamkt_nb.identities.customer_keys`): the phone, or
+    for a customer with a ``bsuid`` and no phone the phone a webhook linked to it, else the BSUID
+    (the plan's ``phone`` column then holds it and the message uses Meta's ``recipient`` field).
+
     ``message`` is one :class:`MessageSpec` or, for an A/B test, ``{arm: spec}`` with the arm of
     each customer in the audience's ``arm`` column (``"holdout"`` gets nothing). ``schedule`` is
     ``"best_hour"`` (each customer's ``most_active_hour``), ``"windows"`` (10-12 h / 20-22 h local)
@@ -143,6 +148,8 @@ def dry_run(
     if missing:
         raise ValueError(f"the audience lacks column(s) {', '.join(missing)}")
     audience = audience.reset_index(drop=True)
+    if "bsuid" in audience:
+        audience = audience.assign(phone=customer_keys(store, audience["phone"], audience["bsuid"]))
     specs, arm = _arms(audience, message)
     first = next(iter(specs.values()))
     category, kind = first.category, first.kind

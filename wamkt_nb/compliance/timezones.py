@@ -15,13 +15,19 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import timezone as phone_tz
 
+from ..bsuid import bsuid_country, is_any_bsuid
+
 _PREFIX = 7  # "+" and 6 digits: country code plus the area code that decides the zone
 FALLBACK_ZONE = "UTC"
 
 
 @lru_cache(maxsize=65_536)
 def zone_for_phone(phone: str) -> str:
-    """The first IANA zone phonenumbers knows for ``phone``; UTC when it cannot tell."""
+    """The first IANA zone phonenumbers knows for ``phone`` (for a BSUID: of its country's example
+    number); UTC when it cannot tell."""
+    if is_any_bsuid(phone):
+        example = phonenumbers.example_number(bsuid_country(phone))
+        phone = "" if example is None else phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
     try:
         zones = phone_tz.time_zones_for_number(phonenumbers.parse(phone))
     except phonenumbers.NumberParseException:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 import orjson
 import pandas as pd
 
+from ..bsuid import is_any_bsuid
 from ..links import save_links
 from ..store import Store
 from .errors import LedgerError
@@ -68,8 +69,8 @@ def _validate_plan(plan: pd.DataFrame) -> None:
                                                  plan["outcome"], plan["payload"]):
         if ":" in str(cid):
             raise LedgerError(f"plan row {row}: customer_id {cid!r} may not contain ':'")
-        if not (isinstance(phone, str) and phone.startswith("+") and phone[1:].isdigit()):
-            raise LedgerError(f"plan row {row}: phone of customer {cid!r} is not E.164 (+digits)")
+        if not (isinstance(phone, str) and (phone.startswith("+") and phone[1:].isdigit() or is_any_bsuid(phone))):
+            raise LedgerError(f"plan row {row}: phone of customer {cid!r} is neither E.164 (+digits) nor a BSUID")
         if outcome != "excluded" and not isinstance(payload, dict):
             raise LedgerError(f"plan row {row}: payload of customer {cid!r} must be a dict")
 

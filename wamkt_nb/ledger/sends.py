@@ -264,3 +264,9 @@ def import_sends(store: Store, rows: Iterable[tuple]) -> None:
     with store.transaction() as conn:
         conn.executemany(
             f"INSERT INTO sends ({', '.join(IMPORT_COLUMNS)}) VALUES ({_placeholders(IMPORT_COLUMNS)})", rows)
+
+
+def move_customer_key(conn: sqlite3.Connection, old: str, new: str) -> int:
+    """Re-key a customer's rows from ``old`` to ``new`` (a BSUID found to belong to a phone, a changed
+    number), inside the caller's transaction; the payloads keep the address they were planned with."""
+    return conn.execute("UPDATE sends SET phone = ? WHERE phone = ?", (new, old)).rowcount

@@ -81,7 +81,10 @@ _SHARED = "?"
 
 def _calling_code(head: str) -> tuple[str, int]:
     """(country, digits of the calling code) from a number's first digits; country "?" when the
-    calling code is shared by several countries, "" when there is none."""
+    calling code is shared by several countries, "" when there is none. A BSUID (``US.1349…``)
+    names its country itself."""
+    if len(head) >= 3 and head[:2].isalpha() and head[:2].isupper() and head[2] == ".":
+        return head[:2], 0
     digits = head.lstrip("+")
     for n in (1, 2, 3):
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:n])) if digits[:n].isdigit() else None
