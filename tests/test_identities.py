@@ -18,7 +18,8 @@ from wamkt_nb.identities import customer_keys, merge_keys, resolve_identity
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.consent import opted_out, record_consent
 from wamkt_nb.webhooks.replies import queue_reply
-from wamkt_nb.webhooks.windows import open_window, window_open
+from wamkt_nb.compliance.rules import window_open
+from wamkt_nb.webhooks.windows import open_window
 
 PHONE = "+16505551234"
 
