@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from crm_server import TOKEN  # noqa: E402
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.data.crm import CrmConfig, fetch_table  # noqa: E402
 from wamkt_nb.widgets.data_loader import DataLoaderWidget  # noqa: E402
+
+from crm_server import TOKEN  # noqa: E402
 
 SERVER = """
 import sys, uvicorn

@@ -28,15 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from measure import peak_rss_mib, timed_baseline
 
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import And, Condition, Not, Or, SqlEvaluator, evaluate, segment_frame, segment_query
 from wamkt_nb.segments.evaluation import cutoff
-from wamkt_nb.segments.sql import count_query
 from wamkt_nb.segments.rules import walk
-
-from measure import peak_rss_mib, timed_baseline
+from wamkt_nb.segments.sql import count_query
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
 RUNS = 20
@@ -58,7 +57,7 @@ def row_predicate(row: pd.Series, since: pd.Timestamp) -> bool:
     return bool(
         ("frequent_buyer" in tags or (not pd.isna(aov) and aov >= 50))
         and (not pd.isna(seen) and seen >= since)
-        and not (row["country"] in ("US", "BR"))
+        and row["country"] not in ("US", "BR")
         and (row["purchase_frequency"] in ("monthly", "quarterly") or (not pd.isna(reply) and reply > 0.1))
     )
 

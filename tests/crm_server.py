@@ -26,12 +26,11 @@ from contextlib import contextmanager
 
 import pytest
 import uvicorn
+from conftest import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-
-from conftest import free_port
 
 TOKEN = "crm-secret-token-123"
 

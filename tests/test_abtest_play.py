@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.abtest import HOLDOUT, arm_counts, assign_arms, evaluate_campaign, ledger_arms
-from wamkt_nb.scenarios.ab_play import play_in_sandbox
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
 from wamkt_nb.sandbox import BehaviourParams
+from wamkt_nb.scenarios.ab_play import play_in_sandbox
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-24 14:00", tz="UTC")

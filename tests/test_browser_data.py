@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
+
 from wamkt_nb.data.loaders import load_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData

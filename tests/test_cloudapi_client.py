@@ -9,9 +9,20 @@ import pytest
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import (
-    AsyncCloudClient, AuthError, CloudClient, InvalidParameterError, OutcomeUnknownError, PairRateLimitError,
-    RateLimitError, TemplateError, TransientError, TransportError, buttons_message, media_message,
-    template_message, text_message,
+    AsyncCloudClient,
+    AuthError,
+    CloudClient,
+    InvalidParameterError,
+    OutcomeUnknownError,
+    PairRateLimitError,
+    RateLimitError,
+    TemplateError,
+    TransientError,
+    TransportError,
+    buttons_message,
+    media_message,
+    template_message,
+    text_message,
 )
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Faults, Sandbox, SandboxConfig

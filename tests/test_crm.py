@@ -7,11 +7,21 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
-from wamkt_nb.data.crm import (CrmConfig, CrmError, FetchCancelled, FetchProgress, crm_table, describe_progress,
-                               fetch_records, load_crm_customers, url_place)
+from wamkt_nb.data.crm import (
+    CrmConfig,
+    CrmError,
+    FetchCancelled,
+    FetchProgress,
+    crm_table,
+    describe_progress,
+    fetch_records,
+    load_crm_customers,
+    url_place,
+)
 from wamkt_nb.data.loaders import load_customers
 from wamkt_nb.redact import redact_url
+
+from crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
 
 CRM_CUSTOMERS = N = 47
 

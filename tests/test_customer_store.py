@@ -8,7 +8,6 @@ import json
 
 import pandas as pd
 
-from preset_sql import preset_counts_by_sql
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
@@ -17,6 +16,8 @@ from wamkt_nb.scenarios.demo import DemoCampaign, play_history
 from wamkt_nb.segments import PRESETS, evaluate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import load_customer_data, save_customer_data
+
+from preset_sql import preset_counts_by_sql
 
 T0 = 1_760_000_000.0
 

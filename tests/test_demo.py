@@ -15,18 +15,25 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, free_port, wait_for_port
+
 from wamkt_nb.analytics import compute_metrics, load_ledger
 from wamkt_nb.autoreply.repository import save_rule
 from wamkt_nb.clock import SimulatedClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.scenarios.demo import (
-    AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, STEP_SECONDS, DemoCampaign, _settle, _Team, play_history,
-)
 from wamkt_nb.inbox.queries import open_conversations
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
+from wamkt_nb.scenarios.demo import (
+    AB_EXPERIMENT,
+    LEFT_OPEN_HOURS,
+    RULES,
+    STEP_SECONDS,
+    DemoCampaign,
+    _settle,
+    _Team,
+    play_history,
+)
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.wiring import connect_sandbox
 

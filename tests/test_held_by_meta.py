@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.analytics import enrich, failures, funnel
-from wamkt_nb.ledger import due_held_retries, held_count, held_customers, set_held_retry
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.ledger import due_held_retries, held_count, held_customers, set_held_retry
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver

@@ -7,16 +7,21 @@ import time
 import pandas as pd
 import pytest
 
+from wamkt_nb.autoreply import AutoReplier
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.inbox import (
-    TemplateChoice, WindowClosedError, answer, first_response_times, inbox_summary, open_conversations,
+    TemplateChoice,
+    WindowClosedError,
+    answer,
+    first_response_times,
+    inbox_summary,
+    open_conversations,
 )
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
-from wamkt_nb.autoreply import AutoReplier
 
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 

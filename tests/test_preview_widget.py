@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT, execute_notebook, widget_views
 
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
@@ -14,8 +15,6 @@ from wamkt_nb.segments import PRESETS
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.dry_run import DryRunView
 from wamkt_nb.widgets.preview import MessagePreview
-
-from conftest import ROOT, execute_notebook, widget_views
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 

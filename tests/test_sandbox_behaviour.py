@@ -13,8 +13,14 @@ from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import (
-    BehaviourParams, Sandbox, SandboxConfig, conversion_probability, delivery_probability, read_probability,
-    reply_probability, variant_key_uplift,
+    BehaviourParams,
+    Sandbox,
+    SandboxConfig,
+    conversion_probability,
+    delivery_probability,
+    read_probability,
+    reply_probability,
+    variant_key_uplift,
 )
 from wamkt_nb.sandbox.behaviour import sample_reply_delay
 

@@ -6,10 +6,10 @@ import httpx
 import orjson
 import pandas as pd
 
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import BehaviourParams, Sandbox, SandboxConfig
 from wamkt_nb.sandbox.quality import QualityMonitor, QualityRules
 from wamkt_nb.sandbox.validate import validate_message

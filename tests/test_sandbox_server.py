@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, free_port, wait_for_port, wait_until
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock, SimulatedClock
 from wamkt_nb.cloudapi import CloudClient, template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

@@ -9,8 +9,21 @@ import pytest
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import (
-    PRESETS, And, Condition, FrameSchema, Not, Or, SegmentRuleError, SqlEvaluator, describe, evaluate, from_dict,
-    from_json, to_json, to_sql, segment_frame,
+    PRESETS,
+    And,
+    Condition,
+    FrameSchema,
+    Not,
+    Or,
+    SegmentRuleError,
+    SqlEvaluator,
+    describe,
+    evaluate,
+    from_dict,
+    from_json,
+    segment_frame,
+    to_json,
+    to_sql,
 )
 from wamkt_nb.segments.regex import RegexError, translate
 

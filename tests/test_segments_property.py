@@ -26,7 +26,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.segments import (
-    And, Condition, Not, Or, SqlEvaluator, evaluate, inline_sql, segment_frame, segment_query, to_json,
+    And,
+    Condition,
+    Not,
+    Or,
+    SqlEvaluator,
+    evaluate,
+    inline_sql,
+    segment_frame,
+    segment_query,
+    to_json,
 )
 
 NOW = pd.Timestamp("2026-01-01 12:00", tz="UTC")

@@ -8,8 +8,8 @@ import sqlite3
 import duckdb
 import pandas as pd
 import pytest
-
 from test_cli_errors import SECRET, assert_one_clear_line, wamkt
+
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.sql_source import load_customers_sql, read_sql_table
 

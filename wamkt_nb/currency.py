@@ -7,8 +7,8 @@ reference rates of late 2025, good enough for a demo, not for the books.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

@@ -9,9 +9,10 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
@@ -98,7 +99,7 @@ class Settings:
             raise SettingsError("no phone number id configured (WAMKT_PHONE_NUMBER_IDS)")
         return self.phone_number_ids[0]
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return _build(dataclasses.asdict(self) | changes)
 
 

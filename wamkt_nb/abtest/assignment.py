@@ -8,7 +8,7 @@ already recorded there win over a fresh assignment (``existing=``).
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd

@@ -38,7 +38,7 @@ class ArmMoments:
     sum_xy: float
 
     @classmethod
-    def of(cls, y, x) -> "ArmMoments":
+    def of(cls, y, x) -> ArmMoments:
         y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
         if y.shape != x.shape:
             raise AbTestError(f"outcome and covariate differ in length ({y.size} vs {x.size})")

@@ -7,7 +7,7 @@ simulated run has the same true rates as a campaign played in the sandbox, only 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

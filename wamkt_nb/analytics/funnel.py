@@ -7,7 +7,7 @@ revenue of orders attributed to the message (last touch within the attribution w
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -142,7 +142,7 @@ def reply_health(
     table["warning"] = (table["reply_rate"] < threshold) & (table["delivered"] >= min_delivered)
     table["message"] = np.where(
         table["warning"],
-        "reply rate under {:.0%} in 24 h: Meta may treat it as spam; add a clear call to action".format(threshold),
+        f"reply rate under {threshold:.0%} in 24 h: Meta may treat it as spam; add a clear call to action",
         "",
     )
     return table

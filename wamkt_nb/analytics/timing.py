@@ -9,7 +9,7 @@ the message, since many read it hours after delivery (see docs/figures.md).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -8,8 +8,9 @@ reply; after the commit the reply is sent in the background, so the webhook answ
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..cloudapi.payloads import template_message, text_message
 from ..store import Store

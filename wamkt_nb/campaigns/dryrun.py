@@ -8,26 +8,34 @@ prices every message and estimates the funnel. Its ``plan`` DataFrame is the "Ca
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..cloudapi.payloads import MAX_TEXT_BODY, template_message, text_message
 from ..compliance import (
-    REASON_CODES, Policy, apply_daily_limit, check_rules, explain, needs_service_window, planned_times,
-    reached_last_24h, recipient_zones,
+    REASON_CODES,
+    Policy,
+    apply_daily_limit,
+    check_rules,
+    explain,
+    needs_service_window,
+    planned_times,
+    reached_last_24h,
+    recipient_zones,
 )
+from ..currency import ExchangeRates
+from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
-from ..currency import ExchangeRates
 from ..pricing import RateCard, default_card, message_costs, unpriced_note
 from ..settings import PACE_PRESETS, reporting_rates
 from ..store import Store
-from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 
 DAY = 86_400.0
 DELIVERY_RATE = {"text": 0.98, "media": 0.925}

@@ -21,16 +21,15 @@ import orjson
 import pandas as pd
 
 from .. import ledger
-from ..ledger.states import HELD_LABEL
 from ..campaigns.pacing import describe_rate
 from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
+from ..ledger.states import HELD_LABEL
 from ..redact import redact_url
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from ..workspace import database_path
 from . import CliError, finite_number, whole_number
-
 
 SETTLE_SECONDS = 15.0
 """How long ``--sandbox`` without ``--base-url`` waits at the end for its status webhooks."""

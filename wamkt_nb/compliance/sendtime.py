@@ -8,8 +8,8 @@ functions as :func:`rules.check_rules`, by key, so a batch costs two indexed que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

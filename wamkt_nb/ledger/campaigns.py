@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 import pandas as pd

@@ -4,7 +4,7 @@ and the raw columns the analytics load (for widgets, CLI, notebooks and dashboar
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

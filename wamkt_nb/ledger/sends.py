@@ -8,8 +8,9 @@ API (it becomes ``unknown`` on recovery), ``accepted`` and later were accepted a
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 

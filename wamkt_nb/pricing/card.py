@@ -117,7 +117,7 @@ class RateCard:
     @classmethod
     def load(cls, path: str | Path | list[str | Path], name: str = "Meta rate card",
              free_in_window: Mapping[str, str | None] | tuple[str, ...] | None = None,
-             free_per_month: int = 0) -> "RateCard":
+             free_per_month: int = 0) -> RateCard:
         """Read and check a card file (or several: an older card and the newer one that follows it);
         every bad row is reported with its file, line number and field."""
         paths = [Path(p) for p in (path if isinstance(path, list) else [path])]

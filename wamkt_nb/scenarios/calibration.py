@@ -26,22 +26,22 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from .. import analytics as A
-from ..analytics.timing import local_time
 from ..abtest import assign_arms
+from ..analytics.timing import local_time
 from ..campaigns.dryrun import dry_run
-from ..ledger import create_campaign
 from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
+from ..ledger import create_campaign
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox import behaviour as bm

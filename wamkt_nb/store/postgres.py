@@ -10,9 +10,10 @@ numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg.adapt import Loader
@@ -20,7 +21,6 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import Int8Dumper
 
 from .dialect import POSTGRES, pyformat
-
 
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 

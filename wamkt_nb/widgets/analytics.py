@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import ipywidgets as W
 import pandas as pd
@@ -22,12 +22,12 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
-from .theme import style
-from ..ledger.states import HELD_LABEL
 from ..data.privacy import mask_frame
 from ..data.stored import customer_column, imported_history
+from ..ledger.states import HELD_LABEL
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
+from .theme import style
 
 ALL = "__all__"
 EMPTY_TEXT = (
@@ -77,7 +77,7 @@ class Source:
 
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
-             options: A.MetricOptions | None = None) -> "Source":
+             options: A.MetricOptions | None = None) -> Source:
         """The ledger at ``db_path``; money in the settings' reporting currency unless ``options`` say."""
         options = options or A.MetricOptions()
         directory = Path(db_path).parent if db_path else workspace_dir()
