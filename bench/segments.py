@@ -26,8 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from measure import peak_rss_mib, timed_baseline
 
 from wamkt_nb.data.features import build_features
@@ -154,9 +157,6 @@ def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
 
 def write_parquet(path: Path, n: int) -> pd.DataFrame:
     """The big file, chunk by chunk; returns the first chunk (for the correctness check)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     writer = first = None
     for i, start in enumerate(range(0, n, CHUNK)):
         chunk = feature_chunk(start, min(CHUNK, n - start), seed=i)
@@ -173,8 +173,6 @@ def write_parquet(path: Path, n: int) -> pd.DataFrame:
 def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, float, float]:
     """Child process: p50 ms of each big rule's count over the Parquet, and this process's peak RSS
     (MiB) before the first query (Python, pandas, DuckDB imported) and at the end."""
-    import duckdb
-
     before = peak_rss_mib()
     con = duckdb.connect()
     con.execute(f"CREATE VIEW features AS SELECT * FROM read_parquet('{path}')")

@@ -30,6 +30,7 @@ from wamkt_nb.analytics import (
     send_costs,
     service_summary,
 )
+from wamkt_nb.analytics.snapshot import snapshot_path
 from wamkt_nb.cloudapi import error_meaning
 from wamkt_nb.currency import CurrencyError, ExchangeRates
 from wamkt_nb.pricing import RateCard
@@ -341,8 +342,6 @@ def test_empty_store(tmp_path):
 
 
 def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
-    from wamkt_nb.analytics.snapshot import snapshot_path
-
     store = open_store(tmp_path / "wamkt.db")
     now = pd.Timestamp(T1 + 3600, unit="s", tz="UTC")
     direct = compute_metrics(load_ledger(store), now)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from wamkt_nb.cli import build_parser, main
 from wamkt_nb.scenarios.calibration import measure, play_calibration
+from wamkt_nb.store import open_store
 
 CUSTOMERS = 2_000
 Z = 3.5
@@ -13,8 +15,6 @@ Z = 3.5
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from wamkt_nb.store import open_store
-
     store = open_store(tmp_path_factory.mktemp("calibration") / "wamkt.db")
     try:
         run = play_calibration(store, CUSTOMERS, seed=42, rounds=1, log=lambda line: None)
@@ -65,8 +65,6 @@ def test_reply_warning_fires_for_a_pure_promotion_only(report):
 
 
 def test_wamkt_calibrate_is_a_command(capsys):
-    from wamkt_nb.cli import build_parser, main
-
     args = build_parser().parse_args(["calibrate", "--customers", "500", "--rounds", "2"])
     assert (args.customers, args.rounds, args.seed) == (500, 2, 42)
     with pytest.raises(SystemExit) as refused:  # exit 2, a usage error: 1 means a figure failed

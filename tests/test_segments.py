@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -269,8 +270,6 @@ def test_describe_in_plain_language():
 
 
 def test_sql_evaluator_can_share_a_connection(small):
-    import duckdb
-
     con = duckdb.connect()
     with SqlEvaluator(small, connection=con, table="first") as ev:
         assert ev.evaluate(Condition("order_count", ">=", 3), NOW, include_inactive=True).count == 2

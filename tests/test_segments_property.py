@@ -21,7 +21,9 @@ import dataclasses
 import duckdb
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -220,8 +222,6 @@ def pg_rows(frame: pd.DataFrame) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def pg(postgres_url):
-    import psycopg
-
     with psycopg.connect(postgres_url, autocommit=True) as con:
         con.execute(f"CREATE TABLE IF NOT EXISTS features ({PG_COLUMNS})")
         yield con
@@ -281,8 +281,6 @@ def warehouse_check(duck, frame: pd.DataFrame, rule, dialect: str) -> bool:
     """Parse the dialect's text back; if sqlglot's DuckDB transpilation runs, compare with pandas.
 
     Returns whether the transpiled text ran (False: sqlglot has no DuckDB spelling DuckDB accepts)."""
-    import sqlglot
-
     text = inline_sql(segment_query(rule, segment_frame(frame).schema, NOW, dialect=dialect))
     sqlglot.parse_one(text, read=dialect)  # raises on text the dialect's grammar rejects
     [duck_text] = sqlglot.transpile(text, read=dialect, write="duckdb")

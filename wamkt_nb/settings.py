@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
-from .redact import redacted_repr
+from .redact import redact_url, redacted_repr
 from .scrub import remember_secret
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
@@ -174,10 +175,6 @@ def _coerce(name: str, raw: Any) -> Any:
 def _database_url(raw: Any) -> str:
     """A PostgreSQL URL (or "" for the SQLite file); its password is remembered as a secret, so an
     error that echoes it is scrubbed."""
-    from urllib.parse import unquote, urlsplit
-
-    from .redact import redact_url
-
     url = "" if raw is None else str(raw).strip()
     if not url:
         return ""

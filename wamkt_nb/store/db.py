@@ -11,19 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psycopg
 
 from ..errors import WamktError
 from ..private_files import private_file
 from ..redact import redact_url, redact_urls
 from .dialect import POSTGRES, SQLITE, Dialect
 from .migrations import apply_migrations
+from .postgres import connect
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _driver_errors(name: str) -> tuple[type[Exception], ...]:
-    import psycopg
-
     return (getattr(sqlite3, name), getattr(psycopg, name))
 
 
@@ -174,10 +174,6 @@ def open_store(target: str | Path) -> Store:
 
 
 def _open_postgres(url: str) -> Store:
-    import psycopg
-
-    from .postgres import connect
-
     shown = redact_url(url)
     try:
         conn = connect(url)
