@@ -22,7 +22,7 @@ def test_monitor_pauses_twice_then_disables():
     q = QualityMonitor(QualityRules(min_sample=100, pause_rate=0.03))
     verdicts, pauses = [], []
     t = START
-    for cycle in range(3):
+    for _cycle in range(3):
         for _ in range(100):
             t += 1
             q.delivered("promo", t)

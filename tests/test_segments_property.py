@@ -56,7 +56,9 @@ PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\
 @st.composite
 def frames(draw) -> pd.DataFrame:
     n = draw(st.integers(0, 30))
-    col = lambda values: draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+    def col(values):
+        return draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+
     return pd.DataFrame({
         "customer_id": pd.array([f"c{i}" for i in range(n)], dtype="string"),
         "amount": pd.Series(col(NUMBERS), dtype="float64"),
@@ -161,7 +163,9 @@ def every_condition() -> list[Condition]:
 def every_kind_frame(n: int = 64) -> pd.DataFrame:
     """64 customers drawing every interesting value of every kind (seeded)."""
     rng = np.random.default_rng(5)
-    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]
+    def pick(values):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
     return pd.DataFrame({
         "customer_id": [f"c{i}" for i in range(n)],
         "amount": pick(NUMBERS), "count": rng.integers(0, 4, n),
@@ -196,7 +200,9 @@ def to_microseconds(frame: pd.DataFrame, rule):
     def fix(node):
         if isinstance(node, Condition):
             if node.field == "seen_at" and node.op in (">", ">=", "<", "<=", "between"):
-                floor = lambda v: pd.Timestamp(v).floor("us").isoformat()
+                def floor(v):
+                    return pd.Timestamp(v).floor("us").isoformat()
+
                 value = tuple(map(floor, node.value)) if isinstance(node.value, tuple) else floor(node.value)
                 return dataclasses.replace(node, value=value)
             return node

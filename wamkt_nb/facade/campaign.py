@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,7 +34,7 @@ client (to close when the run ends), start the run on the current event loop and
 The widgets layer adds ``"widget"`` (:mod:`wamkt_nb.widgets.send`), so this layer needs no ipywidgets;
 without a registered view the run blocks with a one-line progress display."""
 
-Message = Union[MessageSpec, Template, Mapping[str, MessageSpec | Template]]
+Message = MessageSpec | Template | Mapping[str, MessageSpec | Template]
 """One message for everyone, or ``{arm: message}`` for an A/B test (arms assigned by the campaign's name)."""
 
 

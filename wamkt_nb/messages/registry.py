@@ -114,7 +114,7 @@ class TemplateRegistry:
         t = self.find(name, language)
         if t is None:
             raise TemplateRegistryError(f"no template {name!r} in language {language!r}; known: "
-                                        + ", ".join(f"{n} ({l})" for n, l in self._keys()))
+                                        + ", ".join(f"{n} ({lang})" for n, lang in self._keys()))
         return t
 
     def find(self, name: str, language: str) -> Template | None:

@@ -143,7 +143,7 @@ def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
     problems: list[str] = []
     for i, row in raw.iterrows():
         line = int(i) + 2  # the header is line 1
-        def bad(fieldname: str, why: str) -> None:
+        def bad(fieldname: str, why: str, line: int = line) -> None:
             problems.append(f"{where} line {line}, field {fieldname!r}: {why}")
         if not str(row["market"]).strip():
             bad("market", "empty")

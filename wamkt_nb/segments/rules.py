@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ..errors import WamktError
 
@@ -87,7 +87,7 @@ class Not:
         return {"not": self.child.to_dict()}
 
 
-Node = Union[Condition, And, Or, Not]
+Node = Condition | And | Or | Not
 
 
 def _flat(children: tuple) -> tuple:

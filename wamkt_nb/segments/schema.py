@@ -81,7 +81,7 @@ def column_kind(series: pd.Series) -> str:
         return "number"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:  # noqa: E721 (a dtype, not a type)
         return "string"
     sample = series.dropna().head(50)
     if not len(sample):
