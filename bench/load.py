@@ -65,7 +65,7 @@ def write_customers(path: Path, rows: int, seed: int = 7) -> None:
             f.writelines(
                 f"+49{p}{s},{a},{b},{a.lower()}.{start + i}@example.de,DE,{o},"
                 f"2022-{1 + d % 12:02d}-{1 + d % 28:02d}T10:00:00Z\n"
-                for i, (p, s, a, b, o, d) in enumerate(zip(prefix, subscribers[start:start + n], first, last, opted, days))
+                for i, (p, s, a, b, o, d) in enumerate(zip(prefix, subscribers[start:start + n], first, last, opted, days, strict=True))
             )
 
 

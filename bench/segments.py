@@ -142,7 +142,7 @@ def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
     per = rng.integers(0, 3, n)
     picks = rng.integers(0, 4, (n, 2))
     tags = [() if k == 0 else (tag_names[a],) if k == 1 or a == b else (tag_names[a], tag_names[b])
-            for k, (a, b) in zip(per, picks)]
+            for k, (a, b) in zip(per, picks, strict=True)]
     return pd.DataFrame({
         "customer_id": pd.array(np.char.add("c", np.arange(start, start + n).astype(str)), dtype="string"),
         "avg_order_value": aov,

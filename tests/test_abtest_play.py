@@ -27,7 +27,7 @@ def test_planted_uplift_holdout_and_conversions_reach_the_ledger(tmp_path):
     templates = [template_from_text(name, "de", "MARKETING", BODY.format(extra), examples=example)
                  for name, extra in (("rabatt_aktion", ""), ("rabatt_aktion_b", "nur "))]
     params = {"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")}
-    messages = {arm: MessageSpec(template={"*": t}, params=params) for arm, t in zip("AB", templates)}
+    messages = {arm: MessageSpec(template={"*": t}, params=params) for arm, t in zip("AB", templates, strict=True)}
     with open_store(tmp_path / "w.db") as store:
         result = play_in_sandbox(
             store, data, audience, messages, name="play", experiment_key="play-test", now=NOW.timestamp(),

@@ -97,7 +97,7 @@ def test_reads_replies_taps_orders_and_opt_outs_flow_back(tmp_path):
     store.execute("INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
                   (k2, T0 + 1_000))
     data = read_customer_data(store)
-    kinds = sorted(zip(data.interactions["customer_id"], data.interactions["kind"].astype(str)))
+    kinds = sorted(zip(data.interactions["customer_id"], data.interactions["kind"].astype(str), strict=True))
     assert kinds == [("K1", "click"), ("K1", "read"), ("K2", "inbound"), ("K2", "inbound"), ("K2", "reply")]
     assert sorted(data.orders["order_id"]) == ["O1", "SBX-1"]
     assert data.customers.set_index("customer_id")["opted_in"].to_dict() == {"K1": True, "K2": False}

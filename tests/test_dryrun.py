@@ -164,7 +164,7 @@ def test_free_form_text_is_planned_while_the_window_is_still_open(tmp_path):
     aud = small(4, timezone=["Europe/Berlin", "Europe/Berlin", "Asia/Tokyo", "Asia/Tokyo"])
     wrote = [now - 3600, now - 23 * 3600, now - 23 * 3600, now - 3600]  # window left: 23 h, 1 h, 1 h, 23 h
     with open_store(tmp_path / "w.db") as store:
-        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote))
+        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote, strict=True))
         plan = dry_run(aud, spec, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
     assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
     assert plan["reason"].tolist() == ["", "", "outside_service_window", ""]

@@ -335,7 +335,7 @@ def test_two_campaigns_racing_never_both_reserve_a_customer(store_target):
     def campaign(store, name):
         won[name] = [p for p in phones if reserve_marketing(store, p, name, now=1_000_000.0)]
 
-    threads = [threading.Thread(target=campaign, args=(s, n)) for s, n in zip(stores, won)]
+    threads = [threading.Thread(target=campaign, args=(s, n)) for s, n in zip(stores, won, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

@@ -47,8 +47,8 @@ def intervals_figure(evaluation: Evaluation, metric: str = "rate", width: float 
     others = table[table["arm"] != evaluation.control]
     y2 = np.arange(len(others))[::-1]
     colours = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:grey"
-               for lo, hi in zip(others["lift_low"], others["lift_high"])]
-    for yy, (_, r), c in zip(y2, others.iterrows(), colours):
+               for lo, hi in zip(others["lift_low"], others["lift_high"], strict=True)]
+    for yy, (_, r), c in zip(y2, others.iterrows(), colours, strict=True):
         ax_lift.errorbar(r["lift"], yy, xerr=[[r["lift"] - r["lift_low"]], [r["lift_high"] - r["lift"]]],
                          fmt="o", capsize=4, color=c)
     ax_lift.set_yticks(y2, others["arm"])

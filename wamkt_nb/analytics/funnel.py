@@ -171,6 +171,6 @@ def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataF
         table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
     table["share_of_failed"] = table["count"] / failed_n
     known = table["error_code"] >= 0
-    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known)]
-    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known)]
+    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known, strict=True)]
+    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known, strict=True)]
     return table.sort_values(by + ["count"], ascending=[True] * len(by) + [False]).reset_index(drop=True)

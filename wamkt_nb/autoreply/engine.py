@@ -96,7 +96,7 @@ def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str,
 def language_lookup(customers: Any) -> Callable[[str], str | None]:
     """``phone -> language`` from a customers DataFrame (columns ``phone``, ``language``), for rule languages."""
     table = customers.dropna(subset=["phone", "language"])
-    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower()))
+    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower(), strict=True))
     return languages.get
 
 

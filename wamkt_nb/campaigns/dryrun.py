@@ -269,7 +269,7 @@ def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
     phones = pick(plan["phone"])
     first = next(iter(specs.values()))
     if first.kind == "text":
-        out[rows] = [text_message(p, b) for p, b in zip(phones, pick(plan["body"]))]
+        out[rows] = [text_message(p, b) for p, b in zip(phones, pick(plan["body"]), strict=True)]
         return pd.Series(out, index=plan.index)
     langs, arms = pick(plan["language"]), pick(plan["arm"])
     cols = {k: pick(v.reset_index(drop=True)) for k, v in values.items()}
@@ -295,7 +295,7 @@ def _template_payloads(t: Template, spec: MessageSpec, phones: np.ndarray,
                for i, b in enumerate(t.buttons) if b.type == "URL" and b.url and "{{" in b.url} or None
     return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp,
                              header_media=media, button_params=buttons)
-            for phone, bp, hp in zip(phones, body, header)]
+            for phone, bp, hp in zip(phones, body, header, strict=True)]
 
 
 def _example_suffix(url: str, example: str) -> str:
@@ -309,8 +309,8 @@ def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) 
     if not columns:
         return [None] * n
     if names is None:
-        return [list(row) for row in zip(*columns)]
-    return [dict(zip(names, row)) for row in zip(*columns)]
+        return [list(row) for row in zip(*columns, strict=True)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, media: bool) -> pd.DataFrame:

@@ -223,7 +223,7 @@ class CampaignRunner:
         verdicts = self.checks.check([r.phone for r, _ in due], [r.message_type for r, _ in due],
                                      [r.timezone for r, _ in due], now)
         launch: list[tuple[ledger.SendRow, int, str]] = []
-        for (row, pacer), verdict in zip(due, verdicts):
+        for (row, pacer), verdict in zip(due, verdicts, strict=True):
             if pacer is not None and verdict.reason:  # its token goes back: nothing is sent
                 pacer.refund()
             if verdict.defer_to is not None:

@@ -65,7 +65,7 @@ def _validate_plan(plan: pd.DataFrame) -> None:
         row = plan.index[bad_cat][0]
         raise LedgerError(f"plan row {row}: unknown category {plan.at[row, 'category']!r}")
     for row, cid, phone, outcome, payload in zip(plan.index, plan["customer_id"], plan["phone"],
-                                                 plan["outcome"], plan["payload"]):
+                                                 plan["outcome"], plan["payload"], strict=True):
         if ":" in str(cid):
             raise LedgerError(f"plan row {row}: customer_id {cid!r} may not contain ':'")
         if not (isinstance(phone, str) and phone.startswith("+") and phone[1:].isdigit()):
@@ -104,7 +104,7 @@ def create_campaign(
     rows = []
     for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm, zone in zip(
         plan["customer_id"].astype(str), plan["phone"], plan["outcome"], plan["reason"],
-        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones,
+        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones, strict=True,
     ):
         key = recipient_key(campaign_id, cid)
         arm = arm if isinstance(arm, str) and arm else None

@@ -43,7 +43,7 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
     )
     frame["meaning"] = [
         error_meaning(int(c)) if pd.notna(c) else _uncoded_meaning(int(n), int(unknown), int(not_sent))
-        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"])
+        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"], strict=True)
     ]
     frame["fbtrace_id"] = frame["fbtrace_id"].where(frame["traced_at"].notna(), None)
     return frame[["code", "count", "meaning", "fbtrace_id"]]

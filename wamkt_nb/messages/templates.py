@@ -248,4 +248,4 @@ def _examples(names: list[str], example: Mapping[str, Any], prefix: str) -> dict
     values = example.get(prefix) or []
     if values and isinstance(values[0], list):
         values = values[0]
-    return {n: str(v) for n, v in zip(names, values)}
+    return {n: str(v) for n, v in zip(names, values, strict=True)}

@@ -247,7 +247,7 @@ def model_rates(run: CalibrationRun, sends: pd.DataFrame) -> pd.DataFrame:
     features = features.loc[rows["customer_id"].astype(str)].to_dict("records")
     hours = local_time(rows["delivered_at"].fillna(rows["out_at"]), rows["customer_id"], run.timezones).dt.hour
     read, order = [], []
-    for customer, hour in zip(features, hours):
+    for customer, hour in zip(features, hours, strict=True):
         p = bm.read_probability(customer, NEWSLETTER.body, int(hour), run.params)
         read.append(p)
         order.append(p * bm.conversion_probability(customer, "marketing", run.params))
@@ -294,7 +294,7 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
 
     table = A.segment_comparison(of(run.comparison)).set_index("segment")
     published = A.GUIDE_SEGMENTATION.set_index("segmentation")
-    names = dict(zip(published.index, [A.UNSEGMENTED, *COMPARISON]))
+    names = dict(zip(published.index, [A.UNSEGMENTED, *COMPARISON], strict=True))
     nan = float("nan")
 
     def cell(segment: str, column: str) -> float:

@@ -113,7 +113,7 @@ class Source:
 
     def campaigns(self) -> list[tuple[str, str]]:
         c = self.data.campaigns
-        return [(f"{n} ({cid})", cid) for cid, n in zip(c["campaign_id"], c["name"])]
+        return [(f"{n} ({cid})", cid) for cid, n in zip(c["campaign_id"], c["name"], strict=True)]
 
     def segments(self) -> list[str]:
         return sorted(self.enriched["segment"].dropna().unique().tolist())
@@ -357,7 +357,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.warnings.value = "".join(
             f'<div class="wamkt-warning wamkt-bad">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
-            for n, r, m in zip(warned["campaign_name"], warned["reply_rate"], warned["message"])
+            for n, r, m in zip(warned["campaign_name"], warned["reply_rate"], warned["message"], strict=True)
         )
         stages = A.funnel_stages(rows)
         by_campaign = A.funnel(rows, ("campaign_name", "segment"))
