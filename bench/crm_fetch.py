@@ -76,7 +76,8 @@ async def measured(action: Callable[[], Awaitable[None]]) -> tuple[float, np.nda
 
 
 async def run(url: str, customers: int, page_size: int) -> None:
-    print(f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages), fake CRM in its own process")
+    print(f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages),"
+          " fake CRM in its own process")
     rows = []
 
     old = widget(url, page_size)

@@ -148,7 +148,7 @@ def main() -> None:
             print(f"\n{label}")
             print(f"  vectorised: best {best:.2f} s wall of {args.repeat} (all: {', '.join(f'{x:.2f}' for x in times)})"
                   f", {cpu:.2f} s CPU -> {args.n / best / 1e6:.2f} M recipients/s", flush=True)
-            timed = timed_baseline(lambda k: baseline(features.head(k), store, payloads), len(features),  # noqa: B023
+            timed = timed_baseline(lambda k, payloads=payloads: baseline(features.head(k), store, payloads), len(features),
                                    args.pilot_n, args.baseline_budget)
             base, base_cpu = timed.wall, timed.cpu
             print(f"  per-row baseline: {base:.1f} s wall, {base_cpu:.1f} s CPU ({timed.note()})")

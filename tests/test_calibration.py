@@ -33,10 +33,11 @@ def test_every_figure_holds_within_its_sampling_error(report):
     Read rates of a 400-message segment have SE ≈ 2.4 points; conversion uplifts on ~100 orders
     per segment have SE of 10-20 points, so a fixed ±3 would fail a correct model most of the
     time (the run's shared draws correlate a round's baseline and segment sends, so for the
-    uplifts this independent-sample SE is an upper bound). 3.5 SE leaves a correct model a 0.05 % chance per figure (about 1 % over the 20
-    figures) to fail by bad luck, while a miscalibrated parameter that moves a read rate by 10
-    points still fails. The ±3 points on top are the calibration's own tolerance (its fit is to
-    the 10,000-customer population, not to this smaller sample's segment mix).
+    uplifts this independent-sample SE is an upper bound). 3.5 SE leaves a correct model a 0.05 %
+    chance per figure (about 1 % over the 20 figures) to fail by bad luck, while a miscalibrated
+    parameter that moves a read rate by 10 points still fails. The ±3 points on top are the
+    calibration's own tolerance (its fit is to the 10,000-customer population, not to this smaller
+    sample's segment mix).
     """
     checked = report[~report["figure"].str.startswith("cost reduction")]  # see the next test
     for row in checked.itertuples(index=False):

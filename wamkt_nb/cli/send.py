@@ -198,8 +198,9 @@ async def _run(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
-            print(f"sending {args.campaign} through /{runner.api} to {'Meta' if args.live else redact_url(base_url)} from "
-                  f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
+            print(f"sending {args.campaign} through /{runner.api}"
+                  f" to {'Meta' if args.live else redact_url(base_url)}"
+                  f" from {len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
             if embedded is not None:
                 await _await_statuses(store, args.campaign, embedded)
