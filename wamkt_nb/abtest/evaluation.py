@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .assignment import HOLDOUT
+from ..ledger.states import HOLDOUT
 from .bayes import chance_to_beat_control
 from .cuped import cuped_table
 from .errors import AbTestError

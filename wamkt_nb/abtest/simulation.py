@@ -12,9 +12,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..ledger.experiments import METRICS
 from ..sandbox import behaviour as bm
 from .errors import AbTestError
-from .outcomes import METRICS
 
 
 def outcome_probabilities(

@@ -207,7 +207,7 @@ IMPORT_COLUMNS = ("campaign_id", "name", "category", "status", "created_at", "se
 """The columns :func:`import_campaigns` writes."""
 
 
-def import_campaigns(store: Store, rows: Iterable[tuple]) -> None:
+def import_campaigns(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write finished campaigns in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
     with store.transaction() as conn:
         conn.executemany(f"INSERT INTO campaigns ({', '.join(IMPORT_COLUMNS)}) VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
@@ -232,4 +232,5 @@ def last_recorded(store: Store) -> float | None:
     """The latest time the ledger recorded (a campaign created, a row changed); None when empty."""
     row = store.query("SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
                       " UNION ALL SELECT MAX(updated_at) FROM sends) AS times")
-    return row[0][0]
+    latest: float | None = row[0][0]
+    return latest

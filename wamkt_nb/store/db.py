@@ -95,7 +95,7 @@ class Store:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
-    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of a query as plain tuples: the fastest read of many rows (no named access)."""
         with self.lock:
             if self.url is None:
@@ -104,7 +104,7 @@ class Store:
                 return cur.execute(sql, params).fetchall()
             return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
 
-    def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
+    def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """A query's result as a pandas DataFrame."""
         with self.lock:
             if self.url is None:
