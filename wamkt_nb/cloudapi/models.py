@@ -140,4 +140,4 @@ class MediaInfo:
     def from_json(cls, data: dict[str, Any]) -> MediaInfo:
         size = data.get("file_size")  # Meta documents it as a string of digits
         return cls(id=str(data.get("id", "")), url=str(data.get("url", "")), mime_type=data.get("mime_type", ""),
-                   sha256=data.get("sha256", ""), file_size=int(size) if str(size or "").isdigit() else 0, raw=data)
+                   sha256=data.get("sha256", ""), file_size=int(str(size)) if str(size or "").isdigit() else 0, raw=data)
