@@ -123,7 +123,8 @@ class TemplateRegistry:
         return _from_row(rows[0]) if rows else None
 
     def templates(self, status: str | None = None) -> list[Template]:
-        sql, params = "SELECT * FROM message_templates", ()
+        sql = "SELECT * FROM message_templates"
+        params: tuple[str, ...] = ()
         if status:
             sql, params = sql + " WHERE status = ?", (status.upper(),)
         return [_from_row(r) for r in self.store.query(sql + " ORDER BY name, language", params)]
