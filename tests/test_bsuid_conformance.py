@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-from webhook_payloads import receiver_client, signed
 
 from wamkt_nb.bsuid import bsuid_country, is_any_bsuid, is_bsuid, is_parent_bsuid
 from wamkt_nb.cloudapi import payloads
 from wamkt_nb.webhooks.updates import parse_payload
+
+from webhook_payloads import receiver_client, signed
 
 BSUID = "US.13491208655302741918"
 PARENT = "US.ENT.11815799212886844830"

@@ -7,13 +7,16 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
+from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.compliance import Policy
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import create_campaign
-from wamkt_nb.messages import MessageSpec, Param, template_from_text
+from wamkt_nb.messages import MessageSpec, Param, Template, template_from_text
 from wamkt_nb.pricing import RateCard, guide_2024
+from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.sandbox.templates import default_templates
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
@@ -161,7 +164,7 @@ def test_free_form_text_is_planned_while_the_window_is_still_open(tmp_path):
     aud = small(4, timezone=["Europe/Berlin", "Europe/Berlin", "Asia/Tokyo", "Asia/Tokyo"])
     wrote = [now - 3600, now - 23 * 3600, now - 23 * 3600, now - 3600]  # window left: 23 h, 1 h, 1 h, 23 h
     with open_store(tmp_path / "w.db") as store:
-        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote))
+        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote, strict=True))
         plan = dry_run(aud, spec, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
     assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
     assert plan["reason"].tolist() == ["", "", "outside_service_window", ""]
@@ -228,11 +231,6 @@ def test_template_variable_without_value_or_fallback_is_excluded():
 
 
 def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_it(tmp_path):
-    from wamkt_nb.cloudapi import CloudClient
-    from wamkt_nb.messages import Template
-    from wamkt_nb.sandbox import Sandbox
-    from wamkt_nb.sandbox.templates import default_templates
-
     data = generate(30, seed=2, now=NOW.normalize())
     willkommen = Template.from_api(next(t for t in default_templates() if t["name"] == "willkommen"))
     spec = MessageSpec(template=willkommen, params={"1": Param("first_name")})

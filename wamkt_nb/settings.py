@@ -9,14 +9,16 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
-from .redact import redacted_repr
+from .redact import redact_url, redacted_repr
 from .scrub import remember_secret
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
@@ -104,7 +106,7 @@ class Settings:
             raise SettingsError("no phone number id configured (WAMKT_PHONE_NUMBER_IDS)")
         return self.phone_number_ids[0]
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return _build(dataclasses.asdict(self) | changes)
 
 
@@ -186,10 +188,6 @@ def _coerce(name: str, raw: Any) -> Any:
 def _database_url(raw: Any) -> str:
     """A PostgreSQL URL (or "" for the SQLite file); its password is remembered as a secret, so an
     error that echoes it is scrubbed."""
-    from urllib.parse import unquote, urlsplit
-
-    from .redact import redact_url
-
     url = "" if raw is None else str(raw).strip()
     if not url:
         return ""

@@ -8,7 +8,7 @@ links, the first reply within the reply window and the revenue of orders attribu
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -165,7 +165,7 @@ def reply_health(
     table["warning"] = (table["reply_rate"] < threshold) & (table["delivered"] >= min_delivered)
     table["message"] = np.where(
         table["warning"],
-        "reply rate under {:.0%} in 24 h: Meta may treat it as spam; add a clear call to action".format(threshold),
+        f"reply rate under {threshold:.0%} in 24 h: Meta may treat it as spam; add a clear call to action",
         "",
     )
     return table
@@ -194,6 +194,6 @@ def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataF
         table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
     table["share_of_failed"] = table["count"] / failed_n
     known = table["error_code"] >= 0
-    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known)]
-    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known)]
+    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known, strict=True)]
+    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known, strict=True)]
     return table.sort_values(by + ["count"], ascending=[True] * len(by) + [False]).reset_index(drop=True)

@@ -90,8 +90,8 @@ def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ())
 
 
 def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    values = list(zip(*rows)) if rows else [()] * len(columns)
-    return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values)})
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values, strict=True)})
 
 
 def load_ledger(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+
 import pandas as pd
 
 from ..currency import ExchangeRates

@@ -8,8 +8,9 @@ reply; after the commit the reply is sent in the background, so the webhook answ
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..cloudapi.payloads import template_message, text_message
 from ..store import Store
@@ -97,7 +98,7 @@ def language_lookup(customers: Any) -> Callable[[str], str | None]:
     ``bsuid``: a customer without a phone is known by it), for rule languages."""
     keys = customers["phone"].fillna(customers["bsuid"]) if "bsuid" in customers else customers["phone"]
     table = customers.assign(phone=keys).dropna(subset=["phone", "language"])
-    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower()))
+    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower(), strict=True))
     return languages.get
 
 

@@ -6,7 +6,7 @@ timezone data), looked up once per number prefix rather than once per customer.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,7 +98,7 @@ def local_hours(zones: list[str], at: float) -> np.ndarray:
 def _hour_offset(zone: str, utc_hour: int) -> float:
     """The UTC offset of ``zone`` at the start of one UTC hour (a change at half past, as in
     St. John's, shows from the next hour)."""
-    moment = datetime.fromtimestamp(utc_hour * 3600.0, tz=timezone.utc)
+    moment = datetime.fromtimestamp(utc_hour * 3600.0, tz=UTC)
     return moment.astimezone(ZoneInfo(zone)).utcoffset().total_seconds()
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import values as v
 from ..bsuid import BSUID_RE
+from . import values as v
 from .columns import CUSTOMER_ADDRESSES, CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .privacy import customer_ids, workspace_id_key

@@ -110,7 +110,7 @@ def _customers(n: int, rng: np.random.Generator, now_s: float) -> tuple[pd.DataF
         if code == "US":  # NANP exchange codes start with 2-9
             national = 2_000_000 + national % 8_000_000
         pre = np.array(prefixes)[rng.integers(0, len(prefixes), len(idx))]
-        phone[idx] = [p + str(v).zfill(digits) for p, v in zip(pre, national)]
+        phone[idx] = [p + str(v).zfill(digits) for p, v in zip(pre, national, strict=True)]
         timezone[idx] = np.array(zones)[rng.integers(0, len(zones), len(idx))]
         city[idx] = np.array(_CITIES[code])[rng.integers(0, len(_CITIES[code]), len(idx))]
     language = np.vectorize(_LANGUAGE.get, otypes=[object])(country)

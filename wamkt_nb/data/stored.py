@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -130,7 +130,7 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterable[tuple]:
         elif c == "opted_in":
             values = values.astype("boolean").astype("Int64")
         out[c] = values.astype(object).where(values.notna(), None).tolist()
-    return zip(*(out[c] for c in columns)) if columns else iter(())
+    return zip(*(out[c] for c in columns), strict=True) if columns else iter(())
 
 
 def _insert(conn, table: str, columns: list[str], rows: Iterable[tuple], replace: bool = False) -> None:

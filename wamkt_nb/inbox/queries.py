@@ -95,9 +95,9 @@ def open_conversations(
     handovers = store.read_frame(
         "SELECT phone, MAX(at) AS at FROM autoreply_log WHERE action = 'handover' GROUP BY phone"
     )
-    handover_at = dict(zip(handovers["phone"], handovers["at"]))
+    handover_at = dict(zip(handovers["phone"], handovers["at"], strict=True))
     started = table["started_at"].map(lambda t: t.timestamp())
-    table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started)]
+    table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started, strict=True)]
     table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < SERVICE_WINDOW_SECONDS
     info = pd.DataFrame(index=pd.Index([], name="phone"))
     if customers is not None and len(customers):

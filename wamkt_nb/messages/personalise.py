@@ -9,8 +9,9 @@ customers with a few thousand distinct names cost little more than those names.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -234,9 +235,8 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
         variant_lang = pd.Series(pc.take(pa.concat_arrays(lang_parts), inverse), dtype="str")
     truncated = pd.Series(False, index=range(n))
     if spec.max_length and spec.kind == "text":
-        truncated = (body.str.len() > spec.max_length).to_numpy()
+        truncated = pd.Series((body.str.len() > spec.max_length).to_numpy())
         body = _on_distinct(body, lambda u: shorten(u, spec.max_length)[0])
-        truncated = pd.Series(truncated)
     idx = audience.index
     return Personalised(
         body=body.set_axis(idx), language=variant_lang.set_axis(idx),

@@ -69,7 +69,7 @@ def distinct_regions(phones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if len(shared):
         width = np.array([1 + n + 4 for _, n in by_head])[ids[shared]]
         numbers = text.to_numpy(dtype=object)[shared]
-        key_ids, _ = pd.factorize(pd.Series([t[:w] for t, w in zip(numbers, width)]))
+        key_ids, _ = pd.factorize(pd.Series([t[:w] for t, w in zip(numbers, width, strict=True)]))
         _, first = np.unique(key_ids, return_index=True)
         ids[shared] = len(regions) + key_ids
         regions = np.append(regions, np.array([_region(str(numbers[i])) for i in first], dtype=object))

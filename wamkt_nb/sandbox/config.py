@@ -10,6 +10,7 @@ from ..cloudapi.models import PORTFOLIO_TIERS, TIER_LIMITS
 from ..graph_versions import is_served
 from .quality import QualityRules
 
+
 @dataclass
 class SandboxConfig:
     """What the simulated account looks like and which limits apply.

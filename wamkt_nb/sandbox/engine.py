@@ -13,7 +13,8 @@ import itertools
 import random
 import threading
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -24,12 +25,13 @@ from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, unknown_object, webhook_error
-from .marketing_api import ENDPOINT as MARKETING_ENDPOINT, check_marketing_send, lite_pricing
 from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
+from .marketing_api import check_marketing_send, lite_pricing
 from .media import MediaStore
 from .quality import QualityMonitor
-from .templates import TemplateStore
 from .requestlog import RequestLog
+from .templates import TemplateStore
 from .validate import Outgoing, validate_message
 
 Sink = Callable[[list[dict[str, Any]]], None]

@@ -172,7 +172,7 @@ class Sandbox:
         self.base_url = None
         self.emitter.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 

@@ -7,7 +7,8 @@ receiver's size limit, so an oversized upload is refused with 413 before it is b
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import WamktError

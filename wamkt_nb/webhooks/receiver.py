@@ -12,8 +12,8 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..clock import Clock, SystemClock
 from ..settings import Secret

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol
+from functools import partial
+from typing import Protocol
 
 from ..identities import apply_identity_change, resolve_identity
 from ..ledger.transitions import apply_status
@@ -180,17 +182,17 @@ def record_batch(
         for change in batch.identity_changes:  # first: the batch's messages then find the new identity
             _isolated(conn, batch, change.kind, change.raw or vars(change), lambda: identity(change))
         for msg in batch.inbound:
-            _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, lambda: inbound(msg))
+            _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, partial(inbound, msg))
         for st in batch.statuses:
-            _isolated(conn, batch, f"statuses[id={_printable(st.wamid)[:80]}]", st.raw, lambda: status(st))
+            _isolated(conn, batch, f"statuses[id={_printable(st.wamid)[:80]}]", st.raw, partial(status, st))
         for pref in batch.preferences:
-            _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), lambda: preference(pref))
+            _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), partial(preference, pref))
         for tpl in batch.templates:
             _isolated(conn, batch, "message_template_status_update", tpl.raw,
-                      lambda: template("template_status_events", ("event", "reason"), tpl))
+                      partial(template, "template_status_events", ("event", "reason"), tpl))
         for q in batch.qualities:
             _isolated(conn, batch, "message_template_quality_update", q.raw,
-                      lambda: template("template_quality_events", ("previous_score", "new_score"), q))
+                      partial(template, "template_quality_events", ("previous_score", "new_score"), q))
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",

@@ -6,8 +6,8 @@ server extension and the demo's sandbox → receiver wiring.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..autoreply.engine import DEFAULT_COOLDOWN_SECONDS, DEFAULT_MAX_PER_HOUR, AutoReplier
 from ..clock import Clock, SystemClock

@@ -26,7 +26,7 @@ class SandboxLink:
         self.sandbox.set_webhook(None)
         self.server.stop()
 
-    def __enter__(self) -> "SandboxLink":
+    def __enter__(self) -> SandboxLink:
         return self
 
     def __exit__(self, *exc: object) -> None:
