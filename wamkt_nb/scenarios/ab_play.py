@@ -15,15 +15,13 @@ import pandas as pd
 
 from ..campaigns.dryrun import DryRunReport
 from ..campaigns.sender import Progress
-from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.schema import CustomerData
-from ..facade import Workspace
 from ..ledger import new_campaign_id
 from ..messages import MessageSpec, Template
-from ..sandbox import BehaviourParams, SandboxConfig
-from ..settings import Settings
+from ..sandbox import BehaviourParams
 from ..store import Store
+from .playback import history_workspace
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,7 @@ def play_in_sandbox(
     ``SamplePlan.spec() | {"metric": ...}``) is stored with the campaign. Simulated time starts at
     ``now`` and is fast-forwarded ``observe_hours`` after sending.
     """
-    with Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(now), customers=data,
-                   behaviour=params, templates=templates,
-                   sandbox_config=SandboxConfig(messaging_tier="TIER_UNLIMITED",
-                                                throughput_per_second=max(80.0, 2 * pace))) as ws:
+    with history_workspace(store, data, now, pace, behaviour=params, templates=templates) as ws:
         campaign = ws.campaign(audience, messages, name=new_campaign_id(now), title=name,
                                experiment_key=experiment_key, design=spec or {})
         report = campaign.dry_run(schedule="now", policy=policy)

@@ -35,21 +35,18 @@ import pandas as pd
 from .. import analytics as A
 from ..analytics.timing import local_time
 from ..abtest import assign_arms
-from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..messages import MessageSpec, Param, Template, template_from_text
-from ..facade import Workspace
 from ..ledger import new_campaign_id
-from ..sandbox import BehaviourParams, SandboxConfig
+from ..sandbox import BehaviourParams
 from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
-from ..settings import Settings
 from ..store import Store, open_store
-from .demo import finish_history, send_due
+from .playback import finish_history, history_workspace, send_due
 
 SOURCE = "WhatsApp marketing guide, 2024"
 DAY = 86_400.0
@@ -146,12 +143,8 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     library = _library()
     run = CalibrationRun(data=data, start=START.timestamp(),
                          params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
-    workspace = Workspace(
-        Settings(sandbox=True), store=store, clock=SimulatedClock(START.timestamp()), customers=data,
-        behaviour=run.params, templates=(NEWSLETTER, NAME_FIRST, NAME_LATE),
-        sandbox_config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace),
-                                     seed=seed),
-    )
+    workspace = history_workspace(store, data, START.timestamp(), pace, behaviour=run.params, seed=seed,
+                                  templates=(NEWSLETTER, NAME_FIRST, NAME_LATE))
     with workspace as ws:
         def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],
                      segment: str | None = None, experiment: str | None = None) -> str:

@@ -21,19 +21,18 @@ from ..abtest import arm_counts, experiment_spec
 from ..abtest.evaluation import underpowered
 from ..autoreply import Rule
 from ..autoreply.repository import save_rule
-from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.schema import CustomerData
 from ..data.stored import write_customer_data
-from ..facade import Campaign, Workspace
+from ..facade import Workspace
 from ..inbox.answer import answer
 from ..inbox.queries import open_conversations
 from ..ledger import new_campaign_id
 from ..messages import MessageSpec, Param, Template, template_from_text
-from ..sandbox import BehaviourParams, SandboxConfig
+from ..sandbox import BehaviourParams
 from ..sandbox.templates import default_templates
-from ..settings import Settings
 from ..store import Store
+from .playback import finish_history, history_workspace, send_due
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
@@ -127,21 +126,6 @@ def _spec(template: Template) -> MessageSpec:
                        params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")})
 
 
-def send_due(ws: Workspace, pace: float) -> int:
-    """Send the rows that are due by now (quiet hours over); returns how many campaigns had some."""
-    return len(ws.send_due(pace, confirm_high_rate=pace > 50))
-
-
-def finish_history(ws: Workspace, until: float, pace: float) -> dict[str, int]:
-    """End a history at ``until``: send what is due, wait for the last webhooks, store the sandbox's
-    orders; returns the sandbox's counters."""
-    ws.advance_to(until)
-    send_due(ws, pace)
-    ws.settle(60.0)
-    ws.sandbox.save_conversions(ws.store)
-    return dict(ws.sandbox.counters())
-
-
 def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Template], pace: float) -> str:
     """Compose, dry-run and send one campaign at the workspace's current simulated time, for the
     customers as the store knows them now: the import plus every read, reply and order recorded so far."""
@@ -151,7 +135,7 @@ def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Te
     message: MessageSpec | dict[str, MessageSpec] = _spec(templates[campaign.template])
     if campaign.ab_test:
         message = {"A": _spec(templates["rabatt_aktion"]), "B": _spec(templates["rabatt_aktion_b"])}
-    composed: Campaign = ws.campaign(
+    composed = ws.campaign(
         chosen, message, name=new_campaign_id(ws.clock.now()), title=campaign.name,
         params={"discount": campaign.discount,
                 "order_ref": lambda rows: "#" + rows["customer_id"].astype(str).str[-5:]},
@@ -215,17 +199,6 @@ class _Team:
         self._quiet_at = inbound if answerable == 0 else None
 
 
-def demo_workspace(store: Store, data: CustomerData, start: float, pace: float) -> Workspace:
-    """The demo's sandbox session over ``store``: ``data``'s customers on simulated time from ``start``,
-    arm B's planted read uplift, an unlimited tier fast enough for ``pace``."""
-    return Workspace(
-        Settings(sandbox=True), store=store, clock=SimulatedClock(start), customers=data,
-        behaviour=BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT}),
-        sandbox_config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace)),
-        templates=[_templates()["rabatt_aktion_b"]],
-    )
-
-
 def play_history(
     store: Store,
     data: CustomerData,
@@ -257,7 +230,9 @@ def play_history(
     events.sort(key=lambda e: e[0])
     ids = data.customers["customer_id"].astype(str).to_numpy()
     phones = data.customers["phone"].astype(str).to_numpy()
-    with demo_workspace(store, data, start, pace) as ws:
+    behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
+    with history_workspace(store, data, start, pace, behaviour=behaviour,
+                           templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
         for at, campaign in events:
             ws.advance_to(at)
