@@ -289,7 +289,8 @@ class Workspace:
         return done
 
     def close(self) -> None:
-        """Close the client, the receiver, the sandbox and the store (each once)."""
+        """Close the client, the receiver, the sandbox and the store it opened (each once); a store
+        given to it stays open for its owner."""
         self._templates = None
         if self._client is not None:
             self._client.close()

@@ -46,7 +46,7 @@ from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store, open_store
-from .playback import finish_history, history_workspace, send_due
+from .playback import finish_history, history_workspace
 
 SOURCE = "WhatsApp marketing guide, 2024"
 DAY = 86_400.0
@@ -149,11 +149,11 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
         def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],
                      segment: str | None = None, experiment: str | None = None) -> str:
             ws.advance_to(at)
-            send_due(ws, pace)
+            ws.send_due(pace)
             composed = ws.campaign(audience, message, name=new_campaign_id(at), title=name, segment_name=segment,
                                    experiment_key=experiment)
             composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
-            send_due(ws, pace)
+            ws.send_due(pace)
             log(f"  day {(at - run.start) / DAY:5.2f}: {name} ({len(audience):,} customers) -> {composed.name}")
             return composed.name
 
@@ -180,7 +180,7 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
                                                _segment(features, key), newsletter, segment=key))
             day += ROUND_DAYS
         ws.advance_to(at_local(day))
-        send_due(ws, pace)  # rows held back by quiet hours, then a day to answer and buy
+        ws.send_due(pace)  # rows held back by quiet hours, then a day to answer and buy
         run.counters = finish_history(ws, at_local(day + 1), pace)
     return run
 

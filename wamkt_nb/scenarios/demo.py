@@ -32,7 +32,7 @@ from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams
 from ..sandbox.templates import default_templates
 from ..store import Store
-from .playback import finish_history, history_workspace, send_due
+from .playback import finish_history, history_workspace
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
@@ -143,7 +143,7 @@ def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Te
     if campaign.ab_test:  # planned from these customers' read rate on the earlier campaigns
         composed.plan_test(AB_PLANNED_MDE, metric=AB_METRIC, power=0.8)
     composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
-    send_due(ws, pace)
+    ws.send_due(pace)
     return composed.name
 
 
@@ -245,7 +245,7 @@ def play_history(
                 if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
                     _answer(ws, phones[who], rng.expovariate(1 / 600.0))
                 continue
-            send_due(ws, pace)
+            ws.send_due(pace)
             ws.sandbox.save_conversions(store)  # the shop's orders so far reach the store
             try:
                 campaign_id = play_campaign(ws, campaign, templates, pace)

@@ -1,5 +1,5 @@
 """What every scripted history shares: a sandbox workspace over the history's store on simulated time,
-sending what is due, and the history's end.
+and the history's end.
 
 The demo, the A/B play and the calibration each script their own campaigns; the session they play
 them in (the embedded sandbox on an unlimited tier, its receiver, the clock) is built here once.
@@ -29,16 +29,11 @@ def history_workspace(store: Store, customers: CustomerData, start: float, pace:
                      behaviour=behaviour, templates=templates, sandbox_config=config)
 
 
-def send_due(ws: Workspace, pace: float) -> int:
-    """Send the rows that are due by now (quiet hours over); returns how many campaigns had some."""
-    return len(ws.send_due(pace, confirm_high_rate=pace > 50))
-
-
 def finish_history(ws: Workspace, until: float, pace: float) -> dict[str, int]:
     """End a history at ``until``: send what is due, wait for the last webhooks, store the sandbox's
     orders; returns the sandbox's counters."""
     ws.advance_to(until)
-    send_due(ws, pace)
+    ws.send_due(pace)
     ws.settle(60.0)
     ws.sandbox.save_conversions(ws.store)
     return dict(ws.sandbox.counters())
