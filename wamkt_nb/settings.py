@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
+from .links.urls import check_base_url
 from .redact import redact_url, redacted_repr
 from .scrub import remember_secret
 
@@ -166,8 +167,6 @@ def _coerce(name: str, raw: Any) -> Any:
         except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
     if name == "link_base_url":
-        from .links.urls import check_base_url
-
         try:
             return check_base_url(str(raw).strip()) if str(raw).strip() else ""
         except ValueError as exc:

@@ -23,7 +23,6 @@ from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
 from ..compliance import Policy
 from ..messages import MessageSpec, Template
-from ..scenarios.ab_play import history_read_rate
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
     from .workspace import Workspace
@@ -47,17 +46,21 @@ class Campaign:
     """A campaign composed for a segment (``audience``), or one saved by an earlier dry run."""
 
     def __init__(self, workspace: Workspace, name: str, segment_name: str | None,
-                 audience: pd.DataFrame | None, message: Message | None) -> None:
+                 audience: pd.DataFrame | None, message: Message | None, *, title: str | None = None,
+                 experiment_key: str | None = None, design: Mapping[str, Any] | None = None) -> None:
         if ":" in name or not name.strip():
             raise ValueError(f"campaign name {name!r} must be non-empty and contain no ':'")
         self.workspace, self.name, self.segment_name = workspace, name, segment_name
+        self.title = title or name
+        self.experiment_key = experiment_key or name
+        self.design = dict(design) if design is not None else None
         self.message = message
         self.audience = audience
         self.report: DryRunReport | None = None
         self.test_plan: TestPlan | None = None
         self.metric = "read"
-        if isinstance(message, Mapping) and audience is not None:
-            arms = assign_arms(audience["customer_id"], name, list(message)).to_numpy()
+        if isinstance(message, Mapping) and audience is not None and "arm" not in audience:
+            arms = assign_arms(audience["customer_id"], self.experiment_key, list(message)).to_numpy()
             self.audience = audience.assign(arm=arms)
 
     @classmethod
@@ -108,10 +111,11 @@ class Campaign:
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
             ledger.discard_unsent(store, self.name)
-        design = {"experiment": self.test_plan.sample.spec() | {"metric": self.metric}} if self.test_plan else None
-        ledger.create_campaign(store, report.plan, name=self.name, now=now, campaign_id=self.name,
+        design = self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan else self.design
+        ledger.create_campaign(store, report.plan, name=self.title, now=now, campaign_id=self.name,
                                segment_name=self.segment_name,
-                               experiment_key=self.name if self.is_experiment else None, spec=design)
+                               experiment_key=self.experiment_key if self.is_experiment else None,
+                               spec=None if design is None else {"experiment": design})
         self.report = report
         return report
 
@@ -133,7 +137,7 @@ class Campaign:
 
     def _baseline(self, metric: str) -> float:
         audience, specs = self._composed()
-        messages, reads = history_read_rate(self.workspace.store, list(audience["customer_id"].astype(str)))
+        messages, reads = ledger.marketing_read_history(self.workspace.store, list(audience["customer_id"].astype(str)))
         if messages and metric == "read":
             return reads / messages
         if self.workspace.mode != "sandbox":
@@ -147,12 +151,7 @@ class Campaign:
 
     # -- sending --------------------------------------------------------------------------------
     def _options(self, pace: str | float, **options: Any) -> SendOptions:
-        ws = self.workspace
-        live = ws.mode == "live"
-        # no account can be restricted in the sandbox: any pace there; live, above 50/s must be confirmed
-        options.setdefault("confirm_high_rate", not live)
-        return SendOptions(phone_number_ids=ws.phone_number_ids, pace=pace,
-                           max_rate=ws.settings.max_rate if live else None, **options)
+        return self.workspace.send_options(pace, **options)
 
     def send(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
         """Send (or resume) the saved plan. In Jupyter this shows the send widget and returns it (its
