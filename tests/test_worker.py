@@ -1,0 +1,232 @@
+"""``wamkt worker`` as a real service: a subprocess sending submitted campaigns to a standalone
+sandbox (``wamkt sandbox``, its own process) whose status webhooks a receiver in this process writes
+into the same SQLite ledger. This process only submits and controls campaigns through the ledger,
+as a notebook or ``wamkt send --submit`` does."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from conftest import ROOT, free_port, stop_process, wait_for_port
+from test_ledger import make_plan
+
+from wamkt_nb import ledger
+from wamkt_nb.data.sample import generate
+from wamkt_nb.ledger import control
+from wamkt_nb.settings import Settings
+from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.server import BackgroundServer
+from wamkt_nb.webhooks.service import service_from_settings
+
+pytestmark = pytest.mark.slow
+
+SEED = 11
+CUSTOMERS = 200
+DATA = generate(CUSTOMERS, seed=SEED)
+VERIFY = "vt-worker"
+FAST = {"pace": 60, "confirm_high_rate": True, "unknown_wait": 2.0, "concurrency": 4}
+
+
+@dataclass
+class Rig:
+    url: str
+    db: Path
+    tmp: Path
+    http: httpx.Client
+
+    def accepted(self, campaign_id: str) -> dict[str, int]:
+        """Messages the sandbox accepted per recipient key of ``campaign_id`` (its request log)."""
+        counts: dict[str, int] = {}
+        for m in self.http.get("/_sandbox/messages", params={"limit": 1_000_000}).json():
+            key = m.get("callback_data") or ""
+            if key.startswith(campaign_id + ":"):
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def worker(self, *extra: str, health_port: int | None = None) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "wamkt_nb", "worker", "--sandbox", self.url, "--db", str(self.db),
+               "--poll", "0.2", "--timeout", "5", *extra]
+        if health_port is not None:
+            cmd += ["--health-port", str(health_port)]
+        log = open(self.tmp / "worker.log", "ab")
+        env = dict(os.environ, WAMKT_WORKSPACE=str(self.tmp / "ws"), PYTHONPATH=str(ROOT))
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("worker")
+    db = tmp / "w.db"
+    open_store(db).close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings().replace(app_secret="sandbox-app-secret", verify_token=VERIFY)
+    receiver_store = open_store(db)
+    service = service_from_settings(settings, receiver_store)
+    with BackgroundServer(service.asgi_app()) as receiver:
+        log = open(tmp / "sandbox.log", "wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", str(CUSTOMERS),
+             "--seed", str(SEED), "--throughput", "5000", "--pair-interval", "0", "--tier", "TIER_UNLIMITED",
+             "--speed", "10", "--webhook", receiver.url + "/webhook"],
+            cwd=ROOT, env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY), stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, proc=proc)
+            with httpx.Client(base_url=url, headers={"Authorization": "Bearer sandbox-token"}, timeout=30) as http:
+                yield Rig(url, db, tmp, http)
+        finally:
+            stop_process(proc)
+            log.close()
+    receiver_store.close()
+
+
+def submitted(store, name: str, n: int, offset: int = 0, **options) -> str:
+    customers = DATA.customers.iloc[offset:offset + n]
+    cid = ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
+                                 name=name, now=time.time(), campaign_id=name)
+    control.submit(store, cid, {**FAST, **options}, time.time())
+    return cid
+
+
+def wait_until(check, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the worker exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {check.__name__}")
+        time.sleep(0.05)
+
+
+def status(store, cid: str) -> str:
+    return ledger.campaign_info(store, cid)["status"]
+
+
+def assert_exactly_once(rig: Rig, store, cid: str) -> None:
+    counts = rig.accepted(cid)
+    keys = {r[0] for r in store.query("SELECT recipient_key FROM sends WHERE campaign_id = ?", (cid,))}
+    assert set(counts) == keys, f"lost: {sorted(keys - set(counts))[:3]}"
+    assert max(counts.values()) == 1, f"duplicates: {[k for k, v in counts.items() if v > 1]}"
+
+
+def test_a_submitted_campaign_finishes_without_the_submitter_and_health_reports_it(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-submit", 30)
+    health_port = free_port()
+    proc = rig.worker(health_port=health_port)
+    try:
+        wait_for_port(health_port, proc=proc)
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+        assert_exactly_once(rig, store, cid)
+        with httpx.Client(base_url=f"http://127.0.0.1:{health_port}", timeout=5) as http:
+            health = http.get("/health")
+            assert health.status_code == 200
+            body = health.json()
+            assert body["status"] == "ok" and body["last_tick"] > time.time() - 5 and body["runs_finished"] >= 1
+            assert http.get("/nope").status_code == 404
+            other = submitted(store, "w-counts", 5, offset=30, pace=1)  # one a second: still open when asked
+            wait_until(lambda: other in http.get("/counts").json(), proc=proc)
+            counts = http.get("/counts").json()[other]
+            assert counts["request"] == "run" and sum(counts["counts"].values()) == 5
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    lines = [orjson.loads(line) for line in (rig.tmp / "worker.log").read_bytes().splitlines() if line.startswith(b"{")]
+    events = {line["event"] for line in lines}
+    assert {"worker_started", "campaign_started", "campaign_run_ended", "worker_stopped"} <= events
+    assert all({"ts", "level", "event"} <= set(line) for line in lines)
+    log_text = (rig.tmp / "worker.log").read_text()
+    assert not any(phone in log_text for phone in DATA.customers["phone"].head(40))
+    store.close()
+
+
+def test_pause_resume_and_cancel_from_another_process(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-control", 40, offset=40, pace=8)
+    proc = rig.worker()
+    try:
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 37, proc=proc)
+        control.request(store, cid, "pause", time.time())
+        wait_until(lambda: status(store, cid) == "paused", proc=proc)
+        time.sleep(0.3)  # requests in flight when the pause came finish
+        frozen = ledger.state_counts(store, cid)["planned"]
+        time.sleep(1.0)
+        assert ledger.state_counts(store, cid)["planned"] == frozen, "a paused campaign kept sending"
+        control.request(store, cid, "run", time.time())
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < frozen - 2, proc=proc)
+        control.request(store, cid, "cancel", time.time())
+        wait_until(lambda: status(store, cid) == "cancelled", proc=proc)
+        counts = ledger.state_counts(store, cid)
+        assert counts["cancelled"] > 0 and counts["planned"] == 0 and counts["in_flight"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    sent = rig.accepted(cid)
+    assert len(sent) == 40 - counts["cancelled"] and max(sent.values()) == 1
+    store.close()
+
+
+def test_sigterm_stops_cleanly_and_a_restart_finishes(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-term", 40, offset=80, pace=10)
+    proc = rig.worker()
+    try:
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 35, proc=proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    counts = ledger.state_counts(store, cid)
+    assert counts["in_flight"] == 0 and counts["planned"] > 0, counts  # requests in flight finished
+    assert store.query("SELECT count(*) FROM send_leases WHERE campaign_id = ?", (cid,))[0][0] == 0
+    again = rig.worker("--once")
+    assert again.wait(60) == 0
+    assert status(store, cid) == "complete"
+    assert_exactly_once(rig, store, cid)
+    store.close()
+
+
+def test_kill_minus_nine_then_restart_sends_each_message_exactly_once(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-kill", 40, offset=120, pace=15)
+    proc = rig.worker()
+    try:
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 25, proc=proc)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    at_kill = ledger.state_counts(store, cid)
+    assert at_kill["planned"] > 0
+    again = rig.worker()
+    try:
+        wait_until(lambda: status(store, cid) == "complete", proc=again)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(30) == 0
+    assert_exactly_once(rig, store, cid)
+    store.close()
+
+
+def test_a_scheduled_start_is_sent_when_it_comes(rig):
+    store = open_store(rig.db)
+    start_at = time.time() + 3.0
+    cid = submitted(store, "w-later", 10, offset=160, start_at=start_at)
+    proc = rig.worker()
+    try:
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    first = store.query("SELECT MIN(accepted_at) FROM sends WHERE campaign_id = ?", (cid,))[0][0]
+    assert first >= start_at
+    assert_exactly_once(rig, store, cid)
+    store.close()
