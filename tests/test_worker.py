@@ -196,22 +196,29 @@ def test_sigterm_stops_cleanly_and_a_restart_finishes(rig):
 
 
 def test_kill_minus_nine_then_restart_sends_each_message_exactly_once(rig):
+    """Held requests (no answer for 2 s) and answers dropped after acceptance make the kill find
+    rows in flight: the restarted worker settles them from the status webhooks, resends the rest."""
     store = open_store(rig.db)
     cid = submitted(store, "w-kill", 40, offset=120, pace=15)
+    rig.http.post("/_sandbox/faults", json={"timeout": 0.25, "timeout_seconds": 2.0,
+                                            "drop_after_accept": 0.15}).raise_for_status()
     proc = rig.worker()
     try:
         wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 25, proc=proc)
+        wait_until(lambda: ledger.state_counts(store, cid)["in_flight"] > 0, proc=proc)
     finally:
         proc.kill()
         proc.wait(10)
+        rig.http.post("/_sandbox/faults", json={"timeout": 0.0, "drop_after_accept": 0.0}).raise_for_status()
     at_kill = ledger.state_counts(store, cid)
-    assert at_kill["planned"] > 0
+    assert at_kill["planned"] > 0 and at_kill["in_flight"] > 0, at_kill
     again = rig.worker()
     try:
         wait_until(lambda: status(store, cid) == "complete", proc=again)
     finally:
         again.send_signal(signal.SIGTERM)
         assert again.wait(30) == 0
+    assert ledger.state_counts(store, cid)["in_flight"] == 0
     assert_exactly_once(rig, store, cid)
     store.close()
 
