@@ -237,3 +237,97 @@ def test_a_scheduled_start_is_sent_when_it_comes(rig):
     assert first >= start_at
     assert_exactly_once(rig, store, cid)
     store.close()
+
+
+def cli(rig: Rig, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "wamkt_nb", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_wamkt_send_submit_watches_and_pause_cancel_from_the_command_line(rig):
+    store = open_store(rig.db)
+    cid = ledger.create_campaign(store, make_plan(DATA.customers.iloc[170:190], template="order_shipped",
+                                                  planned_at=time.time()), name="w-cli", now=time.time(),
+                                 campaign_id="w-cli")
+    assert "was not submitted" in cli(rig, "send", cid, "--pause", "--db", str(rig.db)).stderr
+    proc = rig.worker()
+    try:
+        done = cli(rig, "send", cid, "--submit", "--db", str(rig.db), "--pace", "60", "--confirm-high-rate",
+                   "--unknown-wait", "2")
+        assert done.returncode == 0, done.stderr
+        assert "[complete] 20/20" in done.stdout
+        assert status(store, cid) == "complete"
+        assert_exactly_once(rig, store, cid)
+        slow = submitted(store, "w-cli-cancel", 10, offset=190, pace=1)
+        paused = cli(rig, "send", slow, "--pause", "--db", str(rig.db))
+        assert paused.returncode == 0 and control.requested(store, slow) == "pause"
+        wait_until(lambda: status(store, slow) == "paused", proc=proc)
+        assert cli(rig, "send", slow, "--cancel", "--db", str(rig.db)).returncode == 0
+        wait_until(lambda: status(store, slow) == "cancelled", proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    store.close()
+
+
+def test_serve_runs_the_receiver_and_the_worker_in_one_process(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-serve", 10, offset=0)
+    port, health_port = free_port(), free_port()
+    env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT),
+               WAMKT_APP_SECRET="serve-secret", WAMKT_VERIFY_TOKEN="serve-verify")
+    log = open(rig.tmp / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve", "--worker", "--sandbox", rig.url,
+                             "--db", str(rig.db), "--port", str(port), "--health-port", str(health_port),
+                             "--poll", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, proc=proc)
+        wait_for_port(health_port, proc=proc)
+        challenge = httpx.get(f"http://127.0.0.1:{port}/webhook", params={
+            "hub.mode": "subscribe", "hub.verify_token": "serve-verify", "hub.challenge": "42"})
+        assert challenge.status_code == 200 and challenge.text == "42"
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        log.close()
+    assert code == 0, (rig.tmp / "serve.log").read_text()[-2000:]
+    store.close()
+
+
+def test_a_campaign_submitted_from_a_notebook_finishes_after_the_kernel_is_shut_down(rig):
+    """The send widget in a real kernel submits (its watch task runs on the kernel's loop); the
+    kernel is shut down mid-campaign and the worker sends the rest."""
+    from jupyter_client.manager import start_new_kernel
+
+    store = open_store(rig.db)
+    cid = ledger.create_campaign(store, make_plan(DATA.customers.iloc[100:112], template="order_shipped",
+                                                  planned_at=time.time()), name="w-nb", now=time.time(),
+                                 campaign_id="w-nb")
+    proc = rig.worker()
+    env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT))
+    manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(rig.tmp))
+    try:
+        reply = client.execute_interactive(
+            "import wamkt_nb.widgets.send\n"
+            "from pathlib import Path\n"
+            "from wamkt_nb.facade import Workspace\n"
+            "from wamkt_nb.facade.campaign import Campaign\n"
+            f"ws = Workspace(database=Path({str(rig.db)!r}))\n"
+            f"view = Campaign.saved(ws, {cid!r}).send(3, submit=True, unknown_wait=2.0)\n"
+            "print(type(view).__name__)\n", timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        wait_until(lambda: control.requested(store, cid) == "run", timeout=30)
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 12, proc=proc)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert status(store, cid) != "complete"
+    try:
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert_exactly_once(rig, store, cid)
+    store.close()

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import orjson
 
@@ -33,11 +34,12 @@ OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_i
 
 
 def submitted_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` as the ledger keeps them for the worker (JSON values); unknown names are refused
-    here, at submission, not when the worker starts the campaign."""
+    """``options`` as the ledger keeps them for the worker (JSON values); unknown names and bad
+    values (a pace above 50/s not confirmed) are refused here, at submission, not in the worker's log."""
     unknown = sorted(set(options) - OPTION_NAMES)
     if unknown:
         raise ValueError(f"not a send option: {', '.join(unknown)}")
+    SendOptions(phone_number_ids=("checked-at-submission",), **options)
     return {k: getattr(v, "value", v) for k, v in options.items()}
 
 
@@ -98,7 +100,7 @@ class Worker:
                     break
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.poll)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             await self._stop_runs()

@@ -8,7 +8,8 @@ or a dashboard asks ``/counts``. Neither answer holds phone numbers or secrets.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -40,7 +41,7 @@ class HealthServer:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
             status, body = self._answer(head[:MAX_REQUEST_BYTES])
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             status, body = "400 Bad Request", {"error": "bad request"}
         except Exception as exc:  # the database is unreachable: the worker is not healthy
             status, body = "503 Service Unavailable", {"status": "error", "error": type(exc).__name__}

@@ -51,12 +51,14 @@ def worker_store(args: argparse.Namespace):
     return open_store(target)
 
 
-async def run_worker(args: argparse.Namespace, *, once: bool = False, install_signals: bool = True) -> int:
-    """Open the ledger and the API client, serve until stopped; 0 after a clean stop."""
-    from ..campaigns.worker import Worker
-    from ..campaigns.worker_http import serve_worker
-    from ..cloudapi import AsyncCloudClient
-    from .send import _sandbox
+async def run_worker(args: argparse.Namespace, *, once: bool = False, stop: asyncio.Event | None = None) -> int:
+    """Open the ledger and the API client, serve until stopped (SIGTERM/SIGINT, or ``stop`` when
+    another part of the process owns the signals); 0 after a clean stop."""
+    # noqa reason: the sender, the client and pandas load when the worker starts, not for every `wamkt` line
+    from ..campaigns.worker import Worker  # noqa: PLC0415
+    from ..campaigns.worker_http import serve_worker  # noqa: PLC0415
+    from ..cloudapi import AsyncCloudClient  # noqa: PLC0415
+    from .send import _sandbox  # noqa: PLC0415
 
     settings = load_settings()
     if args.live:
@@ -75,11 +77,18 @@ async def run_worker(args: argparse.Namespace, *, once: bool = False, install_si
                                     max_connections=args.connections) as client:
             worker = Worker(store, client, tuple(numbers), poll=args.poll,
                             max_rate=settings.max_rate if args.live else None)
-            if install_signals:
+            if stop is None:
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, worker.stop)
-            await serve_worker(worker, port=args.health_port, once=once)
+                await serve_worker(worker, port=args.health_port, once=once)
+            else:
+                waiter = asyncio.ensure_future(stop.wait())
+                waiter.add_done_callback(lambda _: worker.stop())
+                try:
+                    await serve_worker(worker, port=args.health_port, once=once)
+                finally:
+                    waiter.cancel()
     finally:
         store.close()
     return 0
