@@ -331,3 +331,31 @@ def test_a_campaign_submitted_from_a_notebook_finishes_after_the_kernel_is_shut_
         assert proc.wait(30) == 0
     assert_exactly_once(rig, store, cid)
     store.close()
+
+
+def test_the_jupyter_server_extension_hosts_the_worker(rig):
+    store = open_store(rig.db)
+    cid = submitted(store, "w-jupyter", 8, offset=60)
+    tmp = rig.tmp / "jupyter"
+    tmp.mkdir()
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WAMKT_WORKER="1", WAMKT_BASE_URL=rig.url,
+               WAMKT_ACCESS_TOKEN="sandbox-token", WAMKT_PHONE_NUMBER_IDS="106540352242922",
+               WAMKT_APP_SECRET="jupyter-secret", WAMKT_VERIFY_TOKEN="jupyter-verify", WAMKT_DB_PATH=str(rig.db),
+               JUPYTER_CONFIG_DIR=str(tmp / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
+               JUPYTER_DATA_DIR=str(tmp / "data"))
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=worker-test",
+         "--ServerApp.jpserver_extensions=wamkt_nb.webhooks=True"],
+        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+    finally:
+        stop_process(proc, timeout=30)
+        log.close()
+    assert_exactly_once(rig, store, cid)
+    assert "campaign_run_ended" in (tmp / "server.log").read_text()
+    store.close()
