@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from jupyter_client.manager import start_new_kernel
 from conftest import ROOT, free_port, stop_process, wait_for_port
 from test_ledger import make_plan
 
@@ -299,8 +300,6 @@ def test_serve_runs_the_receiver_and_the_worker_in_one_process(rig):
 def test_a_campaign_submitted_from_a_notebook_finishes_after_the_kernel_is_shut_down(rig):
     """The send widget in a real kernel submits (its watch task runs on the kernel's loop); the
     kernel is shut down mid-campaign and the worker sends the rest."""
-    from jupyter_client.manager import start_new_kernel
-
     store = open_store(rig.db)
     cid = ledger.create_campaign(store, make_plan(DATA.customers.iloc[100:112], template="order_shipped",
                                                   planned_at=time.time()), name="w-nb", now=time.time(),
