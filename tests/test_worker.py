@@ -51,8 +51,9 @@ class Rig:
                 counts[key] = counts.get(key, 0) + 1
         return counts
 
-    def worker(self, *extra: str, health_port: int | None = None) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "wamkt_nb", "worker", "--sandbox", self.url, "--db", str(self.db),
+    def worker(self, *extra: str, health_port: int | None = None, database_url: str | None = None) -> subprocess.Popen:
+        ledger_args = ["--database-url", database_url] if database_url else ["--db", str(self.db)]
+        cmd = [sys.executable, "-m", "wamkt_nb", "worker", "--sandbox", self.url, *ledger_args,
                "--poll", "0.2", "--timeout", "5", *extra]
         if health_port is not None:
             cmd += ["--health-port", str(health_port)]
@@ -357,4 +358,27 @@ def test_the_jupyter_server_extension_hosts_the_worker(rig):
         log.close()
     assert_exactly_once(rig, store, cid)
     assert "campaign_run_ended" in (tmp / "server.log").read_text()
+    store.close()
+
+
+@pytest.mark.xfail(reason="the runner's ledger reports are being ported to PostgreSQL (helper pgport); "
+                          "the worker's own SQL (ledger.control) runs there", strict=False)
+def test_the_worker_on_postgresql(rig, postgres_server):
+    """The same service on the team store: submitted, paused and resumed through PostgreSQL."""
+    url = postgres_server.create_database("wamkt_worker")
+    store = open_store(url)
+    cid = submitted(store, "w-pg", 20, offset=0, pace=10)
+    proc = rig.worker(database_url=url)
+    try:
+        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 18 or control.requested(store, cid) == "pause",
+                   proc=proc)
+        assert control.requested(store, cid) == "run", "the worker held the campaign after an error: see its log"
+        control.request(store, cid, "pause", time.time())
+        wait_until(lambda: status(store, cid) == "paused", proc=proc)
+        control.request(store, cid, "run", time.time())
+        wait_until(lambda: status(store, cid) == "complete", proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert_exactly_once(rig, store, cid)
     store.close()
