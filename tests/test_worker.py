@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from jupyter_client.manager import start_new_kernel
 from conftest import ROOT, free_port, stop_process, wait_for_port
+from jupyter_client.manager import start_new_kernel
 from test_ledger import make_plan
 
 from wamkt_nb import ledger
