@@ -1,18 +1,27 @@
 """The worker's requests in the ledger (``ledger.control``), what makes a campaign due, the checks at
 submission, and the health server, on a real SQLite store and real HTTP on 127.0.0.1."""
 
+import asyncio
+import io
+import time
+
 import httpx
+import orjson
 import pytest
 from test_ledger import make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.watch import SubmittedRun
-from wamkt_nb.campaigns.worker import submitted_options
+from wamkt_nb.campaigns.worker import JsonLog, Worker, submitted_options
 from wamkt_nb.campaigns.worker_http import HealthServer
+from wamkt_nb.cloudapi import AsyncCloudClient
+from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import control
+from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 
 NOW = 1_780_000_000.0
+CUSTOMERS = generate(12, seed=5)
 
 
 @pytest.fixture
@@ -109,3 +118,35 @@ async def test_an_unreadable_ledger_makes_health_503():
             assert answer.status_code == 503 and answer.json()["error"] == "ConnectionError"
     finally:
         await server.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    sb = Sandbox(customers=CUSTOMERS)
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+async def test_the_worker_in_process_sends_what_is_due_once_and_survives_a_lost_ledger(sandbox, tmp_path):
+    store = open_store(tmp_path / "w.db")
+    customers = CUSTOMERS.customers.head(6)
+    cid = ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
+                                 name="inproc", now=time.time(), campaign_id="inproc")
+    ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
+                           name="not-submitted", now=time.time(), campaign_id="not-submitted")
+    control.submit(store, cid, {"pace": 50, "confirm_high_rate": True}, time.time())
+    lines = io.StringIO()
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        worker = Worker(store, client, (sandbox.phone_number_id,), poll=0.05, log=JsonLog(lines))
+        await asyncio.wait_for(worker.serve(once=True), 60)
+        assert ledger.campaign_info(store, cid)["status"] == "complete"
+        assert ledger.campaign_info(store, "not-submitted")["status"] == "planned"  # a dry run is not a submission
+        assert worker.health_report()["runs_finished"] == 1
+        store.close()  # the ledger goes away: the worker logs each failed tick and keeps going
+        last = worker.health.last_tick
+        asyncio.get_running_loop().call_later(0.3, worker.stop)
+        await asyncio.wait_for(worker.serve(), 10)
+        assert worker.health.last_tick == last
+    events = [orjson.loads(line)["event"] for line in lines.getvalue().splitlines()]
+    assert events.count("campaign_run_ended") == 1 and "tick_failed" in events and events[-1] == "worker_stopped"

@@ -95,9 +95,12 @@ class Worker:
         self.log("worker_started", poll=self.poll, numbers=len(self.phone_number_ids))
         try:
             while not self._stop.is_set():
-                self.tick()
-                if once and not self.runs and not self._due_now():
-                    break
+                try:
+                    self.tick()
+                    if once and not self.runs and not self._due_now():
+                        break
+                except Exception as exc:  # the ledger is unreachable: /health stops advancing; try again
+                    self.log("tick_failed", level="error", error=scrub(f"{type(exc).__name__}: {exc}"))
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.poll)
                 except TimeoutError:
@@ -113,7 +116,6 @@ class Worker:
     def tick(self) -> None:
         """Pass the standing requests to the running campaigns; start the submitted ones that are due."""
         now = self.clock.now()
-        self.health.last_tick, self.health.ticks = time.time(), self.health.ticks + 1
         for req in control.open_requests(self.store):
             run = self.runs.get(req.campaign_id)
             if run is not None:
@@ -122,6 +124,7 @@ class Worker:
                 self._cancel_idle(req.campaign_id, now)
             elif req.request == "run" and self._is_due(req, now):
                 self._start(req)
+        self.health.last_tick, self.health.ticks = time.time(), self.health.ticks + 1
 
     def _due_now(self) -> bool:
         now = self.clock.now()
