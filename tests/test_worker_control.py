@@ -16,8 +16,11 @@ from wamkt_nb.campaigns.worker import JsonLog, Worker, submitted_options
 from wamkt_nb.campaigns.worker_http import HealthServer
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
+from wamkt_nb.facade import Workspace
+from wamkt_nb.facade.campaign import Campaign
 from wamkt_nb.ledger import control
 from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
 
 NOW = 1_780_000_000.0
@@ -150,3 +153,19 @@ async def test_the_worker_in_process_sends_what_is_due_once_and_survives_a_lost_
         assert worker.health.last_tick == last
     events = [orjson.loads(line)["event"] for line in lines.getvalue().splitlines()]
     assert events.count("campaign_run_ended") == 1 and "tick_failed" in events and events[-1] == "worker_stopped"
+
+
+def test_campaign_send_submits_when_a_worker_sends_this_workspaces_campaigns(tmp_path):
+    db = tmp_path / "w.db"
+    with open_store(db) as s:
+        campaign(s, "by-worker")
+        campaign(s, "explicit")
+    with Workspace(Settings().replace(worker=True), directory=tmp_path, database=db) as ws:
+        watch = Campaign.saved(ws, "by-worker").send(20, display="text", unknown_wait=5.0)
+        assert isinstance(watch, SubmittedRun)
+        assert control.open_requests(ws.store)[0].options == {"pace": 20, "unknown_wait": 5.0}
+        with pytest.raises(ValueError, match="not a send option"):
+            Campaign.saved(ws, "explicit").submit(display="text", phone_number_ids=("x",))
+        assert control.requested(ws.store, "explicit") is None
+        Campaign.saved(ws, "explicit").submit(display="text")
+        assert control.requested(ws.store, "explicit") == "run"
