@@ -1,7 +1,8 @@
-"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn).
+"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn); with
+``--worker`` also the campaign worker (``wamkt worker``) on the same event loop, one process for a team.
 
 ``--db`` names a database file in a folder that exists (a typo must not create folders); the
-default, the workspace's database, is created with its folder.
+default is ``WAMKT_DATABASE_URL`` (the team store), else the workspace's database, created with its folder.
 """
 
 from __future__ import annotations
