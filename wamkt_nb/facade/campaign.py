@@ -205,7 +205,6 @@ class Campaign:
         _, evaluation = evaluate_campaign(self.workspace.store, self.name, metric, **options)
         return evaluation
 
-
     def submit(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
         """Hand the saved plan to ``wamkt worker`` (through the ledger) and watch it: in Jupyter the
         send widget follows the ledger (its pause, resume and cancel go to the worker), elsewhere the
