@@ -76,6 +76,7 @@ class Settings:
     db_path: Path | None = None  # None: the workspace's wamkt.db (see wamkt_nb.workspace)
     database_url: str = ""  # postgresql://user:password@host/db: the team store instead of db_path
     sandbox: bool = True
+    worker: bool = False  # a ``wamkt worker`` sends this workspace's campaigns: send() submits them
     pace: str = "safe"
     max_rate: float = 80.0
     webhook_host: str = "127.0.0.1"
@@ -143,7 +144,7 @@ def _coerce(name: str, raw: Any) -> Any:
         return Path(raw).expanduser()
     if name == "database_url":
         return _database_url(raw)
-    if name == "sandbox":
+    if name in {"sandbox", "worker"}:
         if isinstance(raw, bool):
             return raw
         text = str(raw).strip().lower()
@@ -151,7 +152,7 @@ def _coerce(name: str, raw: Any) -> Any:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
-        raise SettingsError(f"sandbox must be true or false, not {raw!r}")
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
     if name in {"max_rate"}:
         try:
             rate = float(raw)

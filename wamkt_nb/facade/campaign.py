@@ -21,15 +21,18 @@ from ..aio import run_sync
 from ..analytics import compute_metrics, load_ledger
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
+from ..campaigns.watch import SubmittedRun
+from ..campaigns.worker import submitted_options
 from ..compliance import Policy
 from ..messages import MessageSpec, Template
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
     from .workspace import Workspace
 
-SEND_DISPLAYS: dict[str, Callable[[CampaignRunner, Any], Any]] = {}
-"""Views that show a running send, by name (``Campaign.send(display=...)``): given the runner and its
-client (to close when the run ends), start the run on the current event loop and return the view.
+SEND_DISPLAYS: dict[str, Callable[[CampaignRunner | SubmittedRun, Any], Any]] = {}
+"""Views that show a running send, by name (``Campaign.send(display=...)``): given the runner (or the
+watch of a submitted campaign) and its client (to close when the run ends; None for a watch), start
+the run on the current event loop and return the view.
 The widgets layer adds ``"widget"`` (:mod:`wamkt_nb.widgets.send`), so this layer needs no ipywidgets;
 without a registered view the run blocks with a one-line progress display."""
 
@@ -153,13 +156,17 @@ class Campaign:
     def _options(self, pace: str | float, **options: Any) -> SendOptions:
         return self.workspace.send_options(pace, **options)
 
-    def send(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
-        """Send (or resume) the saved plan. In Jupyter this shows the send widget and returns it (its
-        ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line progress display and
-        returns the final :class:`Progress`. ``options`` are :class:`SendOptions` fields."""
+    def send(self, pace: str | float = "safe", *, display: str | None = None, submit: bool | None = None,
+             **options: Any) -> Any:
+        """Send (or resume) the saved plan. With a worker (``submit=True``, or the ``worker`` setting)
+        this is :meth:`submit`. Otherwise it runs in this process: in Jupyter it shows the send widget
+        and returns it (its ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line
+        progress display and returns the final :class:`Progress`. ``options`` are :class:`SendOptions` fields."""
         if self.status == "composed":
             raise ledger.LedgerError(f"campaign {self.name!r} has no plan yet: dry_run() it first")
         ws = self.workspace
+        if submit if submit is not None else ws.settings.worker:
+            return self.submit(pace, display=display, **options)
         client = ws.async_client()
         runner = CampaignRunner(ws.store, client, self.name, self._options(pace, **options), clock=ws.clock)
         show = SEND_DISPLAYS.get(display or _display())
@@ -196,6 +203,21 @@ class Campaign:
         """The A/B evaluation (per-arm rates, test, lift, sample ratio check and verdict)."""
         _, evaluation = evaluate_campaign(self.workspace.store, self.name, metric, **options)
         return evaluation
+
+    def submit(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
+        """Hand the saved plan to ``wamkt worker`` (through the ledger) and watch it: in Jupyter the
+        send widget follows the ledger (its pause, resume and cancel go to the worker), elsewhere the
+        :class:`SubmittedRun` is returned (``progress()``, ``pause()``, ``cancel()``). The campaign
+        goes on when the notebook closes; ``options`` are :class:`SendOptions` fields."""
+        if self.status == "composed":
+            raise ledger.LedgerError(f"campaign {self.name!r} has no plan yet: dry_run() it first")
+        ws = self.workspace
+        watched = SubmittedRun(ws.store, self.name, submitted_options({"pace": pace, **options}), clock=ws.clock)
+        show = SEND_DISPLAYS.get(display or _display())
+        if show is not None:
+            return show(watched, None)
+        watched.submit()
+        return watched
 
 
 def _display() -> str:
