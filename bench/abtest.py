@@ -6,6 +6,7 @@ Baseline for assignment: a per-customer Python loop (SHA-256 of "key:id", the fi
 integer, an if-chain over the cumulative shares), i.e. what one would write without numpy.
 Outcome counts are timed on a real SQLite ledger in a temporary folder (sends, inbound replies,
 conversions). The machine may be shared: figures are wall times of one run each.
+Assignment is also compared with ISSUE_BASELINE_S, its time when issue 16 asked for it in bulk.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import pandas as pd
 
 from wamkt_nb.abtest import arm_counts, assign_arms, evaluate, guardrail_counts, plan_test, unit_outcomes
 from wamkt_nb.store import open_store
+
+ISSUE_BASELINE_S = 1.32
+"""Seconds for 1,000,000 customers before the ids were handled in bulk (issue 16, item 5)."""
 
 
 def baseline_assign(ids: list[str], key: str, arms: list[str], shares: list[float], holdout: float) -> dict[str, str]:
@@ -90,6 +94,8 @@ def main() -> None:
     print(f"assign {args.customers:,} customers (3 arms + 10 % holdout): {t_ours:.2f} s "
           f"({args.customers / t_ours:,.0f}/s); per-row loop baseline {t_base:.2f} s; "
           f"ratio {t_base / t_ours:.2f}x")
+    if args.customers == 1_000_000:
+        print(f"vs issue 16 baseline {ISSUE_BASELINE_S:.2f} s: {ISSUE_BASELINE_S / t_ours:.2f}x")
     strata = np.arange(args.customers) % 50
     _, t_strat = timed(assign_arms, ids, "bench-exp", arms, holdout=0.1, strata=strata)
     print(f"stratified (50 strata): {t_strat:.2f} s")
