@@ -6,7 +6,8 @@ One row per attempted send (a request was made and is over: :data:`~.states.EXPO
 * ``got``: Meta accepted the message (:data:`~.states.ACCEPTED_STATES`; the customer was reached);
 * ``delivered`` / ``read``: Meta reported the stage (a later stage implies the earlier ones);
 * ``replied``: an inbound message from the recipient's phone within ``reply_seconds`` after delivery
-  (the A/B ``reply`` outcome's definition, :mod:`.experiments`);
+  (the A/B ``reply`` outcome's definition, :mod:`.experiments`), or after the read receipt when the
+  delivery receipt never came (Meta may send ``read`` alone; a reader who answered is no "no reply");
 * ``clicked``: a person (not a link preview or bot) opened one of the message's tracked links;
 * ``converted``: an order of the customer within ``attribution_seconds`` after the message;
 * ``held``: Meta held it back (131049); ``failed``: any other failure.
@@ -35,9 +36,10 @@ SELECT s.campaign_id, s.customer_id,
        CASE WHEN s.state IN ({_IN(ACCEPTED_STATES)}) THEN 1 ELSE 0 END AS got,
        CASE WHEN s.delivered_at IS NOT NULL OR s.state IN ('delivered', 'read') THEN 1 ELSE 0 END AS delivered,
        CASE WHEN s.read_at IS NOT NULL OR s.state = 'read' THEN 1 ELSE 0 END AS read,
-       CASE WHEN s.delivered_at IS NOT NULL AND EXISTS (
-             SELECT 1 FROM inbound_messages i WHERE i.phone = s.phone AND i.timestamp >= s.delivered_at
-               AND i.timestamp <= s.delivered_at + :reply_seconds) THEN 1 ELSE 0 END AS replied,
+       CASE WHEN EXISTS (
+             SELECT 1 FROM inbound_messages i WHERE i.phone = s.phone
+               AND i.timestamp >= COALESCE(s.delivered_at, s.read_at)
+               AND i.timestamp <= COALESCE(s.delivered_at, s.read_at) + :reply_seconds) THEN 1 ELSE 0 END AS replied,
        CASE WHEN EXISTS (SELECT 1 FROM link_clicks k WHERE k.recipient_key = s.recipient_key AND k.human = 1)
             THEN 1 ELSE 0 END AS clicked,
        CASE WHEN EXISTS (
