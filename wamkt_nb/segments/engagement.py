@@ -157,6 +157,15 @@ def add_engagement(store: Store, features: pd.DataFrame, rule: Node | None, id_c
     return with_engagement(features, engagement_facts(store, campaigns, **windows), rule, id_column)
 
 
+def engagement_fields(columns: Iterable[str]) -> list[str]:
+    """The engagement condition fields a frame's engagement columns allow: any campaign first."""
+    campaigns = dict.fromkeys(c[len(COLUMN_PREFIX):].rsplit(":", 1)[0] for c in map(str, columns)
+                              if c.startswith(COLUMN_PREFIX))
+    if not campaigns:
+        return []
+    return [FIELD_PREFIX + ANY_CAMPAIGN] + [FIELD_PREFIX + c for c in campaigns if c != ANY_CAMPAIGN]
+
+
 def describe_engagement(cond: Condition) -> str:
     """E.g. "read, no reply to spring-sale in the last 7 days"."""
     campaign = campaign_of(cond)
