@@ -20,7 +20,7 @@ def reference_arm(customer_id: str, key: str, arms: list[str], shares: list[floa
         return HOLDOUT
     u, edge = word[0] * 2.0**-53, 0.0
     total = sum(shares)
-    for arm, share in zip(arms, shares):
+    for arm, share in zip(arms, shares, strict=True):
         edge += share / total
         if u < edge:
             return arm

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import time
 
-import pandas as pd
-
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import load_segment

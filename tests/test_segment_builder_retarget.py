@@ -35,7 +35,8 @@ def store(tmp_path, features):
                 state = ("read", "delivered", "failed")[i % 3]
                 conn.execute(
                     "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, error_code, planned_at,"
-                    " sent_at, delivered_at, read_at, failed_at, updated_at) VALUES ('winter', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " sent_at, delivered_at, read_at, failed_at, updated_at)"
+                    " VALUES ('winter', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (f"winter:{i}", customer, f"+4915100{i:05d}", state,
                      (131049 if i % 2 else 131026) if state == "failed" else None, sent,
                      None if state == "failed" else sent, None if state == "failed" else sent + 60,

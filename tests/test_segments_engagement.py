@@ -11,8 +11,20 @@ import pytest
 
 from wamkt_nb.ledger.engagement import engagement_facts
 from wamkt_nb.segments import (
-    And, Condition, Not, Or, SegmentRuleError, SqlEvaluator, describe, engagement_condition, evaluate, from_json,
-    inline_sql, segment_query, to_json, with_engagement,
+    And,
+    Condition,
+    Not,
+    Or,
+    SegmentRuleError,
+    SqlEvaluator,
+    describe,
+    engagement_condition,
+    evaluate,
+    from_json,
+    inline_sql,
+    segment_query,
+    to_json,
+    with_engagement,
 )
 from wamkt_nb.segments.engagement import STATES, column_name, expand
 from wamkt_nb.segments.frame import segment_frame
@@ -44,11 +56,11 @@ def store(tmp_path):
     with open_store(tmp_path / "w.db") as store:
         with store.transaction() as conn:
             for campaign, created in (("spring", SPRING), ("summer", SUMMER)):
-                conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at) VALUES (?, ?, 'marketing', ?)",
-                             (campaign, campaign, created))
-            for i, (customer, campaign, state, code, sent, delivered, read) in enumerate(SENDS):
+                conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
+                             " VALUES (?, ?, 'marketing', ?)", (campaign, campaign, created))
+            for customer, campaign, state, code, sent, delivered, read in SENDS:
                 start = SPRING if campaign == "spring" else SUMMER
-                at = lambda h: None if h is None else start + h * HOUR  # noqa: E731
+                at = lambda h, start=start: None if h is None else start + h * HOUR  # noqa: E731
                 conn.execute(
                     "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, error_code,"
                     " planned_at, accepted_at, sent_at, delivered_at, read_at, failed_at, updated_at)"
@@ -58,17 +70,17 @@ def store(tmp_path):
                      at(read), start + 60 if state == "failed" else None, start))
             replies = [("c0", SPRING + 2 * HOUR), ("c7", SPRING + 30 * HOUR)]  # c7's comes after the 24 h window
             for n, (customer, ts) in enumerate(replies):
-                conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json, received_at)"
-                             " VALUES (?, ?, ?, 'text', ?, '{}', ?)",
+                conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json,"
+                             " received_at) VALUES (?, ?, ?, 'text', ?, '{}', ?)",
                              (f"in{n}", f"49151{customer[1:]:0>7}", f"+49151{customer[1:]:0>7}", ts, ts))
             conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o1', 'c7', ?, 20)",
                          (SPRING + 5 * HOUR,))
             conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o2', 'c2', ?, 20)",
                          (SPRING - 5 * HOUR,))  # before the message: not a conversion
-            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent, human)"
-                         " VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)", (SPRING + HOUR,))
-            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent, human)"
-                         " VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)", (SPRING + HOUR,))
+            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+                         " human) VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)", (SPRING + HOUR,))
+            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+                         " human) VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)", (SPRING + HOUR,))
         yield store
 
 

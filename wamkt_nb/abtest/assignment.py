@@ -44,7 +44,7 @@ def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(edges, u, side="right"), len(shares) - 1)
 
 
-def _id_strings(customer_ids: Iterable) -> list[str]:
+def _id_strings(customer_ids: Iterable[object]) -> list[str]:
     """The ids as a list of non-empty strings (numbers become their text); a missing one raises."""
     values = list(customer_ids)
     if not all(type(c) is str for c in values):

@@ -17,7 +17,7 @@ Holdout rows and rows never attempted are absent: nothing reached those customer
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -29,11 +29,17 @@ FACTS = ("got", "delivered", "read", "replied", "clicked", "converted", "held", 
 
 _HELD = f"s.state = 'failed' AND COALESCE(s.error_code, 0) = {HELD_BY_META}"
 """A row Meta held back (as :data:`~.held.HELD_SQL`, on the alias ``s``)."""
-_IN = lambda states: ", ".join(f"'{s}'" for s in states)  # noqa: E731 (fixed state names, not input)
+
+
+def _sql_list(states: Sequence[str]) -> str:
+    """A fixed list of state names (constants, never input) as SQL literals."""
+    return ", ".join(f"'{s}'" for s in states)
+
+
 _SQL = f"""
 SELECT s.campaign_id, s.customer_id,
        COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.failed_at, s.planned_at, s.updated_at) AS at,
-       CASE WHEN s.state IN ({_IN(ACCEPTED_STATES)}) THEN 1 ELSE 0 END AS got,
+       CASE WHEN s.state IN ({_sql_list(ACCEPTED_STATES)}) THEN 1 ELSE 0 END AS got,
        CASE WHEN s.delivered_at IS NOT NULL OR s.state IN ('delivered', 'read') THEN 1 ELSE 0 END AS delivered,
        CASE WHEN s.read_at IS NOT NULL OR s.state = 'read' THEN 1 ELSE 0 END AS read,
        CASE WHEN EXISTS (
@@ -46,18 +52,19 @@ SELECT s.campaign_id, s.customer_id,
              SELECT 1 FROM conversions o WHERE o.customer_id = s.customer_id
                AND o.at >= COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.planned_at)
                AND o.at < COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.planned_at) + :attribution_seconds)
-            AND s.state IN ({_IN(ACCEPTED_STATES)}) THEN 1 ELSE 0 END AS converted,
+            AND s.state IN ({_sql_list(ACCEPTED_STATES)}) THEN 1 ELSE 0 END AS converted,
        CASE WHEN {_HELD} THEN 1 ELSE 0 END AS held,
        CASE WHEN s.state = 'failed' AND NOT ({_HELD}) THEN 1 ELSE 0 END AS failed
 FROM sends s
-WHERE s.state IN ({_IN(EXPOSED_STATES)})
+WHERE s.state IN ({_sql_list(EXPOSED_STATES)})
 """
 
 
 def engagement_facts(store: Store, campaign_ids: Sequence[str] | None = None, *, reply_seconds: float = 86_400.0,
                      attribution_seconds: float = 7 * 86_400.0) -> pd.DataFrame:
     """Per attempted send of ``campaign_ids`` (None: every campaign) its time and fact flags (bool)."""
-    sql, params = _SQL, {"reply_seconds": reply_seconds, "attribution_seconds": attribution_seconds}
+    sql = _SQL
+    params: dict[str, object] = {"reply_seconds": reply_seconds, "attribution_seconds": attribution_seconds}
     if campaign_ids is not None:
         ids = list(dict.fromkeys(str(c) for c in campaign_ids))
         if not ids:
@@ -67,7 +74,7 @@ def engagement_facts(store: Store, campaign_ids: Sequence[str] | None = None, *,
         marks = ", ".join(f":campaign_{i}" for i in range(len(ids)))
         sql += f" AND s.campaign_id IN ({marks})"
         params |= {f"campaign_{i}": c for i, c in enumerate(ids)}
-    frame = store.read_frame(sql + " ORDER BY s.send_id", params)
+    frame: pd.DataFrame = store.read_frame(sql + " ORDER BY s.send_id", params)
     frame["at"] = frame["at"].astype(float)
     for fact in FACTS:
         frame[fact] = frame[fact].astype(bool)

@@ -17,7 +17,8 @@ warehouse table needs the same columns (``engagement_columns`` gives them).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,7 +154,7 @@ def add_engagement(store: Store, features: pd.DataFrame, rule: Node | None, id_c
     pairs = needed(rule)
     if not pairs:
         return features
-    campaigns = None if any(c is None for c, _ in pairs) else [c for c, _ in pairs]
+    campaigns = None if any(c is None for c, _ in pairs) else [c for c, _ in pairs if c is not None]
     return with_engagement(features, engagement_facts(store, campaigns, **windows), rule, id_column)
 
 
