@@ -59,11 +59,9 @@ def _id_strings(customer_ids: Iterable[object]) -> list[str]:
 def _check_unique(ids: list[str], u: np.ndarray) -> None:
     """Raise on a repeated id. Equal ids have equal hashes, so only ids whose hash repeats (the
     repeats, and by chance at 53 bits almost never others) are compared as strings."""
-    order = np.argsort(u, kind="stable")
-    repeats = np.flatnonzero(u[order][1:] == u[order][:-1])
-    if not len(repeats):
+    if len(pd.unique(u)) == len(u):  # a hash table over floats: no string is compared
         return
-    suspects = [ids[i] for i in np.unique(np.concatenate([order[repeats], order[repeats + 1]]))]
+    suspects = [ids[i] for i in np.flatnonzero(pd.Series(u).duplicated(keep=False).to_numpy())]
     dup = pd.Index(suspects)
     dup = dup[dup.duplicated()].unique()[:3].tolist()
     if dup:
