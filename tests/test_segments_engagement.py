@@ -51,36 +51,42 @@ SENDS = [
 CUSTOMERS = [f"c{i}" for i in range(10)]  # c9 never got a message
 
 
+def _fill(store) -> None:
+    """Write the ledger of SENDS, the replies, orders and clicks."""
+    with store.transaction() as conn:
+        for campaign, created in (("spring", SPRING), ("summer", SUMMER)):
+            conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
+                         " VALUES (?, ?, 'marketing', ?)", (campaign, campaign, created))
+        for customer, campaign, state, code, sent, delivered, read in SENDS:
+            start = SPRING if campaign == "spring" else SUMMER
+            at = lambda h, start=start: None if h is None else start + h * HOUR  # noqa: E731
+            conn.execute(
+                "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, error_code,"
+                " planned_at, accepted_at, sent_at, delivered_at, read_at, failed_at, updated_at)"
+                " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (campaign, f"{campaign}:{customer}", customer, f"+49151{customer[1:]:0>7}", state,
+                 "holdout" if state == "excluded" else None, code, start, at(sent), at(sent), at(delivered),
+                 at(read), start + 60 if state == "failed" else None, start))
+        replies = [("c0", SPRING + 2 * HOUR), ("c7", SPRING + 30 * HOUR)]  # c7's comes after the 24 h window
+        for n, (customer, ts) in enumerate(replies):
+            conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json,"
+                         " received_at) VALUES (?, ?, ?, 'text', ?, '{}', ?)",
+                         (f"in{n}", f"49151{customer[1:]:0>7}", f"+49151{customer[1:]:0>7}", ts, ts))
+        conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o1', 'c7', ?, 20)",
+                     (SPRING + 5 * HOUR,))
+        conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o2', 'c2', ?, 20)",
+                     (SPRING - 5 * HOUR,))  # before the message: not a conversion
+        conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+                     " human) VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)", (SPRING + HOUR,))
+        conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+                     " human) VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)", (SPRING + HOUR,))
+
+
 @pytest.fixture()
-def store(tmp_path):
-    with open_store(tmp_path / "w.db") as store:
-        with store.transaction() as conn:
-            for campaign, created in (("spring", SPRING), ("summer", SUMMER)):
-                conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
-                             " VALUES (?, ?, 'marketing', ?)", (campaign, campaign, created))
-            for customer, campaign, state, code, sent, delivered, read in SENDS:
-                start = SPRING if campaign == "spring" else SUMMER
-                at = lambda h, start=start: None if h is None else start + h * HOUR  # noqa: E731
-                conn.execute(
-                    "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, error_code,"
-                    " planned_at, accepted_at, sent_at, delivered_at, read_at, failed_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (campaign, f"{campaign}:{customer}", customer, f"+49151{customer[1:]:0>7}", state,
-                     "holdout" if state == "excluded" else None, code, start, at(sent), at(sent), at(delivered),
-                     at(read), start + 60 if state == "failed" else None, start))
-            replies = [("c0", SPRING + 2 * HOUR), ("c7", SPRING + 30 * HOUR)]  # c7's comes after the 24 h window
-            for n, (customer, ts) in enumerate(replies):
-                conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json,"
-                             " received_at) VALUES (?, ?, ?, 'text', ?, '{}', ?)",
-                             (f"in{n}", f"49151{customer[1:]:0>7}", f"+49151{customer[1:]:0>7}", ts, ts))
-            conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o1', 'c7', ?, 20)",
-                         (SPRING + 5 * HOUR,))
-            conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o2', 'c2', ?, 20)",
-                         (SPRING - 5 * HOUR,))  # before the message: not a conversion
-            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
-                         " human) VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)", (SPRING + HOUR,))
-            conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
-                         " human) VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)", (SPRING + HOUR,))
+def store(store_target):
+    """The ledger above in a fresh store, on SQLite and on PostgreSQL (the team store)."""
+    with open_store(store_target) as store:
+        _fill(store)
         yield store
 
 
@@ -228,3 +234,29 @@ def test_pandas_and_duckdb_agree_on_random_ledgers_and_rules(facts, rule, includ
     with SqlEvaluator(frame) as ev:
         b = ev.evaluate(rule, NOW, include_inactive)
     assert sorted(a.customer_ids) == sorted(b.customer_ids), to_json(rule)
+
+
+def test_pandas_and_postgresql_pick_the_same_customers_for_every_state(postgres_server, tmp_path):
+    """The postgres dialect of the compiled rule, run by a real server over the same columns."""
+    import psycopg  # noqa: PLC0415 (as the property test: only the PostgreSQL tests need it)
+
+    with open_store(tmp_path / "w.db") as sqlite_store:
+        _fill(sqlite_store)
+        frame = with_engagement(features(), engagement_facts(sqlite_store))
+    columns = [c for c in frame.columns if c.startswith("engagement:")]
+    ddl = ", ".join(['"customer_id" TEXT', '"order_count" BIGINT', '"tags" TEXT[]']
+                    + [f'"{c}" TIMESTAMPTZ' for c in columns])
+    rows = [(r.customer_id, int(r.order_count), list(r.tags),
+             *(None if pd.isna(t) else t.to_pydatetime() for t in r[3:]))
+            for r in frame[["customer_id", "order_count", "tags", *columns]].itertuples(index=False)]
+    url = postgres_server.create_database("wamkt_engagement")
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"CREATE TABLE features ({ddl})")
+        with con.cursor() as cur:
+            cur.executemany(f"INSERT INTO features VALUES ({', '.join(['%s'] * (3 + len(columns)))})", rows)
+        schema = segment_frame(frame).schema
+        for rule in every_rule():
+            q = segment_query(rule, schema, NOW, dialect="postgres")
+            got = con.execute(q.sql, q.params).fetchall()
+            expected = evaluate(rule, frame, NOW, include_inactive=True)
+            assert sorted(c for c, _ in got) == sorted(expected.customer_ids), to_json(rule)
