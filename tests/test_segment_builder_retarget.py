@@ -10,8 +10,11 @@ import pytest
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger.engagement import engagement_facts
-from wamkt_nb.segments import And, Condition, engagement_condition, evaluate, load_segment, with_engagement
+from wamkt_nb.segments import (
+    And, Condition, engagement_condition, evaluate, load_segment, save_segment, with_engagement,
+)
 from wamkt_nb.store import open_store
+from wamkt_nb.widgets.preview import MessagePreview
 from wamkt_nb.widgets.segment_builder import ConditionEditor, SegmentBuilder
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
@@ -88,3 +91,12 @@ def test_without_a_ledger_there_is_no_campaign_field(features, tmp_path):
     with open_store(tmp_path / "empty.db") as empty:
         b = SegmentBuilder(features, NOW, store=empty)
     assert not any(f.startswith("campaign:") for f in b.fields)
+
+
+def test_the_message_preview_offers_a_saved_retargeting_segment(features, store):
+    rule = engagement_condition("winter", "delivered_not_read")
+    save_segment(store, "winter unread", rule)
+    preview = MessagePreview(features, now=NOW, text="Hallo {{first_name}}", store=store)
+    preview.segment.value = "saved: winter unread"
+    expected = evaluate(rule, with_engagement(features, engagement_facts(store)), NOW, include_inactive=False)
+    assert sorted(preview.audience["customer_id"]) == sorted(expected.customer_ids) != []
