@@ -47,7 +47,7 @@ def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
 def _id_strings(customer_ids: Iterable[object]) -> list[str]:
     """The ids as a list of non-empty strings (numbers become their text); a missing one raises."""
     values = list(customer_ids)
-    if not all(type(c) is str for c in values):
+    if set(map(type, values)) - {str}:
         if any(pd.isna(c) for c in values if not isinstance(c, str)):
             raise AbTestError("customer ids must not be empty")
         values = [str(c) for c in values]
@@ -113,9 +113,10 @@ def assign_arms(
         # systematic allocation: position (rank + offset)/size through the cumulative shares
         picked = np.empty(len(ids), dtype=int)
         picked[order] = _pick((rank + offsets[code_sorted]) / sizes[code_sorted], shares)
-    result = pd.Series(np.asarray(names, dtype=object)[picked], index=ids, name="arm")
+    labels = np.asarray(names, dtype=object)[picked]
     if holdout > 0:
-        result[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
+        labels[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
+    result = pd.Series(labels, index=ids, name="arm")
     if existing is not None:
         kept = pd.Series(existing, dtype=object).dropna()
         kept.index = kept.index.astype(str)
