@@ -46,6 +46,30 @@ def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(edges, u, side="right"), len(shares) - 1)
 
 
+def _id_strings(customer_ids: Iterable[object]) -> list[str]:
+    """The ids as a list of non-empty strings (numbers become their text); a missing one raises."""
+    values = list(customer_ids)
+    if set(map(type, values)) - {str}:
+        if any(pd.isna(c) for c in values if not isinstance(c, str)):
+            raise AbTestError("customer ids must not be empty")
+        values = [str(c) for c in values]
+    if "" in values:
+        raise AbTestError("customer ids must not be empty")
+    return values
+
+
+def _check_unique(ids: list[str], u: np.ndarray) -> None:
+    """Raise on a repeated id. Equal ids have equal hashes, so only ids whose hash repeats (the
+    repeats, and by chance at 53 bits almost never others) are compared as strings."""
+    if len(pd.unique(u)) == len(u):  # a hash table over floats: no string is compared
+        return
+    suspects = [ids[i] for i in np.flatnonzero(pd.Series(u).duplicated(keep=False).to_numpy())]
+    dup = pd.Index(suspects)
+    dup = dup[dup.duplicated()].unique()[:3].tolist()
+    if dup:
+        raise AbTestError(f"customer ids must be unique; repeated: {dup}")
+
+
 def assign_arms(
     customer_ids: Sequence[str] | pd.Series,
     experiment_key: str,
@@ -69,15 +93,11 @@ def assign_arms(
     shares = normalised(allocation, len(names))
     if not 0 <= holdout < 1:
         raise AbTestError(f"holdout must be a share in [0, 1), got {holdout}")
-    ids = pd.Index(pd.Series(customer_ids, dtype="string").astype(str), name="customer_id")
-    if ids.has_duplicates:
-        dup = ids[ids.duplicated()][:3].tolist()
-        raise AbTestError(f"customer ids must be unique; repeated: {dup}")
-    if ids.hasnans or (ids == "").any():
-        raise AbTestError("customer ids must not be empty")
-
-    units = hash_units(ids.tolist(), experiment_key)  # a list: iterating an Arrow index is slow
+    id_list = _id_strings(customer_ids)
+    units = hash_units(id_list, experiment_key)
     u = units[:, 0]
+    _check_unique(id_list, u)
+    ids = pd.Index(id_list, dtype="str", name="customer_id")
     if strata is None:
         picked = _pick(u, shares)
     else:
@@ -95,9 +115,10 @@ def assign_arms(
         # systematic allocation: position (rank + offset)/size through the cumulative shares
         picked = np.empty(len(ids), dtype=int)
         picked[order] = _pick((rank + offsets[code_sorted]) / sizes[code_sorted], shares)
-    result = pd.Series(np.asarray(names, dtype=object)[picked], index=ids, name="arm")
+    labels = np.asarray(names, dtype=object)[picked]
     if holdout > 0:
-        result[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
+        labels[units[:, 1] < holdout] = HOLDOUT  # its own word: arms can change, the holdout stays
+    result = pd.Series(labels, index=ids, name="arm")
     if existing is not None:
         kept = pd.Series(existing, dtype=object).dropna()
         kept.index = kept.index.astype(str)

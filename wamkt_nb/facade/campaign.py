@@ -25,9 +25,10 @@ from ..campaigns.watch import SubmittedRun
 from ..campaigns.worker import submitted_options
 from ..compliance import Policy
 from ..messages import MessageSpec, Template
+from ..segments import engagement_condition
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
-    from .workspace import Workspace
+    from .workspace import Segment, Workspace
 
 SEND_DISPLAYS: dict[str, Callable[[CampaignRunner | SubmittedRun, Any], Any]] = {}
 """Views that show a running send, by name (``Campaign.send(display=...)``): given the runner (or the
@@ -74,6 +75,19 @@ class Campaign:
 
     def __repr__(self) -> str:
         return f"Campaign({self.name!r}, {self.status})"
+
+    def retarget(self, state: str, within_days: float | None = None, *, save_as: str | None = None,
+                 include_inactive: bool = False) -> Segment:
+        """The recipients of this campaign in ``state`` (e.g. ``"read_no_reply"``; the states are
+        :data:`wamkt_nb.segments.engagement.STATES`) whose message went out within the last
+        ``within_days`` (None: ever), as a segment for :meth:`Workspace.campaign`; ``save_as`` also
+        keeps its rule as a saved segment."""
+        rule = engagement_condition(self.name, state, within_days)
+        if save_as:
+            self.workspace.save_segment(save_as, rule, include_inactive)
+        segment = self.workspace.segment(rule, include_inactive=include_inactive)
+        segment.name = save_as or f"{self.name}-{state}"
+        return segment
 
     @property
     def is_experiment(self) -> bool:

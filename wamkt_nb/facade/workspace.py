@@ -29,7 +29,7 @@ from ..messages import Template
 from ..messages.registry import TemplateRegistry
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
-from ..segments import evaluate, preset
+from ..segments import add_engagement, evaluate, preset
 from ..segments.presets import PRESETS
 from ..segments.rules import Node
 from ..segments.saved import list_segments, load_segment, save_segment
@@ -133,7 +133,8 @@ class Workspace:
             else:
                 p = preset(chosen)
                 chosen, include_inactive = p.rule, p.include_inactive
-        mask = evaluate(chosen, features, now=self.now(), include_inactive=include_inactive).mask
+        with_facts = add_engagement(self.store, features, chosen)  # retargeting: what they did with campaigns
+        mask = evaluate(chosen, with_facts, now=self.now(), include_inactive=include_inactive).mask
         chosen_rows = features.iloc[np.flatnonzero(mask)] if mask is not None else features
         return Segment(name, chosen, include_inactive, chosen_rows.reset_index(drop=True))
 

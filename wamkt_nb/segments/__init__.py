@@ -7,6 +7,7 @@ inactive for 90+ days unless ``include_inactive=True`` and say how many they dro
 
 from .compare import compare_segments, evaluate_saved, overlap_counts
 from .describe import describe
+from .engagement import add_engagement, engagement_condition, with_engagement
 from .evaluation import SegmentResult, evaluate, rule_mask
 from .frame import SegmentFrame, segment_frame
 from .presets import PRESETS, Preset, preset
@@ -22,5 +23,5 @@ __all__ = [
     "DIALECTS", "SqlEvaluator", "SqlPredicate", "check_rule", "compare_segments", "delete_segment",
     "describe", "evaluate", "evaluate_saved", "from_dict", "from_json", "list_segments",
     "load_segment", "overlap_counts", "preset", "rule_mask", "save_segment", "segment_frame",
-    "inline_sql", "segment_query", "to_json", "to_sql",
+    "inline_sql", "segment_query", "to_json", "to_sql", "add_engagement", "engagement_condition", "with_engagement",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .engagement import describe_engagement, is_engagement
 from .rules import And, Condition, Node, Not
 
 FIELD_LABELS = {
@@ -58,6 +59,8 @@ def _node(node: Node, top: bool = False) -> str:
 
 
 def _condition(c: Condition) -> str:
+    if is_engagement(c):
+        return describe_engagement(c)
     label = FIELD_LABELS.get(c.field, c.field.replace("_", " "))
     op, v = c.op, c.value
     if op in ("has_any", "has_all", "has_none"):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .engagement import expand
 from .frame import SegmentFrame, segment_frame
 from .regex import translate
 from .rules import RELATIVE_DATE_OPS, And, Condition, Node, Not, SegmentRuleError, walk
@@ -71,6 +72,7 @@ def require_now(rule: Node, now: Any) -> None:
 def rule_mask(rule: Node, frame: pd.DataFrame | SegmentFrame, now: Any = None) -> np.ndarray:
     """A boolean array: which rows satisfy ``rule`` (before any inactive exclusion)."""
     sf = segment_frame(frame)
+    rule = expand(rule)
     check_rule(rule, sf.schema)
     require_now(rule, now)
     return _node(rule, sf, now)

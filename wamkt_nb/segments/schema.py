@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.features import TAGS, as_utc_timestamp
+from .engagement import expand
 from .regex import RegexError, translate
 from .rules import (
     COMPARE_OPS,
@@ -94,8 +95,9 @@ def column_kind(series: pd.Series) -> str:
 
 
 def check_rule(rule: Node, schema: FrameSchema) -> None:
-    """Raise one SegmentRuleError naming the first condition that does not fit the data."""
-    for path, cond in walk(rule):
+    """Raise one SegmentRuleError naming the first condition that does not fit the data (an
+    engagement condition as the column condition it stands for, :func:`.engagement.expand`)."""
+    for path, cond in walk(expand(rule)):
         problem = _problem(cond, schema)
         if problem:
             raise SegmentRuleError(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .engagement import expand
 from .evaluation import SegmentResult, cutoff, require_now
 from .frame import INACTIVE_TAG, SegmentFrame, segment_frame
 from .regex import translate
@@ -124,6 +125,7 @@ def quote(name: str, dialect: str = "duckdb") -> str:
 def to_sql(rule: Node, schema: FrameSchema, now: Any = None, dialect: str = "duckdb") -> SqlPredicate:
     """The rule as one boolean SQL expression over a table with the schema's columns."""
     d = dialect_of(dialect)
+    rule = expand(rule)
     check_rule(rule, schema)
     require_now(rule, now)
     params: list[Any] = []

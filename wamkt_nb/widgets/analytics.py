@@ -27,6 +27,7 @@ from ..data.stored import customer_column, imported_history
 from ..ledger.states import HELD_LABEL
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
+from .retarget import RetargetPanel
 from .theme import style
 
 ALL = "__all__"
@@ -279,6 +280,7 @@ class AnalyticsDashboard(W.VBox):
 
     def __init__(self, db_path: Path | None = None, now: pd.Timestamp | None = None) -> None:
         super().__init__()
+        self.db_path = db_path
         self.add_class("wamkt-analytics")
         self.add_class("wamkt-widget")
         self.add_class(self.css)
@@ -343,11 +345,13 @@ class CampaignOverview(AnalyticsDashboard):
         self.roi = ChartView("roi", "ROI per message")
         self.ltv = ChartView("ltv", "Monthly LTV: WhatsApp-reached customers vs the rest", with_table=False)
         self.service = ChartView("service", "Inbox service levels")
-        self.body.children = [self.kpis, self.warnings, self.funnel, self.rates, self.failures, self.decay,
-                              self.costs, self.roi, self.ltv, self.service]
+        self.retarget = RetargetPanel(self.db_path, self.source.campaigns(), self.source.now)
+        self.body.children = [self.kpis, self.warnings, self.funnel, self.rates, self.failures, self.retarget,
+                              self.decay, self.costs, self.roi, self.ltv, self.service]
 
     def draw(self, rows: pd.DataFrame) -> None:
         src = self.source
+        self.retarget.select(self.selector.campaign.value)
         roi = A.roi_per_message(rows, ("campaign_id", "campaign_name"))
         head = A.headline(rows, roi).iloc[0]
         health = A.reply_health(rows, ("campaign_name",))

@@ -26,7 +26,7 @@ from ..messages import MessageSpec, Param, Template, first_names, personalise
 from ..messages.charts import length_figure
 from ..messages.findings import Finding
 from ..messages.lint import lint_message, message_warnings
-from ..segments import PRESETS, Node, evaluate, list_segments
+from ..segments import PRESETS, Node, add_engagement, evaluate, list_segments
 from ..store import Store
 from .export_bar import ExportBar
 from .feedback import StatusLine, guarded
@@ -98,6 +98,7 @@ class MessagePreview(W.VBox):
         if segment is not None:
             self.segments = {"Given segment": segment, **self.segments}
         self.segments.update({p.label: p.rule for p in PRESETS.values()})
+        self.store = store  # a saved retargeting segment reads what customers did from its ledger
         if store is not None:
             self.segments.update({f"saved: {s.name}": s.rule for s in list_segments(store)})
         self.segment = W.Dropdown(options=list(self.segments), description="Segment")
@@ -138,7 +139,8 @@ class MessagePreview(W.VBox):
             return segment
         if isinstance(segment, (list, tuple, np.ndarray, pd.Series, pd.Index)):
             return self.full["customer_id"].astype(str).isin(set(map(str, segment))).to_numpy()
-        return evaluate(segment, self.full, self.now).mask
+        frame = self.full if self.store is None else add_engagement(self.store, self.full, segment)
+        return evaluate(segment, frame, self.now).mask
 
     def _changed(self, change: dict) -> None:
         self.refresh()

@@ -48,7 +48,11 @@ from ..segments import (
     segment_frame,
     segment_query,
 )
+from ..ledger.engagement import engagement_facts
 from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
+from ..segments.engagement import (
+    ANY_CAMPAIGN, COLUMN_PREFIX, FIELD_PREFIX, STATES, engagement_fields, with_engagement,
+)
 from ..segments.frame import SegmentFrame
 from ..segments.preview import composition_figure, sample_members
 from ..segments.rules import to_json
@@ -66,8 +70,11 @@ PERSONAL_FIELDS = frozenset({"phone", "email", "first_name", "last_name", "name"
 """Columns that identify a person: never offered as segment fields (a segment is not a look-up)."""
 # The operator a field starts with: the control that fits the column best.
 DEFAULT_OPS = {"tags": "has_any", "category": "in", "datetime": "within_last", "number": ">=",
-               "string": "contains", "bool": "="}
+               "string": "contains", "bool": "=", "engagement": "read_no_reply"}
+ENGAGEMENT_WINDOWS = [("ever", None)] + [(f"within {d} day{'s' if d > 1 else ''}", d) for d in (1, 3, 7, 14, 30, 90)]
+"""The "within N days" choices of a retargeting condition."""
 OP_LABELS = {
+    **STATES,
     "within_last": "within last", "more_than_ago": "more than ... ago", "is_set": "is set",
     "is_empty": "is empty", "not_in": "not in", "starts_with": "starts with",
     "ends_with": "ends with", "has_any": "has any of", "has_all": "has all of",
@@ -76,7 +83,15 @@ OP_LABELS = {
 
 
 def field_label(field: str) -> str:
+    if field.startswith(FIELD_PREFIX):  # a retargeting condition: what customers did with a campaign
+        campaign = field[len(FIELD_PREFIX):]
+        return "any campaign" if campaign == ANY_CAMPAIGN else f"campaign {campaign}"
     return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def kind_ops(kind: str) -> tuple[str, ...]:
+    """The operators a field of ``kind`` offers (the states, for a campaign)."""
+    return tuple(STATES) if kind == "engagement" else KIND_OPS[kind]
 
 
 def _shape(kind: str, op: str) -> str:
@@ -127,18 +142,20 @@ class ConditionEditor(W.HBox):
 
     @property
     def kind(self) -> str:
+        if self.field.value.startswith(FIELD_PREFIX):
+            return "engagement"
         return self.builder.sf.schema.kinds[self.field.value]
 
     def set_condition(self, cond: Condition) -> None:
         with self.builder.quiet():
             self.field.value = cond.field
-            self.op.options = [(OP_LABELS.get(o, o), o) for o in KIND_OPS[self.kind]]
+            self.op.options = [(OP_LABELS.get(o, o), o) for o in kind_ops(self.kind)]
             self.op.value = cond.op
             self._build_value(cond.value)
 
     def _on_field(self, change: dict) -> None:
         with self.builder.quiet():
-            self.op.options = [(OP_LABELS.get(o, o), o) for o in KIND_OPS[self.kind]]
+            self.op.options = [(OP_LABELS.get(o, o), o) for o in kind_ops(self.kind)]
             self.op.value = DEFAULT_OPS[self.kind]
             self._build_value(None)
         self.builder.refresh()
@@ -188,6 +205,10 @@ class ConditionEditor(W.HBox):
         controls: list[W.Widget]
         if op in ("is_set", "is_empty"):
             controls = []
+        elif kind == "engagement":
+            windows = [d for _, d in ENGAGEMENT_WINDOWS]
+            controls = [W.Dropdown(options=ENGAGEMENT_WINDOWS, value=value if value in windows else None,
+                                   layout=W.Layout(width="140px"))]
         elif kind == "tags":
             tags = list(sf.schema.tags)
             chosen = [t for t in (value or tags[:1]) if t in tags]
@@ -234,6 +255,8 @@ class ConditionEditor(W.HBox):
         values = [c.value for c in self._controls if not isinstance(c, W.Label)]
         if op in ("is_set", "is_empty"):
             return Condition(column, op)
+        if kind == "engagement":
+            return Condition(column, op, values[0])
         if kind in ("tags", "category") and op in ("in", "not_in", "has_any", "has_all", "has_none"):
             return Condition(column, op, list(values[0]))
         if kind == "datetime" and op not in ("within_last", "more_than_ago"):
@@ -323,6 +346,10 @@ class SegmentBuilder(W.VBox):
 
     def __init__(self, features: pd.DataFrame | SegmentFrame, now: Any, store: Store | None = None,
                  rule: Node | None = None, include_inactive: bool = False, sample_size: int = 8) -> None:
+        if store is not None and isinstance(features, pd.DataFrame):
+            facts = engagement_facts(store)  # retargeting: what each customer did with each campaign
+            if len(facts):
+                features = with_engagement(features, facts)
         self.sf = segment_frame(features)
         self.now = now
         self.store = store
@@ -331,9 +358,11 @@ class SegmentBuilder(W.VBox):
         self._quiet = 0
         kinds = self.sf.schema.kinds
         usable = [c for c, k in kinds.items()
-                  if k in KIND_OPS and c != self.sf.id_column and c not in PERSONAL_FIELDS]
+                  if k in KIND_OPS and c != self.sf.id_column and c not in PERSONAL_FIELDS
+                  and not c.startswith(COLUMN_PREFIX)]
         self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(set(usable) - set(PREFERRED_FIELDS),
                                                                             key=field_label)
+        self.fields += engagement_fields(kinds)
         self._preset_json = ""
 
         self.preset = W.Dropdown(options=[("start from a preset...", "")] + [(p.label, k) for k, p in PRESETS.items()],
