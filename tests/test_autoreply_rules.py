@@ -7,15 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wamkt_nb.autoreply import Rule, AutoReplyRuleError, decide, decide_message, delete_rule, first_match, load_rules, save_rule, try_message
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.text import normalize_text
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.mark.parametrize("text", ["rabatt", "RABATT!", "Rabatt?", "  Rábatt ", "Rabatt 🙂", "gibt es RABATT??"])

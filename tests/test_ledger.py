@@ -11,6 +11,8 @@ from wamkt_nb.ledger import LedgerError, Outcome
 from wamkt_nb.store import open_store
 from wamkt_nb.store.migrations import apply_migrations
 
+pytestmark = pytest.mark.both_stores
+
 NOW = 1_780_000_000.0
 
 
@@ -44,13 +46,6 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
             "cost": 0.0, "timezone": zone_where_it_is(12),  # the sender checks quiet hours at send time
         })
     return pd.DataFrame(rows)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 def test_create_writes_every_row_before_sending(store):

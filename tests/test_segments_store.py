@@ -15,13 +15,9 @@ from wamkt_nb.segments import (
 )
 from wamkt_nb.store import open_store
 
+pytestmark = pytest.mark.both_stores
+
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "wamkt.db") as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import service_from_settings
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(60, seed=5)
 
 

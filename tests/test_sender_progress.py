@@ -15,6 +15,8 @@ from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.webhooks.wiring import connect_sandbox
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(30, seed=3)
 
 

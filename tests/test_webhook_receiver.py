@@ -20,12 +20,7 @@ from webhook_payloads import (
     APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_quality_update, template_update,
 )
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "wamkt.db")
-    yield s
-    s.close()
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
