@@ -36,7 +36,7 @@ def test_save_load_update_delete(store, tmp_path):
     assert (updated.created_at, updated.updated_at) == (1_000.0, 1_060.0)
     assert updated.include_inactive and updated.rule == PRESETS["inactive_90d"].rule
     store.close()
-    with open_store(tmp_path / "wamkt.db") as again:  # it really is on disk
+    with open_store(store.target) as again:  # it really is stored
         assert [s.name for s in list_segments(again)] == ["loyal"]
         assert delete_segment(again, "loyal") and not delete_segment(again, "loyal")
         with pytest.raises(KeyError, match="no saved segment named 'loyal'"):

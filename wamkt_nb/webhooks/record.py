@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from ..ledger.transitions import apply_status
-from ..store import Store
+from ..store import VALUE_ERRORS, Store
 from .consent import message_consent, record_consent
 from .updates import InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch
 from .windows import open_window
@@ -51,10 +51,10 @@ class RecordResult:
         }
 
 
-STORE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, sqlite3.InterfaceError,
-                sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.DataError)
-"""What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits);
-``sqlite3.OperationalError`` (locked, disk full) is not among them: that fails the batch, and Meta retries."""
+STORE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, *VALUE_ERRORS)
+"""What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits,
+a NUL character on PostgreSQL); an operational error (locked, disk full) is not among them: that fails
+the batch, and Meta retries."""
 
 MAX_REJECT_ITEM_CHARS = 100_000
 
@@ -118,8 +118,9 @@ def record_batch(
         def inbound(msg: InboundMessage) -> None:
             phone = _need_phone(msg.phone)
             cur = conn.execute(
-                "INSERT OR IGNORE INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
-                " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
+                " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT DO NOTHING",
                 (msg.wamid, msg.wa_id, phone, msg.profile_name, msg.type, msg.text,
                  msg.context_wamid, msg.timestamp, _json(msg.raw), received_at),
             )
@@ -134,8 +135,9 @@ def record_batch(
 
         def status(st: StatusUpdate) -> None:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
-                " error_code, pricing_category, billable, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
+                " error_code, pricing_category, billable, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT DO NOTHING",
                 (st.wamid, st.status, st.timestamp, st.recipient_id, st.callback_data, st.error_code,
                  st.pricing_category, None if st.billable is None else int(st.billable), _json(st.raw), received_at),
             )
@@ -156,8 +158,8 @@ def record_batch(
         def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
             values = [getattr(event, column) for column in own]  # the columns are named like the fields
             cur = conn.execute(
-                f"INSERT OR IGNORE INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
-                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
+                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (event.template_id, event.name, event.language, *values, event.event_key, event.at,
                  _json(event.raw), received_at),
             )
