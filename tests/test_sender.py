@@ -33,7 +33,7 @@ def sandbox():
 def receiver(sandbox, tmp_path, store):
     """The webhook receiver (own connection to the same database), registered with the sandbox."""
     settings = sandbox.settings(verify_token="vt-123")
-    own = open_store(tmp_path / "w.db")
+    own = open_store(store.target)
     service = service_from_settings(settings, own)
     with BackgroundServer(service.asgi_app()) as srv:
         sandbox.set_webhook(srv.url + "/webhook", "vt-123")
