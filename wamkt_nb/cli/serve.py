@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     service = service_from_settings(settings, store, **options)
     host = args.host or settings.webhook_host
     port = args.port if args.port is not None else settings.webhook_port
-    print(f"webhook: http://{host}:{port}{args.path}  database: {store.path}", flush=True)
+    print(f"webhook: http://{host}:{port}{args.path}  database: {store.where}", flush=True)
     uvicorn.run(service.asgi_app(args.path), host=host, port=port, log_level="warning", access_log=False)
     store.close()
     return 0
