@@ -41,7 +41,7 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
         " SELECT code, count(*) AS count, MAX(CASE WHEN recency = 1 THEN trace END) AS fbtrace_id,"
         " SUM(CASE WHEN kind = 'unknown' THEN 1 ELSE 0 END) AS unknown,"
         " SUM(CASE WHEN kind = 'not_sent' THEN 1 ELSE 0 END) AS not_sent"
-        " FROM latest GROUP BY code ORDER BY count DESC",
+        " FROM latest GROUP BY code ORDER BY count DESC, code NULLS FIRST",
         {"c": campaign_id},
     )
     frame["meaning"] = [
