@@ -24,7 +24,7 @@ from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.ledger.transitions import RecordedStatus
 from wamkt_nb.store import open_store
 
-target, job, me, ready, arg = sys.argv[1:6]
+target, job, me, ready, arg, now = *sys.argv[1:6], float(sys.argv[6])
 
 
 def barrier(step):
@@ -38,17 +38,17 @@ if job == "claim":
     rows = ledger.planned_sends(store, arg)
 barrier("start")
 if job == "reserve":
-    result = [p for p in json.loads(arg) if reserve_marketing(store, p, me, %(now)r)]
+    result = [p for p in json.loads(arg) if reserve_marketing(store, p, me, now)]
 elif job == "claim":
     result = []
     for i in range(0, len(rows), 5):
-        result += ledger.claim(store, [(r.send_id, r.attempts + 1, "pn1") for r in rows[i:i + 5]], %(now)r)
+        result += ledger.claim(store, [(r.send_id, r.attempts + 1, "pn1") for r in rows[i:i + 5]], now)
 elif job == "status":
     status = "read" if me == "a" else "delivered"
     result = []
     for wamid in json.loads(arg):
         with store.transaction() as conn:
-            if ledger.apply_status(conn, RecordedStatus(wamid, status, %(now)r + 60), %(now)r + 60):
+            if ledger.apply_status(conn, RecordedStatus(wamid, status, now + 60), now + 60):
                 result.append(wamid)
 elif job == "lease":
     try:
@@ -59,13 +59,13 @@ elif job == "lease":
 barrier("done")  # a lease holder that has exited would be taken over
 store.close()
 print(json.dumps(result))
-""" % {"now": NOW}
+"""
 
 
 def both(target: str, job: str, ready, arg: str) -> dict[str, object]:
     """Run ``job`` in two processes ``a`` and ``b`` at once; their results by name."""
     ready.mkdir()
-    procs = {me: subprocess.Popen([sys.executable, "-c", CHILD, target, job, me, str(ready), arg],
+    procs = {me: subprocess.Popen([sys.executable, "-c", CHILD, target, job, me, str(ready), arg, repr(NOW)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for me in ("a", "b")}
     results = {}

@@ -132,7 +132,8 @@ class AutoReplier:
 
     def _throttled(self, conn: sqlite3.Connection, phone: str, now: float, confirmation: bool) -> str | None:
         last, hourly = conn.execute(
-            "SELECT MAX(created_at), SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) FROM replies WHERE phone = ? AND kind = 'auto'"
+            "SELECT MAX(created_at), SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) FROM replies"
+            " WHERE phone = ? AND kind = 'auto'"
             " AND created_at > ?", (now - 3600, phone, now - max(3600.0, self.cooldown_seconds)),
         ).fetchone()
         if hourly and hourly >= self.max_per_hour:

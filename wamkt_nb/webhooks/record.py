@@ -51,7 +51,7 @@ class RecordResult:
         }
 
 
-STORE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, *VALUE_ERRORS)
+STORE_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, OverflowError, RecursionError, *VALUE_ERRORS)
 """What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits,
 a NUL character on PostgreSQL); an operational error (locked, disk full) is not among them: that fails
 the batch, and Meta retries."""
