@@ -32,7 +32,7 @@ def baseline_assign(ids: list[str], key: str, arms: list[str], shares: list[floa
             continue
         u = int.from_bytes(digest[:8], "big") / 2**64
         edge = 0.0
-        for arm, share in zip(arms, shares):
+        for arm, share in zip(arms, shares, strict=True):
             edge += share
             if u < edge:
                 out[cid] = arm
@@ -61,7 +61,7 @@ def ledger(path: Path, n: int) -> None:
              "excluded" if arm == "holdout" else ("read" if r else "delivered"),
              "holdout" if arm == "holdout" else None, t0, None if arm == "holdout" else t0 + 60,
              None if arm == "holdout" else t0 + 70, t0 + 200 if r and arm != "holdout" else None, t0)
-            for i, (arm, r) in enumerate(zip(arms, read))]
+            for i, (arm, r) in enumerate(zip(arms, read, strict=True))]
     with store.transaction() as conn:
         conn.executemany(
             "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, planned_at,"
@@ -102,7 +102,7 @@ def main() -> None:
             for metric in ("read", "reply", "conversion"):
                 counts, t = timed(arm_counts, store, "bench", metric)
                 print(f"arm_counts({metric}) on {args.ledger:,} sends: {t * 1000:.0f} ms "
-                      f"-> {dict(zip(counts['arm'], counts['successes']))}")
+                      f"-> {dict(zip(counts['arm'], counts['successes'], strict=True))}")
             units, t = timed(unit_outcomes, store, "bench", "conversion")
             print(f"unit_outcomes(conversion, 90-day pre-period orders for CUPED) on {args.ledger:,} sends: "
                   f"{t * 1000:.0f} ms ({len(units):,} rows)")

@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from crm_server import TOKEN  # noqa: E402
 from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.data.crm import CrmConfig, fetch_table  # noqa: E402
 from wamkt_nb.widgets.data_loader import DataLoaderWidget  # noqa: E402
+
+from crm_server import TOKEN  # noqa: E402
 
 SERVER = """
 import sys, uvicorn
@@ -75,7 +76,8 @@ async def measured(action: Callable[[], Awaitable[None]]) -> tuple[float, np.nda
 
 
 async def run(url: str, customers: int, page_size: int) -> None:
-    print(f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages), fake CRM in its own process")
+    print(f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages),"
+          " fake CRM in its own process")
     rows = []
 
     old = widget(url, page_size)

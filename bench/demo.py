@@ -123,7 +123,7 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=21.0, help="as the demo's default")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional: a test dependency)
 
     with sync_playwright() as pw:
         # the user's browser is open already: its start is not part of the demo's time

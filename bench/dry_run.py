@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from measure import timed_baseline
 
 from wamkt_nb.campaigns.dryrun import dry_run
 from wamkt_nb.cloudapi.payloads import template_message
@@ -29,8 +30,6 @@ from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
 from wamkt_nb.store import open_store
-
-from measure import timed_baseline
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 TEXT = "Hallo {first_name}, {discount} Rabatt für dich! Antworte JA für deinen Code."
@@ -92,7 +91,7 @@ def baseline(features: pd.DataFrame, store, payloads: bool) -> None:
         elif row.phone in capped:
             reason = "marketing_cap_24h"
         zone = ZoneInfo(row.timezone if isinstance(row.timezone, str) else zone_for_phone(row.phone))
-        local = datetime.fromtimestamp(now, timezone.utc).astimezone(zone)
+        local = datetime.fromtimestamp(now, UTC).astimezone(zone)
         hour = row.most_active_hour
         if hour != hour or policy.in_quiet_hours(np.array([hour]))[0]:
             hour = 10 if local.hour < 12 else 20 if local.hour < 22 else 10
@@ -149,7 +148,7 @@ def main() -> None:
             print(f"\n{label}")
             print(f"  vectorised: best {best:.2f} s wall of {args.repeat} (all: {', '.join(f'{x:.2f}' for x in times)})"
                   f", {cpu:.2f} s CPU -> {args.n / best / 1e6:.2f} M recipients/s", flush=True)
-            timed = timed_baseline(lambda k: baseline(features.head(k), store, payloads), len(features),  # noqa: B023
+            timed = timed_baseline(lambda k, payloads=payloads: baseline(features.head(k), store, payloads), len(features),
                                    args.pilot_n, args.baseline_budget)
             base, base_cpu = timed.wall, timed.cpu
             print(f"  per-row baseline: {base:.1f} s wall, {base_cpu:.1f} s CPU ({timed.note()})")

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from measure import Baseline
 
 from wamkt_nb.data.features import TagThresholds, build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
-
-from measure import Baseline
 
 GIB = 1024**3
 

@@ -4,8 +4,8 @@ Run: .venv/bin/python bench/load.py [--rows 1000000] [--keep]
 
 The CSV (E.164 phones, names, e-mail, country, German yes/no opt-in, ISO sign-up time; about
 80 MB) is generated at run time in a temporary folder. Each leg runs in its own Python process,
-so its peak resident set size (Linux ``VmHWM``, reset when the process starts) is its own: our loader (read, validate, normalise
-every phone, derive customer ids, merge duplicates) and, as the baseline, a bare
+so its peak resident set size (Linux ``VmHWM``, reset when the process starts) is its own: our
+loader (read, validate, normalise every phone, derive customer ids, merge duplicates) and, as the baseline, a bare
 ``pandas.read_csv`` (C parser, types inferred, no validation). Prints rows/s, wall and CPU
 seconds and peak RSS of each, and the ratios. Target (issue #17): under 30 s and under 1 GiB
 peak for 1,000,000 rows.
@@ -65,7 +65,7 @@ def write_customers(path: Path, rows: int, seed: int = 7) -> None:
             f.writelines(
                 f"+49{p}{s},{a},{b},{a.lower()}.{start + i}@example.de,DE,{o},"
                 f"2022-{1 + d % 12:02d}-{1 + d % 28:02d}T10:00:00Z\n"
-                for i, (p, s, a, b, o, d) in enumerate(zip(prefix, subscribers[start:start + n], first, last, opted, days))
+                for i, (p, s, a, b, o, d) in enumerate(zip(prefix, subscribers[start:start + n], first, last, opted, days, strict=True))
             )
 
 

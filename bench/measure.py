@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 def cpu_seconds(pid: int) -> float:
@@ -17,7 +17,7 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_mib(pid: int | str = "self") -> float:
     """A process's peak resident set size (Linux ``VmHWM``; unlike ``ru_maxrss`` it starts afresh at exec)."""
-    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    line = next(s for s in Path(f"/proc/{pid}/status").read_text().splitlines() if s.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
 
 

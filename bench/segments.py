@@ -26,17 +26,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from measure import peak_rss_mib, timed_baseline
 
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import And, Condition, Not, Or, SqlEvaluator, evaluate, segment_frame, segment_query
 from wamkt_nb.segments.evaluation import cutoff
-from wamkt_nb.segments.sql import count_query
 from wamkt_nb.segments.rules import walk
-
-from measure import peak_rss_mib, timed_baseline
+from wamkt_nb.segments.sql import count_query
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
 RUNS = 20
@@ -58,7 +60,7 @@ def row_predicate(row: pd.Series, since: pd.Timestamp) -> bool:
     return bool(
         ("frequent_buyer" in tags or (not pd.isna(aov) and aov >= 50))
         and (not pd.isna(seen) and seen >= since)
-        and not (row["country"] in ("US", "BR"))
+        and row["country"] not in ("US", "BR")
         and (row["purchase_frequency"] in ("monthly", "quarterly") or (not pd.isna(reply) and reply > 0.1))
     )
 
@@ -140,7 +142,7 @@ def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
     per = rng.integers(0, 3, n)
     picks = rng.integers(0, 4, (n, 2))
     tags = [() if k == 0 else (tag_names[a],) if k == 1 or a == b else (tag_names[a], tag_names[b])
-            for k, (a, b) in zip(per, picks)]
+            for k, (a, b) in zip(per, picks, strict=True)]
     return pd.DataFrame({
         "customer_id": pd.array(np.char.add("c", np.arange(start, start + n).astype(str)), dtype="string"),
         "avg_order_value": aov,
@@ -155,9 +157,6 @@ def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
 
 def write_parquet(path: Path, n: int) -> pd.DataFrame:
     """The big file, chunk by chunk; returns the first chunk (for the correctness check)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     writer = first = None
     for i, start in enumerate(range(0, n, CHUNK)):
         chunk = feature_chunk(start, min(CHUNK, n - start), seed=i)
@@ -174,8 +173,6 @@ def write_parquet(path: Path, n: int) -> pd.DataFrame:
 def count_from_parquet(path: str, schema, runs: int) -> tuple[dict, float, float]:
     """Child process: p50 ms of each big rule's count over the Parquet, and this process's peak RSS
     (MiB) before the first query (Python, pandas, DuckDB imported) and at the end."""
-    import duckdb
-
     before = peak_rss_mib()
     con = duckdb.connect()
     con.execute(f"CREATE VIEW features AS SELECT * FROM read_parquet('{path}')")

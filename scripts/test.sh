@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up .venv, Debian's chromium (for the browser tests) and Debian's postgresql (the tests start
-# their own throw-away server from its binaries), then runs the whole test suite.
+# their own throw-away server from its binaries), then runs the static checks (ruff, mypy, import-linter)
+# and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,4 +17,16 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   apt-get update -qq </dev/null
   apt-get install -y -qq postgresql </dev/null >/dev/null
 fi
+# the static checks first, each stopping the run with what failed (configured in pyproject.toml)
+check() {
+  local what=$1; shift
+  if ! "$@"; then
+    echo "scripts/test.sh: $what failed ($*); fix the findings above before the tests run" >&2
+    exit 1
+  fi
+}
+check "ruff lint" .venv/bin/ruff check .
+check "ruff format" .venv/bin/ruff format --check .
+check "mypy" .venv/bin/mypy
+check "the import layers" .venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

@@ -10,11 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
+
+from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.store import open_store
+
+from pg_server import PostgresUnavailable, start_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -72,8 +78,9 @@ def execute_notebook(path: Path, timeout: int = 180) -> tuple[Any, list]:
 
     Returns the executed notebook and the outputs of its code cells.
     """
-    import nbformat
-    from nbclient import NotebookClient
+    # only the notebook tests run kernels: the other tests do not load jupyter_client
+    import nbformat  # noqa: PLC0415
+    from nbclient import NotebookClient  # noqa: PLC0415
 
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -158,7 +165,7 @@ def browser():
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium is not installed: run the tests through scripts/test.sh")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only the browser tests load Playwright)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -168,7 +175,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect  # noqa: PLC0415 (only the browser tests load Playwright)
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     # a Voila kernel on a busy 2-core CI machine may take well over Playwright's 30 s / 5 s defaults
@@ -189,8 +196,6 @@ def workspace(tmp_path, monkeypatch) -> Path:
 @contextmanager
 def sender_sandbox(customers, **options):
     """An embedded sandbox for sender tests: ``customers``, no pair rate, no messaging tier limit."""
-    from wamkt_nb.sandbox import Sandbox
-
     with Sandbox(customers=customers, **options) as sb:
         sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
         yield sb
@@ -231,8 +236,6 @@ def store(request, tmp_path):
     """A real store with migrations applied: a SQLite file (WAL) in the test's own folder, or a
     fresh database on the test PostgreSQL server (see ``pytest_generate_tests``). A module's own
     ``store`` fixture takes precedence."""
-    from wamkt_nb.store import open_store
-
     backend = getattr(request, "param", _STORE_BACKENDS[0])
     s = open_store(fresh_postgres_database(request) if backend == "postgresql" else tmp_path / "w.db")
     yield s
@@ -243,8 +246,6 @@ def store(request, tmp_path):
 def postgres_server():
     """A real PostgreSQL server for the session (see ``pg_server.py``). When it cannot start, the
     tests that need it fail in CI (``CI`` set) and are skipped elsewhere, with the reason either way."""
-    from pg_server import PostgresUnavailable, start_postgres
-
     try:
         server = start_postgres(free_port())
     except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
@@ -265,8 +266,6 @@ def postgres_url(postgres_server) -> str:
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server) -> str:
     """A database with every migration applied, copied for each test that needs a fresh one."""
-    from wamkt_nb.store import open_store
-
     open_store(postgres_server.create_database("wamkt_template")).close()
     return "wamkt_template"
 
@@ -276,8 +275,6 @@ def store_target(request, tmp_path) -> str:
     """A fresh, migrated database on each backend: a SQLite file's path, or the URL of a new
     PostgreSQL database (see ``fresh_postgres_database``)."""
     if request.param == "sqlite":
-        from wamkt_nb.store import open_store
-
         open_store(tmp_path / "w.db").close()
         return str(tmp_path / "w.db")
     return fresh_postgres_database(request)
@@ -286,8 +283,6 @@ def store_target(request, tmp_path) -> str:
 @pytest.fixture
 def any_store(store_target):
     """A real store on SQLite and on PostgreSQL (the test runs once on each)."""
-    from wamkt_nb.store import open_store
-
     s = open_store(store_target)
     yield s
     s.close()

@@ -11,9 +11,9 @@ Routes (``TOKEN`` is the only accepted credential):
   /forbidden/customers                403
   /hang/customers                     answers only after ``hang`` seconds (for client timeouts)
 Anything else is 404. ``hits`` counts requests per path. A test module imports the fixtures ``crm``
-(one server per module, ``CRM_CUSTOMERS`` contacts) and ``fresh_crm`` (autouse: resets it per test). ``delay`` (seconds) slows every page of
-the three paging routes, so a test can watch a fetch in progress; ``fail_from`` makes
-/page/customers answer 500 from that page on.
+(one server per module, ``CRM_CUSTOMERS`` contacts) and ``fresh_crm`` (autouse: resets it per test).
+``delay`` (seconds) slows every page of the three paging routes, so a test can watch a fetch in
+progress; ``fail_from`` makes /page/customers answer 500 from that page on.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from contextlib import contextmanager
 
 import pytest
 import uvicorn
+from conftest import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-
-from conftest import free_port
 
 TOKEN = "crm-secret-token-123"
 

@@ -6,7 +6,8 @@ nodes replaced by any JSON value (or dropped) reaches the deep ones.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from hypothesis import strategies as st
 

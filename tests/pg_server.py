@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server could be started; the message says why."""
@@ -54,8 +56,6 @@ class PostgresServer:
 
     def create_database(self, name: str, template: str = "") -> str:
         """A new database ``name`` (a copy of ``template`` when given, which no one may be connected to)."""
-        import psycopg
-
         copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url(), autocommit=True) as con:
             con.execute(f'CREATE DATABASE "{name}"{copy}')

@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from wamkt_nb.abtest import evaluate, plan_test, unit_outcomes
+from wamkt_nb.abtest import evaluate, guardrail_counts, plan_test, unit_outcomes
+from wamkt_nb.cli import main
 from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
@@ -140,8 +141,6 @@ def test_results_view_before_anything_was_sent(tmp_path):
 
 
 def test_cli_results_shows_the_same_verdict(tmp_path, capsys):
-    from wamkt_nb.cli import main
-
     experiment_store(tmp_path / "w.db").close()
     assert main(["ab", "results", "--db", str(tmp_path / "w.db")]) == 0
     assert "cmp-ab  spring  Spring  arms=A,B  recipients=2,000" in capsys.readouterr().out
@@ -192,8 +191,6 @@ def test_results_view_shows_cuped_and_guardrails_from_the_ledger(tmp_path):
 
 
 def test_block_guardrail_counts_later_undeliverable_messages(tmp_path):
-    from wamkt_nb.abtest import guardrail_counts
-
     store = experiment_store(tmp_path / "b.db")
     blocked = [f"B{i}" for i in range(30)] + ["A0"]
     phones = {f"B{i}": f"+4915{1_000 + i:09d}" for i in range(30)} | {"A0": f"+4915{0:09d}"}

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from wamkt_nb.abtest import HOLDOUT, AbTestError, assign_arms, bucket, ledger_arms
+from wamkt_nb.abtest import HOLDOUT, AbTestError, assign_arms, bucket, ledger_arms, strata_from
 from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 
@@ -121,8 +121,6 @@ def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
 
 
 def test_strata_from_a_tag_or_a_column():
-    from wamkt_nb.abtest import strata_from
-
     features = pd.DataFrame({"customer_id": ["a", "b", "c"], "purchase_frequency": ["monthly", "rare", "monthly"],
                              "tags": [("frequent_buyer", "active_7d"), ("rare_buyer",), ()]})
     assert strata_from(features, "frequent_buyer").tolist() == ["frequent_buyer", "not frequent_buyer",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from wamkt_nb.abtest import AbTestError
+from wamkt_nb.abtest import AbTestError, evaluate
 from wamkt_nb.abtest.cuped import ArmMoments, compare, correlation, cuped_sample_size, cuped_table, theta
 
 
@@ -76,8 +76,6 @@ def test_sample_size_and_bad_input():
 
 
 def test_evaluate_reports_plain_and_cuped_for_every_arm_without_the_holdout():
-    from wamkt_nb.abtest import evaluate
-
     rng = np.random.default_rng(21)
     arms = np.repeat(["A", "B", "C", "holdout"], [3_000, 3_000, 3_000, 600])
     x = rng.poisson(1.5, arms.size).astype(float)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
+from conftest import ROOT, execute_notebook, printed_text
 
 from wamkt_nb.abtest import experiments
 from wamkt_nb.store import open_store
-
-from conftest import ROOT, execute_notebook, printed_text
-
 
 
 def run(path: str) -> list:

@@ -21,6 +21,7 @@ from wamkt_nb.abtest import (
 )
 from wamkt_nb.abtest.charts import power_curve_figure
 from wamkt_nb.abtest.planning import cohens_h
+from wamkt_nb.cli import main
 
 CASES = [  # baseline, target, n_treatment / n_control
     (0.05, 0.06, 1.0), (0.20, 0.25, 2.0), (0.50, 0.45, 0.5), (0.02, 0.03, 1.0), (0.58, 0.79, 1.0),
@@ -158,8 +159,6 @@ def test_planned_size_is_the_smallest_that_reaches_the_power(baseline, relative,
 
 
 def test_cli_plan_prints_the_same_plan(capsys):
-    from wamkt_nb.cli import main
-
     assert main(["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100000"]) == 0
     out = capsys.readouterr().out
     expected = plan_test(0.05, 0.1, 100_000, relative=True)
@@ -170,8 +169,6 @@ def test_cli_plan_prints_the_same_plan(capsys):
 
 
 def test_cuped_rho_shrinks_every_arm_by_one_minus_rho_squared():
-    from wamkt_nb.abtest import AbTestError, plan_sample_size
-
     plain = plan_sample_size(0.05, 0.1, relative=True, arms=3, holdout=0.1)
     cuped = plan_sample_size(0.05, 0.1, relative=True, arms=3, holdout=0.1, cuped_rho=0.4)
     assert cuped.per_arm == plain.per_arm  # the plain sizes stay as they were
@@ -183,8 +180,6 @@ def test_cuped_rho_shrinks_every_arm_by_one_minus_rho_squared():
 
 
 def test_cli_plan_prints_the_cuped_sizes(capsys):
-    from wamkt_nb.cli import main
-
     args = ["ab", "plan", "--baseline", "0.05", "--mde", "0.1", "--relative", "--segment", "100000"]
     assert main([*args, "--cuped-rho", "0.5"]) == 0
     expected = plan_test(0.05, 0.1, 100_000, relative=True, cuped_rho=0.5)

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.abtest import HOLDOUT, arm_counts, assign_arms, evaluate_campaign, ledger_arms
-from wamkt_nb.scenarios.ab_play import play_in_sandbox
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import MessageSpec, Param, template_from_text
 from wamkt_nb.sandbox import BehaviourParams
+from wamkt_nb.scenarios.ab_play import play_in_sandbox
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-24 14:00", tz="UTC")
@@ -27,7 +27,7 @@ def test_planted_uplift_holdout_and_conversions_reach_the_ledger(tmp_path):
     templates = [template_from_text(name, "de", "MARKETING", BODY.format(extra), examples=example)
                  for name, extra in (("rabatt_aktion", ""), ("rabatt_aktion_b", "nur "))]
     params = {"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")}
-    messages = {arm: MessageSpec(template={"*": t}, params=params) for arm, t in zip("AB", templates)}
+    messages = {arm: MessageSpec(template={"*": t}, params=params) for arm, t in zip("AB", templates, strict=True)}
     with open_store(tmp_path / "w.db") as store:
         result = play_in_sandbox(
             store, data, audience, messages, name="play", experiment_key="play-test", now=NOW.timestamp(),

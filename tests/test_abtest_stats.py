@@ -90,7 +90,7 @@ def test_relative_lift_interval_covers_truth_about_95_percent():
     n, p_c, p_t = 20_000, 0.05, 0.06
     x_t, x_c = rng.binomial(n, p_t, 2_000), rng.binomial(n, p_c, 2_000)
     hits = 0
-    for a, b in zip(x_t, x_c):
+    for a, b in zip(x_t, x_c, strict=True):
         _, lo, hi = relative_lift_interval(int(a), n, int(b), n)
         hits += lo <= p_t / p_c - 1 <= hi
     assert 0.93 <= hits / 2_000 <= 0.97
@@ -167,9 +167,9 @@ def test_sequential_stays_valid_under_peeking_where_fixed_test_does_not():
         a = np.cumsum(rng.random(looks * step) < p)[step - 1::step]
         b = np.cumsum(rng.random(looks * step) < p)[step - 1::step]
         ns = np.arange(1, looks + 1) * step
-        fixed += any(two_proportion_ztest(int(x), int(n), int(y), int(n))[1] < 0.05 for x, y, n in zip(a, b, ns))
+        fixed += any(two_proportion_ztest(int(x), int(n), int(y), int(n))[1] < 0.05 for x, y, n in zip(a, b, ns, strict=True))
         sequential += any(sequential_interval(int(x), int(n), int(y), int(n), tau=0.02)[2] < 0.05
-                          for x, y, n in zip(a, b, ns))
+                          for x, y, n in zip(a, b, ns, strict=True))
     assert fixed / runs > 0.12
     assert sequential / runs <= 0.06
 

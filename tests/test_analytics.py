@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
 from wamkt_nb.analytics import (
-    DECAY_TITLE, GUIDE_SEGMENTATION, LedgerData, MetricOptions, activity_heatmap, best_send_hours,
-    compute_metrics, conversations, enrich, failures, funnel, load_ledger, ltv_monthly,
-    monthly_costs, peak_read_lift, read_rate_by_hour, reply_delay_minutes, reply_health, reply_time_decay,
-    roi_per_message, segment_comparison, send_costs, service_summary,
+    DECAY_TITLE,
+    GUIDE_SEGMENTATION,
+    LedgerData,
+    MetricOptions,
+    activity_heatmap,
+    best_send_hours,
+    compute_metrics,
+    conversations,
+    enrich,
+    failures,
+    funnel,
+    load_ledger,
+    ltv_monthly,
+    monthly_costs,
+    peak_read_lift,
+    read_rate_by_hour,
+    reply_delay_minutes,
+    reply_health,
+    reply_time_decay,
+    roi_per_message,
+    segment_comparison,
+    send_costs,
+    service_summary,
 )
+from wamkt_nb.analytics.snapshot import snapshot_path
 from wamkt_nb.cloudapi import error_meaning
 from wamkt_nb.currency import CurrencyError, ExchangeRates
 from wamkt_nb.pricing import RateCard
@@ -294,7 +313,7 @@ def test_compute_metrics_bundle(data):
     assert (head["campaigns"], head["recipients"], head["attempted"], head["delivered"]) == (2, 9, 7, 5)
     assert head["read_rate"] == pytest.approx(3 / 5)
     assert head["revenue"] == 80.0 and head["cost"] == pytest.approx(4 * 0.02 * 0.5)  # USD card in EUR
-    assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 2, 2]
+    assert list(metrics.stages["count"]) == [7, 7, 5, 5, 3, 0, 2, 2]  # clicked: no tracked links here
     assert metrics.roi["cost"].sum() == pytest.approx(0.04) and metrics.costs["cost"].sum() == pytest.approx(0.04)
 
 
@@ -323,8 +342,6 @@ def test_empty_store(tmp_path):
 
 
 def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
-    from wamkt_nb.analytics.snapshot import snapshot_path
-
     store = open_store(tmp_path / "wamkt.db")
     now = pd.Timestamp(T1 + 3600, unit="s", tz="UTC")
     direct = compute_metrics(load_ledger(store), now)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-
-from wamkt_nb.store import open_store
-
 from conftest import ROOT, execute_notebook, printed_text, widget_views
 
+from wamkt_nb.store import open_store
 
 
 def test_auto_replies_notebook(workspace):

@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wamkt_nb.autoreply import Rule, AutoReplyRuleError, decide, decide_message, delete_rule, first_match, load_rules, save_rule, try_message
+from wamkt_nb.autoreply import (
+    AutoReplyRuleError,
+    Rule,
+    decide,
+    decide_message,
+    delete_rule,
+    first_match,
+    load_rules,
+    save_rule,
+    try_message,
+)
 from wamkt_nb.webhooks.text import normalize_text
 
 pytestmark = pytest.mark.both_stores

@@ -8,13 +8,15 @@ import threading
 import time
 
 import httpx
+import pandas as pd
 import pytest
 
-from wamkt_nb.autoreply import Rule, save_rule
+from wamkt_nb.autoreply import Rule, delete_rule, language_lookup, save_rule
 from wamkt_nb.clock import ManualClock
-from wamkt_nb.cloudapi import ServerError
+from wamkt_nb.cloudapi import OutcomeUnknownError, ServerError
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.consent import opted_out
+from wamkt_nb.webhooks.replies import queue_reply
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import build_service
 
@@ -130,8 +132,6 @@ def test_reply_failure_that_echoes_a_secret_is_stored_scrubbed(tmp_path):
 
 
 def test_queued_replies_are_recovered_on_start(tmp_path):
-    from wamkt_nb.webhooks.replies import queue_reply
-
     store = open_store(tmp_path / "w.db")
     now = time.time()
     with store.transaction() as conn:
@@ -174,7 +174,6 @@ def test_rule_changes_from_another_connection_apply_at_once(harness):
     save_rule(other, Rule("rabatt", "rabatt", reply_text="Neu: HERBST20", priority=50))
     harness.clock.advance(61)
     assert _reply_text(harness, "Rabatt") == "Neu: HERBST20"
-    from wamkt_nb.autoreply import delete_rule
 
     delete_rule(other, "rabatt")
     harness.clock.advance(61)
@@ -188,10 +187,6 @@ def _reply_text(harness, text):
 
 
 def test_rule_languages_follow_the_customer(tmp_path):
-    import pandas as pd
-
-    from wamkt_nb.autoreply import language_lookup
-
     customers = pd.DataFrame({"phone": [PHONE, "+447700900123"], "language": ["de", "EN"]})
     h = Harness(tmp_path, language_of=language_lookup(customers))
     try:
@@ -229,8 +224,6 @@ def test_transient_error_retried_within_budget(tmp_path):
 
 
 def test_outcome_unknown_is_not_retried(tmp_path):
-    from wamkt_nb.cloudapi import OutcomeUnknownError
-
     h = Harness(tmp_path, sender=FlakySender(OutcomeUnknownError("no answer within 10s")))
     try:
         result = h.outcome(h.say("Rabatt"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
 from test_ab_widget import experiment_store
 

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, open_dashboard, voila_server
 from playwright.sync_api import expect
 
-from conftest import ROOT, open_dashboard, voila_server
-from crm_server import TOKEN, crm_server, make_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
+
+from crm_server import TOKEN, crm_server, make_customers
 
 pytestmark = pytest.mark.browser
 DEADLINE_MS = 60_000

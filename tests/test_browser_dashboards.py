@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
+
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
+
 from wamkt_nb.data.loaders import load_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
@@ -23,7 +23,7 @@ def test_dashboard_shows_the_summary_with_masked_phones(page, workspace: Path, t
     loaded = load_customers(data.customers.drop(columns="customer_id").to_csv(index=False).encode(), name="c.csv")
     assert loaded.loaded == 437
     new_id = dict(zip(data.customers["customer_id"],
-                      loaded.rows.set_index("phone").loc[data.customers["phone"], "customer_id"]))
+                      loaded.rows.set_index("phone").loc[data.customers["phone"], "customer_id"], strict=True))
     orders = data.orders.assign(customer_id=data.orders["customer_id"].map(new_id))
     interactions = data.interactions.assign(customer_id=data.interactions["customer_id"].map(new_id))
     save_customer_data(CustomerData(loaded.rows, orders, interactions), workspace)

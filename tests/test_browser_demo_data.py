@@ -9,16 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
 from playwright.sync_api import expect
 
-from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
-from preset_sql import preset_counts_by_sql
 from wamkt_nb.abtest import evaluate_campaign, experiment_spec, experiments
 from wamkt_nb.cli.demo import prepare
 from wamkt_nb.data.sample import default_now
 from wamkt_nb.segments import PRESETS
 from wamkt_nb.segments.describe import describe
 from wamkt_nb.store import open_store
+
+from preset_sql import preset_counts_by_sql
 
 pytestmark = pytest.mark.browser
 

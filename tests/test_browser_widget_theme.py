@@ -9,7 +9,9 @@ import pytest
 from conftest import ROOT, SECRETS, open_dashboard, voila_server
 from test_ab_widget import experiment_store
 
+from wamkt_nb.data.sample import generate
 from wamkt_nb.widgets.theme import contrast
+from wamkt_nb.workspace import save_customer_data
 
 pytestmark = pytest.mark.browser
 
@@ -49,9 +51,6 @@ def test_results_widget_is_readable_and_unclipped_in_both_themes(page, workspace
 
 
 def test_segment_builder_keeps_its_inputs_and_contrast_in_the_dark_theme_at_1000_px(page, workspace: Path, tmp_path):
-    from wamkt_nb.data.sample import generate
-    from wamkt_nb.workspace import save_customer_data
-
     save_customer_data(generate(500, seed=5), workspace)
     with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
                       log=tmp_path / "voila.log") as url:

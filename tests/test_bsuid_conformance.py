@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-from webhook_payloads import receiver_client, signed
 
 from wamkt_nb.bsuid import bsuid_country, is_any_bsuid, is_bsuid, is_parent_bsuid
 from wamkt_nb.cloudapi import payloads
 from wamkt_nb.webhooks.updates import parse_payload
+
+from webhook_payloads import receiver_client, signed
 
 BSUID = "US.13491208655302741918"
 PARENT = "US.ENT.11815799212886844830"
@@ -203,14 +204,25 @@ def test_sends_address_a_bsuid_with_recipient():
     assert phone["to"] == "+4915112345678" and "recipient" not in phone
 
 
-def test_receiver_keeps_a_phoneless_message_until_the_store_knows_bsuids(tmp_path):
-    """The store is keyed by phone for now: the message is kept as a reject with its reason, not lost,
-    and a message with a phone and a BSUID is recorded as before."""
+def test_receiver_files_a_phoneless_message_under_the_bsuid_until_the_phone_is_seen(tmp_path):
+    """A username user's message is recorded under the BSUID; the next message shows the phone too,
+    and both messages, the STOP and the service window end up under the phone (one customer)."""
     with receiver_client(tmp_path / "r.db") as client:
-        for payload in (INCOMING_USERNAME_ONLY, INCOMING_BOTH):
-            body, headers = signed(payload)
-            assert client.post("/webhook", content=body, headers=headers).status_code == 200
-        rows = client.store.query("SELECT wamid, phone FROM inbound_messages")
-        rejects = client.store.query("SELECT field, item_json FROM webhook_rejects")
-    assert [tuple(r) for r in rows] == [("wamid.both1", "+16505551234")]
-    assert len(rejects) == 1 and BSUID in rejects[0][1]
+        body, headers = signed(INCOMING_USERNAME_ONLY)
+        assert client.post("/webhook", content=body, headers=headers).status_code == 200
+        first = [tuple(r) for r in client.store.query("SELECT phone, wa_id, user_id, username FROM inbound_messages")]
+        body, headers = signed(INCOMING_BOTH)
+        assert client.post("/webhook", content=body, headers=headers).status_code == 200
+        rows = client.store.query("SELECT wamid, phone, user_id FROM inbound_messages ORDER BY timestamp")
+        consent = client.store.query("SELECT phone, marketing FROM consent")
+        windows = client.store.query("SELECT phone, last_inbound_at FROM service_windows")
+        identity = client.store.query("SELECT wa_key, phone, bsuid, parent_bsuid, username FROM identities")
+        rejects = client.store.query("SELECT field FROM webhook_rejects")
+    assert first == [(BSUID, None, BSUID, "@sheena.nelson")]
+    assert [tuple(r) for r in rows] == [
+        ("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=", "+16505551234", BSUID),
+        ("wamid.both1", "+16505551234", BSUID)]
+    assert [tuple(r) for r in consent] == [("+16505551234", 0)]
+    assert [tuple(r) for r in windows] == [("+16505551234", 1744344497.0)]
+    assert [tuple(r) for r in identity] == [("+16505551234", "+16505551234", BSUID, PARENT, "@sheena.nelson")]
+    assert rejects == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from wamkt_nb.cli import build_parser, main
 from wamkt_nb.scenarios.calibration import measure, play_calibration
+from wamkt_nb.store import open_store
 
 CUSTOMERS = 2_000
 Z = 3.5
@@ -13,8 +15,6 @@ Z = 3.5
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from wamkt_nb.store import open_store
-
     store = open_store(tmp_path_factory.mktemp("calibration") / "wamkt.db")
     try:
         run = play_calibration(store, CUSTOMERS, seed=42, rounds=1, log=lambda line: None)
@@ -33,10 +33,11 @@ def test_every_figure_holds_within_its_sampling_error(report):
     Read rates of a 400-message segment have SE ≈ 2.4 points; conversion uplifts on ~100 orders
     per segment have SE of 10-20 points, so a fixed ±3 would fail a correct model most of the
     time (the run's shared draws correlate a round's baseline and segment sends, so for the
-    uplifts this independent-sample SE is an upper bound). 3.5 SE leaves a correct model a 0.05 % chance per figure (about 1 % over the 20
-    figures) to fail by bad luck, while a miscalibrated parameter that moves a read rate by 10
-    points still fails. The ±3 points on top are the calibration's own tolerance (its fit is to
-    the 10,000-customer population, not to this smaller sample's segment mix).
+    uplifts this independent-sample SE is an upper bound). 3.5 SE leaves a correct model a 0.05 %
+    chance per figure (about 1 % over the 20 figures) to fail by bad luck, while a miscalibrated
+    parameter that moves a read rate by 10 points still fails. The ±3 points on top are the
+    calibration's own tolerance (its fit is to the 10,000-customer population, not to this smaller
+    sample's segment mix).
     """
     checked = report[~report["figure"].str.startswith("cost reduction")]  # see the next test
     for row in checked.itertuples(index=False):
@@ -65,8 +66,6 @@ def test_reply_warning_fires_for_a_pure_promotion_only(report):
 
 
 def test_wamkt_calibrate_is_a_command(capsys):
-    from wamkt_nb.cli import build_parser, main
-
     args = build_parser().parse_args(["calibrate", "--customers", "500", "--rounds", "2"])
     assert (args.customers, args.rounds, args.seed) == (500, 2, 42)
     with pytest.raises(SystemExit) as refused:  # exit 2, a usage error: 1 means a figure failed

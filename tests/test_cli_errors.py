@@ -6,6 +6,7 @@ token printed, folders created silently).
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -144,8 +145,6 @@ def test_load_of_a_fifo_says_it_is_not_a_regular_file_instead_of_no_such_file(tm
 
 
 def test_load_of_a_gzip_file_says_to_decompress_it(tmp_path):
-    import gzip
-
     (tmp_path / "customers.csv.gz").write_bytes(gzip.compress(b"phone,name\n+4915112345678,A\n"))
     done = wamkt("load", str(tmp_path / "customers.csv.gz"), cwd=tmp_path)
     assert_one_clear_line(done, "could not load", "gzip-compressed", "nothing saved")

@@ -6,12 +6,24 @@ import asyncio
 
 import pandas as pd
 import pytest
+from conftest import free_port
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import (
-    AsyncCloudClient, AuthError, CloudClient, InvalidParameterError, OutcomeUnknownError, PairRateLimitError,
-    RateLimitError, TemplateError, TransientError, TransportError, buttons_message, media_message,
-    template_message, text_message,
+    AsyncCloudClient,
+    AuthError,
+    CloudClient,
+    InvalidParameterError,
+    OutcomeUnknownError,
+    PairRateLimitError,
+    RateLimitError,
+    TemplateError,
+    TransientError,
+    TransportError,
+    buttons_message,
+    media_message,
+    template_message,
+    text_message,
 )
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Faults, Sandbox, SandboxConfig
@@ -138,8 +150,6 @@ async def test_faults_500_timeout_and_dropped_response(sb, data):
 
 
 async def test_connection_refused_is_transport_error_not_unknown():
-    from tests.conftest import free_port
-
     client = AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="t")
     try:
         with pytest.raises(TransportError) as info:

@@ -5,9 +5,22 @@ import math
 import pytest
 
 from wamkt_nb.cloudapi import (
-    ERROR_MEANINGS, AuthError, CloudAPIError, MarketingLimitError, PairRateLimitError, RateLimitError,
-    ReEngagementError, ServerError, TemplateError, TransientError, buttons_message, error_from_payload,
-    error_meaning, media_message, template_message, text_message,
+    ERROR_MEANINGS,
+    AuthError,
+    CloudAPIError,
+    MarketingLimitError,
+    PairRateLimitError,
+    RateLimitError,
+    ReEngagementError,
+    ServerError,
+    TemplateError,
+    TransientError,
+    buttons_message,
+    error_from_payload,
+    error_meaning,
+    media_message,
+    template_message,
+    text_message,
 )
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import (
-    AsyncCloudClient, AuthError, CloudClient, InvalidParameterError, MediaInfo, MediaUpload, media_message,
+    AsyncCloudClient,
+    AuthError,
+    CloudClient,
+    InvalidParameterError,
+    MediaInfo,
+    MediaUpload,
+    media_message,
     template_message,
 )
 from wamkt_nb.data.sample import generate

@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.compliance import (
-    Policy, apply_daily_limit, check_rules, planned_times, recipient_zones, release_marketing,
-    reserve_marketing, zone_for_phone,
+    Policy,
+    apply_daily_limit,
+    check_rules,
+    planned_times,
+    recipient_zones,
+    release_marketing,
+    reserve_marketing,
+    zone_for_phone,
 )
 from wamkt_nb.store import open_store
 

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.cli import main
 from wamkt_nb.cli.load import ProgressLine
 from wamkt_nb.data.crm import FetchProgress
 from wamkt_nb.workspace import load_customer_data
+
+from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 
 CRM_CUSTOMERS = N = 1_000
 

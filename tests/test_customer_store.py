@@ -8,7 +8,6 @@ import json
 
 import pandas as pd
 
-from preset_sql import preset_counts_by_sql
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData
@@ -17,6 +16,8 @@ from wamkt_nb.scenarios.demo import DemoCampaign, play_history
 from wamkt_nb.segments import PRESETS, evaluate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import load_customer_data, save_customer_data
+
+from preset_sql import preset_counts_by_sql
 
 T0 = 1_760_000_000.0
 
@@ -98,7 +99,7 @@ def test_reads_replies_taps_orders_and_opt_outs_flow_back(store_target):
     store.execute("INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
                   (k2, T0 + 1_000))
     data = read_customer_data(store)
-    kinds = sorted(zip(data.interactions["customer_id"], data.interactions["kind"].astype(str)))
+    kinds = sorted(zip(data.interactions["customer_id"], data.interactions["kind"].astype(str), strict=True))
     assert kinds == [("K1", "click"), ("K1", "read"), ("K2", "inbound"), ("K2", "inbound"), ("K2", "reply")]
     assert sorted(data.orders["order_id"]) == ["O1", "SBX-1"]
     assert data.customers.set_index("customer_id")["opted_in"].to_dict() == {"K1": True, "K2": False}

@@ -7,13 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, execute_notebook
 
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
-
-from conftest import ROOT, execute_notebook
 
 DASHBOARDS = ("campaign_overview", "segment_comparison", "send_times")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -26,7 +26,7 @@ def own_workspace(workspace):
 
 def _upload(widget: DataLoaderWidget, content: bytes, name: str) -> None:
     widget.upload.value = ({"name": name, "type": "text/csv", "size": len(content), "content": memoryview(content),
-                            "last_modified": datetime.now(timezone.utc)},)
+                            "last_modified": datetime.now(UTC)},)
 
 
 def _figure(widget: DataLoaderWidget, name: str) -> str:

@@ -15,18 +15,25 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, free_port, wait_for_port
+
 from wamkt_nb.analytics import compute_metrics, load_ledger
 from wamkt_nb.autoreply.repository import save_rule
 from wamkt_nb.clock import SimulatedClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.scenarios.demo import (
-    AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, STEP_SECONDS, DemoCampaign, _settle, _Team, play_history,
-)
 from wamkt_nb.inbox.queries import open_conversations
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
+from wamkt_nb.scenarios.demo import (
+    AB_EXPERIMENT,
+    LEFT_OPEN_HOURS,
+    RULES,
+    STEP_SECONDS,
+    DemoCampaign,
+    _settle,
+    _Team,
+    play_history,
+)
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.wiring import connect_sandbox
 
@@ -60,8 +67,8 @@ def test_play_history_fills_the_store(tmp_path):
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'") > 0
     lags = [r[0] for r in store.query(
-        "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r JOIN inbound_messages i ON i.wamid = r.in_reply_to"
-        " WHERE r.kind = 'auto' AND r.state = 'accepted'")]
+        "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r"
+        " JOIN inbound_messages i ON i.wamid = r.in_reply_to WHERE r.kind = 'auto' AND r.state = 'accepted'")]
     assert sorted(lags)[len(lags) // 2] < 5  # auto-replies answer at the simulated moment, not hours later
     assert max(lags) <= STEP_SECONDS / 60 + 0.5  # also to messages customers wrote on their own
     times = store.query("SELECT MIN(created_at), MAX(created_at) FROM campaigns")[0]
@@ -106,7 +113,10 @@ def test_settle_returns_once_the_auto_reply_went_out(linked_sandbox):
 def test_team_round_skips_only_when_nothing_can_be_answered(linked_sandbox):
     store, sandbox, link = linked_sandbox
     who = [c.customer_id for c in sandbox.engine.customers.values()][:2]
-    agent_replies = lambda: store.query("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'")[0][0]  # noqa: E731
+
+    def agent_replies():
+        return store.query("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'")[0][0]
+
     with CloudClient(sandbox.settings()) as api:
         team = _Team(store, sandbox, api, random.Random(1), share=1.0)
         sandbox.inject_inbound(who[0], "Wo ist meine Bestellung?")  # no rule: the team answers

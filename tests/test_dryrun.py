@@ -7,13 +7,16 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
+from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.compliance import Policy
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import create_campaign
-from wamkt_nb.messages import MessageSpec, Param, template_from_text
+from wamkt_nb.messages import MessageSpec, Param, Template, template_from_text
 from wamkt_nb.pricing import RateCard, guide_2024
+from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.sandbox.templates import default_templates
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
@@ -161,7 +164,7 @@ def test_free_form_text_is_planned_while_the_window_is_still_open(tmp_path):
     aud = small(4, timezone=["Europe/Berlin", "Europe/Berlin", "Asia/Tokyo", "Asia/Tokyo"])
     wrote = [now - 3600, now - 23 * 3600, now - 23 * 3600, now - 3600]  # window left: 23 h, 1 h, 1 h, 23 h
     with open_store(tmp_path / "w.db") as store:
-        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote))
+        store.executemany("INSERT INTO service_windows VALUES (?, ?)", zip(aud["phone"], wrote, strict=True))
         plan = dry_run(aud, spec, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
     assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
     assert plan["reason"].tolist() == ["", "", "outside_service_window", ""]
@@ -228,11 +231,6 @@ def test_template_variable_without_value_or_fallback_is_excluded():
 
 
 def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_it(tmp_path):
-    from wamkt_nb.cloudapi import CloudClient
-    from wamkt_nb.messages import Template
-    from wamkt_nb.sandbox import Sandbox
-    from wamkt_nb.sandbox.templates import default_templates
-
     data = generate(30, seed=2, now=NOW.normalize())
     willkommen = Template.from_api(next(t for t in default_templates() if t["name"] == "willkommen"))
     spec = MessageSpec(template=willkommen, params={"1": Param("first_name")})
@@ -258,3 +256,25 @@ def test_messy_input_gets_reasons_instead_of_errors():
     assert plan["reason"].tolist() == ["outside_service_window", "no_phone", "no_phone"]
     assert plan["body"].tolist() == ["Hallo Anna, ok!", "Hi there, ok!", "Hallo Y, ok!"]
     assert plan["timezone"].tolist() == ["Europe/Berlin", "UTC", "UTC"]
+
+
+def test_bsuid_only_customers_are_planned_by_bsuid_priced_and_timed_by_its_country(tmp_path):
+    """A customer with a ``bsuid`` and no phone is addressed by Meta's ``recipient`` field; a ``US.``
+    BSUID is excluded from marketing like a +1 number; the country gives price and zone; once a
+    webhook linked the BSUID to a phone, the plan addresses the phone."""
+    from wamkt_nb.identities import resolve_identity
+
+    audience = small(4).drop(columns="timezone").assign(
+        phone=["+491510000000", None, None, None],
+        bsuid=[None, "DE.13491208655302741918", "US.24817305912873645029", "NL.5550001112223334445"])
+    with open_store(tmp_path / "s.db") as store:
+        with store.transaction() as conn:
+            resolve_identity(conn, phone="+31612345678", bsuid="NL.5550001112223334445", at=1)
+        plan = dry_run(audience, SPEC, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
+    assert plan["phone"].tolist() == ["+491510000000", "DE.13491208655302741918", "US.24817305912873645029",
+                                      "+31612345678"]
+    assert plan["reason"].astype(str).tolist()[2] == "us_marketing"
+    assert plan.loc[1, "outcome"] == "send" and plan.loc[1, "payload"]["recipient"] == "DE.13491208655302741918"
+    assert "to" not in plan.loc[1, "payload"] and plan.loc[3, "payload"]["to"] == "+31612345678"
+    assert plan.loc[1, "cost"] == pytest.approx(plan.loc[0, "cost"]) and plan.loc[1, "cost"] > 0.1  # German price
+    assert str(plan.loc[1, "timezone"]) == "Europe/Berlin"

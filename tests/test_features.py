@@ -11,6 +11,7 @@ import pytest
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import FEATURE_COLUMNS, TAGS, TagThresholds, build_features
+from wamkt_nb.data.loaders import empty_interactions, empty_orders
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CUSTOMER_COLUMNS, CustomerData
 
@@ -174,8 +175,6 @@ def test_rates_stay_in_range_on_sample_data():
 
 
 def test_customers_without_any_history_and_no_customers_at_all():
-    from wamkt_nb.data.loaders import empty_interactions, empty_orders
-
     data = _data()
     bare = CustomerData(data.customers, empty_orders(), empty_interactions())
     f = build_features(bare, NOW)

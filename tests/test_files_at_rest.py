@@ -19,6 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from wamkt_nb.analytics.snapshot import read_sends, snapshot_path
 from wamkt_nb.cli import main
 from wamkt_nb.data.privacy import workspace_id_key
 from wamkt_nb.data.sample import generate
@@ -122,8 +123,6 @@ def test_every_file_wamkt_demo_creates_is_owner_only(tmp_path):
 
 
 def test_the_ledger_snapshot_is_owner_only(tmp_path):
-    from wamkt_nb.analytics.snapshot import read_sends, snapshot_path
-
     with open_store(tmp_path / "wamkt.db") as store:
         read_sends(store, lambda: pd.DataFrame({"send_id": [1], "state": ["sent"]}))
         assert mode(snapshot_path(store)) == 0o600

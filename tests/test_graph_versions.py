@@ -13,7 +13,6 @@ from wamkt_nb.graph_versions import CURRENT_VERSION, GRAPH_VERSIONS, is_served, 
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.settings import Settings, load_settings
 
-
 DATA = generate(20, seed=3, now="2026-11-20")
 PHONE = DATA.customers.phone.iloc[0]
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.analytics import enrich, failures, funnel
-from wamkt_nb.ledger import due_held_retries, held_count, held_customers, set_held_retry
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.ledger import due_held_retries, held_count, held_customers, set_held_retry
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.webhooks import WebhookReceiver
 
@@ -96,5 +96,5 @@ def test_held_is_its_own_outcome_in_the_funnel_and_the_error_breakdown():
     row = funnel(rich).iloc[0]
     assert (row["failed"], row["held"], row["delivered"]) == (1, 2, 1)
     table = failures(rich)
-    assert list(zip(table.outcome, table.error_code, table["count"])) == [("failed", 131026, 1), ("held by Meta", 131049, 2)]
+    assert list(zip(table.outcome, table.error_code, table["count"], strict=True)) == [("failed", 131026, 1), ("held by Meta", 131049, 2)]
     assert table.share_of_failed.iloc[0] == 1.0 and pd.isna(table.share_of_failed.iloc[1])

@@ -7,16 +7,22 @@ import time
 import pandas as pd
 import pytest
 
+from wamkt_nb.autoreply import AutoReplier
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.inbox import (
-    TemplateChoice, WindowClosedError, answer, first_response_times, inbox_summary, open_conversations,
+    TemplateChoice,
+    WindowClosedError,
+    answer,
+    first_response_times,
+    inbox_summary,
+    open_conversations,
 )
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
-from wamkt_nb.autoreply import AutoReplier
+from wamkt_nb.webhooks.wiring import connect_sandbox
 
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
@@ -86,8 +92,6 @@ def test_empty_inbox(tmp_path):
 
 
 def test_answering_through_the_sandbox(tmp_path):
-    from wamkt_nb.webhooks.wiring import connect_sandbox
-
     data = generate(10, seed=9, now="2025-10-09")  # the day of the ManualClock below, not today
     store = open_store(tmp_path / "w.db")
     clock = ManualClock(1_760_000_000)

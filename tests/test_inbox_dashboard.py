@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SECRETS, check_clean, execute_notebook, open_dashboard, voila_server, widget_views
 from playwright.sync_api import expect
 
 from wamkt_nb.autoreply import AutoReplier
@@ -18,7 +19,6 @@ from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.widgets.inbox import InboxView
 from wamkt_nb.workspace import save_customer_data
 
-from conftest import ROOT, SECRETS, check_clean, execute_notebook, open_dashboard, voila_server, widget_views
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 DASHBOARD = ROOT / "dashboards" / "inbox.ipynb"

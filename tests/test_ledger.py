@@ -1,5 +1,8 @@
 """The send ledger: rows before requests, forward-only transitions, crash recovery, reconciliation."""
 
+import subprocess
+import sys
+
 import orjson
 import pandas as pd
 import pytest
@@ -26,7 +29,7 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
     if isinstance(n, int):
         people = [(f"c{i}", f"+49151{i:07d}", f"Kunde {i}") for i in range(n)]
     else:
-        people = list(zip(n["customer_id"].astype(str), n["phone"], n["first_name"].fillna("Kunde")))
+        people = list(zip(n["customer_id"].astype(str), n["phone"], n["first_name"].fillna("Kunde"), strict=True))
     rows = []
     for i, (cid, phone, first) in enumerate(people):
         out = "excluded" if i < excluded else "send"
@@ -86,7 +89,7 @@ def test_bad_plans_are_refused_with_the_row(store):
 def test_holdout_arm_receives_nothing(store):
     plan = make_plan(2)
     plan.loc[0, "arm"] = "holdout"
-    cid = ledger.create_campaign(store, plan, name="ab", now=NOW)
+    ledger.create_campaign(store, plan, name="ab", now=NOW)
     assert store.query("SELECT state, reason FROM sends WHERE customer_id='c0'")[0][:] == ("excluded", "holdout")
 
 
@@ -159,9 +162,6 @@ def test_cancel_and_campaign_status(store):
 
 
 def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
-    import subprocess
-    import sys
-
     ledger.acquire_lease(store, "c1")
     ledger.acquire_lease(store, "c1")  # the same process may take it again
     other = subprocess.run([sys.executable, "-c", (

@@ -12,12 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wamkt_nb.cli import main
 from wamkt_nb.data.columns import detect_mapping
 from wamkt_nb.data.loaders import load_customers, load_interactions, load_orders, to_customer_data
 from wamkt_nb.data.phones import normalize_phone, normalize_phones
 from wamkt_nb.data.privacy import mask_email, mask_phone, mask_phones
 from wamkt_nb.data.readers import LoadError, sniff_delimiter
 from wamkt_nb.data.schema import CUSTOMER_COLUMNS
+from wamkt_nb.workspace import load_customer_data
 
 GERMAN_CSV = """Kundennummer;Vorname;Nachname;Handy;E-Mail;Stadt;Einwilligung;Registriert am
 K1;Anna;Müller;0151 1234567;anna@example.de;Berlin;ja;01.02.2025
@@ -253,9 +255,6 @@ def test_every_row_is_accounted_for(rows, delimiter, encoding):
 
 
 def test_cli_load_saves_the_workspace_and_the_rejects(tmp_path, capsys):
-    from wamkt_nb.cli import main
-    from wamkt_nb.workspace import load_customer_data
-
     (tmp_path / "k.csv").write_bytes(GERMAN_CSV.encode("cp1252"))
     (tmp_path / "o.csv").write_text("Kundennummer,Datum,Betrag\nK1,2025-05-01,10\nK2,2025-05-02,20\nK7,2025-05-02,1\n")
     ws = tmp_path / "ws"

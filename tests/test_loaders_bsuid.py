@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wamkt_nb.data.loaders import load_customers, to_customer_data
+from wamkt_nb.data.loaders import load_customers, load_interactions, load_orders, to_customer_data
 from wamkt_nb.data.privacy import mask_bsuid, mask_frame, mask_text, mask_username
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.stored import read_customer_data, write_customer_data
@@ -86,3 +86,35 @@ def test_masking_hides_bsuids_and_usernames(loaded):
     assert shown.set_index("customer_id").loc["K2", "username"] == "@b***"
     assert mask_text("Antwort von US.13491208655302741918: ok") == "Antwort von US.1349**************18: ok"
     assert mask_text("U.S. prices 12.50, DE.12") == "U.S. prices 12.50, DE.12"
+
+
+def test_orders_and_interactions_find_their_customer_by_bsuid(loaded):
+    orders = load_orders(b"bsuid,amount,date\nDE.24817305912873645029,10,2026-01-01\nDE.99,5,2026-01-02\n",
+                         name="o.csv", customers=loaded.rows, id_key=KEY)
+    assert orders.rows["customer_id"].tolist() == ["K2"]
+    assert orders.rejects[["column", "value", "reason"]].values.tolist() == [
+        ["bsuid", "DE.99", "no loaded customer has this BSUID"]]
+    # without loaded customers: the id load_customers derives for a customer with only that BSUID
+    alone = load_customers(b"bsuid\nDE.24817305912873645029\n", name="b.csv", id_key=KEY)
+    events = load_interactions(b"bsuid,at,kind\nDE.24817305912873645029,2026-01-01,read\n", name="i.csv", id_key=KEY)
+    assert events.rows["customer_id"].tolist() == alone.rows["customer_id"].tolist()
+
+
+def test_an_imported_phone_and_bsuid_pair_is_one_identity_for_the_webhooks(loaded, tmp_path):
+    """A webhook naming only K1's BSUID finds K1 under the phone (the import recorded the pair)."""
+    from wamkt_nb.identities import resolve_identity
+
+    with open_store(tmp_path / "c.db") as store:
+        write_customer_data(store, to_customer_data(loaded))
+        with store.transaction() as conn:
+            assert resolve_identity(conn, bsuid="DE.13491208655302741918", at=1) == "+491511234567"
+            assert resolve_identity(conn, bsuid="DE.24817305912873645029", at=1) == "DE.24817305912873645029"
+
+
+def test_a_customer_key_that_is_a_bsuid_is_masked_as_one():
+    """Dashboards mask the ``phone`` column; for a BSUID-only customer it holds the BSUID."""
+    from wamkt_nb.data.privacy import mask_phone, mask_phones
+
+    assert mask_phone("DE.24817305912873645029") == mask_bsuid("DE.24817305912873645029") == "DE.2481**************29"
+    assert mask_phones(pd.Series(["+491511234567", "DE.24817305912873645029"])).tolist() == [
+        "+49151*****67", "DE.2481**************29"]

@@ -15,8 +15,10 @@ from test_sender import receiver  # noqa: F401 - the webhook receiver fixture, o
 from wamkt_nb import ledger
 from wamkt_nb.analytics.funnel import enrich, failures, funnel
 from wamkt_nb.analytics.load import load_ledger
+from wamkt_nb.analytics.snapshot import fingerprint
 from wamkt_nb.campaigns.send_api import campaign_api, set_campaign_api
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
+from wamkt_nb.cli import main
 from wamkt_nb.cloudapi import AsyncCloudClient, CloudClient
 from wamkt_nb.cloudapi.errors import CloudAPIError
 from wamkt_nb.data.sample import generate
@@ -144,8 +146,6 @@ def test_template_ttl_is_accepted_and_validated(sandbox):
 
 
 def test_wamkt_send_api_option(tmp_path, monkeypatch, capsys):
-    from wamkt_nb.cli import main
-
     monkeypatch.setenv("WAMKT_WORKSPACE", str(tmp_path))
     for name in ("WAMKT_ACCESS_TOKEN", "WAMKT_DB_PATH", "WAMKT_CONFIG", "WAMKT_PHONE_NUMBER_IDS"):
         monkeypatch.delenv(name, raising=False)
@@ -170,8 +170,6 @@ def test_wamkt_send_api_option(tmp_path, monkeypatch, capsys):
 
 
 def test_a_ledger_snapshot_from_before_a_new_sends_column_is_rebuilt(tmp_path):
-    from wamkt_nb.analytics.snapshot import fingerprint
-
     with open_store(tmp_path / "s.db") as store:
         ledger.create_campaign(store, marketing_plan(GERMAN.head(3)), name="s", now=time.time())
         data = load_ledger(store, snapshot=True)  # writes the snapshot

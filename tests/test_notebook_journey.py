@@ -4,10 +4,9 @@ picking up what the one before left (the saved segment, the campaign dry-run in 
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT, execute_notebook, printed_text
 
 from wamkt_nb.store import open_store
-
-from conftest import ROOT, execute_notebook, printed_text
 
 NOTEBOOKS = ("01_load_customers", "02_segments", "03_compose_and_dry_run", "04_send", "05_auto_replies",
              "06_ab_test")

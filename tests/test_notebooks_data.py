@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ROOT, execute_notebook, widget_views
 
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
-
-from conftest import ROOT, execute_notebook, widget_views
-
 
 
 @pytest.mark.parametrize("path, saved", [("notebooks/01_load_customers.ipynb", False),

@@ -3,10 +3,19 @@
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wamkt_nb.campaigns.pacing import (
-    Aimd, NumberPacer, NumberPool, PaceError, PairLimiter, TokenBucket, describe_rate, jittered, resolve_rate,
+    Aimd,
+    NumberPacer,
+    NumberPool,
+    PaceError,
+    PairLimiter,
+    TokenBucket,
+    describe_rate,
+    jittered,
+    resolve_rate,
 )
 
 

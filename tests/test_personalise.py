@@ -75,7 +75,7 @@ def test_max_length_cuts_between_words():
 def test_shorten_never_cuts_a_word_and_respects_the_limit(texts, limit):
     series = pd.Series(texts, dtype="str")
     out, cut = shorten(series, limit)
-    for original, short, was_cut in zip(texts, out, cut):
+    for original, short, was_cut in zip(texts, out, cut, strict=True):
         if not was_cut:
             assert short == original and len(original) <= limit
             continue

@@ -3,9 +3,15 @@ scaling, read from ``whatsapp_business_manager_messaging_limit``, and used by th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pandas as pd
 import pytest
+from conftest import free_port, wait_for_port
 
 from tests.test_dryrun import SPEC, small
 from wamkt_nb.campaigns.dryrun import dry_run
@@ -124,13 +130,6 @@ def test_shared_limit_refuses_numbers_of_different_portfolios():
 
 
 def test_standalone_sandbox_serves_a_portfolio_of_numbers():
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from conftest import free_port, wait_for_port
-
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
     proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "20",

@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT, execute_notebook, widget_views
 
+from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
-from wamkt_nb.messages import Template
+from wamkt_nb.messages import MessageSpec, Template
 from wamkt_nb.sandbox.templates import default_templates
-from wamkt_nb.segments import PRESETS
+from wamkt_nb.segments import PRESETS, save_segment
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.dry_run import DryRunView
 from wamkt_nb.widgets.preview import MessagePreview
-
-from conftest import ROOT, execute_notebook, widget_views
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 
@@ -128,8 +128,6 @@ def test_dry_run_view_shows_bad_input(features):
 
 def test_dry_run_view_shows_a_closed_database_in_the_widget(tmp_path, features, templates):
     """Notebook 03 closed the store under the widget: the button says so, the old figures are marked."""
-    from wamkt_nb.messages import MessageSpec
-
     store = open_store(tmp_path / "w.db")
     view = DryRunView(features.head(30), MessageSpec(category="service", text="{{first_name}}, danke!"),
                       now=NOW, store=store)
@@ -154,8 +152,6 @@ def test_notebook_03_executes_against_the_sandbox(workspace):
 
 
 def test_segment_picker_and_language_variants_of_a_template(tmp_path, features, templates):
-    from wamkt_nb.segments import save_segment
-
     with open_store(tmp_path / "w.db") as store:
         save_segment(store, "vip", PRESETS["high_order_value"].rule)
         p = MessagePreview(features, None, now=NOW, templates=templates, store=store)
@@ -172,9 +168,6 @@ def test_segment_picker_and_language_variants_of_a_template(tmp_path, features, 
 
 
 def test_dry_run_view_takes_now_from_a_clock(features):
-    from wamkt_nb.clock import ManualClock
-    from wamkt_nb.messages import MessageSpec
-
     clock = ManualClock(NOW.timestamp())
     spec = MessageSpec(category="service", text="{{first_name}}, danke!")
     view = DryRunView(features.head(20), spec, now=None, clock=clock)

@@ -8,8 +8,19 @@ import pytest
 
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.pricing import (
-    GUIDE_2024, META_CARD, RateCard, RateCardError, compare_providers, default_card, guide_2024, load_card, unpriced, unpriced_note,
-    market_of, message_costs, region_codes,
+    GUIDE_2024,
+    META_CARD,
+    RateCard,
+    RateCardError,
+    compare_providers,
+    default_card,
+    guide_2024,
+    load_card,
+    market_of,
+    message_costs,
+    region_codes,
+    unpriced,
+    unpriced_note,
 )
 from wamkt_nb.pricing.markets import OTHER, OWN_MARKETS, REGIONS
 

@@ -13,10 +13,17 @@ from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import (
-    BehaviourParams, Sandbox, SandboxConfig, conversion_probability, delivery_probability, read_probability,
-    reply_probability, variant_key_uplift,
+    BehaviourParams,
+    Sandbox,
+    SandboxConfig,
+    conversion_probability,
+    delivery_probability,
+    read_probability,
+    reply_probability,
+    variant_key_uplift,
 )
 from wamkt_nb.sandbox.behaviour import sample_reply_delay
+from wamkt_nb.store import open_store
 
 P = BehaviourParams()
 ACTIVE = {"first_name": "Anna", "days_since_last_interaction": 20.0, "orders_per_month": 0.5,
@@ -226,8 +233,6 @@ def test_a_tap_answers_with_the_payload_the_business_set_not_the_label():
 
 
 def test_conversions_go_into_the_store(played, tmp_path):
-    from wamkt_nb.store import open_store
-
     sb, _ = played
     store = open_store(tmp_path / "wamkt.db")
     offered = sb.save_conversions(store)

@@ -6,9 +6,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

@@ -9,6 +9,7 @@ import socket
 import httpx
 import pandas as pd
 import pytest
+from conftest import free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from wamkt_nb.sandbox.app import MAX_JSON_BYTES
 from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
 from wamkt_nb.sandbox.webhooks import WebhookError, verify_callback
 
-from conftest import free_port
 from json_mutation import mutated
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

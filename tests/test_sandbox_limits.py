@@ -6,9 +6,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
+from wamkt_nb.pricing import chargeable, default_card
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
@@ -196,8 +197,6 @@ def test_utility_inside_the_window_is_billed_by_metas_dated_rule(data, http_for,
     """Meta: a utility template inside an open service window is free until 30 September 2026 and
     charged from 1 October 2026. The status webhook's ``billable`` follows that date, and the rate
     card (which the analytics and the dry run price with) charges exactly the same message."""
-    from wamkt_nb.pricing import chargeable, default_card
-
     at = pd.Timestamp(day, tz="UTC").timestamp()
     cfg = SandboxConfig(not_on_whatsapp_rate=0, marketing_stopped_rate=0)
     with Sandbox(customers=data, clock=ManualClock(at - 60), config=cfg) as sb:

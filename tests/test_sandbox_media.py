@@ -8,10 +8,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.sandbox.media import MB
 

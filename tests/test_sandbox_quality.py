@@ -6,10 +6,10 @@ import httpx
 import orjson
 import pandas as pd
 
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import BehaviourParams, Sandbox, SandboxConfig
 from wamkt_nb.sandbox.quality import QualityMonitor, QualityRules
 from wamkt_nb.sandbox.validate import validate_message
@@ -22,7 +22,7 @@ def test_monitor_pauses_twice_then_disables():
     q = QualityMonitor(QualityRules(min_sample=100, pause_rate=0.03))
     verdicts, pauses = [], []
     t = START
-    for cycle in range(3):
+    for _cycle in range(3):
         for _ in range(100):
             t += 1
             q.delivered("promo", t)

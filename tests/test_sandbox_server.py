@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, free_port, wait_for_port, wait_until
-from wamkt_nb.graph_versions import CURRENT_VERSION
-from wamkt_nb.clock import ManualClock, SimulatedClock
+from wamkt_nb.clock import ManualClock, SimulatedClock, SystemClock
 from wamkt_nb.cloudapi import CloudClient, template_message
+from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
-from wamkt_nb.sandbox import Sandbox, SandboxConfig
+from wamkt_nb.graph_versions import CURRENT_VERSION
+from wamkt_nb.sandbox import Sandbox, SandboxConfig, open_cloud_api
+from wamkt_nb.settings import load_settings
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
 
@@ -105,9 +107,6 @@ def test_settings_point_at_the_sandbox(data):
 
 
 def test_open_cloud_api_embeds_the_sandbox_without_a_token(data, tmp_path):
-    from wamkt_nb.sandbox import open_cloud_api
-    from wamkt_nb.settings import load_settings
-
     settings, sandbox = open_cloud_api(load_settings(environ={}, db_path=tmp_path / "x.db"), customers=data,
                                        clock=ManualClock(START))
     try:
@@ -143,8 +142,6 @@ def test_template_status_changes_take_effect_and_notify(data):
 
 
 def test_bad_inspection_requests_get_4xx_and_the_server_stays_up(data):
-    from wamkt_nb.clock import SystemClock
-
     with Sandbox(customers=data, clock=SystemClock()) as sb:
         http = httpx.Client(base_url=f"{sb.base_url}/_sandbox",
                             headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
@@ -160,8 +157,6 @@ def test_bad_inspection_requests_get_4xx_and_the_server_stays_up(data):
 
 
 def test_customers_from_a_features_frame(data):
-    from wamkt_nb.data.features import build_features
-
     features = build_features(data, START)
     sb = Sandbox(customers=features, clock=ManualClock(START))
     try:

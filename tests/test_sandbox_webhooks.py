@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import wait_until
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message, text_message
 from wamkt_nb.data.sample import generate
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig, WebhookError
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

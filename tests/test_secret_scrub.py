@@ -16,8 +16,11 @@ import time
 
 from test_ledger import make_plan
 
+from wamkt_nb.cloudapi import AsyncCloudClient, CloudClient
 from wamkt_nb.cloudapi.errors import error_from_payload
+from wamkt_nb.data.crm import CrmConfig
 from wamkt_nb.scrub import MASK, remember_secret, scrub
+from wamkt_nb.settings import load_settings
 from wamkt_nb.webhooks.server import BackgroundServer
 
 
@@ -107,10 +110,6 @@ def test_cloud_api_errors_are_scrubbed_when_made():
 def test_reprs_of_settings_crm_config_and_clients_do_not_show_url_credentials(monkeypatch):
     """A notebook that shows its settings or client prints their repr: a base URL or CRM URL with a
     password or key in it must come out masked (they were shown verbatim)."""
-    from wamkt_nb.cloudapi import AsyncCloudClient, CloudClient
-    from wamkt_nb.data.crm import CrmConfig
-    from wamkt_nb.settings import load_settings
-
     url = "http://user:PASSW0RD@127.0.0.1:9/graph?access_token=URLTOKEN"
     monkeypatch.setenv("WAMKT_BASE_URL", url)
     shown = [repr(load_settings(config_file=None)), repr(AsyncCloudClient(base_url=url, access_token="t")),

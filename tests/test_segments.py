@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +10,21 @@ import pytest
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import (
-    PRESETS, And, Condition, FrameSchema, Not, Or, SegmentRuleError, SqlEvaluator, describe, evaluate, from_dict,
-    from_json, to_json, to_sql, segment_frame,
+    PRESETS,
+    And,
+    Condition,
+    FrameSchema,
+    Not,
+    Or,
+    SegmentRuleError,
+    SqlEvaluator,
+    describe,
+    evaluate,
+    from_dict,
+    from_json,
+    segment_frame,
+    to_json,
+    to_sql,
 )
 from wamkt_nb.segments.regex import RegexError, translate
 
@@ -256,8 +270,6 @@ def test_describe_in_plain_language():
 
 
 def test_sql_evaluator_can_share_a_connection(small):
-    import duckdb
-
     con = duckdb.connect()
     with SqlEvaluator(small, connection=con, table="first") as ev:
         assert ev.evaluate(Condition("order_count", ">=", 3), NOW, include_inactive=True).count == 2

@@ -21,12 +21,23 @@ import dataclasses
 import duckdb
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.segments import (
-    And, Condition, Not, Or, SqlEvaluator, evaluate, inline_sql, segment_frame, segment_query, to_json,
+    And,
+    Condition,
+    Not,
+    Or,
+    SqlEvaluator,
+    evaluate,
+    inline_sql,
+    segment_frame,
+    segment_query,
+    to_json,
 )
 
 NOW = pd.Timestamp("2026-01-01 12:00", tz="UTC")
@@ -45,7 +56,9 @@ PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\
 @st.composite
 def frames(draw) -> pd.DataFrame:
     n = draw(st.integers(0, 30))
-    col = lambda values: draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+    def col(values):
+        return draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+
     return pd.DataFrame({
         "customer_id": pd.array([f"c{i}" for i in range(n)], dtype="string"),
         "amount": pd.Series(col(NUMBERS), dtype="float64"),
@@ -150,7 +163,9 @@ def every_condition() -> list[Condition]:
 def every_kind_frame(n: int = 64) -> pd.DataFrame:
     """64 customers drawing every interesting value of every kind (seeded)."""
     rng = np.random.default_rng(5)
-    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]
+    def pick(values):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
     return pd.DataFrame({
         "customer_id": [f"c{i}" for i in range(n)],
         "amount": pick(NUMBERS), "count": rng.integers(0, 4, n),
@@ -185,7 +200,9 @@ def to_microseconds(frame: pd.DataFrame, rule):
     def fix(node):
         if isinstance(node, Condition):
             if node.field == "seen_at" and node.op in (">", ">=", "<", "<=", "between"):
-                floor = lambda v: pd.Timestamp(v).floor("us").isoformat()
+                def floor(v):
+                    return pd.Timestamp(v).floor("us").isoformat()
+
                 value = tuple(map(floor, node.value)) if isinstance(node.value, tuple) else floor(node.value)
                 return dataclasses.replace(node, value=value)
             return node
@@ -211,8 +228,6 @@ def pg_rows(frame: pd.DataFrame) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def pg(postgres_url):
-    import psycopg
-
     with psycopg.connect(postgres_url, autocommit=True) as con:
         con.execute(f"CREATE TABLE IF NOT EXISTS features ({PG_COLUMNS})")
         yield con
@@ -272,8 +287,6 @@ def warehouse_check(duck, frame: pd.DataFrame, rule, dialect: str) -> bool:
     """Parse the dialect's text back; if sqlglot's DuckDB transpilation runs, compare with pandas.
 
     Returns whether the transpiled text ran (False: sqlglot has no DuckDB spelling DuckDB accepts)."""
-    import sqlglot
-
     text = inline_sql(segment_query(rule, segment_frame(frame).schema, NOW, dialect=dialect))
     sqlglot.parse_one(text, read=dialect)  # raises on text the dialect's grammar rejects
     [duck_text] = sqlglot.transpile(text, read=dialect, write="duckdb")

@@ -10,8 +10,17 @@ from wamkt_nb.clock import ManualClock
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.segments import (
-    PRESETS, And, Condition, compare_segments, delete_segment, evaluate, evaluate_saved,
-    list_segments, load_segment, overlap_counts, save_segment,
+    PRESETS,
+    And,
+    Condition,
+    compare_segments,
+    delete_segment,
+    evaluate,
+    evaluate_saved,
+    list_segments,
+    load_segment,
+    overlap_counts,
+    save_segment,
 )
 from wamkt_nb.store import open_store
 

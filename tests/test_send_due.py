@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wamkt_nb.campaigns.due import DueQueue
-from wamkt_nb.ledger import SendRow
 from wamkt_nb.campaigns.pacing import NumberPool, PairLimiter
+from wamkt_nb.ledger import SendRow
 
 
 def row(send_id: int, phone: str = "", payload: dict | None = None) -> SendRow:

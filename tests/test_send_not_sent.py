@@ -7,15 +7,20 @@ import asyncio
 import time
 
 import pytest
+from conftest import free_port
 from test_ledger import make_plan
 
-from conftest import free_port
-from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb import ledger
 from wamkt_nb.cli import main
 from wamkt_nb.cloudapi import (
-    AsyncCloudClient, InvalidURLError, OutcomeUnknownError, TransportError, check_base_url, text_message,
+    AsyncCloudClient,
+    InvalidURLError,
+    OutcomeUnknownError,
+    TransportError,
+    check_base_url,
+    text_message,
 )
+from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.store import open_store
 
 BAD_URL = "htp://user:pw@[::1"

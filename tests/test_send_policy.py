@@ -8,14 +8,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wamkt_nb.cloudapi.errors import (
-    CloudAPIError, InvalidURLError, OutcomeUnknownError, TransportError, error_from_payload,
-)
 from wamkt_nb.campaigns.policy import (
-    RECIPIENT_CODES, STOP_CODES, TITLE_LIMIT, Fail, Pause, PauseReason, Retry, Side, Throttle, Unknown, decide,
-    failure_side, template_hold, unknown_resend_at,
+    RECIPIENT_CODES,
+    STOP_CODES,
+    TITLE_LIMIT,
+    Fail,
+    Pause,
+    PauseReason,
+    Retry,
+    Side,
+    Throttle,
+    Unknown,
+    decide,
+    failure_side,
+    template_hold,
+    unknown_resend_at,
 )
 from wamkt_nb.campaigns.sender import SendOptions, UnknownPolicy
+from wamkt_nb.cloudapi.errors import (
+    CloudAPIError,
+    InvalidURLError,
+    OutcomeUnknownError,
+    TransportError,
+    error_from_payload,
+)
 
 NOW = 1_000.0
 TEMPLATE = ("spring_sale", "de")

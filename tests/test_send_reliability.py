@@ -97,7 +97,7 @@ def new_campaign(store, customers, name, category="utility", template="order_shi
                 {"type": "body", "parameters": [
                     {"type": "text", "parameter_name": "first_name", "text": n},
                     {"type": "text", "parameter_name": "discount", "text": "10 %"}]}]}}
-            for p, n in zip(plan["payload"], plan["name"])]
+            for p, n in zip(plan["payload"], plan["name"], strict=True)]
     return ledger.create_campaign(store, plan, name=name, now=time.time())
 
 
@@ -212,7 +212,7 @@ def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig, tmp_p
             for p in procs:
                 if p.poll() is None:
                     stop_process(p)
-    for p, log in zip(procs, logs):
+    for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log.read_text(errors="replace")[-2000:]
     phones: dict[str, int] = {}
     for cid in (a, b):

@@ -9,7 +9,7 @@ from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb import ledger
-from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
+from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
@@ -97,8 +97,6 @@ async def test_an_error_is_shown_as_a_message_not_a_traceback(sandbox, tmp_path)
 
 
 async def test_unknown_outcomes_show_as_needs_review_with_what_to_do(sandbox, tmp_path):
-    from wamkt_nb.campaigns.sender import UnknownPolicy
-
     store = open_store(tmp_path / "w.db")
     cid = ledger.create_campaign(store, make_plan(DATA.customers.head(2), template="order_shipped",
                                                   planned_at=time.time()), name="w", now=time.time())

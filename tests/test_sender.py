@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import sender_sandbox, wait_until_async
+from conftest import free_port, sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
 from wamkt_nb import ledger
@@ -250,8 +250,6 @@ async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
 
 
 async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
-    from conftest import free_port
-
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="x") as client:
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=("1",), pace=50, max_attempts=2,

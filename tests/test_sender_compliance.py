@@ -12,7 +12,7 @@ from wamkt_nb import ledger
 from wamkt_nb.campaigns.planned_policy import campaign_policy
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
-from wamkt_nb.compliance import explain
+from wamkt_nb.compliance import Policy, explain
 from wamkt_nb.compliance.timezones import local_hours
 from wamkt_nb.data.sample import generate
 from wamkt_nb.webhooks.consent import record_consent
@@ -105,8 +105,6 @@ async def test_a_session_message_whose_window_closes_during_the_night_is_exclude
 
 async def test_a_dry_run_policy_is_the_one_the_sender_checks(sandbox, store):
     """Quiet hours switched off in the dry run's policy stay off at send time."""
-    from wamkt_nb.compliance import Policy
-
     people = DATA.customers.head(2)
     now = time.time()
     plan = make_plan(people, template="order_shipped", planned_at=now).assign(timezone=zone_where_it_is(23))

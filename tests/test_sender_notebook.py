@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+from conftest import ROOT, execute_notebook, printed_text, widget_views
 
 from wamkt_nb import Workspace
 from wamkt_nb.data.sample import default_now, generate
 from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
-
-from conftest import ROOT, execute_notebook, printed_text, widget_views
 
 
 def test_send_notebook(workspace):

@@ -14,6 +14,7 @@ from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOption
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.webhooks.wiring import connect_sandbox
+from wamkt_nb.widgets.send import errors_html
 
 pytestmark = pytest.mark.both_stores
 
@@ -86,8 +87,6 @@ async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles
 
 
 async def test_metas_fbtrace_id_is_kept_with_the_attempt_and_shown_in_the_breakdown(sandbox, store):
-    from wamkt_nb.widgets.send import errors_html
-
     plan = make_plan(DATA.customers.head(3), template="order_shipped", planned_at=time.time())
     plan.at[0, "payload"] = {**plan.at[0, "payload"], "template": {"name": "no_such_template", "language": {"code": "de"}}}
     cid = ledger.create_campaign(store, plan, name="f", now=time.time())

@@ -3,6 +3,7 @@ import re
 import pytest
 
 from wamkt_nb.settings import Secret, SettingsError, load_settings
+from wamkt_nb.workspace import database_path
 
 
 def test_secrets_never_show_in_repr(tmp_path):
@@ -69,8 +70,6 @@ def test_secret_equality_and_truth():
 
 
 def test_database_path_follows_the_settings_else_the_workspace(tmp_path, monkeypatch):
-    from wamkt_nb.workspace import database_path
-
     monkeypatch.chdir(tmp_path)
     for name in ("WAMKT_DB_PATH", "WAMKT_CONFIG"):
         monkeypatch.delenv(name, raising=False)

@@ -3,15 +3,19 @@ same validation as files, and ``wamkt load --sql`` failing in one line without t
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import duckdb
 import pandas as pd
+import psycopg
 import pytest
-
+from conftest import free_port
 from test_cli_errors import SECRET, assert_one_clear_line, wamkt
+
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.sql_source import load_customers_sql, read_sql_table
+from wamkt_nb.widgets.data_loader import DataLoaderWidget
 
 ROWS = [
     ("c1", "+49 151 23456789", "Anna Schmidt", "yes"),
@@ -64,8 +68,6 @@ def test_duckdb_file_and_parquet_queried_directly(tmp_path):
 
 
 def test_postgresql_query(postgres_server):
-    import psycopg
-
     url = postgres_server.create_database("crm_source")
     with psycopg.connect(url, autocommit=True) as con:
         con.execute("CREATE TABLE people (id TEXT, phone TEXT, name TEXT, opt_in BOOLEAN)")
@@ -100,8 +102,6 @@ def test_cli_loads_from_sqlite(tmp_path):
 
 
 def test_cli_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
-    from conftest import free_port
-
     url = f"postgresql://wamkt:{SECRET}@127.0.0.1:{free_port()}/crm"
     done = wamkt("load", "--sql", url, "--query", "SELECT 1", cwd=tmp_path)
     assert_one_clear_line(done, "could not load", "postgresql://***@127.0.0.1")
@@ -122,12 +122,6 @@ def test_cli_wrong_password_is_one_line_without_it(tmp_path, postgres_server):
 
 
 def test_loader_widget_sql_tab_loads_and_keeps_no_password(postgres_server):
-    import json
-
-    import psycopg
-
-    from wamkt_nb.widgets.data_loader import DataLoaderWidget
-
     url = postgres_server.create_database("crm_widget")
     with psycopg.connect(url, autocommit=True) as con:
         con.execute("CREATE TABLE people (id TEXT, phone TEXT, name TEXT, opt_in TEXT)")

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from wamkt_nb.store import StoreError, open_store
+from wamkt_nb.store import StoreError, migrations, open_store
 from wamkt_nb.store.migrations import known_migrations
 
 
@@ -25,8 +25,6 @@ def test_reopening_applies_nothing_twice(tmp_path):
 
 def test_database_of_version_n_opens_in_n_plus_1(tmp_path, monkeypatch):
     """Simulate an older release by applying only the first migration, then open with all."""
-    from wamkt_nb.store import migrations
-
     everything = known_migrations()
     monkeypatch.setattr(migrations, "known_migrations", lambda: everything[:1])
     old = open_store(tmp_path / "w.db")

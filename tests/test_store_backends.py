@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.scrub import scrub
@@ -104,8 +105,6 @@ def test_newer_database_is_refused_on_both(store_target):
 
 
 def test_unreachable_server_names_it_without_the_password(tmp_path):
-    from conftest import free_port
-
     url = f"postgresql://alice:s3cret-pass@127.0.0.1:{free_port()}/team?connect_timeout=3"
     with pytest.raises(StoreError) as caught:
         open_store(url)
@@ -336,7 +335,7 @@ def test_two_campaigns_racing_never_both_reserve_a_customer(store_target):
     def campaign(store, name):
         won[name] = [p for p in phones if reserve_marketing(store, p, name, now=1_000_000.0)]
 
-    threads = [threading.Thread(target=campaign, args=(s, n)) for s, n in zip(stores, won)]
+    threads = [threading.Thread(target=campaign, args=(s, n)) for s, n in zip(stores, won, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

@@ -6,8 +6,11 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.clock import ManualClock
+from wamkt_nb.cloudapi import CloudClient
+from wamkt_nb.data.sample import generate
 from wamkt_nb.messages import Button, Template, template_from_text, validate_template
 from wamkt_nb.messages.registry import TemplateRegistry, TemplateRegistryError
+from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 
 
@@ -107,9 +110,6 @@ def test_drafts_survive_reopening_the_store(tmp_path):
 
 @pytest.fixture
 def sandbox():
-    from wamkt_nb.data.sample import generate
-    from wamkt_nb.sandbox import Sandbox
-
     clock = ManualClock(1_780_000_000.0)
     box = Sandbox(customers=generate(50, seed=1, now="2026-05-28"), clock=clock)  # the clock's day, not today
     box.start()
@@ -118,8 +118,6 @@ def sandbox():
 
 
 def test_registry_syncs_submits_and_follows_review_against_the_sandbox(tmp_path, sandbox):
-    from wamkt_nb.cloudapi import CloudClient
-
     with open_store(tmp_path / "w.db") as store, CloudClient(sandbox.settings()) as client:
         reg = TemplateRegistry(store, client, sandbox.waba_id)
         assert reg.sync() >= 5

@@ -9,14 +9,14 @@ import sys
 
 import httpx
 import pytest
+from conftest import free_port, wait_for_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.service import build_service
 from wamkt_nb.webhooks.server import BackgroundServer
+from wamkt_nb.webhooks.service import build_service
 
-from conftest import free_port, wait_for_port
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, receiver_client, signed, status
 
 

@@ -4,6 +4,7 @@ and the answer is 200; nothing a signed body carries makes the receiver answer 5
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -146,8 +147,6 @@ def test_fuzz_signed_bodies_never_500_and_the_good_message_is_always_recorded(se
 
 
 def test_declared_huge_body_is_refused_before_a_byte_of_it_is_read(server):
-    import socket
-
     host, port = server.base_url.host, server.base_url.port
     for extra in ("", "X-Hub-Signature-256: sha256=00\r\n"):
         with socket.create_connection((host, port), timeout=10) as sock:

@@ -10,14 +10,21 @@ from hypothesis import strategies as st
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.compliance.rules import SERVICE_WINDOW_SECONDS, window_open
-from wamkt_nb.store import open_store
 from wamkt_nb.ledger import apply_status, moves_forward, reconcile_sends
+from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver, parse_payload, sign_body, verify_signature
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.updates import PayloadError, StatusUpdate
 
 from webhook_payloads import (
-    APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_quality_update, template_update,
+    APP_SECRET,
+    VERIFY_TOKEN,
+    inbound,
+    preference,
+    signed,
+    status,
+    template_quality_update,
+    template_update,
 )
 
 pytestmark = pytest.mark.both_stores

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import jupyterlab
 import matplotlib
 import pandas as pd
 import pytest
@@ -49,7 +50,6 @@ def test_status_escapes_text():
 
 
 def _installed_theme(name: str) -> str | None:
-    import jupyterlab
     path = Path(jupyterlab.__file__).parent / "themes" / "@jupyterlab" / f"theme-{name}-extension" / "index.css"
     return path.read_text() if path.exists() else None
 

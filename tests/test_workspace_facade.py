@@ -14,9 +14,9 @@ import pytest
 
 from wamkt_nb import Workspace
 from wamkt_nb.aio import run_sync
-from wamkt_nb.ledger import LedgerError
 from wamkt_nb.compliance import Policy
 from wamkt_nb.data.sample import default_now
+from wamkt_nb.ledger import LedgerError
 from wamkt_nb.messages import template_from_text
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.segments import PRESETS

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
+from wamkt_nb.cloudapi import SendResult
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import build_service
@@ -86,8 +88,6 @@ class RecordingSender:
         self.fail_with = fail_with
 
     async def send_message(self, phone_number_id: str, payload: dict):
-        from wamkt_nb.cloudapi import SendResult
-
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append((phone_number_id, payload))

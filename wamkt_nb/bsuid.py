@@ -14,6 +14,8 @@ import re
 
 BSUID_RE = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
 PARENT_BSUID_RE = re.compile(r"[A-Z]{2}\.ENT\.[A-Za-z0-9]{1,128}")
+ANY_BSUID_PATTERN = r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$"
+"""A BSUID or parent BSUID as a whole string, for vectorised matching (pyarrow, pandas)."""
 
 
 def is_bsuid(value: object) -> bool:

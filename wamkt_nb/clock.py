@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Protocol
+
+NOW_VARIABLE = "WAMKT_NOW"
+"""Pins "now" for a whole process: ISO 8601 (``2026-06-01T02:00``, UTC unless it names a zone) or
+epoch seconds. Time still runs from there, so a notebook run can be tried at a nighttime hour."""
+
+
+def parse_now(text: str) -> float:
+    """UTC epoch seconds from ``WAMKT_NOW``'s text; a ValueError names the variable."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{NOW_VARIABLE}={text!r} is neither an ISO 8601 time nor epoch seconds") from None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def _offset() -> float:
+    pinned = os.environ.get(NOW_VARIABLE, "").strip()
+    return parse_now(pinned) - time.time() if pinned else 0.0
+
+
+_OFFSET = _offset()
+
+
+def wall_time() -> float:
+    """The current UTC epoch seconds: the wall clock, shifted to start at ``WAMKT_NOW`` when set."""
+    return time.time() + _OFFSET
 
 
 class Clock(Protocol):
@@ -14,10 +46,10 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real wall clock."""
+    """The real wall clock (:func:`wall_time`, so ``WAMKT_NOW`` moves it too)."""
 
     def now(self) -> float:
-        return time.time()
+        return wall_time()
 
     def __repr__(self) -> str:
         return "SystemClock()"

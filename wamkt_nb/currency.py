@@ -7,8 +7,8 @@ reference rates of late 2025, good enough for a demo, not for the books.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ class ExchangeRates:
         if len(set(factors)) == 1:  # the usual case: one currency, often the reporting one (no copy then)
             return values if factors[0] == 1.0 else values * factors[0]
         codes, uniques = pd.factorize(currencies, use_na_sentinel=False)
-        by_code = {c: f for c, f in zip(distinct, factors)}
+        by_code = {c: f for c, f in zip(distinct, factors, strict=True)}
         return values * np.array([by_code[c] for c in uniques], dtype="float64")[codes]
 
     def convert_frame(self, frame: pd.DataFrame, amount: str = "amount", currency: str = "currency") -> pd.DataFrame:

@@ -45,14 +45,14 @@ _BY_NAME = {v.name: v for v in GRAPH_VERSIONS}
 
 def served_versions(day: dt.date | None = None) -> tuple[str, ...]:
     """The versions Meta serves on ``day`` (default: today, UTC), newest first."""
-    day = day or dt.datetime.now(dt.timezone.utc).date()
+    day = day or dt.datetime.now(dt.UTC).date()
     return tuple(v.name for v in GRAPH_VERSIONS if v.served_on(day))
 
 
 def is_served(version: str, day: dt.date | None = None) -> bool:
     """Whether Meta answers requests under ``/{version}/`` on ``day`` (default: today, UTC)."""
     known = _BY_NAME.get(version)
-    return known is not None and known.served_on(day or dt.datetime.now(dt.timezone.utc).date())
+    return known is not None and known.served_on(day or dt.datetime.now(dt.UTC).date())
 
 
 def retirement(version: str) -> dt.date | None:

@@ -9,14 +9,16 @@ import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
-from .redact import redacted_repr
+from .redact import redact_url, redacted_repr
 from .scrub import remember_secret
 
 PACE_PRESETS: dict[str, float] = {"safe": 0.5, "standard": 80.0, "max": 1000.0}
@@ -77,6 +79,7 @@ class Settings:
     max_rate: float = 80.0
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8787
+    link_base_url: str = ""  # "": tracked links point at wamkt serve (http://webhook_host:webhook_port)
     currency: str = "EUR"
     exchange_rates: tuple[tuple[str, float], ...] = ()
     rate_card: Path | None = None  # None: Meta's card shipped with wamkt_nb (see wamkt_nb.pricing)
@@ -85,6 +88,11 @@ class Settings:
     def rates(self) -> ExchangeRates:
         """Converter into the reporting ``currency``: the default rates with ``exchange_rates`` on top."""
         return exchange_rates(self.currency, dict(self.exchange_rates))
+
+    @property
+    def links_base(self) -> str:
+        """The public base URL of tracked links (``{links_base}/l/{token}``, served by ``wamkt serve``)."""
+        return self.link_base_url or f"http://{self.webhook_host}:{self.webhook_port}"
 
     @property
     def rate_per_second(self) -> float:
@@ -98,7 +106,7 @@ class Settings:
             raise SettingsError("no phone number id configured (WAMKT_PHONE_NUMBER_IDS)")
         return self.phone_number_ids[0]
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return _build(dataclasses.asdict(self) | changes)
 
 
@@ -157,6 +165,13 @@ def _coerce(name: str, raw: Any) -> Any:
             return tuple(sorted((str(k).upper(), float(v)) for k, v in pairs.items()))
         except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
+    if name == "link_base_url":
+        from .links.urls import check_base_url
+
+        try:
+            return check_base_url(str(raw).strip()) if str(raw).strip() else ""
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     if name == "currency":
         return str(raw).strip().upper()
     if name == "webhook_port":
@@ -173,10 +188,6 @@ def _coerce(name: str, raw: Any) -> Any:
 def _database_url(raw: Any) -> str:
     """A PostgreSQL URL (or "" for the SQLite file); its password is remembered as a secret, so an
     error that echoes it is scrubbed."""
-    from urllib.parse import unquote, urlsplit
-
-    from .redact import redact_url
-
     url = "" if raw is None else str(raw).strip()
     if not url:
         return ""

@@ -4,7 +4,9 @@ Statistics are small pure functions with named formulas (in the style of GrowthB
 tested against statsmodels and textbook values; only numpy and scipy at runtime.
 """
 
-from .assignment import HOLDOUT, assign_arms, bucket, ledger_arms, strata_from
+from ..ledger.experiments import GUARDRAILS, METRICS
+from ..ledger.states import HOLDOUT
+from .assignment import assign_arms, bucket, ledger_arms, strata_from
 from .bayes import chance_to_beat_control
 from .cuped import ArmMoments, cuped_sample_size, cuped_table
 from .errors import AbTestError
@@ -18,7 +20,7 @@ from .frequentist import (
     two_proportion_ztest,
     wilson_interval,
 )
-from .outcomes import GUARDRAILS, METRICS, arm_counts, experiments, guardrail_counts, unit_outcomes
+from .outcomes import arm_counts, experiments, guardrail_counts, unit_outcomes
 from .planning import (
     DurationPlan,
     SamplePlan,

@@ -8,13 +8,15 @@ already recorded there win over a fresh assignment (``existing=``).
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..ledger.sends import recorded_arms
 from ..ledger.states import HOLDOUT
+from ..store import Store
 from .errors import AbTestError
 from .planning import arm_names, normalised
 
@@ -51,8 +53,8 @@ def assign_arms(
     *,
     allocation: Sequence[float] | None = None,
     holdout: float = 0.0,
-    strata: Sequence | pd.Series | None = None,
-    existing: pd.Series | dict | None = None,
+    strata: Sequence[Any] | pd.Series | None = None,
+    existing: pd.Series | dict[str, str] | None = None,
 ) -> pd.Series:
     """Arm per customer (a Series indexed by customer id, named ``arm``).
 
@@ -118,7 +120,7 @@ def strata_from(features: pd.DataFrame, by: str) -> pd.Series:
     raise AbTestError(f"cannot stratify by {by!r}: neither a column nor a tag of these customers")
 
 
-def ledger_arms(store, campaign_id: str) -> pd.Series:
+def ledger_arms(store: Store, campaign_id: str) -> pd.Series:
     """The arms already recorded for a campaign's recipients (``sends.arm``), by customer id."""
     frame = pd.DataFrame(recorded_arms(store, campaign_id), columns=["customer_id", "arm"])
     return pd.Series(frame["arm"].to_numpy(dtype=object), index=frame["customer_id"].astype(str), name="arm")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import integrate, stats
 
@@ -10,7 +12,7 @@ from .frequentist import check_counts
 GRID = 1_501  # points per posterior's range for the numerical integration
 
 
-def posterior(successes: int, n: int, prior: tuple[float, float] = (1.0, 1.0)):
+def posterior(successes: int, n: int, prior: tuple[float, float] = (1.0, 1.0)) -> Any:
     """Beta(a + successes, b + failures): the rate's posterior under a Beta(a, b) prior."""
     check_counts(successes, n)
     return stats.beta(prior[0] + successes, prior[1] + n - successes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -14,7 +16,8 @@ def power_curve_figure(plan: SamplePlan, width: float = 6.4, height: float = 3.6
     data = power_curve(plan)
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
-    for mde, part in data.groupby("mde", sort=True):
+    for key, part in data.groupby("mde", sort=True):
+        mde = cast(float, key)  # a value of the mde column
         planned = np.isclose(mde, plan.absolute_mde)
         ax.plot(part["total"], part["power"], lw=2.2 if planned else 1.2,
                 label=f"MDE {mde * 100:+.2f} pp" + (" (planned)" if planned else ""))
@@ -47,8 +50,8 @@ def intervals_figure(evaluation: Evaluation, metric: str = "rate", width: float 
     others = table[table["arm"] != evaluation.control]
     y2 = np.arange(len(others))[::-1]
     colours = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:grey"
-               for lo, hi in zip(others["lift_low"], others["lift_high"])]
-    for yy, (_, r), c in zip(y2, others.iterrows(), colours):
+               for lo, hi in zip(others["lift_low"], others["lift_high"], strict=True)]
+    for yy, (_, r), c in zip(y2, others.iterrows(), colours, strict=True):
         ax_lift.errorbar(r["lift"], yy, xerr=[[r["lift"] - r["lift_low"]], [r["lift_high"] - r["lift"]]],
                          fmt="o", capsize=4, color=c)
     ax_lift.set_yticks(y2, others["arm"])

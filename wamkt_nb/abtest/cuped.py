@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -38,8 +39,8 @@ class ArmMoments:
     sum_xy: float
 
     @classmethod
-    def of(cls, y, x) -> "ArmMoments":
-        y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    def of(cls, outcome: npt.ArrayLike, covariate: npt.ArrayLike) -> ArmMoments:
+        y, x = np.asarray(outcome, dtype=float), np.asarray(covariate, dtype=float)
         if y.shape != x.shape:
             raise AbTestError(f"outcome and covariate differ in length ({y.size} vs {x.size})")
         if not (np.isfinite(y).all() and np.isfinite(x).all()):

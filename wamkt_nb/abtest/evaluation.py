@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from .assignment import HOLDOUT
+from ..ledger.states import HOLDOUT
 from .bayes import chance_to_beat_control
 from .cuped import cuped_table
 from .errors import AbTestError
@@ -54,7 +55,7 @@ class Verdict:
     def headline(self) -> str:
         if self.kind == "winner":
             return f"Winner: {self.winner}"
-        if self.kind == "underpowered":
+        if self.kind == "underpowered" and self.needs is not None and self.has is not None:
             text = underpowered(self.needs, self.has)
             return text[:1].upper() + text[1:]
         return self.kind[:1].upper() + self.kind[1:]
@@ -89,9 +90,14 @@ def _as_counts(counts: pd.DataFrame | Mapping[str, tuple[int, int]]) -> pd.DataF
     frame["arm"] = frame["arm"].astype(str)
     if frame["arm"].duplicated().any():
         raise AbTestError(f"each arm must appear once, got {frame['arm'].tolist()}")
-    for row in frame.itertuples():
-        check_counts(int(row.successes), int(row.users), f"arm {row.arm}")
+    for row in frame.to_dict("records"):
+        check_counts(int(row["successes"]), int(row["users"]), f"arm {row['arm']}")
     return frame.astype({"users": int, "successes": int}).reset_index(drop=True)
+
+
+def _cell(rows: pd.DataFrame, arm: str, column: str) -> float:
+    """One number of a per-arm table indexed by arm (pandas-stubs types a cell as any scalar)."""
+    return cast(float, rows.at[arm, column])
 
 
 def _pct(x: float) -> str:
@@ -144,7 +150,7 @@ def evaluate(
         raise AbTestError(f"nothing to compare with control {control!r}: one arm only")
 
     by_arm = frame.set_index("arm")
-    x_c, n_c = int(by_arm.at[control, "successes"]), int(by_arm.at[control, "users"])
+    x_c, n_c = int(_cell(by_arm, control, "successes")), int(_cell(by_arm, control, "users"))
     rows = []
     for arm, users, successes in frame.itertuples(index=False):
         low, high = wilson_interval(successes, users, alpha)
@@ -166,7 +172,7 @@ def evaluate(
     table.loc[is_treatment, "p_adjusted"] = holm_adjust(table.loc[is_treatment, "p_value"].tolist())
     table.loc[is_treatment, "seq_p_adjusted"] = holm_adjust(table.loc[is_treatment, "seq_p_value"].tolist())
 
-    srm_counts = {a: int(by_arm.at[a, "users"]) for a in (message_arms if shares is None or HOLDOUT not in shares
+    srm_counts = {a: int(_cell(by_arm, a, "users")) for a in (message_arms if shares is None or HOLDOUT not in shares
                                                            else list(frame["arm"]))}
     srm = srm_check(srm_counts, {a: shares[a] for a in srm_counts} if shares else None)
     verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users, final)
@@ -193,9 +199,9 @@ def guardrail_table(
         absent = [a for a in (control, *treatments) if a not in by_arm.index]
         if absent:
             raise AbTestError(f"guardrail {name!r}: no counts for arm(s) {absent}")
-        x_c, n_c = int(by_arm.at[control, "successes"]), int(by_arm.at[control, "users"])
+        x_c, n_c = int(_cell(by_arm, control, "successes")), int(_cell(by_arm, control, "users"))
         for arm in treatments:
-            x_t, n_t = int(by_arm.at[arm, "successes"]), int(by_arm.at[arm, "users"])
+            x_t, n_t = int(_cell(by_arm, arm, "successes")), int(_cell(by_arm, arm, "users"))
             diff, p = harm_test(x_t, n_t, x_c, n_c, margin)
             rows.append({"guardrail": name, "arm": arm, "users": n_t, "events": x_t,
                          "rate": x_t / n_t if n_t else np.nan, "control_rate": x_c / n_c if n_c else np.nan,
@@ -211,8 +217,8 @@ def _guarded(verdict: Verdict, harms: pd.DataFrame, alpha: float, margin: float)
     if hit.empty:
         return verdict
     what = "; ".join(
-        f"its {r.guardrail.replace('_', '-')} rate is {_pct(r.rate)} vs {_pct(r.control_rate)} in control "
-        f"({r.diff * 100:+.2f} pp, one-sided p = {r.p_one_sided:.2g})" for r in hit.itertuples()
+        f"its {r['guardrail'].replace('_', '-')} rate is {_pct(r['rate'])} vs {_pct(r['control_rate'])} in control "
+        f"({r['diff'] * 100:+.2f} pp, one-sided p = {r['p_one_sided']:.2g})" for r in hit.to_dict("records")
     )
     beyond = f"more than the allowed {margin * 100:.2f} pp" if margin > 0 else "significantly"
     return Verdict("guardrail harmed", None, (
@@ -226,16 +232,16 @@ def _cuped_note(cuped: pd.DataFrame) -> str:
     covariate carries information, i.e. some θ is not 0)."""
     rows = cuped.dropna(subset=["cuped_diff"])
     return "With CUPED (pre-period covariate): " + "; ".join(
-        f"{r.arm} {r.cuped_diff * 100:+.2f} pp (p = {r.cuped_p_adjusted:.2g}, variance "
-        f"{r.variance_reduction:.0%} lower)" for r in rows.itertuples()
+        f"{r['arm']} {r['cuped_diff'] * 100:+.2f} pp (p = {r['cuped_p_adjusted']:.2g}, variance "
+        f"{r['variance_reduction']:.0%} lower)" for r in rows.to_dict("records")
     ) + "."
 
 
 def _holdout_note(table: pd.DataFrame, control: str) -> str:
     """The incremental effect of messaging at all: control against the holdout that got nothing."""
     rows = table.set_index("arm")
-    h = rows.loc[HOLDOUT]
-    return (f"Messaging at all: {control} {_pct(rows.at[control, 'rate'])} vs holdout {_pct(h['rate'])} "
+    h = rows.loc[HOLDOUT].to_dict()
+    return (f"Messaging at all: {control} {_pct(_cell(rows, control, 'rate'))} vs holdout {_pct(h['rate'])} "
             f"(p = {h['p_value']:.2g}).")
 
 
@@ -252,28 +258,28 @@ def _verdict(
                        f"{srm.describe()} Results are not trustworthy until the assignment is fixed.")
     rows = table.set_index("arm")
     message_arms = [control, *treatments]
-    has = int(min(rows.at[a, "users"] for a in message_arms))
+    has = int(min(_cell(rows, a, "users") for a in message_arms))
     short = final and planned is not None and has < planned
 
     def underpowered() -> Verdict:
-        summary = "; ".join(f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp (p = {rows.at[a, 'p_value']:.2g})"
+        summary = "; ".join(f"{a} {_cell(rows, a, 'diff') * 100:+.2f} pp (p = {_cell(rows, a, 'p_value'):.2g})"
                             for a in treatments)
         return Verdict("underpowered", None, (
             f"The test is over with {has:,} users in its smallest arm; the plan needs {planned:,} per arm "
             f"to detect its effect with the planned power. Observed vs {control}: {summary}. "
             f"Treat any difference as a hint and rerun with a larger audience."
-        ), needs=int(planned), has=has)
+        ), needs=None if planned is None else int(planned), has=has)
 
-    small = [a for a in message_arms if rows.at[a, "users"] < min_users]
+    small = [a for a in message_arms if _cell(rows, a, "users") < min_users]
     if small:
         if short:
             return underpowered()
         return Verdict("not enough data yet", None,
                        f"Arm(s) {', '.join(small)} have fewer than {min_users} users; too early for any call.")
-    reached = planned is None or final or all(rows.at[a, "users"] >= planned for a in message_arms)
+    reached = planned is None or final or all(_cell(rows, a, "users") >= planned for a in message_arms)
     progress = (
         "" if planned is None else
-        f" {min(rows.at[a, 'users'] for a in message_arms):,} of {planned:,} planned users per arm so far."
+        f" {min(_cell(rows, a, 'users') for a in message_arms):,} of {planned:,} planned users per arm so far."
     )
     shortfall = (f" The test ended with {has:,} users in its smallest arm of the {planned:,} planned; the "
                  f"difference is significant all the same." if short else "")
@@ -285,20 +291,20 @@ def _verdict(
         return Verdict("not enough data yet", None,
                        f"The planned sample is not reached and fixed-horizon p-values are not valid while "
                        f"peeking.{progress} Wait, or turn on sequential intervals to stop early safely.")
-    control_rate = rows.at[control, "rate"]
-    significant = [a for a in treatments if rows.at[a, column] < alpha]
-    better = sorted((a for a in significant if rows.at[a, "diff"] > 0), key=lambda a: -rows.at[a, "diff"])
+    control_rate = _cell(rows, control, "rate")
+    significant = [a for a in treatments if _cell(rows, a, column) < alpha]
+    better = sorted((a for a in significant if _cell(rows, a, "diff") > 0), key=lambda a: -_cell(rows, a, "diff"))
     holm = " after Holm correction" if len(treatments) > 1 else ""
     if better:
         a = better[0]
-        r = rows.loc[a]
+        r = rows.loc[a].to_dict()
         return Verdict("winner", a, (
             f"{a} reaches {_pct(r['rate'])} vs {_pct(control_rate)} for {control} "
             f"({r['lift']:+.1%} relative, {1 - alpha:.0%} CI {r['lift_low']:+.1%} to {r['lift_high']:+.1%}); "
             f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}.{shortfall}"
         ))
     if significant and len(significant) == len(treatments):
-        worst = ", ".join(f"{a} {_pct(rows.at[a, 'rate'])}" for a in significant)
+        worst = ", ".join(f"{a} {_pct(_cell(rows, a, 'rate'))}" for a in significant)
         return Verdict("winner", control, (
             f"Control {control} ({_pct(control_rate)}) beats every variant ({worst}); "
             f"{how} < {alpha:g}{holm}.{shortfall}"
@@ -306,16 +312,16 @@ def _verdict(
     if short:
         return underpowered()
     summary = "; ".join(
-        f"{a} {rows.at[a, 'diff'] * 100:+.2f} pp ({how} = {rows.at[a, column]:.2g})" for a in treatments
+        f"{a} {_cell(rows, a, 'diff') * 100:+.2f} pp ({how} = {_cell(rows, a, column):.2g})" for a in treatments
     )
     within_mde = mde is not None and all(
-        -mde < rows.at[a, "diff_low"] and rows.at[a, "diff_high"] < mde for a in treatments
+        -mde < _cell(rows, a, "diff_low") and _cell(rows, a, "diff_high") < mde for a in treatments
     )
     if planned is not None and reached:
         return Verdict("no difference", None,
                        f"The planned {planned:,} users per arm are reached and no variant differs "
                        f"significantly from {control} ({_pct(control_rate)}): {summary}.")
-    if within_mde:
+    if within_mde and mde is not None:
         return Verdict("no difference", None,
                        f"No variant differs from {control} and the {1 - alpha:.0%} intervals rule out "
                        f"effects as large as the MDE ({mde * 100:.2f} pp): {summary}.")

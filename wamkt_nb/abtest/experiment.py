@@ -7,12 +7,14 @@ from typing import Any
 import pandas as pd
 
 from ..ledger.campaigns import campaign_over, find_campaign, spec_of
+from ..ledger.experiments import GUARDRAILS
+from ..store import Store
 from .errors import AbTestError
 from .evaluation import Evaluation, evaluate
-from .outcomes import GUARDRAILS, arm_counts, guardrail_counts, unit_outcomes
+from .outcomes import arm_counts, guardrail_counts, unit_outcomes
 
 
-def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
+def experiment_spec(store: Store, campaign_id: str) -> dict[str, Any]:
     """The design recorded with the campaign (``SamplePlan.spec()`` plus ``metric``), or ``{}``."""
     info = find_campaign(store, campaign_id)
     if info is None:
@@ -22,7 +24,7 @@ def experiment_spec(store, campaign_id: str) -> dict[str, Any]:
 
 
 def evaluate_campaign(
-    store,
+    store: Store,
     campaign_id: str,
     metric: str | None = None,
     *,

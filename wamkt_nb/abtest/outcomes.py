@@ -23,11 +23,12 @@ import pandas as pd
 from ..currency import CurrencyError, ExchangeRates
 from ..ledger.experiments import GUARDRAILS, METRICS, arm_frame, experiment_campaigns, guardrail_frame, unit_frame
 from ..settings import reporting_rates
+from ..store import Store
 from .errors import AbTestError
 
 
 def arm_counts(
-    store, campaign_id: str, metric: str = "conversion", *, reply_hours: float = 24.0,
+    store: Store, campaign_id: str, metric: str = "conversion", *, reply_hours: float = 24.0,
     attribution_hours: float = 168.0, rates: ExchangeRates | None = None,
 ) -> pd.DataFrame:
     """One row per arm: ``arm``, ``users``, ``successes``, ``rate``, ``revenue`` (conversion only,
@@ -51,7 +52,7 @@ def arm_counts(
     return frame[["arm", "users", "successes", "rate", "revenue"]]
 
 
-def experiments(store) -> pd.DataFrame:
+def experiments(store: Store) -> pd.DataFrame:
     """Campaigns that are experiments: id, name, key, status, created time, arms and recipients."""
     frame = experiment_campaigns(store)
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
@@ -62,7 +63,7 @@ def experiments(store) -> pd.DataFrame:
 
 
 def unit_outcomes(
-    store, campaign_id: str, metric: str = "conversion", *, pre_days: float = 90.0, reply_hours: float = 24.0,
+    store: Store, campaign_id: str, metric: str = "conversion", *, pre_days: float = 90.0, reply_hours: float = 24.0,
     attribution_hours: float = 168.0,
 ) -> pd.DataFrame:
     """One row per customer in the experiment: ``arm``, ``customer_id``, ``y`` (the outcome, 0/1, counted
@@ -77,7 +78,7 @@ def unit_outcomes(
     return frame.astype({"y": float, "x": float})
 
 
-def guardrail_counts(store, campaign_id: str, guardrail: str, *, window_hours: float = 168.0) -> pd.DataFrame:
+def guardrail_counts(store: Store, campaign_id: str, guardrail: str, *, window_hours: float = 168.0) -> pd.DataFrame:
     """Per message arm: ``arm``, ``users``, ``successes`` (recipients with the guardrail event), ``rate``."""
     if guardrail not in GUARDRAILS:
         raise AbTestError(f"guardrail must be one of {list(GUARDRAILS)}, got {guardrail!r}")

@@ -16,8 +16,9 @@ is what Holm's correction in the evaluation never falls below.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ def normalised(weights: Sequence[float] | None, n: int, what: str = "allocation"
         raise AbTestError(f"{what}: {w.size} weights for {n} arms")
     if np.any(~np.isfinite(w)) or np.any(w <= 0):
         raise AbTestError(f"{what}: weights must be positive numbers, got {w.tolist()}")
-    return w / w.sum()
+    return w / float(w.sum())
 
 
 def _check_rates(baseline: float, target: float) -> None:
@@ -114,16 +115,19 @@ def control_size(
         k = 1 / ratio
         sd0, sd1 = _pooled_sds(baseline, target, k)
         n_t = ((stats.norm.isf(alpha / 2) * sd0 + stats.norm.isf(1 - power) * sd1) / (target - baseline)) ** 2
-        return n_t * k
+        return float(n_t * k)
     if method != "arcsine":
         raise AbTestError(f"method must be one of {METHODS}, got {method!r}")
     h = abs(cohens_h(target, baseline))
     z_sum = stats.norm.isf(alpha / 2) + stats.norm.isf(1 - power)
     guess = (z_sum / h) ** 2 * (1 + 1 / ratio)  # ignores the far tail
-    f = lambda n: power_at(n, baseline, target, alpha, ratio, method) - power  # noqa: E731
+
+    def f(n: float) -> float:
+        return power_at(n, baseline, target, alpha, ratio, method) - power
+
     if f(guess) >= 0:
         return float(optimize.brentq(f, guess * 0.5, guess, xtol=1e-9))
-    return guess
+    return float(guess)
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ class SamplePlan:
         """Users who receive a message (all arms but the holdout)."""
         return int(sum(n for a, n in self.per_arm.items() if a != "holdout"))
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         """The design as JSON-able data, for ``campaigns.spec_json["experiment"]`` (read back by the results)."""
         return {
             "arms": list(self.arms), "shares": {a: float(s) for a, s in self.shares.items()},
@@ -253,7 +257,10 @@ def detectable_effect(
     """The smallest absolute increase over ``baseline`` detectable with ``n_control`` users in control."""
     if n_control <= 0:
         raise AbTestError(f"the control arm needs users, got {n_control}")
-    f = lambda d: power_at(n_control, baseline, baseline + d, alpha, ratio, method) - power  # noqa: E731
+
+    def f(d: float) -> float:
+        return power_at(n_control, baseline, baseline + d, alpha, ratio, method) - power
+
     top = (1 - baseline) * (1 - 1e-9)
     if f(top) < 0:
         return math.nan

@@ -7,14 +7,15 @@ simulated run has the same true rates as a campaign played in the sandbox, only 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from ..ledger.experiments import METRICS
 from ..sandbox import behaviour as bm
 from .errors import AbTestError
-from .outcomes import METRICS
 
 
 def outcome_probabilities(
@@ -40,7 +41,7 @@ def outcome_probabilities(
     read_uplift = bm.variant_key_uplift(p.variant_read_uplift, variant, None)
     uplift = bm.variant_key_uplift(p.variant_uplift, variant, None)
     out = np.empty(len(features))
-    for i, row in enumerate(features.to_dict("records")):
+    for i, row in enumerate(cast(list[dict[str, Any]], features.to_dict("records"))):  # string column names
         read = delivered * bm.read_probability(row, text, local_hour, p, read_uplift)
         if metric == "read":
             out[i] = read

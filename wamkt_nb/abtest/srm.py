@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -68,7 +68,7 @@ def srm_check(
         p = float(stats.chi2.sf(chi2, len(arms) - 1))
     return SrmResult(
         chi2=chi2, p_value=p,
-        observed={a: int(o) for a, o in zip(arms, observed)},
-        expected={a: float(e) for a, e in zip(arms, expected)},
+        observed={a: int(o) for a, o in zip(arms, observed, strict=True)},
+        expected={a: float(e) for a, e in zip(arms, expected, strict=True)},
         threshold=threshold,
     )

@@ -1,16 +1,32 @@
 """Campaign analytics: metrics as pandas DataFrames from the store, charts as matplotlib Figures."""
 
+from ..inbox.service import conversations, service_summary
 from .funnel import (
-    EMAIL_READ_RATE, REPLY_WARNING_RATE, STAGES, enrich, failures, funnel, funnel_stages, reply_health,
+    EMAIL_READ_RATE,
+    REPLY_WARNING_RATE,
+    STAGES,
+    enrich,
+    failures,
+    funnel,
+    funnel_stages,
+    reply_health,
 )
 from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
 from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
 from .money import ltv_monthly, monthly_costs, roi_per_message, send_costs
 from .segments import GUIDE_SEGMENTATION, segment_comparison
-from ..inbox.service import conversations, service_summary
 from .timing import (
-    DECAY_TITLE, PEAK_HOURS, PEAK_TITLE, WEEKDAYS, activity_heatmap, best_send_hours, peak_read_lift,
-    read_rate_by_hour, reply_delay_minutes, reply_share_within, reply_time_decay,
+    DECAY_TITLE,
+    PEAK_HOURS,
+    PEAK_TITLE,
+    WEEKDAYS,
+    activity_heatmap,
+    best_send_hours,
+    peak_read_lift,
+    read_rate_by_hour,
+    reply_delay_minutes,
+    reply_share_within,
+    reply_time_decay,
 )
 
 __all__ = [

@@ -34,8 +34,8 @@ def funnel_chart(stages: pd.DataFrame, title: str = "Funnel") -> Figure:
         _empty(ax)
         return fig
     y = np.arange(len(stages))[::-1]
-    ax.barh(y, stages["count"], color=[BLUE] * 5 + [GREEN, GREEN][: max(len(stages) - 5, 0)])
-    for yi, count, share in zip(y, stages["count"], stages["share"]):
+    ax.barh(y, stages["count"], color=[BLUE] * 5 + [GREEN] * max(len(stages) - 5, 0))  # what customers did: green
+    for yi, count, share in zip(y, stages["count"], stages["share"], strict=True):
         ax.text(count, yi, f" {count:,} ({share:.0%})", va="center", fontsize=9)
     ax.set_yticks(y, stages["stage"])
     ax.set_xlim(0, stages["count"].max() * 1.3)
@@ -77,7 +77,7 @@ def failures_chart(failures: pd.DataFrame) -> Figure:
         return fig
     top = failures.head(8).iloc[::-1]
     held = top.get("outcome", pd.Series("failed", index=top.index)) == HELD_LABEL
-    labels = [f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held)]
+    labels = [f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held, strict=True)]
     ax.barh(labels, top["count"], color=[GREY if h else RED for h in held])
     ax.tick_params(axis="y", labelsize=8)
     ax.set_title(f"Failures by error code (grey: {HELD_LABEL}, not failed)" if held.any() else "Failures by error code")
@@ -141,7 +141,7 @@ def segment_comparison_chart(table: pd.DataFrame) -> Figure:
         return fig
     metrics = (("read_rate", "read rate"), ("conversion_uplift", "conversion uplift"),
                ("cost_reduction", "cost reduction"))
-    for ax, (col, label) in zip(axes, metrics):
+    for ax, (col, label) in zip(axes, metrics, strict=True):
         values = table[col].fillna(0)
         colors = [GREY if b else GREEN for b in table["is_baseline"]]
         ax.barh(table["segment"].astype(str), values, color=colors)
@@ -167,7 +167,7 @@ def costs_chart(costs: pd.DataFrame, currency: str, prices: str) -> Figure:
         return fig
     ax.bar(costs["month"], costs["charged"], color=BLUE, label="charged")
     ax.bar(costs["month"], costs["free"], bottom=costs["charged"], color=GREEN, label="free (window, allowance)")
-    for x, total, cost in zip(costs["month"], costs["delivered_templates"], costs["cost"]):
+    for x, total, cost in zip(costs["month"], costs["delivered_templates"], costs["cost"], strict=True):
         ax.text(x, total, f"{cost:,.2f} {currency}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("delivered template messages")
     ax.legend(fontsize=8)

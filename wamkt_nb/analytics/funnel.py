@@ -1,13 +1,14 @@
 """The per-recipient funnel: which stage each ledger row reached, replies and orders attributed to it.
 
 ``enrich`` adds one boolean column per stage (a later stage implies the earlier ones, because a
-``read`` webhook may arrive without ``delivered``), the first reply within the reply window and the
-revenue of orders attributed to the message (last touch within the attribution window).
+``read`` webhook may arrive without ``delivered``), whether a person clicked one of its tracked
+links, the first reply within the reply window and the revenue of orders attributed to the message
+(last touch within the attribution window).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pandas as pd
 from ..cloudapi.errors import error_class, error_meaning
 from ..ledger.states import AT_LEAST, HELD_BY_META, HELD_LABEL, NOT_ATTEMPTED_STATES
 
-STAGES = ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")
+STAGES = ("attempted", "accepted", "sent", "delivered", "read", "clicked", "replied", "converted")
 EMAIL_READ_RATE = 0.20
 """The e-mail open rate of the WhatsApp marketing guide, 2024, the baseline a WhatsApp read rate is compared with."""
 REPLY_WARNING_RATE = 0.05
@@ -28,8 +29,13 @@ def enrich(
     conversions: pd.DataFrame,
     reply_window: pd.Timedelta = pd.Timedelta(hours=24),
     attribution_window: pd.Timedelta = pd.Timedelta(days=7),
+    clicks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Sends with stage flags, ``out_at``, ``first_reply_at``, ``reply_minutes``, ``revenue``.
+    """Sends with stage flags, ``out_at``, ``clicks``, ``first_click_at``, ``first_reply_at``,
+    ``reply_minutes``, ``revenue``.
+
+    ``clicks`` are people's clicks of tracked links per send (``analytics.load.load_clicks``);
+    ``clicked`` is set from them alone (a reader with read receipts off can click unread).
 
     A reply is the first inbound message from the recipient's phone after the message went out and
     before the next message to that phone, within ``reply_window``. An order counts for the latest
@@ -50,6 +56,7 @@ def enrich(
     out["out_at"] = (
         out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
     )
+    _attach_clicks(out, clicks)
     _attach_replies(out, inbound, reply_window)
     _attach_revenue(out, conversions, attribution_window)
     return out
@@ -61,6 +68,19 @@ def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     both = pd.concat([a.astype(dtype), b.astype(dtype)], ignore_index=True)
     codes, _ = pd.factorize(both)
     return codes[: len(a)], codes[len(a):]
+
+
+def _attach_clicks(out: pd.DataFrame, clicks: pd.DataFrame | None) -> None:
+    out["clicks"] = 0
+    out["first_click_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    if clicks is not None and len(clicks) and len(out):
+        per_send = pd.MultiIndex.from_arrays([clicks["campaign_id"].astype(str), clicks["customer_id"].astype(str)])
+        pos = per_send.get_indexer(pd.MultiIndex.from_arrays(
+            [out["campaign_id"].astype(str), out["customer_id"].astype(str)]))
+        hit = pos >= 0
+        out.loc[hit, "clicks"] = clicks["clicks"].to_numpy(dtype="int64")[pos[hit]]
+        out.loc[hit, "first_click_at"] = pd.to_datetime(clicks["first_click_at"], utc=True).to_numpy()[pos[hit]]
+    out["clicked"] = (out["clicks"] > 0).to_numpy()
 
 
 def _attach_replies(out: pd.DataFrame, inbound: pd.DataFrame, window: pd.Timedelta) -> None:
@@ -106,8 +126,9 @@ def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Tim
 
 
 def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.DataFrame:
-    """Counts per stage per group, with rates: accept/delivery of attempted, read/reply/conversion
-    of delivered, and the read rate against the e-mail baseline of 20 %."""
+    """Counts per stage per group, with rates: accept/delivery of attempted, read/click/reply/conversion
+    of delivered, clicks of read (``click_to_read_rate``), and the read rate against the e-mail
+    baseline of 20 %. ``click_rate`` is the click-through rate: sends clicked of delivered."""
     by = list(by)
     counts = enriched.groupby(by, dropna=False, sort=True)[list(STAGES) + ["failed", "held", "excluded"]].sum()
     counts = counts.astype("int64")
@@ -117,6 +138,8 @@ def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.D
     counts["accept_rate"] = counts["accepted"] / attempted
     counts["delivery_rate"] = counts["delivered"] / attempted
     counts["read_rate"] = counts["read"] / delivered
+    counts["click_rate"] = counts["clicked"] / delivered
+    counts["click_to_read_rate"] = counts["clicked"] / counts["read"].where(counts["read"] > 0)
     counts["reply_rate"] = counts["replied"] / delivered
     counts["conversion_rate"] = counts["converted"] / delivered
     counts["read_vs_email"] = counts["read_rate"] / EMAIL_READ_RATE
@@ -142,7 +165,7 @@ def reply_health(
     table["warning"] = (table["reply_rate"] < threshold) & (table["delivered"] >= min_delivered)
     table["message"] = np.where(
         table["warning"],
-        "reply rate under {:.0%} in 24 h: Meta may treat it as spam; add a clear call to action".format(threshold),
+        f"reply rate under {threshold:.0%} in 24 h: Meta may treat it as spam; add a clear call to action",
         "",
     )
     return table
@@ -171,6 +194,6 @@ def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataF
         table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
     table["share_of_failed"] = table["count"] / failed_n
     known = table["error_code"] >= 0
-    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known)]
-    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known)]
+    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known, strict=True)]
+    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known, strict=True)]
     return table.sort_values(by + ["count"], ascending=[True] * len(by) + [False]).reset_index(drop=True)

@@ -29,10 +29,11 @@ CAMPAIGN_COLUMNS = (
 )
 INBOUND_COLUMNS = ("wamid", "phone", "type", "text", "context_wamid", "timestamp")
 RESPONSE_COLUMNS = ("phone", "at")
+CLICK_COLUMNS = ("campaign_id", "customer_id", "clicks", "first_click_at")
 
 _TIME_COLUMNS = {
     "planned_at", "accepted_at", "sent_at", "delivered_at", "read_at", "failed_at", "created_at",
-    "started_at", "finished_at", "timestamp", "at",
+    "started_at", "finished_at", "timestamp", "at", "first_click_at",
 }
 
 
@@ -40,7 +41,8 @@ _TIME_COLUMNS = {
 class LedgerData:
     """Everything the metrics read: campaigns, sends (joined with their campaign), inbound, orders.
 
-    ``responses`` are our answers to customers (phone, at), used for service levels.
+    ``responses`` are our answers to customers (phone, at), used for service levels; ``clicks``
+    the people's clicks of tracked links per send (campaign_id, customer_id, clicks, first_click_at).
     """
 
     campaigns: pd.DataFrame
@@ -48,6 +50,7 @@ class LedgerData:
     inbound: pd.DataFrame
     conversions: pd.DataFrame
     responses: pd.DataFrame = field(default_factory=lambda: empty_frame(RESPONSE_COLUMNS))
+    clicks: pd.DataFrame = field(default_factory=lambda: empty_frame(CLICK_COLUMNS))
 
     @property
     def empty(self) -> bool:
@@ -69,7 +72,7 @@ def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({name: _column(name, ()) for name in columns})
 
 
-_NUMERIC_COLUMNS = _TIME_COLUMNS | {"error_code", "billable", "amount"}
+_NUMERIC_COLUMNS = _TIME_COLUMNS | {"error_code", "billable", "amount", "clicks"}
 
 
 def _column(name: str, values: tuple) -> pd.Series:
@@ -87,8 +90,8 @@ def _fetch(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ())
 
 
 def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    values = list(zip(*rows)) if rows else [()] * len(columns)
-    return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values)})
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame({name: _column(name, col) for name, col in zip(columns, values, strict=True)})
 
 
 def load_ledger(
@@ -126,7 +129,18 @@ def load_ledger(
         inbound=inbound,
         conversions=conversions,
         responses=load_responses(store),
+        clicks=load_clicks(store, campaigns["campaign_id"] if start is not None or end is not None else None),
     )
+
+
+def load_clicks(store: Store, campaign_ids: pd.Series | None = None) -> pd.DataFrame:
+    """People's clicks of tracked links per send (bots, previews and HEAD requests left out)."""
+    clicks = _fetch(
+        store, "SELECT campaign_id, customer_id, COUNT(*), MIN(at) FROM link_clicks WHERE human = 1"
+        " GROUP BY campaign_id, customer_id", CLICK_COLUMNS)
+    if campaign_ids is not None:
+        clicks = clicks[clicks["campaign_id"].isin(campaign_ids)].reset_index(drop=True)
+    return clicks
 
 
 def load_responses(store: Store) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+
 import pandas as pd
 
 from ..currency import ExchangeRates
@@ -42,7 +43,8 @@ class MetricOptions:
 def priced_sends(data: LedgerData, options: MetricOptions) -> pd.DataFrame:
     """Sends with stages, attributed revenue and cost, money in the reporting currency
     (``data`` already converted by ``options.in_report_currency``)."""
-    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window)
+    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window,
+                  clicks=data.clicks)
     rich["cost"] = send_costs(rich, options.card, options.rates)
     return rich
 

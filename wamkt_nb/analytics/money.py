@@ -6,7 +6,7 @@ Every cost comes from :func:`wamkt_nb.pricing.message_costs` with the rate card 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -10,8 +10,8 @@ next read rebuilds the snapshot from SQLite (``store.snapshot``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

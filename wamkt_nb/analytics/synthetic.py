@@ -67,14 +67,14 @@ def write_ledger(store: Store, customers: pd.DataFrame, rows: int, now: float, s
             "INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json, received_at)"
             " VALUES (?,?,?,'text','JA',?,'{}',?)",
             zip((f"wamid.b{i}" for i in range(len(replied))), replied["phone"].str[1:], replied["phone"],
-                reply_at.tolist(), reply_at.tolist()),
+                reply_at.tolist(), reply_at.tolist(), strict=True),
         )
         bought = reached.sample(frac=0.04, random_state=seed + 1)
         at = bought["delivered_at"].to_numpy() + rng.uniform(600, 6 * 86_400, len(bought))
         db.executemany(
             "INSERT INTO conversions (order_id, customer_id, phone, at, amount, source) VALUES (?,?,?,?,?,'shop')",
             zip((f"o{i}" for i in range(len(bought))), bought["customer_id"].astype(str), bought["phone"],
-                at.tolist(), np.round(rng.lognormal(3.8, 0.5, len(bought)), 2).tolist()),
+                at.tolist(), np.round(rng.lognormal(3.8, 0.5, len(bought)), 2).tolist(), strict=True),
         )
 
 

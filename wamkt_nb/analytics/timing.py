@@ -9,7 +9,7 @@ the message, since many read it hours after delivery (see docs/figures.md).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ def reply_time_decay(
     """Share of replies by minutes since the message was read (bins from ``edges``) and the cumulative share."""
     minutes = reply_delay_minutes(enriched.loc[enriched["replied"]]).clip(lower=0)
     edges = list(edges)
-    labels = [f"{a:g}-{b:g} min" for a, b in zip(edges[:-1], edges[1:])]
+    labels = [f"{a:g}-{b:g} min" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     bins = pd.cut(minutes, edges, labels=labels, right=False, include_lowest=True)
     counts = bins.value_counts(sort=False).reindex(labels, fill_value=0).astype("int64")
     total = int(counts.sum())

@@ -1,9 +1,9 @@
 """Keyword auto-replies: rules stored in the database, matched case- and accent-insensitively."""
 
-from .engine import AutoReplier, Decision, decide, decide_message, language_lookup, try_message
 from ..webhooks.text import normalize_text
+from .engine import AutoReplier, Decision, decide, decide_message, language_lookup, try_message
 from .repository import delete_rule, load_rules, save_rule
-from .rules import ACTIONS, MATCH_TYPES, Rule, AutoReplyRuleError, first_match
+from .rules import ACTIONS, MATCH_TYPES, AutoReplyRuleError, Rule, first_match
 
 __all__ = [
     "ACTIONS", "AutoReplier", "Decision", "MATCH_TYPES", "Rule", "AutoReplyRuleError", "decide", "decide_message", "delete_rule", "language_lookup",

@@ -8,8 +8,9 @@ reply; after the commit the reply is sent in the background, so the webhook answ
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..cloudapi.payloads import template_message, text_message
 from ..store import Store
@@ -93,9 +94,11 @@ def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str,
 
 
 def language_lookup(customers: Any) -> Callable[[str], str | None]:
-    """``phone -> language`` from a customers DataFrame (columns ``phone``, ``language``), for rule languages."""
-    table = customers.dropna(subset=["phone", "language"])
-    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower()))
+    """``customer key -> language`` from a customers DataFrame (columns ``phone``, ``language``, optionally
+    ``bsuid``: a customer without a phone is known by it), for rule languages."""
+    keys = customers["phone"].fillna(customers["bsuid"]) if "bsuid" in customers else customers["phone"]
+    table = customers.assign(phone=keys).dropna(subset=["phone", "language"])
+    languages = dict(zip(table["phone"].astype(str), table["language"].astype(str).str.lower(), strict=True))
     return languages.get
 
 
@@ -154,22 +157,22 @@ class AutoReplier:
         rules = self._current_rules(conn)
         reply_ids: list[int] = []
         for msg in messages:
-            language = self.language_of(msg.phone) if self.language_of else None
-            decision = decide_message(rules, msg.meanings, msg.phone, language)
+            language = self.language_of(msg.key) if self.language_of else None
+            decision = decide_message(rules, msg.meanings, msg.key, language)
             rule = decision.rule
             outcome, reply_id = ("no_match" if rule is None else "no_reply"), None
             if decision.consent is not None:
-                record_consent(conn, msg.phone, decision.consent, msg.timestamp, "keyword")
+                record_consent(conn, msg.key, decision.consent, msg.timestamp, "keyword")
             if decision.tag:
                 conn.execute(
                     "INSERT INTO customer_tags (phone, tag, added_at, source) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
-                    (msg.phone, decision.tag, received_at, f"autoreply:{rule.rule_id}"),
+                    (msg.key, decision.tag, received_at, f"autoreply:{rule.rule_id}"),
                 )
             if decision.payload is not None:
-                outcome = self._throttled(conn, msg.phone, received_at, decision.consent is not None) or "replied"
+                outcome = self._throttled(conn, msg.key, received_at, decision.consent is not None) or "replied"
                 if outcome == "replied":
                     reply_id = queue_reply(
-                        conn, phone=msg.phone, kind="auto", payload=decision.payload,
+                        conn, phone=msg.key, kind="auto", payload=decision.payload,
                         phone_number_id=msg.phone_number_id or self.default_phone_number_id,
                         now=received_at, source=rule.rule_id, in_reply_to=msg.wamid, received_at=received_at,
                     )
@@ -177,7 +180,7 @@ class AutoReplier:
             conn.execute(
                 "INSERT INTO autoreply_log (wamid, phone, rule_id, action, outcome, reply_id, at)"
                 " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (msg.wamid, msg.phone, rule.rule_id if rule else None, rule.action if rule else None,
+                (msg.wamid, msg.key, rule.rule_id if rule else None, rule.action if rule else None,
                  outcome, reply_id, received_at),
             )
         return reply_ids

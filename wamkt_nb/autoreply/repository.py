@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from ..store import Store
-from .rules import Rule, AutoReplyRuleError
+from .rules import AutoReplyRuleError, Rule
 
 _COLUMNS = ("rule_id", "name", "match_type", "pattern", "languages", "priority", "action", "reply_text",
             "template_name", "template_language", "template_params", "tag", "enabled")

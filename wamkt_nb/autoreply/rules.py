@@ -9,9 +9,9 @@ searched case-insensitively in the normalised text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable
 
 from ..cloudapi.payloads import MAX_TEXT_BODY
 from ..errors import WamktError

@@ -8,26 +8,36 @@ prices every message and estimates the funnel. Its ``plan`` DataFrame is the "Ca
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..cloudapi.payloads import MAX_TEXT_BODY, template_message, text_message
 from ..compliance import (
-    REASON_CODES, Policy, apply_daily_limit, check_rules, explain, needs_service_window, planned_times,
-    reached_last_24h, recipient_zones,
+    REASON_CODES,
+    Policy,
+    apply_daily_limit,
+    check_rules,
+    explain,
+    needs_service_window,
+    planned_times,
+    reached_last_24h,
+    recipient_zones,
 )
+from ..currency import ExchangeRates
+from ..identities import customer_keys
+from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
+from ..links import UTM, add_tracked_links
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
-from ..currency import ExchangeRates
 from ..pricing import RateCard, default_card, message_costs, unpriced_note
-from ..settings import PACE_PRESETS, reporting_rates
+from ..settings import PACE_PRESETS, load_settings, reporting_rates
 from ..store import Store
-from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 
 DAY = 86_400.0
 DELIVERY_RATE = {"text": 0.98, "media": 0.925}
@@ -118,8 +128,15 @@ def dry_run(
     schedule: str = "best_hour",
     start: float | None = None,
     payloads: bool = True,
+    tracked_links: bool | None = None,
+    link_base_url: str | None = None,
+    utm: UTM | None = None,
 ) -> DryRunReport:
     """Plan a campaign for ``audience`` (customers or features, one row each) without sending.
+
+    A customer is addressed by their key (:func:`wamkt_nb.identities.customer_keys`): the phone, or
+    for a customer with a ``bsuid`` and no phone the phone a webhook linked to it, else the BSUID
+    (the plan's ``phone`` column then holds it and the message uses Meta's ``recipient`` field).
 
     ``message`` is one :class:`MessageSpec` or, for an A/B test, ``{arm: spec}`` with the arm of
     each customer in the audience's ``arm`` column (``"holdout"`` gets nothing). ``schedule`` is
@@ -127,6 +144,10 @@ def dry_run(
     or ``"now"``; ``pace`` names a :data:`wamkt_nb.settings.PACE_PRESETS` entry. Each message's
     ``cost`` is what it will cost if delivered at its planned time, priced by ``card`` (default: the
     settings' rate card) in ``rates.currency`` (default: the reporting currency).
+
+    ``tracked_links`` (default: when a message declares ``links``) gives every recipient their own
+    tracked link for each URL of the message, under ``link_base_url`` (default: the settings'
+    ``links_base``) with ``utm`` parameters; ``create_campaign`` stores them with the sends.
     """
     now_s = _epoch(now)
     if pace not in PACE_PRESETS:
@@ -135,6 +156,8 @@ def dry_run(
     if missing:
         raise ValueError(f"the audience lacks column(s) {', '.join(missing)}")
     audience = audience.reset_index(drop=True)
+    if "bsuid" in audience:
+        audience = audience.assign(phone=customer_keys(store, audience["phone"], audience["bsuid"]))
     specs, arm = _arms(audience, message)
     first = next(iter(specs.values()))
     category, kind = first.category, first.kind
@@ -201,6 +224,8 @@ def dry_run(
     })
     if payloads:
         plan["payload"] = build_payloads(plan, specs, values)
+        if tracked_links or (tracked_links is None and any(s.links for s in specs.values())):
+            add_tracked_links(plan, link_base_url or load_settings().links_base, utm)
     plan.attrs["policy"] = policy  # stored with the campaign: the sender re-checks with the same limits
     rate = PACE_PRESETS[pace]
     funnel = expected_funnel(audience, going, category, _has_media(specs))
@@ -261,7 +286,7 @@ def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
     phones = pick(plan["phone"])
     first = next(iter(specs.values()))
     if first.kind == "text":
-        out[rows] = [text_message(p, b) for p, b in zip(phones, pick(plan["body"]))]
+        out[rows] = [text_message(p, b) for p, b in zip(phones, pick(plan["body"]), strict=True)]
         return pd.Series(out, index=plan.index)
     langs, arms = pick(plan["language"]), pick(plan["arm"])
     cols = {k: pick(v.reset_index(drop=True)) for k, v in values.items()}
@@ -287,7 +312,7 @@ def _template_payloads(t: Template, spec: MessageSpec, phones: np.ndarray,
                for i, b in enumerate(t.buttons) if b.type == "URL" and b.url and "{{" in b.url} or None
     return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp,
                              header_media=media, button_params=buttons)
-            for phone, bp, hp in zip(phones, body, header)]
+            for phone, bp, hp in zip(phones, body, header, strict=True)]
 
 
 def _example_suffix(url: str, example: str) -> str:
@@ -301,8 +326,8 @@ def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) 
     if not columns:
         return [None] * n
     if names is None:
-        return [list(row) for row in zip(*columns)]
-    return [dict(zip(names, row)) for row in zip(*columns)]
+        return [list(row) for row in zip(*columns, strict=True)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, media: bool) -> pd.DataFrame:

@@ -8,8 +8,9 @@ therefore has one limit to share, not one per number: the dry run spreads it ove
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from ..cloudapi.models import TIER_LIMITS, PhoneNumberInfo
 from ..compliance import Policy

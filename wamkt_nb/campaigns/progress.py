@@ -140,5 +140,5 @@ class ProgressMeter:
 def _codes(frame: pd.DataFrame) -> tuple[dict[int | None, int], dict[int | None, str], dict[int | None, str]]:
     """Counts, latest fbtrace_id and meaning per code from :func:`ledger.error_breakdown`."""
     codes = [None if pd.isna(c) else int(c) for c in frame["code"]]
-    traces = {c: t for c, t in zip(codes, frame["fbtrace_id"]) if isinstance(t, str) and t}
-    return {c: int(n) for c, n in zip(codes, frame["count"])}, traces, dict(zip(codes, frame["meaning"]))
+    traces = {c: t for c, t in zip(codes, frame["fbtrace_id"], strict=True) if isinstance(t, str) and t}
+    return {c: int(n) for c, n in zip(codes, frame["count"], strict=True)}, traces, dict(zip(codes, frame["meaning"], strict=True))

@@ -10,7 +10,8 @@ See docs/cloud-api.md.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..errors import WamktError
 from ..ledger.campaigns import spec_of, update_spec

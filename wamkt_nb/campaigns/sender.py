@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
+from .. import ledger
 from ..clock import Clock, SystemClock
 from ..cloudapi.errors import CloudAPIError, OutcomeUnknownError
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
-from .. import ledger
 from ..scrub import scrub
 from ..store import Store
 from .due import DueQueue
@@ -29,9 +30,9 @@ from .pacing import NumberPool, PairLimiter
 from .planned_policy import campaign_policy
 from .policy import TITLE_LIMIT, Fail, Pause, PauseReason, Throttle, Unknown, decide, template_hold, unknown_resend_at
 from .progress import ERRORS_REFRESH, Progress, ProgressMeter
-from .template_status import template_block, template_of
 from .send_api import campaign_api, check_api, send_function
 from .send_options import SendOptions, UnknownPolicy
+from .template_status import template_block, template_of
 
 __all__ = ["ERRORS_REFRESH", "CampaignRunner", "Progress", "SendOptions", "UnknownPolicy", "send_campaign"]
 
@@ -222,7 +223,7 @@ class CampaignRunner:
         verdicts = self.checks.check([r.phone for r, _ in due], [r.message_type for r, _ in due],
                                      [r.timezone for r, _ in due], now)
         launch: list[tuple[ledger.SendRow, int, str]] = []
-        for (row, pacer), verdict in zip(due, verdicts):
+        for (row, pacer), verdict in zip(due, verdicts, strict=True):
             if pacer is not None and verdict.reason:  # its token goes back: nothing is sent
                 pacer.refund()
             if verdict.defer_to is not None:

@@ -13,8 +13,8 @@ import importlib
 import math
 import pkgutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import WamktError
 from ..redact import redact_urls

@@ -21,8 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, FetchCancelled, FetchProgress,
-                        describe_progress, fetch_table)
+from ..data.crm import (
+    CRM_TOKEN_VARIABLE,
+    PAGINATIONS,
+    CrmConfig,
+    CrmError,
+    FetchCancelled,
+    FetchProgress,
+    describe_progress,
+    fetch_table,
+)
 from ..data.loaders import LoadResult, load_customers, load_interactions, load_orders, to_customer_data
 from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError

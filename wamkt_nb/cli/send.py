@@ -21,16 +21,16 @@ import orjson
 import pandas as pd
 
 from .. import ledger
-from ..ledger.states import HELD_LABEL
 from ..campaigns.pacing import describe_rate
 from ..campaigns.send_api import SEND_APIS, set_campaign_api
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions, UnknownPolicy
+from ..cloudapi import AsyncCloudClient, InvalidURLError, check_base_url
+from ..ledger.states import HELD_LABEL
 from ..redact import redact_url
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from ..workspace import database_path
 from . import CliError, finite_number, whole_number
-
 
 SETTLE_SECONDS = 15.0
 """How long ``--sandbox`` without ``--base-url`` waits at the end for its status webhooks."""
@@ -97,7 +97,7 @@ def _read_plan(path: Path) -> pd.DataFrame:
 def _sandbox(args: argparse.Namespace, settings: Settings, workspace: Any) -> tuple[str, Secret, tuple[str, ...], Any]:
     """Base URL, token and numbers of a running sandbox (``--base-url``), or of the workspace's
     embedded one (also returned), whose status webhooks go to a receiver writing into its store."""
-    from ..sandbox import SandboxConfig  # the sandbox package loads uvicorn: only when a send runs
+    from ..sandbox import SandboxConfig  # noqa: PLC0415 (the sandbox loads uvicorn: only when a send runs)
 
     if args.base_url:
         token = os.environ.get("WAMKT_SANDBOX_TOKEN") or settings.access_token or SandboxConfig().access_token
@@ -137,8 +137,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
     """Refuse an unusable API address before anything is opened or sent (the message hides the URL)."""
-    from ..cloudapi import InvalidURLError, check_base_url
-
     given = (("--base-url", args.base_url), ("the base_url setting", settings.base_url if args.live else None))
     for option, url in given:
         if url:
@@ -151,8 +149,7 @@ def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
 async def _run(args: argparse.Namespace) -> int:
     # the client, the sandbox and the facade (pandas, uvicorn) load only when a send runs, not for
     # every ``wamkt`` command line
-    from ..cloudapi import AsyncCloudClient
-    from ..facade import Workspace
+    from ..facade import Workspace  # noqa: PLC0415 (lazy: see above)
 
     settings = load_settings()
     _checked_base_url(args, settings)
@@ -201,8 +198,9 @@ async def _run(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
-            print(f"sending {args.campaign} through /{runner.api} to {'Meta' if args.live else redact_url(base_url)} from "
-                  f"{len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
+            print(f"sending {args.campaign} through /{runner.api}"
+                  f" to {'Meta' if args.live else redact_url(base_url)}"
+                  f" from {len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
             progress = await runner.run()
             if embedded is not None:
                 await _await_statuses(store, args.campaign, embedded)

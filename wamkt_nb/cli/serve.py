@@ -1,4 +1,5 @@
-"""``wamkt serve``: the webhook receiver with keyword auto-replies, standalone (uvicorn).
+"""``wamkt serve``: the webhook receiver with keyword auto-replies and the tracked links' redirect
+``/l/{token}``, standalone (uvicorn).
 
 ``--db`` names a database file in a folder that exists (a typo must not create folders); the
 default, the workspace's database, is created with its folder.
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.webhook_host
     port = args.port if args.port is not None else settings.webhook_port
     print(f"webhook: http://{host}:{port}{args.path}  database: {store.where}", flush=True)
+    print(f"tracked links: http://{host}:{port}/l/<token>  (public base: {settings.links_base})", flush=True)
     uvicorn.run(service.asgi_app(args.path), host=host, port=port, log_level="warning", access_log=False)
     store.close()
     return 0

@@ -9,8 +9,9 @@ import asyncio
 import hashlib
 import mimetypes
 import os
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -76,7 +77,7 @@ class AsyncCloudClient:
     def __repr__(self) -> str:
         return f"AsyncCloudClient(base_url={redact_url(self.base_url)!r}, api_version={self.api_version!r})"
 
-    async def __aenter__(self) -> "AsyncCloudClient":
+    async def __aenter__(self) -> AsyncCloudClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -319,7 +320,7 @@ class CloudClient:
         self._closed = True
         self._run(self._client.aclose())
 
-    def __enter__(self) -> "CloudClient":
+    def __enter__(self) -> CloudClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

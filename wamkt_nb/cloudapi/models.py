@@ -58,7 +58,7 @@ class TemplateInfo:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TemplateInfo":
+    def from_json(cls, data: dict[str, Any]) -> TemplateInfo:
         return cls(
             id=str(data.get("id", "")), name=data.get("name", ""), language=data.get("language", ""),
             status=data.get("status", ""), category=data.get("category", ""),
@@ -93,7 +93,7 @@ class PhoneNumberInfo:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PhoneNumberInfo":
+    def from_json(cls, data: dict[str, Any]) -> PhoneNumberInfo:
         throughput = data.get("throughput") or {}
         tier = data.get("whatsapp_business_manager_messaging_limit") or data.get("messaging_limit_tier") or ""
         return cls(
@@ -137,7 +137,7 @@ class MediaInfo:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "MediaInfo":
+    def from_json(cls, data: dict[str, Any]) -> MediaInfo:
         size = data.get("file_size")  # Meta documents it as a string of digits
         return cls(id=str(data.get("id", "")), url=str(data.get("url", "")), mime_type=data.get("mime_type", ""),
-                   sha256=data.get("sha256", ""), file_size=int(size) if str(size or "").isdigit() else 0, raw=data)
+                   sha256=data.get("sha256", ""), file_size=int(str(size)) if str(size or "").isdigit() else 0, raw=data)

@@ -7,7 +7,8 @@ BSUID or parent BSUID in ``recipient`` (:func:`recipient_fields`).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..bsuid import is_any_bsuid
 

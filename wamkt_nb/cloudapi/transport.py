@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from typing import cast
 
 import h11
 import httpx
@@ -49,11 +50,11 @@ class _Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def next_event(self) -> h11.Event:
+    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
         while (event := self.h11.next_event()) is h11.NEED_DATA:
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter
-        return event
+        return cast("h11.Event | type[h11.PAUSED]", event)  # the loop ends past NEED_DATA
 
     def close(self) -> None:
         if self.transport is not None:

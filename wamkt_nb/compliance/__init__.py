@@ -2,7 +2,11 @@
 
 from .reasons import DEFERRING, EXCLUDING, REASON_CODES, REASONS, explain
 from .reservation import (
-    MARKETING_CAP_SECONDS, marketing_taken, recently_marketed, release_marketing, reserve_marketing,
+    MARKETING_CAP_SECONDS,
+    marketing_taken,
+    recently_marketed,
+    release_marketing,
+    reserve_marketing,
 )
 from .rules import Policy, RuleResult, check_rules, needs_service_window, reached_last_24h
 from .schedule import apply_daily_limit, planned_times

@@ -17,7 +17,8 @@ REASONS: dict[str, str] = {
     "message_too_long": "the personalised message is longer than WhatsApp allows (4096 characters "
                         "for text, 1024 for a template body)",
     "quiet_hours": "quiet hours in the customer's own time zone: planned for the next allowed time",
-    "tier_limit": "beyond today's messaging limit (the business portfolio's unique users per 24 h): planned for a later day",
+    "tier_limit": "beyond today's messaging limit (the business portfolio's unique users per 24 h): planned "
+                  "for a later day",
 }
 """Every reason code with its explanation; codes ending in a deferral give outcome ``later``."""
 

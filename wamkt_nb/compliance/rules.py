@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..bsuid import ANY_BSUID_PATTERN
 from ..ledger.cap import template_recipients
 from ..messages.templates import to_arrow
 from ..store import Store
@@ -83,11 +84,12 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
     none = np.zeros(n, dtype=bool)
     phone = to_arrow(audience["phone"])
     marketing = category == "marketing"
-    masks: dict[str, np.ndarray] = {"no_phone": ~_valid_phones(phone)}
+    masks: dict[str, np.ndarray] = {"no_phone": ~(_valid_phones(phone) | _bsuids(phone))}
     flag = (audience["opted_in"].fillna(False).to_numpy(dtype=bool) if "opted_in" in audience
             else np.ones(n, dtype=bool))
     masks["no_opt_in"], masks["opted_out"] = consent_exclusions(category, flag, consent_answers(store, phone))
-    masks["us_marketing"] = _bool(pc.starts_with(phone, "+1")) if marketing else none
+    us = pc.or_(pc.starts_with(phone, "+1"), pc.starts_with(phone, "US."))  # a BSUID starts with the country
+    masks["us_marketing"] = _bool(us) if marketing else none
     masks["holdout"] = audience["arm"].eq("holdout").fillna(False).to_numpy(bool) if "arm" in audience else none
     masks["inactive_90d"] = _inactive(audience) if marketing and not policy.include_inactive else none
     if marketing and store is not None:
@@ -112,6 +114,11 @@ def _valid_phones(phone: pa.Array) -> np.ndarray:
     ok = pc.and_(pc.and_(pc.starts_with(phone, "+"), pc.ascii_is_decimal(digits)),
                  pc.and_(pc.greater_equal(length, 6), pc.less_equal(length, 15)))
     return _bool(ok)
+
+
+def _bsuids(address: pa.Array) -> np.ndarray:
+    """Customers known by a BSUID alone: the customer key is then the BSUID (:mod:`wamkt_nb.identities`)."""
+    return _bool(pc.match_substring_regex(address, ANY_BSUID_PATTERN))
 
 
 def _bool(values: pa.Array) -> np.ndarray:

@@ -8,8 +8,8 @@ functions as :func:`rules.check_rules`, by key, so a batch costs two indexed que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ class SendTimeCheck:
         session = np.array([needs_service_window(t) for t in message_types], dtype=bool)
         closes = (window_closes_at(self.store, phones, now, self.policy.service_window_seconds)
                   if session.any() else np.full(n, np.nan))
-        zone_names = [z or zone_for_phone(p) for z, p in zip(zones, phones)]
+        zone_names = [z or zone_for_phone(p) for z, p in zip(zones, phones, strict=True)]
         quiet = self.policy.in_quiet_hours(local_hours(zone_names, now))
         defer = np.full(n, np.nan)
         if quiet.any():

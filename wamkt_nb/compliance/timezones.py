@@ -6,7 +6,7 @@ timezone data), looked up once per number prefix rather than once per customer.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,13 +15,19 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import timezone as phone_tz
 
+from ..bsuid import bsuid_country, is_any_bsuid
+
 _PREFIX = 7  # "+" and 6 digits: country code plus the area code that decides the zone
 FALLBACK_ZONE = "UTC"
 
 
 @lru_cache(maxsize=65_536)
 def zone_for_phone(phone: str) -> str:
-    """The first IANA zone phonenumbers knows for ``phone``; UTC when it cannot tell."""
+    """The first IANA zone phonenumbers knows for ``phone`` (for a BSUID: of its country's example
+    number); UTC when it cannot tell."""
+    if is_any_bsuid(phone):
+        example = phonenumbers.example_number(bsuid_country(phone))
+        phone = "" if example is None else phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
     try:
         zones = phone_tz.time_zones_for_number(phonenumbers.parse(phone))
     except phonenumbers.NumberParseException:
@@ -92,7 +98,7 @@ def local_hours(zones: list[str], at: float) -> np.ndarray:
 def _hour_offset(zone: str, utc_hour: int) -> float:
     """The UTC offset of ``zone`` at the start of one UTC hour (a change at half past, as in
     St. John's, shows from the next hour)."""
-    moment = datetime.fromtimestamp(utc_hour * 3600.0, tz=timezone.utc)
+    moment = datetime.fromtimestamp(utc_hour * 3600.0, tz=UTC)
     return moment.astimezone(ZoneInfo(zone)).utcoffset().total_seconds()
 
 

@@ -47,6 +47,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "customernumber", "clientid", "contactid", "crmid"),
         "phone": ("whatsapp", "mobile", "mobil", "handy", "phone", "phonenumber", "telefon",
                   "telefonnummer", "tel", "msisdn"),
+        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
         "ordered_at": ("orderedat", "orderdate", "bestelldatum", "bestelltam", "datum", "date",
                        "createdat", "created", "timestamp", "zeitpunkt", "purchasedat", "kaufdatum"),
         "amount": ("amount", "betrag", "total", "summe", "gesamtbetrag", "umsatz", "revenue",
@@ -58,6 +59,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                         "clientid", "contactid", "crmid"),
         "phone": ("whatsapp", "waid", "mobile", "mobil", "handy", "phone", "phonenumber", "telefon",
                   "tel", "from", "msisdn"),
+        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
         "at": ("at", "timestamp", "zeitpunkt", "time", "zeit", "datetime", "date", "datum",
                "occurredat", "createdat"),
         "kind": ("kind", "type", "event", "eventtype", "art", "typ", "ereignis", "status"),
@@ -67,7 +69,7 @@ REQUIRED = {"customers": (), "orders": ("amount", "ordered_at"), "interactions":
 # A customer is reached by phone, by business-scoped user ID (BSUID) or both: one of them is needed.
 CUSTOMER_ADDRESSES = ("phone", "bsuid")
 # Orders and interactions need one way to find their customer.
-CUSTOMER_KEYS = ("customer_id", "phone")
+CUSTOMER_KEYS = ("customer_id", "phone", "bsuid")
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
@@ -137,7 +139,7 @@ def missing_fields(mapping: Mapping[str, str], kind: str, columns: Iterable[obje
     if kind == "customers" and not any(k in mapping for k in CUSTOMER_ADDRESSES):
         return f"no phone column found among: {shown}.{hint} Pick it (or a BSUID column) in the column mapping."
     if kind != "customers" and not any(k in mapping for k in CUSTOMER_KEYS):
-        return f"no customer id or phone column found among: {shown}.{hint} Pick one in the column mapping."
+        return f"no customer id, phone or BSUID column found among: {shown}.{hint} Pick one in the column mapping."
     return None
 
 

@@ -217,7 +217,8 @@ class _Pager:
         self.config, self.client, self.on_progress = config, client, on_progress
         self.cancel = cancel or threading.Event()
         self.sleep = sleep if sleep is not None else self.cancel.wait
-        self.retried, self.pages, self.total_pages = 0, 0, None
+        self.retried, self.pages = 0, 0
+        self.total_pages: int | None = None
         self.records: list[Any] = []
         self.mode = config.pagination
         self.started = time.monotonic()

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import values as v
 from ..bsuid import BSUID_RE
+from . import values as v
 from .columns import CUSTOMER_ADDRESSES, CUSTOMER_KEYS, REQUIRED, MappingError, missing_fields, resolve_mapping
 from .phones import DEFAULT_REGION, normalize_phones, phone_regions
 from .privacy import customer_ids, workspace_id_key
@@ -149,7 +149,7 @@ def load_orders(
     name: str | None = None,
     id_key: bytes | None = None,
 ) -> LoadResult:
-    """Orders joined to ``customers`` by customer id or phone (without customers: as given)."""
+    """Orders joined to ``customers`` by customer id, phone or BSUID (without customers: as given)."""
     raw, columns, mapping_, problems = _begin(source, name, "orders", mapping)
     frame = raw.frame
     out = pd.DataFrame(index=frame.index)
@@ -300,9 +300,12 @@ def _customer_keys(
     problems: _Problems,
     id_key: bytes | None,
 ) -> pd.Series:
-    """Each row's customer_id: the id column, else the loaded customer with that phone (without
-    ``customers``: the id ``load_customers`` derives from the phone)."""
+    """Each row's customer_id: the id column, else the loaded customer with that phone, else with
+    that BSUID (without ``customers``: the id ``load_customers`` derives from the phone, or from the
+    BSUID of a customer without one)."""
     ids = v.text(frame[mapping["customer_id"]]) if "customer_id" in mapping else pd.Series(pd.NA, index=frame.index, dtype="string")
+    if "bsuid" in mapping:
+        ids = _ids_by_bsuid(frame, mapping, ids, customers, problems, id_key)
     if "phone" in mapping:
         phone, reason = normalize_phones(frame[mapping["phone"]], region)
         if customers is not None and len(customers):
@@ -314,7 +317,7 @@ def _customer_keys(
         else:
             ids = _fill_ids(ids, phone, id_key)
         problems.add(reason.where(ids.isna()), mapping["phone"], frame[mapping["phone"]])
-    else:
+    elif "customer_id" in mapping:
         problems.add(pd.Series(np.where(ids.isna(), "customer id is empty", None), index=frame.index).astype("string"),
                      mapping["customer_id"], frame[mapping["customer_id"]])
     if customers is not None and "customer_id" in mapping:
@@ -335,6 +338,25 @@ def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: _Problems) -
     reason = pd.Series("not a business-scoped user ID (like US.13491208655302741918)", index=frame.index)
     problems.add(reason.where(bad).astype("string"), column, frame[column])
     return values.where(good)
+
+
+def _ids_by_bsuid(frame: pd.DataFrame, mapping: dict[str, str], ids: pd.Series, customers: pd.DataFrame | None,
+                  problems: _Problems, id_key: bytes | None) -> pd.Series:
+    """``ids`` with the gaps filled from the rows' BSUIDs (see :func:`_customer_keys`)."""
+    column = mapping["bsuid"]
+    bsuid = v.text(frame[column])
+    bsuid = bsuid.where(bsuid.str.fullmatch(BSUID_RE.pattern).fillna(False).astype(bool))
+    if customers is None or not len(customers):
+        ids, why = _fill_ids(ids, bsuid, id_key), "not a business-scoped user ID"
+    else:
+        known = customers[["bsuid", "customer_id"]].dropna() if "bsuid" in customers else customers.iloc[:0]
+        by_bsuid = pd.Series(known["customer_id"].to_numpy(), index=known["bsuid"].to_numpy())
+        ids, why = ids.fillna(bsuid.map(by_bsuid[~by_bsuid.index.duplicated()]).astype("string")), \
+            "no loaded customer has this BSUID"
+    if "phone" not in mapping:  # else the phone may still find the customer
+        problems.add(pd.Series(np.where(ids.isna(), why, None), index=frame.index).astype("string"),
+                     column, frame[column])
+    return ids
 
 
 def _phones(frame: pd.DataFrame, mapping: dict[str, str], region: str, bsuid: pd.Series,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -228,7 +228,7 @@ def _valid_e164(text: str) -> bool:
     return valid.fullmatch(national) is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _region_rules(country_code: int) -> tuple | None:
     """None: not a calling code; (): one ``_valid_e164`` leaves to ``phonenumbers``; else the
     region's national-prefix pattern and one pattern for a valid national number: the general
@@ -296,7 +296,7 @@ def _known_zone(number: phonenumbers.PhoneNumber) -> str | None:
     return zones[0] if zones else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _country_zone(region: str) -> str | None:
     """The zone of the country's example mobile number, e.g. DE -> Europe/Berlin."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..bsuid import is_any_bsuid
 from ..private_files import private_dir
 from ..settings import workspace_dir
 
@@ -43,6 +44,8 @@ def mask_phone(phone: object) -> str:
     if phone is None or (not isinstance(phone, str) and pd.isna(phone)):
         return ""
     text = str(phone).strip()
+    if is_any_bsuid(text):  # a customer key without a phone is the BSUID
+        return mask_bsuid(text)
     digits = [i for i, ch in enumerate(text) if ch.isdigit()]
     if len(digits) <= 4:
         hidden = set(digits)

@@ -418,7 +418,7 @@ def records_to_table(records: list, label: str, numbers: list[int] | None = None
     """JSON records (nested objects flattened to 'a.b' columns) as a RawTable; non-objects rejected."""
     numbers = numbers if numbers is not None else list(range(1, len(records) + 1))
     good, rows, rejects = [], [], []
-    for number, record in zip(numbers, records):
+    for number, record in zip(numbers, records, strict=True):
         if isinstance(record, dict):
             good.append(record)
             rows.append(number)

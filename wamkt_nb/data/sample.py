@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..clock import wall_time
 from .schema import CustomerData
 
 DAY = 86_400.0
@@ -66,8 +67,9 @@ _KIND_P = np.array([0.52, 0.14, 0.19, 0.15])
 
 
 def default_now() -> pd.Timestamp:
-    """Today at midnight UTC: stable within a day, so repeated demo runs agree."""
-    return pd.Timestamp.now(tz="UTC").normalize()
+    """Today at midnight UTC (today by ``WAMKT_NOW`` when set): stable within a day, so repeated demo
+    runs agree."""
+    return pd.Timestamp(wall_time(), unit="s", tz="UTC").normalize()
 
 
 def generate(
@@ -108,7 +110,7 @@ def _customers(n: int, rng: np.random.Generator, now_s: float) -> tuple[pd.DataF
         if code == "US":  # NANP exchange codes start with 2-9
             national = 2_000_000 + national % 8_000_000
         pre = np.array(prefixes)[rng.integers(0, len(prefixes), len(idx))]
-        phone[idx] = [p + str(v).zfill(digits) for p, v in zip(pre, national)]
+        phone[idx] = [p + str(v).zfill(digits) for p, v in zip(pre, national, strict=True)]
         timezone[idx] = np.array(zones)[rng.integers(0, len(zones), len(idx))]
         city[idx] = np.array(_CITIES[code])[rng.integers(0, len(_CITIES[code]), len(idx))]
     language = np.vectorize(_LANGUAGE.get, otypes=[object])(country)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from ..identities import customer_keys, resolve_identity
 from ..store import Store
 from ..store.snapshot import read_snapshotted
 from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, ORDER_COLUMNS, CustomerData
@@ -50,8 +51,8 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
     """Replace the stored import with ``data`` in one transaction (events recorded since stay), then
     build the import's snapshots."""
     customers = data.customers.reset_index(drop=True)
-    extra = [c for c in customers.columns if c not in CUSTOMER_COLUMNS]
-    present = [c for c in CUSTOMER_COLUMNS if c in customers.columns]
+    extra = [c for c in customers.columns if c not in CUSTOMER_COLUMNS and c != "bsuid"]
+    present = [c for c in (*CUSTOMER_COLUMNS, "bsuid") if c in customers.columns]
     customer_rows = _rows(customers, present)
     if extra:
         customer_rows = (row + (_extra_json(customers, extra, i),) for i, row in enumerate(customer_rows))
@@ -63,6 +64,7 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
         _insert(conn, "customers", present, customer_rows)
         _insert(conn, "orders", order_columns, _rows(data.orders, order_columns))
         _insert(conn, "interactions", list(INTERACTION_COLUMNS), _rows(data.interactions, list(INTERACTION_COLUMNS)))
+        _record_identities(conn, customers)
         conn.execute("INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
                      (time.time(), len(customers), len(data.orders), len(data.interactions)))
     for table in _SELECT:  # the snapshots now, so no dashboard's first visit waits for them
@@ -74,7 +76,8 @@ def read_customer_data(store: Store) -> CustomerData:
     customers = _imported(store, "customers")
     consent = store.read_frame("SELECT phone, marketing FROM consent")
     if len(consent):
-        now_opted = customers["phone"].map(consent.set_index("phone")["marketing"].astype(bool))
+        keys = customer_keys(store, customers["phone"], customers.get("bsuid"))
+        now_opted = keys.map(consent.set_index("phone")["marketing"].astype(bool))
         customers["opted_in"] = now_opted.fillna(customers["opted_in"]).astype(bool)
     orders = pd.concat([_imported(store, "orders"), _typed(store.read_frame(
         "SELECT order_id, customer_id, ordered_at, amount, currency FROM flowback_orders"))], ignore_index=True)
@@ -85,6 +88,18 @@ def read_customer_data(store: Store) -> CustomerData:
         orders=orders.astype({"amount": "float64"}),
         interactions=interactions.assign(kind=pd.Categorical(interactions["kind"], categories=list(INTERACTION_KINDS))),
     )
+
+
+def _record_identities(conn, customers: pd.DataFrame) -> None:
+    """Tell the store's identities which imported phone and BSUID are one customer, so a webhook
+    naming either finds the customer (:mod:`wamkt_nb.identities`)."""
+    if "bsuid" not in customers:
+        return
+    named = customers[customers["bsuid"].notna()]
+    usernames = named["username"] if "username" in named else pd.Series(pd.NA, index=named.index)
+    for phone, bsuid, username in zip(named["phone"], named["bsuid"], usernames):
+        resolve_identity(conn, phone=None if pd.isna(phone) else str(phone), bsuid=str(bsuid),
+                         username=None if pd.isna(username) else str(username), at=time.time())
 
 
 def _imported(store: Store, table: str) -> pd.DataFrame:
@@ -101,6 +116,8 @@ def _imported(store: Store, table: str) -> pd.DataFrame:
         if table == "customers":
             frame = frame.drop(columns="row_no")
             frame["opted_in"] = frame["opted_in"].fillna(0).astype(bool)
+            if frame["bsuid"].isna().all():  # like any optional column: there when the import had it
+                frame = frame.drop(columns="bsuid")
             frame = _with_extra(frame)
         return _typed(frame)
 
@@ -117,7 +134,7 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterable[tuple]:
         elif c == "opted_in":
             values = values.astype("boolean").astype("Int64")
         out[c] = values.astype(object).where(values.notna(), None).tolist()
-    return zip(*(out[c] for c in columns)) if columns else iter(())
+    return zip(*(out[c] for c in columns), strict=True) if columns else iter(())
 
 
 def _insert(conn, table: str, columns: list[str], rows: Iterable[tuple]) -> None:

@@ -189,7 +189,7 @@ def _each(values: pd.Series, one: Callable[[object], object]) -> list:
 def _unzip(pairs: list[tuple[object, object]], n: int) -> tuple[list, list]:
     if not n:
         return [], []
-    first, second = zip(*pairs)
+    first, second = zip(*pairs, strict=True)
     return list(first), list(second)
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .. import ledger
 from ..abtest import assign_arms, evaluate_campaign, plan_test
 from ..abtest.planning import TestPlan
 from ..abtest.simulation import outcome_probabilities
 from ..aio import run_sync
 from ..analytics import compute_metrics, load_ledger
-from .. import ledger
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
 from ..compliance import Policy
@@ -34,7 +34,7 @@ client (to close when the run ends), start the run on the current event loop and
 The widgets layer adds ``"widget"`` (:mod:`wamkt_nb.widgets.send`), so this layer needs no ipywidgets;
 without a registered view the run blocks with a one-line progress display."""
 
-Message = Union[MessageSpec, Template, Mapping[str, Union[MessageSpec, Template]]]
+Message = MessageSpec | Template | Mapping[str, MessageSpec | Template]
 """One message for everyone, or ``{arm: message}`` for an A/B test (arms assigned by the campaign's name)."""
 
 

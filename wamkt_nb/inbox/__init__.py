@@ -2,7 +2,12 @@
 
 from .answer import TemplateChoice, WindowClosedError, answer, answer_async, compose_answer
 from .queries import (
-    RED_AFTER_SECONDS, campaign_choices, first_response_times, inbox_summary, load_messages, open_conversations,
+    RED_AFTER_SECONDS,
+    campaign_choices,
+    first_response_times,
+    inbox_summary,
+    load_messages,
+    open_conversations,
 )
 
 __all__ = [

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..compliance.rules import SERVICE_WINDOW_SECONDS
+from ..identities import customer_keys
 from ..ledger import campaign_names, reached_phones
 from ..store import Store
 from .service import conversations, service_summary
@@ -78,8 +79,9 @@ def open_conversations(
     """Unanswered conversations, highest order value first, then longest waiting (with ``campaign_id``:
     of customers that campaign reached).
 
-    ``customers``: rows with ``phone`` and optionally ``customer_id``, ``name``, ``avg_order_value``,
-    ``total_spend``, ``order_value_band`` (e.g. ``build_features`` output).
+    ``customers``: rows with ``phone`` and optionally ``bsuid``, ``customer_id``, ``name``,
+    ``avg_order_value``, ``total_spend``, ``order_value_band`` (e.g. ``build_features`` output);
+    a conversation is matched by the customer key (:func:`wamkt_nb.identities.customer_keys`).
     """
     inbound, responses = load_messages(store, now - lookback_days * 86400, campaign_id)
     now_ts = pd.Timestamp(now, unit="s", tz="UTC")
@@ -93,12 +95,13 @@ def open_conversations(
     handovers = store.read_frame(
         "SELECT phone, MAX(at) AS at FROM autoreply_log WHERE action = 'handover' GROUP BY phone"
     )
-    handover_at = dict(zip(handovers["phone"], handovers["at"]))
+    handover_at = dict(zip(handovers["phone"], handovers["at"], strict=True))
     started = table["started_at"].map(lambda t: t.timestamp())
-    table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started)]
+    table["needs_human"] = [handover_at.get(p, -np.inf) >= s for p, s in zip(table["phone"], started, strict=True)]
     table["window_open"] = (now_ts - table["last_at"]).dt.total_seconds() < SERVICE_WINDOW_SECONDS
     info = pd.DataFrame(index=pd.Index([], name="phone"))
     if customers is not None and len(customers):
+        customers = customers.assign(phone=customer_keys(store, customers["phone"], customers.get("bsuid")))
         cols = [c for c in ("customer_id", "name", "avg_order_value", "total_spend") if c in customers]
         info = customers.drop_duplicates("phone").set_index("phone")[cols].copy()
         info["order_value_band"] = _value_band(customers.drop_duplicates("phone")).to_numpy()

@@ -22,24 +22,68 @@ column, and a repeated status changes nothing.
 """
 
 from .campaigns import (
-    CATEGORIES, PLAN_COLUMNS, campaign_info, campaign_names, campaign_over, create_campaign, discard_unsent,
-    find_campaign, import_campaigns, last_recorded, new_campaign_id, recipient_key, set_campaign_status, spec_of, to_epoch, update_spec,
+    CATEGORIES,
+    PLAN_COLUMNS,
+    campaign_info,
+    campaign_names,
+    campaign_over,
+    create_campaign,
+    discard_unsent,
+    find_campaign,
+    import_campaigns,
+    last_recorded,
+    new_campaign_id,
+    recipient_key,
+    set_campaign_status,
+    spec_of,
+    to_epoch,
+    update_spec,
 )
 from .cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since, template_recipients
 from .errors import LedgerError
 from .held import HELD_RETRY_SECONDS, due_held_retries, held_count, held_customers, held_retry_at, set_held_retry
 from .leases import LEASE_SECONDS, acquire_lease, release_lease, renew_lease
 from .reports import (
-    campaign_rows, error_breakdown, marketing_read_history, reached_phones, resend_report, send_rows,
-    send_table_columns, state_counts,
+    campaign_rows,
+    error_breakdown,
+    marketing_read_history,
+    reached_phones,
+    resend_report,
+    send_rows,
+    send_table_columns,
+    state_counts,
 )
 from .sends import (
-    Outcome, SendRow, cancel_open, claim, counted_attempts_of_unknown, due_campaigns, import_sends,
-    pending_holdouts, planned_sends, record_outcomes, recorded_arms, recover_in_flight, requeue, unknown_sends,
+    Outcome,
+    SendRow,
+    cancel_open,
+    claim,
+    counted_attempts_of_unknown,
+    due_campaigns,
+    import_sends,
+    pending_holdouts,
+    planned_sends,
+    record_outcomes,
+    recorded_arms,
+    recover_in_flight,
+    requeue,
+    unknown_sends,
 )
 from .states import (
-    ACCEPTED_STATES, AT_LEAST, ATTEMPTED_STATES, CAP_STATES, EXPOSED_STATES, FINAL_STATES, HELD_BY_META, HELD_LABEL,
-    HOLDOUT, NOT_ATTEMPTED_STATES, OPEN_STATES, STATE_RANK, STATES, THROTTLED,
+    ACCEPTED_STATES,
+    AT_LEAST,
+    ATTEMPTED_STATES,
+    CAP_STATES,
+    EXPOSED_STATES,
+    FINAL_STATES,
+    HELD_BY_META,
+    HELD_LABEL,
+    HOLDOUT,
+    NOT_ATTEMPTED_STATES,
+    OPEN_STATES,
+    STATE_RANK,
+    STATES,
+    THROTTLED,
 )
 from .transitions import apply_status, moves_forward, reconcile_sends, reconcile_unknown
 

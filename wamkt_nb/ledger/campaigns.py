@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 import pandas as pd
 
+from ..bsuid import is_any_bsuid
+from ..links import save_links
 from ..store import Store
 from .errors import LedgerError
 from .states import HOLDOUT
@@ -64,11 +67,11 @@ def _validate_plan(plan: pd.DataFrame) -> None:
         row = plan.index[bad_cat][0]
         raise LedgerError(f"plan row {row}: unknown category {plan.at[row, 'category']!r}")
     for row, cid, phone, outcome, payload in zip(plan.index, plan["customer_id"], plan["phone"],
-                                                 plan["outcome"], plan["payload"]):
+                                                 plan["outcome"], plan["payload"], strict=True):
         if ":" in str(cid):
             raise LedgerError(f"plan row {row}: customer_id {cid!r} may not contain ':'")
-        if not (isinstance(phone, str) and phone.startswith("+") and phone[1:].isdigit()):
-            raise LedgerError(f"plan row {row}: phone of customer {cid!r} is not E.164 (+digits)")
+        if not (isinstance(phone, str) and (phone.startswith("+") and phone[1:].isdigit() or is_any_bsuid(phone))):
+            raise LedgerError(f"plan row {row}: phone of customer {cid!r} is neither E.164 (+digits) nor a BSUID")
         if outcome != "excluded" and not isinstance(payload, dict):
             raise LedgerError(f"plan row {row}: payload of customer {cid!r} must be a dict")
 
@@ -103,7 +106,7 @@ def create_campaign(
     rows = []
     for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm, zone in zip(
         plan["customer_id"].astype(str), plan["phone"], plan["outcome"], plan["reason"],
-        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones,
+        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones, strict=True,
     ):
         key = recipient_key(campaign_id, cid)
         arm = arm if isinstance(arm, str) and arm else None
@@ -130,6 +133,7 @@ def create_campaign(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        save_links(conn, plan, campaign_id=campaign_id, name=name, now=now)  # the plan's tracked links, if any
     return campaign_id
 
 
@@ -206,7 +210,7 @@ IMPORT_COLUMNS = ("campaign_id", "name", "category", "status", "created_at", "se
 """The columns :func:`import_campaigns` writes."""
 
 
-def import_campaigns(store: Store, rows: Iterable[tuple]) -> None:
+def import_campaigns(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write finished campaigns in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
     with store.transaction() as conn:
         conn.executemany(f"INSERT INTO campaigns ({', '.join(IMPORT_COLUMNS)}) VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
@@ -231,4 +235,5 @@ def last_recorded(store: Store) -> float | None:
     """The latest time the ledger recorded (a campaign created, a row changed); None when empty."""
     row = store.query("SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
                       " UNION ALL SELECT MAX(updated_at) FROM sends) AS times")
-    return row[0][0]
+    latest: float | None = row[0][0]
+    return latest

@@ -7,7 +7,7 @@ holdout. The statistics on these frames live in :mod:`wamkt_nb.abtest`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -10,6 +10,7 @@ resend. :func:`held_customers` is the retargeting list.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import pandas as pd
 
@@ -57,7 +58,7 @@ def set_held_retry(store: Store, campaign_id: str, enabled: bool = True) -> None
 def held_customers(store: Store, campaign_id: str | None = None) -> list[str]:
     """Ids of the customers whose message Meta held back (all campaigns, or one), for retargeting."""
     sql = f"SELECT DISTINCT customer_id FROM sends WHERE {HELD_SQL}"
-    params: tuple = ()
+    params: tuple[Any, ...] = ()
     if campaign_id is not None:
         sql += " AND campaign_id = ?"
         params = (campaign_id,)

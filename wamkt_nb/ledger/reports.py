@@ -4,7 +4,8 @@ and the raw columns the analytics load (for widgets, CLI, notebooks and dashboar
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -46,7 +47,7 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
     )
     frame["meaning"] = [
         error_meaning(int(c)) if pd.notna(c) else _uncoded_meaning(int(n), int(unknown), int(not_sent))
-        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"])
+        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"], strict=True)
     ]
     return frame[["code", "count", "meaning", "fbtrace_id"]]
 
@@ -124,7 +125,7 @@ def send_table_columns(store: Store) -> list[str]:
     return store.columns("sends")
 
 
-def _created_between(since: float | None, until: float | None) -> tuple[str, tuple]:
+def _created_between(since: float | None, until: float | None) -> tuple[str, tuple[Any, ...]]:
     where, params = [], []
     if since is not None:
         where.append("created_at >= ?")
@@ -136,14 +137,14 @@ def _created_between(since: float | None, until: float | None) -> tuple[str, tup
 
 
 def campaign_rows(store: Store, columns: Sequence[str], since: float | None = None,
-                  until: float | None = None) -> list[tuple]:
+                  until: float | None = None) -> list[tuple[Any, ...]]:
     """``columns`` of the campaigns created in ``[since, until)`` (epoch s; None: unbounded), oldest first."""
     clause, params = _created_between(since, until)
     return store.query_tuples(f"SELECT {', '.join(columns)} FROM campaigns{clause} ORDER BY created_at", params)
 
 
 def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
-              until: float | None = None) -> list[tuple]:
+              until: float | None = None) -> list[tuple[Any, ...]]:
     """``columns`` of the sends of the campaigns created in ``[since, until)`` (None: unbounded)."""
     clause, params = _created_between(since, until)
     where = f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if clause else ""

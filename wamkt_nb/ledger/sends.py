@@ -8,8 +8,9 @@ API (it becomes ``unknown`` on recovery), ``accepted`` and later were accepted a
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -23,7 +24,7 @@ _OPEN = ", ".join(f"'{s}'" for s in sorted(OPEN_STATES))
 """The states an accepted answer moves to ``accepted`` (a webhook may already have moved the row on)."""
 
 
-def _placeholders(values) -> str:
+def _placeholders(values: Sized) -> str:
     """``?, ?, …`` for an ``IN`` list of ``values`` (standard SQL, no SQLite JSON functions)."""
     return ", ".join("?" * len(values))
 
@@ -79,7 +80,7 @@ def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None
     sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
            " message_type, timezone, (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
            f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'planned'")
-    params: tuple = (campaign_id,)
+    params: tuple[Any, ...] = (campaign_id,)
     if send_ids is not None:
         ids = list(send_ids)
         if not ids:
@@ -155,7 +156,7 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
             held_out.append((o.reason, o.at, o.send_id))
         else:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
-    statements = [
+    statements: list[tuple[str, list[tuple[Any, ...]]]] = [
         ("UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
          " error_details = ?, fbtrace_id = ? WHERE send_id = ? AND attempt_no = ?", attempts),
         ("UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
@@ -195,10 +196,10 @@ def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:
             " AND send_id IN (SELECT send_id FROM sends WHERE campaign_id = ? AND state = 'in_flight')",
             (now, campaign_id),
         )
-        return conn.execute(
+        return int(conn.execute(
             "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
             (now, campaign_id),
-        ).rowcount
+        ).rowcount)
 
 
 def unknown_sends(store: Store, campaign_id: str) -> list[tuple[int, float]]:
@@ -213,21 +214,21 @@ def unknown_sends(store: Store, campaign_id: str) -> list[tuple[int, float]]:
 def requeue(store: Store, send_ids: Iterable[int], now: float) -> int:
     """Put ``unknown`` rows back to ``planned`` for a resend (the policy decided no webhook will come)."""
     with store.transaction() as conn:
-        return conn.executemany(
+        return int(conn.executemany(
             "UPDATE sends SET state = 'planned', updated_at = ? WHERE send_id = ? AND state = 'unknown'",
             [(now, sid) for sid in send_ids],
-        ).rowcount
+        ).rowcount)
 
 
 def cancel_open(store: Store, campaign_id: str, now: float) -> int:
     """Cancel every row not yet sent (``planned``) and holdout members not yet evaluated (they count
     like the message rows); rows already in flight are left to finish."""
     with store.transaction() as conn:
-        return conn.execute(
+        return int(conn.execute(
             "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ?"
             f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))",
             (now, campaign_id),
-        ).rowcount
+        ).rowcount)
 
 
 
@@ -259,8 +260,14 @@ IMPORT_COLUMNS = ("campaign_id", "recipient_key", "customer_id", "phone", "state
 """The columns :func:`import_sends` writes."""
 
 
-def import_sends(store: Store, rows: Iterable[tuple]) -> None:
+def import_sends(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write finished ledger rows in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
     with store.transaction() as conn:
         conn.executemany(
             f"INSERT INTO sends ({', '.join(IMPORT_COLUMNS)}) VALUES ({_placeholders(IMPORT_COLUMNS)})", rows)
+
+
+def move_customer_key(conn: sqlite3.Connection, old: str, new: str) -> int:
+    """Re-key a customer's rows from ``old`` to ``new`` (a BSUID found to belong to a phone, a changed
+    number), inside the caller's transaction; the payloads keep the address they were planned with."""
+    return conn.execute("UPDATE sends SET phone = ? WHERE phone = ?", (new, old)).rowcount

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..store import Store
 from .held import schedule_held_retry
@@ -85,7 +85,7 @@ def apply_status(conn: sqlite3.Connection, status: Status, now: float) -> bool:
         _record_late_time(conn, row[0], row[1], status)
         return False
     sets = ["state = ?", f"{TIME_COLUMN[status.status]} = ?", "updated_at = ?", "wamid = COALESCE(wamid, ?)"]
-    params: list = [status.status, status.timestamp, now, status.wamid]
+    params: list[Any] = [status.status, status.timestamp, now, status.wamid]
     if status.status == "failed":
         sets += ["error_code = ?", "error_title = ?"]
         params += [status.error_code, status.error_title]
@@ -149,7 +149,7 @@ def reconcile_sends(store: Store, recipient_keys: list[str] | None = None, now: 
     return moved
 
 
-def _reapply(store: Store, where: str, params: tuple, now: float) -> int:
+def _reapply(store: Store, where: str, params: tuple[Any, ...], now: float) -> int:
     """Apply the recorded events matching ``where`` in the order they happened, in one transaction."""
     sql = ("SELECT * FROM status_events" + where
            + " ORDER BY timestamp, CASE status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END")
@@ -168,6 +168,6 @@ def reconcile_unknown(store: Store, campaign_id: str, now: float) -> int:
     if not keys:
         return 0
     reconcile_sends(store, keys, now)
-    left = store.query(
+    left: int = store.query(
         "SELECT count(*) FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))[0][0]
     return len(keys) - left

@@ -9,7 +9,7 @@ live in :mod:`.validation`.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

@@ -9,8 +9,9 @@ customers with a few thousand distinct names cost little more than those names.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,9 @@ class MessageSpec:
     session text at the last whole word that fits (templates cannot be changed, see lint).
     ``header_media`` is the link for a template's image/video/document header (default: the
     template's example); ``button_suffixes`` the URL-button suffix by button index (default: the
-    part of the example URL that the variable stands for).
+    part of the example URL that the variable stands for). ``links`` maps a variable (e.g.
+    ``"link"`` for ``{{link}}``) to a destination URL; the dry run turns each recipient's URLs into
+    their own tracked link (see :mod:`wamkt_nb.links`).
     """
 
     category: str = "marketing"
@@ -69,6 +72,7 @@ class MessageSpec:
     default_language: str = "de"
     header_media: str | None = None
     button_suffixes: Mapping[int, str] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):
@@ -196,7 +200,8 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
     """Render ``spec`` for every row of ``audience`` (index kept)."""
     n = len(audience)
     lang = languages(audience, spec.default_language)
-    values = {name: param_values(audience, name, spec.param(name), lang, _follows_greeting(spec, name))
+    values = {name: (pd.Series(spec.links[name], index=audience.index, dtype="str") if name in spec.links else
+                     param_values(audience, name, spec.param(name), lang, _follows_greeting(spec, name)))
               .reset_index(drop=True) for name in spec.variable_names()}
     codes, uniques = pd.factorize(lang)
     key_of_code = [spec.variant_language(language) for language in uniques]
@@ -230,9 +235,8 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
         variant_lang = pd.Series(pc.take(pa.concat_arrays(lang_parts), inverse), dtype="str")
     truncated = pd.Series(False, index=range(n))
     if spec.max_length and spec.kind == "text":
-        truncated = (body.str.len() > spec.max_length).to_numpy()
+        truncated = pd.Series((body.str.len() > spec.max_length).to_numpy())
         body = _on_distinct(body, lambda u: shorten(u, spec.max_length)[0])
-        truncated = pd.Series(truncated)
     idx = audience.index
     return Personalised(
         body=body.set_axis(idx), language=variant_lang.set_axis(idx),

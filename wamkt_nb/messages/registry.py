@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -113,7 +114,7 @@ class TemplateRegistry:
         t = self.find(name, language)
         if t is None:
             raise TemplateRegistryError(f"no template {name!r} in language {language!r}; known: "
-                                        + ", ".join(f"{n} ({l})" for n, l in self._keys()))
+                                        + ", ".join(f"{n} ({lang})" for n, lang in self._keys()))
         return t
 
     def find(self, name: str, language: str) -> Template | None:
@@ -122,7 +123,8 @@ class TemplateRegistry:
         return _from_row(rows[0]) if rows else None
 
     def templates(self, status: str | None = None) -> list[Template]:
-        sql, params = "SELECT * FROM message_templates", ()
+        sql = "SELECT * FROM message_templates"
+        params: tuple[str, ...] = ()
         if status:
             sql, params = sql + " WHERE status = ?", (status.upper(),)
         return [_from_row(r) for r in self.store.query(sql + " ORDER BY name, language", params)]

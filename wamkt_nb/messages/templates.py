@@ -7,8 +7,9 @@ Rendering is vectorised: give each variable a string Series and get one Series o
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ class Button:
         return out
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> "Button":
+    def from_api(cls, data: Mapping[str, Any]) -> Button:
         example = data.get("example")
         if isinstance(example, list):
             example = example[0] if example else None
@@ -93,7 +94,7 @@ class Template:
     def has_media(self) -> bool:
         return self.header_format in MEDIA_FORMATS
 
-    def with_status(self, status: str, id: str | None = None, rejected_reason: str | None = None) -> "Template":
+    def with_status(self, status: str, id: str | None = None, rejected_reason: str | None = None) -> Template:
         return replace(self, status=status.upper(), id=id if id is not None else self.id,
                        rejected_reason=rejected_reason)
 
@@ -130,7 +131,7 @@ class Template:
         return out
 
     @classmethod
-    def from_api(cls, data: Any) -> "Template":
+    def from_api(cls, data: Any) -> Template:
         """From a templates-endpoint record (a dict or :class:`wamkt_nb.cloudapi.models.TemplateInfo`)."""
         get = (lambda k, d=None: data.get(k, d)) if isinstance(data, Mapping) else (
             lambda k, d=None: getattr(data, k, d))
@@ -247,4 +248,4 @@ def _examples(names: list[str], example: Mapping[str, Any], prefix: str) -> dict
     values = example.get(prefix) or []
     if values and isinstance(values[0], list):
         values = values[0]
-    return {n: str(v) for n, v in zip(names, values)}
+    return {n: str(v) for n, v in zip(names, values, strict=True)}

@@ -117,7 +117,7 @@ class RateCard:
     @classmethod
     def load(cls, path: str | Path | list[str | Path], name: str = "Meta rate card",
              free_in_window: Mapping[str, str | None] | tuple[str, ...] | None = None,
-             free_per_month: int = 0) -> "RateCard":
+             free_per_month: int = 0) -> RateCard:
         """Read and check a card file (or several: an older card and the newer one that follows it);
         every bad row is reported with its file, line number and field."""
         paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
@@ -143,7 +143,7 @@ def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
     problems: list[str] = []
     for i, row in raw.iterrows():
         line = int(i) + 2  # the header is line 1
-        def bad(fieldname: str, why: str) -> None:
+        def bad(fieldname: str, why: str, line: int = line) -> None:
             problems.append(f"{where} line {line}, field {fieldname!r}: {why}")
         if not str(row["market"]).strip():
             bad("market", "empty")

@@ -73,7 +73,7 @@ def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) 
     key = market_ids[region_ids] * len(CATEGORIES) + category_ids
     order = np.argsort(key, kind="stable")
     starts = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1, len(order)]
-    for a, b in zip(starts[:-1], starts[1:]):
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
         members = order[a:b]
         first = members[0]
         cost[rows[members]] = _price_group(card, rates, str(markets[key[first] // len(CATEGORIES)]),

@@ -69,7 +69,7 @@ def distinct_regions(phones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if len(shared):
         width = np.array([1 + n + 4 for _, n in by_head])[ids[shared]]
         numbers = text.to_numpy(dtype=object)[shared]
-        key_ids, _ = pd.factorize(pd.Series([t[:w] for t, w in zip(numbers, width)]))
+        key_ids, _ = pd.factorize(pd.Series([t[:w] for t, w in zip(numbers, width, strict=True)]))
         _, first = np.unique(key_ids, return_index=True)
         ids[shared] = len(regions) + key_ids
         regions = np.append(regions, np.array([_region(str(numbers[i])) for i in first], dtype=object))
@@ -81,7 +81,10 @@ _SHARED = "?"
 
 def _calling_code(head: str) -> tuple[str, int]:
     """(country, digits of the calling code) from a number's first digits; country "?" when the
-    calling code is shared by several countries, "" when there is none."""
+    calling code is shared by several countries, "" when there is none. A BSUID (``US.1349…``)
+    names its country itself."""
+    if len(head) >= 3 and head[:2].isalpha() and head[:2].isupper() and head[2] == ".":
+        return head[:2], 0
     digits = head.lstrip("+")
     for n in (1, 2, 3):
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:n])) if digits[:n].isdigit() else None

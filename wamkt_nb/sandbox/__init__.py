@@ -11,7 +11,11 @@ A/B effect); its probabilities are pure functions for simulations without HTTP.
 """
 
 from .behaviour import (
-    BehaviourParams, conversion_probability, delivery_probability, read_probability, reply_probability,
+    BehaviourParams,
+    conversion_probability,
+    delivery_probability,
+    read_probability,
+    reply_probability,
     variant_key_uplift,
 )
 from .config import SandboxConfig

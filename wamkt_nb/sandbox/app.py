@@ -93,7 +93,7 @@ async def _respond(send: Any, status: int, payload: Any) -> None:
 class SandboxApp:
     """ASGI callable bound to one :class:`~wamkt_nb.sandbox.server.Sandbox`."""
 
-    def __init__(self, sandbox: "Sandbox") -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.engine = sandbox.engine
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -132,6 +133,16 @@ class BehaviourParams:
     over the block she reads and buys about as often as her chances say (each single draw is still
     uniform). No published figure: the calibration run stratifies over its comparison rounds, which
     leaves the expected rates unchanged and cuts the uplifts' sampling noise (docs/figures.md)."""
+    click_given_read: float = 0.25
+    """Chance that a customer who read a message with a tracked link clicks it (once per message).
+    A modelling assumption, not a calibrated figure: vendors' WhatsApp click-through benchmarks
+    range from 4-5 % to about 15 % of messages (docs/figures.md); 25 % of readers is about 11-15 %
+    of delivered messages at the sandbox's read rates."""
+    click_delay: tuple[float, float] = (5.0, 900.0)
+    """Seconds from reading to clicking (uniform; no published figure)."""
+    fetch_link_previews: bool = True
+    """Whether the recipient's WhatsApp fetches each tracked link on delivery to draw its preview
+    (user agent ``WhatsApp/2.x``): the redirect endpoint records it and does not count it as a click."""
     variant_uplift: dict[str, float] = field(default_factory=dict)
     """Planted relative conversion uplift for A/B tests, by template name or callback-data token (a
     known true effect, not a published figure)."""
@@ -239,6 +250,11 @@ def block_probability(features: Mapping[str, Any], category: str, params: Behavi
     if category != "marketing":
         return 0.0
     return params.block_given_read.get(_get(features, "interaction_recency", "inactive_90d"), 0.0)
+
+
+def click_probability(params: BehaviourParams | None = None) -> float:
+    """Chance a reader clicks the tracked link of a message (see ``click_given_read``)."""
+    return max(0.0, min(1.0, (params or DEFAULT_PARAMS).click_given_read))
 
 
 def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:

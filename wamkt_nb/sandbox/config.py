@@ -10,6 +10,7 @@ from ..cloudapi.models import PORTFOLIO_TIERS, TIER_LIMITS
 from ..graph_versions import is_served
 from .quality import QualityRules
 
+
 @dataclass
 class SandboxConfig:
     """What the simulated account looks like and which limits apply.
@@ -54,8 +55,10 @@ class SandboxConfig:
     not_on_whatsapp_rate: float = 0.005
     marketing_stopped_rate: float = 0.01
     # Share of customers who adopted a WhatsApp username: their webhooks carry their BSUID and
-    # username but no phone (Meta leaves it out, see docs/cloud-api.md). 0 while the store is keyed
-    # by phone; a test or demo sets it (e.g. 0.33) to exercise BSUID-only customers.
+    # username but no phone (Meta leaves it out, see docs/cloud-api.md); the store finds the customer
+    # through the BSUID a status webhook linked to the phone (wamkt_nb/identities.py). No published
+    # adoption figure; 0 by default because the demo's team answers a customer by phone (a username
+    # user who writes before any campaign reached them is known by BSUID alone); a test sets it.
     username_share: float = 0.0
     # Webhooks: batch up to this many updates, wait this long (real seconds) to fill a batch.
     webhook_batch_size: int = 100

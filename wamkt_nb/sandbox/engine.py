@@ -13,25 +13,30 @@ import itertools
 import random
 import threading
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
 from ..clock import Clock
+from ..links.urls import tracked_links
 from ..pricing.card import free_in_window
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
 from .errors import SandboxError, unknown_object, webhook_error
-from .marketing_api import ENDPOINT as MARKETING_ENDPOINT, check_marketing_send, lite_pricing
 from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
+from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
+from .marketing_api import check_marketing_send, lite_pricing
 from .media import MediaStore
 from .quality import QualityMonitor
-from .templates import TemplateStore
 from .requestlog import RequestLog
+from .templates import TemplateStore
 from .validate import Outgoing, validate_message
 
 Sink = Callable[[list[dict[str, Any]]], None]
+Clicker = Callable[[list[tuple[str, str]]], None]
+"""Follows links as (url, client) pairs, client "person" or "preview" (see ``sandbox.clicks``)."""
 
 
 def make_wamid(wa_id: str, n: int) -> str:
@@ -45,8 +50,9 @@ class Engine:
 
     def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, clock: Clock,
                  customers: dict[str, SimCustomer], templates: TemplateStore, sink: Sink,
-                 log_limit: int = 100_000, media: MediaStore | None = None) -> None:
+                 log_limit: int = 100_000, media: MediaStore | None = None, clicker: Clicker | None = None) -> None:
         self.config = config
+        self.clicker = clicker
         self._media_type = media.mime_type if media is not None else None  # checks sends' media ids
         self.params = params
         self.clock = clock
@@ -169,9 +175,10 @@ class Engine:
         """Play every event due by ``now`` (default: the clock); returns how many ran."""
         now = self.clock.now() if now is None else now
         changes: list[dict[str, Any]] = []
+        clicks: list[tuple[str, str]] = []
         ran = 0
         with self.lock:
-            self._changes = changes
+            self._changes, self._clicks = changes, clicks
             while self._events and self._events[0][0] <= now:
                 at, _, action = heapq.heappop(self._events)
                 self._at = at
@@ -181,6 +188,8 @@ class Engine:
                 changes.append(_template_change(t, now))
         if changes:
             self.sink(changes)
+        if clicks and self.clicker is not None:  # HTTP outside the lock: the redirect may be served in-process
+            self.clicker(clicks)
         return ran
 
     def next_event_at(self) -> float | None:
@@ -274,6 +283,9 @@ class Engine:
         t_delivered = now + rng.uniform(*p.delivered_delay)
         emit = rng.random() >= p.delivered_webhook_missing
         self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
+        links = tracked_links(msg.text)
+        if links and p.fetch_link_previews:
+            self._schedule(t_delivered, lambda: self._clicks.extend((url, "preview") for url in links))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         mood = self._mood(msg.wa_id, now)
@@ -281,6 +293,9 @@ class Engine:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
         self._schedule(t_read, lambda: self._read(customer, record, pricing))
+        if links and rng.random() < bm.click_probability(p):
+            url = rng.choice(links)
+            self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
         if rng.random() < bm.reply_probability(customer.features, msg.text, msg.category, p):
             self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
@@ -352,6 +367,10 @@ class Engine:
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
         self._status(record, "read", pricing)
+
+    def _click(self, url: str) -> None:
+        self.counters["link_clicks"] += 1
+        self._clicks.append((url, "person"))
 
     def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any]) -> None:
         rng = self.rng

@@ -8,7 +8,7 @@ once the count or the byte budget is passed.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterator
+from collections.abc import Iterator
 
 MAX_LOGGED_BODY = 64 * 1024
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024

@@ -29,6 +29,7 @@ from ..workspace import load_customer_data
 from .app import SandboxApp
 from .behaviour import BehaviourParams
 from .config import SandboxConfig
+from .clicks import LinkClicker
 from .customers import build_customers
 from .engine import Engine
 from .errors import SandboxError
@@ -67,8 +68,9 @@ class Sandbox:
                                       cfg.webhook_batch_wait, cfg.webhook_max_attempts, cfg.webhook_retry_base,
                                       cfg.webhook_timeout)
         self.media = MediaStore(self.clock.now, cfg)
+        self.clicker = LinkClicker(cfg.webhook_timeout)
         self.engine = Engine(cfg, self.params, self.clock, self._build_customers(), self.templates,
-                             self.emitter.push, media=self.media)
+                             self.emitter.push, media=self.media, clicker=self.clicker)
         self._verify_token = Secret("")
         self._tick = tick
         self._freeze_gc_every = freeze_gc_every
@@ -170,7 +172,7 @@ class Sandbox:
         self.base_url = None
         self.emitter.close()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 
@@ -238,6 +240,7 @@ class Sandbox:
         with self.engine.lock:
             out = dict(self.engine.counters)
         out.update({f"webhook_{k}": v for k, v in self.emitter.counters.items()})
+        out.update({f"link_{k}": v for k, v in self.clicker.counters.items()})
         return out
 
     def messages_frame(self) -> pd.DataFrame:

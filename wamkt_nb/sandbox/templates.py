@@ -7,8 +7,9 @@ import copy
 import itertools
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..cloudapi.payloads import MEDIA_TYPES
 from .errors import SandboxError, invalid_param
@@ -90,7 +91,7 @@ class _Shape:
     quick_replies: tuple[tuple[str, str], ...]  # (button index, label)
 
     @classmethod
-    def of(cls, template: dict[str, Any]) -> "_Shape":
+    def of(cls, template: dict[str, Any]) -> _Shape:
         body = _component(template, "BODY") or {}
         buttons = (_component(template, "BUTTONS") or {}).get("buttons", [])
         return cls(

@@ -8,8 +8,9 @@ orders go into ``conversions``. Then ``evaluate_campaign`` reads it like any oth
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 

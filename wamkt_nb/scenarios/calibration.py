@@ -26,22 +26,22 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from .. import analytics as A
-from ..analytics.timing import local_time
 from ..abtest import assign_arms
+from ..analytics.timing import local_time
 from ..campaigns.dryrun import dry_run
-from ..ledger import create_campaign
 from ..clock import SimulatedClock
 from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
+from ..ledger import create_campaign
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox import behaviour as bm
@@ -247,7 +247,7 @@ def model_rates(run: CalibrationRun, sends: pd.DataFrame) -> pd.DataFrame:
     features = features.loc[rows["customer_id"].astype(str)].to_dict("records")
     hours = local_time(rows["delivered_at"].fillna(rows["out_at"]), rows["customer_id"], run.timezones).dt.hour
     read, order = [], []
-    for customer, hour in zip(features, hours):
+    for customer, hour in zip(features, hours, strict=True):
         p = bm.read_probability(customer, NEWSLETTER.body, int(hour), run.params)
         read.append(p)
         order.append(p * bm.conversion_probability(customer, "marketing", run.params))
@@ -294,7 +294,7 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
 
     table = A.segment_comparison(of(run.comparison)).set_index("segment")
     published = A.GUIDE_SEGMENTATION.set_index("segmentation")
-    names = dict(zip(published.index, [A.UNSEGMENTED, *COMPARISON]))
+    names = dict(zip(published.index, [A.UNSEGMENTED, *COMPARISON], strict=True))
     nan = float("nan")
 
     def cell(segment: str, column: str) -> float:

@@ -12,8 +12,8 @@ the dashboards read what this leaves in the store.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -229,7 +229,7 @@ def ab_plan_summary(store: Store, campaign_id: str) -> str:
     """The stored plan of an A/B campaign beside the users it reached, in one line."""
     spec = experiment_spec(store, campaign_id)
     counts = arm_counts(store, campaign_id, spec["metric"])
-    arms = dict(zip(counts["arm"], counts["users"]))
+    arms = dict(zip(counts["arm"], counts["users"], strict=True))
     planned = spec["planned_per_arm"]
     smallest = min(arms.values(), default=0)
     return (f"A/B plan ({spec['metric']} rate): baseline {spec['baseline']:.1%}, detect "
@@ -262,7 +262,7 @@ class _Team:
             return
         answerable = 0  # open windows this round leaves unanswered
         waiting = open_conversations(self.store, self.sandbox.clock.now())
-        for phone, window_open in zip(waiting["phone"], waiting["window_open"]):
+        for phone, window_open in zip(waiting["phone"], waiting["window_open"], strict=True):
             if not window_open:
                 continue
             answerable += 1

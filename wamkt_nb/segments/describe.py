@@ -52,7 +52,7 @@ def _node(node: Node, top: bool = False) -> str:
     parts = [_node(c) for c in node.children]
     if len(parts) > 1:  # keep "a or b" inside an AND readable
         parts = [f"({p})" if isinstance(c, Condition) and (" or " in p or " and " in p) else p
-                 for c, p in zip(node.children, parts)]
+                 for c, p in zip(node.children, parts, strict=True)]
     text = (" and " if isinstance(node, And) else " or ").join(parts)
     return text if top or len(parts) == 1 else f"({text})"
 

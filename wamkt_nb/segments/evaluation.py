@@ -10,9 +10,10 @@ frame's precision against a cutoff rounded down to the microsecond.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,7 +204,7 @@ _TEXT_TESTS: dict[str, Callable[[Any], Callable[[str], bool]]] = {
     "contains": lambda v: lambda u: v in u,
     "starts_with": lambda v: lambda u: u.startswith(v),
     "ends_with": lambda v: lambda u: u.endswith(v),
-    "regex": lambda v: lambda u, p=translate(v).python: p.search(u) is not None,
+    "regex": lambda v: lambda u, p=translate(v).python: p.search(u) is not None,  # noqa: B008 (compiled once per rule)
 }
 
 _KIND_EVAL = {

@@ -122,7 +122,7 @@ class SegmentFrame:
         return self._cached(("ids", self.id_column), lambda: self.frame[self.id_column].to_numpy(dtype=object))
 
 
-_PREPARED: "OrderedDict[int, tuple[weakref.ref, SegmentFrame]]" = OrderedDict()
+_PREPARED: OrderedDict[int, tuple[weakref.ref, SegmentFrame]] = OrderedDict()
 _PREPARED_LOCK = threading.Lock()
 _KEEP = 4
 

@@ -12,8 +12,9 @@ JSON shape::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any
 
 from ..errors import WamktError
 
@@ -54,9 +55,9 @@ class Condition:
 class And:
     """All children hold (an empty AND matches everyone)."""
 
-    children: tuple["Node", ...] = field(default_factory=tuple)
+    children: tuple[Node, ...] = field(default_factory=tuple)
 
-    def __init__(self, *children: "Node") -> None:
+    def __init__(self, *children: Node) -> None:
         object.__setattr__(self, "children", _flat(children))
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,9 +68,9 @@ class And:
 class Or:
     """At least one child holds (an empty OR matches no one)."""
 
-    children: tuple["Node", ...] = field(default_factory=tuple)
+    children: tuple[Node, ...] = field(default_factory=tuple)
 
-    def __init__(self, *children: "Node") -> None:
+    def __init__(self, *children: Node) -> None:
         object.__setattr__(self, "children", _flat(children))
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,13 +81,13 @@ class Or:
 class Not:
     """The child does not hold."""
 
-    child: "Node"
+    child: Node
 
     def to_dict(self) -> dict[str, Any]:
         return {"not": self.child.to_dict()}
 
 
-Node = Union[Condition, And, Or, Not]
+Node = Condition | And | Or | Not
 
 
 def _flat(children: tuple) -> tuple:

@@ -8,9 +8,10 @@ checked as a whole before anything is evaluated, so a bad rule gives one error a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,16 @@ import pandas as pd
 from ..data.features import TAGS, as_utc_timestamp
 from .regex import RegexError, translate
 from .rules import (
-    COMPARE_OPS, LIST_OPS, PRESENCE_OPS, RELATIVE_DATE_OPS, STRING_OPS, TAG_OPS, Condition, Node,
-    SegmentRuleError, walk,
+    COMPARE_OPS,
+    LIST_OPS,
+    PRESENCE_OPS,
+    RELATIVE_DATE_OPS,
+    STRING_OPS,
+    TAG_OPS,
+    Condition,
+    Node,
+    SegmentRuleError,
+    walk,
 )
 
 KIND_OPS: dict[str, tuple[str, ...]] = {
@@ -41,7 +50,7 @@ class FrameSchema:
     tags: tuple[str, ...]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, tags_column: str = "tags", known_tags: tuple[str, ...] = TAGS) -> "FrameSchema":
+    def of(cls, frame: pd.DataFrame, tags_column: str = "tags", known_tags: tuple[str, ...] = TAGS) -> FrameSchema:
         """The schema of ``frame`` (``frame.head(0)`` is enough); tags are those seen plus ``known_tags``."""
         kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
         if kinds.get(tags_column) == "other" and frame[tags_column].isna().all():
@@ -72,7 +81,7 @@ def column_kind(series: pd.Series) -> str:
         return "number"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:  # noqa: E721 (a dtype, not a type)
         return "string"
     sample = series.dropna().head(50)
     if not len(sample):

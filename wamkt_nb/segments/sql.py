@@ -304,7 +304,7 @@ class SqlEvaluator:
         else:
             self._con.unregister(self.table)
 
-    def __enter__(self) -> "SqlEvaluator":
+    def __enter__(self) -> SqlEvaluator:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,8 @@ writing transaction, and writers there run one at a time. Either way a claimed r
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .db import Store
 

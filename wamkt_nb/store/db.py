@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
+import psycopg
 
 from ..errors import WamktError
 from ..private_files import private_file
 from ..redact import redact_url, redact_urls
 from .dialect import POSTGRES, SQLITE, Dialect
 from .migrations import apply_migrations
+from .postgres import connect
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _driver_errors(name: str) -> tuple[type[Exception], ...]:
-    import psycopg
-
     return (getattr(sqlite3, name), getattr(psycopg, name))
 
 
@@ -99,7 +100,7 @@ class Store:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
-    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+    def query_tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of a query as plain tuples: the fastest read of many rows (no named access)."""
         with self.lock:
             if self.url is None:
@@ -114,7 +115,7 @@ class Store:
             cursor = self.conn.execute(f"SELECT * FROM {table} LIMIT 0")
             return [c[0] for c in cursor.description]
 
-    def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()):
+    def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """A query's result as a pandas DataFrame."""
         with self.lock:
             if self.url is None:
@@ -128,7 +129,7 @@ class Store:
         with self.lock:
             self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -184,10 +185,6 @@ def open_store(target: str | Path) -> Store:
 
 
 def _open_postgres(url: str) -> Store:
-    import psycopg
-
-    from .postgres import connect
-
     shown = redact_url(url)
     try:
         conn = connect(url)

@@ -16,8 +16,8 @@ Both rewrites touch only SQL code, never string literals, quoted identifiers or 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _PIECES = re.compile(
     r"""'(?:[^']|'')*'?            # string literal ('' escapes a quote)

@@ -10,9 +10,10 @@ numbers rather than ``Decimal``, as SQLite does. It runs in autocommit mode: a s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg.adapt import Loader
@@ -20,7 +21,6 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import Int8Dumper
 
 from .dialect import POSTGRES, pyformat
-
 
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
@@ -31,7 +31,7 @@ class Row(tuple):
     __slots__ = ()
     _names: ClassVar[dict[str, int]] = {}
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             try:
                 return tuple.__getitem__(self, self._names[key])
@@ -81,7 +81,7 @@ class PostgresConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> psycopg.Cursor:
         named = isinstance(params, Mapping)
-        args = dict(params) if named else tuple(params)  # type: ignore[arg-type]
+        args = dict(params) if named else tuple(params)
         with self._writing(sql):
             return self.raw.execute(pyformat(sql, named), args)
 
@@ -90,7 +90,7 @@ class PostgresConnection:
         named = bool(rows) and isinstance(rows[0], Mapping)
         cur = self.raw.cursor()
         with self._writing(sql):
-            cur.executemany(pyformat(sql, named), [dict(r) if named else tuple(r) for r in rows])  # type: ignore[arg-type]
+            cur.executemany(pyformat(sql, named), [dict(r) if named else tuple(r) for r in rows])
         return cur
 
     @contextmanager

@@ -8,8 +8,14 @@ from .receiver import DEFAULT_MAX_BODY_BYTES, WebhookReceiver, WebhookResponse
 from .record import InboundHandler, RecordResult, record_batch
 from .signature import SIGNATURE_HEADER, sign_body, verify_signature
 from .updates import (
-    InboundMessage, PayloadError, Reject, StatusUpdate, TemplateStatusUpdate, UserPreference,
-    WebhookBatch, parse_payload,
+    InboundMessage,
+    PayloadError,
+    Reject,
+    StatusUpdate,
+    TemplateStatusUpdate,
+    UserPreference,
+    WebhookBatch,
+    parse_payload,
 )
 
 __all__ = [

@@ -1,15 +1,18 @@
 """A plain ASGI app around :class:`WebhookReceiver`, served by uvicorn in ``wamkt serve``.
 
-Routes: ``GET|POST {path}`` (the webhook) and ``GET /healthz``. The body is read with the
+Routes: ``GET|POST {path}`` (the webhook), ``GET /healthz`` and, given a ``links`` app, the
+tracked links ``GET /l/{token}`` (see :mod:`wamkt_nb.links`). The body is read with the
 receiver's size limit, so an oversized upload is refused with 413 before it is buffered.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import WamktError
+from ..links.urls import PATH as LINK_PATH
 from .receiver import WebhookReceiver, WebhookResponse
 from .signature import SIGNATURE_HEADER
 
@@ -54,6 +57,7 @@ def create_app(
     path: str = "/webhook",
     on_startup: Iterable[Hook] = (),
     on_shutdown: Iterable[Hook] = (),
+    links: Callable[..., Awaitable[None]] | None = None,
 ) -> Callable[..., Awaitable[None]]:
     """The ASGI callable; ``on_startup``/``on_shutdown`` run in the server's event loop (lifespan)."""
     startup, shutdown = list(on_startup), list(on_shutdown)
@@ -74,6 +78,9 @@ def create_app(
         method, route = scope["method"], scope["path"]
         if route == "/healthz" and method == "GET":
             await _send(send, WebhookResponse(200, b"ok"))
+            return
+        if links is not None and route.startswith(LINK_PATH):
+            await links(scope, receive, send)
             return
         if route.rstrip("/") != path.rstrip("/"):
             await _send(send, WebhookResponse(404, b"not found"))

@@ -6,10 +6,10 @@ The keywords are fixed here, not in editable rules, so deleting a rule can never
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from collections.abc import Iterable
 
-from .text import normalize_text
 from ..store import Store
+from .text import normalize_text
 
 OPT_OUT_KEYWORDS = frozenset({"stop", "stopp", "abmelden", "unsubscribe"})
 OPT_IN_KEYWORDS = frozenset({"start"})

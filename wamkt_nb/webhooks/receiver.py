@@ -11,8 +11,8 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..clock import Clock, SystemClock
 from ..settings import Secret

@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Protocol
 
+from ..identities import apply_identity_change, resolve_identity
 from ..ledger.transitions import apply_status
 from ..store import VALUE_ERRORS, Store
 from .consent import message_consent, record_consent
-from .updates import InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch
+from .updates import (
+    IdentityChange, InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch,
+)
 from .windows import open_window
 
 log = logging.getLogger("wamkt_nb.webhooks")
@@ -39,6 +44,7 @@ class RecordResult:
     ledger_moved: int = 0
     preferences: int = 0
     templates: int = 0
+    identities: int = 0
     duplicates: int = 0
     rejects: int = 0
     jobs: list[int] = field(default_factory=list)
@@ -46,7 +52,7 @@ class RecordResult:
     def as_dict(self) -> dict:
         return {
             "inbound": len(self.inbound), "statuses": self.statuses, "ledger_moved": self.ledger_moved,
-            "preferences": self.preferences, "templates": self.templates,
+            "preferences": self.preferences, "templates": self.templates, "identities": self.identities,
             "duplicates": self.duplicates, "rejects": self.rejects,
         }
 
@@ -85,13 +91,6 @@ def _reject_json(item: object) -> str:
     return text[:MAX_REJECT_ITEM_CHARS]
 
 
-def _need_phone(phone: str | None) -> str:
-    """Customers are keyed by phone in the store: an update with only a BSUID becomes a reject (kept)."""
-    if phone is None:
-        raise ValueError("no phone number, only a business-scoped user ID: the store is keyed by phone")
-    return phone
-
-
 def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
               write: Callable[[], None]) -> None:
     """Run ``write`` in a savepoint; if the item cannot be stored, undo it and keep it as a reject."""
@@ -116,44 +115,58 @@ def record_batch(
     with store.transaction() as conn:
 
         def inbound(msg: InboundMessage) -> None:
-            phone = _need_phone(msg.phone)
-            cur = conn.execute(
-                "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text,"
-                " context_wamid, timestamp, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT DO NOTHING",
-                (msg.wamid, msg.wa_id, phone, msg.profile_name, msg.type, msg.text,
-                 msg.context_wamid, msg.timestamp, _json(msg.raw), received_at),
-            )
-            if cur.rowcount == 0:
+            if conn.execute("SELECT 1 FROM inbound_messages WHERE wamid = ?", (msg.wamid,)).fetchone():
                 result.duplicates += 1
                 return
+            phone = resolve_identity(conn, phone=msg.phone, bsuid=msg.user_id, parent_bsuid=msg.parent_user_id,
+                                     username=msg.username, at=msg.timestamp)
+            conn.execute(
+                "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text, context_wamid,"
+                " timestamp, payload_json, received_at, user_id, parent_user_id, username)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (msg.wamid, msg.wa_id, phone, msg.profile_name, msg.type, msg.text,
+                 msg.context_wamid, msg.timestamp, _json(msg.raw), received_at,
+                 msg.user_id, msg.parent_user_id, msg.username),
+            )
             open_window(conn, phone, msg.timestamp)
             choice = message_consent(msg.meanings)
             if choice is not None:
                 record_consent(conn, phone, choice, msg.timestamp, "keyword")
-            result.inbound.append(msg)
+            result.inbound.append(replace(msg, customer_key=phone))
 
         def status(st: StatusUpdate) -> None:
             cur = conn.execute(
                 "INSERT INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
-                " error_code, pricing_category, billable, payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT DO NOTHING",
+                " error_code, pricing_category, billable, payload_json, received_at, recipient_user_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (st.wamid, st.status, st.timestamp, st.recipient_id, st.callback_data, st.error_code,
-                 st.pricing_category, None if st.billable is None else int(st.billable), _json(st.raw), received_at),
+                 st.pricing_category, None if st.billable is None else int(st.billable), _json(st.raw), received_at,
+                 st.recipient_user_id),
             )
             if cur.rowcount == 0:
                 result.duplicates += 1
                 return
+            if st.recipient_user_id is not None:  # names the BSUID of whoever we sent to, with the phone if shared
+                phone = st.recipient_id if st.recipient_id is not None and st.recipient_id.isdigit() else None
+                resolve_identity(conn, phone=None if phone is None else "+" + phone, bsuid=st.recipient_user_id,
+                                 parent_bsuid=st.recipient_parent_user_id, username=st.username, at=st.timestamp)
             moved = apply_status(conn, st, received_at)
             result.statuses += 1
             result.ledger_moved += moved
 
         def preference(pref: UserPreference) -> None:
-            phone = _need_phone(pref.phone)
+            phone = resolve_identity(conn, phone=pref.phone, bsuid=pref.user_id, parent_bsuid=pref.parent_user_id,
+                                     at=pref.timestamp)
             if pref.category == "marketing_messages":
                 result.preferences += record_consent(
                     conn, phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
+
+        def identity(change: IdentityChange) -> None:
+            apply_identity_change(conn, kind=change.kind, at=change.timestamp, wa_id=change.wa_id,
+                                  new_wa_id=change.new_wa_id, previous_user_id=change.previous_user_id,
+                                  user_id=change.user_id, parent_user_id=change.parent_user_id)
+            result.identities += 1
 
         def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
             values = [getattr(event, column) for column in own]  # the columns are named like the fields
@@ -166,18 +179,20 @@ def record_batch(
             result.templates += cur.rowcount  # 0: a redelivered change, recorded once
             result.duplicates += 1 - cur.rowcount
 
+        for change in batch.identity_changes:  # first: the batch's messages then find the new identity
+            _isolated(conn, batch, change.kind, change.raw or vars(change), lambda: identity(change))
         for msg in batch.inbound:
-            _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, lambda: inbound(msg))
+            _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, partial(inbound, msg))
         for st in batch.statuses:
-            _isolated(conn, batch, f"statuses[id={_printable(st.wamid)[:80]}]", st.raw, lambda: status(st))
+            _isolated(conn, batch, f"statuses[id={_printable(st.wamid)[:80]}]", st.raw, partial(status, st))
         for pref in batch.preferences:
-            _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), lambda: preference(pref))
+            _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), partial(preference, pref))
         for tpl in batch.templates:
             _isolated(conn, batch, "message_template_status_update", tpl.raw,
-                      lambda: template("template_status_events", ("event", "reason"), tpl))
+                      partial(template, "template_status_events", ("event", "reason"), tpl))
         for q in batch.qualities:
             _isolated(conn, batch, "message_template_quality_update", q.raw,
-                      lambda: template("template_quality_events", ("previous_score", "new_score"), q))
+                      partial(template, "template_quality_events", ("previous_score", "new_score"), q))
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",

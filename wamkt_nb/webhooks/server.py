@@ -48,7 +48,7 @@ class BackgroundServer:
             self._thread.join(timeout)
         self._server = self._thread = None
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         self.start()
         return self
 

@@ -6,12 +6,13 @@ server extension and the demo's sandbox → receiver wiring.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..autoreply.engine import DEFAULT_COOLDOWN_SECONDS, DEFAULT_MAX_PER_HOUR, AutoReplier
 from ..clock import Clock, SystemClock
 from ..cloudapi import AsyncCloudClient
+from ..links import link_app
 from ..settings import Secret, Settings
 from ..store import Store
 from .asgi import create_app
@@ -41,8 +42,9 @@ class WebhookService:
             await close()
 
     def asgi_app(self, path: str = WEBHOOK_PATH):
-        """The ASGI app serving this service at ``path`` (plus ``/healthz``)."""
-        return create_app(self.receiver, path, on_startup=[self.start], on_shutdown=[self.stop])
+        """The ASGI app serving this service at ``path`` (plus ``/healthz`` and the tracked links ``/l/``)."""
+        return create_app(self.receiver, path, on_startup=[self.start], on_shutdown=[self.stop],
+                          links=link_app(self.store, self.receiver.clock))
 
 
 def build_service(

@@ -46,11 +46,21 @@ class InboundMessage:
     user_id: str | None = None
     parent_user_id: str | None = None
     username: str | None = None
+    customer_key: str | None = field(default=None, compare=False)
 
     @property
     def phone(self) -> str | None:
         """E.164 with '+' (wa_id is without); None for a message that carried no phone."""
         return None if self.wa_id is None else "+" + self.wa_id
+
+    @property
+    def key(self) -> str:
+        """The customer the message is from: the key the store filed it under (``customer_key``, set
+        by the receiver, see :mod:`wamkt_nb.identities`), else the phone, else the BSUID."""
+        key = self.customer_key or self.phone or self.user_id
+        if key is None:
+            raise ValueError("the message names neither a phone nor a business-scoped user ID")
+        return key
 
     @property
     def meanings(self) -> tuple[str, ...]:

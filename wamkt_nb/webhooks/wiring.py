@@ -19,12 +19,14 @@ class SandboxLink:
         self.service = service
         self.server = server
         self.url = server.url + WEBHOOK_PATH
+        self.link_base_url = server.url
+        """The same server answers the tracked links (``/l/{token}``): the demo's ``link_base_url``."""
 
     def close(self) -> None:
         self.sandbox.set_webhook(None)
         self.server.stop()
 
-    def __enter__(self) -> "SandboxLink":
+    def __enter__(self) -> SandboxLink:
         return self
 
     def __exit__(self, *exc: object) -> None:

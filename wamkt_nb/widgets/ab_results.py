@@ -197,8 +197,10 @@ def cuped_table_html(evaluation: Evaluation) -> str:
     if evaluation.cuped is None:
         return ""
     rows = "".join(
-        f"<tr><td>{html.escape(r.arm)}</td><td>{_pp(r.diff)} <small>[{_pp(r.diff_low)}, {_pp(r.diff_high)}]</small></td>"
-        f"<td>{r.p_adjusted:.3g}</td><td>{_pp(r.cuped_diff)} <small>[{_pp(r.cuped_low)}, {_pp(r.cuped_high)}]</small></td>"
+        f"<tr><td>{html.escape(r.arm)}</td>"
+        f"<td>{_pp(r.diff)} <small>[{_pp(r.diff_low)}, {_pp(r.diff_high)}]</small></td>"
+        f"<td>{r.p_adjusted:.3g}</td>"
+        f"<td>{_pp(r.cuped_diff)} <small>[{_pp(r.cuped_low)}, {_pp(r.cuped_high)}]</small></td>"
         f"<td>{r.cuped_p_adjusted:.3g}</td><td>{r.variance_reduction:.0%}</td></tr>"
         for r in evaluation.cuped.dropna(subset=["cuped_diff"]).itertuples()
     )

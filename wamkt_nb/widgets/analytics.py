@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import ipywidgets as W
 import pandas as pd
@@ -22,12 +22,12 @@ from matplotlib.figure import Figure
 from .. import analytics as A
 from ..analytics import charts
 from ..analytics.export import MIME, figure_bytes, table_bytes
-from .theme import style
-from ..ledger.states import HELD_LABEL
 from ..data.privacy import mask_frame
 from ..data.stored import customer_column, imported_history
+from ..ledger.states import HELD_LABEL
 from ..store import open_store
 from ..workspace import database_path, workspace_dir
+from .theme import style
 
 ALL = "__all__"
 EMPTY_TEXT = (
@@ -77,7 +77,7 @@ class Source:
 
     @classmethod
     def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
-             options: A.MetricOptions | None = None) -> "Source":
+             options: A.MetricOptions | None = None) -> Source:
         """The ledger at ``db_path``; money in the settings' reporting currency unless ``options`` say."""
         options = options or A.MetricOptions()
         directory = Path(db_path).parent if db_path else workspace_dir()
@@ -113,7 +113,7 @@ class Source:
 
     def campaigns(self) -> list[tuple[str, str]]:
         c = self.data.campaigns
-        return [(f"{n} ({cid})", cid) for cid, n in zip(c["campaign_id"], c["name"])]
+        return [(f"{n} ({cid})", cid) for cid, n in zip(c["campaign_id"], c["name"], strict=True)]
 
     def segments(self) -> list[str]:
         return sorted(self.enriched["segment"].dropna().unique().tolist())
@@ -357,7 +357,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.warnings.value = "".join(
             f'<div class="wamkt-warning wamkt-bad">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
-            for n, r, m in zip(warned["campaign_name"], warned["reply_rate"], warned["message"])
+            for n, r, m in zip(warned["campaign_name"], warned["reply_rate"], warned["message"], strict=True)
         )
         stages = A.funnel_stages(rows)
         by_campaign = A.funnel(rows, ("campaign_name", "segment"))

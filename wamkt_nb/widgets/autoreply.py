@@ -10,8 +10,8 @@ import ipywidgets as W
 from ..autoreply import (
     ACTIONS,
     MATCH_TYPES,
-    Rule,
     AutoReplyRuleError,
+    Rule,
     delete_rule,
     load_rules,
     save_rule,

@@ -26,14 +26,25 @@ import ipywidgets as W
 import pandas as pd
 
 from ..data.columns import SYNONYMS
-from ..data.crm import (CRM_TOKEN_VARIABLE, PAGINATIONS, CrmConfig, CrmError, CrmFetch, FetchCancelled,
-                        FetchProgress, crm_table, describe_progress, fetch_records, url_place)
+from ..data.crm import (
+    CRM_TOKEN_VARIABLE,
+    PAGINATIONS,
+    CrmConfig,
+    CrmError,
+    CrmFetch,
+    FetchCancelled,
+    FetchProgress,
+    crm_table,
+    describe_progress,
+    fetch_records,
+    url_place,
+)
 from ..data.loaders import LoadResult, empty_interactions, empty_orders, load_customers, load_interactions, load_orders
 from ..data.privacy import mask_frame, mask_phones
 from ..data.readers import LoadError, RawTable, read_source
-from ..data.sql_source import read_sql_table, split_password, with_password
 from ..data.sample import generate
 from ..data.schema import CustomerData
+from ..data.sql_source import read_sql_table, split_password, with_password
 from ..data.summary import data_summary
 from ..workspace import save_customer_data
 from .feedback import StatusLine

@@ -11,7 +11,8 @@ import ipywidgets as W
 import pandas as pd
 
 from ..clock import Clock, SystemClock
-from ..cloudapi import CloudAPIError
+from ..cloudapi import CloudAPIError, CloudClient
+from ..data.features import build_features
 from ..data.privacy import mask_phone, mask_text
 from ..inbox import (
     RED_AFTER_SECONDS,
@@ -23,7 +24,9 @@ from ..inbox import (
     open_conversations,
 )
 from ..inbox.queries import LOOKBACK_DAYS
-from ..store import Store
+from ..settings import load_settings
+from ..store import Store, open_store
+from ..workspace import database_path, load_customer_data
 from .feedback import StatusLine, guarded
 from .theme import themed
 
@@ -163,12 +166,6 @@ class InboxView(W.VBox):
 
 def inbox_dashboard() -> InboxView:
     """The inbox for the team dashboard: the workspace's database and customers; sends only with a token."""
-    from ..cloudapi import CloudClient
-    from ..data.features import build_features
-    from ..settings import load_settings
-    from ..store import open_store
-    from ..workspace import database_path, load_customer_data
-
     settings = load_settings()
     store = open_store(database_path())
     data = load_customer_data()

@@ -257,7 +257,7 @@ class MessagePreview(W.VBox):
             if arm:
                 parts.append(f"<div class='wamkt-arm'>Variant {html.escape(arm)}</div>")
             parts.append("<div class='wamkt-chat'>")
-            for phone, text, warn in zip(phones, body, warnings):
+            for phone, text, warn in zip(phones, body, warnings, strict=True):
                 parts.append(
                     f"<div class='wamkt-bubble'><div class='who'>to {html.escape(phone)}</div>"
                     f"{html.escape(str(text))}{buttons}"

@@ -35,8 +35,8 @@ from ..segments import (
     Node,
     Not,
     Or,
-    SegmentRuleError,
     SegmentResult,
+    SegmentRuleError,
     check_rule,
     compare_segments,
     delete_segment,
@@ -108,7 +108,7 @@ def friendly_rule_error(message: str) -> str:
 class ConditionEditor(W.HBox):
     """One condition: a field, an operator fitting its kind, and a value control fitting both."""
 
-    def __init__(self, builder: "SegmentBuilder", cond: Condition | None = None) -> None:
+    def __init__(self, builder: SegmentBuilder, cond: Condition | None = None) -> None:
         self.builder = builder
         self.field = W.Dropdown(options=[(field_label(f), f) for f in builder.fields],
                                 layout=W.Layout(width="210px"))
@@ -261,7 +261,7 @@ def _number(text: str) -> Any:
 class GroupEditor(W.VBox):
     """AND/OR over conditions and nested groups, optionally negated."""
 
-    def __init__(self, builder: "SegmentBuilder", node: Node | None = None, root: bool = False) -> None:
+    def __init__(self, builder: SegmentBuilder, node: Node | None = None, root: bool = False) -> None:
         self.builder = builder
         self.logic = W.Dropdown(options=[("all of", "and"), ("any of", "or")], layout=W.Layout(width="90px"))
         self.negate = W.Checkbox(description="not", indent=False, layout=W.Layout(width="60px"))
@@ -451,7 +451,7 @@ class SegmentBuilder(W.VBox):
             self._preset_json = to_json(p.rule)
             self.set_rule(p.rule, p.include_inactive)
 
-    def _unfinished(self, group: "GroupEditor") -> str | None:
+    def _unfinished(self, group: GroupEditor) -> str | None:
         for item in group.items.children:
             need = item.missing() if isinstance(item, ConditionEditor) else self._unfinished(item)
             if need and isinstance(item, ConditionEditor):

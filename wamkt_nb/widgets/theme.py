@@ -59,7 +59,8 @@ CSS = Template("""
  box-shadow:0 1px .5px #0002;font:13px/1.35 system-ui,sans-serif;white-space:pre-wrap;align-self:flex-end}
 .wamkt-bubble .who{font-size:11px;color:$who;margin-bottom:2px}
 .wamkt-bubble .warn{font-size:11px;color:$warn;margin-top:3px}
-.wamkt-bubble .btn{display:block;text-align:center;color:$button;border-top:1px solid #0001;margin-top:4px;padding-top:3px}
+.wamkt-bubble .btn{display:block;text-align:center;color:$button;border-top:1px solid #0001;
+ margin-top:4px;padding-top:3px}
 .wamkt-arm{font-weight:600;font-size:12px;color:var(--jp-ui-font-color1)}
 .wamkt-finding-error::marker{content:"\\2716  "}
 .wamkt-finding-warning::marker{content:"\\26A0  "}
