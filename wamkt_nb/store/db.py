@@ -31,8 +31,10 @@ INTEGRITY_ERRORS = _driver_errors("IntegrityError")
 """A constraint refused the write (unique, check, foreign key), on either database."""
 DATABASE_ERRORS = _driver_errors("Error")
 """Any error the database driver raised, on either database."""
-VALUE_ERRORS: tuple[type[Exception], ...] = (*INTEGRITY_ERRORS, *_driver_errors("DataError"), *_driver_errors("InterfaceError"),
-                *_driver_errors("ProgrammingError"))
+VALUE_ERRORS: tuple[type[Exception], ...] = (
+    *INTEGRITY_ERRORS, *_driver_errors("DataError"), *_driver_errors("InterfaceError"),
+    *_driver_errors("ProgrammingError"),
+)
 """The database refused the values of one write (a constraint, a NUL character PostgreSQL text
 cannot hold, a number beyond 64 bits, a value the driver cannot bind), not the database itself
 (locked, disk full, connection lost)."""
