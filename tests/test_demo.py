@@ -19,23 +19,15 @@ from conftest import ROOT, free_port, wait_for_port
 
 from wamkt_nb.analytics import compute_metrics, load_ledger
 from wamkt_nb.autoreply.repository import save_rule
+from wamkt_nb import Workspace
 from wamkt_nb.clock import SimulatedClock
-from wamkt_nb.cloudapi import CloudClient
 from wamkt_nb.data.sample import generate
+from wamkt_nb.facade.workspace import STEP_SECONDS
 from wamkt_nb.inbox.queries import open_conversations
-from wamkt_nb.sandbox import Sandbox, SandboxConfig
-from wamkt_nb.scenarios.demo import (
-    AB_EXPERIMENT,
-    LEFT_OPEN_HOURS,
-    RULES,
-    STEP_SECONDS,
-    DemoCampaign,
-    _settle,
-    _Team,
-    play_history,
-)
+from wamkt_nb.sandbox import SandboxConfig
+from wamkt_nb.scenarios.demo import AB_EXPERIMENT, LEFT_OPEN_HOURS, RULES, DemoCampaign, _Team, play_history
+from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.wiring import connect_sandbox
 
 SMALL = (
     DemoCampaign(0.42, "Newsletter", None),
@@ -82,54 +74,55 @@ def test_play_history_fills_the_store(tmp_path):
 
 
 @pytest.fixture
-def linked_sandbox(tmp_path):
-    """A started sandbox on simulated time, its receiver with the demo's rules, and the store."""
+def linked_workspace(tmp_path):
+    """A sandbox workspace on simulated time, its receiver with the demo's rules, over an open store."""
     start = pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=1)
     store = open_store(tmp_path / "wamkt.db")
     for rule in RULES:
         save_rule(store, rule)
     # a 30 s batching wait: settling must post at once instead of waiting for a fuller batch
-    sandbox = Sandbox(customers=generate(40, seed=5, now=start), clock=SimulatedClock(start.timestamp() + 12 * 3600),
-                      config=SandboxConfig(webhook_batch_wait=30.0))
-    sandbox.start()
+    workspace = Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start.timestamp() + 12 * 3600),
+                          customers=generate(40, seed=5, now=start),
+                          sandbox_config=SandboxConfig(webhook_batch_wait=30.0))
     try:
-        with connect_sandbox(sandbox, store) as link:
-            yield store, sandbox, link
+        with workspace as ws:
+            assert ws.sandbox.phone_number_id and ws.receiver is not None  # started on first use
+            yield ws
+        assert store.query("SELECT 1")[0][0] == 1  # a store given to the workspace stays open
     finally:
-        sandbox.stop()
         store.close()
 
 
-def test_settle_returns_once_the_auto_reply_went_out(linked_sandbox):
-    store, sandbox, link = linked_sandbox
-    customer = next(iter(sandbox.engine.customers.values()))
-    sandbox.inject_inbound(customer.customer_id, "Rabatt")
-    _settle(sandbox, link, timeout=20.0)
-    # no polling: when _settle returns, the message is recorded and the auto-reply was accepted
-    assert store.query("SELECT COUNT(*) FROM inbound_messages")[0][0] == 1
-    assert [tuple(r) for r in store.query("SELECT kind, state FROM replies")] == [("auto", "accepted")]
+def test_settle_returns_once_the_auto_reply_went_out(linked_workspace):
+    ws = linked_workspace
+    customer = next(iter(ws.sandbox.engine.customers.values()))
+    ws.sandbox.inject_inbound(customer.customer_id, "Rabatt")
+    ws.settle(timeout=20.0)
+    # no polling: when settle returns, the message is recorded and the auto-reply was accepted
+    assert ws.store.query("SELECT COUNT(*) FROM inbound_messages")[0][0] == 1
+    assert [tuple(r) for r in ws.store.query("SELECT kind, state FROM replies")] == [("auto", "accepted")]
 
 
-def test_team_round_skips_only_when_nothing_can_be_answered(linked_sandbox):
-    store, sandbox, link = linked_sandbox
+def test_team_round_skips_only_when_nothing_can_be_answered(linked_workspace):
+    ws = linked_workspace
+    store, sandbox = ws.store, ws.sandbox
     who = [c.customer_id for c in sandbox.engine.customers.values()][:2]
 
     def agent_replies():
         return store.query("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'")[0][0]
 
-    with CloudClient(sandbox.settings()) as api:
-        team = _Team(store, sandbox, api, random.Random(1), share=1.0)
-        sandbox.inject_inbound(who[0], "Wo ist meine Bestellung?")  # no rule: the team answers
-        _settle(sandbox, link)
-        team.round()
-        assert agent_replies() == 1
-        team.round()  # nothing new came in and nothing is open: skipped, nothing answered twice
-        assert agent_replies() == 1
-        sandbox.inject_inbound(who[1], "Kann ich umtauschen?")  # a new message: the next round answers it
-        _settle(sandbox, link)
-        team.round()
-        assert agent_replies() == 2
-        assert open_conversations(store, sandbox.clock.now()).empty
+    team = _Team(ws, random.Random(1), share=1.0)
+    sandbox.inject_inbound(who[0], "Wo ist meine Bestellung?")  # no rule: the team answers
+    ws.settle()
+    team.round()
+    assert agent_replies() == 1
+    team.round()  # nothing new came in and nothing is open: skipped, nothing answered twice
+    assert agent_replies() == 1
+    sandbox.inject_inbound(who[1], "Kann ich umtauschen?")  # a new message: the next round answers it
+    ws.settle()
+    team.round()
+    assert agent_replies() == 2
+    assert open_conversations(store, ws.clock.now()).empty
 
 
 @pytest.mark.browser

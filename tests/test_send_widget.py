@@ -10,8 +10,10 @@ from test_ledger import make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions, UnknownPolicy
+from wamkt_nb.campaigns.watch import SubmittedRun
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
+from wamkt_nb.ledger import control
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.send import SendView
 
@@ -138,4 +140,29 @@ async def test_rows_waiting_for_quiet_hours_say_until_when_and_send_can_be_press
     files = view.exports.build()
     assert f"{cid}-exclusions.csv" in files and b"opted_out" in files[f"{cid}-exclusions.csv"]
     assert f"{cid}-exclusions-chart.svg" in files
+    store.close()
+
+
+SUBMITTED_AT = 1_780_000_000.0
+
+
+async def test_the_send_widget_over_a_submitted_campaign_submits_and_its_buttons_write_requests(tmp_path):
+    """The widget over :class:`SubmittedRun` (a worker sends): Send submits and watches, Pause,
+    Resume and Cancel become ledger requests, and the watch ends when the campaign is over."""
+    store = open_store(tmp_path / "w.db")
+    cid = ledger.create_campaign(store, make_plan(4), name="watched", now=SUBMITTED_AT, campaign_id="watched")
+    view = SendView(SubmittedRun(store, cid, {"pace": 5}, interval=0.02))
+    task = view.start()
+    await asyncio.sleep(0.1)
+    assert control.requested(store, cid) == "run" and view.status.value.startswith("submitted")
+    view.toggle_pause()
+    assert control.requested(store, cid) == "pause" and view.pause_button.description == "Resume"
+    view.toggle_pause()
+    assert control.requested(store, cid) == "run"
+    view.cancel()
+    assert control.requested(store, cid) == "cancel" and not task.done()
+    ledger.cancel_open(store, cid, SUBMITTED_AT)  # what the worker does with the request
+    ledger.set_campaign_status(store, cid, "cancelled", SUBMITTED_AT)
+    progress = await asyncio.wait_for(task, 5)
+    assert progress.status == "cancelled" and progress.counts["cancelled"] == 4
     store.close()

@@ -61,5 +61,5 @@ def test_clear_errors(env, capsys, monkeypatch):
     (env / "bad.json").write_text("[{\"customer_id\": \"a\"}]")
     assert main(["send", "c2", "--sandbox", "--db", str(db), "--plan", str(env / "bad.json")]) == 2
     assert "lacks column" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["send", "c1", "--db", str(db)])  # --sandbox or --live is required
+    assert main(["send", "c1", "--db", str(db)]) == 2  # --sandbox, --live or --submit (a worker) is required
+    assert "--submit to a running wamkt worker" in capsys.readouterr().err

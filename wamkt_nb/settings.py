@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from .currency import ExchangeRates, exchange_rates, parse_rates
 from .errors import WamktError
 from .graph_versions import CURRENT_VERSION
+from .links.urls import check_base_url
 from .redact import redact_url, redacted_repr
 from .scrub import remember_secret
 
@@ -75,6 +76,7 @@ class Settings:
     db_path: Path | None = None  # None: the workspace's wamkt.db (see wamkt_nb.workspace)
     database_url: str = ""  # postgresql://user:password@host/db: the team store instead of db_path
     sandbox: bool = True
+    worker: bool = False  # a ``wamkt worker`` sends this workspace's campaigns: send() submits them
     pace: str = "safe"
     max_rate: float = 80.0
     webhook_host: str = "127.0.0.1"
@@ -142,7 +144,7 @@ def _coerce(name: str, raw: Any) -> Any:
         return Path(raw).expanduser()
     if name == "database_url":
         return _database_url(raw)
-    if name == "sandbox":
+    if name in {"sandbox", "worker"}:
         if isinstance(raw, bool):
             return raw
         text = str(raw).strip().lower()
@@ -150,7 +152,7 @@ def _coerce(name: str, raw: Any) -> Any:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
-        raise SettingsError(f"sandbox must be true or false, not {raw!r}")
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
     if name in {"max_rate"}:
         try:
             rate = float(raw)
@@ -166,8 +168,6 @@ def _coerce(name: str, raw: Any) -> Any:
         except (TypeError, ValueError) as exc:  # CurrencyError is a ValueError
             raise SettingsError(f"exchange_rates: {exc}") from None
     if name == "link_base_url":
-        from .links.urls import check_base_url
-
         try:
             return check_base_url(str(raw).strip()) if str(raw).strip() else ""
         except ValueError as exc:

@@ -31,6 +31,7 @@ from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from ..workspace import database_path
 from . import CliError, finite_number, whole_number
+from ._submit import request_worker, submit_and_watch
 
 SETTLE_SECONDS = 15.0
 """How long ``--sandbox`` without ``--base-url`` waits at the end for its status webhooks."""
@@ -39,7 +40,12 @@ SETTLE_SECONDS = 15.0
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("send", help="send (or resume) a planned campaign through the sandbox or Meta")
     p.add_argument("campaign", help="campaign id in the ledger (created from a dry-run plan)")
-    where = p.add_mutually_exclusive_group(required=True)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--submit", action="store_true",
+                       help="hand the campaign to a running `wamkt worker` and watch it (Ctrl-C leaves it "
+                            "running); again after --pause to resume")
+    where.add_argument("--pause", action="store_true", help="ask the worker to pause the campaign")
+    where.add_argument("--cancel", action="store_true", help="ask the worker to cancel what is not sent yet")
     where.add_argument("--sandbox", action="store_true",
                        help="send to a sandbox: --base-url of a running one, else an embedded one")
     where.add_argument("--live", action="store_true", help="send through Meta's Cloud API (needs a token)")
@@ -131,8 +137,25 @@ def _line(p: Progress) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Send (expected failures, all ``WamktError``, end as one line via :func:`wamkt_nb.cli.main`)."""
+    """Send (expected failures, all ``WamktError``, end as one line via :func:`wamkt_nb.cli.main`);
+    with ``--submit``/``--pause``/``--cancel`` (or the ``worker`` setting and neither ``--sandbox`` nor
+    ``--live``) hand the campaign to ``wamkt worker`` instead."""
+    settings = load_settings()
+    if args.pause or args.cancel:
+        return request_worker(args, "pause" if args.pause else "cancel")
+    if args.submit or not (args.sandbox or args.live):
+        if not (args.submit or settings.worker):
+            raise CliError("say where to send: --sandbox or --live, or --submit to a running wamkt worker")
+        return asyncio.run(submit_and_watch(args, option_values(args, settings), _line))
     return asyncio.run(_run(args))
+
+
+def option_values(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The send options given on the command line (the same for a send here and a submission)."""
+    return dict(pace=args.pace or settings.pace, confirm_high_rate=args.confirm_high_rate,
+                concurrency=args.concurrency, max_attempts=args.max_attempts,
+                unknown_policy=UnknownPolicy(args.unknown_policy), unknown_wait=args.unknown_wait,
+                start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None)
 
 
 def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
@@ -175,13 +198,8 @@ async def _run(args: argparse.Namespace) -> int:
             base_url, token, numbers, embedded = _sandbox(args, settings, workspace)
         numbers = tuple(args.phone_number_ids or numbers)
         options = SendOptions(
-            phone_number_ids=numbers, pace=args.pace or settings.pace,
-            confirm_high_rate=args.confirm_high_rate, max_rate=settings.max_rate if args.live else None,
-            concurrency=args.concurrency,
-            max_attempts=args.max_attempts, unknown_policy=UnknownPolicy(args.unknown_policy),
-            unknown_wait=args.unknown_wait, wait_for_later=not args.due_only,
-            start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None,
-            progress_interval=1.0,
+            phone_number_ids=numbers, max_rate=settings.max_rate if args.live else None,
+            wait_for_later=not args.due_only, progress_interval=1.0, **option_values(args, settings),
         )
         async with AsyncCloudClient(settings, base_url=base_url, access_token=token,
                                     timeout=args.timeout, max_connections=args.concurrency) as client:

@@ -21,16 +21,18 @@ from ..aio import run_sync
 from ..analytics import compute_metrics, load_ledger
 from ..campaigns.dryrun import DryRunReport, dry_run
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
+from ..campaigns.watch import SubmittedRun
+from ..campaigns.worker import submitted_options
 from ..compliance import Policy
 from ..messages import MessageSpec, Template
-from ..scenarios.ab_play import history_read_rate
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
     from .workspace import Workspace
 
-SEND_DISPLAYS: dict[str, Callable[[CampaignRunner, Any], Any]] = {}
-"""Views that show a running send, by name (``Campaign.send(display=...)``): given the runner and its
-client (to close when the run ends), start the run on the current event loop and return the view.
+SEND_DISPLAYS: dict[str, Callable[[CampaignRunner | SubmittedRun, Any], Any]] = {}
+"""Views that show a running send, by name (``Campaign.send(display=...)``): given the runner (or the
+watch of a submitted campaign) and its client (to close when the run ends; None for a watch), start
+the run on the current event loop and return the view.
 The widgets layer adds ``"widget"`` (:mod:`wamkt_nb.widgets.send`), so this layer needs no ipywidgets;
 without a registered view the run blocks with a one-line progress display."""
 
@@ -47,17 +49,21 @@ class Campaign:
     """A campaign composed for a segment (``audience``), or one saved by an earlier dry run."""
 
     def __init__(self, workspace: Workspace, name: str, segment_name: str | None,
-                 audience: pd.DataFrame | None, message: Message | None) -> None:
+                 audience: pd.DataFrame | None, message: Message | None, *, title: str | None = None,
+                 experiment_key: str | None = None, design: Mapping[str, Any] | None = None) -> None:
         if ":" in name or not name.strip():
             raise ValueError(f"campaign name {name!r} must be non-empty and contain no ':'")
         self.workspace, self.name, self.segment_name = workspace, name, segment_name
+        self.title = title or name
+        self.experiment_key = experiment_key or name
+        self.design = dict(design) if design is not None else None
         self.message = message
         self.audience = audience
         self.report: DryRunReport | None = None
         self.test_plan: TestPlan | None = None
         self.metric = "read"
-        if isinstance(message, Mapping) and audience is not None:
-            arms = assign_arms(audience["customer_id"], name, list(message)).to_numpy()
+        if isinstance(message, Mapping) and audience is not None and "arm" not in audience:
+            arms = assign_arms(audience["customer_id"], self.experiment_key, list(message)).to_numpy()
             self.audience = audience.assign(arm=arms)
 
     @classmethod
@@ -108,10 +114,11 @@ class Campaign:
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
             ledger.discard_unsent(store, self.name)
-        design = {"experiment": self.test_plan.sample.spec() | {"metric": self.metric}} if self.test_plan else None
-        ledger.create_campaign(store, report.plan, name=self.name, now=now, campaign_id=self.name,
+        design = self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan else self.design
+        ledger.create_campaign(store, report.plan, name=self.title, now=now, campaign_id=self.name,
                                segment_name=self.segment_name,
-                               experiment_key=self.name if self.is_experiment else None, spec=design)
+                               experiment_key=self.experiment_key if self.is_experiment else None,
+                               spec=None if design is None else {"experiment": design})
         self.report = report
         return report
 
@@ -133,7 +140,7 @@ class Campaign:
 
     def _baseline(self, metric: str) -> float:
         audience, specs = self._composed()
-        messages, reads = history_read_rate(self.workspace.store, list(audience["customer_id"].astype(str)))
+        messages, reads = ledger.marketing_read_history(self.workspace.store, list(audience["customer_id"].astype(str)))
         if messages and metric == "read":
             return reads / messages
         if self.workspace.mode != "sandbox":
@@ -147,20 +154,19 @@ class Campaign:
 
     # -- sending --------------------------------------------------------------------------------
     def _options(self, pace: str | float, **options: Any) -> SendOptions:
-        ws = self.workspace
-        live = ws.mode == "live"
-        # no account can be restricted in the sandbox: any pace there; live, above 50/s must be confirmed
-        options.setdefault("confirm_high_rate", not live)
-        return SendOptions(phone_number_ids=ws.phone_number_ids, pace=pace,
-                           max_rate=ws.settings.max_rate if live else None, **options)
+        return self.workspace.send_options(pace, **options)
 
-    def send(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
-        """Send (or resume) the saved plan. In Jupyter this shows the send widget and returns it (its
-        ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line progress display and
-        returns the final :class:`Progress`. ``options`` are :class:`SendOptions` fields."""
+    def send(self, pace: str | float = "safe", *, display: str | None = None, submit: bool | None = None,
+             **options: Any) -> Any:
+        """Send (or resume) the saved plan. With a worker (``submit=True``, or the ``worker`` setting)
+        this is :meth:`submit`. Otherwise it runs in this process: in Jupyter it shows the send widget
+        and returns it (its ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line
+        progress display and returns the final :class:`Progress`. ``options`` are :class:`SendOptions` fields."""
         if self.status == "composed":
             raise ledger.LedgerError(f"campaign {self.name!r} has no plan yet: dry_run() it first")
         ws = self.workspace
+        if submit if submit is not None else ws.settings.worker:
+            return self.submit(pace, display=display, **options)
         client = ws.async_client()
         runner = CampaignRunner(ws.store, client, self.name, self._options(pace, **options), clock=ws.clock)
         show = SEND_DISPLAYS.get(display or _display())
@@ -197,6 +203,21 @@ class Campaign:
         """The A/B evaluation (per-arm rates, test, lift, sample ratio check and verdict)."""
         _, evaluation = evaluate_campaign(self.workspace.store, self.name, metric, **options)
         return evaluation
+
+    def submit(self, pace: str | float = "safe", *, display: str | None = None, **options: Any) -> Any:
+        """Hand the saved plan to ``wamkt worker`` (through the ledger) and watch it: in Jupyter the
+        send widget follows the ledger (its pause, resume and cancel go to the worker), elsewhere the
+        :class:`SubmittedRun` is returned (``progress()``, ``pause()``, ``cancel()``). The campaign
+        goes on when the notebook closes; ``options`` are :class:`SendOptions` fields."""
+        if self.status == "composed":
+            raise ledger.LedgerError(f"campaign {self.name!r} has no plan yet: dry_run() it first")
+        ws = self.workspace
+        watched = SubmittedRun(ws.store, self.name, submitted_options({"pace": pace, **options}), clock=ws.clock)
+        show = SEND_DISPLAYS.get(display or _display())
+        if show is not None:
+            return show(watched, None)
+        watched.submit()
+        return watched
 
 
 def _display() -> str:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import ledger
+from ..aio import run_sync
+from ..campaigns.sender import Progress, SendOptions, send_campaign
 from ..clock import Clock, SimulatedClock, SystemClock
 from ..cloudapi import AsyncCloudClient, CloudClient
 from ..data.features import build_features
@@ -25,9 +27,8 @@ from ..data.schema import CustomerData
 from ..data.stored import has_customer_data, read_customer_data, write_customer_data
 from ..messages import Template
 from ..messages.registry import TemplateRegistry
-from ..sandbox import BehaviourParams, Sandbox
+from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
-from ..scenarios.ab_play import approved_template
 from ..segments import evaluate, preset
 from ..segments.presets import PRESETS
 from ..segments.rules import Node
@@ -61,25 +62,33 @@ class Workspace:
     another in one workspace see time move forward (04 sends what 03 planned for "now").
     Use it as a context manager, or call :meth:`close`: it stops everything it started. ``database``
     names the SQLite file when it is not the workspace's (``wamkt send --db``).
-    ``behaviour`` (the simulated customers, e.g. an arm's planted uplift) and ``templates`` (added to
-    the sandbox's library as approved) shape the sandbox.
+    ``behaviour`` (the simulated customers, e.g. an arm's planted uplift), ``templates`` (added to
+    the sandbox's library as approved), ``sandbox_config`` (tier, throughput, seed) and
+    ``customers`` (the simulated people; default: the store's) shape the sandbox.
+    A scenario that plays a history passes its open ``store`` (the caller closes it) and its own
+    ``clock`` (a :class:`SimulatedClock` at the history's start).
     """
 
     def __init__(self, settings: Settings | None = None, *, directory: Path | None = None, database: Path | None = None,
-                 now: Any = None, sample_size: int = 2_000, behaviour: BehaviourParams | None = None,
-                 templates: Sequence[Template] = ()) -> None:
+                 store: Store | None = None, now: Any = None, clock: Clock | None = None, sample_size: int = 2_000,
+                 behaviour: BehaviourParams | None = None, templates: Sequence[Template] = (),
+                 customers: CustomerData | None = None, sandbox_config: SandboxConfig | None = None) -> None:
         self.settings = settings or load_settings()
         self.mode = "sandbox" if self.settings.sandbox else "live"
-        if now is not None and self.mode == "live":
-            raise ValueError("a live workspace runs on the wall clock: leave out now=")
-        self.directory = directory or workspace_dir()
+        if (now is not None or clock is not None) and self.mode == "live":
+            raise ValueError("a live workspace runs on the wall clock: leave out now= and clock=")
+        if store is not None and database is not None:
+            raise ValueError("give an open store or a database path, not both")
+        self.directory = directory or (store.path.parent if store is not None and store.path else workspace_dir())
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.store: Store = open_store(database or database_path(self.directory))
-        self.clock: Clock = SystemClock()
-        if now is not None:  # a later session never starts before what an earlier one recorded
+        self._owns_store = store is None
+        self.store: Store = store if store is not None else open_store(database or database_path(self.directory))
+        self.clock: Clock = clock or SystemClock()
+        if now is not None and clock is None:  # a later session never starts before what an earlier one recorded
             self.clock = SimulatedClock(max(_epoch(now), ledger.last_recorded(self.store) or 0.0))
         self.sample_size = sample_size
         self.behaviour, self.extra_templates = behaviour, tuple(templates)
+        self.sandbox_customers, self.sandbox_config = customers, sandbox_config
         self._sandbox: Sandbox | None = None
         self._link: SandboxLink | None = None
         self._client: CloudClient | None = None
@@ -133,18 +142,32 @@ class Workspace:
         save_segment(self.store, name, rule, include_inactive, clock=self.clock)
 
     # -- campaigns ----------------------------------------------------------------------------
-    def campaign(self, segment: Segment | str | None = None, message: Message | None = None, *,
-                 name: str | None = None, params: Mapping[str, Any] | None = None) -> Campaign:
+    def campaign(self, segment: Segment | str | pd.DataFrame | None = None, message: Message | None = None, *,
+                 name: str | None = None, params: Mapping[str, Any] | None = None, title: str | None = None,
+                 segment_name: str | None = None, experiment_key: str | None = None,
+                 design: Mapping[str, Any] | None = None) -> Campaign:
         """Compose a campaign for ``segment`` with ``message``, or (``message`` left out) open the
-        campaign saved under the name ``segment`` (or ``name``) by an earlier dry run."""
+        campaign saved under the name ``segment`` (or ``name``) by an earlier dry run.
+
+        ``segment`` may also be the audience itself (feature rows, with an ``arm`` column for an
+        experiment whose arms were drawn elsewhere, e.g. with a holdout), recorded under
+        ``segment_name``. ``params`` are columns added to the audience (a value, or a function of it).
+        ``name`` is the campaign's id; ``title`` the name the ledger shows (default: the id).
+        ``experiment_key`` draws and records the arms of ``{arm: message}`` (default: the id);
+        ``design`` is the experiment's stored design when :meth:`Campaign.plan_test` does not plan it."""
         if message is None:
             key = name or segment
             if not isinstance(key, str):
                 raise ValueError("give a message to compose a campaign, or the name of a saved one")
             return Campaign.saved(self, key)
-        chosen = segment if isinstance(segment, Segment) else self.segment(segment)
+        if isinstance(segment, pd.DataFrame):
+            chosen = Segment(segment_name or "audience", None, False, segment.reset_index(drop=True))
+        else:
+            chosen = segment if isinstance(segment, Segment) else self.segment(segment)
+            segment_name = segment_name or chosen.name
         audience = chosen.customers.assign(**dict(params or {}))
-        return Campaign(self, name or chosen.name, chosen.name, audience, message)
+        return Campaign(self, name or chosen.name, segment_name, audience, message, title=title,
+                        experiment_key=experiment_key, design=design)
 
     def campaigns(self) -> list[str]:
         """Names (ids) of the campaigns in the ledger, newest first."""
@@ -181,8 +204,9 @@ class Workspace:
         if self.mode != "sandbox":
             raise ValueError("a live workspace has no sandbox")
         if self._sandbox is None:
-            sandbox = Sandbox(customers=self.customers, clock=self.clock, params=self.behaviour,
-                              templates=default_templates() + [approved_template(t) for t in self.extra_templates])
+            customers = self.sandbox_customers if self.sandbox_customers is not None else self.customers
+            sandbox = Sandbox(customers=customers, clock=self.clock, params=self.behaviour, config=self.sandbox_config,
+                              templates=default_templates() + [_approved(t) for t in self.extra_templates])
             sandbox.start()
             self._sandbox = sandbox
             self._link = connect_sandbox(sandbox, self.store)
@@ -219,16 +243,54 @@ class Workspace:
             self._sandbox.wait_idle(timeout)
             self._link.service.dispatcher.wait_idle(timeout)
 
+    def advance_to(self, when: float) -> None:
+        """Sandbox mode: move simulated time to ``when`` (epoch s), in steps of at most
+        :data:`STEP_SECONDS` around the sandbox's pending events, each step's webhooks stored (and
+        auto-replied) before the next, so a reply comes when its message arrived; quiet stretches
+        are jumped over."""
+        sandbox = self.sandbox
+        while (pending := sandbox.engine.next_event_at()) is not None and pending <= when:
+            step_end = min(max(pending, self.clock.now()) + STEP_SECONDS, when)
+            sandbox.advance(max(step_end - self.clock.now(), 0.0))
+            self.settle()
+        gap = when - self.clock.now()
+        if gap > 0:
+            sandbox.advance(gap)
+
     def advance(self, hours: float) -> None:
         """Sandbox mode: let ``hours`` of simulated time pass, so the simulated customers read, reply and
         buy; their webhooks are stored and the sandbox's orders saved as conversions."""
-        sandbox = self.sandbox
-        sandbox.advance(hours * 3600.0)
+        self.advance_to(self.clock.now() + hours * 3600.0)
         self.settle(60.0)
-        sandbox.save_conversions(self.store)
+        self.sandbox.save_conversions(self.store)
+
+    def send_options(self, pace: str | float, **options: Any) -> SendOptions:
+        """How a send of this workspace runs: its phone numbers, ``pace``, and ``options`` (the other
+        :class:`SendOptions` fields)."""
+        live = self.mode == "live"
+        # no account can be restricted in the sandbox: any pace there; live, above 50/s must be confirmed
+        options.setdefault("confirm_high_rate", not live)
+        return SendOptions(phone_number_ids=self.phone_number_ids, pace=pace,
+                           max_rate=self.settings.max_rate if live else None, **options)
+
+    def send_due(self, pace: str | float = "safe", **options: Any) -> dict[str, Progress]:
+        """Send, in this process and on the workspace's clock, every campaign with rows due now (a
+        campaign just dry-run with ``schedule="now"``, rows held back by quiet hours that are due);
+        rows planned for later stay for a later call. Returns each campaign's final progress."""
+        options.setdefault("wait_for_later", False)
+        send = self.send_options(pace, **options)
+        done: dict[str, Progress] = {}
+        for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
+            async def run(campaign_id: str = campaign_id) -> Progress:
+                async with self.async_client() as client:
+                    return await send_campaign(self.store, client, campaign_id, send, clock=self.clock)
+
+            done[campaign_id] = run_sync(run())
+        return done
 
     def close(self) -> None:
-        """Close the client, the receiver, the sandbox and the store (each once)."""
+        """Close the client, the receiver, the sandbox and the store it opened (each once); a store
+        given to it stays open for its owner."""
         self._templates = None
         if self._client is not None:
             self._client.close()
@@ -239,13 +301,24 @@ class Workspace:
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
     def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+STEP_SECONDS = 120.0
+"""The longest step :meth:`Workspace.advance_to` plays around the sandbox's pending events."""
+
+
+def _approved(template: Template) -> dict[str, Any]:
+    """A local template as the sandbox's library holds an approved one."""
+    return {"name": template.name, "language": template.language, "category": template.category,
+            "status": "APPROVED", "parameter_format": template.parameter_format, "components": template.to_api()}
 
 
 def _epoch(now: Any) -> float:

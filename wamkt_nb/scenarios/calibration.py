@@ -2,7 +2,7 @@
 
 ``play_calibration`` plays a scripted history for sample customers through the real pipeline —
 dry run → ledger → paced sender → sandbox → signed webhooks → receiver → ledger — on a simulated
-clock (the demo's own helpers move the clock and send). ``measure`` then reads the store with the
+clock, in a :class:`~wamkt_nb.facade.Workspace` over the store. ``measure`` then reads the store with the
 functions the dashboards call and puts each figure of the WhatsApp marketing guide, 2024 beside
 what they show, with PASS/FAIL at ±3 percentage points. docs/figures.md explains each figure and
 which one gives way where two cannot both hold.
@@ -33,24 +33,20 @@ from pathlib import Path
 import pandas as pd
 
 from .. import analytics as A
-from ..abtest import assign_arms
 from ..analytics.timing import local_time
-from ..campaigns.dryrun import dry_run
-from ..clock import SimulatedClock
+from ..abtest import assign_arms
 from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
-from ..ledger import create_campaign
 from ..messages import MessageSpec, Param, Template, template_from_text
-from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
+from ..ledger import new_campaign_id
+from ..sandbox import BehaviourParams
 from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store, open_store
-from ..webhooks.wiring import connect_sandbox
-from .ab_play import approved_template
-from .demo import _advance_to, _send, _send_due, finish_history
+from .playback import finish_history, history_workspace
 
 SOURCE = "WhatsApp marketing guide, 2024"
 DAY = 86_400.0
@@ -147,54 +143,45 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     library = _library()
     run = CalibrationRun(data=data, start=START.timestamp(),
                          params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
-    sandbox = Sandbox(
-        customers=data, clock=SimulatedClock(START.timestamp()), params=run.params,
-        config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace),
-                             seed=seed),
-        templates=default_templates() + [approved_template(t) for t in (NEWSLETTER, NAME_FIRST, NAME_LATE)],
-    )
-    sandbox.start()
-    try:
-        with connect_sandbox(sandbox, store) as link:
-            def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],
-                         segment: str | None = None, experiment: str | None = None) -> str:
-                _advance_to(sandbox, link, at)
-                _send_due(store, sandbox, pace)
-                report = dry_run(audience, message, now=at, store=store, schedule="now",
-                                 policy=Policy(daily_limit=None))
-                campaign_id = create_campaign(store, report.plan, name=name, now=at, segment_name=segment,
-                                              experiment_key=experiment)
-                _send(store, sandbox, campaign_id, pace)
-                log(f"  day {(at - run.start) / DAY:5.2f}: {name} ({len(audience):,} customers) -> {campaign_id}")
-                return campaign_id
+    workspace = history_workspace(store, data, START.timestamp(), pace, behaviour=run.params, seed=seed,
+                                  templates=(NEWSLETTER, NAME_FIRST, NAME_LATE))
+    with workspace as ws:
+        def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],
+                     segment: str | None = None, experiment: str | None = None) -> str:
+            ws.advance_to(at)
+            ws.send_due(pace)
+            composed = ws.campaign(audience, message, name=new_campaign_id(at), title=name, segment_name=segment,
+                                   experiment_key=experiment)
+            composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
+            ws.send_due(pace)
+            log(f"  day {(at - run.start) / DAY:5.2f}: {name} ({len(audience):,} customers) -> {composed.name}")
+            return composed.name
 
-            newsletter = _spec(NEWSLETTER)
-            run.media = campaign(at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
-                                 segment="media test")
-            buyers = _segment(features, "frequent_buyers")
-            buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
-            run.copy_test = campaign(at_local(2), "Text-Test: Name zuerst", buyers,
-                                     {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
-                                     experiment="calibration-name-first")
-            slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
-            for hour in TEST_HOURS:
-                audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
-                run.send_time.append(campaign(at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience,
-                                              newsletter, segment="send-time test"))
-            run.utility = campaign(at_local(6), "Versand-Info", _segment(features, "active_7d"),
-                                   _spec(library["order_shipped"]), segment="active_7d")
-            day = float(ROUND_DAYS)
-            for r in range(rounds):
-                run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
-                for k, key in enumerate(COMPARISON, start=1):
-                    run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
-                                                   _segment(features, key), newsletter, segment=key))
-                day += ROUND_DAYS
-            _advance_to(sandbox, link, at_local(day))
-            _send_due(store, sandbox, pace)  # rows held back by quiet hours, then a day to answer and buy
-            run.counters = finish_history(store, sandbox, link, at_local(day + 1), pace)
-    finally:
-        sandbox.stop()
+        newsletter = _spec(NEWSLETTER)
+        run.media = campaign(at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
+                             segment="media test")
+        buyers = _segment(features, "frequent_buyers")
+        buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
+        run.copy_test = campaign(at_local(2), "Text-Test: Name zuerst", buyers,
+                                 {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
+                                 experiment="calibration-name-first")
+        slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
+        for hour in TEST_HOURS:
+            audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
+            run.send_time.append(campaign(at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience,
+                                          newsletter, segment="send-time test"))
+        run.utility = campaign(at_local(6), "Versand-Info", _segment(features, "active_7d"),
+                               _spec(library["order_shipped"]), segment="active_7d")
+        day = float(ROUND_DAYS)
+        for r in range(rounds):
+            run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
+            for k, key in enumerate(COMPARISON, start=1):
+                run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
+                                               _segment(features, key), newsletter, segment=key))
+            day += ROUND_DAYS
+        ws.advance_to(at_local(day))
+        ws.send_due(pace)  # rows held back by quiet hours, then a day to answer and buy
+        run.counters = finish_history(ws, at_local(day + 1), pace)
     return run
 
 

@@ -16,31 +16,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from ..abtest import arm_counts, assign_arms, experiment_spec
+from ..abtest import arm_counts, experiment_spec
 from ..abtest.evaluation import underpowered
-from ..aio import run_sync
 from ..autoreply import Rule
 from ..autoreply.repository import save_rule
-from ..campaigns.dryrun import dry_run
-from ..campaigns.sender import SendOptions, send_campaign
-from ..clock import SimulatedClock
-from ..cloudapi import AsyncCloudClient, CloudClient
 from ..compliance import Policy
-from ..data.features import build_features
 from ..data.schema import CustomerData
-from ..data.stored import read_customer_data, write_customer_data
+from ..data.stored import write_customer_data
+from ..facade import Workspace
 from ..inbox.answer import answer
 from ..inbox.queries import open_conversations
-from ..ledger import create_campaign, due_campaigns
+from ..ledger import new_campaign_id
 from ..messages import MessageSpec, Param, Template, template_from_text
-from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
+from ..sandbox import BehaviourParams
 from ..sandbox.templates import default_templates
-from ..segments import evaluate, preset
 from ..store import Store
-from ..webhooks.wiring import SandboxLink, connect_sandbox
-from .ab_play import approved_template, plan_from_history
+from .playback import finish_history, history_workspace
 
 DAY = 86_400.0
 AB_EXPERIMENT = "demo-rabatt-wording"
@@ -134,95 +126,25 @@ def _spec(template: Template) -> MessageSpec:
                        params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")})
 
 
-def _audience(features: pd.DataFrame, campaign: DemoCampaign, now: float) -> pd.DataFrame:
-    if campaign.segment:
-        chosen = preset(campaign.segment)
-        result = evaluate(chosen.rule, features, now=pd.Timestamp(now, unit="s", tz="UTC"),
-                          include_inactive=chosen.include_inactive)
-        features = features[result.mask]
-    ids = features["customer_id"].astype(str)
-    return features.assign(discount=campaign.discount, order_ref="#" + ids.str[-5:]).reset_index(drop=True)
-
-
-def _send(store: Store, sandbox: Sandbox, campaign_id: str, pace: float) -> None:
-    options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=pace, confirm_high_rate=pace > 50,
-                          wait_for_later=False)  # quiet-hour rows wait for a later _send_due, not wall time
-
-    async def run() -> None:
-        async with AsyncCloudClient(sandbox.settings()) as client:
-            await send_campaign(store, client, campaign_id, options, clock=sandbox.clock)
-
-    run_sync(run())
-
-
-def _send_due(store: Store, sandbox: Sandbox, pace: float) -> int:
-    """Send rows planned for later (quiet hours) that are due by now; returns how many campaigns."""
-    due = due_campaigns(store, sandbox.clock.now())
-    for campaign_id in due:
-        _send(store, sandbox, campaign_id, pace)
-    return len(due)
-
-
-STEP_SECONDS = 120.0
-"""Simulated time is played in steps of at most this much around pending events, and each step's
-webhooks reach the receiver before the next, so auto-replies happen when the message arrived."""
-
-
-def _settle(sandbox: Sandbox, link: SandboxLink, timeout: float = 10.0) -> None:
-    """Block until the step's webhooks are recorded and the auto-replies they caused went out.
-
-    Both waits end on an event, not a fixed sleep; a step with no traffic costs nothing."""
-    sandbox.wait_idle(timeout)
-    link.service.dispatcher.wait_idle(timeout)
-
-
-def _advance_to(sandbox: Sandbox, link: SandboxLink, when: float) -> None:
-    """Move the sandbox's simulated time to ``when``, jumping over quiet stretches."""
-    while (pending := sandbox.engine.next_event_at()) is not None and pending <= when:
-        step_end = min(max(pending, sandbox.clock.now()) + STEP_SECONDS, when)
-        sandbox.advance(max(step_end - sandbox.clock.now(), 0.0))
-        _settle(sandbox, link)
-    gap = when - sandbox.clock.now()
-    if gap > 0:
-        sandbox.advance(gap)
-
-
-def finish_history(store: Store, sandbox: Sandbox, link: SandboxLink, until: float, pace: float) -> dict[str, int]:
-    """End a history at ``until``: send what is due, wait for the last webhooks, store the sandbox's
-    orders; returns the sandbox's counters."""
-    _advance_to(sandbox, link, until)
-    _send_due(store, sandbox, pace)
-    _settle(sandbox, link, 60.0)
-    sandbox.save_conversions(store)
-    return dict(sandbox.counters())
-
-
-def play_campaign(store: Store, sandbox: Sandbox, features: pd.DataFrame, campaign: DemoCampaign,
-                  templates: dict[str, Template], pace: float) -> str:
-    """Dry-run, ledger and send one campaign at the sandbox's current simulated time.
-
-    ``features`` are the customers as the store knows them now: the import plus every read,
-    reply and order recorded so far.
-    """
-    now = sandbox.clock.now()
-    audience = _audience(features, campaign, now)
-    if audience.empty:
+def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Template], pace: float) -> str:
+    """Compose, dry-run and send one campaign at the workspace's current simulated time, for the
+    customers as the store knows them now: the import plus every read, reply and order recorded so far."""
+    chosen = ws.segment(campaign.segment) if campaign.segment else ws.segment(None).customers
+    if len(chosen) == 0:
         raise ValueError("the segment is empty at that time")
-    design = None
+    message: MessageSpec | dict[str, MessageSpec] = _spec(templates[campaign.template])
     if campaign.ab_test:
-        plan = plan_from_history(store, audience["customer_id"], AB_PLANNED_MDE, relative=True, power=0.8)
-        design = {"experiment": plan.spec() | {"metric": AB_METRIC}}
-        audience["arm"] = assign_arms(audience["customer_id"], AB_EXPERIMENT, list(plan.arms)).to_numpy()
         message = {"A": _spec(templates["rabatt_aktion"]), "B": _spec(templates["rabatt_aktion_b"])}
-    else:
-        message = _spec(templates[campaign.template])
-    report = dry_run(audience, message, now=now, store=store, schedule="now", policy=Policy(daily_limit=None))
-    campaign_id = create_campaign(
-        store, report.plan, name=campaign.name, now=now, segment_name=campaign.segment,
-        experiment_key=AB_EXPERIMENT if campaign.ab_test else None, spec=design,
-    )
-    _send(store, sandbox, campaign_id, pace)
-    return campaign_id
+    composed = ws.campaign(
+        chosen, message, name=new_campaign_id(ws.clock.now()), title=campaign.name,
+        params={"discount": campaign.discount,
+                "order_ref": lambda rows: "#" + rows["customer_id"].astype(str).str[-5:]},
+        experiment_key=AB_EXPERIMENT if campaign.ab_test else None)
+    if campaign.ab_test:  # planned from these customers' read rate on the earlier campaigns
+        composed.plan_test(AB_PLANNED_MDE, metric=AB_METRIC, power=0.8)
+    composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
+    ws.send_due(pace)
+    return composed.name
 
 
 def ab_plan_summary(store: Store, campaign_id: str) -> str:
@@ -239,12 +161,17 @@ def ab_plan_summary(store: Store, campaign_id: str) -> str:
             + ("" if smallest >= planned else f" ({underpowered(planned, smallest)})"))
 
 
-def _answer(store: Store, sandbox: Sandbox, link: SandboxLink, api: CloudClient, phone: str, delay: float) -> None:
+def _answer(ws: Workspace, phone: str, delay: float) -> None:
     """A person in the team answers after ``delay`` simulated seconds."""
-    _advance_to(sandbox, link, sandbox.clock.now() + delay)
-    _settle(sandbox, link)  # the inbound webhook is recorded: the service window is open
-    answer(store, api, phone, text=AGENT_ANSWER, agent="demo-team", phone_number_id=sandbox.phone_number_id,
-           clock=sandbox.clock)
+    ws.advance_to(ws.clock.now() + delay)
+    ws.settle()  # the inbound webhook is recorded: the service window is open
+    _team_answer(ws, phone)
+
+
+def _team_answer(ws: Workspace, phone: str) -> str:
+    outcome = answer(ws.store, ws.client, phone, text=AGENT_ANSWER, agent="demo-team",
+                     phone_number_id=ws.sandbox.phone_number_id, clock=ws.clock)
+    return outcome.state
 
 
 class _Team:
@@ -252,24 +179,23 @@ class _Team:
     ``share``. A round is skipped when no message came in since a round that left nothing it could answer:
     the inbox can only have shrunk since, so the round would answer nothing and draw no random number."""
 
-    def __init__(self, store: Store, sandbox: Sandbox, api: CloudClient, rng: random.Random, share: float) -> None:
-        self.store, self.sandbox, self.api, self.rng, self.share = store, sandbox, api, rng, share
+    def __init__(self, ws: Workspace, rng: random.Random, share: float) -> None:
+        self.ws, self.rng, self.share = ws, rng, share
         self._quiet_at: int | None = None  # inbound messages when a round left nothing answerable
 
     def round(self) -> None:
-        inbound = self.store.query("SELECT COUNT(*) FROM inbound_messages")[0][0]
+        store = self.ws.store
+        inbound = store.query("SELECT COUNT(*) FROM inbound_messages")[0][0]
         if inbound == self._quiet_at:
             return
         answerable = 0  # open windows this round leaves unanswered
-        waiting = open_conversations(self.store, self.sandbox.clock.now())
+        waiting = open_conversations(store, self.ws.clock.now())
         for phone, window_open in zip(waiting["phone"], waiting["window_open"], strict=True):
             if not window_open:
                 continue
             answerable += 1
             if self.rng.random() < self.share:
-                outcome = answer(self.store, self.api, phone, text=AGENT_ANSWER, agent="demo-team",
-                                 phone_number_id=self.sandbox.phone_number_id, clock=self.sandbox.clock)
-                answerable -= outcome.state == "accepted"
+                answerable -= _team_answer(self.ws, phone) == "accepted"
         self._quiet_at = inbound if answerable == 0 else None
 
 
@@ -304,47 +230,38 @@ def play_history(
     events.sort(key=lambda e: e[0])
     ids = data.customers["customer_id"].astype(str).to_numpy()
     phones = data.customers["phone"].astype(str).to_numpy()
-    sandbox = Sandbox(
-        customers=data, clock=SimulatedClock(start),
-        params=BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT}),
-        config=SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace)),
-        templates=default_templates() + [approved_template(templates["rabatt_aktion_b"])],
-    )
-    sandbox.start()
-    try:
-        with connect_sandbox(sandbox, store) as link, CloudClient(sandbox.settings()) as api:
-            team = _Team(store, sandbox, api, rng, agent_share)
-            for at, campaign in events:
-                _advance_to(sandbox, link, at)
-                team.round()
-                if campaign is None:  # a customer writes on their own
-                    who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
-                    sandbox.inject_inbound(ids[who], text)
-                    _settle(sandbox, link)  # a keyword is auto-replied at the moment it came in
-                    result.injected += 1
-                    if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
-                        _answer(store, sandbox, link, api, phones[who], rng.expovariate(1 / 600.0))
-                    continue
-                _send_due(store, sandbox, pace)
-                sandbox.save_conversions(store)  # the shop's orders so far reach the store
-                features = build_features(read_customer_data(store), now=sandbox.clock.now())
-                try:
-                    campaign_id = play_campaign(store, sandbox, features, campaign, templates, pace)
-                except Exception as exc:  # play what can be played; say what was left out
-                    result.skipped.append(f"{campaign.name}: {exc}")
-                    log(f"  skipped {campaign.name}: {exc}")
-                    continue
-                result.campaign_ids.append(campaign_id)
-                result.played.append(campaign.name)
-                log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
-                if campaign.ab_test:
-                    log(f"    {ab_plan_summary(store, campaign_id)}")
-            for hours_left in LEFT_OPEN_HOURS:
-                _advance_to(sandbox, link, max(sandbox.clock.now(), start + days * DAY - hours_left * 3600))
-                sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
-                _settle(sandbox, link)
+    behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
+    with history_workspace(store, data, start, pace, behaviour=behaviour,
+                           templates=[templates["rabatt_aktion_b"]]) as ws:
+        team = _Team(ws, rng, agent_share)
+        for at, campaign in events:
+            ws.advance_to(at)
+            team.round()
+            if campaign is None:  # a customer writes on their own
+                who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
+                ws.sandbox.inject_inbound(ids[who], text)
+                ws.settle()  # a keyword is auto-replied at the moment it came in
                 result.injected += 1
-            result.counters = finish_history(store, sandbox, link, start + days * DAY, pace)
-    finally:
-        sandbox.stop()
+                if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
+                    _answer(ws, phones[who], rng.expovariate(1 / 600.0))
+                continue
+            ws.send_due(pace)
+            ws.sandbox.save_conversions(store)  # the shop's orders so far reach the store
+            try:
+                campaign_id = play_campaign(ws, campaign, templates, pace)
+            except Exception as exc:  # play what can be played; say what was left out
+                result.skipped.append(f"{campaign.name}: {exc}")
+                log(f"  skipped {campaign.name}: {exc}")
+                continue
+            result.campaign_ids.append(campaign_id)
+            result.played.append(campaign.name)
+            log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
+            if campaign.ab_test:
+                log(f"    {ab_plan_summary(store, campaign_id)}")
+        for hours_left in LEFT_OPEN_HOURS:
+            ws.advance_to(max(ws.clock.now(), start + days * DAY - hours_left * 3600))
+            ws.sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
+            ws.settle()
+            result.injected += 1
+        result.counters = finish_history(ws, start + days * DAY, pace)
     return result

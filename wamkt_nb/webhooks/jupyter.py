@@ -1,7 +1,8 @@
 """Jupyter server extension: the webhook endpoint at ``{base_url}wamkt/webhook`` inside JupyterLab.
 
 Enable with ``jupyter lab --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True`` (or the same
-key in ``jupyter_server_config.json``); it is not on by default. Meta cannot log in to Jupyter nor send an
+key in ``jupyter_server_config.json``); it is not on by default. With the ``worker`` setting it
+also hosts the campaign worker (:mod:`.jupyter_worker`). Meta cannot log in to Jupyter nor send an
 XSRF token, so the handler skips both and authenticates every POST by ``X-Hub-Signature-256``
 and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``.
 """
@@ -17,6 +18,7 @@ from tornado import web
 
 from ..settings import database_path, load_settings
 from ..store import open_store
+from .jupyter_worker import host_worker
 from .service import WebhookService, service_from_settings
 from .signature import SIGNATURE_HEADER
 
@@ -81,5 +83,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     state = {"done": False, "lock": asyncio.Lock()}
     serverapp.web_app.add_handlers(".*$", [(route, WebhookHandler, {"service": service, "started": state})])
     serverapp.log.info("wamkt_nb webhook receiver at %s (database %s)", route, store.where)
+    if settings.worker:
+        host_worker(serverapp, settings, open_store(database_path()))
     if not settings.app_secret or not settings.verify_token:
         serverapp.log.warning("wamkt_nb: WAMKT_APP_SECRET / WAMKT_VERIFY_TOKEN not set: every webhook is refused")

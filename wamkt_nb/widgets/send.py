@@ -26,6 +26,7 @@ from ..analytics.export import figure_bytes
 from ..campaigns.outlook import Waiting, exclusions, exclusions_figure, waiting
 from ..campaigns.pacing import describe_rate
 from ..campaigns.sender import CampaignRunner, Progress
+from ..campaigns.watch import SubmittedRun
 from ..facade.campaign import SEND_DISPLAYS
 from ..ledger.states import HELD_LABEL, STATES
 from .export_bar import ExportBar
@@ -71,7 +72,7 @@ def errors_html(progress: Progress) -> str:
 class SendView(widgets.VBox):
     """Start, watch, pause and cancel one campaign run."""
 
-    def __init__(self, runner: CampaignRunner) -> None:
+    def __init__(self, runner: CampaignRunner | SubmittedRun) -> None:
         self.runner = runner
         self.task: asyncio.Task | None = None
         self.bar = widgets.IntProgress(value=0, min=0, max=1, description="Sent", bar_style="info")
@@ -280,11 +281,13 @@ def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, pau
             " Pause stops new requests; Cancel drops the rest."), "info")
 
 
-def show_send(runner: CampaignRunner, client: Any) -> SendView:
-    """Start ``runner`` on the kernel's loop under a new :class:`SendView`, closing ``client`` when it ends."""
+def show_send(runner: CampaignRunner | SubmittedRun, client: Any) -> SendView:
+    """Start ``runner`` on the kernel's loop under a new :class:`SendView`, closing ``client`` (if
+    any) when it ends. A :class:`SubmittedRun` is submitted and watched: the worker sends it."""
     view = SendView(runner)
     task = view.start()
-    task.add_done_callback(lambda _: task.get_loop().create_task(client.aclose()))
+    if client is not None:
+        task.add_done_callback(lambda _: task.get_loop().create_task(client.aclose()))
     return view
 
 

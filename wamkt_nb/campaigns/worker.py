@@ -1,0 +1,234 @@
+"""The campaign worker: a long-running service that sends every submitted campaign when it is due.
+
+Each tick reads the open requests from the ledger (:mod:`wamkt_nb.ledger.control`): a submitted
+campaign with work due (a scheduled start, a recipient's hour, a resumed pause, rows a dead sender
+left in flight) gets a :class:`~.sender.CampaignRunner` under the campaign's lease (a campaign
+another worker holds is skipped); pause, resume and cancel requests reach the runner on the next
+tick. A runner sends what is due and ends; the worker starts it again when the next rows are due.
+
+Exactly once across restarts comes from the ledger: a row is ``in_flight`` before its request, a
+restarted worker finds it due, and the runner's recovery settles it from the status webhooks before
+anything is resent. :meth:`Worker.stop` (SIGTERM) lets the requests in flight finish and releases
+the leases. Log lines are JSON, one per event, without phone numbers or secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, TextIO
+
+import orjson
+
+from .. import ledger
+from ..clock import Clock, SystemClock
+from ..ledger import control
+from ..scrub import scrub
+from .sender import CampaignRunner, Progress, SendClient, SendOptions
+
+OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_ids", "max_rate", "wait_for_later"}
+"""The send options a submission may carry; the worker sets the numbers, the cap and the schedule."""
+
+
+def submitted_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as the ledger keeps them for the worker (JSON values); unknown names and bad
+    values (a pace above 50/s not confirmed) are refused here, at submission, not in the worker's log."""
+    unknown = sorted(set(options) - OPTION_NAMES)
+    if unknown:
+        raise ValueError(f"not a send option: {', '.join(unknown)}")
+    SendOptions(phone_number_ids=("checked-at-submission",), **options)
+    return {k: getattr(v, "value", v) for k, v in options.items()}
+
+
+class JsonLog:
+    """Structured log lines: one JSON object per line with ``ts``, ``level``, ``event`` and fields."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
+        line = {"ts": round(time.time(), 3), "level": level, "event": event, **fields}
+        self.stream.write(orjson.dumps(line, default=str).decode() + "\n")
+        self.stream.flush()
+
+
+@dataclass
+class _Run:
+    runner: CampaignRunner
+    task: asyncio.Task
+    paused_by_request: bool = False
+
+
+@dataclass
+class Health:
+    """What ``GET /health`` reports."""
+
+    started: float = field(default_factory=time.time)
+    last_tick: float | None = None
+    ticks: int = 0
+    runs_finished: int = 0
+
+
+class Worker:
+    """Sends the submitted campaigns of ``store`` through ``client`` from ``phone_number_ids``."""
+
+    def __init__(self, store: Any, client: SendClient, phone_number_ids: tuple[str, ...], *,
+                 poll: float = 1.0, max_rate: float | None = None, clock: Clock | None = None,
+                 log: Callable[..., None] | None = None) -> None:
+        if not phone_number_ids:
+            raise ValueError("the worker needs at least one sending phone number id")
+        self.store, self.client, self.phone_number_ids = store, client, tuple(phone_number_ids)
+        self.poll, self.max_rate = poll, max_rate
+        self.clock = clock or SystemClock()
+        self.log = log or JsonLog()
+        self.health = Health()
+        self.runs: dict[str, _Run] = {}
+        self._stop = asyncio.Event()
+
+    # the loop ------------------------------------------------------------------------------------
+    async def serve(self, once: bool = False) -> None:
+        """Tick until :meth:`stop` (or, with ``once``, until no submitted campaign has work due now),
+        then let the runs finish their requests in flight and release their leases."""
+        self.log("worker_started", poll=self.poll, numbers=len(self.phone_number_ids))
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                    if once and not self.runs and not self._due_now():
+                        break
+                except Exception as exc:  # the ledger is unreachable: /health stops advancing; try again
+                    self.log("tick_failed", level="error", error=scrub(f"{type(exc).__name__}: {exc}"))
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.poll)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._stop_runs()
+            self.log("worker_stopped", runs_finished=self.health.runs_finished)
+
+    def stop(self) -> None:
+        """Leave cleanly (SIGTERM/SIGINT): no new requests; those in flight finish; rows stay planned."""
+        self._stop.set()
+
+    def tick(self) -> None:
+        """Pass the standing requests to the running campaigns; start the submitted ones that are due."""
+        now = self.clock.now()
+        for req in control.open_requests(self.store):
+            run = self.runs.get(req.campaign_id)
+            if run is not None:
+                self._control(req, run)
+            elif req.request == "cancel":
+                self._cancel_idle(req.campaign_id, now)
+            elif req.request == "run" and self._is_due(req, now):
+                self._start(req)
+        self.health.last_tick, self.health.ticks = time.time(), self.health.ticks + 1
+
+    def _due_now(self) -> bool:
+        now = self.clock.now()
+        return any(r.request == "run" and self._is_due(r, now) for r in control.open_requests(self.store))
+
+    def _is_due(self, req: control.Request, now: float) -> bool:
+        due = control.next_due_at(self.store, req.campaign_id)
+        return due is not None and max(due, req.options.get("start_at") or 0.0) <= now
+
+    # one campaign ----------------------------------------------------------------------------------
+    def _control(self, req: control.Request, run: _Run) -> None:
+        runner = run.runner
+        if req.request == "cancel":
+            runner.cancel()
+        elif req.request == "pause" and not runner.paused:
+            run.paused_by_request = True
+            runner.pause()
+            self.log("campaign_paused", campaign=req.campaign_id)
+        elif req.request == "run" and run.paused_by_request:
+            run.paused_by_request = False
+            runner.resume()
+            self.log("campaign_resumed", campaign=req.campaign_id)
+
+    def _start(self, req: control.Request) -> None:
+        options = {k: v for k, v in req.options.items() if k in OPTION_NAMES}
+        try:
+            send_options = SendOptions(phone_number_ids=self.phone_number_ids, max_rate=self.max_rate,
+                                       wait_for_later=False, **options)
+            runner = CampaignRunner(self.store, self.client, req.campaign_id, send_options, clock=self.clock)
+        except (ValueError, TypeError, ledger.LedgerError) as exc:
+            self._refuse(req.campaign_id, exc)
+            return
+        runner.on_progress = lambda p, cid=req.campaign_id: self._on_progress(cid, p)
+        task = asyncio.get_running_loop().create_task(self._run(req.campaign_id, runner))
+        self.runs[req.campaign_id] = _Run(runner, task)
+
+    async def _run(self, campaign_id: str, runner: CampaignRunner) -> None:
+        try:
+            self.log("campaign_started", campaign=campaign_id, counts=_counts(self.store, campaign_id))
+            progress = await runner.run()
+        except ledger.LedgerError as exc:  # another process holds the lease: it sends the campaign
+            self.log("campaign_skipped", campaign=campaign_id, reason=scrub(str(exc)))
+        except Exception as exc:  # the database or a bug: stop this campaign, keep the worker up
+            self.log("campaign_error", level="error", campaign=campaign_id, error=scrub(f"{type(exc).__name__}: {exc}"))
+            self._hold_for_review(campaign_id)
+        else:
+            self.health.runs_finished += 1
+            self.log("campaign_run_ended", campaign=campaign_id, status=progress.status,
+                     counts=_counts(self.store, campaign_id), message=progress.message or None)
+        finally:
+            self.runs.pop(campaign_id, None)
+
+    def _on_progress(self, campaign_id: str, p: Progress) -> None:
+        """A pause the runner took itself with a message (account or connection problem) needs a
+        person: the run ends and the request becomes ``pause``, so it is not restarted every tick."""
+        run = self.runs.get(campaign_id)
+        if p.status == "paused" and p.message and run is not None and not run.paused_by_request:
+            self.log("campaign_needs_attention", level="warning", campaign=campaign_id, message=p.message)
+            run.runner.stop()
+            self._hold_for_review(campaign_id)
+
+    def _hold_for_review(self, campaign_id: str) -> None:
+        try:
+            control.request(self.store, campaign_id, "pause", self.clock.now())
+        except Exception as exc:  # the database is gone: the next tick will say so
+            self.log("request_write_failed", level="error", campaign=campaign_id, error=type(exc).__name__)
+
+    def _refuse(self, campaign_id: str, exc: Exception) -> None:
+        self.log("campaign_refused", level="error", campaign=campaign_id, error=scrub(str(exc)))
+        self._hold_for_review(campaign_id)
+
+    def _cancel_idle(self, campaign_id: str, now: float) -> None:
+        """Cancel a campaign no runner of this worker has, under its lease (a worker sending it cancels it)."""
+        try:
+            ledger.acquire_lease(self.store, campaign_id)
+        except ledger.LedgerError:
+            return
+        try:
+            ledger.cancel_open(self.store, campaign_id, now)
+            ledger.set_campaign_status(self.store, campaign_id, "cancelled", now)
+        finally:
+            ledger.release_lease(self.store, campaign_id)
+        self.log("campaign_cancelled", campaign=campaign_id, counts=_counts(self.store, campaign_id))
+
+    async def _stop_runs(self) -> None:
+        for run in list(self.runs.values()):
+            run.runner.stop()
+        await asyncio.gather(*(r.task for r in list(self.runs.values())), return_exceptions=True)
+
+    # what /health and /counts answer ---------------------------------------------------------------
+    def health_report(self) -> dict[str, Any]:
+        return {"status": "ok", "campaigns": sorted(self.runs), "last_tick": self.health.last_tick,
+                "ticks": self.health.ticks, "runs_finished": self.health.runs_finished,
+                "uptime": round(time.time() - self.health.started, 3)}
+
+    def counts_report(self) -> dict[str, Any]:
+        """Per open or running campaign: its request, status and ledger state counts."""
+        out: dict[str, Any] = {}
+        for req in control.open_requests(self.store):
+            out[req.campaign_id] = {"request": req.request, "status": req.status,
+                                    "running_here": req.campaign_id in self.runs,
+                                    "counts": _counts(self.store, req.campaign_id)}
+        return out
+
+
+def _counts(store: Any, campaign_id: str) -> dict[str, int]:
+    return {k: int(v) for k, v in ledger.state_counts(store, campaign_id).items() if v}
