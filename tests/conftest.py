@@ -215,13 +215,26 @@ def fresh_postgres_database(request) -> str:
 
 _STORE_BACKENDS = [b.strip() for b in os.environ.get("WAMKT_TEST_STORE", "sqlite").split(",") if b.strip()]
 """Where the ``store`` fixture lives: ``WAMKT_TEST_STORE=postgresql`` runs its tests on the team
-store, ``WAMKT_TEST_STORE=sqlite,postgresql`` on both."""
+store, ``WAMKT_TEST_STORE=sqlite,postgresql`` on both. Modules marked ``both_stores`` (the store,
+ledger, sender, receiver and reservation tests) always run on both."""
+
+BOTH_STORES = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(params=_STORE_BACKENDS if len(_STORE_BACKENDS) > 1 else None)
+def pytest_generate_tests(metafunc):
+    """Parametrise the ``store`` fixture by backend: both for ``both_stores`` modules (and when
+    ``WAMKT_TEST_STORE`` names two), else the one backend ``WAMKT_TEST_STORE`` names."""
+    if "store" not in metafunc.fixturenames:
+        return
+    backends = BOTH_STORES if metafunc.definition.get_closest_marker("both_stores") else _STORE_BACKENDS
+    if len(backends) > 1:
+        metafunc.parametrize("store", backends, indirect=True)
+
+
+@pytest.fixture
 def store(request, tmp_path):
     """A real store with migrations applied: a SQLite file (WAL) in the test's own folder, or a
-    fresh database on the test PostgreSQL server (see ``_STORE_BACKENDS``). A module's own
+    fresh database on the test PostgreSQL server (see ``pytest_generate_tests``). A module's own
     ``store`` fixture takes precedence."""
     backend = getattr(request, "param", _STORE_BACKENDS[0])
     s = open_store(fresh_postgres_database(request) if backend == "postgresql" else tmp_path / "w.db")

@@ -34,7 +34,7 @@ def phone(cid: str) -> str:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(store_target):
     plan = pd.DataFrame({
         "customer_id": list(ARMS), "phone": [phone(c) for c in ARMS], "outcome": "send", "reason": "",
         "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}] * 10,
@@ -42,7 +42,7 @@ def store(tmp_path):
     })
     plan.loc[plan["customer_id"] == "c9", ["outcome", "reason"]] = ["excluded", "no_opt_in"]
     plan.loc[plan["customer_id"] == "c7", ["outcome", "reason"]] = ["excluded", "opted_out"]
-    s = open_store(tmp_path / "w.db")
+    s = open_store(store_target)  # the experiment's SQL on SQLite and on PostgreSQL
     create_campaign(s, plan, name="spring", now=T0, campaign_id="cmp-1", experiment_key="spring-sale")
     create_campaign(s, plan.assign(arm=None), name="plain", now=T0 + 1, campaign_id="cmp-2")
     sent, dlv = T0 + 60, T0 + 70

@@ -17,15 +17,9 @@ from wamkt_nb.autoreply import (
     save_rule,
     try_message,
 )
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.text import normalize_text
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.mark.parametrize("text", ["rabatt", "RABATT!", "Rabatt?", "  Rábatt ", "Rabatt 🙂", "gibt es RABATT??"])

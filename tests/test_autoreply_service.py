@@ -170,7 +170,7 @@ def test_a_failing_language_lookup_never_loses_the_message(tmp_path):
 
 def test_rule_changes_from_another_connection_apply_at_once(harness):
     assert "WILLKOMMEN10" in _reply_text(harness, "Rabatt")
-    other = open_store(harness.store.path)  # e.g. the rule editor in a notebook kernel
+    other = open_store(harness.store.target)  # e.g. the rule editor in a notebook kernel
     save_rule(other, Rule("rabatt", "rabatt", reply_text="Neu: HERBST20", priority=50))
     harness.clock.advance(61)
     assert _reply_text(harness, "Rabatt") == "Neu: HERBST20"

@@ -20,6 +20,8 @@ from wamkt_nb.compliance import (
 )
 from wamkt_nb.store import open_store
 
+pytestmark = pytest.mark.both_stores
+
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC").timestamp()  # 18:00 in Berlin
 DAY = 86_400.0
 
@@ -35,12 +37,6 @@ def people(**extra) -> pd.DataFrame:
         "arm": ["A", "A", "A", "A", "A", "A", "holdout"],
     }
     return pd.DataFrame(base | extra)
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "w.db") as s:
-        yield s
 
 
 def add_campaign(store, campaign_id, category="marketing"):

@@ -13,22 +13,16 @@ from wamkt_nb.cloudapi import template_message
 from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import due_held_retries, held_count, held_customers, set_held_retry
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 
 from webhook_payloads import APP_SECRET, VERIFY_TOKEN, signed, status
+
+pytestmark = pytest.mark.both_stores
 
 DAY = 86_400.0
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
 HOLD = [{"code": 131049, "title": "This message was not delivered to maintain healthy ecosystem engagement.",
          "error_data": {"details": "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."}}]
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "wamkt.db")
-    yield s
-    s.close()
 
 
 def add_campaign(store, campaign_id, rows):

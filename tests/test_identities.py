@@ -25,8 +25,8 @@ PHONE = "+16505551234"
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "id.db") as s:
+def store(store_target):
+    with open_store(store_target) as s:
         yield s
 
 

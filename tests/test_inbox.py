@@ -31,8 +31,8 @@ A, B, C, D, E = "+4915100000001", "+4915100000002", "+4915100000003", "+49151000
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
+def store(store_target):
+    s = open_store(store_target)
     clock = ManualClock(T0)
     receiver = WebhookReceiver(s, APP_SECRET, VERIFY_TOKEN, clock=clock, handler=AutoReplier(None))
     script = [  # (phone, text, seconds before "now")

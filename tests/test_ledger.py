@@ -14,6 +14,8 @@ from wamkt_nb.ledger import LedgerError, Outcome
 from wamkt_nb.store import open_store
 from wamkt_nb.store.migrations import apply_migrations
 
+pytestmark = pytest.mark.both_stores
+
 NOW = 1_780_000_000.0
 
 
@@ -47,13 +49,6 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
             "cost": 0.0, "timezone": zone_where_it_is(12),  # the sender checks quiet hours at send time
         })
     return pd.DataFrame(rows)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 def test_create_writes_every_row_before_sending(store):
@@ -172,14 +167,14 @@ def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
     other = subprocess.run([sys.executable, "-c", (
         "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
         "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
-        "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"), str(store.path)],
+        "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"), store.target],
         capture_output=True, text=True, timeout=60)
     assert other.returncode == 3 and "is being sent by another process" in other.stdout
     # a lease whose process is gone is taken over at once
     store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1'")
     code = subprocess.run([sys.executable, "-c", (
         "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
-        "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"), str(store.path)], timeout=60).returncode
+        "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"), store.target], timeout=60).returncode
     assert code == 0
     ledger.release_lease(store, "c1")  # not ours any more: nothing happens
     assert store.query("SELECT count(*) FROM send_leases")[0][0] == 1

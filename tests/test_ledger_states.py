@@ -10,8 +10,9 @@ from test_ledger import NOW, make_plan
 from wamkt_nb import ledger
 from wamkt_nb.ledger import Outcome
 from wamkt_nb.ledger.states import STATE_RANK, STATES, TIME_COLUMN
-from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.updates import StatusUpdate
+
+pytestmark = pytest.mark.both_stores
 
 STATUSES = tuple(TIME_COLUMN)
 """Every status Meta reports that moves a row: sent, delivered, read, failed."""
@@ -30,13 +31,6 @@ WEBHOOK_MOVES = {
 }
 """The specification: which status may move a row in each state (forward only; ``failed`` only
 before delivery; final states never left)."""
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
-    yield s
-    s.close()
 
 
 class Rows:

@@ -76,7 +76,8 @@ async def test_a_campaign_goes_through_marketing_messages_end_to_end(sandbox, re
         pending = store.query("SELECT count(*) FROM sends WHERE pricing_category IS NULL")[0][0]
         return pending == 0
     await wait_until_async(settled, timeout=30)
-    categories = dict(store.query("SELECT api, group_concat(DISTINCT pricing_category) FROM sends GROUP BY api"))
+    joined = store.dialect.joined("DISTINCT pricing_category")
+    categories = dict(store.query(f"SELECT api, {joined} FROM sends GROUP BY api"))
     assert categories == {"marketing_messages": "marketing_lite", "messages": "marketing"}  # as Meta reports them
 
     data = load_ledger(store)

@@ -24,13 +24,9 @@ from wamkt_nb.segments import (
 )
 from wamkt_nb.store import open_store
 
+pytestmark = pytest.mark.both_stores
+
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "wamkt.db") as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +45,7 @@ def test_save_load_update_delete(store, tmp_path):
     assert (updated.created_at, updated.updated_at) == (1_000.0, 1_060.0)
     assert updated.include_inactive and updated.rule == PRESETS["inactive_90d"].rule
     store.close()
-    with open_store(tmp_path / "wamkt.db") as again:  # it really is on disk
+    with open_store(store.target) as again:  # it really is stored
         assert [s.name for s in list_segments(again)] == ["loyal"]
         assert delete_segment(again, "loyal") and not delete_segment(again, "loyal")
         with pytest.raises(KeyError, match="no saved segment named 'loyal'"):

@@ -18,6 +18,8 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import service_from_settings
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(60, seed=5)
 
 
@@ -31,7 +33,7 @@ def sandbox():
 def receiver(sandbox, tmp_path, store):
     """The webhook receiver (own connection to the same database), registered with the sandbox."""
     settings = sandbox.settings(verify_token="vt-123")
-    own = open_store(tmp_path / "w.db")
+    own = open_store(store.target)
     service = service_from_settings(settings, own)
     with BackgroundServer(service.asgi_app()) as srv:
         sandbox.set_webhook(srv.url + "/webhook", "vt-123")

@@ -17,6 +17,8 @@ from wamkt_nb.compliance.timezones import local_hours
 from wamkt_nb.data.sample import generate
 from wamkt_nb.webhooks.consent import record_consent
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(40, seed=11)
 
 

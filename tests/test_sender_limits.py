@@ -12,6 +12,8 @@ from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(30, seed=3)
 
 

@@ -16,6 +16,8 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.webhooks.wiring import connect_sandbox
 from wamkt_nb.widgets.send import errors_html
 
+pytestmark = pytest.mark.both_stores
+
 DATA = generate(30, seed=3)
 
 

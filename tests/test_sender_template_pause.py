@@ -8,6 +8,7 @@ import asyncio
 import time
 
 import pandas as pd
+import pytest
 from conftest import sender_sandbox, wait_until_async
 from test_ledger import make_plan
 
@@ -18,6 +19,8 @@ from wamkt_nb.cloudapi import AsyncCloudClient, template_message
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox.validate import validate_message
 from wamkt_nb.webhooks.wiring import connect_sandbox
+
+pytestmark = pytest.mark.both_stores
 
 DATA = generate(60, seed=21, now="2026-11-20")
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

@@ -15,8 +15,9 @@ from webhook_payloads import inbound, preference, receiver_client, signed, statu
 
 
 @pytest.fixture
-def server(tmp_path):
-    with receiver_client(tmp_path / "wamkt.db", max_body_bytes=200_000) as client:
+def server(store_target):
+    """A receiver on a SQLite file and on PostgreSQL (which refuses other values than SQLite)."""
+    with receiver_client(store_target, max_body_bytes=200_000) as client:
         yield client
 
 
@@ -45,6 +46,20 @@ def test_lone_surrogate_in_a_stored_string_is_a_reject_and_the_good_message_is_k
     field, reason, item = server.store.query("SELECT field, reason, item_json FROM webhook_rejects")[0]
     assert "wamid.bad" in field and "surrogate" in reason
     assert json.loads(item)["text"]["body"] == "broken \ud800 text"  # the raw item is kept, escaped
+
+
+def test_nul_character_in_a_stored_string_is_a_reject_and_the_good_message_is_kept(server):
+    """PostgreSQL text cannot hold U+0000 (SQLite can): there the item is a reject, never a failed POST."""
+    payload = _with_good_message(inbound(wamid="wamid.nul", text="before \u0000 after"))
+    resp = _post(server, payload)
+    assert resp.status_code == 200, resp.text
+    stored = server.store.query("SELECT text FROM inbound_messages WHERE wamid = 'wamid.nul'")
+    rejects = server.store.query("SELECT field FROM webhook_rejects")
+    assert "wamid.good" in _wamids(server)
+    if server.store.path is None:
+        assert not stored and "wamid.nul" in rejects[0][0]
+    else:
+        assert stored[0][0] == "before \u0000 after" and not rejects
 
 
 def test_surrogate_in_the_message_id_and_profile_name(server):

@@ -27,12 +27,7 @@ from webhook_payloads import (
     template_update,
 )
 
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "wamkt.db")
-    yield s
-    s.close()
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
@@ -42,8 +37,8 @@ def receiver(store):
 
 def add_send(store, key="cmp42:17", state="accepted", wamid=None):
     with store.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO campaigns (campaign_id, name, category, created_at)"
-                     " VALUES ('cmp42', 'x', 'marketing', 0)")
+        conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
+                     " VALUES ('cmp42', 'x', 'marketing', 0) ON CONFLICT DO NOTHING")
         conn.execute("INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, wamid, updated_at)"
                      " VALUES ('cmp42', ?, '17', '+4915112345678', ?, ?, 0)", (key, state, wamid))
 

@@ -28,8 +28,9 @@ CUSTOMERS = generate(12, seed=5)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "w.db")
+def store(store_target):
+    """The control SQL on a SQLite file and on PostgreSQL."""
+    s = open_store(store_target)
     yield s
     s.close()
 

@@ -95,7 +95,7 @@ class RecordingSender:
 
 
 @contextmanager
-def receiver_client(db: Path, **options: Any) -> Iterator[httpx.Client]:
+def receiver_client(db: str | Path, **options: Any) -> Iterator[httpx.Client]:
     """An HTTP client for a receiver served on 127.0.0.1 (``client.store`` is its store); ``options`` go to
     ``build_service``."""
     store = open_store(db)

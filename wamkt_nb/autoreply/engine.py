@@ -135,7 +135,8 @@ class AutoReplier:
 
     def _throttled(self, conn: sqlite3.Connection, phone: str, now: float, confirmation: bool) -> str | None:
         last, hourly = conn.execute(
-            "SELECT MAX(created_at), SUM(created_at > ?) FROM replies WHERE phone = ? AND kind = 'auto'"
+            "SELECT MAX(created_at), SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) FROM replies"
+            " WHERE phone = ? AND kind = 'auto'"
             " AND created_at > ?", (now - 3600, phone, now - max(3600.0, self.cooldown_seconds)),
         ).fetchone()
         if hourly and hourly >= self.max_per_hour:
@@ -164,7 +165,7 @@ class AutoReplier:
                 record_consent(conn, msg.key, decision.consent, msg.timestamp, "keyword")
             if decision.tag:
                 conn.execute(
-                    "INSERT OR IGNORE INTO customer_tags (phone, tag, added_at, source) VALUES (?,?,?,?)",
+                    "INSERT INTO customer_tags (phone, tag, added_at, source) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
                     (msg.key, decision.tag, received_at, f"autoreply:{rule.rule_id}"),
                 )
             if decision.payload is not None:
@@ -177,8 +178,8 @@ class AutoReplier:
                     )
                     reply_ids.append(reply_id)
             conn.execute(
-                "INSERT OR IGNORE INTO autoreply_log (wamid, phone, rule_id, action, outcome, reply_id, at)"
-                " VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO autoreply_log (wamid, phone, rule_id, action, outcome, reply_id, at)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (msg.wamid, msg.key, rule.rule_id if rule else None, rule.action if rule else None,
                  outcome, reply_id, received_at),
             )

@@ -39,7 +39,7 @@ def load_rules(source: Store | sqlite3.Connection) -> list[Rule]:
 def rules_version(source: Store | sqlite3.Connection) -> tuple:
     """Changes whenever a rule is added, changed or deleted (cheap: lets a reader cache the rules)."""
     return tuple(source.execute(
-        "SELECT count(*), max(updated_at), total(updated_at) FROM autoreply_rules").fetchone())
+        "SELECT count(*), max(updated_at), COALESCE(SUM(updated_at), 0.0) FROM autoreply_rules").fetchone())
 
 
 def save_rule(store: Store, rule: Rule) -> Rule:
@@ -51,8 +51,9 @@ def save_rule(store: Store, rule: Rule) -> Rule:
     )
     with store.transaction() as conn:
         conn.execute(
-            f"INSERT OR REPLACE INTO autoreply_rules ({', '.join(_COLUMNS)}, updated_at)"
-            f" VALUES ({', '.join('?' * len(_COLUMNS))}, ?)", (*values, time.time()),
+            f"INSERT INTO autoreply_rules ({', '.join(_COLUMNS)}, updated_at)"
+            f" VALUES ({', '.join('?' * len(_COLUMNS))}, ?) ON CONFLICT (rule_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in (*_COLUMNS[1:], "updated_at")), (*values, time.time()),
         )
     return rule
 

@@ -2,9 +2,10 @@
 
 The sender calls :func:`reserve_marketing` right before each marketing send and sends only when it
 returns True; :func:`release_marketing` gives the slot back when the message never reached the
-customer (a permanent failure before acceptance). The check and the claim run in one
-``BEGIN IMMEDIATE`` transaction, so two campaigns (threads or processes) on the same database can
-never both claim the same customer within 24 h.
+customer (a permanent failure before acceptance). The check and the claim run in one writing
+transaction, and the claim itself is an upsert on the phone's primary key that leaves another
+campaign's fresh reservation alone, so two campaigns (threads or processes) on the same database,
+SQLite or PostgreSQL, can never both claim the same customer within 24 h.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ def reserve_marketing(store: Store, phone: str, campaign_id: str, now: float,
             return holder == campaign_id
         if marketed_since(conn, phone, campaign_id, now - cap_seconds):
             return False
-        conn.execute(
+        return conn.execute(  # the phone's key decides: a fresh reservation of another campaign stays
             "INSERT INTO marketing_reservations (phone, campaign_id, reserved_at) VALUES (?, ?, ?) "
             "ON CONFLICT (phone) DO UPDATE SET campaign_id = excluded.campaign_id, "
-            "reserved_at = excluded.reserved_at",
-            (phone, campaign_id, float(now)),
-        )
-        return True
+            "reserved_at = excluded.reserved_at WHERE marketing_reservations.campaign_id = excluded.campaign_id"
+            " OR marketing_reservations.reserved_at <= ? RETURNING campaign_id",
+            (phone, campaign_id, float(now), float(now) - cap_seconds),
+        ).fetchone() is not None
 
 
 def marketing_taken(store: Store, phone: str, campaign_id: str, now: float,

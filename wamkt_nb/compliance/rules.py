@@ -206,7 +206,7 @@ def _rows_for(store: Store | None, sql: str, phones: pa.Array | list[str], param
         return store.query(sql, params)
     where = " AND " if " WHERE " in sql else " WHERE "
     wanted = phones.to_pylist() if isinstance(phones, pa.Array) else list(phones)
-    return store.query(sql + where + "phone IN (SELECT value FROM json_each(?))",
+    return store.query(sql + where + f"phone IN ({store.dialect.values_of('TEXT')})",
                        (*params, orjson.dumps(wanted).decode()))
 
 

@@ -33,11 +33,13 @@ from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, OR
 
 _TIME_COLUMNS = {"opt_in_at", "signup_at", "ordered_at", "at"}
 _EPOCH = pd.Timestamp(0, tz="UTC")
-_SELECT = {  # the import's tables, each read whole in the order it was written
-    "customers": "SELECT * FROM customers ORDER BY rowid",
-    "orders": f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders ORDER BY rowid",
-    "interactions": f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interactions ORDER BY rowid",
+_SELECT = {  # the import's tables, each read whole in the order it was written (row_no)
+    "customers": "SELECT * FROM customers ORDER BY row_no NULLS FIRST",
+    "orders": f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders ORDER BY row_no NULLS FIRST",
+    "interactions": f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM interactions ORDER BY row_no NULLS FIRST",
 }
+_KEY = {"customers": "customer_id", "orders": "order_id"}
+"""The key of a table whose later row of the same key replaces an earlier one."""
 
 
 def has_customer_data(store: Store) -> bool:
@@ -59,8 +61,8 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
     with store.transaction() as conn:
         for table in _SELECT:
             conn.execute(f"DELETE FROM {table}")
-        _insert(conn, "customers", present, customer_rows, replace=True)
-        _insert(conn, "orders", order_columns, _rows(data.orders, order_columns), replace=True)
+        _insert(conn, "customers", present, customer_rows)
+        _insert(conn, "orders", order_columns, _rows(data.orders, order_columns))
         _insert(conn, "interactions", list(INTERACTION_COLUMNS), _rows(data.interactions, list(INTERACTION_COLUMNS)))
         _record_identities(conn, customers)
         conn.execute("INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
@@ -103,14 +105,16 @@ def _record_identities(conn, customers: pd.DataFrame) -> None:
 def _imported(store: Store, table: str) -> pd.DataFrame:
     """One of the import's tables as typed frame, through its snapshot. Only ``write_customer_data``
     writes these tables, and each call records a new import: the latest import's id and time with
-    the row count and the highest rowid tell a current snapshot from a stale one (also one left
+    the row count and the highest row number tell a current snapshot from a stale one (also one left
     beside a database that was deleted and written again) without scanning the rows' values."""
-    fingerprint = ("SELECT (SELECT json_array(import_id, imported_at) FROM customer_imports"
-                   f" ORDER BY import_id DESC LIMIT 1), COUNT(*), MAX(rowid) FROM {table}")
+    latest = "FROM customer_imports ORDER BY import_id DESC LIMIT 1"
+    fingerprint = (f"SELECT (SELECT import_id {latest}), (SELECT imported_at {latest}), COUNT(*), MAX(row_no)"
+                   f" FROM {table}")
 
     def load() -> pd.DataFrame:
         frame = store.read_frame(_SELECT[table])
         if table == "customers":
+            frame = frame.drop(columns="row_no")
             frame["opted_in"] = frame["opted_in"].fillna(0).astype(bool)
             if frame["bsuid"].isna().all():  # like any optional column: there when the import had it
                 frame = frame.drop(columns="bsuid")
@@ -133,9 +137,16 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterable[tuple]:
     return zip(*(out[c] for c in columns), strict=True) if columns else iter(())
 
 
-def _insert(conn, table: str, columns: list[str], rows: Iterable[tuple], replace: bool = False) -> None:
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
-    conn.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+def _insert(conn, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """Insert ``rows`` numbered in their order; a later row of the same key replaces the earlier one
+    and takes its place in the order."""
+    columns = [*columns, "row_no"]
+    upsert = ""
+    if table in _KEY:
+        upsert = (f" ON CONFLICT ({_KEY[table]}) DO UPDATE SET "
+                  + ", ".join(f"{c} = excluded.{c}" for c in columns if c != _KEY[table]))
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){upsert}",
+                     ((*row, i) for i, row in enumerate(rows)))
 
 
 def _extra_json(customers: pd.DataFrame, extra: list[str], i: int) -> str:

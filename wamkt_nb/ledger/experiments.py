@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..store import Store
+from ..store.dialect import Dialect
 from .states import EXPOSED_STATES, HOLDOUT
 
 METRICS = ("read", "reply", "conversion")
@@ -26,22 +27,22 @@ _EXPOSED = f"""
 _SQL = {
     "read": f"""
       SELECT arm, COUNT(*) AS users, SUM(CASE WHEN read_at IS NOT NULL THEN 1 ELSE 0 END) AS successes, 0.0 AS revenue
-      FROM ({_EXPOSED}) WHERE arm != '{HOLDOUT}' GROUP BY arm ORDER BY arm""",
+      FROM ({_EXPOSED}) e WHERE arm != '{HOLDOUT}' GROUP BY arm ORDER BY arm""",
     "reply": f"""
       SELECT e.arm, COUNT(*) AS users,
-             SUM(e.delivered_at IS NOT NULL AND EXISTS (
+             SUM(CASE WHEN e.delivered_at IS NOT NULL AND EXISTS (
                SELECT 1 FROM inbound_messages i
                WHERE i.phone = e.phone AND i.timestamp >= e.delivered_at
-                 AND i.timestamp <= e.delivered_at + :reply_seconds)) AS successes,
+                 AND i.timestamp <= e.delivered_at + :reply_seconds) THEN 1 ELSE 0 END) AS successes,
              0.0 AS revenue
       FROM ({_EXPOSED}) e WHERE e.arm != '{HOLDOUT}' GROUP BY e.arm ORDER BY e.arm""",
     "conversion": f"""
-      SELECT e.arm, COUNT(*) AS users, SUM(c.orders > 0) AS successes,
-             COALESCE(SUM(c.revenue), 0.0) AS revenue, group_concat(c.unpriced) AS unpriced
+      SELECT e.arm, COUNT(*) AS users, SUM(CASE WHEN c.orders > 0 THEN 1 ELSE 0 END) AS successes,
+             COALESCE(SUM(c.revenue), 0.0) AS revenue, {{joined_unpriced}} AS unpriced
       FROM ({_EXPOSED}) e
       LEFT JOIN (
         SELECT x.send_id, COUNT(*) AS orders, SUM(o.amount * fx.rate) AS revenue,
-               group_concat(CASE WHEN fx.rate IS NULL THEN o.currency END) AS unpriced
+               {{joined_currencies}} AS unpriced
         FROM ({_EXPOSED}) x JOIN conversions o
           ON o.customer_id = x.customer_id AND o.at >= x.ref_at
          AND o.at < x.ref_at + :attribution_seconds
@@ -50,6 +51,11 @@ _SQL = {
       GROUP BY e.arm ORDER BY e.arm""",
 }
 
+
+def _conversion_sql(dialect: Dialect) -> str:
+    """``_SQL["conversion"]`` with its text aggregates as ``dialect`` spells them."""
+    return _SQL["conversion"].format(joined_unpriced=dialect.joined("c.unpriced"),
+                                     joined_currencies=dialect.joined("CASE WHEN fx.rate IS NULL THEN o.currency END"))
 
 
 def _with_rates(sql: str, rates: Sequence[tuple[str, float | None]]) -> tuple[str, dict[str, object]]:
@@ -69,6 +75,7 @@ def arm_frame(store: Store, campaign_id: str, metric: str, *, reply_seconds: flo
                                  "attribution_seconds": attribution_seconds}
     sql = _SQL[metric]
     if metric == "conversion":
+        sql = _conversion_sql(store.dialect)
         sql, fx = _with_rates(sql, rates)
         params |= fx
     return store.read_frame(sql, params)
@@ -78,9 +85,9 @@ def experiment_campaigns(store: Store) -> pd.DataFrame:
     """Campaigns that are experiments: id, name, key, status, created time (epoch s), arms (comma
     separated) and recipients."""
     return store.read_frame(
-        """
+        f"""
         SELECT c.campaign_id, c.name, c.experiment_key, c.status, c.created_at,
-               GROUP_CONCAT(DISTINCT s.arm) AS arms, COUNT(s.send_id) AS recipients
+               {store.dialect.joined("DISTINCT s.arm")} AS arms, COUNT(s.send_id) AS recipients
         FROM campaigns c LEFT JOIN sends s ON s.campaign_id = c.campaign_id
         WHERE c.experiment_key IS NOT NULL AND c.experiment_key != ''
         GROUP BY c.campaign_id ORDER BY c.created_at DESC
@@ -126,7 +133,7 @@ def unit_frame(store: Store, campaign_id: str, metric: str, *, pre_seconds: floa
     (its pre-period covariate); holdout members only for ``conversion``."""
     where = "" if metric == "conversion" else f"WHERE e.arm != '{HOLDOUT}'"
     return store.read_frame(
-        f"SELECT e.arm, e.customer_id, ({_UNIT_Y[metric]}) AS y, {_UNIT_X[metric]} AS x "
+        f"SELECT e.arm, e.customer_id, CASE WHEN {_UNIT_Y[metric]} THEN 1 ELSE 0 END AS y, {_UNIT_X[metric]} AS x "
         f"FROM ({_EXPOSED}) e {where} ORDER BY e.arm, e.send_id",
         {"campaign": campaign_id, "reply_seconds": reply_seconds,
          "attribution_seconds": attribution_seconds, "pre_seconds": pre_seconds},
@@ -136,7 +143,7 @@ def unit_frame(store: Store, campaign_id: str, metric: str, *, pre_seconds: floa
 def guardrail_frame(store: Store, campaign_id: str, guardrail: str, *, window_seconds: float) -> pd.DataFrame:
     """Per message arm: ``arm``, ``users``, ``successes`` (recipients with the guardrail event)."""
     return store.read_frame(
-        f"SELECT e.arm, COUNT(*) AS users, SUM({_GUARDRAIL_Y[guardrail]}) AS successes "
+        f"SELECT e.arm, COUNT(*) AS users, SUM(CASE WHEN {_GUARDRAIL_Y[guardrail]} THEN 1 ELSE 0 END) AS successes "
         f"FROM ({_EXPOSED}) e WHERE e.arm != '{HOLDOUT}' GROUP BY e.arm ORDER BY e.arm",
         {"campaign": campaign_id, "window_seconds": window_seconds},
     )

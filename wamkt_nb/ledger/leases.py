@@ -17,6 +17,7 @@ def acquire_lease(store: Store, campaign_id: str) -> None:
     """Take the right to send ``campaign_id`` for this process; a clear error if another has it.
 
     A lease is free when its process is gone (same host) or it was not renewed for LEASE_SECONDS.
+    The take-over replaces only the holder found free (the lease's key decides between two takers).
     """
     host, pid, now = socket.gethostname(), os.getpid(), time.time()
     with store.transaction() as conn:
@@ -24,14 +25,24 @@ def acquire_lease(store: Store, campaign_id: str) -> None:
                            (campaign_id,)).fetchone()
         if row is not None and (row[0], row[1]) != (host, pid) and now - row[2] < LEASE_SECONDS:
             if row[0] != host or _alive(row[1]):
-                raise LedgerError(f"campaign {campaign_id!r} is being sent by another process "
-                                  f"({row[0]}:{row[1]}); stop it first, or wait {LEASE_SECONDS:g}s if it died")
-        conn.execute(
+                raise _taken(campaign_id, row[0], row[1])
+        free = (row[0], row[1]) if row is not None else (host, pid)
+        taken = conn.execute(
             "INSERT INTO send_leases (campaign_id, owner, host, pid, heartbeat_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (campaign_id) DO UPDATE SET owner = excluded.owner, host = excluded.host,"
-            " pid = excluded.pid, heartbeat_at = excluded.heartbeat_at",
-            (campaign_id, f"{host}:{pid}", host, pid, now),
-        )
+            " pid = excluded.pid, heartbeat_at = excluded.heartbeat_at"
+            " WHERE (send_leases.host = ? AND send_leases.pid = ?) OR (send_leases.host = ? AND send_leases.pid = ?)"
+            " RETURNING pid",
+            (campaign_id, f"{host}:{pid}", host, pid, now, host, pid, *free),
+        ).fetchone()
+        if taken is None:  # another process took the lease since it was read
+            holder = conn.execute("SELECT host, pid FROM send_leases WHERE campaign_id = ?", (campaign_id,)).fetchone()
+            raise _taken(campaign_id, *(holder or ("?", "?")))
+
+
+def _taken(campaign_id: str, host: str, pid: object) -> LedgerError:
+    return LedgerError(f"campaign {campaign_id!r} is being sent by another process "
+                       f"({host}:{pid}); stop it first, or wait {LEASE_SECONDS:g}s if it died")
 
 
 def renew_lease(store: Store, campaign_id: str) -> None:

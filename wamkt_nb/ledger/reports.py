@@ -27,10 +27,8 @@ def state_counts(store: Store, campaign_id: str) -> dict[str, int]:
 def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
     """Errors by Meta code over every attempt and async failure: code, count, meaning, and the
     latest ``fbtrace_id`` Meta gave for the code (what its support asks for; None for async ones)."""
-    frame = store.read_frame(  # SQLite: the bare fbtrace_id comes from the row with the max() time
-        "SELECT code, count(*) AS count, max(CASE WHEN trace IS NOT NULL THEN at END) AS traced_at,"
-        " trace AS fbtrace_id, SUM(CASE WHEN kind = 'unknown' THEN 1 ELSE 0 END) AS unknown,"
-        " SUM(CASE WHEN kind = 'not_sent' THEN 1 ELSE 0 END) AS not_sent FROM ("
+    frame = store.read_frame(  # latest: per code, the traced error of recency 1 is the newest with an fbtrace_id
+        "WITH errors AS ("
         " SELECT a.error_code AS code, a.fbtrace_id AS trace, a.started_at AS at,"
         "  CASE WHEN a.outcome IN ('timeout', 'lost') THEN 'unknown'"
         "   WHEN a.http_status IS NULL AND a.error_code IS NULL THEN 'not_sent' END AS kind FROM attempts a"
@@ -39,14 +37,18 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
         " UNION ALL SELECT s.error_code, NULL, s.updated_at, NULL FROM sends s WHERE s.campaign_id = :c"
         "  AND s.state = 'failed'"
         "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = s.send_id AND a.outcome = 'error')"
-        ") GROUP BY code ORDER BY count DESC",
+        "), latest AS (SELECT errors.*, ROW_NUMBER() OVER (PARTITION BY code"
+        "  ORDER BY CASE WHEN trace IS NULL THEN 1 ELSE 0 END, at DESC) AS recency FROM errors)"
+        " SELECT code, count(*) AS count, MAX(CASE WHEN recency = 1 THEN trace END) AS fbtrace_id,"
+        " SUM(CASE WHEN kind = 'unknown' THEN 1 ELSE 0 END) AS unknown,"
+        " SUM(CASE WHEN kind = 'not_sent' THEN 1 ELSE 0 END) AS not_sent"
+        " FROM latest GROUP BY code ORDER BY count DESC, code NULLS FIRST",
         {"c": campaign_id},
     )
     frame["meaning"] = [
         error_meaning(int(c)) if pd.notna(c) else _uncoded_meaning(int(n), int(unknown), int(not_sent))
         for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"], strict=True)
     ]
-    frame["fbtrace_id"] = frame["fbtrace_id"].where(frame["traced_at"].notna(), None)
     return frame[["code", "count", "meaning", "fbtrace_id"]]
 
 
@@ -74,7 +76,7 @@ def resend_report(store: Store, campaign_id: str) -> dict[str, int]:
     confirmed = store.query(
         "SELECT count(*) FROM (SELECT e.callback_data FROM status_events e JOIN sends s"
         " ON s.recipient_key = e.callback_data WHERE s.campaign_id = ?"
-        " GROUP BY e.callback_data HAVING count(DISTINCT e.wamid) > 1)",
+        " GROUP BY e.callback_data HAVING count(DISTINCT e.wamid) > 1) AS duplicated",
         (campaign_id,),
     )[0][0]
     return {"resent_after_unknown": resent, "confirmed_duplicates": confirmed}
@@ -120,7 +122,7 @@ stage time): any insert or state change alters it (the analytics snapshot's vali
 
 def send_table_columns(store: Store) -> list[str]:
     """The columns of ``sends`` as the database has them (a migration may add one)."""
-    return [r[1] for r in store.query("PRAGMA table_info(sends)")]
+    return store.columns("sends")
 
 
 def _created_between(since: float | None, until: float | None) -> tuple[str, tuple[Any, ...]]:

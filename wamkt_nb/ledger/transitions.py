@@ -95,7 +95,14 @@ def apply_status(conn: sqlite3.Connection, status: Status, now: float) -> bool:
     if status.billable is not None:
         sets.append("billable = ?")
         params.append(int(status.billable))
-    conn.execute(f"UPDATE sends SET {', '.join(sets)} WHERE send_id = ?", (*params, row[0]))
+    behind = [state for state in STATE_RANK if moves_forward(state, status.status)]
+    moved = conn.execute(  # only from a state behind the status: a concurrent writer cannot be undone
+        f"UPDATE sends SET {', '.join(sets)} WHERE send_id = ? AND state IN ({', '.join('?' * len(behind))})",
+        (*params, row[0], *behind)).rowcount
+    if not moved:  # another writer moved the row first: keep this status's time only
+        _record_late_time(conn, row[0], conn.execute("SELECT state FROM sends WHERE send_id = ?",
+                                                     (row[0],)).fetchone()[0], status)
+        return False
     if status.status == "failed" and status.error_code == HELD_BY_META:
         schedule_held_retry(conn, row[0], status.timestamp)
     return True

@@ -258,8 +258,8 @@ class Sandbox:
         """Write the simulated orders into the store's ``conversions`` table (idempotent); returns the rows offered."""
         orders = self.conversions_frame()[list(CONVERSION_COLUMNS)]
         store.executemany(
-            f"INSERT OR IGNORE INTO conversions ({', '.join(CONVERSION_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(CONVERSION_COLUMNS))})",
+            f"INSERT INTO conversions ({', '.join(CONVERSION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(CONVERSION_COLUMNS))}) ON CONFLICT DO NOTHING",
             orders.itertuples(index=False, name=None),
         )
         return len(orders)

@@ -31,6 +31,13 @@ INTEGRITY_ERRORS = _driver_errors("IntegrityError")
 """A constraint refused the write (unique, check, foreign key), on either database."""
 DATABASE_ERRORS = _driver_errors("Error")
 """Any error the database driver raised, on either database."""
+VALUE_ERRORS: tuple[type[Exception], ...] = (
+    *INTEGRITY_ERRORS, *_driver_errors("DataError"), *_driver_errors("InterfaceError"),
+    *_driver_errors("ProgrammingError"),
+)
+"""The database refused the values of one write (a constraint, a NUL character PostgreSQL text
+cannot hold, a number beyond 64 bits, a value the driver cannot bind), not the database itself
+(locked, disk full, connection lost)."""
 
 
 class StoreError(WamktError, RuntimeError):
@@ -103,6 +110,12 @@ class Store:
                 cur.row_factory = None
                 return cur.execute(sql, params).fetchall()
             return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of ``table`` (a name written in code) as the database has them, in order."""
+        with self.lock:
+            cursor = self.conn.execute(f"SELECT * FROM {table} LIMIT 0")
+            return [c[0] for c in cursor.description]
 
     def read_frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """A query's result as a pandas DataFrame."""

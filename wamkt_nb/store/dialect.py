@@ -90,17 +90,25 @@ class Dialect:
     """A subquery over the values of a JSON array passed as one ``?`` parameter, typed as the
     ``{type}`` filled in (``TEXT``, ``INTEGER``): ``col IN ({json_list})`` with a list of any length.
     Fill it with :meth:`values_of`."""
+    text_agg: str
+    """The comma-joined text of a group's values of ``{}`` (SQLite's ``group_concat``; its
+    ``string_agg`` is newer than the SQLite Python may ship with). Fill it with :meth:`joined`."""
 
     def values_of(self, sql_type: str = "TEXT") -> str:
         """``json_list`` for values of ``sql_type``: ``send_id IN ({dialect.values_of("INTEGER")})``."""
         return self.json_list.format(type=postgres_ddl(sql_type) if self is POSTGRES else sql_type)
 
+    def joined(self, expr: str) -> str:
+        """``text_agg`` of ``expr`` (which may start with ``DISTINCT``): ``{dialect.joined("s.arm")}``."""
+        return self.text_agg.format(expr)
+
 
 SQLITE = Dialect("sqlite", ("BEGIN IMMEDIATE",), ("BEGIN",), lambda sql: sql, "",
-                 "SELECT value FROM json_each(?)")
+                 "SELECT value FROM json_each(?)", "group_concat({})")
 POSTGRES = Dialect("postgresql", ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"), ("BEGIN",),
                    postgres_ddl, " FOR UPDATE SKIP LOCKED",
-                   "SELECT CAST(value AS {type}) FROM json_array_elements_text(CAST(? AS json)) AS value")
+                   "SELECT CAST(value AS {type}) FROM json_array_elements_text(CAST(? AS json)) AS value",
+                   "string_agg({}, ',')")
 
 
 def dialect_of(conn: object) -> Dialect:

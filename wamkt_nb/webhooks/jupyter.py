@@ -82,7 +82,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     route = url_path_join(serverapp.web_app.settings["base_url"], ROUTE)
     state = {"done": False, "lock": asyncio.Lock()}
     serverapp.web_app.add_handlers(".*$", [(route, WebhookHandler, {"service": service, "started": state})])
-    serverapp.log.info("wamkt_nb webhook receiver at %s (database %s)", route, store.path)
+    serverapp.log.info("wamkt_nb webhook receiver at %s (database %s)", route, store.where)
     if settings.worker:
         host_worker(serverapp, settings, open_store(database_path()))
     if not settings.app_secret or not settings.verify_token:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..clock import Clock, SystemClock
 from ..settings import Secret
-from ..store import Store
+from ..store import DATABASE_ERRORS, Store
 from .record import InboundHandler, record_batch
 from .signature import verify_signature
 from .updates import PayloadError, parse_payload
@@ -110,7 +109,7 @@ class WebhookReceiver:
             return _text(400, "not a WhatsApp webhook: nested too deeply")
         try:
             result = record_batch(self.store, batch, self.clock.now(), self.handler)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.error("webhook not recorded, asking Meta to retry: %s", exc)
             return _text(503, "could not record the update, retry later")
         for rej in batch.rejects[:5]:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..identities import apply_identity_change, resolve_identity
 from ..ledger.transitions import apply_status
-from ..store import Store
+from ..store import VALUE_ERRORS, Store
 from .consent import message_consent, record_consent
 from .updates import (
     IdentityChange, InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch,
@@ -57,10 +57,10 @@ class RecordResult:
         }
 
 
-STORE_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, sqlite3.InterfaceError,
-                sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.DataError)
-"""What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits);
-``sqlite3.OperationalError`` (locked, disk full) is not among them: that fails the batch, and Meta retries."""
+STORE_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, OverflowError, RecursionError, *VALUE_ERRORS)
+"""What writing one item can raise because of the item itself (a lone surrogate, a number beyond 64 bits,
+a NUL character on PostgreSQL); an operational error (locked, disk full) is not among them: that fails
+the batch, and Meta retries."""
 
 MAX_REJECT_ITEM_CHARS = 100_000
 
@@ -136,9 +136,9 @@ def record_batch(
 
         def status(st: StatusUpdate) -> None:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
+                "INSERT INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
                 " error_code, pricing_category, billable, payload_json, received_at, recipient_user_id)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (st.wamid, st.status, st.timestamp, st.recipient_id, st.callback_data, st.error_code,
                  st.pricing_category, None if st.billable is None else int(st.billable), _json(st.raw), received_at,
                  st.recipient_user_id),
@@ -171,8 +171,8 @@ def record_batch(
         def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
             values = [getattr(event, column) for column in own]  # the columns are named like the fields
             cur = conn.execute(
-                f"INSERT OR IGNORE INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
-                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
+                " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (event.template_id, event.name, event.language, *values, event.event_key, event.at,
                  _json(event.raw), received_at),
             )

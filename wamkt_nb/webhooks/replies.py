@@ -54,11 +54,11 @@ def queue_reply(
     body = payload.get("text", {}).get("body") if message_type == "text" else payload.get("template", {}).get("name")
     cur = conn.execute(
         "INSERT INTO replies (phone, kind, source, in_reply_to, message_type, body, payload_json,"
-        " phone_number_id, received_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " phone_number_id, received_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING reply_id",
         (phone, kind, source, in_reply_to, message_type, body, json.dumps(payload, ensure_ascii=False),
          phone_number_id, received_at, now),
     )
-    return int(cur.lastrowid)
+    return int(cur.fetchone()[0])
 
 
 RETRY_BUDGET_SECONDS = 1.5

@@ -13,6 +13,7 @@ def open_window(conn: sqlite3.Connection, phone: str, at: float) -> None:
     """Record an inbound message at ``at`` (a late, older message never shortens the window)."""
     conn.execute(
         "INSERT INTO service_windows (phone, last_inbound_at) VALUES (?, ?)"
-        " ON CONFLICT(phone) DO UPDATE SET last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at)",
+        " ON CONFLICT(phone) DO UPDATE SET last_inbound_at = CASE WHEN excluded.last_inbound_at"
+        " > service_windows.last_inbound_at THEN excluded.last_inbound_at ELSE service_windows.last_inbound_at END",
         (phone, at),
     )
