@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import ROOT
-from jupyterlab_server import (
+from jupyterlab_harness import (
     NOTEBOOK,
     diagnosed,
     log_console_errors,
