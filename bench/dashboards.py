@@ -58,7 +58,7 @@ def time_metrics(db_path: Path, repeats: int = 3) -> dict[str, float]:
 def time_render(workspace: Path) -> float:
     """Seconds from requesting the campaign overview in Voila to its figures painted in Chromium."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import CHROMIUM_ARGS, voila_server
+    from helpers.browser import CHROMIUM_ARGS, voila_server
     from playwright.sync_api import sync_playwright
 
     env = {"WAMKT_WORKSPACE": str(workspace)}

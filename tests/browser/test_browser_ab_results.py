@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
-from test_ab_widget import experiment_store
+from helpers import ROOT
+
+from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
+from helpers.experiments import experiment_store
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, open_dashboard, voila_server
-from crm_server import TOKEN, crm_server, make_customers
+from helpers import ROOT
+
+from helpers.browser import open_dashboard, voila_server
+from helpers.crm_server import TOKEN, crm_server, make_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
+from helpers import ROOT
+
+from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
 from wamkt_nb.analytics.synthetic import write_ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
+from helpers import ROOT
+
+from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
 from wamkt_nb.data.loaders import load_customers
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData

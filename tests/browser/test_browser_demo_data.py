@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, SECRETS, check_clean, open_dashboard, voila_server
-from preset_sql import preset_counts_by_sql
+from helpers import ROOT
+
+from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
+from helpers.preset_sql import preset_counts_by_sql
 from wamkt_nb.abtest import evaluate_campaign, experiment_spec, experiments
 from wamkt_nb.cli.demo import prepare
 from wamkt_nb.data.sample import default_now

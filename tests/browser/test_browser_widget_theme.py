@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SECRETS, open_dashboard, voila_server
-from test_ab_widget import experiment_store
+from helpers import ROOT
+from helpers.browser import SECRETS, open_dashboard, voila_server
+from helpers.experiments import experiment_store
 
 from wamkt_nb.widgets.theme import contrast
 

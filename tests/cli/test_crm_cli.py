@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
+from helpers.crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.cli import main
 from wamkt_nb.cli.load import ProgressLine
 from wamkt_nb.data.crm import FetchProgress

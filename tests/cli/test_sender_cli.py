@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from test_ledger import make_plan
+from helpers.plans import make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.cli import main

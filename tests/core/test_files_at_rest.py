@@ -13,11 +13,11 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from helpers import ROOT
 
 from wamkt_nb.cli import main
 from wamkt_nb.data.privacy import workspace_id_key
@@ -111,7 +111,7 @@ def test_every_file_wamkt_demo_creates_is_owner_only(tmp_path):
     """The whole workspace of a demo run (databases, Parquet, the ledger's snapshot next to the
     database) is owner-only: the snapshot was written 0644 by pyarrow under a 022 umask."""
     workspace = tmp_path / "demo"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-m", "wamkt_nb", "demo", "--no-serve", "--customers", "200", "--days", "2",
                     "--workspace", str(workspace)], env=env, check=True, capture_output=True, timeout=300)
     created = [workspace, *workspace.rglob("*")]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from test_ledger import make_plan
+from helpers.plans import make_plan
 
 from wamkt_nb.cloudapi.errors import error_from_payload
 from wamkt_nb.scrub import MASK, remember_secret, scrub

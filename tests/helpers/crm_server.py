@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from conftest import free_port
+from .processes import free_port
 
 TOKEN = "crm-secret-token-123"
 

@@ -8,7 +8,9 @@ import pytest
 from wamkt_nb.abtest import experiments
 from wamkt_nb.store import open_store
 
-from conftest import ROOT, execute_notebook, printed_text
+from helpers import ROOT
+
+from helpers.notebooks import execute_notebook, printed_text
 
 
 

@@ -7,7 +7,9 @@ import re
 
 from wamkt_nb.store import open_store
 
-from conftest import ROOT, execute_notebook, printed_text, widget_views
+from helpers import ROOT
+
+from helpers.notebooks import execute_notebook, printed_text, widget_views
 
 
 

@@ -18,8 +18,12 @@ from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.widgets.inbox import InboxView
 from wamkt_nb.workspace import save_customer_data
 
-from conftest import ROOT, SECRETS, check_clean, execute_notebook, open_dashboard, voila_server, widget_views
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
+from helpers import ROOT
+
+from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
+
+from helpers.notebooks import execute_notebook, widget_views
+from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 DASHBOARD = ROOT / "dashboards" / "inbox.ipynb"
 CAMPAIGN = "cmp-spring"

@@ -9,7 +9,9 @@ import pytest
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
 
-from conftest import ROOT, execute_notebook, widget_views
+from helpers import ROOT
+
+from helpers.notebooks import execute_notebook, widget_views
 
 
 

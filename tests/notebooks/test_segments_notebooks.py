@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, execute_notebook, widget_views
+from helpers import ROOT
+
+from helpers.notebooks import execute_notebook, widget_views
 
 
 @pytest.mark.parametrize("path", ["notebooks/02_segments.ipynb", "dashboards/segments.ipynb"])

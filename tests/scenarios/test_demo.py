@@ -16,7 +16,9 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import ROOT, free_port, wait_for_port
+from helpers import ROOT
+
+from helpers.processes import free_port, wait_for_port
 from wamkt_nb.analytics import compute_metrics, load_ledger
 from wamkt_nb.autoreply.repository import save_rule
 from wamkt_nb.clock import SimulatedClock

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from helpers.webhook_payloads import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, RecordingSender, inbound, signed
 
 from wamkt_nb.autoreply import Rule, save_rule
 from wamkt_nb.clock import ManualClock
@@ -17,8 +18,6 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.server import BackgroundServer
 from wamkt_nb.webhooks.service import build_service
-
-from webhook_payloads import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, RecordingSender, inbound, signed
 
 PHONE = "+4915112345678"
 

@@ -16,8 +16,8 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.service import build_service
 from wamkt_nb.webhooks.server import BackgroundServer
 
-from conftest import free_port, wait_for_port
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, receiver_client, signed, status
+from helpers.processes import free_port, wait_for_port
+from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, receiver_client, signed, status
 
 
 @pytest.fixture

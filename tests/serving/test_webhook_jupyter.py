@@ -14,8 +14,8 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
 
-from conftest import free_port, stop_process, wait_for_port, wait_until
-from webhook_payloads import inbound, signed
+from helpers.processes import free_port, stop_process, wait_for_port, wait_until
+from helpers.webhook_payloads import inbound, signed
 
 JUPYTER_TOKEN = "jupyter-login-token"
 VERIFY = "jupyter-verify-token"

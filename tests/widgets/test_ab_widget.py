@@ -6,14 +6,13 @@ import math
 
 import pandas as pd
 import pytest
+from helpers.experiments import T0, experiment_store
 
 from wamkt_nb.abtest import evaluate, plan_test, unit_outcomes
 from wamkt_nb.ledger import create_campaign
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.ab_planner import AbPlanner, parse_allocation
 from wamkt_nb.widgets.ab_results import AbResults
-
-T0 = 1_700_000_000.0
 
 
 def test_planner_shows_the_core_plan_and_a_power_curve():
@@ -68,26 +67,6 @@ def test_planner_shows_bad_input_as_a_message_and_keeps_the_last_plan():
 def test_parse_allocation():
     assert parse_allocation("2:1:1", 3) == [2.0, 1.0, 1.0]
     assert parse_allocation(" ", 2) is None
-
-
-def experiment_store(path, a=(60, 1_000), b=(95, 1_000), spec=None):
-    """A ledger with two arms of ``users`` conversions each, delivered one hour after T0."""
-    rows = []
-    for arm, (conv, users) in (("A", a), ("B", b)):
-        for i in range(users):
-            rows.append((f"{arm}{i}", arm, i < conv))
-    plan = pd.DataFrame({
-        "customer_id": [r[0] for r in rows], "phone": [f"+4915{n:09d}" for n in range(len(rows))],
-        "outcome": "send", "reason": "", "category": "marketing", "message_type": "text", "body": "Hi",
-        "payload": [{"type": "text"}] * len(rows), "planned_at": T0, "arm": [r[1] for r in rows],
-    })
-    store = open_store(path)
-    create_campaign(store, plan, name="Spring", now=T0, campaign_id="cmp-ab", experiment_key="spring",
-                    spec={"experiment": spec or {"metric": "conversion"}})
-    store.execute("UPDATE sends SET state = 'delivered', sent_at = ?, delivered_at = ?", (T0 + 3600, T0 + 3700))
-    store.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 25.0)",
-                      [(f"o{cid}", cid, T0 + 7200) for cid, _, converted in rows if converted])
-    return store
 
 
 def test_results_view_shows_verdict_table_and_chart(tmp_path):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
+from helpers.crm_server import TOKEN, crm, fresh_crm  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.data.crm import CRM_TOKEN_VARIABLE, CrmConfig, load_crm_customers
 from wamkt_nb.widgets.data_loader import DataLoaderWidget
 

@@ -15,7 +15,9 @@ from wamkt_nb.store import open_store
 from wamkt_nb.widgets.dry_run import DryRunView
 from wamkt_nb.widgets.preview import MessagePreview
 
-from conftest import ROOT, execute_notebook, widget_views
+from helpers import ROOT
+
+from helpers.notebooks import execute_notebook, widget_views
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 

@@ -5,8 +5,9 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import sender_sandbox, wait_until_async
-from test_ledger import make_plan
+from helpers.plans import make_plan
+from helpers.processes import wait_until_async
+from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions

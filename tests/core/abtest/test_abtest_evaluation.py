@@ -206,8 +206,7 @@ async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(t
     lose the same kind of people, so the arms are compared on equal terms."""
     import time
 
-    from conftest import zone_where_it_is
-    from test_ledger import make_plan
+    from helpers.plans import make_plan, zone_where_it_is
 
     from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
     from wamkt_nb.cloudapi import AsyncCloudClient

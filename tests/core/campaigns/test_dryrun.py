@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.dryrun_inputs import PROMO, SPEC, small
 
 from wamkt_nb.campaigns.dryrun import PLAN_COLUMNS, dry_run
 from wamkt_nb.compliance import Policy
@@ -17,27 +18,12 @@ from wamkt_nb.pricing import RateCard, guide_2024
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
-PROMO = template_from_text("rabatt_aktion", "de", "MARKETING",
-                           "Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
-                           examples={"first_name": "Anna", "discount": "10 %"})
-SPEC = MessageSpec(template={"de": PROMO}, params={"first_name": Param("first_name"),
-                                                    "discount": Param("discount", fallback="10 %")})
-
-
 @pytest.fixture(scope="module")
 def features():
     data = generate(1_500, seed=7, now=NOW.normalize())
     f = build_features(data, NOW)
     f["discount"] = np.where(f["total_spend"] > 500, "20 %", "10 %")
     return f
-
-
-def small(n=6, **extra):
-    base = {"customer_id": [f"c{i}" for i in range(n)], "phone": [f"+4915100000{i:03d}" for i in range(n)],
-            "name": [None] + [f"Name{i} Muster" for i in range(1, n)], "discount": ["15 %"] * n, "first_name": [None] + [f"Name{i}" for i in range(1, n)],
-            "language": ["de"] * n, "timezone": ["Europe/Berlin"] * n, "opted_in": [True] * n,
-            "most_active_hour": [20.0] * n, "read_rate": [0.5] * n, "reply_rate": [0.1] * n}
-    return pd.DataFrame(base | extra)
 
 
 def test_plan_has_the_contract_columns_and_one_row_per_recipient(features):

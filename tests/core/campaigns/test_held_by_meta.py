@@ -16,7 +16,7 @@ from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, signed, status
+from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, signed, status
 
 DAY = 86_400.0
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

@@ -8,9 +8,9 @@ import time
 
 import httpx
 import pytest
-from conftest import sender_sandbox, wait_until_async
-from test_ledger import make_plan
-from test_sender import receiver  # noqa: F401 - the webhook receiver fixture, on this module's sandbox
+from helpers.plans import make_plan
+from helpers.processes import wait_until_async
+from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.analytics.funnel import enrich, failures, funnel

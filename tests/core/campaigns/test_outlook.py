@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from test_ledger import NOW, make_plan
+from helpers.plans import NOW, make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.outlook import exclusions, exclusions_figure, waiting

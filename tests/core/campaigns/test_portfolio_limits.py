@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 import pandas as pd
 import pytest
+from helpers import ROOT
+from helpers.dryrun_inputs import SPEC, small
 
-from tests.test_dryrun import SPEC, small
 from wamkt_nb.campaigns.dryrun import dry_run
 from wamkt_nb.campaigns.portfolio import portfolio_policy, shared_limit
 from wamkt_nb.clock import ManualClock
@@ -127,15 +128,14 @@ def test_standalone_sandbox_serves_a_portfolio_of_numbers():
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    from conftest import free_port, wait_for_port
+    from helpers.processes import free_port, wait_for_port
 
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
     proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "20",
                              "--tier", "TIER_250", "--portfolio-number", SECOND],
-                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, proc=proc)

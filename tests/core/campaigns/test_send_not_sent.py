@@ -7,9 +7,9 @@ import asyncio
 import time
 
 import pytest
-from test_ledger import make_plan
+from helpers.plans import make_plan
 
-from conftest import free_port
+from helpers.processes import free_port
 from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb import ledger
 from wamkt_nb.cli import main

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, stop_process, wait_for_port
-from test_ledger import make_plan
+from helpers import ROOT
+from helpers.plans import make_plan
+from helpers.processes import free_port, stop_process, wait_for_port
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions

@@ -6,17 +6,15 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import sender_sandbox, wait_until_async
-from test_ledger import make_plan
+from helpers.plans import make_plan
+from helpers.processes import wait_until_async
+from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import Faults, Sandbox, SandboxConfig
-from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.server import BackgroundServer
-from wamkt_nb.webhooks.service import service_from_settings
 
 DATA = generate(60, seed=5)
 
@@ -25,19 +23,6 @@ DATA = generate(60, seed=5)
 def sandbox():
     with sender_sandbox(DATA, faults=Faults(timeout_seconds=2.0)) as sb:
         yield sb
-
-
-@pytest.fixture
-def receiver(sandbox, tmp_path, store):
-    """The webhook receiver (own connection to the same database), registered with the sandbox."""
-    settings = sandbox.settings(verify_token="vt-123")
-    own = open_store(tmp_path / "w.db")
-    service = service_from_settings(settings, own)
-    with BackgroundServer(service.asgi_app()) as srv:
-        sandbox.set_webhook(srv.url + "/webhook", "vt-123")
-        yield srv
-        sandbox.set_webhook(None)
-    own.close()
 
 
 def plan_for(customers, **kw):
@@ -248,7 +233,7 @@ async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
 
 
 async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
-    from conftest import free_port
+    from helpers.processes import free_port
 
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="x") as client:

@@ -5,8 +5,8 @@ the embedded sandbox over real HTTP on 127.0.0.1."""
 import time
 
 import pytest
-from conftest import sender_sandbox, zone_where_it_is
-from test_ledger import make_plan
+from helpers.plans import make_plan, zone_where_it_is
+from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.planned_policy import campaign_policy

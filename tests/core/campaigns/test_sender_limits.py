@@ -4,9 +4,9 @@ the embedded sandbox's limits on, over real HTTP on 127.0.0.1, and a real SQLite
 import time
 
 import pytest
-from test_ledger import make_plan
+from helpers.plans import make_plan
 
-from conftest import sender_sandbox
+from helpers.sandboxes import sender_sandbox
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
 from wamkt_nb.cloudapi import AsyncCloudClient

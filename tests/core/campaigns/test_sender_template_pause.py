@@ -8,8 +8,9 @@ import asyncio
 import time
 
 import pandas as pd
-from conftest import sender_sandbox, wait_until_async
-from test_ledger import make_plan
+from helpers.plans import make_plan
+from helpers.processes import wait_until_async
+from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions

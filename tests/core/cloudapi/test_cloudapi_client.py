@@ -138,7 +138,7 @@ async def test_faults_500_timeout_and_dropped_response(sb, data):
 
 
 async def test_connection_refused_is_transport_error_not_unknown():
-    from tests.conftest import free_port
+    from helpers.processes import free_port
 
     client = AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="t")
     try:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
+from helpers.crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
 from wamkt_nb.data.crm import (CrmConfig, CrmError, FetchCancelled, FetchProgress, crm_table, describe_progress,
                                fetch_records, load_crm_customers, url_place)
 from wamkt_nb.data.loaders import load_customers
@@ -95,7 +95,7 @@ def test_wrong_records_path_names_the_keys(crm):
 
 def test_unreachable_crm_and_secrets_in_urls():
     sleeps = Sleeps()
-    from conftest import free_port
+    from helpers.processes import free_port
 
     config = CrmConfig(f"http://127.0.0.1:{free_port()}/x?api_key=abc123", token="t", retries=1, backoff=0.01)
     with pytest.raises(CrmError, match="CRM unreachable: .*ConnectError after 2 attempts") as info:

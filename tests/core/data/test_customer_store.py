@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from preset_sql import preset_counts_by_sql
+from helpers.preset_sql import preset_counts_by_sql
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
 from wamkt_nb.data.schema import CustomerData

@@ -18,7 +18,7 @@ from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.autoreply import AutoReplier
 
-from webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
+from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 T0 = 1_750_000_000.0
 A, B, C, D, E = "+4915100000001", "+4915100000002", "+4915100000003", "+4915100000004", "+4915100000005"

@@ -5,7 +5,7 @@ sender's claim and outcomes, the webhook's statuses, a cancel)."""
 import itertools
 
 import pytest
-from test_ledger import NOW, make_plan
+from helpers.plans import NOW, make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.ledger import Outcome

@@ -7,8 +7,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import wait_until
-from tests.test_sandbox_webhooks import VERIFY, Receiver
+from helpers.processes import wait_until
+from helpers.raw_receiver import VERIFY, Receiver
 from wamkt_nb.bsuid import bsuid_country, is_bsuid
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import template_message, text_message

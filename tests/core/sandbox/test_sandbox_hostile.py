@@ -20,8 +20,8 @@ from wamkt_nb.sandbox.app import MAX_JSON_BYTES
 from wamkt_nb.sandbox.requestlog import MAX_LOGGED_BODY, RequestLog
 from wamkt_nb.sandbox.webhooks import WebhookError, verify_callback
 
-from conftest import free_port
-from json_mutation import mutated
+from helpers.processes import free_port
+from helpers.json_mutation import mutated
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
 

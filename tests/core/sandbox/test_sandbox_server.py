@@ -10,7 +10,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for_port, wait_until
+from helpers import ROOT
+from helpers.processes import free_port, wait_for_port, wait_until
 from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.clock import ManualClock, SimulatedClock
 from wamkt_nb.cloudapi import CloudClient, template_message

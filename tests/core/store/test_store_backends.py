@@ -6,9 +6,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.scrub import scrub
@@ -16,8 +16,6 @@ from wamkt_nb.settings import SettingsError, load_settings
 from wamkt_nb.store import INTEGRITY_ERRORS, StoreError, claim_rows, open_store
 from wamkt_nb.store.dialect import dialect_of, postgres_ddl, pyformat
 from wamkt_nb.store.migrations import known_migrations
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def add_campaign(conn, campaign_id="c1", category="marketing"):
@@ -104,7 +102,7 @@ def test_newer_database_is_refused_on_both(store_target):
 
 
 def test_unreachable_server_names_it_without_the_password(tmp_path):
-    from conftest import free_port
+    from helpers.processes import free_port
 
     url = f"postgresql://alice:s3cret-pass@127.0.0.1:{free_port()}/team?connect_timeout=3"
     with pytest.raises(StoreError) as caught:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from webhook_payloads import receiver_client, signed
+from helpers.webhook_payloads import receiver_client, signed
 
 from wamkt_nb.bsuid import bsuid_country, is_any_bsuid, is_bsuid, is_parent_bsuid
 from wamkt_nb.cloudapi import payloads

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.json_mutation import mutated
+from helpers.webhook_payloads import inbound, preference, receiver_client, signed, status, template_update
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from json_mutation import mutated
-from webhook_payloads import inbound, preference, receiver_client, signed, status, template_update
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from wamkt_nb.webhooks import WebhookReceiver, parse_payload, sign_body, verify_
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.updates import PayloadError, StatusUpdate
 
-from webhook_payloads import (
+from helpers.webhook_payloads import (
     APP_SECRET, VERIFY_TOKEN, inbound, preference, signed, status, template_quality_update, template_update,
 )
 
