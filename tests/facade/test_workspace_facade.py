@@ -16,7 +16,7 @@ from wamkt_nb import Workspace
 from wamkt_nb.aio import run_sync
 from wamkt_nb.ledger import LedgerError
 from wamkt_nb.compliance import Policy
-from wamkt_nb.data.sample import default_now
+from wamkt_nb.data.sample import default_now, generate
 from wamkt_nb.messages import template_from_text
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.segments import PRESETS
@@ -95,7 +95,7 @@ def test_ab_campaign_plans_and_evaluates(tmp_path):
 
 
 def test_live_mode_uses_the_settings_address(tmp_path):
-    with Sandbox() as sandbox:  # our own 127.0.0.1 sandbox stands in for Meta
+    with Sandbox(customers=generate(20, seed=3)) as sandbox:  # our own 127.0.0.1 sandbox stands in for Meta
         settings = sandbox.settings().replace(sandbox=False, waba_id=sandbox.waba_id,
                                               phone_number_ids=(sandbox.phone_number_id,))
         with Workspace(settings, directory=tmp_path) as ws:

@@ -11,7 +11,7 @@ import httpx
 
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
-from wamkt_nb.webhooks.service import build_service
+from wamkt_nb.serving.service import build_service
 from wamkt_nb.webhooks.signature import sign_body
 
 APP_SECRET = "test-app-secret"

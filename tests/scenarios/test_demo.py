@@ -30,7 +30,7 @@ from wamkt_nb.scenarios.demo import (
 from wamkt_nb.inbox.queries import open_conversations
 from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.wiring import connect_sandbox
+from wamkt_nb.serving.wiring import connect_sandbox
 
 SMALL = (
     DemoCampaign(0.42, "Newsletter", None),

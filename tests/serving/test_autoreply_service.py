@@ -17,7 +17,7 @@ from wamkt_nb.cloudapi import ServerError
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.consent import opted_out
 from wamkt_nb.webhooks.server import BackgroundServer
-from wamkt_nb.webhooks.service import build_service
+from wamkt_nb.serving.service import build_service
 
 PHONE = "+4915112345678"
 

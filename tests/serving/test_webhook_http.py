@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.service import build_service
+from wamkt_nb.serving.service import build_service
 from wamkt_nb.webhooks.server import BackgroundServer
 
 from helpers.processes import free_port, wait_for_port

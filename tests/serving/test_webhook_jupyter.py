@@ -44,7 +44,7 @@ def jupyter(sandbox, tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={JUPYTER_TOKEN}", "--ServerApp.base_url=/lab-base/",
-         "--ServerApp.jpserver_extensions=wamkt_nb.webhooks=True"],
+         "--ServerApp.jpserver_extensions=wamkt_nb.serving=True"],
         cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:

@@ -12,7 +12,7 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.inbox import open_conversations
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.wiring import connect_sandbox
+from wamkt_nb.serving.wiring import connect_sandbox
 from wamkt_nb.widgets.inbox import InboxView
 
 

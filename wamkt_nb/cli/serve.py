@@ -17,7 +17,7 @@ from ..autoreply import language_lookup
 from ..data.stored import customer_column
 from ..settings import load_settings
 from ..store import open_store
-from ..webhooks.service import service_from_settings
+from ..serving.service import service_from_settings
 from ..workspace import database_path
 from . import CliError, existing_parent, finite_number, port_number, whole_number
 

@@ -27,7 +27,7 @@ from ..messages import MessageSpec, Template
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..store import Store
-from ..webhooks.wiring import connect_sandbox
+from ..serving.wiring import connect_sandbox
 
 
 @dataclass(frozen=True)

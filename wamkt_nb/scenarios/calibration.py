@@ -48,7 +48,7 @@ from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store, open_store
-from ..webhooks.wiring import connect_sandbox
+from ..serving.wiring import connect_sandbox
 from .ab_play import approved_template
 from .demo import _advance_to, _send, _send_due, finish_history
 

@@ -39,7 +39,7 @@ from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
 from ..sandbox.templates import default_templates
 from ..segments import evaluate, preset
 from ..store import Store
-from ..webhooks.wiring import SandboxLink, connect_sandbox
+from ..serving.wiring import SandboxLink, connect_sandbox
 from .ab_play import approved_template, plan_from_history
 
 DAY = 86_400.0

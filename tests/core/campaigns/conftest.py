@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wamkt_nb.webhooks.service import service_from_settings
+from wamkt_nb.serving.service import service_from_settings
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
 

@@ -29,7 +29,7 @@ from wamkt_nb.sandbox import SandboxConfig
 from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks.server import BackgroundServer
-from wamkt_nb.webhooks.service import service_from_settings
+from wamkt_nb.serving.service import service_from_settings
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import ERRORS_REFRESH, CampaignRunner, SendOptions, UnknownPolicy
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
-from wamkt_nb.webhooks.wiring import connect_sandbox
+from wamkt_nb.serving.wiring import connect_sandbox
 
 DATA = generate(30, seed=3)
 

@@ -18,7 +18,7 @@ from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import AsyncCloudClient, template_message
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox.validate import validate_message
-from wamkt_nb.webhooks.wiring import connect_sandbox
+from wamkt_nb.serving.wiring import connect_sandbox
 
 DATA = generate(60, seed=21, now="2026-11-20")
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()

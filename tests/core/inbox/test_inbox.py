@@ -86,7 +86,7 @@ def test_empty_inbox(tmp_path):
 
 
 def test_answering_through_the_sandbox(tmp_path):
-    from wamkt_nb.webhooks.wiring import connect_sandbox
+    from wamkt_nb.serving.wiring import connect_sandbox
 
     data = generate(10, seed=9, now="2025-10-09")  # the day of the ManualClock below, not today
     store = open_store(tmp_path / "w.db")

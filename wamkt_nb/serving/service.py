@@ -14,9 +14,9 @@ from ..clock import Clock, SystemClock
 from ..cloudapi import AsyncCloudClient
 from ..settings import Secret, Settings
 from ..store import Store
-from .asgi import create_app
-from .receiver import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
-from .replies import MessageSender, ReplyDispatcher
+from ..webhooks.asgi import create_app
+from ..webhooks.receiver import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
+from ..webhooks.replies import MessageSender, ReplyDispatcher
 
 WEBHOOK_PATH = "/webhook"
 

@@ -1,6 +1,6 @@
 """Jupyter server extension: the webhook endpoint at ``{base_url}wamkt/webhook`` inside JupyterLab.
 
-Enable with ``jupyter lab --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True`` (or the same
+Enable with ``jupyter lab --ServerApp.jpserver_extensions=wamkt_nb.serving=True`` (or the same
 key in ``jupyter_server_config.json``); it is not on by default. Meta cannot log in to Jupyter nor send an
 XSRF token, so the handler skips both and authenticates every POST by ``X-Hub-Signature-256``
 and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``.
@@ -17,8 +17,8 @@ from tornado import web
 
 from ..settings import database_path, load_settings
 from ..store import open_store
+from ..webhooks.signature import SIGNATURE_HEADER
 from .service import WebhookService, service_from_settings
-from .signature import SIGNATURE_HEADER
 
 ROUTE = "wamkt/webhook"
 

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from ..store import Store
-from .server import BackgroundServer
+from ..webhooks.server import BackgroundServer
 from .service import WEBHOOK_PATH, WebhookService, service_from_settings
 
 
