@@ -9,6 +9,7 @@ import time
 
 import pytest
 from helpers import ROOT
+from helpers.counter import bump
 
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.scrub import scrub
@@ -217,14 +218,6 @@ def test_transaction_rolls_back_on_error(any_store):
 
 # -- concurrency ---------------------------------------------------------------------------------------
 
-def bump(store, times):
-    """Read, then write, in one writing transaction: a lost update shows as a short count."""
-    for _ in range(times):
-        with store.transaction() as conn:
-            n = conn.execute("SELECT last_inbound_at FROM service_windows WHERE phone = 'counter'").fetchone()[0]
-            conn.execute("UPDATE service_windows SET last_inbound_at = ? WHERE phone = 'counter'", (n + 1,))
-
-
 def test_writers_in_two_threads_never_lose_an_update(any_store):
     stores = [any_store, open_store(any_store.target)]  # a second connection to the same database
     stores[0].execute("INSERT INTO service_windows VALUES ('counter', 0)")
@@ -266,7 +259,7 @@ def test_writers_in_two_processes_never_lose_an_update(store_target, tmp_path):
         store.execute("INSERT INTO service_windows VALUES ('counter', 0)")
     go = tmp_path / "go"
     script = ("import sys, time, pathlib; sys.path[:0] = [sys.argv[2], sys.argv[3]]\n"
-              "from test_store_backends import bump\nfrom wamkt_nb.store import open_store\n"
+              "from helpers.counter import bump\nfrom wamkt_nb.store import open_store\n"
               "with open_store(sys.argv[1]) as s:\n"
               "    while not pathlib.Path(sys.argv[4]).exists(): time.sleep(0.01)\n"
               "    bump(s, 50)\n")
