@@ -1,4 +1,4 @@
-"""The data loader's CRM fetch in the background, against the fake CRM on 127.0.0.1 (tests/crm_server.py).
+"""The data loader's CRM fetch in the background, against the fake CRM on 127.0.0.1 (tests/helpers/crm_server.py).
 
 The widget is driven in plain pytest: the click returns at once, the test polls traits until a
 condition holds (generous deadlines, no fixed sleeps), and cancels or lets the fetch finish.

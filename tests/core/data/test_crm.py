@@ -1,4 +1,4 @@
-"""The CRM loader against a real HTTP server on 127.0.0.1 (tests/crm_server.py)."""
+"""The CRM loader against a real HTTP server on 127.0.0.1 (tests/helpers/crm_server.py)."""
 
 from __future__ import annotations
 
