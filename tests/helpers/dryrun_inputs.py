@@ -15,7 +15,8 @@ SPEC = MessageSpec(template={"de": PROMO}, params={"first_name": Param("first_na
 
 def small(n=6, **extra):
     base = {"customer_id": [f"c{i}" for i in range(n)], "phone": [f"+4915100000{i:03d}" for i in range(n)],
-            "name": [None] + [f"Name{i} Muster" for i in range(1, n)], "discount": ["15 %"] * n, "first_name": [None] + [f"Name{i}" for i in range(1, n)],
+            "name": [None] + [f"Name{i} Muster" for i in range(1, n)], "discount": ["15 %"] * n,
+            "first_name": [None] + [f"Name{i}" for i in range(1, n)],
             "language": ["de"] * n, "timezone": ["Europe/Berlin"] * n, "opted_in": [True] * n,
             "most_active_hour": [20.0] * n, "read_rate": [0.5] * n, "reply_rate": [0.1] * n}
     return pd.DataFrame(base | extra)

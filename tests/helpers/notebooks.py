@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nbformat
+from nbclient import NotebookClient
+
 
 def execute_notebook(path: Path, timeout: int = 180) -> tuple[Any, list]:
     """Run a notebook top to bottom in its own folder (nbclient, kernel python3), failing on any error.
 
     Returns the executed notebook and the outputs of its code cells.
     """
-    import nbformat
-    from nbclient import NotebookClient
-
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()

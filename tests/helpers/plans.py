@@ -28,7 +28,7 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
     if isinstance(n, int):
         people = [(f"c{i}", f"+49151{i:07d}", f"Kunde {i}") for i in range(n)]
     else:
-        people = list(zip(n["customer_id"].astype(str), n["phone"], n["first_name"].fillna("Kunde")))
+        people = list(zip(n["customer_id"].astype(str), n["phone"], n["first_name"].fillna("Kunde"), strict=True))
     rows = []
     for i, (cid, phone, first) in enumerate(people):
         out = "excluded" if i < excluded else "send"
