@@ -35,7 +35,7 @@ from ..segments.rules import Node
 from ..segments.saved import list_segments, load_segment, save_segment
 from ..settings import Settings, load_settings
 from ..store import Store, open_store
-from ..webhooks.wiring import SandboxLink, connect_sandbox
+from ..serving.wiring import SandboxLink, connect_sandbox
 from ..workspace import database_path, workspace_dir
 from .campaign import Campaign, Message
 
