@@ -11,14 +11,21 @@ from helpers import ROOT
 
 from wamkt_nb.clock import parse_now
 
-PROBE = ("import time; from wamkt_nb.clock import SystemClock, wall_time; from wamkt_nb.data.sample import default_now;"
-         "a = wall_time(); time.sleep(0.2); b = SystemClock().now(); print(a, b, default_now().isoformat())")
+PROBE = (
+    "import time; from wamkt_nb.clock import SystemClock, wall_time; from wamkt_nb.data.sample import default_now;"
+    "a = wall_time(); time.sleep(0.2); b = SystemClock().now(); print(a, b, default_now().isoformat())"
+)
 
 
 def probe(**env: str) -> tuple[float, float, str]:
     clean = {k: v for k, v in os.environ.items() if k != "WAMKT_NOW"}
-    out = subprocess.run([sys.executable, "-c", PROBE], env={**clean, "PYTHONPATH": str(ROOT), **env},
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), out[2]
 
 

@@ -18,15 +18,29 @@ from ..settings import Settings
 from ..store import Store
 
 
-def history_workspace(store: Store, customers: CustomerData, start: float, pace: float, *,
-                      behaviour: BehaviourParams | None = None, templates: Sequence[Template] = (),
-                      seed: int = SandboxConfig.seed) -> Workspace:
+def history_workspace(
+    store: Store,
+    customers: CustomerData,
+    start: float,
+    pace: float,
+    *,
+    behaviour: BehaviourParams | None = None,
+    templates: Sequence[Template] = (),
+    seed: int = SandboxConfig.seed,
+) -> Workspace:
     """A sandbox workspace over ``store`` (left open) for ``customers`` on simulated time from ``start``:
     an unlimited tier whose throughput keeps up with ``pace``, so a history's sends never wait on Meta's
     limits; ``seed`` fixes the sandbox's draws."""
     config = SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace), seed=seed)
-    return Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start), customers=customers,
-                     behaviour=behaviour, templates=templates, sandbox_config=config)
+    return Workspace(
+        Settings(sandbox=True),
+        store=store,
+        clock=SimulatedClock(start),
+        customers=customers,
+        behaviour=behaviour,
+        templates=templates,
+        sandbox_config=config,
+    )
 
 
 def finish_history(ws: Workspace, until: float, pace: float) -> dict[str, int]:
