@@ -231,7 +231,7 @@ def play_history(
     ids = data.customers["customer_id"].astype(str).to_numpy()
     phones = data.customers["phone"].astype(str).to_numpy()
     behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
-    with history_workspace(store, data, start, pace, behaviour=behaviour,
+    with history_workspace(store, data, start, behaviour=behaviour,
                            templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
         for at, campaign in events:
