@@ -42,6 +42,8 @@ def test_the_default_demo_ab_test_is_planned_and_calls_b(tmp_path):
     assert f"{has:,} users in its smallest arm of the {spec['planned_per_arm']:,} planned" in verdict.reason
     guardrails = evaluation.guardrails.set_index("guardrail")
     assert set(guardrails.index) == {"opt_out", "block"} and not guardrails["harmed"].any()
+    no_margin = evaluate_campaign(store, campaign_id, guardrail_margin=0.0)[1].guardrails.set_index("guardrail")
+    assert (guardrails["p_one_sided"] > no_margin["p_one_sided"]).all()  # the stored margin was applied
     shown = AbResults(store)
     assert shown.metric.value == "read" and verdict.headline in shown.verdict.value
     store.close()
