@@ -25,8 +25,13 @@ HELD_SQL = f"state = 'failed' AND error_code = {HELD_BY_META}"
 """A row Meta held back (the only ``failed`` rows that are not failures of ours)."""
 
 
-def held_retry_at(conn: sqlite3.Connection, phone: str, held_at: float, delay: float = HELD_RETRY_SECONDS,
-                  cap_seconds: float = MARKETING_CAP_SECONDS) -> float:
+def held_retry_at(
+    conn: sqlite3.Connection,
+    phone: str,
+    held_at: float,
+    delay: float = HELD_RETRY_SECONDS,
+    cap_seconds: float = MARKETING_CAP_SECONDS,
+) -> float:
     """When a marketing message Meta held back (131049) at ``held_at`` may be retried: ``delay``
     after the hold, and not before the customer's latest marketing reservation is ``cap_seconds``
     old (the retry itself must still pass the reservation when it runs)."""
@@ -40,10 +45,13 @@ def schedule_held_retry(conn: sqlite3.Connection, send_id: int, held_at: float) 
     record when one retry may run, durably, for the worker that sends due retries."""
     row = conn.execute(
         "SELECT s.phone, c.spec_json FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id"
-        " WHERE s.send_id = ? AND s.retry_after IS NULL", (send_id,)).fetchone()
+        " WHERE s.send_id = ? AND s.retry_after IS NULL",
+        (send_id,),
+    ).fetchone()
     if row is not None and _opted_in(row[1]):
-        conn.execute("UPDATE sends SET retry_after = ? WHERE send_id = ?",
-                     (held_retry_at(conn, row[0], held_at), send_id))
+        conn.execute(
+            "UPDATE sends SET retry_after = ? WHERE send_id = ?", (held_retry_at(conn, row[0], held_at), send_id)
+        )
 
 
 def _opted_in(spec_json: str | None) -> bool:
@@ -70,7 +78,9 @@ def due_held_retries(store: Store, now: float) -> pd.DataFrame:
     (each still goes through the 24 h marketing cap when it is sent)."""
     return store.read_frame(
         f"SELECT send_id, campaign_id, recipient_key, customer_id, phone, retry_after FROM sends"
-        f" WHERE {HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? ORDER BY retry_after", (now,))
+        f" WHERE {HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? ORDER BY retry_after",
+        (now,),
+    )
 
 
 def held_count(store: Store, campaign_id: str) -> int:
