@@ -51,3 +51,23 @@ def test_unset_means_the_wall_clock():
 def test_bad_value_names_the_variable():
     with pytest.raises(ValueError, match="WAMKT_NOW"):
         parse_now("tomorrow at noon")
+
+
+SESSION = "from wamkt_nb.data.sample import session_now; print(session_now().isoformat())"
+
+
+def session(**env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k != "WAMKT_NOW"}
+    return subprocess.run(
+        [sys.executable, "-c", SESSION],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_notebook_sessions_play_at_wamkt_now_or_at_14_utc():
+    """Notebooks 03/04 play at the pinned time (a nighttime run stays at night), else today 14:00 UTC."""
+    assert session(WAMKT_NOW="2026-06-01T01:00:00").startswith("2026-06-01T01:00:0")
+    assert session().endswith("T14:00:00+00:00")

@@ -153,8 +153,11 @@ def test_notebook_03_executes_against_the_sandbox(workspace):
     assert widget_views(outputs), "the preview was not displayed"
     text = "".join(o.get("text", "") for o in outputs)
     assert "synced" in text and "variable_at_start" in text  # the draft's findings were printed
-    assert "'send':" in text and "error" not in text.split("synced")[1].split("\n")[0]
-    assert (workspace / "wamkt.db").is_file()
+    assert "error" not in text.split("synced")[1].split("\n")[0]
+    assert len(widget_views(outputs)) == 2, "the preview and the dry-run view were not both displayed"
+    with open_store(workspace / "wamkt.db") as store:  # the dry run saved the campaign 04 sends
+        planned = store.query("SELECT COUNT(*) FROM sends WHERE campaign_id = 'spring-sale' AND state = 'planned'")
+    assert planned[0][0] > 0
 
 
 def test_segment_picker_and_language_variants_of_a_template(tmp_path, features, templates):

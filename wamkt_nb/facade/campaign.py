@@ -153,7 +153,11 @@ class Campaign:
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
             ledger.discard_unsent(store, self.name)
-        design = self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan else self.design
+        design = (
+            (self.design or {}) | self.test_plan.sample.spec() | {"metric": self.metric}
+            if self.test_plan
+            else self.design
+        )
         ledger.create_campaign(
             store,
             report.plan,

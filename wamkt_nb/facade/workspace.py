@@ -174,7 +174,8 @@ class Workspace:
         ``segment_name``. ``params`` are columns added to the audience (a value, or a function of it).
         ``name`` is the campaign's id; ``title`` the name the ledger shows (default: the id).
         ``experiment_key`` draws and records the arms of ``{arm: message}`` (default: the id);
-        ``design`` is the experiment's stored design when :meth:`Campaign.plan_test` does not plan it."""
+        ``design`` is the experiment's stored design when :meth:`Campaign.plan_test` does not plan it, and
+        beside a plan what the plan does not set (e.g. ``guardrail_margin``)."""
         if message is None:
             key = name or segment
             if not isinstance(key, str):

@@ -159,13 +159,7 @@ def play_calibration(
         params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS),
     )
     workspace = history_workspace(
-        store,
-        data,
-        START.timestamp(),
-        pace,
-        behaviour=run.params,
-        seed=seed,
-        templates=(NEWSLETTER, NAME_FIRST, NAME_LATE),
+        store, data, START.timestamp(), behaviour=run.params, seed=seed, templates=(NEWSLETTER, NAME_FIRST, NAME_LATE)
     )
     with workspace as ws:
 
