@@ -41,7 +41,15 @@ from .campaigns import (
 )
 from .cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since, template_recipients
 from .errors import LedgerError
-from .held import HELD_RETRY_SECONDS, due_held_retries, held_count, held_customers, held_retry_at, set_held_retry
+from .held import (
+    HELD_RETRY_SECONDS,
+    due_held_retries,
+    held_count,
+    held_customers,
+    held_retry_at,
+    requeue_due_held,
+    set_held_retry,
+)
 from .leases import LEASE_SECONDS, acquire_lease, release_lease, renew_lease
 from .reports import (
     campaign_rows,
@@ -97,7 +105,7 @@ __all__ = [
     "held_retry_at", "import_campaigns", "import_sends", "last_recorded", "marketed_phones", "marketed_since",
     "marketing_read_history", "moves_forward", "new_campaign_id", "pending_holdouts", "planned_sends",
     "reached_phones", "recipient_key", "reconcile_sends", "reconcile_unknown", "record_outcomes",
-    "recorded_arms", "recover_in_flight", "release_lease", "renew_lease", "requeue", "resend_report",
+    "recorded_arms", "recover_in_flight", "release_lease", "renew_lease", "requeue", "requeue_due_held", "resend_report",
     "send_rows", "send_table_columns", "set_campaign_status", "set_held_retry", "spec_of", "state_counts",
     "template_recipients", "to_epoch", "unknown_sends", "update_spec",
 ]
