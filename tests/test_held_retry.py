@@ -33,8 +33,8 @@ def another_business_markets(ws, phones):
 
 def rows(ws, name):
     return {r["customer_id"]: dict(r) for r in ws.store.query(
-        "SELECT customer_id, recipient_key, phone, state, error_code, failed_at, wamid, retried_wamid, retry_after, reason, attempts"
-        " FROM sends WHERE campaign_id = ?", (name,))}
+        "SELECT customer_id, recipient_key, phone, state, error_code, failed_at, wamid, retried_wamid, retry_after,"
+        " reason, attempts FROM sends WHERE campaign_id = ?", (name,))}
 
 
 def held(ws, name):

@@ -105,7 +105,8 @@ __all__ = [
     "held_retry_at", "import_campaigns", "import_sends", "last_recorded", "marketed_phones", "marketed_since",
     "marketing_read_history", "moves_forward", "new_campaign_id", "pending_holdouts", "planned_sends",
     "reached_phones", "recipient_key", "reconcile_sends", "reconcile_unknown", "record_outcomes",
-    "recorded_arms", "recover_in_flight", "release_lease", "renew_lease", "requeue", "requeue_due_held", "resend_report",
+    "recorded_arms", "recover_in_flight", "release_lease", "renew_lease", "requeue", "requeue_due_held",
+    "resend_report",
     "send_rows", "send_table_columns", "set_campaign_status", "set_held_retry", "spec_of", "state_counts",
     "template_recipients", "to_epoch", "unknown_sends", "update_spec",
 ]
