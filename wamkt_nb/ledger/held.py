@@ -80,8 +80,9 @@ def due_held_retries(store: Store, now: float) -> pd.DataFrame:
         f" WHERE {_DUE_SQL} ORDER BY retry_after", (now,))
 
 
-_DUE_SQL = f"{HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? AND retried_wamid IS NULL"
-"""A held row whose one retry is due and not yet made."""
+_DUE_SQL = (f"{HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? AND retried_wamid IS NULL"
+            " AND campaign_id IN (SELECT campaign_id FROM campaigns WHERE status <> 'cancelled')")
+"""A held row whose one retry is due and not yet made, in a campaign not cancelled."""
 
 
 def requeue_due_held(store: Store, now: float) -> list[str]:
@@ -92,8 +93,7 @@ def requeue_due_held(store: Store, now: float) -> list[str]:
     if it has none, so the worker sends the retries however the campaign was first sent."""
     with store.transaction() as conn:
         campaigns = [r[0] for r in conn.execute(
-            f"SELECT DISTINCT campaign_id FROM sends WHERE {_DUE_SQL} AND campaign_id IN"
-            " (SELECT campaign_id FROM campaigns WHERE status <> 'cancelled') ORDER BY campaign_id",
+            f"SELECT DISTINCT campaign_id FROM sends WHERE {_DUE_SQL} ORDER BY campaign_id",
             (now,)).fetchall()]
         for campaign_id in campaigns:
             conn.execute(
