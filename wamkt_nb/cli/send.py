@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--api", choices=SEND_APIS, default=None,
                    help="send through Cloud API /messages or the Marketing Messages API /marketing_messages "
                         "(marketing campaigns only); stored with the campaign (default: as stored, else messages)")
+    p.add_argument("--retry-held", action="store_true",
+                   help="retry a message Meta holds back (131049) once, no sooner than 24 h later and only "
+                        "if the 24 h marketing cap allows it then (stored with the campaign)")
     p.add_argument("--phone-number-id", action="append", dest="phone_number_ids",
                    help="sending number (repeat for several); default from settings")
     p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
@@ -186,6 +189,8 @@ async def _run(args: argparse.Namespace) -> int:
         info = ledger.campaign_info(store, args.campaign)
         if args.api is not None:
             set_campaign_api(store, args.campaign, args.api)
+        if args.retry_held:
+            ledger.set_held_retry(store, args.campaign)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
             raise CliError(f"campaign {args.campaign!r} was started before ({info['status']}); "
                              "add --resume to continue it")
