@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from measure import cpu_seconds  # noqa: E402
 
-from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
+from tests.helpers.processes import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.data.sample import generate  # noqa: E402
 from wamkt_nb.sandbox import Sandbox  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Benchmark the data loader's CRM fetch: does the kernel stay responsive while 200k customers load?
 
-The fake CRM of the tests (tests/crm_server.py) serves the customers from its own process. An
+The fake CRM of the tests (tests/helpers/crm_server.py) serves the customers from its own process. An
 asyncio loop stands in for the kernel: a heartbeat task ticks every 10 ms and records how late
 each tick is. Legs, each on the same data:
 
@@ -30,16 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
+from helpers.crm_server import TOKEN  # noqa: E402  # noqa: E402
+from helpers.processes import free_port, stop_process, wait_for_port  # noqa: E402
+
 from wamkt_nb.data.crm import CrmConfig, fetch_table  # noqa: E402
 from wamkt_nb.widgets.data_loader import DataLoaderWidget  # noqa: E402
-
-from crm_server import TOKEN  # noqa: E402
 
 SERVER = """
 import sys, uvicorn
 sys.path.insert(0, {tests!r})
-from crm_server import FakeCrm, make_customers
+from helpers.crm_server import FakeCrm, make_customers
 uvicorn.run(FakeCrm(make_customers({n})).app, host="127.0.0.1", port={port}, log_level="warning")
 """
 TICK = 0.01

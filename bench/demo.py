@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM_ARGS, free_port, wait_for_port  # noqa: E402
+from helpers.browser import CHROMIUM_ARGS  # noqa: E402
+from helpers.processes import free_port, wait_for_port  # noqa: E402
 
 TARGET_S = 60.0
 OVERVIEW = re.compile(r"http://\S+campaign_overview\.ipynb")

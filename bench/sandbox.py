@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from measure import cpu_seconds  # noqa: E402
 
-from tests.conftest import free_port, stop_process, wait_for_port  # noqa: E402
+from tests.helpers.processes import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
 
 TARGET = 2_000.0

@@ -31,11 +31,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, stop_process, wait_for_port, zone_where_it_is  # noqa: E402
+from tests.helpers.plans import zone_where_it_is  # noqa: E402
+from tests.helpers.processes import free_port, stop_process, wait_for_port  # noqa: E402
 from wamkt_nb import ledger  # noqa: E402
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions  # noqa: E402
 from wamkt_nb.cloudapi import AsyncCloudClient  # noqa: E402
-from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402
+from wamkt_nb.graph_versions import CURRENT_VERSION  # noqa: E402  # noqa: E402
 from wamkt_nb.sandbox import SandboxConfig  # noqa: E402
 from wamkt_nb.store import open_store  # noqa: E402
 

@@ -34,6 +34,11 @@ def _offset() -> float:
 _OFFSET = _offset()
 
 
+def is_pinned() -> bool:
+    """Whether ``WAMKT_NOW`` pins this process's "now" (a run tried at a chosen hour)."""
+    return bool(os.environ.get(NOW_VARIABLE, "").strip())
+
+
 def wall_time() -> float:
     """The current UTC epoch seconds: the wall clock, shifted to start at ``WAMKT_NOW`` when set."""
     return time.time() + _OFFSET

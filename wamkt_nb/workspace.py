@@ -5,6 +5,8 @@ the customer data lives in the workspace's store (see ``data.stored``), together
 the receiver recorded since, so features and segments see what customers did after a campaign.
 When nothing was saved yet they fall back to a small sample, so every notebook runs on its own.
 The folder and its files hold phone numbers: they are created owner-only (0700 / 0600).
+A core module (settings, store, customer data): the notebooks' :class:`~wamkt_nb.facade.Workspace`,
+the CLI and the widgets build on it; the sandbox never reads it (its callers pass the customers).
 """
 
 from __future__ import annotations

@@ -35,14 +35,15 @@ def evaluate_campaign(
     mde: float | None = None,
     alpha: float | None = None,
     pre_days: float | None = 90.0,
-    guardrail_margin: float = 0.0,
+    guardrail_margin: float | None = None,
 ) -> tuple[pd.DataFrame, Evaluation]:
     """Counts from the ledger and their evaluation; the stored design fills what is not given. A
     campaign that is over and short of its planned size is called underpowered.
 
     Besides the counts, the evaluation gets each customer's outcome with the pre-period covariate
     of the last ``pre_days`` for CUPED (``None``: no CUPED) and the opt-out and block guardrails
-    over the attribution window.
+    over the attribution window, harmed when a rate rises by more than ``guardrail_margin`` (absolute;
+    default: the design's ``guardrail_margin``, else 0).
     """
     spec = experiment_spec(store, campaign_id)
     metric = metric or spec.get("metric", "conversion")
@@ -66,7 +67,7 @@ def evaluate_campaign(
             store, campaign_id, metric, pre_days=pre_days, reply_hours=reply_hours,
             attribution_hours=attribution_hours),
         guardrails={g: guardrail_counts(store, campaign_id, g, window_hours=attribution_hours) for g in GUARDRAILS},
-        guardrail_margin=guardrail_margin,
+        guardrail_margin=guardrail_margin if guardrail_margin is not None else spec.get("guardrail_margin", 0.0),
         final=campaign_over(store, campaign_id),
     )
     return counts, evaluation

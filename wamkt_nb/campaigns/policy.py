@@ -5,7 +5,7 @@ The error taxonomy (which codes are retryable, how long each class suggests to w
 :mod:`wamkt_nb.cloudapi.errors`; this module turns a classified error plus the row's history and the
 campaign's options into a :data:`Decision`. It reads no clock (``now`` is passed in), no store and no
 random generator (``jitter`` is a draw in [0, 1] made by the caller), so each Meta code's rule is
-tested on its own (tests/test_send_policy.py). :class:`~wamkt_nb.campaigns.sender.CampaignRunner`
+tested on its own (tests/core/campaigns/test_send_policy.py). :class:`~wamkt_nb.campaigns.sender.CampaignRunner`
 applies the decision: it queues the row again, records the outcome and sets its flags.
 """
 

@@ -20,7 +20,7 @@ import uvicorn
 from ..autoreply import language_lookup
 from ..data.stored import customer_column
 from ..settings import load_settings
-from ..webhooks.service import service_from_settings
+from ..serving.service import service_from_settings
 from . import CliError, finite_number, port_number, whole_number
 from .worker import add_worker_arguments, run_worker, worker_store
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..clock import wall_time
+from ..clock import is_pinned, wall_time
 from .schema import CustomerData
 
 DAY = 86_400.0
@@ -70,6 +70,15 @@ def default_now() -> pd.Timestamp:
     """Today at midnight UTC (today by ``WAMKT_NOW`` when set): stable within a day, so repeated demo
     runs agree."""
     return pd.Timestamp(wall_time(), unit="s", tz="UTC").normalize()
+
+
+def session_now(hour: float = 14.0) -> pd.Timestamp:
+    """When a notebook session plays: ``WAMKT_NOW`` when it is set (a run tried at a daytime or a
+    nighttime hour), otherwise today at ``hour`` UTC (14 h: daytime for most of the sample's
+    customers), the same on every run of a day."""
+    if is_pinned():
+        return pd.Timestamp(wall_time(), unit="s", tz="UTC")
+    return default_now() + pd.Timedelta(hours=hour)
 
 
 def generate(

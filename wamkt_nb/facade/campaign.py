@@ -129,7 +129,8 @@ class Campaign:
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
             ledger.discard_unsent(store, self.name)
-        design = self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan else self.design
+        design = ((self.design or {}) | self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan
+                  else self.design)
         ledger.create_campaign(store, report.plan, name=self.title, now=now, campaign_id=self.name,
                                segment_name=self.segment_name,
                                experiment_key=self.experiment_key if self.is_experiment else None,

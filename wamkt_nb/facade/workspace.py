@@ -35,7 +35,7 @@ from ..segments.rules import Node
 from ..segments.saved import list_segments, load_segment, save_segment
 from ..settings import Settings, load_settings
 from ..store import Store, open_store
-from ..webhooks.wiring import SandboxLink, connect_sandbox
+from ..serving.wiring import SandboxLink, connect_sandbox
 from ..workspace import database_path, workspace_dir
 from .campaign import Campaign, Message
 
@@ -155,7 +155,8 @@ class Workspace:
         ``segment_name``. ``params`` are columns added to the audience (a value, or a function of it).
         ``name`` is the campaign's id; ``title`` the name the ledger shows (default: the id).
         ``experiment_key`` draws and records the arms of ``{arm: message}`` (default: the id);
-        ``design`` is the experiment's stored design when :meth:`Campaign.plan_test` does not plan it."""
+        ``design`` is the experiment's stored design when :meth:`Campaign.plan_test` does not plan it, and
+        beside a plan what the plan does not set (e.g. ``guardrail_margin``)."""
         if message is None:
             key = name or segment
             if not isinstance(key, str):

@@ -1,6 +1,6 @@
 """The send ledger: every campaign and send state, every transition, every SQL statement on the
 ``campaigns`` and ``sends`` tables, and the reports read from them. Nothing else reads or writes
-those tables (``tests/test_ledger_sql_home.py`` keeps it so).
+those tables (``tests/core/ledger/test_ledger_sql_home.py`` keeps it so).
 
 One row per recipient, written before any request is made::
 

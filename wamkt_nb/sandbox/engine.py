@@ -71,13 +71,12 @@ class Engine:
         self._reset_limits()
 
     def _reset_limits(self) -> None:
-        self.rng = random.Random(self.config.seed)
+        self._messages_to: Counter[str] = Counter()
         self._throughput = TokenBucket(self.config.throughput_per_second)
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
         self._tier = PortfolioLimit()
         self._marketing = PerUserLimit()
         self.quality = QualityMonitor(self.config.quality_rules)
-        self._last_decide = 0.0
 
     def reset(self, customers: dict[str, SimCustomer]) -> None:
         """Forget messages, logs, counters and events; start over with ``customers``."""
@@ -155,9 +154,8 @@ class Engine:
                   "phone_number_id": phone_number_id, "endpoint": endpoint}
         self.messages[wamid] = record
         self.counters["accepted"] += 1
-        # Messages leave in the order they were accepted (a queue), a short random delay apart.
-        self._last_decide = max(self._last_decide, now + self.rng.uniform(*self.params.sent_delay))
-        self._schedule(self._last_decide, lambda: self._decide(msg, record))
+        rng = self._message_rng(msg.wa_id)
+        self._schedule(now + rng.uniform(*self.params.sent_delay), lambda: self._decide(msg, record, rng))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact],
@@ -245,7 +243,15 @@ class Engine:
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any]) -> None:
+    def _message_rng(self, wa_id: str) -> random.Random:
+        """The draws of the customer's next message: a stream of its own from (seed, customer, how many
+        messages the customer got before), so a customer's fate does not depend on which other
+        customers' requests or events came first (concurrent sends arrive in any order)."""
+        nth = self._messages_to[wa_id]
+        self._messages_to[wa_id] += 1
+        return random.Random(f"{self.config.seed}:{wa_id}:message {nth}")
+
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -277,7 +283,6 @@ class Engine:
             pricing = lite_pricing(pricing)
         self._status(record, "sent", pricing)
         customer.counts["received"] = customer.counts.get("received", 0) + 1
-        rng = self.rng
         if rng.random() >= bm.delivery_probability(msg.media_kind, p):
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
@@ -297,7 +302,7 @@ class Engine:
             url = rng.choice(links)
             self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
         if rng.random() < bm.reply_probability(customer.features, msg.text, msg.category, p):
-            self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record))
+            self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record, rng))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
             self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
             return
@@ -310,7 +315,7 @@ class Engine:
 
     def _mood(self, wa_id: str, now: float) -> float | None:
         """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``
-        and ``shared_draws_strata``), or None for independent draws from the sandbox's stream.
+        and ``shared_draws_strata``), or None for independent draws from the message's stream.
 
         One uniform u decides both: read if u < read chance, order if u < read chance × order chance
         (so P(order | read) is the order chance, as with two draws). Period k of a block of
@@ -372,8 +377,7 @@ class Engine:
         self.counters["link_clicks"] += 1
         self._clicks.append((url, "person"))
 
-    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any]) -> None:
-        rng = self.rng
+    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
         context = {"from": self.config.display_phone_number, "id": record["wamid"]}
         if msg.buttons:
             bid, title = rng.choice(msg.buttons)

@@ -25,7 +25,6 @@ from ..data.schema import CONVERSION_COLUMNS, CustomerData
 from ..graph_versions import CURRENT_VERSION
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
-from ..workspace import load_customer_data
 from .app import SandboxApp
 from .behaviour import BehaviourParams
 from .config import SandboxConfig
@@ -44,12 +43,13 @@ log = logging.getLogger(__name__)
 class Sandbox:
     """A local, wire-faithful WhatsApp Cloud API with simulated customers.
 
-    ``customers``: CustomerData or a features DataFrame (default: the workspace's data).
+    ``customers``: CustomerData or a features DataFrame; the caller loads them (the CLI and the facade
+    from the workspace), so the sandbox stands alone.
     ``clock``: SystemClock (default), SimulatedClock (fast-forward) or ManualClock (tests).
     ``freeze_gc_every``: seconds between ``gc.freeze()`` calls; only for a standalone process.
     """
 
-    def __init__(self, customers: CustomerData | pd.DataFrame | None = None, clock: Clock | None = None,
+    def __init__(self, customers: CustomerData | pd.DataFrame, clock: Clock | None = None,
                  config: SandboxConfig | None = None, params: BehaviourParams | None = None,
                  faults: Faults | None = None, templates: list[dict[str, Any]] | None = None,
                  tick: float = 0.01, freeze_gc_every: float | None = None) -> None:
@@ -59,8 +59,6 @@ class Sandbox:
         self.clock = clock or SystemClock()
         self.params = params or BehaviourParams()
         self.faults = faults or Faults()
-        if customers is None:
-            customers = load_customer_data()
         self._customer_source = customers
         self.templates = TemplateStore(templates, self.config.template_review_seconds, self.config.promotional_words)
         cfg = self.config
@@ -381,7 +379,8 @@ class Sandbox:
 
 
 def open_cloud_api(settings: Settings | None = None, **sandbox_kwargs: Any) -> tuple[Settings, Sandbox | None]:
-    """Settings to send with: Meta's when a token is configured, else a started embedded sandbox's.
+    """Settings to send with: Meta's when a token is configured, else a started embedded sandbox's,
+    built from ``sandbox_kwargs`` (the :class:`Sandbox` arguments, ``customers`` among them).
 
     Returns ``(settings, sandbox)``; ``sandbox`` is None for the real API, otherwise stop it when done.
     """

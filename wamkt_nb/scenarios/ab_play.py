@@ -57,7 +57,7 @@ def play_in_sandbox(
     ``SamplePlan.spec() | {"metric": ...}``) is stored with the campaign. Simulated time starts at
     ``now`` and is fast-forwarded ``observe_hours`` after sending.
     """
-    with history_workspace(store, data, now, pace, behaviour=params, templates=templates) as ws:
+    with history_workspace(store, data, now, behaviour=params, templates=templates) as ws:
         campaign = ws.campaign(audience, messages, name=new_campaign_id(now), title=name,
                                experiment_key=experiment_key, design=spec or {})
         report = campaign.dry_run(schedule="now", policy=policy)

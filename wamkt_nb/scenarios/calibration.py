@@ -143,7 +143,7 @@ def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, r
     library = _library()
     run = CalibrationRun(data=data, start=START.timestamp(),
                          params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
-    workspace = history_workspace(store, data, START.timestamp(), pace, behaviour=run.params, seed=seed,
+    workspace = history_workspace(store, data, START.timestamp(), behaviour=run.params, seed=seed,
                                   templates=(NEWSLETTER, NAME_FIRST, NAME_LATE))
     with workspace as ws:
         def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],

@@ -47,6 +47,13 @@ AB_PLANNED_MDE = 0.15
 """The smallest relative change in the read rate the demo's test is planned to detect (80 % power):
 below the planted +25 %, because customers whose read chance is near its 97 % cap cannot read 25 %
 more: at 15 h Berlin time the planted effect lifts the expected read rate by about +18 %."""
+AB_GUARDRAIL_MARGIN = 0.005
+"""How much B's opt-out or block rate may exceed A's (absolute, 0.5 percentage points) before the
+demo's test calls it harm and names no winner: a practical non-inferiority margin, as product
+experimentation tools set for guardrails. With margin 0 each guardrail raises a false alarm in about
+α = 5 % of tests where B harms nothing (the sandbox plants no effect on opt-outs or blocks); at
+about 500 customers per arm and rates near 1 %, 0.5 pp keeps that below 1 % while a doubling of
+either rate still counts as harm once it is significant beyond the margin."""
 RULES = (
     Rule(rule_id="demo-rabatt", name="Rabatt-Code", pattern="rabatt, ja, yes", priority=10,
          reply_text="Dein Code: WA10. 10 % auf deinen nächsten Einkauf, gültig 7 Tage."),
@@ -139,7 +146,8 @@ def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Te
         chosen, message, name=new_campaign_id(ws.clock.now()), title=campaign.name,
         params={"discount": campaign.discount,
                 "order_ref": lambda rows: "#" + rows["customer_id"].astype(str).str[-5:]},
-        experiment_key=AB_EXPERIMENT if campaign.ab_test else None)
+        experiment_key=AB_EXPERIMENT if campaign.ab_test else None,
+        design={"guardrail_margin": AB_GUARDRAIL_MARGIN} if campaign.ab_test else None)
     if campaign.ab_test:  # planned from these customers' read rate on the earlier campaigns
         composed.plan_test(AB_PLANNED_MDE, metric=AB_METRIC, power=0.8)
     composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
@@ -237,7 +245,7 @@ def play_history(
     events.sort(key=lambda e: e[0])
     ids = data.customers["customer_id"].astype(str).to_numpy()
     behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
-    with history_workspace(store, data, start, pace, behaviour=behaviour,
+    with history_workspace(store, data, start, behaviour=behaviour,
                            templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
         for at, campaign in events:

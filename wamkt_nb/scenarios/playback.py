@@ -18,15 +18,18 @@ from ..settings import Settings
 from ..store import Store
 
 
-def history_workspace(store: Store, customers: CustomerData, start: float, pace: float, *,
+def history_workspace(store: Store, customers: CustomerData, start: float, *,
                       behaviour: BehaviourParams | None = None, templates: Sequence[Template] = (),
                       seed: int = SandboxConfig.seed) -> Workspace:
-    """A sandbox workspace over ``store`` (left open) for ``customers`` on simulated time from ``start``:
-    an unlimited tier whose throughput keeps up with ``pace``, so a history's sends never wait on Meta's
-    limits; ``seed`` fixes the sandbox's draws."""
-    config = SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=max(80.0, 2 * pace), seed=seed)
-    return Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start), customers=customers,
-                     behaviour=behaviour, templates=templates, sandbox_config=config)
+    """A sandbox workspace over ``store`` (left open) for ``customers`` on simulated time from ``start``.
+
+    Simulated time stands still unless the history advances it (speed 0): a send takes no simulated
+    time however long it takes on a loaded machine, so the same history gives the same results. The
+    tier is unlimited and the throughput's burst holds any history's campaign (no simulated second
+    passes to refill it), so a history's sends never wait on Meta's limits; ``seed`` fixes the sandbox's draws."""
+    config = SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=1e9, seed=seed)
+    return Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start, speed=0.0),
+                     customers=customers, behaviour=behaviour, templates=templates, sandbox_config=config)
 
 
 def finish_history(ws: Workspace, until: float, pace: float) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The webhook receiver: verify, parse, deduplicate and record WhatsApp updates.
 
-Framework-free core (:class:`WebhookReceiver`), an ASGI app for ``wamkt serve`` and a Jupyter
-server extension (``jupyter server --ServerApp.jpserver_extensions=wamkt_nb.webhooks=True``).
+Framework-free core (:class:`WebhookReceiver`) and its ASGI app; :mod:`wamkt_nb.serving` wires it
+together with the auto-replier and serves it (``wamkt serve``, the Jupyter server extension, the demo).
 """
 
 from .receiver import DEFAULT_MAX_BODY_BYTES, WebhookReceiver, WebhookResponse
@@ -24,8 +24,3 @@ __all__ = [
     "WebhookBatch", "WebhookReceiver", "WebhookResponse",
     "parse_payload", "record_batch", "sign_body", "verify_signature",
 ]
-
-
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    """Jupyter server finds the webhook handler here (extension name ``wamkt_nb.webhooks``)."""
-    return [{"module": "wamkt_nb.webhooks.jupyter"}]

@@ -44,11 +44,15 @@ class DryRunView(W.VBox):
 
     ``message`` is a spec, ``{arm: spec}``, or a :class:`MessagePreview` (its current spec and
     segment are used at every run). ``clock`` (when given) supplies "now" at every run.
+    With ``campaign`` (a :class:`~wamkt_nb.facade.campaign.Campaign`) every run is the campaign's
+    own dry run: its audience, message and clock, and the plan saved in the ledger under its name,
+    so the plan shown is the one that is sent.
     """
 
-    def __init__(self, audience: pd.DataFrame | None = None, message: Any = None, *, now: Any,
+    def __init__(self, audience: pd.DataFrame | None = None, message: Any = None, *, now: Any = None,
                  store: Store | None = None, campaign_id: str = "", card: RateCard | None = None,
-                 policy: Policy = Policy(), clock: Clock | None = None) -> None:
+                 policy: Policy = Policy(), clock: Clock | None = None, campaign: Any = None) -> None:
+        self.campaign = campaign
         self._audience = audience
         self._message = message
         self.now = now
@@ -125,15 +129,20 @@ class DryRunView(W.VBox):
     @guarded(lambda self: self.error, "Run dry-run")
     def _run_now(self) -> DryRunReport | None:
         self.error.show("Running the dry-run...")
-        audience, message = self._inputs()
-        now = self.clock.now() if self.clock else self.now
-        report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
-                         policy=self.policy, card=self.card, pace=self.pace.value, schedule=self.schedule.value)
+        if self.campaign is not None:
+            report = self.campaign.dry_run(schedule=self.schedule.value, pace=self.pace.value, policy=self.policy,
+                                           card=self.card)
+        else:
+            audience, message = self._inputs()
+            now = self.clock.now() if self.clock else self.now
+            report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
+                             policy=self.policy, card=self.card, pace=self.pace.value, schedule=self.schedule.value)
         self._show(report)
         self.report = report
         s = report.summary()
+        saved = f" The plan is saved as campaign {self.campaign.name!r}." if self.campaign is not None else ""
         self.error.show(f"Dry-run done at {s['pace']} pace: {s['send'] + s['later']:,} of {s['recipients']:,} would "
-                        "get the message. Next: change a setting (the report follows) or go on to send.", "ok")
+                        f"get the message.{saved} Next: change a setting (the report follows) or go on to send.", "ok")
         return report
 
     def _plan_table(self) -> pd.DataFrame | None:

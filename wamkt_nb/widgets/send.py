@@ -210,7 +210,9 @@ class SendView(widgets.VBox):
             self.bar.value = sent
             self.bar.bar_style = {"complete": "success", "cancelled": "warning", "paused": "warning",
                                   "needs_review": "warning"}.get(progress.status, "info")
-            status = progress.status.replace("_", " ")
+            # a run that stopped because the rest is not due yet waits; "paused" is what the analyst did
+            waiting_only = progress.status == "paused" and not self.runner.paused
+            status = "waiting" if waiting_only else progress.status.replace("_", " ")
             if progress.status == "needs_review":
                 status += f" ({counts['unknown']:,} unknown)"
             self.status.value = (f"{status} · {sent:,} of {meant:,} sent · {counts['excluded']:,} excluded"

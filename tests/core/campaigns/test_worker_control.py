@@ -1,0 +1,172 @@
+"""The worker's requests in the ledger (``ledger.control``), what makes a campaign due, the checks at
+submission, and the health server, on a real SQLite store and real HTTP on 127.0.0.1."""
+
+import asyncio
+import io
+import time
+
+import httpx
+import orjson
+import pytest
+from helpers.plans import make_plan
+
+from wamkt_nb import ledger
+from wamkt_nb.campaigns.watch import SubmittedRun
+from wamkt_nb.campaigns.worker import JsonLog, Worker, submitted_options
+from wamkt_nb.campaigns.worker_http import HealthServer
+from wamkt_nb.cloudapi import AsyncCloudClient
+from wamkt_nb.data.sample import generate
+from wamkt_nb.facade import Workspace
+from wamkt_nb.facade.campaign import Campaign
+from wamkt_nb.ledger import control
+from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.settings import Settings
+from wamkt_nb.store import open_store
+
+NOW = 1_780_000_000.0
+CUSTOMERS = generate(12, seed=5)
+
+
+@pytest.fixture
+def store(store_target):
+    """The control SQL on a SQLite file and on PostgreSQL."""
+    s = open_store(store_target)
+    yield s
+    s.close()
+
+
+def campaign(store, name, n=3, planned_at=NOW):
+    return ledger.create_campaign(store, make_plan(n, planned_at=planned_at), name=name, now=NOW, campaign_id=name)
+
+
+def test_requests_are_written_read_and_refused_when_they_cannot_apply(store):
+    cid = campaign(store, "a")
+    with pytest.raises(ledger.LedgerError, match="was not submitted"):
+        control.request(store, cid, "pause", NOW)
+    with pytest.raises(ledger.LedgerError, match="dry-run it first"):
+        control.submit(store, "nope", {}, NOW)
+    control.submit(store, cid, {"pace": 5}, NOW)
+    assert [(r.campaign_id, r.request, r.options, r.status) for r in control.open_requests(store)] == [
+        ("a", "run", {"pace": 5}, "planned")]
+    control.request(store, cid, "pause", NOW + 1)
+    assert control.requested(store, cid) == "pause"
+    control.submit(store, cid, {"pace": 7}, NOW + 2)  # submitting again resumes with the new options
+    assert control.open_requests(store)[0].options == {"pace": 7} and control.requested(store, cid) == "run"
+    with pytest.raises(ledger.LedgerError, match="unknown request"):
+        control.request(store, cid, "stop", NOW)
+    ledger.set_campaign_status(store, cid, "complete", NOW + 3)
+    assert control.open_requests(store) == []
+    with pytest.raises(ledger.LedgerError, match="complete"):
+        control.submit(store, cid, {}, NOW + 4)
+
+
+def test_due_is_the_earliest_planned_row_and_leftovers_of_a_dead_sender_are_due_at_once(store):
+    later = campaign(store, "later", planned_at=NOW + 3600)
+    assert control.next_due_at(store, later) == NOW + 3600
+    crashed = campaign(store, "crashed")
+    rows = ledger.planned_sends(store, crashed)
+    ledger.claim(store, [(r.send_id, 1, "pn") for r in rows], NOW, [])
+    assert control.next_due_at(store, crashed) == 0.0  # in flight, nobody sending: due now
+    ledger.record_outcomes(store, [ledger.Outcome(r.send_id, 1, "unknown", NOW) for r in rows])
+    ledger.set_campaign_status(store, crashed, "paused", NOW)  # needs review: not due by itself
+    assert control.next_due_at(store, crashed) is None
+    ledger.set_campaign_status(store, crashed, "running", NOW)  # a run died: due to settle them
+    assert control.next_due_at(store, crashed) == 0.0
+
+
+def test_submitted_options_are_checked_at_submission():
+    assert submitted_options({"pace": 20, "unknown_policy": "never_resend"}) == {
+        "pace": 20, "unknown_policy": "never_resend"}
+    with pytest.raises(ValueError, match="not a send option: phone_number_ids"):
+        submitted_options({"phone_number_ids": ("x",)})
+    with pytest.raises(ValueError, match="50"):
+        submitted_options({"pace": 500})
+
+
+def test_the_watch_shows_submitted_paused_and_writes_requests(store):
+    cid = campaign(store, "w")
+    watch = SubmittedRun(store, cid, {"pace": 5})
+    assert watch.progress().status == "planned"
+    watch.submit()
+    assert watch.progress().status == "submitted" and watch.progress().total == 3
+    watch.pause()
+    assert watch.paused and watch.progress().status == "paused"
+    watch.resume()
+    assert not watch.paused
+    watch.cancel()
+    assert control.requested(store, cid) == "cancel"
+
+
+async def test_the_health_server_answers_get_health_and_counts_only():
+    server = HealthServer(lambda: {"status": "ok"}, lambda: {"a": {"counts": {"planned": 1}}})
+    port = await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/health")).json() == {"status": "ok"}
+            assert (await http.get("/counts")).json() == (await http.get("/metrics")).json()
+            assert (await http.get("/other")).status_code == 404
+            assert (await http.post("/health")).status_code == 405
+    finally:
+        await server.close()
+
+
+async def test_an_unreadable_ledger_makes_health_503():
+    def broken():
+        raise ConnectionError("database gone")
+
+    server = HealthServer(broken, broken)
+    port = await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            answer = await http.get("/health")
+            assert answer.status_code == 503 and answer.json()["error"] == "ConnectionError"
+    finally:
+        await server.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    sb = Sandbox(customers=CUSTOMERS)
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+async def test_the_worker_in_process_sends_what_is_due_once_and_survives_a_lost_ledger(sandbox, tmp_path):
+    store = open_store(tmp_path / "w.db")
+    customers = CUSTOMERS.customers.head(6)
+    cid = ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
+                                 name="inproc", now=time.time(), campaign_id="inproc")
+    ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
+                           name="not-submitted", now=time.time(), campaign_id="not-submitted")
+    control.submit(store, cid, {"pace": 50, "confirm_high_rate": True}, time.time())
+    lines = io.StringIO()
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        worker = Worker(store, client, (sandbox.phone_number_id,), poll=0.05, log=JsonLog(lines))
+        await asyncio.wait_for(worker.serve(once=True), 60)
+        assert ledger.campaign_info(store, cid)["status"] == "complete"
+        assert ledger.campaign_info(store, "not-submitted")["status"] == "planned"  # a dry run is not a submission
+        assert worker.health_report()["runs_finished"] == 1
+        store.close()  # the ledger goes away: the worker logs each failed tick and keeps going
+        last = worker.health.last_tick
+        asyncio.get_running_loop().call_later(0.3, worker.stop)
+        await asyncio.wait_for(worker.serve(), 10)
+        assert worker.health.last_tick == last
+    events = [orjson.loads(line)["event"] for line in lines.getvalue().splitlines()]
+    assert events.count("campaign_run_ended") == 1 and "tick_failed" in events and events[-1] == "worker_stopped"
+
+
+def test_campaign_send_submits_when_a_worker_sends_this_workspaces_campaigns(tmp_path):
+    db = tmp_path / "w.db"
+    with open_store(db) as s:
+        campaign(s, "by-worker")
+        campaign(s, "explicit")
+    with Workspace(Settings().replace(worker=True), directory=tmp_path, database=db) as ws:
+        watch = Campaign.saved(ws, "by-worker").send(20, display="text", unknown_wait=5.0)
+        assert isinstance(watch, SubmittedRun)
+        assert control.open_requests(ws.store)[0].options == {"pace": 20, "unknown_wait": 5.0}
+        with pytest.raises(ValueError, match="not a send option"):
+            Campaign.saved(ws, "explicit").submit(display="text", phone_number_ids=("x",))
+        assert control.requested(ws.store, "explicit") is None
+        Campaign.saved(ws, "explicit").submit(display="text")
+        assert control.requested(ws.store, "explicit") == "run"
