@@ -63,28 +63,46 @@ def ledger(path: Path, n: int) -> None:
     """A campaign of ``n`` sends in arms A/B/holdout with reads, replies and orders."""
     rng = np.random.default_rng(1)
     store = open_store(path)
-    store.execute("INSERT INTO campaigns (campaign_id, name, category, created_at, experiment_key)"
-                  " VALUES ('bench', 'bench', 'marketing', 0, 'bench')")
+    store.execute(
+        "INSERT INTO campaigns (campaign_id, name, category, created_at, experiment_key)"
+        " VALUES ('bench', 'bench', 'marketing', 0, 'bench')"
+    )
     arms = rng.choice(["A", "B", "holdout"], n, p=[0.45, 0.45, 0.1])
     t0 = 1_700_000_000.0
     read = rng.random(n) < 0.6
-    rows = [(f"bench:c{i}", f"c{i}", f"+4915{i:09d}", arm,
-             "excluded" if arm == "holdout" else ("read" if r else "delivered"),
-             "holdout" if arm == "holdout" else None, t0, None if arm == "holdout" else t0 + 60,
-             None if arm == "holdout" else t0 + 70, t0 + 200 if r and arm != "holdout" else None, t0)
-            for i, (arm, r) in enumerate(zip(arms, read, strict=True))]
+    rows = [
+        (
+            f"bench:c{i}",
+            f"c{i}",
+            f"+4915{i:09d}",
+            arm,
+            "excluded" if arm == "holdout" else ("read" if r else "delivered"),
+            "holdout" if arm == "holdout" else None,
+            t0,
+            None if arm == "holdout" else t0 + 60,
+            None if arm == "holdout" else t0 + 70,
+            t0 + 200 if r and arm != "holdout" else None,
+            t0,
+        )
+        for i, (arm, r) in enumerate(zip(arms, read, strict=True))
+    ]
     with store.transaction() as conn:
         conn.executemany(
             "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, planned_at,"
-            " sent_at, delivered_at, read_at, updated_at) VALUES ('bench', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " sent_at, delivered_at, read_at, updated_at) VALUES ('bench', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         who = rng.choice(n, n // 20, replace=False)
         conn.executemany(
             "INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json, received_at)"
             " VALUES (?, ?, ?, 'text', ?, '{}', ?)",
-            [(f"w{i}", f"4915{i:09d}", f"+4915{i:09d}", t0 + 600, t0 + 600) for i in who])
+            [(f"w{i}", f"4915{i:09d}", f"+4915{i:09d}", t0 + 600, t0 + 600) for i in who],
+        )
         buyers = rng.choice(n, n // 25, replace=False)
-        conn.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 30.0)",
-                         [(f"o{i}", f"c{i}", t0 + 3600) for i in buyers])
+        conn.executemany(
+            "INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 30.0)",
+            [(f"o{i}", f"c{i}", t0 + 3600) for i in buyers],
+        )
     store.close()
 
 
@@ -99,9 +117,11 @@ def main() -> None:
     arms, shares = ["A", "B", "C"], [1 / 3, 1 / 3, 1 / 3]
     ours, t_ours = best_of(args.repeat, assign_arms, ids, "bench-exp", arms, holdout=0.1)
     base, t_base = best_of(args.repeat, baseline_assign, ids, "bench-exp", arms, shares, 0.1)
-    print(f"assign {args.customers:,} customers (3 arms + 10 % holdout): {t_ours:.2f} s "
-          f"({args.customers / t_ours:,.0f}/s); per-row loop baseline {t_base:.2f} s; "
-          f"ratio {t_base / t_ours:.2f}x")
+    print(
+        f"assign {args.customers:,} customers (3 arms + 10 % holdout): {t_ours:.2f} s "
+        f"({args.customers / t_ours:,.0f}/s); per-row loop baseline {t_base:.2f} s; "
+        f"ratio {t_base / t_ours:.2f}x"
+    )
     if args.customers == 1_000_000:
         print(f"vs issue 16 baseline {ISSUE_BASELINE_S:.2f} s: {ISSUE_BASELINE_S / t_ours:.2f}x")
     strata = np.arange(args.customers) % 50
@@ -115,11 +135,15 @@ def main() -> None:
         with open_store(path) as store:
             for metric in ("read", "reply", "conversion"):
                 counts, t = timed(arm_counts, store, "bench", metric)
-                print(f"arm_counts({metric}) on {args.ledger:,} sends: {t * 1000:.0f} ms "
-                      f"-> {dict(zip(counts['arm'], counts['successes'], strict=True))}")
+                print(
+                    f"arm_counts({metric}) on {args.ledger:,} sends: {t * 1000:.0f} ms "
+                    f"-> {dict(zip(counts['arm'], counts['successes'], strict=True))}"
+                )
             units, t = timed(unit_outcomes, store, "bench", "conversion")
-            print(f"unit_outcomes(conversion, 90-day pre-period orders for CUPED) on {args.ledger:,} sends: "
-                  f"{t * 1000:.0f} ms ({len(units):,} rows)")
+            print(
+                f"unit_outcomes(conversion, 90-day pre-period orders for CUPED) on {args.ledger:,} sends: "
+                f"{t * 1000:.0f} ms ({len(units):,} rows)"
+            )
             _, t = timed(lambda: [guardrail_counts(store, "bench", g) for g in ("opt_out", "block")])
             print(f"guardrail_counts(opt_out + block): {t * 1000:.0f} ms")
 

@@ -56,12 +56,25 @@ def main() -> int:
         settings = sb.settings()
         token = secrets.token_urlsafe(12)
         port = free_port()
-        env = dict(os.environ, WAMKT_APP_SECRET=settings.app_secret.reveal(), WAMKT_VERIFY_TOKEN=token,
-                   WAMKT_ACCESS_TOKEN=settings.access_token.reveal(), WAMKT_BASE_URL=settings.base_url,
-                   WAMKT_API_VERSION=settings.api_version, WAMKT_PHONE_NUMBER_IDS=settings.phone_number_ids[0],
-                   WAMKT_DB_PATH=str(db), WAMKT_WEBHOOK_PORT=str(port), WAMKT_WEBHOOK_HOST="127.0.0.1")
-        proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve"], cwd=workdir, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        env = dict(
+            os.environ,
+            WAMKT_APP_SECRET=settings.app_secret.reveal(),
+            WAMKT_VERIFY_TOKEN=token,
+            WAMKT_ACCESS_TOKEN=settings.access_token.reveal(),
+            WAMKT_BASE_URL=settings.base_url,
+            WAMKT_API_VERSION=settings.api_version,
+            WAMKT_PHONE_NUMBER_IDS=settings.phone_number_ids[0],
+            WAMKT_DB_PATH=str(db),
+            WAMKT_WEBHOOK_PORT=str(port),
+            WAMKT_WEBHOOK_HOST="127.0.0.1",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wamkt_nb", "serve"],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for_port(port, proc=proc)
             sb.set_webhook(f"http://127.0.0.1:{port}/webhook", token)
@@ -86,8 +99,8 @@ def main() -> int:
             receiver_cpu = cpu_seconds(proc.pid) - cpu0
             load = os.getloadavg()[0]
             rows = conn.execute(
-                "SELECT in_reply_to, state, latency_ms, accepted_at, phone, created_at FROM replies"
-                " WHERE kind = 'auto'").fetchall()
+                "SELECT in_reply_to, state, latency_ms, accepted_at, phone, created_at FROM replies WHERE kind = 'auto'"
+            ).fetchall()
             arrived = {r["body"].get("to"): r["at"] for r in sb.received()}
             logged = conn.execute("SELECT outcome, count(*) FROM autoreply_log GROUP BY outcome").fetchall()
             conn.close()
@@ -97,23 +110,37 @@ def main() -> int:
     lat = np.array([r[2] for r in accepted if r[2] is not None])
     e2e = np.array([(r[3] - injected[r[0]]) * 1000 for r in accepted if r[0] in injected])
     ours = np.array([(arrived[r[4]] - r[5]) * 1000 for r in accepted if r[4] in arrived])
-    print(f"auto-reply benchmark: {total} keyword messages at {args.rate:g}/s for {args.seconds:g} s "
-          f"(injected in {sent_for:.1f} s), receiver = `wamkt serve` subprocess, sandbox embedded")
-    print(f"  outcomes: {dict(logged)}; replies accepted {len(accepted)}, "
-          f"failed {sum(r[1] == 'failed' for r in rows)}, still queued {sum(r[1] == 'queued' for r in rows)}")
-    print(f"  webhook received -> reply accepted: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
-          f"max {lat.max() if len(lat) else float('nan'):.1f} ms")
-    print(f"  inject -> reply accepted (adds sandbox batching, {sb.config.webhook_batch_wait * 1000:.0f} ms wait): "
-          f"p50 {pct(e2e, 50):.1f} ms, p99 {pct(e2e, 99):.1f} ms, max {e2e.max() if len(e2e) else float('nan'):.1f} ms")
-    print(f"  of which webhook received -> reply request at the sandbox: p50 {pct(ours, 50):.1f} ms, "
-          f"p99 {pct(ours, 99):.1f} ms (the rest is the sandbox answering)")
+    print(
+        f"auto-reply benchmark: {total} keyword messages at {args.rate:g}/s for {args.seconds:g} s "
+        f"(injected in {sent_for:.1f} s), receiver = `wamkt serve` subprocess, sandbox embedded"
+    )
+    print(
+        f"  outcomes: {dict(logged)}; replies accepted {len(accepted)}, "
+        f"failed {sum(r[1] == 'failed' for r in rows)}, still queued {sum(r[1] == 'queued' for r in rows)}"
+    )
+    print(
+        f"  webhook received -> reply accepted: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
+        f"max {lat.max() if len(lat) else float('nan'):.1f} ms"
+    )
+    print(
+        f"  inject -> reply accepted (adds sandbox batching, {sb.config.webhook_batch_wait * 1000:.0f} ms wait): "
+        f"p50 {pct(e2e, 50):.1f} ms, p99 {pct(e2e, 99):.1f} ms, max {e2e.max() if len(e2e) else float('nan'):.1f} ms"
+    )
+    print(
+        f"  of which webhook received -> reply request at the sandbox: p50 {pct(ours, 50):.1f} ms, "
+        f"p99 {pct(ours, 99):.1f} ms (the rest is the sandbox answering)"
+    )
     p99 = pct(lat, 99)
-    print(f"  budget {BUDGET_MS:.0f} ms: p99 uses {p99 / BUDGET_MS:.1%} of it ({BUDGET_MS / p99:.0f}x headroom); "
-          f"target p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99 < TARGET_P99_MS else 'MISSED'} "
-          f"(ratio {p99 / TARGET_P99_MS:.2f})")
-    print(f"  receiver CPU: {receiver_cpu:.1f} s for {total} messages = {receiver_cpu / total * 1000:.2f} ms per "
-          f"message ({receiver_cpu / args.seconds:.0%} of one core at {args.rate:g}/s); load average {load:.1f} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"  budget {BUDGET_MS:.0f} ms: p99 uses {p99 / BUDGET_MS:.1%} of it ({BUDGET_MS / p99:.0f}x headroom); "
+        f"target p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99 < TARGET_P99_MS else 'MISSED'} "
+        f"(ratio {p99 / TARGET_P99_MS:.2f})"
+    )
+    print(
+        f"  receiver CPU: {receiver_cpu:.1f} s for {total} messages = {receiver_cpu / total * 1000:.2f} ms per "
+        f"message ({receiver_cpu / args.seconds:.0%} of one core at {args.rate:g}/s); load average {load:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
     print(f"  wall time {time.time() - wall0:.1f} s; database {db}")
     return 0 if len(accepted) == total else 1
 

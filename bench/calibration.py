@@ -30,9 +30,11 @@ def main() -> int:
     elapsed = time.monotonic() - t0
     print(report)
     passed = int((table["status"] == "PASS").sum())
-    print(f"\n{passed} of {len(table)} figures pass; {(table['status'] == 'FAIL').sum()} fail; "
-          f"{(table['status'] == 'YIELDS').sum()} yield to another figure (docs/figures.md). "
-          f"Played and measured in {elapsed:.0f} s.")
+    print(
+        f"\n{passed} of {len(table)} figures pass; {(table['status'] == 'FAIL').sum()} fail; "
+        f"{(table['status'] == 'YIELDS').sum()} yield to another figure (docs/figures.md). "
+        f"Played and measured in {elapsed:.0f} s."
+    )
     return 0
 
 

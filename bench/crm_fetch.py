@@ -76,8 +76,10 @@ async def measured(action: Callable[[], Awaitable[None]]) -> tuple[float, np.nda
 
 
 async def run(url: str, customers: int, page_size: int) -> None:
-    print(f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages),"
-          " fake CRM in its own process")
+    print(
+        f"{customers:,} customers, {page_size} per page ({-(-customers // page_size)} pages),"
+        " fake CRM in its own process"
+    )
     rows = []
 
     old = widget(url, page_size)
@@ -118,11 +120,15 @@ async def run(url: str, customers: int, page_size: int) -> None:
     print(f"{'leg':<22}{'wall s':>8}{'max stall s':>13}{'p99 late ms':>13}{'progress updates':>18}{'records':>10}")
     for name, wall, late, count, records in rows:
         shown = "-" if count is None else f"{count:,}"
-        print(f"{name:<22}{wall:>8.2f}{late.max():>13.3f}{np.percentile(late, 99) * 1000:>13.1f}{shown:>18}{records:>10,}")
+        print(
+            f"{name:<22}{wall:>8.2f}{late.max():>13.3f}{np.percentile(late, 99) * 1000:>13.1f}{shown:>18}{records:>10,}"
+        )
     base, bg = rows[0], rows[1]
     print(f"cancel: idle {stop_latency[0] * 1000:.0f} ms after the click, {cancelled.progress.records:,} records kept")
-    print(f"ratio background/baseline: longest loop stall {bg[2].max() / base[2].max():.3f}, "
-          f"wall time {bg[1] / base[1]:.2f}")
+    print(
+        f"ratio background/baseline: longest loop stall {bg[2].max() / base[2].max():.3f}, "
+        f"wall time {bg[1] / base[1]:.2f}"
+    )
 
 
 def main() -> None:
@@ -131,8 +137,9 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=250)
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(tests=str(ROOT / "tests"), n=args.customers,
-                                                                   port=port)], cwd=ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(tests=str(ROOT / "tests"), n=args.customers, port=port)], cwd=ROOT
+    )
     try:
         wait_for_port(port, proc=server)
         asyncio.run(run(f"http://127.0.0.1:{port}/page/customers", args.customers, args.page_size))

@@ -72,14 +72,18 @@ def report(label: str, frame: pd.DataFrame, data, start: pd.Timestamp) -> None:
     baseline = float(p.mean())
     rho_hist = historical_rho(data, start, pd.Index(frame["customer_id"].astype(str)))
     rho_model = model_rho(p, x)
-    print(f"{label}: {len(frame):,} customers, read baseline {baseline:.1%}; "
-          f"rho historical {rho_hist:.3f}, sandbox model {rho_model:.3f}")
+    print(
+        f"{label}: {len(frame):,} customers, read baseline {baseline:.1%}; "
+        f"rho historical {rho_hist:.3f}, sandbox model {rho_model:.3f}"
+    )
     for mde in (0.05, 0.10):
         for how, rho in (("historical", rho_hist), ("model", rho_model)):
             plan = plan_sample_size(baseline, mde, relative=True, cuped_rho=min(abs(rho), 0.99))
             n, m = plan.per_arm["A"], plan.per_arm_cuped["A"]
-            print(f"  MDE {mde:+.0%} relative, rho {how} {rho:.3f}: plain {n:,} per arm, with CUPED {m:,}; "
-                  f"saves {n - m:,} per arm ({plan.total - plan.total_cuped:,} in total, {1 - m / n:.1%})")
+            print(
+                f"  MDE {mde:+.0%} relative, rho {how} {rho:.3f}: plain {n:,} per arm, with CUPED {m:,}; "
+                f"saves {n - m:,} per arm ({plan.total - plan.total_cuped:,} in total, {1 - m / n:.1%})"
+            )
 
 
 def main() -> None:
@@ -98,9 +102,12 @@ def main() -> None:
         report(label, frame, data, start)
 
     # simulated error rates on the whole demo population (the segment is too small to resample well)
-    everyone = {arm: outcome_probabilities(features, "read", text=TEXT, variant=arm,
-                                           params=bm.BehaviourParams(variant_read_uplift={"B": 0.08}))
-                for arm in "AB"}
+    everyone = {
+        arm: outcome_probabilities(
+            features, "read", text=TEXT, variant=arm, params=bm.BehaviourParams(variant_read_uplift={"B": 0.08})
+        )
+        for arm in "AB"
+    }
     x_all = features[COVARIATE].to_numpy(dtype=float)
     base_all = float(everyone["A"].mean())
     lift = float(everyone["B"].mean()) - base_all  # +8 % where the model's read cap allows it
@@ -108,10 +115,12 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     fpr_plain, fpr_cuped = rejections({"A": everyone["A"], "B": everyone["A"]}, x_all, n, args.runs, rng)
     pow_plain, pow_cuped = rejections(everyone, x_all, n, args.runs, rng)
-    print(f"simulated, {args.runs} runs of {n:,} per arm (read {base_all:.1%}, +8 % relative planted: "
-          f"{lift * 100:+.2f} pp after the read cap, "
-          f"rho {model_rho(everyone['A'], x_all):.3f}): A/A false-positive rate plain {fpr_plain:.1%}, "
-          f"CUPED {fpr_cuped:.1%}; power plain {pow_plain:.1%}, CUPED {pow_cuped:.1%} (planned 80 %)")
+    print(
+        f"simulated, {args.runs} runs of {n:,} per arm (read {base_all:.1%}, +8 % relative planted: "
+        f"{lift * 100:+.2f} pp after the read cap, "
+        f"rho {model_rho(everyone['A'], x_all):.3f}): A/A false-positive rate plain {fpr_plain:.1%}, "
+        f"CUPED {fpr_cuped:.1%}; power plain {pow_plain:.1%}, CUPED {pow_cuped:.1%} (planned 80 %)"
+    )
 
 
 if __name__ == "__main__":

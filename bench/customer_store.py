@@ -59,8 +59,10 @@ def main() -> None:
     rows = len(data.customers) + len(data.orders) + len(data.interactions)
     print(f"{'':38}{'wall s':>9}{'CPU s':>9}{'vs parquet (wall)':>20}")
     for label, (wall, cpu, _), base in (
-        ("parquet write (baseline)", pw, pw), ("store: write_customer_data", sw, pw),
-        ("parquet read (baseline)", pr, pr), ("store: read, snapshots current", sr, pr),
+        ("parquet write (baseline)", pw, pw),
+        ("store: write_customer_data", sw, pw),
+        ("parquet read (baseline)", pr, pr),
+        ("store: read, snapshots current", sr, pr),
         ("store: read, snapshots rebuilt", cold, pr),
     ):
         print(f"{label:38}{wall:9.2f}{cpu:9.2f}{wall / base[0]:19.1f}x")

@@ -32,6 +32,8 @@ from wamkt_nb.workspace import save_customer_data  # noqa: E402
 
 METRICS_TARGET_S = 2.0
 RENDER_TARGET_S = 10.0
+
+
 def time_metrics(db_path: Path, repeats: int = 3) -> dict[str, float]:
     """Seconds to load the ledger straight from SQLite, to build and to read the columnar
     snapshot (median of ``repeats``), and to compute every metric (median)."""
@@ -51,8 +53,13 @@ def time_metrics(db_path: Path, repeats: int = 3) -> dict[str, float]:
         warm.append(t1 - t0)
         computes.append(time.perf_counter() - t1)
     store.close()
-    return {"rows": len(data.sends), "direct": direct, "cold": cold, "warm": statistics.median(warm),
-            "compute": statistics.median(computes)}
+    return {
+        "rows": len(data.sends),
+        "direct": direct,
+        "cold": cold,
+        "warm": statistics.median(warm),
+        "compute": statistics.median(computes),
+    }
 
 
 def time_render(workspace: Path) -> float:
@@ -90,20 +97,28 @@ def main() -> int:
         store.close()
         print(f"setup: {args.customers:,} customers, {args.rows:,} ledger rows in {time.perf_counter() - t0:.1f} s")
         t = time_metrics(workspace / "wamkt.db")
-        print(f"load {t['rows']:,} ledger rows: straight from SQLite {t['direct']:.2f} s;"
-              f" first snapshot build {t['cold']:.2f} s; from the current snapshot {t['warm']:.2f} s")
+        print(
+            f"load {t['rows']:,} ledger rows: straight from SQLite {t['direct']:.2f} s;"
+            f" first snapshot build {t['cold']:.2f} s; from the current snapshot {t['warm']:.2f} s"
+        )
         total = t["warm"] + t["compute"]
-        print(f"metrics (every table of the dashboards) over {t['rows']:,} rows: compute {t['compute']:.2f} s"
-              f" (target < {METRICS_TARGET_S:.0f} s: {t['compute'] / METRICS_TARGET_S:.2f}x of budget);"
-              f" with the snapshot read {total:.2f} s; with a direct SQLite load {t['direct'] + t['compute']:.2f} s")
+        print(
+            f"metrics (every table of the dashboards) over {t['rows']:,} rows: compute {t['compute']:.2f} s"
+            f" (target < {METRICS_TARGET_S:.0f} s: {t['compute'] / METRICS_TARGET_S:.2f}x of budget);"
+            f" with the snapshot read {total:.2f} s; with a direct SQLite load {t['direct'] + t['compute']:.2f} s"
+        )
         if not args.no_browser:
             render_s = time_render(workspace)
-            print(f"campaign overview rendered in Chromium via Voila (snapshot current): {render_s:.2f} s"
-                  f" (target < {RENDER_TARGET_S:.0f} s: {render_s / RENDER_TARGET_S:.2f}x of budget)")
+            print(
+                f"campaign overview rendered in Chromium via Voila (snapshot current): {render_s:.2f} s"
+                f" (target < {RENDER_TARGET_S:.0f} s: {render_s / RENDER_TARGET_S:.2f}x of budget)"
+            )
             (workspace / "wamkt.db.sends.parquet").unlink()
             cold_s = time_render(workspace)
-            print(f"  the same with no snapshot yet (the first visit builds it): {cold_s:.2f} s"
-                  f" ({cold_s / RENDER_TARGET_S:.2f}x of budget)")
+            print(
+                f"  the same with no snapshot yet (the first visit builds it): {cold_s:.2f} s"
+                f" ({cold_s / RENDER_TARGET_S:.2f}x of budget)"
+            )
     print(f"(machine shared with other work: {os.cpu_count()} cores; figures may be noisy)")
     return 0
 

@@ -79,11 +79,24 @@ def run_once(browser, customers: int, days: float) -> dict[str, float | int]:
     for name in ("WAMKT_DB_PATH", "WAMKT_WORKSPACE"):
         env.pop(name, None)
     with tempfile.TemporaryDirectory(prefix="wamkt-demo-bench-") as tmp:
-        cmd = [sys.executable, "-m", "wamkt_nb", "demo", "--customers", str(customers), "--days", str(days),
-               "--port", str(port), "--workspace", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "demo",
+            "--customers",
+            str(customers),
+            "--days",
+            str(days),
+            "--port",
+            str(port),
+            "--workspace",
+            tmp,
+        ]
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
         try:
             lines = Lines(proc)
             t_data, _ = lines.wait_for(r"^sample data:", 120)
@@ -114,8 +127,14 @@ def run_once(browser, customers: int, days: float) -> dict[str, float | int]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     ready = max(t_url, t_port)
-    return {"total": t_paint - t0, "data": t_data - t0, "history": t_played - t_data,
-            "voila": ready - t_played, "render": t_paint - ready, "campaigns": campaigns}
+    return {
+        "total": t_paint - t0,
+        "data": t_data - t0,
+        "history": t_played - t_data,
+        "voila": ready - t_played,
+        "render": t_paint - ready,
+        "campaigns": campaigns,
+    }
 
 
 def main() -> int:
@@ -132,15 +151,21 @@ def main() -> int:
         try:
             for i in range(args.runs):
                 r = run_once(browser, args.customers, args.days)
-                print(f"run {i + 1}: wamkt demo --customers {args.customers:,} --days {args.days:g} -> "
-                      f"campaign overview painted ({r['campaigns']} campaigns shown) in {r['total']:.1f} s "
-                      f"(target < {TARGET_S:.0f} s: {r['total'] / TARGET_S:.2f}x of budget)")
+                print(
+                    f"run {i + 1}: wamkt demo --customers {args.customers:,} --days {args.days:g} -> "
+                    f"campaign overview painted ({r['campaigns']} campaigns shown) in {r['total']:.1f} s "
+                    f"(target < {TARGET_S:.0f} s: {r['total'] / TARGET_S:.2f}x of budget)"
+                )
                 print(f"  start-up + sample data           {r['data']:6.1f} s")
                 print(f"  history play + ledger snapshot   {r['history']:6.1f} s")
-                print(f"  Voila ready after that           {r['voila']:6.1f} s   (until the URL is printed and "
-                      f"the port answers)")
-                print(f"  first render in Chromium         {r['render']:6.1f} s   (page requested -> key figures "
-                      f"and a chart painted)")
+                print(
+                    f"  Voila ready after that           {r['voila']:6.1f} s   (until the URL is printed and "
+                    f"the port answers)"
+                )
+                print(
+                    f"  first render in Chromium         {r['render']:6.1f} s   (page requested -> key figures "
+                    f"and a chart painted)"
+                )
         finally:
             browser.close()
     print(f"(machine shared with other work: {os.cpu_count()} cores; figures may be noisy)")

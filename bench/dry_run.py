@@ -33,11 +33,14 @@ from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
 TEXT = "Hallo {first_name}, {discount} Rabatt für dich! Antworte JA für deinen Code."
-TEMPLATE = template_from_text("rabatt_aktion", "de", "MARKETING",
-                              "Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
-                              examples={"first_name": "Anna", "discount": "10 %"})
-SPEC = MessageSpec(template={"de": TEMPLATE},
-                   params={"first_name": Param("first_name"), "discount": Param("discount")})
+TEMPLATE = template_from_text(
+    "rabatt_aktion",
+    "de",
+    "MARKETING",
+    "Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
+    examples={"first_name": "Anna", "discount": "10 %"},
+)
+SPEC = MessageSpec(template={"de": TEMPLATE}, params={"first_name": Param("first_name"), "discount": Param("discount")})
 GREETING = {"de": "Hallo", "en": "Hi", "nl": "Hallo", "pt": "Olá"}
 
 
@@ -57,26 +60,35 @@ def fill_store(store, features: pd.DataFrame) -> None:
     rng = np.random.default_rng(9)
     pick = lambda k: phones[rng.choice(len(phones), k, replace=False)]  # noqa: E731
     with store.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO consent VALUES (?, 0, ?, 'keyword')",
-                         [(p, now - 3600) for p in pick(len(phones) // 100)])
-        conn.executemany("INSERT OR REPLACE INTO service_windows VALUES (?, ?)",
-                         [(p, now - 1800) for p in pick(len(phones) // 50)])
-        conn.executemany("INSERT OR REPLACE INTO marketing_reservations VALUES (?, 'other', ?)",
-                         [(p, now - 7200) for p in pick(len(phones) // 20)])
+        conn.executemany(
+            "INSERT OR REPLACE INTO consent VALUES (?, 0, ?, 'keyword')",
+            [(p, now - 3600) for p in pick(len(phones) // 100)],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO service_windows VALUES (?, ?)", [(p, now - 1800) for p in pick(len(phones) // 50)]
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO marketing_reservations VALUES (?, 'other', ?)",
+            [(p, now - 7200) for p in pick(len(phones) // 20)],
+        )
 
 
 def baseline(features: pd.DataFrame, store, payloads: bool) -> None:
     """Row by row: str.format, rule checks, local time, schedule, cost (and the request body)."""
     now = NOW.timestamp()
     opted_out = {r[0] for r in store.query("SELECT phone FROM consent WHERE marketing = 0")}
-    windows = {r[0] for r in store.query("SELECT phone FROM service_windows WHERE last_inbound_at > ?",
-                                         (now - 86_400,))}
+    windows = {
+        r[0] for r in store.query("SELECT phone FROM service_windows WHERE last_inbound_at > ?", (now - 86_400,))
+    }
     capped = recently_marketed(store, now, "bench")
     policy = Policy()
     used, free_left, rows = 0, 1_000, []
     for row in features.itertuples(index=False):
-        first = row.first_name if isinstance(row.first_name, str) and row.first_name.strip() else (
-            row.name.split()[0] if isinstance(row.name, str) and row.name.strip() else None)
+        first = (
+            row.first_name
+            if isinstance(row.first_name, str) and row.first_name.strip()
+            else (row.name.split()[0] if isinstance(row.name, str) and row.name.strip() else None)
+        )
         lang = (row.language or "de")[:2].lower()
         body = TEXT.format(first_name=first or GREETING.get(lang, "Hi"), discount=row.discount)
         reason = ""
@@ -111,21 +123,28 @@ def baseline(features: pd.DataFrame, store, payloads: bool) -> None:
                 free_left -= 1
             else:
                 cost = 0.01
-        payload = (template_message(row.phone, "rabatt_aktion", "de",
-                                    {"first_name": first or "Hallo", "discount": row.discount})
-                   if payloads and outcome != "excluded" else None)
+        payload = (
+            template_message(
+                row.phone, "rabatt_aktion", "de", {"first_name": first or "Hallo", "discount": row.discount}
+            )
+            if payloads and outcome != "excluded"
+            else None
+        )
         rows.append((row.customer_id, outcome, reason, body, planned, cost, payload))
-    report = pd.DataFrame(rows, columns=["customer_id", "outcome", "reason", "body", "planned_at", "cost",
-                                         "payload"])
+    report = pd.DataFrame(rows, columns=["customer_id", "outcome", "reason", "body", "planned_at", "cost", "payload"])
     report.groupby(["outcome", "reason"]).size()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--baseline-budget", type=float, default=300.0,
-                    help="run the per-row baseline on all recipients if the pilot estimates at most this many "
-                         "seconds, else extrapolate the pilot (0 = always in full)")
+    ap.add_argument(
+        "--baseline-budget",
+        type=float,
+        default=300.0,
+        help="run the per-row baseline on all recipients if the pilot estimates at most this many "
+        "seconds, else extrapolate the pilot (0 = always in full)",
+    )
     ap.add_argument("--pilot-n", type=int, default=20_000, help="recipients the baseline's pilot runs on")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -134,8 +153,10 @@ def main() -> None:
     print(f"data: {args.n:,} customers with features in {time.perf_counter() - t:.1f} s (not timed below)")
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "bench.db") as store:
         fill_store(store, features)
-        for payloads, label in ((False, "report (personalise + compliance + schedule + cost + funnel)"),
-                                (True, "full plan incl. one /messages request body per recipient")):
+        for payloads, label in (
+            (False, "report (personalise + compliance + schedule + cost + funnel)"),
+            (True, "full plan incl. one /messages request body per recipient"),
+        ):
             times, cpus = [], []
             for _ in range(args.repeat):
                 t, c = time.perf_counter(), time.process_time()
@@ -146,16 +167,25 @@ def main() -> None:
                 cpus.append(time.process_time() - c)
             best, cpu = min(times), min(cpus)
             print(f"\n{label}")
-            print(f"  vectorised: best {best:.2f} s wall of {args.repeat} (all: {', '.join(f'{x:.2f}' for x in times)})"
-                  f", {cpu:.2f} s CPU -> {args.n / best / 1e6:.2f} M recipients/s", flush=True)
-            timed = timed_baseline(lambda k, payloads=payloads: baseline(features.head(k), store, payloads), len(features),
-                                   args.pilot_n, args.baseline_budget)
+            print(
+                f"  vectorised: best {best:.2f} s wall of {args.repeat} (all: {', '.join(f'{x:.2f}' for x in times)})"
+                f", {cpu:.2f} s CPU -> {args.n / best / 1e6:.2f} M recipients/s",
+                flush=True,
+            )
+            timed = timed_baseline(
+                lambda k, payloads=payloads: baseline(features.head(k), store, payloads),
+                len(features),
+                args.pilot_n,
+                args.baseline_budget,
+            )
             base, base_cpu = timed.wall, timed.cpu
             print(f"  per-row baseline: {base:.1f} s wall, {base_cpu:.1f} s CPU ({timed.note()})")
             print(f"  ratio: {base / best:.1f}x wall, {base_cpu / cpu:.1f}x CPU  (target >= 20x and < 5 s)")
         summary = report.summary()
-        print(f"\nplan: send {summary['send']:,}, later {summary['later']:,}, excluded {summary['excluded']:,}; "
-              f"cost {summary['cost']:,.2f} {summary['currency']} ({summary['rate_card']})")
+        print(
+            f"\nplan: send {summary['send']:,}, later {summary['later']:,}, excluded {summary['excluded']:,}; "
+            f"cost {summary['cost']:,.2f} {summary['currency']} ({summary['rate_card']})"
+        )
         print(report.counts()[["outcome", "reason", "recipients"]].to_string(index=False))
     print("(machine shared with other work: figures may be noisy)")
 

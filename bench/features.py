@@ -51,11 +51,18 @@ def naive_features(data: CustomerData, now: pd.Timestamp, th: TagThresholds) -> 
         first, last = g["ordered_at"].min(), g["ordered_at"].max()
         months = max((now - first) / pd.Timedelta(days=30.44), 1.0)
         recent = (g["ordered_at"] >= now - pd.Timedelta(days=th.frequent_window_days)).sum()
-        return pd.Series({
-            "order_count": len(g), "total_spend": g["amount"].sum(), "avg_order_value": g["amount"].mean(),
-            "first_order_at": first, "last_order_at": last, "orders_per_month": len(g) / months,
-            "days_since_last_order": (now - last) / pd.Timedelta(days=1), "recent_orders": recent,
-        })
+        return pd.Series(
+            {
+                "order_count": len(g),
+                "total_spend": g["amount"].sum(),
+                "avg_order_value": g["amount"].mean(),
+                "first_order_at": first,
+                "last_order_at": last,
+                "orders_per_month": len(g) / months,
+                "days_since_last_order": (now - last) / pd.Timedelta(days=1),
+                "recent_orders": recent,
+            }
+        )
 
     zones = data.customers.set_index("customer_id")["timezone"]
 
@@ -64,14 +71,18 @@ def naive_features(data: CustomerData, now: pd.Timestamp, th: TagThresholds) -> 
         kinds = g["kind"].astype(str)
         sent = kinds.isin(["read", "click", "reply"]).sum()
         local = g["at"].dt.tz_convert(zones[g.name]).dt.hour
-        return pd.Series({
-            "last_interaction_at": g["at"].max(), "days_since_last_interaction": age.min(),
-            "interactions_7d": (age <= 7).sum(), "interactions_30d": (age <= 30).sum(),
-            "interactions_90d": (age <= 90).sum(),
-            "read_rate": (kinds == "read").sum() / sent if sent else np.nan,
-            "reply_rate": (kinds == "reply").sum() / sent if sent else np.nan,
-            "most_active_hour": local.value_counts().sort_index().idxmax(),
-        })
+        return pd.Series(
+            {
+                "last_interaction_at": g["at"].max(),
+                "days_since_last_interaction": age.min(),
+                "interactions_7d": (age <= 7).sum(),
+                "interactions_30d": (age <= 30).sum(),
+                "interactions_90d": (age <= 90).sum(),
+                "read_rate": (kinds == "read").sum() / sent if sent else np.nan,
+                "reply_rate": (kinds == "reply").sum() / sent if sent else np.nan,
+                "most_active_hour": local.value_counts().sort_index().idxmax(),
+            }
+        )
 
     orders = data.orders[data.orders["ordered_at"] <= now]
     inter = data.interactions[data.interactions["at"] <= now]
@@ -118,15 +129,16 @@ def _subset(data: CustomerData, ids: pd.Index) -> CustomerData:
     )
 
 
-def naive_in_chunks(data: CustomerData, now: pd.Timestamp, budget: float, chunk: int,
-                    quick: bool) -> tuple[pd.DataFrame, Baseline]:
+def naive_in_chunks(
+    data: CustomerData, now: pd.Timestamp, budget: float, chunk: int, quick: bool
+) -> tuple[pd.DataFrame, Baseline]:
     """The naive baseline over all customers in random chunks until done or ``budget`` seconds are used."""
     ids = data.customers["customer_id"].to_numpy()
     n = len(ids)
     order = ids[np.random.default_rng(0).permutation(n)]
     parts, done, wall, cpu = [], 0, 0.0, 0.0
     for start in range(0, n, chunk):
-        part = _subset(data, pd.Index(order[start:start + chunk]))
+        part = _subset(data, pd.Index(order[start : start + chunk]))
         t0, c0 = time.perf_counter(), time.process_time()
         parts.append(naive_features(part, now, TagThresholds()))
         wall += time.perf_counter() - t0
@@ -142,8 +154,12 @@ def naive_in_chunks(data: CustomerData, now: pd.Timestamp, budget: float, chunk:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--baseline-budget", type=float, default=600.0,
-                        help="seconds the naive baseline may run before the rest is extrapolated (0 = run in full)")
+    parser.add_argument(
+        "--baseline-budget",
+        type=float,
+        default=600.0,
+        help="seconds the naive baseline may run before the rest is extrapolated (0 = run in full)",
+    )
     parser.add_argument("--chunk", type=int, default=10_000, help="customers per baseline chunk")
     parser.add_argument("--quick", action="store_true", help="time the baseline on one random chunk only")
     args = parser.parse_args()
@@ -161,9 +177,11 @@ def main() -> None:
     fast_s, fast_cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _status_bytes("VmHWM")
     print(f"build_features: {len(features):,} customers in {fast_s:.2f} s wall, {fast_cpu:.2f} s CPU")
-    print(f"memory: data resident {rss_data / GIB:.2f} GiB; process peak RSS while building "
-          f"{peak / GIB:.2f} GiB ({'reset after generation' if exact_peak else 'includes generation'}); "
-          f"feature step +{(peak - rss_data) / GIB:.2f} GiB over the data")
+    print(
+        f"memory: data resident {rss_data / GIB:.2f} GiB; process peak RSS while building "
+        f"{peak / GIB:.2f} GiB ({'reset after generation' if exact_peak else 'includes generation'}); "
+        f"feature step +{(peak - rss_data) / GIB:.2f} GiB over the data"
+    )
     print("tags:", features["tags"].explode().value_counts().to_dict())
 
     naive, base = naive_in_chunks(data, now, args.baseline_budget, args.chunk, args.quick)
@@ -171,19 +189,31 @@ def main() -> None:
     agree = (
         naive["order_count"].fillna(0).astype(int).equals(fast["order_count"].astype(int))
         and np.allclose(naive["total_spend"].fillna(0), fast["total_spend"])
-        and np.array_equal(naive["most_active_hour"].to_numpy(float), fast["most_active_hour"].to_numpy(float),
-                           equal_nan=True)
+        and np.array_equal(
+            naive["most_active_hour"].to_numpy(float), fast["most_active_hour"].to_numpy(float), equal_nan=True
+        )
         and naive["tags"].equals(fast["tags"])
     )
     done, n = base.timed_rows, base.rows
-    how = "all customers" if base.in_full else (
-        "one random chunk (--quick)" if args.quick else f"random chunks, stopped at the {args.baseline_budget:.0f} s budget")
-    print(f"naive groupby().apply baseline on the same data, {how}: {base.timed_wall:.1f} s wall for {done:,} "
-          f"customers = {base.timed_wall / done * 1e3:.2f} ms per customer -> {base.wall:.0f} s wall, "
-          f"{base.cpu:.0f} s CPU for all {n:,} ({base.note('customers')})")
+    how = (
+        "all customers"
+        if base.in_full
+        else (
+            "one random chunk (--quick)"
+            if args.quick
+            else f"random chunks, stopped at the {args.baseline_budget:.0f} s budget"
+        )
+    )
+    print(
+        f"naive groupby().apply baseline on the same data, {how}: {base.timed_wall:.1f} s wall for {done:,} "
+        f"customers = {base.timed_wall / done * 1e3:.2f} ms per customer -> {base.wall:.0f} s wall, "
+        f"{base.cpu:.0f} s CPU for all {n:,} ({base.note('customers')})"
+    )
     print(f"baseline and build_features agree on those {done:,} customers (counts, spend, active hour, tags): {agree}")
-    print(f"speed-up: {base.wall / fast_s:.0f}x wall, {base.cpu / fast_cpu:.0f}x CPU (target >= 10x); "
-          f"peak {peak / GIB:.2f} GiB (target < 2 GiB)")
+    print(
+        f"speed-up: {base.wall / fast_s:.0f}x wall, {base.cpu / fast_cpu:.0f}x CPU (target >= 10x); "
+        f"peak {peak / GIB:.2f} GiB (target < 2 GiB)"
+    )
     print("(machine shared with other work: figures may be noisy; the CPU ratio is the steadier one)")
 
 

@@ -40,16 +40,23 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN=TOKEN, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "30"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "30"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, proc=proc)
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"Bearer {TOKEN}"}
         start = peak_mb(proc.pid)
         print(f"sandbox started: peak RSS {start:,.0f} MB")
-        cases = [(f"unauthenticated {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", {}, args.mb),
-                 (f"authorised {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", auth, args.mb)]
+        cases = [
+            (f"unauthenticated {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", {}, args.mb),
+            (f"authorised {args.mb} MB /messages", f"/{CURRENT_VERSION}/{PNID}/messages", auth, args.mb),
+        ]
         cases += [(f"authorised 50 MB junk #{i + 1} /_sandbox/config", "/_sandbox/config", auth, 50) for i in range(3)]
         for name, path, headers, size in cases:
             resp = httpx.post(base + path, content=chunks(size), headers=headers, timeout=120)
@@ -57,8 +64,10 @@ def main() -> None:
         log_bytes = sum(len(str(r)) for r in httpx.get(base + "/_sandbox/received", headers=auth).json())
         peak = peak_mb(proc.pid)
         print(f"request log as JSON: {log_bytes:,} bytes")
-        print(f"peak RSS {peak:,.0f} MB (growth {peak - start:,.0f} MB) vs baseline {BASELINE_PEAK_MB:,.0f} MB: "
-              f"ratio {peak / BASELINE_PEAK_MB:.2f}")
+        print(
+            f"peak RSS {peak:,.0f} MB (growth {peak - start:,.0f} MB) vs baseline {BASELINE_PEAK_MB:,.0f} MB: "
+            f"ratio {peak / BASELINE_PEAK_MB:.2f}"
+        )
     finally:
         stop_process(proc)
 

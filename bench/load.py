@@ -61,11 +61,17 @@ def write_customers(path: Path, rows: int, seed: int = 7) -> None:
         for start in range(0, rows, 100_000):
             n = min(rows, start + 100_000) - start
             first, last = rng.choice(firsts, n), rng.choice(lasts, n)
-            prefix, opted, days = rng.choice(prefixes, n), rng.choice(np.array(["ja", "nein"]), n), rng.integers(0, 1500, n)
+            prefix, opted, days = (
+                rng.choice(prefixes, n),
+                rng.choice(np.array(["ja", "nein"]), n),
+                rng.integers(0, 1500, n),
+            )
             f.writelines(
                 f"+49{p}{s},{a},{b},{a.lower()}.{start + i}@example.de,DE,{o},"
                 f"2022-{1 + d % 12:02d}-{1 + d % 28:02d}T10:00:00Z\n"
-                for i, (p, s, a, b, o, d) in enumerate(zip(prefix, subscribers[start:start + n], first, last, opted, days, strict=True))
+                for i, (p, s, a, b, o, d) in enumerate(
+                    zip(prefix, subscribers[start : start + n], first, last, opted, days, strict=True)
+                )
             )
 
 
@@ -80,8 +86,10 @@ def run_leg(body: str, path: Path) -> dict:
 
 
 def show(name: str, leg: dict) -> str:
-    return (f"{name}: {leg['rows']:,} rows in {leg['wall']:.1f} s wall, {leg['cpu']:.1f} s CPU "
-            f"({leg['rows'] / leg['wall']:,.0f} rows/s), peak RSS {leg['peak'] / GIB:.2f} GiB")
+    return (
+        f"{name}: {leg['rows']:,} rows in {leg['wall']:.1f} s wall, {leg['cpu']:.1f} s CPU "
+        f"({leg['rows'] / leg['wall']:,.0f} rows/s), peak RSS {leg['peak'] / GIB:.2f} GiB"
+    )
 
 
 def main() -> None:
@@ -93,17 +101,23 @@ def main() -> None:
     path = folder / "customers.csv"
     t0 = time.perf_counter()
     write_customers(path, args.rows)
-    print(f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 2**20:.0f} MiB in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 2**20:.0f} MiB in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     ours = run_leg(OURS, path)
     base = run_leg(PANDAS, path)
     print(show("load_customers", ours))
     print(show("pandas.read_csv (baseline, no validation)", base))
-    print(f"ratio load_customers / read_csv: {ours['wall'] / base['wall']:.1f}x wall, "
-          f"{ours['cpu'] / base['cpu']:.1f}x CPU, {ours['peak'] / base['peak']:.1f}x peak RSS")
+    print(
+        f"ratio load_customers / read_csv: {ours['wall'] / base['wall']:.1f}x wall, "
+        f"{ours['cpu'] / base['cpu']:.1f}x CPU, {ours['peak'] / base['peak']:.1f}x peak RSS"
+    )
     within = ours["wall"] < TARGET_SECONDS and ours["peak"] < TARGET_PEAK
-    print(f"target for 1,000,000 rows: < {TARGET_SECONDS:.0f} s and < 1 GiB peak: "
-          f"{'met' if within else 'NOT met'} ({ours['wall']:.1f} s, {ours['peak'] / GIB:.2f} GiB)")
+    print(
+        f"target for 1,000,000 rows: < {TARGET_SECONDS:.0f} s and < 1 GiB peak: "
+        f"{'met' if within else 'NOT met'} ({ours['wall']:.1f} s, {ours['peak'] / GIB:.2f} GiB)"
+    )
     print("(machine shared with other work: wall times may be noisy; CPU seconds are the steadier figure)")
     if args.keep:
         print(f"kept: {path}")

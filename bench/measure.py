@@ -39,8 +39,10 @@ class Baseline:
         """How the figure was obtained, to print next to it."""
         if self.in_full:
             return f"MEASURED IN FULL on all {self.rows:,} {unit}"
-        return (f"EXTRAPOLATED linearly x{self.rows / self.timed_rows:.1f}: timed on {self.timed_rows:,} of "
-                f"{self.rows:,} {unit} ({self.timed_wall:.1f} s)")
+        return (
+            f"EXTRAPOLATED linearly x{self.rows / self.timed_rows:.1f}: timed on {self.timed_rows:,} of "
+            f"{self.rows:,} {unit} ({self.timed_wall:.1f} s)"
+        )
 
 
 def timed_baseline(run: Callable[[int], object], rows: int, pilot_rows: int, budget: float) -> Baseline:
@@ -54,6 +56,9 @@ def timed_baseline(run: Callable[[int], object], rows: int, pilot_rows: int, bud
         estimate = wall * rows / k
         if k == rows or (budget and estimate > budget):
             return Baseline(wall * rows / k, cpu * rows / k, k, rows, wall)
-        print(f"  baseline pilot: {wall:.1f} s on {k:,} rows -> about {estimate:.0f} s for all {rows:,}: "
-              f"running it in full", flush=True)
+        print(
+            f"  baseline pilot: {wall:.1f} s on {k:,} rows -> about {estimate:.0f} s for all {rows:,}: "
+            f"running it in full",
+            flush=True,
+        )
         k = rows

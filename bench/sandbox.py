@@ -31,15 +31,30 @@ PNID = "106540352242922"
 
 
 def request_bytes(port: int, phone: str, n: int) -> bytes:
-    body = json.dumps({
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": phone, "type": "template",
-        "biz_opaque_callback_data": f"bench:{n}",
-        "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
-            {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{n}"}]}]},
-    }).encode()
-    head = (f"POST /{CURRENT_VERSION}/{PNID}/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    body = json.dumps(
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": phone,
+            "type": "template",
+            "biz_opaque_callback_data": f"bench:{n}",
+            "template": {
+                "name": "order_shipped",
+                "language": {"code": "de"},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{n}"}],
+                    }
+                ],
+            },
+        }
+    ).encode()
+    head = (
+        f"POST /{CURRENT_VERSION}/{PNID}/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     return head + body
 
 
@@ -67,8 +82,9 @@ async def client(port: int, requests: list[bytes], stop_at: float, latencies: li
 async def load(port: int, phones: list[str], seconds: float, connections: int) -> tuple[list[float], dict, float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    per_client = [[request_bytes(port, phones[(c * 97 + k) % len(phones)], k) for k in range(200)]
-                  for c in range(connections)]
+    per_client = [
+        [request_bytes(port, phones[(c * 97 + k) % len(phones)], k) for k in range(200)] for c in range(connections)
+    ]
     start = time.perf_counter()
     stop_at = start + seconds
     await asyncio.gather(*(client(port, per_client[c], stop_at, latencies, statuses) for c in range(connections)))
@@ -84,14 +100,33 @@ def main() -> int:
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN=TOKEN)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", str(args.customers),
-         "--throughput", "1000000", "--pair-interval", "0", "--tier", "TIER_UNLIMITED"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "sandbox",
+            "--port",
+            str(port),
+            "--customers",
+            str(args.customers),
+            "--throughput",
+            "1000000",
+            "--pair-interval",
+            "0",
+            "--tier",
+            "TIER_UNLIMITED",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for_port(port, proc=proc)
-        req = Request(f"http://127.0.0.1:{port}/_sandbox/customers?limit={args.customers}",
-                      headers={"Authorization": f"Bearer {TOKEN}"})
+        req = Request(
+            f"http://127.0.0.1:{port}/_sandbox/customers?limit={args.customers}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         phones = [c["phone"] for c in json.load(urlopen(req))]
         uvloop.run(load(port, phones, 1.0, args.connections))  # warm-up
         cpu0 = cpu_seconds(proc.pid)
@@ -107,8 +142,10 @@ def main() -> int:
     print(f"sandbox bench: {args.connections} connections, {elapsed:.1f} s, statuses {statuses}")
     print(f"accepted: {rate:,.0f} req/s   p50 {p50:.2f} ms   p99 {p99:.2f} ms")
     per_request = server_cpu / max(1, sum(statuses.values())) * 1e6
-    print(f"server CPU: {per_request:.0f} us per request ({server_cpu / elapsed:.0%} of a core) -> "
-          f"{1e6 / per_request:,.0f} req/s per free core")
+    print(
+        f"server CPU: {per_request:.0f} us per request ({server_cpu / elapsed:.0%} of a core) -> "
+        f"{1e6 / per_request:,.0f} req/s per free core"
+    )
     print(f"ratio to target {TARGET:,.0f} req/s: {rate / TARGET:.2f}x (load average now {os.getloadavg()[0]:.1f})")
     return 0 if rate >= TARGET else 1
 

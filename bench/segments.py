@@ -108,8 +108,7 @@ def main(n: int, budget: float, pilot_rows: int) -> None:
 
     print(f"rule: {sum(1 for _ in walk(RULE))} conditions; {result.summary()}")
     print(f"{'evaluator':<28}{'p50 ms':>10}{'p95 ms':>10}{'vs row-wise':>14}")
-    for name, ms in (("pandas (live count)", pandas_ms), ("DuckDB count", duck_count_ms),
-                     ("DuckDB ids", duck_ms)):
+    for name, ms in (("pandas (live count)", pandas_ms), ("DuckDB count", duck_count_ms), ("DuckDB ids", duck_ms)):
         p50, p95 = np.percentile(ms, 50), np.percentile(ms, 95)
         print(f"{name:<28}{p50:>10.1f}{p95:>10.1f}{naive_s * 1000 / p50:>13.0f}x")
     print(f"{'row-wise DataFrame.apply':<28}{naive_s * 1000:>10.0f}{'':>10}{'1x':>14}   (one run; {base.note()})")
@@ -120,9 +119,11 @@ def main(n: int, budget: float, pilot_rows: int) -> None:
 BIG_RULES = {
     "the 6-condition rule above": RULE,
     "one tag": Condition("tags", "has_any", ["frequent_buyer"]),
-    "country + value range + regex": And(Condition("country", "in", ["DE", "FR", "IN"]),
-                                         Condition("avg_order_value", "between", [20, 80]),
-                                         Condition("city", "regex", r"^[A-M]\w+$")),
+    "country + value range + regex": And(
+        Condition("country", "in", ["DE", "FR", "IN"]),
+        Condition("avg_order_value", "between", [20, 80]),
+        Condition("city", "regex", r"^[A-M]\w+$"),
+    ),
 }
 BIG_RUNS = 5
 CHUNK = 1_000_000
@@ -141,18 +142,24 @@ def feature_chunk(start: int, n: int, seed: int) -> pd.DataFrame:
     tag_names = np.array(["active_7d", "frequent_buyer", "dormant_30d", "inactive_90d"])
     per = rng.integers(0, 3, n)
     picks = rng.integers(0, 4, (n, 2))
-    tags = [() if k == 0 else (tag_names[a],) if k == 1 or a == b else (tag_names[a], tag_names[b])
-            for k, (a, b) in zip(per, picks, strict=True)]
-    return pd.DataFrame({
-        "customer_id": pd.array(np.char.add("c", np.arange(start, start + n).astype(str)), dtype="string"),
-        "avg_order_value": aov,
-        "last_interaction_at": pd.to_datetime(seen, utc=True),
-        "country": pd.array(countries[rng.integers(0, len(countries), n)], dtype="string"),
-        "city": pd.array(cities[rng.integers(0, len(cities), n)], dtype="string"),
-        "purchase_frequency": pd.Categorical(frequencies[rng.integers(0, len(frequencies), n)], categories=frequencies),
-        "reply_rate": rng.random(n) * 0.3,
-        "tags": tags,
-    })
+    tags = [
+        () if k == 0 else (tag_names[a],) if k == 1 or a == b else (tag_names[a], tag_names[b])
+        for k, (a, b) in zip(per, picks, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(np.char.add("c", np.arange(start, start + n).astype(str)), dtype="string"),
+            "avg_order_value": aov,
+            "last_interaction_at": pd.to_datetime(seen, utc=True),
+            "country": pd.array(countries[rng.integers(0, len(countries), n)], dtype="string"),
+            "city": pd.array(cities[rng.integers(0, len(cities), n)], dtype="string"),
+            "purchase_frequency": pd.Categorical(
+                frequencies[rng.integers(0, len(frequencies), n)], categories=frequencies
+            ),
+            "reply_rate": rng.random(n) * 0.3,
+            "tags": tags,
+        }
+    )
 
 
 def write_parquet(path: Path, n: int) -> pd.DataFrame:
@@ -161,8 +168,11 @@ def write_parquet(path: Path, n: int) -> pd.DataFrame:
     for i, start in enumerate(range(0, n, CHUNK)):
         chunk = feature_chunk(start, min(CHUNK, n - start), seed=i)
         table = pa.Table.from_pandas(chunk, preserve_index=False)
-        table = table.set_column(table.schema.get_field_index("tags"), "tags",
-                                 pa.array([list(t) for t in chunk["tags"]], pa.list_(pa.string())))
+        table = table.set_column(
+            table.schema.get_field_index("tags"),
+            "tags",
+            pa.array([list(t) for t in chunk["tags"]], pa.list_(pa.string())),
+        )
         if writer is None:
             writer, first = pq.ParquetWriter(path, table.schema), chunk
         writer.write_table(table)
@@ -195,8 +205,10 @@ def big(n: int) -> None:
         t0 = time.perf_counter()
         first = write_parquet(path, n)
         size = path.stat().st_size / 2**20
-        print(f"\nwarehouse scale: {n:,} customers written to Parquet in chunks of {CHUNK:,}: "
-              f"{time.perf_counter() - t0:.1f} s, {size:,.0f} MiB")
+        print(
+            f"\nwarehouse scale: {n:,} customers written to Parquet in chunks of {CHUNK:,}: "
+            f"{time.perf_counter() - t0:.1f} s, {size:,.0f} MiB"
+        )
         schema = segment_frame(first.head(1000)).schema
         with SqlEvaluator(first) as ev:  # correctness on the first chunk: DuckDB = pandas
             for rule in BIG_RULES.values():
@@ -207,20 +219,33 @@ def big(n: int) -> None:
         print(f"{'rule (DuckDB count over read_parquet)':<40}{'p50 ms':>10}{'matches':>14}{'inactive':>12}")
         for name, (p50, (active, inactive)) in results.items():
             print(f"{name:<40}{p50:>10.0f}{active:>14,}{inactive:>12,}")
-        print(f"peak memory of the counting process: {peak_mib:,.0f} MiB (VmHWM; "
-              f"{before_mib:,.0f} MiB of it before the first query; "
-              f"{BIG_RUNS} timed runs per rule after one warm-up)")
+        print(
+            f"peak memory of the counting process: {peak_mib:,.0f} MiB (VmHWM; "
+            f"{before_mib:,.0f} MiB of it before the first query; "
+            f"{BIG_RUNS} timed runs per rule after one warm-up)"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, nargs="?", default=1_000_000, help="customers (default 1,000,000)")
-    parser.add_argument("--baseline-budget", type=float, default=300.0,
-                        help="run the row-wise baseline on all rows if the pilot estimates at most this many "
-                             "seconds, else extrapolate the pilot (0 = always in full)")
+    parser.add_argument(
+        "--baseline-budget",
+        type=float,
+        default=300.0,
+        help="run the row-wise baseline on all rows if the pilot estimates at most this many "
+        "seconds, else extrapolate the pilot (0 = always in full)",
+    )
     parser.add_argument("--pilot-rows", type=int, default=20_000, help="rows the baseline's pilot runs on")
-    parser.add_argument("--big", type=int, nargs="?", const=10_000_000, default=0, metavar="N",
-                        help="also count rules over N customers (default 10,000,000) from Parquet through DuckDB")
+    parser.add_argument(
+        "--big",
+        type=int,
+        nargs="?",
+        const=10_000_000,
+        default=0,
+        metavar="N",
+        help="also count rules over N customers (default 10,000,000) from Parquet through DuckDB",
+    )
     parser.add_argument("--big-only", action="store_true", help="with --big: skip the in-memory comparison")
     args = parser.parse_args()
     if not args.big_only:

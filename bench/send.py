@@ -51,26 +51,58 @@ def plan(n: int, offset: int, category: str) -> pd.DataFrame:
     phones = [f"+49160{offset + i:07d}" for i in range(n)]
     template = "rabatt_aktion" if category == "marketing" else "order_shipped"
     payloads = [
-        {"messaging_product": "whatsapp", "recipient_type": "individual", "to": p, "type": "template",
-         "template": {"name": template, "language": {"code": "de"}, "components": [{"type": "body", "parameters": (
-             [{"type": "text", "parameter_name": "first_name", "text": "Anna"},
-              {"type": "text", "parameter_name": "discount", "text": "10 %"}] if category == "marketing" else
-             [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{i}"}])}]}}
-        for i, p in enumerate(phones)]
-    return pd.DataFrame({
-        "customer_id": [f"b{offset + i}" for i in range(n)], "phone": phones, "name": "Anna", "outcome": "send",
-        "reason": "", "category": category, "message_type": "template", "body": "Hallo Anna", "payload": payloads,
-        "planned_at": pd.Timestamp.now(tz="UTC"), "arm": "", "cost": 0.0,
-        "timezone": zone_where_it_is(12),  # the send-time checks run in full, never deferring to morning
-    })
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": p,
+            "type": "template",
+            "template": {
+                "name": template,
+                "language": {"code": "de"},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": (
+                            [
+                                {"type": "text", "parameter_name": "first_name", "text": "Anna"},
+                                {"type": "text", "parameter_name": "discount", "text": "10 %"},
+                            ]
+                            if category == "marketing"
+                            else [{"type": "text", "text": "Anna"}, {"type": "text", "text": f"#{i}"}]
+                        ),
+                    }
+                ],
+            },
+        }
+        for i, p in enumerate(phones)
+    ]
+    return pd.DataFrame(
+        {
+            "customer_id": [f"b{offset + i}" for i in range(n)],
+            "phone": phones,
+            "name": "Anna",
+            "outcome": "send",
+            "reason": "",
+            "category": category,
+            "message_type": "template",
+            "body": "Hallo Anna",
+            "payload": payloads,
+            "planned_at": pd.Timestamp.now(tz="UTC"),
+            "arm": "",
+            "cost": 0.0,
+            "timezone": zone_where_it_is(12),  # the send-time checks run in full, never deferring to morning
+        }
+    )
 
 
 async def leg(store, base_url: str, name: str, n: int, rate: float, offset: int, category: str) -> dict:
     cid = ledger.create_campaign(store, plan(n, offset, category), name=name, now=time.time())
-    options = SendOptions(phone_number_ids=(PNID,), pace=rate, confirm_high_rate=rate > 50, concurrency=CONCURRENCY,
-                          progress_interval=1.0)
-    async with AsyncCloudClient(base_url=base_url, access_token=TOKEN, timeout=10.0,
-                                max_connections=CONCURRENCY) as client:
+    options = SendOptions(
+        phone_number_ids=(PNID,), pace=rate, confirm_high_rate=rate > 50, concurrency=CONCURRENCY, progress_interval=1.0
+    )
+    async with AsyncCloudClient(
+        base_url=base_url, access_token=TOKEN, timeout=10.0, max_connections=CONCURRENCY
+    ) as client:
         runner = CampaignRunner(store, client, cid, options)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         progress = await runner.run()
@@ -79,10 +111,17 @@ async def leg(store, base_url: str, name: str, n: int, rate: float, offset: int,
     achieved = (runner.meter.dispatched - 1) / span if span > 0 else float("nan")
     lat = np.array(runner.meter.latencies) * 1000
     return {
-        "leg": name, "recipients": n, "target/s": rate, "achieved/s": achieved,
-        "pacing error %": abs(achieved - rate) / rate * 100, "accepted": progress.counts["accepted"],
-        "throttled": progress.throttled, "p50 ms": np.percentile(lat, 50), "p99 ms": np.percentile(lat, 99),
-        "CPU µs/msg": cpu / n * 1e6, "wall s": wall,
+        "leg": name,
+        "recipients": n,
+        "target/s": rate,
+        "achieved/s": achieved,
+        "pacing error %": abs(achieved - rate) / rate * 100,
+        "accepted": progress.counts["accepted"],
+        "throttled": progress.throttled,
+        "p50 ms": np.percentile(lat, 50),
+        "p99 ms": np.percentile(lat, 99),
+        "CPU µs/msg": cpu / n * 1e6,
+        "wall s": wall,
     }
 
 
@@ -91,6 +130,7 @@ async def client_floor(base_url: str, n: int) -> dict:
     queue = list(plan(n, 800_000, "utility")["payload"])
     lat: list[float] = []
     async with AsyncCloudClient(base_url=base_url, access_token=TOKEN, max_connections=CONCURRENCY) as client:
+
         async def worker() -> None:
             while queue:
                 payload = queue.pop()
@@ -102,10 +142,19 @@ async def client_floor(base_url: str, n: int) -> dict:
         await asyncio.gather(*[worker() for _ in range(CONCURRENCY)])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     lat_ms = np.array(lat) * 1000
-    return {"leg": "client alone, unpaced (reference)", "recipients": n, "target/s": float("nan"),
-            "achieved/s": n / wall, "pacing error %": float("nan"), "accepted": len(lat), "throttled": 0,
-            "p50 ms": np.percentile(lat_ms, 50), "p99 ms": np.percentile(lat_ms, 99),
-            "CPU µs/msg": cpu / n * 1e6, "wall s": wall}
+    return {
+        "leg": "client alone, unpaced (reference)",
+        "recipients": n,
+        "target/s": float("nan"),
+        "achieved/s": n / wall,
+        "pacing error %": float("nan"),
+        "accepted": len(lat),
+        "throttled": 0,
+        "p50 ms": np.percentile(lat_ms, 50),
+        "p99 ms": np.percentile(lat_ms, 99),
+        "CPU µs/msg": cpu / n * 1e6,
+        "wall s": wall,
+    }
 
 
 def baseline(base_url: str, n: int) -> dict:
@@ -124,10 +173,19 @@ def baseline(base_url: str, n: int) -> dict:
             ok += r.status_code == 200
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     lat_ms = np.array(lat) * 1000
-    return {"leg": "naive sequential httpx", "recipients": n, "target/s": float("nan"), "achieved/s": n / wall,
-            "pacing error %": float("nan"), "accepted": ok, "throttled": 0,
-            "p50 ms": np.percentile(lat_ms, 50), "p99 ms": np.percentile(lat_ms, 99),
-            "CPU µs/msg": cpu / n * 1e6, "wall s": wall}
+    return {
+        "leg": "naive sequential httpx",
+        "recipients": n,
+        "target/s": float("nan"),
+        "achieved/s": n / wall,
+        "pacing error %": float("nan"),
+        "accepted": ok,
+        "throttled": 0,
+        "p50 ms": np.percentile(lat_ms, 50),
+        "p99 ms": np.percentile(lat_ms, 99),
+        "CPU µs/msg": cpu / n * 1e6,
+        "wall s": wall,
+    }
 
 
 def main() -> None:
@@ -143,9 +201,28 @@ def main() -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "200",
-         "--throughput", "1e9", "--pair-interval", "0", "--tier", "TIER_UNLIMITED", "--speed", "0.001"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "sandbox",
+            "--port",
+            str(port),
+            "--customers",
+            "200",
+            "--throughput",
+            "1e9",
+            "--pair-interval",
+            "0",
+            "--tier",
+            "TIER_UNLIMITED",
+            "--speed",
+            "0.001",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
     )
     try:
         wait_for_port(port, proc=sandbox)
@@ -154,8 +231,17 @@ def main() -> None:
             rows = [
                 asyncio.run(leg(store, base_url, "sender 1000/s", args.recipients, 1000.0, 0, "utility")),
                 asyncio.run(leg(store, base_url, "sender 80/s", args.slow_recipients, 80.0, 100_000, "utility")),
-                asyncio.run(leg(store, base_url, "sender 1000/s marketing (24 h reservation)",
-                                args.marketing_recipients, 1000.0, 200_000, "marketing")),
+                asyncio.run(
+                    leg(
+                        store,
+                        base_url,
+                        "sender 1000/s marketing (24 h reservation)",
+                        args.marketing_recipients,
+                        1000.0,
+                        200_000,
+                        "marketing",
+                    )
+                ),
                 asyncio.run(client_floor(base_url, args.baseline)),
                 baseline(base_url, args.baseline),
             ]
@@ -167,11 +253,13 @@ def main() -> None:
         print(table)
     fast, naive = table.loc["sender 1000/s"], table.loc["naive sequential httpx"]
     met = fast["achieved/s"] >= 980 and fast["pacing error %"] < 2
-    print(f"\nsender at a 1,000/s target: {fast['achieved/s']:,.0f}/s, pacing error {fast['pacing error %']:.2f} % "
-          f"(target < 2 %): {'met' if met else 'NOT met'}; "
-          f"{fast['achieved/s'] / naive['achieved/s']:.2f}x the naive loop's rate "
-          f"({naive['achieved/s']:,.0f}/s, unpaced, no ledger, no retries), "
-          f"{fast['CPU µs/msg'] / naive['CPU µs/msg']:.1f}x its CPU per message")
+    print(
+        f"\nsender at a 1,000/s target: {fast['achieved/s']:,.0f}/s, pacing error {fast['pacing error %']:.2f} % "
+        f"(target < 2 %): {'met' if met else 'NOT met'}; "
+        f"{fast['achieved/s'] / naive['achieved/s']:.2f}x the naive loop's rate "
+        f"({naive['achieved/s']:,.0f}/s, unpaced, no ledger, no retries), "
+        f"{fast['CPU µs/msg'] / naive['CPU µs/msg']:.1f}x its CPU per message"
+    )
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared: figures are noisy)")
 
 

@@ -16,8 +16,17 @@ import pandas as pd
 from .errors import WamktError
 
 VALUE_IN_EUR: Mapping[str, float] = {
-    "EUR": 1.0, "USD": 0.86, "CHF": 1.07, "GBP": 1.14, "INR": 0.0098, "BRL": 0.16,
-    "PLN": 0.235, "SEK": 0.091, "DKK": 0.134, "NOK": 0.085, "CZK": 0.041,
+    "EUR": 1.0,
+    "USD": 0.86,
+    "CHF": 1.07,
+    "GBP": 1.14,
+    "INR": 0.0098,
+    "BRL": 0.16,
+    "PLN": 0.235,
+    "SEK": 0.091,
+    "DKK": 0.134,
+    "NOK": 0.085,
+    "CZK": 0.041,
 }
 """What one unit of each currency is worth in EUR; cross rates follow from it."""
 
@@ -38,8 +47,10 @@ class ExchangeRates:
             if not value > 0:
                 raise CurrencyError(f"exchange rate of {code} must be positive, not {value!r}")
         if self.currency not in self.value_in_eur:
-            raise CurrencyError(f"no exchange rate for {self.currency}, the reporting currency: add it to "
-                                f"WAMKT_EXCHANGE_RATES (e.g. {self.currency}=<value of one {self.currency} in EUR>)")
+            raise CurrencyError(
+                f"no exchange rate for {self.currency}, the reporting currency: add it to "
+                f"WAMKT_EXCHANGE_RATES (e.g. {self.currency}=<value of one {self.currency} in EUR>)"
+            )
 
     def rate(self, code: str) -> float:
         """Units of the reporting currency per one unit of ``code``."""
@@ -47,8 +58,10 @@ class ExchangeRates:
         if code == self.currency:
             return 1.0
         if code not in self.value_in_eur:
-            raise CurrencyError(f"no exchange rate for {code}: add it to WAMKT_EXCHANGE_RATES "
-                                f"(e.g. {code}=<value of one {code} in EUR>)")
+            raise CurrencyError(
+                f"no exchange rate for {code}: add it to WAMKT_EXCHANGE_RATES "
+                f"(e.g. {code}=<value of one {code} in EUR>)"
+            )
         return self.value_in_eur[code] / self.value_in_eur[self.currency]
 
     def convert(self, amounts: pd.Series, currencies: pd.Series | str | None) -> pd.Series:
@@ -89,4 +102,6 @@ def parse_rates(text: str) -> dict[str, float]:
 
 def exchange_rates(currency: str = "EUR", overrides: Mapping[str, float] | None = None) -> ExchangeRates:
     """The default rates with the analyst's ``overrides``, reporting in ``currency``."""
-    return ExchangeRates(currency.upper(), {**VALUE_IN_EUR, **{k.upper(): float(v) for k, v in (overrides or {}).items()}})
+    return ExchangeRates(
+        currency.upper(), {**VALUE_IN_EUR, **{k.upper(): float(v) for k, v in (overrides or {}).items()}}
+    )

@@ -22,6 +22,7 @@ from .store import Store
 _MOVED = ("inbound_messages", "replies", "autoreply_log", "conversions")
 """Tables with many rows per customer: their key column is rewritten."""
 
+
 def _later(table: str, column: str) -> str:
     """The later of the row's and the incoming ``column`` (standard SQL: no two-argument MAX)."""
     return f"CASE WHEN excluded.{column} > {table}.{column} THEN excluded.{column} ELSE {table}.{column} END"
@@ -33,11 +34,11 @@ def _if_newer(table: str, column: str, time: str) -> str:
 
 _ONE_PER_KEY = {  # table: the SET clause that keeps the right row when both keys have one
     "consent": f"marketing = {_if_newer('consent', 'marketing', 'changed_at')},"
-               f" source = {_if_newer('consent', 'source', 'changed_at')},"
-               f" changed_at = {_later('consent', 'changed_at')}",
+    f" source = {_if_newer('consent', 'source', 'changed_at')},"
+    f" changed_at = {_later('consent', 'changed_at')}",
     "service_windows": f"last_inbound_at = {_later('service_windows', 'last_inbound_at')}",
     "marketing_reservations": f"campaign_id = {_if_newer('marketing_reservations', 'campaign_id', 'reserved_at')},"
-                              f" reserved_at = {_later('marketing_reservations', 'reserved_at')}",
+    f" reserved_at = {_later('marketing_reservations', 'reserved_at')}",
 }
 _COLUMNS = {
     "consent": "marketing, changed_at, source",
@@ -46,9 +47,15 @@ _COLUMNS = {
 }
 
 
-def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsuid: str | None = None,
-                     parent_bsuid: str | None = None, username: str | None = None,
-                     at: float = 0.0) -> str:
+def resolve_identity(
+    conn: sqlite3.Connection,
+    *,
+    phone: str | None = None,
+    bsuid: str | None = None,
+    parent_bsuid: str | None = None,
+    username: str | None = None,
+    at: float = 0.0,
+) -> str:
     """The customer key for what a webhook or an import names (at least a phone or a BSUID).
 
     Looks the identity up by BSUID, then by phone; records it if new; fills in a missing phone,
@@ -71,7 +78,9 @@ def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsui
         key = phone if phone is not None else bsuid
         conn.execute(
             "INSERT INTO identities (wa_key, phone, bsuid, parent_bsuid, username, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (key, phone, bsuid, parent_bsuid, username, at))
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, phone, bsuid, parent_bsuid, username, at),
+        )
         return str(key)
     key = row["wa_key"]
     if phone is not None and row["phone"] is None:  # a BSUID-only customer's phone: the key becomes it
@@ -83,15 +92,18 @@ def resolve_identity(conn: sqlite3.Connection, *, phone: str | None = None, bsui
         conn.execute(
             "UPDATE identities SET bsuid = COALESCE(?, bsuid), parent_bsuid = COALESCE(?, parent_bsuid),"
             " username = COALESCE(?, username), updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END"
-            " WHERE wa_key = ?", (bsuid, parent_bsuid, username, at, at, key))
+            " WHERE wa_key = ?",
+            (bsuid, parent_bsuid, username, at, at, key),
+        )
     return str(key)
 
 
 def _row(conn: sqlite3.Connection, column: str, value: str | None) -> sqlite3.Row | None:
     if value is None:
         return None
-    return conn.execute(f"SELECT wa_key, phone, bsuid, parent_bsuid, username FROM identities WHERE {column} = ?",
-                        (value,)).fetchone()
+    return conn.execute(
+        f"SELECT wa_key, phone, bsuid, parent_bsuid, username FROM identities WHERE {column} = ?", (value,)
+    ).fetchone()
 
 
 def merge_keys(conn: sqlite3.Connection, old: str, new: str) -> None:
@@ -104,20 +116,34 @@ def merge_keys(conn: sqlite3.Connection, old: str, new: str) -> None:
         return
     for table in _MOVED:
         conn.execute(f"UPDATE {table} SET phone = ? WHERE phone = ?", (new, old))
-    conn.execute("UPDATE customer_tags SET phone = ? WHERE phone = ? AND tag NOT IN"
-                 " (SELECT tag FROM customer_tags WHERE phone = ?)", (new, old, new))
+    conn.execute(
+        "UPDATE customer_tags SET phone = ? WHERE phone = ? AND tag NOT IN"
+        " (SELECT tag FROM customer_tags WHERE phone = ?)",
+        (new, old, new),
+    )
     conn.execute("DELETE FROM customer_tags WHERE phone = ?", (old,))
     for table, update in _ONE_PER_KEY.items():
         columns = _COLUMNS[table]
-        conn.execute(f"INSERT INTO {table} (phone, {columns}) SELECT ?, {columns} FROM {table} WHERE phone = ?"
-                     f" ON CONFLICT (phone) DO UPDATE SET {update}", (new, old))
+        conn.execute(
+            f"INSERT INTO {table} (phone, {columns}) SELECT ?, {columns} FROM {table} WHERE phone = ?"
+            f" ON CONFLICT (phone) DO UPDATE SET {update}",
+            (new, old),
+        )
         conn.execute(f"DELETE FROM {table} WHERE phone = ?", (old,))
     move_customer_key(conn, old, new)
 
 
-def apply_identity_change(conn: sqlite3.Connection, *, kind: str, at: float, wa_id: str | None = None,
-                          new_wa_id: str | None = None, previous_user_id: str | None = None,
-                          user_id: str | None = None, parent_user_id: str | None = None) -> str | None:
+def apply_identity_change(
+    conn: sqlite3.Connection,
+    *,
+    kind: str,
+    at: float,
+    wa_id: str | None = None,
+    new_wa_id: str | None = None,
+    previous_user_id: str | None = None,
+    user_id: str | None = None,
+    parent_user_id: str | None = None,
+) -> str | None:
     """Apply one of Meta's identity changes; the customer's key afterwards (None if nothing known).
 
     ``user_id_update`` / ``user_changed_user_id``: the customer's BSUID became ``user_id`` (the
@@ -130,13 +156,17 @@ def apply_identity_change(conn: sqlite3.Connection, *, kind: str, at: float, wa_
         old = _row(conn, "phone", phone)
         if old is None or _row(conn, "phone", new_phone) is not None:
             return resolve_identity(conn, phone=new_phone, bsuid=user_id, parent_bsuid=parent_user_id, at=at)
-        conn.execute("UPDATE identities SET wa_key = ?, phone = ?, updated_at = ? WHERE wa_key = ?",
-                     (new_phone, new_phone, at, old["wa_key"]))
+        conn.execute(
+            "UPDATE identities SET wa_key = ?, phone = ?, updated_at = ? WHERE wa_key = ?",
+            (new_phone, new_phone, at, old["wa_key"]),
+        )
         merge_keys(conn, old["wa_key"], new_phone)
         if user_id is not None:  # the new number comes with a new BSUID
             conn.execute("UPDATE identities SET bsuid = NULL WHERE bsuid = ? AND wa_key != ?", (user_id, new_phone))
-            conn.execute("UPDATE identities SET bsuid = ?, parent_bsuid = COALESCE(?, parent_bsuid)"
-                         " WHERE wa_key = ?", (user_id, parent_user_id, new_phone))
+            conn.execute(
+                "UPDATE identities SET bsuid = ?, parent_bsuid = COALESCE(?, parent_bsuid) WHERE wa_key = ?",
+                (user_id, parent_user_id, new_phone),
+            )
         return new_phone
     if user_id is None:
         return None
@@ -145,8 +175,9 @@ def apply_identity_change(conn: sqlite3.Connection, *, kind: str, at: float, wa_
         return resolve_identity(conn, phone=phone, bsuid=user_id, parent_bsuid=parent_user_id, at=at)
     key = old["wa_key"]
     if old["phone"] is None and _row(conn, "bsuid", user_id) is None:  # keyed by the old BSUID: re-key
-        conn.execute("UPDATE identities SET wa_key = ?, bsuid = ?, updated_at = ? WHERE wa_key = ?",
-                     (user_id, user_id, at, key))
+        conn.execute(
+            "UPDATE identities SET wa_key = ?, bsuid = ?, updated_at = ? WHERE wa_key = ?", (user_id, user_id, at, key)
+        )
         merge_keys(conn, key, user_id)
         key = user_id
     elif _row(conn, "bsuid", user_id) is None:
@@ -173,9 +204,13 @@ def _keys_of_bsuids(store: Store, bsuids: list[str]) -> list[tuple[str, str]]:
     """``(bsuid, key)`` of the known ones among ``bsuids``, looked up in chunks (standard SQL)."""
     found: list[tuple[str, str]] = []
     for start in range(0, len(bsuids), _CHUNK):
-        chunk = bsuids[start:start + _CHUNK]
-        found += [(r[0], r[1]) for r in store.query(
-            f"SELECT bsuid, wa_key FROM identities WHERE bsuid IN ({', '.join('?' * len(chunk))})", chunk)]
+        chunk = bsuids[start : start + _CHUNK]
+        found += [
+            (r[0], r[1])
+            for r in store.query(
+                f"SELECT bsuid, wa_key FROM identities WHERE bsuid IN ({', '.join('?' * len(chunk))})", chunk
+            )
+        ]
     return found
 
 

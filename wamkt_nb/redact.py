@@ -14,8 +14,20 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 MASK = "***"
-_SECRET_WORDS = ("token", "secret", "password", "passwd", "pwd", "signature", "sig", "key", "auth",
-                 "credential", "session", "code")
+_SECRET_WORDS = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "signature",
+    "sig",
+    "key",
+    "auth",
+    "credential",
+    "session",
+    "code",
+)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 _PARAM = re.compile(r"([?&#;])([^=&#;]*)=([^&#;]*)")
 
@@ -53,10 +65,12 @@ def redact_urls(text: str) -> str:
 def redacted_repr(config: object) -> str:
     """A dataclass's repr with the secrets a config can carry masked: URLs as ``redact_url`` does
     and the values of secret-named keys in mapping fields (``params={"api_key": ...}``)."""
+
     def shown(value: object) -> str:
         if isinstance(value, Mapping):
             value = {k: MASK if is_secret_name(str(k)) else v for k, v in value.items()}
         return redact_urls(repr(value))
+
     fields = (f"{f.name}={shown(getattr(config, f.name))}" for f in dataclasses.fields(config) if f.repr)
     return f"{type(config).__name__}({', '.join(fields)})"
 

@@ -25,8 +25,13 @@ _lock = threading.Lock()
 
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer|oauth)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{8,}"), rf"\1\2{MASK}"),
-    (re.compile(r"(?i)\b(access_token|appsecret_proof|app_secret|client_secret|verify_token|hub\.verify_token)"
-                r"(\"?\s*[=:]\s*\"?)[^&\s\"',;}]+"), rf"\1\2{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b(access_token|appsecret_proof|app_secret|client_secret|verify_token|hub\.verify_token)"
+            r"(\"?\s*[=:]\s*\"?)[^&\s\"',;}]+"
+        ),
+        rf"\1\2{MASK}",
+    ),
     (re.compile(r"\bEAA[A-Za-z0-9]{20,}"), MASK),
 )
 

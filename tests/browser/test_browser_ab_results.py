@@ -17,8 +17,11 @@ def test_results_dashboard_shows_the_verdict(page, workspace: Path, tmp_path):
     store = experiment_store(workspace / "wamkt.db")  # A converts 6 %, B 9.5 % of 1,000 each
     phones = [phone for (phone,) in store.query("SELECT phone FROM sends")]
     store.close()
-    with voila_server(ROOT / "dashboards" / "ab_results.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
-                      log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "ab_results.ipynb",
+        env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         verdict = open_dashboard(page, url, ".wamkt-ab-verdict")
         page.wait_for_function("document.querySelector('.wamkt-ab-verdict').innerText.includes('Winner')")
         assert "Winner: B" in verdict.inner_text()

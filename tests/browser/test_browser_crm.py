@@ -37,8 +37,11 @@ def test_fetch_shows_progress_and_cancel_answers_while_fetching(page, workspace:
     save_customer_data(generate(40, seed=5), workspace)
     with crm_server(make_customers(3_000)) as crm:
         crm.delay = 0.05  # 300 pages of 10: fifteen seconds at least, cancelled after a few
-        with voila_server(ROOT / "dashboards" / "customer_data.ipynb", env={"WAMKT_WORKSPACE": str(workspace)},
-                          log=tmp_path / "voila.log") as url:
+        with voila_server(
+            ROOT / "dashboards" / "customer_data.ipynb",
+            env={"WAMKT_WORKSPACE": str(workspace)},
+            log=tmp_path / "voila.log",
+        ) as url:
             open_dashboard(page, url, ".wamkt-data-sources")
             page.locator(".wamkt-data-sources .lm-TabBar-tab", has_text="CRM").click()
             page.locator(".wamkt-data-crm-url input").fill(crm.base + "/page/customers")

@@ -36,7 +36,8 @@ def choose_and_wait_for_redraw(page, select: str, chart: str, **option) -> None:
     before = page.locator(f"{chart} img").first.get_attribute("src") or ""
     page.locator(f"{select} select").select_option(**option)
     page.wait_for_function(
-        "([css, before]) => document.querySelector(css + ' img').src !== before", arg=[chart, before],
+        "([css, before]) => document.querySelector(css + ' img').src !== before",
+        arg=[chart, before],
         timeout=PAINT_MS,
     )
 
@@ -62,8 +63,9 @@ def test_campaign_overview(page, filled):
         assert page.locator(".wamkt-chart-funnel .wamkt-export-png").count() == 1
         check_clean(page, phones)
         choose_and_wait_for_redraw(page, ".wamkt-select-campaign", ".wamkt-chart-funnel", index=2)
-        page.wait_for_function("() => document.querySelector('.wamkt-kpi-campaigns').innerText === '1'",
-                               timeout=PAINT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('.wamkt-kpi-campaigns').innerText === '1'", timeout=PAINT_MS
+        )
         check_clean(page, phones)
 
 

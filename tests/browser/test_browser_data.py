@@ -23,13 +23,21 @@ def test_dashboard_shows_the_summary_with_masked_phones(page, workspace: Path, t
     # the customers come from a file without an id column: the loader derives the ids from the phones
     loaded = load_customers(data.customers.drop(columns="customer_id").to_csv(index=False).encode(), name="c.csv")
     assert loaded.loaded == 437
-    new_id = dict(zip(data.customers["customer_id"],
-                      loaded.rows.set_index("phone").loc[data.customers["phone"], "customer_id"], strict=True))
+    new_id = dict(
+        zip(
+            data.customers["customer_id"],
+            loaded.rows.set_index("phone").loc[data.customers["phone"], "customer_id"],
+            strict=True,
+        )
+    )
     orders = data.orders.assign(customer_id=data.orders["customer_id"].map(new_id))
     interactions = data.interactions.assign(customer_id=data.interactions["customer_id"].map(new_id))
     save_customer_data(CustomerData(loaded.rows, orders, interactions), workspace)
-    with voila_server(ROOT / "dashboards" / "customer_data.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
-                      log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "customer_data.ipynb",
+        env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         summary = open_dashboard(page, url, ".wamkt-data-summary")
         text = summary.inner_text()
         assert re.search(r"customers\s+437", text)

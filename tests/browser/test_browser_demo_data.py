@@ -47,13 +47,17 @@ def test_every_segments_preset_counts_what_the_store_says(page, demo_workspace: 
     store.close()
     assert expected["active_7d"] > 0 and expected["high_value_active_7d"] > 0
     shown = {}
-    with voila_server(ROOT / "dashboards" / "segments.ipynb",
-                      env={"WAMKT_WORKSPACE": str(demo_workspace), **SECRETS}, log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "segments.ipynb",
+        env={"WAMKT_WORKSPACE": str(demo_workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         open_dashboard(page, url, ".wamkt-segment-count")
         for key, preset in PRESETS.items():  # the dashboard opens on the last one: each choice is a change
             page.locator(".wamkt-segment-preset select").select_option(label=preset.label)
             expect(page.locator(".wamkt-segment-description")).to_have_text(
-                describe(preset.rule, preset.include_inactive))  # drawn after the count
+                describe(preset.rule, preset.include_inactive)
+            )  # drawn after the count
             shown[key] = _shown_count(page)
         check_clean(page, phones)
     assert shown == expected
@@ -68,8 +72,11 @@ def test_the_ab_dashboard_gives_the_planned_tests_verdict(page, demo_workspace: 
     store.close()
     headline = evaluation.verdict.headline  # 300 customers cannot fill the planned arms
     assert headline == f"Underpowered: needs {planned:,} per arm, has {int(counts['users'].min()):,}"
-    with voila_server(ROOT / "dashboards" / "ab_results.ipynb",
-                      env={"WAMKT_WORKSPACE": str(demo_workspace), **SECRETS}, log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "ab_results.ipynb",
+        env={"WAMKT_WORKSPACE": str(demo_workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         verdict = open_dashboard(page, url, ".wamkt-ab-verdict")
         expect(verdict).to_contain_text(headline)
         expect(page.locator(".wamkt-ab-metric select")).to_have_value("read")

@@ -85,6 +85,7 @@ def no_log_console_errors(page) -> None:
 
 # --- (a) every notebook top to bottom, light and dark ------------------------------------------------
 
+
 @pytest.mark.parametrize("notebook", list(WIDGETS))
 def test_notebook_runs_top_to_bottom(lab, lab_page, notebook):
     with diagnosed(lab_page, lab, f"{notebook}-{lab.theme}"):
@@ -96,6 +97,7 @@ def test_notebook_runs_top_to_bottom(lab, lab_page, notebook):
 
 
 # --- (c) the key interactions after Run All ---------------------------------------------------------
+
 
 def segment_count(page) -> int:
     text = page.locator(f"{NOTEBOOK} .wamkt-segment-count").inner_text()
@@ -121,7 +123,8 @@ def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_p
         op = condition.locator(".wamkt-segment-op select")
         op.select_option(label="<")
         page.wait_for_function(
-            f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')")
+            f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')"
+        )
         page.wait_for_timeout(1_000)  # any late redraw of the editor would show by now
         assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "the operator went back"
         assert segment_count(page) != before
@@ -130,7 +133,8 @@ def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_p
         builder.locator(".wamkt-segment-name input").fill("Nie bestellt")
         builder.locator(".wamkt-segment-save").click()
         expect(builder.locator(".wamkt-segment-store-message")).to_contain_text(
-            re.compile(r"saved\W*Nie bestellt", re.IGNORECASE))
+            re.compile(r"saved\W*Nie bestellt", re.IGNORECASE)
+        )
         expect(builder.locator(".wamkt-segment-saved select")).to_have_value("Nie bestellt")
         expect(builder.locator(".wamkt-segment-comparison")).to_contain_text("Nie bestellt")
         assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "saving reset the operator"
@@ -166,10 +170,14 @@ def changed(page, css: str, before: str, timeout_ms: int = 60_000) -> str:
     try:
         page.wait_for_function(
             "([sel, before]) => { const e = document.querySelector(sel); return e && e.innerText !== before; }",
-            arg=[f"{NOTEBOOK} {css}", before], timeout=timeout_ms)
+            arg=[f"{NOTEBOOK} {css}", before],
+            timeout=timeout_ms,
+        )
     except Exception as exc:
-        raise AssertionError(f"{css} still shows {before!r} after {timeout_ms / 1000:g} s; "
-                             f"log console: {log_console_errors(page) or 'no errors'}") from exc
+        raise AssertionError(
+            f"{css} still shows {before!r} after {timeout_ms / 1000:g} s; "
+            f"log console: {log_console_errors(page) or 'no errors'}"
+        ) from exc
     return page.locator(f"{NOTEBOOK} {css}").first.inner_text()
 
 
@@ -191,8 +199,9 @@ def test_send_pause_resume_cancel_resume(lab, lab_page):
         send = page.locator(f"{NOTEBOOK} .wamkt-send").first
         send.wait_for(state="visible", timeout=180_000)
         status = send.locator(".wamkt-send-status")
-        pause, cancel, start = (send.locator(f"button.wamkt-send-{b}, .wamkt-send-{b} button").first
-                                for b in ("pause", "cancel", "start"))
+        pause, cancel, start = (
+            send.locator(f"button.wamkt-send-{b}, .wamkt-send-{b} button").first for b in ("pause", "cancel", "start")
+        )
         expect(pause).to_be_enabled()
         pause.click()
         expect(status).to_contain_text("paused", timeout=60_000)
@@ -210,7 +219,9 @@ def test_send_pause_resume_cancel_resume(lab, lab_page):
             f"""() => {{ const s = document.querySelector('{NOTEBOOK} .wamkt-send');
                 const ask = s.querySelector('.wamkt-send-confirm-cancel');
                 return /cancel/.test(s.querySelector('.wamkt-send-status').innerText)
-                       || (ask && ask.offsetParent !== null); }}""", timeout=60_000)
+                       || (ask && ask.offsetParent !== null); }}""",
+            timeout=60_000,
+        )
         confirm = send.locator(".wamkt-send-confirm-cancel")
         if confirm.count() and confirm.is_visible():
             confirm.click()
@@ -247,7 +258,8 @@ def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
             f"""() => {{ const p = document.querySelector('{NOTEBOOK} .wamkt-ab-planner');
                 return /too small|not enough|at least/i.test(p.querySelector('.wamkt-ab-summary').innerText
                                                                + p.querySelector('.wamkt-ab-error').innerText); }}""",
-            timeout=120_000)
+            timeout=120_000,
+        )
         for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
             expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
         screenshot_widget(page, "wamkt-ab-planner", f"06_ab_test-ab-planner-tiny-{lab.theme}")
@@ -265,8 +277,9 @@ time zone of the sample (17/18 h in Berlin, 8/9 h in Los Angeles, 21:40 in Kolka
 
 @pytest.mark.parametrize("clock", list(CLOCKS))
 def test_journey_01_to_06_in_one_workspace(browser, tmp_path, clock):
-    server = start_jupyterlab(tmp_path, "light", workspace=tmp_path / "wamkt-workspace",
-                              extra_env={"WAMKT_NOW": CLOCKS[clock]})
+    server = start_jupyterlab(
+        tmp_path, "light", workspace=tmp_path / "wamkt-workspace", extra_env={"WAMKT_NOW": CLOCKS[clock]}
+    )
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(120_000)
     page = context.new_page()
@@ -276,14 +289,14 @@ def test_journey_01_to_06_in_one_workspace(browser, tmp_path, clock):
                 run_notebook(page, server, notebook, "")
                 if notebook == "01_load_customers":  # the loaded data becomes the workspace's
                     page.locator(f"{NOTEBOOK} .wamkt-data-save").first.click()
-                    expect(page.locator(f"{NOTEBOOK} .wamkt-data-status").first).to_contain_text(
-                        "Saved to")
+                    expect(page.locator(f"{NOTEBOOK} .wamkt-data-status").first).to_contain_text("Saved to")
                 if notebook == "04_send":  # by day everyone due gets it now; at night quiet hours hold them
                     status = page.locator(f"{NOTEBOOK} .wamkt-send-status").first.inner_text()
                     assert ("complete" in status) == (clock == "day"), f"{clock}: the send ended {status!r}"
                     if clock == "night":  # the panel says who waits and until when
                         expect(page.locator(f"{NOTEBOOK} .wamkt-send-next").first).to_contain_text(
-                            re.compile(r"recipient\(s\) wait .*the first goes .*recipient's time"))
+                            re.compile(r"recipient\(s\) wait .*the first goes .*recipient's time")
+                        )
                 for css in widgets:
                     screenshot_widget(page, css, f"journey-{clock}-{notebook}-{css.removeprefix('wamkt-')}")
                 no_log_console_errors(page)

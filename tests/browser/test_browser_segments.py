@@ -25,25 +25,25 @@ def count(page) -> int:
 def test_changing_controls_changes_the_count(page, workspace: Path, tmp_path):
     data = generate(2_000, seed=5)
     save_customer_data(data, workspace)
-    with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
-                      log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "segments.ipynb",
+        env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         open_dashboard(page, url, ".wamkt-segment-count")
-        page.wait_for_function(
-            "document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")
+        page.wait_for_function("document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")
         start = count(page)
         assert "interacted in the last 7 days" in page.locator(".wamkt-segment-description").inner_text()
 
         page.locator(".wamkt-segment-preset select").select_option(label="Frequent buyers")
-        page.wait_for_function(
-            f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{start:,} ')")
+        page.wait_for_function(f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{start:,} ')")
         frequent = count(page)
         assert frequent != start
         # the count is redrawn first, the description after it: wait for it rather than read it at once
         expect(page.locator(".wamkt-segment-description")).to_contain_text("frequent buyers")
 
         page.locator(".wamkt-segment-include-inactive input").check()
-        page.wait_for_function(
-            f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{frequent:,} ')")
+        page.wait_for_function(f"!document.querySelector('.wamkt-segment-count').innerText.startsWith('{frequent:,} ')")
         assert count(page) > frequent
         expect(page.locator(".wamkt-segment-inactive")).to_contain_text("included")
         expect(page.locator(".wamkt-segment-sample")).to_contain_text("*****")  # phones in the sample are masked

@@ -32,15 +32,22 @@ COLOURS = """(el) => {
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_results_widget_is_readable_and_unclipped_in_both_themes(page, workspace: Path, tmp_path, theme):
     experiment_store(workspace / "wamkt.db").close()
-    with voila_server(ROOT / "dashboards" / "ab_results.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
-                      log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "ab_results.ipynb",
+        env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         for width in (1000, 1600):
             page.set_viewport_size({"width": width, "height": 900})
             open_dashboard(page, f"{url}?theme={theme}", ".wamkt-ab-verdict .wamkt-status-ok")
             if theme == "dark":
                 assert page.evaluate("document.body.dataset.jpThemeLight") == "false"
-            for selector in (".wamkt-ab-verdict .wamkt-status-ok", ".wamkt-ab-table td", ".wamkt-ab-table th",
-                             ".wamkt-ab-srm small"):
+            for selector in (
+                ".wamkt-ab-verdict .wamkt-status-ok",
+                ".wamkt-ab-table td",
+                ".wamkt-ab-table th",
+                ".wamkt-ab-srm small",
+            ):
                 text, background = page.locator(selector).first.evaluate(COLOURS)
                 assert contrast(text, background) >= 4.5, (theme, width, selector, text, background)
             for selector in (".wamkt-ab-metric select", ".wamkt-ab-experiment select", ".wamkt-ab-refresh"):
@@ -53,8 +60,11 @@ def test_results_widget_is_readable_and_unclipped_in_both_themes(page, workspace
 
 def test_segment_builder_keeps_its_inputs_and_contrast_in_the_dark_theme_at_1000_px(page, workspace: Path, tmp_path):
     save_customer_data(generate(500, seed=5), workspace)
-    with voila_server(ROOT / "dashboards" / "segments.ipynb", env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
-                      log=tmp_path / "voila.log") as url:
+    with voila_server(
+        ROOT / "dashboards" / "segments.ipynb",
+        env={"WAMKT_WORKSPACE": str(workspace), **SECRETS},
+        log=tmp_path / "voila.log",
+    ) as url:
         page.set_viewport_size({"width": 1000, "height": 900})
         open_dashboard(page, f"{url}?theme=dark", ".wamkt-segment-count")
         page.wait_for_function("document.querySelector('.wamkt-segment-count').innerText.includes('customers match')")

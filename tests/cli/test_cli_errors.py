@@ -61,8 +61,15 @@ def test_sandbox_missing_workspace_folder_is_one_line(tmp_path):
 
 
 def test_load_crm_url_with_a_password_never_prints_it(tmp_path):
-    done = wamkt("load", "--crm-url", f"http://user:{SECRET}@127.0.0.1:9/customers?api_key={SECRET}",
-                 "--crm-retries", "0", "--quiet", cwd=tmp_path)
+    done = wamkt(
+        "load",
+        "--crm-url",
+        f"http://user:{SECRET}@127.0.0.1:9/customers?api_key={SECRET}",
+        "--crm-retries",
+        "0",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert_one_clear_line(done, "CRM unreachable", "http://***@127.0.0.1:9/customers?api_key=***")
 
 
@@ -71,12 +78,15 @@ def test_load_crm_url_that_is_not_a_url_is_one_line(tmp_path):
     assert_one_clear_line(done, "is not a valid URL")
 
 
-@pytest.mark.parametrize("name, content, expected", [
-    ("missing.csv", None, "no such file"),
-    ("garbage.csv", bytes(range(256)) * 20, "is not a text table"),
-    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    ("header.csv", b'"name\nwith a line break",x\nA,1\n', "no phone column"),
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("missing.csv", None, "no such file"),
+        ("garbage.csv", bytes(range(256)) * 20, "is not a text table"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        ("header.csv", b'"name\nwith a line break",x\nA,1\n', "no phone column"),
+    ],
+)
 def test_load_unreadable_files_are_one_line(tmp_path, name, content, expected):
     if content is not None:
         (tmp_path / name).write_bytes(content)
@@ -97,15 +107,20 @@ def test_load_bad_mapping_argument_is_one_line(tmp_path):
     assert_one_clear_line(done, "--map needs FIELD=COLUMN")
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("http://user:pw@host/x?page=2&token=abc", "http://***@host/x?page=2&token=***"),
-    ("https://crm.example/api?access_token=a&apiKey=b&client_secret=c&signature=d&q=1",
-     "https://crm.example/api?access_token=***&apiKey=***&client_secret=***&signature=***&q=1"),
-    ("http://h/cb?hub.verify_token=v&hub.challenge=1", "http://h/cb?hub.verify_token=***&hub.challenge=1"),
-    ("https://app.example/#access_token=xyz&state=1", "https://app.example/#access_token=***&state=1"),
-    ("htp://user:pw@[::1", "htp://***@[::1"),
-    ("http://127.0.0.1:8000/webhook", "http://127.0.0.1:8000/webhook"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://user:pw@host/x?page=2&token=abc", "http://***@host/x?page=2&token=***"),
+        (
+            "https://crm.example/api?access_token=a&apiKey=b&client_secret=c&signature=d&q=1",
+            "https://crm.example/api?access_token=***&apiKey=***&client_secret=***&signature=***&q=1",
+        ),
+        ("http://h/cb?hub.verify_token=v&hub.challenge=1", "http://h/cb?hub.verify_token=***&hub.challenge=1"),
+        ("https://app.example/#access_token=xyz&state=1", "https://app.example/#access_token=***&state=1"),
+        ("htp://user:pw@[::1", "htp://***@[::1"),
+        ("http://127.0.0.1:8000/webhook", "http://127.0.0.1:8000/webhook"),
+    ],
+)
 def test_redact_url_masks_userinfo_and_secret_parameters(url, expected):
     assert redact_url(url) == expected
 
@@ -127,22 +142,26 @@ def test_load_of_a_gzip_file_says_to_decompress_it(tmp_path):
     assert_one_clear_line(done, "could not load", "gzip-compressed", "nothing saved")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["serve", "--max-body", "-5"], "--max-body: -5 is less than 1"),  # was: every webhook answered 413
-    (["serve", "--cooldown", "nan"], "--cooldown: nan is not a finite number"),
-    (["serve", "--path", "webhook"], "--path: 'webhook' must start with '/'"),  # was: a 404 for everything
-    (["sandbox", "--customers", "-5"], "--customers: -5 is less than 1"),  # was: a ValueError traceback
-    (["demo", "--no-serve", "--customers", "0"], "--customers: 0 is less than 1"),
-    (["demo", "--no-serve", "--days", "nan"], "--days: nan is not a finite number"),  # was: a traceback
-    (["demo", "--port", "99999"], "--port: 99999 is not a port number"),
-    (["calibrate", "--rounds", "-1"], "--rounds: -1 is less than 1"),  # was: a KeyError traceback
-    (["calibrate", "--customers", "50"], "--customers: 50 is less than 100"),  # was: exit 1, a failed figure's code
-    (["send", "--sandbox", "c1", "--timeout", "0"], "--timeout: 0 is not a finite number of at least 0.1"),
-    (["send", "--sandbox", "c1", "--concurrency", "0"], "--concurrency: 0 is less than 1"),
-    (["load", "k.csv", "--crm-page-size", "0"], "--crm-page-size: 0 is less than 1"),
-])
-def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_runs(tmp_path, receiver_env,
-                                                                                     args, expected):
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["serve", "--max-body", "-5"], "--max-body: -5 is less than 1"),  # was: every webhook answered 413
+        (["serve", "--cooldown", "nan"], "--cooldown: nan is not a finite number"),
+        (["serve", "--path", "webhook"], "--path: 'webhook' must start with '/'"),  # was: a 404 for everything
+        (["sandbox", "--customers", "-5"], "--customers: -5 is less than 1"),  # was: a ValueError traceback
+        (["demo", "--no-serve", "--customers", "0"], "--customers: 0 is less than 1"),
+        (["demo", "--no-serve", "--days", "nan"], "--days: nan is not a finite number"),  # was: a traceback
+        (["demo", "--port", "99999"], "--port: 99999 is not a port number"),
+        (["calibrate", "--rounds", "-1"], "--rounds: -1 is less than 1"),  # was: a KeyError traceback
+        (["calibrate", "--customers", "50"], "--customers: 50 is less than 100"),  # was: exit 1, a failed figure's code
+        (["send", "--sandbox", "c1", "--timeout", "0"], "--timeout: 0 is not a finite number of at least 0.1"),
+        (["send", "--sandbox", "c1", "--concurrency", "0"], "--concurrency: 0 is less than 1"),
+        (["load", "k.csv", "--crm-page-size", "0"], "--crm-page-size: 0 is less than 1"),
+    ],
+)
+def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_runs(
+    tmp_path, receiver_env, args, expected
+):
     done = wamkt(*args, cwd=tmp_path, **receiver_env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
@@ -150,19 +169,24 @@ def test_impossible_numbers_and_paths_in_arguments_are_refused_before_anything_r
     assert not (tmp_path / "ws").exists()
 
 
-@pytest.mark.parametrize("name, content, expected", [
-    ("plan.json", bytes(range(256)) * 4, "is not a campaign plan"),  # was: "str is not valid UTF-8: surrogates..."
-    ("plan.json", b"[" * 2_000 + b"]" * 2_000, "is not a campaign plan"),  # was: "depth limit exceeded"
-    ("plan.json", b'"just text"', "is not a campaign plan"),
-    ("plan.pkl", b"garbage", "is not a campaign plan"),  # was: "invalid literal for int() with base 10"
-    ("folder", None, "check the path"),  # was: "[Errno 21] Is a directory"
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("plan.json", bytes(range(256)) * 4, "is not a campaign plan"),  # was: "str is not valid UTF-8: surrogates..."
+        ("plan.json", b"[" * 2_000 + b"]" * 2_000, "is not a campaign plan"),  # was: "depth limit exceeded"
+        ("plan.json", b'"just text"', "is not a campaign plan"),
+        ("plan.pkl", b"garbage", "is not a campaign plan"),  # was: "invalid literal for int() with base 10"
+        ("folder", None, "check the path"),  # was: "[Errno 21] Is a directory"
+    ],
+)
 def test_send_plan_that_is_not_a_plan_names_the_file(tmp_path, name, content, expected):
     if content is None:
         (tmp_path / name).mkdir()
     else:
         (tmp_path / name).write_bytes(content)
-    done = wamkt("send", "c1", "--sandbox", "--plan", str(tmp_path / name), "--db", str(tmp_path / "w.db"), cwd=tmp_path)
+    done = wamkt(
+        "send", "c1", "--sandbox", "--plan", str(tmp_path / name), "--db", str(tmp_path / "w.db"), cwd=tmp_path
+    )
     assert_one_clear_line(done, f"wamkt send: --plan {tmp_path / name}", expected)
 
 

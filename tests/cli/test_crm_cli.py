@@ -26,8 +26,17 @@ def _token(monkeypatch):
 
 def test_progress_goes_to_stderr_and_the_customers_are_saved(crm, tmp_path, capsys):
     ws = tmp_path / "ws"
-    argv = ["load", "--crm-url", crm.base + "/page/customers", "--crm-pagination", "page", "--crm-page-size", "100",
-            "--workspace", str(ws)]
+    argv = [
+        "load",
+        "--crm-url",
+        crm.base + "/page/customers",
+        "--crm-pagination",
+        "page",
+        "--crm-page-size",
+        "100",
+        "--workspace",
+        str(ws),
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
@@ -46,11 +55,22 @@ def test_quiet_leaves_stderr_empty(crm, tmp_path, capsys):
 def test_an_error_says_what_was_received_and_saves_nothing(crm, tmp_path, capsys):
     crm.fail_from = 3
     ws = tmp_path / "ws"
-    argv = ["load", "--crm-url", crm.base + "/page/customers", "--crm-pagination", "page", "--crm-retries", "0",
-            "--workspace", str(ws)]
+    argv = [
+        "load",
+        "--crm-url",
+        crm.base + "/page/customers",
+        "--crm-pagination",
+        "page",
+        "--crm-retries",
+        "0",
+        "--workspace",
+        str(ws),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.splitlines()[-1]
-    assert "could not load: CRM answered HTTP 500" in err and "(200 records from 2 pages received); nothing saved" in err
+    assert (
+        "could not load: CRM answered HTTP 500" in err and "(200 records from 2 pages received); nothing saved" in err
+    )
     assert not ws.exists()
 
 
@@ -66,8 +86,17 @@ def test_first_ctrl_c_cancels_cleanly(crm, tmp_path, capsys):
 
     previous = signal.getsignal(signal.SIGINT)
     threading.Thread(target=interrupt_after_three_pages, daemon=True).start()
-    argv = ["load", "--crm-url", crm.base + "/page/customers", "--crm-pagination", "page", "--crm-page-size", "10",
-            "--workspace", str(ws)]
+    argv = [
+        "load",
+        "--crm-url",
+        crm.base + "/page/customers",
+        "--crm-pagination",
+        "page",
+        "--crm-page-size",
+        "10",
+        "--workspace",
+        str(ws),
+    ]
     assert main(argv) == 130  # as for any Ctrl-C
     assert signal.getsignal(signal.SIGINT) is previous  # the handler is put back
     captured = capsys.readouterr()
@@ -87,5 +116,7 @@ def test_progress_line_on_a_terminal_is_rewritten_in_place():
     line(FetchProgress(0, 0, 0, 0.0, "crm.example/c"))
     line(FetchProgress(1, 10, 0, 0.01, "crm.example/c"))  # too soon after the first: skipped
     line(FetchProgress(2, 20, 0, 0.5, "crm.example/c", done=True))
-    assert stream.getvalue() == ("\r\x1b[KCRM page 1 · 0 records · 0 records/s · 0:00 elapsed · crm.example/c"
-                                 "\r\x1b[KCRM 2 pages · 20 records · 40 records/s · 0:00 elapsed · crm.example/c\n")
+    assert stream.getvalue() == (
+        "\r\x1b[KCRM page 1 · 0 records · 0 records/s · 0:00 elapsed · crm.example/c"
+        "\r\x1b[KCRM 2 pages · 20 records · 40 records/s · 0:00 elapsed · crm.example/c\n"
+    )

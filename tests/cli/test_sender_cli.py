@@ -35,8 +35,12 @@ def test_send_a_plan_file_through_the_embedded_sandbox(env, capsys):
         counts = ledger.state_counts(store, "spring")
         assert counts["accepted"] == 0 and counts["sent"] + counts["delivered"] + counts["read"] == 12
         assert store.query("SELECT count(DISTINCT wamid) FROM status_events")[0][0] == 12
-        assert ledger.spec_of(store.query("SELECT spec_json FROM campaigns WHERE campaign_id = 'spring'")[0][0])[
-            "retry_held_by_meta"] is True  # --retry-held opted the campaign in
+        assert (
+            ledger.spec_of(store.query("SELECT spec_json FROM campaigns WHERE campaign_id = 'spring'")[0][0])[
+                "retry_held_by_meta"
+            ]
+            is True
+        )  # --retry-held opted the campaign in
     # a finished campaign needs --resume to be touched again, and then has nothing left to do
     assert main(["send", "spring", "--sandbox", "--db", str(db)]) == 2
     assert "add --resume" in capsys.readouterr().err
@@ -51,16 +55,32 @@ def test_clear_errors(env, capsys, monkeypatch):
     assert main(["send", "c1", "--live", "--db", str(db)]) == 2
     assert "--live needs an access token" in capsys.readouterr().err
     monkeypatch.setenv("WAMKT_ACCESS_TOKEN", "live-token")  # never reached: the pace is refused first
-    assert main(["send", "c1", "--live", "--db", str(db), "--pace", "max", "--confirm-high-rate", "--phone-number-id", "1",
-                 "--base-url", "http://127.0.0.1:9"]) == 2
+    assert (
+        main(
+            [
+                "send",
+                "c1",
+                "--live",
+                "--db",
+                str(db),
+                "--pace",
+                "max",
+                "--confirm-high-rate",
+                "--phone-number-id",
+                "1",
+                "--base-url",
+                "http://127.0.0.1:9",
+            ]
+        )
+        == 2
+    )
     assert "above the configured cap of 80/s" in capsys.readouterr().err
     monkeypatch.delenv("WAMKT_ACCESS_TOKEN")
-    assert main(["send", "c1", "--sandbox", "--db", str(db), "--pace", "max",
-                 "--base-url", "http://127.0.0.1:9"]) == 2
+    assert main(["send", "c1", "--sandbox", "--db", str(db), "--pace", "max", "--base-url", "http://127.0.0.1:9"]) == 2
     assert "above 50/s" in capsys.readouterr().err
     assert main(["send", "c2", "--sandbox", "--db", str(db), "--plan", str(env / "missing.json")]) == 2
     assert "missing.json" in capsys.readouterr().err
-    (env / "bad.json").write_text("[{\"customer_id\": \"a\"}]")
+    (env / "bad.json").write_text('[{"customer_id": "a"}]')
     assert main(["send", "c2", "--sandbox", "--db", str(db), "--plan", str(env / "bad.json")]) == 2
     assert "lacks column" in capsys.readouterr().err
     assert main(["send", "c1", "--db", str(db)]) == 2  # --sandbox, --live or --submit (a worker) is required

@@ -11,14 +11,21 @@ from helpers import ROOT
 
 from wamkt_nb.clock import parse_now
 
-PROBE = ("import time; from wamkt_nb.clock import SystemClock, wall_time; from wamkt_nb.data.sample import default_now;"
-         "a = wall_time(); time.sleep(0.2); b = SystemClock().now(); print(a, b, default_now().isoformat())")
+PROBE = (
+    "import time; from wamkt_nb.clock import SystemClock, wall_time; from wamkt_nb.data.sample import default_now;"
+    "a = wall_time(); time.sleep(0.2); b = SystemClock().now(); print(a, b, default_now().isoformat())"
+)
 
 
 def probe(**env: str) -> tuple[float, float, str]:
     clean = {k: v for k, v in os.environ.items() if k != "WAMKT_NOW"}
-    out = subprocess.run([sys.executable, "-c", PROBE], env={**clean, "PYTHONPATH": str(ROOT), **env},
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), out[2]
 
 
@@ -51,8 +58,13 @@ SESSION = "from wamkt_nb.data.sample import session_now; print(session_now().iso
 
 def session(**env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k != "WAMKT_NOW"}
-    return subprocess.run([sys.executable, "-c", SESSION], env={**clean, "PYTHONPATH": str(ROOT), **env},
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", SESSION],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_notebook_sessions_play_at_wamkt_now_or_at_14_utc():

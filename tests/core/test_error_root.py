@@ -29,8 +29,11 @@ def test_every_module_imports_and_every_error_class_subclasses_wamkt_error():
     defined = []
     for name in _modules():
         module = importlib.import_module(name)
-        defined += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
-                    if issubclass(cls, BaseException) and cls.__module__ == name]
+        defined += [
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, BaseException) and cls.__module__ == name
+        ]
     outside = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in defined if not issubclass(cls, WamktError))
     assert len(defined) > 30 and outside == []
 

@@ -27,8 +27,14 @@ from wamkt_nb.exports import defuse_formula, save_table, spreadsheet_safe, table
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import load_customer_data, save_customer_data
 
-HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-           "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def mode(path) -> int:
@@ -86,11 +92,12 @@ def test_rejects_csv_is_owner_only_and_its_formula_cells_are_defused(tmp_path, c
 
 
 def test_formula_leading_text_is_escaped_and_numbers_stay_numbers():
-    table = pd.DataFrame({"text": HOSTILE + ["-12.5", "+4915112345678", "Anna", None],
-                          "amount": [-1.5] * (len(HOSTILE) + 4)})
+    table = pd.DataFrame(
+        {"text": HOSTILE + ["-12.5", "+4915112345678", "Anna", None], "amount": [-1.5] * (len(HOSTILE) + 4)}
+    )
     safe = spreadsheet_safe(table)
     assert all(v.startswith("'") for v in safe["text"][: len(HOSTILE)])
-    assert safe["text"].tolist()[len(HOSTILE):-1] == ["-12.5", "+4915112345678", "Anna"]
+    assert safe["text"].tolist()[len(HOSTILE) : -1] == ["-12.5", "+4915112345678", "Anna"]
     assert pd.isna(safe["text"].iloc[-1]) and safe["amount"].tolist() == table["amount"].tolist()
     back = list(csv.reader(io.StringIO(table_bytes(table, "csv").decode(), newline="")))
     assert back[0] == ["text", "amount"] and {row[1] for row in back[1:]} == {"-1.5"}
@@ -113,12 +120,28 @@ def test_every_file_wamkt_demo_creates_is_owner_only(tmp_path):
     database) is owner-only: the snapshot was written 0644 by pyarrow under a 022 umask."""
     workspace = tmp_path / "demo"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "wamkt_nb", "demo", "--no-serve", "--customers", "200", "--days", "2",
-                    "--workspace", str(workspace)], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "demo",
+            "--no-serve",
+            "--customers",
+            "200",
+            "--days",
+            "2",
+            "--workspace",
+            str(workspace),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     created = [workspace, *workspace.rglob("*")]
     assert any(p.name.endswith(".sends.parquet") for p in created)
-    loose = {str(p.relative_to(tmp_path)): oct(mode(p)) for p in created
-             if mode(p) != (0o700 if p.is_dir() else 0o600)}
+    loose = {str(p.relative_to(tmp_path)): oct(mode(p)) for p in created if mode(p) != (0o700 if p.is_dir() else 0o600)}
     assert loose == {}
 
 

@@ -51,8 +51,11 @@ def test_a_current_client_at_its_default_version_sends_through_the_sandbox(sb):
 @pytest.mark.parametrize("version", ["v20.0", "v17.0", "v99.0"])
 def test_a_retired_or_unknown_version_gets_metas_unknown_path_error(sb, version):
     headers = {"Authorization": f"Bearer {sb.access_token.reveal()}"}
-    send = httpx.post(f"{sb.base_url}/{version}/{sb.phone_number_id}/messages", headers=headers,
-                      json={"messaging_product": "whatsapp", "to": "4915112345678", "type": "text", "text": {"body": "x"}})
+    send = httpx.post(
+        f"{sb.base_url}/{version}/{sb.phone_number_id}/messages",
+        headers=headers,
+        json={"messaging_product": "whatsapp", "to": "4915112345678", "type": "text", "text": {"body": "x"}},
+    )
     listing = httpx.get(f"{sb.base_url}/{version}/{sb.waba_id}/message_templates", headers=headers)
     for resp, path in ((send, f"{sb.phone_number_id}/messages"), (listing, f"{sb.waba_id}/message_templates")):
         assert resp.status_code == 400

@@ -37,13 +37,27 @@ def echoing_api(token: str, app_secret: str):
         auth = dict(scope["headers"]).get(b"authorization", b"").decode()
         transient = calls["n"] % 2 == 1  # odd calls: 500 (retried), even calls: 400 (failed)
         code, status = (131000, 500) if transient else (131009, 400)
-        body = {"error": {"message": f"(#{code}) bad request with {auth}", "type": "OAuthException", "code": code,
-                          "error_data": {"messaging_product": "whatsapp",
-                                         "details": f"token {token} and app secret {app_secret} were sent"},
-                          "fbtrace_id": "Atrace", "echo": {"access_token": token, "url": f"/x?access_token={token}"}}}
+        body = {
+            "error": {
+                "message": f"(#{code}) bad request with {auth}",
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {
+                    "messaging_product": "whatsapp",
+                    "details": f"token {token} and app secret {app_secret} were sent",
+                },
+                "fbtrace_id": "Atrace",
+                "echo": {"access_token": token, "url": f"/x?access_token={token}"},
+            }
+        }
         raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
     return app, calls
@@ -63,16 +77,40 @@ def test_echoed_token_and_app_secret_are_nowhere_after_a_failing_send(tmp_path):
     app_secret = "app-" + secrets.token_hex(16)
     app, calls = echoing_api(token, app_secret)
     plan = tmp_path / "plan.json"
-    plan.write_text(make_plan(4, template="order_shipped", planned_at=time.time())
-                    .to_json(orient="records", date_format="iso"))
+    plan.write_text(
+        make_plan(4, template="order_shipped", planned_at=time.time()).to_json(orient="records", date_format="iso")
+    )
     db = tmp_path / "w.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
-    env.update(WAMKT_WORKSPACE=str(tmp_path), WAMKT_SANDBOX_TOKEN=token, WAMKT_APP_SECRET=app_secret,
-               WAMKT_ACCESS_TOKEN=token)
+    env.update(
+        WAMKT_WORKSPACE=str(tmp_path), WAMKT_SANDBOX_TOKEN=token, WAMKT_APP_SECRET=app_secret, WAMKT_ACCESS_TOKEN=token
+    )
     with BackgroundServer(app) as server:
-        out = subprocess.run([sys.executable, "-m", "wamkt_nb", "send", "c1", "--sandbox", "--plan", str(plan),
-                              "--db", str(db), "--base-url", server.url, "--max-attempts", "2", "--pace", "40"],
-                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "wamkt_nb",
+                "send",
+                "c1",
+                "--sandbox",
+                "--plan",
+                str(plan),
+                "--db",
+                str(db),
+                "--base-url",
+                server.url,
+                "--max-attempts",
+                "2",
+                "--pace",
+                "40",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     output = out.stdout + out.stderr
     assert calls["n"] >= 4, output
     assert "Traceback" not in output
@@ -89,9 +127,11 @@ def test_echoed_token_and_app_secret_are_nowhere_after_a_failing_send(tmp_path):
 def test_scrub_masks_known_secrets_and_credential_shaped_text():
     remember_secret("known-secret-value-123")
     remember_secret("short")  # too short to mask by value: it would mask ordinary words
-    text = ("known-secret-value-123 | Authorization: Bearer abc.DEF-123_456 | OAuth zzzzzzzzzz | "
-            "https://h/x?access_token=tok123&b=1 | {\"app_secret\": \"s3cr3t\"} | EAAGm0PX4ZCpsBAKZC2ZBZAbcdefghij12 "
-            "| short story")
+    text = (
+        "known-secret-value-123 | Authorization: Bearer abc.DEF-123_456 | OAuth zzzzzzzzzz | "
+        'https://h/x?access_token=tok123&b=1 | {"app_secret": "s3cr3t"} | EAAGm0PX4ZCpsBAKZC2ZBZAbcdefghij12 '
+        "| short story"
+    )
     clean = scrub(text)
     for leaked in ("known-secret-value-123", "abc.DEF-123_456", "zzzzzzzzzz", "tok123", "s3cr3t", "EAAGm0PX4ZCps"):
         assert leaked not in clean, leaked
@@ -100,9 +140,17 @@ def test_scrub_masks_known_secrets_and_credential_shaped_text():
 
 def test_cloud_api_errors_are_scrubbed_when_made():
     remember_secret("echoed-token-0000000")
-    err = error_from_payload({"error": {"code": 190, "message": "bad token echoed-token-0000000",
-                                        "error_data": {"details": "Bearer echoed-token-0000000"},
-                                        "raw": ["echoed-token-0000000"]}}, 401)
+    err = error_from_payload(
+        {
+            "error": {
+                "code": 190,
+                "message": "bad token echoed-token-0000000",
+                "error_data": {"details": "Bearer echoed-token-0000000"},
+                "raw": ["echoed-token-0000000"],
+            }
+        },
+        401,
+    )
     for text in (str(err), repr(err), err.message, err.details, json.dumps(err.raw), json.dumps(err.to_dict())):
         assert "echoed-token-0000000" not in text
 
@@ -112,8 +160,11 @@ def test_reprs_of_settings_crm_config_and_clients_do_not_show_url_credentials(mo
     password or key in it must come out masked (they were shown verbatim)."""
     url = "http://user:PASSW0RD@127.0.0.1:9/graph?access_token=URLTOKEN"
     monkeypatch.setenv("WAMKT_BASE_URL", url)
-    shown = [repr(load_settings(config_file=None)), repr(AsyncCloudClient(base_url=url, access_token="t")),
-             repr(CrmConfig(url=url, params={"api_key": "PARAMKEY", "page": "1"}))]
+    shown = [
+        repr(load_settings(config_file=None)),
+        repr(AsyncCloudClient(base_url=url, access_token="t")),
+        repr(CrmConfig(url=url, params={"api_key": "PARAMKEY", "page": "1"})),
+    ]
     with CloudClient(base_url=url, access_token="t") as client:
         shown.append(repr(client))
     for text in shown:

@@ -82,15 +82,18 @@ def test_database_path_follows_the_settings_else_the_workspace(tmp_path, monkeyp
     assert database_path() == tmp_path / "from-env.db"
 
 
-@pytest.mark.parametrize("toml, expected", [
-    ("phone_number_ids = 5\n", "phone_number_ids must be a list"),  # was: TypeError traceback
-    ("db_path = [1, 2]\n", "db_path must be a file path"),  # was: TypeError traceback
-    ("rate_card = 3\n", "rate_card must be a file path"),
-    ("webhook_port = 99999\n", "webhook_port must be a port number"),  # was: accepted, uvicorn failed later
-    ("max_rate = nan\n", "max_rate must be a positive number"),
-    ("max_rate = -1\n", "max_rate must be a positive number"),
-    ("wamkt = 5\n", "[wamkt] must be a table"),
-])
+@pytest.mark.parametrize(
+    "toml, expected",
+    [
+        ("phone_number_ids = 5\n", "phone_number_ids must be a list"),  # was: TypeError traceback
+        ("db_path = [1, 2]\n", "db_path must be a file path"),  # was: TypeError traceback
+        ("rate_card = 3\n", "rate_card must be a file path"),
+        ("webhook_port = 99999\n", "webhook_port must be a port number"),  # was: accepted, uvicorn failed later
+        ("max_rate = nan\n", "max_rate must be a positive number"),
+        ("max_rate = -1\n", "max_rate must be a positive number"),
+        ("wamkt = 5\n", "[wamkt] must be a table"),
+    ],
+)
 def test_impossible_values_in_the_settings_file_are_a_settings_error(tmp_path, toml, expected):
     cfg = tmp_path / "wamkt.toml"
     cfg.write_text(toml)

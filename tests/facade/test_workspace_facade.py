@@ -38,8 +38,7 @@ def test_campaign_end_to_end_in_the_sandbox(tmp_path):
         segment = ws.segment("my-actives")
         assert 0 < len(segment) < 200
 
-        campaign = ws.campaign(segment, ws.template("rabatt_aktion"), name="spring-sale",
-                               params={"discount": "10 %"})
+        campaign = ws.campaign(segment, ws.template("rabatt_aktion"), name="spring-sale", params={"discount": "10 %"})
         preview = campaign.preview(3)
         assert len(preview) == 3 and preview["body"].str.contains("10 %").all()
         assert campaign.status == "composed"
@@ -80,8 +79,9 @@ def test_ab_campaign_plans_and_evaluates(tmp_path):
     a = template_from_text("wording_a", "de", "MARKETING", text.format(""), examples=example)
     b = template_from_text("wording_b", "de", "MARKETING", text.format(" nur"), examples=example)
     with _workspace(tmp_path, templates=[a, b]) as ws:
-        campaign = ws.campaign(None, {"A": a, "B": ws.template("wording_b")}, name="wording",
-                               params={"discount": "10 %"})
+        campaign = ws.campaign(
+            None, {"A": a, "B": ws.template("wording_b")}, name="wording", params={"discount": "10 %"}
+        )
         assert set(campaign.audience["arm"]) == {"A", "B"}
         modelled = campaign.plan_test(0.2)  # no history yet: the simulated customers' expected read rate
         assert 0 < modelled.sample.baseline < 1
@@ -96,8 +96,9 @@ def test_ab_campaign_plans_and_evaluates(tmp_path):
 
 def test_live_mode_uses_the_settings_address(tmp_path):
     with Sandbox(customers=generate(20, seed=3)) as sandbox:  # our own 127.0.0.1 sandbox stands in for Meta
-        settings = sandbox.settings().replace(sandbox=False, waba_id=sandbox.waba_id,
-                                              phone_number_ids=(sandbox.phone_number_id,))
+        settings = sandbox.settings().replace(
+            sandbox=False, waba_id=sandbox.waba_id, phone_number_ids=(sandbox.phone_number_id,)
+        )
         with Workspace(settings, directory=tmp_path) as ws:
             assert ws.mode == "live" and ws.phone_number_ids == (sandbox.phone_number_id,)
             with pytest.raises(ValueError, match="no sandbox"):

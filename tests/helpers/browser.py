@@ -13,8 +13,14 @@ from . import ROOT
 from .processes import free_port, stop_process, wait_for_port
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -24,9 +30,11 @@ def voila_server(notebook: Path, env: dict[str, str] | None = None, log: Path | 
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1"],
-        cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=out, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+        cwd=ROOT,
+        env=dict(os.environ, **(env or {})),
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, proc=proc)
@@ -46,8 +54,11 @@ def open_dashboard(page, url: str, selector: str, timeout_ms: int = 120_000):
     return found
 
 
-SECRETS = {"WAMKT_ACCESS_TOKEN": "EAAGtesttokenDoNotShow123", "WAMKT_APP_SECRET": "appsecretDoNotShow456",
-           "WAMKT_VERIFY_TOKEN": "verifyDoNotShow789"}
+SECRETS = {
+    "WAMKT_ACCESS_TOKEN": "EAAGtesttokenDoNotShow123",
+    "WAMKT_APP_SECRET": "appsecretDoNotShow456",
+    "WAMKT_VERIFY_TOKEN": "verifyDoNotShow789",
+}
 """Known secret values the browser tests give their Voila servers: none may reach a page."""
 
 

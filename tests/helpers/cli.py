@@ -15,8 +15,9 @@ SECRET = "S3cretPassw0rd"
 def wamkt(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
     environment.update({"PYTHONPATH": str(ROOT), "WAMKT_WORKSPACE": str(cwd / "ws"), **env})
-    return subprocess.run([sys.executable, "-m", "wamkt_nb", *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "wamkt_nb", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_one_clear_line(done: subprocess.CompletedProcess, *expected: str) -> str:

@@ -47,8 +47,16 @@ def make_customers(n: int) -> list[dict]:
             phone = "unbekannt"  # rejected
         if i % 13 == 0:
             phone = f"+49151{1000000 + i - 1:07d}"  # the previous customer again: merged
-        people.append({"id": i, "Vorname": f"Kunde{i}", "Nachname": "Test", "Mobil": phone,
-                       "Einwilligung": "ja" if i % 3 else "nein", "address": {"Stadt": "Berlin"}})
+        people.append(
+            {
+                "id": i,
+                "Vorname": f"Kunde{i}",
+                "Nachname": "Test",
+                "Mobil": phone,
+                "Einwilligung": "ja" if i % 3 else "nein",
+                "address": {"Stadt": "Berlin"},
+            }
+        )
     return people
 
 
@@ -60,15 +68,25 @@ class FakeCrm:
         self.delay = 0.0
         self.hang = 2.0
         self.fail_from: int | None = None
-        self.app = Starlette(routes=[
-            Route("/page/customers", self.page), Route("/cursor/contacts", self.cursor),
-            Route("/next/customers", self.next_link), Route("/flaky/customers", self.flaky),
-            Route("/broken/customers", lambda r: self._count(r) or PlainTextResponse("boom", 500)),
-            Route("/html/customers", lambda r: self._count(r) or HTMLResponse("<!doctype html><html><body>Login</body></html>")),
-            Route("/badjson/customers", lambda r: self._count(r) or Response('{"data": [1, 2', media_type="application/json")),
-            Route("/forbidden/customers", lambda r: self._count(r) or JSONResponse({"error": "forbidden"}, 403)),
-            Route("/hang/customers", self.hanging),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/page/customers", self.page),
+                Route("/cursor/contacts", self.cursor),
+                Route("/next/customers", self.next_link),
+                Route("/flaky/customers", self.flaky),
+                Route("/broken/customers", lambda r: self._count(r) or PlainTextResponse("boom", 500)),
+                Route(
+                    "/html/customers",
+                    lambda r: self._count(r) or HTMLResponse("<!doctype html><html><body>Login</body></html>"),
+                ),
+                Route(
+                    "/badjson/customers",
+                    lambda r: self._count(r) or Response('{"data": [1, 2', media_type="application/json"),
+                ),
+                Route("/forbidden/customers", lambda r: self._count(r) or JSONResponse({"error": "forbidden"}, 403)),
+                Route("/hang/customers", self.hanging),
+            ]
+        )
 
     def reset(self) -> None:
         """Forget the hits and the faults a test set (one server serves a whole test module)."""
@@ -105,7 +123,7 @@ class FakeCrm:
         if self.fail_from is not None and page >= self.fail_from:
             return PlainTextResponse("database on fire", 500)
         total = max(1, -(-len(self.customers) // size))
-        chunk = self.customers[(page - 1) * size: page * size]
+        chunk = self.customers[(page - 1) * size : page * size]
         return JSONResponse({"data": chunk, "meta": {"page": page, "total_pages": total}})
 
     async def cursor(self, request: Request) -> Response:
@@ -114,8 +132,9 @@ class FakeCrm:
             return self._deny()
         start, size = int(request.query_params.get("cursor", "0") or 0), int(request.query_params.get("limit", 7))
         end = start + size
-        return JSONResponse({"results": self.customers[start:end],
-                             "next_cursor": str(end) if end < len(self.customers) else None})
+        return JSONResponse(
+            {"results": self.customers[start:end], "next_cursor": str(end) if end < len(self.customers) else None}
+        )
 
     async def next_link(self, request: Request) -> Response:
         await self._slow(request)

@@ -40,14 +40,14 @@ def artifacts(*parts: str) -> Path:
         ignore.write_text("*\n")
     return folder
 
+
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 SETTINGS = {
     # the JupyterLab settings files a user would write; ``theme`` is filled in per server
     "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {},
     # no news / update-check pop-up over the notebook
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                       "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
 
 
@@ -84,8 +84,9 @@ class JupyterLab:
         return f"{self.base}/lab/tree/{notebook}?reset&token={self.token}"
 
     def api(self, method: str, path: str) -> object:
-        request = urllib.request.Request(f"{self.base}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -105,16 +106,20 @@ class JupyterLab:
         stop_process(self.proc, timeout=20)
 
 
-def start_jupyterlab(base: Path, theme: str, workspace: Path | None = None,
-                     extra_env: dict[str, str] | None = None, timeout: float = 120.0) -> JupyterLab:
+def start_jupyterlab(
+    base: Path,
+    theme: str,
+    workspace: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+) -> JupyterLab:
     """Start ``jupyter lab`` in ``base`` (fresh folders under it) with ``theme`` ("light" or "dark").
 
     With ``workspace``, every kernel shares it (``WAMKT_WORKSPACE``); without, each notebook uses
     ``./wamkt-workspace`` next to itself, so notebooks copied into folders of their own start empty.
     The developer's own ``WAMKT_*`` variables (a live access token!) never reach the kernels.
     """
-    root, config, data, settings, workspaces = (base / n for n in ("root", "config", "data", "settings",
-                                                                   "workspaces"))
+    root, config, data, settings, workspaces = (base / n for n in ("root", "config", "data", "settings", "workspaces"))
     for folder in (root, config, data, settings, workspaces, *([workspace] if workspace else [])):
         folder.mkdir(parents=True, exist_ok=True)
     for name, values in SETTINGS.items():
@@ -127,20 +132,38 @@ def start_jupyterlab(base: Path, theme: str, workspace: Path | None = None,
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
     env.update(extra_env or {})
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_DATA_DIR": str(data),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "IPYTHONDIR": str(base / "ipython"),
-        **({"WAMKT_WORKSPACE": str(workspace)} if workspace else {}),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
-    })
+    env.update(
+        {
+            "JUPYTER_CONFIG_DIR": str(config),
+            "JUPYTER_DATA_DIR": str(data),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+            "IPYTHONDIR": str(base / "ipython"),
+            **({"WAMKT_WORKSPACE": str(workspace)} if workspace else {}),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        }
+    )
     log = base / "jupyterlab.log"
     with open(log, "wb") as out:  # the server keeps its own handle
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-             "--ServerApp.port_retries=0", "--allow-root", "--ServerApp.terminals_enabled=False"],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--ip=127.0.0.1",
+                f"--port={port}",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                "--ServerApp.port_retries=0",
+                "--allow-root",
+                "--ServerApp.terminals_enabled=False",
+            ],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     lab = JupyterLab(proc, port, token, root, workspace, log, theme, env)
     deadline = time.monotonic() + timeout
@@ -183,14 +206,19 @@ def wait_kernel_idle(page, timeout_ms: int = 180_000) -> None:
             const name = document.querySelector('{NOTEBOOK} .jp-Toolbar-kernelName');
             const status = document.querySelector('#jp-main-statusbar');
             return name && !/No Kernel/.test(name.textContent) && status && /\\| Idle/.test(status.innerText);
-        }}""", timeout=timeout_ms, polling=200)
+        }}""",
+        timeout=timeout_ms,
+        polling=200,
+    )
 
 
 def menu(page, menu_name: str, item: str) -> None:
     """Click ``menu_name`` in the main menu bar, then the item labelled ``item``."""
     page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu_name}$")).click()
-    page.locator(".lm-Menu .lm-Menu-item:visible", has=page.locator(
-        ".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$"))).first.click()
+    page.locator(
+        ".lm-Menu .lm-Menu-item:visible",
+        has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")),
+    ).first.click()
 
 
 def run_all(page, timeout_ms: int = 600_000) -> list[str]:
@@ -205,7 +233,10 @@ def run_all(page, timeout_ms: int = 600_000) -> list[str]:
                     '{NOTEBOOK} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
                     .some(o => /Traceback|Error/.test(o.innerText));  // Run All stops at an error
                 return !prompts.some(p => p.includes('*')) && (ran || stopped);
-            }}""", timeout=timeout_ms, polling=250)
+            }}""",
+            timeout=timeout_ms,
+            polling=250,
+        )
         wait_kernel_idle(page, timeout_ms)
     except Exception as exc:
         prompts = page.evaluate(PROMPTS_JS)
@@ -234,7 +265,8 @@ def run_code(page, code: str, timeout_ms: int = 120_000) -> str:
     page.wait_for_function(
         f"""() => {{ const c = document.querySelectorAll('{NOTEBOOK} .jp-CodeCell')[{before - 1}];
             return c && /\\[\\d+\\]/.test(c.querySelector('.jp-InputArea-prompt').textContent); }}""",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
     return cell.locator(".jp-OutputArea").inner_text()
 
 
@@ -250,7 +282,7 @@ def log_console_errors(page) -> list[str]:
 
 
 def theme_of(page) -> str:
-    """"light" or "dark": what JupyterLab applied to the page."""
+    """ "light" or "dark": what JupyterLab applied to the page."""
     page.wait_for_function("() => document.body.dataset.jpThemeName", timeout=60_000)
     return "light" if page.evaluate("() => document.body.dataset.jpThemeLight") == "true" else "dark"
 
@@ -291,5 +323,6 @@ def diagnosed(page, lab: JupyterLab, name: str) -> Iterator[None]:
             page.screenshot(path=shot, full_page=True)
         except Exception as shot_error:  # noqa: BLE001 - the page may be gone; the log still helps
             shot = Path(f"(no screenshot: {shot_error})")
-        raise JupyterLabError(f"{type(exc).__name__}: {exc}\nscreenshot: {shot}\n"
-                              f"--- jupyter lab log, last lines ---\n{lab.log_tail()}") from exc
+        raise JupyterLabError(
+            f"{type(exc).__name__}: {exc}\nscreenshot: {shot}\n--- jupyter lab log, last lines ---\n{lab.log_tail()}"
+        ) from exc

@@ -15,8 +15,9 @@ def execute_notebook(path: Path, timeout: int = 180) -> tuple[Any, list]:
     Returns the executed notebook and the outputs of its code cells.
     """
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, errors[0].get("traceback")

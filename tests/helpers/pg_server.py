@@ -30,13 +30,16 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if candidates:
         return candidates[-1]
     raise PostgresUnavailable(
         f"{name} not found on PATH or in /usr/lib/postgresql/*/bin: install PostgreSQL "
-        "(bash scripts/test.sh installs Debian's postgresql package)")
+        "(bash scripts/test.sh installs Debian's postgresql package)"
+    )
 
 
 @dataclass
@@ -62,8 +65,12 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(self._as_user + [self._pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        subprocess.run(
+            self._as_user + [self._pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -83,8 +90,7 @@ def start_postgres(port: int) -> PostgresServer:
     data, log = root / "data", root / "server.log"
 
     def run(args: list[str], what: str) -> None:
-        done = subprocess.run(as_user + args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(as_user + args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
         if done.returncode:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             if log.exists():

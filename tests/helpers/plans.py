@@ -18,8 +18,14 @@ def zone_where_it_is(hour: int, at: float | None = None) -> str:
 NOW = 1_780_000_000.0
 
 
-def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int = 0,
-              template: str | None = None, planned_at: float = NOW) -> pd.DataFrame:
+def make_plan(
+    n: int | pd.DataFrame,
+    *,
+    category: str = "utility",
+    excluded: int = 0,
+    template: str | None = None,
+    planned_at: float = NOW,
+) -> pd.DataFrame:
     """A campaign plan shaped like the dry-run report (docs/contracts.md).
 
     ``n`` is a count (made-up phones) or a customers frame; ``template`` sends that approved
@@ -33,18 +39,45 @@ def make_plan(n: int | pd.DataFrame, *, category: str = "utility", excluded: int
     for i, (cid, phone, first) in enumerate(people):
         out = "excluded" if i < excluded else "send"
         if template:
-            payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
-                       "type": "template", "template": {"name": template, "language": {"code": "de"},
-                       "components": [{"type": "body", "parameters": [
-                           {"type": "text", "text": first}, {"type": "text", "text": f"#{i}"}]}]}}
+            payload = {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": phone,
+                "type": "template",
+                "template": {
+                    "name": template,
+                    "language": {"code": "de"},
+                    "components": [
+                        {
+                            "type": "body",
+                            "parameters": [{"type": "text", "text": first}, {"type": "text", "text": f"#{i}"}],
+                        }
+                    ],
+                },
+            }
         else:
-            payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
-                       "type": "text", "text": {"body": f"Hallo {first}", "preview_url": False}}
-        rows.append({
-            "customer_id": cid, "phone": phone, "name": first, "outcome": out,
-            "reason": "opted_out" if out == "excluded" else "", "category": category,
-            "message_type": "template" if template else "text", "body": f"Hallo {first}",
-            "payload": payload, "planned_at": pd.Timestamp(planned_at, unit="s", tz="UTC"), "arm": "",
-            "cost": 0.0, "timezone": zone_where_it_is(12),  # the sender checks quiet hours at send time
-        })
+            payload = {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": phone,
+                "type": "text",
+                "text": {"body": f"Hallo {first}", "preview_url": False},
+            }
+        rows.append(
+            {
+                "customer_id": cid,
+                "phone": phone,
+                "name": first,
+                "outcome": out,
+                "reason": "opted_out" if out == "excluded" else "",
+                "category": category,
+                "message_type": "template" if template else "text",
+                "body": f"Hallo {first}",
+                "payload": payload,
+                "planned_at": pd.Timestamp(planned_at, unit="s", tz="UTC"),
+                "arm": "",
+                "cost": 0.0,
+                "timezone": zone_where_it_is(12),  # the sender checks quiet hours at send time
+            }
+        )
     return pd.DataFrame(rows)

@@ -61,8 +61,13 @@ class Receiver:
         return [s for p in self.posts for e in p["entry"] for c in e["changes"] for s in c["value"].get("statuses", [])]
 
     def messages(self):
-        return [(c["value"], m) for p in self.posts for e in p["entry"] for c in e["changes"]
-                for m in c["value"].get("messages", [])]
+        return [
+            (c["value"], m)
+            for p in self.posts
+            for e in p["entry"]
+            for c in e["changes"]
+            for m in c["value"].get("messages", [])
+        ]
 
     def close(self):
         self.server.shutdown()

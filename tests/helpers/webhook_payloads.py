@@ -29,22 +29,43 @@ def envelope(field: str, value: dict, time: int | None = None) -> dict:
 
 
 def _meta() -> dict:
-    return {"messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "4930123456", "phone_number_id": PHONE_NUMBER_ID}}
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930123456", "phone_number_id": PHONE_NUMBER_ID},
+    }
 
 
-def inbound(wa_id: str = "4915112345678", text: str = "Rabatt", wamid: str = "wamid.in1",
-            ts: float = 1749416383, name: str = "Anna Schmidt", **message: object) -> dict:
+def inbound(
+    wa_id: str = "4915112345678",
+    text: str = "Rabatt",
+    wamid: str = "wamid.in1",
+    ts: float = 1749416383,
+    name: str = "Anna Schmidt",
+    **message: object,
+) -> dict:
     msg = {"from": wa_id, "id": wamid, "timestamp": str(int(ts)), "type": "text", "text": {"body": text}}
     msg.update(message)
-    return envelope("messages", {**_meta(), "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                                 "messages": [msg]})
+    return envelope(
+        "messages", {**_meta(), "contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [msg]}
+    )
 
 
-def status(wamid: str, status: str, ts: float = 1750030073, callback: str | None = "cmp42:17",
-           recipient: str = "4915112345678", errors: list | None = None, category: str = "marketing") -> dict:
-    item = {"id": wamid, "status": status, "timestamp": str(int(ts)), "recipient_id": recipient,
-            "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": category}}
+def status(
+    wamid: str,
+    status: str,
+    ts: float = 1750030073,
+    callback: str | None = "cmp42:17",
+    recipient: str = "4915112345678",
+    errors: list | None = None,
+    category: str = "marketing",
+) -> dict:
+    item = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(int(ts)),
+        "recipient_id": recipient,
+        "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": category},
+    }
     if callback is not None:
         item["biz_opaque_callback_data"] = callback
     if errors:
@@ -53,26 +74,55 @@ def status(wamid: str, status: str, ts: float = 1750030073, callback: str | None
 
 
 def preference(wa_id: str, value: str, ts: float = 1750000000) -> dict:
-    return envelope("user_preferences", {**_meta(), "contacts": [{"wa_id": wa_id, "profile": {"name": "X"}}],
-                                         "user_preferences": [{"wa_id": wa_id, "detail": "User requested",
-                                                               "category": "marketing_messages", "value": value,
-                                                               "timestamp": int(ts)}]})
+    return envelope(
+        "user_preferences",
+        {
+            **_meta(),
+            "contacts": [{"wa_id": wa_id, "profile": {"name": "X"}}],
+            "user_preferences": [
+                {
+                    "wa_id": wa_id,
+                    "detail": "User requested",
+                    "category": "marketing_messages",
+                    "value": value,
+                    "timestamp": int(ts),
+                }
+            ],
+        },
+    )
 
 
-def template_update(event: str = "APPROVED", name: str = "order_shipped", reason: str = "NONE",
-                    time: int | None = None) -> dict:
-    return envelope("message_template_status_update", {"event": event, "message_template_id": 594425479261596,
-                                                       "message_template_name": name,
-                                                       "message_template_language": "de", "reason": reason},
-                    time)
+def template_update(
+    event: str = "APPROVED", name: str = "order_shipped", reason: str = "NONE", time: int | None = None
+) -> dict:
+    return envelope(
+        "message_template_status_update",
+        {
+            "event": event,
+            "message_template_id": 594425479261596,
+            "message_template_name": name,
+            "message_template_language": "de",
+            "reason": reason,
+        },
+        time,
+    )
 
 
-def template_quality_update(new: str = "RED", previous: str = "GREEN", name: str = "order_shipped",
-                            time: int | None = None) -> dict:
+def template_quality_update(
+    new: str = "RED", previous: str = "GREEN", name: str = "order_shipped", time: int | None = None
+) -> dict:
     """Meta's documented message_template_quality_update shape."""
-    return envelope("message_template_quality_update", {
-        "previous_quality_score": previous, "new_quality_score": new, "message_template_id": 594425479261596,
-        "message_template_name": name, "message_template_language": "de"}, time)
+    return envelope(
+        "message_template_quality_update",
+        {
+            "previous_quality_score": previous,
+            "new_quality_score": new,
+            "message_template_id": 594425479261596,
+            "message_template_name": name,
+            "message_template_language": "de",
+        },
+        time,
+    )
 
 
 def signed(payload: dict | bytes, secret: str = APP_SECRET) -> tuple[bytes, dict[str, str]]:

@@ -24,14 +24,23 @@ def test_planted_uplift_holdout_and_conversions_reach_the_ledger(tmp_path):
     arms = assign_arms(audience["customer_id"], "play-test", ["A", "B"], holdout=0.2)
     audience["arm"] = arms.to_numpy()
     example = {"first_name": "Anna", "discount": "10 %"}
-    templates = [template_from_text(name, "de", "MARKETING", BODY.format(extra), examples=example)
-                 for name, extra in (("rabatt_aktion", ""), ("rabatt_aktion_b", "nur "))]
+    templates = [
+        template_from_text(name, "de", "MARKETING", BODY.format(extra), examples=example)
+        for name, extra in (("rabatt_aktion", ""), ("rabatt_aktion_b", "nur "))
+    ]
     params = {"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")}
     messages = {arm: MessageSpec(template={"*": t}, params=params) for arm, t in zip("AB", templates, strict=True)}
     with open_store(tmp_path / "w.db") as store:
         result = play_in_sandbox(
-            store, data, audience, messages, name="play", experiment_key="play-test", now=NOW.timestamp(),
-            params=BehaviourParams(variant_read_uplift={"rabatt_aktion_b": 0.5}), templates=templates,
+            store,
+            data,
+            audience,
+            messages,
+            name="play",
+            experiment_key="play-test",
+            now=NOW.timestamp(),
+            params=BehaviourParams(variant_read_uplift={"rabatt_aktion_b": 0.5}),
+            templates=templates,
             spec={"metric": "read", "arms": ["A", "B"], "shares": {"A": 0.4, "B": 0.4, "holdout": 0.2}},
         )
         assert ledger_arms(store, result.campaign_id).sort_index().equals(arms.sort_index())

@@ -45,7 +45,8 @@ def test_every_figure_holds_within_its_sampling_error(report):
         low, high = row.low - tolerance, row.high + tolerance
         assert low <= row.measured <= high, (
             f"{row.figure}: measured {row.measured:.3f}, published {row.published}, "
-            f"allowed {low:.3f}-{high:.3f} (n={row.n}, SE={row.se:.3f})")
+            f"allowed {low:.3f}-{high:.3f} (n={row.n}, SE={row.se:.3f})"
+        )
 
 
 def test_cost_reduction_follows_from_the_conversion_uplift(report):

@@ -39,29 +39,42 @@ SMALL = (
 
 
 def test_play_history_fills_the_store(tmp_path):
-    start = (pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=4))
+    start = pd.Timestamp.now(tz="UTC").normalize() - pd.Timedelta(days=4)
     data = generate(250, seed=3, now=start)
     store = open_store(tmp_path / "wamkt.db")
-    result = play_history(store, data, start=start.timestamp(), days=4, campaigns=SMALL, inbound_per_day=4,
-                          log=lambda _line: None)
+    result = play_history(
+        store, data, start=start.timestamp(), days=4, campaigns=SMALL, inbound_per_day=4, log=lambda _line: None
+    )
     assert result.played == [c.name for c in SMALL] and result.skipped == []
     count = lambda sql: store.query(sql)[0][0]  # noqa: E731
     assert count("SELECT COUNT(*) FROM campaigns") == 4
     assert count("SELECT COUNT(*) FROM campaigns WHERE segment_name = 'frequent_buyers'") == 1
-    assert count(f"SELECT COUNT(DISTINCT arm) FROM sends s JOIN campaigns c USING (campaign_id)"
-                 f" WHERE c.experiment_key = '{AB_EXPERIMENT}' AND arm IN ('A', 'B')") == 2
+    assert (
+        count(
+            f"SELECT COUNT(DISTINCT arm) FROM sends s JOIN campaigns c USING (campaign_id)"
+            f" WHERE c.experiment_key = '{AB_EXPERIMENT}' AND arm IN ('A', 'B')"
+        )
+        == 2
+    )
     assert count("SELECT COUNT(*) FROM sends WHERE state IN ('delivered', 'read')") > 50
     assert count("SELECT COUNT(*) FROM sends WHERE state = 'read'") > 20
     # rows planned for later (the recipient's quiet hours) went out once they were due
-    assert count(f"SELECT COUNT(*) FROM sends WHERE state = 'planned' AND planned_at < {start.timestamp() + 4 * 86_400}") == 0
+    assert (
+        count(f"SELECT COUNT(*) FROM sends WHERE state = 'planned' AND planned_at < {start.timestamp() + 4 * 86_400}")
+        == 0
+    )
     assert count("SELECT COUNT(*) FROM status_events") > 100
     assert count("SELECT COUNT(*) FROM inbound_messages") >= result.injected == 16 + len(LEFT_OPEN_HOURS)
     assert len(open_conversations(store, start.timestamp() + 4 * 86_400)) >= len(LEFT_OPEN_HOURS) - 1
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'auto' AND state = 'accepted'") > 0
     assert count("SELECT COUNT(*) FROM replies WHERE kind = 'agent' AND state = 'accepted'") > 0
-    lags = [r[0] for r in store.query(
-        "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r"
-        " JOIN inbound_messages i ON i.wamid = r.in_reply_to WHERE r.kind = 'auto' AND r.state = 'accepted'")]
+    lags = [
+        r[0]
+        for r in store.query(
+            "SELECT (r.accepted_at - i.timestamp) / 60 FROM replies r"
+            " JOIN inbound_messages i ON i.wamid = r.in_reply_to WHERE r.kind = 'auto' AND r.state = 'accepted'"
+        )
+    ]
     assert sorted(lags)[len(lags) // 2] < 5  # auto-replies answer at the simulated moment, not hours later
     assert max(lags) <= STEP_SECONDS / 60 + 0.5  # also to messages customers wrote on their own
     times = store.query("SELECT MIN(created_at), MAX(created_at) FROM campaigns")[0]
@@ -82,9 +95,13 @@ def linked_workspace(tmp_path):
     for rule in RULES:
         save_rule(store, rule)
     # a 30 s batching wait: settling must post at once instead of waiting for a fuller batch
-    workspace = Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start.timestamp() + 12 * 3600),
-                          customers=generate(40, seed=5, now=start),
-                          sandbox_config=SandboxConfig(webhook_batch_wait=30.0))
+    workspace = Workspace(
+        Settings(sandbox=True),
+        store=store,
+        clock=SimulatedClock(start.timestamp() + 12 * 3600),
+        customers=generate(40, seed=5, now=start),
+        sandbox_config=SandboxConfig(webhook_batch_wait=30.0),
+    )
     try:
         with workspace as ws:
             assert ws.sandbox.phone_number_id and ws.receiver is not None  # started on first use
@@ -132,9 +149,26 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("WAMKT_DB_PATH", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wamkt_nb", "demo", "--customers", "300", "--days", "4", "--port", str(port),
-         "--workspace", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "demo",
+            "--customers",
+            "300",
+            "--days",
+            "4",
+            "--port",
+            str(port),
+            "--workspace",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     lines: list[str] = []
     try:
@@ -146,8 +180,9 @@ def test_wamkt_demo_serves_the_dashboards(tmp_path, page):
             lines.append(line)
             if "voila/render/campaign_overview.ipynb" in line:
                 break
-        url = next((m.group(0) for m in map(re.compile(r"http://\S+campaign_overview\.ipynb").search, lines) if m),
-                   None)
+        url = next(
+            (m.group(0) for m in map(re.compile(r"http://\S+campaign_overview\.ipynb").search, lines) if m), None
+        )
         assert url, "".join(lines)
         assert any(re.search(r"history played .*campaigns", line) for line in lines), "".join(lines)
         wait_for_port(port, proc=proc)

@@ -23,8 +23,14 @@ def test_the_default_demo_ab_test_is_planned_and_calls_b(tmp_path):
     days = campaigns[-1].day + 1.5  # reads come within hours; the read outcome counts them all
     start = END - pd.Timedelta(days=days)
     store = open_store(tmp_path / "wamkt.db")
-    result = play_history(store, generate(DEMO_CUSTOMERS, seed=42, now=start), start=start.timestamp(), days=days,
-                          campaigns=campaigns, log=lambda _line: None)
+    result = play_history(
+        store,
+        generate(DEMO_CUSTOMERS, seed=42, now=start),
+        start=start.timestamp(),
+        days=days,
+        campaigns=campaigns,
+        log=lambda _line: None,
+    )
     assert result.skipped == []
     campaign_id = result.campaign_ids[-1]
     spec = experiment_spec(store, campaign_id)

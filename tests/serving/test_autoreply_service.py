@@ -29,8 +29,9 @@ class Harness:
         self.store = open_store(tmp_path / "w.db")
         self.clock = ManualClock(1_750_000_000)
         self.sender = sender or RecordingSender()
-        self.service = build_service(self.store, self.sender, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
-                                     clock=self.clock, **options)
+        self.service = build_service(
+            self.store, self.sender, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, clock=self.clock, **options
+        )
         self.server = BackgroundServer(self.service.asgi_app())
         self.url = self.server.start() + "/webhook"
         self.n = 0
@@ -47,7 +48,9 @@ class Harness:
         while True:
             row = self.store.query(
                 "SELECT l.outcome, r.state, r.latency_ms, r.wamid, r.error_title FROM autoreply_log l"
-                " LEFT JOIN replies r USING (reply_id) WHERE l.wamid = ?", (wamid,))
+                " LEFT JOIN replies r USING (reply_id) WHERE l.wamid = ?",
+                (wamid,),
+            )
             if row and row[0]["state"] != "queued" or time.monotonic() > deadline:
                 return dict(row[0]) if row else None
             time.sleep(0.01)
@@ -134,10 +137,22 @@ def test_queued_replies_are_recovered_on_start(tmp_path):
     store = open_store(tmp_path / "w.db")
     now = time.time()
     with store.transaction() as conn:
-        fresh = queue_reply(conn, phone=PHONE, kind="auto", payload={"type": "text", "to": PHONE, "text": {"body": "a"}},
-                            phone_number_id=PHONE_NUMBER_ID, now=now - 10)
-        stale = queue_reply(conn, phone=PHONE, kind="auto", payload={"type": "text", "to": PHONE, "text": {"body": "b"}},
-                            phone_number_id=PHONE_NUMBER_ID, now=now - 3600)
+        fresh = queue_reply(
+            conn,
+            phone=PHONE,
+            kind="auto",
+            payload={"type": "text", "to": PHONE, "text": {"body": "a"}},
+            phone_number_id=PHONE_NUMBER_ID,
+            now=now - 10,
+        )
+        stale = queue_reply(
+            conn,
+            phone=PHONE,
+            kind="auto",
+            payload={"type": "text", "to": PHONE, "text": {"body": "b"}},
+            phone_number_id=PHONE_NUMBER_ID,
+            now=now - 3600,
+        )
     sender = RecordingSender()
     service = build_service(store, sender, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN)
 
@@ -189,8 +204,10 @@ def test_rule_languages_follow_the_customer(tmp_path):
     customers = pd.DataFrame({"phone": [PHONE, "+447700900123"], "language": ["de", "EN"]})
     h = Harness(tmp_path, language_of=language_lookup(customers))
     try:
-        save_rule(h.store, Rule("discount_en", "rabatt, discount", reply_text="Your code: WELCOME10", priority=1,
-                                languages=("en",)))
+        save_rule(
+            h.store,
+            Rule("discount_en", "rabatt, discount", reply_text="Your code: WELCOME10", priority=1, languages=("en",)),
+        )
         assert "WILLKOMMEN10" in _reply_text(h, "Rabatt")
         h.outcome(h.say("discount?", wa_id="447700900123"))
         assert h.sender.sent[-1][1]["to"] == "+447700900123"
@@ -217,7 +234,9 @@ def test_transient_error_retried_within_budget(tmp_path):
     h = Harness(tmp_path, sender=FlakySender(ServerError("(#131000) Something went wrong", 131000)))
     try:
         result = h.outcome(h.say("Rabatt"))
-        assert result["state"] == "accepted" and h.sender.calls == 2 and result["latency_ms"] >= 500  # one 0.5 s back-off
+        assert (
+            result["state"] == "accepted" and h.sender.calls == 2 and result["latency_ms"] >= 500
+        )  # one 0.5 s back-off
     finally:
         h.close()
 
@@ -248,8 +267,9 @@ def test_webhook_answers_before_the_reply_is_sent(tmp_path):
     h = Harness(tmp_path, sender=HeldSender())
     try:
         wamid = h.say("Rabatt")  # returns with 200 while the reply is still held
-        queued = h.store.query("SELECT r.state FROM replies r JOIN autoreply_log l USING (reply_id) WHERE l.wamid = ?",
-                               (wamid,))
+        queued = h.store.query(
+            "SELECT r.state FROM replies r JOIN autoreply_log l USING (reply_id) WHERE l.wamid = ?", (wamid,)
+        )
         assert queued[0][0] == "queued"  # recorded durably before the 200, sent afterwards
         h.sender.release.set()
         assert h.outcome(wamid)["state"] == "accepted"

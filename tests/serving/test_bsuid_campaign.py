@@ -44,8 +44,9 @@ def bsuid_only(data: CustomerData) -> CustomerData:
     customers["opted_in"] = True
     customers["bsuid"] = pd.Series(pd.NA, index=customers.index, dtype="string")
     third = customers.index % 3 == 0
-    customers.loc[third, "bsuid"] = [f"{c}.{7_000_000_000_000 + i}" for i, c in
-                                     zip(customers.index[third], customers.loc[third, "country"])]
+    customers.loc[third, "bsuid"] = [
+        f"{c}.{7_000_000_000_000 + i}" for i, c in zip(customers.index[third], customers.loc[third, "country"])
+    ]
     customers.loc[third, "phone"] = pd.NA
     return CustomerData(customers=customers, orders=data.orders, interactions=data.interactions)
 
@@ -55,8 +56,9 @@ def world(tmp_path):
     data = bsuid_only(generate(30, seed=5, now="2026-11-20"))
     store = open_store(tmp_path / "w.db")
     write_customer_data(store, data)
-    config = SandboxConfig(pair_interval=0, not_on_whatsapp_rate=0, marketing_stopped_rate=0, username_share=1 / 3,
-                           webhook_retry_base=0.05)
+    config = SandboxConfig(
+        pair_interval=0, not_on_whatsapp_rate=0, marketing_stopped_rate=0, username_share=1 / 3, webhook_retry_base=0.05
+    )
     with Sandbox(customers=data, clock=ManualClock(START), config=config) as sb:
         sb.configure(messaging_tier="TIER_UNLIMITED")
         with connect_sandbox(sb, store):
@@ -66,16 +68,24 @@ def world(tmp_path):
 
 def spec() -> MessageSpec:
     library = {t["name"]: t for t in default_templates() if t["language"] == "de"}
-    return MessageSpec(template={"*": Template.from_api(library["rabatt_aktion"])},
-                       params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")})
+    return MessageSpec(
+        template={"*": Template.from_api(library["rabatt_aktion"])},
+        params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")},
+    )
 
 
 def plan(store, sb, name: str) -> tuple[str, pd.DataFrame]:
     """An A/B test of one template against itself, arms assigned per customer_id."""
     customers = read_customer_data(store).customers.assign(discount="10 %")
     customers["arm"] = assign_arms(customers["customer_id"], name, ["A", "B"]).to_numpy()
-    report = dry_run(customers, {"A": spec(), "B": spec()}, now=sb.clock.now(), store=store, schedule="now",
-                     policy=Policy(daily_limit=None, include_inactive=True))
+    report = dry_run(
+        customers,
+        {"A": spec(), "B": spec()},
+        now=sb.clock.now(),
+        store=store,
+        schedule="now",
+        policy=Policy(daily_limit=None, include_inactive=True),
+    )
     campaign_id = ledger.create_campaign(store, report.plan, name=name, now=sb.clock.now(), experiment_key=name)
     return campaign_id, report.plan
 
@@ -89,8 +99,13 @@ async def send(store, sb, campaign_id: str):
 def sandbox_messages(sb) -> list[dict]:
     """Every message a simulated customer sent us (natural or injected), from the webhooks the
     sandbox emitted (a redelivery repeats one)."""
-    return [message for record in sb.emitted() for entry in record["payload"]["entry"]
-            for change in entry["changes"] for message in change["value"].get("messages", [])]
+    return [
+        message
+        for record in sb.emitted()
+        for entry in record["payload"]["entry"]
+        for change in entry["changes"]
+        for message in change["value"].get("messages", [])
+    ]
 
 
 def key_of(customers: pd.DataFrame) -> dict[str, str]:
@@ -109,9 +124,11 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     assert set(first.loc[first["outcome"] == "send", "customer_id"]) == set(keys)
     assert first.set_index("customer_id")["phone"].to_dict() == keys  # BSUID-only rows addressed by BSUID
     progress = await send(store, sb, campaign_id)
-    assert progress.status == "complete" and ledger.state_counts(store, campaign_id)["accepted"] + \
-        ledger.state_counts(store, campaign_id)["sent"] + ledger.state_counts(store, campaign_id)["delivered"] + \
-        ledger.state_counts(store, campaign_id)["read"] == len(keys)
+    assert progress.status == "complete" and ledger.state_counts(store, campaign_id)["accepted"] + ledger.state_counts(
+        store, campaign_id
+    )["sent"] + ledger.state_counts(store, campaign_id)["delivered"] + ledger.state_counts(store, campaign_id)[
+        "read"
+    ] == len(keys)
     bodies = [r["body"] for r in sb.received()]
     assert sum("recipient" in b for b in bodies) == len(only_bsuid)  # Meta's recipient field for a BSUID
     sb.advance(600)  # sent, delivered and read webhooks; some customers answer on their own
@@ -147,8 +164,9 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     reached = {sb.engine.find_customer(b.get("to") or b["recipient"]).customer_id for b in answered}
     assert reached == {inbound[r[0]] for r in auto_replies() if r[2] == "accepted"}
 
-    flowback = store.query("SELECT customer_id, COUNT(*) FROM flowback_interactions WHERE kind != 'read'"
-                           " GROUP BY customer_id")  # what features and segments see of the messages
+    flowback = store.query(
+        "SELECT customer_id, COUNT(*) FROM flowback_interactions WHERE kind != 'read' GROUP BY customer_id"
+    )  # what features and segments see of the messages
     assert dict(flowback) == pd.Series(list(inbound.values())).value_counts().to_dict()
 
     # the inbox: open conversations (a plain "Danke!" has no auto-reply) show the right customer
@@ -161,8 +179,12 @@ async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_r
     # A/B outcomes: everyone wrote after our message, so every delivered recipient replied, BSUID-only or not
     outcomes = unit_outcomes(store, campaign_id, "reply").set_index("customer_id")
     assert set(outcomes["arm"]) == {"A", "B"} and set(outcomes.index) >= only_bsuid
-    delivered = {r[0] for r in store.query("SELECT customer_id FROM sends WHERE campaign_id = ? AND delivered_at"
-                                           " IS NOT NULL", (campaign_id,))}
+    delivered = {
+        r[0]
+        for r in store.query(
+            "SELECT customer_id FROM sends WHERE campaign_id = ? AND delivered_at IS NOT NULL", (campaign_id,)
+        )
+    }
     assert len(delivered & only_bsuid) >= 8 and (outcomes.loc[sorted(delivered), "y"] == 1).all()
 
     # the 24 h cap: an hour later a second marketing campaign reaches nobody, BSUID-only or not

@@ -26,8 +26,9 @@ def server(tmp_path):
 
 
 def test_handshake_over_http(server):
-    ok = server.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                        "hub.challenge": "424242"})
+    ok = server.get(
+        "/webhook", params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "424242"}
+    )
     assert (ok.status_code, ok.text) == (200, "424242")
     bad = server.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
     assert bad.status_code == 403 and "1" != bad.text
@@ -58,6 +59,7 @@ def test_oversized_body_is_413(server):
     def chunks():  # no content-length: the limit is enforced while streaming
         for _ in range(30):
             yield b" " * 10_000
+
     assert server.post("/webhook", content=chunks(), headers=headers).status_code == 413
     assert server.get("/healthz").status_code == 200
 
@@ -103,20 +105,57 @@ json_values = st.recursive(
     max_leaves=25,
 )
 item_like = st.dictionaries(
-    st.sampled_from(["from", "id", "timestamp", "type", "text", "context", "interactive", "button", "status",
-                     "errors", "pricing", "wa_id", "value", "category", "biz_opaque_callback_data"]),
+    st.sampled_from(
+        [
+            "from",
+            "id",
+            "timestamp",
+            "type",
+            "text",
+            "context",
+            "interactive",
+            "button",
+            "status",
+            "errors",
+            "pricing",
+            "wa_id",
+            "value",
+            "category",
+            "biz_opaque_callback_data",
+        ]
+    ),
     st.one_of(json_values, st.sampled_from(["4915112345678", "text", "read", "stop", "1750000000"])),
     max_size=8,
 )
-envelope_like = st.fixed_dictionaries({
-    "object": st.sampled_from(["whatsapp_business_account", "page", ""]),
-    "entry": st.lists(st.fixed_dictionaries({"changes": st.lists(st.fixed_dictionaries({
-        "field": st.sampled_from(["messages", "user_preferences", "message_template_status_update", "other"]),
-        "value": st.dictionaries(
-            st.sampled_from(["messages", "statuses", "contacts", "user_preferences", "metadata", "event"]),
-            st.one_of(st.lists(item_like, max_size=3), json_values), max_size=4),
-    }), max_size=3)}), max_size=3),
-})
+envelope_like = st.fixed_dictionaries(
+    {
+        "object": st.sampled_from(["whatsapp_business_account", "page", ""]),
+        "entry": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "changes": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "field": st.sampled_from(
+                                    ["messages", "user_preferences", "message_template_status_update", "other"]
+                                ),
+                                "value": st.dictionaries(
+                                    st.sampled_from(
+                                        ["messages", "statuses", "contacts", "user_preferences", "metadata", "event"]
+                                    ),
+                                    st.one_of(st.lists(item_like, max_size=3), json_values),
+                                    max_size=4,
+                                ),
+                            }
+                        ),
+                        max_size=3,
+                    )
+                }
+            ),
+            max_size=3,
+        ),
+    }
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -132,16 +171,30 @@ def test_fuzz_never_500_and_server_stays_up(server, payload, sign):
 
 def test_wamkt_serve_subprocess(tmp_path):
     port = free_port()
-    env = dict(os.environ, WAMKT_APP_SECRET=APP_SECRET, WAMKT_VERIFY_TOKEN=VERIFY_TOKEN,
-               WAMKT_WEBHOOK_PORT=str(port), WAMKT_DB_PATH=str(tmp_path / "serve.db"),
-               WAMKT_PHONE_NUMBER_IDS="106540352242922")
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        WAMKT_APP_SECRET=APP_SECRET,
+        WAMKT_VERIFY_TOKEN=VERIFY_TOKEN,
+        WAMKT_WEBHOOK_PORT=str(port),
+        WAMKT_DB_PATH=str(tmp_path / "serve.db"),
+        WAMKT_PHONE_NUMBER_IDS="106540352242922",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         url = f"http://127.0.0.1:{port}/webhook"
-        assert httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                      "hub.challenge": "77"}).text == "77"
+        assert (
+            httpx.get(
+                url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "77"}
+            ).text
+            == "77"
+        )
         body, headers = signed(inbound(text="Hallo"))
         assert httpx.post(url, content=body, headers=headers).status_code == 200
         assert httpx.post(url, content=b"{}", headers={"X-Hub-Signature-256": "sha256=00"}).status_code == 401
@@ -158,6 +211,7 @@ def test_wamkt_serve_subprocess(tmp_path):
 def test_wamkt_serve_refuses_without_secrets(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAMKT_")}
     env["WAMKT_DB_PATH"] = str(tmp_path / "x.db")
-    out = subprocess.run([sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2 and "WAMKT_APP_SECRET" in out.stderr

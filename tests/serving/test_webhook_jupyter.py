@@ -34,17 +34,37 @@ def jupyter(sandbox, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jupyter")
     port = free_port()
     settings = sandbox.settings()
-    env = dict(os.environ, WAMKT_APP_SECRET=settings.app_secret.reveal(), WAMKT_VERIFY_TOKEN=VERIFY,
-               WAMKT_ACCESS_TOKEN=settings.access_token.reveal(), WAMKT_BASE_URL=settings.base_url,
-               WAMKT_API_VERSION=settings.api_version, WAMKT_PHONE_NUMBER_IDS=sandbox.phone_number_id,
-               WAMKT_DB_PATH=str(tmp / "jupyter.db"), JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "rt"), JUPYTER_DATA_DIR=str(tmp / "data"))
+    env = dict(
+        os.environ,
+        WAMKT_APP_SECRET=settings.app_secret.reveal(),
+        WAMKT_VERIFY_TOKEN=VERIFY,
+        WAMKT_ACCESS_TOKEN=settings.access_token.reveal(),
+        WAMKT_BASE_URL=settings.base_url,
+        WAMKT_API_VERSION=settings.api_version,
+        WAMKT_PHONE_NUMBER_IDS=sandbox.phone_number_id,
+        WAMKT_DB_PATH=str(tmp / "jupyter.db"),
+        JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
+    )
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         f"--IdentityProvider.token={JUPYTER_TOKEN}", "--ServerApp.base_url=/lab-base/",
-         "--ServerApp.jpserver_extensions=wamkt_nb.serving=True"],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={JUPYTER_TOKEN}",
+            "--ServerApp.base_url=/lab-base/",
+            "--ServerApp.jpserver_extensions=wamkt_nb.serving=True",
+        ],
+        cwd=tmp,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, proc=proc)
@@ -60,11 +80,17 @@ def test_handshake_and_signature_without_jupyter_login(jupyter, sandbox):
     url, _ = jupyter
     ok = httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "31337"})
     assert (ok.status_code, ok.text) == (200, "31337")
-    assert httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"}).status_code == 403
+    assert (
+        httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"}).status_code
+        == 403
+    )
     body, headers = signed(inbound(text="Hallo"), secret=sandbox.app_secret.reveal())
     assert httpx.post(url, content=body, headers=headers).status_code == 200  # no token, no _xsrf cookie
     assert httpx.post(url, content=body).status_code == 401
-    assert httpx.post(url, content=b"{oops", headers=signed(b"{oops", secret=sandbox.app_secret.reveal())[1]).status_code == 400
+    assert (
+        httpx.post(url, content=b"{oops", headers=signed(b"{oops", secret=sandbox.app_secret.reveal())[1]).status_code
+        == 400
+    )
     big, big_headers = signed(b" " * (5 * 1024 * 1024), secret=sandbox.app_secret.reveal())
     assert httpx.post(url, content=big, headers=big_headers).status_code == 413
     # the rest of Jupyter still wants its login

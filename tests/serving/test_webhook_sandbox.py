@@ -93,8 +93,11 @@ def test_campaign_statuses_move_the_ledger(linked, data):
     with store.transaction() as conn:
         conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at) VALUES ('c1','t','utility',0)")
         for cid, phone in zip(customers["customer_id"], customers["phone"], strict=True):
-            conn.execute("INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, updated_at)"
-                         " VALUES ('c1', ?, ?, ?, 'in_flight', 0)", (f"c1:{cid}", cid, phone))
+            conn.execute(
+                "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, updated_at)"
+                " VALUES ('c1', ?, ?, ?, 'in_flight', 0)",
+                (f"c1:{cid}", cid, phone),
+            )
     with CloudClient(sb.settings()) as client:
         for cid, phone in zip(customers["customer_id"], customers["phone"], strict=True):
             payload = template_message(phone, "order_shipped", "de", ["Anna", "#1"], callback_data=f"c1:{cid}")

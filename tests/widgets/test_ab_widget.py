@@ -95,8 +95,11 @@ def test_results_view_shows_verdict_table_and_chart(tmp_path):
 
 
 def test_results_view_with_planned_size_and_peeking(tmp_path):
-    store = experiment_store(tmp_path / "w.db", b=(130, 1_000), spec={"metric": "conversion", "planned_per_arm": 5_000,
-                                                        "mde": 0.02, "shares": {"A": 0.5, "B": 0.5}})
+    store = experiment_store(
+        tmp_path / "w.db",
+        b=(130, 1_000),
+        spec={"metric": "conversion", "planned_per_arm": 5_000, "mde": 0.02, "shares": {"A": 0.5, "B": 0.5}},
+    )
     view = AbResults(store)
     assert view.evaluation.verdict.kind == "not enough data yet" and "1,000 of 5,000" in view.verdict.value
     view.sequential.value = True
@@ -133,11 +136,29 @@ def test_cli_results_shows_the_same_verdict(tmp_path, capsys):
 def test_refresh_picks_up_new_experiments_and_keeps_the_choice(tmp_path):
     store = experiment_store(tmp_path / "w.db")
     view = AbResults(store)
-    plan = pd.DataFrame({"customer_id": ["x1"], "phone": ["+4917000000001"], "outcome": "send", "reason": "",
-                         "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}],
-                         "planned_at": T0, "arm": ["A"]})
-    create_campaign(store, plan, name="Later", now=T0 + 86_400, campaign_id="cmp-new", experiment_key="later",
-                    spec={"experiment": {"metric": "read"}})
+    plan = pd.DataFrame(
+        {
+            "customer_id": ["x1"],
+            "phone": ["+4917000000001"],
+            "outcome": "send",
+            "reason": "",
+            "category": "marketing",
+            "message_type": "text",
+            "body": "Hi",
+            "payload": [{"type": "text"}],
+            "planned_at": T0,
+            "arm": ["A"],
+        }
+    )
+    create_campaign(
+        store,
+        plan,
+        name="Later",
+        now=T0 + 86_400,
+        campaign_id="cmp-new",
+        experiment_key="later",
+        spec={"experiment": {"metric": "read"}},
+    )
     view.refresh.click()
     assert [v for _, v in view.experiment.options] == ["cmp-new", "cmp-ab"]
     assert view.experiment.value == "cmp-ab" and "Winner: B" in view.verdict.value
@@ -151,11 +172,15 @@ def test_results_view_shows_cuped_and_guardrails_from_the_ledger(tmp_path):
     store = experiment_store(tmp_path / "g.db")
     # pre-period orders (10 days before): most of those who convert now bought before, few others did
     buyers = [f"A{i}" for i in range(50)] + [f"B{i}" for i in range(80)] + ["A500", "B500", "B501"]
-    store.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 10.0)",
-                      [(f"pre{cid}", cid, T0 - 10 * 86_400) for cid in buyers])
+    store.executemany(
+        "INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, 10.0)",
+        [(f"pre{cid}", cid, T0 - 10 * 86_400) for cid in buyers],
+    )
     # B's recipients opt out far more often (phones: A0.. = +4915000000000.., B0.. from +4915000001000)
-    store.executemany("INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
-                      [(f"+4915{n:09d}", T0 + 5_000) for n in [*range(5), *range(1_000, 1_060)]])
+    store.executemany(
+        "INSERT INTO consent (phone, marketing, changed_at, source) VALUES (?, 0, ?, 'keyword')",
+        [(f"+4915{n:09d}", T0 + 5_000) for n in [*range(5), *range(1_000, 1_060)]],
+    )
     view = AbResults(store)
     ev = view.evaluation
     assert ev.cuped is not None and ev.cuped.set_index("arm").at["B", "variance_reduction"] > 0.3
@@ -173,14 +198,24 @@ def test_block_guardrail_counts_later_undeliverable_messages(tmp_path):
     store = experiment_store(tmp_path / "b.db")
     blocked = [f"B{i}" for i in range(30)] + ["A0"]
     phones = {f"B{i}": f"+4915{1_000 + i:09d}" for i in range(30)} | {"A0": f"+4915{0:09d}"}
-    later = pd.DataFrame({
-        "customer_id": blocked, "phone": [phones[c] for c in blocked], "outcome": "send", "reason": "",
-        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}] * len(blocked),
-        "planned_at": T0 + 86_400,
-    })
+    later = pd.DataFrame(
+        {
+            "customer_id": blocked,
+            "phone": [phones[c] for c in blocked],
+            "outcome": "send",
+            "reason": "",
+            "category": "marketing",
+            "message_type": "text",
+            "body": "Hi",
+            "payload": [{"type": "text"}] * len(blocked),
+            "planned_at": T0 + 86_400,
+        }
+    )
     create_campaign(store, later, name="Later", now=T0 + 86_400, campaign_id="cmp-later")
-    store.execute("UPDATE sends SET state = 'failed', error_code = 131026, failed_at = ? WHERE campaign_id = 'cmp-later'",
-                  (T0 + 86_400 + 60,))
+    store.execute(
+        "UPDATE sends SET state = 'failed', error_code = 131026, failed_at = ? WHERE campaign_id = 'cmp-later'",
+        (T0 + 86_400 + 60,),
+    )
     counts = guardrail_counts(store, "cmp-ab", "block").set_index("arm")
     assert counts.loc["A", ["users", "successes"]].tolist() == [1_000, 1]
     assert counts.loc["B", ["users", "successes"]].tolist() == [1_000, 30]

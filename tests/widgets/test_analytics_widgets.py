@@ -102,9 +102,17 @@ def test_format_table_rates_and_money():
 
 
 def test_kpi_cost_says_how_many_sends_have_no_price_on_the_card():
-    sends = pd.DataFrame({"campaign_id": ["a", "a", "a"], "attempted": [1, 1, 1], "delivered": [1, 1, 1],
-                          "read": [1, 0, 1], "replied": [0, 0, 0], "converted": [0, 0, 1],
-                          "cost": [0.1, float("nan"), 0.2]})
+    sends = pd.DataFrame(
+        {
+            "campaign_id": ["a", "a", "a"],
+            "attempted": [1, 1, 1],
+            "delivered": [1, 1, 1],
+            "read": [1, 0, 1],
+            "replied": [0, 0, 0],
+            "converted": [0, 0, 1],
+            "cost": [0.1, float("nan"), 0.2],
+        }
+    )
     roi = pd.DataFrame({"revenue": [30.0], "cost": [sends["cost"].sum()]})
     head = headline(sends, roi).iloc[0]
     assert head["unpriced"] == 1 and head["cost"] == pytest.approx(0.3)

@@ -25,13 +25,17 @@ def filled(tmp_path):
 def from_rows(path, campaign: str, state: str) -> int:
     """Recipients in ``state`` straight from the sends table (the failure states need no replies)."""
     with open_store(path) as store:
-        sends = store.read_frame("SELECT customer_id, state, error_code, delivered_at, read_at FROM sends"
-                                 " WHERE campaign_id = ?", (campaign,))
+        sends = store.read_frame(
+            "SELECT customer_id, state, error_code, delivered_at, read_at FROM sends WHERE campaign_id = ?", (campaign,)
+        )
     held = (sends["state"] == "failed") & (sends["error_code"] == 131049)
     delivered = sends["delivered_at"].notna() | sends["state"].isin(["delivered", "read"])
     read = sends["read_at"].notna() | (sends["state"] == "read")
-    pick = {"held_by_meta": held, "failed": (sends["state"] == "failed") & ~held,
-            "delivered_not_read": delivered & ~read}[state]
+    pick = {
+        "held_by_meta": held,
+        "failed": (sends["state"] == "failed") & ~held,
+        "delivered_not_read": delivered & ~read,
+    }[state]
     return sends.loc[pick, "customer_id"].nunique()
 
 
@@ -47,7 +51,7 @@ def test_the_overview_offers_retargeting_and_saves_the_segment(tmp_path):
         panel.buttons[state].click()
         count = int(re.search(r"</b>: ([\d,]+) recipients", panel.rule_text.value).group(1).replace(",", ""))
         assert count == from_rows(path, campaigns[1], state) > 0, state
-        assert f'retarget(&quot;{state}&quot;)' in panel.rule_text.value
+        assert f"retarget(&quot;{state}&quot;)" in panel.rule_text.value
     panel.window.value = 1
     panel.buttons["read_no_reply"].click()
     assert "in the last 1 days" in panel.rule_text.value and "within_days=1" in panel.rule_text.value

@@ -12,9 +12,11 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.widgets.data_loader import NONE, DataLoaderWidget
 from wamkt_nb.workspace import load_customer_data
 
-CSV = ("Kundennummer;Vorname;Nachname;Handy;Einwilligung\n"
-       "K1;Anna;Müller;0151 1234567;ja\nK2;Ben;Koch;kaputt;ja\nK3;Eva;Wolf;+49 151 1234567;nein\n"
-       "K4;Max;Kraus;0176 98765432;ja\n")
+CSV = (
+    "Kundennummer;Vorname;Nachname;Handy;Einwilligung\n"
+    "K1;Anna;Müller;0151 1234567;ja\nK2;Ben;Koch;kaputt;ja\nK3;Eva;Wolf;+49 151 1234567;nein\n"
+    "K4;Max;Kraus;0176 98765432;ja\n"
+)
 FULL_PHONE = re.compile(r"\+\d{10,15}")
 
 
@@ -25,8 +27,15 @@ def own_workspace(workspace):
 
 
 def _upload(widget: DataLoaderWidget, content: bytes, name: str) -> None:
-    widget.upload.value = ({"name": name, "type": "text/csv", "size": len(content), "content": memoryview(content),
-                            "last_modified": datetime.now(UTC)},)
+    widget.upload.value = (
+        {
+            "name": name,
+            "type": "text/csv",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": datetime.now(UTC),
+        },
+    )
 
 
 def _figure(widget: DataLoaderWidget, name: str) -> str:
@@ -53,8 +62,12 @@ def test_upload_shows_mapping_preview_rejects_and_summary():
     w.on_loaded(seen.append)
     _upload(w, CSV.encode("cp1252"), "kunden.csv")
     assert w.result.summary() == {"rows_in": 4, "loaded": 2, "rejected": 1, "merged": 1}
-    assert (_figure(w, "customers: rows in"), _figure(w, "loaded"), _figure(w, "rejected"), _figure(w, "merged")) == \
-        ("4", "2", "1", "1")
+    assert (_figure(w, "customers: rows in"), _figure(w, "loaded"), _figure(w, "rejected"), _figure(w, "merged")) == (
+        "4",
+        "2",
+        "1",
+        "1",
+    )
     assert _figure(w, "countries") == "DE 2"
     assert seen == [w.data] and list(w.data.customers["customer_id"]) == ["K1", "K4"]
     assert w._dropdowns["phone"].value == "Handy" and w._dropdowns["email"].value == NONE
@@ -75,8 +88,11 @@ def test_changing_the_mapping_reloads():
 
 def test_a_file_without_ids_shows_no_full_number_anywhere():
     w = DataLoaderWidget()
-    _upload(w, b"Name;Handy\nAnna;0151 1234567\nBen;+49 152 23456789\nEva;0176 98765432\nTom;01511234567\nX;kaputt\n",
-            "nur-telefon.csv")
+    _upload(
+        w,
+        b"Name;Handy\nAnna;0151 1234567\nBen;+49 152 23456789\nEva;0176 98765432\nTom;01511234567\nX;kaputt\n",
+        "nur-telefon.csv",
+    )
     assert w.result.summary() == {"rows_in": 5, "loaded": 3, "rejected": 1, "merged": 1}
     ids = w.data.customers["customer_id"]
     assert ids.str.fullmatch(r"c_[0-9a-f]{16}").all() and ids.is_unique
@@ -87,18 +103,23 @@ def test_a_file_without_ids_shows_no_full_number_anywhere():
 
 def test_a_phone_number_in_any_column_is_masked_in_the_preview():
     w = DataLoaderWidget()
-    _upload(w, b"Kundennummer,Name,Handy\n+491511234567,Anna,0151 1234567\n+4915223456789,Ben,+4915223456789\n", "ids.csv")
+    _upload(
+        w, b"Kundennummer,Name,Handy\n+491511234567,Anna,0151 1234567\n+4915223456789,Ben,+4915223456789\n", "ids.csv"
+    )
     assert w.result.loaded == 2 and "+491511234567" in w.data.customers["customer_id"].tolist()
     shown = w.preview.value + w.rejects.value
     assert "+49151*****67" in w.preview.value
     assert not any(p in shown or p[1:] in shown for p in w.data.customers["phone"])
 
 
-@pytest.mark.parametrize("content, name, message", [
-    (b"", "leer.csv", "leer.csv is empty"),
-    (b"name,email\nAnna,a@b.de\n", "x.csv", "no phone column found among: &#x27;name&#x27;, &#x27;email&#x27;"),
-    (b"\x00\x01garbage", "x.xlsx", "x.xlsx is not a readable Excel workbook"),
-])
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        (b"", "leer.csv", "leer.csv is empty"),
+        (b"name,email\nAnna,a@b.de\n", "x.csv", "no phone column found among: &#x27;name&#x27;, &#x27;email&#x27;"),
+        (b"\x00\x01garbage", "x.xlsx", "x.xlsx is not a readable Excel workbook"),
+    ],
+)
 def test_bad_files_give_a_message_not_a_traceback(content, name, message):
     w = DataLoaderWidget()
     _upload(w, content, name)
@@ -111,8 +132,12 @@ def test_path_orders_and_interactions_join_the_loaded_customers(tmp_path):
     w.load_path()
     assert "Enter a file path first" in w.status.value
     (tmp_path / "k.csv").write_bytes(CSV.encode())
-    (tmp_path / "o.csv").write_text("Bestellnummer,Kundennummer,Datum,Betrag\nA1,K1,2025-05-01,\"12,50\"\nA2,K9,2025-05-02,3\n")
-    (tmp_path / "i.ndjson").write_text('{"Handy": "0176 98765432", "Zeitpunkt": "2025-05-01T10:00:00Z", "Typ": "gelesen"}\n')
+    (tmp_path / "o.csv").write_text(
+        'Bestellnummer,Kundennummer,Datum,Betrag\nA1,K1,2025-05-01,"12,50"\nA2,K9,2025-05-02,3\n'
+    )
+    (tmp_path / "i.ndjson").write_text(
+        '{"Handy": "0176 98765432", "Zeitpunkt": "2025-05-01T10:00:00Z", "Typ": "gelesen"}\n'
+    )
     w.path.value = str(tmp_path / "k.csv")
     w.path_button.click()
     w.kind.value = "orders"
@@ -146,5 +171,4 @@ def test_save_puts_the_data_where_notebooks_find_it(workspace):
     again = load_customer_data()
     assert list(again.customers["customer_id"]) == list(w.data.customers["customer_id"])
     saved = w.data.orders.assign(ordered_at=w.data.orders["ordered_at"].dt.floor("us"))  # the store's precision
-    pd.testing.assert_frame_equal(again.orders.reset_index(drop=True), saved.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(again.orders.reset_index(drop=True), saved.reset_index(drop=True), check_dtype=False)

@@ -97,7 +97,9 @@ def test_cancel_stops_soon_reports_counts_and_loads_nothing_unless_asked(crm):
     assert w.data is None and w.result is None  # nothing loaded silently
     assert "wamkt-data-warning" in w.status.value and "cancelled" in w.status.value
     assert f"{received:,} records" in w.status.value and "Nothing was loaded" in w.status.value
-    assert w.crm_partial.layout.display is None and w.crm_partial.description == f"Load the {received:,} records fetched"
+    assert (
+        w.crm_partial.layout.display is None and w.crm_partial.description == f"Load the {received:,} records fetched"
+    )
 
     w.crm_partial.click()
     wait_until(lambda: not w.fetching, "the partial load")
@@ -118,14 +120,17 @@ def test_an_error_midway_keeps_the_pages_received(crm):
     assert w.result.rows_in == 30
 
 
-@pytest.mark.parametrize("path, token, options, message", [
-    ("/page/customers", "wrong-token", {}, "refused the credentials (HTTP 401)"),
-    ("/forbidden/customers", TOKEN, {}, "refused the credentials (HTTP 403)"),
-    ("/nothing/here", TOKEN, {}, "(HTTP 404): check the URL"),
-    ("/html/customers", TOKEN, {}, "HTML page instead of JSON"),
-    ("/badjson/customers", TOKEN, {}, "invalid JSON"),
-    ("/hang/customers", TOKEN, {"timeout": 0.3, "retries": 0}, "did not answer within 0.3 s (ReadTimeout)"),
-])
+@pytest.mark.parametrize(
+    "path, token, options, message",
+    [
+        ("/page/customers", "wrong-token", {}, "refused the credentials (HTTP 401)"),
+        ("/forbidden/customers", TOKEN, {}, "refused the credentials (HTTP 403)"),
+        ("/nothing/here", TOKEN, {}, "(HTTP 404): check the URL"),
+        ("/html/customers", TOKEN, {}, "HTML page instead of JSON"),
+        ("/badjson/customers", TOKEN, {}, "invalid JSON"),
+        ("/hang/customers", TOKEN, {"timeout": 0.3, "retries": 0}, "did not answer within 0.3 s (ReadTimeout)"),
+    ],
+)
 def test_errors_are_shown_in_the_widget(crm, path, token, options, message):
     w = _widget(crm, path, token, **options)
     _fetch(w)

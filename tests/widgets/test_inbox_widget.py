@@ -24,8 +24,11 @@ def test_inbox_widget_answers_and_masks(tmp_path):
     rich = features.sort_values("avg_order_value", ascending=False)["phone"].iloc[0]
     poor = features.sort_values("avg_order_value")["phone"].iloc[0]
     phones_only = SandboxConfig(username_share=0.0)  # addressed and masked by phone; usernames: test_inbox_bsuid.py
-    with (Sandbox(customers=data, clock=clock, config=phones_only) as sb, connect_sandbox(sb, store),
-          CloudClient(sb.settings()) as client):
+    with (
+        Sandbox(customers=data, clock=clock, config=phones_only) as sb,
+        connect_sandbox(sb, store),
+        CloudClient(sb.settings()) as client,
+    ):
         sb.inject_inbound(poor, "Meine Lieferung fehlt!!")
         clock.advance(3 * 3600)
         sb.inject_inbound(rich, "Frage zur Rechnung")

@@ -32,8 +32,7 @@ def templates():
 
 
 def test_text_preview_shows_masked_bubbles_warnings_lint_and_chart(features):
-    p = MessagePreview(features, None, now=NOW, text="{{first_name}}, dein Code wartet! Antworte JA",
-                       sample_size=3)
+    p = MessagePreview(features, None, now=NOW, text="{{first_name}}, dein Code wartet! Antworte JA", sample_size=3)
     assert "wamkt-preview" in p._dom_classes
     assert p.bubbles.value.count("wamkt-bubble'") == 3
     assert "+49" in p.bubbles.value or "+43" in p.bubbles.value
@@ -62,8 +61,13 @@ def test_segment_rule_mask_and_ids(features):
 
 
 def test_ab_variants_render_side_by_side(features):
-    p = MessagePreview(features, None, now=NOW, text="{{first_name}}, Code wartet! Antworte JA",
-                       variant_b="Neu: dein Code, {{first_name}}! Antworte JA")
+    p = MessagePreview(
+        features,
+        None,
+        now=NOW,
+        text="{{first_name}}, Code wartet! Antworte JA",
+        variant_b="Neu: dein Code, {{first_name}}! Antworte JA",
+    )
     assert p.ab.value and isinstance(p.spec, dict) and set(p.spec) == {"A", "B"}
     assert "Variant A" in p.bubbles.value and "Variant B" in p.bubbles.value
     assert "name_not_at_start" in p.lint.value  # variant B puts the name late
@@ -130,8 +134,9 @@ def test_dry_run_view_shows_bad_input(features):
 def test_dry_run_view_shows_a_closed_database_in_the_widget(tmp_path, features, templates):
     """Notebook 03 closed the store under the widget: the button says so, the old figures are marked."""
     store = open_store(tmp_path / "w.db")
-    view = DryRunView(features.head(30), MessageSpec(category="service", text="{{first_name}}, danke!"),
-                      now=NOW, store=store)
+    view = DryRunView(
+        features.head(30), MessageSpec(category="service", text="{{first_name}}, danke!"), now=NOW, store=store
+    )
     assert view.run() is not None
     assert "expected" in view.summary.value.lower() and "{" not in view.summary.value
     store.close()

@@ -61,7 +61,9 @@ def test_adding_and_editing_conditions_updates_the_live_count(features):
     assert b.rule == And(Condition("purchase_frequency", "in", ["monthly", "quarterly"]))
     assert b.count == evaluate(b.rule, features, NOW).count
     assert bytes(b.chart.value[:4]) == b"\x89PNG"
-    assert "IN (CAST(? AS VARCHAR), CAST(? AS VARCHAR))" in b.sql.value and "monthly" not in b.sql.value.split("params")[0]
+    assert (
+        "IN (CAST(? AS VARCHAR), CAST(? AS VARCHAR))" in b.sql.value and "monthly" not in b.sql.value.split("params")[0]
+    )
     assert "params = [&#x27;inactive_90d&#x27;, &#x27;monthly&#x27;, &#x27;quarterly&#x27;]" in b.sql.value
 
 
@@ -128,8 +130,10 @@ def test_save_load_overlap_and_comparison(features, store):
     b.save_button.click()
     assert [s.name for s in list_segments(store)] == ["Active", "Frequent"]
     assert list(b.saved.options) == ["Active", "Frequent"]
-    both = len(set(evaluate(PRESETS["frequent_buyers"].rule, features, NOW).customer_ids)
-               & set(evaluate(PRESETS["active_7d"].rule, features, NOW).customer_ids))
+    both = len(
+        set(evaluate(PRESETS["frequent_buyers"].rule, features, NOW).customer_ids)
+        & set(evaluate(PRESETS["active_7d"].rule, features, NOW).customer_ids)
+    )
     assert f"<td>{both}</td>" in b.overlap.value
     assert "avg_order_value" in b.comparison.value and "reply_rate" in b.comparison.value
     b.saved.value = "Frequent"
@@ -205,7 +209,9 @@ def test_saving_over_an_existing_name_asks_first(features, store):
     assert load_segment(store, "VIP").rule == PRESETS["frequent_buyers"].rule
     assert b.overwrite_box.layout.display == "flex" and "named 'VIP' exists" in b.store_message.text
     b.keep_button.click()
-    assert b.overwrite_box.layout.display == "none" and load_segment(store, "VIP").rule == PRESETS["frequent_buyers"].rule
+    assert (
+        b.overwrite_box.layout.display == "none" and load_segment(store, "VIP").rule == PRESETS["frequent_buyers"].rule
+    )
     b.save_button.click()
     b.overwrite_button.click()
     assert load_segment(store, "VIP").rule == PRESETS["active_7d"].rule and b.store_message.text == "Saved 'VIP'."

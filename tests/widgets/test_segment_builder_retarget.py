@@ -38,18 +38,31 @@ def store(tmp_path, features):
     sent = NOW.timestamp() - 10 * 86_400
     with open_store(tmp_path / "w.db") as store:
         with store.transaction() as conn:
-            conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
-                         " VALUES ('winter', 'winter', 'marketing', ?)", (sent,))
+            conn.execute(
+                "INSERT INTO campaigns (campaign_id, name, category, created_at)"
+                " VALUES ('winter', 'winter', 'marketing', ?)",
+                (sent,),
+            )
             for i, customer in enumerate(features["customer_id"][:60]):
                 state = ("read", "delivered", "failed")[i % 3]
                 conn.execute(
                     "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, error_code, planned_at,"
                     " sent_at, delivered_at, read_at, failed_at, updated_at)"
                     " VALUES ('winter', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (f"winter:{i}", customer, f"+4915100{i:05d}", state,
-                     (131049 if i % 2 else 131026) if state == "failed" else None, sent,
-                     None if state == "failed" else sent, None if state == "failed" else sent + 60,
-                     sent + 120 if state == "read" else None, sent + 5 if state == "failed" else None, sent))
+                    (
+                        f"winter:{i}",
+                        customer,
+                        f"+4915100{i:05d}",
+                        state,
+                        (131049 if i % 2 else 131026) if state == "failed" else None,
+                        sent,
+                        None if state == "failed" else sent,
+                        None if state == "failed" else sent + 60,
+                        sent + 120 if state == "read" else None,
+                        sent + 5 if state == "failed" else None,
+                        sent,
+                    ),
+                )
         yield store
 
 
@@ -66,8 +79,13 @@ def test_the_campaign_field_offers_the_states_and_counts_live(features, store):
     window = row._controls[0]
     assert isinstance(window, W.Dropdown) and window.value is None
     frame = with_engagement(features, engagement_facts(store))
-    for op, days in (("read_no_reply", None), ("delivered_not_read", None), ("held_by_meta", None),
-                     ("held_by_meta", 30), ("held_by_meta", 7)):
+    for op, days in (
+        ("read_no_reply", None),
+        ("delivered_not_read", None),
+        ("held_by_meta", None),
+        ("held_by_meta", 30),
+        ("held_by_meta", 7),
+    ):
         row.op.value = op  # the window control is rebuilt, keeping its choice
         window = row._controls[0]
         window.value = days

@@ -33,8 +33,12 @@ async def test_progress_counts_and_errors_show_in_the_widget(sandbox, tmp_path):
     plan.at[2, "payload"] = {**plan.at[2, "payload"], "template": {"name": "nope", "language": {"code": "de"}}}
     cid = ledger.create_campaign(store, plan, name="w", now=time.time())
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,),
-                                                                pace=40, progress_interval=0.05))
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40, progress_interval=0.05),
+        )
         view = SendView(runner)
         # the bar counts sent messages out of the 18 meant to be sent (the 2 excluded aside)
         assert view.bar.max == 18 and view.bar.value == 0 and "ready" in view.status.value
@@ -64,8 +68,9 @@ async def test_progress_counts_and_errors_show_in_the_widget(sandbox, tmp_path):
 
 async def test_cancel_button_cancels_the_rest(sandbox, tmp_path):
     store = open_store(tmp_path / "w.db")
-    cid = ledger.create_campaign(store, make_plan(DATA.customers, template="order_shipped", planned_at=time.time()),
-                                 name="w", now=time.time())
+    cid = ledger.create_campaign(
+        store, make_plan(DATA.customers, template="order_shipped", planned_at=time.time()), name="w", now=time.time()
+    )
     async with AsyncCloudClient(sandbox.settings()) as client:
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=10))
         view = SendView(runner)
@@ -85,8 +90,12 @@ async def test_cancel_button_cancels_the_rest(sandbox, tmp_path):
 
 async def test_an_error_is_shown_as_a_message_not_a_traceback(sandbox, tmp_path):
     store = open_store(tmp_path / "w.db")
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(2), template="order_shipped",
-                                                  planned_at=time.time()), name="w", now=time.time())
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.head(2), template="order_shipped", planned_at=time.time()),
+        name="w",
+        now=time.time(),
+    )
     async with AsyncCloudClient(sandbox.settings()) as client:
         runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40))
         view = SendView(runner)
@@ -101,12 +110,22 @@ async def test_an_error_is_shown_as_a_message_not_a_traceback(sandbox, tmp_path)
 
 async def test_unknown_outcomes_show_as_needs_review_with_what_to_do(sandbox, tmp_path):
     store = open_store(tmp_path / "w.db")
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(2), template="order_shipped",
-                                                  planned_at=time.time()), name="w", now=time.time())
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.head(2), template="order_shipped", planned_at=time.time()),
+        name="w",
+        now=time.time(),
+    )
     sandbox.set_faults(drop_after_accept=1.0)
     async with AsyncCloudClient(sandbox.settings(), timeout=2.0) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40,
-                                                                unknown_policy=UnknownPolicy.NEVER_RESEND))
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(
+                phone_number_ids=(sandbox.phone_number_id,), pace=40, unknown_policy=UnknownPolicy.NEVER_RESEND
+            ),
+        )
         view = SendView(runner)
         progress = await view.start()
     assert progress.status == "needs_review"
@@ -125,8 +144,9 @@ async def test_rows_waiting_for_quiet_hours_say_until_when_and_send_can_be_press
     plan.loc[later, "planned_at"] = pd.Timestamp(now + 6 * 3600, unit="s", tz="UTC")
     cid = ledger.create_campaign(store, plan, name="w", now=now)
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,),
-                                                                pace=40, wait_for_later=False))
+        runner = CampaignRunner(
+            store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=40, wait_for_later=False)
+        )
         view = SendView(runner)
         assert "Ready: 3 of 7" in view.next_step.text
         assert "4 recipient(s) wait for quiet hours in their own time zone" in view.next_step.text

@@ -134,8 +134,7 @@ def compare(treatment: ArmMoments, control: ArmMoments, alpha: float = 0.05) -> 
     residual = (t.ss_y + c.ss_y - th * (t.sp_xy + c.sp_xy)) / (t.n + c.n - 3)
     cuped_se = math.sqrt(max(residual, 0.0) * (1 / t.n + 1 / c.n + (gap_x**2 / s_xx if s_xx > 0 else 0.0)))
     c_low, c_high, c_p = _z_result(cuped_effect, cuped_se, alpha)
-    return Comparison(effect, low, high, se, p, cuped_effect, c_low, c_high, cuped_se, c_p, th,
-                      correlation([t, c]))
+    return Comparison(effect, low, high, se, p, cuped_effect, c_low, c_high, cuped_se, c_p, th, correlation([t, c]))
 
 
 def arm_moments(units: pd.DataFrame) -> dict[str, ArmMoments]:
@@ -147,8 +146,21 @@ def arm_moments(units: pd.DataFrame) -> dict[str, ArmMoments]:
 
 
 CUPED_COLUMNS = [
-    "arm", "users", "mean", "diff", "diff_low", "diff_high", "p_value", "p_adjusted",
-    "cuped_diff", "cuped_low", "cuped_high", "cuped_p_value", "cuped_p_adjusted", "theta", "correlation",
+    "arm",
+    "users",
+    "mean",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "p_value",
+    "p_adjusted",
+    "cuped_diff",
+    "cuped_low",
+    "cuped_high",
+    "cuped_p_value",
+    "cuped_p_adjusted",
+    "theta",
+    "correlation",
     "variance_reduction",
 ]
 
@@ -166,10 +178,24 @@ def cuped_table(units: pd.DataFrame, control: str, treatments: list[str], alpha:
             rows.append({"arm": arm, "users": moments[arm].n, "mean": moments[arm].mean_y})
             continue
         r = compare(moments[arm], moments[control], alpha)
-        rows.append({"arm": arm, "users": moments[arm].n, "mean": moments[arm].mean_y, "diff": r.effect,
-                     "diff_low": r.low, "diff_high": r.high, "p_value": r.p_value, "cuped_diff": r.cuped_effect,
-                     "cuped_low": r.cuped_low, "cuped_high": r.cuped_high, "cuped_p_value": r.cuped_p_value,
-                     "theta": r.theta, "correlation": r.correlation, "variance_reduction": r.variance_reduction})
+        rows.append(
+            {
+                "arm": arm,
+                "users": moments[arm].n,
+                "mean": moments[arm].mean_y,
+                "diff": r.effect,
+                "diff_low": r.low,
+                "diff_high": r.high,
+                "p_value": r.p_value,
+                "cuped_diff": r.cuped_effect,
+                "cuped_low": r.cuped_low,
+                "cuped_high": r.cuped_high,
+                "cuped_p_value": r.cuped_p_value,
+                "theta": r.theta,
+                "correlation": r.correlation,
+                "variance_reduction": r.variance_reduction,
+            }
+        )
     table = pd.DataFrame(rows).reindex(columns=CUPED_COLUMNS)
     others = (table["arm"] != control) & table["p_value"].notna()
     table.loc[others, "p_adjusted"] = holm_adjust(table.loc[others, "p_value"].tolist())

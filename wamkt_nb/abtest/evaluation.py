@@ -25,13 +25,36 @@ from .frequentist import (
 from .sequential import sequential_interval
 from .srm import SrmResult, srm_check
 
-VERDICTS = ("winner", "no difference", "not enough data yet", "underpowered", "sample ratio mismatch",
-            "guardrail harmed")
+VERDICTS = (
+    "winner",
+    "no difference",
+    "not enough data yet",
+    "underpowered",
+    "sample ratio mismatch",
+    "guardrail harmed",
+)
 GUARDRAIL_COLUMNS = ["guardrail", "arm", "users", "events", "rate", "control_rate", "diff", "p_one_sided", "harmed"]
 COLUMNS = [
-    "arm", "users", "successes", "rate", "rate_low", "rate_high", "diff", "diff_low", "diff_high",
-    "lift", "lift_low", "lift_high", "z", "p_value", "p_adjusted", "chance_to_beat_control",
-    "seq_low", "seq_high", "seq_p_value", "seq_p_adjusted",
+    "arm",
+    "users",
+    "successes",
+    "rate",
+    "rate_low",
+    "rate_high",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "lift",
+    "lift_low",
+    "lift_high",
+    "z",
+    "p_value",
+    "p_adjusted",
+    "chance_to_beat_control",
+    "seq_low",
+    "seq_high",
+    "seq_p_value",
+    "seq_p_adjusted",
 ]
 
 
@@ -154,43 +177,59 @@ def evaluate(
     rows = []
     for arm, users, successes in frame.itertuples(index=False):
         low, high = wilson_interval(successes, users, alpha)
-        row = {"arm": arm, "users": users, "successes": successes,
-               "rate": successes / users if users else np.nan, "rate_low": low, "rate_high": high}
+        row = {
+            "arm": arm,
+            "users": users,
+            "successes": successes,
+            "rate": successes / users if users else np.nan,
+            "rate_low": low,
+            "rate_high": high,
+        }
         if arm != control:
             row["diff"], row["diff_low"], row["diff_high"] = absolute_difference_interval(
-                successes, users, x_c, n_c, alpha)
-            row["lift"], row["lift_low"], row["lift_high"] = relative_lift_interval(
-                successes, users, x_c, n_c, alpha)
+                successes, users, x_c, n_c, alpha
+            )
+            row["lift"], row["lift_low"], row["lift_high"] = relative_lift_interval(successes, users, x_c, n_c, alpha)
             row["z"], row["p_value"] = two_proportion_ztest(successes, users, x_c, n_c)
             row["chance_to_beat_control"] = chance_to_beat_control(
-                successes, users, x_c, n_c, method=bayes_method, seed=seed)
+                successes, users, x_c, n_c, method=bayes_method, seed=seed
+            )
             row["seq_low"], row["seq_high"], row["seq_p_value"] = sequential_interval(
-                successes, users, x_c, n_c, alpha, tau if tau is not None else mde)
+                successes, users, x_c, n_c, alpha, tau if tau is not None else mde
+            )
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     is_treatment = table["arm"].isin(treatments)
     table.loc[is_treatment, "p_adjusted"] = holm_adjust(table.loc[is_treatment, "p_value"].tolist())
     table.loc[is_treatment, "seq_p_adjusted"] = holm_adjust(table.loc[is_treatment, "seq_p_value"].tolist())
 
-    srm_counts = {a: int(_cell(by_arm, a, "users")) for a in (message_arms if shares is None or HOLDOUT not in shares
-                                                           else list(frame["arm"]))}
+    srm_counts = {
+        a: int(_cell(by_arm, a, "users"))
+        for a in (message_arms if shares is None or HOLDOUT not in shares else list(frame["arm"]))
+    }
     srm = srm_check(srm_counts, {a: shares[a] for a in srm_counts} if shares else None)
     verdict = _verdict(table, control, treatments, alpha, srm, planned_per_arm, mde, sequential, min_users, final)
     if HOLDOUT in set(table["arm"]) and not srm.alert:
         verdict = replace(verdict, reason=f"{verdict.reason} {_holdout_note(table, control)}")
-    cuped = cuped_table(units[units["arm"].isin(message_arms)], control, treatments, alpha) if units is not None else None
+    cuped = (
+        cuped_table(units[units["arm"].isin(message_arms)], control, treatments, alpha) if units is not None else None
+    )
     harms = guardrail_table(guardrails, control, treatments, alpha, guardrail_margin) if guardrails else None
     if harms is not None:
         verdict = _guarded(verdict, harms, alpha, guardrail_margin)
     if cuped is not None and verdict.kind != "sample ratio mismatch" and cuped["theta"].abs().gt(0).any():
         verdict = replace(verdict, reason=f"{verdict.reason} {_cuped_note(cuped)}")
-    return Evaluation(control=control, alpha=alpha, table=table, srm=srm, verdict=verdict, cuped=cuped,
-                      guardrails=harms)
+    return Evaluation(
+        control=control, alpha=alpha, table=table, srm=srm, verdict=verdict, cuped=cuped, guardrails=harms
+    )
 
 
 def guardrail_table(
-    guardrails: Mapping[str, pd.DataFrame | Mapping[str, tuple[int, int]]], control: str, treatments: list[str],
-    alpha: float, margin: float,
+    guardrails: Mapping[str, pd.DataFrame | Mapping[str, tuple[int, int]]],
+    control: str,
+    treatments: list[str],
+    alpha: float,
+    margin: float,
 ) -> pd.DataFrame:
     """Each guardrail's rate per treatment against control, with the one-sided harm test."""
     rows = []
@@ -203,9 +242,19 @@ def guardrail_table(
         for arm in treatments:
             x_t, n_t = int(_cell(by_arm, arm, "successes")), int(_cell(by_arm, arm, "users"))
             diff, p = harm_test(x_t, n_t, x_c, n_c, margin)
-            rows.append({"guardrail": name, "arm": arm, "users": n_t, "events": x_t,
-                         "rate": x_t / n_t if n_t else np.nan, "control_rate": x_c / n_c if n_c else np.nan,
-                         "diff": diff, "p_one_sided": p, "harmed": p < alpha})
+            rows.append(
+                {
+                    "guardrail": name,
+                    "arm": arm,
+                    "users": n_t,
+                    "events": x_t,
+                    "rate": x_t / n_t if n_t else np.nan,
+                    "control_rate": x_c / n_c if n_c else np.nan,
+                    "diff": diff,
+                    "p_one_sided": p,
+                    "harmed": p < alpha,
+                }
+            )
     return pd.DataFrame(rows, columns=GUARDRAIL_COLUMNS)
 
 
@@ -218,79 +267,120 @@ def _guarded(verdict: Verdict, harms: pd.DataFrame, alpha: float, margin: float)
         return verdict
     what = "; ".join(
         f"its {r['guardrail'].replace('_', '-')} rate is {_pct(r['rate'])} vs {_pct(r['control_rate'])} in control "
-        f"({r['diff'] * 100:+.2f} pp, one-sided p = {r['p_one_sided']:.2g})" for r in hit.to_dict("records")
+        f"({r['diff'] * 100:+.2f} pp, one-sided p = {r['p_one_sided']:.2g})"
+        for r in hit.to_dict("records")
     )
     beyond = f"more than the allowed {margin * 100:.2f} pp" if margin > 0 else "significantly"
-    return Verdict("guardrail harmed", None, (
-        f"{verdict.winner} would win on the metric, but it harms a guardrail {beyond} (α = {alpha:g}): {what}. "
-        f"No winner is named; the metric result was: {verdict.reason}"
-    ))
+    return Verdict(
+        "guardrail harmed",
+        None,
+        (
+            f"{verdict.winner} would win on the metric, but it harms a guardrail {beyond} (α = {alpha:g}): {what}. "
+            f"No winner is named; the metric result was: {verdict.reason}"
+        ),
+    )
 
 
 def _cuped_note(cuped: pd.DataFrame) -> str:
     """The covariate-adjusted (CUPED) estimate per treatment, beside the plain one (said only when the
     covariate carries information, i.e. some θ is not 0)."""
     rows = cuped.dropna(subset=["cuped_diff"])
-    return "With CUPED (pre-period covariate): " + "; ".join(
-        f"{r['arm']} {r['cuped_diff'] * 100:+.2f} pp (p = {r['cuped_p_adjusted']:.2g}, variance "
-        f"{r['variance_reduction']:.0%} lower)" for r in rows.to_dict("records")
-    ) + "."
+    return (
+        "With CUPED (pre-period covariate): "
+        + "; ".join(
+            f"{r['arm']} {r['cuped_diff'] * 100:+.2f} pp (p = {r['cuped_p_adjusted']:.2g}, variance "
+            f"{r['variance_reduction']:.0%} lower)"
+            for r in rows.to_dict("records")
+        )
+        + "."
+    )
 
 
 def _holdout_note(table: pd.DataFrame, control: str) -> str:
     """The incremental effect of messaging at all: control against the holdout that got nothing."""
     rows = table.set_index("arm")
     h = rows.loc[HOLDOUT].to_dict()
-    return (f"Messaging at all: {control} {_pct(_cell(rows, control, 'rate'))} vs holdout {_pct(h['rate'])} "
-            f"(p = {h['p_value']:.2g}).")
+    return (
+        f"Messaging at all: {control} {_pct(_cell(rows, control, 'rate'))} vs holdout {_pct(h['rate'])} "
+        f"(p = {h['p_value']:.2g})."
+    )
 
 
 def _verdict(
-    table: pd.DataFrame, control: str, treatments: list[str], alpha: float, srm: SrmResult,
-    planned: int | None, mde: float | None, sequential: bool, min_users: int, final: bool = False,
+    table: pd.DataFrame,
+    control: str,
+    treatments: list[str],
+    alpha: float,
+    srm: SrmResult,
+    planned: int | None,
+    mde: float | None,
+    sequential: bool,
+    min_users: int,
+    final: bool = False,
 ) -> Verdict:
     """The decision rules, in order: SRM, too few users, significant arms, then a finished test
     short of its plan, then size or precision. A finished test is analysed once, at its end, so
     its fixed-horizon p-values are valid even short of the plan: a significant arm still wins (the
     shortfall only costs power), and without one the verdict says how underpowered it was."""
     if srm.alert:
-        return Verdict("sample ratio mismatch", None,
-                       f"{srm.describe()} Results are not trustworthy until the assignment is fixed.")
+        return Verdict(
+            "sample ratio mismatch",
+            None,
+            f"{srm.describe()} Results are not trustworthy until the assignment is fixed.",
+        )
     rows = table.set_index("arm")
     message_arms = [control, *treatments]
     has = int(min(_cell(rows, a, "users") for a in message_arms))
     short = final and planned is not None and has < planned
 
     def underpowered() -> Verdict:
-        summary = "; ".join(f"{a} {_cell(rows, a, 'diff') * 100:+.2f} pp (p = {_cell(rows, a, 'p_value'):.2g})"
-                            for a in treatments)
-        return Verdict("underpowered", None, (
-            f"The test is over with {has:,} users in its smallest arm; the plan needs {planned:,} per arm "
-            f"to detect its effect with the planned power. Observed vs {control}: {summary}. "
-            f"Treat any difference as a hint and rerun with a larger audience."
-        ), needs=None if planned is None else int(planned), has=has)
+        summary = "; ".join(
+            f"{a} {_cell(rows, a, 'diff') * 100:+.2f} pp (p = {_cell(rows, a, 'p_value'):.2g})" for a in treatments
+        )
+        return Verdict(
+            "underpowered",
+            None,
+            (
+                f"The test is over with {has:,} users in its smallest arm; the plan needs {planned:,} per arm "
+                f"to detect its effect with the planned power. Observed vs {control}: {summary}. "
+                f"Treat any difference as a hint and rerun with a larger audience."
+            ),
+            needs=None if planned is None else int(planned),
+            has=has,
+        )
 
     small = [a for a in message_arms if _cell(rows, a, "users") < min_users]
     if small:
         if short:
             return underpowered()
-        return Verdict("not enough data yet", None,
-                       f"Arm(s) {', '.join(small)} have fewer than {min_users} users; too early for any call.")
+        return Verdict(
+            "not enough data yet",
+            None,
+            f"Arm(s) {', '.join(small)} have fewer than {min_users} users; too early for any call.",
+        )
     reached = planned is None or final or all(_cell(rows, a, "users") >= planned for a in message_arms)
     progress = (
-        "" if planned is None else
-        f" {min(_cell(rows, a, 'users') for a in message_arms):,} of {planned:,} planned users per arm so far."
+        ""
+        if planned is None
+        else f" {min(_cell(rows, a, 'users') for a in message_arms):,} of {planned:,} planned users per arm so far."
     )
-    shortfall = (f" The test ended with {has:,} users in its smallest arm of the {planned:,} planned; the "
-                 f"difference is significant all the same." if short else "")
+    shortfall = (
+        f" The test ended with {has:,} users in its smallest arm of the {planned:,} planned; the "
+        f"difference is significant all the same."
+        if short
+        else ""
+    )
     if sequential:
         column, how = "seq_p_adjusted", "always-valid p"
     elif reached:
         column, how = "p_adjusted", "p"
     else:
-        return Verdict("not enough data yet", None,
-                       f"The planned sample is not reached and fixed-horizon p-values are not valid while "
-                       f"peeking.{progress} Wait, or turn on sequential intervals to stop early safely.")
+        return Verdict(
+            "not enough data yet",
+            None,
+            f"The planned sample is not reached and fixed-horizon p-values are not valid while "
+            f"peeking.{progress} Wait, or turn on sequential intervals to stop early safely.",
+        )
     control_rate = _cell(rows, control, "rate")
     significant = [a for a in treatments if _cell(rows, a, column) < alpha]
     better = sorted((a for a in significant if _cell(rows, a, "diff") > 0), key=lambda a: -_cell(rows, a, "diff"))
@@ -298,17 +388,25 @@ def _verdict(
     if better:
         a = better[0]
         r = rows.loc[a].to_dict()
-        return Verdict("winner", a, (
-            f"{a} reaches {_pct(r['rate'])} vs {_pct(control_rate)} for {control} "
-            f"({r['lift']:+.1%} relative, {1 - alpha:.0%} CI {r['lift_low']:+.1%} to {r['lift_high']:+.1%}); "
-            f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}.{shortfall}"
-        ))
+        return Verdict(
+            "winner",
+            a,
+            (
+                f"{a} reaches {_pct(r['rate'])} vs {_pct(control_rate)} for {control} "
+                f"({r['lift']:+.1%} relative, {1 - alpha:.0%} CI {r['lift_low']:+.1%} to {r['lift_high']:+.1%}); "
+                f"{how} = {r[column]:.2g}{holm}; chance to beat control {r['chance_to_beat_control']:.1%}.{shortfall}"
+            ),
+        )
     if significant and len(significant) == len(treatments):
         worst = ", ".join(f"{a} {_pct(_cell(rows, a, 'rate'))}" for a in significant)
-        return Verdict("winner", control, (
-            f"Control {control} ({_pct(control_rate)}) beats every variant ({worst}); "
-            f"{how} < {alpha:g}{holm}.{shortfall}"
-        ))
+        return Verdict(
+            "winner",
+            control,
+            (
+                f"Control {control} ({_pct(control_rate)}) beats every variant ({worst}); "
+                f"{how} < {alpha:g}{holm}.{shortfall}"
+            ),
+        )
     if short:
         return underpowered()
     summary = "; ".join(
@@ -318,14 +416,22 @@ def _verdict(
         -mde < _cell(rows, a, "diff_low") and _cell(rows, a, "diff_high") < mde for a in treatments
     )
     if planned is not None and reached:
-        return Verdict("no difference", None,
-                       f"The planned {planned:,} users per arm are reached and no variant differs "
-                       f"significantly from {control} ({_pct(control_rate)}): {summary}.")
+        return Verdict(
+            "no difference",
+            None,
+            f"The planned {planned:,} users per arm are reached and no variant differs "
+            f"significantly from {control} ({_pct(control_rate)}): {summary}.",
+        )
     if within_mde and mde is not None:
-        return Verdict("no difference", None,
-                       f"No variant differs from {control} and the {1 - alpha:.0%} intervals rule out "
-                       f"effects as large as the MDE ({mde * 100:.2f} pp): {summary}.")
-    return Verdict("not enough data yet", None,
-                   f"No significant difference from {control} yet: {summary}.{progress}"
-                   + ("" if planned is not None or mde is not None else
-                      " Give the planned size or the MDE to know when to stop."))
+        return Verdict(
+            "no difference",
+            None,
+            f"No variant differs from {control} and the {1 - alpha:.0%} intervals rule out "
+            f"effects as large as the MDE ({mde * 100:.2f} pp): {summary}.",
+        )
+    return Verdict(
+        "not enough data yet",
+        None,
+        f"No significant difference from {control} yet: {summary}.{progress}"
+        + ("" if planned is not None or mde is not None else " Give the planned size or the MDE to know when to stop."),
+    )

@@ -60,12 +60,18 @@ def evaluate_campaign(
     if shares and not all(a in shares for a in counts["arm"]):
         shares = None
     evaluation = evaluate(
-        counts, control=arms[0], alpha=alpha or spec.get("alpha", 0.05), shares=shares,
+        counts,
+        control=arms[0],
+        alpha=alpha or spec.get("alpha", 0.05),
+        shares=shares,
         planned_per_arm=planned_per_arm if planned_per_arm is not None else spec.get("planned_per_arm"),
-        mde=mde if mde is not None else spec.get("mde"), sequential=sequential,
-        units=None if pre_days is None else unit_outcomes(
-            store, campaign_id, metric, pre_days=pre_days, reply_hours=reply_hours,
-            attribution_hours=attribution_hours),
+        mde=mde if mde is not None else spec.get("mde"),
+        sequential=sequential,
+        units=None
+        if pre_days is None
+        else unit_outcomes(
+            store, campaign_id, metric, pre_days=pre_days, reply_hours=reply_hours, attribution_hours=attribution_hours
+        ),
         guardrails={g: guardrail_counts(store, campaign_id, g, window_hours=attribution_hours) for g in GUARDRAILS},
         guardrail_margin=guardrail_margin if guardrail_margin is not None else spec.get("guardrail_margin", 0.0),
         final=campaign_over(store, campaign_id),

@@ -76,9 +76,7 @@ def absolute_difference_interval(
     return (diff, diff - z * se, diff + z * se)
 
 
-def relative_lift_interval(
-    x_t: int, n_t: int, x_c: int, n_c: int, alpha: float = 0.05
-) -> tuple[float, float, float]:
+def relative_lift_interval(x_t: int, n_t: int, x_c: int, n_c: int, alpha: float = 0.05) -> tuple[float, float, float]:
     """Relative lift p_t/p_c - 1 with a delta-method interval; returns (lift, low, high).
 
     Var(p_t/p_c) ≈ Var_t/p_c² + p_t²·Var_c/p_c⁴ (first-order Taylor expansion of the ratio),

@@ -28,8 +28,13 @@ from .errors import AbTestError
 
 
 def arm_counts(
-    store: Store, campaign_id: str, metric: str = "conversion", *, reply_hours: float = 24.0,
-    attribution_hours: float = 168.0, rates: ExchangeRates | None = None,
+    store: Store,
+    campaign_id: str,
+    metric: str = "conversion",
+    *,
+    reply_hours: float = 24.0,
+    attribution_hours: float = 168.0,
+    rates: ExchangeRates | None = None,
 ) -> pd.DataFrame:
     """One row per arm: ``arm``, ``users``, ``successes``, ``rate``, ``revenue`` (conversion only,
     in ``rates.currency``: default the settings' reporting currency)."""
@@ -38,13 +43,20 @@ def arm_counts(
     if reply_hours <= 0 or attribution_hours <= 0:
         raise AbTestError("reply_hours and attribution_hours must be positive")
     rates = rates or reporting_rates()
-    frame = arm_frame(store, campaign_id, metric, reply_seconds=reply_hours * 3600.0,
-                      attribution_seconds=attribution_hours * 3600.0,
-                      rates=[(code, rates.rate(code)) for code in sorted({*rates.value_in_eur, rates.currency})])
+    frame = arm_frame(
+        store,
+        campaign_id,
+        metric,
+        reply_seconds=reply_hours * 3600.0,
+        attribution_seconds=attribution_hours * 3600.0,
+        rates=[(code, rates.rate(code)) for code in sorted({*rates.value_in_eur, rates.currency})],
+    )
     unpriced = sorted({c for cell in frame.get("unpriced", pd.Series(dtype=object)).dropna() for c in cell.split(",")})
     if unpriced:
-        raise CurrencyError(f"no exchange rate for {unpriced[0]} (orders attributed to campaign {campaign_id!r}): "
-                            f"add it to WAMKT_EXCHANGE_RATES")
+        raise CurrencyError(
+            f"no exchange rate for {unpriced[0]} (orders attributed to campaign {campaign_id!r}): "
+            f"add it to WAMKT_EXCHANGE_RATES"
+        )
     frame["users"] = frame["users"].astype(int)
     frame["successes"] = frame["successes"].fillna(0).astype(int)
     frame["revenue"] = frame["revenue"].astype(float)
@@ -60,10 +72,13 @@ def experiments(store: Store) -> pd.DataFrame:
     return frame
 
 
-
-
 def unit_outcomes(
-    store: Store, campaign_id: str, metric: str = "conversion", *, pre_days: float = 90.0, reply_hours: float = 24.0,
+    store: Store,
+    campaign_id: str,
+    metric: str = "conversion",
+    *,
+    pre_days: float = 90.0,
+    reply_hours: float = 24.0,
     attribution_hours: float = 168.0,
 ) -> pd.DataFrame:
     """One row per customer in the experiment: ``arm``, ``customer_id``, ``y`` (the outcome, 0/1, counted
@@ -73,8 +88,14 @@ def unit_outcomes(
         raise AbTestError(f"metric must be one of {list(METRICS)}, got {metric!r}")
     if pre_days <= 0 or reply_hours <= 0 or attribution_hours <= 0:
         raise AbTestError("pre_days, reply_hours and attribution_hours must be positive")
-    frame = unit_frame(store, campaign_id, metric, pre_seconds=pre_days * 86_400.0,
-                       reply_seconds=reply_hours * 3600.0, attribution_seconds=attribution_hours * 3600.0)
+    frame = unit_frame(
+        store,
+        campaign_id,
+        metric,
+        pre_seconds=pre_days * 86_400.0,
+        reply_seconds=reply_hours * 3600.0,
+        attribution_seconds=attribution_hours * 3600.0,
+    )
     return frame.astype({"y": float, "x": float})
 
 

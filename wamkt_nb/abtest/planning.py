@@ -63,9 +63,7 @@ def _check_rates(baseline: float, target: float) -> None:
     if not 0 < baseline < 1:
         raise AbTestError(f"baseline rate must be between 0 and 1 (exclusive), got {baseline}")
     if not 0 < target < 1:
-        raise AbTestError(
-            f"baseline {baseline:.4g} plus the effect gives {target:.4g}, outside 0..1"
-        )
+        raise AbTestError(f"baseline {baseline:.4g} plus the effect gives {target:.4g}, outside 0..1")
     if target == baseline:
         raise AbTestError("the minimum detectable effect must not be 0")
 
@@ -81,7 +79,11 @@ def cohens_h(p_t: float, p_c: float) -> float:
 
 
 def power_at(
-    n_control: float, baseline: float, target: float, alpha: float = 0.05, ratio: float = 1.0,
+    n_control: float,
+    baseline: float,
+    target: float,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
     method: str = "arcsine",
 ) -> float:
     """Power of the two-sided test with ``n_control`` users in control and ``ratio·n_control`` in treatment."""
@@ -107,9 +109,7 @@ def _pooled_sds(baseline: float, target: float, k: float) -> tuple[float, float]
     return sd0, sd1
 
 
-def control_size(
-    baseline: float, target: float, alpha: float, power: float, ratio: float, method: str
-) -> float:
+def control_size(baseline: float, target: float, alpha: float, power: float, ratio: float, method: str) -> float:
     """Users needed in control (unrounded) so that the comparison reaches ``power``."""
     if method == "pooled":
         k = 1 / ratio
@@ -178,10 +178,15 @@ class SamplePlan:
     def spec(self) -> dict[str, Any]:
         """The design as JSON-able data, for ``campaigns.spec_json["experiment"]`` (read back by the results)."""
         return {
-            "arms": list(self.arms), "shares": {a: float(s) for a, s in self.shares.items()},
-            "planned_per_arm": int(self.per_arm[self.control]), "baseline": float(self.baseline),
-            "mde": float(self.absolute_mde), "alpha": float(self.alpha), "power": float(self.power),
-            "method": self.method, **({"cuped_rho": float(self.cuped_rho)} if self.cuped_rho else {}),
+            "arms": list(self.arms),
+            "shares": {a: float(s) for a, s in self.shares.items()},
+            "planned_per_arm": int(self.per_arm[self.control]),
+            "baseline": float(self.baseline),
+            "mde": float(self.absolute_mde),
+            "alpha": float(self.alpha),
+            "power": float(self.power),
+            "method": self.method,
+            **({"cuped_rho": float(self.cuped_rho)} if self.cuped_rho else {}),
         }
 
     def describe(self) -> str:
@@ -192,8 +197,12 @@ class SamplePlan:
             f"with {self.power:.0%} power at α = {self.alpha:g}"
             + (f" ({self.alpha_per_comparison:.3g} per comparison)" if len(self.arms) > 2 else "")
             + f": {self.total:,} users ({arms})."
-            + (f" With CUPED (pre-period correlation ρ = {self.cuped_rho:.2f}): {self.total_cuped:,} users, "
-               f"{self.total - self.total_cuped:,} fewer." if self.cuped_rho else "")
+            + (
+                f" With CUPED (pre-period correlation ρ = {self.cuped_rho:.2f}): {self.total_cuped:,} users, "
+                f"{self.total - self.total_cuped:,} fewer."
+                if self.cuped_rho
+                else ""
+            )
         )
 
 
@@ -234,10 +243,7 @@ def plan_sample_size(
     _check_rates(baseline, target)
     w = normalised(allocation, len(names))
     alpha_each = alpha / (len(names) - 1)
-    n_c = max(
-        control_size(baseline, target, alpha_each, power, w[i] / w[0], method)
-        for i in range(1, len(names))
-    )
+    n_c = max(control_size(baseline, target, alpha_each, power, w[i] / w[0], method) for i in range(1, len(names)))
     per_arm = {a: int(math.ceil(n_c * w[i] / w[0] - 1e-9)) for i, a in enumerate(names)}
     shares = {a: float(w[i] * (1 - holdout)) for i, a in enumerate(names)}
     if holdout > 0:
@@ -245,13 +251,26 @@ def plan_sample_size(
         per_arm["holdout"] = int(math.ceil(messaged * holdout / (1 - holdout)))
         shares["holdout"] = float(holdout)
     return SamplePlan(
-        baseline=baseline, target=target, alpha=alpha, power=power, method=method, arms=names,
-        shares=shares, per_arm=per_arm, alpha_per_comparison=alpha_each, cuped_rho=cuped_rho,
+        baseline=baseline,
+        target=target,
+        alpha=alpha,
+        power=power,
+        method=method,
+        arms=names,
+        shares=shares,
+        per_arm=per_arm,
+        alpha_per_comparison=alpha_each,
+        cuped_rho=cuped_rho,
     )
 
 
 def detectable_effect(
-    baseline: float, n_control: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
+    baseline: float,
+    n_control: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
     method: str = "arcsine",
 ) -> float:
     """The smallest absolute increase over ``baseline`` detectable with ``n_control`` users in control."""
@@ -285,8 +304,9 @@ def power_curve(plan: SamplePlan, points: int = 40, mde_factors: Sequence[float]
                 power_at(n, plan.baseline, target, plan.alpha_per_comparison, plan.shares[a] / w_c, plan.method)
                 for a in plan.arms[1:]
             )
-            rows.append({"n_control": int(n), "total": int(round(n / w_c)), "mde": target - plan.baseline,
-                         "power": worst})
+            rows.append(
+                {"n_control": int(n), "total": int(round(n / w_c)), "mde": target - plan.baseline, "power": worst}
+            )
     return pd.DataFrame(rows, columns=["n_control", "total", "mde", "power"])
 
 
@@ -353,7 +373,9 @@ def plan_duration(
     if tier_limit <= 0 or not 0 < tier_share <= 1:
         raise AbTestError(f"tier limit and tier_share must be positive (got {tier_limit}, {tier_share})")
     if pace_per_minute <= 0 or not 0 < sending_hours <= 24:
-        raise AbTestError(f"pace must be positive and sending hours in (0, 24] (got {pace_per_minute}, {sending_hours})")
+        raise AbTestError(
+            f"pace must be positive and sending hours in (0, 24] (got {pace_per_minute}, {sending_hours})"
+        )
     if messages_per_customer < 1:
         raise AbTestError(f"messages_per_customer must be at least 1, got {messages_per_customer}")
     if observation_hours is None:
@@ -379,8 +401,13 @@ def plan_duration(
             f"{needed:,}: widen the segment, accept a larger MDE, or use fewer arms."
         )
     return DurationPlan(
-        needed=int(needed), messaged=int(messaged), segment_size=int(segment_size), daily_capacity=float(capacity),
-        limited_by=limited_by, send_days=send_days, observation_days=observation_hours / 24,
+        needed=int(needed),
+        messaged=int(messaged),
+        segment_size=int(segment_size),
+        daily_capacity=float(capacity),
+        limited_by=limited_by,
+        send_days=send_days,
+        observation_days=observation_hours / 24,
         notes=tuple(notes),
     )
 
@@ -429,17 +456,30 @@ def plan_test(
     """
     sample = plan_sample_size(baseline, mde, **design)
     duration = plan_duration(
-        sample.total, segment_size, holdout_users=sample.total - sample.messaged, tier=tier, tier_share=tier_share,
-        pace_per_minute=pace_per_minute, sending_hours=sending_hours,
-        messages_per_customer=messages_per_customer, metric=metric,
+        sample.total,
+        segment_size,
+        holdout_users=sample.total - sample.messaged,
+        tier=tier,
+        tier_share=tier_share,
+        pace_per_minute=pace_per_minute,
+        sending_hours=sending_hours,
+        messages_per_customer=messages_per_customer,
+        metric=metric,
     )
     detectable = None
     if segment_size < sample.total:
         w_c = sample.shares[sample.control]
         ratio = min(sample.shares[a] for a in sample.arms[1:]) / w_c
         detectable = (
-            detectable_effect(baseline, segment_size * w_c, alpha=sample.alpha_per_comparison,
-                              power=sample.power, ratio=ratio, method=sample.method)
-            if segment_size * w_c >= 2 else math.nan
+            detectable_effect(
+                baseline,
+                segment_size * w_c,
+                alpha=sample.alpha_per_comparison,
+                power=sample.power,
+                ratio=ratio,
+                method=sample.method,
+            )
+            if segment_size * w_c >= 2
+            else math.nan
         )
     return TestPlan(sample=sample, duration=duration, detectable_with_segment=detectable)

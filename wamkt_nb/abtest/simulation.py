@@ -53,7 +53,9 @@ def outcome_probabilities(
 
 
 def simulate_experiment(
-    probabilities: Mapping[str, np.ndarray], users_per_arm: Mapping[str, int] | int, rng: np.random.Generator,
+    probabilities: Mapping[str, np.ndarray],
+    users_per_arm: Mapping[str, int] | int,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     """One run: each arm draws its users from the population and each user responds by the model.
 
@@ -70,7 +72,9 @@ def simulate_experiment(
 
 
 def simulate_units(
-    probabilities: Mapping[str, np.ndarray], covariate: np.ndarray, users_per_arm: Mapping[str, int] | int,
+    probabilities: Mapping[str, np.ndarray],
+    covariate: np.ndarray,
+    users_per_arm: Mapping[str, int] | int,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """One run, customer by customer, for CUPED: like ``simulate_experiment`` but each drawn user

@@ -36,7 +36,8 @@ class SrmResult:
 
 
 def srm_check(
-    counts: Mapping[str, int], shares: Mapping[str, float] | Sequence[float] | None = None,
+    counts: Mapping[str, int],
+    shares: Mapping[str, float] | Sequence[float] | None = None,
     threshold: float = SRM_THRESHOLD,
 ) -> SrmResult:
     """χ² = Σ (observed − expected)² / expected with expected = total · share; equal shares by default."""
@@ -67,7 +68,8 @@ def srm_check(
         chi2 = float(((observed - expected) ** 2 / expected).sum())
         p = float(stats.chi2.sf(chi2, len(arms) - 1))
     return SrmResult(
-        chi2=chi2, p_value=p,
+        chi2=chi2,
+        p_value=p,
         observed={a: int(o) for a, o in zip(arms, observed, strict=True)},
         expected={a: float(e) for a, e in zip(arms, expected, strict=True)},
         threshold=threshold,

@@ -14,8 +14,9 @@ from .segments import GUIDE_SEGMENTATION
 GREEN, BLUE, GREY, RED, ORANGE = "#25D366", "#128C7E", "#9e9e9e", "#d9534f", "#f0ad4e"
 
 
-def _figure(width: float = 7.0, height: float = 3.6, left: float = 0.1, bottom: float = 0.15,
-            right: float = 0.97) -> tuple[Figure, object]:
+def _figure(
+    width: float = 7.0, height: float = 3.6, left: float = 0.1, bottom: float = 0.15, right: float = 0.97
+) -> tuple[Figure, object]:
     """A figure with fixed margins (an automatic layout costs more than the drawing itself)."""
     fig = Figure(figsize=(width, height), dpi=100)
     fig.subplots_adjust(left=left, right=right, bottom=bottom, top=0.88)
@@ -77,7 +78,9 @@ def failures_chart(failures: pd.DataFrame) -> Figure:
         return fig
     top = failures.head(8).iloc[::-1]
     held = top.get("outcome", pd.Series("failed", index=top.index)) == HELD_LABEL
-    labels = [f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held, strict=True)]
+    labels = [
+        f"{c}: {HELD_LABEL if h else m[:45]}" for c, m, h in zip(top["error_code"], top["meaning"], held, strict=True)
+    ]
     ax.barh(labels, top["count"], color=[GREY if h else RED for h in held])
     ax.tick_params(axis="y", labelsize=8)
     ax.set_title(f"Failures by error code (grey: {HELD_LABEL}, not failed)" if held.any() else "Failures by error code")
@@ -139,8 +142,11 @@ def segment_comparison_chart(table: pd.DataFrame) -> Figure:
         for ax in axes:
             _empty(ax)
         return fig
-    metrics = (("read_rate", "read rate"), ("conversion_uplift", "conversion uplift"),
-               ("cost_reduction", "cost reduction"))
+    metrics = (
+        ("read_rate", "read rate"),
+        ("conversion_uplift", "conversion uplift"),
+        ("cost_reduction", "cost reduction"),
+    )
     for ax, (col, label) in zip(axes, metrics, strict=True):
         values = table[col].fillna(0)
         colors = [GREY if b else GREEN for b in table["is_baseline"]]
@@ -181,8 +187,9 @@ def roi_chart(roi: pd.DataFrame, currency: str, label: str = "campaign_name") ->
     if roi.empty:
         _empty(ax)
         return fig
-    _paired_bars(ax, roi, label, ("revenue_per_message", "revenue / message", GREEN),
-                 ("cost_per_message", "cost / message", RED))
+    _paired_bars(
+        ax, roi, label, ("revenue_per_message", "revenue / message", GREEN), ("cost_per_message", "cost / message", RED)
+    )
     ax.set_ylabel(f"{currency} per message")
     ax.legend(fontsize=8)
     ax.set_title("ROI per message")

@@ -17,7 +17,9 @@ __all__ = ["FIGURE_FORMATS", "MIME", "TABLE_FORMATS", "figure_bytes", "save_figu
 
 FIGURE_FORMATS = ("png", "svg")
 MIME = {
-    "png": "image/png", "svg": "image/svg+xml", "csv": "text/csv",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

@@ -53,9 +53,7 @@ def enrich(
     out["held"] = held.to_numpy()
     out["failed"] = ((state == "failed") & ~held).to_numpy()
     out["excluded"] = (state == "excluded").to_numpy()
-    out["out_at"] = (
-        out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
-    )
+    out["out_at"] = out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
     _attach_clicks(out, clicks)
     _attach_replies(out, inbound, reply_window)
     _attach_revenue(out, conversions, attribution_window)
@@ -67,7 +65,7 @@ def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     dtype = a.dtype if len(a) >= len(b) else b.dtype  # the big side's: Arrow strings factorize natively
     both = pd.concat([a.astype(dtype), b.astype(dtype)], ignore_index=True)
     codes, _ = pd.factorize(both)
-    return codes[: len(a)], codes[len(a):]
+    return codes[: len(a)], codes[len(a) :]
 
 
 def _attach_clicks(out: pd.DataFrame, clicks: pd.DataFrame | None) -> None:
@@ -75,8 +73,9 @@ def _attach_clicks(out: pd.DataFrame, clicks: pd.DataFrame | None) -> None:
     out["first_click_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
     if clicks is not None and len(clicks) and len(out):
         per_send = pd.MultiIndex.from_arrays([clicks["campaign_id"].astype(str), clicks["customer_id"].astype(str)])
-        pos = per_send.get_indexer(pd.MultiIndex.from_arrays(
-            [out["campaign_id"].astype(str), out["customer_id"].astype(str)]))
+        pos = per_send.get_indexer(
+            pd.MultiIndex.from_arrays([out["campaign_id"].astype(str), out["customer_id"].astype(str)])
+        )
         hit = pos >= 0
         out.loc[hit, "clicks"] = clicks["clicks"].to_numpy(dtype="int64")[pos[hit]]
         out.loc[hit, "first_click_at"] = pd.to_datetime(clicks["first_click_at"], utc=True).to_numpy()[pos[hit]]
@@ -93,8 +92,13 @@ def _attach_replies(out: pd.DataFrame, inbound: pd.DataFrame, window: pd.Timedel
         left["phone"], right["phone"] = _shared_codes(left["phone"], right["phone"])
         left, right = left.sort_values("timestamp"), right.sort_values("out_at")
         hits = pd.merge_asof(
-            left, right, left_on="timestamp", right_on="out_at", by="phone",
-            direction="backward", tolerance=window,
+            left,
+            right,
+            left_on="timestamp",
+            right_on="out_at",
+            by="phone",
+            direction="backward",
+            tolerance=window,
         ).dropna(subset=["row"])
         first = hits.groupby("row")["timestamp"].min()
         out.loc[first.index.astype(out.index.dtype), "first_reply_at"] = first.to_numpy()
@@ -112,11 +116,17 @@ def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Tim
         orders = orders.astype({"at": touched["out_at"].dtype})
         right = touched.rename_axis("row").reset_index()
         orders["customer_id"], right["customer_id"] = _shared_codes(
-            orders["customer_id"].astype(str), right["customer_id"].astype(str))
+            orders["customer_id"].astype(str), right["customer_id"].astype(str)
+        )
         orders, right = orders.sort_values("at"), right.sort_values("out_at")
         hits = pd.merge_asof(
-            orders, right, left_on="at", right_on="out_at", by="customer_id",
-            direction="backward", tolerance=window,
+            orders,
+            right,
+            left_on="at",
+            right_on="out_at",
+            by="customer_id",
+            direction="backward",
+            tolerance=window,
         ).dropna(subset=["row"])
         per_row = hits.groupby("row")["amount"].agg(["sum", "count"])
         idx = per_row.index.astype(out.index.dtype)
@@ -194,6 +204,10 @@ def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataF
         table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
     table["share_of_failed"] = table["count"] / failed_n
     known = table["error_code"] >= 0
-    table["meaning"] = [error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known, strict=True)]
-    table["retryable"] = [bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known, strict=True)]
+    table["meaning"] = [
+        error_meaning(c) if k else "no error code recorded" for c, k in zip(table["error_code"], known, strict=True)
+    ]
+    table["retryable"] = [
+        bool(error_class(c).retryable) if k else False for c, k in zip(table["error_code"], known, strict=True)
+    ]
     return table.sort_values(by + ["count"], ascending=[True] * len(by) + [False]).reset_index(drop=True)

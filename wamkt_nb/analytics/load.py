@@ -20,20 +20,49 @@ from .snapshot import read_sends
 UNSEGMENTED = "unsegmented"
 
 SEND_COLUMNS = (
-    "campaign_id", "customer_id", "phone", "arm", "state", "error_code", "message_type",
-    "accepted_at", "sent_at", "delivered_at", "read_at", "pricing_category", "billable", "api",
+    "campaign_id",
+    "customer_id",
+    "phone",
+    "arm",
+    "state",
+    "error_code",
+    "message_type",
+    "accepted_at",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "pricing_category",
+    "billable",
+    "api",
 )
 CAMPAIGN_COLUMNS = (
-    "campaign_id", "name", "category", "status", "created_at", "started_at", "finished_at",
-    "segment_name", "experiment_key",
+    "campaign_id",
+    "name",
+    "category",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "segment_name",
+    "experiment_key",
 )
 INBOUND_COLUMNS = ("wamid", "phone", "type", "text", "context_wamid", "timestamp")
 RESPONSE_COLUMNS = ("phone", "at")
 CLICK_COLUMNS = ("campaign_id", "customer_id", "clicks", "first_click_at")
 
 _TIME_COLUMNS = {
-    "planned_at", "accepted_at", "sent_at", "delivered_at", "read_at", "failed_at", "created_at",
-    "started_at", "finished_at", "timestamp", "at", "first_click_at",
+    "planned_at",
+    "accepted_at",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "timestamp",
+    "at",
+    "first_click_at",
 }
 
 
@@ -116,11 +145,13 @@ def load_ledger(
     else:
         sends = _frame(send_rows(store, SEND_COLUMNS, start, end), SEND_COLUMNS)
     inbound = _fetch(
-        store, f"SELECT {', '.join(INBOUND_COLUMNS)} FROM inbound_messages ORDER BY timestamp",
+        store,
+        f"SELECT {', '.join(INBOUND_COLUMNS)} FROM inbound_messages ORDER BY timestamp",
         INBOUND_COLUMNS,
     )
     conversions = _fetch(
-        store, f"SELECT {', '.join(CONVERSION_COLUMNS)} FROM conversions ORDER BY at",
+        store,
+        f"SELECT {', '.join(CONVERSION_COLUMNS)} FROM conversions ORDER BY at",
         CONVERSION_COLUMNS,
     )
     return LedgerData(
@@ -136,8 +167,11 @@ def load_ledger(
 def load_clicks(store: Store, campaign_ids: pd.Series | None = None) -> pd.DataFrame:
     """People's clicks of tracked links per send (bots, previews and HEAD requests left out)."""
     clicks = _fetch(
-        store, "SELECT campaign_id, customer_id, COUNT(*), MIN(at) FROM link_clicks WHERE human = 1"
-        " GROUP BY campaign_id, customer_id", CLICK_COLUMNS)
+        store,
+        "SELECT campaign_id, customer_id, COUNT(*), MIN(at) FROM link_clicks WHERE human = 1"
+        " GROUP BY campaign_id, customer_id",
+        CLICK_COLUMNS,
+    )
     if campaign_ids is not None:
         clicks = clicks[clicks["campaign_id"].isin(campaign_ids)].reset_index(drop=True)
     return clicks
@@ -156,9 +190,16 @@ def attach_campaigns(sends: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFra
     segment = info["segment_name"]
     info["segment"] = segment.where(segment.notna() & (segment.astype(str) != ""), UNSEGMENTED)
     out = sends.copy()
-    for column, source in (("campaign_name", "name"), ("category", "category"), ("segment", "segment"),
-                           ("experiment_key", "experiment_key")):
+    for column, source in (
+        ("campaign_name", "name"),
+        ("category", "category"),
+        ("segment", "segment"),
+        ("experiment_key", "experiment_key"),
+    ):
         per_campaign = pd.Categorical(info[source].to_numpy(dtype=object))  # one code per campaign
-        out[column] = pd.Categorical.from_codes(per_campaign.codes[codes], per_campaign.categories) \
-            if len(codes) else pd.Series([], dtype=object)
+        out[column] = (
+            pd.Categorical.from_codes(per_campaign.codes[codes], per_campaign.categories)
+            if len(codes)
+            else pd.Series([], dtype=object)
+        )
     return out

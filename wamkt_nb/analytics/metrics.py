@@ -43,8 +43,9 @@ class MetricOptions:
 def priced_sends(data: LedgerData, options: MetricOptions) -> pd.DataFrame:
     """Sends with stages, attributed revenue and cost, money in the reporting currency
     (``data`` already converted by ``options.in_report_currency``)."""
-    rich = enrich(data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window,
-                  clicks=data.clicks)
+    rich = enrich(
+        data.sends, data.inbound, data.conversions, options.reply_window, options.attribution_window, clicks=data.clicks
+    )
     rich["cost"] = send_costs(rich, options.card, options.rates)
     return rich
 
@@ -73,25 +74,27 @@ def headline(enriched: pd.DataFrame, roi: pd.DataFrame) -> pd.DataFrame:
     n = enriched[["attempted", "delivered", "read", "replied", "converted"]].sum().astype(int)
     delivered = n["delivered"] or float("nan")
     revenue, cost = float(roi["revenue"].sum()), float(roi["cost"].sum())
-    return pd.DataFrame([{
-        "campaigns": int(enriched["campaign_id"].nunique()),
-        "recipients": int(len(enriched)),
-        "attempted": int(n["attempted"]),
-        "delivered": int(n["delivered"]),
-        "delivery_rate": n["delivered"] / (n["attempted"] or float("nan")),
-        "read_rate": n["read"] / delivered,
-        "reply_rate": n["replied"] / delivered,
-        "conversion_rate": n["converted"] / delivered,
-        "revenue": revenue,
-        "cost": cost,
-        "unpriced": int(enriched["cost"].isna().sum()) if "cost" in enriched else 0,
-        "roi": revenue / cost if cost > 0 else float("nan"),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "campaigns": int(enriched["campaign_id"].nunique()),
+                "recipients": int(len(enriched)),
+                "attempted": int(n["attempted"]),
+                "delivered": int(n["delivered"]),
+                "delivery_rate": n["delivered"] / (n["attempted"] or float("nan")),
+                "read_rate": n["read"] / delivered,
+                "reply_rate": n["replied"] / delivered,
+                "conversion_rate": n["converted"] / delivered,
+                "revenue": revenue,
+                "cost": cost,
+                "unpriced": int(enriched["cost"].isna().sum()) if "cost" in enriched else 0,
+                "roi": revenue / cost if cost > 0 else float("nan"),
+            }
+        ]
+    )
 
 
-def compute_metrics(
-    data: LedgerData, now: pd.Timestamp, options: MetricOptions | None = None
-) -> Metrics:
+def compute_metrics(data: LedgerData, now: pd.Timestamp, options: MetricOptions | None = None) -> Metrics:
     """Every table of the dashboards for the sends in ``data`` (already filtered by the caller);
     money in ``options.currency`` (default: the settings' reporting currency)."""
     options = options or MetricOptions()

@@ -30,29 +30,39 @@ def send_costs(enriched: pd.DataFrame, card: RateCard, rates: ExchangeRates) -> 
     referral_conversion)."""
     pricing = enriched["pricing_category"].astype(object)
     at = enriched["delivered_at"].fillna(enriched["read_at"]).fillna(enriched["out_at"])
-    return message_costs(pd.DataFrame({
-        "phone": enriched["phone"],
-        "category": enriched["category"],
-        "message_type": enriched["message_type"],
-        "at": at,
-        "delivered": enriched["delivered"],
-        "billable": enriched["billable"],
-        "free_entry_point": pricing == "referral_conversion",
-    }, index=enriched.index), card, rates)
+    return message_costs(
+        pd.DataFrame(
+            {
+                "phone": enriched["phone"],
+                "category": enriched["category"],
+                "message_type": enriched["message_type"],
+                "at": at,
+                "delivered": enriched["delivered"],
+                "billable": enriched["billable"],
+                "free_entry_point": pricing == "referral_conversion",
+            },
+            index=enriched.index,
+        ),
+        card,
+        rates,
+    )
 
 
 def monthly_costs(enriched: pd.DataFrame) -> pd.DataFrame:
     """Per calendar month of priced sends (a ``cost`` column): delivered template messages, how many
     were charged and how many free (service window, free entry point, free allowance), and the cost."""
     template = enriched["message_type"].fillna("template") == "template"
-    frame = pd.DataFrame({
-        "month": calendar_month(enriched["out_at"]),
-        "templates": enriched["delivered"] & template,
-        "charged": enriched["cost"] > 0,
-        "cost": enriched["cost"],
-    }).dropna(subset=["month"])
+    frame = pd.DataFrame(
+        {
+            "month": calendar_month(enriched["out_at"]),
+            "templates": enriched["delivered"] & template,
+            "charged": enriched["cost"] > 0,
+            "cost": enriched["cost"],
+        }
+    ).dropna(subset=["month"])
     table = frame.groupby("month", observed=True).agg(
-        delivered_templates=("templates", "sum"), charged=("charged", "sum"), cost=("cost", "sum"))
+        delivered_templates=("templates", "sum"), charged=("charged", "sum"), cost=("cost", "sum")
+    )
     table["free"] = table["delivered_templates"] - table["charged"]
     return table.reset_index()[["month", "delivered_templates", "charged", "free", "cost"]]
 
@@ -61,8 +71,10 @@ def roi_per_message(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)
     """Per group of priced sends: messages delivered, cost, attributed revenue (see ``enrich``'s
     window), revenue and cost per message, and ``roi`` = revenue / cost (NaN when nothing was charged)."""
     table = enriched.groupby(list(by), dropna=False).agg(
-        delivered=("delivered", "sum"), orders=("orders", "sum"),
-        revenue=("revenue", "sum"), cost=("cost", "sum"),
+        delivered=("delivered", "sum"),
+        orders=("orders", "sum"),
+        revenue=("revenue", "sum"),
+        cost=("cost", "sum"),
     )
     messages = table["delivered"].where(table["delivered"] > 0)
     table["revenue_per_message"] = table["revenue"] / messages
@@ -85,6 +97,7 @@ def ltv_monthly(
     """
     frame = orders.loc[orders["at"].notna(), ["customer_id", "at", "amount"]]
     codes, uniques = pd.factorize(frame["customer_id"])  # membership tests on distinct ids only
+
     def id_index(values: object) -> pd.Index:  # plain objects: Arrow-string isin is a Python loop
         return pd.Index(pd.Series(values).astype(str).unique(), dtype=object)
 
@@ -95,9 +108,11 @@ def ltv_monthly(
     sizes = {"whatsapp": int(is_reached.sum()), "rest": int((~is_reached).sum())}
     in_base = known.isin(ids)[codes]
     month = calendar_month(frame["at"]).cat
-    sums = pd.Series(frame["amount"].to_numpy(dtype=float)[in_base]).groupby(
-        [month.codes.to_numpy()[in_base], known.isin(reached_ids)[codes[in_base]]]
-    ).sum()
+    sums = (
+        pd.Series(frame["amount"].to_numpy(dtype=float)[in_base])
+        .groupby([month.codes.to_numpy()[in_base], known.isin(reached_ids)[codes[in_base]]])
+        .sum()
+    )
     table = sums.unstack().reindex(columns=[True, False]).fillna(0.0)
     table.columns = ["whatsapp", "rest"]
     table.index = month.categories[table.index]
@@ -107,11 +122,19 @@ def ltv_monthly(
         n = sizes[group]
         per_customer = table[group] / n if n else table[group] * np.nan
         ltv = per_customer.cumsum()
-        rows.append(pd.DataFrame({
-            "month": table.index, "group": group, "customers": n, "revenue": table[group].to_numpy(),
-            "revenue_per_customer": per_customer.to_numpy(), "ltv": ltv.to_numpy(),
-            "ltv_change": ltv.pct_change().to_numpy(),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "month": table.index,
+                    "group": group,
+                    "customers": n,
+                    "revenue": table[group].to_numpy(),
+                    "revenue_per_customer": per_customer.to_numpy(),
+                    "ltv": ltv.to_numpy(),
+                    "ltv_change": ltv.pct_change().to_numpy(),
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     rest = out[out["group"] == "rest"].set_index("month")["revenue_per_customer"]
     out["uplift"] = np.where(

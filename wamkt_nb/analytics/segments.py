@@ -43,7 +43,17 @@ def segment_comparison(
     table["cost_reduction"] = 1 - table["cost_per_conversion"] / base_cpc if base_cpc else np.nan
     table["is_baseline"] = table["segment"] == baseline
     columns = [
-        "segment", "is_baseline", "delivered", "read", "read_rate", "converted", "conversion_rate",
-        "revenue", "cost", "cost_per_conversion", "conversion_uplift", "cost_reduction",
+        "segment",
+        "is_baseline",
+        "delivered",
+        "read",
+        "read_rate",
+        "converted",
+        "conversion_rate",
+        "revenue",
+        "cost",
+        "cost_per_conversion",
+        "conversion_uplift",
+        "cost_reduction",
     ]
     return table.sort_values(["is_baseline", "read_rate"], ascending=[False, True])[columns].reset_index(drop=True)

@@ -17,13 +17,16 @@ import pandas as pd
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DECAY_EDGES_MIN = (0, 3, 5, 10, 30, 60, 180, 720, 1440)
 """Minute bins for reply-time decay (3 and 30 are the guide's marks, see docs/figures.md)."""
-DECAY_TITLE = ("Replies by minutes after the customer read the message "
-               "(WhatsApp marketing guide, 2024: 65 % within 3 min, 12 % after 30 min)")
+DECAY_TITLE = (
+    "Replies by minutes after the customer read the message "
+    "(WhatsApp marketing guide, 2024: 65 % within 3 min, 12 % after 30 min)"
+)
 """The title of the reply-time table and chart: says from which moment the minutes count."""
 PEAK_HOURS = (10, 11, 20, 21)
 """Local hours of the activity peaks 10-12 h and 20-22 h (WhatsApp marketing guide, 2024)."""
-PEAK_TITLE = ("Read rate by local send hour (WhatsApp marketing guide, 2024: "
-              "10-12 h and 20-22 h read 20-25 % above average)")
+PEAK_TITLE = (
+    "Read rate by local send hour (WhatsApp marketing guide, 2024: 10-12 h and 20-22 h read 20-25 % above average)"
+)
 
 
 def reply_delay_minutes(enriched: pd.DataFrame) -> pd.Series:
@@ -33,9 +36,7 @@ def reply_delay_minutes(enriched: pd.DataFrame) -> pd.Series:
     return (enriched["first_reply_at"] - seen).dt.total_seconds() / 60.0
 
 
-def reply_time_decay(
-    enriched: pd.DataFrame, edges: Sequence[float] = DECAY_EDGES_MIN
-) -> pd.DataFrame:
+def reply_time_decay(enriched: pd.DataFrame, edges: Sequence[float] = DECAY_EDGES_MIN) -> pd.DataFrame:
     """Share of replies by minutes since the message was read (bins from ``edges``) and the cumulative share."""
     minutes = reply_delay_minutes(enriched.loc[enriched["replied"]]).clip(lower=0)
     edges = list(edges)
@@ -69,8 +70,12 @@ def read_rate_by_hour(
     hour is a peak hour. Only delivered messages count, as in every read rate."""
     rows = enriched.loc[enriched["delivered"]]
     hour = local_hour(rows["delivered_at"].fillna(rows["out_at"]), rows["customer_id"], timezones)
-    table = rows.groupby(hour)["read"].agg(["size", "sum"]).rename(
-        columns={"size": "delivered", "sum": "read"}).astype("int64")
+    table = (
+        rows.groupby(hour)["read"]
+        .agg(["size", "sum"])
+        .rename(columns={"size": "delivered", "sum": "read"})
+        .astype("int64")
+    )
     table.index = pd.Index(table.index.astype("int64"), name="hour")
     average = table["read"].sum() / table["delivered"].sum() if len(table) else np.nan
     table["read_rate"] = table["read"] / table["delivered"]
@@ -99,8 +104,11 @@ def local_hour(times: pd.Series, customer_ids: pd.Series, timezones: pd.Series |
 
 
 def peak_read_lift(
-    enriched: pd.DataFrame | None = None, timezones: pd.Series | None = None,
-    peak_hours: Sequence[int] = PEAK_HOURS, *, by_hour: pd.DataFrame | None = None,
+    enriched: pd.DataFrame | None = None,
+    timezones: pd.Series | None = None,
+    peak_hours: Sequence[int] = PEAK_HOURS,
+    *,
+    by_hour: pd.DataFrame | None = None,
 ) -> float:
     """Read rate of messages delivered in the peak hours over the read rate of all of them, minus 1
     (from ``by_hour``, a ``read_rate_by_hour`` table, when the caller has it already)."""
@@ -108,13 +116,10 @@ def peak_read_lift(
     peak = table[table["peak"]]
     if peak.empty or not table["delivered"].sum():
         return float("nan")
-    return float(peak["read"].sum() / peak["delivered"].sum()
-                 / (table["read"].sum() / table["delivered"].sum()) - 1)
+    return float(peak["read"].sum() / peak["delivered"].sum() / (table["read"].sum() / table["delivered"].sum()) - 1)
 
 
-def local_time(
-    times: pd.Series, customer_ids: pd.Series, timezones: pd.Series | None
-) -> pd.Series:
+def local_time(times: pd.Series, customer_ids: pd.Series, timezones: pd.Series | None) -> pd.Series:
     """``times`` (UTC) as naive local wall time of each customer; UTC where the zone is unknown.
 
     ``timezones`` maps customer_id -> IANA zone; conversion runs once per zone, not per row.
@@ -150,10 +155,13 @@ def activity_events(
         past = past.merge(pairs, on="customer_id")
         frames.append((past[by], past["customer_id"], past["at"]))
     parts = [  # Series, not arrays: no conversion of a million ids when the zone is not needed
-        pd.DataFrame({
-            by: group.reset_index(drop=True), "customer_id": who.reset_index(drop=True),
-            "at": local_time(at, who, timezones).reset_index(drop=True),
-        })
+        pd.DataFrame(
+            {
+                by: group.reset_index(drop=True),
+                "customer_id": who.reset_index(drop=True),
+                "at": local_time(at, who, timezones).reset_index(drop=True),
+            }
+        )
         for group, who, at in frames
     ]
     events = pd.concat(parts, ignore_index=True)

@@ -6,6 +6,19 @@ from .repository import delete_rule, load_rules, save_rule
 from .rules import ACTIONS, MATCH_TYPES, AutoReplyRuleError, Rule, first_match
 
 __all__ = [
-    "ACTIONS", "AutoReplier", "Decision", "MATCH_TYPES", "Rule", "AutoReplyRuleError", "decide", "decide_message", "delete_rule", "language_lookup",
-    "first_match", "load_rules", "normalize_text", "save_rule", "try_message",
+    "ACTIONS",
+    "AutoReplier",
+    "Decision",
+    "MATCH_TYPES",
+    "Rule",
+    "AutoReplyRuleError",
+    "decide",
+    "decide_message",
+    "delete_rule",
+    "language_lookup",
+    "first_match",
+    "load_rules",
+    "normalize_text",
+    "save_rule",
+    "try_message",
 ]

@@ -73,16 +73,16 @@ def decide(rules: Iterable[Rule], text: str | None, phone: str, language: str | 
         return Decision(None)
     payload = None
     if rule.action == "template":
-        payload = template_message(phone, rule.template_name, rule.template_language,
-                                   body_params=list(rule.template_params) or None)
+        payload = template_message(
+            phone, rule.template_name, rule.template_language, body_params=list(rule.template_params) or None
+        )
     elif rule.reply_text.strip():
         payload = text_message(phone, rule.reply_text)
     consent = {"opt_out": False, "opt_in": True}.get(rule.action)
     return Decision(rule, payload, consent, rule.tag or None, rule.action == "handover")
 
 
-def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str,
-                   language: str | None = None) -> Decision:
+def decide_message(rules: Iterable[Rule], meanings: Iterable[str], phone: str, language: str | None = None) -> Decision:
     """The decision for a message by its meanings in order (a button's payload before its label):
     the first meaning a rule matches decides."""
     rules = list(rules)
@@ -137,7 +137,8 @@ class AutoReplier:
         last, hourly = conn.execute(
             "SELECT MAX(created_at), SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END) FROM replies"
             " WHERE phone = ? AND kind = 'auto'"
-            " AND created_at > ?", (now - 3600, phone, now - max(3600.0, self.cooldown_seconds)),
+            " AND created_at > ?",
+            (now - 3600, phone, now - max(3600.0, self.cooldown_seconds)),
         ).fetchone()
         if hourly and hourly >= self.max_per_hour:
             return "hourly_cap"
@@ -172,16 +173,29 @@ class AutoReplier:
                 outcome = self._throttled(conn, msg.key, received_at, decision.consent is not None) or "replied"
                 if outcome == "replied":
                     reply_id = queue_reply(
-                        conn, phone=msg.key, kind="auto", payload=decision.payload,
+                        conn,
+                        phone=msg.key,
+                        kind="auto",
+                        payload=decision.payload,
                         phone_number_id=msg.phone_number_id or self.default_phone_number_id,
-                        now=received_at, source=rule.rule_id, in_reply_to=msg.wamid, received_at=received_at,
+                        now=received_at,
+                        source=rule.rule_id,
+                        in_reply_to=msg.wamid,
+                        received_at=received_at,
                     )
                     reply_ids.append(reply_id)
             conn.execute(
                 "INSERT INTO autoreply_log (wamid, phone, rule_id, action, outcome, reply_id, at)"
                 " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (msg.wamid, msg.key, rule.rule_id if rule else None, rule.action if rule else None,
-                 outcome, reply_id, received_at),
+                (
+                    msg.wamid,
+                    msg.key,
+                    rule.rule_id if rule else None,
+                    rule.action if rule else None,
+                    outcome,
+                    reply_id,
+                    received_at,
+                ),
             )
         return reply_ids
 

@@ -50,7 +50,9 @@ class Rule:
         if not str(self.rule_id).strip():
             raise AutoReplyRuleError("a rule needs a rule_id")
         if self.match_type not in MATCH_TYPES:
-            raise AutoReplyRuleError(f"{where}: match_type must be one of {', '.join(MATCH_TYPES)}, not {self.match_type!r}")
+            raise AutoReplyRuleError(
+                f"{where}: match_type must be one of {', '.join(MATCH_TYPES)}, not {self.match_type!r}"
+            )
         if self.action not in ACTIONS:
             raise AutoReplyRuleError(f"{where}: action must be one of {', '.join(ACTIONS)}, not {self.action!r}")
         if self.match_type == "regex":
@@ -66,13 +68,17 @@ class Rule:
         if self.action in NEEDS_TEXT and not self.reply_text.strip():
             raise AutoReplyRuleError(f"{where}: action {self.action!r} needs a reply_text")
         if len(self.reply_text) > MAX_TEXT_BODY:
-            raise AutoReplyRuleError(f"{where}: reply_text has {len(self.reply_text)} characters; the limit is {MAX_TEXT_BODY}")
+            raise AutoReplyRuleError(
+                f"{where}: reply_text has {len(self.reply_text)} characters; the limit is {MAX_TEXT_BODY}"
+            )
         if self.action == "template" and not (self.template_name and self.template_language):
             raise AutoReplyRuleError(f"{where}: action 'template' needs template_name and template_language")
         if self.action == "tag" and not self.tag.strip():
             raise AutoReplyRuleError(f"{where}: action 'tag' needs a tag")
         object.__setattr__(self, "keywords", keywords)
-        object.__setattr__(self, "languages", tuple(str(lang).strip().lower() for lang in self.languages if str(lang).strip()))
+        object.__setattr__(
+            self, "languages", tuple(str(lang).strip().lower() for lang in self.languages if str(lang).strip())
+        )
 
     def matches(self, normalized: str) -> bool:
         """Whether already-normalised message text fires this rule."""

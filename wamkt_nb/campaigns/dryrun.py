@@ -73,8 +73,13 @@ class DryRunReport:
     def counts(self) -> pd.DataFrame:
         """Recipients by outcome and reason (send, later, excluded; largest first), with the meaning."""
         plan = self.plan
-        out = (plan.groupby(["outcome", "reason"], observed=True).size().rename("recipients").reset_index()
-               .astype({"outcome": "str", "reason": "str"}))
+        out = (
+            plan.groupby(["outcome", "reason"], observed=True)
+            .size()
+            .rename("recipients")
+            .reset_index()
+            .astype({"outcome": "str", "reason": "str"})
+        )
         out["meaning"] = out["reason"].map(explain).where(out["reason"] != "", "")
         out["rank"] = out["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
         out = out.sort_values(["rank", "recipients"], ascending=[True, False], kind="stable")
@@ -166,8 +171,15 @@ def dry_run(
     message_type = "template" if kind == "template" else "text"
 
     body, lang, values, truncated = _personalise_arms(audience, specs, arm)
-    rules = check_rules(audience, category=category, message_type=message_type, now=now_s, store=store,
-                        campaign_id=campaign_id, policy=policy)
+    rules = check_rules(
+        audience,
+        category=category,
+        message_type=message_type,
+        now=now_s,
+        store=store,
+        campaign_id=campaign_id,
+        policy=policy,
+    )
     code = rules.reason.cat.codes.to_numpy().copy()  # index into REASON_CODES, 0 = no reason
     limit = MAX_BODY if kind == "template" else MAX_TEXT_BODY
     length = body.str.len().fillna(0).to_numpy(dtype=np.int64)
@@ -176,12 +188,18 @@ def dry_run(
     if kind == "template":  # Meta refuses empty parameters
         empty = np.zeros(len(audience), dtype=bool)
         for v in values.values():
-            empty |= (v.str.len().fillna(0).to_numpy() == 0)
+            empty |= v.str.len().fillna(0).to_numpy() == 0
         code[empty & ((code == 0) | (code == holdout))] = REASON_CODES.index("missing_parameter")
 
     zones = recipient_zones(audience)
-    planned, quiet = planned_times(audience, zones, now_s, mode=schedule, start=start,  # type: ignore[arg-type]
-                                   policy=policy)
+    planned, quiet = planned_times(
+        audience,
+        zones,
+        now_s,
+        mode=schedule,
+        start=start,  # type: ignore[arg-type]
+        policy=policy,
+    )
     outcome = np.where(code == 0, SEND, EXCLUDED).astype(np.int8)
     deferred = quiet & (outcome == SEND)
     code[deferred], outcome[deferred] = REASON_CODES.index("quiet_hours"), LATER
@@ -193,35 +211,48 @@ def dry_run(
     pushed = days > 0
     code[pushed], outcome[pushed] = REASON_CODES.index("tier_limit"), LATER
     if needs_service_window(message_type):
-        _keep_in_window(audience, zones, rules.window_closes_at.to_numpy(dtype=float), planned, code, outcome,
-                        now_s, start, policy)
+        _keep_in_window(
+            audience, zones, rules.window_closes_at.to_numpy(dtype=float), planned, code, outcome, now_s, start, policy
+        )
     going = outcome != EXCLUDED
 
     card = card or default_card()
     rates = rates or reporting_rates()
-    cost = message_costs(pd.DataFrame({
-        "phone": audience["phone"], "category": category, "message_type": message_type,
-        "at": planned, "delivered": going, "window_open": window_open,
-    }), card, rates).to_numpy()
-    plan = pd.DataFrame({
-        "customer_id": _as_text(audience["customer_id"]),
-        "phone": _as_text(audience["phone"]),
-        "name": audience["name"] if "name" in audience else pd.Series(pd.NA, index=audience.index, dtype="str"),
-        "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
-        "reason": pd.Categorical.from_codes(code, categories=list(REASON_CODES)),
-        "category": category,
-        "message_type": message_type,
-        "body": body,
-        "payload": None,
-        "planned_at": pd.DatetimeIndex(np.round(planned * 1e3).astype("int64") * 1_000_000, tz="UTC"),
-        "arm": arm,
-        "cost": cost,
-        "language": lang,
-        "timezone": zones,
-        "length": length,
-        "truncated": truncated.to_numpy(dtype=bool),
-        "window_open": window_open,
-    })
+    cost = message_costs(
+        pd.DataFrame(
+            {
+                "phone": audience["phone"],
+                "category": category,
+                "message_type": message_type,
+                "at": planned,
+                "delivered": going,
+                "window_open": window_open,
+            }
+        ),
+        card,
+        rates,
+    ).to_numpy()
+    plan = pd.DataFrame(
+        {
+            "customer_id": _as_text(audience["customer_id"]),
+            "phone": _as_text(audience["phone"]),
+            "name": audience["name"] if "name" in audience else pd.Series(pd.NA, index=audience.index, dtype="str"),
+            "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+            "reason": pd.Categorical.from_codes(code, categories=list(REASON_CODES)),
+            "category": category,
+            "message_type": message_type,
+            "body": body,
+            "payload": None,
+            "planned_at": pd.DatetimeIndex(np.round(planned * 1e3).astype("int64") * 1_000_000, tz="UTC"),
+            "arm": arm,
+            "cost": cost,
+            "language": lang,
+            "timezone": zones,
+            "length": length,
+            "truncated": truncated.to_numpy(dtype=bool),
+            "window_open": window_open,
+        }
+    )
     if payloads:
         plan["payload"] = build_payloads(plan, specs, values)
         if tracked_links or (tracked_links is None and any(s.links for s in specs.values())):
@@ -229,16 +260,26 @@ def dry_run(
     plan.attrs["policy"] = policy  # stored with the campaign: the sender re-checks with the same limits
     rate = PACE_PRESETS[pace]
     funnel = expected_funnel(audience, going, category, _has_media(specs))
-    return DryRunReport(plan=plan, now=now_s, pace=pace, rate_per_second=rate, card=card,
-                        currency=rates.currency, funnel=funnel)
+    return DryRunReport(
+        plan=plan, now=now_s, pace=pace, rate_per_second=rate, card=card, currency=rates.currency, funnel=funnel
+    )
 
 
 WINDOW_MARGIN = 600.0
 """A free-form message is planned at least 10 minutes before the customer's service window closes."""
 
 
-def _keep_in_window(audience: pd.DataFrame, zones: pd.Series, closes: np.ndarray, planned: np.ndarray,
-                    code: np.ndarray, outcome: np.ndarray, now: float, start: float | None, policy: Policy) -> None:
+def _keep_in_window(
+    audience: pd.DataFrame,
+    zones: pd.Series,
+    closes: np.ndarray,
+    planned: np.ndarray,
+    code: np.ndarray,
+    outcome: np.ndarray,
+    now: float,
+    start: float | None,
+    policy: Policy,
+) -> None:
     """Free-form messages planned after the window closes (131047 at Meta) go out now instead, else
     (quiet hours until it closes) are excluded as ``outside_service_window``; updates in place."""
     late = np.flatnonzero((outcome != EXCLUDED) & ~(closes > planned + WINDOW_MARGIN))
@@ -253,8 +294,7 @@ def _keep_in_window(audience: pd.DataFrame, zones: pd.Series, closes: np.ndarray
     code[late[~fits]], outcome[late[~fits]] = REASON_CODES.index("outside_service_window"), EXCLUDED
 
 
-def build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
-                   values: Mapping[str, pd.Series]) -> pd.Series:
+def build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec], values: Mapping[str, pd.Series]) -> pd.Series:
     """The ``/messages`` request body of every recipient who is not excluded (None for the others)."""
     with _no_gc():
         return _build_payloads(plan, specs, values)
@@ -273,8 +313,7 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
-                    values: Mapping[str, pd.Series]) -> pd.Series:
+def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec], values: Mapping[str, pd.Series]) -> pd.Series:
     out = np.full(len(plan), None, dtype=object)
     rows = np.flatnonzero((plan["outcome"] != "excluded").to_numpy())
     if not len(rows):
@@ -298,27 +337,33 @@ def _build_payloads(plan: pd.DataFrame, specs: Mapping[str, MessageSpec],
     return pd.Series(out, index=plan.index)
 
 
-def _template_payloads(t: Template, spec: MessageSpec, phones: np.ndarray,
-                       cols: Mapping[str, np.ndarray]) -> list[dict]:
+def _template_payloads(
+    t: Template, spec: MessageSpec, phones: np.ndarray, cols: Mapping[str, np.ndarray]
+) -> list[dict]:
     named = t.parameter_format == "NAMED"
-    body_names = list(dict.fromkeys(t.body_variables)) if named else sorted(
-        set(t.body_variables), key=int)
+    body_names = list(dict.fromkeys(t.body_variables)) if named else sorted(set(t.body_variables), key=int)
     header_names = t.header_variables
     n = len(phones)
     body = _params_per_row([cols[k] for k in body_names], body_names if named else None, n)
     header = _params_per_row([cols[k] for k in header_names], header_names if named else None, n)
     media = (t.header_format.lower(), spec.header_media or t.header or "") if t.has_media else None
-    buttons = {i: spec.button_suffixes.get(i, _example_suffix(b.url or "", b.example or ""))
-               for i, b in enumerate(t.buttons) if b.type == "URL" and b.url and "{{" in b.url} or None
-    return [template_message(phone, t.name, t.language, body_params=bp, header_params=hp,
-                             header_media=media, button_params=buttons)
-            for phone, bp, hp in zip(phones, body, header, strict=True)]
+    buttons = {
+        i: spec.button_suffixes.get(i, _example_suffix(b.url or "", b.example or ""))
+        for i, b in enumerate(t.buttons)
+        if b.type == "URL" and b.url and "{{" in b.url
+    } or None
+    return [
+        template_message(
+            phone, t.name, t.language, body_params=bp, header_params=hp, header_media=media, button_params=buttons
+        )
+        for phone, bp, hp in zip(phones, body, header, strict=True)
+    ]
 
 
 def _example_suffix(url: str, example: str) -> str:
     """The part of an example URL that the button's ``{{1}}`` stands for."""
     prefix = url.split("{{", 1)[0]
-    return example[len(prefix):] if example.startswith(prefix) else example
+    return example[len(prefix) :] if example.startswith(prefix) else example
 
 
 def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) -> list[Any]:
@@ -340,8 +385,12 @@ def expected_funnel(audience: pd.DataFrame, planned: np.ndarray, category: str, 
     delivery = DELIVERY_RATE["media" if media else "text"]
     read = _rate(audience, "read_rate", DEFAULT_READ_RATE)[planned]
     reply = _rate(audience, "reply_rate", DEFAULT_REPLY_RATE.get(category, 0.02))[planned]
-    rows = [("messages", float(n)), ("delivered", n * delivery), ("read", float(read.sum()) * delivery),
-            ("replied", float(reply.sum()) * delivery)]
+    rows = [
+        ("messages", float(n)),
+        ("delivered", n * delivery),
+        ("read", float(read.sum()) * delivery),
+        ("replied", float(reply.sum()) * delivery),
+    ]
     out = pd.DataFrame(rows, columns=["stage", "expected"])
     out["rate_of_messages"] = out["expected"] / n if n else 0.0
     return out
@@ -354,11 +403,15 @@ def _rate(audience: pd.DataFrame, column: str, default: float) -> np.ndarray:
     return np.where(np.isnan(values), default, np.clip(values, 0, 1))
 
 
-def _arms(audience: pd.DataFrame, message: MessageSpec | Mapping[str, MessageSpec]
-          ) -> tuple[dict[str, MessageSpec], pd.Series]:
+def _arms(
+    audience: pd.DataFrame, message: MessageSpec | Mapping[str, MessageSpec]
+) -> tuple[dict[str, MessageSpec], pd.Series]:
     if isinstance(message, MessageSpec):
-        arm = (audience["arm"].astype("str").fillna("") if "arm" in audience
-               else pd.Series("", index=audience.index, dtype="str"))
+        arm = (
+            audience["arm"].astype("str").fillna("")
+            if "arm" in audience
+            else pd.Series("", index=audience.index, dtype="str")
+        )
         used = set(arm.unique()) - {"holdout"}
         return {a: message for a in used | {""}}, arm
     specs = dict(message)
@@ -368,20 +421,24 @@ def _arms(audience: pd.DataFrame, message: MessageSpec | Mapping[str, MessageSpe
         key = next(iter(specs))
         return specs, pd.Series(key, index=audience.index, dtype="str")
     if "arm" not in audience:
-        raise ValueError("several message variants need an 'arm' column in the audience "
-                         "(assign arms with the A/B test tools first)")
+        raise ValueError(
+            "several message variants need an 'arm' column in the audience (assign arms with the A/B test tools first)"
+        )
     arm = audience["arm"].astype("str").fillna("")
     unknown = sorted(set(arm.unique()) - set(specs) - {"holdout"})
     if unknown:
-        raise ValueError(f"arm(s) {', '.join(map(repr, unknown))} in the audience have no message variant; "
-                         f"variants: {', '.join(map(repr, specs))}")
+        raise ValueError(
+            f"arm(s) {', '.join(map(repr, unknown))} in the audience have no message variant; "
+            f"variants: {', '.join(map(repr, specs))}"
+        )
     if "holdout" in set(arm.unique()):
         specs.setdefault("holdout", next(iter(specs.values())))
     return specs, arm
 
 
-def _personalise_arms(audience: pd.DataFrame, specs: Mapping[str, MessageSpec], arm: pd.Series
-                      ) -> tuple[pd.Series, pd.Series, dict[str, pd.Series], pd.Series]:
+def _personalise_arms(
+    audience: pd.DataFrame, specs: Mapping[str, MessageSpec], arm: pd.Series
+) -> tuple[pd.Series, pd.Series, dict[str, pd.Series], pd.Series]:
     """Render each arm's variant for its own customers; return aligned Series."""
     if len(set(map(id, specs.values()))) == 1:
         p = personalise(audience, next(iter(specs.values())))

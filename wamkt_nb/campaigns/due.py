@@ -35,8 +35,9 @@ class DueQueue:
         """When the earliest row is due (the queue must not be empty)."""
         return self._heap[0][0]
 
-    def take(self, now: float, mono: float, room: int, pool: NumberPool,
-             pair: PairLimiter) -> tuple[list[tuple[ledger.SendRow, NumberPacer | None]], float]:
+    def take(
+        self, now: float, mono: float, room: int, pool: NumberPool, pair: PairLimiter
+    ) -> tuple[list[tuple[ledger.SendRow, NumberPacer | None]], float]:
         """Up to ``room`` rows due at ``now``, each with the number whose token it took (None for a
         holdout member: nothing is sent, so no pair slot and no token); a row whose recipient is
         within the pair interval goes back for later. Also how long until a number has a token

@@ -41,8 +41,13 @@ def waiting(store: Store, campaign_id: str, now: float) -> Waiting:
     first_at = min(r[2] for r in rows)
     first = planned_recipient_at(store, campaign_id, first_at)
     zone = (first[0] or zone_for_phone(first[1])) if first else None
-    return Waiting(count=sum(r[1] for r in rows), first_at=first_at, last_at=max(r[3] for r in rows),
-                   first_zone=zone, reasons={r[0]: r[1] for r in rows})
+    return Waiting(
+        count=sum(r[1] for r in rows),
+        first_at=first_at,
+        last_at=max(r[3] for r in rows),
+        first_zone=zone,
+        reasons={r[0]: r[1] for r in rows},
+    )
 
 
 def exclusions(store: Store, campaign_id: str) -> pd.DataFrame:

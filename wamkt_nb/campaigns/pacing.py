@@ -94,8 +94,16 @@ class Aimd:
     below ``floor``, default 5 % of the target), then climb back by ``target * recover_per_s``
     each second."""
 
-    def __init__(self, target: float, now: float, *, decrease: float = 0.5, recover_per_s: float = 0.1,
-                 floor: float | None = None, cooldown: float = 1.0) -> None:
+    def __init__(
+        self,
+        target: float,
+        now: float,
+        *,
+        decrease: float = 0.5,
+        recover_per_s: float = 0.1,
+        floor: float | None = None,
+        cooldown: float = 1.0,
+    ) -> None:
         self.target = float(target)
         self.rate = float(target)
         self.decrease = decrease

@@ -120,8 +120,16 @@ Decision = Retry | Throttle | Pause | Fail | Unknown
 """What to do after a failed attempt; :func:`decide` returns exactly one."""
 
 
-def decide(exc: CloudAPIError, *, attempt: int, throttled: int, template: tuple[str, str] | None,
-           options: SendOptions, now: float, jitter: float) -> Decision:
+def decide(
+    exc: CloudAPIError,
+    *,
+    attempt: int,
+    throttled: int,
+    template: tuple[str, str] | None,
+    options: SendOptions,
+    now: float,
+    jitter: float,
+) -> Decision:
     """What to do after attempt number ``attempt`` of a row (``throttled`` of its earlier attempts
     were 130429 answers, which do not count) ended in ``exc``.
 
@@ -135,8 +143,13 @@ def decide(exc: CloudAPIError, *, attempt: int, throttled: int, template: tuple[
         return template_hold(*template, "PAUSED" if exc.code == TEMPLATE_PAUSED else "DISABLED")
     if exc.code in STOP_CODES or isinstance(exc, InvalidURLError):
         problem = exc.message if exc.code is None else f"{exc.meaning} ({exc.code})"
-        reason = (PauseReason.ADDRESS if isinstance(exc, InvalidURLError) else
-                  PauseReason.AUTH if isinstance(exc, AuthError) else PauseReason.ACCOUNT)
+        reason = (
+            PauseReason.ADDRESS
+            if isinstance(exc, InvalidURLError)
+            else PauseReason.AUTH
+            if isinstance(exc, AuthError)
+            else PauseReason.ACCOUNT
+        )
         return Pause(reason, f"paused: {problem}; fix it, then resume")
     if isinstance(exc, RateLimitError) and exc.code == THROTTLED:
         if throttled + 1 < options.max_throttled:
@@ -172,10 +185,17 @@ def template_hold(name: str, language: str, block: str) -> Pause:
     """The pause for a template Meta ``PAUSED`` (wait for its re-approval) or ``DISABLED`` (it will
     not come back: leave the run, the rest stays planned)."""
     if block == "PAUSED":
-        return Pause(PauseReason.TEMPLATE_PAUSED, f"paused: Meta paused template {name} ({language}) for low "
-                     "quality; the run resumes when Meta re-approves it", (name, language))
-    return Pause(PauseReason.TEMPLATE_DISABLED,
-                 f"paused: Meta disabled template {name} ({language}); choose another template", (name, language))
+        return Pause(
+            PauseReason.TEMPLATE_PAUSED,
+            f"paused: Meta paused template {name} ({language}) for low "
+            "quality; the run resumes when Meta re-approves it",
+            (name, language),
+        )
+    return Pause(
+        PauseReason.TEMPLATE_DISABLED,
+        f"paused: Meta disabled template {name} ({language}); choose another template",
+        (name, language),
+    )
 
 
 def _title(text: str) -> str:

@@ -31,19 +31,22 @@ def shared_limit(numbers: Iterable[PhoneNumberInfo]) -> int | None:
         raise ValueError("no phone number to read the messaging limit from")
     unknown = [n.id for n in numbers if not n.messaging_limit]
     if unknown:
-        raise ValueError(f"phone number(s) {', '.join(unknown)} report no messaging limit "
-                         "(whatsapp_business_manager_messaging_limit)")
+        raise ValueError(
+            f"phone number(s) {', '.join(unknown)} report no messaging limit "
+            "(whatsapp_business_manager_messaging_limit)"
+        )
     values = {n.messaging_limit for n in numbers}
     if len(values) > 1:
         listed = ", ".join(f"{n.id}: {n.messaging_limit}" for n in numbers)
-        raise ValueError(f"the numbers report different messaging limits ({listed}); they belong to different "
-                         "business portfolios: plan a campaign per portfolio")
+        raise ValueError(
+            f"the numbers report different messaging limits ({listed}); they belong to different "
+            "business portfolios: plan a campaign per portfolio"
+        )
     if numbers[0].messaging_limit not in TIER_LIMITS:
         raise ValueError(f"unknown messaging limit {numbers[0].messaging_limit!r}; known: {', '.join(TIER_LIMITS)}")
     return numbers[0].unique_users_per_day
 
 
-def portfolio_policy(client: PhoneNumberReader, phone_number_ids: Iterable[str],
-                     policy: Policy = Policy()) -> Policy:
+def portfolio_policy(client: PhoneNumberReader, phone_number_ids: Iterable[str], policy: Policy = Policy()) -> Policy:
     """``policy`` with ``daily_limit`` set to the portfolio limit the campaign's numbers share."""
     return replace(policy, daily_limit=shared_limit(client.get_phone_number(pid) for pid in phone_number_ids))

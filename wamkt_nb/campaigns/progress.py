@@ -65,11 +65,19 @@ class Progress:
     def errors_frame(self) -> pd.DataFrame:
         """Errors by Meta code with their meaning and latest fbtrace_id, most frequent first; a
         131049 says it is Meta holding the message back, not a failure."""
-        rows = [{"code": c, "count": n,
-                 "meaning": (f"{HELD_LABEL} (not a failure): {error_meaning(c)}" if c == HELD_BY_META
-                             else self.meanings.get(c) or error_meaning(c)),
-                 "fbtrace_id": self.traces.get(c)}
-                for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])]
+        rows = [
+            {
+                "code": c,
+                "count": n,
+                "meaning": (
+                    f"{HELD_LABEL} (not a failure): {error_meaning(c)}"
+                    if c == HELD_BY_META
+                    else self.meanings.get(c) or error_meaning(c)
+                ),
+                "fbtrace_id": self.traces.get(c),
+            }
+            for c, n in sorted(self.errors.items(), key=lambda kv: -kv[1])
+        ]
         return pd.DataFrame(rows, columns=["code", "count", "meaning", "fbtrace_id"])
 
 
@@ -129,11 +137,23 @@ class ProgressMeter:
             self._held = ledger.held_count(self.store, self.campaign_id)
             self._errors_at = mono
         return Progress(
-            campaign_id=self.campaign_id, status=status, total=total, counts=counts,
-            elapsed=mono - self.start, rate=rate, eta_seconds=eta, errors=dict(self._errors),
-            traces=dict(self._traces), meanings=dict(self._meanings),
-            requests=self.requests, throttled=self.throttled, resent_after_unknown=self.resent,
-            pace=pace, message=message, unknown_waiting=unknown_waiting, held=self._held,
+            campaign_id=self.campaign_id,
+            status=status,
+            total=total,
+            counts=counts,
+            elapsed=mono - self.start,
+            rate=rate,
+            eta_seconds=eta,
+            errors=dict(self._errors),
+            traces=dict(self._traces),
+            meanings=dict(self._meanings),
+            requests=self.requests,
+            throttled=self.throttled,
+            resent_after_unknown=self.resent,
+            pace=pace,
+            message=message,
+            unknown_waiting=unknown_waiting,
+            held=self._held,
         )
 
 
@@ -141,4 +161,8 @@ def _codes(frame: pd.DataFrame) -> tuple[dict[int | None, int], dict[int | None,
     """Counts, latest fbtrace_id and meaning per code from :func:`ledger.error_breakdown`."""
     codes = [None if pd.isna(c) else int(c) for c in frame["code"]]
     traces = {c: t for c, t in zip(codes, frame["fbtrace_id"], strict=True) if isinstance(t, str) and t}
-    return {c: int(n) for c, n in zip(codes, frame["count"], strict=True)}, traces, dict(zip(codes, frame["meaning"], strict=True))
+    return (
+        {c: int(n) for c, n in zip(codes, frame["count"], strict=True)},
+        traces,
+        dict(zip(codes, frame["meaning"], strict=True)),
+    )

@@ -145,8 +145,7 @@ class CampaignRunner:
             self._due.push(row, max(row.planned_at, start_at))
         for row in ledger.pending_holdouts(self.store, self.campaign_id):  # checked when a message would go
             self._due.push(row, max(row.planned_at, start_at))
-        workers = [asyncio.get_running_loop().create_task(self._worker())
-                   for _ in range(self.options.concurrency)]
+        workers = [asyncio.get_running_loop().create_task(self._worker()) for _ in range(self.options.concurrency)]
         self.meter.start = time.monotonic()
         self._emit(force=True)
         try:
@@ -220,15 +219,19 @@ class CampaignRunner:
         due, wait = self._due.take(now, mono, room, self._pacers, self._pair)
         if not due:
             return [], wait
-        verdicts = self.checks.check([r.phone for r, _ in due], [r.message_type for r, _ in due],
-                                     [r.timezone for r, _ in due], now)
+        verdicts = self.checks.check(
+            [r.phone for r, _ in due], [r.message_type for r, _ in due], [r.timezone for r, _ in due], now
+        )
         launch: list[tuple[ledger.SendRow, int, str]] = []
         for (row, pacer), verdict in zip(due, verdicts, strict=True):
             if pacer is not None and verdict.reason:  # its token goes back: nothing is sent
                 pacer.refund()
             if verdict.defer_to is not None:
-                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "deferred", now,
-                                                     reason=verdict.reason, planned_at=verdict.defer_to))
+                self._outcomes.append(
+                    ledger.Outcome(
+                        row.send_id, row.attempts, "deferred", now, reason=verdict.reason, planned_at=verdict.defer_to
+                    )
+                )
                 self._due.push(row, verdict.defer_to)
                 continue
             if row.holdout:  # excluded exactly when a message would have been, so both sides count alike
@@ -237,13 +240,13 @@ class CampaignRunner:
                 self._outcomes.append(ledger.Outcome(row.send_id, 0, "held", now, reason=reason))
                 continue
             if verdict.reason:
-                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
-                                                     reason=verdict.reason))
+                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now, reason=verdict.reason))
                 continue
             if self.reserve is not None and not self.reserve(self.store, row.phone, self.campaign_id, now):
                 pacer.refund()
-                self._outcomes.append(ledger.Outcome(row.send_id, row.attempts, "excluded", now,
-                                                     reason="marketing_cap_24h"))
+                self._outcomes.append(
+                    ledger.Outcome(row.send_id, row.attempts, "excluded", now, reason="marketing_cap_24h")
+                )
                 continue
             self._pair.note_sent(row.phone, mono)
             launch.append((row, row.attempts + 1, pacer.phone_number_id))
@@ -252,8 +255,7 @@ class CampaignRunner:
     def _launch(self, launch: list[tuple[ledger.SendRow, int, str]], now: float) -> None:
         """Claim the rows (with the last outcomes, one commit), then hand them to the workers."""
         done, self._outcomes = self._outcomes, []
-        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done,
-                                   api=self.api))
+        claimed = set(ledger.claim(self.store, ((r.send_id, n, pid) for r, n, pid in launch), now, done, api=self.api))
         for item in launch:
             if item[0].send_id in claimed:  # else cancelled or settled meanwhile: not ours to send
                 self._busy += 1
@@ -277,12 +279,14 @@ class CampaignRunner:
         except CloudAPIError as exc:
             self._on_error(row, attempt, phone_number_id, exc)
         except Exception as exc:  # a bug or unexpected transport failure: the outcome is unknown
-            self._on_error(row, attempt, phone_number_id,
-                           OutcomeUnknownError(f"unexpected {type(exc).__name__} while sending"))
+            self._on_error(
+                row, attempt, phone_number_id, OutcomeUnknownError(f"unexpected {type(exc).__name__} while sending")
+            )
         else:
             self.meter.accepted()
-            self._outcomes.append(ledger.Outcome(row.send_id, attempt, "accepted", self.clock.now(),
-                                                 wamid=result.wamid, http_status=200))
+            self._outcomes.append(
+                ledger.Outcome(row.send_id, attempt, "accepted", self.clock.now(), wamid=result.wamid, http_status=200)
+            )
         finally:
             self.meter.answered(time.monotonic() - t0)
             self._busy -= 1
@@ -290,10 +294,22 @@ class CampaignRunner:
     def _on_error(self, row: ledger.SendRow, attempt: int, phone_number_id: str, exc: CloudAPIError) -> None:
         """Apply the policy's decision: record the outcome, queue the row again, set the flags."""
         now = self.clock.now()
-        decision = decide(exc, attempt=attempt, throttled=row.throttled, template=template_of(row.payload),
-                          options=self.options, now=now, jitter=self._rng.random())
-        common = dict(error_code=exc.code, error_title=exc.message[:TITLE_LIMIT], http_status=exc.http_status,
-                      details=(exc.details or exc.message)[:500], fbtrace_id=exc.fbtrace_id or None)
+        decision = decide(
+            exc,
+            attempt=attempt,
+            throttled=row.throttled,
+            template=template_of(row.payload),
+            options=self.options,
+            now=now,
+            jitter=self._rng.random(),
+        )
+        common = dict(
+            error_code=exc.code,
+            error_title=exc.message[:TITLE_LIMIT],
+            http_status=exc.http_status,
+            details=(exc.details or exc.message)[:500],
+            fbtrace_id=exc.fbtrace_id or None,
+        )
         again = replace(row, attempts=attempt)
         if isinstance(decision, Unknown):
             self._outcomes.append(ledger.Outcome(row.send_id, attempt, "unknown", now, **common))
@@ -400,9 +416,11 @@ class CampaignRunner:
         ledger.set_campaign_status(self.store, self.campaign_id, status, now)
         if review:
             status = "needs_review"
-            self._message = (f"{review:,} recipient(s) with an unknown outcome: the request left, but neither an "
-                             "answer nor a status webhook came. They are not sent again; resume later to settle "
-                             "them from status webhooks (or check the ledger's 'unknown' rows)")
+            self._message = (
+                f"{review:,} recipient(s) with an unknown outcome: the request left, but neither an "
+                "answer nor a status webhook came. They are not sent again; resume later to settle "
+                "them from status webhooks (or check the ledger's 'unknown' rows)"
+            )
         self.meter.refresh_errors()  # the last report reads the ledger's errors fresh
         progress = self.progress(status)
         if self.on_progress:
@@ -413,8 +431,9 @@ class CampaignRunner:
         """A snapshot now (reads the ledger, so webhook updates show too)."""
         if status is None:
             status = "paused" if self._paused else ("cancelling" if self._cancelled else "running")
-        return self.meter.snapshot(status, pace=self._pacers.rate, message=self._message,
-                                   unknown_waiting=len(self._waiting_unknown))
+        return self.meter.snapshot(
+            status, pace=self._pacers.rate, message=self._message, unknown_waiting=len(self._waiting_unknown)
+        )
 
     def _emit(self, force: bool = False) -> None:
         if self.on_progress is None:

@@ -19,7 +19,9 @@ def template_block(store: Store, name: str, language: str) -> str | None:
     """``PAUSED`` or ``DISABLED`` when the latest status webhook for the template says so, else None."""
     rows = store.query(
         "SELECT event FROM template_status_events WHERE name = ? AND language = ?"
-        " ORDER BY COALESCE(event_at, received_at) DESC, event_id DESC LIMIT 1", (name, language))
+        " ORDER BY COALESCE(event_at, received_at) DESC, event_id DESC LIMIT 1",
+        (name, language),
+    )
     event = rows[0][0] if rows else None
     return event if event in BLOCKING_EVENTS else None
 

@@ -29,8 +29,16 @@ class SubmittedRun:
     """Submit ``campaign_id`` with send ``options`` (JSON values, see
     :func:`~.worker.submitted_options`) and follow it; control requests go through the ledger."""
 
-    def __init__(self, store: Store, campaign_id: str, options: dict[str, Any], *, clock: Clock | None = None,
-                 on_progress: Callable[[Progress], None] | None = None, interval: float = WATCH_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        campaign_id: str,
+        options: dict[str, Any],
+        *,
+        clock: Clock | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        interval: float = WATCH_SECONDS,
+    ) -> None:
         self.store, self.campaign_id, self.options = store, campaign_id, options
         self.clock = clock or SystemClock()
         self.on_progress = on_progress

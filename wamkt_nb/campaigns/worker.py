@@ -75,9 +75,17 @@ class Health:
 class Worker:
     """Sends the submitted campaigns of ``store`` through ``client`` from ``phone_number_ids``."""
 
-    def __init__(self, store: Any, client: SendClient, phone_number_ids: tuple[str, ...], *,
-                 poll: float = 1.0, max_rate: float | None = None, clock: Clock | None = None,
-                 log: Callable[..., None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        client: SendClient,
+        phone_number_ids: tuple[str, ...],
+        *,
+        poll: float = 1.0,
+        max_rate: float | None = None,
+        clock: Clock | None = None,
+        log: Callable[..., None] | None = None,
+    ) -> None:
         if not phone_number_ids:
             raise ValueError("the worker needs at least one sending phone number id")
         self.store, self.client, self.phone_number_ids = store, client, tuple(phone_number_ids)
@@ -154,8 +162,9 @@ class Worker:
     def _start(self, req: control.Request) -> None:
         options = {k: v for k, v in req.options.items() if k in OPTION_NAMES}
         try:
-            send_options = SendOptions(phone_number_ids=self.phone_number_ids, max_rate=self.max_rate,
-                                       wait_for_later=False, **options)
+            send_options = SendOptions(
+                phone_number_ids=self.phone_number_ids, max_rate=self.max_rate, wait_for_later=False, **options
+            )
             runner = CampaignRunner(self.store, self.client, req.campaign_id, send_options, clock=self.clock)
         except (ValueError, TypeError, ledger.LedgerError) as exc:
             self._refuse(req.campaign_id, exc)
@@ -175,8 +184,13 @@ class Worker:
             self._hold_for_review(campaign_id)
         else:
             self.health.runs_finished += 1
-            self.log("campaign_run_ended", campaign=campaign_id, status=progress.status,
-                     counts=_counts(self.store, campaign_id), message=progress.message or None)
+            self.log(
+                "campaign_run_ended",
+                campaign=campaign_id,
+                status=progress.status,
+                counts=_counts(self.store, campaign_id),
+                message=progress.message or None,
+            )
         finally:
             self.runs.pop(campaign_id, None)
 
@@ -219,17 +233,25 @@ class Worker:
 
     # what /health and /counts answer ---------------------------------------------------------------
     def health_report(self) -> dict[str, Any]:
-        return {"status": "ok", "campaigns": sorted(self.runs), "last_tick": self.health.last_tick,
-                "ticks": self.health.ticks, "runs_finished": self.health.runs_finished,
-                "uptime": round(time.time() - self.health.started, 3)}
+        return {
+            "status": "ok",
+            "campaigns": sorted(self.runs),
+            "last_tick": self.health.last_tick,
+            "ticks": self.health.ticks,
+            "runs_finished": self.health.runs_finished,
+            "uptime": round(time.time() - self.health.started, 3),
+        }
 
     def counts_report(self) -> dict[str, Any]:
         """Per open or running campaign: its request, status and ledger state counts."""
         out: dict[str, Any] = {}
         for req in control.open_requests(self.store):
-            out[req.campaign_id] = {"request": req.request, "status": req.status,
-                                    "running_here": req.campaign_id in self.runs,
-                                    "counts": _counts(self.store, req.campaign_id)}
+            out[req.campaign_id] = {
+                "request": req.request,
+                "status": req.status,
+                "running_here": req.campaign_id in self.runs,
+                "counts": _counts(self.store, req.campaign_id),
+            }
         return out
 
 

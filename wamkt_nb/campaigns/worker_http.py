@@ -20,8 +20,13 @@ MAX_REQUEST_BYTES = 8192
 class HealthServer:
     """Answers ``/health`` and ``/counts`` (``/metrics`` is the same) from the given report functions."""
 
-    def __init__(self, health: Callable[[], dict[str, Any]], counts: Callable[[], dict[str, Any]],
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        health: Callable[[], dict[str, Any]],
+        counts: Callable[[], dict[str, Any]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.routes = {"/health": health, "/counts": counts, "/metrics": counts}
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
@@ -46,8 +51,11 @@ class HealthServer:
         except Exception as exc:  # the database is unreachable: the worker is not healthy
             status, body = "503 Service Unavailable", {"status": "error", "error": type(exc).__name__}
         data = orjson.dumps(body, default=str)
-        writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-                     "Connection: close\r\n\r\n".encode() + data)
+        writer.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            "Connection: close\r\n\r\n".encode()
+            + data
+        )
         try:
             await writer.drain()
         finally:
@@ -63,8 +71,14 @@ class HealthServer:
         return "200 OK", route()
 
 
-async def serve_worker(worker: Any, *, port: int | None = None, host: str = "127.0.0.1",
-                       once: bool = False, on_listen: Callable[[int], None] | None = None) -> None:
+async def serve_worker(
+    worker: Any,
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    once: bool = False,
+    on_listen: Callable[[int], None] | None = None,
+) -> None:
     """Run ``worker`` (a :class:`~.worker.Worker`) with its health server (``port`` None: none) until it stops."""
     server = None
     if port is not None:

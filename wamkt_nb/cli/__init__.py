@@ -77,6 +77,7 @@ def port_number(text: str) -> int:
 
 def whole_number(minimum: int) -> Callable[[str], int]:
     """argparse type: a whole number of at least ``minimum`` (a count, a size in bytes)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -85,12 +86,14 @@ def whole_number(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
         return value
+
     return parse
 
 
 def finite_number(minimum: float = 0.0) -> Callable[[str], float]:
     """argparse type: a finite number of at least ``minimum`` (seconds, days): nan and inf would
     make a wait endless or a comparison always false."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -99,6 +102,7 @@ def finite_number(minimum: float = 0.0) -> Callable[[str], float]:
         if not math.isfinite(value) or value < minimum:
             raise argparse.ArgumentTypeError(f"{text} is not a finite number of at least {minimum:g}")
         return value
+
     return parse
 
 
@@ -113,8 +117,10 @@ def existing_parent(path: Path, option: str) -> Path:
         if parent.exists() and not parent.is_dir():
             raise CliError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
     if not folder.is_dir():
-        raise CliError(f"{option} {path}: the folder {folder} does not exist; create it first "
-                       f"(mkdir -p {folder}) or choose another path")
+        raise CliError(
+            f"{option} {path}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or choose another path"
+        )
     return path
 
 

@@ -19,8 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="check the simulated customers against the published figures")
     p.add_argument("--customers", type=whole_number(100), default=10_000, help="sample customers (default 10,000)")
     p.add_argument("--seed", type=int, default=42, help="sample data and sandbox seed (default 42)")
-    p.add_argument("--rounds", type=whole_number(1), default=ROUNDS,
-                   help=f"repeats of the segment comparison, for enough orders to measure uplift (default {ROUNDS})")
+    p.add_argument(
+        "--rounds",
+        type=whole_number(1),
+        default=ROUNDS,
+        help=f"repeats of the segment comparison, for enough orders to measure uplift (default {ROUNDS})",
+    )
     p.add_argument("--db", type=Path, default=None, help="keep the played history in this database")
     p.add_argument("--quiet", action="store_true", help="do not list the campaigns as they are played")
     p.set_defaults(run=run)
@@ -28,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
-    table, report = calibration_report(args.customers, seed=args.seed, rounds=args.rounds, db=args.db,
-                                       log=(lambda line: None) if args.quiet else print)
+    table, report = calibration_report(
+        args.customers, seed=args.seed, rounds=args.rounds, db=args.db, log=(lambda line: None) if args.quiet else print
+    )
     print(report)
-    print(f"\n{(table['status'] == 'PASS').sum()} of {len(table)} figures pass "
-          f"({time.monotonic() - t0:.0f} s).")
+    print(f"\n{(table['status'] == 'PASS').sum()} of {len(table)} figures pass ({time.monotonic() - t0:.0f} s).")
     return int((table["status"] == "FAIL").any())

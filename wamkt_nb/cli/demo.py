@@ -21,8 +21,7 @@ from ..workspace import workspace_dir
 from . import finite_number, port_number, whole_number
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
-FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments",
-         "customer_data")
+FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments", "customer_data")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,15 +50,19 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
     t0 = time.monotonic()
     store = open_store(db)
     try:
-        result = play_history(store, data, start=start.timestamp(), days=days, seed=seed,
-                              log=lambda line: print(line, flush=True))
+        result = play_history(
+            store, data, start=start.timestamp(), days=days, seed=seed, log=lambda line: print(line, flush=True)
+        )
         load_ledger(store, snapshot=True)  # build the columnar snapshot now, not on the first dashboard visit
     finally:
         store.close()
     counters = result.counters
-    print(f"history played in {time.monotonic() - t0:.1f} s: {len(result.played)} campaigns, "
-          f"{counters.get('accepted', 0):,} messages, {counters.get('status_read', 0):,} reads, "
-          f"{counters.get('inbound', 0):,} customer messages, {counters.get('conversions', 0):,} orders", flush=True)
+    print(
+        f"history played in {time.monotonic() - t0:.1f} s: {len(result.played)} campaigns, "
+        f"{counters.get('accepted', 0):,} messages, {counters.get('status_read', 0):,} reads, "
+        f"{counters.get('inbound', 0):,} customer messages, {counters.get('conversions', 0):,} orders",
+        flush=True,
+    )
     for line in result.skipped:
         print(f"left out: {line}", flush=True)
     return db
@@ -87,8 +90,12 @@ def run(args: argparse.Namespace) -> int:
         if voila is None:
             return 0
         if voila.poll() is not None:
-            print(f"Voila exited with code {voila.returncode} while the history played "
-                  f"(is port {args.port} in use? try --port)", file=sys.stderr, flush=True)
+            print(
+                f"Voila exited with code {voila.returncode} while the history played "
+                f"(is port {args.port} in use? try --port)",
+                file=sys.stderr,
+                flush=True,
+            )
             return voila.returncode or 1
         base = f"http://{args.host}:{args.port}/"
         print(f"dashboards: {base}", flush=True)

@@ -41,26 +41,41 @@ from . import INTERRUPTED, CliError, fail, whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("load", help="load customers/orders/interactions from files, a CRM or a SQL database "
-                                    "into the workspace")
+    p = sub.add_parser(
+        "load", help="load customers/orders/interactions from files, a CRM or a SQL database into the workspace"
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("customers", nargs="?", type=Path, help="customer file (CSV, Excel, Parquet, JSON, NDJSON)")
     src.add_argument("--crm-url", help=f"CRM REST endpoint listing customers (token from {CRM_TOKEN_VARIABLE})")
-    src.add_argument("--sql", metavar="URL",
-                     help="database with the customers: sqlite:///file.db, duckdb:///file.duckdb, duckdb:// "
-                          "(query Parquet/CSV files directly) or postgresql://user:password@host/db")
+    src.add_argument(
+        "--sql",
+        metavar="URL",
+        help="database with the customers: sqlite:///file.db, duckdb:///file.duckdb, duckdb:// "
+        "(query Parquet/CSV files directly) or postgresql://user:password@host/db",
+    )
     p.add_argument("--query", help="with --sql: the SELECT returning one row per customer")
     p.add_argument("--crm-auth", choices=("bearer", "api_key", "none"), default="bearer")
     p.add_argument("--crm-pagination", choices=PAGINATIONS, default="auto", help="how the CRM pages (auto: recognise)")
-    p.add_argument("--crm-page-size", type=whole_number(1), default=CrmConfig.page_size,
-                   help="records per page to ask for, with --crm-pagination page")
-    p.add_argument("--crm-retries", type=whole_number(0), default=CrmConfig.retries, help="retries of a CRM request on 429/5xx")
+    p.add_argument(
+        "--crm-page-size",
+        type=whole_number(1),
+        default=CrmConfig.page_size,
+        help="records per page to ask for, with --crm-pagination page",
+    )
+    p.add_argument(
+        "--crm-retries", type=whole_number(0), default=CrmConfig.retries, help="retries of a CRM request on 429/5xx"
+    )
     p.add_argument("--quiet", action="store_true", help="no CRM progress on stderr")
     p.add_argument("--orders", type=Path)
     p.add_argument("--interactions", type=Path)
     p.add_argument("--region", default="DE", help="default phone region for numbers without +country code")
-    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="explicit column mapping for the customer source, e.g. --map phone=Handy")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="explicit column mapping for the customer source, e.g. --map phone=Handy",
+    )
     p.add_argument("--workspace", type=Path, default=None)
     p.set_defaults(run=run)
 
@@ -72,14 +87,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise CliError("--map needs FIELD=COLUMN, e.g. --map phone=Handy") from None
     if bool(args.sql) != bool(args.query):
-        raise CliError("--sql URL and --query \"SELECT ...\" go together")
+        raise CliError('--sql URL and --query "SELECT ..." go together')
     try:
         if args.sql:
             source = read_sql_table(args.sql, args.query)
         elif args.crm_url:
-            config = CrmConfig(args.crm_url, token=os.environ.get(CRM_TOKEN_VARIABLE) or None, auth=args.crm_auth,
-                               pagination=args.crm_pagination, page_size=args.crm_page_size,
-                               retries=args.crm_retries)
+            config = CrmConfig(
+                args.crm_url,
+                token=os.environ.get(CRM_TOKEN_VARIABLE) or None,
+                auth=args.crm_auth,
+                pagination=args.crm_pagination,
+                page_size=args.crm_page_size,
+                retries=args.crm_retries,
+            )
             cancel = threading.Event()
             progress = None if args.quiet else ProgressLine(sys.stderr)
             with _cancel_on_interrupt(cancel):

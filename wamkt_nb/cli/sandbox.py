@@ -31,10 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--throughput", type=float, default=80.0, help="messages per second per number (default 80)")
     p.add_argument("--pair-interval", type=float, default=6.0, help="seconds between messages to one user (0: off)")
-    p.add_argument("--tier", default="TIER_2K", help="the business portfolio's messaging limit: TIER_250, TIER_2K, "
-                                                      "TIER_10K, TIER_100K or TIER_UNLIMITED")
-    p.add_argument("--portfolio-number", action="append", dest="portfolio_numbers", default=[],
-                   help="id of another phone number of the portfolio (repeat); all share the messaging limit")
+    p.add_argument(
+        "--tier",
+        default="TIER_2K",
+        help="the business portfolio's messaging limit: TIER_250, TIER_2K, TIER_10K, TIER_100K or TIER_UNLIMITED",
+    )
+    p.add_argument(
+        "--portfolio-number",
+        action="append",
+        dest="portfolio_numbers",
+        default=[],
+        help="id of another phone number of the portfolio (repeat); all share the messaging limit",
+    )
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (3600: 1 h/s)")
     p.add_argument("--webhook", default=None, help="callback URL for status and inbound webhooks")
     p.set_defaults(run=run)
@@ -53,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
         config = SandboxConfig(
             access_token=os.environ.get("WAMKT_SANDBOX_TOKEN", "sandbox-token"),
             app_secret=os.environ.get("WAMKT_SANDBOX_APP_SECRET", "sandbox-app-secret"),
-            throughput_per_second=args.throughput, pair_interval=args.pair_interval, messaging_tier=args.tier,
+            throughput_per_second=args.throughput,
+            pair_interval=args.pair_interval,
+            messaging_tier=args.tier,
             portfolio_phone_number_ids=tuple(args.portfolio_numbers),
         )
     except ValueError as exc:
@@ -64,12 +74,20 @@ def run(args: argparse.Namespace) -> int:
         try:
             sandbox.set_webhook(args.webhook, os.environ.get("WAMKT_VERIFY_TOKEN", ""))
         except WebhookError as exc:
-            raise CliError(f"{redact_urls(str(exc))}: is the receiver running (wamkt serve) and "
-                           "WAMKT_VERIFY_TOKEN the same for both?") from None
-    print(f"sandbox: http://{args.host}:{args.port}  phone_number_id={config.phone_number_id}  "
-          f"waba_id={config.waba_id}  customers={len(sandbox.engine.customers):,}", flush=True)
-    print("token and app secret: $WAMKT_SANDBOX_TOKEN / $WAMKT_SANDBOX_APP_SECRET (defaults: sandbox-token, "
-          "sandbox-app-secret)", flush=True)
+            raise CliError(
+                f"{redact_urls(str(exc))}: is the receiver running (wamkt serve) and "
+                "WAMKT_VERIFY_TOKEN the same for both?"
+            ) from None
+    print(
+        f"sandbox: http://{args.host}:{args.port}  phone_number_id={config.phone_number_id}  "
+        f"waba_id={config.waba_id}  customers={len(sandbox.engine.customers):,}",
+        flush=True,
+    )
+    print(
+        "token and app secret: $WAMKT_SANDBOX_TOKEN / $WAMKT_SANDBOX_APP_SECRET (defaults: sandbox-token, "
+        "sandbox-app-secret)",
+        flush=True,
+    )
     sandbox.serve_forever(args.port, args.host)
     return 0
 
@@ -81,5 +99,7 @@ def _check_url(url: str) -> None:
     except httpx.InvalidURL as exc:
         raise CliError(f"--webhook {redact_url(url)} is not a valid URL ({redact_urls(str(exc))})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise CliError(f"--webhook {redact_url(url)} must be an http:// or https:// URL with a host, "
-                       "e.g. http://127.0.0.1:8000/webhook")
+        raise CliError(
+            f"--webhook {redact_url(url)} must be an http:// or https:// URL with a host, "
+            "e.g. http://127.0.0.1:8000/webhook"
+        )

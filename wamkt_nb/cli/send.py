@@ -41,40 +41,66 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("send", help="send (or resume) a planned campaign through the sandbox or Meta")
     p.add_argument("campaign", help="campaign id in the ledger (created from a dry-run plan)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--submit", action="store_true",
-                       help="hand the campaign to a running `wamkt worker` and watch it (Ctrl-C leaves it "
-                            "running); again after --pause to resume")
+    where.add_argument(
+        "--submit",
+        action="store_true",
+        help="hand the campaign to a running `wamkt worker` and watch it (Ctrl-C leaves it "
+        "running); again after --pause to resume",
+    )
     where.add_argument("--pause", action="store_true", help="ask the worker to pause the campaign")
     where.add_argument("--cancel", action="store_true", help="ask the worker to cancel what is not sent yet")
-    where.add_argument("--sandbox", action="store_true",
-                       help="send to a sandbox: --base-url of a running one, else an embedded one")
+    where.add_argument(
+        "--sandbox", action="store_true", help="send to a sandbox: --base-url of a running one, else an embedded one"
+    )
     where.add_argument("--live", action="store_true", help="send through Meta's Cloud API (needs a token)")
     p.add_argument("--resume", action="store_true", help="continue a campaign that was started before")
     p.add_argument("--plan", type=Path, help="create the campaign first from a plan file (.json records or .pkl)")
     p.add_argument("--name", help="campaign name when created from --plan")
     p.add_argument("--db", type=Path, help="SQLite ledger (default: the workspace database)")
     p.add_argument("--base-url", help="API base URL (e.g. http://127.0.0.1:8900 for a standalone sandbox)")
-    p.add_argument("--api", choices=SEND_APIS, default=None,
-                   help="send through Cloud API /messages or the Marketing Messages API /marketing_messages "
-                        "(marketing campaigns only); stored with the campaign (default: as stored, else messages)")
-    p.add_argument("--retry-held", action="store_true",
-                   help="retry a message Meta holds back (131049) once, no sooner than 24 h later and only "
-                        "if the 24 h marketing cap allows it then (stored with the campaign)")
-    p.add_argument("--phone-number-id", action="append", dest="phone_number_ids",
-                   help="sending number (repeat for several); default from settings")
+    p.add_argument(
+        "--api",
+        choices=SEND_APIS,
+        default=None,
+        help="send through Cloud API /messages or the Marketing Messages API /marketing_messages "
+        "(marketing campaigns only); stored with the campaign (default: as stored, else messages)",
+    )
+    p.add_argument(
+        "--retry-held",
+        action="store_true",
+        help="retry a message Meta holds back (131049) once, no sooner than 24 h later and only "
+        "if the 24 h marketing cap allows it then (stored with the campaign)",
+    )
+    p.add_argument(
+        "--phone-number-id",
+        action="append",
+        dest="phone_number_ids",
+        help="sending number (repeat for several); default from settings",
+    )
     p.add_argument("--pace", default=None, help="safe (30/min, default) | standard (80/s) | max (1000/s) | msg/s")
-    p.add_argument("--confirm-high-rate", action="store_true",
-                   help="allow more than 50 msg/s per number (restriction risk)")
+    p.add_argument(
+        "--confirm-high-rate", action="store_true", help="allow more than 50 msg/s per number (restriction risk)"
+    )
     p.add_argument("--concurrency", type=whole_number(1), default=8, help="requests in flight (workers)")
     p.add_argument("--max-attempts", type=whole_number(1), default=5)
-    p.add_argument("--unknown-policy", choices=[u.value for u in UnknownPolicy],
-                   default=UnknownPolicy.WAIT_THEN_RESEND.value,
-                   help="lost responses: wait for a status webhook then resend, or never resend")
-    p.add_argument("--unknown-wait", type=finite_number(0), default=60.0,
-                   help="seconds to wait for a webhook before resending an unknown outcome")
+    p.add_argument(
+        "--unknown-policy",
+        choices=[u.value for u in UnknownPolicy],
+        default=UnknownPolicy.WAIT_THEN_RESEND.value,
+        help="lost responses: wait for a status webhook then resend, or never resend",
+    )
+    p.add_argument(
+        "--unknown-wait",
+        type=finite_number(0),
+        default=60.0,
+        help="seconds to wait for a webhook before resending an unknown outcome",
+    )
     p.add_argument("--start-at", help="send nothing before this UTC time (ISO 8601)")
-    p.add_argument("--due-only", action="store_true",
-                   help="send what is due now and exit; rows planned for later stay for a --resume")
+    p.add_argument(
+        "--due-only",
+        action="store_true",
+        help="send what is due now and exit; rows planned for later stay for a --resume",
+    )
     p.add_argument("--timeout", type=finite_number(0.1), default=10.0, help="seconds per request")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.set_defaults(run=run)
@@ -133,10 +159,12 @@ def _line(p: Progress) -> str:
     c = p.counts
     eta = f"{p.eta_seconds:,.0f}s" if p.eta_seconds is not None else "-"
     accepted = c["accepted"] + c["sent"] + c["delivered"] + c["read"]
-    return (f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
-            f" · failed {p.failed_ours:,} · {HELD_LABEL} {p.held:,} · unknown {c['unknown']:,}"
-            f" · planned {c['planned']:,}"
-            f" · {p.rate:,.1f} msg/s · ETA {eta}")
+    return (
+        f"[{p.status}] {p.done:,}/{p.total:,} final · accepted+ {accepted:,}"
+        f" · failed {p.failed_ours:,} · {HELD_LABEL} {p.held:,} · unknown {c['unknown']:,}"
+        f" · planned {c['planned']:,}"
+        f" · {p.rate:,.1f} msg/s · ETA {eta}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,10 +183,15 @@ def run(args: argparse.Namespace) -> int:
 
 def option_values(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """The send options given on the command line (the same for a send here and a submission)."""
-    return dict(pace=args.pace or settings.pace, confirm_high_rate=args.confirm_high_rate,
-                concurrency=args.concurrency, max_attempts=args.max_attempts,
-                unknown_policy=UnknownPolicy(args.unknown_policy), unknown_wait=args.unknown_wait,
-                start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None)
+    return dict(
+        pace=args.pace or settings.pace,
+        confirm_high_rate=args.confirm_high_rate,
+        concurrency=args.concurrency,
+        max_attempts=args.max_attempts,
+        unknown_policy=UnknownPolicy(args.unknown_policy),
+        unknown_wait=args.unknown_wait,
+        start_at=ledger.to_epoch(args.start_at, None) if args.start_at else None,
+    )
 
 
 def _checked_base_url(args: argparse.Namespace, settings: Settings) -> None:
@@ -180,20 +213,27 @@ async def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     _checked_base_url(args, settings)
     with ExitStack() as stack:
-        workspace = stack.enter_context(Workspace(settings.replace(sandbox=not args.live),
-                                                  database=args.db or database_path()))
+        workspace = stack.enter_context(
+            Workspace(settings.replace(sandbox=not args.live), database=args.db or database_path())
+        )
         store = workspace.store
         if args.plan is not None and ledger.find_campaign(store, args.campaign) is None:
-            ledger.create_campaign(store, _read_plan(args.plan), name=args.name or args.campaign,
-                                   now=time.time(), campaign_id=args.campaign)
+            ledger.create_campaign(
+                store,
+                _read_plan(args.plan),
+                name=args.name or args.campaign,
+                now=time.time(),
+                campaign_id=args.campaign,
+            )
         info = ledger.campaign_info(store, args.campaign)
         if args.api is not None:
             set_campaign_api(store, args.campaign, args.api)
         if args.retry_held:
             ledger.set_held_retry(store, args.campaign)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
-            raise CliError(f"campaign {args.campaign!r} was started before ({info['status']}); "
-                             "add --resume to continue it")
+            raise CliError(
+                f"campaign {args.campaign!r} was started before ({info['status']}); add --resume to continue it"
+            )
         if args.live:
             if not settings.access_token:
                 raise CliError("--live needs an access token (WAMKT_ACCESS_TOKEN or wamkt.toml)")
@@ -203,11 +243,15 @@ async def _run(args: argparse.Namespace) -> int:
             base_url, token, numbers, embedded = _sandbox(args, settings, workspace)
         numbers = tuple(args.phone_number_ids or numbers)
         options = SendOptions(
-            phone_number_ids=numbers, max_rate=settings.max_rate if args.live else None,
-            wait_for_later=not args.due_only, progress_interval=1.0, **option_values(args, settings),
+            phone_number_ids=numbers,
+            max_rate=settings.max_rate if args.live else None,
+            wait_for_later=not args.due_only,
+            progress_interval=1.0,
+            **option_values(args, settings),
         )
-        async with AsyncCloudClient(settings, base_url=base_url, access_token=token,
-                                    timeout=args.timeout, max_connections=args.concurrency) as client:
+        async with AsyncCloudClient(
+            settings, base_url=base_url, access_token=token, timeout=args.timeout, max_connections=args.concurrency
+        ) as client:
             runner = CampaignRunner(store, client, args.campaign, options)
 
             def report(p: Progress) -> None:
@@ -221,9 +265,12 @@ async def _run(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runner.stop)
-            print(f"sending {args.campaign} through /{runner.api}"
-                  f" to {'Meta' if args.live else redact_url(base_url)}"
-                  f" from {len(numbers)} number(s) at {describe_rate(options.rate)} each", flush=True)
+            print(
+                f"sending {args.campaign} through /{runner.api}"
+                f" to {'Meta' if args.live else redact_url(base_url)}"
+                f" from {len(numbers)} number(s) at {describe_rate(options.rate)} each",
+                flush=True,
+            )
             progress = await runner.run()
             if embedded is not None:
                 await _await_statuses(store, args.campaign, embedded)
@@ -232,8 +279,11 @@ async def _run(args: argparse.Namespace) -> int:
         if progress.status == "needs_review":
             print(f"needs review: {progress.message}; then: wamkt send {args.campaign} --resume", flush=True)
         resends = ledger.resend_report(store, args.campaign)
-        print(f"resent after unknown outcome: {resends['resent_after_unknown']}, "
-              f"confirmed duplicates: {resends['confirmed_duplicates']}", flush=True)
+        print(
+            f"resent after unknown outcome: {resends['resent_after_unknown']}, "
+            f"confirmed duplicates: {resends['confirmed_duplicates']}",
+            flush=True,
+        )
         errors = progress.errors_frame()
         if not errors.empty:
             print(errors.to_string(index=False), flush=True)

@@ -19,8 +19,8 @@ import uvicorn
 
 from ..autoreply import language_lookup
 from ..data.stored import customer_column
-from ..settings import load_settings
 from ..serving.service import service_from_settings
+from ..settings import load_settings
 from . import CliError, finite_number, port_number, whole_number
 from .worker import add_worker_arguments, run_worker, worker_store
 
@@ -31,9 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=port_number, default=None, help="port (default: settings webhook_port)")
     p.add_argument("--path", type=url_path, default="/webhook", help="URL path of the webhook (default /webhook)")
     p.add_argument("--max-body", type=whole_number(1), default=None, help="largest accepted body in bytes")
-    p.add_argument("--cooldown", type=finite_number(0), default=None, help="seconds between auto-replies to one customer")
-    p.add_argument("--worker", action="store_true",
-                   help="also run `wamkt worker` in this process (then --sandbox BASE_URL or --live is needed)")
+    p.add_argument(
+        "--cooldown", type=finite_number(0), default=None, help="seconds between auto-replies to one customer"
+    )
+    p.add_argument(
+        "--worker",
+        action="store_true",
+        help="also run `wamkt worker` in this process (then --sandbox BASE_URL or --live is needed)",
+    )
     worker_options = p.add_argument_group("worker (with --worker)")
     add_worker_arguments(worker_options, required=False)
     p.set_defaults(run=run)

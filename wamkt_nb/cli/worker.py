@@ -29,15 +29,17 @@ def add_worker_arguments(p: argparse.ArgumentParser, required: bool = True) -> N
     """The options ``wamkt worker`` and ``wamkt serve --worker`` share (where to send is required
     of ``wamkt worker``; ``serve`` checks it only with ``--worker``)."""
     where = p.add_mutually_exclusive_group(required=required)
-    where.add_argument("--sandbox", dest="base_url", metavar="BASE_URL",
-                       help="send to a running sandbox (e.g. http://127.0.0.1:8765)")
+    where.add_argument(
+        "--sandbox", dest="base_url", metavar="BASE_URL", help="send to a running sandbox (e.g. http://127.0.0.1:8765)"
+    )
     where.add_argument("--live", action="store_true", help="send through Meta's Cloud API (needs a token)")
     db = p.add_mutually_exclusive_group()
     db.add_argument("--db", type=Path, help="SQLite ledger (default: the workspace database or WAMKT_DATABASE_URL)")
     db.add_argument("--database-url", help="PostgreSQL URL of the team's ledger")
     p.add_argument("--poll", type=finite_number(0.05), default=1.0, help="seconds between looks at the ledger")
-    p.add_argument("--health-port", type=port_number, default=None,
-                   help="serve GET /health and /counts on 127.0.0.1 at this port")
+    p.add_argument(
+        "--health-port", type=port_number, default=None, help="serve GET /health and /counts on 127.0.0.1 at this port"
+    )
     p.add_argument("--timeout", type=finite_number(0.1), default=10.0, help="seconds per request")
     p.add_argument("--connections", type=whole_number(1), default=32, help="HTTP connections to the API")
 
@@ -73,10 +75,12 @@ async def run_worker(args: argparse.Namespace, *, once: bool = False, stop: asyn
         raise CliError("no sending phone number id: set WAMKT_PHONE_NUMBER_IDS or wamkt.toml")
     store = worker_store(args)
     try:
-        async with AsyncCloudClient(settings, base_url=base_url, access_token=token, timeout=args.timeout,
-                                    max_connections=args.connections) as client:
-            worker = Worker(store, client, tuple(numbers), poll=args.poll,
-                            max_rate=settings.max_rate if args.live else None)
+        async with AsyncCloudClient(
+            settings, base_url=base_url, access_token=token, timeout=args.timeout, max_connections=args.connections
+        ) as client:
+            worker = Worker(
+                store, client, tuple(numbers), poll=args.poll, max_rate=settings.max_rate if args.live else None
+            )
             if stop is None:
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):

@@ -86,8 +86,7 @@ class AsyncCloudClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, *, json: Any = None,
-                      params: dict[str, Any] | None = None) -> Any:
+    async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         """One Graph call; returns the decoded JSON or raises a :class:`CloudAPIError` subclass."""
         return await self._call(method, httpx.URL(self._root + path, params=params), json)
 
@@ -95,8 +94,9 @@ class AsyncCloudClient:
         if json is None:
             request = httpx.Request(method, url, headers=self._headers, extensions=self._extensions)
         else:
-            request = httpx.Request(method, url, headers=self._json_headers, content=orjson.dumps(json),
-                                    extensions=self._extensions)
+            request = httpx.Request(
+                method, url, headers=self._json_headers, content=orjson.dumps(json), extensions=self._extensions
+            )
         return _decoded(await self._send(request))
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -110,8 +110,9 @@ class AsyncCloudClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransportError(f"could not connect for {_where(request)}: {type(exc).__name__}") from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise InvalidURLError(f"cannot send {_where(request)}: the API URL is not usable "
-                                  f"({type(exc).__name__})") from None
+            raise InvalidURLError(
+                f"cannot send {_where(request)}: the API URL is not usable ({type(exc).__name__})"
+            ) from None
         except httpx.LocalProtocolError as exc:
             raise TransportError(f"{_where(request)} was not sent: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
@@ -121,8 +122,7 @@ class AsyncCloudClient:
             ) from None
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             raise OutcomeUnknownError(
-                f"connection dropped during {_where(request)} ({type(exc).__name__}); "
-                "it may have been accepted"
+                f"connection dropped during {_where(request)} ({type(exc).__name__}); it may have been accepted"
             ) from None
         except httpx.HTTPError as exc:
             raise TransportError(f"{_where(request)} failed: {type(exc).__name__}") from None
@@ -137,9 +137,14 @@ class AsyncCloudClient:
         """POST a message body (see :mod:`wamkt_nb.cloudapi.payloads`); 200 means accepted, not delivered."""
         return await self._post_message(phone_number_id, "messages", payload)
 
-    async def send_marketing_message(self, phone_number_id: str, payload: dict[str, Any], *,
-                                     product_policy: str | None = None,
-                                     message_activity_sharing: bool | None = None) -> SendResult:
+    async def send_marketing_message(
+        self,
+        phone_number_id: str,
+        payload: dict[str, Any],
+        *,
+        product_policy: str | None = None,
+        message_activity_sharing: bool | None = None,
+    ) -> SendResult:
         """POST a marketing template to Meta's Marketing Messages API (``/marketing_messages``).
 
         Same body as :meth:`send_message`; Meta refuses any other message (131055 for a utility or
@@ -163,21 +168,33 @@ class AsyncCloudClient:
             try:
                 url = httpx.URL(f"{self._root}/{phone_number_id}/{endpoint}")
             except httpx.InvalidURL:
-                raise InvalidURLError(f"cannot send to phone number id {phone_number_id[:40]!r}: "
-                                      "not a usable URL path") from None
+                raise InvalidURLError(
+                    f"cannot send to phone number id {phone_number_id[:40]!r}: not a usable URL path"
+                ) from None
             self._message_urls[key] = url
         body = await self._call("POST", url, payload)
         try:
             contact = body["contacts"][0]
             message = body["messages"][0]
-            return SendResult(wamid=message["id"], wa_id=contact.get("wa_id", ""),
-                              input=contact.get("input", ""), message_status=message.get("message_status"),
-                              user_id=contact.get("user_id"))
+            return SendResult(
+                wamid=message["id"],
+                wa_id=contact.get("wa_id", ""),
+                input=contact.get("input", ""),
+                message_status=message.get("message_status"),
+                user_id=contact.get("user_id"),
+            )
         except (KeyError, IndexError, TypeError):
             raise CloudAPIError(f"unexpected send response: {str(body)[:200]}", None, http_status=200) from None
 
-    async def upload_media(self, phone_number_id: str, file: str | os.PathLike[str] | bytes, mime_type: str,
-                           filename: str | None = None, *, timeout: float | None = None) -> MediaUpload:
+    async def upload_media(
+        self,
+        phone_number_id: str,
+        file: str | os.PathLike[str] | bytes,
+        mime_type: str,
+        filename: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> MediaUpload:
         """Upload a file (a path or its bytes) to send it by id; Meta checks the type and size (error 100)."""
         if isinstance(file, (bytes, bytearray, memoryview)):
             content = bytes(file)
@@ -185,12 +202,22 @@ class AsyncCloudClient:
         else:
             content = await asyncio.to_thread(Path(file).read_bytes)
             name = filename or Path(file).name
-        request = httpx.Request("POST", httpx.URL(f"{self._root}/{phone_number_id}/media"), headers=self._headers,
-                                data={"messaging_product": "whatsapp", "type": mime_type},
-                                files={"file": (name, content, mime_type)}, extensions=self._timeout(timeout))
+        request = httpx.Request(
+            "POST",
+            httpx.URL(f"{self._root}/{phone_number_id}/media"),
+            headers=self._headers,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (name, content, mime_type)},
+            extensions=self._timeout(timeout),
+        )
         body = _decoded(await self._send(request))
-        return MediaUpload(id=str(body["id"]), mime_type=mime_type, file_size=len(content),
-                           sha256=hashlib.sha256(content).hexdigest(), filename=name)
+        return MediaUpload(
+            id=str(body["id"]),
+            mime_type=mime_type,
+            file_size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            filename=name,
+        )
 
     async def get_media(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
         """The file's download URL (valid about 5 minutes), type, size and sha256.
@@ -205,9 +232,12 @@ class AsyncCloudClient:
         target = httpx.URL(url)
         own = httpx.URL(self.base_url)
         if (target.scheme, target.host, target.port) != (own.scheme, own.host, own.port) and not (
-                target.scheme == "https" and target.host.endswith(MEDIA_URL_HOSTS)):
-            raise ValueError(f"not a media URL of this API ({target.scheme}://{target.host}); "
-                             "the access token is only sent to Meta's hosts or the configured base URL")
+            target.scheme == "https" and target.host.endswith(MEDIA_URL_HOSTS)
+        ):
+            raise ValueError(
+                f"not a media URL of this API ({target.scheme}://{target.host}); "
+                "the access token is only sent to Meta's hosts or the configured base URL"
+            )
         request = httpx.Request("GET", target, headers=self._headers, extensions=self._timeout(timeout))
         resp = await self._send(request)
         if resp.status_code >= 400:
@@ -220,8 +250,15 @@ class AsyncCloudClient:
         body = await self.request("DELETE", f"/{media_id}", params=params)
         return bool(body.get("success")) if isinstance(body, dict) else False
 
-    async def list_templates(self, waba_id: str, *, fields: str = TEMPLATE_FIELDS, limit: int = 100,
-                             status: str | None = None, name: str | None = None) -> list[TemplateInfo]:
+    async def list_templates(
+        self,
+        waba_id: str,
+        *,
+        fields: str = TEMPLATE_FIELDS,
+        limit: int = 100,
+        status: str | None = None,
+        name: str | None = None,
+    ) -> list[TemplateInfo]:
         """All templates of the account, following the paging cursors."""
         params: dict[str, Any] = {"fields": fields, "limit": limit}
         if status:
@@ -238,12 +275,17 @@ class AsyncCloudClient:
                 return out
             params = {**params, "after": after}
 
-    async def create_template(self, waba_id: str, name: str, language: str, category: str,
-                              components: list[dict[str, Any]],
-                              parameter_format: str | None = None) -> TemplateInfo:
+    async def create_template(
+        self,
+        waba_id: str,
+        name: str,
+        language: str,
+        category: str,
+        components: list[dict[str, Any]],
+        parameter_format: str | None = None,
+    ) -> TemplateInfo:
         """Submit a template for review; the answer carries its id and status (usually PENDING)."""
-        payload: dict[str, Any] = {"name": name, "language": language, "category": category,
-                                   "components": components}
+        payload: dict[str, Any] = {"name": name, "language": language, "category": category, "components": components}
         if parameter_format:
             payload["parameter_format"] = parameter_format
         body = await self.request("POST", f"/{waba_id}/message_templates", json=payload)
@@ -286,8 +328,14 @@ class CloudClient:
     def send_marketing_message(self, phone_number_id: str, payload: dict[str, Any], **kwargs: Any) -> SendResult:
         return self._run(self._client.send_marketing_message(phone_number_id, payload, **kwargs))
 
-    def upload_media(self, phone_number_id: str, file: str | os.PathLike[str] | bytes, mime_type: str,
-                     filename: str | None = None, **kwargs: Any) -> MediaUpload:
+    def upload_media(
+        self,
+        phone_number_id: str,
+        file: str | os.PathLike[str] | bytes,
+        mime_type: str,
+        filename: str | None = None,
+        **kwargs: Any,
+    ) -> MediaUpload:
         return self._run(self._client.upload_media(phone_number_id, file, mime_type, filename, **kwargs))
 
     def get_media(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
@@ -302,10 +350,16 @@ class CloudClient:
     def list_templates(self, waba_id: str, **kwargs: Any) -> list[TemplateInfo]:
         return self._run(self._client.list_templates(waba_id, **kwargs))
 
-    def create_template(self, waba_id: str, name: str, language: str, category: str,
-                        components: list[dict[str, Any]], parameter_format: str | None = None) -> TemplateInfo:
-        return self._run(self._client.create_template(waba_id, name, language, category, components,
-                                                      parameter_format))
+    def create_template(
+        self,
+        waba_id: str,
+        name: str,
+        language: str,
+        category: str,
+        components: list[dict[str, Any]],
+        parameter_format: str | None = None,
+    ) -> TemplateInfo:
+        return self._run(self._client.create_template(waba_id, name, language, category, components, parameter_format))
 
     def get_template(self, template_id: str, **kwargs: Any) -> TemplateInfo:
         return self._run(self._client.get_template(template_id, **kwargs))
@@ -336,8 +390,9 @@ def check_base_url(url: str) -> str:
     try:
         parsed = httpx.URL(str(url))
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise InvalidURLError("the API base URL cannot be parsed (check brackets, port and characters); "
-                              "give it as http(s)://host[:port]") from None
+        raise InvalidURLError(
+            "the API base URL cannot be parsed (check brackets, port and characters); give it as http(s)://host[:port]"
+        ) from None
     if parsed.scheme not in ("http", "https"):
         raise InvalidURLError("the API base URL must start with http:// or https://")
     if not parsed.host or any(c in parsed.host for c in " %/\\"):

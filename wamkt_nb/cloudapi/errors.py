@@ -152,9 +152,14 @@ class CloudAPIError(WamktError):
     def to_dict(self) -> dict[str, Any]:
         """The raw fields for a report or a ledger row."""
         return {
-            "error_class": type(self).__name__, "code": self.code, "message": self.message,
-            "details": self.details, "fbtrace_id": self.fbtrace_id, "http_status": self.http_status,
-            "retryable": self.retryable, "outcome_unknown": self.outcome_unknown,
+            "error_class": type(self).__name__,
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+            "fbtrace_id": self.fbtrace_id,
+            "http_status": self.http_status,
+            "retryable": self.retryable,
+            "outcome_unknown": self.outcome_unknown,
         }
 
     def __str__(self) -> str:
@@ -287,9 +292,19 @@ class PolicyError(CloudAPIError):
 
 _BY_CODE: dict[int, type[CloudAPIError]] = {
     code: cls
-    for cls in (RateLimitError, PairRateLimitError, TransientError, AuthError, TemplateError,
-                ReEngagementError, MarketingLimitError, OptedOutError, UndeliverableError,
-                InvalidParameterError, PolicyError)
+    for cls in (
+        RateLimitError,
+        PairRateLimitError,
+        TransientError,
+        AuthError,
+        TemplateError,
+        ReEngagementError,
+        MarketingLimitError,
+        OptedOutError,
+        UndeliverableError,
+        InvalidParameterError,
+        PolicyError,
+    )
     for code in cls.codes
 }
 

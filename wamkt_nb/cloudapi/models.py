@@ -9,8 +9,13 @@ THROUGHPUT_LEVELS: dict[str, int] = {"STANDARD": 80, "HIGH": 1000, "NOT_APPLICAB
 """Messages per second for Meta's ``throughput.level`` values (20 for numbers shared with the Business app)."""
 
 TIER_LIMITS: dict[str, int | None] = {
-    "TIER_50": 50, "TIER_250": 250, "TIER_1K": 1_000, "TIER_2K": 2_000, "TIER_10K": 10_000,
-    "TIER_100K": 100_000, "TIER_UNLIMITED": None,
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_1K": 1_000,
+    "TIER_2K": 2_000,
+    "TIER_10K": 10_000,
+    "TIER_100K": 100_000,
+    "TIER_UNLIMITED": None,
 }
 """Unique users per rolling 24 h for each messaging limit value (None = unlimited).
 
@@ -60,10 +65,14 @@ class TemplateInfo:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TemplateInfo:
         return cls(
-            id=str(data.get("id", "")), name=data.get("name", ""), language=data.get("language", ""),
-            status=data.get("status", ""), category=data.get("category", ""),
+            id=str(data.get("id", "")),
+            name=data.get("name", ""),
+            language=data.get("language", ""),
+            status=data.get("status", ""),
+            category=data.get("category", ""),
             parameter_format=str(data.get("parameter_format", "POSITIONAL")).upper(),
-            components=list(data.get("components") or []), rejected_reason=data.get("rejected_reason"),
+            components=list(data.get("components") or []),
+            rejected_reason=data.get("rejected_reason"),
             raw=data,
         )
 
@@ -97,11 +106,15 @@ class PhoneNumberInfo:
         throughput = data.get("throughput") or {}
         tier = data.get("whatsapp_business_manager_messaging_limit") or data.get("messaging_limit_tier") or ""
         return cls(
-            id=str(data.get("id", "")), display_phone_number=data.get("display_phone_number", ""),
-            verified_name=data.get("verified_name", ""), quality_rating=data.get("quality_rating", ""),
+            id=str(data.get("id", "")),
+            display_phone_number=data.get("display_phone_number", ""),
+            verified_name=data.get("verified_name", ""),
+            quality_rating=data.get("quality_rating", ""),
             throughput_level=throughput.get("level", "") if isinstance(throughput, dict) else str(throughput),
-            messaging_limit=tier, code_verification_status=data.get("code_verification_status", ""),
-            name_status=data.get("name_status", ""), raw=data,
+            messaging_limit=tier,
+            code_verification_status=data.get("code_verification_status", ""),
+            name_status=data.get("name_status", ""),
+            raw=data,
         )
 
     @property
@@ -139,5 +152,11 @@ class MediaInfo:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MediaInfo:
         size = data.get("file_size")  # Meta documents it as a string of digits
-        return cls(id=str(data.get("id", "")), url=str(data.get("url", "")), mime_type=data.get("mime_type", ""),
-                   sha256=data.get("sha256", ""), file_size=int(str(size)) if str(size or "").isdigit() else 0, raw=data)
+        return cls(
+            id=str(data.get("id", "")),
+            url=str(data.get("url", "")),
+            mime_type=data.get("mime_type", ""),
+            sha256=data.get("sha256", ""),
+            file_size=int(str(size)) if str(size or "").isdigit() else 0,
+            raw=data,
+        )

@@ -34,10 +34,15 @@ def recipient_fields(to: str) -> dict[str, str]:
     return {"recipient": to} if is_any_bsuid(to) else {"to": to}
 
 
-def _envelope(to: str, kind: str, content: dict[str, Any], callback_data: str | None,
-              reply_to: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                            **recipient_fields(to), "type": kind}
+def _envelope(
+    to: str, kind: str, content: dict[str, Any], callback_data: str | None, reply_to: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **recipient_fields(to),
+        "type": kind,
+    }
     if reply_to:
         body["context"] = {"message_id": reply_to}
     body[kind] = content
@@ -58,8 +63,9 @@ def _media_object(ref: str, caption: str | None = None, filename: str | None = N
     return obj
 
 
-def text_message(to: str, body: str, preview_url: bool = False, callback_data: str | None = None,
-                 reply_to: str | None = None) -> dict[str, Any]:
+def text_message(
+    to: str, body: str, preview_url: bool = False, callback_data: str | None = None, reply_to: str | None = None
+) -> dict[str, Any]:
     """A free-form text message (only inside the customer's 24 h service window)."""
     if not body:
         raise ValueError("text body is empty")
@@ -106,22 +112,44 @@ def template_message(
     if button_params:
         items = button_params.items() if isinstance(button_params, Mapping) else enumerate(button_params)
         for index, suffix in items:
-            components.append({"type": "button", "sub_type": "url", "index": str(index),
-                               "parameters": [{"type": "text", "text": str(suffix)}]})
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": str(index),
+                    "parameters": [{"type": "text", "text": str(suffix)}],
+                }
+            )
     if quick_reply_payloads:
-        items = (quick_reply_payloads.items() if isinstance(quick_reply_payloads, Mapping)
-                 else enumerate(quick_reply_payloads))
+        items = (
+            quick_reply_payloads.items()
+            if isinstance(quick_reply_payloads, Mapping)
+            else enumerate(quick_reply_payloads)
+        )
         for index, payload in items:
-            components.append({"type": "button", "sub_type": "quick_reply", "index": str(index),
-                               "parameters": [{"type": "payload", "payload": str(payload)}]})
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": str(index),
+                    "parameters": [{"type": "payload", "payload": str(payload)}],
+                }
+            )
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
     if components:
         template["components"] = components
     return _envelope(to, "template", template, callback_data, None)
 
 
-def media_message(to: str, kind: str, ref: str, caption: str | None = None, filename: str | None = None,
-                  callback_data: str | None = None, reply_to: str | None = None) -> dict[str, Any]:
+def media_message(
+    to: str,
+    kind: str,
+    ref: str,
+    caption: str | None = None,
+    filename: str | None = None,
+    callback_data: str | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:
     """An image/document/video/audio message by link (``https://...``) or uploaded media id."""
     if kind not in MEDIA_TYPES:
         raise ValueError(f"media type must be one of {', '.join(MEDIA_TYPES)}, not {kind!r}")
@@ -130,9 +158,15 @@ def media_message(to: str, kind: str, ref: str, caption: str | None = None, file
     return _envelope(to, kind, _media_object(ref, caption, filename), callback_data, reply_to)
 
 
-def buttons_message(to: str, body: str, buttons: Sequence[tuple[str, str]] | Mapping[str, str],
-                    header: str | None = None, footer: str | None = None,
-                    callback_data: str | None = None, reply_to: str | None = None) -> dict[str, Any]:
+def buttons_message(
+    to: str,
+    body: str,
+    buttons: Sequence[tuple[str, str]] | Mapping[str, str],
+    header: str | None = None,
+    footer: str | None = None,
+    callback_data: str | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:
     """Interactive reply buttons: ``buttons`` are ``(id, title)`` pairs (at most 3, titles ≤ 20)."""
     pairs = list(buttons.items()) if isinstance(buttons, Mapping) else list(buttons)
     if not 1 <= len(pairs) <= MAX_BUTTONS:
@@ -150,6 +184,7 @@ def buttons_message(to: str, body: str, buttons: Sequence[tuple[str, str]] | Map
     interactive["body"] = {"text": body}
     if footer is not None:
         interactive["footer"] = {"text": footer}
-    interactive["action"] = {"buttons": [{"type": "reply", "reply": {"id": str(bid), "title": str(title)}}
-                                         for bid, title in pairs]}
+    interactive["action"] = {
+        "buttons": [{"type": "reply", "reply": {"id": str(bid), "title": str(title)}} for bid, title in pairs]
+    }
     return _envelope(to, "interactive", interactive, callback_data, reply_to)

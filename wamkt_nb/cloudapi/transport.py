@@ -111,8 +111,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
             conn.close()
         return None
 
-    async def _connect(self, origin: tuple[str, str, int], timeout: float | None,
-                       request: httpx.Request) -> _Connection:
+    async def _connect(
+        self, origin: tuple[str, str, int], timeout: float | None, request: httpx.Request
+    ) -> _Connection:
         scheme, host, port = origin
         tls = None
         if scheme == "https":
@@ -120,21 +121,24 @@ class Http11Transport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(_Connection, host, port, ssl=tls,
-                                                       server_hostname=host if tls else None)
+                _, conn = await loop.create_connection(
+                    _Connection, host, port, ssl=tls, server_hostname=host if tls else None
+                )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} in time", request=request) from None
         except OSError as exc:  # refused, unreachable, DNS, TLS handshake (ssl.SSLError is an OSError)
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}", request=request) from None
         return conn
 
-    async def _exchange(self, conn: _Connection, request: httpx.Request, body: bytes,
-                        timeout: float | None) -> httpx.Response:
+    async def _exchange(
+        self, conn: _Connection, request: httpx.Request, body: bytes, timeout: float | None
+    ) -> httpx.Response:
         """Write the whole request at once, then read the whole response within ``timeout``."""
         state = conn.h11
         try:
-            data = state.send(h11.Request(method=request.method, target=request.url.raw_path,
-                                          headers=request.headers.raw))
+            data = state.send(
+                h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+            )
             if body:
                 data += state.send(h11.Data(data=body))
             conn.transport.write(data + state.send(h11.EndOfMessage()))  # type: ignore[union-attr]
@@ -142,8 +146,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 while type(head := await conn.next_event()) is h11.InformationalResponse:
                     pass
                 if type(head) is not h11.Response:
-                    raise httpx.RemoteProtocolError("server disconnected without sending a response",
-                                                    request=request)
+                    raise httpx.RemoteProtocolError("server disconnected without sending a response", request=request)
                 chunks = []
                 while type(event := await conn.next_event()) is h11.Data:
                     chunks.append(event.data)
@@ -154,7 +157,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc), request=request) from None
         return httpx.Response(
-            head.status_code, headers=list(head.headers), stream=httpx.ByteStream(b"".join(chunks)),
+            head.status_code,
+            headers=list(head.headers),
+            stream=httpx.ByteStream(b"".join(chunks)),
             request=request,
             extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
         )

@@ -73,8 +73,16 @@ class RuleResult:
     window_closes_at: pd.Series
 
 
-def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now: float,
-                store: Store | None = None, campaign_id: str = "", policy: Policy = Policy()) -> RuleResult:
+def check_rules(
+    audience: pd.DataFrame,
+    *,
+    category: str,
+    message_type: str,
+    now: float,
+    store: Store | None = None,
+    campaign_id: str = "",
+    policy: Policy = Policy(),
+) -> RuleResult:
     """Apply every exclusion rule (see :data:`reasons.EXCLUDING`, first match wins).
 
     Every ``message_type`` but ``"template"`` (free-form text, media, ...) needs an open service window.
@@ -85,16 +93,16 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
     phone = to_arrow(audience["phone"])
     marketing = category == "marketing"
     masks: dict[str, np.ndarray] = {"no_phone": ~(_valid_phones(phone) | _bsuids(phone))}
-    flag = (audience["opted_in"].fillna(False).to_numpy(dtype=bool) if "opted_in" in audience
-            else np.ones(n, dtype=bool))
+    flag = audience["opted_in"].fillna(False).to_numpy(dtype=bool) if "opted_in" in audience else np.ones(n, dtype=bool)
     masks["no_opt_in"], masks["opted_out"] = consent_exclusions(category, flag, consent_answers(store, phone))
     us = pc.or_(pc.starts_with(phone, "+1"), pc.starts_with(phone, "US."))  # a BSUID starts with the country
     masks["us_marketing"] = _bool(us) if marketing else none
     masks["holdout"] = audience["arm"].eq("holdout").fillna(False).to_numpy(bool) if "arm" in audience else none
     masks["inactive_90d"] = _inactive(audience) if marketing and not policy.include_inactive else none
     if marketing and store is not None:
-        masks["marketing_cap_24h"] = _member(phone, recently_marketed(store, now, campaign_id,
-                                                                    policy.marketing_cap_seconds))
+        masks["marketing_cap_24h"] = _member(
+            phone, recently_marketed(store, now, campaign_id, policy.marketing_cap_seconds)
+        )
     else:
         masks["marketing_cap_24h"] = none
     closes_at = window_closes_at(store, phone, now, policy.service_window_seconds)
@@ -102,17 +110,21 @@ def check_rules(audience: pd.DataFrame, *, category: str, message_type: str, now
     masks["outside_service_window"] = ~window_open if needs_service_window(message_type) else none
     codes = np.select([masks[c] for c in EXCLUDING], [REASON_CODES.index(c) for c in EXCLUDING], default=0)
     reason = pd.Categorical.from_codes(codes.astype(np.int8), categories=list(REASON_CODES))
-    return RuleResult(reason=pd.Series(reason, index=audience.index),
-                      window_open=pd.Series(window_open, index=audience.index),
-                      window_closes_at=pd.Series(closes_at, index=audience.index))
+    return RuleResult(
+        reason=pd.Series(reason, index=audience.index),
+        window_open=pd.Series(window_open, index=audience.index),
+        window_closes_at=pd.Series(closes_at, index=audience.index),
+    )
 
 
 def _valid_phones(phone: pa.Array) -> np.ndarray:
     """E.164: '+' and 6 to 15 digits."""
     digits = pc.utf8_slice_codeunits(phone, 1)
     length = pc.utf8_length(digits)
-    ok = pc.and_(pc.and_(pc.starts_with(phone, "+"), pc.ascii_is_decimal(digits)),
-                 pc.and_(pc.greater_equal(length, 6), pc.less_equal(length, 15)))
+    ok = pc.and_(
+        pc.and_(pc.starts_with(phone, "+"), pc.ascii_is_decimal(digits)),
+        pc.and_(pc.greater_equal(length, 6), pc.less_equal(length, 15)),
+    )
     return _bool(ok)
 
 
@@ -166,12 +178,14 @@ def consent_answers(store: Store | None, phones: pa.Array | list[str]) -> np.nda
     return _per_phone(phones, rows, 0.0)
 
 
-def window_closes_at(store: Store | None, phones: pa.Array | list[str], now: float,
-                     seconds: float = SERVICE_WINDOW_SECONDS) -> np.ndarray:
+def window_closes_at(
+    store: Store | None, phones: pa.Array | list[str], now: float, seconds: float = SERVICE_WINDOW_SECONDS
+) -> np.ndarray:
     """When each recipient's service window closes (their last message by ``now`` + ``seconds``);
     NaN when they never wrote. Open at ``t`` means ``closes_at > t``."""
-    rows = _rows_for(store, "SELECT phone, last_inbound_at FROM service_windows WHERE last_inbound_at <= ?",
-                     phones, (now,))
+    rows = _rows_for(
+        store, "SELECT phone, last_inbound_at FROM service_windows WHERE last_inbound_at <= ?", phones, (now,)
+    )
     return _per_phone(phones, rows, seconds)
 
 
@@ -206,8 +220,9 @@ def _rows_for(store: Store | None, sql: str, phones: pa.Array | list[str], param
         return store.query(sql, params)
     where = " AND " if " WHERE " in sql else " WHERE "
     wanted = phones.to_pylist() if isinstance(phones, pa.Array) else list(phones)
-    return store.query(sql + where + f"phone IN ({store.dialect.values_of('TEXT')})",
-                       (*params, orjson.dumps(wanted).decode()))
+    return store.query(
+        sql + where + f"phone IN ({store.dialect.values_of('TEXT')})", (*params, orjson.dumps(wanted).decode())
+    )
 
 
 def reached_last_24h(store: Store | None, now: float) -> int:

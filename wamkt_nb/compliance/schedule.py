@@ -21,8 +21,15 @@ marketing guide, 2024 (docs/figures.md)."""
 Mode = Literal["now", "windows", "best_hour"]
 
 
-def planned_times(audience: pd.DataFrame, zones: pd.Series, now: float, *, mode: Mode = "best_hour",
-                  start: float | None = None, policy: Policy = Policy()) -> tuple[np.ndarray, np.ndarray]:
+def planned_times(
+    audience: pd.DataFrame,
+    zones: pd.Series,
+    now: float,
+    *,
+    mode: Mode = "best_hour",
+    start: float | None = None,
+    policy: Policy = Policy(),
+) -> tuple[np.ndarray, np.ndarray]:
     """Planned UTC send times and a quiet-hours mask (recipients moved out of their quiet hours).
 
     ``mode``: ``"now"`` sends at ``start`` (default ``now``); ``"windows"`` at the next 10 h or
@@ -36,7 +43,7 @@ def planned_times(audience: pd.DataFrame, zones: pd.Series, now: float, *, mode:
     offset = utc_offsets(zones, begin)
     local = begin + offset
     if mode == "now":
-        hours = ((local % DAY) / 3600)
+        hours = (local % DAY) / 3600
         quiet = policy.in_quiet_hours(hours)
         target = np.where(quiet, policy.quiet_end, np.nan)
         planned_local = np.where(quiet, _next_local(local, target), local)
@@ -49,8 +56,7 @@ def planned_times(audience: pd.DataFrame, zones: pd.Series, now: float, *, mode:
     return _to_utc(_next_local(local, target, width), zones, begin), np.zeros(n, dtype=bool)
 
 
-def apply_daily_limit(planned_at: np.ndarray, counts: np.ndarray, limit: int | None,
-                      used_today: int = 0) -> np.ndarray:
+def apply_daily_limit(planned_at: np.ndarray, counts: np.ndarray, limit: int | None, used_today: int = 0) -> np.ndarray:
     """Days each recipient is pushed back so at most ``limit`` unique users are reached per day.
 
     ``counts`` marks recipients that count against the tier (business-initiated, outside a service

@@ -39,26 +39,36 @@ class SendTimeCheck:
         self.category = category
         self.policy = policy
 
-    def check(self, phones: Sequence[str], message_types: Sequence[str | None],
-              zones: Sequence[str | None], now: float) -> list[Verdict]:
+    def check(
+        self, phones: Sequence[str], message_types: Sequence[str | None], zones: Sequence[str | None], now: float
+    ) -> list[Verdict]:
         """One verdict per row; ``zones`` may hold None (the zone then comes from the phone number)."""
         n = len(phones)
         if not n:
             return []
         phones = list(phones)
         # the dry run let them through, so the import's opt-in flag was set or a consent answer said yes
-        no_opt_in, opted_out = consent_exclusions(self.category, np.ones(n, dtype=bool),
-                                                  consent_answers(self.store, phones))
+        no_opt_in, opted_out = consent_exclusions(
+            self.category, np.ones(n, dtype=bool), consent_answers(self.store, phones)
+        )
         session = np.array([needs_service_window(t) for t in message_types], dtype=bool)
-        closes = (window_closes_at(self.store, phones, now, self.policy.service_window_seconds)
-                  if session.any() else np.full(n, np.nan))
+        closes = (
+            window_closes_at(self.store, phones, now, self.policy.service_window_seconds)
+            if session.any()
+            else np.full(n, np.nan)
+        )
         zone_names = [z or zone_for_phone(p) for z, p in zip(zones, phones, strict=True)]
         quiet = self.policy.in_quiet_hours(local_hours(zone_names, now))
         defer = np.full(n, np.nan)
         if quiet.any():
             rows = np.flatnonzero(quiet)
-            later, _ = planned_times(pd.DataFrame(index=rows), pd.Series([zone_names[i] for i in rows], index=rows),
-                                     now, mode="now", policy=self.policy)
+            later, _ = planned_times(
+                pd.DataFrame(index=rows),
+                pd.Series([zone_names[i] for i in rows], index=rows),
+                now,
+                mode="now",
+                policy=self.policy,
+            )
             defer[rows] = later
         verdicts = []
         for i in range(n):

@@ -33,11 +33,33 @@ from .phones import DEFAULT_REGION
 from .readers import LoadError, RawTable, extract_records, records_to_table
 
 PAGINATIONS = ("auto", "page", "cursor", "next", "none")
-_NEXT_PATHS = ("next", "links.next", "meta.next", "paging.next", "pagination.next", "_links.next.href", "links.next.href")
-_CURSOR_PATHS = ("next_cursor", "nextCursor", "meta.next_cursor", "pagination.next_cursor", "cursor.next",
-                 "paging.cursors.after", "response_metadata.next_cursor")
-_TOTAL_PAGES_PATHS = ("total_pages", "totalPages", "meta.total_pages", "meta.last_page", "last_page",
-                      "pagination.total_pages", "meta.pagination.total_pages")
+_NEXT_PATHS = (
+    "next",
+    "links.next",
+    "meta.next",
+    "paging.next",
+    "pagination.next",
+    "_links.next.href",
+    "links.next.href",
+)
+_CURSOR_PATHS = (
+    "next_cursor",
+    "nextCursor",
+    "meta.next_cursor",
+    "pagination.next_cursor",
+    "cursor.next",
+    "paging.cursors.after",
+    "response_metadata.next_cursor",
+)
+_TOTAL_PAGES_PATHS = (
+    "total_pages",
+    "totalPages",
+    "meta.total_pages",
+    "meta.last_page",
+    "last_page",
+    "pagination.total_pages",
+    "meta.pagination.total_pages",
+)
 _HAS_MORE_PATHS = ("has_more", "hasMore", "meta.has_more", "pagination.has_more")
 
 
@@ -139,8 +161,10 @@ def describe_progress(progress: FetchProgress) -> str:
         left = f", ~{_clock(p.elapsed / p.pages * max(p.total_pages - p.pages, 0))} left"
     retried = f" · {p.retries:,} retried" if p.retries else ""
     waiting = f" · {p.waiting}" if p.waiting else ""
-    return (f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed{left}"
-            f"{retried} · {p.url}{waiting}")
+    return (
+        f"{head} · {p.records:,} records · {p.rate:,.0f} records/s · {_clock(p.elapsed)} elapsed{left}"
+        f"{retried} · {p.url}{waiting}"
+    )
 
 
 ProgressCallback = Callable[[FetchProgress], None]
@@ -212,8 +236,14 @@ def url_place(url: str | httpx.URL) -> str:
 
 
 class _Pager:
-    def __init__(self, config: CrmConfig, client: httpx.Client, sleep: Callable[[float], object] | None,
-                 on_progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+    def __init__(
+        self,
+        config: CrmConfig,
+        client: httpx.Client,
+        sleep: Callable[[float], object] | None,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
         self.config, self.client, self.on_progress = config, client, on_progress
         self.cancel = cancel or threading.Event()
         self.sleep = sleep if sleep is not None else self.cancel.wait
@@ -264,8 +294,9 @@ class _Pager:
             if page > cfg.max_pages:
                 raise CrmError(f"CRM has more than {cfg.max_pages} pages at {redact_url(cfg.url)}; raise max_pages")
 
-    def _next(self, mode: str, doc: Any, response: httpx.Response, params: dict, batch: list,
-              page: int) -> tuple[str, dict] | None:
+    def _next(
+        self, mode: str, doc: Any, response: httpx.Response, params: dict, batch: list, page: int
+    ) -> tuple[str, dict] | None:
         cfg = self.config
         if mode == "next":
             link = _first(doc, _NEXT_PATHS) or response.links.get("next", {}).get("url")
@@ -292,13 +323,25 @@ class _Pager:
 
     def _report(self, waiting: str = "", done: bool = False) -> None:
         if self.on_progress:
-            self.on_progress(FetchProgress(self.pages, len(self.records), self.retried, time.monotonic() - self.started,
-                                           self.place, self.total_pages, waiting, done))
+            self.on_progress(
+                FetchProgress(
+                    self.pages,
+                    len(self.records),
+                    self.retried,
+                    time.monotonic() - self.started,
+                    self.place,
+                    self.total_pages,
+                    waiting,
+                    done,
+                )
+            )
 
     def _check_cancel(self, page: int) -> None:
         if self.cancel.is_set():
-            raise FetchCancelled(f"CRM fetch cancelled before page {page:,}: {self.pages:,} pages, "
-                                 f"{len(self.records):,} records received")
+            raise FetchCancelled(
+                f"CRM fetch cancelled before page {page:,}: {self.pages:,} pages, "
+                f"{len(self.records):,} records received"
+            )
 
     def _get(self, url: str, params: dict, page: int) -> tuple[Any, httpx.Response]:
         cfg = self.config
@@ -314,8 +357,10 @@ class _Pager:
             except httpx.TransportError as exc:
                 if attempt > cfg.retries:
                     if isinstance(exc, httpx.TimeoutException):
-                        raise CrmError(f"CRM did not answer within {cfg.timeout:g} s ({type(exc).__name__}) to {where}, "
-                                       f"{attempt} attempts; is it overloaded? Raise the timeout") from None
+                        raise CrmError(
+                            f"CRM did not answer within {cfg.timeout:g} s ({type(exc).__name__}) to {where}, "
+                            f"{attempt} attempts; is it overloaded? Raise the timeout"
+                        ) from None
                     raise CrmError(f"CRM unreachable: {where}: {type(exc).__name__} after {attempt} attempts") from None
                 self._wait(attempt, None, type(exc).__name__)
                 continue
@@ -326,7 +371,9 @@ class _Pager:
                 self._wait(attempt, response.headers.get("Retry-After"), f"HTTP {status}")
                 continue
             if status in (401, 403):
-                raise CrmError(f"CRM refused the credentials (HTTP {status}) for {where}: check the token and auth type")
+                raise CrmError(
+                    f"CRM refused the credentials (HTTP {status}) for {where}: check the token and auth type"
+                )
             if status == 404:
                 raise CrmError(f"CRM has nothing at {where} (HTTP 404): check the URL")
             if status >= 400:
@@ -380,13 +427,17 @@ def _json(response: httpx.Response, where: str) -> Any:
     content_type = response.headers.get("content-type", "")
     body = response.text
     if "html" in content_type or body.lstrip()[:1] == "<":
-        raise CrmError(f"CRM answered an HTML page instead of JSON to {where}: is the URL the API endpoint "
-                       f"(not a login or web page)? Starts with {_excerpt(body)}")
+        raise CrmError(
+            f"CRM answered an HTML page instead of JSON to {where}: is the URL the API endpoint "
+            f"(not a login or web page)? Starts with {_excerpt(body)}"
+        )
     try:
         return json.loads(body)
     except json.JSONDecodeError as exc:
-        raise CrmError(f"CRM answered invalid JSON to {where}: {exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno}; starts with {_excerpt(body)}") from None
+        raise CrmError(
+            f"CRM answered invalid JSON to {where}: {exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}; starts with {_excerpt(body)}"
+        ) from None
 
 
 def _int_or_none(value: Any) -> int | None:

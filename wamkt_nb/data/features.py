@@ -39,15 +39,41 @@ _FREQUENCY_TAGS = ("monthly_buyer", "quarterly_buyer", "rare_buyer", None)
 _VALUE_TAGS = ("aov_under_50", "aov_50_200", "aov_over_200", None)
 _RECENCY_TAGS = ("active_7d", None, "dormant_30d", "inactive_90d")
 TAGS = (
-    "monthly_buyer", "quarterly_buyer", "rare_buyer", "aov_under_50", "aov_50_200",
-    "aov_over_200", "active_7d", "dormant_30d", "inactive_90d", "frequent_buyer",
+    "monthly_buyer",
+    "quarterly_buyer",
+    "rare_buyer",
+    "aov_under_50",
+    "aov_50_200",
+    "aov_over_200",
+    "active_7d",
+    "dormant_30d",
+    "inactive_90d",
+    "frequent_buyer",
 )
 FEATURE_COLUMNS = (
-    "order_count", "orders_per_month", "avg_order_value", "total_spend", "first_order_at",
-    "last_order_at", "days_since_last_order", "last_interaction_at", "days_since_last_interaction",
-    "interactions_7d", "interactions_30d", "interactions_90d", "read_rate", "reply_rate",
-    "most_active_hour", "rfm_r", "rfm_f", "rfm_m", "rfm_score", "purchase_frequency",
-    "order_value_band", "interaction_recency", "tags",
+    "order_count",
+    "orders_per_month",
+    "avg_order_value",
+    "total_spend",
+    "first_order_at",
+    "last_order_at",
+    "days_since_last_order",
+    "last_interaction_at",
+    "days_since_last_interaction",
+    "interactions_7d",
+    "interactions_30d",
+    "interactions_90d",
+    "read_rate",
+    "reply_rate",
+    "most_active_hour",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_score",
+    "purchase_frequency",
+    "order_value_band",
+    "interaction_recency",
+    "tags",
 )
 
 
@@ -108,8 +134,9 @@ def build_features(
     out = customers.copy()
 
     currencies = data.orders["currency"] if "currency" in data.orders.columns else None
-    amount = (rates or reporting_rates()).convert(data.orders["amount"], currencies).to_numpy(
-        dtype="float64", na_value=0.0)
+    amount = (
+        (rates or reporting_rates()).convert(data.orders["amount"], currencies).to_numpy(dtype="float64", na_value=0.0)
+    )
     orders = _events(data.orders, "ordered_at", ids, now_ns, {"amount": amount})
     _order_features(out, orders, n, now_ns, th)
     inter = _events(data.interactions, "at", ids, now_ns, {"kind": _kind_codes(data.interactions["kind"])})
@@ -134,8 +161,10 @@ def _kind_codes(kinds: pd.Series) -> np.ndarray:
     """Position of each interaction kind in INTERACTION_KINDS (-1 for anything else)."""
     if not isinstance(kinds.dtype, pd.CategoricalDtype):
         return np.asarray(pd.Categorical(kinds, categories=INTERACTION_KINDS).codes, dtype="int8")
-    lookup = np.array([INTERACTION_KINDS.index(c) if c in INTERACTION_KINDS else -1
-                       for c in kinds.cat.categories] + [-1], dtype="int8")
+    lookup = np.array(
+        [INTERACTION_KINDS.index(c) if c in INTERACTION_KINDS else -1 for c in kinds.cat.categories] + [-1],
+        dtype="int8",
+    )
     return lookup[np.asarray(kinds.cat.codes)]  # code -1 (missing) picks the trailing -1
 
 
@@ -255,14 +284,13 @@ def _tags(out: pd.DataFrame, orders: dict, n: int, now_ns: int, th: TagThreshold
     has = out["order_count"].to_numpy() > 0
     freq = np.select(
         [opm >= th.monthly_min_orders_per_month, opm >= th.quarterly_min_orders_per_month, has],
-        [0, 1, 2], 3,
+        [0, 1, 2],
+        3,
     )
     aov = out["avg_order_value"].to_numpy()
     value = np.select([aov < th.aov_low, aov <= th.aov_high, aov > th.aov_high], [0, 1, 2], 3)
     quiet = out["days_since_last_interaction"].to_numpy()
-    recency = np.select(
-        [quiet <= th.active_days, quiet <= th.dormant_days, quiet <= th.inactive_days], [0, 1, 2], 3
-    )
+    recency = np.select([quiet <= th.active_days, quiet <= th.dormant_days, quiet <= th.inactive_days], [0, 1, 2], 3)
     recent = orders["t"] >= now_ns - th.frequent_window_days * DAY_NS
     frequent = np.bincount(orders["code"][recent], minlength=n) >= th.frequent_min_orders
 

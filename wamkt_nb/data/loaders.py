@@ -30,11 +30,27 @@ from .schema import CUSTOMER_COLUMNS, INTERACTION_COLUMNS, INTERACTION_KINDS, OR
 
 Source = str | Path | bytes | RawTable | pd.DataFrame
 _KIND_NAMES = {
-    "inbound": "inbound", "eingehend": "inbound", "incoming": "inbound", "message": "inbound",
-    "nachricht": "inbound", "received": "inbound", "read": "read", "gelesen": "read", "opened": "read",
-    "open": "read", "geoeffnet": "read", "geöffnet": "read", "click": "click", "klick": "click",
-    "clicked": "click", "geklickt": "click", "reply": "reply", "antwort": "reply", "replied": "reply",
-    "beantwortet": "reply", "answer": "reply",
+    "inbound": "inbound",
+    "eingehend": "inbound",
+    "incoming": "inbound",
+    "message": "inbound",
+    "nachricht": "inbound",
+    "received": "inbound",
+    "read": "read",
+    "gelesen": "read",
+    "opened": "read",
+    "open": "read",
+    "geoeffnet": "read",
+    "geöffnet": "read",
+    "click": "click",
+    "klick": "click",
+    "clicked": "click",
+    "geklickt": "click",
+    "reply": "reply",
+    "antwort": "reply",
+    "replied": "reply",
+    "beantwortet": "reply",
+    "answer": "reply",
 }
 
 
@@ -69,8 +85,10 @@ class LoadResult:
         return {"rows_in": self.rows_in, "loaded": self.loaded, "rejected": self.rejected, "merged": self.merged}
 
     def __repr__(self) -> str:
-        return (f"LoadResult({self.kind} from {self.source}: {self.rows_in} in, {self.loaded} loaded, "
-                f"{self.rejected} rejected, {self.merged} merged)")
+        return (
+            f"LoadResult({self.kind} from {self.source}: {self.rows_in} in, {self.loaded} loaded, "
+            f"{self.rejected} rejected, {self.merged} merged)"
+        )
 
 
 def load_customers(
@@ -157,10 +175,17 @@ def load_orders(
     out["amount"], reason = v.amounts(frame[mapping_["amount"]])
     problems.add(reason, mapping_["amount"], frame[mapping_["amount"]])
     out["ordered_at"], reason = v.timestamps(frame[mapping_["ordered_at"]], "order date")
-    problems.add(reason.fillna(_empty(out["ordered_at"], "order date is empty")), mapping_["ordered_at"],
-                 frame[mapping_["ordered_at"]])
+    problems.add(
+        reason.fillna(_empty(out["ordered_at"], "order date is empty")),
+        mapping_["ordered_at"],
+        frame[mapping_["ordered_at"]],
+    )
     stem = Path(raw.source).stem or "order"
-    ids = v.text(frame[mapping_["order_id"]]) if "order_id" in mapping_ else pd.Series(pd.NA, index=frame.index, dtype="string")
+    ids = (
+        v.text(frame[mapping_["order_id"]])
+        if "order_id" in mapping_
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
     out["order_id"] = ids.fillna(pd.Series([f"{stem}-{r}" for r in frame.index], index=frame.index, dtype="string"))
     currency = v.text(frame[mapping_["currency"]]).str.upper() if "currency" in mapping_ else None
     out["currency"] = currency.fillna(default_currency) if currency is not None else default_currency
@@ -186,7 +211,11 @@ def load_interactions(
     out["customer_id"] = _customer_keys(frame, mapping_, customers, default_region, problems, id_key)
     out["at"], reason = v.timestamps(frame[mapping_["at"]], "time")
     problems.add(reason.fillna(_empty(out["at"], "time is empty")), mapping_["at"], frame[mapping_["at"]])
-    kinds = v.text(frame[mapping_["kind"]]).str.lower().map(lambda k: _KIND_NAMES.get(k, pd.NA) if not pd.isna(k) else pd.NA)
+    kinds = (
+        v.text(frame[mapping_["kind"]])
+        .str.lower()
+        .map(lambda k: _KIND_NAMES.get(k, pd.NA) if not pd.isna(k) else pd.NA)
+    )
     out["kind"] = kinds.astype("string")
     kind_reason = pd.Series(
         np.where(kinds.isna(), "kind is not one of " + "/".join(INTERACTION_KINDS), None), index=frame.index
@@ -212,18 +241,25 @@ def to_customer_data(
 
 
 def empty_orders() -> pd.DataFrame:
-    return pd.DataFrame({
-        "order_id": pd.Series(dtype="string"), "customer_id": pd.Series(dtype="string"),
-        "ordered_at": pd.Series(dtype="datetime64[ns, UTC]"), "amount": pd.Series(dtype="float64"),
-        "currency": pd.Series(dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "order_id": pd.Series(dtype="string"),
+            "customer_id": pd.Series(dtype="string"),
+            "ordered_at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "amount": pd.Series(dtype="float64"),
+            "currency": pd.Series(dtype="string"),
+        }
+    )
 
 
 def empty_interactions() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": pd.Series(dtype="string"), "at": pd.Series(dtype="datetime64[ns, UTC]"),
-        "kind": pd.Categorical([], categories=list(INTERACTION_KINDS)),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "kind": pd.Categorical([], categories=list(INTERACTION_KINDS)),
+        }
+    )
 
 
 class _Problems:
@@ -245,8 +281,10 @@ class _Problems:
 
     def frame(self) -> pd.DataFrame:
         frame = pd.DataFrame(self.lines, columns=list(REJECT_COLUMNS))
-        return frame.sort_values("row", kind="stable").reset_index(drop=True).astype(
-            {"row": "int64", "column": "string", "value": "string", "reason": "string"}
+        return (
+            frame.sort_values("row", kind="stable")
+            .reset_index(drop=True)
+            .astype({"row": "int64", "column": "string", "value": "string", "reason": "string"})
         )
 
 
@@ -303,7 +341,11 @@ def _customer_keys(
     """Each row's customer_id: the id column, else the loaded customer with that phone, else with
     that BSUID (without ``customers``: the id ``load_customers`` derives from the phone, or from the
     BSUID of a customer without one)."""
-    ids = v.text(frame[mapping["customer_id"]]) if "customer_id" in mapping else pd.Series(pd.NA, index=frame.index, dtype="string")
+    ids = (
+        v.text(frame[mapping["customer_id"]])
+        if "customer_id" in mapping
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
     if "bsuid" in mapping:
         ids = _ids_by_bsuid(frame, mapping, ids, customers, problems, id_key)
     if "phone" in mapping:
@@ -318,12 +360,18 @@ def _customer_keys(
             ids = _fill_ids(ids, phone, id_key)
         problems.add(reason.where(ids.isna()), mapping["phone"], frame[mapping["phone"]])
     elif "customer_id" in mapping:
-        problems.add(pd.Series(np.where(ids.isna(), "customer id is empty", None), index=frame.index).astype("string"),
-                     mapping["customer_id"], frame[mapping["customer_id"]])
+        problems.add(
+            pd.Series(np.where(ids.isna(), "customer id is empty", None), index=frame.index).astype("string"),
+            mapping["customer_id"],
+            frame[mapping["customer_id"]],
+        )
     if customers is not None and "customer_id" in mapping:
         unknown = ids.notna() & ~ids.isin(customers["customer_id"])
-        problems.add(pd.Series(np.where(unknown, "no loaded customer has this id", None), index=frame.index).astype("string"),
-                     mapping["customer_id"], frame[mapping["customer_id"]])
+        problems.add(
+            pd.Series(np.where(unknown, "no loaded customer has this id", None), index=frame.index).astype("string"),
+            mapping["customer_id"],
+            frame[mapping["customer_id"]],
+        )
     return ids
 
 
@@ -340,8 +388,14 @@ def _bsuids(frame: pd.DataFrame, mapping: dict[str, str], problems: _Problems) -
     return values.where(good)
 
 
-def _ids_by_bsuid(frame: pd.DataFrame, mapping: dict[str, str], ids: pd.Series, customers: pd.DataFrame | None,
-                  problems: _Problems, id_key: bytes | None) -> pd.Series:
+def _ids_by_bsuid(
+    frame: pd.DataFrame,
+    mapping: dict[str, str],
+    ids: pd.Series,
+    customers: pd.DataFrame | None,
+    problems: _Problems,
+    id_key: bytes | None,
+) -> pd.Series:
     """``ids`` with the gaps filled from the rows' BSUIDs (see :func:`_customer_keys`)."""
     column = mapping["bsuid"]
     bsuid = v.text(frame[column])
@@ -351,20 +405,25 @@ def _ids_by_bsuid(frame: pd.DataFrame, mapping: dict[str, str], ids: pd.Series, 
     else:
         known = customers[["bsuid", "customer_id"]].dropna() if "bsuid" in customers else customers.iloc[:0]
         by_bsuid = pd.Series(known["customer_id"].to_numpy(), index=known["bsuid"].to_numpy())
-        ids, why = ids.fillna(bsuid.map(by_bsuid[~by_bsuid.index.duplicated()]).astype("string")), \
-            "no loaded customer has this BSUID"
+        ids, why = (
+            ids.fillna(bsuid.map(by_bsuid[~by_bsuid.index.duplicated()]).astype("string")),
+            "no loaded customer has this BSUID",
+        )
     if "phone" not in mapping:  # else the phone may still find the customer
-        problems.add(pd.Series(np.where(ids.isna(), why, None), index=frame.index).astype("string"),
-                     column, frame[column])
+        problems.add(
+            pd.Series(np.where(ids.isna(), why, None), index=frame.index).astype("string"), column, frame[column]
+        )
     return ids
 
 
-def _phones(frame: pd.DataFrame, mapping: dict[str, str], region: str, bsuid: pd.Series,
-            problems: _Problems) -> pd.Series:
+def _phones(
+    frame: pd.DataFrame, mapping: dict[str, str], region: str, bsuid: pd.Series, problems: _Problems
+) -> pd.Series:
     """The rows' E.164 phones; an empty phone is fine for a row with a BSUID, a row with neither is a reject."""
     if "phone" not in mapping:
-        problems.add(_empty(bsuid, "no phone number and no business-scoped user ID"), mapping["bsuid"],
-                     frame[mapping["bsuid"]])
+        problems.add(
+            _empty(bsuid, "no phone number and no business-scoped user ID"), mapping["bsuid"], frame[mapping["bsuid"]]
+        )
         return pd.Series(pd.NA, index=frame.index, dtype="string")
     column = mapping["phone"]
     phone, reason = normalize_phones(frame[column], region)
@@ -410,10 +469,13 @@ def _merge_customers(good: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     kept_row = good[dup].reset_index().groupby(key[dup].to_numpy(), sort=False)["row"].first()
     filled = filled.set_index(pd.Index(kept_row.reindex(filled.index).to_numpy(), name="row"))
     later = dup & key.duplicated(keep="first")
-    merges = pd.DataFrame({
-        "row": good.index[later].to_numpy(), "kept_row": key[later].map(kept_row).to_numpy(),
-        "key": key[later].to_numpy(),
-    })
+    merges = pd.DataFrame(
+        {
+            "row": good.index[later].to_numpy(),
+            "kept_row": key[later].map(kept_row).to_numpy(),
+            "key": key[later].to_numpy(),
+        }
+    )
     return pd.concat([good[~dup], filled[good.columns]]).sort_index(), merges
 
 
@@ -424,8 +486,12 @@ def _id_conflicts(good: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         return good, []
     first_row = good.reset_index().groupby("customer_id")["row"].first()
     lines = [
-        {"row": int(row), "column": "customer_id", "value": str(cid),
-         "reason": f"customer id already used by row {first_row[cid]} with another phone"}
+        {
+            "row": int(row),
+            "column": "customer_id",
+            "value": str(cid),
+            "reason": f"customer id already used by row {first_row[cid]} with another phone",
+        }
         for row, cid in good.loc[taken, "customer_id"].items()
     ]
     return good[~taken], lines
@@ -438,21 +504,33 @@ def _merge_exact(good: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.
         return good, _no_merges()
     first = good[~dup].reset_index().set_index(keys)["row"]
     key_tuples = pd.MultiIndex.from_frame(good.loc[dup, keys])
-    merges = pd.DataFrame({
-        "row": good.index[dup].to_numpy(), "kept_row": first.reindex(key_tuples).to_numpy(),
-        "key": [" / ".join(map(str, k)) for k in key_tuples],
-    })
+    merges = pd.DataFrame(
+        {
+            "row": good.index[dup].to_numpy(),
+            "kept_row": first.reindex(key_tuples).to_numpy(),
+            "key": [" / ".join(map(str, k)) for k in key_tuples],
+        }
+    )
     return good[~dup], merges
 
 
 def _no_merges() -> pd.DataFrame:
-    return pd.DataFrame({"row": pd.Series(dtype="int64"), "kept_row": pd.Series(dtype="int64"), "key": pd.Series(dtype="string")})
+    return pd.DataFrame(
+        {"row": pd.Series(dtype="int64"), "kept_row": pd.Series(dtype="int64"), "key": pd.Series(dtype="string")}
+    )
 
 
 def _result(kind, rows, problems, raw, mapping, columns, merges, notes=None) -> LoadResult:
     result = LoadResult(
-        kind=kind, rows=rows, rejects=problems.frame(), rows_in=raw.rows_in, merged=len(merges),
-        mapping=mapping, columns=columns, source=raw.source, notes=list(raw.notes if notes is None else notes),
+        kind=kind,
+        rows=rows,
+        rejects=problems.frame(),
+        rows_in=raw.rows_in,
+        merged=len(merges),
+        mapping=mapping,
+        columns=columns,
+        source=raw.source,
+        notes=list(raw.notes if notes is None else notes),
         merges=merges,
     )
     if not result.balanced:  # a bug, not bad input: never hand out rows that do not add up

@@ -126,8 +126,10 @@ def normalize_phones(
         pairs = [normalize_phone(text, default_region, strict) for text in distinct.tolist()]
         phones = np.array([p for p, _ in pairs] + [None], dtype=object)[codes]
         reasons = np.array([r for _, r in pairs] + [None], dtype=object)[codes]
-        return (pd.Series(phones, index=values.index, dtype="string"),
-                pd.Series(reasons, index=values.index, dtype="string"))
+        return (
+            pd.Series(phones, index=values.index, dtype="string"),
+            pd.Series(reasons, index=values.index, dtype="string"),
+        )
     results: dict[str, tuple[str | None, str | None]] = {}
     phones, reasons = [], []
     for value in values.tolist():
@@ -140,8 +142,10 @@ def normalize_phones(
             phone = None
         phones.append(phone)
         reasons.append(reason)
-    return (pd.Series(phones, index=values.index, dtype="string"),
-            pd.Series(reasons, index=values.index, dtype="string"))
+    return (
+        pd.Series(phones, index=values.index, dtype="string"),
+        pd.Series(reasons, index=values.index, dtype="string"),
+    )
 
 
 def phone_text(value: object) -> tuple[str | None, str | None]:
@@ -190,7 +194,9 @@ def _whole_number(number: int) -> tuple[str | None, str | None]:
     return str(number), None
 
 
-def _scientific_digits(text: str, sign: str, whole: str, fraction: str | None, exponent: str) -> tuple[str | None, str | None]:
+def _scientific_digits(
+    text: str, sign: str, whole: str, fraction: str | None, exponent: str
+) -> tuple[str | None, str | None]:
     """The digits of "4.915112345678E+12"; a mantissa too short to hold every digit is a reject
     (a spreadsheet shows "4.91511E+12" in a narrow column and saves what it shows)."""
     fraction, shift = fraction or "", int(exponent)
@@ -199,8 +205,7 @@ def _scientific_digits(text: str, sign: str, whole: str, fraction: str | None, e
     if len(fraction.rstrip("0")) > shift:
         return None, f"phone {text} has decimals: not a phone number"
     if len(fraction) < shift:
-        return None, (f"phone {text} is in scientific notation without all its digits: "
-                      "store the phone column as text")
+        return None, (f"phone {text} is in scientific notation without all its digits: store the phone column as text")
     digits = (whole + fraction)[: len(whole) + shift].lstrip("0") or "0"
     return _whole_number(int(digits)) if len(digits) <= _E164_DIGITS + 1 else (None, _TOO_LONG)
 
@@ -250,8 +255,17 @@ def _region_rules(country_code: int) -> tuple | None:
         lengths = "|".join(rf"\d{{{n}}}$" for n in sorted(set(d.possible_length or ())))
         return f"(?=(?:{lengths})){_group(d.national_number_pattern)}" if lengths else _group(d.national_number_pattern)
 
-    names = ["fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-             "voicemail"]
+    names = [
+        "fixed_line",
+        "premium_rate",
+        "toll_free",
+        "shared_cost",
+        "voip",
+        "personal_number",
+        "pager",
+        "uan",
+        "voicemail",
+    ]
     if not metadata.same_mobile_and_fixed_line_pattern:
         names.append("mobile")
     types = [p for p in (desc(getattr(metadata, name)) for name in names) if p is not None]

@@ -50,7 +50,7 @@ def mask_phone(phone: object) -> str:
     if len(digits) <= 4:
         hidden = set(digits)
     else:
-        hidden = set(digits[min(5, len(digits) - 4): -2])
+        hidden = set(digits[min(5, len(digits) - 4) : -2])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
 
 
@@ -78,7 +78,7 @@ def mask_username(username: object) -> str:
         return ""
     text = username.strip()
     at = "@" if text.startswith("@") else ""
-    return f"{at}{text[len(at):len(at) + 1]}***"
+    return f"{at}{text[len(at) : len(at) + 1]}***"
 
 
 def mask_email(email: object) -> str:

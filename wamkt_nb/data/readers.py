@@ -104,11 +104,13 @@ def _read_stream(stream: BinaryIO, label: str, sheet: str | int) -> RawTable:
         return _read_ndjson(text, label) if suffix != ".json" else read_json_text(text, label)
     encoding, bom = _text_encoding(head, label)
     if encoding is not None:  # UTF-16/32: decoded whole (such files come from Excel, not from a bulk export)
-        data = head[len(bom):] + stream.read()
+        data = head[len(bom) :] + stream.read()
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise LoadError(f"{label} starts like {encoding.upper()} text but is not: {exc.reason} at byte {exc.start}") from None
+            raise LoadError(
+                f"{label} starts like {encoding.upper()} text but is not: {exc.reason} at byte {exc.start}"
+            ) from None
         return read_csv_lines(io.StringIO(text, newline=""), label, [f"encoding {encoding.upper()}"])
     lines = _LineDecoder(chain([head], iter(lambda: stream.read(_SNIFF_BYTES), b"")), label)
     return read_csv_lines(lines, label, lines.notes)
@@ -117,8 +119,12 @@ def _read_stream(stream: BinaryIO, label: str, sheet: str | int) -> RawTable:
 def _text_encoding(head: bytes, label: str) -> tuple[str | None, bytes]:
     """(``utf-16``/``utf-32``, its BOM) for Unicode text with a byte-order mark, (None, b"") for
     byte text (UTF-8 or a legacy code page); binary data is a LoadError."""
-    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-                          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if head.startswith(bom):
             return encoding, bom
     sample = head[:65536]
@@ -129,8 +135,10 @@ def _text_encoding(head: bytes, label: str) -> tuple[str | None, bytes]:
         return encoding, b""
     controls = sum(1 for byte in sample if byte in _TEXT_CONTROLS)  # NUL included
     if controls > len(sample) // 100:  # a stray control byte in a text file is a value's problem, not the file's
-        raise LoadError(f"{label} is not a text table (binary data: {controls:,} control bytes in its first "
-                        f"{len(sample):,}): is it the right file? CSV, Excel, Parquet, JSON and NDJSON can be loaded")
+        raise LoadError(
+            f"{label} is not a text table (binary data: {controls:,} control bytes in its first "
+            f"{len(sample):,}): is it the right file? CSV, Excel, Parquet, JSON and NDJSON can be loaded"
+        )
     return None, b""
 
 
@@ -201,7 +209,8 @@ class _LineDecoder:
         if self.legacy_lines and self.utf8_lines:
             self.notes.append(
                 f"mixed encodings in {self.label}: lines {_line_list(self.legacy_lines)} are Latin-1/cp1252, "
-                f"lines {_line_list(self.utf8_lines)} UTF-8; each line was decoded on its own")
+                f"lines {_line_list(self.utf8_lines)} UTF-8; each line was decoded on its own"
+            )
         elif self.legacy_lines:
             self.notes.append("encoding Latin-1/cp1252")
         elif not any(n.startswith("encoding") for n in self.notes):
@@ -216,7 +225,7 @@ def decode_text(data: bytes, label: str) -> tuple[str, list[str]]:
     encoding, bom = _text_encoding(data[:_SNIFF_BYTES], label)
     if encoding is not None:
         try:
-            return data[len(bom):].decode(encoding), [f"encoding {encoding.upper()}"]
+            return data[len(bom) :].decode(encoding), [f"encoding {encoding.upper()}"]
         except UnicodeDecodeError as exc:
             raise LoadError(f"{label} is not valid {encoding.upper()} text: {exc.reason} at byte {exc.start}") from None
     lines = _LineDecoder([data], label)
@@ -264,30 +273,48 @@ def read_csv_lines(lines: Iterable[str], label: str, notes: list[str] | None = N
                 if header is None:
                     raise LoadError(f"{label}: the header line cannot be read ({exc})") from None
                 number += 1
-                rejects.append({"row": number, "column": "", "value": "".join(tracked.taken)[:80],
-                                "reason": _csv_error_reason(exc, first_line, reader.line_num)})
+                rejects.append(
+                    {
+                        "row": number,
+                        "column": "",
+                        "value": "".join(tracked.taken)[:80],
+                        "reason": _csv_error_reason(exc, first_line, reader.line_num),
+                    }
+                )
                 continue
         if not fields or (header is None and not "".join(fields).strip()):
             continue  # blank lines are not records
         if header is None:
             if len(fields) > MAX_COLUMNS:
-                raise LoadError(f"{label}: the header has {len(fields):,} columns (at most {MAX_COLUMNS:,} are read): "
-                                "is it a table, and is the delimiter right?")
+                raise LoadError(
+                    f"{label}: the header has {len(fields):,} columns (at most {MAX_COLUMNS:,} are read): "
+                    "is it a table, and is the delimiter right?"
+                )
             header = _unique_headers(fields)
             continue
         number += 1
         if not "".join(fields).strip():
-            rejects.append({"row": number, "column": "", "value": delimiter.join(fields)[:80],
-                            "reason": f"empty row (line {reader.line_num})"})
+            rejects.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "value": delimiter.join(fields)[:80],
+                    "reason": f"empty row (line {reader.line_num})",
+                }
+            )
             continue
-        if len(fields) > len(header) and not "".join(fields[len(header):]).strip():
+        if len(fields) > len(header) and not "".join(fields[len(header) :]).strip():
             fields = fields[: len(header)]  # trailing delimiters
         if len(fields) > len(header):
-            rejects.append({
-                "row": number, "column": "", "value": delimiter.join(fields[:40])[:80],
-                "reason": f"{len(fields):,} fields but the header has {len(header):,} "
-                          f"(line {reader.line_num}; unquoted {delimiter!r} inside a value?)",
-            })
+            rejects.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "value": delimiter.join(fields[:40])[:80],
+                    "reason": f"{len(fields):,} fields but the header has {len(header):,} "
+                    f"(line {reader.line_num}; unquoted {delimiter!r} inside a value?)",
+                }
+            )
             continue
         records.append(fields + [""] * (len(header) - len(fields)))
         rows.append(number)
@@ -406,8 +433,10 @@ def extract_records(doc: object, label: str, records_path: str | None = None) ->
     elif isinstance(doc, dict):
         key = next((k for k in RECORD_KEYS if isinstance(doc.get(k), list)), None)
         if key is None:
-            raise LoadError(f"{label}: expected a list of records or an object with one of "
-                            f"{', '.join(RECORD_KEYS)} (keys: {_keys(doc)})")
+            raise LoadError(
+                f"{label}: expected a list of records or an object with one of "
+                f"{', '.join(RECORD_KEYS)} (keys: {_keys(doc)})"
+            )
         doc = doc[key]
     if not isinstance(doc, list):
         raise LoadError(f"{label}: expected a list of records, got {type(doc).__name__}")
@@ -423,8 +452,14 @@ def records_to_table(records: list, label: str, numbers: list[int] | None = None
             good.append(record)
             rows.append(number)
         else:
-            rejects.append({"row": number, "column": "", "value": str(record)[:80],
-                            "reason": f"record is a {type(record).__name__}, not an object"})
+            rejects.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "value": str(record)[:80],
+                    "reason": f"record is a {type(record).__name__}, not an object",
+                }
+            )
     frame, failed = _flatten(good)
     if failed:
         kept = [n for i, n in enumerate(rows) if i not in failed]

@@ -19,20 +19,42 @@ HISTORY_DAYS = 548  # 18 months
 
 # country: share, calling-code prefixes (E.164 without the national number), national digits, zones
 _COUNTRIES = {
-    "DE": (0.70, ["+49151", "+49152", "+49160", "+49170", "+49171", "+49172", "+49176", "+49177"], 8,
-           ["Europe/Berlin"]),
+    "DE": (
+        0.70,
+        ["+49151", "+49152", "+49160", "+49170", "+49171", "+49172", "+49176", "+49177"],
+        8,
+        ["Europe/Berlin"],
+    ),
     "AT": (0.08, ["+43664", "+43676", "+43699"], 7, ["Europe/Vienna"]),
     "CH": (0.06, ["+4179", "+4178", "+4176"], 7, ["Europe/Zurich"]),
     "NL": (0.06, ["+3161", "+3162", "+3165"], 7, ["Europe/Amsterdam"]),
-    "US": (0.04, ["+1212", "+1312", "+1415", "+1617", "+1713"], 7,
-           ["America/New_York", "America/Chicago", "America/Los_Angeles"]),
+    "US": (
+        0.04,
+        ["+1212", "+1312", "+1415", "+1617", "+1713"],
+        7,
+        ["America/New_York", "America/Chicago", "America/Los_Angeles"],
+    ),
     "IN": (0.03, ["+9198", "+9199", "+9197"], 8, ["Asia/Kolkata"]),
     "BR": (0.03, ["+55119", "+55219"], 8, ["America/Sao_Paulo"]),
 }
 _LANGUAGE = {"DE": "de", "AT": "de", "CH": "de", "NL": "nl", "US": "en", "IN": "en", "BR": "pt"}
 _CITIES = {
-    "DE": ["Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf",
-           "Leipzig", "Dortmund", "Essen", "Bremen", "Dresden", "Hannover", "Nürnberg"],
+    "DE": [
+        "Berlin",
+        "Hamburg",
+        "München",
+        "Köln",
+        "Frankfurt am Main",
+        "Stuttgart",
+        "Düsseldorf",
+        "Leipzig",
+        "Dortmund",
+        "Essen",
+        "Bremen",
+        "Dresden",
+        "Hannover",
+        "Nürnberg",
+    ],
     "AT": ["Wien", "Graz", "Linz", "Salzburg", "Innsbruck"],
     "CH": ["Zürich", "Genf", "Basel", "Bern", "Lausanne"],
     "NL": ["Amsterdam", "Rotterdam", "Den Haag", "Utrecht", "Eindhoven"],
@@ -41,25 +63,105 @@ _CITIES = {
     "BR": ["São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba"],
 }
 _FIRST = {
-    "de": ["Anna", "Lena", "Mia", "Emma", "Sophie", "Laura", "Julia", "Sarah", "Lisa", "Hannah",
-           "Lukas", "Leon", "Jonas", "Finn", "Paul", "Felix", "Maximilian", "Jan", "Tim", "Jürgen",
-           "Özlem", "Mehmet", "Katharina", "Stefan", "Andreas", "Sabine", "Thomas", "Monika"],
+    "de": [
+        "Anna",
+        "Lena",
+        "Mia",
+        "Emma",
+        "Sophie",
+        "Laura",
+        "Julia",
+        "Sarah",
+        "Lisa",
+        "Hannah",
+        "Lukas",
+        "Leon",
+        "Jonas",
+        "Finn",
+        "Paul",
+        "Felix",
+        "Maximilian",
+        "Jan",
+        "Tim",
+        "Jürgen",
+        "Özlem",
+        "Mehmet",
+        "Katharina",
+        "Stefan",
+        "Andreas",
+        "Sabine",
+        "Thomas",
+        "Monika",
+    ],
     "nl": ["Daan", "Sem", "Lotte", "Sanne", "Bram", "Fleur", "Ruben", "Eva", "Thijs", "Noor"],
-    "en": ["James", "Emily", "Michael", "Olivia", "Priya", "Rahul", "Ananya", "Arjun", "Sarah",
-           "David", "Jessica", "Daniel"],
+    "en": [
+        "James",
+        "Emily",
+        "Michael",
+        "Olivia",
+        "Priya",
+        "Rahul",
+        "Ananya",
+        "Arjun",
+        "Sarah",
+        "David",
+        "Jessica",
+        "Daniel",
+    ],
     "pt": ["João", "Maria", "Ana", "Pedro", "Lucas", "Juliana", "Gabriel", "Camila"],
 }
 _LAST = {
-    "de": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
-           "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Schröder", "Yılmaz", "Nowak"],
+    "de": [
+        "Müller",
+        "Schmidt",
+        "Schneider",
+        "Fischer",
+        "Weber",
+        "Meyer",
+        "Wagner",
+        "Becker",
+        "Schulz",
+        "Hoffmann",
+        "Koch",
+        "Richter",
+        "Klein",
+        "Wolf",
+        "Schröder",
+        "Yılmaz",
+        "Nowak",
+    ],
     "nl": ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit"],
     "en": ["Smith", "Johnson", "Brown", "Sharma", "Patel", "Gupta", "Williams", "Miller"],
     "pt": ["Silva", "Santos", "Oliveira", "Souza", "Costa", "Pereira"],
 }
 # Local hour weights: activity peaks at 10-12 h and 20-22 h, little at night.
 _HOUR_WEIGHTS = np.array(
-    [0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.7, 3.2, 3.4, 1.9, 1.7, 1.5, 1.5, 1.6, 1.7,
-     1.9, 2.2, 3.3, 3.5, 1.5, 0.7]
+    [
+        0.3,
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        1.4,
+        1.7,
+        3.2,
+        3.4,
+        1.9,
+        1.7,
+        1.5,
+        1.5,
+        1.6,
+        1.7,
+        1.9,
+        2.2,
+        3.3,
+        3.5,
+        1.5,
+        0.7,
+    ]
 )
 _HOUR_P = _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()
 _KINDS = np.array(["read", "click", "inbound", "reply"])
@@ -152,7 +254,11 @@ def _customers(n: int, rng: np.random.Generator, now_s: float) -> tuple[pd.DataF
     kind = rng.choice(3, size=n, p=[0.12, 0.38, 0.50])
     rate = np.array([2.0, 0.55, 0.15])[kind] * rng.gamma(4.0, 0.25, n)  # orders per month
     # Churn: 55 % still active, 15 % quiet for 30-90 days, 30 % gone for 90+ days.
-    churn = rng.choice(3, size=n, p=[0.55, 0.15, 0.30], )
+    churn = rng.choice(
+        3,
+        size=n,
+        p=[0.55, 0.15, 0.30],
+    )
     churn[kind == 0] = np.where(rng.random((kind == 0).sum()) < 0.85, 0, churn[kind == 0])
     quiet_days = np.select(
         [churn == 0, churn == 1], [rng.uniform(0, 6, n), rng.uniform(31, 89, n)], rng.uniform(91, 540, n)

@@ -22,8 +22,19 @@ from dataclasses import dataclass
 import pandas as pd
 
 CUSTOMER_COLUMNS = (
-    "customer_id", "name", "first_name", "last_name", "phone", "email", "language",
-    "timezone", "country", "city", "opted_in", "opt_in_at", "signup_at",
+    "customer_id",
+    "name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "language",
+    "timezone",
+    "country",
+    "city",
+    "opted_in",
+    "opt_in_at",
+    "signup_at",
 )
 ORDER_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "currency")
 INTERACTION_COLUMNS = ("customer_id", "at", "kind")

@@ -38,8 +38,10 @@ def read_sql_table(url: str, query: str) -> RawTable:
         raise LoadError("a SQL source needs a query, e.g. SELECT * FROM customers")
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
-        raise LoadError(f"{shown} is not a supported database URL: use sqlite:///file.db, "
-                        "duckdb:///file.duckdb (or duckdb:// for files queried directly) or postgresql://...")
+        raise LoadError(
+            f"{shown} is not a supported database URL: use sqlite:///file.db, "
+            "duckdb:///file.duckdb (or duckdb:// for files queried directly) or postgresql://..."
+        )
     try:
         columns, rows = _FETCH[scheme](url, query)
     except LoadError:
@@ -79,8 +81,13 @@ def _userinfo_end(url: str) -> tuple[str, str, int]:
     return scheme, rest, rest.rfind("@", 0, authority_end)
 
 
-def load_customers_sql(url: str, query: str, mapping: Mapping[str, str | None] | None = None,
-                       default_region: str = DEFAULT_REGION, id_key: bytes | None = None) -> LoadResult:
+def load_customers_sql(
+    url: str,
+    query: str,
+    mapping: Mapping[str, str | None] | None = None,
+    default_region: str = DEFAULT_REGION,
+    id_key: bytes | None = None,
+) -> LoadResult:
     """``load_customers`` over a query's result: good rows plus rejected rows with reasons."""
     return load_customers(read_sql_table(url, query), mapping, default_region, id_key=id_key)
 

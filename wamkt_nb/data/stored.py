@@ -65,8 +65,10 @@ def write_customer_data(store: Store, data: CustomerData) -> None:
         _insert(conn, "orders", order_columns, _rows(data.orders, order_columns))
         _insert(conn, "interactions", list(INTERACTION_COLUMNS), _rows(data.interactions, list(INTERACTION_COLUMNS)))
         _record_identities(conn, customers)
-        conn.execute("INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
-                     (time.time(), len(customers), len(data.orders), len(data.interactions)))
+        conn.execute(
+            "INSERT INTO customer_imports (imported_at, customers, orders, interactions) VALUES (?, ?, ?, ?)",
+            (time.time(), len(customers), len(data.orders), len(data.interactions)),
+        )
     for table in _SELECT:  # the snapshots now, so no dashboard's first visit waits for them
         _imported(store, table)
 
@@ -79,10 +81,20 @@ def read_customer_data(store: Store) -> CustomerData:
         keys = customer_keys(store, customers["phone"], customers.get("bsuid"))
         now_opted = keys.map(consent.set_index("phone")["marketing"].astype(bool))
         customers["opted_in"] = now_opted.fillna(customers["opted_in"]).astype(bool)
-    orders = pd.concat([_imported(store, "orders"), _typed(store.read_frame(
-        "SELECT order_id, customer_id, ordered_at, amount, currency FROM flowback_orders"))], ignore_index=True)
-    interactions = pd.concat([_imported(store, "interactions"), _typed(store.read_frame(
-        "SELECT customer_id, at, kind FROM flowback_interactions"))], ignore_index=True)
+    orders = pd.concat(
+        [
+            _imported(store, "orders"),
+            _typed(store.read_frame("SELECT order_id, customer_id, ordered_at, amount, currency FROM flowback_orders")),
+        ],
+        ignore_index=True,
+    )
+    interactions = pd.concat(
+        [
+            _imported(store, "interactions"),
+            _typed(store.read_frame("SELECT customer_id, at, kind FROM flowback_interactions")),
+        ],
+        ignore_index=True,
+    )
     return CustomerData(
         customers=customers,
         orders=orders.astype({"amount": "float64"}),
@@ -98,8 +110,13 @@ def _record_identities(conn, customers: pd.DataFrame) -> None:
     named = customers[customers["bsuid"].notna()]
     usernames = named["username"] if "username" in named else pd.Series(pd.NA, index=named.index)
     for phone, bsuid, username in zip(named["phone"], named["bsuid"], usernames):
-        resolve_identity(conn, phone=None if pd.isna(phone) else str(phone), bsuid=str(bsuid),
-                         username=None if pd.isna(username) else str(username), at=time.time())
+        resolve_identity(
+            conn,
+            phone=None if pd.isna(phone) else str(phone),
+            bsuid=str(bsuid),
+            username=None if pd.isna(username) else str(username),
+            at=time.time(),
+        )
 
 
 def _imported(store: Store, table: str) -> pd.DataFrame:
@@ -108,8 +125,9 @@ def _imported(store: Store, table: str) -> pd.DataFrame:
     the row count and the highest row number tell a current snapshot from a stale one (also one left
     beside a database that was deleted and written again) without scanning the rows' values."""
     latest = "FROM customer_imports ORDER BY import_id DESC LIMIT 1"
-    fingerprint = (f"SELECT (SELECT import_id {latest}), (SELECT imported_at {latest}), COUNT(*), MAX(row_no)"
-                   f" FROM {table}")
+    fingerprint = (
+        f"SELECT (SELECT import_id {latest}), (SELECT imported_at {latest}), COUNT(*), MAX(row_no) FROM {table}"
+    )
 
     def load() -> pd.DataFrame:
         frame = store.read_frame(_SELECT[table])
@@ -143,10 +161,13 @@ def _insert(conn, table: str, columns: list[str], rows: Iterable[tuple]) -> None
     columns = [*columns, "row_no"]
     upsert = ""
     if table in _KEY:
-        upsert = (f" ON CONFLICT ({_KEY[table]}) DO UPDATE SET "
-                  + ", ".join(f"{c} = excluded.{c}" for c in columns if c != _KEY[table]))
-    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){upsert}",
-                     ((*row, i) for i, row in enumerate(rows)))
+        upsert = f" ON CONFLICT ({_KEY[table]}) DO UPDATE SET " + ", ".join(
+            f"{c} = excluded.{c}" for c in columns if c != _KEY[table]
+        )
+    conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){upsert}",
+        ((*row, i) for i, row in enumerate(rows)),
+    )
 
 
 def _extra_json(customers: pd.DataFrame, extra: list[str], i: int) -> str:

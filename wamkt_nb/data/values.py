@@ -20,23 +20,78 @@ import pandas as pd
 _TRUE = {"1", "true", "yes", "y", "ja", "j", "x", "wahr", "optin", "optedin", "ok", "✓", "✔", "granted", "1.0"}
 _FALSE = {"0", "false", "no", "n", "nein", "falsch", "optout", "optedout", "-", "denied", "0.0"}
 _COUNTRY_NAMES = {
-    "deutschland": "DE", "germany": "DE", "osterreich": "AT", "oesterreich": "AT", "austria": "AT",
-    "schweiz": "CH", "switzerland": "CH", "niederlande": "NL", "netherlands": "NL", "holland": "NL",
-    "usa": "US", "unitedstates": "US", "vereinigtestaaten": "US", "indien": "IN", "india": "IN",
-    "brasilien": "BR", "brazil": "BR", "frankreich": "FR", "france": "FR", "italien": "IT",
-    "italy": "IT", "spanien": "ES", "spain": "ES", "polen": "PL", "poland": "PL", "belgien": "BE",
-    "belgium": "BE", "turkei": "TR", "tuerkei": "TR", "turkey": "TR", "grossbritannien": "GB",
-    "unitedkingdom": "GB", "uk": "GB", "england": "GB",
+    "deutschland": "DE",
+    "germany": "DE",
+    "osterreich": "AT",
+    "oesterreich": "AT",
+    "austria": "AT",
+    "schweiz": "CH",
+    "switzerland": "CH",
+    "niederlande": "NL",
+    "netherlands": "NL",
+    "holland": "NL",
+    "usa": "US",
+    "unitedstates": "US",
+    "vereinigtestaaten": "US",
+    "indien": "IN",
+    "india": "IN",
+    "brasilien": "BR",
+    "brazil": "BR",
+    "frankreich": "FR",
+    "france": "FR",
+    "italien": "IT",
+    "italy": "IT",
+    "spanien": "ES",
+    "spain": "ES",
+    "polen": "PL",
+    "poland": "PL",
+    "belgien": "BE",
+    "belgium": "BE",
+    "turkei": "TR",
+    "tuerkei": "TR",
+    "turkey": "TR",
+    "grossbritannien": "GB",
+    "unitedkingdom": "GB",
+    "uk": "GB",
+    "england": "GB",
 }
 _LANGUAGE_NAMES = {
-    "deutsch": "de", "german": "de", "englisch": "en", "english": "en", "niederlandisch": "nl",
-    "dutch": "nl", "nederlands": "nl", "portugiesisch": "pt", "portuguese": "pt", "franzosisch": "fr",
-    "french": "fr", "spanisch": "es", "spanish": "es", "italienisch": "it", "italian": "it",
-    "turkisch": "tr", "turkish": "tr", "polnisch": "pl", "polish": "pl",
+    "deutsch": "de",
+    "german": "de",
+    "englisch": "en",
+    "english": "en",
+    "niederlandisch": "nl",
+    "dutch": "nl",
+    "nederlands": "nl",
+    "portugiesisch": "pt",
+    "portuguese": "pt",
+    "franzosisch": "fr",
+    "french": "fr",
+    "spanisch": "es",
+    "spanish": "es",
+    "italienisch": "it",
+    "italian": "it",
+    "turkisch": "tr",
+    "turkish": "tr",
+    "polnisch": "pl",
+    "polish": "pl",
 }
 _COUNTRY_LANGUAGE = {
-    "DE": "de", "AT": "de", "CH": "de", "LI": "de", "NL": "nl", "BE": "nl", "FR": "fr", "ES": "es",
-    "MX": "es", "AR": "es", "IT": "it", "PT": "pt", "BR": "pt", "PL": "pl", "TR": "tr",
+    "DE": "de",
+    "AT": "de",
+    "CH": "de",
+    "LI": "de",
+    "NL": "nl",
+    "BE": "nl",
+    "FR": "fr",
+    "ES": "es",
+    "MX": "es",
+    "AR": "es",
+    "IT": "it",
+    "PT": "pt",
+    "BR": "pt",
+    "PL": "pl",
+    "TR": "tr",
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ISO_DAY_FIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y")
@@ -44,6 +99,7 @@ _ISO_DAY_FIRST = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d.%m.%y",
 
 def text(values: pd.Series) -> pd.Series:
     """Stripped strings; empty strings, None and NaN become NA. Integral floats lose '.0'."""
+
     def one(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
             return pd.NA
@@ -60,6 +116,7 @@ def text(values: pd.Series) -> pd.Series:
 
 def yes_no(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
     """Booleans from yes/no/ja/nein/1/0/x/true (empty -> False); anything else gets a reason."""
+
     def one(v: object) -> tuple[bool, object]:
         if isinstance(v, (bool, np.bool_)):
             return bool(v), pd.NA
@@ -71,8 +128,7 @@ def yes_no(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
         return False, f"{label} value {v!r} is not yes/no"
 
     flags, reasons = _unzip(_each(values, one), len(values))
-    return (pd.Series(flags, index=values.index, dtype=bool),
-            pd.Series(reasons, index=values.index, dtype="string"))
+    return (pd.Series(flags, index=values.index, dtype=bool), pd.Series(reasons, index=values.index, dtype="string"))
 
 
 def timestamps(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
@@ -97,13 +153,16 @@ def timestamps(values: pd.Series, label: str) -> tuple[pd.Series, pd.Series]:
 
 def amounts(values: pd.Series, label: str = "amount") -> tuple[pd.Series, pd.Series]:
     """Money amounts from numbers or text like '1.234,56 €', 'EUR 12.50', '12,5'; >= 0."""
+
     def one(v: object) -> tuple[float, object]:
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
             number = float(v)
         else:
             s = re.sub(r"[^\d,.\-]", "", str(v) if not pd.isna(v) else "")
             if not re.search(r"\d", s):
-                return np.nan, f"{label} {v!r} is not a number" if not pd.isna(v) and str(v).strip() else f"{label} is empty"
+                return np.nan, f"{label} {v!r} is not a number" if not pd.isna(v) and str(
+                    v
+                ).strip() else f"{label} is empty"
             if "," in s and "." in s:  # the later one is the decimal separator
                 s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
             elif "," in s:  # German decimal comma
@@ -121,12 +180,15 @@ def amounts(values: pd.Series, label: str = "amount") -> tuple[pd.Series, pd.Ser
         return round(number, 2), pd.NA
 
     numbers, reasons = _unzip(_each(values, one), len(values))
-    return (pd.Series(numbers, index=values.index, dtype="float64"),
-            pd.Series(reasons, index=values.index, dtype="string"))
+    return (
+        pd.Series(numbers, index=values.index, dtype="float64"),
+        pd.Series(reasons, index=values.index, dtype="string"),
+    )
 
 
 def country_codes(values: pd.Series) -> pd.Series:
     """ISO alpha-2 codes from codes or English/German names; NA when unknown."""
+
     def one(v: object) -> object:
         if pd.isna(v):
             return pd.NA
@@ -141,6 +203,7 @@ def country_codes(values: pd.Series) -> pd.Series:
 
 def language_codes(values: pd.Series) -> pd.Series:
     """Two-letter language codes from 'de', 'de-DE', 'Deutsch', 'English'; NA when unknown."""
+
     def one(v: object) -> object:
         if pd.isna(v):
             return pd.NA

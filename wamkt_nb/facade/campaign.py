@@ -42,16 +42,28 @@ Message = MessageSpec | Template | Mapping[str, MessageSpec | Template]
 
 
 def _spec(message: MessageSpec | Template) -> MessageSpec:
-    return message if isinstance(message, MessageSpec) else MessageSpec(category=message.category.lower(),
-                                                                        template={"*": message})
+    return (
+        message
+        if isinstance(message, MessageSpec)
+        else MessageSpec(category=message.category.lower(), template={"*": message})
+    )
 
 
 class Campaign:
     """A campaign composed for a segment (``audience``), or one saved by an earlier dry run."""
 
-    def __init__(self, workspace: Workspace, name: str, segment_name: str | None,
-                 audience: pd.DataFrame | None, message: Message | None, *, title: str | None = None,
-                 experiment_key: str | None = None, design: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str,
+        segment_name: str | None,
+        audience: pd.DataFrame | None,
+        message: Message | None,
+        *,
+        title: str | None = None,
+        experiment_key: str | None = None,
+        design: Mapping[str, Any] | None = None,
+    ) -> None:
         if ":" in name or not name.strip():
             raise ValueError(f"campaign name {name!r} must be non-empty and contain no ':'")
         self.workspace, self.name, self.segment_name = workspace, name, segment_name
@@ -76,8 +88,14 @@ class Campaign:
     def __repr__(self) -> str:
         return f"Campaign({self.name!r}, {self.status})"
 
-    def retarget(self, state: str, within_days: float | None = None, *, save_as: str | None = None,
-                 include_inactive: bool = False) -> Segment:
+    def retarget(
+        self,
+        state: str,
+        within_days: float | None = None,
+        *,
+        save_as: str | None = None,
+        include_inactive: bool = False,
+    ) -> Segment:
         """The recipients of this campaign in ``state`` (e.g. ``"read_no_reply"``; the states are
         :data:`wamkt_nb.segments.engagement.STATES`) whose message went out within the last
         ``within_days`` (None: ever), as a segment for :meth:`Workspace.campaign`; ``save_as`` also
@@ -117,11 +135,24 @@ class Campaign:
         """The dry run of the whole audience, or of its ``first`` customers."""
         audience, messages = self._composed()
         ws = self.workspace
-        return dry_run(audience if first is None else audience.head(first), messages, now=ws.clock.now(),
-                       store=ws.store, campaign_id=self.name, **options)
+        return dry_run(
+            audience if first is None else audience.head(first),
+            messages,
+            now=ws.clock.now(),
+            store=ws.store,
+            campaign_id=self.name,
+            **options,
+        )
 
-    def dry_run(self, *, schedule: str = "best_hour", pace: str = "safe", policy: Policy | None = None,
-                retry_held: bool = False, **options: Any) -> DryRunReport:
+    def dry_run(
+        self,
+        *,
+        schedule: str = "best_hour",
+        pace: str = "safe",
+        policy: Policy | None = None,
+        retry_held: bool = False,
+        **options: Any,
+    ) -> DryRunReport:
         """Plan every recipient (who is excluded and why, when each gets it, the cost) and save the plan
         in the ledger under the campaign's name; nothing is sent. ``retry_held``: a message Meta holds
         back (131049) is sent once more no sooner than 24 h later, through the 24 h marketing cap."""
@@ -129,19 +160,27 @@ class Campaign:
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
             ledger.discard_unsent(store, self.name)
-        design = ((self.design or {}) | self.test_plan.sample.spec() | {"metric": self.metric} if self.test_plan
-                  else self.design)
-        ledger.create_campaign(store, report.plan, name=self.title, now=now, campaign_id=self.name,
-                               segment_name=self.segment_name,
-                               experiment_key=self.experiment_key if self.is_experiment else None,
-                               spec=None if design is None else {"experiment": design})
+        design = (
+            (self.design or {}) | self.test_plan.sample.spec() | {"metric": self.metric}
+            if self.test_plan
+            else self.design
+        )
+        ledger.create_campaign(
+            store,
+            report.plan,
+            name=self.title,
+            now=now,
+            campaign_id=self.name,
+            segment_name=self.segment_name,
+            experiment_key=self.experiment_key if self.is_experiment else None,
+            spec=None if design is None else {"experiment": design},
+        )
         if retry_held:
             ledger.set_held_retry(store, self.name)
         self.report = report
         return report
 
-    def plan_test(self, mde: float, *, metric: str = "read", baseline: float | None = None,
-                  **design: Any) -> TestPlan:
+    def plan_test(self, mde: float, *, metric: str = "read", baseline: float | None = None, **design: Any) -> TestPlan:
         """Size an A/B test of the campaign's arms to detect ``mde`` (relative) on ``metric``.
 
         Without ``baseline``: the read rate of these customers on earlier marketing messages (the
@@ -152,8 +191,7 @@ class Campaign:
         if baseline is None:
             baseline = self._baseline(metric)
         self.metric = metric
-        self.test_plan = plan_test(baseline, mde, len(self.audience), metric=metric,
-                                   **{"relative": True} | design)
+        self.test_plan = plan_test(baseline, mde, len(self.audience), metric=metric, **{"relative": True} | design)
         return self.test_plan
 
     def _baseline(self, metric: str) -> float:
@@ -167,15 +205,17 @@ class Campaign:
         texts = [t.body for t in first.template.values()] if first.template else list((first.text or {}).values())
         text = texts[0] if texts else ""
         hour = int(self.workspace.now().hour)
-        return float(outcome_probabilities(audience, metric, text=text, local_hour=hour,
-                                           params=self.workspace.behaviour).mean())
+        return float(
+            outcome_probabilities(audience, metric, text=text, local_hour=hour, params=self.workspace.behaviour).mean()
+        )
 
     # -- sending --------------------------------------------------------------------------------
     def _options(self, pace: str | float, **options: Any) -> SendOptions:
         return self.workspace.send_options(pace, **options)
 
-    def send(self, pace: str | float = "safe", *, display: str | None = None, submit: bool | None = None,
-             **options: Any) -> Any:
+    def send(
+        self, pace: str | float = "safe", *, display: str | None = None, submit: bool | None = None, **options: Any
+    ) -> Any:
         """Send (or resume) the saved plan. With a worker (``submit=True``, or the ``worker`` setting)
         this is :meth:`submit`. Otherwise it runs in this process: in Jupyter it shows the send widget
         and returns it (its ``task`` runs on the kernel's loop); elsewhere it blocks with a one-line
@@ -248,6 +288,11 @@ def _display() -> str:
 def _line_printer() -> Callable[[Progress], None]:
     def show(p: Progress) -> None:
         left = p.counts["planned"] + p.counts["in_flight"]
-        print(f"\r[{p.status}] {p.done:,}/{p.total:,} final · {left:,} left · {p.rate:,.1f} msg/s",
-              end="", file=sys.stdout, flush=True)
+        print(
+            f"\r[{p.status}] {p.done:,}/{p.total:,} final · {left:,} left · {p.rate:,.1f} msg/s",
+            end="",
+            file=sys.stdout,
+            flush=True,
+        )
+
     return show

@@ -33,9 +33,9 @@ from ..segments import add_engagement, evaluate, preset
 from ..segments.presets import PRESETS
 from ..segments.rules import Node
 from ..segments.saved import list_segments, load_segment, save_segment
+from ..serving.wiring import SandboxLink, connect_sandbox
 from ..settings import Settings, load_settings
 from ..store import Store, open_store
-from ..serving.wiring import SandboxLink, connect_sandbox
 from ..workspace import database_path, workspace_dir
 from .campaign import Campaign, Message
 
@@ -69,10 +69,21 @@ class Workspace:
     ``clock`` (a :class:`SimulatedClock` at the history's start).
     """
 
-    def __init__(self, settings: Settings | None = None, *, directory: Path | None = None, database: Path | None = None,
-                 store: Store | None = None, now: Any = None, clock: Clock | None = None, sample_size: int = 2_000,
-                 behaviour: BehaviourParams | None = None, templates: Sequence[Template] = (),
-                 customers: CustomerData | None = None, sandbox_config: SandboxConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        directory: Path | None = None,
+        database: Path | None = None,
+        store: Store | None = None,
+        now: Any = None,
+        clock: Clock | None = None,
+        sample_size: int = 2_000,
+        behaviour: BehaviourParams | None = None,
+        templates: Sequence[Template] = (),
+        customers: CustomerData | None = None,
+        sandbox_config: SandboxConfig | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self.mode = "sandbox" if self.settings.sandbox else "live"
         if (now is not None or clock is not None) and self.mode == "live":
@@ -143,10 +154,18 @@ class Workspace:
         save_segment(self.store, name, rule, include_inactive, clock=self.clock)
 
     # -- campaigns ----------------------------------------------------------------------------
-    def campaign(self, segment: Segment | str | pd.DataFrame | None = None, message: Message | None = None, *,
-                 name: str | None = None, params: Mapping[str, Any] | None = None, title: str | None = None,
-                 segment_name: str | None = None, experiment_key: str | None = None,
-                 design: Mapping[str, Any] | None = None) -> Campaign:
+    def campaign(
+        self,
+        segment: Segment | str | pd.DataFrame | None = None,
+        message: Message | None = None,
+        *,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        segment_name: str | None = None,
+        experiment_key: str | None = None,
+        design: Mapping[str, Any] | None = None,
+    ) -> Campaign:
         """Compose a campaign for ``segment`` with ``message``, or (``message`` left out) open the
         campaign saved under the name ``segment`` (or ``name``) by an earlier dry run.
 
@@ -168,8 +187,16 @@ class Workspace:
             chosen = segment if isinstance(segment, Segment) else self.segment(segment)
             segment_name = segment_name or chosen.name
         audience = chosen.customers.assign(**dict(params or {}))
-        return Campaign(self, name or chosen.name, segment_name, audience, message, title=title,
-                        experiment_key=experiment_key, design=design)
+        return Campaign(
+            self,
+            name or chosen.name,
+            segment_name,
+            audience,
+            message,
+            title=title,
+            experiment_key=experiment_key,
+            design=design,
+        )
 
     def campaigns(self) -> list[str]:
         """Names (ids) of the campaigns in the ledger, newest first."""
@@ -207,8 +234,13 @@ class Workspace:
             raise ValueError("a live workspace has no sandbox")
         if self._sandbox is None:
             customers = self.sandbox_customers if self.sandbox_customers is not None else self.customers
-            sandbox = Sandbox(customers=customers, clock=self.clock, params=self.behaviour, config=self.sandbox_config,
-                              templates=default_templates() + [_approved(t) for t in self.extra_templates])
+            sandbox = Sandbox(
+                customers=customers,
+                clock=self.clock,
+                params=self.behaviour,
+                config=self.sandbox_config,
+                templates=default_templates() + [_approved(t) for t in self.extra_templates],
+            )
             sandbox.start()
             self._sandbox = sandbox
             self._link = connect_sandbox(sandbox, self.store)
@@ -272,8 +304,12 @@ class Workspace:
         live = self.mode == "live"
         # no account can be restricted in the sandbox: any pace there; live, above 50/s must be confirmed
         options.setdefault("confirm_high_rate", not live)
-        return SendOptions(phone_number_ids=self.phone_number_ids, pace=pace,
-                           max_rate=self.settings.max_rate if live else None, **options)
+        return SendOptions(
+            phone_number_ids=self.phone_number_ids,
+            pace=pace,
+            max_rate=self.settings.max_rate if live else None,
+            **options,
+        )
 
     def send_due(self, pace: str | float = "safe", **options: Any) -> dict[str, Progress]:
         """Send, in this process and on the workspace's clock, every campaign with rows due now (a
@@ -285,6 +321,7 @@ class Workspace:
         done: dict[str, Progress] = {}
         ledger.requeue_due_held(self.store, self.clock.now())
         for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
+
             async def run(campaign_id: str = campaign_id) -> Progress:
                 async with self.async_client() as client:
                     return await send_campaign(self.store, client, campaign_id, send, clock=self.clock)
@@ -321,8 +358,14 @@ STEP_SECONDS = 120.0
 
 def _approved(template: Template) -> dict[str, Any]:
     """A local template as the sandbox's library holds an approved one."""
-    return {"name": template.name, "language": template.language, "category": template.category,
-            "status": "APPROVED", "parameter_format": template.parameter_format, "components": template.to_api()}
+    return {
+        "name": template.name,
+        "language": template.language,
+        "category": template.category,
+        "status": "APPROVED",
+        "parameter_format": template.parameter_format,
+        "components": template.to_api(),
+    }
 
 
 def _epoch(now: Any) -> float:

@@ -11,7 +11,15 @@ from .queries import (
 )
 
 __all__ = [
-    "RED_AFTER_SECONDS", "TemplateChoice", "WindowClosedError", "answer", "answer_async", "campaign_choices",
+    "RED_AFTER_SECONDS",
+    "TemplateChoice",
+    "WindowClosedError",
+    "answer",
+    "answer_async",
+    "campaign_choices",
     "compose_answer",
-    "first_response_times", "inbox_summary", "load_messages", "open_conversations",
+    "first_response_times",
+    "inbox_summary",
+    "load_messages",
+    "open_conversations",
 ]

@@ -34,9 +34,12 @@ def compose_answer(
     if text and window_open(store, phone, now):
         return text_message(phone, text)
     if template is not None:
-        return template_message(phone, template.name, template.language,
-                                body_params=(dict(template.params) if isinstance(template.params, dict)
-                                             else list(template.params)) or None)
+        return template_message(
+            phone,
+            template.name,
+            template.language,
+            body_params=(dict(template.params) if isinstance(template.params, dict) else list(template.params)) or None,
+        )
     if text:
         raise WindowClosedError(
             f"the 24 h service window of {phone[:6]}… is closed: only an approved template can be sent"
@@ -45,8 +48,14 @@ def compose_answer(
 
 
 async def answer_async(
-    store: Store, sender: MessageSender, phone: str, *, text: str | None = None,
-    template: TemplateChoice | None = None, agent: str = "team", phone_number_id: str | None = None,
+    store: Store,
+    sender: MessageSender,
+    phone: str,
+    *,
+    text: str | None = None,
+    template: TemplateChoice | None = None,
+    agent: str = "team",
+    phone_number_id: str | None = None,
     clock: Clock | None = None,
 ) -> ReplyOutcome:
     """Record and send an agent's answer through an async sender (e.g. ``AsyncCloudClient``)."""
@@ -55,8 +64,16 @@ async def answer_async(
     payload = compose_answer(store, phone, now, text, template)
     last = store.query("SELECT wamid FROM inbound_messages WHERE phone = ? ORDER BY timestamp DESC LIMIT 1", (phone,))
     with store.transaction() as conn:
-        reply_id = queue_reply(conn, phone=phone, kind="agent", payload=payload, phone_number_id=phone_number_id,
-                               now=now, source=agent, in_reply_to=last[0][0] if last else None)
+        reply_id = queue_reply(
+            conn,
+            phone=phone,
+            kind="agent",
+            payload=payload,
+            phone_number_id=phone_number_id,
+            now=now,
+            source=agent,
+            in_reply_to=last[0][0] if last else None,
+        )
     return await deliver_reply(store, sender, reply_id, clock=clock, default_phone_number_id=phone_number_id)
 
 

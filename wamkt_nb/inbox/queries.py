@@ -21,8 +21,19 @@ RED_AFTER_SECONDS = 2 * 3600.0
 
 VALUE_RANK = {"over_200": 3, "50_200": 2, "under_50": 1, "none": 0}
 OPEN_COLUMNS = (
-    "phone", "name", "customer_id", "last_message", "messages", "started_at", "waiting_min", "red",
-    "needs_human", "window_open", "avg_order_value", "total_spend", "order_value_band",
+    "phone",
+    "name",
+    "customer_id",
+    "last_message",
+    "messages",
+    "started_at",
+    "waiting_min",
+    "red",
+    "needs_human",
+    "window_open",
+    "avg_order_value",
+    "total_spend",
+    "order_value_band",
 )
 
 
@@ -33,23 +44,27 @@ def _utc(seconds: pd.Series) -> pd.Series:
 LOOKBACK_DAYS = 30.0
 """Conversations that started longer ago than this are left out of the inbox (and its figures)."""
 
+
 def campaign_choices(store: Store) -> list[tuple[str, str]]:
     """(label, campaign_id) of every campaign, newest first: the inbox's campaign filter."""
     return [(f"{name} ({cid})", cid) for cid, name in campaign_names(store)]
 
 
-def load_messages(store: Store, since: float = 0.0,
-                  campaign_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_messages(
+    store: Store, since: float = 0.0, campaign_id: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inbound messages since ``since`` (phone, timestamp, text, profile_name, wamid) and our answers (phone, at);
     with ``campaign_id`` only those of customers the campaign reached."""
     inbound = store.read_frame(
         "SELECT wamid, phone, timestamp, text, profile_name FROM inbound_messages WHERE timestamp >= ?"
-        " ORDER BY timestamp", (since,)
+        " ORDER BY timestamp",
+        (since,),
     )
     responses = store.read_frame(
         "SELECT phone, COALESCE(accepted_at, created_at) AS at, kind FROM replies WHERE state != 'failed'"
         " AND created_at >= ? AND reply_id NOT IN (SELECT reply_id FROM autoreply_log WHERE action = 'handover'"
-        " AND reply_id IS NOT NULL) ORDER BY at", (since,)
+        " AND reply_id IS NOT NULL) ORDER BY at",
+        (since,),
     )
     if campaign_id is not None:
         reached = reached_phones(store, campaign_id)
@@ -89,8 +104,9 @@ def open_conversations(
     table = table.loc[~table["answered"]].copy()
     if table.empty:
         return pd.DataFrame(columns=list(OPEN_COLUMNS))
-    last = inbound.groupby("phone").agg(last_message=("text", "last"), profile_name=("profile_name", "last"),
-                                        last_at=("timestamp", "max"))
+    last = inbound.groupby("phone").agg(
+        last_message=("text", "last"), profile_name=("profile_name", "last"), last_at=("timestamp", "max")
+    )
     table = table.join(last, on="phone")
     handovers = store.read_frame(
         "SELECT phone, MAX(at) AS at FROM autoreply_log WHERE action = 'handover' GROUP BY phone"
@@ -123,11 +139,17 @@ def first_response_times(store: Store, now: float, lookback_days: float = LOOKBA
     return conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"))
 
 
-def inbox_summary(store: Store, now: float, red_after_seconds: float = RED_AFTER_SECONDS,
-                  lookback_days: float = LOOKBACK_DAYS, campaign_id: str | None = None) -> pd.DataFrame:
+def inbox_summary(
+    store: Store,
+    now: float,
+    red_after_seconds: float = RED_AFTER_SECONDS,
+    lookback_days: float = LOOKBACK_DAYS,
+    campaign_id: str | None = None,
+) -> pd.DataFrame:
     """One row for recent conversations (of ``campaign_id``'s reached customers when given): count, answered,
     median/p90 first response, within 5 min, open, red."""
     inbound, responses = load_messages(store, now - lookback_days * 86400, campaign_id)
-    table = conversations(inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"),
-                          pd.Timedelta(seconds=red_after_seconds))
+    table = conversations(
+        inbound, responses, pd.Timestamp(now, unit="s", tz="UTC"), pd.Timedelta(seconds=red_after_seconds)
+    )
     return service_summary(table)

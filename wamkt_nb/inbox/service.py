@@ -31,9 +31,12 @@ def conversations(
     right = right.astype({"phone": left["phone"].dtype}) if len(left) else right
     matched = pd.merge_asof(left, right, left_on="timestamp", right_on="at", by="phone", direction="forward")
     matched["at"] = pd.to_datetime(matched["at"], utc=True)
-    table = matched.groupby(["phone", "at"], dropna=False, sort=False).agg(
-        started_at=("timestamp", "min"), messages=("timestamp", "size")
-    ).reset_index().rename(columns={"at": "first_response_at"})
+    table = (
+        matched.groupby(["phone", "at"], dropna=False, sort=False)
+        .agg(started_at=("timestamp", "min"), messages=("timestamp", "size"))
+        .reset_index()
+        .rename(columns={"at": "first_response_at"})
+    )
     now = pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now
     table["answered"] = table["first_response_at"].notna()
@@ -42,8 +45,7 @@ def conversations(
     table["waiting_min"] = waiting.where(~table["answered"])
     table["red"] = ~table["answered"] & (waiting > red_after.total_seconds() / 60)
     return table.sort_values("started_at").reset_index(drop=True)[
-        ["phone", "started_at", "messages", "first_response_at", "first_response_min", "answered",
-         "waiting_min", "red"]
+        ["phone", "started_at", "messages", "first_response_at", "first_response_min", "answered", "waiting_min", "red"]
     ]
 
 
@@ -53,12 +55,16 @@ def service_summary(table: pd.DataFrame, answer_within: pd.Timedelta = ANSWER_WI
     frt = table.loc[table["answered"], "first_response_min"]
     n = len(table)
     limit = answer_within.total_seconds() / 60
-    return pd.DataFrame([{
-        "conversations": n,
-        "answered": int(table["answered"].sum()),
-        "median_first_response_min": float(frt.median()) if len(frt) else np.nan,
-        "p90_first_response_min": float(frt.quantile(0.9)) if len(frt) else np.nan,
-        "share_in_time": float((frt <= limit).sum() / n) if n else np.nan,
-        "open": int((~table["answered"]).sum()),
-        "red_flags": int(table["red"].sum()),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "conversations": n,
+                "answered": int(table["answered"].sum()),
+                "median_first_response_min": float(frt.median()) if len(frt) else np.nan,
+                "p90_first_response_min": float(frt.quantile(0.9)) if len(frt) else np.nan,
+                "share_in_time": float((frt <= limit).sum() / n) if n else np.nan,
+                "open": int((~table["answered"]).sum()),
+                "red_flags": int(table["red"].sum()),
+            }
+        ]
+    )

@@ -21,8 +21,17 @@ from ..store import Store
 from .errors import LedgerError
 from .states import HOLDOUT
 
-PLAN_COLUMNS = ("customer_id", "phone", "outcome", "reason", "category", "message_type", "body",
-                "payload", "planned_at")
+PLAN_COLUMNS = (
+    "customer_id",
+    "phone",
+    "outcome",
+    "reason",
+    "category",
+    "message_type",
+    "body",
+    "payload",
+    "planned_at",
+)
 CATEGORIES = ("marketing", "utility", "authentication", "service")
 
 
@@ -60,14 +69,14 @@ def _validate_plan(plan: pd.DataFrame) -> None:
     bad_outcome = ~plan["outcome"].isin(["send", "excluded", "later"])
     if bad_outcome.any():
         row = plan.index[bad_outcome][0]
-        raise LedgerError(f"plan row {row}: outcome must be send, excluded or later, "
-                          f"not {plan.at[row, 'outcome']!r}")
+        raise LedgerError(f"plan row {row}: outcome must be send, excluded or later, not {plan.at[row, 'outcome']!r}")
     bad_cat = ~plan["category"].isin(CATEGORIES)
     if bad_cat.any():
         row = plan.index[bad_cat][0]
         raise LedgerError(f"plan row {row}: unknown category {plan.at[row, 'category']!r}")
-    for row, cid, phone, outcome, payload in zip(plan.index, plan["customer_id"], plan["phone"],
-                                                 plan["outcome"], plan["payload"], strict=True):
+    for row, cid, phone, outcome, payload in zip(
+        plan.index, plan["customer_id"], plan["phone"], plan["outcome"], plan["payload"], strict=True
+    ):
         if ":" in str(cid):
             raise LedgerError(f"plan row {row}: customer_id {cid!r} may not contain ':'")
         if not (isinstance(phone, str) and (phone.startswith("+") and phone[1:].isdigit() or is_any_bsuid(phone))):
@@ -105,8 +114,17 @@ def create_campaign(
         spec = {**(spec or {}), "policy": dataclasses.asdict(policy)}
     rows = []
     for cid, phone, outcome, reason, mtype, body, payload, planned_at, arm, zone in zip(
-        plan["customer_id"].astype(str), plan["phone"], plan["outcome"], plan["reason"],
-        plan["message_type"], plan["body"], plan["payload"], plan["planned_at"], arms, zones, strict=True,
+        plan["customer_id"].astype(str),
+        plan["phone"],
+        plan["outcome"],
+        plan["reason"],
+        plan["message_type"],
+        plan["body"],
+        plan["payload"],
+        plan["planned_at"],
+        arms,
+        zones,
+        strict=True,
     ):
         key = recipient_key(campaign_id, cid)
         arm = arm if isinstance(arm, str) and arm else None
@@ -116,16 +134,30 @@ def create_campaign(
         body_json = None
         if isinstance(payload, dict):
             body_json = orjson.dumps({**payload, "biz_opaque_callback_data": key}).decode()
-        rows.append((campaign_id, key, cid, phone, arm, state, why, mtype, body, body_json,
-                     to_epoch(planned_at, now), zone if isinstance(zone, str) and zone else None, now))
+        rows.append(
+            (
+                campaign_id,
+                key,
+                cid,
+                phone,
+                arm,
+                state,
+                why,
+                mtype,
+                body,
+                body_json,
+                to_epoch(planned_at, now),
+                zone if isinstance(zone, str) and zone else None,
+                now,
+            )
+        )
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone():
             raise LedgerError(f"campaign {campaign_id!r} already exists")
         conn.execute(
             "INSERT INTO campaigns (campaign_id, name, category, status, created_at, segment_name,"
             " experiment_key, spec_json) VALUES (?, ?, ?, 'planned', ?, ?, ?, ?)",
-            (campaign_id, name, categories.pop(), now, segment_name, experiment_key,
-             orjson.dumps(spec or {}).decode()),
+            (campaign_id, name, categories.pop(), now, segment_name, experiment_key, orjson.dumps(spec or {}).decode()),
         )
         conn.executemany(
             "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason,"
@@ -141,8 +173,7 @@ def campaign_info(store: Store, campaign_id: str) -> dict[str, Any]:
     """The campaign row as a dict; a clear error when there is no such campaign."""
     info = find_campaign(store, campaign_id)
     if info is None:
-        known = [r[0] for r in store.query(
-            "SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 5")]
+        known = [r[0] for r in store.query("SELECT campaign_id FROM campaigns ORDER BY created_at DESC LIMIT 5")]
         raise LedgerError(f"no campaign {campaign_id!r}; recent: {', '.join(known) or 'none'}")
     return info
 
@@ -157,8 +188,6 @@ def set_campaign_status(store: Store, campaign_id: str, status: str, now: float)
             " WHERE campaign_id = ?",
             (status, status, now, status, now, campaign_id),
         )
-
-
 
 
 def find_campaign(store: Store, campaign_id: str) -> dict[str, Any] | None:
@@ -176,24 +205,25 @@ def spec_of(spec_json: str | None) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
-def update_spec(store: Store, campaign_id: str,
-                change: Callable[[dict[str, Any], str], dict[str, Any]]) -> None:
+def update_spec(store: Store, campaign_id: str, change: Callable[[dict[str, Any], str], dict[str, Any]]) -> None:
     """Replace the campaign's spec by ``change(spec, category)``, read and written in one transaction
     (``change`` may raise to refuse); KeyError when there is no such campaign."""
     with store.transaction() as conn:
-        row = conn.execute("SELECT spec_json, category FROM campaigns WHERE campaign_id = ?",
-                           (campaign_id,)).fetchone()
+        row = conn.execute("SELECT spec_json, category FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone()
         if row is None:
             raise KeyError(f"no campaign {campaign_id!r}")
         spec = change(orjson.loads(row[0] or "{}"), row[1])
-        conn.execute("UPDATE campaigns SET spec_json = ? WHERE campaign_id = ?",
-                     (orjson.dumps(spec).decode(), campaign_id))
+        conn.execute(
+            "UPDATE campaigns SET spec_json = ? WHERE campaign_id = ?", (orjson.dumps(spec).decode(), campaign_id)
+        )
 
 
 def campaign_names(store: Store) -> list[tuple[str, str]]:
     """``(campaign_id, name)`` of every campaign, newest first."""
-    return [(r[0], r[1]) for r in store.query(
-        "SELECT campaign_id, name FROM campaigns ORDER BY created_at DESC, campaign_id")]
+    return [
+        (r[0], r[1])
+        for r in store.query("SELECT campaign_id, name FROM campaigns ORDER BY created_at DESC, campaign_id")
+    ]
 
 
 def campaign_over(store: Store, campaign_id: str) -> bool:
@@ -202,7 +232,9 @@ def campaign_over(store: Store, campaign_id: str) -> bool:
     rows = store.query(
         "SELECT status IN ('complete', 'cancelled') AND NOT EXISTS ("
         " SELECT 1 FROM sends s WHERE s.campaign_id = c.campaign_id AND s.state IN ('planned', 'in_flight'))"
-        " FROM campaigns c WHERE campaign_id = ?", (campaign_id,))
+        " FROM campaigns c WHERE campaign_id = ?",
+        (campaign_id,),
+    )
     return bool(rows and rows[0][0])
 
 
@@ -213,8 +245,9 @@ IMPORT_COLUMNS = ("campaign_id", "name", "category", "status", "created_at", "se
 def import_campaigns(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write finished campaigns in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
     with store.transaction() as conn:
-        conn.executemany(f"INSERT INTO campaigns ({', '.join(IMPORT_COLUMNS)}) VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})",
-                         rows)
+        conn.executemany(
+            f"INSERT INTO campaigns ({', '.join(IMPORT_COLUMNS)}) VALUES ({', '.join('?' * len(IMPORT_COLUMNS))})", rows
+        )
 
 
 def discard_unsent(store: Store, campaign_id: str) -> None:
@@ -233,7 +266,9 @@ def discard_unsent(store: Store, campaign_id: str) -> None:
 
 def last_recorded(store: Store) -> float | None:
     """The latest time the ledger recorded (a campaign created, a row changed); None when empty."""
-    row = store.query("SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
-                      " UNION ALL SELECT MAX(updated_at) FROM sends) AS times")
+    row = store.query(
+        "SELECT MAX(t) FROM (SELECT MAX(created_at) AS t FROM campaigns"
+        " UNION ALL SELECT MAX(updated_at) FROM sends) AS times"
+    )
     latest: float | None = row[0][0]
     return latest

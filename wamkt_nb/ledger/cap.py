@@ -25,8 +25,10 @@ _MARKETED_SINCE = (
 def marketed_since(conn: sqlite3.Connection, phone: str, campaign_id: str, since: float) -> bool:
     """Whether another campaign's marketing message to ``phone`` is on the ledger after ``since``
     (run inside the caller's transaction, next to its reservation check)."""
-    return conn.execute(f"SELECT 1 {_MARKETED_SINCE} AND s.phone = ? LIMIT 1",
-                        (campaign_id, since, phone)).fetchone() is not None
+    return (
+        conn.execute(f"SELECT 1 {_MARKETED_SINCE} AND s.phone = ? LIMIT 1", (campaign_id, since, phone)).fetchone()
+        is not None
+    )
 
 
 def marketed_phones(store: Store, campaign_id: str, since: float) -> set[str]:
@@ -39,5 +41,6 @@ def template_recipients(store: Store, start: float, end: float) -> int:
     row = store.query(
         f"SELECT COUNT(DISTINCT phone) FROM sends WHERE message_type = 'template' AND state IN ({_IN_CAP})"
         " AND COALESCE(accepted_at, sent_at, updated_at) > ? AND COALESCE(accepted_at, sent_at, updated_at) <= ?",
-        (start, end))
+        (start, end),
+    )
     return int(row[0][0])

@@ -45,7 +45,8 @@ def submit(store: Store, campaign_id: str, options: dict[str, Any], now: float) 
             "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
             " VALUES (?, 'run', ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET request = 'run',"
             " options_json = excluded.options_json, requested_at = excluded.requested_at",
-            (campaign_id, orjson.dumps(options).decode(), now))
+            (campaign_id, orjson.dumps(options).decode(), now),
+        )
 
 
 def request(store: Store, campaign_id: str, what: str, now: float) -> None:
@@ -53,8 +54,9 @@ def request(store: Store, campaign_id: str, what: str, now: float) -> None:
     if what not in REQUESTS:
         raise LedgerError(f"unknown request {what!r}; one of {', '.join(REQUESTS)}")
     with store.transaction() as conn:
-        changed = conn.execute("UPDATE campaign_requests SET request = ?, requested_at = ? WHERE campaign_id = ?",
-                               (what, now, campaign_id)).rowcount
+        changed = conn.execute(
+            "UPDATE campaign_requests SET request = ?, requested_at = ? WHERE campaign_id = ?", (what, now, campaign_id)
+        ).rowcount
     if not changed:
         raise LedgerError(f"campaign {campaign_id!r} was not submitted to a worker")
 
@@ -70,7 +72,8 @@ def open_requests(store: Store) -> list[Request]:
     rows = store.query(
         "SELECT r.campaign_id, r.request, r.options_json, c.status FROM campaign_requests r"
         " JOIN campaigns c ON c.campaign_id = r.campaign_id"
-        " WHERE c.status NOT IN ('complete', 'cancelled') ORDER BY r.requested_at, r.campaign_id")
+        " WHERE c.status NOT IN ('complete', 'cancelled') ORDER BY r.requested_at, r.campaign_id"
+    )
     return [Request(r[0], r[1], orjson.loads(r[2] or "{}"), r[3]) for r in rows]
 
 
@@ -82,5 +85,6 @@ def next_due_at(store: Store, campaign_id: str) -> float | None:
         "SELECT MIN(CASE WHEN s.state = 'planned' OR (" + _PENDING_HOLDOUT + ") THEN s.planned_at"
         " WHEN s.state = 'in_flight' OR (s.state = 'unknown' AND c.status = 'running') THEN 0 END)"
         " FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id WHERE s.campaign_id = ?",
-        (campaign_id,))
+        (campaign_id,),
+    )
     return None if not rows or rows[0][0] is None else float(rows[0][0])

@@ -60,17 +60,26 @@ WHERE s.state IN ({_sql_list(EXPOSED_STATES)})
 """
 
 
-def engagement_facts(store: Store, campaign_ids: Sequence[str] | None = None, *, reply_seconds: float = 86_400.0,
-                     attribution_seconds: float = 7 * 86_400.0) -> pd.DataFrame:
+def engagement_facts(
+    store: Store,
+    campaign_ids: Sequence[str] | None = None,
+    *,
+    reply_seconds: float = 86_400.0,
+    attribution_seconds: float = 7 * 86_400.0,
+) -> pd.DataFrame:
     """Per attempted send of ``campaign_ids`` (None: every campaign) its time and fact flags (bool)."""
     sql = _SQL
     params: dict[str, object] = {"reply_seconds": reply_seconds, "attribution_seconds": attribution_seconds}
     if campaign_ids is not None:
         ids = list(dict.fromkeys(str(c) for c in campaign_ids))
         if not ids:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                                 [("campaign_id", object), ("customer_id", object), ("at", float)]
-                                 + [(f, bool) for f in FACTS]})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype=t)
+                    for c, t in [("campaign_id", object), ("customer_id", object), ("at", float)]
+                    + [(f, bool) for f in FACTS]
+                }
+            )
         marks = ", ".join(f":campaign_{i}" for i in range(len(ids)))
         sql += f" AND s.campaign_id IN ({marks})"
         params |= {f"campaign_{i}": c for i, c in enumerate(ids)}

@@ -54,8 +54,10 @@ _SQL = {
 
 def _conversion_sql(dialect: Dialect) -> str:
     """``_SQL["conversion"]`` with its text aggregates as ``dialect`` spells them."""
-    return _SQL["conversion"].format(joined_unpriced=dialect.joined("c.unpriced"),
-                                     joined_currencies=dialect.joined("CASE WHEN fx.rate IS NULL THEN o.currency END"))
+    return _SQL["conversion"].format(
+        joined_unpriced=dialect.joined("c.unpriced"),
+        joined_currencies=dialect.joined("CASE WHEN fx.rate IS NULL THEN o.currency END"),
+    )
 
 
 def _with_rates(sql: str, rates: Sequence[tuple[str, float | None]]) -> tuple[str, dict[str, object]]:
@@ -67,12 +69,22 @@ def _with_rates(sql: str, rates: Sequence[tuple[str, float | None]]) -> tuple[st
     return f"WITH fx(currency, rate) AS (VALUES {rows})\n{sql}", params
 
 
-def arm_frame(store: Store, campaign_id: str, metric: str, *, reply_seconds: float, attribution_seconds: float,
-              rates: Sequence[tuple[str, float | None]] = ()) -> pd.DataFrame:
+def arm_frame(
+    store: Store,
+    campaign_id: str,
+    metric: str,
+    *,
+    reply_seconds: float,
+    attribution_seconds: float,
+    rates: Sequence[tuple[str, float | None]] = (),
+) -> pd.DataFrame:
     """Per arm: ``arm``, ``users``, ``successes``, ``revenue`` (conversion: in the currency ``rates``
     (code, rate) convert to, plus ``unpriced``, the order currencies without a rate)."""
-    params: dict[str, object] = {"campaign": campaign_id, "reply_seconds": reply_seconds,
-                                 "attribution_seconds": attribution_seconds}
+    params: dict[str, object] = {
+        "campaign": campaign_id,
+        "reply_seconds": reply_seconds,
+        "attribution_seconds": attribution_seconds,
+    }
     sql = _SQL[metric]
     if metric == "conversion":
         sql = _conversion_sql(store.dialect)
@@ -126,17 +138,21 @@ _GUARDRAIL_Y = {
 }
 
 
-
-def unit_frame(store: Store, campaign_id: str, metric: str, *, pre_seconds: float, reply_seconds: float,
-               attribution_seconds: float) -> pd.DataFrame:
+def unit_frame(
+    store: Store, campaign_id: str, metric: str, *, pre_seconds: float, reply_seconds: float, attribution_seconds: float
+) -> pd.DataFrame:
     """One row per customer in the experiment: ``arm``, ``customer_id``, ``y`` (the outcome) and ``x``
     (its pre-period covariate); holdout members only for ``conversion``."""
     where = "" if metric == "conversion" else f"WHERE e.arm != '{HOLDOUT}'"
     return store.read_frame(
         f"SELECT e.arm, e.customer_id, CASE WHEN {_UNIT_Y[metric]} THEN 1 ELSE 0 END AS y, {_UNIT_X[metric]} AS x "
         f"FROM ({_EXPOSED}) e {where} ORDER BY e.arm, e.send_id",
-        {"campaign": campaign_id, "reply_seconds": reply_seconds,
-         "attribution_seconds": attribution_seconds, "pre_seconds": pre_seconds},
+        {
+            "campaign": campaign_id,
+            "reply_seconds": reply_seconds,
+            "attribution_seconds": attribution_seconds,
+            "pre_seconds": pre_seconds,
+        },
     )
 
 

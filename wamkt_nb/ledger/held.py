@@ -32,8 +32,13 @@ HELD_SQL = f"state = 'failed' AND error_code = {HELD_BY_META}"
 """A row Meta held back (the only ``failed`` rows that are not failures of ours)."""
 
 
-def held_retry_at(conn: sqlite3.Connection, phone: str, held_at: float, delay: float = HELD_RETRY_SECONDS,
-                  cap_seconds: float = MARKETING_CAP_SECONDS) -> float:
+def held_retry_at(
+    conn: sqlite3.Connection,
+    phone: str,
+    held_at: float,
+    delay: float = HELD_RETRY_SECONDS,
+    cap_seconds: float = MARKETING_CAP_SECONDS,
+) -> float:
     """When a marketing message Meta held back (131049) at ``held_at`` may be retried: ``delay``
     after the hold, and not before the customer's latest marketing reservation is ``cap_seconds``
     old (the retry itself must still pass the reservation when it runs)."""
@@ -47,10 +52,13 @@ def schedule_held_retry(conn: sqlite3.Connection, send_id: int, held_at: float) 
     record when one retry may run, durably, for the worker that sends due retries."""
     row = conn.execute(
         "SELECT s.phone, c.spec_json FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id"
-        f" WHERE s.send_id = ? AND s.retry_after IS NULL AND {HELD_SQL}", (send_id,)).fetchone()
+        f" WHERE s.send_id = ? AND s.retry_after IS NULL AND {HELD_SQL}",
+        (send_id,),
+    ).fetchone()
     if row is not None and _opted_in(row[1]):
-        conn.execute("UPDATE sends SET retry_after = ? WHERE send_id = ?",
-                     (held_retry_at(conn, row[0], held_at), send_id))
+        conn.execute(
+            "UPDATE sends SET retry_after = ? WHERE send_id = ?", (held_retry_at(conn, row[0], held_at), send_id)
+        )
 
 
 def _opted_in(spec_json: str | None) -> bool:
@@ -77,11 +85,15 @@ def due_held_retries(store: Store, now: float) -> pd.DataFrame:
     (each still goes through the 24 h marketing cap when it is sent)."""
     return store.read_frame(
         f"SELECT send_id, campaign_id, recipient_key, customer_id, phone, retry_after FROM sends"
-        f" WHERE {_DUE_SQL} ORDER BY retry_after", (now,))
+        f" WHERE {_DUE_SQL} ORDER BY retry_after",
+        (now,),
+    )
 
 
-_DUE_SQL = (f"{HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? AND retried_wamid IS NULL"
-            " AND campaign_id IN (SELECT campaign_id FROM campaigns WHERE status <> 'cancelled')")
+_DUE_SQL = (
+    f"{HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? AND retried_wamid IS NULL"
+    " AND campaign_id IN (SELECT campaign_id FROM campaigns WHERE status <> 'cancelled')"
+)
 """A held row whose one retry is due and not yet made, in a campaign not cancelled."""
 
 
@@ -92,18 +104,29 @@ def requeue_due_held(store: Store, now: float) -> list[str]:
     A complete campaign becomes ``paused`` (a resume sends it) and gets a standing ``run`` request
     if it has none, so the worker sends the retries however the campaign was first sent."""
     with store.transaction() as conn:
-        campaigns = [r[0] for r in conn.execute(
-            f"SELECT DISTINCT campaign_id FROM sends WHERE {_DUE_SQL} ORDER BY campaign_id",
-            (now,)).fetchall()]
+        campaigns = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT campaign_id FROM sends WHERE {_DUE_SQL} ORDER BY campaign_id", (now,)
+            ).fetchall()
+        ]
         for campaign_id in campaigns:
             conn.execute(
                 "UPDATE sends SET state = 'planned', planned_at = retry_after, retried_wamid = wamid, wamid = NULL,"
                 " error_code = NULL, error_title = NULL, failed_at = NULL, updated_at = ?"
-                f" WHERE campaign_id = ? AND {_DUE_SQL}", (now, campaign_id, now))
-            conn.execute("UPDATE campaigns SET status = 'paused', finished_at = NULL"
-                         " WHERE campaign_id = ? AND status = 'complete'", (campaign_id,))
-            conn.execute("INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
-                         " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO NOTHING", (campaign_id, now))
+                f" WHERE campaign_id = ? AND {_DUE_SQL}",
+                (now, campaign_id, now),
+            )
+            conn.execute(
+                "UPDATE campaigns SET status = 'paused', finished_at = NULL"
+                " WHERE campaign_id = ? AND status = 'complete'",
+                (campaign_id,),
+            )
+            conn.execute(
+                "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
+                " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO NOTHING",
+                (campaign_id, now),
+            )
     return campaigns
 
 

@@ -21,8 +21,9 @@ def acquire_lease(store: Store, campaign_id: str) -> None:
     """
     host, pid, now = socket.gethostname(), os.getpid(), time.time()
     with store.transaction() as conn:
-        row = conn.execute("SELECT host, pid, heartbeat_at FROM send_leases WHERE campaign_id = ?",
-                           (campaign_id,)).fetchone()
+        row = conn.execute(
+            "SELECT host, pid, heartbeat_at FROM send_leases WHERE campaign_id = ?", (campaign_id,)
+        ).fetchone()
         if row is not None and (row[0], row[1]) != (host, pid) and now - row[2] < LEASE_SECONDS:
             if row[0] != host or _alive(row[1]):
                 raise _taken(campaign_id, row[0], row[1])
@@ -41,18 +42,24 @@ def acquire_lease(store: Store, campaign_id: str) -> None:
 
 
 def _taken(campaign_id: str, host: str, pid: object) -> LedgerError:
-    return LedgerError(f"campaign {campaign_id!r} is being sent by another process "
-                       f"({host}:{pid}); stop it first, or wait {LEASE_SECONDS:g}s if it died")
+    return LedgerError(
+        f"campaign {campaign_id!r} is being sent by another process "
+        f"({host}:{pid}); stop it first, or wait {LEASE_SECONDS:g}s if it died"
+    )
 
 
 def renew_lease(store: Store, campaign_id: str) -> None:
-    store.execute("UPDATE send_leases SET heartbeat_at = ? WHERE campaign_id = ? AND host = ? AND pid = ?",
-                  (time.time(), campaign_id, socket.gethostname(), os.getpid()))
+    store.execute(
+        "UPDATE send_leases SET heartbeat_at = ? WHERE campaign_id = ? AND host = ? AND pid = ?",
+        (time.time(), campaign_id, socket.gethostname(), os.getpid()),
+    )
 
 
 def release_lease(store: Store, campaign_id: str) -> None:
-    store.execute("DELETE FROM send_leases WHERE campaign_id = ? AND host = ? AND pid = ?",
-                  (campaign_id, socket.gethostname(), os.getpid()))
+    store.execute(
+        "DELETE FROM send_leases WHERE campaign_id = ? AND host = ? AND pid = ?",
+        (campaign_id, socket.gethostname(), os.getpid()),
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -63,5 +70,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-

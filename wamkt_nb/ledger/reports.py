@@ -47,7 +47,9 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
     )
     frame["meaning"] = [
         error_meaning(int(c)) if pd.notna(c) else _uncoded_meaning(int(n), int(unknown), int(not_sent))
-        for c, n, unknown, not_sent in zip(frame["code"], frame["count"], frame["unknown"], frame["not_sent"], strict=True)
+        for c, n, unknown, not_sent in zip(
+            frame["code"], frame["count"], frame["unknown"], frame["not_sent"], strict=True
+        )
     ]
     return frame[["code", "count", "meaning", "fbtrace_id"]]
 
@@ -55,9 +57,11 @@ def error_breakdown(store: Store, campaign_id: str) -> pd.DataFrame:
 def _uncoded_meaning(count: int, unknown: int, not_sent: int) -> str:
     """What errors without a Meta code were: a timeout or dropped response may have been accepted
     (outcome unknown), a connection that could not be opened sent nothing; the two are told apart."""
-    kinds = [(unknown, "timeout or dropped response: outcome unknown"),
-             (not_sent, "could not connect: not sent"),
-             (count - unknown - not_sent, "no error code")]
+    kinds = [
+        (unknown, "timeout or dropped response: outcome unknown"),
+        (not_sent, "could not connect: not sent"),
+        (count - unknown - not_sent, "no error code"),
+    ]
     present = [(n, text) for n, text in kinds if n]
     if len(present) == 1:
         return present[0][1].capitalize()
@@ -85,9 +89,13 @@ def resend_report(store: Store, campaign_id: str) -> dict[str, int]:
 def reached_phones(store: Store, campaign_id: str) -> set[str]:
     """Phones of the campaign's recipients whose message Meta accepted (reached by the campaign)."""
     marks = ", ".join("?" * len(ACCEPTED_STATES))
-    return {r[0] for r in store.query(
-        f"SELECT DISTINCT phone FROM sends WHERE campaign_id = ? AND state IN ({marks})",
-        (campaign_id, *ACCEPTED_STATES))}
+    return {
+        r[0]
+        for r in store.query(
+            f"SELECT DISTINCT phone FROM sends WHERE campaign_id = ? AND state IN ({marks})",
+            (campaign_id, *ACCEPTED_STATES),
+        )
+    }
 
 
 _IDS_PER_QUERY = 500
@@ -100,13 +108,14 @@ def marketing_read_history(store: Store, customer_ids: Sequence[str]) -> tuple[i
     ids = [str(c) for c in customer_ids]
     sent = read = 0
     for i in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[i:i + _IDS_PER_QUERY]
+        chunk = ids[i : i + _IDS_PER_QUERY]
         rows = store.query(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.read_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM sends s"
             " JOIN campaigns c ON c.campaign_id = s.campaign_id"
             f" WHERE c.category = 'marketing' AND s.state IN ({', '.join('?' * len(EXPOSED_STATES))})"
             f" AND s.customer_id IN ({', '.join('?' * len(chunk))})",
-            (*EXPOSED_STATES, *chunk))
+            (*EXPOSED_STATES, *chunk),
+        )
         sent, read = sent + int(rows[0][0]), read + int(rows[0][1])
     return sent, read
 
@@ -136,15 +145,17 @@ def _created_between(since: float | None, until: float | None) -> tuple[str, tup
     return (f" WHERE {' AND '.join(where)}" if where else ""), tuple(params)
 
 
-def campaign_rows(store: Store, columns: Sequence[str], since: float | None = None,
-                  until: float | None = None) -> list[tuple[Any, ...]]:
+def campaign_rows(
+    store: Store, columns: Sequence[str], since: float | None = None, until: float | None = None
+) -> list[tuple[Any, ...]]:
     """``columns`` of the campaigns created in ``[since, until)`` (epoch s; None: unbounded), oldest first."""
     clause, params = _created_between(since, until)
     return store.query_tuples(f"SELECT {', '.join(columns)} FROM campaigns{clause} ORDER BY created_at", params)
 
 
-def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
-              until: float | None = None) -> list[tuple[Any, ...]]:
+def send_rows(
+    store: Store, columns: Sequence[str], since: float | None = None, until: float | None = None
+) -> list[tuple[Any, ...]]:
     """``columns`` of the sends of the campaigns created in ``[since, until)`` (None: unbounded)."""
     clause, params = _created_between(since, until)
     where = f" WHERE campaign_id IN (SELECT campaign_id FROM campaigns{clause})" if clause else ""
@@ -154,21 +165,33 @@ def send_rows(store: Store, columns: Sequence[str], since: float | None = None,
 def waiting_by_reason(store: Store, campaign_id: str, now: float) -> list[tuple[str, int, float, float]]:
     """Rows still ``planned`` for after ``now``, by reason ('' when the plan gave none): count, first
     and last planned time."""
-    return [tuple(r) for r in store.query(
-        "SELECT coalesce(reason, ''), count(*), min(planned_at), max(planned_at) FROM sends"
-        " WHERE campaign_id = ? AND state = 'planned' AND planned_at > ? GROUP BY 1", (campaign_id, now))]
+    return [
+        tuple(r)
+        for r in store.query(
+            "SELECT coalesce(reason, ''), count(*), min(planned_at), max(planned_at) FROM sends"
+            " WHERE campaign_id = ? AND state = 'planned' AND planned_at > ? GROUP BY 1",
+            (campaign_id, now),
+        )
+    ]
 
 
 def planned_recipient_at(store: Store, campaign_id: str, at: float) -> tuple[str | None, str] | None:
     """The plan's time zone and phone of the first row planned at ``at`` (None when there is none)."""
     rows = store.query(
         "SELECT timezone, phone FROM sends WHERE campaign_id = ? AND state = 'planned' AND planned_at = ?"
-        " ORDER BY send_id LIMIT 1", (campaign_id, at))
+        " ORDER BY send_id LIMIT 1",
+        (campaign_id, at),
+    )
     return (rows[0][0], rows[0][1]) if rows else None
 
 
 def excluded_by_reason(store: Store, campaign_id: str) -> list[tuple[str, int]]:
     """Excluded rows counted by reason, largest first."""
-    return [(r[0], r[1]) for r in store.query(
-        "SELECT coalesce(reason, ''), count(*) FROM sends WHERE campaign_id = ? AND state = 'excluded'"
-        " GROUP BY 1 ORDER BY 2 DESC, 1", (campaign_id,))]
+    return [
+        (r[0], r[1])
+        for r in store.query(
+            "SELECT coalesce(reason, ''), count(*) FROM sends WHERE campaign_id = ? AND state = 'excluded'"
+            " GROUP BY 1 ORDER BY 2 DESC, 1",
+            (campaign_id,),
+        )
+    ]

@@ -78,9 +78,11 @@ class Outcome:
 
 def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None = None) -> list[SendRow]:
     """Rows still to send (``planned``; all, or those of ``send_ids``), earliest planned time first."""
-    sql = ("SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
-           " message_type, timezone, (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-           f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'planned'")
+    sql = (
+        "SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
+        " message_type, timezone, (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
+        f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'planned'"
+    )
     params: tuple[Any, ...] = (campaign_id,)
     if send_ids is not None:
         ids = list(send_ids)
@@ -92,8 +94,13 @@ def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None
     return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, *r[6:]) for r in rows]
 
 
-def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
-          outcomes: Iterable[Outcome] = (), api: str = "messages") -> list[int]:
+def claim(
+    store: Store,
+    claims: Iterable[tuple[int, int, str]],
+    now: float,
+    outcomes: Iterable[Outcome] = (),
+    api: str = "messages",
+) -> list[int]:
     """Mark rows ``in_flight`` with a pending attempt, committed BEFORE their requests go out.
 
     ``claims`` are ``(send_id, attempt_no, phone_number_id)``; returns the send ids really claimed
@@ -111,13 +118,16 @@ def claim(store: Store, claims: Iterable[tuple[int, int, str]], now: float,
             rows = conn.execute(
                 "UPDATE sends SET state = 'in_flight', attempts = attempts + 1, phone_number_id = ?, api = ?,"
                 f" updated_at = ? WHERE state = 'planned' AND send_id IN ({_placeholders(wanted)})"
-                " RETURNING send_id, attempts", (pid, api, now, *wanted),
+                " RETURNING send_id, attempts",
+                (pid, api, now, *wanted),
             ).fetchall()
             for sid, n in rows:
                 if n != wanted[sid]:
                     raise LedgerError(f"send {sid}: attempt {n} in the ledger, {wanted[sid]} expected")
-            conn.executemany("INSERT INTO attempts (send_id, attempt_no, started_at, outcome)"
-                             " VALUES (?, ?, ?, 'pending')", [(sid, n, now) for sid, n in rows])
+            conn.executemany(
+                "INSERT INTO attempts (send_id, attempt_no, started_at, outcome) VALUES (?, ?, ?, 'pending')",
+                [(sid, n, now) for sid, n in rows],
+            )
             claimed.extend(sid for sid, _ in rows)
     return claimed
 
@@ -137,8 +147,18 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
     attempts, accepted, retry, failed, unknown, excluded, deferred, held, held_out = [], [], [], [], [], [], [], [], []
     for o in outcomes:
         if o.kind in _ATTEMPT_OUTCOME:
-            attempts.append((o.at, _ATTEMPT_OUTCOME[o.kind], o.http_status, o.error_code, o.details,
-                             o.fbtrace_id, o.send_id, o.attempt_no))
+            attempts.append(
+                (
+                    o.at,
+                    _ATTEMPT_OUTCOME[o.kind],
+                    o.http_status,
+                    o.error_code,
+                    o.details,
+                    o.fbtrace_id,
+                    o.send_id,
+                    o.attempt_no,
+                )
+            )
         if o.kind == "accepted":
             accepted.append((o.wamid, o.at, o.at, o.send_id))
         elif o.kind == "retry":
@@ -158,21 +178,37 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
         else:
             raise LedgerError(f"unknown outcome kind {o.kind!r} for send {o.send_id}")
     statements: list[tuple[str, list[tuple[Any, ...]]]] = [
-        ("UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
-         " error_details = ?, fbtrace_id = ? WHERE send_id = ? AND attempt_no = ?", attempts),
-        ("UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
-         f" state = CASE WHEN state IN ({_OPEN}) THEN 'accepted'"
-         " ELSE state END, updated_at = ? WHERE send_id = ?", accepted),
-        ("UPDATE sends SET state = 'planned', error_code = ?, error_title = ?, updated_at = ?"
-         " WHERE send_id = ? AND state = 'in_flight'", retry),
-        ("UPDATE sends SET state = 'failed', error_code = ?, error_title = ?, failed_at = ?,"
-         " updated_at = ? WHERE send_id = ? AND state = 'in_flight'", failed),
-        ("UPDATE sends SET state = 'unknown', updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
-         unknown),
-        ("UPDATE sends SET state = 'excluded', reason = ?, updated_at = ?"
-         " WHERE send_id = ? AND state = 'planned'", excluded),
-        ("UPDATE sends SET planned_at = ?, updated_at = ? WHERE send_id = ?"
-         f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))", deferred),
+        (
+            "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, error_code = ?,"
+            " error_details = ?, fbtrace_id = ? WHERE send_id = ? AND attempt_no = ?",
+            attempts,
+        ),
+        (
+            "UPDATE sends SET wamid = COALESCE(wamid, ?), accepted_at = COALESCE(accepted_at, ?),"
+            f" state = CASE WHEN state IN ({_OPEN}) THEN 'accepted'"
+            " ELSE state END, updated_at = ? WHERE send_id = ?",
+            accepted,
+        ),
+        (
+            "UPDATE sends SET state = 'planned', error_code = ?, error_title = ?, updated_at = ?"
+            " WHERE send_id = ? AND state = 'in_flight'",
+            retry,
+        ),
+        (
+            "UPDATE sends SET state = 'failed', error_code = ?, error_title = ?, failed_at = ?,"
+            " updated_at = ? WHERE send_id = ? AND state = 'in_flight'",
+            failed,
+        ),
+        ("UPDATE sends SET state = 'unknown', updated_at = ? WHERE send_id = ? AND state = 'in_flight'", unknown),
+        (
+            "UPDATE sends SET state = 'excluded', reason = ?, updated_at = ? WHERE send_id = ? AND state = 'planned'",
+            excluded,
+        ),
+        (
+            "UPDATE sends SET planned_at = ?, updated_at = ? WHERE send_id = ?"
+            f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))",
+            deferred,
+        ),
         (f"UPDATE sends SET held_at = ?, updated_at = ? WHERE send_id = ? AND {_PENDING_HOLDOUT}", held),
         (f"UPDATE sends SET reason = ?, updated_at = ? WHERE send_id = ? AND {_PENDING_HOLDOUT}", held_out),
     ]
@@ -188,7 +224,9 @@ def pending_holdouts(store: Store, campaign_id: str) -> list[SendRow]:
     """Holdout members not yet evaluated at their planned time, earliest first (payload empty)."""
     rows = store.query(
         "SELECT send_id, recipient_key, customer_id, phone, planned_at, message_type, timezone FROM sends"
-        f" WHERE campaign_id = ? AND {_PENDING_HOLDOUT} ORDER BY planned_at, send_id", (campaign_id,))
+        f" WHERE campaign_id = ? AND {_PENDING_HOLDOUT} ORDER BY planned_at, send_id",
+        (campaign_id,),
+    )
     return [SendRow(r[0], r[1], r[2], r[3], {}, r[4] or 0.0, 0, r[5], r[6], holdout=True) for r in rows]
 
 
@@ -200,67 +238,99 @@ def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:
             " AND send_id IN (SELECT send_id FROM sends WHERE campaign_id = ? AND state = 'in_flight')",
             (now, campaign_id),
         )
-        return int(conn.execute(
-            "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
-            (now, campaign_id),
-        ).rowcount)
+        return int(
+            conn.execute(
+                "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
+                (now, campaign_id),
+            ).rowcount
+        )
 
 
 def unknown_sends(store: Store, campaign_id: str) -> list[tuple[int, float]]:
     """``(send_id, started_at of the last attempt)`` of every ``unknown`` row."""
-    return [(r[0], r[1] or 0.0) for r in store.query(
-        "SELECT s.send_id, MAX(a.started_at) FROM sends s LEFT JOIN attempts a ON a.send_id = s.send_id"
-        " WHERE s.campaign_id = ? AND s.state = 'unknown' GROUP BY s.send_id",
-        (campaign_id,),
-    )]
+    return [
+        (r[0], r[1] or 0.0)
+        for r in store.query(
+            "SELECT s.send_id, MAX(a.started_at) FROM sends s LEFT JOIN attempts a ON a.send_id = s.send_id"
+            " WHERE s.campaign_id = ? AND s.state = 'unknown' GROUP BY s.send_id",
+            (campaign_id,),
+        )
+    ]
 
 
 def requeue(store: Store, send_ids: Iterable[int], now: float) -> int:
     """Put ``unknown`` rows back to ``planned`` for a resend (the policy decided no webhook will come)."""
     with store.transaction() as conn:
-        return int(conn.executemany(
-            "UPDATE sends SET state = 'planned', updated_at = ? WHERE send_id = ? AND state = 'unknown'",
-            [(now, sid) for sid in send_ids],
-        ).rowcount)
+        return int(
+            conn.executemany(
+                "UPDATE sends SET state = 'planned', updated_at = ? WHERE send_id = ? AND state = 'unknown'",
+                [(now, sid) for sid in send_ids],
+            ).rowcount
+        )
 
 
 def cancel_open(store: Store, campaign_id: str, now: float) -> int:
     """Cancel every row not yet sent (``planned``) and holdout members not yet evaluated (they count
     like the message rows); rows already in flight are left to finish."""
     with store.transaction() as conn:
-        return int(conn.execute(
-            "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ?"
-            f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))",
-            (now, campaign_id),
-        ).rowcount)
-
-
+        return int(
+            conn.execute(
+                "UPDATE sends SET state = 'cancelled', updated_at = ? WHERE campaign_id = ?"
+                f" AND (state = 'planned' OR ({_PENDING_HOLDOUT}))",
+                (now, campaign_id),
+            ).rowcount
+        )
 
 
 def counted_attempts_of_unknown(store: Store, campaign_id: str) -> dict[int, int]:
     """``send_id`` → attempts made of every ``unknown`` row, without the throttle answers (they do
     not count against the attempt cap)."""
-    return {r[0]: r[1] for r in store.query(
-        "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-        f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
-        (campaign_id,))}
+    return {
+        r[0]: r[1]
+        for r in store.query(
+            "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
+            f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
+            (campaign_id,),
+        )
+    }
 
 
 def due_campaigns(store: Store, now: float) -> list[str]:
     """Campaigns with rows planned for a time that has come (e.g. after quiet hours)."""
-    return [r[0] for r in store.query(
-        "SELECT DISTINCT campaign_id FROM sends WHERE state = 'planned' AND planned_at <= ?", (now,))]
+    return [
+        r[0]
+        for r in store.query(
+            "SELECT DISTINCT campaign_id FROM sends WHERE state = 'planned' AND planned_at <= ?", (now,)
+        )
+    ]
 
 
 def recorded_arms(store: Store, campaign_id: str) -> list[tuple[str, str]]:
     """``(customer_id, arm)`` of a campaign's recipients that have an A/B arm."""
-    return [(r[0], r[1]) for r in store.query(
-        "SELECT customer_id, arm FROM sends WHERE campaign_id = ? AND arm IS NOT NULL AND arm != ''",
-        (campaign_id,))]
+    return [
+        (r[0], r[1])
+        for r in store.query(
+            "SELECT customer_id, arm FROM sends WHERE campaign_id = ? AND arm IS NOT NULL AND arm != ''", (campaign_id,)
+        )
+    ]
 
 
-IMPORT_COLUMNS = ("campaign_id", "recipient_key", "customer_id", "phone", "state", "error_code", "accepted_at",
-                  "sent_at", "delivered_at", "read_at", "failed_at", "billable", "message_type", "updated_at")
+IMPORT_COLUMNS = (
+    "campaign_id",
+    "recipient_key",
+    "customer_id",
+    "phone",
+    "state",
+    "error_code",
+    "accepted_at",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "billable",
+    "message_type",
+    "updated_at",
+)
 """The columns :func:`import_sends` writes."""
 
 
@@ -268,7 +338,8 @@ def import_sends(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     """Write finished ledger rows in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
     with store.transaction() as conn:
         conn.executemany(
-            f"INSERT INTO sends ({', '.join(IMPORT_COLUMNS)}) VALUES ({_placeholders(IMPORT_COLUMNS)})", rows)
+            f"INSERT INTO sends ({', '.join(IMPORT_COLUMNS)}) VALUES ({_placeholders(IMPORT_COLUMNS)})", rows
+        )
 
 
 def move_customer_key(conn: sqlite3.Connection, old: str, new: str) -> int:

@@ -6,12 +6,17 @@ and the widgets all take their subsets from here.
 
 from __future__ import annotations
 
-STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "excluded",
-          "unknown", "cancelled")
+STATES = ("planned", "in_flight", "accepted", "sent", "delivered", "read", "failed", "excluded", "unknown", "cancelled")
 """Every ledger state, in the order reports list them."""
 
 STATE_RANK: dict[str, int] = {
-    "planned": 0, "in_flight": 1, "accepted": 2, "unknown": 2, "sent": 3, "delivered": 4, "read": 5,
+    "planned": 0,
+    "in_flight": 1,
+    "accepted": 2,
+    "unknown": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
 }
 """Rank of every state a status may move; ``failed``, ``excluded``, ``cancelled`` are absent (final)."""
 

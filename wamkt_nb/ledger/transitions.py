@@ -76,8 +76,9 @@ def apply_status(conn: sqlite3.Connection, status: Status, now: float) -> bool:
     """
     if status.status not in TIME_COLUMN:
         return False
-    row = conn.execute("SELECT send_id, state, wamid, retried_wamid FROM sends WHERE wamid = ?",
-                       (status.wamid,)).fetchone()
+    row = conn.execute(
+        "SELECT send_id, state, wamid, retried_wamid FROM sends WHERE wamid = ?", (status.wamid,)
+    ).fetchone()
     if row is None and status.callback_data:
         row = conn.execute(
             "SELECT send_id, state, wamid, retried_wamid FROM sends WHERE recipient_key = ?", (status.callback_data,)
@@ -101,10 +102,12 @@ def apply_status(conn: sqlite3.Connection, status: Status, now: float) -> bool:
     behind = [state for state in STATE_RANK if moves_forward(state, status.status)]
     moved = conn.execute(  # only from a state behind the status: a concurrent writer cannot be undone
         f"UPDATE sends SET {', '.join(sets)} WHERE send_id = ? AND state IN ({', '.join('?' * len(behind))})",
-        (*params, row[0], *behind)).rowcount
+        (*params, row[0], *behind),
+    ).rowcount
     if not moved:  # another writer moved the row first: keep this status's time only
-        _record_late_time(conn, row[0], conn.execute("SELECT state FROM sends WHERE send_id = ?",
-                                                     (row[0],)).fetchone()[0], status)
+        _record_late_time(
+            conn, row[0], conn.execute("SELECT state FROM sends WHERE send_id = ?", (row[0],)).fetchone()[0], status
+        )
         return False
     if status.status == "failed" and status.error_code == HELD_BY_META:
         schedule_held_retry(conn, row[0], status.timestamp)
@@ -123,8 +126,12 @@ def _record_late_time(conn: sqlite3.Connection, send_id: int, current: str, stat
 
 def _from_event(row: sqlite3.Row) -> RecordedStatus:
     return RecordedStatus(
-        wamid=row["wamid"], status=row["status"], timestamp=row["timestamp"], callback_data=row["callback_data"],
-        error_code=row["error_code"], pricing_category=row["pricing_category"],
+        wamid=row["wamid"],
+        status=row["status"],
+        timestamp=row["timestamp"],
+        callback_data=row["callback_data"],
+        error_code=row["error_code"],
+        pricing_category=row["pricing_category"],
         billable=None if row["billable"] is None else bool(row["billable"]),
     )
 
@@ -144,18 +151,24 @@ def reconcile_sends(store: Store, recipient_keys: list[str] | None = None, now: 
     keys = list(recipient_keys)
     moved = 0
     for i in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[i:i + _KEYS_PER_QUERY]
+        chunk = keys[i : i + _KEYS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
-        moved += _reapply(store, f" WHERE callback_data IN ({marks})"
-                                 f" OR wamid IN (SELECT wamid FROM sends WHERE recipient_key IN ({marks}))",
-                          (*chunk, *chunk), now)
+        moved += _reapply(
+            store,
+            f" WHERE callback_data IN ({marks}) OR wamid IN (SELECT wamid FROM sends WHERE recipient_key IN ({marks}))",
+            (*chunk, *chunk),
+            now,
+        )
     return moved
 
 
 def _reapply(store: Store, where: str, params: tuple[Any, ...], now: float) -> int:
     """Apply the recorded events matching ``where`` in the order they happened, in one transaction."""
-    sql = ("SELECT * FROM status_events" + where
-           + " ORDER BY timestamp, CASE status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END")
+    sql = (
+        "SELECT * FROM status_events"
+        + where
+        + " ORDER BY timestamp, CASE status WHEN 'sent' THEN 0 WHEN 'delivered' THEN 1 ELSE 2 END"
+    )
     moved = 0
     with store.transaction() as conn:
         for row in conn.execute(sql, params).fetchall():
@@ -166,11 +179,16 @@ def _reapply(store: Store, where: str, params: tuple[Any, ...], now: float) -> i
 def reconcile_unknown(store: Store, campaign_id: str, now: float) -> int:
     """Settle ``unknown`` rows from the status webhooks already recorded (found by callback data);
     return how many are no longer unknown. The same transitions as the webhook receiver's move the rows."""
-    keys = [r[0] for r in store.query(
-        "SELECT recipient_key FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))]
+    keys = [
+        r[0]
+        for r in store.query(
+            "SELECT recipient_key FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,)
+        )
+    ]
     if not keys:
         return 0
     reconcile_sends(store, keys, now)
-    left: int = store.query(
-        "SELECT count(*) FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))[0][0]
+    left: int = store.query("SELECT count(*) FROM sends WHERE campaign_id = ? AND state = 'unknown'", (campaign_id,))[
+        0
+    ][0]
     return len(keys) - left

@@ -15,7 +15,24 @@ from .repository import (
 from .urls import PATH, UTM, find_urls, new_token, tracked_links, tracked_url, with_utm
 
 __all__ = [
-    "AGENTS", "HUMAN", "classify", "add_tracked_links", "Redirect", "follow", "link_app", "Link",
-    "click_summary", "clicks_per_send", "links_frame", "resolve", "save_links", "PATH", "UTM", "find_urls",
-    "new_token", "tracked_links", "tracked_url", "with_utm",
+    "AGENTS",
+    "HUMAN",
+    "classify",
+    "add_tracked_links",
+    "Redirect",
+    "follow",
+    "link_app",
+    "Link",
+    "click_summary",
+    "clicks_per_send",
+    "links_frame",
+    "resolve",
+    "save_links",
+    "PATH",
+    "UTM",
+    "find_urls",
+    "new_token",
+    "tracked_links",
+    "tracked_url",
+    "with_utm",
 ]

@@ -13,9 +13,14 @@ AGENTS = ("mobile", "desktop", "preview", "bot", "head")
 HUMAN = frozenset({"mobile", "desktop"})
 _PREVIEW = re.compile(
     r"WhatsApp/|facebookexternalhit|Facebot|TelegramBot|Slackbot|Twitterbot|LinkedInBot|Discordbot|"
-    r"SkypeUriPreview|Viber|Iframely|redditbot|Pinterest|vkShare|Embedly", re.IGNORECASE)
-_BOT = re.compile(r"bot\b|crawl|spider|slurp|preview|scan|monitor|curl/|wget/|python-|httpx|go-http|java/|"
-                  r"okhttp|libwww|headless", re.IGNORECASE)
+    r"SkypeUriPreview|Viber|Iframely|redditbot|Pinterest|vkShare|Embedly",
+    re.IGNORECASE,
+)
+_BOT = re.compile(
+    r"bot\b|crawl|spider|slurp|preview|scan|monitor|curl/|wget/|python-|httpx|go-http|java/|"
+    r"okhttp|libwww|headless",
+    re.IGNORECASE,
+)
 _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|Opera Mini|IEMobile", re.IGNORECASE)
 
 

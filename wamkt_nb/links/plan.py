@@ -71,6 +71,7 @@ class _Tracker:
 def _rewrite(payload: dict[str, Any], tracker: _Tracker) -> dict[str, Any]:
     """A copy of the payload with its URLs tracked (only the parts on the way to a text are copied:
     much cheaper than a deep copy for a million rows)."""
+
     def sub(text: str) -> str:
         return URL.sub(lambda m: tracker.track(m.group(0)), text) if "://" in text else text
 

@@ -9,8 +9,9 @@ cannot be read the answer is 503, and a click that cannot be recorded still redi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from ..clock import Clock, SystemClock
@@ -21,8 +22,10 @@ from .urls import PATH, TOKEN
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = (b"<!doctype html><html><head><meta charset='utf-8'><title>Link not found</title></head>"
-             b"<body><p>This link is not valid.</p></body></html>")
+NOT_FOUND = (
+    b"<!doctype html><html><head><meta charset='utf-8'><title>Link not found</title></head>"
+    b"<body><p>This link is not valid.</p></body></html>"
+)
 _URL_CHARS = ":/?#[]@!$&'()*+,;=%~"
 UNAVAILABLE = b"<!doctype html><html><body><p>Please try again in a moment.</p></body></html>"
 
@@ -36,8 +39,12 @@ class Redirect:
     body: bytes = b""
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        out = [(b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"),
-               (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(self.body)).encode())]
+        out = [
+            (b"cache-control", b"no-store"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
         if self.location:  # non-ASCII (e.g. "größe" in a path) percent-encoded, the rest kept as it is
             out.append((b"location", quote(self.location, safe=_URL_CHARS).encode("ascii")))
         return out
@@ -75,7 +82,7 @@ def link_app(store: Store, clock: Clock | None = None) -> Callable[..., Any]:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        token = path[len(PATH):] if is_link_path(path) else ""
+        token = path[len(PATH) :] if is_link_path(path) else ""
         agent = dict(scope.get("headers") or []).get(b"user-agent")
         try:
             answer = follow(store, token, method, agent.decode("latin-1") if agent else None, clock.now())

@@ -58,11 +58,26 @@ def save_links(conn: sqlite3.Connection, plan: pd.DataFrame, *, campaign_id: str
             continue
         content = utm.content or (arm if isinstance(arm, str) and arm else None) or _template_name(payload) or "text"
         for token, destination in links:
-            rows.append((token, campaign_id, f"{campaign_id}:{cid}", cid, destination, utm.source, utm.medium,
-                         utm.campaign or name, content, utm.term, now))
+            rows.append(
+                (
+                    token,
+                    campaign_id,
+                    f"{campaign_id}:{cid}",
+                    cid,
+                    destination,
+                    utm.source,
+                    utm.medium,
+                    utm.campaign or name,
+                    content,
+                    utm.term,
+                    now,
+                )
+            )
     conn.executemany(
         "INSERT INTO links (token, campaign_id, recipient_key, customer_id, destination, utm_source, utm_medium,"
-        " utm_campaign, utm_content, utm_term, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        " utm_campaign, utm_content, utm_term, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     return len(rows)
 
 
@@ -76,7 +91,9 @@ def resolve(store: Store, token: str) -> Link | None:
     """The link behind ``token``, or None."""
     rows = store.query(
         "SELECT token, campaign_id, recipient_key, customer_id, destination, utm_source, utm_medium,"
-        " utm_campaign, utm_content, utm_term FROM links WHERE token = ?", (token,))
+        " utm_campaign, utm_content, utm_term FROM links WHERE token = ?",
+        (token,),
+    )
     if not rows:
         return None
     r = rows[0]
@@ -89,8 +106,17 @@ def record_click(store: Store, link: Link, agent: str, at: float) -> None:
     store.execute(
         "INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent, human)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (secrets.token_hex(12), link.token, link.campaign_id, link.recipient_key, link.customer_id, at, agent,
-         int(agent in HUMAN)))
+        (
+            secrets.token_hex(12),
+            link.token,
+            link.campaign_id,
+            link.recipient_key,
+            link.customer_id,
+            at,
+            agent,
+            int(agent in HUMAN),
+        ),
+    )
 
 
 def links_frame(store: Store, campaign_id: str | None = None) -> pd.DataFrame:
@@ -101,7 +127,9 @@ def links_frame(store: Store, campaign_id: str | None = None) -> pd.DataFrame:
         " COUNT(c.click_id) AS clicks, MIN(c.at) AS first_click_at"
         " FROM links l LEFT JOIN link_clicks c ON c.token = l.token AND c.human = 1"
         f" {where} GROUP BY l.token, l.campaign_id, l.recipient_key, l.customer_id, l.destination, l.utm_content"
-        " ORDER BY l.campaign_id, l.recipient_key, l.token", params)
+        " ORDER BY l.campaign_id, l.recipient_key, l.token",
+        params,
+    )
 
 
 def clicks_per_send(store: Store, campaign_id: str | None = None) -> pd.DataFrame:
@@ -115,7 +143,9 @@ def clicks_per_send(store: Store, campaign_id: str | None = None) -> pd.DataFram
         "SELECT campaign_id, customer_id, recipient_key, COUNT(*) AS clicks,"
         " COUNT(DISTINCT token) AS links_clicked, MIN(at) AS first_click_at"
         f" FROM link_clicks WHERE human = 1{where}"
-        " GROUP BY campaign_id, customer_id, recipient_key ORDER BY campaign_id, recipient_key", params)
+        " GROUP BY campaign_id, customer_id, recipient_key ORDER BY campaign_id, recipient_key",
+        params,
+    )
 
 
 def click_summary(store: Store, campaign_id: str | None = None) -> pd.DataFrame:
@@ -130,4 +160,6 @@ def click_summary(store: Store, campaign_id: str | None = None) -> pd.DataFrame:
         " COUNT(DISTINCT CASE WHEN c.human = 1 THEN c.recipient_key END) AS clicking_sends,"
         " COUNT(CASE WHEN c.human = 0 THEN 1 END) AS machine_requests"
         f" FROM links l LEFT JOIN link_clicks c ON c.token = l.token {where}"
-        " GROUP BY l.campaign_id, l.utm_content ORDER BY l.campaign_id, l.utm_content", params)
+        " GROUP BY l.campaign_id, l.utm_content ORDER BY l.campaign_id, l.utm_content",
+        params,
+    )

@@ -8,8 +8,24 @@ from .templates import Button, Template, render_text, template_from_text, variab
 from .validation import validate_template
 
 __all__ = [
-    "GREETINGS", "Button", "Finding", "MessageSpec", "Param", "Personalised", "Template",
-    "TemplateRegistry", "TemplateRegistryError", "first_names", "has_errors", "lint_copy",
-    "lint_message", "message_warnings", "personalise", "render_text", "shorten", "template_from_text",
-    "validate_template", "variables",
+    "GREETINGS",
+    "Button",
+    "Finding",
+    "MessageSpec",
+    "Param",
+    "Personalised",
+    "Template",
+    "TemplateRegistry",
+    "TemplateRegistryError",
+    "first_names",
+    "has_errors",
+    "lint_copy",
+    "lint_message",
+    "message_warnings",
+    "personalise",
+    "render_text",
+    "shorten",
+    "template_from_text",
+    "validate_template",
+    "variables",
 ]

@@ -38,8 +38,15 @@ SHOUTING = re.compile(r"\b[A-ZÄÖÜ]{4,}\b")
 _NAME_VARS = {FIRST_NAME, "name", "vorname"}
 
 
-def lint_copy(text: str, *, category: str = "marketing", name_variables: Iterable[str] = (),
-              has_media: bool = False, has_buttons: bool = False, length: int | None = None) -> list[Finding]:
+def lint_copy(
+    text: str,
+    *,
+    category: str = "marketing",
+    name_variables: Iterable[str] = (),
+    has_media: bool = False,
+    has_buttons: bool = False,
+    length: int | None = None,
+) -> list[Finding]:
     """Advice for one piece of copy (template text with ``{{...}}`` or a rendered message).
 
     ``name_variables`` are the variables holding the customer's name; ``length`` is the typical
@@ -51,42 +58,78 @@ def lint_copy(text: str, *, category: str = "marketing", name_variables: Iterabl
     low, high = SWEET_SPOT
     if category == "marketing" and not low <= size <= high:
         action = f"cut about {size - high} characters" if size > high else f"add about {low - size} characters"
-        out.append(Finding("length_outside_sweet_spot", "warning",
-                           f"{size} characters: short marketing copy reads best at {low}-{high} "
-                           f"(WhatsApp marketing guide, 2024: read rate 58 % → 79 %); {action}", "body"))
+        out.append(
+            Finding(
+                "length_outside_sweet_spot",
+                "warning",
+                f"{size} characters: short marketing copy reads best at {low}-{high} "
+                f"(WhatsApp marketing guide, 2024: read rate 58 % → 79 %); {action}",
+                "body",
+            )
+        )
     names = set(name_variables) | _NAME_VARS
     found = [v for v in variables(text) if v in names]
     if category in ("marketing", "utility"):
         if not found:
-            out.append(Finding("no_name", "info", "the message does not use the customer's name; "
-                               "starting with it raised the read rate from 58 % to 79 % "
-                               "(WhatsApp marketing guide, 2024)", "body"))
+            out.append(
+                Finding(
+                    "no_name",
+                    "info",
+                    "the message does not use the customer's name; "
+                    "starting with it raised the read rate from 58 % to 79 % "
+                    "(WhatsApp marketing guide, 2024)",
+                    "body",
+                )
+            )
         else:
             start = text.index("{{" + found[0])
             words_before = len(text[:start].split())
             if words_before > 1:
-                out.append(Finding("name_not_at_start", "warning",
-                                   f"the name comes after {words_before} words; put it first "
-                                   "(\"Anna, ...\" or, in a template, \"Hallo {{1}}, ...\")", "body"))
+                out.append(
+                    Finding(
+                        "name_not_at_start",
+                        "warning",
+                        f"the name comes after {words_before} words; put it first "
+                        '("Anna, ..." or, in a template, "Hallo {{1}}, ...")',
+                        "body",
+                    )
+                )
     if category == "marketing" and not has_buttons and not CALL_TO_ACTION.search(text):
-        out.append(Finding("no_call_to_action", "warning",
-                           "no call to action: say what to do (\"Antworte JA für deinen Code\", "
-                           "\"Reply YES to get your code\"); replies under 5 % in 24 h look like spam "
-                           "to Meta (WhatsApp marketing guide, 2024)", "body"))
+        out.append(
+            Finding(
+                "no_call_to_action",
+                "warning",
+                'no call to action: say what to do ("Antworte JA für deinen Code", '
+                '"Reply YES to get your code"); replies under 5 % in 24 h look like spam '
+                "to Meta (WhatsApp marketing guide, 2024)",
+                "body",
+            )
+        )
     if category == "utility":
         words = sorted({m.group(0).lower() for m in PROMOTIONAL.finditer(text)})
         if words:
-            out.append(Finding("promotional_in_utility", "warning",
-                               f"promotional wording in a UTILITY template ({', '.join(words)}): Meta "
-                               "rejects or re-categorises it as MARKETING; remove it or file it as "
-                               "marketing", "body"))
+            out.append(
+                Finding(
+                    "promotional_in_utility",
+                    "warning",
+                    f"promotional wording in a UTILITY template ({', '.join(words)}): Meta "
+                    "rejects or re-categorises it as MARKETING; remove it or file it as "
+                    "marketing",
+                    "body",
+                )
+            )
     if has_media:
-        out.append(Finding("media_instead_of_text", "info",
-                           "images and PDFs are delivered 90-95 % of the time against 98 % for plain "
-                           "text (WhatsApp marketing guide, 2024); consider text with a link", "header"))
+        out.append(
+            Finding(
+                "media_instead_of_text",
+                "info",
+                "images and PDFs are delivered 90-95 % of the time against 98 % for plain "
+                "text (WhatsApp marketing guide, 2024); consider text with a link",
+                "header",
+            )
+        )
     if len(SHOUTING.findall(text)) >= 3 or text.count("!") >= 3:
-        out.append(Finding("shouting", "info", "many capitals or exclamation marks read as spam; "
-                           "tone it down", "body"))
+        out.append(Finding("shouting", "info", "many capitals or exclamation marks read as spam; tone it down", "body"))
     return out
 
 
@@ -99,18 +142,32 @@ def lint_message(spec: MessageSpec, rendered: pd.Series | None = None) -> dict[s
         if isinstance(variant, Template):
             text, media = variant.body, variant.has_media
             buttons = bool(variant.buttons)
-            length = typical if typical is not None else len(variant.render(
-                {v: variant.examples.get(v, v) for v in variant.header_variables + variant.body_variables}))
+            length = (
+                typical
+                if typical is not None
+                else len(
+                    variant.render(
+                        {v: variant.examples.get(v, v) for v in variant.header_variables + variant.body_variables}
+                    )
+                )
+            )
         else:
             text, media, buttons = variant, False, False
             length = typical if typical is not None else len(text)
-        out[key] = lint_copy(text, category=spec.category, name_variables=names, has_media=media,
-                             has_buttons=buttons, length=length)
+        out[key] = lint_copy(
+            text, category=spec.category, name_variables=names, has_media=media, has_buttons=buttons, length=length
+        )
     return out
 
 
-def message_warnings(body: pd.Series, *, category: str = "marketing", limit: int = 4096,
-                     truncated: pd.Series | None = None, fallback: pd.Series | None = None) -> pd.Series:
+def message_warnings(
+    body: pd.Series,
+    *,
+    category: str = "marketing",
+    limit: int = 4096,
+    truncated: pd.Series | None = None,
+    fallback: pd.Series | None = None,
+) -> pd.Series:
     """Per-message warning text ('' for none), for previews: length, cut words, missing name."""
     low, high = SWEET_SPOT
     size = body.str.len().fillna(0).to_numpy()

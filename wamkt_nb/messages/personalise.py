@@ -20,14 +20,35 @@ import pyarrow.compute as pc
 
 from .templates import VARIABLE, Template, from_arrow, render_text, to_arrow, variables
 
-GREETINGS: dict[str, str] = {"de": "Hallo", "en": "Hi", "nl": "Hallo", "pt": "Olá", "fr": "Bonjour",
-                             "es": "Hola", "it": "Ciao", "tr": "Merhaba", "*": "Hi"}
+GREETINGS: dict[str, str] = {
+    "de": "Hallo",
+    "en": "Hi",
+    "nl": "Hallo",
+    "pt": "Olá",
+    "fr": "Bonjour",
+    "es": "Hola",
+    "it": "Ciao",
+    "tr": "Merhaba",
+    "*": "Hi",
+}
 """Neutral greeting per language, used where a customer's first name is unknown."""
-ADDRESSES: dict[str, str] = {"de": "du", "en": "there", "nl": "daar", "pt": "você", "fr": "à vous",
-                             "es": "a ti", "it": "a te", "tr": "dostum", "*": "there"}
+ADDRESSES: dict[str, str] = {
+    "de": "du",
+    "en": "there",
+    "nl": "daar",
+    "pt": "você",
+    "fr": "à vous",
+    "es": "a ti",
+    "it": "a te",
+    "tr": "dostum",
+    "*": "there",
+}
 """Neutral address where the text already greets ("Hallo {{1}}" → "Hallo du", not "Hallo Hallo")."""
-_AFTER_GREETING = re.compile(r"\b(hallo|hello|hi|hey|moin|servus|liebe|lieber|dear|hoi|olá|ola|oi|bonjour|"
-                             r"hola|ciao|merhaba)[\s,]*$", re.IGNORECASE)
+_AFTER_GREETING = re.compile(
+    r"\b(hallo|hello|hi|hey|moin|servus|liebe|lieber|dear|hoi|olá|ola|oi|bonjour|"
+    r"hola|ciao|merhaba)[\s,]*$",
+    re.IGNORECASE,
+)
 
 FIRST_NAME = "first_name"
 CATEGORIES = ("marketing", "utility", "authentication", "service")
@@ -143,6 +164,7 @@ def first_names(audience: pd.DataFrame) -> pd.Series:
 
     All-lowercase or all-uppercase names are title-cased ("ANNA" → "Anna"); others are kept.
     """
+
     def clean(u: pd.Series) -> pd.Series:
         word = u.str.strip().str.extract(r"^(\S+)", expand=False)
         word = word.where(word.str.len() > 0)
@@ -159,13 +181,15 @@ def first_names(audience: pd.DataFrame) -> pd.Series:
     return first
 
 
-def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.Series,
-                 after_greeting: bool = False) -> pd.Series:
+def param_values(
+    audience: pd.DataFrame, name: str, param: Param, language: pd.Series, after_greeting: bool = False
+) -> pd.Series:
     """The value of one variable for every customer, fallbacks applied, never NA.
 
     ``after_greeting``: the text greets right before the variable, so a missing first name
     becomes a neutral address ("Hallo du") rather than a second greeting.
     """
+
     def clean(u: pd.Series) -> pd.Series:
         # Meta refuses parameters with new lines, tabs or more than 4 spaces in a row.
         u = u.str.replace(r"\s+", " ", regex=True).str.strip()
@@ -180,8 +204,10 @@ def param_values(audience: pd.DataFrame, name: str, param: Param, language: pd.S
     elif param.source in audience:
         values = _on_distinct(audience[param.source], clean)
     else:
-        raise KeyError(f"variable {{{{{name}}}}}: no customer column {param.source!r}; "
-                       f"known: {', '.join(map(str, audience.columns))}")
+        raise KeyError(
+            f"variable {{{{{name}}}}}: no customer column {param.source!r}; "
+            f"known: {', '.join(map(str, audience.columns))}"
+        )
     fallback = param.fallback
     if fallback is None:
         fallback = (ADDRESSES if after_greeting else GREETINGS) if param.source == FIRST_NAME else ""
@@ -200,9 +226,14 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
     """Render ``spec`` for every row of ``audience`` (index kept)."""
     n = len(audience)
     lang = languages(audience, spec.default_language)
-    values = {name: (pd.Series(spec.links[name], index=audience.index, dtype="str") if name in spec.links else
-                     param_values(audience, name, spec.param(name), lang, _follows_greeting(spec, name)))
-              .reset_index(drop=True) for name in spec.variable_names()}
+    values = {
+        name: (
+            pd.Series(spec.links[name], index=audience.index, dtype="str")
+            if name in spec.links
+            else param_values(audience, name, spec.param(name), lang, _follows_greeting(spec, name))
+        ).reset_index(drop=True)
+        for name in spec.variable_names()
+    }
     codes, uniques = pd.factorize(lang)
     key_of_code = [spec.variant_language(language) for language in uniques]
     group_of_code = pd.factorize(pd.Series(key_of_code, dtype=object))[0]
@@ -213,15 +244,14 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
     order = np.argsort(group, kind="stable") if len(keys) > 1 else np.arange(n)
     bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
     for g, key in enumerate(keys):
-        rows = order[bounds[g]:bounds[g + 1]]
+        rows = order[bounds[g] : bounds[g + 1]]
         whole = len(rows) == n
         sub = values if whole else {k: v.iloc[rows].reset_index(drop=True) for k, v in values.items()}
         variant = spec.variants[key]
         if isinstance(variant, Template):
             rendered, shown = variant.render_series(sub, len(rows)), variant.language
         else:
-            rendered, shown = render_text(variant, sub, len(rows)), (
-                key if key != "*" else spec.default_language)
+            rendered, shown = render_text(variant, sub, len(rows)), (key if key != "*" else spec.default_language)
         rendered_parts.append(to_arrow(rendered))
         lang_parts.append(pa.repeat(pa.scalar(shown, pa.large_string()), len(rows)))
     if not keys:
@@ -239,8 +269,10 @@ def personalise(audience: pd.DataFrame, spec: MessageSpec) -> Personalised:
         body = _on_distinct(body, lambda u: shorten(u, spec.max_length)[0])
     idx = audience.index
     return Personalised(
-        body=body.set_axis(idx), language=variant_lang.set_axis(idx),
-        values={k: v.set_axis(idx) for k, v in values.items()}, truncated=truncated.set_axis(idx),
+        body=body.set_axis(idx),
+        language=variant_lang.set_axis(idx),
+        values={k: v.set_axis(idx) for k, v in values.items()},
+        truncated=truncated.set_axis(idx),
     )
 
 
@@ -250,7 +282,7 @@ def _follows_greeting(spec: MessageSpec, name: str) -> bool:
         texts = [v.header or "", v.body] if isinstance(v, Template) else [v]
         for text in texts:
             for m in VARIABLE.finditer(text):
-                if m.group(1) == name and _AFTER_GREETING.search(text[:m.start()]):
+                if m.group(1) == name and _AFTER_GREETING.search(text[: m.start()]):
                     return True
     return False
 

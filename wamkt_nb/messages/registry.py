@@ -27,8 +27,15 @@ FINAL_STATUSES = frozenset({"APPROVED", "REJECTED", "DISABLED"})
 class TemplateAPI(Protocol):
     def list_templates(self, waba_id: str) -> list[Any]: ...
 
-    def create_template(self, waba_id: str, name: str, language: str, category: str,
-                        components: list[dict[str, Any]], parameter_format: str | None = None) -> Any: ...
+    def create_template(
+        self,
+        waba_id: str,
+        name: str,
+        language: str,
+        category: str,
+        components: list[dict[str, Any]],
+        parameter_format: str | None = None,
+    ) -> Any: ...
 
     def get_template(self, template_id: str) -> Any: ...
 
@@ -44,8 +51,9 @@ class TemplateRegistryError(WamktError, ValueError):
 class TemplateRegistry:
     """Templates by (name, language), kept in the store so drafts survive the session."""
 
-    def __init__(self, store: Store, api: TemplateAPI | None = None, waba_id: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, api: TemplateAPI | None = None, waba_id: str = "", clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.api = api
         self.waba_id = waba_id
@@ -69,8 +77,10 @@ class TemplateRegistry:
         """Keep a local draft (even an invalid one, to work on); returns its findings."""
         existing = self.find(template.name, template.language)
         if existing is not None and existing.status not in ("DRAFT", "REJECTED"):
-            raise TemplateRegistryError(f"template {template.name!r} ({template.language}) is already "
-                                        f"{existing.status} at the API; choose another name")
+            raise TemplateRegistryError(
+                f"template {template.name!r} ({template.language}) is already "
+                f"{existing.status} at the API; choose another name"
+            )
         self._put(template.with_status("DRAFT"), "draft")
         return validate_template(template)
 
@@ -81,10 +91,17 @@ class TemplateRegistry:
         if has_errors(findings):
             raise TemplateRegistryError(
                 f"template {name!r} ({language}) breaks Meta's rules: "
-                + "; ".join(f.message for f in findings if f.severity == "error"), findings)
+                + "; ".join(f.message for f in findings if f.severity == "error"),
+                findings,
+            )
         info = self._need_api().create_template(
-            self.waba_id, draft.name, draft.language, draft.category, draft.to_api(),
-            draft.parameter_format.lower() if draft.parameter_format == "NAMED" else None)
+            self.waba_id,
+            draft.name,
+            draft.language,
+            draft.category,
+            draft.to_api(),
+            draft.parameter_format.lower() if draft.parameter_format == "NAMED" else None,
+        )
         submitted = draft.with_status(_field(info, "status") or "PENDING", id=_field(info, "id") or None)
         self._put(submitted, "api")
         return submitted
@@ -99,8 +116,14 @@ class TemplateRegistry:
         self._put(updated, "api")
         return updated
 
-    def follow(self, name: str, language: str, timeout: float = 60.0, interval: float = 1.0,
-               sleep: Callable[[float], None] = time.sleep) -> Template:
+    def follow(
+        self,
+        name: str,
+        language: str,
+        timeout: float = 60.0,
+        interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Template:
         """Refresh until the review is decided (APPROVED, REJECTED or DISABLED) or ``timeout`` passes."""
         waited = 0.0
         while True:
@@ -113,13 +136,14 @@ class TemplateRegistry:
     def get(self, name: str, language: str) -> Template:
         t = self.find(name, language)
         if t is None:
-            raise TemplateRegistryError(f"no template {name!r} in language {language!r}; known: "
-                                        + ", ".join(f"{n} ({lang})" for n, lang in self._keys()))
+            raise TemplateRegistryError(
+                f"no template {name!r} in language {language!r}; known: "
+                + ", ".join(f"{n} ({lang})" for n, lang in self._keys())
+            )
         return t
 
     def find(self, name: str, language: str) -> Template | None:
-        rows = self.store.query("SELECT * FROM message_templates WHERE name = ? AND language = ?",
-                                (name, language))
+        rows = self.store.query("SELECT * FROM message_templates WHERE name = ? AND language = ?", (name, language))
         return _from_row(rows[0]) if rows else None
 
     def templates(self, status: str | None = None) -> list[Template]:
@@ -137,7 +161,8 @@ class TemplateRegistry:
         """One row per template for display: name, language, category, status, source, body."""
         frame = self.store.read_frame(
             "SELECT name, language, category, status, source, rejected_reason, spec_json FROM message_templates "
-            "ORDER BY name, language")
+            "ORDER BY name, language"
+        )
         frame["body"] = [json.loads(s).get("body", "") for s in frame.pop("spec_json")]
         return frame
 
@@ -159,18 +184,34 @@ class TemplateRegistry:
                 " status = excluded.status, template_id = excluded.template_id,"
                 " rejected_reason = excluded.rejected_reason, source = excluded.source,"
                 " spec_json = excluded.spec_json, updated_at = excluded.updated_at",
-                (t.name, t.language, t.category, t.status, t.id, t.rejected_reason, source,
-                 json.dumps(spec), self._now()),
+                (
+                    t.name,
+                    t.language,
+                    t.category,
+                    t.status,
+                    t.id,
+                    t.rejected_reason,
+                    source,
+                    json.dumps(spec),
+                    self._now(),
+                ),
             )
 
 
 def _from_row(row: Any) -> Template:
     spec = json.loads(row["spec_json"])
-    return Template.from_api({"name": row["name"], "language": row["language"], "category": row["category"],
-                              "status": row["status"], "id": row["template_id"],
-                              "rejected_reason": row["rejected_reason"],
-                              "parameter_format": spec.get("parameter_format"),
-                              "components": spec.get("components", [])})
+    return Template.from_api(
+        {
+            "name": row["name"],
+            "language": row["language"],
+            "category": row["category"],
+            "status": row["status"],
+            "id": row["template_id"],
+            "rejected_reason": row["rejected_reason"],
+            "parameter_format": spec.get("parameter_format"),
+            "components": spec.get("components", []),
+        }
+    )
 
 
 def _field(info: Any, name: str) -> Any:

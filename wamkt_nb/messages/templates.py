@@ -48,8 +48,13 @@ class Button:
         example = data.get("example")
         if isinstance(example, list):
             example = example[0] if example else None
-        return cls(type=str(data.get("type", "")).upper(), text=str(data.get("text", "")),
-                   url=data.get("url"), phone_number=data.get("phone_number"), example=example)
+        return cls(
+            type=str(data.get("type", "")).upper(),
+            text=str(data.get("text", "")),
+            url=data.get("url"),
+            phone_number=data.get("phone_number"),
+            example=example,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,9 @@ class Template:
         return self.header_format in MEDIA_FORMATS
 
     def with_status(self, status: str, id: str | None = None, rejected_reason: str | None = None) -> Template:
-        return replace(self, status=status.upper(), id=id if id is not None else self.id,
-                       rejected_reason=rejected_reason)
+        return replace(
+            self, status=status.upper(), id=id if id is not None else self.id, rejected_reason=rejected_reason
+        )
 
     def to_api(self) -> list[dict[str, Any]]:
         """The ``components`` list Meta expects when creating the template (examples included)."""
@@ -107,21 +113,26 @@ class Template:
             names = self.header_variables
             if names:
                 comp["example"] = (
-                    {"header_text_named_params": [{"param_name": n, "example": self.examples.get(n, "")}
-                                                  for n in names]}
-                    if named else {"header_text": [self.examples.get(n, "") for n in names]}
+                    {
+                        "header_text_named_params": [
+                            {"param_name": n, "example": self.examples.get(n, "")} for n in names
+                        ]
+                    }
+                    if named
+                    else {"header_text": [self.examples.get(n, "") for n in names]}
                 )
             out.append(comp)
         elif self.header_format in MEDIA_FORMATS:
-            out.append({"type": "HEADER", "format": self.header_format,
-                        "example": {"header_handle": [self.header or ""]}})
+            out.append(
+                {"type": "HEADER", "format": self.header_format, "example": {"header_handle": [self.header or ""]}}
+            )
         body: dict[str, Any] = {"type": "BODY", "text": self.body}
         names = self.body_variables
         if names:
             body["example"] = (
-                {"body_text_named_params": [{"param_name": n, "example": self.examples.get(n, "")}
-                                            for n in names]}
-                if named else {"body_text": [[self.examples.get(n, "") for n in names]]}
+                {"body_text_named_params": [{"param_name": n, "example": self.examples.get(n, "")} for n in names]}
+                if named
+                else {"body_text": [[self.examples.get(n, "") for n in names]]}
             )
         out.append(body)
         if self.footer is not None:
@@ -133,8 +144,9 @@ class Template:
     @classmethod
     def from_api(cls, data: Any) -> Template:
         """From a templates-endpoint record (a dict or :class:`wamkt_nb.cloudapi.models.TemplateInfo`)."""
-        get = (lambda k, d=None: data.get(k, d)) if isinstance(data, Mapping) else (
-            lambda k, d=None: getattr(data, k, d))
+        get = (
+            (lambda k, d=None: data.get(k, d)) if isinstance(data, Mapping) else (lambda k, d=None: getattr(data, k, d))
+        )
         kwargs: dict[str, Any] = {"examples": {}}
         buttons: list[Button] = []
         for comp in get("components") or []:
@@ -156,11 +168,16 @@ class Template:
             elif kind == "BUTTONS":
                 buttons = [Button.from_api(b) for b in comp.get("buttons") or []]
         return cls(
-            name=str(get("name", "")), language=str(get("language", "")), category=str(get("category", "")),
-            body=kwargs.pop("body", ""), buttons=tuple(buttons),
+            name=str(get("name", "")),
+            language=str(get("language", "")),
+            category=str(get("category", "")),
+            body=kwargs.pop("body", ""),
+            buttons=tuple(buttons),
             parameter_format=str(get("parameter_format") or "POSITIONAL"),
-            status=str(get("status") or "DRAFT"), id=(str(get("id")) if get("id") else None),
-            rejected_reason=get("rejected_reason"), **kwargs,
+            status=str(get("status") or "DRAFT"),
+            id=(str(get("id")) if get("id") else None),
+            rejected_reason=get("rejected_reason"),
+            **kwargs,
         )
 
     def render(self, values: Mapping[str, str]) -> str:
@@ -230,15 +247,31 @@ def from_arrow(values: pa.Array, index: pd.Index | None = None) -> pd.Series:
     return pd.Series(values, index=index, dtype="str")
 
 
-def template_from_text(name: str, language: str, category: str, body: str, *,
-                       examples: Mapping[str, str] | None = None, footer: str | None = None,
-                       header: str | None = None, buttons: Sequence[Button] = ()) -> Template:
+def template_from_text(
+    name: str,
+    language: str,
+    category: str,
+    body: str,
+    *,
+    examples: Mapping[str, str] | None = None,
+    footer: str | None = None,
+    header: str | None = None,
+    buttons: Sequence[Button] = (),
+) -> Template:
     """A local draft; positional or named is decided from the variable names used."""
     names = variables(body) + variables(header or "")
     named = bool(names) and not all(n.isdigit() for n in names)
-    return Template(name=name, language=language, category=category, body=body, header=header,
-                    footer=footer, buttons=tuple(buttons), examples=dict(examples or {}),
-                    parameter_format="NAMED" if named else "POSITIONAL")
+    return Template(
+        name=name,
+        language=language,
+        category=category,
+        body=body,
+        header=header,
+        footer=footer,
+        buttons=tuple(buttons),
+        examples=dict(examples or {}),
+        parameter_format="NAMED" if named else "POSITIONAL",
+    )
 
 
 def _examples(names: list[str], example: Mapping[str, Any], prefix: str) -> dict[str, str]:

@@ -29,8 +29,12 @@ def validate_template(t: Template) -> list[Finding]:
         out.append(Finding(code, "error", message, field))
 
     if not t.name or len(t.name) > MAX_NAME or not _NAME.match(t.name):
-        err("name_format", "name", f"name {t.name!r}: use only lowercase letters, digits and '_' "
-            f"(at most {MAX_NAME} characters), e.g. 'spring_sale_2026'")
+        err(
+            "name_format",
+            "name",
+            f"name {t.name!r}: use only lowercase letters, digits and '_' "
+            f"(at most {MAX_NAME} characters), e.g. 'spring_sale_2026'",
+        )
     if t.category not in CATEGORIES:
         err("category", "category", f"category {t.category!r}: choose one of {', '.join(CATEGORIES)}")
     if not t.language:
@@ -41,25 +45,26 @@ def validate_template(t: Template) -> list[Finding]:
     elif len(t.body) > MAX_BODY:
         err("body_too_long", "body", f"the body has {len(t.body)} characters; shorten it to {MAX_BODY}")
     if body.startswith("{{"):
-        err("variable_at_start", "body", "the body starts with a variable: put a word before it "
-            "(e.g. 'Hallo {{1}}, ...')")
+        err(
+            "variable_at_start",
+            "body",
+            "the body starts with a variable: put a word before it (e.g. 'Hallo {{1}}, ...')",
+        )
     if re.search(r"\}\}[\s.!?]*$", body):
-        err("variable_at_end", "body", "the body ends with a variable: add text after it "
-            "(e.g. '... {{2}}. Bis bald!')")
+        err("variable_at_end", "body", "the body ends with a variable: add text after it (e.g. '... {{2}}. Bis bald!')")
     if t.header_format == "TEXT":
         header = t.header or ""
         if len(header) > MAX_HEADER_TEXT:
-            err("header_too_long", "header", f"the header has {len(header)} characters; "
-                f"shorten it to {MAX_HEADER_TEXT}")
+            err(
+                "header_too_long", "header", f"the header has {len(header)} characters; shorten it to {MAX_HEADER_TEXT}"
+            )
         if len(variables(header)) > 1:
             err("header_variables", "header", "the header has more than one variable; keep at most one")
     elif t.header_format is not None and t.header_format not in MEDIA_FORMATS:
-        err("header_format", "header", f"header format {t.header_format!r}: use TEXT, "
-            f"{', '.join(MEDIA_FORMATS)}")
+        err("header_format", "header", f"header format {t.header_format!r}: use TEXT, {', '.join(MEDIA_FORMATS)}")
     if t.footer is not None:
         if len(t.footer) > MAX_FOOTER:
-            err("footer_too_long", "footer", f"the footer has {len(t.footer)} characters; "
-                f"shorten it to {MAX_FOOTER}")
+            err("footer_too_long", "footer", f"the footer has {len(t.footer)} characters; shorten it to {MAX_FOOTER}")
         if VARIABLE.search(t.footer):
             err("footer_variables", "footer", "the footer contains a variable; footers must be fixed text")
     out.extend(_variable_findings(t))
@@ -75,46 +80,91 @@ def _variable_findings(t: Template) -> list[Finding]:
     if t.parameter_format == "POSITIONAL":
         if not all(n.isdigit() for n in names):
             bad = [n for n in names if not n.isdigit()]
-            out.append(Finding("variable_mixed", "error", f"positional template with named variable(s) "
-                               f"{', '.join(bad)}: use {{{{1}}}}, {{{{2}}}}, ... or switch to named", "body"))
+            out.append(
+                Finding(
+                    "variable_mixed",
+                    "error",
+                    f"positional template with named variable(s) "
+                    f"{', '.join(bad)}: use {{{{1}}}}, {{{{2}}}}, ... or switch to named",
+                    "body",
+                )
+            )
         else:
             for part, found in (("header", t.header_variables), ("body", t.body_variables)):
                 unique = sorted({int(n) for n in found})
                 if unique and unique != list(range(1, len(unique) + 1)):
-                    out.append(Finding("variable_sequence", "error", f"{part} variables {unique} must be "
-                                       f"numbered 1, 2, 3, ... without gaps", part))
+                    out.append(
+                        Finding(
+                            "variable_sequence",
+                            "error",
+                            f"{part} variables {unique} must be numbered 1, 2, 3, ... without gaps",
+                            part,
+                        )
+                    )
     else:
         for n in dict.fromkeys(names):
             if not _NAMED_VAR.match(n):
-                out.append(Finding("variable_name", "error", f"variable {{{{{n}}}}}: named variables use "
-                                   "lowercase letters, digits and '_' and start with a letter", "body"))
+                out.append(
+                    Finding(
+                        "variable_name",
+                        "error",
+                        f"variable {{{{{n}}}}}: named variables use "
+                        "lowercase letters, digits and '_' and start with a letter",
+                        "body",
+                    )
+                )
     for n in dict.fromkeys(names):
         if not str(t.examples.get(n, "")).strip():
-            out.append(Finding("example_missing", "error", f"variable {{{{{n}}}}} has no example value: "
-                               "Meta needs one to review the template", "examples"))
+            out.append(
+                Finding(
+                    "example_missing",
+                    "error",
+                    f"variable {{{{{n}}}}} has no example value: Meta needs one to review the template",
+                    "examples",
+                )
+            )
     return out
 
 
 def _button_findings(t: Template) -> list[Finding]:
     out: list[Finding] = []
     if len(t.buttons) > MAX_BUTTONS:
-        out.append(Finding("too_many_buttons", "error", f"{len(t.buttons)} buttons; at most {MAX_BUTTONS}",
-                           "buttons"))
+        out.append(Finding("too_many_buttons", "error", f"{len(t.buttons)} buttons; at most {MAX_BUTTONS}", "buttons"))
     kinds = [b.type for b in t.buttons]
     if kinds.count("URL") > MAX_URL_BUTTONS:
-        out.append(Finding("button_limits", "error", f"{kinds.count('URL')} URL buttons; at most "
-                           f"{MAX_URL_BUTTONS}", "buttons"))
+        out.append(
+            Finding("button_limits", "error", f"{kinds.count('URL')} URL buttons; at most {MAX_URL_BUTTONS}", "buttons")
+        )
     if kinds.count("PHONE_NUMBER") > MAX_PHONE_BUTTONS:
-        out.append(Finding("button_limits", "error", f"{kinds.count('PHONE_NUMBER')} phone buttons; at "
-                           f"most {MAX_PHONE_BUTTONS}", "buttons"))
+        out.append(
+            Finding(
+                "button_limits",
+                "error",
+                f"{kinds.count('PHONE_NUMBER')} phone buttons; at most {MAX_PHONE_BUTTONS}",
+                "buttons",
+            )
+        )
     for i, b in enumerate(t.buttons):
         if b.type not in BUTTON_TYPES:
-            out.append(Finding("button_type", "error", f"button {i + 1}: type {b.type!r}; use one of "
-                               f"{', '.join(BUTTON_TYPES)}", "buttons"))
+            out.append(
+                Finding(
+                    "button_type",
+                    "error",
+                    f"button {i + 1}: type {b.type!r}; use one of {', '.join(BUTTON_TYPES)}",
+                    "buttons",
+                )
+            )
         if not b.text or len(b.text) > MAX_BUTTON_LABEL:
-            out.append(Finding("button_label", "error", f"button {i + 1} label {b.text!r}: 1 to "
-                               f"{MAX_BUTTON_LABEL} characters", "buttons"))
+            out.append(
+                Finding(
+                    "button_label",
+                    "error",
+                    f"button {i + 1} label {b.text!r}: 1 to {MAX_BUTTON_LABEL} characters",
+                    "buttons",
+                )
+            )
         if b.type == "URL" and b.url and VARIABLE.search(b.url) and not b.example:
-            out.append(Finding("example_missing", "error", f"URL button {i + 1} has a variable but no "
-                               "example URL", "buttons"))
+            out.append(
+                Finding("example_missing", "error", f"URL button {i + 1} has a variable but no example URL", "buttons")
+            )
     return out

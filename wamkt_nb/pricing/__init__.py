@@ -6,7 +6,22 @@ from .markets import main_market, market_of, region_codes
 from .scenarios import GUIDE_2024, GUIDE_PROVIDERS, Provider, compare_providers, default_card, guide_2024, load_card
 
 __all__ = [
-    "META_CARD", "RATE_CARDS", "RateCard", "RateCardError", "chargeable", "message_costs", "unpriced", "unpriced_note", "main_market", "market_of",
-    "region_codes", "GUIDE_2024", "GUIDE_PROVIDERS", "Provider", "compare_providers", "default_card",
-    "guide_2024", "load_card",
+    "META_CARD",
+    "RATE_CARDS",
+    "RateCard",
+    "RateCardError",
+    "chargeable",
+    "message_costs",
+    "unpriced",
+    "unpriced_note",
+    "main_market",
+    "market_of",
+    "region_codes",
+    "GUIDE_2024",
+    "GUIDE_PROVIDERS",
+    "Provider",
+    "compare_providers",
+    "default_card",
+    "guide_2024",
+    "load_card",
 ]

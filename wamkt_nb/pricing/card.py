@@ -66,7 +66,9 @@ class RateCard:
 
     name: str
     rows: pd.DataFrame
-    free_in_window: Mapping[str, str | None] | tuple[str, ...] = field(default_factory=lambda: dict(META_FREE_IN_WINDOW))
+    free_in_window: Mapping[str, str | None] | tuple[str, ...] = field(
+        default_factory=lambda: dict(META_FREE_IN_WINDOW)
+    )
     free_per_month: int = 0
     path: str = ""
     priced: frozenset[str] = field(init=False)
@@ -106,8 +108,11 @@ class RateCard:
         """(price, currency) of the first message of a month to ``market`` on ``at`` (default: now)."""
         when = pd.Timestamp(at if at is not None else pd.Timestamp.now(tz="UTC"))
         when = when.tz_localize("UTC") if when.tzinfo is None else when
-        rows = self.rows[(self.rows["market"].isin([market, "*"])) & (self.rows["category"] == category)
-                         & (self.rows["min_monthly_volume"] <= 1)]
+        rows = self.rows[
+            (self.rows["market"].isin([market, "*"]))
+            & (self.rows["category"] == category)
+            & (self.rows["min_monthly_volume"] <= 1)
+        ]
         if rows.empty:
             raise RateCardError(f"{self.label} has no {category} price for {market}")
         in_force = rows[rows["effective_from"] <= when]
@@ -115,9 +120,13 @@ class RateCard:
         return float(row["price"]), str(row["currency"])
 
     @classmethod
-    def load(cls, path: str | Path | list[str | Path], name: str = "Meta rate card",
-             free_in_window: Mapping[str, str | None] | tuple[str, ...] | None = None,
-             free_per_month: int = 0) -> RateCard:
+    def load(
+        cls,
+        path: str | Path | list[str | Path],
+        name: str = "Meta rate card",
+        free_in_window: Mapping[str, str | None] | tuple[str, ...] | None = None,
+        free_per_month: int = 0,
+    ) -> RateCard:
         """Read and check a card file (or several: an older card and the newer one that follows it);
         every bad row is reported with its file, line number and field."""
         paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
@@ -131,8 +140,9 @@ class RateCard:
         rows = pd.concat(parts, ignore_index=True)
         _no_duplicates(rows, ", ".join(map(str, paths)))
         rules = dict(META_FREE_IN_WINDOW) if free_in_window is None else free_in_window
-        return cls(name=name, rows=rows, free_in_window=rules, free_per_month=free_per_month,
-                   path=", ".join(map(str, paths)))
+        return cls(
+            name=name, rows=rows, free_in_window=rules, free_per_month=free_per_month, path=", ".join(map(str, paths))
+        )
 
 
 def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
@@ -143,8 +153,10 @@ def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
     problems: list[str] = []
     for i, row in raw.iterrows():
         line = int(i) + 2  # the header is line 1
+
         def bad(fieldname: str, why: str, line: int = line) -> None:
             problems.append(f"{where} line {line}, field {fieldname!r}: {why}")
+
         if not str(row["market"]).strip():
             bad("market", "empty")
         if row["category"] not in CATEGORIES:
@@ -170,16 +182,18 @@ def parse_rows(raw: pd.DataFrame, where: str = "rate card") -> pd.DataFrame:
         raise RateCardError("; ".join(problems))
     volume = raw["min_monthly_volume"] if "min_monthly_volume" in raw.columns else pd.Series("", index=raw.index)
     effective = pd.to_datetime(raw["effective_from"], format="%Y-%m-%d")
-    rows = pd.DataFrame({
-        "market": raw["market"].str.strip(),
-        "category": raw["category"],
-        "price": raw["price"].astype(float),
-        "currency": raw["currency"].str.upper(),
-        "effective_from": effective.dt.tz_localize("UTC"),
-        "effective_ns": effective.to_numpy(dtype="datetime64[ns]").astype("int64"),
-        "source": raw["source"],
-        "min_monthly_volume": pd.to_numeric(volume.replace("", "1")).astype("int64"),
-    })
+    rows = pd.DataFrame(
+        {
+            "market": raw["market"].str.strip(),
+            "category": raw["category"],
+            "price": raw["price"].astype(float),
+            "currency": raw["currency"].str.upper(),
+            "effective_from": effective.dt.tz_localize("UTC"),
+            "effective_ns": effective.to_numpy(dtype="datetime64[ns]").astype("int64"),
+            "source": raw["source"],
+            "min_monthly_volume": pd.to_numeric(volume.replace("", "1")).astype("int64"),
+        }
+    )
     _no_duplicates(rows, where, line=True)
     return rows
 
@@ -189,5 +203,7 @@ def _no_duplicates(rows: pd.DataFrame, where: str, line: bool = False) -> None:
     if dupes.any():
         first = rows[dupes].iloc[0]
         lines = f" (lines {', '.join(str(i + 2) for i in rows.index[dupes])})" if line else ""
-        raise RateCardError(f"{where}: two prices for {first['market']} {first['category']} from "
-                            f"{first['effective_from'].date()}{lines}")
+        raise RateCardError(
+            f"{where}: two prices for {first['market']} {first['category']} from "
+            f"{first['effective_from'].date()}{lines}"
+        )

@@ -76,8 +76,13 @@ def message_costs(messages: pd.DataFrame, card: RateCard, rates: ExchangeRates) 
     for a, b in zip(starts[:-1], starts[1:], strict=True):
         members = order[a:b]
         first = members[0]
-        cost[rows[members]] = _price_group(card, rates, str(markets[key[first] // len(CATEGORIES)]),
-                                           CATEGORIES[key[first] % len(CATEGORIES)], at[members])
+        cost[rows[members]] = _price_group(
+            card,
+            rates,
+            str(markets[key[first] // len(CATEGORIES)]),
+            CATEGORIES[key[first] % len(CATEGORIES)],
+            at[members],
+        )
     if card.free_per_month:
         cost[rows[_free_allowance(at, card.free_per_month)]] = 0.0
     return pd.Series(cost, index=messages.index)
@@ -117,8 +122,10 @@ def _price_group(card: RateCard, rates: ExchangeRates, market: str, category: st
         mine = version == v
         tier = np.searchsorted(tiers["min_monthly_volume"].to_numpy(), rank[mine] + 1, side="right") - 1
         if (tier < 0).any():
-            raise RateCardError(f"{card.label}: {market} {category} from {pd.Timestamp(start, tz='UTC').date()} "
-                                f"has no tier starting at 1 message a month")
+            raise RateCardError(
+                f"{card.label}: {market} {category} from {pd.Timestamp(start, tz='UTC').date()} "
+                f"has no tier starting at 1 message a month"
+            )
         factor = np.array([rates.rate(c) for c in tiers["currency"]])
         out[mine] = (tiers["price"].to_numpy() * factor)[tier]
     return out
@@ -155,4 +162,3 @@ def _utc_ns(values: pd.Series) -> np.ndarray:
     if times.isna().any():
         raise ValueError("a charged message has no time: pricing needs the delivery (or planned) time")
     return times.to_numpy(dtype="datetime64[ns]").astype("int64")
-

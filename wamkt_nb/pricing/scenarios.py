@@ -59,8 +59,9 @@ def _read_card(path: str, changed: int) -> RateCard:
 def guide_2024() -> RateCard:
     """The 2024 guide's figures as a card: 1,000 free a month, 0.01 USD marketing, 0.005 utility and
     authentication, utility free inside the customer service window."""
-    return RateCard.load(RATE_CARDS / "guide-2024.csv", name=GUIDE_2024, free_in_window=("utility",),
-                         free_per_month=1_000)
+    return RateCard.load(
+        RATE_CARDS / "guide-2024.csv", name=GUIDE_2024, free_in_window=("utility",), free_per_month=1_000
+    )
 
 
 def default_card() -> RateCard:
@@ -69,28 +70,60 @@ def default_card() -> RateCard:
     return load_card(Path(path).expanduser() if path else META_CARD)
 
 
-def compare_providers(messages: int, card: RateCard, rates: ExchangeRates, market: str = "DE",
-                      category: str = "marketing", at: pd.Timestamp | None = None) -> pd.DataFrame:
+def compare_providers(
+    messages: int,
+    card: RateCard,
+    rates: ExchangeRates,
+    market: str = "DE",
+    category: str = "marketing",
+    at: pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """Monthly cost of ``messages`` in ``rates.currency``: Meta direct at ``card``'s price for
     ``market``, the 2024 guide's Meta scenario and its providers, side by side with their sources."""
     usd = rates.rate("USD")
-    rows = [_direct(f"Meta Cloud API direct, {market}", card, card.label, messages, market, category, at, rates),
-            _direct("Meta Cloud API direct (2024 scenario)", guide_2024(), GUIDE_2024, messages, market, category,
-                    at, rates)]
-    rows += [{"provider": p.name, "monthly_fee": p.monthly_fee * usd, "per_message": p.per_message * usd,
-              "free_messages": p.free_messages, "verification_days": p.verification_days,
-              "monthly_cost": p.monthly_cost(messages) * usd, "source": GUIDE_2024} for p in GUIDE_PROVIDERS]
+    rows = [
+        _direct(f"Meta Cloud API direct, {market}", card, card.label, messages, market, category, at, rates),
+        _direct(
+            "Meta Cloud API direct (2024 scenario)", guide_2024(), GUIDE_2024, messages, market, category, at, rates
+        ),
+    ]
+    rows += [
+        {
+            "provider": p.name,
+            "monthly_fee": p.monthly_fee * usd,
+            "per_message": p.per_message * usd,
+            "free_messages": p.free_messages,
+            "verification_days": p.verification_days,
+            "monthly_cost": p.monthly_cost(messages) * usd,
+            "source": GUIDE_2024,
+        }
+        for p in GUIDE_PROVIDERS
+    ]
     table = pd.DataFrame(rows)
     table["monthly_cost"] = table["monthly_cost"].round(2)
     table["currency"] = rates.currency
     return table
 
 
-def _direct(provider: str, card: RateCard, source: str, messages: int, market: str, category: str,
-            at: pd.Timestamp | None, rates: ExchangeRates) -> dict:
+def _direct(
+    provider: str,
+    card: RateCard,
+    source: str,
+    messages: int,
+    market: str,
+    category: str,
+    at: pd.Timestamp | None,
+    rates: ExchangeRates,
+) -> dict:
     """One comparison row: ``messages`` a month straight through Meta at ``card``'s price."""
     price, currency = card.list_price(market, category, at)
     per_message = price * rates.rate(currency)
-    return {"provider": provider, "monthly_fee": 0.0, "per_message": per_message,
-            "free_messages": card.free_per_month, "verification_days": "",
-            "monthly_cost": max(messages - card.free_per_month, 0) * per_message, "source": source}
+    return {
+        "provider": provider,
+        "monthly_fee": 0.0,
+        "per_message": per_message,
+        "free_messages": card.free_per_month,
+        "verification_days": "",
+        "monthly_cost": max(messages - card.free_per_month, 0) * per_message,
+        "source": source,
+    }

@@ -24,7 +24,15 @@ from .server import Sandbox, open_cloud_api
 from .webhooks import WebhookError
 
 __all__ = [
-    "BehaviourParams", "Faults", "Sandbox", "SandboxConfig", "WebhookError", "conversion_probability",
-    "delivery_probability", "open_cloud_api", "read_probability", "reply_probability",
+    "BehaviourParams",
+    "Faults",
+    "Sandbox",
+    "SandboxConfig",
+    "WebhookError",
+    "conversion_probability",
+    "delivery_probability",
+    "open_cloud_api",
+    "read_probability",
+    "reply_probability",
     "variant_key_uplift",
 ]

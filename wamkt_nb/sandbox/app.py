@@ -83,10 +83,16 @@ def _too_large(limit: int) -> SandboxError:
 
 
 async def _respond(send: Any, status: int, payload: Any) -> None:
-    body = payload if isinstance(payload, bytes) else orjson.dumps(
-        payload, option=orjson.OPT_SERIALIZE_NUMPY, default=str)  # inspection frames carry numpy/pandas values
-    await send({"type": "http.response.start", "status": status,
-                "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())]})
+    body = (
+        payload if isinstance(payload, bytes) else orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY, default=str)
+    )  # inspection frames carry numpy/pandas values
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -154,8 +160,9 @@ class SandboxApp:
             return await _respond_file(send, result)
         await _respond(send, 200, result)
 
-    def _route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes,
-               scope: dict[str, Any]) -> Any:
+    def _route(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes, scope: dict[str, Any]
+    ) -> Any:
         if parts[0] == "_sandbox":
             return self.sandbox.inspect_route(method, parts[1:], query, body)
         if parts == ["whatsapp_business", "attachments"] and method == "GET":
@@ -169,25 +176,34 @@ class SandboxApp:
             self.engine.counters[f"error_{err.code}"] += 1
         await _respond(send, err.http_status, err.envelope())
 
-    async def _fault(self, fault: str, phone_number_id: str, body: bytes, send: Any,
-                     endpoint: str = "messages") -> None:
+    async def _fault(
+        self, fault: str, phone_number_id: str, body: bytes, send: Any, endpoint: str = "messages"
+    ) -> None:
         with self.engine.lock:
             self.engine.counters[f"fault_{fault}"] += 1
         if fault == "429":
-            return await self._error(send, SandboxError(130429, "Cloud API message throughput has been reached.",
-                                                        http_status=self.sandbox.config.throughput_http_status))
+            return await self._error(
+                send,
+                SandboxError(
+                    130429,
+                    "Cloud API message throughput has been reached.",
+                    http_status=self.sandbox.config.throughput_http_status,
+                ),
+            )
         if fault == "error_500":
             return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
         if fault == "timeout":
             await asyncio.sleep(self.sandbox.faults.timeout_seconds)
             return await self._error(send, SandboxError(131016, "Service temporarily unavailable", http_status=503))
         status, result = self.engine.send(phone_number_id, body, endpoint)  # "drop": accepted, answer lost
-        await send({"type": "http.response.start", "status": status,
-                    "headers": JSON_HEADERS + [(b"content-length", b"4096")]})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": JSON_HEADERS + [(b"content-length", b"4096")]}
+        )
         raise DroppedResponse("response dropped on purpose (fault injection)")
 
-    def _graph(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes,
-               scope: dict[str, Any]) -> Any:
+    def _graph(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes, scope: dict[str, Any]
+    ) -> Any:
         sandbox, cfg = self.sandbox, self.sandbox.config
         if len(parts) == 2 and parts[1] == "message_templates":
             self._check_waba(parts[0])
@@ -195,8 +211,14 @@ class SandboxApp:
                 limit = int(query.get("limit", ["25"])[0])
                 kept = {k: query[k][0] for k in ("fields", "status", "name") if k in query}  # filters stay on "next"
                 base = f"{_origin(scope)}{scope['path']}?{urlencode({'limit': limit, **kept})}"
-                return sandbox.templates.page(query.get("fields", [None])[0], limit, query.get("after", [None])[0],
-                                              query.get("status", [None])[0], query.get("name", [None])[0], base)
+                return sandbox.templates.page(
+                    query.get("fields", [None])[0],
+                    limit,
+                    query.get("after", [None])[0],
+                    query.get("status", [None])[0],
+                    query.get("name", [None])[0],
+                    base,
+                )
             if method == "POST":
                 return sandbox.templates.create(_json(body), sandbox.clock.now())
         if len(parts) == 2 and parts[1] == "subscribed_apps" and method == "POST":
@@ -226,10 +248,17 @@ class SandboxApp:
                     raise invalid_param("Param phone_number_id is not a valid whatsapp business phone number id ID")
                 if method == "DELETE":
                     return {"success": sandbox.media.delete(media.id)}
-                return _pick({"messaging_product": "whatsapp", "url": sandbox.media.url(media, _origin(scope)),
-                              "mime_type": media.mime_type, "sha256": media.sha256,
-                              "file_size": str(len(media.content)), "id": media.id},
-                             query.get("fields", [None])[0])
+                return _pick(
+                    {
+                        "messaging_product": "whatsapp",
+                        "url": sandbox.media.url(media, _origin(scope)),
+                        "mime_type": media.mime_type,
+                        "sha256": media.sha256,
+                        "file_size": str(len(media.content)),
+                        "id": media.id,
+                    },
+                    query.get("fields", [None])[0],
+                )
         raise unknown_object(method, "/".join(parts))
 
     def _check_waba(self, waba_id: str) -> None:
@@ -238,9 +267,16 @@ class SandboxApp:
 
 
 async def _respond_file(send: Any, media: StoredMedia) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", media.mime_type.encode()),
-                            (b"content-length", str(len(media.content)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", media.mime_type.encode()),
+                (b"content-length", str(len(media.content)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": media.content})
 
 

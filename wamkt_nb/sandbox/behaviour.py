@@ -67,8 +67,9 @@ class BehaviourParams:
     """Read chance multiplier at night (no published figure; quiet hours keep campaigns out of it)."""
     max_read: float = 0.97
     """Upper bound of any read chance (the guide: WhatsApp open rates reach up to 98 %)."""
-    reply_given_read: dict[str, float] = field(default_factory=lambda: {
-        "marketing": 0.03, "utility": 0.24, "authentication": 0.01, "service": 0.35})
+    reply_given_read: dict[str, float] = field(
+        default_factory=lambda: {"marketing": 0.03, "utility": 0.24, "authentication": 0.01, "service": 0.35}
+    )
     """Reply chance once read, by category: order notifications get 15-20 % replies and pure
     promotions 1-3 % (of delivered, after the read rate)."""
     call_to_action_reply: float = 0.15
@@ -78,15 +79,26 @@ class BehaviourParams:
     """Words that make a marketing text a call to action (the guide's example: "Reply YES to get a
     discount code")."""
     reply_delays: tuple[tuple[float, float, float], ...] = (
-        (0.65, 5.0, 180.0), (0.23, 180.0, 1_800.0), (0.12, 1_800.0, 21_600.0))
+        (0.65, 5.0, 180.0),
+        (0.23, 180.0, 1_800.0),
+        (0.12, 1_800.0, 21_600.0),
+    )
     """Delay from reading to replying as a mixture (share, min s, max s): 65 % of replies within
     3 minutes and 12 % after 30 minutes of the customer reading the message."""
-    reply_texts: dict[str, float] = field(default_factory=lambda: {
-        "JA": 0.30, "Rabatt": 0.25, "Danke!": 0.17, "Wann kommt meine Bestellung?": 0.12,
-        "Info": 0.08, "STOP": 0.08})
+    reply_texts: dict[str, float] = field(
+        default_factory=lambda: {
+            "JA": 0.30,
+            "Rabatt": 0.25,
+            "Danke!": 0.17,
+            "Wann kommt meine Bestellung?": 0.12,
+            "Info": 0.08,
+            "STOP": 0.08,
+        }
+    )
     """What customers reply, with weights (keywords the demo's auto-replies answer; no published figure)."""
-    block_given_read: dict[str, float] = field(default_factory=lambda: {
-        "active_7d": 0.002, "recent_30d": 0.004, "dormant_30d": 0.01, "inactive_90d": 0.03})
+    block_given_read: dict[str, float] = field(
+        default_factory=lambda: {"active_7d": 0.002, "recent_30d": 0.004, "dormant_30d": 0.01, "inactive_90d": 0.03}
+    )
     """Block/report chance after reading marketing, by interaction recency: feeds the quality rating
     (Meta may ask a frequent sender to prove its complaint rate is acceptable; no published rate)."""
     base_conversion: float = 0.307
@@ -202,17 +214,25 @@ def customer_scores(features: Mapping[str, Any], params: BehaviourParams) -> tup
     days = float(_get(features, "days_since_last_interaction", params.never_interacted_days))
     frequency = float(_get(features, "orders_per_month", 0.0))
     value = _get(features, "avg_order_value")
-    return (math.log1p(max(days, 0.0) / 7.0), math.log1p(max(frequency, 0.0)),
-            math.log(float(value) / 50.0) if value is not None and float(value) > 0 else 0.0)
+    return (
+        math.log1p(max(days, 0.0) / 7.0),
+        math.log1p(max(frequency, 0.0)),
+        math.log(float(value) / 50.0) if value is not None and float(value) > 0 else 0.0,
+    )
 
 
-def read_probability(features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams | None = None,
-                     uplift: float = 0.0) -> float:
+def read_probability(
+    features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams | None = None, uplift: float = 0.0
+) -> float:
     """Chance a delivered message is read: logistic in the customer's features and the copy, times the hour."""
     params = params or DEFAULT_PARAMS
     quiet, frequency, value = customer_scores(features, params)
-    logit = (params.read_intercept + params.read_recency * quiet + params.read_frequency * frequency
-             + params.read_order_value * value)
+    logit = (
+        params.read_intercept
+        + params.read_recency * quiet
+        + params.read_frequency * frequency
+        + params.read_order_value * value
+    )
     if is_personal(text, _get(features, "first_name"), params):
         logit += params.personal_read_logit
     p = 1.0 / (1.0 + math.exp(-logit)) * hour_factor(local_hour, params) * (1.0 + uplift)
@@ -223,8 +243,9 @@ def has_call_to_action(text: str, params: BehaviourParams) -> bool:
     return any(w.lower() in text.lower() for w in params.call_to_action_words)
 
 
-def reply_probability(features: Mapping[str, Any], text: str, category: str,
-                      params: BehaviourParams | None = None) -> float:
+def reply_probability(
+    features: Mapping[str, Any], text: str, category: str, params: BehaviourParams | None = None
+) -> float:
     """Chance of a reply once read: order news most, promotions least, more with a call to action."""
     params = params or DEFAULT_PARAMS
     p = params.reply_given_read.get(category, params.reply_given_read["marketing"])
@@ -233,15 +254,23 @@ def reply_probability(features: Mapping[str, Any], text: str, category: str,
     return max(0.0, min(1.0, p))
 
 
-def conversion_probability(features: Mapping[str, Any], category: str, params: BehaviourParams | None = None,
-                           uplift: float = 0.0) -> float:
+def conversion_probability(
+    features: Mapping[str, Any], category: str, params: BehaviourParams | None = None, uplift: float = 0.0
+) -> float:
     """Chance a read marketing message leads to an order: rises with recency, purchase frequency and order value."""
     params = params or DEFAULT_PARAMS
     if category not in ("marketing", "service"):
         return params.utility_conversion
     quiet, frequency, value = customer_scores(features, params)
-    p = params.base_conversion * math.exp(params.conversion_recency * quiet + params.conversion_frequency * frequency
-                                          + params.conversion_order_value * value) * (1.0 + uplift)
+    p = (
+        params.base_conversion
+        * math.exp(
+            params.conversion_recency * quiet
+            + params.conversion_frequency * frequency
+            + params.conversion_order_value * value
+        )
+        * (1.0 + uplift)
+    )
     return max(0.0, min(1.0, p))
 
 
@@ -276,4 +305,4 @@ def sample_reply_text(rng: random.Random, params: BehaviourParams) -> str:
 def sample_order_value(features: Mapping[str, Any], rng: random.Random, params: BehaviourParams) -> float:
     """An order value around the customer's average order value (log-normal spread)."""
     mean = float(_get(features, "avg_order_value", params.order_value_default))
-    return round(mean * math.exp(rng.gauss(-params.order_value_sigma ** 2 / 2, params.order_value_sigma)), 2)
+    return round(mean * math.exp(rng.gauss(-(params.order_value_sigma**2) / 2, params.order_value_sigma)), 2)

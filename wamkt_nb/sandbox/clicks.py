@@ -19,8 +19,10 @@ import httpx
 log = logging.getLogger(__name__)
 
 USER_AGENTS = {
-    "person": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Chrome/124.0.0.0 Mobile Safari/537.36"),
+    "person": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36"
+    ),
     "preview": "WhatsApp/2.24.8.78 A",
 }
 

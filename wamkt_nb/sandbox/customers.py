@@ -74,10 +74,19 @@ class SimCustomer:
         return self.last_inbound_at is not None and now - self.last_inbound_at < hours * 3600.0
 
     def state(self) -> dict[str, Any]:
-        return {"customer_id": self.customer_id, "wa_id": self.wa_id, "phone": self.phone, "name": self.name,
-                "user_id": self.user_id, "username": self.username,
-                "on_whatsapp": self.on_whatsapp, "marketing_stopped": self.marketing_stopped, "blocked": self.blocked,
-                "last_inbound_at": self.last_inbound_at, **{f"n_{k}": v for k, v in self.counts.items()}}
+        return {
+            "customer_id": self.customer_id,
+            "wa_id": self.wa_id,
+            "phone": self.phone,
+            "name": self.name,
+            "user_id": self.user_id,
+            "username": self.username,
+            "on_whatsapp": self.on_whatsapp,
+            "marketing_stopped": self.marketing_stopped,
+            "blocked": self.blocked,
+            "last_inbound_at": self.last_inbound_at,
+            **{f"n_{k}": v for k, v in self.counts.items()},
+        }
 
 
 def features_of(customers: CustomerData | pd.DataFrame, now: float) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -90,8 +99,11 @@ def features_of(customers: CustomerData | pd.DataFrame, now: float) -> tuple[pd.
         latest = inbound.groupby("customer_id")["at"].max()
         last = (latest - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_dict() if len(latest) else {}
         return feats, {str(k): float(v) for k, v in last.items()}
-    if not isinstance(customers, pd.DataFrame) or "customer_id" not in customers or (
-            "phone" not in customers and "bsuid" not in customers):
+    if (
+        not isinstance(customers, pd.DataFrame)
+        or "customer_id" not in customers
+        or ("phone" not in customers and "bsuid" not in customers)
+    ):
         raise TypeError("customers must be CustomerData or a features DataFrame with customer_id and phone or bsuid")
     return customers, {}
 
@@ -113,8 +125,14 @@ def make_username(name: str, customer_id: str) -> str:
     return f"@{handle[:20]}{int(hashlib.blake2b(customer_id.encode(), digest_size=2).hexdigest(), 16) % 100}"
 
 
-def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: int, not_on_whatsapp_rate: float,
-                    marketing_stopped_rate: float, username_share: float = 0.0) -> dict[str, SimCustomer]:
+def build_customers(
+    customers: CustomerData | pd.DataFrame,
+    now: float,
+    seed: int,
+    not_on_whatsapp_rate: float,
+    marketing_stopped_rate: float,
+    username_share: float = 0.0,
+) -> dict[str, SimCustomer]:
     """Simulated customers by :attr:`SimCustomer.key` (phone digits, else BSUID); a seeded few are
     not on WhatsApp, a seeded ``username_share`` are username users (their own seed per customer, so
     the share changes nothing else).
@@ -125,8 +143,18 @@ def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: in
     feats, last_inbound = features_of(customers, now)
     rng = random.Random(seed)
     out: dict[str, SimCustomer] = {}
-    keep = [c for c in ("first_name", "days_since_last_interaction", "orders_per_month", "avg_order_value",
-                        "order_value_band", "interaction_recency") if c in feats.columns]
+    keep = [
+        c
+        for c in (
+            "first_name",
+            "days_since_last_interaction",
+            "orders_per_month",
+            "avg_order_value",
+            "order_value_band",
+            "interaction_recency",
+        )
+        if c in feats.columns
+    ]
     ident = [c for c in ("phone", "bsuid", "username", "name", "timezone", "country") if c in feats.columns]
     records = feats[["customer_id", *ident, *keep]]
     for raw in records.to_dict("records"):
@@ -139,11 +167,17 @@ def build_customers(customers: CustomerData | pd.DataFrame, now: float, seed: in
         if username is None and (phone is None or random.Random(f"{seed}:username:{cid}").random() < username_share):
             username = make_username(name, cid)
         customer = SimCustomer(
-            customer_id=cid, wa_id=phone.lstrip("+") if phone else None, phone=phone, name=name,
-            timezone=str(row.get("timezone") or "UTC"), features={k: row[k] for k in keep},
+            customer_id=cid,
+            wa_id=phone.lstrip("+") if phone else None,
+            phone=phone,
+            name=name,
+            timezone=str(row.get("timezone") or "UTC"),
+            features={k: row[k] for k in keep},
             on_whatsapp=rng.random() >= not_on_whatsapp_rate,
             marketing_stopped=rng.random() < marketing_stopped_rate,
-            last_inbound_at=last_inbound.get(cid), user_id=user_id, username=username,
+            last_inbound_at=last_inbound.get(cid),
+            user_id=user_id,
+            username=username,
         )
         out[customer.key] = customer
     return out

@@ -48,9 +48,18 @@ def make_wamid(wa_id: str, n: int) -> str:
 class Engine:
     """State, limits and the event queue of one sandbox account; thread-safe."""
 
-    def __init__(self, config: SandboxConfig, params: bm.BehaviourParams, clock: Clock,
-                 customers: dict[str, SimCustomer], templates: TemplateStore, sink: Sink,
-                 log_limit: int = 100_000, media: MediaStore | None = None, clicker: Clicker | None = None) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        params: bm.BehaviourParams,
+        clock: Clock,
+        customers: dict[str, SimCustomer],
+        templates: TemplateStore,
+        sink: Sink,
+        log_limit: int = 100_000,
+        media: MediaStore | None = None,
+        clicker: Clicker | None = None,
+    ) -> None:
         self.config = config
         self.clicker = clicker
         self._media_type = media.mime_type if media is not None else None  # checks sends' media ids
@@ -118,8 +127,16 @@ class Engine:
         """The request log decoded: time, phone number id, body, HTTP status, response."""
         with self.lock:
             rows = list(self.received)
-        return [{"at": at, "phone_number_id": pnid, "body": _decode(raw), "http_status": status,
-                 "response": orjson.loads(answer)} for at, pnid, raw, status, answer in rows]
+        return [
+            {
+                "at": at,
+                "phone_number_id": pnid,
+                "body": _decode(raw),
+                "http_status": status,
+                "response": orjson.loads(answer),
+            }
+            for at, pnid, raw, status, answer in rows
+        ]
 
     def _send(self, phone_number_id: str, body: Any, now: float, endpoint: str = "messages") -> dict[str, Any]:
         cfg = self.config
@@ -136,30 +153,44 @@ class Engine:
         if self._throughput.rate != cfg.throughput_per_second:
             self._throughput = TokenBucket(cfg.throughput_per_second)
         if not self._throughput.take(now):
-            raise SandboxError(130429, "Cloud API message throughput has been reached.",
-                               http_status=cfg.throughput_http_status)
+            raise SandboxError(
+                130429, "Cloud API message throughput has been reached.", http_status=cfg.throughput_http_status
+            )
         self._pair.interval, self._pair.burst = cfg.pair_interval, cfg.pair_burst
         if not self._pair.take(msg.wa_id, now):
-            raise SandboxError(131056, "Message failed to send because there were too many messages sent from "
-                                       "this phone number to the same phone number in a short period of time.")
+            raise SandboxError(
+                131056,
+                "Message failed to send because there were too many messages sent from "
+                "this phone number to the same phone number in a short period of time.",
+            )
         return self._accept(msg, now, phone_number_id, endpoint)
 
     def _accept(self, msg: Outgoing, now: float, phone_number_id: str, endpoint: str) -> dict[str, Any]:
         wamid = make_wamid(msg.wa_id, next(self._wamids))
         customer = self.customers.get(msg.wa_id)
-        record = {"wamid": wamid, "wa_id": msg.wa_id, "customer_id": customer.customer_id if customer else None,
-                  "by_user_id": msg.by_user_id,
-                  "kind": msg.kind, "category": msg.category, "template": msg.template_name, "text": msg.text,
-                  "callback_data": msg.callback_data, "accepted_at": now, "status": "accepted", "error_code": None,
-                  "phone_number_id": phone_number_id, "endpoint": endpoint}
+        record = {
+            "wamid": wamid,
+            "wa_id": msg.wa_id,
+            "customer_id": customer.customer_id if customer else None,
+            "by_user_id": msg.by_user_id,
+            "kind": msg.kind,
+            "category": msg.category,
+            "template": msg.template_name,
+            "text": msg.text,
+            "callback_data": msg.callback_data,
+            "accepted_at": now,
+            "status": "accepted",
+            "error_code": None,
+            "phone_number_id": phone_number_id,
+            "endpoint": endpoint,
+        }
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         rng = self._message_rng(msg.wa_id)
         self._schedule(now + rng.uniform(*self.params.sent_delay), lambda: self._decide(msg, record, rng))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
-        response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact],
-                                    "messages": [{"id": wamid}]}
+        response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
         if msg.is_template and endpoint != MARKETING_ENDPOINT:  # Meta's /marketing_messages example has none
             response["messages"][0]["message_status"] = "accepted"
         return response
@@ -195,15 +226,24 @@ class Engine:
             return self._events[0][0] if self._events else None
 
     def _metadata(self, phone_number_id: str | None = None) -> dict[str, str]:
-        return {"display_phone_number": self.config.display_phone_number,
-                "phone_number_id": phone_number_id or self.config.phone_number_id}
+        return {
+            "display_phone_number": self.config.display_phone_number,
+            "phone_number_id": phone_number_id or self.config.phone_number_id,
+        }
 
-    def _status(self, record: dict[str, Any], status: str, pricing: dict[str, Any] | None = None,
-                error: tuple[int, str] | None = None) -> None:
+    def _status(
+        self,
+        record: dict[str, Any],
+        status: str,
+        pricing: dict[str, Any] | None = None,
+        error: tuple[int, str] | None = None,
+    ) -> None:
         item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at))}
         customer = self.customers.get(record["wa_id"])
-        value: dict[str, Any] = {"messaging_product": "whatsapp",
-                                 "metadata": self._metadata(record.get("phone_number_id"))}
+        value: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "metadata": self._metadata(record.get("phone_number_id")),
+        }
         # Sent to a phone: the phone is ours to see; sent to a BSUID: only if Meta may share it.
         phone = not record["by_user_id"] or (customer is not None and customer.shares_phone)
         if phone:
@@ -232,8 +272,9 @@ class Engine:
         if not cfg.automatic_scaling:
             return
         waiting = self._tier.upgrade_at
-        higher = self._tier.upgrade(cfg.messaging_tier, now, cfg.quality_rating != "RED",
-                                    cfg.limit_upgrade_hours * 3600)
+        higher = self._tier.upgrade(
+            cfg.messaging_tier, now, cfg.quality_rating != "RED", cfg.limit_upgrade_hours * 3600
+        )
         if higher is not None:
             cfg.messaging_tier = higher
             self.counters["limit_upgrades"] += 1
@@ -261,21 +302,35 @@ class Engine:
             return self._fail(record, 131026, "Message Undeliverable.")
         window = customer.window_open(now, cfg.service_window_hours)
         if not msg.is_template and not window:
-            return self._fail(record, 131047, "Message failed to send because more than 24 hours have passed "
-                                              "since the customer last replied to this number.")
+            return self._fail(
+                record,
+                131047,
+                "Message failed to send because more than 24 hours have passed "
+                "since the customer last replied to this number.",
+            )
         marketing = msg.category == "marketing"
         if marketing and customer.marketing_stopped:
-            return self._fail(record, 131050, "Unable to deliver the message. This recipient has chosen to stop "
-                                              "receiving marketing messages on WhatsApp from your business.")
+            return self._fail(
+                record,
+                131050,
+                "Unable to deliver the message. This recipient has chosen to stop "
+                "receiving marketing messages on WhatsApp from your business.",
+            )
         if marketing and cfg.block_us_marketing and (msg.wa_id.startswith("1") or msg.wa_id.startswith("US.")):
             return self._fail(record, 131049, "Marketing template messages are not delivered to +1 (US) numbers.")
         if marketing and not self._marketing.admit(msg.wa_id, now, cfg.marketing_per_user_24h):
-            return self._fail(record, 131049, "In order to maintain a healthy ecosystem engagement, the message "
-                                              "failed to be delivered.")
+            return self._fail(
+                record,
+                131049,
+                "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+            )
         if not window and not self._tier.admit(msg.wa_id, now, cfg.tier_limit):
-            return self._fail(record, cfg.tier_exceeded_code,
-                              f"The business portfolio's messaging limit {cfg.messaging_tier} is reached: "
-                              "too many unique users in 24 hours.")
+            return self._fail(
+                record,
+                cfg.tier_exceeded_code,
+                f"The business portfolio's messaging limit {cfg.messaging_tier} is reached: "
+                "too many unique users in 24 hours.",
+            )
         if not window:
             self._scale(now)
         pricing = _pricing(msg, window, now)
@@ -310,8 +365,7 @@ class Engine:
         p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
-            self._schedule(t_read + rng.uniform(*p.conversion_delay),
-                           lambda: self._convert(customer, record, amount))
+            self._schedule(t_read + rng.uniform(*p.conversion_delay), lambda: self._convert(customer, record, amount))
 
     def _mood(self, wa_id: str, now: float) -> float | None:
         """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``
@@ -362,8 +416,9 @@ class Engine:
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
         self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
-            self._schedule(self._at + self.quality.pause_seconds(msg.template_name),
-                           lambda: self._unpause(template["id"]))
+            self._schedule(
+                self._at + self.quality.pause_seconds(msg.template_name), lambda: self._unpause(template["id"])
+            )
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
@@ -381,8 +436,10 @@ class Engine:
         context = {"from": self.config.display_phone_number, "id": record["wamid"]}
         if msg.buttons:
             bid, title = rng.choice(msg.buttons)
-            content = {"type": "interactive", "interactive": {"type": "button_reply",
-                                                              "button_reply": {"id": bid, "title": title}}}
+            content = {
+                "type": "interactive",
+                "interactive": {"type": "button_reply", "button_reply": {"id": bid, "title": title}},
+            }
         elif msg.quick_replies:
             payload, label = rng.choice(msg.quick_replies)
             content = {"type": "button", "button": {"payload": payload, "text": label}}
@@ -395,11 +452,20 @@ class Engine:
     def _convert(self, customer: SimCustomer, record: dict[str, Any], amount: float) -> None:
         customer.counts["orders"] = customer.counts.get("orders", 0) + 1
         self.counters["conversions"] += 1
-        self.conversions.append({
-            "order_id": f"SBX-{len(self.conversions) + 1:07d}", "customer_id": customer.customer_id,
-            "phone": customer.phone, "at": self._at, "amount": amount, "currency": "EUR", "source": "sandbox",
-            "wamid": record["wamid"], "callback_data": record["callback_data"], "template": record["template"],
-        })
+        self.conversions.append(
+            {
+                "order_id": f"SBX-{len(self.conversions) + 1:07d}",
+                "customer_id": customer.customer_id,
+                "phone": customer.phone,
+                "at": self._at,
+                "amount": amount,
+                "currency": "EUR",
+                "source": "sandbox",
+                "wamid": record["wamid"],
+                "callback_data": record["callback_data"],
+                "template": record["template"],
+            }
+        )
 
     def _inbound(self, customer: SimCustomer, content: dict[str, Any], context: dict[str, str] | None) -> str:
         wamid = make_wamid(customer.key, next(self._wamids))
@@ -411,18 +477,39 @@ class Engine:
         customer.last_inbound_at = self._at
         customer.counts["replies"] = customer.counts.get("replies", 0) + 1
         self.counters["inbound"] += 1
-        self._changes.append({"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": self._metadata(),
-            "contacts": [_contact(customer)], "messages": [message]}})
+        self._changes.append(
+            {
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": self._metadata(),
+                    "contacts": [_contact(customer)],
+                    "messages": [message],
+                },
+            }
+        )
         text = content.get("text", {}).get("body", "") if content.get("type") == "text" else ""
         if text.strip().upper() == "STOP" and not customer.marketing_stopped:
             customer.marketing_stopped = True
-            self._changes.append({"field": "user_preferences", "value": {
-                "messaging_product": "whatsapp", "metadata": self._metadata(),
-                "contacts": [_contact(customer)],
-                "user_preferences": [{**_ids(customer), "detail": "User requested to stop marketing messages",
-                                      "category": "marketing_messages", "value": "stop",
-                                      "timestamp": int(self._at)}]}})
+            self._changes.append(
+                {
+                    "field": "user_preferences",
+                    "value": {
+                        "messaging_product": "whatsapp",
+                        "metadata": self._metadata(),
+                        "contacts": [_contact(customer)],
+                        "user_preferences": [
+                            {
+                                **_ids(customer),
+                                "detail": "User requested to stop marketing messages",
+                                "category": "marketing_messages",
+                                "value": "stop",
+                                "timestamp": int(self._at),
+                            }
+                        ],
+                    },
+                }
+            )
         return wamid
 
     def inject_inbound(self, who: str, text: str, at: float | None = None, reply_to: str | None = None) -> str:
@@ -501,15 +588,24 @@ def _pricing(msg: Outgoing, window: bool, at: float) -> dict[str, Any]:
 
 def _template_change(t: dict[str, Any], at: float) -> dict[str, Any]:
     """``message_template_status_update``; ``time`` becomes the entry's trigger time (``entry[].time``)."""
-    value: dict[str, Any] = {"event": t["status"], "message_template_id": int(t["id"]),
-                             "message_template_name": t["name"], "message_template_language": t["language"],
-                             "reason": t.get("rejected_reason") or "NONE",
-                             "message_template_category": t.get("category")}
+    value: dict[str, Any] = {
+        "event": t["status"],
+        "message_template_id": int(t["id"]),
+        "message_template_name": t["name"],
+        "message_template_language": t["language"],
+        "reason": t.get("rejected_reason") or "NONE",
+        "message_template_category": t.get("category"),
+    }
     return {"field": "message_template_status_update", "value": value, "time": int(at)}
 
 
 def _quality_change(t: dict[str, Any], previous: str, score: str, at: float) -> dict[str, Any]:
     """``message_template_quality_update`` as Meta documents it (docs/cloud-api.md)."""
-    value = {"previous_quality_score": previous, "new_quality_score": score, "message_template_id": int(t["id"]),
-             "message_template_name": t["name"], "message_template_language": t["language"]}
+    value = {
+        "previous_quality_score": previous,
+        "new_quality_score": score,
+        "message_template_id": int(t["id"]),
+        "message_template_name": t["name"],
+        "message_template_language": t["language"],
+    }
     return {"field": "message_template_quality_update", "value": value, "time": int(at)}

@@ -18,8 +18,15 @@ class SandboxError(WamktError):
     whole text in ``message`` and sends no ``error_data``.
     """
 
-    def __init__(self, code: int, details: str, http_status: int | None = None, subcode: int | None = None,
-                 message: str | None = None, error_type: str = "OAuthException") -> None:
+    def __init__(
+        self,
+        code: int,
+        details: str,
+        http_status: int | None = None,
+        subcode: int | None = None,
+        message: str | None = None,
+        error_type: str = "OAuthException",
+    ) -> None:
         super().__init__(f"({code}) {details}")
         self.code = code
         self.details = details
@@ -30,8 +37,11 @@ class SandboxError(WamktError):
 
     def envelope(self) -> dict[str, Any]:
         """``{"error": {...}}`` exactly as the Graph API shapes it."""
-        err: dict[str, Any] = {"message": self.message or f"(#{self.code}) {error_title(self.code)}",
-                               "type": self.error_type, "code": self.code}
+        err: dict[str, Any] = {
+            "message": self.message or f"(#{self.code}) {error_title(self.code)}",
+            "type": self.error_type,
+            "code": self.code,
+        }
         if self.message is None:
             err["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
         if self.subcode is not None:
@@ -42,9 +52,11 @@ class SandboxError(WamktError):
 
 def unknown_object(method: str, object_id: str) -> SandboxError:
     """Meta's answer for an id that does not exist (or is not this account's): code 100, subcode 33."""
-    text = (f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be loaded "
-            "due to missing permissions, or does not support this operation. Please read the Graph API "
-            "documentation at https://developers.facebook.com/docs/graph-api")
+    text = (
+        f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph API "
+        "documentation at https://developers.facebook.com/docs/graph-api"
+    )
     return SandboxError(100, text, subcode=33, message=text, error_type="GraphMethodException")
 
 
@@ -67,5 +79,10 @@ def fbtrace_id() -> str:
 def webhook_error(code: int, details: str) -> dict[str, Any]:
     """An item of ``statuses[].errors`` in a ``failed`` status webhook."""
     title = error_title(code)
-    return {"code": code, "title": title, "message": title, "error_data": {"details": details},
-            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}
+    return {
+        "code": code,
+        "title": title,
+        "message": title,
+        "error_data": {"details": details},
+        "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+    }

@@ -46,8 +46,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return bool(self.error_500 or self.timeout or self.drop_after_accept or self.burst_429
-                    or self._burst_left)
+        return bool(self.error_500 or self.timeout or self.drop_after_accept or self.burst_429 or self._burst_left)
 
     def pick_request_fault(self) -> str | None:
         """Which fault (if any) hits this request: ``error_500``, ``timeout``, ``drop``, ``429``."""

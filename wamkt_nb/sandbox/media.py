@@ -26,14 +26,20 @@ MB = 1024 * KB
 
 # Meta's accepted upload types, in the order its error message lists them: type -> (message kind, max bytes).
 SUPPORTED_TYPES: dict[str, tuple[str, int]] = {
-    **{t: ("audio", 16 * MB) for t in ("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg",
-                                       "audio/opus")},
-    **{t: ("document", 100 * MB) for t in (
-        "application/vnd.ms-powerpoint", "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/pdf", "text/plain", "application/vnd.ms-excel")},
+    **{t: ("audio", 16 * MB) for t in ("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus")},
+    **{
+        t: ("document", 100 * MB)
+        for t in (
+            "application/vnd.ms-powerpoint",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/pdf",
+            "text/plain",
+            "application/vnd.ms-excel",
+        )
+    },
     "image/jpeg": ("image", 5 * MB),
     "image/png": ("image", 5 * MB),
     "image/webp": ("sticker", 500 * KB),  # animated; a static sticker may have 100 KB
@@ -46,8 +52,11 @@ MAX_STORED_BYTES = 1024 * MB
 without bound: ten 100 MB documents would otherwise stay resident for the 30-day retention)."""
 MAX_REQUEST_BYTES = 100 * MB + 64 * KB  # the largest file plus room for the multipart framing
 # Leading bytes of the formats whose content is checked against the declared type.
-SIGNATURES: dict[str, tuple[bytes, ...]] = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
-                                            "application/pdf": (b"%PDF-",)}
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,15 @@ class StoredMedia:
 
     def info(self) -> dict[str, Any]:
         """For inspection: everything but the bytes."""
-        return {"id": self.id, "phone_number_id": self.phone_number_id, "mime_type": self.mime_type,
-                "file_size": len(self.content), "sha256": self.sha256, "filename": self.filename,
-                "uploaded_at": self.uploaded_at}
+        return {
+            "id": self.id,
+            "phone_number_id": self.phone_number_id,
+            "mime_type": self.mime_type,
+            "file_size": len(self.content),
+            "sha256": self.sha256,
+            "filename": self.filename,
+            "uploaded_at": self.uploaded_at,
+        }
 
 
 class MediaStore:
@@ -98,10 +113,20 @@ class MediaStore:
                 del self._by_id[media_id]  # past retention: gone for get() already, and not counted
             held = sum(len(m.content) for m in self._by_id.values())
             if held + len(content) > self.max_bytes:
-                raise SandboxError(100, f"The sandbox holds {held:,} bytes of uploads and keeps at most "
-                                        f"{self.max_bytes:,}: delete media (DELETE /{{media_id}}) or reset the sandbox")
-            media = StoredMedia(str(next(self._ids)), phone_number_id, mime_type, hashlib.sha256(content).hexdigest(),
-                                self._now(), filename, content)
+                raise SandboxError(
+                    100,
+                    f"The sandbox holds {held:,} bytes of uploads and keeps at most "
+                    f"{self.max_bytes:,}: delete media (DELETE /{{media_id}}) or reset the sandbox",
+                )
+            media = StoredMedia(
+                str(next(self._ids)),
+                phone_number_id,
+                mime_type,
+                hashlib.sha256(content).hexdigest(),
+                self._now(),
+                filename,
+                content,
+            )
             self._by_id[media.id] = media
         return media
 
@@ -133,8 +158,10 @@ class MediaStore:
 
     def url(self, media: StoredMedia, origin: str) -> str:
         expires = int(self._now() + self.config.media_url_ttl)
-        return (f"{origin}/whatsapp_business/attachments/?mid={media.id}&ext={expires}"
-                f"&hash={self._signature(media.id, expires)}")
+        return (
+            f"{origin}/whatsapp_business/attachments/?mid={media.id}&ext={expires}"
+            f"&hash={self._signature(media.id, expires)}"
+        )
 
     def _signature(self, media_id: str, expires: int) -> str:
         return hmac.new(self._url_key, f"{media_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -145,8 +172,9 @@ class MediaStore:
         valid = ext.isdigit() and hmac.compare_digest(sig, self._signature(mid, int(ext)))
         media = self.get(mid) if valid and int(ext) >= self._now() else None
         if media is None:
-            raise SandboxError(100, "The media URL is not valid or has expired; get a new one with GET /{media_id}",
-                               http_status=404)
+            raise SandboxError(
+                100, "The media URL is not valid or has expired; get a new one with GET /{media_id}", http_status=404
+            )
         return media
 
     # -- upload ------------------------------------------------------------------------------------
@@ -168,14 +196,19 @@ class MediaStore:
 def check_file(mime: str, content: bytes) -> None:
     """Meta's type list (100), size limit (100, File Too Large) and a readable file (131053)."""
     if mime not in SUPPORTED_TYPES:
-        raise invalid_param(f"Param file must be a file with one of the following types: "
-                            f"{', '.join(SUPPORTED_TYPES)}. Received file of type '{mime}'.")
+        raise invalid_param(
+            f"Param file must be a file with one of the following types: "
+            f"{', '.join(SUPPORTED_TYPES)}. Received file of type '{mime}'."
+        )
     kind, limit = SUPPORTED_TYPES[mime]
     if mime == "image/webp" and not _animated_webp(content):
         limit = STATIC_STICKER_BYTES
     if len(content) > limit:
-        raise SandboxError(100, f"File Too Large: The file you uploaded is too large. {mime} files may have at most "
-                                f"{_size(limit)}; this one has {len(content):,} bytes.")
+        raise SandboxError(
+            100,
+            f"File Too Large: The file you uploaded is too large. {mime} files may have at most "
+            f"{_size(limit)}; this one has {len(content):,} bytes.",
+        )
     if not content:
         raise SandboxError(131053, "The uploaded file is empty.")
     signatures = SIGNATURES.get(mime)
@@ -228,8 +261,9 @@ def parse_form(content_type: str, body: bytes) -> dict[str, FormPart]:
         disposition = _header_params(headers.get("content-disposition", "").partition(";")[2])
         if "name" in disposition:
             name = disposition["name"]
-            fields[name] = FormPart(name, data.removesuffix(b"\r\n"), disposition.get("filename"),
-                                    headers.get("content-type"))
+            fields[name] = FormPart(
+                name, data.removesuffix(b"\r\n"), disposition.get("filename"), headers.get("content-type")
+            )
     return fields
 
 
@@ -250,7 +284,7 @@ def _header_params(text: str) -> dict[str, str]:
                 value.append(rest[i])
                 i += 1
             out[key.strip().lower()] = "".join(value)
-            rest = rest[i + 1:].partition(";")[2]
+            rest = rest[i + 1 :].partition(";")[2]
         else:
             value_text, _, rest = rest.partition(";")
             out[key.strip().lower()] = value_text.strip()

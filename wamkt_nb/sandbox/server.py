@@ -27,8 +27,8 @@ from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from .app import SandboxApp
 from .behaviour import BehaviourParams
-from .config import SandboxConfig
 from .clicks import LinkClicker
+from .config import SandboxConfig
 from .customers import build_customers
 from .engine import Engine
 from .errors import SandboxError
@@ -49,10 +49,17 @@ class Sandbox:
     ``freeze_gc_every``: seconds between ``gc.freeze()`` calls; only for a standalone process.
     """
 
-    def __init__(self, customers: CustomerData | pd.DataFrame, clock: Clock | None = None,
-                 config: SandboxConfig | None = None, params: BehaviourParams | None = None,
-                 faults: Faults | None = None, templates: list[dict[str, Any]] | None = None,
-                 tick: float = 0.01, freeze_gc_every: float | None = None) -> None:
+    def __init__(
+        self,
+        customers: CustomerData | pd.DataFrame,
+        clock: Clock | None = None,
+        config: SandboxConfig | None = None,
+        params: BehaviourParams | None = None,
+        faults: Faults | None = None,
+        templates: list[dict[str, Any]] | None = None,
+        tick: float = 0.01,
+        freeze_gc_every: float | None = None,
+    ) -> None:
         if config is None:
             config = SandboxConfig(access_token=secrets.token_urlsafe(24), app_secret=secrets.token_hex(16))
         self.config = config
@@ -62,13 +69,28 @@ class Sandbox:
         self._customer_source = customers
         self.templates = TemplateStore(templates, self.config.template_review_seconds, self.config.promotional_words)
         cfg = self.config
-        self.emitter = WebhookEmitter(cfg.waba_id, lambda: self.config.app_secret, self.faults, cfg.webhook_batch_size,
-                                      cfg.webhook_batch_wait, cfg.webhook_max_attempts, cfg.webhook_retry_base,
-                                      cfg.webhook_timeout)
+        self.emitter = WebhookEmitter(
+            cfg.waba_id,
+            lambda: self.config.app_secret,
+            self.faults,
+            cfg.webhook_batch_size,
+            cfg.webhook_batch_wait,
+            cfg.webhook_max_attempts,
+            cfg.webhook_retry_base,
+            cfg.webhook_timeout,
+        )
         self.media = MediaStore(self.clock.now, cfg)
         self.clicker = LinkClicker(cfg.webhook_timeout)
-        self.engine = Engine(cfg, self.params, self.clock, self._build_customers(), self.templates,
-                             self.emitter.push, media=self.media, clicker=self.clicker)
+        self.engine = Engine(
+            cfg,
+            self.params,
+            self.clock,
+            self._build_customers(),
+            self.templates,
+            self.emitter.push,
+            media=self.media,
+            clicker=self.clicker,
+        )
         self._verify_token = Secret("")
         self._tick = tick
         self._freeze_gc_every = freeze_gc_every
@@ -83,8 +105,14 @@ class Sandbox:
 
     def _build_customers(self) -> dict:
         cfg = self.config
-        return build_customers(self._customer_source, self.clock.now(), cfg.seed, cfg.not_on_whatsapp_rate,
-                               cfg.marketing_stopped_rate, cfg.username_share)
+        return build_customers(
+            self._customer_source,
+            self.clock.now(),
+            cfg.seed,
+            cfg.not_on_whatsapp_rate,
+            cfg.marketing_stopped_rate,
+            cfg.username_share,
+        )
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -113,9 +141,16 @@ class Sandbox:
         rest (database, pacing, currency) from ``base``."""
         if self.base_url is None:
             raise RuntimeError("start the sandbox first (Sandbox.start())")
-        values = dict(access_token=self.access_token, app_secret=self.app_secret, verify_token=self._verify_token,
-                      phone_number_ids=self.config.phone_numbers, waba_id=self.waba_id, base_url=self.base_url,
-                      api_version=CURRENT_VERSION, sandbox=True)
+        values = dict(
+            access_token=self.access_token,
+            app_secret=self.app_secret,
+            verify_token=self._verify_token,
+            phone_number_ids=self.config.phone_numbers,
+            waba_id=self.waba_id,
+            base_url=self.base_url,
+            api_version=CURRENT_VERSION,
+            sandbox=True,
+        )
         return (base or Settings()).replace(**(values | overrides))
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -129,13 +164,23 @@ class Sandbox:
         sock.bind((host, port))
         sock.listen(2048)
         sock.setblocking(False)
-        config = uvicorn.Config(SandboxApp(self), log_level="warning", lifespan="off", access_log=False,
-                                http="httptools", loop="uvloop", timeout_graceful_shutdown=1, backlog=2048,
-                                proxy_headers=False, server_header=False)
+        config = uvicorn.Config(
+            SandboxApp(self),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            http="httptools",
+            loop="uvloop",
+            timeout_graceful_shutdown=1,
+            backlog=2048,
+            proxy_headers=False,
+            server_header=False,
+        )
         self._server = uvicorn.Server(config)
         self._stopping.clear()
-        serve = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="wamkt-sandbox-http",
-                                 daemon=True)
+        serve = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="wamkt-sandbox-http", daemon=True
+        )
         ticker = threading.Thread(target=self._run_clock, name="wamkt-sandbox-clock", daemon=True)
         self._threads = [serve, ticker]
         serve.start()
@@ -275,8 +320,9 @@ class Sandbox:
         """Customer ``who`` (phone, wa_id or customer_id) writes ``text`` now; returns its wamid."""
         return self.engine.inject_inbound(who, text, reply_to=reply_to)
 
-    def set_template_status(self, name_or_id: str, status: str, reason: str | None = None,
-                            language: str = "de") -> dict[str, Any]:
+    def set_template_status(
+        self, name_or_id: str, status: str, reason: str | None = None, language: str = "de"
+    ) -> dict[str, Any]:
         """Change a template's status (e.g. ``PAUSED`` for low quality); emits the status webhook."""
         found = self.templates.find(name_or_id, language)
         return self.engine.set_template_status(found["id"] if found else name_or_id, status, reason)
@@ -322,11 +368,18 @@ class Sandbox:
     def phone_number_fields(self, phone_number_id: str | None = None) -> dict[str, Any]:
         """What ``GET /{phone_number_id}`` answers; every number of the portfolio shows its shared limit."""
         cfg = self.config
-        return {"id": phone_number_id or cfg.phone_number_id, "display_phone_number": cfg.display_phone_number,
-                "verified_name": cfg.verified_name, "quality_rating": cfg.quality_rating,
-                "throughput": {"level": cfg.throughput_level}, "messaging_limit_tier": cfg.messaging_tier,
-                "whatsapp_business_manager_messaging_limit": cfg.messaging_tier,
-                "code_verification_status": "VERIFIED", "name_status": "APPROVED", "platform_type": "CLOUD_API"}
+        return {
+            "id": phone_number_id or cfg.phone_number_id,
+            "display_phone_number": cfg.display_phone_number,
+            "verified_name": cfg.verified_name,
+            "quality_rating": cfg.quality_rating,
+            "throughput": {"level": cfg.throughput_level},
+            "messaging_limit_tier": cfg.messaging_tier,
+            "whatsapp_business_manager_messaging_limit": cfg.messaging_tier,
+            "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED",
+            "platform_type": "CLOUD_API",
+        }
 
     def inspect_route(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes) -> Any:
         """The ``/_sandbox/...`` routes of the HTTP server (same data as the methods above)."""
@@ -371,8 +424,9 @@ class Sandbox:
                 self.set_webhook(data.get("url"), str(data.get("verify_token", "")))
                 return {"success": True}
             if len(parts) == 2 and parts[0] == "templates":
-                return self.set_template_status(parts[1], str(data["status"]), data.get("reason"),
-                                                str(data.get("language", "de")))
+                return self.set_template_status(
+                    parts[1], str(data["status"]), data.get("reason"), str(data.get("language", "de"))
+                )
             if route == "advance":
                 return {"ran": self.advance(float(data["seconds"]))}
         raise SandboxError(100, f"Unknown sandbox route {method} /_sandbox/{route}", http_status=404)

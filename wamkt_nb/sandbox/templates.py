@@ -40,31 +40,97 @@ def default_templates() -> list[dict[str, Any]]:
     """A small, realistic template library (approved, paused, disabled, pending)."""
     footer = {"type": "FOOTER", "text": "Antworte STOP zum Abmelden"}
     return [
-        {"name": "order_shipped", "language": "de", "category": "UTILITY", "status": "APPROVED",
-         "components": [_body("Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.", ["Anna", "#12345"])]},
-        {"name": "order_shipped", "language": "en", "category": "UTILITY", "status": "APPROVED",
-         "components": [_body("Hi {{1}}, your order {{2}} is on its way.", ["Anna", "#12345"])]},
-        {"name": "rabatt_aktion", "language": "de", "category": "MARKETING", "status": "APPROVED",
-         "parameter_format": "NAMED",
-         "components": [_body("Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
-                              named={"first_name": "Anna", "discount": "10 %"}), footer]},
-        {"name": "willkommen", "language": "de", "category": "MARKETING", "status": "APPROVED",
-         "components": [{"type": "HEADER", "format": "IMAGE",
-                         "example": {"header_handle": ["https://example.com/willkommen.jpg"]}},
-                        _body("Willkommen {{1}}! Schau dir unsere Neuheiten an.", ["Anna"]), footer,
-                        {"type": "BUTTONS", "buttons": [
-                            {"type": "URL", "text": "Zum Shop", "url": "https://shop.example.com/{{1}}",
-                             "example": ["https://shop.example.com/welcome"]}]}]},
-        {"name": "feedback_request", "language": "de", "category": "UTILITY", "status": "APPROVED",
-         "components": [_body("Wie zufrieden bist du mit deiner letzten Bestellung?"),
-                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Sehr gut"},
-                                                        {"type": "QUICK_REPLY", "text": "Geht so"}]}]},
-        {"name": "winter_sale", "language": "de", "category": "MARKETING", "status": "PAUSED",
-         "components": [_body("Hallo {{1}}, unser Winter-Sale startet jetzt.", ["Anna"])]},
-        {"name": "alte_aktion", "language": "de", "category": "MARKETING", "status": "DISABLED",
-         "components": [_body("Hallo {{1}}, nur diese Woche: alles reduziert.", ["Anna"])]},
-        {"name": "neue_kollektion", "language": "de", "category": "MARKETING", "status": "PENDING",
-         "components": [_body("Hallo {{1}}, die neue Kollektion ist da.", ["Anna"])]},
+        {
+            "name": "order_shipped",
+            "language": "de",
+            "category": "UTILITY",
+            "status": "APPROVED",
+            "components": [_body("Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.", ["Anna", "#12345"])],
+        },
+        {
+            "name": "order_shipped",
+            "language": "en",
+            "category": "UTILITY",
+            "status": "APPROVED",
+            "components": [_body("Hi {{1}}, your order {{2}} is on its way.", ["Anna", "#12345"])],
+        },
+        {
+            "name": "rabatt_aktion",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "APPROVED",
+            "parameter_format": "NAMED",
+            "components": [
+                _body(
+                    "Hallo {{first_name}}, {{discount}} Rabatt für dich! Antworte JA für deinen Code.",
+                    named={"first_name": "Anna", "discount": "10 %"},
+                ),
+                footer,
+            ],
+        },
+        {
+            "name": "willkommen",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "APPROVED",
+            "components": [
+                {
+                    "type": "HEADER",
+                    "format": "IMAGE",
+                    "example": {"header_handle": ["https://example.com/willkommen.jpg"]},
+                },
+                _body("Willkommen {{1}}! Schau dir unsere Neuheiten an.", ["Anna"]),
+                footer,
+                {
+                    "type": "BUTTONS",
+                    "buttons": [
+                        {
+                            "type": "URL",
+                            "text": "Zum Shop",
+                            "url": "https://shop.example.com/{{1}}",
+                            "example": ["https://shop.example.com/welcome"],
+                        }
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "feedback_request",
+            "language": "de",
+            "category": "UTILITY",
+            "status": "APPROVED",
+            "components": [
+                _body("Wie zufrieden bist du mit deiner letzten Bestellung?"),
+                {
+                    "type": "BUTTONS",
+                    "buttons": [
+                        {"type": "QUICK_REPLY", "text": "Sehr gut"},
+                        {"type": "QUICK_REPLY", "text": "Geht so"},
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "winter_sale",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "PAUSED",
+            "components": [_body("Hallo {{1}}, unser Winter-Sale startet jetzt.", ["Anna"])],
+        },
+        {
+            "name": "alte_aktion",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "DISABLED",
+            "components": [_body("Hallo {{1}}, nur diese Woche: alles reduziert.", ["Anna"])],
+        },
+        {
+            "name": "neue_kollektion",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "PENDING",
+            "components": [_body("Hallo {{1}}, die neue Kollektion ist da.", ["Anna"])],
+        },
     ]
 
 
@@ -95,10 +161,12 @@ class _Shape:
         body = _component(template, "BODY") or {}
         buttons = (_component(template, "BUTTONS") or {}).get("buttons", [])
         return cls(
-            body_text=body.get("text", ""), body_slots=tuple(PLACEHOLDER.findall(body.get("text", ""))),
+            body_text=body.get("text", ""),
+            body_slots=tuple(PLACEHOLDER.findall(body.get("text", ""))),
             header=_component(template, "HEADER"),
-            dynamic_buttons=frozenset(str(i) for i, b in enumerate(buttons)
-                                      if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))),
+            dynamic_buttons=frozenset(
+                str(i) for i, b in enumerate(buttons) if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))
+            ),
             quick_replies=tuple((str(i), b["text"]) for i, b in enumerate(buttons) if b.get("type") == "QUICK_REPLY"),
         )
 
@@ -121,8 +189,12 @@ def _uncursor(cursor: str) -> int:
 class TemplateStore:
     """Templates by id and by (name, language); thread-safe."""
 
-    def __init__(self, templates: list[dict[str, Any]] | None = None, review_seconds: float = 3600.0,
-                 promotional_words: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        templates: list[dict[str, Any]] | None = None,
+        review_seconds: float = 3600.0,
+        promotional_words: tuple[str, ...] = (),
+    ) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(5_943_200_000_000_001)
         self._by_id: dict[str, dict[str, Any]] = {}
@@ -174,17 +246,25 @@ class TemplateStore:
     def find(self, name: str, language: str) -> dict[str, Any] | None:
         return self._by_key.get((name, language))
 
-    def page(self, fields: str | None, limit: int, after: str | None, status: str | None,
-             name: str | None, next_url: str) -> dict[str, Any]:
+    def page(
+        self, fields: str | None, limit: int, after: str | None, status: str | None, name: str | None, next_url: str
+    ) -> dict[str, Any]:
         """One page of ``GET /message_templates`` with Meta's cursor paging."""
         if limit < 1:
             raise SandboxError(100, "limit must be a positive number")
-        wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else ["name", "status", "language", "category", "id"]
+        wanted = (
+            [f.strip() for f in fields.split(",") if f.strip()]
+            if fields
+            else ["name", "status", "language", "category", "id"]
+        )
         with self._lock:
-            items = [t for t in self._by_id.values()
-                     if (not status or t["status"] == status.upper()) and (not name or name in t["name"])]
+            items = [
+                t
+                for t in self._by_id.values()
+                if (not status or t["status"] == status.upper()) and (not name or name in t["name"])
+            ]
             start = _uncursor(after) + 1 if after else 0
-            chunk = items[start:start + limit]
+            chunk = items[start : start + limit]
             data = [{k: copy.deepcopy(t[k]) for k in wanted + ["id"] if k in t} for t in chunk]
         body: dict[str, Any] = {"data": data}
         if chunk:
@@ -199,7 +279,9 @@ class TemplateStore:
             raise SandboxError(100, "Request body must be a JSON object")
         name, language, category = body.get("name"), body.get("language"), body.get("category")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise SandboxError(100, "Param name must be lowercase letters, digits and underscores, at most 512 characters")
+            raise SandboxError(
+                100, "Param name must be lowercase letters, digits and underscores, at most 512 characters"
+            )
         if not isinstance(language, str) or not language:
             raise SandboxError(100, "Param language is required")
         if category not in CATEGORIES:
@@ -217,9 +299,17 @@ class TemplateStore:
         text = " ".join(str(c.get("text", "")) for c in components if isinstance(c, dict)).lower()
         promotional = any(w in text for w in self.promotional_words)
         with self._lock:
-            t = self._add({"name": name, "language": language, "category": category, "status": "PENDING",
-                           "parameter_format": fmt, "components": copy.deepcopy(components)}
-                          | ({"message_send_ttl_seconds": ttl} if ttl is not None else {}))
+            t = self._add(
+                {
+                    "name": name,
+                    "language": language,
+                    "category": category,
+                    "status": "PENDING",
+                    "parameter_format": fmt,
+                    "components": copy.deepcopy(components),
+                }
+                | ({"message_send_ttl_seconds": ttl} if ttl is not None else {})
+            )
             self._pending[t["id"]] = now + self.review_seconds
             if promotional:
                 self._verdicts[t["id"]] = "PROMOTIONAL"
@@ -277,8 +367,14 @@ class TemplateStore:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
         payloads = _quick_reply_payloads(by_type.get("button", ()))
         quick_replies = [(payloads.get(index, label), label) for index, label in shape.quick_replies]
-        return RenderedTemplate(name=name, text=text, category=stored["category"].lower(), header_kind=header_kind,
-                                quick_replies=quick_replies, header_media_id=header_media_id)
+        return RenderedTemplate(
+            name=name,
+            text=text,
+            category=stored["category"].lower(),
+            header_kind=header_kind,
+            quick_replies=quick_replies,
+            header_media_id=header_media_id,
+        )
 
 
 def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -294,8 +390,11 @@ def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]], named: bool) -> str:
     params = _params(given)
     if len(params) != len(slots):
-        raise SandboxError(132000, f"body: number of localizable_params ({len(params)}) does not match the "
-                                   f"expected number of params ({len(slots)})")
+        raise SandboxError(
+            132000,
+            f"body: number of localizable_params ({len(params)}) does not match the "
+            f"expected number of params ({len(slots)})",
+        )
     values: dict[str, str] = {}
     for i, p in enumerate(params):
         if p.get("type") not in ("text", "currency", "date_time"):
@@ -304,8 +403,11 @@ def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]
             raise SandboxError(131008, f"body parameter {i + 1}: text is missing")
         has_name = "parameter_name" in p
         if has_name != named:
-            raise SandboxError(132012, "Parameter format does not match format in the created template "
-                                       f"({'named' if named else 'positional'})")
+            raise SandboxError(
+                132012,
+                "Parameter format does not match format in the created template "
+                f"({'named' if named else 'positional'})",
+            )
         if named and not isinstance(p["parameter_name"], str):
             raise SandboxError(131009, f"body parameter {i + 1}: parameter_name must be a string")
         values[p["parameter_name"] if named else str(i + 1)] = p["text"]
@@ -328,8 +430,11 @@ def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]
     if fmt == "text":
         expected = len(PLACEHOLDER.findall(stored.get("text", "")))
         if len(params) != expected:
-            raise SandboxError(132000, f"header: number of parameters ({len(params)}) does not match the "
-                                       f"expected number of params ({expected})")
+            raise SandboxError(
+                132000,
+                f"header: number of parameters ({len(params)}) does not match the "
+                f"expected number of params ({expected})",
+            )
         return None, None
     if len(params) != 1:
         raise SandboxError(132000, f"header: the template needs one {fmt} parameter")
@@ -418,6 +523,7 @@ def _check_ttl(value: Any, category: str) -> int | None:
         return None
     low, high = TTL_SECONDS[category]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise invalid_param(f"Param message_send_ttl_seconds must be an integer from {low} to {high} "
-                            f"for {category.lower()} templates")
+        raise invalid_param(
+            f"Param message_send_ttl_seconds must be an integer from {low} to {high} for {category.lower()} templates"
+        )
     return value

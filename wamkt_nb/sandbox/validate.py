@@ -72,8 +72,9 @@ def recipient_of(body: dict, own_number: str) -> tuple[Any, str]:
         return body.get("to"), normalise_recipient(body.get("to"), own_number)
     recipient = body["recipient"]
     if not is_any_bsuid(recipient):
-        raise SandboxError(131009, f"Parameter value is not valid: recipient={str(recipient)[:80]!r} "
-                                   "is not a business-scoped user ID")
+        raise SandboxError(
+            131009, f"Parameter value is not valid: recipient={str(recipient)[:80]!r} is not a business-scoped user ID"
+        )
     return recipient, recipient
 
 
@@ -93,8 +94,9 @@ MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, Recurs
 """What checking a body of a shape no rule foresaw can raise; it is the body's fault, so Meta's 100 answers it."""
 
 
-def validate_message(body: Any, templates: TemplateStore, own_number: str,
-                     media: Callable[[str], str | None] | None = None) -> Outgoing:
+def validate_message(
+    body: Any, templates: TemplateStore, own_number: str, media: Callable[[str], str | None] | None = None
+) -> Outgoing:
     """An :class:`Outgoing` for a valid body, else :class:`SandboxError` with Meta's code.
 
     ``media`` maps an uploaded media id to its MIME type (None: no such file); without it media ids
@@ -108,8 +110,9 @@ def validate_message(body: Any, templates: TemplateStore, own_number: str,
         raise SandboxError(100, f"Invalid parameter: the message object could not be read ({kind})") from None
 
 
-def _validate(body: Any, templates: TemplateStore, own_number: str,
-              media: Callable[[str], str | None] | None) -> Outgoing:
+def _validate(
+    body: Any, templates: TemplateStore, own_number: str, media: Callable[[str], str | None] | None
+) -> Outgoing:
     if not isinstance(body, dict):
         raise SandboxError(100, "Request body must be a JSON object")
     if body.get("messaging_product") != "whatsapp":
@@ -132,8 +135,9 @@ def _validate(body: Any, templates: TemplateStore, own_number: str,
         if not isinstance(context, dict) or not isinstance(context.get("message_id"), str):
             raise SandboxError(131009, "Parameter context must be an object with message_id")
         reply_to = context["message_id"]
-    out = Outgoing(to=to, wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY,
-                   callback_data=callback, reply_to=reply_to)
+    out = Outgoing(
+        to=to, wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY, callback_data=callback, reply_to=reply_to
+    )
     if kind == "text":
         out.text = _text_limit(_need(content, "body", "text."), limits.MAX_TEXT_BODY, "text['body']")
         if not isinstance(content.get("preview_url", False), bool):
@@ -190,11 +194,16 @@ def _interactive(content: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
     body = content.get("body")
     if not isinstance(body, dict):
         raise SandboxError(131008, "Required parameter interactive.body is missing")
-    text = _text_limit(_need(body, "text", "interactive.body."), limits.MAX_INTERACTIVE_BODY, "interactive['body']['text']")
+    text = _text_limit(
+        _need(body, "text", "interactive.body."), limits.MAX_INTERACTIVE_BODY, "interactive['body']['text']"
+    )
     footer = content.get("footer")
     if footer is not None:
-        _text_limit(footer.get("text") if isinstance(footer, dict) else footer, limits.MAX_FOOTER,
-                    "interactive['footer']['text']")
+        _text_limit(
+            footer.get("text") if isinstance(footer, dict) else footer,
+            limits.MAX_FOOTER,
+            "interactive['footer']['text']",
+        )
     action = content.get("action")
     if not isinstance(action, dict):
         raise SandboxError(131008, "Required parameter interactive.action is missing")
@@ -207,9 +216,12 @@ def _interactive(content: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
             reply = b.get("reply") if isinstance(b, dict) else None
             if not isinstance(reply, dict) or b.get("type") != "reply":
                 raise SandboxError(131009, f"Button {i}: must be {{'type': 'reply', 'reply': {{...}}}}")
-            bid = _text_limit(_need(reply, "id", f"buttons[{i}].reply."), limits.MAX_BUTTON_ID, f"buttons[{i}].reply.id")
-            title = _text_limit(_need(reply, "title", f"buttons[{i}].reply."), limits.MAX_BUTTON_TITLE,
-                                f"buttons[{i}].reply.title")
+            bid = _text_limit(
+                _need(reply, "id", f"buttons[{i}].reply."), limits.MAX_BUTTON_ID, f"buttons[{i}].reply.id"
+            )
+            title = _text_limit(
+                _need(reply, "title", f"buttons[{i}].reply."), limits.MAX_BUTTON_TITLE, f"buttons[{i}].reply.title"
+            )
             out.append((bid, title))
         if len({bid for bid, _ in out}) != len(out):
             raise SandboxError(131009, "Button ids must be unique")

@@ -57,16 +57,24 @@ def verify_callback(url: str, verify_token: str, timeout: float = 5.0) -> None:
         raise WebhookError(f"callback {where} failed verification: HTTP {resp.status_code}, challenge not echoed")
 
 
-
 class WebhookEmitter:
     """Collects webhook ``changes``, POSTs them in signed batches, retries non-200 with backoff.
 
     Every batch (delivered or not, and without a callback URL) is kept for inspection (:meth:`records`).
     """
 
-    def __init__(self, waba_id: str, app_secret: Callable[[], str], faults: Faults, batch_size: int = 100,
-                 batch_wait: float = 0.02, max_attempts: int = 6, retry_base: float = 0.2,
-                 timeout: float = 5.0, log_limit: int = 100_000) -> None:
+    def __init__(
+        self,
+        waba_id: str,
+        app_secret: Callable[[], str],
+        faults: Faults,
+        batch_size: int = 100,
+        batch_wait: float = 0.02,
+        max_attempts: int = 6,
+        retry_base: float = 0.2,
+        timeout: float = 5.0,
+        log_limit: int = 100_000,
+    ) -> None:
         self.waba_id = waba_id
         self._secret = app_secret
         self.faults = faults
@@ -89,8 +97,10 @@ class WebhookEmitter:
 
     def records(self) -> list[dict[str, Any]]:
         """The emitted batches with their payload decoded (kept as raw bytes until asked)."""
-        return [{k: v for k, v in r.items() if k != "body"} | {"payload": orjson.loads(r["body"])}
-                for r in list(self.emitted)]
+        return [
+            {k: v for k, v in r.items() if k != "body"} | {"payload": orjson.loads(r["body"])}
+            for r in list(self.emitted)
+        ]
 
     def push(self, changes: list[dict[str, Any]]) -> None:
         if not changes:
@@ -173,8 +183,9 @@ class WebhookEmitter:
         if batch["body"] is None:
             batch["body"] = orjson.dumps(envelope(self.waba_id, batch["changes"]))
             self.counters["batches"] += 1
-            self.counters["updates"] += sum(len(c["value"].get("statuses", ())) + len(c["value"].get("messages", ()))
-                                            for c in batch["changes"])
+            self.counters["updates"] += sum(
+                len(c["value"].get("statuses", ())) + len(c["value"].get("messages", ())) for c in batch["changes"]
+            )
         body: bytes = batch["body"]
         record = {"at": time.time(), "attempt": attempt, "url": self.url, "status_code": None, "body": body}
         if self.url is None:

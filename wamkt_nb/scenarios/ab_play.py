@@ -58,8 +58,9 @@ def play_in_sandbox(
     ``now`` and is fast-forwarded ``observe_hours`` after sending.
     """
     with history_workspace(store, data, now, behaviour=params, templates=templates) as ws:
-        campaign = ws.campaign(audience, messages, name=new_campaign_id(now), title=name,
-                               experiment_key=experiment_key, design=spec or {})
+        campaign = ws.campaign(
+            audience, messages, name=new_campaign_id(now), title=name, experiment_key=experiment_key, design=spec or {}
+        )
         report = campaign.dry_run(schedule="now", policy=policy)
         progress = ws.send_due(pace)[campaign.name]
         ws.advance(observe_hours)

@@ -33,14 +33,14 @@ from pathlib import Path
 import pandas as pd
 
 from .. import analytics as A
-from ..analytics.timing import local_time
 from ..abtest import assign_arms
+from ..analytics.timing import local_time
 from ..compliance import Policy
 from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
-from ..messages import MessageSpec, Param, Template, template_from_text
 from ..ledger import new_campaign_id
+from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams
 from ..sandbox import behaviour as bm
 from ..sandbox.templates import default_templates
@@ -69,16 +69,20 @@ COMPARISON = ("frequent_buyers", "high_order_value", "active_7d")
 TOLERANCE = 0.03
 
 NEWSLETTER = template_from_text(
-    "neuheiten_fruehling", "de", "MARKETING",
-    "Neu im Shop: die Frühlingskollektion. Schau vorbei auf shop.example.com")
+    "neuheiten_fruehling", "de", "MARKETING", "Neu im Shop: die Frühlingskollektion. Schau vorbei auf shop.example.com"
+)
 """Plain promotion without a call to action: the comparison's and the copy test's generic text."""
 NAME_FIRST = template_from_text(
-    "name_zuerst", "de", "MARKETING", "{{first_name}}, dein Code ist da", examples={"first_name": "Anna"})
+    "name_zuerst", "de", "MARKETING", "{{first_name}}, dein Code ist da", examples={"first_name": "Anna"}
+)
 """20-30 characters with the name at the start (a 2-10 letter first name gives 21-28)."""
 NAME_LATE = template_from_text(
-    "neuheiten_mit_name", "de", "MARKETING",
+    "neuheiten_mit_name",
+    "de",
+    "MARKETING",
     "Neu im Shop: die Frühlingskollektion, ausgesucht für dich, {{first_name}}. Schau vorbei!",
-    examples={"first_name": "Anna"})
+    examples={"first_name": "Anna"},
+)
 """The copy test's control: the same name, but late in a longer text. Both arms fill the same
 variable: the dry run checks every arm's parameters on every recipient, so an arm without the
 variable would be excluded as ``missing_parameter``."""
@@ -112,8 +116,9 @@ def _library() -> dict[str, Template]:
 def _spec(template: Template) -> MessageSpec:
     name = Param("first_name", fallback="du")
     if template.name == "order_shipped":
-        return MessageSpec(category="utility", template={"*": template},
-                           params={"1": name, "2": Param("order_ref", fallback="#10001")})
+        return MessageSpec(
+            category="utility", template={"*": template}, params={"1": name, "2": Param("order_ref", fallback="#10001")}
+        )
     if template.name == "willkommen":
         return MessageSpec(template={"*": template}, params={"1": name})
     if template.name in (NAME_FIRST.name, NAME_LATE.name):
@@ -133,51 +138,91 @@ def at_local(day: float, hour: float = SEND_HOUR) -> float:
     return (date + pd.Timedelta(hours=hour)).timestamp()
 
 
-def play_calibration(store: Store, customers: int = 10_000, *, seed: int = 42, rounds: int = ROUNDS,
-                     pace: float = 2_000.0, params: BehaviourParams | None = None,
-                     log: Callable[[str], None] = print) -> CalibrationRun:
+def play_calibration(
+    store: Store,
+    customers: int = 10_000,
+    *,
+    seed: int = 42,
+    rounds: int = ROUNDS,
+    pace: float = 2_000.0,
+    params: BehaviourParams | None = None,
+    log: Callable[[str], None] = print,
+) -> CalibrationRun:
     """Play the calibration history for ``customers`` sample customers into ``store``."""
     data = generate(customers, seed=seed, now=START)
     features = build_features(data, now=START)
     features = features.assign(order_ref="#" + features["customer_id"].astype(str).str[-5:])
     library = _library()
-    run = CalibrationRun(data=data, start=START.timestamp(),
-                         params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS))
-    workspace = history_workspace(store, data, START.timestamp(), behaviour=run.params, seed=seed,
-                                  templates=(NEWSLETTER, NAME_FIRST, NAME_LATE))
+    run = CalibrationRun(
+        data=data,
+        start=START.timestamp(),
+        params=params or BehaviourParams(shared_draws_days=ROUND_DAYS, shared_draws_strata=ROUNDS),
+    )
+    workspace = history_workspace(
+        store, data, START.timestamp(), behaviour=run.params, seed=seed, templates=(NEWSLETTER, NAME_FIRST, NAME_LATE)
+    )
     with workspace as ws:
-        def campaign(at: float, name: str, audience: pd.DataFrame, message: MessageSpec | dict[str, MessageSpec],
-                     segment: str | None = None, experiment: str | None = None) -> str:
+
+        def campaign(
+            at: float,
+            name: str,
+            audience: pd.DataFrame,
+            message: MessageSpec | dict[str, MessageSpec],
+            segment: str | None = None,
+            experiment: str | None = None,
+        ) -> str:
             ws.advance_to(at)
             ws.send_due(pace)
-            composed = ws.campaign(audience, message, name=new_campaign_id(at), title=name, segment_name=segment,
-                                   experiment_key=experiment)
+            composed = ws.campaign(
+                audience, message, name=new_campaign_id(at), title=name, segment_name=segment, experiment_key=experiment
+            )
             composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
             ws.send_due(pace)
             log(f"  day {(at - run.start) / DAY:5.2f}: {name} ({len(audience):,} customers) -> {composed.name}")
             return composed.name
 
         newsletter = _spec(NEWSLETTER)
-        run.media = campaign(at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]),
-                             segment="media test")
+        run.media = campaign(
+            at_local(0), "Bild-Vorlage: alle", features, _spec(library["willkommen"]), segment="media test"
+        )
         buyers = _segment(features, "frequent_buyers")
         buyers["arm"] = assign_arms(buyers["customer_id"], "calibration-name-first", ["A", "B"]).to_numpy()
-        run.copy_test = campaign(at_local(2), "Text-Test: Name zuerst", buyers,
-                                 {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)}, segment="copy test",
-                                 experiment="calibration-name-first")
+        run.copy_test = campaign(
+            at_local(2),
+            "Text-Test: Name zuerst",
+            buyers,
+            {"A": _spec(NAME_LATE), "B": _spec(NAME_FIRST)},
+            segment="copy test",
+            experiment="calibration-name-first",
+        )
         slices = assign_arms(features["customer_id"], "calibration-send-hour", [f"{h:02d}" for h in TEST_HOURS])
         for hour in TEST_HOURS:
             audience = features[slices.to_numpy() == f"{hour:02d}"].reset_index(drop=True)
-            run.send_time.append(campaign(at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience,
-                                          newsletter, segment="send-time test"))
-        run.utility = campaign(at_local(6), "Versand-Info", _segment(features, "active_7d"),
-                               _spec(library["order_shipped"]), segment="active_7d")
+            run.send_time.append(
+                campaign(
+                    at_local(4, hour), f"Sendezeit-Test {hour:02d} h", audience, newsletter, segment="send-time test"
+                )
+            )
+        run.utility = campaign(
+            at_local(6),
+            "Versand-Info",
+            _segment(features, "active_7d"),
+            _spec(library["order_shipped"]),
+            segment="active_7d",
+        )
         day = float(ROUND_DAYS)
         for r in range(rounds):
             run.comparison.append(campaign(at_local(day), f"Vergleich {r + 1}: alle", features, newsletter))
             for k, key in enumerate(COMPARISON, start=1):
-                run.comparison.append(campaign(at_local(day + 2 * k), f"Vergleich {r + 1}: {key}",
-                                               _segment(features, key), newsletter, segment=key))
+                run.comparison.append(
+                    campaign(
+                        at_local(day + 2 * k),
+                        f"Vergleich {r + 1}: {key}",
+                        _segment(features, key),
+                        newsletter,
+                        segment=key,
+                    )
+                )
             day += ROUND_DAYS
         ws.advance_to(at_local(day))
         ws.send_due(pace)  # rows held back by quiet hours, then a day to answer and buy
@@ -249,11 +294,12 @@ def round_spread(of: Callable[[list[str]], pd.DataFrame], comparison: list[str])
     so the binomial delta-method SE, which assumes independent samples, would overstate the error;
     the rounds are independent of each other. None below 3 rounds (too few to estimate a spread)."""
     size = 1 + len(COMPARISON)
-    rounds = [comparison[i:i + size] for i in range(0, len(comparison), size)]
+    rounds = [comparison[i : i + size] for i in range(0, len(comparison), size)]
     if len(rounds) < 3:
         return None
-    values = pd.concat([A.segment_comparison(of(ids)).set_index("segment")[["conversion_uplift", "cost_reduction"]]
-                        for ids in rounds])
+    values = pd.concat(
+        [A.segment_comparison(of(ids)).set_index("segment")[["conversion_uplift", "cost_reduction"]] for ids in rounds]
+    )
     return values.groupby(level=0).std(ddof=1) / math.sqrt(len(rounds))
 
 
@@ -268,16 +314,33 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
 
     checks: list[Check] = []
 
-    def add(figure: str, low: float, high: float, measured: float, how: str, n: float, se: float,
-            yields_to: str = "", model: float = float("nan")) -> None:
+    def add(
+        figure: str,
+        low: float,
+        high: float,
+        measured: float,
+        how: str,
+        n: float,
+        se: float,
+        yields_to: str = "",
+        model: float = float("nan"),
+    ) -> None:
         checks.append(Check(figure, low, high, float(measured), how, int(n), float(se), model, yields_to))
 
-    for label, frame, low, high in (("plain text", rows[rows["campaign_id"] != run.media], 0.98, 0.98),
-                                    ("with media", of(run.media), 0.90, 0.95)):
+    for label, frame, low, high in (
+        ("plain text", rows[rows["campaign_id"] != run.media], 0.98, 0.98),
+        ("with media", of(run.media), 0.90, 0.95),
+    ):
         head = A.headline(frame, A.roi_per_message(frame)).iloc[0]
-        add(f"delivery, {label}", low, high, head["delivery_rate"],
+        add(
+            f"delivery, {label}",
+            low,
+            high,
+            head["delivery_rate"],
             f"headline delivery_rate, {'image-header campaign' if label == 'with media' else 'all text campaigns'}",
-            head["attempted"], rate_se(head["delivery_rate"], head["attempted"]))
+            head["attempted"],
+            rate_se(head["delivery_rate"], head["attempted"]),
+        )
 
     table = A.segment_comparison(of(run.comparison)).set_index("segment")
     published = A.GUIDE_SEGMENTATION.set_index("segmentation")
@@ -291,88 +354,184 @@ def measure(store: Store, run: CalibrationRun) -> pd.DataFrame:
     expected = model_rates(run, of(run.comparison))
     for label, row in published.iterrows():
         seg = names[label]
-        add(f"read rate, segmented {label}", row["read_rate"], row["read_rate"], cell(seg, "read_rate"),
-            f"segment_comparison read_rate [{seg}]", cell(seg, "delivered"),
-            rate_se(cell(seg, "read_rate"), cell(seg, "delivered")), model=expected.loc[seg, "read"])
+        add(
+            f"read rate, segmented {label}",
+            row["read_rate"],
+            row["read_rate"],
+            cell(seg, "read_rate"),
+            f"segment_comparison read_rate [{seg}]",
+            cell(seg, "delivered"),
+            rate_se(cell(seg, "read_rate"), cell(seg, "delivered")),
+            model=expected.loc[seg, "read"],
+        )
     model_ratio = expected["order"] / expected.loc[base, "order"]
     spread = round_spread(of, run.comparison)
-    for column, figure, yields_to in (("conversion_uplift", "conversion uplift", ""),
-                                      ("cost_reduction", "cost reduction", "conversion uplift")):
+    for column, figure, yields_to in (
+        ("conversion_uplift", "conversion uplift", ""),
+        ("cost_reduction", "cost reduction", "conversion uplift"),
+    ):
         for label, row in published.iloc[1:].iterrows():
             seg = names[label]
             if spread is not None:
                 se = float(spread.loc[seg, column])
             else:
-                se = ratio_se(cell(seg, "conversion_rate"), cell(seg, "delivered"),
-                              cell(base, "conversion_rate"), cell(base, "delivered"))
+                se = ratio_se(
+                    cell(seg, "conversion_rate"),
+                    cell(seg, "delivered"),
+                    cell(base, "conversion_rate"),
+                    cell(base, "delivered"),
+                )
                 if column == "cost_reduction":  # 1 - cost per conversion ratio = 1 - 1 / conversion ratio
                     se = se / (1 + cell(seg, "conversion_uplift")) ** 2
             model = model_ratio[seg] - 1 if column == "conversion_uplift" else 1 - 1 / model_ratio[seg]
-            why = (f"{yields_to} {row['conversion_uplift']:+.0%}, and at one price per delivered message "
-                   f"1 - 1/(1 + uplift) = {1 - 1 / (1 + row['conversion_uplift']):.1%}") if yields_to else ""
-            add(f"{figure}, {label}", row[column], row[column], cell(seg, column),
-                f"segment_comparison {column} [{seg}]", cell(seg, "delivered"), se, why, model)
+            why = (
+                (
+                    f"{yields_to} {row['conversion_uplift']:+.0%}, and at one price per delivered message "
+                    f"1 - 1/(1 + uplift) = {1 - 1 / (1 + row['conversion_uplift']):.1%}"
+                )
+                if yields_to
+                else ""
+            )
+            add(
+                f"{figure}, {label}",
+                row[column],
+                row[column],
+                cell(seg, column),
+                f"segment_comparison {column} [{seg}]",
+                cell(seg, "delivered"),
+                se,
+                why,
+                model,
+            )
 
     arms = A.funnel(of(run.copy_test), ("arm",)).set_index("arm")
-    for arm, figure, target in (("A", "read rate, name late in long copy (frequent buyers)", 0.58),
-                                ("B", "read rate, name first, 20-30 characters (frequent buyers)", 0.79)):
+    for arm, figure, target in (
+        ("A", "read rate, name late in long copy (frequent buyers)", 0.58),
+        ("B", "read rate, name first, 20-30 characters (frequent buyers)", 0.79),
+    ):
         rate, n = float(arms["read_rate"].get(arm, nan)), float(arms["delivered"].get(arm, 0))
         add(figure, target, target, rate, f"funnel read_rate by arm [{arm}], copy test", n, rate_se(rate, n))
     hours = A.read_rate_by_hour(of(run.send_time), run.timezones)
     peak = hours[hours["peak"]]
     p_peak, n_peak = peak["read"].sum() / max(peak["delivered"].sum(), 1), peak["delivered"].sum()
     p_all, n_all = hours["read"].sum() / max(hours["delivered"].sum(), 1), hours["delivered"].sum()
-    add("read rate in peak hours vs average", 0.20, 0.25, A.peak_read_lift(by_hour=hours),
-        "peak_read_lift, send-time test", n_peak, ratio_se(p_peak, n_peak, p_all, n_all))
+    add(
+        "read rate in peak hours vs average",
+        0.20,
+        0.25,
+        A.peak_read_lift(by_hour=hours),
+        "peak_read_lift, send-time test",
+        n_peak,
+        ratio_se(p_peak, n_peak, p_all, n_all),
+    )
 
     decay = A.reply_time_decay(rows).set_index("end_min")
     replies = float(decay["replies"].sum())
     within = float(decay["cumulative_share"].get(3, nan))
     after = 1 - float(decay["cumulative_share"].get(30, nan))
-    add("replies within 3 min of reading", 0.65, 0.65, within, "reply_time_decay cumulative_share to 3 min",
-        replies, rate_se(within, replies))
-    add("replies after 30 min of reading", 0.12, 0.12, after, "1 - reply_time_decay cumulative_share to 30 min",
-        replies, rate_se(after, replies))
+    add(
+        "replies within 3 min of reading",
+        0.65,
+        0.65,
+        within,
+        "reply_time_decay cumulative_share to 3 min",
+        replies,
+        rate_se(within, replies),
+    )
+    add(
+        "replies after 30 min of reading",
+        0.12,
+        0.12,
+        after,
+        "1 - reply_time_decay cumulative_share to 30 min",
+        replies,
+        rate_se(after, replies),
+    )
 
     health = A.reply_health(rows, ("campaign_id",)).set_index("campaign_id")
     promo, notice = health.loc[run.comparison[0]], health.loc[run.utility]
-    add("reply rate, pure promotion", 0.01, 0.03, promo["reply_rate"], "reply_health reply_rate, newsletter to all",
-        promo["delivered"], rate_se(promo["reply_rate"], promo["delivered"]))
-    add("reply rate, order notification", 0.15, 0.20, notice["reply_rate"], "reply_health reply_rate, utility",
-        notice["delivered"], rate_se(notice["reply_rate"], notice["delivered"]))
+    add(
+        "reply rate, pure promotion",
+        0.01,
+        0.03,
+        promo["reply_rate"],
+        "reply_health reply_rate, newsletter to all",
+        promo["delivered"],
+        rate_se(promo["reply_rate"], promo["delivered"]),
+    )
+    add(
+        "reply rate, order notification",
+        0.15,
+        0.20,
+        notice["reply_rate"],
+        "reply_health reply_rate, utility",
+        notice["delivered"],
+        rate_se(notice["reply_rate"], notice["delivered"]),
+    )
     warns = bool(promo["warning"]) and not bool(notice["warning"])
-    add("reply rate under 5 % warns", 1.0, 1.0, float(warns),
-        f"reply_health warning: newsletter {bool(promo['warning'])}, utility {bool(notice['warning'])}", 2, 0.0)
-    return pd.DataFrame([{
-        "figure": c.figure, "published": c.published, "measured": c.measured, "model": c.model, "n": c.n, "se": c.se,
-        "status": c.status, "low": c.low, "high": c.high,
-        "measured_by": c.measured_by + (f" (yields to {c.yields_to})" if c.status == "YIELDS" else ""),
-    } for c in checks])
+    add(
+        "reply rate under 5 % warns",
+        1.0,
+        1.0,
+        float(warns),
+        f"reply_health warning: newsletter {bool(promo['warning'])}, utility {bool(notice['warning'])}",
+        2,
+        0.0,
+    )
+    return pd.DataFrame(
+        [
+            {
+                "figure": c.figure,
+                "published": c.published,
+                "measured": c.measured,
+                "model": c.model,
+                "n": c.n,
+                "se": c.se,
+                "status": c.status,
+                "low": c.low,
+                "high": c.high,
+                "measured_by": c.measured_by + (f" (yields to {c.yields_to})" if c.status == "YIELDS" else ""),
+            }
+            for c in checks
+        ]
+    )
 
 
 def format_report(table: pd.DataFrame, customers: int, seed: int) -> str:
     """The report as a Markdown table (pasted into docs/figures.md)."""
-    lines = [f"Calibration: {customers:,} sample customers (seed {seed}) through the sandbox; "
-             f"published figures: {SOURCE}; PASS within ±{TOLERANCE * 100:.0f} percentage points; "
-             "n = messages (replies for reply timing), SE = binomial standard error (uplifts and cost "
-             "reductions over 3+ rounds: spread of the per-round values / sqrt(rounds)).", "",
-             "model = what the customer model expects for the same messages (its calibration without sampling "
-             "noise; segment comparison only).", "",
-             "| figure | published | measured | model | n | SE | status | measured by |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Calibration: {customers:,} sample customers (seed {seed}) through the sandbox; "
+        f"published figures: {SOURCE}; PASS within ±{TOLERANCE * 100:.0f} percentage points; "
+        "n = messages (replies for reply timing), SE = binomial standard error (uplifts and cost "
+        "reductions over 3+ rounds: spread of the per-round values / sqrt(rounds)).",
+        "",
+        "model = what the customer model expects for the same messages (its calibration without sampling "
+        "noise; segment comparison only).",
+        "",
+        "| figure | published | measured | model | n | SE | status | measured by |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in table.itertuples(index=False):
         flag = row.figure.endswith("warns")
         published = "warns / silent" if flag else row.published
         measured = ("warns / silent" if row.measured == 1 else "wrong") if flag else f"{row.measured:.1%}"
         se = "" if flag or math.isnan(row.se) else f"{row.se:.1%}"
         model = "" if math.isnan(row.model) else f"{row.model:.1%}"
-        lines.append(f"| {row.figure} | {published} | {measured} | {model} | {row.n:,} | {se} | {row.status} "
-                     f"| {row.measured_by} |")
+        lines.append(
+            f"| {row.figure} | {published} | {measured} | {model} | {row.n:,} | {se} | {row.status} "
+            f"| {row.measured_by} |"
+        )
     return "\n".join(lines)
 
 
-def calibration_report(customers: int = 10_000, *, seed: int = 42, rounds: int = ROUNDS, db: Path | None = None,
-                       log: Callable[[str], None] = print) -> tuple[pd.DataFrame, str]:
+def calibration_report(
+    customers: int = 10_000,
+    *,
+    seed: int = 42,
+    rounds: int = ROUNDS,
+    db: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[pd.DataFrame, str]:
     """Play the history into ``db`` (default: a temporary database, removed afterwards) and
     return the checks and the Markdown report."""
     with tempfile.TemporaryDirectory(prefix="wamkt-calibrate-") as scratch:

@@ -55,21 +55,50 @@ experimentation tools set for guardrails. With margin 0 each guardrail raises a 
 about 500 customers per arm and rates near 1 %, 0.5 pp keeps that below 1 % while a doubling of
 either rate still counts as harm once it is significant beyond the margin."""
 RULES = (
-    Rule(rule_id="demo-rabatt", name="Rabatt-Code", pattern="rabatt, ja, yes", priority=10,
-         reply_text="Dein Code: WA10. 10 % auf deinen nächsten Einkauf, gültig 7 Tage."),
-    Rule(rule_id="demo-stop", name="Abmelden", pattern="stop, stopp, abmelden, unsubscribe", action="opt_out",
-         priority=1, reply_text="Du bekommst keine Angebote mehr. Schreib START, um sie wieder zu erhalten."),
-    Rule(rule_id="demo-hours", name="Öffnungszeiten", pattern="öffnungszeiten, geöffnet", action="faq",
-         priority=20, reply_text="Unser Kundenservice ist Mo-Fr 9-18 Uhr für dich da."),
-    Rule(rule_id="demo-info", name="Info", pattern="info", action="faq", priority=30,
-         reply_text="Alle Infos zu Versand und Rückgabe: shop.example.com/hilfe"),
+    Rule(
+        rule_id="demo-rabatt",
+        name="Rabatt-Code",
+        pattern="rabatt, ja, yes",
+        priority=10,
+        reply_text="Dein Code: WA10. 10 % auf deinen nächsten Einkauf, gültig 7 Tage.",
+    ),
+    Rule(
+        rule_id="demo-stop",
+        name="Abmelden",
+        pattern="stop, stopp, abmelden, unsubscribe",
+        action="opt_out",
+        priority=1,
+        reply_text="Du bekommst keine Angebote mehr. Schreib START, um sie wieder zu erhalten.",
+    ),
+    Rule(
+        rule_id="demo-hours",
+        name="Öffnungszeiten",
+        pattern="öffnungszeiten, geöffnet",
+        action="faq",
+        priority=20,
+        reply_text="Unser Kundenservice ist Mo-Fr 9-18 Uhr für dich da.",
+    ),
+    Rule(
+        rule_id="demo-info",
+        name="Info",
+        pattern="info",
+        action="faq",
+        priority=30,
+        reply_text="Alle Infos zu Versand und Rückgabe: shop.example.com/hilfe",
+    ),
     Rule(rule_id="demo-danke", name="Danke", pattern="danke", priority=40, reply_text="Gern geschehen!"),
 )
 """The demo's auto-replies: a discount code for "Rabatt"/"JA", opt-out, FAQ answers, thanks.
 Questions about an order have no rule: the team answers them (see ``_team_round``)."""
 
-INBOUND_TEXTS = ("Rabatt", "Gibt es Rabatt?", "Öffnungszeiten?", "Wo ist meine Bestellung?",
-                 "Kann ich umtauschen?", "Ist das auch in Blau da?")
+INBOUND_TEXTS = (
+    "Rabatt",
+    "Gibt es Rabatt?",
+    "Öffnungszeiten?",
+    "Wo ist meine Bestellung?",
+    "Kann ich umtauschen?",
+    "Ist das auch in Blau da?",
+)
 """What customers write on their own between campaigns; the last three have no rule (inbox work)."""
 AGENT_ANSWER = "Danke für deine Nachricht! Wir kümmern uns sofort darum."
 LEFT_OPEN_HOURS = (6.0, 4.0, 1.5, 0.5)
@@ -118,7 +147,9 @@ def _templates() -> dict[str, Template]:
     library = {t["name"]: t for t in default_templates() if t["language"] == "de"}
     found = {name: Template.from_api(library[name]) for name in ("rabatt_aktion", "order_shipped")}
     found["rabatt_aktion_b"] = template_from_text(
-        "rabatt_aktion_b", "de", "MARKETING",
+        "rabatt_aktion_b",
+        "de",
+        "MARKETING",
         "Hallo {{first_name}}, {{discount}} Rabatt nur für dich! Antworte JA für deinen Code.",
         examples={"first_name": "Anna", "discount": "10 %"},
     )
@@ -127,10 +158,15 @@ def _templates() -> dict[str, Template]:
 
 def _spec(template: Template) -> MessageSpec:
     if template.name == "order_shipped":
-        return MessageSpec(category="utility", template={"*": template},
-                           params={"1": Param("first_name"), "2": Param("order_ref", fallback="#10001")})
-    return MessageSpec(template={"*": template},
-                       params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")})
+        return MessageSpec(
+            category="utility",
+            template={"*": template},
+            params={"1": Param("first_name"), "2": Param("order_ref", fallback="#10001")},
+        )
+    return MessageSpec(
+        template={"*": template},
+        params={"first_name": Param("first_name"), "discount": Param("discount", fallback="10 %")},
+    )
 
 
 def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Template], pace: float) -> str:
@@ -143,11 +179,17 @@ def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Te
     if campaign.ab_test:
         message = {"A": _spec(templates["rabatt_aktion"]), "B": _spec(templates["rabatt_aktion_b"])}
     composed = ws.campaign(
-        chosen, message, name=new_campaign_id(ws.clock.now()), title=campaign.name,
-        params={"discount": campaign.discount,
-                "order_ref": lambda rows: "#" + rows["customer_id"].astype(str).str[-5:]},
+        chosen,
+        message,
+        name=new_campaign_id(ws.clock.now()),
+        title=campaign.name,
+        params={
+            "discount": campaign.discount,
+            "order_ref": lambda rows: "#" + rows["customer_id"].astype(str).str[-5:],
+        },
         experiment_key=AB_EXPERIMENT if campaign.ab_test else None,
-        design={"guardrail_margin": AB_GUARDRAIL_MARGIN} if campaign.ab_test else None)
+        design={"guardrail_margin": AB_GUARDRAIL_MARGIN} if campaign.ab_test else None,
+    )
     if campaign.ab_test:  # planned from these customers' read rate on the earlier campaigns
         composed.plan_test(AB_PLANNED_MDE, metric=AB_METRIC, power=0.8)
     composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
@@ -162,11 +204,13 @@ def ab_plan_summary(store: Store, campaign_id: str) -> str:
     arms = dict(zip(counts["arm"], counts["users"], strict=True))
     planned = spec["planned_per_arm"]
     smallest = min(arms.values(), default=0)
-    return (f"A/B plan ({spec['metric']} rate): baseline {spec['baseline']:.1%}, detect "
-            f"{spec['mde'] / spec['baseline']:+.0%} relative with {spec['power']:.0%} power at "
-            f"alpha {spec['alpha']:g}: {planned:,} per arm; audience "
-            + ", ".join(f"{a} {n:,}" for a, n in sorted(arms.items()))
-            + ("" if smallest >= planned else f" ({underpowered(planned, smallest)})"))
+    return (
+        f"A/B plan ({spec['metric']} rate): baseline {spec['baseline']:.1%}, detect "
+        f"{spec['mde'] / spec['baseline']:+.0%} relative with {spec['power']:.0%} power at "
+        f"alpha {spec['alpha']:g}: {planned:,} per arm; audience "
+        + ", ".join(f"{a} {n:,}" for a, n in sorted(arms.items()))
+        + ("" if smallest >= planned else f" ({underpowered(planned, smallest)})")
+    )
 
 
 def _customer_key(store: Store, wamid: str) -> str:
@@ -184,8 +228,15 @@ def _answer(ws: Workspace, phone: str, delay: float) -> None:
 
 
 def _team_answer(ws: Workspace, phone: str) -> str:
-    outcome = answer(ws.store, ws.client, phone, text=AGENT_ANSWER, agent="demo-team",
-                     phone_number_id=ws.sandbox.phone_number_id, clock=ws.clock)
+    outcome = answer(
+        ws.store,
+        ws.client,
+        phone,
+        text=AGENT_ANSWER,
+        agent="demo-team",
+        phone_number_id=ws.sandbox.phone_number_id,
+        clock=ws.clock,
+    )
     return outcome.state
 
 
@@ -245,8 +296,7 @@ def play_history(
     events.sort(key=lambda e: e[0])
     ids = data.customers["customer_id"].astype(str).to_numpy()
     behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
-    with history_workspace(store, data, start, behaviour=behaviour,
-                           templates=[templates["rabatt_aktion_b"]]) as ws:
+    with history_workspace(store, data, start, behaviour=behaviour, templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
         for at, campaign in events:
             ws.advance_to(at)

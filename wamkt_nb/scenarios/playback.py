@@ -18,9 +18,15 @@ from ..settings import Settings
 from ..store import Store
 
 
-def history_workspace(store: Store, customers: CustomerData, start: float, *,
-                      behaviour: BehaviourParams | None = None, templates: Sequence[Template] = (),
-                      seed: int = SandboxConfig.seed) -> Workspace:
+def history_workspace(
+    store: Store,
+    customers: CustomerData,
+    start: float,
+    *,
+    behaviour: BehaviourParams | None = None,
+    templates: Sequence[Template] = (),
+    seed: int = SandboxConfig.seed,
+) -> Workspace:
     """A sandbox workspace over ``store`` (left open) for ``customers`` on simulated time from ``start``.
 
     Simulated time stands still unless the history advances it (speed 0): a send takes no simulated
@@ -28,8 +34,15 @@ def history_workspace(store: Store, customers: CustomerData, start: float, *,
     tier is unlimited and the throughput's burst holds any history's campaign (no simulated second
     passes to refill it), so a history's sends never wait on Meta's limits; ``seed`` fixes the sandbox's draws."""
     config = SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=1e9, seed=seed)
-    return Workspace(Settings(sandbox=True), store=store, clock=SimulatedClock(start, speed=0.0),
-                     customers=customers, behaviour=behaviour, templates=templates, sandbox_config=config)
+    return Workspace(
+        Settings(sandbox=True),
+        store=store,
+        clock=SimulatedClock(start, speed=0.0),
+        customers=customers,
+        behaviour=behaviour,
+        templates=templates,
+        sandbox_config=config,
+    )
 
 
 def finish_history(ws: Workspace, until: float, pace: float) -> dict[str, int]:

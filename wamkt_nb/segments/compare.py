@@ -45,18 +45,28 @@ def compare_segments(frame: pd.DataFrame | SegmentFrame, results: Mapping[str, S
         m = result.mask
         n_orders = np.nansum(orders[m])
         total = float(np.nansum(spend[m]))
-        rows.append({
-            "segment": name,
-            "customers": int(m.sum()),
-            "share": m.sum() / len(sf) if len(sf) else 0.0,
-            "avg_order_value": total / n_orders if n_orders else np.nan,
-            "total_spend": total,
-            "spend_per_customer": total / m.sum() if m.sum() else np.nan,
-            "read_rate": _mean(read[m]),
-            "reply_rate": _mean(reply[m]),
-        })
-    columns = ["segment", "customers", "share", "avg_order_value", "total_spend",
-               "spend_per_customer", "read_rate", "reply_rate"]
+        rows.append(
+            {
+                "segment": name,
+                "customers": int(m.sum()),
+                "share": m.sum() / len(sf) if len(sf) else 0.0,
+                "avg_order_value": total / n_orders if n_orders else np.nan,
+                "total_spend": total,
+                "spend_per_customer": total / m.sum() if m.sum() else np.nan,
+                "read_rate": _mean(read[m]),
+                "reply_rate": _mean(reply[m]),
+            }
+        )
+    columns = [
+        "segment",
+        "customers",
+        "share",
+        "avg_order_value",
+        "total_spend",
+        "spend_per_customer",
+        "read_rate",
+        "reply_rate",
+    ]
     return pd.DataFrame(rows, columns=columns).set_index("segment")
 
 

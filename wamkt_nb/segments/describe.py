@@ -8,30 +8,56 @@ from .engagement import describe_engagement, is_engagement
 from .rules import And, Condition, Node, Not
 
 FIELD_LABELS = {
-    "order_count": "orders", "orders_per_month": "orders per month",
-    "avg_order_value": "average order value", "total_spend": "total spend",
-    "first_order_at": "first order", "last_order_at": "last order",
-    "days_since_last_order": "days since last order", "last_interaction_at": "last interaction",
+    "order_count": "orders",
+    "orders_per_month": "orders per month",
+    "avg_order_value": "average order value",
+    "total_spend": "total spend",
+    "first_order_at": "first order",
+    "last_order_at": "last order",
+    "days_since_last_order": "days since last order",
+    "last_interaction_at": "last interaction",
     "days_since_last_interaction": "days since last interaction",
-    "interactions_7d": "interactions in 7 days", "interactions_30d": "interactions in 30 days",
-    "interactions_90d": "interactions in 90 days", "read_rate": "read rate",
-    "reply_rate": "reply rate", "most_active_hour": "most active hour",
-    "purchase_frequency": "purchase frequency", "order_value_band": "order value band",
-    "interaction_recency": "interaction recency", "opted_in": "opted in", "signup_at": "sign-up",
-    "opt_in_at": "opted in on", "rfm_r": "RFM recency score", "rfm_f": "RFM frequency score",
-    "rfm_m": "RFM monetary score", "rfm_score": "RFM score", "timezone": "time zone",
+    "interactions_7d": "interactions in 7 days",
+    "interactions_30d": "interactions in 30 days",
+    "interactions_90d": "interactions in 90 days",
+    "read_rate": "read rate",
+    "reply_rate": "reply rate",
+    "most_active_hour": "most active hour",
+    "purchase_frequency": "purchase frequency",
+    "order_value_band": "order value band",
+    "interaction_recency": "interaction recency",
+    "opted_in": "opted in",
+    "signup_at": "sign-up",
+    "opt_in_at": "opted in on",
+    "rfm_r": "RFM recency score",
+    "rfm_f": "RFM frequency score",
+    "rfm_m": "RFM monetary score",
+    "rfm_score": "RFM score",
+    "timezone": "time zone",
 }
 TAG_LABELS = {
-    "frequent_buyer": "frequent buyers", "monthly_buyer": "monthly buyers",
-    "quarterly_buyer": "quarterly buyers", "rare_buyer": "rare buyers",
-    "aov_under_50": "average order under 50", "aov_50_200": "average order 50-200",
-    "aov_over_200": "average order over 200", "active_7d": "interacted in the last 7 days",
-    "dormant_30d": "no interaction for 30 days", "inactive_90d": "inactive 90 d",
+    "frequent_buyer": "frequent buyers",
+    "monthly_buyer": "monthly buyers",
+    "quarterly_buyer": "quarterly buyers",
+    "rare_buyer": "rare buyers",
+    "aov_under_50": "average order under 50",
+    "aov_50_200": "average order 50-200",
+    "aov_over_200": "average order over 200",
+    "active_7d": "interacted in the last 7 days",
+    "dormant_30d": "no interaction for 30 days",
+    "inactive_90d": "inactive 90 d",
 }
 _OP_WORDS = {
-    "=": "is", "!=": "is not", ">": "more than", ">=": "at least", "<": "less than",
-    "<=": "at most", "contains": "contains", "starts_with": "starts with",
-    "ends_with": "ends with", "regex": "matches",
+    "=": "is",
+    "!=": "is not",
+    ">": "more than",
+    ">=": "at least",
+    "<": "less than",
+    "<=": "at most",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "regex": "matches",
 }
 
 
@@ -52,8 +78,10 @@ def _node(node: Node, top: bool = False) -> str:
         return "" if isinstance(node, And) else "no one"
     parts = [_node(c) for c in node.children]
     if len(parts) > 1:  # keep "a or b" inside an AND readable
-        parts = [f"({p})" if isinstance(c, Condition) and (" or " in p or " and " in p) else p
-                 for c, p in zip(node.children, parts, strict=True)]
+        parts = [
+            f"({p})" if isinstance(c, Condition) and (" or " in p or " and " in p) else p
+            for c, p in zip(node.children, parts, strict=True)
+        ]
     text = (" and " if isinstance(node, And) else " or ").join(parts)
     return text if top or len(parts) == 1 else f"({text})"
 
@@ -85,6 +113,7 @@ def _condition(c: Condition) -> str:
     if isinstance(v, bool):
         return label if (v and op == "=") or (not v and op == "!=") else f"not {label}"
     return f"{label} {_OP_WORDS[op]} {_fmt(v)}"
+
 
 _TIME_WORDS = {">": "after", ">=": "on or after", "<": "before", "<=": "on or before"}
 

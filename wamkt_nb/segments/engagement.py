@@ -31,9 +31,15 @@ FIELD_PREFIX = "campaign:"
 ANY_CAMPAIGN = "*"
 COLUMN_PREFIX = "engagement:"
 STATES: dict[str, str] = {
-    "got": "got", "not_delivered": "not delivered", "delivered_not_read": "delivered, not read",
-    "read_no_reply": "read, no reply", "replied": "replied", "clicked": "clicked a link",
-    "converted": "bought", "held_by_meta": "held by Meta", "failed": "failed",
+    "got": "got",
+    "not_delivered": "not delivered",
+    "delivered_not_read": "delivered, not read",
+    "read_no_reply": "read, no reply",
+    "replied": "replied",
+    "clicked": "clicked a link",
+    "converted": "bought",
+    "held_by_meta": "held by Meta",
+    "failed": "failed",
 }
 """Engagement states (the operators of an engagement condition) and how people read them."""
 
@@ -51,7 +57,7 @@ def is_engagement(cond: Condition) -> bool:
 
 def campaign_of(cond: Condition) -> str | None:
     """The campaign id of an engagement condition (None: any campaign)."""
-    campaign = cond.field[len(FIELD_PREFIX):]
+    campaign = cond.field[len(FIELD_PREFIX) :]
     return None if campaign == ANY_CAMPAIGN else campaign
 
 
@@ -62,12 +68,15 @@ def column_name(campaign: str | None, state: str) -> str:
 
 def _check(cond: Condition, path: str) -> None:
     if cond.op not in STATES:
-        raise SegmentRuleError(f"{path} (field {cond.field!r}, op {cond.op!r}): not an engagement state "
-                               f"(allowed: {', '.join(STATES)})")
+        raise SegmentRuleError(
+            f"{path} (field {cond.field!r}, op {cond.op!r}): not an engagement state (allowed: {', '.join(STATES)})"
+        )
     v = cond.value
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0):
-        raise SegmentRuleError(f"{path} (field {cond.field!r}, op {cond.op!r}, value {v!r}): "
-                               "expects a number of days >= 0, or nothing for ever")
+        raise SegmentRuleError(
+            f"{path} (field {cond.field!r}, op {cond.op!r}, value {v!r}): "
+            "expects a number of days >= 0, or nothing for ever"
+        )
     if not campaign_of(cond) and cond.field != FIELD_PREFIX + ANY_CAMPAIGN:
         raise SegmentRuleError(f"{path} (field {cond.field!r}): names no campaign")
 
@@ -104,12 +113,20 @@ def state_flags(facts: pd.DataFrame) -> pd.DataFrame:
     """Per send (a row of the ledger's engagement facts) whether it is in each state."""
     delivered, read = facts["delivered"].to_numpy(bool), facts["read"].to_numpy(bool)
     replied = facts["replied"].to_numpy(bool)
-    return pd.DataFrame({
-        "got": facts["got"].to_numpy(bool), "not_delivered": ~delivered, "delivered_not_read": delivered & ~read,
-        "read_no_reply": read & ~replied, "replied": replied, "clicked": facts["clicked"].to_numpy(bool),
-        "converted": facts["converted"].to_numpy(bool), "held_by_meta": facts["held"].to_numpy(bool),
-        "failed": facts["failed"].to_numpy(bool),
-    }, index=facts.index)
+    return pd.DataFrame(
+        {
+            "got": facts["got"].to_numpy(bool),
+            "not_delivered": ~delivered,
+            "delivered_not_read": delivered & ~read,
+            "read_no_reply": read & ~replied,
+            "replied": replied,
+            "clicked": facts["clicked"].to_numpy(bool),
+            "converted": facts["converted"].to_numpy(bool),
+            "held_by_meta": facts["held"].to_numpy(bool),
+            "failed": facts["failed"].to_numpy(bool),
+        },
+        index=facts.index,
+    )
 
 
 def engagement_columns(facts: pd.DataFrame, pairs: Iterable[tuple[str | None, str]] | None = None) -> pd.DataFrame:
@@ -128,14 +145,16 @@ def engagement_columns(facts: pd.DataFrame, pairs: Iterable[tuple[str | None, st
         keep = flags[state].to_numpy() & (True if campaign is None else campaign_ids == campaign)
         latest = at[keep].groupby(customers[keep]).max()
         out[column_name(campaign, state)] = pd.to_datetime(latest.astype("int64"), unit="us", utc=True).astype(
-            "datetime64[us, UTC]")
+            "datetime64[us, UTC]"
+        )
     frame = pd.DataFrame(out)
     frame.index.name = "customer_id"
     return frame
 
 
-def with_engagement(features: pd.DataFrame, facts: pd.DataFrame, rule: Node | None = None,
-                    id_column: str = "customer_id") -> pd.DataFrame:
+def with_engagement(
+    features: pd.DataFrame, facts: pd.DataFrame, rule: Node | None = None, id_column: str = "customer_id"
+) -> pd.DataFrame:
     """``features`` with the engagement columns ``rule`` needs (None: all of them), missing where a
     customer has no such message."""
     pairs = needed(rule) if rule is not None else None
@@ -147,8 +166,9 @@ def with_engagement(features: pd.DataFrame, facts: pd.DataFrame, rule: Node | No
     return out
 
 
-def add_engagement(store: Store, features: pd.DataFrame, rule: Node | None, id_column: str = "customer_id",
-                   **windows: float) -> pd.DataFrame:
+def add_engagement(
+    store: Store, features: pd.DataFrame, rule: Node | None, id_column: str = "customer_id", **windows: float
+) -> pd.DataFrame:
     """``features`` with the engagement columns ``rule`` needs, read from the store's ledger
     (``features`` itself when it needs none). ``windows``: ``reply_seconds``, ``attribution_seconds``."""
     pairs = needed(rule)
@@ -160,8 +180,9 @@ def add_engagement(store: Store, features: pd.DataFrame, rule: Node | None, id_c
 
 def engagement_fields(columns: Iterable[str]) -> list[str]:
     """The engagement condition fields a frame's engagement columns allow: any campaign first."""
-    campaigns = dict.fromkeys(c[len(COLUMN_PREFIX):].rsplit(":", 1)[0] for c in map(str, columns)
-                              if c.startswith(COLUMN_PREFIX))
+    campaigns = dict.fromkeys(
+        c[len(COLUMN_PREFIX) :].rsplit(":", 1)[0] for c in map(str, columns) if c.startswith(COLUMN_PREFIX)
+    )
     if not campaigns:
         return []
     return [FIELD_PREFIX + ANY_CAMPAIGN] + [FIELD_PREFIX + c for c in campaigns if c != ANY_CAMPAIGN]

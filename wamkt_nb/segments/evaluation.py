@@ -89,8 +89,12 @@ def evaluate(
     if not include_inactive:
         mask = mask & ~inactive
     return SegmentResult(
-        count=int(np.count_nonzero(mask)), base=len(sf), excluded_inactive=excluded,
-        include_inactive=include_inactive, mask=mask, _all_ids=sf.ids(),
+        count=int(np.count_nonzero(mask)),
+        base=len(sf),
+        excluded_inactive=excluded,
+        include_inactive=include_inactive,
+        mask=mask,
+        _all_ids=sf.ids(),
     )
 
 
@@ -195,7 +199,11 @@ def _tags(cond: Condition, sf: SegmentFrame, now: Any) -> np.ndarray:
 
 
 _COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
-    "=": np.equal, ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
+    "=": np.equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
 }
 
 _TEXT_TESTS: dict[str, Callable[[Any], Callable[[str], bool]]] = {
@@ -210,6 +218,10 @@ _TEXT_TESTS: dict[str, Callable[[Any], Callable[[str], bool]]] = {
 }
 
 _KIND_EVAL = {
-    "number": _number, "datetime": _time, "string": _text, "category": _text, "bool": _bool,
+    "number": _number,
+    "datetime": _time,
+    "string": _text,
+    "category": _text,
+    "bool": _bool,
     "tags": _tags,
 }

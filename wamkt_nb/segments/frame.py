@@ -24,8 +24,13 @@ INACTIVE_TAG = "inactive_90d"
 class SegmentFrame:
     """One features frame plus cached per-column arrays."""
 
-    def __init__(self, frame: pd.DataFrame, id_column: str = "customer_id", tags_column: str = "tags",
-                 known_tags: tuple[str, ...] = TAGS) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        id_column: str = "customer_id",
+        tags_column: str = "tags",
+        known_tags: tuple[str, ...] = TAGS,
+    ) -> None:
         if id_column not in frame.columns:
             raise ValueError(f"the frame has no {id_column!r} column")
         self.frame = frame
@@ -46,9 +51,7 @@ class SegmentFrame:
 
     def numbers(self, column: str) -> np.ndarray:
         """float64 values, NaN where missing."""
-        return self._cached(
-            ("num", column), lambda: self.frame[column].to_numpy(dtype="float64", na_value=np.nan)
-        )
+        return self._cached(("num", column), lambda: self.frame[column].to_numpy(dtype="float64", na_value=np.nan))
 
     def times(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """int64 nanoseconds since the epoch (UTC) and a present mask."""

@@ -9,8 +9,16 @@ from matplotlib.figure import Figure
 from ..data.privacy import mask_frame
 from .frame import SegmentFrame
 
-SAMPLE_COLUMNS = ("customer_id", "name", "phone", "country", "order_count", "avg_order_value",
-                  "interaction_recency", "tags")
+SAMPLE_COLUMNS = (
+    "customer_id",
+    "name",
+    "phone",
+    "country",
+    "order_count",
+    "avg_order_value",
+    "interaction_recency",
+    "tags",
+)
 COMPOSITION_COLUMNS = ("purchase_frequency", "order_value_band", "interaction_recency")
 
 

@@ -29,13 +29,16 @@ _WORD = "0-9A-Za-z_"
 _WORD_EDGE = f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))"
 _NOT_WORD_EDGE = f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))"
 # PostgreSQL spellings of the escapes whose meaning there differs from RE2 (outside / inside [...]).
-_PG_ESCAPES = {"d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "b": _WORD_EDGE,
-               "B": _NOT_WORD_EDGE}
+_PG_ESCAPES = {"d": "[0-9]", "D": "[^0-9]", "w": f"[{_WORD}]", "W": f"[^{_WORD}]", "b": _WORD_EDGE, "B": _NOT_WORD_EDGE}
 _PG_CLASS_ESCAPES = {"d": "0-9", "w": _WORD}
 # Single-character tokens: Python, RE2 and PostgreSQL spellings, whether a quantifier may follow.
 _TOKENS = {
-    ".": (".", ".", "[^\\n]", True), "(": ("(", "(", "(", False), ")": (")", ")", ")", True),
-    "^": ("^", "^", "^", False), "|": ("|", "|", "|", False), "$": (r"\Z", "$", "$", False),
+    ".": (".", ".", "[^\\n]", True),
+    "(": ("(", "(", "(", False),
+    ")": (")", ")", ")", True),
+    "^": ("^", "^", "^", False),
+    "|": ("|", "|", "|", False),
+    "$": (r"\Z", "$", "$", False),
 }
 _QUANT = re.compile(r"\{(\d{1,4})(,(\d{0,4}))?\}")
 
@@ -82,7 +85,9 @@ def translate(pattern: str) -> PortableRegex:
             if ch == "{":
                 m = _QUANT.match(pattern, i)
                 if not m:
-                    raise RegexError(f"'{{' at position {i} must be a quantifier {{m}}, {{m,}} or {{m,n}} (escape it as \\{{)")
+                    raise RegexError(
+                        f"'{{' at position {i} must be a quantifier {{m}}, {{m,}} or {{m,n}} (escape it as \\{{)"
+                    )
                 lo, hi = int(m.group(1)), m.group(3)
                 if lo > 1000 or (hi and (int(hi) > 1000 or int(hi) < lo)):
                     raise RegexError(f"quantifier {m.group(0)} at position {i}: bounds must be 0..1000 and ordered")

@@ -20,8 +20,9 @@ class SavedSegment:
     updated_at: float
 
 
-def save_segment(store: Store, name: str, rule: Node, include_inactive: bool = False,
-                 clock: Clock | None = None) -> SavedSegment:
+def save_segment(
+    store: Store, name: str, rule: Node, include_inactive: bool = False, clock: Clock | None = None
+) -> SavedSegment:
     """Create ``name`` or replace its rule (keeping its creation time)."""
     name = name.strip()
     if not name:
@@ -60,6 +61,10 @@ def delete_segment(store: Store, name: str) -> bool:
 
 def _segment(row) -> SavedSegment:
     return SavedSegment(
-        name=row["name"], rule=from_json(row["rule_json"]), include_inactive=bool(row["include_inactive"]),
-        description=row["description"], created_at=row["created_at"], updated_at=row["updated_at"],
+        name=row["name"],
+        rule=from_json(row["rule_json"]),
+        include_inactive=bool(row["include_inactive"]),
+        description=row["description"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )

@@ -56,9 +56,7 @@ class FrameSchema:
         kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
         if kinds.get(tags_column) == "other" and frame[tags_column].isna().all():
             kinds[tags_column] = "tags"  # no one has tags yet
-        categories = {
-            c: tuple(str(v) for v in frame[c].cat.categories) for c, k in kinds.items() if k == "category"
-        }
+        categories = {c: tuple(str(v) for v in frame[c].cat.categories) for c, k in kinds.items() if k == "category"}
         tags: set[str] = set(known_tags)
         if kinds.get(tags_column) == "tags":
             values = frame[tags_column].dropna()
@@ -100,9 +98,7 @@ def check_rule(rule: Node, schema: FrameSchema) -> None:
     for path, cond in walk(expand(rule)):
         problem = _problem(cond, schema)
         if problem:
-            raise SegmentRuleError(
-                f"{path} (field {cond.field!r}, op {cond.op!r}, value {cond.value!r}): {problem}"
-            )
+            raise SegmentRuleError(f"{path} (field {cond.field!r}, op {cond.op!r}, value {cond.value!r}): {problem}")
 
 
 def _problem(cond: Condition, schema: FrameSchema) -> str | None:

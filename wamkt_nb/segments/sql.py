@@ -67,42 +67,93 @@ class Dialect:
 
 DIALECTS = {
     "duckdb": Dialect(
-        "duckdb", "?", '"',
-        {"number": "DOUBLE", "string": "VARCHAR", "category": "VARCHAR", "bool": "BOOLEAN",
-         "datetime": "TIMESTAMPTZ", "tags": "VARCHAR[]"},
-        size="len({c})", has_any="list_has_any({c}, {p})", has_all="list_has_all({c}, {p})",
-        has_tag="list_contains({c}, {p})", contains="contains({c}, {p})",
-        starts_with="starts_with({c}, {p})", ends_with="ends_with({c}, {p})",
-        regex="regexp_matches({c}, {p})", regex_spelling="sql",
+        "duckdb",
+        "?",
+        '"',
+        {
+            "number": "DOUBLE",
+            "string": "VARCHAR",
+            "category": "VARCHAR",
+            "bool": "BOOLEAN",
+            "datetime": "TIMESTAMPTZ",
+            "tags": "VARCHAR[]",
+        },
+        size="len({c})",
+        has_any="list_has_any({c}, {p})",
+        has_all="list_has_all({c}, {p})",
+        has_tag="list_contains({c}, {p})",
+        contains="contains({c}, {p})",
+        starts_with="starts_with({c}, {p})",
+        ends_with="ends_with({c}, {p})",
+        regex="regexp_matches({c}, {p})",
+        regex_spelling="sql",
     ),
     "postgres": Dialect(
-        "postgres", "%s", '"',
-        {"number": "DOUBLE PRECISION", "string": "TEXT", "category": "TEXT", "bool": "BOOLEAN",
-         "datetime": "TIMESTAMPTZ", "tags": "TEXT[]"},
-        size="cardinality({c})", has_any="({c} && {p})", has_all="({c} @> {p})",
-        has_tag="({p} = ANY({c}))", contains="(strpos({c}, {p}) > 0)",
-        starts_with="starts_with({c}, {p})", ends_with="(right({c}, char_length({p})) = {p})",
-        regex="({c} ~ {p})", regex_spelling="postgres", text_order='({c} COLLATE "C")',
+        "postgres",
+        "%s",
+        '"',
+        {
+            "number": "DOUBLE PRECISION",
+            "string": "TEXT",
+            "category": "TEXT",
+            "bool": "BOOLEAN",
+            "datetime": "TIMESTAMPTZ",
+            "tags": "TEXT[]",
+        },
+        size="cardinality({c})",
+        has_any="({c} && {p})",
+        has_all="({c} @> {p})",
+        has_tag="({p} = ANY({c}))",
+        contains="(strpos({c}, {p}) > 0)",
+        starts_with="starts_with({c}, {p})",
+        ends_with="(right({c}, char_length({p})) = {p})",
+        regex="({c} ~ {p})",
+        regex_spelling="postgres",
+        text_order='({c} COLLATE "C")',
     ),
     "bigquery": Dialect(
-        "bigquery", "?", "`",
-        {"number": "FLOAT64", "string": "STRING", "category": "STRING", "bool": "BOOL",
-         "datetime": "TIMESTAMP", "tags": "ARRAY<STRING>"},
+        "bigquery",
+        "?",
+        "`",
+        {
+            "number": "FLOAT64",
+            "string": "STRING",
+            "category": "STRING",
+            "bool": "BOOL",
+            "datetime": "TIMESTAMP",
+            "tags": "ARRAY<STRING>",
+        },
         size="ARRAY_LENGTH({c})",
         has_any="IF({c} IS NULL, NULL, EXISTS(SELECT 1 FROM UNNEST({c}) AS tag WHERE tag IN UNNEST({p})))",
         has_all="IF({c} IS NULL, NULL, NOT EXISTS(SELECT 1 FROM UNNEST({p}) AS tag WHERE tag NOT IN UNNEST({c})))",
-        has_tag="({p} IN UNNEST({c}))", contains="(STRPOS({c}, {p}) > 0)",
-        starts_with="STARTS_WITH({c}, {p})", ends_with="ENDS_WITH({c}, {p})",
-        regex="REGEXP_CONTAINS({c}, {p})", regex_spelling="sql",
+        has_tag="({p} IN UNNEST({c}))",
+        contains="(STRPOS({c}, {p}) > 0)",
+        starts_with="STARTS_WITH({c}, {p})",
+        ends_with="ENDS_WITH({c}, {p})",
+        regex="REGEXP_CONTAINS({c}, {p})",
+        regex_spelling="sql",
     ),
     "snowflake": Dialect(
-        "snowflake", "?", '"',
-        {"number": "DOUBLE", "string": "VARCHAR", "category": "VARCHAR", "bool": "BOOLEAN",
-         "datetime": "TIMESTAMP_TZ", "tags": "ARRAY"},
-        size="ARRAY_SIZE({c})", has_any="ARRAYS_OVERLAP({c}, {p})",
-        has_all="(ARRAY_SIZE(ARRAY_EXCEPT({p}, {c})) = 0)", has_tag="ARRAY_CONTAINS({p}::VARIANT, {c})",
-        contains="CONTAINS({c}, {p})", starts_with="STARTSWITH({c}, {p})", ends_with="ENDSWITH({c}, {p})",
-        regex="(REGEXP_INSTR({c}, {p}) > 0)", regex_spelling="sql",
+        "snowflake",
+        "?",
+        '"',
+        {
+            "number": "DOUBLE",
+            "string": "VARCHAR",
+            "category": "VARCHAR",
+            "bool": "BOOLEAN",
+            "datetime": "TIMESTAMP_TZ",
+            "tags": "ARRAY",
+        },
+        size="ARRAY_SIZE({c})",
+        has_any="ARRAYS_OVERLAP({c}, {p})",
+        has_all="(ARRAY_SIZE(ARRAY_EXCEPT({p}, {c})) = 0)",
+        has_tag="ARRAY_CONTAINS({p}::VARIANT, {c})",
+        contains="CONTAINS({c}, {p})",
+        starts_with="STARTSWITH({c}, {p})",
+        ends_with="ENDSWITH({c}, {p})",
+        regex="(REGEXP_INSTR({c}, {p}) > 0)",
+        regex_spelling="sql",
     ),
 }
 
@@ -133,16 +184,23 @@ def to_sql(rule: Node, schema: FrameSchema, now: Any = None, dialect: str = "duc
     return SqlPredicate(sql, tuple(params), d.name)
 
 
-def segment_query(rule: Node, schema: FrameSchema, now: Any = None, table: str = "features",
-                  id_column: str = "customer_id", tags_column: str = "tags",
-                  dialect: str = "duckdb") -> SqlPredicate:
+def segment_query(
+    rule: Node,
+    schema: FrameSchema,
+    now: Any = None,
+    table: str = "features",
+    id_column: str = "customer_id",
+    tags_column: str = "tags",
+    dialect: str = "duckdb",
+) -> SqlPredicate:
     """``SELECT id, inactive FROM table WHERE rule``: the matching ids and their inactive flag."""
     d = dialect_of(dialect)
     where = to_sql(rule, schema, now, d.name)
     if schema.kinds.get(tags_column) == "tags":
         inactive_params: list[Any] = []
         has_tag = _Compiler(d, schema, now, inactive_params).fill(
-            d.has_tag, quote(tags_column, d.name), INACTIVE_TAG, "string")
+            d.has_tag, quote(tags_column, d.name), INACTIVE_TAG, "string"
+        )
         inactive = f"COALESCE({has_tag}, FALSE)"
     else:
         inactive, inactive_params = "FALSE", []
@@ -155,8 +213,10 @@ def segment_query(rule: Node, schema: FrameSchema, now: Any = None, table: str =
 
 def count_query(query: SqlPredicate) -> SqlPredicate:
     """``SELECT active, inactive`` counts over a ``segment_query`` without fetching the ids."""
-    sql = ("SELECT count(*) FILTER (WHERE NOT inactive) AS active, count(*) FILTER (WHERE inactive) "
-           f"AS inactive FROM ({query.sql}) AS matches")
+    sql = (
+        "SELECT count(*) FILTER (WHERE NOT inactive) AS active, count(*) FILTER (WHERE inactive) "
+        f"AS inactive FROM ({query.sql}) AS matches"
+    )
     return SqlPredicate(sql, query.params, query.dialect)
 
 
@@ -289,8 +349,11 @@ class SqlEvaluator:
         inactive = np.asarray(got["inactive"], dtype=bool)
         keep = np.ones(len(ids), dtype=bool) if include_inactive else ~inactive
         return SegmentResult(
-            count=int(keep.sum()), base=len(self.sf), excluded_inactive=int(inactive.sum()),
-            include_inactive=include_inactive, _ids=ids[keep],
+            count=int(keep.sum()),
+            base=len(self.sf),
+            excluded_inactive=int(inactive.sum()),
+            include_inactive=include_inactive,
+            _ids=ids[keep],
         )
 
     def count(self, rule: Node, now: Any = None, include_inactive: bool = False) -> tuple[int, int]:

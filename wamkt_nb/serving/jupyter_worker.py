@@ -32,8 +32,12 @@ def host_worker(serverapp: Any, settings: Settings, store: Store) -> Worker | No
     if settings.sandbox and settings.base_url.rstrip("/") == GRAPH_BASE_URL.rstrip("/"):
         serverapp.log.warning("wamkt_nb: worker not started: in sandbox mode WAMKT_BASE_URL must name the sandbox")
         return None
-    worker = Worker(store, AsyncCloudClient(settings), settings.phone_number_ids,
-                    max_rate=None if settings.sandbox else settings.max_rate)
+    worker = Worker(
+        store,
+        AsyncCloudClient(settings),
+        settings.phone_number_ids,
+        max_rate=None if settings.sandbox else settings.max_rate,
+    )
 
     def start() -> None:
         task = asyncio.ensure_future(serve_worker(worker))

@@ -43,8 +43,13 @@ class WebhookService:
 
     def asgi_app(self, path: str = WEBHOOK_PATH):
         """The ASGI app serving this service at ``path`` (plus ``/healthz`` and the tracked links ``/l/``)."""
-        return create_app(self.receiver, path, on_startup=[self.start], on_shutdown=[self.stop],
-                          links=link_app(self.store, self.receiver.clock))
+        return create_app(
+            self.receiver,
+            path,
+            on_startup=[self.start],
+            on_shutdown=[self.stop],
+            links=link_app(self.store, self.receiver.clock),
+        )
 
 
 def build_service(
@@ -64,8 +69,11 @@ def build_service(
     clock = clock or SystemClock()
     dispatcher = ReplyDispatcher(store, sender, clock=clock, default_phone_number_id=default_phone_number_id)
     autoreplier = AutoReplier(
-        dispatcher, cooldown_seconds=cooldown_seconds, max_per_hour=max_per_hour,
-        language_of=language_of, default_phone_number_id=default_phone_number_id,
+        dispatcher,
+        cooldown_seconds=cooldown_seconds,
+        max_per_hour=max_per_hour,
+        language_of=language_of,
+        default_phone_number_id=default_phone_number_id,
     )
     receiver = WebhookReceiver(
         store, app_secret, verify_token, clock=clock, handler=autoreplier, max_body_bytes=max_body_bytes
@@ -76,6 +84,10 @@ def build_service(
 def service_from_settings(settings: Settings, store: Store, **options) -> WebhookService:
     """A service sending replies through the Cloud API (or sandbox) that ``settings`` point at."""
     return build_service(
-        store, AsyncCloudClient(settings), app_secret=settings.app_secret, verify_token=settings.verify_token,
-        default_phone_number_id=settings.phone_number_ids[0] if settings.phone_number_ids else None, **options,
+        store,
+        AsyncCloudClient(settings),
+        app_secret=settings.app_secret,
+        verify_token=settings.verify_token,
+        default_phone_number_id=settings.phone_number_ids[0] if settings.phone_number_ids else None,
+        **options,
     )

@@ -4,5 +4,13 @@ file (WAL) by default, or a PostgreSQL server shared by a team (``open_store("po
 from .claim import claim_rows
 from .db import DATABASE_ERRORS, INTEGRITY_ERRORS, VALUE_ERRORS, Store, StoreError, is_database_url, open_store
 
-__all__ = ["DATABASE_ERRORS", "INTEGRITY_ERRORS", "VALUE_ERRORS", "Store", "StoreError", "claim_rows",
-           "is_database_url", "open_store"]
+__all__ = [
+    "DATABASE_ERRORS",
+    "INTEGRITY_ERRORS",
+    "VALUE_ERRORS",
+    "Store",
+    "StoreError",
+    "claim_rows",
+    "is_database_url",
+    "open_store",
+]

@@ -14,8 +14,16 @@ from typing import Any
 from .db import Store
 
 
-def claim_rows(store: Store, table: str, key: str, where: str, set_sql: str,
-               params: Sequence[Any] = (), set_params: Sequence[Any] = (), limit: int = 100) -> list[Any]:
+def claim_rows(
+    store: Store,
+    table: str,
+    key: str,
+    where: str,
+    set_sql: str,
+    params: Sequence[Any] = (),
+    set_params: Sequence[Any] = (),
+    limit: int = 100,
+) -> list[Any]:
     """Claim up to ``limit`` rows of ``table`` matching ``where`` (with ``params``), oldest ``key``
     first; mark them with ``SET set_sql`` (with ``set_params``); return their ``key`` values.
 
@@ -24,9 +32,11 @@ def claim_rows(store: Store, table: str, key: str, where: str, set_sql: str,
     with store.transaction(immediate=not store.dialect.skip_locked) as conn:
         rows = conn.execute(
             f"SELECT {key} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?{store.dialect.skip_locked}",
-            (*params, int(limit))).fetchall()
+            (*params, int(limit)),
+        ).fetchall()
         keys = [r[0] for r in rows]
         if keys:
-            conn.execute(f"UPDATE {table} SET {set_sql} WHERE {key} IN ({', '.join('?' * len(keys))})",
-                         (*set_params, *keys))
+            conn.execute(
+                f"UPDATE {table} SET {set_sql} WHERE {key} IN ({', '.join('?' * len(keys))})", (*set_params, *keys)
+            )
     return keys

@@ -32,7 +32,9 @@ INTEGRITY_ERRORS = _driver_errors("IntegrityError")
 DATABASE_ERRORS = _driver_errors("Error")
 """Any error the database driver raised, on either database."""
 VALUE_ERRORS: tuple[type[Exception], ...] = (
-    *INTEGRITY_ERRORS, *_driver_errors("DataError"), *_driver_errors("InterfaceError"),
+    *INTEGRITY_ERRORS,
+    *_driver_errors("DataError"),
+    *_driver_errors("InterfaceError"),
     *_driver_errors("ProgrammingError"),
 )
 """The database refused the values of one write (a constraint, a NUL character PostgreSQL text
@@ -165,9 +167,7 @@ def open_store(target: str | Path) -> Store:
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the database ({exc.strerror or exc}): check the path") from None
     try:
-        conn = sqlite3.connect(
-            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

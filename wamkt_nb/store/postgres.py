@@ -96,8 +96,7 @@ class PostgresConnection:
     @contextmanager
     def _writing(self, sql: str) -> Iterator[None]:
         """Around a lone ``INSERT``/``UPDATE``/``DELETE``: a writing transaction; else nothing."""
-        if (self.raw.info.transaction_status != TransactionStatus.IDLE
-                or not _WRITE.match(sql)):
+        if self.raw.info.transaction_status != TransactionStatus.IDLE or not _WRITE.match(sql):
             yield
             return
         with self.raw.transaction():

@@ -36,8 +36,9 @@ def table_fingerprint(store: Store, sql: str) -> str:
     return json.dumps(list(store.query(sql)[0]))
 
 
-def read_snapshotted(store: Store, name: str, fingerprint_sql: str, load: Callable[[], pd.DataFrame],
-                     categories: Sequence[str] = ()) -> pd.DataFrame:
+def read_snapshotted(
+    store: Store, name: str, fingerprint_sql: str, load: Callable[[], pd.DataFrame], categories: Sequence[str] = ()
+) -> pd.DataFrame:
     """The frame from a current snapshot ``name``, else from ``load()`` (then snapshotted);
     ``categories`` come back as categoricals."""
     path = snapshot_file(store, name)

@@ -19,8 +19,21 @@ from .updates import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_BODY_BYTES", "InboundHandler", "InboundMessage", "PayloadError", "RecordResult",
-    "Reject", "SIGNATURE_HEADER", "StatusUpdate", "TemplateStatusUpdate", "UserPreference",
-    "WebhookBatch", "WebhookReceiver", "WebhookResponse",
-    "parse_payload", "record_batch", "sign_body", "verify_signature",
+    "DEFAULT_MAX_BODY_BYTES",
+    "InboundHandler",
+    "InboundMessage",
+    "PayloadError",
+    "RecordResult",
+    "Reject",
+    "SIGNATURE_HEADER",
+    "StatusUpdate",
+    "TemplateStatusUpdate",
+    "UserPreference",
+    "WebhookBatch",
+    "WebhookReceiver",
+    "WebhookResponse",
+    "parse_payload",
+    "record_batch",
+    "sign_body",
+    "verify_signature",
 ]

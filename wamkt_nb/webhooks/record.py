@@ -19,7 +19,13 @@ from ..ledger.transitions import apply_status
 from ..store import VALUE_ERRORS, Store
 from .consent import message_consent, record_consent
 from .updates import (
-    IdentityChange, InboundMessage, Reject, StatusUpdate, TemplateEvent, UserPreference, WebhookBatch,
+    IdentityChange,
+    InboundMessage,
+    Reject,
+    StatusUpdate,
+    TemplateEvent,
+    UserPreference,
+    WebhookBatch,
 )
 from .windows import open_window
 
@@ -51,9 +57,14 @@ class RecordResult:
 
     def as_dict(self) -> dict:
         return {
-            "inbound": len(self.inbound), "statuses": self.statuses, "ledger_moved": self.ledger_moved,
-            "preferences": self.preferences, "templates": self.templates, "identities": self.identities,
-            "duplicates": self.duplicates, "rejects": self.rejects,
+            "inbound": len(self.inbound),
+            "statuses": self.statuses,
+            "ledger_moved": self.ledger_moved,
+            "preferences": self.preferences,
+            "templates": self.templates,
+            "identities": self.identities,
+            "duplicates": self.duplicates,
+            "rejects": self.rejects,
         }
 
 
@@ -91,8 +102,9 @@ def _reject_json(item: object) -> str:
     return text[:MAX_REJECT_ITEM_CHARS]
 
 
-def _isolated(conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object,
-              write: Callable[[], None]) -> None:
+def _isolated(
+    conn: sqlite3.Connection, batch: WebhookBatch, where: str, item: object, write: Callable[[], None]
+) -> None:
     """Run ``write`` in a savepoint; if the item cannot be stored, undo it and keep it as a reject."""
     conn.execute("SAVEPOINT webhook_item")
     try:
@@ -118,15 +130,33 @@ def record_batch(
             if conn.execute("SELECT 1 FROM inbound_messages WHERE wamid = ?", (msg.wamid,)).fetchone():
                 result.duplicates += 1
                 return
-            phone = resolve_identity(conn, phone=msg.phone, bsuid=msg.user_id, parent_bsuid=msg.parent_user_id,
-                                     username=msg.username, at=msg.timestamp)
+            phone = resolve_identity(
+                conn,
+                phone=msg.phone,
+                bsuid=msg.user_id,
+                parent_bsuid=msg.parent_user_id,
+                username=msg.username,
+                at=msg.timestamp,
+            )
             conn.execute(
                 "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text, context_wamid,"
                 " timestamp, payload_json, received_at, user_id, parent_user_id, username)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (msg.wamid, msg.wa_id, phone, msg.profile_name, msg.type, msg.text,
-                 msg.context_wamid, msg.timestamp, _json(msg.raw), received_at,
-                 msg.user_id, msg.parent_user_id, msg.username),
+                (
+                    msg.wamid,
+                    msg.wa_id,
+                    phone,
+                    msg.profile_name,
+                    msg.type,
+                    msg.text,
+                    msg.context_wamid,
+                    msg.timestamp,
+                    _json(msg.raw),
+                    received_at,
+                    msg.user_id,
+                    msg.parent_user_id,
+                    msg.username,
+                ),
             )
             open_window(conn, phone, msg.timestamp)
             choice = message_consent(msg.meanings)
@@ -139,33 +169,57 @@ def record_batch(
                 "INSERT INTO status_events (wamid, status, timestamp, recipient_id, callback_data,"
                 " error_code, pricing_category, billable, payload_json, received_at, recipient_user_id)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (st.wamid, st.status, st.timestamp, st.recipient_id, st.callback_data, st.error_code,
-                 st.pricing_category, None if st.billable is None else int(st.billable), _json(st.raw), received_at,
-                 st.recipient_user_id),
+                (
+                    st.wamid,
+                    st.status,
+                    st.timestamp,
+                    st.recipient_id,
+                    st.callback_data,
+                    st.error_code,
+                    st.pricing_category,
+                    None if st.billable is None else int(st.billable),
+                    _json(st.raw),
+                    received_at,
+                    st.recipient_user_id,
+                ),
             )
             if cur.rowcount == 0:
                 result.duplicates += 1
                 return
             if st.recipient_user_id is not None:  # names the BSUID of whoever we sent to, with the phone if shared
                 phone = st.recipient_id if st.recipient_id is not None and st.recipient_id.isdigit() else None
-                resolve_identity(conn, phone=None if phone is None else "+" + phone, bsuid=st.recipient_user_id,
-                                 parent_bsuid=st.recipient_parent_user_id, username=st.username, at=st.timestamp)
+                resolve_identity(
+                    conn,
+                    phone=None if phone is None else "+" + phone,
+                    bsuid=st.recipient_user_id,
+                    parent_bsuid=st.recipient_parent_user_id,
+                    username=st.username,
+                    at=st.timestamp,
+                )
             moved = apply_status(conn, st, received_at)
             result.statuses += 1
             result.ledger_moved += moved
 
         def preference(pref: UserPreference) -> None:
-            phone = resolve_identity(conn, phone=pref.phone, bsuid=pref.user_id, parent_bsuid=pref.parent_user_id,
-                                     at=pref.timestamp)
+            phone = resolve_identity(
+                conn, phone=pref.phone, bsuid=pref.user_id, parent_bsuid=pref.parent_user_id, at=pref.timestamp
+            )
             if pref.category == "marketing_messages":
                 result.preferences += record_consent(
                     conn, phone, pref.value == "resume", pref.timestamp, "user_preferences"
                 )
 
         def identity(change: IdentityChange) -> None:
-            apply_identity_change(conn, kind=change.kind, at=change.timestamp, wa_id=change.wa_id,
-                                  new_wa_id=change.new_wa_id, previous_user_id=change.previous_user_id,
-                                  user_id=change.user_id, parent_user_id=change.parent_user_id)
+            apply_identity_change(
+                conn,
+                kind=change.kind,
+                at=change.timestamp,
+                wa_id=change.wa_id,
+                new_wa_id=change.new_wa_id,
+                previous_user_id=change.previous_user_id,
+                user_id=change.user_id,
+                parent_user_id=change.parent_user_id,
+            )
             result.identities += 1
 
         def template(table: str, own: tuple[str, ...], event: TemplateEvent) -> None:
@@ -173,8 +227,16 @@ def record_batch(
             cur = conn.execute(
                 f"INSERT INTO {table} (template_id, name, language, {', '.join(own)}, event_key, event_at,"
                 " payload_json, received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (event.template_id, event.name, event.language, *values, event.event_key, event.at,
-                 _json(event.raw), received_at),
+                (
+                    event.template_id,
+                    event.name,
+                    event.language,
+                    *values,
+                    event.event_key,
+                    event.at,
+                    _json(event.raw),
+                    received_at,
+                ),
             )
             result.templates += cur.rowcount  # 0: a redelivered change, recorded once
             result.duplicates += 1 - cur.rowcount
@@ -188,11 +250,21 @@ def record_batch(
         for pref in batch.preferences:
             _isolated(conn, batch, f"user_preferences[wa_id={pref.wa_id}]", vars(pref), partial(preference, pref))
         for tpl in batch.templates:
-            _isolated(conn, batch, "message_template_status_update", tpl.raw,
-                      partial(template, "template_status_events", ("event", "reason"), tpl))
+            _isolated(
+                conn,
+                batch,
+                "message_template_status_update",
+                tpl.raw,
+                partial(template, "template_status_events", ("event", "reason"), tpl),
+            )
         for q in batch.qualities:
-            _isolated(conn, batch, "message_template_quality_update", q.raw,
-                      partial(template, "template_quality_events", ("previous_score", "new_score"), q))
+            _isolated(
+                conn,
+                batch,
+                "message_template_quality_update",
+                q.raw,
+                partial(template, "template_quality_events", ("previous_score", "new_score"), q),
+            )
         for rej in batch.rejects:
             conn.execute(
                 "INSERT INTO webhook_rejects (field, reason, item_json, received_at) VALUES (?,?,?,?)",
@@ -204,8 +276,9 @@ def record_batch(
     return result
 
 
-def _handle(conn: sqlite3.Connection, handler: InboundHandler, messages: list[InboundMessage],
-            received_at: float) -> list[int]:
+def _handle(
+    conn: sqlite3.Connection, handler: InboundHandler, messages: list[InboundMessage], received_at: float
+) -> list[int]:
     """Run the handler in a savepoint: if it fails, its writes are undone but the messages stay recorded."""
     conn.execute("SAVEPOINT inbound_handler")
     try:

@@ -55,8 +55,18 @@ def queue_reply(
     cur = conn.execute(
         "INSERT INTO replies (phone, kind, source, in_reply_to, message_type, body, payload_json,"
         " phone_number_id, received_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING reply_id",
-        (phone, kind, source, in_reply_to, message_type, body, json.dumps(payload, ensure_ascii=False),
-         phone_number_id, received_at, now),
+        (
+            phone,
+            kind,
+            source,
+            in_reply_to,
+            message_type,
+            body,
+            json.dumps(payload, ensure_ascii=False),
+            phone_number_id,
+            received_at,
+            now,
+        ),
     )
     return int(cur.fetchone()[0])
 
@@ -83,8 +93,13 @@ async def _send_with_retries(sender: MessageSender, number: str, payload: dict[s
 
 
 async def deliver_reply(
-    store: Store, sender: MessageSender, reply_id: int, *, clock: Clock | None = None,
-    started: float | None = None, default_phone_number_id: str | None = None,
+    store: Store,
+    sender: MessageSender,
+    reply_id: int,
+    *,
+    clock: Clock | None = None,
+    started: float | None = None,
+    default_phone_number_id: str | None = None,
     retry_budget: float = RETRY_BUDGET_SECONDS,
 ) -> ReplyOutcome:
     """Send one queued reply and record the outcome; ``started`` is ``perf_counter()`` at receipt."""
@@ -122,8 +137,14 @@ class ReplyDispatcher:
     """
 
     def __init__(
-        self, store: Store, sender: MessageSender, *, clock: Clock | None = None,
-        default_phone_number_id: str | None = None, concurrency: int = 32, recover_seconds: float = 300.0,
+        self,
+        store: Store,
+        sender: MessageSender,
+        *,
+        clock: Clock | None = None,
+        default_phone_number_id: str | None = None,
+        concurrency: int = 32,
+        recover_seconds: float = 300.0,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -144,7 +165,8 @@ class ReplyDispatcher:
         cutoff = self.clock.now() - self.recover_seconds
         self.store.execute(
             "UPDATE replies SET state = 'failed', error_title = 'expired before it could be sent'"
-            " WHERE state = 'queued' AND created_at < ?", (cutoff,),
+            " WHERE state = 'queued' AND created_at < ?",
+            (cutoff,),
         )
         left = [r[0] for r in self.store.query("SELECT reply_id FROM replies WHERE state = 'queued'")]
         self._spawn(left, None)
@@ -164,8 +186,14 @@ class ReplyDispatcher:
     async def _one(self, reply_id: int, started: float | None) -> None:
         assert self._slots is not None
         async with self._slots:
-            await deliver_reply(self.store, self.sender, reply_id, clock=self.clock, started=started,
-                                default_phone_number_id=self.default_phone_number_id)
+            await deliver_reply(
+                self.store,
+                self.sender,
+                reply_id,
+                clock=self.clock,
+                started=started,
+                default_phone_number_id=self.default_phone_number_id,
+            )
 
     async def drain(self) -> None:
         """Wait for every reply in flight (used at shutdown and by tests)."""

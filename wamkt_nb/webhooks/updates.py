@@ -145,8 +145,15 @@ class TemplateEvent:
         """The identity of the change: a redelivered webhook has the same key, a later change of the
         same template (a second pause) has a later trigger time."""
         raw = self.raw
-        parts = (self.kind, raw.get("message_template_id"), raw.get("message_template_name"),
-                 raw.get("message_template_language"), raw.get("event"), raw.get("new_quality_score"), self.at)
+        parts = (
+            self.kind,
+            raw.get("message_template_id"),
+            raw.get("message_template_name"),
+            raw.get("message_template_language"),
+            raw.get("event"),
+            raw.get("new_quality_score"),
+            self.at,
+        )
         return "|".join("" if p is None else str(p) for p in parts)
 
 
@@ -289,7 +296,8 @@ class _Contacts:
             user_id = _opt_str(contact, "user_id")
             parent = _opt_str(contact, "parent_user_id")
             found = _Contact(
-                name=_opt_str(profile, "name"), username=_opt_str(profile, "username"),
+                name=_opt_str(profile, "name"),
+                username=_opt_str(profile, "username"),
                 user_id=user_id if is_bsuid(user_id) else None,
                 parent_user_id=parent if is_parent_bsuid(parent) else None,
             )
@@ -360,8 +368,9 @@ def _inbound(msg: Any, value: dict, contacts: _Contacts, where: str) -> InboundM
         payload=message_payload(msg),
         raw=msg,
         user_id=user_id,
-        parent_user_id=(_parent_user_id(msg, "from_parent_user_id", where)
-                        or (contact.parent_user_id if contact else None)),
+        parent_user_id=(
+            _parent_user_id(msg, "from_parent_user_id", where) or (contact.parent_user_id if contact else None)
+        ),
         username=contact.username if contact else None,
     )
 
@@ -374,7 +383,8 @@ def _system(msg: dict, where: str) -> IdentityChange:
     kind = _str(system, "type", f"{where}.system")
     changed_number = kind == "user_changed_number"
     return IdentityChange(
-        kind=kind, timestamp=_timestamp(msg, where),
+        kind=kind,
+        timestamp=_timestamp(msg, where),
         wa_id=_opt_digits(msg, "from", where),
         new_wa_id=_opt_digits(system, "wa_id", f"{where}.system") if changed_number else None,
         user_id=_user_id(system, "user_id", f"{where}.system"),
@@ -387,8 +397,11 @@ IDENTITY_SYSTEM_TYPES = ("user_changed_number", "user_changed_user_id")
 
 
 def _is_identity_system(msg: Any) -> bool:
-    return (isinstance(msg, dict) and msg.get("type") == "system"
-            and _opt_str(msg.get("system"), "type") in IDENTITY_SYSTEM_TYPES)
+    return (
+        isinstance(msg, dict)
+        and msg.get("type") == "system"
+        and _opt_str(msg.get("system"), "type") in IDENTITY_SYSTEM_TYPES
+    )
 
 
 def _user_id_update(item: Any, where: str) -> IdentityChange:
@@ -404,8 +417,11 @@ def _user_id_update(item: Any, where: str) -> IdentityChange:
         raise _Bad(f"{where}.user_id needs both previous and current")
     parents = item.get("parent_user_id")
     return IdentityChange(
-        kind="user_id_update", timestamp=_timestamp(item, where), wa_id=_opt_digits(item, "wa_id", where),
-        previous_user_id=previous, user_id=current,
+        kind="user_id_update",
+        timestamp=_timestamp(item, where),
+        wa_id=_opt_digits(item, "wa_id", where),
+        previous_user_id=previous,
+        user_id=current,
         parent_user_id=_parent_user_id(parents, "current", f"{where}.parent_user_id"),
         raw=item,
     )
@@ -441,8 +457,9 @@ def _status(item: Any, value: dict, contacts: _Contacts, where: str) -> StatusUp
         phone_number_id=_opt_str(value.get("metadata"), "phone_number_id"),
         raw=item,
         recipient_user_id=user_id or (contact.user_id if contact else None),
-        recipient_parent_user_id=(_parent_user_id(item, "recipient_parent_user_id", where)
-                                  or (contact.parent_user_id if contact else None)),
+        recipient_parent_user_id=(
+            _parent_user_id(item, "recipient_parent_user_id", where) or (contact.parent_user_id if contact else None)
+        ),
         username=contact.username if contact else None,
     )
 
@@ -471,8 +488,9 @@ def _preference(item: Any, contacts: _Contacts, where: str) -> UserPreference:
         category=_opt_str(item, "category") or "marketing_messages",
         detail=_opt_str(item, "detail"),
         user_id=user_id,
-        parent_user_id=(_parent_user_id(item, "parent_user_id", where)
-                        or (contact.parent_user_id if contact else None)),
+        parent_user_id=(
+            _parent_user_id(item, "parent_user_id", where) or (contact.parent_user_id if contact else None)
+        ),
     )
 
 
@@ -483,18 +501,27 @@ def _entry_time(entry: dict) -> float | None:
 
 
 def _template_ref(value: dict, at: float | None) -> dict[str, Any]:
-    return dict(template_id=_opt_str(value, "message_template_id"), name=_opt_str(value, "message_template_name"),
-                language=_opt_str(value, "message_template_language"), at=at, raw=value)
+    return dict(
+        template_id=_opt_str(value, "message_template_id"),
+        name=_opt_str(value, "message_template_name"),
+        language=_opt_str(value, "message_template_language"),
+        at=at,
+        raw=value,
+    )
 
 
 def _template(value: dict, where: str, at: float | None) -> TemplateStatusUpdate:
-    return TemplateStatusUpdate(event=_str(value, "event", where).upper(), reason=_opt_str(value, "reason"),
-                                **_template_ref(value, at))
+    return TemplateStatusUpdate(
+        event=_str(value, "event", where).upper(), reason=_opt_str(value, "reason"), **_template_ref(value, at)
+    )
 
 
 def _quality(value: dict, where: str, at: float | None) -> TemplateQualityUpdate:
-    return TemplateQualityUpdate(new_score=_str(value, "new_quality_score", where).upper(),
-                                 previous_score=_opt_str(value, "previous_quality_score"), **_template_ref(value, at))
+    return TemplateQualityUpdate(
+        new_score=_str(value, "new_quality_score", where).upper(),
+        previous_score=_opt_str(value, "previous_quality_score"),
+        **_template_ref(value, at),
+    )
 
 
 def _items(value: dict, key: str) -> list:

@@ -53,42 +53,86 @@ class AbPlanner(W.VBox):
         wide = W.Layout(width="340px", min_width="340px")
         notes = []
         if baseline is None or not math.isfinite(baseline) or not 0 < baseline < 1:
-            notes.append(f"The baseline could not be measured ({baseline!r}: no customer with a known rate); "
-                         f"{PLACEHOLDER_BASELINE:.0%} is a placeholder: enter your own.")
+            notes.append(
+                f"The baseline could not be measured ({baseline!r}: no customer with a known rate); "
+                f"{PLACEHOLDER_BASELINE:.0%} is a placeholder: enter your own."
+            )
             baseline = PLACEHOLDER_BASELINE
         if not segment_size or segment_size < 0:
-            notes.append("The segment is empty (no customer may receive a marketing message now): enter the "
-                         "segment size you plan for, or send later when customers are eligible again.")
+            notes.append(
+                "The segment is empty (no customer may receive a marketing message now): enter the "
+                "segment size you plan for, or send later when customers are eligible again."
+            )
             segment_size = 0
-        self.metric = W.Dropdown(options=[(v, k) for k, v in METRIC_LABELS.items()], value=metric,
-                                 description="Metric", style=style, layout=wide)
-        self.baseline = W.BoundedFloatText(value=round(baseline * 100, 3), min=0.001, max=99.999, step=0.1,
-                                           description="Baseline rate (%)", style=style, layout=wide)
-        self.mde = W.BoundedFloatText(value=10.0, min=0.001, max=1_000, step=1, description="Smallest effect",
-                                      style=style, layout=wide)
-        self.mde_kind = W.ToggleButtons(options=[("% relative", "relative"), ("points absolute", "absolute")],
-                                        value="relative", style={"button_width": "120px"})
-        self.alpha = W.Dropdown(options=[("1 %", 0.01), ("5 %", 0.05), ("10 %", 0.10)], value=0.05,
-                                description="Significance α", style=style, layout=wide)
-        self.power = W.Dropdown(options=[("80 %", 0.8), ("90 %", 0.9), ("95 %", 0.95)], value=0.8,
-                                description="Power", style=style, layout=wide)
-        self.arms = W.BoundedIntText(value=2, min=2, max=6, description="Arms (incl. control)", style=style,
-                                     layout=wide)
-        self.allocation = W.Text(value="", placeholder="equal, or e.g. 50/25/25", description="Allocation",
-                                 style=style, layout=wide)
-        self.holdout = W.BoundedFloatText(value=0.0, min=0.0, max=50.0, step=1, description="Holdout (%)",
-                                          style=style, layout=wide)
-        self.segment_size = W.BoundedIntText(value=segment_size, min=0, max=10**9, description="Segment size",
-                                             style=style, layout=wide)
-        self.tier = W.Dropdown(options=list(TIER_LIMITS), value="TIER_10K", description="Messaging tier",
-                               style=style, layout=wide)
-        self.pace = W.BoundedFloatText(value=30.0, min=0.1, max=100_000, description="Pace (msg/min)",
-                                       style=style, layout=wide)
-        self.sending_hours = W.BoundedIntText(value=12, min=1, max=24, description="Sending hours/day",
-                                              style=style, layout=wide)
+        self.metric = W.Dropdown(
+            options=[(v, k) for k, v in METRIC_LABELS.items()],
+            value=metric,
+            description="Metric",
+            style=style,
+            layout=wide,
+        )
+        self.baseline = W.BoundedFloatText(
+            value=round(baseline * 100, 3),
+            min=0.001,
+            max=99.999,
+            step=0.1,
+            description="Baseline rate (%)",
+            style=style,
+            layout=wide,
+        )
+        self.mde = W.BoundedFloatText(
+            value=10.0, min=0.001, max=1_000, step=1, description="Smallest effect", style=style, layout=wide
+        )
+        self.mde_kind = W.ToggleButtons(
+            options=[("% relative", "relative"), ("points absolute", "absolute")],
+            value="relative",
+            style={"button_width": "120px"},
+        )
+        self.alpha = W.Dropdown(
+            options=[("1 %", 0.01), ("5 %", 0.05), ("10 %", 0.10)],
+            value=0.05,
+            description="Significance α",
+            style=style,
+            layout=wide,
+        )
+        self.power = W.Dropdown(
+            options=[("80 %", 0.8), ("90 %", 0.9), ("95 %", 0.95)],
+            value=0.8,
+            description="Power",
+            style=style,
+            layout=wide,
+        )
+        self.arms = W.BoundedIntText(
+            value=2, min=2, max=6, description="Arms (incl. control)", style=style, layout=wide
+        )
+        self.allocation = W.Text(
+            value="", placeholder="equal, or e.g. 50/25/25", description="Allocation", style=style, layout=wide
+        )
+        self.holdout = W.BoundedFloatText(
+            value=0.0, min=0.0, max=50.0, step=1, description="Holdout (%)", style=style, layout=wide
+        )
+        self.segment_size = W.BoundedIntText(
+            value=segment_size, min=0, max=10**9, description="Segment size", style=style, layout=wide
+        )
+        self.tier = W.Dropdown(
+            options=list(TIER_LIMITS), value="TIER_10K", description="Messaging tier", style=style, layout=wide
+        )
+        self.pace = W.BoundedFloatText(
+            value=30.0, min=0.1, max=100_000, description="Pace (msg/min)", style=style, layout=wide
+        )
+        self.sending_hours = W.BoundedIntText(
+            value=12, min=1, max=24, description="Sending hours/day", style=style, layout=wide
+        )
         self.cuped_rho = W.BoundedFloatText(
-            value=0.0, min=0.0, max=0.95, step=0.05, description="CUPED ρ (pre-period)", style=style, layout=wide,
-            tooltip="correlation of the outcome with the customers' pre-period purchases or reads; 0 = no CUPED")
+            value=0.0,
+            min=0.0,
+            max=0.95,
+            step=0.05,
+            description="CUPED ρ (pre-period)",
+            style=style,
+            layout=wide,
+            tooltip="correlation of the outcome with the customers' pre-period purchases or reads; 0 = no CUPED",
+        )
         self.summary = W.HTML()
         self.error = StatusLine()
         self.note = StatusLine(" ".join(notes), "warn")
@@ -97,23 +141,51 @@ class AbPlanner(W.VBox):
         self.plan: TestPlan | None = None
         self.exports = ExportBar(tables={"ab-plan": self._plan_table}, figures={"ab-power-curve": self._figure})
 
-        for name, widget in (("metric", self.metric), ("baseline", self.baseline), ("mde", self.mde),
-                             ("mde-kind", self.mde_kind), ("alpha", self.alpha), ("power", self.power),
-                             ("arms", self.arms), ("allocation", self.allocation), ("holdout", self.holdout),
-                             ("segment-size", self.segment_size), ("tier", self.tier), ("pace", self.pace),
-                             ("sending-hours", self.sending_hours), ("cuped-rho", self.cuped_rho),
-                             ("summary", self.summary), ("note", self.note),
-                             ("error", self.error), ("power-curve", self.chart)):
+        for name, widget in (
+            ("metric", self.metric),
+            ("baseline", self.baseline),
+            ("mde", self.mde),
+            ("mde-kind", self.mde_kind),
+            ("alpha", self.alpha),
+            ("power", self.power),
+            ("arms", self.arms),
+            ("allocation", self.allocation),
+            ("holdout", self.holdout),
+            ("segment-size", self.segment_size),
+            ("tier", self.tier),
+            ("pace", self.pace),
+            ("sending-hours", self.sending_hours),
+            ("cuped-rho", self.cuped_rho),
+            ("summary", self.summary),
+            ("note", self.note),
+            ("error", self.error),
+            ("power-curve", self.chart),
+        ):
             widget.add_class(f"wamkt-ab-{name}")
             if widget not in (self.summary, self.error, self.chart, self.note):
                 widget.observe(self._changed, names="value")
-        inputs = W.VBox([self.metric, self.baseline, W.HBox([self.mde, self.mde_kind]), self.alpha, self.power,
-                         self.arms, self.allocation, self.holdout, self.segment_size, self.tier, self.pace,
-                         self.sending_hours, self.cuped_rho],
-                        layout=W.Layout(flex="0 0 auto", min_width="350px"))
+        inputs = W.VBox(
+            [
+                self.metric,
+                self.baseline,
+                W.HBox([self.mde, self.mde_kind]),
+                self.alpha,
+                self.power,
+                self.arms,
+                self.allocation,
+                self.holdout,
+                self.segment_size,
+                self.tier,
+                self.pace,
+                self.sending_hours,
+                self.cuped_rho,
+            ],
+            layout=W.Layout(flex="0 0 auto", min_width="350px"),
+        )
         inputs.add_class("wamkt-controls")
-        results = W.VBox([self.error, self.summary, self.chart, self.exports],
-                         layout=W.Layout(flex="1 1 400px", min_width="0"))
+        results = W.VBox(
+            [self.error, self.summary, self.chart, self.exports], layout=W.Layout(flex="1 1 400px", min_width="0")
+        )
         super().__init__([self.note, W.HBox([inputs, results], layout=W.Layout(flex_flow="row wrap"))])
         self.add_class("wamkt-ab-planner")
         themed(self)
@@ -150,9 +222,12 @@ class AbPlanner(W.VBox):
         if plan.duration.feasible:
             self.error.show("")
         else:
-            self.error.show(f"The segment is too small for this test: it needs {plan.sample.total:,} customers, "
-                            f"the segment has {self.segment_size.value:,}. Next: accept a larger smallest effect, "
-                            "fewer arms, lower power, or a larger segment.", "warn")
+            self.error.show(
+                f"The segment is too small for this test: it needs {plan.sample.total:,} customers, "
+                f"the segment has {self.segment_size.value:,}. Next: accept a larger smallest effect, "
+                "fewer arms, lower power, or a larger segment.",
+                "warn",
+            )
         self.summary.value = _summary_html(plan)
         self.chart.value = figure_bytes(power_curve_figure(plan.sample))
 
@@ -160,8 +235,13 @@ class AbPlanner(W.VBox):
         if self.plan is None:
             return None
         sample = self.plan.sample
-        return pd.DataFrame({"arm": list(sample.per_arm), "users": list(sample.per_arm.values()),
-                             "share": [sample.shares[a] for a in sample.per_arm]})
+        return pd.DataFrame(
+            {
+                "arm": list(sample.per_arm),
+                "users": list(sample.per_arm.values()),
+                "share": [sample.shares[a] for a in sample.per_arm],
+            }
+        )
 
     def _figure(self) -> Figure | None:
         return None if self.plan is None else power_curve_figure(self.plan.sample)
@@ -177,8 +257,11 @@ def _summary_html(plan: TestPlan) -> str:
         + f"<td style='text-align:right'>{sample.shares[arm]:.0%}</td></tr>"
         for arm, n in sample.per_arm.items()
     )
-    state = ("<span class='wamkt-good'>fits the segment</span>" if duration.feasible
-             else "<span class='wamkt-bad'>segment too small</span>")
+    state = (
+        "<span class='wamkt-good'>fits the segment</span>"
+        if duration.feasible
+        else "<span class='wamkt-bad'>segment too small</span>"
+    )
     return (
         f"<div><b>{sample.total:,} customers</b> in the test: {state}</div>"
         f"<table><tr><th>arm</th><th>users</th>{'<th>with CUPED</th>' if cuped else ''}<th>share</th></tr>"

@@ -30,8 +30,14 @@ from .export_bar import ExportBar
 from .feedback import StatusLine, guarded
 from .theme import themed, wrap
 
-VERDICT_LEVELS = {"winner": "ok", "no difference": "info", "not enough data yet": "warn",
-                  "underpowered": "warn", "sample ratio mismatch": "error", "guardrail harmed": "error"}
+VERDICT_LEVELS = {
+    "winner": "ok",
+    "no difference": "info",
+    "not enough data yet": "warn",
+    "underpowered": "warn",
+    "sample ratio mismatch": "error",
+    "guardrail harmed": "error",
+}
 """How each verdict kind is marked (the status line's border colour and icon)."""
 
 
@@ -43,8 +49,14 @@ class AbResults(W.VBox):
         style = {"description_width": "110px"}
         self.experiment = W.Dropdown(description="Experiment", style=style, layout=W.Layout(width="520px"))
         self.metric = W.Dropdown(options=list(METRICS), value="conversion", description="Metric", style=style)
-        self.attribution = W.BoundedIntText(value=168, min=1, max=24 * 90, description="Window (h)", style=style,
-                                            tooltip="conversions counted this many hours after the message")
+        self.attribution = W.BoundedIntText(
+            value=168,
+            min=1,
+            max=24 * 90,
+            description="Window (h)",
+            style=style,
+            tooltip="conversions counted this many hours after the message",
+        )
         self.sequential = W.Checkbox(value=False, description="Always-valid intervals (peeking)", indent=False)
         self.refresh = W.Button(description="Refresh", icon="refresh")
         self.verdict = W.HTML()
@@ -56,20 +68,34 @@ class AbResults(W.VBox):
         self.evaluation: Evaluation | None = None
         self.exports = ExportBar(tables={"ab-results": self._table}, figures={"ab-intervals": self._figure})
         self._quiet = False
-        for name, widget in (("experiment", self.experiment), ("metric", self.metric),
-                             ("attribution", self.attribution), ("sequential", self.sequential),
-                             ("refresh", self.refresh), ("verdict", self.verdict), ("srm", self.srm),
-                             ("table", self.table), ("chart", self.chart)):
+        for name, widget in (
+            ("experiment", self.experiment),
+            ("metric", self.metric),
+            ("attribution", self.attribution),
+            ("sequential", self.sequential),
+            ("refresh", self.refresh),
+            ("verdict", self.verdict),
+            ("srm", self.srm),
+            ("table", self.table),
+            ("chart", self.chart),
+        ):
             widget.add_class(f"wamkt-ab-{name}")
         self.load_experiments()
         for widget in (self.experiment, self.metric, self.attribution, self.sequential):
             widget.observe(self._changed, names="value")
         self.refresh.on_click(self._refresh)
-        super().__init__([
-            wrap(self.experiment, self.refresh),
-            wrap(self.metric, self.attribution, self.sequential),
-            self.status, self.verdict, self.srm, self.table, self.chart, self.exports,
-        ])
+        super().__init__(
+            [
+                wrap(self.experiment, self.refresh),
+                wrap(self.metric, self.attribution, self.sequential),
+                self.status,
+                self.verdict,
+                self.srm,
+                self.table,
+                self.chart,
+                self.exports,
+            ]
+        )
         self.add_class("wamkt-ab-results")
         themed(self)
         self.update()
@@ -82,8 +108,10 @@ class AbResults(W.VBox):
         self._quiet = True
         try:
             self.experiment.options = [
-                (f"{r.name} · {r.experiment_key} · {r.created_at:%Y-%m-%d} ({r.recipients:,} recipients)",
-                 r.campaign_id)
+                (
+                    f"{r.name} · {r.experiment_key} · {r.created_at:%Y-%m-%d} ({r.recipients:,} recipients)",
+                    r.campaign_id,
+                )
                 for r in frame.itertuples()
             ]
             if len(frame):
@@ -124,8 +152,11 @@ class AbResults(W.VBox):
             return
         try:
             counts, evaluation = evaluate_campaign(
-                self.store, self.experiment.value, self.metric.value,
-                attribution_hours=self.attribution.value, sequential=self.sequential.value,
+                self.store,
+                self.experiment.value,
+                self.metric.value,
+                attribution_hours=self.attribution.value,
+                sequential=self.sequential.value,
             )
         except AbTestError as exc:
             self._message(str(exc))
@@ -139,8 +170,11 @@ class AbResults(W.VBox):
             f"{html.escape(verdict.reason)}</div></div>"
         )
         self.srm.value = f"<small>{html.escape(evaluation.srm.describe())}</small>"
-        self.table.value = (results_table_html(evaluation, counts, reporting_rates().currency)
-                            + cuped_table_html(evaluation) + guardrails_table_html(evaluation))
+        self.table.value = (
+            results_table_html(evaluation, counts, reporting_rates().currency)
+            + cuped_table_html(evaluation)
+            + guardrails_table_html(evaluation)
+        )
         self.chart.value = figure_bytes(intervals_figure(evaluation, self.metric.value))
 
     def _table(self) -> pd.DataFrame | None:
@@ -179,9 +213,11 @@ def results_table_html(evaluation: Evaluation, counts: pd.DataFrame, currency: s
             f"<td>{revenue.get(r.arm, 0.0):,.2f}</td>"
             "</tr>"
         )
-    head = ("<tr><th>arm</th><th>users</th><th>successes</th><th>rate [CI]</th><th>lift [CI]</th>"
-            "<th>p (Holm)</th><th>P(beats control)</th>"
-            f"<th>revenue ({html.escape(currency)})</th></tr>")
+    head = (
+        "<tr><th>arm</th><th>users</th><th>successes</th><th>rate [CI]</th><th>lift [CI]</th>"
+        "<th>p (Holm)</th><th>P(beats control)</th>"
+        f"<th>revenue ({html.escape(currency)})</th></tr>"
+    )
     return f"<table class='wamkt-ab-arms'>{head}{''.join(rows)}</table>"
 
 
@@ -204,9 +240,11 @@ def cuped_table_html(evaluation: Evaluation) -> str:
         f"<td>{r.cuped_p_adjusted:.3g}</td><td>{r.variance_reduction:.0%}</td></tr>"
         for r in evaluation.cuped.dropna(subset=["cuped_diff"]).itertuples()
     )
-    return ("<p><b>Plain vs CUPED</b> <small>(adjusted for the same customers' pre-period behaviour)</small></p>"
-            "<table class='wamkt-ab-cuped'><tr><th>arm</th><th>plain diff [CI]</th><th>p (Holm)</th>"
-            f"<th>CUPED diff [CI]</th><th>p (Holm)</th><th>variance saved</th></tr>{rows}</table>")
+    return (
+        "<p><b>Plain vs CUPED</b> <small>(adjusted for the same customers' pre-period behaviour)</small></p>"
+        "<table class='wamkt-ab-cuped'><tr><th>arm</th><th>plain diff [CI]</th><th>p (Holm)</th>"
+        f"<th>CUPED diff [CI]</th><th>p (Holm)</th><th>variance saved</th></tr>{rows}</table>"
+    )
 
 
 def guardrails_table_html(evaluation: Evaluation) -> str:
@@ -219,5 +257,7 @@ def guardrails_table_html(evaluation: Evaluation) -> str:
         f"<td>{HARMED if r.harmed else 'ok'}</td></tr>"
         for r in evaluation.guardrails.itertuples()
     )
-    return ("<p><b>Guardrails</b></p><table class='wamkt-ab-guardrails'><tr><th>guardrail</th><th>arm</th>"
-            f"<th>rate vs control</th><th>diff</th><th>p (one-sided)</th><th></th></tr>{rows}</table>")
+    return (
+        "<p><b>Guardrails</b></p><table class='wamkt-ab-guardrails'><tr><th>guardrail</th><th>arm</th>"
+        f"<th>rate vs control</th><th>diff</th><th>p (one-sided)</th><th></th></tr>{rows}</table>"
+    )

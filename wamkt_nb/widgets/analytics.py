@@ -32,8 +32,7 @@ from .theme import style
 
 ALL = "__all__"
 EMPTY_TEXT = (
-    "No campaigns yet. Send a campaign from the notebooks (or run <code>wamkt demo</code>) "
-    "and its results appear here."
+    "No campaigns yet. Send a campaign from the notebooks (or run <code>wamkt demo</code>) and its results appear here."
 )
 
 
@@ -77,8 +76,9 @@ class Source:
     options: A.MetricOptions
 
     @classmethod
-    def load(cls, db_path: Path | None = None, now: pd.Timestamp | None = None,
-             options: A.MetricOptions | None = None) -> Source:
+    def load(
+        cls, db_path: Path | None = None, now: pd.Timestamp | None = None, options: A.MetricOptions | None = None
+    ) -> Source:
         """The ledger at ``db_path``; money in the settings' reporting currency unless ``options`` say."""
         options = options or A.MetricOptions()
         directory = Path(db_path).parent if db_path else workspace_dir()
@@ -119,8 +119,9 @@ class Source:
     def segments(self) -> list[str]:
         return sorted(self.enriched["segment"].dropna().unique().tolist())
 
-    def select(self, campaign: str = ALL, segment: str = ALL,
-               since: date | None = None, until: date | None = None) -> pd.DataFrame:
+    def select(
+        self, campaign: str = ALL, segment: str = ALL, since: date | None = None, until: date | None = None
+    ) -> pd.DataFrame:
         """Enriched rows of the chosen campaign and segment whose message went out in the range."""
         rich = self.enriched
         keep = pd.Series(True, index=rich.index)
@@ -165,8 +166,9 @@ class ChartView(W.VBox):
         self.image.add_class("wamkt-card")
         self.table = W.HTML()
         self.links = W.HTML()
-        self.more = W.Button(description="SVG / Excel", tooltip="prepare SVG and Excel downloads",
-                             layout=W.Layout(width="110px"))
+        self.more = W.Button(
+            description="SVG / Excel", tooltip="prepare SVG and Excel downloads", layout=W.Layout(width="110px")
+        )
         self.with_table = with_table
         self.figure: Figure | None = None
         self.data: pd.DataFrame | None = None
@@ -183,8 +185,9 @@ class ChartView(W.VBox):
         """Draw ``fig``; list ``shown`` (default ``table``) below it; offer both for download."""
         png = figure_bytes(fig, "png")
         self.figure, self.data = fig, table
-        links = [_link(self.name, "png", png)] + ([_link(self.name, "csv", table_bytes(table, "csv"))]
-                                                  if table is not None else [])
+        links = [_link(self.name, "png", png)] + (
+            [_link(self.name, "csv", table_bytes(table, "csv"))] if table is not None else []
+        )
         with self.hold_sync():
             self.image.value = png
             self.image.width = str(int(fig.get_figwidth() * fig.dpi))  # natural size, not stretched
@@ -211,10 +214,20 @@ def format_table(table: pd.DataFrame, max_rows: int = 30) -> str:
         if out[col].dtype == bool or not isinstance(col, str):
             continue
         if col.endswith(("_rate", "share", "uplift", "reduction", "share_in_time", "_change")) or col in (
-                "share_of_failed", "share_of_attempted", "cumulative_share"):
+            "share_of_failed",
+            "share_of_attempted",
+            "cumulative_share",
+        ):
             out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
-        elif col in ("revenue", "cost", "cost_per_conversion", "revenue_per_message", "cost_per_message",
-                     "ltv", "revenue_per_customer"):
+        elif col in (
+            "revenue",
+            "cost",
+            "cost_per_conversion",
+            "revenue_per_message",
+            "cost_per_message",
+            "ltv",
+            "revenue_per_customer",
+        ):
             out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
         elif col in ("roi", "read_vs_email", "lift"):
             out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}×")
@@ -225,17 +238,28 @@ class Selector(W.HBox):
     """Campaign, segment and date range; calls ``on_change`` after every change."""
 
     def __init__(self, source: Source, on_change: Callable[[], None]) -> None:
-        self.campaign = W.Dropdown(options=[("All campaigns", ALL)] + source.campaigns(), value=ALL,
-                                   description="Campaign", layout=W.Layout(width="320px"))
-        self.segment = W.Dropdown(options=[("All segments", ALL)] + [(s, s) for s in source.segments()],
-                                  value=ALL, description="Segment", layout=W.Layout(width="280px"))
+        self.campaign = W.Dropdown(
+            options=[("All campaigns", ALL)] + source.campaigns(),
+            value=ALL,
+            description="Campaign",
+            layout=W.Layout(width="320px"),
+        )
+        self.segment = W.Dropdown(
+            options=[("All segments", ALL)] + [(s, s) for s in source.segments()],
+            value=ALL,
+            description="Segment",
+            layout=W.Layout(width="280px"),
+        )
         self.since = W.DatePicker(description="From", layout=W.Layout(width="220px"))
         self.until = W.DatePicker(description="To", layout=W.Layout(width="220px"))
-        super().__init__([self.campaign, self.segment, self.since, self.until],
-                         layout=W.Layout(flex_flow="row wrap"))
+        super().__init__([self.campaign, self.segment, self.since, self.until], layout=W.Layout(flex_flow="row wrap"))
         self.add_class("wamkt-selector")
-        for widget, css in ((self.campaign, "campaign"), (self.segment, "segment"),
-                            (self.since, "since"), (self.until, "until")):
+        for widget, css in (
+            (self.campaign, "campaign"),
+            (self.segment, "segment"),
+            (self.since, "since"),
+            (self.until, "until"),
+        ):
             widget.add_class(f"wamkt-select-{css}")
             widget.observe(lambda _change: on_change(), names="value")
 
@@ -246,6 +270,7 @@ class Selector(W.HBox):
 def kpi_html(head: pd.Series, reply_ok: bool, currency: str, prices: str) -> str:
     """Key-figure cards, money in ``currency`` and costs at ``prices`` (the rate card's label); every
     value in a span with class ``wamkt-kpi-<name>``."""
+
     def pct(v: float) -> str:
         return "–" if pd.isna(v) else f"{v:.1%}"
 
@@ -255,12 +280,20 @@ def kpi_html(head: pd.Series, reply_ok: bool, currency: str, prices: str) -> str
         ("recipients", "Recipients", f"{int(head['recipients']):,}", ""),
         ("delivered", "Delivered", f"{int(head['delivered']):,}", pct(head["delivery_rate"]) + " of attempted"),
         ("read-rate", "Read rate", pct(head["read_rate"]), read_vs),
-        ("reply-rate", "Reply rate 24 h", pct(head["reply_rate"]),
-         "ok" if reply_ok else f"⚠ under {A.REPLY_WARNING_RATE:.0%}: spam risk"),
+        (
+            "reply-rate",
+            "Reply rate 24 h",
+            pct(head["reply_rate"]),
+            "ok" if reply_ok else f"⚠ under {A.REPLY_WARNING_RATE:.0%}: spam risk",
+        ),
         ("conversion-rate", "Conversion", pct(head["conversion_rate"]), ""),
         ("revenue", f"Attributed revenue ({currency})", f"{head['revenue']:,.2f}", ""),
-        ("cost", f"Cost ({currency})", f"{head['cost']:,.2f}",
-         prices + (f" · excludes {int(head['unpriced']):,} unpriced" if head.get("unpriced", 0) else "")),
+        (
+            "cost",
+            f"Cost ({currency})",
+            f"{head['cost']:,.2f}",
+            prices + (f" · excludes {int(head['unpriced']):,} unpriced" if head.get("unpriced", 0) else ""),
+        ),
         ("roi", "ROI", "–" if pd.isna(head["roi"]) else f"{head['roi']:,.1f}×", "revenue / cost"),
     ]
     return "".join(
@@ -346,8 +379,19 @@ class CampaignOverview(AnalyticsDashboard):
         self.ltv = ChartView("ltv", "Monthly LTV: WhatsApp-reached customers vs the rest", with_table=False)
         self.service = ChartView("service", "Inbox service levels")
         self.retarget = RetargetPanel(self.db_path, self.source.campaigns(), self.source.now)
-        self.body.children = [self.kpis, self.warnings, self.funnel, self.rates, self.failures, self.retarget,
-                              self.decay, self.costs, self.roi, self.ltv, self.service]
+        self.body.children = [
+            self.kpis,
+            self.warnings,
+            self.funnel,
+            self.rates,
+            self.failures,
+            self.retarget,
+            self.decay,
+            self.costs,
+            self.roi,
+            self.ltv,
+            self.service,
+        ]
 
     def draw(self, rows: pd.DataFrame) -> None:
         src = self.source
@@ -356,8 +400,12 @@ class CampaignOverview(AnalyticsDashboard):
         head = A.headline(rows, roi).iloc[0]
         health = A.reply_health(rows, ("campaign_name",))
         warned = health[health["warning"]]
-        self.kpis.value = kpi_html(head, reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE),
-                                  currency=src.currency, prices=src.options.card.label)
+        self.kpis.value = kpi_html(
+            head,
+            reply_ok=not (head["reply_rate"] < A.REPLY_WARNING_RATE),
+            currency=src.currency,
+            prices=src.options.card.label,
+        )
         self.warnings.value = "".join(
             f'<div class="wamkt-warning wamkt-bad">⚠ {html.escape(str(n))}: '
             f"{r:.1%} replies in 24 h — {html.escape(m)}</div>"
@@ -365,12 +413,16 @@ class CampaignOverview(AnalyticsDashboard):
         )
         stages = A.funnel_stages(rows)
         by_campaign = A.funnel(rows, ("campaign_name", "segment"))
-        self.funnel.show(charts.funnel_chart(stages), by_campaign,
-                         by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]]
-                         .rename(columns={"held": HELD_LABEL}))
-        self.rates.show(charts.rates_chart(by_campaign, "campaign_name"), by_campaign,
-                        by_campaign[["campaign_name", "delivered", "read_rate", "read_vs_email", "reply_rate",
-                                     "conversion_rate"]])
+        self.funnel.show(
+            charts.funnel_chart(stages),
+            by_campaign,
+            by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]].rename(columns={"held": HELD_LABEL}),
+        )
+        self.rates.show(
+            charts.rates_chart(by_campaign, "campaign_name"),
+            by_campaign,
+            by_campaign[["campaign_name", "delivered", "read_rate", "read_vs_email", "reply_rate", "conversion_rate"]],
+        )
         fails = A.failures(rows)
         self.failures.show(charts.failures_chart(fails), fails)
         self.decay.show(charts.reply_decay_chart(A.reply_time_decay(rows)))
@@ -381,8 +433,9 @@ class CampaignOverview(AnalyticsDashboard):
         ltv = A.ltv_monthly(src.orders, pd.Series(reached), None)
         recent = sorted(ltv["month"].unique())[-12:]
         self.ltv.show(charts.ltv_chart(ltv[ltv["month"].isin(recent)]), ltv)
-        convs = A.conversations(src.inbound_in(self.selector.since.value, self.selector.until.value),
-                                src.data.responses, src.now)
+        convs = A.conversations(
+            src.inbound_in(self.selector.since.value, self.selector.until.value), src.data.responses, src.now
+        )
         summary = A.service_summary(convs)
         red = convs.loc[convs["red"], ["phone", "started_at", "messages", "waiting_min"]]
         self.service.show(charts.response_time_chart(convs), summary)
@@ -399,8 +452,9 @@ class SegmentComparison(AnalyticsDashboard):
 
     def build(self) -> None:
         self.comparison = ChartView("segments", "Segments against an unsegmented send")
-        self.published = W.HTML("<h4>Published figures (WhatsApp marketing guide, 2024)</h4>"
-                                + format_table(A.GUIDE_SEGMENTATION))
+        self.published = W.HTML(
+            "<h4>Published figures (WhatsApp marketing guide, 2024)</h4>" + format_table(A.GUIDE_SEGMENTATION)
+        )
         self.rates = ChartView("segment-rates", "Read and reply rate per segment")
         self.body.children = [self.comparison, self.published, self.rates]
 
@@ -413,8 +467,11 @@ class SegmentComparison(AnalyticsDashboard):
             table = table[table["is_baseline"] | (table["segment"] == sel.segment.value)]
         self.comparison.show(charts.segment_comparison_chart(table), table)
         by_segment = A.funnel(rows, ("segment",))
-        self.rates.show(charts.rates_chart(by_segment, "segment"), by_segment,
-                        by_segment[["segment", "delivered", "read_rate", "reply_rate", "conversion_rate"]])
+        self.rates.show(
+            charts.rates_chart(by_segment, "segment"),
+            by_segment,
+            by_segment[["segment", "delivered", "read_rate", "reply_rate", "conversion_rate"]],
+        )
 
 
 class SendTimes(AnalyticsDashboard):
@@ -425,8 +482,10 @@ class SendTimes(AnalyticsDashboard):
     css = "wamkt-send-times"
 
     def build(self) -> None:
-        self.heatmap = ChartView("heatmap", "Activity by local weekday and hour: reads, replies and the "
-                                             "recorded interactions of these customers")
+        self.heatmap = ChartView(
+            "heatmap",
+            "Activity by local weekday and hour: reads, replies and the recorded interactions of these customers",
+        )
         self.hours = ChartView("best-hours", "Best send hours per segment")
         self.decay = ChartView("reply-decay", A.DECAY_TITLE)
         self.peak = W.HTML()
@@ -444,8 +503,10 @@ class SendTimes(AnalyticsDashboard):
         by_hour = A.read_rate_by_hour(rows, tz)
         lift = A.peak_read_lift(by_hour=by_hour)
         shown = "no reads yet" if pd.isna(lift) else f"{lift:+.0%}"
-        self.peak.value = (f"<h4>{html.escape(A.PEAK_TITLE)}</h4><p class='wamkt-peak-lift'>peak hours vs average: "
-                           f"{shown}</p>" + format_table(by_hour))
+        self.peak.value = (
+            f"<h4>{html.escape(A.PEAK_TITLE)}</h4><p class='wamkt-peak-lift'>peak hours vs average: "
+            f"{shown}</p>" + format_table(by_hour)
+        )
         decay = A.reply_time_decay(rows)
         self.decay.show(charts.reply_decay_chart(decay), decay)
 

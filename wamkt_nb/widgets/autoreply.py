@@ -28,15 +28,25 @@ def rules_table_html(rules: list[Rule]) -> str:
     """The rules as an HTML table, in the order they are tried."""
     if not rules:
         return "<p>No rules yet: add one below.</p>"
-    head = "".join(f"<th>{h}</th>" for h in ("priority", "rule", "match", "keywords", "languages", "action",
-                                                "reply / template / tag", "on"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("priority", "rule", "match", "keywords", "languages", "action", "reply / template / tag", "on")
+    )
     rows = []
     for r in rules:
         what = r.reply_text or (f"template {r.template_name} ({r.template_language})" if r.template_name else "")
         if r.tag:
             what += f" [tag {r.tag}]"
-        cells = (r.priority, r.rule_id, r.match_type, r.pattern, ", ".join(r.languages) or "any", r.action,
-                 what[:90], "yes" if r.enabled else "no")
+        cells = (
+            r.priority,
+            r.rule_id,
+            r.match_type,
+            r.pattern,
+            ", ".join(r.languages) or "any",
+            r.action,
+            what[:90],
+            "yes" if r.enabled else "no",
+        )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table class='wamkt-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -52,23 +62,32 @@ class AutoReplyEditor(W.VBox):
         self.rule_id = W.Text(description="Rule id", style=style)
         self.name = W.Text(description="Name", style=style)
         self.match_type = W.Dropdown(options=MATCH_TYPES, value="contains", description="Match", style=style)
-        self.pattern = W.Text(description="Keywords", placeholder="rabatt, discount (or a regex)",
-                              style=style).add_class("wamkt-autoreply-pattern")
+        self.pattern = W.Text(
+            description="Keywords", placeholder="rabatt, discount (or a regex)", style=style
+        ).add_class("wamkt-autoreply-pattern")
         self.languages = W.Text(description="Languages", placeholder="de, en (empty: any)", style=style)
         self.priority = W.IntText(value=100, description="Priority", style=style)
         self.action = W.Dropdown(options=ACTIONS, value="text", description="Action", style=style)
-        self.reply_text = W.Textarea(description="Reply text", style=style,
-                                     layout=W.Layout(width="520px", height="70px")).add_class("wamkt-autoreply-reply")
+        self.reply_text = W.Textarea(
+            description="Reply text", style=style, layout=W.Layout(width="520px", height="70px")
+        ).add_class("wamkt-autoreply-reply")
         self.template_name = W.Text(description="Template", style=style)
         self.template_language = W.Text(description="Template lang.", style=style)
         self.template_params = W.Text(description="Parameters", placeholder="comma separated", style=style)
         self.tag = W.Text(description="Tag", style=style)
         self.enabled = W.Checkbox(value=True, description="enabled", indent=False)
-        self.save = W.Button(description="Save rule", button_style="primary", icon="save").add_class("wamkt-autoreply-save")
+        self.save = W.Button(description="Save rule", button_style="primary", icon="save").add_class(
+            "wamkt-autoreply-save"
+        )
         self.delete = W.Button(description="Delete", icon="trash").add_class("wamkt-autoreply-delete")
         self.status = StatusLine().add_class("wamkt-autoreply-status")
-        self.try_text = W.Text(description="Try a message", placeholder="e.g. RABATT!", style=style,
-                               continuous_update=True, layout=W.Layout(width="520px")).add_class("wamkt-autoreply-try-text")
+        self.try_text = W.Text(
+            description="Try a message",
+            placeholder="e.g. RABATT!",
+            style=style,
+            continuous_update=True,
+            layout=W.Layout(width="520px"),
+        ).add_class("wamkt-autoreply-try-text")
         self.try_language = W.Text(description="Customer lang.", placeholder="optional", style=style)
         self.try_result = W.HTML().add_class("wamkt-autoreply-try-result")
         self.pick.observe(self._load_form, "value")
@@ -76,14 +95,48 @@ class AutoReplyEditor(W.VBox):
         self.delete.on_click(lambda _: self.delete_selected())
         self.try_text.observe(lambda _: self.try_now(), "value")
         self.try_language.observe(lambda _: self.try_now(), "value")
-        form = W.VBox([self.pick, W.HBox([W.VBox([self.rule_id, self.name, self.match_type, self.pattern,
-                                                  self.languages, self.priority, self.action]),
-                                          W.VBox([self.reply_text, self.template_name, self.template_language,
-                                                  self.template_params, self.tag, self.enabled])]),
-                       W.HBox([self.save, self.delete]), self.status])
-        super().__init__([W.HTML("<h3>Auto-reply rules</h3>"), self.table, form,
-                          W.HTML("<h4>Try a message</h4>"), W.HBox([self.try_text, self.try_language]),
-                          self.try_result])
+        form = W.VBox(
+            [
+                self.pick,
+                W.HBox(
+                    [
+                        W.VBox(
+                            [
+                                self.rule_id,
+                                self.name,
+                                self.match_type,
+                                self.pattern,
+                                self.languages,
+                                self.priority,
+                                self.action,
+                            ]
+                        ),
+                        W.VBox(
+                            [
+                                self.reply_text,
+                                self.template_name,
+                                self.template_language,
+                                self.template_params,
+                                self.tag,
+                                self.enabled,
+                            ]
+                        ),
+                    ]
+                ),
+                W.HBox([self.save, self.delete]),
+                self.status,
+            ]
+        )
+        super().__init__(
+            [
+                W.HTML("<h3>Auto-reply rules</h3>"),
+                self.table,
+                form,
+                W.HTML("<h4>Try a message</h4>"),
+                W.HBox([self.try_text, self.try_language]),
+                self.try_result,
+            ]
+        )
         self.add_class("wamkt-autoreply")
         themed(self)
         self.refresh()
@@ -107,7 +160,11 @@ class AutoReplyEditor(W.VBox):
         else:
             self.rule_id.value, self.pattern.value, self.reply_text.value = rule.rule_id, rule.pattern, rule.reply_text
         self.name.value, self.match_type.value = rule.name, rule.match_type
-        self.languages.value, self.priority.value, self.action.value = ", ".join(rule.languages), rule.priority, rule.action
+        self.languages.value, self.priority.value, self.action.value = (
+            ", ".join(rule.languages),
+            rule.priority,
+            rule.action,
+        )
         self.template_name.value, self.template_language.value = rule.template_name, rule.template_language
         self.template_params.value, self.tag.value = ", ".join(rule.template_params), rule.tag
         self.enabled.value = rule.enabled
@@ -115,12 +172,19 @@ class AutoReplyEditor(W.VBox):
     def form_rule(self) -> Rule:
         """The rule the form describes; :class:`AutoReplyRuleError` names the field that is wrong."""
         return Rule(
-            rule_id=self.rule_id.value.strip(), name=self.name.value.strip(), match_type=self.match_type.value,
-            pattern=self.pattern.value, languages=tuple(x.strip() for x in self.languages.value.split(",") if x.strip()),
-            priority=int(self.priority.value), action=self.action.value, reply_text=self.reply_text.value.strip(),
-            template_name=self.template_name.value.strip(), template_language=self.template_language.value.strip(),
+            rule_id=self.rule_id.value.strip(),
+            name=self.name.value.strip(),
+            match_type=self.match_type.value,
+            pattern=self.pattern.value,
+            languages=tuple(x.strip() for x in self.languages.value.split(",") if x.strip()),
+            priority=int(self.priority.value),
+            action=self.action.value,
+            reply_text=self.reply_text.value.strip(),
+            template_name=self.template_name.value.strip(),
+            template_language=self.template_language.value.strip(),
             template_params=tuple(x.strip() for x in self.template_params.value.split(",") if x.strip()),
-            tag=self.tag.value.strip(), enabled=self.enabled.value,
+            tag=self.tag.value.strip(),
+            enabled=self.enabled.value,
         )
 
     @guarded(lambda self: self.status, "Save rule")

@@ -60,8 +60,9 @@ PROGRESS_EVERY = 0.1  # seconds between progress line updates (each one is a mes
 class DataLoaderWidget(W.VBox):
     """Sample / file / CRM loader with mapping, preview, rejects and summary; ``.data`` is the result."""
 
-    def __init__(self, data: CustomerData | None = None, default_region: str = "DE",
-                 crm_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: CustomerData | None = None, default_region: str = "DE", crm_options: Mapping[str, Any] | None = None
+    ) -> None:
         """``crm_options``: further :class:`CrmConfig` settings (page_size, timeout, retries, params...)."""
         self.data: CustomerData | None = data
         self.result: LoadResult | None = None
@@ -80,38 +81,58 @@ class DataLoaderWidget(W.VBox):
         self.sample_size = W.BoundedIntText(value=2_000, min=1, max=1_000_000, description="Customers")
         self.sample_button = W.Button(description="Use sample data", icon="magic").add_class("wamkt-data-sample")
         self.kind = W.Dropdown(options=KINDS, value="customers", description="Load as").add_class("wamkt-data-kind")
-        self.upload = W.FileUpload(accept=".csv,.txt,.tsv,.xlsx,.xlsm,.parquet,.json,.ndjson,.jsonl", multiple=False,
-                                   description="Upload file").add_class("wamkt-data-upload")
+        self.upload = W.FileUpload(
+            accept=".csv,.txt,.tsv,.xlsx,.xlsm,.parquet,.json,.ndjson,.jsonl", multiple=False, description="Upload file"
+        ).add_class("wamkt-data-upload")
         self.path = W.Text(placeholder="/path/to/customers.csv", description="or path").add_class("wamkt-data-path")
         self.path_button = W.Button(description="Load file", icon="folder-open").add_class("wamkt-data-load")
-        self.crm_url = W.Text(placeholder="https://crm.example.com/api/customers", description="CRM URL",
-                              layout=W.Layout(width="460px")).add_class("wamkt-data-crm-url")
+        self.crm_url = W.Text(
+            placeholder="https://crm.example.com/api/customers", description="CRM URL", layout=W.Layout(width="460px")
+        ).add_class("wamkt-data-crm-url")
         self.crm_token = W.Password(description="Token", placeholder=f"or set {CRM_TOKEN_VARIABLE}").add_class(
-            "wamkt-data-crm-token")
-        self.crm_auth = W.Dropdown(options=[("Bearer token", "bearer"), ("API-key header", "api_key"), ("none", "none")],
-                                   value="bearer", description="Auth")
+            "wamkt-data-crm-token"
+        )
+        self.crm_auth = W.Dropdown(
+            options=[("Bearer token", "bearer"), ("API-key header", "api_key"), ("none", "none")],
+            value="bearer",
+            description="Auth",
+        )
         self.crm_pagination = W.Dropdown(options=PAGINATIONS, value="auto", description="Paging")
         self.crm_records = W.Text(placeholder="auto (data, results, customers...)", description="Records at")
-        self.crm_button = W.Button(description="Fetch from CRM", icon="cloud-download").add_class("wamkt-data-crm-fetch")
-        self.crm_cancel = W.Button(description="Cancel", icon="stop", button_style="warning",
-                                   disabled=True).add_class("wamkt-data-crm-cancel")
-        self.crm_partial = W.Button(description="Load the fetched records", icon="download",
-                                    layout=W.Layout(display="none", width="auto")).add_class("wamkt-data-crm-partial")
-        self.crm_bar = W.IntProgress(value=0, min=0, max=1, description="Pages",
-                                     layout=W.Layout(display="none")).add_class("wamkt-data-crm-bar")
+        self.crm_button = W.Button(description="Fetch from CRM", icon="cloud-download").add_class(
+            "wamkt-data-crm-fetch"
+        )
+        self.crm_cancel = W.Button(description="Cancel", icon="stop", button_style="warning", disabled=True).add_class(
+            "wamkt-data-crm-cancel"
+        )
+        self.crm_partial = W.Button(
+            description="Load the fetched records", icon="download", layout=W.Layout(display="none", width="auto")
+        ).add_class("wamkt-data-crm-partial")
+        self.crm_bar = W.IntProgress(
+            value=0, min=0, max=1, description="Pages", layout=W.Layout(display="none")
+        ).add_class("wamkt-data-crm-bar")
         self.crm_progress = W.Label().add_class("wamkt-data-crm-progress")
-        self.sql_url = W.Text(placeholder="postgresql://user@host:5432/db, sqlite:///file.db, duckdb://",
-                              description="Database", layout=W.Layout(width="460px")).add_class("wamkt-data-sql-url")
+        self.sql_url = W.Text(
+            placeholder="postgresql://user@host:5432/db, sqlite:///file.db, duckdb://",
+            description="Database",
+            layout=W.Layout(width="460px"),
+        ).add_class("wamkt-data-sql-url")
         self.sql_password = W.Password(description="Password", placeholder="or PGPASSWORD / ~/.pgpass").add_class(
-            "wamkt-data-sql-password")
-        self.sql_query = W.Textarea(placeholder="SELECT id, phone, name, opted_in FROM customers", description="Query",
-                                    layout=W.Layout(width="460px")).add_class("wamkt-data-sql-query")
+            "wamkt-data-sql-password"
+        )
+        self.sql_query = W.Textarea(
+            placeholder="SELECT id, phone, name, opted_in FROM customers",
+            description="Query",
+            layout=W.Layout(width="460px"),
+        ).add_class("wamkt-data-sql-query")
         self.sql_button = W.Button(description="Run query", icon="database").add_class("wamkt-data-sql-load")
         self.mapping_box = W.VBox().add_class("wamkt-data-mapping")
-        self.apply_button = W.Button(description="Apply mapping", icon="check",
-                                     disabled=True).add_class("wamkt-data-apply")
-        self.save_button = W.Button(description="Save to workspace", icon="save",
-                                    layout=W.Layout(width="auto")).add_class("wamkt-data-save")
+        self.apply_button = W.Button(description="Apply mapping", icon="check", disabled=True).add_class(
+            "wamkt-data-apply"
+        )
+        self.save_button = W.Button(
+            description="Save to workspace", icon="save", layout=W.Layout(width="auto")
+        ).add_class("wamkt-data-save")
         self.save_note = StatusLine().add_class("wamkt-data-save-note")
         self.status = W.HTML().add_class("wamkt-data-status").add_class("wamkt-status")
         self.summary = W.HTML().add_class("wamkt-data-summary")
@@ -129,22 +150,30 @@ class DataLoaderWidget(W.VBox):
         self.apply_button.on_click(lambda _: self.apply_mapping())
         self.save_button.on_click(lambda _: self.save())
 
-        sources = W.Tab(children=[
-            W.HBox([self.sample_size, self.sample_button]),
-            W.VBox([self.kind, W.HBox([self.upload]), W.HBox([self.path, self.path_button])]),
-            W.VBox([self.crm_url, W.HBox([self.crm_token, self.crm_auth]),
-                    W.HBox([self.crm_pagination, self.crm_records]),
-                    W.HBox([self.crm_button, self.crm_cancel, self.crm_partial]),
-                    W.HBox([self.crm_bar, self.crm_progress])]),
-            W.VBox([self.sql_url, self.sql_password, self.sql_query, self.sql_button]),
-        ]).add_class("wamkt-data-sources")
+        sources = W.Tab(
+            children=[
+                W.HBox([self.sample_size, self.sample_button]),
+                W.VBox([self.kind, W.HBox([self.upload]), W.HBox([self.path, self.path_button])]),
+                W.VBox(
+                    [
+                        self.crm_url,
+                        W.HBox([self.crm_token, self.crm_auth]),
+                        W.HBox([self.crm_pagination, self.crm_records]),
+                        W.HBox([self.crm_button, self.crm_cancel, self.crm_partial]),
+                        W.HBox([self.crm_bar, self.crm_progress]),
+                    ]
+                ),
+                W.VBox([self.sql_url, self.sql_password, self.sql_query, self.sql_button]),
+            ]
+        ).add_class("wamkt-data-sources")
         for i, title in enumerate(("Sample", "File", "CRM", "SQL")):
             sources.set_title(i, title)
         details = W.Accordion(children=[W.VBox([self.mapping_box, self.apply_button]), self.rejects])
         details.set_title(0, "Column mapping")
         details.set_title(1, "Rejected rows")
-        self.save_button_row = W.HBox([self.save_button, self.save_note],
-                                      layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        self.save_button_row = W.HBox(
+            [self.save_button, self.save_note], layout=W.Layout(flex_flow="row wrap", align_items="center")
+        )
         super().__init__([sources, self.status, self.summary, self.preview, details, self.save_button_row])
         self.add_class("wamkt-data-loader")
         themed(self)
@@ -190,10 +219,16 @@ class DataLoaderWidget(W.VBox):
             return
         try:
             token = self.crm_token.value or os.environ.get(CRM_TOKEN_VARIABLE) or None
-            config = CrmConfig(**{**self.crm_options, "url": self.crm_url.value.strip(),
-                                  "token": token, "auth": self.crm_auth.value,
-                                  "pagination": self.crm_pagination.value,
-                                  "records_path": self.crm_records.value.strip() or None})
+            config = CrmConfig(
+                **{
+                    **self.crm_options,
+                    "url": self.crm_url.value.strip(),
+                    "token": token,
+                    "auth": self.crm_auth.value,
+                    "pagination": self.crm_pagination.value,
+                    "records_path": self.crm_records.value.strip() or None,
+                }
+            )
         except (ValueError, TypeError) as exc:  # a bad URL, pagination or crm_options
             self._error(_message(exc))
             return
@@ -202,10 +237,13 @@ class DataLoaderWidget(W.VBox):
         self._cancel = cancel = threading.Event()
         self.crm_progress.value = f"Connecting to {url_place(config.url)}..."
         self.crm_bar.layout.display = "none"
-        self._info(f"Fetching customers from {html.escape(url_place(config.url))} in the background; "
-                   "the notebook stays usable.")
-        self._in_background(lambda: crm_table(fetch_records(config, on_progress=self._on_progress, cancel=cancel),
-                                              config))
+        self._info(
+            f"Fetching customers from {html.escape(url_place(config.url))} in the background; "
+            "the notebook stays usable."
+        )
+        self._in_background(
+            lambda: crm_table(fetch_records(config, on_progress=self._on_progress, cancel=cancel), config)
+        )
 
     def cancel_crm(self) -> None:
         """Stop the CRM fetch after the request in flight; what was received is kept, not loaded."""
@@ -302,8 +340,10 @@ class DataLoaderWidget(W.VBox):
         self._show_partial(partial if partial is not None and partial.records else None)
         kept = ""
         if self._partial is not None:
-            kept = (f" Nothing was loaded; {len(partial.records):,} records from {partial.pages:,} pages were "
-                    f"received: '{self.crm_partial.description}' loads them anyway (marked incomplete).")
+            kept = (
+                f" Nothing was loaded; {len(partial.records):,} records from {partial.pages:,} pages were "
+                f"received: '{self.crm_partial.description}' loads them anyway (marked incomplete)."
+            )
         if isinstance(exc, FetchCancelled):
             self._warn(f"{exc}.{kept or ' Nothing was loaded.'}")
         else:
@@ -341,7 +381,9 @@ class DataLoaderWidget(W.VBox):
         data, result = self._loaded(raw, self.kind.value, mapping)
         self._set_data(data, result, raw.source)
 
-    def _loaded(self, raw: RawTable, kind: str, mapping: dict[str, str | None] | None) -> tuple[CustomerData, LoadResult]:
+    def _loaded(
+        self, raw: RawTable, kind: str, mapping: dict[str, str | None] | None
+    ) -> tuple[CustomerData, LoadResult]:
         """``raw`` loaded as ``kind`` beside the data there; touches no widget, so it may run in a thread."""
         if kind == "customers":
             result = load_customers(raw, mapping, self.default_region)
@@ -385,8 +427,9 @@ class DataLoaderWidget(W.VBox):
         self.status.value = f"<div class='wamkt-status-warn wamkt-data-warning'>{html.escape(message)}</div>"
 
     def _error(self, message: str) -> None:
-        self.status.value = (f"<div class='wamkt-status-error wamkt-data-error'><b>Could not load:</b> "
-                             f"{html.escape(message)}</div>")
+        self.status.value = (
+            f"<div class='wamkt-status-error wamkt-data-error'><b>Could not load:</b> {html.escape(message)}</div>"
+        )
 
     def _show(self) -> None:
         with self.hold_sync():
@@ -404,8 +447,9 @@ class DataLoaderWidget(W.VBox):
             return
         options = [NONE, *result.columns]
         self._dropdowns = {
-            f: W.Dropdown(options=options, value=result.mapping.get(f, NONE), description=f,
-                          style={"description_width": "110px"}).add_class(f"wamkt-data-map-{f}")
+            f: W.Dropdown(
+                options=options, value=result.mapping.get(f, NONE), description=f, style={"description_width": "110px"}
+            ).add_class(f"wamkt-data-map-{f}")
             for f in SYNONYMS[result.kind]
         }
         self.mapping_box.children = tuple(self._dropdowns.values())
@@ -423,12 +467,21 @@ def summary_html(data: CustomerData | None, result: LoadResult | None) -> str:
         return "<div class='wamkt-summary-empty'>No data loaded yet.</div>"
     s = data_summary(data)
     countries = ", ".join(f"{html.escape(k)} {v:,}" for k, v in s["countries"].items())
-    cells = [("customers", f"{s['customers']:,}"), ("opted in", f"{s['opted_in']:,} ({s['opted_in_share']:.0%})"),
-             ("orders", f"{s['orders']:,}"), ("revenue", f"{s['revenue']:,.0f} {html.escape(s['currency'])}"),
-             ("interactions", f"{s['interactions']:,}"), ("countries", countries)]
+    cells = [
+        ("customers", f"{s['customers']:,}"),
+        ("opted in", f"{s['opted_in']:,} ({s['opted_in_share']:.0%})"),
+        ("orders", f"{s['orders']:,}"),
+        ("revenue", f"{s['revenue']:,.0f} {html.escape(s['currency'])}"),
+        ("interactions", f"{s['interactions']:,}"),
+        ("countries", countries),
+    ]
     if result is not None:
-        cells = [(f"{result.kind}: rows in", f"{result.rows_in:,}"), ("loaded", f"{result.loaded:,}"),
-                 ("rejected", f"{result.rejected:,}"), ("merged", f"{result.merged:,}")] + cells
+        cells = [
+            (f"{result.kind}: rows in", f"{result.rows_in:,}"),
+            ("loaded", f"{result.loaded:,}"),
+            ("rejected", f"{result.rejected:,}"),
+            ("merged", f"{result.merged:,}"),
+        ] + cells
     figures = "".join(
         f"<div class='wamkt-figure' data-name='{html.escape(name)}' style='display:inline-block;margin:0 18px 6px 0'>"
         f"<div style='font-size:11px;color:var(--jp-ui-font-color1)'>{html.escape(name)}</div>"
@@ -437,7 +490,11 @@ def summary_html(data: CustomerData | None, result: LoadResult | None) -> str:
     )
     notes = ""
     if result is not None and result.notes:
-        notes = "<div style='font-size:12px;color:var(--jp-ui-font-color1)'>" + "; ".join(html.escape(n) for n in result.notes) + "</div>"
+        notes = (
+            "<div style='font-size:12px;color:var(--jp-ui-font-color1)'>"
+            + "; ".join(html.escape(n) for n in result.notes)
+            + "</div>"
+        )
     return f"<div class='wamkt-summary'>{figures}{notes}</div>"
 
 

@@ -35,8 +35,11 @@ from .feedback import StatusLine, guarded
 from .theme import themed, wrap
 
 Message = MessageSpec | Mapping[str, MessageSpec]
-SCHEDULES = (("each customer's best hour", "best_hour"), ("10-12 h / 20-22 h local", "windows"),
-             ("now (outside quiet hours)", "now"))
+SCHEDULES = (
+    ("each customer's best hour", "best_hour"),
+    ("10-12 h / 20-22 h local", "windows"),
+    ("now (outside quiet hours)", "now"),
+)
 
 
 class DryRunView(W.VBox):
@@ -49,9 +52,19 @@ class DryRunView(W.VBox):
     so the plan shown is the one that is sent.
     """
 
-    def __init__(self, audience: pd.DataFrame | None = None, message: Any = None, *, now: Any = None,
-                 store: Store | None = None, campaign_id: str = "", card: RateCard | None = None,
-                 policy: Policy = Policy(), clock: Clock | None = None, campaign: Any = None) -> None:
+    def __init__(
+        self,
+        audience: pd.DataFrame | None = None,
+        message: Any = None,
+        *,
+        now: Any = None,
+        store: Store | None = None,
+        campaign_id: str = "",
+        card: RateCard | None = None,
+        policy: Policy = Policy(),
+        clock: Clock | None = None,
+        campaign: Any = None,
+    ) -> None:
         self.campaign = campaign
         self._audience = audience
         self._message = message
@@ -60,19 +73,28 @@ class DryRunView(W.VBox):
         self.store = store
         self.campaign_id = campaign_id
         self.report: DryRunReport | None = None
-        self.pace = W.Dropdown(options=[(f"{k} ({v:g}/s)", k) for k, v in PACE_PRESETS.items()], value="safe",
-                               description="Pace")
+        self.pace = W.Dropdown(
+            options=[(f"{k} ({v:g}/s)", k) for k, v in PACE_PRESETS.items()], value="safe", description="Pace"
+        )
         self.pace.add_class("wamkt-dryrun-pace")
         self.schedule = W.Dropdown(options=SCHEDULES, value="best_hour", description="Send at")
         self.schedule.add_class("wamkt-dryrun-schedule")
         self.include_inactive = W.Checkbox(value=policy.include_inactive, description="include inactive 90 d")
         self.include_inactive.add_class("wamkt-dryrun-inactive")
-        self.daily_limit = W.BoundedIntText(value=policy.daily_limit or 0, min=0, max=10_000_000,
-                                            description="Daily limit", tooltip="the business portfolio's messaging limit, shared by all its numbers; 0 = unlimited")
+        self.daily_limit = W.BoundedIntText(
+            value=policy.daily_limit or 0,
+            min=0,
+            max=10_000_000,
+            description="Daily limit",
+            tooltip="the business portfolio's messaging limit, shared by all its numbers; 0 = unlimited",
+        )
         self.daily_limit.add_class("wamkt-dryrun-limit")
         self._cards = {"card": card or default_card(), "guide": guide_2024()}
-        self.prices = W.Dropdown(options=[(c.label if k == "card" else c.name, k) for k, c in self._cards.items()],
-                                 value="card", description="Prices")
+        self.prices = W.Dropdown(
+            options=[(c.label if k == "card" else c.name, k) for k, c in self._cards.items()],
+            value="card",
+            description="Prices",
+        )
         self.prices.add_class("wamkt-dryrun-prices")
         self.run_button = W.Button(description="Run dry-run", button_style="primary", icon="play")
         self.run_button.add_class("wamkt-dryrun-run")
@@ -89,15 +111,24 @@ class DryRunView(W.VBox):
         self.chart = W.Image(format="png", layout=W.Layout(max_width="640px", width="100%", display="none"))
         self.chart.add_class("wamkt-card")
         self.chart.add_class("wamkt-dryrun-chart")
-        self.exports = ExportBar(tables={"dry-run-plan": self._plan_table, "dry-run-counts": self._counts_table},
-                                 figures={"dry-run-exclusions": self._exclusions_figure})
+        self.exports = ExportBar(
+            tables={"dry-run-plan": self._plan_table, "dry-run-counts": self._counts_table},
+            figures={"dry-run-exclusions": self._exclusions_figure},
+        )
         self._policy = policy
-        super().__init__([
-            wrap(self.pace, self.schedule, self.include_inactive),
-            wrap(self.daily_limit, self.prices),
-            self.run_button, self.error, self.summary, wrap(self.counts, self.funnel), self.chart, self.providers,
-            self.exports,
-        ])
+        super().__init__(
+            [
+                wrap(self.pace, self.schedule, self.include_inactive),
+                wrap(self.daily_limit, self.prices),
+                self.run_button,
+                self.error,
+                self.summary,
+                wrap(self.counts, self.funnel),
+                self.chart,
+                self.providers,
+                self.exports,
+            ]
+        )
         self.add_class("wamkt-dryrun")
         themed(self)
         self.run_button.on_click(lambda _: self.run())
@@ -116,8 +147,9 @@ class DryRunView(W.VBox):
 
     @property
     def policy(self) -> Policy:
-        return replace(self._policy, include_inactive=self.include_inactive.value,
-                       daily_limit=int(self.daily_limit.value) or None)
+        return replace(
+            self._policy, include_inactive=self.include_inactive.value, daily_limit=int(self.daily_limit.value) or None
+        )
 
     def run(self) -> DryRunReport | None:
         """Build the report with the current settings and show it (errors are shown, not raised)."""
@@ -130,19 +162,32 @@ class DryRunView(W.VBox):
     def _run_now(self) -> DryRunReport | None:
         self.error.show("Running the dry-run...")
         if self.campaign is not None:
-            report = self.campaign.dry_run(schedule=self.schedule.value, pace=self.pace.value, policy=self.policy,
-                                           card=self.card)
+            report = self.campaign.dry_run(
+                schedule=self.schedule.value, pace=self.pace.value, policy=self.policy, card=self.card
+            )
         else:
             audience, message = self._inputs()
             now = self.clock.now() if self.clock else self.now
-            report = dry_run(audience, message, now=now, store=self.store, campaign_id=self.campaign_id,
-                             policy=self.policy, card=self.card, pace=self.pace.value, schedule=self.schedule.value)
+            report = dry_run(
+                audience,
+                message,
+                now=now,
+                store=self.store,
+                campaign_id=self.campaign_id,
+                policy=self.policy,
+                card=self.card,
+                pace=self.pace.value,
+                schedule=self.schedule.value,
+            )
         self._show(report)
         self.report = report
         s = report.summary()
         saved = f" The plan is saved as campaign {self.campaign.name!r}." if self.campaign is not None else ""
-        self.error.show(f"Dry-run done at {s['pace']} pace: {s['send'] + s['later']:,} of {s['recipients']:,} would "
-                        f"get the message.{saved} Next: change a setting (the report follows) or go on to send.", "ok")
+        self.error.show(
+            f"Dry-run done at {s['pace']} pace: {s['send'] + s['later']:,} of {s['recipients']:,} would "
+            f"get the message.{saved} Next: change a setting (the report follows) or go on to send.",
+            "ok",
+        )
         return report
 
     def _plan_table(self) -> pd.DataFrame | None:
@@ -192,7 +237,8 @@ class DryRunView(W.VBox):
             f"at {html.escape(s['pace'])} pace ({s['rate_per_second']:g}/s); first {_ts(s['first_send'])}, "
             f"last {_ts(s['last_send'])}.<br>"
             f"Expected: about <b>{s['expected_read']:,.0f}</b> read and <b>{s['expected_replied']:,.0f}</b> replies."
-            "</div>")
+            "</div>"
+        )
         counts = report.counts()
         counts["share"] = (counts["share"] * 100).round(1).astype(str) + " %"
         self.counts.value = "<b>By outcome and reason</b>" + counts.to_html(index=False, border=0)
@@ -202,9 +248,10 @@ class DryRunView(W.VBox):
         self.funnel.value = "<b>Expected funnel</b>" + funnel.to_html(index=False, border=0)
         market = main_market(report.to_send["phone"], self.card.priced)
         providers = compare_providers(s["send"] + s["later"], self._cards["card"], reporting_rates(), market)
-        self.providers.value = (f"<b>Monthly cost by provider</b> in {html.escape(reporting_rates().currency)} "
-                                f"(recipients mostly in {html.escape(market)})"
-                                + providers.to_html(index=False, border=0))
+        self.providers.value = (
+            f"<b>Monthly cost by provider</b> in {html.escape(reporting_rates().currency)} "
+            f"(recipients mostly in {html.escape(market)})" + providers.to_html(index=False, border=0)
+        )
         excluded = self._excluded_of(report)
         if len(excluded):
             self.chart.value = figure_bytes(exclusions_figure(excluded))

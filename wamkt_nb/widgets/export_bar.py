@@ -37,12 +37,14 @@ class ExportBar(W.VBox):
     (None when there is nothing yet).
     """
 
-    def __init__(self, tables: dict[str, TableSource] | None = None,
-                 figures: dict[str, FigureSource] | None = None) -> None:
+    def __init__(
+        self, tables: dict[str, TableSource] | None = None, figures: dict[str, FigureSource] | None = None
+    ) -> None:
         self.tables = dict(tables or {})
         self.figures = dict(figures or {})
-        self.full = W.Checkbox(value=False, indent=False, description="full export (personal data unmasked)",
-                               layout=W.Layout(width="auto"))
+        self.full = W.Checkbox(
+            value=False, indent=False, description="full export (personal data unmasked)", layout=W.Layout(width="auto")
+        )
         self.full.add_class("wamkt-export-full")
         self.prepare = W.Button(description="Prepare downloads", icon="download", layout=W.Layout(width="auto"))
         self.prepare.add_class("wamkt-export-prepare")
@@ -51,8 +53,9 @@ class ExportBar(W.VBox):
         self.status = StatusLine()
         self.prepare.on_click(lambda _b: self.build())
         self.full.observe(lambda _c: setattr(self.links, "value", ""), names="value")
-        row = W.HBox([self.prepare, self.full] if self.tables else [self.prepare],
-                     layout=W.Layout(flex_flow="row wrap"))
+        row = W.HBox(
+            [self.prepare, self.full] if self.tables else [self.prepare], layout=W.Layout(flex_flow="row wrap")
+        )
         super().__init__([row, self.links, self.status])
         self.add_class("wamkt-export")
 
@@ -85,8 +88,11 @@ class ExportBar(W.VBox):
         anchors = " · ".join(
             f"<a download='{html.escape(name)}' href='data:{MIME[name.rsplit('.', 1)[1]]};base64,"
             f"{base64.b64encode(data).decode()}'>{html.escape(name)}</a>"
-            for name, data in files.items())
+            for name, data in files.items()
+        )
         self.links.value = f"<div class='wamkt-export-anchors'>{anchors}</div>"
-        masked = "" if self.full.value or not self.tables else " Personal data is masked; tick full export to include it."
+        masked = (
+            "" if self.full.value or not self.tables else " Personal data is masked; tick full export to include it."
+        )
         self.status.show(f"{len(files)} file(s) ready.{masked}", "ok")
         return files

@@ -24,9 +24,9 @@ LEVELS = ("info", "ok", "warn", "error")
 
 _HINTS = {
     "ProgrammingError": "the database connection is closed (a notebook cell closed it): run the set-up "
-                        "cells again (or reopen the workspace), then try once more",
+    "cells again (or reopen the workspace), then try once more",
     "OperationalError": "the database could not be used (locked or missing): wait a moment or reopen the "
-                        "workspace, then try once more",
+    "workspace, then try once more",
 }
 
 
@@ -44,8 +44,7 @@ class StatusLine(W.HTML):
             raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
         self.level = level
         self.text = text
-        self.value = (f"<div class='wamkt-status-{level}' role='status'>{html.escape(text)}</div>"
-                      if text else "")
+        self.value = f"<div class='wamkt-status-{level}' role='status'>{html.escape(text)}</div>" if text else ""
 
     def show_error(self, action: str, exc: BaseException) -> None:
         self.show(error_text(action, exc), "error")

@@ -43,16 +43,25 @@ def conversations_html(table: pd.DataFrame) -> str:
     (also inside names and messages)."""
     if table.empty:
         return "<p class='wamkt-inbox-empty'>No open conversations. Everyone has an answer.</p>"
-    head = "".join(f"<th>{h}</th>" for h in ("", "customer", "phone", "last message", "msgs", "waiting",
-                                                "order value", "spend", "window"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("", "customer", "phone", "last message", "msgs", "waiting", "order value", "spend", "window")
+    )
     rows = []
     for r in table.itertuples(index=False):
         flags = ("🔴 " if r.red else "") + ("🙋 " if r.needs_human else "")
         waiting = f"{r.waiting_min / 60:.1f} h" if r.waiting_min >= 90 else f"{r.waiting_min:.0f} min"
-        cells = (flags, mask_text(r.name) if isinstance(r.name, str) else "", mask_phone(r.phone),
-                 mask_text((r.last_message or "")[:80]),
-                 r.messages, waiting, _money(r.avg_order_value), _money(r.total_spend),
-                 "open" if r.window_open else "closed: template")
+        cells = (
+            flags,
+            mask_text(r.name) if isinstance(r.name, str) else "",
+            mask_phone(r.phone),
+            mask_text((r.last_message or "")[:80]),
+            r.messages,
+            waiting,
+            _money(r.avg_order_value),
+            _money(r.total_spend),
+            "open" if r.window_open else "closed: template",
+        )
         style = " class='wamkt-inbox-red' style='background:#fde0e0;color:#111b21'" if r.red else ""
         rows.append(f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return f"<table class='wamkt-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -62,53 +71,77 @@ def summary_html(summary: pd.DataFrame) -> str:
     s = summary.iloc[0]
     median = "–" if pd.isna(s["median_first_response_min"]) else f"{s['median_first_response_min']:.1f} min"
     share = "–" if pd.isna(s["share_in_time"]) else f"{s['share_in_time']:.0%}"
-    return (f"<b class='wamkt-inbox-open'>{int(s['open'])}</b> open · "
-            f"<b class='wamkt-inbox-red-count wamkt-bad'>{int(s['red_flags'])}</b> red · "
-            f"median first response <b>{median}</b> · answered within 5 min <b>{share}</b> "
-            f"(<span class='wamkt-inbox-conversations'>{int(s['conversations'])}</span> conversations)")
+    return (
+        f"<b class='wamkt-inbox-open'>{int(s['open'])}</b> open · "
+        f"<b class='wamkt-inbox-red-count wamkt-bad'>{int(s['red_flags'])}</b> red · "
+        f"median first response <b>{median}</b> · answered within 5 min <b>{share}</b> "
+        f"(<span class='wamkt-inbox-conversations'>{int(s['conversations'])}</span> conversations)"
+    )
 
 
 class InboxView(W.VBox):
     """Filters (period, campaign, red threshold), summary, the prioritised table, and an answer box;
     without a ``client`` it is read-only."""
 
-    def __init__(self, store: Store, customers: pd.DataFrame | None = None, client: Any = None,
-                 clock: Clock | None = None, phone_number_id: str | None = None, agent: str = "team",
-                 red_after_hours: float = RED_AFTER_SECONDS / 3600) -> None:
+    def __init__(
+        self,
+        store: Store,
+        customers: pd.DataFrame | None = None,
+        client: Any = None,
+        clock: Clock | None = None,
+        phone_number_id: str | None = None,
+        agent: str = "team",
+        red_after_hours: float = RED_AFTER_SECONDS / 3600,
+    ) -> None:
         self.store, self.customers, self.client = store, customers, client
         self.clock = clock or SystemClock()
         self.phone_number_id, self.agent = phone_number_id, agent
         self.table = pd.DataFrame()
         self.summary = W.HTML().add_class("wamkt-inbox-summary")
         self.list = W.HTML().add_class("wamkt-inbox-table")
-        self.red_after = W.BoundedFloatText(value=red_after_hours, min=0.05, max=72, step=0.5,
-                                            description="Red after (h)").add_class("wamkt-inbox-red-after")
-        self.period = W.Dropdown(options=PERIODS, value=LOOKBACK_DAYS, description="Period",
-                                 layout=W.Layout(width="240px")).add_class("wamkt-inbox-period")
-        self.campaign = W.Dropdown(options=[("All customers", ALL_CUSTOMERS)] + campaign_choices(store),
-                                   value=ALL_CUSTOMERS, description="Reached by",
-                                   layout=W.Layout(width="360px")).add_class("wamkt-inbox-campaign")
+        self.red_after = W.BoundedFloatText(
+            value=red_after_hours, min=0.05, max=72, step=0.5, description="Red after (h)"
+        ).add_class("wamkt-inbox-red-after")
+        self.period = W.Dropdown(
+            options=PERIODS, value=LOOKBACK_DAYS, description="Period", layout=W.Layout(width="240px")
+        ).add_class("wamkt-inbox-period")
+        self.campaign = W.Dropdown(
+            options=[("All customers", ALL_CUSTOMERS)] + campaign_choices(store),
+            value=ALL_CUSTOMERS,
+            description="Reached by",
+            layout=W.Layout(width="360px"),
+        ).add_class("wamkt-inbox-campaign")
         self.refresh_button = W.Button(description="Refresh", icon="refresh").add_class("wamkt-inbox-refresh")
         self.pick = W.Dropdown(description="Answer", layout=W.Layout(width="520px")).add_class("wamkt-inbox-pick")
-        self.text = W.Textarea(placeholder="Your answer (inside the 24 h window)",
-                               layout=W.Layout(width="520px", height="70px")).add_class("wamkt-inbox-text")
+        self.text = W.Textarea(
+            placeholder="Your answer (inside the 24 h window)", layout=W.Layout(width="520px", height="70px")
+        ).add_class("wamkt-inbox-text")
         self.template_name = W.Text(description="Template", placeholder="outside the window")
         self.template_language = W.Text(description="Language", value="de")
         self.template_params = W.Text(description="Parameters", placeholder="comma separated")
-        self.send = W.Button(description="Send", button_style="primary", icon="paper-plane").add_class("wamkt-inbox-send")
+        self.send = W.Button(description="Send", button_style="primary", icon="paper-plane").add_class(
+            "wamkt-inbox-send"
+        )
         self.status = StatusLine().add_class("wamkt-inbox-status")
         self.refresh_button.on_click(lambda _: self.refresh())
         for control in (self.red_after, self.period, self.campaign):
             control.observe(lambda _: self.refresh(), "value")
         self.pick.observe(lambda _: self._explain(), "value")
         self.send.on_click(lambda _: self.send_answer())
-        box = [self.pick, self.text, W.HBox([self.template_name, self.template_language]), self.template_params,
-               self.send, self.status]
+        box = [
+            self.pick,
+            self.text,
+            W.HBox([self.template_name, self.template_language]),
+            self.template_params,
+            self.send,
+            self.status,
+        ]
         if client is None:
             self.send.disabled = True
             box.append(W.HTML("<i>Read-only: no sending client configured.</i>"))
-        filters = W.HBox([self.period, self.campaign, self.red_after, self.refresh_button],
-                         layout=W.Layout(flex_flow="row wrap"))
+        filters = W.HBox(
+            [self.period, self.campaign, self.red_after, self.refresh_button], layout=W.Layout(flex_flow="row wrap")
+        )
         super().__init__([W.HTML("<h3>Team inbox</h3>"), filters, self.summary, self.list, W.VBox(box)])
         self.add_class("wamkt-inbox")
         themed(self)
@@ -122,9 +155,13 @@ class InboxView(W.VBox):
         self.table = open_conversations(self.store, now, self.customers, red_after, days, campaign)
         self.summary.value = summary_html(inbox_summary(self.store, now, red_after, days, campaign))
         self.list.value = conversations_html(self.table)
-        options = [(f"{'🔴 ' if r.red else ''}{mask_text(r.name) if isinstance(r.name, str) else ''} {mask_phone(r.phone)}",
-                    r.phone)
-                   for r in self.table.itertuples(index=False)]
+        options = [
+            (
+                f"{'🔴 ' if r.red else ''}{mask_text(r.name) if isinstance(r.name, str) else ''} {mask_phone(r.phone)}",
+                r.phone,
+            )
+            for r in self.table.itertuples(index=False)
+        ]
         keep = self.pick.value
         self.pick.options = options
         self.pick.value = keep if keep in dict(options).values() else (options[0][1] if options else None)
@@ -136,8 +173,11 @@ class InboxView(W.VBox):
             self.status.value = ""
             return
         row = self.table.set_index("phone").loc[self.pick.value]
-        self.status.value = ("Window open: a free-text session message will be sent." if row["window_open"]
-                             else "Window closed: only an approved template can be sent.")
+        self.status.value = (
+            "Window open: a free-text session message will be sent."
+            if row["window_open"]
+            else "Window closed: only an approved template can be sent."
+        )
 
     @guarded(lambda self: self.status, "Send answer")
     def send_answer(self) -> None:
@@ -150,14 +190,23 @@ class InboxView(W.VBox):
             params = tuple(p.strip() for p in self.template_params.value.split(",") if p.strip())
             template = TemplateChoice(self.template_name.value.strip(), self.template_language.value.strip(), params)
         try:
-            out = answer(self.store, self.client, phone, text=self.text.value.strip() or None, template=template,
-                         agent=self.agent, clock=self.clock, phone_number_id=self.phone_number_id)
+            out = answer(
+                self.store,
+                self.client,
+                phone,
+                text=self.text.value.strip() or None,
+                template=template,
+                agent=self.agent,
+                clock=self.clock,
+                phone_number_id=self.phone_number_id,
+            )
         except (WindowClosedError, ValueError, CloudAPIError) as exc:
             self.status.value = f"<span class='wamkt-error wamkt-bad'>{html.escape(str(exc))}</span>"
             return
         if out.state != "accepted":
-            self.status.value = (f"<span class='wamkt-error wamkt-bad'>Not sent: "
-                                 f"{html.escape(out.error or out.state)}</span>")
+            self.status.value = (
+                f"<span class='wamkt-error wamkt-bad'>Not sent: {html.escape(out.error or out.state)}</span>"
+            )
             return
         self.text.value = ""
         self.refresh()

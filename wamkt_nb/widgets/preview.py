@@ -34,8 +34,18 @@ from .segment_builder import field_label
 from .theme import themed, wrap
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
-PARAM_COLUMNS = ("first_name", "last_name", "name", "city", "country", "language", "purchase_frequency",
-                 "order_value_band", "interaction_recency", "rfm_score")
+PARAM_COLUMNS = (
+    "first_name",
+    "last_name",
+    "name",
+    "city",
+    "country",
+    "language",
+    "purchase_frequency",
+    "order_value_band",
+    "interaction_recency",
+    "rfm_score",
+)
 """Columns offered for a template variable: text a customer may read (no phone, e-mail or ids)."""
 
 
@@ -48,9 +58,19 @@ class MessagePreview(W.VBox):
     one template name become its per-language variants.
     """
 
-    def __init__(self, audience: pd.DataFrame, segment: Node | np.ndarray | Sequence[str] | None = None, *,
-                 now: Any = None, templates: Sequence[Template] = (), text: str = "",
-                 variant_b: str = "", sample_size: int = 4, seed: int = 0, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        audience: pd.DataFrame,
+        segment: Node | np.ndarray | Sequence[str] | None = None,
+        *,
+        now: Any = None,
+        templates: Sequence[Template] = (),
+        text: str = "",
+        variant_b: str = "",
+        sample_size: int = 4,
+        seed: int = 0,
+        store: Store | None = None,
+    ) -> None:
         self.full = audience.reset_index(drop=True)
         self.now = now
         self.templates: dict[str, dict[str, Template]] = {}
@@ -67,8 +87,11 @@ class MessagePreview(W.VBox):
         self.kind.add_class("wamkt-preview-kind")
         self.category = W.Dropdown(options=CATEGORIES, value="marketing", description="Category")
         self.category.add_class("wamkt-preview-category")
-        self.text_a = W.Textarea(value=text or "{{first_name}}, 10 % Rabatt? Sag JA",
-                                 description="Text A", layout=W.Layout(width="520px", height="60px"))
+        self.text_a = W.Textarea(
+            value=text or "{{first_name}}, 10 % Rabatt? Sag JA",
+            description="Text A",
+            layout=W.Layout(width="520px", height="60px"),
+        )
         self.text_a.add_class("wamkt-preview-text")
         self.ab = W.Checkbox(value=bool(variant_b), description="A/B variant")
         self.ab.add_class("wamkt-preview-ab")
@@ -79,8 +102,13 @@ class MessagePreview(W.VBox):
         self.template.add_class("wamkt-preview-template")
         self.template_b = W.Dropdown(options=names, description="Template B")
         self.params_box = W.VBox()
-        self.max_length = W.BoundedIntText(value=0, min=0, max=4096, description="Max length",
-                                           tooltip="0 = no limit; longer texts are cut after a whole word")
+        self.max_length = W.BoundedIntText(
+            value=0,
+            min=0,
+            max=4096,
+            description="Max length",
+            tooltip="0 = no limit; longer texts are cut after a whole word",
+        )
         self.max_length.add_class("wamkt-preview-maxlen")
         self.status = StatusLine()
         self.status.add_class("wamkt-preview-status")
@@ -104,17 +132,35 @@ class MessagePreview(W.VBox):
         self.segment = W.Dropdown(options=list(self.segments), description="Segment")
         self.segment.add_class("wamkt-preview-segment")
         self.segment.observe(lambda change: self.set_segment(self.segments[change["new"]]), names="value")
-        self.exports = ExportBar(tables={"message-sample": self._sample_table},
-                                 figures={"message-lengths": self._length_figure})
-        super().__init__([
-            self.segment, wrap(self.kind, self.category), self.editor, self.max_length, self.error, self.status,
-            wrap(self.bubbles, self.lint), self.chart, self.exports,
-        ])
+        self.exports = ExportBar(
+            tables={"message-sample": self._sample_table}, figures={"message-lengths": self._length_figure}
+        )
+        super().__init__(
+            [
+                self.segment,
+                wrap(self.kind, self.category),
+                self.editor,
+                self.max_length,
+                self.error,
+                self.status,
+                wrap(self.bubbles, self.lint),
+                self.chart,
+                self.exports,
+            ]
+        )
         self.add_class("wamkt-preview")
         themed(self)
         self._param_controls: dict[str, W.Dropdown] = {}
-        for w in (self.kind, self.category, self.text_a, self.text_b, self.ab, self.template, self.template_b,
-                  self.max_length):
+        for w in (
+            self.kind,
+            self.category,
+            self.text_a,
+            self.text_b,
+            self.ab,
+            self.template,
+            self.template_b,
+            self.max_length,
+        ):
             w.observe(self._changed, names="value")
         self.set_segment(segment)
 
@@ -183,7 +229,11 @@ class MessagePreview(W.VBox):
         """Every recipient's personalised text (phones masked by the export unless asked)."""
         if not self.rendered:
             return None
-        out = self.audience[["customer_id", "phone"]].copy() if "phone" in self.audience else self.audience[["customer_id"]].copy()
+        out = (
+            self.audience[["customer_id", "phone"]].copy()
+            if "phone" in self.audience
+            else self.audience[["customer_id"]].copy()
+        )
         for arm, body in self.rendered.items():
             out[f"text {arm}".strip()] = body.to_numpy()
         return out
@@ -218,11 +268,15 @@ class MessagePreview(W.VBox):
             category = next(iter(picked[0].values())).category.lower()  # the template decides
             if self.category.value != category:
                 self.category.value = category  # refreshes again with the right category
-            specs = [MessageSpec(category=category, template=group, default_language="de" if "de" in group
-                                 else next(iter(group)),
-                                 params={v: p for v, p in params.items()
-                                         if any(v in _vars(t) for t in group.values())})
-                     for group in picked]
+            specs = [
+                MessageSpec(
+                    category=category,
+                    template=group,
+                    default_language="de" if "de" in group else next(iter(group)),
+                    params={v: p for v, p in params.items() if any(v in _vars(t) for t in group.values())},
+                )
+                for group in picked
+            ]
         return specs[0] if len(specs) == 1 else {"A": specs[0], "B": specs[1]}
 
     def _param_editors(self, templates: Sequence[Template]) -> None:
@@ -233,8 +287,9 @@ class MessagePreview(W.VBox):
             self._param_controls = {}
             for i, name in enumerate(names):
                 default = name if name in columns else ("first_name" if i == 0 else columns[min(i, len(columns) - 1)])
-                dd = W.Dropdown(options=[(field_label(c), c) for c in columns], value=default,
-                                description=f"{{{{{name}}}}}")
+                dd = W.Dropdown(
+                    options=[(field_label(c), c) for c in columns], value=default, description=f"{{{{{name}}}}}"
+                )
                 dd.add_class("wamkt-preview-param")
                 dd.observe(self._changed, names="value")
                 self._param_controls[name] = dd
@@ -253,8 +308,9 @@ class MessagePreview(W.VBox):
             p = personalised[arm]
             body = p.body.iloc[rows]
             limit = 1024 if spec.kind == "template" else 4096
-            warnings = message_warnings(body, category=spec.category, limit=limit,
-                                        truncated=p.truncated.iloc[rows], fallback=fallback)
+            warnings = message_warnings(
+                body, category=spec.category, limit=limit, truncated=p.truncated.iloc[rows], fallback=fallback
+            )
             buttons = _buttons(spec)
             if arm:
                 parts.append(f"<div class='wamkt-arm'>Variant {html.escape(arm)}</div>")
@@ -263,13 +319,18 @@ class MessagePreview(W.VBox):
                 parts.append(
                     f"<div class='wamkt-bubble'><div class='who'>to {html.escape(phone)}</div>"
                     f"{html.escape(str(text))}{buttons}"
-                    + (f"<div class='warn'>⚠ {html.escape(warn)}</div>" if warn else "") + "</div>")
+                    + (f"<div class='warn'>⚠ {html.escape(warn)}</div>" if warn else "")
+                    + "</div>"
+                )
             parts.append("</div>")
         return "".join(parts)
 
     def _show_error(self, message: str) -> None:
-        message = _KNOWN_COLUMNS.sub("; write one of " + ", ".join(
-            f"{{{{{c}}}}} ({field_label(c)})" for c in PARAM_COLUMNS if c in self.full.columns), str(message))
+        message = _KNOWN_COLUMNS.sub(
+            "; write one of "
+            + ", ".join(f"{{{{{c}}}}} ({field_label(c)})" for c in PARAM_COLUMNS if c in self.full.columns),
+            str(message),
+        )
         self.error.show(message, "error")
         self.bubbles.value = ""
 
@@ -294,8 +355,10 @@ def _findings_html(findings: Mapping[str, list[Finding]]) -> str:
     for where, found in findings.items():
         for f in found:
             label = f"{html.escape(where)}: " if where else ""
-            items.append(f"<li class='wamkt-finding-{html.escape(f.severity)}'><b>{label}{html.escape(f.code)}</b>: "
-                         f"{html.escape(f.message)}</li>")
+            items.append(
+                f"<li class='wamkt-finding-{html.escape(f.severity)}'><b>{label}{html.escape(f.code)}</b>: "
+                f"{html.escape(f.message)}</li>"
+            )
     if not items:
         return "<div><b>Copy check</b>: no advice, looks good.</div>"
     return "<div><b>Copy check</b><ul style='margin:2px 0 0 16px;padding:0'>" + "".join(items) + "</ul></div>"

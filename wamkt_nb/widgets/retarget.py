@@ -35,8 +35,10 @@ class RetargetPanel(W.VBox):
         self.db_path, self.now = db_path, now
         self.campaign = W.Dropdown(options=campaigns, description="Campaign", layout=W.Layout(width="320px"))
         self.window = W.Dropdown(options=WINDOWS, value=None, description="Sent", layout=W.Layout(width="220px"))
-        self.buttons = {state: W.Button(description=f"Retarget: {STATES[state]}", layout=W.Layout(width="auto"))
-                        for state in BUTTONS}
+        self.buttons = {
+            state: W.Button(description=f"Retarget: {STATES[state]}", layout=W.Layout(width="auto"))
+            for state in BUTTONS
+        }
         self.rule_text = W.HTML()
         self.name = W.Text(placeholder="segment name", layout=W.Layout(width="260px"))
         self.save_button = W.Button(description="Save as segment", button_style="primary", disabled=True)
@@ -46,14 +48,24 @@ class RetargetPanel(W.VBox):
             button.add_class(f"wamkt-retarget-{state.replace('_', '-')}")
             button.on_click(lambda _b, s=state: self.show(s))
         self.save_button.on_click(lambda _b: self.save())
-        for widget, css in ((self.rule_text, "rule"), (self.name, "name"), (self.save_button, "save"),
-                            (self.campaign, "campaign"), (self.window, "window")):
+        for widget, css in (
+            (self.rule_text, "rule"),
+            (self.name, "name"),
+            (self.save_button, "save"),
+            (self.campaign, "campaign"),
+            (self.window, "window"),
+        ):
             widget.add_class(f"wamkt-retarget-{css}")
-        super().__init__([
-            W.HTML("<h4>Retarget…</h4>"), W.HBox([self.campaign, self.window], layout=W.Layout(flex_flow="row wrap")),
-            W.HBox(list(self.buttons.values()), layout=W.Layout(flex_flow="row wrap")), self.rule_text,
-            W.HBox([self.name, self.save_button]), self.status,
-        ])
+        super().__init__(
+            [
+                W.HTML("<h4>Retarget…</h4>"),
+                W.HBox([self.campaign, self.window], layout=W.Layout(flex_flow="row wrap")),
+                W.HBox(list(self.buttons.values()), layout=W.Layout(flex_flow="row wrap")),
+                self.rule_text,
+                W.HBox([self.name, self.save_button]),
+                self.status,
+            ]
+        )
         self.add_class("wamkt-retarget")
 
     def select(self, campaign_id: str) -> None:
@@ -78,7 +90,8 @@ class RetargetPanel(W.VBox):
         self.rule_text.value = (
             f"<b>{html.escape(describe(cond))}</b>: {count:,} recipients now "
             "(customers inactive for 90 days are left out when the segment is used)"
-            f"<br><code>{html.escape(code)}</code>")
+            f"<br><code>{html.escape(code)}</code>"
+        )
         self.name.value = f"{campaign} {STATES[state]}".replace(",", "")
         self.save_button.disabled = False
         self.condition = cond

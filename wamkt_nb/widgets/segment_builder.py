@@ -27,6 +27,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from ..analytics.export import figure_bytes
+from ..ledger.engagement import engagement_facts
 from ..segments import (
     KIND_OPS,
     PRESETS,
@@ -48,10 +49,14 @@ from ..segments import (
     segment_frame,
     segment_query,
 )
-from ..ledger.engagement import engagement_facts
 from ..segments.describe import FIELD_LABELS, TAG_LABELS, describe
 from ..segments.engagement import (
-    ANY_CAMPAIGN, COLUMN_PREFIX, FIELD_PREFIX, STATES, engagement_fields, with_engagement,
+    ANY_CAMPAIGN,
+    COLUMN_PREFIX,
+    FIELD_PREFIX,
+    STATES,
+    engagement_fields,
+    with_engagement,
 )
 from ..segments.frame import SegmentFrame
 from ..segments.preview import composition_figure, sample_members
@@ -62,29 +67,54 @@ from .feedback import StatusLine, guarded
 from .theme import themed, wrap
 
 PREFERRED_FIELDS = (
-    "tags", "purchase_frequency", "order_value_band", "interaction_recency", "order_count",
-    "avg_order_value", "total_spend", "last_interaction_at", "last_order_at", "read_rate",
-    "reply_rate", "country", "city", "language", "opted_in",
+    "tags",
+    "purchase_frequency",
+    "order_value_band",
+    "interaction_recency",
+    "order_count",
+    "avg_order_value",
+    "total_spend",
+    "last_interaction_at",
+    "last_order_at",
+    "read_rate",
+    "reply_rate",
+    "country",
+    "city",
+    "language",
+    "opted_in",
 )
 PERSONAL_FIELDS = frozenset({"phone", "email", "first_name", "last_name", "name"})
 """Columns that identify a person: never offered as segment fields (a segment is not a look-up)."""
 # The operator a field starts with: the control that fits the column best.
-DEFAULT_OPS = {"tags": "has_any", "category": "in", "datetime": "within_last", "number": ">=",
-               "string": "contains", "bool": "=", "engagement": "read_no_reply"}
+DEFAULT_OPS = {
+    "tags": "has_any",
+    "category": "in",
+    "datetime": "within_last",
+    "number": ">=",
+    "string": "contains",
+    "bool": "=",
+    "engagement": "read_no_reply",
+}
 ENGAGEMENT_WINDOWS = [("ever", None)] + [(f"within {d} day{'s' if d > 1 else ''}", d) for d in (1, 3, 7, 14, 30, 90)]
 """The "within N days" choices of a retargeting condition."""
 OP_LABELS = {
     **STATES,
-    "within_last": "within last", "more_than_ago": "more than ... ago", "is_set": "is set",
-    "is_empty": "is empty", "not_in": "not in", "starts_with": "starts with",
-    "ends_with": "ends with", "has_any": "has any of", "has_all": "has all of",
+    "within_last": "within last",
+    "more_than_ago": "more than ... ago",
+    "is_set": "is set",
+    "is_empty": "is empty",
+    "not_in": "not in",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "has_any": "has any of",
+    "has_all": "has all of",
     "has_none": "has none of",
 }
 
 
 def field_label(field: str) -> str:
     if field.startswith(FIELD_PREFIX):  # a retargeting condition: what customers did with a campaign
-        campaign = field[len(FIELD_PREFIX):]
+        campaign = field[len(FIELD_PREFIX) :]
         return "any campaign" if campaign == ANY_CAMPAIGN else f"campaign {campaign}"
     return FIELD_LABELS.get(field, field.replace("_", " "))
 
@@ -117,7 +147,7 @@ def friendly_rule_error(message: str) -> str:
     m = _RULE_PATH.match(message)
     if not m:
         return message
-    return f"Condition '{field_label(m.group(1))} {OP_LABELS.get(m.group(2), m.group(2))}': {message[m.end():]}"
+    return f"Condition '{field_label(m.group(1))} {OP_LABELS.get(m.group(2), m.group(2))}': {message[m.end() :]}"
 
 
 class ConditionEditor(W.HBox):
@@ -125,8 +155,7 @@ class ConditionEditor(W.HBox):
 
     def __init__(self, builder: SegmentBuilder, cond: Condition | None = None) -> None:
         self.builder = builder
-        self.field = W.Dropdown(options=[(field_label(f), f) for f in builder.fields],
-                                layout=W.Layout(width="210px"))
+        self.field = W.Dropdown(options=[(field_label(f), f) for f in builder.fields], layout=W.Layout(width="210px"))
         self.op = W.Dropdown(layout=W.Layout(width="160px"))
         self.value_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))
         self.remove = W.Button(icon="trash", tooltip="remove condition", layout=W.Layout(width="36px"))
@@ -207,13 +236,24 @@ class ConditionEditor(W.HBox):
             controls = []
         elif kind == "engagement":
             windows = [d for _, d in ENGAGEMENT_WINDOWS]
-            controls = [W.Dropdown(options=ENGAGEMENT_WINDOWS, value=value if value in windows else None,
-                                   layout=W.Layout(width="140px"))]
+            controls = [
+                W.Dropdown(
+                    options=ENGAGEMENT_WINDOWS,
+                    value=value if value in windows else None,
+                    layout=W.Layout(width="140px"),
+                )
+            ]
         elif kind == "tags":
             tags = list(sf.schema.tags)
             chosen = [t for t in (value or tags[:1]) if t in tags]
-            controls = [W.SelectMultiple(options=[(TAG_LABELS.get(t, t), t) for t in tags], value=chosen,
-                                         rows=min(6, len(tags)), layout=W.Layout(width="260px"))]
+            controls = [
+                W.SelectMultiple(
+                    options=[(TAG_LABELS.get(t, t), t) for t in tags],
+                    value=chosen,
+                    rows=min(6, len(tags)),
+                    layout=W.Layout(width="260px"),
+                )
+            ]
         elif kind == "category":
             cats = list(sf.schema.categories[column])
             if op in ("in", "not_in"):
@@ -222,11 +262,16 @@ class ConditionEditor(W.HBox):
             else:
                 controls = [W.Dropdown(options=cats, value=value if value in cats else cats[0])]
         elif kind == "bool":
-            controls = [W.Dropdown(options=[("true", True), ("false", False)],
-                                   value=bool(value) if value is not None else True)]
+            controls = [
+                W.Dropdown(options=[("true", True), ("false", False)], value=bool(value) if value is not None else True)
+            ]
         elif kind == "datetime" and op in ("within_last", "more_than_ago"):
-            controls = [W.BoundedIntText(value=int(value) if value is not None else 7, min=0, max=3650,
-                                         layout=W.Layout(width="90px")), W.Label("days")]
+            controls = [
+                W.BoundedIntText(
+                    value=int(value) if value is not None else 7, min=0, max=3650, layout=W.Layout(width="90px")
+                ),
+                W.Label("days"),
+            ]
         elif kind == "datetime":
             given = list(value) if isinstance(value, tuple) else [value] if value else []
             dates = [pd.Timestamp(v).date() for v in given if v] + [None, None]
@@ -236,8 +281,11 @@ class ConditionEditor(W.HBox):
             finite = x[np.isfinite(x)]
             span = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
             lo, hi = value if value else span
-            controls = [W.FloatText(value=lo, layout=W.Layout(width="100px")), W.Label("to"),
-                        W.FloatText(value=hi, layout=W.Layout(width="100px"))]
+            controls = [
+                W.FloatText(value=lo, layout=W.Layout(width="100px")),
+                W.Label("to"),
+                W.FloatText(value=hi, layout=W.Layout(width="100px")),
+            ]
         elif kind == "number" and op not in ("in", "not_in"):
             controls = [W.FloatText(value=float(value) if value is not None else 0.0, layout=W.Layout(width="110px"))]
         else:  # strings, and lists of numbers or strings typed comma-separated
@@ -316,8 +364,11 @@ class GroupEditor(W.VBox):
             self.logic.value = "and" if isinstance(inner, And) else "or"
             self.items.children = []
             for child in inner.children:
-                self._attach(ConditionEditor(self.builder, child) if isinstance(child, Condition)
-                             else GroupEditor(self.builder, child))
+                self._attach(
+                    ConditionEditor(self.builder, child)
+                    if isinstance(child, Condition)
+                    else GroupEditor(self.builder, child)
+                )
 
     def append(self, editor: W.Widget) -> None:
         self._attach(editor)
@@ -332,8 +383,7 @@ class GroupEditor(W.VBox):
         self.builder.refresh()
 
     def to_rule(self) -> Node:
-        children = [c.to_condition() if isinstance(c, ConditionEditor) else c.to_rule()
-                    for c in self.items.children]
+        children = [c.to_condition() if isinstance(c, ConditionEditor) else c.to_rule() for c in self.items.children]
         node: Node = And(*children) if self.logic.value == "and" else Or(*children)
         return Not(node) if self.negate.value else node
 
@@ -344,8 +394,15 @@ class SegmentBuilder(W.VBox):
     rule_json = traitlets.Unicode("").tag(sync=False)
     count = traitlets.Int(0).tag(sync=False)
 
-    def __init__(self, features: pd.DataFrame | SegmentFrame, now: Any, store: Store | None = None,
-                 rule: Node | None = None, include_inactive: bool = False, sample_size: int = 8) -> None:
+    def __init__(
+        self,
+        features: pd.DataFrame | SegmentFrame,
+        now: Any,
+        store: Store | None = None,
+        rule: Node | None = None,
+        include_inactive: bool = False,
+        sample_size: int = 8,
+    ) -> None:
         if store is not None and isinstance(features, pd.DataFrame):
             facts = engagement_facts(store)  # retargeting: what each customer did with each campaign
             if len(facts):
@@ -357,24 +414,30 @@ class SegmentBuilder(W.VBox):
         self.result: SegmentResult | None = None
         self._quiet = 0
         kinds = self.sf.schema.kinds
-        usable = [c for c, k in kinds.items()
-                  if k in KIND_OPS and c != self.sf.id_column and c not in PERSONAL_FIELDS
-                  and not c.startswith(COLUMN_PREFIX)]
-        self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(set(usable) - set(PREFERRED_FIELDS),
-                                                                            key=field_label)
+        usable = [
+            c
+            for c, k in kinds.items()
+            if k in KIND_OPS and c != self.sf.id_column and c not in PERSONAL_FIELDS and not c.startswith(COLUMN_PREFIX)
+        ]
+        self.fields = [f for f in PREFERRED_FIELDS if f in usable] + sorted(
+            set(usable) - set(PREFERRED_FIELDS), key=field_label
+        )
         self.fields += engagement_fields(kinds)
         self._preset_json = ""
 
-        self.preset = W.Dropdown(options=[("start from a preset...", "")] + [(p.label, k) for k, p in PRESETS.items()],
-                                 layout=W.Layout(width="300px"))
+        self.preset = W.Dropdown(
+            options=[("start from a preset...", "")] + [(p.label, k) for k, p in PRESETS.items()],
+            layout=W.Layout(width="300px"),
+        )
         self.preset.add_class("wamkt-segment-preset")
         self.root = GroupEditor(self, rule, root=True)
         self.count_label = W.HTML()
         self.count_label.add_class("wamkt-segment-count")
         self.inactive_label = W.HTML()
         self.inactive_label.add_class("wamkt-segment-inactive")
-        self.include_inactive = W.Checkbox(value=include_inactive, description="include inactive 90 d customers",
-                                           indent=False)
+        self.include_inactive = W.Checkbox(
+            value=include_inactive, description="include inactive 90 d customers", indent=False
+        )
         self.include_inactive.add_class("wamkt-segment-include-inactive")
         self.description = W.HTML()
         self.description.add_class("wamkt-segment-description")
@@ -400,28 +463,47 @@ class SegmentBuilder(W.VBox):
         self.store_message = StatusLine()
         self.overlap = W.HTML()
         self.comparison = W.HTML()
-        for w, cls in ((self.save_name, "wamkt-segment-name"), (self.save_button, "wamkt-segment-save"),
-                       (self.saved, "wamkt-segment-saved"), (self.load_button, "wamkt-segment-load"),
-                       (self.delete_button, "wamkt-segment-delete"), (self.overlap, "wamkt-segment-overlap"),
-                       (self.comparison, "wamkt-segment-comparison"), (self.store_message, "wamkt-segment-store-message"),
-                       (self.overwrite_button, "wamkt-segment-overwrite"), (self.keep_button, "wamkt-segment-keep")):
+        for w, cls in (
+            (self.save_name, "wamkt-segment-name"),
+            (self.save_button, "wamkt-segment-save"),
+            (self.saved, "wamkt-segment-saved"),
+            (self.load_button, "wamkt-segment-load"),
+            (self.delete_button, "wamkt-segment-delete"),
+            (self.overlap, "wamkt-segment-overlap"),
+            (self.comparison, "wamkt-segment-comparison"),
+            (self.store_message, "wamkt-segment-store-message"),
+            (self.overwrite_button, "wamkt-segment-overwrite"),
+            (self.keep_button, "wamkt-segment-keep"),
+        ):
             w.add_class(cls)
 
         self.chart.add_class("wamkt-card")
-        self.exports = ExportBar(tables={"segment-members": self._members},
-                                 figures={"segment-composition": self._figure})
+        self.exports = ExportBar(
+            tables={"segment-members": self._members}, figures={"segment-composition": self._figure}
+        )
         children = [
-            self.preset, self.root, self.error, self.count_label,
-            wrap(self.inactive_label, self.include_inactive), self.description, self.chart, self.sample,
-            sql_box, self.exports,
+            self.preset,
+            self.root,
+            self.error,
+            self.count_label,
+            wrap(self.inactive_label, self.include_inactive),
+            self.description,
+            self.chart,
+            self.sample,
+            sql_box,
+            self.exports,
         ]
         if store is not None:
             children += [
                 W.HTML("<b>Saved segments</b>"),
-                wrap(self.save_name, self.save_button), self.overwrite_box,
+                wrap(self.save_name, self.save_button),
+                self.overwrite_box,
                 wrap(self.saved, self.load_button, self.delete_button),
-                self.store_message, W.HTML("<i>Overlap (customers in both)</i>"), self.overlap,
-                W.HTML("<i>Comparison</i>"), self.comparison,
+                self.store_message,
+                W.HTML("<i>Overlap (customers in both)</i>"),
+                self.overlap,
+                W.HTML("<i>Comparison</i>"),
+                self.comparison,
             ]
         super().__init__(children)
         self.add_class("wamkt-segment-builder")
@@ -517,21 +599,23 @@ class SegmentBuilder(W.VBox):
         self.result = result
         with self.hold_sync():
             self.count_label.value = (
-                f"<b>{result.count:,}</b> customers match "
-                f"(<b>{result.share:.1%}</b> of {result.base:,})"
+                f"<b>{result.count:,}</b> customers match (<b>{result.share:.1%}</b> of {result.base:,})"
             )
             verb = "included" if result.include_inactive else "excluded"
             self.inactive_label.value = f"{result.excluded_inactive:,} inactive 90 d customers {verb}"
             self.description.value = html.escape(describe(rule, result.include_inactive))
             self.rule_json = to_json(rule)
             self.count = result.count
-            query = segment_query(rule, self.sf.schema, self.now, id_column=self.sf.id_column,
-                                  tags_column=self.sf.tags_column)
-            self.sql.value = (f"<pre>{html.escape(query.sql)}</pre>"
-                              f"<pre>params = {html.escape(repr(list(query.params)))}</pre>")
+            query = segment_query(
+                rule, self.sf.schema, self.now, id_column=self.sf.id_column, tags_column=self.sf.tags_column
+            )
+            self.sql.value = (
+                f"<pre>{html.escape(query.sql)}</pre><pre>params = {html.escape(repr(list(query.params)))}</pre>"
+            )
         # The count goes out first; the sample and the chart (~0.1 s to draw) follow.
         self.sample.value = sample_members(self.sf, result.mask, self.sample_size).to_html(
-            index=False, border=0, na_rep="")
+            index=False, border=0, na_rep=""
+        )
         self.chart.value = figure_bytes(composition_figure(self.sf, result.mask))
 
     # --- saved segments -----------------------------------------------------------------------
@@ -567,8 +651,11 @@ class SegmentBuilder(W.VBox):
         self._pending_name = name
         self.overwrite_box.layout.display = "flex" if name else "none"
         if name:
-            self.store_message.show(f"A saved segment named '{name}' exists. Overwrite it with this rule, or keep "
-                                    "the saved one (type another name to save both)?", "warn")
+            self.store_message.show(
+                f"A saved segment named '{name}' exists. Overwrite it with this rule, or keep "
+                "the saved one (type another name to save both)?",
+                "warn",
+            )
         elif self.store_message.level == "warn":
             self.store_message.show("")
 
@@ -599,7 +686,8 @@ class SegmentBuilder(W.VBox):
         members = self.sf.frame.iloc[np.flatnonzero(self.result.mask)].reset_index(drop=True)
         if self.sf.tags_column in members:
             members[self.sf.tags_column] = members[self.sf.tags_column].map(
-                lambda t: ", ".join(t) if isinstance(t, tuple) else "")
+                lambda t: ", ".join(t) if isinstance(t, tuple) else ""
+            )
         return members
 
     def _figure(self) -> Figure | None:
@@ -616,8 +704,14 @@ class SegmentBuilder(W.VBox):
             return
         self.overlap.value = overlap_counts(results).to_html(border=0)
         table = compare_segments(self.sf, results)
-        self.comparison.value = table.to_html(border=0, formatters={
-            "share": "{:.1%}".format, "avg_order_value": "{:,.2f}".format,
-            "total_spend": "{:,.0f}".format, "spend_per_customer": "{:,.2f}".format,
-            "read_rate": "{:.1%}".format, "reply_rate": "{:.1%}".format,
-        })
+        self.comparison.value = table.to_html(
+            border=0,
+            formatters={
+                "share": "{:.1%}".format,
+                "avg_order_value": "{:,.2f}".format,
+                "total_spend": "{:,.0f}".format,
+                "spend_per_customer": "{:,.2f}".format,
+                "read_rate": "{:.1%}".format,
+                "reply_rate": "{:.1%}".format,
+            },
+        )

@@ -65,8 +65,10 @@ def errors_html(progress: Progress) -> str:
         f"<td><code>{html.escape(trace or '')}</code></td></tr>"
         for code, count, meaning, trace in frame.itertuples(index=False)
     )
-    return ("<table class='wamkt-send-errors'><tr><th>code</th><th>count</th><th>meaning</th>"
-            f"<th title='for a Meta support request'>fbtrace_id (latest)</th></tr>{rows}</table>")
+    return (
+        "<table class='wamkt-send-errors'><tr><th>code</th><th>count</th><th>meaning</th>"
+        f"<th title='for a Meta support request'>fbtrace_id (latest)</th></tr>{rows}</table>"
+    )
 
 
 class SendView(widgets.VBox):
@@ -97,29 +99,42 @@ class SendView(widgets.VBox):
         self.start_button.add_class("wamkt-send-start")
         self.pause_button = widgets.Button(description="Pause", icon="pause", disabled=True)
         self.pause_button.add_class("wamkt-send-pause")
-        self.cancel_button = widgets.Button(description="Cancel", button_style="danger", icon="stop",
-                                            disabled=True)
+        self.cancel_button = widgets.Button(description="Cancel", button_style="danger", icon="stop", disabled=True)
         self.cancel_button.add_class("wamkt-send-cancel")
         self.confirm_cancel = widgets.Button(description="Yes, cancel the rest", button_style="danger")
         self.confirm_cancel.add_class("wamkt-send-confirm-cancel")
         self.keep_button = widgets.Button(description="Keep sending")
         self.keep_button.add_class("wamkt-send-keep")
-        self.confirm_box = widgets.HBox([self.confirm_cancel, self.keep_button],
-                                        layout=widgets.Layout(display="none"))
+        self.confirm_box = widgets.HBox([self.confirm_cancel, self.keep_button], layout=widgets.Layout(display="none"))
         self.start_button.on_click(lambda _: self.start())
         self.pause_button.on_click(lambda _: self.toggle_pause())
         self.cancel_button.on_click(lambda _: self.ask_cancel())
         self.confirm_cancel.on_click(lambda _: self.cancel())
         self.keep_button.on_click(lambda _: self._hide_confirm())
-        self.exports = ExportBar(tables={f"{runner.campaign_id}-exclusions": self._exclusions},
-                                 figures={f"{runner.campaign_id}-exclusions-chart": self._exclusions_chart})
-        self._finished: str | None = runner.info["status"] if runner.info["status"] in ("complete", "cancelled") else None
+        self.exports = ExportBar(
+            tables={f"{runner.campaign_id}-exclusions": self._exclusions},
+            figures={f"{runner.campaign_id}-exclusions-chart": self._exclusions_chart},
+        )
+        self._finished: str | None = (
+            runner.info["status"] if runner.info["status"] in ("complete", "cancelled") else None
+        )
         runner.on_progress = self.update
-        super().__init__([
-            wrap(self.start_button, self.pause_button, self.cancel_button), self.confirm_box,
-            self.bar, wrap(self.status, self.rate), self.next_step, self.counts, self.errors, self.message,
-            widgets.HTML("<b>Excluded, by reason</b>"), self.excluded, self.excluded_chart, self.exports,
-        ])
+        super().__init__(
+            [
+                wrap(self.start_button, self.pause_button, self.cancel_button),
+                self.confirm_box,
+                self.bar,
+                wrap(self.status, self.rate),
+                self.next_step,
+                self.counts,
+                self.errors,
+                self.message,
+                widgets.HTML("<b>Excluded, by reason</b>"),
+                self.excluded,
+                self.excluded_chart,
+                self.exports,
+            ]
+        )
         self.add_class("wamkt-send")
         themed(self)
         self._buttons(running=False)
@@ -142,8 +157,11 @@ class SendView(widgets.VBox):
         except Exception as exc:  # shown to the analyst, never as a traceback
             self.message.value = f"<b>Sending stopped:</b> {html.escape(str(exc))}"
             self.status.value = "error"
-            self.next_step.show(f"Sending stopped: {exc}. Next: fix the cause and press Send to resume; rows "
-                                "already sent are never sent again.", "error")
+            self.next_step.show(
+                f"Sending stopped: {exc}. Next: fix the cause and press Send to resume; rows "
+                "already sent are never sent again.",
+                "error",
+            )
             return None
         finally:
             self._finished = progress.status if progress else "error"
@@ -155,12 +173,14 @@ class SendView(widgets.VBox):
         """Enable what can be done now; every disabled button says in its tooltip what it needs."""
         over = self._finished in ("complete", "cancelled")
         self.start_button.disabled = running or over
-        self.start_button.tooltip = ("sending now" if running else "nothing left to send" if over
-                                     else "send the rows that are due now")
+        self.start_button.tooltip = (
+            "sending now" if running else "nothing left to send" if over else "send the rows that are due now"
+        )
         self.start_button.description = "Send" if self._finished in (None, "error") else "Send due rows"
         self.pause_button.disabled = self.cancel_button.disabled = not running
         self.pause_button.tooltip = self.cancel_button.tooltip = (
-            "" if running else "nothing is being sent: press Send first")
+            "" if running else "nothing is being sent: press Send first"
+        )
         if not running:
             self._hide_confirm()
 
@@ -177,9 +197,11 @@ class SendView(widgets.VBox):
         """Cancelling cannot be undone (rows not sent become ``cancelled``): ask first."""
         left = self.runner.progress().counts["planned"]
         self.confirm_box.layout.display = "flex"
-        self.next_step.show(f"Cancel? {left:,} recipient(s) not sent yet will never get this campaign "
-                            "(this cannot be undone; Pause keeps them). Confirm with 'Yes, cancel the rest'.",
-                            "warn")
+        self.next_step.show(
+            f"Cancel? {left:,} recipient(s) not sent yet will never get this campaign "
+            "(this cannot be undone; Pause keeps them). Confirm with 'Yes, cancel the rest'.",
+            "warn",
+        )
 
     def _hide_confirm(self) -> None:
         self.confirm_box.layout.display = "none"
@@ -208,18 +230,25 @@ class SendView(widgets.VBox):
         with self.hold_sync():
             self.bar.max = max(1, meant)
             self.bar.value = sent
-            self.bar.bar_style = {"complete": "success", "cancelled": "warning", "paused": "warning",
-                                  "needs_review": "warning"}.get(progress.status, "info")
+            self.bar.bar_style = {
+                "complete": "success",
+                "cancelled": "warning",
+                "paused": "warning",
+                "needs_review": "warning",
+            }.get(progress.status, "info")
             # a run that stopped because the rest is not due yet waits; "paused" is what the analyst did
             waiting_only = progress.status == "paused" and not self.runner.paused
             status = "waiting" if waiting_only else progress.status.replace("_", " ")
             if progress.status == "needs_review":
                 status += f" ({counts['unknown']:,} unknown)"
-            self.status.value = (f"{status} · {sent:,} of {meant:,} sent · {counts['excluded']:,} excluded"
-                                 + (f" · {counts['cancelled']:,} cancelled" if counts["cancelled"] else ""))
+            self.status.value = f"{status} · {sent:,} of {meant:,} sent · {counts['excluded']:,} excluded" + (
+                f" · {counts['cancelled']:,} cancelled" if counts["cancelled"] else ""
+            )
             pace = f" (pace {describe_rate(progress.pace)})" if progress.pace else ""
-            self.rate.value = (f"{progress.rate:,.1f} msg/s{pace} · ETA {_duration(progress.eta_seconds)}"
-                               f" · {progress.requests:,} requests · {progress.throttled:,} throttled")
+            self.rate.value = (
+                f"{progress.rate:,.1f} msg/s{pace} · ETA {_duration(progress.eta_seconds)}"
+                f" · {progress.requests:,} requests · {progress.throttled:,} throttled"
+            )
             self.counts.value = counts_html(progress)
             self.errors.value = errors_html(progress)
             self.message.value = html.escape(progress.message)
@@ -258,29 +287,51 @@ def next_step_text(progress: Progress, wait: Waiting, sent: int, meant: int, pau
     if wait.count and wait.first_at is not None and wait.last_at is not None:
         reasons = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in wait.reasons.items() if r)
         why = f"({reasons})" if reasons else "for quiet hours in their own time zone or the daily limit"
-        later = (f" {wait.count:,} recipient(s) wait {why}; the first goes {_when(wait.first_at, wait.first_zone)}"
-                 + (f", the last {_when(wait.last_at, None)}" if wait.last_at != wait.first_at else "") + ".")
+        later = (
+            f" {wait.count:,} recipient(s) wait {why}; the first goes {_when(wait.first_at, wait.first_zone)}"
+            + (f", the last {_when(wait.last_at, None)}" if wait.last_at != wait.first_at else "")
+            + "."
+        )
     status = progress.status
     if status == "ready":
         due = meant - sent - wait.count
-        return ((f"Ready: {due:,} of {meant:,} recipient(s) can be sent now.{later}{why_excluded}"
-                " Next: press Send (Pause and Cancel work once sending)."), "info")
+        return (
+            (
+                f"Ready: {due:,} of {meant:,} recipient(s) can be sent now.{later}{why_excluded}"
+                " Next: press Send (Pause and Cancel work once sending)."
+            ),
+            "info",
+        )
     if status == "complete":
         return f"Complete: {sent:,} of {meant:,} sent.{why_excluded}", "ok"
     if status == "cancelled":
         left = progress.counts["cancelled"]
-        return ((f"Cancelled: {sent:,} sent, {left:,} will not be sent (a cancelled campaign does not resume; "
-                f"plan a new campaign to reach them).{why_excluded}"), "warn")
+        return (
+            (
+                f"Cancelled: {sent:,} sent, {left:,} will not be sent (a cancelled campaign does not resume; "
+                f"plan a new campaign to reach them).{why_excluded}"
+            ),
+            "warn",
+        )
     if status == "needs_review":
         return (f"Needs review: {progress.message}.{later}", "warn")
     if paused:
         return (f"Paused by you: {sent:,} of {meant:,} sent.{later} Next: press Resume to go on, or Cancel.", "warn")
     if status == "paused":
-        return ((f"Waiting: {sent:,} of {meant:,} sent; nothing is due now.{later}{why_excluded}"
-                " Next: press 'Send due rows' after that time (the sender does not run in the background)."),
-                "warn")
-    return ((f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
-            " Pause stops new requests; Cancel drops the rest."), "info")
+        return (
+            (
+                f"Waiting: {sent:,} of {meant:,} sent; nothing is due now.{later}{why_excluded}"
+                " Next: press 'Send due rows' after that time (the sender does not run in the background)."
+            ),
+            "warn",
+        )
+    return (
+        (
+            f"Sending: {sent:,} of {meant:,} sent, ETA {_duration(progress.eta_seconds)}.{later}"
+            " Pause stops new requests; Cancel drops the rest."
+        ),
+        "info",
+    )
 
 
 def show_send(runner: CampaignRunner | SubmittedRun, client: Any) -> SendView:

@@ -17,25 +17,49 @@ from string import Template
 import ipywidgets as W
 
 THEMES: dict[str, dict[str, str]] = {
-    "light": {"--jp-layout-color1": "#ffffff", "--jp-layout-color2": "#eeeeee",
-              "--jp-ui-font-color1": "rgba(0,0,0,.87)", "--jp-ui-font-color2": "rgba(0,0,0,.54)",
-              "--jp-error-color1": "#d32f2f", "--jp-warn-color1": "#f57c00", "--jp-success-color1": "#388e3c",
-              "--jp-brand-color1": "#1976d2"},
-    "dark": {"--jp-layout-color1": "#212121", "--jp-layout-color2": "#424242",
-             "--jp-ui-font-color1": "rgba(255,255,255,.87)", "--jp-ui-font-color2": "rgba(255,255,255,.54)",
-             "--jp-error-color1": "#f44336", "--jp-warn-color1": "#ff9800", "--jp-success-color1": "#4caf50",
-             "--jp-brand-color1": "#2196f3"},
+    "light": {
+        "--jp-layout-color1": "#ffffff",
+        "--jp-layout-color2": "#eeeeee",
+        "--jp-ui-font-color1": "rgba(0,0,0,.87)",
+        "--jp-ui-font-color2": "rgba(0,0,0,.54)",
+        "--jp-error-color1": "#d32f2f",
+        "--jp-warn-color1": "#f57c00",
+        "--jp-success-color1": "#388e3c",
+        "--jp-brand-color1": "#1976d2",
+    },
+    "dark": {
+        "--jp-layout-color1": "#212121",
+        "--jp-layout-color2": "#424242",
+        "--jp-ui-font-color1": "rgba(255,255,255,.87)",
+        "--jp-ui-font-color2": "rgba(255,255,255,.54)",
+        "--jp-error-color1": "#f44336",
+        "--jp-warn-color1": "#ff9800",
+        "--jp-success-color1": "#4caf50",
+        "--jp-brand-color1": "#2196f3",
+    },
 }
 
 TEXT_PAIRS = (("--jp-ui-font-color1", "--jp-layout-color1"), ("--jp-ui-font-color1", "--jp-layout-color2"))
 """(text, background) pairs the style sheet uses for words; each must reach 4.5:1 in both themes."""
 
-BUBBLE = {"chat": "#efeae2", "bubble": "#d9fdd3", "text": "#111b21", "who": "#4a5a63", "warn": "#8a4500",
-          "button": "#005c87"}
+BUBBLE = {
+    "chat": "#efeae2",
+    "bubble": "#d9fdd3",
+    "text": "#111b21",
+    "who": "#4a5a63",
+    "warn": "#8a4500",
+    "button": "#005c87",
+}
 """WhatsApp-like chat colours: a light card with its own dark text in both themes."""
 
-CARD_PAIRS = ((BUBBLE["text"], BUBBLE["bubble"]), (BUBBLE["text"], BUBBLE["chat"]), (BUBBLE["who"], BUBBLE["bubble"]),
-              (BUBBLE["warn"], BUBBLE["bubble"]), (BUBBLE["button"], BUBBLE["bubble"]), ("#111b21", "#ffffff"))
+CARD_PAIRS = (
+    (BUBBLE["text"], BUBBLE["bubble"]),
+    (BUBBLE["text"], BUBBLE["chat"]),
+    (BUBBLE["who"], BUBBLE["bubble"]),
+    (BUBBLE["warn"], BUBBLE["bubble"]),
+    (BUBBLE["button"], BUBBLE["bubble"]),
+    ("#111b21", "#ffffff"),
+)
 """Fixed colours on the fixed light cards (chat bubbles, chart cards): the same in both themes."""
 
 CSS = Template("""
@@ -101,7 +125,7 @@ def _rgb(value: str) -> tuple[float, float, float, float]:
             h = "".join(c * 2 for c in h)
         return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 1.0
     if value.startswith(("rgba(", "rgb(")):
-        parts = [float(p) for p in value[value.index("(") + 1:-1].split(",")]
+        parts = [float(p) for p in value[value.index("(") + 1 : -1].split(",")]
         r, g, b, a = (parts + [1.0])[:4]
         return r, g, b, a
     raise ValueError(f"colour {value!r}: use #rrggbb, rgb(r,g,b) or rgba(r,g,b,a)")
@@ -111,6 +135,7 @@ def _luminance(rgb: tuple[float, float, float]) -> float:
     def channel(c: float) -> float:
         c /= 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (channel(c) for c in rgb)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 

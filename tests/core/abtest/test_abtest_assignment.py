@@ -70,24 +70,35 @@ def test_existing_arms_win():
     assert arms[IDS[0]] == "B" and arms[IDS[1]] == "A" and "other" not in arms.index
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(customer_ids=["a", "a"], experiment_key="k"), "repeated"),
-    (dict(customer_ids=["a", ""], experiment_key="k"), "empty"),
-    (dict(customer_ids=["a"], experiment_key=" "), "experiment_key"),
-    (dict(customer_ids=["a"], experiment_key="k", arms=["A", "holdout"]), "reserved"),
-    (dict(customer_ids=["a", "b"], experiment_key="k", strata=["x"]), "strata"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(customer_ids=["a", "a"], experiment_key="k"), "repeated"),
+        (dict(customer_ids=["a", ""], experiment_key="k"), "empty"),
+        (dict(customer_ids=["a"], experiment_key=" "), "experiment_key"),
+        (dict(customer_ids=["a"], experiment_key="k", arms=["A", "holdout"]), "reserved"),
+        (dict(customer_ids=["a", "b"], experiment_key="k", strata=["x"]), "strata"),
+    ],
+)
 def test_bad_input(kwargs, match):
     with pytest.raises(AbTestError, match=match):
         assign_arms(**kwargs)
 
 
 def _plan(ids: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ids, "phone": [f"+49151{int(i[1:]):08d}" for i in ids], "outcome": "send", "reason": "",
-        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"} for _ in ids],
-        "planned_at": 1_700_000_000.0,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "phone": [f"+49151{int(i[1:]):08d}" for i in ids],
+            "outcome": "send",
+            "reason": "",
+            "category": "marketing",
+            "message_type": "text",
+            "body": "Hi",
+            "payload": [{"type": "text"} for _ in ids],
+            "planned_at": 1_700_000_000.0,
+        }
+    )
 
 
 def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
@@ -99,12 +110,14 @@ def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
     plan = _plan(ids).assign(arm=arms.loc[ids].to_numpy())  # the dry-run plan's arm column
     path = tmp_path / "w.db"
     with open_store(path) as store:
-        create_campaign(store, plan, name="spring", now=1_700_000_000.0, campaign_id="cmp-1",
-                        experiment_key="spring-sale")
+        create_campaign(
+            store, plan, name="spring", now=1_700_000_000.0, campaign_id="cmp-1", experiment_key="spring-sale"
+        )
     with open_store(path) as store:  # a new process resumes
         recorded = ledger_arms(store, "cmp-1")
-        held = store.query("SELECT COUNT(*) FROM sends WHERE arm = 'holdout' AND state = 'excluded'"
-                           " AND reason = 'holdout'")[0][0]
+        held = store.query(
+            "SELECT COUNT(*) FROM sends WHERE arm = 'holdout' AND state = 'excluded' AND reason = 'holdout'"
+        )[0][0]
         key = store.query("SELECT experiment_key FROM campaigns WHERE campaign_id = 'cmp-1'")[0][0]
     assert recorded.sort_index().equals(arms.sort_index())
     assert held == (arms == HOLDOUT).sum() and key == "spring-sale"
@@ -121,10 +134,18 @@ def test_resumed_campaign_keeps_every_customers_arm(tmp_path):
 
 
 def test_strata_from_a_tag_or_a_column():
-    features = pd.DataFrame({"customer_id": ["a", "b", "c"], "purchase_frequency": ["monthly", "rare", "monthly"],
-                             "tags": [("frequent_buyer", "active_7d"), ("rare_buyer",), ()]})
-    assert strata_from(features, "frequent_buyer").tolist() == ["frequent_buyer", "not frequent_buyer",
-                                                                "not frequent_buyer"]
+    features = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "purchase_frequency": ["monthly", "rare", "monthly"],
+            "tags": [("frequent_buyer", "active_7d"), ("rare_buyer",), ()],
+        }
+    )
+    assert strata_from(features, "frequent_buyer").tolist() == [
+        "frequent_buyer",
+        "not frequent_buyer",
+        "not frequent_buyer",
+    ]
     assert strata_from(features, "purchase_frequency").tolist() == ["monthly", "rare", "monthly"]
     assert strata_from(features, "tags").tolist() == ["active_7d+frequent_buyer", "rare_buyer", ""]
     with pytest.raises(AbTestError, match="neither a column nor a tag"):
@@ -134,8 +155,12 @@ def test_strata_from_a_tag_or_a_column():
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 300), weights=st.lists(st.floats(0.05, 5), min_size=2, max_size=5),
-       holdout=st.sampled_from([0.0, 0.1, 0.5]), key=st.text(min_size=1, max_size=12).filter(str.strip))
+@given(
+    n=st.integers(1, 300),
+    weights=st.lists(st.floats(0.05, 5), min_size=2, max_size=5),
+    holdout=st.sampled_from([0.0, 0.1, 0.5]),
+    key=st.text(min_size=1, max_size=12).filter(str.strip),
+)
 def test_assignment_properties(n, weights, holdout, key):
     """Same input, same arms in any order; only known arm names; stratified split within one of quota."""
     ids = [f"id{i}" for i in range(n)]

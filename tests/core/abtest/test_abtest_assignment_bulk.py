@@ -15,7 +15,7 @@ def reference_arm(customer_id: str, key: str, arms: list[str], shares: list[floa
     """One customer at a time, as the assignment is specified: SHA-256("key:id"), word 0 (top 53
     bits) through the cumulative shares, word 1 against the holdout share."""
     digest = hashlib.sha256(f"{key}:{customer_id}".encode()).digest()
-    word = [int.from_bytes(digest[i:i + 8], "big") >> 11 for i in (0, 8)]
+    word = [int.from_bytes(digest[i : i + 8], "big") >> 11 for i in (0, 8)]
     if holdout and word[1] * 2.0**-53 < holdout:
         return HOLDOUT
     u, edge = word[0] * 2.0**-53, 0.0
@@ -30,9 +30,14 @@ def reference_arm(customer_id: str, key: str, arms: list[str], shares: list[floa
 SAMPLE = [f"cust-{i:07d}" for i in range(0, 3_000_000, 97)] + ["ünïcode-😀", "a b", "x" * 300, "1"]
 
 
-@pytest.mark.parametrize(("arms", "shares", "holdout"), [
-    (["A", "B"], [1, 1], 0.0), (["A", "B", "C"], [1, 1, 1], 0.1), (["ctrl", "x", "y"], [2, 1, 1], 0.25),
-])
+@pytest.mark.parametrize(
+    ("arms", "shares", "holdout"),
+    [
+        (["A", "B"], [1, 1], 0.0),
+        (["A", "B", "C"], [1, 1, 1], 0.1),
+        (["ctrl", "x", "y"], [2, 1, 1], 0.25),
+    ],
+)
 def test_bulk_assignment_equals_the_per_customer_reference(arms, shares, holdout):
     got = assign_arms(SAMPLE, "exp-bulk", arms, allocation=shares, holdout=holdout)
     expected = [reference_arm(c, "exp-bulk", arms, shares, holdout) for c in SAMPLE]

@@ -89,7 +89,10 @@ def test_evaluate_reports_plain_and_cuped_for_every_arm_without_the_holdout():
     for arm in "BC":  # the plain columns agree with the rate table's difference and Holm p
         assert table.at[arm, "diff"] == pytest.approx(plain.at[arm, "diff"])
         assert table.at[arm, "cuped_p_adjusted"] >= table.at[arm, "cuped_p_value"]
-    assert table.at["B", "cuped_high"] - table.at["B", "cuped_low"] < table.at["B", "diff_high"] - table.at["B", "diff_low"]
+    assert (
+        table.at["B", "cuped_high"] - table.at["B", "cuped_low"]
+        < table.at["B", "diff_high"] - table.at["B", "diff_low"]
+    )
     assert ev.verdict.winner == "B" and "With CUPED" in ev.verdict.reason
 
 

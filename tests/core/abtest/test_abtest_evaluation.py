@@ -15,8 +15,18 @@ from wamkt_nb.store import open_store
 
 T0 = 1_700_000_000.0
 H = 3_600.0
-ARMS = {"c0": "A", "c1": "A", "c2": "A", "c3": "A", "c4": "B", "c5": "B", "c6": "B", "c7": "B",
-        "c8": "holdout", "c9": "holdout"}
+ARMS = {
+    "c0": "A",
+    "c1": "A",
+    "c2": "A",
+    "c3": "A",
+    "c4": "B",
+    "c5": "B",
+    "c6": "B",
+    "c7": "B",
+    "c8": "holdout",
+    "c9": "holdout",
+}
 
 
 def phone(cid: str) -> str:
@@ -25,11 +35,20 @@ def phone(cid: str) -> str:
 
 @pytest.fixture
 def store(store_target):
-    plan = pd.DataFrame({
-        "customer_id": list(ARMS), "phone": [phone(c) for c in ARMS], "outcome": "send", "reason": "",
-        "category": "marketing", "message_type": "text", "body": "Hi", "payload": [{"type": "text"}] * 10,
-        "planned_at": T0, "arm": list(ARMS.values()),
-    })
+    plan = pd.DataFrame(
+        {
+            "customer_id": list(ARMS),
+            "phone": [phone(c) for c in ARMS],
+            "outcome": "send",
+            "reason": "",
+            "category": "marketing",
+            "message_type": "text",
+            "body": "Hi",
+            "payload": [{"type": "text"}] * 10,
+            "planned_at": T0,
+            "arm": list(ARMS.values()),
+        }
+    )
     plan.loc[plan["customer_id"] == "c9", ["outcome", "reason"]] = ["excluded", "no_opt_in"]
     plan.loc[plan["customer_id"] == "c7", ["outcome", "reason"]] = ["excluded", "opted_out"]
     s = open_store(store_target)  # the experiment's SQL on SQLite and on PostgreSQL
@@ -37,21 +56,35 @@ def store(store_target):
     create_campaign(s, plan.assign(arm=None), name="plain", now=T0 + 1, campaign_id="cmp-2")
     sent, dlv = T0 + 60, T0 + 70
     updates = {  # customer: (state, sent_at, delivered_at, read_at)
-        "c0": ("read", sent, dlv, dlv + 100), "c1": ("delivered", sent, dlv, None),
+        "c0": ("read", sent, dlv, dlv + 100),
+        "c1": ("delivered", sent, dlv, None),
         "c2": ("failed", None, None, None),  # c3 stays planned: never attempted, not counted
-        "c4": ("read", sent, dlv, dlv + 5), "c5": ("read", sent, dlv, dlv + 50), "c6": ("delivered", sent, dlv, None),
+        "c4": ("read", sent, dlv, dlv + 5),
+        "c5": ("read", sent, dlv, dlv + 50),
+        "c6": ("delivered", sent, dlv, None),
     }
     for cid, (state, s_at, d_at, r_at) in updates.items():
-        s.execute("UPDATE sends SET state = ?, sent_at = ?, delivered_at = ?, read_at = ?, accepted_at = ?"
-                  " WHERE recipient_key = ?", (state, s_at, d_at, r_at, T0 + 1 if state != "failed" else None,
-                                               f"cmp-1:{cid}"))
+        s.execute(
+            "UPDATE sends SET state = ?, sent_at = ?, delivered_at = ?, read_at = ?, accepted_at = ?"
+            " WHERE recipient_key = ?",
+            (state, s_at, d_at, r_at, T0 + 1 if state != "failed" else None, f"cmp-1:{cid}"),
+        )
     inbound = [("c1", dlv + 1 * H), ("c0", dlv + 25 * H), ("c4", dlv - 10), ("c5", dlv + 23 * H)]
     for i, (cid, at) in enumerate(inbound):
-        s.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json,"
-                  " received_at) VALUES (?, ?, ?, 'text', 'JA', ?, '{}', ?)", (f"in{i}", phone(cid)[1:], phone(cid), at, at))
-    orders = [("o1", "c0", sent + 48 * H, 30.0), ("o2", "c2", T0 + 8 * 24 * H, 99.0), ("o3", "c6", sent + H, 10.0),
-              ("o4", "c6", sent + 2 * H, 15.0), ("o5", "c8", T0 + 24 * H, 50.0), ("o6", "c9", T0 + H, 70.0),
-              ("o0", "c4", sent - H, 20.0)]  # before the message: not attributed
+        s.execute(
+            "INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json,"
+            " received_at) VALUES (?, ?, ?, 'text', 'JA', ?, '{}', ?)",
+            (f"in{i}", phone(cid)[1:], phone(cid), at, at),
+        )
+    orders = [
+        ("o1", "c0", sent + 48 * H, 30.0),
+        ("o2", "c2", T0 + 8 * 24 * H, 99.0),
+        ("o3", "c6", sent + H, 10.0),
+        ("o4", "c6", sent + 2 * H, 15.0),
+        ("o5", "c8", T0 + 24 * H, 50.0),
+        ("o6", "c9", T0 + H, 70.0),
+        ("o0", "c4", sent - H, 20.0),
+    ]  # before the message: not attributed
     s.executemany("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES (?, ?, ?, ?)", orders)
     yield s
     s.close()
@@ -176,8 +209,7 @@ def test_too_few_users_and_srm():
 
 
 def test_holdout_is_compared_but_never_the_winner():
-    counts = pd.DataFrame({"arm": ["A", "B", "holdout"], "users": [5_000, 5_000, 1_000],
-                           "successes": [400, 300, 20]})
+    counts = pd.DataFrame({"arm": ["A", "B", "holdout"], "users": [5_000, 5_000, 1_000], "successes": [400, 300, 20]})
     ev = evaluate(counts)
     table = ev.table.set_index("arm")
     assert table.at["holdout", "diff"] == pytest.approx(0.02 - 0.08)
@@ -188,12 +220,15 @@ def test_holdout_is_compared_but_never_the_winner():
     assert len(fig.axes) == 2 and figure_bytes(fig)[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("counts, kwargs, match", [
-    ({"A": (1, 10)}, {}, "one arm"),
-    ({"A": (1, 10), "B": (2, 10)}, {"control": "Z"}, "control arm 'Z'"),
-    ({"A": (11, 10), "B": (2, 10)}, {}, "arm A: 11 successes"),
-    (pd.DataFrame({"arm": ["A"], "users": [3]}), {}, "missing"),
-])
+@pytest.mark.parametrize(
+    "counts, kwargs, match",
+    [
+        ({"A": (1, 10)}, {}, "one arm"),
+        ({"A": (1, 10), "B": (2, 10)}, {"control": "Z"}, "control arm 'Z'"),
+        ({"A": (11, 10), "B": (2, 10)}, {}, "arm A: 11 successes"),
+        (pd.DataFrame({"arm": ["A"], "users": [3]}), {}, "missing"),
+    ],
+)
 def test_bad_counts(counts, kwargs, match):
     with pytest.raises(AbTestError, match=match):
         evaluate(counts, **kwargs)
@@ -229,13 +264,21 @@ async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(t
         with Sandbox(customers=data) as sandbox:
             sandbox.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
             async with AsyncCloudClient(sandbox.settings()) as client:
-                progress = await CampaignRunner(store, client, cid, SendOptions(
-                    phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0)).run()
+                progress = await CampaignRunner(
+                    store,
+                    client,
+                    cid,
+                    SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0),
+                ).run()
             got = {"+" + w for w in sandbox.messages_frame()["wa_id"]}
         assert progress.status == "complete" and got == {phones[0], phones[2], phones[3]}
         rows = {r["phone"]: r for r in store.query("SELECT phone, state, reason, held_at FROM sends")}
         assert [(rows[p]["state"], rows[p]["reason"]) for p in phones[4:]] == [
-            ("excluded", "holdout"), ("excluded", "marketing_cap_24h"), ("excluded", "opted_out"), ("excluded", "holdout")]
+            ("excluded", "holdout"),
+            ("excluded", "marketing_cap_24h"),
+            ("excluded", "opted_out"),
+            ("excluded", "holdout"),
+        ]
         assert (rows[phones[1]]["state"], rows[phones[1]]["reason"]) == ("excluded", "marketing_cap_24h")
         assert all(rows[p]["held_at"] is not None for p in (phones[4], phones[7]))
         assert store.query("SELECT count(*) FROM marketing_reservations WHERE campaign_id = ?", (cid,))[0][0] == 3
@@ -248,5 +291,6 @@ async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(t
         async with AsyncCloudClient(base_url="http://127.0.0.1:9", access_token="unused") as client:  # nothing is sent
             await CampaignRunner(store, client, late, SendOptions(phone_number_ids=("1",), wait_for_later=False)).run()
         state, reason, held_at, planned_at = store.query(
-            "SELECT state, reason, held_at, planned_at FROM sends WHERE campaign_id = ?", (late,))[0]
+            "SELECT state, reason, held_at, planned_at FROM sends WHERE campaign_id = ?", (late,)
+        )[0]
         assert (state, reason, held_at) == ("excluded", "holdout", None) and planned_at > now + 8 * 3600

@@ -27,8 +27,10 @@ def test_harm_test_against_hand_computed_z():
 def test_a_winner_that_harms_a_guardrail_is_not_named():
     plain = evaluate(WIN)
     assert plain.verdict.kind == "winner" and plain.verdict.winner == "B"
-    guarded = evaluate(WIN, guardrails={"opt_out": {"A": (20, 10_000), "B": (60, 10_000)},
-                                        "block": {"A": (5, 10_000), "B": (6, 10_000)}})
+    guarded = evaluate(
+        WIN,
+        guardrails={"opt_out": {"A": (20, 10_000), "B": (60, 10_000)}, "block": {"A": (5, 10_000), "B": (6, 10_000)}},
+    )
     assert guarded.verdict.kind == "guardrail harmed" and guarded.verdict.winner is None
     assert "B would win" in guarded.verdict.reason and "opt-out rate is 0.60% vs 0.20%" in guarded.verdict.reason
     assert "block" not in guarded.verdict.reason.split("No winner")[0]  # the block rate is not harmed

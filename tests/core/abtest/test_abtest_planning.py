@@ -24,7 +24,11 @@ from wamkt_nb.abtest.planning import cohens_h
 from wamkt_nb.cli import main
 
 CASES = [  # baseline, target, n_treatment / n_control
-    (0.05, 0.06, 1.0), (0.20, 0.25, 2.0), (0.50, 0.45, 0.5), (0.02, 0.03, 1.0), (0.58, 0.79, 1.0),
+    (0.05, 0.06, 1.0),
+    (0.20, 0.25, 2.0),
+    (0.50, 0.45, 0.5),
+    (0.02, 0.03, 1.0),
+    (0.58, 0.79, 1.0),
 ]
 
 
@@ -120,17 +124,20 @@ def test_plan_test_reports_what_a_small_segment_can_detect():
     assert plan_test(0.05, 0.5, 100_000, relative=True).detectable_with_segment is None
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(baseline=0.0, mde=0.01), "baseline"),
-    (dict(baseline=0.95, mde=0.1), "outside 0..1"),
-    (dict(baseline=0.1, mde=0.0), "must not be 0"),
-    (dict(baseline=0.1, mde=0.01, alpha=0), "alpha"),
-    (dict(baseline=0.1, mde=0.01, power=1.0), "power"),
-    (dict(baseline=0.1, mde=0.01, arms=1), "arms"),
-    (dict(baseline=0.1, mde=0.01, allocation=[1, 0]), "allocation"),
-    (dict(baseline=0.1, mde=0.01, holdout=1.0), "holdout"),
-    (dict(baseline=0.1, mde=0.01, method="exact"), "method"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(baseline=0.0, mde=0.01), "baseline"),
+        (dict(baseline=0.95, mde=0.1), "outside 0..1"),
+        (dict(baseline=0.1, mde=0.0), "must not be 0"),
+        (dict(baseline=0.1, mde=0.01, alpha=0), "alpha"),
+        (dict(baseline=0.1, mde=0.01, power=1.0), "power"),
+        (dict(baseline=0.1, mde=0.01, arms=1), "arms"),
+        (dict(baseline=0.1, mde=0.01, allocation=[1, 0]), "allocation"),
+        (dict(baseline=0.1, mde=0.01, holdout=1.0), "holdout"),
+        (dict(baseline=0.1, mde=0.01, method="exact"), "method"),
+    ],
+)
 def test_bad_inputs_say_which(kwargs, match):
     with pytest.raises(AbTestError, match=match):
         plan_sample_size(**kwargs)
@@ -144,9 +151,13 @@ def test_bad_duration_inputs_say_which():
 
 
 @settings(max_examples=80, deadline=None)
-@given(baseline=st.floats(0.01, 0.9), relative=st.floats(-0.5, 1.0).filter(lambda r: abs(r) > 0.02),
-       ratio=st.floats(0.25, 4.0), method=st.sampled_from(["arcsine", "pooled"]),
-       power=st.sampled_from([0.8, 0.9]))
+@given(
+    baseline=st.floats(0.01, 0.9),
+    relative=st.floats(-0.5, 1.0).filter(lambda r: abs(r) > 0.02),
+    ratio=st.floats(0.25, 4.0),
+    method=st.sampled_from(["arcsine", "pooled"]),
+    power=st.sampled_from([0.8, 0.9]),
+)
 def test_planned_size_is_the_smallest_that_reaches_the_power(baseline, relative, ratio, method, power):
     target = baseline * (1 + relative)
     if not 0 < target < 1:

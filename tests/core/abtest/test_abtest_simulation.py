@@ -30,16 +30,20 @@ def features() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model(features):
     params = bm.BehaviourParams(variant_uplift={"B": 0.25})
-    return {arm: outcome_probabilities(features, "conversion", text=TEXT, variant=arm, params=params)
-            for arm in ("A", "B")}
+    return {
+        arm: outcome_probabilities(features, "conversion", text=TEXT, variant=arm, params=params) for arm in ("A", "B")
+    }
 
 
 def test_probabilities_follow_the_model(features, model):
     assert model["B"].mean() / model["A"].mean() == pytest.approx(1.25, rel=1e-4)  # a few rates at the cap of 1
     row = features.iloc[0].to_dict()
     p = bm.BehaviourParams()
-    expected = (bm.delivery_probability("text", p) * bm.read_probability(row, TEXT, 11, p)
-                * bm.reply_probability(row, TEXT, "marketing", p))
+    expected = (
+        bm.delivery_probability("text", p)
+        * bm.read_probability(row, TEXT, 11, p)
+        * bm.reply_probability(row, TEXT, "marketing", p)
+    )
     assert outcome_probabilities(features.iloc[:1], "reply", text=TEXT)[0] == pytest.approx(expected)
     reads = outcome_probabilities(features, "read", text=TEXT)
     assert 0.3 < reads.mean() < 0.8
@@ -60,16 +64,19 @@ def test_a_a_runs_reject_at_about_alpha(model):
     same = {"A": model["A"], "B": model["A"]}
     n = plan_sample_size(model["A"].mean(), 0.01).per_arm["A"]
     rng = np.random.default_rng(7)
-    rejected = sum(evaluate(simulate_experiment(same, n, rng), planned_per_arm=n).verdict.kind == "winner"
-                   for _ in range(RUNS))
+    rejected = sum(
+        evaluate(simulate_experiment(same, n, rng), planned_per_arm=n).verdict.kind == "winner" for _ in range(RUNS)
+    )
     assert 0.01 <= rejected / RUNS <= 0.095  # 0.05 ± ~3.5 standard errors
 
 
 def test_holm_keeps_the_family_wise_error_with_four_a_a_arms(model):
     same = {arm: model["A"] for arm in "ABCD"}
     rng = np.random.default_rng(11)
-    wrong = sum(evaluate(simulate_experiment(same, 2_000, rng), planned_per_arm=2_000).verdict.kind == "winner"
-                for _ in range(150))
+    wrong = sum(
+        evaluate(simulate_experiment(same, 2_000, rng), planned_per_arm=2_000).verdict.kind == "winner"
+        for _ in range(150)
+    )
     assert wrong / 150 <= 0.09
 
 

@@ -30,9 +30,15 @@ from wamkt_nb.abtest import (
 
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I, method 3.
-@pytest.mark.parametrize("x, n, low, high", [
-    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    "x, n, low, high",
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_matches_newcombe_table(x, n, low, high):
     lo, hi = wilson_interval(x, n)
     assert round(lo, 4) == low and round(hi, 4) == high
@@ -50,8 +56,7 @@ def test_wilson_matches_statsmodels(n, frac, alpha):
 
 
 @settings(max_examples=200, deadline=None)
-@given(n_t=st.integers(2, 50_000), n_c=st.integers(2, 50_000), ft=st.floats(0.001, 0.999),
-       fc=st.floats(0.001, 0.999))
+@given(n_t=st.integers(2, 50_000), n_c=st.integers(2, 50_000), ft=st.floats(0.001, 0.999), fc=st.floats(0.001, 0.999))
 def test_ztest_matches_statsmodels(n_t, n_c, ft, fc):
     x_t, x_c = max(1, int(ft * n_t)), max(1, int(fc * n_c))
     z, p = two_proportion_ztest(x_t, n_t, x_c, n_c)
@@ -104,10 +109,17 @@ def _exact_beat_probability(x_t, n_t, x_c, n_c):
     return float(np.exp(terms).sum())
 
 
-@pytest.mark.parametrize("x_t, n_t, x_c, n_c", [
-    (12, 100, 10, 100), (590, 10_000, 500, 10_000), (30, 1_000, 45, 1_200), (0, 50, 0, 50), (2_100, 40_000, 2_000, 40_000),
-    (45, 1_000, 4_100, 100_000),  # a wide treatment posterior against a narrow control one
-])
+@pytest.mark.parametrize(
+    "x_t, n_t, x_c, n_c",
+    [
+        (12, 100, 10, 100),
+        (590, 10_000, 500, 10_000),
+        (30, 1_000, 45, 1_200),
+        (0, 50, 0, 50),
+        (2_100, 40_000, 2_000, 40_000),
+        (45, 1_000, 4_100, 100_000),  # a wide treatment posterior against a narrow control one
+    ],
+)
 def test_chance_to_beat_control_integration_and_sampling_match_closed_form(x_t, n_t, x_c, n_c):
     exact = _exact_beat_probability(x_t, n_t, x_c, n_c)
     assert chance_to_beat_control(x_t, n_t, x_c, n_c) == pytest.approx(exact, abs=1e-6)
@@ -164,12 +176,16 @@ def test_sequential_stays_valid_under_peeking_where_fixed_test_does_not():
     runs, looks, step, p = 400, 20, 250, 0.1
     fixed = sequential = 0
     for _ in range(runs):
-        a = np.cumsum(rng.random(looks * step) < p)[step - 1::step]
-        b = np.cumsum(rng.random(looks * step) < p)[step - 1::step]
+        a = np.cumsum(rng.random(looks * step) < p)[step - 1 :: step]
+        b = np.cumsum(rng.random(looks * step) < p)[step - 1 :: step]
         ns = np.arange(1, looks + 1) * step
-        fixed += any(two_proportion_ztest(int(x), int(n), int(y), int(n))[1] < 0.05 for x, y, n in zip(a, b, ns, strict=True))
-        sequential += any(sequential_interval(int(x), int(n), int(y), int(n), tau=0.02)[2] < 0.05
-                          for x, y, n in zip(a, b, ns, strict=True))
+        fixed += any(
+            two_proportion_ztest(int(x), int(n), int(y), int(n))[1] < 0.05 for x, y, n in zip(a, b, ns, strict=True)
+        )
+        sequential += any(
+            sequential_interval(int(x), int(n), int(y), int(n), tau=0.02)[2] < 0.05
+            for x, y, n in zip(a, b, ns, strict=True)
+        )
     assert fixed / runs > 0.12
     assert sequential / runs <= 0.06
 
@@ -186,4 +202,5 @@ def test_bad_counts_name_the_arm():
 def test_chance_to_beat_control_matches_closed_form_everywhere(n_t, n_c, ft, fc):
     x_t, x_c = int(ft * n_t), int(fc * n_c)
     assert chance_to_beat_control(x_t, n_t, x_c, n_c) == pytest.approx(
-        _exact_beat_probability(x_t, n_t, x_c, n_c), abs=1e-6)
+        _exact_beat_probability(x_t, n_t, x_c, n_c), abs=1e-6
+    )

@@ -59,11 +59,17 @@ SENDS = [
     ("B:8", "B", 8, "planned", None, None, None, None, None, None, None, "template"),
 ]
 INBOUND = [  # phone n, time
-    (1, T0 + 2 * MIN), (1, T0 + 5 * MIN), (9, T0 + 60 * MIN), (5, T0 + 25 * 3600), (1, T1 + 40 * MIN),
+    (1, T0 + 2 * MIN),
+    (1, T0 + 5 * MIN),
+    (9, T0 + 60 * MIN),
+    (5, T0 + 25 * 3600),
+    (1, T1 + 40 * MIN),
 ]
 CONVERSIONS = [  # order, customer n, time, amount
-    ("o1", 2, T0 + 2 * 86_400, 50.0), ("o2", 1, T1 + 3600, 30.0),
-    ("o3", 3, T0 + 3600, 99.0), ("o4", 6, T1 + 10 * 86_400, 20.0),
+    ("o1", 2, T0 + 2 * 86_400, 50.0),
+    ("o2", 1, T1 + 3600, 30.0),
+    ("o3", 3, T0 + 3600, 99.0),
+    ("o4", 6, T1 + 10 * 86_400, 20.0),
 ]
 REPLIES = [(1, T0 + 3 * MIN), (1, T0 + 10 * MIN), (5, T0 + 25 * 3600 + 30 * MIN)]
 
@@ -75,15 +81,31 @@ def data(tmp_path) -> LedgerData:
         db.execute(
             "INSERT INTO campaigns (campaign_id, name, category, status, created_at, segment_name)"
             " VALUES ('A', 'Spring', 'marketing', 'complete', ?, 'frequent_buyers'),"
-            " ('B', 'Blast', 'marketing', 'complete', ?, NULL)", (T0, T1),
+            " ('B', 'Blast', 'marketing', 'complete', ?, NULL)",
+            (T0, T1),
         )
         for key, cid, n, state, code, acc, sent, dlv, read, failed, billable, mtype in SENDS:
             db.execute(
                 "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, error_code,"
                 " accepted_at, sent_at, delivered_at, read_at, failed_at, billable, message_type,"
                 " pricing_category, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (cid, key, f"C{n}", phone(n), state, code, acc, sent, dlv, read, failed, billable, mtype,
-                 "marketing" if billable is not None else None, T1),
+                (
+                    cid,
+                    key,
+                    f"C{n}",
+                    phone(n),
+                    state,
+                    code,
+                    acc,
+                    sent,
+                    dlv,
+                    read,
+                    failed,
+                    billable,
+                    mtype,
+                    "marketing" if billable is not None else None,
+                    T1,
+                ),
             )
         for i, (n, at) in enumerate(INBOUND):
             db.execute(
@@ -100,7 +122,8 @@ def data(tmp_path) -> LedgerData:
         for n, at in REPLIES if has_replies else ():
             db.execute(
                 "INSERT INTO replies (phone, kind, message_type, payload_json, state, created_at, accepted_at)"
-                " VALUES (?, 'auto', 'text', '{}', 'accepted', ?, ?)", (phone(n), at - 1, at),
+                " VALUES (?, 'auto', 'text', '{}', 'accepted', ?, ?)",
+                (phone(n), at - 1, at),
             )
     loaded = load_ledger(store)
     store.close()
@@ -117,9 +140,21 @@ def rich(data):
     return frame.assign(cost=send_costs(frame, CARD, EUR_HALF_USD))
 
 
-CARD = RateCard("Test card", parse_rows(pd.DataFrame({
-    "market": ["DE"], "category": ["marketing"], "price": ["0.02"], "currency": ["USD"],
-    "effective_from": ["2026-01-01"], "source": ["test"]})))
+CARD = RateCard(
+    "Test card",
+    parse_rows(
+        pd.DataFrame(
+            {
+                "market": ["DE"],
+                "category": ["marketing"],
+                "price": ["0.02"],
+                "currency": ["USD"],
+                "effective_from": ["2026-01-01"],
+                "source": ["test"],
+            }
+        )
+    ),
+)
 """0.02 USD a German marketing template: 0.01 EUR at the test rates below."""
 EUR_HALF_USD = ExchangeRates("EUR", {"EUR": 1.0, "USD": 0.5, "CHF": 2.0})  # round numbers to check by hand
 
@@ -147,9 +182,23 @@ def test_funnel_counts_per_campaign(rich):
     table = by_campaign(funnel(rich))
     a, b = table["A"], table["B"]
     assert [a[s] for s in ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")] == [
-        4, 4, 3, 3, 2, 1, 1]
+        4,
+        4,
+        3,
+        3,
+        2,
+        1,
+        1,
+    ]
     assert [b[s] for s in ("attempted", "accepted", "sent", "delivered", "read", "replied", "converted")] == [
-        3, 3, 2, 2, 1, 1, 1]
+        3,
+        3,
+        2,
+        2,
+        1,
+        1,
+        1,
+    ]
     assert (a["failed"], a["excluded"], b["failed"], b["excluded"]) == (1, 1, 0, 0)
     assert (a["held"], b["held"]) == (0, 1)  # B's 131049: Meta held it back, not a failure
     assert a["read_rate"] == pytest.approx(2 / 3)
@@ -170,8 +219,13 @@ def test_replies_and_orders_go_to_the_right_message(rich):
 
 
 def test_windows_are_configurable(data):
-    wide = enrich(data.sends, data.inbound, data.conversions, reply_window=pd.Timedelta(hours=26),
-                  attribution_window=pd.Timedelta(days=11))
+    wide = enrich(
+        data.sends,
+        data.inbound,
+        data.conversions,
+        reply_window=pd.Timedelta(hours=26),
+        attribution_window=pd.Timedelta(days=11),
+    )
     table = by_campaign(funnel(wide))
     assert table["A"]["replied"] == 2
     assert table["B"]["revenue"] == 50.0
@@ -214,10 +268,12 @@ def test_read_rate_by_local_send_hour(rich):
     berlin = pd.Series({f"C{n}": "Europe/Berlin" for n in range(1, 10)})
     local = read_rate_by_hour(rich, berlin).set_index("hour")
     assert list(local.index) == [11] and local.loc[11, "read_rate"] == pytest.approx(3 / 5)
-    later = rich.assign(delivered_at=rich["delivered_at"] + pd.Timedelta(hours=3),
-                        read_at=rich["read_at"] + pd.Timedelta(hours=3))
+    later = rich.assign(
+        delivered_at=rich["delivered_at"] + pd.Timedelta(hours=3), read_at=rich["read_at"] + pd.Timedelta(hours=3)
+    )
     later.loc[later["campaign_id"] == "A", ["delivered_at", "read_at"]] = rich.loc[
-        rich["campaign_id"] == "A", ["delivered_at", "read_at"]].to_numpy()
+        rich["campaign_id"] == "A", ["delivered_at", "read_at"]
+    ].to_numpy()
     # A (2 of 3 read) in the 10 h peak, B (1 of 2 read) at 13 h: peak read rate 2/3 vs 3/5 overall
     assert peak_read_lift(later) == pytest.approx((2 / 3) / (3 / 5) - 1)
 
@@ -292,8 +348,9 @@ def test_service_levels(data):
 
 def test_ltv_monthly_reached_vs_rest():
     at = pd.to_datetime(["2026-01-10", "2026-02-10", "2026-02-11", "2026-01-12", "2026-02-20"], utc=True)
-    orders = pd.DataFrame({"customer_id": ["C1", "C1", "C2", "C3", "C6"], "at": at,
-                           "amount": [100.0, 50.0, 30.0, 20.0, 10.0]})
+    orders = pd.DataFrame(
+        {"customer_id": ["C1", "C1", "C2", "C3", "C6"], "at": at, "amount": [100.0, 50.0, 30.0, 20.0, 10.0]}
+    )
     table = ltv_monthly(orders, pd.Series(["C1", "C2", "C5", "C6"]), pd.Series([f"C{i}" for i in range(1, 10)]))
     wa = table[table["group"] == "whatsapp"].set_index("month")
     rest = table[table["group"] == "rest"].set_index("month")
@@ -303,7 +360,6 @@ def test_ltv_monthly_reached_vs_rest():
     assert wa.loc["2026-02", "ltv_change"] == pytest.approx(0.9)
     assert rest.loc["2026-01", "revenue_per_customer"] == pytest.approx(4.0)
     assert wa.loc["2026-01", "uplift"] == pytest.approx(25 / 4 - 1)
-
 
 
 def test_compute_metrics_bundle(data):
@@ -351,10 +407,12 @@ def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
     again = compute_metrics(load_ledger(store, snapshot=True), now)  # reads it
     for name in ("headline", "by_campaign", "failures", "segments", "roi"):
         for other in (first, again):
-            pd.testing.assert_frame_equal(getattr(direct, name), getattr(other, name), check_dtype=False,
-                                          check_categorical=False)
-    store.execute("UPDATE sends SET state = 'read', read_at = ?, updated_at = ? WHERE recipient_key = 'A:2'",
-                  (T0 + 500, T1 + 10))
+            pd.testing.assert_frame_equal(
+                getattr(direct, name), getattr(other, name), check_dtype=False, check_categorical=False
+            )
+    store.execute(
+        "UPDATE sends SET state = 'read', read_at = ?, updated_at = ? WHERE recipient_key = 'A:2'", (T0 + 500, T1 + 10)
+    )
     after = load_ledger(store, snapshot=True)
     assert int(after.sends["read_at"].notna().sum()) == 4  # the change is seen, not the stale snapshot
     only_b = load_ledger(store, since=pd.Timestamp(T1, unit="s", tz="UTC"), snapshot=True)
@@ -365,13 +423,14 @@ def test_snapshot_matches_sqlite_and_follows_changes(tmp_path, data):
 
 
 def test_heatmap_and_best_hours_with_interaction_history(rich):
-    history = pd.DataFrame({  # C1 (in both segments) was active on two Thursday evenings; C99 never messaged
-        "customer_id": ["C1", "C1", "C99"],
-        "at": pd.to_datetime(["2026-02-19 20:30", "2026-02-26 20:10", "2026-02-26 20:10"], utc=True),
-    })
+    history = pd.DataFrame(
+        {  # C1 (in both segments) was active on two Thursday evenings; C99 never messaged
+            "customer_id": ["C1", "C1", "C99"],
+            "at": pd.to_datetime(["2026-02-19 20:30", "2026-02-26 20:10", "2026-02-26 20:10"], utc=True),
+        }
+    )
     grid = activity_heatmap(rich, history=history)
     assert grid.values.sum() == 5 + 2 and grid.loc["Thu", 20] == 2  # once, not once per segment
     best = best_send_hours(rich, top=2, history=history).set_index(["segment", "rank"])
     assert best.loc[("unsegmented", 1), "hour"] == 10 and best.loc[("unsegmented", 2), "hour"] == 20
     assert best.loc[("unsegmented", 2), "events"] == 2
-

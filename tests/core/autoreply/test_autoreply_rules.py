@@ -27,14 +27,17 @@ def test_rabatt_variants_match(text):
     assert Rule("r", "Rabatt", match_type="contains", reply_text="x").matches(normalize_text(text))
 
 
-@pytest.mark.parametrize("match_type, pattern, yes, no", [
-    ("exact", "Rabatt", ["rabatt!", "RABATT"], ["rabatt bitte", "Rabattcode"]),
-    ("contains", "rabatt", ["ich will rabatt", "Rabatt?"], ["Rabattaktion", "kein rab att"]),
-    ("starts_with", "hallo", ["Hallo, Rabatt?", "hallo"], ["sag hallo", "halloween"]),
-    ("regex", r"\b(preis|kosten?)\b", ["Was kostet das? Kosten!", "der Preis"], ["preiswert"]),
-    ("exact", "stop, abmelden, unsubscribe", ["ABMELDEN.", "Unsubscribe"], ["stop it now"]),
-    ("contains", "größe", ["Welche GRÖSSE?", "welche grosse"], ["gross"]),
-])
+@pytest.mark.parametrize(
+    "match_type, pattern, yes, no",
+    [
+        ("exact", "Rabatt", ["rabatt!", "RABATT"], ["rabatt bitte", "Rabattcode"]),
+        ("contains", "rabatt", ["ich will rabatt", "Rabatt?"], ["Rabattaktion", "kein rab att"]),
+        ("starts_with", "hallo", ["Hallo, Rabatt?", "hallo"], ["sag hallo", "halloween"]),
+        ("regex", r"\b(preis|kosten?)\b", ["Was kostet das? Kosten!", "der Preis"], ["preiswert"]),
+        ("exact", "stop, abmelden, unsubscribe", ["ABMELDEN.", "Unsubscribe"], ["stop it now"]),
+        ("contains", "größe", ["Welche GRÖSSE?", "welche grosse"], ["gross"]),
+    ],
+)
 def test_match_types(match_type, pattern, yes, no):
     rule = Rule("r", pattern, match_type=match_type, reply_text="x")
     assert all(rule.matches(normalize_text(t)) for t in yes), yes
@@ -65,16 +68,19 @@ def test_priority_languages_and_disabled():
     assert first_match(rules, "Hallo") is None
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"match_type": "fuzzy"}, "match_type"),
-    ({"action": "explode"}, "action"),
-    ({"match_type": "regex", "pattern": "(unclosed"}, "regular expression"),
-    ({"pattern": " , "}, "pattern is empty"),
-    ({"reply_text": ""}, "needs a reply_text"),
-    ({"reply_text": "x" * 5000}, "limit is 4096"),
-    ({"action": "template"}, "template_name"),
-    ({"action": "tag"}, "needs a tag"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"match_type": "fuzzy"}, "match_type"),
+        ({"action": "explode"}, "action"),
+        ({"match_type": "regex", "pattern": "(unclosed"}, "regular expression"),
+        ({"pattern": " , "}, "pattern is empty"),
+        ({"reply_text": ""}, "needs a reply_text"),
+        ({"reply_text": "x" * 5000}, "limit is 4096"),
+        ({"action": "template"}, "template_name"),
+        ({"action": "tag"}, "needs a tag"),
+    ],
+)
 def test_invalid_rules_name_the_field(kwargs, words):
     base = {"rule_id": "bad", "pattern": "x", "reply_text": "hi"}
     with pytest.raises(AutoReplyRuleError, match=words) as err:
@@ -87,8 +93,18 @@ def test_seeded_rules_and_storage(store):
     assert {"rabatt", "opt_out", "opt_in", "human", "faq_lieferzeit"} <= set(ids)
     decision = try_message(store, "RABATT!")
     assert decision.rule.rule_id == "rabatt" and "WILLKOMMEN10" in decision.reply_preview
-    save_rule(store, Rule("vip", "rabatt", match_type="exact", reply_text="VIP-Code: GOLD20", priority=5,
-                          languages=("de",), tag="asked_discount"))
+    save_rule(
+        store,
+        Rule(
+            "vip",
+            "rabatt",
+            match_type="exact",
+            reply_text="VIP-Code: GOLD20",
+            priority=5,
+            languages=("de",),
+            tag="asked_discount",
+        ),
+    )
     assert try_message(store, "Rabatt", language="de").reply_preview == "VIP-Code: GOLD20"
     assert try_message(store, "Rabatt", language="fr").rule.rule_id == "rabatt"
     stored = {r.rule_id: r for r in load_rules(store)}["vip"]
@@ -98,8 +114,20 @@ def test_seeded_rules_and_storage(store):
 
 def test_decide_actions():
     phone = "+4915112345678"
-    tpl = decide([Rule("t", "katalog", action="template", template_name="catalog_link", template_language="de",
-                       template_params=("Anna",))], "Katalog bitte", phone)
+    tpl = decide(
+        [
+            Rule(
+                "t",
+                "katalog",
+                action="template",
+                template_name="catalog_link",
+                template_language="de",
+                template_params=("Anna",),
+            )
+        ],
+        "Katalog bitte",
+        phone,
+    )
     assert tpl.payload["type"] == "template" and tpl.payload["to"] == phone
     assert tpl.payload["template"]["components"][0]["parameters"] == [{"type": "text", "text": "Anna"}]
     assert "catalog_link" in tpl.describe()
@@ -115,8 +143,10 @@ def test_decide_actions():
 def test_quick_reply_payload_stop_triggers_the_opt_out_rule_before_its_label():
     """Regression (issue 14): the label "Stop promotions" was read first, so the exact STOP rule
     never fired for a quick reply whose payload is ``STOP``."""
-    rules = [Rule("s", "stop", action="opt_out", match_type="exact", reply_text="Abgemeldet"),
-             Rule("p", "promotions", match_type="contains", reply_text="Unsere Angebote")]
+    rules = [
+        Rule("s", "stop", action="opt_out", match_type="exact", reply_text="Abgemeldet"),
+        Rule("p", "promotions", match_type="contains", reply_text="Unsere Angebote"),
+    ]
     phone = "+4915112345678"
     out = decide_message(rules, ("STOP", "Stop promotions"), phone)
     assert out.rule.rule_id == "s" and out.consent is False

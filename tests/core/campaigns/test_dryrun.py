@@ -21,6 +21,8 @@ from wamkt_nb.sandbox.templates import default_templates
 from wamkt_nb.store import open_store
 
 NOW = pd.Timestamp("2026-11-25 17:00", tz="UTC")
+
+
 @pytest.fixture(scope="module")
 def features():
     data = generate(1_500, seed=7, now=NOW.normalize())
@@ -42,8 +44,11 @@ def test_plan_has_the_contract_columns_and_one_row_per_recipient(features):
     assert (plan["planned_at"] >= NOW).all()
     counts = report.counts()
     assert counts["recipients"].sum() == len(plan)
-    inactive = (features["interaction_recency"].astype(str).eq("inactive_90d") & features["opted_in"]
-                & ~features["phone"].str.startswith("+1"))
+    inactive = (
+        features["interaction_recency"].astype(str).eq("inactive_90d")
+        & features["opted_in"]
+        & ~features["phone"].str.startswith("+1")
+    )
     assert counts.loc[counts["reason"] == "inactive_90d", "recipients"].item() == inactive.sum()
     assert counts.loc[counts["reason"] != "", "meaning"].str.len().gt(0).all()
 
@@ -78,8 +83,7 @@ def test_tier_limit_moves_the_rest_to_later_days():
     assert (plan["outcome"] == "send").sum() == 4
     later = plan[plan["outcome"] == "later"]
     assert set(later["reason"]) == {"tier_limit"} and len(later) == 2
-    assert (later["planned_at"] - plan.loc[plan["outcome"] == "send", "planned_at"].max()
-            == pd.Timedelta(days=1)).all()
+    assert (later["planned_at"] - plan.loc[plan["outcome"] == "send", "planned_at"].max() == pd.Timedelta(days=1)).all()
 
 
 def test_quiet_hours_defer_an_immediate_send():
@@ -92,11 +96,19 @@ def test_quiet_hours_defer_an_immediate_send():
 
 def test_cost_is_what_each_message_will_cost_if_delivered(tmp_path):
     card_file = tmp_path / "card.csv"
-    card_file.write_text("market,category,price,currency,effective_from,source\n"
-                         "DE,marketing,0.02,USD,2026-01-01,test\n", encoding="utf-8")
+    card_file.write_text(
+        "market,category,price,currency,effective_from,source\nDE,marketing,0.02,USD,2026-01-01,test\n",
+        encoding="utf-8",
+    )
     usd = ExchangeRates("USD", {"USD": 1.0, "EUR": 1.16})
-    report = dry_run(small(), SPEC, now=NOW, card=RateCard.load(card_file, name="Test card"), rates=usd,
-                     policy=Policy(daily_limit=None))
+    report = dry_run(
+        small(),
+        SPEC,
+        now=NOW,
+        card=RateCard.load(card_file, name="Test card"),
+        rates=usd,
+        policy=Policy(daily_limit=None),
+    )
     assert report.total_cost == pytest.approx(6 * 0.02)
     summary = report.summary()
     assert summary["cost"] == pytest.approx(0.12) and summary["currency"] == "USD"
@@ -136,9 +148,13 @@ def test_free_form_text_outside_the_window_is_excluded_and_inside_is_free(tmp_pa
         store.execute("INSERT INTO service_windows VALUES ('+4915100000001', ?)", (NOW.timestamp() - 600,))
         plan = dry_run(small(3), spec, now=NOW, store=store).plan
     assert plan["reason"].tolist() == ["outside_service_window", "", "outside_service_window"]
-    assert plan.loc[1, "payload"] == {"messaging_product": "whatsapp", "recipient_type": "individual",
-                                      "to": "+4915100000001", "type": "text",
-                                      "text": {"preview_url": False, "body": "Name1, danke für deine Nachricht!"}}
+    assert plan.loc[1, "payload"] == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "+4915100000001",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Name1, danke für deine Nachricht!"},
+    }
     assert plan["cost"].sum() == 0
 
 
@@ -165,9 +181,11 @@ def test_ab_arms_render_their_own_variant_and_holdout_gets_nothing():
     a = MessageSpec(text="{{first_name}}, dein Code wartet!")
     aud = small(4, arm=["a", "b", "holdout", "a"])
     with open_store(":memory:") as store:
-        store.execute("INSERT INTO service_windows SELECT phone, ? FROM (SELECT '+4915100000000' AS phone "
-                      "UNION SELECT '+4915100000001' UNION SELECT '+4915100000002' UNION SELECT '+4915100000003')",
-                      (NOW.timestamp() - 60,))
+        store.execute(
+            "INSERT INTO service_windows SELECT phone, ? FROM (SELECT '+4915100000000' AS phone "
+            "UNION SELECT '+4915100000001' UNION SELECT '+4915100000002' UNION SELECT '+4915100000003')",
+            (NOW.timestamp() - 60,),
+        )
         plan = dry_run(aud, {"a": a, "b": b}, now=NOW, store=store).plan
     assert plan["body"].tolist()[:2] == ["Hallo, dein Code wartet!", "Name1, Code: JA antworten!"]
     assert plan["outcome"].tolist() == ["send", "send", "excluded", "send"]
@@ -194,25 +212,40 @@ def test_too_long_messages_are_excluded():
 
 
 def test_positional_template_payload_keeps_parameter_order():
-    t = template_from_text("order_shipped", "de", "UTILITY", "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
-                           examples={"1": "Anna", "2": "#1"}, header="Bestellung {{1}}")
+    t = template_from_text(
+        "order_shipped",
+        "de",
+        "UTILITY",
+        "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
+        examples={"1": "Anna", "2": "#1"},
+        header="Bestellung {{1}}",
+    )
     spec = MessageSpec(category="utility", template=t, params={"1": Param("first_name"), "2": Param("customer_id")})
     plan = dry_run(small(2), spec, now=NOW).plan
     template = plan.loc[1, "payload"]["template"]
     assert template["components"] == [
         {"type": "header", "parameters": [{"type": "text", "text": "Name1"}]},
-        {"type": "body", "parameters": [{"type": "text", "text": "Name1"}, {"type": "text", "text": "c1"}]}]
+        {"type": "body", "parameters": [{"type": "text", "text": "Name1"}, {"type": "text", "text": "c1"}]},
+    ]
     assert plan.loc[1, "body"] == "Bestellung Name1\nHallo Name1, deine Bestellung c1 ist unterwegs."
 
 
 def test_template_variable_without_value_or_fallback_is_excluded():
-    t = template_from_text("order_shipped", "de", "UTILITY", "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
-                           examples={"1": "Anna", "2": "#1"})
+    t = template_from_text(
+        "order_shipped",
+        "de",
+        "UTILITY",
+        "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
+        examples={"1": "Anna", "2": "#1"},
+    )
     spec = MessageSpec(category="utility", template=t, params={"1": Param("first_name"), "2": Param("order")})
     plan = dry_run(small(3, order=["#1", None, " "]), spec, now=NOW).plan
     assert plan["reason"].tolist() == ["", "missing_parameter", "missing_parameter"]
-    spec = MessageSpec(category="utility", template=t,
-                       params={"1": Param("first_name"), "2": Param("order", fallback="deine Bestellung")})
+    spec = MessageSpec(
+        category="utility",
+        template=t,
+        params={"1": Param("first_name"), "2": Param("order", fallback="deine Bestellung")},
+    )
     assert (dry_run(small(3, order=["#1", None, " "]), spec, now=NOW).plan["reason"] == "").all()
 
 
@@ -224,8 +257,10 @@ def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_i
     plan = dry_run(aud, spec, now=NOW, policy=Policy(include_inactive=True)).plan
     row = plan[plan["outcome"] != "excluded"].iloc[0]
     components = row["payload"]["template"]["components"]
-    assert components[0] == {"type": "header", "parameters": [
-        {"type": "image", "image": {"link": "https://example.com/willkommen.jpg"}}]}
+    assert components[0] == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"link": "https://example.com/willkommen.jpg"}}],
+    }
     assert components[-1]["sub_type"] == "url" and components[-1]["parameters"][0]["text"] == "welcome"
     with Sandbox(customers=data) as box, CloudClient(box.settings()) as api:
         result = api.send_message(box.phone_number_id, row["payload"])
@@ -233,9 +268,17 @@ def test_media_header_and_url_button_reach_the_payload_and_the_sandbox_accepts_i
 
 
 def test_messy_input_gets_reasons_instead_of_errors():
-    aud = pd.DataFrame({"customer_id": [1, 2, 3], "phone": ["+4915112345678", None, 4915112345679],
-                        "first_name": ["anna", None, "Y"], "language": [None, "EN", "fr"],
-                        "opted_in": [True, None, 1], "timezone": [np.nan, "Mars/Base", None]}, dtype=object)
+    aud = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "phone": ["+4915112345678", None, 4915112345679],
+            "first_name": ["anna", None, "Y"],
+            "language": [None, "EN", "fr"],
+            "opted_in": [True, None, 1],
+            "timezone": [np.nan, "Mars/Base", None],
+        },
+        dtype=object,
+    )
     spec = MessageSpec(category="utility", text={"de": "Hallo {{first_name}}, ok!", "en": "Hi {{first_name}}, ok!"})
     plan = dry_run(aud, spec, now=NOW).plan
     assert plan["customer_id"].tolist() == ["1", "2", "3"]
@@ -250,15 +293,24 @@ def test_bsuid_only_customers_are_planned_by_bsuid_priced_and_timed_by_its_count
     webhook linked the BSUID to a phone, the plan addresses the phone."""
     from wamkt_nb.identities import resolve_identity
 
-    audience = small(4).drop(columns="timezone").assign(
-        phone=["+491510000000", None, None, None],
-        bsuid=[None, "DE.13491208655302741918", "US.24817305912873645029", "NL.5550001112223334445"])
+    audience = (
+        small(4)
+        .drop(columns="timezone")
+        .assign(
+            phone=["+491510000000", None, None, None],
+            bsuid=[None, "DE.13491208655302741918", "US.24817305912873645029", "NL.5550001112223334445"],
+        )
+    )
     with open_store(tmp_path / "s.db") as store:
         with store.transaction() as conn:
             resolve_identity(conn, phone="+31612345678", bsuid="NL.5550001112223334445", at=1)
         plan = dry_run(audience, SPEC, now=NOW, store=store, policy=Policy(daily_limit=None)).plan
-    assert plan["phone"].tolist() == ["+491510000000", "DE.13491208655302741918", "US.24817305912873645029",
-                                      "+31612345678"]
+    assert plan["phone"].tolist() == [
+        "+491510000000",
+        "DE.13491208655302741918",
+        "US.24817305912873645029",
+        "+31612345678",
+    ]
     assert plan["reason"].astype(str).tolist()[2] == "us_marketing"
     assert plan.loc[1, "outcome"] == "send" and plan.loc[1, "payload"]["recipient"] == "DE.13491208655302741918"
     assert "to" not in plan.loc[1, "payload"] and plan.loc[3, "payload"]["to"] == "+31612345678"

@@ -31,9 +31,14 @@ def another_business_markets(ws, phones):
 
 
 def rows(ws, name):
-    return {r["customer_id"]: dict(r) for r in ws.store.query(
-        "SELECT customer_id, recipient_key, phone, state, error_code, failed_at, wamid, retried_wamid, retry_after,"
-        " reason, attempts FROM sends WHERE campaign_id = ?", (name,))}
+    return {
+        r["customer_id"]: dict(r)
+        for r in ws.store.query(
+            "SELECT customer_id, recipient_key, phone, state, error_code, failed_at, wamid, retried_wamid, retry_after,"
+            " reason, attempts FROM sends WHERE campaign_id = ?",
+            (name,),
+        )
+    }
 
 
 def held(ws, name):
@@ -78,8 +83,15 @@ def test_held_messages_of_an_opted_in_campaign_are_retried_once_after_24h_throug
         assert rows(ws, "opted")[retried]["state"] == "accepted"
         # a late duplicate 'failed' webhook of the held attempt: recorded, but it does not fail the retry
         receiver = WebhookReceiver(ws.store, APP_SECRET, VERIFY_TOKEN, clock=ws.clock)
-        body, headers = signed(status(first[retried]["wamid"], "failed", ts=ws.clock.now(),
-                                      callback=first[retried]["recipient_key"], errors=HOLD))
+        body, headers = signed(
+            status(
+                first[retried]["wamid"],
+                "failed",
+                ts=ws.clock.now(),
+                callback=first[retried]["recipient_key"],
+                errors=HOLD,
+            )
+        )
         assert receiver.receive(body, headers["X-Hub-Signature-256"]).status == 200
         assert ledger.reconcile_sends(ws.store) == 0  # re-applying every recorded event moves nothing
         assert rows(ws, "opted")[retried]["state"] == "accepted"
@@ -113,4 +125,5 @@ def test_held_messages_of_a_campaign_that_did_not_opt_in_are_never_retried(tmp_p
         ws.send_due(pace=200.0)
         assert held(ws, "plain") == held_ids
         assert {c: (r["attempts"], r["retry_after"]) for c, r in rows(ws, "plain").items()} == {
-            c: (r["attempts"], None) for c, r in first.items()}
+            c: (r["attempts"], None) for c, r in first.items()
+        }

@@ -37,10 +37,25 @@ def sandbox():
 
 
 def promo(phone, first="Anna"):
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone, "type": "template",
-            "template": {"name": "rabatt_aktion", "language": {"code": "de"}, "components": [
-                {"type": "body", "parameters": [{"type": "text", "parameter_name": "first_name", "text": first},
-                                                {"type": "text", "parameter_name": "discount", "text": "10 %"}]}]}}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": phone,
+        "type": "template",
+        "template": {
+            "name": "rabatt_aktion",
+            "language": {"code": "de"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "parameter_name": "first_name", "text": first},
+                        {"type": "text", "parameter_name": "discount", "text": "10 %"},
+                    ],
+                }
+            ],
+        },
+    }
 
 
 def marketing_plan(customers):
@@ -51,8 +66,9 @@ def marketing_plan(customers):
 
 async def send(store, sandbox, cid):
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,),
-                                                                pace=50, pair_interval=0.1))
+        runner = CampaignRunner(
+            store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.1)
+        )
         return runner, await runner.run()
 
 
@@ -75,6 +91,7 @@ async def test_a_campaign_goes_through_marketing_messages_end_to_end(sandbox, re
     def settled():
         pending = store.query("SELECT count(*) FROM sends WHERE pricing_category IS NULL")[0][0]
         return pending == 0
+
     await wait_until_async(settled, timeout=30)
     joined = store.dialect.joined("DISTINCT pricing_category")
     categories = dict(store.query(f"SELECT api, {joined} FROM sends GROUP BY api"))
@@ -88,11 +105,22 @@ async def test_a_campaign_goes_through_marketing_messages_end_to_end(sandbox, re
 
 
 def test_a_utility_template_is_refused_with_metas_131055(sandbox):
-    order = {"messaging_product": "whatsapp", "to": GERMAN["phone"].iloc[0], "type": "template",
-             "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
-                 {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}]}}
-    with httpx.Client(base_url=f"{sandbox.base_url}/{CURRENT_VERSION}/{sandbox.phone_number_id}",
-                      headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"}) as http:
+    order = {
+        "messaging_product": "whatsapp",
+        "to": GERMAN["phone"].iloc[0],
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "de"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}
+            ],
+        },
+    }
+    with httpx.Client(
+        base_url=f"{sandbox.base_url}/{CURRENT_VERSION}/{sandbox.phone_number_id}",
+        headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"},
+    ) as http:
         answer = http.post("/marketing_messages", json=order)
         assert answer.status_code == 400
         error = answer.json()["error"]
@@ -103,16 +131,22 @@ def test_a_utility_template_is_refused_with_metas_131055(sandbox):
         assert error["code"] == 100 and error["error_data"]["details"] == "Message must be a template message."
         bad = http.post("/marketing_messages", json={**promo(GERMAN["phone"].iloc[0]), "product_policy": "SOMETIMES"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
-        ok = http.post("/marketing_messages", json={**promo(GERMAN["phone"].iloc[1]), "product_policy": "STRICT",
-                                                    "message_activity_sharing": False})
+        ok = http.post(
+            "/marketing_messages",
+            json={**promo(GERMAN["phone"].iloc[1]), "product_policy": "STRICT", "message_activity_sharing": False},
+        )
         assert ok.status_code == 200 and set(ok.json()) == {"messaging_product", "contacts", "messages"}
         assert http.post("/messages", json=order).status_code == 200  # the same template is fine on /messages
     with CloudClient(sandbox.settings()) as client:
         with pytest.raises(CloudAPIError) as caught:
             client.send_marketing_message(sandbox.phone_number_id, order)
         assert caught.value.code == 131055
-        result = client.send_marketing_message(sandbox.phone_number_id, promo(GERMAN["phone"].iloc[2]),
-                                               product_policy="CLOUD_API_FALLBACK", message_activity_sharing=True)
+        result = client.send_marketing_message(
+            sandbox.phone_number_id,
+            promo(GERMAN["phone"].iloc[2]),
+            product_policy="CLOUD_API_FALLBACK",
+            message_activity_sharing=True,
+        )
         assert result.wamid.startswith("wamid.")
         with pytest.raises(ValueError, match="product_policy"):
             client.send_marketing_message(sandbox.phone_number_id, promo(GERMAN["phone"].iloc[3]), product_policy="x")
@@ -128,10 +162,16 @@ def test_only_marketing_campaigns_may_choose_the_marketing_messages_api(store):
 
 
 def test_template_ttl_is_accepted_and_validated(sandbox):
-    with httpx.Client(base_url=f"{sandbox.base_url}/{CURRENT_VERSION}/{sandbox.waba_id}",
-                      headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"}) as http:
-        body = {"name": "flash_sale", "language": "de", "category": "MARKETING",
-                "components": [{"type": "BODY", "text": "Nur heute: 20 % auf alles."}]}
+    with httpx.Client(
+        base_url=f"{sandbox.base_url}/{CURRENT_VERSION}/{sandbox.waba_id}",
+        headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"},
+    ) as http:
+        body = {
+            "name": "flash_sale",
+            "language": "de",
+            "category": "MARKETING",
+            "components": [{"type": "BODY", "text": "Nur heute: 20 % auf alles."}],
+        }
         short = http.post("/message_templates", json={**body, "message_send_ttl_seconds": 3_600})
         assert short.status_code == 400 and "43200 to 2592000" in short.json()["error"]["message"]
         made = http.post("/message_templates", json={**body, "message_send_ttl_seconds": 86_400})
@@ -139,8 +179,10 @@ def test_template_ttl_is_accepted_and_validated(sandbox):
         utility = {**body, "name": "paket_da", "category": "UTILITY", "message_send_ttl_seconds": 50_000}
         assert http.post("/message_templates", json=utility).status_code == 400
         template_id = made.json()["id"]
-    with httpx.Client(base_url=f"{sandbox.base_url}/{CURRENT_VERSION}",
-                      headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"}) as http:
+    with httpx.Client(
+        base_url=f"{sandbox.base_url}/{CURRENT_VERSION}",
+        headers={"Authorization": f"Bearer {sandbox.access_token.reveal()}"},
+    ) as http:
         fields = http.get(f"/{template_id}", params={"fields": "name,message_send_ttl_seconds"}).json()
     assert fields["message_send_ttl_seconds"] == 86_400
 
@@ -154,18 +196,48 @@ def test_wamkt_send_api_option(tmp_path, monkeypatch, capsys):
     people = people[~people["phone"].str.startswith("+1")].head(10)
     (tmp_path / "promo.json").write_text(marketing_plan(people).to_json(orient="records", date_format="iso"))
     db = tmp_path / "w.db"
-    code = main(["send", "promo", "--sandbox", "--plan", str(tmp_path / "promo.json"), "--db", str(db),
-                 "--pace", "40", "--api", "marketing_messages"])
+    code = main(
+        [
+            "send",
+            "promo",
+            "--sandbox",
+            "--plan",
+            str(tmp_path / "promo.json"),
+            "--db",
+            str(db),
+            "--pace",
+            "40",
+            "--api",
+            "marketing_messages",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "through /marketing_messages" in out and "[complete] 10/10 final" in out
     with open_store(db) as store:
         assert store.query("SELECT DISTINCT api FROM sends")[0][0] == "marketing_messages"
         assert campaign_api(ledger.campaign_info(store, "promo")) == "marketing_messages"
-    (tmp_path / "order.json").write_text(make_plan(people.head(2), template="order_shipped", planned_at=time.time())
-                                         .to_json(orient="records", date_format="iso"))
-    assert main(["send", "order", "--sandbox", "--plan", str(tmp_path / "order.json"), "--db", str(db),
-                 "--api", "marketing_messages"]) == 2
+    (tmp_path / "order.json").write_text(
+        make_plan(people.head(2), template="order_shipped", planned_at=time.time()).to_json(
+            orient="records", date_format="iso"
+        )
+    )
+    assert (
+        main(
+            [
+                "send",
+                "order",
+                "--sandbox",
+                "--plan",
+                str(tmp_path / "order.json"),
+                "--db",
+                str(db),
+                "--api",
+                "marketing_messages",
+            ]
+        )
+        == 2
+    )
     assert "marketing templates only" in capsys.readouterr().err
 
 

@@ -29,25 +29,45 @@ def data():
 
 
 def make(data, **config):
-    cfg = SandboxConfig(not_on_whatsapp_rate=0, marketing_stopped_rate=0, pair_interval=0,
-                        throughput_per_second=10_000, portfolio_phone_number_ids=(SECOND,), **config)
+    cfg = SandboxConfig(
+        not_on_whatsapp_rate=0,
+        marketing_stopped_rate=0,
+        pair_interval=0,
+        throughput_per_second=10_000,
+        portfolio_phone_number_ids=(SECOND,),
+        **config,
+    )
     return Sandbox(customers=data, clock=ManualClock(START), config=cfg)
 
 
 def utility(to):
-    return {"messaging_product": "whatsapp", "to": to, "type": "template",
-            "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
-                {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}]}}
+    return {
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "de"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}
+            ],
+        },
+    }
 
 
 def closed_users(sb):
-    return [c.phone for c in sb.engine.customers.values()
-            if not c.window_open(START, 24) and c.on_whatsapp and not c.blocked]
+    return [
+        c.phone
+        for c in sb.engine.customers.values()
+        if not c.window_open(START, 24) and c.on_whatsapp and not c.blocked
+    ]
 
 
 def send_from(sb, phone_number_id, phones):
-    with httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}/{phone_number_id}",
-                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as http:
+    with httpx.Client(
+        base_url=f"{sb.base_url}/{CURRENT_VERSION}/{phone_number_id}",
+        headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+    ) as http:
         return [http.post("/messages", json=utility(p)).json()["messages"][0]["id"] for p in phones]
 
 
@@ -65,8 +85,13 @@ def test_numbers_of_a_portfolio_share_one_limit(data):
             limits = {client.get_phone_number(pid).messaging_limit for pid in (sb.phone_number_id, SECOND)}
         assert limits == {"TIER_250"}
         assert sb.wait_idle()
-        meta = {c["value"]["metadata"]["phone_number_id"] for b in sb.emitted() for e in b["payload"]["entry"]
-                for c in e["changes"] if c["value"].get("statuses")}
+        meta = {
+            c["value"]["metadata"]["phone_number_id"]
+            for b in sb.emitted()
+            for e in b["payload"]["entry"]
+            for c in e["changes"]
+            if c["value"].get("statuses")
+        }
         assert meta == {sb.phone_number_id, SECOND}  # status webhooks name the number that sent
 
 
@@ -133,16 +158,35 @@ def test_standalone_sandbox_serves_a_portfolio_of_numbers():
 
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "20",
-                             "--tier", "TIER_250", "--portfolio-number", SECOND],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "sandbox",
+            "--port",
+            str(port),
+            "--customers",
+            "20",
+            "--tier",
+            "TIER_250",
+            "--portfolio-number",
+            SECOND,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         headers = {"Authorization": "Bearer cli-token"}
         for number in ("106540352242922", SECOND):
-            answer = httpx.get(f"http://127.0.0.1:{port}/{CURRENT_VERSION}/{number}", headers=headers,
-                               params={"fields": "whatsapp_business_manager_messaging_limit"}).json()
+            answer = httpx.get(
+                f"http://127.0.0.1:{port}/{CURRENT_VERSION}/{number}",
+                headers=headers,
+                params={"fields": "whatsapp_business_manager_messaging_limit"},
+            ).json()
             assert answer == {"id": number, "whatsapp_business_manager_messaging_limit": "TIER_250"}
     finally:
         proc.terminate()

@@ -42,16 +42,28 @@ def env(tmp_path, monkeypatch):
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "wamkt-test.invalid"])  # refused; DNS failure (RFC 2606)
 def test_no_connection_is_a_transport_error_not_an_unknown_outcome(host):
     async def go():
-        async with AsyncCloudClient(base_url=f"http://{host.format(port=free_port())}", access_token="t",
-                                    api_version=CURRENT_VERSION) as client:
+        async with AsyncCloudClient(
+            base_url=f"http://{host.format(port=free_port())}", access_token="t", api_version=CURRENT_VERSION
+        ) as client:
             await client.send_message("1", text_message("+4915112345678", "Hallo"))
+
     with pytest.raises(TransportError) as caught:
         asyncio.run(go())
     assert not isinstance(caught.value, OutcomeUnknownError) and not caught.value.outcome_unknown
 
 
-@pytest.mark.parametrize("url", [BAD_URL, "http://user:pw@[::1", "ftp://user:pw@host", "user:pw@host:80",
-                                 "http://user:pw@host:99999", "http://", "http://user:pw@exa mple.com"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        BAD_URL,
+        "http://user:pw@[::1",
+        "ftp://user:pw@host",
+        "user:pw@host:80",
+        "http://user:pw@host:99999",
+        "http://",
+        "http://user:pw@exa mple.com",
+    ],
+)
 def test_invalid_base_url_is_refused_up_front_without_its_credentials(url):
     with pytest.raises(InvalidURLError) as caught:
         check_base_url(url)
@@ -77,8 +89,22 @@ def test_send_live_with_an_invalid_base_url_exits_2_with_one_line(env, capsys, m
 
 def test_send_to_a_closed_port_retries_then_pauses_without_unknown_outcomes(env, capsys):
     port = free_port()  # bound and closed again: every connection is refused
-    code = main(["send", "c1", "--sandbox", "--db", str(env), "--base-url", f"http://127.0.0.1:{port}",
-                 "--max-attempts", "2", "--pace", "40", "--quiet"])
+    code = main(
+        [
+            "send",
+            "c1",
+            "--sandbox",
+            "--db",
+            str(env),
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--max-attempts",
+            "2",
+            "--pace",
+            "40",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 3, out
     assert "paused: cannot reach the API" in out
@@ -92,8 +118,22 @@ def test_send_to_a_closed_port_retries_then_pauses_without_unknown_outcomes(env,
 
 def test_send_to_a_closed_port_reports_not_sent_never_an_unknown_outcome_in_the_error_table(env, capsys):
     port = free_port()
-    code = main(["send", "c1", "--sandbox", "--db", str(env), "--base-url", f"http://127.0.0.1:{port}",
-                 "--max-attempts", "2", "--pace", "40", "--quiet"])
+    code = main(
+        [
+            "send",
+            "c1",
+            "--sandbox",
+            "--db",
+            str(env),
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--max-attempts",
+            "2",
+            "--pace",
+            "40",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 3, out
     assert "outcome unknown" not in out and "could not connect: not sent" in out.lower()
@@ -106,7 +146,12 @@ def test_uncoded_errors_of_both_kinds_are_counted_apart(env):
     with open_store(env) as store:
         rows = [r[0] for r in store.query("SELECT send_id FROM sends WHERE campaign_id = 'c1'")]
         with store.transaction() as conn:
-            conn.executemany("INSERT INTO attempts (send_id, attempt_no, started_at, outcome, http_status)"
-                             " VALUES (?, 1, 1, ?, NULL)", [(rows[0], "error"), (rows[1], "timeout"), (rows[2], "lost")])
+            conn.executemany(
+                "INSERT INTO attempts (send_id, attempt_no, started_at, outcome, http_status)"
+                " VALUES (?, 1, 1, ?, NULL)",
+                [(rows[0], "error"), (rows[1], "timeout"), (rows[2], "lost")],
+            )
         frame = ledger.error_breakdown(store, "c1")
-    assert frame["meaning"].tolist() == ["2 timeout or dropped response: outcome unknown; 1 could not connect: not sent"]
+    assert frame["meaning"].tolist() == [
+        "2 timeout or dropped response: outcome unknown; 1 could not connect: not sent"
+    ]

@@ -40,23 +40,33 @@ OPTIONS = SendOptions(phone_number_ids=("pn-1",), max_attempts=3, max_throttled=
 
 def meta(code: int, message: str = "", http_status: int = 400) -> CloudAPIError:
     """The error the client raises for Meta's answer with ``code``."""
-    return error_from_payload({"error": {"code": code, "message": message or f"Meta says {code}",
-                                         "fbtrace_id": "Atrace"}}, http_status)
+    return error_from_payload(
+        {"error": {"code": code, "message": message or f"Meta says {code}", "fbtrace_id": "Atrace"}}, http_status
+    )
 
 
-def run(exc: CloudAPIError, *, attempt: int = 1, throttled: int = 0, template: tuple[str, str] | None = TEMPLATE,
-        options: SendOptions = OPTIONS, jitter: float = 1.0):
+def run(
+    exc: CloudAPIError,
+    *,
+    attempt: int = 1,
+    throttled: int = 0,
+    template: tuple[str, str] | None = TEMPLATE,
+    options: SendOptions = OPTIONS,
+    jitter: float = 1.0,
+):
     """``decide`` with full jitter (1.0), so a retry waits exactly what the error class suggests."""
-    return decide(exc, attempt=attempt, throttled=throttled, template=template, options=options, now=NOW,
-                  jitter=jitter)
+    return decide(exc, attempt=attempt, throttled=throttled, template=template, options=options, now=NOW, jitter=jitter)
 
 
 # code, expected decision, why --------------------------------------------------------------------
 RETRIED = [
     (4, Retry(NOW + 1.0), "app call rate limit: back off 1 s, then 2, 4, ... up to 60 s"),
     (80007, Retry(NOW + 1.0), "WABA rate limit: back off like any rate limit"),
-    (131056, Retry(NOW + 4.0, hold_recipient=True),
-     "pair rate: wait 4^attempt s and send nothing else to this recipient meanwhile"),
+    (
+        131056,
+        Retry(NOW + 4.0, hold_recipient=True),
+        "pair rate: wait 4^attempt s and send nothing else to this recipient meanwhile",
+    ),
     (131000, Retry(NOW + 0.5), "Meta's 'something went wrong': retry a few times from 0.5 s"),
     (131016, Retry(NOW + 0.5), "service temporarily unavailable: retry"),
     (131057, Retry(NOW + 0.5), "account in maintenance or throughput upgrade: retry"),
@@ -154,8 +164,9 @@ def test_no_connection_is_retried_then_pauses_the_run_failing_nobody():
     exc = TransportError("connection refused")
     assert run(exc, attempt=2) == Retry(NOW + 1.0)
     decision = run(exc, attempt=3)
-    assert decision == Pause(PauseReason.UNREACHABLE,
-                             "paused: cannot reach the API (connection refused); resume when it is back")
+    assert decision == Pause(
+        PauseReason.UNREACHABLE, "paused: cannot reach the API (connection refused); resume when it is back"
+    )
 
 
 def test_an_unusable_api_address_pauses_at_once():
@@ -180,7 +191,8 @@ def test_unknown_rows_found_at_a_resume_follow_the_same_rule():
 def test_exhausted_attempts_count_without_the_throttle_answers():
     assert run(meta(131000), attempt=4, throttled=2) == Retry(NOW + 1.0)
     assert run(meta(131000, "Something went wrong"), attempt=5, throttled=2) == Fail(
-        "gave up after 3 attempts: Something went wrong", Side.OURS)
+        "gave up after 3 attempts: Something went wrong", Side.OURS
+    )
 
 
 def test_backoff_grows_per_attempt_up_to_each_class_cap_and_scales():
@@ -209,11 +221,19 @@ def test_a_long_message_is_cut_to_what_the_ledger_keeps():
 KNOWN = sorted({c for c, *_ in RETRIED + FAILED + PAUSED} | {130429, 132015, 132016} | RECIPIENT_CODES)
 
 
-@given(code=st.sampled_from([*KNOWN, None]), attempt=st.integers(1, 40), throttled=st.integers(0, 40),
-       jitter=st.floats(0.0, 1.0), now=st.floats(0.0, 4e9), unknown=st.booleans(), transport=st.booleans(),
-       template=st.sampled_from([TEMPLATE, None]))
+@given(
+    code=st.sampled_from([*KNOWN, None]),
+    attempt=st.integers(1, 40),
+    throttled=st.integers(0, 40),
+    jitter=st.floats(0.0, 1.0),
+    now=st.floats(0.0, 4e9),
+    unknown=st.booleans(),
+    transport=st.booleans(),
+    template=st.sampled_from([TEMPLATE, None]),
+)
 def test_a_decision_never_schedules_before_now_nor_retries_beyond_the_caps(
-        code, attempt, throttled, jitter, now, unknown, transport, template):
+    code, attempt, throttled, jitter, now, unknown, transport, template
+):
     throttled = min(throttled, attempt - 1)
     if unknown:
         exc: CloudAPIError = OutcomeUnknownError("timeout")
@@ -221,8 +241,9 @@ def test_a_decision_never_schedules_before_now_nor_retries_beyond_the_caps(
         exc = TransportError("refused")
     else:
         exc = meta(code)
-    decision = decide(exc, attempt=attempt, throttled=throttled, template=template, options=OPTIONS, now=now,
-                      jitter=jitter)
+    decision = decide(
+        exc, attempt=attempt, throttled=throttled, template=template, options=OPTIONS, now=now, jitter=jitter
+    )
     counted = attempt - throttled
     if isinstance(decision, (Retry, Throttle)):
         assert decision.at >= now

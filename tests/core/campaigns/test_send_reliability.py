@@ -68,17 +68,44 @@ def rig(tmp_path_factory):
     open_store(db).close()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = Settings().replace(access_token="sandbox-token", app_secret="sandbox-app-secret",
-                                  verify_token=VERIFY, base_url=url, phone_number_ids=(CONFIG.phone_number_id,))
+    settings = Settings().replace(
+        access_token="sandbox-token",
+        app_secret="sandbox-app-secret",
+        verify_token=VERIFY,
+        base_url=url,
+        phone_number_ids=(CONFIG.phone_number_id,),
+    )
     receiver_store = open_store(db)
     service = service_from_settings(settings, receiver_store)
     with BackgroundServer(service.asgi_app()) as receiver:
         log = open(tmp / "sandbox.log", "wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", str(CUSTOMERS),
-             "--seed", str(SEED), "--throughput", "5000", "--pair-interval", "0", "--tier", "TIER_UNLIMITED",
-             "--speed", "10", "--webhook", receiver.url + "/webhook"],
-            cwd=ROOT, env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "wamkt_nb",
+                "sandbox",
+                "--port",
+                str(port),
+                "--customers",
+                str(CUSTOMERS),
+                "--seed",
+                str(SEED),
+                "--throughput",
+                "5000",
+                "--pair-interval",
+                "0",
+                "--tier",
+                "TIER_UNLIMITED",
+                "--speed",
+                "10",
+                "--webhook",
+                receiver.url + "/webhook",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for_port(port, proc=proc)
@@ -94,31 +121,62 @@ def new_campaign(store, customers, name, category="utility", template="order_shi
     plan = make_plan(customers, template=template, category=category, planned_at=time.time())
     if template == "rabatt_aktion":
         plan["payload"] = [
-            {**p, "template": {"name": "rabatt_aktion", "language": {"code": "de"}, "components": [
-                {"type": "body", "parameters": [
-                    {"type": "text", "parameter_name": "first_name", "text": n},
-                    {"type": "text", "parameter_name": "discount", "text": "10 %"}]}]}}
-            for p, n in zip(plan["payload"], plan["name"], strict=True)]
+            {
+                **p,
+                "template": {
+                    "name": "rabatt_aktion",
+                    "language": {"code": "de"},
+                    "components": [
+                        {
+                            "type": "body",
+                            "parameters": [
+                                {"type": "text", "parameter_name": "first_name", "text": n},
+                                {"type": "text", "parameter_name": "discount", "text": "10 %"},
+                            ],
+                        }
+                    ],
+                },
+            }
+            for p, n in zip(plan["payload"], plan["name"], strict=True)
+        ]
     return ledger.create_campaign(store, plan, name=name, now=time.time())
 
 
 def send_command(rig, campaign_id, *extra):
-    return [sys.executable, "-m", "wamkt_nb", "send", campaign_id, "--sandbox", "--base-url", rig.url,
-            "--db", str(rig.db), "--pace", "150", "--confirm-high-rate", "--unknown-wait", "2",
-            "--timeout", "5", "--quiet", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "wamkt_nb",
+        "send",
+        campaign_id,
+        "--sandbox",
+        "--base-url",
+        rig.url,
+        "--db",
+        str(rig.db),
+        "--pace",
+        "150",
+        "--confirm-high-rate",
+        "--unknown-wait",
+        "2",
+        "--timeout",
+        "5",
+        "--quiet",
+        *extra,
+    ]
 
 
 def progressed(db: Path, campaign_id: str) -> int:
     with open_store(db) as s:
-        return s.query("SELECT count(*) FROM sends WHERE campaign_id = ? AND state != 'planned'",
-                       (campaign_id,))[0][0]
+        return s.query("SELECT count(*) FROM sends WHERE campaign_id = ? AND state != 'planned'", (campaign_id,))[0][0]
 
 
 async def resume(rig, store, campaign_id, **options):
     options = {"pace": 150, "confirm_high_rate": True, "unknown_wait": 1.5, **options}
     async with AsyncCloudClient(rig.settings, timeout=options.pop("timeout", 5.0)) as client:
-        runner = CampaignRunner(store, client, campaign_id,
-                                SendOptions(phone_number_ids=rig.settings.phone_number_ids, **options))
+        runner = CampaignRunner(
+            store, client, campaign_id, SendOptions(phone_number_ids=rig.settings.phone_number_ids, **options)
+        )
         return await runner.run()
 
 
@@ -160,17 +218,27 @@ async def test_kill_minus_nine_then_resume_sends_each_message_exactly_once(rig):
 async def test_faults_every_recipient_final_attempts_capped_duplicates_explained(rig):
     store = open_store(rig.db)
     cid = new_campaign(store, DATA.customers, "faults")
-    rig.faults(error_500=0.05, timeout=0.02, timeout_seconds=1.0, drop_after_accept=0.03, burst_429=0.015,
-               burst_length=8, duplicate_webhook=0.1)
+    rig.faults(
+        error_500=0.05,
+        timeout=0.02,
+        timeout_seconds=1.0,
+        drop_after_accept=0.03,
+        burst_429=0.015,
+        burst_length=8,
+        duplicate_webhook=0.1,
+    )
     try:
-        progress = await resume(rig, store, cid, timeout=0.5, max_attempts=6, backoff_scale=0.1,
-                                pair_interval=0.2, unknown_wait=1.5)
+        progress = await resume(
+            rig, store, cid, timeout=0.5, max_attempts=6, backoff_scale=0.1, pair_interval=0.2, unknown_wait=1.5
+        )
     finally:
         rig.faults(error_500=0, timeout=0, drop_after_accept=0, burst_429=0, duplicate_webhook=0)
     counts = ledger.state_counts(store, cid)
     assert counts["planned"] == counts["in_flight"] == 0
-    counted = ("SELECT s.attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-               " AND a.error_code = 130429) FROM sends s WHERE s.campaign_id = ?")  # throttles do not count
+    counted = (
+        "SELECT s.attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
+        " AND a.error_code = 130429) FROM sends s WHERE s.campaign_id = ?"
+    )  # throttles do not count
     unknown = store.query(counted + " AND s.state = 'unknown'", (cid,))
     assert all(r[0] == 6 for r in unknown)  # unknown is final only at the attempt cap
     assert max(r[0] for r in store.query(counted, (cid,))) <= 6
@@ -178,13 +246,20 @@ async def test_faults_every_recipient_final_attempts_capped_duplicates_explained
     assert all(faults.get(f"fault_{f}", 0) for f in ("error_500", "429", "drop", "timeout")), faults
     accepted = rig.accepted(cid)
     duplicated = {k for k, v in accepted.items() if v > 1}
-    resent = {r[0] for r in store.query(
-        "SELECT DISTINCT s.recipient_key FROM attempts a JOIN sends s ON s.send_id = a.send_id"
-        " WHERE s.campaign_id = ? AND a.outcome IN ('timeout', 'lost') AND a.attempt_no < s.attempts", (cid,))}
+    resent = {
+        r[0]
+        for r in store.query(
+            "SELECT DISTINCT s.recipient_key FROM attempts a JOIN sends s ON s.send_id = a.send_id"
+            " WHERE s.campaign_id = ? AND a.outcome IN ('timeout', 'lost') AND a.attempt_no < s.attempts",
+            (cid,),
+        )
+    }
     assert duplicated <= resent
     report = ledger.resend_report(store, cid)
-    print(f"faults: {progress.requests} requests, sandbox {faults}, states {counts}, throttled {progress.throttled}, "
-          f"resent after unknown {report['resent_after_unknown']}, duplicates at the sandbox {len(duplicated)}")
+    print(
+        f"faults: {progress.requests} requests, sandbox {faults}, states {counts}, throttled {progress.throttled}, "
+        f"resent after unknown {report['resent_after_unknown']}, duplicates at the sandbox {len(duplicated)}"
+    )
     assert progress.throttled > 0
     assert report["resent_after_unknown"] >= 1  # timeouts were never accepted: no webhook, so resent
     by_state = {}
@@ -204,8 +279,10 @@ def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig, tmp_p
     # senders still running when the test gives up are stopped, not left behind
     logs = [tmp_path / f"send-{cid}.log" for cid in (a, b)]
     with logs[0].open("wb") as err_a, logs[1].open("wb") as err_b:
-        procs = [subprocess.Popen(send_command(rig, cid), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
-                 for cid, err in ((a, err_a), (b, err_b))]
+        procs = [
+            subprocess.Popen(send_command(rig, cid), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+            for cid, err in ((a, err_a), (b, err_b))
+        ]
         try:
             for p in procs:
                 p.wait(timeout=300)
@@ -224,7 +301,8 @@ def test_two_marketing_campaigns_at_once_never_reach_a_customer_twice(rig, tmp_p
     overlap = set(DATA.customers.iloc[30:60]["phone"])
     excluded: dict[str, set[str]] = {}
     for phone, reason in store.query(
-            "SELECT phone, reason FROM sends WHERE campaign_id IN (?, ?) AND state = 'excluded'", (a, b)):
+        "SELECT phone, reason FROM sends WHERE campaign_id IN (?, ?) AND state = 'excluded'", (a, b)
+    ):
         excluded.setdefault(reason, set()).add(phone)
     # customers who answered STOP to the earlier tests' messages (the sandbox's simulated people)
     # are excluded at send time; everybody else gets exactly one of the two campaigns

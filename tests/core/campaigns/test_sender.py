@@ -36,8 +36,7 @@ async def run(store, sandbox, cid, timeout=2.0, **options):
     options.setdefault("backoff_scale", 0.05)
     options.setdefault("pair_interval", 0.2)
     async with AsyncCloudClient(sandbox.settings(), timeout=timeout) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,),
-                                                                **options))
+        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), **options))
         return runner, await runner.run()
 
 
@@ -52,9 +51,13 @@ async def test_each_recipient_gets_one_message_with_its_ledger_key(sandbox, stor
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(30), excluded=3), name="t", now=time.time())
     seen = []
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50,
-                                                                progress_interval=0.05),
-                                on_progress=seen.append)
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, progress_interval=0.05),
+            on_progress=seen.append,
+        )
         progress = await runner.run()
     assert progress.status == "complete" and progress.done == 30
     assert progress.counts["accepted"] == 27 and progress.counts["excluded"] == 3
@@ -97,12 +100,15 @@ async def test_retryable_errors_are_retried_with_a_cap(sandbox, store):
 
 async def test_permanent_failure_keeps_metas_code_and_meaning(sandbox, store):
     plan = plan_for(DATA.customers.head(4))
-    plan.at[0, "payload"] = {**plan.at[0, "payload"],
-                             "template": {"name": "no_such_template", "language": {"code": "de"}}}
+    plan.at[0, "payload"] = {
+        **plan.at[0, "payload"],
+        "template": {"name": "no_such_template", "language": {"code": "de"}},
+    }
     cid = ledger.create_campaign(store, plan, name="t", now=time.time())
     _, progress = await run(store, sandbox, cid)
-    row = store.query("SELECT state, error_code, attempts FROM sends WHERE customer_id = ?",
-                      (plan.at[0, "customer_id"],))[0]
+    row = store.query(
+        "SELECT state, error_code, attempts FROM sends WHERE customer_id = ?", (plan.at[0, "customer_id"],)
+    )[0]
     assert tuple(row) == ("failed", 132001, 1)
     frame = ledger.error_breakdown(store, cid)
     assert "Template does not exist" in frame.set_index("code").loc[132001, "meaning"]
@@ -140,8 +146,12 @@ async def test_pause_resume_and_cancel(sandbox, store):
         await wait_until_async(lambda: sandbox.counters().get("requests", 0) >= 3)
         runner.pause()
         # paused, and the requests claimed before the pause have finished (none left in flight)
-        await wait_until_async(lambda: ledger.campaign_info(store, cid)["status"] == "paused"
-                    and ledger.state_counts(store, cid)["in_flight"] == 0)
+        await wait_until_async(
+            lambda: (
+                ledger.campaign_info(store, cid)["status"] == "paused"
+                and ledger.state_counts(store, cid)["in_flight"] == 0
+            )
+        )
         before = sandbox.counters()["requests"]
         await asyncio.sleep(0.4)
         assert sandbox.counters()["requests"] == before
@@ -183,8 +193,12 @@ async def test_unknown_without_webhook_is_resent_after_the_wait(sandbox, store):
     sandbox.set_faults(timeout=1.0, timeout_seconds=1.0)
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(sandbox.settings(), timeout=0.3) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=50, unknown_wait=2.0, pair_interval=0.2))
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, unknown_wait=2.0, pair_interval=0.2),
+        )
         task = asyncio.create_task(runner.run())
         await wait_until_async(lambda: sandbox.counters().get("fault_timeout", 0) >= 3)  # each first attempt timed out
         sandbox.set_faults(timeout=0.0)
@@ -239,8 +253,12 @@ async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
 
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="x") as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(phone_number_ids=("1",), pace=50, max_attempts=2,
-                                                                backoff_scale=0.01, pair_interval=0.0))
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=("1",), pace=50, max_attempts=2, backoff_scale=0.01, pair_interval=0.0),
+        )
         task = asyncio.create_task(runner.run())
         await wait_until_async(lambda: runner.paused)
         assert "cannot reach the API" in runner.progress().message
@@ -254,7 +272,9 @@ async def test_a_campaign_runs_once_at_a_time(sandbox, store):
     async with AsyncCloudClient(sandbox.settings()) as client:
         options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=20)
         first = asyncio.create_task(CampaignRunner(store, client, cid, options).run())
-        await wait_until_async(lambda: store.query("SELECT count(*) FROM send_leases")[0][0] == 1)  # the first one holds it
+        await wait_until_async(
+            lambda: store.query("SELECT count(*) FROM send_leases")[0][0] == 1
+        )  # the first one holds it
         with pytest.raises(ledger.LedgerError, match="already being sent"):
             await CampaignRunner(store, client, cid, options).run()
         assert (await first).counts["accepted"] == 10

@@ -31,8 +31,9 @@ def sandbox():
 async def send(store, sandbox, cid, **options):
     options = {"pace": 50, "pair_interval": 0.0, "backoff_scale": 0.05, **options}
     async with AsyncCloudClient(sandbox.settings()) as client:
-        return await CampaignRunner(store, client, cid,
-                                    SendOptions(phone_number_ids=(sandbox.phone_number_id,), **options)).run()
+        return await CampaignRunner(
+            store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), **options)
+        ).run()
 
 
 def sent_phones(sandbox) -> set[str]:
@@ -45,8 +46,12 @@ def row(store, phone):
 
 async def test_an_opt_out_after_the_dry_run_is_honoured_at_send_time(sandbox, store):
     people = DATA.customers.head(6)
-    cid = ledger.create_campaign(store, make_plan(people, category="marketing", template="order_shipped",
-                                                  planned_at=time.time()), name="m", now=time.time())
+    cid = ledger.create_campaign(
+        store,
+        make_plan(people, category="marketing", template="order_shipped", planned_at=time.time()),
+        name="m",
+        now=time.time(),
+    )
     stopped = people["phone"].iloc[2]
     with store.transaction() as conn:  # the keyword STOP arrives after the plan was written
         record_consent(conn, stopped, False, time.time(), "keyword")
@@ -62,8 +67,9 @@ async def test_free_form_text_goes_out_only_while_the_service_window_is_open(san
     people = DATA.customers.head(3)
     now = time.time()
     phones = list(people["phone"])
-    store.executemany("INSERT INTO service_windows VALUES (?, ?)",
-                      [(phones[0], now - 3600), (phones[1], now - 25 * 3600)])  # open, closed; 3rd never wrote
+    store.executemany(
+        "INSERT INTO service_windows VALUES (?, ?)", [(phones[0], now - 3600), (phones[1], now - 25 * 3600)]
+    )  # open, closed; 3rd never wrote
     cid = ledger.create_campaign(store, make_plan(people, category="service", planned_at=now), name="s", now=now)
     progress = await send(store, sandbox, cid)
     assert progress.status == "complete"
@@ -92,8 +98,9 @@ async def test_a_session_message_whose_window_closes_during_the_night_is_exclude
     people = DATA.customers.head(2)
     now = time.time()
     phones = list(people["phone"])
-    store.executemany("INSERT INTO service_windows VALUES (?, ?)",
-                      [(phones[0], now - 23 * 3600), (phones[1], now - 23 * 3600)])  # 1 h left
+    store.executemany(
+        "INSERT INTO service_windows VALUES (?, ?)", [(phones[0], now - 23 * 3600), (phones[1], now - 23 * 3600)]
+    )  # 1 h left
     plan = make_plan(people, category="service", planned_at=now)
     plan.loc[1, "timezone"] = zone_where_it_is(23)
     cid = ledger.create_campaign(store, plan, name="s", now=now)

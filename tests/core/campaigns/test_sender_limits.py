@@ -34,12 +34,19 @@ async def test_a_pair_rate_answer_delays_only_that_recipient(sandbox, store):
     cid = ledger.create_campaign(store, plan, name="p", now=time.time())
     async with AsyncCloudClient(sandbox.settings()) as client:
         await client.send_message(sandbox.phone_number_id, {**plan["payload"].iloc[0], "biz_opaque_callback_data": "x"})
-        progress = await CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=20, pair_interval=0.0, backoff_scale=0.25)).run()
+        progress = await CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=20, pair_interval=0.0, backoff_scale=0.25),
+        ).run()
     assert progress.status == "complete" and progress.throttled == 0
     rows = {r["phone"]: r for r in store.query("SELECT phone, state, attempts, accepted_at FROM sends")}
-    first = store.query("SELECT a.error_code FROM attempts a JOIN sends s ON s.send_id = a.send_id"
-                        " WHERE s.phone = ? ORDER BY a.attempt_no", (busy,))
+    first = store.query(
+        "SELECT a.error_code FROM attempts a JOIN sends s ON s.send_id = a.send_id"
+        " WHERE s.phone = ? ORDER BY a.attempt_no",
+        (busy,),
+    )
     assert first[0][0] == 131056 and first[-1][0] is None and rows[busy]["attempts"] >= 2
     others = [r for p, r in rows.items() if p != busy]
     assert all(r["state"] == "accepted" and r["attempts"] == 1 for r in others)
@@ -52,12 +59,25 @@ async def test_sustained_throttling_waits_instead_of_using_up_attempts(sandbox, 
     """The sandbox takes 4 msg/s, the sender tries 40/s with 2 attempts: every row is throttled
     (130429) again and again, AIMD slows down, and nobody fails for it."""
     sandbox.configure(throughput_per_second=4.0)
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(12), template="order_shipped",
-                                                  planned_at=time.time()), name="t", now=time.time())
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.head(12), template="order_shipped", planned_at=time.time()),
+        name="t",
+        now=time.time(),
+    )
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=40, max_attempts=2, pair_interval=0.0,
-            backoff_scale=0.05))
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(
+                phone_number_ids=(sandbox.phone_number_id,),
+                pace=40,
+                max_attempts=2,
+                pair_interval=0.0,
+                backoff_scale=0.05,
+            ),
+        )
         progress = await runner.run()
     reached = sum(progress.counts[s] for s in ("accepted", "sent", "delivered", "read"))
     assert progress.status == "complete" and reached == 12 and progress.counts["failed"] == 0
@@ -68,12 +88,25 @@ async def test_sustained_throttling_waits_instead_of_using_up_attempts(sandbox, 
 
 async def test_a_row_throttled_beyond_the_safety_limit_fails_with_the_reason(sandbox, store):
     sandbox.configure(throughput_per_second=0.01)  # one message, then throttled for a long time
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(3), template="order_shipped",
-                                                  planned_at=time.time()), name="t", now=time.time())
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.head(3), template="order_shipped", planned_at=time.time()),
+        name="t",
+        now=time.time(),
+    )
     async with AsyncCloudClient(sandbox.settings()) as client:
-        progress = await CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=40, max_throttled=3, pair_interval=0.0,
-            backoff_scale=0.01)).run()
+        progress = await CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(
+                phone_number_ids=(sandbox.phone_number_id,),
+                pace=40,
+                max_throttled=3,
+                pair_interval=0.0,
+                backoff_scale=0.01,
+            ),
+        ).run()
     assert progress.counts["failed"] >= 2
     titles = {r[0] for r in store.query("SELECT error_title FROM sends WHERE state = 'failed'")}
     assert all(t.startswith("gave up after 3 throttled attempts") for t in titles), titles

@@ -30,15 +30,22 @@ def sandbox(store):
 
 def strangers(n: int) -> pd.DataFrame:
     """People the sandbox does not know: accepted, then a ``failed`` webhook with 131026."""
-    return pd.DataFrame({"customer_id": [f"x{i}" for i in range(n)], "phone": [f"+4915299{i:06d}" for i in range(n)],
-                         "first_name": "Kim"})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"x{i}" for i in range(n)],
+            "phone": [f"+4915299{i:06d}" for i in range(n)],
+            "first_name": "Kim",
+        }
+    )
 
 
 async def test_failures_from_status_webhooks_show_in_the_error_breakdown_while_sending(sandbox, store):
-    people = pd.concat([strangers(3), DATA.customers.head(17)[["customer_id", "phone", "first_name"]]],
-                       ignore_index=True)
-    cid = ledger.create_campaign(store, make_plan(people, template="order_shipped", planned_at=time.time()),
-                                 name="e", now=time.time())
+    people = pd.concat(
+        [strangers(3), DATA.customers.head(17)[["customer_id", "phone", "first_name"]]], ignore_index=True
+    )
+    cid = ledger.create_campaign(
+        store, make_plan(people, template="order_shipped", planned_at=time.time()), name="e", now=time.time()
+    )
     seen = []
 
     def on_progress(p) -> None:
@@ -49,9 +56,13 @@ async def test_failures_from_status_webhooks_show_in_the_error_breakdown_while_s
             wait_until(lambda: ledger.state_counts(store, cid)["failed"] == 3, timeout=60)
 
     async with AsyncCloudClient(sandbox.settings()) as client:
-        runner = CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=8, pair_interval=0.0, progress_interval=0.05),
-            on_progress=on_progress)
+        runner = CampaignRunner(
+            store,
+            client,
+            cid,
+            SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=8, pair_interval=0.0, progress_interval=0.05),
+            on_progress=on_progress,
+        )
         progress = await runner.run()
     assert progress.requests == 20  # every request was answered 200: no synchronous error at all
     running = [p.errors for p in seen if p.status == "running"]
@@ -69,10 +80,18 @@ async def test_failures_from_status_webhooks_show_in_the_error_breakdown_while_s
 
 async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles_them(sandbox, store):
     sandbox.set_faults(drop_after_accept=1.0)  # accepted, but every answer is lost on the way back
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.head(3), template="order_shipped",
-                                                  planned_at=time.time()), name="r", now=time.time())
-    options = SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0,
-                          unknown_policy=UnknownPolicy.NEVER_RESEND)
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.head(3), template="order_shipped", planned_at=time.time()),
+        name="r",
+        now=time.time(),
+    )
+    options = SendOptions(
+        phone_number_ids=(sandbox.phone_number_id,),
+        pace=50,
+        pair_interval=0.0,
+        unknown_policy=UnknownPolicy.NEVER_RESEND,
+    )
     async with AsyncCloudClient(sandbox.settings(), timeout=2.0) as client:
         first = await CampaignRunner(store, client, cid, options).run()
         assert first.status == "needs_review" and first.counts["unknown"] == 3
@@ -86,15 +105,18 @@ async def test_unknown_outcomes_end_the_run_as_needs_review_and_a_resume_settles
     assert sandbox.counters()["accepted"] == 3  # settled from the webhooks, nothing was sent twice
 
 
-
 async def test_metas_fbtrace_id_is_kept_with_the_attempt_and_shown_in_the_breakdown(sandbox, store):
     plan = make_plan(DATA.customers.head(3), template="order_shipped", planned_at=time.time())
-    plan.at[0, "payload"] = {**plan.at[0, "payload"], "template": {"name": "no_such_template", "language": {"code": "de"}}}
+    plan.at[0, "payload"] = {
+        **plan.at[0, "payload"],
+        "template": {"name": "no_such_template", "language": {"code": "de"}},
+    }
     cid = ledger.create_campaign(store, plan, name="f", now=time.time())
     async with AsyncCloudClient(sandbox.settings()) as client:
-        progress = await CampaignRunner(store, client, cid, SendOptions(
-            phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0)).run()
-    (code, trace), = store.query("SELECT error_code, fbtrace_id FROM attempts WHERE outcome = 'error'")
+        progress = await CampaignRunner(
+            store, client, cid, SendOptions(phone_number_ids=(sandbox.phone_number_id,), pace=50, pair_interval=0.0)
+        ).run()
+    ((code, trace),) = store.query("SELECT error_code, fbtrace_id FROM attempts WHERE outcome = 'error'")
     assert code == 132001 and len(trace) > 8  # the sandbox's trace id, as Meta sends one
     assert ledger.error_breakdown(store, cid).set_index("code").at[132001, "fbtrace_id"] == trace
     assert progress.errors_frame().set_index("code").at[132001, "fbtrace_id"] == trace

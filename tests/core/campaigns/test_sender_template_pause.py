@@ -32,8 +32,11 @@ def pause_by_quality(sb, name: str = "order_shipped") -> None:
     """Let the sandbox's quality monitor pause ``name`` as it does after blocks (Meta: 3 h first)."""
     engine = sb.engine
     engine.quality.rules.min_sample, engine.quality.rules.pause_rate = 1, 0.0
-    msg = validate_message(template_message(DATA.customers.phone.iloc[0], name, "de", ["A", "#1"]),
-                           sb.templates, sb.config.display_phone_number)
+    msg = validate_message(
+        template_message(DATA.customers.phone.iloc[0], name, "de", ["A", "#1"]),
+        sb.templates,
+        sb.config.display_phone_number,
+    )
     changes: list = []
     with engine.lock:
         engine._changes, engine._at = changes, sb.clock.now()
@@ -49,11 +52,16 @@ def template_events(store) -> list[str]:
 async def test_a_paused_template_pauses_its_campaign_which_finishes_after_the_pause(store):
     people = DATA.customers[~DATA.customers.phone.str.startswith("+1")].head(40)
     with sender_sandbox(DATA, clock=ManualClock(START)) as sb, connect_sandbox(sb, store):
-        cid = ledger.create_campaign(store, make_plan(people, template="order_shipped", planned_at=time.time()),
-                                     name="pause", now=time.time())
+        cid = ledger.create_campaign(
+            store, make_plan(people, template="order_shipped", planned_at=time.time()), name="pause", now=time.time()
+        )
         async with AsyncCloudClient(sb.settings()) as client:
-            runner = CampaignRunner(store, client, cid, SendOptions(
-                phone_number_ids=(sb.phone_number_id,), pace=20, pair_interval=0.0, progress_interval=0.05))
+            runner = CampaignRunner(
+                store,
+                client,
+                cid,
+                SendOptions(phone_number_ids=(sb.phone_number_id,), pace=20, pair_interval=0.0, progress_interval=0.05),
+            )
             run = asyncio.get_running_loop().create_task(runner.run())
             await wait_until_async(lambda: runner.progress().requests >= 5, timeout=60)
             pause_by_quality(sb)
@@ -82,10 +90,12 @@ async def test_a_disabled_template_ends_the_run_paused_with_the_rest_still_plann
         template = sb.templates.find("order_shipped", "de")
         sb.engine.set_template_status(template["id"], "DISABLED", "LOW_QUALITY")
         await wait_until_async(lambda: template_events(store) == ["DISABLED"], timeout=30)
-        cid = ledger.create_campaign(store, make_plan(people, template="order_shipped", planned_at=time.time()),
-                                     name="disabled", now=time.time())
+        cid = ledger.create_campaign(
+            store, make_plan(people, template="order_shipped", planned_at=time.time()), name="disabled", now=time.time()
+        )
         async with AsyncCloudClient(sb.settings()) as client:
-            progress = await CampaignRunner(store, client, cid, SendOptions(
-                phone_number_ids=(sb.phone_number_id,), pace=20, pair_interval=0.0)).run()
+            progress = await CampaignRunner(
+                store, client, cid, SendOptions(phone_number_ids=(sb.phone_number_id,), pace=20, pair_interval=0.0)
+            ).run()
     assert progress.status == "paused" and "disabled template order_shipped" in progress.message
     assert progress.requests == 0 and ledger.state_counts(store, cid)["planned"] == len(people)

@@ -54,8 +54,20 @@ class Rig:
 
     def worker(self, *extra: str, health_port: int | None = None, database_url: str | None = None) -> subprocess.Popen:
         ledger_args = ["--database-url", database_url] if database_url else ["--db", str(self.db)]
-        cmd = [sys.executable, "-m", "wamkt_nb", "worker", "--sandbox", self.url, *ledger_args,
-               "--poll", "0.2", "--timeout", "5", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "worker",
+            "--sandbox",
+            self.url,
+            *ledger_args,
+            "--poll",
+            "0.2",
+            "--timeout",
+            "5",
+            *extra,
+        ]
         if health_port is not None:
             cmd += ["--health-port", str(health_port)]
         log = open(self.tmp / "worker.log", "ab")
@@ -76,10 +88,32 @@ def rig(tmp_path_factory):
     with BackgroundServer(service.asgi_app()) as receiver:
         log = open(tmp / "sandbox.log", "wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", str(CUSTOMERS),
-             "--seed", str(SEED), "--throughput", "5000", "--pair-interval", "0", "--tier", "TIER_UNLIMITED",
-             "--speed", "10", "--webhook", receiver.url + "/webhook"],
-            cwd=ROOT, env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "wamkt_nb",
+                "sandbox",
+                "--port",
+                str(port),
+                "--customers",
+                str(CUSTOMERS),
+                "--seed",
+                str(SEED),
+                "--throughput",
+                "5000",
+                "--pair-interval",
+                "0",
+                "--tier",
+                "TIER_UNLIMITED",
+                "--speed",
+                "10",
+                "--webhook",
+                receiver.url + "/webhook",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for_port(port, proc=proc)
@@ -92,9 +126,14 @@ def rig(tmp_path_factory):
 
 
 def submitted(store, name: str, n: int, offset: int = 0, **options) -> str:
-    customers = DATA.customers.iloc[offset:offset + n]
-    cid = ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
-                                 name=name, now=time.time(), campaign_id=name)
+    customers = DATA.customers.iloc[offset : offset + n]
+    cid = ledger.create_campaign(
+        store,
+        make_plan(customers, template="order_shipped", planned_at=time.time()),
+        name=name,
+        now=time.time(),
+        campaign_id=name,
+    )
     control.submit(store, cid, {**FAST, **options}, time.time())
     return cid
 
@@ -203,8 +242,9 @@ def test_kill_minus_nine_then_restart_sends_each_message_exactly_once(rig):
     rows in flight: the restarted worker settles them from the status webhooks, resends the rest."""
     store = open_store(rig.db)
     cid = submitted(store, "w-kill", 40, offset=120, pace=15)
-    rig.http.post("/_sandbox/faults", json={"timeout": 0.25, "timeout_seconds": 2.0,
-                                            "drop_after_accept": 0.15}).raise_for_status()
+    rig.http.post(
+        "/_sandbox/faults", json={"timeout": 0.25, "timeout_seconds": 2.0, "drop_after_accept": 0.15}
+    ).raise_for_status()
     proc = rig.worker()
     try:
         wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 25, proc=proc)
@@ -244,20 +284,36 @@ def test_a_scheduled_start_is_sent_when_it_comes(rig):
 
 def cli(rig: Rig, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "wamkt_nb", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "wamkt_nb", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_wamkt_send_submit_watches_and_pause_cancel_from_the_command_line(rig):
     store = open_store(rig.db)
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.iloc[170:190], template="order_shipped",
-                                                  planned_at=time.time()), name="w-cli", now=time.time(),
-                                 campaign_id="w-cli")
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.iloc[170:190], template="order_shipped", planned_at=time.time()),
+        name="w-cli",
+        now=time.time(),
+        campaign_id="w-cli",
+    )
     assert "was not submitted" in cli(rig, "send", cid, "--pause", "--db", str(rig.db)).stderr
     proc = rig.worker()
     try:
-        done = cli(rig, "send", cid, "--submit", "--db", str(rig.db), "--pace", "60", "--confirm-high-rate",
-                   "--unknown-wait", "2")
+        done = cli(
+            rig,
+            "send",
+            cid,
+            "--submit",
+            "--db",
+            str(rig.db),
+            "--pace",
+            "60",
+            "--confirm-high-rate",
+            "--unknown-wait",
+            "2",
+        )
         assert done.returncode == 0, done.stderr
         assert "[complete] 20/20" in done.stdout
         assert status(store, cid) == "complete"
@@ -278,17 +334,44 @@ def test_serve_runs_the_receiver_and_the_worker_in_one_process(rig):
     store = open_store(rig.db)
     cid = submitted(store, "w-serve", 10, offset=0)
     port, health_port = free_port(), free_port()
-    env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT),
-               WAMKT_APP_SECRET="serve-secret", WAMKT_VERIFY_TOKEN="serve-verify")
+    env = dict(
+        os.environ,
+        WAMKT_WORKSPACE=str(rig.tmp / "ws"),
+        PYTHONPATH=str(ROOT),
+        WAMKT_APP_SECRET="serve-secret",
+        WAMKT_VERIFY_TOKEN="serve-verify",
+    )
     log = open(rig.tmp / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve", "--worker", "--sandbox", rig.url,
-                             "--db", str(rig.db), "--port", str(port), "--health-port", str(health_port),
-                             "--poll", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wamkt_nb",
+            "serve",
+            "--worker",
+            "--sandbox",
+            rig.url,
+            "--db",
+            str(rig.db),
+            "--port",
+            str(port),
+            "--health-port",
+            str(health_port),
+            "--poll",
+            "0.2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     try:
         wait_for_port(port, proc=proc)
         wait_for_port(health_port, proc=proc)
-        challenge = httpx.get(f"http://127.0.0.1:{port}/webhook", params={
-            "hub.mode": "subscribe", "hub.verify_token": "serve-verify", "hub.challenge": "42"})
+        challenge = httpx.get(
+            f"http://127.0.0.1:{port}/webhook",
+            params={"hub.mode": "subscribe", "hub.verify_token": "serve-verify", "hub.challenge": "42"},
+        )
         assert challenge.status_code == 200 and challenge.text == "42"
         wait_until(lambda: status(store, cid) == "complete", proc=proc)
     finally:
@@ -303,9 +386,13 @@ def test_a_campaign_submitted_from_a_notebook_finishes_after_the_kernel_is_shut_
     """The send widget in a real kernel submits (its watch task runs on the kernel's loop); the
     kernel is shut down mid-campaign and the worker sends the rest."""
     store = open_store(rig.db)
-    cid = ledger.create_campaign(store, make_plan(DATA.customers.iloc[100:112], template="order_shipped",
-                                                  planned_at=time.time()), name="w-nb", now=time.time(),
-                                 campaign_id="w-nb")
+    cid = ledger.create_campaign(
+        store,
+        make_plan(DATA.customers.iloc[100:112], template="order_shipped", planned_at=time.time()),
+        name="w-nb",
+        now=time.time(),
+        campaign_id="w-nb",
+    )
     proc = rig.worker()
     env = dict(os.environ, WAMKT_WORKSPACE=str(rig.tmp / "ws"), PYTHONPATH=str(ROOT))
     manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(rig.tmp))
@@ -317,7 +404,9 @@ def test_a_campaign_submitted_from_a_notebook_finishes_after_the_kernel_is_shut_
             "from wamkt_nb.facade.campaign import Campaign\n"
             f"ws = Workspace(database=Path({str(rig.db)!r}))\n"
             f"view = Campaign.saved(ws, {cid!r}).send(3, submit=True, unknown_wait=2.0)\n"
-            "print(type(view).__name__)\n", timeout=60)
+            "print(type(view).__name__)\n",
+            timeout=60,
+        )
         assert reply["content"]["status"] == "ok", reply["content"]
         wait_until(lambda: control.requested(store, cid) == "run", timeout=30)
         wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 12, proc=proc)
@@ -340,17 +429,38 @@ def test_the_jupyter_server_extension_hosts_the_worker(rig):
     tmp = rig.tmp / "jupyter"
     tmp.mkdir()
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), WAMKT_WORKER="1", WAMKT_BASE_URL=rig.url,
-               WAMKT_ACCESS_TOKEN="sandbox-token", WAMKT_PHONE_NUMBER_IDS="106540352242922",
-               WAMKT_APP_SECRET="jupyter-secret", WAMKT_VERIFY_TOKEN="jupyter-verify", WAMKT_DB_PATH=str(rig.db),
-               JUPYTER_CONFIG_DIR=str(tmp / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
-               JUPYTER_DATA_DIR=str(tmp / "data"))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        WAMKT_WORKER="1",
+        WAMKT_BASE_URL=rig.url,
+        WAMKT_ACCESS_TOKEN="sandbox-token",
+        WAMKT_PHONE_NUMBER_IDS="106540352242922",
+        WAMKT_APP_SECRET="jupyter-secret",
+        WAMKT_VERIFY_TOKEN="jupyter-verify",
+        WAMKT_DB_PATH=str(rig.db),
+        JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
+    )
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=worker-test",
-         "--ServerApp.jpserver_extensions=wamkt_nb.serving=True"],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=worker-test",
+            "--ServerApp.jpserver_extensions=wamkt_nb.serving=True",
+        ],
+        cwd=tmp,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         wait_until(lambda: status(store, cid) == "complete", proc=proc)
@@ -362,8 +472,11 @@ def test_the_jupyter_server_extension_hosts_the_worker(rig):
     store.close()
 
 
-@pytest.mark.xfail(reason="the runner's ledger reports are being ported to PostgreSQL (helper pgport); "
-                          "the worker's own SQL (ledger.control) runs there", strict=False)
+@pytest.mark.xfail(
+    reason="the runner's ledger reports are being ported to PostgreSQL (helper pgport); "
+    "the worker's own SQL (ledger.control) runs there",
+    strict=False,
+)
 def test_the_worker_on_postgresql(rig, postgres_server):
     """The same service on the team store: submitted, paused and resumed through PostgreSQL."""
     url = postgres_server.create_database("wamkt_worker")
@@ -371,8 +484,10 @@ def test_the_worker_on_postgresql(rig, postgres_server):
     cid = submitted(store, "w-pg", 20, offset=0, pace=10)
     proc = rig.worker(database_url=url)
     try:
-        wait_until(lambda: ledger.state_counts(store, cid)["planned"] < 18 or control.requested(store, cid) == "pause",
-                   proc=proc)
+        wait_until(
+            lambda: ledger.state_counts(store, cid)["planned"] < 18 or control.requested(store, cid) == "pause",
+            proc=proc,
+        )
         assert control.requested(store, cid) == "run", "the worker held the campaign after an error: see its log"
         control.request(store, cid, "pause", time.time())
         wait_until(lambda: status(store, cid) == "paused", proc=proc)

@@ -47,7 +47,8 @@ def test_requests_are_written_read_and_refused_when_they_cannot_apply(store):
         control.submit(store, "nope", {}, NOW)
     control.submit(store, cid, {"pace": 5}, NOW)
     assert [(r.campaign_id, r.request, r.options, r.status) for r in control.open_requests(store)] == [
-        ("a", "run", {"pace": 5}, "planned")]
+        ("a", "run", {"pace": 5}, "planned")
+    ]
     control.request(store, cid, "pause", NOW + 1)
     assert control.requested(store, cid) == "pause"
     control.submit(store, cid, {"pace": 7}, NOW + 2)  # submitting again resumes with the new options
@@ -76,7 +77,9 @@ def test_due_is_the_earliest_planned_row_and_leftovers_of_a_dead_sender_are_due_
 
 def test_submitted_options_are_checked_at_submission():
     assert submitted_options({"pace": 20, "unknown_policy": "never_resend"}) == {
-        "pace": 20, "unknown_policy": "never_resend"}
+        "pace": 20,
+        "unknown_policy": "never_resend",
+    }
     with pytest.raises(ValueError, match="not a send option: phone_number_ids"):
         submitted_options({"phone_number_ids": ("x",)})
     with pytest.raises(ValueError, match="50"):
@@ -135,10 +138,20 @@ def sandbox():
 async def test_the_worker_in_process_sends_what_is_due_once_and_survives_a_lost_ledger(sandbox, tmp_path):
     store = open_store(tmp_path / "w.db")
     customers = CUSTOMERS.customers.head(6)
-    cid = ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
-                                 name="inproc", now=time.time(), campaign_id="inproc")
-    ledger.create_campaign(store, make_plan(customers, template="order_shipped", planned_at=time.time()),
-                           name="not-submitted", now=time.time(), campaign_id="not-submitted")
+    cid = ledger.create_campaign(
+        store,
+        make_plan(customers, template="order_shipped", planned_at=time.time()),
+        name="inproc",
+        now=time.time(),
+        campaign_id="inproc",
+    )
+    ledger.create_campaign(
+        store,
+        make_plan(customers, template="order_shipped", planned_at=time.time()),
+        name="not-submitted",
+        now=time.time(),
+        campaign_id="not-submitted",
+    )
     control.submit(store, cid, {"pace": 50, "confirm_high_rate": True}, time.time())
     lines = io.StringIO()
     async with AsyncCloudClient(sandbox.settings()) as client:

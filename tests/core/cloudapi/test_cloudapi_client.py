@@ -50,14 +50,23 @@ async def test_send_every_kind_returns_typed_results(sb, data):
         text = await client.send_message(sb.phone_number_id, text_message(to(data), "Hallo", callback_data="c:1"))
         assert text.wamid.startswith("wamid.") and text.input == to(data) and text.wa_id == to(data)[1:]
         assert text.message_status is None
-        tpl = await client.send_message(sb.phone_number_id, template_message(
-            to(data, 1), "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"}))
+        tpl = await client.send_message(
+            sb.phone_number_id,
+            template_message(to(data, 1), "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"}),
+        )
         assert tpl.message_status == "accepted"
-        await client.send_message(sb.phone_number_id, media_message(to(data, 2), "image", "https://x.example/a.jpg",
-                                                                   caption="Neu"))
+        await client.send_message(
+            sb.phone_number_id, media_message(to(data, 2), "image", "https://x.example/a.jpg", caption="Neu")
+        )
         await client.send_message(sb.phone_number_id, buttons_message(to(data, 3), "Rabatt?", [("ja", "JA")]))
-        many = await asyncio.gather(*(client.send_message(sb.phone_number_id, template_message(
-            to(data, 10 + i), "order_shipped", "de", ["A", str(i)])) for i in range(20)))
+        many = await asyncio.gather(
+            *(
+                client.send_message(
+                    sb.phone_number_id, template_message(to(data, 10 + i), "order_shipped", "de", ["A", str(i)])
+                )
+                for i in range(20)
+            )
+        )
         assert len({r.wamid for r in many}) == 20
     assert sb.counters()["accepted"] == 24
     assert sb.received()[0]["body"]["biz_opaque_callback_data"] == "c:1"
@@ -71,8 +80,9 @@ async def test_errors_are_typed_and_keep_raw_fields(sb, data):
         assert err.code == 132001 and err.http_status == 400 and err.fbtrace_id and "nope" in err.details
         assert not err.retryable
         with pytest.raises(InvalidParameterError):
-            await client.send_message(sb.phone_number_id, {"messaging_product": "whatsapp", "to": "x", "type": "text",
-                                                           "text": {"body": "b"}})
+            await client.send_message(
+                sb.phone_number_id, {"messaging_product": "whatsapp", "to": "x", "type": "text", "text": {"body": "b"}}
+            )
         sb.configure(throughput_per_second=1)
         await client.send_message(sb.phone_number_id, text_message(to(data), "one"))
         with pytest.raises(RateLimitError) as rl:
@@ -109,10 +119,19 @@ async def test_templates_paging_create_get_and_phone_number(sb):
         assert shipped.body_text == "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs."
         assert {t.name for t in await client.list_templates(sb.waba_id, status="PAUSED")} == {"winter_sale"}
         created = await client.create_template(
-            sb.waba_id, "versand_info", "de", "UTILITY",
-            [{"type": "BODY", "text": "Hallo {{name}}, dein Paket kommt morgen.",
-              "example": {"body_text_named_params": [{"param_name": "name", "example": "Anna"}]}}],
-            parameter_format="named")
+            sb.waba_id,
+            "versand_info",
+            "de",
+            "UTILITY",
+            [
+                {
+                    "type": "BODY",
+                    "text": "Hallo {{name}}, dein Paket kommt morgen.",
+                    "example": {"body_text_named_params": [{"param_name": "name", "example": "Anna"}]},
+                }
+            ],
+            parameter_format="named",
+        )
         assert created.status == "PENDING" and created.name == "versand_info"
         got = await client.get_template(created.id)
         assert got.parameter_format == "NAMED" and got.status == "PENDING"
@@ -182,8 +201,9 @@ def test_faults_validate_rates():
 
 
 def test_fault_sequence_is_reproducible_whatever_the_webhooks_draw():
-    rates = dict(error_500=0.05, timeout=0.02, drop_after_accept=0.03, burst_429=0.015, burst_length=8,
-                 duplicate_webhook=0.5)
+    rates = dict(
+        error_500=0.05, timeout=0.02, drop_after_accept=0.03, burst_429=0.015, burst_length=8, duplicate_webhook=0.5
+    )
     quiet, busy = Faults(**rates), Faults(**rates)
     sequence = []
     for _ in range(500):

@@ -44,8 +44,13 @@ async def test_upload_send_download_delete(sb, data, tmp_path):
     to = data.customers.phone.iloc[0]
     async with AsyncCloudClient(sb.settings()) as client:
         doc = await client.upload_media(sb.phone_number_id, path, "application/pdf")
-        assert doc == MediaUpload(id=doc.id, mime_type="application/pdf", file_size=len(PDF),
-                                  sha256=hashlib.sha256(PDF).hexdigest(), filename="rechnung.pdf")
+        assert doc == MediaUpload(
+            id=doc.id,
+            mime_type="application/pdf",
+            file_size=len(PDF),
+            sha256=hashlib.sha256(PDF).hexdigest(),
+            filename="rechnung.pdf",
+        )
         image = await client.upload_media(sb.phone_number_id, PNG, "image/png")
         assert image.filename == "upload.png" and image.id != doc.id
         assert sb.uploaded_media()[0]["filename"] == "rechnung.pdf"
@@ -55,11 +60,13 @@ async def test_upload_send_download_delete(sb, data, tmp_path):
         assert (info.id, info.mime_type, info.file_size, info.sha256) == (image.id, "image/png", len(PNG), image.sha256)
         assert await client.download_media(info.url) == PNG
 
-        sent = await client.send_message(sb.phone_number_id, media_message(to, "document", doc.id,
-                                                                          filename="rechnung.pdf"))
+        sent = await client.send_message(
+            sb.phone_number_id, media_message(to, "document", doc.id, filename="rechnung.pdf")
+        )
         assert sent.wamid.startswith("wamid.")
-        header = template_message(to, "willkommen", "de", ["Anna"], header_media=("image", image.id),
-                                  button_params=["x"])
+        header = template_message(
+            to, "willkommen", "de", ["Anna"], header_media=("image", image.id), button_params=["x"]
+        )
         assert (await client.send_message(sb.phone_number_id, header)).message_status == "accepted"
 
         assert await client.delete_media(image.id) is True

@@ -31,26 +31,32 @@ class Server:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 lines = head.decode().split("\r\n")
                 path = lines[0].split()[1]
-                length = next((int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")), 0)
+                length = next(
+                    (int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")), 0
+                )
                 self.bodies.append(await reader.readexactly(length))
                 if path.endswith("/silent"):
                     await asyncio.sleep(30)
                 if path.endswith("/drop"):
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"half")
+                    writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"half')
                     await writer.drain()
                     writer.transport.abort()
                     return
                 if path.endswith("/chunked"):
-                    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                 b"5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n")
+                    writer.write(
+                        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n'
+                    )
                 elif path.endswith("/gzip"):
                     body = gzip.compress(OK)
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
-                                 % (len(body), body))
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                    )
                 else:
                     close = path.endswith("/close")
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
-                                 % (len(OK), b"Connection: close\r\n" if close else b"", OK))
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
+                        % (len(OK), b"Connection: close\r\n" if close else b"", OK)
+                    )
                     if close or path.endswith("/hangup"):
                         await writer.drain()
                         writer.close()
@@ -121,8 +127,9 @@ async def test_failures_map_to_httpx_and_client_errors(server):
 
 
 async def test_pool_timeout_when_every_connection_is_busy(server):
-    async with httpx.AsyncClient(transport=Http11Transport(max_connections=1),
-                                 timeout=httpx.Timeout(5.0, pool=0.2)) as client:
+    async with httpx.AsyncClient(
+        transport=Http11Transport(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.2)
+    ) as client:
         slow = asyncio.ensure_future(client.post(f"{server.url}/silent", content=b"{}"))
         await asyncio.sleep(0.05)
         with pytest.raises(httpx.PoolTimeout):
@@ -135,9 +142,28 @@ async def test_pool_timeout_when_every_connection_is_busy(server):
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 async def test_https_with_a_verified_certificate(tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
     srv = Server()

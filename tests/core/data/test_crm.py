@@ -42,17 +42,21 @@ def _expected_ids() -> list[str]:
     return [str(c["id"]) for c in make_customers(N) if c["id"] % 10 and c["id"] % 13]
 
 
-@pytest.mark.parametrize("path, auth, pagination, records_path", [
-    ("/page/customers", "bearer", "page", "data"),
-    ("/page/customers", "bearer", "auto", None),
-    ("/cursor/contacts", "api_key", "cursor", "results"),
-    ("/cursor/contacts", "api_key", "auto", None),
-    ("/next/customers", "bearer", "next", "customers"),
-    ("/next/customers", "bearer", "auto", None),
-])
+@pytest.mark.parametrize(
+    "path, auth, pagination, records_path",
+    [
+        ("/page/customers", "bearer", "page", "data"),
+        ("/page/customers", "bearer", "auto", None),
+        ("/cursor/contacts", "api_key", "cursor", "results"),
+        ("/cursor/contacts", "api_key", "auto", None),
+        ("/next/customers", "bearer", "next", "customers"),
+        ("/next/customers", "bearer", "auto", None),
+    ],
+)
 def test_every_pagination_style_loads_every_customer(crm, path, auth, pagination, records_path):
-    config = CrmConfig(crm.base + path, token=TOKEN, auth=auth, pagination=pagination,
-                       records_path=records_path, page_size=10)
+    config = CrmConfig(
+        crm.base + path, token=TOKEN, auth=auth, pagination=pagination, records_path=records_path, page_size=10
+    )
     result = load_crm_customers(config)
     assert result.rows_in == N and result.balanced
     assert result.summary() == {"rows_in": N, "loaded": N - 4 - 3, "rejected": 4, "merged": 3}
@@ -84,12 +88,15 @@ def test_5xx_gives_up_after_the_retries(crm):
     assert sleeps == pytest.approx([0.1, 0.2, 0.4]) and crm.hits["/broken/customers"] == 4
 
 
-@pytest.mark.parametrize("path, token, message", [
-    ("/page/customers", "wrong", r"refused the credentials \(HTTP 401\) for GET .*/page/customers"),
-    ("/nothing/here", TOKEN, r"nothing at GET .*/nothing/here \(page 1\) \(HTTP 404\): check the URL"),
-    ("/html/customers", TOKEN, r"HTML page instead of JSON to GET .*/html/customers"),
-    ("/badjson/customers", TOKEN, r"invalid JSON to GET .*/badjson/customers .*line 1"),
-])
+@pytest.mark.parametrize(
+    "path, token, message",
+    [
+        ("/page/customers", "wrong", r"refused the credentials \(HTTP 401\) for GET .*/page/customers"),
+        ("/nothing/here", TOKEN, r"nothing at GET .*/nothing/here \(page 1\) \(HTTP 404\): check the URL"),
+        ("/html/customers", TOKEN, r"HTML page instead of JSON to GET .*/html/customers"),
+        ("/badjson/customers", TOKEN, r"invalid JSON to GET .*/badjson/customers .*line 1"),
+    ],
+)
 def test_clear_errors_that_never_show_the_token(crm, path, token, message):
     with pytest.raises(CrmError, match=message) as info:
         fetch_records(CrmConfig(crm.base + path, token=token, retries=0))
@@ -121,7 +128,13 @@ def test_progress_before_every_request_and_once_done(crm):
     config = CrmConfig(crm.base + "/page/customers?api_key=abc123", token=TOKEN, pagination="page", page_size=10)
     fetch_records(config, on_progress=seen.append)
     assert [(p.pages, p.records, p.done) for p in seen] == [
-        (0, 0, False), (1, 10, False), (2, 20, False), (3, 30, False), (4, 40, False), (5, N, True)]
+        (0, 0, False),
+        (1, 10, False),
+        (2, 20, False),
+        (3, 30, False),
+        (4, 40, False),
+        (5, N, True),
+    ]
     assert [p.total_pages for p in seen] == [None, 5, 5, 5, 5, 5]
     assert all(p.url == crm.base.removeprefix("http://") + "/page/customers" for p in seen)  # no query, no key
     assert [p.elapsed for p in seen] == sorted(p.elapsed for p in seen) and seen[-1].rate > 0
@@ -130,10 +143,19 @@ def test_progress_before_every_request_and_once_done(crm):
 
 
 def test_describe_progress_while_running_and_waiting():
-    p = FetchProgress(pages=11, records=1_100, retries=2, elapsed=75.5, url="crm.example/api/customers",
-                      total_pages=40, waiting="HTTP 429, retrying in 2.0 s")
-    assert describe_progress(p) == ("page 12 of 40 · 1,100 records · 15 records/s · 1:15 elapsed, ~3:19 left"
-                                    " · 2 retried · crm.example/api/customers · HTTP 429, retrying in 2.0 s")
+    p = FetchProgress(
+        pages=11,
+        records=1_100,
+        retries=2,
+        elapsed=75.5,
+        url="crm.example/api/customers",
+        total_pages=40,
+        waiting="HTTP 429, retrying in 2.0 s",
+    )
+    assert describe_progress(p) == (
+        "page 12 of 40 · 1,100 records · 15 records/s · 1:15 elapsed, ~3:19 left"
+        " · 2 retried · crm.example/api/customers · HTTP 429, retrying in 2.0 s"
+    )
     assert url_place("https://user:pw@crm.example:8443/v1/people?token=s") == "crm.example:8443/v1/people"
 
 
@@ -182,7 +204,10 @@ def test_an_error_midway_keeps_the_pages_received(crm):
 
 def test_a_timeout_says_so(crm):
     config = CrmConfig(crm.base + "/hang/customers", token=TOKEN, timeout=0.2, retries=1, backoff=0.01)
-    with pytest.raises(CrmError, match=r"did not answer within 0.2 s \(ReadTimeout\) to GET .*/hang/customers "
-                                       r"\(page 1\), 2 attempts") as info:
+    with pytest.raises(
+        CrmError,
+        match=r"did not answer within 0.2 s \(ReadTimeout\) to GET .*/hang/customers "
+        r"\(page 1\), 2 attempts",
+    ) as info:
         fetch_records(config)
     assert info.value.partial.records == []

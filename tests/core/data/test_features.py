@@ -32,11 +32,13 @@ def _customers(rows: list[dict]) -> pd.DataFrame:
 
 
 def _data() -> CustomerData:
-    customers = _customers([
-        {"customer_id": "A", "timezone": "Europe/Berlin", "phone": "+491511111111"},
-        {"customer_id": "B", "timezone": "America/New_York", "phone": "+12125550100"},
-        {"customer_id": "C", "timezone": "Europe/Berlin", "phone": "+491522222222"},
-    ])
+    customers = _customers(
+        [
+            {"customer_id": "A", "timezone": "Europe/Berlin", "phone": "+491511111111"},
+            {"customer_id": "B", "timezone": "America/New_York", "phone": "+12125550100"},
+            {"customer_id": "C", "timezone": "Europe/Berlin", "phone": "+491522222222"},
+        ]
+    )
     # A: 12 orders, one every 15 days, the last 1 day ago, 100 each -> AOV 100, LTV 1200.
     a_orders = [("A", _ts(1 + 15 * i), 100.0) for i in range(12)]
     # B: 2 orders 200 and 400 days ago, 30 and 330 -> AOV 180; one order in the future (ignored).
@@ -48,8 +50,12 @@ def _data() -> CustomerData:
     interactions = pd.DataFrame(
         [
             # A: 3 reads, 1 click, 1 reply at 18-19 h UTC (= 20-21 h Berlin summer time), 1 inbound.
-            ("A", _ts(2, 18), "read"), ("A", _ts(3, 18), "read"), ("A", _ts(20, 19), "read"),
-            ("A", _ts(40, 18), "click"), ("A", _ts(50, 9), "reply"), ("A", _ts(100, 9), "inbound"),
+            ("A", _ts(2, 18), "read"),
+            ("A", _ts(3, 18), "read"),
+            ("A", _ts(20, 19), "read"),
+            ("A", _ts(40, 18), "click"),
+            ("A", _ts(50, 9), "reply"),
+            ("A", _ts(100, 9), "inbound"),
             # B: one read 45 days ago at 14 h UTC (= 10 h New York).
             ("B", _ts(45, 14), "read"),
         ],

@@ -30,17 +30,34 @@ K5;Tom;Brown;+1 212 555 0100;t@ex.com;NYC;vielleicht;
 """
 
 
-@pytest.mark.parametrize("raw", ["0151 1234567", "+49 (151) 123-4567", "0049151 1234567", "491511234567", "01511234567",
-                                 "0049-151-1234567", "whatsapp:+491511234567", 491511234567.0])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0151 1234567",
+        "+49 (151) 123-4567",
+        "0049151 1234567",
+        "491511234567",
+        "01511234567",
+        "0049-151-1234567",
+        "whatsapp:+491511234567",
+        491511234567.0,
+    ],
+)
 def test_german_forms_normalise_to_one_e164(raw):
     assert normalize_phone(raw, "DE") == ("+491511234567", None)
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("", "phone is empty"), (None, "phone is empty"), ("abc", "phone has characters other than digits"),
-    ("0151", "not a valid DE number"), ("+999 1234567", "not a phone number (unknown country code)"),
-    ("12345678901234", "too long for E.164 (more than 15 digits)"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("", "phone is empty"),
+        (None, "phone is empty"),
+        ("abc", "phone has characters other than digits"),
+        ("0151", "not a valid DE number"),
+        ("+999 1234567", "not a phone number (unknown country code)"),
+        ("12345678901234", "too long for E.164 (more than 15 digits)"),
+    ],
+)
 def test_invalid_numbers_get_a_reason(raw, reason):
     assert normalize_phone(raw, "DE") == (None, reason)
 
@@ -66,8 +83,16 @@ def test_mask_phone_hides_the_middle():
 
 def test_detects_german_and_english_headers():
     m = detect_mapping(["Kundennummer", "Vorname", "Nachname", "Telefon", "Handy", "E-Mail", "Sprache", "Ort", "Land"])
-    assert m == {"phone": "Handy", "customer_id": "Kundennummer", "first_name": "Vorname", "last_name": "Nachname",
-                 "email": "E-Mail", "language": "Sprache", "country": "Land", "city": "Ort"}
+    assert m == {
+        "phone": "Handy",
+        "customer_id": "Kundennummer",
+        "first_name": "Vorname",
+        "last_name": "Nachname",
+        "email": "E-Mail",
+        "language": "Sprache",
+        "country": "Land",
+        "city": "Ort",
+    }
     m = detect_mapping(["id", "first_name", "last_name", "WhatsApp Number", "Mobile", "email", "opt-in"])
     assert m["phone"] == "WhatsApp Number" and m["opted_in"] == "opt-in" and m["customer_id"] == "id"
     assert detect_mapping(["contact.phone", "contact.name"])["phone"] == "contact.phone"
@@ -118,20 +143,24 @@ def test_quoted_delimiters_and_bad_lines():
     assert "5 fields but the header has 3 (line 3" in r.rejects.loc[0, "reason"]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty.csv is empty"),
-    (b"   \n\n", "empty.csv is empty"),
-    (b"name;phone\n", "has a header (name, phone) but no data rows"),
-    (b"name,email\nAnna,a@x.de\n", "no phone column found among: 'name', 'email'"),
-    (b"name:phone:city\nAnna:0151:Berlin\n", "no phone column found among: 'name:phone:city'"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty.csv is empty"),
+        (b"   \n\n", "empty.csv is empty"),
+        (b"name;phone\n", "has a header (name, phone) but no data rows"),
+        (b"name,email\nAnna,a@x.de\n", "no phone column found among: 'name', 'email'"),
+        (b"name:phone:city\nAnna:0151:Berlin\n", "no phone column found among: 'name:phone:city'"),
+    ],
+)
 def test_unloadable_files_say_what_and_where(data, message):
     with pytest.raises(LoadError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_customers(data, name="empty.csv")
 
 
-@pytest.mark.parametrize("data", [b"name:phone:city\nAnna:0151 1234567:Berlin\n",
-                                  b'"name;phone;city"\n"Anna;0151 1234567;Berlin"\n'])
+@pytest.mark.parametrize(
+    "data", [b"name:phone:city\nAnna:0151 1234567:Berlin\n", b'"name;phone;city"\n"Anna;0151 1234567;Berlin"\n']
+)
 def test_wrong_delimiter_gets_a_hint(data):
     with pytest.raises(LoadError, match="x.csv: no phone column .* single column: is the delimiter right"):
         load_customers(data, name="x.csv")
@@ -147,13 +176,15 @@ def test_explicit_mapping_overrides_detection():
 
 
 def test_excel_parquet_json_ndjson(tmp_path):
-    frame = pd.DataFrame({"Vorname": ["Anna", "Ben"], "Mobilnummer": [4915112345678, "0152 23456789"],
-                          "Land": ["Deutschland", "AT"]})
+    frame = pd.DataFrame(
+        {"Vorname": ["Anna", "Ben"], "Mobilnummer": [4915112345678, "0152 23456789"], "Land": ["Deutschland", "AT"]}
+    )
     frame.to_excel(tmp_path / "k.xlsx", index=False)
     frame.astype(str).to_parquet(tmp_path / "k.parquet")
     (tmp_path / "k.json").write_text(json.dumps({"customers": frame.astype(str).to_dict("records")}))
-    (tmp_path / "k.ndjson").write_text("\n".join(json.dumps(r) for r in frame.astype(str).to_dict("records"))
-                                       + "\n{not json\n")
+    (tmp_path / "k.ndjson").write_text(
+        "\n".join(json.dumps(r) for r in frame.astype(str).to_dict("records")) + "\n{not json\n"
+    )
     for name in ("k.xlsx", "k.parquet", "k.json", "k.ndjson"):
         r = load_customers(tmp_path / name)
         assert r.rows["phone"].tolist() == ["+4915112345678", "+4915223456789"], name
@@ -175,22 +206,32 @@ def test_orders_and_interactions_join_by_id_or_phone():
     customers = load_customers(GERMAN_CSV.encode(), name="k.csv").rows
     orders = load_orders(
         "Bestellnummer,Kundennummer,Telefon,Bestelldatum,Betrag,Währung\n"
-        "A1,K1,,2025-05-01,\"1.234,50 €\",eur\n"
+        'A1,K1,,2025-05-01,"1.234,50 €",eur\n'
         "A2,,0152 23456789,03.05.2025 14:30,19.99,\n"
         "A3,K9,,2025-05-02,3,\n"
-        "A1,K1,,2025-05-01,\"1.234,50\",EUR\n"
+        'A1,K1,,2025-05-01,"1.234,50",EUR\n'
         "A4,K2,,gestern,5,\n"
-        "A5,K2,,2025-05-04,-5,\n".encode(), customers=customers, name="orders.csv")
+        "A5,K2,,2025-05-04,-5,\n".encode(),
+        customers=customers,
+        name="orders.csv",
+    )
     assert orders.summary() == {"rows_in": 6, "loaded": 2, "rejected": 3, "merged": 1}
     got = orders.rows.set_index("order_id")
     assert got.loc["A1", "amount"] == 1234.5 and got.loc["A1", "currency"] == "EUR"
-    assert got.loc["A2", "customer_id"] == "K2" and got.loc["A2", "ordered_at"] == pd.Timestamp("2025-05-03 14:30", tz="UTC")
+    assert got.loc["A2", "customer_id"] == "K2" and got.loc["A2", "ordered_at"] == pd.Timestamp(
+        "2025-05-03 14:30", tz="UTC"
+    )
     reasons = orders.rejects.set_index("row")["reason"]
-    assert reasons[3] == "no loaded customer has this id" and "not a date/time" in reasons[5] and "negative" in reasons[6]
+    assert (
+        reasons[3] == "no loaded customer has this id" and "not a date/time" in reasons[5] and "negative" in reasons[6]
+    )
 
     inter = load_interactions(
         b"phone,at,type\n0151 1234567,2025-05-01T10:00:00Z,gelesen\n0160 9999999,2025-05-01,read\n"
-        b"0151 1234567,2025-05-01T10:00:00Z,read\n0151 1234567,2025-05-02,foo\n", customers=customers, name="i.csv")
+        b"0151 1234567,2025-05-01T10:00:00Z,read\n0151 1234567,2025-05-02,foo\n",
+        customers=customers,
+        name="i.csv",
+    )
     assert inter.summary() == {"rows_in": 4, "loaded": 1, "rejected": 2, "merged": 1}
     assert inter.rows.loc[0, "kind"] == "read" and inter.rows.loc[0, "customer_id"] == "K1"
     data = to_customer_data(load_customers(GERMAN_CSV.encode(), name="k.csv"), orders, inter)
@@ -222,17 +263,37 @@ def test_missing_customer_id_is_a_keyed_hash_of_the_phone_and_duplicates_fill_ga
 
 
 _cell = st.one_of(
-    st.sampled_from(["0151 1234567", "+49 152 23456789", "0049 160 3456789", "+43 664 1234567",
-                     "491511234567", "abc", "", "0151", "+1 212 555 0100", "++", "017612345678"]),
+    st.sampled_from(
+        [
+            "0151 1234567",
+            "+49 152 23456789",
+            "0049 160 3456789",
+            "+43 664 1234567",
+            "491511234567",
+            "abc",
+            "",
+            "0151",
+            "+1 212 555 0100",
+            "++",
+            "017612345678",
+        ]
+    ),
     st.text(alphabet="0123456789 +-()", max_size=16),
 )
-_row = st.tuples(st.sampled_from(["Anna", "Jürgen", "", "Ö,\"x\""]), _cell,
-                 st.sampled_from(["ja", "nein", "", "vielleicht", "1"]), st.sampled_from(["K1", "K2", "", "K3"]))
+_row = st.tuples(
+    st.sampled_from(["Anna", "Jürgen", "", 'Ö,"x"']),
+    _cell,
+    st.sampled_from(["ja", "nein", "", "vielleicht", "1"]),
+    st.sampled_from(["K1", "K2", "", "K3"]),
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(_row, min_size=1, max_size=25), delimiter=st.sampled_from([",", ";", "\t"]),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "mixed"]))
+@given(
+    rows=st.lists(_row, min_size=1, max_size=25),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "mixed"]),
+)
 def test_every_row_is_accounted_for(rows, delimiter, encoding):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
@@ -269,9 +330,12 @@ def test_cli_load_saves_the_workspace_and_the_rejects(tmp_path, capsys):
     assert "could not load:" in capsys.readouterr().err
 
 
-_order_row = st.tuples(st.sampled_from(["A1", "A2", "A3", "", "A1"]), st.sampled_from(["K1", "K2", "K9", ""]),
-                       st.sampled_from(["2025-05-01", "01.02.2025 10:00", "gestern", "", "1700000000"]),
-                       st.sampled_from(["12,50", "3", "-1", "abc", "", "1.234,56 €"]))
+_order_row = st.tuples(
+    st.sampled_from(["A1", "A2", "A3", "", "A1"]),
+    st.sampled_from(["K1", "K2", "K9", ""]),
+    st.sampled_from(["2025-05-01", "01.02.2025 10:00", "gestern", "", "1700000000"]),
+    st.sampled_from(["12,50", "3", "-1", "abc", "", "1.234,56 €"]),
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

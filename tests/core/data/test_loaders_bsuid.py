@@ -56,8 +56,9 @@ def test_the_same_customer_seen_by_phone_and_by_bsuid_is_merged(loaded):
 
 
 def test_bsuid_only_customers_get_ids_without_the_bsuid_in_them():
-    result = load_customers(b"bsuid,name\nDE.24817305912873645029,Ben\nDE.24817305912873645029,Ben W\n",
-                            name="b.csv", id_key=KEY)
+    result = load_customers(
+        b"bsuid,name\nDE.24817305912873645029,Ben\nDE.24817305912873645029,Ben W\n", name="b.csv", id_key=KEY
+    )
     (cid,) = result.rows["customer_id"]
     assert cid.startswith("c_") and "2481730591" not in cid and result.merged == 1
     again = load_customers(b"bsuid\nDE.24817305912873645029\n", name="b.csv", id_key=KEY)
@@ -89,11 +90,16 @@ def test_masking_hides_bsuids_and_usernames(loaded):
 
 
 def test_orders_and_interactions_find_their_customer_by_bsuid(loaded):
-    orders = load_orders(b"bsuid,amount,date\nDE.24817305912873645029,10,2026-01-01\nDE.99,5,2026-01-02\n",
-                         name="o.csv", customers=loaded.rows, id_key=KEY)
+    orders = load_orders(
+        b"bsuid,amount,date\nDE.24817305912873645029,10,2026-01-01\nDE.99,5,2026-01-02\n",
+        name="o.csv",
+        customers=loaded.rows,
+        id_key=KEY,
+    )
     assert orders.rows["customer_id"].tolist() == ["K2"]
     assert orders.rejects[["column", "value", "reason"]].values.tolist() == [
-        ["bsuid", "DE.99", "no loaded customer has this BSUID"]]
+        ["bsuid", "DE.99", "no loaded customer has this BSUID"]
+    ]
     # without loaded customers: the id load_customers derives for a customer with only that BSUID
     alone = load_customers(b"bsuid\nDE.24817305912873645029\n", name="b.csv", id_key=KEY)
     events = load_interactions(b"bsuid,at,kind\nDE.24817305912873645029,2026-01-01,read\n", name="i.csv", id_key=KEY)
@@ -117,4 +123,6 @@ def test_a_customer_key_that_is_a_bsuid_is_masked_as_one():
 
     assert mask_phone("DE.24817305912873645029") == mask_bsuid("DE.24817305912873645029") == "DE.2481**************29"
     assert mask_phones(pd.Series(["+491511234567", "DE.24817305912873645029"])).tolist() == [
-        "+49151*****67", "DE.2481**************29"]
+        "+49151*****67",
+        "DE.2481**************29",
+    ]

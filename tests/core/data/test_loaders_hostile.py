@@ -33,10 +33,13 @@ def load(data: bytes, name: str):
 
 # -- phones: the exact number or a reject, never another number ------------------------------------
 
+
 def test_excel_number_column_with_a_blank_cell_keeps_the_number(tmp_path):
     """The column becomes floats (4915112345678.0); it used to load as +49151123456780."""
     path = tmp_path / "k.xlsx"
-    pd.DataFrame({"phone": [4915112345678.0, None, 4915112345679.0], "name": ["A", "B", "C"]}).to_excel(path, index=False)
+    pd.DataFrame({"phone": [4915112345678.0, None, 4915112345679.0], "name": ["A", "B", "C"]}).to_excel(
+        path, index=False
+    )
     r = load_customers(path, id_key=KEY)
     assert list(r.rows["phone"]) == ["+4915112345678", "+4915112345679"]
     assert r.rejects["reason"].tolist() == ["phone is empty"]
@@ -52,28 +55,43 @@ def test_object_column_of_ints_and_a_blank_is_not_turned_into_floats():
     assert phones.tolist()[0::2] == ["+4915112345678", "+4915112345679"] and reasons[1] == "phone is empty"
 
 
-@pytest.mark.parametrize("cell, expected", [
-    ("4.915112345678E+12", "+4915112345678"),
-    ("4,915112345678e12", "+4915112345678"),
-    (Decimal("4915112345678"), "+4915112345678"),
-    (np.float64(4915112345678.0), "+4915112345678"),
-    (15112345678, "+4915112345678"),  # a national number whose leading 0 a spreadsheet dropped
-])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("4.915112345678E+12", "+4915112345678"),
+        ("4,915112345678e12", "+4915112345678"),
+        (Decimal("4915112345678"), "+4915112345678"),
+        (np.float64(4915112345678.0), "+4915112345678"),
+        (15112345678, "+4915112345678"),  # a national number whose leading 0 a spreadsheet dropped
+    ],
+)
 def test_number_cells_load_as_their_exact_number(cell, expected):
     assert normalize_phone(cell) == (expected, None)
 
 
-@pytest.mark.parametrize("cell, reason", [
-    ("4.91511E+12", "scientific notation without all its digits"),
-    (4915112345678.5, "has decimals"),
-    ("4915112345678.5", "has decimals"),
-    (-4915112345678, "negative"),
-    ("-4.915112345678E+12", "negative"),
-    (True, "yes/no"),
-    (10**5000, "too long for E.164"),
-    (float("inf"), "not a number"),
-], ids=["scientific-cut", "float-fraction", "text-fraction", "negative", "negative-scientific", "bool", "5000-digits",
-        "inf"])
+@pytest.mark.parametrize(
+    "cell, reason",
+    [
+        ("4.91511E+12", "scientific notation without all its digits"),
+        (4915112345678.5, "has decimals"),
+        ("4915112345678.5", "has decimals"),
+        (-4915112345678, "negative"),
+        ("-4.915112345678E+12", "negative"),
+        (True, "yes/no"),
+        (10**5000, "too long for E.164"),
+        (float("inf"), "not a number"),
+    ],
+    ids=[
+        "scientific-cut",
+        "float-fraction",
+        "text-fraction",
+        "negative",
+        "negative-scientific",
+        "bool",
+        "5000-digits",
+        "inf",
+    ],
+)
 def test_number_cells_that_lost_digits_are_rejected_with_a_reason(cell, reason):
     phone, why = normalize_phone(cell)
     assert phone is None and reason in why
@@ -81,10 +99,20 @@ def test_number_cells_that_lost_digits_are_rejected_with_a_reason(cell, reason):
 
 _numbers = st.integers(min_value=10**6, max_value=10**15 - 1)
 _cells = st.one_of(
-    _numbers, _numbers.map(float), _numbers.map(np.int64), _numbers.map(np.float64), _numbers.map(Decimal),
-    _numbers.map(str), _numbers.map(lambda n: f"{n}.0"), _numbers.map(lambda n: f"{n:.{len(str(n)) - 1}e}"),
-    st.floats(allow_nan=True, allow_infinity=True), st.decimals(allow_nan=False), st.booleans(), st.none(),
-    st.text(max_size=20), st.from_regex(r"[+-]?[0-9]{1,16}([.,][0-9]{0,6})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+    _numbers,
+    _numbers.map(float),
+    _numbers.map(np.int64),
+    _numbers.map(np.float64),
+    _numbers.map(Decimal),
+    _numbers.map(str),
+    _numbers.map(lambda n: f"{n}.0"),
+    _numbers.map(lambda n: f"{n:.{len(str(n)) - 1}e}"),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=20),
+    st.from_regex(r"[+-]?[0-9]{1,16}([.,][0-9]{0,6})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
 )
 
 
@@ -118,6 +146,7 @@ def test_the_fast_e164_check_agrees_with_phonenumbers(text):
 
 
 # -- files that used to end in a traceback ---------------------------------------------------------
+
 
 def test_binary_garbage_is_a_clear_error():
     data = bytes(np.random.default_rng(1).integers(0, 256, 5_000, dtype=np.uint8))
@@ -183,8 +212,11 @@ def test_100000_deep_json_is_a_clear_error():
 
 
 def test_a_5000_digit_number_is_a_reject_not_a_crash():
-    for data, name in ((b'[{"phone": ' + b"1" * 5000 + b"}]", "n.json"), (b'{"phone": ' + b"1" * 5000 + b"}\n", "n.ndjson"),
-                       (b"phone,name\n" + b"1" * 5000 + b",A\n", "n.csv")):
+    for data, name in (
+        (b'[{"phone": ' + b"1" * 5000 + b"}]", "n.json"),
+        (b'{"phone": ' + b"1" * 5000 + b"}\n", "n.ndjson"),
+        (b"phone,name\n" + b"1" * 5000 + b",A\n", "n.csv"),
+    ):
         r = load(data, name)
         assert r.summary()["rejected"] == 1 and "too long" in r.rejects.loc[0, "reason"], name
 
@@ -203,6 +235,7 @@ def test_utf16_without_bom_is_recognised():
 
 # -- per-item isolation: one bad item is a reject, the rest is kept ---------------------------------
 
+
 def test_a_json_record_that_cannot_be_flattened_is_one_reject():
     deep = {"a": None}
     node = deep
@@ -214,13 +247,18 @@ def test_a_json_record_that_cannot_be_flattened_is_one_reject():
     r = load_customers(raw, id_key=KEY)
     assert r.rows_in == 4 and r.loaded + r.rejected == 4
     assert "+4915112345678" in set(r.rows["phone"])
-    assert {"record is a int, not an object", "record holds text that is not valid Unicode (a lone surrogate escape)",
-            "record cannot be read as a table row (RecursionError)"} <= set(r.rejects["reason"])
+    assert {
+        "record is a int, not an object",
+        "record holds text that is not valid Unicode (a lone surrogate escape)",
+        "record cannot be read as a table row (RecursionError)",
+    } <= set(r.rejects["reason"])
 
 
 def test_dates_out_of_range_are_rejects_of_their_rows():
-    orders = b"order_id,phone,date,amount\n1,+4915112345678,2025-05-01,10\n2,+4915112345678,99999999999999999999,5\n" \
-             b"3,+4915112345678,1e400,5\n4,+4915112345678,2025-05-02,inf\n"
+    orders = (
+        b"order_id,phone,date,amount\n1,+4915112345678,2025-05-01,10\n2,+4915112345678,99999999999999999999,5\n"
+        b"3,+4915112345678,1e400,5\n4,+4915112345678,2025-05-02,inf\n"
+    )
     r = load_orders(orders, name="o.csv", id_key=KEY)
     assert r.loaded == 1 and set(r.rejects["row"]) == {2, 3, 4}
 
@@ -235,15 +273,42 @@ def test_interaction_times_out_of_range_are_rejects_of_their_rows():
 
 _SUFFIXES = [".csv", ".txt", ".json", ".ndjson", ".xlsx", ".parquet"]
 _text_bytes = st.lists(
-    st.sampled_from(["phone", "name", ",", ";", "\t", '"', "\n", "\r", "\r\n", "+4915112345678", "0151 1234567",
-                     "=HYPERLINK(1)", "{", "}", "[", "]", ":", "1e5", "ü", "\ud800", "\x00", "4915112345678.0"]),
+    st.sampled_from(
+        [
+            "phone",
+            "name",
+            ",",
+            ";",
+            "\t",
+            '"',
+            "\n",
+            "\r",
+            "\r\n",
+            "+4915112345678",
+            "0151 1234567",
+            "=HYPERLINK(1)",
+            "{",
+            "}",
+            "[",
+            "]",
+            ":",
+            "1e5",
+            "ü",
+            "\ud800",
+            "\x00",
+            "4915112345678.0",
+        ]
+    ),
     max_size=40,
 ).map(lambda parts: "".join(parts).encode("utf-8", "surrogatepass"))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.one_of(st.binary(max_size=400), _text_bytes), suffix=st.sampled_from(_SUFFIXES),
-       bom=st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe"]))
+@given(
+    data=st.one_of(st.binary(max_size=400), _text_bytes),
+    suffix=st.sampled_from(_SUFFIXES),
+    bom=st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe"]),
+)
 def test_any_bytes_as_a_loader_file_give_rows_or_a_clear_error(data, suffix, bom):
     try:
         r = load(bom + data, "f" + suffix)
@@ -255,8 +320,15 @@ def test_any_bytes_as_a_loader_file_give_rows_or_a_clear_error(data, suffix, bom
 
 
 def test_any_json_records_give_rows_or_a_clear_error():
-    for doc in ([{"phone": None}], [{"phone": [1, 2]}], [{"phone": {"a": 1}}], [{"phone": 1.5e300}],
-                {"data": [{"phone": "+4915112345678", "signup_at": 10**30}]}, [[]], [{}]):
+    for doc in (
+        [{"phone": None}],
+        [{"phone": [1, 2]}],
+        [{"phone": {"a": 1}}],
+        [{"phone": 1.5e300}],
+        {"data": [{"phone": "+4915112345678", "signup_at": 10**30}]},
+        [[]],
+        [{}],
+    ):
         try:
             r = load(json.dumps(doc).encode(), "d.json")
         except LoadError:

@@ -15,12 +15,15 @@ from wamkt_nb.segments import segment_frame
 from wamkt_nb.segments.preview import sample_members
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("ruf an: +491511234567!", "ruf an: +49151*****67!"),
-    ("wa_id 491511234567", "wa_id 49151*****67"),  # WhatsApp's form without the plus
-    ("+49 (152) 2345-6789", "+49 (152) ****-**89"),
-    ("anna.mueller@example.com, +12125550100", "a***@example.com, +12125****00"),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("ruf an: +491511234567!", "ruf an: +49151*****67!"),
+        ("wa_id 491511234567", "wa_id 49151*****67"),  # WhatsApp's form without the plus
+        ("+49 (152) 2345-6789", "+49 (152) ****-**89"),
+        ("anna.mueller@example.com, +12125550100", "a***@example.com, +12125****00"),
+    ],
+)
 def test_phone_numbers_and_addresses_inside_text_are_masked(text, shown):
     assert mask_text(text) == shown
 
@@ -31,11 +34,15 @@ def test_dates_amounts_and_short_ids_stay_readable(text):
 
 
 def test_mask_frame_masks_every_column_and_keeps_the_rest():
-    frame = pd.DataFrame({
-        "customer_id": pd.array(["+491511234567", "K2"], dtype="string"),
-        "phone": ["0151 1234567", None], "email": ["anna@example.de", None],
-        "note": ["call +436641234567", np.nan], "amount": [12.5, 3.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.array(["+491511234567", "K2"], dtype="string"),
+            "phone": ["0151 1234567", None],
+            "email": ["anna@example.de", None],
+            "note": ["call +436641234567", np.nan],
+            "amount": [12.5, 3.0],
+        }
+    )
     out = mask_frame(frame)
     assert out["customer_id"].tolist() == ["+49151*****67", "K2"]
     assert out["phone"].tolist() == ["0151 1****67", ""]

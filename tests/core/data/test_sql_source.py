@@ -71,20 +71,24 @@ def test_postgresql_query(postgres_server):
     with psycopg.connect(url, autocommit=True) as con:
         con.execute("CREATE TABLE people (id TEXT, phone TEXT, name TEXT, opt_in BOOLEAN)")
         with con.cursor() as cur:
-            cur.executemany("INSERT INTO people VALUES (%s, %s, %s, %s)",
-                            [(i, p, n, o == "yes") for i, p, n, o in ROWS])
+            cur.executemany(
+                "INSERT INTO people VALUES (%s, %s, %s, %s)", [(i, p, n, o == "yes") for i, p, n, o in ROWS]
+            )
     check(load_customers_sql(url, QUERY))
     with pytest.raises(LoadError, match="read-only"):
         read_sql_table(url, "DELETE FROM people RETURNING id")
 
 
-@pytest.mark.parametrize("url, query, expected", [
-    ("mysql://u:p@host/db", "SELECT 1", "not a supported database URL"),
-    ("sqlite:///missing.db", "SELECT 1", "no database file"),
-    ("sqlite:///crm.db", "SELECT * FROM nowhere", "no such table"),
-    ("sqlite:///crm.db", "SELECT * FROM people WHERE 0", "returned no rows"),
-    ("sqlite:///crm.db", "   ", "needs a query"),
-])
+@pytest.mark.parametrize(
+    "url, query, expected",
+    [
+        ("mysql://u:p@host/db", "SELECT 1", "not a supported database URL"),
+        ("sqlite:///missing.db", "SELECT 1", "no database file"),
+        ("sqlite:///crm.db", "SELECT * FROM nowhere", "no such table"),
+        ("sqlite:///crm.db", "SELECT * FROM people WHERE 0", "returned no rows"),
+        ("sqlite:///crm.db", "   ", "needs a query"),
+    ],
+)
 def test_bad_sources_are_load_errors(tmp_path, monkeypatch, url, query, expected):
     monkeypatch.chdir(tmp_path)
     make_sqlite(tmp_path / "crm.db")

@@ -34,8 +34,11 @@ def store(store_target):
     clock = ManualClock(T0)
     receiver = WebhookReceiver(s, APP_SECRET, VERIFY_TOKEN, clock=clock, handler=AutoReplier(None))
     script = [  # (phone, text, seconds before "now")
-        (B, "Wo ist meine Bestellung?", 3 * 3600), (A, "Ist die Jacke in M da?", 1800),
-        (C, "Rabatt", 600), (D, "Bitte einen Mitarbeiter", 900), (E, "Hallo?", 4 * 3600),
+        (B, "Wo ist meine Bestellung?", 3 * 3600),
+        (A, "Ist die Jacke in M da?", 1800),
+        (C, "Rabatt", 600),
+        (D, "Bitte einen Mitarbeiter", 900),
+        (E, "Hallo?", 4 * 3600),
         (A, "Hallo??", 600),
     ]
     for i, (phone, text, ago) in enumerate(script):
@@ -48,10 +51,15 @@ def store(store_target):
     s.close()
 
 
-CUSTOMERS = pd.DataFrame({
-    "phone": [A, B, C, D], "customer_id": ["a", "b", "c", "d"], "name": ["Anna", "Ben", "Cem", "Dora"],
-    "avg_order_value": [250.0, 20.0, 90.0, 120.0], "total_spend": [2500.0, 60.0, 400.0, 800.0],
-})
+CUSTOMERS = pd.DataFrame(
+    {
+        "phone": [A, B, C, D],
+        "customer_id": ["a", "b", "c", "d"],
+        "name": ["Anna", "Ben", "Cem", "Dora"],
+        "avg_order_value": [250.0, 20.0, 90.0, 120.0],
+        "total_spend": [2500.0, 60.0, 400.0, 800.0],
+    }
+)
 
 
 def test_open_conversations_by_value_then_waiting(store):
@@ -103,8 +111,15 @@ def test_answering_through_the_sandbox(tmp_path):
             time.sleep(0.02)
         assert list(open_conversations(store, clock.now())["phone"]) == [phone]
         clock.advance(240)
-        out = answer(store, client, phone, text="Gern, worum geht es?", agent="lea", clock=clock,
-                     phone_number_id=sb.phone_number_id)
+        out = answer(
+            store,
+            client,
+            phone,
+            text="Gern, worum geht es?",
+            agent="lea",
+            clock=clock,
+            phone_number_id=sb.phone_number_id,
+        )
         assert out.state == "accepted" and out.wamid
         assert open_conversations(store, clock.now()).empty
         assert first_response_times(store, clock.now()).iloc[0]["first_response_min"] == pytest.approx(4.0, abs=0.01)
@@ -113,8 +128,15 @@ def test_answering_through_the_sandbox(tmp_path):
         sb.advance(25 * 3600)
         with pytest.raises(WindowClosedError, match="template"):
             answer(store, client, phone, text="Noch da?", clock=clock, phone_number_id=sb.phone_number_id)
-        out = answer(store, client, phone, text="Noch da?", clock=clock, phone_number_id=sb.phone_number_id,
-                     template=TemplateChoice("order_shipped", "de", ("Anna", "#123")))
+        out = answer(
+            store,
+            client,
+            phone,
+            text="Noch da?",
+            clock=clock,
+            phone_number_id=sb.phone_number_id,
+            template=TemplateChoice("order_shipped", "de", ("Anna", "#123")),
+        )
         assert out.state == "accepted"
         assert [r["body"]["type"] for r in sb.received() if r["body"]["to"] == phone][-1] == "template"
     store.close()

@@ -20,8 +20,11 @@ def test_a_username_user_who_writes_first_is_answered_by_bsuid(tmp_path):
     clock = ManualClock(1_760_000_000)
     customer_id = str(data.customers["customer_id"].iloc[0])
     usernames = SandboxConfig(username_share=1.0)
-    with (Sandbox(customers=data, clock=clock, config=usernames) as sb, connect_sandbox(sb, store),
-          CloudClient(sb.settings()) as client):
+    with (
+        Sandbox(customers=data, clock=clock, config=usernames) as sb,
+        connect_sandbox(sb, store),
+        CloudClient(sb.settings()) as client,
+    ):
         wamid = sb.inject_inbound(customer_id, "Hat jemand Zeit für eine Frage?")
         deadline = time.monotonic() + 30
         while open_conversations(store, clock.now()).empty and time.monotonic() < deadline:
@@ -30,8 +33,15 @@ def test_a_username_user_who_writes_first_is_answered_by_bsuid(tmp_path):
         assert not key.startswith("+")  # no phone in the webhook: the customer key is the BSUID
         assert list(open_conversations(store, clock.now())["phone"]) == [key]
         clock.advance(240)
-        out = answer(store, client, key, text="Gern, worum geht es?", agent="lea", clock=clock,
-                     phone_number_id=sb.phone_number_id)
+        out = answer(
+            store,
+            client,
+            key,
+            text="Gern, worum geht es?",
+            agent="lea",
+            clock=clock,
+            phone_number_id=sb.phone_number_id,
+        )
         assert out.state == "accepted" and out.wamid
         sent = sb.received()[-1]["body"]
         assert sent["recipient"] == key and "to" not in sent and sent["text"]["body"] == "Gern, worum geht es?"

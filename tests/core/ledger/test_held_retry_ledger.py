@@ -17,8 +17,13 @@ pytestmark = pytest.mark.both_stores
 
 
 def row(store, key):
-    return dict(store.query("SELECT state, wamid, retried_wamid, retry_after, planned_at, error_code FROM sends"
-                            " WHERE recipient_key = ?", (key,))[0])
+    return dict(
+        store.query(
+            "SELECT state, wamid, retried_wamid, retry_after, planned_at, error_code FROM sends"
+            " WHERE recipient_key = ?",
+            (key,),
+        )[0]
+    )
 
 
 def test_a_synchronous_hold_schedules_the_retry_like_a_webhook_one(store):
@@ -27,8 +32,7 @@ def test_a_synchronous_hold_schedules_the_retry_like_a_webhook_one(store):
     send_id = store.query("SELECT send_id FROM sends WHERE recipient_key = 'opt:0'")[0][0]
     with store.transaction() as conn:
         conn.execute("UPDATE sends SET state = 'in_flight' WHERE send_id = ?", (send_id,))
-    ledger.record_outcomes(store, [ledger.Outcome(send_id, 1, "failed", START, error_code=131049,
-                                                  error_title="held")])
+    ledger.record_outcomes(store, [ledger.Outcome(send_id, 1, "failed", START, error_code=131049, error_title="held")])
     assert row(store, "opt:0")["retry_after"] == START + DAY
 
 
@@ -45,9 +49,14 @@ def test_a_due_held_row_is_requeued_once_and_statuses_of_its_held_attempt_never_
 
     assert ledger.requeue_due_held(store, START + 60 + DAY - 1) == []  # not before 24 h
     assert ledger.requeue_due_held(store, START + 60 + DAY) == ["opt"]
-    assert row(store, "opt:0") == {"state": "planned", "wamid": None, "retried_wamid": "w.a",
-                                   "retry_after": START + 60 + DAY, "planned_at": START + 60 + DAY,
-                                   "error_code": None}
+    assert row(store, "opt:0") == {
+        "state": "planned",
+        "wamid": None,
+        "retried_wamid": "w.a",
+        "retry_after": START + 60 + DAY,
+        "planned_at": START + 60 + DAY,
+        "error_code": None,
+    }
     assert row(store, "gone:0")["state"] == "failed"  # a cancelled campaign is never retried
     assert control.next_due_at(store, "opt") == START + 60 + DAY
     assert [r.campaign_id for r in control.open_requests(store)] == ["opt"]  # the worker will send it

@@ -65,16 +65,22 @@ def test_attempts_and_outcomes_move_rows(store):
     ledger.claim(store, [(r.send_id, 1, "pn1") for r in rows], NOW + 1)
     assert ledger.state_counts(store, cid)["in_flight"] == 4
     a, b, c, d = rows
-    ledger.record_outcomes(store, [
-        Outcome(a.send_id, 1, "accepted", NOW + 2, wamid="wamid.A", http_status=200),
-        Outcome(b.send_id, 1, "retry", NOW + 2, error_code=131000, error_title="Something went wrong"),
-        Outcome(c.send_id, 1, "failed", NOW + 2, error_code=132001, error_title="no template"),
-        Outcome(d.send_id, 1, "unknown", NOW + 2),
-    ])
+    ledger.record_outcomes(
+        store,
+        [
+            Outcome(a.send_id, 1, "accepted", NOW + 2, wamid="wamid.A", http_status=200),
+            Outcome(b.send_id, 1, "retry", NOW + 2, error_code=131000, error_title="Something went wrong"),
+            Outcome(c.send_id, 1, "failed", NOW + 2, error_code=132001, error_title="no template"),
+            Outcome(d.send_id, 1, "unknown", NOW + 2),
+        ],
+    )
     states = dict(store.query("SELECT customer_id, state FROM sends"))
     assert states == {"c0": "accepted", "c1": "planned", "c2": "failed", "c3": "unknown"}
     assert store.query("SELECT wamid, attempts, phone_number_id FROM sends WHERE customer_id='c0'")[0][:] == (
-        "wamid.A", 1, "pn1")
+        "wamid.A",
+        1,
+        "pn1",
+    )
     outcomes = dict(store.query("SELECT send_id, outcome FROM attempts"))
     assert outcomes == {a.send_id: "accepted", b.send_id: "error", c.send_id: "error", d.send_id: "timeout"}
     frame = ledger.error_breakdown(store, cid)
@@ -103,12 +109,14 @@ def test_crash_recovery_and_reconciliation_from_status_events(store):
     for key, wamid, status in [("k:c0", "wamid.0", "delivered"), ("k:c1", "wamid.1", "sent")]:
         store.execute(
             "INSERT INTO status_events (wamid, status, timestamp, callback_data, payload_json, received_at)"
-            " VALUES (?, ?, ?, ?, '{}', ?)", (wamid, status, NOW + 3, key, NOW + 3))
+            " VALUES (?, ?, ?, ?, '{}', ?)",
+            (wamid, status, NOW + 3, key, NOW + 3),
+        )
     assert ledger.reconcile_unknown(store, cid, NOW + 6) == 2
     states = dict(store.query("SELECT customer_id, state FROM sends"))
     assert states == {"c0": "delivered", "c1": "sent", "c2": "unknown"}
     assert store.query("SELECT wamid FROM sends WHERE customer_id='c0'")[0][0] == "wamid.0"
-    (sid, started), = ledger.unknown_sends(store, cid)
+    ((sid, started),) = ledger.unknown_sends(store, cid)
     assert started == NOW
     assert ledger.requeue(store, [sid], NOW + 70) == 1
     (again,) = ledger.planned_sends(store, cid)
@@ -130,17 +138,36 @@ def test_cancel_and_campaign_status(store):
 def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
     ledger.acquire_lease(store, "c1")
     ledger.acquire_lease(store, "c1")  # the same process may take it again
-    other = subprocess.run([sys.executable, "-c", (
-        "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
-        "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
-        "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"), store.target],
-        capture_output=True, text=True, timeout=60)
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
+                "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
+                "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"
+            ),
+            store.target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert other.returncode == 3 and "is being sent by another process" in other.stdout
     # a lease whose process is gone is taken over at once
     store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1'")
-    code = subprocess.run([sys.executable, "-c", (
-        "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
-        "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"), store.target], timeout=60).returncode
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
+                "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"
+            ),
+            store.target,
+        ],
+        timeout=60,
+    ).returncode
     assert code == 0
     ledger.release_lease(store, "c1")  # not ours any more: nothing happens
     assert store.query("SELECT count(*) FROM send_leases")[0][0] == 1

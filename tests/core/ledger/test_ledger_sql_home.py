@@ -10,7 +10,8 @@ import wamkt_nb
 
 PACKAGE = Path(wamkt_nb.__file__).parent
 TABLE_SQL = re.compile(
-    r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(?:sends|campaigns)\b|\btable_info\s*\(\s*(?:sends|campaigns)\b", re.IGNORECASE)
+    r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(?:sends|campaigns)\b|\btable_info\s*\(\s*(?:sends|campaigns)\b", re.IGNORECASE
+)
 """A statement on either table; ``\\s+`` spans line breaks, so multi-line SQL strings are caught too."""
 
 
@@ -38,7 +39,10 @@ def test_the_scan_finds_such_sql_and_spares_the_ledger(tmp_path):
     (package / "ledger").mkdir(parents=True)
     (package / "ledger" / "sends.py").write_text('Q = "SELECT * FROM sends"\n', encoding="utf-8")
     (package / "report.py").write_text(
-        'QUERY = """SELECT state\n  FROM\n    sends WHERE send_id = ?"""\n'
-        'OTHER = "update campaigns set status = ?"\n', encoding="utf-8")
-    assert sql_outside_the_ledger(package) == ["wamkt_nb/report.py:2: FROM sends",
-                                               "wamkt_nb/report.py:4: update campaigns"]
+        'QUERY = """SELECT state\n  FROM\n    sends WHERE send_id = ?"""\nOTHER = "update campaigns set status = ?"\n',
+        encoding="utf-8",
+    )
+    assert sql_outside_the_ledger(package) == [
+        "wamkt_nb/report.py:2: FROM sends",
+        "wamkt_nb/report.py:4: update campaigns",
+    ]

@@ -48,8 +48,14 @@ class Rows:
 
     def status(self, send_id: int, status: str, at: float, code: int | None = None) -> bool:
         key = self.row(send_id)["recipient_key"]
-        update = StatusUpdate(wamid=f"wamid.{send_id}", status=status, timestamp=at, callback_data=key,
-                              error_code=code, error_title="err" if code else None)
+        update = StatusUpdate(
+            wamid=f"wamid.{send_id}",
+            status=status,
+            timestamp=at,
+            callback_data=key,
+            error_code=code,
+            error_title="err" if code else None,
+        )
         with self.store.transaction() as conn:
             return ledger.apply_status(conn, update, at)
 
@@ -60,8 +66,9 @@ class Rows:
         """A fresh row brought into ``state`` by the operations that put rows there."""
         if state == "cancelled":  # a campaign of its own: cancelling takes every planned row
             self.cancelled += 1
-            cid = ledger.create_campaign(self.store, make_plan(1), name="Cancelled", now=NOW,
-                                         campaign_id=f"cancelled{self.cancelled}")
+            cid = ledger.create_campaign(
+                self.store, make_plan(1), name="Cancelled", now=NOW, campaign_id=f"cancelled{self.cancelled}"
+            )
             ledger.cancel_open(self.store, cid, NOW)
             return self.store.query("SELECT max(send_id) FROM sends")[0][0]
         sid = next(self.free)
@@ -184,4 +191,11 @@ def test_recovery_requeue_and_cancel_touch_only_their_states(store):
     cancelled = ledger.cancel_open(store, rows.cid, NOW + 7)
     assert cancelled == 3 + 2  # those three and the two rows never driven
     assert {rows.row(sid)["state"] for s, sid in made.items() if s not in ("planned", "in_flight", "unknown")} == {
-        "accepted", "sent", "delivered", "read", "failed", "excluded", "cancelled"}
+        "accepted",
+        "sent",
+        "delivered",
+        "read",
+        "failed",
+        "excluded",
+        "cancelled",
+    }

@@ -41,33 +41,54 @@ from wamkt_nb.webhooks.server import BackgroundServer
 NOW = pd.Timestamp("2026-11-25 10:00", tz="UTC")
 BASE = "https://go.shop.example"
 SHOP = "https://shop.example.com/sale?ref=wa#top"
-PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Version/17.4 Mobile/15E148 Safari/604.1")
-DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+)
 
 
 def audience(n=4, **extra):
-    base = {"customer_id": [f"c{i}" for i in range(n)], "phone": [f"+4915100000{i:03d}" for i in range(n)],
-            "name": [f"Name{i} Muster" for i in range(n)], "first_name": [f"Name{i}" for i in range(n)],
-            "email": [f"name{i}@example.org" for i in range(n)], "language": ["de"] * n,
-            "timezone": ["Europe/Berlin"] * n, "opted_in": [True] * n}
+    base = {
+        "customer_id": [f"c{i}" for i in range(n)],
+        "phone": [f"+4915100000{i:03d}" for i in range(n)],
+        "name": [f"Name{i} Muster" for i in range(n)],
+        "first_name": [f"Name{i}" for i in range(n)],
+        "email": [f"name{i}@example.org" for i in range(n)],
+        "language": ["de"] * n,
+        "timezone": ["Europe/Berlin"] * n,
+        "opted_in": [True] * n,
+    }
     return pd.DataFrame(base | extra)
 
 
 def text_spec(text="Hallo {{first_name}}, unser Sale: {{link}} - bis Sonntag!", **links):
-    return MessageSpec(category="service", text={"*": text}, params={"first_name": Param("first_name")},
-                       links=links or {"link": SHOP})
+    return MessageSpec(
+        category="service", text={"*": text}, params={"first_name": Param("first_name")}, links=links or {"link": SHOP}
+    )
 
 
 def plan_with_links(frame, spec, store=None, **options):
     """The plan with tracked links; session text goes to customers whose service window is open."""
     own = store is None
     store = open_store(":memory:") if own else store
-    store.executemany("INSERT INTO service_windows (phone, last_inbound_at) VALUES (?, ?)",
-                      [(phone, NOW.timestamp() - 3600) for phone in frame["phone"]])
+    store.executemany(
+        "INSERT INTO service_windows (phone, last_inbound_at) VALUES (?, ?)",
+        [(phone, NOW.timestamp() - 3600) for phone in frame["phone"]],
+    )
     try:
-        return dry_run(frame, spec, now=NOW, store=store, schedule="now", policy=Policy(daily_limit=None),
-                       link_base_url=BASE, **({"tracked_links": True} | options)).plan
+        return dry_run(
+            frame,
+            spec,
+            now=NOW,
+            store=store,
+            schedule="now",
+            policy=Policy(daily_limit=None),
+            link_base_url=BASE,
+            **({"tracked_links": True} | options),
+        ).plan
     finally:
         if own:
             store.close()
@@ -75,18 +96,27 @@ def plan_with_links(frame, spec, store=None, **options):
 
 # -- URLs ------------------------------------------------------------------------------------------
 
+
 def test_utm_parameters_are_appended_and_the_destination_keeps_its_own():
-    url = with_utm("https://shop.example.com/p?x=1&utm_source=newsletter#frag",
-                   {"utm_source": "whatsapp", "utm_medium": "message", "utm_campaign": "Herbst Sale", "utm_term": None})
+    url = with_utm(
+        "https://shop.example.com/p?x=1&utm_source=newsletter#frag",
+        {"utm_source": "whatsapp", "utm_medium": "message", "utm_campaign": "Herbst Sale", "utm_term": None},
+    )
     parts = urlsplit(url)
     assert parts.fragment == "frag" and parts.path == "/p"
-    assert parse_qsl(parts.query) == [("x", "1"), ("utm_source", "newsletter"), ("utm_medium", "message"),
-                                      ("utm_campaign", "Herbst Sale")]
+    assert parse_qsl(parts.query) == [
+        ("x", "1"),
+        ("utm_source", "newsletter"),
+        ("utm_medium", "message"),
+        ("utm_campaign", "Herbst Sale"),
+    ]
 
 
 def test_urls_in_text_end_before_sentence_punctuation():
     assert find_urls("Schau: https://a.example/x?y=1. Oder (https://b.example/z)!") == [
-        "https://a.example/x?y=1", "https://b.example/z"]
+        "https://a.example/x?y=1",
+        "https://b.example/z",
+    ]
     assert tracked_links(f"Hier: {BASE}/l/AbCdEfGh1234, und https://other.example/x") == [f"{BASE}/l/AbCdEfGh1234"]
 
 
@@ -97,18 +127,27 @@ def test_link_base_url_setting_is_checked():
         load_settings(environ={"WAMKT_LINK_BASE_URL": "go.shop.example"})
 
 
-@pytest.mark.parametrize("method, agent, expected", [
-    ("GET", PHONE_UA, "mobile"), ("GET", DESKTOP_UA, "desktop"), ("HEAD", PHONE_UA, "head"),
-    ("GET", "WhatsApp/2.23.20.0 A", "preview"), ("GET", "WhatsApp/2.2413.51 i", "preview"),
-    ("GET", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "preview"),
-    ("GET", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot"),
-    ("GET", "curl/8.5.0", "bot"), ("GET", None, "bot"), ("GET", "", "bot"),
-])
+@pytest.mark.parametrize(
+    "method, agent, expected",
+    [
+        ("GET", PHONE_UA, "mobile"),
+        ("GET", DESKTOP_UA, "desktop"),
+        ("HEAD", PHONE_UA, "head"),
+        ("GET", "WhatsApp/2.23.20.0 A", "preview"),
+        ("GET", "WhatsApp/2.2413.51 i", "preview"),
+        ("GET", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "preview"),
+        ("GET", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot"),
+        ("GET", "curl/8.5.0", "bot"),
+        ("GET", None, "bot"),
+        ("GET", "", "bot"),
+    ],
+)
 def test_clients_are_classified(method, agent, expected):
     assert classify(method, agent) == expected
 
 
 # -- the plan --------------------------------------------------------------------------------------
+
 
 def test_each_recipient_gets_their_own_link_in_body_and_payload(tmp_path):
     plan = plan_with_links(audience(), text_spec())
@@ -132,7 +171,9 @@ def test_each_recipient_gets_their_own_link_in_body_and_payload(tmp_path):
 
 
 def test_a_message_without_links_is_left_alone(tmp_path):
-    spec = MessageSpec(category="service", text={"*": "Hallo {{first_name}}"}, params={"first_name": Param("first_name")})
+    spec = MessageSpec(
+        category="service", text={"*": "Hallo {{first_name}}"}, params={"first_name": Param("first_name")}
+    )
     with open_store(tmp_path / "w.db") as store:
         plan = plan_with_links(audience(), spec, store, tracked_links=None)
         assert "links" not in plan.columns and (plan["outcome"] == "send").all()
@@ -142,11 +183,19 @@ def test_a_message_without_links_is_left_alone(tmp_path):
 
 def test_template_parameters_and_url_button_carry_tracked_links(tmp_path):
     template = template_from_text(
-        "sale_link", "de", "MARKETING", "Hallo {{first_name}}, hier geht's zum Sale: {{link}}",
+        "sale_link",
+        "de",
+        "MARKETING",
+        "Hallo {{first_name}}, hier geht's zum Sale: {{link}}",
         examples={"first_name": "Anna", "link": "https://shop.example.com/sale"},
-        buttons=[Button("URL", "Zum Sale", url=f"{BASE}/l/{{{{1}}}}", example=f"{BASE}/l/AbCdEfGh1234")])
-    spec = MessageSpec(template={"*": template}, params={"first_name": Param("first_name")},
-                       links={"link": SHOP}, button_suffixes={0: "https://shop.example.com/app"})
+        buttons=[Button("URL", "Zum Sale", url=f"{BASE}/l/{{{{1}}}}", example=f"{BASE}/l/AbCdEfGh1234")],
+    )
+    spec = MessageSpec(
+        template={"*": template},
+        params={"first_name": Param("first_name")},
+        links={"link": SHOP},
+        button_suffixes={0: "https://shop.example.com/app"},
+    )
     plan = plan_with_links(audience(2), spec, utm=UTM(medium="broadcast", content="herbst-a"))
     for payload, links, body in zip(plan["payload"], plan["links"], plan["body"]):
         by_url = {url: token for token, url in links}
@@ -157,7 +206,9 @@ def test_template_parameters_and_url_button_carry_tracked_links(tmp_path):
         assert body.endswith(f"{BASE}/l/{by_url[SHOP]}")
     with open_store(tmp_path / "w.db") as store:
         create_campaign(store, plan, name="t", now=NOW.timestamp())
-        assert {tuple(r) for r in store.query("SELECT utm_medium, utm_content FROM links")} == {("broadcast", "herbst-a")}
+        assert {tuple(r) for r in store.query("SELECT utm_medium, utm_content FROM links")} == {
+            ("broadcast", "herbst-a")
+        }
 
 
 names = st.text(string.ascii_letters + "äöüßéÀ -'", min_size=6, max_size=20).filter(lambda s: len(s.strip()) >= 6)
@@ -166,8 +217,14 @@ emails = st.emails()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(st.tuples(names, phones, emails, st.from_regex(r"[A-Za-z0-9]{6,12}", fullmatch=True)),
-                     min_size=1, max_size=5, unique_by=(lambda r: r[1], lambda r: r[3])))
+@given(
+    rows=st.lists(
+        st.tuples(names, phones, emails, st.from_regex(r"[A-Za-z0-9]{6,12}", fullmatch=True)),
+        min_size=1,
+        max_size=5,
+        unique_by=(lambda r: r[1], lambda r: r[3]),
+    )
+)
 def test_no_personal_data_in_a_tracked_url(rows):
     frame = audience(len(rows))
     frame["name"] = [r[0] for r in rows]
@@ -185,6 +242,7 @@ def test_no_personal_data_in_a_tracked_url(rows):
 
 
 # -- the redirect over HTTP ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def served(tmp_path):
@@ -211,8 +269,13 @@ def test_redirect_sends_the_customer_to_the_destination_with_utm(served):
     assert answer.status_code == 302 and answer.headers["cache-control"] == "no-store"
     target = urlsplit(answer.headers["location"])
     assert (target.scheme, target.netloc, target.path, target.fragment) == ("https", "shop.example.com", "/sale", "top")
-    assert parse_qsl(target.query) == [("ref", "wa"), ("utm_source", "whatsapp"), ("utm_medium", "message"),
-                                       ("utm_campaign", "Herbst Sale"), ("utm_content", "text")]
+    assert parse_qsl(target.query) == [
+        ("ref", "wa"),
+        ("utm_source", "whatsapp"),
+        ("utm_medium", "message"),
+        ("utm_campaign", "Herbst Sale"),
+        ("utm_content", "text"),
+    ]
     [row] = store.query("SELECT token, campaign_id, recipient_key, at, agent, human FROM link_clicks")
     assert tuple(row) == (tokens[0], cid, f"{cid}:c0", clock.now(), "mobile", 1)
 
@@ -227,7 +290,9 @@ def test_a_destination_with_umlauts_arrives_percent_encoded(tmp_path):
     assert answer.status_code == 302
     target = urlsplit(answer.headers["location"])
     assert target.path == "/schuhe/gr%C3%B6%C3%9Fe-42"
-    assert dict(parse_qsl(target.query))["farbe"] == "grün" and dict(parse_qsl(target.query))["utm_campaign"] == "Größen"
+    assert (
+        dict(parse_qsl(target.query))["farbe"] == "grün" and dict(parse_qsl(target.query))["utm_campaign"] == "Größen"
+    )
 
 
 def test_unknown_or_malformed_token_is_a_plain_404(served):
@@ -284,10 +349,21 @@ def test_wamkt_serve_answers_tracked_links(tmp_path):
         create_campaign(store, plan, name="Herbst Sale", now=NOW.timestamp())
     [[(token, _)]] = plan["links"]
     port = free_port()
-    env = dict(os.environ, WAMKT_APP_SECRET="s" * 32, WAMKT_VERIFY_TOKEN="v" * 16, WAMKT_WEBHOOK_PORT=str(port),
-               WAMKT_DB_PATH=str(tmp_path / "serve.db"), WAMKT_LINK_BASE_URL=BASE)
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        WAMKT_APP_SECRET="s" * 32,
+        WAMKT_VERIFY_TOKEN="v" * 16,
+        WAMKT_WEBHOOK_PORT=str(port),
+        WAMKT_DB_PATH=str(tmp_path / "serve.db"),
+        WAMKT_LINK_BASE_URL=BASE,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         answer = get(f"http://127.0.0.1:{port}/l/{token}")

@@ -28,14 +28,32 @@ from wamkt_nb.store import open_store
 
 START = 1_760_000_000.0  # 2025-10-09 08:53 UTC: daytime in Berlin
 SHOP = "https://shop.example.com/herbst"
-SALE = {"name": "herbst_sale", "language": "de", "category": "MARKETING", "status": "APPROVED",
-        "parameter_format": "NAMED",
-        "components": [{"type": "BODY", "text": "Hallo {{first_name}}, der Herbst-Sale ist da: {{link}}",
-                        "example": {"body_text_named_params": [
-                            {"param_name": "first_name", "example": "Anna"},
-                            {"param_name": "link", "example": "https://shop.example.com/sale"}]}}]}
-TEMPLATE = template_from_text("herbst_sale", "de", "MARKETING", SALE["components"][0]["text"],
-                              examples={"first_name": "Anna", "link": "https://shop.example.com/sale"})
+SALE = {
+    "name": "herbst_sale",
+    "language": "de",
+    "category": "MARKETING",
+    "status": "APPROVED",
+    "parameter_format": "NAMED",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Hallo {{first_name}}, der Herbst-Sale ist da: {{link}}",
+            "example": {
+                "body_text_named_params": [
+                    {"param_name": "first_name", "example": "Anna"},
+                    {"param_name": "link", "example": "https://shop.example.com/sale"},
+                ]
+            },
+        }
+    ],
+}
+TEMPLATE = template_from_text(
+    "herbst_sale",
+    "de",
+    "MARKETING",
+    SALE["components"][0]["text"],
+    examples={"first_name": "Anna", "link": "https://shop.example.com/sale"},
+)
 
 
 def wait_for(condition, timeout=60.0):
@@ -50,8 +68,12 @@ def world(tmp_path):
     data = generate(120, seed=5, now="2025-10-09")
     store = open_store(tmp_path / "w.db")
     write_customer_data(store, data)
-    sb = Sandbox(customers=data, clock=ManualClock(START), templates=default_templates() + [SALE],
-                 params=BehaviourParams(click_given_read=0.6))
+    sb = Sandbox(
+        customers=data,
+        clock=ManualClock(START),
+        templates=default_templates() + [SALE],
+        params=BehaviourParams(click_given_read=0.6),
+    )
     sb.start()
     sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
     link = connect_sandbox(sb, store)
@@ -64,9 +86,16 @@ def world(tmp_path):
 def send(store, sb, campaign_id):
     async def run():
         async with AsyncCloudClient(sb.settings()) as client:
-            await send_campaign(store, client, campaign_id, SendOptions(
-                phone_number_ids=(sb.phone_number_id,), pace="max", confirm_high_rate=True, wait_for_later=False),
-                clock=sb.clock)
+            await send_campaign(
+                store,
+                client,
+                campaign_id,
+                SendOptions(
+                    phone_number_ids=(sb.phone_number_id,), pace="max", confirm_high_rate=True, wait_for_later=False
+                ),
+                clock=sb.clock,
+            )
+
     asyncio.run(run())
 
 
@@ -74,16 +103,32 @@ def test_sandbox_customers_click_and_the_funnel_counts_them(world):
     data, store, sb, link = world
     audience = data.customers.copy()
     audience["arm"] = ["A" if i % 2 else "B" for i in range(len(audience))]
-    spec = {arm: MessageSpec(template={"*": TEMPLATE}, params={"first_name": Param("first_name")},
-                             links={"link": f"{SHOP}?v={arm}"}) for arm in ("A", "B")}
-    report = dry_run(audience, spec, now=START, store=store, schedule="now",
-                     policy=Policy(daily_limit=None, include_inactive=True), link_base_url=link.link_base_url)
+    spec = {
+        arm: MessageSpec(
+            template={"*": TEMPLATE}, params={"first_name": Param("first_name")}, links={"link": f"{SHOP}?v={arm}"}
+        )
+        for arm in ("A", "B")
+    }
+    report = dry_run(
+        audience,
+        spec,
+        now=START,
+        store=store,
+        schedule="now",
+        policy=Policy(daily_limit=None, include_inactive=True),
+        link_base_url=link.link_base_url,
+    )
     cid = create_campaign(store, report.plan, name="Herbst Sale", now=START)
     send(store, sb, cid)
     sb.advance(2 * 86_400)  # reads at ~30 min, clicks up to 15 min after
     sb.wait_idle(30)
-    wait_for(lambda: store.query("SELECT COUNT(*) FROM sends WHERE campaign_id = ? AND state = 'read'", (cid,))[0][0]
-             >= sb.counters().get("link_clicks", 0) > 0)
+    wait_for(
+        lambda: (
+            store.query("SELECT COUNT(*) FROM sends WHERE campaign_id = ? AND state = 'read'", (cid,))[0][0]
+            >= sb.counters().get("link_clicks", 0)
+            > 0
+        )
+    )
 
     counters = sb.counters()
     clicks = store.query("SELECT agent, COUNT(*) FROM link_clicks GROUP BY agent")
@@ -93,8 +138,9 @@ def test_sandbox_customers_click_and_the_funnel_counts_them(world):
     assert by_agent["preview"] >= by_agent["mobile"] and set(by_agent) == {"mobile", "preview"}
 
     per_send = clicks_per_send(store, cid)
-    read = {r[0] for r in store.query("SELECT customer_id FROM sends WHERE campaign_id = ? AND read_at IS NOT NULL",
-                                      (cid,))}
+    read = {
+        r[0] for r in store.query("SELECT customer_id FROM sends WHERE campaign_id = ? AND read_at IS NOT NULL", (cid,))
+    }
     assert set(per_send["customer_id"]) <= read and len(per_send) == counters["link_clicks"]
 
     variants = {tuple(r) for r in store.query("SELECT DISTINCT destination, utm_content FROM links")}
@@ -124,8 +170,15 @@ def test_the_sandbox_never_follows_links_off_this_machine(world):
     data, store, sb, _ = world
     sb.params.click_given_read = 1.0
     spec = MessageSpec(template={"*": TEMPLATE}, params={"first_name": Param("first_name")}, links={"link": SHOP})
-    report = dry_run(data.customers.head(30), spec, now=START, store=store, schedule="now",
-                     policy=Policy(daily_limit=None, include_inactive=True), link_base_url="https://go.shop.example")
+    report = dry_run(
+        data.customers.head(30),
+        spec,
+        now=START,
+        store=store,
+        schedule="now",
+        policy=Policy(daily_limit=None, include_inactive=True),
+        link_base_url="https://go.shop.example",
+    )
     cid = create_campaign(store, report.plan, name="extern", now=START)
     send(store, sb, cid)
     sb.advance(86_400)

@@ -18,8 +18,10 @@ def test_good_marketing_copy_is_clean():
     assert codes("{{first_name}}, 10 % off! Reply YES now") == set()
 
 
-@pytest.mark.parametrize("text", ["{{first_name}}, kurz", "{{first_name}}, wir haben heute ganz viele neue Sachen "
-                                                          "für dich im Shop. Antworte JA"])
+@pytest.mark.parametrize(
+    "text",
+    ["{{first_name}}, kurz", "{{first_name}}, wir haben heute ganz viele neue Sachen für dich im Shop. Antworte JA"],
+)
 def test_length_outside_sweet_spot_says_what_to_do(text):
     found = [f for f in lint_copy(text) if f.code == "length_outside_sweet_spot"]
     assert found and ("cut about" in found[0].message or "add about" in found[0].message)
@@ -38,11 +40,14 @@ def test_missing_call_to_action(text):
     assert "no_call_to_action" not in codes(text, has_buttons=True)
 
 
-@pytest.mark.parametrize("text, word", [
-    ("Hallo {{1}}, zeitlich begrenztes Angebot für deine Bestellung.", "zeitlich begrenzt"),
-    ("Hi {{1}}, limited time: 20 % off your next order.", "limited time"),
-    ("Hi {{1}}, your order ships today. Get 15% off next time.", "% off"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("Hallo {{1}}, zeitlich begrenztes Angebot für deine Bestellung.", "zeitlich begrenzt"),
+        ("Hi {{1}}, limited time: 20 % off your next order.", "limited time"),
+        ("Hi {{1}}, your order ships today. Get 15% off next time.", "% off"),
+    ],
+)
 def test_promotional_wording_in_utility(text, word):
     found = [f for f in lint_copy(text, category="utility") if f.code == "promotional_in_utility"]
     assert found and word in found[0].message
@@ -59,8 +64,9 @@ def test_media_and_shouting_hints():
 
 
 def test_lint_message_uses_rendered_length_and_param_sources():
-    t = template_from_text("promo", "de", "MARKETING", "Hallo {{1}}, heute 10 % für dich. Antworte JA!",
-                           examples={"1": "Anna"})
+    t = template_from_text(
+        "promo", "de", "MARKETING", "Hallo {{1}}, heute 10 % für dich. Antworte JA!", examples={"1": "Anna"}
+    )
     spec = MessageSpec(template={"de": t}, params={"1": Param("first_name")})
     found = lint_message(spec, pd.Series(["x" * 25] * 3, dtype="str"))
     assert {f.code for f in found["de"]} == set()

@@ -12,13 +12,15 @@ from wamkt_nb.messages import MessageSpec, Param, first_names, personalise, shor
 
 
 def audience():
-    return pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d", "e"],
-        "first_name": ["Anna", None, "  ", "JÜRGEN", None],
-        "name": ["Anna Schmidt", "lena meyer", "Sem de Jong", None, None],
-        "language": ["de", "de", "NL", "de", "en"],
-        "city": ["Berlin", "Köln", "Utrecht", "Graz\n", None],
-    }).astype("str")
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "first_name": ["Anna", None, "  ", "JÜRGEN", None],
+            "name": ["Anna Schmidt", "lena meyer", "Sem de Jong", None, None],
+            "language": ["de", "de", "NL", "de", "en"],
+            "city": ["Berlin", "Köln", "Utrecht", "Graz\n", None],
+        }
+    ).astype("str")
 
 
 def test_first_names_come_from_first_name_else_name_and_fix_case():
@@ -29,15 +31,22 @@ def test_first_names_come_from_first_name_else_name_and_fix_case():
 def test_missing_name_gets_neutral_greeting_in_the_customers_language():
     spec = MessageSpec(text={"de": "{{first_name}}, dein Paket ist da.", "en": "{{first_name}}, it's here."})
     out = personalise(audience(), spec)
-    assert out.body.tolist() == ["Anna, dein Paket ist da.", "Lena, dein Paket ist da.",
-                                 "Sem, dein Paket ist da.", "Jürgen, dein Paket ist da.", "Hi, it's here."]
+    assert out.body.tolist() == [
+        "Anna, dein Paket ist da.",
+        "Lena, dein Paket ist da.",
+        "Sem, dein Paket ist da.",
+        "Jürgen, dein Paket ist da.",
+        "Hi, it's here.",
+    ]
     # Dutch has no variant: the default language's text is used and reported
     assert out.language.tolist() == ["de", "de", "de", "de", "en"]
 
 
 def test_fallback_can_be_given_per_language_and_values_are_cleaned_for_meta():
-    spec = MessageSpec(text="Hallo {{first_name}} aus {{city}}!",
-                       params={"city": Param("city", fallback={"de": "deiner Stadt", "*": "your city"})})
+    spec = MessageSpec(
+        text="Hallo {{first_name}} aus {{city}}!",
+        params={"city": Param("city", fallback={"de": "deiner Stadt", "*": "your city"})},
+    )
     out = personalise(audience(), spec)
     assert out.body.iloc[3] == "Hallo Jürgen aus Graz!"  # new line removed (Meta refuses it)
     assert out.body.iloc[4] == "Hallo there aus your city!"  # English speaker, German-only text
@@ -45,11 +54,18 @@ def test_fallback_can_be_given_per_language_and_values_are_cleaned_for_meta():
 
 
 def test_template_variants_use_params_and_keep_the_index():
-    de = template_from_text("paket", "de", "UTILITY", "Hallo {{1}}, dein Paket ist in {{2}}.", examples={"1": "A", "2": "B"})
-    en = template_from_text("paket", "en", "UTILITY", "Hi {{1}}, your parcel is in {{2}}.", examples={"1": "A", "2": "B"})
+    de = template_from_text(
+        "paket", "de", "UTILITY", "Hallo {{1}}, dein Paket ist in {{2}}.", examples={"1": "A", "2": "B"}
+    )
+    en = template_from_text(
+        "paket", "en", "UTILITY", "Hi {{1}}, your parcel is in {{2}}.", examples={"1": "A", "2": "B"}
+    )
     aud = audience().set_axis([5, 6, 7, 8, 9])
-    spec = MessageSpec(category="utility", template={"de": de, "en": en},
-                       params={"1": Param("first_name"), "2": Param("city", fallback="town")})
+    spec = MessageSpec(
+        category="utility",
+        template={"de": de, "en": en},
+        params={"1": Param("first_name"), "2": Param("city", fallback="town")},
+    )
     out = personalise(aud, spec)
     assert list(out.body.index) == [5, 6, 7, 8, 9]
     assert out.body[9] == "Hi there, your parcel is in town."
@@ -70,8 +86,10 @@ def test_max_length_cuts_between_words():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from("ab cdé,."), max_size=40), min_size=1, max_size=20),
-       st.integers(min_value=2, max_value=35))
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("ab cdé,."), max_size=40), min_size=1, max_size=20),
+    st.integers(min_value=2, max_value=35),
+)
 def test_shorten_never_cuts_a_word_and_respects_the_limit(texts, limit):
     series = pd.Series(texts, dtype="str")
     out, cut = shorten(series, limit)
@@ -85,7 +103,7 @@ def test_shorten_never_cuts_a_word_and_respects_the_limit(texts, limit):
             assert kept == first_word
         else:
             assert text.startswith(kept)
-            rest = text[len(kept):]
+            rest = text[len(kept) :]
             assert rest == "" or rest[0].isspace() or kept == "" or kept[-1] in ",." or rest[0] in ",. "
 
 
@@ -100,8 +118,10 @@ def test_whole_sample_audience_renders_without_gaps():
 
 
 def test_text_that_greets_before_the_name_gets_a_neutral_address_not_a_second_greeting():
-    out = personalise(audience(), MessageSpec(text={"de": "Hallo {{first_name}}, dein Paket ist da.",
-                                                    "en": "Hi {{first_name}}, it's here."}))
+    out = personalise(
+        audience(),
+        MessageSpec(text={"de": "Hallo {{first_name}}, dein Paket ist da.", "en": "Hi {{first_name}}, it's here."}),
+    )
     assert out.body.iloc[0] == "Hallo Anna, dein Paket ist da."
     assert out.body.iloc[4] == "Hi there, it's here."
     t = template_from_text("p", "de", "UTILITY", "Hallo {{1}}, dein Paket ist da.", examples={"1": "A"})

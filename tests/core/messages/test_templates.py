@@ -19,45 +19,65 @@ def codes(t: Template) -> set[str]:
 
 
 def good(**changes) -> Template:
-    base = dict(name="order_shipped", language="de", category="utility",
-                body="Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
-                examples={"1": "Anna", "2": "#12345"}, footer="Antworte STOP zum Abmelden")
+    base = dict(
+        name="order_shipped",
+        language="de",
+        category="utility",
+        body="Hallo {{1}}, deine Bestellung {{2}} ist unterwegs.",
+        examples={"1": "Anna", "2": "#12345"},
+        footer="Antworte STOP zum Abmelden",
+    )
     return template_from_text(**(base | changes))
 
 
 def test_round_trip_through_meta_json_keeps_everything():
-    t = good(header="Versand {{1}}", buttons=[Button("QUICK_REPLY", "Danke"),
-                                                Button("URL", "Verfolgen", url="https://x.example/{{1}}",
-                                                       example="https://x.example/abc")])
-    back = Template.from_api({"name": t.name, "language": "de", "category": "UTILITY",
-                              "components": t.to_api()})
+    t = good(
+        header="Versand {{1}}",
+        buttons=[
+            Button("QUICK_REPLY", "Danke"),
+            Button("URL", "Verfolgen", url="https://x.example/{{1}}", example="https://x.example/abc"),
+        ],
+    )
+    back = Template.from_api({"name": t.name, "language": "de", "category": "UTILITY", "components": t.to_api()})
     assert back == t
     body = next(c for c in t.to_api() if c["type"] == "BODY")
     assert body["example"] == {"body_text": [["Anna", "#12345"]]}
 
 
 def test_named_template_examples_use_named_params():
-    t = template_from_text("rabatt", "de", "MARKETING", "Hallo {{first_name}}, {{discount}} für dich!",
-                           examples={"first_name": "Anna", "discount": "10 %"})
+    t = template_from_text(
+        "rabatt",
+        "de",
+        "MARKETING",
+        "Hallo {{first_name}}, {{discount}} für dich!",
+        examples={"first_name": "Anna", "discount": "10 %"},
+    )
     assert t.parameter_format == "NAMED"
     body = t.to_api()[0]
     assert body["example"]["body_text_named_params"][1] == {"param_name": "discount", "example": "10 %"}
-    assert Template.from_api({"name": "rabatt", "components": t.to_api(), "parameter_format": "NAMED",
-                              "category": "MARKETING"}).examples == t.examples
+    assert (
+        Template.from_api(
+            {"name": "rabatt", "components": t.to_api(), "parameter_format": "NAMED", "category": "MARKETING"}
+        ).examples
+        == t.examples
+    )
 
 
 def test_render_gives_the_text_shown_with_header_and_footer():
     t = good(header="Versand")
     assert t.render({"1": "Anna", "2": "#7"}) == (
-        "Versand\nHallo Anna, deine Bestellung #7 ist unterwegs.\nAntworte STOP zum Abmelden")
+        "Versand\nHallo Anna, deine Bestellung #7 ist unterwegs.\nAntworte STOP zum Abmelden"
+    )
 
 
 def test_render_series_is_positional_and_rejects_missing_variables():
     t = good(footer=None)
     names = pd.Series(["Anna", "Jürgen"], index=[10, 20], dtype="str")
     out = t.render_series({"1": names, "2": "#1"}, 2)
-    assert out.tolist() == ["Hallo Anna, deine Bestellung #1 ist unterwegs.",
-                            "Hallo Jürgen, deine Bestellung #1 ist unterwegs."]
+    assert out.tolist() == [
+        "Hallo Anna, deine Bestellung #1 ist unterwegs.",
+        "Hallo Jürgen, deine Bestellung #1 ist unterwegs.",
+    ]
     with pytest.raises(KeyError, match=r"\{\{2\}\}"):
         t.render_series({"1": names}, 2)
 
@@ -66,33 +86,36 @@ def test_valid_template_has_no_findings():
     assert validate_template(good()) == []
 
 
-@pytest.mark.parametrize("changes, code", [
-    ({"name": "Order Shipped"}, "name_format"),
-    ({"category": "promo"}, "category"),
-    ({"body": "x" * 1025}, "body_too_long"),
-    ({"body": "{{1}} deine Bestellung {{2}} ist da."}, "variable_at_start"),
-    ({"body": "Hallo {{1}}, deine Bestellung {{2}}."}, "variable_at_end"),
-    ({"header": "H" * 61}, "header_too_long"),
-    ({"header": "{{1}} und {{2}}"}, "header_variables"),
-    ({"footer": "F" * 61}, "footer_too_long"),
-    ({"footer": "Bis bald {{1}}"}, "footer_variables"),
-    ({"examples": {"1": "Anna"}}, "example_missing"),
-    ({"body": "Hallo {{1}}, Bestellung {{3}} ist da."}, "variable_sequence"),
-    ({"buttons": [Button("QUICK_REPLY", f"B{i}") for i in range(11)]}, "too_many_buttons"),
-    ({"buttons": [Button("QUICK_REPLY", "x" * 26)]}, "button_label"),
-    ({"buttons": [Button("URL", f"u{i}", url="https://a.example") for i in range(3)]}, "button_limits"),
-])
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        ({"name": "Order Shipped"}, "name_format"),
+        ({"category": "promo"}, "category"),
+        ({"body": "x" * 1025}, "body_too_long"),
+        ({"body": "{{1}} deine Bestellung {{2}} ist da."}, "variable_at_start"),
+        ({"body": "Hallo {{1}}, deine Bestellung {{2}}."}, "variable_at_end"),
+        ({"header": "H" * 61}, "header_too_long"),
+        ({"header": "{{1}} und {{2}}"}, "header_variables"),
+        ({"footer": "F" * 61}, "footer_too_long"),
+        ({"footer": "Bis bald {{1}}"}, "footer_variables"),
+        ({"examples": {"1": "Anna"}}, "example_missing"),
+        ({"body": "Hallo {{1}}, Bestellung {{3}} ist da."}, "variable_sequence"),
+        ({"buttons": [Button("QUICK_REPLY", f"B{i}") for i in range(11)]}, "too_many_buttons"),
+        ({"buttons": [Button("QUICK_REPLY", "x" * 26)]}, "button_label"),
+        ({"buttons": [Button("URL", f"u{i}", url="https://a.example") for i in range(3)]}, "button_limits"),
+    ],
+)
 def test_each_meta_rule_is_reported(changes, code):
     assert code in codes(good(**changes))
 
 
 def test_named_variables_must_be_lowercase():
-    t = template_from_text("x", "de", "MARKETING", "Hallo {{FirstName}}, schau rein!",
-                           examples={"FirstName": "Anna"})
+    t = template_from_text("x", "de", "MARKETING", "Hallo {{FirstName}}, schau rein!", examples={"FirstName": "Anna"})
     assert "variable_name" in codes(t)
 
 
 # -- registry ------------------------------------------------------------------------------------
+
 
 def test_drafts_survive_reopening_the_store(tmp_path):
     path = tmp_path / "w.db"

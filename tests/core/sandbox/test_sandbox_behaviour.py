@@ -26,8 +26,14 @@ from wamkt_nb.sandbox.behaviour import sample_reply_delay
 from wamkt_nb.store import open_store
 
 P = BehaviourParams()
-ACTIVE = {"first_name": "Anna", "days_since_last_interaction": 20.0, "orders_per_month": 0.5,
-          "avg_order_value": 40.0, "order_value_band": "under_50", "interaction_recency": "recent_30d"}
+ACTIVE = {
+    "first_name": "Anna",
+    "days_since_last_interaction": 20.0,
+    "orders_per_month": 0.5,
+    "avg_order_value": 40.0,
+    "order_value_band": "under_50",
+    "interaction_recency": "recent_30d",
+}
 GENERIC = "Neue Angebote warten in unserem Shop auf dich"
 
 
@@ -109,8 +115,13 @@ def play(data, params: BehaviourParams, start: float) -> Sandbox:
     sb = Sandbox(customers=data, clock=ManualClock(start), config=cfg, params=params)
     for i, row in enumerate(data.customers.itertuples()):
         name = row.first_name if isinstance(row.first_name, str) else "Hallo"
-        body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": name, "discount": "10 %"},
-                                callback_data=f"cmp1:{row.customer_id}:{'AB'[i % 2]}")
+        body = template_message(
+            row.phone,
+            "rabatt_aktion",
+            "de",
+            {"first_name": name, "discount": "10 %"},
+            callback_data=f"cmp1:{row.customer_id}:{'AB'[i % 2]}",
+        )
         status, _ = sb.engine.send(sb.phone_number_id, orjson.dumps(body))
         assert status == 200
     sb.advance(3 * 86_400)
@@ -185,17 +196,32 @@ def test_replies_use_the_buttons_offered():
     sb = Sandbox(customers=data, clock=ManualClock(START), config=cfg)
     try:
         for i, phone in enumerate(data.customers.phone):
-            body = template_message(phone, "feedback_request", "de") if i % 2 else {
-                "messaging_product": "whatsapp", "to": phone, "type": "interactive", "interactive": {
-                    "type": "button", "body": {"text": "Rabattcode gefällig?"},
-                    "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "JA"}}]}}}
+            body = (
+                template_message(phone, "feedback_request", "de")
+                if i % 2
+                else {
+                    "messaging_product": "whatsapp",
+                    "to": phone,
+                    "type": "interactive",
+                    "interactive": {
+                        "type": "button",
+                        "body": {"text": "Rabattcode gefällig?"},
+                        "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "JA"}}]},
+                    },
+                }
+            )
             sb.engine.send(sb.phone_number_id, orjson.dumps(body))
         for phone in data.customers.phone[::2]:  # open their windows so the free-form buttons are delivered
             sb.inject_inbound(phone, "Hallo")
         sb.advance(2 * 86_400)
         sb.wait_idle()
-        inbound = [m for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
-                   for m in c["value"].get("messages", []) if "context" in m]
+        inbound = [
+            m
+            for b in sb.emitted()
+            for c in b["payload"]["entry"][0]["changes"]
+            for m in c["value"].get("messages", [])
+            if "context" in m
+        ]
         kinds = {m["type"] for m in inbound}
         assert kinds == {"button", "interactive"}
         assert {m["button"]["payload"] for m in inbound if m["type"] == "button"} <= {"Sehr gut", "Geht so"}
@@ -216,13 +242,20 @@ def test_a_tap_answers_with_the_payload_the_business_set_not_the_label():
         sent = {}
         for i, phone in enumerate(data.customers.phone):
             payloads = {0: "FEEDBACK_GOOD", 1: "STOP"} if i % 2 else None
-            result = sb.engine.send(sb.phone_number_id, orjson.dumps(
-                template_message(phone, "feedback_request", "de", quick_reply_payloads=payloads)))
+            result = sb.engine.send(
+                sb.phone_number_id,
+                orjson.dumps(template_message(phone, "feedback_request", "de", quick_reply_payloads=payloads)),
+            )
             sent[orjson.loads(result[1])["messages"][0]["id"]] = payloads
         sb.advance(2 * 86_400)
         sb.wait_idle()
-        taps = [m for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
-                for m in c["value"].get("messages", []) if m.get("type") == "button"]
+        taps = [
+            m
+            for b in sb.emitted()
+            for c in b["payload"]["entry"][0]["changes"]
+            for m in c["value"].get("messages", [])
+            if m.get("type") == "button"
+        ]
         with_payload = [m["button"] for m in taps if sent[m["context"]["id"]]]
         without = [m["button"] for m in taps if not sent[m["context"]["id"]]]
         assert with_payload and without
@@ -255,8 +288,13 @@ def test_shared_draws_repeat_a_customers_luck_within_a_period_only():
         for send, day in enumerate((0, 2, 8)):  # two sends in the first period, one in the next
             sb.advance(start + day * 86_400.0 - sb.clock.now())
             for row in data.customers.itertuples():
-                body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"},
-                                        callback_data=f"s{send}:{row.customer_id}")
+                body = template_message(
+                    row.phone,
+                    "rabatt_aktion",
+                    "de",
+                    {"first_name": "Anna", "discount": "10 %"},
+                    callback_data=f"s{send}:{row.customer_id}",
+                )
                 assert sb.engine.send(sb.phone_number_id, orjson.dumps(body))[0] == 200
             sb.advance(86_400)
         msgs = sb.messages_frame()
@@ -293,10 +331,15 @@ def test_stratified_shared_draws_read_as_often_as_the_chance_says():
     finally:
         sb.stop()
     msgs = msgs[msgs.delivered_at.notna()]
-    chance = [read_probability(customers[m.wa_id].features, m.text, customers[m.wa_id].local_hour(m.delivered_at), params)
-              for m in msgs.itertuples()]
-    per = msgs.assign(read=msgs.read_at.notna(), p=chance).groupby("wa_id").agg(
-        sends=("read", "size"), reads=("read", "sum"), p=("p", "mean"), spread=("p", "std"))
+    chance = [
+        read_probability(customers[m.wa_id].features, m.text, customers[m.wa_id].local_hour(m.delivered_at), params)
+        for m in msgs.itertuples()
+    ]
+    per = (
+        msgs.assign(read=msgs.read_at.notna(), p=chance)
+        .groupby("wa_id")
+        .agg(sends=("read", "size"), reads=("read", "sum"), p=("p", "mean"), spread=("p", "std"))
+    )
     per = per[(per.sends == strata) & (per.spread < 1e-12)]  # reached every period at the same chance
     assert len(per) > 250
     expected = per.p * strata

@@ -28,8 +28,9 @@ def data():
 
 @pytest.fixture
 def sb(data):
-    cfg = SandboxConfig(pair_interval=0, not_on_whatsapp_rate=0, marketing_stopped_rate=0, username_share=1 / 3,
-                        webhook_retry_base=0.05)
+    cfg = SandboxConfig(
+        pair_interval=0, not_on_whatsapp_rate=0, marketing_stopped_rate=0, username_share=1 / 3, webhook_retry_base=0.05
+    )
     with Sandbox(customers=data, clock=ManualClock(START), config=cfg) as sandbox:
         yield sandbox
 
@@ -44,8 +45,11 @@ def receiver(sb):
 
 def post(sb, body):
     with httpx.Client() as http:
-        return http.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/messages", json=body,
-                         headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        return http.post(
+            f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/messages",
+            json=body,
+            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+        )
 
 
 def batches(receiver):
@@ -116,8 +120,13 @@ def test_recipient_checks(sb):
     bad = post(sb, {**text_message("US.1", "x"), "recipient": "+4915112345678"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 131009
     customer = next(iter(sb.engine.customers.values()))
-    both = post(sb, {**template_message(customer.phone, "order_shipped", "de", ["A", "#1"]),
-                     "recipient": "US.99999999999999999999"})
+    both = post(
+        sb,
+        {
+            **template_message(customer.phone, "order_shipped", "de", ["A", "#1"]),
+            "recipient": "US.99999999999999999999",
+        },
+    )
     assert both.json()["contacts"][0]["input"] == customer.phone  # Meta: "to" wins over "recipient"
     unknown = post(sb, template_message("DE.12345678901234567890", "order_shipped", "de", ["A", "#1"]))
     assert unknown.status_code == 200  # accepted, then failed as undeliverable like an unknown phone
@@ -132,8 +141,11 @@ def test_username_share_is_checked():
 
 
 def test_a_customer_loaded_with_only_a_bsuid_is_reachable_by_recipient():
-    loaded = load_customers(b"id,name,phone,bsuid\n1,Anna,+491511234567,\n2,Ben,,DE.24817305912873645029\n",
-                            name="x.csv", id_key=b"a test workspace key of 32 bytes")
+    loaded = load_customers(
+        b"id,name,phone,bsuid\n1,Anna,+491511234567,\n2,Ben,,DE.24817305912873645029\n",
+        name="x.csv",
+        id_key=b"a test workspace key of 32 bytes",
+    )
     cfg = SandboxConfig(not_on_whatsapp_rate=0, marketing_stopped_rate=0)
     with Sandbox(customers=to_customer_data(loaded), clock=ManualClock(START), config=cfg) as sb:
         ben = sb.engine.find_customer("DE.24817305912873645029")
@@ -149,9 +161,17 @@ def test_a_customer_loaded_with_only_a_bsuid_is_reachable_by_recipient():
 
 
 def test_authentication_templates_need_a_phone(sb):
-    created = sb.engine.templates.create({"name": "login_code", "language": "de", "category": "AUTHENTICATION",
-                                          "components": [{"type": "BODY", "text": "Dein Code: {{1}}. Nicht weitergeben.",
-                                                         "example": {"body_text": [["123456"]]}}]}, START)
+    created = sb.engine.templates.create(
+        {
+            "name": "login_code",
+            "language": "de",
+            "category": "AUTHENTICATION",
+            "components": [
+                {"type": "BODY", "text": "Dein Code: {{1}}. Nicht weitergeben.", "example": {"body_text": [["123456"]]}}
+            ],
+        },
+        START,
+    )
     sb.engine.set_template_status(created["id"], "APPROVED")
     customer = next(iter(sb.engine.customers.values()))
     resp = post(sb, template_message(customer.user_id, "login_code", "de", ["123456"]))

@@ -19,12 +19,18 @@ DATA = generate(400, seed=5, now="2026-11-20")
 def _fates(phones: list[str], seed: int = 7) -> pd.DataFrame:
     """Send one template to ``phones`` in that order, play three days; each customer's outcome."""
     cfg = SandboxConfig(messaging_tier="TIER_UNLIMITED", throughput_per_second=10_000, seed=seed)
-    sb = Sandbox(customers=DATA, clock=ManualClock(START), config=cfg,
-                 params=BehaviourParams(variant_read_uplift={"B": 0.5}))
+    sb = Sandbox(
+        customers=DATA, clock=ManualClock(START), config=cfg, params=BehaviourParams(variant_read_uplift={"B": 0.5})
+    )
     try:
         for phone in phones:
-            body = template_message(phone, "rabatt_aktion", "de", {"first_name": "Anna", "discount": "10 %"},
-                                    callback_data=f"cmp:{phone}:{'AB'[int(phone[-1]) % 2]}")
+            body = template_message(
+                phone,
+                "rabatt_aktion",
+                "de",
+                {"first_name": "Anna", "discount": "10 %"},
+                callback_data=f"cmp:{phone}:{'AB'[int(phone[-1]) % 2]}",
+            )
             assert sb.engine.send(sb.phone_number_id, orjson.dumps(body))[0] == 200
         sb.advance(3 * 86_400)
         messages = sb.messages_frame().set_index("customer_id")
@@ -44,8 +50,9 @@ def test_the_order_of_arrival_changes_no_customers_fate():
     # half the customers, in another order: those get exactly what they got among all
     half = phones[::2][::-1]
     alone = _fates(half)
-    pd.testing.assert_frame_equal(alone[["status", "read_at", "amount"]],
-                                  forward.loc[alone.index, ["status", "read_at", "amount"]])
+    pd.testing.assert_frame_equal(
+        alone[["status", "read_at", "amount"]], forward.loc[alone.index, ["status", "read_at", "amount"]]
+    )
 
 
 def test_another_seed_gives_other_fates():

@@ -31,8 +31,10 @@ def http_for():
     clients = []
 
     def open_client(sb):
-        client = httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}",
-                              headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        client = httpx.Client(
+            base_url=f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}",
+            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+        )
         clients.append(client)
         return client
 
@@ -46,23 +48,51 @@ def text(to, body="Hallo"):
 
 
 def utility(to):
-    return {"messaging_product": "whatsapp", "to": to, "type": "template", "biz_opaque_callback_data": f"k:{to}",
-            "template": {"name": "order_shipped", "language": {"code": "de"}, "components": [
-                {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}]}}
+    return {
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "biz_opaque_callback_data": f"k:{to}",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "de"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "A"}, {"type": "text", "text": "#1"}]}
+            ],
+        },
+    }
 
 
 def marketing(to):
-    return {"messaging_product": "whatsapp", "to": to, "type": "template",
-            "template": {"name": "rabatt_aktion", "language": {"code": "de"}, "components": [
-                {"type": "body", "parameters": [{"type": "text", "parameter_name": "first_name", "text": "A"},
-                                                {"type": "text", "parameter_name": "discount", "text": "5 %"}]}]}}
+    return {
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": "rabatt_aktion",
+            "language": {"code": "de"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "parameter_name": "first_name", "text": "A"},
+                        {"type": "text", "parameter_name": "discount", "text": "5 %"},
+                    ],
+                }
+            ],
+        },
+    }
 
 
 def statuses(sb):
     """Every status item the sandbox emitted, flattened."""
     sb.wait_idle()
-    return [s for batch in sb.emitted() for c in batch["payload"]["entry"][0]["changes"]
-            for s in c["value"].get("statuses", [])]
+    return [
+        s
+        for batch in sb.emitted()
+        for c in batch["payload"]["entry"][0]["changes"]
+        for s in c["value"].get("statuses", [])
+    ]
 
 
 def final_status(sb, wamid):
@@ -116,8 +146,12 @@ def test_service_window_131047_for_free_form(data, http_for):
         sb.advance(10)
         sent = final_status(sb, inside)
         assert sent["status"] == "sent"
-        assert sent["pricing"] == {"billable": False, "pricing_model": "PMP", "type": "free_customer_service",
-                                   "category": "service"}
+        assert sent["pricing"] == {
+            "billable": False,
+            "pricing_model": "PMP",
+            "type": "free_customer_service",
+            "category": "service",
+        }
         sb.advance(25 * HOUR)
         late = http.post("/messages", json=text(to, "Noch da?")).json()["messages"][0]["id"]
         sb.advance(10)
@@ -127,8 +161,11 @@ def test_service_window_131047_for_free_form(data, http_for):
 def test_messaging_tier_unique_users_per_24h(data, http_for):
     with make(data, messaging_tier="TIER_250", throughput_per_second=1000, pair_interval=0) as sb:
         http = http_for(sb)
-        closed = [c.phone for c in sb.engine.customers.values() if not c.window_open(START, 24)
-                  and not c.wa_id.startswith("1")]
+        closed = [
+            c.phone
+            for c in sb.engine.customers.values()
+            if not c.window_open(START, 24) and not c.wa_id.startswith("1")
+        ]
         assert len(closed) > 260
         ids = [http.post("/messages", json=utility(p)).json()["messages"][0]["id"] for p in closed[:260]]
         again = http.post("/messages", json=utility(closed[0])).json()["messages"][0]["id"]  # known user: counts once
@@ -162,8 +199,12 @@ def test_per_user_marketing_limit_131049_and_opt_out_131050(data, http_for):
         assert final_status(sb, third)["status"] == "sent"
         assert final_status(sb, stopped)["errors"][0]["code"] == 131050
         assert final_status(sb, still_utility)["status"] == "sent"
-        prefs = [c["value"] for batch in sb.emitted() for c in batch["payload"]["entry"][0]["changes"]
-                 if c["field"] == "user_preferences"]
+        prefs = [
+            c["value"]
+            for batch in sb.emitted()
+            for c in batch["payload"]["entry"][0]["changes"]
+            if c["field"] == "user_preferences"
+        ]
         assert prefs[0]["user_preferences"][0]["value"] == "stop"
 
 
@@ -209,7 +250,15 @@ def test_utility_inside_the_window_is_billed_by_metas_dated_rule(data, http_for,
         sent = final_status(sb, wamid)
     assert sent["pricing"]["billable"] is billable
     assert sent["pricing"]["type"] == ("regular" if billable else "free_customer_service")
-    message = pd.DataFrame({"phone": [to], "category": ["utility"], "message_type": ["template"],
-                            "at": [pd.Timestamp(day, tz="UTC")], "delivered": [True], "window_open": [True]})
+    message = pd.DataFrame(
+        {
+            "phone": [to],
+            "category": ["utility"],
+            "message_type": ["template"],
+            "at": [pd.Timestamp(day, tz="UTC")],
+            "delivered": [True],
+            "window_open": [True],
+        }
+    )
     assert bool(chargeable(message, default_card())[0]) is billable
     assert bool(chargeable(message.assign(billable=[int(billable)]), default_card())[0]) is billable

@@ -35,8 +35,9 @@ def sb(data):
 
 @pytest.fixture
 def http(sb):
-    with httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
-                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}) as client:
+    with httpx.Client(
+        base_url=f"{sb.base_url}/{CURRENT_VERSION}", headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}
+    ) as client:
         yield client
 
 
@@ -87,26 +88,42 @@ def test_upload_retrieve_download_delete_like_meta(sb, http):
     assert http.get(http.get(f"/{media_id}").json()["url"]).content == PNG
 
     assert sb.uploaded_media()[0] | {"uploaded_at": 0} == {
-        "id": media_id, "phone_number_id": sb.phone_number_id, "mime_type": "image/png", "file_size": len(PNG),
-        "sha256": info["sha256"], "filename": "logo.png", "uploaded_at": 0}
+        "id": media_id,
+        "phone_number_id": sb.phone_number_id,
+        "mime_type": "image/png",
+        "file_size": len(PNG),
+        "sha256": info["sha256"],
+        "filename": "logo.png",
+        "uploaded_at": 0,
+    }
     assert http.get(f"{sb.base_url}/_sandbox/media").json()[0]["id"] == media_id
 
     assert http.delete(f"/{media_id}").json() == {"success": True}
     for method in ("GET", "DELETE"):
         err = graph_error(http.request(method, f"/{media_id}"), 400, 100)
-        assert err == {"message": f"Unsupported {method.lower()} request. Object with ID '{media_id}' does not exist, "
-                                  "cannot be loaded due to missing permissions, or does not support this operation. "
-                                  "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
-                       "type": "GraphMethodException", "code": 100, "error_subcode": 33,
-                       "fbtrace_id": err["fbtrace_id"]}
+        assert err == {
+            "message": f"Unsupported {method.lower()} request. Object with ID '{media_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation. "
+            "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": err["fbtrace_id"],
+        }
 
 
 def test_every_documented_kind_uploads(sb, http):
     animated_webp = b"RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x02" + b"\x00" * (200 * 1024)
-    cases = [(b"\xff\xd8\xff\xe0jpeg", "image/jpeg"), (PDF, "application/pdf"), (b"ID3mp3", "audio/mpeg"),
-             (b"OggS", "audio/ogg"), (b"\x00\x00\x00\x18ftypmp42", "video/mp4"), (b"Hallo", "text/plain"),
-             (animated_webp, "image/webp"),
-             (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]
+    cases = [
+        (b"\xff\xd8\xff\xe0jpeg", "image/jpeg"),
+        (PDF, "application/pdf"),
+        (b"ID3mp3", "audio/mpeg"),
+        (b"OggS", "audio/ogg"),
+        (b"\x00\x00\x00\x18ftypmp42", "video/mp4"),
+        (b"Hallo", "text/plain"),
+        (animated_webp, "image/webp"),
+        (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ]
     for content, mime in cases:
         resp = upload(http, sb, content, mime)
         assert resp.status_code == 200, (mime, resp.text)
@@ -122,27 +139,47 @@ def test_bad_uploads_answer_400_with_metas_codes_and_the_server_stays_up(sb, htt
     assert err["message"].startswith("(#100) Param file must be a file with one of the following types: audio/aac, ")
     assert err["message"].endswith(", video/mp4, video/3gpp. Received file of type 'application/zip'.")
     assert "error_data" not in err and err["type"] == "OAuthException"
-    assert graph_error(upload(http, sb, PNG, "image/png", fields={"type": "image/png"}), 400, 100)["message"] == \
-        "(#100) The parameter messaging_product is required."
-    assert graph_error(upload(http, sb, None, "image/png"), 400, 100)["message"] == \
-        "(#100) The parameter file is required."
-    assert graph_error(http.post(f"/{sb.phone_number_id}/media", json={"messaging_product": "whatsapp"}), 400,
-                       100)["message"] == "(#100) The parameter file is required."
+    assert (
+        graph_error(upload(http, sb, PNG, "image/png", fields={"type": "image/png"}), 400, 100)["message"]
+        == "(#100) The parameter messaging_product is required."
+    )
+    assert (
+        graph_error(upload(http, sb, None, "image/png"), 400, 100)["message"]
+        == "(#100) The parameter file is required."
+    )
+    assert (
+        graph_error(http.post(f"/{sb.phone_number_id}/media", json={"messaging_product": "whatsapp"}), 400, 100)[
+            "message"
+        ]
+        == "(#100) The parameter file is required."
+    )
     static_webp = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * (100 * 1024)
     assert "100 KB" in graph_error(upload(http, sb, static_webp, "image/webp"), 400, 100)["error_data"]["details"]
-    assert "16 MB" in graph_error(upload(http, sb, b"\x00" * (16 * MB + 1), "video/mp4"), 400, 100)[
-        "error_data"]["details"]
+    assert (
+        "16 MB"
+        in graph_error(upload(http, sb, b"\x00" * (16 * MB + 1), "video/mp4"), 400, 100)["error_data"]["details"]
+    )
     broken = graph_error(upload(http, sb, b"GIF89a, not a png", "image/png"), 400, 131053)
     assert broken["message"] == "(#131053) Media upload error" and "not image/png" in broken["error_data"]["details"]
     graph_error(upload(http, sb, b"", "application/pdf"), 400, 131053)
-    wrong_number = http.post("/999/media", data={"messaging_product": "whatsapp"},
-                             files={"file": ("a.png", PNG, "image/png")})
+    wrong_number = http.post(
+        "/999/media", data={"messaging_product": "whatsapp"}, files={"file": ("a.png", PNG, "image/png")}
+    )
     assert graph_error(wrong_number, 400, 100)["error_subcode"] == 33
-    graph_error(httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/media", data={"messaging_product": "whatsapp"},
-                           files={"file": ("a.png", PNG, "image/png")}), 401, 190)
+    graph_error(
+        httpx.post(
+            f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/media",
+            data={"messaging_product": "whatsapp"},
+            files={"file": ("a.png", PNG, "image/png")},
+        ),
+        401,
+        190,
+    )
     monkeypatch.setattr("wamkt_nb.sandbox.app.MAX_REQUEST_BYTES", 1 * MB)  # a body past the cap is not kept
-    assert "File Too Large" in graph_error(upload(http, sb, PDF + b"\x00" * (2 * MB), "application/pdf"), 400,
-                                           100)["error_data"]["details"]
+    assert (
+        "File Too Large"
+        in graph_error(upload(http, sb, PDF + b"\x00" * (2 * MB), "application/pdf"), 400, 100)["error_data"]["details"]
+    )
     monkeypatch.undo()
     assert sb.uploaded_media() == []
     assert upload(http, sb, PNG, "image/png").status_code == 200  # still serving
@@ -167,7 +204,8 @@ def test_sends_check_media_ids_while_links_keep_working(sb, http, data):
     assert unknown["message"] == NOT_A_MEDIA_ID.format(where="video['id']") and "error_data" not in unknown
     header = template_message(to, "willkommen", "de", ["Anna"], header_media=("image", "4242"), button_params=["x"])
     assert graph_error(send(http, sb, header), 400, 100)["message"] == NOT_A_MEDIA_ID.format(
-        where="template['components'][0]['parameters'][0]['image']['id']")
+        where="template['components'][0]['parameters'][0]['image']['id']"
+    )
     header["template"]["components"][0]["parameters"][0]["image"]["id"] = image_id
     assert send(http, sb, header).status_code == 200
 
@@ -177,8 +215,14 @@ def test_sends_check_media_ids_while_links_keep_working(sb, http, data):
     assert frame.loc[ok.json()["messages"][0]["id"], "status"] != "failed"
     assert (frame.status == "failed").sum() == 1
     assert sb.wait_idle(60)  # the emitter thread records the batch with the failed status a moment later
-    failed = [s for batch in sb.emitted() for entry in batch["payload"]["entry"] for change in entry["changes"]
-              for s in change["value"].get("statuses", []) if s["status"] == "failed"]
+    failed = [
+        s
+        for batch in sb.emitted()
+        for entry in batch["payload"]["entry"]
+        for change in entry["changes"]
+        for s in change["value"].get("statuses", [])
+        if s["status"] == "failed"
+    ]
     assert failed[0]["errors"][0]["code"] == 131053 and pdf_id in failed[0]["errors"][0]["error_data"]["details"]
 
     assert http.delete(f"/{image_id}").json() == {"success": True}

@@ -51,13 +51,20 @@ def test_rating_follows_the_negative_share_of_the_last_week():
 
 def test_blocks_pause_a_spammy_template_then_it_comes_back():
     data = generate(1_500, seed=17, now="2026-11-20")
-    params = BehaviourParams(block_given_read={k: 0.2 for k in ("active_7d", "recent_30d", "dormant_30d",
-                                                                 "inactive_90d")})
-    cfg = SandboxConfig(pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K",
-                        not_on_whatsapp_rate=0, marketing_stopped_rate=0)
+    params = BehaviourParams(
+        block_given_read={k: 0.2 for k in ("active_7d", "recent_30d", "dormant_30d", "inactive_90d")}
+    )
+    cfg = SandboxConfig(
+        pair_interval=0,
+        throughput_per_second=10_000,
+        messaging_tier="TIER_10K",
+        not_on_whatsapp_rate=0,
+        marketing_stopped_rate=0,
+    )
     with Sandbox(customers=data, clock=ManualClock(START), config=cfg, params=params) as sb:
-        http = httpx.Client(base_url=f"{sb.base_url}/{CURRENT_VERSION}",
-                            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        http = httpx.Client(
+            base_url=f"{sb.base_url}/{CURRENT_VERSION}", headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}
+        )
         german = data.customers[data.customers.phone.str.startswith("+49")]
         for row in german.head(1_000).itertuples():
             body = template_message(row.phone, "rabatt_aktion", "de", {"first_name": "Hi", "discount": "5 %"})
@@ -67,8 +74,12 @@ def test_blocks_pause_a_spammy_template_then_it_comes_back():
         assert http.get(f"/{sb.phone_number_id}", params={"fields": "quality_rating"}).json()["quality_rating"] == "RED"
         sb.wait_idle()
         entries = [e for b in sb.emitted() for e in b["payload"]["entry"]]
-        events = [(e["time"], c["value"]) for e in entries for c in e["changes"]
-                  if c["field"] == "message_template_status_update"]
+        events = [
+            (e["time"], c["value"])
+            for e in entries
+            for c in e["changes"]
+            if c["field"] == "message_template_status_update"
+        ]
         assert events[0][1]["event"] == "PAUSED" and events[0][1]["reason"] == "LOW_QUALITY"
         assert events[1][1]["event"] == "APPROVED"  # back after the 3 h pause
         assert events[1][0] - events[0][0] == 3 * HOUR  # Meta's first pause: 3 h (entry[].time)
@@ -77,8 +88,9 @@ def test_blocks_pause_a_spammy_template_then_it_comes_back():
         assert [s["previous_quality_score"] for s in scores][0] == "GREEN"
         assert {s["message_template_name"] for s in scores} == {"rabatt_aktion"}
         blocked = sb.customers_frame().query("blocked").phone.iloc[0]
-        wamid = http.post(f"/{sb.phone_number_id}/messages", json=template_message(
-            blocked, "order_shipped", "de", ["A", "#1"])).json()["messages"][0]["id"]
+        wamid = http.post(
+            f"/{sb.phone_number_id}/messages", json=template_message(blocked, "order_shipped", "de", ["A", "#1"])
+        ).json()["messages"][0]["id"]
         sb.advance(10)
         assert sb.messages_frame().set_index("wamid").loc[wamid, "error_code"] == 131026
         http.close()
@@ -88,8 +100,9 @@ def test_paused_template_refuses_sends_until_it_is_back():
     data = generate(50, seed=3, now="2026-11-20")
     with Sandbox(customers=data, clock=ManualClock(START)) as sb:
         engine = sb.engine
-        msg_body = template_message(data.customers.phone.iloc[0], "rabatt_aktion", "de",
-                                    {"first_name": "A", "discount": "5 %"})
+        msg_body = template_message(
+            data.customers.phone.iloc[0], "rabatt_aktion", "de", {"first_name": "A", "discount": "5 %"}
+        )
         engine.quality.rules.min_sample = 1
         engine.quality.delivered("rabatt_aktion", START)
         msg = validate_message(msg_body, sb.templates, sb.config.display_phone_number)
@@ -110,9 +123,13 @@ def test_pauses_follow_metas_schedule_3h_then_6h_then_disabled():
     with Sandbox(customers=data, clock=ManualClock(START)) as sb:
         engine = sb.engine
         engine.quality.rules.min_sample = 1
-        msg = validate_message(template_message(data.customers.phone.iloc[0], "rabatt_aktion", "de",
-                                                {"first_name": "A", "discount": "5 %"}),
-                               sb.templates, sb.config.display_phone_number)
+        msg = validate_message(
+            template_message(
+                data.customers.phone.iloc[0], "rabatt_aktion", "de", {"first_name": "A", "discount": "5 %"}
+            ),
+            sb.templates,
+            sb.config.display_phone_number,
+        )
         statuses = []
         for pause in (3 * HOUR, 6 * HOUR, None):
             with engine.lock:

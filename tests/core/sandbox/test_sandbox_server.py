@@ -31,16 +31,24 @@ def data():
 def test_standalone_command_serves_the_graph_routes():
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
-    proc = subprocess.Popen([sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "30"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wamkt_nb", "sandbox", "--port", str(port), "--customers", "30"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         headers = {"Authorization": "Bearer cli-token"}
         base = f"http://127.0.0.1:{port}"
         phones = [c["phone"] for c in httpx.get(f"{base}/_sandbox/customers", headers=headers).json()]
         assert len(phones) == 30
-        resp = httpx.post(f"{base}/v23.0/106540352242922/messages", headers=headers, json=template_message(
-            phones[0], "order_shipped", "de", ["Anna", "#1"]))
+        resp = httpx.post(
+            f"{base}/v23.0/106540352242922/messages",
+            headers=headers,
+            json=template_message(phones[0], "order_shipped", "de", ["Anna", "#1"]),
+        )
         assert resp.status_code == 200 and resp.json()["messages"][0]["message_status"] == "accepted"
         assert httpx.get(f"{base}/_sandbox/counters", headers=headers).json()["accepted"] == 1
         assert httpx.get(f"{base}/_sandbox/counters").status_code == 401
@@ -52,12 +60,14 @@ def test_standalone_command_serves_the_graph_routes():
 
 def test_inspection_routes(data):
     with Sandbox(customers=data, clock=ManualClock(START), config=SandboxConfig(not_on_whatsapp_rate=0)) as sb:
-        http = httpx.Client(base_url=f"{sb.base_url}/_sandbox",
-                            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        http = httpx.Client(
+            base_url=f"{sb.base_url}/_sandbox", headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}
+        )
         phone = data.customers.phone.iloc[0]
         with CloudClient(sb.settings()) as client:
-            client.send_message(sb.phone_number_id, template_message(phone, "order_shipped", "de", ["A", "#1"],
-                                                                     callback_data="c:1"))
+            client.send_message(
+                sb.phone_number_id, template_message(phone, "order_shipped", "de", ["A", "#1"], callback_data="c:1")
+            )
         assert http.post("/advance", json={"seconds": 3600}).json()["ran"] >= 1
         received = http.get("/received").json()
         assert received[0]["body"]["biz_opaque_callback_data"] == "c:1" and received[0]["http_status"] == 200
@@ -108,8 +118,9 @@ def test_settings_point_at_the_sandbox(data):
 
 
 def test_open_cloud_api_embeds_the_sandbox_without_a_token(data, tmp_path):
-    settings, sandbox = open_cloud_api(load_settings(environ={}, db_path=tmp_path / "x.db"), customers=data,
-                                       clock=ManualClock(START))
+    settings, sandbox = open_cloud_api(
+        load_settings(environ={}, db_path=tmp_path / "x.db"), customers=data, clock=ManualClock(START)
+    )
     try:
         assert sandbox is not None and settings.base_url == sandbox.base_url
         assert settings.db_path == tmp_path / "x.db"
@@ -127,8 +138,12 @@ def test_template_status_changes_take_effect_and_notify(data):
         body = template_message(data.customers.phone.iloc[0], "order_shipped", "de", ["A", "#1"])
         url = f"/{CURRENT_VERSION}/{sb.phone_number_id}/messages"
         assert http.post(url, json=body).status_code == 200
-        assert http.post("/_sandbox/templates/order_shipped", json={"status": "PAUSED", "reason": "LOW_QUALITY"}
-                         ).json()["status"] == "PAUSED"
+        assert (
+            http.post("/_sandbox/templates/order_shipped", json={"status": "PAUSED", "reason": "LOW_QUALITY"}).json()[
+                "status"
+            ]
+            == "PAUSED"
+        )
         assert http.post(url, json=body).json()["error"]["code"] == 132015
         sb.set_template_status("order_shipped", "DISABLED")
         assert http.post(url, json=body).json()["error"]["code"] == 132016
@@ -136,16 +151,21 @@ def test_template_status_changes_take_effect_and_notify(data):
         assert http.post(url, json=body).status_code == 200
         assert http.post("/_sandbox/templates/nope", json={"status": "PAUSED"}).status_code == 400
         sb.wait_idle(60)
-        events = [c["value"]["event"] for b in sb.emitted() for c in b["payload"]["entry"][0]["changes"]
-                  if c["field"] == "message_template_status_update"]
+        events = [
+            c["value"]["event"]
+            for b in sb.emitted()
+            for c in b["payload"]["entry"][0]["changes"]
+            if c["field"] == "message_template_status_update"
+        ]
         assert events == ["PAUSED", "DISABLED", "APPROVED"]
         http.close()
 
 
 def test_bad_inspection_requests_get_4xx_and_the_server_stays_up(data):
     with Sandbox(customers=data, clock=SystemClock()) as sb:
-        http = httpx.Client(base_url=f"{sb.base_url}/_sandbox",
-                            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        http = httpx.Client(
+            base_url=f"{sb.base_url}/_sandbox", headers={"Authorization": f"Bearer {sb.access_token.reveal()}"}
+        )
         assert http.post("/advance", json={"seconds": 10}).status_code == 400  # the system clock cannot jump
         assert http.post("/inbound", content=b"{broken").status_code == 400
         assert http.post("/inbound", json={"text": "no sender"}).status_code == 400

@@ -15,6 +15,8 @@ from wamkt_nb.graph_versions import CURRENT_VERSION
 from wamkt_nb.sandbox import Sandbox, SandboxConfig, WebhookError
 
 START = pd.Timestamp("2026-11-20 09:00", tz="UTC").timestamp()
+
+
 @pytest.fixture(scope="module")
 def data():
     return generate(80, seed=2, now="2026-11-20")
@@ -36,8 +38,11 @@ def receiver(sb):
 
 def send(sb, payload):
     with httpx.Client() as http:
-        resp = http.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/messages", json=payload,
-                         headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+        resp = http.post(
+            f"{sb.base_url}/{CURRENT_VERSION}/{sb.phone_number_id}/messages",
+            json=payload,
+            headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+        )
     assert resp.status_code == 200, resp.text
     return resp.json()["messages"][0]["id"]
 
@@ -54,8 +59,10 @@ def test_handshake_required_and_checked(sb, receiver):
 def test_signed_statuses_in_metas_shape_with_callback_data(sb, receiver, data):
     sb.set_webhook(receiver.url, VERIFY)
     phones = data.customers.loc[data.customers.phone.str.startswith("+49"), "phone"].head(30).tolist()
-    wamids = [send(sb, template_message(p, "order_shipped", "de", ["A", "#1"], callback_data=f"cmp7:{i}"))
-              for i, p in enumerate(phones)]
+    wamids = [
+        send(sb, template_message(p, "order_shipped", "de", ["A", "#1"], callback_data=f"cmp7:{i}"))
+        for i, p in enumerate(phones)
+    ]
     sb.advance(2 * 86_400)
     assert sb.wait_idle(60)
     assert receiver.bad_signatures == 0
@@ -74,8 +81,10 @@ def test_signed_statuses_in_metas_shape_with_callback_data(sb, receiver, data):
     post = receiver.posts[0]
     assert post["object"] == "whatsapp_business_account" and post["entry"][0]["id"] == sb.waba_id
     value = post["entry"][0]["changes"][0]["value"]
-    assert value["metadata"] == {"display_phone_number": sb.config.display_phone_number,
-                                 "phone_number_id": sb.phone_number_id}
+    assert value["metadata"] == {
+        "display_phone_number": sb.config.display_phone_number,
+        "phone_number_id": sb.phone_number_id,
+    }
     assert any(len(p["entry"][0]["changes"]) > 1 for p in receiver.posts)  # updates arrive batched
 
 
@@ -96,16 +105,26 @@ def test_inbound_message_injected_and_via_http(sb, receiver, data):
     sb.set_webhook(receiver.url, VERIFY)
     customer = next(iter(sb.engine.customers.values()))
     wamid = sb.inject_inbound(customer.phone, "Rabatt")
-    resp = httpx.post(f"{sb.base_url}/_sandbox/inbound", json={"from": customer.customer_id, "text": "JA"},
-                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+    resp = httpx.post(
+        f"{sb.base_url}/_sandbox/inbound",
+        json={"from": customer.customer_id, "text": "JA"},
+        headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+    )
     assert resp.status_code == 200
     wait_until(lambda: len(receiver.messages()) == 2)
     value, msg = receiver.messages()[0]
     # Since April 2026 Meta adds the user's BSUID to every messages webhook (docs/cloud-api.md).
-    assert msg == {"from": customer.wa_id, "from_user_id": customer.user_id, "id": wamid,
-                   "timestamp": str(int(START)), "type": "text", "text": {"body": "Rabatt"}}
-    assert value["contacts"] == [{"profile": {"name": customer.name}, "wa_id": customer.wa_id,
-                                  "user_id": customer.user_id}]
+    assert msg == {
+        "from": customer.wa_id,
+        "from_user_id": customer.user_id,
+        "id": wamid,
+        "timestamp": str(int(START)),
+        "type": "text",
+        "text": {"body": "Rabatt"},
+    }
+    assert value["contacts"] == [
+        {"profile": {"name": customer.name}, "wa_id": customer.wa_id, "user_id": customer.user_id}
+    ]
     assert receiver.messages()[1][1]["text"]["body"] == "JA"
     assert customer.window_open(START + 1, 24)
 
@@ -135,12 +154,16 @@ def test_duplicate_delivery_on_demand(sb, receiver, data):
 
 
 def test_register_callback_like_graph_api(sb, receiver):
-    resp = httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
-                      json={"override_callback_uri": receiver.url, "verify_token": VERIFY},
-                      headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+    resp = httpx.post(
+        f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
+        json={"override_callback_uri": receiver.url, "verify_token": VERIFY},
+        headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+    )
     assert resp.json() == {"success": True}
     assert sb.emitter.url == receiver.url
-    bad = httpx.post(f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
-                     json={"override_callback_uri": receiver.url, "verify_token": "nope"},
-                     headers={"Authorization": f"Bearer {sb.access_token.reveal()}"})
+    bad = httpx.post(
+        f"{sb.base_url}/{CURRENT_VERSION}/{sb.waba_id}/subscribed_apps",
+        json={"override_callback_uri": receiver.url, "verify_token": "nope"},
+        headers={"Authorization": f"Bearer {sb.access_token.reveal()}"},
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 100

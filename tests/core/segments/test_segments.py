@@ -33,19 +33,25 @@ NOW = pd.Timestamp("2026-01-01", tz="UTC")
 
 @pytest.fixture
 def small() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": pd.array(["a", "b", "c", "d"], dtype="string"),
-        "order_count": [0, 3, 10, 1],
-        "avg_order_value": [np.nan, 30.0, 250.0, 60.0],
-        "city": pd.array(["Berlin", None, "", "Köln"], dtype="string"),
-        "purchase_frequency": pd.Categorical(
-            ["none", "quarterly", "monthly", "rare"], categories=["monthly", "quarterly", "rare", "none"]
-        ),
-        "opted_in": [True, False, True, True],
-        "last_interaction_at": pd.to_datetime(["2025-12-30", None, "2025-09-01", "2025-12-01"], utc=True),
-        "tags": [(), ("quarterly_buyer", "active_7d"), ("monthly_buyer", "frequent_buyer", "inactive_90d"),
-                 ("rare_buyer",)],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", "b", "c", "d"], dtype="string"),
+            "order_count": [0, 3, 10, 1],
+            "avg_order_value": [np.nan, 30.0, 250.0, 60.0],
+            "city": pd.array(["Berlin", None, "", "Köln"], dtype="string"),
+            "purchase_frequency": pd.Categorical(
+                ["none", "quarterly", "monthly", "rare"], categories=["monthly", "quarterly", "rare", "none"]
+            ),
+            "opted_in": [True, False, True, True],
+            "last_interaction_at": pd.to_datetime(["2025-12-30", None, "2025-09-01", "2025-12-01"], utc=True),
+            "tags": [
+                (),
+                ("quarterly_buyer", "active_7d"),
+                ("monthly_buyer", "frequent_buyer", "inactive_90d"),
+                ("rare_buyer",),
+            ],
+        }
+    )
 
 
 def both(rule, frame, include_inactive=True):
@@ -73,29 +79,35 @@ def test_json_round_trip_keeps_nested_groups():
     assert Condition("city", "is_set").to_dict() == {"field": "city", "op": "is_set"}
 
 
-@pytest.mark.parametrize("bad, where", [
-    ({"and": {"field": "x"}}, "rule: 'and' must hold a list"),
-    ({"or": [{"field": "x", "op": ">", "value": 1, "extra": 2}]}, "rule.or[0]"),
-    ([1, 2], "rule: expected an object"),
-])
+@pytest.mark.parametrize(
+    "bad, where",
+    [
+        ({"and": {"field": "x"}}, "rule: 'and' must hold a list"),
+        ({"or": [{"field": "x", "op": ">", "value": 1, "extra": 2}]}, "rule.or[0]"),
+        ([1, 2], "rule: expected an object"),
+    ],
+)
 def test_malformed_json_names_the_node(bad, where):
     with pytest.raises(SegmentRuleError, match=__import__("re").escape(where)):
         from_dict(bad)
 
 
-@pytest.mark.parametrize("cond, message", [
-    (Condition("nope", "=", 1), "unknown field"),
-    (Condition("order_count", "contains", "x"), "does not fit a number column"),
-    (Condition("order_count", ">", "3"), "expects a finite number"),
-    (Condition("order_count", "between", [5, 1]), "low <= high"),
-    (Condition("purchase_frequency", "in", ["weekly"]), "'weekly' is not a category"),
-    (Condition("tags", "has_any", ["vip"]), "unknown tag 'vip'"),
-    (Condition("tags", "has_any", []), "non-empty list"),
-    (Condition("city", "regex", "(?=x)"), "only '(?:' is portable"),
-    (Condition("last_interaction_at", "within_last", -1), "number of days"),
-    (Condition("opted_in", "=", "yes"), "true or false"),
-    (Condition("last_interaction_at", ">", "not a date"), "ISO date"),
-])
+@pytest.mark.parametrize(
+    "cond, message",
+    [
+        (Condition("nope", "=", 1), "unknown field"),
+        (Condition("order_count", "contains", "x"), "does not fit a number column"),
+        (Condition("order_count", ">", "3"), "expects a finite number"),
+        (Condition("order_count", "between", [5, 1]), "low <= high"),
+        (Condition("purchase_frequency", "in", ["weekly"]), "'weekly' is not a category"),
+        (Condition("tags", "has_any", ["vip"]), "unknown tag 'vip'"),
+        (Condition("tags", "has_any", []), "non-empty list"),
+        (Condition("city", "regex", "(?=x)"), "only '(?:' is portable"),
+        (Condition("last_interaction_at", "within_last", -1), "number of days"),
+        (Condition("opted_in", "=", "yes"), "true or false"),
+        (Condition("last_interaction_at", ">", "not a date"), "ISO date"),
+    ],
+)
 def test_type_check_names_the_condition_and_gives_no_result(small, cond, message):
     rule = And(Condition("order_count", ">=", 0), Or(Condition("opted_in", "=", True), cond))
     for run in (lambda: evaluate(rule, small, NOW), lambda: SqlEvaluator(small).evaluate(rule, NOW)):
@@ -139,10 +151,13 @@ def test_tag_operators(small):
 
 def test_within_last_is_inclusive_of_the_cutoff():
     at = NOW - pd.Timedelta(days=7)
-    frame = pd.DataFrame({
-        "customer_id": ["x", "y"], "last_interaction_at": pd.Series([at, at - pd.Timedelta("1ns")]),
-        "tags": [(), ()],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["x", "y"],
+            "last_interaction_at": pd.Series([at, at - pd.Timedelta("1ns")]),
+            "tags": [(), ()],
+        }
+    )
     assert both(Condition("last_interaction_at", "within_last", 7), frame) == ["x"]
     assert both(Condition("last_interaction_at", "more_than_ago", 7), frame) == ["y"]
 
@@ -171,30 +186,49 @@ def test_sql_passes_values_as_parameters_and_quotes_columns(small):
     assert seg.evaluate(Condition('ci"ty', "=", "Köln"), NOW).count == 1
 
 
-@pytest.mark.parametrize("pattern, python, sql", [
-    ("a$", r"a\Z", "a$"),
-    (r"\s+x", "[\\t\\n\\f\\r ]+x", "[\\t\\n\\f\\r ]+x"),
-    (r"[a\s]", "[a\\t\\n\\f\\r ]", "[a\\t\\n\\f\\r ]"),
-    (r"^(?:ab|c){2,3}\d", r"^(?:ab|c){2,3}\d", r"^(?:ab|c){2,3}\d"),
-])
+@pytest.mark.parametrize(
+    "pattern, python, sql",
+    [
+        ("a$", r"a\Z", "a$"),
+        (r"\s+x", "[\\t\\n\\f\\r ]+x", "[\\t\\n\\f\\r ]+x"),
+        (r"[a\s]", "[a\\t\\n\\f\\r ]", "[a\\t\\n\\f\\r ]"),
+        (r"^(?:ab|c){2,3}\d", r"^(?:ab|c){2,3}\d", r"^(?:ab|c){2,3}\d"),
+    ],
+)
 def test_regex_translation(pattern, python, sql):
     out = translate(pattern)
     assert out.python.pattern == python and out.sql == sql
 
 
-@pytest.mark.parametrize("pattern, postgres", [
-    ("a.b", "a[^\\n]b"),
-    (r"^\w+\d$", "^[0-9A-Za-z_]+[0-9]$"),
-    (r"[\d.]", "[0-9.]"),
-    (r"\bx", "(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))x"),
-])
+@pytest.mark.parametrize(
+    "pattern, postgres",
+    [
+        ("a.b", "a[^\\n]b"),
+        (r"^\w+\d$", "^[0-9A-Za-z_]+[0-9]$"),
+        (r"[\d.]", "[0-9.]"),
+        (r"\bx", "(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))x"),
+    ],
+)
 def test_regex_postgresql_spelling(pattern, postgres):
     assert translate(pattern).postgres == postgres
 
 
-@pytest.mark.parametrize("pattern", [
-    r"(a)\1", "(?i)a", "(?P<n>a)", "[[:alpha:]]", "a{,3}", "a**", "*a", r"\Aa", "x{2000}", "[]a]", "",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a)\1",
+        "(?i)a",
+        "(?P<n>a)",
+        "[[:alpha:]]",
+        "a{,3}",
+        "a**",
+        "*a",
+        r"\Aa",
+        "x{2000}",
+        "[]a]",
+        "",
+    ],
+)
 def test_regex_outside_the_portable_subset_is_refused(pattern):
     with pytest.raises(RegexError):
         translate(pattern)

@@ -55,8 +55,10 @@ def _fill(store) -> None:
     """Write the ledger of SENDS, the replies, orders and clicks."""
     with store.transaction() as conn:
         for campaign, created in (("spring", SPRING), ("summer", SUMMER)):
-            conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
-                         " VALUES (?, ?, 'marketing', ?)", (campaign, campaign, created))
+            conn.execute(
+                "INSERT INTO campaigns (campaign_id, name, category, created_at) VALUES (?, ?, 'marketing', ?)",
+                (campaign, campaign, created),
+            )
         for customer, campaign, state, code, sent, delivered, read in SENDS:
             start = SPRING if campaign == "spring" else SUMMER
             at = lambda h, start=start: None if h is None else start + h * HOUR  # noqa: E731
@@ -64,22 +66,48 @@ def _fill(store) -> None:
                 "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, arm, state, reason, error_code,"
                 " planned_at, accepted_at, sent_at, delivered_at, read_at, failed_at, updated_at)"
                 " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (campaign, f"{campaign}:{customer}", customer, f"+49151{customer[1:]:0>7}", state,
-                 "holdout" if state == "excluded" else None, code, start, at(sent), at(sent), at(delivered),
-                 at(read), start + 60 if state == "failed" else None, start))
+                (
+                    campaign,
+                    f"{campaign}:{customer}",
+                    customer,
+                    f"+49151{customer[1:]:0>7}",
+                    state,
+                    "holdout" if state == "excluded" else None,
+                    code,
+                    start,
+                    at(sent),
+                    at(sent),
+                    at(delivered),
+                    at(read),
+                    start + 60 if state == "failed" else None,
+                    start,
+                ),
+            )
         replies = [("c0", SPRING + 2 * HOUR), ("c7", SPRING + 30 * HOUR)]  # c7's comes after the 24 h window
         for n, (customer, ts) in enumerate(replies):
-            conn.execute("INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json,"
-                         " received_at) VALUES (?, ?, ?, 'text', ?, '{}', ?)",
-                         (f"in{n}", f"49151{customer[1:]:0>7}", f"+49151{customer[1:]:0>7}", ts, ts))
-        conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o1', 'c7', ?, 20)",
-                     (SPRING + 5 * HOUR,))
-        conn.execute("INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o2', 'c2', ?, 20)",
-                     (SPRING - 5 * HOUR,))  # before the message: not a conversion
-        conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
-                     " human) VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)", (SPRING + HOUR,))
-        conn.execute("INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
-                     " human) VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)", (SPRING + HOUR,))
+            conn.execute(
+                "INSERT INTO inbound_messages (wamid, wa_id, phone, type, timestamp, payload_json,"
+                " received_at) VALUES (?, ?, ?, 'text', ?, '{}', ?)",
+                (f"in{n}", f"49151{customer[1:]:0>7}", f"+49151{customer[1:]:0>7}", ts, ts),
+            )
+        conn.execute(
+            "INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o1', 'c7', ?, 20)",
+            (SPRING + 5 * HOUR,),
+        )
+        conn.execute(
+            "INSERT INTO conversions (order_id, customer_id, at, amount) VALUES ('o2', 'c2', ?, 20)",
+            (SPRING - 5 * HOUR,),
+        )  # before the message: not a conversion
+        conn.execute(
+            "INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+            " human) VALUES ('k1', 't1', 'spring', 'spring:c7', 'c7', ?, 'mobile', 1)",
+            (SPRING + HOUR,),
+        )
+        conn.execute(
+            "INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent,"
+            " human) VALUES ('k2', 't2', 'spring', 'spring:c2', 'c2', ?, 'preview', 0)",
+            (SPRING + HOUR,),
+        )
 
 
 @pytest.fixture()
@@ -91,10 +119,13 @@ def store(store_target):
 
 
 def features() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": CUSTOMERS, "order_count": [0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
-        "tags": [("inactive_90d",) if c == "c5" else () for c in CUSTOMERS],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": CUSTOMERS,
+            "order_count": [0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+            "tags": [("inactive_90d",) if c == "c5" else () for c in CUSTOMERS],
+        }
+    )
 
 
 def picked(store, rule, include_inactive=True) -> list[str]:
@@ -146,10 +177,15 @@ def test_the_rule_round_trips_as_json_and_reads_plainly():
     assert describe(rule) == "read, no reply (spring) in the last 7 days or held by Meta (any campaign)"
 
 
-@pytest.mark.parametrize("bad", [
-    Condition("campaign:spring", "opened", None), Condition("campaign:spring", "replied", -1),
-    Condition("campaign:spring", "replied", "7"), Condition("campaign:", "replied", None),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Condition("campaign:spring", "opened", None),
+        Condition("campaign:spring", "replied", -1),
+        Condition("campaign:spring", "replied", "7"),
+        Condition("campaign:", "replied", None),
+    ],
+)
 def test_a_malformed_engagement_condition_is_named(bad):
     with pytest.raises(SegmentRuleError, match="rule.and\\[1\\]"):
         expand(And(Condition("order_count", ">", 0), bad))
@@ -185,8 +221,9 @@ def test_pandas_and_duckdb_pick_the_same_customers_for_every_state(store):
 @pytest.mark.parametrize("dialect", ["postgres", "bigquery", "snowflake"])
 def test_the_warehouse_text_reads_the_engagement_column(store, dialect):
     frame = with_engagement(features(), engagement_facts(store))
-    query = segment_query(engagement_condition("spring", "read_no_reply", 7), segment_frame(frame).schema, NOW,
-                          dialect=dialect)
+    query = segment_query(
+        engagement_condition("spring", "read_no_reply", 7), segment_frame(frame).schema, NOW, dialect=dialect
+    )
     text = inline_sql(query)
     assert "engagement:spring:read_no_reply" in text and "2026-05-25" in text
 
@@ -205,20 +242,33 @@ OFFSETS = [0.0, 86_400.0, 7 * 86_400.0 - 1e-6, 7 * 86_400.0, 7 * 86_400.0 + 1e-6
 def ledgers(draw) -> pd.DataFrame:
     """Engagement facts as the ledger gives them: sends of c0..c7 in campaigns a/b, any flags."""
     n = draw(st.integers(0, 20))
-    rows = [{"campaign_id": draw(st.sampled_from(["a", "b"])), "customer_id": f"c{draw(st.integers(0, 7))}",
-             "at": NOW.timestamp() - draw(st.sampled_from(OFFSETS)),
-             **{f: draw(st.booleans()) for f in FACTS}} for _ in range(n)]
+    rows = [
+        {
+            "campaign_id": draw(st.sampled_from(["a", "b"])),
+            "customer_id": f"c{draw(st.integers(0, 7))}",
+            "at": NOW.timestamp() - draw(st.sampled_from(OFFSETS)),
+            **{f: draw(st.booleans()) for f in FACTS},
+        }
+        for _ in range(n)
+    ]
     return pd.DataFrame(rows, columns=["campaign_id", "customer_id", "at", *FACTS])
 
 
 engagement_rules = st.recursive(
     st.one_of(
-        st.builds(engagement_condition, st.sampled_from(["a", "b", None]), st.sampled_from(list(STATES)),
-                  st.sampled_from([None, 0, 1, 7, 30])),
+        st.builds(
+            engagement_condition,
+            st.sampled_from(["a", "b", None]),
+            st.sampled_from(list(STATES)),
+            st.sampled_from([None, 0, 1, 7, 30]),
+        ),
         st.builds(Condition, st.just("order_count"), st.sampled_from([">", "<=", "="]), st.integers(0, 4)),
     ),
-    lambda inner: st.one_of(st.lists(inner, max_size=3).map(lambda c: And(*c)),
-                            st.lists(inner, max_size=3).map(lambda c: Or(*c)), inner.map(Not)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda c: And(*c)),
+        st.lists(inner, max_size=3).map(lambda c: Or(*c)),
+        inner.map(Not),
+    ),
     max_leaves=6,
 )
 
@@ -244,11 +294,13 @@ def test_pandas_and_postgresql_pick_the_same_customers_for_every_state(postgres_
         _fill(sqlite_store)
         frame = with_engagement(features(), engagement_facts(sqlite_store))
     columns = [c for c in frame.columns if c.startswith("engagement:")]
-    ddl = ", ".join(['"customer_id" TEXT', '"order_count" BIGINT', '"tags" TEXT[]']
-                    + [f'"{c}" TIMESTAMPTZ' for c in columns])
-    rows = [(r.customer_id, int(r.order_count), list(r.tags),
-             *(None if pd.isna(t) else t.to_pydatetime() for t in r[3:]))
-            for r in frame[["customer_id", "order_count", "tags", *columns]].itertuples(index=False)]
+    ddl = ", ".join(
+        ['"customer_id" TEXT', '"order_count" BIGINT', '"tags" TEXT[]'] + [f'"{c}" TIMESTAMPTZ' for c in columns]
+    )
+    rows = [
+        (r.customer_id, int(r.order_count), list(r.tags), *(None if pd.isna(t) else t.to_pydatetime() for t in r[3:]))
+        for r in frame[["customer_id", "order_count", "tags", *columns]].itertuples(index=False)
+    ]
     url = postgres_server.create_database("wamkt_engagement")
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE TABLE features ({ddl})")

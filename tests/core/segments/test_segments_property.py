@@ -46,34 +46,74 @@ TEXTS = [None, "", "a", "ab", "Ab", "b\n", "ba", "äb", "a b", "a\x0bb", "٣"]
 CATS = [None, "x", "y", "z"]
 TAGS = ["active_7d", "inactive_90d", "frequent_buyer", "dormant_30d"]
 DAY = pd.Timedelta(days=1)
-TIMES = [None] + [NOW - d for d in (0 * DAY, DAY, 7 * DAY, 7 * DAY + pd.Timedelta("1ns"),
-                                    7 * DAY - pd.Timedelta("1ns"), 7 * DAY + pd.Timedelta("1us"),
-                                    30 * DAY, 90.5 * DAY, 400 * DAY)]
-PATTERNS = ["^a", "b$", "a.b", r"\s", r"^\w+$", "[ab]+", "^(?:a|b)b", "ä", r"a\sb", r"\d", "[^a]", r"\bb",
-            r"b\B", r"[\d\w]b", r"\W", "b.$"]
+TIMES = [None] + [
+    NOW - d
+    for d in (
+        0 * DAY,
+        DAY,
+        7 * DAY,
+        7 * DAY + pd.Timedelta("1ns"),
+        7 * DAY - pd.Timedelta("1ns"),
+        7 * DAY + pd.Timedelta("1us"),
+        30 * DAY,
+        90.5 * DAY,
+        400 * DAY,
+    )
+]
+PATTERNS = [
+    "^a",
+    "b$",
+    "a.b",
+    r"\s",
+    r"^\w+$",
+    "[ab]+",
+    "^(?:a|b)b",
+    "ä",
+    r"a\sb",
+    r"\d",
+    "[^a]",
+    r"\bb",
+    r"b\B",
+    r"[\d\w]b",
+    r"\W",
+    "b.$",
+]
 
 
 @st.composite
 def frames(draw) -> pd.DataFrame:
     n = draw(st.integers(0, 30))
+
     def col(values):
         return draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
 
-    return pd.DataFrame({
-        "customer_id": pd.array([f"c{i}" for i in range(n)], dtype="string"),
-        "amount": pd.Series(col(NUMBERS), dtype="float64"),
-        "count": pd.Series(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype="int64"),
-        "text": pd.array(col(TEXTS), dtype="string"),
-        "band": pd.Categorical(col(CATS), categories=["x", "y", "z"]),
-        "flag": pd.array(col([True, False, None]), dtype="boolean"),
-        "seen_at": pd.Series(pd.to_datetime(pd.Series(col(TIMES), dtype=object), utc=True)).dt.as_unit("ns"),
-        "tags": pd.Series(
-            [None if t is None else tuple(t) for t in col([None, (), ("active_7d",), ("inactive_90d",),
-                                                           ("frequent_buyer", "active_7d"),
-                                                           ("dormant_30d", "frequent_buyer")])],
-            dtype=object,
-        ),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array([f"c{i}" for i in range(n)], dtype="string"),
+            "amount": pd.Series(col(NUMBERS), dtype="float64"),
+            "count": pd.Series(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype="int64"),
+            "text": pd.array(col(TEXTS), dtype="string"),
+            "band": pd.Categorical(col(CATS), categories=["x", "y", "z"]),
+            "flag": pd.array(col([True, False, None]), dtype="boolean"),
+            "seen_at": pd.Series(pd.to_datetime(pd.Series(col(TIMES), dtype=object), utc=True)).dt.as_unit("ns"),
+            "tags": pd.Series(
+                [
+                    None if t is None else tuple(t)
+                    for t in col(
+                        [
+                            None,
+                            (),
+                            ("active_7d",),
+                            ("inactive_90d",),
+                            ("frequent_buyer", "active_7d"),
+                            ("dormant_30d", "frequent_buyer"),
+                        ]
+                    )
+                ],
+                dtype=object,
+            ),
+        }
+    )
 
 
 def values(strategy, k=3):
@@ -86,25 +126,39 @@ iso = st.sampled_from([t.isoformat() for t in TIMES if t is not None])
 presence = st.sampled_from(["is_set", "is_empty"])
 
 conditions = st.one_of(
-    st.builds(Condition, st.sampled_from(["amount", "count"]),
-              st.sampled_from(["=", "!=", ">", ">=", "<", "<="]), number),
-    st.builds(lambda f, a, b: Condition(f, "between", [min(a, b), max(a, b)]),
-              st.sampled_from(["amount", "count"]), number, number),
+    st.builds(
+        Condition, st.sampled_from(["amount", "count"]), st.sampled_from(["=", "!=", ">", ">=", "<", "<="]), number
+    ),
+    st.builds(
+        lambda f, a, b: Condition(f, "between", [min(a, b), max(a, b)]),
+        st.sampled_from(["amount", "count"]),
+        number,
+        number,
+    ),
     st.builds(Condition, st.sampled_from(["amount", "count"]), st.sampled_from(["in", "not_in"]), values(number)),
     st.builds(Condition, st.sampled_from(["text"]), st.sampled_from(["=", "!="]), text),
     st.builds(Condition, st.just("text"), st.sampled_from(["in", "not_in"]), values(text)),
-    st.builds(Condition, st.just("text"), st.sampled_from(["contains", "starts_with", "ends_with"]),
-              st.sampled_from(["a", "b", "ä", "\n", " ", "A"])),
+    st.builds(
+        Condition,
+        st.just("text"),
+        st.sampled_from(["contains", "starts_with", "ends_with"]),
+        st.sampled_from(["a", "b", "ä", "\n", " ", "A"]),
+    ),
     st.builds(Condition, st.just("text"), st.just("regex"), st.sampled_from(PATTERNS)),
     st.builds(Condition, st.just("band"), st.sampled_from(["=", "!="]), st.sampled_from(["x", "y", "z"])),
     st.builds(Condition, st.just("band"), st.sampled_from(["in", "not_in"]), values(st.sampled_from(["x", "y", "z"]))),
     st.builds(Condition, st.just("flag"), st.sampled_from(["=", "!="]), st.booleans()),
-    st.builds(Condition, st.just("seen_at"), st.sampled_from(["within_last", "more_than_ago"]),
-              st.sampled_from([0, 1, 7, 30, 90, 2.5])),
+    st.builds(
+        Condition,
+        st.just("seen_at"),
+        st.sampled_from(["within_last", "more_than_ago"]),
+        st.sampled_from([0, 1, 7, 30, 90, 2.5]),
+    ),
     st.builds(Condition, st.just("seen_at"), st.sampled_from([">", ">=", "<", "<="]), iso),
     st.builds(lambda a, b: Condition("seen_at", "between", sorted([a, b], key=pd.Timestamp)), iso, iso),
-    st.builds(Condition, st.just("tags"), st.sampled_from(["has_any", "has_all", "has_none"]),
-              values(st.sampled_from(TAGS))),
+    st.builds(
+        Condition, st.just("tags"), st.sampled_from(["has_any", "has_all", "has_none"]), values(st.sampled_from(TAGS))
+    ),
     st.builds(Condition, st.sampled_from(["amount", "count", "text", "band", "flag", "seen_at", "tags"]), presence),
 )
 
@@ -155,26 +209,33 @@ def every_condition() -> list[Condition]:
     out += [Condition("seen_at", op, d) for op in ("within_last", "more_than_ago") for d in (0, 1, 7, 30, 90, 2.5)]
     out += [Condition("seen_at", op, v) for op in (">", ">=", "<", "<=") for v in isos]
     out += [Condition("tags", op, [t]) for op in ("has_any", "has_all", "has_none") for t in TAGS]
-    out += [Condition(f, op) for f in ("amount", "count", "text", "band", "flag", "seen_at", "tags")
-            for op in ("is_set", "is_empty")]
+    out += [
+        Condition(f, op)
+        for f in ("amount", "count", "text", "band", "flag", "seen_at", "tags")
+        for op in ("is_set", "is_empty")
+    ]
     return out
 
 
 def every_kind_frame(n: int = 64) -> pd.DataFrame:
     """64 customers drawing every interesting value of every kind (seeded)."""
     rng = np.random.default_rng(5)
+
     def pick(values):
         return [values[i] for i in rng.integers(0, len(values), n)]
 
-    return pd.DataFrame({
-        "customer_id": [f"c{i}" for i in range(n)],
-        "amount": pick(NUMBERS), "count": rng.integers(0, 4, n),
-        "text": pd.array(pick(TEXTS), dtype="string"),
-        "band": pd.Categorical(pick(CATS), categories=["x", "y", "z"]),
-        "flag": pd.array(pick([True, False, None]), dtype="boolean"),
-        "seen_at": pd.to_datetime(pd.Series(pick(TIMES), dtype=object), utc=True).dt.as_unit("ns"),
-        "tags": pick([None, (), ("active_7d",), ("inactive_90d", "frequent_buyer"), ("dormant_30d",)]),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "amount": pick(NUMBERS),
+            "count": rng.integers(0, 4, n),
+            "text": pd.array(pick(TEXTS), dtype="string"),
+            "band": pd.Categorical(pick(CATS), categories=["x", "y", "z"]),
+            "flag": pd.array(pick([True, False, None]), dtype="boolean"),
+            "seen_at": pd.to_datetime(pd.Series(pick(TIMES), dtype=object), utc=True).dt.as_unit("ns"),
+            "tags": pick([None, (), ("active_7d",), ("inactive_90d", "frequent_buyer"), ("dormant_30d",)]),
+        }
+    )
 
 
 def test_every_operator_agrees_on_every_kind_of_value():
@@ -189,8 +250,10 @@ def test_every_operator_agrees_on_every_kind_of_value():
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
-PG_COLUMNS = ('"customer_id" TEXT, "amount" DOUBLE PRECISION, "count" BIGINT, "text" TEXT, "band" TEXT, '
-              '"flag" BOOLEAN, "seen_at" TIMESTAMPTZ, "tags" TEXT[]')
+PG_COLUMNS = (
+    '"customer_id" TEXT, "amount" DOUBLE PRECISION, "count" BIGINT, "text" TEXT, "band" TEXT, '
+    '"flag" BOOLEAN, "seen_at" TIMESTAMPTZ, "tags" TEXT[]'
+)
 
 
 def to_microseconds(frame: pd.DataFrame, rule):
@@ -200,6 +263,7 @@ def to_microseconds(frame: pd.DataFrame, rule):
     def fix(node):
         if isinstance(node, Condition):
             if node.field == "seen_at" and node.op in (">", ">=", "<", "<=", "between"):
+
                 def floor(v):
                     return pd.Timestamp(v).floor("us").isoformat()
 
@@ -283,6 +347,7 @@ def test_postgresql_quotes_hostile_column_names_and_values(pg):
 
 # --- BigQuery and Snowflake (text only) ---------------------------------------------------------
 
+
 def warehouse_check(duck, frame: pd.DataFrame, rule, dialect: str) -> bool:
     """Parse the dialect's text back; if sqlglot's DuckDB transpilation runs, compare with pandas.
 
@@ -305,7 +370,8 @@ def test_warehouse_text_parses_and_transpiles_to_the_same_customers(dialect):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     with SqlEvaluator(frame, connection=con):
-        ran = sum(warehouse_check(con, frame, rule, dialect)
-                  for cond in every_condition() for rule in (cond, Not(cond)))
+        ran = sum(
+            warehouse_check(con, frame, rule, dialect) for cond in every_condition() for rule in (cond, Not(cond))
+        )
     con.close()
     print(f"{dialect}: {ran} of {2 * len(every_condition())} conditions transpiled to DuckDB and agreed")

@@ -65,9 +65,15 @@ print(json.dumps(result))
 def both(target: str, job: str, ready, arg: str) -> dict[str, object]:
     """Run ``job`` in two processes ``a`` and ``b`` at once; their results by name."""
     ready.mkdir()
-    procs = {me: subprocess.Popen([sys.executable, "-c", CHILD, target, job, me, str(ready), arg, repr(NOW)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for me in ("a", "b")}
+    procs = {
+        me: subprocess.Popen(
+            [sys.executable, "-c", CHILD, target, job, me, str(ready), arg, repr(NOW)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for me in ("a", "b")
+    }
     results = {}
     for me, proc in procs.items():
         out, err = proc.communicate(timeout=120)

@@ -28,9 +28,7 @@ def test_database_of_version_n_opens_in_n_plus_1(tmp_path, monkeypatch):
     everything = known_migrations()
     monkeypatch.setattr(migrations, "known_migrations", lambda: everything[:1])
     old = open_store(tmp_path / "w.db")
-    old.execute(
-        "INSERT INTO campaigns (campaign_id, name, category, created_at) VALUES ('c1', 'old', 'marketing', 1)"
-    )
+    old.execute("INSERT INTO campaigns (campaign_id, name, category, created_at) VALUES ('c1', 'old', 'marketing', 1)")
     old.close()
     monkeypatch.setattr(migrations, "known_migrations", lambda: everything)
     new = open_store(tmp_path / "w.db")

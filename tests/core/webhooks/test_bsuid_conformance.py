@@ -47,7 +47,11 @@ def test_incoming_message_without_phone():
     assert (msg.wa_id, msg.phone) == (None, None)
     assert (msg.user_id, msg.parent_user_id, msg.username) == (BSUID, PARENT, "@sheena.nelson")
     assert (msg.profile_name, msg.text, msg.type, msg.timestamp) == (
-        "Sheena Nelson", "Does it come in another color?", "text", 1744344496.0)
+        "Sheena Nelson",
+        "Does it come in another color?",
+        "text",
+        1744344496.0,
+    )
     assert msg.phone_number_id == META["phone_number_id"]
 
 
@@ -78,7 +82,13 @@ def test_failed_status_to_a_phone_has_no_bsuid():
 
 def test_user_preference_of_a_username_user():
     (pref,) = parse_payload(PREFERENCE_STOP).preferences
-    assert (pref.wa_id, pref.phone, pref.user_id, pref.value, pref.timestamp) == (None, None, BSUID, "stop", 1731705721.0)
+    assert (pref.wa_id, pref.phone, pref.user_id, pref.value, pref.timestamp) == (
+        None,
+        None,
+        BSUID,
+        "stop",
+        1731705721.0,
+    )
 
 
 def test_user_id_update():
@@ -86,23 +96,45 @@ def test_user_id_update():
     assert not batch.rejects
     (change,) = batch.identity_changes
     assert (change.kind, change.previous_user_id, change.user_id, change.wa_id, change.timestamp) == (
-        "user_id_update", BSUID, NEW_BSUID, "15557654321", 1700000003.0)
+        "user_id_update",
+        BSUID,
+        NEW_BSUID,
+        "15557654321",
+        1700000003.0,
+    )
 
 
 def test_system_messages_are_identity_changes_not_inbound():
     batch = parse_payload(SYSTEM_CHANGED_USER_ID)
     assert not batch.inbound and not batch.rejects
     (change,) = batch.identity_changes
-    assert (change.kind, change.user_id, change.wa_id, change.new_wa_id) == ("user_changed_user_id", NEW_BSUID, None, None)
+    assert (change.kind, change.user_id, change.wa_id, change.new_wa_id) == (
+        "user_changed_user_id",
+        NEW_BSUID,
+        None,
+        None,
+    )
     (change,) = parse_payload(SYSTEM_CHANGED_NUMBER).identity_changes
     assert (change.kind, change.wa_id, change.new_wa_id, change.user_id, change.parent_user_id) == (
-        "user_changed_number", "15551234567", "15557654321", NEW_BSUID, PARENT)
+        "user_changed_number",
+        "15551234567",
+        "15557654321",
+        NEW_BSUID,
+        PARENT,
+    )
 
 
-@pytest.mark.parametrize("payload, path, reason", [
-    (INCOMING_USERNAME_ONLY, ("messages", 0, "from_user_id"), "neither a phone number nor a business-scoped user ID"),
-    (PREFERENCE_STOP, ("user_preferences", 0, "user_id"), "neither a phone number nor a business-scoped user ID"),
-])
+@pytest.mark.parametrize(
+    "payload, path, reason",
+    [
+        (
+            INCOMING_USERNAME_ONLY,
+            ("messages", 0, "from_user_id"),
+            "neither a phone number nor a business-scoped user ID",
+        ),
+        (PREFERENCE_STOP, ("user_preferences", 0, "user_id"), "neither a phone number nor a business-scoped user ID"),
+    ],
+)
 def test_an_update_naming_no_customer_is_a_reject(payload, path, reason):
     broken = copy.deepcopy(payload)
     value = broken["entry"][0]["changes"][0]["value"]
@@ -153,7 +185,8 @@ def test_receiver_files_a_phoneless_message_under_the_bsuid_until_the_phone_is_s
     assert first == [(BSUID, None, BSUID, "@sheena.nelson")]
     assert [tuple(r) for r in rows] == [
         ("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=", "+16505551234", BSUID),
-        ("wamid.both1", "+16505551234", BSUID)]
+        ("wamid.both1", "+16505551234", BSUID),
+    ]
     assert [tuple(r) for r in consent] == [("+16505551234", 0)]
     assert [tuple(r) for r in windows] == [("+16505551234", 1744344497.0)]
     assert [tuple(r) for r in identity] == [("+16505551234", "+16505551234", BSUID, PARENT, "@sheena.nelson")]

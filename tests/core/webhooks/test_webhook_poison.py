@@ -101,45 +101,95 @@ def test_a_5000_digit_number_fails_only_its_own_item(server):
 poison = st.sampled_from(["\ud800", "a\udfffb", 2**63, -(2**63) - 1, 2**64 + 5, 10**30, 1e308, -1e308, "", 0])
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12) | poison,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8) | poison.filter(
-        lambda p: isinstance(p, str)), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8) | poison.filter(lambda p: isinstance(p, str)), inner, max_size=3)
+    ),
     max_leaves=20,
 )
-keys = st.sampled_from(["from", "id", "timestamp", "type", "text", "context", "interactive", "button", "status",
-                        "errors", "pricing", "wa_id", "value", "category", "biz_opaque_callback_data", "code",
-                        "title", "body", "recipient_id"])
-item_like = st.recursive(st.dictionaries(keys, json_values, max_size=8),
-                         lambda inner: st.dictionaries(keys, inner | json_values, max_size=6), max_leaves=10)
+keys = st.sampled_from(
+    [
+        "from",
+        "id",
+        "timestamp",
+        "type",
+        "text",
+        "context",
+        "interactive",
+        "button",
+        "status",
+        "errors",
+        "pricing",
+        "wa_id",
+        "value",
+        "category",
+        "biz_opaque_callback_data",
+        "code",
+        "title",
+        "body",
+        "recipient_id",
+    ]
+)
+item_like = st.recursive(
+    st.dictionaries(keys, json_values, max_size=8),
+    lambda inner: st.dictionaries(keys, inner | json_values, max_size=6),
+    max_leaves=10,
+)
 value_like = st.dictionaries(
-    st.sampled_from(["messages", "statuses", "contacts", "user_preferences", "metadata", "event",
-                     "message_template_id", "message_template_name"]),
-    st.one_of(st.lists(item_like, max_size=3), json_values, item_like), max_size=5)
-VALID_CHANGES = [payload["entry"][0]["changes"][0] for payload in (
-    inbound(wamid="wamid.m1", context={"from": "4930123456", "id": "wamid.out1"}),
-    inbound(wamid="wamid.m2", type="interactive",
-            interactive={"type": "button_reply", "button_reply": {"id": "ja", "title": "Ja"}}),
-    status("wamid.s1", "failed", errors=[{"code": 131026, "title": "Message undeliverable",
-                                          "error_data": {"details": "x"}}]),
-    status("wamid.s2", "read"),
-    preference("4915112345678", "stop"),
-    template_update("REJECTED"),
-)]
+    st.sampled_from(
+        [
+            "messages",
+            "statuses",
+            "contacts",
+            "user_preferences",
+            "metadata",
+            "event",
+            "message_template_id",
+            "message_template_name",
+        ]
+    ),
+    st.one_of(st.lists(item_like, max_size=3), json_values, item_like),
+    max_size=5,
+)
+VALID_CHANGES = [
+    payload["entry"][0]["changes"][0]
+    for payload in (
+        inbound(wamid="wamid.m1", context={"from": "4930123456", "id": "wamid.out1"}),
+        inbound(
+            wamid="wamid.m2",
+            type="interactive",
+            interactive={"type": "button_reply", "button_reply": {"id": "ja", "title": "Ja"}},
+        ),
+        status(
+            "wamid.s1",
+            "failed",
+            errors=[{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "x"}}],
+        ),
+        status("wamid.s2", "read"),
+        preference("4915112345678", "stop"),
+        template_update("REJECTED"),
+    )
+]
 change_like = st.one_of(
     mutated(VALID_CHANGES, json_values),
-    st.fixed_dictionaries({"field": st.sampled_from(["messages", "user_preferences",
-                                                     "message_template_status_update", "other"]),
-                           "value": value_like}),
-    json_values)
+    st.fixed_dictionaries(
+        {
+            "field": st.sampled_from(["messages", "user_preferences", "message_template_status_update", "other"]),
+            "value": value_like,
+        }
+    ),
+    json_values,
+)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(changes=st.lists(change_like, max_size=3), entries=st.lists(json_values, max_size=2), n=st.integers(0, 10**9))
 def test_fuzz_signed_bodies_never_500_and_the_good_message_is_always_recorded(server, changes, entries, n):
     wamid = f"wamid.good{n}"
     good = inbound(wamid=wamid, text="Guten Tag")["entry"][0]["changes"][0]
-    payload = {"object": "whatsapp_business_account",
-               "entry": [{"id": "WABA1", "changes": [*changes, good]}, *entries]}
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [*changes, good]}, *entries]}
     resp = _post(server, payload)
     assert resp.status_code == 200, resp.text
     assert wamid in _wamids(server)

@@ -36,10 +36,15 @@ def receiver(store):
 
 def add_send(store, key="cmp42:17", state="accepted", wamid=None):
     with store.transaction() as conn:
-        conn.execute("INSERT INTO campaigns (campaign_id, name, category, created_at)"
-                     " VALUES ('cmp42', 'x', 'marketing', 0) ON CONFLICT DO NOTHING")
-        conn.execute("INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, wamid, updated_at)"
-                     " VALUES ('cmp42', ?, '17', '+4915112345678', ?, ?, 0)", (key, state, wamid))
+        conn.execute(
+            "INSERT INTO campaigns (campaign_id, name, category, created_at)"
+            " VALUES ('cmp42', 'x', 'marketing', 0) ON CONFLICT DO NOTHING"
+        )
+        conn.execute(
+            "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, wamid, updated_at)"
+            " VALUES ('cmp42', ?, '17', '+4915112345678', ?, ?, 0)",
+            (key, state, wamid),
+        )
 
 
 def send_row(store, key="cmp42:17"):
@@ -52,6 +57,7 @@ def post(receiver, payload):
 
 
 # --- signature -------------------------------------------------------------------------------
+
 
 def test_signature_roundtrip_and_failing_closed():
     body = b'{"a":1}'
@@ -69,7 +75,10 @@ def test_handshake(receiver):
     ok = receiver.handshake({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
     assert (ok.status, ok.body) == (200, b"1158201444")
     assert receiver.handshake({"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"}).status == 403
-    assert receiver.handshake({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}).status == 403
+    assert (
+        receiver.handshake({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}).status
+        == 403
+    )
     assert receiver.handshake({}).status == 403
 
 
@@ -80,15 +89,31 @@ def test_secrets_never_in_repr(receiver):
 
 # --- parsing ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("extra, expected", [
-    ({}, "Rabatt"),
-    ({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "JA"}}}, "JA"),
-    ({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "l1", "title": "Schuhe"}}}, "Schuhe"),
-    ({"type": "button", "button": {"payload": "STOP_PROMO", "text": "Stop promotions"}}, "Stop promotions"),
-    ({"type": "image", "image": {"id": "img1", "mime_type": "image/jpeg", "caption": "kaputt"}}, "kaputt"),
-    ({"type": "reaction", "reaction": {"message_id": "wamid.out", "emoji": "👍"}}, "👍"),
-    ({"type": "unsupported", "errors": [{"code": 131051}]}, None),
-])
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ({}, "Rabatt"),
+        (
+            {
+                "type": "interactive",
+                "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "JA"}},
+            },
+            "JA",
+        ),
+        (
+            {
+                "type": "interactive",
+                "interactive": {"type": "list_reply", "list_reply": {"id": "l1", "title": "Schuhe"}},
+            },
+            "Schuhe",
+        ),
+        ({"type": "button", "button": {"payload": "STOP_PROMO", "text": "Stop promotions"}}, "Stop promotions"),
+        ({"type": "image", "image": {"id": "img1", "mime_type": "image/jpeg", "caption": "kaputt"}}, "kaputt"),
+        ({"type": "reaction", "reaction": {"message_id": "wamid.out", "emoji": "👍"}}, "👍"),
+        ({"type": "unsupported", "errors": [{"code": 131051}]}, None),
+    ],
+)
 def test_inbound_message_types(extra, expected):
     payload = inbound(**extra)
     if "type" in extra:
@@ -103,8 +128,14 @@ def test_inbound_message_types(extra, expected):
 def test_context_and_status_fields():
     msg = parse_payload(inbound(context={"from": "4930123456", "id": "wamid.ours"})).inbound[0]
     assert msg.context_wamid == "wamid.ours"
-    errors = [{"code": 131049, "title": "This message was not delivered to maintain healthy ecosystem engagement.",
-               "message": "x", "error_data": {"details": "y"}}]
+    errors = [
+        {
+            "code": 131049,
+            "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+            "message": "x",
+            "error_data": {"details": "y"},
+        }
+    ]
     st_ = parse_payload(status("wamid.1", "failed", errors=errors)).statuses[0]
     assert (st_.status, st_.error_code, st_.callback_data) == ("failed", 131049, "cmp42:17")
     assert st_.error_title.startswith("This message") and st_.pricing_category == "marketing" and st_.billable is True
@@ -127,7 +158,10 @@ def test_bad_items_become_rejects_and_the_rest_is_kept():
     batch = parse_payload(payload)
     assert [m.wamid for m in batch.inbound] == ["wamid.in1"]
     reasons = {r.field: r.reason for r in batch.rejects}
-    assert "entry[0].changes[0].value.messages[1]" in reasons and "phone number" in reasons["entry[0].changes[0].value.messages[1]"]
+    assert (
+        "entry[0].changes[0].value.messages[1]" in reasons
+        and "phone number" in reasons["entry[0].changes[0].value.messages[1]"]
+    )
     assert "timestamp" in reasons["entry[0].changes[0].value.messages[2]"]
     assert "exploded" in reasons["entry[0].changes[0].value.statuses[0]"]
     assert "account_update" in reasons["entry[1].changes[0].field"]
@@ -140,6 +174,7 @@ def test_wrong_envelope(payload):
 
 
 # --- recording -------------------------------------------------------------------------------
+
 
 def test_inbound_recorded_once_opens_window(receiver, store):
     first = post(receiver, inbound(text="Hallo"))
@@ -183,8 +218,13 @@ def test_stop_keyword_and_user_preferences(receiver, store):
 def test_quick_reply_with_stop_payload_opts_out_whatever_its_label(receiver, store):
     """Regression (issue 14): a quick reply labelled "Stop promotions" with payload ``STOP`` recorded
     no opt-out, because the label was read before the payload and only a whole "STOP" counted."""
-    tap = inbound(wamid="w1", ts=1000, type="button", button={"payload": "STOP", "text": "Stop promotions"},
-                  context={"from": "4930123456", "id": "wamid.out1"})
+    tap = inbound(
+        wamid="w1",
+        ts=1000,
+        type="button",
+        button={"payload": "STOP", "text": "Stop promotions"},
+        context={"from": "4930123456", "id": "wamid.out1"},
+    )
     del tap["entry"][0]["changes"][0]["value"]["messages"][0]["text"]
     post(receiver, tap)
     assert opted_out(store, "+4915112345678")
@@ -223,11 +263,15 @@ def test_template_updates_and_rejects_recorded(receiver, store):
     bad["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = "abc"
     assert post(receiver, bad).status == 200
     assert tuple(store.query("SELECT name, event, reason FROM template_status_events")[0]) == (
-        "order_shipped", "PAUSED", "LOW_QUALITY")
+        "order_shipped",
+        "PAUSED",
+        "LOW_QUALITY",
+    )
     assert "phone number" in store.query("SELECT reason FROM webhook_rejects")[0][0]
 
 
 # --- ledger ----------------------------------------------------------------------------------
+
 
 def test_delivered_after_read_records_delivered_at_without_moving_the_state_back(receiver, store):
     """Regression (issue 14): a ``delivered`` arriving after ``read`` left ``delivered_at`` empty."""
@@ -239,7 +283,9 @@ def test_delivered_after_read_records_delivered_at_without_moving_the_state_back
     post(receiver, status("wamid.1", "delivered", ts=200))
     after = send_row(store)
     assert after["state"] == "read" and after["read_at"] == 300 and after["delivered_at"] == 200
-    assert {k: v for k, v in after.items() if k != "delivered_at"} == {k: v for k, v in before.items() if k != "delivered_at"}
+    assert {k: v for k, v in after.items() if k != "delivered_at"} == {
+        k: v for k, v in before.items() if k != "delivered_at"
+    }
     assert after["pricing_category"] == "marketing" and after["billable"] == 1
     post(receiver, status("wamid.1", "delivered", ts=250, callback=None))  # another late one keeps the first time
     assert send_row(store)["delivered_at"] == 200

@@ -39,9 +39,7 @@ def known_migrations() -> list[Migration]:
         for file in folder.iterdir():
             match = _FILE.match(file.name)
             if match:
-                found.append(
-                    Migration(folder.name, int(match.group(1)), match.group(2), file.read_text("utf-8"))
-                )
+                found.append(Migration(folder.name, int(match.group(1)), match.group(2), file.read_text("utf-8")))
     found.sort(key=lambda m: (m.component != "core", m.component, m.version))
     return found
 
@@ -55,11 +53,13 @@ def apply_migrations(conn: Any, dialect: Dialect = SQLITE) -> list[Migration]:
     """
     for begin in dialect.begin_write:  # PostgreSQL's IF NOT EXISTS is no guard against a concurrent CREATE
         conn.execute(begin)
-    conn.execute(dialect.ddl(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
-        " applied_at REAL NOT NULL, PRIMARY KEY (component, version))"
-    ))
+    conn.execute(
+        dialect.ddl(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+            " applied_at REAL NOT NULL, PRIMARY KEY (component, version))"
+        )
+    )
     conn.execute("COMMIT")
     have = {(r[0], r[1]) for r in conn.execute("SELECT component, version FROM schema_migrations")}
     migrations = known_migrations()
@@ -79,8 +79,9 @@ def apply_migrations(conn: Any, dialect: Dialect = SQLITE) -> list[Migration]:
         for begin in dialect.begin_write:
             conn.execute(begin)
         try:
-            if not conn.execute("SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?",
-                                (m.component, m.version)).fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?", (m.component, m.version)
+            ).fetchone():
                 for statement in _statements(m.sql):
                     conn.execute(dialect.ddl(statement))
                 conn.execute(
