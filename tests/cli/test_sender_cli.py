@@ -26,7 +26,7 @@ def test_send_a_plan_file_through_the_embedded_sandbox(env, capsys):
     path = env / "plan.json"
     path.write_text(plan.to_json(orient="records", date_format="iso"))
     db = env / "w.db"
-    code = main(["send", "spring", "--sandbox", "--plan", str(path), "--db", str(db), "--pace", "40"])
+    code = main(["send", "spring", "--sandbox", "--plan", str(path), "--db", str(db), "--pace", "40", "--retry-held"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "embedded sandbox: http://127.0.0.1:" in out and "[complete] 12/12 final" in out
@@ -35,6 +35,12 @@ def test_send_a_plan_file_through_the_embedded_sandbox(env, capsys):
         counts = ledger.state_counts(store, "spring")
         assert counts["accepted"] == 0 and counts["sent"] + counts["delivered"] + counts["read"] == 12
         assert store.query("SELECT count(DISTINCT wamid) FROM status_events")[0][0] == 12
+        assert (
+            ledger.spec_of(store.query("SELECT spec_json FROM campaigns WHERE campaign_id = 'spring'")[0][0])[
+                "retry_held_by_meta"
+            ]
+            is True
+        )  # --retry-held opted the campaign in
     # a finished campaign needs --resume to be touched again, and then has nothing left to do
     assert main(["send", "spring", "--sandbox", "--db", str(db)]) == 2
     assert "add --resume" in capsys.readouterr().err

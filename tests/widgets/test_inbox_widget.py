@@ -10,7 +10,7 @@ from wamkt_nb.data.features import build_features
 from wamkt_nb.data.privacy import mask_phone
 from wamkt_nb.data.sample import generate
 from wamkt_nb.inbox import open_conversations
-from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.sandbox import Sandbox, SandboxConfig
 from wamkt_nb.serving.wiring import connect_sandbox
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.inbox import InboxView
@@ -23,7 +23,12 @@ def test_inbox_widget_answers_and_masks(tmp_path):
     features = build_features(data, clock.now())
     rich = features.sort_values("avg_order_value", ascending=False)["phone"].iloc[0]
     poor = features.sort_values("avg_order_value")["phone"].iloc[0]
-    with Sandbox(customers=data, clock=clock) as sb, connect_sandbox(sb, store), CloudClient(sb.settings()) as client:
+    phones_only = SandboxConfig(username_share=0.0)  # addressed and masked by phone; usernames: test_inbox_bsuid.py
+    with (
+        Sandbox(customers=data, clock=clock, config=phones_only) as sb,
+        connect_sandbox(sb, store),
+        CloudClient(sb.settings()) as client,
+    ):
         sb.inject_inbound(poor, "Meine Lieferung fehlt!!")
         clock.advance(3 * 3600)
         sb.inject_inbound(rich, "Frage zur Rechnung")

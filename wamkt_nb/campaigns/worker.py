@@ -122,8 +122,11 @@ class Worker:
         self._stop.set()
 
     def tick(self) -> None:
-        """Pass the standing requests to the running campaigns; start the submitted ones that are due."""
+        """Pass the standing requests to the running campaigns; start the submitted ones that are due
+        (opted-in held-by-Meta retries that came due are put back as planned rows first)."""
         now = self.clock.now()
+        for campaign_id in ledger.requeue_due_held(self.store, now):
+            self.log("held_retries_due", campaign=campaign_id)
         for req in control.open_requests(self.store):
             run = self.runs.get(req.campaign_id)
             if run is not None:

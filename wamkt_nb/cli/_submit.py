@@ -39,6 +39,8 @@ async def submit_and_watch(args: argparse.Namespace, options: dict[str, Any], li
     """Submit ``args.campaign`` with ``options`` and print each new ``line(progress)`` until it ends."""
     with _store(args) as store:
         ledger.campaign_info(store, args.campaign)  # a clear error for an unknown name
+        if args.retry_held:
+            ledger.set_held_retry(store, args.campaign)
         shown = {"line": ""}
 
         def report(p: Progress) -> None:

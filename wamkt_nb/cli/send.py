@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(marketing campaigns only); stored with the campaign (default: as stored, else messages)",
     )
     p.add_argument(
+        "--retry-held",
+        action="store_true",
+        help="retry a message Meta holds back (131049) once, no sooner than 24 h later and only "
+        "if the 24 h marketing cap allows it then (stored with the campaign)",
+    )
+    p.add_argument(
         "--phone-number-id",
         action="append",
         dest="phone_number_ids",
@@ -222,6 +228,8 @@ async def _run(args: argparse.Namespace) -> int:
         info = ledger.campaign_info(store, args.campaign)
         if args.api is not None:
             set_campaign_api(store, args.campaign, args.api)
+        if args.retry_held:
+            ledger.set_held_retry(store, args.campaign)
         if info["started_at"] is not None and not args.resume and info["status"] != "planned":
             raise CliError(
                 f"campaign {args.campaign!r} was started before ({info['status']}); add --resume to continue it"

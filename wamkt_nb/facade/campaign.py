@@ -145,10 +145,17 @@ class Campaign:
         )
 
     def dry_run(
-        self, *, schedule: str = "best_hour", pace: str = "safe", policy: Policy | None = None, **options: Any
+        self,
+        *,
+        schedule: str = "best_hour",
+        pace: str = "safe",
+        policy: Policy | None = None,
+        retry_held: bool = False,
+        **options: Any,
     ) -> DryRunReport:
         """Plan every recipient (who is excluded and why, when each gets it, the cost) and save the plan
-        in the ledger under the campaign's name; nothing is sent."""
+        in the ledger under the campaign's name; nothing is sent. ``retry_held``: a message Meta holds
+        back (131049) is sent once more no sooner than 24 h later, through the 24 h marketing cap."""
         report = self._plan(None, schedule=schedule, pace=pace, policy=policy or Policy(), **options)
         store, now = self.workspace.store, self.workspace.clock.now()
         if self.status != "composed":
@@ -168,6 +175,8 @@ class Campaign:
             experiment_key=self.experiment_key if self.is_experiment else None,
             spec=None if design is None else {"experiment": design},
         )
+        if retry_held:
+            ledger.set_held_retry(store, self.name)
         self.report = report
         return report
 

@@ -313,11 +313,13 @@ class Workspace:
 
     def send_due(self, pace: str | float = "safe", **options: Any) -> dict[str, Progress]:
         """Send, in this process and on the workspace's clock, every campaign with rows due now (a
-        campaign just dry-run with ``schedule="now"``, rows held back by quiet hours that are due);
+        campaign just dry-run with ``schedule="now"``, rows held back by quiet hours that are due,
+        opted-in retries of messages Meta held that came due);
         rows planned for later stay for a later call. Returns each campaign's final progress."""
         options.setdefault("wait_for_later", False)
         send = self.send_options(pace, **options)
         done: dict[str, Progress] = {}
+        ledger.requeue_due_held(self.store, self.clock.now())
         for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
 
             async def run(campaign_id: str = campaign_id) -> Progress:

@@ -41,7 +41,15 @@ from .campaigns import (
 )
 from .cap import MARKETING_CAP_SECONDS, marketed_phones, marketed_since, template_recipients
 from .errors import LedgerError
-from .held import HELD_RETRY_SECONDS, due_held_retries, held_count, held_customers, held_retry_at, set_held_retry
+from .held import (
+    HELD_RETRY_SECONDS,
+    due_held_retries,
+    held_count,
+    held_customers,
+    held_retry_at,
+    requeue_due_held,
+    set_held_retry,
+)
 from .leases import LEASE_SECONDS, acquire_lease, release_lease, renew_lease
 from .reports import (
     campaign_rows,
@@ -148,6 +156,7 @@ __all__ = [
     "release_lease",
     "renew_lease",
     "requeue",
+    "requeue_due_held",
     "resend_report",
     "send_rows",
     "send_table_columns",

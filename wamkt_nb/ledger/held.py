@@ -5,6 +5,13 @@ recently (from any business) and advises retrying no sooner than 24 h later (doc
 A campaign may opt in to one automatic retry (:func:`set_held_retry`); the status transition then records
 ``retry_after`` when the hold arrives, and :func:`due_held_retries` lists the rows a worker may
 resend. :func:`held_customers` is the retargeting list.
+
+The retry reuses the held row, the one exception to the forward-only ledger: :func:`requeue_due_held`
+moves a due held row from ``failed`` back to ``planned`` once, at ``planned_at = retry_after``, and
+keeps the held attempt's wamid in ``retried_wamid``. The status transition ignores events for that
+wamid (they stay recorded in ``status_events``), so a late or duplicated ``failed`` of the first
+attempt cannot fail the retry. ``retry_after`` stays set, so a second hold is never retried again.
+The retry is sent like any planned row, through the 24 h marketing cap reservation.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ def schedule_held_retry(conn: sqlite3.Connection, send_id: int, held_at: float) 
     record when one retry may run, durably, for the worker that sends due retries."""
     row = conn.execute(
         "SELECT s.phone, c.spec_json FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id"
-        " WHERE s.send_id = ? AND s.retry_after IS NULL",
+        f" WHERE s.send_id = ? AND s.retry_after IS NULL AND {HELD_SQL}",
         (send_id,),
     ).fetchone()
     if row is not None and _opted_in(row[1]):
@@ -78,9 +85,49 @@ def due_held_retries(store: Store, now: float) -> pd.DataFrame:
     (each still goes through the 24 h marketing cap when it is sent)."""
     return store.read_frame(
         f"SELECT send_id, campaign_id, recipient_key, customer_id, phone, retry_after FROM sends"
-        f" WHERE {HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? ORDER BY retry_after",
+        f" WHERE {_DUE_SQL} ORDER BY retry_after",
         (now,),
     )
+
+
+_DUE_SQL = (
+    f"{HELD_SQL} AND retry_after IS NOT NULL AND retry_after <= ? AND retried_wamid IS NULL"
+    " AND campaign_id IN (SELECT campaign_id FROM campaigns WHERE status <> 'cancelled')"
+)
+"""A held row whose one retry is due and not yet made, in a campaign not cancelled."""
+
+
+def requeue_due_held(store: Store, now: float) -> list[str]:
+    """Put every due held row of a campaign still open or complete back to ``planned`` for its one
+    retry, and make its campaign runnable again; return the campaigns that got rows back.
+
+    A complete campaign becomes ``paused`` (a resume sends it) and gets a standing ``run`` request
+    if it has none, so the worker sends the retries however the campaign was first sent."""
+    with store.transaction() as conn:
+        campaigns = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT campaign_id FROM sends WHERE {_DUE_SQL} ORDER BY campaign_id", (now,)
+            ).fetchall()
+        ]
+        for campaign_id in campaigns:
+            conn.execute(
+                "UPDATE sends SET state = 'planned', planned_at = retry_after, retried_wamid = wamid, wamid = NULL,"
+                " error_code = NULL, error_title = NULL, failed_at = NULL, updated_at = ?"
+                f" WHERE campaign_id = ? AND {_DUE_SQL}",
+                (now, campaign_id, now),
+            )
+            conn.execute(
+                "UPDATE campaigns SET status = 'paused', finished_at = NULL"
+                " WHERE campaign_id = ? AND status = 'complete'",
+                (campaign_id,),
+            )
+            conn.execute(
+                "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
+                " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO NOTHING",
+                (campaign_id, now),
+            )
+    return campaigns
 
 
 def held_count(store: Store, campaign_id: str) -> int:

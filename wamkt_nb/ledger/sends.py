@@ -16,7 +16,8 @@ import orjson
 
 from ..store import Store
 from .errors import LedgerError
-from .states import HOLDOUT, OPEN_STATES, THROTTLED
+from .held import schedule_held_retry
+from .states import HELD_BY_META, HOLDOUT, OPEN_STATES, THROTTLED
 
 _PENDING_HOLDOUT = f"arm = '{HOLDOUT}' AND state = 'excluded' AND reason = '{HOLDOUT}' AND held_at IS NULL"
 """A holdout member the sender has not evaluated yet (see :func:`pending_holdouts`)."""
@@ -214,6 +215,9 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
     for sql, rows in statements:
         if rows:
             conn.executemany(sql, rows)
+    for code, _title, at, _updated, send_id in failed:  # a synchronous hold, like one by webhook
+        if code == HELD_BY_META:
+            schedule_held_retry(conn, send_id, at)
 
 
 def pending_holdouts(store: Store, campaign_id: str) -> list[SendRow]:

@@ -3,7 +3,9 @@
 A status may only move a row forward in :data:`~.states.STATE_RANK`; ``failed`` applies until the
 message was delivered; ``failed``, ``excluded`` and ``cancelled`` are never left. A status that
 arrives after a later one (Meta does not guarantee order) still fills its empty time column
-without lowering the state, and the same status twice changes nothing.
+without lowering the state, and the same status twice changes nothing. The one way back is the
+retry of a message Meta held (:func:`~.held.requeue_due_held`); statuses of the held attempt's wamid
+never move the retried row.
 """
 
 from __future__ import annotations
@@ -74,12 +76,14 @@ def apply_status(conn: sqlite3.Connection, status: Status, now: float) -> bool:
     """
     if status.status not in TIME_COLUMN:
         return False
-    row = conn.execute("SELECT send_id, state, wamid FROM sends WHERE wamid = ?", (status.wamid,)).fetchone()
+    row = conn.execute(
+        "SELECT send_id, state, wamid, retried_wamid FROM sends WHERE wamid = ?", (status.wamid,)
+    ).fetchone()
     if row is None and status.callback_data:
         row = conn.execute(
-            "SELECT send_id, state, wamid FROM sends WHERE recipient_key = ?", (status.callback_data,)
+            "SELECT send_id, state, wamid, retried_wamid FROM sends WHERE recipient_key = ?", (status.callback_data,)
         ).fetchone()
-    if row is None:
+    if row is None or row[3] == status.wamid:  # a status of a held attempt since retried: recorded only
         return False
     if not moves_forward(row[1], status.status):
         _record_late_time(conn, row[0], row[1], status)

@@ -57,9 +57,8 @@ class SandboxConfig:
     # Share of customers who adopted a WhatsApp username: their webhooks carry their BSUID and
     # username but no phone (Meta leaves it out, see docs/cloud-api.md); the store finds the customer
     # through the BSUID a status webhook linked to the phone (wamkt_nb/identities.py). No published
-    # adoption figure; 0 by default because the demo's team answers a customer by phone (a username
-    # user who writes before any campaign reached them is known by BSUID alone); a test sets it.
-    username_share: float = 0.0
+    # adoption figure: 5 % is a modelling assumption (docs/figures.md); 0 turns usernames off.
+    username_share: float = 0.055
     # Webhooks: batch up to this many updates, wait this long (real seconds) to fill a batch.
     webhook_batch_size: int = 100
     webhook_batch_wait: float = 0.02

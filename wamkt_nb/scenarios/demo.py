@@ -213,6 +213,13 @@ def ab_plan_summary(store: Store, campaign_id: str) -> str:
     )
 
 
+def _customer_key(store: Store, wamid: str) -> str:
+    """Who wrote inbound message ``wamid``, as the store knows them: their phone, or their BSUID when
+    a username user wrote before any message of ours linked the BSUID to a phone. The answer goes
+    to this key (a BSUID is addressed with Meta's ``recipient`` field)."""
+    return str(store.query("SELECT phone FROM inbound_messages WHERE wamid = ?", (wamid,))[0][0])
+
+
 def _answer(ws: Workspace, phone: str, delay: float) -> None:
     """A person in the team answers after ``delay`` simulated seconds."""
     ws.advance_to(ws.clock.now() + delay)
@@ -288,7 +295,6 @@ def play_history(
         events += [(start + day * DAY + rng.uniform(8, 21) * 3600, None) for _ in range(inbound_per_day)]
     events.sort(key=lambda e: e[0])
     ids = data.customers["customer_id"].astype(str).to_numpy()
-    phones = data.customers["phone"].astype(str).to_numpy()
     behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
     with history_workspace(store, data, start, behaviour=behaviour, templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
@@ -297,11 +303,11 @@ def play_history(
             team.round()
             if campaign is None:  # a customer writes on their own
                 who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
-                ws.sandbox.inject_inbound(ids[who], text)
+                wamid = ws.sandbox.inject_inbound(ids[who], text)
                 ws.settle()  # a keyword is auto-replied at the moment it came in
                 result.injected += 1
                 if text in INBOUND_TEXTS[3:] and rng.random() < agent_share:
-                    _answer(ws, phones[who], rng.expovariate(1 / 600.0))
+                    _answer(ws, _customer_key(store, wamid), rng.expovariate(1 / 600.0))
                 continue
             ws.send_due(pace)
             ws.sandbox.save_conversions(store)  # the shop's orders so far reach the store
