@@ -65,8 +65,8 @@ def time_metrics(db_path: Path, repeats: int = 3) -> dict[str, float]:
 def time_render(workspace: Path) -> float:
     """Seconds from requesting the campaign overview in Voila to its figures painted in Chromium."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from helpers.browser import CHROMIUM_ARGS, voila_server
-    from playwright.sync_api import sync_playwright
+    from helpers.browser import CHROMIUM_ARGS, voila_server  # noqa: PLC0415 (the tests' helpers, on the path just above)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (a browser only for the render timing)
 
     env = {"WAMKT_WORKSPACE": str(workspace)}
     with voila_server(ROOT / "dashboards" / "campaign_overview.ipynb", env) as url, sync_playwright() as pw:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.browser import CHROMIUM_ARGS
+from helpers.pg_server import PostgresUnavailable, start_postgres
 from helpers.processes import free_port
 
 from wamkt_nb.store import open_store
@@ -99,8 +100,6 @@ def store(request, tmp_path):
 def postgres_server():
     """A real PostgreSQL server for the session (see ``helpers/pg_server.py``). When it cannot start, the
     tests that need it fail in CI (``CI`` set) and are skipped elsewhere, with the reason either way."""
-    from helpers.pg_server import PostgresUnavailable, start_postgres
-
     try:
         server = start_postgres(free_port())
     except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:

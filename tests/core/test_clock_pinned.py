@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from helpers import ROOT
@@ -42,8 +43,6 @@ def test_zone_and_epoch_forms():
 
 
 def test_unset_means_the_wall_clock():
-    import time
-
     start, _, _ = probe()
     assert abs(start - time.time()) < 30.0
 

@@ -173,10 +173,10 @@ def start_jupyterlab(
         try:
             lab.api("GET", "/api/status")
             return lab
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
                 lab.stop()
-                raise JupyterLabError(f"jupyter lab not answering after {timeout} s:\n{lab.log_tail()}")
+                raise JupyterLabError(f"jupyter lab not answering after {timeout} s:\n{lab.log_tail()}") from exc
             time.sleep(0.3)
 
 

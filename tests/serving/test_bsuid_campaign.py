@@ -45,7 +45,8 @@ def bsuid_only(data: CustomerData) -> CustomerData:
     customers["bsuid"] = pd.Series(pd.NA, index=customers.index, dtype="string")
     third = customers.index % 3 == 0
     customers.loc[third, "bsuid"] = [
-        f"{c}.{7_000_000_000_000 + i}" for i, c in zip(customers.index[third], customers.loc[third, "country"])
+        f"{c}.{7_000_000_000_000 + i}"
+        for i, c in zip(customers.index[third], customers.loc[third, "country"], strict=True)
     ]
     customers.loc[third, "phone"] = pd.NA
     return CustomerData(customers=customers, orders=data.orders, interactions=data.interactions)
@@ -110,7 +111,7 @@ def sandbox_messages(sb) -> list[dict]:
 
 def key_of(customers: pd.DataFrame) -> dict[str, str]:
     """customer_id -> the key our store files them under: the phone, else the BSUID."""
-    return dict(zip(customers["customer_id"], customers["phone"].fillna(customers["bsuid"])))
+    return dict(zip(customers["customer_id"], customers["phone"].fillna(customers["bsuid"]), strict=True))
 
 
 async def test_a_campaign_to_bsuid_only_customers_attributes_everything_to_the_right_customer(world):

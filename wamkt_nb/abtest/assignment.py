@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -48,11 +48,13 @@ def _pick(u: np.ndarray, shares: np.ndarray) -> np.ndarray:
 
 def _id_strings(customer_ids: Iterable[object]) -> list[str]:
     """The ids as a list of non-empty strings (numbers become their text); a missing one raises."""
-    values = list(customer_ids)
-    if set(map(type, values)) - {str}:
-        if any(pd.isna(c) for c in values if not isinstance(c, str)):
+    raw = list(customer_ids)
+    if set(map(type, raw)) - {str}:
+        if any(pd.isna(cast(Any, c)) for c in raw if not isinstance(c, str)):
             raise AbTestError("customer ids must not be empty")
-        values = [str(c) for c in values]
+        values = [str(c) for c in raw]
+    else:
+        values = cast(list[str], raw)
     if "" in values:
         raise AbTestError("customer ids must not be empty")
     return values
@@ -64,8 +66,8 @@ def _check_unique(ids: list[str], u: np.ndarray) -> None:
     if len(pd.unique(u)) == len(u):  # a hash table over floats: no string is compared
         return
     suspects = [ids[i] for i in np.flatnonzero(pd.Series(u).duplicated(keep=False).to_numpy())]
-    dup = pd.Index(suspects)
-    dup = dup[dup.duplicated()].unique()[:3].tolist()
+    index = pd.Index(suspects)
+    dup = index[index.duplicated()].unique()[:3].tolist()
     if dup:
         raise AbTestError(f"customer ids must be unique; repeated: {dup}")
 

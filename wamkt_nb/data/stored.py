@@ -109,7 +109,7 @@ def _record_identities(conn, customers: pd.DataFrame) -> None:
         return
     named = customers[customers["bsuid"].notna()]
     usernames = named["username"] if "username" in named else pd.Series(pd.NA, index=named.index)
-    for phone, bsuid, username in zip(named["phone"], named["bsuid"], usernames):
+    for phone, bsuid, username in zip(named["phone"], named["bsuid"], usernames, strict=True):
         resolve_identity(
             conn,
             phone=None if pd.isna(phone) else str(phone),

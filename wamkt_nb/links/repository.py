@@ -53,7 +53,9 @@ def save_links(conn: sqlite3.Connection, plan: pd.DataFrame, *, campaign_id: str
     utm = plan.attrs.get(UTM_ATTR) or UTM()
     arms = plan["arm"] if "arm" in plan.columns else pd.Series(None, index=plan.index, dtype=object)
     rows = []
-    for cid, links, arm, payload in zip(plan["customer_id"].astype(str), plan[LINKS_COLUMN], arms, plan["payload"]):
+    for cid, links, arm, payload in zip(
+        plan["customer_id"].astype(str), plan[LINKS_COLUMN], arms, plan["payload"], strict=True
+    ):
         if not isinstance(links, (list, tuple)) or not links:  # None, or NaN from a JSON plan
             continue
         content = utm.content or (arm if isinstance(arm, str) and arm else None) or _template_name(payload) or "text"

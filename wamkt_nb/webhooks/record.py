@@ -242,7 +242,7 @@ def record_batch(
             result.duplicates += 1 - cur.rowcount
 
         for change in batch.identity_changes:  # first: the batch's messages then find the new identity
-            _isolated(conn, batch, change.kind, change.raw or vars(change), lambda: identity(change))
+            _isolated(conn, batch, change.kind, change.raw or vars(change), partial(identity, change))
         for msg in batch.inbound:
             _isolated(conn, batch, f"messages[id={_printable(msg.wamid)[:80]}]", msg.raw, partial(inbound, msg))
         for st in batch.statuses:

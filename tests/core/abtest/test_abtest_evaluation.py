@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
+from helpers.plans import make_plan, zone_where_it_is
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from wamkt_nb.abtest import AbTestError, arm_counts, evaluate, experiments
 from wamkt_nb.abtest.charts import intervals_figure
 from wamkt_nb.analytics.export import figure_bytes
+from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
+from wamkt_nb.cloudapi import AsyncCloudClient
+from wamkt_nb.compliance import reserve_marketing
 from wamkt_nb.currency import CurrencyError, ExchangeRates
+from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import create_campaign
+from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.consent import record_consent
 
 T0 = 1_700_000_000.0
 H = 3_600.0
@@ -239,17 +248,6 @@ async def test_holdout_members_are_excluded_at_send_time_like_the_message_arms(t
     holdout member answers STOP. The real sender (embedded sandbox, real HTTP) excludes the message
     row, and evaluates the holdout members at their planned time with the same checks: both sides
     lose the same kind of people, so the arms are compared on equal terms."""
-    import time
-
-    from helpers.plans import make_plan, zone_where_it_is
-
-    from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
-    from wamkt_nb.cloudapi import AsyncCloudClient
-    from wamkt_nb.compliance import reserve_marketing
-    from wamkt_nb.data.sample import generate
-    from wamkt_nb.sandbox import Sandbox
-    from wamkt_nb.webhooks.consent import record_consent
-
     data = generate(12, seed=8)
     people = data.customers.head(8)
     phones = list(people["phone"])

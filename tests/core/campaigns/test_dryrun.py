@@ -13,6 +13,7 @@ from wamkt_nb.compliance import Policy
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import generate
+from wamkt_nb.identities import resolve_identity
 from wamkt_nb.ledger import create_campaign
 from wamkt_nb.messages import MessageSpec, Param, Template, template_from_text
 from wamkt_nb.pricing import RateCard, guide_2024
@@ -291,8 +292,6 @@ def test_bsuid_only_customers_are_planned_by_bsuid_priced_and_timed_by_its_count
     """A customer with a ``bsuid`` and no phone is addressed by Meta's ``recipient`` field; a ``US.``
     BSUID is excluded from marketing like a +1 number; the country gives price and zone; once a
     webhook linked the BSUID to a phone, the plan addresses the phone."""
-    from wamkt_nb.identities import resolve_identity
-
     audience = (
         small(4)
         .drop(columns="timezone")

@@ -3,11 +3,16 @@ scaling, read from ``whatsapp_business_manager_messaging_limit``, and used by th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import httpx
 import pandas as pd
 import pytest
 from helpers import ROOT
 from helpers.dryrun_inputs import SPEC, small
+from helpers.processes import free_port, wait_for_port
 
 from wamkt_nb.campaigns.dryrun import dry_run
 from wamkt_nb.campaigns.portfolio import portfolio_policy, shared_limit
@@ -150,12 +155,6 @@ def test_shared_limit_refuses_numbers_of_different_portfolios():
 
 
 def test_standalone_sandbox_serves_a_portfolio_of_numbers():
-    import os
-    import subprocess
-    import sys
-
-    from helpers.processes import free_port, wait_for_port
-
     port = free_port()
     env = dict(os.environ, WAMKT_SANDBOX_TOKEN="cli-token")
     proc = subprocess.Popen(

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import pytest
 from helpers.plans import make_plan
-from helpers.processes import wait_until_async
+from helpers.processes import free_port, wait_until_async
 from helpers.sandboxes import sender_sandbox
 
 from wamkt_nb import ledger
@@ -249,8 +249,6 @@ async def test_several_numbers_share_the_load_each_at_its_own_pace(store):
 
 
 async def test_unreachable_api_pauses_the_run_and_fails_nobody(store):
-    from helpers.processes import free_port
-
     cid = ledger.create_campaign(store, plan_for(DATA.customers.head(3)), name="t", now=time.time())
     async with AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="x") as client:
         runner = CampaignRunner(

@@ -6,6 +6,7 @@ import asyncio
 
 import pandas as pd
 import pytest
+from helpers.processes import free_port
 
 from wamkt_nb.clock import ManualClock
 from wamkt_nb.cloudapi import (
@@ -168,8 +169,6 @@ async def test_faults_500_timeout_and_dropped_response(sb, data):
 
 
 async def test_connection_refused_is_transport_error_not_unknown():
-    from helpers.processes import free_port
-
     client = AsyncCloudClient(base_url=f"http://127.0.0.1:{free_port()}", access_token="t")
     try:
         with pytest.raises(TransportError) as info:

@@ -6,7 +6,8 @@ import threading
 import time
 
 import pytest
-from helpers.crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)  # noqa: F401 (crm, fresh_crm: fixtures)
+from helpers.crm_server import TOKEN, crm, fresh_crm, make_customers  # noqa: F401 (crm, fresh_crm: fixtures)
+from helpers.processes import free_port
 
 from wamkt_nb.data.crm import (
     CrmConfig,
@@ -111,7 +112,6 @@ def test_wrong_records_path_names_the_keys(crm):
 
 def test_unreachable_crm_and_secrets_in_urls():
     sleeps = Sleeps()
-    from helpers.processes import free_port
 
     config = CrmConfig(f"http://127.0.0.1:{free_port()}/x?api_key=abc123", token="t", retries=1, backoff=0.01)
     with pytest.raises(CrmError, match="CRM unreachable: .*ConnectError after 2 attempts") as info:

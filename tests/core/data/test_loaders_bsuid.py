@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from wamkt_nb.data.loaders import load_customers, load_interactions, load_orders, to_customer_data
-from wamkt_nb.data.privacy import mask_bsuid, mask_frame, mask_text, mask_username
+from wamkt_nb.data.privacy import mask_bsuid, mask_frame, mask_phone, mask_phones, mask_text, mask_username
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.stored import read_customer_data, write_customer_data
+from wamkt_nb.identities import resolve_identity
 from wamkt_nb.store import open_store
 
 KEY = b"a test workspace key of 32 bytes"
@@ -108,8 +109,6 @@ def test_orders_and_interactions_find_their_customer_by_bsuid(loaded):
 
 def test_an_imported_phone_and_bsuid_pair_is_one_identity_for_the_webhooks(loaded, tmp_path):
     """A webhook naming only K1's BSUID finds K1 under the phone (the import recorded the pair)."""
-    from wamkt_nb.identities import resolve_identity
-
     with open_store(tmp_path / "c.db") as store:
         write_customer_data(store, to_customer_data(loaded))
         with store.transaction() as conn:
@@ -119,8 +118,6 @@ def test_an_imported_phone_and_bsuid_pair_is_one_identity_for_the_webhooks(loade
 
 def test_a_customer_key_that_is_a_bsuid_is_masked_as_one():
     """Dashboards mask the ``phone`` column; for a BSUID-only customer it holds the BSUID."""
-    from wamkt_nb.data.privacy import mask_phone, mask_phones
-
     assert mask_phone("DE.24817305912873645029") == mask_bsuid("DE.24817305912873645029") == "DE.2481**************29"
     assert mask_phones(pd.Series(["+491511234567", "DE.24817305912873645029"])).tolist() == [
         "+49151*****67",

@@ -11,6 +11,7 @@ import pandas as pd
 import psycopg
 import pytest
 from helpers.cli import SECRET, assert_one_clear_line, wamkt
+from helpers.processes import free_port
 
 from wamkt_nb.data.readers import LoadError
 from wamkt_nb.data.sql_source import load_customers_sql, read_sql_table
@@ -105,8 +106,6 @@ def test_cli_loads_from_sqlite(tmp_path):
 
 
 def test_cli_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
-    from helpers.processes import free_port
-
     url = f"postgresql://wamkt:{SECRET}@127.0.0.1:{free_port()}/crm"
     done = wamkt("load", "--sql", url, "--query", "SELECT 1", cwd=tmp_path)
     assert_one_clear_line(done, "could not load", "postgresql://***@127.0.0.1")

@@ -21,6 +21,7 @@ from wamkt_nb.inbox import (
     open_conversations,
 )
 from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.serving.wiring import connect_sandbox
 from wamkt_nb.store import open_store
 from wamkt_nb.webhooks import WebhookReceiver
 
@@ -98,8 +99,6 @@ def test_empty_inbox(tmp_path):
 
 
 def test_answering_through_the_sandbox(tmp_path):
-    from wamkt_nb.serving.wiring import connect_sandbox
-
     data = generate(10, seed=9, now="2025-10-09")  # the day of the ManualClock below, not today
     store = open_store(tmp_path / "w.db")
     clock = ManualClock(1_760_000_000)

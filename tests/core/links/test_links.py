@@ -154,7 +154,7 @@ def test_each_recipient_gets_their_own_link_in_body_and_payload(tmp_path):
     going = plan[plan["outcome"] != "excluded"]
     assert len(going) == 4
     tokens = []
-    for body, payload, links in zip(going["body"], going["payload"], going["links"]):
+    for body, payload, links in zip(going["body"], going["payload"], going["links"], strict=True):
         [(token, destination)] = links
         assert destination == SHOP and TOKEN.match(token)
         assert f"{BASE}/l/{token} - bis Sonntag!" in body and SHOP not in body
@@ -197,7 +197,7 @@ def test_template_parameters_and_url_button_carry_tracked_links(tmp_path):
         button_suffixes={0: "https://shop.example.com/app"},
     )
     plan = plan_with_links(audience(2), spec, utm=UTM(medium="broadcast", content="herbst-a"))
-    for payload, links, body in zip(plan["payload"], plan["links"], plan["body"]):
+    for payload, links, body in zip(plan["payload"], plan["links"], plan["body"], strict=True):
         by_url = {url: token for token, url in links}
         assert set(by_url) == {SHOP, "https://shop.example.com/app"}
         components = {c["type"]: c for c in payload["template"]["components"]}
@@ -233,7 +233,7 @@ def test_no_personal_data_in_a_tracked_url(rows):
     frame["email"] = [r[2] for r in rows]
     frame["customer_id"] = [r[3] for r in rows]
     plan = plan_with_links(frame, text_spec())
-    for (name, phone, email, cid), body in zip(rows, plan["body"]):
+    for (name, phone, email, cid), body in zip(rows, plan["body"], strict=True):
         [url] = tracked_links(body)
         token = url.rsplit("/", 1)[-1]
         assert url == f"{BASE}/l/{token}" and TOKEN.match(token)  # the base (ours) and a random token

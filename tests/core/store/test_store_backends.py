@@ -10,6 +10,7 @@ import time
 import pytest
 from helpers import ROOT
 from helpers.counter import bump
+from helpers.processes import free_port
 
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.scrub import scrub
@@ -132,8 +133,6 @@ def test_newer_database_is_refused_on_both(store_target):
 
 
 def test_unreachable_server_names_it_without_the_password(tmp_path):
-    from helpers.processes import free_port
-
     url = f"postgresql://alice:s3cret-pass@127.0.0.1:{free_port()}/team?connect_timeout=3"
     with pytest.raises(StoreError) as caught:
         open_store(url)

@@ -4,6 +4,9 @@ Real SQLite; the webhook payloads are Meta's documented BSUID examples (tests/te
 posted to a real receiver on 127.0.0.1.
 """
 
+import copy
+import sqlite3
+
 import pandas as pd
 import pytest
 from helpers.bsuid_payloads import (
@@ -20,10 +23,12 @@ from helpers.bsuid_payloads import (
 from helpers.webhook_payloads import receiver_client, signed
 
 from wamkt_nb import ledger
+from wamkt_nb.autoreply.engine import language_lookup
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.compliance.rules import window_open
-from wamkt_nb.identities import customer_keys, merge_keys, resolve_identity
+from wamkt_nb.identities import apply_identity_change, customer_keys, merge_keys, resolve_identity
 from wamkt_nb.store import open_store
+from wamkt_nb.store.migrations import _statements, known_migrations
 from wamkt_nb.webhooks.consent import opted_out, record_consent
 from wamkt_nb.webhooks.replies import queue_reply
 from wamkt_nb.webhooks.windows import open_window
@@ -165,8 +170,6 @@ def test_a_bsuid_only_customer_whose_bsuid_changes_keeps_their_rows(tmp_path):
     with receiver_client(tmp_path / "r.db") as client:
         _post(client, INCOMING_USERNAME_ONLY)  # recorded under BSUID, window open
         with client.store.transaction() as conn:
-            from wamkt_nb.identities import apply_identity_change
-
             assert (
                 apply_identity_change(conn, kind="user_id_update", at=5, previous_user_id=BSUID, user_id=NEW_BSUID)
                 == NEW_BSUID
@@ -204,8 +207,6 @@ def test_a_bsuid_named_with_another_phone_moves_to_that_phone(store):
 def test_a_status_naming_phone_and_bsuid_links_them(tmp_path):
     """A status of a message sent to a phone names the recipient's BSUID too: the username user's
     later messages without a phone are found under the phone."""
-    import copy
-
     both = copy.deepcopy(STATUS_DELIVERED_TO_BSUID)
     both["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"] = "16505551234"
     with receiver_client(tmp_path / "r.db") as client:
@@ -222,8 +223,6 @@ def test_a_status_naming_phone_and_bsuid_links_them(tmp_path):
 
 
 def test_auto_reply_languages_know_bsuid_only_customers():
-    from wamkt_nb.autoreply.engine import language_lookup
-
     language_of = language_lookup(
         pd.DataFrame({"phone": ["+491511234567", None], "bsuid": [None, BSUID], "language": ["de", "EN"]})
     )
@@ -232,10 +231,6 @@ def test_auto_reply_languages_know_bsuid_only_customers():
 
 def test_a_database_from_before_identities_keeps_its_messages_and_views(tmp_path):
     """core/006 rebuilds inbound_messages (wa_id optional) and customers/002 recreates the views on it."""
-    import sqlite3
-
-    from wamkt_nb.store.migrations import _statements, known_migrations
-
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute(
