@@ -9,9 +9,7 @@ from helpers.notebooks import execute_notebook, printed_text
 from wamkt_nb.abtest import experiments
 from wamkt_nb.store import open_store
 
-from helpers import ROOT
 
-from helpers.notebooks import execute_notebook, printed_text
 
 
 
@@ -25,7 +23,10 @@ def test_notebook_06_runs_the_experiment_and_the_dashboard_shows_it(workspace):
     printed = printed_text(outputs)
     assert "customers may receive a marketing message now" in printed
     assert "planted uplift +25%" in printed
-    assert any(word in printed for word in ("Winner: B.", "Not enough data yet.", "No difference."))
+    # the sandbox's customers read at wall-clock pace here, so the verdict may be any honest one; a
+    # sample ratio mismatch would mean the assignment or the sender is broken
+    honest = ("Winner: B.", "Not enough data yet.", "No difference.", "Underpowered: needs", "Guardrail harmed.")
+    assert any(word in printed for word in honest), printed[-2000:]
     with open_store(workspace / "wamkt.db") as store:
         found = experiments(store)
         assert len(found) == 1 and found.at[0, "arms"] == ("A", "B")

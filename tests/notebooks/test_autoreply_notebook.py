@@ -11,7 +11,6 @@ from helpers import ROOT
 
 from helpers.notebooks import execute_notebook, printed_text, widget_views
 
-from wamkt_nb.store import open_store
 
 
 def test_auto_replies_notebook(workspace):

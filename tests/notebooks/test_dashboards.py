@@ -15,9 +15,7 @@ from wamkt_nb.data.sample import generate
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
 
-from helpers import ROOT
 
-from helpers.notebooks import execute_notebook
 
 DASHBOARDS = ("campaign_overview", "segment_comparison", "send_times")
 

@@ -21,12 +21,8 @@ from wamkt_nb.webhooks import WebhookReceiver
 from wamkt_nb.widgets.inbox import InboxView
 from wamkt_nb.workspace import save_customer_data
 
-from helpers import ROOT
 
-from helpers.browser import SECRETS, check_clean, open_dashboard, voila_server
 
-from helpers.notebooks import execute_notebook, widget_views
-from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, inbound, signed
 
 DASHBOARD = ROOT / "dashboards" / "inbox.ipynb"

@@ -9,9 +9,7 @@ from helpers.notebooks import execute_notebook, printed_text
 
 from wamkt_nb.store import open_store
 
-from helpers import ROOT
 
-from helpers.notebooks import execute_notebook, printed_text
 
 NOTEBOOKS = ("01_load_customers", "02_segments", "03_compose_and_dry_run", "04_send", "05_auto_replies",
              "06_ab_test")

@@ -11,9 +11,7 @@ from helpers.notebooks import execute_notebook, widget_views
 from wamkt_nb.data.sample import generate
 from wamkt_nb.workspace import save_customer_data
 
-from helpers import ROOT
 
-from helpers.notebooks import execute_notebook, widget_views
 
 
 

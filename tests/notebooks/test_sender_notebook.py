@@ -12,9 +12,7 @@ from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
 from wamkt_nb.workspace import save_customer_data
 
-from helpers import ROOT
 
-from helpers.notebooks import execute_notebook, printed_text, widget_views
 
 
 def test_send_notebook(workspace):

@@ -53,7 +53,12 @@ def enrich(
     out["held"] = held.to_numpy()
     out["failed"] = ((state == "failed") & ~held).to_numpy()
     out["excluded"] = (state == "excluded").to_numpy()
-    out["out_at"] = out["sent_at"].fillna(out["accepted_at"]).fillna(out["delivered_at"]).fillna(out["read_at"])
+    # the first known time a message went out; one unit for all four, so the fills never mix units
+    times = [
+        pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+        for c in ("sent_at", "accepted_at", "delivered_at", "read_at")
+    ]
+    out["out_at"] = times[0].fillna(times[1]).fillna(times[2]).fillna(times[3])
     _attach_clicks(out, clicks)
     _attach_replies(out, inbound, reply_window)
     _attach_revenue(out, conversions, attribution_window)

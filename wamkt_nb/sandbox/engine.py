@@ -81,6 +81,7 @@ class Engine:
 
     def _reset_limits(self) -> None:
         self._messages_to: Counter[str] = Counter()
+        self._leaves_at: dict[str, float] = {}
         self._throughput = TokenBucket(self.config.throughput_per_second)
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
         self._tier = PortfolioLimit()
@@ -187,7 +188,11 @@ class Engine:
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         rng = self._message_rng(msg.wa_id)
-        self._schedule(now + rng.uniform(*self.params.sent_delay), lambda: self._decide(msg, record, rng))
+        # A customer's messages leave in the order they were accepted (Meta's per-user limits count
+        # them in that order), each a short random delay after the request or the one before.
+        leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
+        self._leaves_at[msg.wa_id] = leaves
+        self._schedule(leaves, lambda: self._decide(msg, record, rng))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
