@@ -29,6 +29,7 @@ TARGET_SECONDS, TARGET_PEAK = 30.0, GIB
 
 LEG = """
 import json, sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 {setup}
 t0, c0 = time.perf_counter(), time.process_time()

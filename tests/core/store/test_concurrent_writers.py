@@ -19,8 +19,10 @@ from wamkt_nb.store import open_store
 
 CHILD = """
 import json, pathlib, sys, time
+from wamkt_nb import ledger
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.ledger.transitions import RecordedStatus
+from wamkt_nb.store import open_store
 
 target, job, me, ready, arg, now = *sys.argv[1:6], float(sys.argv[6])
 
