@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -169,7 +170,7 @@ def open_store(target: str | Path) -> Store:
     try:
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_log(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -184,6 +185,21 @@ def open_store(target: str | Path) -> Store:
         conn.close()
         raise StoreError(f"{path}: not a wamkt_nb database or damaged: {exc}") from None
     return Store(conn, path)
+
+
+def _write_ahead_log(conn: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Switch a connection to WAL. Another process creating the same new file at the same moment
+    holds the lock this needs, and SQLite answers "database is locked" at once here instead of
+    waiting as it does for writes: try again until ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _open_postgres(url: str) -> Store:
