@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/cuped.py [--customers 2000] [--seed 42] [--runs 400]
 
 The customers are the demo's (``wamkt demo`` defaults: 2,000 sample customers, seed 42, history
-starting 21 days before today; its A/B test measures the read rate of the "high value + active
-7 days" segment). The covariate is each customer's interactions in the 90 days before the test
+starting 21 days before today; its A/B test goes to every customer and measures the read rate,
+planned to detect a +15 % relative change). The covariate is each customer's interactions in the 90 days before the test
 (``interactions_90d`` of the customer features). Its correlation ρ with the outcome is measured
 two ways:
 
@@ -31,11 +31,9 @@ from wamkt_nb.abtest.simulation import outcome_probabilities, simulate_units
 from wamkt_nb.data.features import build_features
 from wamkt_nb.data.sample import default_now, generate
 from wamkt_nb.sandbox import behaviour as bm
-from wamkt_nb.segments import evaluate as segment_mask
-from wamkt_nb.segments import preset
+from wamkt_nb.scenarios.demo import AB_PLANNED_MDE
 
 DAYS = 21.0  # the demo's history
-SEGMENT = "high_value_active_7d"  # the demo's A/B campaign
 TEXT = "Hallo, 10 % Rabatt für dich! Antworte JA für deinen Code."
 COVARIATE = "interactions_90d"
 
@@ -76,7 +74,10 @@ def report(label: str, frame: pd.DataFrame, data, start: pd.Timestamp) -> None:
         f"{label}: {len(frame):,} customers, read baseline {baseline:.1%}; "
         f"rho historical {rho_hist:.3f}, sandbox model {rho_model:.3f}"
     )
-    for mde in (0.05, 0.10):
+    for mde in (0.10, AB_PLANNED_MDE):
+        if baseline * (1 + mde) >= 1:
+            print(f"  MDE {mde:+.0%} relative: the read rate cannot rise that far from {baseline:.1%}")
+            continue
         for how, rho in (("historical", rho_hist), ("model", rho_model)):
             plan = plan_sample_size(baseline, mde, relative=True, cuped_rho=min(abs(rho), 0.99))
             n, m = plan.per_arm["A"], plan.per_arm_cuped["A"]
@@ -96,10 +97,8 @@ def main() -> None:
     start = default_now() - pd.Timedelta(days=DAYS)
     data = generate(args.customers, seed=args.seed, now=start)
     features = build_features(data, start)
-    audience = features[segment_mask(preset(SEGMENT).rule, features, now=start).mask].reset_index(drop=True)
     print(f"demo customers: {args.customers:,} (seed {args.seed}); metric read; covariate {COVARIATE}")
-    for label, frame in ((f"A/B segment {SEGMENT}", audience), ("all demo customers", features)):
-        report(label, frame, data, start)
+    report("the demo's A/B audience (every customer)", features, data, start)
 
     # simulated error rates on the whole demo population (the segment is too small to resample well)
     everyone = {
