@@ -8,9 +8,14 @@ The figures and where they were checked are in docs/cloud-api.md ("Interactive t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import pandas as pd
+
+from ..cloudapi.payloads import carousel_card
 from .findings import Finding
+from .personalise import MessageSpec
 from .templates import BUTTON_TYPES, CARD_HEADER_FORMATS, VARIABLE, Button, Card, Template, variables
 
 MAX_BUTTONS = 10
@@ -194,3 +199,57 @@ def _card_findings(card: Card, number: int, first: Card, category: str) -> list[
         )
     out.extend(button_findings(card.buttons, where, category) if not bad else [])
     return out
+
+
+def send_arguments(t: Template, spec: MessageSpec) -> dict[str, Any]:
+    """The button, offer and carousel arguments of :func:`wamkt_nb.cloudapi.payloads.template_message`
+    for template ``t`` sent as ``spec`` (the same for every recipient), with the defaults of
+    :class:`MessageSpec`. ValueError names what is missing."""
+    out: dict[str, Any] = {}
+    suffixes = url_suffixes(t.buttons, spec.button_suffixes)
+    if suffixes:
+        out["button_params"] = suffixes
+    payloads = {i: p for i, p in spec.button_payloads.items() if i < len(t.buttons)}
+    wrong = [i for i in payloads if t.buttons[i].type != "QUICK_REPLY"]
+    if wrong or len(payloads) != len(spec.button_payloads):
+        bad = wrong or sorted(set(spec.button_payloads) - set(payloads))
+        raise ValueError(f"button_payloads: button {bad[0] + 1} of {t.name!r} is no quick-reply button")
+    if payloads:
+        out["quick_reply_payloads"] = payloads
+    copy = next((i for i, b in enumerate(t.buttons) if b.type == "COPY_CODE"), None)
+    if copy is not None:
+        out["coupon"] = (copy, spec.coupon_code or t.buttons[copy].example or "")
+    elif spec.coupon_code:
+        raise ValueError(f"coupon_code: template {t.name!r} has no copy-code button")
+    if t.offer is not None and t.offer.has_expiration:
+        if spec.offer_expires_at is None:
+            raise ValueError(f"template {t.name!r} counts down to its offer's end: set offer_expires_at")
+        out["offer_expires_ms"] = int(pd.Timestamp(spec.offer_expires_at).timestamp() * 1000)
+    if t.cards:
+        media = list(spec.card_media) or [c.header for c in t.cards]
+        if len(media) != len(t.cards):
+            raise ValueError(f"card_media: {len(media)} media for the {len(t.cards)} cards of {t.name!r}")
+        out["cards"] = [
+            carousel_card(
+                i,
+                (card.header_format.lower(), ref),
+                body_params=[card.examples.get(n, "") for n in card.body_variables] or None,
+                button_params=url_suffixes(card.buttons, {}) or None,
+            )
+            for i, (card, ref) in enumerate(zip(t.cards, media, strict=True))
+        ]
+    return out
+
+
+def url_suffixes(buttons: Sequence[Button], given: Mapping[int, str]) -> dict[int, str]:
+    """The suffix of each dynamic URL button by index: ``given``, else the part of the example URL
+    that the button's ``{{1}}`` stands for."""
+    return {
+        i: given.get(i, example_suffix(b.url or "", b.example or "")) for i, b in enumerate(buttons) if b.is_dynamic
+    }
+
+
+def example_suffix(url: str, example: str) -> str:
+    """The part of an example URL that the button's ``{{1}}`` stands for."""
+    prefix = url.split("{{", 1)[0]
+    return example[len(prefix) :] if example.startswith(prefix) else example

@@ -112,7 +112,6 @@ class Card:
     def __post_init__(self) -> None:
         object.__setattr__(self, "header_format", self.header_format.upper())
         object.__setattr__(self, "buttons", tuple(self.buttons))
-        object.__setattr__(self, "cards", tuple(self.cards))
         object.__setattr__(self, "examples", dict(self.examples))
 
     @property
