@@ -72,9 +72,9 @@ class Button:
         return cls(
             type=str(data.get("type", "")).upper(),
             text=str(data.get("text", "")),
-            url=data.get("url"),
-            phone_number=data.get("phone_number"),
-            example=None if example is None else str(example),
+            url=_text_or_none(data.get("url")),
+            phone_number=_text_or_none(data.get("phone_number")),
+            example=_text_or_none(example),
         )
 
 
@@ -379,6 +379,10 @@ def template_from_text(
         examples=dict(examples or {}),
         parameter_format="NAMED" if named else "POSITIONAL",
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _examples(names: list[str], example: Mapping[str, Any], prefix: str) -> dict[str, str]:

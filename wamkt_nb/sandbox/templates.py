@@ -681,9 +681,9 @@ def _check_interactive(category: str, components: list[dict[str, Any]]) -> None:
     the first broken one is the 100 answer, naming the component, card and button."""
     try:
         template = Template.from_api({"category": category, "components": components})
-    except (TypeError, ValueError, AttributeError) as exc:
+        errors = [f for f in interactive_findings(template) if f.severity == "error"]
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
         raise SandboxError(100, f"Invalid parameter: the template's components could not be read ({exc})") from None
-    errors = [f for f in interactive_findings(template) if f.severity == "error"]
     if errors:
         raise SandboxError(100, errors[0].message)
 

@@ -252,3 +252,46 @@ def test_customers_tap_quick_replies_with_the_payload_and_follow_tracked_url_but
     counters = box.engine.counters
     assert counters["link_clicks"] > before.get("link_clicks", 0)  # the tracked URL button was followed
     assert counters["coupon_copies"] > before.get("coupon_copies", 0)
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        [{"type": "BODY", "text": "x"}, {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "a", "url": 5}]}],
+        [
+            {"type": "BODY", "text": "x"},
+            {"type": "CAROUSEL", "cards": [{"components": [{"type": "HEADER", "example": ["x"]}]}] * 2},
+        ],
+        [
+            {"type": "BODY", "text": "x"},
+            {
+                "type": "CAROUSEL",
+                "cards": [{"components": [{"type": "BODY", "text": "a {{1}}", "example": {"body_text": [["a", "b"]]}}]}]
+                * 2,
+            },
+        ],
+        [{"type": "BODY", "text": "x"}, {"type": "CAROUSEL", "cards": [{"components": [5]}] * 2}],
+        [
+            {"type": "BODY", "text": "x"},
+            {"type": "BUTTONS", "buttons": [{"type": "PHONE_NUMBER", "text": "a", "phone_number": {"x": 1}}]},
+        ],
+    ],
+)
+def test_malformed_interactive_parts_get_a_400_not_a_crash(sandbox, components):
+    box, client, _ = sandbox
+    refused(client, box, "kaputt", components)
+    assert client.list_templates(box.waba_id)  # still serving
+
+
+def test_malformed_carousel_sends_get_a_400(sandbox):
+    box, client, phones = sandbox
+    for cards in (
+        [5, 6, 7],
+        [{"card_index": 0, "components": 5}] * 3,
+        [{"card_index": i, "components": {"a": 1}} for i in range(3)],
+    ):
+        body = template_message(phones[0], CAROUSEL.name, "de")
+        body["template"]["components"] = [{"type": "carousel", "cards": cards}]
+        with pytest.raises(CloudAPIError) as err:
+            send(client, box, body)
+        assert err.value.http_status == 400, cards
