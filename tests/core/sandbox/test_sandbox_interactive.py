@@ -4,6 +4,7 @@ quick replies (with the business's payload), follow tracked URL buttons and copy
 
 from __future__ import annotations
 
+import orjson
 import pandas as pd
 import pytest
 
@@ -295,3 +296,46 @@ def test_malformed_carousel_sends_get_a_400(sandbox):
         with pytest.raises(CloudAPIError) as err:
             send(client, box, body)
         assert err.value.http_status == 400, cards
+
+
+def test_taps_and_code_copies_are_the_customers_own_whatever_the_order_of_sends():
+    """Each customer's tap (and which button) and code copy come from draws of their own: sending
+    in the opposite order gives every customer the same taps."""
+    data = generate(150, seed=21, now="2026-11-20")
+    library = [
+        {"name": t.name, "language": "de", "category": "MARKETING", "status": "APPROVED", "components": t.to_api()}
+        for t in (QUICK, OFFER)
+    ]
+    outcomes = []
+    for order in (1, -1):
+        cfg = SandboxConfig(
+            pair_interval=0, throughput_per_second=10_000, messaging_tier="TIER_10K", marketing_per_user_24h=2
+        )
+        box = Sandbox(customers=data, clock=ManualClock(START), config=cfg, templates=library)
+        try:
+            for phone in list(data.customers.phone)[::order]:
+                box.engine.send(box.phone_number_id, orjson.dumps(template_message(phone, QUICK.name, "de")))
+                offer = template_message(
+                    phone,
+                    OFFER.name,
+                    "de",
+                    body_params=["Anna"],
+                    coupon=(0, "A1"),
+                    offer_expires_ms=EXPIRES_MS,
+                    button_params={1: "abcdefgh1234"},
+                )
+                box.engine.send(box.phone_number_id, orjson.dumps(offer))
+            box.advance(3 * 86_400)
+            box.wait_idle()
+            taps = {
+                (m["from"], m["button"]["payload"])
+                for b in box.emitted()
+                for c in b["payload"]["entry"][0]["changes"]
+                for m in c["value"].get("messages", [])
+                if m.get("type") == "button"
+            }
+            copied = {m["wa_id"] for m in box.engine.messages.values() if "coupon_copied_at" in m}
+            outcomes.append((taps, copied))
+        finally:
+            box.stop()
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] and outcomes[0][1]
