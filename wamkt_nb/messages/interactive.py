@@ -229,14 +229,17 @@ def send_arguments(t: Template, spec: MessageSpec) -> dict[str, Any]:
         media = list(spec.card_media) or [c.header for c in t.cards]
         if len(media) != len(t.cards):
             raise ValueError(f"card_media: {len(media)} media for the {len(t.cards)} cards of {t.name!r}")
+        per_card = list(spec.card_suffixes) or [{} for _ in t.cards]
+        if len(per_card) != len(t.cards):
+            raise ValueError(f"card_suffixes: {len(per_card)} entries for the {len(t.cards)} cards of {t.name!r}")
         out["cards"] = [
             carousel_card(
                 i,
                 (card.header_format.lower(), ref),
                 body_params=[card.examples.get(n, "") for n in card.body_variables] or None,
-                button_params=url_suffixes(card.buttons, {}) or None,
+                button_params=url_suffixes(card.buttons, given) or None,
             )
-            for i, (card, ref) in enumerate(zip(t.cards, media, strict=True))
+            for i, (card, ref, given) in enumerate(zip(t.cards, media, per_card, strict=True))
         ]
     return out
 

@@ -104,6 +104,7 @@ class MessageSpec:
     coupon_code: str | None = None
     offer_expires_at: Any = None
     card_media: Sequence[str] = ()
+    card_suffixes: Sequence[Mapping[int, str]] = ()
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):

@@ -21,7 +21,7 @@ from wamkt_nb.ledger import create_campaign
 from wamkt_nb.links import clicks_per_send
 from wamkt_nb.links.urls import TOKEN
 from wamkt_nb.messages import Button, MessageSpec, Param, template_from_text
-from wamkt_nb.messages.templates import LimitedTimeOffer
+from wamkt_nb.messages.templates import Card, LimitedTimeOffer
 from wamkt_nb.sandbox import BehaviourParams, Sandbox
 from wamkt_nb.serving.wiring import connect_sandbox
 from wamkt_nb.store import open_store
@@ -120,3 +120,37 @@ def test_readers_follow_the_tracked_url_button_and_copy_the_code(tmp_path):
         link.close()
         sb.stop()
         store.close()
+
+
+def test_carousel_card_buttons_get_their_own_tracked_links(tmp_path):
+    base = "https://go.shop.example"
+    cards = [
+        Card(
+            "IMAGE",
+            f"https://cdn.example.com/{i}.jpg",
+            buttons=(Button("URL", "Ansehen", url=base + "/l/{{1}}", example=base + "/l/abcdefgh1234"),),
+        )
+        for i in range(2)
+    ]
+    carousel = template_from_text("neuheiten", "de", "marketing", "Unsere Neuheiten:", cards=cards)
+    spec = MessageSpec(template=carousel, card_suffixes=[{0: f"{SHOP}/schuhe"}, {0: f"{SHOP}/jacken"}])
+    customers = generate(6, seed=3, now="2025-10-09").customers.assign(opted_in=True)
+    with open_store(tmp_path / "w.db") as store:
+        report = dry_run(
+            customers,
+            spec,
+            now=START,
+            store=store,
+            schedule="now",
+            policy=Policy(daily_limit=None, include_inactive=True),
+            tracked_links=True,
+            link_base_url=base,
+        )
+    planned = report.plan[report.plan["outcome"] != "excluded"]
+    assert len(planned)
+    for payload, links in zip(planned["payload"], planned["links"], strict=True):
+        by_url = {url: token for token, url in links}
+        assert set(by_url) == {f"{SHOP}/schuhe", f"{SHOP}/jacken"}
+        carousel_cards = payload["template"]["components"][0]["cards"]
+        suffixes = [c["components"][1]["parameters"][0]["text"] for c in carousel_cards]
+        assert suffixes == [by_url[f"{SHOP}/schuhe"], by_url[f"{SHOP}/jacken"]]
