@@ -389,8 +389,11 @@ class Engine:
             url = taps.choice(tracked)
             self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._click(url))
         if msg.coupon_code and taps.random() < bm.copy_code_probability(p):
-            self.counters["coupon_copies"] += 1
-            record["coupon_copied_at"] = t_read + taps.uniform(*p.click_delay)
+            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._copy_code(record))
+
+    def _copy_code(self, record: dict[str, Any]) -> None:
+        self.counters["coupon_copies"] += 1
+        record["coupon_copied_at"] = self._at
 
     def _mood(self, wa_id: str, now: float) -> float | None:
         """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``

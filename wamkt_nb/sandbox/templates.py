@@ -25,8 +25,6 @@ through the Marketing Messages API); see docs/cloud-api.md."""
 MAX_BODY = 1024
 MAX_HEADER = 60
 MAX_FOOTER = 60
-MAX_BUTTONS = 10
-MAX_BUTTON_LABEL = 25
 
 
 def _body(text: str, example: list[str] | None = None, named: dict[str, str] | None = None) -> dict[str, Any]:
@@ -468,7 +466,9 @@ def _tap_targets(shape: _Buttons, given: Sequence[dict[str, Any]], where: str) -
             if not isinstance(code, str) or not code:
                 raise SandboxError(132000, f"{where}button {index}: give the code as a coupon_code parameter")
             if len(code) > MAX_COUPON_CODE:
-                raise SandboxError(131009, f"{where}button {index}: coupon_code has {len(code)} characters; at most 15")
+                raise SandboxError(
+                    131009, f"{where}button {index}: coupon_code has {len(code)} characters; at most {MAX_COUPON_CODE}"
+                )
             coupon = code
         else:
             raise SandboxError(131009, f"{where}button {index}: sub_type {sub_type!r} is not supported")
