@@ -15,6 +15,7 @@ from wamkt_nb.messages import MessageSpec, Template
 from wamkt_nb.sandbox.templates import default_templates
 from wamkt_nb.segments import PRESETS, save_segment
 from wamkt_nb.store import open_store
+from wamkt_nb.widgets.bubbles import countdown
 from wamkt_nb.widgets.dry_run import DryRunView
 from wamkt_nb.widgets.preview import MessagePreview
 
@@ -196,3 +197,74 @@ def test_the_default_copy_keeps_the_20_to_30_character_rule_and_exports_masked(f
     files = p.exports.build()
     phone = str(p.audience["phone"].iloc[0]).encode()
     assert phone not in files["message-sample.csv"] and "message-lengths.svg" in files
+
+
+def test_bubbles_show_buttons_coupon_offer_countdown_and_carousel_cards(features):
+    offer = Template.from_api(
+        {
+            "name": "wochenend_angebot",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "APPROVED",
+            "components": [
+                {
+                    "type": "LIMITED_TIME_OFFER",
+                    "limited_time_offer": {"text": "Nur 48 Stunden!", "has_expiration": True},
+                },
+                {"type": "BODY", "text": "Hallo, 25 % auf alles mit deinem Code!"},
+                {
+                    "type": "BUTTONS",
+                    "buttons": [
+                        {"type": "COPY_CODE", "example": "WEEKEND25"},
+                        {"type": "URL", "text": "Jetzt einkaufen", "url": "https://shop.example.com"},
+                    ],
+                },
+            ],
+        }
+    )
+    card = {
+        "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://cdn.example.com/1.jpg"]}},
+            {"type": "BODY", "text": "Nur {{1}} heute", "example": {"body_text": [["19 €"]]}},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Mehr davon"}]},
+        ]
+    }
+    carousel = Template.from_api(
+        {
+            "name": "neuheiten",
+            "language": "de",
+            "category": "MARKETING",
+            "status": "APPROVED",
+            "components": [{"type": "BODY", "text": "Unsere Neuheiten:"}, {"type": "CAROUSEL", "cards": [card, card]}],
+        }
+    )
+    ends = NOW + pd.Timedelta(days=2, hours=3)
+    p = MessagePreview(
+        features,
+        None,
+        now=NOW,
+        templates=[offer, carousel],
+        sample_size=2,
+        interactive={"coupon_code": "ANNA25", "offer_expires_at": ends},
+    )
+    p.kind.value = "template"
+    p.template.value = "wochenend_angebot"
+    bubbles = p.bubbles.value
+    assert "Nur 48 Stunden!" in bubbles and "Ends in 2 d 3 h" in bubbles
+    assert "<code>ANNA25</code>" in bubbles and "WEEKEND25" not in bubbles  # the send's code, not the example
+    assert bubbles.count("btn-url") == 2 and "Jetzt einkaufen" in bubbles
+    assert p.spec.offer_expires_at == ends and p.error.value == ""
+
+    late = MessagePreview(features, None, now=ends + pd.Timedelta(hours=1), templates=[offer], sample_size=1)
+    late.kind.value = "template"
+    late.template.value = "wochenend_angebot"
+    assert "Offer end not set" in late.bubbles.value and "<code>WEEKEND25</code>" in late.bubbles.value
+
+    p.template.value = "neuheiten"
+    assert p.bubbles.value.count("class='card'") == 2 * 2  # two cards in each of the two sampled bubbles
+    assert "Nur 19 € heute" in p.bubbles.value and "btn-quick_reply" in p.bubbles.value
+
+
+def test_countdown_says_when_the_offer_ended():
+    assert countdown(NOW - pd.Timedelta(minutes=1), NOW).startswith("Offer ended")
+    assert countdown(NOW + pd.Timedelta(minutes=90), NOW).startswith("Ends in 1 h 30 min")

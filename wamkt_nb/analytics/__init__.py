@@ -1,6 +1,7 @@
 """Campaign analytics: metrics as pandas DataFrames from the store, charts as matplotlib Figures."""
 
 from ..inbox.service import conversations, service_summary
+from .buttons import BUTTON_TAP_COLUMNS, button_taps
 from .funnel import (
     EMAIL_READ_RATE,
     REPLY_WARNING_RATE,
@@ -30,6 +31,8 @@ from .timing import (
 )
 
 __all__ = [
+    "BUTTON_TAP_COLUMNS",
+    "button_taps",
     "EMAIL_READ_RATE",
     "REPLY_WARNING_RATE",
     "STAGES",

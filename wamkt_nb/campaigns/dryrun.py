@@ -32,6 +32,7 @@ from ..currency import ExchangeRates
 from ..identities import customer_keys
 from ..ledger.campaigns import PLAN_COLUMNS as LEDGER_PLAN_COLUMNS
 from ..links import UTM, add_tracked_links
+from ..messages.interactive import send_arguments
 from ..messages.personalise import MessageSpec, personalise
 from ..messages.templates import Template
 from ..messages.validation import MAX_BODY
@@ -347,23 +348,11 @@ def _template_payloads(
     body = _params_per_row([cols[k] for k in body_names], body_names if named else None, n)
     header = _params_per_row([cols[k] for k in header_names], header_names if named else None, n)
     media = (t.header_format.lower(), spec.header_media or t.header or "") if t.has_media else None
-    buttons = {
-        i: spec.button_suffixes.get(i, _example_suffix(b.url or "", b.example or ""))
-        for i, b in enumerate(t.buttons)
-        if b.type == "URL" and b.url and "{{" in b.url
-    } or None
+    interactive = send_arguments(t, spec)
     return [
-        template_message(
-            phone, t.name, t.language, body_params=bp, header_params=hp, header_media=media, button_params=buttons
-        )
+        template_message(phone, t.name, t.language, body_params=bp, header_params=hp, header_media=media, **interactive)
         for phone, bp, hp in zip(phones, body, header, strict=True)
     ]
-
-
-def _example_suffix(url: str, example: str) -> str:
-    """The part of an example URL that the button's ``{{1}}`` stands for."""
-    prefix = url.split("{{", 1)[0]
-    return example[len(prefix) :] if example.startswith(prefix) else example
 
 
 def _params_per_row(columns: list[np.ndarray], names: list[str] | None, n: int) -> list[Any]:

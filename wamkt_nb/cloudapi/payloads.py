@@ -21,6 +21,8 @@ MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_ID = 256
 MAX_CALLBACK_DATA = 512
+MAX_COUPON_CODE = 15
+MAX_QUICK_REPLY_PAYLOAD = 256
 MEDIA_TYPES = ("image", "document", "video", "audio", "sticker")
 
 Params = Sequence[str] | Mapping[str, str]
@@ -90,6 +92,9 @@ def template_message(
     callback_data: str | None = None,
     header_params: Params | None = None,
     quick_reply_payloads: Sequence[str] | Mapping[int, str] | None = None,
+    coupon: tuple[int, str] | None = None,
+    offer_expires_ms: int | None = None,
+    cards: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A template message.
 
@@ -98,47 +103,102 @@ def template_message(
     ``button_params``: URL-button suffixes by button index (a list means indexes 0, 1, ...).
     ``quick_reply_payloads``: the payload Meta returns when a quick-reply button is tapped, by button
     index (e.g. ``{1: "STOP"}`` for a "Stop promotions" button); without one Meta returns the label.
+    ``coupon``: ``(button index, code)`` for a copy-code button (at most 15 characters).
+    ``offer_expires_ms``: when a limited-time offer with ``has_expiration`` ends (epoch milliseconds).
+    ``cards``: a carousel's cards, each from :func:`carousel_card`, in card order.
     """
     components: list[dict[str, Any]] = []
     if header_media is not None:
-        kind, ref = header_media
-        if kind not in MEDIA_TYPES:
-            raise ValueError(f"header media type must be one of {', '.join(MEDIA_TYPES)}, not {kind!r}")
-        components.append({"type": "header", "parameters": [{"type": kind, kind: _media_object(ref)}]})
+        components.append(_media_header(header_media))
     elif header_params:
         components.append({"type": "header", "parameters": _text_params(header_params)})
     if body_params:
         components.append({"type": "body", "parameters": _text_params(body_params)})
-    if button_params:
-        items = button_params.items() if isinstance(button_params, Mapping) else enumerate(button_params)
-        for index, suffix in items:
-            components.append(
-                {
-                    "type": "button",
-                    "sub_type": "url",
-                    "index": str(index),
-                    "parameters": [{"type": "text", "text": str(suffix)}],
-                }
-            )
-    if quick_reply_payloads:
-        items = (
-            quick_reply_payloads.items()
-            if isinstance(quick_reply_payloads, Mapping)
-            else enumerate(quick_reply_payloads)
+    if offer_expires_ms is not None:
+        components.append(
+            {
+                "type": "limited_time_offer",
+                "parameters": [
+                    {"type": "limited_time_offer", "limited_time_offer": {"expiration_time_ms": int(offer_expires_ms)}}
+                ],
+            }
         )
-        for index, payload in items:
-            components.append(
-                {
-                    "type": "button",
-                    "sub_type": "quick_reply",
-                    "index": str(index),
-                    "parameters": [{"type": "payload", "payload": str(payload)}],
-                }
-            )
+    if coupon is not None:
+        index, code = coupon
+        if not code or len(code) > MAX_COUPON_CODE:
+            raise ValueError(f"coupon code {code!r}: 1 to {MAX_COUPON_CODE} characters")
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "copy_code",
+                "index": index,
+                "parameters": [{"type": "coupon_code", "coupon_code": code}],
+            }
+        )
+    components += _button_components(button_params, quick_reply_payloads)
+    if cards:
+        components.append({"type": "carousel", "cards": [dict(c) for c in cards]})
     template: dict[str, Any] = {"name": name, "language": {"code": language}}
     if components:
         template["components"] = components
     return _envelope(to, "template", template, callback_data, None)
+
+
+def carousel_card(
+    index: int,
+    header_media: tuple[str, str],
+    body_params: Sequence[str] | None = None,
+    button_params: Sequence[str] | Mapping[int, str] | None = None,
+    quick_reply_payloads: Sequence[str] | Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """One card of a carousel template send: ``card_index``, its header media (required in every
+    send), its body parameters, and its buttons' URL suffixes and quick-reply payloads."""
+    components = [_media_header(header_media)]
+    if body_params:
+        components.append({"type": "body", "parameters": _text_params(body_params)})
+    components += _button_components(button_params, quick_reply_payloads)
+    return {"card_index": index, "components": components}
+
+
+def _media_header(header_media: tuple[str, str]) -> dict[str, Any]:
+    kind, ref = header_media
+    if kind not in MEDIA_TYPES:
+        raise ValueError(f"header media type must be one of {', '.join(MEDIA_TYPES)}, not {kind!r}")
+    return {"type": "header", "parameters": [{"type": kind, kind: _media_object(ref)}]}
+
+
+def _button_components(
+    button_params: Sequence[str] | Mapping[int, str] | None,
+    quick_reply_payloads: Sequence[str] | Mapping[int, str] | None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for index, suffix in _by_index(button_params):
+        out.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": str(index),
+                "parameters": [{"type": "text", "text": str(suffix)}],
+            }
+        )
+    for index, payload in _by_index(quick_reply_payloads):
+        if not payload or len(str(payload)) > MAX_QUICK_REPLY_PAYLOAD:
+            raise ValueError(f"quick-reply payload of button {index}: 1 to {MAX_QUICK_REPLY_PAYLOAD} characters")
+        out.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": str(payload)}],
+            }
+        )
+    return out
+
+
+def _by_index(values: Sequence[str] | Mapping[int, str] | None) -> list[tuple[int, str]]:
+    if not values:
+        return []
+    return list(values.items()) if isinstance(values, Mapping) else list(enumerate(values))
 
 
 def media_message(

@@ -21,6 +21,7 @@ rank in :data:`.states.STATE_RANK` (``failed`` only before ``delivered``), ``fai
 column, and a repeated status changes nothing.
 """
 
+from .buttons import TAP_COLUMNS, button_tap_rows
 from .campaigns import (
     CATEGORIES,
     PLAN_COLUMNS,
@@ -96,6 +97,8 @@ from .states import (
 from .transitions import apply_status, moves_forward, reconcile_sends, reconcile_unknown
 
 __all__ = [
+    "TAP_COLUMNS",
+    "button_tap_rows",
     "ACCEPTED_STATES",
     "AT_LEAST",
     "ATTEMPTED_STATES",

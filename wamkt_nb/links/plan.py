@@ -3,14 +3,15 @@
 Which URLs: in session text, every http(s) URL of the body (a ``{{link}}`` variable filled from
 ``MessageSpec.links`` is one); in a template, every URL inside a parameter (the template's fixed
 text cannot change), and a URL button whose suffix parameter is a whole URL gets the token as
-its suffix, so the template's button URL must be ``{link base}/l/{{1}}``. Each distinct URL of a
-message gets its own token; the plan's ``links`` column keeps the (token, destination) pairs that
-``create_campaign`` stores against the send.
+its suffix, so the template's button URL must be ``{link base}/l/{{1}}`` (a carousel card's
+button too). Each distinct URL of a message gets its own token; the plan's ``links`` column
+keeps the (token, destination) pairs that ``create_campaign`` stores against the send.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -80,17 +81,29 @@ def _rewrite(payload: dict[str, Any], tracker: _Tracker) -> dict[str, Any]:
         out["text"] = {**out["text"], "body": sub(out["text"]["body"])}
     template = out.get("template")
     if isinstance(template, dict) and template.get("components"):
-        components = []
-        for component in template["components"]:
-            button = component.get("type") == "button" and component.get("sub_type") == "url"
-            params = []
-            for param in component.get("parameters") or []:
-                text = param.get("text")
-                if isinstance(text, str):
-                    # a URL button's suffix: the token alone (the template's URL ends in /l/{{1}})
-                    text = tracker.track(text).rsplit("/", 1)[-1] if button and URL.fullmatch(text) else sub(text)
-                    param = {**param, "text": text}
-                params.append(param)
-            components.append({**component, "parameters": params} if "parameters" in component else component)
-        out["template"] = {**template, "components": components}
+        out["template"] = {**template, "components": _components(template["components"], tracker, sub)}
+    return out
+
+
+def _components(components: list[Any], tracker: _Tracker, sub: Callable[[str], str]) -> list[Any]:
+    """A template's send components with their URLs tracked; a carousel's cards alike."""
+    out = []
+    for component in components:
+        if component.get("type") == "carousel" and isinstance(component.get("cards"), list):
+            cards = [
+                {**card, "components": _components(card.get("components") or [], tracker, sub)}
+                for card in component["cards"]
+            ]
+            out.append({**component, "cards": cards})
+            continue
+        button = component.get("type") == "button" and component.get("sub_type") == "url"
+        params = []
+        for param in component.get("parameters") or []:
+            text = param.get("text")
+            if isinstance(text, str):
+                # a URL button's suffix: the token alone (the template's URL ends in /l/{{1}})
+                text = tracker.track(text).rsplit("/", 1)[-1] if button and URL.fullmatch(text) else sub(text)
+                param = {**param, "text": text}
+            params.append(param)
+        out.append({**component, "parameters": params} if "parameters" in component else component)
     return out

@@ -9,9 +9,9 @@ customers with a few thousand distinct names cost little more than those names.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,12 @@ class MessageSpec:
     part of the example URL that the variable stands for). ``links`` maps a variable (e.g.
     ``"link"`` for ``{{link}}``) to a destination URL; the dry run turns each recipient's URLs into
     their own tracked link (see :mod:`wamkt_nb.links`).
+
+    Interactive templates (:mod:`wamkt_nb.messages.interactive`): ``button_payloads`` is the payload
+    of each quick-reply button by index (what Meta returns on a tap; default: the label);
+    ``coupon_code`` the code of the copy-code button (default: the template's example code);
+    ``offer_expires_at`` when a limited-time offer with a countdown ends (a timestamp, required for
+    such a template); ``card_media`` each carousel card's header media (default: the card's example).
     """
 
     category: str = "marketing"
@@ -94,6 +100,11 @@ class MessageSpec:
     header_media: str | None = None
     button_suffixes: Mapping[int, str] = field(default_factory=dict)
     links: Mapping[str, str] = field(default_factory=dict)
+    button_payloads: Mapping[int, str] = field(default_factory=dict)
+    coupon_code: str | None = None
+    offer_expires_at: Any = None
+    card_media: Sequence[str] = ()
+    card_suffixes: Sequence[Mapping[int, str]] = ()
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.template is None):

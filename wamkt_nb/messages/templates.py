@@ -19,21 +19,42 @@ import pyarrow.compute as pc
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 BUTTON_TYPES = ("QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE")
+CARD_HEADER_FORMATS = ("IMAGE", "VIDEO")
+COPY_CODE_LABEL = "Copy code"
+"""What WhatsApp shows on a copy-code button: Meta does not let the business choose its text."""
 VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 """Any ``{{...}}`` placeholder; validation decides whether its name is allowed."""
 
 
 @dataclass(frozen=True)
 class Button:
-    """A template button; URL buttons may end in one ``{{1}}`` variable (with an example URL)."""
+    """A template button.
+
+    ``QUICK_REPLY``: a label the customer taps (the send may give it a payload). ``URL``: ``url``
+    may end in one ``{{1}}`` whose suffix each send fills (``example`` is a full example URL).
+    ``PHONE_NUMBER``: ``phone_number``. ``COPY_CODE``: copies the coupon code each send gives;
+    ``example`` is an example code and the label is WhatsApp's own (:data:`COPY_CODE_LABEL`).
+    """
 
     type: str
-    text: str
+    text: str = ""
     url: str | None = None
     phone_number: str | None = None
     example: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", self.type.upper())
+        if self.type == "COPY_CODE" and not self.text:
+            object.__setattr__(self, "text", COPY_CODE_LABEL)
+
+    @property
+    def is_dynamic(self) -> bool:
+        """A URL button whose address ends in a variable each send fills."""
+        return self.type == "URL" and bool(self.url) and VARIABLE.search(self.url or "") is not None
+
     def to_api(self) -> dict[str, Any]:
+        if self.type == "COPY_CODE":
+            return {"type": "COPY_CODE", "example": self.example or ""}
         out: dict[str, Any] = {"type": self.type, "text": self.text}
         if self.url is not None:
             out["url"] = self.url
@@ -51,10 +72,81 @@ class Button:
         return cls(
             type=str(data.get("type", "")).upper(),
             text=str(data.get("text", "")),
-            url=data.get("url"),
-            phone_number=data.get("phone_number"),
-            example=example,
+            url=_text_or_none(data.get("url")),
+            phone_number=_text_or_none(data.get("phone_number")),
+            example=_text_or_none(example),
         )
+
+
+@dataclass(frozen=True)
+class LimitedTimeOffer:
+    """A limited-time offer: ``text`` above the body (e.g. "Expiring offer!") and, with
+    ``has_expiration``, a countdown to the expiry each send gives (``expiration_time_ms``)."""
+
+    text: str
+    has_expiration: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "type": "LIMITED_TIME_OFFER",
+            "limited_time_offer": {"text": self.text, "has_expiration": self.has_expiration},
+        }
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> LimitedTimeOffer:
+        offer = data.get("limited_time_offer") or {}
+        return cls(text=str(offer.get("text", "")), has_expiration=bool(offer.get("has_expiration", False)))
+
+
+@dataclass(frozen=True)
+class Card:
+    """One card of a carousel: an image or video header (``header`` is its example handle or link),
+    an optional body with its own variables and examples, and up to two buttons."""
+
+    header_format: str = "IMAGE"
+    header: str = ""
+    body: str | None = None
+    buttons: tuple[Button, ...] = ()
+    examples: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "header_format", self.header_format.upper())
+        object.__setattr__(self, "buttons", tuple(self.buttons))
+        object.__setattr__(self, "examples", dict(self.examples))
+
+    @property
+    def body_variables(self) -> list[str]:
+        return variables(self.body or "")
+
+    def to_api(self) -> dict[str, Any]:
+        comps: list[dict[str, Any]] = [
+            {"type": "HEADER", "format": self.header_format, "example": {"header_handle": [self.header]}}
+        ]
+        if self.body is not None:
+            body: dict[str, Any] = {"type": "BODY", "text": self.body}
+            names = self.body_variables
+            if names:
+                body["example"] = {"body_text": [[self.examples.get(n, "") for n in names]]}
+            comps.append(body)
+        if self.buttons:
+            comps.append({"type": "BUTTONS", "buttons": [b.to_api() for b in self.buttons]})
+        return {"components": comps}
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Card:
+        kwargs: dict[str, Any] = {"examples": {}}
+        for comp in data.get("components") or []:
+            kind = str(comp.get("type", "")).upper()
+            example = comp.get("example") or {}
+            if kind == "HEADER":
+                kwargs["header_format"] = str(comp.get("format", "")).upper()
+                kwargs["header"] = str((example.get("header_handle") or [""])[0])
+            elif kind == "BODY":
+                kwargs["body"] = str(comp.get("text", ""))
+                kwargs["examples"].update(_examples(variables(kwargs["body"]), example, "body_text"))
+            elif kind == "BUTTONS":
+                kwargs["buttons"] = tuple(Button.from_api(b) for b in comp.get("buttons") or [])
+        return cls(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -74,6 +166,8 @@ class Template:
     footer: str | None = None
     buttons: tuple[Button, ...] = ()
     examples: Mapping[str, str] = field(default_factory=dict)
+    offer: LimitedTimeOffer | None = None
+    cards: tuple[Card, ...] = ()
     parameter_format: str = "POSITIONAL"
     status: str = "DRAFT"
     id: str | None = None
@@ -85,6 +179,7 @@ class Template:
         if self.header is not None and self.header_format is None:
             object.__setattr__(self, "header_format", "TEXT")
         object.__setattr__(self, "buttons", tuple(self.buttons))
+        object.__setattr__(self, "cards", tuple(self.cards))
         object.__setattr__(self, "examples", dict(self.examples))
 
     @property
@@ -126,6 +221,8 @@ class Template:
             out.append(
                 {"type": "HEADER", "format": self.header_format, "example": {"header_handle": [self.header or ""]}}
             )
+        if self.offer is not None:
+            out.append(self.offer.to_api())
         body: dict[str, Any] = {"type": "BODY", "text": self.body}
         names = self.body_variables
         if names:
@@ -139,6 +236,8 @@ class Template:
             out.append({"type": "FOOTER", "text": self.footer})
         if self.buttons:
             out.append({"type": "BUTTONS", "buttons": [b.to_api() for b in self.buttons]})
+        if self.cards:
+            out.append({"type": "CAROUSEL", "cards": [c.to_api() for c in self.cards]})
         return out
 
     @classmethod
@@ -167,6 +266,10 @@ class Template:
                 kwargs["footer"] = comp.get("text", "")
             elif kind == "BUTTONS":
                 buttons = [Button.from_api(b) for b in comp.get("buttons") or []]
+            elif kind == "LIMITED_TIME_OFFER":
+                kwargs["offer"] = LimitedTimeOffer.from_api(comp)
+            elif kind == "CAROUSEL":
+                kwargs["cards"] = tuple(Card.from_api(c) for c in comp.get("cards") or [])
         return cls(
             name=str(get("name", "")),
             language=str(get("language", "")),
@@ -257,6 +360,8 @@ def template_from_text(
     footer: str | None = None,
     header: str | None = None,
     buttons: Sequence[Button] = (),
+    offer: LimitedTimeOffer | None = None,
+    cards: Sequence[Card] = (),
 ) -> Template:
     """A local draft; positional or named is decided from the variable names used."""
     names = variables(body) + variables(header or "")
@@ -269,9 +374,15 @@ def template_from_text(
         header=header,
         footer=footer,
         buttons=tuple(buttons),
+        offer=offer,
+        cards=tuple(cards),
         examples=dict(examples or {}),
         parameter_format="NAMED" if named else "POSITIONAL",
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _examples(names: list[str], example: Mapping[str, Any], prefix: str) -> dict[str, str]:

@@ -9,14 +9,11 @@ import re
 
 from ..cloudapi.payloads import MAX_FOOTER, MAX_HEADER_TEXT
 from .findings import Finding
-from .templates import BUTTON_TYPES, CATEGORIES, MEDIA_FORMATS, VARIABLE, Template, variables
+from .interactive import interactive_findings
+from .templates import CATEGORIES, MEDIA_FORMATS, VARIABLE, Template, variables
 
 MAX_BODY = 1024
 MAX_NAME = 512
-MAX_BUTTONS = 10
-MAX_BUTTON_LABEL = 25
-MAX_URL_BUTTONS = 2
-MAX_PHONE_BUTTONS = 1
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _NAMED_VAR = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -68,7 +65,7 @@ def validate_template(t: Template) -> list[Finding]:
         if VARIABLE.search(t.footer):
             err("footer_variables", "footer", "the footer contains a variable; footers must be fixed text")
     out.extend(_variable_findings(t))
-    out.extend(_button_findings(t))
+    out.extend(interactive_findings(t))
     return out
 
 
@@ -122,49 +119,5 @@ def _variable_findings(t: Template) -> list[Finding]:
                     f"variable {{{{{n}}}}} has no example value: Meta needs one to review the template",
                     "examples",
                 )
-            )
-    return out
-
-
-def _button_findings(t: Template) -> list[Finding]:
-    out: list[Finding] = []
-    if len(t.buttons) > MAX_BUTTONS:
-        out.append(Finding("too_many_buttons", "error", f"{len(t.buttons)} buttons; at most {MAX_BUTTONS}", "buttons"))
-    kinds = [b.type for b in t.buttons]
-    if kinds.count("URL") > MAX_URL_BUTTONS:
-        out.append(
-            Finding("button_limits", "error", f"{kinds.count('URL')} URL buttons; at most {MAX_URL_BUTTONS}", "buttons")
-        )
-    if kinds.count("PHONE_NUMBER") > MAX_PHONE_BUTTONS:
-        out.append(
-            Finding(
-                "button_limits",
-                "error",
-                f"{kinds.count('PHONE_NUMBER')} phone buttons; at most {MAX_PHONE_BUTTONS}",
-                "buttons",
-            )
-        )
-    for i, b in enumerate(t.buttons):
-        if b.type not in BUTTON_TYPES:
-            out.append(
-                Finding(
-                    "button_type",
-                    "error",
-                    f"button {i + 1}: type {b.type!r}; use one of {', '.join(BUTTON_TYPES)}",
-                    "buttons",
-                )
-            )
-        if not b.text or len(b.text) > MAX_BUTTON_LABEL:
-            out.append(
-                Finding(
-                    "button_label",
-                    "error",
-                    f"button {i + 1} label {b.text!r}: 1 to {MAX_BUTTON_LABEL} characters",
-                    "buttons",
-                )
-            )
-        if b.type == "URL" and b.url and VARIABLE.search(b.url) and not b.example:
-            out.append(
-                Finding("example_missing", "error", f"URL button {i + 1} has a variable but no example URL", "buttons")
             )
     return out

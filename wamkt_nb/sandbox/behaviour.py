@@ -150,6 +150,16 @@ class BehaviourParams:
     A modelling assumption, not a calibrated figure: vendors' WhatsApp click-through benchmarks
     range from 4-5 % to about 15 % of messages (docs/figures.md); 25 % of readers is about 11-15 %
     of delivered messages at the sandbox's read rates."""
+    tap_given_read: dict[str, float] = field(
+        default_factory=lambda: {"marketing": 0.08, "utility": 0.30, "authentication": 0.01, "service": 0.35}
+    )
+    """Chance that a reader of a template with quick-reply buttons taps one (then it is the reply:
+    the customer taps instead of typing), by category. A modelling assumption, not a calibrated
+    figure: tapping is easier than typing, so it sits above ``reply_given_read`` (no published
+    tap rate; docs/figures.md)."""
+    copy_code_given_read: float = 0.2
+    """Chance that a reader of a template with a copy-code button copies the code (Meta reports no
+    copy; the sandbox counts it as ``coupon_copies``). A modelling assumption, not a published figure."""
     click_delay: tuple[float, float] = (5.0, 900.0)
     """Seconds from reading to clicking (uniform; no published figure)."""
     fetch_link_previews: bool = True
@@ -284,6 +294,17 @@ def block_probability(features: Mapping[str, Any], category: str, params: Behavi
 def click_probability(params: BehaviourParams | None = None) -> float:
     """Chance a reader clicks the tracked link of a message (see ``click_given_read``)."""
     return max(0.0, min(1.0, (params or DEFAULT_PARAMS).click_given_read))
+
+
+def tap_probability(category: str, params: BehaviourParams | None = None) -> float:
+    """Chance a reader taps one of the template's quick-reply buttons (see ``tap_given_read``)."""
+    params = params or DEFAULT_PARAMS
+    return max(0.0, min(1.0, params.tap_given_read.get(category, params.tap_given_read["marketing"])))
+
+
+def copy_code_probability(params: BehaviourParams | None = None) -> float:
+    """Chance a reader copies the coupon code of a copy-code button (see ``copy_code_given_read``)."""
+    return max(0.0, min(1.0, (params or DEFAULT_PARAMS).copy_code_given_read))
 
 
 def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:

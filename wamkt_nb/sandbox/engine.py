@@ -187,12 +187,13 @@ class Engine:
         }
         self.messages[wamid] = record
         self.counters["accepted"] += 1
-        rng = self._message_rng(msg.wa_id)
+        key = self._message_key(msg.wa_id)
+        rng, taps = random.Random(key), random.Random(f"{key}:buttons")
         # A customer's messages leave in the order they were accepted (Meta's per-user limits count
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
         self._leaves_at[msg.wa_id] = leaves
-        self._schedule(leaves, lambda: self._decide(msg, record, rng))
+        self._schedule(leaves, lambda: self._decide(msg, record, rng, taps))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
@@ -289,15 +290,16 @@ class Engine:
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
 
-    def _message_rng(self, wa_id: str) -> random.Random:
-        """The draws of the customer's next message: a stream of its own from (seed, customer, how many
-        messages the customer got before), so a customer's fate does not depend on which other
-        customers' requests or events came first (concurrent sends arrive in any order)."""
+    def _message_key(self, wa_id: str) -> str:
+        """The seed of the customer's next message's draws: (seed, customer, how many messages the
+        customer got before), so a customer's fate does not depend on which other customers'
+        requests or events came first (concurrent sends arrive in any order). The message's button
+        taps draw from a second stream of the same key, so buttons leave the other draws as they were."""
         nth = self._messages_to[wa_id]
         self._messages_to[wa_id] += 1
-        return random.Random(f"{self.config.seed}:{wa_id}:message {nth}")
+        return f"{self.config.seed}:{wa_id}:message {nth}"
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, taps: random.Random) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -361,7 +363,13 @@ class Engine:
         if links and rng.random() < bm.click_probability(p):
             url = rng.choice(links)
             self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
-        if rng.random() < bm.reply_probability(customer.features, msg.text, msg.category, p):
+        self._buttons(msg, record, t_read, taps)
+        p_reply = (
+            bm.tap_probability(msg.category, p)
+            if msg.quick_replies
+            else bm.reply_probability(customer.features, msg.text, msg.category, p)
+        )
+        if rng.random() < p_reply:
             self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record, rng))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
             self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
@@ -371,6 +379,21 @@ class Engine:
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay), lambda: self._convert(customer, record, amount))
+
+    def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: random.Random) -> None:
+        """A reader follows a URL button (a click when its address is a tracked link; Meta reports
+        no URL taps) or copies the coupon code (Meta reports nothing: only counted here)."""
+        p = self.params
+        tracked = [url for url in msg.button_urls if tracked_links(url)]
+        if tracked and taps.random() < bm.click_probability(p):
+            url = taps.choice(tracked)
+            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._click(url))
+        if msg.coupon_code and taps.random() < bm.copy_code_probability(p):
+            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._copy_code(record))
+
+    def _copy_code(self, record: dict[str, Any]) -> None:
+        self.counters["coupon_copies"] += 1
+        record["coupon_copied_at"] = self._at
 
     def _mood(self, wa_id: str, now: float) -> float | None:
         """The customer's shared draw for messages sent at ``now`` (``BehaviourParams.shared_draws_days``

@@ -8,10 +8,12 @@ import itertools
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..cloudapi.payloads import MEDIA_TYPES
+from ..cloudapi.payloads import MAX_COUPON_CODE, MAX_QUICK_REPLY_PAYLOAD, MEDIA_TYPES
+from ..messages.interactive import interactive_findings
+from ..messages.templates import Template
 from .errors import SandboxError, invalid_param
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -23,8 +25,6 @@ through the Marketing Messages API); see docs/cloud-api.md."""
 MAX_BODY = 1024
 MAX_HEADER = 60
 MAX_FOOTER = 60
-MAX_BUTTONS = 10
-MAX_BUTTON_LABEL = 25
 
 
 def _body(text: str, example: list[str] | None = None, named: dict[str, str] | None = None) -> dict[str, Any]:
@@ -136,14 +136,45 @@ def default_templates() -> list[dict[str, Any]]:
 
 @dataclass
 class RenderedTemplate:
-    """What a valid template send turns into: the text the customer sees and its category."""
+    """What a valid template send turns into: the text the customer sees, its category and what the
+    customer can tap (quick replies, URL buttons' addresses, the coupon code to copy)."""
 
     name: str
     text: str
     category: str
     header_kind: str | None
-    quick_replies: list[tuple[str, str]]  # (payload, label) of each quick-reply button
+    quick_replies: list[tuple[str, str]]  # (payload, label) of each quick-reply button, cards' included
     header_media_id: str | None = None  # an uploaded file's id in a media header (the send checks it exists)
+    button_urls: list[str] = field(default_factory=list)  # the address each URL button opens, cards' included
+    coupon_code: str | None = None
+    offer_expires_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class _Buttons:
+    """One ``BUTTONS`` component as a send is checked against it."""
+
+    dynamic: frozenset[str]  # indexes of URL buttons ending in a variable
+    quick_replies: tuple[tuple[str, str], ...]  # (button index, label)
+    urls: tuple[tuple[str, str], ...]  # (button index, URL as defined, maybe with {{1}})
+    copy_code: str | None  # the copy-code button's index
+
+    @classmethod
+    def of(cls, buttons: list[dict[str, Any]]) -> _Buttons:
+        kinds = [(str(i), str(b.get("type", "")).upper(), b) for i, b in enumerate(buttons)]
+        return cls(
+            dynamic=frozenset(i for i, k, b in kinds if k == "URL" and PLACEHOLDER.search(b.get("url", ""))),
+            quick_replies=tuple((i, str(b.get("text", ""))) for i, k, b in kinds if k == "QUICK_REPLY"),
+            urls=tuple((i, str(b.get("url", ""))) for i, k, b in kinds if k == "URL"),
+            copy_code=next((i for i, k, _ in kinds if k == "COPY_CODE"), None),
+        )
+
+
+@dataclass(frozen=True)
+class _Card:
+    header_format: str
+    body_slots: int
+    buttons: _Buttons
 
 
 @dataclass(frozen=True)
@@ -153,21 +184,33 @@ class _Shape:
     body_text: str
     body_slots: tuple[str, ...]
     header: dict[str, Any] | None
-    dynamic_buttons: frozenset[str]
-    quick_replies: tuple[tuple[str, str], ...]  # (button index, label)
+    buttons: _Buttons
+    offer_expires: bool | None  # None: no limited-time offer; True: the send gives its expiry
+    cards: tuple[_Card, ...]
 
     @classmethod
     def of(cls, template: dict[str, Any]) -> _Shape:
         body = _component(template, "BODY") or {}
-        buttons = (_component(template, "BUTTONS") or {}).get("buttons", [])
+        offer = _component(template, "LIMITED_TIME_OFFER")
+        cards = []
+        for card in (_component(template, "CAROUSEL") or {}).get("cards", []):
+            header = _component(card, "HEADER") or {}
+            cards.append(
+                _Card(
+                    header_format=str(header.get("format", "")).lower(),
+                    body_slots=len(PLACEHOLDER.findall((_component(card, "BODY") or {}).get("text", ""))),
+                    buttons=_Buttons.of((_component(card, "BUTTONS") or {}).get("buttons", [])),
+                )
+            )
         return cls(
             body_text=body.get("text", ""),
             body_slots=tuple(PLACEHOLDER.findall(body.get("text", ""))),
             header=_component(template, "HEADER"),
-            dynamic_buttons=frozenset(
-                str(i) for i, b in enumerate(buttons) if b.get("type") == "URL" and PLACEHOLDER.search(b.get("url", ""))
-            ),
-            quick_replies=tuple((str(i), b["text"]) for i, b in enumerate(buttons) if b.get("type") == "QUICK_REPLY"),
+            buttons=_Buttons.of((_component(template, "BUTTONS") or {}).get("buttons", [])),
+            offer_expires=None
+            if offer is None
+            else bool((offer.get("limited_time_offer") or {}).get("has_expiration", False)),
+            cards=tuple(cards),
         )
 
 
@@ -293,6 +336,7 @@ class TemplateStore:
         if not isinstance(components, list):
             raise SandboxError(100, "Param components must be a list")
         _check_components(components)
+        _check_interactive(category, components)
         ttl = _check_ttl(body.get("message_send_ttl_seconds"), category)
         if self.find(name, language):
             raise SandboxError(100, f"Content in this language already exists for template {name}", subcode=2388024)
@@ -362,19 +406,155 @@ class TemplateStore:
         shape = self._shapes[stored["id"]]
         text = _fill_body(shape.body_text, shape.body_slots, by_type.get("body", ()), named)
         header_kind, header_media_id = _check_header(shape.header, by_type.get("header", ()))
-        _check_buttons(shape.dynamic_buttons, by_type.get("button", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
-        payloads = _quick_reply_payloads(by_type.get("button", ()))
-        quick_replies = [(payloads.get(index, label), label) for index, label in shape.quick_replies]
+        taps = _tap_targets(shape.buttons, by_type.get("button", ()), "")
+        for card in _check_cards(shape.cards, by_type.get("carousel", ())):
+            taps.extend(card)
         return RenderedTemplate(
             name=name,
             text=text,
             category=stored["category"].lower(),
             header_kind=header_kind,
-            quick_replies=quick_replies,
+            quick_replies=taps.quick_replies,
             header_media_id=header_media_id,
+            button_urls=taps.urls,
+            coupon_code=taps.coupon_code,
+            offer_expires_ms=_check_offer(shape.offer_expires, by_type.get("limited_time_offer", ())),
         )
+
+
+@dataclass
+class _Taps:
+    """What the customer can tap in one send: quick replies (payload, label), URLs, the coupon code."""
+
+    quick_replies: list[tuple[str, str]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    coupon_code: str | None = None
+
+    def extend(self, other: _Taps) -> None:
+        self.quick_replies += other.quick_replies
+        self.urls += other.urls
+
+
+def _tap_targets(shape: _Buttons, given: Sequence[dict[str, Any]], where: str) -> _Taps:
+    """Check the send's button components against the template's buttons (132000 when one names a
+    button the template does not have there or leaves out a value it needs) and resolve them."""
+    suffixes: dict[str, str] = {}
+    payloads: dict[str, str] = {}
+    coupon: str | None = None
+    quick = {i for i, _ in shape.quick_replies}
+    for comp in given:
+        index, sub_type = str(comp.get("index", "")), comp.get("sub_type")
+        params = _params([comp])
+        if sub_type == "url":
+            if index not in shape.dynamic:
+                raise SandboxError(132000, f"{where}button {index}: the template has no dynamic URL button there")
+            if len(params) != 1 or not isinstance(params[0].get("text"), str):
+                raise SandboxError(132000, f"{where}button {index}: a URL button takes exactly one text parameter")
+            suffixes[index] = params[0]["text"]
+        elif sub_type == "quick_reply":
+            if index not in quick:
+                raise SandboxError(132000, f"{where}button {index}: the template has no quick-reply button there")
+            for p in params:
+                if p.get("type") == "payload" and isinstance(p.get("payload"), str) and p["payload"]:
+                    payloads[index] = _payload(p["payload"], f"{where}button {index}")
+        elif sub_type == "copy_code":
+            if index != shape.copy_code:
+                raise SandboxError(132000, f"{where}button {index}: the template has no copy-code button there")
+            code = params[0].get("coupon_code") if len(params) == 1 and params[0].get("type") == "coupon_code" else None
+            if not isinstance(code, str) or not code:
+                raise SandboxError(132000, f"{where}button {index}: give the code as a coupon_code parameter")
+            if len(code) > MAX_COUPON_CODE:
+                raise SandboxError(
+                    131009, f"{where}button {index}: coupon_code has {len(code)} characters; at most {MAX_COUPON_CODE}"
+                )
+            coupon = code
+        else:
+            raise SandboxError(131009, f"{where}button {index}: sub_type {sub_type!r} is not supported")
+    missing = shape.dynamic - set(suffixes)
+    if missing:
+        raise SandboxError(132000, f"{where}button {sorted(missing)[0]}: the URL button parameter is missing")
+    if shape.copy_code is not None and coupon is None:
+        raise SandboxError(132000, f"{where}button {shape.copy_code}: the copy-code button needs its coupon_code")
+    return _Taps(
+        quick_replies=[(payloads.get(i, label), label) for i, label in shape.quick_replies],
+        urls=[_fill_url(url, suffixes.get(i, "")) for i, url in shape.urls],
+        coupon_code=coupon,
+    )
+
+
+def _fill_url(url: str, suffix: str) -> str:
+    """The address a URL button opens: its ``{{1}}`` replaced by the send's suffix."""
+    return PLACEHOLDER.sub(lambda _match: suffix, url)
+
+
+def _payload(value: str, where: str) -> str:
+    if len(value) > MAX_QUICK_REPLY_PAYLOAD:
+        raise SandboxError(131009, f"{where}: payload has {len(value)} characters; at most {MAX_QUICK_REPLY_PAYLOAD}")
+    return value
+
+
+def _check_offer(expires: bool | None, given: Sequence[dict[str, Any]]) -> int | None:
+    """The offer's expiry (epoch ms) from the send's ``limited_time_offer`` component."""
+    if expires is None:
+        if given:
+            raise SandboxError(132000, "limited_time_offer: the template has no limited-time offer")
+        return None
+    params = _params(given)
+    if not expires:
+        return None
+    offer = params[0].get("limited_time_offer") if len(params) == 1 else None
+    value = offer.get("expiration_time_ms") if isinstance(offer, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SandboxError(
+            132000, "limited_time_offer: the template's offer expires; give expiration_time_ms (epoch milliseconds)"
+        )
+    return value
+
+
+def _check_cards(cards: tuple[_Card, ...], given: Sequence[dict[str, Any]]) -> list[_Taps]:
+    """Check a carousel send: one card per card of the template, each card_index once, every card's
+    header media, body parameters and buttons (Meta answers a wrong card count with 132012)."""
+    if not cards:
+        if given:
+            raise SandboxError(132000, "carousel: the template has no carousel")
+        return []
+    sent = given[0].get("cards") if len(given) == 1 else None
+    if not isinstance(sent, list) or len(sent) != len(cards):
+        count = len(sent) if isinstance(sent, list) else 0
+        raise SandboxError(132012, f"carousel: {count} cards sent; the template has {len(cards)}, send each once")
+    by_index: dict[int, dict[str, Any]] = {}
+    for card in sent:
+        index = card.get("card_index") if isinstance(card, dict) else None
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(cards) or index in by_index:
+            raise SandboxError(131009, f"carousel: card_index {index!r} must be 0 to {len(cards) - 1}, each once")
+        by_index[index] = card
+    out = []
+    for index, shape in enumerate(cards):
+        where = f"carousel card {index}: "
+        comps: dict[str, list[dict[str, Any]]] = {}
+        for comp in by_index[index].get("components") or []:
+            if not isinstance(comp, dict):
+                raise SandboxError(131009, f"{where}each component must be an object")
+            comps.setdefault(str(comp.get("type", "")).lower(), []).append(comp)
+        header = _params(comps.get("header", ()))
+        if len(header) != 1 or header[0].get("type") != shape.header_format:
+            raise SandboxError(132012, f"{where}header component parameter should be one {shape.header_format}")
+        media = header[0].get(shape.header_format)
+        if not isinstance(media, dict) or not (isinstance(media.get("id"), str) or _is_link(media.get("link"))):
+            raise SandboxError(131009, f"{where}header {shape.header_format}: needs a link (http/https) or an id")
+        body = _params(comps.get("body", ()))
+        if len(body) != shape.body_slots:
+            raise SandboxError(
+                132000, f"{where}body: {len(body)} parameters; the card's body has {shape.body_slots} variables"
+            )
+        out.append(_tap_targets(shape.buttons, comps.get("button", ()), where))
+    return out
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
 def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -449,35 +629,6 @@ def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]
     return fmt, media["id"]
 
 
-def _check_buttons(dynamic: frozenset[str], given: Sequence[dict[str, Any]]) -> None:
-    seen = set()
-    for comp in given:
-        index = str(comp.get("index", ""))
-        if index not in dynamic and comp.get("sub_type") == "url":
-            raise SandboxError(132000, f"button {index}: the template has no dynamic URL button there")
-        if comp.get("sub_type") == "url" and len(_params([comp])) != 1:
-            raise SandboxError(132000, f"button {index}: a URL button takes exactly one parameter")
-        seen.add(index)
-    missing = dynamic - seen
-    if missing:
-        raise SandboxError(132000, f"button {sorted(missing)[0]}: the URL button parameter is missing")
-
-
-def _quick_reply_payloads(given: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """``{button index: payload}`` the business set in the send
-    (``{"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload",
-    "payload": "STOP"}]}``): Meta returns it in ``button.payload`` when the customer taps the button;
-    a button without one comes back with its label as payload."""
-    payloads: dict[str, str] = {}
-    for comp in given:
-        if comp.get("sub_type") != "quick_reply":
-            continue
-        for p in _params([comp]):
-            if p.get("type") == "payload" and isinstance(p.get("payload"), str) and p["payload"]:
-                payloads[str(comp.get("index", ""))] = p["payload"]
-    return payloads
-
-
 def _check_components(components: list[Any]) -> None:
     bodies = [c for c in components if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY"]
     if len(bodies) != 1:
@@ -508,13 +659,33 @@ def _check_components(components: list[Any]) -> None:
                 raise SandboxError(100, f"FOOTER: at most {MAX_FOOTER} characters and no variables")
         elif kind == "BUTTONS":
             buttons = comp.get("buttons") or []
-            if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
-                raise SandboxError(100, f"BUTTONS: 1 to {MAX_BUTTONS} buttons")
-            for b in buttons:
-                if not isinstance(b, dict) or not 1 <= len(str(b.get("text", ""))) <= MAX_BUTTON_LABEL:
-                    raise SandboxError(100, f"Button labels need 1-{MAX_BUTTON_LABEL} characters")
+            if not isinstance(buttons, list) or not all(isinstance(b, dict) for b in buttons) or not buttons:
+                raise SandboxError(100, "BUTTONS: a list of 1 or more button objects")
+        elif kind == "LIMITED_TIME_OFFER":
+            if not isinstance(comp.get("limited_time_offer"), dict):
+                raise SandboxError(100, "LIMITED_TIME_OFFER: needs a limited_time_offer object (text, has_expiration)")
+        elif kind == "CAROUSEL":
+            cards = comp.get("cards")
+            if not isinstance(cards, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("components"), list) for c in cards
+            ):
+                raise SandboxError(100, "CAROUSEL: cards must be a list of objects with components")
+            if not cards:
+                raise SandboxError(100, "CAROUSEL: give 2 to 10 cards")
         else:
             raise SandboxError(100, f"Unknown component type {kind!r}")
+
+
+def _check_interactive(category: str, components: list[dict[str, Any]]) -> None:
+    """Meta's rules for buttons, the limited-time offer and the carousel (``messages.interactive``):
+    the first broken one is the 100 answer, naming the component, card and button."""
+    try:
+        template = Template.from_api({"category": category, "components": components})
+        errors = [f for f in interactive_findings(template) if f.severity == "error"]
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise SandboxError(100, f"Invalid parameter: the template's components could not be read ({exc})") from None
+    if errors:
+        raise SandboxError(100, errors[0].message)
 
 
 def _check_ttl(value: Any, category: str) -> int | None:

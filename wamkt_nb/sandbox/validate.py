@@ -34,6 +34,8 @@ class Outgoing:
     header_kind: str | None = None
     buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
     quick_replies: list[tuple[str, str]] = field(default_factory=list)  # the template's quick replies (payload, label)
+    button_urls: list[str] = field(default_factory=list)  # where the template's URL buttons lead
+    coupon_code: str | None = None  # the code a copy-code button copies
     media_error: str | None = None  # the uploaded file does not fit the message: it fails later with 131053
 
     @property
@@ -147,6 +149,7 @@ def _validate(
         out.text, out.category = rendered.text, rendered.category
         out.template_name, out.header_kind = rendered.name, rendered.header_kind
         out.quick_replies = rendered.quick_replies
+        out.button_urls, out.coupon_code = rendered.button_urls, rendered.coupon_code
         out.template_language = content["language"]["code"]
         if media is not None and rendered.header_media_id is not None:
             index = next(i for i, c in enumerate(content["components"]) if str(c["type"]).lower() == "header")

@@ -140,8 +140,8 @@ def record_batch(
             )
             conn.execute(
                 "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text, context_wamid,"
-                " timestamp, payload_json, received_at, user_id, parent_user_id, username)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " timestamp, payload_json, received_at, user_id, parent_user_id, username, payload)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     msg.wamid,
                     msg.wa_id,
@@ -156,6 +156,7 @@ def record_batch(
                     msg.user_id,
                     msg.parent_user_id,
                     msg.username,
+                    msg.payload,
                 ),
             )
             open_window(conn, phone, msg.timestamp)

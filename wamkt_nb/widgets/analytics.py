@@ -359,6 +359,19 @@ class AnalyticsDashboard(W.VBox):
         raise NotImplementedError
 
 
+def button_taps_html(db_path: Path | None, campaign: str = ALL) -> str:
+    """The per-button table (taps of each quick-reply button per campaign) for the overview."""
+    store = open_store(db_path or database_path())
+    try:
+        taps = A.button_taps(store, None if campaign == ALL else campaign)
+    finally:
+        store.close()
+    title = "<h4>Button taps per campaign</h4>"
+    if taps.empty:
+        return title + "<div>No button taps recorded for this selection.</div>"
+    return title + format_table(taps[["campaign_id", "button", "payload", "taps", "customers", "tap_rate"]])
+
+
 class CampaignOverview(AnalyticsDashboard):
     """Funnel, rates against the e-mail baseline, failures, costs, ROI per message, LTV, service levels."""
 
@@ -371,6 +384,8 @@ class CampaignOverview(AnalyticsDashboard):
         self.warnings = W.HTML()
         self.warnings.add_class("wamkt-warnings")
         self.funnel = ChartView("funnel", "Funnel: attempted → converted")
+        self.buttons = W.HTML()
+        self.buttons.add_class("wamkt-button-taps")
         self.rates = ChartView("rates", "Read and reply rate per campaign")
         self.failures = ChartView("failures", "Failures by Meta error code")
         self.decay = ChartView("reply-decay", "Reply-time decay", with_table=False)
@@ -383,6 +398,7 @@ class CampaignOverview(AnalyticsDashboard):
             self.kpis,
             self.warnings,
             self.funnel,
+            self.buttons,
             self.rates,
             self.failures,
             self.retarget,
@@ -418,6 +434,7 @@ class CampaignOverview(AnalyticsDashboard):
             by_campaign,
             by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]].rename(columns={"held": HELD_LABEL}),
         )
+        self.buttons.value = button_taps_html(self.db_path, self.selector.campaign.value)
         self.rates.show(
             charts.rates_chart(by_campaign, "campaign_name"),
             by_campaign,

@@ -28,6 +28,7 @@ from ..messages.findings import Finding
 from ..messages.lint import lint_message, message_warnings
 from ..segments import PRESETS, Node, add_engagement, evaluate, list_segments
 from ..store import Store
+from .bubbles import interactive_html
 from .export_bar import ExportBar
 from .feedback import StatusLine, guarded
 from .segment_builder import field_label
@@ -55,7 +56,9 @@ class MessagePreview(W.VBox):
     ``segment``: a segment rule, a boolean mask over the audience, a list of customer ids, or None
     (everyone); the segment picker also offers the presets and, with a ``store``, the saved segments.
     ``templates``: templates to choose from (e.g. ``TemplateRegistry.approved()``); the languages of
-    one template name become its per-language variants.
+    one template name become its per-language variants. ``interactive``: what a template's
+    interactive parts take in the spec (``button_payloads``, ``coupon_code``, ``offer_expires_at``,
+    ``card_media``, see :class:`MessageSpec`), shown in the bubbles and passed on to the dry run.
     """
 
     def __init__(
@@ -70,8 +73,10 @@ class MessagePreview(W.VBox):
         sample_size: int = 4,
         seed: int = 0,
         store: Store | None = None,
+        interactive: Mapping[str, Any] | None = None,
     ) -> None:
         self.full = audience.reset_index(drop=True)
+        self.interactive = dict(interactive or {})
         self.now = now
         self.templates: dict[str, dict[str, Template]] = {}
         for t in templates:
@@ -274,6 +279,7 @@ class MessagePreview(W.VBox):
                     template=group,
                     default_language="de" if "de" in group else next(iter(group)),
                     params={v: p for v, p in params.items() if any(v in _vars(t) for t in group.values())},
+                    **self.interactive,
                 )
                 for group in picked
             ]
@@ -311,7 +317,7 @@ class MessagePreview(W.VBox):
             warnings = message_warnings(
                 body, category=spec.category, limit=limit, truncated=p.truncated.iloc[rows], fallback=fallback
             )
-            buttons = _buttons(spec)
+            buttons = interactive_html(_template(spec), spec, self.now)
             if arm:
                 parts.append(f"<div class='wamkt-arm'>Variant {html.escape(arm)}</div>")
             parts.append("<div class='wamkt-chat'>")
@@ -343,11 +349,8 @@ def _vars(t: Template) -> list[str]:
     return list(dict.fromkeys(t.header_variables + t.body_variables))
 
 
-def _buttons(spec: MessageSpec) -> str:
-    t = next(iter(spec.template.values())) if spec.template else None
-    if t is None or not t.buttons:
-        return ""
-    return "".join(f"<span class='btn'>{html.escape(b.text)}</span>" for b in t.buttons)
+def _template(spec: MessageSpec) -> Template | None:
+    return next(iter(spec.template.values())) if spec.template else None
 
 
 def _findings_html(findings: Mapping[str, list[Finding]]) -> str:

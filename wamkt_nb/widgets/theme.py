@@ -59,6 +59,9 @@ CARD_PAIRS = (
     (BUBBLE["warn"], BUBBLE["bubble"]),
     (BUBBLE["button"], BUBBLE["bubble"]),
     ("#111b21", "#ffffff"),
+    (BUBBLE["who"], "#ffffff"),
+    (BUBBLE["button"], "#ffffff"),
+    (BUBBLE["who"], "#e9edef"),
 )
 """Fixed colours on the fixed light cards (chat bubbles, chart cards): the same in both themes."""
 
@@ -85,6 +88,13 @@ CSS = Template("""
 .wamkt-bubble .warn{font-size:11px;color:$warn;margin-top:3px}
 .wamkt-bubble .btn{display:block;text-align:center;color:$button;border-top:1px solid #0001;
  margin-top:4px;padding-top:3px}
+.wamkt-bubble code{background:#ffffff;color:$text;border:1px dashed $who;padding:0 4px;border-radius:3px}
+.wamkt-bubble .offer{background:#ffffff;color:$text;border-left:4px solid $button;padding:3px 6px;
+ margin-bottom:4px;border-radius:4px}
+.wamkt-bubble .offer .countdown{font-size:11px;color:$who}
+.wamkt-bubble .cards{display:flex;gap:6px;overflow-x:auto;margin-top:6px;white-space:normal}
+.wamkt-bubble .card{background:#ffffff;color:$text;border-radius:6px;padding:4px;min-width:130px;max-width:150px}
+.wamkt-bubble .card .media{background:#e9edef;color:$who;text-align:center;padding:18px 0;border-radius:4px}
 .wamkt-arm{font-weight:600;font-size:12px;color:var(--jp-ui-font-color1)}
 .wamkt-finding-error::marker{content:"\\2716  "}
 .wamkt-finding-warning::marker{content:"\\26A0  "}
