@@ -24,6 +24,7 @@ from ..pricing.card import free_in_window
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
+from .draws import NamedDraws
 from .errors import SandboxError, unknown_object, webhook_error
 from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
 from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
@@ -295,7 +296,7 @@ class Engine:
         customers' requests or events came first (concurrent sends arrive in any order)."""
         nth = self._messages_to[wa_id]
         self._messages_to[wa_id] += 1
-        return random.Random(f"{self.config.seed}:{wa_id}:message {nth}")
+        return NamedDraws(f"{self.config.seed}:{wa_id}:message {nth}")
 
     def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
