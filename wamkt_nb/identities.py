@@ -64,8 +64,7 @@ def resolve_identity(
     """
     if phone is None and bsuid is None:
         raise ValueError("a customer needs a phone number or a business-scoped user ID")
-    by_bsuid = _row(conn, "bsuid", bsuid)
-    by_phone = _row(conn, "phone", phone)
+    by_bsuid, by_phone = _rows(conn, phone, bsuid)
     if by_bsuid is not None and phone is not None and by_bsuid["phone"] not in (None, phone):
         # Meta names the BSUID with another phone: the webhook is right, the old pairing ends
         conn.execute("UPDATE identities SET bsuid = NULL WHERE wa_key = ?", (by_bsuid["wa_key"],))
@@ -96,6 +95,23 @@ def resolve_identity(
             (bsuid, parent_bsuid, username, at, at, key),
         )
     return str(key)
+
+
+def _rows(
+    conn: sqlite3.Connection, phone: str | None, bsuid: str | None
+) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
+    """The identities holding ``bsuid`` and ``phone`` (either may be None), found in one query: it runs
+    for every inbound message and status."""
+    if phone is None or bsuid is None:
+        return _row(conn, "bsuid", bsuid), _row(conn, "phone", phone)
+    rows = conn.execute(
+        "SELECT wa_key, phone, bsuid, parent_bsuid, username FROM identities WHERE bsuid = ? OR phone = ?",
+        (bsuid, phone),
+    ).fetchall()
+    return (
+        next((r for r in rows if r["bsuid"] == bsuid), None),
+        next((r for r in rows if r["phone"] == phone), None),
+    )
 
 
 def _row(conn: sqlite3.Connection, column: str, value: str | None) -> sqlite3.Row | None:

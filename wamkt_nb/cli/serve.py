@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"webhook: http://{host}:{port}{args.path}  database: {store.where}", flush=True)
     print(f"tracked links: http://{host}:{port}/l/<token>  (public base: {settings.links_base})", flush=True)
     config = uvicorn.Config(service.asgi_app(args.path), host=host, port=port, log_level="warning", access_log=False)
+    _freeze_startup_objects()
     try:
         if args.worker:
             return asyncio.run(_with_worker(_Server(config), args))
@@ -82,6 +84,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _freeze_startup_objects() -> None:
+    """Move what the process holds after startup (modules, settings, the service) out of the cyclic
+    GC's reach: it lives as long as the process, and every full collection scanned it again (about
+    0.1 s per collection on a loaded machine, a tenth of the receiver's CPU in bench/autoreply.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 class _Server(uvicorn.Server):

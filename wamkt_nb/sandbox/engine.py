@@ -24,6 +24,7 @@ from ..pricing.card import free_in_window
 from . import behaviour as bm
 from .config import SandboxConfig
 from .customers import SimCustomer
+from .draws import NamedDraws
 from .errors import SandboxError, unknown_object, webhook_error
 from .limits import PairLimiter, PerUserLimit, PortfolioLimit, TokenBucket
 from .marketing_api import ENDPOINT as MARKETING_ENDPOINT
@@ -188,7 +189,7 @@ class Engine:
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         key = self._message_key(msg.wa_id)
-        rng, taps = random.Random(key), random.Random(f"{key}:buttons")
+        rng, taps = NamedDraws(key), NamedDraws(f"{key}:buttons")
         # A customer's messages leave in the order they were accepted (Meta's per-user limits count
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))

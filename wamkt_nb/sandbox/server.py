@@ -40,6 +40,13 @@ from .webhooks import WebhookEmitter, verify_callback
 log = logging.getLogger(__name__)
 
 
+STANDALONE_GC_YOUNG = 20_000
+"""Allocations between collections of the youngest generation in a standalone server (CPython: 700).
+A request's and a message's objects die young; at 700 a collection catches many alive and moves
+them on to older generations, scanned again. Measured on the engine driven like bench/sandbox.py:
+GC time per request 16 -> 12 µs, all CPU per request down about 12 %."""
+
+
 class Sandbox:
     """A local, wire-faithful WhatsApp Cloud API with simulated customers.
 
@@ -224,6 +231,8 @@ class Sandbox:
 
     def _run_clock(self) -> None:
         frozen_at = time.monotonic()
+        if self._freeze_gc_every:  # standalone server only (process-wide), see STANDALONE_GC_YOUNG
+            gc.set_threshold(STANDALONE_GC_YOUNG, *gc.get_threshold()[1:])
         while not self._stopping.wait(self._tick):
             try:
                 self.engine.run_due()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..bsuid import is_any_bsuid
@@ -42,7 +43,7 @@ class Outgoing:
     def is_template(self) -> bool:
         return self.kind == "template"
 
-    @property
+    @cached_property  # asked three times per send; ``to`` never changes
     def by_user_id(self) -> bool:
         """Addressed to a BSUID (``recipient``), not to a phone number (``to``)."""
         return is_any_bsuid(self.to)

@@ -157,8 +157,17 @@ class WebhookEmitter:
                     self._busy = True
                     return job["batch"], job["attempt"]
                 if self._pending:
-                    if len(self._pending) < self.batch_size and self.batch_wait > 0 and not self._flushing:
-                        self._cond.wait(self.batch_wait)
+                    # a push wakes the thread too: wait out the whole batch_wait unless the batch fills
+                    filled_by = now + self.batch_wait
+                    while (
+                        len(self._pending) < self.batch_size
+                        and not self._flushing
+                        and not self._stop
+                        and (left := filled_by - time.monotonic()) > 0
+                    ):
+                        self._cond.wait(left)
+                    if not self._pending:  # cleared meanwhile
+                        continue
                     changes = self._pending[: self.batch_size]
                     del self._pending[: self.batch_size]
                     self._busy = True

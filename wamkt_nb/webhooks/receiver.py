@@ -48,6 +48,15 @@ def _json_int(literal: str) -> int | str:
     return int(literal) if len(literal) <= 4_000 else literal
 
 
+_DECODER = json.JSONDecoder(parse_int=_json_int)
+"""Made once: ``json.loads`` with ``parse_int`` builds a decoder per body."""
+
+
+def _decode(body: bytes) -> object:
+    """``json.loads(body, parse_int=_json_int)``: the same encodings (UTF-8, -16, -32) and errors."""
+    return _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+
+
 class WebhookReceiver:
     """Verifies, parses, deduplicates and records WhatsApp webhooks into ``store``."""
 
@@ -98,7 +107,7 @@ class WebhookReceiver:
         if not verify_signature(body, signature, self._app_secret):
             return _text(401, "missing or invalid X-Hub-Signature-256")
         try:
-            payload = json.loads(body, parse_int=_json_int)
+            payload = _decode(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _text(400, f"body is not valid JSON: {str(exc)[:200]}")
         try:

@@ -127,25 +127,18 @@ def record_batch(
     with store.transaction() as conn:
 
         def inbound(msg: InboundMessage) -> None:
-            if conn.execute("SELECT 1 FROM inbound_messages WHERE wamid = ?", (msg.wamid,)).fetchone():
-                result.duplicates += 1
-                return
-            phone = resolve_identity(
-                conn,
-                phone=msg.phone,
-                bsuid=msg.user_id,
-                parent_bsuid=msg.parent_user_id,
-                username=msg.username,
-                at=msg.timestamp,
-            )
-            conn.execute(
+            # Filed under the phone, else the BSUID; the identity may name another key (a BSUID whose
+            # phone is known): the row then moves to it. Inserting first tells a redelivery apart
+            # without a lookup, and a redelivery resolves no identity (it could undo a later change).
+            filed = msg.phone or msg.user_id
+            cur = conn.execute(
                 "INSERT INTO inbound_messages (wamid, wa_id, phone, profile_name, type, text, context_wamid,"
                 " timestamp, payload_json, received_at, user_id, parent_user_id, username, payload)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (
                     msg.wamid,
                     msg.wa_id,
-                    phone,
+                    filed,
                     msg.profile_name,
                     msg.type,
                     msg.text,
@@ -159,6 +152,19 @@ def record_batch(
                     msg.payload,
                 ),
             )
+            if cur.rowcount == 0:
+                result.duplicates += 1
+                return
+            phone = resolve_identity(
+                conn,
+                phone=msg.phone,
+                bsuid=msg.user_id,
+                parent_bsuid=msg.parent_user_id,
+                username=msg.username,
+                at=msg.timestamp,
+            )
+            if phone != filed:
+                conn.execute("UPDATE inbound_messages SET phone = ? WHERE wamid = ?", (phone, msg.wamid))
             open_window(conn, phone, msg.timestamp)
             choice = message_consent(msg.meanings)
             if choice is not None:
