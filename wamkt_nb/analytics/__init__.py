@@ -11,7 +11,7 @@ from .funnel import (
     funnel_stages,
     reply_health,
 )
-from .journeys import STEP_FUNNEL_COLUMNS, load_journey_steps, step_funnel
+from .journeys import STEP_COLUMNS, STEP_FUNNEL_COLUMNS, load_journey_steps, step_funnel
 from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
 from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
 from .money import ltv_monthly, monthly_costs, roi_per_message, send_costs
@@ -39,6 +39,7 @@ __all__ = [
     "funnel",
     "funnel_stages",
     "reply_health",
+    "STEP_COLUMNS",
     "STEP_FUNNEL_COLUMNS",
     "load_journey_steps",
     "step_funnel",

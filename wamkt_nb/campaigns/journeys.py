@@ -186,21 +186,22 @@ def next_step_due(store: Store) -> float | None:
     return min(times, default=None)
 
 
-def start_due_steps(store: Store, now: float) -> list[str]:
+def start_due_steps(store: Store, now: float, link_base_url: str | None = None) -> list[str]:
     """Start every journey step due at ``now`` (a later step of the same journey waits for this one
-    to be sent); return the step campaigns created."""
+    to be sent); return the step campaigns created. ``link_base_url``: where tracked links of the
+    steps' messages point (default: the settings' ``links_base``)."""
     created: list[str] = []
     for journey_id in steps_sql.open_journeys(store):
         found = _next_step(store, journey_id)
         if found is None or found.due_at is None or found.due_at > now:
             continue
-        child = _start(store, journey_id, found, now)
+        child = _start(store, journey_id, found, now, link_base_url)
         if child is not None:
             created.append(child)
     return created
 
 
-def _start(store: Store, journey_id: str, found: _Next, now: float) -> str | None:
+def _start(store: Store, journey_id: str, found: _Next, now: float, link_base_url: str | None) -> str | None:
     row = found.row
     chosen = [] if found.since is None else _recipients(store, journey_id, row.condition, found.since)
     if not chosen:
@@ -219,6 +220,7 @@ def _start(store: Store, journey_id: str, found: _Next, now: float) -> str | Non
         campaign_id=child,
         policy=campaign_policy(info),
         schedule="now",
+        link_base_url=link_base_url,
     )
     try:
         ledger.create_campaign(

@@ -321,7 +321,7 @@ class Workspace:
         send = self.send_options(pace, **options)
         done: dict[str, Progress] = {}
         ledger.requeue_due_held(self.store, self.clock.now())
-        start_due_steps(self.store, self.clock.now())
+        start_due_steps(self.store, self.clock.now(), self._link.link_base_url if self._link is not None else None)
         for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
 
             async def run(campaign_id: str = campaign_id) -> Progress:
