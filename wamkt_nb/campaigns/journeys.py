@@ -236,6 +236,9 @@ def _start(store: Store, journey_id: str, found: _Next, now: float, link_base_ur
         if ledger.find_campaign(store, child) is None:
             raise
         # another process started the step first: its campaign stands, this plan is dropped
+        steps_sql.submit_step(store, child, now)
+        steps_sql.mark_started(store, journey_id, row.step, child, len(audience), now)
+        return None
     steps_sql.submit_step(store, child, now)
     steps_sql.mark_started(store, journey_id, row.step, child, len(audience), now)
     return child

@@ -111,10 +111,10 @@ def open_journeys(store: Store) -> list[str]:
 
 def stage_sent(store: Store, campaign_id: str) -> tuple[bool, float | None, float | None]:
     """Of one stage of a journey (its campaign or a step's): whether no row is still planned or in
-    flight, and the first and last time one of its messages went out (None: none did)."""
+    flight, and the first and last time Meta accepted one of its messages (None: none was)."""
     row = store.query(
         "SELECT SUM(CASE WHEN state IN ('planned', 'in_flight') THEN 1 ELSE 0 END),"
-        " MIN(COALESCE(sent_at, accepted_at)), MAX(COALESCE(sent_at, accepted_at))"
+        " MIN(COALESCE(accepted_at, sent_at)), MAX(COALESCE(accepted_at, sent_at))"
         " FROM sends WHERE campaign_id = ?",
         (campaign_id,),
     )[0]
