@@ -28,7 +28,7 @@ from ..campaigns.watch import SubmittedRun
 from ..campaigns.worker import submitted_options
 from ..compliance import Policy
 from ..ledger.journeys import STOP_REASONS, clear_unstarted_steps
-from ..messages import MessageSpec, Template
+from ..messages import MessageSpec, Template, personalise
 from ..segments import engagement_condition
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
@@ -140,8 +140,35 @@ class Campaign:
         customers' features when the step starts. Returns the journey."""
         ws = self.workspace
         step = Step(_seconds(after), when, _spec(message), dict(params or {}))
+        self._check_steps([step])
         add_steps(ws.store, self.name, [step], tuple(stop_on), ws.clock.now())
         return self.journey()
+
+    def define_journey(
+        self,
+        steps: Sequence[tuple[float | str | timedelta, MessageSpec | Template, str]],
+        *,
+        stop_on: Sequence[str] = STOP_REASONS,
+        params: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Replace the journey's steps not started yet by ``steps``, each ``(after, message, when)``
+        as for :meth:`follow_up`; returns the journey."""
+        chosen = [Step(_seconds(after), when, _spec(message), dict(params or {})) for after, message, when in steps]
+        self._check_steps(chosen)
+        ws = self.workspace
+        clear_unstarted_steps(ws.store, self.name)
+        add_steps(ws.store, self.name, chosen, tuple(stop_on), ws.clock.now())
+        return self.journey()
+
+    def _check_steps(self, steps: Sequence[Step]) -> None:
+        """Personalise each step's message for a few customers now, so a variable with no value is
+        refused here, not when the step comes due in a worker."""
+        sample = self.workspace.features.head(3)
+        for number, step in enumerate(steps, 1):
+            try:
+                personalise(sample.assign(**step.values), step.message)
+            except KeyError as exc:
+                raise ValueError(f"step {number}: {exc.args[0]}; give it in params") from exc
 
     def cart_reminders(
         self,
@@ -157,13 +184,8 @@ class Campaign:
         chosen = list(messages) if isinstance(messages, Sequence) else [messages] * len(timings)
         if len(chosen) != len(timings):
             raise ValueError(f"cart reminders take one message or {len(timings)}, not {len(chosen)}")
-        ws = self.workspace
-        clear_unstarted_steps(ws.store, self.name)
-        steps = [
-            Step(delay, when, _spec(m), dict(params or {})) for (delay, when), m in zip(timings, chosen, strict=True)
-        ]
-        add_steps(ws.store, self.name, steps, tuple(stop_on), ws.clock.now())
-        return self.journey()
+        steps = [(delay, m, when) for (delay, when), m in zip(timings, chosen, strict=True)]
+        return self.define_journey(steps, stop_on=stop_on, params=params)
 
     def journey(self) -> pd.DataFrame:
         """This campaign's follow-up steps (delay, condition, message; once started its campaign,
