@@ -129,8 +129,11 @@ class Worker:
         now = self.clock.now()
         for campaign_id in ledger.requeue_due_held(self.store, now):
             self.log("held_retries_due", campaign=campaign_id)
-        for campaign_id in start_due_steps(self.store, now):
-            self.log("journey_step_started", campaign=campaign_id)
+        try:
+            for campaign_id in start_due_steps(self.store, now):
+                self.log("journey_step_started", campaign=campaign_id)
+        except Exception as exc:  # a step that cannot be planned must not stop the submitted campaigns
+            self.log("journey_step_failed", level="error", error=scrub(f"{type(exc).__name__}: {exc}"))
         for req in control.open_requests(self.store):
             run = self.runs.get(req.campaign_id)
             if run is not None:

@@ -210,6 +210,7 @@ def play_campaign(
         if name not in (earlier or {}):
             raise ValueError(f"retargets {name!r}, which the history has not played")
         chosen = Campaign.saved(ws, (earlier or {})[name]).retarget(state, RETARGET_DAYS)
+        chosen.name = f"retarget_{state}"  # the segment the dashboards show
     elif campaign.segment:
         chosen = ws.segment(campaign.segment)
     else:
