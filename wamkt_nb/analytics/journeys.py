@@ -16,6 +16,8 @@ from .funnel import funnel
 STEP_COLUMNS = ("journey_id", "step", "campaign_id", "delay_hours", "condition")
 STEP_FUNNEL_COLUMNS = ("sent", "delivered", "read", "clicked", "replied", "converted")
 """The stages the per-step funnel shows (``sent``: Meta accepted the message)."""
+BY = ("journey", "step", "condition", "delay_hours")
+RATES = ("read_rate", "click_rate", "reply_rate", "conversion_rate")
 
 
 def load_journey_steps(store: Store) -> pd.DataFrame:
@@ -33,11 +35,10 @@ def step_funnel(enriched: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """Per journey and step: the step's condition and delay, its recipients per funnel stage and
     the rates of the campaign funnel; the journey named by its campaign's name."""
     if steps.empty:
-        return pd.DataFrame(columns=["journey", "step", "condition", "delay_hours", *STEP_FUNNEL_COLUMNS])
+        return pd.DataFrame(columns=[*BY, "excluded", *STEP_FUNNEL_COLUMNS, *RATES])
     names = enriched.drop_duplicates("campaign_id").set_index("campaign_id")["campaign_name"]
     rows = enriched.merge(steps, on="campaign_id", how="inner")
     rows["journey"] = rows["journey_id"].map(names).fillna(rows["journey_id"])
-    by = ["journey", "step", "condition", "delay_hours"]
-    table = funnel(rows, by)
+    table = funnel(rows, BY)
     table["sent"] = table["accepted"]
-    return table[[*by, "excluded", *STEP_FUNNEL_COLUMNS, "read_rate", "click_rate", "reply_rate", "conversion_rate"]]
+    return table[[*BY, "excluded", *STEP_FUNNEL_COLUMNS, *RATES]]

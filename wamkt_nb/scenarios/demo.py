@@ -5,7 +5,8 @@ keyword auto-replies run for the whole history. Each campaign goes the real way:
 that day from the store (the import plus every read, reply and order recorded so far) -> segment
 preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks -> receiver -> ledger;
 between campaigns the sandbox's clock moves on, so customers read, reply ("JA", "Rabatt",
-questions) and buy, and the auto-replier answers. Nothing here computes a metric:
+questions) and buy, and the auto-replier answers. The history also plays a retargeting campaign and
+an abandoned-cart journey whose steps go out as they come due. Nothing here computes a metric:
 the dashboards read what this leaves in the store.
 """
 
