@@ -99,3 +99,25 @@ def test_steps_reach_whom_their_condition_selects_once_under_the_cap(store, tmp_
             assert funnel.loc[step, "sent"] == rows["out_at"].notna().sum()  # Meta accepted it (it may fail later)
             assert funnel.loc[step, "excluded"] == (rows["state"] == "excluded").sum()
         assert funnel.loc[1, "condition"] == "not_read" and funnel.loc[2, "delay_hours"] == 0.25
+
+
+def test_each_stop_condition_ends_only_what_it_names(store, tmp_path):
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=100) as ws:
+        offer = ws.template("rabatt_aktion")
+        campaign = ws.campaign(ws.segment(), offer, name="promo", params={"discount": "10 %"})
+        campaign.dry_run(schedule="now", policy=Policy(daily_limit=None))
+        campaign.follow_up("24h", offer, stop_on=("opt_out",), params={"discount": "15 %"})
+        assert campaign.send(pace=80.0, display="text", wait_for_later=False).status == "complete"
+        reached = sends(store, "promo")
+        reached = reached[reached["state"].isin(REACHED)]
+        # two who write from their phone number (a username user's messages carry only their BSUID)
+        writer, quitter = [c for c in reached.index if ws.sandbox.engine.find_customer(c).shares_phone][:2]
+        ws.sandbox.inject_inbound(writer, "Hallo, gilt das auch online?")  # a reply: not a stop here
+        ws.sandbox.inject_inbound(quitter, "STOP")  # Meta reports the opt-out (user_preferences)
+        ws.advance_to(ws.clock.now() + 60)
+        ws.settle()
+        assert store.query("SELECT marketing FROM consent WHERE phone = ?", (reached.loc[quitter, "phone"],))[0][0] == 0
+        ws.play_journeys(ws.clock.now() + 25 * HOUR, pace=80.0)
+        step = sends(store, "promo-step1")
+        assert writer in step.index and quitter not in step.index
+        assert set(step.index) <= set(reached.index)

@@ -135,10 +135,11 @@ def reached_customers(store: Store, campaign_id: str) -> list[str]:
 
 def stopped_customers(store: Store, journey_id: str, since: float, stop_on: Sequence[str]) -> set[str]:
     """Recipients of ``journey_id``'s campaign who wrote to us, ordered or opted out at or after ``since``."""
+    keys = "(s.phone, (SELECT d.bsuid FROM identities d WHERE d.phone = s.phone))"  # phone, or its linked BSUID
     checks = {
-        "reply": "EXISTS (SELECT 1 FROM inbound_messages i WHERE i.phone = s.phone AND i.timestamp >= :since)",
+        "reply": f"EXISTS (SELECT 1 FROM inbound_messages i WHERE i.phone IN {keys} AND i.timestamp >= :since)",
         "order": "EXISTS (SELECT 1 FROM conversions o WHERE o.customer_id = s.customer_id AND o.at >= :since)",
-        "opt_out": "EXISTS (SELECT 1 FROM consent k WHERE k.phone = s.phone AND k.marketing = 0)",
+        "opt_out": f"EXISTS (SELECT 1 FROM consent k WHERE k.phone IN {keys} AND k.marketing = 0)",
     }
     chosen = [checks[s] for s in stop_on if s in checks]
     if not chosen:
