@@ -60,7 +60,7 @@ def test_retargeting_and_cart_journey_play_through_the_sandbox(tmp_path):
         "SELECT step, campaign_id, started_at, recipients FROM journey_steps WHERE journey_id = ? ORDER BY step",
         (cart,),
     )
-    assert steps["campaign_id"].tolist() == [f"{cart}-step{n}" for n in (1, 2, 3)]
+    assert steps["campaign_id"].tolist() == [f"{cart}-step{n}" for n in (1, 2, 3)] == result.journey_steps
     sent_at = rows(cart)["accepted_at"].max()
     offsets = (steps["started_at"] - sent_at).to_numpy() / MINUTE
     assert 15 <= offsets[0] < 16 and 60 <= offsets[1] < 62 and 24 * 60 <= offsets[2] < 24 * 60 + 3

@@ -31,6 +31,7 @@ from ..facade.campaign import Campaign
 from ..inbox.answer import answer
 from ..inbox.queries import open_conversations
 from ..ledger import new_campaign_id
+from ..ledger.journeys import step_campaigns
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams
 from ..sandbox.templates import default_templates
@@ -168,6 +169,8 @@ class DemoResult:
     skipped: list[str] = field(default_factory=list)
     injected: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    journey_steps: list[str] = field(default_factory=list)
+    """The campaigns the journeys' steps became (the ledger and the dashboards count them as campaigns)."""
 
 
 def _templates() -> dict[str, Template]:
@@ -408,6 +411,7 @@ def play_history(
             result.injected += 1
         _move_to(ws, start + days * DAY, pace)
         result.counters = finish_history(ws, start + days * DAY, pace)
+    result.journey_steps = [c for j, _, c, _, _ in step_campaigns(store) if j in result.campaign_ids]
     return result
 
 
