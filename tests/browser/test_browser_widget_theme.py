@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import ROOT
-from helpers.browser import SECRETS, open_dashboard, voila_server
+from helpers.browser import COLOURS, SECRETS, open_dashboard, voila_server
 from helpers.experiments import experiment_store
 
 from wamkt_nb.data.sample import generate
@@ -15,18 +15,6 @@ from wamkt_nb.widgets.theme import contrast
 from wamkt_nb.workspace import save_customer_data
 
 pytestmark = pytest.mark.browser
-
-# The text colour of an element and the first opaque background behind it, as CSS colour strings.
-COLOURS = """(el) => {
-  const text = getComputedStyle(el).color;
-  let node = el;
-  while (node) {
-    const bg = getComputedStyle(node).backgroundColor;
-    if (bg && bg !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(bg)) return [text, bg];
-    node = node.parentElement;
-  }
-  return [text, 'rgb(255, 255, 255)'];
-}"""
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

@@ -71,3 +71,17 @@ def check_clean(page, phones: Iterable[str]) -> None:
     leaked = [p for p in phones if p in html or p[1:] in html]
     assert not leaked, f"{len(leaked)} full phone numbers in the page"
     assert not [name for name, secret in SECRETS.items() if secret in html], "a secret in the page"
+
+
+COLOURS = """(el) => {
+  const text = getComputedStyle(el).color;
+  let node = el;
+  while (node) {
+    const bg = getComputedStyle(node).backgroundColor;
+    if (bg && bg !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(bg)) return [text, bg];
+    node = node.parentElement;
+  }
+  return [text, 'rgb(255, 255, 255)'];
+}"""
+"""JavaScript for ``locator.evaluate``: the text colour of an element and the first opaque background
+behind it, as CSS colour strings (for contrast checks)."""

@@ -12,6 +12,7 @@ from .funnel import (
     funnel_stages,
     reply_health,
 )
+from .journeys import STEP_COLUMNS, STEP_FUNNEL_COLUMNS, load_journey_steps, step_funnel
 from .load import UNSEGMENTED, LedgerData, load_ledger, load_responses
 from .metrics import MetricOptions, Metrics, compute_metrics, headline, priced_sends
 from .money import ltv_monthly, monthly_costs, roi_per_message, send_costs
@@ -41,6 +42,10 @@ __all__ = [
     "funnel",
     "funnel_stages",
     "reply_health",
+    "STEP_COLUMNS",
+    "STEP_FUNNEL_COLUMNS",
+    "load_journey_steps",
+    "step_funnel",
     "UNSEGMENTED",
     "LedgerData",
     "load_ledger",

@@ -226,3 +226,33 @@ def response_time_chart(conversations: pd.DataFrame) -> Figure:
     ax.set_xlabel("first response (minutes)")
     ax.set_title("First response time (target: within 5 minutes)")
     return fig
+
+
+def step_funnel_chart(table: pd.DataFrame, title: str = "Journey funnel per step") -> Figure:
+    """Grouped bars per journey step (step 0: the campaign): sent, delivered, read, clicked,
+    replied, converted."""
+    fig, ax = _figure(bottom=0.3)
+    if table.empty:
+        _empty(ax, "no journey in this selection")
+        return fig
+    stages = ("sent", "delivered", "read", "clicked", "replied", "converted")
+    colors = (BLUE, BLUE, BLUE, GREEN, GREEN, GREEN)
+    x = np.arange(len(table))
+    width = 0.8 / len(stages)
+    for i, (stage, color) in enumerate(zip(stages, colors, strict=True)):
+        ax.bar(
+            x + (i - len(stages) / 2 + 0.5) * width,
+            table[stage],
+            width,
+            label=stage,
+            color=color,
+            alpha=1 - i % 3 * 0.3,
+        )
+    labels = [
+        f"{j} · {'campaign' if s == 0 else f'step {s}'}" for j, s in zip(table["journey"], table["step"], strict=True)
+    ]
+    ax.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    ax.legend(fontsize=8, ncols=3)
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig

@@ -27,6 +27,7 @@ from .. import ledger
 from ..clock import Clock, SystemClock
 from ..ledger import control
 from ..scrub import scrub
+from .journeys import start_due_steps
 from .sender import CampaignRunner, Progress, SendClient, SendOptions
 
 OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_ids", "max_rate", "wait_for_later"}
@@ -123,10 +124,16 @@ class Worker:
 
     def tick(self) -> None:
         """Pass the standing requests to the running campaigns; start the submitted ones that are due
-        (opted-in held-by-Meta retries that came due are put back as planned rows first)."""
+        (opted-in held-by-Meta retries that came due are put back as planned rows first, and journey
+        steps that came due are started as campaigns with a run request)."""
         now = self.clock.now()
         for campaign_id in ledger.requeue_due_held(self.store, now):
             self.log("held_retries_due", campaign=campaign_id)
+        try:
+            for campaign_id in start_due_steps(self.store, now):
+                self.log("journey_step_started", campaign=campaign_id)
+        except Exception as exc:  # a step that cannot be planned must not stop the submitted campaigns
+            self.log("journey_step_failed", level="error", error=scrub(f"{type(exc).__name__}: {exc}"))
         for req in control.open_requests(self.store):
             run = self.runs.get(req.campaign_id)
             if run is not None:

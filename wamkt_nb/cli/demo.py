@@ -58,7 +58,8 @@ def prepare(directory: Path, customers: int, days: float, seed: int) -> Path:
         store.close()
     counters = result.counters
     print(
-        f"history played in {time.monotonic() - t0:.1f} s: {len(result.played)} campaigns, "
+        f"history played in {time.monotonic() - t0:.1f} s: {len(result.played) + len(result.journey_steps)} campaigns"
+        f" ({len(result.journey_steps)} of them journey steps), "
         f"{counters.get('accepted', 0):,} messages, {counters.get('status_read', 0):,} reads, "
         f"{counters.get('inbound', 0):,} customer messages, {counters.get('conversions', 0):,} orders",
         flush=True,

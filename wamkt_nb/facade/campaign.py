@@ -8,7 +8,8 @@ repeated before sending replaces that plan; once sending started the campaign is
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -18,13 +19,16 @@ from ..abtest import assign_arms, evaluate_campaign, plan_test
 from ..abtest.planning import TestPlan
 from ..abtest.simulation import outcome_probabilities
 from ..aio import run_sync
-from ..analytics import compute_metrics, load_ledger
+from ..analytics import compute_metrics, load_journey_steps, load_ledger, priced_sends, step_funnel
+from ..analytics.metrics import MetricOptions
 from ..campaigns.dryrun import DryRunReport, dry_run
+from ..campaigns.journeys import JOURNEY_PRESETS, Step, add_steps, journey_table
 from ..campaigns.sender import CampaignRunner, Progress, SendOptions
 from ..campaigns.watch import SubmittedRun
 from ..campaigns.worker import submitted_options
 from ..compliance import Policy
-from ..messages import MessageSpec, Template
+from ..ledger.journeys import STOP_REASONS, clear_unstarted_steps
+from ..messages import MessageSpec, Template, personalise
 from ..segments import engagement_condition
 
 if TYPE_CHECKING:  # the workspace imports this module; only its type is needed here
@@ -39,6 +43,16 @@ without a registered view the run blocks with a one-line progress display."""
 
 Message = MessageSpec | Template | Mapping[str, MessageSpec | Template]
 """One message for everyone, or ``{arm: message}`` for an A/B test (arms assigned by the campaign's name)."""
+
+
+def _seconds(after: float | str | timedelta) -> float:
+    """A delay given as seconds, a timedelta or text pandas reads (``"15min"``, ``"1h"``, ``"24h"``)."""
+    if isinstance(after, (int, float)) and not isinstance(after, bool):
+        return float(after)
+    try:
+        return float(pd.Timedelta(after).total_seconds())
+    except ValueError as exc:
+        raise ValueError(f"follow-up delay {after!r}: give seconds or a duration such as '15min' or '24h'") from exc
 
 
 def _spec(message: MessageSpec | Template) -> MessageSpec:
@@ -106,6 +120,87 @@ class Campaign:
         segment = self.workspace.segment(rule, include_inactive=include_inactive)
         segment.name = save_as or f"{self.name}-{state}"
         return segment
+
+    # -- journeys -------------------------------------------------------------------------------
+    def follow_up(
+        self,
+        after: float | str | timedelta,
+        message: MessageSpec | Template,
+        *,
+        when: str = "any",
+        stop_on: Sequence[str] = STOP_REASONS,
+        params: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Add a journey step: ``after`` the stage before it (this campaign, or the previous step)
+        went out, send ``message`` to this campaign's recipients whose latest journey message meets
+        ``when`` (:data:`wamkt_nb.campaigns.journeys.CONDITIONS`, e.g. ``"not_read"``) and who did not
+        reply, order or opt out since (``stop_on``). The step is planned and sent when it comes due
+        (``Workspace.send_due`` or the worker), under every compliance rule. ``params`` are fixed
+        values of the message's variables (e.g. ``{"discount": "10 %"}``); the others come from the
+        customers' features when the step starts. Returns the journey."""
+        ws = self.workspace
+        step = Step(_seconds(after), when, _spec(message), dict(params or {}))
+        self._check_steps([step])
+        add_steps(ws.store, self.name, [step], tuple(stop_on), ws.clock.now())
+        return self.journey()
+
+    def define_journey(
+        self,
+        steps: Sequence[tuple[float | str | timedelta, MessageSpec | Template, str]],
+        *,
+        stop_on: Sequence[str] = STOP_REASONS,
+        params: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Replace the journey's steps not started yet by ``steps``, each ``(after, message, when)``
+        as for :meth:`follow_up`; returns the journey."""
+        chosen = [Step(_seconds(after), when, _spec(message), dict(params or {})) for after, message, when in steps]
+        self._check_steps(chosen)
+        ws = self.workspace
+        clear_unstarted_steps(ws.store, self.name)
+        add_steps(ws.store, self.name, chosen, tuple(stop_on), ws.clock.now())
+        return self.journey()
+
+    def _check_steps(self, steps: Sequence[Step]) -> None:
+        """Personalise each step's message for a few customers now, so a variable with no value is
+        refused here, not when the step comes due in a worker."""
+        sample = self.workspace.features.head(3)
+        for number, step in enumerate(steps, 1):
+            try:
+                personalise(sample.assign(**step.values), step.message)
+            except KeyError as exc:
+                raise ValueError(f"step {number}: {exc.args[0]}; give it in params") from exc
+
+    def cart_reminders(
+        self,
+        messages: Sequence[MessageSpec | Template] | MessageSpec | Template,
+        *,
+        stop_on: Sequence[str] = STOP_REASONS,
+        params: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """The abandoned-cart journey: reminders 15 min, 1 h and 24 h after this campaign (one message
+        for all three, or three), stopping on a reply, an order or an opt-out; replaces the steps not
+        started yet. ``params`` as for :meth:`follow_up`."""
+        timings = JOURNEY_PRESETS["abandoned_cart"]
+        chosen = list(messages) if isinstance(messages, Sequence) else [messages] * len(timings)
+        if len(chosen) != len(timings):
+            raise ValueError(f"cart reminders take one message or {len(timings)}, not {len(chosen)}")
+        steps = [(delay, m, when) for (delay, when), m in zip(timings, chosen, strict=True)]
+        return self.define_journey(steps, stop_on=stop_on, params=params)
+
+    def journey(self) -> pd.DataFrame:
+        """This campaign's follow-up steps (delay, condition, message; once started its campaign,
+        start time and recipients)."""
+        return journey_table(self.workspace.store, self.name)
+
+    def step_results(self) -> pd.DataFrame:
+        """The journey's funnel per step (step 0: this campaign): sent, delivered, read, clicked,
+        replied, converted, as the campaign overview counts them."""
+        ws = self.workspace
+        steps = load_journey_steps(ws.store)
+        steps = steps[steps["journey_id"] == self.name]
+        data = load_ledger(ws.store)
+        data.sends = data.sends[data.sends["campaign_id"].isin(steps["campaign_id"])]
+        return step_funnel(priced_sends(data, MetricOptions()), steps).reset_index(drop=True)
 
     @property
     def is_experiment(self) -> bool:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import ledger
 from ..aio import run_sync
+from ..campaigns.journeys import next_step_due, start_due_steps
 from ..campaigns.sender import Progress, SendOptions, send_campaign
 from ..clock import Clock, SimulatedClock, SystemClock
 from ..cloudapi import AsyncCloudClient, CloudClient
@@ -314,12 +315,13 @@ class Workspace:
     def send_due(self, pace: str | float = "safe", **options: Any) -> dict[str, Progress]:
         """Send, in this process and on the workspace's clock, every campaign with rows due now (a
         campaign just dry-run with ``schedule="now"``, rows held back by quiet hours that are due,
-        opted-in retries of messages Meta held that came due);
+        opted-in retries of messages Meta held that came due, journey steps that came due);
         rows planned for later stay for a later call. Returns each campaign's final progress."""
         options.setdefault("wait_for_later", False)
         send = self.send_options(pace, **options)
         done: dict[str, Progress] = {}
         ledger.requeue_due_held(self.store, self.clock.now())
+        start_due_steps(self.store, self.clock.now(), self._link.link_base_url if self._link is not None else None)
         for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
 
             async def run(campaign_id: str = campaign_id) -> Progress:
@@ -328,6 +330,22 @@ class Workspace:
 
             done[campaign_id] = run_sync(run())
         return done
+
+    def play_journeys(self, until: float, pace: str | float = "safe") -> dict[str, Progress]:
+        """Sandbox mode: let simulated time run to ``until`` (epoch s), starting and sending each
+        journey step when it comes due (customers read, reply and buy in between); the final
+        progress of every campaign sent on the way."""
+        sent: dict[str, Progress] = {}
+        while (due := next_step_due(self.store)) is not None and due <= until:
+            self.advance_to(max(due, self.clock.now()))
+            self.settle()
+            self.sandbox.save_conversions(self.store)  # orders so far stop their buyers' journeys
+            sent |= self.send_due(pace)
+            self.settle()
+        self.advance_to(max(until, self.clock.now()))
+        self.settle()
+        self.sandbox.save_conversions(self.store)
+        return sent
 
     def close(self) -> None:
         """Close the client, the receiver, the sandbox and the store it opened (each once); a store

@@ -5,7 +5,8 @@ keyword auto-replies run for the whole history. Each campaign goes the real way:
 that day from the store (the import plus every read, reply and order recorded so far) -> segment
 preset -> dry-run -> ledger -> paced sender -> sandbox -> signed webhooks -> receiver -> ledger;
 between campaigns the sandbox's clock moves on, so customers read, reply ("JA", "Rabatt",
-questions) and buy, and the auto-replier answers. Nothing here computes a metric:
+questions) and buy, and the auto-replier answers. The history also plays a retargeting campaign and
+an abandoned-cart journey whose steps go out as they come due. Nothing here computes a metric:
 the dashboards read what this leaves in the store.
 """
 
@@ -21,13 +22,16 @@ from ..abtest import arm_counts, experiment_spec
 from ..abtest.evaluation import underpowered
 from ..autoreply import Rule
 from ..autoreply.repository import save_rule
+from ..campaigns.journeys import next_step_due
 from ..compliance import Policy
 from ..data.schema import CustomerData
 from ..data.stored import write_customer_data
 from ..facade import Workspace
+from ..facade.campaign import Campaign
 from ..inbox.answer import answer
 from ..inbox.queries import open_conversations
 from ..ledger import new_campaign_id
+from ..ledger.journeys import step_campaigns
 from ..messages import MessageSpec, Param, Template, template_from_text
 from ..sandbox import BehaviourParams
 from ..sandbox.templates import default_templates
@@ -115,6 +119,11 @@ class DemoCampaign:
     template: str = "rabatt_aktion"
     discount: str = "10 %"
     ab_test: bool = False
+    retarget: tuple[str, str] | None = None
+    """``(name of an earlier campaign of the history, engagement state)``: a retargeting campaign to
+    that campaign's recipients in that state within the last :data:`RETARGET_DAYS` days."""
+    cart_journey: bool = False
+    """An abandoned-cart journey (see :func:`play_cart_journey`) instead of a one-off campaign."""
 
 
 DEFAULT_CAMPAIGNS = (
@@ -124,12 +133,31 @@ DEFAULT_CAMPAIGNS = (
     DemoCampaign(9.58, "Diese Woche aktiv", "active_7d"),
     DemoCampaign(12.58, "A/B: Rabatt-Wording", None, ab_test=True),
     DemoCampaign(15.6, "Versand-Info", "active_7d", template="order_shipped"),
+    DemoCampaign(16.6, "Warenkorb-Erinnerung", None, cart_journey=True),
     DemoCampaign(18.58, "Newsletter: Sale", None, discount="15 %"),
+    DemoCampaign(
+        19.62, "Sale: nicht gelesen", None, discount="20 %", retarget=("Newsletter: Sale", "delivered_not_read")
+    ),
 )
 """The segment comparison's campaigns and the A/B test go out at 14 h UTC (15-16 h in Berlin),
 outside the 10-12 h and 20-22 h peaks: their read rates are comparable with the published ones
 (docs/figures.md), and few customers sit at the read chance's cap, where arm B's planted uplift
-could not show (in a peak hour about 29 % of the demo's customers would)."""
+could not show (in a peak hour about 29 % of the demo's customers would). The retargeting campaign
+goes a day after the sale newsletter (the 24 h marketing cap has passed) to whoever got it and did not
+read it."""
+RETARGET_DAYS = 3.0
+CART_SHOPPERS = 60
+"""How many customers leave a cart in the demo's abandoned-cart journey (at most a fifth of them all)."""
+CART_QUESTIONS = ("Ist das auch in Blau da?", "Gibt es die Jacke in M?", "Wie lange dauert der Versand?")
+"""What the cart's shoppers ask the shop before leaving (no keyword: the team answers them)."""
+CART_TEXTS = (
+    "Hallo {{first_name}}, dein Warenkorb wartet noch auf dich. Fragen? Schreib uns einfach hier.",
+    "{{first_name}}, deine Artikel sind noch reserviert: bestell jetzt, solange alles da ist.",
+    "Noch unentschlossen, {{first_name}}? Wir halten deinen Warenkorb heute noch für dich bereit.",
+)
+"""The cart message and its reminders at +15 min and +1 h: session texts in the shopper's service
+window (they wrote to the shop minutes before); the reminder after 24 h, when that window has closed,
+is the offer template."""
 
 
 @dataclass
@@ -141,6 +169,8 @@ class DemoResult:
     skipped: list[str] = field(default_factory=list)
     injected: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    journey_steps: list[str] = field(default_factory=list)
+    """The campaigns the journeys' steps became (the ledger and the dashboards count them as campaigns)."""
 
 
 def _templates() -> dict[str, Template]:
@@ -169,10 +199,26 @@ def _spec(template: Template) -> MessageSpec:
     )
 
 
-def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Template], pace: float) -> str:
+def play_campaign(
+    ws: Workspace,
+    campaign: DemoCampaign,
+    templates: dict[str, Template],
+    pace: float,
+    earlier: dict[str, str] | None = None,
+) -> str:
     """Compose, dry-run and send one campaign at the workspace's current simulated time, for the
-    customers as the store knows them now: the import plus every read, reply and order recorded so far."""
-    chosen = ws.segment(campaign.segment) if campaign.segment else ws.segment(None).customers
+    customers as the store knows them now: the import plus every read, reply and order recorded so far.
+    ``earlier`` maps the names of the history's campaigns so far to their ids (for retargeting)."""
+    if campaign.retarget is not None:
+        name, state = campaign.retarget
+        if name not in (earlier or {}):
+            raise ValueError(f"retargets {name!r}, which the history has not played")
+        chosen = Campaign.saved(ws, (earlier or {})[name]).retarget(state, RETARGET_DAYS)
+        chosen.name = f"retarget_{state}"  # the segment the dashboards show
+    elif campaign.segment:
+        chosen = ws.segment(campaign.segment)
+    else:
+        chosen = ws.segment(None).customers
     if len(chosen) == 0:
         raise ValueError("the segment is empty at that time")
     message: MessageSpec | dict[str, MessageSpec] = _spec(templates[campaign.template])
@@ -195,6 +241,37 @@ def play_campaign(ws: Workspace, campaign: DemoCampaign, templates: dict[str, Te
     composed.dry_run(schedule="now", policy=Policy(daily_limit=None))
     ws.send_due(pace)
     return composed.name
+
+
+def play_cart_journey(
+    ws: Workspace, campaign: DemoCampaign, templates: dict[str, Template], pace: float, rng: random.Random
+) -> str:
+    """The abandoned-cart journey: :data:`CART_SHOPPERS` customers ask about a product and leave their
+    cart; minutes later they get the cart message in their service window, reminders follow at
+    +15 min and +1 h (session texts, the window is open) and after 24 h the offer template; a reply,
+    an order or an opt-out ends a shopper's journey. Every message passes the compliance rules."""
+    ids = ws.customers.customers["customer_id"].astype(str).tolist()
+    shoppers = rng.sample(ids, min(CART_SHOPPERS, len(ids) // 5))
+    for who in shoppers:
+        ws.sandbox.inject_inbound(who, rng.choice(CART_QUESTIONS))
+    ws.settle()
+    ws.advance_to(ws.clock.now() + 10 * 60.0)
+    texts = [
+        MessageSpec(category="service", text={"*": text}, params={"first_name": Param("first_name")})
+        for text in CART_TEXTS
+    ]
+    features = ws.features
+    cart = ws.campaign(
+        features[features["customer_id"].astype(str).isin(shoppers)],
+        texts[0],
+        name=new_campaign_id(ws.clock.now()),
+        title=campaign.name,
+        segment_name="cart_abandoners",
+    )
+    cart.dry_run(schedule="now", policy=Policy(daily_limit=None))
+    cart.cart_reminders([*texts[1:], _spec(templates[campaign.template])], params={"discount": campaign.discount})
+    ws.send_due(pace)
+    return cart.name
 
 
 def ab_plan_summary(store: Store, campaign_id: str) -> str:
@@ -298,8 +375,9 @@ def play_history(
     behaviour = BehaviourParams(variant_read_uplift={"rabatt_aktion_b": AB_TRUE_READ_UPLIFT})
     with history_workspace(store, data, start, behaviour=behaviour, templates=[templates["rabatt_aktion_b"]]) as ws:
         team = _Team(ws, rng, agent_share)
+        played: dict[str, str] = {}
         for at, campaign in events:
-            ws.advance_to(at)
+            _move_to(ws, at, pace)
             team.round()
             if campaign is None:  # a customer writes on their own
                 who, text = rng.randrange(len(ids)), rng.choice(INBOUND_TEXTS)
@@ -312,20 +390,35 @@ def play_history(
             ws.send_due(pace)
             ws.sandbox.save_conversions(store)  # the shop's orders so far reach the store
             try:
-                campaign_id = play_campaign(ws, campaign, templates, pace)
+                if campaign.cart_journey:
+                    campaign_id = play_cart_journey(ws, campaign, templates, pace, rng)
+                else:
+                    campaign_id = play_campaign(ws, campaign, templates, pace, played)
             except Exception as exc:  # play what can be played; say what was left out
                 result.skipped.append(f"{campaign.name}: {exc}")
                 log(f"  skipped {campaign.name}: {exc}")
                 continue
             result.campaign_ids.append(campaign_id)
             result.played.append(campaign.name)
+            played[campaign.name] = campaign_id
             log(f"  day {campaign.day:4.1f}: {campaign.name} ({campaign.segment or 'unsegmented'}) -> {campaign_id}")
             if campaign.ab_test:
                 log(f"    {ab_plan_summary(store, campaign_id)}")
         for hours_left in LEFT_OPEN_HOURS:
-            ws.advance_to(max(ws.clock.now(), start + days * DAY - hours_left * 3600))
+            _move_to(ws, max(ws.clock.now(), start + days * DAY - hours_left * 3600), pace)
             ws.sandbox.inject_inbound(ids[rng.randrange(len(ids))], rng.choice(INBOUND_TEXTS[3:]))
             ws.settle()
             result.injected += 1
+        _move_to(ws, start + days * DAY, pace)
         result.counters = finish_history(ws, start + days * DAY, pace)
+    result.journey_steps = [c for j, _, c, _, _ in step_campaigns(store) if j in result.campaign_ids]
     return result
+
+
+def _move_to(ws: Workspace, at: float, pace: float) -> None:
+    """Let simulated time run to ``at``, sending the journey steps that come due on the way."""
+    due = next_step_due(ws.store)
+    if due is not None and due <= at:
+        ws.play_journeys(at, pace)
+    else:
+        ws.advance_to(at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -74,6 +74,8 @@ class Source:
     now: pd.Timestamp
     directory: Path
     options: A.MetricOptions
+    steps: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(A.STEP_COLUMNS)))
+    """The journeys' stages (journey, step, campaign, delay, condition)."""
 
     @classmethod
     def load(
@@ -85,13 +87,14 @@ class Source:
         store = open_store(db_path or database_path())
         try:
             data = options.in_report_currency(A.load_ledger(store, snapshot=True))
+            steps = A.load_journey_steps(store)
         finally:
             store.close()
         rich = A.priced_sends(data, options)
         latest = [t for t in (rich["out_at"].max(), data.inbound["timestamp"].max()) if pd.notna(t)]
         now = now if now is not None else max([pd.Timestamp.now(tz="UTC"), *latest])
         zones = options.timezones if options.timezones is not None else customer_timezones(directory)
-        return cls(data, rich, zones, now, directory, options)
+        return cls(data, rich, zones, now, directory, options, steps)
 
     @property
     def currency(self) -> str:
@@ -130,6 +133,14 @@ class Source:
         if segment != ALL:
             keep &= rich["segment"] == segment
         return rich.loc[keep & _in_range(rich["out_at"], since, until)]
+
+    def journey_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Every stage's rows of the journeys that ``rows`` touch (a journey's campaign or one of its
+        steps selected shows the whole journey)."""
+        steps = self.steps
+        touched = steps.loc[steps["campaign_id"].isin(rows["campaign_id"].unique()), "journey_id"]
+        stages = steps.loc[steps["journey_id"].isin(touched), "campaign_id"]
+        return self.enriched.loc[self.enriched["campaign_id"].isin(stages)]
 
     def inbound_in(self, since: date | None, until: date | None) -> pd.DataFrame:
         return self.data.inbound.loc[_in_range(self.data.inbound["timestamp"], since, until)]
@@ -386,6 +397,7 @@ class CampaignOverview(AnalyticsDashboard):
         self.funnel = ChartView("funnel", "Funnel: attempted → converted")
         self.buttons = W.HTML()
         self.buttons.add_class("wamkt-button-taps")
+        self.journeys = ChartView("journeys", "Journeys: funnel per step (sent → converted)")
         self.rates = ChartView("rates", "Read and reply rate per campaign")
         self.failures = ChartView("failures", "Failures by Meta error code")
         self.decay = ChartView("reply-decay", "Reply-time decay", with_table=False)
@@ -399,6 +411,7 @@ class CampaignOverview(AnalyticsDashboard):
             self.warnings,
             self.funnel,
             self.buttons,
+            self.journeys,
             self.rates,
             self.failures,
             self.retarget,
@@ -435,6 +448,8 @@ class CampaignOverview(AnalyticsDashboard):
             by_campaign[["campaign_name", "segment", *A.STAGES, "failed", "held"]].rename(columns={"held": HELD_LABEL}),
         )
         self.buttons.value = button_taps_html(self.db_path, self.selector.campaign.value)
+        steps = A.step_funnel(src.journey_rows(rows), src.steps)
+        self.journeys.show(charts.step_funnel_chart(steps), steps)
         self.rates.show(
             charts.rates_chart(by_campaign, "campaign_name"),
             by_campaign,

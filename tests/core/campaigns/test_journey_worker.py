@@ -1,0 +1,96 @@
+"""Journey steps through the campaign worker, on SQLite and PostgreSQL and the real sandbox: the
+worker starts a step when it comes due and sends it like a submitted campaign, each recipient's
+message once however often it ticks; two processes starting the same step at once make one campaign."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from wamkt_nb import Workspace
+from wamkt_nb.aio import run_sync
+from wamkt_nb.campaigns.journeys import next_step_due, start_due_steps
+from wamkt_nb.campaigns.worker import Worker
+from wamkt_nb.compliance import Policy
+from wamkt_nb.data.sample import default_now
+from wamkt_nb.messages import MessageSpec, Param
+from wamkt_nb.settings import Settings
+from wamkt_nb.store import open_store
+
+pytestmark = [pytest.mark.both_stores, pytest.mark.slow]
+DAYTIME = default_now().normalize() + pd.Timedelta(hours=13)
+
+
+def sent_journey(ws, name: str) -> None:
+    """A sent marketing campaign with one step two hours later for everyone still in the journey: a
+    utility notice (the 24 h marketing cap does not hold it back)."""
+    campaign = ws.campaign(ws.segment(), ws.template("rabatt_aktion"), name=name, params={"discount": "10 %"})
+    campaign.dry_run(schedule="now", policy=Policy(daily_limit=None))
+    notice = MessageSpec(
+        category="utility",
+        template={"*": ws.template("order_shipped")},
+        params={"1": Param("first_name"), "2": Param("order_ref")},
+    )
+    campaign.follow_up("2h", notice, params={"order_ref": "#10001"})
+    assert campaign.send(pace=80.0, display="text", wait_for_later=False).status == "complete"
+
+
+def run_worker(ws) -> None:
+    async def serve() -> None:
+        async with ws.async_client() as client:
+            worker = Worker(ws.store, client, ws.phone_number_ids, poll=0.05, clock=ws.clock, log=lambda *a, **k: None)
+            await worker.serve(once=True)
+
+    run_sync(serve())
+    ws.settle()
+
+
+def test_the_worker_starts_a_due_step_and_sends_it_once(store, tmp_path):
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=120) as ws:
+        sent_journey(ws, "spring")
+        due = next_step_due(store)
+        assert due is not None
+        ws.advance_to(due - 1)
+        run_worker(ws)
+        assert store.query("SELECT COUNT(*) FROM campaigns WHERE campaign_id = 'spring-step1'")[0][0] == 0
+        ws.advance_to(due + 1)
+        for _ in range(3):  # ticks after the step went out find nothing left to send
+            run_worker(ws)
+        rows = store.read_frame("SELECT customer_id, phone, state FROM sends WHERE campaign_id = 'spring-step1'")
+        got = rows[rows["state"].isin(["accepted", "sent", "delivered", "read"])]
+        assert len(got) > 0.8 * len(rows) > 0 and (rows["state"] != "planned").all()
+        notices = Counter(
+            r["body"]["to"]
+            for r in ws.sandbox.engine.received_log()
+            if r["body"].get("template", {}).get("name") == "order_shipped"
+        )
+        assert set(notices.values()) == {1} and set(notices) == set(rows.loc[rows["state"] != "excluded", "phone"])
+
+
+def test_two_processes_starting_one_step_make_one_campaign(store, tmp_path):
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=80) as ws:
+        sent_journey(ws, "race")
+        due = next_step_due(store)
+        assert due is not None
+        barrier, started = threading.Barrier(2), []
+
+        def start() -> None:
+            own = open_store(store.target)
+            try:
+                barrier.wait()
+                started.append(start_due_steps(own, due + 1))
+            finally:
+                own.close()
+
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(map(len, started)) == [0, 1] and started[0] + started[1] == ["race-step1"]
+        step = store.query("SELECT campaign_id, recipients FROM journey_steps WHERE journey_id = 'race'")[0]
+        n = store.query("SELECT COUNT(*) FROM sends WHERE campaign_id = 'race-step1'")[0][0]
+        assert step[0] == "race-step1" and step[1] == n > 0
