@@ -159,6 +159,7 @@ class Worker:
         other worker holds; a second number only once it stayed free for a few ticks."""
         cid = req.campaign_id
         if not self._is_due(req, now, self.phone_number_ids):
+            self._complete_if_settled(cid, now)
             return
         held = ledger.held_elsewhere(self.store, cid)
         free = [n for n in self.phone_number_ids if (cid, n) not in self.runs and n not in held]
@@ -175,6 +176,15 @@ class Worker:
                     continue
             self._free_since.pop((cid, number), None)
             self._start(req, number)
+
+    def _complete_if_settled(self, campaign_id: str, now: float) -> None:
+        """Mark a campaign complete whose every row is final while no runner sends it: the runner
+        that sent its last rows died before it could say so (the others left the status to it)."""
+        if self._runs_of(campaign_id) or sum(ledger.open_rows(self.store, campaign_id).values()):
+            return
+        if not ledger.held_elsewhere(self.store, campaign_id):
+            ledger.set_campaign_status(self.store, campaign_id, "complete", now)
+            self.log("campaign_completed", campaign=campaign_id, counts=_counts(self.store, campaign_id))
 
     def _due_now(self) -> bool:
         now = self.clock.now()
