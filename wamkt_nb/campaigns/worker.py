@@ -38,6 +38,10 @@ from .sender import CampaignRunner, Progress, SendClient, SendOptions
 SHARE_WAIT_POLLS = 3
 """Ticks a free number of a campaign this worker already sends waits for another worker to take it."""
 
+PROGRESS_SECONDS = 2.0
+"""How often a runner of the worker reports progress (each report counts the campaign's rows); a
+pause the runner takes itself is reported at once."""
+
 OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_ids", "max_rate", "wait_for_later"}
 """The send options a submission may carry; the worker sets the numbers, the cap and the schedule."""
 
@@ -158,12 +162,12 @@ class Worker:
         """Start a runner for each number of this worker with rows of ``req``'s campaign due, that no
         other worker holds; a second number only once it stayed free for a few ticks."""
         cid = req.campaign_id
-        if not self._is_due(req, now, self.phone_number_ids):
-            self._complete_if_settled(cid, now)
-            return
         held = ledger.held_elsewhere(self.store, cid)
         free = [n for n in self.phone_number_ids if (cid, n) not in self.runs and n not in held]
-        if not free:
+        if not free:  # every number is being sent from: no need to read the campaign's rows
+            return
+        if not self._is_due(req, now, tuple(free)):
+            self._complete_if_settled(cid, now)
             return
         ledger.pin_numbers(self.store, cid, self.phone_number_ids)
         mono = time.monotonic()
@@ -215,7 +219,10 @@ class Worker:
         options = {k: v for k, v in req.options.items() if k in OPTION_NAMES}
         try:
             send_options = SendOptions(
-                phone_number_ids=(number,), max_rate=self.max_rate, wait_for_later=False, **options
+                phone_number_ids=(number,),
+                max_rate=self.max_rate,
+                wait_for_later=False,
+                **{"progress_interval": PROGRESS_SECONDS, **options},
             )
             runner = CampaignRunner(self.store, self.client, req.campaign_id, send_options, clock=self.clock)
         except (ValueError, TypeError, ledger.LedgerError) as exc:
