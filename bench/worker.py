@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from bench.measure import cpu_seconds  # noqa: E402
 from bench.send import plan  # noqa: E402
 from tests.helpers.pg_server import start_postgres  # noqa: E402
 from tests.helpers.processes import free_port, stop_process, wait_for_port  # noqa: E402
+from tests.helpers.sandboxes import standalone_sandbox  # noqa: E402
 from wamkt_nb import ledger  # noqa: E402
 from wamkt_nb.campaigns.worker import JsonLog, Worker  # noqa: E402
 from wamkt_nb.cloudapi import AsyncCloudClient  # noqa: E402
@@ -145,32 +145,7 @@ def main() -> None:
     args = ap.parse_args()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wamkt_nb",
-            "sandbox",
-            "--port",
-            str(port),
-            "--customers",
-            "200",
-            "--throughput",
-            "1e9",
-            "--pair-interval",
-            "0",
-            "--tier",
-            "TIER_UNLIMITED",
-            "--portfolio-number",
-            NUMBERS[1],
-            "--speed",
-            "0.001",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ),
-    )
+    sandbox = standalone_sandbox(port, customers=200, throughput="1e9", speed="0.001", numbers=NUMBERS[1:])
     rows = []
     try:
         wait_for_port(port, proc=sandbox)

@@ -20,6 +20,7 @@ from helpers import ROOT
 from helpers.plans import make_plan
 from helpers.processes import free_port, stop_process, wait_for_port
 from helpers.round_robin import balancer
+from helpers.sandboxes import standalone_sandbox
 
 from wamkt_nb import ledger
 from wamkt_nb.data.sample import generate
@@ -132,35 +133,16 @@ def team(tmp_path_factory, postgres_server):
             wait_for_port(port, proc=proc)
         lb, lb_app = balancer([f"http://127.0.0.1:{port}" for port in ports])
         log = open(tmp / "sandbox.log", "wb")
-        sandbox = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wamkt_nb",
-                "sandbox",
-                "--port",
-                str(sandbox_port),
-                "--customers",
-                str(CUSTOMERS),
-                "--seed",
-                str(SEED),
-                "--throughput",
-                "5000",
-                "--pair-interval",
-                "0",
-                "--tier",
-                "TIER_UNLIMITED",
-                "--portfolio-number",
-                NUMBERS[1],
-                "--speed",
-                "10",
-                "--webhook",
-                lb.url + "/webhook",
-            ],
-            cwd=ROOT,
+        sandbox = standalone_sandbox(
+            sandbox_port,
+            customers=CUSTOMERS,
+            seed=SEED,
+            throughput="5000",
+            speed="10",
+            numbers=NUMBERS[1:],
+            webhook=lb.url + "/webhook",
             env=_env(tmp, WAMKT_VERIFY_TOKEN=VERIFY),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log=log,
         )
         procs.append(sandbox)
         wait_for_port(sandbox_port, proc=sandbox)
