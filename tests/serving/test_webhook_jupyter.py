@@ -3,9 +3,11 @@ Meta, the signature instead; and a keyword from the sandbox gets its reply throu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,9 +31,9 @@ def sandbox():
     sb.stop()
 
 
-@pytest.fixture(scope="module")
-def jupyter(sandbox, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("jupyter")
+@contextlib.contextmanager
+def jupyter_server(sandbox, tmp: Path, **extra_env: str):
+    """A real ``jupyter server`` with the extension on; yields the webhook URL."""
     port = free_port()
     settings = sandbox.settings()
     env = dict(
@@ -46,6 +48,7 @@ def jupyter(sandbox, tmp_path_factory):
         JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
         JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
         JUPYTER_DATA_DIR=str(tmp / "data"),
+        **extra_env,
     )
     log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
@@ -68,12 +71,19 @@ def jupyter(sandbox, tmp_path_factory):
     )
     try:
         wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}/lab-base/wamkt/webhook", tmp
+        yield f"http://127.0.0.1:{port}/lab-base/wamkt/webhook"
     finally:
         stop_process(proc, timeout=30)
         log.close()
     text = (tmp / "server.log").read_text(errors="replace")
     assert settings.app_secret.reveal() not in text and VERIFY not in text
+
+
+@pytest.fixture(scope="module")
+def jupyter(sandbox, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("jupyter")
+    with jupyter_server(sandbox, tmp) as url:
+        yield url, tmp
 
 
 def test_handshake_and_signature_without_jupyter_login(jupyter, sandbox):
@@ -127,3 +137,13 @@ def test_poison_item_through_jupyter_is_a_reject_and_the_good_message_is_kept(ju
     with open_store(tmp / "jupyter.db") as store:
         assert store.query("SELECT count(*) FROM inbound_messages WHERE wamid = 'wamid.jp.good'")[0][0] == 1
         assert "surrogate" in store.query("SELECT reason FROM webhook_rejects")[-1][0]
+
+
+def test_the_extension_writes_to_the_team_store_when_a_database_url_is_set(sandbox, tmp_path, postgres_server):
+    url = postgres_server.create_database("wamkt_jupyter")
+    with jupyter_server(sandbox, tmp_path, WAMKT_DATABASE_URL=url) as webhook:
+        body, headers = signed(inbound(wamid="wamid.jp.team", text="Hallo"), secret=sandbox.app_secret.reveal())
+        assert httpx.post(webhook, content=body, headers=headers).status_code == 200
+    with open_store(url) as store:
+        assert store.query("SELECT count(*) FROM inbound_messages WHERE wamid = 'wamid.jp.team'")[0][0] == 1
+    assert not (tmp_path / "jupyter.db").exists()

@@ -159,10 +159,12 @@ class NumberPacer:
 
 
 class NumberPool:
-    """The sending numbers of a campaign, each at its own pace, taken in turn."""
+    """The sending numbers of a campaign, each at its own pace: a row takes a token of the number
+    it is pinned to (one not pinned, of the next number in turn)."""
 
     def __init__(self, phone_number_ids: tuple[str, ...], rate: float, now: float) -> None:
         self.pacers = [NumberPacer(pid, rate, now) for pid in phone_number_ids]
+        self._by_id = {p.phone_number_id: p for p in self.pacers}
         self._turn = 0
 
     @property
@@ -170,8 +172,17 @@ class NumberPool:
         """The pace of all numbers together (messages per second)."""
         return sum(p.rate for p in self.pacers)
 
-    def take(self, now: float) -> tuple[NumberPacer | None, float]:
-        """A token from the next number in turn that has one; else the shortest wait for one."""
+    @property
+    def size(self) -> int:
+        return len(self.pacers)
+
+    def take(self, phone_number_id: str | None, now: float) -> tuple[NumberPacer | None, float]:
+        """A token of ``phone_number_id`` (a row's pinned number; None, a row not pinned: the next
+        number in turn that has one); else the wait until it (or the first of them) has one."""
+        if phone_number_id is not None:
+            pacer = self._by_id[phone_number_id]
+            wait = pacer.try_take(now)
+            return (pacer, 0.0) if wait == 0.0 else (None, wait)
         waits = []
         for i in range(len(self.pacers)):
             pacer = self.pacers[(self._turn + i) % len(self.pacers)]

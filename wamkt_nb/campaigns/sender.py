@@ -43,8 +43,9 @@ TEMPLATE_CHECK_SECONDS = 0.5
 """How often (real seconds) the run re-reads its templates' status from the webhooks recorded."""
 
 
-_RUNNING: set[str] = set()
-"""Campaigns this process is sending now (other processes are kept out by the ledger's lease)."""
+_RUNNING: set[tuple[str, str]] = set()
+"""(campaign, number) pairs this process is sending from now (other processes are kept out by the
+ledger's leases)."""
 
 
 class Reserve(Protocol):
@@ -56,8 +57,12 @@ class SendClient(Protocol):
 
 
 class CampaignRunner:
-    """Sends one campaign; ``await run()`` to start or resume, ``pause()``/``resume()``/``cancel()``
-    from anywhere (plain flags, safe from another thread)."""
+    """Sends one campaign from ``options.phone_number_ids``; ``await run()`` to start or resume,
+    ``pause()``/``resume()``/``cancel()`` from anywhere (plain flags, safe from another thread).
+
+    Each row is pinned to one sending number (rows not pinned yet are spread over this runner's
+    numbers) and goes out from it at that number's pace; the runner holds the lease of each of its
+    numbers, so another process can send the same campaign from other numbers at the same time."""
 
     def __init__(
         self,
@@ -93,7 +98,8 @@ class CampaignRunner:
         self._busy = 0
         self._template_wait: tuple[str, str] | None = None
         """The template Meta paused that holds this run; the run resumes when Meta re-approves it."""
-        self._pacers = NumberPool(options.phone_number_ids, options.rate, time.monotonic())
+        self.numbers = tuple(options.phone_number_ids)
+        self._pacers = NumberPool(self.numbers, options.rate, time.monotonic())
         self._pair = PairLimiter(options.pair_interval)
         self._queue: asyncio.Queue[tuple[ledger.SendRow, int, str] | None] = asyncio.Queue()
         self.meter = ProgressMeter(store, campaign_id)
@@ -125,25 +131,29 @@ class CampaignRunner:
         """Send (or resume) until every row is final, the run is cancelled, or nothing is left to do now."""
         if self.info["status"] in ("cancelled", "complete"):
             return self.progress(self.info["status"])
-        if self.campaign_id in _RUNNING:
+        shards = {(self.campaign_id, n) for n in self.numbers}
+        if shards & _RUNNING:
             raise ledger.LedgerError(f"campaign {self.campaign_id!r} is already being sent in this process")
-        ledger.acquire_lease(self.store, self.campaign_id)
-        _RUNNING.add(self.campaign_id)
+        ledger.acquire_lease(self.store, self.campaign_id, self.numbers)
+        _RUNNING.update(shards)
         try:
             return await self._run()
         finally:
-            _RUNNING.discard(self.campaign_id)
-            ledger.release_lease(self.store, self.campaign_id)
+            _RUNNING.difference_update(shards)
+            ledger.release_lease(self.store, self.campaign_id, self.numbers)
 
     async def _run(self) -> Progress:
         now = self.clock.now()
         ledger.set_campaign_status(self.store, self.campaign_id, "running", now)
-        ledger.recover_in_flight(self.store, self.campaign_id, now)
+        ledger.pin_numbers(self.store, self.campaign_id, self.numbers)
+        ledger.recover_in_flight(self.store, self.campaign_id, now, self.numbers)
         self._prepare_unknown(now)
         start_at = self.options.start_at or 0.0
-        for row in ledger.planned_sends(self.store, self.campaign_id):
+        for row in ledger.planned_sends(self.store, self.campaign_id, numbers=self.numbers):
             self._due.push(row, max(row.planned_at, start_at))
-        for row in ledger.pending_holdouts(self.store, self.campaign_id):  # checked when a message would go
+        for row in ledger.pending_holdouts(
+            self.store, self.campaign_id, self.numbers
+        ):  # checked when a message would go
             self._due.push(row, max(row.planned_at, start_at))
         workers = [asyncio.get_running_loop().create_task(self._worker()) for _ in range(self.options.concurrency)]
         self.meter.start = time.monotonic()
@@ -341,8 +351,8 @@ class CampaignRunner:
     def _prepare_unknown(self, now: float) -> None:
         """Settle what webhooks already told; per policy, plan when the rest may be resent."""
         ledger.reconcile_unknown(self.store, self.campaign_id, now)
-        attempts = ledger.counted_attempts_of_unknown(self.store, self.campaign_id)  # throttle answers do not count
-        for send_id, started in ledger.unknown_sends(self.store, self.campaign_id):
+        attempts = ledger.counted_attempts_of_unknown(self.store, self.campaign_id, self.numbers)  # not throttles
+        for send_id, started in ledger.unknown_sends(self.store, self.campaign_id, self.numbers):
             resend_at = unknown_resend_at(started, attempts.get(send_id, 0), self.options)
             if resend_at is not None:
                 self._waiting_unknown[send_id] = resend_at
@@ -350,7 +360,7 @@ class CampaignRunner:
     def _check_unknown(self, now: float) -> None:
         self._flush()
         ledger.reconcile_unknown(self.store, self.campaign_id, now)
-        still = {sid for sid, _ in ledger.unknown_sends(self.store, self.campaign_id)}
+        still = {sid for sid, _ in ledger.unknown_sends(self.store, self.campaign_id, self.numbers)}
         due = [sid for sid, t in self._waiting_unknown.items() if sid in still and t <= now]
         for sid in [s for s in self._waiting_unknown if s not in still]:
             del self._waiting_unknown[sid]
@@ -409,11 +419,12 @@ class CampaignRunner:
             ledger.cancel_open(self.store, self.campaign_id, now)
         review = 0
         if status == "done":
-            counts = ledger.state_counts(self.store, self.campaign_id)
-            still = counts["planned"] + counts["in_flight"] + len(ledger.pending_holdouts(self.store, self.campaign_id))
-            review = counts["unknown"] if still == 0 else 0
-            status = "complete" if still + counts["unknown"] == 0 else "paused"
-        ledger.set_campaign_status(self.store, self.campaign_id, status, now)
+            mine = ledger.open_rows(self.store, self.campaign_id, self.numbers)
+            still = mine["planned"] + mine["in_flight"]
+            review = mine["unknown"] if still == 0 else 0
+            status = "complete" if sum(ledger.open_rows(self.store, self.campaign_id).values()) == 0 else "paused"
+        if status == "complete" or not ledger.held_elsewhere(self.store, self.campaign_id):
+            ledger.set_campaign_status(self.store, self.campaign_id, status, now)  # else the other sender says
         if review:
             status = "needs_review"
             self._message = (

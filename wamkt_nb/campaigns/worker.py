@@ -2,9 +2,15 @@
 
 Each tick reads the open requests from the ledger (:mod:`wamkt_nb.ledger.control`): a submitted
 campaign with work due (a scheduled start, a recipient's hour, a resumed pause, rows a dead sender
-left in flight) gets a :class:`~.sender.CampaignRunner` under the campaign's lease (a campaign
-another worker holds is skipped); pause, resume and cancel requests reach the runner on the next
-tick. A runner sends what is due and ends; the worker starts it again when the next rows are due.
+left in flight) has its rows pinned to the worker's sending numbers, and gets a
+:class:`~.sender.CampaignRunner` per number under that number's lease (a number another worker
+holds is skipped); pause, resume and cancel requests reach the runners on the next tick. A runner
+sends what is due and ends; the worker starts it again when the next rows are due.
+
+Several workers share a campaign sent from several numbers: a worker takes one number of a
+campaign at once, and another only when it has stayed free for :data:`SHARE_WAIT_POLLS` ticks, so an
+idle worker takes it first; a worker that dies leaves its number free (at once on the same host,
+after the lease's timeout elsewhere) and a live one takes it over.
 
 Exactly once across restarts comes from the ledger: a row is ``in_flight`` before its request, a
 restarted worker finds it due, and the runner's recovery settles it from the status webhooks before
@@ -29,6 +35,13 @@ from ..ledger import control
 from ..scrub import scrub
 from .journeys import start_due_steps
 from .sender import CampaignRunner, Progress, SendClient, SendOptions
+
+SHARE_WAIT_POLLS = 3
+"""Ticks a free number of a campaign this worker already sends waits for another worker to take it."""
+
+PROGRESS_SECONDS = 2.0
+"""How often a runner of the worker reports progress (each report counts the campaign's rows); a
+pause the runner takes itself is reported at once."""
 
 OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_ids", "max_rate", "wait_for_later"}
 """The send options a submission may carry; the worker sets the numbers, the cap and the schedule."""
@@ -94,7 +107,9 @@ class Worker:
         self.clock = clock or SystemClock()
         self.log = log or JsonLog()
         self.health = Health()
-        self.runs: dict[str, _Run] = {}
+        self.runs: dict[tuple[str, str], _Run] = {}
+        """The runners of this worker by (campaign, sending number)."""
+        self._free_since: dict[tuple[str, str], float] = {}
         self._stop = asyncio.Event()
 
     # the loop ------------------------------------------------------------------------------------
@@ -134,22 +149,63 @@ class Worker:
                 self.log("journey_step_started", campaign=campaign_id)
         except Exception as exc:  # a step that cannot be planned must not stop the submitted campaigns
             self.log("journey_step_failed", level="error", error=scrub(f"{type(exc).__name__}: {exc}"))
-        for req in control.open_requests(self.store):
-            run = self.runs.get(req.campaign_id)
-            if run is not None:
+        open_now = control.open_requests(self.store)
+        for req in open_now:
+            runs = self._runs_of(req.campaign_id)
+            for run in runs:
                 self._control(req, run)
-            elif req.request == "cancel":
+            if req.request == "cancel" and not runs:
                 self._cancel_idle(req.campaign_id, now)
-            elif req.request == "run" and self._is_due(req, now):
-                self._start(req)
+            elif req.request == "run":
+                self._start_due_numbers(req, now)
+        still_open = {r.campaign_id for r in open_now}
+        self._free_since = {k: v for k, v in self._free_since.items() if k[0] in still_open}
         self.health.last_tick, self.health.ticks = time.time(), self.health.ticks + 1
+
+    def _runs_of(self, campaign_id: str) -> list[_Run]:
+        return [run for (cid, _), run in self.runs.items() if cid == campaign_id]
+
+    def _start_due_numbers(self, req: control.Request, now: float) -> None:
+        """Start a runner for each number of this worker with rows of ``req``'s campaign due, that no
+        other worker holds; a second number only once it stayed free for a few ticks."""
+        cid = req.campaign_id
+        held = ledger.held_elsewhere(self.store, cid)
+        free = [n for n in self.phone_number_ids if (cid, n) not in self.runs and n not in held]
+        if not free:  # every number is being sent from: no need to read the campaign's rows
+            return
+        if not self._is_due(req, now, tuple(free)):
+            self._complete_if_settled(cid, now)
+            return
+        ledger.pin_numbers(self.store, cid, self.phone_number_ids)
+        mono = time.monotonic()
+        for number in free:
+            if not self._is_due(req, now, (number,)):
+                continue
+            if self._runs_of(cid):
+                first = self._free_since.setdefault((cid, number), mono)
+                if mono - first < SHARE_WAIT_POLLS * self.poll:
+                    continue
+            self._free_since.pop((cid, number), None)
+            self._start(req, number)
+
+    def _complete_if_settled(self, campaign_id: str, now: float) -> None:
+        """Mark a campaign complete whose every row is final while no runner sends it: the runner
+        that sent its last rows died before it could say so (the others left the status to it)."""
+        if self._runs_of(campaign_id) or sum(ledger.open_rows(self.store, campaign_id).values()):
+            return
+        if not ledger.held_elsewhere(self.store, campaign_id):
+            ledger.set_campaign_status(self.store, campaign_id, "complete", now)
+            self.log("campaign_completed", campaign=campaign_id, counts=_counts(self.store, campaign_id))
 
     def _due_now(self) -> bool:
         now = self.clock.now()
-        return any(r.request == "run" and self._is_due(r, now) for r in control.open_requests(self.store))
+        return any(
+            r.request == "run" and self._is_due(r, now, self.phone_number_ids)
+            for r in control.open_requests(self.store)
+        )
 
-    def _is_due(self, req: control.Request, now: float) -> bool:
-        due = control.next_due_at(self.store, req.campaign_id)
+    def _is_due(self, req: control.Request, now: float, numbers: tuple[str, ...]) -> bool:
+        due = control.next_due_at(self.store, req.campaign_id, numbers)
         return due is not None and max(due, req.options.get("start_at") or 0.0) <= now
 
     # one campaign ----------------------------------------------------------------------------------
@@ -166,26 +222,31 @@ class Worker:
             runner.resume()
             self.log("campaign_resumed", campaign=req.campaign_id)
 
-    def _start(self, req: control.Request) -> None:
+    def _start(self, req: control.Request, number: str) -> None:
         options = {k: v for k, v in req.options.items() if k in OPTION_NAMES}
         try:
             send_options = SendOptions(
-                phone_number_ids=self.phone_number_ids, max_rate=self.max_rate, wait_for_later=False, **options
+                phone_number_ids=(number,),
+                max_rate=self.max_rate,
+                wait_for_later=False,
+                **{"progress_interval": PROGRESS_SECONDS, **options},
             )
             runner = CampaignRunner(self.store, self.client, req.campaign_id, send_options, clock=self.clock)
         except (ValueError, TypeError, ledger.LedgerError) as exc:
             self._refuse(req.campaign_id, exc)
             return
-        runner.on_progress = lambda p, cid=req.campaign_id: self._on_progress(cid, p)
-        task = asyncio.get_running_loop().create_task(self._run(req.campaign_id, runner))
-        self.runs[req.campaign_id] = _Run(runner, task)
+        key = (req.campaign_id, number)
+        runner.on_progress = lambda p: self._on_progress(key, p)
+        task = asyncio.get_running_loop().create_task(self._run(key, runner))
+        self.runs[key] = _Run(runner, task)
 
-    async def _run(self, campaign_id: str, runner: CampaignRunner) -> None:
+    async def _run(self, key: tuple[str, str], runner: CampaignRunner) -> None:
+        campaign_id, number = key
         try:
-            self.log("campaign_started", campaign=campaign_id, counts=_counts(self.store, campaign_id))
+            self.log("campaign_started", campaign=campaign_id, number=number, counts=_counts(self.store, campaign_id))
             progress = await runner.run()
-        except ledger.LedgerError as exc:  # another process holds the lease: it sends the campaign
-            self.log("campaign_skipped", campaign=campaign_id, reason=scrub(str(exc)))
+        except ledger.LedgerError as exc:  # another process holds the lease: it sends from that number
+            self.log("campaign_skipped", campaign=campaign_id, number=number, reason=scrub(str(exc)))
         except Exception as exc:  # the database or a bug: stop this campaign, keep the worker up
             self.log("campaign_error", level="error", campaign=campaign_id, error=scrub(f"{type(exc).__name__}: {exc}"))
             self._hold_for_review(campaign_id)
@@ -194,17 +255,20 @@ class Worker:
             self.log(
                 "campaign_run_ended",
                 campaign=campaign_id,
+                number=number,
                 status=progress.status,
                 counts=_counts(self.store, campaign_id),
                 message=progress.message or None,
             )
         finally:
-            self.runs.pop(campaign_id, None)
+            self.runs.pop(key, None)
 
-    def _on_progress(self, campaign_id: str, p: Progress) -> None:
+    def _on_progress(self, key: tuple[str, str], p: Progress) -> None:
         """A pause the runner took itself with a message (account or connection problem) needs a
-        person: the run ends and the request becomes ``pause``, so it is not restarted every tick."""
-        run = self.runs.get(campaign_id)
+        person: the run ends and the request becomes ``pause``, so it is not restarted every tick
+        (the campaign's other runners pause on the next tick)."""
+        campaign_id = key[0]
+        run = self.runs.get(key)
         if p.status == "paused" and p.message and run is not None and not run.paused_by_request:
             self.log("campaign_needs_attention", level="warning", campaign=campaign_id, message=p.message)
             run.runner.stop()
@@ -221,16 +285,19 @@ class Worker:
         self._hold_for_review(campaign_id)
 
     def _cancel_idle(self, campaign_id: str, now: float) -> None:
-        """Cancel a campaign no runner of this worker has, under its lease (a worker sending it cancels it)."""
+        """Cancel a campaign no runner of this worker has, under the leases of its numbers, when no
+        other worker sends it (one that does cancels it)."""
+        if ledger.held_elsewhere(self.store, campaign_id):
+            return
         try:
-            ledger.acquire_lease(self.store, campaign_id)
+            ledger.acquire_lease(self.store, campaign_id, self.phone_number_ids)
         except ledger.LedgerError:
             return
         try:
             ledger.cancel_open(self.store, campaign_id, now)
             ledger.set_campaign_status(self.store, campaign_id, "cancelled", now)
         finally:
-            ledger.release_lease(self.store, campaign_id)
+            ledger.release_lease(self.store, campaign_id, self.phone_number_ids)
         self.log("campaign_cancelled", campaign=campaign_id, counts=_counts(self.store, campaign_id))
 
     async def _stop_runs(self) -> None:
@@ -242,7 +309,8 @@ class Worker:
     def health_report(self) -> dict[str, Any]:
         return {
             "status": "ok",
-            "campaigns": sorted(self.runs),
+            "campaigns": sorted({cid for cid, _ in self.runs}),
+            "numbers": {cid: sorted(n for c, n in self.runs if c == cid) for cid, _ in self.runs},
             "last_tick": self.health.last_tick,
             "ticks": self.health.ticks,
             "runs_finished": self.health.runs_finished,
@@ -256,7 +324,7 @@ class Worker:
             out[req.campaign_id] = {
                 "request": req.request,
                 "status": req.status,
-                "running_here": req.campaign_id in self.runs,
+                "running_here": bool(self._runs_of(req.campaign_id)),
                 "counts": _counts(self.store, req.campaign_id),
             }
         return out

@@ -51,7 +51,7 @@ from .held import (
     requeue_due_held,
     set_held_retry,
 )
-from .leases import LEASE_SECONDS, acquire_lease, release_lease, renew_lease
+from .leases import LEASE_SECONDS, acquire_lease, held_elsewhere, release_lease, renew_lease
 from .reports import (
     campaign_rows,
     error_breakdown,
@@ -70,7 +70,9 @@ from .sends import (
     counted_attempts_of_unknown,
     due_campaigns,
     import_sends,
+    open_rows,
     pending_holdouts,
+    pin_numbers,
     planned_sends,
     record_outcomes,
     recorded_arms,
@@ -138,6 +140,7 @@ __all__ = [
     "find_campaign",
     "held_count",
     "held_customers",
+    "held_elsewhere",
     "held_retry_at",
     "import_campaigns",
     "import_sends",
@@ -147,7 +150,9 @@ __all__ = [
     "marketing_read_history",
     "moves_forward",
     "new_campaign_id",
+    "open_rows",
     "pending_holdouts",
+    "pin_numbers",
     "planned_sends",
     "reached_phones",
     "recipient_key",

@@ -8,6 +8,7 @@ closing the notebook does not stop the campaign.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,14 +78,21 @@ def open_requests(store: Store) -> list[Request]:
     return [Request(r[0], r[1], orjson.loads(r[2] or "{}"), r[3]) for r in rows]
 
 
-def next_due_at(store: Store, campaign_id: str) -> float | None:
-    """When the campaign next has work for a sender: the earliest planned row (or holdout member
+def next_due_at(store: Store, campaign_id: str, numbers: Iterable[str] | None = None) -> float | None:
+    """When the campaign next has work for a sender (of every number, or for one sending from
+    ``numbers``: rows pinned to them or not pinned yet): the earliest planned row (or holdout member
     to evaluate); rows a dead sender left ``in_flight``, or ``unknown`` while the campaign is still
     marked running, are due at once (a resume settles them). None: nothing left to do."""
+    pinned = ""
+    params: tuple[str, ...] = ()
+    if numbers is not None:
+        wanted = tuple(sorted(set(numbers)))
+        pinned = f" AND (s.phone_number_id IS NULL OR s.phone_number_id IN ({', '.join('?' * len(wanted))}))"
+        params = wanted
     rows = store.query(
         "SELECT MIN(CASE WHEN s.state = 'planned' OR (" + _PENDING_HOLDOUT + ") THEN s.planned_at"
         " WHEN s.state = 'in_flight' OR (s.state = 'unknown' AND c.status = 'running') THEN 0 END)"
-        " FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id WHERE s.campaign_id = ?",
-        (campaign_id,),
+        " FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id WHERE s.campaign_id = ?" + pinned,
+        (campaign_id, *params),
     )
     return None if not rows or rows[0][0] is None else float(rows[0][0])

@@ -48,6 +48,8 @@ class SendRow:
     """Attempts answered with 130429 (throughput): they do not count against the attempt cap."""
     holdout: bool = False
     """An A/B holdout member: nothing is sent, the send-time checks decide whether they count."""
+    phone_number_id: str | None = None
+    """The sending number the row is pinned to (see :func:`pin_numbers`); None: not pinned yet."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,15 @@ class Outcome:
     """Meta's trace id of an error answer, for a support request."""
 
 
-def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None = None) -> list[SendRow]:
-    """Rows still to send (``planned``; all, or those of ``send_ids``), earliest planned time first."""
+def planned_sends(
+    store: Store, campaign_id: str, send_ids: Iterable[int] | None = None, numbers: Iterable[str] | None = None
+) -> list[SendRow]:
+    """Rows still to send (``planned``; all, or those of ``send_ids``; of every number, or those
+    pinned to one of ``numbers``), earliest planned time first."""
     sql = (
         "SELECT send_id, recipient_key, customer_id, phone, payload_json, planned_at, attempts,"
         " message_type, timezone, (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-        f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'planned'"
+        f" AND a.error_code = {THROTTLED}), phone_number_id FROM sends s WHERE campaign_id = ? AND state = 'planned'"
     )
     params: tuple[Any, ...] = (campaign_id,)
     if send_ids is not None:
@@ -90,8 +95,70 @@ def planned_sends(store: Store, campaign_id: str, send_ids: Iterable[int] | None
             return []
         sql += f" AND send_id IN ({_placeholders(ids)})"
         params += tuple(ids)
-    rows = store.query(sql + " ORDER BY planned_at, send_id", params)
-    return [SendRow(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5] or 0.0, *r[6:]) for r in rows]
+    pinned, pinned_params = _pinned_to(numbers)
+    rows = store.query(sql + pinned + " ORDER BY planned_at, send_id", params + pinned_params)
+    return [
+        SendRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            orjson.loads(r[4]),
+            r[5] or 0.0,
+            r[6],
+            r[7],
+            r[8],
+            throttled=r[9],
+            phone_number_id=r[10],
+        )
+        for r in rows
+    ]
+
+
+def _pinned_to(numbers: Iterable[str] | None, alias: str = "") -> tuple[str, tuple[str, ...]]:
+    """``AND phone_number_id IN (...)`` for ``numbers`` (None: no condition), with its parameters."""
+    if numbers is None:
+        return "", ()
+    wanted = tuple(sorted(set(numbers)))
+    if not wanted:
+        return " AND 1 = 0", ()
+    return f" AND {alias}phone_number_id IN ({_placeholders(wanted)})", wanted
+
+
+def pin_numbers(store: Store, campaign_id: str, numbers: Iterable[str]) -> int:
+    """Pin the campaign's rows not pinned yet (planned rows, holdout members to evaluate) to one of
+    ``numbers`` each, spread evenly; returns how many were pinned.
+
+    A pinned row is sent only from its number, by the process holding that number's lease (see
+    :mod:`.leases`): two processes can send one campaign, each from its own number at its own pace.
+    Rows pinned once stay pinned (a retry goes out from the same number); a concurrent pinner finds
+    them pinned and leaves them."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        raise LedgerError("pinning rows needs at least one phone number id")
+    pinned = 0
+    with store.transaction() as conn:
+        for i, number in enumerate(wanted):
+            pinned += conn.execute(
+                "UPDATE sends SET phone_number_id = ? WHERE campaign_id = ? AND phone_number_id IS NULL"
+                f" AND (state = 'planned' OR ({_PENDING_HOLDOUT})) AND send_id % ? = ?",
+                (number, campaign_id, len(wanted), i),
+            ).rowcount
+    return pinned
+
+
+def open_rows(store: Store, campaign_id: str, numbers: Iterable[str] | None = None) -> dict[str, int]:
+    """How many rows are not final yet (of every number, or of those pinned to ``numbers``):
+    ``planned`` (holdout members to evaluate counted in), ``in_flight`` and ``unknown``."""
+    pinned, pinned_params = _pinned_to(numbers)
+    row = store.query(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'planned' OR (" + _PENDING_HOLDOUT + ") THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'unknown' THEN 1 ELSE 0 END), 0)"
+        " FROM sends WHERE campaign_id = ? AND state IN ('planned', 'in_flight', 'unknown', 'excluded')" + pinned,
+        (campaign_id, *pinned_params),
+    )[0]
+    return {"planned": int(row[0]), "in_flight": int(row[1]), "unknown": int(row[2])}
 
 
 def claim(
@@ -220,40 +287,49 @@ def _write_outcomes(conn: sqlite3.Connection, outcomes: list[Outcome]) -> None:
             schedule_held_retry(conn, send_id, at)
 
 
-def pending_holdouts(store: Store, campaign_id: str) -> list[SendRow]:
-    """Holdout members not yet evaluated at their planned time, earliest first (payload empty)."""
+def pending_holdouts(store: Store, campaign_id: str, numbers: Iterable[str] | None = None) -> list[SendRow]:
+    """Holdout members not yet evaluated at their planned time (all, or those pinned to one of
+    ``numbers``), earliest first (payload empty)."""
+    pinned, pinned_params = _pinned_to(numbers)
     rows = store.query(
-        "SELECT send_id, recipient_key, customer_id, phone, planned_at, message_type, timezone FROM sends"
-        f" WHERE campaign_id = ? AND {_PENDING_HOLDOUT} ORDER BY planned_at, send_id",
-        (campaign_id,),
+        "SELECT send_id, recipient_key, customer_id, phone, planned_at, message_type, timezone, phone_number_id"
+        f" FROM sends WHERE campaign_id = ? AND {_PENDING_HOLDOUT}{pinned} ORDER BY planned_at, send_id",
+        (campaign_id, *pinned_params),
     )
-    return [SendRow(r[0], r[1], r[2], r[3], {}, r[4] or 0.0, 0, r[5], r[6], holdout=True) for r in rows]
+    return [
+        SendRow(r[0], r[1], r[2], r[3], {}, r[4] or 0.0, 0, r[5], r[6], holdout=True, phone_number_id=r[7])
+        for r in rows
+    ]
 
 
-def recover_in_flight(store: Store, campaign_id: str, now: float) -> int:
-    """After a crash: rows left ``in_flight`` may or may not have reached the API → ``unknown``."""
+def recover_in_flight(store: Store, campaign_id: str, now: float, numbers: Iterable[str] | None = None) -> int:
+    """After a crash: rows left ``in_flight`` (all, or those sent from one of ``numbers``, whose
+    leases the caller holds) may or may not have reached the API → ``unknown``."""
+    pinned, pinned_params = _pinned_to(numbers)
     with store.transaction() as conn:
         conn.execute(
-            "UPDATE attempts SET outcome = 'lost', finished_at = ? WHERE outcome = 'pending'"
-            " AND send_id IN (SELECT send_id FROM sends WHERE campaign_id = ? AND state = 'in_flight')",
-            (now, campaign_id),
+            "UPDATE attempts SET outcome = 'lost', finished_at = ? WHERE outcome = 'pending' AND send_id IN"
+            f" (SELECT send_id FROM sends WHERE campaign_id = ? AND state = 'in_flight'{pinned})",
+            (now, campaign_id, *pinned_params),
         )
         return int(
             conn.execute(
-                "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
-                (now, campaign_id),
+                "UPDATE sends SET state = 'unknown', updated_at = ? WHERE campaign_id = ? AND state = 'in_flight'"
+                + pinned,
+                (now, campaign_id, *pinned_params),
             ).rowcount
         )
 
 
-def unknown_sends(store: Store, campaign_id: str) -> list[tuple[int, float]]:
-    """``(send_id, started_at of the last attempt)`` of every ``unknown`` row."""
+def unknown_sends(store: Store, campaign_id: str, numbers: Iterable[str] | None = None) -> list[tuple[int, float]]:
+    """``(send_id, started_at of the last attempt)`` of every ``unknown`` row (of ``numbers``)."""
+    pinned, pinned_params = _pinned_to(numbers, "s.")
     return [
         (r[0], r[1] or 0.0)
         for r in store.query(
             "SELECT s.send_id, MAX(a.started_at) FROM sends s LEFT JOIN attempts a ON a.send_id = s.send_id"
-            " WHERE s.campaign_id = ? AND s.state = 'unknown' GROUP BY s.send_id",
-            (campaign_id,),
+            f" WHERE s.campaign_id = ? AND s.state = 'unknown'{pinned} GROUP BY s.send_id",
+            (campaign_id, *pinned_params),
         )
     ]
 
@@ -282,15 +358,16 @@ def cancel_open(store: Store, campaign_id: str, now: float) -> int:
         )
 
 
-def counted_attempts_of_unknown(store: Store, campaign_id: str) -> dict[int, int]:
-    """``send_id`` → attempts made of every ``unknown`` row, without the throttle answers (they do
-    not count against the attempt cap)."""
+def counted_attempts_of_unknown(store: Store, campaign_id: str, numbers: Iterable[str] | None = None) -> dict[int, int]:
+    """``send_id`` → attempts made of every ``unknown`` row (of ``numbers``), without the throttle
+    answers (they do not count against the attempt cap)."""
+    pinned, pinned_params = _pinned_to(numbers)
     return {
         r[0]: r[1]
         for r in store.query(
             "SELECT send_id, attempts - (SELECT count(*) FROM attempts a WHERE a.send_id = s.send_id"
-            f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'",
-            (campaign_id,),
+            f" AND a.error_code = {THROTTLED}) FROM sends s WHERE campaign_id = ? AND state = 'unknown'{pinned}",
+            (campaign_id, *pinned_params),
         )
     }
 

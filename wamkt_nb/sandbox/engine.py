@@ -83,7 +83,8 @@ class Engine:
     def _reset_limits(self) -> None:
         self._messages_to: Counter[str] = Counter()
         self._leaves_at: dict[str, float] = {}
-        self._throughput = TokenBucket(self.config.throughput_per_second)
+        self._throughput: dict[str, TokenBucket] = {}
+        """Each business number's own throughput bucket (Meta's limit is per number)."""
         self._pair = PairLimiter(self.config.pair_interval, self.config.pair_burst)
         self._tier = PortfolioLimit()
         self._marketing = PerUserLimit()
@@ -152,9 +153,10 @@ class Engine:
             msg.wa_id = addressed.key
         if endpoint == MARKETING_ENDPOINT:
             check_marketing_send(body, msg)
-        if self._throughput.rate != cfg.throughput_per_second:
-            self._throughput = TokenBucket(cfg.throughput_per_second)
-        if not self._throughput.take(now):
+        bucket = self._throughput.get(phone_number_id)
+        if bucket is None or bucket.rate != cfg.throughput_per_second:
+            bucket = self._throughput[phone_number_id] = TokenBucket(cfg.throughput_per_second)
+        if not bucket.take(now):
             raise SandboxError(
                 130429, "Cloud API message throughput has been reached.", http_status=cfg.throughput_http_status
             )

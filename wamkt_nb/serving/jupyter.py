@@ -4,7 +4,8 @@ Enable with ``jupyter lab --ServerApp.jpserver_extensions=wamkt_nb.serving=True`
 key in ``jupyter_server_config.json``); it is not on by default. With the ``worker`` setting it
 also hosts the campaign worker (:mod:`.jupyter_worker`). Meta cannot log in to Jupyter nor send an
 XSRF token, so the handler skips both and authenticates every POST by ``X-Hub-Signature-256``
-and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``.
+and the GET handshake by the verify token. Settings come from ``WAMKT_*`` / ``wamkt.toml``; the
+database is the team store (``WAMKT_DATABASE_URL``) when one is named, else the workspace's file.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..settings import database_path, load_settings
+from ..settings import load_settings
 from ..store import open_store
 from ..webhooks.signature import SIGNATURE_HEADER
+from ..workspace import database_target
 from .jupyter_worker import host_worker
 from .service import WebhookService, service_from_settings
 
@@ -77,13 +79,13 @@ class WebhookHandler(web.RequestHandler):
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the handler; the store and reply sender are set up from wamkt settings."""
     settings = load_settings()
-    store = open_store(database_path())
+    store = open_store(database_target())
     service = service_from_settings(settings, store)
     route = url_path_join(serverapp.web_app.settings["base_url"], ROUTE)
     state = {"done": False, "lock": asyncio.Lock()}
     serverapp.web_app.add_handlers(".*$", [(route, WebhookHandler, {"service": service, "started": state})])
     serverapp.log.info("wamkt_nb webhook receiver at %s (database %s)", route, store.where)
     if settings.worker:
-        host_worker(serverapp, settings, open_store(database_path()))
+        host_worker(serverapp, settings, open_store(database_target()))
     if not settings.app_secret or not settings.verify_token:
         serverapp.log.warning("wamkt_nb: WAMKT_APP_SECRET / WAMKT_VERIFY_TOKEN not set: every webhook is refused")

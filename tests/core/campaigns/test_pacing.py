@@ -118,8 +118,15 @@ def test_jitter_stays_between_half_and_full():
 
 def test_number_pool_takes_the_numbers_in_turn_and_slows_only_the_throttled_one():
     pool = NumberPool(("pn-a", "pn-b"), 10.0, 0.0)
-    taken = [pool.take(0.0)[0] for _ in range(2)]  # each bucket starts with one token
+    taken = [pool.take(None, 0.0)[0] for _ in range(2)]  # each bucket starts with one token
     assert [p.phone_number_id for p in taken] == ["pn-a", "pn-b"]
-    assert pool.take(0.0) == (None, pytest.approx(0.1))  # both empty: wait for the next token
+    assert pool.take(None, 0.0) == (None, pytest.approx(0.1))  # both empty: wait for the next token
     pool.throttled("pn-b", 0.0)
     assert [p.rate for p in pool.pacers] == [10.0, 5.0] and pool.rate == 15.0
+
+
+def test_a_row_pinned_to_a_number_takes_only_that_numbers_token():
+    pool = NumberPool(("pn-a", "pn-b"), 10.0, 0.0)
+    assert pool.take("pn-a", 0.0)[0].phone_number_id == "pn-a"
+    assert pool.take("pn-a", 0.0) == (None, pytest.approx(0.1))  # pn-b's token is not lent
+    assert pool.take("pn-b", 0.0)[0].phone_number_id == "pn-b"

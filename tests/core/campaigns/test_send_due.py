@@ -50,3 +50,13 @@ def test_the_templates_of_queued_rows_are_remembered_for_the_status_watch():
     due.push(row(1, payload={"type": "template", "template": {"name": "sale", "language": {"code": "de"}}}), 0.0)
     due.push(row(2, payload={"type": "text", "text": {"body": "hi"}}), 0.0)
     assert due.templates == {("sale", "de")}
+
+
+def test_a_number_out_of_tokens_holds_back_only_its_own_rows():
+    due = DueQueue()
+    for send_id in range(1, 7):
+        due.push(replace(row(send_id), phone_number_id="pn-a" if send_id <= 4 else "pn-b"), float(send_id))
+    pool = NumberPool(("pn-a", "pn-b"), 1.0, 0.0)  # one token each now, the next in 1 s
+    taken, wait = due.take(10.0, 0.0, 10, pool, PairLimiter(6.0))
+    assert [(r.send_id, p.phone_number_id) for r, p in taken] == [(1, "pn-a"), (5, "pn-b")]
+    assert wait == 1.0 and len(due) == 4 and due.next_due == 2.0  # pn-a's rows kept their order

@@ -472,11 +472,6 @@ def test_the_jupyter_server_extension_hosts_the_worker(rig):
     store.close()
 
 
-@pytest.mark.xfail(
-    reason="the runner's ledger reports are being ported to PostgreSQL (helper pgport); "
-    "the worker's own SQL (ledger.control) runs there",
-    strict=False,
-)
 def test_the_worker_on_postgresql(rig, postgres_server):
     """The same service on the team store: submitted, paused and resumed through PostgreSQL."""
     url = postgres_server.create_database("wamkt_worker")

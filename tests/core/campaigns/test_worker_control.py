@@ -12,7 +12,7 @@ from helpers.plans import make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.watch import SubmittedRun
-from wamkt_nb.campaigns.worker import JsonLog, Worker, submitted_options
+from wamkt_nb.campaigns.worker import SHARE_WAIT_POLLS, JsonLog, Worker, submitted_options
 from wamkt_nb.campaigns.worker_http import HealthServer
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
@@ -167,6 +167,63 @@ async def test_the_worker_in_process_sends_what_is_due_once_and_survives_a_lost_
         assert worker.health.last_tick == last
     events = [orjson.loads(line)["event"] for line in lines.getvalue().splitlines()]
     assert events.count("campaign_run_ended") == 1 and "tick_failed" in events and events[-1] == "worker_stopped"
+
+
+def test_a_worker_completes_a_campaign_whose_last_sender_died_after_its_last_row(store):
+    """Every row final, status still running, the dead sender's lease left behind: the next tick
+    marks it complete; a number another live process holds keeps the status to that process."""
+    cid = campaign(store, "orphan")
+    control.submit(store, cid, {}, NOW)
+    ledger.pin_numbers(store, cid, ["pn-a", "pn-b"])
+    ledger.set_campaign_status(store, cid, "running", NOW)
+    store.execute("UPDATE sends SET state = 'delivered' WHERE campaign_id = ?", (cid,))
+    worker = Worker(store, client=None, phone_number_ids=("pn-a", "pn-b"), log=JsonLog(io.StringIO()))  # type: ignore[arg-type]
+    store.execute(
+        "INSERT INTO send_leases VALUES (?, 'pn-b', 'elsewhere:1', 'elsewhere', 1, ?)", (cid, time.time())
+    )  # another host, renewed just now: that process says when it is done
+    worker.tick()
+    assert ledger.campaign_info(store, cid)["status"] == "running"
+    store.execute("UPDATE send_leases SET heartbeat_at = ?", (time.time() - ledger.LEASE_SECONDS - 1,))
+    worker.tick()  # not renewed for LEASE_SECONDS: gone
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+
+
+async def test_a_worker_takes_a_second_number_only_after_leaving_it_free_a_few_ticks(sandbox, tmp_path):
+    """One worker, two numbers of the sandbox's portfolio: the first tick starts one number, the other
+    is left for an idle worker for SHARE_WAIT_POLLS ticks, then taken; each row goes out once, from
+    the number it is pinned to."""
+    sandbox.configure(portfolio_phone_number_ids=("2222",), pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    numbers = (sandbox.phone_number_id, "2222")
+    store = open_store(tmp_path / "w.db")
+    customers = CUSTOMERS.customers
+    cid = ledger.create_campaign(
+        store,
+        make_plan(customers, template="order_shipped", planned_at=time.time()),
+        name="shared",
+        now=time.time(),
+        campaign_id="shared",
+    )
+    control.submit(store, cid, {"pace": 4}, time.time())
+    before = len(sandbox.received())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        worker = Worker(store, client, numbers, poll=0.05, log=JsonLog(io.StringIO()))
+        worker.tick()
+        assert len(worker.runs) == 1
+        await asyncio.sleep(0.05)
+        worker.tick()
+        assert len(worker.runs) == 1  # one tick later the second number is still left to others
+        await asyncio.sleep(SHARE_WAIT_POLLS * worker.poll)
+        worker.tick()
+        assert set(worker.runs) == {(cid, n) for n in numbers}
+        await asyncio.wait_for(asyncio.gather(*(r.task for r in list(worker.runs.values()))), 60)
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+    sent = [r for r in sandbox.received()[before:] if r["http_status"] == 200]
+    assert sorted(r["body"]["to"] for r in sent) == sorted(customers["phone"])
+    pinned = dict(store.query("SELECT phone, phone_number_id FROM sends WHERE campaign_id = ?", (cid,)))
+    assert all(pinned[r["body"]["to"]] == r["phone_number_id"] for r in sent)
+    assert set(pinned.values()) == set(numbers)
+    sandbox.configure(portfolio_phone_number_ids=())
+    store.close()
 
 
 def test_campaign_send_submits_when_a_worker_sends_this_workspaces_campaigns(tmp_path):

@@ -1,5 +1,6 @@
 """The send ledger: rows before requests, forward-only transitions, crash recovery, reconciliation."""
 
+import json
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from helpers.plans import NOW, make_plan
 
 from wamkt_nb import ledger
 from wamkt_nb.compliance import explain
-from wamkt_nb.ledger import LedgerError, Outcome
+from wamkt_nb.ledger import LedgerError, Outcome, control
 from wamkt_nb.store import open_store
 from wamkt_nb.store.migrations import apply_migrations
 
@@ -135,42 +136,50 @@ def test_cancel_and_campaign_status(store):
     assert (info["status"], info["started_at"], info["finished_at"]) == ("cancelled", NOW + 1, NOW + 3)
 
 
-def test_a_campaign_is_sent_by_one_process_at_a_time(store, tmp_path):
-    ledger.acquire_lease(store, "c1")
-    ledger.acquire_lease(store, "c1")  # the same process may take it again
-    other = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
-                "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1')\n"
-                "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"
-            ),
-            store.target,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert other.returncode == 3 and "is being sent by another process" in other.stdout
+def test_a_campaign_is_sent_from_a_number_by_one_process_at_a_time(store, tmp_path):
+    ledger.acquire_lease(store, "c1", ["pn1"])
+    ledger.acquire_lease(store, "c1", ["pn1"])  # the same process may take it again
+    assert ledger.held_elsewhere(store, "c1") == set()
+
+    def other(numbers: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import sys, json; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
+                    "try:\n    ledger.acquire_lease(open_store(sys.argv[1]), 'c1', json.loads(sys.argv[2]))\n"
+                    "except ledger.LedgerError as e:\n    print(e); sys.exit(3)"
+                ),
+                store.target,
+                json.dumps(numbers),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = other(["pn2", "pn1"])
+    assert refused.returncode == 3 and "is being sent from number pn1 by another process" in refused.stdout
+    assert store.query("SELECT phone_number_id FROM send_leases")[0][0] == "pn1"  # all or none: pn2 not taken
+    assert other(["pn2"]).returncode == 0  # another number of the same campaign is free
     # a lease whose process is gone is taken over at once
-    store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1'")
-    code = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys; from wamkt_nb.store import open_store; from wamkt_nb import ledger\n"
-                "ledger.acquire_lease(open_store(sys.argv[1]), 'c1')"
-            ),
-            store.target,
-        ],
-        timeout=60,
-    ).returncode
-    assert code == 0
-    ledger.release_lease(store, "c1")  # not ours any more: nothing happens
-    assert store.query("SELECT count(*) FROM send_leases")[0][0] == 1
+    assert ledger.held_elsewhere(store, "c1") == set()  # that process has exited
+    store.execute("UPDATE send_leases SET pid = 999999999 WHERE campaign_id = 'c1' AND phone_number_id = 'pn1'")
+    assert other(["pn1"]).returncode == 0
+    ledger.release_lease(store, "c1", ["pn1"])  # not ours any more: nothing happens
+    assert store.query("SELECT count(*) FROM send_leases")[0][0] == 2
+
+
+def test_rows_are_pinned_to_the_numbers_evenly_and_once(store):
+    cid = ledger.create_campaign(store, make_plan(9), name="x", now=NOW)
+    assert ledger.pin_numbers(store, cid, ["pn-b", "pn-a"]) == 9
+    assert ledger.pin_numbers(store, cid, ["pn-c"]) == 0  # pinned rows stay pinned
+    counts = dict(store.query("SELECT phone_number_id, count(*) FROM sends GROUP BY 1"))
+    assert set(counts) == {"pn-a", "pn-b"} and abs(counts["pn-a"] - counts["pn-b"]) == 1
+    assert {r.phone_number_id for r in ledger.planned_sends(store, cid, numbers=["pn-a"])} == {"pn-a"}
+    assert ledger.open_rows(store, cid, ["pn-a"])["planned"] == counts["pn-a"]
+    assert control.next_due_at(store, cid, ["pn-c"]) is None and control.next_due_at(store, cid, ["pn-a"]) == NOW
 
 
 def test_claim_skips_rows_that_are_no_longer_planned(store):

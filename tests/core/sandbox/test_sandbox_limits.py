@@ -118,6 +118,16 @@ def test_throughput_limit_130429_then_recovers(data, http_for):
         assert sb.counters()["error_130429"] == 3
 
 
+def test_each_number_of_the_portfolio_has_its_own_throughput(data, http_for):
+    with make(data, throughput_per_second=3, pair_interval=0, portfolio_phone_number_ids=("2222",)) as sb:
+        http = http_for(sb)
+        to = german(data, 1)[0]
+        assert [http.post("/messages", json=utility(to)).status_code for _ in range(4)] == [200] * 3 + [429]
+        second = f"{sb.base_url}/{CURRENT_VERSION}/2222/messages"
+        assert [http.post(second, json=utility(to)).status_code for _ in range(4)] == [200] * 3 + [429]
+        assert {m["phone_number_id"] for m in sb.received() if m["http_status"] == 200} == {sb.phone_number_id, "2222"}
+
+
 def test_pair_rate_131056_per_recipient(data, http_for):
     with make(data, pair_interval=6.0, pair_burst=3) as sb:
         http = http_for(sb)

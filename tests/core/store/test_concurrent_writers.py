@@ -52,7 +52,7 @@ elif job == "status":
                 result.append(wamid)
 elif job == "lease":
     try:
-        ledger.acquire_lease(store, arg)
+        ledger.acquire_lease(store, arg, ["pn1", "pn2"])
         result = "won"
     except ledger.LedgerError:
         result = "lost"
