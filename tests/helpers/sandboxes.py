@@ -1,10 +1,25 @@
-"""Embedded sandboxes set up for the tests that send through them."""
+"""Sandboxes set up for the tests that send through them: embedded in this process, or ``wamkt
+sandbox`` in a process of its own whose status webhooks a receiver in this process writes into a
+SQLite ledger."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
+
+from helpers import ROOT
+from helpers.processes import stop_process, wait_for_port
 from wamkt_nb.sandbox import Sandbox
+from wamkt_nb.serving.service import service_from_settings
+from wamkt_nb.settings import Settings
+from wamkt_nb.store import open_store
+from wamkt_nb.webhooks.server import BackgroundServer
 
 
 @contextmanager
@@ -13,3 +28,55 @@ def sender_sandbox(customers, **options):
     with Sandbox(customers=customers, **options) as sb:
         sb.configure(pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
         yield sb
+
+
+@contextmanager
+def sandbox_process_with_receiver(
+    tmp: Path, db: Path, settings: Settings, port: int, customers: int, seed: int
+) -> Iterator[httpx.Client]:
+    """``wamkt sandbox`` on 127.0.0.1:``port`` (``customers`` of ``seed``, no pair rate, no tier limit,
+    its clock at ten times wall speed, its log in ``tmp/sandbox.log``) sending its status webhooks to a
+    receiver in this process that writes into ``db`` with ``settings`` (whose verify token the sandbox
+    gets). Yields an HTTP client on the sandbox, with the sandbox's bearer token."""
+    receiver_store = open_store(db)
+    service = service_from_settings(settings, receiver_store)
+    try:
+        with BackgroundServer(service.asgi_app()) as receiver, open(tmp / "sandbox.log", "wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "wamkt_nb",
+                    "sandbox",
+                    "--port",
+                    str(port),
+                    "--customers",
+                    str(customers),
+                    "--seed",
+                    str(seed),
+                    "--throughput",
+                    "5000",
+                    "--pair-interval",
+                    "0",
+                    "--tier",
+                    "TIER_UNLIMITED",
+                    "--speed",
+                    "10",
+                    "--webhook",
+                    receiver.url + "/webhook",
+                ],
+                cwd=ROOT,
+                env=dict(os.environ, WAMKT_VERIFY_TOKEN=settings.verify_token.reveal()),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for_port(port, proc=proc)
+                with httpx.Client(
+                    base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer sandbox-token"}, timeout=30
+                ) as http:
+                    yield http
+            finally:
+                stop_process(proc)
+    finally:
+        receiver_store.close()
