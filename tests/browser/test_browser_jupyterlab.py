@@ -86,7 +86,7 @@ def no_log_console_errors(page) -> None:
     assert not errors, f"the log console shows an error (a widget callback raised):\n{errors[0]}"
 
 
-# --- (c) the key interactions after Run All ---------------------------------------------------------
+# --- the key interactions after Run All ------------------------------------------------------------
 
 
 def segment_count(page) -> int:
@@ -252,7 +252,7 @@ INTERACTIONS = {
 """What a person does with a notebook's widgets after its Run All (on the page Run All left)."""
 
 
-# --- (a) every notebook top to bottom, light and dark, then its interactions ------------------------
+# --- every notebook top to bottom, light and dark, then its interactions ----------------------------
 
 
 @pytest.mark.parametrize("notebook", list(WIDGETS))
@@ -269,7 +269,7 @@ def test_notebook_runs_top_to_bottom_then_its_widgets_answer(lab, lab_page, note
         no_log_console_errors(lab_page)
 
 
-# --- (b) the journey 01 -> 06 in one workspace, by day and by night ---------------------------------
+# --- the journey 01 -> 06 in one workspace, by day and by night -------------------------------------
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 CLOCKS = {"day": f"{YESTERDAY}T16:10:00+00:00", "night": f"{YESTERDAY}T01:00:00+00:00"}
