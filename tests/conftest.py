@@ -61,10 +61,14 @@ _fresh_databases = itertools.count(1)
 
 def fresh_postgres_database(request) -> str:
     """The URL of a new database on the session's PostgreSQL server, copied from the migrated
-    template (fast, and one per test)."""
+    template (fast, and one per test); dropped when the requesting fixture ends, so the server's
+    data directory holds only the databases of the running test."""
     server = request.getfixturevalue("postgres_server")
     template = request.getfixturevalue("postgres_template")
-    return server.create_database(f"wamkt_{os.getpid()}_{next(_fresh_databases)}", template)
+    name = f"wamkt_{os.getpid()}_{next(_fresh_databases)}"
+    url = server.create_database(name, template)
+    request.addfinalizer(lambda: server.drop_database(name))
+    return url
 
 
 _STORE_BACKENDS = [b.strip() for b in os.environ.get("WAMKT_TEST_STORE", "sqlite").split(",") if b.strip()]

@@ -1,11 +1,13 @@
 """The notebooks in JupyterLab itself (not only Voila), in headless Chromium, in light and dark theme.
 
 Each notebook runs top to bottom (Run → Run All Cells) with no traceback, a picture of each of its
-widgets lands in ``test-artifacts/jupyterlab/<notebook>-<widget>-<theme>.png``, and nothing lands in
-the log console (where exceptions of widget callbacks go). Then the key interactions, as a person
-does them after Run All, and the journey 01 → 06 in one workspace at a daytime and a nighttime clock.
-One JupyterLab server per theme (module scope); each test opens its notebook alone, in a folder of
-its own (so its own empty ``./wamkt-workspace``) and shuts its kernel down afterwards.
+widgets lands in ``test-artifacts/jupyterlab/<notebook>-<widget>-<theme>.png``, then on the same page
+the key interactions a person does after Run All (02, 03, 06; one Run All serves both), and nothing
+lands in the log console (where exceptions of widget callbacks go, and where they stay). The send
+panel's controls (04) act while the send runs, so they have a Run All of their own; and the journey
+01 → 06 in one workspace at a daytime and a nighttime clock. One JupyterLab server per theme (module
+scope); each test opens its notebook alone, in a folder of its own (so its own empty
+``./wamkt-workspace``) and shuts its kernel down afterwards.
 """
 
 from __future__ import annotations
@@ -55,14 +57,15 @@ def lab(request, tmp_path_factory):
 
 @pytest.fixture
 def lab_page(browser, lab):
-    """A fresh browser context on ``lab``; afterwards every kernel of the server is shut down."""
+    """A fresh browser context on ``lab``; afterwards every kernel of the server is shut down (while
+    the next test opens its page)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(120_000)
     expect.set_options(timeout=60_000)
     page = context.new_page()
     yield page
     context.close()
-    lab.shutdown_kernels()
+    lab.shutdown_kernels(wait=False)
 
 
 def run_notebook(page, lab, notebook: str, folder: str) -> list[str]:
@@ -83,20 +86,7 @@ def no_log_console_errors(page) -> None:
     assert not errors, f"the log console shows an error (a widget callback raised):\n{errors[0]}"
 
 
-# --- (a) every notebook top to bottom, light and dark ------------------------------------------------
-
-
-@pytest.mark.parametrize("notebook", list(WIDGETS))
-def test_notebook_runs_top_to_bottom(lab, lab_page, notebook):
-    with diagnosed(lab_page, lab, f"{notebook}-{lab.theme}"):
-        run_notebook(lab_page, lab, notebook, f"{notebook}-alone")
-        for css in WIDGETS[notebook]:
-            widget = screenshot_widget(lab_page, css, f"{notebook}-{css.removeprefix('wamkt-')}-{lab.theme}")
-            assert widget.inner_text().strip(), f".{css} shows no text"
-        no_log_console_errors(lab_page)
-
-
-# --- (c) the key interactions after Run All ---------------------------------------------------------
+# --- the key interactions after Run All ------------------------------------------------------------
 
 
 def segment_count(page) -> int:
@@ -104,64 +94,56 @@ def segment_count(page) -> int:
     return int(re.search(r"([\d,.]+) customers match", text).group(1).replace(",", "").replace(".", ""))
 
 
-def test_segment_builder_keeps_a_changed_operator_and_saves_a_segment(lab, lab_page):
-    page = lab_page
-    with diagnosed(page, lab, f"02-interactions-{lab.theme}"):
-        run_notebook(page, lab, "02_segments", "02-interactions")
-        builder = page.locator(f"{NOTEBOOK} .wamkt-segment-builder").first
-        builder.scroll_into_view_if_needed()
-        expect(builder.locator(".wamkt-segment-count")).to_contain_text("customers match")
-        # 02 starts from the preset "active in the last 7 days"; add the default condition
-        # "order count >= 1" after it, then make it "order count < 1"
-        conditions = builder.locator(".wamkt-segment-condition").count()
-        builder.locator(".wamkt-segment-add-condition").first.click()
-        expect(builder.locator(".wamkt-segment-condition")).to_have_count(conditions + 1)
-        condition = builder.locator(".wamkt-segment-condition").last
-        expect(condition.locator(".wamkt-segment-op select")).to_have_value(">=")
-        page.wait_for_timeout(1_000)  # the count of the preset and the added condition
-        before = segment_count(page)
-        op = condition.locator(".wamkt-segment-op select")
-        op.select_option(label="<")
-        page.wait_for_function(
-            f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')"
-        )
-        page.wait_for_timeout(1_000)  # any late redraw of the editor would show by now
-        assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "the operator went back"
-        assert segment_count(page) != before
-        expect(builder.locator(".wamkt-segment-error")).to_have_text("")
+def segment_builder_keeps_a_changed_operator_and_saves_a_segment(page, lab) -> None:
+    builder = page.locator(f"{NOTEBOOK} .wamkt-segment-builder").first
+    builder.scroll_into_view_if_needed()
+    expect(builder.locator(".wamkt-segment-count")).to_contain_text("customers match")
+    # 02 starts from the preset "active in the last 7 days"; add the default condition
+    # "order count >= 1" after it, then make it "order count < 1"
+    conditions = builder.locator(".wamkt-segment-condition").count()
+    builder.locator(".wamkt-segment-add-condition").first.click()
+    expect(builder.locator(".wamkt-segment-condition")).to_have_count(conditions + 1)
+    condition = builder.locator(".wamkt-segment-condition").last
+    expect(condition.locator(".wamkt-segment-op select")).to_have_value(">=")
+    page.wait_for_timeout(1_000)  # the count of the preset and the added condition
+    before = segment_count(page)
+    op = condition.locator(".wamkt-segment-op select")
+    op.select_option(label="<")
+    page.wait_for_function(
+        f"() => !document.querySelector('{NOTEBOOK} .wamkt-segment-count').innerText.startsWith('{before:,} ')"
+    )
+    page.wait_for_timeout(1_000)  # any late redraw of the editor would show by now
+    assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "the operator went back"
+    assert segment_count(page) != before
+    expect(builder.locator(".wamkt-segment-error")).to_have_text("")
 
-        builder.locator(".wamkt-segment-name input").fill("Nie bestellt")
-        builder.locator(".wamkt-segment-save").click()
-        expect(builder.locator(".wamkt-segment-store-message")).to_contain_text(
-            re.compile(r"saved\W*Nie bestellt", re.IGNORECASE)
-        )
-        expect(builder.locator(".wamkt-segment-saved select")).to_have_value("Nie bestellt")
-        expect(builder.locator(".wamkt-segment-comparison")).to_contain_text("Nie bestellt")
-        assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "saving reset the operator"
-        screenshot_widget(page, "wamkt-segment-builder", f"02_segments-segment-builder-saved-{lab.theme}")
-        no_log_console_errors(page)
+    builder.locator(".wamkt-segment-name input").fill("Nie bestellt")
+    builder.locator(".wamkt-segment-save").click()
+    expect(builder.locator(".wamkt-segment-store-message")).to_contain_text(
+        re.compile(r"saved\W*Nie bestellt", re.IGNORECASE)
+    )
+    expect(builder.locator(".wamkt-segment-saved select")).to_have_value("Nie bestellt")
+    expect(builder.locator(".wamkt-segment-comparison")).to_contain_text("Nie bestellt")
+    assert op.evaluate("s => s.options[s.selectedIndex].text") == "<", "saving reset the operator"
+    screenshot_widget(page, "wamkt-segment-builder", f"02_segments-segment-builder-saved-{lab.theme}")
 
 
-def test_dry_run_reruns_after_run_all(lab, lab_page):
-    page = lab_page
-    with diagnosed(page, lab, f"03-interactions-{lab.theme}"):
-        run_notebook(page, lab, "03_compose_and_dry_run", "03-interactions")
-        dry = page.locator(f"{NOTEBOOK} .wamkt-dryrun").first
-        dry.scroll_into_view_if_needed()
-        summary = dry.locator(".wamkt-dryrun-summary")
-        expect(summary).to_contain_text("would be sent")
-        first = summary.inner_text()
-        # a daily limit of 10 caps today's sends: the numbers must change
-        limit = dry.locator(".wamkt-dryrun-limit input")
-        limit.fill("10")
-        limit.press("Tab")
-        dry.locator(".wamkt-dryrun-run").click()
-        changed(page, ".wamkt-dryrun-summary", first)
-        expect(dry.locator(".wamkt-dryrun-error .wamkt-status-error")).to_have_count(0)
-        expect(dry.locator(".wamkt-dryrun-error")).to_contain_text("saved as campaign 'spring-sale'")
-        assert summary.inner_text().split(" would be sent")[0].strip() in ("10", "0"), summary.inner_text()
-        screenshot_widget(page, "wamkt-dryrun", f"03_compose_and_dry_run-dryrun-rerun-{lab.theme}")
-        no_log_console_errors(page)
+def dry_run_reruns_after_run_all(page, lab) -> None:
+    dry = page.locator(f"{NOTEBOOK} .wamkt-dryrun").first
+    dry.scroll_into_view_if_needed()
+    summary = dry.locator(".wamkt-dryrun-summary")
+    expect(summary).to_contain_text("would be sent")
+    first = summary.inner_text()
+    # a daily limit of 10 caps today's sends: the numbers must change
+    limit = dry.locator(".wamkt-dryrun-limit input")
+    limit.fill("10")
+    limit.press("Tab")
+    dry.locator(".wamkt-dryrun-run").click()
+    changed(page, ".wamkt-dryrun-summary", first)
+    expect(dry.locator(".wamkt-dryrun-error .wamkt-status-error")).to_have_count(0)
+    expect(dry.locator(".wamkt-dryrun-error")).to_contain_text("saved as campaign 'spring-sale'")
+    assert summary.inner_text().split(" would be sent")[0].strip() in ("10", "0"), summary.inner_text()
+    screenshot_widget(page, "wamkt-dryrun", f"03_compose_and_dry_run-dryrun-rerun-{lab.theme}")
 
 
 def changed(page, css: str, before: str, timeout_ms: int = 60_000) -> str:
@@ -244,29 +226,50 @@ def test_send_pause_resume_cancel_resume(lab, lab_page):
         no_log_console_errors(page)
 
 
-def test_planner_with_a_tiny_segment_keeps_its_inputs(lab, lab_page):
-    page = lab_page
-    with diagnosed(page, lab, f"06-interactions-{lab.theme}"):
-        run_notebook(page, lab, "06_ab_test", "06-interactions")
-        planner = page.locator(f"{NOTEBOOK} .wamkt-ab-planner").first
-        planner.scroll_into_view_if_needed()
-        size = planner.locator(".wamkt-ab-segment-size input")
-        size.fill("12")
-        size.press("Tab")
-        expect(size).to_have_value("12")
-        page.wait_for_function(  # the plan says the segment is too small, or the error line says why
-            f"""() => {{ const p = document.querySelector('{NOTEBOOK} .wamkt-ab-planner');
-                return /too small|not enough|at least/i.test(p.querySelector('.wamkt-ab-summary').innerText
-                                                               + p.querySelector('.wamkt-ab-error').innerText); }}""",
-            timeout=120_000,
-        )
-        for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
-            expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
-        screenshot_widget(page, "wamkt-ab-planner", f"06_ab_test-ab-planner-tiny-{lab.theme}")
-        no_log_console_errors(page)
+def planner_with_a_tiny_segment_keeps_its_inputs(page, lab) -> None:
+    planner = page.locator(f"{NOTEBOOK} .wamkt-ab-planner").first
+    planner.scroll_into_view_if_needed()
+    size = planner.locator(".wamkt-ab-segment-size input")
+    size.fill("12")
+    size.press("Tab")
+    expect(size).to_have_value("12")
+    page.wait_for_function(  # the plan says the segment is too small, or the error line says why
+        f"""() => {{ const p = document.querySelector('{NOTEBOOK} .wamkt-ab-planner');
+            return /too small|not enough|at least/i.test(p.querySelector('.wamkt-ab-summary').innerText
+                                                           + p.querySelector('.wamkt-ab-error').innerText); }}""",
+        timeout=120_000,
+    )
+    for name in ("metric", "baseline", "mde", "alpha", "power", "arms", "segment-size", "tier", "pace"):
+        expect(planner.locator(f".wamkt-ab-{name}")).to_be_visible()
+    screenshot_widget(page, "wamkt-ab-planner", f"06_ab_test-ab-planner-tiny-{lab.theme}")
 
 
-# --- (b) the journey 01 -> 06 in one workspace, by day and by night ---------------------------------
+INTERACTIONS = {
+    "02_segments": segment_builder_keeps_a_changed_operator_and_saves_a_segment,
+    "03_compose_and_dry_run": dry_run_reruns_after_run_all,
+    "06_ab_test": planner_with_a_tiny_segment_keeps_its_inputs,
+}
+"""What a person does with a notebook's widgets after its Run All (on the page Run All left)."""
+
+
+# --- every notebook top to bottom, light and dark, then its interactions ----------------------------
+
+
+@pytest.mark.parametrize("notebook", list(WIDGETS))
+def test_notebook_runs_top_to_bottom_then_its_widgets_answer(lab, lab_page, notebook):
+    """Run All with no traceback and a picture of each widget as Run All left it; then the notebook's
+    interactions (:data:`INTERACTIONS`); then the log console, which keeps every error of both."""
+    with diagnosed(lab_page, lab, f"{notebook}-{lab.theme}"):
+        run_notebook(lab_page, lab, notebook, f"{notebook}-alone")
+        for css in WIDGETS[notebook]:
+            widget = screenshot_widget(lab_page, css, f"{notebook}-{css.removeprefix('wamkt-')}-{lab.theme}")
+            assert widget.inner_text().strip(), f".{css} shows no text"
+        if notebook in INTERACTIONS:
+            INTERACTIONS[notebook](lab_page, lab)
+        no_log_console_errors(lab_page)
+
+
+# --- the journey 01 -> 06 in one workspace, by day and by night -------------------------------------
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 CLOCKS = {"day": f"{YESTERDAY}T16:10:00+00:00", "night": f"{YESTERDAY}T01:00:00+00:00"}

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -67,6 +68,7 @@ class JupyterLab:
     log: Path
     theme: str
     env: dict[str, str] = field(repr=False, default_factory=dict)
+    _stopping: threading.Thread | None = field(repr=False, default=None)
 
     @property
     def base(self) -> str:
@@ -91,10 +93,30 @@ class JupyterLab:
             body = response.read()
         return json.loads(body) if body else None
 
-    def shutdown_kernels(self) -> None:
-        """Stop every kernel (each notebook test starts its own; two cores cannot carry many)."""
-        for kernel in self.api("GET", "/api/kernels"):  # type: ignore[union-attr]
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+    def shutdown_kernels(self, wait: bool = True) -> None:
+        """Stop every kernel running now (each notebook test starts its own; two cores cannot carry many).
+
+        A kernel takes seconds to stop; without ``wait`` they stop in a thread while the caller goes on
+        (the next test loads its page meanwhile). The next call, and :meth:`stop`, wait for it first.
+        """
+        self.wait_kernels_stopped()
+        running = [kernel["id"] for kernel in self.api("GET", "/api/kernels")]  # type: ignore[union-attr]
+
+        def delete() -> None:
+            for kernel_id in running:
+                self.api("DELETE", f"/api/kernels/{kernel_id}")
+
+        if wait:
+            delete()
+        else:
+            self._stopping = threading.Thread(target=delete, name="jupyterlab-kernel-shutdown", daemon=True)
+            self._stopping.start()
+
+    def wait_kernels_stopped(self) -> None:
+        """Wait for the kernels a ``shutdown_kernels(wait=False)`` is stopping."""
+        if self._stopping is not None:
+            self._stopping.join(timeout=60)
+            self._stopping = None
 
     def log_tail(self, chars: int = 6_000) -> str:
         """The end of the server's log (kernels' stderr included), without its routine info lines."""
@@ -103,6 +125,7 @@ class JupyterLab:
         return "\n".join(kept)[-chars:]
 
     def stop(self) -> None:
+        self.wait_kernels_stopped()
         stop_process(self.proc, timeout=20)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +33,16 @@ def widget_views(outputs: list) -> list:
 def printed_text(outputs: list) -> str:
     """Everything the notebook printed."""
     return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def assert_data_summary(nb, outputs: list, customers: int) -> None:
+    """The notebook showed the data loader, whose summary counts ``customers``, and no full phone
+    number anywhere in its widgets' saved state."""
+    assert widget_views(outputs)
+    states = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    summaries = [
+        s["state"]["value"] for s in states.values() if "wamkt-data-summary" in s["state"].get("_dom_classes", [])
+    ]
+    assert summaries and f">{customers:,}<" in summaries[0]
+    html = " ".join(str(s) for s in states.values())
+    assert not re.search(r"\+\d{10,15}", html), "a full phone number in the notebook output"

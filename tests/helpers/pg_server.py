@@ -4,7 +4,9 @@ Debian installs the server binaries in /usr/lib/postgresql/<version>/bin, off PA
 looked for there as well. PostgreSQL refuses to run as root: when the tests run as root (CI) the
 data directory is handed to the ``postgres`` user and the binaries run through ``runuser``.
 The server listens on 127.0.0.1 only, trusts local connections (a test server holding no data
-worth a password) and uses the C locale, so text order is code-point order.
+worth a password) and uses the C locale, so text order is code-point order. Its data directory lies in
+memory (``/dev/shm``) when there is room: each test copies a database of some 13 MB from a template,
+which on a busy disk costs ten times what it costs in memory.
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ class PostgresServer:
             con.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, ending any connection a test left open to it."""
+        with psycopg.connect(self.url(), autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         subprocess.run(
             self._as_user + [self._pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
@@ -74,10 +81,26 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+MEMORY_FOLDER = Path("/dev/shm")
+"""Where the data directory goes when it has :data:`MEMORY_NEEDED` bytes free (a container's default
+``/dev/shm`` of 64 MB has not, and the server then lives in the temp folder on disk)."""
+
+MEMORY_NEEDED = 2 * 1024**3
+
+
+def data_parent() -> str | None:
+    """:data:`MEMORY_FOLDER` when it has room, else ``None`` (the default temp folder)."""
+    try:
+        roomy = shutil.disk_usage(MEMORY_FOLDER).free >= MEMORY_NEEDED and os.access(MEMORY_FOLDER, os.W_OK)
+    except OSError:
+        return None
+    return str(MEMORY_FOLDER) if roomy else None
+
+
 def start_postgres(port: int) -> PostgresServer:
     """Start a fresh server on 127.0.0.1:``port``; raise PostgresUnavailable with the reason."""
     initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
-    root = Path(tempfile.mkdtemp(prefix="wamkt-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="wamkt-pg-", dir=data_parent()))
     as_user: list[str] = []
     user = pwd.getpwuid(os.getuid()).pw_name
     if os.getuid() == 0:

@@ -10,6 +10,7 @@ import sys
 import httpx
 import pytest
 from helpers.processes import free_port, wait_for_port
+from helpers.webhook_fuzz import FIELDS, ITEM_KEYS, VALUE_KEYS
 from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, RecordingSender, inbound, receiver_client, signed, status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,25 +106,7 @@ json_values = st.recursive(
     max_leaves=25,
 )
 item_like = st.dictionaries(
-    st.sampled_from(
-        [
-            "from",
-            "id",
-            "timestamp",
-            "type",
-            "text",
-            "context",
-            "interactive",
-            "button",
-            "status",
-            "errors",
-            "pricing",
-            "wa_id",
-            "value",
-            "category",
-            "biz_opaque_callback_data",
-        ]
-    ),
+    st.sampled_from(ITEM_KEYS),
     st.one_of(json_values, st.sampled_from(["4915112345678", "text", "read", "stop", "1750000000"])),
     max_size=8,
 )
@@ -136,13 +119,9 @@ envelope_like = st.fixed_dictionaries(
                     "changes": st.lists(
                         st.fixed_dictionaries(
                             {
-                                "field": st.sampled_from(
-                                    ["messages", "user_preferences", "message_template_status_update", "other"]
-                                ),
+                                "field": st.sampled_from(FIELDS),
                                 "value": st.dictionaries(
-                                    st.sampled_from(
-                                        ["messages", "statuses", "contacts", "user_preferences", "metadata", "event"]
-                                    ),
+                                    st.sampled_from(VALUE_KEYS),
                                     st.one_of(st.lists(item_like, max_size=3), json_values),
                                     max_size=4,
                                 ),

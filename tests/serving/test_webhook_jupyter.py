@@ -4,14 +4,13 @@ Meta, the signature instead; and a keyword from the sandbox gets its reply throu
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers.processes import free_port, stop_process, wait_for_port, wait_until
+from helpers.jupyter_server import jupyter_server_with_extension
+from helpers.processes import wait_until
 from helpers.webhook_payloads import inbound, signed
 
 from wamkt_nb.data.sample import generate
@@ -32,49 +31,22 @@ def sandbox():
 
 
 @contextlib.contextmanager
-def jupyter_server(sandbox, tmp: Path, **extra_env: str):
-    """A real ``jupyter server`` with the extension on; yields the webhook URL."""
-    port = free_port()
+def jupyter_server(sandbox, tmp: Path, **extra_env: str) -> Iterator[str]:
+    """A real ``jupyter server`` with the extension on, writing to ``tmp/jupyter.db`` unless
+    ``extra_env`` names another store; yields the webhook URL. Its log must hold no secret."""
     settings = sandbox.settings()
-    env = dict(
-        os.environ,
-        WAMKT_APP_SECRET=settings.app_secret.reveal(),
-        WAMKT_VERIFY_TOKEN=VERIFY,
-        WAMKT_ACCESS_TOKEN=settings.access_token.reveal(),
-        WAMKT_BASE_URL=settings.base_url,
-        WAMKT_API_VERSION=settings.api_version,
-        WAMKT_PHONE_NUMBER_IDS=sandbox.phone_number_id,
-        WAMKT_DB_PATH=str(tmp / "jupyter.db"),
-        JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
-        JUPYTER_DATA_DIR=str(tmp / "data"),
+    env = {
+        "WAMKT_APP_SECRET": settings.app_secret.reveal(),
+        "WAMKT_VERIFY_TOKEN": VERIFY,
+        "WAMKT_ACCESS_TOKEN": settings.access_token.reveal(),
+        "WAMKT_BASE_URL": settings.base_url,
+        "WAMKT_API_VERSION": settings.api_version,
+        "WAMKT_PHONE_NUMBER_IDS": sandbox.phone_number_id,
+        "WAMKT_DB_PATH": str(tmp / "jupyter.db"),
         **extra_env,
-    )
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={JUPYTER_TOKEN}",
-            "--ServerApp.base_url=/lab-base/",
-            "--ServerApp.jpserver_extensions=wamkt_nb.serving=True",
-        ],
-        cwd=tmp,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, proc=proc)
+    }
+    with jupyter_server_with_extension(tmp, JUPYTER_TOKEN, env, base_url="/lab-base/") as (port, _):
         yield f"http://127.0.0.1:{port}/lab-base/wamkt/webhook"
-    finally:
-        stop_process(proc, timeout=30)
-        log.close()
     text = (tmp / "server.log").read_text(errors="replace")
     assert settings.app_secret.reveal() not in text and VERIFY not in text
 

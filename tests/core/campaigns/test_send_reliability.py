@@ -6,7 +6,6 @@ that is killed with SIGKILL at random points, or in this process under fault inj
 """
 
 import multiprocessing
-import os
 import random
 import subprocess
 import sys
@@ -18,7 +17,8 @@ import httpx
 import pytest
 from helpers import ROOT
 from helpers.plans import make_plan
-from helpers.processes import free_port, stop_process, wait_for_port
+from helpers.processes import free_port, stop_process
+from helpers.sandboxes import sandbox_process_with_receiver
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.sender import CampaignRunner, SendOptions
@@ -26,10 +26,8 @@ from wamkt_nb.cli.send import main as send_main
 from wamkt_nb.cloudapi import AsyncCloudClient
 from wamkt_nb.data.sample import generate
 from wamkt_nb.sandbox import SandboxConfig
-from wamkt_nb.serving.service import service_from_settings
 from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.server import BackgroundServer
 
 pytestmark = pytest.mark.slow
 
@@ -75,46 +73,8 @@ def rig(tmp_path_factory):
         base_url=url,
         phone_number_ids=(CONFIG.phone_number_id,),
     )
-    receiver_store = open_store(db)
-    service = service_from_settings(settings, receiver_store)
-    with BackgroundServer(service.asgi_app()) as receiver:
-        log = open(tmp / "sandbox.log", "wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wamkt_nb",
-                "sandbox",
-                "--port",
-                str(port),
-                "--customers",
-                str(CUSTOMERS),
-                "--seed",
-                str(SEED),
-                "--throughput",
-                "5000",
-                "--pair-interval",
-                "0",
-                "--tier",
-                "TIER_UNLIMITED",
-                "--speed",
-                "10",
-                "--webhook",
-                receiver.url + "/webhook",
-            ],
-            cwd=ROOT,
-            env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc=proc)
-            with httpx.Client(base_url=url, headers={"Authorization": "Bearer sandbox-token"}, timeout=30) as http:
-                yield Rig(url, db, settings, http)
-        finally:
-            stop_process(proc)
-            log.close()
-    receiver_store.close()
+    with sandbox_process_with_receiver(tmp, db, settings, port, CUSTOMERS, SEED) as http:
+        yield Rig(url, db, settings, http)
 
 
 def new_campaign(store, customers, name, category="utility", template="order_shipped"):

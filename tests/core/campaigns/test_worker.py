@@ -15,17 +15,17 @@ import httpx
 import orjson
 import pytest
 from helpers import ROOT
+from helpers.jupyter_server import jupyter_server_with_extension
 from helpers.plans import make_plan
-from helpers.processes import free_port, stop_process, wait_for_port
+from helpers.processes import free_port, wait_for_port
+from helpers.sandboxes import sandbox_process_with_receiver
 from jupyter_client.manager import start_new_kernel
 
 from wamkt_nb import ledger
 from wamkt_nb.data.sample import generate
 from wamkt_nb.ledger import control
-from wamkt_nb.serving.service import service_from_settings
 from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
-from wamkt_nb.webhooks.server import BackgroundServer
 
 pytestmark = pytest.mark.slow
 
@@ -83,46 +83,8 @@ def rig(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings().replace(app_secret="sandbox-app-secret", verify_token=VERIFY)
-    receiver_store = open_store(db)
-    service = service_from_settings(settings, receiver_store)
-    with BackgroundServer(service.asgi_app()) as receiver:
-        log = open(tmp / "sandbox.log", "wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wamkt_nb",
-                "sandbox",
-                "--port",
-                str(port),
-                "--customers",
-                str(CUSTOMERS),
-                "--seed",
-                str(SEED),
-                "--throughput",
-                "5000",
-                "--pair-interval",
-                "0",
-                "--tier",
-                "TIER_UNLIMITED",
-                "--speed",
-                "10",
-                "--webhook",
-                receiver.url + "/webhook",
-            ],
-            cwd=ROOT,
-            env=dict(os.environ, WAMKT_VERIFY_TOKEN=VERIFY),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc=proc)
-            with httpx.Client(base_url=url, headers={"Authorization": "Bearer sandbox-token"}, timeout=30) as http:
-                yield Rig(url, db, tmp, http)
-        finally:
-            stop_process(proc)
-            log.close()
-    receiver_store.close()
+    with sandbox_process_with_receiver(tmp, db, settings, port, CUSTOMERS, SEED) as http:
+        yield Rig(url, db, tmp, http)
 
 
 def submitted(store, name: str, n: int, offset: int = 0, **options) -> str:
@@ -428,45 +390,17 @@ def test_the_jupyter_server_extension_hosts_the_worker(rig):
     cid = submitted(store, "w-jupyter", 8, offset=60)
     tmp = rig.tmp / "jupyter"
     tmp.mkdir()
-    port = free_port()
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        WAMKT_WORKER="1",
-        WAMKT_BASE_URL=rig.url,
-        WAMKT_ACCESS_TOKEN="sandbox-token",
-        WAMKT_PHONE_NUMBER_IDS="106540352242922",
-        WAMKT_APP_SECRET="jupyter-secret",
-        WAMKT_VERIFY_TOKEN="jupyter-verify",
-        WAMKT_DB_PATH=str(rig.db),
-        JUPYTER_CONFIG_DIR=str(tmp / "cfg"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
-        JUPYTER_DATA_DIR=str(tmp / "data"),
-    )
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=worker-test",
-            "--ServerApp.jpserver_extensions=wamkt_nb.serving=True",
-        ],
-        cwd=tmp,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, proc=proc)
+    env = {
+        "WAMKT_WORKER": "1",
+        "WAMKT_BASE_URL": rig.url,
+        "WAMKT_ACCESS_TOKEN": "sandbox-token",
+        "WAMKT_PHONE_NUMBER_IDS": "106540352242922",
+        "WAMKT_APP_SECRET": "jupyter-secret",
+        "WAMKT_VERIFY_TOKEN": "jupyter-verify",
+        "WAMKT_DB_PATH": str(rig.db),
+    }
+    with jupyter_server_with_extension(tmp, "worker-test", env) as (_, proc):
         wait_until(lambda: status(store, cid) == "complete", proc=proc)
-    finally:
-        stop_process(proc, timeout=30)
-        log.close()
     assert_exactly_once(rig, store, cid)
     assert "campaign_run_ended" in (tmp / "server.log").read_text()
     store.close()

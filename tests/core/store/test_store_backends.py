@@ -6,11 +6,12 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from helpers import ROOT
 from helpers.counter import bump
-from helpers.processes import free_port
+from helpers.processes import free_port, wait_until
 
 from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.scrub import scrub
@@ -87,6 +88,12 @@ def test_every_migration_applies_once_and_every_table_reads(store_target):
         assert store.query("SELECT count(*) FROM autoreply_rules")[0][0] == 5  # the seeded rules
 
 
+def all_ready(procs: list[subprocess.Popen], ready: list[Path]) -> None:
+    """Wait until every child process has written its ``ready`` file (or one has ended), so that a
+    ``go`` file starts them at once."""
+    wait_until(lambda: all(r.exists() for r in ready) or any(p.poll() is not None for p in procs), timeout=120)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_processes_opening_a_new_database_at_once_migrate_it_once(backend, request, tmp_path):
     if backend == "sqlite":
@@ -97,11 +104,13 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(backend, reque
     script = (
         "import sys, time, pathlib; sys.path.insert(0, sys.argv[2])\n"
         "from wamkt_nb.store import open_store\n"
+        "pathlib.Path(sys.argv[4]).touch()\n"
         "while not pathlib.Path(sys.argv[3]).exists(): time.sleep(0.005)\n"
         "open_store(sys.argv[1]).close()\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, target, str(ROOT), str(go)]) for _ in range(3)]
-    time.sleep(3)
+    ready = [tmp_path / f"ready-{i}" for i in range(3)]
+    procs = [subprocess.Popen([sys.executable, "-c", script, target, str(ROOT), str(go), str(r)]) for r in ready]
+    all_ready(procs, ready)
     go.touch()
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with open_store(target) as store:
@@ -310,14 +319,16 @@ def test_writers_in_two_processes_never_lose_an_update(store_target, tmp_path):
         "import sys, time, pathlib; sys.path[:0] = [sys.argv[2], sys.argv[3]]\n"
         "from helpers.counter import bump\nfrom wamkt_nb.store import open_store\n"
         "with open_store(sys.argv[1]) as s:\n"
+        "    pathlib.Path(sys.argv[5]).touch()\n"
         "    while not pathlib.Path(sys.argv[4]).exists(): time.sleep(0.01)\n"
         "    bump(s, 50)\n"
     )
+    ready = [tmp_path / f"ready-{i}" for i in range(2)]
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, store_target, str(ROOT), str(ROOT / "tests"), str(go)])
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", script, store_target, str(ROOT), str(ROOT / "tests"), str(go), str(r)])
+        for r in ready
     ]
-    time.sleep(3)  # both have imported and connected
+    all_ready(procs, ready)  # both have imported and connected
     go.touch()
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     with open_store(store_target) as store:

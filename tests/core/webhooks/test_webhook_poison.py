@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from helpers.json_mutation import mutated
+from helpers.webhook_fuzz import ERROR_KEYS, FIELDS, ITEM_KEYS, TEMPLATE_VALUE_KEYS, VALUE_KEYS
 from helpers.webhook_payloads import inbound, preference, receiver_client, signed, status, template_update
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,47 +108,14 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
-keys = st.sampled_from(
-    [
-        "from",
-        "id",
-        "timestamp",
-        "type",
-        "text",
-        "context",
-        "interactive",
-        "button",
-        "status",
-        "errors",
-        "pricing",
-        "wa_id",
-        "value",
-        "category",
-        "biz_opaque_callback_data",
-        "code",
-        "title",
-        "body",
-        "recipient_id",
-    ]
-)
+keys = st.sampled_from(ITEM_KEYS + ERROR_KEYS)
 item_like = st.recursive(
     st.dictionaries(keys, json_values, max_size=8),
     lambda inner: st.dictionaries(keys, inner | json_values, max_size=6),
     max_leaves=10,
 )
 value_like = st.dictionaries(
-    st.sampled_from(
-        [
-            "messages",
-            "statuses",
-            "contacts",
-            "user_preferences",
-            "metadata",
-            "event",
-            "message_template_id",
-            "message_template_name",
-        ]
-    ),
+    st.sampled_from(VALUE_KEYS + TEMPLATE_VALUE_KEYS),
     st.one_of(st.lists(item_like, max_size=3), json_values, item_like),
     max_size=5,
 )
@@ -174,7 +142,7 @@ change_like = st.one_of(
     mutated(VALID_CHANGES, json_values),
     st.fixed_dictionaries(
         {
-            "field": st.sampled_from(["messages", "user_preferences", "message_template_status_update", "other"]),
+            "field": st.sampled_from(FIELDS),
             "value": value_like,
         }
     ),
