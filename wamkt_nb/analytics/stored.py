@@ -1,0 +1,65 @@
+"""The funnel and failure tables computed by the database (``ledger.aggregates``) rather than from
+loaded rows: the same tables as ``funnel.funnel``, ``funnel.funnel_stages`` and
+``funnel.failures``, from small per-group frames, whatever the size of the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..ledger.aggregates import (
+    EVERY_SEND,
+    Selection,
+    attempted_counts,
+    attributed_revenue,
+    failure_counts,
+    stage_counts,
+)
+from ..store import Store
+from .funnel import failure_table, stage_column, with_rates
+from .metrics import MetricOptions
+
+
+def _seconds(window: pd.Timedelta) -> float:
+    return pd.Timedelta(window).total_seconds()
+
+
+def stored_funnel(
+    store: Store,
+    by: Sequence[str] = ("campaign_id",),
+    selection: Selection = EVERY_SEND,
+    options: MetricOptions | None = None,
+) -> pd.DataFrame:
+    """``funnel.funnel`` of the selected sends, grouped in the database; revenue in
+    ``options.currency``. No rows when nothing is selected."""
+    options = options or MetricOptions()
+    by = list(by)
+    counts = stage_counts(store, by, selection, _seconds(options.reply_window), _seconds(options.attribution_window))
+    revenue = attributed_revenue(store, by, selection, _seconds(options.attribution_window))
+    revenue = options.rates.convert_frame(revenue)
+    if by:
+        per_group = revenue.groupby(by)["amount"].sum()
+        keys = counts.set_index(by).index
+        counts["revenue"] = per_group.reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    else:
+        counts["revenue"] = float(revenue["amount"].sum())
+    return with_rates(counts.drop(columns=["recipients", "orders"]))
+
+
+def stored_stages(
+    store: Store, selection: Selection = EVERY_SEND, options: MetricOptions | None = None
+) -> pd.DataFrame:
+    """``funnel.funnel_stages`` of the selected sends, counted in the database."""
+    options = options or MetricOptions()
+    counts = stage_counts(store, (), selection, _seconds(options.reply_window), _seconds(options.attribution_window))
+    return stage_column(counts.iloc[0])
+
+
+def stored_failures(store: Store, by: Sequence[str] = (), selection: Selection = EVERY_SEND) -> pd.DataFrame:
+    """``funnel.failures`` of the selected sends, counted in the database."""
+    by = list(by)
+    counts = failure_counts(store, by, selection)
+    attempted = attempted_counts(store, by, selection)
+    per_group: pd.Series | int = attempted.set_index(by)["attempted"] if by else int(attempted["attempted"].sum())
+    return failure_table(counts, per_group, by)
