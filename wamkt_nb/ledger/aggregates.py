@@ -39,7 +39,7 @@ OUT_AT = "COALESCE(s.sent_at, s.accepted_at, s.delivered_at, s.read_at)"
 """When the message went out (the expression the indexes of migration core/007 hold)."""
 
 GROUPS = {
-    "campaign_id": "s.campaign_id",
+    "campaign_id": "c.campaign_id",
     "campaign_name": "c.name",
     "segment": f"COALESCE(NULLIF(c.segment_name, ''), '{UNSEGMENTED}')",
     "category": "c.category",
@@ -95,14 +95,16 @@ class Selection:
     until: float | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        """The ``WHERE`` clause (``s`` the sends, ``c`` their campaigns) and its parameters."""
+        """The ``WHERE`` clause on the sends ``s`` and its parameters."""
         terms: list[str] = ["TRUE"]
         params: dict[str, Any] = {}
         if self.campaign is not None:
             terms.append("s.campaign_id = :campaign")
             params["campaign"] = self.campaign
         if self.segment is not None:
-            terms.append(f"{GROUPS['segment']} = :segment")
+            terms.append(
+                f"s.campaign_id IN (SELECT c.campaign_id FROM campaigns c WHERE {GROUPS['segment']} = :segment)"
+            )
             params["segment"] = self.segment
         if self.since is not None:
             terms.append(f"{OUT_AT} >= :since")
@@ -117,30 +119,35 @@ EVERY_SEND = Selection()
 """No restriction: every send of every campaign."""
 
 
-def _latest_out(table: str, key: str, time: str, reached: str) -> str:
-    """The send id of the latest message out to ``table``'s ``key`` at or before its ``time``."""
+def _latest_out(table: str, key: str, time: str, window: str, reached: str = "") -> str:
+    """The send id of the latest message out to ``table``'s ``key`` at or before its ``time`` and
+    no more than the parameter ``window`` seconds before it (``reached``: a further condition)."""
     return (
         f"(SELECT s.send_id FROM sends s WHERE s.{key} = {table}.{key} AND {OUT_AT} <= {table}.{time}"
-        f" AND {reached} ORDER BY {OUT_AT} DESC, s.send_id DESC LIMIT 1)"
+        f" AND {OUT_AT} >= {table}.{time} - :{window}{f' AND {reached}' if reached else ''}"
+        f" ORDER BY {OUT_AT} DESC, s.send_id DESC LIMIT 1)"
     )
 
 
-_ATTRIBUTION = f"""
+# A message with an out time was accepted (its time columns are set from acceptance on), so the
+# reply's seek needs no further condition and reads the index alone; an order needs a delivery.
+_REPLIES = f"""
 reply_hits AS MATERIALIZED (
-  SELECT i.timestamp AS at, {_latest_out("i", "phone", "timestamp", STAGE["accepted"])} AS send_id
-  FROM inbound_messages i
+  SELECT {_latest_out("i", "phone", "timestamp", "reply_window")} AS send_id FROM inbound_messages i
 ), replies AS MATERIALIZED (
-  SELECT h.send_id FROM reply_hits h JOIN sends s ON s.send_id = h.send_id
-  WHERE h.at - {OUT_AT} <= :reply_window GROUP BY h.send_id
-), order_hits AS MATERIALIZED (
-  SELECT o.at, o.amount, o.currency, {_latest_out("o", "customer_id", "at", STAGE["delivered"])} AS send_id
-  FROM conversions o
+  SELECT DISTINCT send_id FROM reply_hits WHERE send_id IS NOT NULL
+)"""
+_ORDERS = f"""
+order_hits AS MATERIALIZED (
+  SELECT o.amount, o.currency, {_latest_out("o", "customer_id", "at", "attribution_window", STAGE["delivered"])}
+  AS send_id FROM conversions o
 ), attributed AS MATERIALIZED (
-  SELECT h.send_id, h.amount, h.currency FROM order_hits h JOIN sends s ON s.send_id = h.send_id
-  WHERE h.at - {OUT_AT} <= :attribution_window
+  SELECT send_id, amount, currency FROM order_hits WHERE send_id IS NOT NULL
 ), orders AS MATERIALIZED (
   SELECT send_id, COUNT(*) AS n FROM attributed GROUP BY send_id
-), clicked AS MATERIALIZED (
+)"""
+_CLICKS = """
+human_clicks AS MATERIALIZED (
   SELECT DISTINCT campaign_id, customer_id FROM link_clicks WHERE human = 1
 )"""
 
@@ -174,25 +181,43 @@ def stage_counts(
     ``converted`` the sends with one; windows in seconds."""
     select, group = _keys(by)
     where, params = selection.where()
-    counts = {
+    scanned = {
         "recipients": "COUNT(*)",
         "attempted": _count(ATTEMPTED),
         **{stage: _count(STAGE[stage]) for stage in ("accepted", "sent", "delivered", "read")},
-        "clicked": _count("k.customer_id IS NOT NULL"),
-        "replied": _count("r.send_id IS NOT NULL"),
-        "converted": _count("o.send_id IS NOT NULL"),
-        "orders": "COALESCE(SUM(o.n), 0)",
         "failed": _count(FAILED),
         "held": _count(HELD),
         "excluded": _count("s.state = 'excluded'"),
     }
+    # One scan of the sends counts the stages per campaign; the replied, converted and clicked sends
+    # (a few percent) are counted per campaign from the attribution by key lookups, not joined to
+    # every row; the per-campaign rows are then summed per group.
+    parts = {
+        "scan": "SELECT s.campaign_id, "
+        + ", ".join(f"{expr} AS {name}" for name, expr in scanned.items())
+        + f" FROM sends s WHERE {where} GROUP BY s.campaign_id",
+        "replied": "SELECT s.campaign_id, COUNT(*) AS replied FROM replies r JOIN sends s ON s.send_id = r.send_id"
+        f" WHERE {where} GROUP BY s.campaign_id",
+        "converted": "SELECT s.campaign_id, COUNT(*) AS converted, SUM(o.n) AS orders FROM orders o"
+        f" JOIN sends s ON s.send_id = o.send_id WHERE {where} GROUP BY s.campaign_id",
+        "clicked": "SELECT s.campaign_id, COUNT(*) AS clicked FROM human_clicks k"
+        " JOIN sends s ON s.customer_id = k.customer_id AND s.campaign_id = k.campaign_id"
+        f" WHERE {where} GROUP BY s.campaign_id",
+    }
+    sources = {name: "scan" for name in scanned} | {
+        "replied": "replied",
+        "converted": "converted",
+        "orders": "converted",
+        "clicked": "clicked",
+    }
     sql = (
-        f"WITH {_ATTRIBUTION} SELECT {select}"
-        + ", ".join(f"{expr} AS {name}" for name, expr in counts.items())
-        + " FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id"
-        " LEFT JOIN replies r ON r.send_id = s.send_id LEFT JOIN orders o ON o.send_id = s.send_id"
-        " LEFT JOIN clicked k ON k.campaign_id = s.campaign_id AND k.customer_id = s.customer_id"
-        f" WHERE {where}" + (f" GROUP BY {group} ORDER BY {group}" if by else "")
+        f"WITH {_REPLIES}, {_ORDERS}, {_CLICKS}, "
+        + ", ".join(f"{name} AS MATERIALIZED ({part})" for name, part in parts.items())
+        + f" SELECT {select}"
+        + ", ".join(f"COALESCE(SUM({sources[name]}.{name}), 0) AS {name}" for name in COUNTS)
+        + " FROM scan JOIN campaigns c ON c.campaign_id = scan.campaign_id"
+        + "".join(f" LEFT JOIN {name} ON {name}.campaign_id = scan.campaign_id" for name in parts if name != "scan")
+        + (f" GROUP BY {group} ORDER BY {group}" if by else "")
     )
     frame = store.read_frame(sql, {**params, **_windows(reply_window, attribution_window)})
     frame = frame.reindex(columns=[*by, *COUNTS]).fillna({name: 0 for name in COUNTS})
@@ -210,13 +235,13 @@ def attributed_revenue(
     select, group = _keys(by)
     where, params = selection.where()
     sql = (
-        f"WITH {_ATTRIBUTION} SELECT {select}a.currency AS currency, SUM(a.amount) AS amount"
+        f"WITH {_ORDERS} SELECT {select}a.currency AS currency, SUM(a.amount) AS amount"
         " FROM attributed a JOIN sends s ON s.send_id = a.send_id"
         " JOIN campaigns c ON c.campaign_id = s.campaign_id"
         f" WHERE {where} GROUP BY {group + ', ' if by else ''}a.currency"
         f" ORDER BY {group + ', ' if by else ''}a.currency"
     )
-    frame = store.read_frame(sql, {**params, **_windows(0.0, attribution_window)})
+    frame = store.read_frame(sql, {**params, "attribution_window": float(attribution_window)})
     return frame.reindex(columns=[*by, "currency", "amount"]).astype({"amount": "float64"})
 
 

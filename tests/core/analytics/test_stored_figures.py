@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wamkt_nb.analytics import MetricOptions, enrich, failures, funnel, funnel_stages, load_ledger
-from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_stages
+from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_stages, stored_tables
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.ledger.aggregates import COUNTS, Selection, stage_counts
 from wamkt_nb.ledger.states import STATES
@@ -172,7 +172,12 @@ def pandas_rows(store, selection):
 
 def comparable(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = table.astype({k: str for k in keys}).sort_values(keys).reset_index(drop=True)
-    return out.astype({c: "float64" for c in out.columns if c not in keys and out[c].dtype != object})
+    numeric = [c for c in out.columns if c not in keys and pd.api.types.is_numeric_dtype(out[c])]
+    return out.astype({c: "float64" for c in numeric})
+
+
+def assert_same(got: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
+    pd.testing.assert_frame_equal(comparable(got, keys), comparable(expected[got.columns], keys), rtol=1e-9)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -193,6 +198,12 @@ def test_database_figures_equal_the_pandas_figures(store, ledger):
     pd.testing.assert_frame_equal(
         stored_stages(store, selection, OPTIONS).astype({"count": "int64"}), funnel_stages(rich), rtol=1e-9
     )
+    tables = stored_tables(store, selection, OPTIONS)  # the coarser tables as sums per campaign
+    keys = ["campaign_id", "campaign_name", "segment"]
+    assert_same(tables.by_campaign, stored_funnel(store, keys, selection, OPTIONS), keys)
+    assert_same(tables.by_segment, stored_funnel(store, ["segment"], selection, OPTIONS), ["segment"])
+    pd.testing.assert_frame_equal(tables.stages, stored_stages(store, selection, OPTIONS))
+    assert_same(tables.failures, stored_failures(store, (), selection), ["error_code", "outcome"])
     expected_failures = failures(rich, ("campaign_id",))
     got_failures = stored_failures(store, ("campaign_id",), selection)
     columns = ["campaign_id", "error_code", "outcome", "count", "share_of_attempted", "share_of_failed"]
