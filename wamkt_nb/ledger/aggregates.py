@@ -69,12 +69,14 @@ def _states(states: Sequence[str]) -> str:
 
 
 def _stage_flags() -> dict[str, str]:
-    """SQL conditions of each stage, each later stage implying the earlier ones."""
-    flags: dict[str, str] = {}
-    reached = "FALSE"
-    for stage in ("read", "delivered", "sent", "accepted"):
-        reached = f"{reached} OR s.state IN ({_states(AT_LEAST[stage])}) OR s.{stage}_at IS NOT NULL"
-        flags[stage] = f"({reached})"
+    """SQL conditions of each stage: a state at or past it, or the time of it or of a later stage
+    (the states at or past a stage include those past every later one)."""
+    order = ("accepted", "sent", "delivered", "read")
+    flags = {}
+    for k, stage in enumerate(order):
+        times = [f"s.{later}_at" for later in order[k:]]
+        first_time = f"COALESCE({', '.join(times)})" if len(times) > 1 else times[0]  # SQLite: 2+ arguments
+        flags[stage] = f"(s.state IN ({_states(AT_LEAST[stage])}) OR {first_time} IS NOT NULL)"
     return flags
 
 
