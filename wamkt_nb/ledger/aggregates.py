@@ -202,9 +202,11 @@ def stage_counts(
         f" WHERE {where} GROUP BY s.campaign_id",
         "converted": "SELECT s.campaign_id, COUNT(*) AS converted, SUM(o.n) AS orders FROM orders o"
         f" JOIN sends s ON s.send_id = o.send_id WHERE {where} GROUP BY s.campaign_id",
-        "clicked": "SELECT s.campaign_id, COUNT(*) AS clicked FROM human_clicks k"
-        " JOIN sends s ON s.customer_id = k.customer_id AND s.campaign_id = k.campaign_id"
-        f" WHERE {where} GROUP BY s.campaign_id",
+        # CROSS JOIN: SQLite keeps this order (the few clicks seek their sends by customer), where
+        # it would otherwise scan every send; PostgreSQL plans it as any inner join
+        "clicked": "SELECT s.campaign_id, COUNT(*) AS clicked FROM human_clicks k CROSS JOIN sends s"
+        f" WHERE s.customer_id = k.customer_id AND s.campaign_id = k.campaign_id AND {where}"
+        " GROUP BY s.campaign_id",
     }
     sources = {name: "scan" for name in scanned} | {
         "replied": "replied",
