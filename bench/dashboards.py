@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from wamkt_nb.analytics import MetricOptions  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from wamkt_nb.analytics import MetricOptions, compute_metrics, load_ledger  # noqa: E402
 from wamkt_nb.analytics.stored import stored_tables  # noqa: E402
 from wamkt_nb.analytics.synthetic import write_ledger  # noqa: E402
 from wamkt_nb.data.sample import generate  # noqa: E402
@@ -60,6 +62,16 @@ def time_figures(store: Store, repeats: int = 3) -> tuple[float, float]:
         stored_tables(store, options=options)
         runs.append(time.perf_counter() - t0)
     return first, statistics.median(runs)
+
+
+def time_pandas(store: Store) -> float:
+    """Seconds to compute every table the old way, on this machine now: the ledger loaded into
+    pandas from the columnar snapshot (built first, untimed) and ``compute_metrics``: the same
+    work the 2.13 s baseline measured, so the ratio of the two says how loaded the machine is."""
+    load_ledger(store, snapshot=True)
+    t0 = time.perf_counter()
+    compute_metrics(load_ledger(store, snapshot=True), pd.Timestamp.now(tz="UTC"))
+    return time.perf_counter() - t0
 
 
 def time_render(workspace: Path) -> float:
@@ -106,6 +118,7 @@ def run(backend: str, rows: int, args: argparse.Namespace, workspace: Path, new_
         write_ledger(store, data.customers, rows, time.time())
     setup = time.perf_counter() - t0
     first, warm = time_figures(store)
+    pandas_s = time_pandas(store) if backend == "sqlite" and args.pandas else None
     store.close()
     budget = METRICS_TARGET_S.get(rows, METRICS_TARGET_S[1_000_000] * rows / 1_000_000)
     print(
@@ -114,6 +127,13 @@ def run(backend: str, rows: int, args: argparse.Namespace, workspace: Path, new_
         f" vs the pandas baseline {BASELINE_METRICS_S} s at 1 M rows: {ratio(warm, BASELINE_METRICS_S)}",
         flush=True,
     )
+    if pandas_s is not None:
+        print(
+            f"[{backend}, {rows:,} rows]   the pandas way on this machine now: {pandas_s:.2f} s"
+            f" ({ratio(pandas_s, BASELINE_METRICS_S * rows / 1_000_000)} of its baseline, scaled to the rows);"
+            f" the database's figures take {ratio(warm, pandas_s)} of it",
+            flush=True,
+        )
     if backend == "sqlite" and not args.no_browser:
         save_customer_data(data, workspace)
         render = time_render(workspace)
@@ -138,6 +158,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--no-browser", action="store_true", help="skip the Voila time-to-rendered")
+    parser.add_argument("--pandas", action="store_true", help="also time the pandas way on SQLite (load + compute)")
     args = parser.parse_args()
     databases = postgres_databases() if "postgresql" in args.backends else nullcontext(lambda name: name)
     with databases as pg:
