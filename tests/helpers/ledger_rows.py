@@ -7,23 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-SEND_COLUMNS = (
-    "campaign_id",
-    "recipient_key",
-    "customer_id",
-    "phone",
-    "state",
-    "error_code",
-    "accepted_at",
-    "sent_at",
-    "delivered_at",
-    "read_at",
-    "failed_at",
-    "billable",
-    "message_type",
-    "pricing_category",
-    "updated_at",
-)
+from wamkt_nb.ledger import import_campaigns
+from wamkt_nb.ledger.sends import import_sends
 
 
 def phone(n: int) -> str:
@@ -38,19 +23,13 @@ def write_rows(
     conversions: Iterable[tuple[str, int, float, float, str]] = (),
     clicks: Iterable[tuple[str, int, float, int]] = (),
 ) -> None:
-    """``campaigns`` (id, name, created_at, segment_name), ``sends`` in ``SEND_COLUMNS`` order,
-    ``inbound`` (phone n, time), ``conversions`` (order, customer n, time, amount, currency) and
-    ``clicks`` (campaign, customer n, time, human 0/1); customer n is ``C<n>`` with ``phone(n)``."""
+    """``campaigns`` (id, name, created_at, segment_name) of marketing, ``sends`` in the order of
+    ``ledger.sends.IMPORT_COLUMNS``, ``inbound`` (phone n, time), ``conversions`` (order, customer n,
+    time, amount, currency) and ``clicks`` (campaign, customer n, time, human 0/1); customer n is
+    ``C<n>`` with ``phone(n)``."""
+    import_campaigns(store, [(cid, name, "marketing", "complete", at, segment) for cid, name, at, segment in campaigns])
+    import_sends(store, [tuple(row) for row in sends])
     with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO campaigns (campaign_id, name, category, status, created_at, segment_name)"
-            " VALUES (?, ?, 'marketing', 'complete', ?, ?)",
-            list(campaigns),
-        )
-        db.executemany(
-            f"INSERT INTO sends ({', '.join(SEND_COLUMNS)}) VALUES ({', '.join('?' * len(SEND_COLUMNS))})",
-            [tuple(row) for row in sends],
-        )
         db.executemany(
             "INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json, received_at)"
             " VALUES (?, ?, ?, 'text', 'JA', ?, '{}', ?)",

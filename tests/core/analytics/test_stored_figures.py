@@ -52,7 +52,7 @@ def send_row(campaign, n, state, error, accepted, sent, delivered, read, failed)
 
 
 def rows(sends):
-    return [(*send_row(*s), None, "template", None, T1) for s in sends]
+    return [(*send_row(*s), None, "template", T1) for s in sends]
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def write_random(store, ledger):
     write_rows(
         store,
         campaigns,
-        [(*s, None, "template", None, T1) for s in sends],
+        [(*s, None, "template", T1) for s in sends],
         [(n, T0 + at) for n, at in ledger["inbound"]],
         [(f"o{i}", n, T0 + at, float(amount), cur) for i, (n, at, amount, cur) in enumerate(ledger["orders"])],
         [(cid, n, T0, human) for cid, n, human in ledger["clicks"]],
