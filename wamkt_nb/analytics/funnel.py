@@ -141,13 +141,20 @@ def _attach_revenue(out: pd.DataFrame, conversions: pd.DataFrame, window: pd.Tim
 
 
 def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.DataFrame:
-    """Counts per stage per group, with rates: accept/delivery of attempted, read/click/reply/conversion
-    of delivered, clicks of read (``click_to_read_rate``), and the read rate against the e-mail
-    baseline of 20 %. ``click_rate`` is the click-through rate: sends clicked of delivered."""
+    """Counts per stage per group of enriched rows, with the rates of :func:`with_rates`."""
     by = list(by)
     counts = enriched.groupby(by, dropna=False, sort=True)[list(STAGES) + ["failed", "held", "excluded"]].sum()
     counts = counts.astype("int64")
     counts["revenue"] = enriched.groupby(by, dropna=False, sort=True)["revenue"].sum()
+    return with_rates(counts.reset_index())
+
+
+def with_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Stage counts (and revenue) per group with their rates: accept/delivery of attempted,
+    read/click/reply/conversion of delivered, clicks of read (``click_to_read_rate``), and the read
+    rate against the e-mail baseline of 20 %. ``click_rate`` is the click-through rate: sends
+    clicked of delivered."""
+    counts = counts.copy()
     delivered = counts["delivered"].where(counts["delivered"] > 0)
     attempted = counts["attempted"].where(counts["attempted"] > 0)
     counts["accept_rate"] = counts["accepted"] / attempted
@@ -158,12 +165,17 @@ def funnel(enriched: pd.DataFrame, by: Sequence[str] = ("campaign_id",)) -> pd.D
     counts["reply_rate"] = counts["replied"] / delivered
     counts["conversion_rate"] = counts["converted"] / delivered
     counts["read_vs_email"] = counts["read_rate"] / EMAIL_READ_RATE
-    return counts.reset_index()
+    return counts
 
 
 def funnel_stages(enriched: pd.DataFrame) -> pd.DataFrame:
     """The funnel of all given rows as one column of counts (stage, count, share of attempted)."""
-    counts = enriched[list(STAGES)].sum().astype("int64")
+    return stage_column(enriched[list(STAGES)].sum())
+
+
+def stage_column(totals: pd.Series) -> pd.DataFrame:
+    """Totals of every stage (indexed by stage) as the funnel's column: stage, count, share of attempted."""
+    counts = totals.reindex(list(STAGES)).fillna(0).astype("int64")
     base = counts["attempted"] or np.nan
     return pd.DataFrame({"stage": list(STAGES), "count": counts.to_numpy(), "share": counts.to_numpy() / base})
 
@@ -187,26 +199,37 @@ def reply_health(
 
 
 def failures(enriched: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Failed rows by Meta error code (and ``by``): count, share of failures and of attempts,
-    Meta's meaning and whether a retry can succeed; ``outcome`` is "failed". Messages Meta held
-    back (131049) follow as their own rows with ``outcome`` "held by Meta", outside the failure shares."""
+    """Failed rows by Meta error code (and ``by``), as :func:`failure_table` lays them out."""
     by = list(by)
-    table = _by_code(enriched, enriched["failed"], by).assign(outcome="failed")
-    held = _by_code(enriched, enriched["held"], by).assign(outcome=HELD_LABEL, share_of_failed=np.nan)
-    return pd.concat([table, held], ignore_index=True) if len(held) else table
-
-
-def _by_code(enriched: pd.DataFrame, mask: pd.Series, by: list[str]) -> pd.DataFrame:
-    failed = enriched.loc[mask]
+    failed = enriched.loc[enriched["failed"] | enriched["held"]]
     codes = failed["error_code"].astype("float64").fillna(-1).astype("int64")
-    table = failed.assign(error_code=codes).groupby(by + ["error_code"]).size().rename("count").reset_index()
+    counts = failed.assign(error_code=codes).groupby(by + ["error_code", "held"]).size().rename("count").reset_index()
+    attempted = enriched.groupby(by)["attempted"].sum() if by else int(enriched["attempted"].sum())
+    return failure_table(counts, attempted, by)
+
+
+def failure_table(counts: pd.DataFrame, attempted: pd.Series | int, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Failure counts (``by``, ``error_code`` (-1: none recorded), ``held``, ``count``) as the
+    failures table: count, share of failures and of attempts (``attempted``: per group of ``by``,
+    or the total), Meta's meaning and whether a retry can succeed; ``outcome`` is "failed".
+    Messages Meta held back (131049) follow as their own rows with ``outcome`` "held by Meta",
+    outside the failure shares."""
+    by = list(by)
+    held = counts["held"].astype(bool)
+    table = _by_code(counts.loc[~held], attempted, by).assign(outcome="failed")
+    kept = _by_code(counts.loc[held], attempted, by).assign(outcome=HELD_LABEL, share_of_failed=np.nan)
+    return pd.concat([table, kept], ignore_index=True) if len(kept) else table
+
+
+def _by_code(counts: pd.DataFrame, attempted: pd.Series | int, by: list[str]) -> pd.DataFrame:
+    table = counts.groupby(by + ["error_code"])["count"].sum().astype("int64").reset_index()
     if by:
-        attempted = enriched.groupby(by)["attempted"].sum()
         failed_n = table.groupby(by)["count"].transform("sum")
-        table["share_of_attempted"] = table["count"] / table.set_index(by).index.map(attempted).to_numpy()
+        per_group = attempted if isinstance(attempted, pd.Series) else pd.Series(dtype="int64")
+        table["share_of_attempted"] = table["count"] / table.set_index(by).index.map(per_group).to_numpy()
     else:
         failed_n = table["count"].sum()
-        table["share_of_attempted"] = table["count"] / max(int(enriched["attempted"].sum()), 1)
+        table["share_of_attempted"] = table["count"] / max(int(attempted), 1)
     table["share_of_failed"] = table["count"] / failed_n
     known = table["error_code"] >= 0
     table["meaning"] = [

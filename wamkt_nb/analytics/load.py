@@ -13,11 +13,10 @@ import pandas as pd
 
 from ..data.schema import CONVERSION_COLUMNS
 from ..inbox.queries import load_messages
+from ..ledger.aggregates import UNSEGMENTED
 from ..ledger.reports import campaign_rows, send_rows
 from ..store import Store
 from .snapshot import read_sends
-
-UNSEGMENTED = "unsegmented"
 
 SEND_COLUMNS = (
     "campaign_id",

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from ..store import Store
+from ..store.bulk import copy_rows
 from .errors import LedgerError
 from .held import schedule_held_retry
 from .states import HELD_BY_META, HOLDOUT, OPEN_STATES, THROTTLED
@@ -412,11 +413,9 @@ IMPORT_COLUMNS = (
 
 
 def import_sends(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Write finished ledger rows in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history."""
-    with store.transaction() as conn:
-        conn.executemany(
-            f"INSERT INTO sends ({', '.join(IMPORT_COLUMNS)}) VALUES ({_placeholders(IMPORT_COLUMNS)})", rows
-        )
+    """Write finished ledger rows in bulk (``IMPORT_COLUMNS`` order), e.g. a synthetic history
+    (``COPY`` on PostgreSQL)."""
+    copy_rows(store, "sends", IMPORT_COLUMNS, rows)
 
 
 def move_customer_key(conn: sqlite3.Connection, old: str, new: str) -> int:

@@ -112,7 +112,11 @@ class PostgresConnection:
 
 
 def connect(url: str) -> PostgresConnection:
+    """A connection with JIT compilation off: the store's queries are short, and an aggregate over a
+    large ledger whose estimated cost crosses ``jit_above_cost`` spent longer compiling than running
+    (``bench/dashboards.py``)."""
     conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    conn.execute("SET jit = off")  # for the session (autocommit), whatever options the URL gives
     conn.adapters.register_loader("numeric", _Number)
     conn.adapters.register_dumper(bool, _FlagDumper)
     return PostgresConnection(conn)
