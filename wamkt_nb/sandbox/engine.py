@@ -78,6 +78,8 @@ class Engine:
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._wamids = itertools.count(1)
+        self._contacts: dict[tuple[str, bool, bool | None], dict[str, Any]] = {}
+        self._metadatas: dict[tuple[str, str], dict[str, str]] = {}
         self._reset_limits()
 
     def _reset_limits(self) -> None:
@@ -94,6 +96,7 @@ class Engine:
         with self.lock:
             self.customers = customers
             self._by_user_id = _by_user_id(customers)
+            self._contacts.clear()
             self.received.clear()
             self.messages.clear()
             self.conversions.clear()
@@ -189,12 +192,12 @@ class Engine:
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         key = self._message_key(msg.wa_id)
-        rng, taps = NamedDraws(key), NamedDraws(f"{key}:buttons")
+        rng = NamedDraws(key)
         # A customer's messages leave in the order they were accepted (Meta's per-user limits count
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
         self._leaves_at[msg.wa_id] = leaves
-        self._schedule(leaves, lambda: self._decide(msg, record, rng, taps))
+        self._schedule(leaves, lambda: self._decide(msg, record, rng, key))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
@@ -233,10 +236,12 @@ class Engine:
             return self._events[0][0] if self._events else None
 
     def _metadata(self, phone_number_id: str | None = None) -> dict[str, str]:
-        return {
-            "display_phone_number": self.config.display_phone_number,
-            "phone_number_id": phone_number_id or self.config.phone_number_id,
-        }
+        """``value.metadata`` of a webhook, one read-only dict per (display number, phone number id)."""
+        key = (self.config.display_phone_number, phone_number_id or self.config.phone_number_id)
+        metadata = self._metadatas.get(key)
+        if metadata is None:
+            metadata = self._metadatas[key] = {"display_phone_number": key[0], "phone_number_id": key[1]}
+        return metadata
 
     def _status(
         self,
@@ -245,21 +250,22 @@ class Engine:
         pricing: dict[str, Any] | None = None,
         error: tuple[int, str] | None = None,
     ) -> None:
-        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at))}
-        customer = self.customers.get(record["wa_id"])
+        at, by_user_id, wa_id = self._at, record["by_user_id"], record["wa_id"]
+        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(at))}
+        customer = self.customers.get(wa_id)
         value: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "metadata": self._metadata(record.get("phone_number_id")),
         }
         # Sent to a phone: the phone is ours to see; sent to a BSUID: only if Meta may share it.
-        phone = not record["by_user_id"] or (customer is not None and customer.shares_phone)
+        phone = not by_user_id or (customer is not None and customer.shares_phone)
         if phone:
-            item["recipient_id"] = customer.wa_id if customer is not None and customer.wa_id else record["wa_id"]
-        user_id = customer.user_id if customer is not None else (record["wa_id"] if record["by_user_id"] else None)
-        if user_id and (status != "failed" or record["by_user_id"]):  # failed: only for a BSUID send
+            item["recipient_id"] = customer.wa_id if customer is not None and customer.wa_id else wa_id
+        user_id = customer.user_id if customer is not None else (wa_id if by_user_id else None)
+        if user_id and (status != "failed" or by_user_id):  # failed: only for a BSUID send
             item["recipient_user_id"] = user_id
         if customer is not None and status != "failed":
-            value["contacts"] = [_contact(customer, username=status in ("delivered", "read"), phone=phone)]
+            value["contacts"] = [self._contact(customer, status in ("delivered", "read"), phone)]
         if record["callback_data"] is not None:
             item["biz_opaque_callback_data"] = record["callback_data"]
         if pricing is not None:
@@ -268,10 +274,19 @@ class Engine:
             item["errors"] = [webhook_error(*error)]
             record["error_code"] = error[0]
         record["status"] = status
-        record[f"{status}_at"] = self._at
-        self.counters[f"status_{status}"] += 1
+        record[status + "_at"] = at
+        self.counters["status_" + status] += 1
         value["statuses"] = [item]
         self._changes.append({"field": "messages", "value": value})
+
+    def _contact(self, customer: SimCustomer, username: bool = True, phone: bool | None = None) -> dict[str, Any]:
+        """The customer's ``contacts[]`` entry (see :func:`_contact`), built once per variant: every
+        webhook about a customer carries one, and its identity never changes. Read-only: it is shared."""
+        key = (customer.key, username, phone)
+        contact = self._contacts.get(key)
+        if contact is None:
+            contact = self._contacts[key] = _contact(customer, username, phone)
+        return contact
 
     def _scale(self, now: float) -> None:
         """Meta's automatic scaling of the portfolio's limit; an upgrade waits ``limit_upgrade_hours``."""
@@ -295,12 +310,13 @@ class Engine:
         """The seed of the customer's next message's draws: (seed, customer, how many messages the
         customer got before), so a customer's fate does not depend on which other customers'
         requests or events came first (concurrent sends arrive in any order). The message's button
-        taps draw from a second stream of the same key, so buttons leave the other draws as they were."""
+        taps draw from a second stream of the same key (made only for a message with buttons to tap), so
+        buttons leave the other draws as they were."""
         nth = self._messages_to[wa_id]
         self._messages_to[wa_id] += 1
         return f"{self.config.seed}:{wa_id}:message {nth}"
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, taps: random.Random) -> None:
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, key: str) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -364,7 +380,8 @@ class Engine:
         if links and rng.random() < bm.click_probability(p):
             url = rng.choice(links)
             self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
-        self._buttons(msg, record, t_read, taps)
+        if msg.button_urls or msg.coupon_code:
+            self._buttons(msg, record, t_read, NamedDraws(f"{key}:buttons"))
         p_reply = (
             bm.tap_probability(msg.category, p)
             if msg.quick_replies
@@ -512,7 +529,7 @@ class Engine:
                 "value": {
                     "messaging_product": "whatsapp",
                     "metadata": self._metadata(),
-                    "contacts": [_contact(customer)],
+                    "contacts": [self._contact(customer)],
                     "messages": [message],
                 },
             }
@@ -526,7 +543,7 @@ class Engine:
                     "value": {
                         "messaging_product": "whatsapp",
                         "metadata": self._metadata(),
-                        "contacts": [_contact(customer)],
+                        "contacts": [self._contact(customer)],
                         "user_preferences": [
                             {
                                 **_ids(customer),
