@@ -75,7 +75,7 @@ class Engine:
         self.messages: dict[str, dict[str, Any]] = {}
         self.conversions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
-        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._events: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = itertools.count()
         self._wamids = itertools.count(1)
         self._contacts: dict[tuple[str, bool, bool | None], dict[str, Any]] = {}
@@ -197,7 +197,7 @@ class Engine:
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
         self._leaves_at[msg.wa_id] = leaves
-        self._schedule(leaves, lambda: self._decide(msg, record, rng, key))
+        self._schedule(leaves, self._decide, (msg, record, rng, key))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
@@ -207,8 +207,9 @@ class Engine:
 
     # -- the message's life --------------------------------------------------------------------------
 
-    def _schedule(self, at: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._events, (at, next(self._seq), action))
+    def _schedule(self, at: float, action: Callable[..., None], args: tuple[Any, ...] = ()) -> None:
+        """Call ``action(*args)`` at ``at`` (a method and its arguments: no closure per event)."""
+        heapq.heappush(self._events, (at, next(self._seq), action, args))
 
     def run_due(self, now: float | None = None) -> int:
         """Play every event due by ``now`` (default: the clock); returns how many ran."""
@@ -219,9 +220,9 @@ class Engine:
         with self.lock:
             self._changes, self._clicks = changes, clicks
             while self._events and self._events[0][0] <= now:
-                at, _, action = heapq.heappop(self._events)
+                at, _, action, args = heapq.heappop(self._events)
                 self._at = at
-                action()
+                action(*args)
                 ran += 1
             for t in self.templates.review_due(now):
                 changes.append(_template_change(t, now))
@@ -301,7 +302,10 @@ class Engine:
             cfg.messaging_tier = higher
             self.counters["limit_upgrades"] += 1
         elif self._tier.upgrade_at is not None and waiting is None:
-            self._schedule(self._tier.upgrade_at, lambda: self._scale(self._at))
+            self._schedule(self._tier.upgrade_at, self._scale_at_event)
+
+    def _scale_at_event(self) -> None:
+        self._scale(self._at)
 
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
@@ -366,20 +370,20 @@ class Engine:
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
         emit = rng.random() >= p.delivered_webhook_missing
-        self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
+        self._schedule(t_delivered, self._delivered, (msg, record, pricing, emit))
         links = tracked_links(msg.text)
         if links and p.fetch_link_previews:
-            self._schedule(t_delivered, lambda: self._clicks.extend((url, "preview") for url in links))
+            self._schedule(t_delivered, self._preview, (links,))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         mood = self._mood(msg.wa_id, now)
         if (rng.random() if mood is None else mood) >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
-        self._schedule(t_read, lambda: self._read(customer, record, pricing))
+        self._schedule(t_read, self._read, (customer, record, pricing))
         if links and rng.random() < bm.click_probability(p):
             url = rng.choice(links)
-            self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
+            self._schedule(t_read + rng.uniform(*p.click_delay), self._click, (url,))
         if msg.button_urls or msg.coupon_code:
             self._buttons(msg, record, t_read, NamedDraws(f"{key}:buttons"))
         p_reply = (
@@ -388,15 +392,15 @@ class Engine:
             else bm.reply_probability(customer.features, msg.text, msg.category, p)
         )
         if rng.random() < p_reply:
-            self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record, rng))
+            self._schedule(t_read + bm.sample_reply_delay(rng, p), self._reply, (customer, msg, record, rng))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
-            self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
+            self._schedule(t_read + rng.uniform(30.0, 600.0), self._block, (customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
         p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
-            self._schedule(t_read + rng.uniform(*p.conversion_delay), lambda: self._convert(customer, record, amount))
+            self._schedule(t_read + rng.uniform(*p.conversion_delay), self._convert, (customer, record, amount))
 
     def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: random.Random) -> None:
         """A reader follows a URL button (a click when its address is a tracked link; Meta reports
@@ -405,9 +409,9 @@ class Engine:
         tracked = [url for url in msg.button_urls if tracked_links(url)]
         if tracked and taps.random() < bm.click_probability(p):
             url = taps.choice(tracked)
-            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._click(url))
+            self._schedule(t_read + taps.uniform(*p.click_delay), self._click, (url,))
         if msg.coupon_code and taps.random() < bm.copy_code_probability(p):
-            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._copy_code(record))
+            self._schedule(t_read + taps.uniform(*p.click_delay), self._copy_code, (record,))
 
     def _copy_code(self, record: dict[str, Any]) -> None:
         self.counters["coupon_copies"] += 1
@@ -462,9 +466,7 @@ class Engine:
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
         self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
-            self._schedule(
-                self._at + self.quality.pause_seconds(msg.template_name), lambda: self._unpause(template["id"])
-            )
+            self._schedule(self._at + self.quality.pause_seconds(msg.template_name), self._unpause, (template["id"],))
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
@@ -473,6 +475,10 @@ class Engine:
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
         self._status(record, "read", pricing)
+
+    def _preview(self, links: list[str]) -> None:
+        """The messaging app fetches each link's preview when the message arrives."""
+        self._clicks.extend((url, "preview") for url in links)
 
     def _click(self, url: str) -> None:
         self.counters["link_clicks"] += 1
