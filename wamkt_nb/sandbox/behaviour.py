@@ -178,6 +178,11 @@ DEFAULT_PARAMS = BehaviourParams()
 
 def _get(features: Mapping[str, Any], name: str, default: Any = None) -> Any:
     value = features.get(name, default) if hasattr(features, "get") else default
+    kind = type(value)
+    if kind is float:  # the common case, read several times per message: NaN is the only missing float
+        return default if value != value else value
+    if kind is str:
+        return value
     if value is None or (not isinstance(value, (str, tuple, list)) and pd.isna(value)):
         return default
     return value

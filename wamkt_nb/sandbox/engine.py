@@ -75,9 +75,11 @@ class Engine:
         self.messages: dict[str, dict[str, Any]] = {}
         self.conversions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
-        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._events: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = itertools.count()
         self._wamids = itertools.count(1)
+        self._contacts: dict[tuple[str, bool, bool | None], dict[str, Any]] = {}
+        self._metadatas: dict[tuple[str, str], dict[str, str]] = {}
         self._reset_limits()
 
     def _reset_limits(self) -> None:
@@ -95,6 +97,7 @@ class Engine:
         with self.lock:
             self.customers = customers
             self._by_user_id = _by_user_id(customers)
+            self._contacts.clear()
             self.received.clear()
             self.messages.clear()
             self.conversions.clear()
@@ -191,12 +194,12 @@ class Engine:
         self.messages[wamid] = record
         self.counters["accepted"] += 1
         key = self._message_key(msg.wa_id)
-        rng, taps = NamedDraws(key), NamedDraws(f"{key}:buttons")
+        rng = NamedDraws(key)
         # A customer's messages leave in the order they were accepted (Meta's per-user limits count
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
         self._leaves_at[msg.wa_id] = leaves
-        self._schedule(leaves, lambda: self._decide(msg, record, rng, taps))
+        self._schedule(leaves, self._decide, (msg, record, rng, key))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
@@ -206,8 +209,9 @@ class Engine:
 
     # -- the message's life --------------------------------------------------------------------------
 
-    def _schedule(self, at: float, action: Callable[[], None]) -> None:
-        heapq.heappush(self._events, (at, next(self._seq), action))
+    def _schedule(self, at: float, action: Callable[..., None], args: tuple[Any, ...] = ()) -> None:
+        """Call ``action(*args)`` at ``at`` (a method and its arguments: no closure per event)."""
+        heapq.heappush(self._events, (at, next(self._seq), action, args))
 
     def run_due(self, now: float | None = None) -> int:
         """Play every event due by ``now`` (default: the clock); returns how many ran."""
@@ -218,9 +222,9 @@ class Engine:
         with self.lock:
             self._changes, self._clicks = changes, clicks
             while self._events and self._events[0][0] <= now:
-                at, _, action = heapq.heappop(self._events)
+                at, _, action, args = heapq.heappop(self._events)
                 self._at = at
-                action()
+                action(*args)
                 ran += 1
             for t in self.templates.review_due(now):
                 changes.append(_template_change(t, now))
@@ -235,10 +239,12 @@ class Engine:
             return self._events[0][0] if self._events else None
 
     def _metadata(self, phone_number_id: str | None = None) -> dict[str, str]:
-        return {
-            "display_phone_number": self.config.display_phone_number,
-            "phone_number_id": phone_number_id or self.config.phone_number_id,
-        }
+        """``value.metadata`` of a webhook, one read-only dict per (display number, phone number id)."""
+        key = (self.config.display_phone_number, phone_number_id or self.config.phone_number_id)
+        metadata = self._metadatas.get(key)
+        if metadata is None:
+            metadata = self._metadatas[key] = {"display_phone_number": key[0], "phone_number_id": key[1]}
+        return metadata
 
     def _status(
         self,
@@ -247,21 +253,22 @@ class Engine:
         pricing: dict[str, Any] | None = None,
         error: tuple[int, str] | None = None,
     ) -> None:
-        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(self._at))}
-        customer = self.customers.get(record["wa_id"])
+        at, by_user_id, wa_id = self._at, record["by_user_id"], record["wa_id"]
+        item: dict[str, Any] = {"id": record["wamid"], "status": status, "timestamp": str(int(at))}
+        customer = self.customers.get(wa_id)
         value: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "metadata": self._metadata(record.get("phone_number_id")),
         }
         # Sent to a phone: the phone is ours to see; sent to a BSUID: only if Meta may share it.
-        phone = not record["by_user_id"] or (customer is not None and customer.shares_phone)
+        phone = not by_user_id or (customer is not None and customer.shares_phone)
         if phone:
-            item["recipient_id"] = customer.wa_id if customer is not None and customer.wa_id else record["wa_id"]
-        user_id = customer.user_id if customer is not None else (record["wa_id"] if record["by_user_id"] else None)
-        if user_id and (status != "failed" or record["by_user_id"]):  # failed: only for a BSUID send
+            item["recipient_id"] = customer.wa_id if customer is not None and customer.wa_id else wa_id
+        user_id = customer.user_id if customer is not None else (wa_id if by_user_id else None)
+        if user_id and (status != "failed" or by_user_id):  # failed: only for a BSUID send
             item["recipient_user_id"] = user_id
         if customer is not None and status != "failed":
-            value["contacts"] = [_contact(customer, username=status in ("delivered", "read"), phone=phone)]
+            value["contacts"] = [self._contact(customer, status in ("delivered", "read"), phone)]
         if record["callback_data"] is not None:
             item["biz_opaque_callback_data"] = record["callback_data"]
         if pricing is not None:
@@ -270,10 +277,19 @@ class Engine:
             item["errors"] = [webhook_error(*error)]
             record["error_code"] = error[0]
         record["status"] = status
-        record[f"{status}_at"] = self._at
-        self.counters[f"status_{status}"] += 1
+        record[status + "_at"] = at
+        self.counters["status_" + status] += 1
         value["statuses"] = [item]
         self._changes.append({"field": "messages", "value": value})
+
+    def _contact(self, customer: SimCustomer, username: bool = True, phone: bool | None = None) -> dict[str, Any]:
+        """The customer's ``contacts[]`` entry (see :func:`_contact`), built once per variant: every
+        webhook about a customer carries one, and its identity never changes. Read-only: it is shared."""
+        key = (customer.key, username, phone)
+        contact = self._contacts.get(key)
+        if contact is None:
+            contact = self._contacts[key] = _contact(customer, username, phone)
+        return contact
 
     def _scale(self, now: float) -> None:
         """Meta's automatic scaling of the portfolio's limit; an upgrade waits ``limit_upgrade_hours``."""
@@ -288,7 +304,10 @@ class Engine:
             cfg.messaging_tier = higher
             self.counters["limit_upgrades"] += 1
         elif self._tier.upgrade_at is not None and waiting is None:
-            self._schedule(self._tier.upgrade_at, lambda: self._scale(self._at))
+            self._schedule(self._tier.upgrade_at, self._scale_at_event)
+
+    def _scale_at_event(self) -> None:
+        self._scale(self._at)
 
     def _fail(self, record: dict[str, Any], code: int, details: str) -> None:
         self._status(record, "failed", error=(code, details))
@@ -297,12 +316,13 @@ class Engine:
         """The seed of the customer's next message's draws: (seed, customer, how many messages the
         customer got before), so a customer's fate does not depend on which other customers'
         requests or events came first (concurrent sends arrive in any order). The message's button
-        taps draw from a second stream of the same key, so buttons leave the other draws as they were."""
+        taps draw from a second stream of the same key (made only for a message with buttons to tap), so
+        buttons leave the other draws as they were."""
         nth = self._messages_to[wa_id]
         self._messages_to[wa_id] += 1
         return f"{self.config.seed}:{wa_id}:message {nth}"
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, taps: random.Random) -> None:
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, key: str) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -352,36 +372,37 @@ class Engine:
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
         emit = rng.random() >= p.delivered_webhook_missing
-        self._schedule(t_delivered, lambda: self._delivered(msg, record, pricing, emit))
+        self._schedule(t_delivered, self._delivered, (msg, record, pricing, emit))
         links = tracked_links(msg.text)
         if links and p.fetch_link_previews:
-            self._schedule(t_delivered, lambda: self._clicks.extend((url, "preview") for url in links))
+            self._schedule(t_delivered, self._preview, (links,))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
         p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
         mood = self._mood(msg.wa_id, now)
         if (rng.random() if mood is None else mood) >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
-        self._schedule(t_read, lambda: self._read(customer, record, pricing))
+        self._schedule(t_read, self._read, (customer, record, pricing))
         if links and rng.random() < bm.click_probability(p):
             url = rng.choice(links)
-            self._schedule(t_read + rng.uniform(*p.click_delay), lambda: self._click(url))
-        self._buttons(msg, record, t_read, taps)
+            self._schedule(t_read + rng.uniform(*p.click_delay), self._click, (url,))
+        if msg.button_urls or msg.coupon_code:
+            self._buttons(msg, record, t_read, NamedDraws(f"{key}:buttons"))
         p_reply = (
             bm.tap_probability(msg.category, p)
             if msg.quick_replies
             else bm.reply_probability(customer.features, msg.text, msg.category, p)
         )
         if rng.random() < p_reply:
-            self._schedule(t_read + bm.sample_reply_delay(rng, p), lambda: self._reply(customer, msg, record, rng))
+            self._schedule(t_read + bm.sample_reply_delay(rng, p), self._reply, (customer, msg, record, rng))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
-            self._schedule(t_read + rng.uniform(30.0, 600.0), lambda: self._block(customer, msg))
+            self._schedule(t_read + rng.uniform(30.0, 600.0), self._block, (customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
         p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
-            self._schedule(t_read + rng.uniform(*p.conversion_delay), lambda: self._convert(customer, record, amount))
+            self._schedule(t_read + rng.uniform(*p.conversion_delay), self._convert, (customer, record, amount))
 
     def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: random.Random) -> None:
         """A reader follows a URL button (a click when its address is a tracked link; Meta reports
@@ -390,9 +411,9 @@ class Engine:
         tracked = [url for url in msg.button_urls if tracked_links(url)]
         if tracked and taps.random() < bm.click_probability(p):
             url = taps.choice(tracked)
-            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._click(url))
+            self._schedule(t_read + taps.uniform(*p.click_delay), self._click, (url,))
         if msg.coupon_code and taps.random() < bm.copy_code_probability(p):
-            self._schedule(t_read + taps.uniform(*p.click_delay), lambda: self._copy_code(record))
+            self._schedule(t_read + taps.uniform(*p.click_delay), self._copy_code, (record,))
 
     def _copy_code(self, record: dict[str, Any]) -> None:
         self.counters["coupon_copies"] += 1
@@ -447,9 +468,7 @@ class Engine:
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
         self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
-            self._schedule(
-                self._at + self.quality.pause_seconds(msg.template_name), lambda: self._unpause(template["id"])
-            )
+            self._schedule(self._at + self.quality.pause_seconds(msg.template_name), self._unpause, (template["id"],))
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
@@ -458,6 +477,10 @@ class Engine:
     def _read(self, customer: SimCustomer, record: dict[str, Any], pricing: dict[str, Any]) -> None:
         customer.counts["read"] = customer.counts.get("read", 0) + 1
         self._status(record, "read", pricing)
+
+    def _preview(self, links: list[str]) -> None:
+        """The messaging app fetches each link's preview when the message arrives."""
+        self._clicks.extend((url, "preview") for url in links)
 
     def _click(self, url: str) -> None:
         self.counters["link_clicks"] += 1
@@ -514,7 +537,7 @@ class Engine:
                 "value": {
                     "messaging_product": "whatsapp",
                     "metadata": self._metadata(),
-                    "contacts": [_contact(customer)],
+                    "contacts": [self._contact(customer)],
                     "messages": [message],
                 },
             }
@@ -528,7 +551,7 @@ class Engine:
                     "value": {
                         "messaging_product": "whatsapp",
                         "metadata": self._metadata(),
-                        "contacts": [_contact(customer)],
+                        "contacts": [self._contact(customer)],
                         "user_preferences": [
                             {
                                 **_ids(customer),

@@ -440,6 +440,10 @@ class _Taps:
 def _tap_targets(shape: _Buttons, given: Sequence[dict[str, Any]], where: str) -> _Taps:
     """Check the send's button components against the template's buttons (132000 when one names a
     button the template does not have there or leaves out a value it needs) and resolve them."""
+    if not given and not shape.dynamic and shape.copy_code is None:  # nothing to check or fill in
+        return _Taps(
+            quick_replies=[(label, label) for _, label in shape.quick_replies], urls=[u for _, u in shape.urls]
+        )
     suffixes: dict[str, str] = {}
     payloads: dict[str, str] = {}
     coupon: str | None = None

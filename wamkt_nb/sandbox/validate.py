@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from ..bsuid import is_any_bsuid
@@ -19,7 +18,7 @@ SUPPORTED = frozenset({"text", "template", "interactive", "reaction", "location"
 FREE_FORM_CATEGORY = "service"
 
 
-@dataclass
+@dataclass(slots=True)  # one per accepted message, alive until its last event: no __dict__
 class Outgoing:
     """A valid outbound message, reduced to what the simulation needs."""
 
@@ -38,15 +37,11 @@ class Outgoing:
     button_urls: list[str] = field(default_factory=list)  # where the template's URL buttons lead
     coupon_code: str | None = None  # the code a copy-code button copies
     media_error: str | None = None  # the uploaded file does not fit the message: it fails later with 131053
+    by_user_id: bool = False  # addressed to a BSUID (``recipient``), not to a phone number (``to``)
 
     @property
     def is_template(self) -> bool:
         return self.kind == "template"
-
-    @cached_property  # asked three times per send; ``to`` never changes
-    def by_user_id(self) -> bool:
-        """Addressed to a BSUID (``recipient``), not to a phone number (``to``)."""
-        return is_any_bsuid(self.to)
 
     @property
     def media_kind(self) -> str:
@@ -68,17 +63,17 @@ def _text_limit(value: Any, limit: int, where: str) -> str:
     return value
 
 
-def recipient_of(body: dict, own_number: str) -> tuple[Any, str]:
-    """``(input, key)``: the phone in ``to`` (it wins when both are there, as at Meta) and its
-    digits, else the BSUID or parent BSUID in ``recipient`` (131009 when it is not one)."""
+def recipient_of(body: dict, own_number: str) -> tuple[Any, str, bool]:
+    """``(input, key, by_user_id)``: the phone in ``to`` (it wins when both are there, as at Meta)
+    and its digits, else the BSUID or parent BSUID in ``recipient`` (131009 when it is not one)."""
     if "to" in body or "recipient" not in body:
-        return body.get("to"), normalise_recipient(body.get("to"), own_number)
+        return body.get("to"), normalise_recipient(body.get("to"), own_number), False
     recipient = body["recipient"]
     if not is_any_bsuid(recipient):
         raise SandboxError(
             131009, f"Parameter value is not valid: recipient={str(recipient)[:80]!r} is not a business-scoped user ID"
         )
-    return recipient, recipient
+    return recipient, recipient, True
 
 
 def normalise_recipient(to: Any, own_number: str) -> str:
@@ -122,7 +117,7 @@ def _validate(
         raise SandboxError(100, "The parameter messaging_product is required and must be 'whatsapp'")
     if body.get("recipient_type", "individual") != "individual":
         raise SandboxError(100, "Param recipient_type must be 'individual'")
-    to, wa_id = recipient_of(body, own_number)
+    to, wa_id, by_user_id = recipient_of(body, own_number)
     kind = body.get("type", "text")
     if not isinstance(kind, str) or kind not in SUPPORTED:
         raise SandboxError(131051, f"Unsupported message type: {kind!r}")
@@ -139,7 +134,14 @@ def _validate(
             raise SandboxError(131009, "Parameter context must be an object with message_id")
         reply_to = context["message_id"]
     out = Outgoing(
-        to=to, wa_id=wa_id, kind=kind, text="", category=FREE_FORM_CATEGORY, callback_data=callback, reply_to=reply_to
+        to=to,
+        wa_id=wa_id,
+        kind=kind,
+        text="",
+        category=FREE_FORM_CATEGORY,
+        callback_data=callback,
+        reply_to=reply_to,
+        by_user_id=by_user_id,
     )
     if kind == "text":
         out.text = _text_limit(_need(content, "body", "text."), limits.MAX_TEXT_BODY, "text['body']")

@@ -34,7 +34,9 @@ def envelope(waba_id: str, changes: list[dict[str, Any]]) -> dict[str, Any]:
         at = change.get("time")
         if at is not None:
             change = {k: v for k, v in change.items() if k != "time"}
-        entry = entries.setdefault(at, {"id": waba_id, "time": at, "changes": []})
+        entry = entries.get(at)
+        if entry is None:  # not setdefault: that would build a dict for every change
+            entry = entries[at] = {"id": waba_id, "time": at, "changes": []}
         entry["changes"].append(change)
     return {"object": "whatsapp_business_account", "entry": [e for e in entries.values() if e["changes"]]}
 
