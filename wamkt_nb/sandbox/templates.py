@@ -183,6 +183,8 @@ class _Shape:
 
     body_text: str
     body_slots: tuple[str, ...]
+    body_pieces: tuple[tuple[str, str, str], ...]  # (text before, slot name, placeholder as written)
+    body_tail: str  # the text after the last placeholder
     header: dict[str, Any] | None
     buttons: _Buttons
     offer_expires: bool | None  # None: no limited-time offer; True: the send gives its expiry
@@ -191,6 +193,11 @@ class _Shape:
     @classmethod
     def of(cls, template: dict[str, Any]) -> _Shape:
         body = _component(template, "BODY") or {}
+        body_text = body.get("text", "")
+        pieces, start = [], 0
+        for match in PLACEHOLDER.finditer(body_text):
+            pieces.append((body_text[start : match.start()], match.group(1), match.group(0)))
+            start = match.end()
         offer = _component(template, "LIMITED_TIME_OFFER")
         cards = []
         for card in (_component(template, "CAROUSEL") or {}).get("cards", []):
@@ -203,8 +210,10 @@ class _Shape:
                 )
             )
         return cls(
-            body_text=body.get("text", ""),
-            body_slots=tuple(PLACEHOLDER.findall(body.get("text", ""))),
+            body_text=body_text,
+            body_slots=tuple(name for _, name, _ in pieces),
+            body_pieces=tuple(pieces),
+            body_tail=body_text[start:],
             header=_component(template, "HEADER"),
             buttons=_Buttons.of((_component(template, "BUTTONS") or {}).get("buttons", [])),
             offer_expires=None
@@ -404,7 +413,7 @@ class TemplateStore:
             by_type.setdefault(str(comp["type"]).lower(), []).append(comp)
         named = stored.get("parameter_format") == "NAMED"
         shape = self._shapes[stored["id"]]
-        text = _fill_body(shape.body_text, shape.body_slots, by_type.get("body", ()), named)
+        text = _fill_body(shape, by_type.get("body", ()), named)
         header_kind, header_media_id = _check_header(shape.header, by_type.get("header", ()))
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
@@ -571,7 +580,9 @@ def _params(comps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]], named: bool) -> str:
+def _fill_body(shape: _Shape, given: Sequence[dict[str, Any]], named: bool) -> str:
+    """The body with the send's parameters in its placeholders (a placeholder without a value stays as written)."""
+    slots = shape.body_slots
     params = _params(given)
     if len(params) != len(slots):
         raise SandboxError(
@@ -599,8 +610,13 @@ def _fill_body(text: str, slots: tuple[str, ...], given: Sequence[dict[str, Any]
         missing = sorted(set(slots) - set(values))
         raise SandboxError(132000, f"body: named parameters do not match; missing {missing}")
     if not slots:
-        return text
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+        return shape.body_text
+    parts = []
+    for before, name, written in shape.body_pieces:
+        parts.append(before)
+        parts.append(values.get(name, written))
+    parts.append(shape.body_tail)
+    return "".join(parts)
 
 
 def _check_header(stored: dict[str, Any] | None, given: Sequence[dict[str, Any]]) -> tuple[str | None, str | None]:
