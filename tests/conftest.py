@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.browser import CHROMIUM_ARGS
+from helpers.journeys import play_journey
 from helpers.pg_server import PostgresUnavailable, start_postgres
 from helpers.processes import free_port
 
@@ -98,6 +99,14 @@ def store(request, tmp_path):
     s = open_store(fresh_postgres_database(request) if backend == "postgresql" else tmp_path / "w.db")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def played_journey(tmp_path_factory):
+    """``(workspace folder, per-step funnel)`` of the journey in ``helpers/journeys.py``, played once
+    for the session: the overview's widget and browser tests read the same ledger, neither writes it."""
+    directory = tmp_path_factory.mktemp("journey")
+    return directory, play_journey(directory)
 
 
 @pytest.fixture(scope="session")

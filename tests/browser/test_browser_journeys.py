@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from helpers import ROOT
 from helpers.browser import COLOURS, SECRETS, check_clean, open_dashboard, voila_server
-from helpers.journeys import JOURNEY_TITLE, play_journey
+from helpers.journeys import JOURNEY_TITLE
 
 from wamkt_nb.store import open_store
 from wamkt_nb.widgets.theme import contrast
@@ -19,14 +19,9 @@ pytestmark = pytest.mark.browser
 PAINT_MS = 90_000
 
 
-@pytest.fixture(scope="module")
-def played(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("journey")
-    return directory, play_journey(directory).set_index("step")
-
-
-def test_overview_shows_the_journey_per_step_and_the_click_funnel(page, played):
-    tmp_path, results = played
+def test_overview_shows_the_journey_per_step_and_the_click_funnel(page, played_journey):
+    tmp_path, funnel = played_journey
+    results = funnel.set_index("step")
     with open_store(tmp_path / "wamkt.db") as store:
         phones = [r[0] for r in store.query("SELECT phone FROM sends")]
     env = {"WAMKT_WORKSPACE": str(tmp_path), **SECRETS}
@@ -69,8 +64,8 @@ JourneyEditor(Workspace().campaign("herbst"), templates=[])"""
 """A notebook showing the journey editor of the played journey (no templates: no Cloud API call)."""
 
 
-def test_journey_editor_is_readable_and_unclipped_in_both_themes(page, played, tmp_path):
-    directory, _ = played
+def test_journey_editor_is_readable_and_unclipped_in_both_themes(page, played_journey, tmp_path):
+    directory, _ = played_journey
     notebook = tmp_path / "journey.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(EDITOR)]), notebook)
     env = {"WAMKT_WORKSPACE": str(directory), **SECRETS}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers.journeys import JOURNEY, JOURNEY_TITLE, play_journey
+from helpers.journeys import JOURNEY, JOURNEY_TITLE
 
 from wamkt_nb.analytics import STEP_FUNNEL_COLUMNS
 from wamkt_nb.widgets.analytics import CampaignOverview
@@ -15,19 +15,13 @@ from wamkt_nb.widgets.analytics import CampaignOverview
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def played(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("journey")
-    return directory, play_journey(directory)
-
-
 def rows_of(table_html: str) -> list[list[str]]:
     rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table_html, re.S)]
     return [r for r in rows if r]  # the header row has <th> cells
 
 
-def test_overview_shows_each_step_of_the_journey(played):
-    directory, results = played
+def test_overview_shows_each_step_of_the_journey(played_journey):
+    directory, results = played_journey
     overview = CampaignOverview(directory / "wamkt.db")
     shown = rows_of(overview.journeys.table.value)
     assert [(r[0], r[1], r[2]) for r in shown] == [

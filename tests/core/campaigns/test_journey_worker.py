@@ -49,7 +49,7 @@ def run_worker(ws) -> None:
 
 
 def test_the_worker_starts_a_due_step_and_sends_it_once(store, tmp_path):
-    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=120) as ws:
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=40) as ws:
         sent_journey(ws, "spring")
         due = next_step_due(store)
         assert due is not None
