@@ -172,15 +172,15 @@ class SendView(widgets.VBox):
     def _buttons(self, running: bool) -> None:
         """Enable what can be done now; every disabled button says in its tooltip what it needs."""
         over = self._finished in ("complete", "cancelled")
-        self.start_button.disabled = running or over
-        self.start_button.tooltip = (
-            "sending now" if running else "nothing left to send" if over else "send the rows that are due now"
+        self._set(
+            self.start_button,
+            running or over,
+            "sending now" if running else "nothing left to send" if over else "send the rows that are due now",
         )
         self.start_button.description = "Send" if self._finished in (None, "error") else "Send due rows"
-        self.pause_button.disabled = self.cancel_button.disabled = not running
-        self.pause_button.tooltip = self.cancel_button.tooltip = (
-            "" if running else "nothing is being sent: press Send first"
-        )
+        idle = f"the campaign is {self._finished}: nothing to pause or cancel" if over else "nothing is being sent"
+        for button in (self.pause_button, self.cancel_button):
+            self._set(button, not running, "" if running else f"{idle}: press Send first" if not over else idle)
         if not running:
             self._hide_confirm()
 
@@ -209,9 +209,16 @@ class SendView(widgets.VBox):
     @guarded(lambda self: self.next_step, "Cancel")
     def cancel(self) -> None:
         self.runner.cancel()
-        self.cancel_button.disabled = True
-        self.pause_button.disabled = True
+        for button in (self.pause_button, self.cancel_button):
+            self._set(button, True, "cancelled: the rows not sent yet will never be sent")
         self._hide_confirm()
+
+    @staticmethod
+    def _set(button: widgets.Button, disabled: bool, tooltip: str) -> None:
+        """Change a button's state and the tooltip that explains it in one message to the browser, so
+        a disabled button is never shown without its reason."""
+        with button.hold_sync():
+            button.tooltip, button.disabled = tooltip, disabled
 
     def _exclusions(self) -> pd.DataFrame:
         return exclusions(self.runner.store, self.runner.campaign_id)

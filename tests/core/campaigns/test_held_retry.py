@@ -67,8 +67,9 @@ def test_held_messages_of_an_opted_in_campaign_are_retried_once_after_24h_throug
         held_ids = held(ws, "opted")
         assert sorted(first[c]["phone"] for c in held_ids) == sorted(crowded)  # the sandbox held exactly those
 
-        for c in held_ids:
-            assert first[c]["retry_after"] == first[c]["failed_at"] + DAY  # 24 h after Meta's answer
+        for c in held_ids:  # 24 h after Meta's answer; Meta's timestamps are whole seconds while our own
+            # send's cap reservation is exact, so the retry may wait up to a second longer for the cap
+            assert first[c]["failed_at"] + DAY <= first[c]["retry_after"] < first[c]["failed_at"] + DAY + 1
         ws.advance_to(min(first[c]["retry_after"] for c in held_ids) - 5)
         ws.send_due(pace=200.0)
         assert held(ws, "opted") == held_ids  # not before 24 h
