@@ -178,9 +178,13 @@ class SendView(widgets.VBox):
             "sending now" if running else "nothing left to send" if over else "send the rows that are due now",
         )
         self.start_button.description = "Send" if self._finished in (None, "error") else "Send due rows"
-        idle = f"the campaign is {self._finished}: nothing to pause or cancel" if over else "nothing is being sent"
+        idle = (
+            f"the campaign is {self._finished}: nothing to pause or cancel"
+            if over
+            else "nothing is being sent: press Send first"
+        )
         for button in (self.pause_button, self.cancel_button):
-            self._set(button, not running, "" if running else f"{idle}: press Send first" if not over else idle)
+            self._set(button, not running, "" if running else idle)
         if not running:
             self._hide_confirm()
 
