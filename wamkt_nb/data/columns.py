@@ -12,6 +12,22 @@ from collections.abc import Iterable, Mapping
 
 from ..errors import WamktError
 
+_CUSTOMER_KEYS = (
+    "customerid",
+    "kundennummer",
+    "kundennr",
+    "kdnr",
+    "kundenid",
+    "customerno",
+    "customernumber",
+    "clientid",
+    "contactid",
+    "crmid",
+)
+"""Headers of a customer's key in every kind of file (a customers file also takes a bare "id")."""
+_BSUID_NAMES = ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid")
+"""Headers of a business-scoped user ID (BSUID) in every kind of file."""
+
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
         "phone": (
@@ -42,22 +58,9 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "nummer",
             "number",
         ),
-        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
+        "bsuid": _BSUID_NAMES,
         "username": ("username", "whatsappusername", "wausername", "benutzername"),
-        "customer_id": (
-            "customerid",
-            "kundennummer",
-            "kundennr",
-            "kdnr",
-            "kundenid",
-            "customerno",
-            "customernumber",
-            "clientid",
-            "contactid",
-            "crmid",
-            "externalid",
-            "id",
-        ),
+        "customer_id": (*_CUSTOMER_KEYS, "externalid", "id"),
         "first_name": ("firstname", "vorname", "givenname", "forename", "first"),
         "last_name": ("lastname", "nachname", "surname", "familyname", "familienname", "last"),
         "name": ("name", "fullname", "kundenname", "customername", "displayname", "vollername", "kontakt", "contact"),
@@ -119,18 +122,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "invoiceid",
             "id",
         ),
-        "customer_id": (
-            "customerid",
-            "kundennummer",
-            "kundennr",
-            "kdnr",
-            "kundenid",
-            "customerno",
-            "customernumber",
-            "clientid",
-            "contactid",
-            "crmid",
-        ),
+        "customer_id": _CUSTOMER_KEYS,  # an orders file's "id" is the order's
         "phone": (
             "whatsapp",
             "mobile",
@@ -143,7 +135,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "tel",
             "msisdn",
         ),
-        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
+        "bsuid": _BSUID_NAMES,
         "ordered_at": (
             "orderedat",
             "orderdate",
@@ -176,17 +168,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "currency": ("currency", "waehrung", "curr", "currencycode"),
     },
     "interactions": {
-        "customer_id": (
-            "customerid",
-            "kundennummer",
-            "kundennr",
-            "kdnr",
-            "kundenid",
-            "customerno",
-            "clientid",
-            "contactid",
-            "crmid",
-        ),
+        "customer_id": _CUSTOMER_KEYS,
         "phone": (
             "whatsapp",
             "waid",
@@ -200,7 +182,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "from",
             "msisdn",
         ),
-        "bsuid": ("bsuid", "businessscopeduserid", "whatsappuserid", "wauserid", "whatsappbsuid"),
+        "bsuid": _BSUID_NAMES,
         "at": ("at", "timestamp", "zeitpunkt", "time", "zeit", "datetime", "date", "datum", "occurredat", "createdat"),
         "kind": ("kind", "type", "event", "eventtype", "art", "typ", "ereignis", "status"),
     },
