@@ -243,7 +243,13 @@ class Worker:
     async def _run(self, key: tuple[str, str], runner: CampaignRunner) -> None:
         campaign_id, number = key
         try:
-            self.log("campaign_started", campaign=campaign_id, number=number, counts=_counts(self.store, campaign_id))
+            self.log(
+                "campaign_started",
+                campaign=campaign_id,
+                number=number,
+                pace=runner.options.rate,
+                counts=_counts(self.store, campaign_id),
+            )
             progress = await runner.run()
         except ledger.LedgerError as exc:  # another process holds the lease: it sends from that number
             self.log("campaign_skipped", campaign=campaign_id, number=number, reason=scrub(str(exc)))

@@ -68,6 +68,12 @@ def requested(store: Store, campaign_id: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+def options_of(store: Store, campaign_id: str) -> dict[str, Any]:
+    """The send options ``campaign_id`` was submitted with (``{}`` when it never was)."""
+    rows = store.query("SELECT options_json FROM campaign_requests WHERE campaign_id = ?", (campaign_id,))
+    return orjson.loads(rows[0][0] or "{}") if rows else {}
+
+
 def open_requests(store: Store) -> list[Request]:
     """Requests of campaigns not yet complete or cancelled, oldest request first."""
     rows = store.query(
