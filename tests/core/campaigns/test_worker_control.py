@@ -296,3 +296,45 @@ async def test_an_unknown_row_a_dead_sender_left_is_taken_over_after_the_campaig
     assert ledger.state_counts(store, cid)["unknown"] == 0
     assert store.query("SELECT count(*) FROM send_leases WHERE campaign_id = ?", (cid,))[0][0] == 0
     sandbox.configure(portfolio_phone_number_ids=())
+
+
+async def test_an_unknown_row_waiting_for_its_resend_when_the_worker_stops_is_resent_after_a_restart(sandbox, store):
+    """A worker stops (SIGTERM) while its run waits to resend a row whose outcome is unknown (no
+    status webhook came): the run leaves the campaign paused. A worker started after the row's
+    ``unknown_wait`` finds it due, resends it once and completes the campaign."""
+    now = time.time()
+    cid = ledger.create_campaign(
+        store,
+        make_plan(CUSTOMERS.customers.head(2), template="order_shipped", planned_at=now),
+        name="stopped",
+        now=now,
+        campaign_id="stopped",
+    )
+    control.submit(store, cid, {"pace": 20}, now)
+    number = sandbox.phone_number_id
+    ledger.pin_numbers(store, cid, (number,))
+    ledger.set_campaign_status(store, cid, "running", now)
+    accepted, lost = ledger.planned_sends(store, cid)
+    left_at = now - 120  # past the default unknown_wait when the second worker starts
+    ledger.claim(store, [(r.send_id, 1, number) for r in (accepted, lost)], left_at)
+    ledger.record_outcomes(
+        store,
+        [
+            ledger.Outcome(accepted.send_id, 1, "accepted", left_at, wamid="wamid.sent-before"),
+            ledger.Outcome(lost.send_id, 1, "unknown", left_at),
+        ],
+    )
+    before = len(sandbox.received())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        first = Worker(store, client, (number,), poll=0.05, log=JsonLog(io.StringIO()))
+        first.tick()
+        (run,) = first.runs.values()
+        run.runner.stop()  # what SIGTERM does to each run; this one stops before its first resend
+        await asyncio.wait_for(run.task, 60)
+        assert ledger.campaign_info(store, cid)["status"] == "paused"
+        assert ledger.state_counts(store, cid)["unknown"] == 1
+        again = Worker(store, client, (number,), poll=0.05, log=JsonLog(io.StringIO()))
+        await asyncio.wait_for(again.serve(once=True), 60)
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+    sent = [r["body"]["to"] for r in sandbox.received()[before:] if r["http_status"] == 200]
+    assert sent == [lost.phone]
