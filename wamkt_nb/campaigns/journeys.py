@@ -12,8 +12,8 @@ Starting a step plans it with the dry run (consent, opt-outs, service windows, q
 limit, the 24 h marketing cap, with the compliance policy the campaign was planned with) and writes
 the plan as a child campaign (:func:`wamkt_nb.ledger.journeys.step_campaign_id`) with a standing run
 request: ``Workspace.send_due`` or the worker sends it through the same sender, the send-time checks
-and the cap reservation, exactly once (the child's id is the step's claim). The step funnel reads
-those child campaigns.
+and the cap reservation, exactly once (the child's id is the step's claim). The request carries the
+pace the campaign was submitted with, or the step's own. The step funnel reads those child campaigns.
 """
 
 from __future__ import annotations
@@ -29,13 +29,16 @@ import pandas as pd
 from .. import ledger
 from ..data.features import build_features
 from ..data.stored import read_customer_data
+from ..ledger import control
 from ..ledger import journeys as steps_sql
 from ..ledger.engagement import engagement_facts
 from ..messages.personalise import MessageSpec, Param
 from ..messages.templates import Template
 from ..store import Store
 from .dryrun import dry_run
+from .pacing import resolve_rate
 from .planned_policy import campaign_policy
+from .send_options import pace_options
 
 CONDITIONS: dict[str, str] = {
     "any": "everyone still in the journey",
@@ -61,18 +64,22 @@ _FLAGS: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 class Step:
     """A step as the analyst defines it: wait ``delay_seconds``, check ``condition``, send ``message``
     with ``values`` as fixed columns of every recipient (e.g. the campaign's discount: the step is
-    planned later from the customers' features, which have no campaign-wide columns)."""
+    planned later from the customers' features, which have no campaign-wide columns), at ``pace``
+    (None: the pace the campaign was submitted with, else the default)."""
 
     delay_seconds: float
     condition: str
     message: MessageSpec
     values: Mapping[str, str] = field(default_factory=dict)
+    pace: str | float | None = None
 
     def __post_init__(self) -> None:
         if self.condition not in CONDITIONS:
             raise ValueError(f"step condition {self.condition!r}: choose one of {', '.join(CONDITIONS)}")
         if not np.isfinite(self.delay_seconds) or self.delay_seconds < 0:
             raise ValueError(f"step delay must be a number of seconds >= 0, not {self.delay_seconds!r}")
+        if self.pace is not None:
+            resolve_rate(self.pace)  # a bad pace is refused here, not when the step comes due in a worker
 
 
 # -- messages as the ledger keeps them ----------------------------------------------------------------
@@ -141,6 +148,7 @@ def add_steps(store: Store, journey_id: str, steps: list[Step], stop_on: tuple[s
             message_json=message_json(s.message, s.values),
             stop_on=stop_on,
             now=now,
+            options_json=orjson.dumps({} if s.pace is None else {"pace": s.pace}).decode(),
         )
         for s in steps
     ]
@@ -236,12 +244,18 @@ def _start(store: Store, journey_id: str, found: _Next, now: float, link_base_ur
         if ledger.find_campaign(store, child) is None:
             raise
         # another process started the step first: its campaign stands, this plan is dropped
-        steps_sql.submit_step(store, child, now)
+        steps_sql.submit_step(store, child, _step_options(store, journey_id, row), now)
         steps_sql.mark_started(store, journey_id, row.step, child, len(audience), now)
         return None
-    steps_sql.submit_step(store, child, now)
+    steps_sql.submit_step(store, child, _step_options(store, journey_id, row), now)
     steps_sql.mark_started(store, journey_id, row.step, child, len(audience), now)
     return child
+
+
+def _step_options(store: Store, journey_id: str, row: steps_sql.StepRow) -> dict[str, Any]:
+    """The send options of a step's run request: the pace its campaign was submitted with, unless
+    the step has its own."""
+    return {**pace_options(control.options_of(store, journey_id)), **orjson.loads(row.options_json)}
 
 
 def _recipients(store: Store, journey_id: str, condition: str, since: float) -> list[str]:

@@ -5,10 +5,21 @@ Pure values, shared by the runner (:mod:`.sender`) and its retry policy (:mod:`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from .pacing import resolve_rate
+
+PACE_OPTIONS = ("pace", "confirm_high_rate")
+"""The send options that make a campaign's pace (a pace above 50/s holds only with its confirmation)."""
+
+
+def pace_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The pace of a run request's ``options``: what a journey step's request takes from its
+    campaign's, and what ``Workspace.send_due`` sends a campaign at when no pace is given."""
+    return {k: options[k] for k in PACE_OPTIONS if k in options}
 
 
 class UnknownPolicy(str, Enum):

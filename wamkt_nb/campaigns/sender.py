@@ -34,7 +34,15 @@ from .send_api import campaign_api, check_api, send_function
 from .send_options import SendOptions, UnknownPolicy
 from .template_status import template_block, template_of
 
-__all__ = ["ERRORS_REFRESH", "CampaignRunner", "Progress", "SendOptions", "UnknownPolicy", "send_campaign"]
+__all__ = [
+    "ERRORS_REFRESH",
+    "CampaignRunner",
+    "Progress",
+    "SendOptions",
+    "UnknownPolicy",
+    "send_campaign",
+    "unknown_resends",
+]
 
 DISPATCH_TICK = 0.01
 """The dispatcher wakes at most every 10 ms and claims what the buckets allow in one ledger
@@ -351,11 +359,7 @@ class CampaignRunner:
     def _prepare_unknown(self, now: float) -> None:
         """Settle what webhooks already told; per policy, plan when the rest may be resent."""
         ledger.reconcile_unknown(self.store, self.campaign_id, now)
-        attempts = ledger.counted_attempts_of_unknown(self.store, self.campaign_id, self.numbers)  # not throttles
-        for send_id, started in ledger.unknown_sends(self.store, self.campaign_id, self.numbers):
-            resend_at = unknown_resend_at(started, attempts.get(send_id, 0), self.options)
-            if resend_at is not None:
-                self._waiting_unknown[send_id] = resend_at
+        self._waiting_unknown.update(unknown_resends(self.store, self.campaign_id, self.numbers, self.options))
 
     def _check_unknown(self, now: float) -> None:
         self._flush()
@@ -454,6 +458,19 @@ class CampaignRunner:
             self._last_progress = mono
             self._flush()
             self.on_progress(self.progress())
+
+
+def unknown_resends(store: Store, campaign_id: str, numbers: tuple[str, ...], options: SendOptions) -> dict[int, float]:
+    """The ``unknown`` rows of ``campaign_id`` pinned to ``numbers`` that the unknown policy of
+    ``options`` resends when no status webhook settles them first, and when; the others wait for a
+    person (a run ends ``needs_review`` with them)."""
+    attempts = ledger.counted_attempts_of_unknown(store, campaign_id, numbers)  # not throttles
+    resends = {}
+    for send_id, started in ledger.unknown_sends(store, campaign_id, numbers):
+        resend_at = unknown_resend_at(started, attempts.get(send_id, 0), options)
+        if resend_at is not None:
+            resends[send_id] = resend_at
+    return resends
 
 
 async def send_campaign(

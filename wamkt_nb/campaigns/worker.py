@@ -2,10 +2,11 @@
 
 Each tick reads the open requests from the ledger (:mod:`wamkt_nb.ledger.control`): a submitted
 campaign with work due (a scheduled start, a recipient's hour, a resumed pause, rows a dead sender
-left in flight) has its rows pinned to the worker's sending numbers, and gets a
-:class:`~.sender.CampaignRunner` per number under that number's lease (a number another worker
-holds is skipped); pause, resume and cancel requests reach the runners on the next tick. A runner
-sends what is due and ends; the worker starts it again when the next rows are due.
+left in flight, an unknown outcome whose resend came due) has its rows pinned to the worker's
+sending numbers, and gets a :class:`~.sender.CampaignRunner` per number under that number's lease
+(a number another worker holds is skipped); pause, resume and cancel requests reach the runners
+on the next tick. A runner sends what is due and ends; the worker starts it again when the next
+rows are due.
 
 Several workers share a campaign sent from several numbers: a worker takes one number of a
 campaign at once, and another only when it has stayed free for :data:`SHARE_WAIT_POLLS` ticks, so an
@@ -34,7 +35,7 @@ from ..clock import Clock, SystemClock
 from ..ledger import control
 from ..scrub import scrub
 from .journeys import start_due_steps
-from .sender import CampaignRunner, Progress, SendClient, SendOptions
+from .sender import CampaignRunner, Progress, SendClient, SendOptions, unknown_resends
 
 SHARE_WAIT_POLLS = 3
 """Ticks a free number of a campaign this worker already sends waits for another worker to take it."""
@@ -205,8 +206,19 @@ class Worker:
         )
 
     def _is_due(self, req: control.Request, now: float, numbers: tuple[str, ...]) -> bool:
+        """Whether ``req``'s campaign has work due now from ``numbers``: a row of
+        :func:`control.next_due_at`, or an ``unknown`` row whose resend came due (a run that waited
+        for it was stopped, and left the campaign paused)."""
+        start_at = req.options.get("start_at") or 0.0
         due = control.next_due_at(self.store, req.campaign_id, numbers)
-        return due is not None and max(due, req.options.get("start_at") or 0.0) <= now
+        if due is not None and max(due, start_at) <= now:
+            return True
+        try:
+            options = self._send_options(req, numbers)
+        except (ValueError, TypeError):  # refused when the campaign is started
+            return False
+        resends = unknown_resends(self.store, req.campaign_id, numbers, options).values()
+        return max(min(resends, default=now + 1), start_at) <= now
 
     # one campaign ----------------------------------------------------------------------------------
     def _control(self, req: control.Request, run: _Run) -> None:
@@ -222,15 +234,19 @@ class Worker:
             runner.resume()
             self.log("campaign_resumed", campaign=req.campaign_id)
 
-    def _start(self, req: control.Request, number: str) -> None:
+    def _send_options(self, req: control.Request, numbers: tuple[str, ...]) -> SendOptions:
+        """How this worker sends ``req``'s campaign from ``numbers``: the submitted options, its cap."""
         options = {k: v for k, v in req.options.items() if k in OPTION_NAMES}
+        return SendOptions(
+            phone_number_ids=numbers,
+            max_rate=self.max_rate,
+            wait_for_later=False,
+            **{"progress_interval": PROGRESS_SECONDS, **options},
+        )
+
+    def _start(self, req: control.Request, number: str) -> None:
         try:
-            send_options = SendOptions(
-                phone_number_ids=(number,),
-                max_rate=self.max_rate,
-                wait_for_later=False,
-                **{"progress_interval": PROGRESS_SECONDS, **options},
-            )
+            send_options = self._send_options(req, (number,))
             runner = CampaignRunner(self.store, self.client, req.campaign_id, send_options, clock=self.clock)
         except (ValueError, TypeError, ledger.LedgerError) as exc:
             self._refuse(req.campaign_id, exc)
@@ -243,7 +259,13 @@ class Worker:
     async def _run(self, key: tuple[str, str], runner: CampaignRunner) -> None:
         campaign_id, number = key
         try:
-            self.log("campaign_started", campaign=campaign_id, number=number, counts=_counts(self.store, campaign_id))
+            self.log(
+                "campaign_started",
+                campaign=campaign_id,
+                number=number,
+                pace=runner.options.rate,
+                counts=_counts(self.store, campaign_id),
+            )
             progress = await runner.run()
         except ledger.LedgerError as exc:  # another process holds the lease: it sends from that number
             self.log("campaign_skipped", campaign=campaign_id, number=number, reason=scrub(str(exc)))

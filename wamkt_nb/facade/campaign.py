@@ -130,6 +130,7 @@ class Campaign:
         when: str = "any",
         stop_on: Sequence[str] = STOP_REASONS,
         params: Mapping[str, str] | None = None,
+        pace: str | float | None = None,
     ) -> pd.DataFrame:
         """Add a journey step: ``after`` the stage before it (this campaign, or the previous step)
         went out, send ``message`` to this campaign's recipients whose latest journey message meets
@@ -137,9 +138,10 @@ class Campaign:
         reply, order or opt out since (``stop_on``). The step is planned and sent when it comes due
         (``Workspace.send_due`` or the worker), under every compliance rule. ``params`` are fixed
         values of the message's variables (e.g. ``{"discount": "10 %"}``); the others come from the
-        customers' features when the step starts. Returns the journey."""
+        customers' features when the step starts. The step goes at ``pace`` (None: the pace this
+        campaign was submitted with). Returns the journey."""
         ws = self.workspace
-        step = Step(_seconds(after), when, _spec(message), dict(params or {}))
+        step = Step(_seconds(after), when, _spec(message), dict(params or {}), pace)
         self._check_steps([step])
         add_steps(ws.store, self.name, [step], tuple(stop_on), ws.clock.now())
         return self.journey()

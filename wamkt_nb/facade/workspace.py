@@ -19,6 +19,7 @@ import pandas as pd
 from .. import ledger
 from ..aio import run_sync
 from ..campaigns.journeys import next_step_due, start_due_steps
+from ..campaigns.send_options import pace_options
 from ..campaigns.sender import Progress, SendOptions, send_campaign
 from ..clock import Clock, SimulatedClock, SystemClock
 from ..cloudapi import AsyncCloudClient, CloudClient
@@ -26,6 +27,7 @@ from ..data.features import build_features
 from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.stored import has_customer_data, read_customer_data, write_customer_data
+from ..ledger import control
 from ..messages import Template
 from ..messages.registry import TemplateRegistry
 from ..sandbox import BehaviourParams, Sandbox, SandboxConfig
@@ -312,29 +314,33 @@ class Workspace:
             **options,
         )
 
-    def send_due(self, pace: str | float = "safe", **options: Any) -> dict[str, Progress]:
+    def send_due(self, pace: str | float | None = None, **options: Any) -> dict[str, Progress]:
         """Send, in this process and on the workspace's clock, every campaign with rows due now (a
         campaign just dry-run with ``schedule="now"``, rows held back by quiet hours that are due,
         opted-in retries of messages Meta held that came due, journey steps that came due);
-        rows planned for later stay for a later call. Returns each campaign's final progress."""
+        rows planned for later stay for a later call. Returns each campaign's final progress.
+
+        ``pace`` is every campaign's; None: the pace each was submitted with (a journey step: its
+        campaign's, unless the step has its own), else ``"safe"``."""
         options.setdefault("wait_for_later", False)
-        send = self.send_options(pace, **options)
         done: dict[str, Progress] = {}
         ledger.requeue_due_held(self.store, self.clock.now())
         start_due_steps(self.store, self.clock.now(), self._link.link_base_url if self._link is not None else None)
         for campaign_id in ledger.due_campaigns(self.store, self.clock.now()):
+            paced = {"pace": pace} if pace is not None else pace_options(control.options_of(self.store, campaign_id))
+            send = self.send_options(**{"pace": "safe", **paced, **options})
 
-            async def run(campaign_id: str = campaign_id) -> Progress:
+            async def run(campaign_id: str = campaign_id, send: SendOptions = send) -> Progress:
                 async with self.async_client() as client:
                     return await send_campaign(self.store, client, campaign_id, send, clock=self.clock)
 
             done[campaign_id] = run_sync(run())
         return done
 
-    def play_journeys(self, until: float, pace: str | float = "safe") -> dict[str, Progress]:
+    def play_journeys(self, until: float, pace: str | float | None = None) -> dict[str, Progress]:
         """Sandbox mode: let simulated time run to ``until`` (epoch s), starting and sending each
-        journey step when it comes due (customers read, reply and buy in between); the final
-        progress of every campaign sent on the way."""
+        journey step when it comes due (customers read, reply and buy in between) at ``pace`` (None:
+        as :meth:`send_due`); the final progress of every campaign sent on the way."""
         sent: dict[str, Progress] = {}
         while (due := next_step_due(self.store)) is not None and due <= until:
             self.advance_to(max(due, self.clock.now()))

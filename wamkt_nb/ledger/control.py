@@ -68,6 +68,12 @@ def requested(store: Store, campaign_id: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+def options_of(store: Store, campaign_id: str) -> dict[str, Any]:
+    """The send options ``campaign_id`` was submitted with (``{}`` when it never was)."""
+    rows = store.query("SELECT options_json FROM campaign_requests WHERE campaign_id = ?", (campaign_id,))
+    return orjson.loads(rows[0][0] or "{}") if rows else {}
+
+
 def open_requests(store: Store) -> list[Request]:
     """Requests of campaigns not yet complete or cancelled, oldest request first."""
     rows = store.query(
@@ -82,7 +88,9 @@ def next_due_at(store: Store, campaign_id: str, numbers: Iterable[str] | None = 
     """When the campaign next has work for a sender (of every number, or for one sending from
     ``numbers``: rows pinned to them or not pinned yet): the earliest planned row (or holdout member
     to evaluate); rows a dead sender left ``in_flight``, or ``unknown`` while the campaign is still
-    marked running, are due at once (a resume settles them). None: nothing left to do."""
+    marked running or under a lease its sender never released (it died before deciding about them;
+    another sender may have marked the campaign paused since), are due at once (a resume settles
+    them). None: nothing left to do."""
     pinned = ""
     params: tuple[str, ...] = ()
     if numbers is not None:
@@ -91,7 +99,9 @@ def next_due_at(store: Store, campaign_id: str, numbers: Iterable[str] | None = 
         params = wanted
     rows = store.query(
         "SELECT MIN(CASE WHEN s.state = 'planned' OR (" + _PENDING_HOLDOUT + ") THEN s.planned_at"
-        " WHEN s.state = 'in_flight' OR (s.state = 'unknown' AND c.status = 'running') THEN 0 END)"
+        " WHEN s.state = 'in_flight' OR (s.state = 'unknown' AND (c.status = 'running' OR EXISTS (SELECT 1"
+        " FROM send_leases l WHERE l.campaign_id = s.campaign_id AND l.phone_number_id = s.phone_number_id)))"
+        " THEN 0 END)"
         " FROM sends s JOIN campaigns c ON c.campaign_id = s.campaign_id WHERE s.campaign_id = ?" + pinned,
         (campaign_id, *params),
     )

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..store import Store
 from .errors import LedgerError
 from .states import ACCEPTED_STATES
@@ -34,6 +36,8 @@ class StepRow:
     campaign_id: str | None
     started_at: float | None
     recipients: int | None
+    options_json: str = "{}"
+    """The step's own send options (its pace), over those its campaign's run request gives it."""
 
 
 def step_campaign_id(journey_id: str, step: int) -> str:
@@ -50,8 +54,10 @@ def save_step(
     message_json: str,
     stop_on: Sequence[str],
     now: float,
+    options_json: str = "{}",
 ) -> int:
-    """Append a step to ``journey_id`` (creating the journey with ``stop_on``); its number."""
+    """Append a step to ``journey_id`` (creating the journey with ``stop_on``), with its own send
+    options (``options_json``); its number."""
     bad = sorted(set(stop_on) - set(STOP_REASONS))
     if bad:
         raise LedgerError(f"journey {journey_id!r}: unknown stop condition(s) {', '.join(bad)}; one of {STOP_REASONS}")
@@ -67,9 +73,9 @@ def save_step(
             ).fetchone()[0]
         )
         conn.execute(
-            "INSERT INTO journey_steps (journey_id, step, delay_seconds, condition, message_json)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (journey_id, step, float(delay_seconds), condition, message_json),
+            "INSERT INTO journey_steps (journey_id, step, delay_seconds, condition, message_json, options_json)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (journey_id, step, float(delay_seconds), condition, message_json, options_json),
         )
     return step
 
@@ -88,8 +94,8 @@ def journey_stop_on(store: Store, journey_id: str) -> tuple[str, ...]:
 def journey_steps(store: Store, journey_id: str | None = None) -> list[StepRow]:
     """The steps of ``journey_id`` (None: of every journey), in order."""
     sql = (
-        "SELECT journey_id, step, delay_seconds, condition, message_json, campaign_id, started_at, recipients"
-        " FROM journey_steps"
+        "SELECT journey_id, step, delay_seconds, condition, message_json, campaign_id, started_at, recipients,"
+        " options_json FROM journey_steps"
     )
     params: tuple[Any, ...] = ()
     if journey_id is not None:
@@ -164,13 +170,15 @@ def mark_started(
     return bool(changed)
 
 
-def submit_step(store: Store, campaign_id: str, now: float) -> None:
-    """A standing ``run`` request for a step's campaign, so a worker sends it like a submitted one."""
+def submit_step(store: Store, campaign_id: str, options: dict[str, Any], now: float) -> None:
+    """A standing ``run`` request for a step's campaign with its send ``options``, so a worker sends
+    it like a submitted one (a request already there, written by the process that started the step
+    first, stands)."""
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
-            " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO NOTHING",
-            (campaign_id, now),
+            " VALUES (?, 'run', ?, ?) ON CONFLICT (campaign_id) DO NOTHING",
+            (campaign_id, orjson.dumps(options).decode(), now),
         )
 
 

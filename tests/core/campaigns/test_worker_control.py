@@ -73,6 +73,10 @@ def test_due_is_the_earliest_planned_row_and_leftovers_of_a_dead_sender_are_due_
     assert control.next_due_at(store, crashed) is None
     ledger.set_campaign_status(store, crashed, "running", NOW)  # a run died: due to settle them
     assert control.next_due_at(store, crashed) == 0.0
+    ledger.set_campaign_status(store, crashed, "paused", NOW)
+    store.execute("INSERT INTO send_leases VALUES (?, 'pn', 'elsewhere:1', 'elsewhere', 1, ?)", (crashed, NOW))
+    assert control.next_due_at(store, crashed) == 0.0  # its sender died under the lease: due to settle them
+    assert control.next_due_at(store, crashed, ["other"]) is None
 
 
 def test_submitted_options_are_checked_at_submission():
@@ -240,3 +244,97 @@ def test_campaign_send_submits_when_a_worker_sends_this_workspaces_campaigns(tmp
         assert control.requested(ws.store, "explicit") is None
         Campaign.saved(ws, "explicit").submit(display="text")
         assert control.requested(ws.store, "explicit") == "run"
+
+
+async def test_an_unknown_row_a_dead_sender_left_is_taken_over_after_the_campaign_was_marked_paused(sandbox, store):
+    """Worker A (another host) had sent the rows of its number and was waiting to settle one unknown
+    outcome when it died: its lease is no longer renewed. Worker B sends the other number and leaves
+    A's for a few ticks; B's run ends first and, with no live sender left, marks the campaign paused.
+    The unknown row under the dead lease is still due: B takes A's number over, resends it once (no
+    status webhook came for it) and the campaign completes."""
+    sandbox.configure(portfolio_phone_number_ids=("2222",), pair_interval=0.0, messaging_tier="TIER_UNLIMITED")
+    dead, live = sandbox.phone_number_id, "2222"
+    now = time.time()
+    cid = ledger.create_campaign(
+        store,
+        make_plan(CUSTOMERS.customers.head(4), template="order_shipped", planned_at=now),
+        name="taken-over",
+        now=now,
+        campaign_id="taken-over",
+    )
+    control.submit(store, cid, {"pace": 20}, now)
+    ledger.pin_numbers(store, cid, (dead, live))
+    ledger.set_campaign_status(store, cid, "running", now)
+    accepted, lost = ledger.planned_sends(store, cid, numbers=(dead,))
+    left_at = now - 120  # past the default unknown_wait: no webhook came, the policy resends it
+    ledger.claim(store, [(r.send_id, 1, dead) for r in (accepted, lost)], left_at)
+    ledger.record_outcomes(
+        store,
+        [
+            ledger.Outcome(accepted.send_id, 1, "accepted", left_at, wamid="wamid.sent-by-a"),
+            ledger.Outcome(lost.send_id, 1, "unknown", left_at),
+        ],
+    )
+    store.execute(
+        "INSERT INTO send_leases VALUES (?, ?, 'elsewhere:1', 'elsewhere', 1, ?)",
+        (cid, dead, now - ledger.LEASE_SECONDS - 1),
+    )
+    before = len(sandbox.received())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        worker = Worker(store, client, (live, dead), poll=0.05, log=JsonLog(io.StringIO()))
+        worker.tick()
+        assert set(worker.runs) == {(cid, live)}  # A's number is left to an idle worker for a few ticks
+        await asyncio.wait_for(worker.runs[(cid, live)].task, 60)
+        assert ledger.campaign_info(store, cid)["status"] == "paused"  # A's unknown row is still open
+        worker.tick()
+        assert set(worker.runs) == {(cid, dead)}
+        await asyncio.wait_for(worker.runs[(cid, dead)].task, 60)
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+    sent = [(r["body"]["to"], r["phone_number_id"]) for r in sandbox.received()[before:] if r["http_status"] == 200]
+    by_number = dict(store.query("SELECT phone, phone_number_id FROM sends WHERE campaign_id = ?", (cid,)))
+    assert sorted(sent) == sorted((p, n) for p, n in by_number.items() if p != accepted.phone)
+    assert ledger.state_counts(store, cid)["unknown"] == 0
+    assert store.query("SELECT count(*) FROM send_leases WHERE campaign_id = ?", (cid,))[0][0] == 0
+    sandbox.configure(portfolio_phone_number_ids=())
+
+
+async def test_an_unknown_row_waiting_for_its_resend_when_the_worker_stops_is_resent_after_a_restart(sandbox, store):
+    """A worker stops (SIGTERM) while its run waits to resend a row whose outcome is unknown (no
+    status webhook came): the run leaves the campaign paused. A worker started after the row's
+    ``unknown_wait`` finds it due, resends it once and completes the campaign."""
+    now = time.time()
+    cid = ledger.create_campaign(
+        store,
+        make_plan(CUSTOMERS.customers.head(2), template="order_shipped", planned_at=now),
+        name="stopped",
+        now=now,
+        campaign_id="stopped",
+    )
+    control.submit(store, cid, {"pace": 20}, now)
+    number = sandbox.phone_number_id
+    ledger.pin_numbers(store, cid, (number,))
+    ledger.set_campaign_status(store, cid, "running", now)
+    accepted, lost = ledger.planned_sends(store, cid)
+    left_at = now - 120  # past the default unknown_wait when the second worker starts
+    ledger.claim(store, [(r.send_id, 1, number) for r in (accepted, lost)], left_at)
+    ledger.record_outcomes(
+        store,
+        [
+            ledger.Outcome(accepted.send_id, 1, "accepted", left_at, wamid="wamid.sent-before"),
+            ledger.Outcome(lost.send_id, 1, "unknown", left_at),
+        ],
+    )
+    before = len(sandbox.received())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        first = Worker(store, client, (number,), poll=0.05, log=JsonLog(io.StringIO()))
+        first.tick()
+        (run,) = first.runs.values()
+        run.runner.stop()  # what SIGTERM does to each run; this one stops before its first resend
+        await asyncio.wait_for(run.task, 60)
+        assert ledger.campaign_info(store, cid)["status"] == "paused"
+        assert ledger.state_counts(store, cid)["unknown"] == 1
+        again = Worker(store, client, (number,), poll=0.05, log=JsonLog(io.StringIO()))
+        await asyncio.wait_for(again.serve(once=True), 60)
+    assert ledger.campaign_info(store, cid)["status"] == "complete"
+    sent = [r["body"]["to"] for r in sandbox.received()[before:] if r["http_status"] == 200]
+    assert sent == [lost.phone]
