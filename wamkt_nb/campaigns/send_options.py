@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .pacing import resolve_rate
+from .pacing import CONFIRM_ABOVE, resolve_rate
 
 PACE_OPTIONS = ("pace", "confirm_high_rate")
 """The send options that make a campaign's pace (a pace above 50/s holds only with its confirmation)."""
@@ -63,6 +63,13 @@ class SendOptions:
             raise ValueError("concurrency, max_attempts and max_throttled must be at least 1")
         object.__setattr__(self, "unknown_policy", UnknownPolicy(self.unknown_policy))
         resolve_rate(self.pace, confirm_high_rate=self.confirm_high_rate, max_rate=self.max_rate)  # fail early
+
+    def pace_request(self) -> dict[str, Any]:
+        """The pace these options send at as a run request keeps it (:data:`PACE_OPTIONS`): the
+        confirmation only with a pace above 50/s (one kept from an earlier send goes with a pace that
+        needs none, and changes nothing)."""
+        confirmed = self.confirm_high_rate and self.rate > CONFIRM_ABOVE
+        return {"pace": self.pace, **({"confirm_high_rate": True} if confirmed else {})}
 
     @property
     def rate(self) -> float:

@@ -23,6 +23,7 @@ from .. import ledger
 from ..clock import Clock, SystemClock
 from ..cloudapi.errors import CloudAPIError, OutcomeUnknownError
 from ..compliance import SendTimeCheck, marketing_taken, release_marketing, reserve_marketing
+from ..ledger import control
 from ..scrub import scrub
 from ..store import Store
 from .due import DueQueue
@@ -153,6 +154,7 @@ class CampaignRunner:
     async def _run(self) -> Progress:
         now = self.clock.now()
         ledger.set_campaign_status(self.store, self.campaign_id, "running", now)
+        control.record_options(self.store, self.campaign_id, self.options.pace_request(), now)  # its steps' pace
         ledger.pin_numbers(self.store, self.campaign_id, self.numbers)
         ledger.recover_in_flight(self.store, self.campaign_id, now, self.numbers)
         self._prepare_unknown(now)

@@ -139,7 +139,7 @@ class Campaign:
         (``Workspace.send_due`` or the worker), under every compliance rule. ``params`` are fixed
         values of the message's variables (e.g. ``{"discount": "10 %"}``); the others come from the
         customers' features when the step starts. The step goes at ``pace`` (None: the pace this
-        campaign was submitted with). Returns the journey."""
+        campaign was last sent or submitted with). Returns the journey."""
         ws = self.workspace
         step = Step(_seconds(after), when, _spec(message), dict(params or {}), pace)
         self._check_steps([step])

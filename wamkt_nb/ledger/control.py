@@ -21,6 +21,10 @@ from .sends import _PENDING_HOLDOUT
 REQUESTS = ("run", "pause", "cancel")
 """What may be asked of a campaign: ``run`` (submit, resume), ``pause``, ``cancel``."""
 
+NOTHING = "none"
+"""The request of a campaign sent in process (a notebook, ``wamkt send``), never submitted: no
+worker sends it, but its row keeps the pace it was sent with for its journey steps."""
+
 
 @dataclass(frozen=True)
 class Request:
@@ -56,7 +60,8 @@ def request(store: Store, campaign_id: str, what: str, now: float) -> None:
         raise LedgerError(f"unknown request {what!r}; one of {', '.join(REQUESTS)}")
     with store.transaction() as conn:
         changed = conn.execute(
-            "UPDATE campaign_requests SET request = ?, requested_at = ? WHERE campaign_id = ?", (what, now, campaign_id)
+            "UPDATE campaign_requests SET request = ?, requested_at = ? WHERE campaign_id = ? AND request <> ?",
+            (what, now, campaign_id, NOTHING),
         ).rowcount
     if not changed:
         raise LedgerError(f"campaign {campaign_id!r} was not submitted to a worker")
@@ -64,22 +69,48 @@ def request(store: Store, campaign_id: str, what: str, now: float) -> None:
 
 def requested(store: Store, campaign_id: str) -> str | None:
     """The standing request of ``campaign_id``; None when it was never submitted."""
-    rows = store.query("SELECT request FROM campaign_requests WHERE campaign_id = ?", (campaign_id,))
+    rows = store.query(
+        "SELECT request FROM campaign_requests WHERE campaign_id = ? AND request <> ?", (campaign_id, NOTHING)
+    )
     return rows[0][0] if rows else None
 
 
+def record_options(store: Store, campaign_id: str, options: dict[str, Any], now: float) -> None:
+    """Keep ``options`` (JSON values) over the send options of ``campaign_id``'s request, as a run
+    sends it: a campaign sent in process gets a ``none`` request to keep them in, so its journey
+    steps read the pace it was sent with where they read a submitted one's."""
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT options_json FROM campaign_requests WHERE campaign_id = ?", (campaign_id,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at) VALUES (?, ?, ?, ?)",
+                (campaign_id, NOTHING, orjson.dumps(options).decode(), now),
+            )
+            return
+        kept = orjson.loads(row[0] or "{}")
+        if {**kept, **options} != kept:
+            conn.execute(
+                "UPDATE campaign_requests SET options_json = ? WHERE campaign_id = ?",
+                (orjson.dumps({**kept, **options}).decode(), campaign_id),
+            )
+
+
 def options_of(store: Store, campaign_id: str) -> dict[str, Any]:
-    """The send options ``campaign_id`` was submitted with (``{}`` when it never was)."""
+    """The send options ``campaign_id`` was submitted or last sent with (``{}`` when neither)."""
     rows = store.query("SELECT options_json FROM campaign_requests WHERE campaign_id = ?", (campaign_id,))
     return orjson.loads(rows[0][0] or "{}") if rows else {}
 
 
 def open_requests(store: Store) -> list[Request]:
-    """Requests of campaigns not yet complete or cancelled, oldest request first."""
+    """Requests of campaigns not yet complete or cancelled, oldest request first (a campaign sent in
+    process has none)."""
     rows = store.query(
         "SELECT r.campaign_id, r.request, r.options_json, c.status FROM campaign_requests r"
         " JOIN campaigns c ON c.campaign_id = r.campaign_id"
-        " WHERE c.status NOT IN ('complete', 'cancelled') ORDER BY r.requested_at, r.campaign_id"
+        " WHERE c.status NOT IN ('complete', 'cancelled') AND r.request <> ? ORDER BY r.requested_at, r.campaign_id",
+        (NOTHING,),
     )
     return [Request(r[0], r[1], orjson.loads(r[2] or "{}"), r[3]) for r in rows]
 

@@ -102,7 +102,8 @@ def requeue_due_held(store: Store, now: float) -> list[str]:
     retry, and make its campaign runnable again; return the campaigns that got rows back.
 
     A complete campaign becomes ``paused`` (a resume sends it) and gets a standing ``run`` request
-    if it has none, so the worker sends the retries however the campaign was first sent."""
+    if it has none (one sent in process keeps its options, its pace), so the worker sends the
+    retries however the campaign was first sent."""
     with store.transaction() as conn:
         campaigns = [
             r[0]
@@ -124,7 +125,8 @@ def requeue_due_held(store: Store, now: float) -> list[str]:
             )
             conn.execute(
                 "INSERT INTO campaign_requests (campaign_id, request, options_json, requested_at)"
-                " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO NOTHING",
+                " VALUES (?, 'run', '{}', ?) ON CONFLICT (campaign_id) DO UPDATE SET request = 'run'"
+                " WHERE campaign_requests.request = 'none'",
                 (campaign_id, now),
             )
     return campaigns

@@ -14,6 +14,7 @@ import pytest
 from wamkt_nb import Workspace, ledger
 from wamkt_nb.aio import run_sync
 from wamkt_nb.campaigns.journeys import next_step_due, start_due_steps
+from wamkt_nb.campaigns.sender import CampaignRunner, Progress
 from wamkt_nb.campaigns.worker import Worker
 from wamkt_nb.compliance import Policy
 from wamkt_nb.data.sample import default_now
@@ -133,3 +134,36 @@ def test_a_step_goes_at_the_pace_its_campaign_was_submitted_with_unless_it_has_i
         assert control.options_of(store, "paced-step2") == {"pace": 7}
         assert {(e["campaign"], e["pace"]) for e in started} == {("paced-step2", 7.0)}
         assert ledger.campaign_info(store, "paced-step2")["status"] == "complete"
+
+
+def test_a_step_goes_at_the_pace_its_campaign_was_sent_with_in_process(store, tmp_path):
+    """The campaign is sent in this process (no worker, no submission) at 80 msg/s, confirmed: its
+    step's run request carries that pace and confirmation, and the worker sends the step at it."""
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=20) as ws:
+        campaign = planned_journey(ws, "local")
+        progress = campaign.send(pace=80.0, confirm_high_rate=True, display="text", wait_for_later=False)
+        assert progress.status == "complete" and control.requested(store, "local") is None
+        ws.advance_to(next_step_due(store) + 1)
+        started = [e for e in run_worker(ws) if e["event"] == "campaign_started"]
+        assert control.options_of(store, "local-step1") == {"pace": 80.0, "confirm_high_rate": True}
+        assert {(e["campaign"], e["pace"]) for e in started} == {("local-step1", 80.0)}
+        assert ledger.campaign_info(store, "local-step1")["status"] == "complete"
+
+
+def test_a_campaign_stopped_in_process_is_left_to_its_notebook(store, tmp_path):
+    """A campaign sent in process keeps its pace in the ledger, but asks nothing of a worker: stopped
+    with rows left, a worker does not send them (a person resumes it where it was sent, or submits it)."""
+    with Workspace(Settings(sandbox=True), directory=tmp_path, store=store, now=DAYTIME, sample_size=20) as ws:
+        planned_journey(ws, "stopped")
+        runner = CampaignRunner(store, ws.async_client(), "stopped", ws.send_options(3), clock=ws.clock)
+        runner.on_progress = lambda p: runner.stop()
+
+        async def run() -> Progress:
+            async with runner.client:
+                return await runner.run()
+
+        assert run_sync(run()).status == "paused"
+        left = ledger.state_counts(store, "stopped")["planned"]
+        assert left > 0 and control.options_of(store, "stopped") == {"pace": 3}
+        assert not [e for e in run_worker(ws) if e["event"] == "campaign_started"]
+        assert ledger.state_counts(store, "stopped")["planned"] == left

@@ -72,3 +72,26 @@ def test_a_due_held_row_is_requeued_once_and_statuses_of_its_held_attempt_never_
     assert row(store, "opt:0")["state"] == "failed"
     assert ledger.requeue_due_held(store, START + 10 * DAY) == []
     assert ledger.due_held_retries(store, START + 10 * DAY).empty
+
+
+def test_a_held_retry_of_a_campaign_sent_in_process_goes_to_the_worker_at_its_pace(store):
+    """A run in process kept the campaign's pace under the request ``none`` (no worker acts on it);
+    when its held row comes due the request becomes ``run`` with that pace, while a campaign a person
+    paused stays paused."""
+    receiver = WebhookReceiver(store, APP_SECRET, VERIFY_TOKEN, clock=ManualClock(START))
+    for campaign_id, wamid, phone in (("local", "w.l", "+4915100000001"), ("held", "w.h", "+4915100000002")):
+        add_campaign(store, campaign_id, [(wamid, phone)])
+        ledger.set_held_retry(store, campaign_id)
+    control.record_options(store, "local", {"pace": 12}, START)
+    control.submit(store, "held", {"pace": 3}, START)
+    control.request(store, "held", "pause", START + 1)
+    for campaign_id, wamid in (("local", "w.l"), ("held", "w.h")):
+        ledger.set_campaign_status(store, campaign_id, "complete", START)
+        post(receiver, status(wamid, "failed", ts=START + 60, callback=f"{campaign_id}:0", errors=HOLD))
+    with pytest.raises(ledger.LedgerError, match="not submitted"):
+        control.request(store, "local", "pause", START + 2)
+    assert control.requested(store, "local") is None and control.open_requests(store) == []
+
+    assert ledger.requeue_due_held(store, START + 60 + DAY) == ["held", "local"]
+    assert control.requested(store, "local") == "run" and control.options_of(store, "local") == {"pace": 12}
+    assert control.requested(store, "held") == "pause" and control.options_of(store, "held") == {"pace": 3}
