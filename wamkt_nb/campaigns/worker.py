@@ -208,15 +208,17 @@ class Worker:
     def _is_due(self, req: control.Request, now: float, numbers: tuple[str, ...]) -> bool:
         """Whether ``req``'s campaign has work due now from ``numbers``: a row of
         :func:`control.next_due_at`, or an ``unknown`` row whose resend came due (a run that waited
-        for it was stopped, and left the campaign paused)."""
+        for it was stopped, and left the campaign paused). With options this worker refuses (a pace
+        above its ``max_rate``), every ``unknown`` row is due, when no resend time can be told: the
+        start refuses the campaign in the log and holds it for a person, as with a planned row."""
         start_at = req.options.get("start_at") or 0.0
         due = control.next_due_at(self.store, req.campaign_id, numbers)
         if due is not None and max(due, start_at) <= now:
             return True
         try:
             options = self._send_options(req, numbers)
-        except (ValueError, TypeError):  # refused when the campaign is started
-            return False
+        except (ValueError, TypeError):
+            return start_at <= now and bool(ledger.unknown_sends(self.store, req.campaign_id, numbers))
         resends = unknown_resends(self.store, req.campaign_id, numbers, options).values()
         return max(min(resends, default=now + 1), start_at) <= now
 

@@ -338,3 +338,32 @@ async def test_an_unknown_row_waiting_for_its_resend_when_the_worker_stops_is_re
     assert ledger.campaign_info(store, cid)["status"] == "complete"
     sent = [r["body"]["to"] for r in sandbox.received()[before:] if r["http_status"] == 200]
     assert sent == [lost.phone]
+
+
+def test_a_campaign_whose_only_open_rows_are_unknown_is_refused_visibly_when_its_pace_is_above_the_cap(store):
+    """A paused campaign submitted at 40 msg/s whose only open row is ``unknown`` reaches a worker
+    capped at 10 msg/s per number: the worker cannot tell when that row is resent under options it
+    refuses, so it refuses the campaign (``campaign_refused`` in its log) and holds it for a person
+    (the request becomes ``pause``), as it does a campaign with planned rows."""
+    cid = campaign(store, "too-fast", n=2)
+    control.submit(store, cid, {"pace": 40}, NOW)
+    ledger.pin_numbers(store, cid, ("pn-a",))
+    ledger.set_campaign_status(store, cid, "paused", NOW)
+    accepted, lost = ledger.planned_sends(store, cid)
+    ledger.claim(store, [(r.send_id, 1, "pn-a") for r in (accepted, lost)], NOW)
+    ledger.record_outcomes(
+        store,
+        [
+            ledger.Outcome(accepted.send_id, 1, "accepted", NOW, wamid="wamid.sent"),
+            ledger.Outcome(lost.send_id, 1, "unknown", NOW),
+        ],
+    )
+    assert control.next_due_at(store, cid) is None  # no planned row, the campaign is not running
+    lines = io.StringIO()
+    worker = Worker(store, client=None, phone_number_ids=("pn-a",), max_rate=10.0, log=JsonLog(lines))  # type: ignore[arg-type]
+    worker.tick()
+    refused = [e for e in map(orjson.loads, lines.getvalue().splitlines()) if e["event"] == "campaign_refused"]
+    assert [(e["campaign"], e["level"]) for e in refused] == [(cid, "error")] and "cap of 10" in refused[0]["error"]
+    assert control.requested(store, cid) == "pause" and not worker.runs
+    worker.tick()  # held for a person: not refused again every tick
+    assert lines.getvalue().count("campaign_refused") == 1
