@@ -8,7 +8,10 @@ import time
 import httpx
 import orjson
 import pytest
+from helpers.held import post
 from helpers.plans import make_plan
+from helpers.processes import wait_until_async
+from helpers.webhook_payloads import APP_SECRET, VERIFY_TOKEN, template_update
 
 from wamkt_nb import ledger
 from wamkt_nb.campaigns.watch import SubmittedRun
@@ -22,6 +25,7 @@ from wamkt_nb.ledger import control
 from wamkt_nb.sandbox import Sandbox
 from wamkt_nb.settings import Settings
 from wamkt_nb.store import open_store
+from wamkt_nb.webhooks import WebhookReceiver
 
 NOW = 1_780_000_000.0
 CUSTOMERS = generate(12, seed=5)
@@ -367,3 +371,48 @@ def test_a_campaign_whose_only_open_rows_are_unknown_is_refused_visibly_when_its
     assert control.requested(store, cid) == "pause" and not worker.runs
     worker.tick()  # held for a person: not refused again every tick
     assert lines.getvalue().count("campaign_refused") == 1
+
+
+async def test_an_unknown_row_waiting_when_the_worker_pauses_the_campaign_itself_is_resent_after_a_resume(
+    sandbox, store
+):
+    """The run has sent its planned row and waits to resend a row whose outcome is unknown (no status
+    webhook came) when Meta pauses the campaign's template: the runner pauses itself, and the worker
+    ends the run and holds the campaign for a person (request ``pause``); the unknown row is then
+    its only open row. Meta re-approves the template and a person resumes the campaign through the
+    ledger (as the send widget and ``wamkt resume`` do): the worker resends the row once, when its
+    ``unknown_wait`` is over, and completes the campaign."""
+    now = time.time()
+    cid = ledger.create_campaign(
+        store,
+        make_plan(CUSTOMERS.customers.head(2), template="order_shipped", planned_at=now),
+        name="self-paused",
+        now=now,
+        campaign_id="self-paused",
+    )
+    control.submit(store, cid, {"pace": 20, "unknown_wait": 8.0}, now)
+    number = sandbox.phone_number_id
+    ledger.pin_numbers(store, cid, (number,))
+    planned, lost = ledger.planned_sends(store, cid)
+    ledger.claim(store, [(lost.send_id, 1, number)], now)
+    ledger.record_outcomes(store, [ledger.Outcome(lost.send_id, 1, "unknown", now)])
+    receiver = WebhookReceiver(store, APP_SECRET, VERIFY_TOKEN)
+    lines = io.StringIO()
+    before = len(sandbox.received())
+    async with AsyncCloudClient(sandbox.settings()) as client:
+        worker = Worker(store, client, (number,), poll=0.05, log=JsonLog(lines))
+        serving = asyncio.get_running_loop().create_task(worker.serve())
+        await wait_until_async(lambda: ledger.state_counts(store, cid)["accepted"] == 1, interval=0.05)
+        post(receiver, template_update("PAUSED", time=int(now) + 1))
+        await wait_until_async(lambda: control.requested(store, cid) == "pause" and not worker.runs, interval=0.05)
+        events = [orjson.loads(line)["event"] for line in lines.getvalue().splitlines()]
+        assert "campaign_needs_attention" in events and ledger.campaign_info(store, cid)["status"] == "paused"
+        assert {k: v for k, v in ledger.state_counts(store, cid).items() if v} == {"accepted": 1, "unknown": 1}
+        post(receiver, template_update("APPROVED", time=int(now) + 2))
+        control.request(store, cid, "run", time.time())
+        await wait_until_async(lambda: ledger.campaign_info(store, cid)["status"] == "complete", interval=0.05)
+        worker.stop()
+        await asyncio.wait_for(serving, 30)
+    sent = [r["body"]["to"] for r in sandbox.received()[before:] if r["http_status"] == 200]
+    assert sent == [planned.phone, lost.phone]
+    assert ledger.state_counts(store, cid)["unknown"] == 0
