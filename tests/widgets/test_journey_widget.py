@@ -66,3 +66,34 @@ def test_the_editor_defines_steps_that_run_in_the_sandbox(tmp_path):
         started = campaign.journey()
         assert started["campaign_id"].tolist() == ["cart-step1", "cart-step2"]
         assert (started["recipients"] > 0).all()
+
+
+def test_a_pace_set_in_the_editor_is_its_steps_and_an_empty_one_is_its_campaigns(tmp_path):
+    """Two notice steps, the second at 7 msg/s typed into its pace field, the first left empty; an
+    unknown pace is refused on saving and nothing is saved. The campaign is sent in the notebook at
+    40 msg/s: the first step goes at that pace, the second at its own."""
+    with Workspace(Settings(sandbox=True), directory=tmp_path, now=DAYTIME, sample_size=20) as ws:
+        campaign = ws.campaign(ws.segment(), ws.template("rabatt_aktion"), name="paced", params={"discount": "10 %"})
+        campaign.dry_run(schedule="now", policy=Policy(daily_limit=None))
+        editor = JourneyEditor(campaign)
+        shipped = next(t for t in editor.templates if t.name == "order_shipped" and t.language == "de")
+        for _ in range(2):
+            editor.add_step("1h").message.value = shipped
+        for box in editor.stop.values():
+            box.value = False
+        editor.values.value = "1=du; 2=#10001"
+        editor.steps[1].pace.value = "fastest"
+        editor.save_button.click()
+        assert editor.status.level == "error" and "pace" in editor.status.text
+        assert campaign.journey().empty
+        editor.steps[1].pace.value = " 7 "
+        editor.save_button.click()
+        assert editor.status.level == "ok", editor.status.text
+        assert campaign.journey()["pace"].tolist() == [None, "7"]
+
+        assert campaign.send(pace=40.0, display="text", wait_for_later=False).status == "complete"
+        sent = ws.play_journeys(ws.clock.now() + 3 * 3600)
+        assert sorted(sent) == ["paced-step1", "paced-step2"]
+        assert all(p.status == "complete" and p.done > 0 for p in sent.values())
+        numbers = len(ws.phone_number_ids)
+        assert (sent["paced-step1"].pace, sent["paced-step2"].pace) == (40.0 * numbers, 7.0 * numbers)

@@ -272,8 +272,9 @@ def _recipients(store: Store, journey_id: str, condition: str, since: float) -> 
 
 
 def journey_table(store: Store, journey_id: str) -> pd.DataFrame:
-    """The journey's steps: number, delay, condition, the message's kind and text, and once started
-    the step's campaign, when it started and its recipients."""
+    """The journey's steps: number, delay, condition, the message's kind and text, the step's own
+    pace (None: its campaign's), and once started the step's campaign, when it started and its
+    recipients."""
     rows = steps_sql.journey_steps(store, journey_id)
     return pd.DataFrame(
         {
@@ -281,6 +282,7 @@ def journey_table(store: Store, journey_id: str) -> pd.DataFrame:
             "delay_hours": [r.delay_seconds / 3600.0 for r in rows],
             "condition": [r.condition for r in rows],
             "message": [describe_message(message_from_json(r.message_json)) for r in rows],
+            "pace": pd.Series([orjson.loads(r.options_json).get("pace") for r in rows], dtype="object"),
             "campaign_id": [r.campaign_id for r in rows],
             "started_at": pd.to_datetime(pd.Series([r.started_at for r in rows], dtype="float64"), unit="s", utc=True),
             "recipients": pd.array([r.recipients for r in rows], dtype="Int64"),

@@ -148,14 +148,19 @@ class Campaign:
 
     def define_journey(
         self,
-        steps: Sequence[tuple[float | str | timedelta, MessageSpec | Template, str]],
+        steps: Sequence[
+            tuple[float | str | timedelta, MessageSpec | Template, str]
+            | tuple[float | str | timedelta, MessageSpec | Template, str, str | float | None]
+        ],
         *,
         stop_on: Sequence[str] = STOP_REASONS,
         params: Mapping[str, str] | None = None,
     ) -> pd.DataFrame:
         """Replace the journey's steps not started yet by ``steps``, each ``(after, message, when)``
-        as for :meth:`follow_up`; returns the journey."""
-        chosen = [Step(_seconds(after), when, _spec(message), dict(params or {})) for after, message, when in steps]
+        or ``(after, message, when, pace)`` as for :meth:`follow_up`; returns the journey."""
+        chosen = [
+            Step(_seconds(s[0]), s[2], _spec(s[1]), dict(params or {}), s[3] if len(s) > 3 else None) for s in steps
+        ]
         self._check_steps(chosen)
         ws = self.workspace
         clear_unstarted_steps(ws.store, self.name)

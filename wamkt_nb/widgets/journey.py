@@ -1,10 +1,11 @@
-"""The journey editor: a campaign's follow-up steps as rows of delay, condition and message.
+"""The journey editor: a campaign's follow-up steps as rows of delay, condition, message and pace.
 
 Each row says when the step goes (after the stage before it), to whom (a condition on the latest
-journey message, :data:`wamkt_nb.campaigns.journeys.CONDITIONS`) and what (an approved template or a
-session text); the stop conditions and the fixed values of the messages' variables hold for all
-steps. "Save journey" hands the rows to :meth:`Campaign.define_journey` (steps not started yet are
-replaced); the presets fill the rows. A thin shell over the facade: it plans and sends nothing.
+journey message, :data:`wamkt_nb.campaigns.journeys.CONDITIONS`), what (an approved template or a
+session text) and, if the step is not to go at its campaign's pace, at which pace; the stop
+conditions and the fixed values of the messages' variables hold for all steps. "Save journey" hands
+the rows to :meth:`Campaign.define_journey` (steps not started yet are replaced); the presets fill
+the rows. A thin shell over the facade: it plans and sends nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import ipywidgets as W
 import pandas as pd
 
 from ..campaigns.journeys import CONDITIONS, JOURNEY_PRESETS
+from ..campaigns.pacing import CONFIRM_ABOVE
 from ..facade.campaign import Campaign
 from ..ledger.journeys import STOP_REASONS
 from ..messages import MessageSpec, Template
+from ..settings import PACE_PRESETS
 from .analytics import format_table
 from .feedback import StatusLine, guarded
 from .theme import style
@@ -35,7 +38,8 @@ def _duration(seconds: float) -> str:
 
 
 class StepEditor(W.HBox):
-    """One step: delay, condition, message (template or session text), remove button."""
+    """One step: delay, condition, message (template or session text), pace (empty: the campaign's),
+    remove button."""
 
     def __init__(self, templates: Sequence[Template], delay: str = "24h", condition: str = "any") -> None:
         self.delay = W.Text(value=delay, description="after", layout=W.Layout(width="150px"))
@@ -50,23 +54,31 @@ class StepEditor(W.HBox):
             options=[*choices, ("session text…", TEXT)], description="send", layout=W.Layout(width="260px")
         )
         self.text = W.Text(placeholder="session text (service window only)", layout=W.Layout(width="240px"))
+        self.pace = W.Combobox(
+            options=[name for name, rate in PACE_PRESETS.items() if rate <= CONFIRM_ABOVE],  # no confirmation asked
+            placeholder="campaign's pace",
+            description="pace",
+            tooltip=f"a preset or messages per second (up to {CONFIRM_ABOVE:g}); empty: its campaign's pace",
+            layout=W.Layout(width="220px"),
+        )
         self.remove = W.Button(description="✕", tooltip="remove this step", layout=W.Layout(width="40px"))
         self.remove.add_class("wamkt-journey-remove")
         super().__init__(
-            [self.delay, self.condition, self.message, self.text, self.remove],
+            [self.delay, self.condition, self.message, self.text, self.pace, self.remove],
             layout=W.Layout(flex_flow="row wrap"),
         )
         self.add_class("wamkt-journey-step")
 
-    def step(self) -> tuple[str, MessageSpec | Template, str]:
-        """``(after, message, when)`` as :meth:`Campaign.define_journey` takes it."""
+    def step(self) -> tuple[str, MessageSpec | Template, str, str | None]:
+        """``(after, message, when, pace)`` as :meth:`Campaign.define_journey` takes it (pace: a
+        preset name or a number as typed, None when empty)."""
         if self.message.value == TEXT:
             if not self.text.value.strip():
                 raise ValueError("a step sends a session text but the text is empty")
             message: MessageSpec | Template = MessageSpec(text={"*": self.text.value.strip()})
         else:
             message = self.message.value
-        return self.delay.value.strip(), message, self.condition.value
+        return self.delay.value.strip(), message, self.condition.value, self.pace.value.strip() or None
 
 
 class JourneyEditor(W.VBox):
