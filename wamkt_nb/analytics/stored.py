@@ -1,6 +1,7 @@
-"""The funnel and failure tables computed by the database (``ledger.aggregates``) rather than from
-loaded rows: the same tables as ``funnel.funnel``, ``funnel.funnel_stages`` and
-``funnel.failures``, from small per-group frames, whatever the size of the ledger."""
+"""The funnel and failure tables computed by the database (``ledger.aggregates``, read from the
+per-campaign rollups of ``ledger.rollups`` where they serve) rather than from loaded rows: the
+same tables as ``funnel.funnel``, ``funnel.funnel_stages`` and ``funnel.failures``, from small
+per-group frames, whatever the size of the ledger."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..ledger.aggregates import (
-    EVERY_SEND,
-    Selection,
-    attempted_counts,
-    attributed_revenue,
-    failure_counts,
-    stage_counts,
-)
+from ..ledger.aggregates import EVERY_SEND, Selection
+from ..ledger.rollups import attempted_counts, attributed_revenue, failure_counts, stage_counts
 from ..store import Store
 from .funnel import STAGES, failure_table, stage_column, with_rates
 from .metrics import MetricOptions
@@ -36,8 +31,9 @@ def stage_totals(
     revenue in ``options.currency``; additive, so coarser groups are their sums."""
     options = options or MetricOptions()
     by = list(by)
-    counts = stage_counts(store, by, selection, _seconds(options.reply_window), _seconds(options.attribution_window))
-    revenue = attributed_revenue(store, by, selection, _seconds(options.attribution_window))
+    windows = _seconds(options.reply_window), _seconds(options.attribution_window)
+    counts = stage_counts(store, by, selection, *windows)
+    revenue = attributed_revenue(store, by, selection, windows[1], windows[0])
     revenue = options.rates.convert_frame(revenue)
     if by:
         per_group = revenue.groupby(by)["amount"].sum()
@@ -95,9 +91,11 @@ def stored_tables(
     """The funnel per campaign (``CAMPAIGN_KEYS``) and per segment, the funnel column and the
     failures by code of the selected sends: the database counts per campaign once (stage counts,
     revenue, failures) and the coarser tables are sums of those rows."""
+    options = options or MetricOptions()
     totals = stage_totals(store, CAMPAIGN_KEYS, selection, options).drop(columns=["recipients", "orders"])
     per_segment = totals.drop(columns=["campaign_id", "campaign_name"]).groupby("segment", sort=True).sum()
-    fails = failure_counts(store, ("campaign_id",), selection)
+    windows = _seconds(options.reply_window), _seconds(options.attribution_window)
+    fails = failure_counts(store, ("campaign_id",), selection, *windows)
     codes = fails.groupby(["error_code", "held"])["count"].sum().reset_index()
     return StoredTables(
         by_campaign=with_rates(totals),

@@ -88,26 +88,39 @@ ATTEMPTED = f"(s.state NOT IN ({_states(NOT_ATTEMPTED_STATES)}))"
 
 @dataclass(frozen=True)
 class Selection:
-    """Which sends a figure counts: one campaign, one segment, messages out in ``[since, until)``
-    (epoch seconds; a bound excludes messages that never went out). None: no restriction."""
+    """Which sends a figure counts: one campaign, one segment, some campaigns (``campaigns``: those
+    whose figures ``ledger.rollups`` recomputes), messages out in ``[since, until)`` (epoch seconds;
+    a bound excludes messages that never went out). None: no restriction."""
 
     campaign: str | None = None
     segment: str | None = None
     since: float | None = None
     until: float | None = None
+    campaigns: tuple[str, ...] | None = None
 
-    def where(self) -> tuple[str, dict[str, Any]]:
-        """The ``WHERE`` clause on the sends ``s`` and its parameters."""
+    def campaign_where(self, campaign_id: str = "c.campaign_id") -> tuple[str, dict[str, Any]]:
+        """The ``WHERE`` clause of the campaign, segment and campaigns restrictions on the column
+        ``campaign_id`` (of the campaigns, or of the sends) and its parameters."""
         terms: list[str] = ["TRUE"]
         params: dict[str, Any] = {}
         if self.campaign is not None:
-            terms.append("s.campaign_id = :campaign")
+            terms.append(f"{campaign_id} = :campaign")
             params["campaign"] = self.campaign
         if self.segment is not None:
             terms.append(
-                f"s.campaign_id IN (SELECT c.campaign_id FROM campaigns c WHERE {GROUPS['segment']} = :segment)"
+                f"{campaign_id} IN (SELECT c.campaign_id FROM campaigns c WHERE {GROUPS['segment']} = :segment)"
             )
             params["segment"] = self.segment
+        if self.campaigns is not None:
+            names = [f"campaign_{k}" for k in range(len(self.campaigns))]
+            terms.append(f"{campaign_id} IN ({', '.join(':' + n for n in names)})" if names else "FALSE")
+            params.update(zip(names, self.campaigns, strict=True))
+        return " AND ".join(terms), params
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        """The ``WHERE`` clause on the sends ``s`` and its parameters."""
+        where, params = self.campaign_where("s.campaign_id")
+        terms = [where]
         if self.since is not None:
             terms.append(f"{OUT_AT} >= :since")
             params["since"] = float(self.since)
@@ -154,11 +167,16 @@ human_clicks AS MATERIALIZED (
 )"""
 
 
-def _keys(by: Sequence[str]) -> tuple[str, str]:
-    """The select list and the ``GROUP BY`` list of the group columns ``by``."""
+def check_groups(by: Sequence[str]) -> None:
+    """Refuse group columns that are not keys of :data:`GROUPS`."""
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
         raise ValueError(f"cannot group ledger figures by {', '.join(unknown)}; use {', '.join(GROUPS)}")
+
+
+def _keys(by: Sequence[str]) -> tuple[str, str]:
+    """The select list and the ``GROUP BY`` list of the group columns ``by``."""
+    check_groups(by)
     select = "".join(f"{GROUPS[b]} AS {b}, " for b in by)
     return select, ", ".join(GROUPS[b] for b in by)
 

@@ -1,0 +1,251 @@
+"""The figures of :mod:`.aggregates` from per-campaign rollups kept exact as the ledger changes, so a
+dashboard over millions of sends reads a row per campaign instead of scanning every send.
+
+A rollup (table ``campaign_rollups``, migration core/009) holds one campaign's stage counts,
+attributed revenue per currency and failures per Meta code for one pair of reply and attribution
+windows, stamped with the campaign's version when it was computed. Database triggers note every
+write that may change a campaign's figures in ``rollup_changes`` (every writer is covered, bulk
+imports and erasure too); :func:`fold_changes` turns the notes into version bumps: the campaign
+written, and for a send, inbound message or order also the campaigns of the sends to that phone or
+customer out up to :data:`MAX_WINDOW` before it, whose reply or order attribution it may move.
+
+Reading, a campaign whose rollup has its current version is read from the rollup; the others are
+computed by the SQL of :mod:`.aggregates` restricted to them, and their rollups stored only if
+their version did not move meanwhile, so a write racing the computation never leaves a stale
+rollup. Selections bounded in time (``since``/``until``) and windows longer than
+:data:`MAX_WINDOW` are computed live.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..store import Store
+from . import aggregates
+from .aggregates import COUNTS, EVERY_SEND, GROUPS, OUT_AT, Selection
+
+MAX_WINDOW = 30 * 86_400.0
+"""The longest reply or attribution window (seconds) that rollups serve: a change to a phone's or
+customer's messages or orders invalidates the campaigns of their sends out this long before it."""
+
+_DAY = 86_400.0
+_REPLY_WINDOW = _DAY
+_ATTRIBUTION_WINDOW = 7 * _DAY
+
+_TOUCHED = f"""
+SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d.campaign_id IS NOT NULL
+UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
+  WHERE d.change_id <= :top AND s.phone = d.phone AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
+UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
+  WHERE d.change_id <= :top AND s.customer_id = d.customer_id AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
+"""
+"""The campaigns the noted changes up to ``:top`` may have changed (CROSS JOIN: SQLite seeks the
+sends per note through the indexes on the out time, as PostgreSQL plans it)."""
+
+
+def fold_changes(conn: Any) -> None:
+    """Bump the version of every campaign the pending changes may have changed, and drop those
+    changes; run in a writing transaction (``conn``: the connection it yields). Changes noted
+    after the first read here wait for the next fold."""
+    top = conn.execute("SELECT MAX(change_id) FROM rollup_changes").fetchone()[0]
+    if top is None:
+        return
+    params = {"top": top, "reach": MAX_WINDOW}
+    conn.execute(
+        "INSERT INTO campaign_versions (campaign_id, version)"
+        f" SELECT campaign_id, 1 FROM ({_TOUCHED}) AS touched WHERE TRUE"
+        " ON CONFLICT (campaign_id) DO UPDATE SET version = campaign_versions.version + 1",
+        params,
+    )
+    conn.execute("DELETE FROM rollup_changes WHERE change_id <= :top", {"top": top})
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """Per campaign of a selection: ``counts`` (``campaign_id`` and :data:`COUNTS`, campaigns with
+    sends only), ``revenue`` (``campaign_id``, ``currency``, ``amount``) and ``failures``
+    (``campaign_id``, ``error_code``, ``held``, ``count``); ``keys`` the group columns of
+    :data:`GROUPS` of every selected campaign."""
+
+    counts: pd.DataFrame
+    revenue: pd.DataFrame
+    failures: pd.DataFrame
+    keys: pd.DataFrame
+
+
+def _pending(store: Store) -> bool:
+    return bool(store.query_tuples("SELECT 1 FROM rollup_changes LIMIT 1"))
+
+
+def _compute(store: Store, campaigns: list[str], reply_window: float, attribution_window: float) -> dict[str, str]:
+    """The figures of ``campaigns`` by the live SQL, as the JSON each rollup stores."""
+    only = Selection(campaigns=tuple(campaigns))
+    counts = aggregates.stage_counts(store, ("campaign_id",), only, reply_window, attribution_window)
+    revenue = aggregates.attributed_revenue(store, ("campaign_id",), only, attribution_window)
+    fails = aggregates.failure_counts(store, ("campaign_id",), only)
+    per_count = {r[0]: [int(v) for v in r[1:]] for r in counts.itertuples(index=False, name=None)}
+    per_revenue: dict[str, list[list[Any]]] = {}
+    for cid, currency, amount in revenue.itertuples(index=False, name=None):
+        per_revenue.setdefault(cid, []).append([currency, float(amount)])
+    per_failure: dict[str, list[list[Any]]] = {}
+    for cid, code, held, count in fails.itertuples(index=False, name=None):
+        per_failure.setdefault(cid, []).append([int(code), bool(held), int(count)])
+    return {
+        cid: json.dumps(
+            {
+                "counts": per_count.get(cid, [0] * len(COUNTS)),
+                "revenue": per_revenue.get(cid, []),
+                "failures": per_failure.get(cid, []),
+            }
+        )
+        for cid in campaigns
+    }
+
+
+def _store_current(
+    store: Store, computed: dict[str, str], versions: dict[str, int], reply_window: float, attribution_window: float
+) -> None:
+    """Store the rollups of the campaigns whose version is still the one read before computing."""
+    with store.transaction() as conn:
+        fold_changes(conn)
+        now = dict(conn.execute("SELECT campaign_id, version FROM campaign_versions").fetchall())
+        rows = [
+            (cid, reply_window, attribution_window, versions[cid], figures)
+            for cid, figures in computed.items()
+            if now.get(cid, 0) == versions[cid]
+        ]
+        conn.executemany(
+            "INSERT INTO campaign_rollups (campaign_id, reply_window, attribution_window, version, figures)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (campaign_id, reply_window, attribution_window)"
+            " DO UPDATE SET version = excluded.version, figures = excluded.figures",
+            rows,
+        )
+
+
+def campaign_figures(
+    store: Store,
+    selection: Selection = EVERY_SEND,
+    reply_window: float = _REPLY_WINDOW,
+    attribution_window: float = _ATTRIBUTION_WINDOW,
+) -> CampaignFigures:
+    """The figures per campaign of ``selection`` (its time bounds are not applied; windows up to
+    :data:`MAX_WINDOW`):
+    current rollups read, the others computed and stored."""
+    reply_window, attribution_window = float(reply_window), float(attribution_window)
+    if _pending(store):
+        with store.transaction() as conn:
+            fold_changes(conn)
+    where, params = selection.campaign_where()
+    keys = ", ".join(f"{sql} AS {name}" for name, sql in GROUPS.items() if name != "campaign_id")
+    rows = store.query_tuples(
+        f"SELECT c.campaign_id, {keys}, COALESCE(v.version, 0), r.version, r.figures FROM campaigns c"
+        " LEFT JOIN campaign_versions v ON v.campaign_id = c.campaign_id"
+        " LEFT JOIN campaign_rollups r ON r.campaign_id = c.campaign_id"
+        " AND r.reply_window = :reply_window AND r.attribution_window = :attribution_window"
+        f" WHERE {where}",
+        {**params, "reply_window": reply_window, "attribution_window": attribution_window},
+    )
+    figures = {r[0]: r[-1] for r in rows if r[-2] == r[-3]}
+    versions = {r[0]: int(r[-3]) for r in rows}
+    stale = [cid for cid in versions if cid not in figures]
+    if stale:
+        computed = _compute(store, stale, reply_window, attribution_window)
+        _store_current(store, computed, versions, reply_window, attribution_window)
+        figures.update(computed)
+    counts, revenue, failures = [], [], []
+    for cid, text in figures.items():
+        data = json.loads(text)
+        if data["counts"][0]:  # campaigns without sends have no figures
+            counts.append([cid, *data["counts"]])
+        revenue += [[cid, *r] for r in data["revenue"]]
+        failures += [[cid, *f] for f in data["failures"]]
+    return CampaignFigures(
+        counts=pd.DataFrame(counts, columns=["campaign_id", *COUNTS]).astype({c: "int64" for c in COUNTS}),
+        revenue=pd.DataFrame(revenue, columns=["campaign_id", "currency", "amount"]).astype({"amount": "float64"}),
+        failures=pd.DataFrame(failures, columns=["campaign_id", "error_code", "held", "count"]).astype(
+            {"error_code": "int64", "held": bool, "count": "int64"}
+        ),
+        keys=pd.DataFrame([r[:-3] for r in rows], columns=list(GROUPS)),
+    )
+
+
+def _rolled_up(selection: Selection, *windows: float) -> bool:
+    """Whether rollups serve the figures of ``selection`` with these windows."""
+    return selection.since is None and selection.until is None and max(windows) <= MAX_WINDOW
+
+
+def _with_keys(frame: pd.DataFrame, figures: CampaignFigures, by: Sequence[str]) -> pd.DataFrame:
+    """``frame`` (per campaign) with the group columns ``by`` of each campaign."""
+    keys = figures.keys[["campaign_id", *[b for b in by if b != "campaign_id"]]]
+    return frame.merge(keys, on="campaign_id", how="left")
+
+
+def stage_counts(
+    store: Store,
+    by: Sequence[str] = ("campaign_id",),
+    selection: Selection = EVERY_SEND,
+    reply_window: float = _REPLY_WINDOW,
+    attribution_window: float = _ATTRIBUTION_WINDOW,
+) -> pd.DataFrame:
+    """:func:`.aggregates.stage_counts`, summed from the rollups per campaign where they serve."""
+    if not _rolled_up(selection, reply_window, attribution_window):
+        return aggregates.stage_counts(store, by, selection, reply_window, attribution_window)
+    aggregates.check_groups(by)
+    figures = campaign_figures(store, selection, reply_window, attribution_window)
+    if not by:
+        return pd.DataFrame([figures.counts[list(COUNTS)].sum().to_numpy()], columns=list(COUNTS)).astype("int64")
+    counts = _with_keys(figures.counts, figures, by).groupby(list(by), sort=True)[list(COUNTS)].sum()
+    return counts.reset_index()[[*by, *COUNTS]]
+
+
+def attributed_revenue(
+    store: Store,
+    by: Sequence[str] = ("campaign_id",),
+    selection: Selection = EVERY_SEND,
+    attribution_window: float = _ATTRIBUTION_WINDOW,
+    reply_window: float = _REPLY_WINDOW,
+) -> pd.DataFrame:
+    """:func:`.aggregates.attributed_revenue`, summed from the rollups per campaign where they
+    serve (``reply_window``: the rollups to read, of the same windows as the stage counts)."""
+    if not _rolled_up(selection, reply_window, attribution_window):
+        return aggregates.attributed_revenue(store, by, selection, attribution_window)
+    aggregates.check_groups(by)
+    figures = campaign_figures(store, selection, reply_window, attribution_window)
+    revenue = _with_keys(figures.revenue, figures, by).groupby([*by, "currency"], sort=True)["amount"].sum()
+    return revenue.reset_index()[[*by, "currency", "amount"]]
+
+
+def failure_counts(
+    store: Store,
+    by: Sequence[str] = (),
+    selection: Selection = EVERY_SEND,
+    reply_window: float = _REPLY_WINDOW,
+    attribution_window: float = _ATTRIBUTION_WINDOW,
+) -> pd.DataFrame:
+    """:func:`.aggregates.failure_counts`, summed from the rollups per campaign where they serve
+    (the windows: the rollups to read)."""
+    if not _rolled_up(selection, reply_window, attribution_window):
+        return aggregates.failure_counts(store, by, selection)
+    aggregates.check_groups(by)
+    figures = campaign_figures(store, selection, reply_window, attribution_window)
+    fails = _with_keys(figures.failures, figures, by).groupby([*by, "error_code"], sort=True)
+    table = fails.agg(held=("held", "any"), count=("count", "sum")).reset_index()
+    return table[[*by, "error_code", "held", "count"]]
+
+
+def attempted_counts(
+    store: Store,
+    by: Sequence[str] = (),
+    selection: Selection = EVERY_SEND,
+    reply_window: float = _REPLY_WINDOW,
+    attribution_window: float = _ATTRIBUTION_WINDOW,
+) -> pd.DataFrame:
+    """:func:`.aggregates.attempted_counts`, from the rollups per campaign where they serve."""
+    if not _rolled_up(selection, reply_window, attribution_window):
+        return aggregates.attempted_counts(store, by, selection)
+    return stage_counts(store, by, selection, reply_window, attribution_window)[[*by, "attempted"]]
