@@ -82,8 +82,49 @@ def _pending(store: Store) -> bool:
     return bool(store.query_tuples("SELECT 1 FROM rollup_changes LIMIT 1"))
 
 
-def _compute(store: Store, campaigns: list[str], reply_window: float, attribution_window: float) -> dict[str, str]:
-    """The figures of ``campaigns`` by the live SQL, as the JSON each rollup stores."""
+@dataclass(frozen=True)
+class Rollups:
+    """The rollups of a selection's campaigns as read: ``figures`` the JSON of those current,
+    ``versions`` every campaign's version, ``keys`` every campaign's group columns (of
+    :data:`GROUPS`, in that order)."""
+
+    figures: dict[str, str]
+    versions: dict[str, int]
+    keys: list[tuple[Any, ...]]
+
+    @property
+    def stale(self) -> list[str]:
+        """The campaigns without a current rollup."""
+        return [cid for cid in self.versions if cid not in self.figures]
+
+
+def read_rollups(store: Store, selection: Selection, reply_window: float, attribution_window: float) -> Rollups:
+    """The selection's campaigns (its time bounds are not applied) with their versions, after
+    folding the pending changes, and their rollups of these windows that have that version."""
+    if _pending(store):
+        with store.transaction() as conn:
+            fold_changes(conn)
+    where, params = selection.campaign_where()
+    keys = ", ".join(f"{sql} AS {name}" for name, sql in GROUPS.items() if name != "campaign_id")
+    rows = store.query_tuples(
+        f"SELECT c.campaign_id, {keys}, COALESCE(v.version, 0), r.version, r.figures FROM campaigns c"
+        " LEFT JOIN campaign_versions v ON v.campaign_id = c.campaign_id"
+        " LEFT JOIN campaign_rollups r ON r.campaign_id = c.campaign_id"
+        " AND r.reply_window = :reply_window AND r.attribution_window = :attribution_window"
+        f" WHERE {where}",
+        {**params, "reply_window": float(reply_window), "attribution_window": float(attribution_window)},
+    )
+    return Rollups(
+        figures={r[0]: r[-1] for r in rows if r[-2] == r[-3]},
+        versions={r[0]: int(r[-3]) for r in rows},
+        keys=[r[:-3] for r in rows],
+    )
+
+
+def compute_rollups(
+    store: Store, campaigns: Sequence[str], reply_window: float, attribution_window: float
+) -> dict[str, str]:
+    """The figures of ``campaigns`` by the live SQL of :mod:`.aggregates`, as the JSON each rollup stores."""
     only = Selection(campaigns=tuple(campaigns))
     counts = aggregates.stage_counts(store, ("campaign_id",), only, reply_window, attribution_window)
     revenue = aggregates.attributed_revenue(store, ("campaign_id",), only, attribution_window)
@@ -107,24 +148,22 @@ def _compute(store: Store, campaigns: list[str], reply_window: float, attributio
     }
 
 
-def _store_current(
+def store_rollups(
     store: Store, computed: dict[str, str], versions: dict[str, int], reply_window: float, attribution_window: float
-) -> None:
-    """Store the rollups of the campaigns whose version is still the one read before computing."""
+) -> list[str]:
+    """Store the rollups ``computed`` of the campaigns whose version is still the one read before
+    computing them (``versions``); return those campaigns."""
     with store.transaction() as conn:
         fold_changes(conn)
         now = dict(conn.execute("SELECT campaign_id, version FROM campaign_versions").fetchall())
-        rows = [
-            (cid, reply_window, attribution_window, versions[cid], figures)
-            for cid, figures in computed.items()
-            if now.get(cid, 0) == versions[cid]
-        ]
+        held = [cid for cid in computed if now.get(cid, 0) == versions[cid]]
         conn.executemany(
             "INSERT INTO campaign_rollups (campaign_id, reply_window, attribution_window, version, figures)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (campaign_id, reply_window, attribution_window)"
             " DO UPDATE SET version = excluded.version, figures = excluded.figures",
-            rows,
+            [(cid, float(reply_window), float(attribution_window), versions[cid], computed[cid]) for cid in held],
         )
+    return held
 
 
 def campaign_figures(
@@ -134,28 +173,12 @@ def campaign_figures(
     attribution_window: float = _ATTRIBUTION_WINDOW,
 ) -> CampaignFigures:
     """The figures per campaign of ``selection`` (its time bounds are not applied; windows up to
-    :data:`MAX_WINDOW`):
-    current rollups read, the others computed and stored."""
-    reply_window, attribution_window = float(reply_window), float(attribution_window)
-    if _pending(store):
-        with store.transaction() as conn:
-            fold_changes(conn)
-    where, params = selection.campaign_where()
-    keys = ", ".join(f"{sql} AS {name}" for name, sql in GROUPS.items() if name != "campaign_id")
-    rows = store.query_tuples(
-        f"SELECT c.campaign_id, {keys}, COALESCE(v.version, 0), r.version, r.figures FROM campaigns c"
-        " LEFT JOIN campaign_versions v ON v.campaign_id = c.campaign_id"
-        " LEFT JOIN campaign_rollups r ON r.campaign_id = c.campaign_id"
-        " AND r.reply_window = :reply_window AND r.attribution_window = :attribution_window"
-        f" WHERE {where}",
-        {**params, "reply_window": reply_window, "attribution_window": attribution_window},
-    )
-    figures = {r[0]: r[-1] for r in rows if r[-2] == r[-3]}
-    versions = {r[0]: int(r[-3]) for r in rows}
-    stale = [cid for cid in versions if cid not in figures]
-    if stale:
-        computed = _compute(store, stale, reply_window, attribution_window)
-        _store_current(store, computed, versions, reply_window, attribution_window)
+    :data:`MAX_WINDOW`): current rollups read, the others computed and stored."""
+    rollups = read_rollups(store, selection, reply_window, attribution_window)
+    figures = dict(rollups.figures)
+    if rollups.stale:
+        computed = compute_rollups(store, rollups.stale, reply_window, attribution_window)
+        store_rollups(store, computed, rollups.versions, reply_window, attribution_window)
         figures.update(computed)
     counts, revenue, failures = [], [], []
     for cid, text in figures.items():
@@ -170,7 +193,7 @@ def campaign_figures(
         failures=pd.DataFrame(failures, columns=["campaign_id", "error_code", "held", "count"]).astype(
             {"error_code": "int64", "held": bool, "count": "int64"}
         ),
-        keys=pd.DataFrame([r[:-3] for r in rows], columns=list(GROUPS)),
+        keys=pd.DataFrame(rollups.keys, columns=list(GROUPS)),
     )
 
 
