@@ -6,8 +6,9 @@ attributed revenue per currency and failures per Meta code for one pair of reply
 windows, stamped with the campaign's version when it was computed. Database triggers note every
 write that may change a campaign's figures in ``rollup_changes`` (every writer is covered, bulk
 imports and erasure too); :func:`fold_changes` turns the notes into version bumps: the campaign
-written, and for a send, inbound message or order also the campaigns of the sends to that phone or
-customer out up to :data:`MAX_WINDOW` before it, whose reply or order attribution it may move.
+written, and for an inbound message or order (or a send whose out time, phone, customer or
+delivery changed) also the campaigns of the sends to that phone or customer out up to
+:data:`MAX_WINDOW` before it, whose reply or order attribution it may move.
 
 Reading, a campaign whose rollup has its current version is read from the rollup; the others are
 computed by the SQL of :mod:`.aggregates` restricted to them, and their rollups stored only if
@@ -41,11 +42,19 @@ _TOUCHED = f"""
 SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d.campaign_id IS NOT NULL
 UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
   WHERE d.change_id <= :top AND s.phone = d.phone AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
+  AND (d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM inbound_messages i
+       WHERE i.phone = d.phone AND i.timestamp >= d.at AND i.timestamp <= d.at + :reach))
 UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
   WHERE d.change_id <= :top AND s.customer_id = d.customer_id AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
+  AND (d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM conversions o
+       WHERE o.customer_id = d.customer_id AND o.at >= d.at AND o.at <= d.at + :reach))
 """
-"""The campaigns the noted changes up to ``:top`` may have changed (CROSS JOIN: SQLite seeks the
-sends per note through the indexes on the out time, as PostgreSQL plans it)."""
+"""The campaigns the noted changes up to ``:top`` may have changed: the campaign noted, and the
+campaigns of the sends to the phone (customer) noted out up to :data:`MAX_WINDOW` before the time
+noted; for a send noted, only when a reply (an order) of that phone (customer) follows it within
+:data:`MAX_WINDOW`, the only ones whose attribution it can move (one deleted since was noted
+itself). CROSS JOIN: SQLite seeks the sends per note through the indexes on the out time, as
+PostgreSQL plans it."""
 
 
 def fold_changes(conn: Any) -> None:
@@ -66,16 +75,71 @@ def fold_changes(conn: Any) -> None:
 
 
 @dataclass(frozen=True)
+class LiveFigures:
+    """The figures of a selection computed by the SQL of :mod:`.aggregates` on each call."""
+
+    store: Store
+    selection: Selection
+    reply_window: float
+    attribution_window: float
+
+    def stage_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.stage_counts` of the selection, grouped by ``by``."""
+        return aggregates.stage_counts(self.store, by, self.selection, self.reply_window, self.attribution_window)
+
+    def attributed_revenue(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.attributed_revenue` of the selection, grouped by ``by``."""
+        return aggregates.attributed_revenue(self.store, by, self.selection, self.attribution_window)
+
+    def failure_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.failure_counts` of the selection, grouped by ``by``."""
+        return aggregates.failure_counts(self.store, by, self.selection)
+
+    def attempted_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.attempted_counts` of the selection, grouped by ``by``."""
+        return aggregates.attempted_counts(self.store, by, self.selection)
+
+
+@dataclass(frozen=True)
 class CampaignFigures:
-    """Per campaign of a selection: ``counts`` (``campaign_id`` and :data:`COUNTS`, campaigns with
-    sends only), ``revenue`` (``campaign_id``, ``currency``, ``amount``) and ``failures``
-    (``campaign_id``, ``error_code``, ``held``, ``count``); ``keys`` the group columns of
-    :data:`GROUPS` of every selected campaign."""
+    """The figures of a selection per campaign, as the rollups hold them: ``counts``
+    (``campaign_id`` and :data:`COUNTS`, campaigns with sends only), ``revenue`` (``campaign_id``,
+    ``currency``, ``amount``) and ``failures`` (``campaign_id``, ``error_code``, ``held``,
+    ``count``); ``keys`` the group columns of :data:`GROUPS` of every selected campaign. The
+    methods sum them per group, as those of :class:`LiveFigures` count them."""
 
     counts: pd.DataFrame
     revenue: pd.DataFrame
     failures: pd.DataFrame
     keys: pd.DataFrame
+
+    def _grouped(self, frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+        """``frame`` (per campaign) with the group columns ``by`` of each campaign."""
+        aggregates.check_groups(by)
+        return frame.merge(self.keys[["campaign_id", *[b for b in by if b != "campaign_id"]]], on="campaign_id")
+
+    def stage_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.stage_counts`: per group (none: one row, zeros when nothing is selected)."""
+        if not by:
+            totals = self.counts[list(COUNTS)].sum().to_numpy()
+            return pd.DataFrame([totals], columns=list(COUNTS)).astype("int64")
+        counts = self._grouped(self.counts, by).groupby(list(by), sort=True)[list(COUNTS)].sum()
+        return counts.reset_index()[[*by, *COUNTS]]
+
+    def attributed_revenue(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.attributed_revenue`: per group and currency."""
+        revenue = self._grouped(self.revenue, by).groupby([*by, "currency"], sort=True)["amount"].sum()
+        return revenue.reset_index()[[*by, "currency", "amount"]]
+
+    def failure_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.failure_counts`: per group and Meta code."""
+        fails = self._grouped(self.failures, by).groupby([*by, "error_code"], sort=True)
+        table = fails.agg(held=("held", "any"), count=("count", "sum")).reset_index()
+        return table[[*by, "error_code", "held", "count"]]
+
+    def attempted_counts(self, by: Sequence[str]) -> pd.DataFrame:
+        """:func:`.aggregates.attempted_counts`: per group."""
+        return self.stage_counts(by)[[*by, "attempted"]]
 
 
 def _pending(store: Store) -> bool:
@@ -175,13 +239,13 @@ def campaign_figures(
     """The figures per campaign of ``selection`` (its time bounds are not applied; windows up to
     :data:`MAX_WINDOW`): current rollups read, the others computed and stored."""
     rollups = read_rollups(store, selection, reply_window, attribution_window)
-    figures = dict(rollups.figures)
+    current = dict(rollups.figures)
     if rollups.stale:
         computed = compute_rollups(store, rollups.stale, reply_window, attribution_window)
         store_rollups(store, computed, rollups.versions, reply_window, attribution_window)
-        figures.update(computed)
+        current.update(computed)
     counts, revenue, failures = [], [], []
-    for cid, text in figures.items():
+    for cid, text in current.items():
         data = json.loads(text)
         if data["counts"][0]:  # campaigns without sends have no figures
             counts.append([cid, *data["counts"]])
@@ -197,78 +261,14 @@ def campaign_figures(
     )
 
 
-def _rolled_up(selection: Selection, *windows: float) -> bool:
-    """Whether rollups serve the figures of ``selection`` with these windows."""
-    return selection.since is None and selection.until is None and max(windows) <= MAX_WINDOW
-
-
-def _with_keys(frame: pd.DataFrame, figures: CampaignFigures, by: Sequence[str]) -> pd.DataFrame:
-    """``frame`` (per campaign) with the group columns ``by`` of each campaign."""
-    keys = figures.keys[["campaign_id", *[b for b in by if b != "campaign_id"]]]
-    return frame.merge(keys, on="campaign_id", how="left")
-
-
-def stage_counts(
+def figures(
     store: Store,
-    by: Sequence[str] = ("campaign_id",),
     selection: Selection = EVERY_SEND,
     reply_window: float = _REPLY_WINDOW,
     attribution_window: float = _ATTRIBUTION_WINDOW,
-) -> pd.DataFrame:
-    """:func:`.aggregates.stage_counts`, summed from the rollups per campaign where they serve."""
-    if not _rolled_up(selection, reply_window, attribution_window):
-        return aggregates.stage_counts(store, by, selection, reply_window, attribution_window)
-    aggregates.check_groups(by)
-    figures = campaign_figures(store, selection, reply_window, attribution_window)
-    if not by:
-        return pd.DataFrame([figures.counts[list(COUNTS)].sum().to_numpy()], columns=list(COUNTS)).astype("int64")
-    counts = _with_keys(figures.counts, figures, by).groupby(list(by), sort=True)[list(COUNTS)].sum()
-    return counts.reset_index()[[*by, *COUNTS]]
-
-
-def attributed_revenue(
-    store: Store,
-    by: Sequence[str] = ("campaign_id",),
-    selection: Selection = EVERY_SEND,
-    attribution_window: float = _ATTRIBUTION_WINDOW,
-    reply_window: float = _REPLY_WINDOW,
-) -> pd.DataFrame:
-    """:func:`.aggregates.attributed_revenue`, summed from the rollups per campaign where they
-    serve (``reply_window``: the rollups to read, of the same windows as the stage counts)."""
-    if not _rolled_up(selection, reply_window, attribution_window):
-        return aggregates.attributed_revenue(store, by, selection, attribution_window)
-    aggregates.check_groups(by)
-    figures = campaign_figures(store, selection, reply_window, attribution_window)
-    revenue = _with_keys(figures.revenue, figures, by).groupby([*by, "currency"], sort=True)["amount"].sum()
-    return revenue.reset_index()[[*by, "currency", "amount"]]
-
-
-def failure_counts(
-    store: Store,
-    by: Sequence[str] = (),
-    selection: Selection = EVERY_SEND,
-    reply_window: float = _REPLY_WINDOW,
-    attribution_window: float = _ATTRIBUTION_WINDOW,
-) -> pd.DataFrame:
-    """:func:`.aggregates.failure_counts`, summed from the rollups per campaign where they serve
-    (the windows: the rollups to read)."""
-    if not _rolled_up(selection, reply_window, attribution_window):
-        return aggregates.failure_counts(store, by, selection)
-    aggregates.check_groups(by)
-    figures = campaign_figures(store, selection, reply_window, attribution_window)
-    fails = _with_keys(figures.failures, figures, by).groupby([*by, "error_code"], sort=True)
-    table = fails.agg(held=("held", "any"), count=("count", "sum")).reset_index()
-    return table[[*by, "error_code", "held", "count"]]
-
-
-def attempted_counts(
-    store: Store,
-    by: Sequence[str] = (),
-    selection: Selection = EVERY_SEND,
-    reply_window: float = _REPLY_WINDOW,
-    attribution_window: float = _ATTRIBUTION_WINDOW,
-) -> pd.DataFrame:
-    """:func:`.aggregates.attempted_counts`, from the rollups per campaign where they serve."""
-    if not _rolled_up(selection, reply_window, attribution_window):
-        return aggregates.attempted_counts(store, by, selection)
-    return stage_counts(store, by, selection, reply_window, attribution_window)[[*by, "attempted"]]
+) -> CampaignFigures | LiveFigures:
+    """The figures of ``selection`` with these windows (seconds), to group at will: from the
+    rollups, brought up to date once here; live for time bounds or windows beyond :data:`MAX_WINDOW`."""
+    if selection.since is None and selection.until is None and max(reply_window, attribution_window) <= MAX_WINDOW:
+        return campaign_figures(store, selection, reply_window, attribution_window)
+    return LiveFigures(store, selection, float(reply_window), float(attribution_window))

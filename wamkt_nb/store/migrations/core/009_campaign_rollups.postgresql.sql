@@ -1,7 +1,8 @@
 -- The changes that may alter a campaign's figures (see 009_campaign_rollups.sql), once per
 -- statement from its transition tables, so a COPY of millions of rows notes them in one insert.
 -- A send is noted with its out time, the expression of ledger/aggregates.py's OUT_AT; an update
--- only when a column the figures read changed, with the row before and after it.
+-- only when a column the figures read changed, with the row before and after it, its phone and
+-- customer only as 009_campaign_rollups.sqlite.sql says.
 CREATE FUNCTION sends_rollup_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -15,8 +16,16 @@ BEGIN
     SELECT x.campaign_id, x.phone, x.customer_id, x.at
     FROM old_rows o JOIN new_rows n ON n.send_id = o.send_id
     CROSS JOIN LATERAL (VALUES
-      (o.campaign_id, o.phone, o.customer_id, COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at)),
-      (n.campaign_id, n.phone, n.customer_id, COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at))
+      (o.campaign_id,
+       CASE WHEN COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at) IS DISTINCT FROM COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at) OR o.phone IS DISTINCT FROM n.phone THEN o.phone END,
+       CASE WHEN COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at) IS DISTINCT FROM COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at) OR o.customer_id IS DISTINCT FROM n.customer_id
+         OR (o.state IN ('delivered', 'read') OR COALESCE(o.delivered_at, o.read_at) IS NOT NULL) IS DISTINCT FROM (n.state IN ('delivered', 'read') OR COALESCE(n.delivered_at, n.read_at) IS NOT NULL) THEN o.customer_id END,
+       COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at)),
+      (n.campaign_id,
+       CASE WHEN COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at) IS DISTINCT FROM COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at) OR n.phone IS DISTINCT FROM o.phone THEN n.phone END,
+       CASE WHEN COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at) IS DISTINCT FROM COALESCE(o.sent_at, o.accepted_at, o.delivered_at, o.read_at) OR n.customer_id IS DISTINCT FROM o.customer_id
+         OR (n.state IN ('delivered', 'read') OR COALESCE(n.delivered_at, n.read_at) IS NOT NULL) IS DISTINCT FROM (o.state IN ('delivered', 'read') OR COALESCE(o.delivered_at, o.read_at) IS NOT NULL) THEN n.customer_id END,
+       COALESCE(n.sent_at, n.accepted_at, n.delivered_at, n.read_at))
     ) AS x (campaign_id, phone, customer_id, at)
     WHERE (o.state, o.error_code, o.accepted_at, o.sent_at, o.delivered_at, o.read_at, o.campaign_id, o.phone,
            o.customer_id)
