@@ -57,19 +57,30 @@ itself). CROSS JOIN: SQLite seeks the sends per note through the indexes on the 
 PostgreSQL plans it."""
 
 
-def fold_changes(conn: Any) -> None:
-    """Bump the version of every campaign the pending changes may have changed, and drop those
-    changes; run in a writing transaction (``conn``: the connection it yields). Changes noted
-    after the first read here wait for the next fold."""
-    top = conn.execute("SELECT MAX(change_id) FROM rollup_changes").fetchone()[0]
+FOLD_EVERY_CAMPAIGN = 100_000
+"""From this many pending changes on (a bulk import, a mass erasure), a fold bumps every campaign
+instead of looking for those touched: a few seeks per change would cost more than computing
+every campaign again, which such a write mostly requires anyway."""
+
+_EVERY_CAMPAIGN = """
+SELECT campaign_id FROM campaigns UNION SELECT campaign_id FROM campaign_versions
+UNION SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d.campaign_id IS NOT NULL
+"""
+
+
+def fold_changes(conn: Any, every_campaign_from: int = FOLD_EVERY_CAMPAIGN) -> None:
+    """Bump the version of every campaign the pending changes may have changed (of every campaign
+    from ``every_campaign_from`` changes on), and drop those changes; run in a writing transaction
+    (``conn``: the connection it yields). Changes noted after the first read here wait for the next fold."""
+    top, first = conn.execute("SELECT MAX(change_id), MIN(change_id) FROM rollup_changes").fetchone()
     if top is None:
         return
-    params = {"top": top, "reach": MAX_WINDOW}
+    touched = _EVERY_CAMPAIGN if top - first + 1 >= every_campaign_from else _TOUCHED
     conn.execute(
         "INSERT INTO campaign_versions (campaign_id, version)"
-        f" SELECT campaign_id, 1 FROM ({_TOUCHED}) AS touched WHERE TRUE"
+        f" SELECT campaign_id, 1 FROM ({touched}) AS touched WHERE campaign_id IS NOT NULL"
         " ON CONFLICT (campaign_id) DO UPDATE SET version = campaign_versions.version + 1",
-        params,
+        {"top": top, "reach": MAX_WINDOW} if touched is _TOUCHED else {"top": top},
     )
     conn.execute("DELETE FROM rollup_changes WHERE change_id <= :top", {"top": top})
 
@@ -186,10 +197,16 @@ def read_rollups(store: Store, selection: Selection, reply_window: float, attrib
 
 
 def compute_rollups(
-    store: Store, campaigns: Sequence[str], reply_window: float, attribution_window: float
+    store: Store,
+    campaigns: Sequence[str],
+    reply_window: float,
+    attribution_window: float,
+    within: Selection | None = None,
 ) -> dict[str, str]:
-    """The figures of ``campaigns`` by the live SQL of :mod:`.aggregates`, as the JSON each rollup stores."""
-    only = Selection(campaigns=tuple(campaigns))
+    """The figures of ``campaigns`` by the live SQL of :mod:`.aggregates`, as the JSON each rollup
+    stores: computed for those campaigns, or for the selection ``within`` that holds them (without
+    time bounds; one scan of every send is faster than seeking most campaigns' sends)."""
+    only = Selection(campaigns=tuple(campaigns)) if within is None else within
     counts = aggregates.stage_counts(store, ("campaign_id",), only, reply_window, attribution_window)
     revenue = aggregates.attributed_revenue(store, ("campaign_id",), only, attribution_window)
     fails = aggregates.failure_counts(store, ("campaign_id",), only)
@@ -241,7 +258,10 @@ def campaign_figures(
     rollups = read_rollups(store, selection, reply_window, attribution_window)
     current = dict(rollups.figures)
     if rollups.stale:
-        computed = compute_rollups(store, rollups.stale, reply_window, attribution_window)
+        # most campaigns stale: computed for the whole selection, the current ones too
+        within = selection if 2 * len(rollups.stale) > len(rollups.versions) else None
+        stale = rollups.stale if within is None else list(rollups.versions)
+        computed = compute_rollups(store, stale, reply_window, attribution_window, within)
         store_rollups(store, computed, rollups.versions, reply_window, attribution_window)
         current.update(computed)
     counts, revenue, failures = [], [], []

@@ -18,7 +18,14 @@ from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_sta
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.ledger import rollups
 from wamkt_nb.ledger.aggregates import COUNTS, Selection, stage_counts
-from wamkt_nb.ledger.rollups import CampaignFigures, LiveFigures, compute_rollups, read_rollups, store_rollups
+from wamkt_nb.ledger.rollups import (
+    CampaignFigures,
+    LiveFigures,
+    compute_rollups,
+    fold_changes,
+    read_rollups,
+    store_rollups,
+)
 from wamkt_nb.ledger.states import STATES
 from wamkt_nb.store import open_store
 
@@ -393,3 +400,14 @@ def test_rollups_equal_the_live_figures_after_any_writes(store, ledger, writes, 
     for k, write in enumerate(writes):
         apply_write(store, k, write)
         assert per_campaign(store, False, windows) == per_campaign(store, True, windows), write
+
+
+def test_a_fold_of_many_changes_bumps_every_campaign(known):
+    before = per_campaign(known, live=False)
+    versions = read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions
+    sql, params = WRITES["click deleted"]  # a change of A only
+    with known.transaction() as db:
+        db.execute(sql, params)
+        fold_changes(db, every_campaign_from=1)
+    assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions == {c: v + 1 for c, v in versions.items()}
+    assert before != per_campaign(known, live=False) == per_campaign(known, live=True)
