@@ -7,14 +7,14 @@ windows, stamped with the campaign's version when it was computed. Database trig
 write that may change a campaign's figures in ``rollup_changes`` (every writer is covered, bulk
 imports and erasure too); :func:`fold_changes` turns the notes into version bumps: the campaign
 written, and for an inbound message or order (or a send whose out time, phone, customer or
-delivery changed) also the campaigns of the sends to that phone or customer out up to
-:data:`MAX_WINDOW` before it, whose reply or order attribution it may move.
+delivery changed) also the campaigns of the sends to that phone or customer whose reply or order
+attribution it may move: the latest before it, up to :data:`MAX_WINDOW` before.
 
 Reading, a campaign whose rollup has its current version is read from the rollup; the others are
-computed by the SQL of :mod:`.aggregates` restricted to them, and their rollups stored only if
-their version did not move meanwhile, so a write racing the computation never leaves a stale
-rollup. Selections bounded in time (``since``/``until``) and windows longer than
-:data:`MAX_WINDOW` are computed live.
+computed by the SQL of :mod:`.aggregates` restricted to them (for the whole selection when most
+are stale), and their rollups stored only if their version did not move meanwhile, so a write
+racing the computation never leaves a stale rollup. Selections bounded in time
+(``since``/``until``) and windows longer than :data:`MAX_WINDOW` are computed live.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..store import Store
 from . import aggregates
-from .aggregates import COUNTS, EVERY_SEND, GROUPS, OUT_AT, Selection
+from .aggregates import COUNTS, EVERY_SEND, GROUPS, OUT_AT, STAGE, Selection
 
 MAX_WINDOW = 30 * 86_400.0
 """The longest reply or attribution window (seconds) that rollups serve: a change to a phone's or
@@ -38,23 +38,35 @@ _DAY = 86_400.0
 _REPLY_WINDOW = _DAY
 _ATTRIBUTION_WINDOW = 7 * _DAY
 
-_TOUCHED = f"""
-SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d.campaign_id IS NOT NULL
+
+def _neighbours(key: str, follow: str, eligible: str) -> str:
+    """The campaigns of the sends to a noted ``key`` (``phone``, ``customer_id``) whose reply or
+    order attribution a note may move: those out at the noted time, and the latest send out before
+    it that may be attributed (``eligible``: a condition on ``s``), in the order of the
+    attribution's seek; for a send noted, only when a reply or order (``follow``: its table, key
+    and time columns) follows within :data:`MAX_WINDOW`. A send's change moves attribution only
+    between it and the latest before it; an inbound message or order is attributed to the latest."""
+    table, time = follow.split(".")
+    follows = (
+        f"(d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM {table} f WHERE f.{key} = d.{key}"
+        f" AND f.{time} >= d.at AND f.{time} <= d.at + :reach))"
+    )
+    return f"""
 UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
-  WHERE d.change_id <= :top AND s.phone = d.phone AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
-  AND (d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM inbound_messages i
-       WHERE i.phone = d.phone AND i.timestamp >= d.at AND i.timestamp <= d.at + :reach))
-UNION SELECT s.campaign_id FROM rollup_changes d CROSS JOIN sends s
-  WHERE d.change_id <= :top AND s.customer_id = d.customer_id AND {OUT_AT} <= d.at AND {OUT_AT} >= d.at - :reach
-  AND (d.campaign_id IS NULL OR EXISTS (SELECT 1 FROM conversions o
-       WHERE o.customer_id = d.customer_id AND o.at >= d.at AND o.at <= d.at + :reach))
-"""
+  WHERE d.change_id <= :top AND s.{key} = d.{key} AND {OUT_AT} = d.at AND {follows}
+UNION SELECT (SELECT s.campaign_id FROM sends s WHERE s.{key} = d.{key} AND {OUT_AT} < d.at
+  AND {OUT_AT} >= d.at - :reach AND {eligible} ORDER BY {OUT_AT} DESC, s.send_id DESC LIMIT 1)
+  FROM rollup_changes d WHERE d.change_id <= :top AND d.{key} IS NOT NULL AND {follows}"""
+
+
+_TOUCHED = (
+    "SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d.campaign_id IS NOT NULL"
+    + _neighbours("phone", "inbound_messages.timestamp", "TRUE")
+    + _neighbours("customer_id", "conversions.at", STAGE["delivered"])
+)
 """The campaigns the noted changes up to ``:top`` may have changed: the campaign noted, and the
-campaigns of the sends to the phone (customer) noted out up to :data:`MAX_WINDOW` before the time
-noted; for a send noted, only when a reply (an order) of that phone (customer) follows it within
-:data:`MAX_WINDOW`, the only ones whose attribution it can move (one deleted since was noted
-itself). CROSS JOIN: SQLite seeks the sends per note through the indexes on the out time, as
-PostgreSQL plans it."""
+neighbours of a phone's and of a customer's note (:func:`_neighbours`; CROSS JOIN: SQLite seeks
+the sends per note through the indexes on the out time, as PostgreSQL plans it)."""
 
 
 FOLD_EVERY_CAMPAIGN = 100_000
