@@ -1,6 +1,7 @@
-"""The funnel and failure tables computed by the database (``ledger.aggregates``) rather than from
-loaded rows: the same tables as ``funnel.funnel``, ``funnel.funnel_stages`` and
-``funnel.failures``, from small per-group frames, whatever the size of the ledger."""
+"""The funnel and failure tables computed by the database (``ledger.aggregates``, read from the
+per-campaign rollups of ``ledger.rollups`` where they serve) rather than from loaded rows: the
+same tables as ``funnel.funnel``, ``funnel.funnel_stages`` and ``funnel.failures``, from small
+per-group frames, whatever the size of the ledger."""
 
 from __future__ import annotations
 
@@ -9,21 +10,29 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..ledger.aggregates import (
-    EVERY_SEND,
-    Selection,
-    attempted_counts,
-    attributed_revenue,
-    failure_counts,
-    stage_counts,
-)
+from ..ledger.aggregates import EVERY_SEND, Selection
+from ..ledger.rollups import CampaignFigures, LiveFigures, figures
 from ..store import Store
 from .funnel import STAGES, failure_table, stage_column, with_rates
 from .metrics import MetricOptions
 
 
-def _seconds(window: pd.Timedelta) -> float:
-    return pd.Timedelta(window).total_seconds()
+def _figures(store: Store, selection: Selection, options: MetricOptions) -> CampaignFigures | LiveFigures:
+    """The figures of ``selection`` with the windows of ``options``."""
+    windows = pd.Timedelta(options.reply_window), pd.Timedelta(options.attribution_window)
+    return figures(store, selection, windows[0].total_seconds(), windows[1].total_seconds())
+
+
+def _totals(source: CampaignFigures | LiveFigures, by: list[str], options: MetricOptions) -> pd.DataFrame:
+    """Stage counts per group with the attributed revenue in ``options.currency``."""
+    counts = source.stage_counts(by)
+    revenue = options.rates.convert_frame(source.attributed_revenue(by))
+    if by:
+        per_group = revenue.groupby(by)["amount"].sum()
+        counts["revenue"] = per_group.reindex(counts.set_index(by).index).fillna(0.0).to_numpy(dtype=float)
+    else:
+        counts["revenue"] = float(revenue["amount"].sum())
+    return counts
 
 
 def stage_totals(
@@ -35,16 +44,7 @@ def stage_totals(
     """Stage counts per group of the selected sends, counted in the database, with the attributed
     revenue in ``options.currency``; additive, so coarser groups are their sums."""
     options = options or MetricOptions()
-    by = list(by)
-    counts = stage_counts(store, by, selection, _seconds(options.reply_window), _seconds(options.attribution_window))
-    revenue = attributed_revenue(store, by, selection, _seconds(options.attribution_window))
-    revenue = options.rates.convert_frame(revenue)
-    if by:
-        per_group = revenue.groupby(by)["amount"].sum()
-        counts["revenue"] = per_group.reindex(counts.set_index(by).index).fillna(0.0).to_numpy(dtype=float)
-    else:
-        counts["revenue"] = float(revenue["amount"].sum())
-    return counts
+    return _totals(_figures(store, selection, options), list(by), options)
 
 
 def stored_funnel(
@@ -62,16 +62,17 @@ def stored_stages(
     store: Store, selection: Selection = EVERY_SEND, options: MetricOptions | None = None
 ) -> pd.DataFrame:
     """``funnel.funnel_stages`` of the selected sends, counted in the database."""
-    options = options or MetricOptions()
-    counts = stage_counts(store, (), selection, _seconds(options.reply_window), _seconds(options.attribution_window))
+    counts = _figures(store, selection, options or MetricOptions()).stage_counts(())
     return stage_column(counts.iloc[0])
 
 
 def stored_failures(store: Store, by: Sequence[str] = (), selection: Selection = EVERY_SEND) -> pd.DataFrame:
-    """``funnel.failures`` of the selected sends, counted in the database."""
+    """``funnel.failures`` of the selected sends, counted in the database (read from the rollups
+    of the default windows)."""
     by = list(by)
-    counts = failure_counts(store, by, selection)
-    attempted = attempted_counts(store, by, selection)
+    source = _figures(store, selection, MetricOptions())
+    counts = source.failure_counts(by)
+    attempted = source.attempted_counts(by)
     per_group: pd.Series | int = attempted.set_index(by)["attempted"] if by else int(attempted["attempted"].sum())
     return failure_table(counts, per_group, by)
 
@@ -93,11 +94,13 @@ def stored_tables(
     store: Store, selection: Selection = EVERY_SEND, options: MetricOptions | None = None
 ) -> StoredTables:
     """The funnel per campaign (``CAMPAIGN_KEYS``) and per segment, the funnel column and the
-    failures by code of the selected sends: the database counts per campaign once (stage counts,
-    revenue, failures) and the coarser tables are sums of those rows."""
-    totals = stage_totals(store, CAMPAIGN_KEYS, selection, options).drop(columns=["recipients", "orders"])
+    failures by code of the selected sends: the figures per campaign are read once (stage counts,
+    revenue, failures; from the rollups where they serve) and the coarser tables are sums of them."""
+    options = options or MetricOptions()
+    source = _figures(store, selection, options)
+    totals = _totals(source, CAMPAIGN_KEYS, options).drop(columns=["recipients", "orders"])
     per_segment = totals.drop(columns=["campaign_id", "campaign_name"]).groupby("segment", sort=True).sum()
-    fails = failure_counts(store, ("campaign_id",), selection)
+    fails = source.failure_counts(("campaign_id",))
     codes = fails.groupby(["error_code", "held"])["count"].sum().reset_index()
     return StoredTables(
         by_campaign=with_rates(totals),

@@ -18,7 +18,8 @@ two equal on random ledgers):
 * a send is clicked when a person (not a bot or preview) clicked one of its tracked links.
 
 Reply and order attribution seek one index entry per inbound message or order (the indexes of
-migration core/007 on the ``out`` time).
+migration core/007 on the ``out`` time); for a selection of some campaigns, only per inbound
+message or order that follows one of their messages within the window.
 """
 
 from __future__ import annotations
@@ -88,26 +89,44 @@ ATTEMPTED = f"(s.state NOT IN ({_states(NOT_ATTEMPTED_STATES)}))"
 
 @dataclass(frozen=True)
 class Selection:
-    """Which sends a figure counts: one campaign, one segment, messages out in ``[since, until)``
-    (epoch seconds; a bound excludes messages that never went out). None: no restriction."""
+    """Which sends a figure counts: one campaign, one segment, some campaigns (``campaigns``: those
+    whose figures ``ledger.rollups`` recomputes), messages out in ``[since, until)`` (epoch seconds;
+    a bound excludes messages that never went out). None: no restriction."""
 
     campaign: str | None = None
     segment: str | None = None
     since: float | None = None
     until: float | None = None
+    campaigns: tuple[str, ...] | None = None
 
-    def where(self) -> tuple[str, dict[str, Any]]:
-        """The ``WHERE`` clause on the sends ``s`` and its parameters."""
+    def campaign_where(self, campaign_id: str = "c.campaign_id") -> tuple[str, dict[str, Any]]:
+        """The ``WHERE`` clause of the campaign, segment and campaigns restrictions on the column
+        ``campaign_id`` (of the campaigns, or of the sends) and its parameters."""
         terms: list[str] = ["TRUE"]
         params: dict[str, Any] = {}
         if self.campaign is not None:
-            terms.append("s.campaign_id = :campaign")
+            terms.append(f"{campaign_id} = :campaign")
             params["campaign"] = self.campaign
         if self.segment is not None:
             terms.append(
-                f"s.campaign_id IN (SELECT c.campaign_id FROM campaigns c WHERE {GROUPS['segment']} = :segment)"
+                f"{campaign_id} IN (SELECT c.campaign_id FROM campaigns c WHERE {GROUPS['segment']} = :segment)"
             )
             params["segment"] = self.segment
+        if self.campaigns is not None:
+            names = [f"campaign_{k}" for k in range(len(self.campaigns))]
+            terms.append(f"{campaign_id} IN ({', '.join(':' + n for n in names)})" if names else "FALSE")
+            params.update(zip(names, self.campaigns, strict=True))
+        return " AND ".join(terms), params
+
+    @property
+    def restricts_campaigns(self) -> bool:
+        """Whether only some campaigns are selected."""
+        return self.campaign is not None or self.segment is not None or self.campaigns is not None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        """The ``WHERE`` clause on the sends ``s`` and its parameters."""
+        where, params = self.campaign_where("s.campaign_id")
+        terms = [where]
         if self.since is not None:
             terms.append(f"{OUT_AT} >= :since")
             params["since"] = float(self.since)
@@ -133,32 +152,62 @@ def _latest_out(table: str, key: str, time: str, window: str, reached: str = "")
 
 # A message with an out time was accepted (its time columns are set from acceptance on), so the
 # reply's seek needs no further condition and reads the index alone; an order needs a delivery.
-_REPLIES = f"""
+def _replies(selection: Selection) -> str:
+    """The sends replied to; for a selection of campaigns, only inbound messages that follow one of
+    their messages within the reply window are attributed (the others cannot count for them)."""
+    candidates = ""
+    if selection.restricts_campaigns:
+        where, _params = selection.campaign_where("s.campaign_id")
+        candidates = (
+            " WHERE i.wamid IN (SELECT f.wamid FROM sends s CROSS JOIN inbound_messages f WHERE "
+            f"{where} AND f.phone = s.phone AND f.timestamp >= {OUT_AT} AND f.timestamp <= {OUT_AT} + :reply_window)"
+        )
+    return f"""
 reply_hits AS MATERIALIZED (
-  SELECT {_latest_out("i", "phone", "timestamp", "reply_window")} AS send_id FROM inbound_messages i
+  SELECT {_latest_out("i", "phone", "timestamp", "reply_window")} AS send_id FROM inbound_messages i{candidates}
 ), replies AS MATERIALIZED (
   SELECT DISTINCT send_id FROM reply_hits WHERE send_id IS NOT NULL
 )"""
-_ORDERS = f"""
+
+
+def _orders(selection: Selection) -> str:
+    """The orders attributed to sends; for a selection of campaigns, only orders that follow one
+    of their delivered messages within the attribution window are attributed."""
+    candidates = ""
+    if selection.restricts_campaigns:
+        where, _params = selection.campaign_where("s.campaign_id")
+        candidates = (
+            " WHERE o.order_id IN (SELECT f.order_id FROM sends s CROSS JOIN conversions f WHERE "
+            f"{where} AND f.customer_id = s.customer_id AND f.at >= {OUT_AT}"
+            f" AND f.at <= {OUT_AT} + :attribution_window AND {STAGE['delivered']})"
+        )
+    return f"""
 order_hits AS MATERIALIZED (
   SELECT o.amount, o.currency, {_latest_out("o", "customer_id", "at", "attribution_window", STAGE["delivered"])}
-  AS send_id FROM conversions o
+  AS send_id FROM conversions o{candidates}
 ), attributed AS MATERIALIZED (
   SELECT send_id, amount, currency FROM order_hits WHERE send_id IS NOT NULL
 ), orders AS MATERIALIZED (
   SELECT send_id, COUNT(*) AS n FROM attributed GROUP BY send_id
 )"""
+
+
 _CLICKS = """
 human_clicks AS MATERIALIZED (
   SELECT DISTINCT campaign_id, customer_id FROM link_clicks WHERE human = 1
 )"""
 
 
-def _keys(by: Sequence[str]) -> tuple[str, str]:
-    """The select list and the ``GROUP BY`` list of the group columns ``by``."""
+def check_groups(by: Sequence[str]) -> None:
+    """Refuse group columns that are not keys of :data:`GROUPS`."""
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
         raise ValueError(f"cannot group ledger figures by {', '.join(unknown)}; use {', '.join(GROUPS)}")
+
+
+def _keys(by: Sequence[str]) -> tuple[str, str]:
+    """The select list and the ``GROUP BY`` list of the group columns ``by``."""
+    check_groups(by)
     select = "".join(f"{GROUPS[b]} AS {b}, " for b in by)
     return select, ", ".join(GROUPS[b] for b in by)
 
@@ -215,7 +264,7 @@ def stage_counts(
         "clicked": "clicked",
     }
     sql = (
-        f"WITH {_REPLIES}, {_ORDERS}, {_CLICKS}, "
+        f"WITH {_replies(selection)}, {_orders(selection)}, {_CLICKS}, "
         + ", ".join(f"{name} AS MATERIALIZED ({part})" for name, part in parts.items())
         + f" SELECT {select}"
         + ", ".join(f"COALESCE(SUM({sources[name]}.{name}), 0) AS {name}" for name in COUNTS)
@@ -239,7 +288,7 @@ def attributed_revenue(
     select, group = _keys(by)
     where, params = selection.where()
     sql = (
-        f"WITH {_ORDERS} SELECT {select}a.currency AS currency, SUM(a.amount) AS amount"
+        f"WITH {_orders(selection)} SELECT {select}a.currency AS currency, SUM(a.amount) AS amount"
         " FROM attributed a JOIN sends s ON s.send_id = a.send_id"
         " JOIN campaigns c ON c.campaign_id = s.campaign_id"
         f" WHERE {where} GROUP BY {group + ', ' if by else ''}a.currency"

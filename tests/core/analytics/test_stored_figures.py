@@ -1,8 +1,11 @@
 """The funnel and failure tables the database computes (``ledger.aggregates`` through
 ``analytics.stored``) on SQLite and PostgreSQL: against a hand-computed ledger, and equal to the
-pandas tables (``enrich`` + ``funnel``/``failures``) on random ledgers, so the two cannot drift."""
+pandas tables (``enrich`` + ``funnel``/``failures``) on random ledgers, so the two cannot drift;
+and the per-campaign rollups (``ledger.rollups``) equal to the live figures after any write."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
@@ -13,8 +16,18 @@ from hypothesis import strategies as st
 from wamkt_nb.analytics import MetricOptions, enrich, failures, funnel, funnel_stages, load_ledger
 from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_stages, stored_tables
 from wamkt_nb.currency import ExchangeRates
+from wamkt_nb.ledger import rollups
 from wamkt_nb.ledger.aggregates import COUNTS, Selection, stage_counts
+from wamkt_nb.ledger.rollups import (
+    CampaignFigures,
+    LiveFigures,
+    compute_rollups,
+    fold_changes,
+    read_rollups,
+    store_rollups,
+)
 from wamkt_nb.ledger.states import STATES
+from wamkt_nb.store import open_store
 
 pytestmark = pytest.mark.both_stores
 
@@ -211,3 +224,190 @@ def test_database_figures_equal_the_pandas_figures(store, ledger):
     pd.testing.assert_frame_equal(
         comparable(got_failures[columns], keys), comparable(expected_failures[columns], keys), rtol=1e-9
     )
+
+
+# Rollups (ledger.rollups): the figures per campaign read from rollups equal those of the live SQL
+# after any write, and a rollup computed while a write lands is not kept.
+
+
+def per_campaign(store, live: bool, windows=(86_400.0, 7 * 86_400.0)):
+    """The stage counts, attributed revenue and failures per campaign, read from the rollups or
+    computed live, as comparable rows."""
+    source = LiveFigures(store, Selection(), *windows) if live else rollups.figures(store, Selection(), *windows)
+    assert isinstance(source, LiveFigures if live else CampaignFigures)
+    by = ["campaign_id"]
+    counts, revenue = source.stage_counts(by), source.attributed_revenue(by)
+    fails = source.failure_counts(by)
+    return (
+        sorted(tuple(int(v) if k else v for k, v in enumerate(r)) for r in counts.itertuples(index=False, name=None)),
+        sorted((c, cur, round(float(a), 6)) for c, cur, a in revenue.itertuples(index=False, name=None)),
+        sorted((c, int(e), bool(h), int(n)) for c, e, h, n in fails.itertuples(index=False, name=None)),
+    )
+
+
+WRITES = {
+    "send inserted": (
+        "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, accepted_at, sent_at, updated_at)"
+        " VALUES ('A', 'A:9', 'C9', ?, 'sent', ?, ?, ?)",
+        (phone(9), T0 + 3, T0 + 3, T1),
+    ),
+    "send status": ("UPDATE sends SET state = 'read', read_at = ? WHERE recipient_key = 'A:2'", (T0 + 90,)),
+    "send error code": ("UPDATE sends SET error_code = 131049 WHERE recipient_key = 'A:3'", ()),
+    "send deleted": ("DELETE FROM sends WHERE recipient_key = 'A:4'", ()),
+    # B:1 now goes out before customer 1's replies to A:1, which move to it
+    "send out earlier": (
+        "UPDATE sends SET accepted_at = ?, sent_at = ?, delivered_at = ?, read_at = ? WHERE recipient_key = 'B:1'",
+        (T0 + 60, T0 + 60, T0 + 61, T0 + 62),
+    ),
+    # B:1 no longer delivered: customer 1's order after it goes to A:1
+    "send no longer delivered": (
+        "UPDATE sends SET state = 'sent', delivered_at = NULL, read_at = NULL WHERE recipient_key = 'B:1'",
+        (),
+    ),
+    "inbound inserted": (
+        "INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json, received_at)"
+        " VALUES ('wamid.new', ?, ?, 'text', 'JA', ?, '{}', ?)",
+        (phone(2)[1:], phone(2), T0 + 100, T0 + 100),
+    ),
+    "inbound deleted": ("DELETE FROM inbound_messages WHERE phone = ? AND timestamp < ?", (phone(1), T1)),
+    "inbound moved to another phone": ("UPDATE inbound_messages SET phone = ? WHERE wamid = 'wamid.in0'", (phone(2),)),
+    "order inserted": (
+        "INSERT INTO conversions (order_id, customer_id, phone, at, amount, currency)"
+        " VALUES ('o9', 'C5', ?, ?, 10, 'EUR')",
+        (phone(5), T0 + 400),
+    ),
+    "order deleted": ("DELETE FROM conversions WHERE order_id = 'o1'", ()),
+    "order amount": ("UPDATE conversions SET amount = 70 WHERE order_id = 'o1'", ()),
+    "click inserted": (
+        "INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent, human)"
+        " VALUES ('k9', 't', 'A', 'A:1', 'C1', ?, 'mobile', 1)",
+        (T0 + 50,),
+    ),
+    "click deleted": ("DELETE FROM link_clicks WHERE click_id = 'k0'", ()),
+    "click by a person after all": ("UPDATE link_clicks SET human = 1 WHERE click_id = 'k1'", ()),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_write_after_the_rollups_changes_the_figures_read(known, write):
+    before = per_campaign(known, live=False)
+    assert before == per_campaign(known, live=True)
+    assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).stale == []  # served from the rollups now
+    sql, params = WRITES[write]
+    with known.transaction() as db:
+        db.execute(sql, params)
+    after = per_campaign(known, live=False)
+    assert after != before
+    assert after == per_campaign(known, live=True)
+
+
+def test_a_write_during_the_computation_keeps_its_rollup_out(known):
+    windows = 86_400.0, 7 * 86_400.0
+    read = read_rollups(known, Selection(), *windows)
+    computed = compute_rollups(known, read.stale, *windows)
+    with open_store(known.url or known.path) as other:  # another writer, while the figures were computed
+        other.execute("UPDATE sends SET state = 'read', read_at = ? WHERE recipient_key = 'A:2'", (T0 + 90,))
+    assert store_rollups(known, computed, read.versions, *windows) == ["B"]
+    assert read_rollups(known, Selection(), *windows).stale == ["A"]
+    read_of_a = rollups.figures(known, Selection(campaign="A")).stage_counts(["campaign_id"])["read"].tolist()
+    assert read_of_a == [json.loads(computed["A"])["counts"][COUNTS.index("read")] + 1]
+
+
+def test_time_bounds_and_long_windows_are_computed_live(known):
+    long = rollups.figures(known, Selection(), 31 * 86_400.0, 7 * 86_400.0)
+    bounded = rollups.figures(known, Selection(since=T1))
+    assert isinstance(long, LiveFigures) and isinstance(bounded, LiveFigures)
+    assert long.stage_counts(["campaign_id"])["replied"].tolist() == [2, 1]  # customer 5 answered after 25 h
+    assert bounded.stage_counts(["campaign_id"])["campaign_id"].tolist() == ["B"]
+    assert known.query_tuples("SELECT COUNT(*) FROM campaign_rollups") == [(0,)]
+
+
+index = st.integers(0, 40)
+ledger_writes = st.lists(
+    st.one_of(
+        st.tuples(st.just("state"), index, st.sampled_from(STATES), st.sampled_from([None, 131026, 131049])),
+        st.tuples(st.just("out"), index, st.none() | span),
+        st.tuples(st.just("delivered"), index, st.none() | span),
+        st.tuples(st.just("send deleted"), index),
+        st.tuples(st.just("send"), st.sampled_from("XYZ"), st.integers(0, 5), st.sampled_from(STATES), span),
+        st.tuples(st.just("inbound"), st.integers(0, 5), span),
+        st.tuples(st.just("inbound deleted"), index),
+        st.tuples(st.just("order"), st.integers(0, 5), span, st.integers(1, 500)),
+        st.tuples(st.just("order deleted"), index),
+        st.tuples(st.just("click"), st.sampled_from("XYZ"), st.integers(0, 5), st.integers(0, 1)),
+        st.tuples(st.just("click deleted"), index),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def apply_write(store, k, write):
+    """One write of ``ledger_writes`` (the ``k``-th), on the row its index picks among those there."""
+    kind, *args = write
+    tables = {"inbound deleted": ("inbound_messages", "wamid"), "order deleted": ("conversions", "order_id")}
+    tables |= {"click deleted": ("link_clicks", "click_id")}
+    table, key = tables.get(kind, ("sends", "send_id"))
+    keys = [r[0] for r in store.query_tuples(f"SELECT {key} FROM {table} ORDER BY {key}")]
+    picked = keys[args[0] % len(keys)] if keys and isinstance(args[0], int) else None
+    with store.transaction() as db:
+        if kind == "state" and picked is not None:
+            db.execute("UPDATE sends SET state = ?, error_code = ? WHERE send_id = ?", (args[1], args[2], picked))
+        elif kind == "out" and picked is not None:
+            db.execute(
+                "UPDATE sends SET sent_at = ? WHERE send_id = ?", (None if args[1] is None else T0 + args[1], picked)
+            )
+        elif kind == "delivered" and picked is not None:
+            at = None if args[1] is None else T0 + args[1]
+            db.execute("UPDATE sends SET delivered_at = ? WHERE send_id = ?", (at, picked))
+        elif kind == "send":
+            cid, n, state, at = args
+            db.execute(
+                "INSERT INTO sends (campaign_id, recipient_key, customer_id, phone, state, accepted_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cid, f"{cid}:{n}:w{k}", f"C{n}", phone(n), state, T0 + at, T1),
+            )
+        elif kind == "inbound":
+            n, at = args
+            db.execute(
+                "INSERT INTO inbound_messages (wamid, wa_id, phone, type, text, timestamp, payload_json, received_at)"
+                " VALUES (?, ?, ?, 'text', 'JA', ?, '{}', ?)",
+                (f"wamid.w{k}", phone(n)[1:], phone(n), T0 + at, T0 + at),
+            )
+        elif kind == "order":
+            n, at, amount = args
+            db.execute(
+                "INSERT INTO conversions (order_id, customer_id, phone, at, amount) VALUES (?, ?, ?, ?, ?)",
+                (f"w{k}", f"C{n}", phone(n), T0 + at, float(amount)),
+            )
+        elif kind == "click":
+            cid, n, human = args
+            db.execute(
+                "INSERT INTO link_clicks (click_id, token, campaign_id, recipient_key, customer_id, at, agent, human)"
+                " VALUES (?, 't', ?, ?, ?, ?, 'mobile', ?)",
+                (f"w{k}", cid, f"{cid}:{n}", f"C{n}", T0, human),
+            )
+        elif picked is not None:
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", (picked,))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=ledgers, writes=ledger_writes, windows=st.sampled_from([(86_400.0, 7 * 86_400.0), (BLOCK, 3.0 * BLOCK)]))
+def test_rollups_equal_the_live_figures_after_any_writes(store, ledger, writes, windows):
+    clear_rows(store)
+    write_random(store, ledger)
+    assert per_campaign(store, False, windows) == per_campaign(store, True, windows)
+    for k, write in enumerate(writes):
+        apply_write(store, k, write)
+        assert per_campaign(store, False, windows) == per_campaign(store, True, windows), write
+
+
+def test_a_fold_of_many_changes_bumps_every_campaign(known):
+    before = per_campaign(known, live=False)
+    versions = read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions
+    sql, params = WRITES["click deleted"]  # a change of A only
+    with known.transaction() as db:
+        db.execute(sql, params)
+        fold_changes(db, every_campaign_from=1)
+    assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions == {c: v + 1 for c, v in versions.items()}
+    assert before != per_campaign(known, live=False) == per_campaign(known, live=True)

@@ -28,7 +28,8 @@ from wamkt_nb.compliance.reservation import reserve_marketing
 from wamkt_nb.compliance.rules import window_open
 from wamkt_nb.identities import apply_identity_change, customer_keys, merge_keys, resolve_identity
 from wamkt_nb.store import open_store
-from wamkt_nb.store.migrations import _statements, known_migrations
+from wamkt_nb.store.dialect import SQLITE
+from wamkt_nb.store.migrations import known_migrations
 from wamkt_nb.webhooks.consent import opted_out, record_consent
 from wamkt_nb.webhooks.replies import queue_reply
 from wamkt_nb.webhooks.windows import open_window
@@ -240,7 +241,7 @@ def test_a_database_from_before_identities_keeps_its_messages_and_views(tmp_path
     for m in known_migrations():
         if (m.component, m.version) in {("core", 6), ("customers", 2)}:
             continue
-        for statement in _statements(m.sql):
+        for statement in m.statements(SQLITE):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, 0)", (m.component, m.version, m.name))
     conn.execute(
