@@ -222,13 +222,18 @@ def hour_factor(local_hour: int, params: BehaviourParams) -> float:
     return 1.0
 
 
+SCORE_FEATURES = ("days_since_last_interaction", "orders_per_month", "avg_order_value")
+"""The features :func:`customer_scores` reads (with ``BehaviourParams.never_interacted_days``)."""
+
+
 def customer_scores(features: Mapping[str, Any], params: BehaviourParams) -> tuple[float, float, float]:
     """The three features the model reads: quietness ``log(1 + days since last interaction / 7)``,
     purchase frequency ``log(1 + orders per month)`` and order value ``log(avg order value / 50)``
     (0 without orders)."""
-    days = float(_get(features, "days_since_last_interaction", params.never_interacted_days))
-    frequency = float(_get(features, "orders_per_month", 0.0))
-    value = _get(features, "avg_order_value")
+    days_name, frequency_name, value_name = SCORE_FEATURES
+    days = float(_get(features, days_name, params.never_interacted_days))
+    frequency = float(_get(features, frequency_name, 0.0))
+    value = _get(features, value_name)
     return (
         math.log1p(max(days, 0.0) / 7.0),
         math.log1p(max(frequency, 0.0)),
@@ -237,11 +242,19 @@ def customer_scores(features: Mapping[str, Any], params: BehaviourParams) -> tup
 
 
 def read_probability(
-    features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams | None = None, uplift: float = 0.0
+    features: Mapping[str, Any],
+    text: str,
+    local_hour: int,
+    params: BehaviourParams | None = None,
+    uplift: float = 0.0,
+    scores: tuple[float, float, float] | None = None,
 ) -> float:
-    """Chance a delivered message is read: logistic in the customer's features and the copy, times the hour."""
+    """Chance a delivered message is read: logistic in the customer's features and the copy, times the hour.
+
+    ``scores``: :func:`customer_scores` of ``features`` when the caller keeps them (the sandbox
+    works them out once per customer), else they are worked out here."""
     params = params or DEFAULT_PARAMS
-    quiet, frequency, value = customer_scores(features, params)
+    quiet, frequency, value = scores or customer_scores(features, params)
     logit = (
         params.read_intercept
         + params.read_recency * quiet
@@ -270,13 +283,18 @@ def reply_probability(
 
 
 def conversion_probability(
-    features: Mapping[str, Any], category: str, params: BehaviourParams | None = None, uplift: float = 0.0
+    features: Mapping[str, Any],
+    category: str,
+    params: BehaviourParams | None = None,
+    uplift: float = 0.0,
+    scores: tuple[float, float, float] | None = None,
 ) -> float:
-    """Chance a read marketing message leads to an order: rises with recency, purchase frequency and order value."""
+    """Chance a read marketing message leads to an order: rises with recency, purchase frequency and
+    order value (``scores`` as for :func:`read_probability`)."""
     params = params or DEFAULT_PARAMS
     if category not in ("marketing", "service"):
         return params.utility_conversion
-    quiet, frequency, value = customer_scores(features, params)
+    quiet, frequency, value = scores or customer_scores(features, params)
     p = (
         params.base_conversion
         * math.exp(

@@ -377,7 +377,10 @@ class Engine:
         if links and p.fetch_link_previews:
             self._schedule(t_delivered, self._preview, (links,))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
-        p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
+        scores = customer.scores(p)
+        p_read = bm.read_probability(
+            customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift, scores
+        )
         mood = self._mood(msg.wa_id, now)
         if (rng.random() if mood is None else mood) >= p_read:
             return
@@ -399,7 +402,7 @@ class Engine:
             self._schedule(t_read + rng.uniform(30.0, 600.0), self._block, (customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
-        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
+        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift, scores)
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay), self._convert, (customer, record, amount))
