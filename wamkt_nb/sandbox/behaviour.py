@@ -12,12 +12,13 @@ a known true effect for A/B tests. All of it is data the analyst can edit.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from .draws import Draws
 
 MEDIA_KINDS = frozenset({"image", "document", "video", "audio", "sticker"})
 
@@ -330,7 +331,7 @@ def copy_code_probability(params: BehaviourParams | None = None) -> float:
     return max(0.0, min(1.0, (params or DEFAULT_PARAMS).copy_code_given_read))
 
 
-def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:
+def sample_reply_delay(rng: Draws, params: BehaviourParams) -> float:
     """Seconds from read to reply, drawn from the delay mixture."""
     r = rng.random() * sum(share for share, _, _ in params.reply_delays)
     for share, low, high in params.reply_delays:
@@ -341,12 +342,12 @@ def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:
     return rng.uniform(low, high)
 
 
-def sample_reply_text(rng: random.Random, params: BehaviourParams) -> str:
+def sample_reply_text(rng: Draws, params: BehaviourParams) -> str:
     texts = list(params.reply_texts)
     return rng.choices(texts, weights=[params.reply_texts[t] for t in texts])[0]
 
 
-def sample_order_value(features: Mapping[str, Any], rng: random.Random, params: BehaviourParams) -> float:
+def sample_order_value(features: Mapping[str, Any], rng: Draws, params: BehaviourParams) -> float:
     """An order value around the customer's average order value (log-normal spread)."""
     mean = float(_get(features, "avg_order_value", params.order_value_default))
     return round(mean * math.exp(rng.gauss(-(params.order_value_sigma**2) / 2, params.order_value_sigma)), 2)

@@ -322,7 +322,7 @@ class Engine:
         self._messages_to[wa_id] += 1
         return f"{self.config.seed}:{wa_id}:message {nth}"
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, key: str) -> None:
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: NamedDraws, key: str) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -407,7 +407,7 @@ class Engine:
             amount = bm.sample_order_value(customer.features, rng, p)
             self._schedule(t_read + rng.uniform(*p.conversion_delay), self._convert, (customer, record, amount))
 
-    def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: random.Random) -> None:
+    def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: NamedDraws) -> None:
         """A reader follows a URL button (a click when its address is a tracked link; Meta reports
         no URL taps) or copies the coupon code (Meta reports nothing: only counted here)."""
         p = self.params
@@ -489,7 +489,7 @@ class Engine:
         self.counters["link_clicks"] += 1
         self._clicks.append((url, "person"))
 
-    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
+    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any], rng: NamedDraws) -> None:
         context = {"from": self.config.display_phone_number, "id": record["wamid"]}
         if msg.buttons:
             bid, title = rng.choice(msg.buttons)
