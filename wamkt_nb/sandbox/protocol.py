@@ -31,12 +31,23 @@ class SandboxHttpProtocol(HttpToolsProtocol):
         self._send_body: list[bytes] = []
         self._last_answer = False  # the server shuts down: answer the send being read, then close
 
+    def on_message_begin(self) -> None:
+        """What uvicorn resets per request, without the ASGI scope: a send answered here needs none."""
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
     def on_headers_complete(self) -> None:
         self._send = self._qualifying_send()
-        if self._send is None:
-            super().on_headers_complete()
-        else:
+        if self._send is not None:
             self._send_body = []
+            return
+        # The ASGI path: uvicorn's own request start makes the scope, then gets back what was parsed.
+        url, headers, expect_100_continue = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.expect_100_continue = url, expect_100_continue
+        self.headers = self.scope["headers"] = headers
+        super().on_headers_complete()
 
     def _qualifying_send(self) -> tuple[str, list[str]] | None:
         """(path, parts) of a send this protocol may answer itself, None for uvicorn's ASGI path."""
