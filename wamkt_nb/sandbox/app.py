@@ -1,6 +1,8 @@
 """The sandbox as a raw ASGI app: Graph API routes (same paths and JSON as Meta) plus ``/_sandbox/...``.
 
-Raw ASGI keeps the hot path (``POST /messages``) lean enough for thousands of requests per second.
+Raw ASGI keeps the hot path (``POST /messages``) lean enough for thousands of requests per second;
+a plain send is answered by :mod:`wamkt_nb.sandbox.protocol` before it becomes an ASGI request, with
+the same :meth:`SandboxApp.answer_send`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,17 @@
 """uvicorn's httptools protocol with the sandbox's hot path answered inside the protocol.
 
 A send (``POST /vNN.N/{phone_number_id}/messages``) is answered synchronously when its body is
-complete: no ASGI task, event, receive/send messages or header checks per request, about a quarter
-of the server's CPU per send. Only a plain request qualifies (HTTP/1.1 keep-alive, a declared
-length within the limit, the token in the ``Authorization`` header, a served version, no faults
-switched on); anything else, and every other route, takes uvicorn's ASGI path to the same
-:class:`~wamkt_nb.sandbox.app.SandboxApp`, which answers it as it always did. Both paths write the
-same bytes: uvicorn's status line and default headers, then the app's JSON headers and body.
+complete: no ASGI task, event, scope, receive/send messages or header checks per request (measured
+with ``bench/sandbox.py``: about a sixth of the server's CPU per send). Only a plain request
+qualifies (HTTP/1.1 keep-alive, a declared length within the limit, the token in the
+``Authorization`` header, a served version, no faults switched on); anything else, and every other
+route, takes uvicorn's ASGI path to the same :class:`~wamkt_nb.sandbox.app.SandboxApp`, which
+answers it as it always did. Both paths write the same bytes: uvicorn's status line and default
+headers, then the app's JSON headers and body.
+
+It builds on the internals of uvicorn's ``HttpToolsProtocol`` (parse state, request cycle, pipeline,
+flow control), so uvicorn is pinned in ``constraints.txt``; tests/core/sandbox/test_sandbox_protocol.py
+compares the bytes of both paths.
 """
 
 from __future__ import annotations
