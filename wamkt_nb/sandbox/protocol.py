@@ -35,6 +35,7 @@ class SandboxHttpProtocol(HttpToolsProtocol):
         self._send: tuple[str, list[str]] | None = None  # (path, parts) while a qualifying send is read
         self._send_body: list[bytes] = []
         self._last_answer = False  # the server shuts down: answer the send being read, then close
+        self._defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
     def on_message_begin(self) -> None:
         """What uvicorn resets per request, without the ASGI scope: a send answered here needs none."""
@@ -71,8 +72,11 @@ class SandboxHttpProtocol(HttpToolsProtocol):
             return None
         scope = {"headers": self.headers}
         declared = declared_length(scope)
-        if declared is None or declared > MAX_JSON_BYTES or any(n == b"transfer-encoding" for n, _ in self.headers):
+        if declared is None or declared > MAX_JSON_BYTES:
             return None
+        for name, _ in self.headers:
+            if name == b"transfer-encoding":
+                return None
         sandbox = app.sandbox
         if not app.authorised(scope, {}) or not sandbox.config.accepts_version(parts[0]) or sandbox.faults.active:
             return None
@@ -92,9 +96,7 @@ class SandboxHttpProtocol(HttpToolsProtocol):
         path, parts = send
         status, answer = self._sandbox_app.answer_send(path, parts, b"".join(self._send_body))  # type: ignore[union-attr]
         self._send_body = []
-        head = [STATUS_LINE[status]]
-        head.extend(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
-        head.append(_JSON_HEADER_LINES)
+        head = [STATUS_LINE[status], self._default_header_lines(), _JSON_HEADER_LINES]
         head.append(b"content-length: %d\r\n" % len(answer))
         if self._last_answer:
             head.append(b"connection: close\r\n")
@@ -104,6 +106,13 @@ class SandboxHttpProtocol(HttpToolsProtocol):
         if self._last_answer:
             self.transport.close()
         self.on_response_complete()
+
+    def _default_header_lines(self) -> bytes:
+        """uvicorn's default headers as written (the date); joined again only when uvicorn renews them."""
+        headers = self.server_state.default_headers
+        if headers is not self._defaults[0]:
+            self._defaults = (headers, b"".join(name + b": " + value + b"\r\n" for name, value in headers))
+        return self._defaults[1]
 
     def shutdown(self) -> None:
         """Like uvicorn: a request being read is answered (with ``connection: close``) before the connection closes."""
