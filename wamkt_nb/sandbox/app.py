@@ -1,6 +1,8 @@
 """The sandbox as a raw ASGI app: Graph API routes (same paths and JSON as Meta) plus ``/_sandbox/...``.
 
-Raw ASGI keeps the hot path (``POST /messages``) lean enough for thousands of requests per second.
+Raw ASGI keeps the hot path (``POST /messages``) lean enough for thousands of requests per second;
+a plain send is answered by :mod:`wamkt_nb.sandbox.protocol` before it becomes an ASGI request, with
+the same :meth:`SandboxApp.answer_send`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class BodyTooLarge(WamktError):
     """The request declares or streams more bytes than the route's limit; nothing more is read."""
 
 
-def _declared_length(scope: dict[str, Any]) -> int | None:
+def declared_length(scope: dict[str, Any]) -> int | None:
+    """The request's ``Content-Length`` (None: not given or not a number)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
@@ -61,7 +64,7 @@ def _declared_length(scope: dict[str, Any]) -> int | None:
 async def _read_body(receive: Any, scope: dict[str, Any], limit: int) -> bytes:
     """The request body, at most ``limit`` bytes: :class:`BodyTooLarge` as soon as the declared length or
     the bytes streamed so far pass it (the server discards the rest once the answer is sent)."""
-    declared = _declared_length(scope)
+    declared = declared_length(scope)
     if declared is not None and declared > limit:
         raise BodyTooLarge
     chunks = []
@@ -96,6 +99,11 @@ async def _respond(send: Any, status: int, payload: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def is_send(method: str, parts: list[str]) -> bool:
+    """Whether a request is the hot path: ``POST /vNN.N/{phone_number_id}/messages`` (or ``/marketing_messages``)."""
+    return method == "POST" and len(parts) == 3 and parts[2] in ("messages", MARKETING_ENDPOINT)
+
+
 class SandboxApp:
     """ASGI callable bound to one :class:`~wamkt_nb.sandbox.server.Sandbox`."""
 
@@ -103,7 +111,8 @@ class SandboxApp:
         self.sandbox = sandbox
         self.engine = sandbox.engine
 
-    def _authorised(self, scope: dict[str, Any], query: dict[str, list[str]]) -> bool:
+    def authorised(self, scope: dict[str, Any], query: dict[str, list[str]]) -> bool:
+        """Whether the request carries the access token (``Authorization: Bearer`` or ``?access_token=``)."""
         expected = self.sandbox.config.access_token.encode()
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -120,13 +129,12 @@ class SandboxApp:
             return
         parts = scope["path"].strip("/").split("/")
         method = scope["method"]
-        engine = self.engine
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
         # The token is checked before a byte of the body is read: a stranger's upload costs nothing.
-        if not self._authorised(scope, query):
+        if not self.authorised(scope, query):
             return await self._error(send, SandboxError(190, "Invalid OAuth access token - Cannot parse access token"))
         # Hot path first: POST /vNN.N/{phone_number_id}/messages
-        if method == "POST" and len(parts) == 3 and parts[2] in ("messages", MARKETING_ENDPOINT):
+        if is_send(method, parts):
             try:
                 body = await _read_body(receive, scope, MAX_JSON_BYTES)
             except BodyTooLarge:
@@ -136,12 +144,7 @@ class SandboxApp:
             fault = self.sandbox.faults.pick_request_fault() if self.sandbox.faults.active else None
             if fault is not None:
                 return await self._fault(fault, parts[1], body, send, parts[2])
-            try:
-                status, result = engine.send(parts[1], body, parts[2])
-            except Exception:  # a bug must not take the server down: answer like Meta's unknown error
-                log.exception("sandbox: POST %s failed", scope["path"])
-                return await self._error(send, SandboxError(131000, "Something went wrong", http_status=500))
-            return await _respond(send, status, result)
+            return await _respond(send, *self.answer_send(scope["path"], parts, body))
         limit = MAX_REQUEST_BYTES if method == "POST" and len(parts) == 3 and parts[2] == "media" else MAX_JSON_BYTES
         try:
             body = await _read_body(receive, scope, limit)
@@ -171,10 +174,22 @@ class SandboxApp:
             return self._graph(method, parts[1:], query, body, scope)
         raise unknown_path(parts)
 
-    async def _error(self, send: Any, err: SandboxError) -> None:
+    def answer_send(self, path: str, parts: list[str], body: bytes) -> tuple[int, bytes]:
+        """The answer to a send whose route, token, version and body size passed (and no fault
+        was drawn): the engine's, or Meta's unknown error for a bug (it must not take the server down)."""
+        try:
+            return self.engine.send(parts[1], body, parts[2])
+        except Exception:
+            log.exception("sandbox: POST %s failed", path)
+            return self._error_answer(SandboxError(131000, "Something went wrong", http_status=500))
+
+    def _error_answer(self, err: SandboxError) -> tuple[int, bytes]:
         with self.engine.lock:
             self.engine.counters[f"error_{err.code}"] += 1
-        await _respond(send, err.http_status, err.envelope())
+        return err.http_status, orjson.dumps(err.envelope())
+
+    async def _error(self, send: Any, err: SandboxError) -> None:
+        await _respond(send, *self._error_answer(err))
 
     async def _fault(
         self, fault: str, phone_number_id: str, body: bytes, send: Any, endpoint: str = "messages"

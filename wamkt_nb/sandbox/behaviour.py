@@ -12,12 +12,13 @@ a known true effect for A/B tests. All of it is data the analyst can edit.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from .draws import Draws
 
 MEDIA_KINDS = frozenset({"image", "document", "video", "audio", "sticker"})
 
@@ -222,13 +223,18 @@ def hour_factor(local_hour: int, params: BehaviourParams) -> float:
     return 1.0
 
 
+SCORE_FEATURES = ("days_since_last_interaction", "orders_per_month", "avg_order_value")
+"""The features :func:`customer_scores` reads (with ``BehaviourParams.never_interacted_days``)."""
+
+
 def customer_scores(features: Mapping[str, Any], params: BehaviourParams) -> tuple[float, float, float]:
     """The three features the model reads: quietness ``log(1 + days since last interaction / 7)``,
     purchase frequency ``log(1 + orders per month)`` and order value ``log(avg order value / 50)``
     (0 without orders)."""
-    days = float(_get(features, "days_since_last_interaction", params.never_interacted_days))
-    frequency = float(_get(features, "orders_per_month", 0.0))
-    value = _get(features, "avg_order_value")
+    days_name, frequency_name, value_name = SCORE_FEATURES
+    days = float(_get(features, days_name, params.never_interacted_days))
+    frequency = float(_get(features, frequency_name, 0.0))
+    value = _get(features, value_name)
     return (
         math.log1p(max(days, 0.0) / 7.0),
         math.log1p(max(frequency, 0.0)),
@@ -237,11 +243,19 @@ def customer_scores(features: Mapping[str, Any], params: BehaviourParams) -> tup
 
 
 def read_probability(
-    features: Mapping[str, Any], text: str, local_hour: int, params: BehaviourParams | None = None, uplift: float = 0.0
+    features: Mapping[str, Any],
+    text: str,
+    local_hour: int,
+    params: BehaviourParams | None = None,
+    uplift: float = 0.0,
+    scores: tuple[float, float, float] | None = None,
 ) -> float:
-    """Chance a delivered message is read: logistic in the customer's features and the copy, times the hour."""
+    """Chance a delivered message is read: logistic in the customer's features and the copy, times the hour.
+
+    ``scores``: :func:`customer_scores` of ``features`` when the caller keeps them (the sandbox
+    works them out once per customer), else they are worked out here."""
     params = params or DEFAULT_PARAMS
-    quiet, frequency, value = customer_scores(features, params)
+    quiet, frequency, value = scores or customer_scores(features, params)
     logit = (
         params.read_intercept
         + params.read_recency * quiet
@@ -270,13 +284,18 @@ def reply_probability(
 
 
 def conversion_probability(
-    features: Mapping[str, Any], category: str, params: BehaviourParams | None = None, uplift: float = 0.0
+    features: Mapping[str, Any],
+    category: str,
+    params: BehaviourParams | None = None,
+    uplift: float = 0.0,
+    scores: tuple[float, float, float] | None = None,
 ) -> float:
-    """Chance a read marketing message leads to an order: rises with recency, purchase frequency and order value."""
+    """Chance a read marketing message leads to an order: rises with recency, purchase frequency and
+    order value (``scores`` as for :func:`read_probability`)."""
     params = params or DEFAULT_PARAMS
     if category not in ("marketing", "service"):
         return params.utility_conversion
-    quiet, frequency, value = customer_scores(features, params)
+    quiet, frequency, value = scores or customer_scores(features, params)
     p = (
         params.base_conversion
         * math.exp(
@@ -312,7 +331,7 @@ def copy_code_probability(params: BehaviourParams | None = None) -> float:
     return max(0.0, min(1.0, (params or DEFAULT_PARAMS).copy_code_given_read))
 
 
-def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:
+def sample_reply_delay(rng: Draws, params: BehaviourParams) -> float:
     """Seconds from read to reply, drawn from the delay mixture."""
     r = rng.random() * sum(share for share, _, _ in params.reply_delays)
     for share, low, high in params.reply_delays:
@@ -323,12 +342,12 @@ def sample_reply_delay(rng: random.Random, params: BehaviourParams) -> float:
     return rng.uniform(low, high)
 
 
-def sample_reply_text(rng: random.Random, params: BehaviourParams) -> str:
+def sample_reply_text(rng: Draws, params: BehaviourParams) -> str:
     texts = list(params.reply_texts)
     return rng.choices(texts, weights=[params.reply_texts[t] for t in texts])[0]
 
 
-def sample_order_value(features: Mapping[str, Any], rng: random.Random, params: BehaviourParams) -> float:
+def sample_order_value(features: Mapping[str, Any], rng: Draws, params: BehaviourParams) -> float:
     """An order value around the customer's average order value (log-normal spread)."""
     mean = float(_get(features, "avg_order_value", params.order_value_default))
     return round(mean * math.exp(rng.gauss(-(params.order_value_sigma**2) / 2, params.order_value_sigma)), 2)

@@ -20,6 +20,7 @@ import pandas as pd
 from ..bsuid import is_bsuid
 from ..data.features import build_features
 from ..data.schema import CustomerData
+from .behaviour import SCORE_FEATURES, BehaviourParams, customer_scores
 
 INBOUND_KINDS = ("inbound", "reply")
 _ZONES: dict[str, ZoneInfo] = {}
@@ -56,6 +57,9 @@ class SimCustomer:
     counts: dict[str, int] = field(default_factory=dict)
     user_id: str = ""
     username: str | None = None
+    _scores: tuple[tuple[Any, ...], tuple[float, float, float]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def key(self) -> str:
@@ -66,6 +70,17 @@ class SimCustomer:
     def shares_phone(self) -> bool:
         """Whether webhooks about this customer may carry the phone number (not for username users)."""
         return self.wa_id is not None and self.username is None
+
+    def scores(self, params: BehaviourParams) -> tuple[float, float, float]:
+        """:func:`~.behaviour.customer_scores` of this customer, kept with the inputs they came from
+        and worked out again only when one of them differs (every message to the customer needs
+        them, and in a run neither the features nor the parameters usually change)."""
+        features = self.features
+        inputs = (params.never_interacted_days, *[features.get(name) for name in SCORE_FEATURES])
+        kept = self._scores
+        if kept is None or kept[0] != inputs:
+            kept = self._scores = (inputs, customer_scores(features, params))
+        return kept[1]
 
     def local_hour(self, epoch: float) -> int:
         return datetime.fromtimestamp(epoch, zone(self.timezone)).hour

@@ -199,7 +199,7 @@ class Engine:
         # them in that order), each a short random delay after the request or the one before.
         leaves = max(now + rng.uniform(*self.params.sent_delay), self._leaves_at.get(msg.wa_id, 0.0))
         self._leaves_at[msg.wa_id] = leaves
-        self._schedule(leaves, self._decide, (msg, record, rng, key))
+        self._schedule(leaves, Engine._decide, (msg, record, rng, key))
         # Meta answers a BSUID send with contacts[].user_id and no wa_id (docs/cloud-api.md).
         contact = {"input": msg.to, "user_id": msg.to} if msg.by_user_id else {"input": msg.to, "wa_id": msg.wa_id}
         response: dict[str, Any] = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
@@ -210,7 +210,8 @@ class Engine:
     # -- the message's life --------------------------------------------------------------------------
 
     def _schedule(self, at: float, action: Callable[..., None], args: tuple[Any, ...] = ()) -> None:
-        """Call ``action(*args)`` at ``at`` (a method and its arguments: no closure per event)."""
+        """Call ``action(self, *args)`` at ``at``: an Engine function and its arguments, no closure or
+        bound method per event (events wait in the queue for hours of simulated time)."""
         heapq.heappush(self._events, (at, next(self._seq), action, args))
 
     def run_due(self, now: float | None = None) -> int:
@@ -224,7 +225,7 @@ class Engine:
             while self._events and self._events[0][0] <= now:
                 at, _, action, args = heapq.heappop(self._events)
                 self._at = at
-                action(*args)
+                action(self, *args)
                 ran += 1
             for t in self.templates.review_due(now):
                 changes.append(_template_change(t, now))
@@ -304,7 +305,7 @@ class Engine:
             cfg.messaging_tier = higher
             self.counters["limit_upgrades"] += 1
         elif self._tier.upgrade_at is not None and waiting is None:
-            self._schedule(self._tier.upgrade_at, self._scale_at_event)
+            self._schedule(self._tier.upgrade_at, Engine._scale_at_event)
 
     def _scale_at_event(self) -> None:
         self._scale(self._at)
@@ -322,7 +323,7 @@ class Engine:
         self._messages_to[wa_id] += 1
         return f"{self.config.seed}:{wa_id}:message {nth}"
 
-    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: random.Random, key: str) -> None:
+    def _decide(self, msg: Outgoing, record: dict[str, Any], rng: NamedDraws, key: str) -> None:
         """Sent or failed, and if sent: delivered, read, reply and conversion, each at its time."""
         cfg, p, now = self.config, self.params, self._at
         if msg.media_error is not None:
@@ -372,20 +373,23 @@ class Engine:
             return
         t_delivered = now + rng.uniform(*p.delivered_delay)
         emit = rng.random() >= p.delivered_webhook_missing
-        self._schedule(t_delivered, self._delivered, (msg, record, pricing, emit))
+        self._schedule(t_delivered, Engine._delivered, (msg, record, pricing, emit))
         links = tracked_links(msg.text)
         if links and p.fetch_link_previews:
-            self._schedule(t_delivered, self._preview, (links,))
+            self._schedule(t_delivered, Engine._preview, (links,))
         read_uplift = bm.variant_key_uplift(p.variant_read_uplift, msg.template_name, msg.callback_data)
-        p_read = bm.read_probability(customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift)
+        scores = customer.scores(p)
+        p_read = bm.read_probability(
+            customer.features, msg.text, customer.local_hour(t_delivered), p, read_uplift, scores
+        )
         mood = self._mood(msg.wa_id, now)
         if (rng.random() if mood is None else mood) >= p_read:
             return
         t_read = t_delivered + rng.expovariate(1.0 / p.read_delay_mean)
-        self._schedule(t_read, self._read, (customer, record, pricing))
+        self._schedule(t_read, Engine._read, (customer, record, pricing))
         if links and rng.random() < bm.click_probability(p):
             url = rng.choice(links)
-            self._schedule(t_read + rng.uniform(*p.click_delay), self._click, (url,))
+            self._schedule(t_read + rng.uniform(*p.click_delay), Engine._click, (url,))
         if msg.button_urls or msg.coupon_code:
             self._buttons(msg, record, t_read, NamedDraws(f"{key}:buttons"))
         p_reply = (
@@ -394,26 +398,26 @@ class Engine:
             else bm.reply_probability(customer.features, msg.text, msg.category, p)
         )
         if rng.random() < p_reply:
-            self._schedule(t_read + bm.sample_reply_delay(rng, p), self._reply, (customer, msg, record, rng))
+            self._schedule(t_read + bm.sample_reply_delay(rng, p), Engine._reply, (customer, msg, record, rng))
         if rng.random() < bm.block_probability(customer.features, msg.category, p):
-            self._schedule(t_read + rng.uniform(30.0, 600.0), self._block, (customer, msg))
+            self._schedule(t_read + rng.uniform(30.0, 600.0), Engine._block, (customer, msg))
             return
         uplift = bm.variant_key_uplift(p.variant_uplift, msg.template_name, msg.callback_data)
-        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift)
+        p_order = bm.conversion_probability(customer.features, msg.category, p, uplift, scores)
         if (rng.random() < p_order) if mood is None else (mood < p_read * p_order):
             amount = bm.sample_order_value(customer.features, rng, p)
-            self._schedule(t_read + rng.uniform(*p.conversion_delay), self._convert, (customer, record, amount))
+            self._schedule(t_read + rng.uniform(*p.conversion_delay), Engine._convert, (customer, record, amount))
 
-    def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: random.Random) -> None:
+    def _buttons(self, msg: Outgoing, record: dict[str, Any], t_read: float, taps: NamedDraws) -> None:
         """A reader follows a URL button (a click when its address is a tracked link; Meta reports
         no URL taps) or copies the coupon code (Meta reports nothing: only counted here)."""
         p = self.params
         tracked = [url for url in msg.button_urls if tracked_links(url)]
         if tracked and taps.random() < bm.click_probability(p):
             url = taps.choice(tracked)
-            self._schedule(t_read + taps.uniform(*p.click_delay), self._click, (url,))
+            self._schedule(t_read + taps.uniform(*p.click_delay), Engine._click, (url,))
         if msg.coupon_code and taps.random() < bm.copy_code_probability(p):
-            self._schedule(t_read + taps.uniform(*p.click_delay), self._copy_code, (record,))
+            self._schedule(t_read + taps.uniform(*p.click_delay), Engine._copy_code, (record,))
 
     def _copy_code(self, record: dict[str, Any]) -> None:
         self.counters["coupon_copies"] += 1
@@ -468,7 +472,7 @@ class Engine:
         changed = self.templates.set_status(template["id"], verdict, "LOW_QUALITY")
         self._changes.append(_template_change(changed, self._at))
         if verdict == "PAUSED":
-            self._schedule(self._at + self.quality.pause_seconds(msg.template_name), self._unpause, (template["id"],))
+            self._schedule(self._at + self.quality.pause_seconds(msg.template_name), Engine._unpause, (template["id"],))
 
     def _unpause(self, template_id: str) -> None:
         if (self.templates.get(template_id) or {}).get("status") == "PAUSED":
@@ -486,7 +490,7 @@ class Engine:
         self.counters["link_clicks"] += 1
         self._clicks.append((url, "person"))
 
-    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any], rng: random.Random) -> None:
+    def _reply(self, customer: SimCustomer, msg: Outgoing, record: dict[str, Any], rng: NamedDraws) -> None:
         context = {"from": self.config.display_phone_number, "id": record["wamid"]}
         if msg.buttons:
             bid, title = rng.choice(msg.buttons)

@@ -34,6 +34,7 @@ from .engine import Engine
 from .errors import SandboxError
 from .faults import Faults
 from .media import MediaStore
+from .protocol import SandboxHttpProtocol
 from .templates import TemplateStore
 from .webhooks import WebhookEmitter, verify_callback
 
@@ -176,7 +177,7 @@ class Sandbox:
             log_level="warning",
             lifespan="off",
             access_log=False,
-            http="httptools",
+            http=SandboxHttpProtocol,
             loop="uvloop",
             timeout_graceful_shutdown=1,
             backlog=2048,

@@ -189,6 +189,11 @@ class _Shape:
     buttons: _Buttons
     offer_expires: bool | None  # None: no limited-time offer; True: the send gives its expiry
     cards: tuple[_Card, ...]
+    body_only: bool = False  # no header, buttons, offer or cards: a send has only its body to check
+
+    def __post_init__(self) -> None:
+        plain = self.header is None and self.buttons == _NO_BUTTONS and self.offer_expires is None and not self.cards
+        object.__setattr__(self, "body_only", plain)
 
     @classmethod
     def of(cls, template: dict[str, Any]) -> _Shape:
@@ -221,6 +226,9 @@ class _Shape:
             else bool((offer.get("limited_time_offer") or {}).get("has_expiration", False)),
             cards=tuple(cards),
         )
+
+
+_NO_BUTTONS = _Buttons.of([])
 
 
 def _component(template: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -414,9 +422,17 @@ class TemplateStore:
         named = stored.get("parameter_format") == "NAMED"
         shape = self._shapes[stored["id"]]
         text = _fill_body(shape, by_type.get("body", ()), named)
-        header_kind, header_media_id = _check_header(shape.header, by_type.get("header", ()))
+        # A body-only template sent with a body only: the other checks have nothing to check or fill in.
+        body_only = shape.body_only and by_type.keys() <= {"body"}
+        header_kind, header_media_id = (
+            (None, None) if body_only else _check_header(shape.header, by_type.get("header", ()))
+        )
         if len(text) > MAX_BODY:
             raise SandboxError(132005, f"Hydrated body has {len(text)} characters; the limit is {MAX_BODY}")
+        if body_only:
+            return RenderedTemplate(
+                name=name, text=text, category=stored["category"].lower(), header_kind=None, quick_replies=[]
+            )
         taps = _tap_targets(shape.buttons, by_type.get("button", ()), "")
         for card in _check_cards(shape.cards, by_type.get("carousel", ())):
             taps.extend(card)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..bsuid import is_any_bsuid
@@ -32,9 +32,11 @@ class Outgoing:
     template_name: str | None = None
     template_language: str | None = None
     header_kind: str | None = None
-    buttons: list[tuple[str, str]] = field(default_factory=list)  # interactive reply buttons (id, title)
-    quick_replies: list[tuple[str, str]] = field(default_factory=list)  # the template's quick replies (payload, label)
-    button_urls: list[str] = field(default_factory=list)  # where the template's URL buttons lead
+    # Sequences, empty tuples unless the message has them: most messages have none, and an Outgoing
+    # lives until its last event, so no empty list is made and kept for each.
+    buttons: Sequence[tuple[str, str]] = ()  # interactive reply buttons (id, title)
+    quick_replies: Sequence[tuple[str, str]] = ()  # the template's quick replies (payload, label)
+    button_urls: Sequence[str] = ()  # where the template's URL buttons lead
     coupon_code: str | None = None  # the code a copy-code button copies
     media_error: str | None = None  # the uploaded file does not fit the message: it fails later with 131053
     by_user_id: bool = False  # addressed to a BSUID (``recipient``), not to a phone number (``to``)
@@ -151,8 +153,8 @@ def _validate(
         rendered = templates.render(content)
         out.text, out.category = rendered.text, rendered.category
         out.template_name, out.header_kind = rendered.name, rendered.header_kind
-        out.quick_replies = rendered.quick_replies
-        out.button_urls, out.coupon_code = rendered.button_urls, rendered.coupon_code
+        out.quick_replies = rendered.quick_replies or ()  # no empty list kept (see Outgoing)
+        out.button_urls, out.coupon_code = rendered.button_urls or (), rendered.coupon_code
         out.template_language = content["language"]["code"]
         if media is not None and rendered.header_media_id is not None:
             index = next(i for i, c in enumerate(content["components"]) if str(c["type"]).lower() == "header")

@@ -22,7 +22,8 @@ from wamkt_nb.sandbox import (
     reply_probability,
     variant_key_uplift,
 )
-from wamkt_nb.sandbox.behaviour import sample_reply_delay
+from wamkt_nb.sandbox.behaviour import customer_scores, sample_reply_delay
+from wamkt_nb.sandbox.customers import SimCustomer
 from wamkt_nb.store import open_store
 
 P = BehaviourParams()
@@ -42,6 +43,25 @@ def test_delivery_text_vs_media():
     assert 0.98 <= P.delivery_text <= 1.0
     assert 0.90 <= delivery_probability("image", P) <= 0.95 + 0.01  # 90-95 % of attempted after the same losses
     assert delivery_probability("document", P) == delivery_probability("image", P) < P.delivery_text
+
+
+def test_a_customers_kept_scores_follow_a_change_of_any_input():
+    params = BehaviourParams()
+    quiet = SimCustomer("c1", "4915100000001", "+4915100000001", "Anna", "UTC", {**ACTIVE})
+    kept = quiet.scores(params)
+    assert kept == customer_scores(quiet.features, params)
+    quiet.features["days_since_last_interaction"] = None  # never interacted: never_interacted_days counts
+    assert quiet.scores(params) == customer_scores(quiet.features, params) != kept
+    long_silence = quiet.scores(params)
+    params.never_interacted_days = 30.0
+    assert quiet.scores(params) == customer_scores(quiet.features, params)
+    assert quiet.scores(params)[0] < long_silence[0]
+    for name, value in (("orders_per_month", 4.0), ("avg_order_value", 120.0), ("avg_order_value", None)):
+        before = quiet.scores(params)
+        quiet.features[name] = value
+        assert quiet.scores(params) == customer_scores(quiet.features, params) != before
+    reader = read_probability(quiet.features, GENERIC, 15, params, scores=quiet.scores(params))
+    assert reader == read_probability(quiet.features, GENERIC, 15, params)
 
 
 def test_name_first_short_copy_reads_more():
