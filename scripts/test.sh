@@ -29,4 +29,7 @@ check "ruff lint" .venv/bin/ruff check .
 check "ruff format" .venv/bin/ruff format --check .
 check "mypy" .venv/bin/mypy
 check "the import layers" .venv/bin/lint-imports
-exec .venv/bin/python -m pytest "$@"
+# two processes (pytest-xdist), each taking a whole test file at a time so a file's module fixtures
+# (a JupyterLab or Voila server, a browser) start once; each process starts its own PostgreSQL server.
+# Arguments come after these: `bash scripts/test.sh -n 0 ...` runs in this one process.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -111,7 +111,8 @@ def played_journey(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A real PostgreSQL server for the session (see ``helpers/pg_server.py``). When it cannot start, the
+    """A real PostgreSQL server for the session, one per pytest-xdist process, each on its own free port
+    and in its own temp folder (see ``helpers/pg_server.py``). When it cannot start, the
     tests that need it fail in CI (``CI`` set) and are skipped elsewhere, with the reason either way."""
     try:
         server = start_postgres(free_port())
