@@ -32,7 +32,7 @@ import orjson
 
 from .. import ledger
 from ..clock import Clock, SystemClock
-from ..ledger import control
+from ..ledger import control, rollups
 from ..scrub import scrub
 from .journeys import start_due_steps
 from .sender import CampaignRunner, Progress, SendClient, SendOptions, unknown_resends
@@ -43,6 +43,11 @@ SHARE_WAIT_POLLS = 3
 PROGRESS_SECONDS = 2.0
 """How often a runner of the worker reports progress (each report counts the campaign's rows); a
 pause the runner takes itself is reported at once."""
+
+FOLD_SECONDS = 60.0
+"""How often a tick folds the notes of changes to the campaigns' figures however few
+(:func:`.ledger.rollups.fold_oldest`; a chunk's worth is folded at once), so they stay bounded
+while no dashboard reads them."""
 
 OPTION_NAMES = frozenset(f.name for f in fields(SendOptions)) - {"phone_number_ids", "max_rate", "wait_for_later"}
 """The send options a submission may carry; the worker sets the numbers, the cap and the schedule."""
@@ -111,6 +116,7 @@ class Worker:
         self.runs: dict[tuple[str, str], _Run] = {}
         """The runners of this worker by (campaign, sending number)."""
         self._free_since: dict[tuple[str, str], float] = {}
+        self._folded_at: float | None = None
         self._stop = asyncio.Event()
 
     # the loop ------------------------------------------------------------------------------------
@@ -141,7 +147,9 @@ class Worker:
     def tick(self) -> None:
         """Pass the standing requests to the running campaigns; start the submitted ones that are due
         (opted-in held-by-Meta retries that came due are put back as planned rows first, and journey
-        steps that came due are started as campaigns with a run request)."""
+        steps that came due are started as campaigns with a run request); fold a chunk of the notes
+        of changes to the campaigns' figures when one is pending or the last fold is
+        :data:`FOLD_SECONDS` old."""
         now = self.clock.now()
         for campaign_id in ledger.requeue_due_held(self.store, now):
             self.log("held_retries_due", campaign=campaign_id)
@@ -161,6 +169,11 @@ class Worker:
                 self._start_due_numbers(req, now)
         still_open = {r.campaign_id for r in open_now}
         self._free_since = {k: v for k, v in self._free_since.items() if k[0] in still_open}
+        if self._folded_at is None or now - self._folded_at >= FOLD_SECONDS:
+            rollups.fold_oldest(self.store)
+            self._folded_at = now
+        else:
+            rollups.fold_oldest(self.store, at_least=rollups.FOLD_CHUNK)
         self.health.last_tick, self.health.ticks = time.time(), self.health.ticks + 1
 
     def _runs_of(self, campaign_id: str) -> list[_Run]:

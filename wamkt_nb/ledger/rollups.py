@@ -8,7 +8,10 @@ write that may change a campaign's figures in ``rollup_changes`` (every writer i
 imports and erasure too); :func:`fold_changes` turns the notes into version bumps: the campaign
 written, and for an inbound message or order (or a send whose out time, phone, customer or
 delivery changed) also the campaigns of the sends to that phone or customer whose reply or order
-attribution it may move: the latest before it, up to :data:`MAX_WINDOW` before.
+attribution it may move: the latest before it, up to :data:`MAX_WINDOW` before. A read folds all
+notes; the campaign worker folds them a chunk at a time (:func:`fold_oldest`) every
+:data:`~wamkt_nb.campaigns.worker.FOLD_SECONDS` and whenever a chunk is pending, so they stay
+bounded while nobody reads.
 
 Reading, a campaign whose rollup has its current version is read from the rollup; the others are
 computed by the SQL of :mod:`.aggregates` restricted to them (for the whole selection when most
@@ -80,21 +83,46 @@ UNION SELECT d.campaign_id FROM rollup_changes d WHERE d.change_id <= :top AND d
 """
 
 
-def fold_changes(conn: Any, every_campaign_from: int = FOLD_EVERY_CAMPAIGN) -> None:
-    """Bump the version of every campaign the pending changes may have changed (of every campaign
-    from ``every_campaign_from`` changes on), and drop those changes; run in a writing transaction
-    (``conn``: the connection it yields). Changes noted after the first read here wait for the next fold."""
-    top, first = conn.execute("SELECT MAX(change_id), MIN(change_id) FROM rollup_changes").fetchone()
-    if top is None:
+FOLD_CHUNK = 10_000
+"""The most changes :func:`fold_oldest` folds in one transaction, so the writers wait for a fold a
+few seeks per change long, not for one of everything noted since the last."""
+
+_NTH = "SELECT change_id FROM rollup_changes ORDER BY change_id LIMIT 1 OFFSET :skip"
+"""The id of the ``:skip`` + 1-th pending change: whether that many are pending, counted, not
+taken from the ids' span (ids a rolled back or still open writer took leave gaps)."""
+
+
+def fold_changes(conn: Any, every_campaign_from: int = FOLD_EVERY_CAMPAIGN, chunk: int | None = None) -> None:
+    """Bump the version of every campaign the pending changes (the oldest ``chunk`` of them) may
+    have changed (of every campaign, all changes, from ``every_campaign_from`` pending changes on),
+    and drop those changes; run in a writing transaction (``conn``: the connection it yields).
+    Changes noted after the first read here wait for the next fold."""
+    (newest,) = conn.execute("SELECT MAX(change_id) FROM rollup_changes").fetchone()
+    if newest is None:
         return
-    touched = _EVERY_CAMPAIGN if top - first + 1 >= every_campaign_from else _TOUCHED
+    every = conn.execute(_NTH, {"skip": every_campaign_from - 1}).fetchone() is not None
+    oldest = None if every or chunk is None else conn.execute(_NTH, {"skip": chunk - 1}).fetchone()
+    top = newest if oldest is None else oldest[0]
+    touched = _EVERY_CAMPAIGN if every else _TOUCHED
     conn.execute(
         "INSERT INTO campaign_versions (campaign_id, version)"
         f" SELECT campaign_id, 1 FROM ({touched}) AS touched WHERE campaign_id IS NOT NULL"
         " ON CONFLICT (campaign_id) DO UPDATE SET version = campaign_versions.version + 1",
-        {"top": top, "reach": MAX_WINDOW} if touched is _TOUCHED else {"top": top},
+        {"top": top} if every else {"top": top, "reach": MAX_WINDOW},
     )
     conn.execute("DELETE FROM rollup_changes WHERE change_id <= :top", {"top": top})
+
+
+def fold_oldest(store: Store, at_least: int = 1, chunk: int = FOLD_CHUNK) -> None:
+    """Fold the oldest ``chunk`` pending changes in one transaction, when at least ``at_least``
+    are pending: the long-running services' periodic fold (the worker's tick), which keeps
+    ``rollup_changes`` bounded while nobody reads the figures without holding the writers long;
+    folding a chunk whenever one is pending keeps a stream of status updates below
+    :data:`FOLD_EVERY_CAMPAIGN`, so it does not bump every campaign."""
+    if not store.query_tuples(_NTH, {"skip": at_least - 1}):
+        return
+    with store.transaction() as conn:
+        fold_changes(conn, chunk=chunk)
 
 
 @dataclass(frozen=True)
@@ -165,10 +193,6 @@ class CampaignFigures:
         return self.stage_counts(by)[[*by, "attempted"]]
 
 
-def _pending(store: Store) -> bool:
-    return bool(store.query_tuples("SELECT 1 FROM rollup_changes LIMIT 1"))
-
-
 @dataclass(frozen=True)
 class Rollups:
     """The rollups of a selection's campaigns as read: ``figures`` the JSON of those current,
@@ -188,7 +212,7 @@ class Rollups:
 def read_rollups(store: Store, selection: Selection, reply_window: float, attribution_window: float) -> Rollups:
     """The selection's campaigns (its time bounds are not applied) with their versions, after
     folding the pending changes, and their rollups of these windows that have that version."""
-    if _pending(store):
+    if store.query_tuples(_NTH, {"skip": 0}):
         with store.transaction() as conn:
             fold_changes(conn)
     where, params = selection.campaign_where()

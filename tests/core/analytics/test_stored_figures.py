@@ -5,6 +5,7 @@ and the per-campaign rollups (``ledger.rollups``) equal to the live figures afte
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from wamkt_nb.analytics import MetricOptions, enrich, failures, funnel, funnel_stages, load_ledger
 from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_stages, stored_tables
+from wamkt_nb.campaigns.worker import FOLD_SECONDS, JsonLog, Worker
+from wamkt_nb.clock import ManualClock
 from wamkt_nb.currency import ExchangeRates
 from wamkt_nb.ledger import rollups
 from wamkt_nb.ledger.aggregates import COUNTS, Selection, stage_counts
@@ -23,6 +26,7 @@ from wamkt_nb.ledger.rollups import (
     LiveFigures,
     compute_rollups,
     fold_changes,
+    fold_oldest,
     read_rollups,
     store_rollups,
 )
@@ -411,3 +415,66 @@ def test_a_fold_of_many_changes_bumps_every_campaign(known):
         fold_changes(db, every_campaign_from=1)
     assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions == {c: v + 1 for c, v in versions.items()}
     assert before != per_campaign(known, live=False) == per_campaign(known, live=True)
+
+
+def test_a_fold_counts_the_changes_not_their_ids_span(known):
+    versions = read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions
+    sql, params = WRITES["click deleted"]  # a change of A only
+    with known.transaction() as db:
+        db.execute(sql, params)
+        (top,) = db.execute("SELECT MAX(change_id) FROM rollup_changes").fetchone()
+        db.execute("INSERT INTO rollup_changes (change_id, campaign_id) VALUES (?, 'A')", (top + 1000,))
+        fold_changes(db, every_campaign_from=3)  # two changes, their ids 1000 apart
+    assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions == {**versions, "A": versions["A"] + 1}
+
+
+def write_some(store):
+    """Writes noting several changes of both campaigns; how many are noted."""
+    before = pending(store)
+    for write in ("send status", "send out earlier", "order inserted", "inbound inserted", "click deleted"):
+        sql, params = WRITES[write]
+        with store.transaction() as db:
+            db.execute(sql, params)
+    return pending(store) - before
+
+
+def pending(store):
+    return store.query_tuples("SELECT COUNT(*) FROM rollup_changes")[0][0]
+
+
+def test_a_periodic_fold_folds_the_oldest_chunk_once_enough_are_pending(known):
+    before = per_campaign(known, live=False)
+    notes = write_some(known)
+    assert notes > 4
+    fold_oldest(known, at_least=notes + 1, chunk=2)
+    assert pending(known) == notes
+    fold_oldest(known, at_least=notes, chunk=2)
+    assert pending(known) == notes - 2
+    for _ in range((notes - 2 + 1) // 2):
+        fold_oldest(known, chunk=2)
+    assert pending(known) == 0
+    assert before != per_campaign(known, live=False) == per_campaign(known, live=True)
+
+
+def test_the_worker_folds_the_changes_every_fold_seconds_or_a_chunk_at_once(known, monkeypatch):
+    """No dashboard read: a worker's tick folds the notes when its last fold is FOLD_SECONDS old,
+    or a chunk's worth is pending; the figures read afterwards still equal the live SQL."""
+    before = per_campaign(known, live=False)
+    clock = ManualClock(T1)
+    worker = Worker(known, client=None, phone_number_ids=("pn",), clock=clock, log=JsonLog(io.StringIO()))  # type: ignore[arg-type]
+    worker.tick()  # the first tick folds
+    notes = write_some(known)
+    assert notes > 0
+    clock.advance(FOLD_SECONDS - 1)
+    worker.tick()
+    assert pending(known) == notes
+    clock.advance(1)
+    worker.tick()
+    assert pending(known) == 0
+    assert before != per_campaign(known, live=False) == per_campaign(known, live=True)
+    monkeypatch.setattr(rollups, "FOLD_CHUNK", 1)  # a chunk's worth pending: folded before FOLD_SECONDS
+    known.execute("UPDATE sends SET state = 'read', read_at = ? WHERE recipient_key = 'B:6'", (T1 + 50,))
+    clock.advance(1)
+    worker.tick()
+    assert pending(known) == 0
+    assert per_campaign(known, live=False) == per_campaign(known, live=True)
