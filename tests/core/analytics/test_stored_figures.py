@@ -11,9 +11,11 @@ import json
 import pandas as pd
 import pytest
 from helpers.ledger_rows import clear_rows, phone, write_rows
+from helpers.plans import make_plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wamkt_nb import ledger
 from wamkt_nb.analytics import MetricOptions, enrich, failures, funnel, funnel_stages, load_ledger
 from wamkt_nb.analytics.stored import stored_failures, stored_funnel, stored_stages, stored_tables
 from wamkt_nb.campaigns.worker import FOLD_SECONDS, JsonLog, Worker
@@ -426,6 +428,26 @@ def test_a_fold_counts_the_changes_not_their_ids_span(known):
         db.execute("INSERT INTO rollup_changes (change_id, campaign_id) VALUES (?, 'A')", (top + 1000,))
         fold_changes(db, every_campaign_from=3)  # two changes, their ids 1000 apart
     assert read_rollups(known, Selection(), 86_400.0, 7 * 86_400.0).versions == {**versions, "A": versions["A"] + 1}
+
+
+def test_a_plan_of_any_size_is_one_change_of_its_campaign(known):
+    """Planned rows have no message out, so no attribution moves: a campaign's plan is noted once,
+    not once per row (a large plan would otherwise count as a bulk write and bump every campaign)."""
+    per_campaign(known, live=False)  # rollups current, nothing pending
+    assert pending(known) == 0
+    ledger.create_campaign(known, make_plan(50, excluded=5), name="Later", now=T1, campaign_id="C")
+    assert pending(known) == 1
+    with known.transaction() as db:
+        db.execute(*WRITES["click deleted"])  # a change of A in between
+    ledger.create_campaign(known, make_plan(3), name="Later still", now=T1, campaign_id="D")
+    assert pending(known) == 3
+    figures = per_campaign(known, live=False)
+    assert figures == per_campaign(known, live=True)
+    recipients = 1 + COUNTS.index("recipients")  # after the campaign column
+    assert sorted(row[:1] + row[recipients : recipients + 1] for row in figures[0] if row[0] in "CD") == [
+        ("C", 50),
+        ("D", 3),
+    ]
 
 
 def write_some(store):

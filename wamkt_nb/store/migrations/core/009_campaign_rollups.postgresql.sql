@@ -6,8 +6,15 @@
 CREATE FUNCTION sends_rollup_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    -- a row without an out time (planned) by its campaign alone, unless the newest note says just that
     INSERT INTO rollup_changes (campaign_id, phone, customer_id, at)
-    SELECT campaign_id, phone, customer_id, COALESCE(sent_at, accepted_at, delivered_at, read_at) FROM new_rows;
+    SELECT campaign_id, phone, customer_id, COALESCE(sent_at, accepted_at, delivered_at, read_at) FROM new_rows
+    WHERE COALESCE(sent_at, accepted_at, delivered_at, read_at) IS NOT NULL;
+    INSERT INTO rollup_changes (campaign_id)
+    SELECT DISTINCT r.campaign_id FROM new_rows r
+    WHERE COALESCE(r.sent_at, r.accepted_at, r.delivered_at, r.read_at) IS NULL
+      AND NOT EXISTS (SELECT 1 FROM rollup_changes d WHERE d.change_id = (SELECT MAX(change_id) FROM rollup_changes)
+                      AND d.campaign_id = r.campaign_id AND d.phone IS NULL AND d.customer_id IS NULL);
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO rollup_changes (campaign_id, phone, customer_id, at)
     SELECT campaign_id, phone, customer_id, COALESCE(sent_at, accepted_at, delivered_at, read_at) FROM old_rows;

@@ -4,10 +4,23 @@
 -- phone's earlier sends may move), its customer only when it moved the out time, the customer or
 -- whether the message was delivered (STAGE["delivered"]: the order attribution of the customer's
 -- earlier sends may move); the campaign always.
-CREATE TRIGGER sends_rollup_insert AFTER INSERT ON sends BEGIN
+-- A send inserted without an out time (a planned row) is no message out for any attribution: it is
+-- noted by its campaign alone, and not at all while the newest pending note already says just that
+-- campaign (a campaign's plan of any size leaves one note, so it does not count as a bulk write).
+CREATE TRIGGER sends_rollup_insert AFTER INSERT ON sends
+WHEN COALESCE(NEW.sent_at, NEW.accepted_at, NEW.delivered_at, NEW.read_at) IS NOT NULL
+BEGIN
   INSERT INTO rollup_changes (campaign_id, phone, customer_id, at)
   VALUES (NEW.campaign_id, NEW.phone, NEW.customer_id,
           COALESCE(NEW.sent_at, NEW.accepted_at, NEW.delivered_at, NEW.read_at));
+END;
+
+CREATE TRIGGER sends_rollup_insert_planned AFTER INSERT ON sends
+WHEN COALESCE(NEW.sent_at, NEW.accepted_at, NEW.delivered_at, NEW.read_at) IS NULL
+ AND NOT EXISTS (SELECT 1 FROM rollup_changes d WHERE d.change_id = (SELECT MAX(change_id) FROM rollup_changes)
+                 AND d.campaign_id = NEW.campaign_id AND d.phone IS NULL AND d.customer_id IS NULL)
+BEGIN
+  INSERT INTO rollup_changes (campaign_id) VALUES (NEW.campaign_id);
 END;
 
 CREATE TRIGGER sends_rollup_update
