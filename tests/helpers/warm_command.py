@@ -23,6 +23,7 @@ WARM_MODULES = (
     "wamkt_nb.campaigns.worker_http",
     "wamkt_nb.cloudapi",
     "wamkt_nb.cli.send",
+    "wamkt_nb.cli.worker",
     "wamkt_nb.sandbox",
 )
 """What ``wamkt worker`` imports when it starts: the slow part of its start-up."""

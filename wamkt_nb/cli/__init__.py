@@ -1,4 +1,5 @@
-"""The ``wamkt`` command: every module in this package adds one subcommand via ``register``.
+"""The ``wamkt`` command: each subcommand is the module of its name in this package, whose
+``register(parser)`` adds its options; :data:`COMMANDS` lists them with their one-line help.
 
 Expected failures (a bad path, an unreachable URL, bad settings, an unreadable file: any
 ``WamktError`` or ``OSError``) end the command with one line on stderr that
@@ -11,10 +12,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import WamktError
 from ..redact import redact_urls
@@ -27,12 +28,47 @@ class CliError(WamktError):
     """A command's arguments or environment cannot work; the message says what to change."""
 
 
+COMMANDS = {
+    "ab": "plan an A/B test, or show an experiment's results and verdict",
+    "calibrate": "check the simulated customers against the published figures",
+    "demo": "play a campaign history through the sandbox and serve the dashboards",
+    "load": "load customers/orders/interactions from files, a CRM or a SQL database into the workspace",
+    "sandbox": "run the local WhatsApp Cloud API sandbox with simulated customers",
+    "send": "send (or resume) a planned campaign through the sandbox or Meta",
+    "serve": "receive WhatsApp webhooks and send keyword auto-replies",
+    "worker": "send submitted campaigns when they are due (a long-running service)",
+}
+"""Subcommand (and module) name: its help in ``wamkt --help``. Listed here rather than found by
+importing the modules, so that ``wamkt --help`` loads none of them."""
+
+
+class _Commands(argparse._SubParsersAction):
+    """The subcommands, each module imported (its options added) only when it is the one chosen:
+    some load scipy, pandas or uvicorn, seconds of start-up that other commands do not need."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loaded: set[str] = set()
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0]
+        if name in COMMANDS and name not in self.loaded:  # an unknown name is argparse's error below
+            importlib.import_module(f"{__name__}.{name}").register(self._name_parser_map[name])
+            self.loaded.add(name)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wamkt", description="WhatsApp marketing toolkit for Jupyter.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}").register(sub)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Commands)
+    for name, text in COMMANDS.items():
+        sub.add_parser(name, help=text)
     return parser
 
 

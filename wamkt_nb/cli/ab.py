@@ -15,8 +15,7 @@ from ..store import open_store
 from ..workspace import database_path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ab", help="plan an A/B test, or show an experiment's results and verdict")
+def register(p: argparse.ArgumentParser) -> None:
     cmd = p.add_subparsers(dest="ab_command", required=True, metavar="plan|results")
 
     plan = cmd.add_parser("plan", help="users per arm, duration and feasibility")

@@ -15,8 +15,7 @@ from ..scenarios.calibration import ROUNDS, calibration_report
 from . import whole_number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("calibrate", help="check the simulated customers against the published figures")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", type=whole_number(100), default=10_000, help="sample customers (default 10,000)")
     p.add_argument("--seed", type=int, default=42, help="sample data and sandbox seed (default 42)")
     p.add_argument(

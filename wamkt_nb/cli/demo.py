@@ -24,8 +24,7 @@ DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 FIRST = ("campaign_overview", "segment_comparison", "send_times", "ab_results", "inbox", "segments", "customer_data")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="play a campaign history through the sandbox and serve the dashboards")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", type=whole_number(1), default=2_000, help="sample size (default 2,000)")
     p.add_argument("--days", type=finite_number(0), default=21.0, help="simulated days of history (default 21)")
     p.add_argument("--port", type=port_number, default=8866)

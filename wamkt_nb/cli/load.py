@@ -40,10 +40,7 @@ from ..workspace import save_customer_data, workspace_dir
 from . import INTERRUPTED, CliError, fail, whole_number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "load", help="load customers/orders/interactions from files, a CRM or a SQL database into the workspace"
-    )
+def register(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("customers", nargs="?", type=Path, help="customer file (CSV, Excel, Parquet, JSON, NDJSON)")
     src.add_argument("--crm-url", help=f"CRM REST endpoint listing customers (token from {CRM_TOKEN_VARIABLE})")

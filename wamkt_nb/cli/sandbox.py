@@ -22,8 +22,7 @@ from ..workspace import load_customer_data
 from . import CliError, port_number, whole_number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sandbox", help="run the local WhatsApp Cloud API sandbox with simulated customers")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, default=8765)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workspace", type=Path, default=None, help="folder with customer data (default: sample)")

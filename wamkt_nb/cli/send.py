@@ -30,15 +30,14 @@ from ..redact import redact_url
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
 from ..workspace import database_path
-from . import CliError, finite_number, whole_number
+from . import COMMANDS, CliError, finite_number, whole_number
 from ._submit import request_worker, submit_and_watch
 
 SETTLE_SECONDS = 15.0
 """How long ``--sandbox`` without ``--base-url`` waits at the end for its status webhooks."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("send", help="send (or resume) a planned campaign through the sandbox or Meta")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("campaign", help="campaign id in the ledger (created from a dry-run plan)")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -109,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``wamkt send ...`` on its own, without loading the other subcommands (scripts, tests)."""
     parser = argparse.ArgumentParser(prog="wamkt")
-    register(parser.add_subparsers(dest="command", required=True))
+    register(parser.add_subparsers(dest="command", required=True).add_parser("send", help=COMMANDS["send"]))
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
 

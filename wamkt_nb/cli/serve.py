@@ -26,8 +26,7 @@ from . import CliError, finite_number, port_number, whole_number
 from .worker import add_worker_arguments, run_worker, worker_store
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="receive WhatsApp webhooks and send keyword auto-replies")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="address to bind (default: settings webhook_host)")
     p.add_argument("--port", type=port_number, default=None, help="port (default: settings webhook_port)")
     p.add_argument("--path", type=url_path, default="/webhook", help="URL path of the webhook (default /webhook)")

@@ -18,14 +18,13 @@ from ..workspace import database_target
 from . import CliError, existing_parent, finite_number, port_number, whole_number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("worker", help="send submitted campaigns when they are due (a long-running service)")
+def register(p: argparse.ArgumentParser) -> None:
     add_worker_arguments(p)
     p.add_argument("--once", action="store_true", help="send what is due now and exit (scripts, tests)")
     p.set_defaults(run=run)
 
 
-def add_worker_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
+def add_worker_arguments(p: argparse._ActionsContainer, required: bool = True) -> None:
     """The options ``wamkt worker`` and ``wamkt serve --worker`` share (where to send is required
     of ``wamkt worker``; ``serve`` checks it only with ``--worker``)."""
     where = p.add_mutually_exclusive_group(required=required)
