@@ -76,8 +76,12 @@ the batch, and Meta retries."""
 MAX_REJECT_ITEM_CHARS = 100_000
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+"""Made once: ``json.dumps`` with options builds an encoder per call, twice per message here."""
+
+
 def _json(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(obj)
 
 
 def _printable(text: str) -> str:
