@@ -27,21 +27,21 @@ def database_target(directory: Path | None = None) -> str | Path:
     return load_settings().database_url or database_path(directory)
 
 
-def save_customer_data(data: CustomerData, directory: Path | None = None) -> Path:
+def save_customer_data(data: CustomerData, directory: Path | None = None) -> str | Path:
     """Keep ``data`` as the workspace's imported customer data (replacing the previous import);
-    returns the database it went into."""
-    path = database_path(directory)
-    with open_store(path) as store:
+    returns the database it went into (the team store when one is named)."""
+    target = database_target(directory)
+    with open_store(target) as store:
         write_customer_data(store, data)
-    return path
+    return target
 
 
 def load_customer_data(directory: Path | None = None, sample_size: int = 2_000) -> CustomerData:
     """The workspace's customer data with every order and interaction recorded since, or a seeded
     sample of ``sample_size`` when none is saved."""
-    path = database_path(directory)
-    if path.is_file():
-        with open_store(path) as store:
+    target = database_target(directory)
+    if not isinstance(target, Path) or target.is_file():
+        with open_store(target) as store:
             if has_customer_data(store):
                 return read_customer_data(store)
     return generate(sample_size)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..abtest import METRICS, AbTestError, evaluate_campaign, experiments, plan_test
 from ..cloudapi.models import TIER_LIMITS
 from ..store import open_store
-from ..workspace import database_path
+from ..workspace import database_target
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -82,7 +82,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_results(args: argparse.Namespace) -> int:
-    with open_store(args.db or database_path()) as store:
+    with open_store(args.db or database_target()) as store:
         if not args.campaign:
             found = experiments(store)
             if found.empty:

@@ -36,6 +36,7 @@ from ..data.privacy import workspace_id_key
 from ..data.readers import LoadError
 from ..data.sql_source import read_sql_table
 from ..exports import save_table
+from ..redact import redact_url
 from ..workspace import save_customer_data, workspace_dir
 from . import INTERRUPTED, CliError, fail, whole_number
 
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if customers.loaded == 0:
         print("no customer could be loaded; nothing saved")
         return 1
-    print(f"saved to {save_customer_data(to_customer_data(customers, orders, interactions), directory)}")
+    saved = save_customer_data(to_customer_data(customers, orders, interactions), directory)
+    print(f"saved to {redact_url(saved)}")  # a team store's URL without its password
     return 0
 
 

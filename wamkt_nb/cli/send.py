@@ -29,7 +29,6 @@ from ..ledger.states import HELD_LABEL
 from ..redact import redact_url
 from ..settings import Secret, Settings, load_settings
 from ..store import Store
-from ..workspace import database_path
 from . import COMMANDS, CliError, finite_number, whole_number
 from ._submit import request_worker, submit_and_watch
 
@@ -212,9 +211,7 @@ async def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     _checked_base_url(args, settings)
     with ExitStack() as stack:
-        workspace = stack.enter_context(
-            Workspace(settings.replace(sandbox=not args.live), database=args.db or database_path())
-        )
+        workspace = stack.enter_context(Workspace(settings.replace(sandbox=not args.live), database=args.db))
         store = workspace.store
         if args.plan is not None and ledger.find_campaign(store, args.campaign) is None:
             ledger.create_campaign(

@@ -64,7 +64,8 @@ class Workspace:
     simulated clock starts no earlier than the store's last ledger record: notebooks run one after
     another in one workspace see time move forward (04 sends what 03 planned for "now").
     Use it as a context manager, or call :meth:`close`: it stops everything it started. ``database``
-    names the SQLite file when it is not the workspace's (``wamkt send --db``).
+    names the SQLite file when it is not the workspace's (``wamkt send --db``); without it the
+    store is the team's PostgreSQL database when the settings name one (``database_url``).
     ``behaviour`` (the simulated customers, e.g. an arm's planted uplift), ``templates`` (added to
     the sandbox's library as approved), ``sandbox_config`` (tier, throughput, seed) and
     ``customers`` (the simulated people; default: the store's) shape the sandbox.
@@ -96,7 +97,11 @@ class Workspace:
         self.directory = directory or (store.path.parent if store is not None and store.path else workspace_dir())
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._owns_store = store is None
-        self.store: Store = store if store is not None else open_store(database or database_path(self.directory))
+        self.store: Store = (
+            store
+            if store is not None
+            else open_store(database or self.settings.database_url or database_path(self.directory))
+        )
         self.clock: Clock = clock or SystemClock()
         if now is not None and clock is None:  # a later session never starts before what an earlier one recorded
             self.clock = SimulatedClock(max(_epoch(now), ledger.last_recorded(self.store) or 0.0))

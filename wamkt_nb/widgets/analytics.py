@@ -26,7 +26,7 @@ from ..data.privacy import mask_frame
 from ..data.stored import customer_column, imported_history
 from ..ledger.states import HELD_LABEL
 from ..store import open_store
-from ..workspace import database_path, workspace_dir
+from ..workspace import database_target, workspace_dir
 from .retarget import RetargetPanel
 from .theme import style
 
@@ -37,11 +37,12 @@ EMPTY_TEXT = (
 
 
 def _stored(directory: Path | None, read):
-    """``read(store)`` on the workspace's store, or None when there is no database yet."""
-    path = database_path(directory)
-    if not path.is_file():
+    """``read(store)`` on the workspace's store (the team store when one is named), or None when
+    there is no database file yet."""
+    target = database_target(directory)
+    if isinstance(target, Path) and not target.is_file():
         return None
-    with open_store(path) as store:
+    with open_store(target) as store:
         return read(store)
 
 
@@ -84,7 +85,7 @@ class Source:
         """The ledger at ``db_path``; money in the settings' reporting currency unless ``options`` say."""
         options = options or A.MetricOptions()
         directory = Path(db_path).parent if db_path else workspace_dir()
-        store = open_store(db_path or database_path())
+        store = open_store(db_path or database_target())
         try:
             data = options.in_report_currency(A.load_ledger(store, snapshot=True))
             steps = A.load_journey_steps(store)
@@ -372,7 +373,7 @@ class AnalyticsDashboard(W.VBox):
 
 def button_taps_html(db_path: Path | None, campaign: str = ALL) -> str:
     """The per-button table (taps of each quick-reply button per campaign) for the overview."""
-    store = open_store(db_path or database_path())
+    store = open_store(db_path or database_target())
     try:
         taps = A.button_taps(store, None if campaign == ALL else campaign)
     finally:

@@ -46,6 +46,7 @@ from ..data.sample import generate
 from ..data.schema import CustomerData
 from ..data.sql_source import read_sql_table, split_password, with_password
 from ..data.summary import data_summary
+from ..redact import redact_url
 from ..workspace import save_customer_data
 from .feedback import StatusLine
 from .theme import themed
@@ -277,7 +278,7 @@ class DataLoaderWidget(W.VBox):
             return
 
         def save() -> None:
-            path = save_customer_data(self.data)
+            path = redact_url(save_customer_data(self.data))  # a team store's URL without its password
             self._ok(f"Saved to {html.escape(str(path))}.")
             self.save_note.show(f"Saved to {path}.", "ok")  # beside the button, where the analyst looks
 

@@ -26,7 +26,7 @@ from ..inbox import (
 from ..inbox.queries import LOOKBACK_DAYS
 from ..settings import load_settings
 from ..store import Store, open_store
-from ..workspace import database_path, load_customer_data
+from ..workspace import database_target, load_customer_data
 from .feedback import StatusLine, guarded
 from .theme import themed
 
@@ -216,7 +216,7 @@ class InboxView(W.VBox):
 def inbox_dashboard() -> InboxView:
     """The inbox for the team dashboard: the workspace's database and customers; sends only with a token."""
     settings = load_settings()
-    store = open_store(database_path())
+    store = open_store(database_target())
     data = load_customer_data()
     features = build_features(data, pd.Timestamp.now(tz="UTC"))
     client = CloudClient(settings) if settings.access_token and settings.phone_number_ids else None

@@ -20,7 +20,7 @@ from ..segments import describe, engagement_condition, evaluate, save_segment, w
 from ..segments.engagement import STATES
 from ..segments.rules import Condition
 from ..store import open_store
-from ..workspace import database_path
+from ..workspace import database_target
 from .feedback import StatusLine, guarded
 
 BUTTONS = ("delivered_not_read", "read_no_reply", "held_by_meta", "failed")
@@ -74,7 +74,7 @@ class RetargetPanel(W.VBox):
             self.campaign.value = campaign_id
 
     def _open(self):
-        return open_store(self.db_path or database_path())
+        return open_store(self.db_path or database_target())
 
     @guarded(lambda self: self.status, "Building the retargeting segment")
     def show(self, state: str) -> Condition:
